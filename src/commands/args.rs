@@ -1,0 +1,61 @@
+//! Reading arguments the way Redis does: strict integers (`string2ll`), floats (`strtold` without
+//! spaces or NaN), and case-insensitive option names.
+
+use bytes::Bytes;
+
+use crate::error::CmdError;
+use crate::protocol::parse_i64;
+
+pub fn int(arg: &[u8]) -> Result<i64, CmdError> {
+    parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// A float as Redis's `getLongDoubleFromObject`/`getDoubleFromObject`: no surrounding spaces,
+/// `inf`/`-inf` accepted, NaN rejected.
+pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
+    parse_float(arg).ok_or(CmdError::NotFloat)
+}
+
+pub fn parse_float(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    let value = match lower.trim_start_matches(['+', '-']) {
+        "inf" | "infinity" => {
+            if lower.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        }
+        rest if rest.starts_with("0x") => return None,
+        _ => text.parse::<f64>().ok()?,
+    };
+    (!value.is_nan()).then_some(value)
+}
+
+/// Whether `arg` is `option`, ignoring ASCII case.
+pub fn is(arg: &Bytes, option: &str) -> bool {
+    arg.eq_ignore_ascii_case(option.as_bytes())
+}
+
+pub fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_like_redis() {
+        assert_eq!(parse_float(b"1.5"), Some(1.5));
+        assert_eq!(parse_float(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_float(b"5e3"), Some(5000.0));
+        assert_eq!(parse_float(b" 1"), None);
+        assert_eq!(parse_float(b"nan"), None);
+        assert_eq!(parse_float(b"abc"), None);
+    }
+}

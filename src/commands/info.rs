@@ -1,0 +1,5 @@
+//! placeholder until the family lands.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,5 @@
+//! Generic key commands.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,209 @@
+//! The command table: one `CommandSpec` per command (name, arity, flags, key positions, docs,
+//! handler), declared by each family in its own file. Dispatch, arity and authentication errors,
+//! `COMMAND` replies and client hints all read this table.
+
+pub mod args;
+pub mod client;
+pub mod command_cmd;
+pub mod config_cmd;
+pub mod info;
+pub mod keys;
+pub mod server_cmds;
+pub mod string;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::error::{truncate, CmdError, CmdResult};
+use crate::protocol::ReplyBuf;
+use crate::server::clients::{ClientState, ReplyMode};
+use crate::server::Server;
+
+/// What a handler gets: the shared server, its own client's state, the reply buffer, and the time
+/// of the command (one clock reading per command, so expiry decisions within it agree).
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub client: &'a mut ClientState,
+    pub out: &'a mut ReplyBuf,
+    pub now_ms: u64,
+}
+
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
+
+pub struct CommandSpec {
+    /// Lower case, as `COMMAND` reports it.
+    pub name: &'static str,
+    /// Exact argument count including the name when positive, minimum when negative.
+    pub arity: i32,
+    pub flags: &'static [&'static str],
+    pub acl_categories: &'static [&'static str],
+    /// First key, last key (negative counts from the end), step; all zero for no keys.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub key_step: i32,
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    /// `None` for a container whose work is done by its subcommands.
+    pub handler: Option<Handler>,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.contains(&flag)
+    }
+
+    /// Positions of the key arguments in `args`, following first/last/step as Redis's
+    /// `getKeysFromCommand` does for commands without key specs.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let first = self.first_key as usize;
+        let last = if self.last_key < 0 { argc as i64 + self.last_key as i64 } else { self.last_key as i64 };
+        let step = self.key_step.max(1) as usize;
+        if last < first as i64 {
+            return Vec::new();
+        }
+        (first..=(last as usize).min(argc.saturating_sub(1))).step_by(step).collect()
+    }
+}
+
+/// Defaults for the documentation fields, so a family's table states only what differs.
+pub const SPEC: CommandSpec = CommandSpec {
+    name: "",
+    arity: 1,
+    flags: &[],
+    acl_categories: &[],
+    first_key: 0,
+    last_key: 0,
+    key_step: 0,
+    group: "generic",
+    summary: "",
+    since: "1.0.0",
+    complexity: "O(1)",
+    handler: None,
+    subcommands: &[],
+};
+
+/// Every family's table, in the order COMMAND lists them.
+pub fn families() -> [&'static [CommandSpec]; 7] {
+    [string::COMMANDS, keys::COMMANDS, server_cmds::COMMANDS, client::COMMANDS, config_cmd::COMMANDS, command_cmd::COMMANDS, info::COMMANDS]
+}
+
+pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
+    families().into_iter().flat_map(|family| family.iter())
+}
+
+fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+    TABLE.get_or_init(|| all_commands().map(|spec| (spec.name, spec)).collect())
+}
+
+/// Finds a command by name, in any letter case.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    const LONGEST_NAME: usize = 32;
+    if name.len() > LONGEST_NAME {
+        return None;
+    }
+    let mut lower = [0u8; LONGEST_NAME];
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
+    table().get(lower).copied()
+}
+
+pub fn lookup_subcommand(spec: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
+    spec.subcommands.iter().find(|sub| sub.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// The name Redis uses in errors and `CLIENT LIST`: `get`, or `config|get` for a subcommand.
+pub fn full_name(parent: Option<&CommandSpec>, spec: &CommandSpec) -> String {
+    match parent {
+        Some(parent) => format!("{}|{}", parent.name, spec.name),
+        None => spec.name.to_string(),
+    }
+}
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= arity.unsigned_abs() as usize
+    }
+}
+
+/// Resolves a request to its command (or subcommand), checking existence and arity.
+pub fn resolve(args: &[Bytes]) -> Result<(Option<&'static CommandSpec>, &'static CommandSpec), CmdError> {
+    let name = args.first().map(|a| &a[..]).unwrap_or(b"");
+    let Some(spec) = lookup(name) else {
+        return Err(unknown_command(args));
+    };
+    if !spec.subcommands.is_empty() {
+        let Some(sub_name) = args.get(1) else {
+            return Err(CmdError::WrongArity(spec.name.to_string()));
+        };
+        let Some(sub) = lookup_subcommand(spec, sub_name) else {
+            return Err(CmdError::UnknownSubcommand {
+                command: String::from_utf8_lossy(name).into_owned(),
+                sub: String::from_utf8_lossy(sub_name).into_owned(),
+            });
+        };
+        if !arity_ok(sub.arity, args.len()) {
+            return Err(CmdError::WrongArity(full_name(Some(spec), sub)));
+        }
+        return Ok((Some(spec), sub));
+    }
+    if !arity_ok(spec.arity, args.len()) {
+        return Err(CmdError::WrongArity(spec.name.to_string()));
+    }
+    Ok((None, spec))
+}
+
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let name = args.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+    let mut listed = String::new();
+    for arg in args.iter().skip(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        let text = String::from_utf8_lossy(arg);
+        listed.push_str(&format!("'{}' ", truncate(&text, room)));
+    }
+    CmdError::msg(format!("ERR unknown command '{}', with args beginning with: {}", truncate(&name, 128), listed))
+}
+
+/// Runs one request: lookup, arity, authentication, the handler, and the reply mode.
+pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let mark = ctx.out.len();
+    let skip_this = std::mem::take(&mut ctx.client.skip_next);
+    let result = match resolve(args) {
+        Err(err) => Err(err),
+        Ok((parent, spec)) => {
+            ctx.server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+            let needs_auth = !ctx.client.authenticated && !spec.has_flag("no_auth") && !parent.is_some_and(|p| p.has_flag("no_auth"));
+            if needs_auth {
+                Err(CmdError::NoAuth)
+            } else {
+                ctx.client.last_command = Some((parent, spec));
+                match spec.handler {
+                    Some(handler) => handler(ctx, args),
+                    None => Err(CmdError::WrongArity(spec.name.to_string())),
+                }
+            }
+        }
+    };
+    if let Err(err) = result {
+        ctx.out.error(&err.message());
+    }
+    if skip_this || ctx.client.reply_mode == ReplyMode::Off {
+        ctx.out.truncate(mark);
+    }
+}

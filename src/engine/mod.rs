@@ -1,0 +1,182 @@
+//! The keyspace: `N` shards (a power of two), each owning, for every database, a hashbrown table of
+//! entries. A key lives in shard `hash(key) & (N-1)` whatever its database, so commands that move a
+//! key between databases (MOVE, SWAPDB) stay within a shard. Commands lock the shards they touch;
+//! multi-key commands lock theirs in ascending order, so two of them never deadlock.
+
+pub mod entry;
+pub mod expire;
+pub mod glob;
+pub mod memory;
+pub mod shard;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use entry::{Entry, StringValue, Value};
+pub use shard::{DbShard, Shard, ShardStats, Table};
+
+/// The fixed-seed hasher every table and the shard selection share. The seed is per process, so
+/// clients cannot choose colliding keys ahead of time.
+static HASH_SEED: std::sync::OnceLock<foldhash::fast::FixedState> = std::sync::OnceLock::new();
+
+pub fn hash_key(key: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    HASH_SEED.get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..))).hash_one(key)
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Seconds since the Unix epoch folded into 24 bits, as Redis's LRU clock.
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+pub fn lru_clock(now_ms: u64) -> u32 {
+    ((now_ms / 1000) as u32) & LRU_CLOCK_MAX
+}
+
+/// Seconds elapsed since an entry's `lru` stamp, wrapping like Redis's `estimateObjectIdleTime`.
+pub fn idle_seconds(lru: u32, now_ms: u64) -> u64 {
+    let clock = lru_clock(now_ms);
+    if clock >= lru {
+        (clock - lru) as u64
+    } else {
+        (clock + (LRU_CLOCK_MAX - lru)) as u64
+    }
+}
+
+pub struct Keyspace {
+    shards: Box<[Mutex<Shard>]>,
+    shard_mask: usize,
+    databases: usize,
+}
+
+impl Keyspace {
+    /// `shards` is rounded up to a power of two.
+    pub fn new(shards: usize, databases: usize) -> Self {
+        let count = shards.max(1).next_power_of_two();
+        Keyspace {
+            shards: (0..count).map(|_| Mutex::new(Shard::new(databases))).collect(),
+            shard_mask: count - 1,
+            databases,
+        }
+    }
+
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The shard of a key. Uses the hash's upper half, because the tables take their bucket index
+    /// from the low bits and their tag from the top seven.
+    pub fn shard_of_hash(&self, hash: u64) -> usize {
+        ((hash >> 32) as usize) & self.shard_mask
+    }
+
+    pub fn lock_shard(&self, index: usize) -> MutexGuard<'_, Shard> {
+        // A panic while a shard was held cannot leave a table half-updated in a way we could
+        // detect better than by carrying on; Redis would have crashed instead.
+        self.shards[index & self.shard_mask].lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Runs `f` on the key's shard of database `db` with the shard locked.
+    pub fn with_key<R>(&self, db: usize, key: &[u8], now_ms: u64, f: impl FnOnce(&mut DbShard<'_>, u64) -> R) -> R {
+        let hash = hash_key(key);
+        let mut shard = self.lock_shard(self.shard_of_hash(hash));
+        let shard = &mut *shard;
+        let mut view = DbShard { table: &mut shard.dbs[db], stats: &mut shard.stats, now_ms, lru_clock: lru_clock(now_ms) };
+        f(&mut view, hash)
+    }
+
+    /// Locks the shards of all `keys` in ascending order for a command that must see or change them
+    /// atomically (MSET, MSETNX, RENAME, COPY).
+    pub fn lock_keys<'a, K: AsRef<[u8]>>(&'a self, keys: impl IntoIterator<Item = K>) -> Locked<'a> {
+        let mut indexes: Vec<usize> = keys.into_iter().map(|k| self.shard_of_hash(hash_key(k.as_ref()))).collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        Locked { keyspace: self, guards: indexes.into_iter().map(|i| (i, self.lock_shard(i))).collect() }
+    }
+
+    /// Locks every shard in ascending order (SWAPDB, FLUSHALL).
+    pub fn lock_all(&self) -> Locked<'_> {
+        Locked { keyspace: self, guards: (0..self.shards.len()).map(|i| (i, self.lock_shard(i))).collect() }
+    }
+
+    /// Runs `f` on every shard in turn, each locked only for its own call.
+    pub fn for_each_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
+        for index in 0..self.shards.len() {
+            let mut shard = self.lock_shard(index);
+            f(index, &mut shard);
+        }
+    }
+
+    pub fn db_view<'s>(shard: &'s mut Shard, db: usize, now_ms: u64) -> DbShard<'s> {
+        DbShard { table: &mut shard.dbs[db], stats: &mut shard.stats, now_ms, lru_clock: lru_clock(now_ms) }
+    }
+
+    pub fn stats(&self) -> ShardStats {
+        let mut total = ShardStats::default();
+        self.for_each_shard(|_, shard| {
+            total.hits += shard.stats.hits;
+            total.misses += shard.stats.misses;
+            total.expired += shard.stats.expired;
+            total.expire_sampled += shard.stats.expire_sampled;
+        });
+        total
+    }
+
+    pub fn reset_stats(&self) {
+        self.for_each_shard(|_, shard| shard.stats = ShardStats::default());
+    }
+
+    /// Bytes held by the data: entries and table slots of every database.
+    pub fn memory(&self) -> usize {
+        let mut total = 0;
+        self.for_each_shard(|_, shard| total += shard.memory());
+        total
+    }
+
+    /// (keys, keys with an expiry) for each database.
+    pub fn db_sizes(&self) -> Vec<(usize, usize)> {
+        let mut sizes = vec![(0, 0); self.databases];
+        self.for_each_shard(|_, shard| {
+            for (size, table) in sizes.iter_mut().zip(shard.dbs.iter()) {
+                size.0 += table.map.len();
+                size.1 += table.volatile;
+            }
+        });
+        sizes
+    }
+
+    pub fn dbsize(&self, db: usize) -> usize {
+        let mut total = 0;
+        self.for_each_shard(|_, shard| total += shard.dbs[db].map.len());
+        total
+    }
+}
+
+/// A set of shards locked together, in ascending shard order.
+pub struct Locked<'a> {
+    keyspace: &'a Keyspace,
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+}
+
+impl<'a> Locked<'a> {
+    /// The view of `key`'s shard in database `db`, with the key's hash. The shard must be one of
+    /// those locked (it is, for every key passed to `lock_keys`).
+    pub fn view(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<(DbShard<'_>, u64)> {
+        let hash = hash_key(key);
+        let index = self.keyspace.shard_of_hash(hash);
+        let slot = self.guards.iter_mut().find(|(i, _)| *i == index)?;
+        Some((Keyspace::db_view(&mut slot.1, db, now_ms), hash))
+    }
+
+    pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {
+        for (_, guard) in self.guards.iter_mut() {
+            f(guard);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! A shard: for every database, the hash table of the keys that hash to this shard, plus the
+//! counters the shard keeps. All access happens under the shard's lock, in short critical sections.
+
+use hashbrown::HashTable;
+
+use crate::engine::entry::Entry;
+use crate::engine::memory::table_size;
+
+/// One database's keys within a shard.
+#[derive(Default)]
+pub struct Table {
+    pub map: HashTable<Box<Entry>>,
+    /// Keys with an expiry set.
+    pub volatile: usize,
+    /// Bytes held by entries (boxes, keys, values); the table's own slots are counted on demand.
+    pub entry_bytes: usize,
+    /// Position of the active expiry cycle in `map`'s buckets.
+    pub expire_cursor: usize,
+}
+
+impl Table {
+    pub fn memory(&self) -> usize {
+        self.entry_bytes + table_size(self.map.num_buckets(), std::mem::size_of::<Box<Entry>>())
+    }
+}
+
+#[derive(Default, Debug, Clone, Copy)]
+pub struct ShardStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+    /// Keys examined by the active expiry cycle.
+    pub expire_sampled: u64,
+}
+
+pub struct Shard {
+    pub dbs: Vec<Table>,
+    pub stats: ShardStats,
+}
+
+impl Shard {
+    pub fn new(databases: usize) -> Self {
+        Shard { dbs: (0..databases).map(|_| Table::default()).collect(), stats: ShardStats::default() }
+    }
+
+    pub fn memory(&self) -> usize {
+        self.dbs.iter().map(Table::memory).sum()
+    }
+}
+
+/// What a command sees of one database in one locked shard. Every lookup goes through here so that
+/// lazy expiry, access times, hit/miss counts and byte accounting are applied in one place.
+pub struct DbShard<'a> {
+    pub table: &'a mut Table,
+    pub stats: &'a mut ShardStats,
+    pub now_ms: u64,
+    pub lru_clock: u32,
+}
+
+fn hash_of(entry: &Box<Entry>) -> u64 {
+    crate::engine::hash_key(entry.key())
+}
+
+impl DbShard<'_> {
+    fn find_index(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        self.table.map.find_bucket_index(hash, |e| e.key() == key)
+    }
+
+    /// Removes the key if its time has passed. True when it is (still) present afterwards.
+    fn expire_if_needed(&mut self, hash: u64, key: &[u8]) -> Option<usize> {
+        let index = self.find_index(hash, key)?;
+        let expired = self.table.map.get_bucket(index).is_some_and(|e| e.is_expired(self.now_ms));
+        if expired {
+            self.remove_at(index);
+            self.stats.expired += 1;
+            return None;
+        }
+        Some(index)
+    }
+
+    fn remove_at(&mut self, index: usize) -> Option<Box<Entry>> {
+        let occupied = self.table.map.get_bucket_entry(index).ok()?;
+        let (entry, _) = occupied.remove();
+        self.table.entry_bytes -= entry.memory();
+        if entry.has_expiry() {
+            self.table.volatile -= 1;
+        }
+        Some(entry)
+    }
+
+    /// Lookup for a read command: counts a hit or a miss and refreshes the access time.
+    pub fn read(&mut self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        match self.expire_if_needed(hash, key) {
+            Some(index) => {
+                self.stats.hits += 1;
+                let clock = self.lru_clock;
+                let entry = self.table.map.get_bucket_mut(index)?;
+                entry.lru = clock;
+                Some(entry)
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Lookup without touching statistics or access time (TYPE, TTL, OBJECT, EXISTS...).
+    pub fn peek(&mut self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        let index = self.expire_if_needed(hash, key)?;
+        self.table.map.get_bucket(index).map(|e| &**e)
+    }
+
+    /// Lookup for a write command. Changes made through `f` are accounted for: the closure may
+    /// change the value and expiry freely. Returns `None` without calling `f` when the key is absent.
+    pub fn modify<R>(&mut self, hash: u64, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        let index = self.expire_if_needed(hash, key)?;
+        let clock = self.lru_clock;
+        let entry = self.table.map.get_bucket_mut(index)?;
+        let before_bytes = entry.memory();
+        let had_expiry = entry.has_expiry();
+        entry.lru = clock;
+        let result = f(entry);
+        let after_bytes = entry.memory();
+        let has_expiry = entry.has_expiry();
+        self.table.entry_bytes = self.table.entry_bytes + after_bytes - before_bytes;
+        match (had_expiry, has_expiry) {
+            (false, true) => self.table.volatile += 1,
+            (true, false) => self.table.volatile -= 1,
+            _ => {}
+        }
+        Some(result)
+    }
+
+    pub fn contains(&mut self, hash: u64, key: &[u8]) -> bool {
+        self.expire_if_needed(hash, key).is_some()
+    }
+
+    /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any.
+    pub fn insert(&mut self, hash: u64, mut entry: Box<Entry>) -> Option<Box<Entry>> {
+        entry.lru = self.lru_clock;
+        let old = self.expire_if_needed(hash, entry.key()).and_then(|index| self.remove_at(index));
+        self.table.entry_bytes += entry.memory();
+        if entry.has_expiry() {
+            self.table.volatile += 1;
+        }
+        self.table.map.insert_unique(hash, entry, hash_of);
+        old
+    }
+
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
+        let index = self.expire_if_needed(hash, key)?;
+        self.remove_at(index)
+    }
+
+    /// Removes every key (FLUSHDB) and returns the table so the caller may free it elsewhere.
+    pub fn take_all(&mut self) -> Table {
+        std::mem::take(self.table)
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.map.is_empty()
+    }
+
+    /// One pass of the active expiry cycle: examines up to `budget` entries from the cycle's cursor
+    /// and deletes those whose time has passed. Returns (entries with a TTL examined, expired).
+    pub fn expire_step(&mut self, budget: usize) -> (usize, usize) {
+        let buckets = self.table.map.num_buckets();
+        if self.table.volatile == 0 || buckets == 0 {
+            return (0, 0);
+        }
+        let (mut sampled, mut expired, mut visited) = (0, 0, 0);
+        let mut index = self.table.expire_cursor % buckets;
+        while sampled < budget && visited < buckets && visited < budget * 16 {
+            let is_volatile = self.table.map.get_bucket(index).map(|e| (e.has_expiry(), e.is_expired(self.now_ms)));
+            if let Some((true, is_expired)) = is_volatile {
+                sampled += 1;
+                if is_expired && self.remove_at(index).is_some() {
+                    expired += 1;
+                }
+            }
+            index = (index + 1) % buckets;
+            visited += 1;
+        }
+        self.table.expire_cursor = index;
+        self.stats.expired += expired as u64;
+        self.stats.expire_sampled += sampled as u64;
+        (sampled, expired)
+    }
+
+    /// Visits entries in bucket order starting at bucket `cursor`, calling `f` on each live entry,
+    /// until at least `count` entries were visited or the table ends. Returns the next bucket to
+    /// visit, or `None` when the table has been walked to its end (SCAN, KEYS).
+    pub fn walk(&mut self, cursor: usize, count: usize, mut f: impl FnMut(&Entry)) -> Option<usize> {
+        let buckets = self.table.map.num_buckets();
+        let mut index = cursor;
+        let mut seen = 0;
+        while index < buckets && seen < count {
+            if let Some(entry) = self.table.map.get_bucket(index) {
+                if !entry.is_expired(self.now_ms) {
+                    f(entry);
+                    seen += 1;
+                }
+            }
+            index += 1;
+        }
+        (index < buckets).then_some(index)
+    }
+
+    /// A uniformly chosen bucket holding a live entry, if the table has any (RANDOMKEY).
+    pub fn random_entry(&mut self) -> Option<&Entry> {
+        let buckets = self.table.map.num_buckets();
+        if self.table.map.is_empty() {
+            return None;
+        }
+        for _ in 0..buckets.max(64) * 4 {
+            let index = fastrand::usize(..buckets);
+            if self.table.map.get_bucket(index).is_some_and(|e| !e.is_expired(self.now_ms)) {
+                return self.table.map.get_bucket(index).map(|e| &**e);
+            }
+        }
+        self.table.map.iter().find(|e| !e.is_expired(self.now_ms)).map(|e| &**e)
+    }
+}

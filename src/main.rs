@@ -1,0 +1,117 @@
+//! The `cachet` binary: flags and conf file in, `cachet::run` out. Exits 0 after SIGINT/SIGTERM
+//! once in-flight commands have finished.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use tikv_jemallocator::Jemalloc;
+
+#[global_allocator]
+static GLOBAL: Jemalloc = Jemalloc;
+
+/// A Redis-protocol-compatible cache daemon. Any directive of conf/cachet.conf may also be given
+/// as `--name value`, as with redis-server.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// Conf file in redis.conf syntax (also accepted as the first positional argument).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    port: Option<u16>,
+    #[arg(long)]
+    bind: Option<String>,
+    /// Keyspace shards (rounded up to a power of two).
+    #[arg(long)]
+    shards: Option<usize>,
+    #[arg(long)]
+    maxclients: Option<usize>,
+    /// debug, verbose, notice or warning.
+    #[arg(long)]
+    loglevel: Option<String>,
+    /// Conf file, as `redis-server /path/to/redis.conf`.
+    file: Option<PathBuf>,
+}
+
+const CLAP_FLAGS: &[&str] = &["config", "port", "bind", "shards", "maxclients", "loglevel", "help", "version"];
+
+/// Splits argv into what clap parses and `--directive value...` pairs applied after the file.
+fn split_directives(argv: Vec<String>) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    let mut clap_args = Vec::new();
+    let mut directives: Vec<(String, Vec<String>)> = Vec::new();
+    let mut iter = argv.into_iter().peekable();
+    if let Some(program) = iter.next() {
+        clap_args.push(program);
+    }
+    while let Some(arg) = iter.next() {
+        let flag = arg.strip_prefix("--").map(|f| f.split('=').next().unwrap_or(f).to_string());
+        match flag {
+            Some(name) if !CLAP_FLAGS.contains(&name.as_str()) && !name.is_empty() => {
+                let mut values = Vec::new();
+                while let Some(next) = iter.peek() {
+                    if next.starts_with("--") {
+                        break;
+                    }
+                    values.extend(iter.next());
+                }
+                directives.push((name, values));
+            }
+            _ => clap_args.push(arg),
+        }
+    }
+    (clap_args, directives)
+}
+
+fn fatal(message: &str) -> ! {
+    eprintln!("\n*** FATAL CONFIG ERROR ***\n{message}");
+    std::process::exit(1);
+}
+
+fn main() {
+    let (clap_args, directives) = split_directives(std::env::args().collect());
+    let cli = Cli::parse_from(clap_args);
+    let mut values = cachet::ConfigValues::default();
+    let file = cli.config.or(cli.file);
+    if let Some(path) = &file {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| fatal(&format!("Can't open config file '{}': {e}", path.display())));
+        if let Err(e) = cachet::server::config::apply_conf_text(&mut values, &text) {
+            fatal(&format!("Reading {}: {e}", path.display()));
+        }
+    }
+    let flags = [("port", cli.port.map(|v| v.to_string())), ("bind", cli.bind), ("shards", cli.shards.map(|v| v.to_string())), ("maxclients", cli.maxclients.map(|v| v.to_string())), ("loglevel", cli.loglevel)];
+    let all = flags.into_iter().filter_map(|(name, value)| value.map(|v| (name.to_string(), vec![v]))).chain(directives);
+    for (name, args) in all {
+        if let Err(e) = cachet::server::config::apply_directive(&mut values, &name, &args) {
+            fatal(&format!("--{name} {}: {e}", args.join(" ")));
+        }
+    }
+    let filter = match values.loglevel.as_str() {
+        "debug" => "debug",
+        "verbose" => "info",
+        "notice" => "info",
+        "warning" => "warn",
+        _ => "off",
+    };
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).init();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
+    runtime.block_on(async move {
+        let addrs: Vec<String> = values.bind.iter().map(|host| format!("{host}:{}", values.port)).collect();
+        let Some(addr) = addrs.first() else { fatal("bind: no address") };
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap_or_else(|e| fatal(&format!("Could not create server TCP listening socket {addr}: {e}")));
+        cachet::run(listener, values, file.map(|f| f.canonicalize().unwrap_or(f)), shutdown_signal()).await;
+    });
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("Received signal, scheduling shutdown...");
+}

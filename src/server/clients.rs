@@ -1,0 +1,174 @@
+//! Connected clients: the per-connection state a command may change, and the registry that
+//! `CLIENT LIST/INFO/KILL` and `maxclients` read.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::commands::CommandSpec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+}
+
+/// What the connection must do after the command that asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `DEBUG SLEEP`: hold this client for a while.
+    Sleep(Duration),
+    /// `SHUTDOWN`: stop the server.
+    Shutdown,
+}
+
+/// State owned by the connection task; commands change it through `Ctx::client`.
+pub struct ClientState {
+    pub id: u64,
+    pub db: usize,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    /// Set by the current command when the next one's reply must be skipped (CLIENT REPLY SKIP).
+    pub skip_next: bool,
+    pub close_after_reply: bool,
+    pub action: Option<Action>,
+    /// The last command run, published to `info` once per batch for CLIENT LIST.
+    pub last_command: Option<(Option<&'static CommandSpec>, &'static CommandSpec)>,
+    pub info: Arc<ClientInfo>,
+}
+
+impl ClientState {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        ClientState {
+            id: info.id,
+            db: 0,
+            authenticated,
+            reply_mode: ReplyMode::On,
+            skip_next: false,
+            close_after_reply: false,
+            action: None,
+            last_command: None,
+            info,
+        }
+    }
+
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+}
+
+/// What other connections may read of a client (CLIENT LIST) or ask of it (CLIENT KILL).
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    pub db: AtomicUsize,
+    /// Milliseconds since `created` of the last command.
+    pub last_interaction_ms: AtomicU64,
+    pub resp: AtomicUsize,
+    pub no_evict: AtomicBool,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+    pub details: Mutex<ClientDetails>,
+}
+
+#[derive(Default)]
+pub struct ClientDetails {
+    pub name: Option<Bytes>,
+    /// The last command (parent, command), named `client|list` in CLIENT LIST.
+    pub last_command: Option<(Option<&'static CommandSpec>, &'static CommandSpec)>,
+    pub query_buffer: usize,
+    pub query_buffer_free: usize,
+    pub output_bytes: usize,
+}
+
+impl ClientInfo {
+    pub fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_interaction_ms.load(Ordering::Relaxed));
+        self.created.elapsed().saturating_sub(last)
+    }
+
+    pub fn touch(&self) {
+        self.last_interaction_ms.store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn details(&self) -> std::sync::MutexGuard<'_, ClientDetails> {
+        self.details.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn name(&self) -> Option<Bytes> {
+        self.details().name.clone()
+    }
+
+    /// Asks the connection to close after its current batch.
+    pub fn request_kill(&self) {
+        self.killed.store(true, Ordering::Relaxed);
+        self.kill.notify_one();
+    }
+}
+
+#[derive(Default)]
+pub struct ClientRegistry {
+    next_id: AtomicU64,
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+}
+
+impl ClientRegistry {
+    /// Registers a new connection unless `max` clients are already connected.
+    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, max: usize) -> Option<Arc<ClientInfo>> {
+        let mut clients = self.lock();
+        if clients.len() >= max {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let info = Arc::new(ClientInfo {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            db: AtomicUsize::new(0),
+            last_interaction_ms: AtomicU64::new(0),
+            resp: AtomicUsize::new(2),
+            no_evict: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+            details: Mutex::new(ClientDetails::default()),
+        });
+        clients.insert(id, info.clone());
+        Some(info)
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Every client, in connection order.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.lock().values().cloned().collect()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.lock().get(&id).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<ClientInfo>>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,114 @@
+//! One client connection: read what the socket has, execute every complete request in the buffer
+//! in order, append all replies to one output buffer, and write it with one call. Pipelined
+//! clients thus cost one read and one write per batch, not per command.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::clients::{Action, ClientInfo, ClientState};
+use super::Server;
+use crate::commands::{dispatch, Ctx};
+use crate::engine::now_ms;
+use crate::protocol::{Limits, Protocol, ReplyBuf, RequestParser};
+
+const READ_CHUNK: usize = 16 * 1024;
+/// Output buffers larger than this are given back to the allocator after they are written.
+const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
+
+pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
+    let mut shutdown = server.shutdown_receiver();
+    let authenticated = server.config.read().requirepass.is_empty();
+    let mut client = ClientState::new(info.clone(), authenticated);
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = ReplyBuf::new(Protocol::Resp2);
+    let mut parser = RequestParser::new();
+    let mut args = Vec::new();
+    loop {
+        let timeout = server.config.read().timeout;
+        let idle_limit = if timeout == 0 { Duration::MAX } else { Duration::from_secs(timeout) };
+        if input.capacity() - input.len() < READ_CHUNK / 4 {
+            input.reserve(READ_CHUNK);
+        }
+        let read = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            _ = info.kill.notified() => break,
+            read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => read,
+        };
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+        info.touch();
+        let (limits, query_limit) = {
+            let config = server.config.read();
+            let limits = Limits {
+                max_bulk_len: config.proto_max_bulk_len,
+                max_multibulk_len: config.proto_max_multibulk_len,
+                unauthenticated: !client.authenticated,
+            };
+            (limits, config.client_query_buffer_limit)
+        };
+        loop {
+            match parser.parse(&mut input, &Limits { unauthenticated: !client.authenticated, ..limits }, &mut args) {
+                Ok(true) => {
+                    let mut ctx = Ctx { server, client: &mut client, out: &mut out, now_ms: now_ms() };
+                    dispatch(&mut ctx, &args);
+                    if let Some(action) = client.action.take() {
+                        match action {
+                            Action::Sleep(duration) => tokio::time::sleep(duration).await,
+                            Action::Shutdown => {
+                                server.shutdown();
+                                client.close_after_reply = true;
+                            }
+                        }
+                    }
+                    if client.close_after_reply {
+                        break;
+                    }
+                }
+                Ok(false) => break,
+                Err(err) => {
+                    out.error(&err.message());
+                    client.close_after_reply = true;
+                    break;
+                }
+            }
+        }
+        args.clear();
+        publish_details(&client, &input, out.len());
+        if input.len() > query_limit {
+            tracing::warn!(id = client.id, "closing client that reached max query buffer length");
+            break;
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out.buf).await.is_err() {
+                break;
+            }
+            server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+            out.buf.clear();
+            if out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
+                out.buf = BytesMut::with_capacity(READ_CHUNK);
+            }
+        }
+        if client.close_after_reply || info.killed.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+fn publish_details(client: &ClientState, input: &BytesMut, output: usize) {
+    let mut details = client.info.details();
+    details.last_command = client.last_command;
+    details.query_buffer = input.len();
+    details.query_buffer_free = input.capacity() - input.len();
+    details.output_bytes = output;
+}

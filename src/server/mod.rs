@@ -1,0 +1,141 @@
+//! The running server: shared state (`Server`), the accept loop with `maxclients`, background
+//! tasks (active expiry), and graceful shutdown: on the signal the listener stops accepting, every
+//! connection finishes the batch it is executing, and `run` returns once all have closed.
+
+pub mod clients;
+pub mod config;
+pub mod connection;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use crate::engine::expire::{active_expire_cycle, CYCLE_TIME_PERCENT};
+use crate::engine::{now_ms, Keyspace};
+use clients::ClientRegistry;
+use config::{Config, ConfigValues};
+
+/// The version we answer as in `HELLO` and `INFO`: clients enable features by it.
+pub const REDIS_COMPAT_VERSION: &str = "7.4.0";
+pub const CACHET_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Default)]
+pub struct ServerStats {
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub expired_by_cycle: AtomicU64,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub keyspace: Keyspace,
+    pub clients: ClientRegistry,
+    pub stats: ServerStats,
+    pub started: Instant,
+    pub started_unix_ms: u64,
+    pub run_id: String,
+    pub local_addr: SocketAddr,
+    /// Unix seconds of the last successful save (LASTSAVE); the start time until one happens.
+    pub last_save: AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Server {
+    /// Asks the server to stop: the accept loop ends and connections close after their batch.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}
+
+fn random_run_id() -> String {
+    (0..40).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).map(|c| if c.is_ascii_digit() || ('a'..='f').contains(&c) { c } else { fastrand::char('a'..='f') }).collect()
+}
+
+/// Serves clients on `listener` until `shutdown` completes or a client runs SHUTDOWN.
+pub async fn run(listener: TcpListener, values: ConfigValues, config_file: Option<std::path::PathBuf>, shutdown: impl Future) {
+    let local_addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
+    let now = now_ms();
+    let server = Arc::new(Server {
+        keyspace: Keyspace::new(values.shards, values.databases),
+        config: Config::new(values, config_file),
+        clients: ClientRegistry::default(),
+        stats: ServerStats::default(),
+        started: Instant::now(),
+        started_unix_ms: now,
+        run_id: random_run_id(),
+        local_addr,
+        last_save: AtomicU64::new(now / 1000),
+        shutdown: shutdown_tx,
+    });
+    tracing::info!(addr = %local_addr, version = CACHET_VERSION, "cachet ready to accept connections");
+
+    // Every connection task holds a clone of `done_tx`; when the last is dropped, `recv` returns None.
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let cron = tokio::spawn(cron(server.clone()));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = shutdown_rx.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => accept(&server, stream, addr, done_tx.clone()).await,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+        }
+    }
+    server.shutdown();
+    drop(listener);
+    drop(done_tx);
+    let _ = done_rx.recv().await;
+    cron.abort();
+    tracing::info!("cachet is now ready to exit, bye bye...");
+}
+
+async fn accept(server: &Arc<Server>, mut stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
+    server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+    let laddr = stream.local_addr().unwrap_or(server.local_addr);
+    let max = server.config.read().maxclients;
+    let Some(info) = server.clients.register(addr, laddr, max) else {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let server = server.clone();
+    tokio::spawn(async move {
+        connection::serve(&server, stream, info.clone()).await;
+        server.clients.unregister(info.id);
+        drop(done);
+    });
+}
+
+/// Background work `hz` times a second: the active expiry cycle within its CPU budget.
+async fn cron(server: Arc<Server>) {
+    loop {
+        let hz = server.config.read().hz.max(1);
+        let period = Duration::from_millis(1000 / hz as u64);
+        tokio::time::sleep(period).await;
+        let budget = period * CYCLE_TIME_PERCENT / 100;
+        let server = server.clone();
+        let expired = tokio::task::spawn_blocking(move || active_expire_cycle(&server.keyspace, budget)).await.unwrap_or(0);
+        let _ = expired;
+    }
+}

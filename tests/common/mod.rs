@@ -1,0 +1,156 @@
+//! Starts the real server in-process on an ephemeral loopback port and always stops it: the
+//! server runs on its own runtime thread, and dropping `TestServer` signals shutdown and joins it.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use cachet::ConfigValues;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::start_with(|_| {})
+    }
+
+    /// Starts a server whose configuration `configure` adjusts from the defaults.
+    pub fn start_with(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        let mut values = ConfigValues::default();
+        values.port = 0;
+        values.shards = 4;
+        configure(&mut values);
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("test runtime");
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(cachet::run(listener, values, None, async move {
+                let _ = stopped.await;
+            }));
+        });
+        TestServer { addr, stop: Some(stop), thread: Some(thread) }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// A `redis` crate connection (RESP2).
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url()).expect("client").get_connection().expect("connect")
+    }
+
+    /// A plain socket, for sending raw protocol bytes.
+    pub fn raw(&self) -> RawClient {
+        let stream = TcpStream::connect(self.addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        RawClient { stream }
+    }
+
+    /// Whether the server still answers PING on a fresh connection.
+    pub fn alive(&self) -> bool {
+        let mut raw = self.raw();
+        raw.send(b"PING\r\n");
+        raw.read_reply() == b"+PONG\r\n"
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+pub struct RawClient {
+    pub stream: TcpStream,
+}
+
+impl RawClient {
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Reads one complete RESP reply (any nesting), returning its raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        loop {
+            if let Some(len) = complete_reply_len(&buf) {
+                buf.truncate(len);
+                return buf;
+            }
+            let mut chunk = [0u8; 1];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return buf,
+                Ok(_) => buf.push(chunk[0]),
+            }
+        }
+    }
+
+    /// Sends a request built from `args` as a multibulk and returns the raw reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        self.send(&req);
+        self.read_reply()
+    }
+
+    /// True when the server closed the connection (a read returns end of stream).
+    pub fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.stream.read(&mut byte), Ok(0))
+    }
+}
+
+/// Length of the first complete RESP value in `buf`, if it is complete.
+pub fn complete_reply_len(buf: &[u8]) -> Option<usize> {
+    fn line_end(buf: &[u8], from: usize) -> Option<usize> {
+        buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| from + p)
+    }
+    fn value(buf: &[u8], at: usize) -> Option<usize> {
+        let kind = *buf.get(at)?;
+        let end = line_end(buf, at)?;
+        let header = std::str::from_utf8(&buf[at + 1..end]).ok()?;
+        match kind {
+            b'+' | b'-' | b':' | b',' | b'#' | b'_' | b'(' => Some(end + 2),
+            b'$' | b'=' | b'!' => {
+                let n: i64 = header.parse().ok()?;
+                if n < 0 {
+                    return Some(end + 2);
+                }
+                let stop = end + 2 + n as usize + 2;
+                (buf.len() >= stop).then_some(stop)
+            }
+            b'*' | b'~' | b'>' | b'%' | b'|' => {
+                let n: i64 = header.parse().ok()?;
+                let items = if kind == b'%' || kind == b'|' { n * 2 } else { n };
+                let mut pos = end + 2;
+                for _ in 0..items.max(0) {
+                    pos = value(buf, pos)?;
+                }
+                Some(pos)
+            }
+            _ => None,
+        }
+    }
+    value(buf, 0)
+}
