@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::{now_ms, Keyspace};
+use crate::engine::Keyspace;
 
 /// Keys with a TTL examined per table per round, as Redis's `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`.
 const KEYS_PER_LOOP: usize = 20;
@@ -15,15 +15,14 @@ const ACCEPTABLE_STALE_PERCENT: usize = 10;
 /// Share of each tick the cycle may use, as Redis's `ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC`.
 pub const CYCLE_TIME_PERCENT: u32 = 25;
 
-/// Runs one cycle within `budget`. Returns the number of keys it expired.
-pub fn active_expire_cycle(keyspace: &Keyspace, budget: Duration) -> usize {
+/// Runs one cycle at time `now` (Unix ms) within `budget`. Returns the number of keys it expired.
+pub fn active_expire_cycle(keyspace: &Keyspace, now: u64, budget: Duration) -> usize {
     let started = Instant::now();
     let mut expired_total = 0;
     keyspace.for_each_shard(|_, shard| {
         if started.elapsed() >= budget {
             return;
         }
-        let now = now_ms();
         for db in 0..shard.dbs.len() {
             let mut view = Keyspace::db_view(shard, db, now);
             loop {
@@ -41,7 +40,7 @@ pub fn active_expire_cycle(keyspace: &Keyspace, budget: Duration) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Entry;
+    use crate::engine::{now_ms, Entry};
 
     #[test]
     fn cycle_removes_stale_keys_only() {
@@ -57,7 +56,7 @@ mod tests {
         }
         let mut rounds = 0;
         while keyspace.dbsize(0) > 500 && rounds < 100 {
-            active_expire_cycle(&keyspace, Duration::from_millis(25));
+            active_expire_cycle(&keyspace, now_ms(), Duration::from_millis(25));
             rounds += 1;
         }
         assert_eq!(keyspace.dbsize(0), 500);

@@ -135,7 +135,7 @@ async fn cron(server: Arc<Server>) {
         tokio::time::sleep(period).await;
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
-        let expired = tokio::task::spawn_blocking(move || active_expire_cycle(&server.keyspace, budget)).await.unwrap_or(0);
+        let expired = tokio::task::spawn_blocking(move || active_expire_cycle(&server.keyspace, now_ms(), budget)).await.unwrap_or(0);
         let _ = expired;
     }
 }

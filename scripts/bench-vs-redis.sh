@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Same redis-benchmark load against redis-server and cachet, side by side in one run.
+# Servers are pinned to CPU 1 and the load generator to CPU 0; the two servers alternate round by
+# round and the table reports the median of the per-round ratios cachet/Redis.
+# Also loads 1,000,000 keys of 100-byte values into each and compares RSS.
+#
+# Usage: scripts/bench-vs-redis.sh [rounds=3] [requests=200000]
+# Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${1:-3}
+REQUESTS=${2:-200000}
+TESTS=${TESTS:-SET,GET,INCR,MSET}
+PIPELINES=${PIPELINES:-"1 16"}
+CLIENTS=${CLIENTS:-50}
+SERVER_CPU=${SERVER_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+REDIS_PORT=${REDIS_PORT:-16379}
+CACHET_PORT=${CACHET_PORT:-16380}
+
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
+  echo "needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)" >&2; exit 1; }
+cargo build --release --quiet
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+start_servers() {
+  taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$WORK" --logfile "$WORK/redis.log" &
+  REDIS_PID=$!
+  taskset -c "$SERVER_CPU" target/release/cachet --port "$CACHET_PORT" --loglevel warning >"$WORK/cachet.log" 2>&1 &
+  CACHET_PID=$!
+  PIDS+=("$REDIS_PID" "$CACHET_PID")
+  for port in "$REDIS_PORT" "$CACHET_PORT"; do
+    for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  done
+}
+
+stop_servers() {
+  kill "$REDIS_PID" "$CACHET_PID" 2>/dev/null || true
+  wait "$REDIS_PID" "$CACHET_PID" 2>/dev/null || true
+  PIDS=()
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+start_servers
+echo "server,test,pipeline,round,rps,p50_ms,p99_ms,cpu_us_per_op" > "$WORK/results.csv"
+for round in $(seq "$ROUNDS"); do
+  for pipeline in $PIPELINES; do
+    for test in ${TESTS//,/ }; do
+      # Alternate which server goes first so drift in machine load hits both alike.
+      if (( round % 2 )); then order="redis cachet"; else order="cachet redis"; fi
+      for server in $order; do
+        if [ "$server" = redis ]; then port=$REDIS_PORT; pid=$REDIS_PID; else port=$CACHET_PORT; pid=$CACHET_PID; fi
+        before=$(cpu_ticks "$pid")
+        line=$(taskset -c "$LOAD_CPU" redis-benchmark -p "$port" -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -d 100 \
+          -P "$pipeline" -t "$test" --csv 2>/dev/null | tail -n 1)
+        after=$(cpu_ticks "$pid")
+        echo "$server,$test,$pipeline,$round,$line,$((after - before))" >> "$WORK/raw.csv"
+      done
+    done
+  done
+done
+
+MEM_LINES=""
+if [ "${SKIP_MEMORY:-0}" != 1 ]; then
+  python3 - "$WORK/load.resp" <<'PY'
+import sys
+value = b"x" * 100
+with open(sys.argv[1], "wb") as f:
+    for i in range(1_000_000):
+        key = b"key:%012d" % i
+        f.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n" % (len(key), key, value))
+PY
+  for server in redis cachet; do
+    if [ "$server" = redis ]; then port=$REDIS_PORT; pid=$REDIS_PID; else port=$CACHET_PORT; pid=$CACHET_PID; fi
+    redis-cli -p "$port" flushall >/dev/null
+    base=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    taskset -c "$LOAD_CPU" redis-cli -p "$port" --pipe < "$WORK/load.resp" >/dev/null
+    sleep 1
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    keys=$(redis-cli -p "$port" dbsize)
+    MEM_LINES+="$server,$keys,$base,$rss"$'\n'
+  done
+fi
+stop_servers
+
+TICK=$(getconf CLK_TCK)
+python3 - "$WORK/raw.csv" "$TICK" "$REQUESTS" "$MEM_LINES" <<'PY'
+import csv, statistics, sys
+raw, tick, requests, mem = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rows = {}
+for r in csv.reader(open(raw)):
+    # server,test,pipeline,round,"name","rps","avg","min","p50","p95","p99","max",cpu_ticks
+    server, test, pipeline, rnd = r[0], r[1], int(r[2]), int(r[3])
+    rps, p50, p99, ticks = float(r[5]), float(r[8]), float(r[10]), int(r[12])
+    ops = requests
+    cpu_us = ticks * 1e6 / tick / ops
+    rows.setdefault((test, pipeline), {}).setdefault(rnd, {})[server] = (rps, p50, p99, cpu_us)
+print(f"{'test':<6} {'-P':>3} | {'redis ops/s':>12} {'cachet ops/s':>12} {'ratio':>6} | {'p50 r/c ms':>11} {'p99 r/c ms':>13} | {'cpu us/op r/c':>14} {'ratio':>6}")
+for (test, pipeline), rounds in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    full = [v for v in rounds.values() if "redis" in v and "cachet" in v]
+    if not full:
+        continue
+    med = lambda xs: statistics.median(xs)
+    rps_ratio = med([v["cachet"][0] / v["redis"][0] for v in full])
+    cpu_ratio = med([v["cachet"][3] / v["redis"][3] if v["redis"][3] else float("nan") for v in full])
+    r = [med([v["redis"][i] for v in full]) for i in range(4)]
+    c = [med([v["cachet"][i] for v in full]) for i in range(4)]
+    print(f"{test:<6} {pipeline:>3} | {r[0]:>12.0f} {c[0]:>12.0f} {rps_ratio:>6.2f} | {r[1]:>5.3f}/{c[1]:<5.3f} {r[2]:>6.3f}/{c[2]:<6.3f} | {r[3]:>6.2f}/{c[3]:<6.2f} {cpu_ratio:>6.2f}")
+print("(ratios are cachet/redis, median of per-round ratios; CPU from /proc/PID/stat utime+stime)")
+if mem.strip():
+    print()
+    print(f"{'server':<7} {'keys':>8} {'RSS before':>11} {'RSS after':>10} {'bytes/key':>10}")
+    vals = {}
+    for line in mem.strip().splitlines():
+        server, keys, base, rss = line.split(",")
+        keys, base, rss = int(keys), int(base) * 1024, int(rss) * 1024
+        vals[server] = rss
+        print(f"{server:<7} {keys:>8} {base/2**20:>9.1f}MB {rss/2**20:>8.1f}MB {(rss-base)/max(keys,1):>10.1f}")
+    if "redis" in vals and "cachet" in vals:
+        print(f"RSS ratio cachet/redis: {vals['cachet']/vals['redis']:.2f}")
+PY

@@ -1,0 +1,122 @@
+//! The engine against a model: any sequence of writes, deletes, expiry changes, time passing and
+//! active expiry leaves the keyspace equal to a plain map of live keys, and the byte accounting equal
+//! to the sum of what the live entries cost.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cachet::engine::expire::active_expire_cycle;
+use cachet::engine::memory::{alloc_size, table_size};
+use cachet::engine::{Entry, Keyspace};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Set(u8, Vec<u8>),
+    SetWithTtl(u8, Vec<u8>, u64),
+    Delete(u8),
+    Persist(u8),
+    Append(u8, Vec<u8>),
+    Advance(u64),
+    ActiveExpire,
+    Read(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let value = prop::collection::vec(any::<u8>(), 0..200);
+    prop_oneof![
+        (any::<u8>(), value.clone()).prop_map(|(k, v)| Op::Set(k, v)),
+        (any::<u8>(), value.clone(), 1u64..50).prop_map(|(k, v, t)| Op::SetWithTtl(k, v, t)),
+        any::<u8>().prop_map(Op::Delete),
+        any::<u8>().prop_map(Op::Persist),
+        (any::<u8>(), value).prop_map(|(k, v)| Op::Append(k, v)),
+        (1u64..30).prop_map(Op::Advance),
+        Just(Op::ActiveExpire),
+        any::<u8>().prop_map(Op::Read),
+    ]
+}
+
+fn key(k: u8) -> Vec<u8> {
+    format!("key:{k}").into_bytes()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300)) {
+        let keyspace = Keyspace::new(4, 1);
+        // The model: key -> (value, absolute expiry or 0).
+        let mut model: HashMap<Vec<u8>, (Vec<u8>, u64)> = HashMap::new();
+        let mut now: u64 = 1_000_000;
+        for op in ops {
+            match op {
+                Op::Set(k, v) => {
+                    keyspace.with_key(0, &key(k), now, |view, hash| { view.insert(hash, Entry::new_string(&key(k), &v, 0)); });
+                    model.insert(key(k), (v, 0));
+                }
+                Op::SetWithTtl(k, v, ttl) => {
+                    keyspace.with_key(0, &key(k), now, |view, hash| {
+                        let mut entry = Entry::new_string(&key(k), &v, 0);
+                        entry.expire_at = now + ttl;
+                        view.insert(hash, entry);
+                    });
+                    model.insert(key(k), (v, now + ttl));
+                }
+                Op::Delete(k) => {
+                    let removed = keyspace.with_key(0, &key(k), now, |view, hash| view.remove(hash, &key(k)).is_some());
+                    let live = model.remove(&key(k)).is_some_and(|(_, exp)| exp == 0 || exp > now);
+                    prop_assert_eq!(removed, live);
+                }
+                Op::Persist(k) => {
+                    keyspace.with_key(0, &key(k), now, |view, hash| view.modify(hash, &key(k), |e| e.expire_at = 0));
+                    if let Some(entry) = model.get_mut(&key(k)) {
+                        if entry.1 == 0 || entry.1 > now { entry.1 = 0; }
+                    }
+                }
+                Op::Append(k, v) => {
+                    let found = keyspace.with_key(0, &key(k), now, |view, hash| view.modify(hash, &key(k), |e| e.modify_string(|s| s.extend_from_slice(&v))).is_some());
+                    let live = model.get(&key(k)).is_some_and(|(_, exp)| *exp == 0 || *exp > now);
+                    prop_assert_eq!(found, live);
+                    if live {
+                        if let Some(entry) = model.get_mut(&key(k)) { entry.0.extend_from_slice(&v); }
+                    }
+                }
+                Op::Advance(ms) => now += ms,
+                Op::ActiveExpire => { active_expire_cycle(&keyspace, now, Duration::from_millis(50)); }
+                Op::Read(k) => {
+                    let got = keyspace.with_key(0, &key(k), now, |view, hash| view.read(hash, &key(k)).and_then(|e| e.string_value().map(|v| v.to_vec())));
+                    let want = model.get(&key(k)).filter(|(_, exp)| *exp == 0 || *exp > now).map(|(v, _)| v.clone());
+                    prop_assert_eq!(got, want);
+                }
+            }
+            // Accounting: the tables' byte counts equal what their live entries and slots cost.
+            let mut counted = 0;
+            let mut recomputed = 0;
+            keyspace.for_each_shard(|_, shard| {
+                let table = &shard.dbs[0];
+                counted += table.memory();
+                recomputed += table.map.iter().map(|e| e.memory()).sum::<usize>()
+                    + table_size(table.map.num_buckets(), std::mem::size_of::<Box<Entry>>());
+                let volatile = table.map.iter().filter(|e| e.has_expiry()).count();
+                assert_eq!(volatile, table.volatile, "volatile count drifted");
+            });
+            prop_assert_eq!(counted, recomputed);
+        }
+        // Everything the model holds as live is in the keyspace, and nothing else is readable.
+        model.retain(|_, (_, exp)| *exp == 0 || *exp > now);
+        for (k, (v, _)) in &model {
+            let got = keyspace.with_key(0, k, now, |view, hash| view.peek(hash, k).and_then(|e| e.string_value().map(|s| s.to_vec())));
+            prop_assert_eq!(got.as_deref(), Some(&v[..]));
+        }
+        let mut live = 0;
+        keyspace.for_each_shard(|_, shard| live += shard.dbs[0].map.iter().filter(|e| !e.is_expired(now)).count());
+        prop_assert_eq!(live, model.len());
+    }
+}
+
+#[test]
+fn entry_memory_counts_allocator_classes() {
+    let entry = Entry::new_string(b"key:000000000001", &[b'x'; 100], 0);
+    assert_eq!(entry.memory(), alloc_size(std::mem::size_of::<Entry>()) + alloc_size(116));
+    assert_eq!(entry.memory(), 48 + 128);
+}
