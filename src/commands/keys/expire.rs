@@ -57,7 +57,7 @@ impl Condition {
     fn allows(&self, current: Option<i64>, when: i64) -> bool {
         match current {
             None => !self.xx && !self.gt,
-            Some(current) => !self.nx && !(self.gt && when <= current) && !(self.lt && when >= current),
+            Some(current) => !(self.nx || (self.gt && when <= current) || (self.lt && when >= current)),
         }
     }
 }
