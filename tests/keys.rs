@@ -141,7 +141,11 @@ fn expiry_is_observed() {
     assert_eq!(raw.call(&[b"TTL", b"short"]), b":-2\r\n");
     assert_eq!(raw.call(&[b"GET", b"short"]), b"$-1\r\n");
     assert_eq!(raw.call(&[b"KEYS", b"*"]), b"*1\r\n$4\r\nlong\r\n");
+    assert_eq!(raw.call(&[b"SCAN", b"0", b"COUNT", b"100"]), b"*2\r\n$1\r\n0\r\n*1\r\n$4\r\nlong\r\n");
+    assert_eq!(raw.call(&[b"TYPE", b"short"]), b"+none\r\n");
+    assert_eq!(raw.call(&[b"PERSIST", b"short"]), b":0\r\n");
     assert_eq!(raw.call(&[b"EXISTS", b"long"]), b":1\r\n");
+    assert_eq!(raw.call(&[b"DBSIZE"]), b":1\r\n");
 }
 
 #[test]

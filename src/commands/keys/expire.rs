@@ -17,6 +17,12 @@ enum Unit {
     Millis,
 }
 
+enum Outcome {
+    Declined,
+    Set,
+    Delete,
+}
+
 /// The NX/XX/GT/LT conditions of the EXPIRE family.
 #[derive(Default, Debug, PartialEq, Eq)]
 struct Condition {
@@ -94,18 +100,25 @@ fn set_expiry(ctx: &mut Ctx<'_>, args: &[Bytes], command: &'static str, unit: Un
     let now = ctx.now_ms as i64;
     let when = absolute_ms(&args[2], unit, if relative { now } else { 0 }, command)?;
     let changed = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        let Some(current) = view.peek(hash, key).map(|e| e.expire_at) else { return false };
-        let current = (current != 0).then_some(current as i64);
-        if !cond.allows(current, when) {
-            return false;
+        // Through `modify`, so the access time is refreshed even when a condition declines, as
+        // Redis's `lookupKeyWrite` does.
+        let outcome = view.modify(hash, key, |entry| {
+            let current = (entry.expire_at != 0).then_some(entry.expire_at as i64);
+            if !cond.allows(current, when) {
+                return Outcome::Declined;
+            }
+            // A time already past deletes the key rather than storing it, as Redis does.
+            if when <= now {
+                return Outcome::Delete;
+            }
+            entry.expire_at = when as u64;
+            Outcome::Set
+        });
+        match outcome {
+            None | Some(Outcome::Declined) => false,
+            Some(Outcome::Set) => true,
+            Some(Outcome::Delete) => view.remove(hash, key).is_some(),
         }
-        // A time already past deletes the key rather than storing it, as Redis does.
-        if when <= now {
-            view.remove(hash, key);
-        } else {
-            view.modify(hash, key, |e| e.expire_at = when as u64);
-        }
-        true
     });
     ctx.out.int(changed as i64);
     Ok(())

@@ -12,6 +12,10 @@
 //! is a rehash in place (hashbrown reorganises a table of the same size after many deletions and
 //! insertions); keys of that shard may then be missed or repeated during that iteration. Keys
 //! added or removed during the iteration may or may not be returned, as in Redis.
+//!
+//! Termination: a shard is restarted at most once per resize of its table, and tables only grow
+//! while keys are added, so an iteration ends unless the keyspace keeps growing faster than the
+//! client scans it. Each call locks one shard at a time, for at most COUNT entries.
 
 use bytes::Bytes;
 
