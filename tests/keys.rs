@@ -193,7 +193,10 @@ fn expire_options_and_errors() {
 fn nx_xx_gt_lt_matrix() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    // (current TTL in seconds or None, options, new TTL, expected reply, TTL afterwards)
+    // Absolute times, so that the milliseconds between requests cannot tip a comparison:
+    // (current expiry or None, options, new expiry, expected reply, expiry afterwards or -1),
+    // all in seconds after BASE.
+    const BASE: i64 = 99_999_999_000;
     type Case = (Option<i64>, &'static [&'static str], i64, i64, i64);
     let cases: &[Case] = &[
         (None, &["NX"], 100, 1, 100),
@@ -217,13 +220,14 @@ fn nx_xx_gt_lt_matrix() {
     for (current, options, new, expected, after) in cases {
         set(&mut raw, "k", "v");
         if let Some(current) = current {
-            assert_eq!(raw.call(&[b"EXPIRE", b"k", current.to_string().as_bytes()]), b":1\r\n");
+            assert_eq!(raw.call(&[b"EXPIREAT", b"k", (BASE + current).to_string().as_bytes()]), b":1\r\n");
         }
-        let new_text = new.to_string();
-        let mut request: Vec<&[u8]> = vec![b"EXPIRE", b"k", new_text.as_bytes()];
+        let new_text = (BASE + new).to_string();
+        let mut request: Vec<&[u8]> = vec![b"EXPIREAT", b"k", new_text.as_bytes()];
         request.extend(options.iter().map(|o| o.as_bytes()));
         assert_eq!(int(&raw.call(&request)), *expected, "{current:?} {options:?} {new}");
-        assert_eq!(int(&raw.call(&[b"TTL", b"k"])), *after, "{current:?} {options:?} {new}");
+        let expected_time = if *after == -1 { -1 } else { BASE + after };
+        assert_eq!(int(&raw.call(&[b"EXPIRETIME", b"k"])), expected_time, "{current:?} {options:?} {new}");
     }
     // LT on a persistent key with a time in the past deletes it; GT on it does nothing.
     set(&mut raw, "k", "v");

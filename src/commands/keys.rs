@@ -208,9 +208,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     // Both databases' tables for this key live in the same shard, so one lock covers the move.
     let mut shard = keyspace.lock_shard(keyspace.shard_of_hash(hash));
     let now = ctx.now_ms;
-    let present = Keyspace::db_view(&mut shard, src_db, now).contains(hash, key);
-    let moved = present
-        && !Keyspace::db_view(&mut shard, dst_db, now).contains(hash, key)
+    let moved = !Keyspace::db_view(&mut shard, dst_db, now).contains(hash, key)
         && match Keyspace::db_view(&mut shard, src_db, now).remove(hash, key) {
             Some(entry) => {
                 Keyspace::db_view(&mut shard, dst_db, now).insert(hash, entry);
