@@ -1,0 +1,147 @@
+//! OBJECT (ENCODING, FREQ, IDLETIME, REFCOUNT, HELP) and MEMORY (USAGE, HELP): what a key costs
+//! and how it is held.
+
+use bytes::Bytes;
+
+use super::inspect;
+use crate::commands::{args, CommandSpec, Ctx, SPEC};
+use crate::engine::memory::table_size;
+use crate::engine::{idle_seconds, Entry, Value};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::ReplyBuf;
+
+/// Redis's answer to OBJECT FREQ while the eviction policy is not an LFU one (we have none yet).
+const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+/// Integers below this are shared objects in Redis (`OBJ_SHARED_INTEGERS`), whose reference count
+/// reads as `OBJ_SHARED_REFCOUNT`.
+const SHARED_INTEGERS: i64 = 10_000;
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+#[rustfmt::skip]
+pub static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "encoding", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the internal encoding of a Redis object.", since: "2.2.3", handler: Some(object_encoding), ..SPEC },
+    CommandSpec { name: "freq", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the logarithmic access frequency counter of a Redis object.", since: "4.0.0", handler: Some(object_freq), ..SPEC },
+    CommandSpec { name: "idletime", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the time since the last access to a Redis object.", since: "2.2.3", handler: Some(object_idletime), ..SPEC },
+    CommandSpec { name: "refcount", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the reference count of a value of a key.", since: "2.2.3", handler: Some(object_refcount), ..SPEC },
+    CommandSpec { name: "help", arity: 2, flags: &["loading", "stale"], acl_categories: &["@keyspace", "@slow"], summary: "Returns helpful text about the different subcommands.", since: "6.2.0", handler: Some(object_help), ..SPEC },
+];
+
+#[rustfmt::skip]
+pub static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "usage", arity: -3, flags: &["readonly"], acl_categories: &["@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, group: "server", summary: "Estimates the memory usage of a key.", since: "4.0.0", complexity: "O(N) where N is the number of samples.", handler: Some(memory_usage), ..SPEC },
+    CommandSpec { name: "help", arity: 2, flags: &["loading", "stale"], acl_categories: &["@slow"], group: "server", summary: "Returns helpful text about the different subcommands.", since: "4.0.0", handler: Some(memory_help), ..SPEC },
+];
+
+const OBJECT_HELP: &[&str] = &[
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+];
+
+const MEMORY_HELP: &[&str] = &[
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+];
+
+/// Redis's `addReplyHelp`: a header line, the command's own lines, then HELP itself.
+fn help_reply(out: &mut ReplyBuf, command: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for line in lines {
+        out.simple(line);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
+fn object_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    help_reply(ctx.out, "OBJECT", OBJECT_HELP);
+    Ok(())
+}
+
+fn memory_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    help_reply(ctx.out, "MEMORY", MEMORY_HELP);
+    Ok(())
+}
+
+/// Looks the key up as OBJECT does (no access-time update, hit/miss counted) and applies `f`.
+fn object_lookup<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
+    ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| inspect(view, hash, key, f))
+}
+
+fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match object_lookup(ctx, &args[2], Entry::encoding) {
+        Some(encoding) => ctx.out.bulk(encoding.as_bytes()),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match object_lookup(ctx, &args[2], |_| ()) {
+        Some(()) => Err(CmdError::msg(LFU_NOT_SELECTED)),
+        None => {
+            ctx.out.null();
+            Ok(())
+        }
+    }
+}
+
+fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    match object_lookup(ctx, &args[2], |e| idle_seconds(e.lru, now)) {
+        Some(idle) => ctx.out.int(idle as i64),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let refcount = |e: &Entry| match e.value() {
+        Value::Int(n) if (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
+        _ => 1,
+    };
+    match object_lookup(ctx, &args[2], refcount) {
+        Some(count) => ctx.out.int(count),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// The entry's own allocations plus its share of the table's slots (slots divided among the keys
+/// of that table, so the load factor's slack is charged too). Nested values are not sampled: every
+/// value we hold is measured exactly, so SAMPLES is accepted and checked but changes nothing.
+fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let key = &args[2];
+    let mut i = 3;
+    while i < args.len() {
+        if args::is(&args[i], "samples") && i + 1 < args.len() {
+            if args::int(&args[i + 1])? < 0 {
+                return Err(CmdError::Syntax);
+            }
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let usage = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+        let keys = view.len().max(1);
+        let slots = table_size(view.table.map.num_buckets(), std::mem::size_of::<Box<Entry>>());
+        view.peek(hash, key).map(|entry| entry.memory() + slots.div_ceil(keys))
+    });
+    match usage {
+        Some(bytes) => ctx.out.int(bytes as i64),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
