@@ -296,6 +296,11 @@ fn client_reply_modes() {
     raw.send(b"CLIENT REPLY OFF\r\nPING\r\nSET k v\r\nGET nosuch\r\nNOSUCHCOMMAND\r\nCLIENT REPLY SKIP\r\nPING\r\nCLIENT REPLY ON\r\nGET k\r\n");
     assert_eq!(raw.read_reply(), b"+OK\r\n");
     assert_eq!(raw.read_reply(), b"$1\r\nv\r\n");
+    // ON right after SKIP answers; SKIP while skipped skips the next one as well.
+    raw.send(b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\n");
+    assert_eq!(raw.read_reply(), b"+OK\r\n");
+    raw.send(b"CLIENT REPLY SKIP\r\nCLIENT REPLY SKIP\r\nECHO one\r\nECHO two\r\n");
+    assert_eq!(raw.read_reply(), b"$3\r\ntwo\r\n");
     assert_eq!(raw.call(&[b"CLIENT", b"REPLY", b"x"]), b"-ERR syntax error\r\n");
     assert_eq!(raw.call(&[b"CLIENT", b"NO-EVICT", b"x"]), b"-ERR syntax error\r\n");
     assert_eq!(raw.call(&[b"CLIENT", b"NO-EVICT", b"OFF"]), b"+OK\r\n");

@@ -93,8 +93,10 @@ fn valid_client_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))
 }
 
-fn set_name(ctx: &mut Ctx<'_>, name: &Bytes) {
-    ctx.client.info.details().name = (!name.is_empty()).then(|| name.clone());
+/// Copies the name: the argument is a slice of the connection's read buffer, which a kept
+/// reference would pin for as long as the name lives.
+fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) {
+    ctx.client.info.details().name = (!name.is_empty()).then(|| Bytes::copy_from_slice(name));
 }
 
 fn set_protocol(ctx: &mut Ctx<'_>, protocol: Protocol) {
@@ -470,6 +472,7 @@ fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if is(mode, "off") {
         ctx.client.reply_mode = ReplyMode::Off;
     } else if is(mode, "skip") {
+        // Ignored while OFF; while this command's own reply is being skipped, the next one is too.
         if ctx.client.reply_mode != ReplyMode::Off {
             ctx.client.skip_next = true;
         }
