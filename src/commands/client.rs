@@ -246,8 +246,8 @@ fn client_type(_info: &ClientInfo) -> ClientType {
     ClientType::Normal
 }
 
-/// Connections other than the caller that are still open, in id order. A killed connection is
-/// gone as far as clients can tell, even if its task has not finished closing yet.
+/// Open connections, the caller included, in id order. A killed connection is gone as far as
+/// clients can tell (Redis frees it at once), even if its task has not finished closing yet.
 fn live_clients(ctx: &Ctx<'_>) -> Vec<std::sync::Arc<ClientInfo>> {
     ctx.server.clients.all().into_iter().filter(|info| !info.killed.load(Ordering::Relaxed)).collect()
 }
