@@ -183,7 +183,11 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let mark = ctx.out.len();
-    let skip_this = std::mem::take(&mut ctx.client.skip_next);
+    // A skip asked for by the previous command applies to this one, unless this one changes the
+    // reply mode itself (CLIENT REPLY ON answers even right after SKIP, as in Redis).
+    if std::mem::take(&mut ctx.client.skip_next) && ctx.client.reply_mode == ReplyMode::On {
+        ctx.client.reply_mode = ReplyMode::Skip;
+    }
     let result = match resolve(args) {
         Err(err) => Err(err),
         Ok((parent, spec)) => {
@@ -203,7 +207,12 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Err(err) = result {
         ctx.out.error(&err.message());
     }
-    if skip_this || ctx.client.reply_mode == ReplyMode::Off {
-        ctx.out.truncate(mark);
+    match ctx.client.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => ctx.out.truncate(mark),
+        ReplyMode::Skip => {
+            ctx.out.truncate(mark);
+            ctx.client.reply_mode = ReplyMode::On;
+        }
     }
 }

@@ -1,13 +1,33 @@
-//! Server commands.
+//! Server commands: liveness (PING, ECHO, TIME), whole-keyspace operations (FLUSHDB, FLUSHALL,
+//! SWAPDB), LASTSAVE, SHUTDOWN and DEBUG.
+//!
+//! Whole-keyspace operations lock every shard (ascending order, as all multi-shard locking does) so
+//! that no client sees one shard flushed and another not. Under the locks they only move tables
+//! out or swap them, O(shards × databases); the old entries are freed after the locks are released,
+//! on a background thread for ASYNC.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use super::args::{is, text};
+use super::client::reply_help;
 use super::{CommandSpec, Ctx, SPEC};
+use crate::engine::Table;
 use crate::error::{CmdError, CmdResult};
+use crate::protocol::parse_i64;
+use crate::server::clients::Action;
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "ping", arity: -1, flags: &["fast"], acl_categories: &["@fast", "@connection"], group: "connection", summary: "Returns the server's liveliness response.", handler: Some(ping), ..SPEC },
-    CommandSpec { name: "echo", arity: 2, flags: &["fast"], acl_categories: &["@fast", "@connection"], group: "connection", summary: "Returns the given string.", handler: Some(echo), ..SPEC },
+    CommandSpec { name: "echo", arity: 2, flags: &["loading", "stale", "fast"], acl_categories: &["@fast", "@connection"], group: "connection", summary: "Returns the given string.", handler: Some(echo), ..SPEC },
+    CommandSpec { name: "time", arity: 1, flags: &["loading", "stale", "fast"], acl_categories: &["@fast"], group: "server", summary: "Returns the server time.", since: "2.6.0", handler: Some(time), ..SPEC },
+    CommandSpec { name: "flushdb", arity: -1, flags: &["write"], acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"], group: "server", summary: "Removes all keys from the current database.", complexity: "O(N) where N is the number of keys in the selected database", handler: Some(flushdb), ..SPEC },
+    CommandSpec { name: "flushall", arity: -1, flags: &["write"], acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"], group: "server", summary: "Removes all keys from all databases.", complexity: "O(N) where N is the total number of keys in all databases", handler: Some(flushall), ..SPEC },
+    CommandSpec { name: "swapdb", arity: 3, flags: &["write", "fast"], acl_categories: &["@keyspace", "@write", "@fast", "@dangerous"], group: "server", summary: "Swaps two Redis databases.", since: "4.0.0", complexity: "O(N) where N is the count of clients watching or blocking on keys from both databases.", handler: Some(swapdb), ..SPEC },
+    CommandSpec { name: "lastsave", arity: 1, flags: &["loading", "stale", "fast"], acl_categories: &["@admin", "@fast", "@dangerous"], group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.", handler: Some(lastsave), ..SPEC },
+    CommandSpec { name: "shutdown", arity: -1, flags: &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], acl_categories: &["@admin", "@slow", "@dangerous"], group: "server", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", handler: Some(shutdown), ..SPEC },
+    CommandSpec { name: "debug", arity: -2, flags: &["admin", "noscript", "loading", "stale"], acl_categories: &["@admin", "@slow", "@dangerous"], group: "server", summary: "A container for debugging commands.", complexity: "Depends on subcommand.", handler: Some(debug), ..SPEC },
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -22,4 +42,200 @@ fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn echo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.out.bulk(&args[1]);
     Ok(())
+}
+
+/// Unix time as two bulk strings, seconds and microseconds, read from the clock now rather than
+/// the command's millisecond timestamp.
+fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+    Ok(())
+}
+
+/// `[ASYNC|SYNC]`: true for ASYNC.
+fn flush_mode(args: &[Bytes]) -> Result<bool, CmdError> {
+    match args {
+        [_] => Ok(false),
+        [_, mode] if is(mode, "async") => Ok(true),
+        [_, mode] if is(mode, "sync") => Ok(false),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+/// Frees tables taken out of the keyspace: on a thread of its own for ASYNC (dropping millions of
+/// entries takes a while and needs no lock), here otherwise.
+fn free_tables(tables: Vec<Table>, asynchronous: bool) {
+    if tables.iter().all(|t| t.map.is_empty()) {
+        return;
+    }
+    if asynchronous {
+        let spawned = std::thread::Builder::new().name("cachet-lazyfree".into()).spawn(move || drop(tables));
+        if let Err(err) = spawned {
+            tracing::warn!(%err, "could not start a thread to free flushed keys; freeing them inline");
+        }
+    } else {
+        drop(tables);
+    }
+}
+
+/// Empties `dbs` (all databases when `None`) in every shard, atomically for other clients.
+fn flush(ctx: &mut Ctx<'_>, db: Option<usize>, asynchronous: bool) {
+    let mut taken = Vec::new();
+    {
+        let mut locked = ctx.server.keyspace.lock_all();
+        locked.for_each(|shard| match db {
+            Some(db) => taken.extend(shard.dbs.get_mut(db).map(std::mem::take)),
+            None => taken.extend(shard.dbs.iter_mut().map(std::mem::take)),
+        });
+    }
+    free_tables(taken, asynchronous);
+}
+
+fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let asynchronous = flush_mode(args)?;
+    let db = ctx.client.db;
+    flush(ctx, Some(db), asynchronous);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let asynchronous = flush_mode(args)?;
+    flush(ctx, None, asynchronous);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// A database index as SWAPDB reads it: a C int (else `message`), then within `databases`.
+fn swap_index(arg: &[u8], message: &'static str) -> Result<i64, CmdError> {
+    parse_i64(arg).filter(|n| i32::try_from(*n).is_ok()).ok_or_else(|| CmdError::msg(message))
+}
+
+/// Swaps two databases in every shard: clients that selected either now see the other's keys.
+fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let first = swap_index(&args[1], "ERR invalid first DB index")?;
+    let second = swap_index(&args[2], "ERR invalid second DB index")?;
+    let databases = ctx.server.keyspace.databases() as i64;
+    if !(0..databases).contains(&first) || !(0..databases).contains(&second) {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    if first != second {
+        let mut locked = ctx.server.keyspace.lock_all();
+        locked.for_each(|shard| shard.dbs.swap(first as usize, second as usize));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.int(ctx.server.last_save.load(std::sync::atomic::Ordering::Relaxed) as i64);
+    Ok(())
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | ABORT`. On success nothing is answered: the connection
+/// closes and the server stops after every connection finishes the batch it is executing.
+///
+/// cachet keeps no snapshot, so plain SHUTDOWN has nothing to save (as Redis with `save ""`). An
+/// explicit SAVE cannot be honoured: it fails as a failed save makes Redis's SHUTDOWN fail, unless
+/// FORCE says to stop anyway.
+fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (mut save, mut nosave, mut force, mut abort, mut any_flag) = (false, false, false, false, false);
+    for arg in &args[1..] {
+        if is(arg, "abort") {
+            abort = true;
+            continue;
+        }
+        if is(arg, "save") {
+            save = true;
+        } else if is(arg, "nosave") {
+            nosave = true;
+        } else if is(arg, "force") {
+            force = true;
+        } else if !is(arg, "now") {
+            return Err(CmdError::Syntax);
+        }
+        any_flag = true;
+    }
+    if (abort && any_flag) || (save && nosave) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        // No shutdown ever waits (there are no replicas to wait for), so none can be aborted.
+        return Err(CmdError::msg("ERR No shutdown in progress."));
+    }
+    if save && !force {
+        tracing::warn!("SHUTDOWN SAVE refused: cachet has no persistence to save to (use FORCE to stop anyway)");
+        return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+    }
+    tracing::warn!(client = ctx.client.id, "User requested shutdown...");
+    ctx.client.action = Some(Action::Shutdown);
+    Ok(())
+}
+
+/// Longest time DEBUG SLEEP holds a connection, so that absurd values stay representable.
+const MAX_DEBUG_SLEEP_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// Seconds as C's `strtod` reads them: the longest numeric prefix, 0 when there is none.
+fn lenient_seconds(arg: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(arg);
+    let text = text.trim_start();
+    let mut end = text.len().min(64);
+    while end > 0 {
+        if let Some(value) = text.get(..end).and_then(|prefix| prefix.parse::<f64>().ok()) {
+            return value;
+        }
+        end -= 1;
+    }
+    0.0
+}
+
+const DEBUG_HELP: &[&str] = &["SLEEP <seconds>", "    Hold this connection for <seconds>, other clients are still served. Decimals allowed."];
+
+/// `DEBUG SLEEP` holds only the calling connection (Redis blocks the whole server): the reply goes
+/// out after the pause, as in Redis.
+fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sub = &args[1];
+    if is(sub, "help") && args.len() == 2 {
+        reply_help(ctx, "DEBUG", DEBUG_HELP);
+        return Ok(());
+    }
+    if is(sub, "sleep") && args.len() == 3 {
+        let seconds = lenient_seconds(&args[2]);
+        if seconds.is_finite() && seconds > 0.0 {
+            ctx.client.action = Some(Action::Sleep(Duration::from_secs_f64(seconds.min(MAX_DEBUG_SLEEP_SECS))));
+            // Published now, not after the batch, so CLIENT LIST shows what this connection waits in.
+            ctx.client.info.details().last_command = ctx.client.last_command;
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    Err(CmdError::msg(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", text(sub))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleep_seconds_like_strtod() {
+        assert_eq!(lenient_seconds(b"0.5"), 0.5);
+        assert_eq!(lenient_seconds(b"2"), 2.0);
+        assert_eq!(lenient_seconds(b"1.5abc"), 1.5);
+        assert_eq!(lenient_seconds(b"abc"), 0.0);
+        assert_eq!(lenient_seconds(b" 3"), 3.0);
+        assert_eq!(lenient_seconds(b"-1"), -1.0);
+        assert_eq!(lenient_seconds(b""), 0.0);
+    }
+
+    #[test]
+    fn flush_modes() {
+        let arg = |s: &'static str| Bytes::from_static(s.as_bytes());
+        assert_eq!(flush_mode(&[arg("flushdb")]), Ok(false));
+        assert_eq!(flush_mode(&[arg("flushdb"), arg("ASYNC")]), Ok(true));
+        assert_eq!(flush_mode(&[arg("flushdb"), arg("sync")]), Ok(false));
+        assert_eq!(flush_mode(&[arg("flushdb"), arg("async"), arg("sync")]), Err(CmdError::Syntax));
+        assert_eq!(flush_mode(&[arg("flushdb"), arg("now")]), Err(CmdError::Syntax));
+    }
 }

@@ -89,6 +89,10 @@ pub struct ClientDetails {
     pub query_buffer: usize,
     pub query_buffer_free: usize,
     pub output_bytes: usize,
+    /// Capacity of the connection's reply buffer (`rbs` in CLIENT LIST).
+    pub output_capacity: usize,
+    /// The socket's file descriptor, -1 when unknown.
+    pub fd: i32,
 }
 
 impl ClientInfo {

@@ -24,6 +24,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     let mut shutdown = server.shutdown_receiver();
     let authenticated = server.config.read().requirepass.is_empty();
     let mut client = ClientState::new(info.clone(), authenticated);
+    info.details().fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut out = ReplyBuf::new(Protocol::Resp2);
     let mut parser = RequestParser::new();
@@ -83,7 +84,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             }
         }
         args.clear();
-        publish_details(&client, &input, out.len());
+        publish_details(&client, &input, &out);
         if input.len() > query_limit {
             tracing::warn!(id = client.id, "closing client that reached max query buffer length");
             break;
@@ -105,10 +106,11 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     let _ = stream.shutdown().await;
 }
 
-fn publish_details(client: &ClientState, input: &BytesMut, output: usize) {
+fn publish_details(client: &ClientState, input: &BytesMut, out: &ReplyBuf) {
     let mut details = client.info.details();
     details.last_command = client.last_command;
     details.query_buffer = input.len();
     details.query_buffer_free = input.capacity() - input.len();
-    details.output_bytes = output;
+    details.output_bytes = out.len();
+    details.output_capacity = out.buf.capacity();
 }
