@@ -263,7 +263,12 @@ fn info_sections() {
     assert!(!memory.contains("# Server"));
     assert!(info(&server, &["everything"]).contains("# Stats\r\n"));
     let all = info(&server, &["all"]);
-    assert_eq!(all.split("\r\n").filter(|l| l.starts_with('#')).collect::<Vec<_>>(), headers);
+    let all_headers: Vec<&str> = all.split("\r\n").filter(|l| l.starts_with('#')).collect();
+    assert_eq!(all_headers[..headers.len()], headers[..]);
+    assert_eq!(all_headers[headers.len()..], ["# Cachet"]);
+    let cachet = info(&server, &["cachet"]);
+    assert_eq!(int_field(&cachet, "shards"), 4);
+    assert_eq!(int_field(&cachet, "databases"), 16);
     let mut raw = server.raw();
     assert_eq!(raw.call(&[b"INFO", b"nosuch"]), b"$0\r\n\r\n");
 }

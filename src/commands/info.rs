@@ -44,6 +44,7 @@ const SECTIONS: &[(&str, bool, SectionWriter)] = &[
     ("cpu", true, cpu_section),
     ("cluster", true, cluster_section),
     ("keyspace", true, keyspace_section),
+    ("cachet", false, cachet_section),
 ];
 
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -59,8 +60,8 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// Which of `SECTIONS` to print: `default` (or no argument) for the default ones, `all` and
-/// `everything` for all of them (cachet has no modules, commandstats or latencystats), names for
-/// themselves; unknown names add nothing.
+/// `everything` for all of them (cachet has no modules, commandstats or latencystats; its own
+/// section plays the part of a module's), names for themselves; unknown names add nothing.
 fn selected_sections(args: &[Bytes]) -> Vec<bool> {
     let mut wanted = vec![false; SECTIONS.len()];
     let defaults = |wanted: &mut Vec<bool>| {
@@ -215,10 +216,11 @@ fn ratio(numerator: u64, denominator: u64) -> String {
 }
 
 fn memory_section(info: &mut InfoText, server: &Server) {
-    let used = server.used_memory();
+    // One walk of the shards, so that used = startup + dataset holds in the reply.
     let dataset = server.keyspace.memory() as u64;
     let baseline = server.stats.memory_baseline.load(Ordering::Relaxed);
-    let peak = server.stats.memory_peak.load(Ordering::Relaxed).max(used);
+    let used = dataset + baseline;
+    let peak = server.stats.memory_peak.fetch_max(used, Ordering::Relaxed).max(used);
     let (allocated, resident) = allocator_stats();
     let rss = rss_bytes().unwrap_or(resident as u64);
     let system = total_system_memory();
@@ -321,6 +323,17 @@ fn keyspace_section(info: &mut InfoText, server: &Server) {
     }
 }
 
+/// What cachet has that Redis does not report: its sharding and the engine's own accounting.
+fn cachet_section(info: &mut InfoText, server: &Server) {
+    let stats = server.keyspace.stats();
+    info.section("Cachet");
+    info.field("cachet_version", CACHET_VERSION);
+    info.field("shards", server.keyspace.shard_count());
+    info.field("databases", server.keyspace.databases());
+    info.field("keyspace_memory", server.keyspace.memory());
+    info.field("expire_sampled_keys", stats.expire_sampled);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,7 +356,10 @@ mod tests {
         };
         assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
         assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());
-        assert_eq!(picked(&[]).len(), SECTIONS.len());
+        assert_eq!(picked(&[]).len(), SECTIONS.len() - 1);
+        assert_eq!(picked(&["default"]), picked(&[]));
         assert_eq!(picked(&["everything"]).len(), SECTIONS.len());
+        assert_eq!(picked(&["all"]).len(), SECTIONS.len());
+        assert_eq!(picked(&["cachet"]), ["cachet"]);
     }
 }
