@@ -51,6 +51,7 @@ fn config_set_errors_like_redis() {
         (&[b"CONFIG", b"SET", b"databases", b"1"], b"-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config\r\n"),
         (&[b"CONFIG", b"SET", b"hz", b"abc"], b"-ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer\r\n"),
         (&[b"CONFIG", b"SET", b"HZ", b"abc"], b"-ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer\r\n"),
+        (&[b"CONFIG", b"SET", b"maxclients", b"0"], b"-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive\r\n"),
         (&[b"CONFIG", b"SET", b"timeout", b"-1"], b"-ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive\r\n"),
         (&[b"CONFIG", b"SET", b"appendonly", b"maybe"], b"-ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'\r\n"),
         (&[b"CONFIG", b"SET", b"proto-max-bulk-len", b"10x"], b"-ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be a memory value\r\n"),
