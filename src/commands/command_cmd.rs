@@ -1,5 +1,376 @@
-//! placeholder until the family lands.
+//! `COMMAND` and its subcommands: every reply is generated from the command table
+//! (`all_commands()`), so a command added to a family shows up here, in `redis-cli` hints and in
+//! `COMMAND GETKEYS` without anyone listing it twice. Subcommands are named `parent|sub`.
+//!
+//! The table has no key specs of its own; `COMMAND INFO` derives one range spec from first key,
+//! last key and step, with `RO access` for read-only commands and `RW update` for writes. Redis
+//! states finer flags per command (`RM delete` for DEL, `OW` for MSET); clients use the positions,
+//! which agree.
 
-use super::CommandSpec;
+use bytes::Bytes;
 
-pub static COMMANDS: &[CommandSpec] = &[];
+use super::config_cmd::reply_help;
+use super::{all_commands, full_name, lookup, lookup_subcommand, CommandSpec, Ctx, SPEC};
+use crate::engine::glob::glob_match;
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::ReplyBuf;
+
+const FLAGS: &[&str] = &["loading", "stale"];
+const ACL: &[&str] = &["@slow", "@connection"];
+
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "command",
+    arity: -1,
+    flags: FLAGS,
+    acl_categories: ACL,
+    group: "server",
+    summary: "Get array of Redis command details",
+    since: "2.8.13",
+    complexity: "O(N) where N is the total number of Redis commands",
+    handler: Some(command_all),
+    subcommands: &[
+        CommandSpec { name: "count", arity: 2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get total number of Redis commands", since: "2.8.13", handler: Some(command_count), ..SPEC },
+        CommandSpec { name: "list", arity: -2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get an array of Redis command names", since: "7.0.0", complexity: "O(N) where N is the total number of Redis commands", handler: Some(command_list), ..SPEC },
+        CommandSpec { name: "info", arity: -2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get array of specific Redis command details, or all when no argument is given.", since: "2.8.13", complexity: "O(N) where N is the number of commands to look up", handler: Some(command_info), ..SPEC },
+        CommandSpec { name: "docs", arity: -2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get array of specific Redis command documentation", since: "7.0.0", complexity: "O(N) where N is the number of commands to look up", handler: Some(command_docs), ..SPEC },
+        CommandSpec { name: "getkeys", arity: -4, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Extract keys given a full Redis command", since: "2.8.13", complexity: "O(N) where N is the number of arguments to the command", handler: Some(command_getkeys), ..SPEC },
+        CommandSpec { name: "getkeysandflags", arity: -4, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Extract keys and access flags given a full Redis command", since: "7.0.0", complexity: "O(N) where N is the number of arguments to the command", handler: Some(command_getkeysandflags), ..SPEC },
+        CommandSpec { name: "help", arity: 2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Show helpful text about the different subcommands", since: "5.0.0", handler: Some(command_help), ..SPEC },
+    ],
+    ..SPEC
+}];
+
+type Found = (Option<&'static CommandSpec>, &'static CommandSpec);
+
+/// A command by the name `COMMAND INFO/DOCS` accept: `get`, or `config|get` for a subcommand.
+fn find(name: &[u8]) -> Option<Found> {
+    match name.iter().position(|&b| b == b'|') {
+        None => lookup(name).map(|spec| (None, spec)),
+        Some(bar) => {
+            let parent = lookup(&name[..bar])?;
+            lookup_subcommand(parent, &name[bar + 1..]).map(|sub| (Some(parent), sub))
+        }
+    }
+}
+
+/// Flags of the derived key spec (see the module comment).
+fn key_spec_flags(spec: &CommandSpec) -> &'static [&'static str] {
+    if spec.has_flag("write") {
+        &["RW", "update"]
+    } else {
+        &["RO", "access"]
+    }
+}
+
+fn simple_set(out: &mut ReplyBuf, items: &[&str]) {
+    out.set(items.len());
+    for item in items {
+        out.simple(item);
+    }
+}
+
+fn key_spec(out: &mut ReplyBuf, spec: &CommandSpec) {
+    // Redis's range spec counts the last key from the first one when it is not from the end.
+    let last = if spec.last_key < 0 { spec.last_key } else { spec.last_key - spec.first_key };
+    out.map(3);
+    out.bulk(b"flags");
+    simple_set(out, key_spec_flags(spec));
+    out.bulk(b"begin_search");
+    out.map(2);
+    out.bulk(b"type");
+    out.bulk(b"index");
+    out.bulk(b"spec");
+    out.map(1);
+    out.bulk(b"index");
+    out.int(spec.first_key as i64);
+    out.bulk(b"find_keys");
+    out.map(2);
+    out.bulk(b"type");
+    out.bulk(b"range");
+    out.bulk(b"spec");
+    out.map(3);
+    out.bulk(b"lastkey");
+    out.int(last as i64);
+    out.bulk(b"keystep");
+    out.int(spec.key_step as i64);
+    out.bulk(b"limit");
+    out.int(0);
+}
+
+/// One `COMMAND INFO` entry, in Redis 7's ten fields.
+fn reply_info(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSpec) {
+    out.array(10);
+    out.bulk(full_name(parent, spec).as_bytes());
+    out.int(spec.arity as i64);
+    simple_set(out, spec.flags);
+    out.int(spec.first_key as i64);
+    out.int(spec.last_key as i64);
+    out.int(spec.key_step as i64);
+    simple_set(out, spec.acl_categories);
+    // Tips: the table has none.
+    out.set(0);
+    if spec.first_key > 0 {
+        out.set(1);
+        key_spec(out, spec);
+    } else {
+        out.set(0);
+    }
+    // Redis answers an empty set when there are no subcommands and an array otherwise.
+    if spec.subcommands.is_empty() {
+        out.set(0);
+    } else {
+        out.array(spec.subcommands.len());
+        for sub in spec.subcommands {
+            reply_info(out, Some(spec), sub);
+        }
+    }
+}
+
+/// One `COMMAND DOCS` value: summary, since, group, complexity, and the subcommands' docs.
+fn reply_docs(out: &mut ReplyBuf, spec: &CommandSpec) {
+    let has_subs = !spec.subcommands.is_empty();
+    out.map(4 + has_subs as usize);
+    for (field, value) in [("summary", spec.summary), ("since", spec.since), ("group", spec.group), ("complexity", spec.complexity)] {
+        out.bulk(field.as_bytes());
+        out.bulk(value.as_bytes());
+    }
+    if has_subs {
+        out.bulk(b"subcommands");
+        out.map(spec.subcommands.len());
+        for sub in spec.subcommands {
+            out.bulk(full_name(Some(spec), sub).as_bytes());
+            reply_docs(out, sub);
+        }
+    }
+}
+
+fn command_all(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let all: Vec<&CommandSpec> = all_commands().collect();
+    ctx.out.array(all.len());
+    for spec in all {
+        reply_info(ctx.out, None, spec);
+    }
+    Ok(())
+}
+
+fn command_count(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.int(all_commands().count() as i64);
+    Ok(())
+}
+
+fn command_info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() == 2 {
+        return command_all(ctx, args);
+    }
+    ctx.out.array(args.len() - 2);
+    for name in &args[2..] {
+        match find(name) {
+            Some((parent, spec)) => reply_info(ctx.out, parent, spec),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn command_docs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let found: Vec<Found> = if args.len() == 2 {
+        all_commands().map(|spec| (None, spec)).collect()
+    } else {
+        // Unknown names are left out; a name asked twice is answered twice, as Redis does.
+        args[2..].iter().filter_map(|name| find(name)).collect()
+    };
+    ctx.out.map(found.len());
+    for (parent, spec) in found {
+        ctx.out.bulk(full_name(parent, spec).as_bytes());
+        reply_docs(ctx.out, spec);
+    }
+    Ok(())
+}
+
+enum Filter<'a> {
+    All,
+    Module,
+    AclCategory(&'a [u8]),
+    Pattern(&'a [u8]),
+}
+
+impl Filter<'_> {
+    fn keeps(&self, parent: Option<&CommandSpec>, spec: &CommandSpec) -> bool {
+        match self {
+            Filter::All => true,
+            // cachet has no modules.
+            Filter::Module => false,
+            Filter::AclCategory(category) => {
+                spec.acl_categories.iter().any(|c| c.trim_start_matches('@').as_bytes().eq_ignore_ascii_case(category))
+            }
+            Filter::Pattern(pattern) => glob_match(pattern, full_name(parent, spec).as_bytes(), true),
+        }
+    }
+}
+
+fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let filter = match &args[2..] {
+        [] => Filter::All,
+        [by, kind, value] if by.eq_ignore_ascii_case(b"filterby") => {
+            if kind.eq_ignore_ascii_case(b"module") {
+                Filter::Module
+            } else if kind.eq_ignore_ascii_case(b"aclcat") {
+                Filter::AclCategory(value)
+            } else if kind.eq_ignore_ascii_case(b"pattern") {
+                Filter::Pattern(value)
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let mut names = Vec::new();
+    for spec in all_commands() {
+        if filter.keeps(None, spec) {
+            names.push(spec.name.to_string());
+        }
+        for sub in spec.subcommands {
+            if filter.keeps(Some(spec), sub) {
+                names.push(full_name(Some(spec), sub));
+            }
+        }
+    }
+    ctx.out.bulks(names.iter().map(|n| n.as_bytes()));
+    Ok(())
+}
+
+/// The command named by `args[2..]` and the positions of its keys within that slice, with the
+/// errors of Redis's `getKeysSubcommandImpl` in its order.
+fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdError> {
+    let command = &args[2..];
+    let base = lookup(&command[0]).ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
+    let spec = match command.get(1) {
+        Some(sub) if !base.subcommands.is_empty() => {
+            lookup_subcommand(base, sub).ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?
+        }
+        _ => base,
+    };
+    if spec.first_key <= 0 {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
+    }
+    let argc = command.len();
+    let arity_ok = if spec.arity >= 0 { argc == spec.arity as usize } else { argc >= spec.arity.unsigned_abs() as usize };
+    if !arity_ok {
+        return Err(CmdError::msg("ERR Invalid number of arguments specified for command"));
+    }
+    let positions = spec.key_positions(argc);
+    if positions.is_empty() {
+        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+    }
+    Ok((spec, positions))
+}
+
+fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (_, positions) = keys_of(args)?;
+    let command = &args[2..];
+    ctx.out.bulks(positions.iter().filter_map(|&p| command.get(p)).map(|k| &k[..]).collect::<Vec<_>>().into_iter());
+    Ok(())
+}
+
+fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (spec, positions) = keys_of(args)?;
+    let command = &args[2..];
+    let keys: Vec<&Bytes> = positions.iter().filter_map(|&p| command.get(p)).collect();
+    ctx.out.array(keys.len());
+    for key in keys {
+        ctx.out.array(2);
+        ctx.out.bulk(key);
+        simple_set(ctx.out, key_spec_flags(spec));
+    }
+    Ok(())
+}
+
+fn command_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_subcommands_by_full_name() {
+        let (parent, spec) = find(b"CONFIG|get").expect("config|get");
+        assert_eq!(full_name(parent, spec), "config|get");
+        assert!(find(b"config|nope").is_none());
+        assert!(find(b"nope").is_none());
+    }
+
+    #[test]
+    fn mset_shaped_key_positions() {
+        let mset = CommandSpec { name: "mset", arity: -3, flags: &["write"], first_key: 1, last_key: -1, key_step: 2, ..SPEC };
+        assert_eq!(mset.key_positions(5), [1, 3]);
+        assert_eq!(key_spec_flags(&mset), ["RW", "update"]);
+        let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp2);
+        key_spec(&mut out, &mset);
+        let text = String::from_utf8_lossy(&out.buf).into_owned();
+        assert!(text.ends_with("$7\r\nlastkey\r\n:-1\r\n$7\r\nkeystep\r\n:2\r\n$5\r\nlimit\r\n:0\r\n"), "{text}");
+    }
+
+    #[test]
+    fn resp3_info_entry_uses_sets_and_maps() {
+        let get = all_commands().find(|spec| spec.name == "get").expect("get");
+        let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp3);
+        reply_info(&mut out, None, get);
+        // Byte for byte what redis-server 7.0 answers after HELLO 3.
+        let expected = "*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n+@string\r\n+@fast\r\n~0\r\n\
+~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n\
+$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
+        assert_eq!(String::from_utf8_lossy(&out.buf), expected);
+    }
+
+    #[test]
+    fn resp3_docs_are_maps() {
+        let config = all_commands().find(|spec| spec.name == "config").expect("config");
+        let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp3);
+        reply_docs(&mut out, config);
+        let text = String::from_utf8_lossy(&out.buf).into_owned();
+        assert!(text.starts_with("%5\r\n$7\r\nsummary\r\n$45\r\nA container for server configuration commands\r\n"), "{text}");
+        assert!(text.contains("$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|set\r\n%4\r\n$7\r\nsummary\r\n"), "{text}");
+    }
+
+    #[test]
+    fn every_name_is_unique_and_lower_case() {
+        let mut names: Vec<String> = Vec::new();
+        for spec in all_commands() {
+            names.push(spec.name.to_string());
+            names.extend(spec.subcommands.iter().map(|sub| full_name(Some(spec), sub)));
+        }
+        for name in &names {
+            assert_eq!(name, &name.to_ascii_lowercase());
+        }
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
+}

@@ -1,5 +1,367 @@
-//! placeholder until the family lands.
+//! `INFO [section ...]`: the server's figures under Redis 7's section and field names, formatted
+//! as Redis does (`# Section` headers, `name:value` lines, CRLF, one empty line between sections,
+//! sections always in Redis's order whatever order they were asked in). Only fields we have data
+//! for are listed; a field we cannot measure is left out rather than reported as a made-up zero.
+//!
+//! `used_memory` is the keyspace's own byte accounting (entries and table slots, rounded to the
+//! allocator's size classes) plus the allocator's usage measured at start-up. The data accounting
+//! is the figure that matters: it is what a memory limit is enforced against. The allocator's and
+//! the kernel's views are reported beside it (`allocator_*`, `used_memory_rss`).
 
-use super::CommandSpec;
+use std::fmt::Display;
+use std::sync::atomic::Ordering;
 
-pub static COMMANDS: &[CommandSpec] = &[];
+use bytes::Bytes;
+
+use super::{CommandSpec, Ctx, SPEC};
+use crate::engine::lru_clock;
+use crate::engine::memory::allocator_stats;
+use crate::error::CmdResult;
+use crate::server::config::find_directive;
+use crate::server::{Server, CACHET_VERSION, REDIS_COMPAT_VERSION};
+
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "info",
+    arity: -1,
+    flags: &["loading", "stale"],
+    acl_categories: &["@slow", "@dangerous"],
+    group: "server",
+    summary: "Get information and statistics about the server",
+    handler: Some(info),
+    ..SPEC
+}];
+
+type SectionWriter = fn(&mut InfoText, &Server);
+
+/// Every section, in the order Redis prints them, with whether `INFO` without arguments shows it.
+const SECTIONS: &[(&str, bool, SectionWriter)] = &[
+    ("server", true, server_section),
+    ("clients", true, clients_section),
+    ("memory", true, memory_section),
+    ("persistence", true, persistence_section),
+    ("stats", true, stats_section),
+    ("replication", true, replication_section),
+    ("cpu", true, cpu_section),
+    ("cluster", true, cluster_section),
+    ("keyspace", true, keyspace_section),
+    ("cachet", false, cachet_section),
+];
+
+fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let wanted = selected_sections(&args[1..]);
+    let mut text = InfoText::default();
+    for (index, (_, _, write)) in SECTIONS.iter().enumerate() {
+        if wanted[index] {
+            write(&mut text, ctx.server);
+        }
+    }
+    ctx.out.verbatim("txt", text.text.as_bytes());
+    Ok(())
+}
+
+/// Which of `SECTIONS` to print: `default` (or no argument) for the default ones, `all` and
+/// `everything` for all of them (cachet has no modules, commandstats or latencystats; its own
+/// section plays the part of a module's), names for themselves; unknown names add nothing.
+fn selected_sections(args: &[Bytes]) -> Vec<bool> {
+    let mut wanted = vec![false; SECTIONS.len()];
+    let defaults = |wanted: &mut Vec<bool>| {
+        for (slot, (_, default, _)) in wanted.iter_mut().zip(SECTIONS) {
+            *slot |= *default;
+        }
+    };
+    if args.is_empty() {
+        defaults(&mut wanted);
+    }
+    for arg in args {
+        if arg.eq_ignore_ascii_case(b"default") {
+            defaults(&mut wanted);
+        } else if arg.eq_ignore_ascii_case(b"all") || arg.eq_ignore_ascii_case(b"everything") {
+            wanted.iter_mut().for_each(|slot| *slot = true);
+        } else if let Some(index) = SECTIONS.iter().position(|(name, _, _)| arg.eq_ignore_ascii_case(name.as_bytes())) {
+            wanted[index] = true;
+        }
+    }
+    wanted
+}
+
+#[derive(Default)]
+struct InfoText {
+    text: String,
+    sections: usize,
+}
+
+impl InfoText {
+    fn section(&mut self, title: &str) {
+        if self.sections > 0 {
+            self.text.push_str("\r\n");
+        }
+        self.sections += 1;
+        self.text.push_str("# ");
+        self.text.push_str(title);
+        self.text.push_str("\r\n");
+    }
+
+    fn field(&mut self, name: &str, value: impl Display) {
+        use std::fmt::Write;
+        let _ = write!(self.text, "{name}:{value}\r\n");
+    }
+}
+
+/// Bytes as Redis's `bytesToHuman`: `512B`, `1.13M`, `2.00G`.
+pub fn bytes_to_human(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [(1 << 50, "P"), (1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    for (size, unit) in UNITS {
+        if bytes >= size {
+            return format!("{:.2}{unit}", bytes as f64 / size as f64);
+        }
+    }
+    format!("{bytes}B")
+}
+
+fn config_value(server: &Server, name: &str) -> Option<String> {
+    let directive = find_directive(name)?;
+    Some((directive.get)(&server.config.read()))
+}
+
+fn os_name() -> String {
+    // SAFETY: `uname` fills the zeroed struct it is given; its fields are NUL-terminated strings.
+    unsafe {
+        let mut name: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut name) != 0 {
+            return std::env::consts::OS.to_string();
+        }
+        let field = |chars: &[libc::c_char]| std::ffi::CStr::from_ptr(chars.as_ptr()).to_string_lossy().into_owned();
+        format!("{} {} {}", field(&name.sysname), field(&name.release), field(&name.machine))
+    }
+}
+
+fn server_section(info: &mut InfoText, server: &Server) {
+    let config_file = server.config.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let hz = server.config.read().hz;
+    let uptime = server.started.elapsed().as_secs();
+    let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+    let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+    info.section("Server");
+    info.field("redis_version", REDIS_COMPAT_VERSION);
+    info.field("cachet_version", CACHET_VERSION);
+    info.field("redis_git_sha1", "00000000");
+    info.field("redis_git_dirty", 0);
+    info.field("redis_mode", "standalone");
+    info.field("os", os_name());
+    info.field("arch_bits", usize::BITS);
+    info.field("multiplexing_api", if cfg!(target_os = "linux") { "epoll" } else { "kqueue" });
+    info.field("process_id", std::process::id());
+    info.field("process_supervised", "no");
+    info.field("run_id", &server.run_id);
+    info.field("tcp_port", server.local_addr.port());
+    info.field("server_time_usec", now_us);
+    info.field("uptime_in_seconds", uptime);
+    info.field("uptime_in_days", uptime / 86400);
+    info.field("hz", hz);
+    info.field("configured_hz", hz);
+    info.field("lru_clock", lru_clock((now_us / 1000) as u64));
+    info.field("executable", executable);
+    info.field("config_file", config_file);
+    info.field("io_threads_active", 0);
+}
+
+fn clients_section(info: &mut InfoText, server: &Server) {
+    let clients = server.clients.all();
+    let (mut max_input, mut max_output) = (0, 0);
+    for client in &clients {
+        let details = client.details();
+        max_input = max_input.max(details.query_buffer + details.query_buffer_free);
+        max_output = max_output.max(details.output_bytes);
+    }
+    info.section("Clients");
+    info.field("connected_clients", clients.len());
+    info.field("cluster_connections", 0);
+    info.field("maxclients", server.config.read().maxclients);
+    info.field("client_recent_max_input_buffer", max_input);
+    info.field("client_recent_max_output_buffer", max_output);
+    // No command blocks yet; `redis-cli --stat` reads this field and prints garbage without it.
+    info.field("blocked_clients", 0);
+}
+
+/// Resident set size from `/proc/self/statm`, as Redis's `zmalloc_get_rss`; `None` off Linux.
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * page_size())
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as u64
+    } else {
+        4096
+    }
+}
+
+fn total_system_memory() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    (pages.max(0) as u64) * page_size()
+}
+
+fn ratio(numerator: u64, denominator: u64) -> String {
+    if denominator == 0 {
+        "0.00".to_string()
+    } else {
+        format!("{:.2}", numerator as f64 / denominator as f64)
+    }
+}
+
+fn memory_section(info: &mut InfoText, server: &Server) {
+    // One walk of the shards, so that used = startup + dataset holds in the reply.
+    let dataset = server.keyspace.memory() as u64;
+    let baseline = server.stats.memory_baseline.load(Ordering::Relaxed);
+    let used = dataset + baseline;
+    let peak = server.stats.memory_peak.fetch_max(used, Ordering::Relaxed).max(used);
+    let (allocated, resident) = allocator_stats();
+    let rss = rss_bytes().unwrap_or(resident as u64);
+    let system = total_system_memory();
+    let maxmemory: u64 = config_value(server, "maxmemory").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let policy = config_value(server, "maxmemory-policy").unwrap_or_else(|| "noeviction".to_string());
+    info.section("Memory");
+    info.field("used_memory", used);
+    info.field("used_memory_human", bytes_to_human(used));
+    info.field("used_memory_rss", rss);
+    info.field("used_memory_rss_human", bytes_to_human(rss));
+    info.field("used_memory_peak", peak);
+    info.field("used_memory_peak_human", bytes_to_human(peak));
+    info.field("used_memory_peak_perc", format!("{}%", ratio(used * 100, peak)));
+    info.field("used_memory_startup", baseline);
+    info.field("used_memory_dataset", dataset);
+    info.field("allocator_allocated", allocated);
+    info.field("allocator_resident", resident);
+    info.field("total_system_memory", system);
+    info.field("total_system_memory_human", bytes_to_human(system));
+    info.field("maxmemory", maxmemory);
+    info.field("maxmemory_human", bytes_to_human(maxmemory));
+    info.field("maxmemory_policy", policy);
+    info.field("mem_fragmentation_ratio", ratio(rss, used));
+    info.field("mem_fragmentation_bytes", rss as i64 - used as i64);
+    info.field("mem_allocator", "jemalloc-5.3.0");
+}
+
+/// cachet does not persist yet: nothing is ever loading or saving.
+fn persistence_section(info: &mut InfoText, server: &Server) {
+    info.section("Persistence");
+    info.field("loading", 0);
+    info.field("async_loading", 0);
+    info.field("rdb_bgsave_in_progress", 0);
+    info.field("rdb_last_save_time", server.last_save.load(Ordering::Relaxed));
+    info.field("aof_enabled", 0);
+    info.field("aof_rewrite_in_progress", 0);
+}
+
+fn kbps(bytes_per_sec: u64) -> String {
+    format!("{:.2}", bytes_per_sec as f64 / 1024.0)
+}
+
+fn stats_section(info: &mut InfoText, server: &Server) {
+    let stats = &server.stats;
+    let keyspace = server.keyspace.stats();
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    info.section("Stats");
+    info.field("total_connections_received", load(&stats.connections_received));
+    info.field("total_commands_processed", load(&stats.commands_processed));
+    info.field("instantaneous_ops_per_sec", stats.ops_per_sec.per_second());
+    info.field("total_net_input_bytes", load(&stats.net_input_bytes));
+    info.field("total_net_output_bytes", load(&stats.net_output_bytes));
+    info.field("instantaneous_input_kbps", kbps(stats.input_bytes_per_sec.per_second()));
+    info.field("instantaneous_output_kbps", kbps(stats.output_bytes_per_sec.per_second()));
+    info.field("rejected_connections", load(&stats.rejected_connections));
+    info.field("expired_keys", keyspace.expired);
+    info.field("evicted_keys", 0);
+    info.field("keyspace_hits", keyspace.hits);
+    info.field("keyspace_misses", keyspace.misses);
+}
+
+/// cachet has no replication: always a master without replicas.
+fn replication_section(info: &mut InfoText, _server: &Server) {
+    info.section("Replication");
+    info.field("role", "master");
+    info.field("connected_slaves", 0);
+}
+
+fn cpu_seconds(time: libc::timeval) -> String {
+    format!("{}.{:06}", time.tv_sec, time.tv_usec)
+}
+
+fn cpu_section(info: &mut InfoText, _server: &Server) {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let usage = |who| unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut usage);
+        usage
+    };
+    let own = usage(libc::RUSAGE_SELF);
+    let children = usage(libc::RUSAGE_CHILDREN);
+    info.section("CPU");
+    info.field("used_cpu_sys", cpu_seconds(own.ru_stime));
+    info.field("used_cpu_user", cpu_seconds(own.ru_utime));
+    info.field("used_cpu_sys_children", cpu_seconds(children.ru_stime));
+    info.field("used_cpu_user_children", cpu_seconds(children.ru_utime));
+}
+
+fn cluster_section(info: &mut InfoText, _server: &Server) {
+    info.section("Cluster");
+    info.field("cluster_enabled", 0);
+}
+
+fn keyspace_section(info: &mut InfoText, server: &Server) {
+    info.section("Keyspace");
+    for (db, (keys, expires)) in server.keyspace.db_sizes().into_iter().enumerate() {
+        if keys > 0 {
+            info.field(&format!("db{db}"), format!("keys={keys},expires={expires},avg_ttl=0"));
+        }
+    }
+}
+
+/// What cachet has that Redis does not report: its sharding and the engine's own accounting.
+fn cachet_section(info: &mut InfoText, server: &Server) {
+    let stats = server.keyspace.stats();
+    info.section("Cachet");
+    info.field("cachet_version", CACHET_VERSION);
+    info.field("shards", server.keyspace.shard_count());
+    info.field("databases", server.keyspace.databases());
+    info.field("keyspace_memory", server.keyspace.memory());
+    info.field("expire_sampled_keys", stats.expire_sampled);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_bytes_like_redis() {
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(1023), "1023B");
+        assert_eq!(bytes_to_human(1186200), "1.13M");
+        assert_eq!(bytes_to_human(25276502016), "23.54G");
+        assert_eq!(bytes_to_human(32768), "32.00K");
+    }
+
+    #[test]
+    fn sections_by_name_default_and_all() {
+        let picked = |args: &[&str]| {
+            let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            let wanted = selected_sections(&args);
+            SECTIONS.iter().zip(wanted).filter(|(_, w)| *w).map(|((name, _, _), _)| *name).collect::<Vec<_>>()
+        };
+        assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
+        assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());
+        assert_eq!(picked(&[]).len(), SECTIONS.len() - 1);
+        assert_eq!(picked(&["default"]), picked(&[]));
+        assert_eq!(picked(&["everything"]).len(), SECTIONS.len());
+        assert_eq!(picked(&["all"]).len(), SECTIONS.len());
+        assert_eq!(picked(&["cachet"]), ["cachet"]);
+    }
+}

@@ -147,6 +147,10 @@ pub fn resolve(args: &[Bytes]) -> Result<(Option<&'static CommandSpec>, &'static
     };
     if !spec.subcommands.is_empty() {
         let Some(sub_name) = args.get(1) else {
+            // A container with its own handler runs bare (`COMMAND` lists every command).
+            if spec.handler.is_some() && arity_ok(spec.arity, args.len()) {
+                return Ok((None, spec));
+            }
             return Err(CmdError::WrongArity(spec.name.to_string()));
         };
         let Some(sub) = lookup_subcommand(spec, sub_name) else {

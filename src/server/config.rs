@@ -110,7 +110,7 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive { name: "shards", default: "16", mutable: false, help: "Keyspace shards, rounded up to a power of two.",
         get: |c| c.shards.to_string(), set: |c, a| { c.shards = int(a, 1, 65536)?; Ok(()) } },
     Directive { name: "maxclients", default: "10000", mutable: true, help: "Most clients connected at once.",
-        get: |c| c.maxclients.to_string(), set: |c, a| { c.maxclients = int(a, 1, i32::MAX as i64)?; Ok(()) } },
+        get: |c| c.maxclients.to_string(), set: |c, a| { c.maxclients = int(a, 1, u32::MAX as i64)?; Ok(()) } },
     Directive { name: "requirepass", default: "", mutable: true, help: "Password clients must AUTH with; empty for none.",
         get: |c| String::from_utf8_lossy(&c.requirepass).into_owned(), set: |c, a| { c.requirepass = one(a)?.as_bytes().to_vec(); Ok(()) } },
     Directive { name: "hz", default: "10", mutable: true, help: "Background task frequency (active expiry) per second.",

@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod config;
 pub mod connection;
+pub mod stats;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,6 +34,33 @@ pub struct ServerStats {
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub expired_by_cycle: AtomicU64,
+    /// Rates of the counters above, sampled by `cron` for INFO's `instantaneous_*` fields.
+    pub ops_per_sec: stats::RateSampler,
+    pub input_bytes_per_sec: stats::RateSampler,
+    pub output_bytes_per_sec: stats::RateSampler,
+    /// Bytes the allocator held when the server started (runtime, tables, buffers): INFO adds it
+    /// to the keyspace's own accounting for `used_memory`.
+    pub memory_baseline: AtomicU64,
+    /// Highest `used_memory` seen by the cron or an INFO.
+    pub memory_peak: AtomicU64,
+}
+
+impl ServerStats {
+    /// CONFIG RESETSTAT: the counters and rates go back to zero; the memory figures stay.
+    pub fn reset(&self) {
+        for counter in [&self.connections_received, &self.rejected_connections, &self.commands_processed, &self.net_input_bytes, &self.net_output_bytes, &self.expired_by_cycle] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.ops_per_sec.reset();
+        self.input_bytes_per_sec.reset();
+        self.output_bytes_per_sec.reset();
+    }
+
+    fn sample_rates(&self, now_ms: u64) {
+        self.ops_per_sec.sample(now_ms, self.commands_processed.load(Ordering::Relaxed));
+        self.input_bytes_per_sec.sample(now_ms, self.net_input_bytes.load(Ordering::Relaxed));
+        self.output_bytes_per_sec.sample(now_ms, self.net_output_bytes.load(Ordering::Relaxed));
+    }
 }
 
 pub struct Server {
@@ -58,6 +86,15 @@ impl Server {
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
+
+    /// INFO's `used_memory`: the keyspace's byte accounting plus the start-up baseline. The data
+    /// accounting is the figure that matters (it is what a memory limit will be checked against);
+    /// the baseline only makes the total comparable with Redis's. Updates the peak.
+    pub fn used_memory(&self) -> u64 {
+        let used = self.keyspace.memory() as u64 + self.stats.memory_baseline.load(Ordering::Relaxed);
+        self.stats.memory_peak.fetch_max(used, Ordering::Relaxed);
+        used
+    }
 }
 
 fn random_run_id() -> String {
@@ -81,6 +118,7 @@ pub async fn run(listener: TcpListener, values: ConfigValues, config_file: Optio
         last_save: AtomicU64::new(now / 1000),
         shutdown: shutdown_tx,
     });
+    server.stats.memory_baseline.store(crate::engine::memory::allocator_stats().0 as u64, Ordering::Relaxed);
     tracing::info!(addr = %local_addr, version = CACHET_VERSION, "cachet ready to accept connections");
 
     // Every connection task holds a clone of `done_tx`; when the last is dropped, `recv` returns None.
@@ -127,12 +165,15 @@ async fn accept(server: &Arc<Server>, mut stream: TcpStream, addr: SocketAddr, d
     });
 }
 
-/// Background work `hz` times a second: the active expiry cycle within its CPU budget.
+/// Background work `hz` times a second: the active expiry cycle within its CPU budget, and the
+/// samples behind INFO's rates and memory peak.
 async fn cron(server: Arc<Server>) {
     loop {
         let hz = server.config.read().hz.max(1);
         let period = Duration::from_millis(1000 / hz as u64);
         tokio::time::sleep(period).await;
+        server.stats.sample_rates(now_ms());
+        server.used_memory();
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let expired = tokio::task::spawn_blocking(move || active_expire_cycle(&server.keyspace, now_ms(), budget)).await.unwrap_or(0);

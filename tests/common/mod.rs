@@ -22,6 +22,19 @@ impl TestServer {
 
     /// Starts a server whose configuration `configure` adjusts from the defaults.
     pub fn start_with(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        TestServer::start_from(None, configure)
+    }
+
+    /// Starts a server configured from the conf file at `path`, as `cachet path` would be;
+    /// `CONFIG REWRITE` writes to that file.
+    pub fn start_with_file(path: &std::path::Path) -> TestServer {
+        let text = std::fs::read_to_string(path).expect("read conf file");
+        TestServer::start_from(Some(path.to_path_buf()), |values| {
+            cachet::server::config::apply_conf_text(values, &text).expect("valid conf file");
+        })
+    }
+
+    fn start_from(file: Option<std::path::PathBuf>, configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
         let mut values = ConfigValues::default();
         values.port = 0;
         values.shards = 4;
@@ -31,7 +44,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            runtime.block_on(cachet::run(listener, values, None, async move {
+            runtime.block_on(cachet::run(listener, values, file, async move {
                 let _ = stopped.await;
             }));
         });
