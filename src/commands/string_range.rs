@@ -312,6 +312,13 @@ mod tests {
     }
 
     #[test]
+    fn length_check_survives_overflow() {
+        assert!(check_length(usize::MAX, 1, usize::MAX).is_err());
+        assert!(check_length(15, 1, 16).is_ok());
+        assert!(check_length(16, 1, 16).is_err());
+    }
+
+    #[test]
     fn write_at_pads_with_zeros() {
         let mut bytes = b"Hello".to_vec();
         write_at(&mut bytes, 7, b"x");
