@@ -66,41 +66,6 @@ impl LongDouble {
         }
     }
 
-    /// IEEE addition, rounded to nearest-even at 64 bits of significand.
-    pub fn add(self, other: LongDouble) -> LongDouble {
-        use LongDouble::*;
-        match (self, other) {
-            (NaN, _) | (_, NaN) => NaN,
-            (Infinite { negative: a }, Infinite { negative: b }) if a != b => NaN,
-            (Infinite { .. }, _) => self,
-            (_, Infinite { .. }) => other,
-            (Finite { negative: na, mantissa: ma, exp: ea }, Finite { negative: nb, mantissa: mb, exp: eb }) => {
-                if ma == 0 {
-                    return if mb == 0 { zero(na && nb) } else { other };
-                }
-                if mb == 0 {
-                    return self;
-                }
-                let ((nh, mh, eh), (nl, ml, el)) = if ea >= eb { ((na, ma, ea), (nb, mb, eb)) } else { ((nb, mb, eb), (na, ma, ea)) };
-                // The smaller operand is then below a quarter of the larger one's last place: it
-                // cannot change the rounded sum.
-                if eh - el > 66 {
-                    return Finite { negative: nh, mantissa: mh, exp: eh };
-                }
-                let high = BigUint::from(mh) << (eh - el) as usize;
-                let low = BigUint::from(ml);
-                if nh == nl {
-                    return round(nh, &(high + low), el, false);
-                }
-                match high.cmp(&low) {
-                    std::cmp::Ordering::Equal => LongDouble::ZERO,
-                    std::cmp::Ordering::Greater => round(nh, &(high - low), el, false),
-                    std::cmp::Ordering::Less => round(nl, &(low - high), el, false),
-                }
-            }
-        }
-    }
-
     /// `%.17Lf` with trailing zeros (and a trailing point) removed, and "-0" written "0": Redis's
     /// `ld2string(.., LD_STR_HUMAN)`.
     pub fn to_human_string(&self) -> String {
@@ -132,6 +97,45 @@ impl LongDouble {
             text.remove(0);
         }
         text
+    }
+}
+
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+
+    /// IEEE addition, rounded to nearest-even at 64 bits of significand.
+    fn add(self, other: LongDouble) -> LongDouble {
+        use LongDouble::*;
+        match (self, other) {
+            (NaN, _) | (_, NaN) => NaN,
+            (Infinite { negative: a }, Infinite { negative: b }) if a != b => NaN,
+            (Infinite { .. }, _) => self,
+            (_, Infinite { .. }) => other,
+            (Finite { negative: na, mantissa: ma, exp: ea }, Finite { negative: nb, mantissa: mb, exp: eb }) => {
+                if ma == 0 {
+                    return if mb == 0 { zero(na && nb) } else { other };
+                }
+                if mb == 0 {
+                    return self;
+                }
+                let ((nh, mh, eh), (nl, ml, el)) = if ea >= eb { ((na, ma, ea), (nb, mb, eb)) } else { ((nb, mb, eb), (na, ma, ea)) };
+                // The smaller operand is then below a quarter of the larger one's last place: it
+                // cannot change the rounded sum.
+                if eh - el > 66 {
+                    return Finite { negative: nh, mantissa: mh, exp: eh };
+                }
+                let high = BigUint::from(mh) << (eh - el) as usize;
+                let low = BigUint::from(ml);
+                if nh == nl {
+                    return round(nh, &(high + low), el, false);
+                }
+                match high.cmp(&low) {
+                    std::cmp::Ordering::Equal => LongDouble::ZERO,
+                    std::cmp::Ordering::Greater => round(nh, &(high - low), el, false),
+                    std::cmp::Ordering::Less => round(nl, &(low - high), el, false),
+                }
+            }
+        }
     }
 }
 
@@ -226,9 +230,12 @@ fn parse_exponent(text: &[u8]) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
+/// A number's digits (point removed), how many of them followed the point, and its exponent text.
+type Number<'a> = (Vec<u8>, i64, Option<&'a [u8]>);
+
 /// Splits `digits[.digits]` from the exponent part (after `marker`), returning the digits without
 /// the point and how many followed the point.
-fn split_number(text: &[u8], is_digit: fn(&u8) -> bool, markers: [u8; 2]) -> Option<(Vec<u8>, i64, Option<&[u8]>)> {
+fn split_number(text: &[u8], is_digit: fn(&u8) -> bool, markers: [u8; 2]) -> Option<Number<'_>> {
     let (mantissa, exponent) = match text.iter().position(|b| markers.contains(b)) {
         Some(at) => (&text[..at], Some(&text[at + 1..])),
         None => (text, None),
@@ -298,7 +305,7 @@ mod tests {
     }
 
     fn sum(steps: &[&str]) -> String {
-        steps.iter().fold(LongDouble::ZERO, |acc, step| acc.add(num(step))).to_human_string()
+        steps.iter().fold(LongDouble::ZERO, |acc, step| acc + num(step)).to_human_string()
     }
 
     #[test]
@@ -323,19 +330,19 @@ mod tests {
     fn integers_convert_exactly() {
         assert_eq!(LongDouble::from_i64(i64::MIN).to_human_string(), "-9223372036854775808");
         assert_eq!(LongDouble::from_i64(i64::MAX).to_human_string(), "9223372036854775807");
-        assert_eq!(LongDouble::from_i64(0).add(num("0.25")).to_human_string(), "0.25");
+        assert_eq!((LongDouble::from_i64(0) + num("0.25")).to_human_string(), "0.25");
     }
 
     #[test]
     fn parse_rejects_what_strtold_and_string2ld_reject() {
-        for bad in ["", " 1", "1 ", "abc", "nan", "NaN", "1e5000", "1e-5000", "1e", "1e+", ".", "-", "0x", "0xg", "1.2.3", "1,5", "--1", "+-1", "1\01"] {
+        for bad in ["", " 1", "1 ", "abc", "nan", "NaN", "1e5000", "1e-5000", "1e", "1e+", ".", "-", "0x", "0xg", "1.2.3", "1,5", "--1", "+-1", "1\u{0}1"] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad:?}");
         }
         for good in ["0", "-0.0", ".5", "5.", "1E3", "1e+3", "1e-3", "0e99999", "0x1.8p1", "0X10", "inf", "-Infinity", "+7"] {
             assert!(LongDouble::parse(good.as_bytes()).is_some(), "{good:?}");
         }
-        assert!(!num("inf").add(LongDouble::ZERO).is_finite());
-        assert!(!num("1e4932").add(num("1e4932")).is_finite());
+        assert!(!(num("inf") + LongDouble::ZERO).is_finite());
+        assert!(!(num("1e4932") + num("1e4932")).is_finite());
         assert_eq!(num("0x1.8p1").to_human_string(), "3");
     }
 }

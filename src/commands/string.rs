@@ -292,7 +292,7 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// of the keys set and not others. Returns whether the keys were set.
 fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], only_if_none_exist: bool) -> Result<bool, CmdError> {
     let name = if only_if_none_exist { "msetnx" } else { "mset" };
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity(name.into()));
     }
     let pairs = &args[1..];

@@ -66,7 +66,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let text = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
         let compute = |current: LongDouble| -> Result<Vec<u8>, CmdError> {
             let incr = LongDouble::parse(&args[2]).ok_or(CmdError::NotFloat)?;
-            let sum = current.add(incr);
+            let sum = current + incr;
             if !sum.is_finite() {
                 return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
             }
