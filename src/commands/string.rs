@@ -153,8 +153,7 @@ fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, Cmd
     Ok(opts)
 }
 
-/// What SET-like commands do once their options are known (Redis's `setGenericCommand`).
-/// Returns whether the value was set. With `get`, the old value has been replied already.
+/// A SET-like write once its options are known.
 struct SetRequest<'a> {
     key: &'a [u8],
     value: &'a [u8],
@@ -165,13 +164,17 @@ struct SetRequest<'a> {
     expire_at: u64,
 }
 
+/// Redis's `setGenericCommand`: returns whether the value was set. With `get`, the old value has
+/// been replied already, whatever NX/XX decided.
 fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
     let out = &mut *ctx.out;
     ctx.server.keyspace.with_key(ctx.client.db, req.key, ctx.now_ms, |view, hash| {
         if req.get {
             reply_value(view, hash, req.key, out)?;
         }
-        let old_expire = view.peek(hash, req.key).map(|entry| entry.expire_at);
+        // A plain SET needs nothing from the old entry: skip the extra lookup on the hot path.
+        let needs_old = req.nx || req.xx || req.keepttl;
+        let old_expire = if needs_old { view.peek(hash, req.key).map(|entry| entry.expire_at) } else { None };
         let found = old_expire.is_some();
         if (req.nx && found) || (req.xx && !found) {
             return Ok(false);
