@@ -321,6 +321,15 @@ mod tests {
         assert_eq!(sum(&["9", "-0.0"]), "9");
         assert_eq!(sum(&["9", "+1.5"]), "10.5");
         assert_eq!(sum(&["1", "-1"]), "0");
+        // Exact ties at the 17th decimal round to even, as glibc's printf does.
+        assert_eq!(sum(&["0x1p-18"]), "0.00000381469726562");
+        assert_eq!(sum(&["0x3p-18"]), "0.00001144409179688");
+        assert_eq!(sum(&["0.000000000000000005"]), "0");
+        assert_eq!(sum(&["0.000000000000000015"]), "0.00000000000000002");
+        // The smallest subnormals: 1e-4951 rounds to zero (rejected), 4e-4951 does not.
+        assert_eq!(LongDouble::parse(b"1e-4951"), None);
+        assert_eq!(sum(&["4e-4951"]), "0");
+        assert!(sum(&["1.18973149535723176502e+4932"]).starts_with("118973149535723176502126385303097020516906332229462420044032373389173700552297"));
         assert_eq!(sum(&["-3.25"]), "-3.25");
         assert!(sum(&["1e300"]).starts_with("1000000000000000000008997324079559193870523944273290747938260082321265646596180935755849152083750497"));
         assert_eq!(sum(&["1e300"]).len(), 301);
