@@ -138,20 +138,20 @@ fn set_option_errors() {
 fn set_expiry_options_and_keepttl() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    assert_eq!(call(&mut raw, &["SET", "px", "v", "PX", "60"]), OK);
+    assert_eq!(call(&mut raw, &["SET", "px", "v", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["SET", "ex", "v", "EX", "100"]), OK);
-    assert_eq!(call(&mut raw, &["SET", "keep", "v", "PX", "60"]), OK);
+    assert_eq!(call(&mut raw, &["SET", "keep", "v", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["SET", "keep", "v2", "KEEPTTL"]), OK);
-    assert_eq!(call(&mut raw, &["SET", "cleared", "v", "PX", "60"]), OK);
+    assert_eq!(call(&mut raw, &["SET", "cleared", "v", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["SET", "cleared", "v2"]), OK);
     // A time already past: the key is set and immediately gone.
     assert_eq!(call(&mut raw, &["SET", "past", "v", "PXAT", "1"]), OK);
     assert_eq!(call(&mut raw, &["GET", "past"]), NIL);
     assert_eq!(call(&mut raw, &["SET", "past", "v", "EXAT", "1"]), OK);
     assert_eq!(call(&mut raw, &["GET", "past"]), NIL);
-    sleep_ms(100);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "px"]), NIL);
-    assert_eq!(call(&mut raw, &["GET", "keep"]), NIL, "KEEPTTL kept the 60ms TTL");
+    assert_eq!(call(&mut raw, &["GET", "keep"]), NIL, "KEEPTTL kept the 100ms TTL");
     assert_eq!(call(&mut raw, &["GET", "cleared"]), bulk("v2"), "SET without KEEPTTL clears the TTL");
     assert_eq!(call(&mut raw, &["GET", "ex"]), bulk("v"));
 }
@@ -173,9 +173,9 @@ fn setnx_setex_psetex() {
     assert_eq!(call(&mut raw, &["PSETEX", "c", "1.0", "v"]), NOT_INT);
     assert_eq!(call(&mut raw, &["GET", "b"]), NIL);
     assert_eq!(call(&mut raw, &["SETEX", "b", "100", "v"]), OK);
-    assert_eq!(call(&mut raw, &["PSETEX", "c", "50", "v"]), OK);
+    assert_eq!(call(&mut raw, &["PSETEX", "c", "100", "v"]), OK);
     assert_eq!(call(&mut raw, &["GET", "c"]), bulk("v"));
-    sleep_ms(90);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "c"]), NIL);
     assert_eq!(call(&mut raw, &["GET", "b"]), bulk("v"));
 }
@@ -186,9 +186,9 @@ fn getset_replies_old_value_and_clears_ttl() {
     let mut raw = server.raw();
     assert_eq!(call(&mut raw, &["GETSET", "k", "v"]), NIL);
     assert_eq!(call(&mut raw, &["GET", "k"]), bulk("v"));
-    assert_eq!(call(&mut raw, &["PSETEX", "k", "50", "old"]), OK);
+    assert_eq!(call(&mut raw, &["PSETEX", "k", "100", "old"]), OK);
     assert_eq!(call(&mut raw, &["GETSET", "k", "new"]), bulk("old"));
-    sleep_ms(80);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "k"]), bulk("new"));
     assert_eq!(raw.call(&[b"GETSET", b"k", b""]), bulk("new"));
     assert_eq!(call(&mut raw, &["GET", "k"]), EMPTY);
@@ -234,10 +234,10 @@ fn getex_sets_and_removes_ttl() {
     let server = TestServer::start();
     let mut raw = server.raw();
     assert_eq!(call(&mut raw, &["SET", "a", "1"]), OK);
-    assert_eq!(call(&mut raw, &["GETEX", "a", "PX", "50"]), bulk("1"));
-    assert_eq!(call(&mut raw, &["SET", "b", "2", "PX", "50"]), OK);
+    assert_eq!(call(&mut raw, &["GETEX", "a", "PX", "100"]), bulk("1"));
+    assert_eq!(call(&mut raw, &["SET", "b", "2", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["GETEX", "b", "PERSIST", "PERSIST"]), bulk("2"));
-    assert_eq!(call(&mut raw, &["SET", "c", "3", "PX", "50"]), OK);
+    assert_eq!(call(&mut raw, &["SET", "c", "3", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["GETEX", "c"]), bulk("3"), "no option leaves the TTL alone");
     assert_eq!(call(&mut raw, &["SET", "d", "4"]), OK);
     assert_eq!(call(&mut raw, &["GETEX", "d", "EX", "10", "ex", "100"]), bulk("4"));
@@ -248,7 +248,7 @@ fn getex_sets_and_removes_ttl() {
     assert_eq!(call(&mut raw, &["SET", "f", "6"]), OK);
     assert_eq!(call(&mut raw, &["GETEX", "f", "EXAT", "1"]), bulk("6"));
     assert_eq!(call(&mut raw, &["GET", "f"]), NIL);
-    sleep_ms(90);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "a"]), NIL);
     assert_eq!(call(&mut raw, &["GET", "b"]), bulk("2"));
     assert_eq!(call(&mut raw, &["GET", "c"]), NIL);
@@ -270,9 +270,9 @@ fn mget_mset_msetnx() {
     assert_eq!(call(&mut raw, &["MSETNX", "gone", "y"]), int(1));
     assert_eq!(call(&mut raw, &["GET", "gone"]), bulk("y"));
     // MSET clears TTLs like SET.
-    assert_eq!(call(&mut raw, &["PSETEX", "t", "50", "x"]), OK);
+    assert_eq!(call(&mut raw, &["PSETEX", "t", "100", "x"]), OK);
     assert_eq!(call(&mut raw, &["MSET", "t", "y"]), OK);
-    sleep_ms(80);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "t"]), bulk("y"));
 }
 
@@ -319,9 +319,9 @@ fn incr_decr_family() {
     assert_eq!(call(&mut raw, &["DECR", "missing2"]), int(-1));
     assert_eq!(call(&mut raw, &["GET", "n"]), bulk("15"));
     // The value is bulk text, and a counter keeps its TTL.
-    assert_eq!(call(&mut raw, &["SET", "t", "5", "PX", "50"]), OK);
+    assert_eq!(call(&mut raw, &["SET", "t", "5", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["INCR", "t"]), int(6));
-    sleep_ms(80);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "t"]), NIL);
 }
 
@@ -370,9 +370,9 @@ fn incrbyfloat_formats_like_long_double() {
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "k", "3"]), bulk("3"));
     assert_eq!(call(&mut raw, &["INCR", "k"]), int(4), "an integral result is an integer again");
     // The TTL is kept.
-    assert_eq!(call(&mut raw, &["SET", "t", "1.5", "PX", "50"]), OK);
+    assert_eq!(call(&mut raw, &["SET", "t", "1.5", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "t", "1"]), bulk("2.5"));
-    sleep_ms(80);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "t"]), NIL);
 }
 
@@ -407,9 +407,9 @@ fn append_and_strlen() {
     assert_eq!(call(&mut raw, &["STRLEN", "n"]), int(2));
     assert_eq!(call(&mut raw, &["APPEND", "n", "3"]), int(3));
     assert_eq!(call(&mut raw, &["INCR", "n"]), int(124));
-    assert_eq!(call(&mut raw, &["PSETEX", "t", "50", "a"]), OK);
+    assert_eq!(call(&mut raw, &["PSETEX", "t", "100", "a"]), OK);
     assert_eq!(call(&mut raw, &["APPEND", "t", "b"]), int(2));
-    sleep_ms(80);
+    sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "t"]), NIL, "APPEND keeps the TTL");
 }
 
