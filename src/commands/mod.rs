@@ -8,8 +8,11 @@ pub mod command_cmd;
 pub mod config_cmd;
 pub mod info;
 pub mod keys;
+pub mod long_double;
 pub mod server_cmds;
 pub mod string;
+pub mod string_num;
+pub mod string_range;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

@@ -1,40 +1,373 @@
-//! String commands.
+//! String commands (Redis's `t_string.c`): the command table of the family and the commands that
+//! get and set whole values. Counters live in `string_num.rs`, substring and LCS commands in
+//! `string_range.rs`.
+//!
+//! Read commands look keys up with `DbShard::read` (keyspace hits and misses), writes with
+//! `peek`/`contains`/`modify`, as Redis's `lookupKeyRead`/`lookupKeyWrite` split them.
 
 use bytes::Bytes;
 
-use super::{CommandSpec, Ctx, SPEC};
-use crate::engine::Entry;
+use super::{args, string_num, string_range, CommandSpec, Ctx, SPEC};
+use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
+use crate::protocol::ReplyBuf;
+
+const READ_FAST: &[&str] = &["readonly", "fast"];
+const READ_SLOW: &[&str] = &["readonly"];
+const WRITE: &[&str] = &["write", "denyoom"];
+const WRITE_FAST: &[&str] = &["write", "denyoom", "fast"];
+/// Commands that can only shrink memory (GETDEL, GETEX) are not `denyoom`.
+const WRITE_NO_OOM_FAST: &[&str] = &["write", "fast"];
+const ACL_READ_FAST: &[&str] = &["@read", "@string", "@fast"];
+const ACL_READ_SLOW: &[&str] = &["@read", "@string", "@slow"];
+const ACL_WRITE_FAST: &[&str] = &["@write", "@string", "@fast"];
+const ACL_WRITE_SLOW: &[&str] = &["@write", "@string", "@slow"];
+
+const STRING: CommandSpec = CommandSpec { group: "string", first_key: 1, last_key: 1, key_step: 1, ..SPEC };
+
+const RANGE_COMPLEXITY: &str = "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.";
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "get", arity: 2, flags: &["readonly", "fast"], acl_categories: &["@read", "@string", "@fast"], first_key: 1, last_key: 1, key_step: 1, group: "string", summary: "Returns the string value of a key.", handler: Some(get), ..SPEC },
-    CommandSpec { name: "set", arity: -3, flags: &["write", "denyoom"], acl_categories: &["@write", "@string", "@slow"], first_key: 1, last_key: 1, key_step: 1, group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", handler: Some(set), ..SPEC },
+    CommandSpec { name: "get", arity: 2, flags: READ_FAST, acl_categories: ACL_READ_FAST, summary: "Returns the string value of a key.", handler: Some(get), ..STRING },
+    CommandSpec { name: "set", arity: -3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", handler: Some(set), ..STRING },
+    CommandSpec { name: "setnx", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Set the string value of a key only when the key doesn't exist.", handler: Some(setnx), ..STRING },
+    CommandSpec { name: "setex", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", since: "2.0.0", handler: Some(setex), ..STRING },
+    CommandSpec { name: "psetex", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", since: "2.6.0", handler: Some(psetex), ..STRING },
+    CommandSpec { name: "getset", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Returns the previous string value of a key after setting it to a new value.", handler: Some(getset), ..STRING },
+    CommandSpec { name: "getdel", arity: 2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Returns the string value of a key after deleting the key.", since: "6.2.0", handler: Some(getdel), ..STRING },
+    CommandSpec { name: "getex", arity: -2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Returns the string value of a key after setting its expiration time.", since: "6.2.0", handler: Some(getex), ..STRING },
+    CommandSpec { name: "mget", arity: -2, flags: READ_FAST, acl_categories: ACL_READ_FAST, last_key: -1, summary: "Atomically returns the string values of one or more keys.", complexity: "O(N) where N is the number of keys to retrieve.", handler: Some(mget), ..STRING },
+    CommandSpec { name: "mset", arity: -3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: -1, key_step: 2, summary: "Atomically creates or modifies the string values of one or more keys.", since: "1.0.1", complexity: "O(N) where N is the number of keys to set.", handler: Some(mset), ..STRING },
+    CommandSpec { name: "msetnx", arity: -3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: -1, key_step: 2, summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.", since: "1.0.1", complexity: "O(N) where N is the number of keys to set.", handler: Some(msetnx), ..STRING },
+    CommandSpec { name: "incr", arity: 2, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::incr), ..STRING },
+    CommandSpec { name: "decr", arity: 2, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::decr), ..STRING },
+    CommandSpec { name: "incrby", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::incrby), ..STRING },
+    CommandSpec { name: "decrby", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::decrby), ..STRING },
+    CommandSpec { name: "incrbyfloat", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "2.6.0", handler: Some(string_num::incrbyfloat), ..STRING },
+    CommandSpec { name: "append", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", since: "2.0.0", complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", handler: Some(string_range::append), ..STRING },
+    CommandSpec { name: "strlen", arity: 2, flags: READ_FAST, acl_categories: ACL_READ_FAST, summary: "Returns the length of a string value.", since: "2.2.0", handler: Some(strlen), ..STRING },
+    CommandSpec { name: "getrange", arity: 4, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Returns a substring of the string stored at a key.", since: "2.4.0", complexity: RANGE_COMPLEXITY, handler: Some(string_range::getrange), ..STRING },
+    CommandSpec { name: "setrange", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", since: "2.2.0", complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", handler: Some(string_range::setrange), ..STRING },
+    CommandSpec { name: "substr", arity: 4, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Returns a substring from a string value.", complexity: RANGE_COMPLEXITY, handler: Some(string_range::getrange), ..STRING },
+    CommandSpec { name: "lcs", arity: -3, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, last_key: 2, summary: "Finds the longest common substring.", since: "7.0.0", complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively", handler: Some(string_range::lcs), ..STRING },
 ];
+
+/// Replies with a key's string value as GET does: nil when absent, WRONGTYPE for other types.
+/// Counts a keyspace hit or miss.
+fn reply_value(view: &mut DbShard<'_>, hash: u64, key: &[u8], out: &mut ReplyBuf) -> CmdResult {
+    match view.read(hash, key) {
+        None => out.null(),
+        Some(entry) => out.bulk(&entry.string_value().ok_or(CmdError::WrongType)?),
+    }
+    Ok(())
+}
 
 fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let out = &mut *ctx.out;
-    ctx.server.keyspace.with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| match view.read(hash, &args[1]) {
-        None => {
-            out.null();
-            Ok(())
+    ctx.server.keyspace.with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| reply_value(view, hash, &args[1], out))
+}
+
+fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let len = ctx.server.keyspace.with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| match view.read(hash, &args[1]) {
+        None => Ok(0),
+        Some(entry) if entry.is_string() => Ok(entry.string_len()),
+        Some(_) => Err(CmdError::WrongType),
+    })?;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// How an expiry argument is read: its unit, and whether it counts from now (EX, PX) or is a
+/// Unix time (EXAT, PXAT).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExpireKind {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+/// The absolute expiry in Unix milliseconds, with Redis's `getExpireMillisecondsOrReply` rules:
+/// the value must be positive, and neither the conversion to milliseconds nor adding the current
+/// time may overflow a signed 64-bit integer.
+fn expire_at(kind: ExpireKind, arg: &[u8], now_ms: u64, command: &'static str) -> Result<u64, CmdError> {
+    let value = args::int(arg)?;
+    let invalid = CmdError::InvalidExpire(command);
+    let seconds = matches!(kind, ExpireKind::Ex | ExpireKind::ExAt);
+    if value <= 0 || (seconds && value > i64::MAX / 1000) {
+        return Err(invalid);
+    }
+    let ms = if seconds { value * 1000 } else { value };
+    let ms = match kind {
+        ExpireKind::Ex | ExpireKind::Px => ms.checked_add(now_ms as i64).ok_or(invalid)?,
+        ExpireKind::ExAt | ExpireKind::PxAt => ms,
+    };
+    Ok(ms as u64)
+}
+
+#[derive(Default)]
+struct SetOptions<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    expire: Option<(ExpireKind, &'a [u8])>,
+}
+
+/// Options of SET (from args[3]) or GETEX (from args[2]), as Redis's
+/// `parseExtendedStringArgumentsOrReply`: an option may repeat (the last expiry wins), but
+/// conflicting ones (NX with XX, two expiry kinds, an expiry with KEEPTTL or PERSIST) are a
+/// syntax error.
+fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, CmdError> {
+    let mut opts = SetOptions::default();
+    let mut i = if is_set { 3 } else { 2 };
+    while i < args.len() {
+        let opt = &args[i];
+        let next = args.get(i + 1);
+        let expiry_kind = opts.expire.map(|(kind, _)| kind);
+        let expiry_allowed = |kind: ExpireKind| !opts.keepttl && !opts.persist && expiry_kind.is_none_or(|k| k == kind);
+        let as_expiry = |name: &str, kind: ExpireKind| args::is(opt, name) && expiry_allowed(kind) && next.is_some();
+        if is_set && args::is(opt, "nx") && !opts.xx {
+            opts.nx = true;
+        } else if is_set && args::is(opt, "xx") && !opts.nx {
+            opts.xx = true;
+        } else if is_set && args::is(opt, "get") {
+            opts.get = true;
+        } else if is_set && args::is(opt, "keepttl") && expiry_kind.is_none() {
+            opts.keepttl = true;
+        } else if !is_set && args::is(opt, "persist") && expiry_kind.is_none() {
+            opts.persist = true;
+        } else if let Some(kind) = [("ex", ExpireKind::Ex), ("px", ExpireKind::Px), ("exat", ExpireKind::ExAt), ("pxat", ExpireKind::PxAt)]
+            .into_iter()
+            .find(|&(name, kind)| as_expiry(name, kind))
+            .map(|(_, kind)| kind)
+        {
+            opts.expire = next.map(|value| (kind, &value[..]));
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
         }
-        Some(entry) => match entry.string_value() {
-            Some(value) => {
-                out.bulk(&value);
-                Ok(())
-            }
-            None => Err(CmdError::WrongType),
-        },
+        i += 1;
+    }
+    Ok(opts)
+}
+
+/// A SET-like write once its options are known.
+struct SetRequest<'a> {
+    key: &'a [u8],
+    value: &'a [u8],
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    expire_at: u64,
+}
+
+/// Redis's `setGenericCommand`: returns whether the value was set. With `get`, the old value has
+/// been replied already, whatever NX/XX decided.
+fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
+    let out = &mut *ctx.out;
+    ctx.server.keyspace.with_key(ctx.client.db, req.key, ctx.now_ms, |view, hash| {
+        if req.get {
+            reply_value(view, hash, req.key, out)?;
+        }
+        // A plain SET needs nothing from the old entry: skip the extra lookup on the hot path.
+        let needs_old = req.nx || req.xx || req.keepttl;
+        let old_expire = if needs_old { view.peek(hash, req.key).map(|entry| entry.expire_at) } else { None };
+        let found = old_expire.is_some();
+        if (req.nx && found) || (req.xx && !found) {
+            return Ok(false);
+        }
+        let mut entry = Entry::new_string(req.key, req.value, 0);
+        entry.expire_at = if req.keepttl { old_expire.unwrap_or(0) } else { req.expire_at };
+        view.insert(hash, entry);
+        Ok(true)
     })
 }
 
 fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if args.len() != 3 {
-        return Err(CmdError::Syntax);
+    let opts = parse_set_options(args, true)?;
+    let expire_at = match opts.expire {
+        Some((kind, arg)) => expire_at(kind, arg, ctx.now_ms, "set")?,
+        None => 0,
+    };
+    let req = SetRequest { key: &args[1], value: &args[2], nx: opts.nx, xx: opts.xx, get: opts.get, keepttl: opts.keepttl, expire_at };
+    let done = set_generic(ctx, &req)?;
+    match (opts.get, done) {
+        (true, _) => {}
+        (false, true) => ctx.out.ok(),
+        (false, false) => ctx.out.null(),
     }
-    ctx.server.keyspace.with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| {
-        view.insert(hash, Entry::new_string(&args[1], &args[2], 0));
-    });
+    Ok(())
+}
+
+fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let req = SetRequest { key: &args[1], value: &args[2], nx: true, xx: false, get: false, keepttl: false, expire_at: 0 };
+    let done = set_generic(ctx, &req)?;
+    ctx.out.int(done as i64);
+    Ok(())
+}
+
+fn setex_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: ExpireKind, command: &'static str) -> CmdResult {
+    let expire_at = expire_at(kind, &args[2], ctx.now_ms, command)?;
+    let req = SetRequest { key: &args[1], value: &args[3], nx: false, xx: false, get: false, keepttl: false, expire_at };
+    set_generic(ctx, &req)?;
     ctx.out.ok();
     Ok(())
+}
+
+fn setex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    setex_generic(ctx, args, ExpireKind::Ex, "setex")
+}
+
+fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    setex_generic(ctx, args, ExpireKind::Px, "psetex")
+}
+
+/// Sets a new value and clears the TTL, replying with the old value.
+fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let req = SetRequest { key: &args[1], value: &args[2], nx: false, xx: false, get: true, keepttl: false, expire_at: 0 };
+    set_generic(ctx, &req).map(|_| ())
+}
+
+fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let out = &mut *ctx.out;
+    let key = &args[1][..];
+    ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+        reply_value(view, hash, key, out)?;
+        view.remove(hash, key);
+        Ok(())
+    })
+}
+
+/// GETEX: options are checked for syntax first; a missing key then answers nil before the expiry
+/// value is even parsed, as in Redis.
+fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let opts = parse_set_options(args, false)?;
+    let (out, now_ms) = (&mut *ctx.out, ctx.now_ms);
+    let key = &args[1][..];
+    ctx.server.keyspace.with_key(ctx.client.db, key, now_ms, |view, hash| {
+        let Some(entry) = view.read(hash, key) else {
+            out.null();
+            return Ok(());
+        };
+        let value = entry.string_value().ok_or(CmdError::WrongType)?;
+        let new_expire = match opts.expire {
+            Some((kind, arg)) => Some((kind, expire_at(kind, arg, now_ms, "getex")?)),
+            None => None,
+        };
+        out.bulk(&value);
+        match new_expire {
+            Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now_ms => {
+                view.remove(hash, key);
+            }
+            Some((_, at)) => {
+                view.modify(hash, key, |entry| entry.expire_at = at);
+            }
+            None if opts.persist => {
+                view.modify(hash, key, |entry| entry.expire_at = 0);
+            }
+            None => {}
+        }
+        Ok(())
+    })
+}
+
+/// MGET answers nil for a key of another type rather than WRONGTYPE. All keys are read under
+/// their shards' locks at once, so the reply is one point in time.
+fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let keys = &args[1..];
+    let (db, now_ms) = (ctx.client.db, ctx.now_ms);
+    let mut locked = ctx.server.keyspace.lock_keys(keys.iter());
+    ctx.out.array(keys.len());
+    for key in keys {
+        let value = locked.view(db, key, now_ms).and_then(|(mut view, hash)| view.read(hash, key).and_then(|entry| entry.string_value().map(|v| v.to_vec())));
+        match value {
+            Some(value) => ctx.out.bulk(&value),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// MSET and MSETNX: every key's shard is locked before the first write, so no client sees some
+/// of the keys set and not others. Returns whether the keys were set.
+fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], only_if_none_exist: bool) -> Result<bool, CmdError> {
+    let name = if only_if_none_exist { "msetnx" } else { "mset" };
+    if args.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArity(name.into()));
+    }
+    let pairs = &args[1..];
+    let (db, now_ms) = (ctx.client.db, ctx.now_ms);
+    let mut locked = ctx.server.keyspace.lock_keys(pairs.iter().step_by(2));
+    if only_if_none_exist {
+        let any_exists = pairs.iter().step_by(2).any(|key| locked.view(db, key, now_ms).is_some_and(|(mut view, hash)| view.contains(hash, key)));
+        if any_exists {
+            return Ok(false);
+        }
+    }
+    for pair in pairs.chunks_exact(2) {
+        let (key, value) = (&pair[0], &pair[1]);
+        if let Some((mut view, hash)) = locked.view(db, key, now_ms) {
+            view.insert(hash, Entry::new_string(key, value, 0));
+        }
+    }
+    Ok(true)
+}
+
+fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    mset_generic(ctx, args, false)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let done = mset_generic(ctx, args, true)?;
+    ctx.out.int(done as i64);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(items: &[&str]) -> Vec<Bytes> {
+        items.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+    }
+
+    #[test]
+    fn set_option_conflicts_are_syntax_errors() {
+        for bad in [
+            &["set", "k", "v", "nx", "xx"][..],
+            &["set", "k", "v", "ex", "1", "px", "1"],
+            &["set", "k", "v", "ex", "1", "keepttl"],
+            &["set", "k", "v", "keepttl", "ex", "1"],
+            &["set", "k", "v", "ex"],
+            &["set", "k", "v", "persist"],
+            &["set", "k", "v", "foo"],
+        ] {
+            assert!(matches!(parse_set_options(&argv(bad), true), Err(CmdError::Syntax)), "{bad:?}");
+        }
+        for bad in [&["getex", "k", "persist", "ex", "1"][..], &["getex", "k", "nx"], &["getex", "k", "keepttl"], &["getex", "k", "get"]] {
+            assert!(matches!(parse_set_options(&argv(bad), false), Err(CmdError::Syntax)), "{bad:?}");
+        }
+        let args = argv(&["set", "k", "v", "EX", "1", "ex", "2", "nx", "NX", "get"]);
+        let opts = parse_set_options(&args, true).unwrap();
+        assert!(opts.nx && opts.get && !opts.xx);
+        assert!(matches!(opts.expire, Some((ExpireKind::Ex, b"2"))));
+    }
+
+    #[test]
+    fn expire_times_follow_redis_overflow_rules() {
+        let now = 1_000_000;
+        assert_eq!(expire_at(ExpireKind::Ex, b"10", now, "set"), Ok(now + 10_000));
+        assert_eq!(expire_at(ExpireKind::PxAt, b"1", now, "set"), Ok(1));
+        assert_eq!(expire_at(ExpireKind::Ex, b"0", now, "set"), Err(CmdError::InvalidExpire("set")));
+        assert_eq!(expire_at(ExpireKind::Px, b"-1", now, "set"), Err(CmdError::InvalidExpire("set")));
+        assert_eq!(expire_at(ExpireKind::Ex, b"9223372036854776", now, "set"), Err(CmdError::InvalidExpire("set")));
+        assert_eq!(expire_at(ExpireKind::Px, b"9223372036854775807", now, "set"), Err(CmdError::InvalidExpire("set")));
+        assert_eq!(expire_at(ExpireKind::PxAt, b"9223372036854775807", now, "set"), Ok(i64::MAX as u64));
+        assert_eq!(expire_at(ExpireKind::Ex, b"1.5", now, "set"), Err(CmdError::NotInteger));
+    }
 }
