@@ -226,8 +226,10 @@ fn command_list_filters() {
         raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"PATTERN", b"CONF*"]),
         b"*6\r\n$6\r\nconfig\r\n$10\r\nconfig|set\r\n$10\r\nconfig|get\r\n$16\r\nconfig|resetstat\r\n$14\r\nconfig|rewrite\r\n$11\r\nconfig|help\r\n"
     );
-    let admin = raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"aclcat", b"ADMIN"]);
-    assert!(admin.starts_with(b"*4\r\n$10\r\nconfig|set\r\n"), "{}", String::from_utf8_lossy(&admin));
+    let admin = String::from_utf8_lossy(&raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"aclcat", b"ADMIN"])).into_owned();
+    let names: Vec<&str> = admin.split("\r\n").filter(|l| !l.starts_with('*') && !l.starts_with('$') && !l.is_empty()).collect();
+    assert!(names.contains(&"config|set") && names.contains(&"config|rewrite"), "{admin}");
+    assert!(!names.contains(&"get") && !names.contains(&"config|help"), "{admin}");
     assert_eq!(raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"aclcat", b"@admin"]), b"*0\r\n");
     assert_eq!(raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"module", b"x"]), b"*0\r\n");
     assert_eq!(raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"foo", b"x"]), b"-ERR syntax error\r\n");
