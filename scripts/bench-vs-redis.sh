@@ -4,7 +4,7 @@
 # round and the table reports the median of the per-round ratios cachet/Redis.
 # Also loads 1,000,000 keys of 100-byte values into each and compares RSS.
 #
-# Usage: scripts/bench-vs-redis.sh [rounds=3] [requests=200000]
+# Usage: scripts/bench-vs-redis.sh [rounds=3] [requests=200000]   (rounds 0: memory comparison only)
 # Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,7 @@ stop_servers() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 start_servers
-echo "server,test,pipeline,round,rps,p50_ms,p99_ms,cpu_us_per_op" > "$WORK/results.csv"
+: > "$WORK/raw.csv"
 for round in $(seq "$ROUNDS"); do
   for pipeline in $PIPELINES; do
     for test in ${TESTS//,/ }; do
@@ -68,6 +68,9 @@ done
 
 MEM_LINES=""
 if [ "${SKIP_MEMORY:-0}" != 1 ]; then
+  # Fresh processes, so memory the throughput rounds left with the allocator does not count.
+  stop_servers
+  start_servers
   python3 - "$WORK/load.resp" <<'PY'
 import sys
 value = b"x" * 100

@@ -94,7 +94,17 @@ fn main() {
     };
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).init();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
+    let threads = match values.threads {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    // One thread needs no work stealing: the single-threaded scheduler wakes tasks without
+    // cross-thread queues, which is what a server pinned to one CPU wants.
+    let mut builder = if threads == 1 { tokio::runtime::Builder::new_current_thread() } else { tokio::runtime::Builder::new_multi_thread() };
+    if threads > 1 {
+        builder.worker_threads(threads);
+    }
+    let runtime = builder.enable_all().build().unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
     runtime.block_on(async move {
         let addrs: Vec<String> = values.bind.iter().map(|host| format!("{host}:{}", values.port)).collect();
         let Some(addr) = addrs.first() else { fatal("bind: no address") };
