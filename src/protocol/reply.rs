@@ -134,7 +134,9 @@ impl ReplyBuf {
     }
 
     /// A verbatim string (`=` with a 3-letter format in RESP3, a bulk string in RESP2), as INFO uses.
+    /// `format` is three bytes (`txt`, `mkd`): the frame length counts exactly 3 + ':'.
     pub fn verbatim(&mut self, format: &str, text: &[u8]) {
+        debug_assert_eq!(format.len(), 3, "verbatim format must be three bytes");
         match self.protocol {
             Protocol::Resp2 => self.bulk(text),
             Protocol::Resp3 => {

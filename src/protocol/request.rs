@@ -184,7 +184,7 @@ impl RequestParser {
         };
         self.scanned = 0;
         let count = buf.get(1..end).and_then(parse_i64).ok_or(ProtocolError::InvalidMultibulkLength)?;
-        if count > i32::MAX as i64 || count > limits.max_multibulk_len as i64 {
+        if count > i32::MAX as i64 || count > i64::try_from(limits.max_multibulk_len).unwrap_or(i64::MAX) {
             return Err(ProtocolError::InvalidMultibulkLength);
         }
         if count > UNAUTHENTICATED_MAX_ARGS && limits.unauthenticated {
