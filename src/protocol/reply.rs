@@ -34,17 +34,25 @@ impl ReplyBuf {
         self.buf.extend_from_slice(b"+OK\r\n");
     }
 
+    /// A status reply. A CR or LF would end the frame early, so each becomes a space.
     pub fn simple(&mut self, s: &str) {
-        self.buf.extend_from_slice(b"+");
-        self.buf.extend_from_slice(s.as_bytes());
-        self.buf.extend_from_slice(b"\r\n");
+        self.line(b'+', s.as_bytes());
     }
 
     /// `msg` carries its code (`ERR ...`, `WRONGTYPE ...`). Newlines are replaced by spaces, as Redis
     /// does, because they would break the frame.
     pub fn error(&mut self, msg: &str) {
-        self.buf.extend_from_slice(b"-");
-        self.buf.extend(msg.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        self.line(b'-', msg.as_bytes());
+    }
+
+    /// An error whose text is not UTF-8 (Redis echoes client bytes raw in some errors).
+    pub fn error_bytes(&mut self, msg: &[u8]) {
+        self.line(b'-', msg);
+    }
+
+    fn line(&mut self, kind: u8, text: &[u8]) {
+        self.buf.extend_from_slice(&[kind]);
+        self.buf.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -126,7 +134,9 @@ impl ReplyBuf {
     }
 
     /// A verbatim string (`=` with a 3-letter format in RESP3, a bulk string in RESP2), as INFO uses.
+    /// `format` is three bytes (`txt`, `mkd`): the frame length counts exactly 3 + ':'.
     pub fn verbatim(&mut self, format: &str, text: &[u8]) {
+        debug_assert_eq!(format.len(), 3, "verbatim format must be three bytes");
         match self.protocol {
             Protocol::Resp2 => self.bulk(text),
             Protocol::Resp3 => {

@@ -77,7 +77,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 }
                 Ok(false) => break,
                 Err(err) => {
-                    out.error(&err.message());
+                    out.error_bytes(&err.message_bytes());
                     client.close_after_reply = true;
                     break;
                 }
