@@ -23,6 +23,8 @@ pub enum CmdError {
     UnknownSubcommand { command: String, sub: String },
     /// A complete message, code included (`ERR ...`).
     Message(Cow<'static, str>),
+    /// A complete message that quotes client bytes as they came (not necessarily UTF-8).
+    Raw(Vec<u8>),
 }
 
 impl CmdError {
@@ -44,6 +46,18 @@ impl CmdError {
                 format!("ERR unknown subcommand '{}'. Try {} HELP.", truncate(sub, 128), command.to_ascii_uppercase()).into()
             }
             CmdError::Message(text) => text.clone(),
+            CmdError::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned().into(),
+        }
+    }
+
+    /// The message as sent on the wire, client bytes included verbatim.
+    pub fn message_bytes(&self) -> Cow<'static, [u8]> {
+        match self {
+            CmdError::Raw(bytes) => Cow::Owned(bytes.clone()),
+            other => match other.message() {
+                Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+            },
         }
     }
 

@@ -357,3 +357,12 @@ fn query_buffer_over_the_limit_closes_the_client() {
     let value = vec![b'y'; 3000];
     assert_eq!(client.call(&[b"ECHO", &value]), [&b"$3000\r\n"[..], &value, b"\r\n"].concat());
 }
+
+#[test]
+fn unknown_command_quotes_raw_bytes_up_to_a_nul() {
+    // Recorded from redis-server 7.0.15: arguments are quoted as C strings (cut at NUL), bytes verbatim.
+    let server = TestServer::start();
+    let mut client = server.raw();
+    client.send(b"*3\r\n$3\r\n\xff\xfeA\r\n$5\r\nx\x00yzw\r\n$2\r\nab\r\n");
+    assert_eq!(client.read_reply(), b"-ERR unknown command '\xff\xfeA', with args beginning with: 'x' 'ab' \r\n");
+}

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::error::{truncate, CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 use crate::server::clients::{ClientState, ReplyMode};
 use crate::server::Server;
@@ -174,17 +174,27 @@ pub fn resolve(args: &[Bytes]) -> Result<(Option<&'static CommandSpec>, &'static
 }
 
 fn unknown_command(args: &[Bytes]) -> CmdError {
-    let name = args.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
-    let mut listed = String::new();
+    // Redis formats with `%.128s` and `'%.*s' `: byte counts, and C strings that end at a NUL.
+    fn c_str(arg: &[u8], max: usize) -> &[u8] {
+        let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len()).min(max);
+        &arg[..end]
+    }
+    let name = args.first().map(|a| &a[..]).unwrap_or(b"");
+    let mut message = b"ERR unknown command '".to_vec();
+    message.extend_from_slice(c_str(name, 128));
+    message.extend_from_slice(b"', with args beginning with: ");
+    let mut listed = 0;
     for arg in args.iter().skip(1) {
-        if listed.len() >= 128 {
+        if listed >= 128 {
             break;
         }
-        let room = 128 - listed.len();
-        let text = String::from_utf8_lossy(arg);
-        listed.push_str(&format!("'{}' ", truncate(&text, room)));
+        let shown = c_str(arg, 128 - listed);
+        message.push(b'\'');
+        message.extend_from_slice(shown);
+        message.extend_from_slice(b"' ");
+        listed += shown.len() + 3;
     }
-    CmdError::msg(format!("ERR unknown command '{}', with args beginning with: {}", truncate(&name, 128), listed))
+    CmdError::Raw(message)
 }
 
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode.
@@ -212,7 +222,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
     };
     if let Err(err) = result {
-        ctx.out.error(&err.message());
+        ctx.out.error_bytes(&err.message_bytes());
     }
     match ctx.client.reply_mode {
         ReplyMode::On => {}

@@ -57,6 +57,11 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             };
             (limits, config.client_query_buffer_limit)
         };
+        // As Redis, checked as soon as the bytes arrive, before running any of them.
+        if input.len() > query_limit {
+            tracing::warn!(id = client.id, "closing client that reached max query buffer length");
+            break;
+        }
         loop {
             match parser.parse(&mut input, &Limits { unauthenticated: !client.authenticated, ..limits }, &mut args) {
                 Ok(true) => {
@@ -85,10 +90,6 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
         }
         args.clear();
         publish_details(&client, &input, &out);
-        if input.len() > query_limit {
-            tracing::warn!(id = client.id, "closing client that reached max query buffer length");
-            break;
-        }
         if !out.is_empty() {
             if stream.write_all(&out.buf).await.is_err() {
                 break;
