@@ -29,21 +29,34 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     let mut out = ReplyBuf::new(Protocol::Resp2);
     let mut parser = RequestParser::new();
     let mut args = Vec::new();
+    // The stop signals and the idle timer live for the whole connection: building them anew for
+    // every read costs more than the command itself at small pipeline depths.
+    let stop = async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    };
+    tokio::pin!(stop);
+    let killed = info.kill.notified();
+    tokio::pin!(killed);
+    let idle = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(idle);
     loop {
         let timeout = server.config.read().timeout;
-        let idle_limit = if timeout == 0 { Duration::MAX } else { Duration::from_secs(timeout) };
+        if timeout > 0 {
+            idle.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(timeout));
+        }
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
         }
         let read = tokio::select! {
             biased;
-            _ = shutdown.changed() => break,
-            _ = info.kill.notified() => break,
-            read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => read,
+            _ = &mut stop => break,
+            _ = &mut killed => break,
+            _ = &mut idle, if timeout > 0 => break,
+            read = stream.read_buf(&mut input) => read,
         };
         match read {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
-            Ok(Ok(n)) => {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
                 server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
             }
         }
