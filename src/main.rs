@@ -92,7 +92,17 @@ fn main() {
         "warning" => "warn",
         _ => "off",
     };
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).init();
+    let subscriber = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter));
+    if values.logfile.is_empty() {
+        subscriber.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&values.logfile)
+            .unwrap_or_else(|e| fatal(&format!("Can't open the log file {}: {e}", values.logfile)));
+        subscriber.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init();
+    }
 
     let threads = match values.threads {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -106,10 +116,19 @@ fn main() {
     }
     let runtime = builder.enable_all().build().unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
     runtime.block_on(async move {
-        let addrs: Vec<String> = values.bind.iter().map(|host| format!("{host}:{}", values.port)).collect();
-        let Some(addr) = addrs.first() else { fatal("bind: no address") };
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap_or_else(|e| fatal(&format!("Could not create server TCP listening socket {addr}: {e}")));
-        cachet::run(listener, values, file.map(|f| f.canonicalize().unwrap_or(f)), shutdown_signal()).await;
+        let mut listeners = Vec::new();
+        for host in &values.bind {
+            // `::1` and friends need brackets to combine with a port.
+            let addr = if host.contains(':') { format!("[{host}]:{}", values.port) } else { format!("{host}:{}", values.port) };
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .unwrap_or_else(|e| fatal(&format!("Could not create server TCP listening socket {addr}: {e}")));
+            listeners.push(listener);
+        }
+        if listeners.is_empty() {
+            fatal("bind: no address to listen on");
+        }
+        cachet::run(listeners, values, file.map(|f| f.canonicalize().unwrap_or(f)), shutdown_signal()).await;
     });
 }
 

@@ -101,9 +101,13 @@ fn random_run_id() -> String {
     (0..40).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).map(|c| if c.is_ascii_digit() || ('a'..='f').contains(&c) { c } else { fastrand::char('a'..='f') }).collect()
 }
 
-/// Serves clients on `listener` until `shutdown` completes or a client runs SHUTDOWN.
-pub async fn run(listener: TcpListener, values: ConfigValues, config_file: Option<std::path::PathBuf>, shutdown: impl Future) {
-    let local_addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+/// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
+/// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
+pub async fn run(listeners: Vec<TcpListener>, values: ConfigValues, config_file: Option<std::path::PathBuf>, shutdown: impl Future) {
+    let local_addr = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let now = now_ms();
     let server = Arc::new(Server {
@@ -119,18 +123,39 @@ pub async fn run(listener: TcpListener, values: ConfigValues, config_file: Optio
         shutdown: shutdown_tx,
     });
     server.stats.memory_baseline.store(crate::engine::memory::allocator_stats().0 as u64, Ordering::Relaxed);
-    tracing::info!(addr = %local_addr, version = CACHET_VERSION, "cachet ready to accept connections");
 
-    // Every connection task holds a clone of `done_tx`; when the last is dropped, `recv` returns None.
+    // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
+    // of them has ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    for listener in listeners {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, version = CACHET_VERSION, "cachet ready to accept connections");
+        }
+        tokio::spawn(accept_loop(server.clone(), listener, done_tx.clone()));
+    }
     let cron = tokio::spawn(cron(server.clone()));
-    tokio::pin!(shutdown);
+    tokio::select! {
+        _ = shutdown => {}
+        _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
+    }
+    server.shutdown();
+    drop(done_tx);
+    let _ = done_rx.recv().await;
+    cron.abort();
+    tracing::info!("cachet is now ready to exit, bye bye...");
+}
+
+async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sender<()>) {
+    let mut stopping = server.shutdown_receiver();
+    let stop = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = &mut shutdown => break,
-            _ = shutdown_rx.changed() => break,
+            _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, addr)) => accept(&server, stream, addr, done_tx.clone()).await,
+                Ok((stream, addr)) => accept(&server, stream, addr, done.clone()),
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(%err, "accept failed");
@@ -139,25 +164,31 @@ pub async fn run(listener: TcpListener, values: ConfigValues, config_file: Optio
             },
         }
     }
-    server.shutdown();
-    drop(listener);
-    drop(done_tx);
-    let _ = done_rx.recv().await;
-    cron.abort();
-    tracing::info!("cachet is now ready to exit, bye bye...");
 }
 
-async fn accept(server: &Arc<Server>, mut stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
+fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
     server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     let laddr = stream.local_addr().unwrap_or(server.local_addr);
-    let max = server.config.read().maxclients;
+    let (max, keepalive) = {
+        let config = server.config.read();
+        (config.maxclients, config.tcp_keepalive)
+    };
+    let server = server.clone();
     let Some(info) = server.clients.register(addr, laddr, max) else {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+            drop(done);
+        });
         return;
     };
     let _ = stream.set_nodelay(true);
-    let server = server.clone();
+    if keepalive > 0 {
+        let interval = Duration::from_secs(keepalive);
+        let options = socket2::TcpKeepalive::new().with_time(interval).with_interval(interval / 3);
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&options);
+    }
     tokio::spawn(async move {
         connection::serve(&server, stream, info.clone()).await;
         server.clients.unregister(info.id);

@@ -44,7 +44,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            runtime.block_on(cachet::run(listener, values, file, async move {
+            runtime.block_on(cachet::run(vec![listener], values, file, async move {
                 let _ = stopped.await;
             }));
         });
