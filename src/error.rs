@@ -20,7 +20,10 @@ pub enum CmdError {
     /// `ERR wrong number of arguments for '<command>' command`
     WrongArity(String),
     /// `ERR unknown subcommand '<sub>'. Try <COMMAND> HELP.`
-    UnknownSubcommand { command: String, sub: String },
+    UnknownSubcommand {
+        command: String,
+        sub: String,
+    },
     /// A complete message, code included (`ERR ...`).
     Message(Cow<'static, str>),
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8).
@@ -30,21 +33,32 @@ pub enum CmdError {
 impl CmdError {
     pub fn message(&self) -> Cow<'static, str> {
         match self {
-            CmdError::WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value".into(),
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            }
             CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
             CmdError::NotFloat => "ERR value is not a valid float".into(),
             CmdError::Syntax => "ERR syntax error".into(),
             CmdError::Overflow => "ERR increment or decrement would overflow".into(),
             CmdError::NoSuchKey => "ERR no such key".into(),
-            CmdError::OutOfMemory => "OOM command not allowed when used memory > 'maxmemory'.".into(),
+            CmdError::OutOfMemory => {
+                "OOM command not allowed when used memory > 'maxmemory'.".into()
+            }
             CmdError::NoAuth => "NOAUTH Authentication required.".into(),
             CmdError::DbIndexOutOfRange => "ERR DB index is out of range".into(),
             CmdError::InvalidDbIndex => "ERR invalid DB index".into(),
-            CmdError::InvalidExpire(command) => format!("ERR invalid expire time in '{command}' command").into(),
-            CmdError::WrongArity(command) => format!("ERR wrong number of arguments for '{command}' command").into(),
-            CmdError::UnknownSubcommand { command, sub } => {
-                format!("ERR unknown subcommand '{}'. Try {} HELP.", truncate(sub, 128), command.to_ascii_uppercase()).into()
+            CmdError::InvalidExpire(command) => {
+                format!("ERR invalid expire time in '{command}' command").into()
             }
+            CmdError::WrongArity(command) => {
+                format!("ERR wrong number of arguments for '{command}' command").into()
+            }
+            CmdError::UnknownSubcommand { command, sub } => format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncate(sub, 128),
+                command.to_ascii_uppercase()
+            )
+            .into(),
             CmdError::Message(text) => text.clone(),
             CmdError::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned().into(),
         }

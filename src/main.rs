@@ -33,7 +33,16 @@ struct Cli {
     file: Option<PathBuf>,
 }
 
-const CLAP_FLAGS: &[&str] = &["config", "port", "bind", "shards", "maxclients", "loglevel", "help", "version"];
+const CLAP_FLAGS: &[&str] = &[
+    "config",
+    "port",
+    "bind",
+    "shards",
+    "maxclients",
+    "loglevel",
+    "help",
+    "version",
+];
 
 /// Splits argv into what clap parses and `--directive value...` pairs applied after the file.
 fn split_directives(argv: Vec<String>) -> (Vec<String>, Vec<(String, Vec<String>)>) {
@@ -44,7 +53,9 @@ fn split_directives(argv: Vec<String>) -> (Vec<String>, Vec<(String, Vec<String>
         clap_args.push(program);
     }
     while let Some(arg) = iter.next() {
-        let flag = arg.strip_prefix("--").map(|f| f.split('=').next().unwrap_or(f).to_string());
+        let flag = arg
+            .strip_prefix("--")
+            .map(|f| f.split('=').next().unwrap_or(f).to_string());
         match flag {
             Some(name) if !CLAP_FLAGS.contains(&name.as_str()) && !name.is_empty() => {
                 let mut values = Vec::new();
@@ -73,13 +84,24 @@ fn main() {
     let mut values = cachet::ConfigValues::default();
     let file = cli.config.or(cli.file);
     if let Some(path) = &file {
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| fatal(&format!("Can't open config file '{}': {e}", path.display())));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+            fatal(&format!("Can't open config file '{}': {e}", path.display()))
+        });
         if let Err(e) = cachet::server::config::apply_conf_text(&mut values, &text) {
             fatal(&format!("Reading {}: {e}", path.display()));
         }
     }
-    let flags = [("port", cli.port.map(|v| v.to_string())), ("bind", cli.bind), ("shards", cli.shards.map(|v| v.to_string())), ("maxclients", cli.maxclients.map(|v| v.to_string())), ("loglevel", cli.loglevel)];
-    let all = flags.into_iter().filter_map(|(name, value)| value.map(|v| (name.to_string(), vec![v]))).chain(directives);
+    let flags = [
+        ("port", cli.port.map(|v| v.to_string())),
+        ("bind", cli.bind),
+        ("shards", cli.shards.map(|v| v.to_string())),
+        ("maxclients", cli.maxclients.map(|v| v.to_string())),
+        ("loglevel", cli.loglevel),
+    ];
+    let all = flags
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name.to_string(), vec![v])))
+        .chain(directives);
     for (name, args) in all {
         if let Err(e) = cachet::server::config::apply_directive(&mut values, &name, &args) {
             fatal(&format!("--{name} {}: {e}", args.join(" ")));
@@ -92,43 +114,72 @@ fn main() {
         "warning" => "warn",
         _ => "off",
     };
-    let subscriber = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter));
+    let subscriber =
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter));
     if values.logfile.is_empty() {
-        subscriber.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
+        subscriber
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init();
     } else {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&values.logfile)
             .unwrap_or_else(|e| fatal(&format!("Can't open the log file {}: {e}", values.logfile)));
-        subscriber.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init();
+        subscriber
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
     }
 
     let threads = match values.threads {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         n => n,
     };
     // One thread needs no work stealing: the single-threaded scheduler wakes tasks without
     // cross-thread queues, which is what a server pinned to one CPU wants.
-    let mut builder = if threads == 1 { tokio::runtime::Builder::new_current_thread() } else { tokio::runtime::Builder::new_multi_thread() };
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
     if threads > 1 {
         builder.worker_threads(threads);
     }
-    let runtime = builder.enable_all().build().unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
+    let runtime = builder
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
     runtime.block_on(async move {
         let mut listeners = Vec::new();
         for host in &values.bind {
             // `::1` and friends need brackets to combine with a port.
-            let addr = if host.contains(':') { format!("[{host}]:{}", values.port) } else { format!("{host}:{}", values.port) };
+            let addr = if host.contains(':') {
+                format!("[{host}]:{}", values.port)
+            } else {
+                format!("{host}:{}", values.port)
+            };
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
-                .unwrap_or_else(|e| fatal(&format!("Could not create server TCP listening socket {addr}: {e}")));
+                .unwrap_or_else(|e| {
+                    fatal(&format!(
+                        "Could not create server TCP listening socket {addr}: {e}"
+                    ))
+                });
             listeners.push(listener);
         }
         if listeners.is_empty() {
             fatal("bind: no address to listen on");
         }
-        cachet::run(listeners, values, file.map(|f| f.canonicalize().unwrap_or(f)), shutdown_signal()).await;
+        cachet::run(
+            listeners,
+            values,
+            file.map(|f| f.canonicalize().unwrap_or(f)),
+            shutdown_signal(),
+        )
+        .await;
     });
 }
 

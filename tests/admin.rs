@@ -7,39 +7,79 @@ use redis::Value;
 
 fn info(server: &TestServer, sections: &[&str]) -> String {
     let mut con = server.client();
-    redis::cmd("INFO").arg(sections).query(&mut con).expect("INFO")
+    redis::cmd("INFO")
+        .arg(sections)
+        .query(&mut con)
+        .expect("INFO")
 }
 
 /// The value of `field` in INFO text.
 fn field(text: &str, field: &str) -> Option<String> {
-    text.split("\r\n").find_map(|line| line.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')).map(str::to_string))
+    text.split("\r\n").find_map(|line| {
+        line.strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(str::to_string)
+    })
 }
 
 fn int_field(text: &str, name: &str) -> u64 {
-    field(text, name).unwrap_or_else(|| panic!("{name} missing")).parse().expect("integer field")
+    field(text, name)
+        .unwrap_or_else(|| panic!("{name} missing"))
+        .parse()
+        .expect("integer field")
 }
 
 #[test]
 fn config_get_and_set_round_trip() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"hz"]), b"*2\r\n$2\r\nhz\r\n$2\r\n10\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"hz"]),
+        b"*2\r\n$2\r\nhz\r\n$2\r\n10\r\n"
+    );
     // What redis-benchmark asks at start.
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"save", b"appendonly"]), b"*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
-    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"hz", b"20", b"maxclients", b"50"]), b"+OK\r\n");
-    assert_eq!(raw.call(&[b"config", b"get", b"hz"]), b"*2\r\n$2\r\nhz\r\n$2\r\n20\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"save", b"appendonly"]),
+        b"*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"hz", b"20", b"maxclients", b"50"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"config", b"get", b"hz"]),
+        b"*2\r\n$2\r\nhz\r\n$2\r\n20\r\n"
+    );
     // A name without glob characters is echoed as typed; a directive matched twice is listed once.
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"MAXCLIENTS", b"maxc*"]), b"*2\r\n$10\r\nMAXCLIENTS\r\n$2\r\n50\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"MAXCLIENTS", b"maxc*"]),
+        b"*2\r\n$10\r\nMAXCLIENTS\r\n$2\r\n50\r\n"
+    );
     assert_eq!(raw.call(&[b"CONFIG", b"GET", b"nosuch"]), b"*0\r\n");
     assert_eq!(raw.call(&[b"CONFIG", b"GET", b"proto-max-*-len"]), b"*4\r\n$18\r\nproto-max-bulk-len\r\n$9\r\n536870912\r\n$23\r\nproto-max-multibulk-len\r\n$10\r\n2147483647\r\n");
     // Values with units and values holding spaces are one argument.
-    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"proto-max-bulk-len", b"2mb"]), b"+OK\r\n");
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"proto-max-bulk-len"]), b"*2\r\n$18\r\nproto-max-bulk-len\r\n$7\r\n2097152\r\n");
-    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"requirepass", b"a b"]), b"+OK\r\n");
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"requirepass"]), b"*2\r\n$11\r\nrequirepass\r\n$3\r\na b\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"proto-max-bulk-len", b"2mb"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"proto-max-bulk-len"]),
+        b"*2\r\n$18\r\nproto-max-bulk-len\r\n$7\r\n2097152\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"requirepass", b"a b"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"requirepass"]),
+        b"*2\r\n$11\r\nrequirepass\r\n$3\r\na b\r\n"
+    );
     // hz is clamped to 1..500, as in Redis.
     assert_eq!(raw.call(&[b"CONFIG", b"SET", b"hz", b"1000"]), b"+OK\r\n");
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"hz"]), b"*2\r\n$2\r\nhz\r\n$3\r\n500\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"hz"]),
+        b"*2\r\n$2\r\nhz\r\n$3\r\n500\r\n"
+    );
 }
 
 #[test]
@@ -68,11 +108,21 @@ fn config_set_errors_like_redis() {
         (&[b"CONFIG", b"REWRITE"], b"-ERR The server is running without a config file\r\n"),
     ];
     for (args, expected) in cases {
-        assert_eq!(String::from_utf8_lossy(&raw.call(args)), String::from_utf8_lossy(expected), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&raw.call(args)),
+            String::from_utf8_lossy(expected),
+            "{args:?}"
+        );
     }
     // All or nothing: a bad value leaves the good one before it unapplied.
-    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"hz", b"30", b"maxclients", b"abc"])[0], b'-');
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"hz"]), b"*2\r\n$2\r\nhz\r\n$2\r\n10\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"hz", b"30", b"maxclients", b"abc"])[0],
+        b'-'
+    );
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"hz"]),
+        b"*2\r\n$2\r\nhz\r\n$2\r\n10\r\n"
+    );
 }
 
 #[test]
@@ -106,20 +156,44 @@ fn config_rewrite_updates_the_file() {
     std::fs::write(&path, "# kept as written\nhz 15\n\ntimeout 0\n").unwrap();
     let server = TestServer::start_with_file(&path);
     let mut raw = server.raw();
-    assert_eq!(raw.call(&[b"CONFIG", b"GET", b"hz"]), b"*2\r\n$2\r\nhz\r\n$2\r\n15\r\n");
-    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"hz", b"25", b"timeout", b"7", b"requirepass", b"two words"]), b"+OK\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"hz"]),
+        b"*2\r\n$2\r\nhz\r\n$2\r\n15\r\n"
+    );
+    assert_eq!(
+        raw.call(&[
+            b"CONFIG",
+            b"SET",
+            b"hz",
+            b"25",
+            b"timeout",
+            b"7",
+            b"requirepass",
+            b"two words"
+        ]),
+        b"+OK\r\n"
+    );
     assert_eq!(raw.call(&[b"CONFIG", b"REWRITE"]), b"+OK\r\n");
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.starts_with("# kept as written\nhz 25\n\ntimeout 7\n"), "{text}");
+    assert!(
+        text.starts_with("# kept as written\nhz 25\n\ntimeout 7\n"),
+        "{text}"
+    );
     assert!(text.contains("\nrequirepass \"two words\"\n"), "{text}");
     // The rewritten file reads back to the running configuration.
     let mut values = cachet::ConfigValues::default();
     cachet::server::config::apply_conf_text(&mut values, &text).unwrap();
-    assert_eq!((values.hz, values.timeout, values.requirepass.as_slice()), (25, 7, &b"two words"[..]));
+    assert_eq!(
+        (values.hz, values.timeout, values.requirepass.as_slice()),
+        (25, 7, &b"two words"[..])
+    );
     // requirepass is now set: ask on the connection that is already authenticated.
     let reply = raw.call(&[b"INFO", b"server"]);
     let info = String::from_utf8_lossy(&reply);
-    assert_eq!(field(&info, "config_file").as_deref(), Some(path.to_str().unwrap()));
+    assert_eq!(
+        field(&info, "config_file").as_deref(),
+        Some(path.to_str().unwrap())
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -135,7 +209,9 @@ fn command_count_matches_command() {
     assert_eq!(info_all.len(), count);
     // Every entry has Redis 7's ten fields and names itself.
     for entry in &all {
-        let Value::Array(fields) = entry else { panic!("entry {entry:?}") };
+        let Value::Array(fields) = entry else {
+            panic!("entry {entry:?}")
+        };
         assert_eq!(fields.len(), 10);
         assert!(matches!(&fields[0], Value::BulkString(_)));
     }
@@ -155,7 +231,10 @@ fn command_info_exact() {
     let get = b"*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n\
 *1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n\
 $9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n";
-    assert_eq!(String::from_utf8_lossy(&raw.call(&[b"COMMAND", b"INFO", b"GET"])), String::from_utf8_lossy(get));
+    assert_eq!(
+        String::from_utf8_lossy(&raw.call(&[b"COMMAND", b"INFO", b"GET"])),
+        String::from_utf8_lossy(get)
+    );
     assert_eq!(raw.call(&[b"COMMAND", b"INFO", b"nope"]), b"*1\r\n$-1\r\n");
     let subcommand = raw.call(&[b"COMMAND", b"INFO", b"config|get"]);
     assert!(subcommand.starts_with(b"*1\r\n*10\r\n$10\r\nconfig|get\r\n:-3\r\n*4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n:0\r\n:0\r\n:0\r\n"));
@@ -164,8 +243,14 @@ $9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\n
     assert!(config.starts_with(b"*1\r\n*10\r\n$6\r\nconfig\r\n:-2\r\n*0\r\n:0\r\n:0\r\n:0\r\n*1\r\n+@slow\r\n*0\r\n*0\r\n*5\r\n*10\r\n$10\r\nconfig|set\r\n:-4\r\n"));
     let help = raw.call(&[b"COMMAND", b"HELP"]);
     assert!(help.starts_with(b"*21\r\n+COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+(no subcommand)\r\n"));
-    assert_eq!(raw.call(&[b"COMMAND", b"FOO"]), b"-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"COUNT", b"x"]), b"-ERR wrong number of arguments for 'command|count' command\r\n");
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"FOO"]),
+        b"-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"COUNT", b"x"]),
+        b"-ERR wrong number of arguments for 'command|count' command\r\n"
+    );
 }
 
 #[test]
@@ -180,14 +265,38 @@ fn command_getkeys() {
     } else {
         assert_eq!(mset_keys, b"-ERR Invalid command specified\r\n");
     }
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYS", b"set", b"a", b"b"]), b"*1\r\n$1\r\na\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYS", b"nope", b"a"]), b"-ERR Invalid command specified\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYS", b"config", b"nope"]), b"-ERR Invalid command specified\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYS", b"config", b"get"]), b"-ERR The command has no key arguments\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYS", b"ping", b"a"]), b"-ERR The command has no key arguments\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYS", b"get", b"a", b"b"]), b"-ERR Invalid number of arguments specified for command\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYS", b"get"]), b"-ERR wrong number of arguments for 'command|getkeys' command\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"GETKEYSANDFLAGS", b"get", b"k"]), b"*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+RO\r\n+access\r\n");
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYS", b"set", b"a", b"b"]),
+        b"*1\r\n$1\r\na\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYS", b"nope", b"a"]),
+        b"-ERR Invalid command specified\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYS", b"config", b"nope"]),
+        b"-ERR Invalid command specified\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYS", b"config", b"get"]),
+        b"-ERR The command has no key arguments\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYS", b"ping", b"a"]),
+        b"-ERR The command has no key arguments\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYS", b"get", b"a", b"b"]),
+        b"-ERR Invalid number of arguments specified for command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYS", b"get"]),
+        b"-ERR wrong number of arguments for 'command|getkeys' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"GETKEYSANDFLAGS", b"get", b"k"]),
+        b"*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+RO\r\n+access\r\n"
+    );
 }
 
 #[test]
@@ -195,21 +304,42 @@ fn command_docs_shape() {
     let server = TestServer::start();
     let mut con = server.client();
     // RESP2: a flat array of name, then the flattened map of that command's docs.
-    let docs: Vec<Value> = redis::cmd("COMMAND").arg("DOCS").arg("get").arg("nope").query(&mut con).unwrap();
+    let docs: Vec<Value> = redis::cmd("COMMAND")
+        .arg("DOCS")
+        .arg("get")
+        .arg("nope")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0], Value::BulkString(b"get".to_vec()));
-    let Value::Array(fields) = &docs[1] else { panic!("{docs:?}") };
+    let Value::Array(fields) = &docs[1] else {
+        panic!("{docs:?}")
+    };
     let names: Vec<&Value> = fields.iter().step_by(2).collect();
-    let expected: Vec<Value> = ["summary", "since", "group", "complexity"].iter().map(|f| Value::BulkString(f.as_bytes().to_vec())).collect();
+    let expected: Vec<Value> = ["summary", "since", "group", "complexity"]
+        .iter()
+        .map(|f| Value::BulkString(f.as_bytes().to_vec()))
+        .collect();
     assert_eq!(names, expected.iter().collect::<Vec<_>>());
     assert_eq!(fields[5], Value::BulkString(b"string".to_vec()));
 
-    let config: Vec<Value> = redis::cmd("COMMAND").arg("DOCS").arg("config").query(&mut con).unwrap();
-    let Value::Array(fields) = &config[1] else { panic!("{config:?}") };
+    let config: Vec<Value> = redis::cmd("COMMAND")
+        .arg("DOCS")
+        .arg("config")
+        .query(&mut con)
+        .unwrap();
+    let Value::Array(fields) = &config[1] else {
+        panic!("{config:?}")
+    };
     assert_eq!(fields.len(), 10);
-    assert_eq!(fields[1], Value::BulkString(b"A container for server configuration commands".to_vec()));
+    assert_eq!(
+        fields[1],
+        Value::BulkString(b"A container for server configuration commands".to_vec())
+    );
     assert_eq!(fields[8], Value::BulkString(b"subcommands".to_vec()));
-    let Value::Array(subs) = &fields[9] else { panic!("{fields:?}") };
+    let Value::Array(subs) = &fields[9] else {
+        panic!("{fields:?}")
+    };
     assert_eq!(subs.len(), 10);
     assert_eq!(subs[2], Value::BulkString(b"config|get".to_vec()));
 
@@ -226,22 +356,66 @@ fn command_list_filters() {
         raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"PATTERN", b"CONF*"]),
         b"*6\r\n$6\r\nconfig\r\n$10\r\nconfig|set\r\n$10\r\nconfig|get\r\n$16\r\nconfig|resetstat\r\n$14\r\nconfig|rewrite\r\n$11\r\nconfig|help\r\n"
     );
-    let admin = String::from_utf8_lossy(&raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"aclcat", b"ADMIN"])).into_owned();
-    let names: Vec<&str> = admin.split("\r\n").filter(|l| !l.starts_with('*') && !l.starts_with('$') && !l.is_empty()).collect();
-    assert!(names.contains(&"config|set") && names.contains(&"config|rewrite"), "{admin}");
-    assert!(!names.contains(&"get") && !names.contains(&"config|help"), "{admin}");
-    assert_eq!(raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"aclcat", b"@admin"]), b"*0\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"module", b"x"]), b"*0\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"foo", b"x"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"COMMAND", b"LIST", b"FILTERBY"]), b"-ERR syntax error\r\n");
+    let admin = String::from_utf8_lossy(&raw.call(&[
+        b"COMMAND",
+        b"LIST",
+        b"FILTERBY",
+        b"aclcat",
+        b"ADMIN",
+    ]))
+    .into_owned();
+    let names: Vec<&str> = admin
+        .split("\r\n")
+        .filter(|l| !l.starts_with('*') && !l.starts_with('$') && !l.is_empty())
+        .collect();
+    assert!(
+        names.contains(&"config|set") && names.contains(&"config|rewrite"),
+        "{admin}"
+    );
+    assert!(
+        !names.contains(&"get") && !names.contains(&"config|help"),
+        "{admin}"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"aclcat", b"@admin"]),
+        b"*0\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"module", b"x"]),
+        b"*0\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"LIST", b"FILTERBY", b"foo", b"x"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COMMAND", b"LIST", b"FILTERBY"]),
+        b"-ERR syntax error\r\n"
+    );
 }
 
 #[test]
 fn info_sections() {
     let server = TestServer::start();
     let default = info(&server, &[]);
-    let headers: Vec<&str> = default.split("\r\n").filter(|l| l.starts_with('#')).collect();
-    assert_eq!(headers, ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Cluster", "# Keyspace"]);
+    let headers: Vec<&str> = default
+        .split("\r\n")
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Cluster",
+            "# Keyspace"
+        ]
+    );
     // One empty line between sections, none at the end, CRLF everywhere.
     assert!(default.contains("\r\n\r\n# Clients\r\n"));
     assert!(default.ends_with("# Keyspace\r\n"));
@@ -253,8 +427,14 @@ fn info_sections() {
     assert_eq!(field(&default, "run_id").map(|id| id.len()), Some(40));
     assert_eq!(int_field(&default, "maxclients"), 10000);
     assert!(int_field(&default, "connected_clients") >= 1);
-    assert_eq!(field(&default, "maxmemory_policy").as_deref(), Some("noeviction"));
-    assert_eq!(field(&default, "mem_allocator").as_deref(), Some("jemalloc-5.3.0"));
+    assert_eq!(
+        field(&default, "maxmemory_policy").as_deref(),
+        Some("noeviction")
+    );
+    assert_eq!(
+        field(&default, "mem_allocator").as_deref(),
+        Some("jemalloc-5.3.0")
+    );
 
     // Sections come in Redis's order whatever order they are asked in; unknown ones add nothing.
     let two = info(&server, &["KEYSPACE", "nosuch", "server"]);
@@ -280,20 +460,34 @@ fn info_sections() {
 fn info_keyspace_and_hits() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    assert_eq!(raw.call(&[b"INFO", b"keyspace"]), b"$12\r\n# Keyspace\r\n\r\n");
+    assert_eq!(
+        raw.call(&[b"INFO", b"keyspace"]),
+        b"$12\r\n# Keyspace\r\n\r\n"
+    );
     for key in [&b"a"[..], b"b", b"c"] {
         raw.call(&[b"SET", key, b"v"]);
     }
-    assert_eq!(raw.call(&[b"INFO", b"keyspace"]), b"$44\r\n# Keyspace\r\ndb0:keys=3,expires=0,avg_ttl=0\r\n\r\n");
+    assert_eq!(
+        raw.call(&[b"INFO", b"keyspace"]),
+        b"$44\r\n# Keyspace\r\ndb0:keys=3,expires=0,avg_ttl=0\r\n\r\n"
+    );
 
     let before = info(&server, &["stats"]);
     raw.call(&[b"GET", b"a"]);
     raw.call(&[b"GET", b"a"]);
     raw.call(&[b"GET", b"zz"]);
     let after = info(&server, &["stats"]);
-    assert_eq!(int_field(&after, "keyspace_hits") - int_field(&before, "keyspace_hits"), 2);
-    assert_eq!(int_field(&after, "keyspace_misses") - int_field(&before, "keyspace_misses"), 1);
-    assert!(int_field(&after, "total_net_input_bytes") > int_field(&before, "total_net_input_bytes"));
+    assert_eq!(
+        int_field(&after, "keyspace_hits") - int_field(&before, "keyspace_hits"),
+        2
+    );
+    assert_eq!(
+        int_field(&after, "keyspace_misses") - int_field(&before, "keyspace_misses"),
+        1
+    );
+    assert!(
+        int_field(&after, "total_net_input_bytes") > int_field(&before, "total_net_input_bytes")
+    );
     assert!(int_field(&after, "total_connections_received") >= 2);
 }
 
@@ -308,6 +502,11 @@ fn info_memory_follows_the_data() {
     let grown = int_field(&after, "used_memory") - int_field(&before, "used_memory");
     assert!((100_000..120_000).contains(&grown), "grew by {grown}");
     assert!(int_field(&after, "used_memory_peak") >= int_field(&after, "used_memory"));
-    assert_eq!(int_field(&after, "used_memory"), int_field(&after, "used_memory_startup") + int_field(&after, "used_memory_dataset"));
-    assert!(field(&after, "used_memory_human").is_some_and(|h| h.ends_with('K') || h.ends_with('M')));
+    assert_eq!(
+        int_field(&after, "used_memory"),
+        int_field(&after, "used_memory_startup") + int_field(&after, "used_memory_dataset")
+    );
+    assert!(
+        field(&after, "used_memory_human").is_some_and(|h| h.ends_with('K') || h.ends_with('M'))
+    );
 }

@@ -14,8 +14,13 @@ fn sample_lists_every_directive_with_its_default() {
             directive.default.to_string()
         };
         let line = format!("{} {}", directive.name, default);
-        let present = SAMPLE.lines().any(|l| l.trim_start_matches('#').trim() == line);
-        assert!(present, "conf/cachet.conf has no line `{line}` (commented or not)");
+        let present = SAMPLE
+            .lines()
+            .any(|l| l.trim_start_matches('#').trim() == line);
+        assert!(
+            present,
+            "conf/cachet.conf has no line `{line}` (commented or not)"
+        );
     }
 }
 
@@ -25,6 +30,11 @@ fn sample_loads_to_the_defaults() {
     apply_conf_text(&mut values, SAMPLE).expect("sample conf parses");
     let defaults = ConfigValues::default();
     for directive in DIRECTIVES {
-        assert_eq!((directive.get)(&values), (directive.get)(&defaults), "{} differs from its default", directive.name);
+        assert_eq!(
+            (directive.get)(&values),
+            (directive.get)(&defaults),
+            "{} differs from its default",
+            directive.name
+        );
     }
 }

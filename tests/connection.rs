@@ -28,7 +28,10 @@ fn client_id(raw: &mut RawClient) -> u64 {
 fn bulk_text(reply: &[u8]) -> String {
     let text = String::from_utf8(reply.to_vec()).unwrap();
     let (header, body) = text.split_once("\r\n").unwrap();
-    assert!(header.starts_with('$') || header.starts_with('='), "not a bulk string: {text:?}");
+    assert!(
+        header.starts_with('$') || header.starts_with('='),
+        "not a bulk string: {text:?}"
+    );
     let body = body.strip_suffix("\r\n").unwrap();
     body.strip_prefix("txt:").unwrap_or(body).to_string()
 }
@@ -37,7 +40,16 @@ fn bulk_text(reply: &[u8]) -> String {
 fn client_lines(raw: &mut RawClient, args: &[&[u8]]) -> Vec<Vec<(String, String)>> {
     let text = bulk_text(&raw.call(args));
     text.lines()
-        .map(|line| line.split(' ').map(|field| field.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap()).collect())
+        .map(|line| {
+            line.split(' ')
+                .map(|field| {
+                    field
+                        .split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .unwrap()
+                })
+                .collect()
+        })
         .collect()
 }
 
@@ -65,18 +77,44 @@ fn hello_switches_protocol() {
 fn hello_errors() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    assert_eq!(raw.call(&[b"HELLO", b"4"]), b"-NOPROTO unsupported protocol version\r\n");
-    assert_eq!(raw.call(&[b"HELLO", b"1"]), b"-NOPROTO unsupported protocol version\r\n");
-    assert_eq!(raw.call(&[b"HELLO", b"abc"]), b"-ERR Protocol version is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"HELLO", b"3", b"FOO"]), b"-ERR Syntax error in HELLO option 'FOO'\r\n");
-    assert_eq!(raw.call(&[b"HELLO", b"3", b"AUTH", b"default"]), b"-ERR Syntax error in HELLO option 'AUTH'\r\n");
-    assert_eq!(raw.call(&[b"HELLO", b"3", b"SETNAME", b"a b"]), b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+    assert_eq!(
+        raw.call(&[b"HELLO", b"4"]),
+        b"-NOPROTO unsupported protocol version\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"HELLO", b"1"]),
+        b"-NOPROTO unsupported protocol version\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"HELLO", b"abc"]),
+        b"-ERR Protocol version is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"HELLO", b"3", b"FOO"]),
+        b"-ERR Syntax error in HELLO option 'FOO'\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"HELLO", b"3", b"AUTH", b"default"]),
+        b"-ERR Syntax error in HELLO option 'AUTH'\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"HELLO", b"3", b"SETNAME", b"a b"]),
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+    );
     // Without requirepass the default user takes any password, and no other user exists.
-    assert_eq!(raw.call(&[b"HELLO", b"3", b"AUTH", b"bob", b"pw"]), WRONGPASS);
+    assert_eq!(
+        raw.call(&[b"HELLO", b"3", b"AUTH", b"bob", b"pw"]),
+        WRONGPASS
+    );
     // Nothing changed after the errors: still RESP2.
     assert_eq!(raw.call(&[b"GET", b"missing"]), b"$-1\r\n");
     let id = client_id(&mut raw);
-    assert_eq!(raw.call(&[b"HELLO", b"3", b"AUTH", b"default", b"any", b"SETNAME", b"x", b"SETNAME", b"y"]), hello_reply("%7", 3, id));
+    assert_eq!(
+        raw.call(&[
+            b"HELLO", b"3", b"AUTH", b"default", b"any", b"SETNAME", b"x", b"SETNAME", b"y"
+        ]),
+        hello_reply("%7", 3, id)
+    );
     assert_eq!(raw.call(&[b"CLIENT", b"GETNAME"]), b"$1\r\ny\r\n");
 }
 
@@ -90,8 +128,14 @@ fn auth_without_requirepass() {
     );
     assert_eq!(raw.call(&[b"AUTH", b"default", b"x"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"AUTH", b"foo", b"x"]), WRONGPASS);
-    assert_eq!(raw.call(&[b"AUTH", b"a", b"b", b"c"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"AUTH"]), b"-ERR wrong number of arguments for 'auth' command\r\n");
+    assert_eq!(
+        raw.call(&[b"AUTH", b"a", b"b", b"c"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"AUTH"]),
+        b"-ERR wrong number of arguments for 'auth' command\r\n"
+    );
 }
 
 #[test]
@@ -108,7 +152,10 @@ fn requirepass_gates_commands_until_auth() {
     assert_eq!(raw.call(&[b"AUTH", b"wrong"]), WRONGPASS);
     assert_eq!(raw.call(&[b"AUTH", b"default", b"wrong"]), WRONGPASS);
     assert_eq!(raw.call(&[b"AUTH", b"bob", b"secret"]), WRONGPASS);
-    assert_eq!(raw.call(&[b"HELLO", b"3", b"AUTH", b"default", b"wrong"]), WRONGPASS);
+    assert_eq!(
+        raw.call(&[b"HELLO", b"3", b"AUTH", b"default", b"wrong"]),
+        WRONGPASS
+    );
     assert_eq!(raw.call(&[b"AUTH", b"secret"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"SET", b"k", b"v"]), b"+OK\r\n");
     // RESET forgets the authentication when a password is required.
@@ -119,8 +166,14 @@ fn requirepass_gates_commands_until_auth() {
 
     // HELLO can authenticate, name the connection and switch protocol at once.
     let mut other = server.raw();
-    let reply = other.call(&[b"HELLO", b"3", b"AUTH", b"default", b"secret", b"SETNAME", b"n"]);
-    assert!(reply.starts_with(b"%7\r\n"), "{}", String::from_utf8_lossy(&reply));
+    let reply = other.call(&[
+        b"HELLO", b"3", b"AUTH", b"default", b"secret", b"SETNAME", b"n",
+    ]);
+    assert!(
+        reply.starts_with(b"%7\r\n"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
     assert_eq!(other.call(&[b"CLIENT", b"GETNAME"]), b"$1\r\nn\r\n");
 
     // QUIT needs no authentication.
@@ -133,11 +186,26 @@ fn requirepass_gates_commands_until_auth() {
 fn select_bounds() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    assert_eq!(raw.call(&[b"SELECT", b"16"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(raw.call(&[b"SELECT", b"-1"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(raw.call(&[b"SELECT", b"abc"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"SELECT", b"99999999999"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"SELECT"]), b"-ERR wrong number of arguments for 'select' command\r\n");
+    assert_eq!(
+        raw.call(&[b"SELECT", b"16"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SELECT", b"-1"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SELECT", b"abc"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SELECT", b"99999999999"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SELECT"]),
+        b"-ERR wrong number of arguments for 'select' command\r\n"
+    );
     assert_eq!(raw.call(&[b"SET", b"k", b"zero"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"SELECT", b"15"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"GET", b"k"]), b"$-1\r\n");
@@ -165,10 +233,22 @@ fn swapdb_swaps_what_clients_see() {
     assert_eq!(a.call(&[b"SWAPDB", b"1", b"1"]), b"+OK\r\n");
     assert_eq!(a.call(&[b"GET", b"k"]), b"$4\r\nzero\r\n");
 
-    assert_eq!(a.call(&[b"SWAPDB", b"0", b"16"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(a.call(&[b"SWAPDB", b"-1", b"1"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(a.call(&[b"SWAPDB", b"a", b"1"]), b"-ERR invalid first DB index\r\n");
-    assert_eq!(a.call(&[b"SWAPDB", b"0", b"a"]), b"-ERR invalid second DB index\r\n");
+    assert_eq!(
+        a.call(&[b"SWAPDB", b"0", b"16"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"SWAPDB", b"-1", b"1"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"SWAPDB", b"a", b"1"]),
+        b"-ERR invalid first DB index\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"SWAPDB", b"0", b"a"]),
+        b"-ERR invalid second DB index\r\n"
+    );
 }
 
 #[test]
@@ -179,14 +259,23 @@ fn client_names() {
     assert_eq!(raw.call(&[b"CLIENT", b"SETNAME", b"worker-1"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"CLIENT", b"GETNAME"]), b"$8\r\nworker-1\r\n");
     for bad in [&b"a b"[..], b"a\nb", "caf\u{e9}".as_bytes()] {
-        assert_eq!(raw.call(&[b"CLIENT", b"SETNAME", bad]), b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+        assert_eq!(
+            raw.call(&[b"CLIENT", b"SETNAME", bad]),
+            b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+        );
     }
     assert_eq!(raw.call(&[b"CLIENT", b"GETNAME"]), b"$8\r\nworker-1\r\n");
     // An empty name removes the name.
     assert_eq!(raw.call(&[b"CLIENT", b"SETNAME", b""]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"CLIENT", b"GETNAME"]), b"$-1\r\n");
-    assert_eq!(raw.call(&[b"CLIENT", b"SETNAME"]), b"-ERR wrong number of arguments for 'client|setname' command\r\n");
-    assert_eq!(raw.call(&[b"CLIENT", b"FOO"]), b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
+    assert_eq!(
+        raw.call(&[b"CLIENT", b"SETNAME"]),
+        b"-ERR wrong number of arguments for 'client|setname' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"CLIENT", b"FOO"]),
+        b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"
+    );
 }
 
 #[test]
@@ -205,33 +294,95 @@ fn client_list_and_info() {
     assert_eq!(
         names,
         [
-            "id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub", "ssub", "multi", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem",
-            "tot-mem", "events", "cmd", "user", "redir", "resp"
+            "id",
+            "addr",
+            "laddr",
+            "fd",
+            "name",
+            "age",
+            "idle",
+            "flags",
+            "db",
+            "sub",
+            "psub",
+            "ssub",
+            "multi",
+            "qbuf",
+            "qbuf-free",
+            "argv-mem",
+            "multi-mem",
+            "rbs",
+            "rbp",
+            "obl",
+            "oll",
+            "omem",
+            "tot-mem",
+            "events",
+            "cmd",
+            "user",
+            "redir",
+            "resp"
         ]
     );
-    let line_a = lines.iter().find(|l| field(l, "id") == id_a.to_string()).unwrap();
+    let line_a = lines
+        .iter()
+        .find(|l| field(l, "id") == id_a.to_string())
+        .unwrap();
     assert_eq!(field(line_a, "name"), "alpha");
     assert_eq!(field(line_a, "db"), "3");
     assert_eq!(field(line_a, "flags"), "e");
     assert_eq!(field(line_a, "cmd"), "client|no-evict");
-    assert_eq!(field(line_a, "addr"), a.stream.local_addr().unwrap().to_string());
+    assert_eq!(
+        field(line_a, "addr"),
+        a.stream.local_addr().unwrap().to_string()
+    );
     assert_eq!(field(line_a, "laddr"), server.addr.to_string());
     assert_eq!(field(line_a, "resp"), "2");
-    let line_b = lines.iter().find(|l| field(l, "id") == id_b.to_string()).unwrap();
+    let line_b = lines
+        .iter()
+        .find(|l| field(l, "id") == id_b.to_string())
+        .unwrap();
     assert_eq!(field(line_b, "name"), "");
     assert_eq!(field(line_b, "flags"), "N");
     assert_eq!(field(line_b, "cmd"), "client|list");
     assert_eq!(field(line_b, "user"), "default");
 
-    let only_a = client_lines(&mut b, &[b"CLIENT", b"LIST", b"ID", id_a.to_string().as_bytes(), b"9999"]);
+    let only_a = client_lines(
+        &mut b,
+        &[
+            b"CLIENT",
+            b"LIST",
+            b"ID",
+            id_a.to_string().as_bytes(),
+            b"9999",
+        ],
+    );
     assert_eq!(only_a.len(), 1);
     assert_eq!(field(&only_a[0], "name"), "alpha");
-    assert_eq!(client_lines(&mut b, &[b"CLIENT", b"LIST", b"TYPE", b"normal"]).len(), 2);
-    assert_eq!(b.call(&[b"CLIENT", b"LIST", b"TYPE", b"pubsub"]), b"$0\r\n\r\n");
-    assert_eq!(b.call(&[b"CLIENT", b"LIST", b"TYPE", b"foo"]), b"-ERR Unknown client type 'foo'\r\n");
-    assert_eq!(b.call(&[b"CLIENT", b"LIST", b"ID", b"1", b"abc"]), b"-ERR Invalid client ID\r\n");
-    assert_eq!(b.call(&[b"CLIENT", b"LIST", b"ID"]), b"-ERR syntax error\r\n");
-    assert_eq!(b.call(&[b"CLIENT", b"LIST", b"foo"]), b"-ERR syntax error\r\n");
+    assert_eq!(
+        client_lines(&mut b, &[b"CLIENT", b"LIST", b"TYPE", b"normal"]).len(),
+        2
+    );
+    assert_eq!(
+        b.call(&[b"CLIENT", b"LIST", b"TYPE", b"pubsub"]),
+        b"$0\r\n\r\n"
+    );
+    assert_eq!(
+        b.call(&[b"CLIENT", b"LIST", b"TYPE", b"foo"]),
+        b"-ERR Unknown client type 'foo'\r\n"
+    );
+    assert_eq!(
+        b.call(&[b"CLIENT", b"LIST", b"ID", b"1", b"abc"]),
+        b"-ERR Invalid client ID\r\n"
+    );
+    assert_eq!(
+        b.call(&[b"CLIENT", b"LIST", b"ID"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        b.call(&[b"CLIENT", b"LIST", b"foo"]),
+        b"-ERR syntax error\r\n"
+    );
 
     let info = client_lines(&mut a, &[b"CLIENT", b"INFO"]);
     assert_eq!(info.len(), 1);
@@ -239,7 +390,10 @@ fn client_list_and_info() {
     assert_eq!(field(&info[0], "cmd"), "client|info");
     assert_eq!(a.call(&[b"HELLO", b"3"]).first(), Some(&b'%'));
     let reply = a.call(&[b"CLIENT", b"INFO"]);
-    assert!(reply.starts_with(b"="), "RESP3 CLIENT INFO is verbatim text");
+    assert!(
+        reply.starts_with(b"="),
+        "RESP3 CLIENT INFO is verbatim text"
+    );
     assert!(bulk_text(&reply).ends_with(" resp=3\n"));
 }
 
@@ -250,10 +404,19 @@ fn client_kill_forms() {
     let mut b = server.raw();
     let id_a = client_id(&mut a);
     let id_b = client_id(&mut b);
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", id_b.to_string().as_bytes()]), b":1\r\n");
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID", id_b.to_string().as_bytes()]),
+        b":1\r\n"
+    );
     assert!(b.is_closed());
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", id_b.to_string().as_bytes()]), b":0\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"LIST", b"ID", id_b.to_string().as_bytes()]), b"$0\r\n\r\n");
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID", id_b.to_string().as_bytes()]),
+        b":0\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"LIST", b"ID", id_b.to_string().as_bytes()]),
+        b"$0\r\n\r\n"
+    );
 
     // The old form names the peer address and answers +OK.
     let mut c = server.raw();
@@ -261,28 +424,93 @@ fn client_kill_forms() {
     assert_eq!(c.call(&[b"PING"]), b"+PONG\r\n");
     assert_eq!(a.call(&[b"CLIENT", b"KILL", addr_c.as_bytes()]), b"+OK\r\n");
     assert!(c.is_closed());
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", addr_c.as_bytes()]), b"-ERR No such client\r\n");
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", addr_c.as_bytes()]),
+        b"-ERR No such client\r\n"
+    );
 
     // Filters combine; the caller is skipped unless SKIPME no.
     let mut d = server.raw();
     let addr_d = d.stream.local_addr().unwrap().to_string();
     assert_eq!(d.call(&[b"PING"]), b"+PONG\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ADDR", addr_d.as_bytes(), b"ID", id_a.to_string().as_bytes()]), b":0\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"LADDR", b"1.2.3.4:5"]), b":0\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"TYPE", b"normal", b"USER", b"default", b"LADDR", server.addr.to_string().as_bytes()]), b":1\r\n");
+    assert_eq!(
+        a.call(&[
+            b"CLIENT",
+            b"KILL",
+            b"ADDR",
+            addr_d.as_bytes(),
+            b"ID",
+            id_a.to_string().as_bytes()
+        ]),
+        b":0\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"LADDR", b"1.2.3.4:5"]),
+        b":0\r\n"
+    );
+    assert_eq!(
+        a.call(&[
+            b"CLIENT",
+            b"KILL",
+            b"TYPE",
+            b"normal",
+            b"USER",
+            b"default",
+            b"LADDR",
+            server.addr.to_string().as_bytes()
+        ]),
+        b":1\r\n"
+    );
     assert!(d.is_closed());
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", id_a.to_string().as_bytes()]), b":0\r\n");
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID", id_a.to_string().as_bytes()]),
+        b":0\r\n"
+    );
 
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", b"0"]), b"-ERR client-id should be greater than 0\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", b"abc"]), b"-ERR client-id should be greater than 0\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"TYPE", b"foo"]), b"-ERR Unknown client type 'foo'\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"USER", b"nobody"]), b"-ERR No such user 'nobody'\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", b"5", b"SKIPME", b"maybe"]), b"-ERR syntax error\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", b"5", b"USER"]), b"-ERR syntax error\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"MAXAGE", b"5"]), b"-ERR syntax error\r\n");
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID"]), b"-ERR No such client\r\n");
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID", b"0"]),
+        b"-ERR client-id should be greater than 0\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID", b"abc"]),
+        b"-ERR client-id should be greater than 0\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"TYPE", b"foo"]),
+        b"-ERR Unknown client type 'foo'\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"USER", b"nobody"]),
+        b"-ERR No such user 'nobody'\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID", b"5", b"SKIPME", b"maybe"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID", b"5", b"USER"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"MAXAGE", b"5"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        a.call(&[b"CLIENT", b"KILL", b"ID"]),
+        b"-ERR No such client\r\n"
+    );
 
-    assert_eq!(a.call(&[b"CLIENT", b"KILL", b"ID", id_a.to_string().as_bytes(), b"SKIPME", b"no"]), b":1\r\n");
+    assert_eq!(
+        a.call(&[
+            b"CLIENT",
+            b"KILL",
+            b"ID",
+            id_a.to_string().as_bytes(),
+            b"SKIPME",
+            b"no"
+        ]),
+        b":1\r\n"
+    );
     assert!(a.is_closed());
 }
 
@@ -301,8 +529,14 @@ fn client_reply_modes() {
     assert_eq!(raw.read_reply(), b"+OK\r\n");
     raw.send(b"CLIENT REPLY SKIP\r\nCLIENT REPLY SKIP\r\nECHO one\r\nECHO two\r\n");
     assert_eq!(raw.read_reply(), b"$3\r\ntwo\r\n");
-    assert_eq!(raw.call(&[b"CLIENT", b"REPLY", b"x"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"CLIENT", b"NO-EVICT", b"x"]), b"-ERR syntax error\r\n");
+    assert_eq!(
+        raw.call(&[b"CLIENT", b"REPLY", b"x"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"CLIENT", b"NO-EVICT", b"x"]),
+        b"-ERR syntax error\r\n"
+    );
     assert_eq!(raw.call(&[b"CLIENT", b"NO-EVICT", b"OFF"]), b"+OK\r\n");
 }
 
@@ -337,7 +571,10 @@ fn reset_restores_a_new_connection_state() {
     assert_eq!(field(&info[0], "flags"), "N");
     assert_eq!(field(&info[0], "resp"), "2");
     assert_eq!(raw.call(&[b"GET", b"missing"]), b"$-1\r\n");
-    assert_eq!(raw.call(&[b"RESET", b"x"]), b"-ERR wrong number of arguments for 'reset' command\r\n");
+    assert_eq!(
+        raw.call(&[b"RESET", b"x"]),
+        b"-ERR wrong number of arguments for 'reset' command\r\n"
+    );
 }
 
 #[test]
@@ -345,7 +582,12 @@ fn client_help_lists_subcommands() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let reply = String::from_utf8(raw.call(&[b"CLIENT", b"HELP"])).unwrap();
-    assert!(reply.starts_with("*33\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"), "{reply}");
+    assert!(
+        reply.starts_with(
+            "*33\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+        ),
+        "{reply}"
+    );
     assert!(reply.ends_with("+HELP\r\n+    Prints this help.\r\n"));
     assert!(reply.contains("+KILL <ip:port>\r\n"));
 }

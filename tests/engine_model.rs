@@ -117,6 +117,9 @@ proptest! {
 #[test]
 fn entry_memory_counts_allocator_classes() {
     let entry = Entry::new_string(b"key:000000000001", &[b'x'; 100], 0);
-    assert_eq!(entry.memory(), alloc_size(std::mem::size_of::<Entry>()) + alloc_size(116));
+    assert_eq!(
+        entry.memory(),
+        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(116)
+    );
     assert_eq!(entry.memory(), 48 + 128);
 }

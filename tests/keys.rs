@@ -9,12 +9,18 @@ use common::{RawClient, TestServer};
 
 fn int(reply: &[u8]) -> i64 {
     let text = std::str::from_utf8(reply).expect("utf8 reply");
-    assert!(text.starts_with(':') && text.ends_with("\r\n"), "not an integer reply: {text:?}");
+    assert!(
+        text.starts_with(':') && text.ends_with("\r\n"),
+        "not an integer reply: {text:?}"
+    );
     text[1..text.len() - 2].parse().expect("integer")
 }
 
 fn set(raw: &mut RawClient, key: &str, value: &str) {
-    assert_eq!(raw.call(&[b"SET", key.as_bytes(), value.as_bytes()]), b"+OK\r\n");
+    assert_eq!(
+        raw.call(&[b"SET", key.as_bytes(), value.as_bytes()]),
+        b"+OK\r\n"
+    );
 }
 
 /// Runs a whole SCAN iteration with `options` and returns every key returned, with repetitions.
@@ -22,7 +28,11 @@ fn scan_all(con: &mut redis::Connection, options: &[&str]) -> Vec<String> {
     let mut cursor = "0".to_string();
     let mut keys = Vec::new();
     for _ in 0..100_000 {
-        let (next, batch): (String, Vec<String>) = redis::cmd("SCAN").arg(&cursor).arg(options).query(con).expect("scan");
+        let (next, batch): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(&cursor)
+            .arg(options)
+            .query(con)
+            .expect("scan");
         keys.extend(batch);
         if next == "0" {
             return keys;
@@ -48,10 +58,22 @@ fn missing_keys() {
     assert_eq!(raw.call(&[b"EXPIRE", b"nokey", b"100"]), b":0\r\n");
     assert_eq!(raw.call(&[b"PEXPIREAT", b"nokey", b"0"]), b":0\r\n");
     assert_eq!(raw.call(&[b"TOUCH", b"nokey"]), b":0\r\n");
-    assert_eq!(raw.call(&[b"RENAME", b"nokey", b"x"]), b"-ERR no such key\r\n");
-    assert_eq!(raw.call(&[b"RENAMENX", b"nokey", b"x"]), b"-ERR no such key\r\n");
-    assert_eq!(raw.call(&[b"RENAME", b"nokey", b"nokey"]), b"-ERR no such key\r\n");
-    assert_eq!(raw.call(&[b"RENAMENX", b"nokey", b"nokey"]), b"-ERR no such key\r\n");
+    assert_eq!(
+        raw.call(&[b"RENAME", b"nokey", b"x"]),
+        b"-ERR no such key\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"RENAMENX", b"nokey", b"x"]),
+        b"-ERR no such key\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"RENAME", b"nokey", b"nokey"]),
+        b"-ERR no such key\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"RENAMENX", b"nokey", b"nokey"]),
+        b"-ERR no such key\r\n"
+    );
     assert_eq!(raw.call(&[b"COPY", b"nokey", b"x"]), b":0\r\n");
     assert_eq!(raw.call(&[b"MOVE", b"nokey", b"1"]), b":0\r\n");
     assert_eq!(raw.call(&[b"OBJECT", b"ENCODING", b"nokey"]), b"$-1\r\n");
@@ -71,7 +93,10 @@ fn del_exists_touch_count_per_argument() {
     let mut raw = server.raw();
     set(&mut raw, "a", "1");
     set(&mut raw, "b", "2");
-    assert_eq!(raw.call(&[b"EXISTS", b"a", b"a", b"nokey", b"b"]), b":3\r\n");
+    assert_eq!(
+        raw.call(&[b"EXISTS", b"a", b"a", b"nokey", b"b"]),
+        b":3\r\n"
+    );
     assert_eq!(raw.call(&[b"TOUCH", b"a", b"a", b"nokey"]), b":2\r\n");
     assert_eq!(raw.call(&[b"TYPE", b"a"]), b"+string\r\n");
     assert_eq!(raw.call(&[b"DBSIZE"]), b":2\r\n");
@@ -79,8 +104,14 @@ fn del_exists_touch_count_per_argument() {
     assert_eq!(raw.call(&[b"DEL", b"a", b"a", b"nokey"]), b":1\r\n");
     assert_eq!(raw.call(&[b"UNLINK", b"b", b"a"]), b":1\r\n");
     assert_eq!(raw.call(&[b"EXISTS", b"a", b"b"]), b":0\r\n");
-    assert_eq!(raw.call(&[b"DEL"]), b"-ERR wrong number of arguments for 'del' command\r\n");
-    assert_eq!(raw.call(&[b"EXISTS"]), b"-ERR wrong number of arguments for 'exists' command\r\n");
+    assert_eq!(
+        raw.call(&[b"DEL"]),
+        b"-ERR wrong number of arguments for 'del' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXISTS"]),
+        b"-ERR wrong number of arguments for 'exists' command\r\n"
+    );
     assert_eq!(raw.call(&[b"DBSIZE"]), b":0\r\n");
 }
 
@@ -91,8 +122,14 @@ fn binary_keys() {
     let key: &[u8] = b"bin\x00\xff\r\nkey";
     assert_eq!(raw.call(&[b"SET", key, b"v"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"EXISTS", key]), b":1\r\n");
-    assert_eq!(raw.call(&[b"KEYS", b"bin*"]), [&b"*1\r\n$10\r\n"[..], key, b"\r\n"].concat());
-    assert_eq!(raw.call(&[b"RANDOMKEY"]), [&b"$10\r\n"[..], key, b"\r\n"].concat());
+    assert_eq!(
+        raw.call(&[b"KEYS", b"bin*"]),
+        [&b"*1\r\n$10\r\n"[..], key, b"\r\n"].concat()
+    );
+    assert_eq!(
+        raw.call(&[b"RANDOMKEY"]),
+        [&b"$10\r\n"[..], key, b"\r\n"].concat()
+    );
     assert_eq!(raw.call(&[b"RENAME", key, b"k\x002"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"GET", b"k\x002"]), b"$1\r\nv\r\n");
 }
@@ -113,18 +150,30 @@ fn ttl_replies() {
     assert_eq!(raw.call(&[b"EXPIREAT", b"k", b"99999999999"]), b":1\r\n");
     assert_eq!(raw.call(&[b"EXPIRETIME", b"k"]), b":99999999999\r\n");
     assert_eq!(raw.call(&[b"PEXPIRETIME", b"k"]), b":99999999999000\r\n");
-    assert_eq!(raw.call(&[b"PEXPIREAT", b"k", b"99999999999123"]), b":1\r\n");
+    assert_eq!(
+        raw.call(&[b"PEXPIREAT", b"k", b"99999999999123"]),
+        b":1\r\n"
+    );
     assert_eq!(raw.call(&[b"PEXPIRETIME", b"k"]), b":99999999999123\r\n");
     // EXPIRETIME rounds to the nearest second.
     assert_eq!(raw.call(&[b"EXPIRETIME", b"k"]), b":99999999999\r\n");
-    assert_eq!(raw.call(&[b"PEXPIREAT", b"k", b"99999999999500"]), b":1\r\n");
+    assert_eq!(
+        raw.call(&[b"PEXPIREAT", b"k", b"99999999999500"]),
+        b":1\r\n"
+    );
     assert_eq!(raw.call(&[b"EXPIRETIME", b"k"]), b":100000000000\r\n");
     assert_eq!(raw.call(&[b"PERSIST", b"k"]), b":1\r\n");
     assert_eq!(raw.call(&[b"PERSIST", b"k"]), b":0\r\n");
     assert_eq!(raw.call(&[b"TTL", b"k"]), b":-1\r\n");
     // The largest millisecond time is valid for PEXPIREAT.
-    assert_eq!(raw.call(&[b"PEXPIREAT", b"k", b"9223372036854775807"]), b":1\r\n");
-    assert_eq!(raw.call(&[b"PEXPIRETIME", b"k"]), b":9223372036854775807\r\n");
+    assert_eq!(
+        raw.call(&[b"PEXPIREAT", b"k", b"9223372036854775807"]),
+        b":1\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"PEXPIRETIME", b"k"]),
+        b":9223372036854775807\r\n"
+    );
     assert_eq!(raw.call(&[b"TTL", b"k"]).first(), Some(&b':'));
 }
 
@@ -141,7 +190,10 @@ fn expiry_is_observed() {
     assert_eq!(raw.call(&[b"TTL", b"short"]), b":-2\r\n");
     assert_eq!(raw.call(&[b"GET", b"short"]), b"$-1\r\n");
     assert_eq!(raw.call(&[b"KEYS", b"*"]), b"*1\r\n$4\r\nlong\r\n");
-    assert_eq!(raw.call(&[b"SCAN", b"0", b"COUNT", b"100"]), b"*2\r\n$1\r\n0\r\n*1\r\n$4\r\nlong\r\n");
+    assert_eq!(
+        raw.call(&[b"SCAN", b"0", b"COUNT", b"100"]),
+        b"*2\r\n$1\r\n0\r\n*1\r\n$4\r\nlong\r\n"
+    );
     assert_eq!(raw.call(&[b"TYPE", b"short"]), b"+none\r\n");
     assert_eq!(raw.call(&[b"PERSIST", b"short"]), b":0\r\n");
     assert_eq!(raw.call(&[b"EXISTS", b"long"]), b":1\r\n");
@@ -152,9 +204,20 @@ fn expiry_is_observed() {
 fn past_times_delete() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    for (cmd, time) in [("EXPIRE", "0"), ("EXPIRE", "-1"), ("PEXPIRE", "-100"), ("EXPIREAT", "1"), ("PEXPIREAT", "0"), ("PEXPIRE", "-9223372036854775808")] {
+    for (cmd, time) in [
+        ("EXPIRE", "0"),
+        ("EXPIRE", "-1"),
+        ("PEXPIRE", "-100"),
+        ("EXPIREAT", "1"),
+        ("PEXPIREAT", "0"),
+        ("PEXPIRE", "-9223372036854775808"),
+    ] {
         set(&mut raw, "k", "v");
-        assert_eq!(raw.call(&[cmd.as_bytes(), b"k", time.as_bytes()]), b":1\r\n", "{cmd} {time}");
+        assert_eq!(
+            raw.call(&[cmd.as_bytes(), b"k", time.as_bytes()]),
+            b":1\r\n",
+            "{cmd} {time}"
+        );
         assert_eq!(raw.call(&[b"EXISTS", b"k"]), b":0\r\n", "{cmd} {time}");
     }
 }
@@ -169,23 +232,65 @@ fn expire_options_and_errors() {
     assert_eq!(raw.call(&[b"EXPIRE", b"k", b"100", b"NX", b"XX"]), nx_err);
     assert_eq!(raw.call(&[b"EXPIRE", b"k", b"100", b"nx", b"gt"]), nx_err);
     assert_eq!(raw.call(&[b"EXPIRE", b"k", b"100", b"NX", b"LT"]), nx_err);
-    assert_eq!(raw.call(&[b"EXPIRE", b"nokey", b"100", b"NX", b"XX"]), nx_err);
-    assert_eq!(raw.call(&[b"PEXPIRE", b"k", b"100", b"GT", b"LT"]), gtlt_err);
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"100", b"foo"]), b"-ERR Unsupported option foo\r\n");
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"nokey", b"100", b"NX", b"XX"]),
+        nx_err
+    );
+    assert_eq!(
+        raw.call(&[b"PEXPIRE", b"k", b"100", b"GT", b"LT"]),
+        gtlt_err
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"100", b"foo"]),
+        b"-ERR Unsupported option foo\r\n"
+    );
     // Options are read before the time.
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"abc", b"foo"]), b"-ERR Unsupported option foo\r\n");
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"abc"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"1.5"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"9223372036854775807"]), b"-ERR invalid expire time in 'expire' command\r\n");
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"9223372036854775"]), b"-ERR invalid expire time in 'expire' command\r\n");
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"-9223372036854775808"]), b"-ERR invalid expire time in 'expire' command\r\n");
-    assert_eq!(raw.call(&[b"PEXPIRE", b"k", b"9223372036854775807"]), b"-ERR invalid expire time in 'pexpire' command\r\n");
-    assert_eq!(raw.call(&[b"EXPIREAT", b"k", b"9223372036854775807"]), b"-ERR invalid expire time in 'expireat' command\r\n");
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"abc", b"foo"]),
+        b"-ERR Unsupported option foo\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"abc"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"1.5"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"9223372036854775807"]),
+        b"-ERR invalid expire time in 'expire' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"9223372036854775"]),
+        b"-ERR invalid expire time in 'expire' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"-9223372036854775808"]),
+        b"-ERR invalid expire time in 'expire' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"PEXPIRE", b"k", b"9223372036854775807"]),
+        b"-ERR invalid expire time in 'pexpire' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIREAT", b"k", b"9223372036854775807"]),
+        b"-ERR invalid expire time in 'expireat' command\r\n"
+    );
     // Overflow is reported even for a missing key.
-    assert_eq!(raw.call(&[b"EXPIRE", b"nokey", b"9223372036854775807"]), b"-ERR invalid expire time in 'expire' command\r\n");
-    assert_eq!(raw.call(&[b"EXPIRE", b"k"]), b"-ERR wrong number of arguments for 'expire' command\r\n");
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"nokey", b"9223372036854775807"]),
+        b"-ERR invalid expire time in 'expire' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k"]),
+        b"-ERR wrong number of arguments for 'expire' command\r\n"
+    );
     // Repeating an option is fine.
-    assert_eq!(raw.call(&[b"EXPIRE", b"k", b"100", b"nx", b"NX"]), b":1\r\n");
+    assert_eq!(
+        raw.call(&[b"EXPIRE", b"k", b"100", b"nx", b"NX"]),
+        b":1\r\n"
+    );
     assert_eq!(raw.call(&[b"TTL", b"k"]), b":100\r\n");
 }
 
@@ -220,14 +325,25 @@ fn nx_xx_gt_lt_matrix() {
     for (current, options, new, expected, after) in cases {
         set(&mut raw, "k", "v");
         if let Some(current) = current {
-            assert_eq!(raw.call(&[b"EXPIREAT", b"k", (BASE + current).to_string().as_bytes()]), b":1\r\n");
+            assert_eq!(
+                raw.call(&[b"EXPIREAT", b"k", (BASE + current).to_string().as_bytes()]),
+                b":1\r\n"
+            );
         }
         let new_text = (BASE + new).to_string();
         let mut request: Vec<&[u8]> = vec![b"EXPIREAT", b"k", new_text.as_bytes()];
         request.extend(options.iter().map(|o| o.as_bytes()));
-        assert_eq!(int(&raw.call(&request)), *expected, "{current:?} {options:?} {new}");
+        assert_eq!(
+            int(&raw.call(&request)),
+            *expected,
+            "{current:?} {options:?} {new}"
+        );
         let expected_time = if *after == -1 { -1 } else { BASE + after };
-        assert_eq!(int(&raw.call(&[b"EXPIRETIME", b"k"])), expected_time, "{current:?} {options:?} {new}");
+        assert_eq!(
+            int(&raw.call(&[b"EXPIRETIME", b"k"])),
+            expected_time,
+            "{current:?} {options:?} {new}"
+        );
     }
     // LT on a persistent key with a time in the past deletes it; GT on it does nothing.
     set(&mut raw, "k", "v");
@@ -240,9 +356,18 @@ fn nx_xx_gt_lt_matrix() {
     assert_eq!(raw.call(&[b"PEXPIRE", b"k", b"1000", b"LT"]), b":1\r\n");
     assert_eq!(raw.call(&[b"PEXPIRE", b"k", b"2000", b"LT"]), b":0\r\n");
     assert_eq!(raw.call(&[b"PEXPIRE", b"k", b"2000", b"GT"]), b":1\r\n");
-    assert_eq!(raw.call(&[b"PEXPIREAT", b"k", b"99999999999000", b"XX", b"GT"]), b":1\r\n");
-    assert_eq!(raw.call(&[b"EXPIREAT", b"k", b"99999999999", b"GT"]), b":0\r\n");
-    assert_eq!(raw.call(&[b"EXPIREAT", b"k", b"99999999998", b"LT"]), b":1\r\n");
+    assert_eq!(
+        raw.call(&[b"PEXPIREAT", b"k", b"99999999999000", b"XX", b"GT"]),
+        b":1\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIREAT", b"k", b"99999999999", b"GT"]),
+        b":0\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"EXPIREAT", b"k", b"99999999998", b"LT"]),
+        b":1\r\n"
+    );
     assert_eq!(raw.call(&[b"EXPIRETIME", b"k"]), b":99999999998\r\n");
 }
 
@@ -267,7 +392,10 @@ fn rename_and_renamenx() {
     assert_eq!(raw.call(&[b"RENAME", b"other", b"dst"]), b"+OK\r\n");
     assert_eq!(raw.call(&[b"GET", b"dst"]), b"$2\r\n12\r\n");
     assert_eq!(raw.call(&[b"TTL", b"dst"]), b":-1\r\n");
-    assert_eq!(raw.call(&[b"OBJECT", b"ENCODING", b"dst"]), b"$3\r\nint\r\n");
+    assert_eq!(
+        raw.call(&[b"OBJECT", b"ENCODING", b"dst"]),
+        b"$3\r\nint\r\n"
+    );
 
     set(&mut raw, "x", "1");
     assert_eq!(raw.call(&[b"RENAMENX", b"x", b"dst"]), b":0\r\n");
@@ -278,10 +406,20 @@ fn rename_and_renamenx() {
     // Many pairs, so that sources and destinations land in different shards.
     for i in 0..50 {
         set(&mut raw, &format!("a{i}"), &format!("v{i}"));
-        assert_eq!(raw.call(&[b"RENAME", format!("a{i}").as_bytes(), format!("b{i}").as_bytes()]), b"+OK\r\n");
+        assert_eq!(
+            raw.call(&[
+                b"RENAME",
+                format!("a{i}").as_bytes(),
+                format!("b{i}").as_bytes()
+            ]),
+            b"+OK\r\n"
+        );
     }
     for i in 0..50 {
-        assert_eq!(raw.call(&[b"GET", format!("b{i}").as_bytes()]), format!("${}\r\nv{i}\r\n", format!("v{i}").len()).into_bytes());
+        assert_eq!(
+            raw.call(&[b"GET", format!("b{i}").as_bytes()]),
+            format!("${}\r\nv{i}\r\n", format!("v{i}").len()).into_bytes()
+        );
     }
     assert_eq!(raw.call(&[b"DBSIZE"]), b":52\r\n");
 }
@@ -291,13 +429,34 @@ fn copy_command() {
     let server = TestServer::start();
     let mut raw = server.raw();
     set(&mut raw, "s", "hello");
-    assert_eq!(raw.call(&[b"COPY", b"s", b"s"]), b"-ERR source and destination objects are the same\r\n");
-    assert_eq!(raw.call(&[b"COPY", b"s", b"s", b"DB", b"0", b"REPLACE"]), b"-ERR source and destination objects are the same\r\n");
-    assert_eq!(raw.call(&[b"COPY", b"s", b"t", b"DB", b"99"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(raw.call(&[b"COPY", b"s", b"t", b"DB", b"-1"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(raw.call(&[b"COPY", b"s", b"t", b"DB", b"x"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"COPY", b"s", b"t", b"DB"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"COPY", b"s", b"t", b"foo"]), b"-ERR syntax error\r\n");
+    assert_eq!(
+        raw.call(&[b"COPY", b"s", b"s"]),
+        b"-ERR source and destination objects are the same\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COPY", b"s", b"s", b"DB", b"0", b"REPLACE"]),
+        b"-ERR source and destination objects are the same\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COPY", b"s", b"t", b"DB", b"99"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COPY", b"s", b"t", b"DB", b"-1"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COPY", b"s", b"t", b"DB", b"x"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COPY", b"s", b"t", b"DB"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"COPY", b"s", b"t", b"foo"]),
+        b"-ERR syntax error\r\n"
+    );
 
     assert_eq!(raw.call(&[b"EXPIRE", b"s", b"100"]), b":1\r\n");
     assert_eq!(raw.call(&[b"COPY", b"s", b"t"]), b":1\r\n");
@@ -319,7 +478,10 @@ fn copy_command() {
     // exists in db 1) and not here.
     assert_eq!(raw.call(&[b"COPY", b"t", b"t", b"DB", b"1"]), b":1\r\n");
     assert_eq!(raw.call(&[b"COPY", b"t", b"t", b"DB", b"1"]), b":0\r\n");
-    assert_eq!(raw.call(&[b"COPY", b"t", b"t", b"db", b"1", b"REPLACE"]), b":1\r\n");
+    assert_eq!(
+        raw.call(&[b"COPY", b"t", b"t", b"db", b"1", b"REPLACE"]),
+        b":1\r\n"
+    );
     assert_eq!(raw.call(&[b"MOVE", b"t", b"1"]), b":0\r\n");
     assert_eq!(raw.call(&[b"COPY", b"t", b"w", b"DB", b"1"]), b":1\r\n");
     assert_eq!(raw.call(&[b"EXISTS", b"w"]), b":0\r\n");
@@ -333,13 +495,34 @@ fn move_command() {
     let server = TestServer::start();
     let mut raw = server.raw();
     set(&mut raw, "k", "v");
-    assert_eq!(raw.call(&[b"MOVE", b"k", b"0"]), b"-ERR source and destination objects are the same\r\n");
-    assert_eq!(raw.call(&[b"MOVE", b"nokey", b"0"]), b"-ERR source and destination objects are the same\r\n");
-    assert_eq!(raw.call(&[b"MOVE", b"k", b"16"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(raw.call(&[b"MOVE", b"k", b"-1"]), b"-ERR DB index is out of range\r\n");
-    assert_eq!(raw.call(&[b"MOVE", b"k", b"abc"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"MOVE", b"k", b"4294967296"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"MOVE", b"k"]), b"-ERR wrong number of arguments for 'move' command\r\n");
+    assert_eq!(
+        raw.call(&[b"MOVE", b"k", b"0"]),
+        b"-ERR source and destination objects are the same\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MOVE", b"nokey", b"0"]),
+        b"-ERR source and destination objects are the same\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MOVE", b"k", b"16"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MOVE", b"k", b"-1"]),
+        b"-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MOVE", b"k", b"abc"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MOVE", b"k", b"4294967296"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MOVE", b"k"]),
+        b"-ERR wrong number of arguments for 'move' command\r\n"
+    );
 
     assert_eq!(raw.call(&[b"MOVE", b"k", b"1"]), b":1\r\n");
     assert_eq!(raw.call(&[b"EXISTS", b"k"]), b":0\r\n");
@@ -356,7 +539,10 @@ fn keys_glob_patterns() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let mut con = server.client();
-    for key in ["hello", "hallo", "hxllo", "hllo", "heeeello", "h*llo", "user:1", "user:2", "user:10", "other"] {
+    for key in [
+        "hello", "hallo", "hxllo", "hllo", "heeeello", "h*llo", "user:1", "user:2", "user:10",
+        "other",
+    ] {
         set(&mut raw, key, "v");
     }
     let keys = |con: &mut redis::Connection, pattern: &str| -> BTreeSet<String> {
@@ -365,16 +551,32 @@ fn keys_glob_patterns() {
         assert_eq!(set.len(), list.len(), "KEYS repeated a key");
         set
     };
-    let expect = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    let expect = |list: &[&str]| {
+        list.iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<String>>()
+    };
     assert_eq!(keys(&mut con, "*").len(), 10);
-    assert_eq!(keys(&mut con, "h?llo"), expect(&["hello", "hallo", "hxllo", "h*llo"]));
-    assert_eq!(keys(&mut con, "h*llo"), expect(&["hello", "hallo", "hxllo", "hllo", "heeeello", "h*llo"]));
+    assert_eq!(
+        keys(&mut con, "h?llo"),
+        expect(&["hello", "hallo", "hxllo", "h*llo"])
+    );
+    assert_eq!(
+        keys(&mut con, "h*llo"),
+        expect(&["hello", "hallo", "hxllo", "hllo", "heeeello", "h*llo"])
+    );
     assert_eq!(keys(&mut con, "h[ae]llo"), expect(&["hello", "hallo"]));
-    assert_eq!(keys(&mut con, "h[^e]llo"), expect(&["hallo", "hxllo", "h*llo"]));
+    assert_eq!(
+        keys(&mut con, "h[^e]llo"),
+        expect(&["hallo", "hxllo", "h*llo"])
+    );
     assert_eq!(keys(&mut con, "h[a-e]llo"), expect(&["hello", "hallo"]));
     assert_eq!(keys(&mut con, "h\\*llo"), expect(&["h*llo"]));
     assert_eq!(keys(&mut con, "user:?"), expect(&["user:1", "user:2"]));
-    assert_eq!(keys(&mut con, "user:*"), expect(&["user:1", "user:2", "user:10"]));
+    assert_eq!(
+        keys(&mut con, "user:*"),
+        expect(&["user:1", "user:2", "user:10"])
+    );
     assert_eq!(keys(&mut con, "USER:*"), expect(&[]));
     assert_eq!(keys(&mut con, "other"), expect(&["other"]));
     assert_eq!(keys(&mut con, "nothing*"), expect(&[]));
@@ -392,22 +594,44 @@ fn scan_full_iteration() {
             set(&mut raw, &format!("item:{i}"), "v");
         }
     }
-    let all: BTreeSet<String> = (0..500).map(|i| format!("user:{i}")).chain((0..500).step_by(5).map(|i| format!("item:{i}"))).collect();
+    let all: BTreeSet<String> = (0..500)
+        .map(|i| format!("user:{i}"))
+        .chain((0..500).step_by(5).map(|i| format!("item:{i}")))
+        .collect();
     for count in ["1", "7", "10", "1000", "100000"] {
         let seen = scan_all(&mut con, &["COUNT", count]);
-        assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), all, "COUNT {count}");
+        assert_eq!(
+            seen.iter().cloned().collect::<BTreeSet<_>>(),
+            all,
+            "COUNT {count}"
+        );
     }
     let seen: BTreeSet<String> = scan_all(&mut con, &[]).into_iter().collect();
     assert_eq!(seen, all);
-    let items: BTreeSet<String> = scan_all(&mut con, &["MATCH", "item:*", "COUNT", "13"]).into_iter().collect();
-    assert_eq!(items, all.iter().filter(|k| k.starts_with("item:")).cloned().collect());
-    let typed: BTreeSet<String> = scan_all(&mut con, &["TYPE", "STRING", "MATCH", "user:1?"]).into_iter().collect();
+    let items: BTreeSet<String> = scan_all(&mut con, &["MATCH", "item:*", "COUNT", "13"])
+        .into_iter()
+        .collect();
+    assert_eq!(
+        items,
+        all.iter()
+            .filter(|k| k.starts_with("item:"))
+            .cloned()
+            .collect()
+    );
+    let typed: BTreeSet<String> = scan_all(&mut con, &["TYPE", "STRING", "MATCH", "user:1?"])
+        .into_iter()
+        .collect();
     assert_eq!(typed, (10..20).map(|i| format!("user:{i}")).collect());
     assert!(scan_all(&mut con, &["TYPE", "list"]).is_empty());
     assert!(scan_all(&mut con, &["TYPE", "foo", "COUNT", "50"]).is_empty());
 
     // A small COUNT returns small batches and a non-zero cursor while work remains.
-    let (cursor, batch): (String, Vec<String>) = redis::cmd("SCAN").arg(0).arg("COUNT").arg(5).query(&mut con).expect("scan");
+    let (cursor, batch): (String, Vec<String>) = redis::cmd("SCAN")
+        .arg(0)
+        .arg("COUNT")
+        .arg(5)
+        .query(&mut con)
+        .expect("scan");
     assert_ne!(cursor, "0");
     assert!(batch.len() <= 5 * 2, "{}", batch.len());
 }
@@ -427,7 +651,12 @@ fn scan_survives_table_growth() {
     let mut calls = 0;
     let mut added = 0;
     loop {
-        let (next, batch): (String, Vec<String>) = redis::cmd("SCAN").arg(&cursor).arg("COUNT").arg(10).query(&mut con).expect("scan");
+        let (next, batch): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(&cursor)
+            .arg("COUNT")
+            .arg(10)
+            .query(&mut con)
+            .expect("scan");
         seen.extend(batch);
         calls += 1;
         if calls == 3 || calls == 12 {
@@ -459,17 +688,42 @@ fn scan_errors() {
     assert_eq!(raw.call(&[b"SCAN", b"0 "]), invalid);
     assert_eq!(raw.call(&[b"SCAN", b"18446744073709551616"]), invalid);
     assert_eq!(raw.call(&[b"SCAN", b"1.5"]), invalid);
-    assert_eq!(raw.call(&[b"SCAN", b"0", b"COUNT", b"0"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"SCAN", b"0", b"COUNT", b"-1"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"SCAN", b"0", b"COUNT", b"x"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"SCAN", b"0", b"MATCH"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"SCAN", b"0", b"foo", b"bar"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"SCAN"]), b"-ERR wrong number of arguments for 'scan' command\r\n");
+    assert_eq!(
+        raw.call(&[b"SCAN", b"0", b"COUNT", b"0"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SCAN", b"0", b"COUNT", b"-1"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SCAN", b"0", b"COUNT", b"x"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SCAN", b"0", b"MATCH"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SCAN", b"0", b"foo", b"bar"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SCAN"]),
+        b"-ERR wrong number of arguments for 'scan' command\r\n"
+    );
     // As strtoul: a sign is accepted and any 64-bit value is a cursor.
-    assert_eq!(raw.call(&[b"SCAN", b"+0", b"COUNT", b"100"]), b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n");
+    assert_eq!(
+        raw.call(&[b"SCAN", b"+0", b"COUNT", b"100"]),
+        b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n"
+    );
     for cursor in [&b"-1"[..], b"18446744073709551615", b"123456789"] {
         let reply = raw.call(&[b"SCAN", cursor]);
-        assert!(reply.starts_with(b"*2\r\n$"), "{:?}", String::from_utf8_lossy(&reply));
+        assert!(
+            reply.starts_with(b"*2\r\n$"),
+            "{:?}",
+            String::from_utf8_lossy(&reply)
+        );
     }
 }
 
@@ -490,8 +744,14 @@ fn randomkey_and_dbsize() {
         assert!(key == "only" || key.starts_with('k'), "{key}");
         distinct.insert(key);
     }
-    assert!(distinct.len() > 5, "RANDOMKEY is hardly random: {distinct:?}");
-    assert_eq!(raw.call(&[b"RANDOMKEY", b"x"]), b"-ERR wrong number of arguments for 'randomkey' command\r\n");
+    assert!(
+        distinct.len() > 5,
+        "RANDOMKEY is hardly random: {distinct:?}"
+    );
+    assert_eq!(
+        raw.call(&[b"RANDOMKEY", b"x"]),
+        b"-ERR wrong number of arguments for 'randomkey' command\r\n"
+    );
 }
 
 #[test]
@@ -502,10 +762,22 @@ fn object_subcommands() {
     set(&mut raw, "bigint", "10000");
     set(&mut raw, "short", "hello");
     set(&mut raw, "long", &"x".repeat(45));
-    assert_eq!(raw.call(&[b"OBJECT", b"ENCODING", b"int"]), b"$3\r\nint\r\n");
-    assert_eq!(raw.call(&[b"object", b"encoding", b"short"]), b"$6\r\nembstr\r\n");
-    assert_eq!(raw.call(&[b"OBJECT", b"ENCODING", b"long"]), b"$3\r\nraw\r\n");
-    assert_eq!(raw.call(&[b"OBJECT", b"REFCOUNT", b"int"]), b":2147483647\r\n");
+    assert_eq!(
+        raw.call(&[b"OBJECT", b"ENCODING", b"int"]),
+        b"$3\r\nint\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"object", b"encoding", b"short"]),
+        b"$6\r\nembstr\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"OBJECT", b"ENCODING", b"long"]),
+        b"$3\r\nraw\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"OBJECT", b"REFCOUNT", b"int"]),
+        b":2147483647\r\n"
+    );
     assert_eq!(raw.call(&[b"OBJECT", b"REFCOUNT", b"bigint"]), b":1\r\n");
     assert_eq!(raw.call(&[b"OBJECT", b"REFCOUNT", b"short"]), b":1\r\n");
     assert_eq!(raw.call(&[b"OBJECT", b"IDLETIME", b"short"]), b":0\r\n");
@@ -513,10 +785,22 @@ fn object_subcommands() {
         raw.call(&[b"OBJECT", b"FREQ", b"short"]),
         &b"-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"[..]
     );
-    assert_eq!(raw.call(&[b"OBJECT", b"foo", b"short"]), b"-ERR unknown subcommand 'foo'. Try OBJECT HELP.\r\n");
-    assert_eq!(raw.call(&[b"OBJECT"]), b"-ERR wrong number of arguments for 'object' command\r\n");
-    assert_eq!(raw.call(&[b"OBJECT", b"ENCODING"]), b"-ERR wrong number of arguments for 'object|encoding' command\r\n");
-    assert_eq!(raw.call(&[b"OBJECT", b"HELP", b"extra"]), b"-ERR wrong number of arguments for 'object|help' command\r\n");
+    assert_eq!(
+        raw.call(&[b"OBJECT", b"foo", b"short"]),
+        b"-ERR unknown subcommand 'foo'. Try OBJECT HELP.\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"OBJECT"]),
+        b"-ERR wrong number of arguments for 'object' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"OBJECT", b"ENCODING"]),
+        b"-ERR wrong number of arguments for 'object|encoding' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"OBJECT", b"HELP", b"extra"]),
+        b"-ERR wrong number of arguments for 'object|help' command\r\n"
+    );
     let help = raw.call(&[b"OBJECT", b"HELP"]);
     assert!(help.starts_with(b"*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n"), "{}", String::from_utf8_lossy(&help));
     assert!(help.ends_with(b"+HELP\r\n+    Prints this help.\r\n"));
@@ -532,16 +816,43 @@ fn memory_usage() {
     let small = int(&raw.call(&[b"MEMORY", b"USAGE", b"small"]));
     let medium = int(&raw.call(&[b"MEMORY", b"USAGE", b"medium"]));
     let large = int(&raw.call(&[b"MEMORY", b"USAGE", b"large"]));
-    assert!(small > 0 && small < medium && medium < large, "{small} {medium} {large}");
+    assert!(
+        small > 0 && small < medium && medium < large,
+        "{small} {medium} {large}"
+    );
     assert!(large >= 10_000, "{large}");
-    assert_eq!(int(&raw.call(&[b"MEMORY", b"USAGE", b"large", b"SAMPLES", b"0"])), large);
-    assert_eq!(int(&raw.call(&[b"MEMORY", b"USAGE", b"large", b"samples", b"0", b"SAMPLES", b"5"])), large);
-    assert_eq!(raw.call(&[b"MEMORY", b"USAGE", b"small", b"SAMPLES", b"-1"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"MEMORY", b"USAGE", b"small", b"SAMPLES", b"x"]), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(raw.call(&[b"MEMORY", b"USAGE", b"small", b"SAMPLES"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"MEMORY", b"USAGE", b"small", b"foo"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"MEMORY", b"USAGE"]), b"-ERR wrong number of arguments for 'memory|usage' command\r\n");
-    assert_eq!(raw.call(&[b"MEMORY", b"foo"]), b"-ERR unknown subcommand 'foo'. Try MEMORY HELP.\r\n");
+    assert_eq!(
+        int(&raw.call(&[b"MEMORY", b"USAGE", b"large", b"SAMPLES", b"0"])),
+        large
+    );
+    assert_eq!(
+        int(&raw.call(&[b"MEMORY", b"USAGE", b"large", b"samples", b"0", b"SAMPLES", b"5"])),
+        large
+    );
+    assert_eq!(
+        raw.call(&[b"MEMORY", b"USAGE", b"small", b"SAMPLES", b"-1"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MEMORY", b"USAGE", b"small", b"SAMPLES", b"x"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MEMORY", b"USAGE", b"small", b"SAMPLES"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MEMORY", b"USAGE", b"small", b"foo"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MEMORY", b"USAGE"]),
+        b"-ERR wrong number of arguments for 'memory|usage' command\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"MEMORY", b"foo"]),
+        b"-ERR unknown subcommand 'foo'. Try MEMORY HELP.\r\n"
+    );
     let help = raw.call(&[b"MEMORY", b"HELP"]);
     assert!(help.starts_with(b"*6\r\n+MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+USAGE <key> [SAMPLES <count>]\r\n"), "{}", String::from_utf8_lossy(&help));
 }

@@ -23,7 +23,11 @@ type Request = Vec<Vec<u8>>;
 
 /// Feeds `input` in the given chunks, draining every complete request after each chunk, as the
 /// connection loop does.
-fn parse_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> Result<Vec<Request>, ProtocolError> {
+fn parse_chunked(
+    input: &[u8],
+    cuts: &[usize],
+    limits: &Limits,
+) -> Result<Vec<Request>, ProtocolError> {
     let mut parser = RequestParser::new();
     let mut buf = BytesMut::new();
     let mut args: Vec<Bytes> = Vec::new();
@@ -70,27 +74,39 @@ fn binary_arg() -> impl Strategy<Value = Vec<u8>> {
 
 /// A multibulk stream: requests interleaved with the empty requests (`*0`, `*-N`) that are skipped.
 fn multibulk_stream() -> impl Strategy<Value = (Vec<Request>, Vec<u8>)> {
-    vec((vec(binary_arg(), 1..6), prop::option::weighted(0.15, prop_oneof![Just(0i64), -100i64..0])), 1..8).prop_map(
-        |items| {
-            let mut bytes = Vec::new();
-            let mut requests = Vec::new();
-            for (req, empty) in items {
-                if let Some(n) = empty {
-                    bytes.extend_from_slice(format!("*{n}\r\n").as_bytes());
-                }
-                encode_multibulk(&req, &mut bytes);
-                requests.push(req);
-            }
-            (requests, bytes)
-        },
+    vec(
+        (
+            vec(binary_arg(), 1..6),
+            prop::option::weighted(0.15, prop_oneof![Just(0i64), -100i64..0]),
+        ),
+        1..8,
     )
+    .prop_map(|items| {
+        let mut bytes = Vec::new();
+        let mut requests = Vec::new();
+        for (req, empty) in items {
+            if let Some(n) = empty {
+                bytes.extend_from_slice(format!("*{n}\r\n").as_bytes());
+            }
+            encode_multibulk(&req, &mut bytes);
+            requests.push(req);
+        }
+        (requests, bytes)
+    })
 }
 
 /// An inline argument and its spelling: plain, or double-quoted with escapes (any bytes), or
 /// single-quoted.
 fn inline_arg() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
-    let plain = vec(prop::sample::select((0x21u8..=0x7e).filter(|b| *b != b'"' && *b != b'\'').collect::<Vec<_>>()), 1..12)
-        .prop_map(|a| (a.clone(), a));
+    let plain = vec(
+        prop::sample::select(
+            (0x21u8..=0x7e)
+                .filter(|b| *b != b'"' && *b != b'\'')
+                .collect::<Vec<_>>(),
+        ),
+        1..12,
+    )
+    .prop_map(|a| (a.clone(), a));
     let double = vec(interesting_byte(), 0..12).prop_map(|a| {
         let mut spelled = b"\"".to_vec();
         for &b in &a {
@@ -104,7 +120,11 @@ fn inline_arg() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
         spelled.push(b'"');
         (a, spelled)
     });
-    let single = vec(prop::sample::select((0x20u8..=0x7e).filter(|b| *b != b'\\').collect::<Vec<_>>()), 0..12).prop_map(|a| {
+    let single = vec(
+        prop::sample::select((0x20u8..=0x7e).filter(|b| *b != b'\\').collect::<Vec<_>>()),
+        0..12,
+    )
+    .prop_map(|a| {
         let mut spelled = b"'".to_vec();
         for &b in &a {
             if b == b'\'' {
@@ -121,14 +141,22 @@ fn inline_arg() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
 
 fn inline_stream() -> impl Strategy<Value = (Vec<Request>, Vec<u8>)> {
     let separator = vec(prop::sample::select(vec![b' ', b'\t']), 1..3);
-    let line = (vec((inline_arg(), separator.clone()), 1..6), vec(prop::sample::select(vec![b' ', b'\t']), 0..2), any::<bool>());
+    let line = (
+        vec((inline_arg(), separator.clone()), 1..6),
+        vec(prop::sample::select(vec![b' ', b'\t']), 0..2),
+        any::<bool>(),
+    );
     vec(line, 1..8).prop_map(|lines| {
         let mut bytes = Vec::new();
         let mut requests = Vec::new();
         for (args, lead, crlf) in lines {
             bytes.extend_from_slice(&lead);
             // A line starting with '*' is a multibulk request.
-            if lead.is_empty() && args.first().is_some_and(|((_, spelled), _)| spelled.first() == Some(&b'*')) {
+            if lead.is_empty()
+                && args
+                    .first()
+                    .is_some_and(|((_, spelled), _)| spelled.first() == Some(&b'*'))
+            {
                 bytes.push(b' ');
             }
             let mut req = Vec::new();
@@ -258,29 +286,69 @@ fn write(reply: &Reply, out: &mut ReplyBuf) {
 
 fn expect3(reply: &Reply) -> F3 {
     match reply {
-        Reply::Simple(s) => F3::SimpleString { data: s.clone().into_bytes(), attributes: None },
-        Reply::Error(e) => F3::SimpleError { data: e.clone(), attributes: None },
-        Reply::Int(n) => F3::Number { data: *n, attributes: None },
-        Reply::Bulk(b) => F3::BlobString { data: b.clone(), attributes: None },
-        Reply::Null | Reply::NullArray => F3::Null,
-        Reply::Double(d) => F3::Double { data: *d, attributes: None },
-        Reply::Bool(b) => F3::Boolean { data: *b, attributes: None },
-        Reply::BigNumber(n) => F3::BigNumber { data: n.clone().into_bytes(), attributes: None },
-        Reply::Verbatim(format, text) => F3::VerbatimString {
-            data: text.clone(),
-            format: if *format == "txt" { VerbatimStringFormat::Text } else { VerbatimStringFormat::Markdown },
+        Reply::Simple(s) => F3::SimpleString {
+            data: s.clone().into_bytes(),
             attributes: None,
         },
-        Reply::Array(items) => F3::Array { data: items.iter().map(expect3).collect(), attributes: None },
+        Reply::Error(e) => F3::SimpleError {
+            data: e.clone(),
+            attributes: None,
+        },
+        Reply::Int(n) => F3::Number {
+            data: *n,
+            attributes: None,
+        },
+        Reply::Bulk(b) => F3::BlobString {
+            data: b.clone(),
+            attributes: None,
+        },
+        Reply::Null | Reply::NullArray => F3::Null,
+        Reply::Double(d) => F3::Double {
+            data: *d,
+            attributes: None,
+        },
+        Reply::Bool(b) => F3::Boolean {
+            data: *b,
+            attributes: None,
+        },
+        Reply::BigNumber(n) => F3::BigNumber {
+            data: n.clone().into_bytes(),
+            attributes: None,
+        },
+        Reply::Verbatim(format, text) => F3::VerbatimString {
+            data: text.clone(),
+            format: if *format == "txt" {
+                VerbatimStringFormat::Text
+            } else {
+                VerbatimStringFormat::Markdown
+            },
+            attributes: None,
+        },
+        Reply::Array(items) => F3::Array {
+            data: items.iter().map(expect3).collect(),
+            attributes: None,
+        },
         Reply::Map(pairs) => {
-            let data: HashMap<F3, F3> = pairs.iter().map(|(k, v)| (expect3(k), expect3(v))).collect();
-            F3::Map { data, attributes: None }
+            let data: HashMap<F3, F3> = pairs
+                .iter()
+                .map(|(k, v)| (expect3(k), expect3(v)))
+                .collect();
+            F3::Map {
+                data,
+                attributes: None,
+            }
         }
         Reply::Set(items) => {
             let data: HashSet<F3> = items.iter().map(expect3).collect();
-            F3::Set { data, attributes: None }
+            F3::Set {
+                data,
+                attributes: None,
+            }
         }
-        Reply::Push(items) => F3::Push { data: items.iter().map(expect3).collect(), attributes: None },
+        Reply::Push(items) => F3::Push {
+            data: items.iter().map(expect3).collect(),
+            attributes: None,
+        },
     }
 }
 
@@ -297,8 +365,15 @@ fn expect2(reply: &Reply) -> F2 {
         Reply::Bool(b) => F2::Integer(*b as i64),
         Reply::BigNumber(n) => F2::BulkString(n.clone().into_bytes()),
         Reply::Verbatim(_, text) => F2::BulkString(text.clone()),
-        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => F2::Array(items.iter().map(expect2).collect()),
-        Reply::Map(pairs) => F2::Array(pairs.iter().flat_map(|(k, v)| [expect2(k), expect2(v)]).collect()),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+            F2::Array(items.iter().map(expect2).collect())
+        }
+        Reply::Map(pairs) => F2::Array(
+            pairs
+                .iter()
+                .flat_map(|(k, v)| [expect2(k), expect2(v)])
+                .collect(),
+        ),
     }
 }
 
@@ -334,7 +409,11 @@ fn scalar() -> impl Strategy<Value = Reply> {
         double().prop_map(Reply::Double),
         any::<bool>().prop_map(Reply::Bool),
         "-?[1-9][0-9]{0,40}".prop_map(Reply::BigNumber),
-        (prop::sample::select(vec!["txt", "mkd"]), vec(any::<u8>(), 0..32)).prop_map(|(f, t)| Reply::Verbatim(f, t)),
+        (
+            prop::sample::select(vec!["txt", "mkd"]),
+            vec(any::<u8>(), 0..32)
+        )
+            .prop_map(|(f, t)| Reply::Verbatim(f, t)),
     ]
 }
 
@@ -413,7 +492,9 @@ fn line_breaks_in_simple_strings_and_errors_become_spaces() {
 fn nan_is_sent_as_nan() {
     let mut out = ReplyBuf::new(Protocol::Resp3);
     out.double(f64::NAN);
-    let Ok(Some((F3::Double { data, .. }, _))) = redis_protocol::resp3::decode::complete::decode(&out.buf) else {
+    let Ok(Some((F3::Double { data, .. }, _))) =
+        redis_protocol::resp3::decode::complete::decode(&out.buf)
+    else {
         panic!("undecodable {:?}", out.buf);
     };
     assert!(data.is_nan());
@@ -429,6 +510,13 @@ fn printf_g17(d: f64) -> String {
     }
     let mut buf = [0u8; 64];
     // SAFETY: the buffer is 64 bytes and snprintf is told so; %.17g of a double fits in 32.
-    let n = unsafe { libc::snprintf(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), c"%.17g".as_ptr(), d) };
+    let n = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%.17g".as_ptr(),
+            d,
+        )
+    };
     String::from_utf8_lossy(&buf[..n as usize]).into_owned()
 }

@@ -17,8 +17,18 @@ fn read_to_close(client: &mut RawClient) -> Vec<u8> {
         match client.stream.read(&mut chunk) {
             Ok(0) => return out,
             Ok(n) => out.extend_from_slice(&chunk[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => return out,
-            Err(e) => panic!("connection still open after {:?}: {e}", String::from_utf8_lossy(&out)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) =>
+            {
+                return out
+            }
+            Err(e) => panic!(
+                "connection still open after {:?}: {e}",
+                String::from_utf8_lossy(&out)
+            ),
         }
     }
 }
@@ -31,11 +41,17 @@ struct Target {
 
 impl Target {
     fn start() -> Target {
-        Target { server: TestServer::start(), password: None }
+        Target {
+            server: TestServer::start(),
+            password: None,
+        }
     }
 
     fn with_password(password: &'static [u8]) -> Target {
-        Target { server: TestServer::start_with(|c| c.requirepass = password.to_vec()), password: Some(password) }
+        Target {
+            server: TestServer::start_with(|c| c.requirepass = password.to_vec()),
+            password: Some(password),
+        }
     }
 
     fn raw(&self) -> RawClient {
@@ -61,7 +77,13 @@ impl Target {
         let mut client = self.raw();
         client.send(input);
         let got = read_to_close(&mut client);
-        assert_eq!(got, reply, "for input {:?}: got {:?}", String::from_utf8_lossy(input), String::from_utf8_lossy(&got));
+        assert_eq!(
+            got,
+            reply,
+            "for input {:?}: got {:?}",
+            String::from_utf8_lossy(input),
+            String::from_utf8_lossy(&got)
+        );
         assert!(self.alive());
     }
 
@@ -72,7 +94,11 @@ impl Target {
         let mut got = Vec::new();
         while got.len() < reply.len() {
             let one = client.read_reply();
-            assert!(!one.is_empty(), "closed after {:?}", String::from_utf8_lossy(&got));
+            assert!(
+                !one.is_empty(),
+                "closed after {:?}",
+                String::from_utf8_lossy(&got)
+            );
             got.extend_from_slice(&one);
         }
         assert_eq!(got, reply, "for input {:?}", String::from_utf8_lossy(input));
@@ -86,7 +112,12 @@ impl Target {
         let mut client = self.raw();
         client.send(input);
         client.send(&vec![b'x'; 64 * 1024]);
-        assert_eq!(read_to_close(&mut client), error, "for input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            read_to_close(&mut client),
+            error,
+            "for input {:?}",
+            String::from_utf8_lossy(input)
+        );
         assert!(self.alive());
     }
 }
@@ -101,7 +132,10 @@ const UNBALANCED: &[u8] = b"-ERR Protocol error: unbalanced quotes in request\r\
 #[test]
 fn command_errors_keep_the_connection() {
     let server = Target::start();
-    server.replies_and_stays(b"*1\r\n$3\r\nGET\r\n", b"-ERR wrong number of arguments for 'get' command\r\n");
+    server.replies_and_stays(
+        b"*1\r\n$3\r\nGET\r\n",
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    );
     server.replies_and_stays(
         b"*2\r\n$5\r\nFOOBR\r\n$1\r\na\r\n",
         b"-ERR unknown command 'FOOBR', with args beginning with: 'a' \r\n",
@@ -140,9 +174,18 @@ fn inline_splitting_like_sdssplitargs() {
     server.replies_and_stays(b"ECHO ''\r\n", b"$0\r\n\r\n");
     server.replies_and_stays(b"ECHO \"\"\r\n", b"$0\r\n\r\n");
     server.replies_and_stays(b"ECHO \xe9\xff\r\n", b"$2\r\n\xe9\xff\r\n");
-    server.replies_and_stays(b"ECHO a\rb\r\n", b"-ERR wrong number of arguments for 'echo' command\r\n");
-    server.replies_and_stays(b"ECHO 'a\\'b' 'c\\nd'\r\n", b"-ERR wrong number of arguments for 'echo' command\r\n");
-    server.replies_and_stays(b"ECHO a\"b c\" d\r\n", b"-ERR wrong number of arguments for 'echo' command\r\n");
+    server.replies_and_stays(
+        b"ECHO a\rb\r\n",
+        b"-ERR wrong number of arguments for 'echo' command\r\n",
+    );
+    server.replies_and_stays(
+        b"ECHO 'a\\'b' 'c\\nd'\r\n",
+        b"-ERR wrong number of arguments for 'echo' command\r\n",
+    );
+    server.replies_and_stays(
+        b"ECHO a\"b c\" d\r\n",
+        b"-ERR wrong number of arguments for 'echo' command\r\n",
+    );
 }
 
 #[test]
@@ -163,7 +206,10 @@ fn bad_bulk_lengths_close() {
     server.closes_with(b"*2\r\n$4\r\nECHO\r\n$-1\r\n", INVALID_BULK);
     server.closes_with(b"*2\r\n$4\r\nECHO\r\n$-5\r\n", INVALID_BULK);
     server.closes_with(b"*2\r\n$4\r\nECHO\r\n$536870913\r\n", INVALID_BULK);
-    server.closes_with(b"*2\r\n$4\r\nECHO\r\n$99999999999999999999\r\n", INVALID_BULK);
+    server.closes_with(
+        b"*2\r\n$4\r\nECHO\r\n$99999999999999999999\r\n",
+        INVALID_BULK,
+    );
     server.closes_with(b"*1\r\n$abc\r\n", INVALID_BULK);
     server.closes_with(b"*1\r\n$\r\n", INVALID_BULK);
     server.closes_with(b"*1\r\n$04\r\nPING\r\n", INVALID_BULK);
@@ -171,7 +217,10 @@ fn bad_bulk_lengths_close() {
 
 #[test]
 fn bulk_over_a_lowered_proto_max_bulk_len_closes() {
-    let server = Target { server: TestServer::start_with(|c| c.proto_max_bulk_len = 1024 * 1024), password: None };
+    let server = Target {
+        server: TestServer::start_with(|c| c.proto_max_bulk_len = 1024 * 1024),
+        password: None,
+    };
     server.replies_and_stays(b"*2\r\n$4\r\nECHO\r\n$1\r\na\r\n", b"$1\r\na\r\n");
     server.closes_with(b"*2\r\n$4\r\nECHO\r\n$1048577\r\n", INVALID_BULK);
 }
@@ -191,13 +240,28 @@ fn bad_multibulk_counts_close() {
 #[test]
 fn expected_dollar_echoes_the_byte_raw() {
     let server = Target::start();
-    server.closes_with(b"*1\r\n+foo\r\n", b"-ERR Protocol error: expected '$', got '+'\r\n");
-    server.closes_with(b"*1\r\n\r\n", b"-ERR Protocol error: expected '$', got ' '\r\n");
-    server.closes_with(b"*1\r\n\xff\r\n", b"-ERR Protocol error: expected '$', got '\xff'\r\n");
-    server.closes_with(b"*1\r\n\xc3\xa9\r\n", b"-ERR Protocol error: expected '$', got '\xc3'\r\n");
+    server.closes_with(
+        b"*1\r\n+foo\r\n",
+        b"-ERR Protocol error: expected '$', got '+'\r\n",
+    );
+    server.closes_with(
+        b"*1\r\n\r\n",
+        b"-ERR Protocol error: expected '$', got ' '\r\n",
+    );
+    server.closes_with(
+        b"*1\r\n\xff\r\n",
+        b"-ERR Protocol error: expected '$', got '\xff'\r\n",
+    );
+    server.closes_with(
+        b"*1\r\n\xc3\xa9\r\n",
+        b"-ERR Protocol error: expected '$', got '\xc3'\r\n",
+    );
     // The count line ends at its first '\r' and the byte after it is skipped: here a second '\r',
     // which leaves the '\n' as the start of the next header.
-    server.closes_with(b"*1\r\r\n$4\r\nPING\r\n", b"-ERR Protocol error: expected '$', got ' '\r\n");
+    server.closes_with(
+        b"*1\r\r\n$4\r\nPING\r\n",
+        b"-ERR Protocol error: expected '$', got ' '\r\n",
+    );
 }
 
 #[test]
@@ -223,11 +287,18 @@ fn nul_bytes_hide_the_line_end_like_strchr() {
 #[test]
 fn garbage_without_nul_is_an_unknown_command() {
     let server = Target::start();
-    let garbage: Vec<u8> = (1..=255u8).filter(|b| !b"\r\n\"' \t\x0b\x0c".contains(b) && b.is_ascii()).chain(*b"\r\n").collect();
+    let garbage: Vec<u8> = (1..=255u8)
+        .filter(|b| !b"\r\n\"' \t\x0b\x0c".contains(b) && b.is_ascii())
+        .chain(*b"\r\n")
+        .collect();
     let mut client = server.raw();
     client.send(&garbage);
     let reply = client.read_reply();
-    assert!(reply.starts_with(b"-ERR unknown command '\x01\x02"), "{:?}", String::from_utf8_lossy(&reply));
+    assert!(
+        reply.starts_with(b"-ERR unknown command '\x01\x02"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
     assert_eq!(client.call(&[b"PING"]), b"+PONG\r\n");
     assert!(server.alive());
 }
@@ -272,7 +343,12 @@ fn a_client_dropping_mid_command_does_not_disturb_others() {
     let server = Target::start();
     let mut other = server.raw();
     assert_eq!(other.call(&[b"SET", b"k", b"old"]), b"+OK\r\n");
-    for partial in [&b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc"[..], b"*3\r\n$3\r\nSET\r\n$1", b"*3\r", b"SET k new"] {
+    for partial in [
+        &b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc"[..],
+        b"*3\r\n$3\r\nSET\r\n$1",
+        b"*3\r",
+        b"SET k new",
+    ] {
         let mut client = server.raw();
         client.send(partial);
         drop(client);
@@ -287,7 +363,11 @@ fn binary_safe_bulk_arguments_in_a_pipeline() {
     let mut client = server.raw();
     let value = b"a\r\nb\x00c\r\n*1\r\n$4\r\n";
     let mut input = Vec::new();
-    for args in [&[&b"SET"[..], b"k\x00\r\n", value][..], &[b"GET", b"k\x00\r\n"], &[b"ECHO", b"k\x00\r\n"]] {
+    for args in [
+        &[&b"SET"[..], b"k\x00\r\n", value][..],
+        &[b"GET", b"k\x00\r\n"],
+        &[b"ECHO", b"k\x00\r\n"],
+    ] {
         input.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
         for arg in args {
             input.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
@@ -300,19 +380,28 @@ fn binary_safe_bulk_arguments_in_a_pipeline() {
         client.send(std::slice::from_ref(byte));
     }
     assert_eq!(client.read_reply(), b"+OK\r\n");
-    assert_eq!(client.read_reply(), [&b"$16\r\n"[..], value, b"\r\n"].concat());
+    assert_eq!(
+        client.read_reply(),
+        [&b"$16\r\n"[..], value, b"\r\n"].concat()
+    );
     assert_eq!(client.read_reply(), b"$4\r\nk\x00\r\n\r\n");
 }
 
 #[test]
 fn unauthenticated_clients_get_redis_limits() {
     let server = Target::with_password(b"secret");
-    server.closes_with(b"*11\r\n", b"-ERR Protocol error: unauthenticated multibulk length\r\n");
+    server.closes_with(
+        b"*11\r\n",
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n",
+    );
     server.closes_with(
         b"PING\r\n*11\r\n",
         b"-NOAUTH Authentication required.\r\n-ERR Protocol error: unauthenticated multibulk length\r\n",
     );
-    server.closes_with(b"*1\r\n$16385\r\n", b"-ERR Protocol error: unauthenticated bulk length\r\n");
+    server.closes_with(
+        b"*1\r\n$16385\r\n",
+        b"-ERR Protocol error: unauthenticated bulk length\r\n",
+    );
     server.closes_with(b"*1\r\n$-1\r\n", INVALID_BULK);
     server.closes_with(b"*2147483648\r\n", INVALID_MBULK);
     server.replies_and_stays(b"*-5\r\nPING\r\n", b"-NOAUTH Authentication required.\r\n");
@@ -324,7 +413,10 @@ fn unauthenticated_clients_get_redis_limits() {
     client.send(&ten);
     assert_eq!(client.read_reply(), b"-NOAUTH Authentication required.\r\n");
     let big = vec![b'v'; 16384];
-    assert_eq!(client.call(&[b"ECHO", &big]), b"-NOAUTH Authentication required.\r\n");
+    assert_eq!(
+        client.call(&[b"ECHO", &big]),
+        b"-NOAUTH Authentication required.\r\n"
+    );
 
     // Authenticating lifts the limits for the rest of the same packet. (Checked once AUTH is in
     // the command table; the protocol layer only reads `client.authenticated` per request.)
@@ -335,16 +427,25 @@ fn unauthenticated_clients_get_redis_limits() {
         input.extend(b"$1\r\na\r\n".repeat(10));
         client.send(&input);
         assert_eq!(client.read_reply(), b"+OK\r\n");
-        assert_eq!(client.read_reply(), b"-ERR wrong number of arguments for 'ping' command\r\n");
+        assert_eq!(
+            client.read_reply(),
+            b"-ERR wrong number of arguments for 'ping' command\r\n"
+        );
         let big = vec![b'v'; 20000];
-        assert_eq!(client.call(&[b"ECHO", &big]), [&b"$20000\r\n"[..], &big, b"\r\n"].concat());
+        assert_eq!(
+            client.call(&[b"ECHO", &big]),
+            [&b"$20000\r\n"[..], &big, b"\r\n"].concat()
+        );
     }
     assert!(server.alive());
 }
 
 #[test]
 fn query_buffer_over_the_limit_closes_the_client() {
-    let server = Target { server: TestServer::start_with(|c| c.client_query_buffer_limit = 4096), password: None };
+    let server = Target {
+        server: TestServer::start_with(|c| c.client_query_buffer_limit = 4096),
+        password: None,
+    };
     let mut client = server.raw();
     assert_eq!(client.call(&[b"PING"]), b"+PONG\r\n");
     client.send(b"*2\r\n$4\r\nECHO\r\n$100000\r\n");
@@ -355,7 +456,10 @@ fn query_buffer_over_the_limit_closes_the_client() {
     // Under the limit, a big request is fine.
     let mut client = server.raw();
     let value = vec![b'y'; 3000];
-    assert_eq!(client.call(&[b"ECHO", &value]), [&b"$3000\r\n"[..], &value, b"\r\n"].concat());
+    assert_eq!(
+        client.call(&[b"ECHO", &value]),
+        [&b"$3000\r\n"[..], &value, b"\r\n"].concat()
+    );
 }
 
 #[test]
@@ -364,5 +468,8 @@ fn unknown_command_quotes_raw_bytes_up_to_a_nul() {
     let server = TestServer::start();
     let mut client = server.raw();
     client.send(b"*3\r\n$3\r\n\xff\xfeA\r\n$5\r\nx\x00yzw\r\n$2\r\nab\r\n");
-    assert_eq!(client.read_reply(), b"-ERR unknown command '\xff\xfeA', with args beginning with: 'x' 'ab' \r\n");
+    assert_eq!(
+        client.read_reply(),
+        b"-ERR unknown command '\xff\xfeA', with args beginning with: 'x' 'ab' \r\n"
+    );
 }

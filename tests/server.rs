@@ -21,7 +21,13 @@ fn wait_for(mut done: impl FnMut() -> bool) {
 fn bulk_strings(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8(reply.to_vec()).unwrap();
     let mut lines = text.split("\r\n");
-    let count: usize = lines.next().unwrap().strip_prefix('*').unwrap().parse().unwrap();
+    let count: usize = lines
+        .next()
+        .unwrap()
+        .strip_prefix('*')
+        .unwrap()
+        .parse()
+        .unwrap();
     (0..count)
         .map(|_| {
             let header = lines.next().unwrap();
@@ -40,9 +46,18 @@ fn time_is_seconds_and_microseconds() {
     let seconds: u64 = parts[0].parse().unwrap();
     let micros: u64 = parts[1].parse().unwrap();
     assert!(micros < 1_000_000);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    assert!(seconds.abs_diff(now) <= 60, "TIME {seconds} far from the system clock {now}");
-    assert_eq!(raw.call(&[b"TIME", b"x"]), b"-ERR wrong number of arguments for 'time' command\r\n");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        seconds.abs_diff(now) <= 60,
+        "TIME {seconds} far from the system clock {now}"
+    );
+    assert_eq!(
+        raw.call(&[b"TIME", b"x"]),
+        b"-ERR wrong number of arguments for 'time' command\r\n"
+    );
 }
 
 fn set(raw: &mut RawClient, key: &[u8]) {
@@ -85,8 +100,14 @@ fn flushdb_empties_one_database_and_flushall_all() {
     assert!(exists(&mut db1, b"after"));
 
     assert_eq!(db0.call(&[b"FLUSHDB", b"x"]), b"-ERR syntax error\r\n");
-    assert_eq!(db0.call(&[b"FLUSHDB", b"ASYNC", b"SYNC"]), b"-ERR syntax error\r\n");
-    assert_eq!(db0.call(&[b"FLUSHALL", b"a", b"b"]), b"-ERR syntax error\r\n");
+    assert_eq!(
+        db0.call(&[b"FLUSHDB", b"ASYNC", b"SYNC"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        db0.call(&[b"FLUSHALL", b"a", b"b"]),
+        b"-ERR syntax error\r\n"
+    );
 }
 
 #[test]
@@ -95,7 +116,10 @@ fn lastsave_is_a_unix_time() {
     let mut raw = server.raw();
     let reply = String::from_utf8(raw.call(&[b"LASTSAVE"])).unwrap();
     let seconds: u64 = reply.strip_prefix(':').unwrap().trim_end().parse().unwrap();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     assert!(seconds <= now && now - seconds < 3600);
 }
 
@@ -112,9 +136,18 @@ fn debug_sleep_holds_only_its_connection() {
     assert_eq!(sleeper.read_reply(), b"+OK\r\n");
     assert_eq!(sleeper.read_reply(), b"+PONG\r\n");
 
-    assert_eq!(sleeper.call(&[b"DEBUG", b"SLEEP"]), &b"-ERR unknown subcommand or wrong number of arguments for 'SLEEP'. Try DEBUG HELP.\r\n"[..]);
-    assert_eq!(sleeper.call(&[b"DEBUG", b"foo"]), &b"-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.\r\n"[..]);
-    assert_eq!(sleeper.call(&[b"DEBUG"]), b"-ERR wrong number of arguments for 'debug' command\r\n");
+    assert_eq!(
+        sleeper.call(&[b"DEBUG", b"SLEEP"]),
+        &b"-ERR unknown subcommand or wrong number of arguments for 'SLEEP'. Try DEBUG HELP.\r\n"[..]
+    );
+    assert_eq!(
+        sleeper.call(&[b"DEBUG", b"foo"]),
+        &b"-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.\r\n"[..]
+    );
+    assert_eq!(
+        sleeper.call(&[b"DEBUG"]),
+        b"-ERR wrong number of arguments for 'debug' command\r\n"
+    );
     let help = String::from_utf8(sleeper.call(&[b"DEBUG", b"HELP"])).unwrap();
     assert!(help.starts_with("*5\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+SLEEP <seconds>\r\n"), "{help}");
 }
@@ -124,11 +157,23 @@ fn shutdown_argument_errors() {
     let server = TestServer::start();
     let mut raw = server.raw();
     assert_eq!(raw.call(&[b"SHUTDOWN", b"FOO"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"SHUTDOWN", b"SAVE", b"NOSAVE"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"SHUTDOWN", b"ABORT", b"NOW"]), b"-ERR syntax error\r\n");
-    assert_eq!(raw.call(&[b"SHUTDOWN", b"ABORT"]), b"-ERR No shutdown in progress.\r\n");
+    assert_eq!(
+        raw.call(&[b"SHUTDOWN", b"SAVE", b"NOSAVE"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SHUTDOWN", b"ABORT", b"NOW"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"SHUTDOWN", b"ABORT"]),
+        b"-ERR No shutdown in progress.\r\n"
+    );
     // There is no persistence to save to: an explicit SAVE fails unless forced.
-    assert_eq!(raw.call(&[b"SHUTDOWN", b"SAVE"]), b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    assert_eq!(
+        raw.call(&[b"SHUTDOWN", b"SAVE"]),
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
     assert!(server.alive());
 }
 
@@ -142,7 +187,8 @@ fn shutdown_stops_the_server_after_in_flight_commands() {
     // Wait until the sleep is under way, so SHUTDOWN arrives while it is in flight.
     wait_for(|| {
         let list = String::from_utf8(admin.call(&[b"CLIENT", b"LIST"])).unwrap();
-        list.lines().any(|line| line.contains("name=busy") && line.contains("cmd=debug"))
+        list.lines()
+            .any(|line| line.contains("name=busy") && line.contains("cmd=debug"))
     });
     admin.send(b"SHUTDOWN NOW\r\n");
     assert!(admin.is_closed(), "SHUTDOWN answers nothing and closes");
@@ -170,7 +216,10 @@ fn maxclients_rejects_extra_connections() {
     assert_eq!(first.call(&[b"PING"]), b"+PONG\r\n");
     assert_eq!(second.call(&[b"PING"]), b"+PONG\r\n");
     let mut third = server.raw();
-    assert_eq!(third.read_reply(), b"-ERR max number of clients reached\r\n");
+    assert_eq!(
+        third.read_reply(),
+        b"-ERR max number of clients reached\r\n"
+    );
     assert!(third.is_closed());
     // A slot frees once a client leaves.
     assert_eq!(first.call(&[b"QUIT"]), b"+OK\r\n");

@@ -12,5 +12,8 @@ fn set_get_ping() {
     let v: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
     assert_eq!(v, "v");
     let mut raw = server.raw();
-    assert_eq!(raw.call(&[b"NOPE", b"a"]), b"-ERR unknown command 'NOPE', with args beginning with: 'a' \r\n");
+    assert_eq!(
+        raw.call(&[b"NOPE", b"a"]),
+        b"-ERR unknown command 'NOPE', with args beginning with: 'a' \r\n"
+    );
 }

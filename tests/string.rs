@@ -104,7 +104,10 @@ fn set_nx_xx_and_get() {
     assert_eq!(call(&mut raw, &["SET", "k2", "v", "NX", "GET"]), NIL);
     assert_eq!(call(&mut raw, &["SET", "k2", "v2", "NX", "GET"]), bulk("v"));
     assert_eq!(call(&mut raw, &["GET", "k2"]), bulk("v"));
-    assert_eq!(call(&mut raw, &["SET", "k2", "v3", "GET", "GET"]), bulk("v"));
+    assert_eq!(
+        call(&mut raw, &["SET", "k2", "v3", "GET", "GET"]),
+        bulk("v")
+    );
     assert_eq!(call(&mut raw, &["GET", "k2"]), bulk("v3"));
     // Repeating the same flag is allowed, as in Redis.
     assert_eq!(call(&mut raw, &["SET", "k3", "v", "nx", "NX"]), OK);
@@ -114,23 +117,56 @@ fn set_nx_xx_and_get() {
 fn set_option_errors() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    for opts in [&["NX", "XX"][..], &["XX", "NX"], &["EX", "10", "KEEPTTL"], &["KEEPTTL", "PX", "5"], &["EX", "10", "PX", "10"], &["EX"], &["foo"], &["PERSIST"], &["EXAT", "10", "PXAT", "10"]] {
+    for opts in [
+        &["NX", "XX"][..],
+        &["XX", "NX"],
+        &["EX", "10", "KEEPTTL"],
+        &["KEEPTTL", "PX", "5"],
+        &["EX", "10", "PX", "10"],
+        &["EX"],
+        &["foo"],
+        &["PERSIST"],
+        &["EXAT", "10", "PXAT", "10"],
+    ] {
         let mut args = vec!["SET", "k", "v"];
         args.extend_from_slice(opts);
         assert_eq!(call(&mut raw, &args), SYNTAX, "{opts:?}");
     }
-    for opts in [&["EX", "0"][..], &["EX", "-1"], &["PX", "0"], &["PX", "9223372036854775807"], &["EX", "9223372036854775807"], &["EX", "9223372036854775"], &["EXAT", "0"], &["EXAT", "9223372036854775807"], &["PX", "9223372036854775806"]] {
+    for opts in [
+        &["EX", "0"][..],
+        &["EX", "-1"],
+        &["PX", "0"],
+        &["PX", "9223372036854775807"],
+        &["EX", "9223372036854775807"],
+        &["EX", "9223372036854775"],
+        &["EXAT", "0"],
+        &["EXAT", "9223372036854775807"],
+        &["PX", "9223372036854775806"],
+    ] {
         let mut args = vec!["SET", "k", "v"];
         args.extend_from_slice(opts);
         assert_eq!(call(&mut raw, &args), invalid_expire("set"), "{opts:?}");
     }
     assert_eq!(call(&mut raw, &["SET", "k", "v", "EX", "abc"]), NOT_INT);
     assert_eq!(call(&mut raw, &["SET", "k", "v", "EX", "1.5"]), NOT_INT);
-    assert_eq!(call(&mut raw, &["GET", "k"]), NIL, "a rejected SET writes nothing");
+    assert_eq!(
+        call(&mut raw, &["GET", "k"]),
+        NIL,
+        "a rejected SET writes nothing"
+    );
     // The largest values that do not overflow are accepted.
-    assert_eq!(call(&mut raw, &["SET", "k", "v", "EX", "9223372036854"]), OK);
-    assert_eq!(call(&mut raw, &["SET", "k", "v", "PXAT", "9223372036854775807"]), OK);
-    assert_eq!(call(&mut raw, &["SET", "k", "v", "EXAT", "9223372036854775"]), OK);
+    assert_eq!(
+        call(&mut raw, &["SET", "k", "v", "EX", "9223372036854"]),
+        OK
+    );
+    assert_eq!(
+        call(&mut raw, &["SET", "k", "v", "PXAT", "9223372036854775807"]),
+        OK
+    );
+    assert_eq!(
+        call(&mut raw, &["SET", "k", "v", "EXAT", "9223372036854775"]),
+        OK
+    );
     assert_eq!(call(&mut raw, &["GET", "k"]), bulk("v"));
 }
 
@@ -151,8 +187,16 @@ fn set_expiry_options_and_keepttl() {
     assert_eq!(call(&mut raw, &["GET", "past"]), NIL);
     sleep_ms(150);
     assert_eq!(call(&mut raw, &["GET", "px"]), NIL);
-    assert_eq!(call(&mut raw, &["GET", "keep"]), NIL, "KEEPTTL kept the 100ms TTL");
-    assert_eq!(call(&mut raw, &["GET", "cleared"]), bulk("v2"), "SET without KEEPTTL clears the TTL");
+    assert_eq!(
+        call(&mut raw, &["GET", "keep"]),
+        NIL,
+        "KEEPTTL kept the 100ms TTL"
+    );
+    assert_eq!(
+        call(&mut raw, &["GET", "cleared"]),
+        bulk("v2"),
+        "SET without KEEPTTL clears the TTL"
+    );
     assert_eq!(call(&mut raw, &["GET", "ex"]), bulk("v"));
 }
 
@@ -164,10 +208,18 @@ fn setnx_setex_psetex() {
     assert_eq!(call(&mut raw, &["SETNX", "a", "2"]), int(0));
     assert_eq!(call(&mut raw, &["GET", "a"]), bulk("1"));
     for t in ["0", "-1", "9223372036854775"] {
-        assert_eq!(call(&mut raw, &["SETEX", "b", t, "v"]), invalid_expire("setex"), "{t}");
+        assert_eq!(
+            call(&mut raw, &["SETEX", "b", t, "v"]),
+            invalid_expire("setex"),
+            "{t}"
+        );
     }
     for t in ["0", "-5", "9223372036854775807"] {
-        assert_eq!(call(&mut raw, &["PSETEX", "c", t, "v"]), invalid_expire("psetex"), "{t}");
+        assert_eq!(
+            call(&mut raw, &["PSETEX", "c", t, "v"]),
+            invalid_expire("psetex"),
+            "{t}"
+        );
     }
     assert_eq!(call(&mut raw, &["SETEX", "b", "abc", "v"]), NOT_INT);
     assert_eq!(call(&mut raw, &["PSETEX", "c", "1.0", "v"]), NOT_INT);
@@ -215,13 +267,27 @@ fn getex_errors_and_missing_keys() {
     assert_eq!(call(&mut raw, &["GETEX", "missing", "EX", "0"]), NIL);
     assert_eq!(call(&mut raw, &["GETEX", "missing"]), NIL);
     assert_eq!(call(&mut raw, &["SET", "k", "v"]), OK);
-    for opts in [&["PERSIST", "EX", "10"][..], &["EX", "10", "PERSIST"], &["NX"], &["XX"], &["KEEPTTL"], &["GET"], &["EX"], &["EX", "1", "PX", "1"]] {
+    for opts in [
+        &["PERSIST", "EX", "10"][..],
+        &["EX", "10", "PERSIST"],
+        &["NX"],
+        &["XX"],
+        &["KEEPTTL"],
+        &["GET"],
+        &["EX"],
+        &["EX", "1", "PX", "1"],
+    ] {
         let mut args = vec!["GETEX", "k"];
         args.extend_from_slice(opts);
         assert_eq!(call(&mut raw, &args), SYNTAX, "{opts:?}");
     }
     assert_eq!(call(&mut raw, &["GETEX", "k", "EX", "abc"]), NOT_INT);
-    for opts in [&["EX", "0"][..], &["PX", "-1"], &["EXAT", "0"], &["PX", "9223372036854775807"]] {
+    for opts in [
+        &["EX", "0"][..],
+        &["PX", "-1"],
+        &["EXAT", "0"],
+        &["PX", "9223372036854775807"],
+    ] {
         let mut args = vec!["GETEX", "k"];
         args.extend_from_slice(opts);
         assert_eq!(call(&mut raw, &args), invalid_expire("getex"), "{opts:?}");
@@ -236,11 +302,21 @@ fn getex_sets_and_removes_ttl() {
     assert_eq!(call(&mut raw, &["SET", "a", "1"]), OK);
     assert_eq!(call(&mut raw, &["GETEX", "a", "PX", "100"]), bulk("1"));
     assert_eq!(call(&mut raw, &["SET", "b", "2", "PX", "100"]), OK);
-    assert_eq!(call(&mut raw, &["GETEX", "b", "PERSIST", "PERSIST"]), bulk("2"));
+    assert_eq!(
+        call(&mut raw, &["GETEX", "b", "PERSIST", "PERSIST"]),
+        bulk("2")
+    );
     assert_eq!(call(&mut raw, &["SET", "c", "3", "PX", "100"]), OK);
-    assert_eq!(call(&mut raw, &["GETEX", "c"]), bulk("3"), "no option leaves the TTL alone");
+    assert_eq!(
+        call(&mut raw, &["GETEX", "c"]),
+        bulk("3"),
+        "no option leaves the TTL alone"
+    );
     assert_eq!(call(&mut raw, &["SET", "d", "4"]), OK);
-    assert_eq!(call(&mut raw, &["GETEX", "d", "EX", "10", "ex", "100"]), bulk("4"));
+    assert_eq!(
+        call(&mut raw, &["GETEX", "d", "EX", "10", "ex", "100"]),
+        bulk("4")
+    );
     // An absolute time already past deletes the key after replying with it.
     assert_eq!(call(&mut raw, &["SET", "e", "5"]), OK);
     assert_eq!(call(&mut raw, &["GETEX", "e", "PXAT", "1"]), bulk("5"));
@@ -260,11 +336,24 @@ fn mget_mset_msetnx() {
     let server = TestServer::start();
     let mut raw = server.raw();
     assert_eq!(call(&mut raw, &["MSET", "a", "1", "b", "", "a", "2"]), OK);
-    assert_eq!(call(&mut raw, &["MGET", "a", "b", "missing", "a"]), b"*4\r\n$1\r\n2\r\n$0\r\n\r\n$-1\r\n$1\r\n2\r\n");
+    assert_eq!(
+        call(&mut raw, &["MGET", "a", "b", "missing", "a"]),
+        b"*4\r\n$1\r\n2\r\n$0\r\n\r\n$-1\r\n$1\r\n2\r\n"
+    );
     assert_eq!(call(&mut raw, &["MSETNX", "a", "1", "c", "3"]), int(0));
-    assert_eq!(call(&mut raw, &["GET", "c"]), NIL, "MSETNX sets none when one exists");
-    assert_eq!(call(&mut raw, &["MSETNX", "c", "3", "d", "4", "c", "5"]), int(1));
-    assert_eq!(call(&mut raw, &["MGET", "c", "d"]), b"*2\r\n$1\r\n5\r\n$1\r\n4\r\n");
+    assert_eq!(
+        call(&mut raw, &["GET", "c"]),
+        NIL,
+        "MSETNX sets none when one exists"
+    );
+    assert_eq!(
+        call(&mut raw, &["MSETNX", "c", "3", "d", "4", "c", "5"]),
+        int(1)
+    );
+    assert_eq!(
+        call(&mut raw, &["MGET", "c", "d"]),
+        b"*2\r\n$1\r\n5\r\n$1\r\n4\r\n"
+    );
     // An expired key counts as absent for MSETNX.
     assert_eq!(call(&mut raw, &["SET", "gone", "x", "PXAT", "1"]), OK);
     assert_eq!(call(&mut raw, &["MSETNX", "gone", "y"]), int(1));
@@ -301,8 +390,15 @@ fn mset_is_atomic_across_shards() {
     for _ in 0..200 {
         let reply = call(&mut raw, &args);
         let text = String::from_utf8_lossy(&reply);
-        let values: Vec<&str> = text.split("\r\n").skip(1).filter(|l| !l.starts_with('$') && !l.is_empty()).collect();
-        assert!(values.windows(2).all(|w| w[0] == w[1]), "MGET saw a half-applied MSET: {text}");
+        let values: Vec<&str> = text
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.starts_with('$') && !l.is_empty())
+            .collect();
+        assert!(
+            values.windows(2).all(|w| w[0] == w[1]),
+            "MGET saw a half-applied MSET: {text}"
+        );
     }
     writer.join().unwrap();
 }
@@ -329,23 +425,52 @@ fn incr_decr_family() {
 fn incr_rejects_non_integers_and_overflow() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    for value in ["abc", "", " 1", "1 ", "+1", "012", "-0", "1.5", "99999999999999999999"] {
+    for value in [
+        "abc",
+        "",
+        " 1",
+        "1 ",
+        "+1",
+        "012",
+        "-0",
+        "1.5",
+        "99999999999999999999",
+    ] {
         assert_eq!(raw.call(&[b"SET", b"s", value.as_bytes()]), OK);
         assert_eq!(call(&mut raw, &["INCR", "s"]), NOT_INT, "{value:?}");
-        assert_eq!(raw.call(&[b"GET", b"s"]), bulk(value), "{value:?} unchanged");
+        assert_eq!(
+            raw.call(&[b"GET", b"s"]),
+            bulk(value),
+            "{value:?} unchanged"
+        );
     }
     assert_eq!(call(&mut raw, &["INCRBY", "n", "abc"]), NOT_INT);
-    assert_eq!(call(&mut raw, &["INCRBY", "n", "9223372036854775808"]), NOT_INT);
+    assert_eq!(
+        call(&mut raw, &["INCRBY", "n", "9223372036854775808"]),
+        NOT_INT
+    );
     assert_eq!(call(&mut raw, &["SET", "max", "9223372036854775807"]), OK);
     assert_eq!(call(&mut raw, &["INCR", "max"]), OVERFLOW);
     assert_eq!(call(&mut raw, &["DECRBY", "max", "-1"]), OVERFLOW);
     assert_eq!(call(&mut raw, &["SET", "min", "-9223372036854775808"]), OK);
     assert_eq!(call(&mut raw, &["DECR", "min"]), OVERFLOW);
     assert_eq!(call(&mut raw, &["INCRBY", "min", "-1"]), OVERFLOW);
-    assert_eq!(call(&mut raw, &["INCRBY", "min", "1"]), int(-9223372036854775807));
-    assert_eq!(call(&mut raw, &["DECRBY", "min", "-9223372036854775808"]), b"-ERR decrement would overflow\r\n");
-    assert_eq!(call(&mut raw, &["DECRBY", "none", "-9223372036854775808"]), b"-ERR decrement would overflow\r\n");
-    assert_eq!(call(&mut raw, &["INCRBY", "big", "9223372036854775807"]), int(i64::MAX));
+    assert_eq!(
+        call(&mut raw, &["INCRBY", "min", "1"]),
+        int(-9223372036854775807)
+    );
+    assert_eq!(
+        call(&mut raw, &["DECRBY", "min", "-9223372036854775808"]),
+        b"-ERR decrement would overflow\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, &["DECRBY", "none", "-9223372036854775808"]),
+        b"-ERR decrement would overflow\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, &["INCRBY", "big", "9223372036854775807"]),
+        int(i64::MAX)
+    );
     assert_eq!(call(&mut raw, &["INCR", "big"]), OVERFLOW);
     assert_eq!(call(&mut raw, &["GET", "big"]), bulk("9223372036854775807"));
 }
@@ -358,17 +483,27 @@ fn incrbyfloat_formats_like_long_double() {
     assert_eq!(call(&mut raw, &["SET", "f", "10.50"]), OK);
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "f", "0.1"]), bulk("10.6"));
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "f", "-5"]), bulk("5.6"));
-    assert_eq!(call(&mut raw, &["INCRBYFLOAT", "f", "5000"]), bulk("5005.60000000000000009"));
+    assert_eq!(
+        call(&mut raw, &["INCRBYFLOAT", "f", "5000"]),
+        bulk("5005.60000000000000009")
+    );
     assert_eq!(call(&mut raw, &["SET", "g", "5.0e3"]), OK);
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "g", "2.0e2"]), bulk("5200"));
     assert_eq!(call(&mut raw, &["GET", "g"]), bulk("5200"));
     assert_eq!(call(&mut raw, &["SET", "h", "1000"]), OK);
-    assert_eq!(call(&mut raw, &["INCRBYFLOAT", "h", "0.1"]), bulk("1000.09999999999999998"));
+    assert_eq!(
+        call(&mut raw, &["INCRBYFLOAT", "h", "0.1"]),
+        bulk("1000.09999999999999998")
+    );
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "i", "-1e-30"]), bulk("0"));
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "j", "0x1p3"]), bulk("8"));
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "j", "+1.5"]), bulk("9.5"));
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "k", "3"]), bulk("3"));
-    assert_eq!(call(&mut raw, &["INCR", "k"]), int(4), "an integral result is an integer again");
+    assert_eq!(
+        call(&mut raw, &["INCR", "k"]),
+        int(4),
+        "an integral result is an integer again"
+    );
     // The TTL is kept.
     assert_eq!(call(&mut raw, &["SET", "t", "1.5", "PX", "100"]), OK);
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "t", "1"]), bulk("2.5"));
@@ -381,12 +516,22 @@ fn incrbyfloat_errors() {
     let server = TestServer::start();
     let mut raw = server.raw();
     for incr in [" 1", "1 ", "abc", "nan", "1e5000", "1e-5000", "", "1,5"] {
-        assert_eq!(raw.call(&[b"INCRBYFLOAT", b"f", incr.as_bytes()]), NOT_FLOAT, "{incr:?}");
+        assert_eq!(
+            raw.call(&[b"INCRBYFLOAT", b"f", incr.as_bytes()]),
+            NOT_FLOAT,
+            "{incr:?}"
+        );
     }
     assert_eq!(call(&mut raw, &["GET", "f"]), NIL);
-    assert_eq!(call(&mut raw, &["INCRBYFLOAT", "f", "inf"]), b"-ERR increment would produce NaN or Infinity\r\n");
+    assert_eq!(
+        call(&mut raw, &["INCRBYFLOAT", "f", "inf"]),
+        b"-ERR increment would produce NaN or Infinity\r\n"
+    );
     assert_eq!(call(&mut raw, &["SET", "huge", "1e4932"]), OK);
-    assert_eq!(call(&mut raw, &["INCRBYFLOAT", "huge", "1e4932"]), b"-ERR increment would produce NaN or Infinity\r\n");
+    assert_eq!(
+        call(&mut raw, &["INCRBYFLOAT", "huge", "1e4932"]),
+        b"-ERR increment would produce NaN or Infinity\r\n"
+    );
     assert_eq!(call(&mut raw, &["SET", "s", " 2"]), OK);
     assert_eq!(call(&mut raw, &["INCRBYFLOAT", "s", "1"]), NOT_FLOAT);
     assert_eq!(call(&mut raw, &["GET", "s"]), bulk(" 2"));
@@ -398,7 +543,11 @@ fn append_and_strlen() {
     let mut raw = server.raw();
     assert_eq!(call(&mut raw, &["STRLEN", "k"]), int(0));
     assert_eq!(raw.call(&[b"APPEND", b"k", b""]), int(0));
-    assert_eq!(call(&mut raw, &["GET", "k"]), EMPTY, "APPEND of nothing still creates the key");
+    assert_eq!(
+        call(&mut raw, &["GET", "k"]),
+        EMPTY,
+        "APPEND of nothing still creates the key"
+    );
     assert_eq!(call(&mut raw, &["APPEND", "k", "Hello"]), int(5));
     assert_eq!(call(&mut raw, &["APPEND", "k", " World"]), int(11));
     assert_eq!(call(&mut raw, &["GET", "k"]), bulk("Hello World"));
@@ -425,7 +574,11 @@ fn append_and_setrange_respect_proto_max_bulk_len() {
     assert_eq!(call(&mut raw, &["SETRANGE", "k", "16", "y"]), too_long);
     assert_eq!(call(&mut raw, &["SETRANGE", "new", "16", "y"]), too_long);
     assert_eq!(call(&mut raw, &["SETRANGE", "new", "99", "y"]), too_long);
-    assert_eq!(raw.call(&[b"SETRANGE", b"new", b"100", b""]), int(0), "writing nothing is never too long");
+    assert_eq!(
+        raw.call(&[b"SETRANGE", b"new", b"100", b""]),
+        int(0),
+        "writing nothing is never too long"
+    );
     assert_eq!(call(&mut raw, &["STRLEN", "k"]), int(16));
 }
 
@@ -449,8 +602,16 @@ fn getrange_and_substr() {
         ("9223372036854775807", "-9223372036854775808", ""),
         ("-9223372036854775808", "9223372036854775807", "Hello"),
     ] {
-        assert_eq!(call(&mut raw, &["GETRANGE", "k", start, end]), bulk(expected), "{start} {end}");
-        assert_eq!(call(&mut raw, &["SUBSTR", "k", start, end]), bulk(expected), "{start} {end}");
+        assert_eq!(
+            call(&mut raw, &["GETRANGE", "k", start, end]),
+            bulk(expected),
+            "{start} {end}"
+        );
+        assert_eq!(
+            call(&mut raw, &["SUBSTR", "k", start, end]),
+            bulk(expected),
+            "{start} {end}"
+        );
     }
     assert_eq!(call(&mut raw, &["GETRANGE", "k", "0", "abc"]), NOT_INT);
     assert_eq!(call(&mut raw, &["SET", "n", "12345"]), OK);
@@ -464,8 +625,15 @@ fn setrange() {
     let server = TestServer::start();
     let mut raw = server.raw();
     assert_eq!(raw.call(&[b"SETRANGE", b"k", b"5", b""]), int(0));
-    assert_eq!(call(&mut raw, &["GET", "k"]), NIL, "writing nothing does not create the key");
-    assert_eq!(call(&mut raw, &["SETRANGE", "k", "-1", "x"]), b"-ERR offset is out of range\r\n");
+    assert_eq!(
+        call(&mut raw, &["GET", "k"]),
+        NIL,
+        "writing nothing does not create the key"
+    );
+    assert_eq!(
+        call(&mut raw, &["SETRANGE", "k", "-1", "x"]),
+        b"-ERR offset is out of range\r\n"
+    );
     assert_eq!(call(&mut raw, &["SETRANGE", "k", "abc", "x"]), NOT_INT);
     assert_eq!(call(&mut raw, &["SETRANGE", "k", "3", "ab"]), int(5));
     assert_eq!(call(&mut raw, &["GET", "k"]), b"$5\r\n\0\0\0ab\r\n");
@@ -474,7 +642,10 @@ fn setrange() {
     assert_eq!(call(&mut raw, &["GET", "h"]), bulk("Hello Redis"));
     assert_eq!(raw.call(&[b"SETRANGE", b"h", b"100", b""]), int(11));
     assert_eq!(call(&mut raw, &["SETRANGE", "h", "13", "!"]), int(14));
-    assert_eq!(call(&mut raw, &["GET", "h"]), b"$14\r\nHello Redis\0\0!\r\n");
+    assert_eq!(
+        call(&mut raw, &["GET", "h"]),
+        b"$14\r\nHello Redis\0\0!\r\n"
+    );
     assert_eq!(call(&mut raw, &["SET", "n", "123"]), OK);
     assert_eq!(call(&mut raw, &["SETRANGE", "n", "1", "9"]), int(3));
     assert_eq!(call(&mut raw, &["INCR", "n"]), int(194));
@@ -484,10 +655,16 @@ fn setrange() {
 fn lcs_plain_len_and_idx() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    assert_eq!(call(&mut raw, &["MSET", "key1", "ohmytext", "key2", "mynewtext"]), OK);
+    assert_eq!(
+        call(&mut raw, &["MSET", "key1", "ohmytext", "key2", "mynewtext"]),
+        OK
+    );
     assert_eq!(call(&mut raw, &["LCS", "key1", "key2"]), bulk("mytext"));
     assert_eq!(call(&mut raw, &["LCS", "key1", "key2", "LEN"]), int(6));
-    assert_eq!(call(&mut raw, &["LCS", "key1", "key2", "WITHMATCHLEN"]), bulk("mytext"));
+    assert_eq!(
+        call(&mut raw, &["LCS", "key1", "key2", "WITHMATCHLEN"]),
+        bulk("mytext")
+    );
     assert_eq!(
         call(&mut raw, &["LCS", "key1", "key2", "IDX"]),
         b"*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"
@@ -496,11 +673,20 @@ fn lcs_plain_len_and_idx() {
         call(&mut raw, &["LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]),
         b"*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
     );
-    assert_eq!(call(&mut raw, &["LCS", "key1", "key2", "MINMATCHLEN", "-5", "IDX"]), call(&mut raw, &["LCS", "key1", "key2", "IDX"]));
+    assert_eq!(
+        call(
+            &mut raw,
+            &["LCS", "key1", "key2", "MINMATCHLEN", "-5", "IDX"]
+        ),
+        call(&mut raw, &["LCS", "key1", "key2", "IDX"])
+    );
     // Missing keys are empty strings.
     assert_eq!(call(&mut raw, &["LCS", "a", "b"]), EMPTY);
     assert_eq!(call(&mut raw, &["LCS", "a", "key1", "LEN"]), int(0));
-    assert_eq!(call(&mut raw, &["LCS", "a", "b", "IDX"]), b"*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n");
+    assert_eq!(
+        call(&mut raw, &["LCS", "a", "b", "IDX"]),
+        b"*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n"
+    );
 }
 
 #[test]
@@ -508,14 +694,26 @@ fn lcs_errors() {
     let server = TestServer::start();
     let mut raw = server.raw();
     assert_eq!(call(&mut raw, &["MSET", "a", "abc", "b", "abd"]), OK);
-    assert_eq!(call(&mut raw, &["LCS", "a", "b", "IDX", "LEN"]), b"-ERR If you want both the length and indexes, please just use IDX.\r\n");
-    assert_eq!(call(&mut raw, &["LCS", "a", "b", "LEN", "IDX", "foo"]), SYNTAX);
+    assert_eq!(
+        call(&mut raw, &["LCS", "a", "b", "IDX", "LEN"]),
+        b"-ERR If you want both the length and indexes, please just use IDX.\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, &["LCS", "a", "b", "LEN", "IDX", "foo"]),
+        SYNTAX
+    );
     assert_eq!(call(&mut raw, &["LCS", "a", "b", "MINMATCHLEN"]), SYNTAX);
-    assert_eq!(call(&mut raw, &["LCS", "a", "b", "MINMATCHLEN", "x"]), NOT_INT);
+    assert_eq!(
+        call(&mut raw, &["LCS", "a", "b", "MINMATCHLEN", "x"]),
+        NOT_INT
+    );
     let small = TestServer::start_with(|values| values.proto_max_bulk_len = 1024 * 1024);
     let mut raw = small.raw();
     let long_a = "x".repeat(701);
     let long_b = "y".repeat(701);
     assert_eq!(call(&mut raw, &["MSET", "a", &long_a, "b", &long_b]), OK);
-    assert_eq!(call(&mut raw, &["LCS", "a", "b", "LEN"]), b"-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n");
+    assert_eq!(
+        call(&mut raw, &["LCS", "a", "b", "LEN"]),
+        b"-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n"
+    );
 }

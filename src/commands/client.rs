@@ -5,6 +5,7 @@
 //! which is what Redis 7 does without ACL rules. CLIENT LIST lines follow Redis 7.0's field order;
 //! fields that describe state cachet does not keep (pub/sub counts, MULTI) carry Redis's idle values.
 
+use crate::commands::reply_help;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -17,37 +18,195 @@ use crate::protocol::{parse_i64, Protocol};
 use crate::server::clients::{ClientInfo, ReplyMode};
 use crate::server::REDIS_COMPAT_VERSION;
 
-const CONNECTION_FLAGS: &[&str] = &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"];
+const CONNECTION_FLAGS: &[&str] = &[
+    "noscript",
+    "loading",
+    "stale",
+    "fast",
+    "no_auth",
+    "allow_busy",
+];
 const CLIENT_FLAGS: &[&str] = &["noscript", "loading", "stale"];
 const CLIENT_ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
 const CLIENT_ACL: &[&str] = &["@slow", "@connection"];
 const CLIENT_ADMIN_ACL: &[&str] = &["@admin", "@slow", "@dangerous", "@connection"];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "auth", arity: -2, flags: CONNECTION_FLAGS, acl_categories: &["@fast", "@connection"], group: "connection", summary: "Authenticates the connection.", complexity: "O(N) where N is the number of passwords defined for the user", handler: Some(auth), ..SPEC },
-    CommandSpec { name: "hello", arity: -1, flags: CONNECTION_FLAGS, acl_categories: &["@fast", "@connection"], group: "connection", summary: "Handshakes with the Redis server.", since: "6.0.0", handler: Some(hello), ..SPEC },
-    CommandSpec { name: "select", arity: 2, flags: &["loading", "stale", "fast"], acl_categories: &["@fast", "@connection"], group: "connection", summary: "Changes the selected database.", handler: Some(select), ..SPEC },
-    CommandSpec { name: "quit", arity: -1, flags: CONNECTION_FLAGS, acl_categories: &["@fast", "@connection"], group: "connection", summary: "Closes the connection.", handler: Some(quit), ..SPEC },
-    CommandSpec { name: "reset", arity: 1, flags: CONNECTION_FLAGS, acl_categories: &["@fast", "@connection"], group: "connection", summary: "Resets the connection.", since: "6.2.0", handler: Some(reset), ..SPEC },
-    CommandSpec { name: "client", arity: -2, acl_categories: &["@slow"], group: "connection", summary: "A container for client connection commands.", since: "2.4.0", complexity: "Depends on subcommand.", subcommands: CLIENT_SUBCOMMANDS, ..SPEC },
+    CommandSpec {
+        name: "auth",
+        arity: -2,
+        flags: CONNECTION_FLAGS,
+        acl_categories: &["@fast", "@connection"],
+        group: "connection",
+        summary: "Authenticates the connection.",
+        complexity: "O(N) where N is the number of passwords defined for the user",
+        handler: Some(auth),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "hello",
+        arity: -1,
+        flags: CONNECTION_FLAGS,
+        acl_categories: &["@fast", "@connection"],
+        group: "connection",
+        summary: "Handshakes with the Redis server.",
+        since: "6.0.0",
+        handler: Some(hello),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "select",
+        arity: 2,
+        flags: &["loading", "stale", "fast"],
+        acl_categories: &["@fast", "@connection"],
+        group: "connection",
+        summary: "Changes the selected database.",
+        handler: Some(select),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "quit",
+        arity: -1,
+        flags: CONNECTION_FLAGS,
+        acl_categories: &["@fast", "@connection"],
+        group: "connection",
+        summary: "Closes the connection.",
+        handler: Some(quit),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "reset",
+        arity: 1,
+        flags: CONNECTION_FLAGS,
+        acl_categories: &["@fast", "@connection"],
+        group: "connection",
+        summary: "Resets the connection.",
+        since: "6.2.0",
+        handler: Some(reset),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "client",
+        arity: -2,
+        acl_categories: &["@slow"],
+        group: "connection",
+        summary: "A container for client connection commands.",
+        since: "2.4.0",
+        complexity: "Depends on subcommand.",
+        subcommands: CLIENT_SUBCOMMANDS,
+        ..SPEC
+    },
 ];
 
 static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "id", arity: 2, flags: CLIENT_FLAGS, acl_categories: CLIENT_ACL, group: "connection", summary: "Returns the unique client ID of the connection.", since: "5.0.0", handler: Some(client_id), ..SPEC },
-    CommandSpec { name: "setname", arity: 3, flags: CLIENT_FLAGS, acl_categories: CLIENT_ACL, group: "connection", summary: "Sets the connection name.", since: "2.6.9", handler: Some(client_setname), ..SPEC },
-    CommandSpec { name: "getname", arity: 2, flags: CLIENT_FLAGS, acl_categories: CLIENT_ACL, group: "connection", summary: "Returns the name of the connection.", since: "2.6.9", handler: Some(client_getname), ..SPEC },
-    CommandSpec { name: "list", arity: -2, flags: CLIENT_ADMIN_FLAGS, acl_categories: CLIENT_ADMIN_ACL, group: "connection", summary: "Lists open connections.", since: "2.4.0", complexity: "O(N) where N is the number of client connections", handler: Some(client_list), ..SPEC },
-    CommandSpec { name: "info", arity: 2, flags: CLIENT_FLAGS, acl_categories: CLIENT_ACL, group: "connection", summary: "Returns information about the connection.", since: "6.2.0", handler: Some(client_info), ..SPEC },
-    CommandSpec { name: "kill", arity: -3, flags: CLIENT_ADMIN_FLAGS, acl_categories: CLIENT_ADMIN_ACL, group: "connection", summary: "Terminates open connections.", since: "2.4.0", complexity: "O(N) where N is the number of client connections", handler: Some(client_kill), ..SPEC },
-    CommandSpec { name: "no-evict", arity: 3, flags: CLIENT_ADMIN_FLAGS, acl_categories: CLIENT_ADMIN_ACL, group: "connection", summary: "Sets the client eviction mode of the connection.", since: "7.0.0", handler: Some(client_no_evict), ..SPEC },
-    CommandSpec { name: "reply", arity: 3, flags: CLIENT_FLAGS, acl_categories: CLIENT_ACL, group: "connection", summary: "Instructs the server whether to reply to commands.", since: "3.2.0", handler: Some(client_reply), ..SPEC },
-    CommandSpec { name: "help", arity: 2, flags: &["loading", "stale"], acl_categories: CLIENT_ACL, group: "connection", summary: "Returns helpful text about the different subcommands.", since: "5.0.0", handler: Some(client_help), ..SPEC },
+    CommandSpec {
+        name: "id",
+        arity: 2,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Returns the unique client ID of the connection.",
+        since: "5.0.0",
+        handler: Some(client_id),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "setname",
+        arity: 3,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Sets the connection name.",
+        since: "2.6.9",
+        handler: Some(client_setname),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "getname",
+        arity: 2,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Returns the name of the connection.",
+        since: "2.6.9",
+        handler: Some(client_getname),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "list",
+        arity: -2,
+        flags: CLIENT_ADMIN_FLAGS,
+        acl_categories: CLIENT_ADMIN_ACL,
+        group: "connection",
+        summary: "Lists open connections.",
+        since: "2.4.0",
+        complexity: "O(N) where N is the number of client connections",
+        handler: Some(client_list),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "info",
+        arity: 2,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Returns information about the connection.",
+        since: "6.2.0",
+        handler: Some(client_info),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "kill",
+        arity: -3,
+        flags: CLIENT_ADMIN_FLAGS,
+        acl_categories: CLIENT_ADMIN_ACL,
+        group: "connection",
+        summary: "Terminates open connections.",
+        since: "2.4.0",
+        complexity: "O(N) where N is the number of client connections",
+        handler: Some(client_kill),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "no-evict",
+        arity: 3,
+        flags: CLIENT_ADMIN_FLAGS,
+        acl_categories: CLIENT_ADMIN_ACL,
+        group: "connection",
+        summary: "Sets the client eviction mode of the connection.",
+        since: "7.0.0",
+        handler: Some(client_no_evict),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "reply",
+        arity: 3,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Instructs the server whether to reply to commands.",
+        since: "3.2.0",
+        handler: Some(client_reply),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "help",
+        arity: 2,
+        flags: &["loading", "stale"],
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Returns helpful text about the different subcommands.",
+        since: "5.0.0",
+        handler: Some(client_help),
+        ..SPEC
+    },
 ];
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 const NO_PASSWORD_SET: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
 const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
-const BAD_CLIENT_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+const BAD_CLIENT_NAME: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
 const DEFAULT_USER: &[u8] = b"default";
 
 /// Checks `username`/`password` against the only user, `default`. Without `requirepass` that user
@@ -108,7 +267,9 @@ fn set_protocol(ctx: &mut Ctx<'_>, protocol: Protocol) {
 fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut protocol = None;
     if let Some(version) = args.get(1) {
-        let version = parse_i64(version).ok_or_else(|| CmdError::msg("ERR Protocol version is not an integer or out of range"))?;
+        let version = parse_i64(version).ok_or_else(|| {
+            CmdError::msg("ERR Protocol version is not an integer or out of range")
+        })?;
         protocol = Some(match version {
             2 => Protocol::Resp2,
             3 => Protocol::Resp3,
@@ -130,7 +291,10 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             name = Some(&args[i + 1]);
             i += 2;
         } else {
-            return Err(CmdError::msg(format!("ERR Syntax error in HELLO option '{}'", text(option))));
+            return Err(CmdError::msg(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                text(option)
+            )));
         }
     }
     if let Some((username, password)) = credentials {
@@ -237,7 +401,10 @@ fn client_type_by_name(name: &Bytes) -> Result<ClientType, CmdError> {
         b"slave" | b"replica" => Ok(ClientType::Replica),
         b"master" => Ok(ClientType::Master),
         b"pubsub" => Ok(ClientType::PubSub),
-        _ => Err(CmdError::msg(format!("ERR Unknown client type '{}'", text(name)))),
+        _ => Err(CmdError::msg(format!(
+            "ERR Unknown client type '{}'",
+            text(name)
+        ))),
     }
 }
 
@@ -249,7 +416,12 @@ fn client_type(_info: &ClientInfo) -> ClientType {
 /// Open connections, the caller included, in id order. A killed connection is gone as far as
 /// clients can tell (Redis frees it at once), even if its task has not finished closing yet.
 fn live_clients(ctx: &Ctx<'_>) -> Vec<std::sync::Arc<ClientInfo>> {
-    ctx.server.clients.all().into_iter().filter(|info| !info.killed.load(Ordering::Relaxed)).collect()
+    ctx.server
+        .clients
+        .all()
+        .into_iter()
+        .filter(|info| !info.killed.load(Ordering::Relaxed))
+        .collect()
 }
 
 /// One CLIENT LIST line, without its newline. `me` is set when `info` is the caller, whose
@@ -259,9 +431,17 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     // Others publish their state once per batch; their output length is that of their last batch's
     // replies, which may still be waiting to be written.
     let (last_command, output_capacity, output_len) = if me {
-        (ctx.client.last_command, ctx.out.buf.capacity(), ctx.out.len())
+        (
+            ctx.client.last_command,
+            ctx.out.buf.capacity(),
+            ctx.out.len(),
+        )
     } else {
-        (details.last_command, details.output_capacity, details.output_bytes)
+        (
+            details.last_command,
+            details.output_capacity,
+            details.output_bytes,
+        )
     };
     let cmd = match last_command {
         Some((parent, spec)) => full_name(parent, spec),
@@ -277,9 +457,17 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     if flags.is_empty() {
         flags.push('N');
     }
-    let name = details.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let name = details
+        .name
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
     let query_total = details.query_buffer + details.query_buffer_free;
-    let tot_mem = query_total + output_capacity + argv_mem + std::mem::size_of::<ClientInfo>() + std::mem::size_of::<crate::server::clients::ClientState>();
+    let tot_mem = query_total
+        + output_capacity
+        + argv_mem
+        + std::mem::size_of::<ClientInfo>()
+        + std::mem::size_of::<crate::server::clients::ClientState>();
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
@@ -331,7 +519,10 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         [_, _, option, kind] if is(option, "type") => {
             let wanted = client_type_by_name(kind)?;
-            for info in live_clients(ctx).into_iter().filter(|info| client_type(info) == wanted) {
+            for info in live_clients(ctx)
+                .into_iter()
+                .filter(|info| client_type(info) == wanted)
+            {
                 listing.push_str(&line_for(ctx, &info, args));
                 listing.push('\n');
             }
@@ -342,7 +533,9 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 wanted.push(parse_i64(id).ok_or_else(|| CmdError::msg("ERR Invalid client ID"))?);
             }
             for id in wanted {
-                let found = u64::try_from(id).ok().and_then(|id| ctx.server.clients.get(id));
+                let found = u64::try_from(id)
+                    .ok()
+                    .and_then(|id| ctx.server.clients.get(id));
                 if let Some(info) = found.filter(|info| !info.killed.load(Ordering::Relaxed)) {
                     listing.push_str(&line_for(ctx, &info, args));
                     listing.push('\n');
@@ -375,8 +568,11 @@ struct KillFilter<'a> {
 
 impl KillFilter<'_> {
     fn matches(&self, info: &ClientInfo, my_id: u64) -> bool {
-        self.addr.is_none_or(|addr| info.addr.to_string().as_bytes() == addr)
-            && self.laddr.is_none_or(|laddr| info.laddr.to_string().as_bytes() == laddr)
+        self.addr
+            .is_none_or(|addr| info.addr.to_string().as_bytes() == addr)
+            && self
+                .laddr
+                .is_none_or(|laddr| info.laddr.to_string().as_bytes() == laddr)
             && self.kind.is_none_or(|kind| client_type(info) == kind)
             && self.id.is_none_or(|id| info.id == id)
             && !(self.skip_me && info.id == my_id)
@@ -384,14 +580,19 @@ impl KillFilter<'_> {
 }
 
 fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
-    let mut filter = KillFilter { skip_me: true, ..KillFilter::default() };
+    let mut filter = KillFilter {
+        skip_me: true,
+        ..KillFilter::default()
+    };
     let mut pairs = args[2..].chunks(2);
     for pair in &mut pairs {
         let [option, value] = pair else {
             return Err(CmdError::Syntax);
         };
         if is(option, "id") {
-            let id = parse_i64(value).filter(|&id| id >= 1).ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?;
+            let id = parse_i64(value)
+                .filter(|&id| id >= 1)
+                .ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?;
             filter.id = Some(id as u64);
         } else if is(option, "type") {
             filter.kind = Some(client_type_by_name(value)?);
@@ -422,7 +623,14 @@ fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
 /// `CLIENT KILL <filter> <value> ...` (answers how many were killed, and skips the caller by default).
 fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let old_form = args.len() == 3;
-    let filter = if old_form { KillFilter { addr: Some(&args[2]), ..KillFilter::default() } } else { parse_kill_filter(args)? };
+    let filter = if old_form {
+        KillFilter {
+            addr: Some(&args[2]),
+            ..KillFilter::default()
+        }
+    } else {
+        parse_kill_filter(args)?
+    };
     let mut killed = 0;
     for info in live_clients(ctx) {
         if !filter.matches(&info, ctx.client.id) {
@@ -482,17 +690,6 @@ fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Replies a help text as Redis's `addReplyHelp`: a header line, the lines, and HELP last.
-pub fn reply_help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
-    ctx.out.array(lines.len() + 3);
-    ctx.out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for line in lines {
-        ctx.out.simple(line);
-    }
-    ctx.out.simple("HELP");
-    ctx.out.simple("    Prints this help.");
-}
-
 const CLIENT_HELP: &[&str] = &[
     "GETNAME",
     "    Return the name of the current connection.",
@@ -527,7 +724,7 @@ const CLIENT_HELP: &[&str] = &[
 ];
 
 fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    reply_help(ctx, "CLIENT", CLIENT_HELP);
+    reply_help(ctx.out, "CLIENT", CLIENT_HELP);
     Ok(())
 }
 
@@ -555,8 +752,19 @@ mod tests {
 
     #[test]
     fn client_types_by_name() {
-        assert_eq!(client_type_by_name(&Bytes::from_static(b"NORMAL")), Ok(ClientType::Normal));
-        assert_eq!(client_type_by_name(&Bytes::from_static(b"slave")), Ok(ClientType::Replica));
-        assert_eq!(client_type_by_name(&Bytes::from_static(b"foo")).unwrap_err().message(), "ERR Unknown client type 'foo'");
+        assert_eq!(
+            client_type_by_name(&Bytes::from_static(b"NORMAL")),
+            Ok(ClientType::Normal)
+        );
+        assert_eq!(
+            client_type_by_name(&Bytes::from_static(b"slave")),
+            Ok(ClientType::Replica)
+        );
+        assert_eq!(
+            client_type_by_name(&Bytes::from_static(b"foo"))
+                .unwrap_err()
+                .message(),
+            "ERR Unknown client type 'foo'"
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 
-use super::config_cmd::reply_help;
+use super::reply_help;
 use super::{all_commands, full_name, lookup, lookup_subcommand, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
@@ -29,13 +29,89 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     complexity: "O(N) where N is the total number of Redis commands",
     handler: Some(command_all),
     subcommands: &[
-        CommandSpec { name: "count", arity: 2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get total number of Redis commands", since: "2.8.13", handler: Some(command_count), ..SPEC },
-        CommandSpec { name: "list", arity: -2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get an array of Redis command names", since: "7.0.0", complexity: "O(N) where N is the total number of Redis commands", handler: Some(command_list), ..SPEC },
-        CommandSpec { name: "info", arity: -2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get array of specific Redis command details, or all when no argument is given.", since: "2.8.13", complexity: "O(N) where N is the number of commands to look up", handler: Some(command_info), ..SPEC },
-        CommandSpec { name: "docs", arity: -2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Get array of specific Redis command documentation", since: "7.0.0", complexity: "O(N) where N is the number of commands to look up", handler: Some(command_docs), ..SPEC },
-        CommandSpec { name: "getkeys", arity: -4, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Extract keys given a full Redis command", since: "2.8.13", complexity: "O(N) where N is the number of arguments to the command", handler: Some(command_getkeys), ..SPEC },
-        CommandSpec { name: "getkeysandflags", arity: -4, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Extract keys and access flags given a full Redis command", since: "7.0.0", complexity: "O(N) where N is the number of arguments to the command", handler: Some(command_getkeysandflags), ..SPEC },
-        CommandSpec { name: "help", arity: 2, flags: FLAGS, acl_categories: ACL, group: "server", summary: "Show helpful text about the different subcommands", since: "5.0.0", handler: Some(command_help), ..SPEC },
+        CommandSpec {
+            name: "count",
+            arity: 2,
+            flags: FLAGS,
+            acl_categories: ACL,
+            group: "server",
+            summary: "Get total number of Redis commands",
+            since: "2.8.13",
+            handler: Some(command_count),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "list",
+            arity: -2,
+            flags: FLAGS,
+            acl_categories: ACL,
+            group: "server",
+            summary: "Get an array of Redis command names",
+            since: "7.0.0",
+            complexity: "O(N) where N is the total number of Redis commands",
+            handler: Some(command_list),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "info",
+            arity: -2,
+            flags: FLAGS,
+            acl_categories: ACL,
+            group: "server",
+            summary:
+                "Get array of specific Redis command details, or all when no argument is given.",
+            since: "2.8.13",
+            complexity: "O(N) where N is the number of commands to look up",
+            handler: Some(command_info),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "docs",
+            arity: -2,
+            flags: FLAGS,
+            acl_categories: ACL,
+            group: "server",
+            summary: "Get array of specific Redis command documentation",
+            since: "7.0.0",
+            complexity: "O(N) where N is the number of commands to look up",
+            handler: Some(command_docs),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "getkeys",
+            arity: -4,
+            flags: FLAGS,
+            acl_categories: ACL,
+            group: "server",
+            summary: "Extract keys given a full Redis command",
+            since: "2.8.13",
+            complexity: "O(N) where N is the number of arguments to the command",
+            handler: Some(command_getkeys),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "getkeysandflags",
+            arity: -4,
+            flags: FLAGS,
+            acl_categories: ACL,
+            group: "server",
+            summary: "Extract keys and access flags given a full Redis command",
+            since: "7.0.0",
+            complexity: "O(N) where N is the number of arguments to the command",
+            handler: Some(command_getkeysandflags),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "help",
+            arity: 2,
+            flags: FLAGS,
+            acl_categories: ACL,
+            group: "server",
+            summary: "Show helpful text about the different subcommands",
+            since: "5.0.0",
+            handler: Some(command_help),
+            ..SPEC
+        },
     ],
     ..SPEC
 }];
@@ -71,7 +147,11 @@ fn simple_set(out: &mut ReplyBuf, items: &[&str]) {
 
 fn key_spec(out: &mut ReplyBuf, spec: &CommandSpec) {
     // Redis's range spec counts the last key from the first one when it is not from the end.
-    let last = if spec.last_key < 0 { spec.last_key } else { spec.last_key - spec.first_key };
+    let last = if spec.last_key < 0 {
+        spec.last_key
+    } else {
+        spec.last_key - spec.first_key
+    };
     out.map(3);
     out.bulk(b"flags");
     simple_set(out, key_spec_flags(spec));
@@ -130,7 +210,12 @@ fn reply_info(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSp
 fn reply_docs(out: &mut ReplyBuf, spec: &CommandSpec) {
     let has_subs = !spec.subcommands.is_empty();
     out.map(4 + has_subs as usize);
-    for (field, value) in [("summary", spec.summary), ("since", spec.since), ("group", spec.group), ("complexity", spec.complexity)] {
+    for (field, value) in [
+        ("summary", spec.summary),
+        ("since", spec.since),
+        ("group", spec.group),
+        ("complexity", spec.complexity),
+    ] {
         out.bulk(field.as_bytes());
         out.bulk(value.as_bytes());
     }
@@ -200,10 +285,14 @@ impl Filter<'_> {
             Filter::All => true,
             // cachet has no modules.
             Filter::Module => false,
-            Filter::AclCategory(category) => {
-                spec.acl_categories.iter().any(|c| c.trim_start_matches('@').as_bytes().eq_ignore_ascii_case(category))
+            Filter::AclCategory(category) => spec.acl_categories.iter().any(|c| {
+                c.trim_start_matches('@')
+                    .as_bytes()
+                    .eq_ignore_ascii_case(category)
+            }),
+            Filter::Pattern(pattern) => {
+                glob_match(pattern, full_name(parent, spec).as_bytes(), true)
             }
-            Filter::Pattern(pattern) => glob_match(pattern, full_name(parent, spec).as_bytes(), true),
         }
     }
 }
@@ -245,18 +334,23 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
     let command = &args[2..];
     let base = lookup(&command[0]).ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
     let spec = match command.get(1) {
-        Some(sub) if !base.subcommands.is_empty() => {
-            lookup_subcommand(base, sub).ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?
-        }
+        Some(sub) if !base.subcommands.is_empty() => lookup_subcommand(base, sub)
+            .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?,
         _ => base,
     };
     if spec.first_key <= 0 {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
     let argc = command.len();
-    let arity_ok = if spec.arity >= 0 { argc == spec.arity as usize } else { argc >= spec.arity.unsigned_abs() as usize };
+    let arity_ok = if spec.arity >= 0 {
+        argc == spec.arity as usize
+    } else {
+        argc >= spec.arity.unsigned_abs() as usize
+    };
     if !arity_ok {
-        return Err(CmdError::msg("ERR Invalid number of arguments specified for command"));
+        return Err(CmdError::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
     }
     let positions = spec.key_positions(argc);
     if positions.is_empty() {
@@ -268,7 +362,14 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
 fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (_, positions) = keys_of(args)?;
     let command = &args[2..];
-    ctx.out.bulks(positions.iter().filter_map(|&p| command.get(p)).map(|k| &k[..]).collect::<Vec<_>>().into_iter());
+    ctx.out.bulks(
+        positions
+            .iter()
+            .filter_map(|&p| command.get(p))
+            .map(|k| &k[..])
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
     Ok(())
 }
 
@@ -327,13 +428,24 @@ mod tests {
 
     #[test]
     fn mset_shaped_key_positions() {
-        let mset = CommandSpec { name: "mset", arity: -3, flags: &["write"], first_key: 1, last_key: -1, key_step: 2, ..SPEC };
+        let mset = CommandSpec {
+            name: "mset",
+            arity: -3,
+            flags: &["write"],
+            first_key: 1,
+            last_key: -1,
+            key_step: 2,
+            ..SPEC
+        };
         assert_eq!(mset.key_positions(5), [1, 3]);
         assert_eq!(key_spec_flags(&mset), ["RW", "update"]);
         let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp2);
         key_spec(&mut out, &mset);
         let text = String::from_utf8_lossy(&out.buf).into_owned();
-        assert!(text.ends_with("$7\r\nlastkey\r\n:-1\r\n$7\r\nkeystep\r\n:2\r\n$5\r\nlimit\r\n:0\r\n"), "{text}");
+        assert!(
+            text.ends_with("$7\r\nlastkey\r\n:-1\r\n$7\r\nkeystep\r\n:2\r\n$5\r\nlimit\r\n:0\r\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -350,12 +462,24 @@ $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n
 
     #[test]
     fn resp3_docs_are_maps() {
-        let config = all_commands().find(|spec| spec.name == "config").expect("config");
+        let config = all_commands()
+            .find(|spec| spec.name == "config")
+            .expect("config");
         let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp3);
         reply_docs(&mut out, config);
         let text = String::from_utf8_lossy(&out.buf).into_owned();
-        assert!(text.starts_with("%5\r\n$7\r\nsummary\r\n$45\r\nA container for server configuration commands\r\n"), "{text}");
-        assert!(text.contains("$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|set\r\n%4\r\n$7\r\nsummary\r\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "%5\r\n$7\r\nsummary\r\n$45\r\nA container for server configuration commands\r\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|set\r\n%4\r\n$7\r\nsummary\r\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -363,7 +487,11 @@ $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n
         let mut names: Vec<String> = Vec::new();
         for spec in all_commands() {
             names.push(spec.name.to_string());
-            names.extend(spec.subcommands.iter().map(|sub| full_name(Some(spec), sub)));
+            names.extend(
+                spec.subcommands
+                    .iter()
+                    .map(|sub| full_name(Some(spec), sub)),
+            );
         }
         for name in &names {
             assert_eq!(name, &name.to_ascii_lowercase());

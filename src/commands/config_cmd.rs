@@ -2,12 +2,12 @@
 //! rewrite live in `server::config`; this file only speaks the protocol, with Redis 7's order of
 //! checks so that the same mistake gets the same error.
 
+use crate::commands::reply_help;
 use bytes::Bytes;
 
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
-use crate::protocol::ReplyBuf;
 use crate::server::config::{find_directive, Directive, DIRECTIVES};
 
 const ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
@@ -22,26 +22,66 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     since: "2.0.0",
     complexity: "Depends on subcommand.",
     subcommands: &[
-        CommandSpec { name: "set", arity: -4, flags: ADMIN_FLAGS, acl_categories: ADMIN_ACL, group: "server", summary: "Set configuration parameters to the given values", since: "2.0.0", complexity: "O(N) when N is the number of configuration parameters provided", handler: Some(config_set), ..SPEC },
-        CommandSpec { name: "get", arity: -3, flags: ADMIN_FLAGS, acl_categories: ADMIN_ACL, group: "server", summary: "Get the values of configuration parameters", since: "2.0.0", complexity: "O(N) when N is the number of configuration parameters provided", handler: Some(config_get), ..SPEC },
-        CommandSpec { name: "resetstat", arity: 2, flags: ADMIN_FLAGS, acl_categories: ADMIN_ACL, group: "server", summary: "Reset the stats returned by INFO", since: "2.0.0", handler: Some(config_resetstat), ..SPEC },
-        CommandSpec { name: "rewrite", arity: 2, flags: ADMIN_FLAGS, acl_categories: ADMIN_ACL, group: "server", summary: "Rewrite the configuration file with the in memory configuration", since: "2.8.0", handler: Some(config_rewrite), ..SPEC },
-        CommandSpec { name: "help", arity: 2, flags: &["loading", "stale"], acl_categories: &["@slow"], group: "server", summary: "Show helpful text about the different subcommands", since: "5.0.0", handler: Some(config_help), ..SPEC },
+        CommandSpec {
+            name: "set",
+            arity: -4,
+            flags: ADMIN_FLAGS,
+            acl_categories: ADMIN_ACL,
+            group: "server",
+            summary: "Set configuration parameters to the given values",
+            since: "2.0.0",
+            complexity: "O(N) when N is the number of configuration parameters provided",
+            handler: Some(config_set),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "get",
+            arity: -3,
+            flags: ADMIN_FLAGS,
+            acl_categories: ADMIN_ACL,
+            group: "server",
+            summary: "Get the values of configuration parameters",
+            since: "2.0.0",
+            complexity: "O(N) when N is the number of configuration parameters provided",
+            handler: Some(config_get),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "resetstat",
+            arity: 2,
+            flags: ADMIN_FLAGS,
+            acl_categories: ADMIN_ACL,
+            group: "server",
+            summary: "Reset the stats returned by INFO",
+            since: "2.0.0",
+            handler: Some(config_resetstat),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "rewrite",
+            arity: 2,
+            flags: ADMIN_FLAGS,
+            acl_categories: ADMIN_ACL,
+            group: "server",
+            summary: "Rewrite the configuration file with the in memory configuration",
+            since: "2.8.0",
+            handler: Some(config_rewrite),
+            ..SPEC
+        },
+        CommandSpec {
+            name: "help",
+            arity: 2,
+            flags: &["loading", "stale"],
+            acl_categories: &["@slow"],
+            group: "server",
+            summary: "Show helpful text about the different subcommands",
+            since: "5.0.0",
+            handler: Some(config_help),
+            ..SPEC
+        },
     ],
     ..SPEC
 }];
-
-/// Writes a `HELP` reply as Redis's `addReplyHelp`: a title line, the subcommand lines, and the
-/// `HELP` entry every container ends with.
-pub fn reply_help(out: &mut ReplyBuf, command: &str, lines: &[&str]) {
-    out.array(lines.len() + 3);
-    out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for line in lines {
-        out.simple(line);
-    }
-    out.simple("HELP");
-    out.simple("    Prints this help.");
-}
 
 fn config_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     reply_help(
@@ -69,14 +109,18 @@ fn has_glob(pattern: &[u8]) -> bool {
 /// glob characters is echoed as typed (Redis 7 does so), a glob match answers the directive's name.
 fn matches(patterns: &[Bytes]) -> Vec<(&'static Directive, String)> {
     let mut found: Vec<(&'static Directive, String)> = Vec::new();
-    let add = |found: &mut Vec<(&'static Directive, String)>, d: &'static Directive, name: String| {
-        if !found.iter().any(|(seen, _)| std::ptr::eq(*seen, d)) {
-            found.push((d, name));
-        }
-    };
+    let add =
+        |found: &mut Vec<(&'static Directive, String)>, d: &'static Directive, name: String| {
+            if !found.iter().any(|(seen, _)| std::ptr::eq(*seen, d)) {
+                found.push((d, name));
+            }
+        };
     for pattern in patterns {
         if has_glob(pattern) {
-            for d in DIRECTIVES.iter().filter(|d| glob_match(pattern, d.name.as_bytes(), true)) {
+            for d in DIRECTIVES
+                .iter()
+                .filter(|d| glob_match(pattern, d.name.as_bytes(), true))
+            {
                 add(&mut found, d, d.name.to_string());
             }
         } else if let Some(d) = std::str::from_utf8(pattern).ok().and_then(find_directive) {
@@ -89,7 +133,10 @@ fn matches(patterns: &[Bytes]) -> Vec<(&'static Directive, String)> {
 fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let found = matches(&args[2..]);
     let values = ctx.server.config.read();
-    let pairs: Vec<(String, String)> = found.into_iter().map(|(d, name)| (name, (d.get)(&values))).collect();
+    let pairs: Vec<(String, String)> = found
+        .into_iter()
+        .map(|(d, name)| (name, (d.get)(&values)))
+        .collect();
     drop(values);
     ctx.out.map(pairs.len());
     for (name, value) in pairs {
@@ -111,7 +158,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let typed = String::from_utf8_lossy(&pair[0]).into_owned();
         let Some(directive) = find_directive(&typed) else {
             if failure.is_none() {
-                return Err(CmdError::msg(format!("ERR Unknown option or number of arguments for CONFIG SET - '{typed}'")));
+                return Err(CmdError::msg(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{typed}'"
+                )));
             }
             continue;
         };
@@ -127,11 +176,16 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     if let Some((name, reason)) = failure {
-        return Err(CmdError::msg(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")));
+        return Err(CmdError::msg(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+        )));
     }
     // A value is one argument even when it holds spaces (`save "3600 1"`, `bind "a b"`): the
     // directive's parser splits it if it takes several words.
-    let pairs: Vec<(&str, Vec<&str>)> = chosen.iter().map(|(d, value)| (d.name, vec![value.as_str()])).collect();
+    let pairs: Vec<(&str, Vec<&str>)> = chosen
+        .iter()
+        .map(|(d, value)| (d.name, vec![value.as_str()]))
+        .collect();
     ctx.server.config.set(&pairs).map_err(CmdError::msg)?;
     ctx.out.ok();
     Ok(())

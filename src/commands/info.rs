@@ -77,7 +77,10 @@ fn selected_sections(args: &[Bytes]) -> Vec<bool> {
             defaults(&mut wanted);
         } else if arg.eq_ignore_ascii_case(b"all") || arg.eq_ignore_ascii_case(b"everything") {
             wanted.iter_mut().for_each(|slot| *slot = true);
-        } else if let Some(index) = SECTIONS.iter().position(|(name, _, _)| arg.eq_ignore_ascii_case(name.as_bytes())) {
+        } else if let Some(index) = SECTIONS
+            .iter()
+            .position(|(name, _, _)| arg.eq_ignore_ascii_case(name.as_bytes()))
+        {
             wanted[index] = true;
         }
     }
@@ -109,7 +112,13 @@ impl InfoText {
 
 /// Bytes as Redis's `bytesToHuman`: `512B`, `1.13M`, `2.00G`.
 pub fn bytes_to_human(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 5] = [(1 << 50, "P"), (1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 50, "P"),
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
     if bytes < 1024 {
         return format!("{bytes}B");
     }
@@ -133,17 +142,36 @@ fn os_name() -> String {
         if libc::uname(&mut name) != 0 {
             return std::env::consts::OS.to_string();
         }
-        let field = |chars: &[libc::c_char]| std::ffi::CStr::from_ptr(chars.as_ptr()).to_string_lossy().into_owned();
-        format!("{} {} {}", field(&name.sysname), field(&name.release), field(&name.machine))
+        let field = |chars: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(chars.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!(
+            "{} {} {}",
+            field(&name.sysname),
+            field(&name.release),
+            field(&name.machine)
+        )
     }
 }
 
 fn server_section(info: &mut InfoText, server: &Server) {
-    let config_file = server.config.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let config_file = server
+        .config
+        .file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let hz = server.config.read().hz;
     let uptime = server.started.elapsed().as_secs();
-    let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
-    let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
+    let executable = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     info.section("Server");
     info.field("redis_version", REDIS_COMPAT_VERSION);
     info.field("cachet_version", CACHET_VERSION);
@@ -152,7 +180,14 @@ fn server_section(info: &mut InfoText, server: &Server) {
     info.field("redis_mode", "standalone");
     info.field("os", os_name());
     info.field("arch_bits", usize::BITS);
-    info.field("multiplexing_api", if cfg!(target_os = "linux") { "epoll" } else { "kqueue" });
+    info.field(
+        "multiplexing_api",
+        if cfg!(target_os = "linux") {
+            "epoll"
+        } else {
+            "kqueue"
+        },
+    );
     info.field("process_id", std::process::id());
     info.field("process_supervised", "no");
     info.field("run_id", &server.run_id);
@@ -222,12 +257,19 @@ fn memory_section(info: &mut InfoText, server: &Server) {
     let dataset = server.keyspace.memory() as u64;
     let baseline = server.stats.memory_baseline.load(Ordering::Relaxed);
     let used = dataset + baseline;
-    let peak = server.stats.memory_peak.fetch_max(used, Ordering::Relaxed).max(used);
+    let peak = server
+        .stats
+        .memory_peak
+        .fetch_max(used, Ordering::Relaxed)
+        .max(used);
     let (allocated, resident) = allocator_stats();
     let rss = rss_bytes().unwrap_or(resident as u64);
     let system = total_system_memory();
-    let maxmemory: u64 = config_value(server, "maxmemory").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let policy = config_value(server, "maxmemory-policy").unwrap_or_else(|| "noeviction".to_string());
+    let maxmemory: u64 = config_value(server, "maxmemory")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let policy =
+        config_value(server, "maxmemory-policy").unwrap_or_else(|| "noeviction".to_string());
     info.section("Memory");
     info.field("used_memory", used);
     info.field("used_memory_human", bytes_to_human(used));
@@ -235,7 +277,10 @@ fn memory_section(info: &mut InfoText, server: &Server) {
     info.field("used_memory_rss_human", bytes_to_human(rss));
     info.field("used_memory_peak", peak);
     info.field("used_memory_peak_human", bytes_to_human(peak));
-    info.field("used_memory_peak_perc", format!("{}%", ratio(used * 100, peak)));
+    info.field(
+        "used_memory_peak_perc",
+        format!("{}%", ratio(used * 100, peak)),
+    );
     info.field("used_memory_startup", baseline);
     info.field("used_memory_dataset", dataset);
     info.field("allocator_allocated", allocated);
@@ -256,7 +301,10 @@ fn persistence_section(info: &mut InfoText, server: &Server) {
     info.field("loading", 0);
     info.field("async_loading", 0);
     info.field("rdb_bgsave_in_progress", 0);
-    info.field("rdb_last_save_time", server.last_save.load(Ordering::Relaxed));
+    info.field(
+        "rdb_last_save_time",
+        server.last_save.load(Ordering::Relaxed),
+    );
     info.field("aof_enabled", 0);
     info.field("aof_rewrite_in_progress", 0);
 }
@@ -270,13 +318,22 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     let keyspace = server.keyspace.stats();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
     info.section("Stats");
-    info.field("total_connections_received", load(&stats.connections_received));
+    info.field(
+        "total_connections_received",
+        load(&stats.connections_received),
+    );
     info.field("total_commands_processed", load(&stats.commands_processed));
     info.field("instantaneous_ops_per_sec", stats.ops_per_sec.per_second());
     info.field("total_net_input_bytes", load(&stats.net_input_bytes));
     info.field("total_net_output_bytes", load(&stats.net_output_bytes));
-    info.field("instantaneous_input_kbps", kbps(stats.input_bytes_per_sec.per_second()));
-    info.field("instantaneous_output_kbps", kbps(stats.output_bytes_per_sec.per_second()));
+    info.field(
+        "instantaneous_input_kbps",
+        kbps(stats.input_bytes_per_sec.per_second()),
+    );
+    info.field(
+        "instantaneous_output_kbps",
+        kbps(stats.output_bytes_per_sec.per_second()),
+    );
     info.field("rejected_connections", load(&stats.rejected_connections));
     info.field("expired_keys", keyspace.expired);
     info.field("evicted_keys", 0);
@@ -320,7 +377,10 @@ fn keyspace_section(info: &mut InfoText, server: &Server) {
     info.section("Keyspace");
     for (db, (keys, expires)) in server.keyspace.db_sizes().into_iter().enumerate() {
         if keys > 0 {
-            info.field(&format!("db{db}"), format!("keys={keys},expires={expires},avg_ttl=0"));
+            info.field(
+                &format!("db{db}"),
+                format!("keys={keys},expires={expires},avg_ttl=0"),
+            );
         }
     }
 }
@@ -352,9 +412,17 @@ mod tests {
     #[test]
     fn sections_by_name_default_and_all() {
         let picked = |args: &[&str]| {
-            let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            let args: Vec<Bytes> = args
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
             let wanted = selected_sections(&args);
-            SECTIONS.iter().zip(wanted).filter(|(_, w)| *w).map(|((name, _, _), _)| *name).collect::<Vec<_>>()
+            SECTIONS
+                .iter()
+                .zip(wanted)
+                .filter(|(_, w)| *w)
+                .map(|((name, _, _), _)| *name)
+                .collect::<Vec<_>>()
         };
         assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
         assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());

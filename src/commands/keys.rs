@@ -48,7 +48,12 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// Runs `f` on the key's entry the way Redis's `lookupKeyReadWithFlags(.., LOOKUP_NOTOUCH)` does:
 /// a hit or a miss is counted, the access time is left alone (TYPE, EXISTS, TTL, OBJECT).
-fn inspect<R>(view: &mut DbShard<'_>, hash: u64, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
+fn inspect<R>(
+    view: &mut DbShard<'_>,
+    hash: u64,
+    key: &[u8],
+    f: impl FnOnce(&Entry) -> R,
+) -> Option<R> {
     let result = view.peek(hash, key).map(f);
     match result {
         Some(_) => view.stats.hits += 1,
@@ -73,7 +78,12 @@ fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
     let mut removed = 0;
     for key in &args[1..] {
-        if ctx.server.keyspace.with_key(db, key, ctx.now_ms, |view, hash| view.remove(hash, key)).is_some() {
+        if ctx
+            .server
+            .keyspace
+            .with_key(db, key, ctx.now_ms, |view, hash| view.remove(hash, key))
+            .is_some()
+        {
             removed += 1;
         }
     }
@@ -85,7 +95,14 @@ fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
     let mut found = 0;
     for key in &args[1..] {
-        if ctx.server.keyspace.with_key(db, key, ctx.now_ms, |view, hash| inspect(view, hash, key, |_| ())).is_some() {
+        if ctx
+            .server
+            .keyspace
+            .with_key(db, key, ctx.now_ms, |view, hash| {
+                inspect(view, hash, key, |_| ())
+            })
+            .is_some()
+        {
             found += 1;
         }
     }
@@ -97,7 +114,13 @@ fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
     let mut found = 0;
     for key in &args[1..] {
-        if ctx.server.keyspace.with_key(db, key, ctx.now_ms, |view, hash| view.read(hash, key).is_some()) {
+        if ctx
+            .server
+            .keyspace
+            .with_key(db, key, ctx.now_ms, |view, hash| {
+                view.read(hash, key).is_some()
+            })
+        {
             found += 1;
         }
     }
@@ -107,7 +130,12 @@ fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn type_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let name = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| inspect(view, hash, key, Entry::type_name));
+    let name = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            inspect(view, hash, key, Entry::type_name)
+        });
     ctx.out.simple(name.unwrap_or("none"));
     Ok(())
 }
@@ -130,7 +158,9 @@ fn renamenx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn rename_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], nx: bool) -> Result<bool, CmdError> {
     let (db, now) = (ctx.client.db, ctx.now_ms);
     let mut locked = ctx.server.keyspace.lock_keys([src, dst]);
-    let Some((mut view, hash)) = locked.view(db, src, now) else { return Err(CmdError::NoSuchKey) };
+    let Some((mut view, hash)) = locked.view(db, src, now) else {
+        return Err(CmdError::NoSuchKey);
+    };
     if !view.contains(hash, src) {
         return Err(CmdError::NoSuchKey);
     }
@@ -138,13 +168,19 @@ fn rename_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], nx: bool) -> Result
         return Ok(!nx);
     }
     if nx {
-        let Some((mut view, hash)) = locked.view(db, dst, now) else { return Ok(false) };
+        let Some((mut view, hash)) = locked.view(db, dst, now) else {
+            return Ok(false);
+        };
         if view.contains(hash, dst) {
             return Ok(false);
         }
     }
-    let Some((mut view, hash)) = locked.view(db, src, now) else { return Err(CmdError::NoSuchKey) };
-    let Some(entry) = view.remove(hash, src) else { return Err(CmdError::NoSuchKey) };
+    let Some((mut view, hash)) = locked.view(db, src, now) else {
+        return Err(CmdError::NoSuchKey);
+    };
+    let Some(entry) = view.remove(hash, src) else {
+        return Err(CmdError::NoSuchKey);
+    };
     let moved = entry.clone_with_key(dst);
     drop(entry);
     if let Some((mut view, hash)) = locked.view(db, dst, now) {

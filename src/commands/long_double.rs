@@ -20,13 +20,23 @@ const FRACTION_DIGITS: u32 = 17;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LongDouble {
     /// `mantissa * 2^exp`, the mantissa normalized (top bit set) except for zero and subnormals.
-    Finite { negative: bool, mantissa: u64, exp: i64 },
-    Infinite { negative: bool },
+    Finite {
+        negative: bool,
+        mantissa: u64,
+        exp: i64,
+    },
+    Infinite {
+        negative: bool,
+    },
     NaN,
 }
 
 impl LongDouble {
-    pub const ZERO: LongDouble = LongDouble::Finite { negative: false, mantissa: 0, exp: 0 };
+    pub const ZERO: LongDouble = LongDouble::Finite {
+        negative: false,
+        mantissa: 0,
+        exp: 0,
+    };
 
     pub fn from_i64(n: i64) -> LongDouble {
         let magnitude = n.unsigned_abs();
@@ -34,7 +44,11 @@ impl LongDouble {
             return LongDouble::ZERO;
         }
         let shift = magnitude.leading_zeros();
-        LongDouble::Finite { negative: n < 0, mantissa: magnitude << shift, exp: -(shift as i64) }
+        LongDouble::Finite {
+            negative: n < 0,
+            mantissa: magnitude << shift,
+            exp: -(shift as i64),
+        }
     }
 
     pub fn is_finite(&self) -> bool {
@@ -61,7 +75,8 @@ impl LongDouble {
         };
         match parsed {
             // The input was not zero, but its value rounded to zero or overflowed (ERANGE).
-            Parsed::Rounded(LongDouble::Finite { mantissa: 0, .. }) | Parsed::Rounded(LongDouble::Infinite { .. }) => None,
+            Parsed::Rounded(LongDouble::Finite { mantissa: 0, .. })
+            | Parsed::Rounded(LongDouble::Infinite { .. }) => None,
             Parsed::Rounded(value) | Parsed::Zero(value) => Some(value),
         }
     }
@@ -70,13 +85,21 @@ impl LongDouble {
     /// `ld2string(.., LD_STR_HUMAN)`.
     pub fn to_human_string(&self) -> String {
         let (negative, mantissa, exp) = match *self {
-            LongDouble::Finite { negative, mantissa, exp } => (negative, mantissa, exp),
+            LongDouble::Finite {
+                negative,
+                mantissa,
+                exp,
+            } => (negative, mantissa, exp),
             LongDouble::Infinite { negative: true } => return "-inf".into(),
             LongDouble::Infinite { negative: false } => return "inf".into(),
             LongDouble::NaN => return "nan".into(),
         };
         let scaled = BigUint::from(mantissa) * BigUint::from(10u32).pow(FRACTION_DIGITS);
-        let units = if exp >= 0 { scaled << exp as usize } else { shift_right_even(&scaled, exp.unsigned_abs()) };
+        let units = if exp >= 0 {
+            scaled << exp as usize
+        } else {
+            shift_right_even(&scaled, exp.unsigned_abs())
+        };
         let mut digits = units.to_str_radix(10);
         let min_len = FRACTION_DIGITS as usize + 1;
         if digits.len() < min_len {
@@ -111,18 +134,37 @@ impl std::ops::Add for LongDouble {
             (Infinite { negative: a }, Infinite { negative: b }) if a != b => NaN,
             (Infinite { .. }, _) => self,
             (_, Infinite { .. }) => other,
-            (Finite { negative: na, mantissa: ma, exp: ea }, Finite { negative: nb, mantissa: mb, exp: eb }) => {
+            (
+                Finite {
+                    negative: na,
+                    mantissa: ma,
+                    exp: ea,
+                },
+                Finite {
+                    negative: nb,
+                    mantissa: mb,
+                    exp: eb,
+                },
+            ) => {
                 if ma == 0 {
                     return if mb == 0 { zero(na && nb) } else { other };
                 }
                 if mb == 0 {
                     return self;
                 }
-                let ((nh, mh, eh), (nl, ml, el)) = if ea >= eb { ((na, ma, ea), (nb, mb, eb)) } else { ((nb, mb, eb), (na, ma, ea)) };
+                let ((nh, mh, eh), (nl, ml, el)) = if ea >= eb {
+                    ((na, ma, ea), (nb, mb, eb))
+                } else {
+                    ((nb, mb, eb), (na, ma, ea))
+                };
                 // The smaller operand is then below a quarter of the larger one's last place: it
                 // cannot change the rounded sum.
                 if eh - el > 66 {
-                    return Finite { negative: nh, mantissa: mh, exp: eh };
+                    return Finite {
+                        negative: nh,
+                        mantissa: mh,
+                        exp: eh,
+                    };
                 }
                 let high = BigUint::from(mh) << (eh - el) as usize;
                 let low = BigUint::from(ml);
@@ -146,7 +188,11 @@ enum Parsed {
 }
 
 fn zero(negative: bool) -> LongDouble {
-    LongDouble::Finite { negative, mantissa: 0, exp: 0 }
+    LongDouble::Finite {
+        negative,
+        mantissa: 0,
+        exp: 0,
+    }
 }
 
 fn is_c_space(byte: u8) -> bool {
@@ -157,7 +203,9 @@ fn is_c_space(byte: u8) -> bool {
 fn shift_right_even(n: &BigUint, shift: u64) -> BigUint {
     let kept = n >> shift;
     let half = shift > 0 && n.bit(shift - 1);
-    let below = n.trailing_zeros().is_some_and(|zeros| zeros < shift.saturating_sub(1));
+    let below = n
+        .trailing_zeros()
+        .is_some_and(|zeros| zeros < shift.saturating_sub(1));
     if half && (below || kept.bit(0)) {
         kept + 1u32
     } else {
@@ -208,7 +256,11 @@ fn round(negative: bool, n: &BigUint, exp: i64, sticky: bool) -> LongDouble {
         mantissa <<= shift;
         exp -= shift;
     }
-    LongDouble::Finite { negative, mantissa, exp }
+    LongDouble::Finite {
+        negative,
+        mantissa,
+        exp,
+    }
 }
 
 fn low_u64(n: &BigUint) -> u64 {
@@ -226,7 +278,9 @@ fn parse_exponent(text: &[u8]) -> Option<i64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let value = digits.iter().fold(0i64, |acc, &d| (acc * 10 + (d - b'0') as i64).min(LIMIT));
+    let value = digits
+        .iter()
+        .fold(0i64, |acc, &d| (acc * 10 + (d - b'0') as i64).min(LIMIT));
     Some(if negative { -value } else { value })
 }
 
@@ -247,7 +301,11 @@ fn split_number(text: &[u8], is_digit: fn(&u8) -> bool, markers: [u8; 2]) -> Opt
     if whole.len() + fraction.len() == 0 || !whole.iter().chain(fraction).all(is_digit) {
         return None;
     }
-    Some((whole.iter().chain(fraction).copied().collect(), fraction.len() as i64, exponent))
+    Some((
+        whole.iter().chain(fraction).copied().collect(),
+        fraction.len() as i64,
+        exponent,
+    ))
 }
 
 fn parse_decimal(negative: bool, text: &[u8]) -> Option<Parsed> {
@@ -305,14 +363,20 @@ mod tests {
     }
 
     fn sum(steps: &[&str]) -> String {
-        steps.iter().fold(LongDouble::ZERO, |acc, step| acc + num(step)).to_human_string()
+        steps
+            .iter()
+            .fold(LongDouble::ZERO, |acc, step| acc + num(step))
+            .to_human_string()
     }
 
     #[test]
     fn sums_print_like_redis() {
         assert_eq!(sum(&["10.50", "0.1"]), "10.6");
         assert_eq!(sum(&["10.50", "0.1", "5000"]), "5010.60000000000000009");
-        assert_eq!(sum(&["10.50", "0.1", "5000", "1e15"]), "1000000000005010.5999755859375");
+        assert_eq!(
+            sum(&["10.50", "0.1", "5000", "1e15"]),
+            "1000000000005010.5999755859375"
+        );
         assert_eq!(sum(&["1000", "0.1"]), "1000.09999999999999998");
         assert_eq!(sum(&["0.1", "1e-20"]), "0.1");
         assert_eq!(sum(&["-1e-30"]), "0");
@@ -329,7 +393,9 @@ mod tests {
         // The smallest subnormals: 1e-4951 rounds to zero (rejected), 4e-4951 does not.
         assert_eq!(LongDouble::parse(b"1e-4951"), None);
         assert_eq!(sum(&["4e-4951"]), "0");
-        assert!(sum(&["1.18973149535723176502e+4932"]).starts_with("118973149535723176502126385303097020516906332229462420044032373389173700552297"));
+        assert!(sum(&["1.18973149535723176502e+4932"]).starts_with(
+            "118973149535723176502126385303097020516906332229462420044032373389173700552297"
+        ));
         assert_eq!(sum(&["-3.25"]), "-3.25");
         assert!(sum(&["1e300"]).starts_with("1000000000000000000008997324079559193870523944273290747938260082321265646596180935755849152083750497"));
         assert_eq!(sum(&["1e300"]).len(), 301);
@@ -337,17 +403,43 @@ mod tests {
 
     #[test]
     fn integers_convert_exactly() {
-        assert_eq!(LongDouble::from_i64(i64::MIN).to_human_string(), "-9223372036854775808");
-        assert_eq!(LongDouble::from_i64(i64::MAX).to_human_string(), "9223372036854775807");
-        assert_eq!((LongDouble::from_i64(0) + num("0.25")).to_human_string(), "0.25");
+        assert_eq!(
+            LongDouble::from_i64(i64::MIN).to_human_string(),
+            "-9223372036854775808"
+        );
+        assert_eq!(
+            LongDouble::from_i64(i64::MAX).to_human_string(),
+            "9223372036854775807"
+        );
+        assert_eq!(
+            (LongDouble::from_i64(0) + num("0.25")).to_human_string(),
+            "0.25"
+        );
     }
 
     #[test]
     fn parse_rejects_what_strtold_and_string2ld_reject() {
-        for bad in ["", " 1", "1 ", "abc", "nan", "NaN", "1e5000", "1e-5000", "1e", "1e+", ".", "-", "0x", "0xg", "1.2.3", "1,5", "--1", "+-1", "1\u{0}1"] {
+        for bad in [
+            "", " 1", "1 ", "abc", "nan", "NaN", "1e5000", "1e-5000", "1e", "1e+", ".", "-", "0x",
+            "0xg", "1.2.3", "1,5", "--1", "+-1", "1\u{0}1",
+        ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad:?}");
         }
-        for good in ["0", "-0.0", ".5", "5.", "1E3", "1e+3", "1e-3", "0e99999", "0x1.8p1", "0X10", "inf", "-Infinity", "+7"] {
+        for good in [
+            "0",
+            "-0.0",
+            ".5",
+            "5.",
+            "1E3",
+            "1e+3",
+            "1e-3",
+            "0e99999",
+            "0x1.8p1",
+            "0X10",
+            "inf",
+            "-Infinity",
+            "+7",
+        ] {
             assert!(LongDouble::parse(good.as_bytes()).is_some(), "{good:?}");
         }
         assert!(!(num("inf") + LongDouble::ZERO).is_finite());

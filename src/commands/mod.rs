@@ -68,12 +68,18 @@ impl CommandSpec {
             return Vec::new();
         }
         let first = self.first_key as usize;
-        let last = if self.last_key < 0 { argc as i64 + self.last_key as i64 } else { self.last_key as i64 };
+        let last = if self.last_key < 0 {
+            argc as i64 + self.last_key as i64
+        } else {
+            self.last_key as i64
+        };
         let step = self.key_step.max(1) as usize;
         if last < first as i64 {
             return Vec::new();
         }
-        (first..=(last as usize).min(argc.saturating_sub(1))).step_by(step).collect()
+        (first..=(last as usize).min(argc.saturating_sub(1)))
+            .step_by(step)
+            .collect()
     }
 }
 
@@ -96,7 +102,15 @@ pub const SPEC: CommandSpec = CommandSpec {
 
 /// Every family's table, in the order COMMAND lists them.
 pub fn families() -> [&'static [CommandSpec]; 7] {
-    [string::COMMANDS, keys::COMMANDS, server_cmds::COMMANDS, client::COMMANDS, config_cmd::COMMANDS, command_cmd::COMMANDS, info::COMMANDS]
+    [
+        string::COMMANDS,
+        keys::COMMANDS,
+        server_cmds::COMMANDS,
+        client::COMMANDS,
+        config_cmd::COMMANDS,
+        command_cmd::COMMANDS,
+        info::COMMANDS,
+    ]
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
@@ -123,7 +137,9 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
 }
 
 pub fn lookup_subcommand(spec: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
-    spec.subcommands.iter().find(|sub| sub.name.as_bytes().eq_ignore_ascii_case(name))
+    spec.subcommands
+        .iter()
+        .find(|sub| sub.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// The name Redis uses in errors and `CLIENT LIST`: `get`, or `config|get` for a subcommand.
@@ -143,7 +159,9 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 }
 
 /// Resolves a request to its command (or subcommand), checking existence and arity.
-pub fn resolve(args: &[Bytes]) -> Result<(Option<&'static CommandSpec>, &'static CommandSpec), CmdError> {
+pub fn resolve(
+    args: &[Bytes],
+) -> Result<(Option<&'static CommandSpec>, &'static CommandSpec), CmdError> {
     let name = args.first().map(|a| &a[..]).unwrap_or(b"");
     let Some(spec) = lookup(name) else {
         return Err(unknown_command(args));
@@ -176,7 +194,11 @@ pub fn resolve(args: &[Bytes]) -> Result<(Option<&'static CommandSpec>, &'static
 fn unknown_command(args: &[Bytes]) -> CmdError {
     // Redis formats with `%.128s` and `'%.*s' `: byte counts, and C strings that end at a NUL.
     fn c_str(arg: &[u8], max: usize) -> &[u8] {
-        let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len()).min(max);
+        let end = arg
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(arg.len())
+            .min(max);
         &arg[..end]
     }
     let name = args.first().map(|a| &a[..]).unwrap_or(b"");
@@ -197,6 +219,20 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
     CmdError::Raw(message)
 }
 
+/// Writes a `HELP` reply as Redis's `addReplyHelp`: a title line, the subcommand lines, and the
+/// `HELP` entry every container ends with.
+pub fn reply_help(out: &mut ReplyBuf, command: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(&format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for line in lines {
+        out.simple(line);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let mark = ctx.out.len();
@@ -208,8 +244,13 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let result = match resolve(args) {
         Err(err) => Err(err),
         Ok((parent, spec)) => {
-            ctx.server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-            let needs_auth = !ctx.client.authenticated && !spec.has_flag("no_auth") && !parent.is_some_and(|p| p.has_flag("no_auth"));
+            ctx.server
+                .stats
+                .commands_processed
+                .fetch_add(1, Ordering::Relaxed);
+            let needs_auth = !ctx.client.authenticated
+                && !spec.has_flag("no_auth")
+                && !parent.is_some_and(|p| p.has_flag("no_auth"));
             if needs_auth {
                 Err(CmdError::NoAuth)
             } else {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::args::{is, text};
-use super::client::reply_help;
+use super::reply_help;
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::Table;
 use crate::error::{CmdError, CmdResult};
@@ -47,7 +47,9 @@ fn echo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// Unix time as two bulk strings, seconds and microseconds, read from the clock now rather than
 /// the command's millisecond timestamp.
 fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     ctx.out.array(2);
     ctx.out.bulk_int(now.as_secs() as i64);
     ctx.out.bulk_int(now.subsec_micros() as i64);
@@ -71,7 +73,9 @@ fn free_tables(tables: Vec<Table>, asynchronous: bool) {
         return;
     }
     if asynchronous {
-        let spawned = std::thread::Builder::new().name("cachet-lazyfree".into()).spawn(move || drop(tables));
+        let spawned = std::thread::Builder::new()
+            .name("cachet-lazyfree".into())
+            .spawn(move || drop(tables));
         if let Err(err) = spawned {
             tracing::warn!(%err, "could not start a thread to free flushed keys; freeing them inline");
         }
@@ -110,7 +114,9 @@ fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// A database index as SWAPDB reads it: a C int (else `message`), then within `databases`.
 fn swap_index(arg: &[u8], message: &'static str) -> Result<i64, CmdError> {
-    parse_i64(arg).filter(|n| i32::try_from(*n).is_ok()).ok_or_else(|| CmdError::msg(message))
+    parse_i64(arg)
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or_else(|| CmdError::msg(message))
 }
 
 /// Swaps two databases in every shard: clients that selected either now see the other's keys.
@@ -130,7 +136,11 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.out.int(ctx.server.last_save.load(std::sync::atomic::Ordering::Relaxed) as i64);
+    ctx.out.int(
+        ctx.server
+            .last_save
+            .load(std::sync::atomic::Ordering::Relaxed) as i64,
+    );
     Ok(())
 }
 
@@ -141,7 +151,8 @@ fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// explicit SAVE cannot be honoured: it fails as a failed save makes Redis's SHUTDOWN fail, unless
 /// FORCE says to stop anyway.
 fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (mut save, mut nosave, mut force, mut abort, mut any_flag) = (false, false, false, false, false);
+    let (mut save, mut nosave, mut force, mut abort, mut any_flag) =
+        (false, false, false, false, false);
     for arg in &args[1..] {
         if is(arg, "abort") {
             abort = true;
@@ -183,7 +194,10 @@ fn lenient_seconds(arg: &[u8]) -> f64 {
     let text = text.trim_start();
     let mut end = text.len().min(64);
     while end > 0 {
-        if let Some(value) = text.get(..end).and_then(|prefix| prefix.parse::<f64>().ok()) {
+        if let Some(value) = text
+            .get(..end)
+            .and_then(|prefix| prefix.parse::<f64>().ok())
+        {
             return value;
         }
         end -= 1;
@@ -191,27 +205,35 @@ fn lenient_seconds(arg: &[u8]) -> f64 {
     0.0
 }
 
-const DEBUG_HELP: &[&str] = &["SLEEP <seconds>", "    Hold this connection for <seconds>, other clients are still served. Decimals allowed."];
+const DEBUG_HELP: &[&str] = &[
+    "SLEEP <seconds>",
+    "    Hold this connection for <seconds>, other clients are still served. Decimals allowed.",
+];
 
 /// `DEBUG SLEEP` holds only the calling connection (Redis blocks the whole server): the reply goes
 /// out after the pause, as in Redis.
 fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sub = &args[1];
     if is(sub, "help") && args.len() == 2 {
-        reply_help(ctx, "DEBUG", DEBUG_HELP);
+        reply_help(ctx.out, "DEBUG", DEBUG_HELP);
         return Ok(());
     }
     if is(sub, "sleep") && args.len() == 3 {
         let seconds = lenient_seconds(&args[2]);
         if seconds.is_finite() && seconds > 0.0 {
-            ctx.client.action = Some(Action::Sleep(Duration::from_secs_f64(seconds.min(MAX_DEBUG_SLEEP_SECS))));
+            ctx.client.action = Some(Action::Sleep(Duration::from_secs_f64(
+                seconds.min(MAX_DEBUG_SLEEP_SECS),
+            )));
             // Published now, not after the batch, so CLIENT LIST shows what this connection waits in.
             ctx.client.info.details().last_command = ctx.client.last_command;
         }
         ctx.out.ok();
         return Ok(());
     }
-    Err(CmdError::msg(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", text(sub))))
+    Err(CmdError::msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+        text(sub)
+    )))
 }
 
 #[cfg(test)]
@@ -235,7 +257,13 @@ mod tests {
         assert_eq!(flush_mode(&[arg("flushdb")]), Ok(false));
         assert_eq!(flush_mode(&[arg("flushdb"), arg("ASYNC")]), Ok(true));
         assert_eq!(flush_mode(&[arg("flushdb"), arg("sync")]), Ok(false));
-        assert_eq!(flush_mode(&[arg("flushdb"), arg("async"), arg("sync")]), Err(CmdError::Syntax));
-        assert_eq!(flush_mode(&[arg("flushdb"), arg("now")]), Err(CmdError::Syntax));
+        assert_eq!(
+            flush_mode(&[arg("flushdb"), arg("async"), arg("sync")]),
+            Err(CmdError::Syntax)
+        );
+        assert_eq!(
+            flush_mode(&[arg("flushdb"), arg("now")]),
+            Err(CmdError::Syntax)
+        );
     }
 }

@@ -23,7 +23,13 @@ const ACL_READ_SLOW: &[&str] = &["@read", "@string", "@slow"];
 const ACL_WRITE_FAST: &[&str] = &["@write", "@string", "@fast"];
 const ACL_WRITE_SLOW: &[&str] = &["@write", "@string", "@slow"];
 
-const STRING: CommandSpec = CommandSpec { group: "string", first_key: 1, last_key: 1, key_step: 1, ..SPEC };
+const STRING: CommandSpec = CommandSpec {
+    group: "string",
+    first_key: 1,
+    last_key: 1,
+    key_step: 1,
+    ..SPEC
+};
 
 const RANGE_COMPLEXITY: &str = "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.";
 
@@ -64,15 +70,25 @@ fn reply_value(view: &mut DbShard<'_>, hash: u64, key: &[u8], out: &mut ReplyBuf
 
 fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let out = &mut *ctx.out;
-    ctx.server.keyspace.with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| reply_value(view, hash, &args[1], out))
+    ctx.server
+        .keyspace
+        .with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| {
+            reply_value(view, hash, &args[1], out)
+        })
 }
 
 fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let len = ctx.server.keyspace.with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| match view.read(hash, &args[1]) {
-        None => Ok(0),
-        Some(entry) if entry.is_string() => Ok(entry.string_len()),
-        Some(_) => Err(CmdError::WrongType),
-    })?;
+    let len =
+        ctx.server.keyspace.with_key(
+            ctx.client.db,
+            &args[1],
+            ctx.now_ms,
+            |view, hash| match view.read(hash, &args[1]) {
+                None => Ok(0),
+                Some(entry) if entry.is_string() => Ok(entry.string_len()),
+                Some(_) => Err(CmdError::WrongType),
+            },
+        )?;
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -90,7 +106,12 @@ enum ExpireKind {
 /// The absolute expiry in Unix milliseconds, with Redis's `getExpireMillisecondsOrReply` rules:
 /// the value must be positive, and neither the conversion to milliseconds nor adding the current
 /// time may overflow a signed 64-bit integer.
-fn expire_at(kind: ExpireKind, arg: &[u8], now_ms: u64, command: &'static str) -> Result<u64, CmdError> {
+fn expire_at(
+    kind: ExpireKind,
+    arg: &[u8],
+    now_ms: u64,
+    command: &'static str,
+) -> Result<u64, CmdError> {
     let value = args::int(arg)?;
     let invalid = CmdError::InvalidExpire(command);
     let seconds = matches!(kind, ExpireKind::Ex | ExpireKind::ExAt);
@@ -126,8 +147,12 @@ fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, Cmd
         let opt = &args[i];
         let next = args.get(i + 1);
         let expiry_kind = opts.expire.map(|(kind, _)| kind);
-        let expiry_allowed = |kind: ExpireKind| !opts.keepttl && !opts.persist && expiry_kind.is_none_or(|k| k == kind);
-        let as_expiry = |name: &str, kind: ExpireKind| args::is(opt, name) && expiry_allowed(kind) && next.is_some();
+        let expiry_allowed = |kind: ExpireKind| {
+            !opts.keepttl && !opts.persist && expiry_kind.is_none_or(|k| k == kind)
+        };
+        let as_expiry = |name: &str, kind: ExpireKind| {
+            args::is(opt, name) && expiry_allowed(kind) && next.is_some()
+        };
         if is_set && args::is(opt, "nx") && !opts.xx {
             opts.nx = true;
         } else if is_set && args::is(opt, "xx") && !opts.nx {
@@ -138,10 +163,15 @@ fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, Cmd
             opts.keepttl = true;
         } else if !is_set && args::is(opt, "persist") && expiry_kind.is_none() {
             opts.persist = true;
-        } else if let Some(kind) = [("ex", ExpireKind::Ex), ("px", ExpireKind::Px), ("exat", ExpireKind::ExAt), ("pxat", ExpireKind::PxAt)]
-            .into_iter()
-            .find(|&(name, kind)| as_expiry(name, kind))
-            .map(|(_, kind)| kind)
+        } else if let Some(kind) = [
+            ("ex", ExpireKind::Ex),
+            ("px", ExpireKind::Px),
+            ("exat", ExpireKind::ExAt),
+            ("pxat", ExpireKind::PxAt),
+        ]
+        .into_iter()
+        .find(|&(name, kind)| as_expiry(name, kind))
+        .map(|(_, kind)| kind)
         {
             opts.expire = next.map(|value| (kind, &value[..]));
             i += 1;
@@ -168,22 +198,32 @@ struct SetRequest<'a> {
 /// been replied already, whatever NX/XX decided.
 fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
     let out = &mut *ctx.out;
-    ctx.server.keyspace.with_key(ctx.client.db, req.key, ctx.now_ms, |view, hash| {
-        if req.get {
-            reply_value(view, hash, req.key, out)?;
-        }
-        // A plain SET needs nothing from the old entry: skip the extra lookup on the hot path.
-        let needs_old = req.nx || req.xx || req.keepttl;
-        let old_expire = if needs_old { view.peek(hash, req.key).map(|entry| entry.expire_at) } else { None };
-        let found = old_expire.is_some();
-        if (req.nx && found) || (req.xx && !found) {
-            return Ok(false);
-        }
-        let mut entry = Entry::new_string(req.key, req.value, 0);
-        entry.expire_at = if req.keepttl { old_expire.unwrap_or(0) } else { req.expire_at };
-        view.insert(hash, entry);
-        Ok(true)
-    })
+    ctx.server
+        .keyspace
+        .with_key(ctx.client.db, req.key, ctx.now_ms, |view, hash| {
+            if req.get {
+                reply_value(view, hash, req.key, out)?;
+            }
+            // A plain SET needs nothing from the old entry: skip the extra lookup on the hot path.
+            let needs_old = req.nx || req.xx || req.keepttl;
+            let old_expire = if needs_old {
+                view.peek(hash, req.key).map(|entry| entry.expire_at)
+            } else {
+                None
+            };
+            let found = old_expire.is_some();
+            if (req.nx && found) || (req.xx && !found) {
+                return Ok(false);
+            }
+            let mut entry = Entry::new_string(req.key, req.value, 0);
+            entry.expire_at = if req.keepttl {
+                old_expire.unwrap_or(0)
+            } else {
+                req.expire_at
+            };
+            view.insert(hash, entry);
+            Ok(true)
+        })
 }
 
 fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -192,7 +232,15 @@ fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some((kind, arg)) => expire_at(kind, arg, ctx.now_ms, "set")?,
         None => 0,
     };
-    let req = SetRequest { key: &args[1], value: &args[2], nx: opts.nx, xx: opts.xx, get: opts.get, keepttl: opts.keepttl, expire_at };
+    let req = SetRequest {
+        key: &args[1],
+        value: &args[2],
+        nx: opts.nx,
+        xx: opts.xx,
+        get: opts.get,
+        keepttl: opts.keepttl,
+        expire_at,
+    };
     let done = set_generic(ctx, &req)?;
     match (opts.get, done) {
         (true, _) => {}
@@ -203,15 +251,36 @@ fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let req = SetRequest { key: &args[1], value: &args[2], nx: true, xx: false, get: false, keepttl: false, expire_at: 0 };
+    let req = SetRequest {
+        key: &args[1],
+        value: &args[2],
+        nx: true,
+        xx: false,
+        get: false,
+        keepttl: false,
+        expire_at: 0,
+    };
     let done = set_generic(ctx, &req)?;
     ctx.out.int(done as i64);
     Ok(())
 }
 
-fn setex_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: ExpireKind, command: &'static str) -> CmdResult {
+fn setex_generic(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    kind: ExpireKind,
+    command: &'static str,
+) -> CmdResult {
     let expire_at = expire_at(kind, &args[2], ctx.now_ms, command)?;
-    let req = SetRequest { key: &args[1], value: &args[3], nx: false, xx: false, get: false, keepttl: false, expire_at };
+    let req = SetRequest {
+        key: &args[1],
+        value: &args[3],
+        nx: false,
+        xx: false,
+        get: false,
+        keepttl: false,
+        expire_at,
+    };
     set_generic(ctx, &req)?;
     ctx.out.ok();
     Ok(())
@@ -227,18 +296,28 @@ fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// Sets a new value and clears the TTL, replying with the old value.
 fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let req = SetRequest { key: &args[1], value: &args[2], nx: false, xx: false, get: true, keepttl: false, expire_at: 0 };
+    let req = SetRequest {
+        key: &args[1],
+        value: &args[2],
+        nx: false,
+        xx: false,
+        get: true,
+        keepttl: false,
+        expire_at: 0,
+    };
     set_generic(ctx, &req).map(|_| ())
 }
 
 fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let out = &mut *ctx.out;
     let key = &args[1][..];
-    ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        reply_value(view, hash, key, out)?;
-        view.remove(hash, key);
-        Ok(())
-    })
+    ctx.server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            reply_value(view, hash, key, out)?;
+            view.remove(hash, key);
+            Ok(())
+        })
 }
 
 /// GETEX: options are checked for syntax first; a missing key then answers nil before the expiry
@@ -247,31 +326,33 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let opts = parse_set_options(args, false)?;
     let (out, now_ms) = (&mut *ctx.out, ctx.now_ms);
     let key = &args[1][..];
-    ctx.server.keyspace.with_key(ctx.client.db, key, now_ms, |view, hash| {
-        let Some(entry) = view.read(hash, key) else {
-            out.null();
-            return Ok(());
-        };
-        let value = entry.string_value().ok_or(CmdError::WrongType)?;
-        let new_expire = match opts.expire {
-            Some((kind, arg)) => Some((kind, expire_at(kind, arg, now_ms, "getex")?)),
-            None => None,
-        };
-        out.bulk(&value);
-        match new_expire {
-            Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now_ms => {
-                view.remove(hash, key);
+    ctx.server
+        .keyspace
+        .with_key(ctx.client.db, key, now_ms, |view, hash| {
+            let Some(entry) = view.read(hash, key) else {
+                out.null();
+                return Ok(());
+            };
+            let value = entry.string_value().ok_or(CmdError::WrongType)?;
+            let new_expire = match opts.expire {
+                Some((kind, arg)) => Some((kind, expire_at(kind, arg, now_ms, "getex")?)),
+                None => None,
+            };
+            out.bulk(&value);
+            match new_expire {
+                Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now_ms => {
+                    view.remove(hash, key);
+                }
+                Some((_, at)) => {
+                    view.modify(hash, key, |entry| entry.expire_at = at);
+                }
+                None if opts.persist => {
+                    view.modify(hash, key, |entry| entry.expire_at = 0);
+                }
+                None => {}
             }
-            Some((_, at)) => {
-                view.modify(hash, key, |entry| entry.expire_at = at);
-            }
-            None if opts.persist => {
-                view.modify(hash, key, |entry| entry.expire_at = 0);
-            }
-            None => {}
-        }
-        Ok(())
-    })
+            Ok(())
+        })
 }
 
 /// MGET answers nil for a key of another type rather than WRONGTYPE. All keys are read under
@@ -282,7 +363,10 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut locked = ctx.server.keyspace.lock_keys(keys.iter());
     ctx.out.array(keys.len());
     for key in keys {
-        let value = locked.view(db, key, now_ms).and_then(|(mut view, hash)| view.read(hash, key).and_then(|entry| entry.string_value().map(|v| v.to_vec())));
+        let value = locked.view(db, key, now_ms).and_then(|(mut view, hash)| {
+            view.read(hash, key)
+                .and_then(|entry| entry.string_value().map(|v| v.to_vec()))
+        });
         match value {
             Some(value) => ctx.out.bulk(&value),
             None => ctx.out.null(),
@@ -293,7 +377,11 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// MSET and MSETNX: every key's shard is locked before the first write, so no client sees some
 /// of the keys set and not others. Returns whether the keys were set.
-fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], only_if_none_exist: bool) -> Result<bool, CmdError> {
+fn mset_generic(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    only_if_none_exist: bool,
+) -> Result<bool, CmdError> {
     let name = if only_if_none_exist { "msetnx" } else { "mset" };
     if args.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity(name.into()));
@@ -302,7 +390,11 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], only_if_none_exist: bool) -> 
     let (db, now_ms) = (ctx.client.db, ctx.now_ms);
     let mut locked = ctx.server.keyspace.lock_keys(pairs.iter().step_by(2));
     if only_if_none_exist {
-        let any_exists = pairs.iter().step_by(2).any(|key| locked.view(db, key, now_ms).is_some_and(|(mut view, hash)| view.contains(hash, key)));
+        let any_exists = pairs.iter().step_by(2).any(|key| {
+            locked
+                .view(db, key, now_ms)
+                .is_some_and(|(mut view, hash)| view.contains(hash, key))
+        });
         if any_exists {
             return Ok(false);
         }
@@ -333,7 +425,10 @@ mod tests {
     use super::*;
 
     fn argv(items: &[&str]) -> Vec<Bytes> {
-        items.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        items
+            .iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -347,10 +442,21 @@ mod tests {
             &["set", "k", "v", "persist"],
             &["set", "k", "v", "foo"],
         ] {
-            assert!(matches!(parse_set_options(&argv(bad), true), Err(CmdError::Syntax)), "{bad:?}");
+            assert!(
+                matches!(parse_set_options(&argv(bad), true), Err(CmdError::Syntax)),
+                "{bad:?}"
+            );
         }
-        for bad in [&["getex", "k", "persist", "ex", "1"][..], &["getex", "k", "nx"], &["getex", "k", "keepttl"], &["getex", "k", "get"]] {
-            assert!(matches!(parse_set_options(&argv(bad), false), Err(CmdError::Syntax)), "{bad:?}");
+        for bad in [
+            &["getex", "k", "persist", "ex", "1"][..],
+            &["getex", "k", "nx"],
+            &["getex", "k", "keepttl"],
+            &["getex", "k", "get"],
+        ] {
+            assert!(
+                matches!(parse_set_options(&argv(bad), false), Err(CmdError::Syntax)),
+                "{bad:?}"
+            );
         }
         let args = argv(&["set", "k", "v", "EX", "1", "ex", "2", "nx", "NX", "get"]);
         let opts = parse_set_options(&args, true).unwrap();
@@ -361,13 +467,34 @@ mod tests {
     #[test]
     fn expire_times_follow_redis_overflow_rules() {
         let now = 1_000_000;
-        assert_eq!(expire_at(ExpireKind::Ex, b"10", now, "set"), Ok(now + 10_000));
+        assert_eq!(
+            expire_at(ExpireKind::Ex, b"10", now, "set"),
+            Ok(now + 10_000)
+        );
         assert_eq!(expire_at(ExpireKind::PxAt, b"1", now, "set"), Ok(1));
-        assert_eq!(expire_at(ExpireKind::Ex, b"0", now, "set"), Err(CmdError::InvalidExpire("set")));
-        assert_eq!(expire_at(ExpireKind::Px, b"-1", now, "set"), Err(CmdError::InvalidExpire("set")));
-        assert_eq!(expire_at(ExpireKind::Ex, b"9223372036854776", now, "set"), Err(CmdError::InvalidExpire("set")));
-        assert_eq!(expire_at(ExpireKind::Px, b"9223372036854775807", now, "set"), Err(CmdError::InvalidExpire("set")));
-        assert_eq!(expire_at(ExpireKind::PxAt, b"9223372036854775807", now, "set"), Ok(i64::MAX as u64));
-        assert_eq!(expire_at(ExpireKind::Ex, b"1.5", now, "set"), Err(CmdError::NotInteger));
+        assert_eq!(
+            expire_at(ExpireKind::Ex, b"0", now, "set"),
+            Err(CmdError::InvalidExpire("set"))
+        );
+        assert_eq!(
+            expire_at(ExpireKind::Px, b"-1", now, "set"),
+            Err(CmdError::InvalidExpire("set"))
+        );
+        assert_eq!(
+            expire_at(ExpireKind::Ex, b"9223372036854776", now, "set"),
+            Err(CmdError::InvalidExpire("set"))
+        );
+        assert_eq!(
+            expire_at(ExpireKind::Px, b"9223372036854775807", now, "set"),
+            Err(CmdError::InvalidExpire("set"))
+        );
+        assert_eq!(
+            expire_at(ExpireKind::PxAt, b"9223372036854775807", now, "set"),
+            Ok(i64::MAX as u64)
+        );
+        assert_eq!(
+            expire_at(ExpireKind::Ex, b"1.5", now, "set"),
+            Err(CmdError::NotInteger)
+        );
     }
 }

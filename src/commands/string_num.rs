@@ -13,28 +13,36 @@ use crate::protocol::parse_i64;
 fn entry_int(entry: &Entry) -> Result<i64, CmdError> {
     match entry.value() {
         Value::Int(n) => Ok(n),
-        Value::Str { .. } => entry.str_bytes().and_then(parse_i64).ok_or(CmdError::NotInteger),
+        Value::Str { .. } => entry
+            .str_bytes()
+            .and_then(parse_i64)
+            .ok_or(CmdError::NotInteger),
     }
 }
 
 fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
-    let value = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        let existing = view.modify(hash, key, |entry| {
-            if !entry.is_string() {
-                return Err(CmdError::WrongType);
+    let value = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            let existing = view.modify(hash, key, |entry| {
+                if !entry.is_string() {
+                    return Err(CmdError::WrongType);
+                }
+                let new = entry_int(entry)?
+                    .checked_add(by)
+                    .ok_or(CmdError::Overflow)?;
+                entry.set_int(new);
+                Ok(new)
+            });
+            match existing {
+                Some(result) => result,
+                None => {
+                    view.insert(hash, Entry::new_int(key, by, 0));
+                    Ok(by)
+                }
             }
-            let new = entry_int(entry)?.checked_add(by).ok_or(CmdError::Overflow)?;
-            entry.set_int(new);
-            Ok(new)
-        });
-        match existing {
-            Some(result) => result,
-            None => {
-                view.insert(hash, Entry::new_int(key, by, 0));
-                Ok(by)
-            }
-        }
-    })?;
+        })?;
     ctx.out.int(value);
     Ok(())
 }
@@ -55,7 +63,9 @@ pub(super) fn incrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub(super) fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let by = args::int(&args[2])?;
     // Negating i64::MIN would overflow before the value is even looked at.
-    let by = by.checked_neg().ok_or_else(|| CmdError::msg("ERR decrement would overflow"))?;
+    let by = by
+        .checked_neg()
+        .ok_or_else(|| CmdError::msg("ERR decrement would overflow"))?;
     incr_decr(ctx, &args[1], by)
 }
 
@@ -63,36 +73,42 @@ pub(super) fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `%.17Lf` text with trailing zeros removed. The TTL is kept.
 pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let key = &args[1][..];
-    let text = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        let compute = |current: LongDouble| -> Result<Vec<u8>, CmdError> {
-            let incr = LongDouble::parse(&args[2]).ok_or(CmdError::NotFloat)?;
-            let sum = current + incr;
-            if !sum.is_finite() {
-                return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
-            }
-            Ok(sum.to_human_string().into_bytes())
-        };
-        let existing = view.modify(hash, key, |entry| {
-            if !entry.is_string() {
-                return Err(CmdError::WrongType);
-            }
-            let current = match entry.value() {
-                Value::Int(n) => LongDouble::from_i64(n),
-                Value::Str { .. } => entry.str_bytes().and_then(LongDouble::parse).ok_or(CmdError::NotFloat)?,
+    let text = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            let compute = |current: LongDouble| -> Result<Vec<u8>, CmdError> {
+                let incr = LongDouble::parse(&args[2]).ok_or(CmdError::NotFloat)?;
+                let sum = current + incr;
+                if !sum.is_finite() {
+                    return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
+                }
+                Ok(sum.to_human_string().into_bytes())
             };
-            let text = compute(current)?;
-            entry.set_string(&text);
-            Ok(text)
-        });
-        match existing {
-            Some(result) => result,
-            None => {
-                let text = compute(LongDouble::ZERO)?;
-                view.insert(hash, Entry::new_string(key, &text, 0));
+            let existing = view.modify(hash, key, |entry| {
+                if !entry.is_string() {
+                    return Err(CmdError::WrongType);
+                }
+                let current = match entry.value() {
+                    Value::Int(n) => LongDouble::from_i64(n),
+                    Value::Str { .. } => entry
+                        .str_bytes()
+                        .and_then(LongDouble::parse)
+                        .ok_or(CmdError::NotFloat)?,
+                };
+                let text = compute(current)?;
+                entry.set_string(&text);
                 Ok(text)
+            });
+            match existing {
+                Some(result) => result,
+                None => {
+                    let text = compute(LongDouble::ZERO)?;
+                    view.insert(hash, Entry::new_string(key, &text, 0));
+                    Ok(text)
+                }
             }
-        }
-    })?;
+        })?;
     ctx.out.bulk(&text);
     Ok(())
 }

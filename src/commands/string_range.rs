@@ -23,23 +23,26 @@ fn check_length(current: usize, added: usize, max: usize) -> CmdResult {
 pub(super) fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (key, suffix) = (&args[1][..], &args[2][..]);
     let max = ctx.server.config.read().proto_max_bulk_len;
-    let len = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        let existing = view.modify(hash, key, |entry| {
-            if !entry.is_string() {
-                return Err(CmdError::WrongType);
+    let len = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            let existing = view.modify(hash, key, |entry| {
+                if !entry.is_string() {
+                    return Err(CmdError::WrongType);
+                }
+                check_length(entry.string_len(), suffix.len(), max)?;
+                entry.modify_string(|bytes| bytes.extend_from_slice(suffix));
+                Ok(entry.string_len())
+            });
+            match existing {
+                Some(result) => result,
+                None => {
+                    view.insert(hash, Entry::new_string(key, suffix, 0));
+                    Ok(suffix.len())
+                }
             }
-            check_length(entry.string_len(), suffix.len(), max)?;
-            entry.modify_string(|bytes| bytes.extend_from_slice(suffix));
-            Ok(entry.string_len())
-        });
-        match existing {
-            Some(result) => result,
-            None => {
-                view.insert(hash, Entry::new_string(key, suffix, 0));
-                Ok(suffix.len())
-            }
-        }
-    })?;
+        })?;
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -66,51 +69,57 @@ pub(super) fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let start = args::int(&args[2])?;
     let end = args::int(&args[3])?;
     let out = &mut *ctx.out;
-    ctx.server.keyspace.with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| {
-        let Some(entry) = view.read(hash, &args[1]) else {
-            out.bulk(b"");
-            return Ok(());
-        };
-        let value = entry.string_value().ok_or(CmdError::WrongType)?;
-        match byte_range(start, end, value.len()).and_then(|range| value.get(range)) {
-            Some(part) => out.bulk(part),
-            None => out.bulk(b""),
-        }
-        Ok(())
-    })
+    ctx.server
+        .keyspace
+        .with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| {
+            let Some(entry) = view.read(hash, &args[1]) else {
+                out.bulk(b"");
+                return Ok(());
+            };
+            let value = entry.string_value().ok_or(CmdError::WrongType)?;
+            match byte_range(start, end, value.len()).and_then(|range| value.get(range)) {
+                Some(part) => out.bulk(part),
+                None => out.bulk(b""),
+            }
+            Ok(())
+        })
 }
 
 pub(super) fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (key, patch) = (&args[1][..], &args[3][..]);
     let offset = args::int(&args[2])?;
-    let offset = usize::try_from(offset).map_err(|_| CmdError::msg("ERR offset is out of range"))?;
+    let offset =
+        usize::try_from(offset).map_err(|_| CmdError::msg("ERR offset is out of range"))?;
     let max = ctx.server.config.read().proto_max_bulk_len;
-    let len = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        let existing = view.modify(hash, key, |entry| {
-            if !entry.is_string() {
-                return Err(CmdError::WrongType);
-            }
-            // Writing nothing changes nothing, not even the encoding, and is never too long.
-            if patch.is_empty() {
-                return Ok(entry.string_len());
-            }
-            check_length(offset, patch.len(), max)?;
-            entry.modify_string(|bytes| write_at(bytes, offset, patch));
-            Ok(entry.string_len())
-        });
-        match existing {
-            Some(result) => result,
-            None if patch.is_empty() => Ok(0),
-            None => {
+    let len = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            let existing = view.modify(hash, key, |entry| {
+                if !entry.is_string() {
+                    return Err(CmdError::WrongType);
+                }
+                // Writing nothing changes nothing, not even the encoding, and is never too long.
+                if patch.is_empty() {
+                    return Ok(entry.string_len());
+                }
                 check_length(offset, patch.len(), max)?;
-                let mut entry = Entry::new_string(key, b"", 0);
                 entry.modify_string(|bytes| write_at(bytes, offset, patch));
-                let len = entry.string_len();
-                view.insert(hash, entry);
-                Ok(len)
+                Ok(entry.string_len())
+            });
+            match existing {
+                Some(result) => result,
+                None if patch.is_empty() => Ok(0),
+                None => {
+                    check_length(offset, patch.len(), max)?;
+                    let mut entry = Entry::new_string(key, b"", 0);
+                    entry.modify_string(|bytes| write_at(bytes, offset, patch));
+                    let len = entry.string_len();
+                    view.insert(hash, entry);
+                    Ok(len)
+                }
             }
-        }
-    })?;
+        })?;
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -153,7 +162,9 @@ fn parse_lcs_options(args: &[Bytes]) -> Result<LcsOptions, CmdError> {
         i += 1;
     }
     if opts.idx && opts.len {
-        return Err(CmdError::msg("ERR If you want both the length and indexes, please just use IDX."));
+        return Err(CmdError::msg(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
     }
     Ok(opts)
 }
@@ -197,14 +208,22 @@ fn lcs_walk(a: &[u8], b: &[u8], table: &[u32], min_len: u64) -> (Vec<u8>, Vec<Ma
             idx -= 1;
             result[idx] = a[i - 1];
             match current.as_mut() {
-                None => current = Some(Match { a: (i - 1, i - 1), b: (j - 1, j - 1) }),
+                None => {
+                    current = Some(Match {
+                        a: (i - 1, i - 1),
+                        b: (j - 1, j - 1),
+                    })
+                }
                 Some(run) if run.a.0 == i && run.b.0 == j => {
                     run.a.0 -= 1;
                     run.b.0 -= 1;
                 }
                 Some(_) => emit = true,
             }
-            if current.as_ref().is_some_and(|run| run.a.0 == 0 || run.b.0 == 0) {
+            if current
+                .as_ref()
+                .is_some_and(|run| run.a.0 == 0 || run.b.0 == 0)
+            {
                 emit = true;
             }
             i -= 1;
@@ -236,9 +255,16 @@ pub(super) fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     {
         let mut locked = ctx.server.keyspace.lock_keys([key_a, key_b]);
         for (value, key) in values.iter_mut().zip([key_a, key_b]) {
-            let Some((mut view, hash)) = locked.view(db, key, now_ms) else { continue };
+            let Some((mut view, hash)) = locked.view(db, key, now_ms) else {
+                continue;
+            };
             if let Some(entry) = view.read(hash, key) {
-                *value = entry.string_value().ok_or_else(|| CmdError::msg("ERR The specified keys must contain string values"))?.to_vec();
+                *value = entry
+                    .string_value()
+                    .ok_or_else(|| {
+                        CmdError::msg("ERR The specified keys must contain string values")
+                    })?
+                    .to_vec();
             }
         }
     }
@@ -247,7 +273,9 @@ pub(super) fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let max = ctx.server.config.read().proto_max_bulk_len as u128;
     let cells = (a.len() as u128 + 1) * (b.len() as u128 + 1);
     if cells * 4 > max {
-        return Err(CmdError::msg("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+        return Err(CmdError::msg(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
     }
     let table = lcs_table(a, b);
     let total = table.last().copied().unwrap_or(0) as i64;

@@ -9,7 +9,9 @@ use crate::engine::memory::alloc_size;
 pub enum Value {
     /// A string whose bytes follow the key. `raw` marks a string grown in place (APPEND, SETRANGE),
     /// which Redis reports as `raw` whatever its length.
-    Str { raw: bool },
+    Str {
+        raw: bool,
+    },
     Int(i64),
 }
 
@@ -32,18 +34,36 @@ const MAX_INT_STRING: usize = 20;
 impl Entry {
     pub fn new_string(key: &[u8], value: &[u8], lru: u32) -> Box<Entry> {
         match as_canonical_int(value) {
-            Some(n) => Box::new(Entry { bytes: key.into(), key_len: key.len() as u32, lru, expire_at: 0, value: Value::Int(n) }),
+            Some(n) => Box::new(Entry {
+                bytes: key.into(),
+                key_len: key.len() as u32,
+                lru,
+                expire_at: 0,
+                value: Value::Int(n),
+            }),
             None => {
                 let mut bytes = Vec::with_capacity(key.len() + value.len());
                 bytes.extend_from_slice(key);
                 bytes.extend_from_slice(value);
-                Box::new(Entry { bytes: bytes.into(), key_len: key.len() as u32, lru, expire_at: 0, value: Value::Str { raw: false } })
+                Box::new(Entry {
+                    bytes: bytes.into(),
+                    key_len: key.len() as u32,
+                    lru,
+                    expire_at: 0,
+                    value: Value::Str { raw: false },
+                })
             }
         }
     }
 
     pub fn new_int(key: &[u8], value: i64, lru: u32) -> Box<Entry> {
-        Box::new(Entry { bytes: key.into(), key_len: key.len() as u32, lru, expire_at: 0, value: Value::Int(value) })
+        Box::new(Entry {
+            bytes: key.into(),
+            key_len: key.len() as u32,
+            lru,
+            expire_at: 0,
+            value: Value::Int(value),
+        })
     }
 
     pub fn key(&self) -> &[u8] {
@@ -148,7 +168,13 @@ impl Entry {
         let mut bytes = Vec::with_capacity(key.len() + self.bytes.len() - self.key_len as usize);
         bytes.extend_from_slice(key);
         bytes.extend_from_slice(&self.bytes[self.key_len as usize..]);
-        Box::new(Entry { bytes: bytes.into(), key_len: key.len() as u32, lru: self.lru, expire_at: self.expire_at, value: self.value })
+        Box::new(Entry {
+            bytes: bytes.into(),
+            key_len: key.len() as u32,
+            lru: self.lru,
+            expire_at: self.expire_at,
+            value: self.value,
+        })
     }
 
     /// Bytes this entry costs the allocator: the box, the key-and-value block and any

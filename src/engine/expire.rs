@@ -28,7 +28,10 @@ pub fn active_expire_cycle(keyspace: &Keyspace, now: u64, budget: Duration) -> u
             loop {
                 let (sampled, expired) = view.expire_step(KEYS_PER_LOOP);
                 expired_total += expired;
-                if sampled == 0 || expired * 100 <= sampled * ACCEPTABLE_STALE_PERCENT || started.elapsed() >= budget {
+                if sampled == 0
+                    || expired * 100 <= sampled * ACCEPTABLE_STALE_PERCENT
+                    || started.elapsed() >= budget
+                {
                     break;
                 }
             }

@@ -46,7 +46,13 @@ pub fn glob_match(pattern: &[u8], subject: &[u8], nocase: bool) -> bool {
 
 /// Matches one subject byte against the pattern element at `p`; returns the index after it.
 fn match_one(pattern: &[u8], p: usize, c: u8, nocase: bool) -> Option<usize> {
-    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     match pattern[p] {
         b'?' => Some(p + 1),
         b'[' => {
@@ -74,7 +80,11 @@ fn match_one(pattern: &[u8], p: usize, c: u8, nocase: bool) -> Option<usize> {
                     }
                     Some(&start) if pattern.get(i + 1) == Some(&b'-') && i + 2 < pattern.len() => {
                         let end = pattern[i + 2];
-                        let (mut lo, mut hi) = if start > end { (end, start) } else { (start, end) };
+                        let (mut lo, mut hi) = if start > end {
+                            (end, start)
+                        } else {
+                            (start, end)
+                        };
                         let mut ch = c;
                         if nocase {
                             lo = lo.to_ascii_lowercase();

@@ -31,7 +31,10 @@ pub fn allocator_stats() -> (usize, usize) {
     if epoch::advance().is_err() {
         return (0, 0);
     }
-    (stats::allocated::read().unwrap_or(0), stats::resident::read().unwrap_or(0))
+    (
+        stats::allocated::read().unwrap_or(0),
+        stats::resident::read().unwrap_or(0),
+    )
 }
 
 #[cfg(test)]

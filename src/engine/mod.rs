@@ -21,11 +21,16 @@ static HASH_SEED: std::sync::OnceLock<foldhash::fast::FixedState> = std::sync::O
 
 pub fn hash_key(key: &[u8]) -> u64 {
     use std::hash::BuildHasher;
-    HASH_SEED.get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..))).hash_one(key)
+    HASH_SEED
+        .get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..)))
+        .hash_one(key)
 }
 
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Seconds since the Unix epoch folded into 24 bits, as Redis's LRU clock.
@@ -56,7 +61,9 @@ impl Keyspace {
     pub fn new(shards: usize, databases: usize) -> Self {
         let count = shards.max(1).next_power_of_two();
         Keyspace {
-            shards: (0..count).map(|_| Mutex::new(Shard::new(databases))).collect(),
+            shards: (0..count)
+                .map(|_| Mutex::new(Shard::new(databases)))
+                .collect(),
             shard_mask: count - 1,
             databases,
         }
@@ -79,30 +86,60 @@ impl Keyspace {
     pub fn lock_shard(&self, index: usize) -> MutexGuard<'_, Shard> {
         // A panic while a shard was held cannot leave a table half-updated in a way we could
         // detect better than by carrying on; Redis would have crashed instead.
-        self.shards[index & self.shard_mask].lock().unwrap_or_else(|poison| poison.into_inner())
+        self.shards[index & self.shard_mask]
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Runs `f` on the key's shard of database `db` with the shard locked.
-    pub fn with_key<R>(&self, db: usize, key: &[u8], now_ms: u64, f: impl FnOnce(&mut DbShard<'_>, u64) -> R) -> R {
+    pub fn with_key<R>(
+        &self,
+        db: usize,
+        key: &[u8],
+        now_ms: u64,
+        f: impl FnOnce(&mut DbShard<'_>, u64) -> R,
+    ) -> R {
         let hash = hash_key(key);
         let mut shard = self.lock_shard(self.shard_of_hash(hash));
         let shard = &mut *shard;
-        let mut view = DbShard { table: &mut shard.dbs[db], stats: &mut shard.stats, now_ms, lru_clock: lru_clock(now_ms) };
+        let mut view = DbShard {
+            table: &mut shard.dbs[db],
+            stats: &mut shard.stats,
+            now_ms,
+            lru_clock: lru_clock(now_ms),
+        };
         f(&mut view, hash)
     }
 
     /// Locks the shards of all `keys` in ascending order for a command that must see or change them
     /// atomically (MSET, MSETNX, RENAME, COPY).
-    pub fn lock_keys<'a, K: AsRef<[u8]>>(&'a self, keys: impl IntoIterator<Item = K>) -> Locked<'a> {
-        let mut indexes: Vec<usize> = keys.into_iter().map(|k| self.shard_of_hash(hash_key(k.as_ref()))).collect();
+    pub fn lock_keys<'a, K: AsRef<[u8]>>(
+        &'a self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Locked<'a> {
+        let mut indexes: Vec<usize> = keys
+            .into_iter()
+            .map(|k| self.shard_of_hash(hash_key(k.as_ref())))
+            .collect();
         indexes.sort_unstable();
         indexes.dedup();
-        Locked { keyspace: self, guards: indexes.into_iter().map(|i| (i, self.lock_shard(i))).collect() }
+        Locked {
+            keyspace: self,
+            guards: indexes
+                .into_iter()
+                .map(|i| (i, self.lock_shard(i)))
+                .collect(),
+        }
     }
 
     /// Locks every shard in ascending order (SWAPDB, FLUSHALL).
     pub fn lock_all(&self) -> Locked<'_> {
-        Locked { keyspace: self, guards: (0..self.shards.len()).map(|i| (i, self.lock_shard(i))).collect() }
+        Locked {
+            keyspace: self,
+            guards: (0..self.shards.len())
+                .map(|i| (i, self.lock_shard(i)))
+                .collect(),
+        }
     }
 
     /// Runs `f` on every shard in turn, each locked only for its own call.
@@ -114,7 +151,12 @@ impl Keyspace {
     }
 
     pub fn db_view<'s>(shard: &'s mut Shard, db: usize, now_ms: u64) -> DbShard<'s> {
-        DbShard { table: &mut shard.dbs[db], stats: &mut shard.stats, now_ms, lru_clock: lru_clock(now_ms) }
+        DbShard {
+            table: &mut shard.dbs[db],
+            stats: &mut shard.stats,
+            now_ms,
+            lru_clock: lru_clock(now_ms),
+        }
     }
 
     pub fn stats(&self) -> ShardStats {

@@ -40,7 +40,10 @@ pub struct Shard {
 
 impl Shard {
     pub fn new(databases: usize) -> Self {
-        Shard { dbs: (0..databases).map(|_| Table::default()).collect(), stats: ShardStats::default() }
+        Shard {
+            dbs: (0..databases).map(|_| Table::default()).collect(),
+            stats: ShardStats::default(),
+        }
     }
 
     pub fn memory(&self) -> usize {
@@ -57,6 +60,8 @@ pub struct DbShard<'a> {
     pub lru_clock: u32,
 }
 
+/// The rehash callback of the table, whose elements are boxes.
+#[allow(clippy::borrowed_box)]
 fn hash_of(entry: &Box<Entry>) -> u64 {
     crate::engine::hash_key(entry.key())
 }
@@ -69,7 +74,11 @@ impl DbShard<'_> {
     /// Removes the key if its time has passed. True when it is (still) present afterwards.
     fn expire_if_needed(&mut self, hash: u64, key: &[u8]) -> Option<usize> {
         let index = self.find_index(hash, key)?;
-        let expired = self.table.map.get_bucket(index).is_some_and(|e| e.is_expired(self.now_ms));
+        let expired = self
+            .table
+            .map
+            .get_bucket(index)
+            .is_some_and(|e| e.is_expired(self.now_ms));
         if expired {
             self.remove_at(index);
             self.stats.expired += 1;
@@ -113,7 +122,12 @@ impl DbShard<'_> {
 
     /// Lookup for a write command. Changes made through `f` are accounted for: the closure may
     /// change the value and expiry freely. Returns `None` without calling `f` when the key is absent.
-    pub fn modify<R>(&mut self, hash: u64, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+    pub fn modify<R>(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
         let index = self.expire_if_needed(hash, key)?;
         let clock = self.lru_clock;
         let entry = self.table.map.get_bucket_mut(index)?;
@@ -139,7 +153,9 @@ impl DbShard<'_> {
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any.
     pub fn insert(&mut self, hash: u64, mut entry: Box<Entry>) -> Option<Box<Entry>> {
         entry.lru = self.lru_clock;
-        let old = self.expire_if_needed(hash, entry.key()).and_then(|index| self.remove_at(index));
+        let old = self
+            .expire_if_needed(hash, entry.key())
+            .and_then(|index| self.remove_at(index));
         self.table.entry_bytes += entry.memory();
         if entry.has_expiry() {
             self.table.volatile += 1;
@@ -176,7 +192,11 @@ impl DbShard<'_> {
         let (mut sampled, mut expired, mut visited) = (0, 0, 0);
         let mut index = self.table.expire_cursor % buckets;
         while sampled < budget && visited < buckets && visited < budget * 16 {
-            let is_volatile = self.table.map.get_bucket(index).map(|e| (e.has_expiry(), e.is_expired(self.now_ms)));
+            let is_volatile = self
+                .table
+                .map
+                .get_bucket(index)
+                .map(|e| (e.has_expiry(), e.is_expired(self.now_ms)));
             if let Some((true, is_expired)) = is_volatile {
                 sampled += 1;
                 if is_expired && self.remove_at(index).is_some() {
@@ -195,7 +215,12 @@ impl DbShard<'_> {
     /// Visits entries in bucket order starting at bucket `cursor`, calling `f` on each live entry,
     /// until at least `count` entries were visited or the table ends. Returns the next bucket to
     /// visit, or `None` when the table has been walked to its end (SCAN, KEYS).
-    pub fn walk(&mut self, cursor: usize, count: usize, mut f: impl FnMut(&Entry)) -> Option<usize> {
+    pub fn walk(
+        &mut self,
+        cursor: usize,
+        count: usize,
+        mut f: impl FnMut(&Entry),
+    ) -> Option<usize> {
         let buckets = self.table.map.num_buckets();
         let mut index = cursor;
         let mut seen = 0;
@@ -219,10 +244,19 @@ impl DbShard<'_> {
         }
         for _ in 0..buckets.max(64) * 4 {
             let index = fastrand::usize(..buckets);
-            if self.table.map.get_bucket(index).is_some_and(|e| !e.is_expired(self.now_ms)) {
+            if self
+                .table
+                .map
+                .get_bucket(index)
+                .is_some_and(|e| !e.is_expired(self.now_ms))
+            {
                 return self.table.map.get_bucket(index).map(|e| &**e);
             }
         }
-        self.table.map.iter().find(|e| !e.is_expired(self.now_ms)).map(|e| &**e)
+        self.table
+            .map
+            .iter()
+            .find(|e| !e.is_expired(self.now_ms))
+            .map(|e| &**e)
     }
 }

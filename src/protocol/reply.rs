@@ -17,7 +17,10 @@ pub struct ReplyBuf {
 
 impl ReplyBuf {
     pub fn new(protocol: Protocol) -> Self {
-        ReplyBuf { buf: BytesMut::with_capacity(16 * 1024), protocol }
+        ReplyBuf {
+            buf: BytesMut::with_capacity(16 * 1024),
+            protocol,
+        }
     }
 
     pub fn is_resp3(&self) -> bool {
@@ -26,7 +29,8 @@ impl ReplyBuf {
 
     fn header(&mut self, kind: u8, n: i64) {
         self.buf.extend_from_slice(&[kind]);
-        self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -52,7 +56,10 @@ impl ReplyBuf {
 
     fn line(&mut self, kind: u8, text: &[u8]) {
         self.buf.extend_from_slice(&[kind]);
-        self.buf.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        self.buf.extend(
+            text.iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -116,7 +123,10 @@ impl ReplyBuf {
     pub fn boolean(&mut self, value: bool) {
         match self.protocol {
             Protocol::Resp2 => self.int(value as i64),
-            Protocol::Resp3 => self.buf.extend_from_slice(if value { b"#t\r\n" } else { b"#f\r\n" }),
+            Protocol::Resp3 => {
+                self.buf
+                    .extend_from_slice(if value { b"#t\r\n" } else { b"#f\r\n" })
+            }
         }
     }
 
@@ -188,7 +198,11 @@ pub fn format_double(value: f64) -> String {
         return "nan".to_string();
     }
     if value.is_infinite() {
-        return if value > 0.0 { "inf".to_string() } else { "-inf".to_string() };
+        return if value > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        };
     }
     format_g17(value)
 }
@@ -197,7 +211,11 @@ pub fn format_double(value: f64) -> String {
 /// below -4 or at least 17.
 fn format_g17(value: f64) -> String {
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0".to_string() } else { "0".to_string() };
+        return if value.is_sign_negative() {
+            "-0".to_string()
+        } else {
+            "0".to_string()
+        };
     }
     let sci = format!("{:.16e}", value);
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));

@@ -42,7 +42,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: i32::MAX as usize, unauthenticated: false }
+        Limits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_multibulk_len: i32::MAX as usize,
+            unauthenticated: false,
+        }
     }
 }
 
@@ -140,15 +144,24 @@ impl RequestParser {
     /// protocol error to answer with. After an error the parser state is unspecified: the
     /// connection is to be closed.
     /// Empty requests (`*0`, `*-1`, blank inline lines) are consumed silently and skipped.
-    pub fn parse(&mut self, buf: &mut BytesMut, limits: &Limits, args: &mut Vec<Bytes>) -> Result<bool, ProtocolError> {
+    pub fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+        args: &mut Vec<Bytes>,
+    ) -> Result<bool, ProtocolError> {
         args.clear();
         loop {
             if self.pending.is_none() {
                 match buf.first() {
                     None => return Ok(false),
                     Some(b'*') => {
-                        let Some(count) = self.multibulk_count(buf, limits)? else { return Ok(false) };
-                        let Some(count) = usize::try_from(count).ok().filter(|&c| c > 0) else { continue };
+                        let Some(count) = self.multibulk_count(buf, limits)? else {
+                            return Ok(false);
+                        };
+                        let Some(count) = usize::try_from(count).ok().filter(|&c| c > 0) else {
+                            continue;
+                        };
                         self.pending = Some(Pending {
                             remaining: count,
                             bulk_len: None,
@@ -163,28 +176,47 @@ impl RequestParser {
                     },
                 }
             }
-            let Some(pending) = self.pending.as_mut() else { continue };
+            let Some(pending) = self.pending.as_mut() else {
+                continue;
+            };
             if !advance_multibulk(pending, &mut self.scanned, buf, limits)? {
                 return Ok(false);
             }
-            let Some(done) = self.pending.take() else { continue };
+            let Some(done) = self.pending.take() else {
+                continue;
+            };
             let frozen = buf.split_to(done.pos).freeze();
-            args.extend(done.spans.iter().map(|&(start, end)| frozen.slice(start..end)));
+            args.extend(
+                done.spans
+                    .iter()
+                    .map(|&(start, end)| frozen.slice(start..end)),
+            );
             return Ok(true);
         }
     }
 
     /// Reads the `*<count>` line at the front of `buf`. `Ok(None)` means it is incomplete; on
     /// success the line is consumed from `buf`.
-    fn multibulk_count(&mut self, buf: &mut BytesMut, limits: &Limits) -> Result<Option<i64>, ProtocolError> {
+    fn multibulk_count(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+    ) -> Result<Option<i64>, ProtocolError> {
         let end = match header_end(buf, 0, &mut self.scanned) {
             Line::At(end) => end,
-            Line::Missing if buf.len() > MAX_INLINE_BYTES => return Err(ProtocolError::TooBigMultibulkCount),
+            Line::Missing if buf.len() > MAX_INLINE_BYTES => {
+                return Err(ProtocolError::TooBigMultibulkCount)
+            }
             Line::Missing => return Ok(None),
         };
         self.scanned = 0;
-        let count = buf.get(1..end).and_then(parse_i64).ok_or(ProtocolError::InvalidMultibulkLength)?;
-        if count > i32::MAX as i64 || count > i64::try_from(limits.max_multibulk_len).unwrap_or(i64::MAX) {
+        let count = buf
+            .get(1..end)
+            .and_then(parse_i64)
+            .ok_or(ProtocolError::InvalidMultibulkLength)?;
+        if count > i32::MAX as i64
+            || count > i64::try_from(limits.max_multibulk_len).unwrap_or(i64::MAX)
+        {
             return Err(ProtocolError::InvalidMultibulkLength);
         }
         if count > UNAUTHENTICATED_MAX_ARGS && limits.unauthenticated {
@@ -194,15 +226,28 @@ impl RequestParser {
         Ok(Some(count))
     }
 
-    fn inline(&mut self, buf: &mut BytesMut, args: &mut Vec<Bytes>) -> Result<InlineOutcome, ProtocolError> {
+    fn inline(
+        &mut self,
+        buf: &mut BytesMut,
+        args: &mut Vec<Bytes>,
+    ) -> Result<InlineOutcome, ProtocolError> {
         let newline = match find_before_nul(buf, 0, b'\n', &mut self.scanned) {
             Line::At(newline) => newline,
-            Line::Missing if buf.len() > MAX_INLINE_BYTES => return Err(ProtocolError::TooBigInline),
+            Line::Missing if buf.len() > MAX_INLINE_BYTES => {
+                return Err(ProtocolError::TooBigInline)
+            }
             Line::Missing => return Ok(InlineOutcome::Incomplete),
         };
         self.scanned = 0;
-        let line_end = if newline > 0 && buf.get(newline - 1) == Some(&b'\r') { newline - 1 } else { newline };
-        let parts = buf.get(..line_end).and_then(split_args).ok_or(ProtocolError::UnbalancedQuotes)?;
+        let line_end = if newline > 0 && buf.get(newline - 1) == Some(&b'\r') {
+            newline - 1
+        } else {
+            newline
+        };
+        let parts = buf
+            .get(..line_end)
+            .and_then(split_args)
+            .ok_or(ProtocolError::UnbalancedQuotes)?;
         buf.advance(newline + 1);
         if parts.is_empty() {
             return Ok(InlineOutcome::Empty);
@@ -213,14 +258,21 @@ impl RequestParser {
 }
 
 /// Reads as many `$len\r\n<bytes>\r\n` arguments as the buffer holds. True when all have arrived.
-fn advance_multibulk(p: &mut Pending, scanned: &mut usize, buf: &mut BytesMut, limits: &Limits) -> Result<bool, ProtocolError> {
+fn advance_multibulk(
+    p: &mut Pending,
+    scanned: &mut usize,
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<bool, ProtocolError> {
     while p.remaining > 0 {
         let len = match p.bulk_len {
             Some(len) => len,
             None => {
                 let end = match header_end(buf, p.pos, scanned) {
                     Line::At(end) => end,
-                    Line::Missing if buf.len() - p.pos > MAX_INLINE_BYTES => return Err(ProtocolError::TooBigBulkCount),
+                    Line::Missing if buf.len() - p.pos > MAX_INLINE_BYTES => {
+                        return Err(ProtocolError::TooBigBulkCount)
+                    }
                     Line::Missing => return Ok(false),
                 };
                 *scanned = 0;
@@ -231,7 +283,10 @@ fn advance_multibulk(p: &mut Pending, scanned: &mut usize, buf: &mut BytesMut, l
                     Some(&c) => return Err(ProtocolError::ExpectedDollar(c)),
                     None => return Err(ProtocolError::ExpectedDollar(b'\r')),
                 }
-                let len = header.get(1..).and_then(parse_i64).ok_or(ProtocolError::InvalidBulkLength)?;
+                let len = header
+                    .get(1..)
+                    .and_then(parse_i64)
+                    .ok_or(ProtocolError::InvalidBulkLength)?;
                 if len < 0 || len as u64 > limits.max_bulk_len as u64 {
                     return Err(ProtocolError::InvalidBulkLength);
                 }
@@ -282,7 +337,9 @@ fn header_end(buf: &[u8], start: usize, scanned: &mut usize) -> Line {
 /// `start`, unless a NUL comes first (then it is never found, however much more arrives).
 fn find_before_nul(buf: &[u8], start: usize, byte: u8, scanned: &mut usize) -> Line {
     let from = start.saturating_add(*scanned);
-    let Some(rest) = buf.get(from..) else { return Line::Missing };
+    let Some(rest) = buf.get(from..) else {
+        return Line::Missing;
+    };
     match rest.iter().position(|&b| b == byte || b == 0) {
         Some(at) if rest.get(at) == Some(&byte) => Line::At(from + at),
         Some(at) => {
@@ -335,7 +392,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         loop {
             let c = at(i);
             if in_double {
-                if c == b'\\' && at(i + 1) == b'x' && hex(at(i + 2)).is_some() && hex(at(i + 3)).is_some() {
+                if c == b'\\'
+                    && at(i + 1) == b'x'
+                    && hex(at(i + 2)).is_some()
+                    && hex(at(i + 3)).is_some()
+                {
                     current.push(hex(at(i + 2)).unwrap_or(0) * 16 + hex(at(i + 3)).unwrap_or(0));
                     i += 3;
                 } else if c == b'\\' && at(i + 1) != 0 {
@@ -413,7 +474,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
         }
         let digit = (d - b'0') as i64;
         value = value.checked_mul(10)?;
-        value = if negative { value.checked_sub(digit)? } else { value.checked_add(digit)? };
+        value = if negative {
+            value.checked_sub(digit)?
+        } else {
+            value.checked_add(digit)?
+        };
     }
     Some(value)
 }
@@ -439,35 +504,88 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline() {
-        let got = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n  \r\nSET a \"b c\"\n").unwrap();
-        assert_eq!(got, vec![words(&[b"GET", b"k"]), words(&[b"PING"]), words(&[b"SET", b"a", b"b c"])]);
+        let got =
+            parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n  \r\nSET a \"b c\"\n").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                words(&[b"GET", b"k"]),
+                words(&[b"PING"]),
+                words(&[b"SET", b"a", b"b c"])
+            ]
+        );
     }
 
     #[test]
     fn errors_match_redis() {
-        assert_eq!(parse_all(b"*1\r\n+x\r\n"), Err(ProtocolError::ExpectedDollar(b'+')));
-        assert_eq!(parse_all(b"*1\r\n$-1\r\n"), Err(ProtocolError::InvalidBulkLength));
-        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*2147483648\r\n"), Err(ProtocolError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"SET \"a\r\n"), Err(ProtocolError::UnbalancedQuotes));
-        assert_eq!(parse_all(b"SET \"a\"b\r\n"), Err(ProtocolError::UnbalancedQuotes));
-        assert_eq!(parse_all(b"*1\r\n\r\n"), Err(ProtocolError::ExpectedDollar(b'\r')));
-        assert_eq!(ProtocolError::ExpectedDollar(b'+').message(), "ERR Protocol error: expected '$', got '+'");
-        assert_eq!(ProtocolError::ExpectedDollar(b'\r').message_bytes(), b"ERR Protocol error: expected '$', got ' '");
-        assert_eq!(ProtocolError::ExpectedDollar(0xff).message_bytes(), b"ERR Protocol error: expected '$', got '\xff'");
+        assert_eq!(
+            parse_all(b"*1\r\n+x\r\n"),
+            Err(ProtocolError::ExpectedDollar(b'+'))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-1\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*2147483648\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"SET \"a\r\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(
+            parse_all(b"SET \"a\"b\r\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n\r\n"),
+            Err(ProtocolError::ExpectedDollar(b'\r'))
+        );
+        assert_eq!(
+            ProtocolError::ExpectedDollar(b'+').message(),
+            "ERR Protocol error: expected '$', got '+'"
+        );
+        assert_eq!(
+            ProtocolError::ExpectedDollar(b'\r').message_bytes(),
+            b"ERR Protocol error: expected '$', got ' '"
+        );
+        assert_eq!(
+            ProtocolError::ExpectedDollar(0xff).message_bytes(),
+            b"ERR Protocol error: expected '$', got '\xff'"
+        );
     }
 
     #[test]
     fn header_ends_at_first_cr_and_skips_the_next_byte() {
-        assert_eq!(parse_all(b"*1\rX$4\r\nPING\r\n").unwrap(), vec![words(&[b"PING"])]);
-        assert_eq!(parse_all(b"*1\r\n$4\rXPINGxxECHO\r\n").unwrap(), vec![words(&[b"PING"]), words(&[b"ECHO"])]);
-        assert_eq!(parse_all(b"*1\r\r\n$4\r\nPING\r\n"), Err(ProtocolError::ExpectedDollar(b'\n')));
+        assert_eq!(
+            parse_all(b"*1\rX$4\r\nPING\r\n").unwrap(),
+            vec![words(&[b"PING"])]
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$4\rXPINGxxECHO\r\n").unwrap(),
+            vec![words(&[b"PING"]), words(&[b"ECHO"])]
+        );
+        assert_eq!(
+            parse_all(b"*1\r\r\n$4\r\nPING\r\n"),
+            Err(ProtocolError::ExpectedDollar(b'\n'))
+        );
     }
 
     #[test]
     fn nul_hides_the_terminator_until_the_line_is_too_long() {
-        assert_eq!(parse_all(b"PI\0NG\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
-        assert_eq!(parse_all(b"*1\0\r\n$4\r\nPING\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        assert_eq!(
+            parse_all(b"PI\0NG\r\n").unwrap(),
+            Vec::<Vec<Vec<u8>>>::new()
+        );
+        assert_eq!(
+            parse_all(b"*1\0\r\n$4\r\nPING\r\n").unwrap(),
+            Vec::<Vec<Vec<u8>>>::new()
+        );
         let mut long = b"\0".to_vec();
         long.resize(MAX_INLINE_BYTES + 1, b'\n');
         assert_eq!(parse_all(&long), Err(ProtocolError::TooBigInline));
@@ -481,7 +599,9 @@ mod tests {
         let mut args = Vec::new();
         for (i, &b) in whole.iter().enumerate() {
             buf.extend_from_slice(&[b]);
-            let done = parser.parse(&mut buf, &Limits::default(), &mut args).unwrap();
+            let done = parser
+                .parse(&mut buf, &Limits::default(), &mut args)
+                .unwrap();
             assert_eq!(done, i == whole.len() - 1);
         }
         assert_eq!(args.len(), 3);
@@ -495,12 +615,19 @@ mod tests {
         let mut args = Vec::new();
         for &b in b"ECHO hello\r" {
             buf.extend_from_slice(&[b]);
-            assert!(!parser.parse(&mut buf, &Limits::default(), &mut args).unwrap());
+            assert!(!parser
+                .parse(&mut buf, &Limits::default(), &mut args)
+                .unwrap());
         }
         assert_eq!(parser.scanned, buf.len());
         buf.extend_from_slice(b"\n");
-        assert!(parser.parse(&mut buf, &Limits::default(), &mut args).unwrap());
-        assert_eq!(args, vec![Bytes::from_static(b"ECHO"), Bytes::from_static(b"hello")]);
+        assert!(parser
+            .parse(&mut buf, &Limits::default(), &mut args)
+            .unwrap());
+        assert_eq!(
+            args,
+            vec![Bytes::from_static(b"ECHO"), Bytes::from_static(b"hello")]
+        );
         assert!(buf.is_empty());
     }
 
@@ -509,15 +636,26 @@ mod tests {
         let mut parser = RequestParser::new();
         let mut buf = BytesMut::from(&b"*1\r\n$536870912\r\n"[..]);
         let mut args = Vec::new();
-        assert!(!parser.parse(&mut buf, &Limits::default(), &mut args).unwrap());
+        assert!(!parser
+            .parse(&mut buf, &Limits::default(), &mut args)
+            .unwrap());
         assert!(buf.capacity() < 2 * MAX_BULK_PREALLOC_BYTES);
     }
 
     #[test]
     fn inline_escapes() {
-        assert_eq!(split_args(br#"a "\x41\n" 'it\'s'"#).unwrap(), words(&[b"a", b"A\n", b"it's"]));
-        assert_eq!(split_args(br#""\xZZ" "\x4" "\q""#).unwrap(), words(&[b"xZZ", b"x4", b"q"]));
-        assert_eq!(split_args(b"a\x0bb \x0b\"c\"\x0b").unwrap(), words(&[b"a\x0bb", b"c"]));
+        assert_eq!(
+            split_args(br#"a "\x41\n" 'it\'s'"#).unwrap(),
+            words(&[b"a", b"A\n", b"it's"])
+        );
+        assert_eq!(
+            split_args(br#""\xZZ" "\x4" "\q""#).unwrap(),
+            words(&[b"xZZ", b"x4", b"q"])
+        );
+        assert_eq!(
+            split_args(b"a\x0bb \x0b\"c\"\x0b").unwrap(),
+            words(&[b"a\x0bb", b"c"])
+        );
         assert_eq!(split_args(b"a\0b c").unwrap(), words(&[b"a"]));
         assert_eq!(split_args(b"\0\xff"), Some(vec![]));
         assert_eq!(split_args(br#"a"b c"d"#), None);

@@ -102,7 +102,8 @@ impl ClientInfo {
     }
 
     pub fn touch(&self) {
-        self.last_interaction_ms.store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_interaction_ms
+            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     pub fn details(&self) -> std::sync::MutexGuard<'_, ClientDetails> {
@@ -128,7 +129,12 @@ pub struct ClientRegistry {
 
 impl ClientRegistry {
     /// Registers a new connection unless `max` clients are already connected.
-    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, max: usize) -> Option<Arc<ClientInfo>> {
+    pub fn register(
+        &self,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        max: usize,
+    ) -> Option<Arc<ClientInfo>> {
         let mut clients = self.lock();
         if clients.len() >= max {
             return None;

@@ -52,17 +52,24 @@ fn one<'a>(args: &[&'a str]) -> Result<&'a str, String> {
 }
 
 fn int<T: TryFrom<i64>>(args: &[&str], min: i64, max: i64) -> Result<T, String> {
-    let value: i64 = one(args)?.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    let value: i64 = one(args)?
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
     if value < min || value > max {
-        return Err(format!("argument must be between {min} and {max} inclusive"));
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
     T::try_from(value).map_err(|_| "argument couldn't be parsed into an integer".to_string())
 }
 
 fn memory(args: &[&str], min: u64, max: u64) -> Result<usize, String> {
-    let value = parse_memory(one(args)?).ok_or_else(|| "argument must be a memory value".to_string())?;
+    let value =
+        parse_memory(one(args)?).ok_or_else(|| "argument must be a memory value".to_string())?;
     if value < min || value > max {
-        return Err(format!("argument must be between {min} and {max} inclusive"));
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
     Ok(value as usize)
 }
@@ -82,7 +89,9 @@ fn yes_no(value: bool) -> String {
 /// Parses a memory amount as Redis's `memtoull`: `1gb` = 2^30, `1g` = 10^9, `1k` = 1000, `1kb` = 1024.
 pub fn parse_memory(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
     let multiplier: u64 = match unit {
         "" | "b" => 1,
@@ -98,68 +107,239 @@ pub fn parse_memory(text: &str) -> Option<u64> {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
-    Directive { name: "port", default: "6379", mutable: false, help: "TCP port to listen on (0 picks a free one).",
-        get: |c| c.port.to_string(), set: |c, a| { c.port = int(a, 0, 65535)?; Ok(()) } },
-    Directive { name: "bind", default: "127.0.0.1", mutable: false, help: "Addresses to listen on, space separated.",
-        get: |c| c.bind.join(" "), set: |c, a| {
-            if a.is_empty() { return Err("wrong number of arguments".into()); }
-            c.bind = a.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
+    Directive {
+        name: "port",
+        default: "6379",
+        mutable: false,
+        help: "TCP port to listen on (0 picks a free one).",
+        get: |c| c.port.to_string(),
+        set: |c, a| {
+            c.port = int(a, 0, 65535)?;
             Ok(())
-        } },
-    Directive { name: "databases", default: "16", mutable: false, help: "Number of databases (SELECT 0..n-1).",
-        get: |c| c.databases.to_string(), set: |c, a| { c.databases = int(a, 1, i32::MAX as i64)?; Ok(()) } },
-    Directive { name: "shards", default: "16", mutable: false, help: "Keyspace shards, rounded up to a power of two.",
-        get: |c| c.shards.to_string(), set: |c, a| { c.shards = int(a, 1, 65536)?; Ok(()) } },
-    Directive { name: "threads", default: "0", mutable: false, help: "Threads serving clients; 0 means one per CPU the process may run on.",
-        get: |c| c.threads.to_string(), set: |c, a| { c.threads = int(a, 0, 1024)?; Ok(()) } },
-    Directive { name: "maxclients", default: "10000", mutable: true, help: "Most clients connected at once.",
-        get: |c| c.maxclients.to_string(), set: |c, a| { c.maxclients = int(a, 1, u32::MAX as i64)?; Ok(()) } },
-    Directive { name: "requirepass", default: "", mutable: true, help: "Password clients must AUTH with; empty for none.",
-        get: |c| String::from_utf8_lossy(&c.requirepass).into_owned(), set: |c, a| { c.requirepass = one(a)?.as_bytes().to_vec(); Ok(()) } },
-    Directive { name: "hz", default: "10", mutable: true, help: "Background task frequency (active expiry) per second.",
-        get: |c| c.hz.to_string(), set: |c, a| { c.hz = int::<u32>(a, 0, i32::MAX as i64)?.clamp(1, 500); Ok(()) } },
-    Directive { name: "loglevel", default: "notice", mutable: true, help: "debug, verbose, notice or warning.",
-        get: |c| c.loglevel.clone(), set: |c, a| {
+        },
+    },
+    Directive {
+        name: "bind",
+        default: "127.0.0.1",
+        mutable: false,
+        help: "Addresses to listen on, space separated.",
+        get: |c| c.bind.join(" "),
+        set: |c, a| {
+            if a.is_empty() {
+                return Err("wrong number of arguments".into());
+            }
+            c.bind = a
+                .iter()
+                .flat_map(|s| s.split_whitespace())
+                .map(str::to_string)
+                .collect();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "databases",
+        default: "16",
+        mutable: false,
+        help: "Number of databases (SELECT 0..n-1).",
+        get: |c| c.databases.to_string(),
+        set: |c, a| {
+            c.databases = int(a, 1, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "shards",
+        default: "16",
+        mutable: false,
+        help: "Keyspace shards, rounded up to a power of two.",
+        get: |c| c.shards.to_string(),
+        set: |c, a| {
+            c.shards = int(a, 1, 65536)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "threads",
+        default: "0",
+        mutable: false,
+        help: "Threads serving clients; 0 means one per CPU the process may run on.",
+        get: |c| c.threads.to_string(),
+        set: |c, a| {
+            c.threads = int(a, 0, 1024)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxclients",
+        default: "10000",
+        mutable: true,
+        help: "Most clients connected at once.",
+        get: |c| c.maxclients.to_string(),
+        set: |c, a| {
+            c.maxclients = int(a, 1, u32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "requirepass",
+        default: "",
+        mutable: true,
+        help: "Password clients must AUTH with; empty for none.",
+        get: |c| String::from_utf8_lossy(&c.requirepass).into_owned(),
+        set: |c, a| {
+            c.requirepass = one(a)?.as_bytes().to_vec();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hz",
+        default: "10",
+        mutable: true,
+        help: "Background task frequency (active expiry) per second.",
+        get: |c| c.hz.to_string(),
+        set: |c, a| {
+            c.hz = int::<u32>(a, 0, i32::MAX as i64)?.clamp(1, 500);
+            Ok(())
+        },
+    },
+    Directive {
+        name: "loglevel",
+        default: "notice",
+        mutable: true,
+        help: "debug, verbose, notice or warning.",
+        get: |c| c.loglevel.clone(),
+        set: |c, a| {
             let level = one(a)?.to_ascii_lowercase();
             if !["debug", "verbose", "notice", "warning", "nothing"].contains(&level.as_str()) {
                 return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
             }
             c.loglevel = level;
             Ok(())
-        } },
-    Directive { name: "logfile", default: "", mutable: false, help: "Log file; empty logs to standard output.",
-        get: |c| c.logfile.clone(), set: |c, a| { c.logfile = one(a)?.to_string(); Ok(()) } },
-    Directive { name: "timeout", default: "0", mutable: true, help: "Close a client idle for this many seconds (0: never).",
-        get: |c| c.timeout.to_string(), set: |c, a| { c.timeout = int(a, 0, i32::MAX as i64)?; Ok(()) } },
-    Directive { name: "tcp-keepalive", default: "300", mutable: true, help: "TCP keepalive interval in seconds (0: off).",
-        get: |c| c.tcp_keepalive.to_string(), set: |c, a| { c.tcp_keepalive = int(a, 0, i32::MAX as i64)?; Ok(()) } },
-    Directive { name: "proto-max-bulk-len", default: "536870912", mutable: true, help: "Longest bulk string a client may send.",
-        get: |c| c.proto_max_bulk_len.to_string(), set: |c, a| { c.proto_max_bulk_len = memory(a, 1024 * 1024, i64::MAX as u64)?; Ok(()) } },
-    Directive { name: "proto-max-multibulk-len", default: "2147483647", mutable: true, help: "Most arguments in one request.",
-        get: |c| c.proto_max_multibulk_len.to_string(), set: |c, a| { c.proto_max_multibulk_len = int(a, 1, i32::MAX as i64)?; Ok(()) } },
-    Directive { name: "client-query-buffer-limit", default: "1073741824", mutable: true, help: "Most bytes a client's pending request may hold.",
-        get: |c| c.client_query_buffer_limit.to_string(), set: |c, a| { c.client_query_buffer_limit = memory(a, 1024 * 1024, i64::MAX as u64)?; Ok(()) } },
-    Directive { name: "save", default: "", mutable: true, help: "Snapshot schedule; cachet does not persist yet, so only \"\" is accepted.",
-        get: |c| c.save.clone(), set: |c, a| {
+        },
+    },
+    Directive {
+        name: "logfile",
+        default: "",
+        mutable: false,
+        help: "Log file; empty logs to standard output.",
+        get: |c| c.logfile.clone(),
+        set: |c, a| {
+            c.logfile = one(a)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "timeout",
+        default: "0",
+        mutable: true,
+        help: "Close a client idle for this many seconds (0: never).",
+        get: |c| c.timeout.to_string(),
+        set: |c, a| {
+            c.timeout = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "tcp-keepalive",
+        default: "300",
+        mutable: true,
+        help: "TCP keepalive interval in seconds (0: off).",
+        get: |c| c.tcp_keepalive.to_string(),
+        set: |c, a| {
+            c.tcp_keepalive = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "proto-max-bulk-len",
+        default: "536870912",
+        mutable: true,
+        help: "Longest bulk string a client may send.",
+        get: |c| c.proto_max_bulk_len.to_string(),
+        set: |c, a| {
+            c.proto_max_bulk_len = memory(a, 1024 * 1024, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "proto-max-multibulk-len",
+        default: "2147483647",
+        mutable: true,
+        help: "Most arguments in one request.",
+        get: |c| c.proto_max_multibulk_len.to_string(),
+        set: |c, a| {
+            c.proto_max_multibulk_len = int(a, 1, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "client-query-buffer-limit",
+        default: "1073741824",
+        mutable: true,
+        help: "Most bytes a client's pending request may hold.",
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: |c, a| {
+            c.client_query_buffer_limit = memory(a, 1024 * 1024, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "save",
+        default: "",
+        mutable: true,
+        help: "Snapshot schedule; cachet does not persist yet, so only \"\" is accepted.",
+        get: |c| c.save.clone(),
+        set: |c, a| {
             let value = a.join(" ");
-            if !value.trim().is_empty() { return Err("cachet does not support RDB persistence".into()); }
+            if !value.trim().is_empty() {
+                return Err("cachet does not support RDB persistence".into());
+            }
             c.save = String::new();
             Ok(())
-        } },
-    Directive { name: "appendonly", default: "no", mutable: true, help: "Append-only file; cachet does not persist, so only no.",
-        get: |c| yes_no(c.appendonly), set: |c, a| {
-            if boolean(a)? { return Err("cachet does not support AOF persistence".into()); }
+        },
+    },
+    Directive {
+        name: "appendonly",
+        default: "no",
+        mutable: true,
+        help: "Append-only file; cachet does not persist, so only no.",
+        get: |c| yes_no(c.appendonly),
+        set: |c, a| {
+            if boolean(a)? {
+                return Err("cachet does not support AOF persistence".into());
+            }
             c.appendonly = false;
             Ok(())
-        } },
-    Directive { name: "dir", default: ".", mutable: true, help: "Working directory for files the server writes.",
-        get: |c| c.dir.clone(), set: |c, a| { c.dir = one(a)?.to_string(); Ok(()) } },
-    Directive { name: "dbfilename", default: "dump.rdb", mutable: true, help: "Snapshot file name inside dir.",
-        get: |c| c.dbfilename.clone(), set: |c, a| { c.dbfilename = one(a)?.to_string(); Ok(()) } },
+        },
+    },
+    Directive {
+        name: "dir",
+        default: ".",
+        mutable: true,
+        help: "Working directory for files the server writes.",
+        get: |c| c.dir.clone(),
+        set: |c, a| {
+            c.dir = one(a)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "dbfilename",
+        default: "dump.rdb",
+        mutable: true,
+        help: "Snapshot file name inside dir.",
+        get: |c| c.dbfilename.clone(),
+        set: |c, a| {
+            c.dbfilename = one(a)?.to_string();
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    DIRECTIVES
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 impl Default for ConfigValues {
@@ -186,7 +366,11 @@ impl Default for ConfigValues {
             dbfilename: String::new(),
         };
         for directive in DIRECTIVES {
-            let args: Vec<&str> = if directive.default.is_empty() { vec![""] } else { directive.default.split(' ').collect() };
+            let args: Vec<&str> = if directive.default.is_empty() {
+                vec![""]
+            } else {
+                directive.default.split(' ').collect()
+            };
             // The defaults are constants checked by a unit test, so this cannot fail at run time.
             let _ = (directive.set)(&mut values, &args);
         }
@@ -202,7 +386,10 @@ pub struct Config {
 
 impl Config {
     pub fn new(values: ConfigValues, file: Option<PathBuf>) -> Self {
-        Config { values: RwLock::new(values), file }
+        Config {
+            values: RwLock::new(values),
+            file,
+        }
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, ConfigValues> {
@@ -215,13 +402,16 @@ impl Config {
         let mut updated = values.clone();
         for (name, args) in pairs {
             let Some(directive) = find_directive(name) else {
-                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
             };
             if !directive.mutable {
                 return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
             }
-            (directive.set)(&mut updated, args)
-                .map_err(|e| format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
+            (directive.set)(&mut updated, args).map_err(|e| {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")
+            })?;
         }
         *values = updated;
         Ok(())
@@ -232,7 +422,11 @@ impl Config {
         let values = self.read();
         DIRECTIVES
             .iter()
-            .filter(|d| patterns.iter().any(|p| glob_match(p, d.name.as_bytes(), true)))
+            .filter(|d| {
+                patterns
+                    .iter()
+                    .any(|p| glob_match(p, d.name.as_bytes(), true))
+            })
             .map(|d| (d.name, (d.get)(&values)))
             .collect()
     }
@@ -287,16 +481,28 @@ pub fn apply_conf_text(values: &mut ConfigValues, text: &str) -> Result<(), Stri
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let parts = split_args(trimmed.as_bytes()).ok_or_else(|| format!("line {}: unbalanced quotes", number + 1))?;
-        let parts: Vec<String> = parts.into_iter().map(|p| String::from_utf8_lossy(&p).into_owned()).collect();
-        let Some((name, args)) = parts.split_first() else { continue };
-        apply_directive(values, name, args).map_err(|e| format!("line {}: '{}': {e}", number + 1, trimmed))?;
+        let parts = split_args(trimmed.as_bytes())
+            .ok_or_else(|| format!("line {}: unbalanced quotes", number + 1))?;
+        let parts: Vec<String> = parts
+            .into_iter()
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .collect();
+        let Some((name, args)) = parts.split_first() else {
+            continue;
+        };
+        apply_directive(values, name, args)
+            .map_err(|e| format!("line {}: '{}': {e}", number + 1, trimmed))?;
     }
     Ok(())
 }
 
-pub fn apply_directive(values: &mut ConfigValues, name: &str, args: &[String]) -> Result<(), String> {
-    let directive = find_directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+pub fn apply_directive(
+    values: &mut ConfigValues,
+    name: &str,
+    args: &[String],
+) -> Result<(), String> {
+    let directive = find_directive(name)
+        .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     (directive.set)(values, &args)
 }
@@ -309,9 +515,22 @@ mod tests {
     fn defaults_parse_and_match_redis() {
         for d in DIRECTIVES {
             let mut values = ConfigValues::default();
-            let args: Vec<&str> = if d.default.is_empty() { vec![""] } else { d.default.split(' ').collect() };
-            assert!((d.set)(&mut values, &args).is_ok(), "default of {} must parse", d.name);
-            assert_eq!((d.get)(&values), d.default, "default of {} must read back", d.name);
+            let args: Vec<&str> = if d.default.is_empty() {
+                vec![""]
+            } else {
+                d.default.split(' ').collect()
+            };
+            assert!(
+                (d.set)(&mut values, &args).is_ok(),
+                "default of {} must parse",
+                d.name
+            );
+            assert_eq!(
+                (d.get)(&values),
+                d.default,
+                "default of {} must read back",
+                d.name
+            );
         }
         let values = ConfigValues::default();
         assert_eq!(values.proto_max_bulk_len, 512 * 1024 * 1024);
@@ -329,7 +548,9 @@ mod tests {
     #[test]
     fn set_is_all_or_nothing() {
         let config = Config::new(ConfigValues::default(), None);
-        let err = config.set(&[("hz", vec!["20"]), ("nosuch", vec!["1"])]).unwrap_err();
+        let err = config
+            .set(&[("hz", vec!["20"]), ("nosuch", vec!["1"])])
+            .unwrap_err();
         assert!(err.contains("Unknown option"));
         assert_eq!(config.read().hz, 10);
         config.set(&[("hz", vec!["20"])]).unwrap();

@@ -42,7 +42,8 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     loop {
         let timeout = server.config.read().timeout;
         if timeout > 0 {
-            idle.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(timeout));
+            idle.as_mut()
+                .reset(tokio::time::Instant::now() + Duration::from_secs(timeout));
         }
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
@@ -57,7 +58,10 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
         match read {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                server
+                    .stats
+                    .net_input_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
             }
         }
         info.touch();
@@ -72,13 +76,28 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
         };
         // As Redis, checked as soon as the bytes arrive, before running any of them.
         if input.len() > query_limit {
-            tracing::warn!(id = client.id, "closing client that reached max query buffer length");
+            tracing::warn!(
+                id = client.id,
+                "closing client that reached max query buffer length"
+            );
             break;
         }
         loop {
-            match parser.parse(&mut input, &Limits { unauthenticated: !client.authenticated, ..limits }, &mut args) {
+            match parser.parse(
+                &mut input,
+                &Limits {
+                    unauthenticated: !client.authenticated,
+                    ..limits
+                },
+                &mut args,
+            ) {
                 Ok(true) => {
-                    let mut ctx = Ctx { server, client: &mut client, out: &mut out, now_ms: now_ms() };
+                    let mut ctx = Ctx {
+                        server,
+                        client: &mut client,
+                        out: &mut out,
+                        now_ms: now_ms(),
+                    };
                     dispatch(&mut ctx, &args);
                     if let Some(action) = client.action.take() {
                         match action {
@@ -107,7 +126,10 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             if stream.write_all(&out.buf).await.is_err() {
                 break;
             }
-            server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+            server
+                .stats
+                .net_output_bytes
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
             out.buf.clear();
             if out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
                 out.buf = BytesMut::with_capacity(READ_CHUNK);

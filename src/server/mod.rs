@@ -48,7 +48,14 @@ pub struct ServerStats {
 impl ServerStats {
     /// CONFIG RESETSTAT: the counters and rates go back to zero; the memory figures stay.
     pub fn reset(&self) {
-        for counter in [&self.connections_received, &self.rejected_connections, &self.commands_processed, &self.net_input_bytes, &self.net_output_bytes, &self.expired_by_cycle] {
+        for counter in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.commands_processed,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.expired_by_cycle,
+        ] {
             counter.store(0, Ordering::Relaxed);
         }
         self.ops_per_sec.reset();
@@ -57,9 +64,12 @@ impl ServerStats {
     }
 
     fn sample_rates(&self, now_ms: u64) {
-        self.ops_per_sec.sample(now_ms, self.commands_processed.load(Ordering::Relaxed));
-        self.input_bytes_per_sec.sample(now_ms, self.net_input_bytes.load(Ordering::Relaxed));
-        self.output_bytes_per_sec.sample(now_ms, self.net_output_bytes.load(Ordering::Relaxed));
+        self.ops_per_sec
+            .sample(now_ms, self.commands_processed.load(Ordering::Relaxed));
+        self.input_bytes_per_sec
+            .sample(now_ms, self.net_input_bytes.load(Ordering::Relaxed));
+        self.output_bytes_per_sec
+            .sample(now_ms, self.net_output_bytes.load(Ordering::Relaxed));
     }
 }
 
@@ -91,19 +101,34 @@ impl Server {
     /// accounting is the figure that matters (it is what a memory limit will be checked against);
     /// the baseline only makes the total comparable with Redis's. Updates the peak.
     pub fn used_memory(&self) -> u64 {
-        let used = self.keyspace.memory() as u64 + self.stats.memory_baseline.load(Ordering::Relaxed);
+        let used =
+            self.keyspace.memory() as u64 + self.stats.memory_baseline.load(Ordering::Relaxed);
         self.stats.memory_peak.fetch_max(used, Ordering::Relaxed);
         used
     }
 }
 
 fn random_run_id() -> String {
-    (0..40).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).map(|c| if c.is_ascii_digit() || ('a'..='f').contains(&c) { c } else { fastrand::char('a'..='f') }).collect()
+    (0..40)
+        .map(|_| fastrand::alphanumeric().to_ascii_lowercase())
+        .map(|c| {
+            if c.is_ascii_digit() || ('a'..='f').contains(&c) {
+                c
+            } else {
+                fastrand::char('a'..='f')
+            }
+        })
+        .collect()
 }
 
 /// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
 /// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
-pub async fn run(listeners: Vec<TcpListener>, values: ConfigValues, config_file: Option<std::path::PathBuf>, shutdown: impl Future) {
+pub async fn run(
+    listeners: Vec<TcpListener>,
+    values: ConfigValues,
+    config_file: Option<std::path::PathBuf>,
+    shutdown: impl Future,
+) {
     let local_addr = listeners
         .first()
         .and_then(|l| l.local_addr().ok())
@@ -122,7 +147,10 @@ pub async fn run(listeners: Vec<TcpListener>, values: ConfigValues, config_file:
         last_save: AtomicU64::new(now / 1000),
         shutdown: shutdown_tx,
     });
-    server.stats.memory_baseline.store(crate::engine::memory::allocator_stats().0 as u64, Ordering::Relaxed);
+    server.stats.memory_baseline.store(
+        crate::engine::memory::allocator_stats().0 as u64,
+        Ordering::Relaxed,
+    );
 
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
     // of them has ended.
@@ -167,7 +195,10 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sen
 }
 
 fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
-    server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+    server
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
     let laddr = stream.local_addr().unwrap_or(server.local_addr);
     let (max, keepalive) = {
         let config = server.config.read();
@@ -175,10 +206,15 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
     };
     let server = server.clone();
     let Some(info) = server.clients.register(addr, laddr, max) else {
-        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let mut stream = stream;
-            let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+            let _ = stream
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await;
             drop(done);
         });
         return;
@@ -186,7 +222,9 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
     let _ = stream.set_nodelay(true);
     if keepalive > 0 {
         let interval = Duration::from_secs(keepalive);
-        let options = socket2::TcpKeepalive::new().with_time(interval).with_interval(interval / 3);
+        let options = socket2::TcpKeepalive::new()
+            .with_time(interval)
+            .with_interval(interval / 3);
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&options);
     }
     tokio::spawn(async move {
@@ -207,7 +245,11 @@ async fn cron(server: Arc<Server>) {
         server.used_memory();
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
-        let expired = tokio::task::spawn_blocking(move || active_expire_cycle(&server.keyspace, now_ms(), budget)).await.unwrap_or(0);
+        let expired = tokio::task::spawn_blocking(move || {
+            active_expire_cycle(&server.keyspace, now_ms(), budget)
+        })
+        .await
+        .unwrap_or(0);
         let _ = expired;
     }
 }

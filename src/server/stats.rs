@@ -27,7 +27,11 @@ impl RateSampler {
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((then, before)) = ring.last {
             let elapsed = now_ms.saturating_sub(then);
-            let rate = counter.saturating_sub(before).saturating_mul(1000).checked_div(elapsed).unwrap_or(0);
+            let rate = counter
+                .saturating_sub(before)
+                .saturating_mul(1000)
+                .checked_div(elapsed)
+                .unwrap_or(0);
             let at = ring.next;
             ring.samples[at] = rate;
             ring.next = (at + 1) % SAMPLES;

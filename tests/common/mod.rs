@@ -34,13 +34,20 @@ impl TestServer {
         })
     }
 
-    fn start_from(file: Option<std::path::PathBuf>, configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
-        let mut values = ConfigValues::default();
-        values.port = 0;
-        values.shards = 4;
+    fn start_from(
+        file: Option<std::path::PathBuf>,
+        configure: impl FnOnce(&mut ConfigValues),
+    ) -> TestServer {
+        let mut values = ConfigValues { port: 0, shards: 4, ..ConfigValues::default() };
         configure(&mut values);
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("test runtime");
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind 127.0.0.1:0");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -48,7 +55,11 @@ impl TestServer {
                 let _ = stopped.await;
             }));
         });
-        TestServer { addr, stop: Some(stop), thread: Some(thread) }
+        TestServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -61,13 +72,18 @@ impl TestServer {
 
     /// A `redis` crate connection (RESP2).
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url()).expect("client").get_connection().expect("connect")
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_connection()
+            .expect("connect")
     }
 
     /// A plain socket, for sending raw protocol bytes.
     pub fn raw(&self) -> RawClient {
         let stream = TcpStream::connect(self.addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         RawClient { stream }
     }
 
@@ -137,7 +153,10 @@ impl RawClient {
 /// Length of the first complete RESP value in `buf`, if it is complete.
 pub fn complete_reply_len(buf: &[u8]) -> Option<usize> {
     fn line_end(buf: &[u8], from: usize) -> Option<usize> {
-        buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| from + p)
+        buf.get(from..)?
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map(|p| from + p)
     }
     fn value(buf: &[u8], at: usize) -> Option<usize> {
         let kind = *buf.get(at)?;
@@ -155,7 +174,11 @@ pub fn complete_reply_len(buf: &[u8]) -> Option<usize> {
             }
             b'*' | b'~' | b'>' | b'%' | b'|' => {
                 let n: i64 = header.parse().ok()?;
-                let items = if kind == b'%' || kind == b'|' { n * 2 } else { n };
+                let items = if kind == b'%' || kind == b'|' {
+                    n * 2
+                } else {
+                    n
+                };
                 let mut pos = end + 2;
                 for _ in 0..items.max(0) {
                     pos = value(buf, pos)?;

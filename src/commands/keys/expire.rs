@@ -46,7 +46,10 @@ impl Condition {
             } else if args::is(opt, "lt") {
                 cond.lt = true;
             } else {
-                return Err(CmdError::msg(format!("ERR Unsupported option {}", args::text(opt))));
+                return Err(CmdError::msg(format!(
+                    "ERR Unsupported option {}",
+                    args::text(opt)
+                )));
             }
         }
         if cond.nx && (cond.xx || cond.gt || cond.lt) {
@@ -63,7 +66,9 @@ impl Condition {
     fn allows(&self, current: Option<i64>, when: i64) -> bool {
         match current {
             None => !self.xx && !self.gt,
-            Some(current) => !(self.nx || (self.gt && when <= current) || (self.lt && when >= current)),
+            Some(current) => {
+                !(self.nx || (self.gt && when <= current) || (self.lt && when >= current))
+            }
         }
     }
 }
@@ -86,40 +91,57 @@ pub fn pexpireat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// The absolute expiry in milliseconds, or Redis's "invalid expire time" when the unit conversion
 /// or the addition of the current time overflows. Negative results are allowed: they delete.
-fn absolute_ms(arg: &[u8], unit: Unit, base_ms: i64, command: &'static str) -> Result<i64, CmdError> {
+fn absolute_ms(
+    arg: &[u8],
+    unit: Unit,
+    base_ms: i64,
+    command: &'static str,
+) -> Result<i64, CmdError> {
     let mut when = args::int(arg)?;
     if unit == Unit::Seconds {
-        when = when.checked_mul(1000).ok_or(CmdError::InvalidExpire(command))?;
+        when = when
+            .checked_mul(1000)
+            .ok_or(CmdError::InvalidExpire(command))?;
     }
-    when.checked_add(base_ms).ok_or(CmdError::InvalidExpire(command))
+    when.checked_add(base_ms)
+        .ok_or(CmdError::InvalidExpire(command))
 }
 
-fn set_expiry(ctx: &mut Ctx<'_>, args: &[Bytes], command: &'static str, unit: Unit, relative: bool) -> CmdResult {
+fn set_expiry(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    command: &'static str,
+    unit: Unit,
+    relative: bool,
+) -> CmdResult {
     let key = &args[1];
     let cond = Condition::parse(&args[3..])?;
     let now = ctx.now_ms as i64;
     let when = absolute_ms(&args[2], unit, if relative { now } else { 0 }, command)?;
-    let changed = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        // Through `modify`, so the access time is refreshed even when a condition declines, as
-        // Redis's `lookupKeyWrite` does.
-        let outcome = view.modify(hash, key, |entry| {
-            let current = (entry.expire_at != 0).then_some(entry.expire_at as i64);
-            if !cond.allows(current, when) {
-                return Outcome::Declined;
+    let changed = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            // Through `modify`, so the access time is refreshed even when a condition declines, as
+            // Redis's `lookupKeyWrite` does.
+            let outcome = view.modify(hash, key, |entry| {
+                let current = (entry.expire_at != 0).then_some(entry.expire_at as i64);
+                if !cond.allows(current, when) {
+                    return Outcome::Declined;
+                }
+                // A time already past deletes the key rather than storing it, as Redis does.
+                if when <= now {
+                    return Outcome::Delete;
+                }
+                entry.expire_at = when as u64;
+                Outcome::Set
+            });
+            match outcome {
+                None | Some(Outcome::Declined) => false,
+                Some(Outcome::Set) => true,
+                Some(Outcome::Delete) => view.remove(hash, key).is_some(),
             }
-            // A time already past deletes the key rather than storing it, as Redis does.
-            if when <= now {
-                return Outcome::Delete;
-            }
-            entry.expire_at = when as u64;
-            Outcome::Set
         });
-        match outcome {
-            None | Some(Outcome::Declined) => false,
-            Some(Outcome::Set) => true,
-            Some(Outcome::Delete) => view.remove(hash, key).is_some(),
-        }
-    });
     ctx.out.int(changed as i64);
     Ok(())
 }
@@ -144,12 +166,21 @@ pub fn pexpiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// time) in the unit asked; seconds are rounded to the nearest, as Redis's `(ttl+500)/1000`.
 fn report_expiry(ctx: &mut Ctx<'_>, key: &[u8], millis: bool, absolute: bool) -> CmdResult {
     let now = ctx.now_ms as i64;
-    let expire_at = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| inspect(view, hash, key, |e| e.expire_at));
+    let expire_at = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            inspect(view, hash, key, |e| e.expire_at)
+        });
     let reply = match expire_at {
         None => -2,
         Some(0) => -1,
         Some(at) => {
-            let ms = if absolute { at as i64 } else { (at as i64 - now).max(0) };
+            let ms = if absolute {
+                at as i64
+            } else {
+                (at as i64 - now).max(0)
+            };
             if millis {
                 ms
             } else {
@@ -163,9 +194,13 @@ fn report_expiry(ctx: &mut Ctx<'_>, key: &[u8], millis: bool, absolute: bool) ->
 
 pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let cleared = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        view.modify(hash, key, |e| std::mem::take(&mut e.expire_at) != 0).unwrap_or(false)
-    });
+    let cleared = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            view.modify(hash, key, |e| std::mem::take(&mut e.expire_at) != 0)
+                .unwrap_or(false)
+        });
     ctx.out.int(cleared as i64);
     Ok(())
 }
@@ -175,15 +210,37 @@ mod tests {
     use super::*;
 
     fn opts(list: &[&str]) -> Vec<Bytes> {
-        list.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        list.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]
     fn option_conflicts() {
-        assert_eq!(Condition::parse(&opts(&["nx", "xx"])).unwrap_err().message(), NX_CONFLICT);
-        assert_eq!(Condition::parse(&opts(&["NX", "gt"])).unwrap_err().message(), NX_CONFLICT);
-        assert_eq!(Condition::parse(&opts(&["gt", "lt"])).unwrap_err().message(), GT_LT_CONFLICT);
-        assert_eq!(Condition::parse(&opts(&["xx", "foo"])).unwrap_err().message(), "ERR Unsupported option foo");
+        assert_eq!(
+            Condition::parse(&opts(&["nx", "xx"]))
+                .unwrap_err()
+                .message(),
+            NX_CONFLICT
+        );
+        assert_eq!(
+            Condition::parse(&opts(&["NX", "gt"]))
+                .unwrap_err()
+                .message(),
+            NX_CONFLICT
+        );
+        assert_eq!(
+            Condition::parse(&opts(&["gt", "lt"]))
+                .unwrap_err()
+                .message(),
+            GT_LT_CONFLICT
+        );
+        assert_eq!(
+            Condition::parse(&opts(&["xx", "foo"]))
+                .unwrap_err()
+                .message(),
+            "ERR Unsupported option foo"
+        );
         assert!(Condition::parse(&opts(&["xx", "gt", "nx"])).is_err());
         assert!(Condition::parse(&opts(&["xx", "GT"])).is_ok());
     }
@@ -206,12 +263,30 @@ mod tests {
 
     #[test]
     fn expire_time_overflow() {
-        assert_eq!(absolute_ms(b"9223372036854775", Unit::Seconds, 1000, "expire"), Err(CmdError::InvalidExpire("expire")));
-        assert_eq!(absolute_ms(b"9223372036854775807", Unit::Millis, 1, "pexpire"), Err(CmdError::InvalidExpire("pexpire")));
-        assert_eq!(absolute_ms(b"9223372036854775807", Unit::Millis, 0, "pexpireat"), Ok(i64::MAX));
-        assert_eq!(absolute_ms(b"-9223372036854775808", Unit::Millis, 5, "pexpire"), Ok(i64::MIN + 5));
-        assert_eq!(absolute_ms(b"-9223372036854775808", Unit::Seconds, 0, "expire"), Err(CmdError::InvalidExpire("expire")));
-        assert_eq!(absolute_ms(b"abc", Unit::Seconds, 0, "expire"), Err(CmdError::NotInteger));
+        assert_eq!(
+            absolute_ms(b"9223372036854775", Unit::Seconds, 1000, "expire"),
+            Err(CmdError::InvalidExpire("expire"))
+        );
+        assert_eq!(
+            absolute_ms(b"9223372036854775807", Unit::Millis, 1, "pexpire"),
+            Err(CmdError::InvalidExpire("pexpire"))
+        );
+        assert_eq!(
+            absolute_ms(b"9223372036854775807", Unit::Millis, 0, "pexpireat"),
+            Ok(i64::MAX)
+        );
+        assert_eq!(
+            absolute_ms(b"-9223372036854775808", Unit::Millis, 5, "pexpire"),
+            Ok(i64::MIN + 5)
+        );
+        assert_eq!(
+            absolute_ms(b"-9223372036854775808", Unit::Seconds, 0, "expire"),
+            Err(CmdError::InvalidExpire("expire"))
+        );
+        assert_eq!(
+            absolute_ms(b"abc", Unit::Seconds, 0, "expire"),
+            Err(CmdError::NotInteger)
+        );
         assert_eq!(absolute_ms(b"2", Unit::Seconds, 10, "expire"), Ok(2010));
     }
 }

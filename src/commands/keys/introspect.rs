@@ -1,6 +1,7 @@
 //! OBJECT (ENCODING, FREQ, IDLETIME, REFCOUNT, HELP) and MEMORY (USAGE, HELP): what a key costs
 //! and how it is held.
 
+use crate::commands::reply_help;
 use bytes::Bytes;
 
 use super::inspect;
@@ -8,7 +9,6 @@ use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::memory::table_size;
 use crate::engine::{idle_seconds, Entry, Value};
 use crate::error::{CmdError, CmdResult};
-use crate::protocol::ReplyBuf;
 
 /// Redis's answer to OBJECT FREQ while the eviction policy is not an LFU one (we have none yet).
 const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
@@ -53,30 +53,23 @@ const MEMORY_HELP: &[&str] = &[
     "    sampled up to <count> times (default: 5, 0 means sample all).",
 ];
 
-/// Redis's `addReplyHelp`: a header line, the command's own lines, then HELP itself.
-fn help_reply(out: &mut ReplyBuf, command: &str, lines: &[&str]) {
-    out.array(lines.len() + 3);
-    out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for line in lines {
-        out.simple(line);
-    }
-    out.simple("HELP");
-    out.simple("    Prints this help.");
-}
-
 fn object_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    help_reply(ctx.out, "OBJECT", OBJECT_HELP);
+    reply_help(ctx.out, "OBJECT", OBJECT_HELP);
     Ok(())
 }
 
 fn memory_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    help_reply(ctx.out, "MEMORY", MEMORY_HELP);
+    reply_help(ctx.out, "MEMORY", MEMORY_HELP);
     Ok(())
 }
 
 /// Looks the key up as OBJECT does (no access-time update, hit/miss counted) and applies `f`.
 fn object_lookup<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
-    ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| inspect(view, hash, key, f))
+    ctx.server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            inspect(view, hash, key, f)
+        })
 }
 
 fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -134,11 +127,18 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let usage = ctx.server.keyspace.with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-        let keys = view.len().max(1);
-        let slots = table_size(view.table.map.num_buckets(), std::mem::size_of::<Box<Entry>>());
-        view.peek(hash, key).map(|entry| entry.memory() + slots.div_ceil(keys))
-    });
+    let usage = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            let keys = view.len().max(1);
+            let slots = table_size(
+                view.table.map.num_buckets(),
+                std::mem::size_of::<Box<Entry>>(),
+            );
+            view.peek(hash, key)
+                .map(|entry| entry.memory() + slots.div_ceil(keys))
+        });
     match usage {
         Some(bytes) => ctx.out.int(bytes as i64),
         None => ctx.out.null(),

@@ -47,7 +47,9 @@ impl Cursor {
     }
 
     fn encode(self, shard_bits: u32) -> u64 {
-        ((self.bucket as u64) << (shard_bits + SIZE_BITS)) | ((self.size_log2 as u64) << shard_bits) | self.shard as u64
+        ((self.bucket as u64) << (shard_bits + SIZE_BITS))
+            | ((self.size_log2 as u64) << shard_bits)
+            | self.shard as u64
     }
 }
 
@@ -70,7 +72,11 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
         }
         value = value.checked_mul(10)?.checked_add((b - b'0') as u64)?;
     }
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 pub fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -141,10 +147,21 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         drop(shard);
         remaining = remaining.saturating_sub(visited);
         match next_bucket {
-            Some(bucket) => break Cursor { shard: at.shard, size_log2, bucket }.encode(shard_bits),
+            Some(bucket) => {
+                break Cursor {
+                    shard: at.shard,
+                    size_log2,
+                    bucket,
+                }
+                .encode(shard_bits)
+            }
             None if at.shard + 1 >= shards => break 0,
             None => {
-                at = Cursor { shard: at.shard + 1, size_log2: 0, bucket: 0 };
+                at = Cursor {
+                    shard: at.shard + 1,
+                    size_log2: 0,
+                    bucket: 0,
+                };
                 if remaining == 0 {
                     break at.encode(shard_bits);
                 }
@@ -164,10 +181,21 @@ mod tests {
     #[test]
     fn cursor_round_trips() {
         for bits in [0, 2, 4, 8] {
-            let c = Cursor { shard: (1 << bits) - 1, size_log2: 17, bucket: 12345 };
+            let c = Cursor {
+                shard: (1 << bits) - 1,
+                size_log2: 17,
+                bucket: 12345,
+            };
             assert_eq!(Cursor::decode(c.encode(bits), bits), c);
         }
-        assert_eq!(Cursor::decode(0, 4), Cursor { shard: 0, size_log2: 0, bucket: 0 });
+        assert_eq!(
+            Cursor::decode(0, 4),
+            Cursor {
+                shard: 0,
+                size_log2: 0,
+                bucket: 0
+            }
+        );
         let max = Cursor::decode(u64::MAX, 4);
         assert_eq!(max.shard, 15);
     }
