@@ -1,0 +1,19 @@
+#!/usr/bin/env python3
+# Regenerates conf/cachet.conf from the directive table in src/server/config.rs (tests/conf.rs checks
+# that the sample lists every directive with its default).
+import os, re, sys
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+src=open(os.path.join(root, 'src/server/config.rs')).read()
+items=re.findall(r'Directive \{\s*name: "([^"]+)",\s*default: "([^"]*)",\s*mutable: (true|false),\s*help: "((?:[^"\\]|\\.)*)"', src, re.S)
+out=["# cachet configuration, redis.conf syntax: `directive value`. Every directive cachet supports is",
+"# listed here with its default; uncomment and change what you need. Any directive can also be given",
+"# on the command line as `--directive value`, and read or changed at run time with CONFIG GET/SET",
+"# (those marked [restart] are fixed once the server runs).",""]
+for name,default,mutable,help in items:
+    help=help.replace('\\"','"')
+    d = f'"{default}"' if (default=="" or " " in default) else default
+    out.append(f"# {help}" + ("" if mutable=="true" else " [restart]"))
+    active = name in ("port", "bind", "databases", "maxclients", "hz", "loglevel", "timeout", "proto-max-bulk-len", "client-query-buffer-limit")
+    out.append(("" if active else "# ") + f"{name} {d}")
+    out.append("")
+open(os.path.join(root, 'conf/cachet.conf'), 'w').write("\n".join(out))
