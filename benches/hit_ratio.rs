@@ -30,10 +30,12 @@ mod report;
 mod resp;
 #[path = "hit_ratio/server.rs"]
 mod server;
+#[path = "hit_ratio/sim.rs"]
+mod sim;
 #[path = "hit_ratio/trace.rs"]
 mod trace;
 
-use report::{Row, Run};
+use report::{Col, Role, Row, Run};
 use resp::{Reply, SetMode};
 use server::{Kind, Server, Spec};
 
@@ -93,6 +95,9 @@ struct Args {
     server_cpu: usize,
     #[arg(long, default_value_t = 0)]
     client_cpu: usize,
+    /// Leave out the in-process reference columns (inf = unbounded cache, exact-lru).
+    #[arg(long)]
+    no_sim: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -120,7 +125,13 @@ fn probe_cache_set(conn: &mut resp::Conn) -> Result<(), String> {
     }
 }
 
-fn run_one(spec: &Spec, w: &trace::Workload, args: &Args, opts: &server::Options, warned: &mut bool) -> Result<Run, String> {
+fn run_one(
+    spec: &Spec,
+    w: &trace::Workload,
+    args: &Args,
+    opts: &server::Options,
+    warned: &mut bool,
+) -> Result<Run, String> {
     let server = Server::start(spec, w.maxmemory, opts)?;
     let mut conn = server.connect()?;
     let mut mode = SetMode::Set;
@@ -129,7 +140,10 @@ fn run_one(spec: &Spec, w: &trace::Workload, args: &Args, opts: &server::Options
             Ok(()) => mode = SetMode::CacheSetCost,
             Err(e) => {
                 if !*warned {
-                    println!("  note: {} answered CACHE.SET with {e:?}; using plain SET instead", spec.label);
+                    println!(
+                        "  note: {} answered CACHE.SET with {e:?}; using plain SET instead",
+                        spec.label
+                    );
                     *warned = true;
                 }
             }
@@ -138,7 +152,13 @@ fn run_one(spec: &Spec, w: &trace::Workload, args: &Args, opts: &server::Options
     let io = |e: std::io::Error| format!("{}: {e}", spec.label);
     match conn.command(&[b"FLUSHALL"]).map_err(io)? {
         Reply::Status(_) => {}
-        other => return Err(format!("{}: FLUSHALL answered {}", spec.label, other.text())),
+        other => {
+            return Err(format!(
+                "{}: FLUSHALL answered {}",
+                spec.label,
+                other.text()
+            ))
+        }
     }
     let used_memory_empty = used_memory(&mut conn).map_err(io)?;
     let warmup = (w.trace.len() as f64 * args.warmup) as usize;
@@ -149,7 +169,12 @@ fn run_one(spec: &Spec, w: &trace::Workload, args: &Args, opts: &server::Options
     };
     let used_memory = used_memory(&mut conn).map_err(io)?;
     drop(server);
-    Ok(Run { stats, dbsize, used_memory, used_memory_empty })
+    Ok(Run {
+        stats,
+        dbsize,
+        used_memory,
+        used_memory_empty,
+    })
 }
 
 fn main() {
@@ -157,7 +182,12 @@ fn main() {
     if args.quick {
         args.scale = 0.2;
     }
-    let specs: Vec<Spec> = match args.servers.split(',').map(|s| Spec::parse(s.trim())).collect() {
+    let specs: Vec<Spec> = match args
+        .servers
+        .split(',')
+        .map(|s| Spec::parse(s.trim()))
+        .collect()
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -182,10 +212,14 @@ fn main() {
         .map(|s| s.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     if specs.iter().any(|s| !s.is_redis()) && !args.cachet_bin.exists() {
-        eprintln!("{} not found: run `cargo build --release` first (or pass --cachet-bin)", args.cachet_bin.display());
+        eprintln!(
+            "{} not found: run `cargo build --release` first (or pass --cachet-bin)",
+            args.cachet_bin.display()
+        );
         std::process::exit(2);
     }
-    let two_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) > args.server_cpu.max(args.client_cpu);
+    let two_cpus = std::thread::available_parallelism().map_or(1, |n| n.get())
+        > args.server_cpu.max(args.client_cpu);
     if two_cpus {
         server::pin_self(args.client_cpu);
     }
@@ -214,13 +248,33 @@ fn main() {
     if args.cachet_no_limit {
         println!("cachet runs WITHOUT --maxmemory (sanity check)");
     }
+    let mut cols: Vec<Col> = specs
+        .iter()
+        .map(|s| Col {
+            label: s.label.clone(),
+            role: if s.is_redis() {
+                Role::Redis
+            } else {
+                Role::Cachet
+            },
+        })
+        .collect();
+    if !args.no_sim {
+        cols.extend(sim::LABELS.iter().map(|l| Col {
+            label: l.to_string(),
+            role: Role::Reference,
+        }));
+    }
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut failed = vec![false; specs.len()];
     let mut warned = false;
     for name in &names {
         let Some(w) = trace::build(name, &params) else {
-            eprintln!("unknown workload {name:?}; known: {}", trace::ALL.join(", "));
+            eprintln!(
+                "unknown workload {name:?}; known: {}",
+                trace::ALL.join(", ")
+            );
             std::process::exit(2);
         };
         println!("{:<11} maxmemory {} B: {}", w.name, w.maxmemory, w.about);
@@ -242,34 +296,78 @@ fn main() {
                         run.dbsize.map_or("?".into(), |k| k.to_string()),
                         s.seconds,
                         match &s.first_error {
-                            Some(e) => format!("  errors get {} set {} (first: {e})", s.get_errors, s.set_errors),
+                            Some(e) => format!(
+                                "  errors get {} set {} (first: {e})",
+                                s.get_errors, s.set_errors
+                            ),
                             None => String::new(),
                         }
                     );
                     if s.wrong_len > 0 {
-                        println!("  !! {} hits returned a value of the wrong length", s.wrong_len);
+                        println!(
+                            "  !! {} hits returned a value of the wrong length",
+                            s.wrong_len
+                        );
                     }
                     runs.push(Some(run));
                 }
                 Err(e) => {
-                    eprintln!("  !! {e}\n  !! {} is left out of the remaining workloads", spec.label);
+                    eprintln!(
+                        "  !! {e}\n  !! {} is left out of the remaining workloads",
+                        spec.label
+                    );
                     failed[i] = true;
                     runs.push(None);
                 }
             }
         }
-        rows.push(Row { workload: w.name.to_string(), maxmemory: w.maxmemory, requests: w.trace.len(), runs });
+        if !args.no_sim {
+            let warmup = (w.trace.len() as f64 * args.warmup) as usize;
+            for which in 0..sim::LABELS.len() {
+                let (stats, keys) = sim::run(which, &w, args.batch, warmup);
+                println!("  {:<14} hits {:6.2}%  bytes {:6.2}%  cost {:6.2}%  keys {keys:>7}  (in-process reference)",
+                    sim::LABELS[which], stats.object() * 100.0, stats.byte() * 100.0, stats.cost() * 100.0);
+                runs.push(Some(Run {
+                    stats,
+                    dbsize: Some(keys as i64),
+                    used_memory: None,
+                    used_memory_empty: None,
+                }));
+            }
+        }
+        rows.push(Row {
+            workload: w.name.to_string(),
+            maxmemory: w.maxmemory,
+            requests: w.trace.len(),
+            runs,
+        });
     }
-    print!("{}", report::table("Object hit ratio", &specs, &rows, resp::Stats::object));
-    print!("{}", report::table("Byte hit ratio (bytes served from hits / bytes requested)", &specs, &rows, resp::Stats::byte));
     print!(
         "{}",
-        report::table("Cost-weighted hit ratio (only mixed-size has costs; elsewhere = object)", &specs, &rows, resp::Stats::cost)
+        report::table("Object hit ratio", &cols, &rows, resp::Stats::object)
     );
-    print!("{}", report::memory_table(&specs, &rows));
+    print!(
+        "{}",
+        report::table(
+            "Byte hit ratio (bytes served from hits / bytes requested)",
+            &cols,
+            &rows,
+            resp::Stats::byte
+        )
+    );
+    print!(
+        "{}",
+        report::table(
+            "Cost-weighted hit ratio (only mixed-size has costs; elsewhere = object)",
+            &cols,
+            &rows,
+            resp::Stats::cost
+        )
+    );
+    print!("{}", report::memory_table(&cols, &rows));
     println!("\ntotal {:.1}s", started.elapsed().as_secs_f64());
     if let Some(path) = &args.csv {
-        if let Err(e) = std::fs::write(path, report::csv(&specs, &rows)) {
+        if let Err(e) = std::fs::write(path, report::csv(&cols, &rows)) {
             eprintln!("{}: {e}", path.display());
         }
     }

@@ -4,7 +4,20 @@
 use std::fmt::Write as _;
 
 use super::resp::Stats;
-use super::server::Spec;
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Role {
+    Redis,
+    Cachet,
+    /// Computed in-process (see sim.rs): context, never part of "best Redis".
+    Reference,
+}
+
+/// A table column: a server config or an in-process reference.
+pub struct Col {
+    pub label: String,
+    pub role: Role,
+}
 
 pub struct Run {
     pub stats: Stats,
@@ -18,7 +31,7 @@ pub struct Row {
     pub workload: String,
     pub maxmemory: u64,
     pub requests: usize,
-    /// One per server spec, None where the server failed.
+    /// One per column, None where the server failed.
     pub runs: Vec<Option<Run>>,
 }
 
@@ -37,11 +50,20 @@ fn delta(v: Option<f64>, width: usize) -> String {
 }
 
 /// One metric's table. `metric` reads the ratio out of a run.
-pub fn table(title: &str, specs: &[Spec], rows: &[Row], metric: fn(&Stats) -> f64) -> String {
-    let name_w = rows.iter().map(|r| r.workload.len()).max().unwrap_or(8).max(8);
+pub fn table(title: &str, specs: &[Col], rows: &[Row], metric: fn(&Stats) -> f64) -> String {
+    let name_w = rows
+        .iter()
+        .map(|r| r.workload.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let widths: Vec<usize> = specs.iter().map(|s| s.label.len().max(7)).collect();
-    let redis: Vec<usize> = (0..specs.len()).filter(|&i| specs[i].is_redis()).collect();
-    let cachet: Vec<usize> = (0..specs.len()).filter(|&i| !specs[i].is_redis()).collect();
+    let redis: Vec<usize> = (0..specs.len())
+        .filter(|&i| specs[i].role == Role::Redis)
+        .collect();
+    let cachet: Vec<usize> = (0..specs.len())
+        .filter(|&i| specs[i].role == Role::Cachet)
+        .collect();
     let show_best = !redis.is_empty() && !cachet.is_empty();
     let mut out = String::new();
     let _ = writeln!(out, "\n{title} (%)");
@@ -49,7 +71,10 @@ pub fn table(title: &str, specs: &[Spec], rows: &[Row], metric: fn(&Stats) -> f6
     for (s, w) in specs.iter().zip(&widths) {
         let _ = write!(header, "  {:>w$}", s.label);
     }
-    let delta_labels: Vec<String> = cachet.iter().map(|&i| format!("{} - best", specs[i].label)).collect();
+    let delta_labels: Vec<String> = cachet
+        .iter()
+        .map(|&i| format!("{} - best", specs[i].label))
+        .collect();
     if show_best {
         let _ = write!(header, "  {:>10}", "best Redis");
         for l in &delta_labels {
@@ -68,7 +93,10 @@ pub fn table(title: &str, specs: &[Spec], rows: &[Row], metric: fn(&Stats) -> f6
             line += &format!("  {}", cell(*v, *w));
         }
         if show_best {
-            let best = redis.iter().filter_map(|&i| values[i]).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+            let best = redis
+                .iter()
+                .filter_map(|&i| values[i])
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
             line += &format!("  {}", cell(best, 10));
             for (&i, l) in cachet.iter().zip(&delta_labels) {
                 let d = match (values[i], best) {
@@ -81,14 +109,21 @@ pub fn table(title: &str, specs: &[Spec], rows: &[Row], metric: fn(&Stats) -> f6
         let _ = writeln!(out, "{line}");
     };
     for row in rows {
-        let values: Vec<Option<f64>> = row.runs.iter().map(|r| r.as_ref().map(|r| metric(&r.stats))).collect();
+        let values: Vec<Option<f64>> = row
+            .runs
+            .iter()
+            .map(|r| r.as_ref().map(|r| metric(&r.stats)))
+            .collect();
         for (sum, v) in sums.iter_mut().zip(&values) {
             if let Some(v) = v {
                 sum.0 += v;
                 sum.1 += 1;
             }
         }
-        let best = redis.iter().filter_map(|&i| values[i]).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        let best = redis
+            .iter()
+            .filter_map(|&i| values[i])
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
         if let Some(b) = best {
             best_sum.0 += b;
             best_sum.1 += 1;
@@ -103,7 +138,13 @@ pub fn table(title: &str, specs: &[Spec], rows: &[Row], metric: fn(&Stats) -> f6
     }
     // The average row averages each column over the workloads it has, and best/delta columns
     // average the per-workload best, not the best of the averages.
-    let avg = |s: (f64, usize)| if s.1 == 0 { None } else { Some(s.0 / s.1 as f64) };
+    let avg = |s: (f64, usize)| {
+        if s.1 == 0 {
+            None
+        } else {
+            Some(s.0 / s.1 as f64)
+        }
+    };
     let mut line = format!("{:<name_w$}", "average");
     for (s, w) in sums.iter().zip(&widths) {
         line += &format!("  {}", cell(avg(*s), *w));
@@ -119,8 +160,13 @@ pub fn table(title: &str, specs: &[Spec], rows: &[Row], metric: fn(&Stats) -> f6
 }
 
 /// Keys held and used_memory at the end of each run.
-pub fn memory_table(specs: &[Spec], rows: &[Row]) -> String {
-    let name_w = rows.iter().map(|r| r.workload.len()).max().unwrap_or(8).max(8);
+pub fn memory_table(specs: &[Col], rows: &[Row]) -> String {
+    let name_w = rows
+        .iter()
+        .map(|r| r.workload.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let mut out = String::from("\nAt the end: keys held (DBSIZE) / used_memory MiB / bytes per key (used_memory growth over the empty server / keys)\n");
     let mut header = format!("{:<name_w$}  {:>9}", "workload", "maxmem");
     for s in specs {
@@ -128,14 +174,27 @@ pub fn memory_table(specs: &[Spec], rows: &[Row]) -> String {
     }
     let _ = writeln!(out, "{header}\n{}", "-".repeat(header.len()));
     for row in rows {
-        let mut line = format!("{:<name_w$}  {:>9.2}", row.workload, row.maxmemory as f64 / 1048576.0);
+        let mut line = format!(
+            "{:<name_w$}  {:>9.2}",
+            row.workload,
+            row.maxmemory as f64 / 1048576.0
+        );
         for run in &row.runs {
             let text = match run {
+                Some(Run {
+                    dbsize: Some(keys),
+                    used_memory: None,
+                    ..
+                }) => format!("{keys} keys"),
                 Some(r) => {
                     let keys = r.dbsize.map_or("?".into(), |k| k.to_string());
-                    let mem = r.used_memory.map_or("?".into(), |m| format!("{:.2}", m as f64 / 1048576.0));
+                    let mem = r
+                        .used_memory
+                        .map_or("?".into(), |m| format!("{:.2}", m as f64 / 1048576.0));
                     let per = match (r.dbsize, r.used_memory, r.used_memory_empty) {
-                        (Some(k), Some(m), Some(e)) if k > 0 => format!("{}", m.saturating_sub(e) / k as u64),
+                        (Some(k), Some(m), Some(e)) if k > 0 => {
+                            format!("{}", m.saturating_sub(e) / k as u64)
+                        }
                         _ => "?".into(),
                     };
                     format!("{keys} / {mem} / {per}")
@@ -149,7 +208,7 @@ pub fn memory_table(specs: &[Spec], rows: &[Row]) -> String {
     out
 }
 
-pub fn csv(specs: &[Spec], rows: &[Row]) -> String {
+pub fn csv(specs: &[Col], rows: &[Row]) -> String {
     let mut out = String::from(
         "workload,server,maxmemory,requests,measured,hits,object_hit_ratio,byte_hit_ratio,cost_hit_ratio,\
          sets,dbsize,used_memory,used_memory_empty,get_errors,set_errors,wrong_len,seconds\n",

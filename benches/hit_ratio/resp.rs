@@ -45,7 +45,11 @@ impl Conn {
         writer.set_nodelay(true)?;
         writer.set_read_timeout(Some(timeout))?;
         let reader = BufReader::with_capacity(1 << 16, writer.try_clone()?);
-        Ok(Conn { writer, reader, line: Vec::new() })
+        Ok(Conn {
+            writer,
+            reader,
+            line: Vec::new(),
+        })
     }
 
     pub fn command(&mut self, args: &[&[u8]]) -> io::Result<Reply> {
@@ -59,7 +63,10 @@ impl Conn {
         self.line.clear();
         self.reader.read_until(b'\n', &mut self.line)?;
         if self.line.len() < 3 || !self.line.ends_with(b"\r\n") {
-            return Err(bad(format!("connection closed or bad line {:?}", String::from_utf8_lossy(&self.line))));
+            return Err(bad(format!(
+                "connection closed or bad line {:?}",
+                String::from_utf8_lossy(&self.line)
+            )));
         }
         Ok(&self.line[..self.line.len() - 2])
     }
@@ -86,7 +93,11 @@ impl Conn {
                 Reply::Bulk(body)
             }
             b'*' if n < 0 => Reply::Nil,
-            b'*' => Reply::Array((0..n).map(|_| self.read_reply()).collect::<io::Result<_>>()?),
+            b'*' => Reply::Array(
+                (0..n)
+                    .map(|_| self.read_reply())
+                    .collect::<io::Result<_>>()?,
+            ),
             _ => return Err(bad(format!("unexpected reply {text:?}"))),
         })
     }
@@ -189,7 +200,14 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// Replays the trace cache-aside: a batch of GETs is pipelined, then one SET per distinct key that
 /// missed in it. Requests before `warmup` are replayed but not scored.
-pub fn replay(conn: &mut Conn, w: &Workload, batch: usize, warmup: usize, mode: SetMode, rate: u64) -> io::Result<Stats> {
+pub fn replay(
+    conn: &mut Conn,
+    w: &Workload,
+    batch: usize,
+    warmup: usize,
+    mode: SetMode,
+    rate: u64,
+) -> io::Result<Stats> {
     let started = Instant::now();
     let value = vec![b'v'; MAX_VALUE as usize];
     let mut stats = Stats::default();
@@ -276,4 +294,3 @@ pub fn replay(conn: &mut Conn, w: &Workload, batch: usize, warmup: usize, mode: 
     stats.seconds = started.elapsed().as_secs_f64();
     Ok(stats)
 }
-

@@ -18,9 +18,13 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub enum Kind {
-    Redis { policy: String },
+    Redis {
+        policy: String,
+    },
     /// `policy` None: cachet's default policy (no `--maxmemory-policy` flag).
-    Cachet { policy: Option<String> },
+    Cachet {
+        policy: Option<String>,
+    },
 }
 
 #[derive(Clone)]
@@ -43,7 +47,10 @@ impl Spec {
                 },
             },
         };
-        Ok(Spec { label: text.to_string(), kind })
+        Ok(Spec {
+            label: text.to_string(),
+            kind,
+        })
     }
     pub fn is_redis(&self) -> bool {
         matches!(self.kind, Kind::Redis { .. })
@@ -90,21 +97,44 @@ fn tail(path: &Path) -> String {
 impl Server {
     pub fn start(spec: &Spec, maxmemory: u64, opts: &Options) -> Result<Server, String> {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-        let log = opts.dir.join(format!("{}-{port}.log", spec.label.replace(':', "_")));
+        let log = opts
+            .dir
+            .join(format!("{}-{port}.log", spec.label.replace(':', "_")));
         let mut cmd;
         match &spec.kind {
             Kind::Redis { policy } => {
                 cmd = Command::new(&opts.redis_bin);
-                cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                    .args(["--maxmemory", &maxmemory.to_string(), "--maxmemory-policy", policy])
-                    .arg("--dir")
-                    .arg(&opts.dir)
-                    .arg("--logfile")
-                    .arg(&log);
+                cmd.args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args([
+                    "--maxmemory",
+                    &maxmemory.to_string(),
+                    "--maxmemory-policy",
+                    policy,
+                ])
+                .arg("--dir")
+                .arg(&opts.dir)
+                .arg("--logfile")
+                .arg(&log);
             }
             Kind::Cachet { policy } => {
                 cmd = Command::new(&opts.cachet_bin);
-                cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--loglevel", "warning"]);
+                cmd.args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--loglevel",
+                    "warning",
+                ]);
                 if !opts.cachet_no_limit {
                     cmd.args(["--maxmemory", &maxmemory.to_string()]);
                 }
@@ -114,8 +144,11 @@ impl Server {
                 cmd.args(&opts.cachet_flags);
             }
         }
-        let out = File::create(opts.dir.join(format!("{}-{port}.out", spec.label.replace(':', "_"))))
-            .map_err(|e| format!("log file: {e}"))?;
+        let out = File::create(
+            opts.dir
+                .join(format!("{}-{port}.out", spec.label.replace(':', "_"))),
+        )
+        .map_err(|e| format!("log file: {e}"))?;
         let err = out.try_clone().map_err(|e| format!("log file: {e}"))?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let cpu = opts.server_cpu;
@@ -132,7 +165,9 @@ impl Server {
             });
         }
         let program = format!("{:?}", cmd.get_program());
-        let child = cmd.spawn().map_err(|e| format!("{}: cannot start {program}: {e}", spec.label))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("{}: cannot start {program}: {e}", spec.label))?;
         let mut server = Server { port, child, log };
         server.wait_ready(spec)?;
         Ok(server)
@@ -165,14 +200,18 @@ impl Server {
                 }
             }
             if started.elapsed() > START_TIMEOUT {
-                return Err(format!("{} did not answer PING on port {} within {START_TIMEOUT:?}", spec.label, self.port));
+                return Err(format!(
+                    "{} did not answer PING on port {} within {START_TIMEOUT:?}",
+                    spec.label, self.port
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     pub fn connect(&self) -> Result<Conn, String> {
-        Conn::connect(self.port, REPLY_TIMEOUT).map_err(|e| format!("connect to port {}: {e}", self.port))
+        Conn::connect(self.port, REPLY_TIMEOUT)
+            .map_err(|e| format!("connect to port {}: {e}", self.port))
     }
 }
 

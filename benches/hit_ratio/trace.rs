@@ -122,7 +122,14 @@ fn log_size(seed: u64, id: u32) -> u32 {
     (lo + key_unit(seed, id, 0x512E) * (hi - lo)).exp().round() as u32
 }
 
-pub const ALL: &[&str] = &["zipf-0.8", "zipf-1.0", "zipf-scan", "shifting", "loop", "mixed-size"];
+pub const ALL: &[&str] = &[
+    "zipf-0.8",
+    "zipf-1.0",
+    "zipf-scan",
+    "shifting",
+    "loop",
+    "mixed-size",
+];
 
 pub struct Params {
     pub requests: usize,
@@ -148,7 +155,10 @@ fn zipf_trace(p: &Params, rng: &mut Rng, alpha: f64) -> Vec<u32> {
 
 pub fn build(name: &str, p: &Params) -> Option<Workload> {
     // Each workload gets its own stream, so selecting a subset does not change the others.
-    let seed = p.seed ^ mix(name.bytes().fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b))));
+    let seed = p.seed
+        ^ mix(name
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b))));
     let mut rng = Rng::new(seed);
     let n = p.keys;
     let pct = (p.cache_frac * 100.0).round();
@@ -175,7 +185,8 @@ pub fn build(name: &str, p: &Params) -> Option<Workload> {
         "zipf-scan" => {
             // Cycles of 80% Zipf requests then a burst of never-repeated keys (20% of requests),
             // each burst about half the cache, so recency-only policies lose half their content.
-            let cache_keys = ((fixed_budget(p, n) - BASE_MEMORY) / entry_bytes(FIXED_VALUE)) as usize;
+            let cache_keys =
+                ((fixed_budget(p, n) - BASE_MEMORY) / entry_bytes(FIXED_VALUE)) as usize;
             let burst = (cache_keys / 2).max(1);
             let cycle = burst * 5;
             let zipf = Zipf::new(n, 1.0);
@@ -221,7 +232,9 @@ pub fn build(name: &str, p: &Params) -> Option<Workload> {
             // LRU always evicts the key needed next; the optimum keeps a fixed subset (~83% hits).
             let cache_keys = (fixed_budget(p, n) - BASE_MEMORY) / entry_bytes(FIXED_VALUE);
             let loop_keys = ((cache_keys as f64 * LOOP_FACTOR) as u32).max(2);
-            let trace = (0..p.requests).map(|i| (i % loop_keys as usize) as u32).collect();
+            let trace = (0..p.requests)
+                .map(|i| (i % loop_keys as usize) as u32)
+                .collect();
             fixed(
                 "loop",
                 format!("cyclic walk over {loop_keys} keys of {FIXED_VALUE} B, {LOOP_FACTOR}x what fits"),
@@ -252,4 +265,3 @@ pub fn build(name: &str, p: &Params) -> Option<Workload> {
         _ => return None,
     })
 }
-
