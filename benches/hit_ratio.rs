@@ -18,6 +18,18 @@
 //!   the batch. So a key requested twice within one batch after a miss misses twice, and a batch's
 //!   SETs follow all its GETs; this small reordering is the same trace for every server.
 //! - Servers run on CPU 1, this client on CPU 0 (as `taskset -c`), when the machine has two CPUs.
+//! - Reference columns, computed in-process on the same batched trace: `inf` (unbounded cache: the
+//!   ceiling) and `exact-lru` (true LRU at the Redis-estimated capacity). cachet run with
+//!   `--cachet-no-limit` must match `inf` exactly: a check of the replay itself.
+//!
+//! Reading the results:
+//! - Redis's LRU clock ticks once a second and eviction samples 5 keys, so at replay speed (~0.5M
+//!   requests/s, a 20k-key cache turns over in well under a second) most keys look equally old and
+//!   allkeys-lru behaves close to random eviction: ~70% on the loop where exact LRU gets 0%. Pacing
+//!   shows it is the clock: on the quick loop, 77% unpaced, 44% at `--rate 2000`, 33% at 500.
+//!   Likewise LFU's counters decay per minute (`lfu-decay-time`), never within a run.
+//! - Redis picks eviction samples at random: per-workload hit ratios move by up to ~0.5 points run
+//!   to run (less for LFU); use `--rounds` before reading small differences.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -98,6 +110,10 @@ struct Args {
     /// Leave out the in-process reference columns (inf = unbounded cache, exact-lru).
     #[arg(long)]
     no_sim: bool,
+    /// Replay each (workload, server) this many times, each on a fresh server, and pool the
+    /// counts. Redis samples keys at random, so its LRU moves by up to ~0.5 points run to run.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -177,6 +193,33 @@ fn run_one(
     })
 }
 
+/// `--rounds` runs pooled; the spread is the object hit ratio's min-max over rounds, as text.
+fn run_rounds(
+    spec: &Spec,
+    w: &trace::Workload,
+    args: &Args,
+    opts: &server::Options,
+    warned: &mut bool,
+) -> Result<(Run, String), String> {
+    let mut pooled = run_one(spec, w, args, opts, warned)?;
+    let (mut lo, mut hi) = (pooled.stats.object(), pooled.stats.object());
+    for _ in 1..args.rounds {
+        let run = run_one(spec, w, args, opts, warned)?;
+        lo = lo.min(run.stats.object());
+        hi = hi.max(run.stats.object());
+        pooled.stats.merge(&run.stats);
+        pooled.dbsize = run.dbsize;
+        pooled.used_memory = run.used_memory;
+        pooled.used_memory_empty = run.used_memory_empty;
+    }
+    let spread = if args.rounds > 1 {
+        format!(" ({:.2}-{:.2})", lo * 100.0, hi * 100.0)
+    } else {
+        String::new()
+    };
+    Ok((pooled, spread))
+}
+
 fn main() {
     let mut args = Args::parse();
     if args.quick {
@@ -237,8 +280,9 @@ fn main() {
         dir: dir.clone(),
     };
     println!(
-        "hit ratio: {} requests/workload, warm-up {:.0}% not scored, GET batch {}, seed {}, servers {}{}",
+        "hit ratio: {} requests/workload x {} round(s), warm-up {:.0}% not scored, GET batch {}, seed {}, servers {}{}",
         params.requests,
+        args.rounds.max(1),
         args.warmup * 100.0,
         args.batch,
         args.seed,
@@ -284,11 +328,11 @@ fn main() {
                 runs.push(None);
                 continue;
             }
-            match run_one(spec, &w, &args, &opts, &mut warned) {
-                Ok(run) => {
+            match run_rounds(spec, &w, &args, &opts, &mut warned) {
+                Ok((run, spread)) => {
                     let s = &run.stats;
                     println!(
-                        "  {:<14} hits {:6.2}%  bytes {:6.2}%  cost {:6.2}%  keys {:>7}  {:.1}s{}",
+                        "  {:<14} hits {:6.2}%{spread}  bytes {:6.2}%  cost {:6.2}%  keys {:>7}  {:.1}s{}",
                         spec.label,
                         s.object() * 100.0,
                         s.byte() * 100.0,

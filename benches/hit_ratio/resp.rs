@@ -176,6 +176,23 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Pools another round's counters into this one (ratios of sums, not means of ratios).
+    pub fn merge(&mut self, o: &Stats) {
+        self.measured += o.measured;
+        self.hits += o.hits;
+        self.bytes += o.bytes;
+        self.hit_bytes += o.hit_bytes;
+        self.cost += o.cost;
+        self.hit_cost += o.hit_cost;
+        self.sets += o.sets;
+        self.get_errors += o.get_errors;
+        self.set_errors += o.set_errors;
+        self.wrong_len += o.wrong_len;
+        self.seconds += o.seconds;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&o.first_error);
+        }
+    }
     pub fn object(&self) -> f64 {
         ratio(self.hits, self.measured)
     }
