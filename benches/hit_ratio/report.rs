@@ -87,10 +87,15 @@ pub fn table(title: &str, specs: &[Col], rows: &[Row], metric: fn(&Stats) -> f64
     let mut sums = vec![(0.0, 0usize); specs.len()];
     let mut best_sum = (0.0, 0usize);
     let mut delta_sums = vec![(0.0, 0usize); cachet.len()];
-    let print_row = |out: &mut String, name: &str, values: &[Option<f64>]| {
+    let mut flagged = false;
+    let print_row = |out: &mut String, name: &str, values: &[Option<f64>], errors: &[bool]| {
         let mut line = format!("{name:<name_w$}");
-        for (v, w) in values.iter().zip(&widths) {
-            line += &format!("  {}", cell(*v, *w));
+        for ((v, w), &e) in values.iter().zip(&widths).zip(errors) {
+            if e {
+                line += &format!("  {}*", cell(*v, *w - 1));
+            } else {
+                line += &format!("  {}", cell(*v, *w));
+            }
         }
         if show_best {
             let best = redis
@@ -134,7 +139,16 @@ pub fn table(title: &str, specs: &[Col], rows: &[Row], metric: fn(&Stats) -> f64
                 }
             }
         }
-        print_row(&mut out, &row.workload, &values);
+        let errors: Vec<bool> = row
+            .runs
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .is_some_and(|r| r.stats.get_errors + r.stats.set_errors > 0)
+            })
+            .collect();
+        flagged |= errors.iter().any(|&e| e);
+        print_row(&mut out, &row.workload, &values, &errors);
     }
     // The average row averages each column over the workloads it has, and best/delta columns
     // average the per-workload best, not the best of the averages.
@@ -156,6 +170,12 @@ pub fn table(title: &str, specs: &[Col], rows: &[Row], metric: fn(&Stats) -> f64
         }
     }
     let _ = writeln!(out, "{}\n{line}", "-".repeat(line.len()));
+    if flagged {
+        let _ = writeln!(
+            out,
+            "* the server answered errors to some GETs/SETs (see its run line above)"
+        );
+    }
     out
 }
 
