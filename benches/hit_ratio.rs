@@ -119,6 +119,15 @@ struct Args {
     bench: bool,
 }
 
+/// The servers' logs and working directory; removed on return and on a panic (e.g. stdout closed).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn info_field(text: &str, field: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
@@ -267,6 +276,7 @@ fn main() {
         server::pin_self(args.client_cpu);
     }
     let dir = std::env::temp_dir().join(format!("hit-ratio-{}", std::process::id()));
+    let scratch = Scratch(dir.clone());
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("{}: {e}", dir.display());
         std::process::exit(2);
@@ -415,7 +425,7 @@ fn main() {
             eprintln!("{}: {e}", path.display());
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(scratch);
     if failed.iter().any(|&f| f) {
         std::process::exit(1);
     }
