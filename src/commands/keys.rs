@@ -13,7 +13,7 @@ mod scan;
 use bytes::Bytes;
 
 use super::{args, CommandSpec, Ctx, SPEC};
-use crate::engine::{DbShard, Entry, Keyspace};
+use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 
 const SAME_OBJECT: &str = "ERR source and destination objects are the same";
@@ -244,10 +244,10 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     // Both databases' tables for this key live in the same shard, so one lock covers the move.
     let mut shard = keyspace.lock_shard(keyspace.shard_of_hash(hash));
     let now = ctx.now_ms;
-    let moved = !Keyspace::db_view(&mut shard, dst_db, now).contains(hash, key)
-        && match Keyspace::db_view(&mut shard, src_db, now).remove(hash, key) {
+    let moved = !keyspace.view(&mut shard, dst_db, now).contains(hash, key)
+        && match keyspace.view(&mut shard, src_db, now).remove(hash, key) {
             Some(entry) => {
-                Keyspace::db_view(&mut shard, dst_db, now).insert(hash, entry);
+                keyspace.view(&mut shard, dst_db, now).insert(hash, entry);
                 true
             }
             None => false,
@@ -283,7 +283,7 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     for offset in 0..sizes.len() {
         let index = (first + offset) % sizes.len();
         let mut shard = keyspace.lock_shard(index);
-        if let Some(entry) = Keyspace::db_view(&mut shard, db, now).random_entry() {
+        if let Some(entry) = keyspace.view(&mut shard, db, now).random_entry() {
             ctx.out.bulk(entry.key());
             return Ok(());
         }

@@ -86,14 +86,7 @@ fn free_tables(tables: Vec<Table>, asynchronous: bool) {
 
 /// Empties `dbs` (all databases when `None`) in every shard, atomically for other clients.
 fn flush(ctx: &mut Ctx<'_>, db: Option<usize>, asynchronous: bool) {
-    let mut taken = Vec::new();
-    {
-        let mut locked = ctx.server.keyspace.lock_all();
-        locked.for_each(|shard| match db {
-            Some(db) => taken.extend(shard.dbs.get_mut(db).map(std::mem::take)),
-            None => taken.extend(shard.dbs.iter_mut().map(std::mem::take)),
-        });
-    }
+    let taken = ctx.server.keyspace.take_tables(db);
     free_tables(taken, asynchronous);
 }
 

@@ -1,77 +1,145 @@
-//! One key and its value, in as few bytes as we can manage: the key and a string value share one
-//! allocation, and the entry itself is a 48-byte box, so a table slot is one pointer.
+//! One key and its value, in as few bytes as we can manage: the key and the value share one
+//! allocation (a string's bytes, or an integer's 8 bytes, follow the key), and the entry itself —
+//! with expiry, access time, LFU counter, priority, cost and tags — is a 48-byte box, so a table
+//! slot is one pointer.
 
 use crate::engine::memory::alloc_size;
 
-/// The value kinds. String payloads live in the entry's byte block right after the key; an integer
-/// that round-trips as a decimal string is kept as an `i64` (Redis's `int` encoding).
+/// The value as commands see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value {
     /// A string whose bytes follow the key. `raw` marks a string grown in place (APPEND, SETRANGE),
     /// which Redis reports as `raw` whatever its length.
-    Str {
-        raw: bool,
-    },
+    Str { raw: bool },
+    /// A string that is a canonical decimal integer (Redis's `int` encoding).
     Int(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[repr(u8)]
+pub enum Priority {
+    Low = 0,
+    #[default]
+    Normal = 1,
+    High = 2,
+    /// Evicted only when nothing else is left.
+    Critical = 3,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Critical];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &[u8]) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.name().as_bytes().eq_ignore_ascii_case(text))
+    }
+}
+
+/// Cache metadata a write may set (`CACHE.SET ... PRIORITY COST TAGS`); plain `SET` gives the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheMeta {
+    pub priority: Priority,
+    /// What recreating the value costs the application, in its own units (default 1).
+    pub cost: u32,
+    pub tags: Option<Box<[Box<[u8]>]>>,
+}
+
+impl Default for CacheMeta {
+    fn default() -> Self {
+        CacheMeta { priority: Priority::Normal, cost: 1, tags: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    Str,
+    RawStr,
+    Int,
 }
 
 #[derive(Debug)]
 pub struct Entry {
     bytes: Box<[u8]>,
+    /// Absolute expiry in Unix milliseconds; 0 means the key never expires.
+    pub expire_at: u64,
     key_len: u32,
     /// Last access, in seconds of the server's LRU clock.
     pub lru: u32,
-    /// Absolute expiry in Unix milliseconds; 0 means the key never expires.
-    pub expire_at: u64,
-    value: Value,
+    cost: u32,
+    kind: Kind,
+    priority: Priority,
+    /// Redis's logarithmic access counter (`allkeys-lfu`, `OBJECT FREQ`).
+    pub lfu: u8,
+    tags: Option<Box<Box<[Box<[u8]>]>>>,
 }
 
 /// Longest string Redis keeps as `embstr`.
 const EMBSTR_MAX: usize = 44;
 /// Longest string Redis will try to encode as an integer.
 const MAX_INT_STRING: usize = 20;
+/// Counter a new key starts with, as Redis's `LFU_INIT_VAL`, so it is not evicted at once.
+pub const LFU_INIT_VAL: u8 = 5;
 
 impl Entry {
+    fn with_payload(key: &[u8], payload: &[u8], kind: Kind, lru: u32) -> Box<Entry> {
+        let mut bytes = Vec::with_capacity(key.len() + payload.len());
+        bytes.extend_from_slice(key);
+        bytes.extend_from_slice(payload);
+        Box::new(Entry {
+            bytes: bytes.into_boxed_slice(),
+            expire_at: 0,
+            key_len: key.len() as u32,
+            lru,
+            cost: 1,
+            kind,
+            priority: Priority::Normal,
+            lfu: LFU_INIT_VAL,
+            tags: None,
+        })
+    }
+
     pub fn new_string(key: &[u8], value: &[u8], lru: u32) -> Box<Entry> {
         match as_canonical_int(value) {
-            Some(n) => Box::new(Entry {
-                bytes: key.into(),
-                key_len: key.len() as u32,
-                lru,
-                expire_at: 0,
-                value: Value::Int(n),
-            }),
-            None => {
-                let mut bytes = Vec::with_capacity(key.len() + value.len());
-                bytes.extend_from_slice(key);
-                bytes.extend_from_slice(value);
-                Box::new(Entry {
-                    bytes: bytes.into(),
-                    key_len: key.len() as u32,
-                    lru,
-                    expire_at: 0,
-                    value: Value::Str { raw: false },
-                })
-            }
+            Some(n) => Entry::new_int(key, n, lru),
+            None => Entry::with_payload(key, value, Kind::Str, lru),
         }
     }
 
     pub fn new_int(key: &[u8], value: i64, lru: u32) -> Box<Entry> {
-        Box::new(Entry {
-            bytes: key.into(),
-            key_len: key.len() as u32,
-            lru,
-            expire_at: 0,
-            value: Value::Int(value),
-        })
+        Entry::with_payload(key, &value.to_le_bytes(), Kind::Int, lru)
     }
 
     pub fn key(&self) -> &[u8] {
         &self.bytes[..self.key_len as usize]
     }
 
+    fn payload(&self) -> &[u8] {
+        &self.bytes[self.key_len as usize..]
+    }
+
+    fn int(&self) -> i64 {
+        let mut raw = [0u8; 8];
+        let payload = self.payload();
+        let n = payload.len().min(8);
+        raw[..n].copy_from_slice(&payload[..n]);
+        i64::from_le_bytes(raw)
+    }
+
     pub fn value(&self) -> Value {
-        self.value
+        match self.kind {
+            Kind::Str => Value::Str { raw: false },
+            Kind::RawStr => Value::Str { raw: true },
+            Kind::Int => Value::Int(self.int()),
+        }
     }
 
     pub fn has_expiry(&self) -> bool {
@@ -84,44 +152,44 @@ impl Entry {
 
     /// The Redis type name (`TYPE`, `SCAN ... TYPE`).
     pub fn type_name(&self) -> &'static str {
-        match self.value {
-            Value::Str { .. } | Value::Int(_) => "string",
+        match self.kind {
+            Kind::Str | Kind::RawStr | Kind::Int => "string",
         }
     }
 
     /// The Redis encoding name (`OBJECT ENCODING`).
     pub fn encoding(&self) -> &'static str {
-        match self.value {
-            Value::Int(_) => "int",
-            Value::Str { raw: false } if self.string_len() <= EMBSTR_MAX => "embstr",
-            Value::Str { .. } => "raw",
+        match self.kind {
+            Kind::Int => "int",
+            Kind::Str if self.string_len() <= EMBSTR_MAX => "embstr",
+            Kind::Str | Kind::RawStr => "raw",
         }
     }
 
     /// The string payload when the value is a string held as bytes.
     pub fn str_bytes(&self) -> Option<&[u8]> {
-        match self.value {
-            Value::Str { .. } => Some(&self.bytes[self.key_len as usize..]),
-            Value::Int(_) => None,
+        match self.kind {
+            Kind::Str | Kind::RawStr => Some(self.payload()),
+            Kind::Int => None,
         }
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self.value, Value::Str { .. } | Value::Int(_))
+        matches!(self.kind, Kind::Str | Kind::RawStr | Kind::Int)
     }
 
     /// The string value as bytes, formatting an integer on the way. `None` for non-strings.
     pub fn string_value(&self) -> Option<StringValue<'_>> {
-        match self.value {
-            Value::Str { .. } => Some(StringValue::Bytes(&self.bytes[self.key_len as usize..])),
-            Value::Int(n) => Some(StringValue::int(n)),
+        match self.kind {
+            Kind::Str | Kind::RawStr => Some(StringValue::Bytes(self.payload())),
+            Kind::Int => Some(StringValue::int(self.int())),
         }
     }
 
     pub fn string_len(&self) -> usize {
-        match self.value {
-            Value::Str { .. } => self.bytes.len() - self.key_len as usize,
-            Value::Int(n) => itoa::Buffer::new().format(n).len(),
+        match self.kind {
+            Kind::Str | Kind::RawStr => self.payload().len(),
+            Kind::Int => itoa::Buffer::new().format(self.int()).len(),
         }
     }
 
@@ -131,29 +199,33 @@ impl Entry {
             Some(n) => self.set_int(n),
             None => {
                 self.replace_payload(value);
-                self.value = Value::Str { raw: false };
+                self.kind = Kind::Str;
             }
         }
     }
 
     pub fn set_int(&mut self, n: i64) {
-        if self.bytes.len() != self.key_len as usize {
-            let key: Box<[u8]> = self.key().into();
-            self.bytes = key;
+        if self.kind == Kind::Int {
+            let at = self.key_len as usize;
+            if let Some(slot) = self.bytes.get_mut(at..at + 8) {
+                slot.copy_from_slice(&n.to_le_bytes());
+                return;
+            }
         }
-        self.value = Value::Int(n);
+        self.replace_payload(&n.to_le_bytes());
+        self.kind = Kind::Int;
     }
 
     /// Edits the string in place (APPEND, SETRANGE): the closure gets the current bytes to change.
     /// The result keeps the `raw` encoding, as Redis's modified strings do.
     pub fn modify_string(&mut self, edit: impl FnOnce(&mut Vec<u8>)) {
-        let mut current = match self.value {
-            Value::Str { .. } => self.bytes[self.key_len as usize..].to_vec(),
-            Value::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
+        let mut current = match self.string_value() {
+            Some(value) => value.to_vec(),
+            None => Vec::new(),
         };
         edit(&mut current);
         self.replace_payload(&current);
-        self.value = Value::Str { raw: true };
+        self.kind = Kind::RawStr;
     }
 
     fn replace_payload(&mut self, value: &[u8]) {
@@ -163,24 +235,49 @@ impl Entry {
         self.bytes = bytes.into_boxed_slice();
     }
 
-    /// A copy under another key (RENAME, COPY, MOVE keep value and expiry).
-    pub fn clone_with_key(&self, key: &[u8]) -> Box<Entry> {
-        let mut bytes = Vec::with_capacity(key.len() + self.bytes.len() - self.key_len as usize);
-        bytes.extend_from_slice(key);
-        bytes.extend_from_slice(&self.bytes[self.key_len as usize..]);
-        Box::new(Entry {
-            bytes: bytes.into(),
-            key_len: key.len() as u32,
-            lru: self.lru,
-            expire_at: self.expire_at,
-            value: self.value,
-        })
+    pub fn priority(&self) -> Priority {
+        self.priority
     }
 
-    /// Bytes this entry costs the allocator: the box, the key-and-value block and any
-    /// out-of-line value. Table slots are counted by the table.
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    pub fn tags(&self) -> &[Box<[u8]>] {
+        self.tags.as_deref().map(|t| &t[..]).unwrap_or(&[])
+    }
+
+    pub fn meta(&self) -> CacheMeta {
+        CacheMeta { priority: self.priority, cost: self.cost, tags: self.tags.as_deref().cloned() }
+    }
+
+    /// Sets priority, cost and tags (CACHE.SET; plain SET resets them to the defaults).
+    pub fn set_meta(&mut self, meta: CacheMeta) {
+        self.priority = meta.priority;
+        self.cost = meta.cost;
+        self.tags = meta.tags.filter(|t| !t.is_empty()).map(Box::new);
+    }
+
+    /// A copy under another key (RENAME, COPY, MOVE keep value, expiry and cache metadata).
+    pub fn clone_with_key(&self, key: &[u8]) -> Box<Entry> {
+        let mut copy = Entry::with_payload(key, self.payload(), self.kind, self.lru);
+        copy.expire_at = self.expire_at;
+        copy.cost = self.cost;
+        copy.priority = self.priority;
+        copy.lfu = self.lfu;
+        copy.tags = self.tags.clone();
+        copy
+    }
+
+    /// Bytes this entry costs the allocator: the box, the key-and-value block, and its tags.
+    /// Table slots are counted by the table.
     pub fn memory(&self) -> usize {
-        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len())
+        let tags = self.tags.as_deref().map_or(0, |tags| {
+            alloc_size(std::mem::size_of::<Box<[Box<[u8]>]>>())
+                + alloc_size(tags.len() * std::mem::size_of::<Box<[u8]>>())
+                + tags.iter().map(|t| alloc_size(t.len())).sum::<usize>()
+        });
+        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + tags
     }
 }
 
@@ -242,5 +339,22 @@ mod tests {
         e.set_int(-5);
         assert_eq!(&*e.string_value().unwrap(), b"-5");
         assert_eq!(e.key(), b"k");
+        e.set_int(i64::MIN);
+        assert_eq!(e.value(), Value::Int(i64::MIN));
+        assert_eq!(e.memory(), 48 + 16);
+    }
+
+    #[test]
+    fn metadata_survives_copies_and_is_counted() {
+        let mut e = Entry::new_string(b"k", b"v", 0);
+        assert_eq!(e.meta(), CacheMeta::default());
+        let plain = e.memory();
+        e.set_meta(CacheMeta { priority: Priority::High, cost: 7, tags: Some(vec![b"user:1".to_vec().into_boxed_slice()].into_boxed_slice()) });
+        assert!(e.memory() > plain);
+        let copy = e.clone_with_key(b"other");
+        assert_eq!(copy.priority(), Priority::High);
+        assert_eq!(copy.cost(), 7);
+        assert_eq!(copy.tags(), e.tags());
+        assert_eq!(Priority::parse(b"CRITICAL"), Some(Priority::Critical));
     }
 }

@@ -24,7 +24,7 @@ pub fn active_expire_cycle(keyspace: &Keyspace, now: u64, budget: Duration) -> u
             return;
         }
         for db in 0..shard.dbs.len() {
-            let mut view = Keyspace::db_view(shard, db, now);
+            let mut view = keyspace.view(shard, db, now);
             loop {
                 let (sampled, expired) = view.expire_step(KEYS_PER_LOOP);
                 expired_total += expired;

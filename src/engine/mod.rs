@@ -4,15 +4,20 @@
 //! multi-key commands lock theirs in ascending order, so two of them never deadlock.
 
 pub mod entry;
+pub mod evict;
 pub mod expire;
 pub mod glob;
 pub mod memory;
+pub mod policy;
 pub mod shard;
+pub mod sketch;
 
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use entry::{Entry, StringValue, Value};
+pub use entry::{CacheMeta, Entry, Priority, StringValue, Value};
+pub use policy::{EvictionSettings, Policy};
 pub use shard::{DbShard, Shard, ShardStats, Table};
 
 /// The fixed-seed hasher every table and the shard selection share. The seed is per process, so
@@ -50,23 +55,135 @@ pub fn idle_seconds(lru: u32, now_ms: u64) -> u64 {
     }
 }
 
+/// Keyspace-wide totals, kept by every write path (see `DbShard::sync_totals`), so that the memory
+/// and key limits are checked in O(1).
+#[derive(Default)]
+pub struct Totals {
+    pub bytes: AtomicUsize,
+    pub keys: AtomicUsize,
+    /// Keys of each priority (low, normal, high, critical).
+    pub by_priority: [AtomicUsize; 4],
+}
+
+/// What one table contributes to the totals: bytes, keys, keys per priority.
+pub type Contribution = (usize, usize, [usize; 4]);
+
+impl Totals {
+    fn apply(&self, before: Contribution, now: Contribution) {
+        let adjust = |counter: &AtomicUsize, old: usize, new: usize| {
+            if new > old {
+                counter.fetch_add(new - old, Ordering::Relaxed);
+            } else if old > new {
+                counter.fetch_sub(old - new, Ordering::Relaxed);
+            }
+        };
+        adjust(&self.bytes, before.0, now.0);
+        adjust(&self.keys, before.1, now.1);
+        for (counter, (old, new)) in self.by_priority.iter().zip(before.2.into_iter().zip(now.2)) {
+            adjust(counter, old, new);
+        }
+    }
+
+    /// The lowest priority any key has, or `None` for an empty keyspace.
+    pub fn lowest_priority(&self) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| self.by_priority[*p as usize].load(Ordering::Relaxed) > 0)
+    }
+}
+
+/// The eviction settings in a form every thread reads without a lock.
+#[derive(Default)]
+struct SharedSettings {
+    maxmemory: AtomicUsize,
+    maxmemory_keys: AtomicUsize,
+    policy: AtomicU8,
+    samples: AtomicUsize,
+    lfu_log_factor: AtomicU32,
+    lfu_decay_time: AtomicU32,
+    priority_idle_demote: AtomicU64,
+}
+
 pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
     shard_mask: usize,
     databases: usize,
+    pub totals: Totals,
+    settings: SharedSettings,
+    pub evictions: evict::EvictionState,
 }
 
 impl Keyspace {
     /// `shards` is rounded up to a power of two.
     pub fn new(shards: usize, databases: usize) -> Self {
         let count = shards.max(1).next_power_of_two();
-        Keyspace {
+        let keyspace = Keyspace {
             shards: (0..count)
                 .map(|_| Mutex::new(Shard::new(databases)))
                 .collect(),
             shard_mask: count - 1,
             databases,
+            totals: Totals::default(),
+            settings: SharedSettings::default(),
+            evictions: evict::EvictionState::default(),
+        };
+        keyspace.set_eviction_settings(EvictionSettings::default());
+        keyspace
+    }
+
+    pub fn eviction_settings(&self) -> EvictionSettings {
+        let s = &self.settings;
+        EvictionSettings {
+            maxmemory: s.maxmemory.load(Ordering::Relaxed),
+            maxmemory_keys: s.maxmemory_keys.load(Ordering::Relaxed),
+            policy: Policy::from_u8(s.policy.load(Ordering::Relaxed)),
+            samples: s.samples.load(Ordering::Relaxed),
+            lfu_log_factor: s.lfu_log_factor.load(Ordering::Relaxed),
+            lfu_decay_time: s.lfu_decay_time.load(Ordering::Relaxed),
+            priority_idle_demote: s.priority_idle_demote.load(Ordering::Relaxed),
         }
+    }
+
+    pub fn set_eviction_settings(&self, settings: EvictionSettings) {
+        let s = &self.settings;
+        s.maxmemory.store(settings.maxmemory, Ordering::Relaxed);
+        s.maxmemory_keys.store(settings.maxmemory_keys, Ordering::Relaxed);
+        s.policy.store(settings.policy as u8, Ordering::Relaxed);
+        s.samples.store(settings.samples, Ordering::Relaxed);
+        s.lfu_log_factor.store(settings.lfu_log_factor, Ordering::Relaxed);
+        s.lfu_decay_time.store(settings.lfu_decay_time, Ordering::Relaxed);
+        s.priority_idle_demote.store(settings.priority_idle_demote, Ordering::Relaxed);
+    }
+
+    /// The view of database `db` in a locked shard, for code that locked the shard itself.
+    pub fn view<'s>(&'s self, shard: &'s mut Shard, db: usize, now_ms: u64) -> DbShard<'s> {
+        DbShard {
+            table: &mut shard.dbs[db],
+            stats: &mut shard.stats,
+            sketch: &mut shard.sketch,
+            totals: &self.totals,
+            settings: self.eviction_settings(),
+            now_ms,
+            lru_clock: lru_clock(now_ms),
+        }
+    }
+
+    /// Empties database `db` (every database when `None`) in every shard, atomically for other
+    /// clients, and returns the tables so the caller decides where to free them.
+    pub fn take_tables(&self, db: Option<usize>) -> Vec<Table> {
+        let mut taken = Vec::new();
+        let mut locked = self.lock_all();
+        let now = now_ms();
+        locked.for_each(|shard| {
+            let range = match db {
+                Some(db) => db..db + 1,
+                None => 0..shard.dbs.len(),
+            };
+            for index in range {
+                if index < shard.dbs.len() {
+                    taken.push(self.view(shard, index, now).take_all());
+                }
+            }
+        });
+        taken
     }
 
     pub fn databases(&self) -> usize {
@@ -101,13 +218,7 @@ impl Keyspace {
     ) -> R {
         let hash = hash_key(key);
         let mut shard = self.lock_shard(self.shard_of_hash(hash));
-        let shard = &mut *shard;
-        let mut view = DbShard {
-            table: &mut shard.dbs[db],
-            stats: &mut shard.stats,
-            now_ms,
-            lru_clock: lru_clock(now_ms),
-        };
+        let mut view = self.view(&mut shard, db, now_ms);
         f(&mut view, hash)
     }
 
@@ -147,15 +258,6 @@ impl Keyspace {
         for index in 0..self.shards.len() {
             let mut shard = self.lock_shard(index);
             f(index, &mut shard);
-        }
-    }
-
-    pub fn db_view<'s>(shard: &'s mut Shard, db: usize, now_ms: u64) -> DbShard<'s> {
-        DbShard {
-            table: &mut shard.dbs[db],
-            stats: &mut shard.stats,
-            now_ms,
-            lru_clock: lru_clock(now_ms),
         }
     }
 
@@ -213,7 +315,7 @@ impl<'a> Locked<'a> {
         let hash = hash_key(key);
         let index = self.keyspace.shard_of_hash(hash);
         let slot = self.guards.iter_mut().find(|(i, _)| *i == index)?;
-        Some((Keyspace::db_view(&mut slot.1, db, now_ms), hash))
+        Some((self.keyspace.view(&mut slot.1, db, now_ms), hash))
     }
 
     pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {

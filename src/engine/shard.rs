@@ -5,6 +5,9 @@ use hashbrown::HashTable;
 
 use crate::engine::entry::Entry;
 use crate::engine::memory::table_size;
+use crate::engine::policy::{lfu_access, EvictionSettings, Policy};
+use crate::engine::sketch::Sketch;
+use crate::engine::Totals;
 
 /// One database's keys within a shard.
 #[derive(Default)]
@@ -14,8 +17,12 @@ pub struct Table {
     pub volatile: usize,
     /// Bytes held by entries (boxes, keys, values); the table's own slots are counted on demand.
     pub entry_bytes: usize,
+    /// Keys of each priority (low, normal, high, critical), so eviction knows which classes exist.
+    pub by_priority: [usize; 4],
     /// Position of the active expiry cycle in `map`'s buckets.
     pub expire_cursor: usize,
+    /// What this table last added to the keyspace totals (bytes, keys, critical keys).
+    accounted: crate::engine::Contribution,
 }
 
 impl Table {
@@ -36,6 +43,8 @@ pub struct ShardStats {
 pub struct Shard {
     pub dbs: Vec<Table>,
     pub stats: ShardStats,
+    /// Access frequencies for `allkeys-cachet`, shared by the shard's databases.
+    pub sketch: Sketch,
 }
 
 impl Shard {
@@ -43,7 +52,12 @@ impl Shard {
         Shard {
             dbs: (0..databases).map(|_| Table::default()).collect(),
             stats: ShardStats::default(),
+            sketch: Sketch::default(),
         }
+    }
+
+    pub fn keys(&self) -> usize {
+        self.dbs.iter().map(|t| t.map.len()).sum()
     }
 
     pub fn memory(&self) -> usize {
@@ -56,6 +70,9 @@ impl Shard {
 pub struct DbShard<'a> {
     pub table: &'a mut Table,
     pub stats: &'a mut ShardStats,
+    pub sketch: &'a mut Sketch,
+    pub totals: &'a Totals,
+    pub settings: EvictionSettings,
     pub now_ms: u64,
     pub lru_clock: u32,
 }
@@ -94,18 +111,44 @@ impl DbShard<'_> {
         if entry.has_expiry() {
             self.table.volatile -= 1;
         }
+        self.table.by_priority[entry.priority() as usize] -= 1;
+        self.sync_totals();
         Some(entry)
+    }
+
+    /// Brings the keyspace-wide totals in line with this table after a change, so the memory
+    /// limit can be checked without visiting every shard.
+    fn sync_totals(&mut self) {
+        let now = (self.table.memory(), self.table.map.len(), self.table.by_priority);
+        let before = std::mem::replace(&mut self.table.accounted, now);
+        self.totals.apply(before, now);
+    }
+
+    /// Bookkeeping of one access: access time, the LFU counter, and the admission sketch.
+    fn touch(&mut self, index: usize) {
+        let (settings, now, clock) = (self.settings, self.now_ms, self.lru_clock);
+        if let Some(entry) = self.table.map.get_bucket_mut(index) {
+            if settings.policy.uses_lfu() {
+                lfu_access(entry, &settings, now);
+            }
+            entry.lru = clock;
+        }
+    }
+
+    fn count_access(&mut self, hash: u64) {
+        if self.settings.policy == Policy::AllKeysCachet {
+            self.sketch.increment(hash);
+        }
     }
 
     /// Lookup for a read command: counts a hit or a miss and refreshes the access time.
     pub fn read(&mut self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        self.count_access(hash);
         match self.expire_if_needed(hash, key) {
             Some(index) => {
                 self.stats.hits += 1;
-                let clock = self.lru_clock;
-                let entry = self.table.map.get_bucket_mut(index)?;
-                entry.lru = clock;
-                Some(entry)
+                self.touch(index);
+                self.table.map.get_bucket(index).map(|e| &**e)
             }
             None => {
                 self.stats.misses += 1;
@@ -129,20 +172,25 @@ impl DbShard<'_> {
         f: impl FnOnce(&mut Entry) -> R,
     ) -> Option<R> {
         let index = self.expire_if_needed(hash, key)?;
-        let clock = self.lru_clock;
+        self.count_access(hash);
+        self.touch(index);
         let entry = self.table.map.get_bucket_mut(index)?;
         let before_bytes = entry.memory();
         let had_expiry = entry.has_expiry();
-        entry.lru = clock;
+        let old_priority = entry.priority();
         let result = f(entry);
         let after_bytes = entry.memory();
         let has_expiry = entry.has_expiry();
+        let new_priority = entry.priority();
         self.table.entry_bytes = self.table.entry_bytes + after_bytes - before_bytes;
         match (had_expiry, has_expiry) {
             (false, true) => self.table.volatile += 1,
             (true, false) => self.table.volatile -= 1,
             _ => {}
         }
+        self.table.by_priority[old_priority as usize] -= 1;
+        self.table.by_priority[new_priority as usize] += 1;
+        self.sync_totals();
         Some(result)
     }
 
@@ -153,6 +201,7 @@ impl DbShard<'_> {
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any.
     pub fn insert(&mut self, hash: u64, mut entry: Box<Entry>) -> Option<Box<Entry>> {
         entry.lru = self.lru_clock;
+        self.count_access(hash);
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
@@ -160,7 +209,9 @@ impl DbShard<'_> {
         if entry.has_expiry() {
             self.table.volatile += 1;
         }
+        self.table.by_priority[entry.priority() as usize] += 1;
         self.table.map.insert_unique(hash, entry, hash_of);
+        self.sync_totals();
         old
     }
 
@@ -171,7 +222,10 @@ impl DbShard<'_> {
 
     /// Removes every key (FLUSHDB) and returns the table so the caller may free it elsewhere.
     pub fn take_all(&mut self) -> Table {
-        std::mem::take(self.table)
+        let mut taken = std::mem::take(self.table);
+        let accounted = std::mem::take(&mut taken.accounted);
+        self.totals.apply(accounted, (0, 0, [0; 4]));
+        taken
     }
 
     pub fn len(&self) -> usize {

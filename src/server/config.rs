@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{RwLock, RwLockReadGuard};
 
 use crate::engine::glob::glob_match;
+use crate::engine::{EvictionSettings, Policy};
 use crate::protocol::request::split_args;
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,27 @@ pub struct ConfigValues {
     pub appendonly: bool,
     pub dir: String,
     pub dbfilename: String,
+    pub maxmemory: usize,
+    pub maxmemory_keys: usize,
+    pub maxmemory_policy: Policy,
+    pub maxmemory_samples: usize,
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time: u32,
+    pub priority_idle_demote: u64,
+}
+
+impl ConfigValues {
+    pub fn eviction(&self) -> EvictionSettings {
+        EvictionSettings {
+            maxmemory: self.maxmemory,
+            maxmemory_keys: self.maxmemory_keys,
+            policy: self.maxmemory_policy,
+            samples: self.maxmemory_samples,
+            lfu_log_factor: self.lfu_log_factor,
+            lfu_decay_time: self.lfu_decay_time,
+            priority_idle_demote: self.priority_idle_demote,
+        }
+    }
 }
 
 type Getter = fn(&ConfigValues) -> String;
@@ -334,6 +356,86 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "maxmemory",
+        default: "0",
+        mutable: true,
+        help: "Memory limit for the data (keys, values, metadata, table slots, eviction sketch); 0 = none. Units: kb mb gb (1024) or k m g (1000).",
+        get: |c| c.maxmemory.to_string(),
+        set: |c, a| {
+            c.maxmemory = parse_memory(one(a)?).ok_or("argument must be a memory value")? as usize;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-keys",
+        default: "0",
+        mutable: true,
+        help: "Most keys held at once (all databases); 0 = no limit.",
+        get: |c| c.maxmemory_keys.to_string(),
+        set: |c, a| {
+            c.maxmemory_keys = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-policy",
+        default: "allkeys-cachet",
+        mutable: true,
+        help: "What to evict at the limit: allkeys-cachet (priority, cost, size and frequency aware), Redis's allkeys-lru allkeys-lfu allkeys-random volatile-lru volatile-lfu volatile-random volatile-ttl, or noeviction.",
+        get: |c| c.maxmemory_policy.name().to_string(),
+        set: |c, a| {
+            c.maxmemory_policy = Policy::parse(one(a)?).ok_or_else(|| {
+                let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
+                format!("argument(s) must be one of the following: {}", names.join(", "))
+            })?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-samples",
+        default: "5",
+        mutable: true,
+        help: "Keys sampled per eviction.",
+        get: |c| c.maxmemory_samples.to_string(),
+        set: |c, a| {
+            c.maxmemory_samples = int(a, 1, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lfu-log-factor",
+        default: "10",
+        mutable: true,
+        help: "How slowly the LFU counter grows (Redis semantics).",
+        get: |c| c.lfu_log_factor.to_string(),
+        set: |c, a| {
+            c.lfu_log_factor = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lfu-decay-time",
+        default: "1",
+        mutable: true,
+        help: "Minutes of idleness that take one off the LFU counter (Redis semantics).",
+        get: |c| c.lfu_decay_time.to_string(),
+        set: |c, a| {
+            c.lfu_decay_time = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "priority-idle-demote",
+        default: "600",
+        mutable: true,
+        help: "allkeys-cachet: an entry unused this many seconds counts one priority lower per period (0 = never).",
+        get: |c| c.priority_idle_demote.to_string(),
+        set: |c, a| {
+            c.priority_idle_demote = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -364,6 +466,13 @@ impl Default for ConfigValues {
             appendonly: false,
             dir: String::new(),
             dbfilename: String::new(),
+            maxmemory: 0,
+            maxmemory_keys: 0,
+            maxmemory_policy: Policy::AllKeysCachet,
+            maxmemory_samples: 0,
+            lfu_log_factor: 0,
+            lfu_decay_time: 0,
+            priority_idle_demote: 0,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {

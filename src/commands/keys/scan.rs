@@ -21,7 +21,6 @@ use bytes::Bytes;
 
 use crate::commands::{args, Ctx};
 use crate::engine::glob::glob_match;
-use crate::engine::Keyspace;
 use crate::error::{CmdError, CmdResult};
 
 /// Bits of the cursor that record the table's size (log2 of its bucket count, below 64).
@@ -85,8 +84,9 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (db, now) = (ctx.client.db, ctx.now_ms);
     let mut found: Vec<Vec<u8>> = Vec::new();
     // One shard locked at a time: other clients keep working between shards.
-    ctx.server.keyspace.for_each_shard(|_, shard| {
-        let mut view = Keyspace::db_view(shard, db, now);
+    let keyspace = &ctx.server.keyspace;
+    keyspace.for_each_shard(|_, shard| {
+        let mut view = keyspace.view(shard, db, now);
         view.walk(0, usize::MAX, |entry| {
             if all || glob_match(pattern, entry.key(), false) {
                 found.push(entry.key().to_vec());
@@ -130,7 +130,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut found: Vec<Vec<u8>> = Vec::new();
     let next = loop {
         let mut shard = keyspace.lock_shard(at.shard);
-        let mut view = Keyspace::db_view(&mut shard, db, now);
+        let mut view = keyspace.view(&mut shard, db, now);
         let size_log2 = view.table.map.num_buckets().max(1).trailing_zeros();
         if at.bucket != 0 && at.size_log2 != size_log2 {
             at.bucket = 0;

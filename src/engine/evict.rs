@@ -1,0 +1,364 @@
+//! Enforcing `maxmemory` and `maxmemory-keys`, after Redis's `evict.c`: while the keyspace is over
+//! a limit, sample `maxmemory-samples` entries from a random shard, merge them into a pool of the 16
+//! best candidates kept across calls, and delete the best one that still exists. Each step locks one
+//! shard at a time and never while holding another, so eviction cannot deadlock with commands; the
+//! cost per evicted key is a few sampled buckets, whatever the size of the keyspace.
+//!
+//! Critical entries are taken only when the keyspace holds nothing else. For `allkeys-cachet` the
+//! chosen candidate is scored again before it is deleted, because an entry that was hit since it
+//! entered the pool may no longer be the best victim.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::engine::entry::Priority;
+use crate::engine::policy::{score, EvictionSettings, Policy, Score, CRITICAL_CLASS};
+use crate::engine::{hash_key, Keyspace, Shard};
+
+/// Candidates kept between evictions, as Redis's `EVPOOL_SIZE`.
+const POOL_SIZE: usize = 16;
+/// Random buckets probed per sample before giving up on a sparse table.
+const PROBES_PER_SAMPLE: usize = 64;
+/// Sampling rounds that may find only critical entries before a walk looks for anything else.
+const ROUNDS_BEFORE_WALK: usize = 8;
+
+#[derive(Clone)]
+struct Candidate {
+    score: Score,
+    db: usize,
+    key: Box<[u8]>,
+}
+
+#[derive(Default)]
+pub struct EvictionState {
+    pool: Mutex<Vec<Candidate>>,
+    pub evicted_keys: AtomicU64,
+    pub evicted_bytes: AtomicU64,
+    /// Evictions by priority (low, normal, high, critical).
+    pub evicted_by_priority: [AtomicU64; 4],
+    /// Where the fallback walk for a non-critical entry resumes.
+    walk_shard: AtomicUsize,
+}
+
+/// Why a write could not be given room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictError {
+    /// `noeviction`, or nothing the policy may evict is left.
+    NothingToEvict,
+}
+
+impl Keyspace {
+    pub fn over_limit(&self) -> bool {
+        let settings = self.eviction_settings();
+        over(&settings, self)
+    }
+
+    /// Evicts until the keyspace is within its limits. Errors when it cannot get there.
+    pub fn evict_to_limit(&self, now_ms: u64) -> Result<usize, EvictError> {
+        let mut evicted = 0;
+        loop {
+            let settings = self.eviction_settings();
+            if !over(&settings, self) {
+                return Ok(evicted);
+            }
+            if settings.policy == Policy::NoEviction || !self.evict_one(&settings, now_ms) {
+                return Err(EvictError::NothingToEvict);
+            }
+            evicted += 1;
+        }
+    }
+
+    /// Evicts at most `max` entries while over the limits; for the background task that brings a
+    /// lowered `maxmemory` down in small steps. Returns how many it evicted.
+    pub fn evict_some(&self, now_ms: u64, max: usize) -> usize {
+        let mut evicted = 0;
+        while evicted < max {
+            let settings = self.eviction_settings();
+            if !over(&settings, self) || settings.policy == Policy::NoEviction || !self.evict_one(&settings, now_ms) {
+                break;
+            }
+            evicted += 1;
+        }
+        evicted
+    }
+
+    fn evict_one(&self, settings: &EvictionSettings, now_ms: u64) -> bool {
+        // The lowest priority present anywhere: a candidate above it is not taken while it exists.
+        let floor = || self.totals.lowest_priority().unwrap_or(Priority::Critical);
+        for _ in 0..ROUNDS_BEFORE_WALK {
+            let mut fresh = Vec::with_capacity(settings.samples);
+            let shard_index = fastrand::usize(..self.shard_count());
+            {
+                let mut shard = self.lock_shard(shard_index);
+                sample(&mut shard, settings, now_ms, &mut fresh);
+            }
+            let best = {
+                let mut pool = self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner());
+                merge(&mut pool, fresh);
+                take_best(&mut pool, settings, floor())
+            };
+            let Some(candidate) = best else { continue };
+            if self.evict_candidate(candidate, settings, now_ms) {
+                return true;
+            }
+        }
+        // Sampling keeps finding entries above the floor (or nothing): walk for an admissible one.
+        self.evict_by_walk(settings, now_ms, floor())
+    }
+
+    /// Deletes the candidate if it still exists and still deserves it. True when something was evicted.
+    fn evict_candidate(&self, candidate: Candidate, settings: &EvictionSettings, now_ms: u64) -> bool {
+        let hash = hash_key(&candidate.key);
+        let mut shard = self.lock_shard(self.shard_of_hash(hash));
+        if settings.policy == Policy::AllKeysCachet {
+            let rescored = {
+                let frequency = shard.sketch.estimate(hash);
+                let Some(table) = shard.dbs.get(candidate.db) else { return false };
+                let Some(entry) = table.map.find(hash, |e| e.key() == &candidate.key[..]) else { return false };
+                score(entry, settings, now_ms, frequency)
+            };
+            let mut pool = self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.first().is_some_and(|next| next.score.evicts_before(&rescored)) {
+                // It was used since it was sampled: back in the pool with its new score.
+                merge(&mut pool, vec![Candidate { score: rescored, ..candidate }]);
+                return false;
+            }
+        }
+        let mut view = self.view(&mut shard, candidate.db, now_ms);
+        match view.remove(hash, &candidate.key) {
+            Some(entry) => {
+                self.record_eviction(entry.memory(), entry.priority());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn evict_by_walk(&self, settings: &EvictionSettings, now_ms: u64, floor: Priority) -> bool {
+        let shards = self.shard_count();
+        let start = self.evictions.walk_shard.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..shards {
+            let index = (start + offset) % shards;
+            let mut shard = self.lock_shard(index);
+            for db in 0..shard.dbs.len() {
+                let victim = shard.dbs[db].map.iter().find(|e| {
+                    admissible(e.priority(), settings, floor) && (!settings.policy.volatile_only() || e.has_expiry())
+                });
+                let Some(key) = victim.map(|e| e.key().to_vec()) else { continue };
+                let mut view = self.view(&mut shard, db, now_ms);
+                if let Some(entry) = view.remove(hash_key(&key), &key) {
+                    self.record_eviction(entry.memory(), entry.priority());
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn record_eviction(&self, bytes: usize, priority: Priority) {
+        let stats = &self.evictions;
+        stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
+        stats.evicted_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        stats.evicted_by_priority[priority as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Candidates waiting in the eviction pool (INFO cachet).
+    pub fn eviction_pool_len(&self) -> usize {
+        self.evictions.pool.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    pub fn reset_eviction_stats(&self) {
+        let stats = &self.evictions;
+        stats.evicted_keys.store(0, Ordering::Relaxed);
+        stats.evicted_bytes.store(0, Ordering::Relaxed);
+        for counter in &stats.evicted_by_priority {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+fn over(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
+    (settings.maxmemory > 0 && keyspace.totals.bytes.load(Ordering::Relaxed) > settings.maxmemory)
+        || (settings.maxmemory_keys > 0 && keyspace.totals.keys.load(Ordering::Relaxed) > settings.maxmemory_keys)
+}
+
+/// Draws `settings.samples` live entries from random buckets of the shard's non-empty databases.
+/// Each sample probes until it finds an entry of the lowest class the table holds (for
+/// `allkeys-cachet` the lowest priority present; for the Redis policies anything not critical), so
+/// that rare low-priority keys are found before common higher ones; past the probe budget it takes
+/// the lowest-class entry it saw.
+fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut Vec<Candidate>) {
+    let volatile_only = settings.policy.volatile_only();
+    let dbs: Vec<usize> = (0..shard.dbs.len())
+        .filter(|&db| {
+            let table = &shard.dbs[db];
+            !table.map.is_empty() && (!volatile_only || table.volatile > 0)
+        })
+        .collect();
+    if dbs.is_empty() {
+        return;
+    }
+    let cachet = settings.policy == Policy::AllKeysCachet;
+    for _ in 0..settings.samples.max(1) {
+        let db = dbs[fastrand::usize(..dbs.len())];
+        let table = &shard.dbs[db];
+        let lowest_present = Priority::ALL
+            .into_iter()
+            .find(|p| table.by_priority[*p as usize] > 0)
+            .unwrap_or(Priority::Critical);
+        let wanted = if cachet { lowest_present } else { lowest_present.max(Priority::Normal).min(Priority::High) };
+        let buckets = table.map.num_buckets();
+        let mut best: Option<Candidate> = None;
+        for _ in 0..PROBES_PER_SAMPLE {
+            let Some(entry) = table.map.get_bucket(fastrand::usize(..buckets)) else { continue };
+            if volatile_only && !entry.has_expiry() {
+                continue;
+            }
+            let frequency = if cachet { shard.sketch.estimate(hash_key(entry.key())) } else { 0 };
+            let candidate = Candidate { score: score(entry, settings, now_ms, frequency), db, key: entry.key().into() };
+            let effective = if cachet { effective_priority(&candidate.score) } else { entry.priority().min(Priority::High) };
+            let good_enough = effective <= wanted;
+            if best.as_ref().is_none_or(|b| candidate.score.class > b.score.class) {
+                best = Some(candidate);
+            }
+            if good_enough {
+                break;
+            }
+        }
+        out.extend(best);
+    }
+}
+
+/// The priority a cachet score's class stands for (classes count down from low = 3 to critical = 0).
+fn effective_priority(score: &Score) -> Priority {
+    match score.class {
+        3 => Priority::Low,
+        2 => Priority::Normal,
+        1 => Priority::High,
+        _ => Priority::Critical,
+    }
+}
+
+/// Adds candidates to the pool, best first, keeping at most `POOL_SIZE` and one per key.
+fn merge(pool: &mut Vec<Candidate>, fresh: Vec<Candidate>) {
+    for candidate in fresh {
+        pool.retain(|c| !(c.db == candidate.db && c.key == candidate.key));
+        let at = pool.iter().position(|c| candidate.score.evicts_before(&c.score)).unwrap_or(pool.len());
+        pool.insert(at, candidate);
+    }
+    pool.truncate(POOL_SIZE);
+}
+
+/// Whether an entry of (effective) `priority` may be evicted while `floor` is the lowest priority
+/// present: under `allkeys-cachet` nothing above the floor; under the Redis policies anything but
+/// critical, and critical only when nothing else is left.
+fn admissible(priority: Priority, settings: &EvictionSettings, floor: Priority) -> bool {
+    if settings.policy == Policy::AllKeysCachet {
+        priority <= floor
+    } else {
+        priority != Priority::Critical || floor == Priority::Critical
+    }
+}
+
+/// The best candidate that is admissible under the current floor.
+fn take_best(pool: &mut Vec<Candidate>, settings: &EvictionSettings, floor: Priority) -> Option<Candidate> {
+    let at = pool.iter().position(|c| admissible(candidate_priority(c, settings), settings, floor))?;
+    Some(pool.remove(at))
+}
+
+fn candidate_priority(candidate: &Candidate, settings: &EvictionSettings) -> Priority {
+    if settings.policy == Policy::AllKeysCachet {
+        effective_priority(&candidate.score)
+    } else if candidate.score.class == CRITICAL_CLASS {
+        Priority::Critical
+    } else {
+        Priority::Normal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::entry::{CacheMeta, Entry};
+    use crate::engine::now_ms;
+
+    fn keyspace(policy: Policy, maxmemory_keys: usize) -> Keyspace {
+        let keyspace = Keyspace::new(4, 2);
+        keyspace.set_eviction_settings(EvictionSettings { policy, maxmemory_keys, ..Default::default() });
+        keyspace
+    }
+
+    fn put(keyspace: &Keyspace, db: usize, key: &str, priority: Priority, ttl: bool) {
+        let now = now_ms();
+        keyspace.with_key(db, key.as_bytes(), now, |view, hash| {
+            let mut entry = Entry::new_string(key.as_bytes(), b"value", 0);
+            entry.set_meta(CacheMeta { priority, ..Default::default() });
+            if ttl {
+                entry.expire_at = now + 60_000;
+            }
+            view.insert(hash, entry);
+        });
+    }
+
+    fn exists(keyspace: &Keyspace, db: usize, key: &str) -> bool {
+        keyspace.with_key(db, key.as_bytes(), now_ms(), |view, hash| view.contains(hash, key.as_bytes()))
+    }
+
+    #[test]
+    fn key_limit_holds_and_critical_survives() {
+        let keyspace = keyspace(Policy::AllKeysCachet, 50);
+        for i in 0..10 {
+            put(&keyspace, 0, &format!("critical:{i}"), Priority::Critical, false);
+        }
+        for i in 0..500 {
+            put(&keyspace, i % 2, &format!("k:{i}"), Priority::Normal, false);
+            assert!(keyspace.evict_to_limit(now_ms()).is_ok());
+            assert!(keyspace.totals.keys.load(Ordering::Relaxed) <= 50);
+        }
+        for i in 0..10 {
+            assert!(exists(&keyspace, 0, &format!("critical:{i}")), "critical:{i} was evicted");
+        }
+        assert_eq!(keyspace.evictions.evicted_by_priority[Priority::Critical as usize].load(Ordering::Relaxed), 0);
+        assert_eq!(keyspace.evictions.evicted_keys.load(Ordering::Relaxed), 460);
+    }
+
+    #[test]
+    fn low_priority_goes_before_high() {
+        let keyspace = keyspace(Policy::AllKeysCachet, 100);
+        for i in 0..100 {
+            put(&keyspace, 0, &format!("high:{i}"), Priority::High, false);
+        }
+        for i in 0..100 {
+            put(&keyspace, 0, &format!("low:{i}"), Priority::Low, false);
+            assert!(keyspace.evict_to_limit(now_ms()).is_ok());
+        }
+        let high_left = (0..100).filter(|i| exists(&keyspace, 0, &format!("high:{i}"))).count();
+        assert!(high_left >= 95, "only {high_left} high-priority keys survived low-priority pressure");
+    }
+
+    #[test]
+    fn volatile_policies_touch_only_keys_with_ttl() {
+        let keyspace = keyspace(Policy::VolatileLru, 20);
+        for i in 0..15 {
+            put(&keyspace, 0, &format!("persistent:{i}"), Priority::Normal, false);
+        }
+        for i in 0..15 {
+            put(&keyspace, 0, &format!("volatile:{i}"), Priority::Normal, true);
+        }
+        assert!(keyspace.evict_to_limit(now_ms()).is_ok());
+        assert!((0..15).all(|i| exists(&keyspace, 0, &format!("persistent:{i}"))));
+        for i in 15..30 {
+            put(&keyspace, 0, &format!("persistent:{i}"), Priority::Normal, false);
+        }
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Err(EvictError::NothingToEvict));
+    }
+
+    #[test]
+    fn noeviction_refuses() {
+        let keyspace = keyspace(Policy::NoEviction, 1);
+        put(&keyspace, 0, "a", Priority::Normal, false);
+        put(&keyspace, 0, "b", Priority::Normal, false);
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Err(EvictError::NothingToEvict));
+        assert!(exists(&keyspace, 0, "a") && exists(&keyspace, 0, "b"));
+    }
+}

@@ -1,0 +1,100 @@
+//! A count-min sketch of recent key accesses (TinyLFU's frequency filter): four rows of 8-bit
+//! counters indexed by four hashes derived from the key's 64-bit hash. Every `10 × width` increments
+//! all counters are halved, so the sketch forgets old popularity and follows a shifting workload.
+//! Counting misses too lets it remember keys that are requested while absent (evicted or new).
+
+const ROWS: usize = 4;
+const MIN_WIDTH: usize = 1024;
+/// Largest width a shard's sketch grows to (4 × 1 MiB of counters).
+const MAX_WIDTH: usize = 1 << 20;
+
+pub struct Sketch {
+    counters: Vec<u8>,
+    mask: usize,
+    increments: usize,
+}
+
+impl Default for Sketch {
+    fn default() -> Self {
+        Sketch::with_width(MIN_WIDTH)
+    }
+}
+
+impl Sketch {
+    fn with_width(width: usize) -> Self {
+        let width = width.clamp(MIN_WIDTH, MAX_WIDTH).next_power_of_two();
+        Sketch { counters: vec![0; width * ROWS], mask: width - 1, increments: 0 }
+    }
+
+    fn slots(&self, hash: u64) -> [usize; ROWS] {
+        let width = self.mask + 1;
+        let mut slots = [0; ROWS];
+        let (a, b) = (hash as u32 as u64, hash >> 32);
+        for (row, slot) in slots.iter_mut().enumerate() {
+            let h = a.wrapping_add((row as u64 + 1).wrapping_mul(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            *slot = row * width + ((h >> 32) as usize & self.mask);
+        }
+        slots
+    }
+
+    pub fn increment(&mut self, hash: u64) {
+        let slots = self.slots(hash);
+        let min = slots.iter().map(|&s| self.counters[s]).min().unwrap_or(0);
+        // Conservative update: only the counters at the minimum grow, which halves overestimation.
+        for s in slots {
+            if self.counters[s] == min && min < u8::MAX {
+                self.counters[s] += 1;
+            }
+        }
+        self.increments += 1;
+        if self.increments >= 10 * (self.mask + 1) {
+            self.age();
+        }
+    }
+
+    pub fn estimate(&self, hash: u64) -> u32 {
+        self.slots(hash).iter().map(|&s| self.counters[s] as u32).min().unwrap_or(0)
+    }
+
+    fn age(&mut self) {
+        for counter in self.counters.iter_mut() {
+            *counter >>= 1;
+        }
+        self.increments /= 2;
+    }
+
+    /// Grows the sketch to track about `keys` keys (starting afresh: a resize loses the history,
+    /// which happens a logarithmic number of times as the shard fills).
+    pub fn fit(&mut self, keys: usize) {
+        let wanted = (keys * 2).clamp(MIN_WIDTH, MAX_WIDTH).next_power_of_two();
+        if wanted > self.mask + 1 {
+            *self = Sketch::with_width(wanted);
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.counters.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_ages() {
+        let mut sketch = Sketch::default();
+        for _ in 0..20 {
+            sketch.increment(42);
+        }
+        sketch.increment(7);
+        assert!(sketch.estimate(42) >= 20);
+        assert!(sketch.estimate(7) >= 1 && sketch.estimate(7) < 20);
+        assert_eq!(sketch.estimate(99_999) , 0);
+        // One other key counted until the sketch ages: 42's count is halved.
+        for _ in 0..(10 * 1024) {
+            sketch.increment(1_000_000);
+        }
+        assert!(sketch.estimate(42) <= 11, "aged: {}", sketch.estimate(42));
+    }
+}
