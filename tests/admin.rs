@@ -429,7 +429,7 @@ fn info_sections() {
     assert!(int_field(&default, "connected_clients") >= 1);
     assert_eq!(
         field(&default, "maxmemory_policy").as_deref(),
-        Some("noeviction")
+        Some("allkeys-cachet")
     );
     assert_eq!(
         field(&default, "mem_allocator").as_deref(),
