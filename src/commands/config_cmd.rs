@@ -187,12 +187,14 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .map(|(d, value)| (d.name, vec![value.as_str()]))
         .collect();
     ctx.server.config.set(&pairs).map_err(CmdError::msg)?;
+    ctx.server.apply_config();
     ctx.out.ok();
     Ok(())
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.server.keyspace.reset_stats();
+    ctx.server.keyspace.reset_eviction_stats();
     ctx.server.stats.reset();
     ctx.out.ok();
     Ok(())

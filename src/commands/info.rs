@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::{CommandSpec, Ctx, SPEC};
-use crate::engine::lru_clock;
+use crate::engine::{lru_clock, Priority};
 use crate::engine::memory::allocator_stats;
 use crate::error::CmdResult;
 use crate::server::config::find_directive;
@@ -336,7 +336,7 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     );
     info.field("rejected_connections", load(&stats.rejected_connections));
     info.field("expired_keys", keyspace.expired);
-    info.field("evicted_keys", 0);
+    info.field("evicted_keys", server.keyspace.evictions.evicted_keys.load(Ordering::Relaxed));
     info.field("keyspace_hits", keyspace.hits);
     info.field("keyspace_misses", keyspace.misses);
 }
@@ -385,14 +385,40 @@ fn keyspace_section(info: &mut InfoText, server: &Server) {
     }
 }
 
-/// What cachet has that Redis does not report: its sharding and the engine's own accounting.
+/// What cachet has that Redis does not report: sharding, the engine's accounting, the eviction
+/// policy's state and the cache's effectiveness.
 fn cachet_section(info: &mut InfoText, server: &Server) {
-    let stats = server.keyspace.stats();
+    let keyspace = &server.keyspace;
+    let stats = keyspace.stats();
+    let settings = keyspace.eviction_settings();
+    let evictions = &keyspace.evictions;
+    let lookups = stats.hits + stats.misses;
     info.section("Cachet");
     info.field("cachet_version", CACHET_VERSION);
-    info.field("shards", server.keyspace.shard_count());
-    info.field("databases", server.keyspace.databases());
-    info.field("keyspace_memory", server.keyspace.memory());
+    info.field("shards", keyspace.shard_count());
+    info.field("databases", keyspace.databases());
+    info.field("keyspace_memory", keyspace.memory());
+    info.field("keys", keyspace.totals.keys.load(Ordering::Relaxed));
+    info.field("maxmemory_keys", settings.maxmemory_keys);
+    info.field("eviction_policy", settings.policy.name());
+    info.field(
+        "hit_ratio",
+        format!("{:.4}", if lookups == 0 { 0.0 } else { stats.hits as f64 / lookups as f64 }),
+    );
+    info.field("evicted_bytes", evictions.evicted_bytes.load(Ordering::Relaxed));
+    for priority in Priority::ALL {
+        info.field(
+            &format!("evicted_{}", priority.name()),
+            evictions.evicted_by_priority[priority as usize].load(Ordering::Relaxed),
+        );
+    }
+    for priority in Priority::ALL {
+        info.field(
+            &format!("keys_{}", priority.name()),
+            keyspace.totals.by_priority[priority as usize].load(Ordering::Relaxed),
+        );
+    }
+    info.field("eviction_pool_size", keyspace.eviction_pool_len());
     info.field("expire_sampled_keys", stats.expire_sampled);
 }
 

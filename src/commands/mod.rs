@@ -233,6 +233,17 @@ pub fn reply_help(out: &mut ReplyBuf, command: &str, lines: &[&str]) {
     out.simple("    Prints this help.");
 }
 
+/// Evicts down to the memory/key limits before a command runs, as Redis's `performEvictions`.
+/// False when the limit cannot be met and the command may grow memory (`denyoom`): it must then be
+/// refused with the OOM error.
+fn make_room(ctx: &Ctx<'_>, spec: &CommandSpec) -> bool {
+    let keyspace = &ctx.server.keyspace;
+    if !keyspace.over_limit() {
+        return true;
+    }
+    keyspace.evict_to_limit(ctx.now_ms).is_ok() || !spec.has_flag("denyoom")
+}
+
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let mark = ctx.out.len();
@@ -253,12 +264,21 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 && !parent.is_some_and(|p| p.has_flag("no_auth"));
             if needs_auth {
                 Err(CmdError::NoAuth)
+            } else if !make_room(ctx, spec) {
+                Err(CmdError::OutOfMemory)
             } else {
                 ctx.client.last_command = Some((parent, spec));
-                match spec.handler {
+                let result = match spec.handler {
                     Some(handler) => handler(ctx, args),
                     None => Err(CmdError::WrongArity(spec.name.to_string())),
+                };
+                // A write may have taken the keyspace past its limit: give the room back now, so
+                // the limit holds between commands and not only before them.
+                let keyspace = &ctx.server.keyspace;
+                if keyspace.over_limit() && spec.has_flag("write") {
+                    let _ = keyspace.evict_to_limit(ctx.now_ms);
                 }
+                result
             }
         }
     };

@@ -126,6 +126,8 @@ impl Keyspace {
             evictions: evict::EvictionState::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
+        let sketches = count * sketch::Sketch::default().bytes();
+        keyspace.totals.bytes.store(sketches, Ordering::Relaxed);
         keyspace
     }
 
@@ -276,11 +278,10 @@ impl Keyspace {
         self.for_each_shard(|_, shard| shard.stats = ShardStats::default());
     }
 
-    /// Bytes held by the data: entries and table slots of every database.
+    /// Bytes held by the data: entries and table slots of every database, and the eviction
+    /// sketches. This is what `maxmemory` limits.
     pub fn memory(&self) -> usize {
-        let mut total = 0;
-        self.for_each_shard(|_, shard| total += shard.memory());
-        total
+        self.totals.bytes.load(Ordering::Relaxed)
     }
 
     /// (keys, keys with an expiry) for each database.

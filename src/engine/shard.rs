@@ -135,6 +135,16 @@ impl DbShard<'_> {
         }
     }
 
+    /// Grows the admission sketch with the table; its bytes count against `maxmemory` like data.
+    fn fit_sketch(&mut self) {
+        let before = self.sketch.bytes();
+        self.sketch.fit(self.table.map.len() + 1);
+        let after = self.sketch.bytes();
+        if after > before {
+            self.totals.bytes.fetch_add(after - before, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     fn count_access(&mut self, hash: u64) {
         if self.settings.policy == Policy::AllKeysCachet {
             self.sketch.increment(hash);
@@ -202,9 +212,18 @@ impl DbShard<'_> {
     pub fn insert(&mut self, hash: u64, mut entry: Box<Entry>) -> Option<Box<Entry>> {
         entry.lru = self.lru_clock;
         self.count_access(hash);
+        if self.settings.policy == Policy::AllKeysCachet {
+            self.fit_sketch();
+        }
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
+        // As Redis's dbSetValue: an overwritten key keeps its access frequency.
+        if let Some(old) = &old {
+            if self.settings.policy.uses_lfu() {
+                entry.lfu = old.lfu;
+            }
+        }
         self.table.entry_bytes += entry.memory();
         if entry.has_expiry() {
             self.table.volatile += 1;

@@ -66,7 +66,7 @@ impl Sketch {
     /// Grows the sketch to track about `keys` keys (starting afresh: a resize loses the history,
     /// which happens a logarithmic number of times as the shard fills).
     pub fn fit(&mut self, keys: usize) {
-        let wanted = (keys * 2).clamp(MIN_WIDTH, MAX_WIDTH).next_power_of_two();
+        let wanted = keys.clamp(MIN_WIDTH, MAX_WIDTH).next_power_of_two();
         if wanted > self.mask + 1 {
             *self = Sketch::with_width(wanted);
         }

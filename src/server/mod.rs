@@ -93,6 +93,12 @@ impl Server {
         self.shutdown.send_replace(true);
     }
 
+    /// Pushes the settings other parts read without the config lock (eviction) after a change.
+    pub fn apply_config(&self) {
+        let settings = self.config.read().eviction();
+        self.keyspace.set_eviction_settings(settings);
+    }
+
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
@@ -147,6 +153,7 @@ pub async fn run(
         last_save: AtomicU64::new(now / 1000),
         shutdown: shutdown_tx,
     });
+    server.apply_config();
     server.stats.memory_baseline.store(
         crate::engine::memory::allocator_stats().0 as u64,
         Ordering::Relaxed,
@@ -245,11 +252,22 @@ async fn cron(server: Arc<Server>) {
         server.used_memory();
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
-        let expired = tokio::task::spawn_blocking(move || {
-            active_expire_cycle(&server.keyspace, now_ms(), budget)
+        let _ = tokio::task::spawn_blocking(move || {
+            evict_in_background(&server.keyspace, budget);
+            active_expire_cycle(&server.keyspace, now_ms(), budget);
         })
-        .await
-        .unwrap_or(0);
-        let _ = expired;
+        .await;
+    }
+}
+
+/// Brings the keyspace under a limit that was lowered at run time (CONFIG SET maxmemory), in small
+/// steps within `budget`, so that clients keep being served meanwhile; writes also evict inline.
+fn evict_in_background(keyspace: &Keyspace, budget: Duration) {
+    const STEP: usize = 64;
+    let started = Instant::now();
+    while started.elapsed() < budget && keyspace.over_limit() {
+        if keyspace.evict_some(now_ms(), STEP) == 0 {
+            break;
+        }
     }
 }

@@ -7,10 +7,13 @@ use bytes::Bytes;
 use super::inspect;
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::memory::table_size;
-use crate::engine::{idle_seconds, Entry, Value};
+use crate::engine::policy::lfu_decayed;
+use crate::engine::{idle_seconds, Entry, Policy, Value};
 use crate::error::{CmdError, CmdResult};
 
-/// Redis's answer to OBJECT FREQ while the eviction policy is not an LFU one (we have none yet).
+/// Redis's answer to OBJECT IDLETIME under an LFU policy.
+const LRU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+/// Redis's answer to OBJECT FREQ while the eviction policy keeps no LFU counter.
 const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 /// Integers below this are shared objects in Redis (`OBJ_SHARED_INTEGERS`), whose reference count
 /// reads as `OBJ_SHARED_REFCOUNT`.
@@ -80,9 +83,16 @@ fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// The decayed LFU counter, under the policies that keep one (the LFU ones and allkeys-cachet).
 fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    match object_lookup(ctx, &args[2], |_| ()) {
-        Some(()) => Err(CmdError::msg(LFU_NOT_SELECTED)),
+    let now = ctx.now_ms;
+    let settings = ctx.server.keyspace.eviction_settings();
+    match object_lookup(ctx, &args[2], |e| lfu_decayed(e, &settings, now)) {
+        Some(_) if !settings.policy.uses_lfu() => Err(CmdError::msg(LFU_NOT_SELECTED)),
+        Some(counter) => {
+            ctx.out.int(counter as i64);
+            Ok(())
+        }
         None => {
             ctx.out.null();
             Ok(())
@@ -90,9 +100,15 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
+/// Seconds since the last access; Redis refuses it under its LFU policies, whose counter takes the
+/// place of the access time (cachet keeps both, so allkeys-cachet answers).
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
+    let policy = ctx.server.keyspace.eviction_settings().policy;
     match object_lookup(ctx, &args[2], |e| idle_seconds(e.lru, now)) {
+        Some(_) if matches!(policy, Policy::AllKeysLfu | Policy::VolatileLfu) => {
+            return Err(CmdError::msg(LRU_NOT_SELECTED))
+        }
         Some(idle) => ctx.out.int(idle as i64),
         None => ctx.out.null(),
     }
