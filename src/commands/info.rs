@@ -255,7 +255,7 @@ fn ratio(numerator: u64, denominator: u64) -> String {
 fn memory_section(info: &mut InfoText, server: &Server) {
     // One walk of the shards, so that used = startup + dataset holds in the reply.
     let dataset = server.keyspace.memory() as u64;
-    let baseline = server.stats.memory_baseline.load(Ordering::Relaxed);
+    let baseline = server.keyspace.baseline.load(Ordering::Relaxed) as u64;
     let used = dataset + baseline;
     let peak = server
         .stats
@@ -419,6 +419,7 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
         );
     }
     info.field("eviction_pool_size", keyspace.eviction_pool_len());
+    info.field("eviction_walks", evictions.walks.load(Ordering::Relaxed));
     info.field("expire_sampled_keys", stats.expire_sampled);
 }
 

@@ -79,6 +79,8 @@ pub struct Entry {
     priority: Priority,
     /// Redis's logarithmic access counter (`allkeys-lfu`, `OBJECT FREQ`).
     pub lfu: u8,
+    /// In `allkeys-cachet`'s admission window: new, not yet weighed against the residents.
+    pub in_window: bool,
     tags: Option<Box<Box<[Box<[u8]>]>>>,
 }
 
@@ -103,6 +105,7 @@ impl Entry {
             kind,
             priority: Priority::Normal,
             lfu: LFU_INIT_VAL,
+            in_window: false,
             tags: None,
         })
     }

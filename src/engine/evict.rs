@@ -36,8 +36,10 @@ pub struct EvictionState {
     pub evicted_bytes: AtomicU64,
     /// Evictions by priority (low, normal, high, critical).
     pub evicted_by_priority: [AtomicU64; 4],
-    /// Where the fallback walk for a non-critical entry resumes.
+    /// Where the fallback walk for an admissible entry resumes.
     walk_shard: AtomicUsize,
+    /// Evictions that had to walk because sampling found no admissible candidate.
+    pub walks: AtomicU64,
 }
 
 /// Why a write could not be given room.
@@ -92,45 +94,52 @@ impl Keyspace {
                 let mut shard = self.lock_shard(shard_index);
                 sample(&mut shard, settings, now_ms, &mut fresh);
             }
-            let best = {
-                let mut pool = self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner());
-                merge(&mut pool, fresh);
-                take_best(&mut pool, settings, floor())
-            };
-            let Some(candidate) = best else { continue };
-            if self.evict_candidate(candidate, settings, now_ms) {
-                return true;
+            self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner()).extend_sorted(fresh);
+            // Try the pool's best candidates in turn: some are gone, some were used since they were
+            // sampled and go back with their new score. Each pass removes or rescores one, so this
+            // ends after at most two passes over the pool.
+            for _ in 0..2 * POOL_SIZE {
+                let best = {
+                    let mut pool = self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner());
+                    take_best(&mut pool, settings, floor())
+                };
+                let Some(candidate) = best else { break };
+                match self.evict_candidate(candidate, settings, now_ms) {
+                    Outcome::Evicted => return true,
+                    Outcome::Gone | Outcome::Rescored => {}
+                }
             }
         }
         // Sampling keeps finding entries above the floor (or nothing): walk for an admissible one.
+        self.evictions.walks.fetch_add(1, Ordering::Relaxed);
         self.evict_by_walk(settings, now_ms, floor())
     }
 
-    /// Deletes the candidate if it still exists and still deserves it. True when something was evicted.
-    fn evict_candidate(&self, candidate: Candidate, settings: &EvictionSettings, now_ms: u64) -> bool {
+    /// Deletes the candidate if it still exists and still deserves it.
+    fn evict_candidate(&self, candidate: Candidate, settings: &EvictionSettings, now_ms: u64) -> Outcome {
         let hash = hash_key(&candidate.key);
         let mut shard = self.lock_shard(self.shard_of_hash(hash));
         if settings.policy == Policy::AllKeysCachet {
             let rescored = {
                 let frequency = shard.sketch.estimate(hash);
-                let Some(table) = shard.dbs.get(candidate.db) else { return false };
-                let Some(entry) = table.map.find(hash, |e| e.key() == &candidate.key[..]) else { return false };
+                let Some(table) = shard.dbs.get(candidate.db) else { return Outcome::Gone };
+                let Some(entry) = table.map.find(hash, |e| e.key() == &candidate.key[..]) else { return Outcome::Gone };
                 score(entry, settings, now_ms, frequency)
             };
             let mut pool = self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.first().is_some_and(|next| next.score.evicts_before(&rescored)) {
+            if rescored != candidate.score && pool.first().is_some_and(|next| next.score.evicts_before(&rescored)) {
                 // It was used since it was sampled: back in the pool with its new score.
-                merge(&mut pool, vec![Candidate { score: rescored, ..candidate }]);
-                return false;
+                pool.extend_sorted(vec![Candidate { score: rescored, ..candidate }]);
+                return Outcome::Rescored;
             }
         }
         let mut view = self.view(&mut shard, candidate.db, now_ms);
         match view.remove(hash, &candidate.key) {
             Some(entry) => {
                 self.record_eviction(entry.memory(), entry.priority());
-                true
+                Outcome::Evicted
             }
-            None => false,
+            None => Outcome::Gone,
         }
     }
 
@@ -178,7 +187,7 @@ impl Keyspace {
 }
 
 fn over(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
-    (settings.maxmemory > 0 && keyspace.totals.bytes.load(Ordering::Relaxed) > settings.maxmemory)
+    (settings.maxmemory > 0 && keyspace.used_memory() > settings.maxmemory)
         || (settings.maxmemory_keys > 0 && keyspace.totals.keys.load(Ordering::Relaxed) > settings.maxmemory_keys)
 }
 
@@ -199,6 +208,19 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
         return;
     }
     let cachet = settings.policy == Policy::AllKeysCachet;
+    if cachet {
+        // Every key leaving the admission window is weighed once against the residents sampled
+        // with it. (A key whose window entry belongs to another database clears its flag here.)
+        for (db, hash) in std::mem::take(&mut shard.admission) {
+            let Some(table) = shard.dbs.get_mut(db) else { continue };
+            if let Some(entry) = table.map.find_mut(hash, |e| hash_key(e.key()) == hash) {
+                entry.in_window = false;
+                let entry = &**entry;
+                let frequency = shard.sketch.estimate(hash);
+                out.push(Candidate { score: score(entry, settings, now_ms, frequency), db, key: entry.key().into() });
+            }
+        }
+    }
     for _ in 0..settings.samples.max(1) {
         let db = dbs[fastrand::usize(..dbs.len())];
         let table = &shard.dbs[db];
@@ -211,7 +233,7 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
         let mut best: Option<Candidate> = None;
         for _ in 0..PROBES_PER_SAMPLE {
             let Some(entry) = table.map.get_bucket(fastrand::usize(..buckets)) else { continue };
-            if volatile_only && !entry.has_expiry() {
+            if (volatile_only && !entry.has_expiry()) || entry.in_window {
                 continue;
             }
             let frequency = if cachet { shard.sketch.estimate(hash_key(entry.key())) } else { 0 };
@@ -239,14 +261,28 @@ fn effective_priority(score: &Score) -> Priority {
     }
 }
 
-/// Adds candidates to the pool, best first, keeping at most `POOL_SIZE` and one per key.
-fn merge(pool: &mut Vec<Candidate>, fresh: Vec<Candidate>) {
-    for candidate in fresh {
-        pool.retain(|c| !(c.db == candidate.db && c.key == candidate.key));
-        let at = pool.iter().position(|c| candidate.score.evicts_before(&c.score)).unwrap_or(pool.len());
-        pool.insert(at, candidate);
+enum Outcome {
+    Evicted,
+    /// Deleted or expired since it was sampled.
+    Gone,
+    /// Used since it was sampled: back in the pool with its current score.
+    Rescored,
+}
+
+trait Pool {
+    fn extend_sorted(&mut self, fresh: Vec<Candidate>);
+}
+
+impl Pool for Vec<Candidate> {
+    /// Adds candidates, best first, keeping at most `POOL_SIZE` and one per key.
+    fn extend_sorted(&mut self, fresh: Vec<Candidate>) {
+        for candidate in fresh {
+            self.retain(|c| !(c.db == candidate.db && c.key == candidate.key));
+            let at = self.iter().position(|c| candidate.score.evicts_before(&c.score)).unwrap_or(self.len());
+            self.insert(at, candidate);
+        }
+        self.truncate(POOL_SIZE);
     }
-    pool.truncate(POOL_SIZE);
 }
 
 /// Whether an entry of (effective) `priority` may be evicted while `floor` is the lowest priority

@@ -107,6 +107,9 @@ pub struct Keyspace {
     shard_mask: usize,
     databases: usize,
     pub totals: Totals,
+    /// What the process holds besides the data (measured at startup), counted in `used_memory`
+    /// and so against `maxmemory`, as Redis counts its own.
+    pub baseline: AtomicUsize,
     settings: SharedSettings,
     pub evictions: evict::EvictionState,
 }
@@ -122,6 +125,7 @@ impl Keyspace {
             shard_mask: count - 1,
             databases,
             totals: Totals::default(),
+            baseline: AtomicUsize::new(0),
             settings: SharedSettings::default(),
             evictions: evict::EvictionState::default(),
         };
@@ -141,6 +145,7 @@ impl Keyspace {
             lfu_log_factor: s.lfu_log_factor.load(Ordering::Relaxed),
             lfu_decay_time: s.lfu_decay_time.load(Ordering::Relaxed),
             priority_idle_demote: s.priority_idle_demote.load(Ordering::Relaxed),
+            window_percent: EvictionSettings::default().window_percent,
         }
     }
 
@@ -161,6 +166,9 @@ impl Keyspace {
             table: &mut shard.dbs[db],
             stats: &mut shard.stats,
             sketch: &mut shard.sketch,
+            window: &mut shard.window,
+            admission: &mut shard.admission,
+            db,
             totals: &self.totals,
             settings: self.eviction_settings(),
             now_ms,
@@ -279,9 +287,14 @@ impl Keyspace {
     }
 
     /// Bytes held by the data: entries and table slots of every database, and the eviction
-    /// sketches. This is what `maxmemory` limits.
+    /// sketches.
     pub fn memory(&self) -> usize {
         self.totals.bytes.load(Ordering::Relaxed)
+    }
+
+    /// `used_memory`: the data plus the baseline. This is what `maxmemory` limits.
+    pub fn used_memory(&self) -> usize {
+        self.memory() + self.baseline.load(Ordering::Relaxed)
     }
 
     /// (keys, keys with an expiry) for each database.

@@ -1,6 +1,8 @@
 //! A shard: for every database, the hash table of the keys that hash to this shard, plus the
 //! counters the shard keeps. All access happens under the shard's lock, in short critical sections.
 
+use std::collections::VecDeque;
+
 use hashbrown::HashTable;
 
 use crate::engine::entry::Entry;
@@ -45,7 +47,15 @@ pub struct Shard {
     pub stats: ShardStats,
     /// Access frequencies for `allkeys-cachet`, shared by the shard's databases.
     pub sketch: Sketch,
+    /// The admission window (W-TinyLFU): the newest keys (database, hash), oldest first. A key in
+    /// it is not sampled for eviction; when it leaves, it is weighed once against sampled residents.
+    pub window: VecDeque<(usize, u64)>,
+    /// Keys that just left the window, waiting for that admission test.
+    pub admission: Vec<(usize, u64)>,
 }
+
+/// The window never holds fewer keys than this per shard.
+const MIN_WINDOW: usize = 2;
 
 impl Shard {
     pub fn new(databases: usize) -> Self {
@@ -53,6 +63,8 @@ impl Shard {
             dbs: (0..databases).map(|_| Table::default()).collect(),
             stats: ShardStats::default(),
             sketch: Sketch::default(),
+            window: VecDeque::new(),
+            admission: Vec::new(),
         }
     }
 
@@ -71,6 +83,9 @@ pub struct DbShard<'a> {
     pub table: &'a mut Table,
     pub stats: &'a mut ShardStats,
     pub sketch: &'a mut Sketch,
+    pub window: &'a mut VecDeque<(usize, u64)>,
+    pub admission: &'a mut Vec<(usize, u64)>,
+    pub db: usize,
     pub totals: &'a Totals,
     pub settings: EvictionSettings,
     pub now_ms: u64,
@@ -211,7 +226,8 @@ impl DbShard<'_> {
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any.
     pub fn insert(&mut self, hash: u64, mut entry: Box<Entry>) -> Option<Box<Entry>> {
         entry.lru = self.lru_clock;
-        self.count_access(hash);
+        // A write is not demand for the key: cache-aside writes follow the read that missed (and
+        // was counted), so counting them too would rank every newcomer above the residents.
         if self.settings.policy == Policy::AllKeysCachet {
             self.fit_sketch();
         }
@@ -229,7 +245,22 @@ impl DbShard<'_> {
             self.table.volatile += 1;
         }
         self.table.by_priority[entry.priority() as usize] += 1;
+        let enters_window = old.is_none() && self.settings.policy == Policy::AllKeysCachet;
+        entry.in_window = enters_window;
         self.table.map.insert_unique(hash, entry, hash_of);
+        if enters_window {
+            self.window.push_back((self.db, hash));
+            let size = (self.table.map.len() * self.settings.window_percent / 100).max(MIN_WINDOW);
+            while self.window.len() > size {
+                let Some((db, leaving)) = self.window.pop_front() else { break };
+                if db == self.db {
+                    if let Some(entry) = self.table.map.find_mut(leaving, |e| hash_of(e) == leaving) {
+                        entry.in_window = false;
+                    }
+                }
+                self.admission.push((db, leaving));
+            }
+        }
         self.sync_totals();
         old
     }

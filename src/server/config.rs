@@ -49,6 +49,7 @@ impl ConfigValues {
             lfu_log_factor: self.lfu_log_factor,
             lfu_decay_time: self.lfu_decay_time,
             priority_idle_demote: self.priority_idle_demote,
+            window_percent: EvictionSettings::default().window_percent,
         }
     }
 }

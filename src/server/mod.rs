@@ -38,9 +38,6 @@ pub struct ServerStats {
     pub ops_per_sec: stats::RateSampler,
     pub input_bytes_per_sec: stats::RateSampler,
     pub output_bytes_per_sec: stats::RateSampler,
-    /// Bytes the allocator held when the server started (runtime, tables, buffers): INFO adds it
-    /// to the keyspace's own accounting for `used_memory`.
-    pub memory_baseline: AtomicU64,
     /// Highest `used_memory` seen by the cron or an INFO.
     pub memory_peak: AtomicU64,
 }
@@ -107,8 +104,7 @@ impl Server {
     /// accounting is the figure that matters (it is what a memory limit will be checked against);
     /// the baseline only makes the total comparable with Redis's. Updates the peak.
     pub fn used_memory(&self) -> u64 {
-        let used =
-            self.keyspace.memory() as u64 + self.stats.memory_baseline.load(Ordering::Relaxed);
+        let used = self.keyspace.used_memory() as u64;
         self.stats.memory_peak.fetch_max(used, Ordering::Relaxed);
         used
     }
@@ -154,10 +150,9 @@ pub async fn run(
         shutdown: shutdown_tx,
     });
     server.apply_config();
-    server.stats.memory_baseline.store(
-        crate::engine::memory::allocator_stats().0 as u64,
-        Ordering::Relaxed,
-    );
+    // Everything allocated before the first client but the keyspace's own accounted bytes.
+    let allocated = crate::engine::memory::allocator_stats().0;
+    server.keyspace.baseline.store(allocated.saturating_sub(server.keyspace.memory()), Ordering::Relaxed);
 
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
     // of them has ended.
