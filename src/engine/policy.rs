@@ -9,7 +9,7 @@
 //! ```text
 //!   class  = priority (low 0, normal 1, high 2), demoted one class per `priority-idle-demote`
 //!            seconds the entry went unused; critical entries are only taken when nothing else is left
-//!   value  = frequency × cost / size      frequency = what the admission sketch counts of the key's
+//!   value  = (frequency + 1) × cost / size      frequency = what the admission sketch counts of the key's
 //!                                         reads (misses included, aged every 10 × keys reads), plus
 //!                                         ½ when the entry was hit since it came in
 //! ```
@@ -190,7 +190,8 @@ fn cachet_score(entry: &Entry, settings: &EvictionSettings, now_ms: u64, sketch_
     // residents, which keeps a loop slightly larger than the cache from thrashing.
     let hit_since_insert = if entry.lfu > LFU_INIT_VAL { 0.5 } else { 0.0 };
     let frequency = sketch_frequency as f64 + hit_since_insert;
-    let benefit = frequency * entry.cost().max(1) as f64 / entry.memory().max(1) as f64;
+    // +1: an entry nobody read yet still weighs its cost and size against the others'.
+    let benefit = (frequency + 1.0) * entry.cost().max(1) as f64 / entry.memory().max(1) as f64;
     // Classes count down from 3 (low) so that a larger class is evicted first; 0 is critical.
     Score { class: 3 - class.min(2) as u8, value: -benefit }
 }
