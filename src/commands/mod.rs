@@ -3,6 +3,7 @@
 //! `COMMAND` replies and client hints all read this table.
 
 pub mod args;
+pub mod cache;
 pub mod client;
 pub mod command_cmd;
 pub mod config_cmd;
@@ -101,7 +102,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 7] {
+pub fn families() -> [&'static [CommandSpec]; 8] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -110,6 +111,7 @@ pub fn families() -> [&'static [CommandSpec]; 7] {
         config_cmd::COMMANDS,
         command_cmd::COMMANDS,
         info::COMMANDS,
+        cache::COMMANDS,
     ]
 }
 

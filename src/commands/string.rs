@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 
+use super::cache::MetaRequest;
 use super::{args, string_num, string_range, CommandSpec, Ctx, SPEC};
 use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
@@ -96,7 +97,7 @@ fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// How an expiry argument is read: its unit, and whether it counts from now (EX, PX) or is a
 /// Unix time (EXAT, PXAT).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum ExpireKind {
+pub(super) enum ExpireKind {
     Ex,
     Px,
     ExAt,
@@ -106,7 +107,7 @@ enum ExpireKind {
 /// The absolute expiry in Unix milliseconds, with Redis's `getExpireMillisecondsOrReply` rules:
 /// the value must be positive, and neither the conversion to milliseconds nor adding the current
 /// time may overflow a signed 64-bit integer.
-fn expire_at(
+pub(super) fn expire_at(
     kind: ExpireKind,
     arg: &[u8],
     now_ms: u64,
@@ -127,13 +128,13 @@ fn expire_at(
 }
 
 #[derive(Default)]
-struct SetOptions<'a> {
-    nx: bool,
-    xx: bool,
-    get: bool,
-    keepttl: bool,
-    persist: bool,
-    expire: Option<(ExpireKind, &'a [u8])>,
+pub(super) struct SetOptions<'a> {
+    pub(super) nx: bool,
+    pub(super) xx: bool,
+    pub(super) get: bool,
+    pub(super) keepttl: bool,
+    pub(super) persist: bool,
+    pub(super) expire: Option<(ExpireKind, &'a [u8])>,
 }
 
 /// Options of SET (from args[3]) or GETEX (from args[2]), as Redis's
@@ -141,6 +142,17 @@ struct SetOptions<'a> {
 /// conflicting ones (NX with XX, two expiry kinds, an expiry with KEEPTTL or PERSIST) are a
 /// syntax error.
 fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, CmdError> {
+    parse_set_options_with(args, is_set, |_| None)
+}
+
+/// The SET/GETEX parser with room for a command's own options (CACHE.SET's PRIORITY, COST...):
+/// `extra` sees the arguments from an option SET does not know (or rejects as a conflict) and
+/// returns how many it consumed, or `None` for a syntax error.
+pub(super) fn parse_set_options_with<'a>(
+    args: &'a [Bytes],
+    is_set: bool,
+    mut extra: impl FnMut(&'a [Bytes]) -> Option<usize>,
+) -> Result<SetOptions<'a>, CmdError> {
     let mut opts = SetOptions::default();
     let mut i = if is_set { 3 } else { 2 };
     while i < args.len() {
@@ -175,6 +187,8 @@ fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, Cmd
         {
             opts.expire = next.map(|value| (kind, &value[..]));
             i += 1;
+        } else if let Some(used) = extra(&args[i..]).filter(|&n| n > 0) {
+            i += used - 1;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -184,19 +198,22 @@ fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, Cmd
 }
 
 /// A SET-like write once its options are known.
-struct SetRequest<'a> {
-    key: &'a [u8],
-    value: &'a [u8],
-    nx: bool,
-    xx: bool,
-    get: bool,
-    keepttl: bool,
-    expire_at: u64,
+pub(super) struct SetRequest<'a> {
+    pub(super) key: &'a [u8],
+    pub(super) value: &'a [u8],
+    pub(super) nx: bool,
+    pub(super) xx: bool,
+    pub(super) get: bool,
+    pub(super) keepttl: bool,
+    pub(super) expire_at: u64,
+    /// CACHE.SET's metadata; `None` (every string write that replaces a value) gives the new
+    /// entry the defaults, as a new value drops the old TTL.
+    pub(super) meta: Option<&'a MetaRequest>,
 }
 
 /// Redis's `setGenericCommand`: returns whether the value was set. With `get`, the old value has
 /// been replied already, whatever NX/XX decided.
-fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
+pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
     let out = &mut *ctx.out;
     ctx.server
         .keyspace
@@ -205,22 +222,28 @@ fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError
                 reply_value(view, hash, req.key, out)?;
             }
             // A plain SET needs nothing from the old entry: skip the extra lookup on the hot path.
-            let needs_old = req.nx || req.xx || req.keepttl;
-            let old_expire = if needs_old {
-                view.peek(hash, req.key).map(|entry| entry.expire_at)
+            let keep_meta = req.meta.is_some_and(|m| m.keep);
+            let needs_old = req.nx || req.xx || req.keepttl || keep_meta;
+            let old = if needs_old {
+                view.peek(hash, req.key)
+                    .map(|entry| (entry.expire_at, keep_meta.then(|| entry.meta())))
             } else {
                 None
             };
-            let found = old_expire.is_some();
+            let found = old.is_some();
             if (req.nx && found) || (req.xx && !found) {
                 return Ok(false);
             }
+            let (old_expire, old_meta) = old.unwrap_or((0, None));
             let mut entry = Entry::new_string(req.key, req.value, 0);
             entry.expire_at = if req.keepttl {
-                old_expire.unwrap_or(0)
+                old_expire
             } else {
                 req.expire_at
             };
+            if let Some(meta) = req.meta {
+                entry.set_meta(meta.resolve(old_meta));
+            }
             view.insert(hash, entry);
             Ok(true)
         })
@@ -240,6 +263,7 @@ fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         get: opts.get,
         keepttl: opts.keepttl,
         expire_at,
+        meta: None,
     };
     let done = set_generic(ctx, &req)?;
     match (opts.get, done) {
@@ -259,6 +283,7 @@ fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         get: false,
         keepttl: false,
         expire_at: 0,
+        meta: None,
     };
     let done = set_generic(ctx, &req)?;
     ctx.out.int(done as i64);
@@ -280,6 +305,7 @@ fn setex_generic(
         get: false,
         keepttl: false,
         expire_at,
+        meta: None,
     };
     set_generic(ctx, &req)?;
     ctx.out.ok();
@@ -304,6 +330,7 @@ fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         get: true,
         keepttl: false,
         expire_at: 0,
+        meta: None,
     };
     set_generic(ctx, &req).map(|_| ())
 }
