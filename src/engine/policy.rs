@@ -101,6 +101,13 @@ pub struct EvictionSettings {
     pub window_percent: usize,
 }
 
+impl EvictionSettings {
+    /// Whether a memory or key limit is set (without one nothing is ever evicted).
+    pub fn has_limit(&self) -> bool {
+        self.maxmemory > 0 || self.maxmemory_keys > 0
+    }
+}
+
 impl Default for EvictionSettings {
     fn default() -> Self {
         EvictionSettings {

@@ -56,6 +56,8 @@ pub struct Shard {
 
 /// The window never holds fewer keys than this per shard.
 const MIN_WINDOW: usize = 2;
+/// Keys that left the window and wait for their admission test, at most, per shard.
+const MAX_ADMISSION_PENDING: usize = 64;
 
 impl Shard {
     pub fn new(databases: usize) -> Self {
@@ -161,9 +163,15 @@ impl DbShard<'_> {
     }
 
     fn count_access(&mut self, hash: u64) {
-        if self.settings.policy == Policy::AllKeysCachet {
+        if self.admission_active() {
             self.sketch.increment(hash);
         }
+    }
+
+    /// The sketch, window and admission test serve `allkeys-cachet` under a limit only: without
+    /// one nothing is evicted, and their cost (CPU per read, memory per key) would buy nothing.
+    fn admission_active(&self) -> bool {
+        self.settings.policy == Policy::AllKeysCachet && self.settings.has_limit()
     }
 
     /// Lookup for a read command: counts a hit or a miss and refreshes the access time.
@@ -228,7 +236,7 @@ impl DbShard<'_> {
         entry.lru = self.lru_clock;
         // A write is not demand for the key: cache-aside writes follow the read that missed (and
         // was counted), so counting them too would rank every newcomer above the residents.
-        if self.settings.policy == Policy::AllKeysCachet {
+        if self.admission_active() {
             self.fit_sketch();
         }
         let old = self
@@ -245,7 +253,7 @@ impl DbShard<'_> {
             self.table.volatile += 1;
         }
         self.table.by_priority[entry.priority() as usize] += 1;
-        let enters_window = old.is_none() && self.settings.policy == Policy::AllKeysCachet;
+        let enters_window = old.is_none() && self.admission_active();
         entry.in_window = enters_window;
         self.table.map.insert_unique(hash, entry, hash_of);
         if enters_window {
@@ -257,6 +265,10 @@ impl DbShard<'_> {
                     if let Some(entry) = self.table.map.find_mut(leaving, |e| hash_of(e) == leaving) {
                         entry.in_window = false;
                     }
+                }
+                // Waiting for a sampling of this shard; past the cap the oldest go untested.
+                if self.admission.len() >= MAX_ADMISSION_PENDING {
+                    self.admission.remove(0);
                 }
                 self.admission.push((db, leaving));
             }
