@@ -414,3 +414,60 @@ fn key_limit_holds_after_every_write() {
         assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 400, "{policy}");
     }
 }
+
+#[test]
+fn maxmemory_directives_round_trip_and_reject_like_redis() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory-policy"]), b"*2\r\n$16\r\nmaxmemory-policy\r\n$14\r\nallkeys-cachet\r\n");
+    for policy in [
+        "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
+        "volatile-random", "volatile-ttl", "allkeys-cachet",
+    ] {
+        // Case-insensitive, reported in lower case, as Redis does.
+        assert_eq!(call(&mut raw, &["CONFIG", "SET", "maxmemory-policy", &policy.to_uppercase()]), OK);
+        let expected = format!("*2\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n", policy.len());
+        assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory-policy"]), expected.as_bytes());
+    }
+    // Redis 7's errors; the policy list is Redis's, with allkeys-cachet at the end.
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "SET", "maxmemory-policy", "foo"]),
+        &b"-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of \
+the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, \
+noeviction, allkeys-cachet\r\n"[..]
+    );
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "SET", "maxmemory-samples", "0"]),
+        &b"-ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and \
+2147483647 inclusive\r\n"[..]
+    );
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "SET", "maxmemory", "-1"]),
+        &b"-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"[..]
+    );
+    assert_eq!(call(&mut raw, &["CONFIG", "SET", "maxmemory", "2mb"]), OK);
+    assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory"]), b"*2\r\n$9\r\nmaxmemory\r\n$7\r\n2097152\r\n");
+    assert_eq!(call(&mut raw, &["CONFIG", "SET", "maxmemory-keys", "5"]), OK);
+    assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory-keys"]), b"*2\r\n$14\r\nmaxmemory-keys\r\n$1\r\n5\r\n");
+    let mut con = server.client();
+    assert_eq!(info_field(&mut con, "memory", "maxmemory"), "2097152");
+    assert_eq!(info_field(&mut con, "memory", "maxmemory_policy"), "allkeys-cachet");
+    assert_eq!(info_field(&mut con, "cachet", "maxmemory_keys"), "5");
+}
+
+#[test]
+fn lifting_the_key_limit_stops_eviction() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    config_set(&mut con, "maxmemory-keys", "10");
+    for i in 0..20 {
+        set(&mut con, &format!("a:{i}"), "v");
+    }
+    assert_eq!(dbsize(&mut con), 10);
+    config_set(&mut con, "maxmemory-keys", "0");
+    for i in 0..20 {
+        set(&mut con, &format!("b:{i}"), "v");
+    }
+    assert_eq!(dbsize(&mut con), 30);
+    assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 10);
+}
