@@ -471,3 +471,55 @@ fn lifting_the_key_limit_stops_eviction() {
     assert_eq!(dbsize(&mut con), 30);
     assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 10);
 }
+
+#[test]
+fn allkeys_lfu_keeps_frequently_read_keys() {
+    // One shard and ten samples: a frequently read key is taken only when every candidate in the
+    // pool is one, which with 10 of 100 keys hot does not happen in practice (~1e-10 per eviction).
+    let server = TestServer::start_with(|values| values.shards = 1);
+    let mut con = server.client();
+    config_set(&mut con, "maxmemory-policy", "allkeys-lfu");
+    config_set(&mut con, "maxmemory-samples", "10");
+    config_set(&mut con, "maxmemory-keys", "100");
+    for i in 0..100 {
+        set(&mut con, &format!("key:{i}"), "v");
+    }
+    let mut pipe = redis::pipe();
+    for _ in 0..100 {
+        for i in 0..10 {
+            pipe.cmd("GET").arg(format!("key:{i}")).ignore();
+        }
+    }
+    let () = pipe.query(&mut con).unwrap();
+    for i in 0..10 {
+        let freq: i64 = redis::cmd("OBJECT").arg("FREQ").arg(format!("key:{i}")).query(&mut con).unwrap();
+        assert!(freq > 5, "key:{i} freq {freq}");
+    }
+    for i in 0..300 {
+        set(&mut con, &format!("new:{i}"), "v");
+    }
+    let hot_left = (0..10).filter(|i| exists(&mut con, &format!("key:{i}"))).count();
+    assert_eq!(hot_left, 10);
+    assert_eq!(dbsize(&mut con), 100);
+}
+
+#[test]
+fn allkeys_cachet_prefers_to_keep_costly_keys() {
+    // One shard, so that every eviction weighs the key leaving the admission window (with several
+    // shards a shard's window is drained only when that shard is sampled, and ~84% survive).
+    let server = TestServer::start_with(|values| values.shards = 1);
+    let mut con = server.client();
+    config_set(&mut con, "maxmemory-keys", "100");
+    for i in 0..100 {
+        let () = redis::cmd("CACHE.SET").arg(format!("costly:{i}")).arg("v").arg("COST").arg(1000).query(&mut con).unwrap();
+    }
+    for i in 0..300 {
+        let () = redis::cmd("CACHE.SET").arg(format!("cheap:{i}")).arg("v").arg("COST").arg(1).query(&mut con).unwrap();
+    }
+    // The first cheap keys fill the admission window (5% of the keys), where they are never
+    // candidates, so 5 costly keys go meanwhile; from then on each cheap key is weighed against the
+    // residents when it leaves the window, and loses.
+    let costly_left = (0..100).filter(|i| exists(&mut con, &format!("costly:{i}"))).count();
+    assert_eq!(costly_left, 95);
+    assert_eq!(dbsize(&mut con), 100);
+}
