@@ -523,3 +523,24 @@ fn allkeys_cachet_prefers_to_keep_costly_keys() {
     assert_eq!(costly_left, 95);
     assert_eq!(dbsize(&mut con), 100);
 }
+
+#[test]
+fn evicting_policy_below_the_baseline_empties_then_refuses() {
+    // As Redis 7 with `maxmemory 1` and allkeys-lru: the next command (a read too) evicts everything,
+    // and a write, with nothing left to evict, is refused.
+    for policy in ["allkeys-lru", "allkeys-cachet"] {
+        let server = TestServer::start();
+        let mut con = server.client();
+        let mut raw = server.raw();
+        set(&mut con, "a", "1");
+        set(&mut con, "b", "2");
+        config_set(&mut con, "maxmemory-policy", policy);
+        config_set(&mut con, "maxmemory", "1");
+        assert_eq!(call(&mut raw, &["GET", "a"]), b"$-1\r\n", "{policy}");
+        assert_eq!(call(&mut raw, &["DBSIZE"]), b":0\r\n", "{policy}");
+        assert_eq!(call(&mut raw, &["SET", "c", "1"]), OOM, "{policy}");
+        assert_eq!(call(&mut raw, &["DBSIZE"]), b":0\r\n", "{policy}");
+        assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 2, "{policy}");
+        assert!(server.alive());
+    }
+}
