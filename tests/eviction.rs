@@ -544,3 +544,29 @@ fn evicting_policy_below_the_baseline_empties_then_refuses() {
         assert!(server.alive());
     }
 }
+
+#[test]
+fn volatile_policy_never_takes_critical_keys_with_ttl_while_others_exist() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let mut raw = server.raw();
+    config_set(&mut con, "maxmemory-policy", "volatile-lru");
+    config_set(&mut con, "maxmemory-keys", "10");
+    for i in 0..5 {
+        set(&mut con, &format!("persistent:{i}"), "v");
+        let reply = call(&mut raw, &["CACHE.SET", &format!("critical:{i}"), "v", "EX", "1000", "PRIORITY", "critical"]);
+        assert_eq!(reply, OK);
+    }
+    // The only volatile key that is not critical is the one just written: it goes.
+    assert_eq!(call(&mut raw, &["SET", "volatile", "v", "EX", "1000"]), OK);
+    assert_eq!(call(&mut raw, &["EXISTS", "volatile"]), b":0\r\n");
+    assert_eq!(call(&mut raw, &["DBSIZE"]), b":10\r\n");
+    // Then nothing may go: critical keys are above the floor while normal ones exist.
+    assert_eq!(call(&mut raw, &["SET", "persistent:5", "v"]), OK);
+    assert_eq!(call(&mut raw, &["SET", "persistent:6", "v"]), OOM);
+    for i in 0..5 {
+        assert!(exists(&mut con, &format!("critical:{i}")), "critical:{i} was evicted");
+    }
+    assert_eq!(info_u64(&mut con, "cachet", "evicted_critical"), 0);
+    assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 1);
+}
