@@ -570,3 +570,28 @@ fn volatile_policy_never_takes_critical_keys_with_ttl_while_others_exist() {
     assert_eq!(info_u64(&mut con, "cachet", "evicted_critical"), 0);
     assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 1);
 }
+
+#[test]
+fn limits_and_priorities_span_databases() {
+    let server = TestServer::start();
+    let mut db0 = server.client();
+    let mut db1 = server.client();
+    let () = redis::cmd("SELECT").arg(1).query(&mut db1).unwrap();
+    config_set(&mut db0, "maxmemory-keys", "20");
+    for i in 0..20 {
+        cache_set(&mut db0, &format!("high:{i}"), "high");
+    }
+    for i in 0..50 {
+        cache_set(&mut db1, &format!("low:{i}"), "low");
+        assert_eq!(dbsize(&mut db0) + dbsize(&mut db1), 20);
+    }
+    // The floor is the lowest priority in any database, so the low keys of db 1 went first.
+    assert_eq!(dbsize(&mut db0), 20);
+    assert_eq!(dbsize(&mut db1), 0);
+    for i in 0..30 {
+        set(&mut db1, &format!("normal:{i}"), "v");
+    }
+    assert_eq!(dbsize(&mut db0) + dbsize(&mut db1), 20);
+    assert_eq!(dbsize(&mut db0), 20);
+    assert_eq!(info_u64(&mut db0, "cachet", "evicted_high"), 0);
+}
