@@ -274,14 +274,15 @@ trait Pool {
 }
 
 impl Pool for Vec<Candidate> {
-    /// Adds candidates, best first, keeping at most `POOL_SIZE` and one per key.
+    /// Adds candidates, best first, keeping at most `POOL_SIZE` and one per key. (Truncating per
+    /// candidate keeps this linear in `fresh`: the pool never grows past `POOL_SIZE + 1`.)
     fn extend_sorted(&mut self, fresh: Vec<Candidate>) {
         for candidate in fresh {
             self.retain(|c| !(c.db == candidate.db && c.key == candidate.key));
             let at = self.iter().position(|c| candidate.score.evicts_before(&c.score)).unwrap_or(self.len());
             self.insert(at, candidate);
+            self.truncate(POOL_SIZE);
         }
-        self.truncate(POOL_SIZE);
     }
 }
 
