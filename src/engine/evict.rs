@@ -32,6 +32,10 @@ struct Candidate {
 #[derive(Default)]
 pub struct EvictionState {
     pool: Mutex<Vec<Candidate>>,
+    /// Held while deciding to evict one key and evicting it: without it the cron and a command
+    /// (or two commands) could both see the same single key of excess and evict two, the second
+    /// one above the floor once the first took the only low-priority key.
+    one_at_a_time: Mutex<()>,
     pub evicted_keys: AtomicU64,
     pub evicted_bytes: AtomicU64,
     /// Evictions by priority (low, normal, high, critical).
@@ -59,6 +63,7 @@ impl Keyspace {
     pub fn evict_to_limit(&self, now_ms: u64) -> Result<usize, EvictError> {
         let mut evicted = 0;
         loop {
+            let _turn = self.evictions.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
             let settings = self.eviction_settings();
             if !over(&settings, self) {
                 return Ok(evicted);
@@ -75,6 +80,7 @@ impl Keyspace {
     pub fn evict_some(&self, now_ms: u64, max: usize) -> usize {
         let mut evicted = 0;
         while evicted < max {
+            let _turn = self.evictions.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
             let settings = self.eviction_settings();
             if !over(&settings, self) || settings.policy == Policy::NoEviction || !self.evict_one(&settings, now_ms) {
                 break;
@@ -188,7 +194,7 @@ impl Keyspace {
 
 fn over(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
     (settings.maxmemory > 0 && keyspace.used_memory() > settings.maxmemory)
-        || (settings.maxmemory_keys > 0 && keyspace.totals.keys.load(Ordering::Relaxed) > settings.maxmemory_keys)
+        || (settings.maxmemory_keys > 0 && keyspace.totals.keys.load(Ordering::Acquire) > settings.maxmemory_keys)
 }
 
 /// Draws `settings.samples` live entries from random buckets of the shard's non-empty databases.
