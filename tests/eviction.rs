@@ -281,7 +281,8 @@ fn config_set_maxmemory_keys_shrink_is_enforced_in_the_background() {
         dbsize(&mut con) <= 100
     });
     assert!(shrunk, "DBSIZE {} after 5 s", dbsize(&mut con));
-    // The cycle stops at the limit, not below it.
+    // The cron and the commands evict concurrently, one key at a time each under the same lock, so
+    // together they stop exactly at the limit.
     assert_eq!(dbsize(&mut con), 100);
     assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 900);
 }
@@ -594,4 +595,33 @@ fn limits_and_priorities_span_databases() {
     assert_eq!(dbsize(&mut db0) + dbsize(&mut db1), 20);
     assert_eq!(dbsize(&mut db0), 20);
     assert_eq!(info_u64(&mut db0, "cachet", "evicted_high"), 0);
+}
+
+#[test]
+fn concurrent_writers_evict_exactly_the_excess() {
+    // Several connections and the cron evict at once; each key of excess must be evicted once, or
+    // a second evictor would take a key above the floor (here a high one) once the low one is gone.
+    const N: usize = 100;
+    let server = TestServer::start();
+    let mut con = server.client();
+    config_set(&mut con, "maxmemory-keys", &N.to_string());
+    for i in 0..N {
+        cache_set(&mut con, &format!("high:{i}"), "high");
+    }
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let server = &server;
+            scope.spawn(move || {
+                let mut con = server.client();
+                for i in 0..500 {
+                    cache_set(&mut con, &format!("low:{t}:{i}"), "low");
+                }
+            });
+        }
+    });
+    let survivors = (0..N).filter(|i| exists(&mut con, &format!("high:{i}"))).count();
+    assert_eq!(survivors, N);
+    assert_eq!(dbsize(&mut con), N);
+    assert_eq!(info_u64(&mut con, "cachet", "evicted_high"), 0);
+    assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 2000);
 }
