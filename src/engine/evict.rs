@@ -397,6 +397,23 @@ mod tests {
     }
 
     #[test]
+    fn admission_list_stays_bounded_without_a_limit() {
+        // Nothing evicts without a limit, so nothing drains the keys leaving the window.
+        let keyspace = keyspace(Policy::AllKeysCachet, 0);
+        for i in 0..20_000 {
+            put(&keyspace, 0, &format!("k:{i}"), Priority::Normal, false);
+        }
+        for index in 0..keyspace.shard_count() {
+            let waiting = keyspace.lock_shard(index).admission.len();
+            assert!(waiting <= 128, "shard {index}: {waiting} keys waiting for admission");
+        }
+        // Turning a limit on afterwards evicts down to it, weighing only the newest.
+        keyspace.set_eviction_settings(EvictionSettings { maxmemory_keys: 100, ..Default::default() });
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(19_900));
+        assert_eq!(keyspace.totals.keys.load(Ordering::Relaxed), 100);
+    }
+
+    #[test]
     fn noeviction_refuses() {
         let keyspace = keyspace(Policy::NoEviction, 1);
         put(&keyspace, 0, "a", Priority::Normal, false);
