@@ -156,6 +156,10 @@ impl Keyspace {
             let index = (start + offset) % shards;
             let mut shard = self.lock_shard(index);
             for db in 0..shard.dbs.len() {
+                // Without this, every write refused for want of a volatile key walked the keyspace.
+                if settings.policy.volatile_only() && shard.dbs[db].volatile == 0 {
+                    continue;
+                }
                 let victim = shard.dbs[db].map.iter().find(|e| {
                     admissible(e.priority(), settings, floor) && (!settings.policy.volatile_only() || e.has_expiry())
                 });
