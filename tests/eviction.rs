@@ -250,9 +250,9 @@ fn config_set_maxmemory_shrink_is_enforced_in_the_background() {
     config_set(&mut con, "maxmemory", &limit.to_string());
     assert_eq!(info_u64(&mut con, "memory", "maxmemory"), limit);
 
-    // No writes from here on. Like Redis's processCommand, cachet also evicts before any command
-    // (INFO and PING included) while over the limit, so this checks the outcome and that clients
-    // keep being served, not which of the cron and the inline path did the work.
+    // No writes from here on. As in Redis, every command also evicts a little before it runs while
+    // over the limit (a bounded step for commands that cannot grow memory, such as INFO and PING),
+    // so this checks the outcome and that clients keep being served, not which path did the work.
     let mut pinger = server.raw();
     let shrunk = eventually(|| {
         assert_eq!(call(&mut pinger, &["PING"]), b"+PONG\r\n");
