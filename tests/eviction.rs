@@ -625,3 +625,29 @@ fn concurrent_writers_evict_exactly_the_excess() {
     assert_eq!(info_u64(&mut con, "cachet", "evicted_high"), 0);
     assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 2000);
 }
+
+#[test]
+fn allkeys_lru_keeps_recently_read_keys() {
+    // The LRU clock counts seconds, as Redis's: the only way to make keys idle is to wait one.
+    let server = TestServer::start_with(|values| values.shards = 1);
+    let mut con = server.client();
+    config_set(&mut con, "maxmemory-policy", "allkeys-lru");
+    config_set(&mut con, "maxmemory-samples", "10");
+    config_set(&mut con, "maxmemory-keys", "100");
+    for i in 0..100 {
+        set(&mut con, &format!("old:{i}"), "v");
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    for i in 0..10 {
+        let _: Option<String> = redis::cmd("GET").arg(format!("old:{i}")).query(&mut con).unwrap();
+    }
+    // 40 new keys push out 40 of the 90 idle ones, never a recently read one: each eviction weighs
+    // at least 10 candidates, and half the keys stay idle to the end.
+    for i in 0..40 {
+        set(&mut con, &format!("new:{i}"), "v");
+    }
+    let read_left = (0..10).filter(|i| exists(&mut con, &format!("old:{i}"))).count();
+    let new_left = (0..40).filter(|i| exists(&mut con, &format!("new:{i}"))).count();
+    assert_eq!((read_left, new_left), (10, 40));
+    assert_eq!(dbsize(&mut con), 100);
+}
