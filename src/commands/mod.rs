@@ -235,15 +235,25 @@ pub fn reply_help(out: &mut ReplyBuf, command: &str, lines: &[&str]) {
     out.simple("    Prints this help.");
 }
 
+/// Keys a command that cannot grow memory evicts before it runs while over a limit.
+const INLINE_EVICTION_STEP: usize = 64;
+
 /// Evicts down to the memory/key limits before a command runs, as Redis's `performEvictions`.
 /// False when the limit cannot be met and the command may grow memory (`denyoom`): it must then be
-/// refused with the OOM error.
+/// refused with the OOM error. Any other command evicts only a bounded step and runs anyway (Redis
+/// bounds its eviction time the same way): after `CONFIG SET maxmemory` shrinks a large keyspace,
+/// evicting all of it inline would stall the next PING or GET for seconds, while the cron brings it
+/// down in small steps.
 fn make_room(ctx: &Ctx<'_>, spec: &CommandSpec) -> bool {
     let keyspace = &ctx.server.keyspace;
     if !keyspace.over_limit() {
         return true;
     }
-    keyspace.evict_to_limit(ctx.now_ms).is_ok() || !spec.has_flag("denyoom")
+    if !spec.has_flag("denyoom") {
+        keyspace.evict_some(ctx.now_ms, INLINE_EVICTION_STEP);
+        return true;
+    }
+    keyspace.evict_to_limit(ctx.now_ms).is_ok()
 }
 
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode.
@@ -275,9 +285,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                     None => Err(CmdError::WrongArity(spec.name.to_string())),
                 };
                 // A write may have taken the keyspace past its limit: give the room back now, so
-                // the limit holds between commands and not only before them.
+                // the limit holds between commands and not only before them. Only `denyoom` writes
+                // can grow the data; a DEL after a runtime shrink must not do the cron's work.
                 let keyspace = &ctx.server.keyspace;
-                if keyspace.over_limit() && spec.has_flag("write") {
+                if keyspace.over_limit() && spec.has_flag("denyoom") {
                     let _ = keyspace.evict_to_limit(ctx.now_ms);
                 }
                 result

@@ -32,6 +32,10 @@ struct Candidate {
 #[derive(Default)]
 pub struct EvictionState {
     pool: Mutex<Vec<Candidate>>,
+    /// Held while deciding to evict one key and evicting it: without it the cron and a command
+    /// (or two commands) could both see the same single key of excess and evict two, the second
+    /// one above the floor once the first took the only low-priority key.
+    one_at_a_time: Mutex<()>,
     pub evicted_keys: AtomicU64,
     pub evicted_bytes: AtomicU64,
     /// Evictions by priority (low, normal, high, critical).
@@ -59,6 +63,7 @@ impl Keyspace {
     pub fn evict_to_limit(&self, now_ms: u64) -> Result<usize, EvictError> {
         let mut evicted = 0;
         loop {
+            let _turn = self.evictions.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
             let settings = self.eviction_settings();
             if !over(&settings, self) {
                 return Ok(evicted);
@@ -75,6 +80,7 @@ impl Keyspace {
     pub fn evict_some(&self, now_ms: u64, max: usize) -> usize {
         let mut evicted = 0;
         while evicted < max {
+            let _turn = self.evictions.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
             let settings = self.eviction_settings();
             if !over(&settings, self) || settings.policy == Policy::NoEviction || !self.evict_one(&settings, now_ms) {
                 break;
@@ -150,6 +156,10 @@ impl Keyspace {
             let index = (start + offset) % shards;
             let mut shard = self.lock_shard(index);
             for db in 0..shard.dbs.len() {
+                // Without this, every write refused for want of a volatile key walked the keyspace.
+                if settings.policy.volatile_only() && shard.dbs[db].volatile == 0 {
+                    continue;
+                }
                 let victim = shard.dbs[db].map.iter().find(|e| {
                     admissible(e.priority(), settings, floor) && (!settings.policy.volatile_only() || e.has_expiry())
                 });
@@ -188,7 +198,7 @@ impl Keyspace {
 
 fn over(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
     (settings.maxmemory > 0 && keyspace.used_memory() > settings.maxmemory)
-        || (settings.maxmemory_keys > 0 && keyspace.totals.keys.load(Ordering::Relaxed) > settings.maxmemory_keys)
+        || (settings.maxmemory_keys > 0 && keyspace.totals.keys.load(Ordering::Acquire) > settings.maxmemory_keys)
 }
 
 /// Draws `settings.samples` live entries from random buckets of the shard's non-empty databases.
@@ -274,14 +284,15 @@ trait Pool {
 }
 
 impl Pool for Vec<Candidate> {
-    /// Adds candidates, best first, keeping at most `POOL_SIZE` and one per key.
+    /// Adds candidates, best first, keeping at most `POOL_SIZE` and one per key. (Truncating per
+    /// candidate keeps this linear in `fresh`: the pool never grows past `POOL_SIZE + 1`.)
     fn extend_sorted(&mut self, fresh: Vec<Candidate>) {
         for candidate in fresh {
             self.retain(|c| !(c.db == candidate.db && c.key == candidate.key));
             let at = self.iter().position(|c| candidate.score.evicts_before(&c.score)).unwrap_or(self.len());
             self.insert(at, candidate);
+            self.truncate(POOL_SIZE);
         }
-        self.truncate(POOL_SIZE);
     }
 }
 
@@ -387,6 +398,23 @@ mod tests {
             put(&keyspace, 0, &format!("persistent:{i}"), Priority::Normal, false);
         }
         assert_eq!(keyspace.evict_to_limit(now_ms()), Err(EvictError::NothingToEvict));
+    }
+
+    #[test]
+    fn admission_list_stays_bounded_without_a_limit() {
+        // Nothing evicts without a limit, so nothing drains the keys leaving the window.
+        let keyspace = keyspace(Policy::AllKeysCachet, 0);
+        for i in 0..20_000 {
+            put(&keyspace, 0, &format!("k:{i}"), Priority::Normal, false);
+        }
+        for index in 0..keyspace.shard_count() {
+            let waiting = keyspace.lock_shard(index).admission.len();
+            assert!(waiting <= 128, "shard {index}: {waiting} keys waiting for admission");
+        }
+        // Turning a limit on afterwards evicts down to it, weighing only the newest.
+        keyspace.set_eviction_settings(EvictionSettings { maxmemory_keys: 100, ..Default::default() });
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(19_900));
+        assert_eq!(keyspace.totals.keys.load(Ordering::Relaxed), 100);
     }
 
     #[test]

@@ -70,23 +70,30 @@ pub type Contribution = (usize, usize, [usize; 4]);
 
 impl Totals {
     fn apply(&self, before: Contribution, now: Contribution) {
+        // An evictor that sees a key counted must see its priority too, or with the only low key
+        // just written it finds the floor higher and takes a high key: priorities go up before the
+        // counts (Release, read with Acquire by `over`) and come down after them.
         let adjust = |counter: &AtomicUsize, old: usize, new: usize| {
             if new > old {
-                counter.fetch_add(new - old, Ordering::Relaxed);
+                counter.fetch_add(new - old, Ordering::AcqRel);
             } else if old > new {
-                counter.fetch_sub(old - new, Ordering::Relaxed);
+                counter.fetch_sub(old - new, Ordering::AcqRel);
             }
         };
+        let priorities = || self.by_priority.iter().zip(before.2.into_iter().zip(now.2));
+        for (counter, (old, new)) in priorities().filter(|(_, (old, new))| new > old) {
+            adjust(counter, old, new);
+        }
         adjust(&self.bytes, before.0, now.0);
         adjust(&self.keys, before.1, now.1);
-        for (counter, (old, new)) in self.by_priority.iter().zip(before.2.into_iter().zip(now.2)) {
+        for (counter, (old, new)) in priorities().filter(|(_, (old, new))| new < old) {
             adjust(counter, old, new);
         }
     }
 
     /// The lowest priority any key has, or `None` for an empty keyspace.
     pub fn lowest_priority(&self) -> Option<Priority> {
-        Priority::ALL.into_iter().find(|p| self.by_priority[*p as usize].load(Ordering::Relaxed) > 0)
+        Priority::ALL.into_iter().find(|p| self.by_priority[*p as usize].load(Ordering::Acquire) > 0)
     }
 }
 

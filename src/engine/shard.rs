@@ -56,8 +56,11 @@ pub struct Shard {
 
 /// The window never holds fewer keys than this per shard.
 const MIN_WINDOW: usize = 2;
-/// Keys that left the window and wait for their admission test, at most, per shard.
-const MAX_ADMISSION_PENDING: usize = 64;
+/// Keys kept waiting for the admission test per shard. While evicting, a handful wait between two
+/// evictions; with no limit, or below it, nothing drains the list, so only the newest are kept: a
+/// key that left the window long ago is an ordinary resident that sampling finds. Unbounded, the
+/// list grew by one entry per new key forever and the first eviction weighed them all at once.
+const MAX_ADMISSION: usize = 64;
 
 impl Shard {
     pub fn new(databases: usize) -> Self {
@@ -266,11 +269,11 @@ impl DbShard<'_> {
                         entry.in_window = false;
                     }
                 }
-                // Waiting for a sampling of this shard; past the cap the oldest go untested.
-                if self.admission.len() >= MAX_ADMISSION_PENDING {
-                    self.admission.remove(0);
-                }
                 self.admission.push((db, leaving));
+            }
+            if self.admission.len() > 2 * MAX_ADMISSION {
+                let excess = self.admission.len() - MAX_ADMISSION;
+                self.admission.drain(..excess);
             }
         }
         self.sync_totals();

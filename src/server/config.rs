@@ -386,10 +386,11 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "What to evict at the limit: allkeys-cachet (priority, cost, size and frequency aware), Redis's allkeys-lru allkeys-lfu allkeys-random volatile-lru volatile-lfu volatile-random volatile-ttl, or noeviction.",
         get: |c| c.maxmemory_policy.name().to_string(),
         set: |c, a| {
-            c.maxmemory_policy = Policy::parse(one(a)?).ok_or_else(|| {
-                let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
-                format!("argument(s) must be one of the following: {}", names.join(", "))
-            })?;
+            c.maxmemory_policy = Policy::parse(one(a)?).ok_or(
+                // Redis 7's list in Redis's order, then cachet's own policy.
+                "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, \
+                 volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction, allkeys-cachet",
+            )?;
             Ok(())
         },
     },
