@@ -39,7 +39,9 @@ fn run(shards: usize, threads: usize) -> f64 {
                                 view.insert(hash, Entry::new_string(&key, &[b'y'; 100], 0));
                             });
                         } else {
-                            keyspace.with_key(0, &key, now, |view, hash| view.read(hash, &key).map(|e| e.string_len()));
+                            keyspace.with_key(0, &key, now, |view, hash| {
+                                view.read(hash, &key).map(|e| e.string_len())
+                            });
                         }
                         ops += 1;
                     }
@@ -61,7 +63,11 @@ fn main() {
     let threads = std::env::var("BENCH_THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
     println!("threads={threads} keys={KEYS} mix=90% GET / 10% SET");
     println!("{:>7} {:>12}", "shards", "ops/s");
     for shards in [1, 2, 4, 16, 64, 256] {

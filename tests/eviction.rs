@@ -25,7 +25,12 @@ fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
 }
 
 fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
-    let () = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).query(con).unwrap();
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(con)
+        .unwrap();
 }
 
 /// One field of `INFO section`, as text.
@@ -52,7 +57,13 @@ fn exists(con: &mut redis::Connection, key: &str) -> bool {
 }
 
 fn cache_set(con: &mut redis::Connection, key: &str, priority: &str) {
-    let () = redis::cmd("CACHE.SET").arg(key).arg("v").arg("PRIORITY").arg(priority).query(con).unwrap();
+    let () = redis::cmd("CACHE.SET")
+        .arg(key)
+        .arg("v")
+        .arg("PRIORITY")
+        .arg(priority)
+        .query(con)
+        .unwrap();
 }
 
 fn set(con: &mut redis::Connection, key: &str, value: &str) {
@@ -90,7 +101,10 @@ fn noeviction_refuses_writes_over_maxmemory_but_serves_reads_and_del() {
     assert_eq!(call(&mut raw, &["SET", "c", "3"]), OOM);
     assert_eq!(call(&mut raw, &["SET", "a", "x"]), OOM);
     assert_eq!(call(&mut raw, &["INCR", "n"]), OOM);
-    assert_eq!(call(&mut raw, &["CACHE.SET", "c", "3", "PRIORITY", "critical"]), OOM);
+    assert_eq!(
+        call(&mut raw, &["CACHE.SET", "c", "3", "PRIORITY", "critical"]),
+        OOM
+    );
     assert_eq!(call(&mut raw, &["GET", "a"]), b"$1\r\n1\r\n");
     assert_eq!(call(&mut raw, &["GET", "nope"]), b"$-1\r\n");
     assert_eq!(call(&mut raw, &["EXISTS", "big"]), b":1\r\n");
@@ -141,7 +155,10 @@ fn low_priority_writes_never_evict_high_priority_keys() {
     const N: usize = 100;
     let server = TestServer::start();
     let mut con = server.client();
-    assert_eq!(info_field(&mut con, "cachet", "eviction_policy"), "allkeys-cachet");
+    assert_eq!(
+        info_field(&mut con, "cachet", "eviction_policy"),
+        "allkeys-cachet"
+    );
     config_set(&mut con, "maxmemory-keys", &N.to_string());
     for i in 0..N {
         cache_set(&mut con, &format!("high:{i}"), "high");
@@ -151,7 +168,9 @@ fn low_priority_writes_never_evict_high_priority_keys() {
         assert!(dbsize(&mut con) <= N);
     }
     // Exact, not "at least 95%": a high key is above the floor while any low key exists.
-    let survivors = (0..N).filter(|i| exists(&mut con, &format!("high:{i}"))).count();
+    let survivors = (0..N)
+        .filter(|i| exists(&mut con, &format!("high:{i}")))
+        .count();
     assert_eq!(survivors, N);
     assert_eq!(dbsize(&mut con), N);
     assert_eq!(info_u64(&mut con, "cachet", "evicted_high"), 0);
@@ -170,7 +189,9 @@ fn priorities_go_in_order_low_normal_high() {
         cache_set(&mut con, &format!("high:{i}"), "high");
     }
     let count = |con: &mut redis::Connection, prefix: &str| {
-        (0..10).filter(|i| exists(con, &format!("{prefix}:{i}"))).count()
+        (0..10)
+            .filter(|i| exists(con, &format!("{prefix}:{i}")))
+            .count()
     };
     // 15 critical writes push out the 10 low keys, then 5 normal ones, and no high key.
     for i in 0..15 {
@@ -199,10 +220,21 @@ fn critical_keys_survive(policy: &str) {
         assert!(dbsize(&mut con) <= 50, "{policy}: key limit exceeded");
     }
     for i in 0..20 {
-        assert!(exists(&mut con, &format!("critical:{i}")), "{policy}: critical:{i} was evicted");
+        assert!(
+            exists(&mut con, &format!("critical:{i}")),
+            "{policy}: critical:{i} was evicted"
+        );
     }
-    assert_eq!(info_u64(&mut con, "cachet", "evicted_critical"), 0, "{policy}");
-    assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 20 + 1000 - 50, "{policy}");
+    assert_eq!(
+        info_u64(&mut con, "cachet", "evicted_critical"),
+        0,
+        "{policy}"
+    );
+    assert_eq!(
+        info_u64(&mut con, "stats", "evicted_keys"),
+        20 + 1000 - 50,
+        "{policy}"
+    );
 }
 
 #[test]
@@ -258,10 +290,17 @@ fn config_set_maxmemory_shrink_is_enforced_in_the_background() {
         assert_eq!(call(&mut pinger, &["PING"]), b"+PONG\r\n");
         info_u64(&mut con, "memory", "used_memory") <= limit
     });
-    assert!(shrunk, "used_memory {} still above {limit} after 5 s", info_u64(&mut con, "memory", "used_memory"));
+    assert!(
+        shrunk,
+        "used_memory {} still above {limit} after 5 s",
+        info_u64(&mut con, "memory", "used_memory")
+    );
     let left = dbsize(&mut con);
     assert!(left > 0 && left < 2000, "{left} keys left");
-    assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 2000 - left as u64);
+    assert_eq!(
+        info_u64(&mut con, "stats", "evicted_keys"),
+        2000 - left as u64
+    );
     assert!(server.alive());
 }
 
@@ -297,28 +336,60 @@ fn volatile_policy_spares_persistent_keys(policy: &str) {
         set(&mut con, &format!("persistent:{i}"), "v");
     }
     for i in 0..30 {
-        assert_eq!(call(&mut raw, &["SET", &format!("volatile:{i}"), "v", "EX", "1000"]), OK);
+        assert_eq!(
+            call(
+                &mut raw,
+                &["SET", &format!("volatile:{i}"), "v", "EX", "1000"]
+            ),
+            OK
+        );
         assert!(dbsize(&mut con) <= 20);
     }
     // Persistent writes now take the room of the 10 volatile keys left, one each.
     for i in 10..20 {
-        assert_eq!(call(&mut raw, &["SET", &format!("persistent:{i}"), "v"]), OK, "{policy}");
+        assert_eq!(
+            call(&mut raw, &["SET", &format!("persistent:{i}"), "v"]),
+            OK,
+            "{policy}"
+        );
         assert_eq!(dbsize(&mut con), 20, "{policy}");
     }
     assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 30, "{policy}");
     // No volatile key is left: the write that reaches past the limit is let through (the limit is
     // checked before a command), the next one has nothing it may evict.
-    assert_eq!(call(&mut raw, &["SET", "persistent:20", "v"]), OK, "{policy}");
-    assert_eq!(call(&mut raw, &["SET", "persistent:21", "v"]), OOM, "{policy}");
-    assert_eq!(call(&mut raw, &["SET", "volatile:new", "v", "EX", "1000"]), OOM, "{policy}");
+    assert_eq!(
+        call(&mut raw, &["SET", "persistent:20", "v"]),
+        OK,
+        "{policy}"
+    );
+    assert_eq!(
+        call(&mut raw, &["SET", "persistent:21", "v"]),
+        OOM,
+        "{policy}"
+    );
+    assert_eq!(
+        call(&mut raw, &["SET", "volatile:new", "v", "EX", "1000"]),
+        OOM,
+        "{policy}"
+    );
     for i in 0..21 {
-        assert!(exists(&mut con, &format!("persistent:{i}")), "{policy}: persistent:{i} was evicted");
+        assert!(
+            exists(&mut con, &format!("persistent:{i}")),
+            "{policy}: persistent:{i} was evicted"
+        );
     }
     assert_eq!(dbsize(&mut con), 21);
     // Reads and DEL still work, and DEL makes room again.
     assert_eq!(call(&mut raw, &["GET", "persistent:0"]), b"$1\r\nv\r\n");
-    assert_eq!(call(&mut raw, &["DEL", "persistent:0", "persistent:1"]), b":2\r\n");
-    assert_eq!(call(&mut raw, &["SET", "persistent:21", "v"]), OK, "{policy}");
+    assert_eq!(
+        call(&mut raw, &["DEL", "persistent:0", "persistent:1"]),
+        b":2\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, &["SET", "persistent:21", "v"]),
+        OK,
+        "{policy}"
+    );
 }
 
 #[test]
@@ -353,19 +424,39 @@ fn volatile_ttl_evicts_the_soonest_expiring_first() {
     for i in 0..10 {
         set(&mut con, &format!("persistent:{i}"), "v");
     }
-    let () = redis::cmd("SET").arg("long").arg("v").arg("EX").arg(1_000_000).query(&mut con).unwrap();
+    let () = redis::cmd("SET")
+        .arg("long")
+        .arg("v")
+        .arg("EX")
+        .arg(1_000_000)
+        .query(&mut con)
+        .unwrap();
     for i in 0..100 {
-        let () = redis::cmd("SET").arg(format!("short:{i}")).arg("v").arg("EX").arg(100 + i).query(&mut con).unwrap();
+        let () = redis::cmd("SET")
+            .arg(format!("short:{i}"))
+            .arg("v")
+            .arg("EX")
+            .arg(100 + i)
+            .query(&mut con)
+            .unwrap();
         assert!(dbsize(&mut con) <= 20);
     }
-    assert!(exists(&mut con, "long"), "the key with the longest TTL was evicted");
+    assert!(
+        exists(&mut con, "long"),
+        "the key with the longest TTL was evicted"
+    );
     for i in 0..10 {
         assert!(exists(&mut con, &format!("persistent:{i}")));
     }
     // Each eviction took the soonest-expiring key it saw: the 9 latest shorts are left.
-    let shorts: Vec<usize> = (0..100).filter(|i| exists(&mut con, &format!("short:{i}"))).collect();
+    let shorts: Vec<usize> = (0..100)
+        .filter(|i| exists(&mut con, &format!("short:{i}")))
+        .collect();
     assert_eq!(shorts.len(), 9);
-    assert!(shorts.iter().filter(|&&i| i >= 80).count() >= 8, "left: {shorts:?}");
+    assert!(
+        shorts.iter().filter(|&&i| i >= 80).count() >= 8,
+        "left: {shorts:?}"
+    );
 }
 
 #[test]
@@ -388,9 +479,18 @@ fn eviction_counters_move_and_resetstat_zeroes_them() {
     assert_eq!(info_u64(&mut con, "cachet", "evicted_critical"), 0);
     assert!(info_u64(&mut con, "cachet", "evicted_bytes") > 0);
 
-    let () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut con).unwrap();
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 0);
-    for field in ["evicted_bytes", "evicted_low", "evicted_normal", "evicted_high", "evicted_critical"] {
+    for field in [
+        "evicted_bytes",
+        "evicted_low",
+        "evicted_normal",
+        "evicted_high",
+        "evicted_critical",
+    ] {
         assert_eq!(info_u64(&mut con, "cachet", field), 0, "{field}");
     }
     // The data is untouched and counting starts again.
@@ -401,7 +501,12 @@ fn eviction_counters_move_and_resetstat_zeroes_them() {
 
 #[test]
 fn key_limit_holds_after_every_write() {
-    for policy in ["allkeys-cachet", "allkeys-lru", "allkeys-lfu", "allkeys-random"] {
+    for policy in [
+        "allkeys-cachet",
+        "allkeys-lru",
+        "allkeys-lfu",
+        "allkeys-random",
+    ] {
         let server = TestServer::start();
         let mut con = server.client();
         config_set(&mut con, "maxmemory-policy", policy);
@@ -420,15 +525,37 @@ fn key_limit_holds_after_every_write() {
 fn maxmemory_directives_round_trip_and_reject_like_redis() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory-policy"]), b"*2\r\n$16\r\nmaxmemory-policy\r\n$14\r\nallkeys-cachet\r\n");
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "GET", "maxmemory-policy"]),
+        b"*2\r\n$16\r\nmaxmemory-policy\r\n$14\r\nallkeys-cachet\r\n"
+    );
     for policy in [
-        "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
-        "volatile-random", "volatile-ttl", "allkeys-cachet",
+        "noeviction",
+        "allkeys-lru",
+        "allkeys-lfu",
+        "allkeys-random",
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+        "allkeys-cachet",
     ] {
         // Case-insensitive, reported in lower case, as Redis does.
-        assert_eq!(call(&mut raw, &["CONFIG", "SET", "maxmemory-policy", &policy.to_uppercase()]), OK);
-        let expected = format!("*2\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n", policy.len());
-        assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory-policy"]), expected.as_bytes());
+        assert_eq!(
+            call(
+                &mut raw,
+                &["CONFIG", "SET", "maxmemory-policy", &policy.to_uppercase()]
+            ),
+            OK
+        );
+        let expected = format!(
+            "*2\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n",
+            policy.len()
+        );
+        assert_eq!(
+            call(&mut raw, &["CONFIG", "GET", "maxmemory-policy"]),
+            expected.as_bytes()
+        );
     }
     // Redis 7's errors; the policy list is Redis's, with allkeys-cachet at the end.
     assert_eq!(
@@ -447,12 +574,24 @@ noeviction, allkeys-cachet\r\n"[..]
         &b"-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"[..]
     );
     assert_eq!(call(&mut raw, &["CONFIG", "SET", "maxmemory", "2mb"]), OK);
-    assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory"]), b"*2\r\n$9\r\nmaxmemory\r\n$7\r\n2097152\r\n");
-    assert_eq!(call(&mut raw, &["CONFIG", "SET", "maxmemory-keys", "5"]), OK);
-    assert_eq!(call(&mut raw, &["CONFIG", "GET", "maxmemory-keys"]), b"*2\r\n$14\r\nmaxmemory-keys\r\n$1\r\n5\r\n");
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "GET", "maxmemory"]),
+        b"*2\r\n$9\r\nmaxmemory\r\n$7\r\n2097152\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "SET", "maxmemory-keys", "5"]),
+        OK
+    );
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "GET", "maxmemory-keys"]),
+        b"*2\r\n$14\r\nmaxmemory-keys\r\n$1\r\n5\r\n"
+    );
     let mut con = server.client();
     assert_eq!(info_field(&mut con, "memory", "maxmemory"), "2097152");
-    assert_eq!(info_field(&mut con, "memory", "maxmemory_policy"), "allkeys-cachet");
+    assert_eq!(
+        info_field(&mut con, "memory", "maxmemory_policy"),
+        "allkeys-cachet"
+    );
     assert_eq!(info_field(&mut con, "cachet", "maxmemory_keys"), "5");
 }
 
@@ -493,13 +632,19 @@ fn allkeys_lfu_keeps_frequently_read_keys() {
     }
     let () = pipe.query(&mut con).unwrap();
     for i in 0..10 {
-        let freq: i64 = redis::cmd("OBJECT").arg("FREQ").arg(format!("key:{i}")).query(&mut con).unwrap();
+        let freq: i64 = redis::cmd("OBJECT")
+            .arg("FREQ")
+            .arg(format!("key:{i}"))
+            .query(&mut con)
+            .unwrap();
         assert!(freq > 5, "key:{i} freq {freq}");
     }
     for i in 0..300 {
         set(&mut con, &format!("new:{i}"), "v");
     }
-    let hot_left = (0..10).filter(|i| exists(&mut con, &format!("key:{i}"))).count();
+    let hot_left = (0..10)
+        .filter(|i| exists(&mut con, &format!("key:{i}")))
+        .count();
     assert_eq!(hot_left, 10);
     assert_eq!(dbsize(&mut con), 100);
 }
@@ -512,15 +657,29 @@ fn allkeys_cachet_prefers_to_keep_costly_keys() {
     let mut con = server.client();
     config_set(&mut con, "maxmemory-keys", "100");
     for i in 0..100 {
-        let () = redis::cmd("CACHE.SET").arg(format!("costly:{i}")).arg("v").arg("COST").arg(1000).query(&mut con).unwrap();
+        let () = redis::cmd("CACHE.SET")
+            .arg(format!("costly:{i}"))
+            .arg("v")
+            .arg("COST")
+            .arg(1000)
+            .query(&mut con)
+            .unwrap();
     }
     for i in 0..300 {
-        let () = redis::cmd("CACHE.SET").arg(format!("cheap:{i}")).arg("v").arg("COST").arg(1).query(&mut con).unwrap();
+        let () = redis::cmd("CACHE.SET")
+            .arg(format!("cheap:{i}"))
+            .arg("v")
+            .arg("COST")
+            .arg(1)
+            .query(&mut con)
+            .unwrap();
     }
     // The first cheap keys fill the admission window (5% of the keys), where they are never
     // candidates, so 5 costly keys go meanwhile; from then on each cheap key is weighed against the
     // residents when it leaves the window, and loses.
-    let costly_left = (0..100).filter(|i| exists(&mut con, &format!("costly:{i}"))).count();
+    let costly_left = (0..100)
+        .filter(|i| exists(&mut con, &format!("costly:{i}")))
+        .count();
     assert_eq!(costly_left, 95);
     assert_eq!(dbsize(&mut con), 100);
 }
@@ -555,7 +714,18 @@ fn volatile_policy_never_takes_critical_keys_with_ttl_while_others_exist() {
     config_set(&mut con, "maxmemory-keys", "10");
     for i in 0..5 {
         set(&mut con, &format!("persistent:{i}"), "v");
-        let reply = call(&mut raw, &["CACHE.SET", &format!("critical:{i}"), "v", "EX", "1000", "PRIORITY", "critical"]);
+        let reply = call(
+            &mut raw,
+            &[
+                "CACHE.SET",
+                &format!("critical:{i}"),
+                "v",
+                "EX",
+                "1000",
+                "PRIORITY",
+                "critical",
+            ],
+        );
         assert_eq!(reply, OK);
     }
     // The only volatile key that is not critical is the one just written: it goes.
@@ -566,7 +736,10 @@ fn volatile_policy_never_takes_critical_keys_with_ttl_while_others_exist() {
     assert_eq!(call(&mut raw, &["SET", "persistent:5", "v"]), OK);
     assert_eq!(call(&mut raw, &["SET", "persistent:6", "v"]), OOM);
     for i in 0..5 {
-        assert!(exists(&mut con, &format!("critical:{i}")), "critical:{i} was evicted");
+        assert!(
+            exists(&mut con, &format!("critical:{i}")),
+            "critical:{i} was evicted"
+        );
     }
     assert_eq!(info_u64(&mut con, "cachet", "evicted_critical"), 0);
     assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 1);
@@ -619,7 +792,9 @@ fn concurrent_writers_evict_exactly_the_excess() {
             });
         }
     });
-    let survivors = (0..N).filter(|i| exists(&mut con, &format!("high:{i}"))).count();
+    let survivors = (0..N)
+        .filter(|i| exists(&mut con, &format!("high:{i}")))
+        .count();
     assert_eq!(survivors, N);
     assert_eq!(dbsize(&mut con), N);
     assert_eq!(info_u64(&mut con, "cachet", "evicted_high"), 0);
@@ -639,15 +814,22 @@ fn allkeys_lru_keeps_recently_read_keys() {
     }
     std::thread::sleep(Duration::from_millis(1100));
     for i in 0..10 {
-        let _: Option<String> = redis::cmd("GET").arg(format!("old:{i}")).query(&mut con).unwrap();
+        let _: Option<String> = redis::cmd("GET")
+            .arg(format!("old:{i}"))
+            .query(&mut con)
+            .unwrap();
     }
     // 40 new keys push out 40 of the 90 idle ones, never a recently read one: each eviction weighs
     // at least 10 candidates, and half the keys stay idle to the end.
     for i in 0..40 {
         set(&mut con, &format!("new:{i}"), "v");
     }
-    let read_left = (0..10).filter(|i| exists(&mut con, &format!("old:{i}"))).count();
-    let new_left = (0..40).filter(|i| exists(&mut con, &format!("new:{i}"))).count();
+    let read_left = (0..10)
+        .filter(|i| exists(&mut con, &format!("old:{i}")))
+        .count();
+    let new_left = (0..40)
+        .filter(|i| exists(&mut con, &format!("new:{i}")))
+        .count();
     assert_eq!((read_left, new_left), (10, 40));
     assert_eq!(dbsize(&mut con), 100);
 }

@@ -783,12 +783,18 @@ fn object_subcommands() {
     assert_eq!(raw.call(&[b"OBJECT", b"IDLETIME", b"short"]), b":0\r\n");
     // allkeys-cachet (the default) keeps both the access time and the LFU counter.
     assert_eq!(raw.call(&[b"OBJECT", b"FREQ", b"short"]), b":5\r\n");
-    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"maxmemory-policy", b"allkeys-lru"]), b"+OK\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"maxmemory-policy", b"allkeys-lru"]),
+        b"+OK\r\n"
+    );
     assert_eq!(
         raw.call(&[b"OBJECT", b"FREQ", b"short"]),
         &b"-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"[..]
     );
-    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"maxmemory-policy", b"allkeys-lfu"]), b"+OK\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"maxmemory-policy", b"allkeys-lfu"]),
+        b"+OK\r\n"
+    );
     assert_eq!(
         raw.call(&[b"OBJECT", b"IDLETIME", b"short"]),
         &b"-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"[..]

@@ -14,8 +14,8 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::{CommandSpec, Ctx, SPEC};
-use crate::engine::{lru_clock, Priority};
 use crate::engine::memory::allocator_stats;
+use crate::engine::{lru_clock, Priority};
 use crate::error::CmdResult;
 use crate::server::config::find_directive;
 use crate::server::{Server, CACHET_VERSION, REDIS_COMPAT_VERSION};
@@ -336,7 +336,14 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     );
     info.field("rejected_connections", load(&stats.rejected_connections));
     info.field("expired_keys", keyspace.expired);
-    info.field("evicted_keys", server.keyspace.evictions.evicted_keys.load(Ordering::Relaxed));
+    info.field(
+        "evicted_keys",
+        server
+            .keyspace
+            .evictions
+            .evicted_keys
+            .load(Ordering::Relaxed),
+    );
     info.field("keyspace_hits", keyspace.hits);
     info.field("keyspace_misses", keyspace.misses);
 }
@@ -403,9 +410,19 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
     info.field("eviction_policy", settings.policy.name());
     info.field(
         "hit_ratio",
-        format!("{:.4}", if lookups == 0 { 0.0 } else { stats.hits as f64 / lookups as f64 }),
+        format!(
+            "{:.4}",
+            if lookups == 0 {
+                0.0
+            } else {
+                stats.hits as f64 / lookups as f64
+            }
+        ),
     );
-    info.field("evicted_bytes", evictions.evicted_bytes.load(Ordering::Relaxed));
+    info.field(
+        "evicted_bytes",
+        evictions.evicted_bytes.load(Ordering::Relaxed),
+    );
     for priority in Priority::ALL {
         info.field(
             &format!("evicted_{}", priority.name()),

@@ -38,7 +38,7 @@ fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
             match existing {
                 Some(result) => result,
                 None => {
-                    view.insert(hash, Entry::new_int(key, by, 0));
+                    view.insert_absent(hash, Entry::new_int(key, by, 0));
                     Ok(by)
                 }
             }

@@ -27,7 +27,12 @@ pub enum Priority {
 }
 
 impl Priority {
-    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Critical];
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Critical,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,7 +44,9 @@ impl Priority {
     }
 
     pub fn parse(text: &[u8]) -> Option<Priority> {
-        Priority::ALL.into_iter().find(|p| p.name().as_bytes().eq_ignore_ascii_case(text))
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.name().as_bytes().eq_ignore_ascii_case(text))
     }
 }
 
@@ -54,7 +61,11 @@ pub struct CacheMeta {
 
 impl Default for CacheMeta {
     fn default() -> Self {
-        CacheMeta { priority: Priority::Normal, cost: 1, tags: None }
+        CacheMeta {
+            priority: Priority::Normal,
+            cost: 1,
+            tags: None,
+        }
     }
 }
 
@@ -251,7 +262,11 @@ impl Entry {
     }
 
     pub fn meta(&self) -> CacheMeta {
-        CacheMeta { priority: self.priority, cost: self.cost, tags: self.tags.as_deref().cloned() }
+        CacheMeta {
+            priority: self.priority,
+            cost: self.cost,
+            tags: self.tags.as_deref().cloned(),
+        }
     }
 
     /// Sets priority, cost and tags (CACHE.SET; plain SET resets them to the defaults).
@@ -352,7 +367,11 @@ mod tests {
         let mut e = Entry::new_string(b"k", b"v", 0);
         assert_eq!(e.meta(), CacheMeta::default());
         let plain = e.memory();
-        e.set_meta(CacheMeta { priority: Priority::High, cost: 7, tags: Some(vec![b"user:1".to_vec().into_boxed_slice()].into_boxed_slice()) });
+        e.set_meta(CacheMeta {
+            priority: Priority::High,
+            cost: 7,
+            tags: Some(vec![b"user:1".to_vec().into_boxed_slice()].into_boxed_slice()),
+        });
         assert!(e.memory() > plain);
         let copy = e.clone_with_key(b"other");
         assert_eq!(copy.priority(), Priority::High);

@@ -63,7 +63,11 @@ impl Keyspace {
     pub fn evict_to_limit(&self, now_ms: u64) -> Result<usize, EvictError> {
         let mut evicted = 0;
         loop {
-            let _turn = self.evictions.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
+            let _turn = self
+                .evictions
+                .one_at_a_time
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let settings = self.eviction_settings();
             if !over(&settings, self) {
                 return Ok(evicted);
@@ -80,9 +84,16 @@ impl Keyspace {
     pub fn evict_some(&self, now_ms: u64, max: usize) -> usize {
         let mut evicted = 0;
         while evicted < max {
-            let _turn = self.evictions.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
+            let _turn = self
+                .evictions
+                .one_at_a_time
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let settings = self.eviction_settings();
-            if !over(&settings, self) || settings.policy == Policy::NoEviction || !self.evict_one(&settings, now_ms) {
+            if !over(&settings, self)
+                || settings.policy == Policy::NoEviction
+                || !self.evict_one(&settings, now_ms)
+            {
                 break;
             }
             evicted += 1;
@@ -100,13 +111,21 @@ impl Keyspace {
                 let mut shard = self.lock_shard(shard_index);
                 sample(&mut shard, settings, now_ms, &mut fresh);
             }
-            self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner()).extend_sorted(fresh);
+            self.evictions
+                .pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_sorted(fresh);
             // Try the pool's best candidates in turn: some are gone, some were used since they were
             // sampled and go back with their new score. Each pass removes or rescores one, so this
             // ends after at most two passes over the pool.
             for _ in 0..2 * POOL_SIZE {
                 let best = {
-                    let mut pool = self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut pool = self
+                        .evictions
+                        .pool
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
                     take_best(&mut pool, settings, floor())
                 };
                 let Some(candidate) = best else { break };
@@ -122,20 +141,40 @@ impl Keyspace {
     }
 
     /// Deletes the candidate if it still exists and still deserves it.
-    fn evict_candidate(&self, candidate: Candidate, settings: &EvictionSettings, now_ms: u64) -> Outcome {
+    fn evict_candidate(
+        &self,
+        candidate: Candidate,
+        settings: &EvictionSettings,
+        now_ms: u64,
+    ) -> Outcome {
         let hash = hash_key(&candidate.key);
         let mut shard = self.lock_shard(self.shard_of_hash(hash));
         if settings.policy == Policy::AllKeysCachet {
             let rescored = {
                 let frequency = shard.sketch.estimate(hash);
-                let Some(table) = shard.dbs.get(candidate.db) else { return Outcome::Gone };
-                let Some(entry) = table.map.find(hash, |e| e.key() == &candidate.key[..]) else { return Outcome::Gone };
+                let Some(table) = shard.dbs.get(candidate.db) else {
+                    return Outcome::Gone;
+                };
+                let Some(entry) = table.map.find(hash, |e| e.key() == &candidate.key[..]) else {
+                    return Outcome::Gone;
+                };
                 score(entry, settings, now_ms, frequency)
             };
-            let mut pool = self.evictions.pool.lock().unwrap_or_else(|p| p.into_inner());
-            if rescored != candidate.score && pool.first().is_some_and(|next| next.score.evicts_before(&rescored)) {
+            let mut pool = self
+                .evictions
+                .pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if rescored != candidate.score
+                && pool
+                    .first()
+                    .is_some_and(|next| next.score.evicts_before(&rescored))
+            {
                 // It was used since it was sampled: back in the pool with its new score.
-                pool.extend_sorted(vec![Candidate { score: rescored, ..candidate }]);
+                pool.extend_sorted(vec![Candidate {
+                    score: rescored,
+                    ..candidate
+                }]);
                 return Outcome::Rescored;
             }
         }
@@ -161,9 +200,12 @@ impl Keyspace {
                     continue;
                 }
                 let victim = shard.dbs[db].map.iter().find(|e| {
-                    admissible(e.priority(), settings, floor) && (!settings.policy.volatile_only() || e.has_expiry())
+                    admissible(e.priority(), settings, floor)
+                        && (!settings.policy.volatile_only() || e.has_expiry())
                 });
-                let Some(key) = victim.map(|e| e.key().to_vec()) else { continue };
+                let Some(key) = victim.map(|e| e.key().to_vec()) else {
+                    continue;
+                };
                 let mut view = self.view(&mut shard, db, now_ms);
                 if let Some(entry) = view.remove(hash_key(&key), &key) {
                     self.record_eviction(entry.memory(), entry.priority());
@@ -177,7 +219,9 @@ impl Keyspace {
     fn record_eviction(&self, bytes: usize, priority: Priority) {
         let stats = &self.evictions;
         stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
-        stats.evicted_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        stats
+            .evicted_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
         stats.evicted_by_priority[priority as usize].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -198,7 +242,8 @@ impl Keyspace {
 
 fn over(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
     (settings.maxmemory > 0 && keyspace.used_memory() > settings.maxmemory)
-        || (settings.maxmemory_keys > 0 && keyspace.totals.keys.load(Ordering::Acquire) > settings.maxmemory_keys)
+        || (settings.maxmemory_keys > 0
+            && keyspace.totals.keys.load(Ordering::Acquire) > settings.maxmemory_keys)
 }
 
 /// Draws `settings.samples` live entries from random buckets of the shard's non-empty databases.
@@ -222,12 +267,18 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
         // Every key leaving the admission window is weighed once against the residents sampled
         // with it. (A key whose window entry belongs to another database clears its flag here.)
         for (db, hash) in std::mem::take(&mut shard.admission) {
-            let Some(table) = shard.dbs.get_mut(db) else { continue };
+            let Some(table) = shard.dbs.get_mut(db) else {
+                continue;
+            };
             if let Some(entry) = table.map.find_mut(hash, |e| hash_key(e.key()) == hash) {
                 entry.in_window = false;
                 let entry = &**entry;
                 let frequency = shard.sketch.estimate(hash);
-                out.push(Candidate { score: score(entry, settings, now_ms, frequency), db, key: entry.key().into() });
+                out.push(Candidate {
+                    score: score(entry, settings, now_ms, frequency),
+                    db,
+                    key: entry.key().into(),
+                });
             }
         }
     }
@@ -238,19 +289,40 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
             .into_iter()
             .find(|p| table.by_priority[*p as usize] > 0)
             .unwrap_or(Priority::Critical);
-        let wanted = if cachet { lowest_present } else { lowest_present.max(Priority::Normal).min(Priority::High) };
+        let wanted = if cachet {
+            lowest_present
+        } else {
+            lowest_present.max(Priority::Normal).min(Priority::High)
+        };
         let buckets = table.map.num_buckets();
         let mut best: Option<Candidate> = None;
         for _ in 0..PROBES_PER_SAMPLE {
-            let Some(entry) = table.map.get_bucket(fastrand::usize(..buckets)) else { continue };
+            let Some(entry) = table.map.get_bucket(fastrand::usize(..buckets)) else {
+                continue;
+            };
             if (volatile_only && !entry.has_expiry()) || entry.in_window {
                 continue;
             }
-            let frequency = if cachet { shard.sketch.estimate(hash_key(entry.key())) } else { 0 };
-            let candidate = Candidate { score: score(entry, settings, now_ms, frequency), db, key: entry.key().into() };
-            let effective = if cachet { effective_priority(&candidate.score) } else { entry.priority().min(Priority::High) };
+            let frequency = if cachet {
+                shard.sketch.estimate(hash_key(entry.key()))
+            } else {
+                0
+            };
+            let candidate = Candidate {
+                score: score(entry, settings, now_ms, frequency),
+                db,
+                key: entry.key().into(),
+            };
+            let effective = if cachet {
+                effective_priority(&candidate.score)
+            } else {
+                entry.priority().min(Priority::High)
+            };
             let good_enough = effective <= wanted;
-            if best.as_ref().is_none_or(|b| candidate.score.class > b.score.class) {
+            if best
+                .as_ref()
+                .is_none_or(|b| candidate.score.class > b.score.class)
+            {
                 best = Some(candidate);
             }
             if good_enough {
@@ -289,7 +361,10 @@ impl Pool for Vec<Candidate> {
     fn extend_sorted(&mut self, fresh: Vec<Candidate>) {
         for candidate in fresh {
             self.retain(|c| !(c.db == candidate.db && c.key == candidate.key));
-            let at = self.iter().position(|c| candidate.score.evicts_before(&c.score)).unwrap_or(self.len());
+            let at = self
+                .iter()
+                .position(|c| candidate.score.evicts_before(&c.score))
+                .unwrap_or(self.len());
             self.insert(at, candidate);
             self.truncate(POOL_SIZE);
         }
@@ -308,8 +383,14 @@ fn admissible(priority: Priority, settings: &EvictionSettings, floor: Priority) 
 }
 
 /// The best candidate that is admissible under the current floor.
-fn take_best(pool: &mut Vec<Candidate>, settings: &EvictionSettings, floor: Priority) -> Option<Candidate> {
-    let at = pool.iter().position(|c| admissible(candidate_priority(c, settings), settings, floor))?;
+fn take_best(
+    pool: &mut Vec<Candidate>,
+    settings: &EvictionSettings,
+    floor: Priority,
+) -> Option<Candidate> {
+    let at = pool
+        .iter()
+        .position(|c| admissible(candidate_priority(c, settings), settings, floor))?;
     Some(pool.remove(at))
 }
 
@@ -331,7 +412,11 @@ mod tests {
 
     fn keyspace(policy: Policy, maxmemory_keys: usize) -> Keyspace {
         let keyspace = Keyspace::new(4, 2);
-        keyspace.set_eviction_settings(EvictionSettings { policy, maxmemory_keys, ..Default::default() });
+        keyspace.set_eviction_settings(EvictionSettings {
+            policy,
+            maxmemory_keys,
+            ..Default::default()
+        });
         keyspace
     }
 
@@ -339,7 +424,10 @@ mod tests {
         let now = now_ms();
         keyspace.with_key(db, key.as_bytes(), now, |view, hash| {
             let mut entry = Entry::new_string(key.as_bytes(), b"value", 0);
-            entry.set_meta(CacheMeta { priority, ..Default::default() });
+            entry.set_meta(CacheMeta {
+                priority,
+                ..Default::default()
+            });
             if ttl {
                 entry.expire_at = now + 60_000;
             }
@@ -348,14 +436,22 @@ mod tests {
     }
 
     fn exists(keyspace: &Keyspace, db: usize, key: &str) -> bool {
-        keyspace.with_key(db, key.as_bytes(), now_ms(), |view, hash| view.contains(hash, key.as_bytes()))
+        keyspace.with_key(db, key.as_bytes(), now_ms(), |view, hash| {
+            view.contains(hash, key.as_bytes())
+        })
     }
 
     #[test]
     fn key_limit_holds_and_critical_survives() {
         let keyspace = keyspace(Policy::AllKeysCachet, 50);
         for i in 0..10 {
-            put(&keyspace, 0, &format!("critical:{i}"), Priority::Critical, false);
+            put(
+                &keyspace,
+                0,
+                &format!("critical:{i}"),
+                Priority::Critical,
+                false,
+            );
         }
         for i in 0..500 {
             put(&keyspace, i % 2, &format!("k:{i}"), Priority::Normal, false);
@@ -363,9 +459,16 @@ mod tests {
             assert!(keyspace.totals.keys.load(Ordering::Relaxed) <= 50);
         }
         for i in 0..10 {
-            assert!(exists(&keyspace, 0, &format!("critical:{i}")), "critical:{i} was evicted");
+            assert!(
+                exists(&keyspace, 0, &format!("critical:{i}")),
+                "critical:{i} was evicted"
+            );
         }
-        assert_eq!(keyspace.evictions.evicted_by_priority[Priority::Critical as usize].load(Ordering::Relaxed), 0);
+        assert_eq!(
+            keyspace.evictions.evicted_by_priority[Priority::Critical as usize]
+                .load(Ordering::Relaxed),
+            0
+        );
         assert_eq!(keyspace.evictions.evicted_keys.load(Ordering::Relaxed), 460);
     }
 
@@ -379,25 +482,51 @@ mod tests {
             put(&keyspace, 0, &format!("low:{i}"), Priority::Low, false);
             assert!(keyspace.evict_to_limit(now_ms()).is_ok());
         }
-        let high_left = (0..100).filter(|i| exists(&keyspace, 0, &format!("high:{i}"))).count();
-        assert!(high_left >= 95, "only {high_left} high-priority keys survived low-priority pressure");
+        let high_left = (0..100)
+            .filter(|i| exists(&keyspace, 0, &format!("high:{i}")))
+            .count();
+        assert!(
+            high_left >= 95,
+            "only {high_left} high-priority keys survived low-priority pressure"
+        );
     }
 
     #[test]
     fn volatile_policies_touch_only_keys_with_ttl() {
         let keyspace = keyspace(Policy::VolatileLru, 20);
         for i in 0..15 {
-            put(&keyspace, 0, &format!("persistent:{i}"), Priority::Normal, false);
+            put(
+                &keyspace,
+                0,
+                &format!("persistent:{i}"),
+                Priority::Normal,
+                false,
+            );
         }
         for i in 0..15 {
-            put(&keyspace, 0, &format!("volatile:{i}"), Priority::Normal, true);
+            put(
+                &keyspace,
+                0,
+                &format!("volatile:{i}"),
+                Priority::Normal,
+                true,
+            );
         }
         assert!(keyspace.evict_to_limit(now_ms()).is_ok());
         assert!((0..15).all(|i| exists(&keyspace, 0, &format!("persistent:{i}"))));
         for i in 15..30 {
-            put(&keyspace, 0, &format!("persistent:{i}"), Priority::Normal, false);
+            put(
+                &keyspace,
+                0,
+                &format!("persistent:{i}"),
+                Priority::Normal,
+                false,
+            );
         }
-        assert_eq!(keyspace.evict_to_limit(now_ms()), Err(EvictError::NothingToEvict));
+        assert_eq!(
+            keyspace.evict_to_limit(now_ms()),
+            Err(EvictError::NothingToEvict)
+        );
     }
 
     #[test]
@@ -409,10 +538,16 @@ mod tests {
         }
         for index in 0..keyspace.shard_count() {
             let waiting = keyspace.lock_shard(index).admission.len();
-            assert!(waiting <= 128, "shard {index}: {waiting} keys waiting for admission");
+            assert!(
+                waiting <= 128,
+                "shard {index}: {waiting} keys waiting for admission"
+            );
         }
         // Turning a limit on afterwards evicts down to it, weighing only the newest.
-        keyspace.set_eviction_settings(EvictionSettings { maxmemory_keys: 100, ..Default::default() });
+        keyspace.set_eviction_settings(EvictionSettings {
+            maxmemory_keys: 100,
+            ..Default::default()
+        });
         assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(19_900));
         assert_eq!(keyspace.totals.keys.load(Ordering::Relaxed), 100);
     }
@@ -422,7 +557,10 @@ mod tests {
         let keyspace = keyspace(Policy::NoEviction, 1);
         put(&keyspace, 0, "a", Priority::Normal, false);
         put(&keyspace, 0, "b", Priority::Normal, false);
-        assert_eq!(keyspace.evict_to_limit(now_ms()), Err(EvictError::NothingToEvict));
+        assert_eq!(
+            keyspace.evict_to_limit(now_ms()),
+            Err(EvictError::NothingToEvict)
+        );
         assert!(exists(&keyspace, 0, "a") && exists(&keyspace, 0, "b"));
     }
 }

@@ -93,7 +93,9 @@ impl Totals {
 
     /// The lowest priority any key has, or `None` for an empty keyspace.
     pub fn lowest_priority(&self) -> Option<Priority> {
-        Priority::ALL.into_iter().find(|p| self.by_priority[*p as usize].load(Ordering::Acquire) > 0)
+        Priority::ALL
+            .into_iter()
+            .find(|p| self.by_priority[*p as usize].load(Ordering::Acquire) > 0)
     }
 }
 
@@ -159,12 +161,16 @@ impl Keyspace {
     pub fn set_eviction_settings(&self, settings: EvictionSettings) {
         let s = &self.settings;
         s.maxmemory.store(settings.maxmemory, Ordering::Relaxed);
-        s.maxmemory_keys.store(settings.maxmemory_keys, Ordering::Relaxed);
+        s.maxmemory_keys
+            .store(settings.maxmemory_keys, Ordering::Relaxed);
         s.policy.store(settings.policy as u8, Ordering::Relaxed);
         s.samples.store(settings.samples, Ordering::Relaxed);
-        s.lfu_log_factor.store(settings.lfu_log_factor, Ordering::Relaxed);
-        s.lfu_decay_time.store(settings.lfu_decay_time, Ordering::Relaxed);
-        s.priority_idle_demote.store(settings.priority_idle_demote, Ordering::Relaxed);
+        s.lfu_log_factor
+            .store(settings.lfu_log_factor, Ordering::Relaxed);
+        s.lfu_decay_time
+            .store(settings.lfu_decay_time, Ordering::Relaxed);
+        s.priority_idle_demote
+            .store(settings.priority_idle_demote, Ordering::Relaxed);
     }
 
     /// The view of database `db` in a locked shard, for code that locked the shard itself.

@@ -69,21 +69,35 @@ impl Policy {
     }
 
     pub fn parse(text: &str) -> Option<Policy> {
-        Policy::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(text))
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(text))
     }
 
     pub fn from_u8(n: u8) -> Policy {
-        Policy::ALL.get(n as usize).copied().unwrap_or(Policy::AllKeysCachet)
+        Policy::ALL
+            .get(n as usize)
+            .copied()
+            .unwrap_or(Policy::AllKeysCachet)
     }
 
     /// Only keys with a TTL may be evicted.
     pub fn volatile_only(self) -> bool {
-        matches!(self, Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl)
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+        )
     }
 
     /// Whether accesses maintain the LFU counter (`OBJECT FREQ` answers only then, as in Redis).
     pub fn uses_lfu(self) -> bool {
-        matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu | Policy::AllKeysCachet)
+        matches!(
+            self,
+            Policy::AllKeysLfu | Policy::VolatileLfu | Policy::AllKeysCachet
+        )
     }
 }
 
@@ -173,14 +187,24 @@ pub const CRITICAL_CLASS: u8 = 0;
 
 /// The eviction score of `entry` under `settings.policy`; `sketch_frequency` is what the admission
 /// sketch estimates for the key (used by `allkeys-cachet` only).
-pub fn score(entry: &Entry, settings: &EvictionSettings, now_ms: u64, sketch_frequency: u32) -> Score {
+pub fn score(
+    entry: &Entry,
+    settings: &EvictionSettings,
+    now_ms: u64,
+    sketch_frequency: u32,
+) -> Score {
     if entry.priority() == Priority::Critical {
-        return Score { class: CRITICAL_CLASS, value: 0.0 };
+        return Score {
+            class: CRITICAL_CLASS,
+            value: 0.0,
+        };
     }
     let idle_ms = crate::engine::idle_seconds(entry.lru, now_ms) as f64 * 1000.0;
     let value = match settings.policy {
         Policy::AllKeysLru | Policy::VolatileLru | Policy::NoEviction => idle_ms,
-        Policy::AllKeysLfu | Policy::VolatileLfu => 255.0 - lfu_decayed(entry, settings, now_ms) as f64,
+        Policy::AllKeysLfu | Policy::VolatileLfu => {
+            255.0 - lfu_decayed(entry, settings, now_ms) as f64
+        }
         Policy::AllKeysRandom | Policy::VolatileRandom => fastrand::f64(),
         Policy::VolatileTtl => -(entry.expire_at as f64),
         Policy::AllKeysCachet => return cachet_score(entry, settings, now_ms, sketch_frequency),
@@ -188,9 +212,18 @@ pub fn score(entry: &Entry, settings: &EvictionSettings, now_ms: u64, sketch_fre
     Score { class: 1, value }
 }
 
-fn cachet_score(entry: &Entry, settings: &EvictionSettings, now_ms: u64, sketch_frequency: u32) -> Score {
+fn cachet_score(
+    entry: &Entry,
+    settings: &EvictionSettings,
+    now_ms: u64,
+    sketch_frequency: u32,
+) -> Score {
     let idle = crate::engine::idle_seconds(entry.lru, now_ms);
-    let demotions = if settings.priority_idle_demote == 0 { 0 } else { idle / settings.priority_idle_demote };
+    let demotions = if settings.priority_idle_demote == 0 {
+        0
+    } else {
+        idle / settings.priority_idle_demote
+    };
     let class = (entry.priority() as u64).saturating_sub(demotions);
     // The sketch ages with the traffic, so it follows a moving hot set within seconds, where the
     // LFU counter decays by minutes; a hit since the entry came in breaks ties in favour of
@@ -200,7 +233,10 @@ fn cachet_score(entry: &Entry, settings: &EvictionSettings, now_ms: u64, sketch_
     // +1: an entry nobody read yet still weighs its cost and size against the others'.
     let benefit = (frequency + 1.0) * entry.cost().max(1) as f64 / entry.memory().max(1) as f64;
     // Classes count down from 3 (low) so that a larger class is evicted first; 0 is critical.
-    Score { class: 3 - class.min(2) as u8, value: -benefit }
+    Score {
+        class: 3 - class.min(2) as u8,
+        value: -benefit,
+    }
 }
 
 #[cfg(test)]
@@ -211,7 +247,11 @@ mod tests {
 
     fn entry(priority: Priority, cost: u32, size: usize, idle_secs: u64, now: u64) -> Box<Entry> {
         let mut e = Entry::new_string(b"k", &vec![b'x'; size], lru_clock(now - idle_secs * 1000));
-        e.set_meta(CacheMeta { priority, cost, tags: None });
+        e.set_meta(CacheMeta {
+            priority,
+            cost,
+            tags: None,
+        });
         e
     }
 
@@ -223,7 +263,11 @@ mod tests {
         let normal = score(&entry(Priority::Normal, 1, 100, 0, now), &s, now, 0);
         let high = score(&entry(Priority::High, 1, 100, 0, now), &s, now, 0);
         let critical = score(&entry(Priority::Critical, 1, 100, 0, now), &s, now, 0);
-        assert!(low.evicts_before(&normal) && normal.evicts_before(&high) && high.evicts_before(&critical));
+        assert!(
+            low.evicts_before(&normal)
+                && normal.evicts_before(&high)
+                && high.evicts_before(&critical)
+        );
         // Among equals: cheaper to recreate, bigger, or less frequent goes first.
         let cheap = score(&entry(Priority::Normal, 1, 100, 0, now), &s, now, 0);
         let costly = score(&entry(Priority::Normal, 50, 100, 0, now), &s, now, 0);
@@ -252,21 +296,31 @@ mod tests {
     #[test]
     fn redis_policies_keep_their_orders() {
         let now = now_ms();
-        let lru = EvictionSettings { policy: Policy::AllKeysLru, ..Default::default() };
+        let lru = EvictionSettings {
+            policy: Policy::AllKeysLru,
+            ..Default::default()
+        };
         let old = score(&entry(Priority::High, 99, 10, 100, now), &lru, now, 0);
         let recent = score(&entry(Priority::Low, 1, 10, 1, now), &lru, now, 0);
         assert!(old.evicts_before(&recent));
         let mut frequent = entry(Priority::Normal, 1, 10, 0, now);
         frequent.lfu = 50;
-        let lfu = EvictionSettings { policy: Policy::AllKeysLfu, ..Default::default() };
-        assert!(score(&entry(Priority::Normal, 1, 10, 0, now), &lfu, now, 0).evicts_before(&score(&frequent, &lfu, now, 0)));
+        let lfu = EvictionSettings {
+            policy: Policy::AllKeysLfu,
+            ..Default::default()
+        };
+        assert!(score(&entry(Priority::Normal, 1, 10, 0, now), &lfu, now, 0)
+            .evicts_before(&score(&frequent, &lfu, now, 0)));
         assert_eq!(Policy::parse("ALLKEYS-LRU"), Some(Policy::AllKeysLru));
     }
 
     #[test]
     fn lfu_counter_grows_logarithmically_and_decays() {
         let now = now_ms();
-        let s = EvictionSettings { policy: Policy::AllKeysLfu, ..Default::default() };
+        let s = EvictionSettings {
+            policy: Policy::AllKeysLfu,
+            ..Default::default()
+        };
         let mut e = entry(Priority::Normal, 1, 10, 0, now);
         for _ in 0..1000 {
             lfu_access(&mut e, &s, now);

@@ -139,7 +139,11 @@ impl DbShard<'_> {
     /// Brings the keyspace-wide totals in line with this table after a change, so the memory
     /// limit can be checked without visiting every shard.
     fn sync_totals(&mut self) {
-        let now = (self.table.memory(), self.table.map.len(), self.table.by_priority);
+        let now = (
+            self.table.memory(),
+            self.table.map.len(),
+            self.table.by_priority,
+        );
         let before = std::mem::replace(&mut self.table.accounted, now);
         self.totals.apply(before, now);
     }
@@ -161,7 +165,9 @@ impl DbShard<'_> {
         self.sketch.fit(self.table.map.len() + 1);
         let after = self.sketch.bytes();
         if after > before {
-            self.totals.bytes.fetch_add(after - before, std::sync::atomic::Ordering::Relaxed);
+            self.totals
+                .bytes
+                .fetch_add(after - before, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -235,16 +241,31 @@ impl DbShard<'_> {
     }
 
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any.
-    pub fn insert(&mut self, hash: u64, mut entry: Box<Entry>) -> Option<Box<Entry>> {
+    pub fn insert(&mut self, hash: u64, entry: Box<Entry>) -> Option<Box<Entry>> {
+        let old = self
+            .expire_if_needed(hash, entry.key())
+            .and_then(|index| self.remove_at(index));
+        self.insert_replacing(hash, entry, old)
+    }
+
+    /// Inserts a key the caller has just found absent in this same locked view (the miss path
+    /// of INCR and friends), sparing a second lookup.
+    pub fn insert_absent(&mut self, hash: u64, entry: Box<Entry>) {
+        self.insert_replacing(hash, entry, None);
+    }
+
+    fn insert_replacing(
+        &mut self,
+        hash: u64,
+        mut entry: Box<Entry>,
+        old: Option<Box<Entry>>,
+    ) -> Option<Box<Entry>> {
         entry.lru = self.lru_clock;
         // A write is not demand for the key: cache-aside writes follow the read that missed (and
         // was counted), so counting them too would rank every newcomer above the residents.
         if self.admission_active() {
             self.fit_sketch();
         }
-        let old = self
-            .expire_if_needed(hash, entry.key())
-            .and_then(|index| self.remove_at(index));
         // As Redis's dbSetValue: an overwritten key keeps its access frequency.
         if let Some(old) = &old {
             if self.settings.policy.uses_lfu() {
@@ -263,9 +284,12 @@ impl DbShard<'_> {
             self.window.push_back((self.db, hash));
             let size = (self.table.map.len() * self.settings.window_percent / 100).max(MIN_WINDOW);
             while self.window.len() > size {
-                let Some((db, leaving)) = self.window.pop_front() else { break };
+                let Some((db, leaving)) = self.window.pop_front() else {
+                    break;
+                };
                 if db == self.db {
-                    if let Some(entry) = self.table.map.find_mut(leaving, |e| hash_of(e) == leaving) {
+                    if let Some(entry) = self.table.map.find_mut(leaving, |e| hash_of(e) == leaving)
+                    {
                         entry.in_window = false;
                     }
                 }

@@ -30,7 +30,12 @@ impl Default for Sketch {
 impl Sketch {
     fn with_width(width: usize) -> Self {
         let width = width.clamp(MIN_WIDTH, MAX_WIDTH).next_power_of_two();
-        Sketch { counters: vec![0; width * ROWS], mask: width - 1, increments: 0, period: AGING_PERIOD_PER_KEY * MIN_WIDTH }
+        Sketch {
+            counters: vec![0; width * ROWS],
+            mask: width - 1,
+            increments: 0,
+            period: AGING_PERIOD_PER_KEY * MIN_WIDTH,
+        }
     }
 
     fn slots(&self, hash: u64) -> [usize; ROWS] {
@@ -38,7 +43,9 @@ impl Sketch {
         let mut slots = [0; ROWS];
         let (a, b) = (hash as u32 as u64, hash >> 32);
         for (row, slot) in slots.iter_mut().enumerate() {
-            let h = a.wrapping_add((row as u64 + 1).wrapping_mul(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let h = a
+                .wrapping_add((row as u64 + 1).wrapping_mul(b))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
             *slot = row * width + ((h >> 32) as usize & self.mask);
         }
         slots
@@ -60,7 +67,11 @@ impl Sketch {
     }
 
     pub fn estimate(&self, hash: u64) -> u32 {
-        self.slots(hash).iter().map(|&s| self.counters[s] as u32).min().unwrap_or(0)
+        self.slots(hash)
+            .iter()
+            .map(|&s| self.counters[s] as u32)
+            .min()
+            .unwrap_or(0)
     }
 
     fn age(&mut self) {
@@ -98,7 +109,7 @@ mod tests {
         sketch.increment(7);
         assert!(sketch.estimate(42) >= 20);
         assert!(sketch.estimate(7) >= 1 && sketch.estimate(7) < 20);
-        assert_eq!(sketch.estimate(99_999) , 0);
+        assert_eq!(sketch.estimate(99_999), 0);
         // One other key counted until the sketch ages: 42's count is halved.
         for _ in 0..(AGING_PERIOD_PER_KEY * MIN_WIDTH) {
             sketch.increment(1_000_000);

@@ -152,7 +152,10 @@ pub async fn run(
     server.apply_config();
     // Everything allocated before the first client but the keyspace's own accounted bytes.
     let allocated = crate::engine::memory::allocator_stats().0;
-    server.keyspace.baseline.store(allocated.saturating_sub(server.keyspace.memory()), Ordering::Relaxed);
+    server.keyspace.baseline.store(
+        allocated.saturating_sub(server.keyspace.memory()),
+        Ordering::Relaxed,
+    );
 
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
     // of them has ended.

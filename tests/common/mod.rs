@@ -38,7 +38,11 @@ impl TestServer {
         file: Option<std::path::PathBuf>,
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
-        let mut values = ConfigValues { port: 0, shards: 4, ..ConfigValues::default() };
+        let mut values = ConfigValues {
+            port: 0,
+            shards: 4,
+            ..ConfigValues::default()
+        };
         configure(&mut values);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
