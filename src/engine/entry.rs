@@ -92,8 +92,11 @@ pub struct Entry {
     pub lfu: u8,
     /// In `allkeys-cachet`'s admission window: new, not yet weighed against the residents.
     pub in_window: bool,
-    tags: Option<Box<Box<[Box<[u8]>]>>>,
+    tags: Option<Box<TagList>>,
 }
+
+/// An entry's tags; boxed once more in the entry so that an untagged entry pays one null pointer.
+type TagList = Box<[Box<[u8]>]>;
 
 /// Longest string Redis keeps as `embstr`.
 const EMBSTR_MAX: usize = 44;

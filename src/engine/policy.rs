@@ -219,11 +219,7 @@ fn cachet_score(
     sketch_frequency: u32,
 ) -> Score {
     let idle = crate::engine::idle_seconds(entry.lru, now_ms);
-    let demotions = if settings.priority_idle_demote == 0 {
-        0
-    } else {
-        idle / settings.priority_idle_demote
-    };
+    let demotions = idle.checked_div(settings.priority_idle_demote).unwrap_or(0);
     let class = (entry.priority() as u64).saturating_sub(demotions);
     // The sketch ages with the traffic, so it follows a moving hot set within seconds, where the
     // LFU counter decays by minutes; a hit since the entry came in breaks ties in favour of
