@@ -74,58 +74,33 @@ fn parse_db(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, CmdError> {
     Ok(db as usize)
 }
 
-fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+/// Replies how many of the keys in `args[1..]` `test` holds for, each key under its own shard lock
+/// (DEL, EXISTS and TOUCH need no atomicity across keys; EXISTS counts a key given twice twice).
+fn count_keys(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    test: impl Fn(&mut DbShard<'_>, u64, &[u8]) -> bool,
+) -> CmdResult {
     let db = ctx.client.db;
-    let mut removed = 0;
-    for key in &args[1..] {
-        if ctx
-            .server
-            .keyspace
-            .with_key(db, key, ctx.now_ms, |view, hash| view.remove(hash, key))
-            .is_some()
-        {
-            removed += 1;
-        }
-    }
-    ctx.out.int(removed);
+    let keyspace = &ctx.server.keyspace;
+    let count = args[1..]
+        .iter()
+        .filter(|key| keyspace.with_key(db, key, ctx.now_ms, |view, hash| test(view, hash, key)))
+        .count();
+    ctx.out.int(count as i64);
     Ok(())
+}
+
+fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    count_keys(ctx, args, |view, hash, key| view.remove(hash, key).is_some())
 }
 
 fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let db = ctx.client.db;
-    let mut found = 0;
-    for key in &args[1..] {
-        if ctx
-            .server
-            .keyspace
-            .with_key(db, key, ctx.now_ms, |view, hash| {
-                inspect(view, hash, key, |_| ())
-            })
-            .is_some()
-        {
-            found += 1;
-        }
-    }
-    ctx.out.int(found);
-    Ok(())
+    count_keys(ctx, args, |view, hash, key| inspect(view, hash, key, |_| ()).is_some())
 }
 
 fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let db = ctx.client.db;
-    let mut found = 0;
-    for key in &args[1..] {
-        if ctx
-            .server
-            .keyspace
-            .with_key(db, key, ctx.now_ms, |view, hash| {
-                view.read(hash, key).is_some()
-            })
-        {
-            found += 1;
-        }
-    }
-    ctx.out.int(found);
-    Ok(())
+    count_keys(ctx, args, |view, hash, key| view.read(hash, key).is_some())
 }
 
 fn type_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
