@@ -92,11 +92,15 @@ fn count_keys(
 }
 
 fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    count_keys(ctx, args, |view, hash, key| view.remove(hash, key).is_some())
+    count_keys(ctx, args, |view, hash, key| {
+        view.remove(hash, key).is_some()
+    })
 }
 
 fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    count_keys(ctx, args, |view, hash, key| inspect(view, hash, key, |_| ()).is_some())
+    count_keys(ctx, args, |view, hash, key| {
+        inspect(view, hash, key, |_| ()).is_some()
+    })
 }
 
 fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {

@@ -447,6 +447,22 @@ fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// In-place edit of a string value (INCR*, APPEND, SETRANGE): `None` when the key is absent,
+/// WRONGTYPE when it holds something else, else what `edit` returns.
+pub(super) fn modify_string<R>(
+    view: &mut DbShard<'_>,
+    hash: u64,
+    key: &[u8],
+    edit: impl FnOnce(&mut Entry) -> Result<R, CmdError>,
+) -> Option<Result<R, CmdError>> {
+    view.modify(hash, key, |entry| {
+        if !entry.is_string() {
+            return Err(CmdError::WrongType);
+        }
+        edit(entry)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 
 use super::long_double::LongDouble;
+use super::string::modify_string;
 use super::{args, Ctx};
 use crate::engine::{Entry, Value};
 use crate::error::{CmdError, CmdResult};
@@ -25,10 +26,7 @@ fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
         .server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-            let existing = view.modify(hash, key, |entry| {
-                if !entry.is_string() {
-                    return Err(CmdError::WrongType);
-                }
+            let existing = modify_string(view, hash, key, |entry| {
                 let new = entry_int(entry)?
                     .checked_add(by)
                     .ok_or(CmdError::Overflow)?;
@@ -85,10 +83,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 }
                 Ok(sum.to_human_string().into_bytes())
             };
-            let existing = view.modify(hash, key, |entry| {
-                if !entry.is_string() {
-                    return Err(CmdError::WrongType);
-                }
+            let existing = modify_string(view, hash, key, |entry| {
                 let current = match entry.value() {
                     Value::Int(n) => LongDouble::from_i64(n),
                     Value::Str { .. } => entry

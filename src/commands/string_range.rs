@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 
+use super::string::modify_string;
 use super::{args, Ctx};
 use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
@@ -27,10 +28,7 @@ pub(super) fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-            let existing = view.modify(hash, key, |entry| {
-                if !entry.is_string() {
-                    return Err(CmdError::WrongType);
-                }
+            let existing = modify_string(view, hash, key, |entry| {
                 check_length(entry.string_len(), suffix.len(), max)?;
                 entry.modify_string(|bytes| bytes.extend_from_slice(suffix));
                 Ok(entry.string_len())
@@ -95,10 +93,7 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-            let existing = view.modify(hash, key, |entry| {
-                if !entry.is_string() {
-                    return Err(CmdError::WrongType);
-                }
+            let existing = modify_string(view, hash, key, |entry| {
                 // Writing nothing changes nothing, not even the encoding, and is never too long.
                 if patch.is_empty() {
                     return Ok(entry.string_len());
