@@ -160,8 +160,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], nx: bool) -> Result
     let Some(entry) = view.remove(hash, src) else {
         return Err(CmdError::NoSuchKey);
     };
-    let moved = entry.clone_with_key(dst);
-    drop(entry);
+    let moved = entry.into_renamed(dst);
     if let Some((mut view, hash)) = locked.view(db, dst, now) {
         view.insert(hash, moved);
     }

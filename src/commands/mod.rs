@@ -7,13 +7,19 @@ pub mod cache;
 pub mod client;
 pub mod command_cmd;
 pub mod config_cmd;
+pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod long_double;
+pub mod multi;
+pub mod pubsub;
 pub mod server_cmds;
+pub mod set;
 pub mod string;
 pub mod string_num;
 pub mod string_range;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -33,6 +39,18 @@ pub struct Ctx<'a> {
     pub client: &'a mut ClientState,
     pub out: &'a mut ReplyBuf,
     pub now_ms: u64,
+}
+
+impl Ctx<'_> {
+    /// Announces a change to `key` in the client's database (Redis's `notifyKeyspaceEvent` and
+    /// `signalModifiedKey` in one): WATCH, keyspace notifications, tracking and peers all listen.
+    /// `class` is one of `engine::notice::class`, `event` Redis's event name.
+    pub fn notify(&self, class: u16, event: &'static str, key: &[u8]) {
+        self.server
+            .keyspace
+            .notices
+            .key(self.client.db, key, class, event);
+    }
 }
 
 pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
@@ -102,10 +120,16 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 8] {
+pub fn families() -> [&'static [CommandSpec]; 14] {
     [
         string::COMMANDS,
         keys::COMMANDS,
+        hash::COMMANDS,
+        list::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+        multi::COMMANDS,
+        pubsub::COMMANDS,
         server_cmds::COMMANDS,
         client::COMMANDS,
         config_cmd::COMMANDS,

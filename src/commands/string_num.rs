@@ -18,6 +18,7 @@ fn entry_int(entry: &Entry) -> Result<i64, CmdError> {
             .str_bytes()
             .and_then(parse_i64)
             .ok_or(CmdError::NotInteger),
+        Value::Collection => Err(CmdError::WrongType),
     }
 }
 
@@ -90,6 +91,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                         .str_bytes()
                         .and_then(LongDouble::parse)
                         .ok_or(CmdError::NotFloat)?,
+                    Value::Collection => return Err(CmdError::WrongType),
                 };
                 let text = compute(current)?;
                 entry.set_string(&text);

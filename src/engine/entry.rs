@@ -1,9 +1,10 @@
 //! One key and its value, in as few bytes as we can manage: the key and the value share one
 //! allocation (a string's bytes, or an integer's 8 bytes, follow the key), and the entry itself —
-//! with expiry, access time, LFU counter, priority, cost and tags — is a 48-byte box, so a table
-//! slot is one pointer.
+//! with expiry, access time, LFU counter, priority and cost — is a 48-byte box, so a table slot is
+//! one pointer. What few entries have (tags, a collection value) sits behind one more pointer.
 
 use crate::engine::memory::alloc_size;
+use crate::engine::types::{Collection, HashValue, ListValue, SetValue, ZSetValue};
 
 /// The value as commands see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub enum Value {
     Str { raw: bool },
     /// A string that is a canonical decimal integer (Redis's `int` encoding).
     Int(i64),
+    /// A hash, list, set or sorted set (see `Entry::collection`).
+    Collection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -75,6 +78,8 @@ enum Kind {
     Str,
     RawStr,
     Int,
+    /// The value is `extra.collection`; the entry's bytes hold only the key.
+    Collection,
 }
 
 #[derive(Debug)]
@@ -92,10 +97,17 @@ pub struct Entry {
     pub lfu: u8,
     /// In `allkeys-cachet`'s admission window: new, not yet weighed against the residents.
     pub in_window: bool,
-    tags: Option<Box<TagList>>,
+    extra: Option<Box<Extra>>,
 }
 
-/// An entry's tags; boxed once more in the entry so that an untagged entry pays one null pointer.
+/// The parts of an entry most entries do not have, boxed so that those entries pay one null
+/// pointer for them.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    tags: Option<TagList>,
+    collection: Option<Collection>,
+}
+
 type TagList = Box<[Box<[u8]>]>;
 
 /// Longest string Redis keeps as `embstr`.
@@ -120,8 +132,18 @@ impl Entry {
             priority: Priority::Normal,
             lfu: LFU_INIT_VAL,
             in_window: false,
-            tags: None,
+            extra: None,
         })
+    }
+
+    /// A key holding a hash, list, set or sorted set.
+    pub fn new_collection(key: &[u8], collection: Collection, lru: u32) -> Box<Entry> {
+        let mut entry = Entry::with_payload(key, &[], Kind::Collection, lru);
+        entry.extra = Some(Box::new(Extra {
+            tags: None,
+            collection: Some(collection),
+        }));
+        entry
     }
 
     pub fn new_string(key: &[u8], value: &[u8], lru: u32) -> Box<Entry> {
@@ -156,6 +178,77 @@ impl Entry {
             Kind::Str => Value::Str { raw: false },
             Kind::RawStr => Value::Str { raw: true },
             Kind::Int => Value::Int(self.int()),
+            Kind::Collection => Value::Collection,
+        }
+    }
+
+    pub fn collection(&self) -> Option<&Collection> {
+        self.extra.as_ref()?.collection.as_ref()
+    }
+
+    pub fn collection_mut(&mut self) -> Option<&mut Collection> {
+        self.extra.as_mut()?.collection.as_mut()
+    }
+
+    /// A collection whose last element was removed: the shard deletes such a key after the
+    /// write, as Redis never keeps an empty collection.
+    pub fn is_empty_collection(&self) -> bool {
+        self.collection().is_some_and(Collection::is_empty)
+    }
+
+    pub fn hash(&self) -> Option<&HashValue> {
+        match self.collection()? {
+            Collection::Hash(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn hash_mut(&mut self) -> Option<&mut HashValue> {
+        match self.collection_mut()? {
+            Collection::Hash(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn list(&self) -> Option<&ListValue> {
+        match self.collection()? {
+            Collection::List(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn list_mut(&mut self) -> Option<&mut ListValue> {
+        match self.collection_mut()? {
+            Collection::List(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn set(&self) -> Option<&SetValue> {
+        match self.collection()? {
+            Collection::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn set_mut(&mut self) -> Option<&mut SetValue> {
+        match self.collection_mut()? {
+            Collection::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn zset(&self) -> Option<&ZSetValue> {
+        match self.collection()? {
+            Collection::ZSet(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn zset_mut(&mut self) -> Option<&mut ZSetValue> {
+        match self.collection_mut()? {
+            Collection::ZSet(v) => Some(v),
+            _ => None,
         }
     }
 
@@ -171,6 +264,7 @@ impl Entry {
     pub fn type_name(&self) -> &'static str {
         match self.kind {
             Kind::Str | Kind::RawStr | Kind::Int => "string",
+            Kind::Collection => self.collection().map_or("none", Collection::type_name),
         }
     }
 
@@ -180,6 +274,7 @@ impl Entry {
             Kind::Int => "int",
             Kind::Str if self.string_len() <= EMBSTR_MAX => "embstr",
             Kind::Str | Kind::RawStr => "raw",
+            Kind::Collection => self.collection().map_or("", Collection::encoding),
         }
     }
 
@@ -187,7 +282,7 @@ impl Entry {
     pub fn str_bytes(&self) -> Option<&[u8]> {
         match self.kind {
             Kind::Str | Kind::RawStr => Some(self.payload()),
-            Kind::Int => None,
+            Kind::Int | Kind::Collection => None,
         }
     }
 
@@ -200,6 +295,7 @@ impl Entry {
         match self.kind {
             Kind::Str | Kind::RawStr => Some(StringValue::Bytes(self.payload())),
             Kind::Int => Some(StringValue::int(self.int())),
+            Kind::Collection => None,
         }
     }
 
@@ -207,6 +303,7 @@ impl Entry {
         match self.kind {
             Kind::Str | Kind::RawStr => self.payload().len(),
             Kind::Int => itoa::Buffer::new().format(self.int()).len(),
+            Kind::Collection => 0,
         }
     }
 
@@ -246,6 +343,9 @@ impl Entry {
     }
 
     fn replace_payload(&mut self, value: &[u8]) {
+        if let Some(extra) = self.extra.as_mut() {
+            extra.collection = None;
+        }
         let mut bytes = std::mem::take(&mut self.bytes).into_vec();
         bytes.truncate(self.key_len as usize);
         bytes.extend_from_slice(value);
@@ -261,14 +361,17 @@ impl Entry {
     }
 
     pub fn tags(&self) -> &[Box<[u8]>] {
-        self.tags.as_deref().map(|t| &t[..]).unwrap_or(&[])
+        self.extra
+            .as_ref()
+            .and_then(|extra| extra.tags.as_deref())
+            .unwrap_or(&[])
     }
 
     pub fn meta(&self) -> CacheMeta {
         CacheMeta {
             priority: self.priority,
             cost: self.cost,
-            tags: self.tags.as_deref().cloned(),
+            tags: self.extra.as_ref().and_then(|extra| extra.tags.clone()),
         }
     }
 
@@ -276,29 +379,58 @@ impl Entry {
     pub fn set_meta(&mut self, meta: CacheMeta) {
         self.priority = meta.priority;
         self.cost = meta.cost;
-        self.tags = meta.tags.filter(|t| !t.is_empty()).map(Box::new);
+        let tags = meta.tags.filter(|t| !t.is_empty());
+        match (&mut self.extra, tags) {
+            (Some(extra), tags) => extra.tags = tags,
+            (None, None) => {}
+            (None, Some(tags)) => {
+                self.extra = Some(Box::new(Extra {
+                    tags: Some(tags),
+                    collection: None,
+                }))
+            }
+        }
+        if self
+            .extra
+            .as_ref()
+            .is_some_and(|e| e.tags.is_none() && e.collection.is_none())
+        {
+            self.extra = None;
+        }
     }
 
-    /// A copy under another key (RENAME, COPY, MOVE keep value, expiry and cache metadata).
+    /// A copy under another key (COPY keeps value, expiry and cache metadata).
     pub fn clone_with_key(&self, key: &[u8]) -> Box<Entry> {
         let mut copy = Entry::with_payload(key, self.payload(), self.kind, self.lru);
         copy.expire_at = self.expire_at;
         copy.cost = self.cost;
         copy.priority = self.priority;
         copy.lfu = self.lfu;
-        copy.tags = self.tags.clone();
+        copy.extra = self.extra.clone();
         copy
     }
 
-    /// Bytes this entry costs the allocator: the box, the key-and-value block, and its tags.
-    /// Table slots are counted by the table.
+    /// The same entry under another key (RENAME, MOVE), without copying a collection's elements.
+    pub fn into_renamed(mut self: Box<Entry>, key: &[u8]) -> Box<Entry> {
+        let extra = self.extra.take();
+        let mut renamed = self.clone_with_key(key);
+        renamed.extra = extra;
+        renamed
+    }
+
+    /// Bytes this entry costs the allocator: the box, the key-and-value block, its tags and its
+    /// collection. Table slots are counted by the table.
     pub fn memory(&self) -> usize {
-        let tags = self.tags.as_deref().map_or(0, |tags| {
-            alloc_size(std::mem::size_of::<Box<[Box<[u8]>]>>())
-                + alloc_size(tags.len() * std::mem::size_of::<Box<[u8]>>())
-                + tags.iter().map(|t| alloc_size(t.len())).sum::<usize>()
+        let extra = self.extra.as_deref().map_or(0, |extra| {
+            let tags = extra.tags.as_deref().map_or(0, |tags| {
+                alloc_size(std::mem::size_of_val(tags))
+                    + tags.iter().map(|t| alloc_size(t.len())).sum::<usize>()
+            });
+            alloc_size(std::mem::size_of::<Extra>())
+                + tags
+                + extra.collection.as_ref().map_or(0, Collection::memory)
         });
-        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + tags
+        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra
     }
 }
 

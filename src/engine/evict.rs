@@ -179,7 +179,7 @@ impl Keyspace {
             }
         }
         let mut view = self.view(&mut shard, candidate.db, now_ms);
-        match view.remove(hash, &candidate.key) {
+        match view.evict(hash, &candidate.key) {
             Some(entry) => {
                 self.record_eviction(entry.memory(), entry.priority());
                 Outcome::Evicted
@@ -207,7 +207,7 @@ impl Keyspace {
                     continue;
                 };
                 let mut view = self.view(&mut shard, db, now_ms);
-                if let Some(entry) = view.remove(hash_key(&key), &key) {
+                if let Some(entry) = view.evict(hash_key(&key), &key) {
                     self.record_eviction(entry.memory(), entry.priority());
                     return true;
                 }

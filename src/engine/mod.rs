@@ -8,9 +8,11 @@ pub mod evict;
 pub mod expire;
 pub mod glob;
 pub mod memory;
+pub mod notice;
 pub mod policy;
 pub mod shard;
 pub mod sketch;
+pub mod types;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -121,6 +123,8 @@ pub struct Keyspace {
     pub baseline: AtomicUsize,
     settings: SharedSettings,
     pub evictions: evict::EvictionState,
+    /// Where every change to a key is announced (see `notice`).
+    pub notices: notice::Notices,
 }
 
 impl Keyspace {
@@ -137,6 +141,7 @@ impl Keyspace {
             baseline: AtomicUsize::new(0),
             settings: SharedSettings::default(),
             evictions: evict::EvictionState::default(),
+            notices: notice::Notices::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
         let sketches = count * sketch::Sketch::default().bytes();
@@ -183,6 +188,7 @@ impl Keyspace {
             admission: &mut shard.admission,
             db,
             totals: &self.totals,
+            notices: &self.notices,
             settings: self.eviction_settings(),
             now_ms,
             lru_clock: lru_clock(now_ms),
@@ -206,6 +212,17 @@ impl Keyspace {
                 }
             }
         });
+        // Announced before the shards are released, so no write can slip in between.
+        self.notices.emit(&notice::Notice {
+            db: db.unwrap_or(0),
+            target: match db {
+                Some(_) => notice::Target::Db,
+                None => notice::Target::All,
+            },
+            class: notice::class::GENERIC,
+            event: if db.is_some() { "flushdb" } else { "flushall" },
+        });
+        drop(locked);
         taken
     }
 

@@ -7,6 +7,7 @@ use hashbrown::HashTable;
 
 use crate::engine::entry::Entry;
 use crate::engine::memory::table_size;
+use crate::engine::notice::{class, Notices};
 use crate::engine::policy::{lfu_access, EvictionSettings, Policy};
 use crate::engine::sketch::Sketch;
 use crate::engine::Totals;
@@ -92,6 +93,7 @@ pub struct DbShard<'a> {
     pub admission: &'a mut Vec<(usize, u64)>,
     pub db: usize,
     pub totals: &'a Totals,
+    pub notices: &'a Notices,
     pub settings: EvictionSettings,
     pub now_ms: u64,
     pub lru_clock: u32,
@@ -119,6 +121,7 @@ impl DbShard<'_> {
         if expired {
             self.remove_at(index);
             self.stats.expired += 1;
+            self.notices.key(self.db, key, class::EXPIRED, "expired");
             return None;
         }
         Some(index)
@@ -232,7 +235,13 @@ impl DbShard<'_> {
         }
         self.table.by_priority[old_priority as usize] -= 1;
         self.table.by_priority[new_priority as usize] += 1;
-        self.sync_totals();
+        // Redis never keeps an empty collection: the write that removed the last element
+        // deletes the key (the command emits the `del` notice, as Redis's commands do).
+        if entry.is_empty_collection() {
+            self.remove_at(index);
+        } else {
+            self.sync_totals();
+        }
         Some(result)
     }
 
@@ -309,6 +318,13 @@ impl DbShard<'_> {
         self.remove_at(index)
     }
 
+    /// Removes a key to make room, with its `evicted` notice.
+    pub fn evict(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
+        let entry = self.remove(hash, key)?;
+        self.notices.key(self.db, key, class::EVICTED, "evicted");
+        Some(entry)
+    }
+
     /// Removes every key (FLUSHDB) and returns the table so the caller may free it elsewhere.
     pub fn take_all(&mut self) -> Table {
         let mut taken = std::mem::take(self.table);
@@ -342,8 +358,12 @@ impl DbShard<'_> {
                 .map(|e| (e.has_expiry(), e.is_expired(self.now_ms)));
             if let Some((true, is_expired)) = is_volatile {
                 sampled += 1;
-                if is_expired && self.remove_at(index).is_some() {
-                    expired += 1;
+                if is_expired {
+                    if let Some(entry) = self.remove_at(index) {
+                        expired += 1;
+                        self.notices
+                            .key(self.db, entry.key(), class::EXPIRED, "expired");
+                    }
                 }
             }
             index = (index + 1) % buckets;

@@ -38,6 +38,8 @@ pub struct ClientState {
     /// Set by the current command when the next one's reply must be skipped (CLIENT REPLY SKIP).
     pub skip_next: bool,
     pub close_after_reply: bool,
+    /// True while EXEC runs this client's queued commands: blocking commands must not block.
+    pub in_exec: bool,
     pub action: Option<Action>,
     /// The last command run, published to `info` once per batch for CLIENT LIST.
     pub last_command: Option<(Option<&'static CommandSpec>, &'static CommandSpec)>,
@@ -53,6 +55,7 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             skip_next: false,
             close_after_reply: false,
+            in_exec: false,
             action: None,
             last_command: None,
             info,

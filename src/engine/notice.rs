@@ -1,0 +1,138 @@
+//! Keyspace notices: every change to a key goes through `Notices::emit`, whoever makes it (a
+//! command, lazy or active expiry, eviction, a flush). WATCH, keyspace notifications, client
+//! tracking, peer coherence and statistics are sinks of this one stream, so none of them can miss
+//! a path the others see.
+//!
+//! Notices are emitted synchronously, usually with the key's shard still locked, so a write and
+//! its notice are one step for anyone who takes that lock. A sink must therefore be quick and
+//! must never lock a shard.
+
+use std::sync::{Arc, OnceLock};
+
+/// Classes of events, with Redis's `NOTIFY_*` bit values (the letters of
+/// `notify-keyspace-events`).
+pub mod class {
+    pub const KEYSPACE: u16 = 1 << 0; // K
+    pub const KEYEVENT: u16 = 1 << 1; // E
+    pub const GENERIC: u16 = 1 << 2; // g
+    pub const STRING: u16 = 1 << 3; // $
+    pub const LIST: u16 = 1 << 4; // l
+    pub const SET: u16 = 1 << 5; // s
+    pub const HASH: u16 = 1 << 6; // h
+    pub const ZSET: u16 = 1 << 7; // z
+    pub const EXPIRED: u16 = 1 << 8; // x
+    pub const EVICTED: u16 = 1 << 9; // e
+    pub const STREAM: u16 = 1 << 10; // t
+    pub const KEY_MISS: u16 = 1 << 11; // m
+    pub const MODULE: u16 = 1 << 13; // d
+    pub const NEW: u16 = 1 << 14; // n
+    /// cachet's own: an invalidation by tag, pattern or dependency (not a Redis class, never
+    /// published as a keyspace notification).
+    pub const INVALIDATE: u16 = 1 << 15;
+}
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// One key of `Notice::db`.
+    Key(&'a [u8]),
+    /// Every key of `Notice::db` (FLUSHDB, and both databases of SWAPDB).
+    Db,
+    /// Every key of every database (FLUSHALL).
+    All,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    pub db: usize,
+    pub target: Target<'a>,
+    /// One of `class::*`: which `notify-keyspace-events` flag publishes it.
+    pub class: u16,
+    /// Redis's event name (`set`, `del`, `expired`, `evicted`, `lpush`, `hset`...).
+    pub event: &'static str,
+}
+
+impl Notice<'_> {
+    pub fn key(&self) -> Option<&[u8]> {
+        match self.target {
+            Target::Key(key) => Some(key),
+            Target::Db | Target::All => None,
+        }
+    }
+}
+
+pub trait NoticeSink: Send + Sync {
+    fn notice(&self, notice: &Notice<'_>);
+}
+
+/// The dispatcher. Sinks are installed once, when the server is built; a keyspace without a
+/// server (unit tests, benches) has none and emitting costs one load.
+#[derive(Default)]
+pub struct Notices {
+    sinks: OnceLock<Box<[Arc<dyn NoticeSink>]>>,
+}
+
+impl Notices {
+    /// Installs the sinks. Returns false (and changes nothing) if they were installed already.
+    pub fn install(&self, sinks: Vec<Arc<dyn NoticeSink>>) -> bool {
+        self.sinks.set(sinks.into_boxed_slice()).is_ok()
+    }
+
+    pub fn emit(&self, notice: &Notice<'_>) {
+        if let Some(sinks) = self.sinks.get() {
+            for sink in sinks.iter() {
+                sink.notice(notice);
+            }
+        }
+    }
+
+    pub fn key(&self, db: usize, key: &[u8], class: u16, event: &'static str) {
+        self.emit(&Notice {
+            db,
+            target: Target::Key(key),
+            class,
+            event,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(usize, Option<Vec<u8>>, &'static str)>>);
+
+    impl NoticeSink for Recorder {
+        fn notice(&self, notice: &Notice<'_>) {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push((notice.db, notice.key().map(<[u8]>::to_vec), notice.event));
+            }
+        }
+    }
+
+    #[test]
+    fn every_sink_sees_every_notice_once_installed() {
+        let notices = Notices::default();
+        notices.key(0, b"before", class::GENERIC, "del");
+        let a = Arc::new(Recorder::default());
+        let b = Arc::new(Recorder::default());
+        assert!(notices.install(vec![a.clone(), b.clone()]));
+        assert!(!notices.install(vec![]));
+        notices.key(3, b"k", class::STRING, "set");
+        notices.emit(&Notice {
+            db: 1,
+            target: Target::Db,
+            class: class::GENERIC,
+            event: "flushdb",
+        });
+        for sink in [a, b] {
+            let seen = sink.0.lock().map(|s| s.clone()).unwrap_or_default();
+            assert_eq!(
+                seen,
+                vec![(3, Some(b"k".to_vec()), "set"), (1, None, "flushdb")]
+            );
+        }
+    }
+}

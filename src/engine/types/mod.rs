@@ -1,0 +1,69 @@
+//! Collection values (hash, list, set, sorted set). A collection lives behind the entry's `extra`
+//! pointer, so a plain string pays nothing for the possibility. Every type keeps a running count
+//! of the bytes it holds, because the shard re-reads an entry's memory after each write: that
+//! read must be O(1) whatever the collection's size.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod zset;
+
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use set::SetValue;
+pub use zset::ZSetValue;
+
+#[derive(Debug, Clone)]
+pub enum Collection {
+    Hash(Box<HashValue>),
+    List(Box<ListValue>),
+    Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
+}
+
+impl Collection {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Collection::Hash(_) => "hash",
+            Collection::List(_) => "list",
+            Collection::Set(_) => "set",
+            Collection::ZSet(_) => "zset",
+        }
+    }
+
+    /// Redis's encoding name for `OBJECT ENCODING` (`listpack`, `hashtable`, `quicklist`,
+    /// `intset`, `skiplist`).
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Collection::Hash(v) => v.encoding(),
+            Collection::List(v) => v.encoding(),
+            Collection::Set(v) => v.encoding(),
+            Collection::ZSet(v) => v.encoding(),
+        }
+    }
+
+    /// Elements (fields, members, items).
+    pub fn len(&self) -> usize {
+        match self {
+            Collection::Hash(v) => v.len(),
+            Collection::List(v) => v.len(),
+            Collection::Set(v) => v.len(),
+            Collection::ZSet(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held, including the box; O(1).
+    pub fn memory(&self) -> usize {
+        use crate::engine::memory::alloc_size;
+        match self {
+            Collection::Hash(v) => alloc_size(std::mem::size_of::<HashValue>()) + v.memory(),
+            Collection::List(v) => alloc_size(std::mem::size_of::<ListValue>()) + v.memory(),
+            Collection::Set(v) => alloc_size(std::mem::size_of::<SetValue>()) + v.memory(),
+            Collection::ZSet(v) => alloc_size(std::mem::size_of::<ZSetValue>()) + v.memory(),
+        }
+    }
+}
