@@ -7,6 +7,8 @@ pub mod entry;
 pub mod evict;
 pub mod expire;
 pub mod glob;
+pub mod invalidate;
+pub mod labels;
 pub mod memory;
 pub mod notice;
 pub mod policy;
@@ -125,6 +127,8 @@ pub struct Keyspace {
     pub evictions: evict::EvictionState,
     /// Where every change to a key is announced (see `notice`).
     pub notices: notice::Notices,
+    /// Keys invalidated but not deleted yet (see `invalidate`).
+    pub sweeper: invalidate::Sweeper,
 }
 
 impl Keyspace {
@@ -142,6 +146,7 @@ impl Keyspace {
             settings: SharedSettings::default(),
             evictions: evict::EvictionState::default(),
             notices: notice::Notices::default(),
+            sweeper: invalidate::Sweeper::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
         let sketches = count * sketch::Sketch::default().bytes();
@@ -308,8 +313,23 @@ impl Keyspace {
             total.misses += shard.stats.misses;
             total.expired += shard.stats.expired;
             total.expire_sampled += shard.stats.expire_sampled;
+            total.invalidated += shard.stats.invalidated;
         });
         total
+    }
+
+    /// Size of the label indexes (INFO cachet). A tag used in several shards counts once per
+    /// shard.
+    pub fn label_stats(&self) -> LabelStats {
+        let mut stats = LabelStats::default();
+        self.for_each_shard(|_, shard| {
+            for table in &shard.dbs {
+                stats.tags += table.tags.len();
+                stats.tag_bytes += table.tags.memory();
+                stats.dependency_bytes += table.dependents.memory();
+            }
+        });
+        stats
     }
 
     pub fn reset_stats(&self) {
@@ -346,6 +366,13 @@ impl Keyspace {
     }
 }
 
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LabelStats {
+    pub tags: usize,
+    pub tag_bytes: usize,
+    pub dependency_bytes: usize,
+}
+
 /// A set of shards locked together, in ascending shard order.
 pub struct Locked<'a> {
     keyspace: &'a Keyspace,
@@ -363,8 +390,13 @@ impl<'a> Locked<'a> {
     }
 
     pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {
-        for (_, guard) in self.guards.iter_mut() {
-            f(guard);
+        self.for_each_indexed(|_, shard| f(shard));
+    }
+
+    /// As `for_each`, with each shard's index.
+    pub fn for_each_indexed(&mut self, mut f: impl FnMut(usize, &mut Shard)) {
+        for (index, guard) in self.guards.iter_mut() {
+            f(*index, guard);
         }
     }
 }
