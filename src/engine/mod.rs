@@ -332,6 +332,33 @@ impl Keyspace {
         stats
     }
 
+    /// Per tag of database `db`: (keys, bytes of their entries, reads that hit them), for the
+    /// tags named, or for every tag when `names` is `None`.
+    pub fn tag_stats(&self, db: usize, names: Option<&[&[u8]]>) -> Vec<(Box<[u8]>, TagStats)> {
+        let mut merged: std::collections::BTreeMap<Box<[u8]>, TagStats> = Default::default();
+        if let Some(names) = names {
+            for name in names {
+                merged.entry((*name).into()).or_default();
+            }
+        }
+        self.for_each_shard(|_, shard| {
+            let Some(table) = shard.dbs.get(db) else {
+                return;
+            };
+            let mut add = |label: &labels::Label| {
+                let stats = merged.entry(label.name.clone()).or_default();
+                stats.keys += label.len();
+                stats.bytes += label.entry_bytes;
+                stats.hits += label.hits;
+            };
+            match names {
+                Some(names) => names.iter().filter_map(|n| table.tags.get(n)).for_each(&mut add),
+                None => table.tags.iter().for_each(&mut add),
+            }
+        });
+        merged.into_iter().collect()
+    }
+
     pub fn reset_stats(&self) {
         self.for_each_shard(|_, shard| shard.stats = ShardStats::default());
     }
@@ -364,6 +391,13 @@ impl Keyspace {
         self.for_each_shard(|_, shard| total += shard.dbs[db].map.len());
         total
     }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TagStats {
+    pub keys: usize,
+    pub bytes: usize,
+    pub hits: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -313,7 +313,14 @@ impl DbShard<'_> {
             Some(index) => {
                 self.stats.hits += 1;
                 self.touch(index);
-                self.table.map.get_bucket(index).map(|e| &**e)
+                let table = &mut *self.table;
+                let entry = table.map.get_bucket(index)?;
+                for tag in entry.tags() {
+                    if let Some(label) = table.tags.get_mut(tag) {
+                        label.hits += 1;
+                    }
+                }
+                Some(&**entry)
             }
             None => {
                 self.stats.misses += 1;
