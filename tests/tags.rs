@@ -245,6 +245,18 @@ fn dependents_follow_their_parents_transitively() {
         .arg("b")
         .query(&mut con)
         .unwrap();
+    let inspect: Vec<Value> = redis::cmd("CACHE.INSPECT")
+        .arg("c")
+        .query(&mut con)
+        .unwrap();
+    let depends = inspect
+        .chunks(2)
+        .find(|pair| pair[0] == Value::BulkString(b"depends_on".to_vec()))
+        .map(|pair| pair[1].clone());
+    assert_eq!(
+        depends,
+        Some(Value::Array(vec![Value::BulkString(b"b".to_vec())]))
+    );
     let _: () = redis::cmd("CACHE.DEPEND")
         .arg("d")
         .arg("a")

@@ -352,7 +352,10 @@ impl Keyspace {
                 stats.hits += label.hits;
             };
             match names {
-                Some(names) => names.iter().filter_map(|n| table.tags.get(n)).for_each(&mut add),
+                Some(names) => names
+                    .iter()
+                    .filter_map(|n| table.tags.get(n))
+                    .for_each(&mut add),
                 None => table.tags.iter().for_each(&mut add),
             }
         });
