@@ -10,6 +10,9 @@ mod expire;
 mod introspect;
 mod scan;
 
+/// HSCAN, SSCAN and ZSCAN read their cursor as SCAN does.
+pub(crate) use scan::parse_cursor;
+
 use bytes::Bytes;
 
 use super::{args, CommandSpec, Ctx, SPEC};

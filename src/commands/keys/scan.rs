@@ -55,7 +55,7 @@ impl Cursor {
 /// A cursor as Redis's `parseScanCursorOrReply` reads it (`strtoul`): decimal digits with an
 /// optional sign (a minus wraps around, so `-1` is the largest cursor), no leading space, and the
 /// empty string is 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
