@@ -11,6 +11,8 @@
 //! count of its nodes.
 
 mod dict;
+#[cfg(test)]
+mod model_tests;
 
 use crate::engine::memory::alloc_size;
 use dict::Dict;
