@@ -101,6 +101,13 @@ impl Dict {
         let mut node = self.buckets.get_mut(bucket).and_then(|h| h.as_deref_mut());
         while let Some(n) = node {
             if n.field() == field {
+                // Counters (HINCRBY) mostly keep their length: overwrite without reallocating.
+                if n.value().len() == value.len() {
+                    if let Some(slot) = n.data.get_mut(field.len()..) {
+                        slot.copy_from_slice(value);
+                        return false;
+                    }
+                }
                 self.node_bytes -= alloc_size(n.data.len());
                 n.data = join(field, value);
                 self.node_bytes += alloc_size(n.data.len());
