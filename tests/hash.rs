@@ -682,3 +682,37 @@ fn copy_rename_and_memory_usage() {
     );
     assert!(usage(&mut raw) > before);
 }
+
+fn used_memory(raw: &mut RawClient) -> u64 {
+    let info = text(&call(raw, &["INFO", "memory"]));
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn byte_accounting_returns_to_where_it_was() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    // The shard's table keeps its slots once it has some: make them exist before measuring.
+    assert_eq!(call(&mut raw, &["HSET", "h", "a", "1"]), int(1));
+    assert_eq!(call(&mut raw, &["DEL", "h"]), int(1));
+    let before = used_memory(&mut raw);
+    for i in 0..700 {
+        let field = format!("f{i}");
+        call(&mut raw, &["HSET", "h", &field, &"v".repeat(i % 90)]);
+        call(&mut raw, &["HINCRBY", "h", "counter", "12345"]);
+        if i % 3 == 0 {
+            call(&mut raw, &["HDEL", "h", &format!("f{}", i / 2)]);
+        }
+    }
+    assert_eq!(encoding(&mut raw, "h"), "hashtable");
+    assert!(used_memory(&mut raw) > before + 20_000);
+    assert_eq!(call(&mut raw, &["DEL", "h"]), int(1));
+    assert_eq!(used_memory(&mut raw), before);
+    // Emptied by HDEL rather than DEL.
+    assert_eq!(call(&mut raw, &["HSET", "h", "a", "1", "b", "2"]), int(2));
+    assert_eq!(call(&mut raw, &["HDEL", "h", "a", "b"]), int(2));
+    assert_eq!(used_memory(&mut raw), before);
+}
