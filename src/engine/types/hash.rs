@@ -211,20 +211,26 @@ fn read_varint(buf: &[u8], mut at: usize) -> Option<(usize, usize)> {
     }
 }
 
-fn write_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+#[cfg(test)]
+fn write_varint(out: &mut Vec<u8>, n: usize) {
+    let (bytes, used) = varint(n);
+    out.extend_from_slice(&bytes[..used]);
 }
 
-fn varint(n: usize) -> ([u8; 10], usize) {
-    let mut out = Vec::with_capacity(10);
-    write_varint(&mut out, n);
+/// `n` as LEB128 on the stack: (bytes, how many are used).
+fn varint(mut n: usize) -> ([u8; 10], usize) {
     let mut bytes = [0u8; 10];
-    bytes[..out.len()].copy_from_slice(&out);
-    (bytes, out.len())
+    let mut used = 0;
+    for slot in bytes.iter_mut() {
+        used += 1;
+        if n < 0x80 {
+            *slot = n as u8;
+            break;
+        }
+        *slot = (n as u8) | 0x80;
+        n >>= 7;
+    }
+    (bytes, used)
 }
 
 #[derive(Debug, Clone)]
