@@ -379,9 +379,14 @@ fn zrevrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// ZRANK/ZREVRANK, with Redis 7.2's WITHSCORE extension ([rank, score], or a null array).
 fn zrank_generic(ctx: &mut Ctx<'_>, args: &[Bytes], reverse: bool) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::WrongArity(
+            args::text(&args[0]).to_ascii_lowercase(),
+        ));
+    }
     let withscore = match args.get(3) {
         None => false,
-        Some(arg) if args.len() == 4 && args::is(arg, "withscore") => true,
+        Some(arg) if args::is(arg, "withscore") => true,
         Some(_) => return Err(CmdError::Syntax),
     };
     read_zset(ctx, &args[1], |zset, out| {

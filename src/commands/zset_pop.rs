@@ -131,13 +131,12 @@ pub fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     zpop_generic(ctx, args, End::Max)
 }
 
-/// `getPositiveLongFromObjectOrReply` without a custom message.
+/// `getPositiveLongFromObjectOrReply` without a custom message: one error for both failures.
 fn positive_count(arg: &[u8]) -> Result<i64, CmdError> {
-    let n = args::int(arg)?;
-    if n < 0 {
-        return Err(CmdError::msg("ERR value is out of range, must be positive"));
-    }
-    Ok(n)
+    args::int(arg)
+        .ok()
+        .filter(|&n| n >= 0)
+        .ok_or(CmdError::msg("ERR value is out of range, must be positive"))
 }
 
 fn zpop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
