@@ -30,7 +30,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn member(m: u16) -> Vec<u8> {
     // Some members are long, so the value threshold converts some sets.
-    if m % 97 == 0 {
+    if m.is_multiple_of(97) {
         format!("long-member-{m:0>60}").into_bytes()
     } else {
         format!("m{m}").into_bytes()

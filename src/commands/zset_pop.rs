@@ -293,14 +293,29 @@ fn random_members(zset: &ZSetValue, count: i64, withscores: bool, out: &mut Repl
         reply_items(out, &all, withscores);
         return;
     }
-    // Distinct ranks by a partial Fisher-Yates shuffle over the first `wanted` slots.
-    let mut ranks: Vec<usize> = (0..size).collect();
-    for slot in 0..wanted {
-        let pick = fastrand::usize(slot..size);
-        ranks.swap(slot, pick);
-    }
+    // Distinct ranks. Near the whole set, a partial Fisher-Yates shuffle (O(size)); for a small
+    // sample, draws until enough distinct ones came up (O(count)), as Redis's cases 3 and 4.
+    let ranks: Vec<usize> = if wanted * 3 > size {
+        let mut ranks: Vec<usize> = (0..size).collect();
+        for slot in 0..wanted {
+            let pick = fastrand::usize(slot..size);
+            ranks.swap(slot, pick);
+        }
+        ranks.truncate(wanted);
+        ranks
+    } else {
+        let mut picked = std::collections::HashSet::with_capacity(wanted);
+        let mut ranks = Vec::with_capacity(wanted);
+        while ranks.len() < wanted {
+            let rank = fastrand::usize(..size);
+            if picked.insert(rank) {
+                ranks.push(rank);
+            }
+        }
+        ranks
+    };
     header(out, wanted);
-    for &rank in &ranks[..wanted] {
+    for &rank in &ranks {
         if let Some(item) = zset.get(rank) {
             emit(out, item);
         }

@@ -3,11 +3,14 @@
 //! Members are kept in (score, member) order in a sequence of sorted chunks of at most
 //! `CHUNK_MAX` items: a two-level B-tree without interior nodes. A position is found by binary
 //! search over the chunks' last items then inside one chunk (O(log n)); an insert or removal moves
-//! at most one chunk's items (a memmove of a few KB); a rank adds the lengths of the chunks before
-//! it (O(n / CHUNK_MAX): ~4,000 additions at 1M members, about a microsecond). Compared with a
-//! `BTreeMap` (no rank at all, so ZRANK/ZRANGE by index would walk O(n)) and with a skiplist
-//! (O(log n) rank but a pointer chase per level and ~40 bytes of links per member), this keeps the
-//! scans of ZRANGE a straight walk over contiguous memory.
+//! at most one chunk's items (a memmove of a few KB); a Fenwick tree over the chunk lengths turns
+//! a chunk position into a rank and back in O(log n). Compared with a `BTreeMap` (no rank at all:
+//! ZRANK/ZRANGE by index would walk O(n), 65 ms at 1M members) and with a skiplist (O(log n) rank
+//! but a pointer chase per level and ~40 bytes of links per member), this keeps the scans of
+//! ZRANGE a straight walk over contiguous memory. Measured at 1M members (optimized build, random
+//! scores, a heavily loaded 2-core machine): insert ~2.8 µs, remove ~3.6 µs, rank ~2.3 µs (it was
+//! ~6 µs summing chunk lengths linearly before the Fenwick tree); chunks of 128 made inserts no
+//! faster and ranks slower, chunks of 2048 doubled insert and remove costs.
 //!
 //! Two encodings, named as Redis names them for `OBJECT ENCODING`:
 //! - `listpack` while the set holds at most `zset-max-listpack-entries` members, none longer than
@@ -80,10 +83,83 @@ pub struct ZSetValue {
     /// Non-empty sorted chunks; together the whole set in order.
     chunks: Vec<Vec<ZItem>>,
     len: usize,
+    /// Prefix sums of the chunk lengths, for ranks.
+    counts: ChunkCounts,
     /// member → score, present in the `skiplist` encoding only.
     index: Option<HashTable<(Member, f64)>>,
     /// Member allocations plus chunk buffers.
     bytes: usize,
+}
+
+/// A Fenwick tree over the chunk lengths: the rank of a chunk's first item and the chunk holding
+/// a rank in O(log chunks). Item inserts and removals update it in place; splits, merges and
+/// chunk removals (rare: once per hundreds of items) rebuild it in O(chunks).
+#[derive(Debug, Clone, Default)]
+struct ChunkCounts {
+    /// 1-based; `tree[0]` unused.
+    tree: Vec<usize>,
+}
+
+impl ChunkCounts {
+    fn rebuild(&mut self, chunks: &[Vec<ZItem>]) {
+        self.tree.clear();
+        self.tree.push(0);
+        self.tree.extend(chunks.iter().map(Vec::len));
+        for i in 1..self.tree.len() {
+            let parent = i + (i & i.wrapping_neg());
+            if parent < self.tree.len() {
+                self.tree[parent] += self.tree[i];
+            }
+        }
+    }
+
+    fn add(&mut self, chunk: usize, delta: isize) {
+        let mut i = chunk + 1;
+        while i < self.tree.len() {
+            self.tree[i] = self.tree[i].wrapping_add_signed(delta);
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Items in the chunks before `chunk`.
+    fn before(&self, chunk: usize) -> usize {
+        let mut i = chunk.min(self.tree.len().saturating_sub(1));
+        let mut sum = 0;
+        while i > 0 {
+            sum += self.tree[i];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+
+    /// (chunk, offset) of `rank`; (chunk count, 0) past the end.
+    fn locate(&self, rank: usize) -> (usize, usize) {
+        let chunks = self.tree.len().saturating_sub(1);
+        let mut position = 0;
+        let mut left = rank;
+        let mut step = if chunks == 0 {
+            0
+        } else {
+            1 << (usize::BITS - 1 - chunks.leading_zeros())
+        };
+        while step > 0 {
+            let next = position + step;
+            if next <= chunks && self.tree[next] <= left {
+                position = next;
+                left -= self.tree[next];
+            }
+            step >>= 1;
+        }
+        if position >= chunks {
+            (chunks, 0)
+        } else {
+            (position, left)
+        }
+    }
+
+    fn memory(&self) -> usize {
+        alloc_size(self.tree.capacity() * std::mem::size_of::<usize>())
+    }
 }
 
 fn member_cost(member: &[u8]) -> usize {
@@ -139,7 +215,7 @@ impl ZSetValue {
                 std::mem::size_of::<(Member, f64)>(),
             ))
         });
-        self.bytes + outer + index
+        self.bytes + outer + index + self.counts.memory()
     }
 
     /// What `memory()` should be, counted from scratch (tests compare the two).
@@ -153,7 +229,7 @@ impl ZSetValue {
                 std::mem::size_of::<(Member, f64)>(),
             ))
         });
-        items + chunks + outer + index
+        items + chunks + outer + index + self.counts.memory()
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &ZItem> + '_ {
@@ -207,18 +283,17 @@ impl ZSetValue {
     }
 
     /// (chunk, offset) of rank `rank`; (chunks.len(), 0) past the end.
-    fn locate(&self, mut rank: usize) -> (usize, usize) {
-        for (index, chunk) in self.chunks.iter().enumerate() {
-            if rank < chunk.len() {
-                return (index, rank);
-            }
-            rank -= chunk.len();
-        }
-        (self.chunks.len(), 0)
+    fn locate(&self, rank: usize) -> (usize, usize) {
+        self.counts.locate(rank)
     }
 
     fn rank_of(&self, chunk: usize, offset: usize) -> usize {
-        self.chunks[..chunk].iter().map(Vec::len).sum::<usize>() + offset
+        self.counts.before(chunk) + offset
+    }
+
+    /// Rebuilds the chunk counts after chunks were added, removed or merged.
+    fn chunks_changed(&mut self) {
+        self.counts.rebuild(&self.chunks);
     }
 
     /// The number of leading items for which `below` holds; `below` must be true on a prefix of
@@ -352,6 +427,7 @@ impl ZSetValue {
                 }
             }
         }
+        self.chunks_changed();
         if chunk > 0 {
             self.merge_small(chunk - 1);
         }
@@ -376,7 +452,9 @@ impl ZSetValue {
         if items.is_empty() {
             self.bytes -= chunk_cost(&self.chunks[chunk]);
             self.chunks.remove(chunk);
+            self.chunks_changed();
         } else {
+            self.counts.add(chunk, -1);
             self.merge_small(chunk);
         }
         Some(item)
@@ -392,6 +470,7 @@ impl ZSetValue {
         if chunk == self.chunks.len() {
             if chunk == 0 {
                 self.chunks.push(Vec::new());
+                self.chunks_changed();
             } else {
                 // Past every item: it goes to the end of the last chunk.
                 chunk -= 1;
@@ -405,11 +484,13 @@ impl ZSetValue {
         let after = chunk_cost(items);
         self.bytes = self.bytes + after - before;
         self.len += 1;
+        self.counts.add(chunk, 1);
         if self.chunks[chunk].len() > CHUNK_MAX {
             let items = &mut self.chunks[chunk];
             let tail = items.split_off(items.len() / 2);
             self.bytes += chunk_cost(&tail);
             self.chunks.insert(chunk + 1, tail);
+            self.chunks_changed();
         }
     }
 
@@ -431,6 +512,7 @@ impl ZSetValue {
         items.extend(next);
         let after = chunk_cost(items);
         self.bytes = self.bytes + after - before;
+        self.chunks_changed();
     }
 
     fn shrink_index(&mut self) {
@@ -516,6 +598,7 @@ impl ZSetValue {
         }
         if self.chunks.last().is_none_or(|c| c.len() >= CHUNK_MAX) {
             self.chunks.push(Vec::new());
+            self.chunks_changed();
         }
         if let Some(items) = self.chunks.last_mut() {
             let before = chunk_cost(items);
@@ -524,6 +607,7 @@ impl ZSetValue {
             self.bytes = self.bytes + after - before;
         }
         self.len += 1;
+        self.counts.add(self.chunks.len() - 1, 1);
     }
 }
 
