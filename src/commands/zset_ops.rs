@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::zset::reply_items;
-use super::zset_range::store_result;
+use super::zset::{limits, reply_items};
+use super::zset_range::{build_result, store_result};
 use super::{args, zset_parse, Ctx};
 use crate::engine::types::zset::{compare, ZItem, ZSetValue};
 use crate::engine::Locked;
@@ -293,6 +293,7 @@ fn combine_store(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op, event: &'static str)
     let name = args::text(&args[0]).to_ascii_lowercase();
     let dst = &args[1];
     let keys = input_keys(args, 2, &name)?;
+    let limits = limits(ctx);
     let (db, now) = (ctx.client.db, ctx.now_ms);
     let server = ctx.server;
     let mut locked = server
@@ -308,7 +309,8 @@ fn combine_store(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op, event: &'static str)
         .iter()
         .map(|item| (item.score, &item.member[..]))
         .collect();
-    store_result(ctx, &mut view, hash, dst, items, event);
+    let zset = build_result(items, limits);
+    store_result(ctx, &mut view, hash, dst, zset, event);
     Ok(())
 }
 

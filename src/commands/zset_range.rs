@@ -9,7 +9,7 @@ use super::zset::{limits, new_entry, read_zset, reply_items};
 use super::zset_parse::{LexRange, ScoreRange};
 use super::{args, Ctx};
 use crate::engine::notice::class;
-use crate::engine::types::zset::{ZItem, ZSetValue};
+use crate::engine::types::zset::{ZItem, ZSetLimits, ZSetValue};
 use crate::error::{CmdError, CmdResult};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,14 +40,42 @@ pub fn score_span(zset: &ZSetValue, range: &ScoreRange) -> (usize, usize) {
     (start, end.max(start))
 }
 
-/// Ranks `[start, end)` of the items within a lex range (meaningful when all scores are equal).
-pub fn lex_span(zset: &ZSetValue, range: &LexRange) -> (usize, usize) {
-    if range.is_empty() {
+/// Ranks `[start, end)` of the items within a lex range, walked from the low end (`reverse`: from
+/// the high end). Lex ranges are meant for sets whose scores are all equal; with mixed scores
+/// Redis's answer depends on its encoding, and for the `listpack` encoding this follows Redis's
+/// linear scans (`zzlFirstInLexRange`/`zzlLastInLexRange`) exactly.
+pub fn lex_span(zset: &ZSetValue, range: &LexRange, reverse: bool) -> (usize, usize) {
+    let (Some(first), Some(last)) = (zset.first(), zset.last()) else {
+        return (0, 0);
+    };
+    if range.is_empty() || !range.above_min(&last.member) || !range.below_max(&first.member) {
         return (0, 0);
     }
-    let start = zset.partition_point(|item| !range.above_min(&item.member));
-    let end = zset.partition_point(|item| range.below_max(&item.member));
-    (start, end.max(start))
+    if zset.encoding() != "listpack" {
+        let start = zset.partition_point(|item| !range.above_min(&item.member));
+        let end = zset.partition_point(|item| range.below_max(&item.member));
+        return (start, end.max(start));
+    }
+    let items: Vec<&[u8]> = zset.iter().map(|item| &item.member[..]).collect();
+    if reverse {
+        let Some(top) = items.iter().rposition(|m| range.below_max(m)) else {
+            return (0, 0);
+        };
+        let start = items[..=top]
+            .iter()
+            .rposition(|m| !range.above_min(m))
+            .map_or(0, |below| below + 1);
+        (start, top + 1)
+    } else {
+        let Some(start) = items.iter().position(|m| range.above_min(m)) else {
+            return (0, 0);
+        };
+        let end = items[start..]
+            .iter()
+            .position(|m| !range.below_max(m))
+            .map_or(items.len(), |above| start + above);
+        (start, end)
+    }
 }
 
 /// Start and end indexes as Redis sanitizes them for `len` items: `[start, end)`, or `None` when
@@ -87,7 +115,7 @@ impl RangeQuery {
                 };
             }
             Bounds::Score(range) => score_span(zset, range),
-            Bounds::Lex(range) => lex_span(zset, range),
+            Bounds::Lex(range) => lex_span(zset, range, self.reverse),
         };
         if self.offset < 0 || start >= end {
             return Vec::new();
@@ -224,30 +252,35 @@ pub fn zrevrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, Kind::Lex, Some(true))
 }
 
-/// Stores `items` (in any order) at `dst` as a new sorted set, or deletes `dst` when there are
-/// none; replies with the count and announces `event` (or `del`), as Redis's store handlers.
+/// Builds a stored result as Redis's ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE do: the whole set first,
+/// then the `listpack` encoding if it fits (which, as Redis's listpack, keeps -0 as 0).
+pub fn build_result(mut items: Vec<(f64, &[u8])>, limits: ZSetLimits) -> ZSetValue {
+    items.sort_by(|a, b| crate::engine::types::zset::compare(a.0, a.1, b.0, b.1));
+    let longest = items.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
+    let mut zset = ZSetValue::for_size(limits, items.len(), longest);
+    for (score, member) in &items {
+        zset.push_ordered(*score, member, limits);
+    }
+    zset
+}
+
+/// Stores `zset` at `dst`, or deletes `dst` when the set is empty; replies with the count and
+/// announces `event` (or `del`), as Redis's store handlers.
 pub fn store_result(
     ctx: &mut Ctx<'_>,
     view: &mut crate::engine::DbShard<'_>,
     hash: u64,
     dst: &[u8],
-    mut items: Vec<(f64, &[u8])>,
+    zset: ZSetValue,
     event: &'static str,
 ) {
-    if items.is_empty() {
+    if zset.is_empty() {
         let existed = view.remove(hash, dst).is_some();
         ctx.out.int(0);
         if existed {
             ctx.notify(class::GENERIC, "del", dst);
         }
         return;
-    }
-    items.sort_by(|a, b| crate::engine::types::zset::compare(a.0, a.1, b.0, b.1));
-    let limits = limits(ctx);
-    let longest = items.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-    let mut zset = ZSetValue::for_size(limits, items.len(), longest);
-    for (score, member) in &items {
-        zset.push_ordered(*score, member, limits);
     }
     let count = zset.len();
     view.insert(hash, new_entry(dst, zset));
@@ -258,28 +291,25 @@ pub fn store_result(
 pub fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (dst, src) = (&args[1], &args[2]);
     let (query, _) = parse_query(args, 2, true, Kind::Auto, None)?;
+    let limits = limits(ctx);
     let (db, now) = (ctx.client.db, ctx.now_ms);
     let server = ctx.server;
     let mut locked = server.keyspace.lock_keys([&dst[..], &src[..]]);
-    let selected: Vec<(f64, Vec<u8>)> = match locked.view(db, src, now) {
-        None => Vec::new(),
-        Some((mut view, hash)) => match view.read(hash, src) {
-            None => Vec::new(),
-            Some(entry) => {
-                let zset = entry.zset().ok_or(CmdError::WrongType)?;
-                query
-                    .select(zset)
-                    .into_iter()
-                    .map(|item| (item.score, item.member.to_vec()))
-                    .collect()
+    // As Redis 7.0, the result starts as a listpack and takes the members in reply order, so it
+    // converts (and keeps or drops the sign of a zero score) exactly as ZADD would.
+    let mut result = ZSetValue::new();
+    if let Some((mut view, hash)) = locked.view(db, src, now) {
+        if let Some(entry) = view.read(hash, src) {
+            let zset = entry.zset().ok_or(CmdError::WrongType)?;
+            for item in query.select(zset) {
+                result.insert(&item.member, item.score, limits);
             }
-        },
-    };
+        }
+    }
     let Some((mut view, hash)) = locked.view(db, dst, now) else {
         return Ok(());
     };
-    let items = selected.iter().map(|(s, m)| (*s, m.as_slice())).collect();
-    store_result(ctx, &mut view, hash, dst, items, "zrangestore");
+    store_result(ctx, &mut view, hash, dst, result, "zrangestore");
     Ok(())
 }
 
@@ -295,7 +325,7 @@ pub fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn zlexcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = LexRange::parse(&args[2], &args[3])?;
     read_zset(ctx, &args[1], |zset, out| {
-        let (start, end) = zset.map_or((0, 0), |z| lex_span(z, &range));
+        let (start, end) = zset.map_or((0, 0), |z| lex_span(z, &range, false));
         out.int((end - start) as i64);
         Ok(())
     })
@@ -349,7 +379,9 @@ pub fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 pub fn zremrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = LexRange::parse(&args[2], &args[3])?;
-    remove_span(ctx, &args[1], "zrembylex", |z| Some(lex_span(z, &range)))
+    remove_span(ctx, &args[1], "zrembylex", |z| {
+        Some(lex_span(z, &range, false))
+    })
 }
 
 #[cfg(test)]

@@ -343,8 +343,8 @@ impl ZSetValue {
     /// Sets `member`'s score, adding it when absent and converting to `skiplist` when the set
     /// outgrows `limits`. Returns the previous score.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: ZSetLimits) -> Option<f64> {
-        let score = self.stored_score(score);
         if let Some(old) = self.score(member) {
+            let score = self.stored_score(score);
             // As Redis: an equal score (-0 included) leaves the member where it is.
             if old != score {
                 let removed = self.remove_item(old, member);
