@@ -542,18 +542,6 @@ impl ZSetValue {
         self.index = Some(index);
     }
 
-    /// Switches back to `listpack` when the set fits `limits` (the stores of ZUNIONSTORE,
-    /// ZRANGESTORE... build a set and then pick its encoding, as Redis does).
-    pub fn convert_to_listpack_if_fits(&mut self, limits: ZSetLimits) {
-        if self.index.is_none() {
-            return;
-        }
-        let longest = self.iter().map(|i| i.member.len()).max().unwrap_or(0);
-        if limits.fits_listpack(self.len, longest) {
-            self.index = None;
-        }
-    }
-
     /// One step of ZSCAN over the `skiplist` encoding: visits the member table's buckets from
     /// `bucket` until `count` members were seen. Returns the bucket to resume from (0 when the
     /// walk is complete) and the table's bucket count, which a cursor records so that a table
