@@ -253,6 +253,7 @@ fn pops() {
         ),
         ("zmpop 1 z min foo", Some(&b"-ERR syntax error\r\n"[..])),
         ("zmpop 3 z min", Some(&b"-ERR syntax error\r\n"[..])),
+        ("zmpop 2 z min", Some(&b"-ERR syntax error\r\n"[..])),
     ] {
         let got = call(&mut raw, request);
         if let Some(reply) = reply {

@@ -173,7 +173,8 @@ fn at_least_one(arg: &[u8], message: &'static str) -> Result<usize, CmdError> {
 /// ZMPOP's arguments from `numkeys` on: (keys, end, count).
 pub fn parse_mpop(args: &[Bytes]) -> Result<(&[Bytes], End, usize), CmdError> {
     let numkeys = at_least_one(&args[0], "ERR numkeys should be greater than 0")?;
-    if numkeys >= args.len() {
+    // The keys, then MIN|MAX after them.
+    if numkeys >= args.len() - 1 {
         return Err(CmdError::Syntax);
     }
     let keys = &args[1..=numkeys];
