@@ -21,6 +21,10 @@ pub mod string_num;
 pub mod string_range;
 pub mod tags;
 pub mod zset;
+pub mod zset_ops;
+pub mod zset_parse;
+pub mod zset_pop;
+pub mod zset_range;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

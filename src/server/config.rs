@@ -39,6 +39,8 @@ pub struct ConfigValues {
     pub priority_idle_demote: u64,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
 }
 
 impl ConfigValues {
@@ -484,6 +486,50 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "zset-max-listpack-entries",
+        default: "128",
+        mutable: true,
+        help: "A sorted set with at most this many members uses the compact listpack encoding.",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-value",
+        default: "64",
+        mutable: true,
+        help: "A sorted set whose members are all at most this many bytes uses the listpack encoding.",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-entries",
+        default: "128",
+        mutable: true,
+        help: "Alias of zset-max-listpack-entries (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-value",
+        default: "64",
+        mutable: true,
+        help: "Alias of zset-max-listpack-value (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -523,6 +569,8 @@ impl Default for ConfigValues {
             priority_idle_demote: 0,
             hash_max_listpack_entries: 0,
             hash_max_listpack_value: 0,
+            zset_max_listpack_entries: 0,
+            zset_max_listpack_value: 0,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {
