@@ -657,7 +657,6 @@ pub fn move_core(
         element = moved.flatten();
         src_left = 1;
     } else {
-        drop(view);
         let Some((mut dst_view, dst_hash)) = locked.view(db, dst, now_ms) else {
             return Ok(Serve::NotReady);
         };
@@ -667,7 +666,6 @@ pub fn move_core(
         {
             return Err(CmdError::WrongType);
         }
-        drop(dst_view);
         let Some((mut view, hash)) = locked.view(db, src, now_ms) else {
             return Ok(Serve::NotReady);
         };
@@ -682,7 +680,6 @@ pub fn move_core(
             return Ok(Serve::NotReady);
         };
         src_left = left;
-        drop(view);
         let Some((mut dst_view, dst_hash)) = locked.view(db, dst, now_ms) else {
             return Ok(Serve::NotReady);
         };
