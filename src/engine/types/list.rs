@@ -353,4 +353,127 @@ mod tests {
         assert_eq!(list.encoding(), "listpack");
         assert_eq!(list.memory(), list.recount_memory());
     }
+
+    mod model {
+        use super::super::*;
+        use proptest::prelude::*;
+        use std::collections::VecDeque;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            PushFront(Vec<u8>),
+            PushBack(Vec<u8>),
+            PopFront,
+            PopBack,
+            Set(usize, Vec<u8>),
+            Insert(usize, Vec<u8>),
+            Remove(usize),
+            Trim(usize, usize),
+            RemoveMatching(Vec<u8>, usize, bool),
+        }
+
+        fn element() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                prop::collection::vec(b'a'..=b'c', 0..3),
+                (-5000i64..5000).prop_map(|n| n.to_string().into_bytes()),
+                prop::collection::vec(any::<u8>(), 0..200),
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                element().prop_map(Op::PushFront),
+                element().prop_map(Op::PushBack),
+                Just(Op::PopFront),
+                Just(Op::PopBack),
+                (0..40usize, element()).prop_map(|(i, e)| Op::Set(i, e)),
+                (0..40usize, element()).prop_map(|(i, e)| Op::Insert(i, e)),
+                (0..40usize).prop_map(Op::Remove),
+                (0..40usize, 0..40usize).prop_map(|(a, b)| Op::Trim(a, b)),
+                (element(), 0..3usize, any::<bool>())
+                    .prop_map(|(e, n, head)| Op::RemoveMatching(e, n, head)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn behaves_like_a_vecdeque(ops in prop::collection::vec(op(), 0..200), fill in -3i64..6) {
+                let mut list = ListValue::new();
+                let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+                for op in ops {
+                    match op {
+                        Op::PushFront(e) => {
+                            list.prepare_push(fill, &[&e]);
+                            list.push_front(&e);
+                            model.push_front(e);
+                        }
+                        Op::PushBack(e) => {
+                            list.prepare_push(fill, &[&e]);
+                            list.push_back(&e);
+                            model.push_back(e);
+                        }
+                        Op::PopFront => {
+                            prop_assert_eq!(list.pop_front().map(|e| e.to_vec()), model.pop_front());
+                            list.after_shrink(fill);
+                        }
+                        Op::PopBack => {
+                            prop_assert_eq!(list.pop_back().map(|e| e.to_vec()), model.pop_back());
+                            list.after_shrink(fill);
+                        }
+                        Op::Set(i, e) => {
+                            let in_range = i < model.len();
+                            prop_assert_eq!(list.set(i, &e), in_range);
+                            if in_range {
+                                model[i] = e;
+                            }
+                        }
+                        Op::Insert(i, e) => {
+                            let i = i.min(model.len());
+                            list.insert(i, &e);
+                            model.insert(i, e);
+                        }
+                        Op::Remove(i) => {
+                            prop_assert_eq!(list.remove(i).map(|e| e.to_vec()), model.remove(i));
+                        }
+                        Op::Trim(a, b) => {
+                            list.trim(a, b);
+                            if a > b || a >= model.len() {
+                                model.clear();
+                            } else {
+                                model.truncate(b + 1);
+                                model.drain(..a);
+                            }
+                            list.after_shrink(fill);
+                        }
+                        Op::RemoveMatching(e, limit, from_head) => {
+                            let mut removed = 0;
+                            let mut keep: Vec<bool> = vec![true; model.len()];
+                            let order: Vec<usize> = if from_head {
+                                (0..model.len()).collect()
+                            } else {
+                                (0..model.len()).rev().collect()
+                            };
+                            for i in order {
+                                if limit != 0 && removed == limit {
+                                    break;
+                                }
+                                if model[i] == e {
+                                    keep[i] = false;
+                                    removed += 1;
+                                }
+                            }
+                            let mut flags = keep.into_iter();
+                            model.retain(|_| flags.next().unwrap_or(true));
+                            prop_assert_eq!(list.remove_matching(&e, limit, from_head), removed);
+                        }
+                    }
+                    prop_assert_eq!(list.len(), model.len());
+                    prop_assert!(list.iter().eq(model.iter().map(|e| &e[..])));
+                    prop_assert_eq!(list.memory(), list.recount_memory());
+                    let lp: usize = model.iter().map(|e| listpack_entry_size(e)).sum();
+                    prop_assert_eq!(list.lp_entries, lp);
+                }
+            }
+        }
+    }
 }
