@@ -743,6 +743,30 @@ fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command as its timeout
+/// would, or with the UNBLOCKED error.
+fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::msg(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    let with_error = match args.get(3) {
+        None => false,
+        Some(reason) if reason.eq_ignore_ascii_case(b"timeout") => false,
+        Some(reason) if reason.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = int(&args[2])?;
+    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, with_error));
+    ctx.out.int(i64::from(unblocked));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -782,28 +806,4 @@ mod tests {
             "ERR Unknown client type 'foo'"
         );
     }
-}
-
-/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command as its timeout
-/// would, or with the UNBLOCKED error.
-fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if args.len() > 4 {
-        return Err(CmdError::msg(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
-        ));
-    }
-    let with_error = match args.get(3) {
-        None => false,
-        Some(reason) if reason.eq_ignore_ascii_case(b"timeout") => false,
-        Some(reason) if reason.eq_ignore_ascii_case(b"error") => true,
-        Some(_) => {
-            return Err(CmdError::msg(
-                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-            ))
-        }
-    };
-    let id = int(&args[2])?;
-    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, with_error));
-    ctx.out.int(i64::from(unblocked));
-    Ok(())
 }

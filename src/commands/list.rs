@@ -1,5 +1,6 @@
-//! List commands (Redis's `t_list.c`): the family's command table and the non-blocking commands.
-//! The blocking forms live in `list_blocking.rs` and share the pop and move cores below.
+//! List commands (Redis's `t_list.c`): the family's command table, pushes, pops and moves. The
+//! commands that address elements by index or value are in `list_index.rs`; the blocking forms in
+//! `list_blocking.rs` share the pop and move cores below.
 //!
 //! As in Redis, write commands look keys up without counting keyspace hits (`peek`/`modify`),
 //! read commands with `read`. Every change emits Redis's notices in Redis's order (the command's
@@ -7,7 +8,7 @@
 
 use bytes::Bytes;
 
-use super::{args, list_blocking, CommandSpec, Ctx, SPEC};
+use super::{args, list_blocking, list_index, CommandSpec, Ctx, SPEC};
 use crate::engine::notice::class;
 use crate::engine::types::{Collection, ListValue};
 use crate::engine::Entry;
@@ -47,14 +48,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "rpushx", arity: -3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Append an element to a list, only if the list exists", since: "2.2.0", complexity: PUSH_COMPLEXITY, handler: Some(rpushx), ..LIST },
     CommandSpec { name: "lpop", arity: -2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Remove and get the first elements in a list", complexity: "O(N) where N is the number of elements returned", handler: Some(lpop), ..LIST },
     CommandSpec { name: "rpop", arity: -2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Remove and get the last elements in a list", complexity: "O(N) where N is the number of elements returned", handler: Some(rpop), ..LIST },
-    CommandSpec { name: "llen", arity: 2, flags: READ_FAST, acl_categories: ACL_READ_FAST, summary: "Get the length of a list", handler: Some(llen), ..LIST },
-    CommandSpec { name: "lrange", arity: 4, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get a range of elements from a list", complexity: "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", handler: Some(lrange), ..LIST },
-    CommandSpec { name: "lindex", arity: 3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get an element from a list by its index", complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", handler: Some(lindex), ..LIST },
-    CommandSpec { name: "lset", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Set the value of an element in a list by its index", complexity: "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", handler: Some(lset), ..LIST },
-    CommandSpec { name: "linsert", arity: 5, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Insert an element before or after another element in a list", since: "2.2.0", complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", handler: Some(linsert), ..LIST },
-    CommandSpec { name: "lrem", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Remove elements from a list", complexity: "O(N+M) where N is the length of the list and M is the number of elements removed.", handler: Some(lrem), ..LIST },
-    CommandSpec { name: "ltrim", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Trim a list to the specified range", complexity: "O(N) where N is the number of elements to be removed by the operation.", handler: Some(ltrim), ..LIST },
-    CommandSpec { name: "lpos", arity: -3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Return the index of matching elements on a list", since: "6.0.6", complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", handler: Some(lpos), ..LIST },
+    CommandSpec { name: "llen", arity: 2, flags: READ_FAST, acl_categories: ACL_READ_FAST, summary: "Get the length of a list", handler: Some(list_index::llen), ..LIST },
+    CommandSpec { name: "lrange", arity: 4, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get a range of elements from a list", complexity: "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", handler: Some(list_index::lrange), ..LIST },
+    CommandSpec { name: "lindex", arity: 3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get an element from a list by its index", complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", handler: Some(list_index::lindex), ..LIST },
+    CommandSpec { name: "lset", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Set the value of an element in a list by its index", complexity: "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", handler: Some(list_index::lset), ..LIST },
+    CommandSpec { name: "linsert", arity: 5, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Insert an element before or after another element in a list", since: "2.2.0", complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", handler: Some(list_index::linsert), ..LIST },
+    CommandSpec { name: "lrem", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Remove elements from a list", complexity: "O(N+M) where N is the length of the list and M is the number of elements removed.", handler: Some(list_index::lrem), ..LIST },
+    CommandSpec { name: "ltrim", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Trim a list to the specified range", complexity: "O(N) where N is the number of elements to be removed by the operation.", handler: Some(list_index::ltrim), ..LIST },
+    CommandSpec { name: "lpos", arity: -3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Return the index of matching elements on a list", since: "6.0.6", complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", handler: Some(list_index::lpos), ..LIST },
     CommandSpec { name: "lmove", arity: 5, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: 2, summary: "Pop an element from a list, push it to another list and return it", since: "6.2.0", handler: Some(lmove), ..LIST },
     CommandSpec { name: "rpoplpush", arity: 3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: 2, summary: "Remove the last element in a list, prepend it to another list and return it", since: "1.2.0", handler: Some(rpoplpush), ..LIST },
     CommandSpec { name: "lmpop", arity: -4, flags: &["write", "movablekeys"], acl_categories: ACL_WRITE_SLOW, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list", since: "7.0.0", complexity: MPOP_COMPLEXITY, handler: Some(lmpop), ..LIST },
@@ -71,7 +72,7 @@ pub fn fill(server: &Server) -> i64 {
 }
 
 /// Emits a list notice for `key` of `db` (usable while `ctx.out` is borrowed).
-fn note(server: &Server, db: usize, class: u16, event: &'static str, key: &[u8]) {
+pub fn note(server: &Server, db: usize, class: u16, event: &'static str, key: &[u8]) {
     server.keyspace.notices.key(db, key, class, event);
 }
 
@@ -279,7 +280,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], front: bool) -> CmdResult {
 }
 
 /// A non-negative integer, with Redis's custom message for anything else (not a number included).
-fn positive(arg: &[u8], message: &'static str) -> Result<usize, CmdError> {
+pub fn positive(arg: &[u8], message: &'static str) -> Result<usize, CmdError> {
     match crate::protocol::parse_i64(arg) {
         Some(n) if n >= 0 => Ok(n as usize),
         _ => Err(CmdError::msg(message)),
@@ -301,304 +302,6 @@ fn lpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn rpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     pop_generic(ctx, args, false)
-}
-
-/// Runs `f` on the list at `key` looked up as a read (hits/misses counted): `None` when missing.
-fn read_list<R>(
-    ctx: &mut Ctx<'_>,
-    key: &[u8],
-    f: impl FnOnce(&ListValue, &mut ReplyBuf) -> R,
-) -> Result<Option<R>, CmdError> {
-    let out = &mut *ctx.out;
-    ctx.server
-        .keyspace
-        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-            match view.read(hash, key) {
-                None => Ok(None),
-                Some(entry) => {
-                    let list = entry.list().ok_or(CmdError::WrongType)?;
-                    Ok(Some(f(list, out)))
-                }
-            }
-        })
-}
-
-fn llen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let len = read_list(ctx, &args[1], |list, _| list.len())?.unwrap_or(0);
-    ctx.out.int(len as i64);
-    Ok(())
-}
-
-/// Redis's clamping of a `start..=end` index pair against `len`; `None` for an empty range.
-fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let start = if start < 0 { len + start } else { start }.max(0);
-    let end = if end < 0 { len + end } else { end };
-    if start > end || start >= len {
-        return None;
-    }
-    Some((start as usize, end.min(len - 1) as usize))
-}
-
-fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let start = args::int(&args[2])?;
-    let end = args::int(&args[3])?;
-    let done = read_list(ctx, &args[1], |list, out| {
-        match clamp_range(start, end, list.len()) {
-            Some((start, end)) => out.bulks(list.range(start, end)),
-            None => out.array(0),
-        }
-    })?;
-    if done.is_none() {
-        ctx.out.array(0);
-    }
-    Ok(())
-}
-
-/// A Redis list index (negative from the tail) as a position, if in range.
-fn position(index: i64, len: usize) -> Option<usize> {
-    let index = if index < 0 {
-        index.checked_add(len as i64)?
-    } else {
-        index
-    };
-    (index >= 0 && (index as usize) < len).then_some(index as usize)
-}
-
-fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let index = args::int(&args[2])?;
-    let found = read_list(ctx, &args[1], |list, out| {
-        match position(index, list.len()).and_then(|i| list.get(i)) {
-            Some(element) => out.bulk(element),
-            None => out.null(),
-        }
-    })?;
-    if found.is_none() {
-        ctx.out.null();
-    }
-    Ok(())
-}
-
-fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (key, value) = (&args[1], &args[3]);
-    let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
-    server
-        .keyspace
-        .with_key(db, key, ctx.now_ms, |view, hash| {
-            let result = view.modify(hash, key, |entry| {
-                let list = entry.list_mut().ok_or(CmdError::WrongType)?;
-                let index = args::int(&args[2])?;
-                let Some(at) = position(index, list.len()) else {
-                    return Err(CmdError::msg("ERR index out of range"));
-                };
-                list.prepare_growth(fill, value.len(), 1);
-                list.set(at, value);
-                list.after_shrink(fill);
-                Ok(())
-            });
-            match result {
-                None => Err(CmdError::NoSuchKey),
-                Some(result) => {
-                    result?;
-                    note(server, db, class::LIST, "lset", key);
-                    Ok(())
-                }
-            }
-        })?;
-    ctx.out.ok();
-    Ok(())
-}
-
-fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (key, pivot, value) = (&args[1], &args[3], &args[4]);
-    let after = if args::is(&args[2], "after") {
-        true
-    } else if args::is(&args[2], "before") {
-        false
-    } else {
-        return Err(CmdError::Syntax);
-    };
-    let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
-    let reply = server
-        .keyspace
-        .with_key(db, key, ctx.now_ms, |view, hash| {
-            let result = view.modify(hash, key, |entry| {
-                let list = entry.list_mut().ok_or(CmdError::WrongType)?;
-                let Some(at) = list.iter().position(|e| e == &pivot[..]) else {
-                    return Ok(-1);
-                };
-                list.prepare_growth(fill, value.len(), 1);
-                list.insert(if after { at + 1 } else { at }, value);
-                Ok(list.len() as i64)
-            });
-            match result {
-                None => Ok(0),
-                Some(result) => {
-                    let len = result?;
-                    if len > 0 {
-                        note(server, db, class::LIST, "linsert", key);
-                    }
-                    Ok::<_, CmdError>(len)
-                }
-            }
-        })?;
-    ctx.out.int(reply);
-    Ok(())
-}
-
-fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (key, element) = (&args[1], &args[3]);
-    let count = args::int(&args[2])?;
-    let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
-    let removed = server
-        .keyspace
-        .with_key(db, key, ctx.now_ms, |view, hash| {
-            let result = view.modify(hash, key, |entry| {
-                let list = entry.list_mut().ok_or(CmdError::WrongType)?;
-                let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
-                let removed = list.remove_matching(element, limit, count >= 0);
-                list.after_shrink(fill);
-                Ok((removed, list.len()))
-            });
-            match result {
-                None => Ok(0),
-                Some(result) => {
-                    let (removed, left) = result?;
-                    if removed > 0 {
-                        note(server, db, class::LIST, "lrem", key);
-                        if left == 0 {
-                            note(server, db, class::GENERIC, "del", key);
-                        }
-                    }
-                    Ok::<_, CmdError>(removed)
-                }
-            }
-        })?;
-    ctx.out.int(removed as i64);
-    Ok(())
-}
-
-fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let key = &args[1];
-    let start = args::int(&args[2])?;
-    let end = args::int(&args[3])?;
-    let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
-    server
-        .keyspace
-        .with_key(db, key, ctx.now_ms, |view, hash| {
-            let result = view.modify(hash, key, |entry| {
-                let list = entry.list_mut().ok_or(CmdError::WrongType)?;
-                match clamp_range(start, end, list.len()) {
-                    Some((start, end)) => list.trim(start, end),
-                    None => list.trim(1, 0),
-                }
-                list.after_shrink(fill);
-                Ok(list.len())
-            });
-            if let Some(result) = result {
-                let left = result?;
-                note(server, db, class::LIST, "ltrim", key);
-                if left == 0 {
-                    note(server, db, class::GENERIC, "del", key);
-                }
-            }
-            Ok::<_, CmdError>(())
-        })?;
-    ctx.out.ok();
-    Ok(())
-}
-
-fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let element = &args[2];
-    let mut rank: i64 = 1;
-    let mut count: Option<i64> = None;
-    let mut maxlen: i64 = 0;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if args::is(&args[i], "rank") && has_value {
-            rank = args::int(&args[i + 1])?;
-            if rank == 0 {
-                return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
-            }
-        } else if args::is(&args[i], "count") && has_value {
-            count = Some(positive(&args[i + 1], "ERR COUNT can't be negative")? as i64);
-        } else if args::is(&args[i], "maxlen") && has_value {
-            maxlen = positive(&args[i + 1], "ERR MAXLEN can't be negative")? as i64;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    // As Redis: a negative rank searches from the tail; LONG_MIN stays negative after the
-    // negation, which makes every match qualify (Redis's arithmetic wraps the same way).
-    let from_head = rank > 0;
-    if rank < 0 {
-        rank = rank.wrapping_neg();
-    }
-    let found = read_list(ctx, &args[1], |list, out| {
-        let len = list.len() as i64;
-        let mut matches: i64 = 0;
-        let mut found = Vec::new();
-        let mut scanned: i64 = 0;
-        let mut visit = |index: i64, e: &[u8]| -> bool {
-            if maxlen != 0 && scanned >= maxlen {
-                return false;
-            }
-            scanned += 1;
-            if e == &element[..] {
-                matches += 1;
-                if matches >= rank {
-                    found.push(index);
-                    match count {
-                        None => return false,
-                        Some(c) => {
-                            if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c {
-                                return false;
-                            }
-                        }
-                    }
-                }
-            }
-            true
-        };
-        if from_head {
-            for (i, e) in list.iter().enumerate() {
-                if !visit(i as i64, e) {
-                    break;
-                }
-            }
-        } else {
-            for (i, e) in list.iter().rev().enumerate() {
-                if !visit(len - i as i64 - 1, e) {
-                    break;
-                }
-            }
-        }
-        match count {
-            Some(_) => {
-                out.array(found.len());
-                for index in found {
-                    out.int(index);
-                }
-            }
-            None => match found.first() {
-                Some(&index) => out.int(index),
-                None => out.null(),
-            },
-        }
-    })?;
-    if found.is_none() {
-        match count {
-            Some(_) => ctx.out.array(0),
-            None => ctx.out.null(),
-        }
-    }
-    Ok(())
 }
 
 /// Moves one element from `src` to `dst` and replies with it (LMOVE's core, also BLMOVE's).
@@ -784,28 +487,4 @@ fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     ctx.out.null_array();
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_clamp_as_redis() {
-        assert_eq!(clamp_range(0, -1, 3), Some((0, 2)));
-        assert_eq!(clamp_range(-100, 100, 3), Some((0, 2)));
-        assert_eq!(clamp_range(2, 1, 3), None);
-        assert_eq!(clamp_range(3, 5, 3), None);
-        assert_eq!(clamp_range(0, -1, 0), None);
-        assert_eq!(clamp_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
-    }
-
-    #[test]
-    fn positions_from_either_end() {
-        assert_eq!(position(0, 3), Some(0));
-        assert_eq!(position(-1, 3), Some(2));
-        assert_eq!(position(-4, 3), None);
-        assert_eq!(position(3, 3), None);
-        assert_eq!(position(i64::MIN, 3), None);
-    }
 }

@@ -134,7 +134,8 @@ impl NoticeSink for Blocking {
         }
         let ready = match notice.target {
             Target::Key(key) => (notice.db, Some(Bytes::copy_from_slice(key))),
-            Target::Db if notice.event == "swapdb" => (notice.db, None),
+            // SWAPDB brings a whole database's keys in; a flush only removes.
+            Target::Db if !notice.event.starts_with("flush") => (notice.db, None),
             Target::Db | Target::All => return,
         };
         READY.with(|list| {
