@@ -613,7 +613,12 @@ fn encoding_follows_list_max_listpack_size_by_bytes() {
     assert_eq!(encoding(&mut raw, "l"), "9\r\nquicklist");
     call(&mut raw, &["lset", "l", "0", "small"]);
     assert_eq!(encoding(&mut raw, "l"), "8\r\nlistpack");
-    call(&mut raw, &["linsert", "l", "before", "b", &big]);
+    // Even when the pivot or the index is not there, as Redis.
+    call(&mut raw, &["linsert", "l", "before", "nope", &big]);
+    assert_eq!(encoding(&mut raw, "l"), "9\r\nquicklist");
+    call(&mut raw, &["rpop", "l"]);
+    assert_eq!(encoding(&mut raw, "l"), "8\r\nlistpack");
+    call(&mut raw, &["lset", "l", "100", &big]);
     assert_eq!(encoding(&mut raw, "l"), "9\r\nquicklist");
     call(&mut raw, &["config", "set", "list-max-listpack-size", "-5"]);
     call(&mut raw, &["rpush", "m", &big]);

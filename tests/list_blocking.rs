@@ -326,3 +326,19 @@ fn many_concurrent_waiters_each_get_one_element() {
     assert_eq!(got, expected);
     assert_eq!(call(&mut admin, &["exists", "q"]), b":0\r\n");
 }
+
+#[test]
+fn a_killed_client_leaves_no_trace() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let mut waiter = server.raw();
+    let id = text(&call(&mut waiter, &["client", "id"]));
+    let id = id.trim().trim_start_matches(':').to_string();
+    send(&mut waiter, &["brpoplpush", "k", "d", "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(call(&mut admin, &["client", "kill", "id", &id]), b":1\r\n");
+    wait_blocked(&mut admin, 0);
+    assert!(waiter.is_closed());
+    assert_eq!(call(&mut admin, &["rpush", "k", "kept"]), b":1\r\n");
+    assert_eq!(call(&mut admin, &["exists", "d"]), b":0\r\n");
+}

@@ -96,10 +96,11 @@ pub fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             let result = view.modify(hash, key, |entry| {
                 let list = entry.list_mut().ok_or(CmdError::WrongType)?;
                 let index = args::int(&args[2])?;
+                // Redis converts before it knows whether the index exists.
+                list.prepare_growth(fill, value.len(), 1);
                 let Some(at) = position(index, list.len()) else {
                     return Err(CmdError::msg("ERR index out of range"));
                 };
-                list.prepare_growth(fill, value.len(), 1);
                 list.set(at, value);
                 list.after_shrink(fill);
                 Ok(())
@@ -133,10 +134,11 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .with_key(db, key, ctx.now_ms, |view, hash| {
             let result = view.modify(hash, key, |entry| {
                 let list = entry.list_mut().ok_or(CmdError::WrongType)?;
+                // Redis converts before it looks for the pivot, found or not.
+                list.prepare_growth(fill, value.len(), 1);
                 let Some(at) = list.iter().position(|e| e == &pivot[..]) else {
                     return Ok(-1);
                 };
-                list.prepare_growth(fill, value.len(), 1);
                 list.insert(if after { at + 1 } else { at }, value);
                 Ok(list.len() as i64)
             });
