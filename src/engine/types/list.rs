@@ -54,10 +54,10 @@ fn packed_len(element: &[u8]) -> usize {
     element.len() + 2 * varint_len(element.len())
 }
 
-fn encode_into(out: &mut Vec<u8>, element: &[u8]) {
-    let mut header = [0u8; 10];
+/// LEB128 of `n` into `header`; returns the bytes used.
+fn encode_len(header: &mut [u8; 10], n: usize) -> usize {
     let mut used = 0;
-    let mut n = element.len();
+    let mut n = n;
     loop {
         let byte = (n & 0x7f) as u8;
         n >>= 7;
@@ -69,6 +69,12 @@ fn encode_into(out: &mut Vec<u8>, element: &[u8]) {
         header[used] = byte | 0x80;
         used += 1;
     }
+    used
+}
+
+fn encode_into(out: &mut Vec<u8>, element: &[u8]) {
+    let mut header = [0u8; 10];
+    let used = encode_len(&mut header, element.len());
     out.extend_from_slice(&header[..used]);
     out.extend_from_slice(element);
     out.extend(header[..used].iter().rev());
@@ -157,8 +163,14 @@ impl Chunk {
         if offset == self.buf.len() {
             encode_into(&mut self.buf, element);
         } else {
-            let mut packed = Vec::with_capacity(packed_len(element));
-            encode_into(&mut packed, element);
+            // One move of the tail: the spliced iterator's exact length is known up front.
+            let mut header = [0u8; 10];
+            let used = encode_len(&mut header, element.len());
+            let packed = header[..used]
+                .iter()
+                .chain(element)
+                .chain(header[..used].iter().rev())
+                .copied();
             self.buf.splice(offset..offset, packed);
         }
         self.count += 1;
