@@ -217,8 +217,7 @@ fn clients_section(info: &mut InfoText, server: &Server) {
     info.field("maxclients", server.config.read().maxclients);
     info.field("client_recent_max_input_buffer", max_input);
     info.field("client_recent_max_output_buffer", max_output);
-    // No command blocks yet; `redis-cli --stat` reads this field and prints garbage without it.
-    info.field("blocked_clients", 0);
+    info.field("blocked_clients", server.blocking.blocked_clients());
 }
 
 /// Resident set size from `/proc/self/statm`, as Redis's `zmalloc_get_rss`; `None` off Linux.

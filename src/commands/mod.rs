@@ -11,6 +11,8 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod list_blocking;
+pub mod list_index;
 pub mod long_double;
 pub mod multi;
 pub mod pubsub;

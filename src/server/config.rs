@@ -41,6 +41,8 @@ pub struct ConfigValues {
     pub hash_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
 }
 
 impl ConfigValues {
@@ -530,6 +532,28 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "list-max-listpack-size",
+        default: "-2",
+        mutable: true,
+        help: "A list stays compact (listpack) up to this size: -1..-5 = 4..64 KiB, n > 0 = n elements.",
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, a| {
+            c.list_max_listpack_size = int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-compress-depth",
+        default: "0",
+        mutable: true,
+        help: "Accepted for compatibility: lists are not compressed.",
+        get: |c| c.list_compress_depth.to_string(),
+        set: |c, a| {
+            c.list_compress_depth = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -571,6 +595,8 @@ impl Default for ConfigValues {
             hash_max_listpack_value: 0,
             zset_max_listpack_entries: 0,
             zset_max_listpack_value: 0,
+            list_max_listpack_size: 0,
+            list_compress_depth: 0,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {

@@ -2,6 +2,7 @@
 //! tasks (active expiry), and graceful shutdown: on the signal the listener stops accepting, every
 //! connection finishes the batch it is executing, and `run` returns once all have closed.
 
+pub mod blocking;
 pub mod clients;
 pub mod config;
 pub mod connection;
@@ -82,6 +83,8 @@ pub struct Server {
     pub local_addr: SocketAddr,
     /// Unix seconds of the last successful save (LASTSAVE); the start time until one happens.
     pub last_save: AtomicU64,
+    /// Clients blocked on keys (BLPOP and friends); also a keyspace-notice sink.
+    pub blocking: Arc<blocking::Blocking>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -148,9 +151,12 @@ pub async fn run(
         run_id: random_run_id(),
         local_addr,
         last_save: AtomicU64::new(now / 1000),
+        blocking: Arc::default(),
         shutdown: shutdown_tx,
     });
     server.apply_config();
+    let sinks: Vec<Arc<dyn crate::engine::notice::NoticeSink>> = vec![server.blocking.clone()];
+    server.keyspace.notices.install(sinks);
     // Everything allocated before the first client but the keyspace's own accounted bytes.
     let allocated = crate::engine::memory::allocator_stats().0;
     server.keyspace.baseline.store(
