@@ -23,6 +23,7 @@ pub mod string_num;
 pub mod string_range;
 pub mod tags;
 pub mod zset;
+pub mod zset_blocking;
 pub mod zset_ops;
 pub mod zset_parse;
 pub mod zset_pop;
