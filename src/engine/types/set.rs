@@ -1,15 +1,202 @@
-//! Placeholder: the set value is built by its own change.
+//! The set value, in Redis 7.0's two encodings: `intset` (sorted integers in one compact buffer)
+//! while every member is a canonical integer and there are at most `set-max-intset-entries` of
+//! them, then `hashtable` for good. Redis 7.0 has no listpack encoding for sets (it came in 7.2):
+//! `OBJECT ENCODING` on 7.0.15 only ever answers `intset` or `hashtable`, and so do we.
+//!
+//! The hashtable is a hashbrown table of boxed members. Its byte count is the table's allocation
+//! plus a running sum of the members' allocations, so `memory()` is O(1).
+//!
+//! SSCAN cursors over the hashtable name a bucket and an epoch: hashbrown never moves a member
+//! except when it resizes or rehashes the table in place, and every such reorganisation bumps the
+//! epoch. A cursor from another epoch restarts at bucket 0, so a member present for the whole scan
+//! is always returned (perhaps twice), and a scan only restarts as often as the table reorganises.
+
+mod intset;
+
+use std::borrow::Cow;
+
+use hashbrown::HashTable;
+
+use crate::engine::hash_key;
+use crate::engine::memory::alloc_size;
+use crate::protocol::parse_i64;
+pub use intset::IntSet;
+
+/// Redis caps the intset at 2^30 entries whatever `set-max-intset-entries` says.
+const INTSET_HARD_LIMIT: usize = 1 << 30;
+/// A hashtable shrinks when less than a tenth of its buckets hold members, as Redis's sets do.
+const MIN_FILL_PERCENT: usize = 10;
+/// Tables this small are never shrunk.
+const MIN_SHRINK_BUCKETS: usize = 16;
+/// Bits of an SSCAN cursor holding the table's epoch; the bucket index sits above them.
+const EPOCH_BITS: u32 = 24;
+const EPOCH_MASK: u64 = (1 << EPOCH_BITS) - 1;
+/// Random probes for an occupied bucket before falling back to counting one out.
+const RANDOM_PROBES: usize = 1024;
+
+/// A member as a set holds it: an integer of an intset, or the bytes of a hashtable member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+impl Member<'_> {
+    pub fn to_bytes(&self) -> Cow<'_, [u8]> {
+        match *self {
+            Member::Int(n) => Cow::Owned(itoa::Buffer::new().format(n).as_bytes().to_vec()),
+            Member::Bytes(bytes) => Cow::Borrowed(bytes),
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.to_bytes().into_owned()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Ints(IntSet),
+    Table(MemberTable),
+}
 
 #[derive(Debug, Clone, Default)]
-pub struct SetValue {}
+struct MemberTable {
+    table: HashTable<Box<[u8]>>,
+    /// Bytes the members' own allocations hold.
+    member_bytes: usize,
+    /// Bumped whenever members may have moved between buckets (see the module comment).
+    epoch: u32,
+}
+
+#[allow(clippy::borrowed_box)]
+fn hash_member(member: &Box<[u8]>) -> u64 {
+    hash_key(member)
+}
+
+impl MemberTable {
+    fn with_capacity(capacity: usize) -> Self {
+        MemberTable {
+            table: HashTable::with_capacity(capacity),
+            member_bytes: 0,
+            epoch: 0,
+        }
+    }
+
+    fn contains(&self, member: &[u8]) -> bool {
+        self.table
+            .find(hash_key(member), |m| &m[..] == member)
+            .is_some()
+    }
+
+    fn insert(&mut self, member: &[u8]) -> bool {
+        let hash = hash_key(member);
+        if self.table.find(hash, |m| &m[..] == member).is_some() {
+            return false;
+        }
+        let buckets = self.table.num_buckets();
+        let full = self.table.len() == self.table.capacity();
+        self.table.insert_unique(hash, member.into(), hash_member);
+        // A full table either grew or was rehashed in place (which leaves it with room to spare);
+        // either way members moved.
+        let reorganised = self.table.num_buckets() != buckets
+            || (full && self.table.capacity() > self.table.len());
+        if reorganised {
+            self.epoch = self.epoch.wrapping_add(1);
+        }
+        self.member_bytes += alloc_size(member.len());
+        true
+    }
+
+    fn remove(&mut self, member: &[u8]) -> bool {
+        match self.table.find_entry(hash_key(member), |m| &m[..] == member) {
+            Ok(found) => {
+                let (removed, _) = found.remove();
+                self.member_bytes -= alloc_size(removed.len());
+                self.shrink_if_sparse();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn shrink_if_sparse(&mut self) {
+        let buckets = self.table.num_buckets();
+        if buckets > MIN_SHRINK_BUCKETS && self.table.len() * 100 < buckets * MIN_FILL_PERCENT {
+            self.table.shrink_to(self.table.len(), hash_member);
+            if self.table.num_buckets() != buckets {
+                self.epoch = self.epoch.wrapping_add(1);
+            }
+        }
+    }
+
+    /// The bucket of a uniformly chosen member.
+    fn random_bucket(&self) -> Option<usize> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let buckets = self.table.num_buckets();
+        for _ in 0..RANDOM_PROBES {
+            let index = fastrand::usize(..buckets);
+            if self.table.get_bucket(index).is_some() {
+                return Some(index);
+            }
+        }
+        let nth = fastrand::usize(..self.table.len());
+        (0..buckets)
+            .filter(|&i| self.table.get_bucket(i).is_some())
+            .nth(nth)
+    }
+
+    fn memory(&self) -> usize {
+        alloc_size(self.table.allocation_size()) + self.member_bytes
+    }
+}
+
+/// A set: see the module comment for the encodings.
+#[derive(Debug, Clone)]
+pub struct SetValue {
+    repr: Repr,
+}
+
+impl Default for SetValue {
+    fn default() -> Self {
+        SetValue {
+            repr: Repr::Ints(IntSet::default()),
+        }
+    }
+}
+
+/// The intset limit in force for a `set-max-intset-entries` setting.
+fn intset_limit(max_intset_entries: usize) -> usize {
+    max_intset_entries.min(INTSET_HARD_LIMIT)
+}
 
 impl SetValue {
+    /// A set holding `members`, encoded as Redis encodes a set built by adding them one by one.
+    pub fn from_members<'a>(
+        members: impl IntoIterator<Item = Member<'a>>,
+        max_intset_entries: usize,
+    ) -> SetValue {
+        let mut set = SetValue::default();
+        for member in members {
+            set.add_member(member, max_intset_entries);
+        }
+        set
+    }
+
     pub fn encoding(&self) -> &'static str {
-        "listpack"
+        match self.repr {
+            Repr::Ints(_) => "intset",
+            Repr::Table(_) => "hashtable",
+        }
     }
 
     pub fn len(&self) -> usize {
-        0
+        match &self.repr {
+            Repr::Ints(ints) => ints.len(),
+            Repr::Table(table) => table.table.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -18,6 +205,338 @@ impl SetValue {
 
     /// Bytes held besides the struct itself; kept as a running count so this is O(1).
     pub fn memory(&self) -> usize {
-        0
+        match &self.repr {
+            Repr::Ints(ints) => ints.memory(),
+            Repr::Table(table) => table.memory(),
+        }
+    }
+
+    /// What `memory()` should be, recounted from the members (for tests of the running count).
+    pub fn recount_memory(&self) -> usize {
+        match &self.repr {
+            Repr::Ints(ints) => ints.memory(),
+            Repr::Table(table) => {
+                alloc_size(table.table.allocation_size())
+                    + table
+                        .table
+                        .iter()
+                        .map(|m| alloc_size(m.len()))
+                        .sum::<usize>()
+            }
+        }
+    }
+
+    /// Adds `member`; false when it was already there. Converts to a hashtable as Redis does: on
+    /// a member that is not a canonical integer, or past `max_intset_entries` members.
+    pub fn add(&mut self, member: &[u8], max_intset_entries: usize) -> bool {
+        self.add_member(Member::Bytes(member), max_intset_entries)
+    }
+
+    /// As `add`, for a member taken from another set.
+    pub fn add_member(&mut self, member: Member<'_>, max_intset_entries: usize) -> bool {
+        match (&mut self.repr, member) {
+            (Repr::Ints(ints), Member::Int(n)) => {
+                if !ints.insert(n) {
+                    return false;
+                }
+                if ints.len() > intset_limit(max_intset_entries) {
+                    self.convert_to_table();
+                }
+                true
+            }
+            (Repr::Ints(_), Member::Bytes(bytes)) => {
+                if let Some(n) = parse_i64(bytes) {
+                    return self.add_member(Member::Int(n), max_intset_entries);
+                }
+                self.convert_to_table();
+                self.add_member(member, max_intset_entries)
+            }
+            (Repr::Table(table), member) => table.insert(&member.to_bytes()),
+        }
+    }
+
+    fn convert_to_table(&mut self) {
+        if let Repr::Ints(ints) = &self.repr {
+            let mut table = MemberTable::with_capacity(ints.len() + 1);
+            let mut digits = itoa::Buffer::new();
+            for n in ints.iter() {
+                table.insert(digits.format(n).as_bytes());
+            }
+            self.repr = Repr::Table(table);
+        }
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Ints(ints) => parse_i64(member).is_some_and(|n| ints.remove(n)),
+            Repr::Table(table) => table.remove(member),
+        }
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        match &self.repr {
+            Repr::Ints(ints) => parse_i64(member).is_some_and(|n| ints.contains(n)),
+            Repr::Table(table) => table.contains(member),
+        }
+    }
+
+    /// Membership of a member taken from another set, without formatting integers for an intset.
+    pub fn contains_member(&self, member: Member<'_>) -> bool {
+        match (&self.repr, member) {
+            (Repr::Ints(ints), Member::Int(n)) => ints.contains(n),
+            (Repr::Table(table), Member::Int(n)) => {
+                table.contains(itoa::Buffer::new().format(n).as_bytes())
+            }
+            (_, Member::Bytes(bytes)) => self.contains(bytes),
+        }
+    }
+
+    /// Every member: ascending for an intset, in bucket order for a hashtable.
+    pub fn iter(&self) -> impl Iterator<Item = Member<'_>> + '_ {
+        let (ints, table) = match &self.repr {
+            Repr::Ints(ints) => (Some(ints.iter().map(Member::Int)), None),
+            Repr::Table(table) => (None, Some(table.table.iter().map(|m| Member::Bytes(m)))),
+        };
+        ints.into_iter().flatten().chain(table.into_iter().flatten())
+    }
+
+    /// A uniformly chosen member.
+    pub fn random(&self) -> Option<Member<'_>> {
+        match &self.repr {
+            Repr::Ints(ints) => {
+                if ints.is_empty() {
+                    return None;
+                }
+                ints.get(fastrand::usize(..ints.len())).map(Member::Int)
+            }
+            Repr::Table(table) => {
+                let index = table.random_bucket()?;
+                table.table.get_bucket(index).map(|m| Member::Bytes(m))
+            }
+        }
+    }
+
+    /// Removes and returns a uniformly chosen member.
+    pub fn pop_random(&mut self) -> Option<Vec<u8>> {
+        let member = self.random()?.to_vec();
+        self.remove(&member);
+        Some(member)
+    }
+
+    /// `count` distinct members chosen uniformly (all of them when `count` reaches the size).
+    pub fn random_distinct(&self, count: usize) -> Vec<Member<'_>> {
+        let len = self.len();
+        if count >= len {
+            return self.iter().collect();
+        }
+        if count * 3 > len {
+            // Most of the set: shuffle a copy of it partially rather than retry collisions.
+            let mut all: Vec<Member<'_>> = self.iter().collect();
+            for i in 0..count {
+                let j = fastrand::usize(i..all.len());
+                all.swap(i, j);
+            }
+            all.truncate(count);
+            return all;
+        }
+        let mut chosen = HashTable::<usize>::with_capacity(count);
+        let mut picked = Vec::with_capacity(count);
+        while picked.len() < count {
+            let position = match &self.repr {
+                Repr::Ints(ints) => fastrand::usize(..ints.len()),
+                Repr::Table(table) => match table.random_bucket() {
+                    Some(bucket) => bucket,
+                    None => break,
+                },
+            };
+            let hash = position as u64;
+            if chosen.find(hash, |&p| p == position).is_none() {
+                chosen.insert_unique(hash, position, |&p| p as u64);
+                picked.push(position);
+            }
+        }
+        picked
+            .into_iter()
+            .filter_map(|position| match &self.repr {
+                Repr::Ints(ints) => ints.get(position).map(Member::Int),
+                Repr::Table(table) => table.table.get_bucket(position).map(|m| Member::Bytes(m)),
+            })
+            .collect()
+    }
+
+    /// Keeps `keep` members chosen at random in a set rebuilt from them (so encoded afresh, as
+    /// Redis's SPOP does when it pops most of a set) and returns the others.
+    pub fn keep_random(&mut self, keep: usize, max_intset_entries: usize) -> Vec<Vec<u8>> {
+        let mut kept = SetValue::default();
+        for _ in 0..keep {
+            let Some(member) = self.pop_random() else {
+                break;
+            };
+            kept.add(&member, max_intset_entries);
+        }
+        let popped = self.iter().map(|m| m.to_vec()).collect();
+        *self = kept;
+        popped
+    }
+
+    /// One SSCAN step from `cursor`: calls `f` on the members of the buckets visited, until `count`
+    /// members were seen or `count * 10` buckets visited, and returns the next cursor (0 at the
+    /// end). An intset is returned whole in one step, as Redis does.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Member<'_>)) -> u64 {
+        let table = match &self.repr {
+            Repr::Ints(ints) => {
+                ints.iter().for_each(|n| f(Member::Int(n)));
+                return 0;
+            }
+            Repr::Table(table) => table,
+        };
+        let epoch = table.epoch as u64 & EPOCH_MASK;
+        let mut bucket = if cursor & EPOCH_MASK == epoch {
+            usize::try_from(cursor >> EPOCH_BITS).unwrap_or(usize::MAX)
+        } else {
+            0
+        };
+        let buckets = table.table.num_buckets();
+        let max_visits = count.saturating_mul(10);
+        let (mut seen, mut visited) = (0, 0);
+        while bucket < buckets && seen < count && visited < max_visits {
+            if let Some(member) = table.table.get_bucket(bucket) {
+                f(Member::Bytes(member));
+                seen += 1;
+            }
+            bucket += 1;
+            visited += 1;
+        }
+        if bucket >= buckets {
+            0
+        } else {
+            ((bucket as u64) << EPOCH_BITS) | epoch
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(set: &SetValue) -> Vec<Vec<u8>> {
+        let mut all: Vec<Vec<u8>> = set.iter().map(|m| m.to_vec()).collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn integers_stay_an_intset_up_to_the_limit() {
+        let mut set = SetValue::default();
+        for n in 0..4 {
+            assert!(set.add(n.to_string().as_bytes(), 4));
+        }
+        assert_eq!(set.encoding(), "intset");
+        assert!(!set.add(b"3", 4));
+        assert!(set.add(b"4", 4));
+        assert_eq!(set.encoding(), "hashtable");
+        assert_eq!(set.len(), 5);
+        assert!(set.contains(b"4"));
+        assert!(set.remove(b"4"));
+        assert_eq!(set.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn non_canonical_integers_convert() {
+        for member in [&b"01"[..], b"+1", b"-0", b" 1", b"1.0", b"9223372036854775808", b""] {
+            let mut set = SetValue::default();
+            set.add(member, 512);
+            assert_eq!(set.encoding(), "hashtable", "{member:?}");
+            assert!(set.contains(member));
+        }
+        let mut set = SetValue::default();
+        set.add(b"-9223372036854775808", 512);
+        assert_eq!(set.encoding(), "intset");
+        assert!(!set.contains(b"-09"));
+    }
+
+    #[test]
+    fn zero_limit_never_keeps_an_intset() {
+        let mut set = SetValue::default();
+        set.add(b"1", 0);
+        assert_eq!(set.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn members_cross_encodings() {
+        let ints = SetValue::from_members([Member::Int(1), Member::Int(2)], 512);
+        let table = SetValue::from_members([Member::Bytes(b"1"), Member::Bytes(b"x")], 512);
+        assert_eq!(ints.encoding(), "intset");
+        assert_eq!(table.encoding(), "hashtable");
+        assert!(table.contains_member(Member::Int(1)));
+        assert!(!table.contains_member(Member::Int(2)));
+        assert!(ints.contains_member(Member::Bytes(b"2")));
+        assert!(!ints.contains_member(Member::Bytes(b"x")));
+        let from_bytes = SetValue::from_members([Member::Bytes(b"7")], 512);
+        assert_eq!(from_bytes.encoding(), "intset");
+    }
+
+    #[test]
+    fn running_memory_matches_a_recount_and_shrinks() {
+        let mut set = SetValue::default();
+        for n in 0..2000 {
+            set.add(format!("member:{n}").as_bytes(), 512);
+            assert_eq!(set.memory(), set.recount_memory());
+        }
+        let full = set.memory();
+        for n in 0..1990 {
+            set.remove(format!("member:{n}").as_bytes());
+            assert_eq!(set.memory(), set.recount_memory());
+        }
+        assert!(set.memory() * 20 < full, "{} vs {full}", set.memory());
+        assert_eq!(set.clone().memory(), set.memory());
+    }
+
+    #[test]
+    fn random_choices_are_members() {
+        let set = SetValue::from_members((0..100).map(Member::Int), 512);
+        for count in [0, 1, 10, 40, 99, 100, 500] {
+            let picked = set.random_distinct(count);
+            assert_eq!(picked.len(), count.min(100));
+            let mut distinct: Vec<_> = picked.iter().map(|m| m.to_vec()).collect();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct.len(), picked.len());
+        }
+        let mut table = SetValue::from_members((0..100).map(Member::Int), 10);
+        assert_eq!(table.encoding(), "hashtable");
+        let popped = table.keep_random(5, 512);
+        assert_eq!(popped.len(), 95);
+        assert_eq!(table.len(), 5);
+        assert_eq!(table.encoding(), "intset");
+    }
+
+    #[test]
+    fn scan_returns_every_member_present_throughout() {
+        let mut set = SetValue::default();
+        for n in 0..300 {
+            set.add(format!("m{n}").as_bytes(), 512);
+        }
+        let mut cursor = 0;
+        let mut seen = Vec::new();
+        let mut round = 0;
+        loop {
+            cursor = set.scan(cursor, 7, |m| seen.push(m.to_vec()));
+            // Churn between steps: new members force resizes, and removals of the newcomers.
+            round += 1;
+            for k in 0..20 {
+                set.add(format!("new{round}-{k}").as_bytes(), 512);
+            }
+            for k in 0..15 {
+                set.remove(format!("new{round}-{k}").as_bytes());
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for n in 0..300 {
+            assert!(seen.contains(&format!("m{n}").into_bytes()), "m{n} missed");
+        }
+        assert!(!members(&set).is_empty());
     }
 }
