@@ -37,6 +37,7 @@ pub struct ConfigValues {
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
     pub priority_idle_demote: u64,
+    pub set_max_intset_entries: usize,
 }
 
 impl ConfigValues {
@@ -438,6 +439,17 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "set-max-intset-entries",
+        default: "512",
+        mutable: true,
+        help: "Sets of at most this many integer members use the compact intset encoding (Redis 7.0 semantics).",
+        get: |c| c.set_max_intset_entries.to_string(),
+        set: |c, a| {
+            c.set_max_intset_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -475,6 +487,7 @@ impl Default for ConfigValues {
             lfu_log_factor: 0,
             lfu_decay_time: 0,
             priority_idle_demote: 0,
+            set_max_intset_entries: 0,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {

@@ -382,7 +382,7 @@ impl SetValue {
     /// One SSCAN step from `cursor`: calls `f` on the members of the buckets visited, until `count`
     /// members were seen or `count * 10` buckets visited, and returns the next cursor (0 at the
     /// end). An intset is returned whole in one step, as Redis does.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Member<'_>)) -> u64 {
+    pub fn scan<'s>(&'s self, cursor: u64, count: usize, mut f: impl FnMut(Member<'s>)) -> u64 {
         let table = match &self.repr {
             Repr::Ints(ints) => {
                 ints.iter().for_each(|n| f(Member::Int(n)));
