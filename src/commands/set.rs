@@ -16,7 +16,7 @@ use crate::engine::glob::glob_match;
 use crate::engine::notice::class;
 use crate::engine::types::set::Member;
 use crate::engine::types::{Collection, SetValue};
-use crate::engine::{DbShard, Entry};
+use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 
@@ -38,9 +38,9 @@ const SET: CommandSpec = CommandSpec {
     ..SPEC
 };
 
-const INTER_COMPLEXITY: &str = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.";
-const TOTAL_COMPLEXITY: &str =
-    "O(N) where N is the total number of elements in all given sets.";
+const INTER_COMPLEXITY: &str =
+    "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.";
+const TOTAL_COMPLEXITY: &str = "O(N) where N is the total number of elements in all given sets.";
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
@@ -73,11 +73,6 @@ const POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
 
 fn max_intset_entries(ctx: &Ctx<'_>) -> usize {
     ctx.server.config.read().set_max_intset_entries
-}
-
-/// Announces a change with the key's shard still locked.
-fn notify(view: &DbShard<'_>, class: u16, event: &'static str, key: &[u8]) {
-    view.notices.key(view.db, key, class, event);
 }
 
 fn reply_member(out: &mut ReplyBuf, member: Member<'_>) {
@@ -118,7 +113,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 }
             };
             if added > 0 {
-                notify(view, class::SET, "sadd", key);
+                view.notify(key, class::SET, "sadd");
             }
             Ok::<_, CmdError>(added)
         })?;
@@ -141,9 +136,9 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             };
             let (removed, emptied) = result?;
             if removed > 0 {
-                notify(view, class::SET, "srem", key);
+                view.notify(key, class::SET, "srem");
                 if emptied {
-                    notify(view, class::GENERIC, "del", key);
+                    view.notify(key, class::GENERIC, "del");
                 }
             }
             Ok::<_, CmdError>(removed)
@@ -232,9 +227,9 @@ fn spop_one(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
                 Some(member) => out.bulk(&member),
                 None => out.null(),
             }
-            notify(view, class::SET, "spop", key);
+            view.notify(key, class::SET, "spop");
             if emptied {
-                notify(view, class::GENERIC, "del", key);
+                view.notify(key, class::GENERIC, "del");
             }
             Ok(())
         })
@@ -289,9 +284,9 @@ fn spop_count(ctx: &mut Ctx<'_>, key: &[u8], count: &[u8]) -> CmdResult {
                 return Ok(());
             };
             if let Some(emptied) = result? {
-                notify(view, class::SET, "spop", key);
+                view.notify(key, class::SET, "spop");
                 if emptied {
-                    notify(view, class::GENERIC, "del", key);
+                    view.notify(key, class::GENERIC, "del");
                 }
             }
             Ok(())
@@ -430,7 +425,9 @@ mod tests {
     #[test]
     fn table_names_are_unique_and_lower_case() {
         let mut names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
-        assert!(names.iter().all(|n| n.bytes().all(|b| !b.is_ascii_uppercase())));
+        assert!(names
+            .iter()
+            .all(|n| n.bytes().all(|b| !b.is_ascii_uppercase())));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), COMMANDS.len());

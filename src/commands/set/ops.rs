@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use super::{max_intset_entries, new_set_entry, notify, reply_member, CmdError, CmdResult, Ctx};
+use super::{max_intset_entries, new_set_entry, reply_member, CmdError, CmdResult, Ctx};
 use crate::engine::notice::class;
 use crate::engine::types::set::Member;
 use crate::engine::types::SetValue;
@@ -48,14 +48,14 @@ fn store(
     };
     if result.is_empty() {
         if view.remove(hash, dst).is_some() {
-            notify(&view, class::GENERIC, "del", dst);
+            view.notify(dst, class::GENERIC, "del");
         }
         ctx_out.int(0);
         return;
     }
     let size = result.len();
     view.insert(hash, new_set_entry(dst, result));
-    notify(&view, class::SET, event, dst);
+    view.notify(dst, class::SET, event);
     ctx_out.int(size as i64);
 }
 
@@ -99,9 +99,9 @@ pub(super) fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    notify(&view, class::SET, "srem", src);
+    view.notify(src, class::SET, "srem");
     if emptied {
-        notify(&view, class::GENERIC, "del", src);
+        view.notify(src, class::GENERIC, "del");
     }
     if let Some((mut view, hash)) = locked.view(db, dst, now) {
         let added = match view.modify(hash, dst, |entry| {
@@ -116,7 +116,7 @@ pub(super) fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
         };
         if added {
-            notify(&view, class::SET, "sadd", dst);
+            view.notify(dst, class::SET, "sadd");
         }
     }
     ctx.out.int(1);
@@ -300,7 +300,9 @@ fn union_diff_generic(
     let result = {
         let sets = sources(&locked, db, keys);
         match op {
-            SetOp::Union => SetValue::from_members(sets.iter().flatten().flat_map(|s| s.iter()), max),
+            SetOp::Union => {
+                SetValue::from_members(sets.iter().flatten().flat_map(|s| s.iter()), max)
+            }
             SetOp::Diff => difference(keys, &sets, max),
         }
     };

@@ -57,7 +57,8 @@ impl Member<'_> {
 #[derive(Debug, Clone)]
 enum Repr {
     Ints(IntSet),
-    Table(MemberTable),
+    /// Boxed, so that a small set (an intset) pays for a `Vec` and not for a table header.
+    Table(Box<MemberTable>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -109,7 +110,10 @@ impl MemberTable {
     }
 
     fn remove(&mut self, member: &[u8]) -> bool {
-        match self.table.find_entry(hash_key(member), |m| &m[..] == member) {
+        match self
+            .table
+            .find_entry(hash_key(member), |m| &m[..] == member)
+        {
             Ok(found) => {
                 let (removed, _) = found.remove();
                 self.member_bytes -= alloc_size(removed.len());
@@ -148,8 +152,11 @@ impl MemberTable {
             .nth(nth)
     }
 
+    /// Bytes held, the box included.
     fn memory(&self) -> usize {
-        alloc_size(self.table.allocation_size()) + self.member_bytes
+        alloc_size(std::mem::size_of::<MemberTable>())
+            + alloc_size(self.table.allocation_size())
+            + self.member_bytes
     }
 }
 
@@ -216,7 +223,8 @@ impl SetValue {
         match &self.repr {
             Repr::Ints(ints) => ints.memory(),
             Repr::Table(table) => {
-                alloc_size(table.table.allocation_size())
+                alloc_size(std::mem::size_of::<MemberTable>())
+                    + alloc_size(table.table.allocation_size())
                     + table
                         .table
                         .iter()
@@ -262,7 +270,7 @@ impl SetValue {
             for n in ints.iter() {
                 table.insert(digits.format(n).as_bytes());
             }
-            self.repr = Repr::Table(table);
+            self.repr = Repr::Table(Box::new(table));
         }
     }
 
@@ -297,7 +305,9 @@ impl SetValue {
             Repr::Ints(ints) => (Some(ints.iter().map(Member::Int)), None),
             Repr::Table(table) => (None, Some(table.table.iter().map(|m| Member::Bytes(m)))),
         };
-        ints.into_iter().flatten().chain(table.into_iter().flatten())
+        ints.into_iter()
+            .flatten()
+            .chain(table.into_iter().flatten())
     }
 
     /// A uniformly chosen member.
@@ -426,6 +436,11 @@ mod tests {
     }
 
     #[test]
+    fn a_small_set_is_small() {
+        assert!(std::mem::size_of::<SetValue>() <= 32);
+    }
+
+    #[test]
     fn integers_stay_an_intset_up_to_the_limit() {
         let mut set = SetValue::default();
         for n in 0..4 {
@@ -443,7 +458,15 @@ mod tests {
 
     #[test]
     fn non_canonical_integers_convert() {
-        for member in [&b"01"[..], b"+1", b"-0", b" 1", b"1.0", b"9223372036854775808", b""] {
+        for member in [
+            &b"01"[..],
+            b"+1",
+            b"-0",
+            b" 1",
+            b"1.0",
+            b"9223372036854775808",
+            b"",
+        ] {
             let mut set = SetValue::default();
             set.add(member, 512);
             assert_eq!(set.encoding(), "hashtable", "{member:?}");
