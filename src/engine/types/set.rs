@@ -563,3 +563,6 @@ mod tests {
         assert!(!members(&set).is_empty());
     }
 }
+
+#[cfg(test)]
+mod model;
