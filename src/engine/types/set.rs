@@ -3,37 +3,25 @@
 //! them, then `hashtable` for good. Redis 7.0 has no listpack encoding for sets (it came in 7.2):
 //! `OBJECT ENCODING` on 7.0.15 only ever answers `intset` or `hashtable`, and so do we.
 //!
-//! The hashtable is a hashbrown table of boxed members. Its byte count is the table's allocation
-//! plus a running sum of the members' allocations, so `memory()` is O(1).
-//!
-//! SSCAN cursors over the hashtable name a bucket and an epoch: hashbrown never moves a member
-//! except when it resizes or rehashes the table in place, and every such reorganisation bumps the
-//! epoch. A cursor from another epoch restarts at bucket 0, so a member present for the whole scan
-//! is always returned (perhaps twice), and a scan only restarts as often as the table reorganises.
+//! The hashtable (`set/chained.rs`) is a chained table like Redis's dict, so that SSCAN can use
+//! Redis's reverse-binary cursor: every member present for the whole scan is returned, whatever
+//! the table does between calls, and the scan always ends. Both encodings keep a running byte
+//! count, so `memory()` is O(1).
 
+mod chained;
 mod intset;
 
 use std::borrow::Cow;
 
 use hashbrown::HashTable;
 
-use crate::engine::hash_key;
 use crate::engine::memory::alloc_size;
 use crate::protocol::parse_i64;
+use chained::ChainedTable;
 pub use intset::IntSet;
 
 /// Redis caps the intset at 2^30 entries whatever `set-max-intset-entries` says.
 const INTSET_HARD_LIMIT: usize = 1 << 30;
-/// A hashtable shrinks when less than a tenth of its buckets hold members, as Redis's sets do.
-const MIN_FILL_PERCENT: usize = 10;
-/// Tables this small are never shrunk.
-const MIN_SHRINK_BUCKETS: usize = 16;
-/// Bits of an SSCAN cursor holding the table's epoch; the bucket index sits above them.
-const EPOCH_BITS: u32 = 24;
-const EPOCH_MASK: u64 = (1 << EPOCH_BITS) - 1;
-/// Random probes for an occupied bucket before falling back to counting one out.
-const RANDOM_PROBES: usize = 1024;
-
 /// A member as a set holds it: an integer of an intset, or the bytes of a hashtable member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Member<'a> {
@@ -58,106 +46,7 @@ impl Member<'_> {
 enum Repr {
     Ints(IntSet),
     /// Boxed, so that a small set (an intset) pays for a `Vec` and not for a table header.
-    Table(Box<MemberTable>),
-}
-
-#[derive(Debug, Clone, Default)]
-struct MemberTable {
-    table: HashTable<Box<[u8]>>,
-    /// Bytes the members' own allocations hold.
-    member_bytes: usize,
-    /// Bumped whenever members may have moved between buckets (see the module comment).
-    epoch: u32,
-}
-
-#[allow(clippy::borrowed_box)]
-fn hash_member(member: &Box<[u8]>) -> u64 {
-    hash_key(member)
-}
-
-impl MemberTable {
-    fn with_capacity(capacity: usize) -> Self {
-        MemberTable {
-            table: HashTable::with_capacity(capacity),
-            member_bytes: 0,
-            epoch: 0,
-        }
-    }
-
-    fn contains(&self, member: &[u8]) -> bool {
-        self.table
-            .find(hash_key(member), |m| &m[..] == member)
-            .is_some()
-    }
-
-    fn insert(&mut self, member: &[u8]) -> bool {
-        let hash = hash_key(member);
-        if self.table.find(hash, |m| &m[..] == member).is_some() {
-            return false;
-        }
-        let buckets = self.table.num_buckets();
-        let full = self.table.len() == self.table.capacity();
-        self.table.insert_unique(hash, member.into(), hash_member);
-        // A full table either grew or was rehashed in place (which leaves it with room to spare);
-        // either way members moved.
-        let reorganised = self.table.num_buckets() != buckets
-            || (full && self.table.capacity() > self.table.len());
-        if reorganised {
-            self.epoch = self.epoch.wrapping_add(1);
-        }
-        self.member_bytes += alloc_size(member.len());
-        true
-    }
-
-    fn remove(&mut self, member: &[u8]) -> bool {
-        match self
-            .table
-            .find_entry(hash_key(member), |m| &m[..] == member)
-        {
-            Ok(found) => {
-                let (removed, _) = found.remove();
-                self.member_bytes -= alloc_size(removed.len());
-                self.shrink_if_sparse();
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    fn shrink_if_sparse(&mut self) {
-        let buckets = self.table.num_buckets();
-        if buckets > MIN_SHRINK_BUCKETS && self.table.len() * 100 < buckets * MIN_FILL_PERCENT {
-            self.table.shrink_to(self.table.len(), hash_member);
-            if self.table.num_buckets() != buckets {
-                self.epoch = self.epoch.wrapping_add(1);
-            }
-        }
-    }
-
-    /// The bucket of a uniformly chosen member.
-    fn random_bucket(&self) -> Option<usize> {
-        if self.table.is_empty() {
-            return None;
-        }
-        let buckets = self.table.num_buckets();
-        for _ in 0..RANDOM_PROBES {
-            let index = fastrand::usize(..buckets);
-            if self.table.get_bucket(index).is_some() {
-                return Some(index);
-            }
-        }
-        let nth = fastrand::usize(..self.table.len());
-        (0..buckets)
-            .filter(|&i| self.table.get_bucket(i).is_some())
-            .nth(nth)
-    }
-
-    /// Bytes held, the box included.
-    fn memory(&self) -> usize {
-        alloc_size(std::mem::size_of::<MemberTable>())
-            + alloc_size(self.table.allocation_size())
-            + self.member_bytes
-    }
+    Table(Box<ChainedTable>),
 }
 
 /// A set: see the module comment for the encodings.
@@ -202,7 +91,7 @@ impl SetValue {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Ints(ints) => ints.len(),
-            Repr::Table(table) => table.table.len(),
+            Repr::Table(table) => table.len(),
         }
     }
 
@@ -214,7 +103,7 @@ impl SetValue {
     pub fn memory(&self) -> usize {
         match &self.repr {
             Repr::Ints(ints) => ints.memory(),
-            Repr::Table(table) => table.memory(),
+            Repr::Table(table) => alloc_size(std::mem::size_of::<ChainedTable>()) + table.memory(),
         }
     }
 
@@ -223,13 +112,7 @@ impl SetValue {
         match &self.repr {
             Repr::Ints(ints) => ints.memory(),
             Repr::Table(table) => {
-                alloc_size(std::mem::size_of::<MemberTable>())
-                    + alloc_size(table.table.allocation_size())
-                    + table
-                        .table
-                        .iter()
-                        .map(|m| alloc_size(m.len()))
-                        .sum::<usize>()
+                alloc_size(std::mem::size_of::<ChainedTable>()) + table.recount_memory()
             }
         }
     }
@@ -265,7 +148,7 @@ impl SetValue {
 
     fn convert_to_table(&mut self) {
         if let Repr::Ints(ints) = &self.repr {
-            let mut table = MemberTable::with_capacity(ints.len() + 1);
+            let mut table = ChainedTable::with_capacity(ints.len() + 1);
             let mut digits = itoa::Buffer::new();
             for n in ints.iter() {
                 table.insert(digits.format(n).as_bytes());
@@ -303,7 +186,7 @@ impl SetValue {
     pub fn iter(&self) -> impl Iterator<Item = Member<'_>> + '_ {
         let (ints, table) = match &self.repr {
             Repr::Ints(ints) => (Some(ints.iter().map(Member::Int)), None),
-            Repr::Table(table) => (None, Some(table.table.iter().map(|m| Member::Bytes(m)))),
+            Repr::Table(table) => (None, Some(table.iter().map(Member::Bytes))),
         };
         ints.into_iter()
             .flatten()
@@ -319,10 +202,7 @@ impl SetValue {
                 }
                 ints.get(fastrand::usize(..ints.len())).map(Member::Int)
             }
-            Repr::Table(table) => {
-                let index = table.random_bucket()?;
-                table.table.get_bucket(index).map(|m| Member::Bytes(m))
-            }
+            Repr::Table(table) => table.random().map(Member::Bytes),
         }
     }
 
@@ -349,29 +229,27 @@ impl SetValue {
             all.truncate(count);
             return all;
         }
-        let mut chosen = HashTable::<usize>::with_capacity(count);
+        // A small part of the set: draw until `count` distinct members came up, telling them
+        // apart by address (intset members by value).
+        let mut chosen = HashTable::<u64>::with_capacity(count);
         let mut picked = Vec::with_capacity(count);
         while picked.len() < count {
-            let position = match &self.repr {
-                Repr::Ints(ints) => fastrand::usize(..ints.len()),
-                Repr::Table(table) => match table.random_bucket() {
-                    Some(bucket) => bucket,
-                    None => break,
-                },
+            let Some(member) = self.random() else {
+                break;
             };
-            let hash = position as u64;
-            if chosen.find(hash, |&p| p == position).is_none() {
-                chosen.insert_unique(hash, position, |&p| p as u64);
-                picked.push(position);
+            let identity = match member {
+                Member::Int(n) => n as u64,
+                Member::Bytes(bytes) => bytes.as_ptr() as u64,
+            };
+            let hash = crate::engine::hash_key(&identity.to_le_bytes());
+            if chosen.find(hash, |&seen| seen == identity).is_none() {
+                chosen.insert_unique(hash, identity, |&seen| {
+                    crate::engine::hash_key(&seen.to_le_bytes())
+                });
+                picked.push(member);
             }
         }
         picked
-            .into_iter()
-            .filter_map(|position| match &self.repr {
-                Repr::Ints(ints) => ints.get(position).map(Member::Int),
-                Repr::Table(table) => table.table.get_bucket(position).map(|m| Member::Bytes(m)),
-            })
-            .collect()
     }
 
     /// Keeps `keep` members chosen at random in a set rebuilt from them (so encoded afresh, as
@@ -389,9 +267,9 @@ impl SetValue {
         popped
     }
 
-    /// One SSCAN step from `cursor`: calls `f` on the members of the buckets visited, until `count`
-    /// members were seen or `count * 10` buckets visited, and returns the next cursor (0 at the
-    /// end). An intset is returned whole in one step, as Redis does.
+    /// One SSCAN step from `cursor` (see `ChainedTable::scan`): calls `f` on the members visited
+    /// and returns the next cursor, 0 at the end. An intset is returned whole in one step, as
+    /// Redis does.
     pub fn scan<'s>(&'s self, cursor: u64, count: usize, mut f: impl FnMut(Member<'s>)) -> u64 {
         let table = match &self.repr {
             Repr::Ints(ints) => {
@@ -400,28 +278,7 @@ impl SetValue {
             }
             Repr::Table(table) => table,
         };
-        let epoch = table.epoch as u64 & EPOCH_MASK;
-        let mut bucket = if cursor & EPOCH_MASK == epoch {
-            usize::try_from(cursor >> EPOCH_BITS).unwrap_or(usize::MAX)
-        } else {
-            0
-        };
-        let buckets = table.table.num_buckets();
-        let max_visits = count.saturating_mul(10);
-        let (mut seen, mut visited) = (0, 0);
-        while bucket < buckets && seen < count && visited < max_visits {
-            if let Some(member) = table.table.get_bucket(bucket) {
-                f(Member::Bytes(member));
-                seen += 1;
-            }
-            bucket += 1;
-            visited += 1;
-        }
-        if bucket >= buckets {
-            0
-        } else {
-            ((bucket as u64) << EPOCH_BITS) | epoch
-        }
+        table.scan(cursor, count, |member| f(Member::Bytes(member)))
     }
 }
 
