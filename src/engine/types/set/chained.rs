@@ -113,7 +113,7 @@ impl ChainedTable {
                 Some(node) if &node.member[..] == member => break,
                 Some(_) => {}
             }
-            link = match { link } {
+            link = match link {
                 Some(node) => &mut node.next,
                 None => return false,
             };
