@@ -37,6 +37,10 @@ pub struct ConfigValues {
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
     pub priority_idle_demote: u64,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
     pub set_max_intset_entries: usize,
 }
 
@@ -440,6 +444,94 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "hash-max-listpack-entries",
+        default: "512",
+        mutable: true,
+        help: "A hash with more fields than this leaves the compact listpack encoding for a hash table.",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-listpack-value",
+        default: "64",
+        mutable: true,
+        help: "A hash with a field or value longer than this (bytes) leaves the listpack encoding.",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-ziplist-entries",
+        default: "512",
+        mutable: true,
+        help: "Alias of hash-max-listpack-entries (Redis 6 name).",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-ziplist-value",
+        default: "64",
+        mutable: true,
+        help: "Alias of hash-max-listpack-value (Redis 6 name).",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-entries",
+        default: "128",
+        mutable: true,
+        help: "A sorted set with at most this many members uses the compact listpack encoding.",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-value",
+        default: "64",
+        mutable: true,
+        help: "A sorted set whose members are all at most this many bytes uses the listpack encoding.",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-entries",
+        default: "128",
+        mutable: true,
+        help: "Alias of zset-max-listpack-entries (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-value",
+        default: "64",
+        mutable: true,
+        help: "Alias of zset-max-listpack-value (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "set-max-intset-entries",
         default: "512",
         mutable: true,
@@ -487,6 +579,10 @@ impl Default for ConfigValues {
             lfu_log_factor: 0,
             lfu_decay_time: 0,
             priority_idle_demote: 0,
+            hash_max_listpack_entries: 0,
+            hash_max_listpack_value: 0,
+            zset_max_listpack_entries: 0,
+            zset_max_listpack_value: 0,
             set_max_intset_entries: 0,
         };
         for directive in DIRECTIVES {
