@@ -11,6 +11,7 @@ mod ops;
 
 use bytes::Bytes;
 
+use super::keys::parse_cursor;
 use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::engine::notice::class;
@@ -338,31 +339,6 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
-/// A cursor as Redis's `parseScanCursorOrReply` reads it (`strtoul`): decimal digits with an
-/// optional sign (a minus wraps around), and the empty string is 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (negative, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() && !arg.is_empty() {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add((b - b'0') as u64)?;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
     read_set(ctx, &args[1], |set, out| {
@@ -411,16 +387,6 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_parsing_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b" 0"), None);
-        assert_eq!(parse_cursor(b"-"), None);
-    }
 
     #[test]
     fn table_names_are_unique_and_lower_case() {
