@@ -426,6 +426,18 @@ impl<'a> Locked<'a> {
         Some((self.keyspace.view(&mut slot.1, db, now_ms), hash))
     }
 
+    /// The entry of `key` in database `db` without expiring it or counting an access, for a
+    /// command that reads several keys' values at once (SINTER, SUNION...) after looking each one
+    /// up through `view` (which applies expiry and statistics). `None` when the key is absent or
+    /// its shard is not among those locked.
+    pub fn entry(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let hash = hash_key(key);
+        let index = self.keyspace.shard_of_hash(hash);
+        let (_, guard) = self.guards.iter().find(|(i, _)| *i == index)?;
+        let table = guard.dbs.get(db)?;
+        table.map.find(hash, |e| e.key() == key).map(|e| &**e)
+    }
+
     pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {
         self.for_each_indexed(|_, shard| f(shard));
     }

@@ -43,6 +43,7 @@ pub struct ConfigValues {
     pub zset_max_listpack_value: usize,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: i64,
+    pub set_max_intset_entries: usize,
 }
 
 impl ConfigValues {
@@ -554,6 +555,17 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "set-max-intset-entries",
+        default: "512",
+        mutable: true,
+        help: "Sets of at most this many integer members use the compact intset encoding (Redis 7.0 semantics).",
+        get: |c| c.set_max_intset_entries.to_string(),
+        set: |c, a| {
+            c.set_max_intset_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -597,6 +609,7 @@ impl Default for ConfigValues {
             zset_max_listpack_value: 0,
             list_max_listpack_size: 0,
             list_compress_depth: 0,
+            set_max_intset_entries: 0,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {
