@@ -537,3 +537,27 @@ fn point_lookups() {
         }
     }
 }
+
+/// Plain sets take part in the set algebra with every score 1 (replies from redis-server 7.0.15).
+#[test]
+fn plain_sets_count_as_scores_of_one() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    call(&mut raw, "SADD s 1 2 x");
+    call(&mut raw, "ZADD z 5 x 3 y");
+    assert_eq!(
+        call(&mut raw, "ZUNION 2 s z WITHSCORES"),
+        b"*8\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n3\r\n$1\r\nx\r\n$1\r\n6\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "ZINTER 2 s z WITHSCORES"),
+        b"*2\r\n$1\r\nx\r\n$1\r\n6\r\n"
+    );
+    assert_eq!(call(&mut raw, "ZINTERCARD 2 s z"), b":1\r\n");
+    assert_eq!(call(&mut raw, "ZUNIONSTORE d 2 s z WEIGHTS 2 1"), b":4\r\n");
+    call(&mut raw, "SET str v");
+    assert_eq!(
+        call(&mut raw, "ZUNION 2 s str"),
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+}

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::zset::{limits, reply_items};
 use super::zset_range::{build_result, store_result};
 use super::{args, zset_parse, Ctx};
-use crate::engine::types::zset::{compare, ZItem, ZSetValue};
+use crate::engine::types::zset::{compare, ZItem, ZSetLimits, ZSetValue};
 use crate::engine::Locked;
 use crate::error::{CmdError, CmdResult};
 
@@ -152,9 +152,22 @@ fn with_source<R>(
     };
     match entry {
         None => Ok(f(None)),
-        // A plain set counts as a sorted set with every score 1 in Redis; cachet does not read
-        // sets here yet, so they answer WRONGTYPE.
-        Some(entry) => Ok(f(Some(entry.zset().ok_or(CmdError::WrongType)?))),
+        Some(entry) => match (entry.zset(), entry.set()) {
+            (Some(zset), _) => Ok(f(Some(zset))),
+            // A plain set takes part as a sorted set whose scores are all 1, as in Redis.
+            (None, Some(set)) => {
+                let mut scored = ZSetValue::new();
+                let limits = ZSetLimits {
+                    max_listpack_entries: 0,
+                    ..ZSetLimits::default()
+                };
+                for member in set.iter() {
+                    scored.insert(&member.to_bytes(), 1.0, limits);
+                }
+                Ok(f(Some(&scored)))
+            }
+            (None, None) => Err(CmdError::WrongType),
+        },
     }
 }
 
