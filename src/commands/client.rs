@@ -599,7 +599,9 @@ impl KillFilter<'_> {
             && self
                 .laddr
                 .is_none_or(|laddr| info.laddr.to_string().as_bytes() == laddr)
-            && self.kind.is_none_or(|kind| client_type(server, info) == kind)
+            && self
+                .kind
+                .is_none_or(|kind| client_type(server, info) == kind)
             && self.id.is_none_or(|id| info.id == id)
             && !(self.skip_me && info.id == my_id)
     }

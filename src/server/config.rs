@@ -476,7 +476,7 @@ pub static DIRECTIVES: &[Directive] = &[
 /// before any is applied.
 fn set_output_buffer_limits(limits: &mut [OutputLimit; 3], args: &[&str]) -> Result<(), String> {
     let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut updated = *limits;
@@ -485,7 +485,9 @@ fn set_output_buffer_limits(limits: &mut [OutputLimit; 3], args: &[&str]) -> Res
             "normal" => 0,
             "slave" | "replica" => 1,
             "pubsub" => 2,
-            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
         };
         let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
         let hard = parse_memory(group[1]).ok_or_else(bad)?;
@@ -515,7 +517,9 @@ fn strtoll(text: &str) -> i64 {
     let end = digits
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(digits.len());
-    let value = digits[..end].parse::<i64>().unwrap_or(if end == 0 { 0 } else { i64::MAX });
+    let value = digits[..end]
+        .parse::<i64>()
+        .unwrap_or(if end == 0 { 0 } else { i64::MAX });
     if negative {
         -value
     } else {

@@ -300,7 +300,13 @@ impl PubSub {
     fn publish_notification(&self, channel: Vec<u8>, payload: &[u8]) {
         let channel = Bytes::from(channel);
         let payload = Bytes::copy_from_slice(payload);
-        self.publish(Kind::Channel, &channel, &payload, None, crate::engine::now_ms());
+        self.publish(
+            Kind::Channel,
+            &channel,
+            &payload,
+            None,
+            crate::engine::now_ms(),
+        );
     }
 }
 
@@ -567,7 +573,10 @@ impl ClientPubSub {
     pub fn written(&mut self) {
         if let Some(inbox) = &mut self.inbox {
             let written = std::mem::take(&mut inbox.unwritten);
-            inbox.subscriber.queued.fetch_sub(written, Ordering::Relaxed);
+            inbox
+                .subscriber
+                .queued
+                .fetch_sub(written, Ordering::Relaxed);
         }
     }
 
