@@ -577,3 +577,19 @@ fn output_buffer_limit_config_as_redis() {
         shown("normal 1024 2000 3 slave 1 2 3 pubsub 1048576 524288 10")
     );
 }
+
+#[test]
+fn own_keyspace_notification_comes_before_the_reply_in_resp3() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    raw.call(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"]);
+    hello3(&mut raw);
+    raw.call(&[b"SUBSCRIBE", b"__keyevent@0__:set"]);
+    raw.send(b"SET k v\r\nGET k\r\n");
+    assert_eq!(
+        raw.read_reply(),
+        b">3\r\n$7\r\nmessage\r\n$18\r\n__keyevent@0__:set\r\n$1\r\nk\r\n"
+    );
+    assert_eq!(raw.read_reply(), b"+OK\r\n");
+    assert_eq!(raw.read_reply(), b"$1\r\nv\r\n");
+}

@@ -114,6 +114,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 Ok(true) => {
                     // Messages published before this command was read come before its reply.
                     client.pubsub.drain(&mut out);
+                    let mark = out.len();
                     let mut ctx = Ctx {
                         server,
                         client: &mut client,
@@ -121,6 +122,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                         now_ms: now_ms(),
                     };
                     dispatch(&mut ctx, &args);
+                    client.pubsub.drain_before(&mut out, mark);
                     if let Some(action) = client.action.take() {
                         match action {
                             Action::Sleep(duration) => tokio::time::sleep(duration).await,

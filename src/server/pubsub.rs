@@ -561,6 +561,21 @@ impl ClientPubSub {
         }
     }
 
+    /// Moves waiting messages in front of the reply that starts at `mark`: what a command of this
+    /// client made it receive (a keyspace notification of its own write) comes before its reply,
+    /// as Redis writes it.
+    pub fn drain_before(&mut self, out: &mut ReplyBuf, mark: usize) {
+        let Some(inbox) = &self.inbox else {
+            return;
+        };
+        if inbox.receiver.is_empty() || mark > out.len() {
+            return;
+        }
+        let reply = out.buf.split_off(mark);
+        self.drain(out);
+        out.buf.unsplit(reply);
+    }
+
     /// Messages this client published to itself: written at once, counted as never queued.
     pub fn deliver_own(&mut self, messages: Vec<Message>, out: &mut ReplyBuf) {
         self.drain(out);
