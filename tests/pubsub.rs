@@ -302,6 +302,15 @@ fn pubsub_introspection() {
         client.call(&[b"PUBSUB", b"SHARDNUMSUB", b"shard", b"alpha"]),
         b"*4\r\n$5\r\nshard\r\n:1\r\n$5\r\nalpha\r\n:0\r\n"
     );
+    let info = client.call(&[b"INFO", b"stats"]);
+    let info = String::from_utf8_lossy(&info);
+    for field in [
+        "pubsub_channels:2",
+        "pubsub_patterns:2",
+        "pubsubshard_channels:1",
+    ] {
+        assert!(info.contains(field), "{field} in {info}");
+    }
     // PUBLISH counts channel and pattern receivers.
     assert_eq!(client.call(&[b"PUBLISH", b"alpha", b"x"]), b":4\r\n");
     assert_eq!(

@@ -295,13 +295,10 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn publish_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult {
-    // Copies: queued messages must not pin the connection's read buffer.
-    let channel = Bytes::copy_from_slice(&args[1]);
-    let payload = Bytes::copy_from_slice(&args[2]);
     let (receivers, mine) =
         ctx.server
             .pubsub
-            .publish(kind, &channel, &payload, Some(ctx.client.id), ctx.now_ms);
+            .publish(kind, &args[1], &args[2], Some(ctx.client.id), ctx.now_ms);
     // As in Redis, a client's own messages come before the reply that counts them.
     ctx.client.pubsub.deliver_own(mine, ctx.out);
     ctx.out.int(receivers as i64);

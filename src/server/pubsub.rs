@@ -23,11 +23,7 @@ use tokio::sync::mpsc;
 use super::clients::ClientInfo;
 use crate::engine::glob::glob_match;
 use crate::engine::notice::{class, Notice, NoticeSink};
-use crate::protocol::ReplyBuf;
-
-/// Bytes a message costs beyond its strings (frame headers and bookkeeping), as an estimate of
-/// what it takes in the subscriber's output buffer.
-const MESSAGE_OVERHEAD: usize = 64;
+use crate::protocol::{Protocol, ReplyBuf};
 
 /// The three kinds of subscription, each with its own namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,43 +33,42 @@ pub enum Kind {
     Shard,
 }
 
-/// One published message on its way to one subscriber.
+/// One published message, encoded once for all its receivers as a RESP2 array. The RESP3 push
+/// frame differs only in its first byte (`>` for `*`), so each subscriber gets its protocol's
+/// form without encoding it again.
 #[derive(Debug, Clone)]
 pub struct Message {
-    pub kind: Kind,
-    /// The pattern that matched, for `pmessage`.
-    pub pattern: Option<Bytes>,
-    pub channel: Bytes,
-    pub payload: Bytes,
+    frame: Bytes,
 }
 
 impl Message {
+    fn new(kind: &[u8], pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) -> Message {
+        let mut out = ReplyBuf::new(Protocol::Resp2);
+        out.array(if pattern.is_some() { 4 } else { 3 });
+        out.bulk(kind);
+        if let Some(pattern) = pattern {
+            out.bulk(pattern);
+        }
+        out.bulk(channel);
+        out.bulk(payload);
+        Message {
+            frame: out.buf.freeze(),
+        }
+    }
+
+    /// Bytes it takes in the subscriber's output buffer.
     fn cost(&self) -> usize {
-        MESSAGE_OVERHEAD
-            + self.channel.len()
-            + self.payload.len()
-            + self.pattern.as_ref().map_or(0, Bytes::len)
+        self.frame.len()
     }
 
     /// Writes it as Redis does: a push frame in RESP3, an array in RESP2.
     pub fn encode(&self, out: &mut ReplyBuf) {
-        match (&self.pattern, self.kind) {
-            (Some(pattern), _) => {
-                out.push(4);
-                out.bulk(b"pmessage");
-                out.bulk(pattern);
-            }
-            (None, Kind::Shard) => {
-                out.push(3);
-                out.bulk(b"smessage");
-            }
-            (None, _) => {
-                out.push(3);
-                out.bulk(b"message");
-            }
+        if out.is_resp3() {
+            out.buf.extend_from_slice(b">");
+            out.buf.extend_from_slice(&self.frame[1..]);
+        } else {
+            out.buf.extend_from_slice(&self.frame);
         }
-        out.bulk(&self.channel);
-        out.bulk(&self.payload);
     }
 }
 
@@ -215,8 +210,8 @@ impl PubSub {
     pub fn publish(
         &self,
         kind: Kind,
-        channel: &Bytes,
-        payload: &Bytes,
+        channel: &[u8],
+        payload: &[u8],
         me: Option<u64>,
         now_ms: u64,
     ) -> (usize, Vec<Message>) {
@@ -224,12 +219,12 @@ impl PubSub {
         let registry = self.read();
         let mut receivers = 0;
         let mut mine = Vec::new();
-        let mut deliver = |subscriber: &Arc<Subscriber>, message: Message| {
+        let mut deliver = |subscriber: &Arc<Subscriber>, message: &Message| {
             receivers += 1;
             if Some(subscriber.info.id) == me {
-                mine.push(message);
+                mine.push(message.clone());
             } else {
-                deliver_to(subscriber, message, &limit, now_ms);
+                deliver_to(subscriber, message.clone(), &limit, now_ms);
             }
         };
         let exact = if kind == Kind::Shard {
@@ -238,14 +233,14 @@ impl PubSub {
             &registry.channels
         };
         if let Some(listeners) = exact.get(channel) {
+            let name: &[u8] = if kind == Kind::Shard {
+                b"smessage"
+            } else {
+                b"message"
+            };
+            let message = Message::new(name, None, channel, payload);
             for subscriber in listeners {
-                let message = Message {
-                    kind,
-                    pattern: None,
-                    channel: channel.clone(),
-                    payload: payload.clone(),
-                };
-                deliver(subscriber, message);
+                deliver(subscriber, &message);
             }
         }
         if kind == Kind::Channel {
@@ -253,14 +248,9 @@ impl PubSub {
                 if !glob_match(pattern, channel, false) {
                     continue;
                 }
+                let message = Message::new(b"pmessage", Some(pattern), channel, payload);
                 for subscriber in listeners {
-                    let message = Message {
-                        kind: Kind::Pattern,
-                        pattern: Some(pattern.clone()),
-                        channel: channel.clone(),
-                        payload: payload.clone(),
-                    };
-                    deliver(subscriber, message);
+                    deliver(subscriber, &message);
                 }
             }
         }
@@ -292,18 +282,26 @@ impl PubSub {
         listeners.get(channel).map_or(0, Vec::len)
     }
 
+    /// Active channels, patterns and shard channels (INFO's `pubsub_*`).
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        let registry = self.read();
+        (
+            registry.channels.len(),
+            registry.patterns.len(),
+            registry.shard_channels.len(),
+        )
+    }
+
     /// PUBSUB NUMPAT: distinct patterns with at least one subscriber.
     pub fn pattern_count(&self) -> usize {
         self.read().patterns.len()
     }
 
-    fn publish_notification(&self, channel: Vec<u8>, payload: &[u8]) {
-        let channel = Bytes::from(channel);
-        let payload = Bytes::copy_from_slice(payload);
+    fn publish_notification(&self, channel: &[u8], payload: &[u8]) {
         self.publish(
             Kind::Channel,
-            &channel,
-            &payload,
+            channel,
+            payload,
             None,
             crate::engine::now_ms(),
         );
@@ -344,11 +342,11 @@ impl NoticeSink for PubSub {
         if enabled & class::KEYSPACE != 0 {
             let mut channel = format!("__keyspace@{}__:", notice.db).into_bytes();
             channel.extend_from_slice(key);
-            self.publish_notification(channel, notice.event.as_bytes());
+            self.publish_notification(&channel, notice.event.as_bytes());
         }
         if enabled & class::KEYEVENT != 0 {
             let channel = format!("__keyevent@{}__:{}", notice.db, notice.event).into_bytes();
-            self.publish_notification(channel, key);
+            self.publish_notification(&channel, key);
         }
     }
 }
