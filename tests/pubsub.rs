@@ -602,3 +602,23 @@ fn own_keyspace_notification_comes_before_the_reply_in_resp3() {
     assert_eq!(raw.read_reply(), b"+OK\r\n");
     assert_eq!(raw.read_reply(), b"$1\r\nv\r\n");
 }
+
+#[test]
+fn idle_timeout_spares_subscribers() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let mut subscriber = server.raw();
+    subscriber.call(&[b"SUBSCRIBE", b"a"]);
+    let mut idle = server.raw();
+    assert_eq!(idle.call(&[b"PING"]), b"+PONG\r\n");
+    admin.call(&[b"CONFIG", b"SET", b"timeout", b"1"]);
+    // Wakes both idle connections so that they pick up the new timeout.
+    assert_eq!(admin.call(&[b"PUBLISH", b"a", b"x"]), b":1\r\n");
+    assert_eq!(subscriber.read_reply(), message(b"a", b"x"));
+    assert_eq!(idle.call(&[b"PING"]), b"+PONG\r\n");
+    assert!(idle.is_closed());
+    assert_eq!(
+        subscriber.call(&[b"PING"]),
+        b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+    );
+}

@@ -45,7 +45,11 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     // When the output first passed the soft limit of the client's class (0 = it is under).
     let soft_limit_since = AtomicU64::new(0);
     loop {
-        let timeout = server.config.read().timeout;
+        // As Redis, subscribers are never closed for being idle: listening is what they do.
+        let timeout = match client.pubsub.is_subscribed() {
+            true => 0,
+            false => server.config.read().timeout,
+        };
         if timeout > 0 {
             idle.as_mut()
                 .reset(tokio::time::Instant::now() + Duration::from_secs(timeout));
