@@ -8,6 +8,10 @@ subscribers / elapsed) and the server's CPU time. As scripts/bench-vs-redis.sh d
 run pinned to SERVER_CPU and this load generator to LOAD_CPU, the two servers alternate which goes
 first round by round, and the summary is the median of the per-round ratios cachet/Redis.
 
+This Python generator reads at most ~600k small messages a second on one core, so at small
+payloads both servers may be waiting for it: the CPU ticks each server spent per run (from
+/proc/<pid>/stat) then compare their cost better than the rates do.
+
 Usage: scripts/bench-pubsub.py [rounds=5] [messages=20000]
 Env: SUBSCRIBERS (50), PAYLOAD bytes (64), BATCH (100), WINDOW (8), SERVER_CPU (1), LOAD_CPU (0),
      REDIS_PORT (16381), CACHET_PORT (16382), CACHET (target/release/cachet).
