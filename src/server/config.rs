@@ -445,7 +445,7 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     Directive {
         name: "client-output-buffer-limit",
-        default: "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
+        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         mutable: true,
         help: "Output buffer limits by client class (normal, replica, pubsub): hard bytes, soft bytes, soft seconds; 0 disables. A client over the hard limit, or over the soft one for longer than its seconds, is disconnected.",
         get: |c| {
