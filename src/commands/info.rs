@@ -442,6 +442,15 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
     info.field("eviction_pool_size", keyspace.eviction_pool_len());
     info.field("eviction_walks", evictions.walks.load(Ordering::Relaxed));
     info.field("expire_sampled_keys", stats.expire_sampled);
+    let labels = keyspace.label_stats();
+    info.field("tag_index_labels", labels.tags);
+    info.field("tag_index_bytes", labels.tag_bytes);
+    info.field("dependency_index_bytes", labels.dependency_bytes);
+    info.field("invalidated_keys", stats.invalidated);
+    info.field(
+        "invalidation_backlog",
+        keyspace.sweeper.backlog.load(Ordering::Relaxed),
+    );
 }
 
 #[cfg(test)]

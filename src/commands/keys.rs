@@ -8,7 +8,7 @@
 
 mod expire;
 mod introspect;
-mod scan;
+pub(crate) mod scan;
 
 use crate::engine::notice::class;
 use bytes::Bytes;

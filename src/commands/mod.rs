@@ -19,6 +19,7 @@ pub mod set;
 pub mod string;
 pub mod string_num;
 pub mod string_range;
+pub mod tags;
 pub mod zset;
 
 use std::collections::HashMap;
@@ -120,7 +121,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 14] {
+pub fn families() -> [&'static [CommandSpec]; 15] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -136,6 +137,7 @@ pub fn families() -> [&'static [CommandSpec]; 14] {
         command_cmd::COMMANDS,
         info::COMMANDS,
         cache::COMMANDS,
+        tags::COMMANDS,
     ]
 }
 
@@ -317,6 +319,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 if keyspace.over_limit() && spec.has_flag("denyoom") {
                     let _ = keyspace.evict_to_limit(ctx.now_ms);
                 }
+                // Whatever the command changed, deleted, expired or evicted may have dependents.
+                keyspace.invalidate_dependents();
                 result
             }
         }

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::engine::expire::{active_expire_cycle, CYCLE_TIME_PERCENT};
+use crate::engine::invalidate::SWEEP_BATCH;
 use crate::engine::notice::NoticeSink;
 use crate::engine::{now_ms, Keyspace};
 use clients::ClientRegistry;
@@ -184,6 +185,7 @@ pub async fn run(
         tokio::spawn(accept_loop(server.clone(), listener, done_tx.clone()));
     }
     let cron = tokio::spawn(cron(server.clone()));
+    let sweeper = tokio::spawn(sweeper(server.clone()));
     tokio::select! {
         _ = shutdown => {}
         _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
@@ -192,6 +194,7 @@ pub async fn run(
     drop(done_tx);
     let _ = done_rx.recv().await;
     cron.abort();
+    sweeper.abort();
     tracing::info!("cachet is now ready to exit, bye bye...");
 }
 
@@ -276,8 +279,23 @@ async fn cron(server: Arc<Server>) {
         let _ = tokio::task::spawn_blocking(move || {
             evict_in_background(&server.keyspace, budget);
             active_expire_cycle(&server.keyspace, now_ms(), budget);
+            // Keys the cycle expired or evicted may have dependents.
+            server.keyspace.invalidate_dependents();
         })
         .await;
+    }
+}
+
+/// Deletes the keys invalidations made stale, a batch per shard lock, yielding between batches so
+/// that the worker it runs on keeps serving its clients.
+async fn sweeper(server: Arc<Server>) {
+    loop {
+        server.keyspace.sweeper.wakeup.notified().await;
+        while server.keyspace.sweep_step(SWEEP_BATCH) > 0 {
+            server.keyspace.invalidate_dependents();
+            tokio::task::yield_now().await;
+        }
+        server.keyspace.invalidate_dependents();
     }
 }
 
