@@ -463,7 +463,7 @@ fn slow_subscriber_is_disconnected_at_its_output_limit() {
     // The subscriber never reads: whatever the socket buffers cannot hold queues in the server,
     // up to the limit, and then the subscriber is dropped.
     let payload = vec![b'x'; 4096];
-    let limit = 256 * 1024 + 4096 + 64;
+    let limit = 256 * 1024 + 8192;
     let mut receivers_left = true;
     let mut largest_seen = 0usize;
     for round in 0..100_000 {

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::futures::Notified;
 
 use super::clients::{Action, ClientInfo, ClientState};
-use super::pubsub::OutputLimit;
+use super::pubsub::{OutputLimit, DELIVERY_BATCH_BYTES};
 use super::Server;
 use crate::commands::{dispatch, Ctx};
 use crate::engine::now_ms;
@@ -66,7 +66,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             // A subscriber idle in its read still gets what is published.
             Some(message) = client.pubsub.next_message() => {
                 client.pubsub.deliver(&message, &mut out);
-                client.pubsub.drain(&mut out);
+                client.pubsub.drain_up_to(&mut out, DELIVERY_BATCH_BYTES);
                 let limit = output_limit(server, &client);
                 if limit.reached(output_used(&client, &out), &soft_limit_since, now_ms()) {
                     break;

@@ -17,13 +17,20 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 
 use super::clients::ClientInfo;
 use crate::engine::glob::glob_match;
 use crate::engine::notice::{class, Notice, NoticeSink};
 use crate::protocol::{Protocol, ReplyBuf};
+
+/// Bytes of a queued message's slot in a subscriber's inbox.
+const QUEUE_SLOT: usize = std::mem::size_of::<Message>();
+
+/// Most bytes of messages moved into the output buffer per write: a backlog stays in the inbox
+/// (where it is already counted) rather than doubling in the output buffer.
+pub const DELIVERY_BATCH_BYTES: usize = 64 * 1024;
 
 /// The three kinds of subscription, each with its own namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +50,13 @@ pub struct Message {
 
 impl Message {
     fn new(kind: &[u8], pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) -> Message {
-        let mut out = ReplyBuf::new(Protocol::Resp2);
+        // Sized to fit: the frame keeps its whole allocation for as long as it is queued.
+        const HEADERS: usize = 4 * 24;
+        let strings = kind.len() + pattern.map_or(0, <[u8]>::len) + channel.len() + payload.len();
+        let mut out = ReplyBuf {
+            buf: BytesMut::with_capacity(HEADERS + strings),
+            protocol: Protocol::Resp2,
+        };
         out.array(if pattern.is_some() { 4 } else { 3 });
         out.bulk(kind);
         if let Some(pattern) = pattern {
@@ -56,9 +69,9 @@ impl Message {
         }
     }
 
-    /// Bytes it takes in the subscriber's output buffer.
+    /// Bytes it takes in the subscriber's output buffer, plus its slot in the queue.
     fn cost(&self) -> usize {
-        self.frame.len()
+        self.frame.len() + QUEUE_SLOT
     }
 
     /// Writes it as Redis does: a push frame in RESP3, an array in RESP2.
@@ -550,10 +563,18 @@ impl ClientPubSub {
     /// Moves every message waiting in the inbox into `out`, so that they come before the replies
     /// of commands the client sends after they were published.
     pub fn drain(&mut self, out: &mut ReplyBuf) {
+        self.drain_up_to(out, usize::MAX);
+    }
+
+    /// Moves waiting messages into `out` until it holds `budget` bytes or more.
+    pub fn drain_up_to(&mut self, out: &mut ReplyBuf, budget: usize) {
         let Some(inbox) = &mut self.inbox else {
             return;
         };
-        while let Ok(message) = inbox.receiver.try_recv() {
+        while out.len() < budget {
+            let Ok(message) = inbox.receiver.try_recv() else {
+                break;
+            };
             message.encode(out);
             inbox.unwritten += message.cost();
         }
