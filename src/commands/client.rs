@@ -7,7 +7,7 @@
 
 use crate::commands::reply_help;
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
@@ -16,7 +16,8 @@ use super::{full_name, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Protocol};
 use crate::server::clients::{ClientInfo, ReplyMode};
-use crate::server::REDIS_COMPAT_VERSION;
+use crate::server::pubsub::Subscriber;
+use crate::server::{Server, REDIS_COMPAT_VERSION};
 
 const CONNECTION_FLAGS: &[&str] = &[
     "noscript",
@@ -366,6 +367,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// Back to the state of a new connection (Redis's `clearClientConnectionState`).
 fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.client.select(0);
+    ctx.client.pubsub.clear();
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
     ctx.client.reply_mode = ReplyMode::On;
@@ -420,9 +422,13 @@ fn client_type_by_name(name: &Bytes) -> Result<ClientType, CmdError> {
     }
 }
 
-/// Every connection is a normal client until pub/sub and replication exist.
-fn client_type(_info: &ClientInfo) -> ClientType {
-    ClientType::Normal
+/// Redis's `getClientType`: a client subscribed to anything is a pub/sub client (replication does
+/// not exist yet).
+fn client_type(server: &Server, info: &ClientInfo) -> ClientType {
+    match server.pubsub.subscriber(info.id) {
+        Some(subscriber) if subscriber.total() > 0 => ClientType::PubSub,
+        _ => ClientType::Normal,
+    }
 }
 
 /// Open connections, the caller included, in id order. A killed connection is gone as far as
@@ -459,7 +465,24 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         Some((parent, spec)) => full_name(parent, spec),
         None => "NULL".to_string(),
     };
+    let subscriber = ctx.server.pubsub.subscriber(info.id);
+    let count = |kind: fn(&Subscriber) -> &AtomicUsize| {
+        subscriber
+            .as_ref()
+            .map_or(0, |s| kind(s).load(Ordering::Relaxed))
+    };
+    let (channels, patterns, shard_channels) = (
+        count(|s| &s.channels),
+        count(|s| &s.patterns),
+        count(|s| &s.shard_channels),
+    );
+    // Messages waiting for a subscriber: its output buffer in Redis's terms.
+    let queued_messages = count(|s| &s.queued);
     let mut flags = String::new();
+    // Redis's order: P (subscriber) before b (blocked).
+    if channels + patterns + shard_channels > 0 {
+        flags.push('P');
+    }
     if ctx.server.blocking.is_blocked(info.id) {
         flags.push('b');
     }
@@ -486,7 +509,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         info.id,
         info.addr,
         info.laddr,
@@ -496,13 +519,17 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         if me { 0 } else { info.idle().as_secs() },
         flags,
         info.db.load(Ordering::Relaxed),
+        channels,
+        patterns,
+        shard_channels,
         details.query_buffer,
         details.query_buffer_free,
         argv_mem,
         output_capacity,
         output_capacity,
         output_len,
-        tot_mem,
+        queued_messages,
+        tot_mem + queued_messages,
         cmd,
         info.resp.load(Ordering::Relaxed),
     );
@@ -536,7 +563,7 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             let wanted = client_type_by_name(kind)?;
             for info in live_clients(ctx)
                 .into_iter()
-                .filter(|info| client_type(info) == wanted)
+                .filter(|info| client_type(ctx.server, info) == wanted)
             {
                 listing.push_str(&line_for(ctx, &info, args));
                 listing.push('\n');
@@ -582,13 +609,15 @@ struct KillFilter<'a> {
 }
 
 impl KillFilter<'_> {
-    fn matches(&self, info: &ClientInfo, my_id: u64) -> bool {
+    fn matches(&self, server: &Server, info: &ClientInfo, my_id: u64) -> bool {
         self.addr
             .is_none_or(|addr| info.addr.to_string().as_bytes() == addr)
             && self
                 .laddr
                 .is_none_or(|laddr| info.laddr.to_string().as_bytes() == laddr)
-            && self.kind.is_none_or(|kind| client_type(info) == kind)
+            && self
+                .kind
+                .is_none_or(|kind| client_type(server, info) == kind)
             && self.id.is_none_or(|id| info.id == id)
             && !(self.skip_me && info.id == my_id)
     }
@@ -648,7 +677,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let mut killed = 0;
     for info in live_clients(ctx) {
-        if !filter.matches(&info, ctx.client.id) {
+        if !filter.matches(ctx.server, &info, ctx.client.id) {
             continue;
         }
         if info.id == ctx.client.id {

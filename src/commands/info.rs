@@ -345,6 +345,10 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     );
     info.field("keyspace_hits", keyspace.hits);
     info.field("keyspace_misses", keyspace.misses);
+    let (channels, patterns, shard_channels) = server.pubsub.sizes();
+    info.field("pubsub_channels", channels);
+    info.field("pubsub_patterns", patterns);
+    info.field("pubsubshard_channels", shard_channels);
 }
 
 /// cachet has no replication: always a master without replicas.

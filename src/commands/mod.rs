@@ -311,6 +311,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 Err(CmdError::NoAuth)
             } else if !make_room(ctx, spec) {
                 Err(CmdError::OutOfMemory)
+            } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
+                Err(err)
             } else {
                 ctx.client.last_command = Some((parent, spec));
                 let result = match spec.handler {

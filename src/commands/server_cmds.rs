@@ -31,6 +31,13 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    // A subscribed RESP2 client gets a reply shaped as a message, which its reader expects.
+    if args.len() <= 2 && ctx.client.pubsub.is_subscribed() && !ctx.out.is_resp3() {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).map_or(&b""[..], |a| &a[..]));
+        return Ok(());
+    }
     match args {
         [_] => ctx.out.simple("PONG"),
         [_, message] => ctx.out.bulk(message),

@@ -46,6 +46,8 @@ pub struct ClientState {
     /// The last command run, published to `info` once per batch for CLIENT LIST.
     pub last_command: Option<(Option<&'static CommandSpec>, &'static CommandSpec)>,
     pub info: Arc<ClientInfo>,
+    /// Channels, patterns and shard channels it listens to, and its inbox of messages.
+    pub pubsub: super::pubsub::ClientPubSub,
 }
 
 impl ClientState {
@@ -62,6 +64,7 @@ impl ClientState {
             blocked: None,
             last_command: None,
             info,
+            pubsub: Default::default(),
         }
     }
 

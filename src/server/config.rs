@@ -8,6 +8,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 use crate::engine::glob::glob_match;
 use crate::engine::{EvictionSettings, Policy};
 use crate::protocol::request::split_args;
+use crate::server::pubsub::{keyspace_events_text, parse_keyspace_events, OutputLimit};
 
 #[derive(Debug, Clone)]
 pub struct ConfigValues {
@@ -44,6 +45,8 @@ pub struct ConfigValues {
     pub list_max_listpack_size: i64,
     pub list_compress_depth: i64,
     pub set_max_intset_entries: usize,
+    pub client_output_buffer_limit: [OutputLimit; 3],
+    pub notify_keyspace_events: u16,
 }
 
 impl ConfigValues {
@@ -134,6 +137,61 @@ pub fn parse_memory(text: &str) -> Option<u64> {
         _ => return None,
     };
     digits.parse::<u64>().ok()?.checked_mul(multiplier)
+}
+
+/// Redis's `updateClientOutputBufferLimit`: `<class> <hard> <soft> <seconds>` groups, all checked
+/// before any is applied.
+fn set_output_buffer_limits(limits: &mut [OutputLimit; 3], args: &[&str]) -> Result<(), String> {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut updated = *limits;
+    for group in words.chunks_exact(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_memory(group[1]).ok_or_else(bad)?;
+        let soft = parse_memory(group[2]).ok_or_else(bad)?;
+        let soft_seconds = strtoll(group[3]);
+        if soft_seconds < 0 {
+            return Err(bad().into());
+        }
+        updated[class] = OutputLimit {
+            hard,
+            soft,
+            soft_seconds: soft_seconds as u64,
+        };
+    }
+    *limits = updated;
+    Ok(())
+}
+
+/// C's `strtoll` as Redis calls it, without an end check: the leading integer, 0 when none.
+fn strtoll(text: &str) -> i64 {
+    let text = text.trim_start();
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let value = digits[..end]
+        .parse::<i64>()
+        .unwrap_or(if end == 0 { 0 } else { i64::MAX });
+    if negative {
+        -value
+    } else {
+        value
+    }
 }
 
 pub static DIRECTIVES: &[Directive] = &[
@@ -566,6 +624,33 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "client-output-buffer-limit",
+        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        mutable: true,
+        help: "Output buffer limits by client class (normal, replica, pubsub): hard bytes, soft bytes, soft seconds; 0 disables. A client over the hard limit, or over the soft one for longer than its seconds, is disconnected.",
+        get: |c| {
+            let [normal, replica, pubsub] = c.client_output_buffer_limit;
+            [("normal", normal), ("slave", replica), ("pubsub", pubsub)]
+                .iter()
+                .map(|(name, l)| format!("{name} {} {} {}", l.hard, l.soft, l.soft_seconds))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |c, a| set_output_buffer_limits(&mut c.client_output_buffer_limit, a),
+    },
+    Directive {
+        name: "notify-keyspace-events",
+        default: "",
+        mutable: true,
+        help: "Keyspace notifications to publish, as Redis's letters: K keyspace, E keyevent, g generic, $ string, l list, s set, h hash, z zset, x expired, e evicted, t stream, m key miss, n new key, A alias for g$lshzxetd. Empty disables them.",
+        get: |c| keyspace_events_text(c.notify_keyspace_events),
+        set: |c, a| {
+            c.notify_keyspace_events = parse_keyspace_events(&a.concat())
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -610,6 +695,8 @@ impl Default for ConfigValues {
             list_max_listpack_size: 0,
             list_compress_depth: 0,
             set_max_intset_entries: 0,
+            client_output_buffer_limit: [OutputLimit::default(); 3],
+            notify_keyspace_events: 0,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {

@@ -2,16 +2,19 @@
 //! in order, append all replies to one output buffer, and write it with one call. Pipelined
 //! clients thus cost one read and one write per batch, not per command.
 
-use std::sync::atomic::Ordering;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::futures::Notified;
 
 use super::blocking::{self, Unblocked};
 use super::clients::{Action, ClientInfo, ClientState};
+use super::pubsub::{OutputLimit, DELIVERY_BATCH_BYTES};
 use super::Server;
 use crate::commands::{dispatch, Ctx};
 use crate::engine::now_ms;
@@ -40,8 +43,14 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     tokio::pin!(killed);
     let idle = tokio::time::sleep(Duration::MAX);
     tokio::pin!(idle);
+    // When the output first passed the soft limit of the client's class (0 = it is under).
+    let soft_limit_since = AtomicU64::new(0);
     loop {
-        let timeout = server.config.read().timeout;
+        // As Redis, subscribers are never closed for being idle: listening is what they do.
+        let timeout = match client.pubsub.is_subscribed() {
+            true => 0,
+            false => server.config.read().timeout,
+        };
         if timeout > 0 {
             idle.as_mut()
                 .reset(tokio::time::Instant::now() + Duration::from_secs(timeout));
@@ -55,6 +64,19 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             _ = &mut killed => break,
             _ = &mut idle, if timeout > 0 => break,
             read = stream.read_buf(&mut input) => read,
+            // A subscriber idle in its read still gets what is published.
+            Some(message) = client.pubsub.next_message() => {
+                client.pubsub.deliver(&message, &mut out);
+                client.pubsub.drain_up_to(&mut out, DELIVERY_BATCH_BYTES);
+                let limit = output_limit(server, &client);
+                if limit.reached(output_used(&client, &out), &soft_limit_since, now_ms()) {
+                    break;
+                }
+                if !write_output(server, &mut stream, &mut out, &mut client, killed.as_mut()).await {
+                    break;
+                }
+                continue;
+            }
         };
         match read {
             Ok(0) | Err(_) => break,
@@ -75,6 +97,8 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             };
             (limits, config.client_query_buffer_limit)
         };
+        let output_limit = output_limit(server, &client);
+        let mut output_overflow = false;
         // As Redis, checked as soon as the bytes arrive, before running any of them.
         if input.len() > query_limit {
             tracing::warn!(
@@ -93,6 +117,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 &mut args,
             ) {
                 Ok(true) => {
+                    // Messages published before this command was read come before its reply.
+                    client.pubsub.drain(&mut out);
+                    let mark = out.len();
                     let mut ctx = Ctx {
                         server,
                         client: &mut client,
@@ -100,6 +127,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                         now_ms: now_ms(),
                     };
                     dispatch(&mut ctx, &args);
+                    client.pubsub.drain_before(&mut out, mark);
                     blocking::serve_ready(server);
                     if let Some(blocked) = client.blocked.take() {
                         // Earlier replies go out now; the requests after this one wait for it.
@@ -144,6 +172,11 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                             }
                         }
                     }
+                    if output_limit.reached(output_used(&client, &out), &soft_limit_since, now_ms())
+                    {
+                        output_overflow = true;
+                        break;
+                    }
                     if client.close_after_reply {
                         break;
                     }
@@ -157,25 +190,66 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             }
         }
         args.clear();
+        if output_overflow {
+            // As Redis, the client is closed without the replies that took it over its limit.
+            tracing::warn!(
+                id = client.id,
+                "closing client that reached its output buffer limit"
+            );
+            break;
+        }
         publish_details(&client, &input, &out);
-        if !out.is_empty() {
-            if stream.write_all(&out.buf).await.is_err() {
-                break;
-            }
-            server
-                .stats
-                .net_output_bytes
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
-            out.buf.clear();
-            if out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
-                out.buf = BytesMut::with_capacity(READ_CHUNK);
-            }
+        if !write_output(server, &mut stream, &mut out, &mut client, killed.as_mut()).await {
+            break;
         }
         if client.close_after_reply || info.killed.load(Ordering::Relaxed) {
             break;
         }
     }
     let _ = stream.shutdown().await;
+}
+
+/// Writes the output buffer; false when the connection must close: a write error, or a kill
+/// (an output limit reached by a publisher) while the client does not read.
+async fn write_output(
+    server: &Server,
+    stream: &mut TcpStream,
+    out: &mut ReplyBuf,
+    client: &mut ClientState,
+    killed: Pin<&mut Notified<'_>>,
+) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let written = tokio::select! {
+        biased;
+        _ = killed => false,
+        written = stream.write_all(&out.buf) => written.is_ok(),
+    };
+    if !written {
+        return false;
+    }
+    client.pubsub.written();
+    server
+        .stats
+        .net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    out.buf.clear();
+    if out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
+        out.buf = BytesMut::with_capacity(READ_CHUNK);
+    }
+    true
+}
+
+/// The `client-output-buffer-limit` class that applies now: pub/sub while subscribed, else normal.
+fn output_limit(server: &Server, client: &ClientState) -> OutputLimit {
+    let class = if client.pubsub.is_subscribed() { 2 } else { 0 };
+    server.config.read().client_output_buffer_limit[class]
+}
+
+/// Bytes waiting for the client: its replies and the messages still queued for it.
+fn output_used(client: &ClientState, out: &ReplyBuf) -> u64 {
+    (out.len() + client.pubsub.pending_bytes()) as u64
 }
 
 fn publish_details(client: &ClientState, input: &BytesMut, out: &ReplyBuf) {

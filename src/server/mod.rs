@@ -6,6 +6,7 @@ pub mod blocking;
 pub mod clients;
 pub mod config;
 pub mod connection;
+pub mod pubsub;
 pub mod stats;
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::engine::expire::{active_expire_cycle, CYCLE_TIME_PERCENT};
 use crate::engine::invalidate::SWEEP_BATCH;
+use crate::engine::notice::NoticeSink;
 use crate::engine::{now_ms, Keyspace};
 use clients::ClientRegistry;
 use config::{Config, ConfigValues};
@@ -85,6 +87,8 @@ pub struct Server {
     pub last_save: AtomicU64,
     /// Clients blocked on keys (BLPOP and friends); also a keyspace-notice sink.
     pub blocking: Arc<blocking::Blocking>,
+    /// Channel registry and message delivery; also the keyspace notifications sink.
+    pub pubsub: Arc<pubsub::PubSub>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -96,8 +100,19 @@ impl Server {
 
     /// Pushes the settings other parts read without the config lock (eviction) after a change.
     pub fn apply_config(&self) {
-        let settings = self.config.read().eviction();
+        let (settings, pubsub_limit, keyspace_events) = {
+            let config = self.config.read();
+            (
+                config.eviction(),
+                config.client_output_buffer_limit[2],
+                config.notify_keyspace_events,
+            )
+        };
         self.keyspace.set_eviction_settings(settings);
+        self.pubsub.set_limit(pubsub_limit);
+        self.pubsub
+            .keyspace_events
+            .store(keyspace_events, Ordering::Relaxed);
     }
 
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
@@ -152,11 +167,11 @@ pub async fn run(
         local_addr,
         last_save: AtomicU64::new(now / 1000),
         blocking: Arc::default(),
+        pubsub: Arc::default(),
         shutdown: shutdown_tx,
     });
+    server.keyspace.notices.install(notice_sinks(&server));
     server.apply_config();
-    let sinks: Vec<Arc<dyn crate::engine::notice::NoticeSink>> = vec![server.blocking.clone()];
-    server.keyspace.notices.install(sinks);
     // Everything allocated before the first client but the keyspace's own accounted bytes.
     let allocated = crate::engine::memory::allocator_stats().0;
     server.keyspace.baseline.store(
@@ -185,6 +200,12 @@ pub async fn run(
     cron.abort();
     sweeper.abort();
     tracing::info!("cachet is now ready to exit, bye bye...");
+}
+
+/// Every consumer of keyspace notices, installed together once the server is built (the
+/// dispatcher takes them all at once). Add a sink here.
+fn notice_sinks(server: &Server) -> Vec<Arc<dyn NoticeSink>> {
+    vec![server.pubsub.clone(), server.blocking.clone()]
 }
 
 async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sender<()>) {
