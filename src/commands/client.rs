@@ -353,6 +353,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /// Back to the state of a new connection (Redis's `clearClientConnectionState`).
 fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    super::multi::reset_client(ctx.server, ctx.client);
     ctx.client.select(0);
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
@@ -448,6 +449,13 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         None => "NULL".to_string(),
     };
     let mut flags = String::new();
+    let multi_queued = info.multi_queued.load(Ordering::Relaxed);
+    if multi_queued >= 0 {
+        flags.push('x');
+    }
+    if info.dirty_cas.load(Ordering::Relaxed) {
+        flags.push('d');
+    }
     if info.killed.load(Ordering::Relaxed) {
         flags.push('A');
     }
@@ -471,7 +479,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         info.id,
         info.addr,
         info.laddr,
@@ -481,9 +489,11 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         if me { 0 } else { info.idle().as_secs() },
         flags,
         info.db.load(Ordering::Relaxed),
+        multi_queued,
         details.query_buffer,
         details.query_buffer_free,
         argv_mem,
+        info.multi_mem.load(Ordering::Relaxed),
         output_capacity,
         output_capacity,
         output_len,

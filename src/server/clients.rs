@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,10 @@ pub struct ClientState {
     /// The last command run, published to `info` once per batch for CLIENT LIST.
     pub last_command: Option<(Option<&'static CommandSpec>, &'static CommandSpec)>,
     pub info: Arc<ClientInfo>,
+    /// The commands queued since MULTI; `None` outside a transaction.
+    pub multi: Option<crate::commands::multi::Transaction>,
+    /// The (database, key) pairs this client WATCHes, as registered in the server's watch registry.
+    pub watched: Vec<(usize, Bytes)>,
 }
 
 impl ClientState {
@@ -59,6 +63,8 @@ impl ClientState {
             action: None,
             last_command: None,
             info,
+            multi: None,
+            watched: Vec::new(),
         }
     }
 
@@ -81,6 +87,13 @@ pub struct ClientInfo {
     pub no_evict: AtomicBool,
     pub killed: AtomicBool,
     pub kill: Notify,
+    /// A WATCHed key changed: the next EXEC fails (Redis's `CLIENT_DIRTY_CAS`, flag `d`). Set by
+    /// whoever changed the key, hence shared.
+    pub dirty_cas: AtomicBool,
+    /// Commands queued since MULTI, -1 outside a transaction (`multi=` in CLIENT LIST).
+    pub multi_queued: AtomicI64,
+    /// Bytes held by the transaction state (`multi-mem` in CLIENT LIST).
+    pub multi_mem: AtomicUsize,
     pub details: Mutex<ClientDetails>,
 }
 
@@ -154,6 +167,9 @@ impl ClientRegistry {
             no_evict: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            dirty_cas: AtomicBool::new(false),
+            multi_queued: AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
             details: Mutex::new(ClientDetails::default()),
         });
         clients.insert(id, info.clone());

@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod config;
 pub mod connection;
+pub mod exec_gate;
 pub mod stats;
 
 use std::future::Future;
@@ -18,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::engine::expire::{active_expire_cycle, CYCLE_TIME_PERCENT};
+use crate::engine::notice::NoticeSink;
 use crate::engine::{now_ms, Keyspace};
 use clients::ClientRegistry;
 use config::{Config, ConfigValues};
@@ -81,6 +83,10 @@ pub struct Server {
     pub local_addr: SocketAddr,
     /// Unix seconds of the last successful save (LASTSAVE); the start time until one happens.
     pub last_save: AtomicU64,
+    /// Held shared by every command and the cron, exclusively by EXEC (`exec_gate`).
+    pub exec_gate: exec_gate::ExecGate,
+    /// Who WATCHes which key; a sink of the keyspace notices.
+    pub watches: Arc<crate::commands::multi::WatchRegistry>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -94,6 +100,12 @@ impl Server {
     pub fn apply_config(&self) {
         let settings = self.config.read().eviction();
         self.keyspace.set_eviction_settings(settings);
+    }
+
+    /// Every consumer of the keyspace notices, installed together when the server is built: each
+    /// feature that listens adds its sink here.
+    fn notice_sinks(&self) -> Vec<Arc<dyn NoticeSink>> {
+        vec![self.watches.clone()]
     }
 
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
@@ -147,8 +159,11 @@ pub async fn run(
         run_id: random_run_id(),
         local_addr,
         last_save: AtomicU64::new(now / 1000),
+        exec_gate: exec_gate::ExecGate::default(),
+        watches: Default::default(),
         shutdown: shutdown_tx,
     });
+    server.keyspace.notices.install(server.notice_sinks());
     server.apply_config();
     // Everything allocated before the first client but the keyspace's own accounted bytes.
     let allocated = crate::engine::memory::allocator_stats().0;
@@ -251,6 +266,8 @@ async fn cron(server: Arc<Server>) {
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {
+            // Never between the commands of an EXEC.
+            let _shared = server.exec_gate.shared();
             evict_in_background(&server.keyspace, budget);
             active_expire_cycle(&server.keyspace, now_ms(), budget);
         })
