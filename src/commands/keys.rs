@@ -10,6 +10,7 @@ mod expire;
 mod introspect;
 mod scan;
 
+use crate::engine::notice::class;
 use bytes::Bytes;
 
 use super::{args, CommandSpec, Ctx, SPEC};
@@ -93,7 +94,11 @@ fn count_keys(
 
 fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     count_keys(ctx, args, |view, hash, key| {
-        view.remove(hash, key).is_some()
+        let removed = view.remove(hash, key).is_some();
+        if removed {
+            view.notify(key, class::GENERIC, "del");
+        }
+        removed
     })
 }
 
@@ -160,9 +165,11 @@ fn rename_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], nx: bool) -> Result
     let Some(entry) = view.remove(hash, src) else {
         return Err(CmdError::NoSuchKey);
     };
+    view.notify(src, class::GENERIC, "rename_from");
     let moved = entry.into_renamed(dst);
     if let Some((mut view, hash)) = locked.view(db, dst, now) {
         view.insert(hash, moved);
+        view.notify(dst, class::GENERIC, "rename_to");
     }
     Ok(true)
 }
@@ -206,6 +213,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     view.insert(hash, copied);
+    view.notify(dst, class::GENERIC, "copy_to");
     ctx.out.int(1);
     Ok(())
 }
@@ -225,7 +233,11 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let moved = !keyspace.view(&mut shard, dst_db, now).contains(hash, key)
         && match keyspace.view(&mut shard, src_db, now).remove(hash, key) {
             Some(entry) => {
+                keyspace
+                    .notices
+                    .key(src_db, key, class::GENERIC, "move_from");
                 keyspace.view(&mut shard, dst_db, now).insert(hash, entry);
+                keyspace.notices.key(dst_db, key, class::GENERIC, "move_to");
                 true
             }
             None => false,

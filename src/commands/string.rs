@@ -5,6 +5,7 @@
 //! Read commands look keys up with `DbShard::read` (keyspace hits and misses), writes with
 //! `peek`/`contains`/`modify`, as Redis's `lookupKeyRead`/`lookupKeyWrite` split them.
 
+use crate::engine::notice::class;
 use bytes::Bytes;
 
 use super::cache::MetaRequest;
@@ -245,6 +246,10 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
                 entry.set_meta(meta.resolve(old_meta));
             }
             view.insert(hash, entry);
+            view.notify(req.key, class::STRING, "set");
+            if req.expire_at != 0 && !req.keepttl {
+                view.notify(req.key, class::GENERIC, "expire");
+            }
             Ok(true)
         })
 }
@@ -342,7 +347,9 @@ fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
             reply_value(view, hash, key, out)?;
-            view.remove(hash, key);
+            if view.remove(hash, key).is_some() {
+                view.notify(key, class::GENERIC, "del");
+            }
             Ok(())
         })
 }
@@ -369,12 +376,19 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             match new_expire {
                 Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now_ms => {
                     view.remove(hash, key);
+                    view.notify(key, class::GENERIC, "del");
                 }
                 Some((_, at)) => {
                     view.modify(hash, key, |entry| entry.expire_at = at);
+                    view.notify(key, class::GENERIC, "expire");
                 }
                 None if opts.persist => {
-                    view.modify(hash, key, |entry| entry.expire_at = 0);
+                    let had_ttl = view.modify(hash, key, |entry| {
+                        std::mem::replace(&mut entry.expire_at, 0) != 0
+                    });
+                    if had_ttl == Some(true) {
+                        view.notify(key, class::GENERIC, "persist");
+                    }
                 }
                 None => {}
             }
@@ -430,6 +444,7 @@ fn mset_generic(
         let (key, value) = (&pair[0], &pair[1]);
         if let Some((mut view, hash)) = locked.view(db, key, now_ms) {
             view.insert(hash, Entry::new_string(key, value, 0));
+            view.notify(key, class::STRING, "set");
         }
     }
     Ok(true)

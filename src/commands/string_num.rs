@@ -1,6 +1,7 @@
 //! Counters on string values: INCR, DECR, INCRBY, DECRBY (64-bit signed, overflow is an error, the
 //! TTL is kept) and INCRBYFLOAT (x87 `long double` arithmetic, see `long_double.rs`).
 
+use crate::engine::notice::class;
 use bytes::Bytes;
 
 use super::long_double::LongDouble;
@@ -42,6 +43,7 @@ fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
                 }
             }
         })?;
+    ctx.notify(class::STRING, "incrby", key);
     ctx.out.int(value);
     Ok(())
 }
@@ -106,6 +108,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 }
             }
         })?;
+    ctx.notify(class::STRING, "incrbyfloat", key);
     ctx.out.bulk(&text);
     Ok(())
 }

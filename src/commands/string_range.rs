@@ -2,6 +2,7 @@
 //! subsequence by the textbook O(N*M) table, as Redis computes it, with the same limit on the
 //! table's size).
 
+use crate::engine::notice::class;
 use bytes::Bytes;
 
 use super::string::modify_string;
@@ -41,6 +42,7 @@ pub(super) fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 }
             }
         })?;
+    ctx.notify(class::STRING, "append", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -115,6 +117,9 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 }
             }
         })?;
+    if !patch.is_empty() {
+        ctx.notify(class::STRING, "setrange", key);
+    }
     ctx.out.int(len as i64);
     Ok(())
 }

@@ -411,6 +411,7 @@ impl Entry {
     }
 
     /// The same entry under another key (RENAME, MOVE), without copying a collection's elements.
+    #[allow(clippy::boxed_local)] // the table hands back boxes; RENAME moves one
     pub fn into_renamed(mut self: Box<Entry>, key: &[u8]) -> Box<Entry> {
         let extra = self.extra.take();
         let mut renamed = self.clone_with_key(key);

@@ -101,8 +101,10 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
+    type Seen = (usize, Option<Vec<u8>>, &'static str);
+
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<(usize, Option<Vec<u8>>, &'static str)>>);
+    struct Recorder(Mutex<Vec<Seen>>);
 
     impl NoticeSink for Recorder {
         fn notice(&self, notice: &Notice<'_>) {

@@ -318,6 +318,11 @@ impl DbShard<'_> {
         self.remove_at(index)
     }
 
+    /// Announces a change to `key` in this view's database (see `engine::notice`).
+    pub fn notify(&self, key: &[u8], class: u16, event: &'static str) {
+        self.notices.key(self.db, key, class, event);
+    }
+
     /// Removes a key to make room, with its `evicted` notice.
     pub fn evict(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
         let entry = self.remove(hash, key)?;

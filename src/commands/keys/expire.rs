@@ -2,6 +2,7 @@
 //! and PERSIST, after Redis's `expire.c`. Expiry is stored as an absolute Unix millisecond time in
 //! the entry (0 = none); `DbShard::modify` keeps the volatile-key count right when it changes.
 
+use crate::engine::notice::class;
 use bytes::Bytes;
 
 use super::inspect;
@@ -138,8 +139,15 @@ fn set_expiry(
             });
             match outcome {
                 None | Some(Outcome::Declined) => false,
-                Some(Outcome::Set) => true,
-                Some(Outcome::Delete) => view.remove(hash, key).is_some(),
+                Some(Outcome::Set) => {
+                    view.notify(key, class::GENERIC, "expire");
+                    true
+                }
+                Some(Outcome::Delete) => {
+                    let removed = view.remove(hash, key).is_some();
+                    view.notify(key, class::GENERIC, "del");
+                    removed
+                }
             }
         });
     ctx.out.int(changed as i64);
@@ -198,8 +206,13 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-            view.modify(hash, key, |e| std::mem::take(&mut e.expire_at) != 0)
-                .unwrap_or(false)
+            let cleared = view
+                .modify(hash, key, |e| std::mem::take(&mut e.expire_at) != 0)
+                .unwrap_or(false);
+            if cleared {
+                view.notify(key, class::GENERIC, "persist");
+            }
+            cleared
         });
     ctx.out.int(cleared as i64);
     Ok(())
