@@ -290,14 +290,16 @@ pub(crate) fn make_room_for(ctx: &Ctx<'_>, refuse: bool) -> bool {
 }
 
 /// Runs a resolved command's handler (directly, or queued by EXEC) and gives back the room a
-/// write may have taken past the memory limit.
+/// write may have taken past the memory limit. Inside EXEC, CLIENT LIST keeps naming EXEC.
 pub(crate) fn execute(
     ctx: &mut Ctx<'_>,
     parent: Option<&'static CommandSpec>,
     spec: &'static CommandSpec,
     args: &[Bytes],
 ) -> CmdResult {
-    ctx.client.last_command = Some((parent, spec));
+    if !ctx.client.in_exec {
+        ctx.client.last_command = Some((parent, spec));
+    }
     let result = match spec.handler {
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),

@@ -199,7 +199,6 @@ pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     unwatch_all(server, ctx.client);
-    let exec_command = ctx.client.last_command;
     ctx.client.in_exec = true;
     ctx.out.array(tx.queued.len());
     for queued in &tx.queued {
@@ -208,7 +207,6 @@ pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         }
     }
     ctx.client.in_exec = false;
-    ctx.client.last_command = exec_command;
     discard_transaction(server, ctx.client);
     Ok(())
 }
