@@ -420,16 +420,18 @@ fn a_closed_connection_leaves_no_watch_behind() {
 #[test]
 fn exec_is_atomic_across_shards() {
     let server = TestServer::start_with(|values| values.shards = 16);
-    let keys = ["a", "b", "c", "d"];
+    let keys: Vec<String> = (0..32).map(|i| format!("k{i}")).collect();
+    let mget = format!("MGET {}", keys.join(" "));
     let stop = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..2)
         .map(|_| {
             let mut raw = server.raw();
             let stop = stop.clone();
+            let mget = mget.clone();
             std::thread::spawn(move || {
                 let mut reads = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let reply = call(&mut raw, "MGET a b c d");
+                    let reply = call(&mut raw, &mget);
                     let text = String::from_utf8_lossy(&reply).into_owned();
                     let values: Vec<&str> = text
                         .split("\r\n")
@@ -437,7 +439,7 @@ fn exec_is_atomic_across_shards() {
                         .collect();
                     let nulls = text.matches("$-1").count();
                     assert!(
-                        nulls == 4 || (nulls == 0 && values.windows(2).all(|w| w[0] == w[1])),
+                        nulls == 32 || (nulls == 0 && values.windows(2).all(|w| w[0] == w[1])),
                         "torn read: {text:?}"
                     );
                     reads += 1;
@@ -447,12 +449,12 @@ fn exec_is_atomic_across_shards() {
         })
         .collect();
     let mut writer = server.raw();
-    for round in 1..=300 {
+    for round in 1..=500 {
         ok(&mut writer, "MULTI");
-        for key in keys {
+        for key in &keys {
             queued(&mut writer, &format!("INCR {key}"));
         }
-        let expected = format!("*4\r\n:{round}\r\n:{round}\r\n:{round}\r\n:{round}\r\n");
+        let expected = format!("*32\r\n{}", format!(":{round}\r\n").repeat(32));
         assert_eq!(call(&mut writer, "EXEC"), expected.as_bytes());
     }
     stop.store(true, Ordering::Relaxed);
