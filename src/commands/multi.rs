@@ -464,3 +464,83 @@ pub fn touch_swapped(server: &Server, locked: &mut Locked<'_>, a: usize, b: usiz
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::clients::ClientRegistry;
+
+    fn client(registry: &ClientRegistry) -> Arc<ClientInfo> {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        registry
+            .register(addr, addr, 10)
+            .expect("room for a client")
+    }
+
+    fn key_notice<'k>(db: usize, key: &'k [u8], class: u16, event: &'static str) -> Notice<'k> {
+        Notice {
+            db,
+            target: Target::Key(key),
+            class,
+            event,
+        }
+    }
+
+    #[test]
+    fn notices_dirty_the_watchers_of_that_key_in_that_database_only() {
+        let clients = ClientRegistry::default();
+        let (a, b) = (client(&clients), client(&clients));
+        let watches = WatchRegistry::default();
+        assert!(watches.is_idle());
+        watches.add(0, Bytes::from_static(b"k"), &a, false);
+        watches.add(1, Bytes::from_static(b"k"), &b, false);
+        watches.notice(&key_notice(0, b"other", class::STRING, "set"));
+        watches.notice(&key_notice(2, b"k", class::STRING, "set"));
+        assert!(!a.dirty_cas.load(Ordering::Relaxed));
+        watches.notice(&key_notice(0, b"k", class::STRING, "set"));
+        assert!(a.dirty_cas.load(Ordering::Relaxed));
+        assert!(!b.dirty_cas.load(Ordering::Relaxed));
+        // Whole-database notices are left to touch_flushed / touch_swapped.
+        watches.notice(&Notice {
+            db: 1,
+            target: Target::Db,
+            class: class::GENERIC,
+            event: "flushdb",
+        });
+        assert!(!b.dirty_cas.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn the_deletion_of_a_key_expired_at_watch_is_no_change() {
+        let clients = ClientRegistry::default();
+        let a = client(&clients);
+        let watches = WatchRegistry::default();
+        watches.add(0, Bytes::from_static(b"k"), &a, true);
+        assert!(watches.was_expired_at_watch(a.id, 0, b"k"));
+        watches.notice(&key_notice(0, b"k", class::EXPIRED, "expired"));
+        assert!(!a.dirty_cas.load(Ordering::Relaxed));
+        assert!(!watches.was_expired_at_watch(a.id, 0, b"k"));
+        watches.notice(&key_notice(0, b"k", class::STRING, "set"));
+        assert!(a.dirty_cas.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn removing_a_client_leaves_the_registry_idle() {
+        let clients = ClientRegistry::default();
+        let (a, b) = (client(&clients), client(&clients));
+        let watches = WatchRegistry::default();
+        let keys = [(0, Bytes::from_static(b"x")), (0, Bytes::from_static(b"y"))];
+        for (db, key) in &keys {
+            watches.add(*db, key.clone(), &a, false);
+            watches.add(*db, key.clone(), &b, false);
+        }
+        watches.remove_client(a.id, &keys);
+        assert!(!watches.is_idle());
+        watches.remove_client(b.id, &keys);
+        assert!(watches.is_idle());
+        assert!(watches.lock().is_empty());
+        // Removing again (a client dirtied then UNWATCHed) is harmless.
+        watches.remove_client(b.id, &keys);
+        assert!(watches.is_idle());
+    }
+}
