@@ -487,6 +487,12 @@ mod tests {
     }
 
     #[test]
+    fn exec_is_found_by_pointer() {
+        assert!(super::super::lookup(b"EXEC").is_some_and(is_exec));
+        assert!(!super::super::lookup(b"MULTI").is_some_and(is_exec));
+    }
+
+    #[test]
     fn notices_dirty_the_watchers_of_that_key_in_that_database_only() {
         let clients = ClientRegistry::default();
         let (a, b) = (client(&clients), client(&clients));
