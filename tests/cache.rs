@@ -30,7 +30,7 @@ fn bulk(text: &str) -> Vec<u8> {
 /// CACHE.INSPECT as field → value, through the RESP2 flat array.
 fn inspect(con: &mut redis::Connection, key: &[u8]) -> HashMap<String, Value> {
     let flat: Vec<Value> = redis::cmd("CACHE.INSPECT").arg(key).query(con).unwrap();
-    assert_eq!(flat.len(), 18, "{flat:?}");
+    assert_eq!(flat.len(), 20, "{flat:?}");
     flat.chunks(2)
         .map(|pair| match &pair[0] {
             Value::BulkString(name) => (String::from_utf8(name.clone()).unwrap(), pair[1].clone()),
@@ -283,7 +283,7 @@ fn metadata_round_trips_through_inspect() {
     assert_eq!(cache_set(&mut raw, "k", "hello", TAGGED), OK);
     assert_eq!(meta(&mut con, "k"), tagged());
     let fields = inspect(&mut con, b"k");
-    assert_eq!(fields.len(), 9);
+    assert_eq!(fields.len(), 10);
     assert_eq!(int(&fields["ttl"]), -1);
     assert_eq!(text(&fields["type"]), b"string");
     assert_eq!(text(&fields["encoding"]), b"embstr");
@@ -355,7 +355,7 @@ fn inspect_replies_nil_and_maps_per_protocol() {
     let resp2 = call(&mut raw, &["CACHE.INSPECT", "k"]);
     assert!(
         resp2.starts_with(
-            b"*18\r\n$8\r\npriority\r\n$6\r\nnormal\r\n$4\r\ncost\r\n:3\r\n$4\r\nsize\r\n:"
+            b"*20\r\n$8\r\npriority\r\n$6\r\nnormal\r\n$4\r\ncost\r\n:3\r\n$4\r\nsize\r\n:"
         ),
         "{}",
         String::from_utf8_lossy(&resp2)
@@ -364,11 +364,11 @@ fn inspect_replies_nil_and_maps_per_protocol() {
     assert_eq!(call(&mut raw, &["CACHE.INSPECT", "missing"]), b"_\r\n");
     let resp3 = String::from_utf8(call(&mut raw, &["CACHE.INSPECT", "k"])).unwrap();
     assert!(
-        resp3.starts_with("%9\r\n$8\r\npriority\r\n$6\r\nnormal\r\n$4\r\ncost\r\n:3\r\n"),
+        resp3.starts_with("%10\r\n$8\r\npriority\r\n$6\r\nnormal\r\n$4\r\ncost\r\n:3\r\n"),
         "{resp3}"
     );
     assert!(
-        resp3.contains("$4\r\ntags\r\n*1\r\n$1\r\nx\r\n$3\r\nttl\r\n:-1\r\n$9\r\nfrequency\r\n:"),
+        resp3.contains("$4\r\ntags\r\n*1\r\n$1\r\nx\r\n$10\r\ndepends_on\r\n*0\r\n$3\r\nttl\r\n:-1\r\n$9\r\nfrequency\r\n:"),
         "{resp3}"
     );
     assert!(
@@ -523,7 +523,7 @@ fn rename_copy_and_move_keep_metadata() {
     );
     let fields = call(&mut raw, &["CACHE.INSPECT", "e"]);
     assert!(
-        fields.starts_with(b"*18\r\n$8\r\npriority\r\n$4\r\nhigh\r\n$4\r\ncost\r\n:7\r\n"),
+        fields.starts_with(b"*20\r\n$8\r\npriority\r\n$4\r\nhigh\r\n$4\r\ncost\r\n:7\r\n"),
         "{fields:?}"
     );
 }

@@ -174,7 +174,7 @@ fn cache_inspect(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             } else {
                 -1
             };
-            out.map(9);
+            out.map(10);
             out.bulk(b"priority");
             out.bulk(entry.priority().name().as_bytes());
             out.bulk(b"cost");
@@ -183,6 +183,8 @@ fn cache_inspect(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             out.int(entry.memory() as i64);
             out.bulk(b"tags");
             out.bulks(entry.tags().iter().map(|t| &t[..]));
+            out.bulk(b"depends_on");
+            out.bulks(entry.parents().iter().map(|t| &t[..]));
             out.bulk(b"ttl");
             out.int(ttl);
             out.bulk(b"frequency");

@@ -190,6 +190,18 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         ..SPEC
     },
     CommandSpec {
+        name: "unblock",
+        arity: -3,
+        flags: CLIENT_ADMIN_FLAGS,
+        acl_categories: CLIENT_ADMIN_ACL,
+        group: "connection",
+        summary: "Unblock a client blocked in a blocking command from a different connection",
+        since: "5.0.0",
+        complexity: "O(log N) where N is the number of client connections",
+        handler: Some(client_unblock),
+        ..SPEC
+    },
+    CommandSpec {
         name: "help",
         arity: 2,
         flags: &["loading", "stale"],
@@ -452,6 +464,9 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let multi_queued = info.multi_queued.load(Ordering::Relaxed);
     if multi_queued >= 0 {
         flags.push('x');
+    }
+    if ctx.server.blocking.is_blocked(info.id) {
+        flags.push('b');
     }
     if info.dirty_cas.load(Ordering::Relaxed) {
         flags.push('d');
@@ -735,6 +750,30 @@ const CLIENT_HELP: &[&str] = &[
 
 fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     reply_help(ctx.out, "CLIENT", CLIENT_HELP);
+    Ok(())
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command as its timeout
+/// would, or with the UNBLOCKED error.
+fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::msg(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    let with_error = match args.get(3) {
+        None => false,
+        Some(reason) if reason.eq_ignore_ascii_case(b"timeout") => false,
+        Some(reason) if reason.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = int(&args[2])?;
+    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, with_error));
+    ctx.out.int(i64::from(unblocked));
     Ok(())
 }
 

@@ -217,8 +217,7 @@ fn clients_section(info: &mut InfoText, server: &Server) {
     info.field("maxclients", server.config.read().maxclients);
     info.field("client_recent_max_input_buffer", max_input);
     info.field("client_recent_max_output_buffer", max_output);
-    // No command blocks yet; `redis-cli --stat` reads this field and prints garbage without it.
-    info.field("blocked_clients", 0);
+    info.field("blocked_clients", server.blocking.blocked_clients());
 }
 
 /// Resident set size from `/proc/self/statm`, as Redis's `zmalloc_get_rss`; `None` off Linux.
@@ -438,6 +437,15 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
     info.field("eviction_pool_size", keyspace.eviction_pool_len());
     info.field("eviction_walks", evictions.walks.load(Ordering::Relaxed));
     info.field("expire_sampled_keys", stats.expire_sampled);
+    let labels = keyspace.label_stats();
+    info.field("tag_index_labels", labels.tags);
+    info.field("tag_index_bytes", labels.tag_bytes);
+    info.field("dependency_index_bytes", labels.dependency_bytes);
+    info.field("invalidated_keys", stats.invalidated);
+    info.field(
+        "invalidation_backlog",
+        keyspace.sweeper.backlog.load(Ordering::Relaxed),
+    );
 }
 
 #[cfg(test)]

@@ -8,9 +8,12 @@
 
 mod expire;
 mod introspect;
-mod scan;
+pub(crate) mod scan;
 
 use crate::engine::notice::class;
+/// HSCAN, SSCAN and ZSCAN read their cursor as SCAN does.
+pub(crate) use scan::parse_cursor;
+
 use bytes::Bytes;
 
 use super::{args, CommandSpec, Ctx, SPEC};

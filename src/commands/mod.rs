@@ -11,6 +11,8 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod list_blocking;
+pub mod list_index;
 pub mod long_double;
 pub mod multi;
 pub mod pubsub;
@@ -19,7 +21,13 @@ pub mod set;
 pub mod string;
 pub mod string_num;
 pub mod string_range;
+pub mod tags;
 pub mod zset;
+pub mod zset_blocking;
+pub mod zset_ops;
+pub mod zset_parse;
+pub mod zset_pop;
+pub mod zset_range;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -120,7 +128,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 14] {
+pub fn families() -> [&'static [CommandSpec]; 15] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -136,6 +144,7 @@ pub fn families() -> [&'static [CommandSpec]; 14] {
         command_cmd::COMMANDS,
         info::COMMANDS,
         cache::COMMANDS,
+        tags::COMMANDS,
     ]
 }
 
@@ -311,6 +320,8 @@ pub(crate) fn execute(
     if keyspace.over_limit() && spec.has_flag("denyoom") {
         let _ = keyspace.evict_to_limit(ctx.now_ms);
     }
+    // Whatever the command changed, deleted, expired or evicted may have dependents.
+    keyspace.invalidate_dependents();
     result
 }
 

@@ -105,10 +105,12 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 struct Extra {
     tags: Option<TagList>,
+    /// Keys this one depends on (`CACHE.DEPEND`): it is invalidated when any of them changes.
+    parents: Option<TagList>,
     collection: Option<Collection>,
 }
 
-type TagList = Box<[Box<[u8]>]>;
+pub type TagList = Box<[Box<[u8]>]>;
 
 /// Longest string Redis keeps as `embstr`.
 const EMBSTR_MAX: usize = 44;
@@ -140,8 +142,8 @@ impl Entry {
     pub fn new_collection(key: &[u8], collection: Collection, lru: u32) -> Box<Entry> {
         let mut entry = Entry::with_payload(key, &[], Kind::Collection, lru);
         entry.extra = Some(Box::new(Extra {
-            tags: None,
             collection: Some(collection),
+            ..Extra::default()
         }));
         entry
     }
@@ -386,17 +388,61 @@ impl Entry {
             (None, Some(tags)) => {
                 self.extra = Some(Box::new(Extra {
                     tags: Some(tags),
-                    collection: None,
+                    ..Extra::default()
                 }))
             }
         }
+        self.drop_empty_extra();
+    }
+
+    fn drop_empty_extra(&mut self) {
         if self
             .extra
             .as_ref()
-            .is_some_and(|e| e.tags.is_none() && e.collection.is_none())
+            .is_some_and(|e| e.tags.is_none() && e.parents.is_none() && e.collection.is_none())
         {
             self.extra = None;
         }
+    }
+
+    /// Whether the entry carries tags or parents, i.e. appears in a label index.
+    pub fn has_labels(&self) -> bool {
+        self.extra
+            .as_ref()
+            .is_some_and(|e| e.tags.is_some() || e.parents.is_some())
+    }
+
+    pub fn parents(&self) -> &[Box<[u8]>] {
+        self.extra
+            .as_ref()
+            .and_then(|extra| extra.parents.as_deref())
+            .unwrap_or(&[])
+    }
+
+    /// Replaces the tags (CACHE.SETTAGS), keeping priority and cost. Only the shard calls this,
+    /// as the label index must change with it.
+    pub(crate) fn replace_tags(&mut self, tags: TagList) {
+        let meta = CacheMeta {
+            tags: Some(tags),
+            ..self.meta()
+        };
+        self.set_meta(meta);
+    }
+
+    /// Replaces the parents (CACHE.DEPEND). Only the shard calls this, with the label index.
+    pub(crate) fn replace_parents(&mut self, parents: TagList) {
+        let parents = (!parents.is_empty()).then_some(parents);
+        match (&mut self.extra, parents) {
+            (Some(extra), parents) => extra.parents = parents,
+            (None, None) => {}
+            (None, Some(parents)) => {
+                self.extra = Some(Box::new(Extra {
+                    parents: Some(parents),
+                    ..Extra::default()
+                }))
+            }
+        }
+        self.drop_empty_extra();
     }
 
     /// A copy under another key (COPY keeps value, expiry and cache metadata).
@@ -423,12 +469,15 @@ impl Entry {
     /// collection. Table slots are counted by the table.
     pub fn memory(&self) -> usize {
         let extra = self.extra.as_deref().map_or(0, |extra| {
-            let tags = extra.tags.as_deref().map_or(0, |tags| {
-                alloc_size(std::mem::size_of_val(tags))
-                    + tags.iter().map(|t| alloc_size(t.len())).sum::<usize>()
-            });
+            let list = |list: &Option<TagList>| {
+                list.as_deref().map_or(0, |names| {
+                    alloc_size(std::mem::size_of_val(names))
+                        + names.iter().map(|t| alloc_size(t.len())).sum::<usize>()
+                })
+            };
             alloc_size(std::mem::size_of::<Extra>())
-                + tags
+                + list(&extra.tags)
+                + list(&extra.parents)
                 + extra.collection.as_ref().map_or(0, Collection::memory)
         });
         alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra

@@ -7,6 +7,8 @@ pub mod entry;
 pub mod evict;
 pub mod expire;
 pub mod glob;
+pub mod invalidate;
+pub mod labels;
 pub mod memory;
 pub mod notice;
 pub mod policy;
@@ -125,6 +127,8 @@ pub struct Keyspace {
     pub evictions: evict::EvictionState,
     /// Where every change to a key is announced (see `notice`).
     pub notices: notice::Notices,
+    /// Keys invalidated but not deleted yet (see `invalidate`).
+    pub sweeper: invalidate::Sweeper,
 }
 
 impl Keyspace {
@@ -142,6 +146,7 @@ impl Keyspace {
             settings: SharedSettings::default(),
             evictions: evict::EvictionState::default(),
             notices: notice::Notices::default(),
+            sweeper: invalidate::Sweeper::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
         let sketches = count * sketch::Sketch::default().bytes();
@@ -308,8 +313,53 @@ impl Keyspace {
             total.misses += shard.stats.misses;
             total.expired += shard.stats.expired;
             total.expire_sampled += shard.stats.expire_sampled;
+            total.invalidated += shard.stats.invalidated;
         });
         total
+    }
+
+    /// Size of the label indexes (INFO cachet). A tag used in several shards counts once per
+    /// shard.
+    pub fn label_stats(&self) -> LabelStats {
+        let mut stats = LabelStats::default();
+        self.for_each_shard(|_, shard| {
+            for table in &shard.dbs {
+                stats.tags += table.tags.len();
+                stats.tag_bytes += table.tags.memory();
+                stats.dependency_bytes += table.dependents.memory();
+            }
+        });
+        stats
+    }
+
+    /// Per tag of database `db`: (keys, bytes of their entries, reads that hit them), for the
+    /// tags named, or for every tag when `names` is `None`.
+    pub fn tag_stats(&self, db: usize, names: Option<&[&[u8]]>) -> Vec<(Box<[u8]>, TagStats)> {
+        let mut merged: std::collections::BTreeMap<Box<[u8]>, TagStats> = Default::default();
+        if let Some(names) = names {
+            for name in names {
+                merged.entry((*name).into()).or_default();
+            }
+        }
+        self.for_each_shard(|_, shard| {
+            let Some(table) = shard.dbs.get(db) else {
+                return;
+            };
+            let mut add = |label: &labels::Label| {
+                let stats = merged.entry(label.name.clone()).or_default();
+                stats.keys += label.len();
+                stats.bytes += label.entry_bytes;
+                stats.hits += label.hits;
+            };
+            match names {
+                Some(names) => names
+                    .iter()
+                    .filter_map(|n| table.tags.get(n))
+                    .for_each(&mut add),
+                None => table.tags.iter().for_each(&mut add),
+            }
+        });
+        merged.into_iter().collect()
     }
 
     pub fn reset_stats(&self) {
@@ -346,6 +396,20 @@ impl Keyspace {
     }
 }
 
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TagStats {
+    pub keys: usize,
+    pub bytes: usize,
+    pub hits: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LabelStats {
+    pub tags: usize,
+    pub tag_bytes: usize,
+    pub dependency_bytes: usize,
+}
+
 /// A set of shards locked together, in ascending shard order.
 pub struct Locked<'a> {
     keyspace: &'a Keyspace,
@@ -363,8 +427,13 @@ impl<'a> Locked<'a> {
     }
 
     pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {
-        for (_, guard) in self.guards.iter_mut() {
-            f(guard);
+        self.for_each_indexed(|_, shard| f(shard));
+    }
+
+    /// As `for_each`, with each shard's index.
+    pub fn for_each_indexed(&mut self, mut f: impl FnMut(usize, &mut Shard)) {
+        for (index, guard) in self.guards.iter_mut() {
+            f(*index, guard);
         }
     }
 }

@@ -9,6 +9,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::engine::labels::Dependencies;
+
 /// Classes of events, with Redis's `NOTIFY_*` bit values (the letters of
 /// `notify-keyspace-events`).
 pub mod class {
@@ -40,6 +42,10 @@ pub enum Target<'a> {
     Db,
     /// Every key of every database (FLUSHALL).
     All,
+    /// Every key of `Notice::db` carrying a tag (TAG.INVALIDATE; the keys follow one by one).
+    Tag(&'a [u8]),
+    /// Every key of `Notice::db` matching a glob pattern (CACHE.INVALIDATE).
+    Pattern(&'a [u8]),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +62,7 @@ impl Notice<'_> {
     pub fn key(&self) -> Option<&[u8]> {
         match self.target {
             Target::Key(key) => Some(key),
-            Target::Db | Target::All => None,
+            Target::Db | Target::All | Target::Tag(_) | Target::Pattern(_) => None,
         }
     }
 }
@@ -70,6 +76,8 @@ pub trait NoticeSink: Send + Sync {
 #[derive(Default)]
 pub struct Notices {
     sinks: OnceLock<Box<[Arc<dyn NoticeSink>]>>,
+    /// The engine's own consumer: keys other keys depend on (`CACHE.DEPEND`).
+    pub dependencies: Dependencies,
 }
 
 impl Notices {
@@ -79,6 +87,12 @@ impl Notices {
     }
 
     pub fn emit(&self, notice: &Notice<'_>) {
+        // A TTL change leaves the value as it was: dependents stay valid.
+        if let Target::Key(key) = notice.target {
+            if !matches!(notice.event, "expire" | "persist") {
+                self.dependencies.key_changed(notice.db, key);
+            }
+        }
         if let Some(sinks) = self.sinks.get() {
             for sink in sinks.iter() {
                 sink.notice(notice);

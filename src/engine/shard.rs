@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 
 use hashbrown::HashTable;
 
-use crate::engine::entry::Entry;
+use crate::engine::entry::{Entry, TagList};
+use crate::engine::labels::{LabelIndex, LabelKind, Taken};
 use crate::engine::memory::table_size;
 use crate::engine::notice::{class, Notices};
 use crate::engine::policy::{lfu_access, EvictionSettings, Policy};
@@ -24,13 +25,52 @@ pub struct Table {
     pub by_priority: [usize; 4],
     /// Position of the active expiry cycle in `map`'s buckets.
     pub expire_cursor: usize,
+    /// Tag → keys carrying it.
+    pub tags: LabelIndex,
+    /// Parent key → keys depending on it (`CACHE.DEPEND`).
+    pub dependents: LabelIndex,
     /// What this table last added to the keyspace totals (bytes, keys, critical keys).
     accounted: crate::engine::Contribution,
 }
 
 impl Table {
     pub fn memory(&self) -> usize {
-        self.entry_bytes + table_size(self.map.num_buckets(), std::mem::size_of::<Box<Entry>>())
+        self.entry_bytes
+            + table_size(self.map.num_buckets(), std::mem::size_of::<Box<Entry>>())
+            + self.tags.memory()
+            + self.dependents.memory()
+    }
+
+    pub fn labels(&self, kind: LabelKind) -> &LabelIndex {
+        match kind {
+            LabelKind::Tag => &self.tags,
+            LabelKind::Parent => &self.dependents,
+        }
+    }
+
+    pub fn labels_mut(&mut self, kind: LabelKind) -> &mut LabelIndex {
+        match kind {
+            LabelKind::Tag => &mut self.tags,
+            LabelKind::Parent => &mut self.dependents,
+        }
+    }
+
+    /// Whether an invalidation of one of the entry's labels has made it stale (see `labels`).
+    fn is_stale(&self, entry: &Entry) -> bool {
+        if !entry.has_labels() {
+            return false;
+        }
+        let hash = hash_of_entry(entry);
+        entry.tags().iter().any(|t| self.tags.is_stale(t, hash))
+            || entry
+                .parents()
+                .iter()
+                .any(|p| self.dependents.is_stale(p, hash))
+    }
+
+    /// Neither expired nor invalidated.
+    pub fn is_live(&self, entry: &Entry, now_ms: u64) -> bool {
+        !entry.is_expired(now_ms) && !self.is_stale(entry)
     }
 }
 
@@ -39,6 +79,8 @@ pub struct ShardStats {
     pub hits: u64,
     pub misses: u64,
     pub expired: u64,
+    /// Keys deleted because an invalidation (tag, pattern, dependency) made them stale.
+    pub invalidated: u64,
     /// Keys examined by the active expiry cycle.
     pub expire_sampled: u64,
 }
@@ -102,26 +144,37 @@ pub struct DbShard<'a> {
 /// The rehash callback of the table, whose elements are boxes.
 #[allow(clippy::borrowed_box)]
 fn hash_of(entry: &Box<Entry>) -> u64 {
+    hash_of_entry(entry)
+}
+
+fn hash_of_entry(entry: &Entry) -> u64 {
     crate::engine::hash_key(entry.key())
 }
+
+/// The class of a removal made by an invalidation (tag, pattern, dependency): a `del` to
+/// keyspace notifications, marked so peers do not re-broadcast it key by key.
+pub const INVALIDATED: u16 = class::GENERIC | class::INVALIDATE;
 
 impl DbShard<'_> {
     fn find_index(&self, hash: u64, key: &[u8]) -> Option<usize> {
         self.table.map.find_bucket_index(hash, |e| e.key() == key)
     }
 
-    /// Removes the key if its time has passed. True when it is (still) present afterwards.
+    /// Removes the key if its time has passed or an invalidation made it stale. Returns its
+    /// bucket when it is (still) present afterwards.
     fn expire_if_needed(&mut self, hash: u64, key: &[u8]) -> Option<usize> {
         let index = self.find_index(hash, key)?;
-        let expired = self
-            .table
-            .map
-            .get_bucket(index)
-            .is_some_and(|e| e.is_expired(self.now_ms));
-        if expired {
+        let entry = self.table.map.get_bucket(index)?;
+        if entry.is_expired(self.now_ms) {
             self.remove_at(index);
             self.stats.expired += 1;
             self.notices.key(self.db, key, class::EXPIRED, "expired");
+            return None;
+        }
+        if self.table.is_stale(entry) {
+            self.remove_at(index);
+            self.stats.invalidated += 1;
+            self.notices.key(self.db, key, INVALIDATED, "del");
             return None;
         }
         Some(index)
@@ -131,12 +184,79 @@ impl DbShard<'_> {
         let occupied = self.table.map.get_bucket_entry(index).ok()?;
         let (entry, _) = occupied.remove();
         self.table.entry_bytes -= entry.memory();
+        if entry.has_labels() {
+            self.unindex(&entry);
+        }
         if entry.has_expiry() {
             self.table.volatile -= 1;
         }
         self.table.by_priority[entry.priority() as usize] -= 1;
         self.sync_totals();
         Some(entry)
+    }
+
+    fn index(&mut self, entry: &Entry) {
+        let (hash, bytes) = (hash_of_entry(entry), entry.memory());
+        self.index_labels(entry.tags(), entry.parents(), hash, bytes);
+    }
+
+    fn index_labels(&mut self, tags: &[Box<[u8]>], parents: &[Box<[u8]>], hash: u64, bytes: usize) {
+        for tag in tags {
+            self.table.tags.add(tag, hash, bytes);
+        }
+        for parent in parents {
+            if self.table.dependents.add(parent, hash, bytes) {
+                self.notices.dependencies.register(parent, 1);
+            }
+        }
+    }
+
+    fn unindex(&mut self, entry: &Entry) {
+        let (hash, bytes) = (hash_of_entry(entry), entry.memory());
+        self.unindex_labels(entry.tags(), entry.parents(), hash, bytes);
+    }
+
+    fn unindex_labels(
+        &mut self,
+        tags: &[Box<[u8]>],
+        parents: &[Box<[u8]>],
+        hash: u64,
+        bytes: usize,
+    ) {
+        for tag in tags {
+            self.table.tags.remove(tag, hash, bytes);
+        }
+        for parent in parents {
+            if self.table.dependents.remove(parent, hash, bytes) {
+                self.notices.dependencies.register(parent, -1);
+            }
+        }
+    }
+
+    /// Replaces the key's tags or parents, keeping the index in step. `None` if the key is absent.
+    pub fn set_labels(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        kind: LabelKind,
+        names: TagList,
+    ) -> Option<()> {
+        let index = self.expire_if_needed(hash, key)?;
+        let entry = self.table.map.get_bucket(index)?;
+        let before = entry.memory();
+        let (tags, parents) = (entry.tags().to_vec(), entry.parents().to_vec());
+        self.unindex_labels(&tags, &parents, hash, before);
+        let entry = self.table.map.get_bucket_mut(index)?;
+        match kind {
+            LabelKind::Tag => entry.replace_tags(names),
+            LabelKind::Parent => entry.replace_parents(names),
+        }
+        let after = entry.memory();
+        let (tags, parents) = (entry.tags().to_vec(), entry.parents().to_vec());
+        self.table.entry_bytes = self.table.entry_bytes + after - before;
+        self.index_labels(&tags, &parents, hash, after);
+        self.sync_totals();
+        Some(())
     }
 
     /// Brings the keyspace-wide totals in line with this table after a change, so the memory
@@ -193,7 +313,14 @@ impl DbShard<'_> {
             Some(index) => {
                 self.stats.hits += 1;
                 self.touch(index);
-                self.table.map.get_bucket(index).map(|e| &**e)
+                let table = &mut *self.table;
+                let entry = table.map.get_bucket(index)?;
+                for tag in entry.tags() {
+                    if let Some(label) = table.tags.get_mut(tag) {
+                        label.hits += 1;
+                    }
+                }
+                Some(&**entry)
             }
             None => {
                 self.stats.misses += 1;
@@ -225,6 +352,11 @@ impl DbShard<'_> {
         let old_priority = entry.priority();
         let result = f(entry);
         let after_bytes = entry.memory();
+        if after_bytes != before_bytes && entry.has_labels() {
+            for tag in entry.tags() {
+                self.table.tags.resize(tag, before_bytes, after_bytes);
+            }
+        }
         let has_expiry = entry.has_expiry();
         let new_priority = entry.priority();
         self.table.entry_bytes = self.table.entry_bytes + after_bytes - before_bytes;
@@ -286,6 +418,9 @@ impl DbShard<'_> {
             self.table.volatile += 1;
         }
         self.table.by_priority[entry.priority() as usize] += 1;
+        if entry.has_labels() {
+            self.index(&entry);
+        }
         let enters_window = old.is_none() && self.admission_active();
         entry.in_window = enters_window;
         self.table.map.insert_unique(hash, entry, hash_of);
@@ -323,6 +458,79 @@ impl DbShard<'_> {
         self.notices.key(self.db, key, class, event);
     }
 
+    /// Visits the live keys listed under a label from bucket `cursor` of its key set, for at most
+    /// `count` listed keys; expired or invalidated ones it meets are deleted, as SCAN does.
+    /// Returns (listed keys visited, next bucket or `None` at the end).
+    pub fn label_keys(
+        &mut self,
+        kind: LabelKind,
+        name: &[u8],
+        cursor: usize,
+        count: usize,
+        mut f: impl FnMut(&Entry),
+    ) -> (usize, Option<usize>) {
+        let table = &*self.table;
+        let Some(label) = table.labels(kind).get(name) else {
+            return (0, None);
+        };
+        let mut visited = 0;
+        let mut dead = Vec::new();
+        let next = label.walk(cursor, count, |hash| {
+            visited += 1;
+            match table.map.find(hash, |e| hash_of(e) == hash) {
+                Some(entry) if table.is_live(entry, self.now_ms) => f(entry),
+                Some(entry) => dead.push((hash, entry.key().to_vec())),
+                None => {}
+            }
+        });
+        for (hash, key) in dead {
+            self.expire_if_needed(hash, &key);
+        }
+        (visited, next)
+    }
+
+    /// Step 1 of a label invalidation (see `labels`).
+    pub fn take_label(&mut self, kind: LabelKind, name: &[u8]) -> Option<Taken> {
+        let taken = self.table.labels_mut(kind).take(kind, name)?;
+        if kind == LabelKind::Parent {
+            self.notices
+                .dependencies
+                .register(name, -(taken.keys.len() as isize));
+        }
+        self.sync_totals();
+        Some(taken)
+    }
+
+    /// Deletes the entry with this key hash if it carries the label and an invalidation made it
+    /// stale (it may have been deleted, or written anew, since).
+    pub fn sweep_key(&mut self, hash: u64, kind: LabelKind, name: &[u8]) -> bool {
+        if !self.table.labels(kind).is_stale(name, hash) {
+            return false;
+        }
+        let carries = |e: &Entry| {
+            let labels = match kind {
+                LabelKind::Tag => e.tags(),
+                LabelKind::Parent => e.parents(),
+            };
+            hash_of_entry(e) == hash && labels.iter().any(|l| **l == *name)
+        };
+        let Some(index) = self.table.map.find_bucket_index(hash, |e| carries(e)) else {
+            return false;
+        };
+        let Some(entry) = self.remove_at(index) else {
+            return false;
+        };
+        self.stats.invalidated += 1;
+        self.notices.key(self.db, entry.key(), INVALIDATED, "del");
+        true
+    }
+
+    /// Step 2 of a label invalidation finished for this shard.
+    pub fn sweep_done(&mut self, kind: LabelKind, name: &[u8]) {
+        self.table.labels_mut(kind).sweep_done(name);
+        self.sync_totals();
+    }
+
     /// Removes a key to make room, with its `evicted` notice.
     pub fn evict(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
         let entry = self.remove(hash, key)?;
@@ -333,6 +541,11 @@ impl DbShard<'_> {
     /// Removes every key (FLUSHDB) and returns the table so the caller may free it elsewhere.
     pub fn take_all(&mut self) -> Table {
         let mut taken = std::mem::take(self.table);
+        for (parent, children) in taken.dependents.names_and_counts() {
+            self.notices
+                .dependencies
+                .register(&parent, -(children as isize));
+        }
         let accounted = std::mem::take(&mut taken.accounted);
         self.totals.apply(accounted, (0, 0, [0; 4]));
         taken
@@ -394,7 +607,7 @@ impl DbShard<'_> {
         let mut seen = 0;
         while index < buckets && seen < count {
             if let Some(entry) = self.table.map.get_bucket(index) {
-                if !entry.is_expired(self.now_ms) {
+                if self.table.is_live(entry, self.now_ms) {
                     f(entry);
                     seen += 1;
                 }
@@ -416,7 +629,7 @@ impl DbShard<'_> {
                 .table
                 .map
                 .get_bucket(index)
-                .is_some_and(|e| !e.is_expired(self.now_ms))
+                .is_some_and(|e| self.table.is_live(e, self.now_ms))
             {
                 return self.table.map.get_bucket(index).map(|e| &**e);
             }
@@ -424,7 +637,7 @@ impl DbShard<'_> {
         self.table
             .map
             .iter()
-            .find(|e| !e.is_expired(self.now_ms))
+            .find(|e| self.table.is_live(e, self.now_ms))
             .map(|e| &**e)
     }
 }

@@ -41,6 +41,8 @@ pub struct ClientState {
     /// True while EXEC runs this client's queued commands: blocking commands must not block.
     pub in_exec: bool,
     pub action: Option<Action>,
+    /// Set by a blocking command that must wait: the connection awaits it before going on.
+    pub blocked: Option<super::blocking::Blocked>,
     /// The last command run, published to `info` once per batch for CLIENT LIST.
     pub last_command: Option<(Option<&'static CommandSpec>, &'static CommandSpec)>,
     pub info: Arc<ClientInfo>,
@@ -61,6 +63,7 @@ impl ClientState {
             close_after_reply: false,
             in_exec: false,
             action: None,
+            blocked: None,
             last_command: None,
             info,
             multi: None,

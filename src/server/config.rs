@@ -37,6 +37,12 @@ pub struct ConfigValues {
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
     pub priority_idle_demote: u64,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
 }
 
 impl ConfigValues {
@@ -438,6 +444,116 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "hash-max-listpack-entries",
+        default: "512",
+        mutable: true,
+        help: "A hash with more fields than this leaves the compact listpack encoding for a hash table.",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-listpack-value",
+        default: "64",
+        mutable: true,
+        help: "A hash with a field or value longer than this (bytes) leaves the listpack encoding.",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-ziplist-entries",
+        default: "512",
+        mutable: true,
+        help: "Alias of hash-max-listpack-entries (Redis 6 name).",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-ziplist-value",
+        default: "64",
+        mutable: true,
+        help: "Alias of hash-max-listpack-value (Redis 6 name).",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-entries",
+        default: "128",
+        mutable: true,
+        help: "A sorted set with at most this many members uses the compact listpack encoding.",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-value",
+        default: "64",
+        mutable: true,
+        help: "A sorted set whose members are all at most this many bytes uses the listpack encoding.",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-entries",
+        default: "128",
+        mutable: true,
+        help: "Alias of zset-max-listpack-entries (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-value",
+        default: "64",
+        mutable: true,
+        help: "Alias of zset-max-listpack-value (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-max-listpack-size",
+        default: "-2",
+        mutable: true,
+        help: "A list stays compact (listpack) up to this size: -1..-5 = 4..64 KiB, n > 0 = n elements.",
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, a| {
+            c.list_max_listpack_size = int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-compress-depth",
+        default: "0",
+        mutable: true,
+        help: "Accepted for compatibility: lists are not compressed.",
+        get: |c| c.list_compress_depth.to_string(),
+        set: |c, a| {
+            c.list_compress_depth = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -475,6 +591,12 @@ impl Default for ConfigValues {
             lfu_log_factor: 0,
             lfu_decay_time: 0,
             priority_idle_demote: 0,
+            hash_max_listpack_entries: 0,
+            hash_max_listpack_value: 0,
+            zset_max_listpack_entries: 0,
+            zset_max_listpack_value: 0,
+            list_max_listpack_size: 0,
+            list_compress_depth: 0,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {

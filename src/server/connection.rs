@@ -10,6 +10,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::blocking::{self, Unblocked};
 use super::clients::{Action, ClientInfo, ClientState};
 use super::Server;
 use crate::commands::{dispatch, Ctx};
@@ -99,6 +100,41 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                         now_ms: now_ms(),
                     };
                     dispatch(&mut ctx, &args);
+                    blocking::serve_ready(server);
+                    if let Some(blocked) = client.blocked.take() {
+                        // Earlier replies go out now; the requests after this one wait for it.
+                        if !out.is_empty() {
+                            if stream.write_all(&out.buf).await.is_err() {
+                                client.close_after_reply = true;
+                                break;
+                            }
+                            server
+                                .stats
+                                .net_output_bytes
+                                .fetch_add(out.len() as u64, Ordering::Relaxed);
+                            out.buf.clear();
+                        }
+                        let closed = async {
+                            loop {
+                                tokio::select! {
+                                    _ = &mut stop => return,
+                                    _ = &mut killed => return,
+                                    read = stream.read_buf(&mut input) => match read {
+                                        Ok(0) | Err(_) => return,
+                                        Ok(_) if input.len() > query_limit => return,
+                                        Ok(_) => {}
+                                    },
+                                }
+                            }
+                        };
+                        match blocked.wait(server, closed).await {
+                            Unblocked::Reply(reply) => out.buf.extend_from_slice(&reply),
+                            Unblocked::Close => {
+                                client.close_after_reply = true;
+                                break;
+                            }
+                        }
+                    }
                     if let Some(action) = client.action.take() {
                         match action {
                             Action::Sleep(duration) => tokio::time::sleep(duration).await,

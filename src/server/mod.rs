@@ -2,6 +2,7 @@
 //! tasks (active expiry), and graceful shutdown: on the signal the listener stops accepting, every
 //! connection finishes the batch it is executing, and `run` returns once all have closed.
 
+pub mod blocking;
 pub mod clients;
 pub mod config;
 pub mod connection;
@@ -19,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::engine::expire::{active_expire_cycle, CYCLE_TIME_PERCENT};
+use crate::engine::invalidate::SWEEP_BATCH;
 use crate::engine::notice::NoticeSink;
 use crate::engine::{now_ms, Keyspace};
 use clients::ClientRegistry;
@@ -87,6 +89,8 @@ pub struct Server {
     pub exec_gate: exec_gate::ExecGate,
     /// Who WATCHes which key; a sink of the keyspace notices.
     pub watches: Arc<crate::commands::multi::WatchRegistry>,
+    /// Clients blocked on keys (BLPOP and friends); also a keyspace-notice sink.
+    pub blocking: Arc<blocking::Blocking>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -105,7 +109,7 @@ impl Server {
     /// Every consumer of the keyspace notices, installed together when the server is built: each
     /// feature that listens adds its sink here.
     fn notice_sinks(&self) -> Vec<Arc<dyn NoticeSink>> {
-        vec![self.watches.clone()]
+        vec![self.blocking.clone(), self.watches.clone()]
     }
 
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
@@ -161,6 +165,7 @@ pub async fn run(
         last_save: AtomicU64::new(now / 1000),
         exec_gate: exec_gate::ExecGate::default(),
         watches: Default::default(),
+        blocking: Arc::default(),
         shutdown: shutdown_tx,
     });
     server.keyspace.notices.install(server.notice_sinks());
@@ -182,6 +187,7 @@ pub async fn run(
         tokio::spawn(accept_loop(server.clone(), listener, done_tx.clone()));
     }
     let cron = tokio::spawn(cron(server.clone()));
+    let sweeper = tokio::spawn(sweeper(server.clone()));
     tokio::select! {
         _ = shutdown => {}
         _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
@@ -190,6 +196,7 @@ pub async fn run(
     drop(done_tx);
     let _ = done_rx.recv().await;
     cron.abort();
+    sweeper.abort();
     tracing::info!("cachet is now ready to exit, bye bye...");
 }
 
@@ -270,8 +277,31 @@ async fn cron(server: Arc<Server>) {
             let _shared = server.exec_gate.shared();
             evict_in_background(&server.keyspace, budget);
             active_expire_cycle(&server.keyspace, now_ms(), budget);
+            // Keys the cycle expired or evicted may have dependents.
+            server.keyspace.invalidate_dependents();
         })
         .await;
+    }
+}
+
+/// Deletes the keys invalidations made stale, a batch per shard lock, yielding between batches so
+/// that the worker it runs on keeps serving its clients.
+async fn sweeper(server: Arc<Server>) {
+    loop {
+        server.keyspace.sweeper.wakeup.notified().await;
+        loop {
+            // Never between the commands of an EXEC; released at every yield.
+            let swept = {
+                let _shared = server.exec_gate.shared();
+                let swept = server.keyspace.sweep_step(SWEEP_BATCH);
+                server.keyspace.invalidate_dependents();
+                swept
+            };
+            if swept == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }
 

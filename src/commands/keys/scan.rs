@@ -21,6 +21,7 @@ use bytes::Bytes;
 
 use crate::commands::{args, Ctx};
 use crate::engine::glob::glob_match;
+use crate::engine::DbShard;
 use crate::error::{CmdError, CmdResult};
 
 /// Bits of the cursor that record the table's size (log2 of its bucket count, below 64).
@@ -55,7 +56,7 @@ impl Cursor {
 /// A cursor as Redis's `parseScanCursorOrReply` reads it (`strtoul`): decimal digits with an
 /// optional sign (a minus wraps around, so `-1` is the largest cursor), no leading space, and the
 /// empty string is 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
@@ -121,29 +122,59 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         i += 2;
     }
 
+    let mut found: Vec<Vec<u8>> = Vec::new();
+    let table_buckets = |view: &DbShard<'_>| view.table.map.num_buckets();
+    let next = walk_shards(
+        ctx,
+        cursor,
+        count,
+        table_buckets,
+        |view, bucket, remaining| {
+            let mut visited = 0;
+            let next = view.walk(bucket, remaining, |entry| {
+                visited += 1;
+                let wanted = pattern.is_none_or(|p| glob_match(p, entry.key(), false))
+                    && type_name
+                        .is_none_or(|t| t.eq_ignore_ascii_case(entry.type_name().as_bytes()));
+                if wanted {
+                    found.push(entry.key().to_vec());
+                }
+            });
+            (visited, next)
+        },
+    );
+    ctx.out.array(2);
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.out.bulks(found.iter().map(|k| k.as_slice()));
+    Ok(())
+}
+
+/// Walks every shard's table of the client's database in turn from `cursor` (see the module doc)
+/// until `count` elements were visited; returns the cursor to continue from (0 at the end).
+/// `buckets` gives the size of the table walked (the keyspace table for SCAN, a tag's key set for
+/// TAG.SCAN); `visit` walks it from a bucket for at most `remaining` elements and returns how many
+/// it visited and the next bucket (`None` at the table's end).
+pub(crate) fn walk_shards(
+    ctx: &Ctx<'_>,
+    cursor: u64,
+    count: usize,
+    buckets: impl Fn(&DbShard<'_>) -> usize,
+    mut visit: impl FnMut(&mut DbShard<'_>, usize, usize) -> (usize, Option<usize>),
+) -> u64 {
     let keyspace = &ctx.server.keyspace;
     let shards = keyspace.shard_count();
     let shard_bits = shards.trailing_zeros();
     let (db, now) = (ctx.client.db, ctx.now_ms);
     let mut at = Cursor::decode(cursor, shard_bits);
     let mut remaining = count;
-    let mut found: Vec<Vec<u8>> = Vec::new();
-    let next = loop {
+    loop {
         let mut shard = keyspace.lock_shard(at.shard);
         let mut view = keyspace.view(&mut shard, db, now);
-        let size_log2 = view.table.map.num_buckets().max(1).trailing_zeros();
+        let size_log2 = buckets(&view).max(1).trailing_zeros();
         if at.bucket != 0 && at.size_log2 != size_log2 {
             at.bucket = 0;
         }
-        let mut visited = 0;
-        let next_bucket = view.walk(at.bucket, remaining, |entry| {
-            visited += 1;
-            let wanted = pattern.is_none_or(|p| glob_match(p, entry.key(), false))
-                && type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.type_name().as_bytes()));
-            if wanted {
-                found.push(entry.key().to_vec());
-            }
-        });
+        let (visited, next_bucket) = visit(&mut view, at.bucket, remaining);
         drop(shard);
         remaining = remaining.saturating_sub(visited);
         match next_bucket {
@@ -153,7 +184,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     size_log2,
                     bucket,
                 }
-                .encode(shard_bits)
+                .encode(shard_bits);
             }
             None if at.shard + 1 >= shards => break 0,
             None => {
@@ -167,11 +198,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 }
             }
         }
-    };
-    ctx.out.array(2);
-    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    ctx.out.bulks(found.iter().map(|k| k.as_slice()));
-    Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,23 +1,442 @@
-//! Placeholder: the hash value is built by its own change.
+//! The hash value, in Redis's two encodings.
+//!
+//! `listpack`: one contiguous buffer, `[count][flen][field][vlen][value]...` with LEB128 lengths,
+//! sized exactly (every write reallocates, as Redis's listpack does). Lookups are linear, which
+//! is cheap at the sizes this encoding is kept for, and a 10-field hash costs its payload plus
+//! one byte per string. `hashtable` (see `dict.rs`): used once the hash has more than
+//! `hash-max-listpack-entries` fields or a field or value longer than `hash-max-listpack-value`
+//! bytes. As in Redis a hash never goes back to the listpack.
+//!
+//! `memory()` is O(1): the listpack's size is its buffer's length, and the table keeps a running
+//! count of its nodes.
 
-#[derive(Debug, Clone, Default)]
-pub struct HashValue {}
+mod dict;
+#[cfg(test)]
+mod model_tests;
+
+use crate::engine::memory::alloc_size;
+use dict::Dict;
+
+/// When a hash leaves the listpack encoding (`hash-max-listpack-entries`,
+/// `hash-max-listpack-value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashLimits {
+    pub max_listpack_entries: usize,
+    pub max_listpack_value: usize,
+}
+
+impl Default for HashLimits {
+    /// Redis 7.0's defaults.
+    fn default() -> Self {
+        HashLimits {
+            max_listpack_entries: 512,
+            max_listpack_value: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HashValue {
+    repr: Repr,
+}
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Listpack(Listpack),
+    Table(Box<Dict>),
+}
+
+impl Default for HashValue {
+    fn default() -> Self {
+        HashValue {
+            repr: Repr::Listpack(Listpack::new()),
+        }
+    }
+}
+
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
 
 impl HashValue {
+    pub fn new() -> Self {
+        HashValue::default()
+    }
+
     pub fn encoding(&self) -> &'static str {
-        "listpack"
+        match self.repr {
+            Repr::Listpack(_) => "listpack",
+            Repr::Table(_) => "hashtable",
+        }
+    }
+
+    pub fn is_listpack(&self) -> bool {
+        matches!(self.repr, Repr::Listpack(_))
     }
 
     pub fn len(&self) -> usize {
-        0
+        match &self.repr {
+            Repr::Listpack(lp) => lp.count(),
+            Repr::Table(dict) => dict.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Bytes held besides the struct itself; kept as a running count so this is O(1).
+    /// Bytes held besides the struct itself; O(1).
     pub fn memory(&self) -> usize {
-        0
+        match &self.repr {
+            Repr::Listpack(lp) => alloc_size(lp.buf.len()),
+            Repr::Table(dict) => alloc_size(std::mem::size_of::<Dict>()) + dict.memory(),
+        }
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        match &self.repr {
+            Repr::Listpack(lp) => lp.find(field).map(|p| p.value),
+            Repr::Table(dict) => dict.get(field),
+        }
+    }
+
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Sets `field` to `value`, converting to a table first when either is too long for the
+    /// listpack and after when the listpack has too many fields. True when the field is new.
+    pub fn set(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
+        if field.len() > limits.max_listpack_value || value.len() > limits.max_listpack_value {
+            self.convert();
+        }
+        match &mut self.repr {
+            Repr::Listpack(lp) => {
+                let added = lp.set(field, value);
+                if lp.count() > limits.max_listpack_entries {
+                    self.convert();
+                }
+                added
+            }
+            Repr::Table(dict) => dict.insert(field, value),
+        }
+    }
+
+    /// Removes `field`; true when it was there.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Listpack(lp) => lp.remove(field),
+            Repr::Table(dict) => dict.remove(field),
+        }
+    }
+
+    /// Every field and value: insertion order for a listpack, table order otherwise.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Pair<'_>> + '_> {
+        match &self.repr {
+            Repr::Listpack(lp) => Box::new(lp.pairs().map(|p| (p.field, p.value))),
+            Repr::Table(dict) => Box::new(dict.iter()),
+        }
+    }
+
+    /// One field and its value, chosen uniformly; `None` when empty. O(1) for a table, a walk
+    /// of the buffer for a listpack (callers drawing many take `iter().collect()` once instead).
+    pub fn random(&self) -> Option<Pair<'_>> {
+        match &self.repr {
+            Repr::Listpack(lp) => match lp.count() {
+                0 => None,
+                n => lp
+                    .pairs()
+                    .nth(fastrand::usize(..n))
+                    .map(|p| (p.field, p.value)),
+            },
+            Repr::Table(dict) => dict.random(),
+        }
+    }
+
+    /// One step of HSCAN over a table (see `Dict::scan`); a listpack is visited whole and the
+    /// cursor is 0, as Redis answers for its compact encodings.
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
+        match &self.repr {
+            Repr::Listpack(lp) => {
+                for p in lp.pairs() {
+                    f(p.field, p.value);
+                }
+                0
+            }
+            Repr::Table(dict) => dict.scan(cursor, f),
+        }
+    }
+
+    fn convert(&mut self) {
+        if let Repr::Listpack(lp) = &self.repr {
+            let mut dict = Box::new(Dict::default());
+            for p in lp.pairs() {
+                dict.insert(p.field, p.value);
+            }
+            self.repr = Repr::Table(dict);
+        }
+    }
+
+    /// What `memory()` should say, counted from the elements (tests and models).
+    #[cfg(test)]
+    pub fn recount(&self) -> usize {
+        match &self.repr {
+            Repr::Listpack(lp) => {
+                let mut expected = Vec::new();
+                write_varint(&mut expected, lp.count());
+                for p in lp.pairs() {
+                    write_varint(&mut expected, p.field.len());
+                    expected.extend_from_slice(p.field);
+                    write_varint(&mut expected, p.value.len());
+                    expected.extend_from_slice(p.value);
+                }
+                assert_eq!(expected.len(), lp.buf.len(), "listpack has stray bytes");
+                alloc_size(expected.len())
+            }
+            Repr::Table(dict) => alloc_size(std::mem::size_of::<Dict>()) + dict.recount(),
+        }
+    }
+}
+
+/// Reads a LEB128 length at `at`: (value, offset after it).
+fn read_varint(buf: &[u8], mut at: usize) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = *buf.get(at)?;
+        at += 1;
+        value |= ((byte & 0x7f) as usize).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some((value, at));
+        }
+        shift += 7;
+    }
+}
+
+#[cfg(test)]
+fn write_varint(out: &mut Vec<u8>, n: usize) {
+    let (bytes, used) = varint(n);
+    out.extend_from_slice(&bytes[..used]);
+}
+
+/// `n` as LEB128 on the stack: (bytes, how many are used).
+fn varint(mut n: usize) -> ([u8; 10], usize) {
+    let mut bytes = [0u8; 10];
+    let mut used = 0;
+    for slot in bytes.iter_mut() {
+        used += 1;
+        if n < 0x80 {
+            *slot = n as u8;
+            break;
+        }
+        *slot = (n as u8) | 0x80;
+        n >>= 7;
+    }
+    (bytes, used)
+}
+
+#[derive(Debug, Clone)]
+struct Listpack {
+    buf: Box<[u8]>,
+}
+
+/// One field/value pair inside a listpack buffer, with the offsets an edit needs.
+struct Entry<'a> {
+    start: usize,
+    value_len_at: usize,
+    value_at: usize,
+    end: usize,
+    field: &'a [u8],
+    value: &'a [u8],
+}
+
+struct Pairs<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        let start = self.at;
+        let (field_len, field_at) = read_varint(self.buf, start)?;
+        let value_len_at = field_at.checked_add(field_len)?;
+        let field = self.buf.get(field_at..value_len_at)?;
+        let (value_len, value_at) = read_varint(self.buf, value_len_at)?;
+        let end = value_at.checked_add(value_len)?;
+        let value = self.buf.get(value_at..end)?;
+        self.at = end;
+        Some(Entry {
+            start,
+            value_len_at,
+            value_at,
+            end,
+            field,
+            value,
+        })
+    }
+}
+
+impl Listpack {
+    fn new() -> Listpack {
+        Listpack { buf: Box::new([0]) }
+    }
+
+    fn count(&self) -> usize {
+        read_varint(&self.buf, 0).map_or(0, |(n, _)| n)
+    }
+
+    fn body_start(&self) -> usize {
+        read_varint(&self.buf, 0).map_or(self.buf.len(), |(_, at)| at)
+    }
+
+    fn pairs(&self) -> Pairs<'_> {
+        Pairs {
+            buf: &self.buf,
+            at: self.body_start(),
+        }
+    }
+
+    fn find(&self, field: &[u8]) -> Option<Entry<'_>> {
+        self.pairs().find(|p| p.field == field)
+    }
+
+    /// Rewrites the buffer with a new count, the bytes `cut` of the old buffer replaced by
+    /// `insert`, in one exactly sized allocation.
+    fn splice(&mut self, count: usize, cut: std::ops::Range<usize>, insert: &[&[u8]]) {
+        let old = &self.buf;
+        let body = self.body_start();
+        let before = old.get(body..cut.start).unwrap_or(&[]);
+        let after = old.get(cut.end..).unwrap_or(&[]);
+        let (header, header_len) = varint(count);
+        let inserted: usize = insert.iter().map(|piece| piece.len()).sum();
+        let mut out = Vec::with_capacity(header_len + before.len() + inserted + after.len());
+        out.extend_from_slice(&header[..header_len]);
+        out.extend_from_slice(before);
+        for piece in insert {
+            out.extend_from_slice(piece);
+        }
+        out.extend_from_slice(after);
+        self.buf = out.into_boxed_slice();
+    }
+
+    fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        let count = self.count();
+        let (value_len, value_len_size) = varint(value.len());
+        if let Some(p) = self.find(field) {
+            let (value_len_at, value_at, end) = (p.value_len_at, p.value_at, p.end);
+            if end - value_at == value.len() {
+                if let Some(slot) = self.buf.get_mut(value_at..end) {
+                    slot.copy_from_slice(value);
+                }
+            } else {
+                self.splice(
+                    count,
+                    value_len_at..end,
+                    &[&value_len[..value_len_size], value],
+                );
+            }
+            return false;
+        }
+        let (field_len, field_len_size) = varint(field.len());
+        let end = self.buf.len();
+        self.splice(
+            count + 1,
+            end..end,
+            &[
+                &field_len[..field_len_size],
+                field,
+                &value_len[..value_len_size],
+                value,
+            ],
+        );
+        true
+    }
+
+    fn remove(&mut self, field: &[u8]) -> bool {
+        let count = self.count();
+        let Some((start, end)) = self.find(field).map(|p| (p.start, p.end)) else {
+            return false;
+        };
+        self.splice(count - 1, start..end, &[]);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: HashLimits = HashLimits {
+        max_listpack_entries: 4,
+        max_listpack_value: 8,
+    };
+
+    #[test]
+    fn value_is_small() {
+        assert_eq!(std::mem::size_of::<HashValue>(), 16);
+    }
+
+    #[test]
+    fn listpack_set_get_remove_in_order() {
+        let mut h = HashValue::new();
+        assert_eq!(h.memory(), 8);
+        assert!(h.set(b"a", b"1", SMALL));
+        assert!(h.set(b"b", b"22", SMALL));
+        assert!(!h.set(b"a", b"3", SMALL));
+        assert!(!h.set(b"a", b"", SMALL));
+        assert_eq!(h.get(b"a"), Some(&b""[..]));
+        assert_eq!(h.get(b"c"), None);
+        let pairs: Vec<_> = h.iter().collect();
+        assert_eq!(pairs, vec![(&b"a"[..], &b""[..]), (&b"b"[..], &b"22"[..])]);
+        assert_eq!(h.memory(), h.recount());
+        assert!(h.remove(b"a"));
+        assert!(!h.remove(b"a"));
+        assert_eq!(h.len(), 1);
+        assert_eq!(h.encoding(), "listpack");
+        assert_eq!(h.memory(), h.recount());
+    }
+
+    #[test]
+    fn converts_on_entries_and_on_length_never_back() {
+        let mut h = HashValue::new();
+        for i in 0..4u8 {
+            h.set(&[i], b"v", SMALL);
+        }
+        assert_eq!(h.encoding(), "listpack");
+        h.set(b"x", b"v", SMALL);
+        assert_eq!(h.encoding(), "hashtable");
+        for i in 0..4u8 {
+            h.remove(&[i]);
+        }
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.get(b"x"), Some(&b"v"[..]));
+        assert_eq!(h.memory(), h.recount());
+
+        let mut long = HashValue::new();
+        long.set(b"f", b"123456789", SMALL);
+        assert_eq!(long.encoding(), "hashtable");
+        let mut exact = HashValue::new();
+        exact.set(b"12345678", b"12345678", SMALL);
+        assert_eq!(exact.encoding(), "listpack");
+    }
+
+    #[test]
+    fn long_lengths_and_counts_use_longer_varints() {
+        let limits = HashLimits {
+            max_listpack_entries: 1000,
+            max_listpack_value: 1000,
+        };
+        let mut h = HashValue::new();
+        for i in 0..300u32 {
+            h.set(i.to_string().as_bytes(), &vec![b'x'; i as usize], limits);
+        }
+        assert_eq!(h.len(), 300);
+        assert_eq!(h.get(b"299").map(<[u8]>::len), Some(299));
+        assert_eq!(h.memory(), h.recount());
+        for i in 0..300u32 {
+            assert!(h.remove(i.to_string().as_bytes()));
+        }
+        assert!(h.is_empty());
+        assert_eq!(h.memory(), h.recount());
     }
 }

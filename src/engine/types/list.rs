@@ -1,23 +1,948 @@
-//! Placeholder: the list value is built by its own change.
+//! The list value: a sequence of packed chunks (each a byte buffer of up to `CHUNK_BYTES` holding
+//! its elements back to back, as Redis's quicklist of listpacks). An element costs its bytes plus
+//! a length before and after it (1 byte each below 128 bytes), so a list of small elements takes
+//! about what Redis's listpack takes, where a ring buffer of boxed strings took 32 bytes per
+//! element for 12 bytes of payload (measured: 1M × 12-byte elements, 32.8 MB boxed against Redis's
+//! 14.1 MB; 100k lists of 10 short elements, 500 bytes each boxed against Redis's 176).
+//!
+//! Costs: both ends push and pop in O(chunk) (a push or pop at the head moves the rest of the
+//! first chunk, at most `CHUNK_BYTES`, as Redis's listpack does); an index walks chunk counts from
+//! the nearer end, then one chunk. `memory()` is O(1): `chunk_bytes` is updated by every mutation
+//! with the chunks' real capacities, which are kept at jemalloc size classes.
+//!
+//! Encoding name: Redis 7.2+ keeps a small list as one `listpack` and converts it to a `quicklist`
+//! when the listpack would exceed `list-max-listpack-size` (negative: a byte budget of 4/8/16/32/64
+//! KiB; positive: an entry count, with an 8 KiB safety cap), and back when a shrinking command
+//! leaves it within half the limit. We track the listpack's byte size as Redis would encode it
+//! (`lp_entries`) to take the same decisions. Redis converts back only when the quicklist has a
+//! single node; we test the totals, which agree whenever the remaining elements fit one node.
+//! (Redis 7.0 reports `quicklist` for every list; 7.2 introduced the listpack form.)
 
+use std::collections::VecDeque;
+
+use crate::engine::memory::alloc_size;
+
+/// Byte budgets of negative `list-max-listpack-size` values (-1 … -5), as Redis's
+/// `optimization_level`.
+const SIZE_LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+/// With a count limit, a listpack still never grows past this (Redis's `SIZE_SAFETY_LIMIT`).
+const SIZE_SAFETY_LIMIT: usize = 8192;
+/// An empty listpack: 4-byte total size, 2-byte count, end marker.
+const LISTPACK_EMPTY: usize = 7;
+/// A chunk is split once it holds more than this many bytes (and more than one element).
+const CHUNK_BYTES: usize = 4096;
+
+/// Elements packed as `[len][bytes][len reversed]` (LEB128 lengths), so the buffer can be walked
+/// from either end.
 #[derive(Debug, Clone, Default)]
-pub struct ListValue {}
+struct Chunk {
+    buf: Vec<u8>,
+    count: u32,
+}
+
+fn varint_len(n: usize) -> usize {
+    let mut len = 1;
+    let mut n = n >> 7;
+    while n > 0 {
+        len += 1;
+        n >>= 7;
+    }
+    len
+}
+
+fn packed_len(element: &[u8]) -> usize {
+    element.len() + 2 * varint_len(element.len())
+}
+
+/// LEB128 of `n` into `header`; returns the bytes used.
+fn encode_len(header: &mut [u8; 10], n: usize) -> usize {
+    let mut used = 0;
+    let mut n = n;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            header[used] = byte;
+            used += 1;
+            break;
+        }
+        header[used] = byte | 0x80;
+        used += 1;
+    }
+    used
+}
+
+fn encode_into(out: &mut Vec<u8>, element: &[u8]) {
+    let mut header = [0u8; 10];
+    let used = encode_len(&mut header, element.len());
+    out.extend_from_slice(&header[..used]);
+    out.extend_from_slice(element);
+    out.extend(header[..used].iter().rev());
+}
+
+/// The element starting at `at`: (its bytes' range, the offset after it).
+fn decode_at(buf: &[u8], at: usize) -> (std::ops::Range<usize>, usize) {
+    let mut len = 0usize;
+    let mut shift = 0;
+    let mut pos = at;
+    while let Some(&byte) = buf.get(pos) {
+        pos += 1;
+        len |= ((byte & 0x7f) as usize) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    let start = pos;
+    let end = (start + len).min(buf.len());
+    (start..end, (end + varint_len(len)).min(buf.len()))
+}
+
+/// The element ending at `end`: (its bytes' range, the offset where it starts).
+fn decode_before(buf: &[u8], end: usize) -> (std::ops::Range<usize>, usize) {
+    let mut len = 0usize;
+    let mut shift = 0;
+    let mut pos = end;
+    while pos > 0 {
+        pos -= 1;
+        let byte = buf[pos];
+        len |= ((byte & 0x7f) as usize) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    let stop = pos;
+    let start = stop.saturating_sub(len);
+    (start..stop, start.saturating_sub(varint_len(len)))
+}
+
+impl Chunk {
+    /// Byte offset of element `index` (or the end when `index == count`).
+    fn offset_of(&self, index: usize) -> usize {
+        let count = self.count as usize;
+        if index * 2 <= count {
+            let mut at = 0;
+            for _ in 0..index {
+                at = decode_at(&self.buf, at).1;
+            }
+            at
+        } else {
+            let mut at = self.buf.len();
+            for _ in index..count {
+                at = decode_before(&self.buf, at).1;
+            }
+            at
+        }
+    }
+
+    fn get(&self, index: usize) -> &[u8] {
+        let (range, _) = decode_at(&self.buf, self.offset_of(index));
+        &self.buf[range]
+    }
+
+    /// Makes room for `extra` more bytes, growing to a jemalloc size class so the capacity we
+    /// count is what the allocator holds (and growth stays geometric).
+    fn reserve(&mut self, extra: usize) {
+        let needed = self.buf.len() + extra;
+        if needed > self.buf.capacity() {
+            self.buf.reserve_exact(alloc_size(needed) - self.buf.len());
+        }
+    }
+
+    /// Gives capacity back once less than half of it is used.
+    fn fit(&mut self) {
+        let wanted = alloc_size(self.buf.len());
+        if self.buf.capacity() > 2 * wanted.max(16) {
+            self.buf.shrink_to(wanted);
+        }
+    }
+
+    fn insert_at(&mut self, offset: usize, element: &[u8]) {
+        self.reserve(packed_len(element));
+        if offset == self.buf.len() {
+            encode_into(&mut self.buf, element);
+        } else {
+            // One move of the tail: the spliced iterator's exact length is known up front.
+            let mut header = [0u8; 10];
+            let used = encode_len(&mut header, element.len());
+            let packed = header[..used]
+                .iter()
+                .chain(element)
+                .chain(header[..used].iter().rev())
+                .copied();
+            self.buf.splice(offset..offset, packed);
+        }
+        self.count += 1;
+    }
+
+    fn remove_at(&mut self, offset: usize) -> Box<[u8]> {
+        let (range, next) = decode_at(&self.buf, offset);
+        let element: Box<[u8]> = self.buf[range].into();
+        if next == self.buf.len() {
+            self.buf.truncate(offset);
+        } else {
+            self.buf.drain(offset..next);
+        }
+        self.count -= 1;
+        self.fit();
+        element
+    }
+
+    /// Moves the second half of the elements into a new chunk.
+    fn split_off(&mut self) -> Chunk {
+        let keep = self.count as usize / 2;
+        let at = self.offset_of(keep);
+        let mut tail = Chunk {
+            buf: Vec::new(),
+            count: self.count - keep as u32,
+        };
+        tail.reserve(self.buf.len() - at);
+        tail.buf.extend_from_slice(&self.buf[at..]);
+        self.buf.truncate(at);
+        self.count = keep as u32;
+        self.fit();
+        tail
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ListValue {
+    chunks: VecDeque<Chunk>,
+    len: usize,
+    /// Allocator bytes of the chunk buffers (the chunk array's own slots are read from its
+    /// capacity).
+    chunk_bytes: usize,
+    /// Sum of the listpack encodings of the elements (without the listpack header).
+    lp_entries: usize,
+    quicklist: bool,
+}
+
+impl Clone for ListValue {
+    /// A copy whose buffers are sized to their contents (COPY), with its byte count recounted.
+    fn clone(&self) -> Self {
+        let chunks: VecDeque<Chunk> = self
+            .chunks
+            .iter()
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(alloc_size(chunk.buf.len()));
+                buf.extend_from_slice(&chunk.buf);
+                Chunk {
+                    buf,
+                    count: chunk.count,
+                }
+            })
+            .collect();
+        let chunk_bytes = chunks.iter().map(|c| alloc_size(c.buf.capacity())).sum();
+        ListValue {
+            chunks,
+            len: self.len,
+            chunk_bytes,
+            lp_entries: self.lp_entries,
+            quicklist: self.quicklist,
+        }
+    }
+}
+
+/// A `list-max-listpack-size` value's limits: (bytes, entries).
+fn limits(fill: i64) -> (usize, usize) {
+    if fill >= 0 {
+        (usize::MAX, (fill as usize).max(1))
+    } else {
+        let level = ((-(fill + 1)) as usize).min(SIZE_LEVELS.len() - 1);
+        (SIZE_LEVELS[level], usize::MAX)
+    }
+}
+
+fn exceeds(fill: i64, bytes: usize, count: usize) -> bool {
+    let (size_limit, count_limit) = limits(fill);
+    if size_limit != usize::MAX {
+        bytes > size_limit
+    } else {
+        bytes > SIZE_SAFETY_LIMIT || count > count_limit
+    }
+}
+
+/// Bytes Redis's listpack spends on `element`: the encoding (an integer in the smallest of its
+/// integer forms, or a length-prefixed string) and the back-length that follows it.
+pub fn listpack_entry_size(element: &[u8]) -> usize {
+    let encoded = match integer_value(element) {
+        Some(v) if (0..=127).contains(&v) => 1,
+        Some(v) if (-4096..=4095).contains(&v) => 2,
+        Some(v) if (-32768..=32767).contains(&v) => 3,
+        Some(v) if (-8_388_608..=8_388_607).contains(&v) => 4,
+        Some(v) if (i32::MIN as i64..=i32::MAX as i64).contains(&v) => 5,
+        Some(_) => 9,
+        None if element.len() < 64 => 1 + element.len(),
+        None if element.len() < 4096 => 2 + element.len(),
+        None => 5 + element.len(),
+    };
+    let back_len = match encoded {
+        0..=127 => 1,
+        128..=16383 => 2,
+        16384..=2_097_151 => 3,
+        2_097_152..=268_435_455 => 4,
+        _ => 5,
+    };
+    encoded + back_len
+}
+
+/// The integer an element is stored as by a listpack (Redis's `string2ll` rules: canonical
+/// decimal, no sign on zero, no leading zeros or spaces).
+fn integer_value(element: &[u8]) -> Option<i64> {
+    if element.is_empty() || element.len() > 20 {
+        return None;
+    }
+    crate::engine::entry::as_canonical_int(element)
+}
+
+const CHUNK_SLOT: usize = std::mem::size_of::<Chunk>();
 
 impl ListValue {
+    pub fn new() -> Self {
+        ListValue::default()
+    }
+
     pub fn encoding(&self) -> &'static str {
-        "listpack"
+        if self.quicklist {
+            "quicklist"
+        } else {
+            "listpack"
+        }
     }
 
     pub fn len(&self) -> usize {
-        0
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
     /// Bytes held besides the struct itself; kept as a running count so this is O(1).
     pub fn memory(&self) -> usize {
-        0
+        alloc_size(self.chunks.capacity() * CHUNK_SLOT) + self.chunk_bytes
+    }
+
+    /// The memory a recount finds (tests check the running count against it).
+    pub fn recount_memory(&self) -> usize {
+        alloc_size(self.chunks.capacity() * CHUNK_SLOT)
+            + self
+                .chunks
+                .iter()
+                .map(|c| alloc_size(c.buf.capacity()))
+                .sum::<usize>()
+    }
+
+    fn listpack_bytes(&self) -> usize {
+        LISTPACK_EMPTY + self.lp_entries
+    }
+
+    /// Before adding elements whose raw lengths total `add_bytes`: converts to a quicklist if the
+    /// listpack would outgrow `fill` (Redis's `listTypeTryConvertListpack`, which also adds raw
+    /// lengths rather than encoded sizes).
+    pub fn prepare_growth(&mut self, fill: i64, add_bytes: usize, add_count: usize) {
+        if !self.quicklist
+            && exceeds(
+                fill,
+                self.listpack_bytes() + add_bytes,
+                self.len() + add_count,
+            )
+        {
+            self.quicklist = true;
+        }
+    }
+
+    /// Before pushing `elements`: `prepare_growth` for them.
+    pub fn prepare_push<T: AsRef<[u8]>>(&mut self, fill: i64, elements: &[T]) {
+        let bytes = elements.iter().map(|e| e.as_ref().len()).sum();
+        self.prepare_growth(fill, bytes, elements.len());
+    }
+
+    /// After removing elements: back to a listpack when within half the limit (Redis's
+    /// `listTypeTryConvertQuicklist` with `shrinking`).
+    pub fn after_shrink(&mut self, fill: i64) {
+        if !self.quicklist {
+            return;
+        }
+        let (size_limit, count_limit) = limits(fill);
+        let size_limit = if size_limit == usize::MAX {
+            size_limit
+        } else {
+            size_limit / 2
+        };
+        let count_limit = if count_limit == usize::MAX {
+            count_limit
+        } else {
+            count_limit / 2
+        };
+        if self.listpack_bytes() <= size_limit && self.len() <= count_limit {
+            self.quicklist = false;
+        }
+    }
+
+    /// Runs `f` on chunk `index`, accounting for any change of its buffer's capacity.
+    fn edit<R>(&mut self, index: usize, f: impl FnOnce(&mut Chunk) -> R) -> Option<R> {
+        let chunk = self.chunks.get_mut(index)?;
+        let before = alloc_size(chunk.buf.capacity());
+        let result = f(chunk);
+        let after = alloc_size(chunk.buf.capacity());
+        self.chunk_bytes = self.chunk_bytes + after - before;
+        Some(result)
+    }
+
+    /// Small lists keep a one-slot chunk array; larger ones grow it as usual (amortized).
+    fn reserve_chunk_slot(&mut self) {
+        if self.chunks.len() == self.chunks.capacity() && self.chunks.len() < 4 {
+            self.chunks.reserve_exact(1);
+        }
+    }
+
+    fn remove_chunk(&mut self, index: usize) {
+        if let Some(chunk) = self.chunks.remove(index) {
+            self.chunk_bytes -= alloc_size(chunk.buf.capacity());
+        }
+        let capacity = self.chunks.capacity();
+        if capacity > 8 && self.chunks.len() < capacity / 4 {
+            self.chunks.shrink_to(self.chunks.len() * 2);
+        }
+        if self.chunks.is_empty() {
+            self.chunks = VecDeque::new();
+        }
+    }
+
+    /// Splits chunk `index` when an insertion made it too large.
+    fn split_if_large(&mut self, index: usize) {
+        let large = self
+            .chunks
+            .get(index)
+            .is_some_and(|c| c.buf.len() > CHUNK_BYTES && c.count > 1);
+        if !large {
+            return;
+        }
+        if let Some(tail) = self.edit(index, Chunk::split_off) {
+            self.chunk_bytes += alloc_size(tail.buf.capacity());
+            self.reserve_chunk_slot();
+            self.chunks.insert(index + 1, tail);
+        }
+    }
+
+    /// (chunk, index within it) of element `index < len`, walking from the nearer end.
+    fn locate(&self, index: usize) -> Option<(usize, usize)> {
+        if index >= self.len {
+            return None;
+        }
+        if index * 2 <= self.len {
+            let mut rest = index;
+            for (ci, chunk) in self.chunks.iter().enumerate() {
+                let count = chunk.count as usize;
+                if rest < count {
+                    return Some((ci, rest));
+                }
+                rest -= count;
+            }
+        } else {
+            let mut from_end = self.len - index;
+            for (ci, chunk) in self.chunks.iter().enumerate().rev() {
+                let count = chunk.count as usize;
+                if from_end <= count {
+                    return Some((ci, count - from_end));
+                }
+                from_end -= count;
+            }
+        }
+        None
+    }
+
+    fn added(&mut self, element: &[u8]) {
+        self.len += 1;
+        self.lp_entries += listpack_entry_size(element);
+    }
+
+    fn removed(&mut self, element: &[u8]) {
+        self.len -= 1;
+        self.lp_entries -= listpack_entry_size(element);
+    }
+
+    pub fn push_front(&mut self, element: &[u8]) {
+        let full = self
+            .chunks
+            .front()
+            .is_none_or(|c| c.count > 0 && c.buf.len() + packed_len(element) > CHUNK_BYTES);
+        if full {
+            self.reserve_chunk_slot();
+            self.chunks.push_front(Chunk::default());
+        }
+        self.edit(0, |c| c.insert_at(0, element));
+        self.added(element);
+    }
+
+    pub fn push_back(&mut self, element: &[u8]) {
+        let full = self
+            .chunks
+            .back()
+            .is_none_or(|c| c.count > 0 && c.buf.len() + packed_len(element) > CHUNK_BYTES);
+        if full {
+            self.reserve_chunk_slot();
+            self.chunks.push_back(Chunk::default());
+        }
+        let last = self.chunks.len() - 1;
+        self.edit(last, |c| {
+            let end = c.buf.len();
+            c.insert_at(end, element)
+        });
+        self.added(element);
+    }
+
+    pub fn pop_front(&mut self) -> Option<Box<[u8]>> {
+        self.remove(0)
+    }
+
+    pub fn pop_back(&mut self) -> Option<Box<[u8]>> {
+        self.remove(self.len.checked_sub(1)?)
+    }
+
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        let (ci, within) = self.locate(index)?;
+        Some(self.chunks.get(ci)?.get(within))
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            chunks: &self.chunks,
+            front_chunk: 0,
+            front_at: 0,
+            back_chunk: self.chunks.len().saturating_sub(1),
+            back_at: self.chunks.back().map_or(0, |c| c.buf.len()),
+            remaining: self.len,
+        }
+    }
+
+    /// Elements `start..=end` (already clamped by the caller).
+    pub fn range(&self, start: usize, end: usize) -> impl ExactSizeIterator<Item = &[u8]> {
+        let take = (end + 1).saturating_sub(start);
+        let mut iter = self.iter();
+        if let Some((ci, within)) = self.locate(start) {
+            iter.front_chunk = ci;
+            iter.front_at = self.chunks.get(ci).map_or(0, |c| c.offset_of(within));
+            iter.remaining = self.len - start;
+        } else {
+            iter.remaining = 0;
+        }
+        iter.take(take)
+    }
+
+    /// Replaces the element at `index`; false when out of range.
+    pub fn set(&mut self, index: usize, element: &[u8]) -> bool {
+        let Some((ci, within)) = self.locate(index) else {
+            return false;
+        };
+        let old = self.edit(ci, |c| {
+            let at = c.offset_of(within);
+            let old = c.remove_at(at);
+            c.insert_at(at, element);
+            old
+        });
+        if let Some(old) = old {
+            self.lp_entries =
+                self.lp_entries - listpack_entry_size(&old) + listpack_entry_size(element);
+        }
+        self.split_if_large(ci);
+        true
+    }
+
+    /// Inserts at `index` (0..=len).
+    pub fn insert(&mut self, index: usize, element: &[u8]) {
+        if index == 0 {
+            return self.push_front(element);
+        }
+        if index >= self.len {
+            return self.push_back(element);
+        }
+        let Some((ci, within)) = self.locate(index) else {
+            return;
+        };
+        self.edit(ci, |c| {
+            let at = c.offset_of(within);
+            c.insert_at(at, element)
+        });
+        self.added(element);
+        self.split_if_large(ci);
+    }
+
+    /// Removes the element at `index`.
+    pub fn remove(&mut self, index: usize) -> Option<Box<[u8]>> {
+        let (ci, within) = self.locate(index)?;
+        let element = self.edit(ci, |c| {
+            let at = c.offset_of(within);
+            c.remove_at(at)
+        })?;
+        if self.chunks.get(ci).is_some_and(|c| c.count == 0) {
+            self.remove_chunk(ci);
+        }
+        self.removed(&element);
+        Some(element)
+    }
+
+    /// Keeps `start..=end` (or nothing when `start > end`), dropping the rest. O(removed).
+    pub fn trim(&mut self, start: usize, end: usize) {
+        if start > end || start >= self.len {
+            *self = ListValue {
+                quicklist: self.quicklist,
+                ..ListValue::default()
+            };
+            return;
+        }
+        let end = end.min(self.len - 1);
+        self.drop_back(self.len - 1 - end);
+        self.drop_front(start);
+    }
+
+    fn drop_front(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(first) = self.chunks.front() else {
+                return;
+            };
+            if (first.count as usize) <= n {
+                let lp: usize = ChunkIter::new(first).map(listpack_entry_size).sum();
+                n -= first.count as usize;
+                self.len -= first.count as usize;
+                self.lp_entries -= lp;
+                self.remove_chunk(0);
+            } else {
+                for _ in 0..n {
+                    self.pop_front();
+                }
+                return;
+            }
+        }
+    }
+
+    fn drop_back(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(last) = self.chunks.back() else {
+                return;
+            };
+            if (last.count as usize) <= n {
+                let lp: usize = ChunkIter::new(last).map(listpack_entry_size).sum();
+                n -= last.count as usize;
+                self.len -= last.count as usize;
+                self.lp_entries -= lp;
+                self.remove_chunk(self.chunks.len() - 1);
+            } else {
+                for _ in 0..n {
+                    self.pop_back();
+                }
+                return;
+            }
+        }
+    }
+
+    /// Removes up to `limit` elements equal to `element` (0 = all), from the head when
+    /// `from_head`, else from the tail. Returns how many went. O(N): one pass that marks, and a
+    /// rebuild of the list from the survivors when any went.
+    pub fn remove_matching(&mut self, element: &[u8], limit: usize, from_head: bool) -> usize {
+        let mut drop = vec![false; self.len];
+        let mut removed = 0;
+        let mut mark = |index: usize, candidate: &[u8]| {
+            if limit != 0 && removed == limit {
+                return false;
+            }
+            if candidate == element {
+                if let Some(flag) = drop.get_mut(index) {
+                    *flag = true;
+                }
+                removed += 1;
+            }
+            true
+        };
+        if from_head {
+            for (index, candidate) in self.iter().enumerate() {
+                if !mark(index, candidate) {
+                    break;
+                }
+            }
+        } else {
+            let last = self.len.saturating_sub(1);
+            for (back, candidate) in self.iter().rev().enumerate() {
+                if !mark(last - back, candidate) {
+                    break;
+                }
+            }
+        }
+        if removed == 0 {
+            return 0;
+        }
+        let mut kept = ListValue {
+            quicklist: self.quicklist,
+            ..ListValue::default()
+        };
+        for (candidate, dropped) in self.iter().zip(drop) {
+            if !dropped {
+                kept.push_back(candidate);
+            }
+        }
+        *self = kept;
+        removed
+    }
+}
+
+/// The elements of one chunk, front to back.
+struct ChunkIter<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> ChunkIter<'a> {
+    fn new(chunk: &'a Chunk) -> Self {
+        ChunkIter {
+            buf: &chunk.buf,
+            at: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for ChunkIter<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.at >= self.buf.len() {
+            return None;
+        }
+        let (range, next) = decode_at(self.buf, self.at);
+        self.at = next;
+        self.buf.get(range)
+    }
+}
+
+/// The elements of a list, from either end.
+pub struct Iter<'a> {
+    chunks: &'a VecDeque<Chunk>,
+    front_chunk: usize,
+    front_at: usize,
+    back_chunk: usize,
+    /// Offset just past the next element from the back, in `back_chunk`.
+    back_at: usize,
+    remaining: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.remaining == 0 {
+            return None;
+        }
+        loop {
+            let chunk = self.chunks.get(self.front_chunk)?;
+            if self.front_at < chunk.buf.len() {
+                let (range, next) = decode_at(&chunk.buf, self.front_at);
+                self.front_at = next;
+                self.remaining -= 1;
+                return chunk.buf.get(range);
+            }
+            self.front_chunk += 1;
+            self.front_at = 0;
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<'a> DoubleEndedIterator for Iter<'a> {
+    fn next_back(&mut self) -> Option<&'a [u8]> {
+        if self.remaining == 0 {
+            return None;
+        }
+        loop {
+            let chunk = self.chunks.get(self.back_chunk)?;
+            if self.back_at > 0 {
+                let (range, start) = decode_before(&chunk.buf, self.back_at);
+                self.back_at = start;
+                self.remaining -= 1;
+                return chunk.buf.get(range);
+            }
+            self.back_chunk = self.back_chunk.checked_sub(1)?;
+            self.back_at = self.chunks.get(self.back_chunk)?.buf.len();
+        }
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listpack_sizes_follow_redis_encodings() {
+        assert_eq!(listpack_entry_size(b"5"), 2);
+        assert_eq!(listpack_entry_size(b"-1"), 3);
+        assert_eq!(listpack_entry_size(b"1000000"), 5);
+        assert_eq!(listpack_entry_size(b"abc"), 5);
+        assert_eq!(listpack_entry_size(b"007"), 5);
+        assert_eq!(listpack_entry_size(&[b'x'; 100]), 103);
+    }
+
+    #[test]
+    fn converts_by_count_and_back_at_half() {
+        let mut list = ListValue::new();
+        for i in 0..4 {
+            list.prepare_push(4, &[b"x"]);
+            list.push_back(format!("e{i}").as_bytes());
+        }
+        assert_eq!(list.encoding(), "listpack");
+        list.prepare_push(4, &[b"x"]);
+        list.push_back(b"x");
+        assert_eq!(list.encoding(), "quicklist");
+        list.pop_back();
+        list.after_shrink(4);
+        assert_eq!(list.encoding(), "quicklist");
+        list.pop_back();
+        list.pop_back();
+        list.after_shrink(4);
+        assert_eq!(list.encoding(), "listpack");
+        assert_eq!(list.memory(), list.recount_memory());
+    }
+
+    mod model {
+        use super::super::*;
+        use proptest::prelude::*;
+        use std::collections::VecDeque;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            PushFront(Vec<u8>),
+            PushBack(Vec<u8>),
+            PopFront,
+            PopBack,
+            Set(usize, Vec<u8>),
+            Insert(usize, Vec<u8>),
+            Remove(usize),
+            Trim(usize, usize),
+            RemoveMatching(Vec<u8>, usize, bool),
+            Read(usize, usize),
+        }
+
+        fn element() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                prop::collection::vec(b'a'..=b'c', 0..3),
+                (-5000i64..5000).prop_map(|n| n.to_string().into_bytes()),
+                prop::collection::vec(any::<u8>(), 0..300),
+                prop::collection::vec(any::<u8>(), 3000..5000),
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                element().prop_map(Op::PushFront),
+                element().prop_map(Op::PushBack),
+                Just(Op::PopFront),
+                Just(Op::PopBack),
+                (0..40usize, element()).prop_map(|(i, e)| Op::Set(i, e)),
+                (0..40usize, element()).prop_map(|(i, e)| Op::Insert(i, e)),
+                (0..40usize).prop_map(Op::Remove),
+                (0..40usize, 0..40usize).prop_map(|(a, b)| Op::Trim(a, b)),
+                (element(), 0..3usize, any::<bool>())
+                    .prop_map(|(e, n, head)| Op::RemoveMatching(e, n, head)),
+                (0..60usize, 0..60usize).prop_map(|(a, b)| Op::Read(a, b)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn behaves_like_a_vecdeque(ops in prop::collection::vec(op(), 0..300), fill in -3i64..6) {
+                let mut list = ListValue::new();
+                let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+                for op in ops {
+                    match op {
+                        Op::PushFront(e) => {
+                            list.prepare_push(fill, &[&e]);
+                            list.push_front(&e);
+                            model.push_front(e);
+                        }
+                        Op::PushBack(e) => {
+                            list.prepare_push(fill, &[&e]);
+                            list.push_back(&e);
+                            model.push_back(e);
+                        }
+                        Op::PopFront => {
+                            prop_assert_eq!(list.pop_front().map(|e| e.to_vec()), model.pop_front());
+                            list.after_shrink(fill);
+                        }
+                        Op::PopBack => {
+                            prop_assert_eq!(list.pop_back().map(|e| e.to_vec()), model.pop_back());
+                            list.after_shrink(fill);
+                        }
+                        Op::Set(i, e) => {
+                            let in_range = i < model.len();
+                            prop_assert_eq!(list.set(i, &e), in_range);
+                            if in_range {
+                                model[i] = e;
+                            }
+                        }
+                        Op::Insert(i, e) => {
+                            let i = i.min(model.len());
+                            list.insert(i, &e);
+                            model.insert(i, e);
+                        }
+                        Op::Remove(i) => {
+                            prop_assert_eq!(list.remove(i).map(|e| e.to_vec()), model.remove(i));
+                        }
+                        Op::Trim(a, b) => {
+                            list.trim(a, b);
+                            if a > b || a >= model.len() {
+                                model.clear();
+                            } else {
+                                model.truncate(b + 1);
+                                model.drain(..a);
+                            }
+                            list.after_shrink(fill);
+                        }
+                        Op::RemoveMatching(e, limit, from_head) => {
+                            let mut removed = 0;
+                            let mut keep: Vec<bool> = vec![true; model.len()];
+                            let order: Vec<usize> = if from_head {
+                                (0..model.len()).collect()
+                            } else {
+                                (0..model.len()).rev().collect()
+                            };
+                            for i in order {
+                                if limit != 0 && removed == limit {
+                                    break;
+                                }
+                                if model[i] == e {
+                                    keep[i] = false;
+                                    removed += 1;
+                                }
+                            }
+                            let mut flags = keep.into_iter();
+                            model.retain(|_| flags.next().unwrap_or(true));
+                            prop_assert_eq!(list.remove_matching(&e, limit, from_head), removed);
+                        }
+                        Op::Read(a, b) => {
+                            prop_assert_eq!(list.get(a), model.get(a).map(|e| &e[..]));
+                            if a <= b && a < model.len() {
+                                let b = b.min(model.len() - 1);
+                                let got: Vec<&[u8]> = list.range(a, b).collect();
+                                prop_assert_eq!(list.range(a, b).len(), b - a + 1);
+                                let want: Vec<&[u8]> = model.range(a..=b).map(|e| &e[..]).collect();
+                                prop_assert_eq!(got, want);
+                            }
+                            prop_assert!(list.iter().rev().eq(model.iter().rev().map(|e| &e[..])));
+                            let copy = list.clone();
+                            prop_assert_eq!(copy.memory(), copy.recount_memory());
+                            prop_assert!(copy.iter().eq(list.iter()));
+                        }
+                    }
+                    prop_assert_eq!(list.len(), model.len());
+                    prop_assert!(list.iter().eq(model.iter().map(|e| &e[..])));
+                    prop_assert_eq!(list.memory(), list.recount_memory());
+                    let lp: usize = model.iter().map(|e| listpack_entry_size(e)).sum();
+                    prop_assert_eq!(list.lp_entries, lp);
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,343 @@
+//! Group invalidation: tags (`TAG.*`, `CACHE.TAGS`, `CACHE.SETTAGS`), glob patterns
+//! (`CACHE.INVALIDATE`) and dependencies (`CACHE.DEPEND`). The engine side is in
+//! `engine::labels` and `engine::invalidate`.
+//!
+//! Replies: TAG.INVALIDATE and CACHE.INVALIDATE answer how many keys they removed; TAG.KEYS the
+//! keys carrying a tag; TAG.SCAN `[cursor, keys]` as SCAN; TAG.CARD a count; TAG.LIST a map of
+//! tag → key count (a flat array in RESP2); CACHE.TAGS the key's tags (empty for a missing key);
+//! CACHE.SETTAGS the number of tags the key carries afterwards, CACHE.DEPEND the number of parents
+//! it depends on afterwards (both nil for a missing key).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::keys::scan::{parse_cursor, walk_shards};
+use super::{args, CommandSpec, Ctx, SPEC};
+use crate::engine::glob::glob_match;
+use crate::engine::labels::LabelKind;
+use crate::engine::DbShard;
+use crate::error::{CmdError, CmdResult};
+
+const TAG: CommandSpec = CommandSpec {
+    group: "cachet",
+    since: "0.1.0",
+    ..SPEC
+};
+
+const KEYED: CommandSpec = CommandSpec {
+    first_key: 1,
+    last_key: 1,
+    key_step: 1,
+    ..TAG
+};
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "tag.invalidate",
+        arity: -2,
+        flags: &["write"],
+        acl_categories: &["@write", "@keyspace", "@fast"],
+        summary: "Removes every key carrying any of the tags, atomically; memory is freed in the background.",
+        complexity: "O(shards) per tag; the keys are deleted in the background.",
+        handler: Some(tag_invalidate),
+        ..TAG
+    },
+    CommandSpec {
+        name: "tag.keys",
+        arity: 2,
+        flags: &["readonly"],
+        acl_categories: &["@read", "@keyspace", "@slow"],
+        summary: "Returns every key carrying the tag.",
+        complexity: "O(N) with N the number of keys carrying the tag.",
+        handler: Some(tag_keys),
+        ..TAG
+    },
+    CommandSpec {
+        name: "tag.scan",
+        arity: -3,
+        flags: &["readonly"],
+        acl_categories: &["@read", "@keyspace", "@slow"],
+        summary: "Iterates over the keys carrying the tag, as SCAN does over the keyspace.",
+        complexity: "O(1) for every call. O(N) for a complete iteration.",
+        handler: Some(tag_scan),
+        ..TAG
+    },
+    CommandSpec {
+        name: "tag.card",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        acl_categories: &["@read", "@keyspace", "@fast"],
+        summary: "Returns the number of keys carrying the tag.",
+        complexity: "O(shards)",
+        handler: Some(tag_card),
+        ..TAG
+    },
+    CommandSpec {
+        name: "tag.list",
+        arity: -1,
+        flags: &["readonly"],
+        acl_categories: &["@read", "@keyspace", "@slow"],
+        summary: "Returns every tag in use (optionally those matching a pattern) with its number of keys.",
+        complexity: "O(T) with T the number of tags.",
+        handler: Some(tag_list),
+        ..TAG
+    },
+    CommandSpec {
+        name: "cache.tags",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        acl_categories: &["@read", "@keyspace", "@fast"],
+        summary: "Returns the tags of a key.",
+        complexity: "O(N) for N tags.",
+        handler: Some(cache_tags),
+        ..KEYED
+    },
+    CommandSpec {
+        name: "cache.settags",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        acl_categories: &["@write", "@keyspace", "@fast"],
+        summary: "Replaces the tags of a key, or adds (ADD) or removes (REMOVE) some.",
+        complexity: "O(N) for N tags.",
+        handler: Some(cache_settags),
+        ..KEYED
+    },
+    CommandSpec {
+        name: "cache.depend",
+        arity: -3,
+        flags: &["write", "denyoom"],
+        acl_categories: &["@write", "@keyspace", "@fast"],
+        summary: "Makes a key depend on parent keys: it is invalidated when any of them is overwritten, deleted, expired, evicted or invalidated.",
+        complexity: "O(N) for N parents.",
+        handler: Some(cache_depend),
+        ..KEYED
+    },
+    CommandSpec {
+        name: "cache.invalidate",
+        arity: 2,
+        flags: &["write"],
+        acl_categories: &["@write", "@keyspace", "@slow"],
+        summary: "Removes every key matching a glob pattern, a batch at a time.",
+        complexity: "O(N) with N the number of keys in the database.",
+        handler: Some(cache_invalidate),
+        ..TAG
+    },
+];
+
+fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let tags: Vec<&[u8]> = args[1..].iter().map(|t| &t[..]).collect();
+    let removed = ctx
+        .server
+        .keyspace
+        .invalidate_labels(ctx.client.db, LabelKind::Tag, &tags);
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+/// Runs `f` on each shard's view of the client's database, one shard locked at a time.
+fn for_each_view(ctx: &Ctx<'_>, mut f: impl FnMut(&mut DbShard<'_>)) {
+    let keyspace = &ctx.server.keyspace;
+    let (db, now) = (ctx.client.db, ctx.now_ms);
+    keyspace.for_each_shard(|_, shard| f(&mut keyspace.view(shard, db, now)));
+}
+
+fn tag_keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    for_each_view(ctx, |view| {
+        view.label_keys(LabelKind::Tag, &args[1], 0, usize::MAX, |entry| {
+            keys.push(entry.key().to_vec())
+        });
+    });
+    ctx.out.bulks(keys.iter().map(|k| k.as_slice()));
+    Ok(())
+}
+
+/// `TAG.SCAN tag cursor [COUNT n]`, with SCAN's cursor and guarantees.
+fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let tag = &args[1][..];
+    let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let mut count = 10;
+    let mut i = 3;
+    while i < args.len() {
+        if args::is(&args[i], "count") && i + 1 < args.len() {
+            let n = args::int(&args[i + 1])?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    let set_buckets =
+        |view: &DbShard<'_>| view.table.tags.get(tag).map_or(0, |label| label.buckets());
+    let next = walk_shards(
+        ctx,
+        cursor,
+        count,
+        set_buckets,
+        |view, bucket, remaining| {
+            view.label_keys(LabelKind::Tag, tag, bucket, remaining, |entry| {
+                keys.push(entry.key().to_vec())
+            })
+        },
+    );
+    ctx.out.array(2);
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.out.bulks(keys.iter().map(|k| k.as_slice()));
+    Ok(())
+}
+
+fn tag_card(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut count = 0;
+    for_each_view(ctx, |view| {
+        count += view.table.tags.get(&args[1]).map_or(0, |label| label.len());
+    });
+    ctx.out.int(count as i64);
+    Ok(())
+}
+
+/// `TAG.LIST [MATCH pattern]`: tags in byte order with their key counts.
+fn tag_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let pattern = match &args[1..] {
+        [] => None,
+        [option, pattern] if args::is(option, "match") => Some(&pattern[..]),
+        _ => return Err(CmdError::Syntax),
+    };
+    let mut counts: BTreeMap<Box<[u8]>, usize> = BTreeMap::new();
+    for_each_view(ctx, |view| {
+        for label in view.table.tags.iter().filter(|l| !l.is_empty()) {
+            if pattern.is_none_or(|p| glob_match(p, &label.name, false)) {
+                *counts.entry(label.name.clone()).or_insert(0) += label.len();
+            }
+        }
+    });
+    ctx.out.map(counts.len());
+    for (tag, count) in counts {
+        ctx.out.bulk(&tag);
+        ctx.out.int(count as i64);
+    }
+    Ok(())
+}
+
+fn cache_tags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let key = &args[1][..];
+    let tags = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            view.peek(hash, key).map(|e| e.tags().to_vec())
+        })
+        .unwrap_or_default();
+    ctx.out.bulks(tags.iter().map(|t| &t[..]));
+    Ok(())
+}
+
+/// The names in the order given, each once.
+fn distinct(names: &[Bytes]) -> Vec<Box<[u8]>> {
+    let mut out: Vec<Box<[u8]>> = Vec::with_capacity(names.len());
+    for name in names {
+        if !out.iter().any(|n| **n == name[..]) {
+            out.push(name[..].into());
+        }
+    }
+    out
+}
+
+/// Replaces, extends or trims a key's labels; replies the count it carries afterwards, or nil.
+fn update_labels(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    kind: LabelKind,
+    change: impl FnOnce(Vec<Box<[u8]>>) -> Vec<Box<[u8]>>,
+) -> CmdResult {
+    let carried = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            let current = view.peek(hash, key).map(|e| match kind {
+                LabelKind::Tag => e.tags().to_vec(),
+                LabelKind::Parent => e.parents().to_vec(),
+            })?;
+            let names = change(current);
+            let count = names.len();
+            view.set_labels(hash, key, kind, names.into_boxed_slice())?;
+            Some(count)
+        });
+    match carried {
+        Some(count) => ctx.out.int(count as i64),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// `CACHE.SETTAGS key [ADD|REMOVE] tag [tag ...]`: without ADD or REMOVE the tags are replaced.
+fn cache_settags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    enum Mode {
+        Replace,
+        Add,
+        Remove,
+    }
+    let (mode, names) = if args::is(&args[2], "add") {
+        (Mode::Add, &args[3..])
+    } else if args::is(&args[2], "remove") {
+        (Mode::Remove, &args[3..])
+    } else {
+        (Mode::Replace, &args[2..])
+    };
+    if names.is_empty() {
+        return Err(CmdError::WrongArity("cache.settags".into()));
+    }
+    let names = distinct(names);
+    update_labels(ctx, &args[1], LabelKind::Tag, |mut current| match mode {
+        Mode::Replace => names,
+        Mode::Add => {
+            for name in names {
+                if !current.contains(&name) {
+                    current.push(name);
+                }
+            }
+            current
+        }
+        Mode::Remove => {
+            current.retain(|tag| !names.contains(tag));
+            current
+        }
+    })
+}
+
+/// `CACHE.DEPEND key parent [parent ...]`: adds parents; a key cannot depend on itself.
+fn cache_depend(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    if args[2..].iter().any(|parent| parent == key) {
+        return Err(CmdError::msg("ERR a key cannot depend on itself"));
+    }
+    let parents = distinct(&args[2..]);
+    update_labels(ctx, key, LabelKind::Parent, |mut current| {
+        for parent in parents {
+            if !current.contains(&parent) {
+                current.push(parent);
+            }
+        }
+        current
+    })
+}
+
+fn cache_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (keyspace, db) = (&ctx.server.keyspace, ctx.client.db);
+    // Long, but never holding a shard for more than a batch: on a multi-threaded runtime, let it
+    // move this worker's other connections elsewhere meanwhile.
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let invalidate = || keyspace.invalidate_pattern(db, &args[1]);
+    let removed = if multi_thread {
+        tokio::task::block_in_place(invalidate)
+    } else {
+        invalidate()
+    };
+    ctx.out.int(removed as i64);
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! Invalidation of groups of keys: by tag (`TAG.INVALIDATE`), by parent (`CACHE.DEPEND`), by glob
+//! pattern (`CACHE.INVALIDATE`). Label invalidation is atomic and O(shards) for the caller; the
+//! keys it made stale are deleted afterwards by the sweeper in small batches (see `labels`).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::engine::glob::glob_match;
+use crate::engine::labels::{LabelKind, Taken};
+use crate::engine::notice::{class, Notice, Target};
+use crate::engine::shard::INVALIDATED;
+use crate::engine::{now_ms, Keyspace};
+
+/// Keys a sweep deletes per shard lock: a few microseconds of work, so a reader waiting on the
+/// lock barely notices.
+pub const SWEEP_BATCH: usize = 256;
+/// Buckets a pattern invalidation visits per shard lock.
+const PATTERN_BATCH: usize = 1024;
+
+struct SweepJob {
+    shard: usize,
+    db: usize,
+    taken: Taken,
+    next: usize,
+}
+
+#[derive(Default)]
+pub struct Sweeper {
+    jobs: Mutex<VecDeque<SweepJob>>,
+    /// Signalled when jobs are queued; the server's sweeper task waits on it.
+    pub wakeup: tokio::sync::Notify,
+    /// Keys waiting to be swept.
+    pub backlog: AtomicU64,
+}
+
+impl Keyspace {
+    /// Invalidates every key of database `db` carrying one of the labels: atomically for other
+    /// clients (every shard is locked while the labels' key sets are taken, a few microseconds
+    /// for the lot), after which readers miss those keys. Returns how many keys that was.
+    pub fn invalidate_labels(&self, db: usize, kind: LabelKind, names: &[&[u8]]) -> usize {
+        if db >= self.databases() || names.is_empty() {
+            return 0;
+        }
+        let now = now_ms();
+        let mut jobs = Vec::new();
+        let mut locked = self.lock_all();
+        locked.for_each_indexed(|index, shard| {
+            let mut view = self.view(shard, db, now);
+            for name in names {
+                if let Some(taken) = view.take_label(kind, name) {
+                    jobs.push(SweepJob {
+                        shard: index,
+                        db,
+                        taken,
+                        next: 0,
+                    });
+                }
+            }
+        });
+        if kind == LabelKind::Tag {
+            for name in names {
+                self.notices.emit(&Notice {
+                    db,
+                    target: Target::Tag(name),
+                    class: class::INVALIDATE,
+                    event: "tag.invalidate",
+                });
+            }
+        }
+        drop(locked);
+        let total: usize = jobs.iter().map(|j| j.taken.keys.len()).sum();
+        if !jobs.is_empty() {
+            self.sweeper
+                .backlog
+                .fetch_add(total as u64, Ordering::Relaxed);
+            if let Ok(mut queue) = self.sweeper.jobs.lock() {
+                queue.extend(jobs);
+            }
+            self.sweeper.wakeup.notify_one();
+        }
+        total
+    }
+
+    /// Deletes up to `budget` keys made stale by invalidations, under one shard lock. Returns how
+    /// many keys it looked at (0 when nothing is waiting).
+    pub fn sweep_step(&self, budget: usize) -> usize {
+        let job = self
+            .sweeper
+            .jobs
+            .lock()
+            .ok()
+            .and_then(|mut q| q.pop_front());
+        let Some(mut job) = job else {
+            return 0;
+        };
+        let mut shard = self.lock_shard(job.shard);
+        let mut view = self.view(&mut shard, job.db, now_ms());
+        let end = (job.next + budget.max(1)).min(job.taken.keys.len());
+        let (kind, name) = (job.taken.kind, &job.taken.name);
+        for &hash in job.taken.keys.get(job.next..end).unwrap_or(&[]) {
+            view.sweep_key(hash, kind, name);
+        }
+        let looked = end - job.next;
+        job.next = end;
+        if end >= job.taken.keys.len() {
+            view.sweep_done(kind, name);
+        }
+        drop(shard);
+        self.sweeper
+            .backlog
+            .fetch_sub(looked as u64, Ordering::Relaxed);
+        if job.next < job.taken.keys.len() {
+            if let Ok(mut queue) = self.sweeper.jobs.lock() {
+                queue.push_front(job);
+            }
+        }
+        looked
+    }
+
+    /// Sweeps until nothing is waiting (tests, and shutdown).
+    pub fn sweep_all(&self) {
+        while self.sweep_step(SWEEP_BATCH) > 0 {
+            self.invalidate_dependents();
+        }
+        self.invalidate_dependents();
+    }
+
+    /// Invalidates the dependents of every key changed since the last call (`CACHE.DEPEND`).
+    /// Cheap when nothing changed: one atomic load. Runs after each command and sweep step, so
+    /// chains of dependencies resolve as their links are deleted; a cycle ends because a deleted
+    /// key is not deleted (nor announced) twice.
+    pub fn invalidate_dependents(&self) {
+        loop {
+            let changed = self.notices.dependencies.take_changed();
+            if changed.is_empty() {
+                return;
+            }
+            for db in 0..self.databases() {
+                let names: Vec<&[u8]> = changed
+                    .iter()
+                    .filter(|(d, _)| *d == db)
+                    .map(|(_, name)| &name[..])
+                    .collect();
+                self.invalidate_labels(db, LabelKind::Parent, &names);
+            }
+        }
+    }
+
+    /// Deletes every key of `db` matching the glob `pattern`, a batch of buckets per shard lock,
+    /// so other clients keep running. Keys written while it runs may or may not be deleted.
+    /// Returns how many keys it deleted.
+    pub fn invalidate_pattern(&self, db: usize, pattern: &[u8]) -> usize {
+        if db >= self.databases() {
+            return 0;
+        }
+        self.notices.emit(&Notice {
+            db,
+            target: Target::Pattern(pattern),
+            class: class::INVALIDATE,
+            event: "cache.invalidate",
+        });
+        let mut deleted = 0;
+        for index in 0..self.shard_count() {
+            let mut cursor = Some(0);
+            let mut buckets = None;
+            while let Some(mut at) = cursor {
+                let mut shard = self.lock_shard(index);
+                let mut view = self.view(&mut shard, db, now_ms());
+                // The table grew between two batches: its buckets moved, so start it over
+                // (deleting is idempotent) rather than miss keys.
+                let now_buckets = view.table.map.num_buckets();
+                if buckets.is_some_and(|b| b != now_buckets) {
+                    at = 0;
+                }
+                buckets = Some(now_buckets);
+                let mut matching = Vec::new();
+                cursor = view.walk(at, PATTERN_BATCH, |entry| {
+                    if glob_match(pattern, entry.key(), false) {
+                        matching.push(entry.key().to_vec());
+                    }
+                });
+                for key in matching {
+                    if view.remove(crate::engine::hash_key(&key), &key).is_some() {
+                        view.stats.invalidated += 1;
+                        view.notify(&key, INVALIDATED, "del");
+                        deleted += 1;
+                    }
+                }
+            }
+        }
+        self.invalidate_dependents();
+        deleted
+    }
+}

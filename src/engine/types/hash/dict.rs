@@ -1,0 +1,289 @@
+//! The `hashtable` encoding of a hash: a chained table of power-of-two size, as Redis's `dict`.
+//! We keep chaining (rather than hashbrown's open addressing) for HSCAN: an element's bucket is a
+//! function of its hash and the table size alone, so Redis's reverse-binary cursor works
+//! unchanged and returns every element present for the whole scan, across any resize between
+//! calls. A node holds the field and the value in one allocation.
+//!
+//! Sizing follows Redis: 4 buckets at first, doubled when the element count reaches the bucket
+//! count, shrunk to fit after a delete leaves it under 10% full. A resize moves the nodes, never
+//! reallocates them.
+
+use crate::engine::hash_key;
+use crate::engine::memory::alloc_size;
+
+const INITIAL_BUCKETS: usize = 4;
+/// A table less full than this (in percent) is shrunk after a delete (Redis's `HASHTABLE_MIN_FILL`).
+const MIN_FILL_PERCENT: usize = 10;
+
+#[derive(Debug, Clone)]
+struct Node {
+    next: Option<Box<Node>>,
+    /// The field's bytes followed by the value's.
+    data: Box<[u8]>,
+    field_len: usize,
+}
+
+impl Node {
+    fn field(&self) -> &[u8] {
+        self.data.get(..self.field_len).unwrap_or(&[])
+    }
+
+    fn value(&self) -> &[u8] {
+        self.data.get(self.field_len..).unwrap_or(&[])
+    }
+
+    fn memory(&self) -> usize {
+        alloc_size(std::mem::size_of::<Node>()) + alloc_size(self.data.len())
+    }
+}
+
+fn join(field: &[u8], value: &[u8]) -> Box<[u8]> {
+    let mut data = Vec::with_capacity(field.len() + value.len());
+    data.extend_from_slice(field);
+    data.extend_from_slice(value);
+    data.into_boxed_slice()
+}
+
+#[derive(Debug, Clone)]
+pub struct Dict {
+    buckets: Box<[Option<Box<Node>>]>,
+    len: usize,
+    /// Bytes of the nodes and their data (the bucket array is counted from its length).
+    node_bytes: usize,
+}
+
+impl Default for Dict {
+    fn default() -> Self {
+        Dict::with_buckets(INITIAL_BUCKETS)
+    }
+}
+
+impl Dict {
+    fn with_buckets(count: usize) -> Dict {
+        Dict {
+            buckets: (0..count).map(|_| None).collect(),
+            len: 0,
+            node_bytes: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes held besides the `Dict` itself.
+    pub fn memory(&self) -> usize {
+        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>()) + self.node_bytes
+    }
+
+    fn bucket_of(&self, field: &[u8]) -> usize {
+        (hash_key(field) as usize) & (self.buckets.len() - 1)
+    }
+
+    fn find(&self, field: &[u8]) -> Option<&Node> {
+        let mut node = self.buckets.get(self.bucket_of(field))?.as_deref();
+        while let Some(n) = node {
+            if n.field() == field {
+                return Some(n);
+            }
+            node = n.next.as_deref();
+        }
+        None
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        self.find(field).map(Node::value)
+    }
+
+    /// Sets `field` to `value`; true when the field is new.
+    pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        let bucket = self.bucket_of(field);
+        let mut node = self.buckets.get_mut(bucket).and_then(|h| h.as_deref_mut());
+        while let Some(n) = node {
+            if n.field() == field {
+                // Counters (HINCRBY) mostly keep their length: overwrite without reallocating.
+                if n.value().len() == value.len() {
+                    if let Some(slot) = n.data.get_mut(field.len()..) {
+                        slot.copy_from_slice(value);
+                        return false;
+                    }
+                }
+                self.node_bytes -= alloc_size(n.data.len());
+                n.data = join(field, value);
+                self.node_bytes += alloc_size(n.data.len());
+                return false;
+            }
+            node = n.next.as_deref_mut();
+        }
+        if self.len >= self.buckets.len() {
+            self.resize((self.len + 1).next_power_of_two());
+        }
+        let bucket = self.bucket_of(field);
+        let Some(head) = self.buckets.get_mut(bucket) else {
+            return false;
+        };
+        let node = Box::new(Node {
+            next: head.take(),
+            data: join(field, value),
+            field_len: field.len(),
+        });
+        self.node_bytes += node.memory();
+        *head = Some(node);
+        self.len += 1;
+        true
+    }
+
+    /// Removes `field`; true when it was there.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        let bucket = self.bucket_of(field);
+        let Some(mut link) = self.buckets.get_mut(bucket) else {
+            return false;
+        };
+        loop {
+            match link {
+                None => return false,
+                Some(node) if node.field() == field => {
+                    let next = node.next.take();
+                    self.node_bytes -= node.memory();
+                    *link = next;
+                    self.len -= 1;
+                    break;
+                }
+                Some(node) => link = &mut node.next,
+            }
+        }
+        let size = self.buckets.len();
+        if size > INITIAL_BUCKETS && self.len * 100 / size < MIN_FILL_PERCENT {
+            self.resize(self.len.max(INITIAL_BUCKETS).next_power_of_two());
+        }
+        true
+    }
+
+    fn resize(&mut self, count: usize) {
+        let old = std::mem::replace(&mut self.buckets, (0..count).map(|_| None).collect());
+        for mut chain in old.into_vec() {
+            while let Some(mut node) = chain {
+                chain = node.next.take();
+                let bucket = self.bucket_of(node.field());
+                if let Some(head) = self.buckets.get_mut(bucket) {
+                    node.next = head.take();
+                    *head = Some(node);
+                }
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.buckets.iter().flat_map(|head| {
+            std::iter::successors(head.as_deref(), |n| n.next.as_deref())
+                .map(|n| (n.field(), n.value()))
+        })
+    }
+
+    /// Visits one bucket named by `cursor` and returns the next cursor (0 when the scan is
+    /// complete), as Redis's `dictScan`: the cursor is incremented from its high bits down, so
+    /// the buckets already visited stay visited when the table doubles or halves in between.
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
+        if self.len == 0 {
+            return 0;
+        }
+        let mask = (self.buckets.len() - 1) as u64;
+        if let Some(head) = self.buckets.get((cursor & mask) as usize) {
+            for node in std::iter::successors(head.as_deref(), |n| n.next.as_deref()) {
+                f(node.field(), node.value());
+            }
+        }
+        let unmasked = cursor | !mask;
+        unmasked.reverse_bits().wrapping_add(1).reverse_bits()
+    }
+
+    /// A uniformly chosen bucket that holds something, then an element of its chain. The table
+    /// is at least 10% full (see `remove`), so few draws are needed.
+    pub fn random(&self) -> Option<(&[u8], &[u8])> {
+        if self.len == 0 {
+            return None;
+        }
+        loop {
+            let head = self.buckets.get(fastrand::usize(..self.buckets.len()))?;
+            let chain = std::iter::successors(head.as_deref(), |n| n.next.as_deref());
+            let length = chain.clone().count();
+            if length > 0 {
+                return chain
+                    .clone()
+                    .nth(fastrand::usize(..length))
+                    .map(|n| (n.field(), n.value()));
+            }
+        }
+    }
+
+    /// What `memory()` should say, counted from scratch (tests).
+    #[cfg(test)]
+    pub fn recount(&self) -> usize {
+        let nodes: usize = self
+            .buckets
+            .iter()
+            .flat_map(|h| std::iter::successors(h.as_deref(), |n| n.next.as_deref()))
+            .map(Node::memory)
+            .sum();
+        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>()) + nodes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn grows_shrinks_and_counts() {
+        let mut dict = Dict::default();
+        for i in 0..1000u32 {
+            assert!(dict.insert(&i.to_le_bytes(), b"v"));
+        }
+        assert!(!dict.insert(&7u32.to_le_bytes(), b"longer value"));
+        assert_eq!(dict.len(), 1000);
+        assert_eq!(dict.get(&7u32.to_le_bytes()), Some(&b"longer value"[..]));
+        assert_eq!(dict.memory(), dict.recount());
+        for i in 0..995u32 {
+            assert!(dict.remove(&i.to_le_bytes()));
+        }
+        assert!(!dict.remove(&1u32.to_le_bytes()));
+        assert_eq!(dict.len(), 5);
+        assert_eq!(dict.buckets.len(), 16);
+        assert_eq!(dict.memory(), dict.recount());
+    }
+
+    #[test]
+    fn scan_sees_every_element_across_resizes() {
+        let mut dict = Dict::default();
+        for i in 0..200u32 {
+            dict.insert(&i.to_le_bytes(), b"");
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut steps = 0;
+        loop {
+            cursor = dict.scan(cursor, |f, _| {
+                seen.insert(f.to_vec());
+            });
+            steps += 1;
+            // Grow, then shrink, in the middle of the scan.
+            if steps == 20 {
+                for i in 1000..3000u32 {
+                    dict.insert(&i.to_le_bytes(), b"");
+                }
+            }
+            if steps == 200 {
+                for i in 1000..3000u32 {
+                    dict.remove(&i.to_le_bytes());
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..200u32 {
+            assert!(seen.contains(i.to_le_bytes().as_slice()), "missed {i}");
+        }
+    }
+}
