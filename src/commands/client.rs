@@ -366,6 +366,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /// Back to the state of a new connection (Redis's `clearClientConnectionState`).
 fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    super::multi::reset_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.pubsub.clear();
     set_protocol(ctx, Protocol::Resp2);
@@ -479,12 +480,19 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     // Messages waiting for a subscriber: its output buffer in Redis's terms.
     let queued_messages = count(|s| &s.queued);
     let mut flags = String::new();
-    // Redis's order: P (subscriber) before b (blocked).
+    // Redis's order: P x b d A e.
     if channels + patterns + shard_channels > 0 {
         flags.push('P');
     }
+    let multi_queued = info.multi_queued.load(Ordering::Relaxed);
+    if multi_queued >= 0 {
+        flags.push('x');
+    }
     if ctx.server.blocking.is_blocked(info.id) {
         flags.push('b');
+    }
+    if info.dirty_cas.load(Ordering::Relaxed) {
+        flags.push('d');
     }
     if info.killed.load(Ordering::Relaxed) {
         flags.push('A');
@@ -509,7 +517,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         info.id,
         info.addr,
         info.laddr,
@@ -522,9 +530,11 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         channels,
         patterns,
         shard_channels,
+        multi_queued,
         details.query_buffer,
         details.query_buffer_free,
         argv_mem,
+        info.multi_mem.load(Ordering::Relaxed),
         output_capacity,
         output_capacity,
         output_len,

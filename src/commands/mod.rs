@@ -278,18 +278,56 @@ const INLINE_EVICTION_STEP: usize = 64;
 /// evicting all of it inline would stall the next PING or GET for seconds, while the cron brings it
 /// down in small steps.
 fn make_room(ctx: &Ctx<'_>, spec: &CommandSpec) -> bool {
+    make_room_for(
+        ctx,
+        spec.has_flag("denyoom") || multi::refused_when_oom(ctx.client, spec),
+    )
+}
+
+/// `make_room` for a command whose refusal on OOM is decided by the caller (`refuse`): EXEC is
+/// refused when a queued command is `denyoom`, anything queued inside MULTI always.
+pub(crate) fn make_room_for(ctx: &Ctx<'_>, refuse: bool) -> bool {
     let keyspace = &ctx.server.keyspace;
     if !keyspace.over_limit() {
         return true;
     }
-    if !spec.has_flag("denyoom") {
+    if !refuse {
         keyspace.evict_some(ctx.now_ms, INLINE_EVICTION_STEP);
         return true;
     }
     keyspace.evict_to_limit(ctx.now_ms).is_ok()
 }
 
-/// Runs one request: lookup, arity, authentication, the handler, and the reply mode.
+/// Runs a resolved command's handler (directly, or queued by EXEC) and gives back the room a
+/// write may have taken past the memory limit. Inside EXEC, CLIENT LIST keeps naming EXEC.
+pub(crate) fn execute(
+    ctx: &mut Ctx<'_>,
+    parent: Option<&'static CommandSpec>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> CmdResult {
+    if !ctx.client.in_exec {
+        ctx.client.last_command = Some((parent, spec));
+    }
+    let result = match spec.handler {
+        Some(handler) => handler(ctx, args),
+        None => Err(CmdError::WrongArity(spec.name.to_string())),
+    };
+    // A write may have taken the keyspace past its limit: give the room back now, so the limit
+    // holds between commands and not only before them. Only `denyoom` writes can grow the data; a
+    // DEL after a runtime shrink must not do the cron's work.
+    let keyspace = &ctx.server.keyspace;
+    if keyspace.over_limit() && spec.has_flag("denyoom") {
+        let _ = keyspace.evict_to_limit(ctx.now_ms);
+    }
+    // Whatever the command changed, deleted, expired or evicted may have dependents.
+    keyspace.invalidate_dependents();
+    result
+}
+
+/// Runs one request: lookup, arity, authentication, the handler, and the reply mode. Every
+/// command but EXEC holds the exec gate shared (EXEC takes it exclusively); inside MULTI,
+/// commands are queued instead of run (`multi`).
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let mark = ctx.out.len();
     // A skip asked for by the previous command applies to this one, unless this one changes the
@@ -298,7 +336,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         ctx.client.reply_mode = ReplyMode::Skip;
     }
     let result = match resolve(args) {
-        Err(err) => Err(err),
+        Err(err) => {
+            multi::flag_error(ctx.client);
+            Err(err)
+        }
         Ok((parent, spec)) => {
             ctx.server
                 .stats
@@ -308,27 +349,26 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 && !spec.has_flag("no_auth")
                 && !parent.is_some_and(|p| p.has_flag("no_auth"));
             if needs_auth {
+                multi::flag_error(ctx.client);
                 Err(CmdError::NoAuth)
-            } else if !make_room(ctx, spec) {
-                Err(CmdError::OutOfMemory)
             } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
+                multi::flag_error(ctx.client);
                 Err(err)
-            } else {
+            } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
-                let result = match spec.handler {
-                    Some(handler) => handler(ctx, args),
-                    None => Err(CmdError::WrongArity(spec.name.to_string())),
-                };
-                // A write may have taken the keyspace past its limit: give the room back now, so
-                // the limit holds between commands and not only before them. Only `denyoom` writes
-                // can grow the data; a DEL after a runtime shrink must not do the cron's work.
-                let keyspace = &ctx.server.keyspace;
-                if keyspace.over_limit() && spec.has_flag("denyoom") {
-                    let _ = keyspace.evict_to_limit(ctx.now_ms);
+                multi::exec(ctx, args)
+            } else {
+                let server = ctx.server;
+                let _shared = server.exec_gate.shared();
+                if !make_room(ctx, spec) {
+                    multi::flag_error(ctx.client);
+                    Err(CmdError::OutOfMemory)
+                } else if multi::queues(ctx.client, spec) {
+                    ctx.client.last_command = Some((parent, spec));
+                    multi::queue(ctx, parent, spec, args)
+                } else {
+                    execute(ctx, parent, spec, args)
                 }
-                // Whatever the command changed, deleted, expired or evicted may have dependents.
-                keyspace.invalidate_dependents();
-                result
             }
         }
     };

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use super::args::{is, text};
 use super::reply_help;
 use super::{CommandSpec, Ctx, SPEC};
+use crate::engine::notice::{class, Notice, Target};
 use crate::engine::Table;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;
@@ -94,6 +95,7 @@ fn free_tables(tables: Vec<Table>, asynchronous: bool) {
 /// Empties `dbs` (all databases when `None`) in every shard, atomically for other clients.
 fn flush(ctx: &mut Ctx<'_>, db: Option<usize>, asynchronous: bool) {
     let taken = ctx.server.keyspace.take_tables(db);
+    super::multi::touch_flushed(ctx.server, db, &taken);
     free_tables(taken, asynchronous);
 }
 
@@ -128,8 +130,19 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     if first != second {
+        let (first, second) = (first as usize, second as usize);
         let mut locked = ctx.server.keyspace.lock_all();
-        locked.for_each(|shard| shard.dbs.swap(first as usize, second as usize));
+        super::multi::touch_swapped(ctx.server, &mut locked, first, second, ctx.now_ms);
+        locked.for_each(|shard| shard.dbs.swap(first, second));
+        // Announced before the shards are released, as FLUSHDB's.
+        for db in [first, second] {
+            ctx.server.keyspace.notices.emit(&Notice {
+                db,
+                target: Target::Db,
+                class: class::GENERIC,
+                event: "swapdb",
+            });
+        }
     }
     ctx.out.ok();
     Ok(())

@@ -314,6 +314,8 @@ pub fn serve_ready(server: &Server) {
         if server.blocking.waiting.load(Ordering::SeqCst) == 0 {
             continue;
         }
+        // Serving runs commands on the keyspace: never between the commands of an EXEC.
+        let _shared = server.exec_gate.shared();
         let mut registry = server.blocking.lock();
         for (db, key) in ready {
             match key {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,10 @@ pub struct ClientState {
     pub info: Arc<ClientInfo>,
     /// Channels, patterns and shard channels it listens to, and its inbox of messages.
     pub pubsub: super::pubsub::ClientPubSub,
+    /// The commands queued since MULTI; `None` outside a transaction.
+    pub multi: Option<crate::commands::multi::Transaction>,
+    /// The (database, key) pairs this client WATCHes, as registered in the server's watch registry.
+    pub watched: Vec<(usize, Bytes)>,
 }
 
 impl ClientState {
@@ -65,6 +69,8 @@ impl ClientState {
             last_command: None,
             info,
             pubsub: Default::default(),
+            multi: None,
+            watched: Vec::new(),
         }
     }
 
@@ -87,6 +93,13 @@ pub struct ClientInfo {
     pub no_evict: AtomicBool,
     pub killed: AtomicBool,
     pub kill: Notify,
+    /// A WATCHed key changed: the next EXEC fails (Redis's `CLIENT_DIRTY_CAS`, flag `d`). Set by
+    /// whoever changed the key, hence shared.
+    pub dirty_cas: AtomicBool,
+    /// Commands queued since MULTI, -1 outside a transaction (`multi=` in CLIENT LIST).
+    pub multi_queued: AtomicI64,
+    /// Bytes held by the transaction state (`multi-mem` in CLIENT LIST).
+    pub multi_mem: AtomicUsize,
     pub details: Mutex<ClientDetails>,
 }
 
@@ -160,6 +173,9 @@ impl ClientRegistry {
             no_evict: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            dirty_cas: AtomicBool::new(false),
+            multi_queued: AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
             details: Mutex::new(ClientDetails::default()),
         });
         clients.insert(id, info.clone());

@@ -206,6 +206,8 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             break;
         }
     }
+    // A closed connection leaves no watch behind.
+    crate::commands::multi::reset_client(server, &mut client);
     let _ = stream.shutdown().await;
 }
 

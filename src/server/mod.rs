@@ -6,6 +6,7 @@ pub mod blocking;
 pub mod clients;
 pub mod config;
 pub mod connection;
+pub mod exec_gate;
 pub mod pubsub;
 pub mod stats;
 
@@ -85,6 +86,10 @@ pub struct Server {
     pub local_addr: SocketAddr,
     /// Unix seconds of the last successful save (LASTSAVE); the start time until one happens.
     pub last_save: AtomicU64,
+    /// Held shared by every command and the cron, exclusively by EXEC (`exec_gate`).
+    pub exec_gate: exec_gate::ExecGate,
+    /// Who WATCHes which key; a sink of the keyspace notices.
+    pub watches: Arc<crate::commands::multi::WatchRegistry>,
     /// Clients blocked on keys (BLPOP and friends); also a keyspace-notice sink.
     pub blocking: Arc<blocking::Blocking>,
     /// Channel registry and message delivery; also the keyspace notifications sink.
@@ -113,6 +118,16 @@ impl Server {
         self.pubsub
             .keyspace_events
             .store(keyspace_events, Ordering::Relaxed);
+    }
+
+    /// Every consumer of the keyspace notices, installed together when the server is built: each
+    /// feature that listens adds its sink here.
+    fn notice_sinks(&self) -> Vec<Arc<dyn NoticeSink>> {
+        vec![
+            self.pubsub.clone(),
+            self.blocking.clone(),
+            self.watches.clone(),
+        ]
     }
 
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
@@ -166,11 +181,13 @@ pub async fn run(
         run_id: random_run_id(),
         local_addr,
         last_save: AtomicU64::new(now / 1000),
+        exec_gate: exec_gate::ExecGate::default(),
+        watches: Default::default(),
         blocking: Arc::default(),
         pubsub: Arc::default(),
         shutdown: shutdown_tx,
     });
-    server.keyspace.notices.install(notice_sinks(&server));
+    server.keyspace.notices.install(server.notice_sinks());
     server.apply_config();
     // Everything allocated before the first client but the keyspace's own accounted bytes.
     let allocated = crate::engine::memory::allocator_stats().0;
@@ -200,12 +217,6 @@ pub async fn run(
     cron.abort();
     sweeper.abort();
     tracing::info!("cachet is now ready to exit, bye bye...");
-}
-
-/// Every consumer of keyspace notices, installed together once the server is built (the
-/// dispatcher takes them all at once). Add a sink here.
-fn notice_sinks(server: &Server) -> Vec<Arc<dyn NoticeSink>> {
-    vec![server.pubsub.clone(), server.blocking.clone()]
 }
 
 async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sender<()>) {
@@ -281,6 +292,8 @@ async fn cron(server: Arc<Server>) {
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {
+            // Never between the commands of an EXEC.
+            let _shared = server.exec_gate.shared();
             evict_in_background(&server.keyspace, budget);
             active_expire_cycle(&server.keyspace, now_ms(), budget);
             // Keys the cycle expired or evicted may have dependents.
@@ -295,11 +308,19 @@ async fn cron(server: Arc<Server>) {
 async fn sweeper(server: Arc<Server>) {
     loop {
         server.keyspace.sweeper.wakeup.notified().await;
-        while server.keyspace.sweep_step(SWEEP_BATCH) > 0 {
-            server.keyspace.invalidate_dependents();
+        loop {
+            // Never between the commands of an EXEC; released at every yield.
+            let swept = {
+                let _shared = server.exec_gate.shared();
+                let swept = server.keyspace.sweep_step(SWEEP_BATCH);
+                server.keyspace.invalidate_dependents();
+                swept
+            };
+            if swept == 0 {
+                break;
+            }
             tokio::task::yield_now().await;
         }
-        server.keyspace.invalidate_dependents();
     }
 }
 
