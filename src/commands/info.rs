@@ -438,6 +438,19 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
     info.field("eviction_pool_size", keyspace.eviction_pool_len());
     info.field("eviction_walks", evictions.walks.load(Ordering::Relaxed));
     info.field("expire_sampled_keys", stats.expire_sampled);
+    // One line per `stats-prefixes` entry, shaped like the keyspace section's `db0:keys=...`.
+    for (index, counter) in keyspace.prefix_stats().iter().enumerate() {
+        info.field(
+            &format!("prefix{index}"),
+            format!(
+                "prefix={},hits={},misses={},hit_ratio={:.4}",
+                String::from_utf8_lossy(&counter.prefix),
+                counter.hits,
+                counter.misses,
+                super::cache_stats::hit_ratio(counter.hits, counter.misses)
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod cache;
+pub mod cache_stats;
 pub mod client;
 pub mod command_cmd;
 pub mod config_cmd;
@@ -120,7 +121,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 14] {
+pub fn families() -> [&'static [CommandSpec]; 15] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -136,6 +137,7 @@ pub fn families() -> [&'static [CommandSpec]; 14] {
         command_cmd::COMMANDS,
         info::COMMANDS,
         cache::COMMANDS,
+        cache_stats::COMMANDS,
     ]
 }
 

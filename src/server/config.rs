@@ -37,6 +37,7 @@ pub struct ConfigValues {
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
     pub priority_idle_demote: u64,
+    pub stats_prefixes: Vec<String>,
 }
 
 impl ConfigValues {
@@ -438,6 +439,17 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "stats-prefixes",
+        default: "",
+        mutable: true,
+        help: "Key prefixes, space separated, whose hits and misses CACHE.STATS and INFO cachet report (a read counts for every prefix its key starts with).",
+        get: |c| c.stats_prefixes.join(" "),
+        set: |c, a| {
+            c.stats_prefixes = crate::engine::analytics::parse_prefixes(a)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -475,6 +487,7 @@ impl Default for ConfigValues {
             lfu_log_factor: 0,
             lfu_decay_time: 0,
             priority_idle_demote: 0,
+            stats_prefixes: Vec::new(),
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {

@@ -92,8 +92,12 @@ impl Server {
 
     /// Pushes the settings other parts read without the config lock (eviction) after a change.
     pub fn apply_config(&self) {
-        let settings = self.config.read().eviction();
+        let (settings, prefixes) = {
+            let values = self.config.read();
+            (values.eviction(), values.stats_prefixes.clone())
+        };
         self.keyspace.set_eviction_settings(settings);
+        self.keyspace.set_stats_prefixes(&prefixes);
     }
 
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
