@@ -331,6 +331,40 @@ mod tests {
         assert!(shard.prefixes.iter().all(|c| c.hits == 0 && c.misses == 0));
     }
 
+    /// Nanoseconds per `record_read` on uniformly random keys (the worst case: almost every
+    /// top-k update replaces a slot), sampled as shipped and with every read updating the slots.
+    /// `cargo test --release --lib -- --ignored read_path_cost --nocapture`.
+    #[test]
+    #[ignore]
+    fn read_path_cost() {
+        const READS: usize = 4_000_000;
+        let hashes: Vec<u64> = (0..READS).map(|_| fastrand::u64(..)).collect();
+        let key = b"user:12345";
+        let time = |f: &mut dyn FnMut(u64)| {
+            let start = std::time::Instant::now();
+            for &h in &hashes {
+                f(h);
+            }
+            start.elapsed().as_nanos() as f64 / READS as f64
+        };
+        let mut shard = ShardAnalytics::default();
+        let sampled = time(&mut |h| shard.record_read(0, h, key, true));
+        let mut topk = TopKeys::default();
+        let every = time(&mut |h| topk.record(0, h, 1));
+        let mut shard = ShardAnalytics::default();
+        let list: Vec<Box<[u8]>> = ["user:", "product:", "cart:"]
+            .iter()
+            .map(|p| p.as_bytes().into())
+            .collect();
+        shard.set_prefixes(&list);
+        let with_prefixes = time(&mut |h| shard.record_read(0, h, key, true));
+        println!(
+            "ns per read: sampled 1/{SAMPLE_EVERY} {sampled:.1}, every read {every:.1}, \
+             sampled + 3 prefixes {with_prefixes:.1}"
+        );
+        std::hint::black_box((shard.top_keys.len, topk.len));
+    }
+
     #[test]
     fn prefix_list_parsing() {
         assert_eq!(parse_prefixes(&[""]).unwrap(), Vec::<String>::new());
