@@ -166,7 +166,7 @@ fn cache_stats(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// >>> PER-TAG STATISTICS GO HERE (tag index, issue 4) <<<
+// PER-TAG STATISTICS GO HERE (tag index, issue 4).
 /// Appends the tag figures to the CACHE.STATS reply: per tag of `request.tags` (hits, misses,
 /// hit_ratio, keys) and the top tags by size. Until the tag index exists, `TAGS` is refused.
 fn append_tag_fields(_ctx: &Ctx<'_>, request: &StatsRequest, _fields: &mut Fields) -> CmdResult {

@@ -265,7 +265,7 @@ mod tests {
 
     fn top(topk: &TopKeys, n: usize) -> Vec<u64> {
         let mut entries: Vec<(usize, u64, u64)> = topk.entries().collect();
-        entries.sort_by(|a, b| b.2.cmp(&a.2));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.2));
         entries.into_iter().take(n).map(|e| e.1).collect()
     }
 
