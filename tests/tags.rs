@@ -455,3 +455,66 @@ fn index_memory_returns_to_baseline_after_expiry() {
     }
     assert_eq!(info_field(&mut con, "tag_index_bytes"), baseline);
 }
+
+#[test]
+fn per_tag_statistics() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    cache_set(&mut con, "a", &"x".repeat(1000), &["big", "all"]);
+    cache_set(&mut con, "b", "y", &["small", "all"]);
+    for _ in 0..3 {
+        let _: Option<String> = con.get("a").unwrap();
+    }
+    let _: Option<String> = con.get("b").unwrap();
+    let reply: Value = redis::cmd("CACHE.STATS")
+        .arg("TAGS")
+        .arg("big")
+        .arg("nosuch")
+        .query(&mut con)
+        .unwrap();
+    let Value::Array(fields) = reply else {
+        panic!("{reply:?}")
+    };
+    let find = |name: &str| {
+        fields
+            .chunks(2)
+            .find(|pair| pair[0] == Value::BulkString(name.as_bytes().to_vec()))
+            .map(|pair| pair[1].clone())
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let int = |v: &Value| match v {
+        Value::Int(n) => *n,
+        other => panic!("{other:?}"),
+    };
+    let figures = |v: &Value, tag: &str| -> (i64, i64, i64) {
+        let Value::Array(items) = v else {
+            panic!("{v:?}")
+        };
+        let at = items
+            .chunks(2)
+            .find(|pair| pair[0] == Value::BulkString(tag.as_bytes().to_vec()))
+            .map(|pair| pair[1].clone())
+            .unwrap_or_else(|| panic!("no tag {tag} in {items:?}"));
+        let Value::Array(f) = at else {
+            panic!("{at:?}")
+        };
+        (int(&f[1]), int(&f[3]), int(&f[5]))
+    };
+    let tags = find("tags");
+    let (keys, bytes, hits) = figures(&tags, "big");
+    assert_eq!((keys, hits), (1, 3));
+    assert!(bytes > 1000, "{bytes}");
+    assert_eq!(figures(&tags, "nosuch"), (0, 0, 0));
+    // The largest tags first: `all` (both keys) before `big` before `small`.
+    let top = find("top_tags");
+    let Value::Array(items) = &top else {
+        panic!("{top:?}")
+    };
+    let names: Vec<Value> = items.iter().step_by(2).cloned().collect();
+    let expected: Vec<Value> = ["all", "big", "small"]
+        .iter()
+        .map(|t| Value::BulkString(t.as_bytes().to_vec()))
+        .collect();
+    assert_eq!(names, expected);
+    assert_eq!(figures(&top, "all").2, 4);
+}

@@ -450,6 +450,19 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
         "invalidation_backlog",
         keyspace.sweeper.backlog.load(Ordering::Relaxed),
     );
+    // One line per `stats-prefixes` entry, shaped like the keyspace section's `db0:keys=...`.
+    for (index, counter) in keyspace.prefix_stats().iter().enumerate() {
+        info.field(
+            &format!("prefix{index}"),
+            format!(
+                "prefix={},hits={},misses={},hit_ratio={:.4}",
+                String::from_utf8_lossy(&counter.prefix),
+                counter.hits,
+                counter.misses,
+                super::cache_stats::hit_ratio(counter.hits, counter.misses)
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod cache;
+pub mod cache_stats;
 pub mod client;
 pub mod command_cmd;
 pub mod config_cmd;
@@ -128,7 +129,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 15] {
+pub fn families() -> [&'static [CommandSpec]; 16] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -145,6 +146,7 @@ pub fn families() -> [&'static [CommandSpec]; 15] {
         info::COMMANDS,
         cache::COMMANDS,
         tags::COMMANDS,
+        cache_stats::COMMANDS,
     ]
 }
 

@@ -3,6 +3,7 @@
 //! key between databases (MOVE, SWAPDB) stay within a shard. Commands lock the shards they touch;
 //! multi-key commands lock theirs in ascending order, so two of them never deadlock.
 
+pub mod analytics;
 pub mod entry;
 pub mod evict;
 pub mod expire;
@@ -191,6 +192,7 @@ impl Keyspace {
             sketch: &mut shard.sketch,
             window: &mut shard.window,
             admission: &mut shard.admission,
+            analytics: &mut shard.analytics,
             db,
             totals: &self.totals,
             notices: &self.notices,

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use hashbrown::HashTable;
 
+use crate::engine::analytics::ShardAnalytics;
 use crate::engine::entry::{Entry, TagList};
 use crate::engine::labels::{LabelIndex, LabelKind, Taken};
 use crate::engine::memory::table_size;
@@ -95,6 +96,8 @@ pub struct Shard {
     pub window: VecDeque<(usize, u64)>,
     /// Keys that just left the window, waiting for that admission test.
     pub admission: Vec<(usize, u64)>,
+    /// Top keys and per-prefix hits/misses (see `engine::analytics`).
+    pub analytics: ShardAnalytics,
 }
 
 /// The window never holds fewer keys than this per shard.
@@ -113,6 +116,7 @@ impl Shard {
             sketch: Sketch::default(),
             window: VecDeque::new(),
             admission: Vec::new(),
+            analytics: ShardAnalytics::default(),
         }
     }
 
@@ -133,6 +137,7 @@ pub struct DbShard<'a> {
     pub sketch: &'a mut Sketch,
     pub window: &'a mut VecDeque<(usize, u64)>,
     pub admission: &'a mut Vec<(usize, u64)>,
+    pub analytics: &'a mut ShardAnalytics,
     pub db: usize,
     pub totals: &'a Totals,
     pub notices: &'a Notices,
@@ -312,6 +317,7 @@ impl DbShard<'_> {
         match self.expire_if_needed(hash, key) {
             Some(index) => {
                 self.stats.hits += 1;
+                self.analytics.record_read(self.db, hash, key, true);
                 self.touch(index);
                 let table = &mut *self.table;
                 let entry = table.map.get_bucket(index)?;
@@ -324,6 +330,7 @@ impl DbShard<'_> {
             }
             None => {
                 self.stats.misses += 1;
+                self.analytics.record_read(self.db, hash, key, false);
                 None
             }
         }

@@ -47,6 +47,7 @@ pub struct ConfigValues {
     pub set_max_intset_entries: usize,
     pub client_output_buffer_limit: [OutputLimit; 3],
     pub notify_keyspace_events: u16,
+    pub stats_prefixes: Vec<String>,
 }
 
 impl ConfigValues {
@@ -651,6 +652,17 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "stats-prefixes",
+        default: "",
+        mutable: true,
+        help: "Key prefixes, space separated, whose hits and misses CACHE.STATS and INFO cachet report (a read counts for every prefix its key starts with).",
+        get: |c| c.stats_prefixes.join(" "),
+        set: |c, a| {
+            c.stats_prefixes = crate::engine::analytics::parse_prefixes(a)?;
+            Ok(())
+        },
+    },
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -697,6 +709,7 @@ impl Default for ConfigValues {
             set_max_intset_entries: 0,
             client_output_buffer_limit: [OutputLimit::default(); 3],
             notify_keyspace_events: 0,
+            stats_prefixes: Vec::new(),
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {

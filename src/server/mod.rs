@@ -105,15 +105,17 @@ impl Server {
 
     /// Pushes the settings other parts read without the config lock (eviction) after a change.
     pub fn apply_config(&self) {
-        let (settings, pubsub_limit, keyspace_events) = {
+        let (settings, pubsub_limit, keyspace_events, prefixes) = {
             let config = self.config.read();
             (
                 config.eviction(),
                 config.client_output_buffer_limit[2],
                 config.notify_keyspace_events,
+                config.stats_prefixes.clone(),
             )
         };
         self.keyspace.set_eviction_settings(settings);
+        self.keyspace.set_stats_prefixes(&prefixes);
         self.pubsub.set_limit(pubsub_limit);
         self.pubsub
             .keyspace_events
