@@ -315,15 +315,31 @@ fn run_one(spec: &Spec, plan: &Plan, args: &Args, opts: &server::Options) -> Res
     let started = Instant::now();
     load(&mut conn, redis, plan, args).map_err(|e| format!("{} load: {e}", spec.label))?;
     let load_s = started.elapsed().as_secs_f64();
-    let expected = i64::from(args.others) + i64::from(plan.keys) + if redis { i64::from(plan.keys.div_ceil(plan.per_tag)) } else { 0 };
+    let expected = i64::from(args.others)
+        + i64::from(plan.keys)
+        + if redis {
+            i64::from(plan.keys.div_ceil(plan.per_tag))
+        } else {
+            0
+        };
     match conn.command(&[b"DBSIZE"]).map_err(io)? {
         Reply::Int(n) if n == expected => {}
-        other => return Err(format!("{}: DBSIZE {} after load, expected {expected}", spec.label, other.text())),
+        other => {
+            return Err(format!(
+                "{}: DBSIZE {} after load, expected {expected}",
+                spec.label,
+                other.text()
+            ))
+        }
     }
     let used = |conn: &mut Conn| -> Result<f64, String> {
         info_field(&info(conn, "memory")?, "used_memory").ok_or_else(|| "no used_memory".into())
     };
-    let busy_before = if redis { evalsha_usec(&info(&mut conn, "commandstats")?) } else { 0.0 };
+    let busy_before = if redis {
+        evalsha_usec(&info(&mut conn, "commandstats")?)
+    } else {
+        0.0
+    };
 
     let epoch = Instant::now();
     let since = |t: Instant| t.duration_since(epoch).as_secs_f64() * 1e6;
@@ -475,50 +491,122 @@ const METRICS: &[Metric] = &[
     ("GET p50 during (ms)", |r, _| r.during.p50_us / 1e3, ms),
     ("GET p99 during (ms)", |r, _| r.during.p99_us / 1e3, ms),
     ("GET max during (ms)", |r, _| r.during.max_us / 1e3, ms),
-    ("p99 during / baseline", |r, _| r.during.p99_us / r.base.p99_us, plain),
+    (
+        "p99 during / baseline",
+        |r, _| r.during.p99_us / r.base.p99_us,
+        plain,
+    ),
     ("GETs in baseline window", |r, _| r.base.count as f64, count),
     ("GETs in during window", |r, _| r.during.count as f64, count),
     ("invalidation replies (ms)", |r, _| r.reply_us / 1e3, ms),
     ("until backlog 0 (ms)", |r, _| r.finished_us / 1e3, ms),
-    ("keys/s by replies", |r, p| f64::from(p.invalidated_keys()) / (r.reply_us / 1e6), rate),
-    ("keys/s until reclaimed", |r, p| f64::from(p.invalidated_keys()) / (r.finished_us / 1e6), rate),
-    ("Redis EVALSHA busy (ms)", |r, _| r.busy_us.map_or(f64::NAN, |u| u / 1e3), ms),
+    (
+        "keys/s by replies",
+        |r, p| f64::from(p.invalidated_keys()) / (r.reply_us / 1e6),
+        rate,
+    ),
+    (
+        "keys/s until reclaimed",
+        |r, p| f64::from(p.invalidated_keys()) / (r.finished_us / 1e6),
+        rate,
+    ),
+    (
+        "Redis EVALSHA busy (ms)",
+        |r, _| r.busy_us.map_or(f64::NAN, |u| u / 1e3),
+        ms,
+    ),
     ("keys removed (replies)", |r, _| r.removed as f64, count),
-    ("used_memory freed (MB)", |r, _| r.freed_bytes / (1 << 20) as f64, plain),
-    ("tagged GET hit ratio baseline", |r, _| r.base_tagged_hit, plain),
+    (
+        "used_memory freed (MB)",
+        |r, _| r.freed_bytes / (1 << 20) as f64,
+        plain,
+    ),
+    (
+        "tagged GET hit ratio baseline",
+        |r, _| r.base_tagged_hit,
+        plain,
+    ),
     ("stale hits after reply", |r, _| r.stale_hits as f64, count),
 ];
 
 fn print_table(plan: &Plan, rounds: &[(Option<Run>, Option<Run>)]) {
     println!();
-    println!("Scenario {} — median of {} round(s)", plan.describe(), rounds.len());
-    println!("{:<30} {:>12} {:>12} {:>13}", "metric", "redis", "cachet", "cachet/redis");
+    println!(
+        "Scenario {} — median of {} round(s)",
+        plan.describe(),
+        rounds.len()
+    );
+    println!(
+        "{:<30} {:>12} {:>12} {:>13}",
+        "metric", "redis", "cachet", "cachet/redis"
+    );
     for (name, get, fmt) in METRICS {
-        let r = median(rounds.iter().filter_map(|(r, _)| r.as_ref().map(|r| get(r, plan))).collect());
-        let c = median(rounds.iter().filter_map(|(_, c)| c.as_ref().map(|c| get(c, plan))).collect());
+        let r = median(
+            rounds
+                .iter()
+                .filter_map(|(r, _)| r.as_ref().map(|r| get(r, plan)))
+                .collect(),
+        );
+        let c = median(
+            rounds
+                .iter()
+                .filter_map(|(_, c)| c.as_ref().map(|c| get(c, plan)))
+                .collect(),
+        );
         let ratio = median(
             rounds
                 .iter()
                 .filter_map(|(r, c)| Some(get(c.as_ref()?, plan) / get(r.as_ref()?, plan)))
                 .collect(),
         );
-        println!("{name:<30} {:>12} {:>12} {:>13}", fmt(r), fmt(c), plain(ratio));
+        println!(
+            "{name:<30} {:>12} {:>12} {:>13}",
+            fmt(r),
+            fmt(c),
+            plain(ratio)
+        );
     }
     let cachet: Vec<&Run> = rounds.iter().filter_map(|(_, c)| c.as_ref()).collect();
     if cachet.is_empty() {
         return;
     }
     let p99 = median(cachet.iter().map(|r| r.during.p99_us / 1e3).collect());
-    let rel = median(cachet.iter().map(|r| r.during.p99_us / r.base.p99_us).collect());
+    let rel = median(
+        cachet
+            .iter()
+            .map(|r| r.during.p99_us / r.base.p99_us)
+            .collect(),
+    );
     let keys = f64::from(plan.invalidated_keys());
     let by_reply = median(cachet.iter().map(|r| keys / (r.reply_us / 1e6)).collect());
-    let by_reclaim = median(cachet.iter().map(|r| keys / (r.finished_us / 1e6)).collect());
+    let by_reclaim = median(
+        cachet
+            .iter()
+            .map(|r| keys / (r.finished_us / 1e6))
+            .collect(),
+    );
     let verdict = |ok: bool| if ok { "PASS" } else { "FAIL" };
     println!("targets (cachet, medians):");
-    println!("  GET p99 during <= 2 ms              {:>10} ms  {}", ms(p99), verdict(p99 <= 2.0));
-    println!("  GET p99 during <= 2x baseline       {:>10}x    {}", plain(rel), verdict(rel <= 2.0));
-    println!("  >= 1M keys/s (by replies)           {:>10}/s   {}", rate(by_reply), verdict(by_reply >= 1e6));
-    println!("  >= 1M keys/s (until reclaimed)      {:>10}/s   {}", rate(by_reclaim), verdict(by_reclaim >= 1e6));
+    println!(
+        "  GET p99 during <= 2 ms              {:>10} ms  {}",
+        ms(p99),
+        verdict(p99 <= 2.0)
+    );
+    println!(
+        "  GET p99 during <= 2x baseline       {:>10}x    {}",
+        plain(rel),
+        verdict(rel <= 2.0)
+    );
+    println!(
+        "  >= 1M keys/s (by replies)           {:>10}/s   {}",
+        rate(by_reply),
+        verdict(by_reply >= 1e6)
+    );
+    println!(
+        "  >= 1M keys/s (until reclaimed)      {:>10}/s   {}",
+        rate(by_reclaim),
+        verdict(by_reclaim >= 1e6)
+    );
 }
 
 fn run_line(label: &str, r: &Run) -> String {
@@ -559,7 +647,11 @@ fn main() {
             "b" | "B" => {
                 let per_tag = args.per_tag.max(1);
                 let keys = args.tags * per_tag;
-                let tags = if args.invalidate_tags == 0 { args.tags } else { args.invalidate_tags.min(args.tags) };
+                let tags = if args.invalidate_tags == 0 {
+                    args.tags
+                } else {
+                    args.invalidate_tags.min(args.tags)
+                };
                 plans.push(Plan {
                     scenario: Scenario::ManySmallTags,
                     keys,
@@ -574,7 +666,10 @@ fn main() {
         }
     }
     if !args.cachet_bin.exists() {
-        eprintln!("{} not found: run `cargo build --release` first (or pass --cachet-bin)", args.cachet_bin.display());
+        eprintln!(
+            "{} not found: run `cargo build --release` first (or pass --cachet-bin)",
+            args.cachet_bin.display()
+        );
         std::process::exit(2);
     }
     let two_cpus = std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -598,7 +693,9 @@ fn main() {
     };
     let redis = Spec {
         label: "redis".into(),
-        kind: server::Kind::Redis { policy: "noeviction".into() },
+        kind: server::Kind::Redis {
+            policy: "noeviction".into(),
+        },
     };
     let cachet = Spec {
         label: "cachet".into(),
@@ -621,7 +718,11 @@ fn main() {
     for round in 0..args.rounds.max(1) {
         for (p, plan) in plans.iter().enumerate() {
             println!("round {} scenario {}", round + 1, plan.describe());
-            let order = if round % 2 == 0 { [&redis, &cachet] } else { [&cachet, &redis] };
+            let order = if round % 2 == 0 {
+                [&redis, &cachet]
+            } else {
+                [&cachet, &redis]
+            };
             let mut pair = (None, None);
             for spec in order {
                 match run_one(spec, plan, &args, &opts) {

@@ -124,7 +124,10 @@ async fn client(
             Some(b'$') if line.get(1) == Some(&b'-') => false,
             Some(b'$') => {
                 let text = String::from_utf8_lossy(&line[1..]);
-                let len: usize = text.trim().parse().map_err(|_| format!("bad GET reply {text:?}"))?;
+                let len: usize = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad GET reply {text:?}"))?;
                 let mut left = len + 2;
                 while left > 0 {
                     let chunk = read.fill_buf().await.map_err(io)?;
