@@ -386,7 +386,7 @@ fn run_one(spec: &Spec, plan: &Plan, args: &Args, opts: &server::Options) -> Res
             let now = since(Instant::now());
             let text = info(&mut conn, "cachet")?;
             match info_field(&text, "invalidation_backlog") {
-                Some(b) if b == 0.0 => {
+                Some(b) if b <= 0.0 => {
                     finished = now;
                     break;
                 }
