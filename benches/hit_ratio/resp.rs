@@ -59,6 +59,11 @@ impl Conn {
         self.read_reply()
     }
 
+    /// Writes already-encoded commands (a pipeline); read their replies with `read_reply`.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.writer.write_all(bytes)
+    }
+
     fn read_line(&mut self) -> io::Result<&[u8]> {
         self.line.clear();
         self.reader.read_until(b'\n', &mut self.line)?;
