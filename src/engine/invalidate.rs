@@ -69,7 +69,10 @@ impl Keyspace {
             }
         }
         drop(locked);
-        let total: usize = jobs.iter().map(|j| j.taken.keys.len()).sum();
+        for job in &mut jobs {
+            job.taken.flatten();
+        }
+        let total: usize = jobs.iter().map(|j| j.taken.len()).sum();
         if !jobs.is_empty() {
             self.sweeper
                 .backlog

@@ -101,11 +101,30 @@ fn slots<T>(table: &HashTable<T>, slot: usize) -> usize {
     }
 }
 
-/// A label's key set taken out by an invalidation, for the sweeper.
+/// A label's key set taken out by an invalidation, for the sweeper. The set is moved out of the
+/// index as it is (O(1) under the shard locks) and turned into a list only after they are
+/// released (`flatten`).
 pub struct Taken {
     pub kind: LabelKind,
     pub name: Box<[u8]>,
+    set: HashTable<u64>,
     pub keys: Vec<u64>,
+}
+
+impl Taken {
+    pub fn len(&self) -> usize {
+        self.set.len() + self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Moves the taken set into `keys`; costs O(keys), so call it with no lock held.
+    pub fn flatten(&mut self) {
+        let set = std::mem::take(&mut self.set);
+        self.keys.extend(set);
+    }
 }
 
 #[derive(Default)]
@@ -232,15 +251,16 @@ impl LabelIndex {
         if self.get(name).is_none_or(Label::is_empty) {
             return None;
         }
-        let keys = self.update(name, |label| {
+        let set = self.update(name, |label| {
             label.pending += 1;
             label.entry_bytes = 0;
-            std::mem::take(&mut label.keys).into_iter().collect()
+            std::mem::take(&mut label.keys)
         });
         Some(Taken {
             kind,
             name: name.into(),
-            keys,
+            set,
+            keys: Vec::new(),
         })
     }
 
@@ -360,7 +380,7 @@ mod tests {
         let mut index = LabelIndex::default();
         index.add(b"t", 1, 10);
         index.add(b"t", 2, 10);
-        let taken = index.take(LabelKind::Tag, b"t").map(|t| t.keys.len());
+        let taken = index.take(LabelKind::Tag, b"t").map(|t| t.len());
         assert_eq!(taken, Some(2));
         assert!(index.is_stale(b"t", 1) && index.is_stale(b"t", 2));
         // Written again after the invalidation: live.

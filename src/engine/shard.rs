@@ -502,7 +502,7 @@ impl DbShard<'_> {
         if kind == LabelKind::Parent {
             self.notices
                 .dependencies
-                .register(name, -(taken.keys.len() as isize));
+                .register(name, -(taken.len() as isize));
         }
         self.sync_totals();
         Some(taken)
