@@ -122,7 +122,7 @@ fn write_hash<R>(
                     let mut value = HashValue::new();
                     let result = edit(&mut value)?;
                     if !value.is_empty() {
-                        let collection = Collection::Hash(Box::new(value));
+                        let collection = Collection::Hash(value);
                         view.insert_absent(hash, Entry::new_collection(key, collection, 0));
                     }
                     Ok(Some(Written {

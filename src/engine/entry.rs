@@ -101,13 +101,19 @@ pub struct Entry {
 }
 
 /// The parts of an entry most entries do not have, boxed so that those entries pay one null
-/// pointer for them.
+/// pointer for them. Labels are boxed once more, so a collection without them (the usual hash or
+/// list) pays 32 bytes here, and a tagged string 32 plus its labels.
 #[derive(Debug, Clone, Default)]
 struct Extra {
+    labels: Option<Box<Labels>>,
+    collection: Option<Collection>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Labels {
     tags: Option<TagList>,
     /// Keys this one depends on (`CACHE.DEPEND`): it is invalidated when any of them changes.
     parents: Option<TagList>,
-    collection: Option<Collection>,
 }
 
 pub type TagList = Box<[Box<[u8]>]>;
@@ -142,8 +148,8 @@ impl Entry {
     pub fn new_collection(key: &[u8], collection: Collection, lru: u32) -> Box<Entry> {
         let mut entry = Entry::with_payload(key, &[], Kind::Collection, lru);
         entry.extra = Some(Box::new(Extra {
+            labels: None,
             collection: Some(collection),
-            ..Extra::default()
         }));
         entry
     }
@@ -347,6 +353,9 @@ impl Entry {
     fn replace_payload(&mut self, value: &[u8]) {
         if let Some(extra) = self.extra.as_mut() {
             extra.collection = None;
+            if extra.labels.is_none() {
+                self.extra = None;
+            }
         }
         let mut bytes = std::mem::take(&mut self.bytes).into_vec();
         bytes.truncate(self.key_len as usize);
@@ -362,18 +371,30 @@ impl Entry {
         self.cost
     }
 
+    fn labels(&self) -> Option<&Labels> {
+        self.extra.as_ref()?.labels.as_deref()
+    }
+
     pub fn tags(&self) -> &[Box<[u8]>] {
-        self.extra
-            .as_ref()
-            .and_then(|extra| extra.tags.as_deref())
+        self.labels().and_then(|l| l.tags.as_deref()).unwrap_or(&[])
+    }
+
+    pub fn parents(&self) -> &[Box<[u8]>] {
+        self.labels()
+            .and_then(|l| l.parents.as_deref())
             .unwrap_or(&[])
+    }
+
+    /// Whether the entry carries tags or parents, i.e. appears in a label index.
+    pub fn has_labels(&self) -> bool {
+        self.labels().is_some()
     }
 
     pub fn meta(&self) -> CacheMeta {
         CacheMeta {
             priority: self.priority,
             cost: self.cost,
-            tags: self.extra.as_ref().and_then(|extra| extra.tags.clone()),
+            tags: self.labels().and_then(|l| l.tags.clone()),
         }
     }
 
@@ -381,68 +402,40 @@ impl Entry {
     pub fn set_meta(&mut self, meta: CacheMeta) {
         self.priority = meta.priority;
         self.cost = meta.cost;
-        let tags = meta.tags.filter(|t| !t.is_empty());
-        match (&mut self.extra, tags) {
-            (Some(extra), tags) => extra.tags = tags,
-            (None, None) => {}
-            (None, Some(tags)) => {
-                self.extra = Some(Box::new(Extra {
-                    tags: Some(tags),
-                    ..Extra::default()
-                }))
-            }
-        }
-        self.drop_empty_extra();
+        self.set_labels(false, meta.tags);
     }
 
-    fn drop_empty_extra(&mut self) {
-        if self
-            .extra
-            .as_ref()
-            .is_some_and(|e| e.tags.is_none() && e.parents.is_none() && e.collection.is_none())
-        {
+    /// Replaces the tags (`parents` false) or the parents; an empty list clears it, and boxes
+    /// left holding nothing go.
+    fn set_labels(&mut self, parents: bool, list: Option<TagList>) {
+        let list = list.filter(|l| !l.is_empty());
+        if list.is_none() && self.labels().is_none() {
+            return;
+        }
+        let extra = self.extra.get_or_insert_with(Box::default);
+        let labels = extra.labels.get_or_insert_with(Box::default);
+        if parents {
+            labels.parents = list;
+        } else {
+            labels.tags = list;
+        }
+        if labels.tags.is_none() && labels.parents.is_none() {
+            extra.labels = None;
+        }
+        if extra.labels.is_none() && extra.collection.is_none() {
             self.extra = None;
         }
-    }
-
-    /// Whether the entry carries tags or parents, i.e. appears in a label index.
-    pub fn has_labels(&self) -> bool {
-        self.extra
-            .as_ref()
-            .is_some_and(|e| e.tags.is_some() || e.parents.is_some())
-    }
-
-    pub fn parents(&self) -> &[Box<[u8]>] {
-        self.extra
-            .as_ref()
-            .and_then(|extra| extra.parents.as_deref())
-            .unwrap_or(&[])
     }
 
     /// Replaces the tags (CACHE.SETTAGS), keeping priority and cost. Only the shard calls this,
     /// as the label index must change with it.
     pub(crate) fn replace_tags(&mut self, tags: TagList) {
-        let meta = CacheMeta {
-            tags: Some(tags),
-            ..self.meta()
-        };
-        self.set_meta(meta);
+        self.set_labels(false, Some(tags));
     }
 
     /// Replaces the parents (CACHE.DEPEND). Only the shard calls this, with the label index.
     pub(crate) fn replace_parents(&mut self, parents: TagList) {
-        let parents = (!parents.is_empty()).then_some(parents);
-        match (&mut self.extra, parents) {
-            (Some(extra), parents) => extra.parents = parents,
-            (None, None) => {}
-            (None, Some(parents)) => {
-                self.extra = Some(Box::new(Extra {
-                    parents: Some(parents),
-                    ..Extra::default()
-                }))
-            }
-        }
-        self.drop_empty_extra();
+        self.set_labels(true, Some(parents));
     }
 
     /// A copy under another key (COPY keeps value, expiry and cache metadata).
@@ -475,9 +468,13 @@ impl Entry {
                         + names.iter().map(|t| alloc_size(t.len())).sum::<usize>()
                 })
             };
+            let labels = extra.labels.as_deref().map_or(0, |labels| {
+                alloc_size(std::mem::size_of::<Labels>())
+                    + list(&labels.tags)
+                    + list(&labels.parents)
+            });
             alloc_size(std::mem::size_of::<Extra>())
-                + list(&extra.tags)
-                + list(&extra.parents)
+                + labels
                 + extra.collection.as_ref().map_or(0, Collection::memory)
         });
         alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra
@@ -526,6 +523,8 @@ mod tests {
     #[test]
     fn entry_is_small() {
         assert!(std::mem::size_of::<Entry>() <= 48);
+        // One 32-byte allocation holds a hash, or the labels pointer and a boxed collection.
+        assert!(std::mem::size_of::<Extra>() <= 32);
     }
 
     #[test]

@@ -15,7 +15,9 @@ pub use zset::ZSetValue;
 
 #[derive(Debug, Clone)]
 pub enum Collection {
-    Hash(Box<HashValue>),
+    /// Inline: a hash value is two words, and hashes are the common case of many small
+    /// collections, where a box more per key costs 16 bytes of the ~300 each takes.
+    Hash(HashValue),
     List(Box<ListValue>),
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
@@ -60,7 +62,7 @@ impl Collection {
     pub fn memory(&self) -> usize {
         use crate::engine::memory::alloc_size;
         match self {
-            Collection::Hash(v) => alloc_size(std::mem::size_of::<HashValue>()) + v.memory(),
+            Collection::Hash(v) => v.memory(),
             Collection::List(v) => alloc_size(std::mem::size_of::<ListValue>()) + v.memory(),
             Collection::Set(v) => alloc_size(std::mem::size_of::<SetValue>()) + v.memory(),
             Collection::ZSet(v) => alloc_size(std::mem::size_of::<ZSetValue>()) + v.memory(),
