@@ -69,9 +69,6 @@ impl Keyspace {
             }
         }
         drop(locked);
-        for job in &mut jobs {
-            job.taken.flatten();
-        }
         let total: usize = jobs.iter().map(|j| j.taken.len()).sum();
         if !jobs.is_empty() {
             self.sweeper
@@ -116,6 +113,9 @@ impl Keyspace {
         let Some(mut job) = job else {
             return 0;
         };
+        // Listing the taken set costs O(keys): done here, by the sweeper, with no lock held, so
+        // that TAG.INVALIDATE answers in O(shards) whatever the size of the tag.
+        job.taken.flatten();
         let mut shard = self.lock_shard(job.shard);
         let mut view = self.view(&mut shard, job.db, now_ms());
         let end = (job.next + budget.max(1)).min(job.taken.keys.len());
