@@ -365,21 +365,21 @@ fn remove_span(
 
 pub fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = ScoreRange::parse(&args[2], &args[3])?;
-    remove_span(ctx, &args[1], "zrembyscore", |z| {
+    remove_span(ctx, &args[1], "zremrangebyscore", |z| {
         Some(score_span(z, &range))
     })
 }
 
 pub fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (start, end) = (args::int(&args[2])?, args::int(&args[3])?);
-    remove_span(ctx, &args[1], "zrembyrank", |z| {
+    remove_span(ctx, &args[1], "zremrangebyrank", |z| {
         rank_span(z.len(), start, end)
     })
 }
 
 pub fn zremrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = LexRange::parse(&args[2], &args[3])?;
-    remove_span(ctx, &args[1], "zrembylex", |z| {
+    remove_span(ctx, &args[1], "zremrangebylex", |z| {
         Some(lex_span(z, &range, false))
     })
 }

@@ -1,0 +1,158 @@
+//! Keyspace notifications across the command families: the `__keyevent@<db>__:<event>` stream a
+//! mixed script produces equals, event for event and in order, what redis-server 7.0.15 published
+//! for the same script (recorded with `notify-keyspace-events KEA` and `PSUBSCRIBE __key*__:*`).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+
+const SCRIPT: &[&str] = &[
+    "SET a 1",
+    "SET a 2 EX 100",
+    "INCR a",
+    "APPEND s xx",
+    "SETRANGE s 0 y",
+    "GETDEL s",
+    "HSET h f v g w",
+    "HINCRBY h n 3",
+    "HINCRBYFLOAT h x 1.5",
+    "HDEL h f g n x",
+    "LPUSH l a b c",
+    "RPUSH l d",
+    "LPOP l",
+    "RPOP l 2",
+    "LSET l 0 z",
+    "LINSERT l BEFORE z q",
+    "LREM l 0 q",
+    "LTRIM l 0 0",
+    "LMOVE l l2 LEFT RIGHT",
+    "RPOPLPUSH l2 l3",
+    "SADD s1 a b c",
+    "SREM s1 a",
+    "SMOVE s1 s2 c",
+    "SADD s9 only",
+    "SPOP s9",
+    "SADD s3 x y",
+    "SINTERSTORE d1 s3 s3",
+    "SUNIONSTORE d2 s3 s2",
+    "SDIFFSTORE d3 s3 s3",
+    "ZADD z 1 a 2 b 3 c",
+    "ZINCRBY z 5 a",
+    "ZREM z b",
+    "ZPOPMIN z",
+    "ZREMRANGEBYSCORE z 0 100",
+    "ZADD z2 1 a 2 b",
+    "ZUNIONSTORE z3 1 z2",
+    "ZRANGESTORE z4 z2 0 -1",
+    "ZREMRANGEBYRANK z2 0 0",
+    "ZADD z5 0 a 0 b",
+    "ZREMRANGEBYLEX z5 - +",
+    "EXPIRE z2 100",
+    "PERSIST z2",
+    "RENAME z2 z6",
+    "COPY z6 z7",
+    "MOVE z7 1",
+    "DEL z6 z3 z4",
+];
+
+const EXPECTED: &[(&str, &str)] = &[
+    ("__keyevent@0__:set", "a"),
+    ("__keyevent@0__:set", "a"),
+    ("__keyevent@0__:expire", "a"),
+    ("__keyevent@0__:incrby", "a"),
+    ("__keyevent@0__:append", "s"),
+    ("__keyevent@0__:setrange", "s"),
+    ("__keyevent@0__:del", "s"),
+    ("__keyevent@0__:hset", "h"),
+    ("__keyevent@0__:hincrby", "h"),
+    ("__keyevent@0__:hincrbyfloat", "h"),
+    ("__keyevent@0__:hdel", "h"),
+    ("__keyevent@0__:del", "h"),
+    ("__keyevent@0__:lpush", "l"),
+    ("__keyevent@0__:rpush", "l"),
+    ("__keyevent@0__:lpop", "l"),
+    ("__keyevent@0__:rpop", "l"),
+    ("__keyevent@0__:lset", "l"),
+    ("__keyevent@0__:linsert", "l"),
+    ("__keyevent@0__:lrem", "l"),
+    ("__keyevent@0__:ltrim", "l"),
+    ("__keyevent@0__:rpush", "l2"),
+    ("__keyevent@0__:lpop", "l"),
+    ("__keyevent@0__:del", "l"),
+    ("__keyevent@0__:lpush", "l3"),
+    ("__keyevent@0__:rpop", "l2"),
+    ("__keyevent@0__:del", "l2"),
+    ("__keyevent@0__:sadd", "s1"),
+    ("__keyevent@0__:srem", "s1"),
+    ("__keyevent@0__:srem", "s1"),
+    ("__keyevent@0__:sadd", "s2"),
+    ("__keyevent@0__:sadd", "s9"),
+    ("__keyevent@0__:spop", "s9"),
+    ("__keyevent@0__:del", "s9"),
+    ("__keyevent@0__:sadd", "s3"),
+    ("__keyevent@0__:sinterstore", "d1"),
+    ("__keyevent@0__:sunionstore", "d2"),
+    ("__keyevent@0__:zadd", "z"),
+    ("__keyevent@0__:zincr", "z"),
+    ("__keyevent@0__:zrem", "z"),
+    ("__keyevent@0__:zpopmin", "z"),
+    ("__keyevent@0__:zremrangebyscore", "z"),
+    ("__keyevent@0__:del", "z"),
+    ("__keyevent@0__:zadd", "z2"),
+    ("__keyevent@0__:zunionstore", "z3"),
+    ("__keyevent@0__:zrangestore", "z4"),
+    ("__keyevent@0__:zremrangebyrank", "z2"),
+    ("__keyevent@0__:zadd", "z5"),
+    ("__keyevent@0__:zremrangebylex", "z5"),
+    ("__keyevent@0__:del", "z5"),
+    ("__keyevent@0__:expire", "z2"),
+    ("__keyevent@0__:persist", "z2"),
+    ("__keyevent@0__:rename_from", "z2"),
+    ("__keyevent@0__:rename_to", "z6"),
+    ("__keyevent@0__:copy_to", "z7"),
+    ("__keyevent@0__:move_from", "z7"),
+    ("__keyevent@1__:move_to", "z7"),
+    ("__keyevent@0__:del", "z6"),
+    ("__keyevent@0__:del", "z3"),
+    ("__keyevent@0__:del", "z4"),
+];
+
+#[test]
+fn keyevent_stream_matches_redis() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("notify-keyspace-events")
+        .arg("KEA")
+        .query(&mut con)
+        .unwrap();
+    let mut sub_con = server.client();
+    let mut pubsub = sub_con.as_pubsub();
+    pubsub.psubscribe("__keyevent@*__:*").unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    for line in SCRIPT {
+        let mut cmd = redis::cmd(line.split(' ').next().unwrap());
+        for arg in line.split(' ').skip(1) {
+            cmd.arg(arg);
+        }
+        let _: redis::Value = cmd.query(&mut con).unwrap();
+    }
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.len() < EXPECTED.len() && Instant::now() < deadline {
+        if let Ok(msg) = pubsub.get_message() {
+            let payload: String = msg.get_payload().unwrap();
+            seen.push((msg.get_channel_name().to_string(), payload));
+        }
+    }
+    let expected: Vec<(String, String)> = EXPECTED
+        .iter()
+        .map(|(c, k)| (c.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(seen, expected);
+}
