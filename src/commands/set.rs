@@ -11,7 +11,7 @@ mod ops;
 
 use bytes::Bytes;
 
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, parse_scan_options, ScanOptions};
 use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::engine::notice::class;
@@ -69,7 +69,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// `SPOP_MOVE_STRATEGY_MUL`).
 const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 /// SSCAN's COUNT when none is given, as Redis.
-const DEFAULT_SCAN_COUNT: usize = 10;
 const POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
 
 fn max_intset_entries(ctx: &Ctx<'_>) -> usize {
@@ -349,24 +348,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             out.array(0);
             return Ok(());
         };
-        let mut count = DEFAULT_SCAN_COUNT;
-        let mut pattern: Option<&[u8]> = None;
-        let mut i = 3;
-        while i < args.len() {
-            let has_value = i + 1 < args.len();
-            if args::is(&args[i], "count") && has_value {
-                let n = args::int(&args[i + 1])?;
-                if n < 1 {
-                    return Err(CmdError::Syntax);
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            } else if args::is(&args[i], "match") && has_value {
-                pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-            } else {
-                return Err(CmdError::Syntax);
-            }
-            i += 2;
-        }
+        let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
         let mut found: Vec<Member<'_>> = Vec::new();
         let next = set.scan(cursor, count, |member| {
             let wanted = pattern.is_none_or(|p| glob_match(p, &member.to_bytes(), false));

@@ -3,7 +3,7 @@
 //! `engine::labels` and `engine::invalidate`.
 //!
 //! Replies: TAG.INVALIDATE and CACHE.INVALIDATE answer how many keys they removed; TAG.KEYS the
-//! keys carrying a tag; TAG.SCAN `[cursor, keys]` as SCAN; TAG.CARD a count; TAG.LIST a map of
+//! keys carrying a tag; TAG.SCAN `[cursor, keys]` as SCAN (with MATCH and COUNT); TAG.CARD a count; TAG.LIST a map of
 //! tag → key count (a flat array in RESP2); CACHE.TAGS the key's tags (empty for a missing key);
 //! CACHE.SETTAGS the number of tags the key carries afterwards, CACHE.DEPEND the number of parents
 //! it depends on afterwards (both nil for a missing key).
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::keys::scan::{parse_cursor, walk_shards};
+use super::keys::scan::{parse_cursor, parse_scan_options, walk_shards, ScanOptions};
 use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::engine::labels::LabelKind;
@@ -153,24 +153,11 @@ fn tag_keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// `TAG.SCAN tag cursor [COUNT n]`, with SCAN's cursor and guarantees.
+/// `TAG.SCAN tag cursor [MATCH pattern] [COUNT n]`, with SCAN's cursor and guarantees.
 fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let tag = &args[1][..];
     let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
-    let mut count = 10;
-    let mut i = 3;
-    while i < args.len() {
-        if args::is(&args[i], "count") && i + 1 < args.len() {
-            let n = args::int(&args[i + 1])?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let set_buckets =
         |view: &DbShard<'_>| view.table.tags.get(tag).map_or(0, |label| label.buckets());
@@ -181,7 +168,9 @@ fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         set_buckets,
         |view, bucket, remaining| {
             view.label_keys(LabelKind::Tag, tag, bucket, remaining, |entry| {
-                keys.push(entry.key().to_vec())
+                if pattern.is_none_or(|p| glob_match(p, entry.key(), false)) {
+                    keys.push(entry.key().to_vec())
+                }
             })
         },
     );

@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 
+use super::keys::{parse_cursor, parse_scan_options, ScanOptions};
 use super::zset::{read_zset, reply_items};
 use super::{args, Ctx};
 use crate::engine::glob::glob_match;
@@ -325,33 +326,6 @@ fn random_members(zset: &ZSetValue, count: i64, withscores: bool, out: &mut Repl
 
 /// Bits of a ZSCAN cursor that record the member table's size (log2 of its bucket count).
 const SIZE_BITS: u32 = 6;
-/// ZSCAN's COUNT when none is given, as Redis.
-const DEFAULT_SCAN_COUNT: usize = 10;
-
-/// A cursor as Redis's `parseScanCursorOrReply` reads it (`strtoul`: optional sign, digits, the
-/// empty string is 0).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (negative, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() && !arg.is_empty() {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add((b - b'0') as u64)?;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
 
 /// ZSCAN: a listpack set is returned whole with cursor 0 (as Redis); a skiplist set is walked
 /// through its member table's buckets. The cursor holds the next bucket and the table's size; a
@@ -359,24 +333,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 /// whole scan is missed.
 pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
-    let mut count = DEFAULT_SCAN_COUNT;
-    let mut pattern: Option<&[u8]> = None;
-    let mut at = 3;
-    while at < args.len() {
-        let has_value = at + 1 < args.len();
-        if args::is(&args[at], "count") && has_value {
-            let n = args::int(&args[at + 1])?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if args::is(&args[at], "match") && has_value {
-            pattern = Some(&args[at + 1][..]).filter(|p| *p != b"*");
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        at += 2;
-    }
+    let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
     read_zset(ctx, &args[1], |zset, out| {
         let mut found: Vec<(&[u8], f64)> = Vec::new();
         let mut next = 0u64;

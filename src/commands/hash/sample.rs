@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 
 use super::read_hash;
-use crate::commands::keys::parse_cursor;
+use crate::commands::keys::{parse_cursor, parse_scan_options};
 use crate::commands::{args, Ctx};
 use crate::engine::glob::glob_match;
 use crate::engine::types::hash::Pair;
@@ -25,7 +25,6 @@ use crate::protocol::ReplyBuf;
 /// distinct ones (Redis's `HRANDFIELD_SUB_STRATEGY_MUL`).
 const SUB_STRATEGY_MUL: u64 = 3;
 /// SCAN's COUNT when none is given.
-const DEFAULT_SCAN_COUNT: u64 = 10;
 
 pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() >= 3 {
@@ -158,36 +157,6 @@ fn hrandfield_count(ctx: &mut Ctx<'_>, args: &[Bytes], with_values: bool) -> Cmd
     })
 }
 
-struct ScanOptions<'a> {
-    count: u64,
-    pattern: Option<&'a [u8]>,
-}
-
-/// MATCH and COUNT, as Redis's `scanGenericCommand` reads them (TYPE is for SCAN only).
-fn scan_options(args: &[Bytes]) -> Result<ScanOptions<'_>, CmdError> {
-    let mut options = ScanOptions {
-        count: DEFAULT_SCAN_COUNT,
-        pattern: None,
-    };
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if args::is(&args[i], "count") && has_value {
-            let n = args::int(&args[i + 1])?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            options.count = n as u64;
-        } else if args::is(&args[i], "match") && has_value {
-            options.pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    Ok(options)
-}
-
 pub(super) fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
     read_hash(ctx, &args[1], |h, out| {
@@ -197,7 +166,8 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             out.array(0);
             return Ok(());
         };
-        let options = scan_options(args)?;
+        let options = parse_scan_options(args, 3, false)?;
+        let wanted = options.count as u64;
         let mut found: Vec<Pair<'_>> = Vec::new();
         let mut next = cursor;
         if h.is_listpack() {
@@ -205,10 +175,10 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else {
             // As Redis: visit buckets until COUNT elements came up, giving up after ten empty
             // buckets per element wanted so that a sparse table cannot stall one call.
-            let mut budget = options.count.saturating_mul(10);
+            let mut budget = wanted.saturating_mul(10);
             loop {
                 next = h.scan(next, |f, v| found.push((f, v)));
-                if next == 0 || budget == 0 || found.len() as u64 >= options.count {
+                if next == 0 || budget == 0 || found.len() as u64 >= wanted {
                     break;
                 }
                 budget -= 1;

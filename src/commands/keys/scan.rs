@@ -98,12 +98,25 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[1]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
-    let mut count = DEFAULT_COUNT;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
+/// The options of the SCAN family as Redis's `scanGenericCommand` reads them from `args[from..]`:
+/// COUNT (at least 1), MATCH (`*`, which matches everything, is dropped), and TYPE for SCAN only.
+pub(crate) struct ScanOptions<'a> {
+    pub count: usize,
+    pub pattern: Option<&'a [u8]>,
+    pub type_name: Option<&'a [u8]>,
+}
+
+pub(crate) fn parse_scan_options(
+    args: &[Bytes],
+    from: usize,
+    with_type: bool,
+) -> Result<ScanOptions<'_>, CmdError> {
+    let mut options = ScanOptions {
+        count: DEFAULT_COUNT,
+        pattern: None,
+        type_name: None,
+    };
+    let mut i = from;
     while i < args.len() {
         let has_value = i + 1 < args.len();
         if args::is(&args[i], "count") && has_value {
@@ -111,16 +124,26 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if n < 1 {
                 return Err(CmdError::Syntax);
             }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
+            options.count = usize::try_from(n).unwrap_or(usize::MAX);
         } else if args::is(&args[i], "match") && has_value {
-            pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-        } else if args::is(&args[i], "type") && has_value {
-            type_name = Some(&args[i + 1][..]);
+            options.pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
+        } else if with_type && args::is(&args[i], "type") && has_value {
+            options.type_name = Some(&args[i + 1][..]);
         } else {
             return Err(CmdError::Syntax);
         }
         i += 2;
     }
+    Ok(options)
+}
+
+pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let cursor = parse_cursor(&args[1]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let ScanOptions {
+        count,
+        pattern,
+        type_name,
+    } = parse_scan_options(args, 2, true)?;
 
     let mut found: Vec<Vec<u8>> = Vec::new();
     let table_buckets = |view: &DbShard<'_>| view.table.map.num_buckets();
