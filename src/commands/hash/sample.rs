@@ -24,7 +24,6 @@ use crate::protocol::ReplyBuf;
 /// Above this many draws per field, dropping fields from a full copy is cheaper than drawing
 /// distinct ones (Redis's `HRANDFIELD_SUB_STRATEGY_MUL`).
 const SUB_STRATEGY_MUL: u64 = 3;
-/// SCAN's COUNT when none is given.
 
 pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() >= 3 {
