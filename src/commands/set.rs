@@ -68,7 +68,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// ones this many times; otherwise it picks the members to keep instead (Redis's
 /// `SPOP_MOVE_STRATEGY_MUL`).
 const SPOP_MOVE_STRATEGY_MUL: usize = 5;
-/// SSCAN's COUNT when none is given, as Redis.
 const POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
 
 fn max_intset_entries(ctx: &Ctx<'_>) -> usize {
