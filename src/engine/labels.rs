@@ -127,12 +127,16 @@ impl Taken {
     }
 }
 
+/// Boxed and created on first use: every table of every shard has two indexes, most of them
+/// never used, and 16 bytes each (rather than 40) is what startup memory can afford.
 #[derive(Default)]
 pub struct LabelIndex {
-    labels: HashTable<Label>,
-    /// Bytes the index holds (label names, key sets, slots), counted against `maxmemory`.
+    labels: Option<Box<HashTable<Label>>>,
+    /// Bytes the index holds (label names, key sets, slots, the box), counted against `maxmemory`.
     bytes: usize,
 }
+
+static NO_LABELS: HashTable<Label> = HashTable::new();
 
 fn label_hash(name: &[u8]) -> u64 {
     hash_key(name)
@@ -143,28 +147,38 @@ impl LabelIndex {
         self.bytes
     }
 
+    fn table(&self) -> &HashTable<Label> {
+        self.labels.as_deref().unwrap_or(&NO_LABELS)
+    }
+
+    /// The table's slots and its box.
     fn slots_memory(&self) -> usize {
-        slots(&self.labels, std::mem::size_of::<Label>())
+        self.labels.as_deref().map_or(0, |labels| {
+            alloc_size(std::mem::size_of::<HashTable<Label>>())
+                + slots(labels, std::mem::size_of::<Label>())
+        })
     }
 
     pub fn get(&self, name: &[u8]) -> Option<&Label> {
-        self.labels.find(label_hash(name), |l| &*l.name == name)
+        self.table().find(label_hash(name), |l| &*l.name == name)
     }
 
     pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut Label> {
-        self.labels.find_mut(label_hash(name), |l| &*l.name == name)
+        self.labels
+            .as_deref_mut()?
+            .find_mut(label_hash(name), |l| &*l.name == name)
     }
 
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.table().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.table().is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Label> {
-        self.labels.iter()
+        self.table().iter()
     }
 
     /// Runs `f` on the label (created if absent) and keeps the byte count; drops the label when
@@ -173,9 +187,8 @@ impl LabelIndex {
         let hash = label_hash(name);
         let existed = self.get(name).is_some();
         let slots_before = self.slots_memory();
-        let entry = self
-            .labels
-            .entry(hash, |l| &*l.name == name, |l| label_hash(&l.name));
+        let labels = self.labels.get_or_insert_with(Box::default);
+        let entry = labels.entry(hash, |l| &*l.name == name, |l| label_hash(&l.name));
         let mut occupied = entry.or_insert_with(|| Label::new(name));
         let label = occupied.get_mut();
         let before = if existed { label.memory() } else { 0 };
@@ -193,8 +206,10 @@ impl LabelIndex {
         } else {
             after
         };
-        if drop_label && self.labels.len() * 4 < self.labels.capacity() {
-            self.labels.shrink_to_fit(|l| label_hash(&l.name));
+        if drop_label && labels.is_empty() {
+            self.labels = None;
+        } else if drop_label && labels.len() * 4 < labels.capacity() {
+            labels.shrink_to_fit(|l| label_hash(&l.name));
         }
         self.bytes =
             (self.bytes + kept + self.slots_memory()).saturating_sub(before + slots_before);
@@ -232,8 +247,7 @@ impl LabelIndex {
 
     /// Empties the index (FLUSHDB), returning each label's name and key count.
     pub fn names_and_counts(&self) -> Vec<(Box<[u8]>, usize)> {
-        self.labels
-            .iter()
+        self.iter()
             .map(|l| (l.name.clone(), l.keys.len()))
             .collect()
     }
@@ -283,7 +297,7 @@ impl LabelIndex {
 
     /// Recount of the bytes held, for tests (must equal `memory()`).
     pub fn recount(&self) -> usize {
-        self.labels.iter().map(Label::memory).sum::<usize>() + self.slots_memory()
+        self.iter().map(Label::memory).sum::<usize>() + self.slots_memory()
     }
 }
 
