@@ -160,7 +160,7 @@ proptest! {
         // The label indexes' byte counts equal a recount.
         let mut counts = Vec::new();
         keyspace.for_each_shard(|_, shard| {
-            for table in &shard.dbs {
+            for table in shard.dbs.iter() {
                 counts.push((table.tags.memory(), table.tags.recount()));
             }
         });

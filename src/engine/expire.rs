@@ -24,6 +24,9 @@ pub fn active_expire_cycle(keyspace: &Keyspace, now: u64, budget: Duration) -> u
             return;
         }
         for db in 0..shard.dbs.len() {
+            if !shard.dbs.exists(db) {
+                continue;
+            }
             let mut view = keyspace.view(shard, db, now);
             loop {
                 let (sampled, expired) = view.expire_step(KEYS_PER_LOOP);

@@ -138,6 +138,13 @@ pub struct LabelIndex {
 
 static NO_LABELS: HashTable<Label> = HashTable::new();
 
+impl LabelIndex {
+    pub const EMPTY: LabelIndex = LabelIndex {
+        labels: None,
+        bytes: 0,
+    };
+}
+
 fn label_hash(name: &[u8]) -> u64 {
     hash_key(name)
 }

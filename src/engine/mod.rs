@@ -214,8 +214,12 @@ impl Keyspace {
                 None => 0..shard.dbs.len(),
             };
             for index in range {
-                if index < shard.dbs.len() {
+                // One table per (shard, database) flushed, in order, even where there is none
+                // (an empty one allocates nothing): WATCH finds a key's table by position.
+                if shard.dbs.exists(index) {
                     taken.push(self.view(shard, index, now).take_all());
+                } else if index < shard.dbs.len() {
+                    taken.push(Table::default());
                 }
             }
         });
@@ -325,7 +329,7 @@ impl Keyspace {
     pub fn label_stats(&self) -> LabelStats {
         let mut stats = LabelStats::default();
         self.for_each_shard(|_, shard| {
-            for table in &shard.dbs {
+            for table in shard.dbs.iter() {
                 stats.tags += table.tags.len();
                 stats.tag_bytes += table.tags.memory();
                 stats.dependency_bytes += table.dependents.memory();

@@ -35,6 +35,18 @@ pub struct Table {
 }
 
 impl Table {
+    /// A database nobody wrote to in this shard, shared by all of them.
+    const EMPTY: Table = Table {
+        map: HashTable::new(),
+        volatile: 0,
+        entry_bytes: 0,
+        by_priority: [0; 4],
+        expire_cursor: 0,
+        tags: LabelIndex::EMPTY,
+        dependents: LabelIndex::EMPTY,
+        accounted: (0, 0, [0; 4]),
+    };
+
     pub fn memory(&self) -> usize {
         self.entry_bytes
             + table_size(self.map.num_buckets(), std::mem::size_of::<Box<Entry>>())
@@ -86,8 +98,60 @@ pub struct ShardStats {
     pub expire_sampled: u64,
 }
 
+/// A shard's tables, one per database, created on a database's first write: with 16 databases
+/// and 64 shards, tables built up front cost ~170 KB that `maxmemory` counts (startup memory)
+/// and most deployments never use. Reading a database that has none sees an empty table.
+pub struct Tables(Vec<Option<Box<Table>>>);
+
+static EMPTY_TABLE: Table = Table::EMPTY;
+
+impl Tables {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, db: usize) -> Option<&Table> {
+        self.0.get(db).map(|t| t.as_deref().unwrap_or(&EMPTY_TABLE))
+    }
+
+    /// The database's table, created if it has none.
+    pub fn get_mut(&mut self, db: usize) -> Option<&mut Table> {
+        Some(self.0.get_mut(db)?.get_or_insert_with(Box::default))
+    }
+
+    /// Whether the database has a table (was ever written in this shard).
+    pub fn exists(&self, db: usize) -> bool {
+        self.0.get(db).is_some_and(Option::is_some)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Table> {
+        self.0.iter().map(|t| t.as_deref().unwrap_or(&EMPTY_TABLE))
+    }
+
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.0.swap(a, b);
+    }
+}
+
+impl std::ops::Index<usize> for Tables {
+    type Output = Table;
+    fn index(&self, db: usize) -> &Table {
+        self.0[db].as_deref().unwrap_or(&EMPTY_TABLE)
+    }
+}
+
+impl std::ops::IndexMut<usize> for Tables {
+    fn index_mut(&mut self, db: usize) -> &mut Table {
+        self.0[db].get_or_insert_with(Box::default)
+    }
+}
+
 pub struct Shard {
-    pub dbs: Vec<Table>,
+    pub dbs: Tables,
     pub stats: ShardStats,
     /// Access frequencies for `allkeys-cachet`, shared by the shard's databases.
     pub sketch: Sketch,
@@ -111,7 +175,7 @@ const MAX_ADMISSION: usize = 64;
 impl Shard {
     pub fn new(databases: usize) -> Self {
         Shard {
-            dbs: (0..databases).map(|_| Table::default()).collect(),
+            dbs: Tables((0..databases).map(|_| None).collect()),
             stats: ShardStats::default(),
             sketch: Sketch::default(),
             window: VecDeque::new(),
