@@ -1,0 +1,284 @@
+//! Peer coherence: three daemons in one process, linked in a full mesh with CONFIG SET.
+//! No timing assertions: every wait polls with a generous deadline.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use redis::{Commands, Connection};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn info_field(con: &mut Connection, name: &str) -> String {
+    let text: String = redis::cmd("INFO")
+        .arg("coherence")
+        .query(con)
+        .expect("INFO");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}:")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn counter(con: &mut Connection, name: &str) -> u64 {
+    info_field(con, name).parse().unwrap_or(0)
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn peers_of(servers: &[&TestServer], me: usize) -> String {
+    servers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != me)
+        .map(|(_, s)| format!("127.0.0.1:{}", s.port()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn set_peers(con: &mut Connection, peers: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("peer")
+        .arg(peers)
+        .query(con)
+        .expect("CONFIG SET peer");
+}
+
+/// Starts three daemons with coherence on, links them in a full mesh and waits for every link.
+fn mesh() -> (Vec<TestServer>, Vec<Connection>) {
+    let servers: Vec<TestServer> = (0..3)
+        .map(|_| TestServer::start_with(|c| c.coherence = true))
+        .collect();
+    let refs: Vec<&TestServer> = servers.iter().collect();
+    let mut cons: Vec<Connection> = servers.iter().map(|s| s.client()).collect();
+    for (i, con) in cons.iter_mut().enumerate() {
+        set_peers(con, &peers_of(&refs, i));
+    }
+    for con in cons.iter_mut() {
+        wait_until("links up", || counter(con, "peers_up") == 2);
+    }
+    (servers, cons)
+}
+
+/// Waits until every message sent has reached the two other nodes of the mesh.
+fn settle(cons: &mut [Connection]) {
+    wait_until("mesh settled", || {
+        let sent: u64 = cons.iter_mut().map(|c| counter(c, "messages_sent")).sum();
+        let pending: u64 = cons.iter_mut().map(|c| counter(c, "pending_items")).sum();
+        let received: u64 = cons
+            .iter_mut()
+            .map(|c| counter(c, "messages_received"))
+            .sum();
+        pending == 0 && received == 2 * sent
+    });
+}
+
+fn exists(con: &mut Connection, key: &str) -> bool {
+    con.exists(key).expect("EXISTS")
+}
+
+#[test]
+fn config_directives() {
+    let server = TestServer::start_with(|c| c.node_id = "node-a".into());
+    let mut con = server.client();
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("node-id")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(got, vec!["node-id", "node-a"]);
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("coherence")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(got, vec!["coherence", "off"]);
+    assert!(redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("peer")
+        .arg("nohost")
+        .query::<()>(&mut con)
+        .is_err());
+    assert!(redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("node-id")
+        .arg("x")
+        .query::<()>(&mut con)
+        .is_err());
+    set_peers(&mut con, "127.0.0.1:1 127.0.0.1:2 127.0.0.1:1");
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("peer")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(got, vec!["peer", "127.0.0.1:1 127.0.0.1:2"]);
+    // Coherence off: no link is started.
+    assert_eq!(counter(&mut con, "peers"), 0);
+    assert_eq!(info_field(&mut con, "node_id"), "node-a");
+
+    let random = TestServer::start();
+    let mut con = random.client();
+    assert_eq!(info_field(&mut con, "node_id").len(), 40);
+}
+
+#[test]
+fn messages_are_readable_by_a_plain_subscriber() {
+    let server = TestServer::start_with(|c| {
+        c.coherence = true;
+        c.node_id = "n1".into();
+    });
+    let mut raw = server.raw();
+    raw.send(b"SUBSCRIBE __cachet__:invalidations\r\n");
+    raw.read_reply();
+    let mut con = server.client();
+    let _: () = con.set("a b", "1").unwrap();
+    let message = raw.read_reply();
+    let expected: &[u8] = b"*3\r\n$7\r\nmessage\r\n$24\r\n__cachet__:invalidations\r\n$24\r\ncachet1 n1 1 key 0 3:a b\r\n";
+    assert_eq!(
+        String::from_utf8_lossy(&message),
+        String::from_utf8_lossy(expected)
+    );
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    let message = raw.read_reply();
+    assert!(message.ends_with(b"cachet1 n1 2 flushall\r\n"));
+}
+
+#[test]
+fn a_write_on_one_removes_the_copies_of_the_others() {
+    let (_servers, mut cons) = mesh();
+    for con in cons.iter_mut() {
+        let _: () = con.set("user:1", "old").unwrap();
+    }
+    // (Otherwise B's own write could reach A after A's and delete it there too: a miss, safe.)
+    settle(&mut cons);
+    let _: () = cons[0].set("user:1", "new").unwrap();
+    for i in [1, 2] {
+        wait_until("copies removed", || !exists(&mut cons[i], "user:1"));
+    }
+    let value: String = cons[0].get("user:1").unwrap();
+    assert_eq!(value, "new");
+
+    // Deletes travel too; expiry does not.
+    let _: () = cons[1].set("gone", "x").unwrap();
+    let _: () = cons[2].set("gone", "x").unwrap();
+    let _: i64 = cons[0].del("gone").unwrap();
+    wait_until("delete applied", || {
+        !exists(&mut cons[1], "gone") && !exists(&mut cons[2], "gone")
+    });
+}
+
+#[test]
+fn a_tag_invalidation_travels_as_one_message() {
+    let (_servers, mut cons) = mesh();
+    for con in cons.iter_mut() {
+        for i in 0..50 {
+            let _: () = redis::cmd("CACHE.SET")
+                .arg(format!("k{i}"))
+                .arg("v")
+                .arg("TAGS")
+                .arg(1)
+                .arg("user:42")
+                .query(con)
+                .unwrap();
+        }
+    }
+    settle(&mut cons);
+    let sent_before = counter(&mut cons[0], "messages_sent");
+    let items_before = counter(&mut cons[0], "items_sent");
+    let _: i64 = redis::cmd("TAG.INVALIDATE")
+        .arg("user:42")
+        .query(&mut cons[0])
+        .unwrap();
+    for i in [1, 2] {
+        wait_until("tag applied", || {
+            (0..50).all(|k| !exists(&mut cons[i], &format!("k{k}")))
+        });
+    }
+    assert_eq!(counter(&mut cons[0], "messages_sent"), sent_before + 1);
+    assert_eq!(counter(&mut cons[0], "items_sent"), items_before + 1);
+}
+
+#[test]
+fn no_loops_in_a_full_mesh() {
+    let (_servers, mut cons) = mesh();
+    for round in 0..20 {
+        for (i, con) in cons.iter_mut().enumerate() {
+            let _: () = con.set(format!("k{round}"), i).unwrap();
+        }
+    }
+    let sent = |cons: &mut Vec<Connection>| -> u64 {
+        cons.iter_mut().map(|c| counter(c, "messages_sent")).sum()
+    };
+    let received = |cons: &mut Vec<Connection>| -> u64 {
+        cons.iter_mut()
+            .map(|c| counter(c, "messages_received"))
+            .sum()
+    };
+    // Every message reaches the two other nodes once, and nothing else is sent.
+    wait_until("all delivered", || {
+        received(&mut cons) == 2 * sent(&mut cons)
+    });
+    let settled = sent(&mut cons);
+    assert!(settled <= 60, "{settled} messages for 60 writes");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(sent(&mut cons), settled);
+    assert_eq!(received(&mut cons), 2 * settled);
+    for con in cons.iter_mut() {
+        assert_eq!(counter(con, "gaps"), 0);
+    }
+}
+
+#[test]
+fn a_cut_link_leaves_no_stale_key_after_it_is_restored() {
+    let (servers, mut cons) = mesh();
+    let refs: Vec<&TestServer> = servers.iter().collect();
+    let _: () = cons[1].set("k", "old").unwrap();
+    settle(&mut cons);
+    // Cut B's link to A, write on A, restore the link.
+    set_peers(&mut cons[1], &format!("127.0.0.1:{}", servers[2].port()));
+    wait_until("link removed", || counter(&mut cons[1], "peers") == 1);
+    let _: () = cons[0].set("k", "new").unwrap();
+    wait_until("A published", || {
+        counter(&mut cons[0], "pending_items") == 0
+    });
+    let recoveries = counter(&mut cons[1], "recoveries");
+    set_peers(&mut cons[1], &peers_of(&refs, 1));
+    wait_until("link restored", || {
+        counter(&mut cons[1], "peers_up") == 2 && counter(&mut cons[1], "recoveries") > recoveries
+    });
+    assert!(!exists(&mut cons[1], "k"));
+    // The recovery flush is local: C keeps its data.
+    let _: () = cons[2].set("c-own", "1").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(exists(&mut cons[2], "c-own"));
+
+    // A dropped connection (the origin killed its subscribers) recovers the same way.
+    let _: () = cons[1].set("k", "old again").unwrap();
+    let losses = counter(&mut cons[1], "link_losses");
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut cons[0])
+        .unwrap();
+    wait_until("link lost and back", || {
+        counter(&mut cons[1], "link_losses") > losses && counter(&mut cons[1], "peers_up") == 2
+    });
+    wait_until("recovered", || !exists(&mut cons[1], "k"));
+    // Coherence still works on the restored link.
+    let heard = counter(&mut cons[0], "messages_received");
+    let _: () = cons[1].set("after", "old").unwrap();
+    wait_until("B's write heard on A", || {
+        counter(&mut cons[0], "messages_received") > heard
+    });
+    let _: () = cons[0].set("after", "new").unwrap();
+    wait_until("after applied", || !exists(&mut cons[1], "after"));
+}
