@@ -282,3 +282,51 @@ fn a_cut_link_leaves_no_stale_key_after_it_is_restored() {
     let _: () = cons[0].set("after", "new").unwrap();
     wait_until("after applied", || !exists(&mut cons[1], "after"));
 }
+
+#[test]
+fn cache_peer_add_remove_list() {
+    let a = TestServer::start_with(|c| c.coherence = true);
+    let b = TestServer::start_with(|c| c.coherence = true);
+    let mut con = b.client();
+    let peer_a = format!("127.0.0.1:{}", a.port());
+    let count: i64 = redis::cmd("CACHE.PEER")
+        .arg("ADD")
+        .arg(&peer_a)
+        .arg(&peer_a)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(count, 1);
+    assert!(redis::cmd("CACHE.PEER")
+        .arg("ADD")
+        .arg("nope")
+        .query::<i64>(&mut con)
+        .is_err());
+    wait_until("link up", || {
+        let list: Vec<Vec<redis::Value>> = redis::cmd("CACHE.PEER")
+            .arg("LIST")
+            .query(&mut con)
+            .unwrap();
+        list.len() == 1 && list[0].get(3) == Some(&redis::Value::BulkString(b"up".to_vec()))
+    });
+    let mut on_a = a.client();
+    let _: () = con.set("k", "old").unwrap();
+    let _: () = on_a.set("k", "new").unwrap();
+    wait_until("applied", || !exists(&mut con, "k"));
+    let count: i64 = redis::cmd("CACHE.PEER")
+        .arg("REMOVE")
+        .arg(&peer_a)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(count, 0);
+    wait_until("link closed", || counter(&mut con, "peers") == 0);
+    let list: Vec<redis::Value> = redis::cmd("CACHE.PEER")
+        .arg("LIST")
+        .query(&mut con)
+        .unwrap();
+    assert!(list.is_empty());
+    let mut raw = b.raw();
+    assert_eq!(
+        raw.call(&[b"CACHE.PEER", b"NOPE"]),
+        b"-ERR unknown subcommand 'NOPE'. Try CACHE.PEER HELP.\r\n"
+    );
+}

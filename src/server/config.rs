@@ -913,7 +913,13 @@ pub fn apply_directive(
 ) -> Result<(), String> {
     let directive = find_directive(name)
         .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // `peer` lines (and `--peer` flags) add up, as Redis's repeatable directives do; CONFIG SET
+    // replaces the list.
+    let existing = values.peers.clone();
+    if directive.name == "peer" {
+        args.splice(0..0, existing.iter().map(String::as_str));
+    }
     (directive.set)(values, &args)
 }
 
@@ -965,5 +971,24 @@ mod tests {
         assert_eq!(config.read().hz, 10);
         config.set(&[("hz", vec!["20"])]).unwrap();
         assert_eq!(config.read().hz, 20);
+    }
+}
+
+#[cfg(test)]
+mod peer_tests {
+    use super::*;
+
+    #[test]
+    fn peer_lines_add_up_and_config_set_replaces() {
+        let mut values = ConfigValues::default();
+        apply_conf_text(&mut values, "peer a:1\npeer b:2 a:1\ncoherence on\n").unwrap();
+        assert_eq!(values.peers, vec!["a:1", "b:2"]);
+        assert!(values.coherence);
+        let config = Config::new(values, None);
+        config.set(&[("peer", vec!["c:3"])]).unwrap();
+        assert_eq!(config.read().peers, vec!["c:3"]);
+        assert!(config.set(&[("peer", vec!["c"])]).is_err());
+        assert!(config.set(&[("peer", vec!["c:0"])]).is_err());
+        assert!(config.set(&[("coherence", vec!["maybe"])]).is_err());
     }
 }
