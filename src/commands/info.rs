@@ -541,10 +541,12 @@ mod tests {
         };
         assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
         assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());
-        assert_eq!(picked(&[]).len(), SECTIONS.len() - 1);
+        // cachet and coherence are asked for by name (or all / everything).
+        assert_eq!(picked(&[]).len(), SECTIONS.len() - 2);
         assert_eq!(picked(&["default"]), picked(&[]));
         assert_eq!(picked(&["everything"]).len(), SECTIONS.len());
         assert_eq!(picked(&["all"]).len(), SECTIONS.len());
         assert_eq!(picked(&["cachet"]), ["cachet"]);
+        assert_eq!(picked(&["coherence"]), ["coherence"]);
     }
 }
