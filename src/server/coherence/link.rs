@@ -179,6 +179,10 @@ fn receive(server: &Server, link: &LinkState, payload: &[u8]) {
     link.messages.fetch_add(1, Ordering::Relaxed);
     let Some(message) = wire::decode(payload) else {
         stats.malformed.fetch_add(1, Ordering::Relaxed);
+        // Whose sequence it broke is unknown: after the flush, every origin starts afresh.
+        if let Ok(mut origins) = link.origins.lock() {
+            origins.clear();
+        }
         recover(server);
         return;
     };
