@@ -448,7 +448,7 @@ fn info_sections() {
     let all = info(&server, &["all"]);
     let all_headers: Vec<&str> = all.split("\r\n").filter(|l| l.starts_with('#')).collect();
     assert_eq!(all_headers[..headers.len()], headers[..]);
-    assert_eq!(all_headers[headers.len()..], ["# Cachet"]);
+    assert_eq!(all_headers[headers.len()..], ["# Cachet", "# Coherence"]);
     let cachet = info(&server, &["cachet"]);
     assert_eq!(int_field(&cachet, "shards"), 4);
     assert_eq!(int_field(&cachet, "databases"), 16);

@@ -45,6 +45,7 @@ const SECTIONS: &[(&str, bool, SectionWriter)] = &[
     ("cluster", true, cluster_section),
     ("keyspace", true, keyspace_section),
     ("cachet", false, cachet_section),
+    ("coherence", false, coherence_section),
 ];
 
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -465,6 +466,51 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
     }
 }
 
+/// Peer coherence: this node, what it sent, what it received, and each link
+/// (`peer<n>:addr=...,state=up|connecting|down,...`, in the style of Redis's `slave<n>` lines).
+fn coherence_section(info: &mut InfoText, server: &Server) {
+    let coherence = &server.coherence;
+    let stats = &coherence.stats;
+    let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let links = coherence
+        .links
+        .lock()
+        .map(|links| links.clone())
+        .unwrap_or_default();
+    info.section("Coherence");
+    info.field("coherence_enabled", u8::from(coherence.enabled()));
+    info.field("node_id", String::from_utf8_lossy(&coherence.node_id));
+    info.field("messages_sent", count(&stats.messages_sent));
+    info.field("items_sent", count(&stats.items_sent));
+    info.field("last_sequence", count(&coherence.seq));
+    info.field("pending_items", coherence.pending_items());
+    info.field("send_overflows", count(&stats.overflows));
+    info.field("messages_received", count(&stats.messages_received));
+    info.field("items_applied", count(&stats.items_applied));
+    info.field("malformed_messages", count(&stats.malformed));
+    info.field("gaps", count(&stats.gaps));
+    info.field("origin_restarts", count(&stats.origin_restarts));
+    info.field("link_losses", count(&stats.link_losses));
+    info.field("recoveries", count(&stats.recoveries));
+    info.field("peers", links.len());
+    info.field(
+        "peers_up",
+        links.iter().filter(|l| l.state_name() == "up").count(),
+    );
+    for (index, link) in links.iter().enumerate() {
+        info.field(
+            &format!("peer{index}"),
+            format!(
+                "addr={},state={},messages={},connects={}",
+                link.addr,
+                link.state_name(),
+                count(&link.messages),
+                count(&link.connects),
+            ),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,10 +541,12 @@ mod tests {
         };
         assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
         assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());
-        assert_eq!(picked(&[]).len(), SECTIONS.len() - 1);
+        // cachet and coherence are asked for by name (or all / everything).
+        assert_eq!(picked(&[]).len(), SECTIONS.len() - 2);
         assert_eq!(picked(&["default"]), picked(&[]));
         assert_eq!(picked(&["everything"]).len(), SECTIONS.len());
         assert_eq!(picked(&["all"]).len(), SECTIONS.len());
         assert_eq!(picked(&["cachet"]), ["cachet"]);
+        assert_eq!(picked(&["coherence"]), ["coherence"]);
     }
 }

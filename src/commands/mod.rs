@@ -16,6 +16,7 @@ pub mod list_blocking;
 pub mod list_index;
 pub mod long_double;
 pub mod multi;
+pub mod peer;
 pub mod pubsub;
 pub mod server_cmds;
 pub mod set;
@@ -129,7 +130,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 16] {
+pub fn families() -> [&'static [CommandSpec]; 17] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -147,6 +148,7 @@ pub fn families() -> [&'static [CommandSpec]; 16] {
         cache::COMMANDS,
         tags::COMMANDS,
         cache_stats::COMMANDS,
+        peer::COMMANDS,
     ]
 }
 

@@ -48,6 +48,9 @@ pub struct ConfigValues {
     pub client_output_buffer_limit: [OutputLimit; 3],
     pub notify_keyspace_events: u16,
     pub stats_prefixes: Vec<String>,
+    pub node_id: String,
+    pub peers: Vec<String>,
+    pub coherence: bool,
 }
 
 impl ConfigValues {
@@ -663,7 +666,65 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "node-id",
+        default: "",
+        mutable: false,
+        help: "This daemon's name in the invalidations it sends its peers: up to 64 of A-Z a-z 0-9 _ -. Empty: a random one, new at every start.",
+        get: |c| c.node_id.clone(),
+        set: |c, a| {
+            let id = one(a)?;
+            if !id.is_empty() && !crate::server::coherence::wire::valid_node_id(id.as_bytes()) {
+                return Err("node-id must be 1 to 64 of A-Z a-z 0-9 _ -".to_string());
+            }
+            c.node_id = id.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "peer",
+        default: "",
+        mutable: true,
+        help: "Peer daemons (host:port, space separated) whose invalidations this daemon subscribes to when coherence is on. Setting it replaces the whole list.",
+        get: |c| c.peers.join(" "),
+        set: |c, a| {
+            c.peers = parse_peers(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "coherence",
+        default: "off",
+        mutable: true,
+        help: "on: publish this daemon's invalidations on __cachet__:invalidations and apply those of every peer; off: neither.",
+        get: |c| if c.coherence { "on" } else { "off" }.to_string(),
+        set: |c, a| {
+            c.coherence = match one(a)?.to_ascii_lowercase().as_str() {
+                "on" | "yes" => true,
+                "off" | "no" => false,
+                _ => return Err("argument must be 'on' or 'off'".to_string()),
+            };
+            Ok(())
+        },
+    },
 ];
+
+/// `peer` values: host:port addresses, in one or several arguments, deduplicated in order.
+fn parse_peers(args: &[&str]) -> Result<Vec<String>, String> {
+    let mut peers: Vec<String> = Vec::new();
+    for addr in args.iter().flat_map(|a| a.split_whitespace()) {
+        let valid = addr.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if !valid {
+            return Err(format!("'{addr}' is not a host:port address"));
+        }
+        if !peers.iter().any(|p| p == addr) {
+            peers.push(addr.to_string());
+        }
+    }
+    Ok(peers)
+}
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
     DIRECTIVES
@@ -710,6 +771,9 @@ impl Default for ConfigValues {
             client_output_buffer_limit: [OutputLimit::default(); 3],
             notify_keyspace_events: 0,
             stats_prefixes: Vec::new(),
+            node_id: String::new(),
+            peers: Vec::new(),
+            coherence: false,
         };
         for directive in DIRECTIVES {
             let args: Vec<&str> = if directive.default.is_empty() {
@@ -849,7 +913,13 @@ pub fn apply_directive(
 ) -> Result<(), String> {
     let directive = find_directive(name)
         .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // `peer` lines (and `--peer` flags) add up, as Redis's repeatable directives do; CONFIG SET
+    // replaces the list.
+    let existing = values.peers.clone();
+    if directive.name == "peer" {
+        args.splice(0..0, existing.iter().map(String::as_str));
+    }
     (directive.set)(values, &args)
 }
 
@@ -901,5 +971,24 @@ mod tests {
         assert_eq!(config.read().hz, 10);
         config.set(&[("hz", vec!["20"])]).unwrap();
         assert_eq!(config.read().hz, 20);
+    }
+}
+
+#[cfg(test)]
+mod peer_tests {
+    use super::*;
+
+    #[test]
+    fn peer_lines_add_up_and_config_set_replaces() {
+        let mut values = ConfigValues::default();
+        apply_conf_text(&mut values, "peer a:1\npeer b:2 a:1\ncoherence on\n").unwrap();
+        assert_eq!(values.peers, vec!["a:1", "b:2"]);
+        assert!(values.coherence);
+        let config = Config::new(values, None);
+        config.set(&[("peer", vec!["c:3"])]).unwrap();
+        assert_eq!(config.read().peers, vec!["c:3"]);
+        assert!(config.set(&[("peer", vec!["c"])]).is_err());
+        assert!(config.set(&[("peer", vec!["c:0"])]).is_err());
+        assert!(config.set(&[("coherence", vec!["maybe"])]).is_err());
     }
 }

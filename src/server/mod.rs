@@ -4,6 +4,7 @@
 
 pub mod blocking;
 pub mod clients;
+pub mod coherence;
 pub mod config;
 pub mod connection;
 pub mod exec_gate;
@@ -94,6 +95,8 @@ pub struct Server {
     pub blocking: Arc<blocking::Blocking>,
     /// Channel registry and message delivery; also the keyspace notifications sink.
     pub pubsub: Arc<pubsub::PubSub>,
+    /// Invalidations published to and received from peer daemons; a keyspace-notice sink.
+    pub coherence: Arc<coherence::Coherence>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -105,15 +108,17 @@ impl Server {
 
     /// Pushes the settings other parts read without the config lock (eviction) after a change.
     pub fn apply_config(&self) {
-        let (settings, pubsub_limit, keyspace_events, prefixes) = {
+        let (settings, pubsub_limit, keyspace_events, prefixes, coherence) = {
             let config = self.config.read();
             (
                 config.eviction(),
                 config.client_output_buffer_limit[2],
                 config.notify_keyspace_events,
                 config.stats_prefixes.clone(),
+                (config.coherence, config.peers.clone()),
             )
         };
+        self.coherence.configure(coherence.0, coherence.1);
         self.keyspace.set_eviction_settings(settings);
         self.keyspace.set_stats_prefixes(&prefixes);
         self.pubsub.set_limit(pubsub_limit);
@@ -129,6 +134,7 @@ impl Server {
             self.pubsub.clone(),
             self.blocking.clone(),
             self.watches.clone(),
+            self.coherence.clone(),
         ]
     }
 
@@ -163,7 +169,7 @@ fn random_run_id() -> String {
 /// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
 pub async fn run(
     listeners: Vec<TcpListener>,
-    values: ConfigValues,
+    mut values: ConfigValues,
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
 ) {
@@ -173,6 +179,10 @@ pub async fn run(
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let now = now_ms();
+    if values.node_id.is_empty() {
+        values.node_id = coherence::random_node_id();
+    }
+    let coherence = Arc::new(coherence::Coherence::new(&values.node_id));
     let server = Arc::new(Server {
         keyspace: Keyspace::new(values.shards, values.databases),
         config: Config::new(values, config_file),
@@ -187,6 +197,7 @@ pub async fn run(
         watches: Default::default(),
         blocking: Arc::default(),
         pubsub: Arc::default(),
+        coherence,
         shutdown: shutdown_tx,
     });
     server.keyspace.notices.install(server.notice_sinks());
@@ -209,6 +220,8 @@ pub async fn run(
     }
     let cron = tokio::spawn(cron(server.clone()));
     let sweeper = tokio::spawn(sweeper(server.clone()));
+    let publisher = tokio::spawn(coherence::publisher(server.clone()));
+    let links = tokio::spawn(coherence::link::supervise(server.clone()));
     tokio::select! {
         _ = shutdown => {}
         _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
@@ -218,6 +231,8 @@ pub async fn run(
     let _ = done_rx.recv().await;
     cron.abort();
     sweeper.abort();
+    publisher.abort();
+    let _ = links.await;
     tracing::info!("cachet is now ready to exit, bye bye...");
 }
 

@@ -1,0 +1,158 @@
+//! `CACHE.PEER ADD|REMOVE|LIST`: the `peer` list of peer coherence, changed at run time. ADD and
+//! REMOVE go through the configuration (so `CONFIG GET peer` and `CONFIG REWRITE` see them), and
+//! the links follow (`server::coherence::link::supervise`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+use super::{reply_help, CommandSpec, Ctx, SPEC};
+use crate::error::{CmdError, CmdResult};
+use crate::server::coherence::link::LinkState;
+
+const ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
+const ADMIN_ACL: &[&str] = &["@admin", "@slow", "@dangerous"];
+
+const PEER: CommandSpec = CommandSpec {
+    flags: ADMIN_FLAGS,
+    acl_categories: ADMIN_ACL,
+    group: "cachet",
+    since: "0.1.0",
+    ..SPEC
+};
+
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "cache.peer",
+    arity: -2,
+    acl_categories: &["@slow"],
+    group: "cachet",
+    summary: "A container for the peer coherence links",
+    since: "0.1.0",
+    complexity: "Depends on subcommand.",
+    subcommands: &[
+        CommandSpec {
+            name: "add",
+            arity: -3,
+            summary: "Adds peers (host:port) whose invalidations this daemon applies.",
+            complexity: "O(N) with N the number of peers.",
+            handler: Some(peer_add),
+            ..PEER
+        },
+        CommandSpec {
+            name: "remove",
+            arity: -3,
+            summary: "Removes peers and closes their links.",
+            complexity: "O(N) with N the number of peers.",
+            handler: Some(peer_remove),
+            ..PEER
+        },
+        CommandSpec {
+            name: "list",
+            arity: 2,
+            summary: "Lists the peers with their link state (off when coherence is off).",
+            complexity: "O(N) with N the number of peers.",
+            handler: Some(peer_list),
+            ..PEER
+        },
+        CommandSpec {
+            name: "help",
+            arity: 2,
+            flags: &["loading", "stale"],
+            acl_categories: &["@slow"],
+            summary: "Returns helpful text about the different subcommands.",
+            complexity: "O(1)",
+            handler: Some(peer_help),
+            ..PEER
+        },
+    ],
+    ..SPEC
+}];
+
+fn addresses(args: &[Bytes]) -> Result<Vec<String>, CmdError> {
+    args.iter()
+        .map(|arg| {
+            std::str::from_utf8(arg)
+                .map(str::to_string)
+                .map_err(|_| CmdError::msg("ERR peer address must be host:port"))
+        })
+        .collect()
+}
+
+/// Replaces the configured peer list, as `CONFIG SET peer` would, and applies it. Replies the
+/// number of peers now configured.
+fn set_peers(ctx: &mut Ctx<'_>, peers: Vec<String>) -> CmdResult {
+    let joined = peers.join(" ");
+    ctx.server
+        .config
+        .set(&[("peer", vec![joined.as_str()])])
+        .map_err(|e| {
+            CmdError::msg(e.replace(
+                "CONFIG SET failed (possibly related to argument 'peer') - ",
+                "",
+            ))
+        })?;
+    ctx.server.apply_config();
+    let count = ctx.server.config.read().peers.len();
+    ctx.out.int(count as i64);
+    Ok(())
+}
+
+fn peer_add(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut peers = ctx.server.config.read().peers.clone();
+    peers.extend(addresses(&args[2..])?);
+    set_peers(ctx, peers)
+}
+
+fn peer_remove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let gone = addresses(&args[2..])?;
+    let mut peers = ctx.server.config.read().peers.clone();
+    peers.retain(|p| !gone.contains(p));
+    set_peers(ctx, peers)
+}
+
+/// One entry per configured peer: `addr`, `state` (up, connecting, down, off), `messages`,
+/// `connects`.
+fn peer_list(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let peers = ctx.server.config.read().peers.clone();
+    let links = ctx
+        .server
+        .coherence
+        .links
+        .lock()
+        .map(|links| links.clone())
+        .unwrap_or_default();
+    ctx.out.array(peers.len());
+    for addr in peers {
+        let link = links.iter().find(|l| l.addr == addr);
+        let count = |f: fn(&LinkState) -> &AtomicU64| {
+            link.map_or(0, |l| f(l).load(Ordering::Relaxed)) as i64
+        };
+        ctx.out.map(4);
+        ctx.out.bulk(b"addr");
+        ctx.out.bulk(addr.as_bytes());
+        ctx.out.bulk(b"state");
+        ctx.out
+            .bulk(link.map_or("off", |l| l.state_name()).as_bytes());
+        ctx.out.bulk(b"messages");
+        ctx.out.int(count(|l| &l.messages));
+        ctx.out.bulk(b"connects");
+        ctx.out.int(count(|l| &l.connects));
+    }
+    Ok(())
+}
+
+fn peer_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "CACHE.PEER",
+        &[
+            "ADD <host:port> [<host:port> ...]",
+            "    Add peers whose invalidations this daemon applies (when coherence is on).",
+            "REMOVE <host:port> [<host:port> ...]",
+            "    Remove peers and close their links.",
+            "LIST",
+            "    List the peers with their link state.",
+        ],
+    );
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! Peer coherence: every daemon publishes its own invalidations on the pub/sub channel
+//! `__cachet__:invalidations` (format: `wire`) and subscribes to each configured peer's, so that no
+//! daemon of a fleet serves a value another has overwritten or deleted.
+//!
+//! Publishing: `Coherence` is a keyspace-notice sink. Notices run with a shard locked, so the sink
+//! only copies what it needs into `pending` (one atomic load when coherence is off) and wakes the
+//! publisher task, which drains the queue once per wake-up and publishes one message per batch:
+//! under load a batch is what the event loop produced since the last turn. What is published: keys
+//! overwritten or deleted by clients (not expiry or eviction, which are local decisions, nor a
+//! TTL change, nor the per-key deletions of a tag or pattern invalidation, which travel as the one
+//! tag or pattern), tag and pattern invalidations, flushes (and SWAPDB, as a flush of both).
+//!
+//! Receiving (`link`): one task per peer subscribes over plain RESP and applies the peer's
+//! messages locally, inside `as_remote`, which the sink sees and so never re-broadcasts.
+//!
+//! Recovery: pub/sub is fire-and-forget, so a link that is down is blind. The rule is the
+//! simplest safe one: whenever a link's subscription becomes active (first connection or
+//! reconnection), and whenever a link sees a sequence gap, an origin restart (sequence not
+//! increasing) or a malformed message, the daemon drops ALL its local data (FLUSHALL, not
+//! re-broadcast). Replay from the origin's backlog is not implemented.
+
+pub mod link;
+pub mod resp;
+pub mod wire;
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{watch, Notify};
+
+use super::pubsub::Kind;
+use super::Server;
+use crate::engine::notice::{class, Notice, NoticeSink, Target};
+use crate::engine::now_ms;
+use wire::Item;
+
+pub const CHANNEL: &[u8] = b"__cachet__:invalidations";
+/// Largest message the publisher builds; a bigger batch is cut into several.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Items queued before the publisher gives up on listing them and sends one `flushall` instead:
+/// bounds the queue's memory when writes outrun publishing, at the cost of the peers' caches.
+const MAX_PENDING_ITEMS: usize = 100_000;
+
+thread_local! {
+    /// Set while this thread applies a peer's invalidation, so the sink does not publish it again.
+    static APPLYING_REMOTE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the notices it causes marked as remote (not published to the peers).
+pub fn as_remote<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            APPLYING_REMOTE.with(|flag| flag.set(self.0));
+        }
+    }
+    let _reset = Reset(APPLYING_REMOTE.with(|flag| flag.replace(true)));
+    f()
+}
+
+#[derive(Default)]
+pub struct CoherenceStats {
+    pub messages_sent: AtomicU64,
+    pub items_sent: AtomicU64,
+    pub overflows: AtomicU64,
+    pub messages_received: AtomicU64,
+    pub items_applied: AtomicU64,
+    pub malformed: AtomicU64,
+    pub gaps: AtomicU64,
+    pub origin_restarts: AtomicU64,
+    pub link_losses: AtomicU64,
+    pub recoveries: AtomicU64,
+}
+
+#[derive(Default)]
+struct Pending {
+    items: Vec<Item>,
+    /// Set when the queue overflowed: it holds one `flushall` and takes nothing more.
+    overflowed: bool,
+}
+
+pub struct Coherence {
+    pub node_id: Bytes,
+    enabled: AtomicBool,
+    pending: Mutex<Pending>,
+    wakeup: Notify,
+    /// Sequence number of the last message published.
+    pub seq: AtomicU64,
+    pub stats: CoherenceStats,
+    /// Whether coherence is on and the peers to link to, from the configuration.
+    desired: watch::Sender<(bool, Vec<String>)>,
+    /// The running links, for INFO.
+    pub links: Mutex<Vec<Arc<link::LinkState>>>,
+}
+
+impl Coherence {
+    pub fn new(node_id: &str) -> Self {
+        Coherence {
+            node_id: Bytes::copy_from_slice(node_id.as_bytes()),
+            enabled: AtomicBool::new(false),
+            pending: Mutex::default(),
+            wakeup: Notify::new(),
+            seq: AtomicU64::new(0),
+            stats: CoherenceStats::default(),
+            desired: watch::channel((false, Vec::new())).0,
+            links: Mutex::default(),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Takes the configuration in: the links follow it (see `link::supervise`).
+    pub fn configure(&self, enabled: bool, peers: Vec<String>) {
+        self.enabled.store(enabled, Ordering::Relaxed);
+        self.desired.send_if_modified(|current| {
+            let wanted = (enabled, peers);
+            let changed = *current != wanted;
+            *current = wanted;
+            changed
+        });
+    }
+
+    pub fn pending_items(&self) -> usize {
+        self.pending.lock().map(|p| p.items.len()).unwrap_or(0)
+    }
+
+    fn queue(&self, item: Item) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.overflowed {
+            return;
+        }
+        if pending.items.len() >= MAX_PENDING_ITEMS {
+            pending.items.clear();
+            pending.items.push(Item::FlushAll);
+            pending.overflowed = true;
+            self.stats.overflows.fetch_add(1, Ordering::Relaxed);
+        } else {
+            pending.items.push(item);
+        }
+        if pending.items.len() == 1 {
+            self.wakeup.notify_one();
+        }
+    }
+
+    fn take_pending(&self) -> Vec<Item> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.overflowed = false;
+        std::mem::take(&mut pending.items)
+    }
+}
+
+impl NoticeSink for Coherence {
+    fn notice(&self, notice: &Notice<'_>) {
+        if !self.enabled.load(Ordering::Relaxed) || APPLYING_REMOTE.with(Cell::get) {
+            return;
+        }
+        let db = notice.db;
+        let item = match notice.target {
+            Target::Key(key) => {
+                let local = class::EXPIRED | class::EVICTED | class::INVALIDATE;
+                // NEW precedes the write's own notice; KEY_MISS is a read.
+                let not_a_change = class::NEW | class::KEY_MISS;
+                if notice.class & (local | not_a_change) != 0
+                    || matches!(notice.event, "expire" | "persist")
+                {
+                    return;
+                }
+                Item::Key {
+                    db,
+                    key: Bytes::copy_from_slice(key),
+                }
+            }
+            Target::Tag(name) => Item::Tag {
+                db,
+                name: Bytes::copy_from_slice(name),
+            },
+            Target::Pattern(pattern) => Item::Pattern {
+                db,
+                pattern: Bytes::copy_from_slice(pattern),
+            },
+            Target::Db => Item::FlushDb { db },
+            Target::All => Item::FlushAll,
+        };
+        self.queue(item);
+    }
+}
+
+/// Publishes the queued invalidations: each wake-up drains the queue into as few messages as
+/// `MAX_MESSAGE_BYTES` allows.
+pub async fn publisher(server: Arc<Server>) {
+    let coherence = &server.coherence;
+    loop {
+        coherence.wakeup.notified().await;
+        // The other tasks of this turn of the event loop add to the same batch.
+        tokio::task::yield_now().await;
+        let items = coherence.take_pending();
+        let mut start = 0;
+        while start < items.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < items.len() && (end == start || bytes < MAX_MESSAGE_BYTES) {
+                bytes += items[end].encoded_len();
+                end += 1;
+            }
+            let batch = &items[start..end];
+            let seq = coherence.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            let payload = wire::encode(&coherence.node_id, seq, batch);
+            server
+                .pubsub
+                .publish(Kind::Channel, CHANNEL, &payload, None, now_ms());
+            let stats = &coherence.stats;
+            stats.messages_sent.fetch_add(1, Ordering::Relaxed);
+            stats
+                .items_sent
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            start = end;
+        }
+    }
+}
+
+/// A random node id: 40 hex digits, as Redis's run ids.
+pub fn random_node_id() -> String {
+    (0..40)
+        .map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_notice<'a>(key: &'a [u8], class: u16, event: &'static str) -> Notice<'a> {
+        Notice {
+            db: 0,
+            target: Target::Key(key),
+            class,
+            event,
+        }
+    }
+
+    #[test]
+    fn publishes_client_changes_only() {
+        let coherence = Coherence::new("n");
+        coherence.notice(&key_notice(b"off", class::STRING, "set"));
+        assert_eq!(coherence.pending_items(), 0);
+        coherence.configure(true, Vec::new());
+        coherence.notice(&key_notice(b"a", class::STRING, "set"));
+        coherence.notice(&key_notice(b"a", class::EXPIRED, "expired"));
+        coherence.notice(&key_notice(b"a", class::EVICTED, "evicted"));
+        coherence.notice(&key_notice(b"a", class::GENERIC | class::INVALIDATE, "del"));
+        coherence.notice(&key_notice(b"a", class::GENERIC, "expire"));
+        coherence.notice(&key_notice(b"a", class::NEW, "new"));
+        as_remote(|| coherence.notice(&key_notice(b"remote", class::GENERIC, "del")));
+        coherence.notice(&Notice {
+            db: 1,
+            target: Target::Tag(b"t"),
+            class: class::INVALIDATE,
+            event: "tag.invalidate",
+        });
+        assert_eq!(
+            coherence.take_pending(),
+            vec![
+                Item::Key {
+                    db: 0,
+                    key: Bytes::from_static(b"a")
+                },
+                Item::Tag {
+                    db: 1,
+                    name: Bytes::from_static(b"t")
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn overflow_degrades_to_one_flushall() {
+        let coherence = Coherence::new("n");
+        coherence.configure(true, Vec::new());
+        for _ in 0..MAX_PENDING_ITEMS + 10 {
+            coherence.notice(&key_notice(b"k", class::STRING, "set"));
+        }
+        assert_eq!(coherence.take_pending(), vec![Item::FlushAll]);
+        coherence.notice(&key_notice(b"k", class::STRING, "set"));
+        assert_eq!(coherence.pending_items(), 1);
+    }
+
+    #[test]
+    fn node_ids_are_valid() {
+        let id = random_node_id();
+        assert_eq!(id.len(), 40);
+        assert!(wire::valid_node_id(id.as_bytes()));
+    }
+}

@@ -1,0 +1,273 @@
+//! The text format of invalidation messages on `__cachet__:invalidations`: readable with
+//! `redis-cli SUBSCRIBE __cachet__:invalidations`, binary-safe thanks to length prefixes, and
+//! decoded without panics from any bytes (a message that does not parse is `None`).
+//!
+//! ```text
+//! message := "cachet1" SP origin SP seq (SP item)+
+//! origin  := 1..=64 of [A-Za-z0-9_-]          (the publisher's node-id)
+//! seq     := decimal u64, 1 for the first message of an origin, +1 per message
+//! item    := "key" SP db SP blob              (a key overwritten or deleted)
+//!          | "tag" SP db SP blob              (TAG.INVALIDATE of one tag)
+//!          | "pattern" SP db SP blob          (CACHE.INVALIDATE of one glob pattern)
+//!          | "flushdb" SP db                  (FLUSHDB, SWAPDB)
+//!          | "flushall"
+//! blob    := len ":" <len raw bytes>
+//! ```
+//!
+//! e.g. `cachet1 3f9a... 42 key 0 5:user1 tag 0 7:user:42 flushdb 3`.
+
+use bytes::Bytes;
+
+pub const VERSION: &[u8] = b"cachet1";
+/// Longest node id: enough for a UUID or a host name, short enough to repeat in every message.
+pub const MAX_NODE_ID: usize = 64;
+/// Digits of a length or database index we read: more cannot be a u64 (parsing catches the rest).
+const MAX_DIGITS: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Key { db: usize, key: Bytes },
+    Tag { db: usize, name: Bytes },
+    Pattern { db: usize, pattern: Bytes },
+    FlushDb { db: usize },
+    FlushAll,
+}
+
+impl Item {
+    /// Bytes the item takes in a message (an upper bound), to cut batches into messages.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Item::Key { key: b, .. }
+            | Item::Tag { name: b, .. }
+            | Item::Pattern { pattern: b, .. } => b.len() + 2 * MAX_DIGITS + 12,
+            Item::FlushDb { .. } => MAX_DIGITS + 9,
+            Item::FlushAll => 9,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub origin: Bytes,
+    pub seq: u64,
+    pub items: Vec<Item>,
+}
+
+pub fn valid_node_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_NODE_ID
+        && id
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+}
+
+pub fn encode(origin: &[u8], seq: u64, items: &[Item]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + items.iter().map(Item::encoded_len).sum::<usize>());
+    out.extend_from_slice(VERSION);
+    out.push(b' ');
+    out.extend_from_slice(origin);
+    out.extend_from_slice(format!(" {seq}").as_bytes());
+    for item in items {
+        let (name, db, blob): (&str, Option<usize>, Option<&Bytes>) = match item {
+            Item::Key { db, key } => ("key", Some(*db), Some(key)),
+            Item::Tag { db, name } => ("tag", Some(*db), Some(name)),
+            Item::Pattern { db, pattern } => ("pattern", Some(*db), Some(pattern)),
+            Item::FlushDb { db } => ("flushdb", Some(*db), None),
+            Item::FlushAll => ("flushall", None, None),
+        };
+        out.push(b' ');
+        out.extend_from_slice(name.as_bytes());
+        if let Some(db) = db {
+            out.extend_from_slice(format!(" {db}").as_bytes());
+        }
+        if let Some(blob) = blob {
+            out.extend_from_slice(format!(" {}:", blob.len()).as_bytes());
+            out.extend_from_slice(blob);
+        }
+    }
+    out
+}
+
+/// A cursor over a message's bytes.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// The next space-delimited word (not consuming blobs).
+    fn word(&mut self) -> Option<&'a [u8]> {
+        let end = self
+            .rest
+            .iter()
+            .position(|&c| c == b' ')
+            .unwrap_or(self.rest.len());
+        let (word, rest) = self.rest.split_at(end);
+        self.rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        (!word.is_empty()).then_some(word)
+    }
+
+    fn number(&mut self) -> Option<u64> {
+        digits(self.word()?)
+    }
+
+    fn blob(&mut self) -> Option<Bytes> {
+        let colon = self
+            .rest
+            .iter()
+            .take(MAX_DIGITS + 1)
+            .position(|&c| c == b':')?;
+        let len = usize::try_from(digits(self.rest.get(..colon)?)?).ok()?;
+        let start = colon + 1;
+        let end = start.checked_add(len)?;
+        let blob = Bytes::copy_from_slice(self.rest.get(start..end)?);
+        let rest = self.rest.get(end..)?;
+        self.rest = match rest.first() {
+            None => rest,
+            Some(b' ') => rest.get(1..)?,
+            Some(_) => return None,
+        };
+        Some(blob)
+    }
+}
+
+fn digits(word: &[u8]) -> Option<u64> {
+    if word.is_empty() || word.len() > MAX_DIGITS || !word.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(word).ok()?.parse().ok()
+}
+
+pub fn decode(bytes: &[u8]) -> Option<Message> {
+    let mut reader = Reader { rest: bytes };
+    if reader.word()? != VERSION {
+        return None;
+    }
+    let origin = reader.word()?;
+    if !valid_node_id(origin) {
+        return None;
+    }
+    let origin = Bytes::copy_from_slice(origin);
+    let seq = reader.number()?;
+    let mut items = Vec::new();
+    while !reader.rest.is_empty() {
+        let name = reader.word()?;
+        let item = match name {
+            b"flushall" => Item::FlushAll,
+            b"flushdb" => Item::FlushDb {
+                db: usize::try_from(reader.number()?).ok()?,
+            },
+            b"key" | b"tag" | b"pattern" => {
+                let db = usize::try_from(reader.number()?).ok()?;
+                let blob = reader.blob()?;
+                match name {
+                    b"key" => Item::Key { db, key: blob },
+                    b"tag" => Item::Tag { db, name: blob },
+                    _ => Item::Pattern { db, pattern: blob },
+                }
+            }
+            _ => return None,
+        };
+        items.push(item);
+    }
+    (!items.is_empty()).then_some(Message { origin, seq, items })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn b(s: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(s)
+    }
+
+    #[test]
+    fn readable_and_binary_safe() {
+        let items = vec![
+            Item::Key {
+                db: 0,
+                key: b(b"user 1:x"),
+            },
+            Item::Tag {
+                db: 2,
+                name: b(b"user:42"),
+            },
+            Item::Pattern {
+                db: 0,
+                pattern: b(b""),
+            },
+            Item::FlushDb { db: 3 },
+            Item::FlushAll,
+        ];
+        let text = encode(b"node-a", 7, &items);
+        assert_eq!(
+            text,
+            b"cachet1 node-a 7 key 0 8:user 1:x tag 2 7:user:42 pattern 0 0: flushdb 3 flushall"
+        );
+        let decoded = decode(&text).expect("decodes");
+        assert_eq!(decoded.origin, b(b"node-a"));
+        assert_eq!(decoded.seq, 7);
+        assert_eq!(decoded.items, items);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            &b""[..],
+            b"cachet1",
+            b"cachet1 a 1",
+            b"cachet2 a 1 flushall",
+            b"cachet1 a! 1 flushall",
+            b"cachet1 a -1 flushall",
+            b"cachet1 a 1 key 0 9:short",
+            b"cachet1 a 1 key 0 3:abcd",
+            b"cachet1 a 1 key 0 99999999999999999999:x",
+            b"cachet1 a 1 key x 1:a",
+            b"cachet1 a 1 flushall  ",
+            b"cachet1 a 1 what",
+        ] {
+            assert_eq!(decode(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        let blob = proptest::collection::vec(any::<u8>(), 0..20).prop_map(Bytes::from);
+        prop_oneof![
+            (0usize..16, blob.clone()).prop_map(|(db, key)| Item::Key { db, key }),
+            (0usize..16, blob.clone()).prop_map(|(db, name)| Item::Tag { db, name }),
+            (0usize..16, blob).prop_map(|(db, pattern)| Item::Pattern { db, pattern }),
+            (0usize..16).prop_map(|db| Item::FlushDb { db }),
+            Just(Item::FlushAll),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(
+            origin in "[A-Za-z0-9_-]{1,64}",
+            seq in any::<u64>(),
+            items in proptest::collection::vec(item(), 1..8),
+        ) {
+            let text = encode(origin.as_bytes(), seq, &items);
+            let decoded = decode(&text);
+            prop_assert_eq!(decoded, Some(Message { origin: Bytes::from(origin), seq, items }));
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = decode(&bytes);
+            let mut prefixed = b"cachet1 n 1 ".to_vec();
+            prefixed.extend_from_slice(&bytes);
+            let _ = decode(&prefixed);
+        }
+
+        #[test]
+        fn truncation_never_panics(
+            items in proptest::collection::vec(item(), 1..4),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let text = encode(b"n", 1, &items);
+            let _ = decode(&text[..cut.index(text.len() + 1)]);
+        }
+    }
+}
