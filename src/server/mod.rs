@@ -9,6 +9,7 @@ pub mod connection;
 pub mod exec_gate;
 pub mod pubsub;
 pub mod stats;
+pub mod tracking;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -94,6 +95,8 @@ pub struct Server {
     pub blocking: Arc<blocking::Blocking>,
     /// Channel registry and message delivery; also the keyspace notifications sink.
     pub pubsub: Arc<pubsub::PubSub>,
+    /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
+    pub tracking: Arc<tracking::Tracking>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -115,6 +118,9 @@ impl Server {
             )
         };
         self.keyspace.set_eviction_settings(settings);
+        self.tracking
+            .max_keys
+            .store(self.config.read().tracking_table_max_keys, Ordering::Relaxed);
         self.keyspace.set_stats_prefixes(&prefixes);
         self.pubsub.set_limit(pubsub_limit);
         self.pubsub
@@ -129,6 +135,7 @@ impl Server {
             self.pubsub.clone(),
             self.blocking.clone(),
             self.watches.clone(),
+            self.tracking.clone(),
         ]
     }
 
@@ -173,6 +180,7 @@ pub async fn run(
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let now = now_ms();
+    let pubsub: Arc<pubsub::PubSub> = Arc::default();
     let server = Arc::new(Server {
         keyspace: Keyspace::new(values.shards, values.databases),
         config: Config::new(values, config_file),
@@ -186,7 +194,8 @@ pub async fn run(
         exec_gate: exec_gate::ExecGate::default(),
         watches: Default::default(),
         blocking: Arc::default(),
-        pubsub: Arc::default(),
+        pubsub: pubsub.clone(),
+        tracking: Arc::new(tracking::Tracking::new(pubsub)),
         shutdown: shutdown_tx,
     });
     server.keyspace.notices.install(server.notice_sinks());
