@@ -58,7 +58,9 @@ pub fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ));
         }
         if !bcast && !tags.is_empty() {
-            return Err(CmdError::msg("ERR TAG option requires BCAST mode to be enabled"));
+            return Err(CmdError::msg(
+                "ERR TAG option requires BCAST mode to be enabled",
+            ));
         }
         if current.on && current.bcast != bcast {
             return Err(CmdError::msg("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."));
@@ -77,7 +79,11 @@ pub fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             return Err(CmdError::msg("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."));
         }
         if bcast {
-            if let Some(error) = ctx.server.tracking.prefix_collision(ctx.client.id, &prefixes) {
+            if let Some(error) = ctx
+                .server
+                .tracking
+                .prefix_collision(ctx.client.id, &prefixes)
+            {
                 return Err(CmdError::msg(error));
             }
         }

@@ -320,7 +320,10 @@ pub(crate) fn execute(
     if ctx.client.tracking.remembers() && spec.has_flag("readonly") {
         let positions = spec.key_positions(args.len());
         if !positions.is_empty() {
-            let keys = positions.into_iter().filter_map(|i| args.get(i)).map(|k| &k[..]);
+            let keys = positions
+                .into_iter()
+                .filter_map(|i| args.get(i))
+                .map(|k| &k[..]);
             ctx.server.tracking.remember(ctx.client.id, keys);
         }
     }

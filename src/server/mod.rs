@@ -118,9 +118,10 @@ impl Server {
             )
         };
         self.keyspace.set_eviction_settings(settings);
-        self.tracking
-            .max_keys
-            .store(self.config.read().tracking_table_max_keys, Ordering::Relaxed);
+        self.tracking.max_keys.store(
+            self.config.read().tracking_table_max_keys,
+            Ordering::Relaxed,
+        );
         self.keyspace.set_stats_prefixes(&prefixes);
         self.pubsub.set_limit(pubsub_limit);
         self.pubsub

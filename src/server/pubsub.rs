@@ -552,7 +552,11 @@ impl ClientPubSub {
     }
 
     /// Its inbox, opened if it has none (a tracking client receives invalidations there).
-    pub fn ensure_inbox(&mut self, pubsub: &Arc<PubSub>, info: &Arc<ClientInfo>) -> Arc<Subscriber> {
+    pub fn ensure_inbox(
+        &mut self,
+        pubsub: &Arc<PubSub>,
+        info: &Arc<ClientInfo>,
+    ) -> Arc<Subscriber> {
         self.inbox
             .get_or_insert_with(|| pubsub.open_inbox(info.clone()))
             .subscriber

@@ -48,9 +48,7 @@ pub struct ClientTracking {
 impl ClientTracking {
     /// Whether the keys of the read-only command now running are to be remembered.
     pub fn remembers(&self) -> bool {
-        self.on
-            && !self.bcast
-            && !((self.optin && !self.caching) || (self.optout && self.caching))
+        self.on && !self.bcast && !((self.optin && !self.caching) || (self.optout && self.caching))
     }
 }
 
@@ -142,7 +140,11 @@ impl Tracking {
             a[..n] == b[..n]
         };
         let state = self.lock();
-        let existing = state.clients.get(&id).map(|t| &t.prefixes[..]).unwrap_or(&[]);
+        let existing = state
+            .clients
+            .get(&id)
+            .map(|t| &t.prefixes[..])
+            .unwrap_or(&[]);
         for (i, prefix) in prefixes.iter().enumerate() {
             if let Some(old) = existing.iter().find(|old| overlaps(old, prefix)) {
                 return Some(format!(
