@@ -253,3 +253,56 @@ fn tag_subscription_gets_one_push_per_tag_invalidation() {
     );
     assert_eq!(t.call(&[b"PING"]), b"+PONG\r\n");
 }
+
+#[test]
+fn bcast_sends_one_message_per_prefix_with_the_commands_keys() {
+    let server = TestServer::start();
+    let mut t = client(&server, true);
+    let mut w = client(&server, false);
+    t.call(&[
+        b"CLIENT",
+        b"TRACKING",
+        b"on",
+        b"BCAST",
+        b"PREFIX",
+        b"a",
+        b"PREFIX",
+        b"b",
+    ]);
+    w.call(&[b"MSET", b"a2", b"1", b"a1", b"1", b"b1", b"1"]);
+    assert_eq!(
+        t.read_reply(),
+        b">2\r\n$10\r\ninvalidate\r\n*2\r\n$2\r\na1\r\n$2\r\na2\r\n"
+    );
+    assert_eq!(
+        t.read_reply(),
+        b">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nb1\r\n"
+    );
+}
+
+#[test]
+fn a_redirect_that_went_away_is_reported() {
+    let server = TestServer::start();
+    let mut r = client(&server, false);
+    let mut t = client(&server, true);
+    let mut w = client(&server, false);
+    let rid = id_of(&mut r);
+    t.call(&[b"CLIENT", b"TRACKING", b"on", b"REDIRECT", rid.as_bytes()]);
+    t.call(&[b"GET", b"k"]);
+    drop(r);
+    // CLIENT LIST stops showing it once its connection is gone.
+    while String::from_utf8_lossy(&w.call(&[b"CLIENT", b"LIST"])).contains(&format!("id={rid} ")) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    w.call(&[b"SET", b"k", b"1"]);
+    assert_eq!(
+        t.read_reply(),
+        format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{rid}\r\n").as_bytes()
+    );
+    assert_eq!(
+        t.call(&[b"CLIENT", b"TRACKINGINFO"]),
+        format!("%3\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$15\r\nbroken_redirect\r\n$8\r\nredirect\r\n:{rid}\r\n$8\r\nprefixes\r\n*0\r\n").as_bytes()
+    );
+    let info = String::from_utf8_lossy(&t.call(&[b"CLIENT", b"INFO"])).into_owned();
+    assert!(info.contains(" flags=tR "), "{info}");
+}

@@ -403,5 +403,5 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
     }
     // Invalidations this command's own changes sent to its client follow its reply, as Redis's.
-    crate::server::tracking::finish(ctx.out);
+    ctx.server.tracking.finish(ctx.out);
 }

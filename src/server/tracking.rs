@@ -20,7 +20,7 @@
 //! never a shard. Nothing here locks in the other order.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -84,7 +84,7 @@ pub struct Tracking {
 }
 
 enum Payload<'a> {
-    Key(&'a [u8]),
+    Keys(&'a [&'a [u8]]),
     Flush,
     Tag(&'a [u8]),
 }
@@ -94,6 +94,9 @@ thread_local! {
     static CURRENT: Cell<u64> = const { Cell::new(0) };
     /// Messages for that client, written after its reply.
     static PENDING: RefCell<Vec<Message>> = const { RefCell::new(Vec::new()) };
+    /// BCAST: keys changed by the command, by prefix, sent together when it ends (Redis sends
+    /// them in `beforeSleep`, one message per prefix and client, keys sorted and distinct).
+    static BROADCASTS: RefCell<BTreeMap<Bytes, BTreeSet<Bytes>>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// Marks the start of a command of client `id` on this thread.
@@ -101,9 +104,7 @@ pub fn begin(id: u64) {
     CURRENT.with(|c| c.set(id));
 }
 
-/// Ends the command: the messages its own changes sent to its client follow its reply.
-pub fn finish(out: &mut ReplyBuf) {
-    CURRENT.with(|c| c.set(0));
+fn write_pending(out: &mut ReplyBuf) {
     PENDING.with(|pending| {
         for message in pending.borrow_mut().drain(..) {
             message.encode(out);
@@ -315,7 +316,7 @@ impl Tracking {
             for id in ids {
                 if let Some(tracker) = state.clients.get(&id) {
                     if tracker.prefixes.is_empty() && !(tracker.noloop && id == origin) {
-                        self.send(state, tracker, Payload::Key(key));
+                        self.send(state, tracker, Payload::Keys(&[key]));
                     }
                 }
             }
@@ -325,14 +326,51 @@ impl Tracking {
             if !key.starts_with(prefix) {
                 continue;
             }
+            if origin != 0 {
+                BROADCASTS.with(|batch| {
+                    batch
+                        .borrow_mut()
+                        .entry(prefix.clone())
+                        .or_default()
+                        .insert(Bytes::copy_from_slice(key));
+                });
+                continue;
+            }
             for id in ids {
                 if let Some(tracker) = state.clients.get(id) {
-                    if !(tracker.noloop && *id == origin) {
-                        self.send(state, tracker, Payload::Key(key));
-                    }
+                    self.send(state, tracker, Payload::Keys(&[key]));
                 }
             }
         }
+    }
+
+    /// Ends the command of the client `begin` named: the messages its own changes sent to its
+    /// client follow its reply, then the BCAST messages of the keys it changed.
+    pub fn finish(&self, out: &mut ReplyBuf) {
+        write_pending(out);
+        let batch = BROADCASTS.with(|batch| std::mem::take(&mut *batch.borrow_mut()));
+        if !batch.is_empty() {
+            let origin = current();
+            let state = self.lock();
+            for (prefix, keys) in &batch {
+                let Some(ids) = state.prefixes.get(prefix) else {
+                    continue;
+                };
+                let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+                let mut ids: Vec<u64> = ids.iter().copied().collect();
+                ids.sort_unstable();
+                for id in ids {
+                    if let Some(tracker) = state.clients.get(&id) {
+                        if !(tracker.noloop && id == origin) {
+                            self.send(&state, tracker, Payload::Keys(&keys));
+                        }
+                    }
+                }
+            }
+            drop(state);
+            write_pending(out);
+        }
+        CURRENT.with(|c| c.set(0));
     }
 
     /// Sends one message as Redis's `sendTrackingMessage`.
@@ -374,7 +412,13 @@ impl Tracking {
             return;
         }
         match payload {
-            Payload::Key(name) | Payload::Tag(name) => {
+            Payload::Keys(keys) => {
+                out.array(keys.len());
+                for key in keys {
+                    out.bulk(key);
+                }
+            }
+            Payload::Tag(name) => {
                 out.array(1);
                 out.bulk(name);
             }
