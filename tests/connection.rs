@@ -584,7 +584,7 @@ fn client_help_lists_subcommands() {
     let reply = String::from_utf8(raw.call(&[b"CLIENT", b"HELP"])).unwrap();
     assert!(
         reply.starts_with(
-            "*33\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            "*44\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
         ),
         "{reply}"
     );

@@ -203,6 +203,54 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         ..SPEC
     },
     CommandSpec {
+        name: "tracking",
+        arity: -3,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Enable or disable server assisted client side caching support",
+        since: "6.0.0",
+        complexity: "O(1). Some options may introduce additional complexity.",
+        handler: Some(super::client_tracking::client_tracking),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "caching",
+        arity: 3,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Instruct the server about tracking or not keys in the next request",
+        since: "6.0.0",
+        complexity: "O(1)",
+        handler: Some(super::client_tracking::client_caching),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "getredir",
+        arity: 2,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Get tracking notifications redirection client ID if any",
+        since: "6.0.0",
+        complexity: "O(1)",
+        handler: Some(super::client_tracking::client_getredir),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "trackinginfo",
+        arity: 2,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Return information about server assisted client side caching for the current connection",
+        since: "6.2.0",
+        complexity: "O(1)",
+        handler: Some(super::client_tracking::client_trackinginfo),
+        ..SPEC
+    },
+    CommandSpec {
         name: "help",
         arity: 2,
         flags: &["loading", "stale"],
@@ -369,6 +417,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     super::multi::reset_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.pubsub.clear();
+    super::client_tracking::disable(ctx);
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
     ctx.client.reply_mode = ReplyMode::On;
@@ -491,6 +540,17 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     if ctx.server.blocking.is_blocked(info.id) {
         flags.push('b');
     }
+    let tracking = ctx.server.tracking.client(info.id);
+    if let Some((redirect, prefixes)) = &tracking {
+        flags.push('t');
+        if *redirect != 0 && ctx.server.clients.get(*redirect).is_none() {
+            flags.push('R');
+        }
+        if !prefixes.is_empty() || ctx.server.tracking.is_bcast(info.id) {
+            flags.push('B');
+        }
+    }
+    let redir = tracking.map_or(-1, |(redirect, _)| redirect as i64);
     if info.dirty_cas.load(Ordering::Relaxed) {
         flags.push('d');
     }
@@ -517,7 +577,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
         info.id,
         info.addr,
         info.laddr,
@@ -541,6 +601,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         queued_messages,
         tot_mem + queued_messages,
         cmd,
+        redir,
         info.resp.load(Ordering::Relaxed),
     );
     line
@@ -745,6 +806,10 @@ fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 const CLIENT_HELP: &[&str] = &[
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -775,6 +840,13 @@ const CLIENT_HELP: &[&str] = &[
     "    Assign the name <name> to the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
 ];
 
 fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {

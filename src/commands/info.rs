@@ -219,6 +219,7 @@ fn clients_section(info: &mut InfoText, server: &Server) {
     info.field("client_recent_max_input_buffer", max_input);
     info.field("client_recent_max_output_buffer", max_output);
     info.field("blocked_clients", server.blocking.blocked_clients());
+    info.field("tracking_clients", server.tracking.sizes().0);
 }
 
 /// Resident set size from `/proc/self/statm`, as Redis's `zmalloc_get_rss`; `None` off Linux.
@@ -350,6 +351,10 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     info.field("pubsub_channels", channels);
     info.field("pubsub_patterns", patterns);
     info.field("pubsubshard_channels", shard_channels);
+    let (_, keys, items, prefixes) = server.tracking.sizes();
+    info.field("tracking_total_keys", keys);
+    info.field("tracking_total_items", items);
+    info.field("tracking_total_prefixes", prefixes);
 }
 
 /// cachet has no replication: always a master without replicas.

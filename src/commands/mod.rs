@@ -6,6 +6,7 @@ pub mod args;
 pub mod cache;
 pub mod cache_stats;
 pub mod client;
+pub mod client_tracking;
 pub mod command_cmd;
 pub mod config_cmd;
 pub mod hash;
@@ -317,6 +318,21 @@ pub(crate) fn execute(
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
+    // Client-side caching: the keys of every read-only command a tracking client runs.
+    if ctx.client.tracking.remembers() && spec.has_flag("readonly") {
+        let positions = spec.key_positions(args.len());
+        if !positions.is_empty() {
+            let keys = positions
+                .into_iter()
+                .filter_map(|i| args.get(i))
+                .map(|k| &k[..]);
+            ctx.server.tracking.remember(ctx.client.id, keys);
+        }
+    }
+    // CLIENT CACHING applies to the next command only (not to those queued by MULTI).
+    if parent.is_none_or(|p| p.name != "client") && ctx.client.multi.is_none() {
+        ctx.client.tracking.caching = false;
+    }
     // A write may have taken the keyspace past its limit: give the room back now, so the limit
     // holds between commands and not only before them. Only `denyoom` writes can grow the data; a
     // DEL after a runtime shrink must not do the cron's work.
@@ -333,6 +349,7 @@ pub(crate) fn execute(
 /// command but EXEC holds the exec gate shared (EXEC takes it exclusively); inside MULTI,
 /// commands are queued instead of run (`multi`).
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    crate::server::tracking::begin(ctx.client.id);
     let mark = ctx.out.len();
     // A skip asked for by the previous command applies to this one, unless this one changes the
     // reply mode itself (CLIENT REPLY ON answers even right after SKIP, as in Redis).
@@ -387,4 +404,6 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             ctx.client.reply_mode = ReplyMode::On;
         }
     }
+    // Invalidations this command's own changes sent to its client follow its reply, as Redis's.
+    ctx.server.tracking.finish(ctx.out);
 }

@@ -52,6 +52,8 @@ pub struct ClientState {
     pub multi: Option<crate::commands::multi::Transaction>,
     /// The (database, key) pairs this client WATCHes, as registered in the server's watch registry.
     pub watched: Vec<(usize, Bytes)>,
+    /// CLIENT TRACKING mode (the tables are in `Server::tracking`).
+    pub tracking: super::tracking::ClientTracking,
 }
 
 impl ClientState {
@@ -71,6 +73,7 @@ impl ClientState {
             pubsub: Default::default(),
             multi: None,
             watched: Vec::new(),
+            tracking: Default::default(),
         }
     }
 

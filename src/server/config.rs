@@ -23,6 +23,7 @@ pub struct ConfigValues {
     pub loglevel: String,
     pub logfile: String,
     pub timeout: u64,
+    pub tracking_table_max_keys: usize,
     pub tcp_keepalive: u64,
     pub proto_max_bulk_len: usize,
     pub proto_max_multibulk_len: usize,
@@ -328,6 +329,17 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| c.timeout.to_string(),
         set: |c, a| {
             c.timeout = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "tracking-table-max-keys",
+        default: "1000000",
+        mutable: true,
+        help: "Most keys the client-side caching table remembers; past it, keys are invalidated to make room (0: no limit).",
+        get: |c| c.tracking_table_max_keys.to_string(),
+        set: |c, a| {
+            c.tracking_table_max_keys = int(a, 0, i64::MAX)?;
             Ok(())
         },
     },
@@ -746,6 +758,7 @@ impl Default for ConfigValues {
             loglevel: String::new(),
             logfile: String::new(),
             timeout: 0,
+            tracking_table_max_keys: 0,
             tcp_keepalive: 0,
             proto_max_bulk_len: 0,
             proto_max_multibulk_len: 0,

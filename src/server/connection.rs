@@ -208,6 +208,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     }
     // A closed connection leaves no watch behind.
     crate::commands::multi::reset_client(server, &mut client);
+    server.tracking.disable(client.id);
     let _ = stream.shutdown().await;
 }
 

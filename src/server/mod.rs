@@ -10,6 +10,7 @@ pub mod connection;
 pub mod exec_gate;
 pub mod pubsub;
 pub mod stats;
+pub mod tracking;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -97,6 +98,8 @@ pub struct Server {
     pub pubsub: Arc<pubsub::PubSub>,
     /// Invalidations published to and received from peer daemons; a keyspace-notice sink.
     pub coherence: Arc<coherence::Coherence>,
+    /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
+    pub tracking: Arc<tracking::Tracking>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -120,6 +123,10 @@ impl Server {
         };
         self.coherence.configure(coherence.0, coherence.1);
         self.keyspace.set_eviction_settings(settings);
+        self.tracking.max_keys.store(
+            self.config.read().tracking_table_max_keys,
+            Ordering::Relaxed,
+        );
         self.keyspace.set_stats_prefixes(&prefixes);
         self.pubsub.set_limit(pubsub_limit);
         self.pubsub
@@ -135,6 +142,7 @@ impl Server {
             self.blocking.clone(),
             self.watches.clone(),
             self.coherence.clone(),
+            self.tracking.clone(),
         ]
     }
 
@@ -183,6 +191,7 @@ pub async fn run(
         values.node_id = coherence::random_node_id();
     }
     let coherence = Arc::new(coherence::Coherence::new(&values.node_id));
+    let pubsub: Arc<pubsub::PubSub> = Arc::default();
     let server = Arc::new(Server {
         keyspace: Keyspace::new(values.shards, values.databases),
         config: Config::new(values, config_file),
@@ -196,8 +205,9 @@ pub async fn run(
         exec_gate: exec_gate::ExecGate::default(),
         watches: Default::default(),
         blocking: Arc::default(),
-        pubsub: Arc::default(),
+        pubsub: pubsub.clone(),
         coherence,
+        tracking: Arc::new(tracking::Tracking::new(pubsub)),
         shutdown: shutdown_tx,
     });
     server.keyspace.notices.install(server.notice_sinks());

@@ -69,6 +69,11 @@ impl Message {
         }
     }
 
+    /// A message already encoded as a RESP2 array (client tracking's invalidations).
+    pub fn from_frame(frame: Bytes) -> Message {
+        Message { frame }
+    }
+
     /// Bytes it takes in the subscriber's output buffer, plus its slot in the queue.
     fn cost(&self) -> usize {
         self.frame.len() + QUEUE_SLOT
@@ -310,6 +315,12 @@ impl PubSub {
         self.read().patterns.len()
     }
 
+    /// Queues `message` for one subscriber, under the pub/sub output limit (client tracking).
+    pub fn push(&self, subscriber: &Subscriber, message: Message) {
+        let limit = *self.limit.lock().unwrap_or_else(|p| p.into_inner());
+        deliver_to(subscriber, message, &limit, crate::engine::now_ms());
+    }
+
     fn publish_notification(&self, channel: &[u8], payload: &[u8]) {
         self.publish(
             Kind::Channel,
@@ -538,6 +549,18 @@ impl ClientPubSub {
                 self.unsubscribe(kind, &name);
             }
         }
+    }
+
+    /// Its inbox, opened if it has none (a tracking client receives invalidations there).
+    pub fn ensure_inbox(
+        &mut self,
+        pubsub: &Arc<PubSub>,
+        info: &Arc<ClientInfo>,
+    ) -> Arc<Subscriber> {
+        self.inbox
+            .get_or_insert_with(|| pubsub.open_inbox(info.clone()))
+            .subscriber
+            .clone()
     }
 
     pub fn has_inbox(&self) -> bool {
