@@ -282,23 +282,26 @@ mod tests {
             exact.record(0, hash_of_rank(rank), 1);
         }
         let expected: Vec<u64> = (0..5).map(hash_of_rank).collect();
-        assert_reports(&exact, &expected);
+        // Exact counts: every key above N / slots reads is guaranteed a slot.
+        assert_reports(&exact, &expected[..3]);
 
         // Sampled as the read path does it.
         let mut shard = ShardAnalytics::default();
         for &rank in &stream {
             shard.record_read(0, hash_of_rank(rank), b"", true);
         }
-        assert_reports(&shard.top_keys, &expected);
+        // Sampled 1 in 8 (at random) the guarantee is statistical: keep a wide margin.
+        assert_reports(&shard.top_keys, &expected[..2]);
     }
 
-    /// What Space-Saving promises on a skewed stream: the true top 5 are all tracked and the
-    /// three hottest come first, in order (lower down, a newcomer's inherited count may pass a
-    /// true key's).
+    /// What Space-Saving promises on a skewed stream, whatever the hash seed and the sampling:
+    /// keys read more than N / slots times are all tracked, and the hottest, read more than the
+    /// next one plus any overestimate, comes first. (Below that a newcomer's inherited count may
+    /// pass a true key's.)
     fn assert_reports(topk: &TopKeys, expected: &[u64]) {
         let tracked: Vec<u64> = topk.entries().map(|e| e.1).collect();
         assert!(expected.iter().all(|h| tracked.contains(h)), "{tracked:?}");
-        assert_eq!(top(topk, 3), expected[..3]);
+        assert_eq!(top(topk, 1), expected[..1]);
     }
 
     #[test]
