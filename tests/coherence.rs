@@ -140,12 +140,20 @@ fn messages_are_readable_by_a_plain_subscriber() {
     raw.read_reply();
     let mut con = server.client();
     let _: () = con.set("a b", "1").unwrap();
+    // `cachet1 <node-id> <run> <seq> <time> <items>`
+    let payload = |reply: Vec<u8>| -> Vec<String> {
+        let text = String::from_utf8(reply).unwrap();
+        let payload = text.trim_end().rsplit("\r\n").next().unwrap().to_string();
+        payload.split(' ').map(str::to_string).collect()
+    };
     let message = raw.read_reply();
-    let expected: &[u8] = b"*3\r\n$7\r\nmessage\r\n$24\r\n__cachet__:invalidations\r\n$24\r\ncachet1 n1 1 key 0 3:a b\r\n";
-    assert_eq!(
-        String::from_utf8_lossy(&message),
-        String::from_utf8_lossy(expected)
-    );
+    assert!(message.starts_with(b"*3\r\n$7\r\nmessage\r\n$24\r\n__cachet__:invalidations\r\n"));
+    let words = payload(message);
+    assert_eq!(&words[..2], ["cachet1", "n1"]);
+    let run: u64 = words[2].parse().unwrap();
+    assert_eq!(words[3], "1");
+    assert!(words[4].parse::<u64>().unwrap() >= run);
+    assert_eq!(&words[5..], ["key", "0", "3:a", "b"]);
     // A delete is published; an expiry is not (the next message is the DEL's).
     let _: () = con.set_ex("short", "1", 1).unwrap();
     let _: () = redis::cmd("PEXPIRE")
@@ -153,16 +161,19 @@ fn messages_are_readable_by_a_plain_subscriber() {
         .arg(1)
         .query(&mut con)
         .unwrap();
-    let message = raw.read_reply();
-    assert!(message.ends_with(b"cachet1 n1 2 key 0 5:short\r\n"));
+    let words = payload(raw.read_reply());
+    assert_eq!((&words[2], &words[3]), (&run.to_string(), &"2".to_string()));
+    assert_eq!(&words[5..], ["key", "0", "5:short"]);
     std::thread::sleep(Duration::from_millis(5));
     let _: Option<String> = con.get("short").unwrap();
     let _: i64 = con.del("a b").unwrap();
-    let message = raw.read_reply();
-    assert!(message.ends_with(b"cachet1 n1 3 key 0 3:a b\r\n"));
+    let words = payload(raw.read_reply());
+    assert_eq!(words[3], "3");
+    assert_eq!(&words[5..], ["key", "0", "3:a", "b"]);
     let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
-    let message = raw.read_reply();
-    assert!(message.ends_with(b"cachet1 n1 4 flushall\r\n"));
+    let words = payload(raw.read_reply());
+    assert_eq!(words[3], "4");
+    assert_eq!(&words[5..], ["flushall"]);
 }
 
 #[test]
@@ -271,8 +282,12 @@ fn a_cut_link_leaves_no_stale_key_after_it_is_restored() {
     std::thread::sleep(Duration::from_millis(50));
     assert!(exists(&mut cons[2], "c-own"));
 
-    // A dropped connection (the origin killed its subscribers) recovers the same way.
+    // A dropped connection (the origin killed its subscribers), written on meanwhile: the same.
+    let heard = counter(&mut cons[0], "messages_received");
     let _: () = cons[1].set("k", "old again").unwrap();
+    wait_until("B's write heard on A", || {
+        counter(&mut cons[0], "messages_received") > heard
+    });
     let losses = counter(&mut cons[1], "link_losses");
     let _: i64 = redis::cmd("CLIENT")
         .arg("KILL")
@@ -280,6 +295,7 @@ fn a_cut_link_leaves_no_stale_key_after_it_is_restored() {
         .arg("pubsub")
         .query(&mut cons[0])
         .unwrap();
+    let _: () = cons[0].set("k", "newest").unwrap();
     wait_until("link lost and back", || {
         counter(&mut cons[1], "link_losses") > losses && counter(&mut cons[1], "peers_up") == 2
     });
@@ -292,6 +308,97 @@ fn a_cut_link_leaves_no_stale_key_after_it_is_restored() {
     });
     let _: () = cons[0].set("after", "new").unwrap();
     wait_until("after applied", || !exists(&mut cons[1], "after"));
+}
+
+/// A message B's link lost is replayed from A's backlog when the link is back: B keeps the rest
+/// of its data. (A pub/sub output limit of one byte on A makes the loss certain.)
+#[test]
+fn a_lost_message_is_replayed_not_flushed() {
+    let (_servers, mut cons) = mesh();
+    let _: () = cons[1].mset(&[("k", "old"), ("keep", "1")]).unwrap();
+    settle(&mut cons);
+    let recoveries = counter(&mut cons[1], "recoveries");
+    let replays = counter(&mut cons[1], "replays");
+    let set_limit = |con: &mut Connection, limit: &str| {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("client-output-buffer-limit")
+            .arg(limit)
+            .query(con)
+            .unwrap();
+    };
+    let losses = counter(&mut cons[1], "link_losses");
+    set_limit(&mut cons[0], "pubsub 1 1 0");
+    let _: () = cons[0].set("k", "new").unwrap();
+    wait_until("B's link cut", || {
+        counter(&mut cons[1], "link_losses") > losses
+    });
+    set_limit(&mut cons[0], "pubsub 32mb 8mb 60");
+    wait_until("replayed", || counter(&mut cons[1], "replays") > replays);
+    wait_until("links back", || counter(&mut cons[1], "peers_up") == 2);
+    assert!(!exists(&mut cons[1], "k"));
+    let kept: String = cons[1].get("keep").unwrap();
+    assert_eq!(kept, "1");
+    assert_eq!(counter(&mut cons[1], "recoveries"), recoveries);
+    assert!(counter(&mut cons[1], "replayed_messages") >= 1);
+    assert!(counter(&mut cons[0], "replays_served") >= 1);
+}
+
+/// POSITION and REPLAY as a link uses them, and the NOREPLAY errors.
+#[test]
+fn position_and_replay_commands() {
+    let a = TestServer::start_with(|c| {
+        c.coherence = true;
+        c.node_id = "origin-a".into();
+    });
+    let mut con = a.client();
+    for i in 0..3 {
+        let _: () = con.set(format!("k{i}"), i).unwrap();
+        wait_until("published", || counter(&mut con, "last_sequence") == i + 1);
+    }
+    let position: Vec<redis::Value> = redis::cmd("CACHE.PEER")
+        .arg("POSITION")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(position.len(), 6);
+    assert_eq!(position[1], redis::Value::BulkString(b"origin-a".to_vec()));
+    let redis::Value::Int(run) = position[3] else {
+        panic!("run is an integer: {position:?}")
+    };
+    assert_eq!(position[5], redis::Value::Int(3));
+    let replay = |con: &mut Connection, node: &str, run: i64, after: &str| {
+        redis::cmd("CACHE.PEER")
+            .arg("REPLAY")
+            .arg(node)
+            .arg(run)
+            .arg(after)
+            .query::<Vec<String>>(con)
+    };
+    let messages = replay(&mut con, "origin-a", run, "1").unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(messages[0].starts_with(&format!("cachet1 origin-a {run} 2 ")));
+    assert!(messages[1].ends_with(" key 0 2:k2"));
+    assert!(replay(&mut con, "origin-a", run, "3").unwrap().is_empty());
+    let error = |result: redis::RedisResult<Vec<String>>| result.unwrap_err().to_string();
+    assert!(error(replay(&mut con, "other", run, "0")).contains("NOREPLAY"));
+    assert!(error(replay(&mut con, "origin-a", run + 1, "0")).contains("NOREPLAY"));
+    assert!(error(replay(&mut con, "origin-a", run, "4")).contains("NOREPLAY"));
+    assert!(error(replay(&mut con, "origin-a", run, "x")).contains("not an integer"));
+    // A backlog of one byte keeps only the newest message.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("coherence-backlog-size")
+        .arg("1")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(counter(&mut con, "backlog_messages"), 1);
+    assert_eq!(replay(&mut con, "origin-a", run, "2").unwrap().len(), 1);
+    let trimmed = error(replay(&mut con, "origin-a", run, "1"));
+    assert!(
+        trimmed.contains("NOREPLAY")
+            && trimmed.contains("the backlog starts at sequence 3, after 1"),
+        "{trimmed}"
+    );
 }
 
 #[test]
@@ -362,27 +469,27 @@ fn gaps_restarts_and_garbage_drop_local_data() {
 
     // In order: only the named key goes.
     let _: () = on_b.mset(&[("k", "1"), ("keep", "1")]).unwrap();
-    publish(&mut on_a, b"cachet1 fake 1 key 0 1:k");
-    publish(&mut on_a, b"cachet1 fake 2 key 0 1:x");
+    publish(&mut on_a, b"cachet1 fake 7 1 0 key 0 1:k");
+    publish(&mut on_a, b"cachet1 fake 7 2 0 key 0 1:x");
     received(&mut on_b, 2);
     assert!(!exists(&mut on_b, "k"));
     assert!(exists(&mut on_b, "keep"));
     assert_eq!(counter(&mut on_b, "gaps"), 0);
 
-    // A gap: everything goes.
-    publish(&mut on_a, b"cachet1 fake 5 key 0 1:x");
+    // A gap the origin cannot fill (the peer is not "fake"): everything goes.
+    publish(&mut on_a, b"cachet1 fake 7 5 0 key 0 1:x");
     received(&mut on_b, 3);
     assert_eq!(counter(&mut on_b, "gaps"), 1);
     assert!(!exists(&mut on_b, "keep"));
 
-    // A restart (sequence back to 1) and garbage: the same.
+    // A restart (another run) and garbage: the same.
     let _: () = on_b.set("keep", "1").unwrap();
-    publish(&mut on_a, b"cachet1 fake 1 key 0 1:x");
+    publish(&mut on_a, b"cachet1 fake 8 1 0 key 0 1:x");
     received(&mut on_b, 4);
     assert_eq!(counter(&mut on_b, "origin_restarts"), 1);
     assert!(!exists(&mut on_b, "keep"));
     let _: () = on_b.set("keep", "1").unwrap();
-    publish(&mut on_a, b"cachet1 fake 2 key 0 99:x");
+    publish(&mut on_a, b"cachet1 fake 8 2 0 key 0 99:x");
     received(&mut on_b, 5);
     assert_eq!(counter(&mut on_b, "malformed_messages"), 1);
     assert!(!exists(&mut on_b, "keep"));
@@ -390,19 +497,19 @@ fn gaps_restarts_and_garbage_drop_local_data() {
     // (A malformed message carries no sequence we can trust: the next is taken as it comes.)
     // Its own messages (on a bus, or a peer list naming itself) are ignored.
     let _: () = on_b.set("keep", "1").unwrap();
-    publish(&mut on_a, b"cachet1 b 1 flushall");
+    publish(&mut on_a, b"cachet1 b 1 1 0 flushall");
     received(&mut on_b, 6);
     assert!(exists(&mut on_b, "keep"));
     // Flushes, patterns and databases out of range.
     let _: () = on_b.set("p:1", "1").unwrap();
     publish(
         &mut on_a,
-        b"cachet1 fake 2 pattern 0 2:p* flushdb 99 key 99 1:k",
+        b"cachet1 fake 8 2 0 pattern 0 2:p* flushdb 99 key 99 1:k",
     );
     received(&mut on_b, 7);
     assert!(!exists(&mut on_b, "p:1"));
     assert!(exists(&mut on_b, "keep"));
-    publish(&mut on_a, b"cachet1 fake 3 flushdb 0");
+    publish(&mut on_a, b"cachet1 fake 8 3 0 flushdb 0");
     received(&mut on_b, 8);
     assert!(!exists(&mut on_b, "keep"));
     assert_eq!(counter(&mut on_b, "gaps"), 1);

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
-use crate::server::config::{find_directive, Directive, DIRECTIVES};
+use crate::server::config::{directives, find_directive, Directive};
 
 const ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
 const ADMIN_ACL: &[&str] = &["@admin", "@slow", "@dangerous"];
@@ -117,10 +117,7 @@ fn matches(patterns: &[Bytes]) -> Vec<(&'static Directive, String)> {
         };
     for pattern in patterns {
         if has_glob(pattern) {
-            for d in DIRECTIVES
-                .iter()
-                .filter(|d| glob_match(pattern, d.name.as_bytes(), true))
-            {
+            for d in directives().filter(|d| glob_match(pattern, d.name.as_bytes(), true)) {
                 add(&mut found, d, d.name.to_string());
             }
         } else if let Some(d) = std::str::from_utf8(pattern).ok().and_then(find_directive) {

@@ -485,6 +485,7 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.section("Coherence");
     info.field("coherence_enabled", u8::from(coherence.enabled()));
     info.field("node_id", String::from_utf8_lossy(&coherence.node_id));
+    info.field("run", coherence.run);
     info.field("messages_sent", count(&stats.messages_sent));
     info.field("items_sent", count(&stats.items_sent));
     info.field("last_sequence", count(&coherence.seq));
@@ -497,6 +498,16 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.field("origin_restarts", count(&stats.origin_restarts));
     info.field("link_losses", count(&stats.link_losses));
     info.field("recoveries", count(&stats.recoveries));
+    info.field("replays", count(&stats.replays));
+    info.field("replayed_messages", count(&stats.replayed_messages));
+    info.field("replays_served", count(&stats.replays_served));
+    {
+        let backlog = coherence.lock_backlog();
+        info.field("backlog_messages", backlog.len());
+        info.field("backlog_bytes", backlog.bytes());
+        info.field("backlog_first_sequence", backlog.first_seq());
+    }
+    info.field("bus_publishes", count(&stats.bus_publishes));
     info.field("peers", links.len());
     info.field(
         "peers_up",
@@ -506,11 +517,13 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
         info.field(
             &format!("peer{index}"),
             format!(
-                "addr={},state={},messages={},connects={}",
+                "addr={},kind={},state={},messages={},connects={},lag_ms={}",
                 link.addr,
+                if link.bus { "bus" } else { "peer" },
                 link.state_name(),
                 count(&link.messages),
                 count(&link.connects),
+                count(&link.lag_ms),
             ),
         );
     }

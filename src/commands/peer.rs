@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::{reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
+use crate::server::coherence::backlog::Unavailable;
 use crate::server::coherence::link::LinkState;
 
 const ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
@@ -52,6 +53,26 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Lists the peers with their link state (off when coherence is off).",
             complexity: "O(N) with N the number of peers.",
             handler: Some(peer_list),
+            ..PEER
+        },
+        CommandSpec {
+            name: "position",
+            arity: 2,
+            flags: &["noscript", "loading", "stale", "fast"],
+            acl_categories: &["@slow"],
+            summary: "Returns this daemon's node id, run and the sequence of its last invalidation message.",
+            complexity: "O(1)",
+            handler: Some(peer_position),
+            ..PEER
+        },
+        CommandSpec {
+            name: "replay",
+            arity: 5,
+            flags: &["noscript", "loading", "stale"],
+            acl_categories: &["@slow"],
+            summary: "Returns the invalidation messages published after a sequence, from the backlog.",
+            complexity: "O(N) with N the number of messages returned.",
+            handler: Some(peer_replay),
             ..PEER
         },
         CommandSpec {
@@ -141,6 +162,73 @@ fn peer_list(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// `node-id`, `run`, `seq`: what a link needs to know which messages it missed.
+fn peer_position(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let coherence = &ctx.server.coherence;
+    let seq = coherence.lock_backlog().last_seq();
+    ctx.out.map(3);
+    ctx.out.bulk(b"node-id");
+    ctx.out.bulk(&coherence.node_id);
+    ctx.out.bulk(b"run");
+    ctx.out.int(coherence.run as i64);
+    ctx.out.bulk(b"seq");
+    ctx.out.int(seq as i64);
+    Ok(())
+}
+
+fn parse_u64(arg: &[u8]) -> Result<u64, CmdError> {
+    std::str::from_utf8(arg)
+        .ok()
+        .filter(|text| !text.starts_with('+'))
+        .and_then(|text| text.parse().ok())
+        .ok_or(CmdError::NotInteger)
+}
+
+/// `CACHE.PEER REPLAY node-id run after-seq`: the payloads of the messages after `after-seq`, in
+/// order, or a `NOREPLAY` error saying why they cannot all be given.
+fn peer_replay(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let coherence = &ctx.server.coherence;
+    let run = parse_u64(&args[3])?;
+    let after = parse_u64(&args[4])?;
+    if args[2] != coherence.node_id {
+        return Err(CmdError::msg(format!(
+            "NOREPLAY this is node {}, not {}",
+            String::from_utf8_lossy(&coherence.node_id),
+            String::from_utf8_lossy(&args[2])
+        )));
+    }
+    if run != coherence.run {
+        return Err(CmdError::msg(format!(
+            "NOREPLAY run {run} is over: this is run {}",
+            coherence.run
+        )));
+    }
+    let messages = {
+        let backlog = coherence.lock_backlog();
+        backlog.since(after).map_err(|why| {
+            CmdError::msg(match why {
+                Unavailable::Trimmed => format!(
+                    "NOREPLAY the backlog starts at sequence {}, after {after}",
+                    backlog.first_seq()
+                ),
+                Unavailable::Ahead => format!(
+                    "NOREPLAY sequence {after} is ahead of the last one, {}",
+                    backlog.last_seq()
+                ),
+            })
+        })?
+    };
+    coherence
+        .stats
+        .replays_served
+        .fetch_add(1, Ordering::Relaxed);
+    ctx.out.array(messages.len());
+    for (_, payload) in &messages {
+        ctx.out.bulk(payload);
+    }
+    Ok(())
+}
+
 fn peer_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     reply_help(
         ctx.out,
@@ -152,6 +240,10 @@ fn peer_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
             "    Remove peers and close their links.",
             "LIST",
             "    List the peers with their link state.",
+            "POSITION",
+            "    Return this daemon's node id, run and last invalidation sequence.",
+            "REPLAY <node-id> <run> <after-seq>",
+            "    Return the invalidation messages published after a sequence (from the backlog).",
         ],
     );
     Ok(())

@@ -52,6 +52,10 @@ pub struct ConfigValues {
     pub node_id: String,
     pub peers: Vec<String>,
     pub coherence: bool,
+    /// host:port of the pub/sub broker (from `redis://host:port`); empty: a full mesh.
+    pub coherence_bus: String,
+    pub coherence_announce: String,
+    pub coherence_backlog_size: usize,
 }
 
 impl ConfigValues {
@@ -82,14 +86,14 @@ pub struct Directive {
     pub set: Setter,
 }
 
-fn one<'a>(args: &[&'a str]) -> Result<&'a str, String> {
+pub(crate) fn one<'a>(args: &[&'a str]) -> Result<&'a str, String> {
     match args {
         [value] => Ok(value),
         _ => Err("wrong number of arguments".to_string()),
     }
 }
 
-fn int<T: TryFrom<i64>>(args: &[&str], min: i64, max: i64) -> Result<T, String> {
+pub(crate) fn int<T: TryFrom<i64>>(args: &[&str], min: i64, max: i64) -> Result<T, String> {
     let value: i64 = one(args)?
         .parse()
         .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
@@ -101,7 +105,7 @@ fn int<T: TryFrom<i64>>(args: &[&str], min: i64, max: i64) -> Result<T, String> 
     T::try_from(value).map_err(|_| "argument couldn't be parsed into an integer".to_string())
 }
 
-fn memory(args: &[&str], min: u64, max: u64) -> Result<usize, String> {
+pub(crate) fn memory(args: &[&str], min: u64, max: u64) -> Result<usize, String> {
     let value =
         parse_memory(one(args)?).ok_or_else(|| "argument must be a memory value".to_string())?;
     if value < min || value > max {
@@ -112,7 +116,7 @@ fn memory(args: &[&str], min: u64, max: u64) -> Result<usize, String> {
     Ok(value as usize)
 }
 
-fn boolean(args: &[&str]) -> Result<bool, String> {
+pub(crate) fn boolean(args: &[&str]) -> Result<bool, String> {
     match one(args)?.to_ascii_lowercase().as_str() {
         "yes" => Ok(true),
         "no" => Ok(false),
@@ -120,7 +124,7 @@ fn boolean(args: &[&str]) -> Result<bool, String> {
     }
 }
 
-fn yes_no(value: bool) -> String {
+pub(crate) fn yes_no(value: bool) -> String {
     if value { "yes" } else { "no" }.to_string()
 }
 
@@ -678,70 +682,17 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
-    Directive {
-        name: "node-id",
-        default: "",
-        mutable: false,
-        help: "This daemon's name in the invalidations it sends its peers: up to 64 of A-Z a-z 0-9 _ -. Empty: a random one, new at every start.",
-        get: |c| c.node_id.clone(),
-        set: |c, a| {
-            let id = one(a)?;
-            if !id.is_empty() && !crate::server::coherence::wire::valid_node_id(id.as_bytes()) {
-                return Err("node-id must be 1 to 64 of A-Z a-z 0-9 _ -".to_string());
-            }
-            c.node_id = id.to_string();
-            Ok(())
-        },
-    },
-    Directive {
-        name: "peer",
-        default: "",
-        mutable: true,
-        help: "Peer daemons (host:port, space separated) whose invalidations this daemon subscribes to when coherence is on. Setting it replaces the whole list.",
-        get: |c| c.peers.join(" "),
-        set: |c, a| {
-            c.peers = parse_peers(a)?;
-            Ok(())
-        },
-    },
-    Directive {
-        name: "coherence",
-        default: "off",
-        mutable: true,
-        help: "on: publish this daemon's invalidations on __cachet__:invalidations and apply those of every peer; off: neither.",
-        get: |c| if c.coherence { "on" } else { "off" }.to_string(),
-        set: |c, a| {
-            c.coherence = match one(a)?.to_ascii_lowercase().as_str() {
-                "on" | "yes" => true,
-                "off" | "no" => false,
-                _ => return Err("argument must be 'on' or 'off'".to_string()),
-            };
-            Ok(())
-        },
-    },
 ];
 
-/// `peer` values: host:port addresses, in one or several arguments, deduplicated in order.
-fn parse_peers(args: &[&str]) -> Result<Vec<String>, String> {
-    let mut peers: Vec<String> = Vec::new();
-    for addr in args.iter().flat_map(|a| a.split_whitespace()) {
-        let valid = addr.rsplit_once(':').is_some_and(|(host, port)| {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-        });
-        if !valid {
-            return Err(format!("'{addr}' is not a host:port address"));
-        }
-        if !peers.iter().any(|p| p == addr) {
-            peers.push(addr.to_string());
-        }
-    }
-    Ok(peers)
+/// Every directive: the server's table and those of the modules that own theirs.
+pub fn directives() -> impl Iterator<Item = &'static Directive> {
+    DIRECTIVES
+        .iter()
+        .chain(crate::server::coherence::config::DIRECTIVES)
 }
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(name))
+    directives().find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 impl Default for ConfigValues {
@@ -787,8 +738,11 @@ impl Default for ConfigValues {
             node_id: String::new(),
             peers: Vec::new(),
             coherence: false,
+            coherence_bus: String::new(),
+            coherence_announce: String::new(),
+            coherence_backlog_size: 0,
         };
-        for directive in DIRECTIVES {
+        for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {
                 vec![""]
             } else {
@@ -843,8 +797,7 @@ impl Config {
     /// (name, value) of every directive whose name matches one of the glob patterns.
     pub fn get(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
         let values = self.read();
-        DIRECTIVES
-            .iter()
+        directives()
             .filter(|d| {
                 patterns
                     .iter()
@@ -875,7 +828,7 @@ impl Config {
                 _ => lines.push(line.to_string()),
             }
         }
-        for d in DIRECTIVES {
+        for d in directives() {
             let value = (d.get)(&values);
             if !written.contains(d.name) && value != d.default {
                 lines.push(format!("{} {}", d.name, quote(value)));
@@ -942,7 +895,7 @@ mod tests {
 
     #[test]
     fn defaults_parse_and_match_redis() {
-        for d in DIRECTIVES {
+        for d in directives() {
             let mut values = ConfigValues::default();
             let args: Vec<&str> = if d.default.is_empty() {
                 vec![""]
@@ -984,24 +937,5 @@ mod tests {
         assert_eq!(config.read().hz, 10);
         config.set(&[("hz", vec!["20"])]).unwrap();
         assert_eq!(config.read().hz, 20);
-    }
-}
-
-#[cfg(test)]
-mod peer_tests {
-    use super::*;
-
-    #[test]
-    fn peer_lines_add_up_and_config_set_replaces() {
-        let mut values = ConfigValues::default();
-        apply_conf_text(&mut values, "peer a:1\npeer b:2 a:1\ncoherence on\n").unwrap();
-        assert_eq!(values.peers, vec!["a:1", "b:2"]);
-        assert!(values.coherence);
-        let config = Config::new(values, None);
-        config.set(&[("peer", vec!["c:3"])]).unwrap();
-        assert_eq!(config.read().peers, vec!["c:3"]);
-        assert!(config.set(&[("peer", vec!["c"])]).is_err());
-        assert!(config.set(&[("peer", vec!["c:0"])]).is_err());
-        assert!(config.set(&[("coherence", vec!["maybe"])]).is_err());
     }
 }

@@ -118,10 +118,20 @@ impl Server {
                 config.client_output_buffer_limit[2],
                 config.notify_keyspace_events,
                 config.stats_prefixes.clone(),
-                (config.coherence, config.peers.clone()),
+                coherence::Settings {
+                    enabled: config.coherence,
+                    peers: config.peers.clone(),
+                    bus: config.coherence_bus.clone(),
+                    announce: if config.coherence_announce.is_empty() {
+                        coherence::bus::default_announce(self.local_addr)
+                    } else {
+                        config.coherence_announce.clone()
+                    },
+                    backlog_size: config.coherence_backlog_size,
+                },
             )
         };
-        self.coherence.configure(coherence.0, coherence.1);
+        self.coherence.configure(coherence);
         self.keyspace.set_eviction_settings(settings);
         self.tracking.max_keys.store(
             self.config.read().tracking_table_max_keys,
@@ -190,7 +200,7 @@ pub async fn run(
     if values.node_id.is_empty() {
         values.node_id = coherence::random_node_id();
     }
-    let coherence = Arc::new(coherence::Coherence::new(&values.node_id));
+    let coherence = Arc::new(coherence::Coherence::new(&values.node_id, now));
     let pubsub: Arc<pubsub::PubSub> = Arc::default();
     let server = Arc::new(Server {
         keyspace: Keyspace::new(values.shards, values.databases),

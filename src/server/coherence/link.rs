@@ -1,25 +1,38 @@
-//! Links to peers: one task per configured peer connects over plain RESP, subscribes to the
-//! peer's `__cachet__:invalidations` and applies what arrives, reconnecting with backoff. The
-//! supervisor starts and stops links as `peer` and `coherence` change.
+//! Links: how a daemon follows the others' invalidations. One task per link subscribes to
+//! `__cachet__:invalidations` (on a peer, in a mesh, or on the bus) and applies what arrives,
+//! reconnecting with backoff. The supervisor starts and stops links as the configuration changes.
 //!
-//! Trust: a link that is not subscribed misses messages, so each time its subscription becomes
-//! active, and each time the sequence of an origin does not follow (a gap, or a restart: not
-//! increasing) or a message does not parse, the local data is dropped (a FLUSHALL applied as
-//! remote, so not re-broadcast) and counted in `recoveries`.
+//! What a receiver trusts, per origin (node-id, run, last sequence applied), kept across the
+//! reconnections of a link:
+//! - A message whose sequence follows is applied; one already applied is skipped (a replay
+//!   overlapped the subscription, or the bus forwarder re-sent after a reconnection).
+//! - A gap, or the first message of an origin never seen that is not its run's first: the link asks
+//!   the origin for what it missed (`CACHE.PEER REPLAY`; mesh: the peer itself; bus: the address
+//!   the origin announced) and applies it in order before the message.
+//! - Whenever a subscription becomes active again, the link asks every origin it can find (mesh:
+//!   the peer; bus: every daemon in the bus's directory) for its position and replays what it
+//!   missed; an origin it never saw is replayed from the start of its run.
+//! - Local data is dropped, all of it (a FLUSHALL applied as remote, so not re-broadcast; counted in
+//!   `recoveries`), when that cannot work: the first subscription of a link (whatever the daemon
+//!   holds may predate it), an origin that restarted (another run: what its last run did not
+//!   publish before it stopped is unknowable), a replay that fails (the origin's backlog no longer
+//!   holds the sequence, or it does not answer), an origin followed before that is no longer
+//!   found, a malformed message. After a drop, positions taken before it are the new baseline.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::resp::{self, Frame};
+use super::call::{self, encode_command, invalid};
+use super::resp::Frame;
 use super::wire::{self, Item, Message};
-use super::{as_remote, CHANNEL};
+use super::{as_remote, bus, Settings, CHANNEL};
 use crate::engine::labels::LabelKind;
 use crate::engine::notice::class;
 use crate::engine::now_ms;
@@ -35,22 +48,25 @@ pub const UP: u8 = 1;
 pub const DOWN: u8 = 2;
 
 pub struct LinkState {
+    /// host:port of the peer, or of the bus.
     pub addr: String,
+    pub bus: bool,
     pub state: AtomicU8,
     pub messages: AtomicU64,
     pub connects: AtomicU64,
-    /// Last sequence seen per origin since the subscription became active.
-    origins: Mutex<HashMap<Bytes, u64>>,
+    /// Receive time minus publish time of the last message applied, in ms.
+    pub lag_ms: AtomicU64,
 }
 
 impl LinkState {
-    fn new(addr: String) -> Self {
+    fn new(addr: String, bus: bool) -> Self {
         LinkState {
             addr,
+            bus,
             state: AtomicU8::new(CONNECTING),
             messages: AtomicU64::new(0),
             connects: AtomicU64::new(0),
-            origins: Mutex::default(),
+            lag_ms: AtomicU64::new(0),
         }
     }
 
@@ -63,27 +79,85 @@ impl LinkState {
     }
 }
 
-/// Keeps one link per wanted peer while coherence is on; stops them all at shutdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Position {
+    run: u64,
+    seq: u64,
+}
+
+/// What a link knows of the origins it follows.
+#[derive(Default)]
+struct Origins {
+    known: HashMap<Bytes, Position>,
+    /// Where each origin answered last: a bus that restarted has lost its directory until the
+    /// daemons announce themselves again, and the link can ask them meanwhile.
+    addrs: HashMap<Bytes, String>,
+    /// Whether an origin not in `known` is taken from its next message: true since local data
+    /// was last dropped while subscribed (whatever it published before no longer matters), false
+    /// after a catch-up that kept the data (it may have published while the link was down).
+    take_unknown: bool,
+}
+
+impl Origins {
+    /// Drops all local data (see the module's rules for when).
+    fn drop_local_data(&mut self, server: &Server) {
+        recover(server);
+        self.take_unknown = true;
+    }
+}
+
+/// The links a configuration asks for: (address, is the bus).
+fn wanted_links(settings: &Settings) -> Vec<(String, bool)> {
+    if !settings.enabled {
+        Vec::new()
+    } else if !settings.bus.is_empty() {
+        vec![(settings.bus.clone(), true)]
+    } else {
+        settings.peers.iter().map(|p| (p.clone(), false)).collect()
+    }
+}
+
+/// Keeps one link per wanted peer (or one to the bus, with the forwarder) while coherence is
+/// on; stops them all at shutdown.
 pub async fn supervise(server: Arc<Server>) {
     let mut desired = server.coherence.desired.subscribe();
     let mut stopping = server.shutdown_receiver();
     let mut running: Vec<(Arc<LinkState>, JoinHandle<()>)> = Vec::new();
+    let mut forwarder: Option<((String, String), JoinHandle<()>)> = None;
     loop {
-        let (enabled, peers) = desired.borrow_and_update().clone();
-        let wanted: Vec<String> = if enabled { peers } else { Vec::new() };
+        let settings = desired.borrow_and_update().clone();
+        let wanted = wanted_links(&settings);
         running.retain(|(link, task)| {
-            let keep = wanted.contains(&link.addr);
+            let keep = wanted.contains(&(link.addr.clone(), link.bus));
             if !keep {
                 task.abort();
             }
             keep
         });
-        for addr in wanted {
-            if !running.iter().any(|(link, _)| link.addr == addr) {
-                let link = Arc::new(LinkState::new(addr));
+        for (addr, is_bus) in wanted {
+            if !running
+                .iter()
+                .any(|(l, _)| l.addr == addr && l.bus == is_bus)
+            {
+                let link = Arc::new(LinkState::new(addr, is_bus));
                 let task = tokio::spawn(run_link(server.clone(), link.clone()));
                 running.push((link, task));
             }
+        }
+        let bus_wanted = (settings.enabled && !settings.bus.is_empty())
+            .then(|| (settings.bus.clone(), settings.announce.clone()));
+        if forwarder.as_ref().map(|(target, _)| target) != bus_wanted.as_ref() {
+            if let Some((_, task)) = forwarder.take() {
+                task.abort();
+            }
+            forwarder = bus_wanted.map(|target| {
+                let task = tokio::spawn(bus::forward(
+                    server.clone(),
+                    target.0.clone(),
+                    target.1.clone(),
+                ));
+                (target, task)
+            });
         }
         if let Ok(mut links) = server.coherence.links.lock() {
             *links = running.iter().map(|(link, _)| link.clone()).collect();
@@ -96,13 +170,21 @@ pub async fn supervise(server: Arc<Server>) {
     for (_, task) in running {
         task.abort();
     }
+    if let Some(((bus, _), task)) = forwarder {
+        task.abort();
+        // A clean stop leaves the directory; a crash leaves an entry the links skip (the address
+        // stops answering, or answers with another node id).
+        let node = server.coherence.node_id.clone();
+        let _ = call::call(&bus, &[b"HDEL", bus::NODES_KEY, &node]).await;
+    }
 }
 
 async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
+    let mut origins = Origins::default();
     let mut backoff = MIN_BACKOFF;
     loop {
         link.state.store(CONNECTING, Ordering::Relaxed);
-        let result = follow(&server, &link).await;
+        let result = follow(&server, &link, &mut origins).await;
         if link.state.swap(DOWN, Ordering::Relaxed) == UP {
             server
                 .coherence
@@ -119,96 +201,252 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
     }
 }
 
-fn io_error(text: &str) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, text.to_string())
-}
-
 /// One connection: subscribes and applies messages until the connection fails.
-async fn follow(server: &Server, link: &LinkState) -> std::io::Result<()> {
+async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std::io::Result<()> {
     let mut stream = TcpStream::connect(&link.addr).await?;
     let _ = stream.set_nodelay(true);
-    let mut command = format!("*2\r\n$9\r\nSUBSCRIBE\r\n${}\r\n", CHANNEL.len()).into_bytes();
-    command.extend_from_slice(CHANNEL);
-    command.extend_from_slice(b"\r\n");
-    stream.write_all(&command).await?;
+    stream
+        .write_all(&encode_command(&[b"SUBSCRIBE", CHANNEL]))
+        .await?;
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
-        while let Some(frame) = resp::parse(&mut buf).map_err(|_| io_error("bad RESP"))? {
-            handle_frame(server, link, frame)?;
-        }
-        if stream.read_buf(&mut buf).await? == 0 {
-            return Err(io_error("closed by peer"));
+        let Frame::Array(parts) = call::read_frame(&mut stream, &mut buf).await? else {
+            continue;
+        };
+        let bulk = |i: usize| match parts.get(i) {
+            Some(Frame::Bulk(Some(bytes))) => Some(bytes.clone()),
+            _ => None,
+        };
+        match bulk(0).as_deref() {
+            Some(b"subscribe") => {
+                // Messages published meanwhile wait in the socket, applied after the catch-up.
+                catch_up(server, link, origins).await;
+                link.connects.fetch_add(1, Ordering::Relaxed);
+                link.state.store(UP, Ordering::Relaxed);
+            }
+            Some(b"message") if bulk(1).as_deref() == Some(CHANNEL) => {
+                if let Some(payload) = bulk(2) {
+                    receive(server, link, origins, &payload).await;
+                }
+            }
+            _ => {}
         }
     }
 }
 
-fn handle_frame(server: &Server, link: &LinkState, frame: Frame) -> std::io::Result<()> {
-    let Frame::Array(parts) = frame else {
-        if let Frame::Error(text) = frame {
-            return Err(io_error(&String::from_utf8_lossy(&text)));
-        }
-        return Ok(());
+/// The position of the daemon at `addr`: (node-id, run, last sequence published).
+async fn position(addr: &str) -> std::io::Result<(Bytes, Position)> {
+    let Frame::Array(parts) = call::call(addr, &[b"CACHE.PEER", b"POSITION"]).await? else {
+        return Err(invalid("CACHE.PEER POSITION did not reply an array"));
     };
-    let bulk = |i: usize| match parts.get(i) {
-        Some(Frame::Bulk(Some(bytes))) => Some(bytes.clone()),
-        _ => None,
-    };
-    match bulk(0).as_deref() {
-        Some(b"subscribe") => {
-            if let Ok(mut origins) = link.origins.lock() {
-                origins.clear();
+    let (mut node, mut run, mut seq) = (None, None, None);
+    for pair in parts.chunks(2) {
+        match pair {
+            [Frame::Bulk(Some(name)), Frame::Bulk(Some(id))] if name[..] == b"node-id"[..] => {
+                node = Some(id.clone())
             }
-            link.connects.fetch_add(1, Ordering::Relaxed);
-            recover(server);
-            link.state.store(UP, Ordering::Relaxed);
-        }
-        Some(b"message") if bulk(1).as_deref() == Some(CHANNEL) => {
-            if let Some(payload) = bulk(2) {
-                receive(server, link, &payload);
+            [Frame::Bulk(Some(name)), Frame::Integer(n)] if name[..] == b"run"[..] => {
+                run = u64::try_from(*n).ok()
             }
+            [Frame::Bulk(Some(name)), Frame::Integer(n)] if name[..] == b"seq"[..] => {
+                seq = u64::try_from(*n).ok()
+            }
+            _ => {}
         }
-        _ => {}
     }
-    Ok(())
+    match (node, run, seq) {
+        (Some(node), Some(run), Some(seq)) => Ok((node, Position { run, seq })),
+        _ => Err(invalid("CACHE.PEER POSITION reply incomplete")),
+    }
 }
 
-fn receive(server: &Server, link: &LinkState, payload: &[u8]) {
+/// The daemons this link can ask for replays: (address, node-id, position).
+async fn directory(
+    server: &Server,
+    link: &LinkState,
+    origins: &mut Origins,
+) -> Vec<(String, Bytes, Position)> {
+    let mut addrs: Vec<String> = if link.bus {
+        match bus::nodes(&link.addr).await {
+            Ok(nodes) => nodes.into_iter().map(|(_, addr)| addr).collect(),
+            Err(_) => Vec::new(),
+        }
+    } else {
+        vec![link.addr.clone()]
+    };
+    if link.bus {
+        addrs.extend(origins.addrs.values().cloned());
+        addrs.sort();
+        addrs.dedup();
+    }
+    let mut found: Vec<(String, Bytes, Position)> = Vec::new();
+    for addr in addrs {
+        // A daemon announced but gone is simply not found.
+        if let Ok((node, at)) = position(&addr).await {
+            if node != server.coherence.node_id && !found.iter().any(|(_, n, _)| *n == node) {
+                origins.addrs.insert(node.clone(), addr.clone());
+                found.push((addr, node, at));
+            }
+        }
+    }
+    found
+}
+
+/// Runs when the subscription becomes active: replays what each origin published while this
+/// link was not subscribed, or drops local data when it cannot (see the module's rules).
+async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
+    let found = directory(server, link, origins).await;
+    let mut trusted = link.connects.load(Ordering::Relaxed) > 0
+        && origins.known.iter().all(|(node, known)| {
+            found
+                .iter()
+                .any(|(_, n, at)| n == node && at.run == known.run)
+        });
+    if trusted {
+        for (addr, node, at) in &found {
+            let after = origins.known.get(node).map_or(0, |known| known.seq);
+            if after < at.seq && !replay(server, origins, addr, node, *at, after).await {
+                trusted = false;
+                break;
+            }
+        }
+    }
+    if trusted {
+        origins.take_unknown = false;
+    } else {
+        origins.known.clear();
+        origins.drop_local_data(server);
+    }
+    for (_, node, at) in found {
+        let known = origins.known.entry(node).or_insert(at);
+        known.seq = known.seq.max(at.seq);
+    }
+}
+
+/// Asks the daemon at `addr` for the messages of `node`'s run `run` after `after` (at least
+/// through `through`, which the caller knows was published) and applies them in order; false when
+/// that is impossible (the caller then drops local data).
+async fn replay(
+    server: &Server,
+    origins: &mut Origins,
+    addr: &str,
+    node: &Bytes,
+    at: Position,
+    after: u64,
+) -> bool {
+    let Position { run, seq: through } = at;
+    let (run_text, after_text) = (run.to_string(), after.to_string());
+    let args: [&[u8]; 5] = [
+        b"CACHE.PEER",
+        b"REPLAY",
+        node,
+        run_text.as_bytes(),
+        after_text.as_bytes(),
+    ];
+    let Ok(Frame::Array(payloads)) = call::call(addr, &args).await else {
+        return false;
+    };
+    let stats = &server.coherence.stats;
+    let mut expected = after + 1;
+    for payload in &payloads {
+        let Frame::Bulk(Some(payload)) = payload else {
+            return false;
+        };
+        match wire::decode(payload) {
+            Some(message)
+                if message.origin == *node && message.run == run && message.seq == expected =>
+            {
+                apply(server, &message);
+                origins
+                    .known
+                    .insert(node.clone(), Position { run, seq: expected });
+                expected += 1;
+            }
+            _ => return false,
+        }
+    }
+    if expected <= through {
+        return false;
+    }
+    stats.replays.fetch_add(1, Ordering::Relaxed);
+    stats
+        .replayed_messages
+        .fetch_add(payloads.len() as u64, Ordering::Relaxed);
+    true
+}
+
+async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, payload: &[u8]) {
     let coherence = &server.coherence;
     let stats = &coherence.stats;
     stats.messages_received.fetch_add(1, Ordering::Relaxed);
     link.messages.fetch_add(1, Ordering::Relaxed);
     let Some(message) = wire::decode(payload) else {
         stats.malformed.fetch_add(1, Ordering::Relaxed);
-        // Whose sequence it broke is unknown: after the flush, every origin starts afresh.
-        if let Ok(mut origins) = link.origins.lock() {
-            origins.clear();
-        }
-        recover(server);
+        // Whose sequence it broke is unknown: after the drop, every origin starts afresh.
+        origins.known.clear();
+        origins.drop_local_data(server);
         return;
     };
     if message.origin == coherence.node_id {
         return;
     }
-    let previous = link.origins.lock().ok().and_then(|mut origins| {
-        if origins.len() >= MAX_ORIGINS && !origins.contains_key(&message.origin) {
-            origins.clear();
-        }
-        origins.insert(message.origin.clone(), message.seq)
-    });
-    match previous {
-        Some(last) if message.seq == last.wrapping_add(1) => {}
-        Some(last) => {
-            let counter = if message.seq <= last {
-                &stats.origin_restarts
-            } else {
-                &stats.gaps
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            recover(server);
-        }
-        None => {}
+    if origins.known.len() >= MAX_ORIGINS && !origins.known.contains_key(&message.origin) {
+        origins.known.clear();
+        origins.drop_local_data(server);
     }
-    apply(server, &message);
+    let known = origins.known.get(&message.origin).copied();
+    match known {
+        Some(at) if at.run == message.run && message.seq <= at.seq => return,
+        Some(at) if at.run == message.run && message.seq == at.seq + 1 => {}
+        None if message.seq == 1 || origins.take_unknown => {}
+        Some(at) if at.run != message.run => {
+            stats.origin_restarts.fetch_add(1, Ordering::Relaxed);
+            origins.drop_local_data(server);
+        }
+        _ => {
+            if known.is_some() {
+                stats.gaps.fetch_add(1, Ordering::Relaxed);
+            }
+            let after = known.map_or(0, |at| at.seq);
+            let addr = if link.bus {
+                match bus::node_addr(&link.addr, &message.origin).await {
+                    Ok(addr) => Some(addr),
+                    Err(_) => origins.addrs.get(&message.origin).cloned(),
+                }
+            } else {
+                Some(link.addr.clone())
+            };
+            let replayed = match addr {
+                Some(addr) => {
+                    let through = Position {
+                        run: message.run,
+                        seq: message.seq.saturating_sub(1),
+                    };
+                    replay(server, origins, &addr, &message.origin, through, after).await
+                }
+                None => false,
+            };
+            if !replayed {
+                origins.drop_local_data(server);
+            }
+        }
+    }
+    link.lag_ms
+        .store(now_ms().saturating_sub(message.time_ms), Ordering::Relaxed);
+    let done = origins
+        .known
+        .get(&message.origin)
+        .is_some_and(|at| at.run == message.run && at.seq >= message.seq);
+    if !done {
+        apply(server, &message);
+        origins.known.insert(
+            message.origin.clone(),
+            Position {
+                run: message.run,
+                seq: message.seq,
+            },
+        );
+    }
 }
 
 /// Drops everything this daemon can no longer trust: all of its data.

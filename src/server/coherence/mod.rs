@@ -13,18 +13,24 @@
 //! Receiving (`link`): one task per peer subscribes over plain RESP and applies the peer's
 //! messages locally, inside `as_remote`, which the sink sees and so never re-broadcasts.
 //!
-//! Recovery: pub/sub is fire-and-forget, so a link that is down is blind. The rule is the
-//! simplest safe one: whenever a link's subscription becomes active (first connection or
-//! reconnection), and whenever a link sees a sequence gap, an origin restart (sequence not
-//! increasing) or a malformed message, the daemon drops ALL its local data (FLUSHALL, not
-//! re-broadcast). Replay from the origin's backlog is not implemented.
+//! Recovery: pub/sub is fire-and-forget, so a link that is down is blind. Every message carries
+//! its origin's run and sequence, and the origin keeps its last messages (`backlog`): a receiver
+//! that missed some asks the origin for them (`CACHE.PEER REPLAY`), and drops all its local data
+//! only when that is impossible (see `link` for the exact rules).
+//!
+//! With `coherence-bus`, a Redis-compatible server is the broker instead of a full mesh: `bus`
+//! forwards this daemon's messages there and announces the address peers ask replays from.
 
+pub mod backlog;
+pub mod bus;
+pub mod call;
+pub mod config;
 pub mod link;
 pub mod resp;
 pub mod wire;
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -72,6 +78,22 @@ pub struct CoherenceStats {
     pub origin_restarts: AtomicU64,
     pub link_losses: AtomicU64,
     pub recoveries: AtomicU64,
+    pub replays: AtomicU64,
+    pub replayed_messages: AtomicU64,
+    pub replays_served: AtomicU64,
+    pub bus_publishes: AtomicU64,
+}
+
+/// What the configuration asks of coherence (`coherence`, `peer`, `coherence-bus`...).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub enabled: bool,
+    pub peers: Vec<String>,
+    /// host:port of the pub/sub broker; empty: a full mesh of `peers`.
+    pub bus: String,
+    /// host:port peers reach this daemon at for replays, announced on the bus.
+    pub announce: String,
+    pub backlog_size: usize,
 }
 
 #[derive(Default)]
@@ -86,25 +108,36 @@ pub struct Coherence {
     enabled: AtomicBool,
     pending: Mutex<Pending>,
     wakeup: Notify,
+    /// This run of the daemon (its start time, Unix ms): sequences restart at 1 with each run.
+    pub run: u64,
     /// Sequence number of the last message published.
     pub seq: AtomicU64,
+    /// The last messages published, for replays; also the bus forwarder's queue.
+    pub backlog: Mutex<backlog::Backlog>,
+    backlog_limit: AtomicUsize,
+    /// Wakes the bus forwarder after each publication.
+    pub published: Notify,
     pub stats: CoherenceStats,
-    /// Whether coherence is on and the peers to link to, from the configuration.
-    desired: watch::Sender<(bool, Vec<String>)>,
+    /// The links follow this (see `link::supervise`).
+    desired: watch::Sender<Settings>,
     /// The running links, for INFO.
     pub links: Mutex<Vec<Arc<link::LinkState>>>,
 }
 
 impl Coherence {
-    pub fn new(node_id: &str) -> Self {
+    pub fn new(node_id: &str, run: u64) -> Self {
         Coherence {
             node_id: Bytes::copy_from_slice(node_id.as_bytes()),
             enabled: AtomicBool::new(false),
             pending: Mutex::default(),
             wakeup: Notify::new(),
+            run,
             seq: AtomicU64::new(0),
+            backlog: Mutex::default(),
+            backlog_limit: AtomicUsize::new(0),
+            published: Notify::new(),
             stats: CoherenceStats::default(),
-            desired: watch::channel((false, Vec::new())).0,
+            desired: watch::channel(Settings::default()).0,
             links: Mutex::default(),
         }
     }
@@ -114,14 +147,44 @@ impl Coherence {
     }
 
     /// Takes the configuration in: the links follow it (see `link::supervise`).
-    pub fn configure(&self, enabled: bool, peers: Vec<String>) {
-        self.enabled.store(enabled, Ordering::Relaxed);
+    pub fn configure(&self, settings: Settings) {
+        self.enabled.store(settings.enabled, Ordering::Relaxed);
+        self.backlog_limit
+            .store(settings.backlog_size, Ordering::Relaxed);
+        self.lock_backlog().trim(settings.backlog_size);
         self.desired.send_if_modified(|current| {
-            let wanted = (enabled, peers);
-            let changed = *current != wanted;
-            *current = wanted;
+            let changed = *current != settings;
+            *current = settings;
             changed
         });
+    }
+
+    pub fn lock_backlog(&self) -> std::sync::MutexGuard<'_, backlog::Backlog> {
+        self.backlog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes one message: numbered, kept for replays, sent to local subscribers (the peers'
+    /// links) and woken for the bus. Numbering and delivery happen under the backlog's lock, so a
+    /// replay served concurrently holds exactly the messages a new subscriber did not receive.
+    fn publish(&self, server: &Server, items: &[Item]) {
+        let mut backlog = self.lock_backlog();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let header = wire::Header {
+            run: self.run,
+            seq,
+            time_ms: now_ms(),
+        };
+        let payload = Bytes::from(wire::encode(&self.node_id, header, items));
+        server
+            .pubsub
+            .publish(Kind::Channel, CHANNEL, &payload, None, header.time_ms);
+        backlog.push(seq, payload, self.backlog_limit.load(Ordering::Relaxed));
+        drop(backlog);
+        self.published.notify_one();
+        self.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .items_sent
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
     }
 
     pub fn pending_items(&self) -> usize {
@@ -206,17 +269,7 @@ pub async fn publisher(server: Arc<Server>) {
                 bytes += items[end].encoded_len();
                 end += 1;
             }
-            let batch = &items[start..end];
-            let seq = coherence.seq.fetch_add(1, Ordering::Relaxed) + 1;
-            let payload = wire::encode(&coherence.node_id, seq, batch);
-            server
-                .pubsub
-                .publish(Kind::Channel, CHANNEL, &payload, None, now_ms());
-            let stats = &coherence.stats;
-            stats.messages_sent.fetch_add(1, Ordering::Relaxed);
-            stats
-                .items_sent
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            coherence.publish(&server, &items[start..end]);
             start = end;
         }
     }
@@ -233,6 +286,13 @@ pub fn random_node_id() -> String {
 mod tests {
     use super::*;
 
+    fn enabled() -> Settings {
+        Settings {
+            enabled: true,
+            ..Settings::default()
+        }
+    }
+
     fn key_notice<'a>(key: &'a [u8], class: u16, event: &'static str) -> Notice<'a> {
         Notice {
             db: 0,
@@ -244,10 +304,10 @@ mod tests {
 
     #[test]
     fn publishes_client_changes_only() {
-        let coherence = Coherence::new("n");
+        let coherence = Coherence::new("n", 1);
         coherence.notice(&key_notice(b"off", class::STRING, "set"));
         assert_eq!(coherence.pending_items(), 0);
-        coherence.configure(true, Vec::new());
+        coherence.configure(enabled());
         coherence.notice(&key_notice(b"a", class::STRING, "set"));
         coherence.notice(&key_notice(b"a", class::EXPIRED, "expired"));
         coherence.notice(&key_notice(b"a", class::EVICTED, "evicted"));
@@ -278,8 +338,8 @@ mod tests {
 
     #[test]
     fn overflow_degrades_to_one_flushall() {
-        let coherence = Coherence::new("n");
-        coherence.configure(true, Vec::new());
+        let coherence = Coherence::new("n", 1);
+        coherence.configure(enabled());
         for _ in 0..MAX_PENDING_ITEMS + 10 {
             coherence.notice(&key_notice(b"k", class::STRING, "set"));
         }

@@ -1,12 +1,14 @@
 //! A minimal RESP2 reply reader for the peer links: enough for the replies and pushes of a
-//! subscribed connection (`*3 $message $channel $payload`, `*3 $subscribe $channel :n`, errors).
+//! subscribed connection (`*3 $message $channel $payload`, `*3 $subscribe $channel :n`, errors)
+//! and for replays (an array of payloads).
 //! Malformed input is an error, never a panic; sizes are bounded.
 
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Largest bulk string accepted from a peer (a message is at most ~64 KiB; leave room).
 pub const MAX_BULK: usize = 16 * 1024 * 1024;
-const MAX_ARRAY: i64 = 1024;
+/// A replay holds at most a backlog's messages: thousands of small ones.
+const MAX_ARRAY: i64 = 1 << 20;
 const MAX_DEPTH: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +95,8 @@ fn frame(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Frame>, Malf
             if len > MAX_ARRAY {
                 return Err(Malformed);
             }
-            let mut items = Vec::with_capacity(len.max(0) as usize);
+            // A claimed length is not a reason to allocate: grow as elements arrive.
+            let mut items = Vec::with_capacity(len.clamp(0, 64) as usize);
             for _ in 0..len {
                 match frame(buf, at, depth + 1)? {
                     Some(item) => items.push(item),

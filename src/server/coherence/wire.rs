@@ -3,9 +3,11 @@
 //! decoded without panics from any bytes (a message that does not parse is `None`).
 //!
 //! ```text
-//! message := "cachet1" SP origin SP seq (SP item)+
+//! message := "cachet1" SP origin SP run SP seq SP time (SP item)+
 //! origin  := 1..=64 of [A-Za-z0-9_-]          (the publisher's node-id)
-//! seq     := decimal u64, 1 for the first message of an origin, +1 per message
+//! run     := decimal u64: the publisher's start time (Unix ms), new at each restart
+//! seq     := decimal u64, 1 for the first message of a run, +1 per message
+//! time    := decimal u64: when the message was published (Unix ms), for the receivers' lag
 //! item    := "key" SP db SP blob              (a key overwritten or deleted)
 //!          | "tag" SP db SP blob              (TAG.INVALIDATE of one tag)
 //!          | "pattern" SP db SP blob          (CACHE.INVALIDATE of one glob pattern)
@@ -14,7 +16,7 @@
 //! blob    := len ":" <len raw bytes>
 //! ```
 //!
-//! e.g. `cachet1 3f9a... 42 key 0 5:user1 tag 0 7:user:42 flushdb 3`.
+//! e.g. `cachet1 3f9a... 1795310000000 42 1795310042123 key 0 5:user1 tag 0 7:user:42 flushdb 3`.
 
 use bytes::Bytes;
 
@@ -49,8 +51,18 @@ impl Item {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub origin: Bytes,
+    pub run: u64,
     pub seq: u64,
+    pub time_ms: u64,
     pub items: Vec<Item>,
+}
+
+/// Who published a message and where it stands in the publisher's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub run: u64,
+    pub seq: u64,
+    pub time_ms: u64,
 }
 
 pub fn valid_node_id(id: &[u8]) -> bool {
@@ -61,12 +73,13 @@ pub fn valid_node_id(id: &[u8]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
 }
 
-pub fn encode(origin: &[u8], seq: u64, items: &[Item]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + items.iter().map(Item::encoded_len).sum::<usize>());
+pub fn encode(origin: &[u8], header: Header, items: &[Item]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + items.iter().map(Item::encoded_len).sum::<usize>());
     out.extend_from_slice(VERSION);
     out.push(b' ');
     out.extend_from_slice(origin);
-    out.extend_from_slice(format!(" {seq}").as_bytes());
+    let Header { run, seq, time_ms } = header;
+    out.extend_from_slice(format!(" {run} {seq} {time_ms}").as_bytes());
     for item in items {
         let (name, db, blob): (&str, Option<usize>, Option<&Bytes>) = match item {
             Item::Key { db, key } => ("key", Some(*db), Some(key)),
@@ -147,7 +160,9 @@ pub fn decode(bytes: &[u8]) -> Option<Message> {
         return None;
     }
     let origin = Bytes::copy_from_slice(origin);
+    let run = reader.number()?;
     let seq = reader.number()?;
+    let time_ms = reader.number()?;
     let mut items = Vec::new();
     while !reader.rest.is_empty() {
         let name = reader.word()?;
@@ -169,7 +184,13 @@ pub fn decode(bytes: &[u8]) -> Option<Message> {
         };
         items.push(item);
     }
-    (!items.is_empty()).then_some(Message { origin, seq, items })
+    (!items.is_empty()).then_some(Message {
+        origin,
+        run,
+        seq,
+        time_ms,
+        items,
+    })
 }
 
 #[cfg(test)]
@@ -199,14 +220,19 @@ mod tests {
             Item::FlushDb { db: 3 },
             Item::FlushAll,
         ];
-        let text = encode(b"node-a", 7, &items);
+        let header = Header {
+            run: 1000,
+            seq: 7,
+            time_ms: 1234,
+        };
+        let text = encode(b"node-a", header, &items);
         assert_eq!(
             text,
-            b"cachet1 node-a 7 key 0 8:user 1:x tag 2 7:user:42 pattern 0 0: flushdb 3 flushall"
+            b"cachet1 node-a 1000 7 1234 key 0 8:user 1:x tag 2 7:user:42 pattern 0 0: flushdb 3 flushall"
         );
         let decoded = decode(&text).expect("decodes");
         assert_eq!(decoded.origin, b(b"node-a"));
-        assert_eq!(decoded.seq, 7);
+        assert_eq!((decoded.run, decoded.seq, decoded.time_ms), (1000, 7, 1234));
         assert_eq!(decoded.items, items);
     }
 
@@ -215,16 +241,17 @@ mod tests {
         for bad in [
             &b""[..],
             b"cachet1",
-            b"cachet1 a 1",
-            b"cachet2 a 1 flushall",
-            b"cachet1 a! 1 flushall",
-            b"cachet1 a -1 flushall",
-            b"cachet1 a 1 key 0 9:short",
-            b"cachet1 a 1 key 0 3:abcd",
-            b"cachet1 a 1 key 0 99999999999999999999:x",
-            b"cachet1 a 1 key x 1:a",
-            b"cachet1 a 1 flushall  ",
-            b"cachet1 a 1 what",
+            b"cachet1 a 1 1 1",
+            b"cachet1 a 1 1 flushall",
+            b"cachet2 a 1 1 1 flushall",
+            b"cachet1 a! 1 1 1 flushall",
+            b"cachet1 a 1 -1 1 flushall",
+            b"cachet1 a 1 1 1 key 0 9:short",
+            b"cachet1 a 1 1 1 key 0 3:abcd",
+            b"cachet1 a 1 1 1 key 0 99999999999999999999:x",
+            b"cachet1 a 1 1 1 key x 1:a",
+            b"cachet1 a 1 1 1 flushall  ",
+            b"cachet1 a 1 1 1 what",
         ] {
             assert_eq!(decode(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
@@ -245,18 +272,21 @@ mod tests {
         #[test]
         fn round_trip(
             origin in "[A-Za-z0-9_-]{1,64}",
+            run in any::<u64>(),
             seq in any::<u64>(),
+            time_ms in any::<u64>(),
             items in proptest::collection::vec(item(), 1..8),
         ) {
-            let text = encode(origin.as_bytes(), seq, &items);
+            let text = encode(origin.as_bytes(), Header { run, seq, time_ms }, &items);
             let decoded = decode(&text);
-            prop_assert_eq!(decoded, Some(Message { origin: Bytes::from(origin), seq, items }));
+            let origin = Bytes::from(origin);
+            prop_assert_eq!(decoded, Some(Message { origin, run, seq, time_ms, items }));
         }
 
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode(&bytes);
-            let mut prefixed = b"cachet1 n 1 ".to_vec();
+            let mut prefixed = b"cachet1 n 1 1 1 ".to_vec();
             prefixed.extend_from_slice(&bytes);
             let _ = decode(&prefixed);
         }
@@ -266,7 +296,7 @@ mod tests {
             items in proptest::collection::vec(item(), 1..4),
             cut in any::<prop::sample::Index>(),
         ) {
-            let text = encode(b"n", 1, &items);
+            let text = encode(b"n", Header { run: 1, seq: 1, time_ms: 1 }, &items);
             let _ = decode(&text[..cut.index(text.len() + 1)]);
         }
     }

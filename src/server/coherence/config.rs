@@ -1,0 +1,128 @@
+//! The coherence directives: this daemon's name, whom it follows (peers or a bus), what it keeps
+//! for replays. Part of the one configuration (`server::config::directives`).
+
+use super::bus::parse_bus_url;
+use crate::server::config::{memory, one, Directive};
+
+pub static DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "node-id",
+        default: "",
+        mutable: false,
+        help: "This daemon's name in the invalidations it sends its peers: up to 64 of A-Z a-z 0-9 _ -. Empty: a random one, new at every start.",
+        get: |c| c.node_id.clone(),
+        set: |c, a| {
+            let id = one(a)?;
+            if !id.is_empty() && !super::wire::valid_node_id(id.as_bytes()) {
+                return Err("node-id must be 1 to 64 of A-Z a-z 0-9 _ -".to_string());
+            }
+            c.node_id = id.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "peer",
+        default: "",
+        mutable: true,
+        help: "Peer daemons (host:port, space separated) whose invalidations this daemon subscribes to when coherence is on. Setting it replaces the whole list.",
+        get: |c| c.peers.join(" "),
+        set: |c, a| {
+            c.peers = parse_peers(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "coherence",
+        default: "off",
+        mutable: true,
+        help: "on: publish this daemon's invalidations on __cachet__:invalidations and apply those of every peer; off: neither.",
+        get: |c| if c.coherence { "on" } else { "off" }.to_string(),
+        set: |c, a| {
+            c.coherence = match one(a)?.to_ascii_lowercase().as_str() {
+                "on" | "yes" => true,
+                "off" | "no" => false,
+                _ => return Err("argument must be 'on' or 'off'".to_string()),
+            };
+            Ok(())
+        },
+    },
+    Directive {
+        name: "coherence-bus",
+        default: "",
+        mutable: true,
+        help: "redis://host:port of a Redis-compatible server used as the pub/sub broker of the fleet instead of a full mesh of peers (peer is then ignored). Empty: mesh.",
+        get: |c| {
+            if c.coherence_bus.is_empty() {
+                String::new()
+            } else {
+                format!("redis://{}", c.coherence_bus)
+            }
+        },
+        set: |c, a| {
+            c.coherence_bus = parse_bus_url(one(a)?)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "coherence-announce",
+        default: "",
+        mutable: true,
+        help: "host:port the other daemons reach this one at to ask for replays, announced on the bus. Empty: the first bind address and port (127.0.0.1 for a wildcard bind).",
+        get: |c| c.coherence_announce.clone(),
+        set: |c, a| {
+            let addr = one(a)?;
+            if !addr.is_empty() {
+                parse_peers(&[addr])?;
+            }
+            c.coherence_announce = addr.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "coherence-backlog-size",
+        default: "1048576",
+        mutable: true,
+        help: "Bytes of recently published invalidations kept for peers that missed them (a lost link, a gap); a peer that misses more drops its local data instead.",
+        get: |c| c.coherence_backlog_size.to_string(),
+        set: |c, a| {
+            c.coherence_backlog_size = memory(a, 1, 1 << 40)?;
+            Ok(())
+        },
+    },
+];
+
+/// `peer` values: host:port addresses, in one or several arguments, deduplicated in order.
+pub fn parse_peers(args: &[&str]) -> Result<Vec<String>, String> {
+    let mut peers: Vec<String> = Vec::new();
+    for addr in args.iter().flat_map(|a| a.split_whitespace()) {
+        let valid = addr.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if !valid {
+            return Err(format!("'{addr}' is not a host:port address"));
+        }
+        if !peers.iter().any(|p| p == addr) {
+            peers.push(addr.to_string());
+        }
+    }
+    Ok(peers)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::server::config::{apply_conf_text, Config, ConfigValues};
+
+    #[test]
+    fn peer_lines_add_up_and_config_set_replaces() {
+        let mut values = ConfigValues::default();
+        apply_conf_text(&mut values, "peer a:1\npeer b:2 a:1\ncoherence on\n").unwrap();
+        assert_eq!(values.peers, vec!["a:1", "b:2"]);
+        assert!(values.coherence);
+        let config = Config::new(values, None);
+        config.set(&[("peer", vec!["c:3"])]).unwrap();
+        assert_eq!(config.read().peers, vec!["c:3"]);
+        assert!(config.set(&[("peer", vec!["c"])]).is_err());
+        assert!(config.set(&[("peer", vec!["c:0"])]).is_err());
+        assert!(config.set(&[("coherence", vec!["maybe"])]).is_err());
+    }
+}
