@@ -192,6 +192,41 @@ fn a_write_on_one_removes_the_copies_of_the_others() {
     assert_eq!(value, "new");
 }
 
+/// Daemons filling the same key after a miss do not invalidate each other's fills.
+#[test]
+fn a_fill_is_not_an_invalidation() {
+    let (_servers, mut cons) = mesh();
+    for con in cons.iter_mut() {
+        let _: () = redis::cmd("CACHE.SET")
+            .arg("user:1")
+            .arg("from-db")
+            .arg("FILL")
+            .arg("EX")
+            .arg(60)
+            .query(con)
+            .unwrap();
+    }
+    // A plain write after the fills is published, and only it.
+    let _: () = cons[0].set("marker", "1").unwrap();
+    for i in [1, 2] {
+        wait_until("marker heard", || {
+            counter(&mut cons[i], "items_applied") >= 1
+        });
+    }
+    settle(&mut cons);
+    for con in cons.iter_mut() {
+        let value: String = con.get("user:1").unwrap();
+        assert_eq!(value, "from-db");
+    }
+    assert_eq!(counter(&mut cons[0], "items_sent"), 1);
+    assert_eq!(counter(&mut cons[1], "items_sent"), 0);
+    // A real write still invalidates the fills.
+    let _: () = cons[2].set("user:1", "changed").unwrap();
+    for i in [0, 1] {
+        wait_until("fill invalidated", || !exists(&mut cons[i], "user:1"));
+    }
+}
+
 #[test]
 fn a_tag_invalidation_travels_as_one_message() {
     let (_servers, mut cons) = mesh();

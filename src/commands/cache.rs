@@ -82,6 +82,7 @@ struct RawMeta<'a> {
     cost: Option<&'a [u8]>,
     tags: Option<&'a [Bytes]>,
     keep: bool,
+    fill: bool,
 }
 
 /// Recognises one CACHE.SET option at the start of `rest`; returns the arguments it used, `None`
@@ -103,6 +104,9 @@ fn parse_meta_option<'a>(rest: &'a [Bytes], raw: &mut RawMeta<'a>) -> Option<usi
         Some(end)
     } else if args::is(opt, "keepmeta") {
         raw.keep = true;
+        Some(1)
+    } else if args::is(opt, "fill") {
+        raw.fill = true;
         Some(1)
     } else {
         None
@@ -148,7 +152,13 @@ fn cache_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         expire_at,
         meta: Some(&meta),
     };
-    let done = set_generic(ctx, &req)?;
+    // A fill copies the source of truth after a miss: the peers' copies, if any, are as fresh, and
+    // publishing it would make daemons filling the same key invalidate each other in turn.
+    let done = if raw.fill {
+        crate::server::coherence::as_remote(|| set_generic(ctx, &req))?
+    } else {
+        set_generic(ctx, &req)?
+    };
     match (opts.get, done) {
         (true, _) => {}
         (false, true) => ctx.out.ok(),
