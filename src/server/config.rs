@@ -8,7 +8,9 @@ use std::sync::{RwLock, RwLockReadGuard};
 use crate::engine::glob::glob_match;
 use crate::engine::{EvictionSettings, Policy};
 use crate::protocol::request::split_args;
-use crate::server::pubsub::{keyspace_events_text, parse_keyspace_events, OutputLimit};
+use crate::server::pubsub::{
+    keyspace_events_text, parse_keyspace_events, set_output_buffer_limits, OutputLimit,
+};
 
 #[derive(Debug, Clone)]
 pub struct ConfigValues {
@@ -146,61 +148,6 @@ pub fn parse_memory(text: &str) -> Option<u64> {
         _ => return None,
     };
     digits.parse::<u64>().ok()?.checked_mul(multiplier)
-}
-
-/// Redis's `updateClientOutputBufferLimit`: `<class> <hard> <soft> <seconds>` groups, all checked
-/// before any is applied.
-fn set_output_buffer_limits(limits: &mut [OutputLimit; 3], args: &[&str]) -> Result<(), String> {
-    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-    if !words.len().is_multiple_of(4) {
-        return Err("Wrong number of arguments in buffer limit configuration.".into());
-    }
-    let mut updated = *limits;
-    for group in words.chunks_exact(4) {
-        let class = match group[0].to_ascii_lowercase().as_str() {
-            "normal" => 0,
-            "slave" | "replica" => 1,
-            "pubsub" => 2,
-            _ => {
-                return Err("Invalid client class specified in buffer limit configuration.".into())
-            }
-        };
-        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
-        let hard = parse_memory(group[1]).ok_or_else(bad)?;
-        let soft = parse_memory(group[2]).ok_or_else(bad)?;
-        let soft_seconds = strtoll(group[3]);
-        if soft_seconds < 0 {
-            return Err(bad().into());
-        }
-        updated[class] = OutputLimit {
-            hard,
-            soft,
-            soft_seconds: soft_seconds as u64,
-        };
-    }
-    *limits = updated;
-    Ok(())
-}
-
-/// C's `strtoll` as Redis calls it, without an end check: the leading integer, 0 when none.
-fn strtoll(text: &str) -> i64 {
-    let text = text.trim_start();
-    let (negative, digits) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let end = digits
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let value = digits[..end]
-        .parse::<i64>()
-        .unwrap_or(if end == 0 { 0 } else { i64::MAX });
-    if negative {
-        -value
-    } else {
-        value
-    }
 }
 
 pub static DIRECTIVES: &[Directive] = &[
