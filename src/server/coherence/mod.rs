@@ -106,6 +106,9 @@ struct Pending {
 pub struct Coherence {
     pub node_id: Bytes,
     enabled: AtomicBool,
+    /// Set when a change that would have been published happened while coherence was off: the
+    /// other daemons cannot know what it replaced, so turning coherence on sends them a flushall.
+    unannounced: AtomicBool,
     pending: Mutex<Pending>,
     wakeup: Notify,
     /// This run of the daemon (its start time, Unix ms): sequences restart at 1 with each run.
@@ -129,6 +132,7 @@ impl Coherence {
         Coherence {
             node_id: Bytes::copy_from_slice(node_id.as_bytes()),
             enabled: AtomicBool::new(false),
+            unannounced: AtomicBool::new(false),
             pending: Mutex::default(),
             wakeup: Notify::new(),
             run,
@@ -148,7 +152,10 @@ impl Coherence {
 
     /// Takes the configuration in: the links follow it (see `link::supervise`).
     pub fn configure(&self, settings: Settings) {
-        self.enabled.store(settings.enabled, Ordering::Relaxed);
+        let was_enabled = self.enabled.swap(settings.enabled, Ordering::Relaxed);
+        if settings.enabled && !was_enabled && self.unannounced.swap(false, Ordering::Relaxed) {
+            self.queue(Item::FlushAll);
+        }
         self.backlog_limit
             .store(settings.backlog_size, Ordering::Relaxed);
         self.lock_backlog().trim(settings.backlog_size);
@@ -218,38 +225,52 @@ impl Coherence {
 
 impl NoticeSink for Coherence {
     fn notice(&self, notice: &Notice<'_>) {
-        if !self.enabled.load(Ordering::Relaxed) || APPLYING_REMOTE.with(Cell::get) {
+        if APPLYING_REMOTE.with(Cell::get) {
             return;
         }
-        let db = notice.db;
-        let item = match notice.target {
-            Target::Key(key) => {
-                let local = class::EXPIRED | class::EVICTED | class::INVALIDATE;
-                // NEW precedes the write's own notice; KEY_MISS is a read.
-                let not_a_change = class::NEW | class::KEY_MISS;
-                if notice.class & (local | not_a_change) != 0
-                    || matches!(notice.event, "expire" | "persist")
-                {
-                    return;
-                }
-                Item::Key {
-                    db,
-                    key: Bytes::copy_from_slice(key),
-                }
+        // Off: one load, plus (until the first one) the check whether this change would count.
+        if !self.enabled.load(Ordering::Relaxed) {
+            if !self.unannounced.load(Ordering::Relaxed) && published_item(notice).is_some() {
+                self.unannounced.store(true, Ordering::Relaxed);
             }
-            Target::Tag(name) => Item::Tag {
-                db,
-                name: Bytes::copy_from_slice(name),
-            },
-            Target::Pattern(pattern) => Item::Pattern {
-                db,
-                pattern: Bytes::copy_from_slice(pattern),
-            },
-            Target::Db => Item::FlushDb { db },
-            Target::All => Item::FlushAll,
-        };
-        self.queue(item);
+            return;
+        }
+        if let Some(item) = published_item(notice) {
+            self.queue(item);
+        }
     }
+}
+
+/// What a notice publishes, if anything (see the module's comment).
+fn published_item(notice: &Notice<'_>) -> Option<Item> {
+    let db = notice.db;
+    let item = match notice.target {
+        Target::Key(key) => {
+            let local = class::EXPIRED | class::EVICTED | class::INVALIDATE;
+            // NEW precedes the write's own notice; KEY_MISS is a read.
+            let not_a_change = class::NEW | class::KEY_MISS;
+            if notice.class & (local | not_a_change) != 0
+                || matches!(notice.event, "expire" | "persist")
+            {
+                return None;
+            }
+            Item::Key {
+                db,
+                key: Bytes::copy_from_slice(key),
+            }
+        }
+        Target::Tag(name) => Item::Tag {
+            db,
+            name: Bytes::copy_from_slice(name),
+        },
+        Target::Pattern(pattern) => Item::Pattern {
+            db,
+            pattern: Bytes::copy_from_slice(pattern),
+        },
+        Target::Db => Item::FlushDb { db },
+        Target::All => Item::FlushAll,
+    };
+    Some(item)
 }
 
 /// Publishes the queued invalidations: each wake-up drains the queue into as few messages as
@@ -324,6 +345,8 @@ mod tests {
         assert_eq!(
             coherence.take_pending(),
             vec![
+                // "off" was set while coherence was off.
+                Item::FlushAll,
                 Item::Key {
                     db: 0,
                     key: Bytes::from_static(b"a")
@@ -334,6 +357,21 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn changes_made_while_off_are_one_flushall_when_turned_on() {
+        let coherence = Coherence::new("n", 1);
+        coherence.configure(enabled());
+        coherence.configure(Settings::default());
+        coherence.notice(&key_notice(b"a", class::EXPIRED, "expired"));
+        coherence.configure(enabled());
+        assert_eq!(coherence.take_pending(), vec![]);
+        coherence.configure(Settings::default());
+        coherence.notice(&key_notice(b"a", class::STRING, "set"));
+        coherence.configure(enabled());
+        coherence.configure(enabled());
+        assert_eq!(coherence.take_pending(), vec![Item::FlushAll]);
     }
 
     #[test]
