@@ -487,11 +487,18 @@ fn apply(server: &Server, message: &Message) {
             Item::Key { db, key } if *db < databases => {
                 let _shared = server.exec_gate.shared();
                 as_remote(|| {
-                    keyspace.with_key(*db, key, now_ms(), |view, hash| {
-                        if view.remove(hash, key).is_some() {
+                    let held = keyspace.with_key(*db, key, now_ms(), |view, hash| {
+                        let held = view.remove(hash, key).is_some();
+                        if held {
                             view.notify(key, class::GENERIC, "del");
                         }
-                    })
+                        held
+                    });
+                    // The parent changed on its origin even if it is not held here: the keys
+                    // that depend on it go too.
+                    if !held {
+                        keyspace.notices.dependencies.key_changed(*db, key);
+                    }
                 });
             }
             Item::Tag { db, name } if *db < databases => {
