@@ -68,7 +68,7 @@ fn per_origin_order(topology: Topology) {
 }
 
 /// Property: a key written alternately on A and B (each write acknowledged, and its
-/// invalidation seen applied, before the next) is never served older than a value the same node
+/// invalidation delivered, before the next) is never served older than a value the same node
 /// served before, every overwritten copy disappears, and C, which never writes it, never serves it.
 fn values_never_go_back(topology: Topology) {
     let fleet = Fleet::start(topology, &[Kind::Local, Kind::Local, Kind::Local]);
@@ -93,6 +93,9 @@ fn values_never_go_back(topology: Topology) {
             }
             value.is_none()
         });
+        // (The first write's invalidation finds nothing to remove, so nothing above waited for
+        // it: without this, it could remove the next write's copy.)
+        settle_exact(topology, &mut cons);
         assert_eq!(
             get(&mut cons[C], "pp"),
             None,
@@ -170,7 +173,13 @@ fn restarted_origin_leaves_nothing_stale(topology: Topology) {
     }
     for key in &keys {
         wait_until("B's copy replaced", || get(&mut cons[B], key).is_none());
-        assert_eq!(get(&mut cons[A], key).as_deref(), Some("new"));
+        // A itself may have dropped them: its own links came up after its writes, and a link
+        // coming up flushes.
+        let on_a = get(&mut cons[A], key);
+        assert!(
+            on_a.is_none() || on_a.as_deref() == Some("new"),
+            "A: {on_a:?}"
+        );
     }
     both_ways(topology, &mut cons);
 }
