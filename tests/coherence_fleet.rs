@@ -293,8 +293,19 @@ fn mesh_any_key_in_any_db_propagates() {
 }
 
 #[test]
-fn mesh_flushes_reach_the_peers() {
-    writes::flushes_reach_the_peers(Topology::Mesh);
+fn mesh_flushes_and_invalidations_reach_the_peers() {
+    writes::flushes_and_invalidations_reach_the_peers(Topology::Mesh);
+}
+
+#[test]
+fn mesh_remote_parent_writes_remove_dependents() {
+    writes::remote_parent_writes_remove_dependents(Topology::Mesh);
+}
+
+#[test]
+#[ignore = "known staleness: a remote parent write misses the dependents of a parent not held"]
+fn mesh_remote_parent_writes_remove_dependents_of_absent_parents() {
+    writes::remote_parent_writes_remove_dependents_of_absent_parents(Topology::Mesh);
 }
 
 #[test]
@@ -368,8 +379,20 @@ fn bus_any_key_in_any_db_propagates() {
 
 #[test]
 #[ignore = "coherence-bus not built yet"]
-fn bus_flushes_reach_the_peers() {
-    on_bus(writes::flushes_reach_the_peers);
+fn bus_flushes_and_invalidations_reach_the_peers() {
+    on_bus(writes::flushes_and_invalidations_reach_the_peers);
+}
+
+#[test]
+#[ignore = "coherence-bus not built yet"]
+fn bus_remote_parent_writes_remove_dependents() {
+    on_bus(writes::remote_parent_writes_remove_dependents);
+}
+
+#[test]
+#[ignore = "coherence-bus not built yet; and known staleness (see the mesh test)"]
+fn bus_remote_parent_writes_remove_dependents_of_absent_parents() {
+    on_bus(writes::remote_parent_writes_remove_dependents_of_absent_parents);
 }
 
 #[test]

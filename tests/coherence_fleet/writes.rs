@@ -170,14 +170,71 @@ pub fn get_any_bytes(con: &mut Connection, key: &[u8]) -> bool {
     con.exists(key).expect("EXISTS")
 }
 
-/// Property: FLUSHALL, FLUSHDB and SWAPDB on A, even with nothing in A, remove B's copies.
-pub fn flushes_reach_the_peers(topology: Topology) {
+/// Property: FLUSHALL, FLUSHDB, SWAPDB, a pattern and a tag invalidation on A, with nothing in
+/// A, remove B's copies.
+pub fn flushes_and_invalidations_reach_the_peers(topology: Topology) {
     let fleet = Fleet::start(topology, &[Kind::Local, Kind::Local, Kind::Local]);
     let mut cons = fleet.clients();
-    for line in ["FLUSHALL", "FLUSHDB", "SWAPDB 0 1"] {
-        set(&mut cons[B], "f", "b");
+    let lines = [
+        "FLUSHALL",
+        "FLUSHDB",
+        "SWAPDB 0 1",
+        "CACHE.INVALIDATE f*",
+        "TAG.INVALIDATE t",
+    ];
+    for line in lines {
+        run_words(&mut cons[B], "CACHE.SET f b TAGS 1 t", "f").expect("CACHE.SET");
         settle_exact(topology, &mut cons);
         run_words(&mut cons[A], line, "f").unwrap_or_else(|e| panic!("{line}: {e}"));
-        wait_until("B's copy flushed", || !get_any(&mut cons[B], "f"));
+        assert!(
+            wait_until_ok(|| !get_any(&mut cons[B], "f")),
+            "B keeps its copy after A's {line}"
+        );
     }
+}
+
+/// Property: a write of a parent on A removes B's dependents of that parent (`CACHE.DEPEND`)
+/// when B holds the parent too.
+pub fn remote_parent_writes_remove_dependents(topology: Topology) {
+    dependents_after_remote_parent_write(topology, true);
+}
+
+/// Property (fails today): the same when B does not hold the parent, as a write of the parent on
+/// B itself would (checked first, for reference). B applies A's `key parent` item by deleting the
+/// parent only if present, and only a deletion marks the parent changed for the dependents.
+pub fn remote_parent_writes_remove_dependents_of_absent_parents(topology: Topology) {
+    dependents_after_remote_parent_write(topology, false);
+}
+
+fn dependents_after_remote_parent_write(topology: Topology, b_holds_parent: bool) {
+    let fleet = Fleet::start(topology, &[Kind::Local, Kind::Local, Kind::Local]);
+    let mut cons = fleet.clients();
+    let depend = |con: &mut Connection, child: &str, parent: &str| {
+        let _: i64 = redis::cmd("CACHE.DEPEND")
+            .arg(child)
+            .arg(parent)
+            .query(con)
+            .expect("CACHE.DEPEND");
+    };
+    // Locally: writing a parent removes its dependent, whether the parent existed or not.
+    if b_holds_parent {
+        set(&mut cons[B], "local-parent", "v");
+    }
+    set(&mut cons[B], "local-child", "v");
+    depend(&mut cons[B], "local-child", "local-parent");
+    set(&mut cons[B], "local-parent", "v2");
+    assert!(!get_any(&mut cons[B], "local-child"));
+
+    if b_holds_parent {
+        set(&mut cons[B], "parent", "b");
+    }
+    set(&mut cons[B], "child", "b");
+    depend(&mut cons[B], "child", "parent");
+    settle_exact(topology, &mut cons);
+    set(&mut cons[A], "parent", "a");
+    settle_exact(topology, &mut cons);
+    assert!(
+        wait_until_ok(|| !get_any(&mut cons[B], "child")),
+        "B keeps the child after A wrote its parent (B holds the parent: {b_holds_parent})"
+    );
 }
