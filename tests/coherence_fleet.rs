@@ -19,8 +19,8 @@ mod writes;
 use std::time::Duration;
 
 use fleet::{
-    config_set, counter, settle_exact, settle_quiet, wait_ready, wait_until, Fleet, Kind,
-    RedisServer, Topology, Tracker,
+    config_set, counter, settle_exact, settle_quiet, wait_ready, wait_until, Fleet, Invalidation,
+    Kind, RedisServer, Topology, Tracker,
 };
 use redis::{Commands, Connection};
 
@@ -193,9 +193,11 @@ fn cut_link_leaves_nothing_stale(topology: Topology) {
     let fleet = Fleet::start(topology, &[Kind::Local, Kind::Local, Kind::Local]);
     let mut cons = fleet.clients();
     let keys: Vec<String> = (0..50).map(|i| format!("c{i}")).collect();
+    let mut tracker = Tracker::connect(fleet.ports()[B]);
     for key in &keys {
         set(&mut cons[B], key, "old");
     }
+    tracker.collect_keys(keys.len());
     settle_exact(topology, &mut cons);
     let recoveries = counter(&mut cons[B], "recoveries");
     config_set(&mut cons[B], "coherence", "no");
@@ -220,7 +222,36 @@ fn cut_link_leaves_nothing_stale(topology: Topology) {
             "B serves {value:?} for {key} after its links came back"
         );
     }
+    // B's clients that cache keys locally (client tracking) are told to drop them too: a flush
+    // push, or every key.
+    let mut told: Vec<Vec<u8>> = Vec::new();
+    wait_until("B's tracking client told", || {
+        match tracker.next_invalidation(Duration::from_millis(50)) {
+            Some(Invalidation::Everything) => return true,
+            Some(Invalidation::Keys(batch)) => told.extend(batch),
+            None => {}
+        }
+        keys.iter().all(|k| told.contains(&k.as_bytes().to_vec()))
+    });
     both_ways(topology, &mut cons);
+}
+
+/// Property: a client caching on B in the default tracking mode (it read the key) is told when
+/// a write on A invalidates the key on B, and B no longer serves it.
+fn client_side_cache_on_b_is_invalidated(topology: Topology) {
+    let fleet = Fleet::start(topology, &[Kind::Local, Kind::Local, Kind::Local]);
+    let mut cons = fleet.clients();
+    set(&mut cons[B], "cached", "b");
+    settle_exact(topology, &mut cons);
+    let mut tracker = Tracker::connect_with(fleet.ports()[B], &[]);
+    assert_eq!(tracker.call(&["GET", "cached"]), b"$1\r\nb\r\n");
+    set(&mut cons[A], "cached", "a");
+    assert_eq!(
+        tracker.collect_keys(1),
+        vec![b"cached".to_vec()],
+        "push for the key read"
+    );
+    assert_eq!(get(&mut cons[B], "cached"), None);
 }
 
 /// Property (expected by issue 6, fails today): a write made on a node while its coherence is
@@ -280,6 +311,11 @@ fn mesh_restarted_origin_leaves_nothing_stale() {
 #[test]
 fn mesh_cut_link_leaves_nothing_stale() {
     cut_link_leaves_nothing_stale(Topology::Mesh);
+}
+
+#[test]
+fn mesh_client_side_cache_on_b_is_invalidated() {
+    client_side_cache_on_b_is_invalidated(Topology::Mesh);
 }
 
 #[test]
@@ -363,6 +399,12 @@ fn bus_restarted_origin_leaves_nothing_stale() {
 #[ignore = "coherence-bus not built yet"]
 fn bus_cut_link_leaves_nothing_stale() {
     on_bus(cut_link_leaves_nothing_stale);
+}
+
+#[test]
+#[ignore = "coherence-bus not built yet"]
+fn bus_client_side_cache_on_b_is_invalidated() {
+    on_bus(client_side_cache_on_b_is_invalidated);
 }
 
 #[test]

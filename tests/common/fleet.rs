@@ -368,14 +368,23 @@ pub enum Invalidation {
     Everything,
 }
 
-/// A RESP3 connection with `CLIENT TRACKING on BCAST`: every key changed on the node is pushed.
+/// A RESP3 connection with client tracking on: the node pushes `invalidate` frames to it.
 pub struct Tracker {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// Pushes that arrived while `call` waited for a reply.
+    pushes: std::collections::VecDeque<Vec<u8>>,
 }
 
 impl Tracker {
+    /// `CLIENT TRACKING on BCAST`: every key changed on the node is pushed.
     pub fn connect(port: u16) -> Tracker {
+        Tracker::connect_with(port, &["BCAST"])
+    }
+
+    /// `CLIENT TRACKING on` with `options` (none: the default mode, where only keys this
+    /// connection read are pushed).
+    pub fn connect_with(port: u16, options: &[&str]) -> Tracker {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_millis(200)))
@@ -383,14 +392,27 @@ impl Tracker {
         let mut tracker = Tracker {
             stream,
             buf: Vec::new(),
+            pushes: Default::default(),
         };
-        tracker.send(&["HELLO", "3"]);
-        let hello = tracker.next_frame(DEADLINE).expect("HELLO reply");
+        let hello = tracker.call(&["HELLO", "3"]);
         assert!(hello.starts_with(b"%"), "HELLO 3 did not switch to RESP3");
-        tracker.send(&["CLIENT", "TRACKING", "on", "BCAST"]);
-        let ok = tracker.next_frame(DEADLINE).expect("TRACKING reply");
-        assert_eq!(ok, b"+OK\r\n");
+        let mut tracking = vec!["CLIENT", "TRACKING", "on"];
+        tracking.extend_from_slice(options);
+        assert_eq!(tracker.call(&tracking), b"+OK\r\n");
         tracker
+    }
+
+    /// Sends a command and returns its reply, keeping the pushes that came first for later.
+    pub fn call(&mut self, args: &[&str]) -> Vec<u8> {
+        self.send(args);
+        loop {
+            let frame = self.next_frame(DEADLINE).expect("reply");
+            if frame.starts_with(b">") {
+                self.pushes.push_back(frame);
+            } else {
+                return frame;
+            }
+        }
     }
 
     fn send(&mut self, args: &[&str]) {
@@ -402,8 +424,11 @@ impl Tracker {
         self.stream.write_all(req.as_bytes()).expect("write");
     }
 
-    /// The next complete frame's bytes, or None if none came within `wait`.
+    /// The next complete frame's bytes (a kept push first), or None if none came within `wait`.
     fn next_frame(&mut self, wait: Duration) -> Option<Vec<u8>> {
+        if let Some(push) = self.pushes.pop_front() {
+            return Some(push);
+        }
         let start = Instant::now();
         loop {
             if let Some(len) = complete_reply_len(&self.buf) {
