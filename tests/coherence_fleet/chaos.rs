@@ -22,9 +22,10 @@ struct Chaos {
     ports: Vec<u16>,
     stop: AtomicBool,
     /// Per node: whether its coherence is on. Writers hold it shared while they write, and skip
-    /// the node when it is off; the chaos thread holds it exclusively while it switches. (A write
-    /// made while coherence is off is never announced: the known staleness above. Gating keeps
-    /// that one hole out of this test so it can look for others.)
+    /// the node when it is off; the chaos thread holds it exclusively while it switches. (A
+    /// write made while coherence is off is never announced, see
+    /// `writes_while_coherence_off_reach_the_peers`: gating keeps that one known hole out of
+    /// this test so that it can look for others.)
     coherent: Vec<RwLock<bool>>,
     /// `acked[writer][node][key]`: the counter of the writer's last acknowledged write of the key
     /// on that node (0: none).
