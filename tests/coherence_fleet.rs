@@ -38,36 +38,62 @@ pub fn set(con: &mut Connection, key: &str, value: &str) {
 
 /// Property: invalidations from one origin are applied on a peer in the order the origin's
 /// writes were acknowledged (checked on the RESP3 tracking pushes the peer emits when it applies
-/// them), and the peer holds none of the overwritten keys afterwards.
+/// them), and the peer holds none of the overwritten keys afterwards. Twice: one write per round
+/// trip (about one message each), then a pipeline of 3000 (batched, and cut into several
+/// messages of at most 64 KiB).
 fn per_origin_order(topology: Topology) {
     let fleet = Fleet::start(topology, &[Kind::Local, Kind::Local, Kind::Local]);
     let mut cons = fleet.clients();
     let mut tracker = Tracker::connect(fleet.ports()[B]);
-    let keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
-    for key in &keys {
-        set(&mut cons[B], key, "b");
-    }
-    // B's own writes are pushed too; take them, and let B's messages reach A and C (otherwise a
-    // late one would delete A's new value, harmlessly but confusingly).
-    let own = tracker.collect_keys(keys.len());
-    assert_eq!(own.len(), keys.len());
-    settle_exact(topology, &mut cons);
+    for (count, pipelined) in [(200, false), (3000, true)] {
+        // Long keys, so that the pipeline's batch exceeds one message.
+        let keys: Vec<String> = (0..count).map(|i| format!("k{i}:{:040}", 0)).collect();
+        let mut fill = redis::pipe();
+        for key in &keys {
+            fill.set(key, "b").ignore();
+        }
+        let _: () = fill.query(&mut cons[B]).expect("fill B");
+        // B's own writes are pushed too; take them, and let B's messages reach A and C
+        // (otherwise a late one would delete A's new value, harmlessly but confusingly).
+        tracker.collect_keys(keys.len());
+        settle_exact(topology, &mut cons);
+        let sent_before = counter(&mut cons[A], "messages_sent");
 
-    for key in &keys {
-        set(&mut cons[A], key, "a");
+        if pipelined {
+            let mut writes = redis::pipe();
+            for key in &keys {
+                writes.set(key, "a").ignore();
+            }
+            let _: () = writes.query(&mut cons[A]).expect("pipeline on A");
+        } else {
+            for key in &keys {
+                set(&mut cons[A], key, "a");
+            }
+        }
+        let pushed: Vec<String> = tracker
+            .collect_keys(keys.len())
+            .into_iter()
+            .map(|k| String::from_utf8(k).expect("utf-8 key"))
+            .collect();
+        if let Some(at) = (0..keys.len()).find(|i| pushed.get(*i) != keys.get(*i)) {
+            panic!(
+                "B applied A's invalidations out of order at {at}: {:?} for {}",
+                pushed.get(at),
+                keys[at]
+            );
+        }
+        assert_eq!(pushed.len(), keys.len());
+        for key in &keys {
+            assert_eq!(get(&mut cons[B], key), None, "B still holds {key}");
+        }
+        // Nothing more: one push per key, no flush.
+        settle_exact(topology, &mut cons);
+        assert_eq!(tracker.next_invalidation(Duration::from_millis(100)), None);
+        eprintln!(
+            "{count} writes on A (pipelined: {pipelined}): {} messages",
+            counter(&mut cons[A], "messages_sent") - sent_before
+        );
     }
-    let pushed: Vec<String> = tracker
-        .collect_keys(keys.len())
-        .into_iter()
-        .map(|k| String::from_utf8(k).expect("utf-8 key"))
-        .collect();
-    assert_eq!(pushed, keys, "B applied A's invalidations out of order");
-    for key in &keys {
-        assert_eq!(get(&mut cons[B], key), None, "B still holds {key}");
-    }
-    // Nothing more: one push per key, no flush.
-    settle_exact(topology, &mut cons);
-    assert_eq!(tracker.next_invalidation(Duration::from_millis(100)), None);
 }
 
 /// Property: a key written alternately on A and B (each write acknowledged, and its
