@@ -10,12 +10,19 @@ use redis::{Commands, Connection};
 use super::fleet::{self, counter, settle_quiet, Fleet, Kind, ProcessNode, Topology};
 use super::{get, set, wait_for, B};
 
-const CHAOS_FOR: Duration = Duration::from_secs(4);
+/// How long the chaos lasts: 4 s keeps the suite short; `CACHET_CHAOS_SECS=60` hunts longer.
+fn chaos_for() -> Duration {
+    let secs = std::env::var("CACHET_CHAOS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    Duration::from_secs(secs)
+}
 const CHAOS_KEYS: usize = 50;
 const WRITERS: usize = 4;
 const READERS: usize = 2;
-/// Restarts of the real-process node during one chaos run.
-const MAX_RESTARTS: usize = 2;
+/// Restarts of the real-process node: at most one per this much chaos (each costs a start).
+const RESTART_EVERY: Duration = Duration::from_secs(2);
 
 /// What the chaos threads share: no locks on the data path except the per-node gate.
 struct Chaos {
@@ -33,6 +40,8 @@ struct Chaos {
     /// Per key: every write, with the real-time interval it took (end: None if it failed, so it
     /// may have taken effect at any time after its start).
     log: Vec<Mutex<Vec<Write>>>,
+    /// When the process node was killed (just before the signal).
+    kills: Mutex<Vec<Instant>>,
     violations: Mutex<Vec<String>>,
     writes: AtomicU64,
     reads: AtomicU64,
@@ -46,13 +55,19 @@ struct Write {
 }
 
 /// The value of the key's last write when that is well defined: the write that started after
-/// every other write of the key had been acknowledged. None when the last writes overlapped.
-fn last_write(log: &[Write]) -> Option<&Write> {
+/// every other write of the key had ended. None when the last writes overlapped. A failed write
+/// (only the process node's fail: it was being killed) ends, at the latest, when that process was
+/// killed, since a killed daemon serves nothing; with no kill after it, it never ends.
+fn last_write<'a>(log: &'a [Write], kills: &[Instant]) -> Option<&'a Write> {
     let last = log.iter().max_by_key(|w| w.start)?;
     last.end?;
+    let end = |w: &Write| {
+        w.end
+            .or_else(|| kills.iter().copied().find(|k| *k > w.start))
+    };
     log.iter()
         .filter(|w| !std::ptr::eq(*w, last))
-        .all(|w| w.end.is_some_and(|end| end < last.start))
+        .all(|w| end(w).is_some_and(|end| end < last.start))
         .then_some(last)
 }
 
@@ -101,7 +116,14 @@ fn chaos_writer(chaos: &Chaos, writer: usize) {
                 chaos.acked[writer][node][key].store(count, Ordering::SeqCst);
                 chaos.writes.fetch_add(1, Ordering::Relaxed);
             }
-            Err(_) => cons[node] = None,
+            Err(err) => {
+                // Only the process node is ever unreachable; `last_write` relies on it.
+                if node != B {
+                    let problem = format!("a write on in-process node {node} failed: {err}");
+                    chaos.violations.lock().expect("violations").push(problem);
+                }
+                cons[node] = None;
+            }
         }
     }
 }
@@ -157,6 +179,7 @@ fn chaos_monkey(
     let mut cons: Vec<Option<Connection>> = (0..3).map(|_| None).collect();
     let mut done = Vec::new();
     let mut restarts = 0;
+    let max_restarts = (chaos_for().as_secs() / RESTART_EVERY.as_secs()).max(1);
     let pause = || std::thread::sleep(Duration::from_millis(fastrand::u64(20..120)));
     let peer = |node: usize| format!("127.0.0.1:{}", chaos.ports[node]);
     while !chaos.stop.load(Ordering::Relaxed) {
@@ -204,8 +227,9 @@ fn chaos_monkey(
                 }
                 done.push("kill subscribers");
             }
-            3 if restarts < MAX_RESTARTS => {
+            3 if restarts < max_restarts => {
                 if let Some(node) = process.as_mut() {
+                    chaos.kills.lock().expect("kills").push(Instant::now());
                     node.kill();
                     pause();
                     node.restart();
@@ -239,6 +263,7 @@ pub fn chaos(topology: Topology) {
             })
             .collect(),
         log: (0..CHAOS_KEYS).map(|_| Mutex::default()).collect(),
+        kills: Mutex::default(),
         violations: Mutex::default(),
         writes: AtomicU64::new(0),
         reads: AtomicU64::new(0),
@@ -254,7 +279,7 @@ pub fn chaos(topology: Topology) {
             scope.spawn(|| chaos_reader(&chaos));
         }
         let monkey = scope.spawn(|| chaos_monkey(&chaos, topology, process));
-        std::thread::sleep(CHAOS_FOR);
+        std::thread::sleep(chaos_for());
         chaos.stop.store(true, Ordering::Relaxed);
         monkey.join().expect("chaos thread")
     });
@@ -295,7 +320,8 @@ pub fn chaos(topology: Topology) {
     for k in 0..CHAOS_KEYS {
         let key = chaos_key(k);
         let log = chaos.log[k].lock().expect("log");
-        let Some(last) = last_write(&log) else {
+        let kills = chaos.kills.lock().expect("kills");
+        let Some(last) = last_write(&log, &kills) else {
             continue;
         };
         defined += 1;
