@@ -9,7 +9,7 @@ use super::fleet::{self, settle_exact, wait_until, Fleet, Kind, Topology};
 use super::{get_any, set, A, B};
 
 /// Writes on A that create or replace key `K` (`K` is substituted by the key under test), with
-/// what A needs beforehand. Each must remove B's copy of the key.
+/// what A needs beforehand; `; ` separates commands sent in turn on one connection. Each must remove B's copy of the key.
 const CREATING_WRITES: &[(&str, &str)] = &[
     ("", "SET K v"),
     ("", "SETNX K v"),
@@ -47,22 +47,30 @@ const CREATING_WRITES: &[(&str, &str)] = &[
     ("ZADD src:K 1 x", "ZINTERSTORE K 1 src:K"),
     ("ZADD src:K 1 x", "ZDIFFSTORE K 1 src:K"),
     ("ZADD src:K 1 x", "ZRANGESTORE K src:K 0 -1"),
+    ("RPUSH src:K x", "BLMOVE src:K K LEFT RIGHT 0"),
+    ("SELECT 1; SET K v", "MOVE K 0; SELECT 0"),
+    ("", "MULTI; SET K v; EXEC"),
 ];
 
 /// Deletes on A of a key A does not hold. The cache-aside pattern ("update the database, then
 /// DEL the key on the local daemon") relies on these reaching the daemons that do hold it.
 const DELETES_OF_ABSENT_KEYS: &[&str] = &["DEL K", "UNLINK K", "GETDEL K"];
 
+/// Runs the `; `-separated commands of `line`, with `K` standing for `key`; returns the last reply.
 pub fn run_words(con: &mut Connection, line: &str, key: &str) -> redis::RedisResult<redis::Value> {
-    let mut cmd = redis::Cmd::new();
-    for word in line.split(' ') {
-        match word {
-            "K" => cmd.arg(key),
-            "src:K" => cmd.arg(format!("src:{key}")),
-            _ => cmd.arg(word),
-        };
+    let mut reply = redis::Value::Nil;
+    for command in line.split("; ") {
+        let mut cmd = redis::Cmd::new();
+        for word in command.split(' ') {
+            match word {
+                "K" => cmd.arg(key),
+                "src:K" => cmd.arg(format!("src:{key}")),
+                _ => cmd.arg(word),
+            };
+        }
+        reply = cmd.query(con)?;
     }
-    cmd.query(con)
+    Ok(reply)
 }
 
 /// Runs each of `lines` on A against a key that only B holds, and returns the lines after which
