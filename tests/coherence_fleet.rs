@@ -5,8 +5,14 @@
 //! and `coherence_fleet/chaos.rs`; every `#[test]` is at the end of this file.
 //!
 //! "Stale" throughout: a node serving a value that a write acknowledged elsewhere has replaced,
-//! once that write's invalidation had every chance to arrive. A miss is always allowed.
+//! once that write's invalidation had every chance to arrive. A miss is always allowed. Nothing
+//! copies values between nodes, so a node only ever holds what was written on it: most checks
+//! below rest on that.
 //! No timing assertions: every wait polls with a generous deadline (`fleet::DEADLINE`).
+//!
+//! Three tests are ignored because they fail today, each a way a node keeps a stale value for
+//! ever: `*_writes_while_coherence_off_reach_the_peers`, `*_deletes_of_absent_keys_remove_the_
+//! copies`, `*_remote_parent_writes_remove_dependents_of_absent_parents`.
 
 #[path = "coherence_fleet/chaos.rs"]
 mod chaos;
