@@ -311,13 +311,21 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Starts one node per kind, links them and waits until every node is ready.
+    /// Starts one node per kind, links them and waits until every node is ready. Node `i` is
+    /// named `node-i`: a fixed id, as a node-id persisted beside snapshots would be, so that a
+    /// restarted process comes back as the same origin with its sequence started afresh.
     pub fn start(topology: Topology, kinds: &[Kind]) -> Fleet {
         // In-process nodes get their port from the OS; processes need theirs before they start.
         let mut locals: Vec<Option<TestServer>> = kinds
             .iter()
-            .map(|kind| {
-                (*kind == Kind::Local).then(|| TestServer::start_with(|c| c.coherence = true))
+            .enumerate()
+            .map(|(i, kind)| {
+                (*kind == Kind::Local).then(|| {
+                    TestServer::start_with(|c| {
+                        c.coherence = true;
+                        c.node_id = format!("node-{i}");
+                    })
+                })
             })
             .collect();
         let ports: Vec<u16> = locals
@@ -338,10 +346,11 @@ impl Fleet {
                     link_at_runtime(topology, &mut con, &others(i));
                     Node::Local(server)
                 }
-                None => Node::Process(ProcessNode::start(
-                    ports[i],
-                    process_args(topology, &others(i)),
-                )),
+                None => {
+                    let mut args = process_args(topology, &others(i));
+                    args.extend(["--node-id".to_string(), format!("node-{i}")]);
+                    Node::Process(ProcessNode::start(ports[i], args))
+                }
             });
         }
         let fleet = Fleet { topology, nodes };
