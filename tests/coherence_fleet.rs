@@ -1,6 +1,5 @@
 //! Coherence of a fleet of three daemons (issue 6), written once per scenario and run on each
-//! topology: a full mesh of `peer` links, and a `redis-server` as `coherence-bus` (ignored until
-//! the bus exists). Some nodes are real `cachet` processes so they can be killed with SIGKILL and
+//! topology: a full mesh of `peer` links, and a `redis-server` as `coherence-bus`. Some nodes are real `cachet` processes so they can be killed with SIGKILL and
 //! restarted on the same port. Scenarios: here, `coherence_fleet/writes.rs` (which writes travel)
 //! and `coherence_fleet/chaos.rs`; every `#[test]` is at the end of this file.
 //!
@@ -10,9 +9,9 @@
 //! below rest on that.
 //! No timing assertions: every wait polls with a generous deadline (`fleet::DEADLINE`).
 //!
-//! Three tests are ignored because they fail today, each a way a node keeps a stale value for
-//! ever: `*_writes_while_coherence_off_reach_the_peers`, `*_deletes_of_absent_keys_remove_the_
-//! copies`, `*_remote_parent_writes_remove_dependents_of_absent_parents`.
+//! Three tests reproduce ways a node kept a stale value for ever before they were fixed:
+//! `*_writes_while_coherence_off_reach_the_peers`, `*_deletes_of_absent_keys_remove_the_copies`,
+//! `*_remote_parent_writes_remove_dependents_of_absent_parents`.
 
 #[path = "coherence_fleet/chaos.rs"]
 mod chaos;
@@ -371,7 +370,6 @@ fn mesh_remote_parent_writes_remove_dependents() {
 }
 
 #[test]
-#[ignore = "known staleness: a remote parent write misses the dependents of a parent not held"]
 fn mesh_remote_parent_writes_remove_dependents_of_absent_parents() {
     writes::remote_parent_writes_remove_dependents_of_absent_parents(Topology::Mesh);
 }
@@ -382,19 +380,16 @@ fn mesh_chaos() {
 }
 
 #[test]
-#[ignore = "known staleness: writes made while coherence is off are never announced"]
 fn mesh_writes_while_coherence_off_reach_the_peers() {
     writes_while_coherence_off_reach_the_peers(Topology::Mesh);
 }
 
 #[test]
-#[ignore = "known staleness: a delete of a key the node does not hold is not published"]
 fn mesh_deletes_of_absent_keys_remove_the_copies() {
     writes::deletes_of_absent_keys_remove_the_copies(Topology::Mesh);
 }
 
-// Bus: remove the ignores once `coherence-bus` is built (adjust `fleet::ready` and
-// `fleet::deliveries_per_message` if the guesses there are wrong).
+// Bus: the same scenarios with a redis-server as the broker.
 
 fn on_bus(scenario: fn(Topology)) {
     let redis = RedisServer::start();
@@ -404,85 +399,71 @@ fn on_bus(scenario: fn(Topology)) {
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_per_origin_order() {
     on_bus(per_origin_order);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_values_never_go_back() {
     on_bus(values_never_go_back);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_restarted_peer_holds_nothing_stale() {
     on_bus(restarted_peer_holds_nothing_stale);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_restarted_origin_leaves_nothing_stale() {
     on_bus(restarted_origin_leaves_nothing_stale);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_cut_link_leaves_nothing_stale() {
     on_bus(cut_link_leaves_nothing_stale);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_client_side_cache_on_b_is_invalidated() {
     on_bus(client_side_cache_on_b_is_invalidated);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_every_creating_write_removes_the_copies() {
     on_bus(writes::every_creating_write_removes_the_copies);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_any_key_in_any_db_propagates() {
     on_bus(writes::any_key_in_any_db_propagates);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_flushes_and_invalidations_reach_the_peers() {
     on_bus(writes::flushes_and_invalidations_reach_the_peers);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_remote_parent_writes_remove_dependents() {
     on_bus(writes::remote_parent_writes_remove_dependents);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet; and known staleness (see the mesh test)"]
 fn bus_remote_parent_writes_remove_dependents_of_absent_parents() {
     on_bus(writes::remote_parent_writes_remove_dependents_of_absent_parents);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet"]
 fn bus_chaos() {
     on_bus(chaos::chaos);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet; and known staleness (see the mesh test)"]
 fn bus_writes_while_coherence_off_reach_the_peers() {
     on_bus(writes_while_coherence_off_reach_the_peers);
 }
 
 #[test]
-#[ignore = "coherence-bus not built yet; and known staleness (see the mesh test)"]
 fn bus_deletes_of_absent_keys_remove_the_copies() {
     on_bus(writes::deletes_of_absent_keys_remove_the_copies);
 }

@@ -96,10 +96,13 @@ fn count_keys(
 }
 
 fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (coherence, db) = (ctx.server.coherence.clone(), ctx.client.db);
     count_keys(ctx, args, |view, hash, key| {
         let removed = view.remove(hash, key).is_some();
         if removed {
             view.notify(key, class::GENERIC, "del");
+        } else {
+            coherence.absent_key_deleted(db, key);
         }
         removed
     })

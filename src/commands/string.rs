@@ -343,12 +343,15 @@ fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let out = &mut *ctx.out;
     let key = &args[1][..];
+    let (coherence, db) = (&ctx.server.coherence, ctx.client.db);
     ctx.server
         .keyspace
-        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+        .with_key(db, key, ctx.now_ms, |view, hash| {
             reply_value(view, hash, key, out)?;
             if view.remove(hash, key).is_some() {
                 view.notify(key, class::GENERIC, "del");
+            } else {
+                coherence.absent_key_deleted(db, key);
             }
             Ok(())
         })

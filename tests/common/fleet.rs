@@ -75,8 +75,8 @@ pub fn counter(con: &mut Connection, name: &str) -> u64 {
     info_field(con, name).parse().unwrap_or(0)
 }
 
-/// Whether a node receives every invalidation of the fleet. The bus condition is a guess until
-/// `coherence-bus` exists: adjust here (and only here).
+/// Whether a node receives every invalidation of the fleet: its links (to each peer, or to the
+/// bus) are up.
 pub fn ready(topology: Topology, con: &mut Connection) -> bool {
     match topology {
         Topology::Mesh => counter(con, "peers_up") == 2,
@@ -89,8 +89,8 @@ pub fn wait_ready(topology: Topology, con: &mut Connection) {
 }
 
 /// How many times one published message is counted in the fleet's `messages_received`: each of
-/// the two other nodes in a mesh; on a bus, presumably every subscriber including the origin
-/// (which ignores its own). A guess until `coherence-bus` exists.
+/// the two other nodes in a mesh; on a bus, every subscriber including the origin (which ignores
+/// its own).
 pub fn deliveries_per_message(topology: Topology) -> u64 {
     match topology {
         Topology::Mesh => 2,

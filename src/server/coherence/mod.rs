@@ -216,6 +216,25 @@ impl Coherence {
         }
     }
 
+    /// A client deleted a key this daemon does not hold: nothing changed here (no notice, as in
+    /// Redis), but the others may hold it. In the cache-aside pattern this is how an application
+    /// invalidates after updating the source of truth, on whichever daemon it talks to.
+    pub fn absent_key_deleted(&self, db: usize, key: &[u8]) {
+        if APPLYING_REMOTE.with(Cell::get) {
+            return;
+        }
+        if !self.enabled.load(Ordering::Relaxed) {
+            if !self.unannounced.load(Ordering::Relaxed) {
+                self.unannounced.store(true, Ordering::Relaxed);
+            }
+            return;
+        }
+        self.queue(Item::Key {
+            db,
+            key: Bytes::copy_from_slice(key),
+        });
+    }
+
     fn take_pending(&self) -> Vec<Item> {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.overflowed = false;
