@@ -535,6 +535,8 @@ fn gaps_restarts_and_garbage_drop_local_data() {
     publish(&mut on_a, b"cachet1 b 1 1 0 flushall");
     received(&mut on_b, 6);
     assert!(exists(&mut on_b, "keep"));
+    // (Of another run: another daemon uses B's node id.)
+    assert_eq!(counter(&mut on_b, "node_id_conflicts"), 1);
     // Flushes, patterns and databases out of range.
     let _: () = on_b.set("p:1", "1").unwrap();
     publish(

@@ -508,6 +508,7 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
         info.field("backlog_first_sequence", backlog.first_seq());
     }
     info.field("bus_publishes", count(&stats.bus_publishes));
+    info.field("node_id_conflicts", count(&stats.node_id_conflicts));
     info.field("peers", links.len());
     info.field(
         "peers_up",

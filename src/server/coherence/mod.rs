@@ -82,6 +82,7 @@ pub struct CoherenceStats {
     pub replayed_messages: AtomicU64,
     pub replays_served: AtomicU64,
     pub bus_publishes: AtomicU64,
+    pub node_id_conflicts: AtomicU64,
 }
 
 /// What the configuration asks of coherence (`coherence`, `peer`, `coherence-bus`...).
