@@ -260,43 +260,52 @@ async fn position(addr: &str) -> std::io::Result<(Bytes, Position)> {
     }
 }
 
-/// The daemons this link can ask for replays: (address, node-id, position).
+/// The daemons this link can ask for replays: (address, node-id, position); `None` when the
+/// peer itself (mesh) or the bus's directory does not answer.
 async fn directory(
     server: &Server,
     link: &LinkState,
     origins: &mut Origins,
-) -> Vec<(String, Bytes, Position)> {
-    let mut addrs: Vec<String> = if link.bus {
-        match bus::nodes(&link.addr).await {
-            Ok(nodes) => nodes.into_iter().map(|(_, addr)| addr).collect(),
-            Err(_) => Vec::new(),
-        }
+) -> Option<Vec<(String, Bytes, Position)>> {
+    let addrs: Vec<String> = if link.bus {
+        let mut addrs: Vec<String> = bus::nodes(&link.addr)
+            .await
+            .ok()?
+            .into_iter()
+            .map(|(_, addr)| addr)
+            .chain(origins.addrs.values().cloned())
+            .collect();
+        addrs.sort();
+        addrs.dedup();
+        addrs
     } else {
         vec![link.addr.clone()]
     };
-    if link.bus {
-        addrs.extend(origins.addrs.values().cloned());
-        addrs.sort();
-        addrs.dedup();
-    }
     let mut found: Vec<(String, Bytes, Position)> = Vec::new();
     for addr in addrs {
-        // A daemon announced but gone is simply not found.
-        if let Ok((node, at)) = position(&addr).await {
-            if node != server.coherence.node_id && !found.iter().any(|(_, n, _)| *n == node) {
-                origins.addrs.insert(node.clone(), addr.clone());
-                found.push((addr, node, at));
+        match position(&addr).await {
+            Ok((node, at)) => {
+                if node != server.coherence.node_id && !found.iter().any(|(_, n, _)| *n == node) {
+                    origins.addrs.insert(node.clone(), addr.clone());
+                    found.push((addr, node, at));
+                }
             }
+            // A peer we are subscribed to must answer; a daemon announced on a bus but gone is
+            // simply not found.
+            Err(_) if !link.bus => return None,
+            Err(_) => {}
         }
     }
-    found
+    Some(found)
 }
 
 /// Runs when the subscription becomes active: replays what each origin published while this
 /// link was not subscribed, or drops local data when it cannot (see the module's rules).
 async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
     let found = directory(server, link, origins).await;
-    let mut trusted = link.connects.load(Ordering::Relaxed) > 0
+    let mut trusted = found.is_some() && link.connects.load(Ordering::Relaxed) > 0;
+    let found = found.unwrap_or_default();
+    trusted = trusted
         && origins.known.iter().all(|(node, known)| {
             found
                 .iter()
