@@ -16,6 +16,8 @@
 //!   every `--probe-ms` (1 ms) it SETs the next `probe:<n>` on A and times A's `+OK` → B's
 //!   `invalidate` push for that key, on one thread. Percentiles are over all probes of all rounds;
 //!   a probe whose push never comes (within `--grace-ms`) is counted as lost, never averaged in.
+//!   Mode `idle` runs the probe with no other load: the floor of this machine (scheduling of
+//!   three daemons on one CPU, loopback), against which the loaded modes read.
 //! - Batching: `messages_sent`, `items_sent` of A's `INFO coherence` around the probe window:
 //!   messages/s per link (each message goes to every subscribed link) and items per message.
 //! - Throughput (part `throughput`): `redis-benchmark -t set -c 50 -P 1` then `-P 16`, `-r` keys,
@@ -60,8 +62,8 @@ struct Args {
     /// Comma-separated subset of: latency, throughput.
     #[arg(long, default_value = "latency,throughput")]
     parts: String,
-    /// Comma-separated subset of the latency modes: full, paced.
-    #[arg(long, default_value = "full,paced")]
+    /// Comma-separated subset of the latency modes: idle (the probe alone), full, paced.
+    #[arg(long, default_value = "idle,full,paced")]
     modes: String,
     /// Seconds of the probe window.
     #[arg(long, default_value_t = 10.0)]
@@ -195,6 +197,8 @@ fn preload(conn: &mut Conn, keys: impl Iterator<Item = Vec<u8>>) -> Result<(), S
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Mode {
+    /// The probe alone: this machine's floor.
+    Idle,
     Full,
     Paced,
 }
@@ -214,6 +218,8 @@ struct LatencyRun {
     /// B's gaps + recoveries + A's send overflows during the window (should all be 0).
     trouble: f64,
     realtime: bool,
+    sched_a: Sched,
+    sched_b: Sched,
 }
 
 fn run_latency(mode: Mode, args: &Args, opts: &server::Options) -> Result<LatencyRun, String> {
@@ -225,12 +231,13 @@ fn run_latency(mode: Mode, args: &Args, opts: &server::Options) -> Result<Latenc
     preload(&mut bconn, (0..max_probes).map(probe::probe_key))?;
     let mut aconn = a.connect()?;
     let paced = mode == Mode::Paced;
+    let idle = mode == Mode::Idle;
     let two_cpus = opts.server_cpu.is_some();
     let load = load::Load::start(load::Spec {
         a_port: a.port,
         b_port: b.port,
-        writers: args.writers,
-        readers: args.readers,
+        writers: if idle { 0 } else { args.writers },
+        readers: if idle { 0 } else { args.readers },
         write_rate: paced.then_some(args.rate),
         read_rate: paced.then_some(args.read_rate),
         keys: args.keys,
@@ -241,6 +248,7 @@ fn run_latency(mode: Mode, args: &Args, opts: &server::Options) -> Result<Latenc
     let counters = load.counters.clone();
     let snap = |conn: &mut Conn| -> Result<String, String> { info(conn, "coherence") };
     let (a0, b0) = (snap(&mut aconn)?, snap(&mut bconn)?);
+    let (sa0, sb0) = (schedstat(a.pid()), schedstat(b.pid()));
     let c0 = (
         counters.writes.load(std::sync::atomic::Ordering::Relaxed),
         counters.reads.load(std::sync::atomic::Ordering::Relaxed),
@@ -261,6 +269,7 @@ fn run_latency(mode: Mode, args: &Args, opts: &server::Options) -> Result<Latenc
     std::thread::sleep(duration);
     let elapsed = t0.elapsed().as_secs_f64();
     let (a1, b1) = (snap(&mut aconn)?, snap(&mut bconn)?);
+    let (sa1, sb1) = (schedstat(a.pid()), schedstat(b.pid()));
     let c1 = (
         counters.writes.load(std::sync::atomic::Ordering::Relaxed),
         counters.reads.load(std::sync::atomic::Ordering::Relaxed),
@@ -290,6 +299,8 @@ fn run_latency(mode: Mode, args: &Args, opts: &server::Options) -> Result<Latenc
         lost: outcome.lost,
         flush_pushes: outcome.flush_pushes,
         realtime: outcome.realtime,
+        sched_a: sched_delta(sa0, sa1, elapsed),
+        sched_b: sched_delta(sb0, sb1, elapsed),
     })
 }
 
@@ -340,6 +351,31 @@ struct Throughput {
     cpu_us: f64,
     messages_per_s: f64,
     items_per_message: f64,
+}
+
+/// The main thread's (the runtime's, a daemon pinned to one CPU runs one) scheduler stats from
+/// /proc/PID/schedstat: nanoseconds on CPU, nanoseconds waiting on a run queue, time slices.
+fn schedstat(pid: u32) -> [f64; 3] {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap_or_default();
+    let mut out = [f64::NAN; 3];
+    for (slot, field) in out.iter_mut().zip(text.split_whitespace()) {
+        *slot = field.parse().unwrap_or(f64::NAN);
+    }
+    out
+}
+
+/// Over a window: share of the window on CPU, mean run-queue wait per time slice (µs).
+#[derive(Clone, Copy, Default)]
+struct Sched {
+    busy: f64,
+    wait_us: f64,
+}
+
+fn sched_delta(before: [f64; 3], after: [f64; 3], seconds: f64) -> Sched {
+    Sched {
+        busy: (after[0] - before[0]) / 1e9 / seconds,
+        wait_us: (after[1] - before[1]) / 1e3 / (after[2] - before[2]).max(1.0),
+    }
 }
 
 /// utime + stime of a process, seconds.
@@ -494,6 +530,7 @@ fn print_latency(mode: Mode, args: &Args, runs: &[LatencyRun]) {
     let lost: usize = runs.iter().map(|r| r.lost).sum();
     let negative = all.iter().filter(|&&x| x < 0).count();
     let load = match mode {
+        Mode::Idle => "no load: the probe alone, one write per probe interval".to_string(),
         Mode::Full => format!(
             "{} writers on A, {} readers on B, full speed",
             args.writers, args.readers
@@ -526,6 +563,13 @@ fn print_latency(mode: Mode, args: &Args, runs: &[LatencyRun]) {
         fmt(med(&|r| r.hit_ratio) * 100.0, 0),
         fmt(med(&|r| r.messages_per_s), 0),
         fmt(med(&|r| r.items_per_message), 1),
+    );
+    println!(
+        "  server CPU: A busy {}%, waits {} µs per slice on the run queue; B busy {}%, waits {} µs (medians; /proc/PID/schedstat)",
+        fmt(med(&|r| r.sched_a.busy) * 100.0, 0),
+        fmt(med(&|r| r.sched_a.wait_us), 0),
+        fmt(med(&|r| r.sched_b.busy) * 100.0, 0),
+        fmt(med(&|r| r.sched_b.wait_us), 0),
     );
     let trouble: f64 = runs.iter().map(|r| r.trouble).sum();
     let flushes: usize = runs.iter().map(|r| r.flush_pushes).sum();
@@ -618,10 +662,11 @@ fn main() {
     let mut modes = Vec::new();
     for m in args.modes.split(',').map(str::trim) {
         match m {
+            "idle" => modes.push(Mode::Idle),
             "full" => modes.push(Mode::Full),
             "paced" => modes.push(Mode::Paced),
             other => {
-                eprintln!("unknown mode {other:?} (full, paced)");
+                eprintln!("unknown mode {other:?} (idle, full, paced)");
                 std::process::exit(2);
             }
         }
