@@ -351,6 +351,8 @@ struct Throughput {
     cpu_us: f64,
     messages_per_s: f64,
     items_per_message: f64,
+    /// CPU share B and C (the peers) took on the server CPU during the run.
+    peers_busy: f64,
 }
 
 /// The main thread's (the runtime's, a daemon pinned to one CPU runs one) scheduler stats from
@@ -473,6 +475,13 @@ fn run_throughput(
     let mut conn = a.connect()?;
     let mut out = [Throughput::default(); 2];
     for (slot, pipeline) in out.iter_mut().zip([1, 16]) {
+        let peers_cpu = || {
+            servers[1..]
+                .iter()
+                .map(|s| cpu_seconds(s.pid()))
+                .sum::<f64>()
+        };
+        let peers_before = peers_cpu();
         let before = (
             cpu_seconds(a.pid()),
             info(&mut conn, "coherence").unwrap_or_default(),
@@ -501,6 +510,7 @@ fn run_throughput(
             },
             messages_per_s: messages / elapsed,
             items_per_message: items / messages.max(1.0),
+            peers_busy: (peers_cpu() - peers_before) / elapsed,
         };
     }
     Ok(out)
@@ -596,20 +606,30 @@ fn print_throughput(rounds: &[Vec<(Target, [Throughput; 2])>]) {
         rounds.len()
     );
     println!(
-        "  {:<24} {:>12} {:>12} {:>14} {:>14}",
-        "", "-P 1 ops/s", "-P 16 ops/s", "A µs CPU/SET P1", "A µs CPU/SET P16"
+        "  {:<24} {:>12} {:>12} {:>16} {:>16} {:>15}",
+        "", "-P 1 ops/s", "-P 16 ops/s", "A µs CPU/SET P1", "A µs CPU/SET P16", "B+C CPU P1/P16"
     );
     for t in [Target::Redis, Target::CachetOff, Target::CachetOn] {
         let col = |p: usize, f: &dyn Fn(Throughput) -> f64| {
             median(rounds.iter().filter_map(|r| get(r, t, p)).map(f).collect())
         };
+        let peers = if t == Target::Redis {
+            "-".to_string()
+        } else {
+            format!(
+                "{}%/{}%",
+                fmt(col(0, &|x| x.peers_busy) * 100.0, 0),
+                fmt(col(1, &|x| x.peers_busy) * 100.0, 0)
+            )
+        };
         println!(
-            "  {:<24} {:>12} {:>12} {:>14} {:>14}",
+            "  {:<24} {:>12} {:>12} {:>16} {:>16} {:>15}",
             t.label(),
             fmt(col(0, &|x| x.ops), 0),
             fmt(col(1, &|x| x.ops), 0),
             fmt(col(0, &|x| x.cpu_us), 2),
             fmt(col(1, &|x| x.cpu_us), 2),
+            peers,
         );
     }
     let ratio = |num: Target, den: Target, p: usize, f: &dyn Fn(Throughput) -> f64| {
