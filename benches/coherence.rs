@@ -107,6 +107,10 @@ struct Args {
     server_cpu: usize,
     #[arg(long, default_value_t = 0)]
     client_cpu: usize,
+    /// Latency part: move B and C to this CPU after they start (default: the server CPU). To see
+    /// what sharing one CPU with A costs B: `--peers-cpu 0` puts them beside the load generator.
+    #[arg(long)]
+    peers_cpu: Option<usize>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -224,6 +228,11 @@ struct LatencyRun {
 
 fn run_latency(mode: Mode, args: &Args, opts: &server::Options) -> Result<LatencyRun, String> {
     let servers = start_trio(opts, true)?;
+    if let Some(cpu) = args.peers_cpu {
+        for peer in &servers[1..] {
+            pin_process(peer.pid(), cpu);
+        }
+    }
     let (a, b) = (&servers[0], &servers[1]);
     let max_probes = (args.duration * 1000.0 / args.probe_ms.max(0.01)) as u32 + 100;
     let mut bconn = b.connect()?;
@@ -377,6 +386,28 @@ fn sched_delta(before: [f64; 3], after: [f64; 3], seconds: f64) -> Sched {
     Sched {
         busy: (after[0] - before[0]) / 1e9 / seconds,
         wait_us: (after[1] - before[1]) / 1e3 / (after[2] - before[2]).max(1.0),
+    }
+}
+
+/// Moves every thread of a process to one CPU.
+fn pin_process(pid: u32, cpu: usize) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: plain syscall on a zeroed, locally owned cpu_set_t.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
     }
 }
 
