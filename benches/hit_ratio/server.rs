@@ -210,6 +210,7 @@ impl Server {
     }
 
     /// The child's process id (the coherence bench reads its CPU time in /proc).
+    #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
