@@ -670,7 +670,7 @@ fn print_summary(
             format!(
                 "{}/{}",
                 runs.iter().map(|r| r.lost).sum::<usize>(),
-                all.len()
+                runs.iter().map(|r| r.sent).sum::<usize>()
             ),
             fmt(med(&|r| r.messages_per_s), 0),
             fmt(med(&|r| r.items_per_message), 1),
