@@ -209,6 +209,12 @@ impl Server {
         }
     }
 
+    /// The child's process id (the coherence bench reads its CPU time in /proc).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn connect(&self) -> Result<Conn, String> {
         Conn::connect(self.port, REPLY_TIMEOUT)
             .map_err(|e| format!("connect to port {}: {e}", self.port))
