@@ -75,11 +75,16 @@ pub fn valid_node_id(id: &[u8]) -> bool {
 
 pub fn encode(origin: &[u8], header: Header, items: &[Item]) -> Vec<u8> {
     let mut out = Vec::with_capacity(96 + items.iter().map(Item::encoded_len).sum::<usize>());
+    let mut digits = itoa::Buffer::new();
+    let mut number = |out: &mut Vec<u8>, n: u64| out.extend_from_slice(digits.format(n).as_bytes());
     out.extend_from_slice(VERSION);
     out.push(b' ');
     out.extend_from_slice(origin);
     let Header { run, seq, time_ms } = header;
-    out.extend_from_slice(format!(" {run} {seq} {time_ms}").as_bytes());
+    for n in [run, seq, time_ms] {
+        out.push(b' ');
+        number(&mut out, n);
+    }
     for item in items {
         let (name, db, blob): (&str, Option<usize>, Option<&Bytes>) = match item {
             Item::Key { db, key } => ("key", Some(*db), Some(key)),
@@ -91,10 +96,13 @@ pub fn encode(origin: &[u8], header: Header, items: &[Item]) -> Vec<u8> {
         out.push(b' ');
         out.extend_from_slice(name.as_bytes());
         if let Some(db) = db {
-            out.extend_from_slice(format!(" {db}").as_bytes());
+            out.push(b' ');
+            number(&mut out, db as u64);
         }
         if let Some(blob) = blob {
-            out.extend_from_slice(format!(" {}:", blob.len()).as_bytes());
+            out.push(b' ');
+            number(&mut out, blob.len() as u64);
+            out.push(b':');
             out.extend_from_slice(blob);
         }
     }
