@@ -116,14 +116,6 @@ struct Args {
     bench: bool,
 }
 
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn info(conn: &mut Conn, section: &str) -> Result<String, String> {
     match conn.command(&[b"INFO", section.as_bytes()]) {
         Ok(Reply::Bulk(text)) => Ok(String::from_utf8_lossy(&text).into_owned()),
@@ -799,24 +791,14 @@ fn main() {
             }
         }
     }
-    if !args.cachet_bin.exists() {
-        eprintln!(
-            "{} not found: run `cargo build --release` first (or pass --cachet-bin)",
-            args.cachet_bin.display()
-        );
-        std::process::exit(2);
-    }
-    let two_cpus = std::thread::available_parallelism().map_or(1, |n| n.get())
-        > args.server_cpu.max(args.client_cpu);
-    if two_cpus {
-        server::pin_self(args.client_cpu);
-    }
-    let dir = std::env::temp_dir().join(format!("bench-coherence-{}", std::process::id()));
-    let _scratch = Scratch(dir.clone());
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("{}: {e}", dir.display());
-        std::process::exit(2);
-    }
+    let (two_cpus, _scratch) = server::prepare(
+        "bench-coherence",
+        &args.cachet_bin,
+        true,
+        args.server_cpu,
+        args.client_cpu,
+    );
+    let dir = _scratch.0.clone();
     let opts = |coherence: &str| server::Options {
         redis_bin: args.redis_bin.clone(),
         cachet_bin: args.cachet_bin.clone(),

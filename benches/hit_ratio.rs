@@ -120,14 +120,6 @@ struct Args {
 }
 
 /// The servers' logs and working directory; removed on return and on a panic (e.g. stdout closed).
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn info_field(text: &str, field: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
@@ -263,24 +255,14 @@ fn main() {
         .or_else(|| std::env::var("CACHET_FLAGS").ok())
         .map(|s| s.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
-    if specs.iter().any(|s| !s.is_redis()) && !args.cachet_bin.exists() {
-        eprintln!(
-            "{} not found: run `cargo build --release` first (or pass --cachet-bin)",
-            args.cachet_bin.display()
-        );
-        std::process::exit(2);
-    }
-    let two_cpus = std::thread::available_parallelism().map_or(1, |n| n.get())
-        > args.server_cpu.max(args.client_cpu);
-    if two_cpus {
-        server::pin_self(args.client_cpu);
-    }
-    let dir = std::env::temp_dir().join(format!("hit-ratio-{}", std::process::id()));
-    let scratch = Scratch(dir.clone());
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("{}: {e}", dir.display());
-        std::process::exit(2);
-    }
+    let (two_cpus, scratch) = server::prepare(
+        "hit-ratio",
+        &args.cachet_bin,
+        specs.iter().any(|s| !s.is_redis()),
+        args.server_cpu,
+        args.client_cpu,
+    );
+    let dir = scratch.0.clone();
     let opts = server::Options {
         redis_bin: args.redis_bin.clone(),
         cachet_bin: args.cachet_bin.clone(),

@@ -625,14 +625,6 @@ fn run_line(label: &str, r: &Run) -> String {
 }
 
 /// The servers' logs and working directory; removed on return and on a panic.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn main() {
     let args = Args::parse();
     let mut plans = Vec::new();
@@ -665,24 +657,14 @@ fn main() {
             }
         }
     }
-    if !args.cachet_bin.exists() {
-        eprintln!(
-            "{} not found: run `cargo build --release` first (or pass --cachet-bin)",
-            args.cachet_bin.display()
-        );
-        std::process::exit(2);
-    }
-    let two_cpus = std::thread::available_parallelism().map_or(1, |n| n.get())
-        > args.server_cpu.max(args.client_cpu);
-    if two_cpus {
-        server::pin_self(args.client_cpu);
-    }
-    let dir = std::env::temp_dir().join(format!("bench-invalidate-{}", std::process::id()));
-    let _scratch = Scratch(dir.clone());
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("{}: {e}", dir.display());
-        std::process::exit(2);
-    }
+    let (two_cpus, _scratch) = server::prepare(
+        "bench-invalidate",
+        &args.cachet_bin,
+        true,
+        args.server_cpu,
+        args.client_cpu,
+    );
+    let dir = _scratch.0.clone();
     let opts = server::Options {
         redis_bin: args.redis_bin.clone(),
         cachet_bin: args.cachet_bin.clone(),

@@ -230,3 +230,42 @@ pub fn pin_self(cpu: usize) {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
+
+/// A run's scratch directory, removed when the run ends.
+pub struct Scratch(pub PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What every bench does before starting servers: checks the cachet binary (when it needs one),
+/// pins itself to `client_cpu` when there are two CPUs, and makes a scratch directory named after
+/// the bench. Returns whether the servers get `server_cpu` of their own, and the directory.
+pub fn prepare(
+    bench: &str,
+    cachet_bin: &Path,
+    needs_cachet: bool,
+    server_cpu: usize,
+    client_cpu: usize,
+) -> (bool, Scratch) {
+    if needs_cachet && !cachet_bin.exists() {
+        eprintln!(
+            "{} not found: run `cargo build --release` first (or pass --cachet-bin)",
+            cachet_bin.display()
+        );
+        std::process::exit(2);
+    }
+    let two_cpus =
+        std::thread::available_parallelism().map_or(1, |n| n.get()) > server_cpu.max(client_cpu);
+    if two_cpus {
+        pin_self(client_cpu);
+    }
+    let dir = std::env::temp_dir().join(format!("{bench}-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("{}: {e}", dir.display());
+        std::process::exit(2);
+    }
+    (two_cpus, Scratch(dir))
+}

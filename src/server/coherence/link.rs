@@ -399,13 +399,13 @@ async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, paylo
     if message.origin == coherence.node_id {
         // Our own message back from a bus; another run means another daemon uses our node id,
         // and each would ignore the other's invalidations.
-        if message.run != coherence.run {
-            if stats.node_id_conflicts.fetch_add(1, Ordering::Relaxed) == 0 {
-                tracing::warn!(
-                    node_id = %String::from_utf8_lossy(&coherence.node_id),
-                    "another daemon publishes with this daemon's node-id: set a distinct node-id on each"
-                );
-            }
+        if message.run != coherence.run
+            && stats.node_id_conflicts.fetch_add(1, Ordering::Relaxed) == 0
+        {
+            tracing::warn!(
+                node_id = %String::from_utf8_lossy(&coherence.node_id),
+                "another daemon publishes with this daemon's node-id: set a distinct node-id on each"
+            );
         }
         return;
     }
