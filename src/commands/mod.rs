@@ -6,6 +6,7 @@ pub mod args;
 pub mod cache;
 pub mod cache_stats;
 pub mod client;
+mod client_list;
 pub mod client_tracking;
 pub mod command_cmd;
 pub mod config_cmd;
