@@ -1,0 +1,489 @@
+//! The server's directives, in redis.conf order of topics. `scripts/gen-conf.py` reads this file
+//! (then the other tables) to write `conf/cachet.conf`.
+
+use super::{boolean, int, memory, one, parse_memory, yes_no, Directive};
+use crate::engine::Policy;
+use crate::server::pubsub::{
+    keyspace_events_text, parse_keyspace_events, set_output_buffer_limits,
+};
+
+pub static DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "port",
+        default: "6379",
+        mutable: false,
+        help: "TCP port to listen on (0 picks a free one).",
+        get: |c| c.port.to_string(),
+        set: |c, a| {
+            c.port = int(a, 0, 65535)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "bind",
+        default: "127.0.0.1",
+        mutable: false,
+        help: "Addresses to listen on, space separated.",
+        get: |c| c.bind.join(" "),
+        set: |c, a| {
+            if a.is_empty() {
+                return Err("wrong number of arguments".into());
+            }
+            c.bind = a
+                .iter()
+                .flat_map(|s| s.split_whitespace())
+                .map(str::to_string)
+                .collect();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "databases",
+        default: "16",
+        mutable: false,
+        help: "Number of databases (SELECT 0..n-1).",
+        get: |c| c.databases.to_string(),
+        set: |c, a| {
+            c.databases = int(a, 1, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "shards",
+        default: "64",
+        mutable: false,
+        help: "Keyspace shards, rounded up to a power of two (64 measured best of 1-256 with benches/shards.rs).",
+        get: |c| c.shards.to_string(),
+        set: |c, a| {
+            c.shards = int(a, 1, 65536)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "threads",
+        default: "0",
+        mutable: false,
+        help: "Threads serving clients; 0 means one per CPU the process may run on.",
+        get: |c| c.threads.to_string(),
+        set: |c, a| {
+            c.threads = int(a, 0, 1024)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxclients",
+        default: "10000",
+        mutable: true,
+        help: "Most clients connected at once.",
+        get: |c| c.maxclients.to_string(),
+        set: |c, a| {
+            c.maxclients = int(a, 1, u32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "requirepass",
+        default: "",
+        mutable: true,
+        help: "Password clients must AUTH with; empty for none.",
+        get: |c| String::from_utf8_lossy(&c.requirepass).into_owned(),
+        set: |c, a| {
+            c.requirepass = one(a)?.as_bytes().to_vec();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hz",
+        default: "10",
+        mutable: true,
+        help: "Background task frequency (active expiry) per second.",
+        get: |c| c.hz.to_string(),
+        set: |c, a| {
+            c.hz = int::<u32>(a, 0, i32::MAX as i64)?.clamp(1, 500);
+            Ok(())
+        },
+    },
+    Directive {
+        name: "loglevel",
+        default: "notice",
+        mutable: true,
+        help: "debug, verbose, notice or warning.",
+        get: |c| c.loglevel.clone(),
+        set: |c, a| {
+            let level = one(a)?.to_ascii_lowercase();
+            if !["debug", "verbose", "notice", "warning", "nothing"].contains(&level.as_str()) {
+                return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
+            }
+            c.loglevel = level;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "logfile",
+        default: "",
+        mutable: false,
+        help: "Log file; empty logs to standard output.",
+        get: |c| c.logfile.clone(),
+        set: |c, a| {
+            c.logfile = one(a)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "timeout",
+        default: "0",
+        mutable: true,
+        help: "Close a client idle for this many seconds (0: never).",
+        get: |c| c.timeout.to_string(),
+        set: |c, a| {
+            c.timeout = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "tracking-table-max-keys",
+        default: "1000000",
+        mutable: true,
+        help: "Most keys the client-side caching table remembers; past it, keys are invalidated to make room (0: no limit).",
+        get: |c| c.tracking_table_max_keys.to_string(),
+        set: |c, a| {
+            c.tracking_table_max_keys = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "tcp-keepalive",
+        default: "300",
+        mutable: true,
+        help: "TCP keepalive interval in seconds (0: off).",
+        get: |c| c.tcp_keepalive.to_string(),
+        set: |c, a| {
+            c.tcp_keepalive = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "proto-max-bulk-len",
+        default: "536870912",
+        mutable: true,
+        help: "Longest bulk string a client may send.",
+        get: |c| c.proto_max_bulk_len.to_string(),
+        set: |c, a| {
+            c.proto_max_bulk_len = memory(a, 1024 * 1024, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "proto-max-multibulk-len",
+        default: "2147483647",
+        mutable: true,
+        help: "Most arguments in one request.",
+        get: |c| c.proto_max_multibulk_len.to_string(),
+        set: |c, a| {
+            c.proto_max_multibulk_len = int(a, 1, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "client-query-buffer-limit",
+        default: "1073741824",
+        mutable: true,
+        help: "Most bytes a client's pending request may hold.",
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: |c, a| {
+            c.client_query_buffer_limit = memory(a, 1024 * 1024, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "save",
+        default: "",
+        mutable: true,
+        help: "Snapshot schedule; cachet does not persist yet, so only \"\" is accepted.",
+        get: |c| c.save.clone(),
+        set: |c, a| {
+            let value = a.join(" ");
+            if !value.trim().is_empty() {
+                return Err("cachet does not support RDB persistence".into());
+            }
+            c.save = String::new();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "appendonly",
+        default: "no",
+        mutable: true,
+        help: "Append-only file; cachet does not persist, so only no.",
+        get: |c| yes_no(c.appendonly),
+        set: |c, a| {
+            if boolean(a)? {
+                return Err("cachet does not support AOF persistence".into());
+            }
+            c.appendonly = false;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "dir",
+        default: ".",
+        mutable: true,
+        help: "Working directory for files the server writes.",
+        get: |c| c.dir.clone(),
+        set: |c, a| {
+            c.dir = one(a)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "dbfilename",
+        default: "dump.rdb",
+        mutable: true,
+        help: "Snapshot file name inside dir.",
+        get: |c| c.dbfilename.clone(),
+        set: |c, a| {
+            c.dbfilename = one(a)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory",
+        default: "0",
+        mutable: true,
+        help: "Memory limit for the data (keys, values, metadata, table slots, eviction sketch); 0 = none. Units: kb mb gb (1024) or k m g (1000).",
+        get: |c| c.maxmemory.to_string(),
+        set: |c, a| {
+            c.maxmemory = parse_memory(one(a)?).ok_or("argument must be a memory value")? as usize;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-keys",
+        default: "0",
+        mutable: true,
+        help: "Most keys held at once (all databases); 0 = no limit.",
+        get: |c| c.maxmemory_keys.to_string(),
+        set: |c, a| {
+            c.maxmemory_keys = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-policy",
+        default: "allkeys-cachet",
+        mutable: true,
+        help: "What to evict at the limit: allkeys-cachet (priority, cost, size and frequency aware), Redis's allkeys-lru allkeys-lfu allkeys-random volatile-lru volatile-lfu volatile-random volatile-ttl, or noeviction.",
+        get: |c| c.maxmemory_policy.name().to_string(),
+        set: |c, a| {
+            c.maxmemory_policy = Policy::parse(one(a)?).ok_or(
+                // Redis 7's list in Redis's order, then cachet's own policy.
+                "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, \
+                 volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction, allkeys-cachet",
+            )?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-samples",
+        default: "5",
+        mutable: true,
+        help: "Keys sampled per eviction.",
+        get: |c| c.maxmemory_samples.to_string(),
+        set: |c, a| {
+            c.maxmemory_samples = int(a, 1, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lfu-log-factor",
+        default: "10",
+        mutable: true,
+        help: "How slowly the LFU counter grows (Redis semantics).",
+        get: |c| c.lfu_log_factor.to_string(),
+        set: |c, a| {
+            c.lfu_log_factor = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lfu-decay-time",
+        default: "1",
+        mutable: true,
+        help: "Minutes of idleness that take one off the LFU counter (Redis semantics).",
+        get: |c| c.lfu_decay_time.to_string(),
+        set: |c, a| {
+            c.lfu_decay_time = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "priority-idle-demote",
+        default: "600",
+        mutable: true,
+        help: "allkeys-cachet: an entry unused this many seconds counts one priority lower per period (0 = never).",
+        get: |c| c.priority_idle_demote.to_string(),
+        set: |c, a| {
+            c.priority_idle_demote = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-listpack-entries",
+        default: "512",
+        mutable: true,
+        help: "A hash with more fields than this leaves the compact listpack encoding for a hash table.",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-listpack-value",
+        default: "64",
+        mutable: true,
+        help: "A hash with a field or value longer than this (bytes) leaves the listpack encoding.",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-ziplist-entries",
+        default: "512",
+        mutable: true,
+        help: "Alias of hash-max-listpack-entries (Redis 6 name).",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-ziplist-value",
+        default: "64",
+        mutable: true,
+        help: "Alias of hash-max-listpack-value (Redis 6 name).",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-entries",
+        default: "128",
+        mutable: true,
+        help: "A sorted set with at most this many members uses the compact listpack encoding.",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-value",
+        default: "64",
+        mutable: true,
+        help: "A sorted set whose members are all at most this many bytes uses the listpack encoding.",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-entries",
+        default: "128",
+        mutable: true,
+        help: "Alias of zset-max-listpack-entries (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-ziplist-value",
+        default: "64",
+        mutable: true,
+        help: "Alias of zset-max-listpack-value (the Redis 6 name).",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, a| {
+            c.zset_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-max-listpack-size",
+        default: "-2",
+        mutable: true,
+        help: "A list stays compact (listpack) up to this size: -1..-5 = 4..64 KiB, n > 0 = n elements.",
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, a| {
+            c.list_max_listpack_size = int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-compress-depth",
+        default: "0",
+        mutable: true,
+        help: "Accepted for compatibility: lists are not compressed.",
+        get: |c| c.list_compress_depth.to_string(),
+        set: |c, a| {
+            c.list_compress_depth = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "set-max-intset-entries",
+        default: "512",
+        mutable: true,
+        help: "Sets of at most this many integer members use the compact intset encoding (Redis 7.0 semantics).",
+        get: |c| c.set_max_intset_entries.to_string(),
+        set: |c, a| {
+            c.set_max_intset_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "client-output-buffer-limit",
+        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        mutable: true,
+        help: "Output buffer limits by client class (normal, replica, pubsub): hard bytes, soft bytes, soft seconds; 0 disables. A client over the hard limit, or over the soft one for longer than its seconds, is disconnected.",
+        get: |c| {
+            let [normal, replica, pubsub] = c.client_output_buffer_limit;
+            [("normal", normal), ("slave", replica), ("pubsub", pubsub)]
+                .iter()
+                .map(|(name, l)| format!("{name} {} {} {}", l.hard, l.soft, l.soft_seconds))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |c, a| set_output_buffer_limits(&mut c.client_output_buffer_limit, a),
+    },
+    Directive {
+        name: "notify-keyspace-events",
+        default: "",
+        mutable: true,
+        help: "Keyspace notifications to publish, as Redis's letters: K keyspace, E keyevent, g generic, $ string, l list, s set, h hash, z zset, x expired, e evicted, t stream, m key miss, n new key, A alias for g$lshzxetd. Empty disables them.",
+        get: |c| keyspace_events_text(c.notify_keyspace_events),
+        set: |c, a| {
+            c.notify_keyspace_events = parse_keyspace_events(&a.concat())
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "stats-prefixes",
+        default: "",
+        mutable: true,
+        help: "Key prefixes, space separated, whose hits and misses CACHE.STATS and INFO cachet report (a read counts for every prefix its key starts with).",
+        get: |c| c.stats_prefixes.join(" "),
+        set: |c, a| {
+            c.stats_prefixes = crate::engine::analytics::parse_prefixes(a)?;
+            Ok(())
+        },
+    },
+];
