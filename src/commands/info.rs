@@ -486,9 +486,11 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.field("coherence_enabled", u8::from(coherence.enabled()));
     info.field("node_id", String::from_utf8_lossy(&coherence.node_id));
     info.field("run", coherence.run);
-    info.field("messages_sent", count(&stats.messages_sent));
+    // One message per sequence number: the backlog's last is both.
+    let last_sequence = coherence.lock_backlog().last_seq();
+    info.field("messages_sent", last_sequence);
     info.field("items_sent", count(&stats.items_sent));
-    info.field("last_sequence", count(&coherence.seq));
+    info.field("last_sequence", last_sequence);
     info.field("pending_items", coherence.pending_items());
     info.field("send_overflows", count(&stats.overflows));
     info.field("messages_received", count(&stats.messages_received));

@@ -92,24 +92,25 @@ fn free_tables(tables: Vec<Table>, asynchronous: bool) {
     }
 }
 
-/// Empties `dbs` (all databases when `None`) in every shard, atomically for other clients.
-fn flush(ctx: &mut Ctx<'_>, db: Option<usize>, asynchronous: bool) {
-    let taken = ctx.server.keyspace.take_tables(db);
-    super::multi::touch_flushed(ctx.server, db, &taken);
+/// Empties `db` (all databases when `None`) in every shard, atomically for other clients. The
+/// caller holds the exec gate (a command does; a peer's flush takes it).
+pub fn flush_databases(server: &crate::server::Server, db: Option<usize>, asynchronous: bool) {
+    let taken = server.keyspace.take_tables(db);
+    super::multi::touch_flushed(server, db, &taken);
     free_tables(taken, asynchronous);
 }
 
 fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let asynchronous = flush_mode(args)?;
     let db = ctx.client.db;
-    flush(ctx, Some(db), asynchronous);
+    flush_databases(ctx.server, Some(db), asynchronous);
     ctx.out.ok();
     Ok(())
 }
 
 fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let asynchronous = flush_mode(args)?;
-    flush(ctx, None, asynchronous);
+    flush_databases(ctx.server, None, asynchronous);
     ctx.out.ok();
     Ok(())
 }

@@ -104,6 +104,12 @@ impl Origins {
         recover(server);
         self.take_unknown = true;
     }
+
+    /// Drops all local data and what was known of every origin: each starts afresh.
+    fn start_afresh(&mut self, server: &Server) {
+        self.known.clear();
+        self.drop_local_data(server);
+    }
 }
 
 /// The links a configuration asks for: (address, is the bus).
@@ -323,8 +329,7 @@ async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
     if trusted {
         origins.take_unknown = false;
     } else {
-        origins.known.clear();
-        origins.drop_local_data(server);
+        origins.start_afresh(server);
     }
     for (_, node, at) in found {
         let known = origins.known.entry(node).or_insert(at);
@@ -392,8 +397,7 @@ async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, paylo
     let Some(message) = wire::decode(payload) else {
         stats.malformed.fetch_add(1, Ordering::Relaxed);
         // Whose sequence it broke is unknown: after the drop, every origin starts afresh.
-        origins.known.clear();
-        origins.drop_local_data(server);
+        origins.start_afresh(server);
         return;
     };
     if message.origin == coherence.node_id {
@@ -410,8 +414,7 @@ async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, paylo
         return;
     }
     if origins.known.len() >= MAX_ORIGINS && !origins.known.contains_key(&message.origin) {
-        origins.known.clear();
-        origins.drop_local_data(server);
+        origins.start_afresh(server);
     }
     let known = origins.known.get(&message.origin).copied();
     match known {
@@ -478,22 +481,10 @@ fn recover(server: &Server) {
     flush(server, None);
 }
 
+/// Drops `db` (all databases when `None`) as FLUSHALL ASYNC would, without publishing it.
 fn flush(server: &Server, db: Option<usize>) {
-    let tables = {
-        let _shared = server.exec_gate.shared();
-        let tables = as_remote(|| server.keyspace.take_tables(db));
-        crate::commands::multi::touch_flushed(server, db, &tables);
-        tables
-    };
-    if tables.iter().any(|t| !t.map.is_empty()) {
-        // Freeing millions of entries takes a while and needs no lock.
-        let spawned = std::thread::Builder::new()
-            .name("cachet-lazyfree".into())
-            .spawn(move || drop(tables));
-        if let Err(err) = spawned {
-            tracing::warn!(%err, "could not start a thread to free flushed keys");
-        }
-    }
+    let _shared = server.exec_gate.shared();
+    as_remote(|| crate::commands::server_cmds::flush_databases(server, db, true));
 }
 
 fn apply(server: &Server, message: &Message) {

@@ -68,7 +68,6 @@ pub fn as_remote<R>(f: impl FnOnce() -> R) -> R {
 
 #[derive(Default)]
 pub struct CoherenceStats {
-    pub messages_sent: AtomicU64,
     pub items_sent: AtomicU64,
     pub overflows: AtomicU64,
     pub messages_received: AtomicU64,
@@ -114,9 +113,8 @@ pub struct Coherence {
     wakeup: Notify,
     /// This run of the daemon (its start time, Unix ms): sequences restart at 1 with each run.
     pub run: u64,
-    /// Sequence number of the last message published.
-    pub seq: AtomicU64,
-    /// The last messages published, for replays; also the bus forwarder's queue.
+    /// The last messages published, for replays; also the bus forwarder's queue. Its last
+    /// sequence is the number of messages this run has published.
     pub backlog: Mutex<backlog::Backlog>,
     backlog_limit: AtomicUsize,
     /// Wakes the bus forwarder after each publication.
@@ -137,7 +135,6 @@ impl Coherence {
             pending: Mutex::default(),
             wakeup: Notify::new(),
             run,
-            seq: AtomicU64::new(0),
             backlog: Mutex::default(),
             backlog_limit: AtomicUsize::new(0),
             published: Notify::new(),
@@ -176,7 +173,7 @@ impl Coherence {
     /// replay served concurrently holds exactly the messages a new subscriber did not receive.
     fn publish(&self, server: &Server, items: &[Item]) {
         let mut backlog = self.lock_backlog();
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let seq = backlog.last_seq() + 1;
         let header = wire::Header {
             run: self.run,
             seq,
@@ -189,7 +186,6 @@ impl Coherence {
         backlog.push(seq, payload, self.backlog_limit.load(Ordering::Relaxed));
         drop(backlog);
         self.published.notify_one();
-        self.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
         self.stats
             .items_sent
             .fetch_add(items.len() as u64, Ordering::Relaxed);
@@ -221,19 +217,29 @@ impl Coherence {
     /// Redis), but the others may hold it. In the cache-aside pattern this is how an application
     /// invalidates after updating the source of truth, on whichever daemon it talks to.
     pub fn absent_key_deleted(&self, db: usize, key: &[u8]) {
+        self.offer(|| {
+            Some(Item::Key {
+                db,
+                key: Bytes::copy_from_slice(key),
+            })
+        });
+    }
+
+    /// Queues what a local change publishes. While coherence is off it only remembers that a
+    /// change went unannounced (building the item at most until the first one).
+    fn offer(&self, item: impl FnOnce() -> Option<Item>) {
         if APPLYING_REMOTE.with(Cell::get) {
             return;
         }
         if !self.enabled.load(Ordering::Relaxed) {
-            if !self.unannounced.load(Ordering::Relaxed) {
+            if !self.unannounced.load(Ordering::Relaxed) && item().is_some() {
                 self.unannounced.store(true, Ordering::Relaxed);
             }
             return;
         }
-        self.queue(Item::Key {
-            db,
-            key: Bytes::copy_from_slice(key),
-        });
+        if let Some(item) = item() {
+            self.queue(item);
+        }
     }
 
     fn take_pending(&self) -> Vec<Item> {
@@ -245,19 +251,7 @@ impl Coherence {
 
 impl NoticeSink for Coherence {
     fn notice(&self, notice: &Notice<'_>) {
-        if APPLYING_REMOTE.with(Cell::get) {
-            return;
-        }
-        // Off: one load, plus (until the first one) the check whether this change would count.
-        if !self.enabled.load(Ordering::Relaxed) {
-            if !self.unannounced.load(Ordering::Relaxed) && published_item(notice).is_some() {
-                self.unannounced.store(true, Ordering::Relaxed);
-            }
-            return;
-        }
-        if let Some(item) = published_item(notice) {
-            self.queue(item);
-        }
+        self.offer(|| published_item(notice));
     }
 }
 
