@@ -176,12 +176,9 @@ fn peer_position(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// A run or a sequence: an integer as Redis parses them, not negative.
 fn parse_u64(arg: &[u8]) -> Result<u64, CmdError> {
-    std::str::from_utf8(arg)
-        .ok()
-        .filter(|text| !text.starts_with('+'))
-        .and_then(|text| text.parse().ok())
-        .ok_or(CmdError::NotInteger)
+    u64::try_from(super::args::int(arg)?).map_err(|_| CmdError::NotInteger)
 }
 
 /// `CACHE.PEER REPLAY node-id run after-seq`: the payloads of the messages after `after-seq`, in
