@@ -131,6 +131,10 @@ fn debug_sleep_holds_only_its_connection() {
     assert_eq!(sleeper.call(&[b"DEBUG", b"SLEEP", b"0"]), b"+OK\r\n");
     assert_eq!(sleeper.call(&[b"DEBUG", b"SLEEP", b"abc"]), b"+OK\r\n");
     assert_eq!(sleeper.call(&[b"DEBUG", b"SLEEP", b"-1"]), b"+OK\r\n");
+    // As Redis: a pause beyond a 64-bit count of microseconds is none (the read timeout is 5 s).
+    for absurd in [&b"1e300"[..], b"inf", b"nan", b"-inf", b"9.3e12"] {
+        assert_eq!(sleeper.call(&[b"DEBUG", b"SLEEP", absurd]), b"+OK\r\n");
+    }
     sleeper.send(b"DEBUG SLEEP 0.3\r\nPING\r\n");
     assert_eq!(other.call(&[b"PING"]), b"+PONG\r\n");
     assert_eq!(sleeper.read_reply(), b"+OK\r\n");
@@ -229,3 +233,4 @@ fn maxclients_rejects_extra_connections() {
         next.call(&[b"PING"]) == b"+PONG\r\n"
     });
 }
+

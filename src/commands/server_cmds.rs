@@ -199,8 +199,17 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Longest time DEBUG SLEEP holds a connection, so that absurd values stay representable.
-const MAX_DEBUG_SLEEP_SECS: f64 = 365.0 * 24.0 * 3600.0;
+/// The pause DEBUG SLEEP makes, as Redis computes it: `(long long)(seconds * 1e6)` microseconds,
+/// where a product beyond a 64-bit integer (1e300, inf, nan) converts to the most negative value
+/// on the machines Redis runs on, and a pause that is not positive is none.
+fn debug_sleep_micros(seconds: f64) -> u64 {
+    let micros = seconds * 1e6;
+    if micros >= 1.0 && micros < i64::MAX as f64 {
+        micros as u64
+    } else {
+        0
+    }
+}
 
 /// Seconds as C's `strtod` reads them: the longest numeric prefix, 0 when there is none.
 fn lenient_seconds(arg: &[u8]) -> f64 {
@@ -233,11 +242,9 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     if is(sub, "sleep") && args.len() == 3 {
-        let seconds = lenient_seconds(&args[2]);
-        if seconds.is_finite() && seconds > 0.0 {
-            ctx.client.action = Some(Action::Sleep(Duration::from_secs_f64(
-                seconds.min(MAX_DEBUG_SLEEP_SECS),
-            )));
+        let micros = debug_sleep_micros(lenient_seconds(&args[2]));
+        if micros > 0 {
+            ctx.client.action = Some(Action::Sleep(Duration::from_micros(micros)));
             // Published now, not after the batch, so CLIENT LIST shows what this connection waits in.
             ctx.client.info.details().last_command = ctx.client.last_command;
         }
@@ -263,6 +270,16 @@ mod tests {
         assert_eq!(lenient_seconds(b" 3"), 3.0);
         assert_eq!(lenient_seconds(b"-1"), -1.0);
         assert_eq!(lenient_seconds(b""), 0.0);
+    }
+
+    #[test]
+    fn sleep_micros_like_redis() {
+        assert_eq!(debug_sleep_micros(0.5), 500_000);
+        assert_eq!(debug_sleep_micros(1e-7), 0);
+        for absurd in [1e300, f64::INFINITY, f64::NAN, -1.0, 0.0, 9.3e12] {
+            assert_eq!(debug_sleep_micros(absurd), 0, "{absurd}");
+        }
+        assert_eq!(debug_sleep_micros(9.2e12), 9_200_000_000_000_000_000);
     }
 
     #[test]
