@@ -161,9 +161,8 @@ fn main() {
             } else {
                 format!("{host}:{}", values.port)
             };
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
-                .unwrap_or_else(|e| {
+            let listener =
+                cachet::server::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
                     fatal(&format!(
                         "Could not create server TCP listening socket {addr}: {e}"
                     ))

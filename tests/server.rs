@@ -234,3 +234,29 @@ fn maxclients_rejects_extra_connections() {
     });
 }
 
+/// `tcp-backlog` reaches the kernel: `ss` reports a listening socket's queue size as its Send-Q.
+#[test]
+fn listen_backlog_is_tcp_backlog() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = runtime.enter();
+    for backlog in [77u32, 511] {
+        let listener = cachet::server::listen("127.0.0.1:0", backlog).expect("listen");
+        let port = listener.local_addr().unwrap().port();
+        let out = std::process::Command::new("ss")
+            .args(["-ltnH", &format!("sport = :{port}")])
+            .output()
+            .expect("ss (iproute2) is installed by .ci/run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let send_q: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(send_q.get(2), Some(&backlog.to_string().as_str()), "{text}");
+    }
+    let server = TestServer::start();
+    let mut client = server.raw();
+    assert_eq!(
+        client.call(&[b"CONFIG", b"GET", b"tcp-backlog"]),
+        b"*2\r\n$11\r\ntcp-backlog\r\n$3\r\n511\r\n"
+    );
+}

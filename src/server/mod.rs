@@ -183,6 +183,38 @@ fn random_run_id() -> String {
         .collect()
 }
 
+/// A listening socket on `addr` (`host:port`, brackets around an IPv6 host) whose kernel queue of
+/// connections not yet accepted holds `backlog` (`tcp-backlog`), as Redis's `listen(fd, backlog)`:
+/// tokio's own `bind` fixes it at 1024 whatever the configuration says.
+pub fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    use std::net::ToSocketAddrs;
+    let address = addr.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    })?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok());
+    if let Some(somaxconn) = somaxconn.filter(|&max| max < backlog) {
+        tracing::warn!(
+            "The TCP backlog setting of {backlog} cannot be enforced because \
+             /proc/sys/net/core/somaxconn is set to the lower value of {somaxconn}."
+        );
+    }
+    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    TcpListener::from_std(socket.into())
+}
+
 /// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
 /// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
 pub async fn run(
@@ -333,6 +365,7 @@ async fn cron(server: Arc<Server>) {
             let _shared = server.exec_gate.shared();
             evict_in_background(&server.keyspace, budget);
             active_expire_cycle(&server.keyspace, now_ms(), budget);
+            server.keyspace.shrink_to_fit();
             // Keys the cycle expired or evicted may have dependents.
             server.keyspace.invalidate_dependents();
         })

@@ -163,6 +163,17 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "tcp-backlog",
+        default: "511",
+        mutable: false,
+        help: "Connections the kernel queues before they are accepted (capped by net.core.somaxconn).",
+        get: |c| c.tcp_backlog.to_string(),
+        set: |c, a| {
+            c.tcp_backlog = int(a, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "proto-max-bulk-len",
         default: "536870912",
         mutable: true,
