@@ -20,6 +20,10 @@ enum Op {
     Advance(u64),
     ActiveExpire,
     Read(u8),
+    /// FLUSHALL's engine half (which, in debug builds, also recounts under all shard locks).
+    Flush,
+    /// The cron's pass that gives back sparse tables' slots and oversized sketches.
+    ShrinkToFit,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -33,6 +37,8 @@ fn op() -> impl Strategy<Value = Op> {
         (1u64..30).prop_map(Op::Advance),
         Just(Op::ActiveExpire),
         any::<u8>().prop_map(Op::Read),
+        Just(Op::Flush),
+        Just(Op::ShrinkToFit),
     ]
 }
 
@@ -83,6 +89,8 @@ proptest! {
                 }
                 Op::Advance(ms) => now += ms,
                 Op::ActiveExpire => { active_expire_cycle(&keyspace, now, Duration::from_millis(50)); }
+                Op::Flush => { keyspace.take_tables(None); model.clear(); }
+                Op::ShrinkToFit => keyspace.shrink_to_fit(),
                 Op::Read(k) => {
                     let got = keyspace.with_key(0, &key(k), now, |view, hash| view.read(hash, &key(k)).and_then(|e| e.string_value().map(|v| v.to_vec())));
                     let want = model.get(&key(k)).filter(|(_, exp)| *exp == 0 || *exp > now).map(|(v, _)| v.clone());
@@ -90,17 +98,25 @@ proptest! {
                 }
             }
             // Accounting: the tables' byte counts equal what their live entries and slots cost.
+            // The keyspace's running total equals them plus the admission sketches.
             let mut counted = 0;
             let mut recomputed = 0;
+            let mut sketches = 0;
             keyspace.for_each_shard(|_, shard| {
                 let table = &shard.dbs[0];
                 counted += table.memory();
-                recomputed += table.map.iter().map(|e| e.memory()).sum::<usize>()
-                    + table_size(table.map.num_buckets(), std::mem::size_of::<Box<Entry>>());
+                sketches += shard.sketch.bytes();
+                // A table that never allocated slots (hashbrown's empty singleton) costs nothing.
+                let slots = match table.map.capacity() {
+                    0 => 0,
+                    _ => table_size(table.map.num_buckets(), std::mem::size_of::<Box<Entry>>()),
+                };
+                recomputed += table.map.iter().map(|e| e.memory()).sum::<usize>() + slots;
                 let volatile = table.map.iter().filter(|e| e.has_expiry()).count();
                 assert_eq!(volatile, table.volatile, "volatile count drifted");
             });
             prop_assert_eq!(counted, recomputed);
+            prop_assert_eq!(keyspace.memory(), counted + sketches);
         }
         // Everything the model holds as live is in the keyspace, and nothing else is readable.
         model.retain(|_, (_, exp)| *exp == 0 || *exp > now);

@@ -96,6 +96,15 @@ impl Totals {
         }
     }
 
+    /// A change of bytes that belong to no table (a shard's admission sketch).
+    pub fn adjust_bytes(&self, before: usize, now: usize) {
+        if now > before {
+            self.bytes.fetch_add(now - before, Ordering::AcqRel);
+        } else if before > now {
+            self.bytes.fetch_sub(before - now, Ordering::AcqRel);
+        }
+    }
+
     /// The lowest priority any key has, or `None` for an empty keyspace.
     pub fn lowest_priority(&self) -> Option<Priority> {
         Priority::ALL
@@ -188,6 +197,7 @@ impl Keyspace {
     pub fn view<'s>(&'s self, shard: &'s mut Shard, db: usize, now_ms: u64) -> DbShard<'s> {
         DbShard {
             table: &mut shard.dbs[db],
+            shard_keys: &mut shard.keys,
             stats: &mut shard.stats,
             sketch: &mut shard.sketch,
             window: &mut shard.window,
@@ -207,6 +217,16 @@ impl Keyspace {
     pub fn take_tables(&self, db: Option<usize>) -> Vec<Table> {
         let mut taken = Vec::new();
         let mut locked = self.lock_all();
+        // Every shard is held: the running totals must equal a recount, to the byte.
+        #[cfg(debug_assertions)]
+        {
+            let (bytes, keys) = locked.recount();
+            assert_eq!(
+                (self.totals.bytes.load(Ordering::Relaxed), self.totals.keys.load(Ordering::Relaxed)),
+                (bytes, keys),
+                "running totals (bytes, keys) differ from a recount"
+            );
+        }
         let now = now_ms();
         locked.for_each(|shard| {
             let range = match db {
@@ -221,6 +241,10 @@ impl Keyspace {
                 } else if index < shard.dbs.len() {
                     taken.push(Table::default());
                 }
+            }
+            if shard.keys == 0 {
+                let (before, now) = shard.forget_accesses();
+                self.totals.adjust_bytes(before, now);
             }
         });
         // Announced before the shards are released, so no write can slip in between.
@@ -239,6 +263,66 @@ impl Keyspace {
 
     pub fn databases(&self) -> usize {
         self.databases
+    }
+
+    /// Gives back memory the data no longer needs, one shard locked at a time: the slots of
+    /// tables that deletions left sparse, and sketches sized for keys that are gone (the cron
+    /// calls it; deletions alone never shrink either).
+    pub fn shrink_to_fit(&self) {
+        let now = now_ms();
+        self.for_each_shard(|_, shard| {
+            for db in 0..shard.dbs.len() {
+                if shard.dbs.exists(db) {
+                    self.view(shard, db, now).shrink_if_sparse();
+                }
+            }
+            if shard.sketch.is_grown() {
+                self.view(shard, 0, now).fit_sketch();
+            }
+        });
+    }
+
+    /// Called when the keyspace is over its memory limit with nothing left to evict. With keys
+    /// left, that is the policy's answer (`noeviction`, a volatile policy and no volatile key)
+    /// and the write is refused, as Redis does. With none, what is counted must be what an empty
+    /// keyspace holds once sparse tables and grown sketches are given back: more is a defect of
+    /// the accounting, logged as an error and repaired from a recount, rather than every write
+    /// refused from then on. Returns whether the keyspace is now within its limits.
+    pub fn settle_empty(&self) -> bool {
+        if self.totals.keys.load(Ordering::Acquire) > 0 {
+            return false;
+        }
+        self.shrink_to_fit();
+        let mut locked = self.lock_all();
+        let now = now_ms();
+        // A table whose count missed a change is brought in line with what it holds...
+        locked.for_each(|shard| {
+            for db in 0..shard.dbs.len() {
+                if shard.dbs.exists(db) {
+                    self.view(shard, db, now).sync_totals();
+                }
+            }
+        });
+        // ...and bytes counted outside any table are set to what the shards hold.
+        let (bytes, keys) = locked.recount();
+        let counted = self.totals.bytes.load(Ordering::Acquire);
+        if counted != bytes || self.totals.keys.load(Ordering::Acquire) != keys {
+            tracing::error!(
+                counted,
+                recounted = bytes,
+                keys,
+                "memory accounting was wrong: the keyspace counted more than it holds; \
+                 repaired from a recount (please report this)"
+            );
+            self.totals.bytes.store(bytes, Ordering::Release);
+            self.totals.keys.store(keys, Ordering::Release);
+        }
+        drop(locked);
+        let within = !self.over_limit();
+        if !within {
+            warn_limit_below_empty(self.used_memory(), self.eviction_settings().maxmemory);
+        }
+        within
     }
 
     pub fn shard_count(&self) -> usize {
@@ -402,6 +486,25 @@ impl Keyspace {
     }
 }
 
+/// An empty keyspace over `maxmemory` that the accounting explains: the limit is below what the
+/// process needs to start. Writes are refused, as Redis refuses them; said at most every 10 s.
+fn warn_limit_below_empty(used: usize, maxmemory: usize) {
+    static LAST_WARNING_MS: AtomicU64 = AtomicU64::new(0);
+    let now = now_ms();
+    let last = LAST_WARNING_MS.load(Ordering::Relaxed);
+    if now.saturating_sub(last) >= 10_000
+        && LAST_WARNING_MS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            used_memory = used,
+            maxmemory,
+            "maxmemory is below what an empty keyspace needs: writes are refused"
+        );
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TagStats {
     pub keys: usize,
@@ -442,6 +545,14 @@ impl<'a> Locked<'a> {
         let (_, guard) = self.guards.iter().find(|(i, _)| *i == index)?;
         let table = guard.dbs.get(db)?;
         table.map.find(hash, |e| e.key() == key).map(|e| &**e)
+    }
+
+    /// (bytes, keys) the locked shards hold, counted afresh.
+    pub fn recount(&self) -> (usize, usize) {
+        self.guards.iter().fold((0, 0), |(bytes, keys), (_, shard)| {
+            let shard_keys: usize = shard.dbs.iter().map(|t| t.map.len()).sum();
+            (bytes + shard.memory(), keys + shard_keys)
+        })
     }
 
     pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {

@@ -48,10 +48,17 @@ impl Table {
     };
 
     pub fn memory(&self) -> usize {
-        self.entry_bytes
-            + table_size(self.map.num_buckets(), std::mem::size_of::<Box<Entry>>())
-            + self.tags.memory()
+        self.entry_bytes + self.slots_memory() + self.tags.memory()
             + self.dependents.memory()
+    }
+
+    /// The slots; a table with none allocated (hashbrown's empty singleton reports one bucket)
+    /// costs nothing.
+    fn slots_memory(&self) -> usize {
+        match self.map.capacity() {
+            0 => 0,
+            _ => table_size(self.map.num_buckets(), std::mem::size_of::<Box<Entry>>()),
+        }
     }
 
     pub fn labels(&self, kind: LabelKind) -> &LabelIndex {
@@ -152,6 +159,9 @@ impl std::ops::IndexMut<usize> for Tables {
 
 pub struct Shard {
     pub dbs: Tables,
+    /// Keys in all of the shard's databases (kept by `DbShard::sync_totals`): the admission
+    /// sketch is shared by the databases and sized by it.
+    pub keys: usize,
     pub stats: ShardStats,
     /// Access frequencies for `allkeys-cachet`, shared by the shard's databases.
     pub sketch: Sketch,
@@ -164,6 +174,9 @@ pub struct Shard {
     pub analytics: ShardAnalytics,
 }
 
+/// A table is shrunk when its keys fill less than this percentage of its slots (Redis's
+/// `HASHTABLE_MIN_FILL`).
+const MIN_FILL_PERCENT: usize = 10;
 /// The window never holds fewer keys than this per shard.
 const MIN_WINDOW: usize = 2;
 /// Keys kept waiting for the admission test per shard. While evicting, a handful wait between two
@@ -176,6 +189,7 @@ impl Shard {
     pub fn new(databases: usize) -> Self {
         Shard {
             dbs: Tables((0..databases).map(|_| None).collect()),
+            keys: 0,
             stats: ShardStats::default(),
             sketch: Sketch::default(),
             window: VecDeque::new(),
@@ -184,12 +198,20 @@ impl Shard {
         }
     }
 
-    pub fn keys(&self) -> usize {
-        self.dbs.iter().map(|t| t.map.len()).sum()
+    /// What the shard's tables and sketch hold, counted afresh (the running totals must agree).
+    pub fn memory(&self) -> usize {
+        self.dbs.iter().map(Table::memory).sum::<usize>() + self.sketch.bytes()
     }
 
-    pub fn memory(&self) -> usize {
-        self.dbs.iter().map(Table::memory).sum()
+    /// Forgets what the eviction policy learned of keys that are all gone (after a flush left
+    /// the shard empty): the sketch returns to its first size, the window and admission list
+    /// to nothing. Returns the sketch's bytes before and after, for the totals.
+    pub fn forget_accesses(&mut self) -> (usize, usize) {
+        let before = self.sketch.bytes();
+        self.sketch = Sketch::default();
+        self.window = VecDeque::new();
+        self.admission = Vec::new();
+        (before, self.sketch.bytes())
     }
 }
 
@@ -197,6 +219,8 @@ impl Shard {
 /// lazy expiry, access times, hit/miss counts and byte accounting are applied in one place.
 pub struct DbShard<'a> {
     pub table: &'a mut Table,
+    /// The shard's `keys`.
+    pub shard_keys: &'a mut usize,
     pub stats: &'a mut ShardStats,
     pub sketch: &'a mut Sketch,
     pub window: &'a mut VecDeque<(usize, u64)>,
@@ -330,13 +354,14 @@ impl DbShard<'_> {
 
     /// Brings the keyspace-wide totals in line with this table after a change, so the memory
     /// limit can be checked without visiting every shard.
-    fn sync_totals(&mut self) {
+    pub fn sync_totals(&mut self) {
         let now = (
             self.table.memory(),
             self.table.map.len(),
             self.table.by_priority,
         );
         let before = std::mem::replace(&mut self.table.accounted, now);
+        *self.shard_keys = *self.shard_keys + now.1 - before.1;
         self.totals.apply(before, now);
     }
 
@@ -351,16 +376,32 @@ impl DbShard<'_> {
         }
     }
 
-    /// Grows the admission sketch with the table; its bytes count against `maxmemory` like data.
-    fn fit_sketch(&mut self) {
+    /// Sizes the admission sketch to the shard's keys (see `Sketch::fit`); without admission, a
+    /// sketch grown earlier is dropped. Its bytes count against `maxmemory` like data.
+    pub fn fit_sketch(&mut self) {
         let before = self.sketch.bytes();
-        self.sketch.fit(self.table.map.len() + 1);
-        let after = self.sketch.bytes();
-        if after > before {
-            self.totals
-                .bytes
-                .fetch_add(after - before, std::sync::atomic::Ordering::Relaxed);
+        if self.admission_active() {
+            self.sketch.fit(*self.shard_keys + 1);
+        } else if self.sketch.is_grown() {
+            *self.sketch = Sketch::default();
         }
+        self.totals.adjust_bytes(before, self.sketch.bytes());
+    }
+
+    /// Gives back the slots of a table whose keys fell below a tenth of them, as Redis's
+    /// `tryResizeHashTables` (deletions never shrink a hashbrown table by themselves). O(keys)
+    /// under the shard lock, once per table each time it empties that far. Returns whether it
+    /// shrank.
+    pub fn shrink_if_sparse(&mut self) -> bool {
+        let buckets = self.table.map.num_buckets();
+        if self.table.map.capacity() == 0 || self.table.map.len() * 100 >= buckets * MIN_FILL_PERCENT
+        {
+            return false;
+        }
+        self.table.map.shrink_to(self.table.map.len(), hash_of);
+        self.table.expire_cursor = 0;
+        self.sync_totals();
+        true
     }
 
     fn count_access(&mut self, hash: u64) {
@@ -475,9 +516,7 @@ impl DbShard<'_> {
         entry.lru = self.lru_clock;
         // A write is not demand for the key: cache-aside writes follow the read that missed (and
         // was counted), so counting them too would rank every newcomer above the residents.
-        if self.admission_active() {
-            self.fit_sketch();
-        }
+        self.fit_sketch();
         // As Redis's dbSetValue: an overwritten key keeps its access frequency.
         if let Some(old) = &old {
             if self.settings.policy.uses_lfu() {
@@ -618,6 +657,7 @@ impl DbShard<'_> {
                 .register(&parent, -(children as isize));
         }
         let accounted = std::mem::take(&mut taken.accounted);
+        *self.shard_keys -= accounted.1;
         self.totals.apply(accounted, (0, 0, [0; 4]));
         taken
     }

@@ -7,6 +7,8 @@ const ROWS: usize = 4;
 const MIN_WIDTH: usize = 1024;
 /// Largest width a shard's sketch grows to (4 × 1 MiB of counters).
 const MAX_WIDTH: usize = 1 << 20;
+/// A sketch shrinks when the keys it tracks fall to 1/SHRINK_FACTOR of its width.
+const SHRINK_FACTOR: usize = 4;
 /// Increments per tracked key between two agings. TinyLFU's paper uses 10; on our traces 10 cost
 /// 3-5 points of hit ratio on Zipf workloads against 60 (scripts/hit-ratio.sh), for a gain on none.
 const AGING_PERIOD_PER_KEY: usize = 60;
@@ -81,14 +83,23 @@ impl Sketch {
         self.increments /= 2;
     }
 
-    /// Grows the sketch to track about `keys` keys (starting afresh: a resize loses the history,
-    /// which happens a logarithmic number of times as the shard fills).
+    /// Sizes the sketch to track about `keys` keys: it grows with the shard, and shrinks once the
+    /// shard holds a quarter of what its width was made for (a lowered limit, a flush, mass
+    /// deletes), so its bytes, which `maxmemory` counts, never outlive the keys they served. A
+    /// resize starts afresh and loses the history; the factor of 4 between the two thresholds
+    /// keeps a shard hovering around one size from resizing back and forth.
     pub fn fit(&mut self, keys: usize) {
         let wanted = keys.clamp(MIN_WIDTH, MAX_WIDTH).next_power_of_two();
-        if wanted > self.mask + 1 {
+        let width = self.mask + 1;
+        if wanted > width || wanted * SHRINK_FACTOR <= width {
             *self = Sketch::with_width(wanted);
         }
         self.period = AGING_PERIOD_PER_KEY * keys.max(MIN_PERIOD_KEYS);
+    }
+
+    /// Whether the sketch is larger than a new one (so worth dropping when nothing needs it).
+    pub fn is_grown(&self) -> bool {
+        self.mask + 1 > MIN_WIDTH
     }
 
     pub fn bytes(&self) -> usize {
@@ -115,5 +126,20 @@ mod tests {
             sketch.increment(1_000_000);
         }
         assert!(sketch.estimate(42) <= 11, "aged: {}", sketch.estimate(42));
+    }
+
+    #[test]
+    fn grows_with_the_keys_and_shrinks_when_they_are_gone() {
+        let mut sketch = Sketch::default();
+        sketch.fit(100_000);
+        assert_eq!(sketch.bytes(), ROWS * 131_072);
+        // Down to half the keys: same width (no back-and-forth around one size).
+        sketch.fit(40_000);
+        assert_eq!(sketch.bytes(), ROWS * 131_072);
+        sketch.fit(30_000);
+        assert_eq!(sketch.bytes(), ROWS * 32_768);
+        sketch.fit(0);
+        assert_eq!(sketch.bytes(), Sketch::default().bytes());
+        assert!(!sketch.is_grown());
     }
 }
