@@ -161,12 +161,11 @@ fn main() {
             } else {
                 format!("{host}:{}", values.port)
             };
-            let listener =
-                cachet::server::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
-                    fatal(&format!(
-                        "Could not create server TCP listening socket {addr}: {e}"
-                    ))
-                });
+            let listener = cachet::server::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
+                fatal(&format!(
+                    "Could not create server TCP listening socket {addr}: {e}"
+                ))
+            });
             listeners.push(listener);
         }
         if listeners.is_empty() {

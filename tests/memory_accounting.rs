@@ -51,7 +51,10 @@ fn flood(con: &mut Connection, prefix: &str, count: usize, size: usize) {
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
         let mut pipe = redis::pipe();
         for i in chunk {
-            pipe.cmd("SET").arg(format!("{prefix}:{i}")).arg(&value).ignore();
+            pipe.cmd("SET")
+                .arg(format!("{prefix}:{i}"))
+                .arg(&value)
+                .ignore();
         }
         let () = pipe.query(con).unwrap();
     }
@@ -74,7 +77,11 @@ fn flushall_after_a_flood_returns_to_the_empty_count() {
     // Room for a few keys only: writes succeed, evicting one another.
     config_set(&mut con, "maxmemory", &(empty + 64 * 1024).to_string());
     for i in 0..1000 {
-        let () = redis::cmd("SET").arg(format!("k{i}")).arg("v").query(&mut con).unwrap();
+        let () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg("v")
+            .query(&mut con)
+            .unwrap();
     }
 }
 
@@ -112,18 +119,45 @@ fn mixed_writer(url: &str, id: usize, stop: &AtomicBool) {
         let other = k(&mut rng);
         let cmd = match rng.usize(..24) {
             0 => redis::cmd("SET").arg(&key).arg(rng.usize(..1000)).clone(),
-            1 => redis::cmd("SET").arg(&key).arg(&big[..rng.usize(..big.len())]).clone(),
+            1 => redis::cmd("SET")
+                .arg(&key)
+                .arg(&big[..rng.usize(..big.len())])
+                .clone(),
             2 => redis::cmd("APPEND").arg(&key).arg("appended").clone(),
-            3 => redis::cmd("HSET").arg(&key).arg(rng.usize(..200)).arg(&big[..rng.usize(..300)]).clone(),
+            3 => redis::cmd("HSET")
+                .arg(&key)
+                .arg(rng.usize(..200))
+                .arg(&big[..rng.usize(..300)])
+                .clone(),
             4 => redis::cmd("HDEL").arg(&key).arg(rng.usize(..200)).clone(),
-            5 => redis::cmd("LPUSH").arg(&key).arg(&big[..rng.usize(..5000)]).arg("x").clone(),
+            5 => redis::cmd("LPUSH")
+                .arg(&key)
+                .arg(&big[..rng.usize(..5000)])
+                .arg("x")
+                .clone(),
             6 => redis::cmd("RPOP").arg(&key).arg(3).clone(),
-            7 => redis::cmd("SADD").arg(&key).arg(rng.usize(..600)).arg(format!("m{}", rng.usize(..50))).clone(),
+            7 => redis::cmd("SADD")
+                .arg(&key)
+                .arg(rng.usize(..600))
+                .arg(format!("m{}", rng.usize(..50)))
+                .clone(),
             8 => redis::cmd("SREM").arg(&key).arg(rng.usize(..600)).clone(),
-            9 => redis::cmd("ZADD").arg(&key).arg(rng.f64()).arg(format!("m{}", rng.usize(..300))).clone(),
-            10 => redis::cmd("ZREMRANGEBYRANK").arg(&key).arg(0).arg(5).clone(),
+            9 => redis::cmd("ZADD")
+                .arg(&key)
+                .arg(rng.f64())
+                .arg(format!("m{}", rng.usize(..300)))
+                .clone(),
+            10 => redis::cmd("ZREMRANGEBYRANK")
+                .arg(&key)
+                .arg(0)
+                .arg(5)
+                .clone(),
             11 => redis::cmd("RENAME").arg(&key).arg(&other).clone(),
-            12 => redis::cmd("COPY").arg(&key).arg(&other).arg("REPLACE").clone(),
+            12 => redis::cmd("COPY")
+                .arg(&key)
+                .arg(&other)
+                .arg("REPLACE")
+                .clone(),
             13 => redis::cmd("MOVE").arg(&key).arg(1).clone(),
             14 => redis::cmd("CACHE.SET")
                 .arg(&key)
@@ -133,20 +167,41 @@ fn mixed_writer(url: &str, id: usize, stop: &AtomicBool) {
                 .arg(format!("tag{}", rng.usize(..20)))
                 .arg(format!("tag{}", rng.usize(..20)))
                 .clone(),
-            15 => redis::cmd("TAG.INVALIDATE").arg(format!("tag{}", rng.usize(..20))).clone(),
+            15 => redis::cmd("TAG.INVALIDATE")
+                .arg(format!("tag{}", rng.usize(..20)))
+                .clone(),
             16 => redis::cmd("CACHE.DEPEND").arg(&key).arg(&other).clone(),
             17 => redis::cmd("DEL").arg(&key).arg(&other).clone(),
             18 => redis::cmd("EXPIRE").arg(&key).arg(1).clone(),
-            19 => redis::cmd("SUNIONSTORE").arg(&key).arg(&other).arg(k(&mut rng)).clone(),
+            19 => redis::cmd("SUNIONSTORE")
+                .arg(&key)
+                .arg(&other)
+                .arg(k(&mut rng))
+                .clone(),
             20 => redis::cmd("GET").arg(&key).clone(),
-            21 => redis::cmd("MSET").arg(&key).arg("1").arg(&other).arg("2").clone(),
+            21 => redis::cmd("MSET")
+                .arg(&key)
+                .arg("1")
+                .arg(&other)
+                .arg("2")
+                .clone(),
             22 if rng.usize(..40) == 0 => redis::cmd("FLUSHDB").clone(),
             _ => {
                 let mut pipe = redis::pipe();
                 pipe.atomic()
-                    .cmd("INCR").arg(format!("n{}", rng.usize(..50))).ignore()
-                    .cmd("HINCRBY").arg(&key).arg("f").arg(1).ignore()
-                    .cmd("SETRANGE").arg(&other).arg(rng.usize(..3000)).arg("z").ignore();
+                    .cmd("INCR")
+                    .arg(format!("n{}", rng.usize(..50)))
+                    .ignore()
+                    .cmd("HINCRBY")
+                    .arg(&key)
+                    .arg("f")
+                    .arg(1)
+                    .ignore()
+                    .cmd("SETRANGE")
+                    .arg(&other)
+                    .arg(rng.usize(..3000))
+                    .arg("z")
+                    .ignore();
                 let _: redis::RedisResult<()> = pipe.query(&mut con);
                 continue;
             }
@@ -159,11 +214,16 @@ fn mixed_writer(url: &str, id: usize, stop: &AtomicBool) {
 /// A client with tracking on that keeps reading keys, so the tracking table fills and empties.
 fn tracking_reader(url: &str, stop: &AtomicBool) {
     let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
-    let () = redis::cmd("CLIENT").arg("TRACKING").arg("on").query(&mut con).unwrap();
+    let () = redis::cmd("CLIENT")
+        .arg("TRACKING")
+        .arg("on")
+        .query(&mut con)
+        .unwrap();
     let mut rng = fastrand::Rng::with_seed(99);
     while !stop.load(Ordering::Relaxed) {
-        let _: redis::RedisResult<redis::Value> =
-            redis::cmd("GET").arg(format!("k{}", rng.usize(..400))).query(&mut con);
+        let _: redis::RedisResult<redis::Value> = redis::cmd("GET")
+            .arg(format!("k{}", rng.usize(..400)))
+            .query(&mut con);
     }
 }
 
@@ -190,16 +250,25 @@ fn mixed_workload_with_racing_flushes_returns_to_the_empty_count() {
         threads.push(std::thread::spawn(move || tracking_reader(&url, &stop)));
     }
     let mut subscriber = server.client();
-    let () = redis::cmd("PSUBSCRIBE").arg("__key*__:*").query(&mut subscriber).unwrap();
+    let () = redis::cmd("PSUBSCRIBE")
+        .arg("__key*__:*")
+        .query(&mut subscriber)
+        .unwrap();
     std::thread::sleep(stress_duration());
     stop.store(true, Ordering::Relaxed);
     for thread in threads {
-        thread.join().expect("a writer panicked (the server closed its connection?)");
+        thread
+            .join()
+            .expect("a writer panicked (the server closed its connection?)");
     }
     drop(subscriber);
 
     let () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
-    let () = redis::cmd("CLIENT").arg("TRACKING").arg("off").query(&mut con).unwrap();
+    let () = redis::cmd("CLIENT")
+        .arg("TRACKING")
+        .arg("off")
+        .query(&mut con)
+        .unwrap();
     // Tags invalidated just before the flush are swept in the background; the sweep's own
     // bookkeeping (staleness marks) ends when it does.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -222,7 +222,10 @@ impl Keyspace {
         {
             let (bytes, keys) = locked.recount();
             assert_eq!(
-                (self.totals.bytes.load(Ordering::Relaxed), self.totals.keys.load(Ordering::Relaxed)),
+                (
+                    self.totals.bytes.load(Ordering::Relaxed),
+                    self.totals.keys.load(Ordering::Relaxed)
+                ),
                 (bytes, keys),
                 "running totals (bytes, keys) differ from a recount"
             );
@@ -549,10 +552,12 @@ impl<'a> Locked<'a> {
 
     /// (bytes, keys) the locked shards hold, counted afresh.
     pub fn recount(&self) -> (usize, usize) {
-        self.guards.iter().fold((0, 0), |(bytes, keys), (_, shard)| {
-            let shard_keys: usize = shard.dbs.iter().map(|t| t.map.len()).sum();
-            (bytes + shard.memory(), keys + shard_keys)
-        })
+        self.guards
+            .iter()
+            .fold((0, 0), |(bytes, keys), (_, shard)| {
+                let shard_keys: usize = shard.dbs.iter().map(|t| t.map.len()).sum();
+                (bytes + shard.memory(), keys + shard_keys)
+            })
     }
 
     pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {

@@ -48,8 +48,7 @@ impl Table {
     };
 
     pub fn memory(&self) -> usize {
-        self.entry_bytes + self.slots_memory() + self.tags.memory()
-            + self.dependents.memory()
+        self.entry_bytes + self.slots_memory() + self.tags.memory() + self.dependents.memory()
     }
 
     /// The slots; a table with none allocated (hashbrown's empty singleton reports one bucket)
@@ -394,7 +393,8 @@ impl DbShard<'_> {
     /// shrank.
     pub fn shrink_if_sparse(&mut self) -> bool {
         let buckets = self.table.map.num_buckets();
-        if self.table.map.capacity() == 0 || self.table.map.len() * 100 >= buckets * MIN_FILL_PERCENT
+        if self.table.map.capacity() == 0
+            || self.table.map.len() * 100 >= buckets * MIN_FILL_PERCENT
         {
             return false;
         }
