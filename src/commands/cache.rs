@@ -34,8 +34,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "cache.set",
         arity: -3,
-        flags: &["write", "denyoom"],
-        acl_categories: &["@write", "@string", "@slow"],
+        flags: flags!(WRITE, DENYOOM),
+        acl_categories: acl!(WRITE, STRING, SLOW),
         summary: "Sets the string value of a key as SET does, with the cache priority, cost and tags eviction uses.",
         complexity: "O(1), plus O(N) for N tags.",
         handler: Some(cache_set),
@@ -44,8 +44,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "cache.inspect",
         arity: 2,
-        flags: &["readonly", "fast"],
-        acl_categories: &["@read", "@keyspace", "@fast"],
+        flags: flags!(READONLY, FAST),
+        acl_categories: acl!(READ, KEYSPACE, FAST),
         summary: "Returns a key's cache metadata: priority, cost, size, tags, TTL, access frequency, idle time, type and encoding.",
         complexity: "O(1), plus O(N) for N tags.",
         handler: Some(cache_inspect),

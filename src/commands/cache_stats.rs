@@ -22,8 +22,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "cache.stats",
         arity: -1,
-        flags: &["loading", "stale"],
-        acl_categories: &["@slow"],
+        flags: flags!(LOADING, STALE),
+        acl_categories: acl!(SLOW),
         summary: "Returns the cache's hit ratio overall and per configured key prefix, keys, memory, evictions and expirations; RESET zeroes the counters.",
         complexity: "O(S + P) for S shards and P configured prefixes.",
         handler: Some(cache_stats),
@@ -32,8 +32,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "cache.topkeys",
         arity: 2,
-        flags: &["readonly", "loading", "stale"],
-        acl_categories: &["@keyspace", "@read", "@slow"],
+        flags: flags!(READONLY, LOADING, STALE),
+        acl_categories: acl!(KEYSPACE, READ, SLOW),
         summary: "Returns the most read keys of the current database with their estimated reads, the most read first.",
         complexity: "O(S*K*log(S*K)) for S shards tracking K keys each.",
         handler: Some(cache_topkeys),

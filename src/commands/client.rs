@@ -6,6 +6,7 @@
 //! CLIENT TRACKING and its kin: `client_tracking.rs`.
 
 use crate::commands::reply_help;
+use crate::commands::{AclCategories, CommandFlags};
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
@@ -17,25 +18,18 @@ use crate::protocol::{parse_i64, Protocol};
 use crate::server::clients::ReplyMode;
 use crate::server::REDIS_COMPAT_VERSION;
 
-const CONNECTION_FLAGS: &[&str] = &[
-    "noscript",
-    "loading",
-    "stale",
-    "fast",
-    "no_auth",
-    "allow_busy",
-];
-const CLIENT_FLAGS: &[&str] = &["noscript", "loading", "stale"];
-const CLIENT_ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
-const CLIENT_ACL: &[&str] = &["@slow", "@connection"];
-const CLIENT_ADMIN_ACL: &[&str] = &["@admin", "@slow", "@dangerous", "@connection"];
+const CONNECTION_FLAGS: CommandFlags = flags!(NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY);
+const CLIENT_FLAGS: CommandFlags = flags!(NOSCRIPT, LOADING, STALE);
+const CLIENT_ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
+const CLIENT_ACL: AclCategories = acl!(SLOW, CONNECTION);
+const CLIENT_ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS, CONNECTION);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "auth",
         arity: -2,
         flags: CONNECTION_FLAGS,
-        acl_categories: &["@fast", "@connection"],
+        acl_categories: acl!(FAST, CONNECTION),
         group: "connection",
         summary: "Authenticates the connection.",
         complexity: "O(N) where N is the number of passwords defined for the user",
@@ -46,7 +40,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "hello",
         arity: -1,
         flags: CONNECTION_FLAGS,
-        acl_categories: &["@fast", "@connection"],
+        acl_categories: acl!(FAST, CONNECTION),
         group: "connection",
         summary: "Handshakes with the Redis server.",
         since: "6.0.0",
@@ -56,8 +50,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "select",
         arity: 2,
-        flags: &["loading", "stale", "fast"],
-        acl_categories: &["@fast", "@connection"],
+        flags: flags!(LOADING, STALE, FAST),
+        acl_categories: acl!(FAST, CONNECTION),
         group: "connection",
         summary: "Changes the selected database.",
         handler: Some(select),
@@ -67,7 +61,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "quit",
         arity: -1,
         flags: CONNECTION_FLAGS,
-        acl_categories: &["@fast", "@connection"],
+        acl_categories: acl!(FAST, CONNECTION),
         group: "connection",
         summary: "Closes the connection.",
         handler: Some(quit),
@@ -77,7 +71,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "reset",
         arity: 1,
         flags: CONNECTION_FLAGS,
-        acl_categories: &["@fast", "@connection"],
+        acl_categories: acl!(FAST, CONNECTION),
         group: "connection",
         summary: "Resets the connection.",
         since: "6.2.0",
@@ -87,7 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "client",
         arity: -2,
-        acl_categories: &["@slow"],
+        acl_categories: acl!(SLOW),
         group: "connection",
         summary: "A container for client connection commands.",
         since: "2.4.0",
@@ -251,7 +245,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "help",
         arity: 2,
-        flags: &["loading", "stale"],
+        flags: flags!(LOADING, STALE),
         acl_categories: CLIENT_ACL,
         group: "connection",
         summary: "Returns helpful text about the different subcommands.",

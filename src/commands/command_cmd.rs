@@ -7,6 +7,7 @@
 //! states finer flags per command (`RM delete` for DEL, `OW` for MSET); clients use the positions,
 //! which agree.
 
+use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
 use super::reply_help;
@@ -15,8 +16,8 @@ use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 
-const FLAGS: &[&str] = &["loading", "stale"];
-const ACL: &[&str] = &["@slow", "@connection"];
+const FLAGS: CommandFlags = flags!(LOADING, STALE);
+const ACL: AclCategories = acl!(SLOW, CONNECTION);
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "command",
@@ -131,17 +132,17 @@ fn find(name: &[u8]) -> Option<Found> {
 
 /// Flags of the derived key spec (see the module comment).
 fn key_spec_flags(spec: &CommandSpec) -> &'static [&'static str] {
-    if spec.has_flag("write") {
+    if spec.has_flag(CommandFlags::WRITE) {
         &["RW", "update"]
     } else {
         &["RO", "access"]
     }
 }
 
-fn simple_set(out: &mut ReplyBuf, items: &[&str]) {
+fn simple_set(out: &mut ReplyBuf, items: &[impl AsRef<str>]) {
     out.set(items.len());
     for item in items {
-        out.simple(item);
+        out.simple(item.as_ref());
     }
 }
 
@@ -182,11 +183,11 @@ fn reply_info(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSp
     out.array(10);
     out.bulk(full_name(parent, spec).as_bytes());
     out.int(spec.arity as i64);
-    simple_set(out, spec.flags);
+    simple_set(out, &spec.flags.names().collect::<Vec<_>>());
     out.int(spec.first_key as i64);
     out.int(spec.last_key as i64);
     out.int(spec.key_step as i64);
-    simple_set(out, spec.acl_categories);
+    simple_set(out, &spec.acl_categories.names().collect::<Vec<_>>());
     // Tips: the table has none.
     out.set(0);
     if spec.first_key > 0 {
@@ -285,11 +286,8 @@ impl Filter<'_> {
             Filter::All => true,
             // cachet has no modules.
             Filter::Module => false,
-            Filter::AclCategory(category) => spec.acl_categories.iter().any(|c| {
-                c.trim_start_matches('@')
-                    .as_bytes()
-                    .eq_ignore_ascii_case(category)
-            }),
+            Filter::AclCategory(category) => AclCategories::named(category)
+                .is_some_and(|category| spec.acl_categories.contains(category)),
             Filter::Pattern(pattern) => {
                 glob_match(pattern, full_name(parent, spec).as_bytes(), true)
             }
@@ -431,7 +429,7 @@ mod tests {
         let mset = CommandSpec {
             name: "mset",
             arity: -3,
-            flags: &["write"],
+            flags: flags!(WRITE),
             first_key: 1,
             last_key: -1,
             key_step: 2,

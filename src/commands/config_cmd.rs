@@ -3,6 +3,7 @@
 //! checks so that the same mistake gets the same error.
 
 use crate::commands::reply_help;
+use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
 use super::{CommandSpec, Ctx, SPEC};
@@ -10,13 +11,13 @@ use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::server::config::{directives, find_directive, Directive};
 
-const ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
-const ADMIN_ACL: &[&str] = &["@admin", "@slow", "@dangerous"];
+const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
+const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS);
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "config",
     arity: -2,
-    acl_categories: &["@slow"],
+    acl_categories: acl!(SLOW),
     group: "server",
     summary: "A container for server configuration commands",
     since: "2.0.0",
@@ -71,8 +72,8 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec {
             name: "help",
             arity: 2,
-            flags: &["loading", "stale"],
-            acl_categories: &["@slow"],
+            flags: flags!(LOADING, STALE),
+            acl_categories: acl!(SLOW),
             group: "server",
             summary: "Show helpful text about the different subcommands",
             since: "5.0.0",

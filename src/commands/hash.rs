@@ -9,6 +9,7 @@
 
 mod sample;
 
+use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
 use super::long_double::LongDouble;
@@ -20,14 +21,14 @@ use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, ReplyBuf};
 
-const READ_FAST: &[&str] = &["readonly", "fast"];
-const READ_SLOW: &[&str] = &["readonly"];
-const WRITE_FAST: &[&str] = &["write", "denyoom", "fast"];
+const READ_FAST: CommandFlags = flags!(READONLY, FAST);
+const READ_SLOW: CommandFlags = flags!(READONLY);
+const WRITE_FAST: CommandFlags = flags!(WRITE, DENYOOM, FAST);
 /// HDEL only frees memory, so it runs even over the limit.
-const WRITE_NO_OOM_FAST: &[&str] = &["write", "fast"];
-const ACL_READ_FAST: &[&str] = &["@read", "@hash", "@fast"];
-const ACL_READ_SLOW: &[&str] = &["@read", "@hash", "@slow"];
-const ACL_WRITE_FAST: &[&str] = &["@write", "@hash", "@fast"];
+const WRITE_NO_OOM_FAST: CommandFlags = flags!(WRITE, FAST);
+const ACL_READ_FAST: AclCategories = acl!(READ, HASH, FAST);
+const ACL_READ_SLOW: AclCategories = acl!(READ, HASH, SLOW);
+const ACL_WRITE_FAST: AclCategories = acl!(WRITE, HASH, FAST);
 
 const HASH: CommandSpec = CommandSpec {
     group: "hash",

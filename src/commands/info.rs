@@ -23,8 +23,8 @@ use crate::server::{Server, CACHET_VERSION, REDIS_COMPAT_VERSION};
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "info",
     arity: -1,
-    flags: &["loading", "stale"],
-    acl_categories: &["@slow", "@dangerous"],
+    flags: flags!(LOADING, STALE),
+    acl_categories: acl!(SLOW, DANGEROUS),
     group: "server",
     summary: "Get information and statistics about the server",
     handler: Some(info),

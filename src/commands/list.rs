@@ -6,6 +6,7 @@
 //! read commands with `read`. Every change emits Redis's notices in Redis's order (the command's
 //! event, then `del` when the list was emptied and so deleted), with the shard still locked.
 
+use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
 use super::{args, list_blocking, list_index, CommandSpec, Ctx, SPEC};
@@ -17,17 +18,17 @@ use crate::protocol::ReplyBuf;
 use crate::server::blocking::Serve;
 use crate::server::Server;
 
-const READ_FAST: &[&str] = &["readonly", "fast"];
-const READ: &[&str] = &["readonly"];
-const WRITE_FAST: &[&str] = &["write", "denyoom", "fast"];
-const WRITE_NO_OOM_FAST: &[&str] = &["write", "fast"];
-const WRITE: &[&str] = &["write", "denyoom"];
-const WRITE_NO_OOM: &[&str] = &["write"];
-const ACL_READ_FAST: &[&str] = &["@read", "@list", "@fast"];
-const ACL_READ_SLOW: &[&str] = &["@read", "@list", "@slow"];
-const ACL_WRITE_FAST: &[&str] = &["@write", "@list", "@fast"];
-const ACL_WRITE_SLOW: &[&str] = &["@write", "@list", "@slow"];
-const ACL_BLOCKING: &[&str] = &["@write", "@list", "@slow", "@blocking"];
+const READ_FAST: CommandFlags = flags!(READONLY, FAST);
+const READ: CommandFlags = flags!(READONLY);
+const WRITE_FAST: CommandFlags = flags!(WRITE, DENYOOM, FAST);
+const WRITE_NO_OOM_FAST: CommandFlags = flags!(WRITE, FAST);
+const WRITE: CommandFlags = flags!(WRITE, DENYOOM);
+const WRITE_NO_OOM: CommandFlags = flags!(WRITE);
+const ACL_READ_FAST: AclCategories = acl!(READ, LIST, FAST);
+const ACL_READ_SLOW: AclCategories = acl!(READ, LIST, SLOW);
+const ACL_WRITE_FAST: AclCategories = acl!(WRITE, LIST, FAST);
+const ACL_WRITE_SLOW: AclCategories = acl!(WRITE, LIST, SLOW);
+const ACL_BLOCKING: AclCategories = acl!(WRITE, LIST, SLOW, BLOCKING);
 
 const LIST: CommandSpec = CommandSpec {
     group: "list",
@@ -58,12 +59,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "lpos", arity: -3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Return the index of matching elements on a list", since: "6.0.6", complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", handler: Some(list_index::lpos), ..LIST },
     CommandSpec { name: "lmove", arity: 5, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: 2, summary: "Pop an element from a list, push it to another list and return it", since: "6.2.0", handler: Some(lmove), ..LIST },
     CommandSpec { name: "rpoplpush", arity: 3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: 2, summary: "Remove the last element in a list, prepend it to another list and return it", since: "1.2.0", handler: Some(rpoplpush), ..LIST },
-    CommandSpec { name: "lmpop", arity: -4, flags: &["write", "movablekeys"], acl_categories: ACL_WRITE_SLOW, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list", since: "7.0.0", complexity: MPOP_COMPLEXITY, handler: Some(lmpop), ..LIST },
-    CommandSpec { name: "blpop", arity: -3, flags: &["write", "noscript", "blocking"], acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the first element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(list_blocking::blpop), ..LIST },
-    CommandSpec { name: "brpop", arity: -3, flags: &["write", "noscript", "blocking"], acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the last element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(list_blocking::brpop), ..LIST },
-    CommandSpec { name: "blmove", arity: 6, flags: &["write", "denyoom", "noscript", "blocking"], acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "6.2.0", handler: Some(list_blocking::blmove), ..LIST },
-    CommandSpec { name: "brpoplpush", arity: 4, flags: &["write", "denyoom", "noscript", "blocking"], acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "2.2.0", handler: Some(list_blocking::brpoplpush), ..LIST },
-    CommandSpec { name: "blmpop", arity: -5, flags: &["write", "blocking", "movablekeys"], acl_categories: ACL_BLOCKING, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list, or block until one is available", since: "7.0.0", complexity: MPOP_COMPLEXITY, handler: Some(list_blocking::blmpop), ..LIST },
+    CommandSpec { name: "lmpop", arity: -4, flags: flags!(WRITE, MOVABLEKEYS), acl_categories: ACL_WRITE_SLOW, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list", since: "7.0.0", complexity: MPOP_COMPLEXITY, handler: Some(lmpop), ..LIST },
+    CommandSpec { name: "blpop", arity: -3, flags: flags!(WRITE, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the first element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(list_blocking::blpop), ..LIST },
+    CommandSpec { name: "brpop", arity: -3, flags: flags!(WRITE, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the last element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(list_blocking::brpop), ..LIST },
+    CommandSpec { name: "blmove", arity: 6, flags: flags!(WRITE, DENYOOM, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "6.2.0", handler: Some(list_blocking::blmove), ..LIST },
+    CommandSpec { name: "brpoplpush", arity: 4, flags: flags!(WRITE, DENYOOM, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "2.2.0", handler: Some(list_blocking::brpoplpush), ..LIST },
+    CommandSpec { name: "blmpop", arity: -5, flags: flags!(WRITE, BLOCKING, MOVABLEKEYS), acl_categories: ACL_BLOCKING, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list, or block until one is available", since: "7.0.0", complexity: MPOP_COMPLEXITY, handler: Some(list_blocking::blmpop), ..LIST },
 ];
 
 /// The `list-max-listpack-size` in force.

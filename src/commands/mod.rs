@@ -2,6 +2,8 @@
 //! handler), declared by each family in its own file. Dispatch, arity and authentication errors,
 //! `COMMAND` replies and client hints all read this table.
 
+#[macro_use]
+pub mod flags;
 pub mod args;
 pub mod cache;
 pub mod cache_stats;
@@ -43,6 +45,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 use crate::server::clients::{ClientState, ReplyMode};
 use crate::server::Server;
+pub use flags::{AclCategories, CommandFlags};
 
 /// What a handler gets: the shared server, its own client's state, the reply buffer, and the time
 /// of the command (one clock reading per command, so expiry decisions within it agree).
@@ -72,8 +75,8 @@ pub struct CommandSpec {
     pub name: &'static str,
     /// Exact argument count including the name when positive, minimum when negative.
     pub arity: i32,
-    pub flags: &'static [&'static str],
-    pub acl_categories: &'static [&'static str],
+    pub flags: CommandFlags,
+    pub acl_categories: AclCategories,
     /// First key, last key (negative counts from the end), step; all zero for no keys.
     pub first_key: i32,
     pub last_key: i32,
@@ -88,8 +91,8 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
-    pub fn has_flag(&self, flag: &str) -> bool {
-        self.flags.contains(&flag)
+    pub fn has_flag(&self, flag: CommandFlags) -> bool {
+        self.flags.contains(flag)
     }
 
     /// Positions of the key arguments in `args`, following first/last/step as Redis's
@@ -118,8 +121,8 @@ impl CommandSpec {
 pub const SPEC: CommandSpec = CommandSpec {
     name: "",
     arity: 1,
-    flags: &[],
-    acl_categories: &[],
+    flags: CommandFlags::empty(),
+    acl_categories: AclCategories::empty(),
     first_key: 0,
     last_key: 0,
     key_step: 0,
@@ -286,7 +289,7 @@ const INLINE_EVICTION_STEP: usize = 64;
 fn make_room(ctx: &Ctx<'_>, spec: &CommandSpec) -> bool {
     make_room_for(
         ctx,
-        spec.has_flag("denyoom") || multi::refused_when_oom(ctx.client, spec),
+        spec.has_flag(CommandFlags::DENYOOM) || multi::refused_when_oom(ctx.client, spec),
     )
 }
 
@@ -320,7 +323,7 @@ pub(crate) fn execute(
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
     // Client-side caching: the keys of every read-only command a tracking client runs.
-    if ctx.client.tracking.remembers() && spec.has_flag("readonly") {
+    if ctx.client.tracking.remembers() && spec.has_flag(CommandFlags::READONLY) {
         let positions = spec.key_positions(args.len());
         if !positions.is_empty() {
             let keys = positions
@@ -338,7 +341,7 @@ pub(crate) fn execute(
     // holds between commands and not only before them. Only `denyoom` writes can grow the data; a
     // DEL after a runtime shrink must not do the cron's work.
     let keyspace = &ctx.server.keyspace;
-    if keyspace.over_limit() && spec.has_flag("denyoom") {
+    if keyspace.over_limit() && spec.has_flag(CommandFlags::DENYOOM) {
         let _ = keyspace.evict_to_limit(ctx.now_ms);
     }
     // Whatever the command changed, deleted, expired or evicted may have dependents.
@@ -368,8 +371,8 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 .commands_processed
                 .fetch_add(1, Ordering::Relaxed);
             let needs_auth = !ctx.client.authenticated
-                && !spec.has_flag("no_auth")
-                && !parent.is_some_and(|p| p.has_flag("no_auth"));
+                && !spec.has_flag(CommandFlags::NO_AUTH)
+                && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
             if needs_auth {
                 multi::flag_error(ctx.client);
                 Err(CmdError::NoAuth)

@@ -13,6 +13,7 @@
 //!   `touch_swapped`) while they can still see the tables. A key that has logically expired by EXEC
 //!   time fails the EXEC too, unless it was already expired when it was watched.
 
+use crate::commands::{AclCategories, CommandFlags};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,13 +28,13 @@ use crate::error::{CmdError, CmdResult};
 use crate::server::clients::{ClientInfo, ClientState};
 use crate::server::Server;
 
-const TX_FLAGS: &[&str] = &["noscript", "loading", "stale", "fast", "allow_busy"];
-const TX_ACL: &[&str] = &["@fast", "@transaction"];
+const TX_FLAGS: CommandFlags = flags!(NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY);
+const TX_ACL: AclCategories = acl!(FAST, TRANSACTION);
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "multi", arity: 1, flags: TX_FLAGS, acl_categories: TX_ACL, group: "transactions", summary: "Mark the start of a transaction block", since: "1.2.0", handler: Some(multi), ..SPEC },
-    CommandSpec { name: "exec", arity: 1, flags: &["noscript", "loading", "stale", "skip_slowlog"], acl_categories: &["@slow", "@transaction"], group: "transactions", summary: "Execute all commands issued after MULTI", since: "1.2.0", complexity: "Depends on commands in the transaction", handler: Some(exec), ..SPEC },
+    CommandSpec { name: "exec", arity: 1, flags: flags!(NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG), acl_categories: acl!(SLOW, TRANSACTION), group: "transactions", summary: "Execute all commands issued after MULTI", since: "1.2.0", complexity: "Depends on commands in the transaction", handler: Some(exec), ..SPEC },
     CommandSpec { name: "discard", arity: 1, flags: TX_FLAGS, acl_categories: TX_ACL, group: "transactions", summary: "Discard all commands issued after MULTI", since: "2.0.0", complexity: "O(N), when N is the number of queued commands", handler: Some(discard), ..SPEC },
     CommandSpec { name: "watch", arity: -2, flags: TX_FLAGS, acl_categories: TX_ACL, first_key: 1, last_key: -1, key_step: 1, group: "transactions", summary: "Watch the given keys to determine execution of the MULTI/EXEC block", since: "2.2.0", complexity: "O(1) for every key.", handler: Some(watch), ..SPEC },
     CommandSpec { name: "unwatch", arity: 1, flags: TX_FLAGS, acl_categories: TX_ACL, group: "transactions", summary: "Forget about all watched keys", since: "2.2.0", handler: Some(unwatch), ..SPEC },
@@ -104,7 +105,9 @@ pub fn queue(
     spec: &'static CommandSpec,
     args: &[Bytes],
 ) -> CmdResult {
-    if spec.has_flag("no_multi") || parent.is_some_and(|p| p.has_flag("no_multi")) {
+    if spec.has_flag(CommandFlags::NO_MULTI)
+        || parent.is_some_and(|p| p.has_flag(CommandFlags::NO_MULTI))
+    {
         flag_error(ctx.client);
         return Err(CmdError::msg(
             "ERR Command not allowed inside a transaction",
@@ -113,7 +116,7 @@ pub fn queue(
     let Some(tx) = ctx.client.multi.as_mut() else {
         return Ok(());
     };
-    tx.denyoom |= spec.has_flag("denyoom");
+    tx.denyoom |= spec.has_flag(CommandFlags::DENYOOM);
     tx.arg_bytes += args.iter().map(Bytes::len).sum::<usize>();
     tx.queued.push(Queued {
         parent,

@@ -2,6 +2,7 @@
 //! REMOVE go through the configuration (so `CONFIG GET peer` and `CONFIG REWRITE` see them), and
 //! the links follow (`server::coherence::link::supervise`).
 
+use crate::commands::{AclCategories, CommandFlags};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -11,8 +12,8 @@ use crate::error::{CmdError, CmdResult};
 use crate::server::coherence::backlog::Unavailable;
 use crate::server::coherence::link::LinkState;
 
-const ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
-const ADMIN_ACL: &[&str] = &["@admin", "@slow", "@dangerous"];
+const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
+const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS);
 
 const PEER: CommandSpec = CommandSpec {
     flags: ADMIN_FLAGS,
@@ -25,7 +26,7 @@ const PEER: CommandSpec = CommandSpec {
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "cache.peer",
     arity: -2,
-    acl_categories: &["@slow"],
+    acl_categories: acl!(SLOW),
     group: "cachet",
     summary: "A container for the peer coherence links",
     since: "0.1.0",
@@ -58,8 +59,8 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec {
             name: "position",
             arity: 2,
-            flags: &["noscript", "loading", "stale", "fast"],
-            acl_categories: &["@slow"],
+            flags: flags!(NOSCRIPT, LOADING, STALE, FAST),
+            acl_categories: acl!(SLOW),
             summary: "Returns this daemon's node id, run and the sequence of its last invalidation message.",
             complexity: "O(1)",
             handler: Some(peer_position),
@@ -68,8 +69,8 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec {
             name: "replay",
             arity: 5,
-            flags: &["noscript", "loading", "stale"],
-            acl_categories: &["@slow"],
+            flags: flags!(NOSCRIPT, LOADING, STALE),
+            acl_categories: acl!(SLOW),
             summary: "Returns the invalidation messages published after a sequence, from the backlog.",
             complexity: "O(N) with N the number of messages returned.",
             handler: Some(peer_replay),
@@ -78,8 +79,8 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec {
             name: "help",
             arity: 2,
-            flags: &["loading", "stale"],
-            acl_categories: &["@slow"],
+            flags: flags!(LOADING, STALE),
+            acl_categories: acl!(SLOW),
             summary: "Returns helpful text about the different subcommands.",
             complexity: "O(1)",
             handler: Some(peer_help),

@@ -3,6 +3,7 @@
 //! RESP2 client subscribed to anything may only run the commands of that mode. The registry and
 //! delivery live in `server::pubsub`.
 
+use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
 use super::args::text;
@@ -10,11 +11,11 @@ use super::{full_name, reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::server::pubsub::Kind;
 
-const SUBSCRIBE_FLAGS: &[&str] = &["pubsub", "noscript", "loading", "stale"];
-const PUBLISH_FLAGS: &[&str] = &["pubsub", "loading", "stale", "fast"];
-const INTROSPECT_FLAGS: &[&str] = &["pubsub", "loading", "stale"];
-const SLOW_ACL: &[&str] = &["@pubsub", "@slow"];
-const FAST_ACL: &[&str] = &["@pubsub", "@fast"];
+const SUBSCRIBE_FLAGS: CommandFlags = flags!(PUBSUB, NOSCRIPT, LOADING, STALE);
+const PUBLISH_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE, FAST);
+const INTROSPECT_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE);
+const SLOW_ACL: AclCategories = acl!(PUBSUB, SLOW);
+const FAST_ACL: AclCategories = acl!(PUBSUB, FAST);
 
 const PUBSUB_SPEC: CommandSpec = CommandSpec {
     flags: SUBSCRIBE_FLAGS,
@@ -108,8 +109,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "pubsub",
         arity: -2,
-        flags: &[],
-        acl_categories: &["@slow"],
+        flags: flags!(),
+        acl_categories: acl!(SLOW),
         summary: "A container for Pub/Sub commands",
         since: "2.8.0",
         complexity: "Depends on subcommand.",
@@ -143,8 +144,8 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "help",
         arity: 2,
-        flags: &["loading", "stale"],
-        acl_categories: &["@slow"],
+        flags: flags!(LOADING, STALE),
+        acl_categories: acl!(SLOW),
         summary: "Show helpful text about the different subcommands",
         since: "6.2.0",
         handler: Some(pubsub_help),

@@ -9,6 +9,7 @@
 
 mod ops;
 
+use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
 use super::keys::{parse_cursor, parse_scan_options, ScanOptions};
@@ -21,15 +22,15 @@ use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 
-const READ_FAST: &[&str] = &["readonly", "fast"];
-const READ_SLOW: &[&str] = &["readonly"];
-const WRITE_GROW_FAST: &[&str] = &["write", "denyoom", "fast"];
-const WRITE_GROW: &[&str] = &["write", "denyoom"];
-const WRITE_FAST: &[&str] = &["write", "fast"];
-const ACL_READ_FAST: &[&str] = &["@read", "@set", "@fast"];
-const ACL_READ_SLOW: &[&str] = &["@read", "@set", "@slow"];
-const ACL_WRITE_FAST: &[&str] = &["@write", "@set", "@fast"];
-const ACL_WRITE_SLOW: &[&str] = &["@write", "@set", "@slow"];
+const READ_FAST: CommandFlags = flags!(READONLY, FAST);
+const READ_SLOW: CommandFlags = flags!(READONLY);
+const WRITE_GROW_FAST: CommandFlags = flags!(WRITE, DENYOOM, FAST);
+const WRITE_GROW: CommandFlags = flags!(WRITE, DENYOOM);
+const WRITE_FAST: CommandFlags = flags!(WRITE, FAST);
+const ACL_READ_FAST: AclCategories = acl!(READ, SET, FAST);
+const ACL_READ_SLOW: AclCategories = acl!(READ, SET, SLOW);
+const ACL_WRITE_FAST: AclCategories = acl!(WRITE, SET, FAST);
+const ACL_WRITE_SLOW: AclCategories = acl!(WRITE, SET, SLOW);
 
 const SET: CommandSpec = CommandSpec {
     group: "set",
@@ -55,7 +56,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "srandmember", arity: -2, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Get one or multiple random members from a set", complexity: "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", handler: Some(srandmember), ..SET },
     CommandSpec { name: "smove", arity: 4, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, last_key: 2, summary: "Move a member from one set to another", handler: Some(ops::smove), ..SET },
     CommandSpec { name: "sinter", arity: -2, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, last_key: -1, summary: "Intersect multiple sets", complexity: INTER_COMPLEXITY, handler: Some(ops::sinter), ..SET },
-    CommandSpec { name: "sintercard", arity: -3, flags: &["readonly", "movablekeys"], acl_categories: ACL_READ_SLOW, first_key: 0, last_key: 0, key_step: 0, summary: "Intersect multiple sets and return the cardinality of the result", since: "7.0.0", complexity: INTER_COMPLEXITY, handler: Some(ops::sintercard), ..SET },
+    CommandSpec { name: "sintercard", arity: -3, flags: flags!(READONLY, MOVABLEKEYS), acl_categories: ACL_READ_SLOW, first_key: 0, last_key: 0, key_step: 0, summary: "Intersect multiple sets and return the cardinality of the result", since: "7.0.0", complexity: INTER_COMPLEXITY, handler: Some(ops::sintercard), ..SET },
     CommandSpec { name: "sinterstore", arity: -3, flags: WRITE_GROW, acl_categories: ACL_WRITE_SLOW, last_key: -1, summary: "Intersect multiple sets and store the resulting set in a key", complexity: INTER_COMPLEXITY, handler: Some(ops::sinterstore), ..SET },
     CommandSpec { name: "sunion", arity: -2, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, last_key: -1, summary: "Add multiple sets", complexity: TOTAL_COMPLEXITY, handler: Some(ops::sunion), ..SET },
     CommandSpec { name: "sunionstore", arity: -3, flags: WRITE_GROW, acl_categories: ACL_WRITE_SLOW, last_key: -1, summary: "Add multiple sets and store the resulting set in a key", complexity: TOTAL_COMPLEXITY, handler: Some(ops::sunionstore), ..SET },

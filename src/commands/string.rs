@@ -5,6 +5,7 @@
 //! Read commands look keys up with `DbShard::read` (keyspace hits and misses), writes with
 //! `peek`/`contains`/`modify`, as Redis's `lookupKeyRead`/`lookupKeyWrite` split them.
 
+use crate::commands::{AclCategories, CommandFlags};
 use crate::engine::notice::class;
 use bytes::Bytes;
 
@@ -14,16 +15,16 @@ use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 
-const READ_FAST: &[&str] = &["readonly", "fast"];
-const READ_SLOW: &[&str] = &["readonly"];
-const WRITE: &[&str] = &["write", "denyoom"];
-const WRITE_FAST: &[&str] = &["write", "denyoom", "fast"];
+const READ_FAST: CommandFlags = flags!(READONLY, FAST);
+const READ_SLOW: CommandFlags = flags!(READONLY);
+const WRITE: CommandFlags = flags!(WRITE, DENYOOM);
+const WRITE_FAST: CommandFlags = flags!(WRITE, DENYOOM, FAST);
 /// Commands that can only shrink memory (GETDEL, GETEX) are not `denyoom`.
-const WRITE_NO_OOM_FAST: &[&str] = &["write", "fast"];
-const ACL_READ_FAST: &[&str] = &["@read", "@string", "@fast"];
-const ACL_READ_SLOW: &[&str] = &["@read", "@string", "@slow"];
-const ACL_WRITE_FAST: &[&str] = &["@write", "@string", "@fast"];
-const ACL_WRITE_SLOW: &[&str] = &["@write", "@string", "@slow"];
+const WRITE_NO_OOM_FAST: CommandFlags = flags!(WRITE, FAST);
+const ACL_READ_FAST: AclCategories = acl!(READ, STRING, FAST);
+const ACL_READ_SLOW: AclCategories = acl!(READ, STRING, SLOW);
+const ACL_WRITE_FAST: AclCategories = acl!(WRITE, STRING, FAST);
+const ACL_WRITE_SLOW: AclCategories = acl!(WRITE, STRING, SLOW);
 
 const STRING: CommandSpec = CommandSpec {
     group: "string",

@@ -22,17 +22,17 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
 #[rustfmt::skip]
 pub static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "encoding", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the internal encoding of a Redis object.", since: "2.2.3", handler: Some(object_encoding), ..SPEC },
-    CommandSpec { name: "freq", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the logarithmic access frequency counter of a Redis object.", since: "4.0.0", handler: Some(object_freq), ..SPEC },
-    CommandSpec { name: "idletime", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the time since the last access to a Redis object.", since: "2.2.3", handler: Some(object_idletime), ..SPEC },
-    CommandSpec { name: "refcount", arity: 3, flags: &["readonly"], acl_categories: &["@keyspace", "@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, summary: "Returns the reference count of a value of a key.", since: "2.2.3", handler: Some(object_refcount), ..SPEC },
-    CommandSpec { name: "help", arity: 2, flags: &["loading", "stale"], acl_categories: &["@keyspace", "@slow"], summary: "Returns helpful text about the different subcommands.", since: "6.2.0", handler: Some(object_help), ..SPEC },
+    CommandSpec { name: "encoding", arity: 3, flags: flags!(READONLY), acl_categories: acl!(KEYSPACE, READ, SLOW), first_key: 2, last_key: 2, key_step: 1, summary: "Returns the internal encoding of a Redis object.", since: "2.2.3", handler: Some(object_encoding), ..SPEC },
+    CommandSpec { name: "freq", arity: 3, flags: flags!(READONLY), acl_categories: acl!(KEYSPACE, READ, SLOW), first_key: 2, last_key: 2, key_step: 1, summary: "Returns the logarithmic access frequency counter of a Redis object.", since: "4.0.0", handler: Some(object_freq), ..SPEC },
+    CommandSpec { name: "idletime", arity: 3, flags: flags!(READONLY), acl_categories: acl!(KEYSPACE, READ, SLOW), first_key: 2, last_key: 2, key_step: 1, summary: "Returns the time since the last access to a Redis object.", since: "2.2.3", handler: Some(object_idletime), ..SPEC },
+    CommandSpec { name: "refcount", arity: 3, flags: flags!(READONLY), acl_categories: acl!(KEYSPACE, READ, SLOW), first_key: 2, last_key: 2, key_step: 1, summary: "Returns the reference count of a value of a key.", since: "2.2.3", handler: Some(object_refcount), ..SPEC },
+    CommandSpec { name: "help", arity: 2, flags: flags!(LOADING, STALE), acl_categories: acl!(KEYSPACE, SLOW), summary: "Returns helpful text about the different subcommands.", since: "6.2.0", handler: Some(object_help), ..SPEC },
 ];
 
 #[rustfmt::skip]
 pub static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "usage", arity: -3, flags: &["readonly"], acl_categories: &["@read", "@slow"], first_key: 2, last_key: 2, key_step: 1, group: "server", summary: "Estimates the memory usage of a key.", since: "4.0.0", complexity: "O(N) where N is the number of samples.", handler: Some(memory_usage), ..SPEC },
-    CommandSpec { name: "help", arity: 2, flags: &["loading", "stale"], acl_categories: &["@slow"], group: "server", summary: "Returns helpful text about the different subcommands.", since: "4.0.0", handler: Some(memory_help), ..SPEC },
+    CommandSpec { name: "usage", arity: -3, flags: flags!(READONLY), acl_categories: acl!(READ, SLOW), first_key: 2, last_key: 2, key_step: 1, group: "server", summary: "Estimates the memory usage of a key.", since: "4.0.0", complexity: "O(N) where N is the number of samples.", handler: Some(memory_usage), ..SPEC },
+    CommandSpec { name: "help", arity: 2, flags: flags!(LOADING, STALE), acl_categories: acl!(SLOW), group: "server", summary: "Returns helpful text about the different subcommands.", since: "4.0.0", handler: Some(memory_help), ..SPEC },
 ];
 
 const OBJECT_HELP: &[&str] = &[
