@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod protocol;
 pub mod server;
+pub mod sync;
 
 pub use server::config::ConfigValues;
 pub use server::run;

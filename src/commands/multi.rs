@@ -14,6 +14,7 @@
 //!   time fails the EXEC too, unless it was already expired when it was watched.
 
 use crate::commands::{AclCategories, CommandFlags};
+use crate::sync::LockExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -301,7 +302,7 @@ pub struct WatchRegistry {
 
 impl WatchRegistry {
     fn lock(&self) -> MutexGuard<'_, HashMap<Bytes, Vec<Watcher>>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+        self.keys.lock_or_recover()
     }
 
     fn add(&self, db: usize, key: Bytes, client: &Arc<ClientInfo>, expired_at_watch: bool) {

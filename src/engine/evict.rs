@@ -8,6 +8,7 @@
 //! chosen candidate is scored again before it is deleted, because an entry that was hit since it
 //! entered the pool may no longer be the best victim.
 
+use crate::sync::LockExt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -63,11 +64,7 @@ impl Keyspace {
     pub fn evict_to_limit(&self, now_ms: u64) -> Result<usize, EvictError> {
         let mut evicted = 0;
         loop {
-            let _turn = self
-                .evictions
-                .one_at_a_time
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let _turn = self.evictions.one_at_a_time.lock_or_recover();
             let settings = self.eviction_settings();
             if !over(&settings, self) {
                 return Ok(evicted);
@@ -87,11 +84,7 @@ impl Keyspace {
     pub fn evict_some(&self, now_ms: u64, max: usize) -> usize {
         let mut evicted = 0;
         while evicted < max {
-            let _turn = self
-                .evictions
-                .one_at_a_time
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let _turn = self.evictions.one_at_a_time.lock_or_recover();
             let settings = self.eviction_settings();
             if !over(&settings, self)
                 || settings.policy == Policy::NoEviction
@@ -114,21 +107,13 @@ impl Keyspace {
                 let mut shard = self.lock_shard(shard_index);
                 sample(&mut shard, settings, now_ms, &mut fresh);
             }
-            self.evictions
-                .pool
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .extend_sorted(fresh);
+            self.evictions.pool.lock_or_recover().extend_sorted(fresh);
             // Try the pool's best candidates in turn: some are gone, some were used since they were
             // sampled and go back with their new score. Each pass removes or rescores one, so this
             // ends after at most two passes over the pool.
             for _ in 0..2 * POOL_SIZE {
                 let best = {
-                    let mut pool = self
-                        .evictions
-                        .pool
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner());
+                    let mut pool = self.evictions.pool.lock_or_recover();
                     take_best(&mut pool, settings, floor())
                 };
                 let Some(candidate) = best else { break };
@@ -163,11 +148,7 @@ impl Keyspace {
                 };
                 score(entry, settings, now_ms, frequency)
             };
-            let mut pool = self
-                .evictions
-                .pool
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut pool = self.evictions.pool.lock_or_recover();
             if rescored != candidate.score
                 && pool
                     .first()
@@ -230,7 +211,7 @@ impl Keyspace {
 
     /// Candidates waiting in the eviction pool (INFO cachet).
     pub fn eviction_pool_len(&self) -> usize {
-        self.evictions.pool.lock().map(|p| p.len()).unwrap_or(0)
+        self.evictions.pool.lock_or_recover().len()
     }
 
     pub fn reset_eviction_stats(&self) {

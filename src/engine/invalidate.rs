@@ -2,6 +2,7 @@
 //! pattern (`CACHE.INVALIDATE`). Label invalidation is atomic and O(shards) for the caller; the
 //! keys it made stale are deleted afterwards by the sweeper in small batches (see `labels`).
 
+use crate::sync::LockExt;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -74,9 +75,7 @@ impl Keyspace {
             self.sweeper
                 .backlog
                 .fetch_add(total as u64, Ordering::Relaxed);
-            if let Ok(mut queue) = self.sweeper.jobs.lock() {
-                queue.extend(jobs);
-            }
+            self.sweeper.jobs.lock_or_recover().extend(jobs);
             self.sweeper.wakeup.notify_one();
         }
         total
@@ -104,12 +103,7 @@ impl Keyspace {
 
     /// Up to `budget` keys of the first waiting job, under its shard's lock.
     fn sweep_job(&self, budget: usize) -> usize {
-        let job = self
-            .sweeper
-            .jobs
-            .lock()
-            .ok()
-            .and_then(|mut q| q.pop_front());
+        let job = self.sweeper.jobs.lock_or_recover().pop_front();
         let Some(mut job) = job else {
             return 0;
         };
@@ -133,9 +127,7 @@ impl Keyspace {
             .backlog
             .fetch_sub(looked as u64, Ordering::Relaxed);
         if job.next < job.taken.keys.len() {
-            if let Ok(mut queue) = self.sweeper.jobs.lock() {
-                queue.push_front(job);
-            }
+            self.sweeper.jobs.lock_or_recover().push_front(job);
         }
         looked
     }

@@ -17,6 +17,7 @@
 //! Keys are indexed by their 64-bit hash (8 bytes per key and label): two keys of one label with
 //! the same hash are swept together, and the sweep only deletes entries that carry the label.
 
+use crate::sync::LockExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -326,9 +327,7 @@ impl Dependencies {
         if delta == 0 {
             return;
         }
-        let Ok(mut parents) = self.parents.lock() else {
-            return;
-        };
+        let mut parents = self.parents.lock_or_recover();
         let count = parents.entry(parent.into()).or_insert(0);
         *count = count.saturating_add_signed(delta);
         if *count == 0 {
@@ -348,12 +347,10 @@ impl Dependencies {
         if self.registered.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let is_parent = self.parents.lock().is_ok_and(|p| p.contains_key(key));
+        let is_parent = self.parents.lock_or_recover().contains_key(key);
         if is_parent {
-            if let Ok(mut changed) = self.changed.lock() {
-                changed.push((db, key.into()));
-                self.any_changed.store(true, Ordering::Release);
-            }
+            self.changed.lock_or_recover().push((db, key.into()));
+            self.any_changed.store(true, Ordering::Release);
         }
     }
 

@@ -17,6 +17,7 @@ pub mod shard;
 pub mod sketch;
 pub mod types;
 
+use crate::sync::LockExt;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -341,9 +342,7 @@ impl Keyspace {
     pub fn lock_shard(&self, index: usize) -> MutexGuard<'_, Shard> {
         // A panic while a shard was held cannot leave a table half-updated in a way we could
         // detect better than by carrying on; Redis would have crashed instead.
-        self.shards[index & self.shard_mask]
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        self.shards[index & self.shard_mask].lock_or_recover()
     }
 
     /// Runs `f` on the key's shard of database `db` with the shard locked.

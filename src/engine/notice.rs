@@ -113,6 +113,7 @@ impl Notices {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::LockExt;
     use std::sync::Mutex;
 
     type Seen = (usize, Option<Vec<u8>>, &'static str);
@@ -122,9 +123,11 @@ mod tests {
 
     impl NoticeSink for Recorder {
         fn notice(&self, notice: &Notice<'_>) {
-            if let Ok(mut seen) = self.0.lock() {
-                seen.push((notice.db, notice.key().map(<[u8]>::to_vec), notice.event));
-            }
+            self.0.lock_or_recover().push((
+                notice.db,
+                notice.key().map(<[u8]>::to_vec),
+                notice.event,
+            ));
         }
     }
 
@@ -144,7 +147,7 @@ mod tests {
             event: "flushdb",
         });
         for sink in [a, b] {
-            let seen = sink.0.lock().map(|s| s.clone()).unwrap_or_default();
+            let seen = sink.0.lock_or_recover().clone();
             assert_eq!(
                 seen,
                 vec![(3, Some(b"k".to_vec()), "set"), (1, None, "flushdb")]

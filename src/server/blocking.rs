@@ -38,6 +38,7 @@
 //! is served by it) or sees the count and records the key, whose serving then waits for the
 //! registration to finish.
 
+use crate::sync::LockExt;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -149,7 +150,7 @@ impl NoticeSink for Blocking {
 
 impl Blocking {
     fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+        self.registry.lock_or_recover()
     }
 
     /// Clients currently blocked (INFO's `blocked_clients`).

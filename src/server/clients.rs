@@ -1,6 +1,7 @@
 //! Connected clients: the per-connection state a command may change, and the registry that
 //! `CLIENT LIST/INFO/KILL` and `maxclients` read.
 
+use crate::sync::LockExt;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -132,7 +133,7 @@ impl ClientInfo {
     }
 
     pub fn details(&self) -> std::sync::MutexGuard<'_, ClientDetails> {
-        self.details.lock().unwrap_or_else(|p| p.into_inner())
+        self.details.lock_or_recover()
     }
 
     pub fn name(&self) -> Option<Bytes> {
@@ -207,6 +208,6 @@ impl ClientRegistry {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<ClientInfo>>> {
-        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+        self.clients.lock_or_recover()
     }
 }

@@ -8,6 +8,7 @@ mod table;
 
 pub use table::DIRECTIVES;
 
+use crate::sync::RwLockExt;
 use std::path::PathBuf;
 use std::sync::{RwLock, RwLockReadGuard};
 
@@ -242,12 +243,12 @@ impl Config {
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, ConfigValues> {
-        self.values.read().unwrap_or_else(|p| p.into_inner())
+        self.values.read_or_recover()
     }
 
     /// Applies `CONFIG SET` pairs atomically: all succeed or none is applied.
     pub fn set(&self, pairs: &[(&str, Vec<&str>)]) -> Result<(), String> {
-        let mut values = self.values.write().unwrap_or_else(|p| p.into_inner());
+        let mut values = self.values.write_or_recover();
         let mut updated = values.clone();
         for (name, args) in pairs {
             let Some(directive) = find_directive(name) else {

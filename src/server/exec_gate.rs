@@ -14,6 +14,7 @@
 //! Rules that keep it deadlock free: never take the gate while holding a shard lock, and never take
 //! it twice on one thread (EXEC runs its queued commands without taking the shared side again).
 
+use crate::sync::RwLockExt;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -75,8 +76,7 @@ impl ExecGate {
         // The lock guards no data: a panic elsewhere cannot leave anything half-done behind it.
         self.stripes[thread_stripe() & self.mask]
             .0
-            .read()
-            .unwrap_or_else(|poison| poison.into_inner())
+            .read_or_recover()
     }
 
     /// The side EXEC holds: waits for every running command to finish and keeps new ones out.
@@ -85,12 +85,7 @@ impl ExecGate {
             _guards: self
                 .stripes
                 .iter()
-                .map(|stripe| {
-                    stripe
-                        .0
-                        .write()
-                        .unwrap_or_else(|poison| poison.into_inner())
-                })
+                .map(|stripe| stripe.0.write_or_recover())
                 .collect(),
         }
     }

@@ -13,6 +13,7 @@
 //! notifications (`notify-keyspace-events`). The sink runs with a shard locked, so nothing here
 //! ever locks a shard.
 
+use crate::sync::{LockExt, RwLockExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -240,15 +241,15 @@ pub struct PubSub {
 
 impl PubSub {
     pub fn set_limit(&self, limit: OutputLimit) {
-        *self.limit.lock().unwrap_or_else(|p| p.into_inner()) = limit;
+        *self.limit.lock_or_recover() = limit;
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
-        self.registry.read().unwrap_or_else(|p| p.into_inner())
+        self.registry.read_or_recover()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
-        self.registry.write().unwrap_or_else(|p| p.into_inner())
+        self.registry.write_or_recover()
     }
 
     /// The subscriber entry of a client, if it ever subscribed.
@@ -291,7 +292,7 @@ impl PubSub {
         me: Option<u64>,
         now_ms: u64,
     ) -> (usize, Vec<Message>) {
-        let limit = *self.limit.lock().unwrap_or_else(|p| p.into_inner());
+        let limit = *self.limit.lock_or_recover();
         let registry = self.read();
         let mut receivers = 0;
         let mut mine = Vec::new();
@@ -375,7 +376,7 @@ impl PubSub {
 
     /// Queues `message` for one subscriber, under the pub/sub output limit (client tracking).
     pub fn push(&self, subscriber: &Subscriber, message: Message) {
-        let limit = *self.limit.lock().unwrap_or_else(|p| p.into_inner());
+        let limit = *self.limit.lock_or_recover();
         deliver_to(subscriber, message, &limit, crate::engine::now_ms());
     }
 

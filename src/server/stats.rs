@@ -3,6 +3,7 @@
 //! growth per second since the previous tick into a ring of 16 samples, and the reported rate is
 //! their mean, so one slow or busy tick moves it by a sixteenth.
 
+use crate::sync::LockExt;
 use std::sync::Mutex;
 
 const SAMPLES: usize = 16;
@@ -24,7 +25,7 @@ pub struct RateSampler {
 impl RateSampler {
     /// Records `counter` as read at `now_ms`.
     pub fn sample(&self, now_ms: u64, counter: u64) {
-        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ring = self.ring.lock_or_recover();
         if let Some((then, before)) = ring.last {
             let elapsed = now_ms.saturating_sub(then);
             let rate = counter
@@ -41,12 +42,12 @@ impl RateSampler {
 
     /// The mean of the recorded per-second rates.
     pub fn per_second(&self) -> u64 {
-        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let ring = self.ring.lock_or_recover();
         ring.samples.iter().sum::<u64>() / SAMPLES as u64
     }
 
     pub fn reset(&self) {
-        *self.ring.lock().unwrap_or_else(|p| p.into_inner()) = Ring::default();
+        *self.ring.lock_or_recover() = Ring::default();
     }
 }
 

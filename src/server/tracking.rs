@@ -19,6 +19,7 @@
 //! The sink runs with a shard locked: it takes only this module's mutex and the pub/sub registry,
 //! never a shard. Nothing here locks in the other order.
 
+use crate::sync::LockExt;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -131,7 +132,7 @@ impl Tracking {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock_or_recover()
     }
 
     /// The first overlap of `prefixes` with the client's or each other, as Redis's error.

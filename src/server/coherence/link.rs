@@ -19,6 +19,7 @@
 //!   holds the sequence, or it does not answer), an origin followed before that is no longer
 //!   found, a malformed message. After a drop, positions taken before it are the new baseline.
 
+use crate::sync::LockExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -165,9 +166,8 @@ pub async fn supervise(server: Arc<Server>) {
                 (target, task)
             });
         }
-        if let Ok(mut links) = server.coherence.links.lock() {
-            *links = running.iter().map(|(link, _)| link.clone()).collect();
-        }
+        *server.coherence.links.lock_or_recover() =
+            running.iter().map(|(link, _)| link.clone()).collect();
         tokio::select! {
             changed = desired.changed() => if changed.is_err() { break },
             _ = stopping.wait_for(|stop| *stop) => break,

@@ -29,6 +29,7 @@ pub mod link;
 pub mod resp;
 pub mod wire;
 
+use crate::sync::LockExt;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -165,7 +166,7 @@ impl Coherence {
     }
 
     pub fn lock_backlog(&self) -> std::sync::MutexGuard<'_, backlog::Backlog> {
-        self.backlog.lock().unwrap_or_else(|p| p.into_inner())
+        self.backlog.lock_or_recover()
     }
 
     /// Publishes one message: numbered, kept for replays, sent to local subscribers (the peers'
@@ -192,11 +193,11 @@ impl Coherence {
     }
 
     pub fn pending_items(&self) -> usize {
-        self.pending.lock().map(|p| p.items.len()).unwrap_or(0)
+        self.pending.lock_or_recover().items.len()
     }
 
     fn queue(&self, item: Item) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = self.pending.lock_or_recover();
         if pending.overflowed {
             return;
         }
@@ -243,7 +244,7 @@ impl Coherence {
     }
 
     fn take_pending(&self) -> Vec<Item> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = self.pending.lock_or_recover();
         pending.overflowed = false;
         std::mem::take(&mut pending.items)
     }
