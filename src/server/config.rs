@@ -8,9 +8,11 @@ mod table;
 
 pub use table::DIRECTIVES;
 
-use crate::sync::RwLockExt;
+use crate::sync::LockExt;
 use std::path::PathBuf;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use crate::engine::glob::glob_match;
 use crate::engine::{EvictionSettings, Policy};
@@ -228,8 +230,12 @@ impl Default for ConfigValues {
     }
 }
 
+/// The running configuration. Readers (every connection, several times per batch) load a
+/// snapshot through an atomic pointer, with no lock shared between threads; `CONFIG SET`
+/// publishes a new snapshot, serialized by `writer`.
 pub struct Config {
-    values: RwLock<ConfigValues>,
+    values: ArcSwap<ConfigValues>,
+    writer: Mutex<()>,
     /// The file the configuration was loaded from, which `CONFIG REWRITE` updates.
     pub file: Option<PathBuf>,
 }
@@ -237,19 +243,20 @@ pub struct Config {
 impl Config {
     pub fn new(values: ConfigValues, file: Option<PathBuf>) -> Self {
         Config {
-            values: RwLock::new(values),
+            values: ArcSwap::from_pointee(values),
+            writer: Mutex::new(()),
             file,
         }
     }
 
-    pub fn read(&self) -> RwLockReadGuard<'_, ConfigValues> {
-        self.values.read_or_recover()
+    pub fn read(&self) -> arc_swap::Guard<Arc<ConfigValues>> {
+        self.values.load()
     }
 
     /// Applies `CONFIG SET` pairs atomically: all succeed or none is applied.
     pub fn set(&self, pairs: &[(&str, Vec<&str>)]) -> Result<(), String> {
-        let mut values = self.values.write_or_recover();
-        let mut updated = values.clone();
+        let _writer = self.writer.lock_or_recover();
+        let mut updated = ConfigValues::clone(&self.values.load());
         for (name, args) in pairs {
             let Some(directive) = find_directive(name) else {
                 return Err(format!(
@@ -263,7 +270,7 @@ impl Config {
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")
             })?;
         }
-        *values = updated;
+        self.values.store(Arc::new(updated));
         Ok(())
     }
 
