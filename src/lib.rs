@@ -4,9 +4,12 @@
 //! `main.rs` only parses flags and the conf file and calls it, so tests start the real server
 //! in-process on `127.0.0.1:0`.
 
+#![deny(unsafe_code)]
+
 pub mod commands;
 pub mod engine;
 pub mod error;
+pub mod os;
 pub mod protocol;
 pub mod server;
 pub mod sync;

@@ -1,6 +1,8 @@
 //! The `cachet` binary: flags and conf file in, `cachet::run` out. Exits 0 after SIGINT/SIGTERM
 //! once in-flight commands have finished.
 
+#![deny(unsafe_code)]
+
 use std::path::PathBuf;
 
 use clap::Parser;

@@ -136,27 +136,6 @@ fn config_value(server: &Server, name: &str) -> Option<String> {
     Some((directive.get)(&server.config.read()))
 }
 
-fn os_name() -> String {
-    // SAFETY: `uname` fills the zeroed struct it is given; its fields are NUL-terminated strings.
-    unsafe {
-        let mut name: libc::utsname = std::mem::zeroed();
-        if libc::uname(&mut name) != 0 {
-            return std::env::consts::OS.to_string();
-        }
-        let field = |chars: &[libc::c_char]| {
-            std::ffi::CStr::from_ptr(chars.as_ptr())
-                .to_string_lossy()
-                .into_owned()
-        };
-        format!(
-            "{} {} {}",
-            field(&name.sysname),
-            field(&name.release),
-            field(&name.machine)
-        )
-    }
-}
-
 fn server_section(info: &mut InfoText, server: &Server) {
     let config_file = server
         .config
@@ -179,7 +158,7 @@ fn server_section(info: &mut InfoText, server: &Server) {
     info.field("redis_git_sha1", "00000000");
     info.field("redis_git_dirty", 0);
     info.field("redis_mode", "standalone");
-    info.field("os", os_name());
+    info.field("os", crate::os::name());
     info.field("arch_bits", usize::BITS);
     info.field(
         "multiplexing_api",
@@ -222,29 +201,6 @@ fn clients_section(info: &mut InfoText, server: &Server) {
     info.field("tracking_clients", server.tracking.sizes().0);
 }
 
-/// Resident set size from `/proc/self/statm`, as Redis's `zmalloc_get_rss`; `None` off Linux.
-fn rss_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * page_size())
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if size > 0 {
-        size as u64
-    } else {
-        4096
-    }
-}
-
-fn total_system_memory() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
-    (pages.max(0) as u64) * page_size()
-}
-
 fn ratio(numerator: u64, denominator: u64) -> String {
     if denominator == 0 {
         "0.00".to_string()
@@ -264,8 +220,8 @@ fn memory_section(info: &mut InfoText, server: &Server) {
         .fetch_max(used, Ordering::Relaxed)
         .max(used);
     let (allocated, resident) = allocator_stats();
-    let rss = rss_bytes().unwrap_or(resident as u64);
-    let system = total_system_memory();
+    let rss = crate::os::rss_bytes().unwrap_or(resident as u64);
+    let system = crate::os::total_system_memory();
     let maxmemory: u64 = config_value(server, "maxmemory")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -364,24 +320,17 @@ fn replication_section(info: &mut InfoText, _server: &Server) {
     info.field("connected_slaves", 0);
 }
 
-fn cpu_seconds(time: libc::timeval) -> String {
-    format!("{}.{:06}", time.tv_sec, time.tv_usec)
+fn cpu_seconds(time: std::time::Duration) -> String {
+    format!("{}.{:06}", time.as_secs(), time.subsec_micros())
 }
 
 fn cpu_section(info: &mut InfoText, _server: &Server) {
-    // SAFETY: getrusage fills the zeroed struct it is given.
-    let usage = |who| unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(who, &mut usage);
-        usage
-    };
-    let own = usage(libc::RUSAGE_SELF);
-    let children = usage(libc::RUSAGE_CHILDREN);
+    let (own, children) = crate::os::cpu_times();
     info.section("CPU");
-    info.field("used_cpu_sys", cpu_seconds(own.ru_stime));
-    info.field("used_cpu_user", cpu_seconds(own.ru_utime));
-    info.field("used_cpu_sys_children", cpu_seconds(children.ru_stime));
-    info.field("used_cpu_user_children", cpu_seconds(children.ru_utime));
+    info.field("used_cpu_sys", cpu_seconds(own.system));
+    info.field("used_cpu_user", cpu_seconds(own.user));
+    info.field("used_cpu_sys_children", cpu_seconds(children.system));
+    info.field("used_cpu_user_children", cpu_seconds(children.user));
 }
 
 fn cluster_section(info: &mut InfoText, _server: &Server) {

@@ -356,15 +356,7 @@ mod tests {
         let hashes: Vec<u64> = (0..READS).map(|_| fastrand::u64(..)).collect();
         let key = b"user:12345";
         // Thread CPU time: on a shared machine wall time counts other processes' turns.
-        let cpu_ns = || {
-            let mut t = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: clock_gettime fills the timespec it is given.
-            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-            t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
-        };
+        let cpu_ns = crate::os::thread_cpu_ns;
         let time = |f: &mut dyn FnMut(u64)| {
             let start = cpu_ns();
             for &h in &hashes {
