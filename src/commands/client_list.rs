@@ -67,7 +67,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let (last_command, output_capacity, output_len) = if me {
         (
             ctx.client.last_command,
-            ctx.out.buf.capacity(),
+            ctx.out.capacity(),
             ctx.out.len(),
         )
     } else {

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::clients::ClientInfo;
@@ -53,10 +53,7 @@ impl Message {
         // Sized to fit: the frame keeps its whole allocation for as long as it is queued.
         const HEADERS: usize = 4 * 24;
         let strings = kind.len() + pattern.map_or(0, <[u8]>::len) + channel.len() + payload.len();
-        let mut out = ReplyBuf {
-            buf: BytesMut::with_capacity(HEADERS + strings),
-            protocol: Protocol::Resp2,
-        };
+        let mut out = ReplyBuf::frame(Protocol::Resp2, HEADERS + strings);
         out.array(if pattern.is_some() { 4 } else { 3 });
         out.bulk(kind);
         if let Some(pattern) = pattern {
@@ -65,7 +62,7 @@ impl Message {
         out.bulk(channel);
         out.bulk(payload);
         Message {
-            frame: out.buf.freeze(),
+            frame: out.freeze(),
         }
     }
 
@@ -82,10 +79,10 @@ impl Message {
     /// Writes it as Redis does: a push frame in RESP3, an array in RESP2.
     pub fn encode(&self, out: &mut ReplyBuf) {
         if out.is_resp3() {
-            out.buf.extend_from_slice(b">");
-            out.buf.extend_from_slice(&self.frame[1..]);
+            out.raw(b">");
+            out.raw(&self.frame[1..]);
         } else {
-            out.buf.extend_from_slice(&self.frame);
+            out.raw(&self.frame);
         }
     }
 }
@@ -671,9 +668,9 @@ impl ClientPubSub {
         if inbox.receiver.is_empty() || mark > out.len() {
             return;
         }
-        let reply = out.buf.split_off(mark);
+        let reply = out.split_off(mark);
         self.drain(out);
-        out.buf.unsplit(reply);
+        out.unsplit(reply);
     }
 
     /// Messages this client published to itself: written at once, counted as never queued.

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::clients::ClientInfo;
 use super::pubsub::{Message, PubSub, Subscriber};
@@ -423,14 +423,14 @@ impl Tracking {
                 out.bulk(name);
             }
             // The null of the tracking client's protocol, as Redis writes it.
-            Payload::Flush if tracker_resp3 => out.buf.extend_from_slice(b"_\r\n"),
-            Payload::Flush => out.buf.extend_from_slice(b"$-1\r\n"),
+            Payload::Flush if tracker_resp3 => out.raw(b"_\r\n"),
+            Payload::Flush => out.raw(b"$-1\r\n"),
         }
         self.deliver(&target, out);
     }
 
     fn deliver(&self, target: &Arc<Subscriber>, out: ReplyBuf) {
-        let message = Message::from_frame(out.buf.freeze());
+        let message = Message::from_frame(out.freeze());
         if target.info.id == current() {
             PENDING.with(|pending| pending.borrow_mut().push(message));
         } else {
@@ -461,10 +461,7 @@ impl Tracking {
 }
 
 fn frame() -> ReplyBuf {
-    ReplyBuf {
-        buf: BytesMut::with_capacity(64),
-        protocol: Protocol::Resp2,
-    }
+    ReplyBuf::frame(Protocol::Resp2, 64)
 }
 
 impl NoticeSink for Tracking {
