@@ -245,6 +245,7 @@ async fn write_output(
     if out.is_empty() {
         return true;
     }
+    client.pubsub.writing(out.len());
     let written = tokio::select! {
         biased;
         _ = killed => false,

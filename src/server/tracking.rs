@@ -89,6 +89,21 @@ enum Payload<'a> {
     Tag(&'a [u8]),
 }
 
+impl Payload<'_> {
+    /// Bytes of a message carrying it, at most: the headers (up to 64 bytes: `*3`, `message`,
+    /// the channel, the array) and each string with its `$<len>\r\n...\r\n` (at most 24 more).
+    fn frame_size(&self) -> usize {
+        const HEADERS: usize = 64;
+        const PER_STRING: usize = 24;
+        let strings = match self {
+            Payload::Keys(keys) => keys.iter().map(|k| k.len() + PER_STRING).sum(),
+            Payload::Tag(name) => name.len() + PER_STRING,
+            Payload::Flush => 0,
+        };
+        HEADERS + TRACKING_CHANNEL.len() + strings
+    }
+}
+
 thread_local! {
     /// The client whose command runs on this thread (0: none).
     static CURRENT: Cell<u64> = const { Cell::new(0) };
@@ -381,7 +396,7 @@ impl Tracking {
                 Some(target) => (target, true),
                 None => {
                     if tracker_resp3 && state.clients.contains_key(&tracker.info.id) {
-                        let mut out = frame();
+                        let mut out = frame(64);
                         frame_array(2, &mut out);
                         out.bulk(b"tracking-redir-broken");
                         out.int(tracker.redirect as i64);
@@ -394,7 +409,7 @@ impl Tracking {
             (tracker.inbox.clone(), false)
         };
         let target_resp3 = target.info.resp.load(Ordering::Relaxed) >= 3;
-        let mut out = frame();
+        let mut out = frame(payload.frame_size());
         if target_resp3 {
             frame_array(2, &mut out);
             out.bulk(match payload {
@@ -460,8 +475,9 @@ impl Tracking {
     }
 }
 
-fn frame() -> ReplyBuf {
-    ReplyBuf::frame(Protocol::Resp2, 64)
+/// A message is queued with its whole allocation: one sized to fit, not grown by doubling.
+fn frame(capacity: usize) -> ReplyBuf {
+    ReplyBuf::frame(Protocol::Resp2, capacity)
 }
 
 impl NoticeSink for Tracking {
