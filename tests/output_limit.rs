@@ -369,3 +369,70 @@ fn a_resp3_tracking_client_that_falls_behind_is_dropped_at_the_normal_limit() {
     );
     assert!(read_until_closed(&mut tracker.stream).is_some());
 }
+
+/// Reads replies until `count` complete ones arrived; returns their bytes.
+fn read_replies(stream: &mut TcpStream, count: usize) -> Vec<u8> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let (mut data, mut done, mut parsed) = (Vec::new(), 0, 0);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while done < count {
+        while let Some(len) = common::complete_reply_len(&data[parsed..]) {
+            parsed += len;
+            done += 1;
+            if done == count {
+                return data;
+            }
+        }
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed after {done} replies");
+        data.extend_from_slice(&chunk[..n]);
+    }
+    data
+}
+
+#[test]
+fn a_batch_written_in_many_blocks_arrives_whole_and_in_order() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let server = TestServer::start();
+    let mut client = server.raw();
+    let medium: Vec<u8> = (0..100_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let large: Vec<u8> = (0..MIB as u32).map(|i| b'A' + (i % 26) as u8).collect();
+    client.call(&[b"SET", b"medium", &medium]);
+    client.call(&[b"SET", b"large", &large]);
+    let items: Vec<Vec<u8>> = (0..20_000).map(|i| format!("item{i}").into_bytes()).collect();
+    let mut push: Vec<&[u8]> = vec![b"RPUSH", b"list"];
+    push.extend(items.iter().map(|item| &item[..]));
+    client.call(&push);
+    // Small and large bulks, a long array of small ones and a few small replies in one batch:
+    // the output takes several blocks, some of their own, and must come out as one stream.
+    let mut request = command(&[b"MGET", b"medium", b"nokey", b"large", b"medium"]);
+    request.extend_from_slice(&command(&[b"LRANGE", b"list", b"0", b"-1"]));
+    // More than the sockets hold, so that the vectored writes end inside blocks.
+    request.extend_from_slice(&command(&[b"GET", b"large"]).repeat(8));
+    request.extend_from_slice(&command(&[b"PING"]));
+    client.send(&request);
+    let bulk = |value: &[u8]| {
+        let mut frame = format!("${}\r\n", value.len()).into_bytes();
+        frame.extend_from_slice(value);
+        frame.extend_from_slice(b"\r\n");
+        frame
+    };
+    let mut expected = b"*4\r\n".to_vec();
+    expected.extend(bulk(&medium));
+    expected.extend_from_slice(b"$-1\r\n");
+    expected.extend(bulk(&large));
+    expected.extend(bulk(&medium));
+    expected.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
+    for item in &items {
+        expected.extend(bulk(item));
+    }
+    for _ in 0..8 {
+        expected.extend(bulk(&large));
+    }
+    expected.extend_from_slice(b"+PONG\r\n");
+    let received = read_replies(&mut client.stream, 11);
+    assert_eq!(received.len(), expected.len());
+    assert!(received == expected, "the replies differ from what was expected");
+}

@@ -10,6 +10,7 @@
 //! output). The soft limit (passed continuously for its seconds) is checked after every command
 //! and every delivery of published messages.
 
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -263,9 +264,39 @@ async fn write_output(
     true
 }
 
+/// Writes the output's blocks: one `write` for the usual single block, else `writev` calls of up
+/// to `MAX_IOV` blocks, so a batch stays one system call however its output was split.
 async fn write_blocks(stream: &mut TcpStream, out: &ReplyBuf) -> std::io::Result<()> {
-    for block in out.blocks() {
-        stream.write_all(block).await?;
+    const MAX_IOV: usize = 64;
+    let mut rest = out.blocks();
+    let Some(first) = rest.next() else {
+        return Ok(());
+    };
+    let Some(second) = rest.next() else {
+        return stream.write_all(first).await;
+    };
+    let blocks: Vec<&[u8]> = [first, second].into_iter().chain(rest).collect();
+    let (mut index, mut offset) = (0, 0);
+    while index < blocks.len() {
+        let slices: Vec<IoSlice<'_>> = std::iter::once(IoSlice::new(&blocks[index][offset..]))
+            .chain(blocks[index + 1..].iter().map(|block| IoSlice::new(block)))
+            .take(MAX_IOV)
+            .collect();
+        let mut written = stream.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let left = blocks[index].len() - offset;
+            if written >= left {
+                written -= left;
+                index += 1;
+                offset = 0;
+            } else {
+                offset += written;
+                written = 0;
+            }
+        }
     }
     Ok(())
 }
