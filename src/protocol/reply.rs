@@ -19,7 +19,7 @@
 use bytes::{Bytes, BytesMut};
 
 /// Bytes a connection's current block may grow to by reallocation before replies continue in a
-/// new block. Each block is one write to the socket.
+/// new block. The connection writes the blocks of a batch together (`writev`).
 pub const OUTPUT_BLOCK: usize = 64 * 1024;
 /// An append this large that does not fit in the current block is copied into a block of its own
 /// (a big bulk string), leaving the current block's free space for what follows.
@@ -40,6 +40,7 @@ pub struct ReplyBuf {
     /// Bytes in `done`.
     done_len: usize,
     /// Appends that fit `buf` below `end` (its capacity, or less under a cap) take the fast path.
+    /// Invariant: `end <= buf.capacity()`; `set_end` restores it after every change to `buf`.
     end: usize,
     /// The total length an append may not reach (`usize::MAX`: no cap).
     cap: usize,
@@ -108,10 +109,38 @@ impl ReplyBuf {
     /// client's reply), under the cap like any reply.
     #[inline]
     pub fn raw(&mut self, data: &[u8]) {
-        if self.buf.len() + data.len() <= self.end {
-            self.buf.extend_from_slice(data);
+        if self.fits(data.len()) {
+            self.put(data);
         } else {
             self.raw_slow(data);
+        }
+    }
+
+    /// `n` more bytes go into the current block without growing it and stay under the cap.
+    #[inline]
+    fn fits(&self, n: usize) -> bool {
+        self.buf.len() + n <= self.end
+    }
+
+    /// Copies `data` into the current block, which `fits` said has room for it: the append every
+    /// reply is made of, without `BytesMut`'s second capacity check and its length assertion
+    /// (with a checked copy here, encoding small bulks measured 10-30% slower than with the
+    /// single `BytesMut` before the blocks; unchecked, the same).
+    #[inline]
+    fn put(&mut self, data: &[u8]) {
+        let len = self.buf.len();
+        debug_assert!(len + data.len() <= self.buf.capacity());
+        // SAFETY: `fits` checked `len + data.len() <= end`, and `end <= buf.capacity()` always
+        // holds: `buf` is private and every change to it is followed by `set_end`. The copy
+        // initializes exactly the bytes `set_len` then covers, in spare capacity `data` (a
+        // borrow of something else) cannot overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.buf.as_mut_ptr().add(len),
+                data.len(),
+            );
+            self.buf.set_len(len + data.len());
         }
     }
 
@@ -157,15 +186,21 @@ impl ReplyBuf {
     }
 
     fn header(&mut self, kind: u8, n: i64) {
-        // Kind, at most 20 characters of an i64, CRLF.
-        let mut line = [0u8; 23];
-        line[0] = kind;
-        let mut digits = itoa::Buffer::new();
-        let digits = digits.format(n).as_bytes();
-        let end = 1 + digits.len();
-        line[1..end].copy_from_slice(digits);
-        line[end..end + 2].copy_from_slice(b"\r\n");
-        self.raw(&line[..end + 2]);
+        if self.fits(HEADER_MAX) {
+            self.put_header(kind, n);
+        } else {
+            let mut line = [0u8; HEADER_MAX];
+            let len = encode_header(&mut line, kind, n);
+            self.raw(&line[..len]);
+        }
+    }
+
+    /// `<kind><n>\r\n` into the current block, which `fits(HEADER_MAX)` said has room for it.
+    #[inline]
+    fn put_header(&mut self, kind: u8, n: i64) {
+        self.put(&[kind]);
+        self.put(itoa::Buffer::new().format(n).as_bytes());
+        self.put(b"\r\n");
     }
 
     pub fn ok(&mut self) {
@@ -207,9 +242,16 @@ impl ReplyBuf {
     }
 
     pub fn bulk(&mut self, data: &[u8]) {
-        self.header(b'$', data.len() as i64);
-        self.raw(data);
-        self.raw(b"\r\n");
+        if self.fits(HEADER_MAX + data.len() + 2) {
+            // One check for the whole frame: the common case.
+            self.put_header(b'$', data.len() as i64);
+            self.put(data);
+            self.put(b"\r\n");
+        } else {
+            self.header(b'$', data.len() as i64);
+            self.raw(data);
+            self.raw(b"\r\n");
+        }
     }
 
     pub fn bulk_int(&mut self, n: i64) {
@@ -442,6 +484,21 @@ impl ReplyBuf {
         tail.reverse();
         ReplyTail(tail)
     }
+}
+
+/// Kind, at most 20 characters of an i64, CRLF.
+const HEADER_MAX: usize = 23;
+
+/// Writes `<kind><n>\r\n` at the start of `line`; returns its length.
+#[inline]
+fn encode_header(line: &mut [u8; HEADER_MAX], kind: u8, n: i64) -> usize {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n).as_bytes();
+    let end = 1 + digits.len();
+    line[0] = kind;
+    line[1..end].copy_from_slice(digits);
+    line[end..end + 2].copy_from_slice(b"\r\n");
+    end + 2
 }
 
 /// Formats a double as Redis does with `%.17g` (shortest form that round-trips when possible),
