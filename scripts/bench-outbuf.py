@@ -19,6 +19,7 @@ Env: VALUE (1048576), KEYS (1000), PIPELINE (3000), LIMIT ("normal 64mb 32mb 10"
      CACHET (target/release/cachet). Needs root or the servers' owner for clear_refs.
 """
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -141,6 +142,13 @@ def run_scenario(scenario, port, pid):
 
 def main():
     work = tempfile.mkdtemp(prefix="bench-outbuf-")
+    try:
+        run(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work):
     print(f"limit '{LIMIT.decode()}', value {VALUE} B, MGET of {KEYS} keys, {PIPELINE} pipelined GETs")
     print(f"{'scenario':<9} {'server':<7} {'RSS before':>10} {'peak RSS':>9} {'growth':>8} "
           f"{'received':>9} {'closed':>6} {'recent_max_obuf':>15}")
