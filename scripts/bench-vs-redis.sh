@@ -5,7 +5,8 @@
 # Also loads 1,000,000 keys of 100-byte values into each and compares RSS.
 #
 # Usage: scripts/bench-vs-redis.sh [rounds=3] [requests=200000]   (rounds 0: memory comparison only)
-# Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1.
+# Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1,
+#      CACHET (binary, default target/release/cachet, built first), REDIS_PORT, CACHET_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 REDIS_PORT=${REDIS_PORT:-16379}
 CACHET_PORT=${CACHET_PORT:-16380}
+CACHET=${CACHET:-target/release/cachet}
 
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
   echo "needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)" >&2; exit 1; }
@@ -31,7 +33,7 @@ start_servers() {
   taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$WORK" --logfile "$WORK/redis.log" &
   REDIS_PID=$!
-  taskset -c "$SERVER_CPU" target/release/cachet --port "$CACHET_PORT" --loglevel warning >"$WORK/cachet.log" 2>&1 &
+  taskset -c "$SERVER_CPU" "$CACHET" --port "$CACHET_PORT" --loglevel warning >"$WORK/cachet.log" 2>&1 &
   CACHET_PID=$!
   PIDS+=("$REDIS_PID" "$CACHET_PID")
   for port in "$REDIS_PORT" "$CACHET_PORT"; do

@@ -449,11 +449,11 @@ proptest! {
     fn resp3_encoding_decodes_to_the_reply(reply in top_level_reply()) {
         let mut out = ReplyBuf::new(Protocol::Resp3);
         write(&reply, &mut out);
-        let decoded = redis_protocol::resp3::decode::complete::decode(&out.buf);
+        let decoded = redis_protocol::resp3::decode::complete::decode(&out.to_vec());
         let Ok(Some((frame, used))) = decoded else {
-            return Err(TestCaseError::fail(format!("undecodable {:?}: {:?}", String::from_utf8_lossy(&out.buf), decoded)));
+            return Err(TestCaseError::fail(format!("undecodable {:?}: {:?}", String::from_utf8_lossy(&out.to_vec()), decoded)));
         };
-        prop_assert_eq!(used, out.buf.len());
+        prop_assert_eq!(used, out.len());
         prop_assert_eq!(frame, expect3(&reply));
     }
 
@@ -461,11 +461,11 @@ proptest! {
     fn resp2_encoding_decodes_to_the_flattened_reply(reply in top_level_reply()) {
         let mut out = ReplyBuf::new(Protocol::Resp2);
         write(&reply, &mut out);
-        let decoded = redis_protocol::resp2::decode::decode(&out.buf);
+        let decoded = redis_protocol::resp2::decode::decode(&out.to_vec());
         let Ok(Some((frame, used))) = decoded else {
-            return Err(TestCaseError::fail(format!("undecodable {:?}: {:?}", String::from_utf8_lossy(&out.buf), decoded)));
+            return Err(TestCaseError::fail(format!("undecodable {:?}: {:?}", String::from_utf8_lossy(&out.to_vec()), decoded)));
         };
-        prop_assert_eq!(used, out.buf.len());
+        prop_assert_eq!(used, out.len());
         prop_assert_eq!(frame, expect2(&reply));
     }
 
@@ -485,7 +485,7 @@ fn line_breaks_in_simple_strings_and_errors_become_spaces() {
     out.simple("a\r\nb");
     out.error("ERR x\ny");
     out.error_bytes(b"ERR \xff\r");
-    assert_eq!(&out.buf[..], b"+a  b\r\n-ERR x y\r\n-ERR \xff \r\n");
+    assert_eq!(&out.to_vec()[..], b"+a  b\r\n-ERR x y\r\n-ERR \xff \r\n");
 }
 
 #[test]
@@ -493,14 +493,14 @@ fn nan_is_sent_as_nan() {
     let mut out = ReplyBuf::new(Protocol::Resp3);
     out.double(f64::NAN);
     let Ok(Some((F3::Double { data, .. }, _))) =
-        redis_protocol::resp3::decode::complete::decode(&out.buf)
+        redis_protocol::resp3::decode::complete::decode(&out.to_vec())
     else {
-        panic!("undecodable {:?}", out.buf);
+        panic!("undecodable {:?}", out.to_vec());
     };
     assert!(data.is_nan());
     let mut out = ReplyBuf::new(Protocol::Resp2);
     out.double(f64::NAN);
-    assert_eq!(&out.buf[..], b"$3\r\nnan\r\n");
+    assert_eq!(&out.to_vec()[..], b"$3\r\nnan\r\n");
 }
 
 /// glibc's `%.17g`, which Redis 7.0's `addReplyDouble` uses; `inf`/`-inf`/`nan` as Redis writes them.

@@ -67,7 +67,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let (last_command, output_capacity, output_len) = if me {
         (
             ctx.client.last_command,
-            ctx.out.buf.capacity(),
+            ctx.out.capacity(),
             ctx.out.len(),
         )
     } else {
@@ -92,8 +92,9 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         count(|s| &s.patterns),
         count(|s| &s.shard_channels),
     );
-    // Messages waiting for a subscriber: its output buffer in Redis's terms.
-    let queued_messages = count(|s| &s.queued);
+    // Messages waiting for a subscriber, and its replies while they are being written: its output
+    // buffer in Redis's terms.
+    let queued_messages = count(|s| &s.queued) + count(|s| &s.replies);
     let mut flags = String::new();
     // Redis's order: P x b d A e.
     if channels + patterns + shard_channels > 0 {

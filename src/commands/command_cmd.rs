@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(key_spec_flags(&mset), ["RW", "update"]);
         let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp2);
         key_spec(&mut out, &mset);
-        let text = String::from_utf8_lossy(&out.buf).into_owned();
+        let text = String::from_utf8_lossy(&out.to_vec()).into_owned();
         assert!(
             text.ends_with("$7\r\nlastkey\r\n:-1\r\n$7\r\nkeystep\r\n:2\r\n$5\r\nlimit\r\n:0\r\n"),
             "{text}"
@@ -455,7 +455,7 @@ mod tests {
         let expected = "*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n+@string\r\n+@fast\r\n~0\r\n\
 ~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n\
 $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
-        assert_eq!(String::from_utf8_lossy(&out.buf), expected);
+        assert_eq!(String::from_utf8_lossy(&out.to_vec()), expected);
     }
 
     #[test]
@@ -465,7 +465,7 @@ $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n
             .expect("config");
         let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp3);
         reply_docs(&mut out, config);
-        let text = String::from_utf8_lossy(&out.buf).into_owned();
+        let text = String::from_utf8_lossy(&out.to_vec()).into_owned();
         assert!(
             text.starts_with(
                 "%5\r\n$7\r\nsummary\r\n$45\r\nA container for server configuration commands\r\n"

@@ -400,11 +400,12 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Err(err) = result {
         ctx.out.error_bytes(&err.message_bytes());
     }
+    // A reply that is not sent cannot take the client over its output limit.
     match ctx.client.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off => ctx.out.truncate(mark),
+        ReplyMode::Off => ctx.out.discard_from(mark),
         ReplyMode::Skip => {
-            ctx.out.truncate(mark);
+            ctx.out.discard_from(mark);
             ctx.client.reply_mode = ReplyMode::On;
         }
     }

@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::clients::{ClientInfo, ClientState};
@@ -188,7 +188,7 @@ impl Blocking {
         } else {
             out.null_array();
         }
-        let _ = waiter.reply.send(out.buf.freeze());
+        let _ = waiter.reply.send(out.freeze());
         true
     }
 }
@@ -199,10 +199,7 @@ fn reply_buf(info: &ClientInfo) -> ReplyBuf {
     } else {
         Protocol::Resp2
     };
-    ReplyBuf {
-        buf: BytesMut::new(),
-        protocol,
-    }
+    ReplyBuf::frame(protocol, 64)
 }
 
 /// Redis's `getTimeoutFromObjectOrReply` in seconds: a float times 1000, truncated to whole
@@ -366,7 +363,7 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
         }
         if let Some(waiter) = registry.remove(client_id) {
             server.blocking.waiting.fetch_sub(1, Ordering::SeqCst);
-            let _ = waiter.reply.send(out.buf.freeze());
+            let _ = waiter.reply.send(out.freeze());
         }
     }
 }
@@ -401,9 +398,9 @@ impl Blocked {
             },
             _ = sleep => {
                 if server.blocking.cancel(self.client_id) {
-                    let mut out = ReplyBuf { buf: BytesMut::new(), protocol: self.protocol };
+                    let mut out = ReplyBuf::frame(self.protocol, 8);
                     out.null_array();
-                    return Unblocked::Reply(out.buf.freeze());
+                    return Unblocked::Reply(out.freeze());
                 }
             }
             _ = closed => {

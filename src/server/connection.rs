@@ -1,7 +1,16 @@
 //! One client connection: read what the socket has, execute every complete request in the buffer
-//! in order, append all replies to one output buffer, and write it with one call. Pipelined
-//! clients thus cost one read and one write per batch, not per command.
+//! in order, append all replies to one output buffer, and write it at once. Pipelined clients thus
+//! cost one read and one write per batch, not per command.
+//!
+//! `client-output-buffer-limit`, as Redis enforces it while it appends: before each command the
+//! output buffer is capped at the hard limit of the client's class, less what is still queued for
+//! it by publishers, so a reply that would reach the limit stops being copied (`ReplyBuf::limit`).
+//! After the command, an overflowed buffer closes the client: the rest of the batch does not run
+//! and none of its replies are sent (Redis frees such a client asynchronously and drops its
+//! output). The soft limit (passed continuously for its seconds) is checked after every command
+//! and every delivery of published messages.
 
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,7 +30,7 @@ use crate::engine::now_ms;
 use crate::protocol::{Limits, Protocol, ReplyBuf, RequestParser};
 
 const READ_CHUNK: usize = 16 * 1024;
-/// Output buffers larger than this are given back to the allocator after they are written.
+/// A current output block larger than this is given back to the allocator after it is written.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 
 pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
@@ -70,6 +79,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 client.pubsub.drain_up_to(&mut out, DELIVERY_BATCH_BYTES);
                 let limit = output_limit(server, &client);
                 if limit.reached(output_used(&client, &out), &soft_limit_since, now_ms()) {
+                    log_output_limit(&client, &out);
                     break;
                 }
                 if !write_output(server, &mut stream, &mut out, &mut client, killed.as_mut()).await {
@@ -97,7 +107,8 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
             };
             (limits, config.client_query_buffer_limit)
         };
-        let output_limit = output_limit(server, &client);
+        let mut subscribed = client.pubsub.is_subscribed();
+        let mut output_limit = output_limit(server, &client);
         let mut output_overflow = false;
         // As Redis, checked as soon as the bytes arrive, before running any of them.
         if input.len() > query_limit {
@@ -120,6 +131,11 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                     // Messages published before this command was read come before its reply.
                     client.pubsub.drain(&mut out);
                     let mark = out.len();
+                    if output_limit.hard > 0 {
+                        let queued = client.pubsub.pending_bytes() as u64;
+                        let room = output_limit.hard.saturating_sub(queued);
+                        out.limit(Some(usize::try_from(room).unwrap_or(usize::MAX)));
+                    }
                     let mut ctx = Ctx {
                         server,
                         client: &mut client,
@@ -129,18 +145,22 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                     dispatch(&mut ctx, &args);
                     client.pubsub.drain_before(&mut out, mark);
                     blocking::serve_ready(server);
+                    if out.overflowed() {
+                        if client.blocked.take().is_some() {
+                            server.blocking.cancel(client.id);
+                        }
+                        output_overflow = true;
+                        break;
+                    }
+                    out.limit(None);
                     if let Some(blocked) = client.blocked.take() {
                         // Earlier replies go out now; the requests after this one wait for it.
-                        if !out.is_empty() {
-                            if stream.write_all(&out.buf).await.is_err() {
-                                client.close_after_reply = true;
-                                break;
-                            }
-                            server
-                                .stats
-                                .net_output_bytes
-                                .fetch_add(out.len() as u64, Ordering::Relaxed);
-                            out.buf.clear();
+                        if !write_output(server, &mut stream, &mut out, &mut client, killed.as_mut())
+                            .await
+                        {
+                            server.blocking.cancel(client.id);
+                            client.close_after_reply = true;
+                            break;
                         }
                         let closed = async {
                             loop {
@@ -156,7 +176,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                             }
                         };
                         match blocked.wait(server, closed).await {
-                            Unblocked::Reply(reply) => out.buf.extend_from_slice(&reply),
+                            Unblocked::Reply(reply) => out.raw(&reply),
                             Unblocked::Close => {
                                 client.close_after_reply = true;
                                 break;
@@ -171,6 +191,11 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                                 client.close_after_reply = true;
                             }
                         }
+                    }
+                    if client.pubsub.is_subscribed() != subscribed {
+                        // (P|S)SUBSCRIBE or the last UNSUBSCRIBE changed the client's class.
+                        subscribed = !subscribed;
+                        output_limit = self::output_limit(server, &client);
                     }
                     if output_limit.reached(output_used(&client, &out), &soft_limit_since, now_ms())
                     {
@@ -192,10 +217,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
         args.clear();
         if output_overflow {
             // As Redis, the client is closed without the replies that took it over its limit.
-            tracing::warn!(
-                id = client.id,
-                "closing client that reached its output buffer limit"
-            );
+            log_output_limit(&client, &out);
             break;
         }
         publish_details(&client, &input, &out);
@@ -224,10 +246,11 @@ async fn write_output(
     if out.is_empty() {
         return true;
     }
+    client.pubsub.writing(out.len());
     let written = tokio::select! {
         biased;
         _ = killed => false,
-        written = stream.write_all(&out.buf) => written.is_ok(),
+        written = write_blocks(stream, out) => written.is_ok(),
     };
     if !written {
         return false;
@@ -237,11 +260,57 @@ async fn write_output(
         .stats
         .net_output_bytes
         .fetch_add(out.len() as u64, Ordering::Relaxed);
-    out.buf.clear();
-    if out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
-        out.buf = BytesMut::with_capacity(READ_CHUNK);
-    }
+    out.clear(KEEP_OUTPUT_CAPACITY);
     true
+}
+
+/// Writes the output's blocks: one `write` for the usual single block, else `writev` calls of up
+/// to `MAX_IOV` blocks, so a batch stays one system call however its output was split.
+async fn write_blocks(stream: &mut TcpStream, out: &ReplyBuf) -> std::io::Result<()> {
+    const MAX_IOV: usize = 64;
+    let mut rest = out.blocks();
+    let Some(first) = rest.next() else {
+        return Ok(());
+    };
+    let Some(second) = rest.next() else {
+        return stream.write_all(first).await;
+    };
+    let blocks: Vec<&[u8]> = [first, second].into_iter().chain(rest).collect();
+    let (mut index, mut offset) = (0, 0);
+    while index < blocks.len() {
+        let slices: Vec<IoSlice<'_>> = std::iter::once(IoSlice::new(&blocks[index][offset..]))
+            .chain(blocks[index + 1..].iter().map(|block| IoSlice::new(block)))
+            .take(MAX_IOV)
+            .collect();
+        let mut written = stream.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let left = blocks[index].len() - offset;
+            if written >= left {
+                written -= left;
+                index += 1;
+                offset = 0;
+            } else {
+                offset += written;
+                written = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Redis logs "Client <CLIENT LIST line> scheduled to be closed ASAP for overcoming of output
+/// buffer limits."; the client's id, address and output size say which and why.
+fn log_output_limit(client: &ClientState, out: &ReplyBuf) {
+    tracing::warn!(
+        id = client.id,
+        addr = %client.info.addr,
+        omem = output_used(client, out),
+        overflowed = out.overflowed(),
+        "client scheduled to be closed ASAP for overcoming of output buffer limits"
+    );
 }
 
 /// The `client-output-buffer-limit` class that applies now: pub/sub while subscribed, else normal.
@@ -261,5 +330,5 @@ fn publish_details(client: &ClientState, input: &BytesMut, out: &ReplyBuf) {
     details.query_buffer = input.len();
     details.query_buffer_free = input.capacity() - input.len();
     details.output_bytes = out.len();
-    details.output_capacity = out.buf.capacity();
+    details.output_capacity = out.capacity();
 }

@@ -111,11 +111,14 @@ impl Server {
 
     /// Pushes the settings other parts read without the config lock (eviction) after a change.
     pub fn apply_config(&self) {
-        let (settings, pubsub_limit, keyspace_events, prefixes, coherence) = {
+        let (settings, receiver_limits, keyspace_events, prefixes, coherence) = {
             let config = self.config.read();
             (
                 config.eviction(),
-                config.client_output_buffer_limit[2],
+                pubsub::ReceiverLimits {
+                    normal: config.client_output_buffer_limit[0],
+                    pubsub: config.client_output_buffer_limit[2],
+                },
                 config.notify_keyspace_events,
                 config.stats_prefixes.clone(),
                 coherence::Settings {
@@ -138,7 +141,7 @@ impl Server {
             Ordering::Relaxed,
         );
         self.keyspace.set_stats_prefixes(&prefixes);
-        self.pubsub.set_limit(pubsub_limit);
+        self.pubsub.set_limits(receiver_limits);
         self.pubsub
             .keyspace_events
             .store(keyspace_events, Ordering::Relaxed);

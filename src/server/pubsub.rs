@@ -4,10 +4,15 @@
 //! A subscriber's connection owns an `Inbox` (the receiving end of an unbounded channel); a
 //! publisher pushes messages into it and the connection task, which waits on its socket and its
 //! inbox at once, writes them out. Every queued message is counted in the subscriber's `queued`
-//! bytes until it has been written to the socket: that count is Redis's output buffer of a pub/sub
-//! client, and the publisher closes a subscriber whose count passes the `pubsub` class of
-//! `client-output-buffer-limit` (hard limit at once, soft limit once it lasted its seconds), so a
-//! subscriber that stops reading costs at most the limit, never memory without bound.
+//! bytes until it has been written to the socket, and while the connection writes its output the
+//! client's own replies in it are counted in `replies`: together they are Redis's output buffer of
+//! the client. The publisher closes a receiver whose count passes its class of
+//! `client-output-buffer-limit` (hard limit at once, soft limit once it lasted its seconds): the
+//! `pubsub` class for a subscribed client, `normal` for a client that only receives client
+//! tracking's invalidations (RESP3, or a redirect target that is not subscribed), as Redis's
+//! `getClientType` classes them. A receiver that stops reading thus costs at most its limit, never
+//! memory without bound. (MONITOR, when it exists, is to feed its clients through the same inboxes
+//! to fall under the same limit.)
 //!
 //! The registry is also the sink of keyspace notices that turns them into Redis's keyspace
 //! notifications (`notify-keyspace-events`). The sink runs with a shard locked, so nothing here
@@ -18,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::clients::ClientInfo;
@@ -54,10 +59,7 @@ impl Message {
         // Sized to fit: the frame keeps its whole allocation for as long as it is queued.
         const HEADERS: usize = 4 * 24;
         let strings = kind.len() + pattern.map_or(0, <[u8]>::len) + channel.len() + payload.len();
-        let mut out = ReplyBuf {
-            buf: BytesMut::with_capacity(HEADERS + strings),
-            protocol: Protocol::Resp2,
-        };
+        let mut out = ReplyBuf::frame(Protocol::Resp2, HEADERS + strings);
         out.array(if pattern.is_some() { 4 } else { 3 });
         out.bulk(kind);
         if let Some(pattern) = pattern {
@@ -66,7 +68,7 @@ impl Message {
         out.bulk(channel);
         out.bulk(payload);
         Message {
-            frame: out.buf.freeze(),
+            frame: out.freeze(),
         }
     }
 
@@ -83,10 +85,10 @@ impl Message {
     /// Writes it as Redis does: a push frame in RESP3, an array in RESP2.
     pub fn encode(&self, out: &mut ReplyBuf) {
         if out.is_resp3() {
-            out.buf.extend_from_slice(b">");
-            out.buf.extend_from_slice(&self.frame[1..]);
+            out.raw(b">");
+            out.raw(&self.frame[1..]);
         } else {
-            out.buf.extend_from_slice(&self.frame);
+            out.raw(&self.frame);
         }
     }
 }
@@ -184,6 +186,9 @@ pub struct Subscriber {
     sender: mpsc::UnboundedSender<Message>,
     /// Bytes of messages published to this client and not yet written to its socket.
     pub queued: AtomicUsize,
+    /// Bytes of the client's own replies in its output buffer while its connection writes it (a
+    /// client that does not read keeps them there); counted with `queued` against its limit.
+    pub replies: AtomicUsize,
     soft_since_ms: AtomicU64,
     /// Subscriptions by kind (`sub`, `psub`, `ssub` in CLIENT LIST).
     pub channels: AtomicUsize,
@@ -235,13 +240,35 @@ pub struct PubSub {
     registry: RwLock<Registry>,
     /// `notify-keyspace-events` as `class::*` bits.
     pub keyspace_events: AtomicU16,
-    /// The `pubsub` class of `client-output-buffer-limit`.
-    limit: Mutex<OutputLimit>,
+    /// The `normal` and `pubsub` classes of `client-output-buffer-limit`.
+    limits: Mutex<ReceiverLimits>,
+}
+
+/// The output limits a publisher checks: by the receiver's class.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReceiverLimits {
+    pub normal: OutputLimit,
+    pub pubsub: OutputLimit,
+}
+
+impl ReceiverLimits {
+    /// Redis's `getClientType`: subscribed to anything is `pubsub`, else `normal`.
+    fn of(&self, subscriber: &Subscriber) -> &OutputLimit {
+        if subscriber.total() > 0 {
+            &self.pubsub
+        } else {
+            &self.normal
+        }
+    }
 }
 
 impl PubSub {
-    pub fn set_limit(&self, limit: OutputLimit) {
-        *self.limit.lock_or_recover() = limit;
+    pub fn set_limits(&self, limits: ReceiverLimits) {
+        *self.limits.lock_or_recover() = limits;
+    }
+
+    fn limits(&self) -> ReceiverLimits {
+        *self.limits.lock_or_recover()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
@@ -263,6 +290,7 @@ impl PubSub {
             info,
             sender,
             queued: AtomicUsize::new(0),
+            replies: AtomicUsize::new(0),
             soft_since_ms: AtomicU64::new(0),
             channels: AtomicUsize::new(0),
             patterns: AtomicUsize::new(0),
@@ -277,6 +305,7 @@ impl PubSub {
             subscriber,
             receiver,
             unwritten: 0,
+            unwritten_len: 0,
         }
     }
 
@@ -292,7 +321,7 @@ impl PubSub {
         me: Option<u64>,
         now_ms: u64,
     ) -> (usize, Vec<Message>) {
-        let limit = *self.limit.lock_or_recover();
+        let limits = self.limits();
         let registry = self.read();
         let mut receivers = 0;
         let mut mine = Vec::new();
@@ -301,7 +330,7 @@ impl PubSub {
             if Some(subscriber.info.id) == me {
                 mine.push(message.clone());
             } else {
-                deliver_to(subscriber, message.clone(), &limit, now_ms);
+                deliver_to(subscriber, message.clone(), &limits, now_ms);
             }
         };
         let exact = if kind == Kind::Shard {
@@ -374,10 +403,14 @@ impl PubSub {
         self.read().patterns.len()
     }
 
-    /// Queues `message` for one subscriber, under the pub/sub output limit (client tracking).
+    /// Queues `message` for one receiver, under the output limit of its class (client tracking).
     pub fn push(&self, subscriber: &Subscriber, message: Message) {
-        let limit = *self.limit.lock_or_recover();
-        deliver_to(subscriber, message, &limit, crate::engine::now_ms());
+        deliver_to(
+            subscriber,
+            message,
+            &self.limits(),
+            crate::engine::now_ms(),
+        );
     }
 
     fn publish_notification(&self, channel: &[u8], payload: &[u8]) {
@@ -391,17 +424,24 @@ impl PubSub {
     }
 }
 
-fn deliver_to(subscriber: &Subscriber, message: Message, limit: &OutputLimit, now_ms: u64) {
+fn deliver_to(subscriber: &Subscriber, message: Message, limits: &ReceiverLimits, now_ms: u64) {
     if subscriber.dropped.load(Ordering::Relaxed) {
         return;
     }
     let cost = message.cost();
     let queued = subscriber.queued.fetch_add(cost, Ordering::Relaxed) + cost;
-    if limit.reached(queued as u64, &subscriber.soft_since_ms, now_ms) {
+    let replies = subscriber.replies.load(Ordering::Relaxed);
+    let used = (queued + replies) as u64;
+    if limits
+        .of(subscriber)
+        .reached(used, &subscriber.soft_since_ms, now_ms)
+    {
         subscriber.dropped.store(true, Ordering::Relaxed);
         tracing::warn!(
             id = subscriber.info.id,
+            addr = %subscriber.info.addr,
             queued,
+            replies,
             "client scheduled to be closed ASAP for overcoming of output buffer limits"
         );
         subscriber.info.request_kill();
@@ -513,8 +553,10 @@ pub struct Inbox {
     pubsub: Arc<PubSub>,
     pub subscriber: Arc<Subscriber>,
     receiver: mpsc::UnboundedReceiver<Message>,
-    /// Bytes of messages moved into the output buffer and not yet written to the socket.
+    /// What messages moved into the output buffer and not yet written to the socket count in
+    /// `queued`, and the bytes they take there.
     unwritten: usize,
+    unwritten_len: usize,
 }
 
 /// A client's subscriptions, owned by its connection (in `ClientState`).
@@ -638,7 +680,7 @@ impl ClientPubSub {
     pub fn deliver(&mut self, message: &Message, out: &mut ReplyBuf) {
         message.encode(out);
         if let Some(inbox) = &mut self.inbox {
-            inbox.unwritten += message.cost();
+            inbox.moved(message);
         }
     }
 
@@ -658,7 +700,7 @@ impl ClientPubSub {
                 break;
             };
             message.encode(out);
-            inbox.unwritten += message.cost();
+            inbox.moved(&message);
         }
     }
 
@@ -672,9 +714,9 @@ impl ClientPubSub {
         if inbox.receiver.is_empty() || mark > out.len() {
             return;
         }
-        let reply = out.buf.split_off(mark);
+        let reply = out.split_off(mark);
         self.drain(out);
-        out.buf.unsplit(reply);
+        out.unsplit(reply);
     }
 
     /// Messages this client published to itself: written at once, counted as never queued.
@@ -685,10 +727,21 @@ impl ClientPubSub {
         }
     }
 
+    /// The connection starts writing its output buffer of `out_len` bytes: until `written`, the
+    /// replies in it count against the client's limit when something is published to it.
+    pub fn writing(&self, out_len: usize) {
+        if let Some(inbox) = &self.inbox {
+            let replies = out_len.saturating_sub(inbox.unwritten_len);
+            inbox.subscriber.replies.store(replies, Ordering::Relaxed);
+        }
+    }
+
     /// The output buffer was written to the socket: the messages in it leave the queued count.
     pub fn written(&mut self) {
         if let Some(inbox) = &mut self.inbox {
             let written = std::mem::take(&mut inbox.unwritten);
+            inbox.unwritten_len = 0;
+            inbox.subscriber.replies.store(0, Ordering::Relaxed);
             inbox
                 .subscriber
                 .queued
@@ -709,6 +762,12 @@ impl ClientPubSub {
 }
 
 impl Inbox {
+    /// `message` left the queue for the output buffer.
+    fn moved(&mut self, message: &Message) {
+        self.unwritten += message.cost();
+        self.unwritten_len += message.frame.len();
+    }
+
     fn unregister(&self, kind: Kind, name: &[u8]) {
         self.subscriber.count(kind).fetch_sub(1, Ordering::Relaxed);
         let mut registry = self.pubsub.write();

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::clients::ClientInfo;
 use super::pubsub::{Message, PubSub, Subscriber};
@@ -88,6 +88,21 @@ enum Payload<'a> {
     Keys(&'a [&'a [u8]]),
     Flush,
     Tag(&'a [u8]),
+}
+
+impl Payload<'_> {
+    /// Bytes of a message carrying it, at most: the headers (up to 64 bytes: `*3`, `message`,
+    /// the channel, the array) and each string with its `$<len>\r\n...\r\n` (at most 24 more).
+    fn frame_size(&self) -> usize {
+        const HEADERS: usize = 64;
+        const PER_STRING: usize = 24;
+        let strings = match self {
+            Payload::Keys(keys) => keys.iter().map(|k| k.len() + PER_STRING).sum(),
+            Payload::Tag(name) => name.len() + PER_STRING,
+            Payload::Flush => 0,
+        };
+        HEADERS + TRACKING_CHANNEL.len() + strings
+    }
 }
 
 thread_local! {
@@ -382,7 +397,7 @@ impl Tracking {
                 Some(target) => (target, true),
                 None => {
                     if tracker_resp3 && state.clients.contains_key(&tracker.info.id) {
-                        let mut out = frame();
+                        let mut out = frame(64);
                         frame_array(2, &mut out);
                         out.bulk(b"tracking-redir-broken");
                         out.int(tracker.redirect as i64);
@@ -395,7 +410,7 @@ impl Tracking {
             (tracker.inbox.clone(), false)
         };
         let target_resp3 = target.info.resp.load(Ordering::Relaxed) >= 3;
-        let mut out = frame();
+        let mut out = frame(payload.frame_size());
         if target_resp3 {
             frame_array(2, &mut out);
             out.bulk(match payload {
@@ -424,14 +439,14 @@ impl Tracking {
                 out.bulk(name);
             }
             // The null of the tracking client's protocol, as Redis writes it.
-            Payload::Flush if tracker_resp3 => out.buf.extend_from_slice(b"_\r\n"),
-            Payload::Flush => out.buf.extend_from_slice(b"$-1\r\n"),
+            Payload::Flush if tracker_resp3 => out.raw(b"_\r\n"),
+            Payload::Flush => out.raw(b"$-1\r\n"),
         }
         self.deliver(&target, out);
     }
 
     fn deliver(&self, target: &Arc<Subscriber>, out: ReplyBuf) {
-        let message = Message::from_frame(out.buf.freeze());
+        let message = Message::from_frame(out.freeze());
         if target.info.id == current() {
             PENDING.with(|pending| pending.borrow_mut().push(message));
         } else {
@@ -461,11 +476,9 @@ impl Tracking {
     }
 }
 
-fn frame() -> ReplyBuf {
-    ReplyBuf {
-        buf: BytesMut::with_capacity(64),
-        protocol: Protocol::Resp2,
-    }
+/// A message is queued with its whole allocation: one sized to fit, not grown by doubling.
+fn frame(capacity: usize) -> ReplyBuf {
+    ReplyBuf::frame(Protocol::Resp2, capacity)
 }
 
 impl NoticeSink for Tracking {
