@@ -802,7 +802,13 @@ fn main() {
     let opts = |coherence: &str| server::Options {
         redis_bin: args.redis_bin.clone(),
         cachet_bin: args.cachet_bin.clone(),
-        cachet_flags: vec!["--coherence".into(), coherence.into()],
+        // The mesh is linked at run time with CACHE.PEER ADD, from this machine.
+        cachet_flags: vec![
+            "--coherence".into(),
+            coherence.into(),
+            "--enable-protected-configs".into(),
+            "local".into(),
+        ],
         cachet_no_limit: true,
         server_cpu: two_cpus.then_some(args.server_cpu),
         dir: dir.clone(),

@@ -5,6 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use cachet::server::config::ProtectedAction;
+use cachet::ConfigValues;
 use common::TestServer;
 use redis::{Commands, Connection};
 
@@ -33,6 +35,12 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Coherence on, and `CONFIG SET peer` allowed (the tests link daemons at run time).
+fn linkable(c: &mut ConfigValues) {
+    c.coherence = true;
+    c.enable_protected_configs = ProtectedAction::Yes;
+}
+
 fn peers_of(servers: &[&TestServer], me: usize) -> String {
     servers
         .iter()
@@ -55,7 +63,7 @@ fn set_peers(con: &mut Connection, peers: &str) {
 /// Starts three daemons with coherence on, links them in a full mesh and waits for every link.
 fn mesh() -> (Vec<TestServer>, Vec<Connection>) {
     let servers: Vec<TestServer> = (0..3)
-        .map(|_| TestServer::start_with(|c| c.coherence = true))
+        .map(|_| TestServer::start_with(linkable))
         .collect();
     let refs: Vec<&TestServer> = servers.iter().collect();
     let mut cons: Vec<Connection> = servers.iter().map(|s| s.client()).collect();
@@ -87,7 +95,10 @@ fn exists(con: &mut Connection, key: &str) -> bool {
 
 #[test]
 fn config_directives() {
-    let server = TestServer::start_with(|c| c.node_id = "node-a".into());
+    let server = TestServer::start_with(|c| {
+        c.node_id = "node-a".into();
+        c.enable_protected_configs = ProtectedAction::Yes;
+    });
     let mut con = server.client();
     let got: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
@@ -438,8 +449,8 @@ fn position_and_replay_commands() {
 
 #[test]
 fn cache_peer_add_remove_list() {
-    let a = TestServer::start_with(|c| c.coherence = true);
-    let b = TestServer::start_with(|c| c.coherence = true);
+    let a = TestServer::start_with(linkable);
+    let b = TestServer::start_with(linkable);
     let mut con = b.client();
     let peer_a = format!("127.0.0.1:{}", a.port());
     let count: i64 = redis::cmd("CACHE.PEER")
@@ -487,9 +498,9 @@ fn cache_peer_add_remove_list() {
 /// Messages injected with PUBLISH on the peer: B follows each origin's sequence.
 #[test]
 fn gaps_restarts_and_garbage_drop_local_data() {
-    let a = TestServer::start_with(|c| c.coherence = true);
+    let a = TestServer::start_with(linkable);
     let b = TestServer::start_with(|c| {
-        c.coherence = true;
+        linkable(c);
         c.node_id = "b".into();
     });
     let (mut on_a, mut on_b) = (a.client(), b.client());

@@ -99,13 +99,19 @@ fn addresses(args: &[Bytes]) -> Result<Vec<String>, CmdError> {
         .collect()
 }
 
-/// Replaces the configured peer list, as `CONFIG SET peer` would, and applies it. Replies the
-/// number of peers now configured.
+/// Replaces the configured peer list, as `CONFIG SET peer` would (so only where
+/// `enable-protected-configs` allows it), and applies it. Replies the number of peers now
+/// configured.
 fn set_peers(ctx: &mut Ctx<'_>, peers: Vec<String>) -> CmdResult {
+    if !super::config_cmd::may_set_protected(ctx) {
+        return Err(CmdError::msg(
+            "ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)",
+        ));
+    }
     let joined = peers.join(" ");
     ctx.server
         .config
-        .set(&[("peer", vec![joined.as_str()])])
+        .set(&[("peer", vec![joined.as_str()])], true)
         .map_err(|e| {
             CmdError::msg(e.replace(
                 "CONFIG SET failed (possibly related to argument 'peer') - ",

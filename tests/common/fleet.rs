@@ -11,6 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cachet::server::config::ProtectedAction;
 use redis::Connection;
 
 use crate::common::{complete_reply_len, TestServer};
@@ -227,7 +228,13 @@ impl Drop for ProcessNode {
 
 /// The flags a real process needs to join the fleet (coherence on, then peers or the bus).
 pub fn process_args(topology: Topology, others: &[u16]) -> Vec<String> {
-    let mut args = vec!["--coherence".to_string(), "yes".to_string()];
+    // CACHE.PEER ADD/REMOVE at run time (the chaos test) change a protected config.
+    let mut args = vec![
+        "--coherence".to_string(),
+        "yes".to_string(),
+        "--enable-protected-configs".to_string(),
+        "yes".to_string(),
+    ];
     match topology {
         Topology::Mesh => {
             args.push("--peer".into());
@@ -324,6 +331,8 @@ impl Fleet {
                     TestServer::start_with(|c| {
                         c.coherence = true;
                         c.node_id = format!("node-{i}");
+                        // Linked at run time with CONFIG SET peer / coherence-bus.
+                        c.enable_protected_configs = ProtectedAction::Yes;
                     })
                 })
             })

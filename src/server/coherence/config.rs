@@ -9,6 +9,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "node-id",
         default: "",
         mutable: false,
+        protected: false,
         help: "This daemon's name in the invalidations it sends its peers: up to 64 of A-Z a-z 0-9 _ -. Empty: a random one, new at every start.",
         get: |c| c.node_id.clone(),
         set: |c, a| {
@@ -24,6 +25,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "peer",
         default: "",
         mutable: true,
+        protected: true,
         help: "Peer daemons (host:port, space separated) whose invalidations this daemon subscribes to when coherence is on. Setting it replaces the whole list.",
         get: |c| c.peers.join(" "),
         set: |c, a| {
@@ -35,6 +37,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "coherence",
         default: "off",
         mutable: true,
+        protected: false,
         help: "on: publish this daemon's invalidations on __cachet__:invalidations and apply those of every peer; off: neither.",
         get: |c| if c.coherence { "on" } else { "off" }.to_string(),
         set: |c, a| {
@@ -50,6 +53,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "coherence-bus",
         default: "",
         mutable: true,
+        protected: true,
         help: "redis://host:port of a Redis-compatible server used as the pub/sub broker of the fleet instead of a full mesh of peers (peer is then ignored). Empty: mesh.",
         get: |c| {
             if c.coherence_bus.is_empty() {
@@ -67,6 +71,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "coherence-announce",
         default: "",
         mutable: true,
+        protected: true,
         help: "host:port the other daemons reach this one at to ask for replays, announced on the bus. Empty: the first bind address and port (127.0.0.1 for a wildcard bind).",
         get: |c| c.coherence_announce.clone(),
         set: |c, a| {
@@ -82,6 +87,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "coherence-backlog-size",
         default: "1048576",
         mutable: true,
+        protected: false,
         help: "Bytes of recently published invalidations kept for peers that missed them (a lost link, a gap); a peer that misses more drops its local data instead.",
         get: |c| c.coherence_backlog_size.to_string(),
         set: |c, a| {
@@ -119,10 +125,10 @@ mod tests {
         assert_eq!(values.peers, vec!["a:1", "b:2"]);
         assert!(values.coherence);
         let config = Config::new(values, None);
-        config.set(&[("peer", vec!["c:3"])]).unwrap();
+        config.set(&[("peer", vec!["c:3"])], true).unwrap();
         assert_eq!(config.read().peers, vec!["c:3"]);
-        assert!(config.set(&[("peer", vec!["c"])]).is_err());
-        assert!(config.set(&[("peer", vec!["c:0"])]).is_err());
-        assert!(config.set(&[("coherence", vec!["maybe"])]).is_err());
+        assert!(config.set(&[("peer", vec!["c"])], true).is_err());
+        assert!(config.set(&[("peer", vec!["c:0"])], true).is_err());
+        assert!(config.set(&[("coherence", vec!["maybe"])], true).is_err());
     }
 }
