@@ -496,6 +496,7 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.field("messages_received", count(&stats.messages_received));
     info.field("items_applied", count(&stats.items_applied));
     info.field("malformed_messages", count(&stats.malformed));
+    info.field("forged_messages", count(&stats.forged));
     info.field("gaps", count(&stats.gaps));
     info.field("origin_restarts", count(&stats.origin_restarts));
     info.field("link_losses", count(&stats.link_losses));

@@ -34,6 +34,9 @@ pub struct ClientState {
     pub id: u64,
     pub db: usize,
     pub authenticated: bool,
+    /// Authenticated as a peer daemon (`CACHE.PEER AUTH`, with the coherence secret): may publish
+    /// on the reserved `__cachet__:` channels.
+    pub peer: bool,
     pub reply_mode: ReplyMode,
     /// Set by the current command when the next one's reply must be skipped (CLIENT REPLY SKIP).
     pub skip_next: bool,
@@ -62,6 +65,7 @@ impl ClientState {
             id: info.id,
             db: 0,
             authenticated,
+            peer: false,
             reply_mode: ReplyMode::On,
             skip_next: false,
             close_after_reply: false,

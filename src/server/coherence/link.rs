@@ -4,20 +4,33 @@
 //!
 //! What a receiver trusts, per origin (node-id, run, last sequence applied), kept across the
 //! reconnections of a link:
+//! - A message that does not parse (or, with `coherence-secret`, is unsigned or badly signed) is
+//!   dropped and counted, never a reason to drop data: nothing in it can be trusted, not even whose
+//!   sequence it would break, and the next genuine message of its origin shows any gap.
 //! - A message whose sequence follows is applied; one already applied is skipped (a replay
 //!   overlapped the subscription, or the bus forwarder re-sent after a reconnection).
+//! - Anything else (an origin not followed yet, another run, a gap) would change what the link
+//!   trusts, so the origin is asked first (`CACHE.PEER POSITION`; mesh: the peer itself; bus: the
+//!   address the origin announced). If it answers that it did not publish that message (another
+//!   run, a last sequence lower than the message's, or, in a mesh, the peer is another node), the
+//!   message is a forgery or an old run's message sent again: dropped and counted
+//!   (`forged_messages`), nothing else changes. If it confirms, or cannot be asked, the next rules
+//!   apply. (Without a secret, a forged message that claims exactly the next sequence of a known
+//!   run is not checked: that check would cost a round trip per message. Its channel is the
+//!   protection: in a mesh only the daemon publishes there; a bus needs the secret.)
 //! - A gap, or the first message of an origin never seen that is not its run's first: the link asks
-//!   the origin for what it missed (`CACHE.PEER REPLAY`; mesh: the peer itself; bus: the address
-//!   the origin announced) and applies it in order before the message.
+//!   the origin for what it missed (`CACHE.PEER REPLAY`) and applies it in order before the
+//!   message.
 //! - Whenever a subscription becomes active again, the link asks every origin it can find (mesh:
 //!   the peer; bus: every daemon in the bus's directory) for its position and replays what it
 //!   missed; an origin it never saw is replayed from the start of its run.
 //! - Local data is dropped, all of it (a FLUSHALL applied as remote, so not re-broadcast; counted in
 //!   `recoveries`), when that cannot work: the first subscription of a link (whatever the daemon
-//!   holds may predate it), an origin that restarted (another run: what its last run did not
-//!   publish before it stopped is unknowable), a replay that fails (the origin's backlog no longer
-//!   holds the sequence, or it does not answer), an origin followed before that is no longer
-//!   found, a malformed message. After a drop, positions taken before it are the new baseline.
+//!   holds may predate it), an origin that restarted (another run, which the origin confirms or
+//!   cannot be asked about: what its last run did not publish before it stopped is unknowable), a
+//!   replay that fails (the origin's backlog no longer holds the sequence, or it does not answer),
+//!   an origin followed before that is no longer found. After a drop, positions taken before it are
+//!   the new baseline.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -389,15 +402,59 @@ async fn replay(
     true
 }
 
+/// What the origin of a message says of it, asked before the message may change what a link
+/// trusts (an origin not followed yet, another run, a gap).
+enum Verdict {
+    /// It answered (at this address) and has published the message's run at least through its
+    /// sequence: the message may be what it claims.
+    Confirms(String),
+    /// It answered and has not published such a message (another run, or not that far yet), or,
+    /// in a mesh, the peer is another node: a forgery, or an old run's message sent again.
+    Denies,
+    /// It cannot be asked (not announced, not answering, another node at its bus address): the
+    /// message is taken at its word, as the rules say (with where to ask for a replay, if known).
+    Silent(Option<String>),
+}
+
+async fn ask_origin(
+    link: &LinkState,
+    origins: &mut Origins,
+    message: &Message,
+) -> Verdict {
+    let addr = if link.bus {
+        match bus::node_addr(&link.addr, &message.origin).await {
+            Ok(addr) => Some(addr),
+            Err(_) => origins.addrs.get(&message.origin).cloned(),
+        }
+    } else {
+        Some(link.addr.clone())
+    };
+    let Some(addr) = addr else {
+        return Verdict::Silent(None);
+    };
+    match position(&addr).await {
+        Ok((node, at)) if node == message.origin => {
+            if at.run == message.run && at.seq >= message.seq {
+                origins.addrs.insert(node, addr.clone());
+                Verdict::Confirms(addr)
+            } else {
+                Verdict::Denies
+            }
+        }
+        // A peer publishes only its own messages on its channel.
+        Ok(_) if !link.bus => Verdict::Denies,
+        _ => Verdict::Silent(Some(addr)),
+    }
+}
+
 async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, payload: &[u8]) {
     let coherence = &server.coherence;
     let stats = &coherence.stats;
     stats.messages_received.fetch_add(1, Ordering::Relaxed);
     link.messages.fetch_add(1, Ordering::Relaxed);
+    // Not a reason to drop anything: the next genuine message of its origin shows any gap.
     let Some(message) = wire::decode(payload) else {
         stats.malformed.fetch_add(1, Ordering::Relaxed);
-        // Whose sequence it broke is unknown: after the drop, every origin starts afresh.
-        origins.start_afresh(server);
         return;
     };
     if message.origin == coherence.node_id {
@@ -420,36 +477,46 @@ async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, paylo
     match known {
         Some(at) if at.run == message.run && message.seq <= at.seq => return,
         Some(at) if at.run == message.run && message.seq == at.seq + 1 => {}
-        None if message.seq == 1 || origins.take_unknown => {}
-        Some(at) if at.run != message.run => {
-            stats.origin_restarts.fetch_add(1, Ordering::Relaxed);
-            origins.drop_local_data(server);
-        }
         _ => {
-            if known.is_some() {
-                stats.gaps.fetch_add(1, Ordering::Relaxed);
-            }
-            let after = known.map_or(0, |at| at.seq);
-            let addr = if link.bus {
-                match bus::node_addr(&link.addr, &message.origin).await {
-                    Ok(addr) => Some(addr),
-                    Err(_) => origins.addrs.get(&message.origin).cloned(),
+            let addr = match ask_origin(link, origins, &message).await {
+                Verdict::Denies => {
+                    if stats.forged.fetch_add(1, Ordering::Relaxed) == 0 {
+                        tracing::warn!(
+                            link = %link.addr,
+                            origin = %String::from_utf8_lossy(&message.origin),
+                            "dropped an invalidation message its origin did not publish (forged, or an old run's sent again)"
+                        );
+                    }
+                    return;
                 }
-            } else {
-                Some(link.addr.clone())
+                Verdict::Confirms(addr) => Some(addr),
+                Verdict::Silent(addr) => addr,
             };
-            let replayed = match addr {
-                Some(addr) => {
-                    let through = Position {
-                        run: message.run,
-                        seq: message.seq.saturating_sub(1),
+            match known {
+                None if message.seq == 1 || origins.take_unknown => {}
+                Some(at) if at.run != message.run => {
+                    stats.origin_restarts.fetch_add(1, Ordering::Relaxed);
+                    origins.drop_local_data(server);
+                }
+                _ => {
+                    if known.is_some() {
+                        stats.gaps.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let after = known.map_or(0, |at| at.seq);
+                    let replayed = match addr {
+                        Some(addr) => {
+                            let through = Position {
+                                run: message.run,
+                                seq: message.seq.saturating_sub(1),
+                            };
+                            replay(server, origins, &addr, &message.origin, through, after).await
+                        }
+                        None => false,
                     };
-                    replay(server, origins, &addr, &message.origin, through, after).await
+                    if !replayed {
+                        origins.drop_local_data(server);
+                    }
                 }
-                None => false,
-            };
-            if !replayed {
-                origins.drop_local_data(server);
             }
         }
     }

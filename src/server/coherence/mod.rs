@@ -43,6 +43,9 @@ use crate::engine::now_ms;
 use wire::Item;
 
 pub const CHANNEL: &[u8] = b"__cachet__:invalidations";
+/// Channels only coherence publishes on: a client `PUBLISH` there is refused unless the connection
+/// authenticated as a peer (`commands::pubsub::check_reserved_channel`); anyone may subscribe.
+pub const RESERVED_PREFIX: &[u8] = b"__cachet__:";
 /// Largest message the publisher builds; a bigger batch is cut into several.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Items queued before the publisher gives up on listing them and sends one `flushall` instead:
@@ -73,6 +76,8 @@ pub struct CoherenceStats {
     pub messages_received: AtomicU64,
     pub items_applied: AtomicU64,
     pub malformed: AtomicU64,
+    /// Well-formed messages their origin denies having published (see `link`).
+    pub forged: AtomicU64,
     pub gaps: AtomicU64,
     pub origin_restarts: AtomicU64,
     pub link_losses: AtomicU64,
