@@ -175,8 +175,14 @@ fn protected_configs_when_enabled() {
     for allowed in [ProtectedAction::Yes, ProtectedAction::Local] {
         let server = TestServer::start_with(|c| c.enable_protected_configs = allowed);
         let mut raw = server.raw();
-        assert_eq!(raw.call(&[b"CONFIG", b"SET", b"dir", b"/tmp", b"peer", b"127.0.0.1:1"]), b"+OK\r\n");
-        assert_eq!(raw.call(&[b"CACHE.PEER", b"ADD", b"127.0.0.1:2"]), b":2\r\n");
+        assert_eq!(
+            raw.call(&[b"CONFIG", b"SET", b"dir", b"/tmp", b"peer", b"127.0.0.1:1"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(
+            raw.call(&[b"CACHE.PEER", b"ADD", b"127.0.0.1:2"]),
+            b":2\r\n"
+        );
         assert_eq!(
             raw.call(&[b"CONFIG", b"GET", b"dir", b"peer", b"enable-protected-configs"]),
             format!(
@@ -188,12 +194,19 @@ fn protected_configs_when_enabled() {
         );
     }
     let mut values = cachet::ConfigValues::default();
-    apply_conf_text(&mut values, "dir /var/tmp\npeer 127.0.0.1:1\nenable-protected-configs local\n").unwrap();
+    apply_conf_text(
+        &mut values,
+        "dir /var/tmp\npeer 127.0.0.1:1\nenable-protected-configs local\n",
+    )
+    .unwrap();
     assert_eq!(values.dir, "/var/tmp");
     assert_eq!(values.peers, ["127.0.0.1:1"]);
     assert_eq!(values.enable_protected_configs, ProtectedAction::Local);
     let err = apply_conf_text(&mut values, "enable-protected-configs maybe\n").unwrap_err();
-    assert!(err.contains("argument(s) must be one of the following: no, yes, local"), "{err}");
+    assert!(
+        err.contains("argument(s) must be one of the following: no, yes, local"),
+        "{err}"
+    );
 }
 
 #[test]

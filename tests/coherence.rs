@@ -64,9 +64,7 @@ fn set_peers(con: &mut Connection, peers: &str) {
 
 /// Starts three daemons with coherence on, links them in a full mesh and waits for every link.
 fn mesh() -> (Vec<TestServer>, Vec<Connection>) {
-    let servers: Vec<TestServer> = (0..3)
-        .map(|_| TestServer::start_with(linkable))
-        .collect();
+    let servers: Vec<TestServer> = (0..3).map(|_| TestServer::start_with(linkable)).collect();
     let refs: Vec<&TestServer> = servers.iter().collect();
     let mut cons: Vec<Connection> = servers.iter().map(|s| s.client()).collect();
     for (i, con) in cons.iter_mut().enumerate() {
@@ -516,8 +514,7 @@ fn gaps_and_restarts_of_an_origin_that_cannot_be_asked() {
     let settle = |on_b: &mut Connection, injected: u64| {
         wait_until("B heard everything", || {
             counter(on_b, "pending_items") == 0
-                && counter(on_b, "messages_received")
-                    == counter(on_b, "messages_sent") + injected
+                && counter(on_b, "messages_received") == counter(on_b, "messages_sent") + injected
         });
     };
     let mut inject = |on_b: &mut Connection, text: &[u8]| {

@@ -63,6 +63,8 @@ pub struct ConfigValues {
     pub coherence_bus: String,
     pub coherence_announce: String,
     pub coherence_backlog_size: usize,
+    /// Key of the HMAC every coherence message carries and links authenticate with; empty: none.
+    pub coherence_secret: Vec<u8>,
 }
 
 impl ConfigValues {
@@ -271,6 +273,7 @@ impl Default for ConfigValues {
             coherence_bus: String::new(),
             coherence_announce: String::new(),
             coherence_backlog_size: 0,
+            coherence_secret: Vec::new(),
         };
         for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {
@@ -482,7 +485,13 @@ mod tests {
         );
         config.set(&[("dir", vec!["/tmp"])], true).unwrap();
         assert_eq!(config.read().dir, "/tmp");
-        for name in ["dir", "dbfilename", "peer", "coherence-bus", "coherence-announce"] {
+        for name in [
+            "dir",
+            "dbfilename",
+            "peer",
+            "coherence-bus",
+            "coherence-announce",
+        ] {
             assert!(find_directive(name).is_some_and(|d| d.protected), "{name}");
         }
         let at = |ip: &str| std::net::SocketAddr::new(ip.parse().unwrap(), 5000);

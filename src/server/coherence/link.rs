@@ -39,10 +39,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::call::{self, encode_command, invalid};
+use super::auth::Key;
+use super::call::{self, encode_command, invalid, Auth};
 use super::resp::Frame;
 use super::wire::{self, Item, Message};
 use super::{as_remote, bus, Settings, CHANNEL};
@@ -194,13 +194,16 @@ pub async fn supervise(server: Arc<Server>) {
         // A clean stop leaves the directory; a crash leaves an entry the links skip (the address
         // stops answering, or answers with another node id).
         let node = server.coherence.node_id.clone();
-        let _ = call::call(&bus, &[b"HDEL", bus::NODES_KEY, &node]).await;
+        let key = server.coherence.key();
+        let hdel: [&[u8]; 3] = [b"HDEL", bus::NODES_KEY, &node];
+        let _ = call::call(&bus, Auth::bus(key.as_ref()), &hdel).await;
     }
 }
 
 async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
     let mut origins = Origins::default();
     let mut backoff = MIN_BACKOFF;
+    let mut warned = false;
     loop {
         link.state.store(CONNECTING, Ordering::Relaxed);
         let result = follow(&server, &link, &mut origins).await;
@@ -212,8 +215,15 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
                 .fetch_add(1, Ordering::Relaxed);
             backoff = MIN_BACKOFF;
         }
-        if let Err(err) = result {
-            tracing::debug!(peer = %link.addr, %err, "coherence link down");
+        match result {
+            // An answer, not a lost connection (NOAUTH, a secret that does not match): say so
+            // once, it will not mend by itself.
+            Err(err) if err.kind() == std::io::ErrorKind::InvalidData && !warned => {
+                warned = true;
+                tracing::warn!(peer = %link.addr, %err, "coherence link refused");
+            }
+            Err(err) => tracing::debug!(peer = %link.addr, %err, "coherence link down"),
+            Ok(()) => {}
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -222,15 +232,23 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
 
 /// One connection: subscribes and applies messages until the connection fails.
 async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std::io::Result<()> {
-    let mut stream = TcpStream::connect(&link.addr).await?;
-    let _ = stream.set_nodelay(true);
+    let key = server.coherence.key();
+    let auth = if link.bus {
+        Auth::bus(key.as_ref())
+    } else {
+        Auth::peer(key.as_ref())
+    };
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut stream = call::connect(&link.addr, auth, &mut buf).await?;
     stream
         .write_all(&encode_command(&[b"SUBSCRIBE", CHANNEL]))
         .await?;
-    let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
-        let Frame::Array(parts) = call::read_frame(&mut stream, &mut buf).await? else {
-            continue;
+        let parts = match call::read_frame(&mut stream, &mut buf).await? {
+            Frame::Array(parts) => parts,
+            // SUBSCRIBE refused (NOAUTH: the peer has requirepass and this daemon no secret).
+            Frame::Error(text) => return Err(invalid(&String::from_utf8_lossy(&text))),
+            _ => continue,
         };
         let bulk = |i: usize| match parts.get(i) {
             Some(Frame::Bulk(Some(bytes))) => Some(bytes.clone()),
@@ -253,9 +271,11 @@ async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std
     }
 }
 
-/// The position of the daemon at `addr`: (node-id, run, last sequence published).
-async fn position(addr: &str) -> std::io::Result<(Bytes, Position)> {
-    let Frame::Array(parts) = call::call(addr, &[b"CACHE.PEER", b"POSITION"]).await? else {
+/// The position of the daemon at `addr`: (node-id, run, last sequence published). With a secret,
+/// the daemon has proved it first (`call::Auth::Peer`).
+async fn position(addr: &str, key: Option<&Key>) -> std::io::Result<(Bytes, Position)> {
+    let args: [&[u8]; 2] = [b"CACHE.PEER", b"POSITION"];
+    let Frame::Array(parts) = call::call(addr, Auth::peer(key), &args).await? else {
         return Err(invalid("CACHE.PEER POSITION did not reply an array"));
     };
     let (mut node, mut run, mut seq) = (None, None, None);
@@ -286,8 +306,9 @@ async fn directory(
     link: &LinkState,
     origins: &mut Origins,
 ) -> Option<Vec<(String, Bytes, Position)>> {
+    let key = server.coherence.key();
     let addrs: Vec<String> = if link.bus {
-        let mut addrs: Vec<String> = bus::nodes(&link.addr)
+        let mut addrs: Vec<String> = bus::nodes(&link.addr, key.as_ref())
             .await
             .ok()?
             .into_iter()
@@ -302,7 +323,7 @@ async fn directory(
     };
     let mut found: Vec<(String, Bytes, Position)> = Vec::new();
     for addr in addrs {
-        match position(&addr).await {
+        match position(&addr, key.as_ref()).await {
             Ok((node, at)) => {
                 if node != server.coherence.node_id && !found.iter().any(|(_, n, _)| *n == node) {
                     origins.addrs.insert(node.clone(), addr.clone());
@@ -370,7 +391,8 @@ async fn replay(
         run_text.as_bytes(),
         after_text.as_bytes(),
     ];
-    let Ok(Frame::Array(payloads)) = call::call(addr, &args).await else {
+    let key = server.coherence.key();
+    let Ok(Frame::Array(payloads)) = call::call(addr, Auth::peer(key.as_ref()), &args).await else {
         return false;
     };
     let stats = &server.coherence.stats;
@@ -379,9 +401,15 @@ async fn replay(
         let Frame::Bulk(Some(payload)) = payload else {
             return false;
         };
+        // The messages as they were published: signed, when there is a secret.
         match wire::decode(payload) {
             Some(message)
-                if message.origin == *node && message.run == run && message.seq == expected =>
+                if message.origin == *node
+                    && message.run == run
+                    && message.seq == expected
+                    && key
+                        .as_ref()
+                        .is_none_or(|key| message.signed_by(key, payload)) =>
             {
                 apply(server, &message);
                 origins
@@ -420,9 +448,10 @@ async fn ask_origin(
     link: &LinkState,
     origins: &mut Origins,
     message: &Message,
+    key: Option<&Key>,
 ) -> Verdict {
     let addr = if link.bus {
-        match bus::node_addr(&link.addr, &message.origin).await {
+        match bus::node_addr(&link.addr, key, &message.origin).await {
             Ok(addr) => Some(addr),
             Err(_) => origins.addrs.get(&message.origin).cloned(),
         }
@@ -432,7 +461,7 @@ async fn ask_origin(
     let Some(addr) = addr else {
         return Verdict::Silent(None);
     };
-    match position(&addr).await {
+    match position(&addr, key).await {
         Ok((node, at)) if node == message.origin => {
             if at.run == message.run && at.seq >= message.seq {
                 origins.addrs.insert(node, addr.clone());
@@ -447,16 +476,35 @@ async fn ask_origin(
     }
 }
 
+/// Handles one message, then counts it: a message counted in `messages_received` has had all its
+/// effects (what tests and settling fleets wait for).
 async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, payload: &[u8]) {
-    let coherence = &server.coherence;
-    let stats = &coherence.stats;
+    handle(server, link, origins, payload).await;
+    let stats = &server.coherence.stats;
     stats.messages_received.fetch_add(1, Ordering::Relaxed);
     link.messages.fetch_add(1, Ordering::Relaxed);
-    // Not a reason to drop anything: the next genuine message of its origin shows any gap.
+}
+
+async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payload: &[u8]) {
+    let coherence = &server.coherence;
+    let stats = &coherence.stats;
+    // Neither is a reason to drop anything: the next genuine message of its origin shows any gap.
     let Some(message) = wire::decode(payload) else {
         stats.malformed.fetch_add(1, Ordering::Relaxed);
         return;
     };
+    let key = coherence.key();
+    if let Some(key) = &key {
+        if !message.signed_by(key, payload) {
+            if stats.unauthenticated.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(
+                    link = %link.addr,
+                    "dropped an invalidation message not signed with this daemon's coherence-secret"
+                );
+            }
+            return;
+        }
+    }
     if message.origin == coherence.node_id {
         // Our own message back from a bus; another run means another daemon uses our node id,
         // and each would ignore the other's invalidations.
@@ -478,7 +526,7 @@ async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, paylo
         Some(at) if at.run == message.run && message.seq <= at.seq => return,
         Some(at) if at.run == message.run && message.seq == at.seq + 1 => {}
         _ => {
-            let addr = match ask_origin(link, origins, &message).await {
+            let addr = match ask_origin(link, origins, &message, key.as_ref()).await {
                 Verdict::Denies => {
                     if stats.forged.fetch_add(1, Ordering::Relaxed) == 0 {
                         tracing::warn!(

@@ -20,7 +20,13 @@
 //!
 //! With `coherence-bus`, a Redis-compatible server is the broker instead of a full mesh: `bus`
 //! forwards this daemon's messages there and announces the address peers ask replays from.
+//!
+//! Who may speak: only the daemon itself publishes on its `__cachet__:` channels (a client's
+//! PUBLISH there is refused); with `coherence-secret`, every message is signed and every
+//! connection between daemons authenticated both ways (`auth`), which is what protects a bus that
+//! other clients can reach.
 
+pub mod auth;
 pub mod backlog;
 pub mod bus;
 pub mod call;
@@ -78,6 +84,10 @@ pub struct CoherenceStats {
     pub malformed: AtomicU64,
     /// Well-formed messages their origin denies having published (see `link`).
     pub forged: AtomicU64,
+    /// Messages dropped for a missing or wrong signature (with `coherence-secret`).
+    pub unauthenticated: AtomicU64,
+    /// `CACHE.PEER AUTH` attempts refused (a wrong or missing secret on the other side).
+    pub peer_auth_failures: AtomicU64,
     pub gaps: AtomicU64,
     pub origin_restarts: AtomicU64,
     pub link_losses: AtomicU64,
@@ -129,6 +139,8 @@ pub struct Coherence {
     desired: watch::Sender<Settings>,
     /// The running links, for INFO.
     pub links: Mutex<Vec<Arc<link::LinkState>>>,
+    /// The key of `coherence-secret` (`None`: messages are neither signed nor checked).
+    key: std::sync::RwLock<Option<auth::Key>>,
 }
 
 impl Coherence {
@@ -146,7 +158,19 @@ impl Coherence {
             stats: CoherenceStats::default(),
             desired: watch::channel(Settings::default()).0,
             links: Mutex::default(),
+            key: std::sync::RwLock::new(None),
         }
+    }
+
+    /// The key messages are signed and checked with, and handshakes made with (a copy: an HMAC
+    /// state of a few hundred bytes).
+    pub fn key(&self) -> Option<auth::Key> {
+        self.key.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes `coherence-secret` in (empty: none); the next message published or received uses it.
+    pub fn set_secret(&self, secret: &[u8]) {
+        *self.key.write().unwrap_or_else(|p| p.into_inner()) = auth::key(secret);
     }
 
     pub fn enabled(&self) -> bool {
@@ -176,7 +200,7 @@ impl Coherence {
     /// Publishes one message: numbered, kept for replays, sent to local subscribers (the peers'
     /// links) and woken for the bus. Numbering and delivery happen under the backlog's lock, so a
     /// replay served concurrently holds exactly the messages a new subscriber did not receive.
-    fn publish(&self, server: &Server, items: &[Item]) {
+    fn publish(&self, server: &Server, items: &[Item], key: Option<&auth::Key>) {
         let mut backlog = self.lock_backlog();
         let seq = backlog.last_seq() + 1;
         let header = wire::Header {
@@ -184,7 +208,7 @@ impl Coherence {
             seq,
             time_ms: now_ms(),
         };
-        let payload = Bytes::from(wire::encode(&self.node_id, header, items));
+        let payload = Bytes::from(wire::encode_signed(&self.node_id, header, items, key));
         server
             .pubsub
             .publish(Kind::Channel, CHANNEL, &payload, None, header.time_ms);
@@ -302,6 +326,7 @@ pub async fn publisher(server: Arc<Server>) {
         // connections queued while the previous one was being published.
         coherence.wakeup.notified().await;
         let items = coherence.take_pending();
+        let key = coherence.key();
         let mut start = 0;
         while start < items.len() {
             let mut end = start;
@@ -310,7 +335,7 @@ pub async fn publisher(server: Arc<Server>) {
                 bytes += items[end].encoded_len();
                 end += 1;
             }
-            coherence.publish(&server, &items[start..end]);
+            coherence.publish(&server, &items[start..end], key.as_ref());
             start = end;
         }
     }
