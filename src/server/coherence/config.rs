@@ -26,7 +26,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "",
         mutable: true,
         protected: true,
-        help: "Peer daemons (host:port, space separated) whose invalidations this daemon subscribes to when coherence is on. Setting it replaces the whole list.",
+        help: "Peer daemons (host:port, space separated) whose invalidations this daemon subscribes to when coherence is on (listing peers does not turn it on: the daemon warns at start, and INFO coherence counts them in peers_ignored). Setting it replaces the whole list.",
         get: |c| c.peers.join(" "),
         set: |c, a| {
             c.peers = parse_peers(a)?;
