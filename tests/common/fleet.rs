@@ -305,6 +305,29 @@ impl Node {
     }
 }
 
+thread_local! {
+    /// The `coherence-secret` of the fleets this thread starts (`with_secret`); empty: none.
+    static SECRET: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Runs `scenario` with every node of the fleets it starts sharing `coherence-secret`: signed
+/// messages, and links that authenticate (a test runs on one thread).
+pub fn with_secret(secret: &str, scenario: impl FnOnce()) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SECRET.with(|s| s.borrow_mut().clear());
+        }
+    }
+    SECRET.with(|s| *s.borrow_mut() = secret.to_string());
+    let _reset = Reset;
+    scenario();
+}
+
+fn secret() -> String {
+    SECRET.with(|s| s.borrow().clone())
+}
+
 /// Which nodes of a fleet run as real processes.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -333,6 +356,7 @@ impl Fleet {
                         c.node_id = format!("node-{i}");
                         // Linked at run time with CONFIG SET peer / coherence-bus.
                         c.enable_protected_configs = ProtectedAction::Yes;
+                        c.coherence_secret = secret().into_bytes();
                     })
                 })
             })
@@ -358,6 +382,9 @@ impl Fleet {
                 None => {
                     let mut args = process_args(topology, &others(i));
                     args.extend(["--node-id".to_string(), format!("node-{i}")]);
+                    if !secret().is_empty() {
+                        args.extend(["--coherence-secret".to_string(), secret()]);
+                    }
                     Node::Process(ProcessNode::start(ports[i], args))
                 }
             });

@@ -26,8 +26,9 @@
 //!   missed; an origin it never saw is replayed from the start of its run.
 //! - Local data is dropped, all of it (a FLUSHALL applied as remote, so not re-broadcast; counted in
 //!   `recoveries`), when that cannot work: the first subscription of a link (whatever the daemon
-//!   holds may predate it), an origin that restarted (another run, which the origin confirms or
-//!   cannot be asked about: what its last run did not publish before it stopped is unknowable), a
+//!   holds may predate it), an origin that restarted (another run, which the origin confirms, shows
+//!   while denying a message, or cannot be asked about: what its last run did not publish before
+//!   it stopped is unknowable), a
 //!   replay that fails (the origin's backlog no longer holds the sequence, or it does not answer),
 //!   an origin followed before that is no longer found. After a drop, positions taken before it are
 //!   the new baseline.
@@ -437,8 +438,9 @@ enum Verdict {
     /// sequence: the message may be what it claims.
     Confirms(String),
     /// It answered and has not published such a message (another run, or not that far yet), or,
-    /// in a mesh, the peer is another node: a forgery, or an old run's message sent again.
-    Denies,
+    /// in a mesh, the peer is another node: a forgery, or an old run's message sent again. With
+    /// where the origin stands, when it was the one answering.
+    Denies(Option<Position>),
     /// It cannot be asked (not announced, not answering, another node at its bus address): the
     /// message is taken at its word, as the rules say (with where to ask for a replay, if known).
     Silent(Option<String>),
@@ -467,11 +469,11 @@ async fn ask_origin(
                 origins.addrs.insert(node, addr.clone());
                 Verdict::Confirms(addr)
             } else {
-                Verdict::Denies
+                Verdict::Denies(Some(at))
             }
         }
         // A peer publishes only its own messages on its channel.
-        Ok(_) if !link.bus => Verdict::Denies,
+        Ok(_) if !link.bus => Verdict::Denies(None),
         _ => Verdict::Silent(Some(addr)),
     }
 }
@@ -527,13 +529,23 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
         Some(at) if at.run == message.run && message.seq == at.seq + 1 => {}
         _ => {
             let addr = match ask_origin(link, origins, &message, key.as_ref()).await {
-                Verdict::Denies => {
+                Verdict::Denies(origin_at) => {
                     if stats.forged.fetch_add(1, Ordering::Relaxed) == 0 {
                         tracing::warn!(
                             link = %link.addr,
                             origin = %String::from_utf8_lossy(&message.origin),
                             "dropped an invalidation message its origin did not publish (forged, or an old run's sent again)"
                         );
+                    }
+                    // Whatever the message was, the origin answered from another run than the
+                    // one followed here: it restarted (the restart rule), as its next message
+                    // would show, if it ever sends one.
+                    if let (Some(known), Some(at)) = (known, origin_at) {
+                        if known.run != at.run {
+                            stats.origin_restarts.fetch_add(1, Ordering::Relaxed);
+                            origins.drop_local_data(server);
+                            origins.known.insert(message.origin.clone(), at);
+                        }
                     }
                     return;
                 }
