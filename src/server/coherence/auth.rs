@@ -155,6 +155,29 @@ mod tests {
         assert!(super::key(b"").is_none());
     }
 
+    /// What signing costs per message (run with `cargo test --release --lib signing_cost --
+    /// --ignored --nocapture`): the publisher signs each message once, each receiver checks it.
+    #[test]
+    #[ignore]
+    fn signing_cost() {
+        let key = key(b"a fleet secret").unwrap();
+        for size in [100, 8 * 1024, 64 * 1024] {
+            let message = vec![b'x'; size];
+            let rounds = (64 * 1024 * 1024 / size).min(200_000);
+            let started = std::time::Instant::now();
+            let mut sink = 0u8;
+            for _ in 0..rounds {
+                sink ^= sign(&key, &[&message])[0];
+            }
+            let per = started.elapsed().as_nanos() as f64 / rounds as f64;
+            println!(
+                "sign {size} B: {:.0} ns ({:.0} MB/s) [{sink}]",
+                per,
+                size as f64 / per * 1e3
+            );
+        }
+    }
+
     #[test]
     fn handshake_proofs_are_bound_to_both_nonces_and_sides() {
         let key = key(b"s3cret").unwrap();

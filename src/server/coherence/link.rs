@@ -28,10 +28,9 @@
 //!   `recoveries`), when that cannot work: the first subscription of a link (whatever the daemon
 //!   holds may predate it), an origin that restarted (another run, which the origin confirms, shows
 //!   while denying a message, or cannot be asked about: what its last run did not publish before
-//!   it stopped is unknowable), a
-//!   replay that fails (the origin's backlog no longer holds the sequence, or it does not answer),
-//!   an origin followed before that is no longer found. After a drop, positions taken before it are
-//!   the new baseline.
+//!   it stopped is unknowable), a replay that fails (the origin's backlog no longer holds the
+//!   sequence, or it does not answer), an origin followed before that is no longer found. After a
+//!   drop, positions taken before it are the new baseline.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
