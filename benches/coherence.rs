@@ -25,6 +25,9 @@
 //!   with coherence off, and against a redis-server; the order rotates round by round. Cost =
 //!   1 − median of per-round on/off ratios. Also A's CPU time per SET (utime+stime from
 //!   /proc/PID/stat), which leaves out B's and C's work on the shared server CPU.
+//! - With `--coherence-secret S`, the throughput part also runs A of a mesh sharing that secret
+//!   (messages signed and checked) and prints the signing cost: its ops/s and CPU per SET against
+//!   the unsigned mesh's, in the same round.
 //! - Servers on CPU `--server-cpu` (1), every client (this program, redis-benchmark) on
 //!   `--client-cpu` (0), when the machine has two.
 
@@ -111,6 +114,10 @@ struct Args {
     /// what sharing one CPU with A costs B: `--peers-cpu 0` puts them beside the load generator.
     #[arg(long)]
     peers_cpu: Option<usize>,
+    /// Throughput part: also measure A of a mesh whose daemons share this `coherence-secret`
+    /// (every message HMAC-SHA256 signed by A and checked by B and C), a fourth target.
+    #[arg(long)]
+    coherence_secret: Option<String>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -333,6 +340,8 @@ enum Target {
     Redis,
     CachetOff,
     CachetOn,
+    /// `CachetOn` with `--coherence-secret`: messages signed.
+    CachetSigned,
 }
 
 impl Target {
@@ -341,6 +350,7 @@ impl Target {
             Target::Redis => "redis-server",
             Target::CachetOff => "cachet, coherence off",
             Target::CachetOn => "cachet A, mesh of 3",
+            Target::CachetSigned => "cachet A, mesh, signed",
         }
     }
 }
@@ -492,7 +502,7 @@ fn run_throughput(
             vec![Server::start(&spec, 0, opts)?]
         }
         Target::CachetOff => start_trio(opts, false)?,
-        Target::CachetOn => start_trio(opts, true)?,
+        Target::CachetOn | Target::CachetSigned => start_trio(opts, true)?,
     };
     let a = &servers[0];
     let mut conn = a.connect()?;
@@ -709,7 +719,19 @@ fn print_throughput(rounds: &[Vec<(Target, [Throughput; 2])>]) {
         "  {:<24} {:>12} {:>12} {:>16} {:>16} {:>15}",
         "", "-P 1 ops/s", "-P 16 ops/s", "A µs CPU/SET P1", "A µs CPU/SET P16", "B+C CPU P1/P16"
     );
-    for t in [Target::Redis, Target::CachetOff, Target::CachetOn] {
+    let signed = rounds
+        .iter()
+        .any(|r| r.iter().any(|(t, _)| *t == Target::CachetSigned));
+    let targets = [
+        Target::Redis,
+        Target::CachetOff,
+        Target::CachetOn,
+        Target::CachetSigned,
+    ];
+    for t in targets
+        .into_iter()
+        .filter(|t| signed || *t != Target::CachetSigned)
+    {
         let col = |p: usize, f: &dyn Fn(Throughput) -> f64| {
             median(rounds.iter().filter_map(|r| get(r, t, p)).map(f).collect())
         };
@@ -767,6 +789,16 @@ fn print_throughput(rounds: &[Vec<(Target, [Throughput; 2])>]) {
             fmt(on, 0),
             fmt(ipm, 1),
         );
+        if signed {
+            let ops = ratio(Target::CachetSigned, Target::CachetOn, p, &|x| x.ops);
+            let cpu = ratio(Target::CachetSigned, Target::CachetOn, p, &|x| x.cpu_us);
+            println!(
+                "  {name}: signing cost {}% of ops/s (signed/unsigned {}), A CPU per SET signed/unsigned {}",
+                fmt((1.0 - ops) * 100.0, 1),
+                fmt(ops, 3),
+                fmt(cpu, 3),
+            );
+        }
     }
 }
 
@@ -799,15 +831,31 @@ fn main() {
         args.client_cpu,
     );
     let dir = _scratch.0.clone();
-    let opts = |coherence: &str| server::Options {
+    let opts = |coherence: &str, secret: Option<&str>| server::Options {
         redis_bin: args.redis_bin.clone(),
         cachet_bin: args.cachet_bin.clone(),
-        cachet_flags: vec!["--coherence".into(), coherence.into()],
+        // The mesh is linked at run time with CACHE.PEER ADD, from this machine.
+        cachet_flags: [
+            "--coherence",
+            coherence,
+            "--enable-protected-configs",
+            "local",
+        ]
+        .into_iter()
+        .chain(
+            secret
+                .map(|s| ["--coherence-secret", s])
+                .into_iter()
+                .flatten(),
+        )
+        .map(String::from)
+        .collect(),
         cachet_no_limit: true,
         server_cpu: two_cpus.then_some(args.server_cpu),
         dir: dir.clone(),
     };
-    let (opts_on, opts_off) = (opts("yes"), opts("no"));
+    let (opts_on, opts_off) = (opts("yes", None), opts("no", None));
+    let opts_signed = opts("yes", args.coherence_secret.as_deref());
     println!(
         "coherence: 3 cachet daemons (mesh), {} round(s), {} data keys, {}-byte values, servers on CPU {}, clients on CPU {}{}",
         args.rounds,
@@ -857,13 +905,17 @@ fn main() {
         }
         if parts.contains(&"throughput") {
             let mut targets = vec![Target::Redis, Target::CachetOff, Target::CachetOn];
-            targets.rotate_left(round % 3);
+            if args.coherence_secret.is_some() {
+                targets.push(Target::CachetSigned);
+            }
+            let count = targets.len();
+            targets.rotate_left(round % count);
             let mut results = Vec::new();
             for t in targets {
-                let opts = if t == Target::CachetOn {
-                    &opts_on
-                } else {
-                    &opts_off
+                let opts = match t {
+                    Target::CachetOn => &opts_on,
+                    Target::CachetSigned => &opts_signed,
+                    _ => &opts_off,
                 };
                 match run_throughput(t, &args, opts) {
                     Ok(r) => {

@@ -4,15 +4,16 @@
 import os, re, sys
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 src=''.join(open(os.path.join(root, f)).read() for f in ('src/server/config/table.rs', 'src/server/coherence/config.rs'))
-items=re.findall(r'Directive \{\s*name: "([^"]+)",\s*default: "([^"]*)",\s*mutable: (true|false),\s*help: "((?:[^"\\]|\\.)*)"', src, re.S)
+items=re.findall(r'Directive \{\s*name: "([^"]+)",\s*default: "([^"]*)",\s*mutable: (true|false),\s*protected: (true|false),\s*help: "((?:[^"\\]|\\.)*)"', src, re.S)
 out=["# cachet configuration, redis.conf syntax: `directive value`. Every directive cachet supports is",
 "# listed here with its default; uncomment and change what you need. Any directive can also be given",
 "# on the command line as `--directive value`, and read or changed at run time with CONFIG GET/SET",
-"# (those marked [restart] are fixed once the server runs).",""]
-for name,default,mutable,help in items:
+"# (those marked [restart] are fixed once the server runs; those marked [protected] only where",
+"# enable-protected-configs allows it).",""]
+for name,default,mutable,protected,help in items:
     help=help.replace('\\"','"')
     d = f'"{default}"' if (default=="" or " " in default) else default
-    out.append(f"# {help}" + ("" if mutable=="true" else " [restart]"))
+    out.append(f"# {help}" + ("" if mutable=="true" else " [restart]") + (" [protected]" if protected=="true" else ""))
     active = name in ("port", "bind", "databases", "maxclients", "hz", "loglevel", "timeout", "proto-max-bulk-len", "client-query-buffer-limit")
     out.append(("" if active else "# ") + f"{name} {d}")
     out.append("")

@@ -125,6 +125,90 @@ fn config_set_errors_like_redis() {
     );
 }
 
+/// Redis 7's protected configs: CONFIG SET refuses them by default (checked in the same pass as
+/// immutable ones, so the first refused name wins as in redis-server 7.0), CONFIG GET reads them.
+#[test]
+fn protected_configs_are_refused_like_redis() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    let protected = |name: &str| {
+        format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config\r\n")
+    };
+    let cases: &[(&[&[u8]], String)] = &[
+        (&[b"CONFIG", b"SET", b"dir", b"/tmp"], protected("dir")),
+        (&[b"CONFIG", b"SET", b"dbfilename", b"x.rdb"], protected("dbfilename")),
+        (&[b"CONFIG", b"SET", b"peer", b"127.0.0.1:1"], protected("peer")),
+        (&[b"CONFIG", b"SET", b"coherence-bus", b"redis://127.0.0.1:1"], protected("coherence-bus")),
+        (&[b"CONFIG", b"SET", b"coherence-announce", b"127.0.0.1:1"], protected("coherence-announce")),
+        (&[b"CONFIG", b"SET", b"DIR", b"/tmp"], protected("DIR")),
+        (&[b"CONFIG", b"SET", b"dir", b"/tmp", b"hz", b"20"], protected("dir")),
+        (&[b"CONFIG", b"SET", b"hz", b"20", b"dir", b"/tmp"], protected("dir")),
+        (&[b"CONFIG", b"SET", b"dir", b"/tmp", b"dir", b"/tmp"], protected("dir")),
+        (&[b"CONFIG", b"SET", b"dir", b"/tmp", b"nosuch", b"1"], protected("dir")),
+        (&[b"CONFIG", b"SET", b"nosuch", b"1", b"dir", b"/tmp"], "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n".into()),
+        (&[b"CONFIG", b"SET", b"databases", b"1", b"dir", b"/tmp"], "-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config\r\n".into()),
+        (&[b"CONFIG", b"SET", b"dir", b"/tmp", b"databases", b"1"], protected("dir")),
+        (&[b"CONFIG", b"SET", b"enable-protected-configs", b"yes"], "-ERR CONFIG SET failed (possibly related to argument 'enable-protected-configs') - can't set immutable config\r\n".into()),
+        // CACHE.PEER ADD/REMOVE change `peer` too.
+        (&[b"CACHE.PEER", b"ADD", b"127.0.0.1:1"], "-ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)\r\n".into()),
+        (&[b"CACHE.PEER", b"REMOVE", b"127.0.0.1:1"], "-ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)\r\n".into()),
+    ];
+    for (args, expected) in cases {
+        assert_eq!(
+            String::from_utf8_lossy(&raw.call(args)),
+            *expected,
+            "{args:?}"
+        );
+    }
+    // Nothing was applied, and they all still read.
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"hz", b"dir", b"peer", b"enable-protected-configs"]),
+        b"*8\r\n$2\r\nhz\r\n$2\r\n10\r\n$3\r\ndir\r\n$1\r\n.\r\n$4\r\npeer\r\n$0\r\n\r\n$24\r\nenable-protected-configs\r\n$2\r\nno\r\n"
+    );
+}
+
+/// `enable-protected-configs yes`, or `local` for a client on 127.0.0.1, lets CONFIG SET change
+/// them; the conf file always can.
+#[test]
+fn protected_configs_when_enabled() {
+    use cachet::server::config::{apply_conf_text, ProtectedAction};
+    for allowed in [ProtectedAction::Yes, ProtectedAction::Local] {
+        let server = TestServer::start_with(|c| c.enable_protected_configs = allowed);
+        let mut raw = server.raw();
+        assert_eq!(
+            raw.call(&[b"CONFIG", b"SET", b"dir", b"/tmp", b"peer", b"127.0.0.1:1"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(
+            raw.call(&[b"CACHE.PEER", b"ADD", b"127.0.0.1:2"]),
+            b":2\r\n"
+        );
+        assert_eq!(
+            raw.call(&[b"CONFIG", b"GET", b"dir", b"peer", b"enable-protected-configs"]),
+            format!(
+                "*6\r\n$3\r\ndir\r\n$4\r\n/tmp\r\n$4\r\npeer\r\n$23\r\n127.0.0.1:1 127.0.0.1:2\r\n$24\r\nenable-protected-configs\r\n${}\r\n{}\r\n",
+                allowed.name().len(),
+                allowed.name()
+            )
+            .into_bytes()
+        );
+    }
+    let mut values = cachet::ConfigValues::default();
+    apply_conf_text(
+        &mut values,
+        "dir /var/tmp\npeer 127.0.0.1:1\nenable-protected-configs local\n",
+    )
+    .unwrap();
+    assert_eq!(values.dir, "/var/tmp");
+    assert_eq!(values.peers, ["127.0.0.1:1"]);
+    assert_eq!(values.enable_protected_configs, ProtectedAction::Local);
+    let err = apply_conf_text(&mut values, "enable-protected-configs maybe\n").unwrap_err();
+    assert!(
+        err.contains("argument(s) must be one of the following: no, yes, local"),
+        "{err}"
+    );
+}
+
 #[test]
 fn config_help_and_resetstat() {
     let server = TestServer::start();

@@ -24,8 +24,8 @@ mod writes;
 use std::time::Duration;
 
 use fleet::{
-    config_set, counter, settle_exact, settle_quiet, wait_ready, wait_until, Fleet, Invalidation,
-    Kind, RedisServer, Topology, Tracker,
+    config_set, counter, settle_exact, settle_quiet, wait_ready, wait_until, with_secret, Fleet,
+    Invalidation, Kind, RedisServer, Topology, Tracker,
 };
 use redis::{Commands, Connection};
 
@@ -466,4 +466,24 @@ fn bus_writes_while_coherence_off_reach_the_peers() {
 #[test]
 fn bus_deletes_of_absent_keys_remove_the_copies() {
     on_bus(writes::deletes_of_absent_keys_remove_the_copies);
+}
+
+// With coherence-secret: signed messages, links that authenticate on every (re)connection, replays
+// checked, through restarts and cut links.
+
+const SECRET: &str = "fleet secret";
+
+#[test]
+fn mesh_chaos_with_a_secret() {
+    with_secret(SECRET, || chaos::chaos(Topology::Mesh));
+}
+
+#[test]
+fn bus_chaos_with_a_secret() {
+    with_secret(SECRET, || on_bus(chaos::chaos));
+}
+
+#[test]
+fn bus_restarted_origin_leaves_nothing_stale_with_a_secret() {
+    with_secret(SECRET, || on_bus(restarted_origin_leaves_nothing_stale));
 }

@@ -1,22 +1,33 @@
 //! The two parsers a coherence link runs on bytes from the network: the RESP reader of its
 //! subscription (`resp::parse`) and the invalidation message decoder (`wire::decode`). Beyond "no
-//! panic": a decoded message re-encodes to bytes that decode to the same message, and the RESP
-//! reader consumes exactly the frames it returns (never more than it was given).
+//! panic": a decoded message re-encodes to bytes that decode to the same message; a signed one's
+//! `hmac` trailer covers exactly the bytes that decode to it unsigned, and checking it (against a
+//! fixed key) never panics; the RESP reader consumes exactly the frames it returns (never more
+//! than it was given).
 #![no_main]
 
 use bytes::BytesMut;
-use cachet::server::coherence::{resp, wire};
+use cachet::server::coherence::{auth, resp, wire};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Some(message) = wire::decode(data) {
+    if let Some(mut message) = wire::decode(data) {
+        let key = auth::key(b"fuzz").expect("a key");
+        let _ = message.signed_by(&key, data);
+        if let Some(signature) = message.signature.take() {
+            let covered = wire::decode(&data[..signature.covers]);
+            assert_eq!(covered.as_ref(), Some(&message), "the trailer covers the message");
+        }
         let header = wire::Header {
             run: message.run,
             seq: message.seq,
             time_ms: message.time_ms,
         };
         let again = wire::encode(&message.origin, header, &message.items);
-        assert_eq!(wire::decode(&again), Some(message));
+        assert_eq!(wire::decode(&again), Some(message.clone()));
+        let signed = wire::encode_signed(&message.origin, header, &message.items, Some(&key));
+        let decoded = wire::decode(&signed).expect("a signed message decodes");
+        assert!(decoded.signed_by(&key, &signed));
     }
     let mut buf = BytesMut::from(data);
     loop {

@@ -412,6 +412,8 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     super::client_tracking::disable(ctx);
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
+    ctx.client.peer = false;
+    ctx.client.peer_challenge = None;
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.skip_next = false;
     ctx.client.info.details().name = None;

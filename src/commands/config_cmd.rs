@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
-use crate::server::config::{directives, find_directive, Directive};
+use crate::server::config::{directives, find_directive, refusal, Directive};
 
 const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
 const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS);
@@ -145,11 +145,13 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// Checks every name before any value, as Redis 7 does: the first unknown name wins unless an
-/// immutable or repeated name came before it; only then are values parsed, all or nothing.
+/// immutable, protected (and not enabled for this client) or repeated name came before it; only
+/// then are values parsed, all or nothing.
 fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
+    let allow_protected = may_set_protected(ctx);
     let mut chosen: Vec<(&'static Directive, String)> = Vec::new();
     let mut failure: Option<(String, &'static str)> = None;
     for pair in args[2..].chunks_exact(2) {
@@ -165,8 +167,8 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if failure.is_some() {
             continue;
         }
-        if !directive.mutable {
-            failure = Some((typed, "can't set immutable config"));
+        if let Some(reason) = refusal(directive, allow_protected) {
+            failure = Some((typed, reason));
         } else if chosen.iter().any(|(d, _)| std::ptr::eq(*d, directive)) {
             failure = Some((typed, "duplicate parameter"));
         } else {
@@ -184,10 +186,19 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|(d, value)| (d.name, vec![value.as_str()]))
         .collect();
-    ctx.server.config.set(&pairs).map_err(CmdError::msg)?;
+    ctx.server
+        .config
+        .set(&pairs, allow_protected)
+        .map_err(CmdError::msg)?;
     ctx.server.apply_config();
     ctx.out.ok();
     Ok(())
+}
+
+/// Whether this client may change protected directives (`enable-protected-configs`).
+pub fn may_set_protected(ctx: &Ctx<'_>) -> bool {
+    let allowed = ctx.server.config.read().enable_protected_configs;
+    allowed.allows(ctx.client.info.addr)
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {

@@ -435,6 +435,14 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.field("coherence_enabled", u8::from(coherence.enabled()));
     info.field("node_id", String::from_utf8_lossy(&coherence.node_id));
     info.field("run", coherence.run);
+    info.field(
+        "message_signing",
+        if coherence.key().is_some() {
+            "hmac-sha256"
+        } else {
+            "none"
+        },
+    );
     // One message per sequence number: the backlog's last is both.
     let last_sequence = coherence.lock_backlog().last_seq();
     info.field("messages_sent", last_sequence);
@@ -445,6 +453,9 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.field("messages_received", count(&stats.messages_received));
     info.field("items_applied", count(&stats.items_applied));
     info.field("malformed_messages", count(&stats.malformed));
+    info.field("forged_messages", count(&stats.forged));
+    info.field("unauthenticated_messages", count(&stats.unauthenticated));
+    info.field("peer_auth_failures", count(&stats.peer_auth_failures));
     info.field("gaps", count(&stats.gaps));
     info.field("origin_restarts", count(&stats.origin_restarts));
     info.field("link_losses", count(&stats.link_losses));
@@ -461,6 +472,9 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.field("bus_publishes", count(&stats.bus_publishes));
     info.field("node_id_conflicts", count(&stats.node_id_conflicts));
     info.field("peers", links.len());
+    // Links the configuration names but coherence does not follow (see `ignored_links`).
+    let ignored = crate::server::coherence::config::ignored_links(&server.config.read()).0;
+    info.field("peers_ignored", ignored);
     info.field(
         "peers_up",
         links.iter().filter(|l| l.state_name() == "up").count(),

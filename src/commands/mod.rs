@@ -376,6 +376,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             if needs_auth {
                 multi::flag_error(ctx.client);
                 Err(CmdError::NoAuth)
+            } else if let Err(err) = pubsub::check_reserved_channel(ctx.client, spec, args) {
+                multi::flag_error(ctx.client);
+                Err(err)
             } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
                 multi::flag_error(ctx.client);
                 Err(err)

@@ -1,6 +1,8 @@
 //! `CACHE.PEER ADD|REMOVE|LIST`: the `peer` list of peer coherence, changed at run time. ADD and
-//! REMOVE go through the configuration (so `CONFIG GET peer` and `CONFIG REWRITE` see them), and
-//! the links follow (`server::coherence::link::supervise`).
+//! REMOVE go through the configuration (so `CONFIG GET peer` and `CONFIG REWRITE` see them, and
+//! `enable-protected-configs` guards them), and the links follow
+//! (`server::coherence::link::supervise`). `POSITION` and `REPLAY` answer the links of other
+//! daemons; `CHALLENGE` and `AUTH` let them prove `coherence-secret` (`server::coherence::auth`).
 
 use crate::commands::{AclCategories, CommandFlags};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +11,7 @@ use bytes::Bytes;
 
 use super::{reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
+use crate::server::coherence::auth;
 use crate::server::coherence::backlog::Unavailable;
 use crate::server::coherence::link::LinkState;
 
@@ -77,6 +80,26 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             ..PEER
         },
         CommandSpec {
+            name: "challenge",
+            arity: 2,
+            flags: flags!(NOSCRIPT, LOADING, STALE, FAST, NO_AUTH),
+            acl_categories: acl!(SLOW),
+            summary: "Returns a nonce a peer daemon proves the coherence secret with (CACHE.PEER AUTH).",
+            complexity: "O(1)",
+            handler: Some(peer_challenge),
+            ..PEER
+        },
+        CommandSpec {
+            name: "auth",
+            arity: 4,
+            flags: flags!(NOSCRIPT, LOADING, STALE, FAST, NO_AUTH),
+            acl_categories: acl!(SLOW),
+            summary: "Authenticates the connection as a peer daemon by proving the coherence secret; replies this daemon's proof.",
+            complexity: "O(1)",
+            handler: Some(peer_auth),
+            ..PEER
+        },
+        CommandSpec {
             name: "help",
             arity: 2,
             flags: flags!(LOADING, STALE),
@@ -100,13 +123,19 @@ fn addresses(args: &[Bytes]) -> Result<Vec<String>, CmdError> {
         .collect()
 }
 
-/// Replaces the configured peer list, as `CONFIG SET peer` would, and applies it. Replies the
-/// number of peers now configured.
+/// Replaces the configured peer list, as `CONFIG SET peer` would (so only where
+/// `enable-protected-configs` allows it), and applies it. Replies the number of peers now
+/// configured.
 fn set_peers(ctx: &mut Ctx<'_>, peers: Vec<String>) -> CmdResult {
+    if !super::config_cmd::may_set_protected(ctx) {
+        return Err(CmdError::msg(
+            "ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)",
+        ));
+    }
     let joined = peers.join(" ");
     ctx.server
         .config
-        .set(&[("peer", vec![joined.as_str()])])
+        .set(&[("peer", vec![joined.as_str()])], true)
         .map_err(|e| {
             CmdError::msg(e.replace(
                 "CONFIG SET failed (possibly related to argument 'peer') - ",
@@ -227,6 +256,56 @@ fn peer_replay(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Longest client nonce accepted: ours are 32 hex digits.
+const MAX_NONCE: usize = 64;
+
+fn peer_key(ctx: &Ctx<'_>) -> Result<auth::Key, CmdError> {
+    ctx.server
+        .coherence
+        .key()
+        .ok_or_else(|| CmdError::msg("ERR coherence-secret is not set on this daemon"))
+}
+
+/// `CACHE.PEER CHALLENGE`: a fresh nonce, kept for this connection's next `CACHE.PEER AUTH`.
+fn peer_challenge(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    peer_key(ctx)?;
+    let nonce = auth::nonce();
+    ctx.out.bulk(nonce.as_bytes());
+    ctx.client.peer_challenge = Some(nonce);
+    Ok(())
+}
+
+/// `CACHE.PEER AUTH <nonce> <proof>`: `proof` is the MAC of the challenge and `nonce`
+/// (`auth::client_proof`). Right: the connection is authenticated as a peer, and the reply is this
+/// daemon's own proof (`auth::server_proof`) for the link to check. One try per challenge.
+fn peer_auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let key = peer_key(ctx)?;
+    let Some(challenge) = ctx.client.peer_challenge.take() else {
+        return Err(CmdError::msg(
+            "ERR CACHE.PEER AUTH must follow CACHE.PEER CHALLENGE",
+        ));
+    };
+    let (nonce, proof) = (&args[2], &args[3]);
+    let valid = !nonce.is_empty()
+        && nonce.len() <= MAX_NONCE
+        && auth::verify_client_proof(&key, challenge.as_bytes(), nonce, proof);
+    if !valid {
+        ctx.server
+            .coherence
+            .stats
+            .peer_auth_failures
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(CmdError::msg(
+            "WRONGPASS the proof does not match this daemon's coherence-secret",
+        ));
+    }
+    ctx.client.authenticated = true;
+    ctx.client.peer = true;
+    ctx.out
+        .bulk(&auth::server_proof(&key, challenge.as_bytes(), nonce));
+    Ok(())
+}
+
 fn peer_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     reply_help(
         ctx.out,
@@ -242,6 +321,12 @@ fn peer_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
             "    Return this daemon's node id, run and last invalidation sequence.",
             "REPLAY <node-id> <run> <after-seq>",
             "    Return the invalidation messages published after a sequence (from the backlog).",
+            "CHALLENGE",
+            "    Return a nonce for CACHE.PEER AUTH (needs coherence-secret).",
+            "AUTH <nonce> <proof>",
+            "    Authenticate as a peer daemon: <proof> is the HMAC-SHA256, keyed by coherence-secret,",
+            "    of 'cachet-peer-auth client <challenge> <nonce>' (hex); replies the daemon's proof,",
+            "    the same over 'cachet-peer-auth server <challenge> <nonce>'.",
         ],
     );
     Ok(())

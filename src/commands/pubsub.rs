@@ -1,7 +1,8 @@
 //! Pub/sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, (S)PUBLISH and PUBSUB introspection, with
 //! Redis 7.0's replies (push frames in RESP3, arrays in RESP2) and its subscribed-mode rule: a
 //! RESP2 client subscribed to anything may only run the commands of that mode. The registry and
-//! delivery live in `server::pubsub`.
+//! delivery live in `server::pubsub`. The `__cachet__:` channels are peer coherence's: clients may
+//! subscribe to them but not publish there (`check_reserved_channel`).
 
 use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
@@ -9,6 +10,8 @@ use bytes::Bytes;
 use super::args::text;
 use super::{full_name, reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
+use crate::server::clients::ClientState;
+use crate::server::coherence::RESERVED_PREFIX;
 use crate::server::pubsub::Kind;
 
 const SUBSCRIBE_FLAGS: CommandFlags = flags!(PUBSUB, NOSCRIPT, LOADING, STALE);
@@ -212,6 +215,32 @@ pub fn check_subscribed_context(
     )))
 }
 
+const RESERVED_CHANNEL: &str = "ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there";
+
+/// Refuses a client's PUBLISH or SPUBLISH on a `__cachet__:` channel: the peers following this
+/// daemon trust what arrives there as its own invalidations. Checked when the command arrives
+/// (`dispatch`, before queueing, as Redis checks a channel an ACL user may not use: inside MULTI
+/// the transaction is then aborted) and again when it runs.
+pub fn check_reserved_channel(
+    client: &ClientState,
+    spec: &CommandSpec,
+    args: &[Bytes],
+) -> CmdResult {
+    match args.get(1) {
+        Some(channel) if matches!(spec.name, "publish" | "spublish") => {
+            may_publish_on(client, channel)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn may_publish_on(client: &ClientState, channel: &[u8]) -> CmdResult {
+    if channel.starts_with(RESERVED_PREFIX) && !client.peer {
+        return Err(CmdError::msg(RESERVED_CHANNEL));
+    }
+    Ok(())
+}
+
 fn kind_name(kind: Kind, subscribe: bool) -> &'static [u8] {
     match (kind, subscribe) {
         (Kind::Channel, true) => b"subscribe",
@@ -296,6 +325,7 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn publish_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult {
+    may_publish_on(ctx.client, &args[1])?;
     let (receivers, mine) =
         ctx.server
             .pubsub

@@ -35,6 +35,11 @@ pub struct ClientState {
     pub id: u64,
     pub db: usize,
     pub authenticated: bool,
+    /// Authenticated as a peer daemon (`CACHE.PEER AUTH`, with the coherence secret): may publish
+    /// on the reserved `__cachet__:` channels.
+    pub peer: bool,
+    /// The nonce `CACHE.PEER CHALLENGE` handed out, which the next `CACHE.PEER AUTH` must prove.
+    pub peer_challenge: Option<String>,
     pub reply_mode: ReplyMode,
     /// Set by the current command when the next one's reply must be skipped (CLIENT REPLY SKIP).
     pub skip_next: bool,
@@ -63,6 +68,8 @@ impl ClientState {
             id: info.id,
             db: 0,
             authenticated,
+            peer: false,
+            peer_challenge: None,
             reply_mode: ReplyMode::On,
             skip_next: false,
             close_after_reply: false,

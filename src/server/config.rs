@@ -28,6 +28,7 @@ pub struct ConfigValues {
     pub threads: usize,
     pub maxclients: usize,
     pub requirepass: Vec<u8>,
+    pub enable_protected_configs: ProtectedAction,
     pub hz: u32,
     pub loglevel: String,
     pub logfile: String,
@@ -66,6 +67,8 @@ pub struct ConfigValues {
     pub coherence_bus: String,
     pub coherence_announce: String,
     pub coherence_backlog_size: usize,
+    /// Key of the HMAC every coherence message carries and links authenticate with; empty: none.
+    pub coherence_secret: Vec<u8>,
 }
 
 impl ConfigValues {
@@ -83,6 +86,60 @@ impl ConfigValues {
     }
 }
 
+/// Who may change protected directives with `CONFIG SET` (Redis 7's `enable-protected-configs`,
+/// and its names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtectedAction {
+    No,
+    Yes,
+    /// Only connections from the loopback address (Redis's `islocalClient`: exactly 127.0.0.1 or
+    /// ::1).
+    Local,
+}
+
+impl ProtectedAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtectedAction::No => "no",
+            ProtectedAction::Yes => "yes",
+            ProtectedAction::Local => "local",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "no" => Some(ProtectedAction::No),
+            "yes" => Some(ProtectedAction::Yes),
+            "local" => Some(ProtectedAction::Local),
+            _ => None,
+        }
+    }
+
+    /// Whether a client connected from `peer` may do the protected action.
+    pub fn allows(self, peer: std::net::SocketAddr) -> bool {
+        match self {
+            ProtectedAction::No => false,
+            ProtectedAction::Yes => true,
+            ProtectedAction::Local => {
+                let ip = peer.ip();
+                ip == std::net::IpAddr::from([127, 0, 0, 1])
+                    || ip == std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+            }
+        }
+    }
+}
+
+/// Why `CONFIG SET` refuses a directive by its name alone (Redis's wording).
+pub fn refusal(directive: &Directive, allow_protected: bool) -> Option<&'static str> {
+    if !directive.mutable {
+        Some("can't set immutable config")
+    } else if directive.protected && !allow_protected {
+        Some("can't set protected config")
+    } else {
+        None
+    }
+}
+
 type Getter = fn(&ConfigValues) -> String;
 type Setter = fn(&mut ConfigValues, &[&str]) -> Result<(), String>;
 
@@ -91,6 +148,10 @@ pub struct Directive {
     pub default: &'static str,
     /// Whether `CONFIG SET` may change it while running.
     pub mutable: bool,
+    /// Redis's `PROTECTED_CONFIG`: `CONFIG SET` may change it only where `enable-protected-configs`
+    /// allows (the conf file and the command line always may). For what makes the daemon connect
+    /// somewhere or write files: a client must not point it at an address or a path of its choice.
+    pub protected: bool,
     pub help: &'static str,
     pub get: Getter,
     pub set: Setter,
@@ -179,6 +240,7 @@ impl Default for ConfigValues {
             threads: 0,
             maxclients: 0,
             requirepass: Vec::new(),
+            enable_protected_configs: ProtectedAction::No,
             hz: 0,
             loglevel: String::new(),
             logfile: String::new(),
@@ -216,6 +278,7 @@ impl Default for ConfigValues {
             coherence_bus: String::new(),
             coherence_announce: String::new(),
             coherence_backlog_size: 0,
+            coherence_secret: Vec::new(),
         };
         for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {
@@ -253,8 +316,9 @@ impl Config {
         self.values.load()
     }
 
-    /// Applies `CONFIG SET` pairs atomically: all succeed or none is applied.
-    pub fn set(&self, pairs: &[(&str, Vec<&str>)]) -> Result<(), String> {
+    /// Applies `CONFIG SET` pairs atomically: all succeed or none is applied. Protected directives
+    /// are refused unless `allow_protected` (see `ProtectedAction::allows`).
+    pub fn set(&self, pairs: &[(&str, Vec<&str>)], allow_protected: bool) -> Result<(), String> {
         let _writer = self.writer.lock_or_recover();
         let mut updated = ConfigValues::clone(&self.values.load());
         for (name, args) in pairs {
@@ -263,8 +327,10 @@ impl Config {
                     "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
                 ));
             };
-            if !directive.mutable {
-                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+            if let Some(reason) = refusal(directive, allow_protected) {
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+                ));
             }
             (directive.set)(&mut updated, args).map_err(|e| {
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")
@@ -411,11 +477,40 @@ mod tests {
     fn set_is_all_or_nothing() {
         let config = Config::new(ConfigValues::default(), None);
         let err = config
-            .set(&[("hz", vec!["20"]), ("nosuch", vec!["1"])])
+            .set(&[("hz", vec!["20"]), ("nosuch", vec!["1"])], false)
             .unwrap_err();
         assert!(err.contains("Unknown option"));
         assert_eq!(config.read().hz, 10);
-        config.set(&[("hz", vec!["20"])]).unwrap();
+        config.set(&[("hz", vec!["20"])], false).unwrap();
         assert_eq!(config.read().hz, 20);
+    }
+
+    #[test]
+    fn protected_directives_need_permission() {
+        let config = Config::new(ConfigValues::default(), None);
+        let err = config.set(&[("dir", vec!["/tmp"])], false).unwrap_err();
+        assert_eq!(
+            err,
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
+        config.set(&[("dir", vec!["/tmp"])], true).unwrap();
+        assert_eq!(config.read().dir, "/tmp");
+        for name in [
+            "dir",
+            "dbfilename",
+            "peer",
+            "coherence-bus",
+            "coherence-announce",
+        ] {
+            assert!(find_directive(name).is_some_and(|d| d.protected), "{name}");
+        }
+        let at = |ip: &str| std::net::SocketAddr::new(ip.parse().unwrap(), 5000);
+        assert!(ProtectedAction::Local.allows(at("127.0.0.1")));
+        assert!(ProtectedAction::Local.allows(at("::1")));
+        // Redis's islocalClient compares the text: only these two.
+        assert!(!ProtectedAction::Local.allows(at("127.0.0.2")));
+        assert!(!ProtectedAction::Local.allows(at("10.0.0.1")));
+        assert!(ProtectedAction::Yes.allows(at("10.0.0.1")));
+        assert!(!ProtectedAction::No.allows(at("127.0.0.1")));
     }
 }

@@ -134,6 +134,8 @@ impl Server {
                 },
             )
         };
+        self.coherence
+            .set_secret(&self.config.read().coherence_secret);
         self.coherence.configure(coherence);
         self.keyspace.set_eviction_settings(settings);
         self.tracking.max_keys.store(
@@ -257,6 +259,9 @@ pub async fn run(
     });
     server.keyspace.notices.install(server.notice_sinks());
     server.apply_config();
+    if let (_, Some(warning)) = coherence::config::ignored_links(&server.config.read()) {
+        tracing::warn!("{warning}");
+    }
     // Everything allocated before the first client but the keyspace's own accounted bytes.
     let allocated = crate::engine::memory::allocator_stats().0;
     server.keyspace.baseline.store(

@@ -11,6 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cachet::server::config::ProtectedAction;
 use redis::Connection;
 
 use crate::common::{complete_reply_len, TestServer};
@@ -227,7 +228,13 @@ impl Drop for ProcessNode {
 
 /// The flags a real process needs to join the fleet (coherence on, then peers or the bus).
 pub fn process_args(topology: Topology, others: &[u16]) -> Vec<String> {
-    let mut args = vec!["--coherence".to_string(), "yes".to_string()];
+    // CACHE.PEER ADD/REMOVE at run time (the chaos test) change a protected config.
+    let mut args = vec![
+        "--coherence".to_string(),
+        "yes".to_string(),
+        "--enable-protected-configs".to_string(),
+        "yes".to_string(),
+    ];
     match topology {
         Topology::Mesh => {
             args.push("--peer".into());
@@ -298,6 +305,29 @@ impl Node {
     }
 }
 
+thread_local! {
+    /// The `coherence-secret` of the fleets this thread starts (`with_secret`); empty: none.
+    static SECRET: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Runs `scenario` with every node of the fleets it starts sharing `coherence-secret`: signed
+/// messages, and links that authenticate (a test runs on one thread).
+pub fn with_secret(secret: &str, scenario: impl FnOnce()) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SECRET.with(|s| s.borrow_mut().clear());
+        }
+    }
+    SECRET.with(|s| *s.borrow_mut() = secret.to_string());
+    let _reset = Reset;
+    scenario();
+}
+
+fn secret() -> String {
+    SECRET.with(|s| s.borrow().clone())
+}
+
 /// Which nodes of a fleet run as real processes.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -324,6 +354,9 @@ impl Fleet {
                     TestServer::start_with(|c| {
                         c.coherence = true;
                         c.node_id = format!("node-{i}");
+                        // Linked at run time with CONFIG SET peer / coherence-bus.
+                        c.enable_protected_configs = ProtectedAction::Yes;
+                        c.coherence_secret = secret().into_bytes();
                     })
                 })
             })
@@ -349,6 +382,9 @@ impl Fleet {
                 None => {
                     let mut args = process_args(topology, &others(i));
                     args.extend(["--node-id".to_string(), format!("node-{i}")]);
+                    if !secret().is_empty() {
+                        args.extend(["--coherence-secret".to_string(), secret()]);
+                    }
                     Node::Process(ProcessNode::start(ports[i], args))
                 }
             });

@@ -6,6 +6,11 @@
 //! what they already applied); it also announces, in the hash `__cachet__:nodes` (node-id →
 //! host:port), where this daemon answers replays. Receiving is an ordinary link subscribed to the
 //! bus (`link`), which finds the origins to ask for replays in that hash.
+//!
+//! A bus other clients can reach is theirs to write on too (messages, the directory): only
+//! `coherence-secret` makes what arrives there trustworthy. With a secret, every connection to the
+//! bus first offers the handshake (`call::Auth::Bus`), which a cachet used as the bus needs before
+//! it lets this daemon publish on `__cachet__:invalidations`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -16,7 +21,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::call::{self, encode_command, invalid};
+use super::auth::Key;
+use super::call::{self, encode_command, invalid, Auth};
 use super::resp::Frame;
 use super::CHANNEL;
 use crate::server::Server;
@@ -64,9 +70,16 @@ pub fn default_announce(local: SocketAddr) -> String {
 pub async fn forward(server: Arc<Server>, bus: String, announce: String) {
     let mut acknowledged = 0;
     let mut backoff = MIN_BACKOFF;
+    let mut warned = false;
     loop {
         match forward_on(&server, &bus, &announce, &mut acknowledged).await {
             Ok(()) => backoff = MIN_BACKOFF,
+            // An answer, not a lost connection: the bus refuses this daemon (a cachet without
+            // this daemon's secret, a password): say so once, it will not mend by itself.
+            Err(err) if err.kind() == std::io::ErrorKind::InvalidData && !warned => {
+                warned = true;
+                tracing::warn!(%bus, %err, "the coherence bus refuses this daemon's messages");
+            }
             Err(err) => tracing::debug!(%bus, %err, "coherence bus connection lost"),
         }
         tokio::time::sleep(backoff).await;
@@ -88,9 +101,9 @@ async fn forward_on(
     acknowledged: &mut u64,
 ) -> std::io::Result<()> {
     let coherence = &server.coherence;
-    let mut stream = TcpStream::connect(bus).await?;
-    let _ = stream.set_nodelay(true);
     let mut buf = BytesMut::with_capacity(4096);
+    let key = coherence.key();
+    let mut stream = call::connect(bus, Auth::bus(key.as_ref()), &mut buf).await?;
     stream
         .write_all(&encode_command(&[
             b"HSET",
@@ -139,8 +152,9 @@ async fn forward_on(
 }
 
 /// The bus's directory: (node-id, host:port) of every daemon announced there.
-pub async fn nodes(bus: &str) -> std::io::Result<Vec<(Bytes, String)>> {
-    let Frame::Array(parts) = call::call(bus, &[b"HGETALL", NODES_KEY]).await? else {
+pub async fn nodes(bus: &str, key: Option<&Key>) -> std::io::Result<Vec<(Bytes, String)>> {
+    let Frame::Array(parts) = call::call(bus, Auth::bus(key), &[b"HGETALL", NODES_KEY]).await?
+    else {
         return Err(invalid("HGETALL did not reply an array"));
     };
     let mut nodes = Vec::new();
@@ -153,8 +167,8 @@ pub async fn nodes(bus: &str) -> std::io::Result<Vec<(Bytes, String)>> {
 }
 
 /// Where the daemon `node` answers replays, from the bus's directory.
-pub async fn node_addr(bus: &str, node: &[u8]) -> std::io::Result<String> {
-    match call::call(bus, &[b"HGET", NODES_KEY, node]).await? {
+pub async fn node_addr(bus: &str, key: Option<&Key>, node: &[u8]) -> std::io::Result<String> {
+    match call::call(bus, Auth::bus(key), &[b"HGET", NODES_KEY, node]).await? {
         Frame::Bulk(Some(addr)) => Ok(String::from_utf8_lossy(&addr).into_owned()),
         _ => Err(invalid("node not announced on the bus")),
     }

@@ -4,20 +4,33 @@
 //!
 //! What a receiver trusts, per origin (node-id, run, last sequence applied), kept across the
 //! reconnections of a link:
+//! - A message that does not parse (or, with `coherence-secret`, is unsigned or badly signed) is
+//!   dropped and counted, never a reason to drop data: nothing in it can be trusted, not even whose
+//!   sequence it would break, and the next genuine message of its origin shows any gap.
 //! - A message whose sequence follows is applied; one already applied is skipped (a replay
 //!   overlapped the subscription, or the bus forwarder re-sent after a reconnection).
+//! - Anything else (an origin not followed yet, another run, a gap) would change what the link
+//!   trusts, so the origin is asked first (`CACHE.PEER POSITION`; mesh: the peer itself; bus: the
+//!   address the origin announced). If it answers that it did not publish that message (another
+//!   run, a last sequence lower than the message's, or, in a mesh, the peer is another node), the
+//!   message is a forgery or an old run's message sent again: dropped and counted
+//!   (`forged_messages`), nothing else changes. If it confirms, or cannot be asked, the next rules
+//!   apply. (Without a secret, a forged message that claims exactly the next sequence of a known
+//!   run is not checked: that check would cost a round trip per message. Its channel is the
+//!   protection: in a mesh only the daemon publishes there; a bus needs the secret.)
 //! - A gap, or the first message of an origin never seen that is not its run's first: the link asks
-//!   the origin for what it missed (`CACHE.PEER REPLAY`; mesh: the peer itself; bus: the address
-//!   the origin announced) and applies it in order before the message.
+//!   the origin for what it missed (`CACHE.PEER REPLAY`) and applies it in order before the
+//!   message.
 //! - Whenever a subscription becomes active again, the link asks every origin it can find (mesh:
 //!   the peer; bus: every daemon in the bus's directory) for its position and replays what it
 //!   missed; an origin it never saw is replayed from the start of its run.
 //! - Local data is dropped, all of it (a FLUSHALL applied as remote, so not re-broadcast; counted in
 //!   `recoveries`), when that cannot work: the first subscription of a link (whatever the daemon
-//!   holds may predate it), an origin that restarted (another run: what its last run did not
-//!   publish before it stopped is unknowable), a replay that fails (the origin's backlog no longer
-//!   holds the sequence, or it does not answer), an origin followed before that is no longer
-//!   found, a malformed message. After a drop, positions taken before it are the new baseline.
+//!   holds may predate it), an origin that restarted (another run, which the origin confirms, shows
+//!   while denying a message, or cannot be asked about: what its last run did not publish before
+//!   it stopped is unknowable), a replay that fails (the origin's backlog no longer holds the
+//!   sequence, or it does not answer), an origin followed before that is no longer found. After a
+//!   drop, positions taken before it are the new baseline.
 
 use crate::sync::LockExt;
 use std::collections::HashMap;
@@ -27,10 +40,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::call::{self, encode_command, invalid};
+use super::auth::Key;
+use super::call::{self, encode_command, invalid, Auth};
 use super::resp::Frame;
 use super::wire::{self, Item, Message};
 use super::{as_remote, bus, Settings, CHANNEL};
@@ -181,13 +194,16 @@ pub async fn supervise(server: Arc<Server>) {
         // A clean stop leaves the directory; a crash leaves an entry the links skip (the address
         // stops answering, or answers with another node id).
         let node = server.coherence.node_id.clone();
-        let _ = call::call(&bus, &[b"HDEL", bus::NODES_KEY, &node]).await;
+        let key = server.coherence.key();
+        let hdel: [&[u8]; 3] = [b"HDEL", bus::NODES_KEY, &node];
+        let _ = call::call(&bus, Auth::bus(key.as_ref()), &hdel).await;
     }
 }
 
 async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
     let mut origins = Origins::default();
     let mut backoff = MIN_BACKOFF;
+    let mut warned = false;
     loop {
         link.state.store(CONNECTING, Ordering::Relaxed);
         let result = follow(&server, &link, &mut origins).await;
@@ -199,8 +215,15 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
                 .fetch_add(1, Ordering::Relaxed);
             backoff = MIN_BACKOFF;
         }
-        if let Err(err) = result {
-            tracing::debug!(peer = %link.addr, %err, "coherence link down");
+        match result {
+            // An answer, not a lost connection (NOAUTH, a secret that does not match): say so
+            // once, it will not mend by itself.
+            Err(err) if err.kind() == std::io::ErrorKind::InvalidData && !warned => {
+                warned = true;
+                tracing::warn!(peer = %link.addr, %err, "coherence link refused");
+            }
+            Err(err) => tracing::debug!(peer = %link.addr, %err, "coherence link down"),
+            Ok(()) => {}
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -209,15 +232,23 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
 
 /// One connection: subscribes and applies messages until the connection fails.
 async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std::io::Result<()> {
-    let mut stream = TcpStream::connect(&link.addr).await?;
-    let _ = stream.set_nodelay(true);
+    let key = server.coherence.key();
+    let auth = if link.bus {
+        Auth::bus(key.as_ref())
+    } else {
+        Auth::peer(key.as_ref())
+    };
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut stream = call::connect(&link.addr, auth, &mut buf).await?;
     stream
         .write_all(&encode_command(&[b"SUBSCRIBE", CHANNEL]))
         .await?;
-    let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
-        let Frame::Array(parts) = call::read_frame(&mut stream, &mut buf).await? else {
-            continue;
+        let parts = match call::read_frame(&mut stream, &mut buf).await? {
+            Frame::Array(parts) => parts,
+            // SUBSCRIBE refused (NOAUTH: the peer has requirepass and this daemon no secret).
+            Frame::Error(text) => return Err(invalid(&String::from_utf8_lossy(&text))),
+            _ => continue,
         };
         let bulk = |i: usize| match parts.get(i) {
             Some(Frame::Bulk(Some(bytes))) => Some(bytes.clone()),
@@ -240,9 +271,11 @@ async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std
     }
 }
 
-/// The position of the daemon at `addr`: (node-id, run, last sequence published).
-async fn position(addr: &str) -> std::io::Result<(Bytes, Position)> {
-    let Frame::Array(parts) = call::call(addr, &[b"CACHE.PEER", b"POSITION"]).await? else {
+/// The position of the daemon at `addr`: (node-id, run, last sequence published). With a secret,
+/// the daemon has proved it first (`call::Auth::Peer`).
+async fn position(addr: &str, key: Option<&Key>) -> std::io::Result<(Bytes, Position)> {
+    let args: [&[u8]; 2] = [b"CACHE.PEER", b"POSITION"];
+    let Frame::Array(parts) = call::call(addr, Auth::peer(key), &args).await? else {
         return Err(invalid("CACHE.PEER POSITION did not reply an array"));
     };
     let (mut node, mut run, mut seq) = (None, None, None);
@@ -273,8 +306,9 @@ async fn directory(
     link: &LinkState,
     origins: &mut Origins,
 ) -> Option<Vec<(String, Bytes, Position)>> {
+    let key = server.coherence.key();
     let addrs: Vec<String> = if link.bus {
-        let mut addrs: Vec<String> = bus::nodes(&link.addr)
+        let mut addrs: Vec<String> = bus::nodes(&link.addr, key.as_ref())
             .await
             .ok()?
             .into_iter()
@@ -289,7 +323,7 @@ async fn directory(
     };
     let mut found: Vec<(String, Bytes, Position)> = Vec::new();
     for addr in addrs {
-        match position(&addr).await {
+        match position(&addr, key.as_ref()).await {
             Ok((node, at)) => {
                 if node != server.coherence.node_id && !found.iter().any(|(_, n, _)| *n == node) {
                     origins.addrs.insert(node.clone(), addr.clone());
@@ -357,7 +391,8 @@ async fn replay(
         run_text.as_bytes(),
         after_text.as_bytes(),
     ];
-    let Ok(Frame::Array(payloads)) = call::call(addr, &args).await else {
+    let key = server.coherence.key();
+    let Ok(Frame::Array(payloads)) = call::call(addr, Auth::peer(key.as_ref()), &args).await else {
         return false;
     };
     let stats = &server.coherence.stats;
@@ -366,9 +401,15 @@ async fn replay(
         let Frame::Bulk(Some(payload)) = payload else {
             return false;
         };
+        // The messages as they were published: signed, when there is a secret.
         match wire::decode(payload) {
             Some(message)
-                if message.origin == *node && message.run == run && message.seq == expected =>
+                if message.origin == *node
+                    && message.run == run
+                    && message.seq == expected
+                    && key
+                        .as_ref()
+                        .is_none_or(|key| message.signed_by(key, payload)) =>
             {
                 apply(server, &message);
                 origins
@@ -389,17 +430,82 @@ async fn replay(
     true
 }
 
+/// What the origin of a message says of it, asked before the message may change what a link
+/// trusts (an origin not followed yet, another run, a gap).
+enum Verdict {
+    /// It answered (at this address) and has published the message's run at least through its
+    /// sequence: the message may be what it claims.
+    Confirms(String),
+    /// It answered and has not published such a message (another run, or not that far yet), or,
+    /// in a mesh, the peer is another node: a forgery, or an old run's message sent again. With
+    /// where the origin stands, when it was the one answering.
+    Denies(Option<Position>),
+    /// It cannot be asked (not announced, not answering, another node at its bus address): the
+    /// message is taken at its word, as the rules say (with where to ask for a replay, if known).
+    Silent(Option<String>),
+}
+
+async fn ask_origin(
+    link: &LinkState,
+    origins: &mut Origins,
+    message: &Message,
+    key: Option<&Key>,
+) -> Verdict {
+    let addr = if link.bus {
+        match bus::node_addr(&link.addr, key, &message.origin).await {
+            Ok(addr) => Some(addr),
+            Err(_) => origins.addrs.get(&message.origin).cloned(),
+        }
+    } else {
+        Some(link.addr.clone())
+    };
+    let Some(addr) = addr else {
+        return Verdict::Silent(None);
+    };
+    match position(&addr, key).await {
+        Ok((node, at)) if node == message.origin => {
+            if at.run == message.run && at.seq >= message.seq {
+                origins.addrs.insert(node, addr.clone());
+                Verdict::Confirms(addr)
+            } else {
+                Verdict::Denies(Some(at))
+            }
+        }
+        // A peer publishes only its own messages on its channel.
+        Ok(_) if !link.bus => Verdict::Denies(None),
+        _ => Verdict::Silent(Some(addr)),
+    }
+}
+
+/// Handles one message, then counts it: a message counted in `messages_received` has had all its
+/// effects (what tests and settling fleets wait for).
 async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, payload: &[u8]) {
-    let coherence = &server.coherence;
-    let stats = &coherence.stats;
+    handle(server, link, origins, payload).await;
+    let stats = &server.coherence.stats;
     stats.messages_received.fetch_add(1, Ordering::Relaxed);
     link.messages.fetch_add(1, Ordering::Relaxed);
+}
+
+async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payload: &[u8]) {
+    let coherence = &server.coherence;
+    let stats = &coherence.stats;
+    // Neither is a reason to drop anything: the next genuine message of its origin shows any gap.
     let Some(message) = wire::decode(payload) else {
         stats.malformed.fetch_add(1, Ordering::Relaxed);
-        // Whose sequence it broke is unknown: after the drop, every origin starts afresh.
-        origins.start_afresh(server);
         return;
     };
+    let key = coherence.key();
+    if let Some(key) = &key {
+        if !message.signed_by(key, payload) {
+            if stats.unauthenticated.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(
+                    link = %link.addr,
+                    "dropped an invalidation message not signed with this daemon's coherence-secret"
+                );
+            }
+            return;
+        }
+    }
     if message.origin == coherence.node_id {
         // Our own message back from a bus; another run means another daemon uses our node id,
         // and each would ignore the other's invalidations.
@@ -420,36 +526,56 @@ async fn receive(server: &Server, link: &LinkState, origins: &mut Origins, paylo
     match known {
         Some(at) if at.run == message.run && message.seq <= at.seq => return,
         Some(at) if at.run == message.run && message.seq == at.seq + 1 => {}
-        None if message.seq == 1 || origins.take_unknown => {}
-        Some(at) if at.run != message.run => {
-            stats.origin_restarts.fetch_add(1, Ordering::Relaxed);
-            origins.drop_local_data(server);
-        }
         _ => {
-            if known.is_some() {
-                stats.gaps.fetch_add(1, Ordering::Relaxed);
-            }
-            let after = known.map_or(0, |at| at.seq);
-            let addr = if link.bus {
-                match bus::node_addr(&link.addr, &message.origin).await {
-                    Ok(addr) => Some(addr),
-                    Err(_) => origins.addrs.get(&message.origin).cloned(),
+            let addr = match ask_origin(link, origins, &message, key.as_ref()).await {
+                Verdict::Denies(origin_at) => {
+                    if stats.forged.fetch_add(1, Ordering::Relaxed) == 0 {
+                        tracing::warn!(
+                            link = %link.addr,
+                            origin = %String::from_utf8_lossy(&message.origin),
+                            "dropped an invalidation message its origin did not publish (forged, or an old run's sent again)"
+                        );
+                    }
+                    // Whatever the message was, the origin answered from another run than the
+                    // one followed here: it restarted (the restart rule), as its next message
+                    // would show, if it ever sends one.
+                    if let (Some(known), Some(at)) = (known, origin_at) {
+                        if known.run != at.run {
+                            stats.origin_restarts.fetch_add(1, Ordering::Relaxed);
+                            origins.drop_local_data(server);
+                            origins.known.insert(message.origin.clone(), at);
+                        }
+                    }
+                    return;
                 }
-            } else {
-                Some(link.addr.clone())
+                Verdict::Confirms(addr) => Some(addr),
+                Verdict::Silent(addr) => addr,
             };
-            let replayed = match addr {
-                Some(addr) => {
-                    let through = Position {
-                        run: message.run,
-                        seq: message.seq.saturating_sub(1),
+            match known {
+                None if message.seq == 1 || origins.take_unknown => {}
+                Some(at) if at.run != message.run => {
+                    stats.origin_restarts.fetch_add(1, Ordering::Relaxed);
+                    origins.drop_local_data(server);
+                }
+                _ => {
+                    if known.is_some() {
+                        stats.gaps.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let after = known.map_or(0, |at| at.seq);
+                    let replayed = match addr {
+                        Some(addr) => {
+                            let through = Position {
+                                run: message.run,
+                                seq: message.seq.saturating_sub(1),
+                            };
+                            replay(server, origins, &addr, &message.origin, through, after).await
+                        }
+                        None => false,
                     };
-                    replay(server, origins, &addr, &message.origin, through, after).await
+                    if !replayed {
+                        origins.drop_local_data(server);
+                    }
                 }
-                None => false,
-            };
-            if !replayed {
-                origins.drop_local_data(server);
             }
         }
     }

@@ -20,7 +20,13 @@
 //!
 //! With `coherence-bus`, a Redis-compatible server is the broker instead of a full mesh: `bus`
 //! forwards this daemon's messages there and announces the address peers ask replays from.
+//!
+//! Who may speak: only the daemon itself publishes on its `__cachet__:` channels (a client's
+//! PUBLISH there is refused); with `coherence-secret`, every message is signed and every
+//! connection between daemons authenticated both ways (`auth`), which is what protects a bus that
+//! other clients can reach.
 
+pub mod auth;
 pub mod backlog;
 pub mod bus;
 pub mod call;
@@ -29,7 +35,7 @@ pub mod link;
 pub mod resp;
 pub mod wire;
 
-use crate::sync::LockExt;
+use crate::sync::{LockExt, RwLockExt};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,6 +50,9 @@ use crate::engine::now_ms;
 use wire::Item;
 
 pub const CHANNEL: &[u8] = b"__cachet__:invalidations";
+/// Channels only coherence publishes on: a client `PUBLISH` there is refused unless the connection
+/// authenticated as a peer (`commands::pubsub::check_reserved_channel`); anyone may subscribe.
+pub const RESERVED_PREFIX: &[u8] = b"__cachet__:";
 /// Largest message the publisher builds; a bigger batch is cut into several.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Items queued before the publisher gives up on listing them and sends one `flushall` instead:
@@ -74,6 +83,12 @@ pub struct CoherenceStats {
     pub messages_received: AtomicU64,
     pub items_applied: AtomicU64,
     pub malformed: AtomicU64,
+    /// Well-formed messages their origin denies having published (see `link`).
+    pub forged: AtomicU64,
+    /// Messages dropped for a missing or wrong signature (with `coherence-secret`).
+    pub unauthenticated: AtomicU64,
+    /// `CACHE.PEER AUTH` attempts refused (a wrong or missing secret on the other side).
+    pub peer_auth_failures: AtomicU64,
     pub gaps: AtomicU64,
     pub origin_restarts: AtomicU64,
     pub link_losses: AtomicU64,
@@ -125,6 +140,8 @@ pub struct Coherence {
     desired: watch::Sender<Settings>,
     /// The running links, for INFO.
     pub links: Mutex<Vec<Arc<link::LinkState>>>,
+    /// The key of `coherence-secret` (`None`: messages are neither signed nor checked).
+    key: std::sync::RwLock<Option<auth::Key>>,
 }
 
 impl Coherence {
@@ -142,7 +159,19 @@ impl Coherence {
             stats: CoherenceStats::default(),
             desired: watch::channel(Settings::default()).0,
             links: Mutex::default(),
+            key: std::sync::RwLock::new(None),
         }
+    }
+
+    /// The key messages are signed and checked with, and handshakes made with (a copy: an HMAC
+    /// state of a few hundred bytes).
+    pub fn key(&self) -> Option<auth::Key> {
+        self.key.read_or_recover().clone()
+    }
+
+    /// Takes `coherence-secret` in (empty: none); the next message published or received uses it.
+    pub fn set_secret(&self, secret: &[u8]) {
+        *self.key.write_or_recover() = auth::key(secret);
     }
 
     pub fn enabled(&self) -> bool {
@@ -172,7 +201,7 @@ impl Coherence {
     /// Publishes one message: numbered, kept for replays, sent to local subscribers (the peers'
     /// links) and woken for the bus. Numbering and delivery happen under the backlog's lock, so a
     /// replay served concurrently holds exactly the messages a new subscriber did not receive.
-    fn publish(&self, server: &Server, items: &[Item]) {
+    fn publish(&self, server: &Server, items: &[Item], key: Option<&auth::Key>) {
         let mut backlog = self.lock_backlog();
         let seq = backlog.last_seq() + 1;
         let header = wire::Header {
@@ -180,7 +209,7 @@ impl Coherence {
             seq,
             time_ms: now_ms(),
         };
-        let payload = Bytes::from(wire::encode(&self.node_id, header, items));
+        let payload = Bytes::from(wire::encode_signed(&self.node_id, header, items, key));
         server
             .pubsub
             .publish(Kind::Channel, CHANNEL, &payload, None, header.time_ms);
@@ -298,6 +327,7 @@ pub async fn publisher(server: Arc<Server>) {
         // connections queued while the previous one was being published.
         coherence.wakeup.notified().await;
         let items = coherence.take_pending();
+        let key = coherence.key();
         let mut start = 0;
         while start < items.len() {
             let mut end = start;
@@ -306,7 +336,7 @@ pub async fn publisher(server: Arc<Server>) {
                 bytes += items[end].encoded_len();
                 end += 1;
             }
-            coherence.publish(&server, &items[start..end]);
+            coherence.publish(&server, &items[start..end], key.as_ref());
             start = end;
         }
     }

@@ -14,11 +14,21 @@
 //!          | "flushdb" SP db                  (FLUSHDB, SWAPDB)
 //!          | "flushall"
 //! blob    := len ":" <len raw bytes>
+//!
+//! signed  := message SP "hmac" SP 64 hex digits
 //! ```
 //!
 //! e.g. `cachet1 3f9a... 1795310000000 42 1795310042123 key 0 5:user1 tag 0 7:user:42 flushdb 3`.
+//!
+//! With `coherence-secret` set, the publisher sends the `signed` form: the trailer is the
+//! HMAC-SHA256 (keyed by the secret, lowercase hex) of every byte of the message before the space
+//! that precedes `hmac` (`auth`). Blobs are length-prefixed, so `hmac` can only be read where an
+//! item name is expected: a key ending in "hmac ..." is no trailer. Without a secret the plain form
+//! is sent, as before, and a receiver without a secret reads either (ignoring the trailer).
 
 use bytes::Bytes;
+
+use super::auth::{self, Key, TAG_HEX};
 
 pub const VERSION: &[u8] = b"cachet1";
 /// Longest node id: enough for a UUID or a host name, short enough to repeat in every message.
@@ -55,6 +65,26 @@ pub struct Message {
     pub seq: u64,
     pub time_ms: u64,
     pub items: Vec<Item>,
+    /// The `hmac` trailer of a signed message.
+    pub signature: Option<Signature>,
+}
+
+/// A message's `hmac` trailer: the MAC (hex, as sent) of its first `covers` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature {
+    pub tag_hex: [u8; TAG_HEX],
+    pub covers: usize,
+}
+
+impl Message {
+    /// Whether `payload` (the bytes this message was decoded from) carries a valid MAC for `key`.
+    pub fn signed_by(&self, key: &Key, payload: &[u8]) -> bool {
+        self.signature.is_some_and(|sig| {
+            payload
+                .get(..sig.covers)
+                .is_some_and(|covered| auth::verify(key, &[covered], &sig.tag_hex))
+        })
+    }
 }
 
 /// Who published a message and where it stands in the publisher's run.
@@ -73,8 +103,20 @@ pub fn valid_node_id(id: &[u8]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
 }
 
+/// The message, signed with `key` when there is one.
+pub fn encode_signed(origin: &[u8], header: Header, items: &[Item], key: Option<&Key>) -> Vec<u8> {
+    let mut out = encode(origin, header, items);
+    if let Some(key) = key {
+        let tag = auth::sign(key, &[&out]);
+        out.extend_from_slice(b" hmac ");
+        out.extend_from_slice(&tag);
+    }
+    out
+}
+
 pub fn encode(origin: &[u8], header: Header, items: &[Item]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(96 + items.iter().map(Item::encoded_len).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(96 + TAG_HEX + items.iter().map(Item::encoded_len).sum::<usize>());
     let mut digits = itoa::Buffer::new();
     let mut number = |out: &mut Vec<u8>, n: u64| out.extend_from_slice(digits.format(n).as_bytes());
     out.extend_from_slice(VERSION);
@@ -172,9 +214,23 @@ pub fn decode(bytes: &[u8]) -> Option<Message> {
     let seq = reader.number()?;
     let time_ms = reader.number()?;
     let mut items = Vec::new();
+    let mut signature = None;
     while !reader.rest.is_empty() {
+        // Where the separator before this word starts: what a trailer here would cover.
+        let covers = bytes.len() - reader.rest.len() - 1;
         let name = reader.word()?;
         let item = match name {
+            b"hmac" => {
+                let tag = reader.word()?;
+                if !reader.rest.is_empty() || items.is_empty() {
+                    return None;
+                }
+                signature = Some(Signature {
+                    tag_hex: tag.try_into().ok()?,
+                    covers,
+                });
+                break;
+            }
             b"flushall" => Item::FlushAll,
             b"flushdb" => Item::FlushDb {
                 db: usize::try_from(reader.number()?).ok()?,
@@ -198,6 +254,7 @@ pub fn decode(bytes: &[u8]) -> Option<Message> {
         seq,
         time_ms,
         items,
+        signature,
     })
 }
 
@@ -242,6 +299,44 @@ mod tests {
         assert_eq!(decoded.origin, b(b"node-a"));
         assert_eq!((decoded.run, decoded.seq, decoded.time_ms), (1000, 7, 1234));
         assert_eq!(decoded.items, items);
+        assert_eq!(decoded.signature, None);
+    }
+
+    #[test]
+    fn signed_messages() {
+        let key = auth::key(b"s3cret").unwrap();
+        let header = Header {
+            run: 1000,
+            seq: 7,
+            time_ms: 1234,
+        };
+        let text = encode_signed(b"node-a", header, &[Item::FlushAll], Some(&key));
+        let plain = b"cachet1 node-a 1000 7 1234 flushall";
+        assert_eq!(&text[..plain.len()], plain);
+        assert_eq!(&text[plain.len()..plain.len() + 6], b" hmac ");
+        assert_eq!(
+            &text[plain.len() + 6..],
+            &auth::sign(&key, &[plain])[..],
+            "the MAC covers every byte before the trailer"
+        );
+        let decoded = decode(&text).unwrap();
+        assert_eq!(decoded.items, vec![Item::FlushAll]);
+        assert!(decoded.signed_by(&key, &text));
+        // Without a key the plain form is sent.
+        assert_eq!(
+            encode_signed(b"node-a", header, &[Item::FlushAll], None),
+            plain
+        );
+        // A key whose bytes end like a trailer is a key.
+        let mut tricky = b"hmac ".to_vec();
+        tricky.extend_from_slice(&auth::sign(&key, &[b"x"]));
+        let items = [Item::Key {
+            db: 0,
+            key: Bytes::from(tricky),
+        }];
+        let decoded = decode(&encode(b"n", header, &items)).unwrap();
+        assert_eq!(decoded.items, items);
+        assert_eq!(decoded.signature, None);
     }
 
     #[test]
@@ -260,6 +355,10 @@ mod tests {
             b"cachet1 a 1 1 1 key x 1:a",
             b"cachet1 a 1 1 1 flushall  ",
             b"cachet1 a 1 1 1 what",
+            b"cachet1 a 1 1 1 hmac 0000000000000000000000000000000000000000000000000000000000000000",
+            b"cachet1 a 1 1 1 flushall hmac 00",
+            b"cachet1 a 1 1 1 flushall hmac",
+            b"cachet1 a 1 1 1 flushall hmac 0000000000000000000000000000000000000000000000000000000000000000 flushall",
         ] {
             assert_eq!(decode(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
@@ -288,7 +387,29 @@ mod tests {
             let text = encode(origin.as_bytes(), Header { run, seq, time_ms }, &items);
             let decoded = decode(&text);
             let origin = Bytes::from(origin);
-            prop_assert_eq!(decoded, Some(Message { origin, run, seq, time_ms, items }));
+            prop_assert_eq!(decoded, Some(Message { origin, run, seq, time_ms, items, signature: None }));
+        }
+
+        #[test]
+        fn signed_round_trip(
+            items in proptest::collection::vec(item(), 1..8),
+            secret in proptest::collection::vec(any::<u8>(), 1..40),
+        ) {
+            let key = auth::key(&secret).unwrap();
+            let header = Header { run: 5, seq: 9, time_ms: 11 };
+            let plain = encode(b"n", header, &items);
+            let signed = encode_signed(b"n", header, &items, Some(&key));
+            let decoded = decode(&signed).unwrap();
+            prop_assert_eq!(&decoded.items, &items);
+            prop_assert_eq!(decoded.signature.map(|s| s.covers), Some(plain.len()));
+            prop_assert!(decoded.signed_by(&key, &signed));
+            prop_assert!(!decode(&plain).unwrap().signed_by(&key, &plain));
+            let other = auth::key(b"another secret").unwrap();
+            prop_assert!(!decoded.signed_by(&other, &signed));
+            // Any change to the signed bytes breaks the signature.
+            let mut tampered = signed.clone();
+            tampered[8] ^= 1;
+            prop_assert!(decode(&tampered).is_none_or(|m| !m.signed_by(&key, &tampered)));
         }
 
         #[test]

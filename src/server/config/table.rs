@@ -1,7 +1,7 @@
 //! The server's directives, in redis.conf order of topics. `scripts/gen-conf.py` reads this file
 //! (then the other tables) to write `conf/cachet.conf`.
 
-use super::{boolean, int, memory, one, parse_memory, yes_no, Directive};
+use super::{boolean, int, memory, one, parse_memory, yes_no, Directive, ProtectedAction};
 use crate::engine::Policy;
 use crate::server::pubsub::{
     keyspace_events_text, parse_keyspace_events, set_output_buffer_limits,
@@ -12,6 +12,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "port",
         default: "6379",
         mutable: false,
+        protected: false,
         help: "TCP port to listen on (0 picks a free one).",
         get: |c| c.port.to_string(),
         set: |c, a| {
@@ -23,6 +24,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "bind",
         default: "127.0.0.1",
         mutable: false,
+        protected: false,
         help: "Addresses to listen on, space separated.",
         get: |c| c.bind.join(" "),
         set: |c, a| {
@@ -41,6 +43,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "databases",
         default: "16",
         mutable: false,
+        protected: false,
         help: "Number of databases (SELECT 0..n-1).",
         get: |c| c.databases.to_string(),
         set: |c, a| {
@@ -52,6 +55,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "shards",
         default: "64",
         mutable: false,
+        protected: false,
         help: "Keyspace shards, rounded up to a power of two (64 measured best of 1-256 with benches/shards.rs).",
         get: |c| c.shards.to_string(),
         set: |c, a| {
@@ -63,6 +67,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "threads",
         default: "0",
         mutable: false,
+        protected: false,
         help: "Threads serving clients; 0 means one per CPU the process may run on.",
         get: |c| c.threads.to_string(),
         set: |c, a| {
@@ -74,6 +79,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "maxclients",
         default: "10000",
         mutable: true,
+        protected: false,
         help: "Most clients connected at once.",
         get: |c| c.maxclients.to_string(),
         set: |c, a| {
@@ -85,6 +91,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "requirepass",
         default: "",
         mutable: true,
+        protected: false,
         help: "Password clients must AUTH with; empty for none.",
         get: |c| String::from_utf8_lossy(&c.requirepass).into_owned(),
         set: |c, a| {
@@ -93,9 +100,23 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "enable-protected-configs",
+        default: "no",
+        mutable: false,
+        protected: false,
+        help: "Whether CONFIG SET may change the directives marked [protected] (what makes the daemon write files or connect somewhere): no, yes, or local (only clients connected from 127.0.0.1 or ::1). The conf file and the command line always may.",
+        get: |c| c.enable_protected_configs.name().to_string(),
+        set: |c, a| {
+            c.enable_protected_configs = ProtectedAction::parse(one(a)?)
+                .ok_or("argument(s) must be one of the following: no, yes, local")?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "hz",
         default: "10",
         mutable: true,
+        protected: false,
         help: "Background task frequency (active expiry) per second.",
         get: |c| c.hz.to_string(),
         set: |c, a| {
@@ -107,6 +128,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "loglevel",
         default: "notice",
         mutable: true,
+        protected: false,
         help: "debug, verbose, notice or warning.",
         get: |c| c.loglevel.clone(),
         set: |c, a| {
@@ -122,6 +144,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "logfile",
         default: "",
         mutable: false,
+        protected: false,
         help: "Log file; empty logs to standard output.",
         get: |c| c.logfile.clone(),
         set: |c, a| {
@@ -133,6 +156,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "timeout",
         default: "0",
         mutable: true,
+        protected: false,
         help: "Close a client idle for this many seconds (0: never).",
         get: |c| c.timeout.to_string(),
         set: |c, a| {
@@ -144,6 +168,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "tracking-table-max-keys",
         default: "1000000",
         mutable: true,
+        protected: false,
         help: "Most keys the client-side caching table remembers; past it, keys are invalidated to make room (0: no limit).",
         get: |c| c.tracking_table_max_keys.to_string(),
         set: |c, a| {
@@ -155,6 +180,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "tcp-keepalive",
         default: "300",
         mutable: true,
+        protected: false,
         help: "TCP keepalive interval in seconds (0: off).",
         get: |c| c.tcp_keepalive.to_string(),
         set: |c, a| {
@@ -166,6 +192,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "tcp-backlog",
         default: "511",
         mutable: false,
+        protected: false,
         help: "Connections the kernel queues before they are accepted (capped by net.core.somaxconn).",
         get: |c| c.tcp_backlog.to_string(),
         set: |c, a| {
@@ -177,6 +204,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "proto-max-bulk-len",
         default: "536870912",
         mutable: true,
+        protected: false,
         help: "Longest bulk string a client may send.",
         get: |c| c.proto_max_bulk_len.to_string(),
         set: |c, a| {
@@ -188,6 +216,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "proto-max-multibulk-len",
         default: "2147483647",
         mutable: true,
+        protected: false,
         help: "Most arguments in one request.",
         get: |c| c.proto_max_multibulk_len.to_string(),
         set: |c, a| {
@@ -199,6 +228,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "client-query-buffer-limit",
         default: "1073741824",
         mutable: true,
+        protected: false,
         help: "Most bytes a client's pending request may hold.",
         get: |c| c.client_query_buffer_limit.to_string(),
         set: |c, a| {
@@ -210,6 +240,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "save",
         default: "",
         mutable: true,
+        protected: false,
         help: "Snapshot schedule; cachet does not persist yet, so only \"\" is accepted.",
         get: |c| c.save.clone(),
         set: |c, a| {
@@ -225,6 +256,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "appendonly",
         default: "no",
         mutable: true,
+        protected: false,
         help: "Append-only file; cachet does not persist, so only no.",
         get: |c| yes_no(c.appendonly),
         set: |c, a| {
@@ -239,6 +271,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "dir",
         default: ".",
         mutable: true,
+        protected: true,
         help: "Working directory for files the server writes.",
         get: |c| c.dir.clone(),
         set: |c, a| {
@@ -250,6 +283,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "dbfilename",
         default: "dump.rdb",
         mutable: true,
+        protected: true,
         help: "Snapshot file name inside dir.",
         get: |c| c.dbfilename.clone(),
         set: |c, a| {
@@ -261,6 +295,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "maxmemory",
         default: "0",
         mutable: true,
+        protected: false,
         help: "Memory limit for the data (keys, values, metadata, table slots, eviction sketch); 0 = none. Units: kb mb gb (1024) or k m g (1000).",
         get: |c| c.maxmemory.to_string(),
         set: |c, a| {
@@ -272,6 +307,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "maxmemory-keys",
         default: "0",
         mutable: true,
+        protected: false,
         help: "Most keys held at once (all databases); 0 = no limit.",
         get: |c| c.maxmemory_keys.to_string(),
         set: |c, a| {
@@ -283,6 +319,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "maxmemory-policy",
         default: "allkeys-cachet",
         mutable: true,
+        protected: false,
         help: "What to evict at the limit: allkeys-cachet (priority, cost, size and frequency aware), Redis's allkeys-lru allkeys-lfu allkeys-random volatile-lru volatile-lfu volatile-random volatile-ttl, or noeviction.",
         get: |c| c.maxmemory_policy.name().to_string(),
         set: |c, a| {
@@ -298,6 +335,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "maxmemory-samples",
         default: "5",
         mutable: true,
+        protected: false,
         help: "Keys sampled per eviction.",
         get: |c| c.maxmemory_samples.to_string(),
         set: |c, a| {
@@ -309,6 +347,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "lfu-log-factor",
         default: "10",
         mutable: true,
+        protected: false,
         help: "How slowly the LFU counter grows (Redis semantics).",
         get: |c| c.lfu_log_factor.to_string(),
         set: |c, a| {
@@ -320,6 +359,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "lfu-decay-time",
         default: "1",
         mutable: true,
+        protected: false,
         help: "Minutes of idleness that take one off the LFU counter (Redis semantics).",
         get: |c| c.lfu_decay_time.to_string(),
         set: |c, a| {
@@ -331,6 +371,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "priority-idle-demote",
         default: "600",
         mutable: true,
+        protected: false,
         help: "allkeys-cachet: an entry unused this many seconds counts one priority lower per period (0 = never).",
         get: |c| c.priority_idle_demote.to_string(),
         set: |c, a| {
@@ -342,6 +383,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "hash-max-listpack-entries",
         default: "512",
         mutable: true,
+        protected: false,
         help: "A hash with more fields than this leaves the compact listpack encoding for a hash table.",
         get: |c| c.hash_max_listpack_entries.to_string(),
         set: |c, a| {
@@ -353,6 +395,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "hash-max-listpack-value",
         default: "64",
         mutable: true,
+        protected: false,
         help: "A hash with a field or value longer than this (bytes) leaves the listpack encoding.",
         get: |c| c.hash_max_listpack_value.to_string(),
         set: |c, a| {
@@ -364,6 +407,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "hash-max-ziplist-entries",
         default: "512",
         mutable: true,
+        protected: false,
         help: "Alias of hash-max-listpack-entries (Redis 6 name).",
         get: |c| c.hash_max_listpack_entries.to_string(),
         set: |c, a| {
@@ -375,6 +419,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "hash-max-ziplist-value",
         default: "64",
         mutable: true,
+        protected: false,
         help: "Alias of hash-max-listpack-value (Redis 6 name).",
         get: |c| c.hash_max_listpack_value.to_string(),
         set: |c, a| {
@@ -386,6 +431,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "zset-max-listpack-entries",
         default: "128",
         mutable: true,
+        protected: false,
         help: "A sorted set with at most this many members uses the compact listpack encoding.",
         get: |c| c.zset_max_listpack_entries.to_string(),
         set: |c, a| {
@@ -397,6 +443,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "zset-max-listpack-value",
         default: "64",
         mutable: true,
+        protected: false,
         help: "A sorted set whose members are all at most this many bytes uses the listpack encoding.",
         get: |c| c.zset_max_listpack_value.to_string(),
         set: |c, a| {
@@ -408,6 +455,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "zset-max-ziplist-entries",
         default: "128",
         mutable: true,
+        protected: false,
         help: "Alias of zset-max-listpack-entries (the Redis 6 name).",
         get: |c| c.zset_max_listpack_entries.to_string(),
         set: |c, a| {
@@ -419,6 +467,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "zset-max-ziplist-value",
         default: "64",
         mutable: true,
+        protected: false,
         help: "Alias of zset-max-listpack-value (the Redis 6 name).",
         get: |c| c.zset_max_listpack_value.to_string(),
         set: |c, a| {
@@ -430,6 +479,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "list-max-listpack-size",
         default: "-2",
         mutable: true,
+        protected: false,
         help: "A list stays compact (listpack) up to this size: -1..-5 = 4..64 KiB, n > 0 = n elements.",
         get: |c| c.list_max_listpack_size.to_string(),
         set: |c, a| {
@@ -441,6 +491,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "list-compress-depth",
         default: "0",
         mutable: true,
+        protected: false,
         help: "Accepted for compatibility: lists are not compressed.",
         get: |c| c.list_compress_depth.to_string(),
         set: |c, a| {
@@ -452,6 +503,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "set-max-intset-entries",
         default: "512",
         mutable: true,
+        protected: false,
         help: "Sets of at most this many integer members use the compact intset encoding (Redis 7.0 semantics).",
         get: |c| c.set_max_intset_entries.to_string(),
         set: |c, a| {
@@ -463,6 +515,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "client-output-buffer-limit",
         default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         mutable: true,
+        protected: false,
         help: "Output buffer limits by client class (normal, replica, pubsub): hard bytes, soft bytes, soft seconds; 0 disables. A client over the hard limit, or over the soft one for longer than its seconds, is disconnected.",
         get: |c| {
             let [normal, replica, pubsub] = c.client_output_buffer_limit;
@@ -478,6 +531,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "notify-keyspace-events",
         default: "",
         mutable: true,
+        protected: false,
         help: "Keyspace notifications to publish, as Redis's letters: K keyspace, E keyevent, g generic, $ string, l list, s set, h hash, z zset, x expired, e evicted, t stream, m key miss, n new key, A alias for g$lshzxetd. Empty disables them.",
         get: |c| keyspace_events_text(c.notify_keyspace_events),
         set: |c, a| {
@@ -490,6 +544,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "stats-prefixes",
         default: "",
         mutable: true,
+        protected: false,
         help: "Key prefixes, space separated, whose hits and misses CACHE.STATS and INFO cachet report (a read counts for every prefix its key starts with).",
         get: |c| c.stats_prefixes.join(" "),
         set: |c, a| {
