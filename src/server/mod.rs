@@ -325,11 +325,14 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
+        let mut reply = crate::protocol::ReplyBuf {
+            buf: bytes::BytesMut::new(),
+            protocol: crate::protocol::Protocol::Resp2,
+        };
+        reply.error_bytes(&crate::error::CmdError::MaxClients.message_bytes());
         tokio::spawn(async move {
             let mut stream = stream;
-            let _ = stream
-                .write_all(b"-ERR max number of clients reached\r\n")
-                .await;
+            let _ = stream.write_all(&reply.buf).await;
             drop(done);
         });
         return;
