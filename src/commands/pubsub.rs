@@ -6,7 +6,6 @@
 use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
-use super::args::text;
 use super::{full_name, reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::server::pubsub::Kind;
@@ -206,10 +205,9 @@ pub fn check_subscribed_context(
     if ALLOWED_WHILE_SUBSCRIBED.contains(&name) {
         return Ok(());
     }
-    Err(CmdError::msg(format!(
-        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-        full_name(parent, spec)
-    )))
+    Err(CmdError::NotAllowedWhileSubscribed {
+        command: full_name(parent, spec).into(),
+    })
 }
 
 fn kind_name(kind: Kind, subscribe: bool) -> &'static [u8] {
@@ -319,10 +317,10 @@ fn channels_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult 
         [_, _] => None,
         [_, _, pattern] => Some(&pattern[..]),
         _ => {
-            return Err(CmdError::msg(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-                text(&args[1])
-            )))
+            return Err(CmdError::UnknownSubcommandOrArity {
+                command: "pubsub",
+                sub: args[1][..].into(),
+            })
         }
     };
     let channels = ctx.server.pubsub.channels(kind, pattern);
