@@ -151,14 +151,12 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let mut chosen: Vec<(&'static Directive, String)> = Vec::new();
-    let mut failure: Option<(String, &'static str)> = None;
+    let mut failure: Option<CmdError> = None;
     for pair in args[2..].chunks_exact(2) {
         let typed = String::from_utf8_lossy(&pair[0]).into_owned();
         let Some(directive) = find_directive(&typed) else {
             if failure.is_none() {
-                return Err(CmdError::msg(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{typed}'"
-                )));
+                return Err(CmdError::ConfigUnknown { name: typed.into() });
             }
             continue;
         };
@@ -166,17 +164,15 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             continue;
         }
         if !directive.mutable {
-            failure = Some((typed, "can't set immutable config"));
+            failure = Some(CmdError::ConfigImmutable { name: typed.into() });
         } else if chosen.iter().any(|(d, _)| std::ptr::eq(*d, directive)) {
-            failure = Some((typed, "duplicate parameter"));
+            failure = Some(CmdError::ConfigDuplicate { name: typed.into() });
         } else {
             chosen.push((directive, String::from_utf8_lossy(&pair[1]).into_owned()));
         }
     }
-    if let Some((name, reason)) = failure {
-        return Err(CmdError::msg(format!(
-            "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-        )));
+    if let Some(failure) = failure {
+        return Err(failure);
     }
     // A value is one argument even when it holds spaces (`save "3600 1"`, `bind "a b"`): the
     // directive's parser splits it if it takes several words.
@@ -184,7 +180,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|(d, value)| (d.name, vec![value.as_str()]))
         .collect();
-    ctx.server.config.set(&pairs).map_err(CmdError::msg)?;
+    ctx.server.config.set(&pairs)?;
     ctx.server.apply_config();
     ctx.out.ok();
     Ok(())
@@ -199,7 +195,7 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.server.config.rewrite().map_err(CmdError::msg)?;
+    ctx.server.config.rewrite()?;
     ctx.out.ok();
     Ok(())
 }

@@ -95,7 +95,7 @@ fn addresses(args: &[Bytes]) -> Result<Vec<String>, CmdError> {
         .map(|arg| {
             std::str::from_utf8(arg)
                 .map(str::to_string)
-                .map_err(|_| CmdError::msg("ERR peer address must be host:port"))
+                .map_err(|_| CmdError::PeerAddressNotText)
         })
         .collect()
 }
@@ -107,11 +107,10 @@ fn set_peers(ctx: &mut Ctx<'_>, peers: Vec<String>) -> CmdResult {
     ctx.server
         .config
         .set(&[("peer", vec![joined.as_str()])])
-        .map_err(|e| {
-            CmdError::msg(e.replace(
-                "CONFIG SET failed (possibly related to argument 'peer') - ",
-                "",
-            ))
+        .map_err(|e| match e {
+            // The `peer` directive's reason, without CONFIG SET's framing.
+            CmdError::ConfigInvalid { reason, .. } => CmdError::InvalidPeers { reason },
+            other => other,
         })?;
     ctx.server.apply_config();
     let count = ctx.server.config.read().peers.len();
@@ -189,31 +188,28 @@ fn peer_replay(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let run = parse_u64(&args[3])?;
     let after = parse_u64(&args[4])?;
     if args[2] != coherence.node_id {
-        return Err(CmdError::msg(format!(
-            "NOREPLAY this is node {}, not {}",
-            String::from_utf8_lossy(&coherence.node_id),
-            String::from_utf8_lossy(&args[2])
-        )));
+        return Err(CmdError::ReplayWrongNode {
+            node: coherence.node_id[..].into(),
+            asked: args[2][..].into(),
+        });
     }
     if run != coherence.run {
-        return Err(CmdError::msg(format!(
-            "NOREPLAY run {run} is over: this is run {}",
-            coherence.run
-        )));
+        return Err(CmdError::ReplayRunOver {
+            run,
+            current: coherence.run,
+        });
     }
     let messages = {
         let backlog = coherence.lock_backlog();
-        backlog.since(after).map_err(|why| {
-            CmdError::msg(match why {
-                Unavailable::Trimmed => format!(
-                    "NOREPLAY the backlog starts at sequence {}, after {after}",
-                    backlog.first_seq()
-                ),
-                Unavailable::Ahead => format!(
-                    "NOREPLAY sequence {after} is ahead of the last one, {}",
-                    backlog.last_seq()
-                ),
-            })
+        backlog.since(after).map_err(|why| match why {
+            Unavailable::Trimmed => CmdError::ReplayTrimmed {
+                first: backlog.first_seq(),
+                after,
+            },
+            Unavailable::Ahead => CmdError::ReplayAhead {
+                after,
+                last: backlog.last_seq(),
+            },
         })?
     };
     coherence

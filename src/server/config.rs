@@ -16,6 +16,7 @@ use arc_swap::ArcSwap;
 
 use crate::engine::glob::glob_match;
 use crate::engine::{EvictionSettings, Policy};
+use crate::error::CmdError;
 use crate::protocol::request::split_args;
 use crate::server::pubsub::OutputLimit;
 
@@ -84,6 +85,10 @@ impl ConfigValues {
 }
 
 type Getter = fn(&ConfigValues) -> String;
+/// Parses and stores a directive's value. The error is the reason the value is refused, without a
+/// code or framing (`argument must be 'yes' or 'no'`), as each of Redis's `config.c` setters
+/// writes its `err`: CONFIG SET frames it (`CmdError::ConfigInvalid`), the conf-file loader names
+/// the line.
 type Setter = fn(&mut ConfigValues, &[&str]) -> Result<(), String>;
 
 pub struct Directive {
@@ -254,20 +259,23 @@ impl Config {
     }
 
     /// Applies `CONFIG SET` pairs atomically: all succeed or none is applied.
-    pub fn set(&self, pairs: &[(&str, Vec<&str>)]) -> Result<(), String> {
+    pub fn set(&self, pairs: &[(&str, Vec<&str>)]) -> Result<(), CmdError> {
         let _writer = self.writer.lock_or_recover();
         let mut updated = ConfigValues::clone(&self.values.load());
         for (name, args) in pairs {
             let Some(directive) = find_directive(name) else {
-                return Err(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                ));
+                return Err(CmdError::ConfigUnknown {
+                    name: (*name).into(),
+                });
             };
             if !directive.mutable {
-                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+                return Err(CmdError::ConfigImmutable {
+                    name: (*name).into(),
+                });
             }
-            (directive.set)(&mut updated, args).map_err(|e| {
-                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")
+            (directive.set)(&mut updated, args).map_err(|reason| CmdError::ConfigInvalid {
+                name: (*name).into(),
+                reason: reason.into(),
             })?;
         }
         self.values.store(Arc::new(updated));
@@ -289,9 +297,9 @@ impl Config {
 
     /// Rewrites the conf file so that it holds the running configuration: directives already in
     /// the file are updated in place, others that differ from the default are appended.
-    pub fn rewrite(&self) -> Result<(), String> {
+    pub fn rewrite(&self) -> Result<(), CmdError> {
         let Some(path) = &self.file else {
-            return Err("ERR The server is running without a config file".to_string());
+            return Err(CmdError::ConfigNoFile);
         };
         let existing = std::fs::read_to_string(path).unwrap_or_default();
         let values = self.read();
@@ -318,7 +326,7 @@ impl Config {
         let temp = path.with_extension("rewrite.tmp");
         std::fs::write(&temp, text)
             .and_then(|_| std::fs::rename(&temp, path))
-            .map_err(|e| format!("ERR Rewriting config file: {e}"))
+            .map_err(|e| CmdError::ConfigRewrite(e.to_string().into()))
     }
 }
 
@@ -413,7 +421,12 @@ mod tests {
         let err = config
             .set(&[("hz", vec!["20"]), ("nosuch", vec!["1"])])
             .unwrap_err();
-        assert!(err.contains("Unknown option"));
+        assert_eq!(
+            err,
+            CmdError::ConfigUnknown {
+                name: "nosuch".into()
+            }
+        );
         assert_eq!(config.read().hz, 10);
         config.set(&[("hz", vec!["20"])]).unwrap();
         assert_eq!(config.read().hz, 20);
