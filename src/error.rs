@@ -255,8 +255,6 @@ pub enum CmdError {
         last: u64,
     },
 
-    /// A complete message, code included (`ERR ...`). Being replaced by the variants above.
-    Message(Cow<'static, str>),
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8) and as
     /// Redis cuts them: the unknown-command error, built by `CmdError::unknown_command`; nothing
     /// else uses it.
@@ -470,7 +468,6 @@ impl CmdError {
             ReplayAhead { after, last } => {
                 return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
             }
-            Message(text) => return text.clone(),
             Protocol(_) | Raw(_) => {
                 return String::from_utf8_lossy(&self.message_bytes())
                     .into_owned()
@@ -478,10 +475,6 @@ impl CmdError {
             }
         };
         Cow::Borrowed(text)
-    }
-
-    pub fn msg(text: impl Into<Cow<'static, str>>) -> Self {
-        CmdError::Message(text.into())
     }
 
     /// The message as sent on the wire, client bytes included verbatim.
@@ -721,7 +714,6 @@ mod tests {
                 b"NOREPLAY the backlog starts at sequence 10, after 3",
             ),
             (ReplayAhead { after: 9, last: 4 }, b"NOREPLAY sequence 9 is ahead of the last one, 4"),
-            (Message("ERR x".into()), b"ERR x"),
             (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
         ];
         let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
@@ -877,11 +869,10 @@ mod tests {
             ReplayTrimmed { .. } => 111,
             ReplayAhead { .. } => 112,
             Raw(..) => 113,
-            Message(..) => 114,
         }
     }
 
-    const VARIANTS: usize = 115;
+    const VARIANTS: usize = 114;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {
