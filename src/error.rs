@@ -1,10 +1,26 @@
-//! Every error a command can answer, and the exact Redis 7 string for each. Handlers return
-//! `CmdError`; only `message` knows the wire text.
+//! Every error a client can be answered, and the exact Redis 7 string for each: the only place in
+//! the crate that knows wire error text. Handlers and the layers below return a `CmdError` (the
+//! parser its `ProtocolError`, which the connection wraps in `CmdError::Protocol`);
+//! `message`/`message_bytes` turn it into the text, code included (`ERR ...`, `WRONGTYPE ...`),
+//! without the leading `-` and the CRLF.
+//!
+//! One variant per distinct message, named after what went wrong. Messages that quote what the
+//! client sent or a value computed elsewhere carry it as a field: client bytes as `Box<[u8]>`,
+//! shown here as UTF-8 (lossily; `Raw` alone is sent verbatim), text as `Box<str>`. Boxed slices
+//! rather than `Vec`/`String` keep the enum at 48 bytes: every handler returns one in its `Result`.
+//!
+//! No `From` conversion into `CmdError`: a second impl besides the identity would leave the error
+//! type of every `?` inside a closure to be spelt out.
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
+
+use crate::protocol::ProtocolError;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {
+    // Values and keys, shared by every family.
     WrongType,
     NotInteger,
     NotFloat,
@@ -12,11 +28,89 @@ pub enum CmdError {
     Overflow,
     NoSuchKey,
     OutOfMemory,
-    NoAuth,
     DbIndexOutOfRange,
     InvalidDbIndex,
     /// `ERR invalid expire time in '<command>' command`
     InvalidExpire(&'static str),
+    /// `getPositiveLongFromObjectOrReply` without a message of its own (ZPOPMIN count, SPOP
+    /// count, LPOP count, CACHE.TOPKEYS).
+    NotPositive,
+    /// HRANDFIELD WITHVALUES/ZRANDMEMBER WITHSCORES with a count whose double would overflow.
+    OutOfRange,
+    /// HRANDFIELD/SRANDMEMBER/ZRANDMEMBER count of `LONG_MIN` (Redis takes `-LONG_MAX..=LONG_MAX`).
+    CountOutOfLongRange,
+    NumkeysNotPositive,
+    CountNotPositive,
+    /// LPOS `COUNT`.
+    CountNegative,
+    /// LPOS `MAXLEN`.
+    MaxlenNegative,
+    /// ZINTERCARD/SINTERCARD `LIMIT`.
+    LimitNegative,
+    /// SINTERCARD's `numkeys` beyond the arguments.
+    NumkeysOverArgs,
+    /// `ERR at least 1 input key is needed for '<command>' command` (ZUNION and family).
+    AtLeastOneInputKey {
+        command: Box<str>,
+    },
+    /// SCAN and its family (HSCAN, SSCAN, ZSCAN, TAG.SCAN).
+    InvalidCursor,
+    /// COPY of a key onto itself, MOVE into the database the key is in.
+    SameObject,
+
+    // Strings and numbers in values.
+    /// DECRBY of `LLONG_MIN`.
+    DecrementOverflow,
+    /// INCRBYFLOAT/HINCRBYFLOAT whose result is not finite.
+    IncrementNanOrInfinity,
+    /// HINCRBYFLOAT with an increment that is not finite.
+    ValueNanOrInfinity,
+    HashValueNotInteger,
+    HashValueNotFloat,
+    /// `proto-max-bulk-len` (APPEND, SETRANGE).
+    StringTooLong,
+    /// SETRANGE with a negative offset.
+    OffsetOutOfRange,
+    /// LCS with both LEN and IDX.
+    LcsLenWithIdx,
+    LcsNotStrings,
+    /// LCS whose table would pass `proto-max-bulk-len`.
+    LcsTooLarge,
+
+    // Keys: EXPIRE options, OBJECT.
+    /// `ERR Unsupported option <option>` (EXPIRE family).
+    UnsupportedOption(Box<[u8]>),
+    ExpireNxConflict,
+    ExpireGtLtConflict,
+    /// OBJECT IDLETIME under an LFU policy.
+    IdleTimeNotTracked,
+    /// OBJECT FREQ under a policy that is not LFU.
+    FrequencyNotTracked,
+
+    // Lists.
+    /// LSET beyond the list.
+    IndexOutOfRange,
+    RankZero,
+
+    // Sorted sets.
+    WeightNotFloat,
+    NotFloatRange,
+    NotLexRange,
+    NanScore,
+    ZaddXxAndNx,
+    ZaddGtLtNx,
+    ZaddIncrPairs,
+    /// ZRANGE LIMIT without BYSCORE or BYLEX.
+    LimitWithoutBy,
+    WithscoresByLex,
+
+    // Blocking commands.
+    TimeoutNotFloat,
+    TimeoutNegative,
+    /// The reply a client blocked on keys gets from `CLIENT UNBLOCK id ERROR`.
+    Unblocked,
+
+    // Commands and their containers.
     /// `ERR wrong number of arguments for '<command>' command`
     WrongArity(String),
     /// `ERR unknown subcommand '<sub>'. Try <COMMAND> HELP.`
@@ -24,60 +118,427 @@ pub enum CmdError {
         command: String,
         sub: String,
     },
-    /// A complete message, code included (`ERR ...`).
-    Message(Cow<'static, str>),
-    /// A complete message that quotes client bytes as they came (not necessarily UTF-8).
+    /// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <COMMAND> HELP.`:
+    /// Redis's `addReplySubcommandSyntaxError` (DEBUG, PUBSUB CHANNELS, CLIENT UNBLOCK).
+    UnknownSubcommandOrArity {
+        command: &'static str,
+        sub: Box<[u8]>,
+    },
+    /// COMMAND GETKEYS of a command or subcommand that does not exist.
+    InvalidCommand,
+    NoKeyArguments,
+    InvalidArgumentCount,
+    InvalidArguments,
+
+    // Connection: protocol, authentication, HELLO, client names.
+    /// A protocol violation; the connection replies it and closes.
+    Protocol(ProtocolError),
+    /// Sent on the socket to a connection refused at accept (`maxclients`).
+    MaxClients,
+    NoAuth,
+    /// AUTH/HELLO AUTH with the wrong user or password.
+    WrongPass,
+    /// AUTH `<password>` without `requirepass`.
+    NoPasswordSet,
+    HelloNoAuth,
+    ProtocolVersionNotInteger,
+    UnsupportedProtocol,
+    /// `ERR Syntax error in HELLO option '<option>'`
+    HelloOption(Box<[u8]>),
+    BadClientName,
+    /// A subscribed RESP2 connection sent a command other than (un)subscribe, PING, QUIT, RESET.
+    NotAllowedWhileSubscribed {
+        command: Box<str>,
+    },
+
+    // CLIENT LIST/KILL/UNBLOCK.
+    /// `ERR Unknown client type '<type>'`
+    UnknownClientType(Box<[u8]>),
+    InvalidClientId,
+    ClientIdNotPositive,
+    /// `ERR No such user '<user>'`
+    NoSuchUser(Box<[u8]>),
+    NoSuchClient,
+    UnblockReason,
+
+    // Client tracking.
+    RedirectTwice,
+    NoSuchRedirectClient,
+    PrefixWithoutBcast,
+    TagWithoutBcast,
+    BcastSwitch,
+    OptInOutWithBcast,
+    OptInAndOptOut,
+    OptInOutSwitch,
+    /// A new BCAST prefix overlapping one the client already tracks.
+    PrefixOverlapsExisting {
+        prefix: Box<[u8]>,
+        existing: Box<[u8]>,
+    },
+    /// Two overlapping prefixes in one CLIENT TRACKING.
+    PrefixOverlapsProvided {
+        prefix: Box<[u8]>,
+        other: Box<[u8]>,
+    },
+    CachingWithoutOptInOut,
+    CachingYesWithoutOptIn,
+    CachingNoWithoutOptOut,
+
+    // Transactions.
+    NotAllowedInMulti,
+    NestedMulti,
+    DiscardWithoutMulti,
+    ExecWithoutMulti,
+    /// EXEC after a command failed to queue.
+    ExecAborted,
+    /// EXEC refused over `maxmemory` with a queued command that may grow memory.
+    ExecAbortedOutOfMemory,
+    WatchInMulti,
+
+    // Server: SWAPDB, SHUTDOWN, CONFIG.
+    InvalidFirstDbIndex,
+    InvalidSecondDbIndex,
+    NoShutdownInProgress,
+    ShutdownFailed,
+    /// CONFIG SET of a directive that does not exist (`name` as typed).
+    ConfigUnknown {
+        name: Box<str>,
+    },
+    /// CONFIG SET of a directive that is only read at start.
+    ConfigImmutable {
+        name: Box<str>,
+    },
+    /// A protected directive (`enable-protected-configs`) set by a client not allowed to.
+    ConfigProtected {
+        name: Box<str>,
+    },
+    /// The same directive twice in one CONFIG SET.
+    ConfigDuplicate {
+        name: Box<str>,
+    },
+    /// CONFIG SET of a value the directive refuses. `reason` is the directive's own, written by its
+    /// parser in `server::config` (as each of Redis's `config.c` setters writes its `err`): it
+    /// depends on the directive and its limits, so it is not duplicated here. It carries no code.
+    ConfigInvalid {
+        name: Box<str>,
+        reason: Box<str>,
+    },
+    /// CONFIG REWRITE without a conf file.
+    ConfigNoFile,
+    /// CONFIG REWRITE that could not write the file; the I/O error's text.
+    ConfigRewrite(Box<str>),
+
+    // cachet's own commands.
+    InvalidPriority,
+    /// CACHE.DEPEND with the key among its parents.
+    DependsOnItself,
+    /// CACHE.PEER ADD/REMOVE with an address that is not UTF-8.
+    PeerAddressNotText,
+    /// CACHE.PEER ADD/REMOVE where `enable-protected-configs` does not allow changing `peer`.
+    PeersProtected,
+    /// CACHE.PEER CHALLENGE/AUTH on a daemon without `coherence-secret`.
+    SecretNotSet,
+    PeerAuthWithoutChallenge,
+    PeerProofMismatch,
+    /// A client PUBLISH/SPUBLISH on a `__cachet__:` channel.
+    ReservedChannel,
+    /// CACHE.PEER ADD/REMOVE with addresses the `peer` directive refuses; `reason` is its parser's.
+    InvalidPeers {
+        reason: Box<str>,
+    },
+    /// CACHE.PEER REPLAY asked of another node.
+    ReplayWrongNode {
+        node: Box<[u8]>,
+        asked: Box<[u8]>,
+    },
+    /// CACHE.PEER REPLAY of a run that ended (the node restarted).
+    ReplayRunOver {
+        run: u64,
+        current: u64,
+    },
+    /// CACHE.PEER REPLAY after a sequence the backlog no longer holds.
+    ReplayTrimmed {
+        first: u64,
+        after: u64,
+    },
+    /// CACHE.PEER REPLAY after a sequence not yet published.
+    ReplayAhead {
+        after: u64,
+        last: u64,
+    },
+
+    /// A complete message that quotes client bytes as they came (not necessarily UTF-8) and as
+    /// Redis cuts them: the unknown-command error, built by `CmdError::unknown_command`; nothing
+    /// else uses it.
     Raw(Vec<u8>),
 }
 
 impl CmdError {
+    /// `ERR unknown command '<name>', with args beginning with: '<arg>' ...` for the request
+    /// `args`. Redis formats with `%.128s` and `'%.*s' `: byte counts, and C strings that end at
+    /// a NUL; the bytes are sent as they came.
+    pub fn unknown_command(args: &[Bytes]) -> CmdError {
+        fn c_str(arg: &[u8], max: usize) -> &[u8] {
+            let end = arg
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(arg.len())
+                .min(max);
+            &arg[..end]
+        }
+        let name = args.first().map(|a| &a[..]).unwrap_or(b"");
+        let mut message = b"ERR unknown command '".to_vec();
+        message.extend_from_slice(c_str(name, 128));
+        message.extend_from_slice(b"', with args beginning with: ");
+        let mut listed = 0;
+        for arg in args.iter().skip(1) {
+            if listed >= 128 {
+                break;
+            }
+            let shown = c_str(arg, 128 - listed);
+            message.push(b'\'');
+            message.extend_from_slice(shown);
+            message.extend_from_slice(b"' ");
+            listed += shown.len() + 3;
+        }
+        CmdError::Raw(message)
+    }
+
+    /// The message as text. For `Raw` and `Protocol`, whose bytes need not be UTF-8, a lossy
+    /// copy for logs: the wire form is `message_bytes`.
     pub fn message(&self) -> Cow<'static, str> {
-        match self {
-            CmdError::WrongType => {
-                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+        use CmdError::*;
+        let text: &'static str = match self {
+            WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
+            NotInteger => "ERR value is not an integer or out of range",
+            NotFloat => "ERR value is not a valid float",
+            Syntax => "ERR syntax error",
+            Overflow => "ERR increment or decrement would overflow",
+            NoSuchKey => "ERR no such key",
+            OutOfMemory => "OOM command not allowed when used memory > 'maxmemory'.",
+            DbIndexOutOfRange => "ERR DB index is out of range",
+            InvalidDbIndex => "ERR invalid DB index",
+            NotPositive => "ERR value is out of range, must be positive",
+            OutOfRange => "ERR value is out of range",
+            CountOutOfLongRange => "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            NumkeysNotPositive => "ERR numkeys should be greater than 0",
+            CountNotPositive => "ERR count should be greater than 0",
+            CountNegative => "ERR COUNT can't be negative",
+            MaxlenNegative => "ERR MAXLEN can't be negative",
+            LimitNegative => "ERR LIMIT can't be negative",
+            NumkeysOverArgs => "ERR Number of keys can't be greater than number of args",
+            InvalidCursor => "ERR invalid cursor",
+            SameObject => "ERR source and destination objects are the same",
+            DecrementOverflow => "ERR decrement would overflow",
+            IncrementNanOrInfinity => "ERR increment would produce NaN or Infinity",
+            ValueNanOrInfinity => "ERR value is NaN or Infinity",
+            HashValueNotInteger => "ERR hash value is not an integer",
+            HashValueNotFloat => "ERR hash value is not a float",
+            StringTooLong => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+            OffsetOutOfRange => "ERR offset is out of range",
+            LcsLenWithIdx => "ERR If you want both the length and indexes, please just use IDX.",
+            LcsNotStrings => "ERR The specified keys must contain string values",
+            LcsTooLarge => "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+            ExpireNxConflict => "ERR NX and XX, GT or LT options at the same time are not compatible",
+            ExpireGtLtConflict => "ERR GT and LT options at the same time are not compatible",
+            IdleTimeNotTracked => "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            FrequencyNotTracked => "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            IndexOutOfRange => "ERR index out of range",
+            RankZero => "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+            WeightNotFloat => "ERR weight value is not a float",
+            NotFloatRange => "ERR min or max is not a float",
+            NotLexRange => "ERR min or max not valid string range item",
+            NanScore => "ERR resulting score is not a number (NaN)",
+            ZaddXxAndNx => "ERR XX and NX options at the same time are not compatible",
+            ZaddGtLtNx => "ERR GT, LT, and/or NX options at the same time are not compatible",
+            ZaddIncrPairs => "ERR INCR option supports a single increment-element pair",
+            LimitWithoutBy => "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+            WithscoresByLex => "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+            TimeoutNotFloat => "ERR timeout is not a float or out of range",
+            TimeoutNegative => "ERR timeout is negative",
+            Unblocked => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+            InvalidCommand => "ERR Invalid command specified",
+            NoKeyArguments => "ERR The command has no key arguments",
+            InvalidArgumentCount => "ERR Invalid number of arguments specified for command",
+            InvalidArguments => "ERR Invalid arguments specified for command",
+            MaxClients => "ERR max number of clients reached",
+            NoAuth => "NOAUTH Authentication required.",
+            WrongPass => "WRONGPASS invalid username-password pair or user is disabled.",
+            NoPasswordSet => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            HelloNoAuth => "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            ProtocolVersionNotInteger => "ERR Protocol version is not an integer or out of range",
+            UnsupportedProtocol => "NOPROTO unsupported protocol version",
+            BadClientName => "ERR Client names cannot contain spaces, newlines or special characters.",
+            InvalidClientId => "ERR Invalid client ID",
+            ClientIdNotPositive => "ERR client-id should be greater than 0",
+            NoSuchClient => "ERR No such client",
+            UnblockReason => "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            RedirectTwice => "ERR A client can only redirect to a single other client",
+            NoSuchRedirectClient => "ERR The client ID you want redirect to does not exist",
+            PrefixWithoutBcast => "ERR PREFIX option requires BCAST mode to be enabled",
+            TagWithoutBcast => "ERR TAG option requires BCAST mode to be enabled",
+            BcastSwitch => "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+            OptInOutWithBcast => "ERR OPTIN and OPTOUT are not compatible with BCAST",
+            OptInAndOptOut => "ERR You can't specify both OPTIN mode and OPTOUT mode",
+            OptInOutSwitch => "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+            CachingWithoutOptInOut => "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+            CachingYesWithoutOptIn => "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            CachingNoWithoutOptOut => "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            NotAllowedInMulti => "ERR Command not allowed inside a transaction",
+            NestedMulti => "ERR MULTI calls can not be nested",
+            DiscardWithoutMulti => "ERR DISCARD without MULTI",
+            ExecWithoutMulti => "ERR EXEC without MULTI",
+            ExecAborted => "EXECABORT Transaction discarded because of previous errors.",
+            WatchInMulti => "ERR WATCH inside MULTI is not allowed",
+            InvalidFirstDbIndex => "ERR invalid first DB index",
+            InvalidSecondDbIndex => "ERR invalid second DB index",
+            NoShutdownInProgress => "ERR No shutdown in progress.",
+            ShutdownFailed => "ERR Errors trying to SHUTDOWN. Check logs.",
+            ConfigNoFile => "ERR The server is running without a config file",
+            InvalidPriority => "ERR invalid priority, must be one of low, normal, high, critical",
+            DependsOnItself => "ERR a key cannot depend on itself",
+            PeerAddressNotText => "ERR peer address must be host:port",
+            PeersProtected => "ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)",
+            SecretNotSet => "ERR coherence-secret is not set on this daemon",
+            PeerAuthWithoutChallenge => "ERR CACHE.PEER AUTH must follow CACHE.PEER CHALLENGE",
+            PeerProofMismatch => "WRONGPASS the proof does not match this daemon's coherence-secret",
+            ReservedChannel => "ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there",
+            // What follows carries arguments.
+            InvalidExpire(command) => {
+                return format!("ERR invalid expire time in '{command}' command").into()
             }
-            CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
-            CmdError::NotFloat => "ERR value is not a valid float".into(),
-            CmdError::Syntax => "ERR syntax error".into(),
-            CmdError::Overflow => "ERR increment or decrement would overflow".into(),
-            CmdError::NoSuchKey => "ERR no such key".into(),
-            CmdError::OutOfMemory => {
-                "OOM command not allowed when used memory > 'maxmemory'.".into()
+            AtLeastOneInputKey { command } => {
+                return format!("ERR at least 1 input key is needed for '{command}' command").into()
             }
-            CmdError::NoAuth => "NOAUTH Authentication required.".into(),
-            CmdError::DbIndexOutOfRange => "ERR DB index is out of range".into(),
-            CmdError::InvalidDbIndex => "ERR invalid DB index".into(),
-            CmdError::InvalidExpire(command) => {
-                format!("ERR invalid expire time in '{command}' command").into()
+            UnsupportedOption(option) => {
+                return format!("ERR Unsupported option {}", lossy(option)).into()
             }
-            CmdError::WrongArity(command) => {
-                format!("ERR wrong number of arguments for '{command}' command").into()
+            WrongArity(command) => {
+                return format!("ERR wrong number of arguments for '{command}' command").into()
             }
-            CmdError::UnknownSubcommand { command, sub } => format!(
-                "ERR unknown subcommand '{}'. Try {} HELP.",
-                truncate(sub, 128),
-                command.to_ascii_uppercase()
+            UnknownSubcommand { command, sub } => {
+                return format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate(sub, 128),
+                    command.to_ascii_uppercase()
+                )
+                .into()
+            }
+            UnknownSubcommandOrArity { command, sub } => {
+                return format!(
+                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+                    lossy(sub),
+                    command.to_ascii_uppercase()
+                )
+                .into()
+            }
+            HelloOption(option) => {
+                return format!("ERR Syntax error in HELLO option '{}'", lossy(option)).into()
+            }
+            NotAllowedWhileSubscribed { command } => return format!(
+                "ERR Can't execute '{command}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
             .into(),
-            CmdError::Message(text) => text.clone(),
-            CmdError::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned().into(),
-        }
+            UnknownClientType(name) => {
+                return format!("ERR Unknown client type '{}'", lossy(name)).into()
+            }
+            NoSuchUser(name) => return format!("ERR No such user '{}'", lossy(name)).into(),
+            PrefixOverlapsExisting { prefix, existing } => return format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                lossy(prefix),
+                lossy(existing)
+            )
+            .into(),
+            PrefixOverlapsProvided { prefix, other } => return format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                lossy(prefix),
+                lossy(other)
+            )
+            .into(),
+            ExecAbortedOutOfMemory => {
+                return format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    OutOfMemory.message()
+                )
+                .into()
+            }
+            ConfigUnknown { name } => {
+                return format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+                    .into()
+            }
+            ConfigImmutable { name } => return config_set_failed(name, "can't set immutable config"),
+            ConfigProtected { name } => return config_set_failed(name, "can't set protected config"),
+            ConfigDuplicate { name } => return config_set_failed(name, "duplicate parameter"),
+            ConfigInvalid { name, reason } => return config_set_failed(name, reason),
+            ConfigRewrite(reason) => return format!("ERR Rewriting config file: {reason}").into(),
+            InvalidPeers { reason } => return format!("ERR {reason}").into(),
+            ReplayWrongNode { node, asked } => {
+                return format!("NOREPLAY this is node {}, not {}", lossy(node), lossy(asked))
+                    .into()
+            }
+            ReplayRunOver { run, current } => {
+                return format!("NOREPLAY run {run} is over: this is run {current}").into()
+            }
+            ReplayTrimmed { first, after } => {
+                return format!("NOREPLAY the backlog starts at sequence {first}, after {after}")
+                    .into()
+            }
+            ReplayAhead { after, last } => {
+                return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
+            }
+            Protocol(_) | Raw(_) => {
+                return String::from_utf8_lossy(&self.message_bytes())
+                    .into_owned()
+                    .into()
+            }
+        };
+        Cow::Borrowed(text)
     }
 
     /// The message as sent on the wire, client bytes included verbatim.
     pub fn message_bytes(&self) -> Cow<'static, [u8]> {
         match self {
             CmdError::Raw(bytes) => Cow::Owned(bytes.clone()),
+            CmdError::Protocol(error) => Cow::Owned(protocol_error(*error)),
             other => match other.message() {
                 Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
                 Cow::Owned(text) => Cow::Owned(text.into_bytes()),
             },
         }
     }
+}
 
-    pub fn msg(text: impl Into<Cow<'static, str>>) -> Self {
-        CmdError::Message(text.into())
+/// Redis's `ERR Protocol error: ...`. Redis formats the offending byte of `ExpectedDollar` with
+/// `%c`, so it is sent raw (and a CR or LF becomes a space, as in every error reply).
+fn protocol_error(error: ProtocolError) -> Vec<u8> {
+    let detail = match error {
+        ProtocolError::TooBigInline => "too big inline request",
+        ProtocolError::UnbalancedQuotes => "unbalanced quotes in request",
+        ProtocolError::TooBigMultibulkCount => "too big mbulk count string",
+        ProtocolError::InvalidMultibulkLength => "invalid multibulk length",
+        ProtocolError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length",
+        ProtocolError::TooBigBulkCount => "too big bulk count string",
+        ProtocolError::ExpectedDollar(_) => "expected '$', got '",
+        ProtocolError::InvalidBulkLength => "invalid bulk length",
+        ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length",
+    };
+    let mut out = b"ERR Protocol error: ".to_vec();
+    out.extend_from_slice(detail.as_bytes());
+    if let ProtocolError::ExpectedDollar(c) = error {
+        out.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
+        out.push(b'\'');
     }
+    out
+}
+
+/// Redis's `CONFIG SET failed (possibly related to argument '<name>') - <reason>`.
+fn config_set_failed(name: &str, reason: &str) -> Cow<'static, str> {
+    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}").into()
+}
+
+/// Client bytes quoted in a message, shown as UTF-8.
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 /// At most `max` characters of `text` (Redis's `%.128s`).
@@ -89,3 +550,383 @@ pub fn truncate(text: &str, max: usize) -> &str {
 }
 
 pub type CmdResult = Result<(), CmdError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant and its exact text: a typo in a message, or a message that changes, fails
+    /// here. Where Redis 7.0 has the message, the row is what redis-server 7.0.15 sends.
+    #[test]
+    fn every_message_as_redis_sends_it() {
+        use CmdError::*;
+        let table: Vec<(CmdError, &[u8])> = vec![
+            (WrongType, b"WRONGTYPE Operation against a key holding the wrong kind of value"),
+            (NotInteger, b"ERR value is not an integer or out of range"),
+            (NotFloat, b"ERR value is not a valid float"),
+            (Syntax, b"ERR syntax error"),
+            (Overflow, b"ERR increment or decrement would overflow"),
+            (NoSuchKey, b"ERR no such key"),
+            (OutOfMemory, b"OOM command not allowed when used memory > 'maxmemory'."),
+            (DbIndexOutOfRange, b"ERR DB index is out of range"),
+            (InvalidDbIndex, b"ERR invalid DB index"),
+            (InvalidExpire("set"), b"ERR invalid expire time in 'set' command"),
+            (NotPositive, b"ERR value is out of range, must be positive"),
+            (OutOfRange, b"ERR value is out of range"),
+            (CountOutOfLongRange, b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"),
+            (NumkeysNotPositive, b"ERR numkeys should be greater than 0"),
+            (CountNotPositive, b"ERR count should be greater than 0"),
+            (CountNegative, b"ERR COUNT can't be negative"),
+            (MaxlenNegative, b"ERR MAXLEN can't be negative"),
+            (LimitNegative, b"ERR LIMIT can't be negative"),
+            (NumkeysOverArgs, b"ERR Number of keys can't be greater than number of args"),
+            (
+                AtLeastOneInputKey { command: "zunion".into() },
+                b"ERR at least 1 input key is needed for 'zunion' command",
+            ),
+            (InvalidCursor, b"ERR invalid cursor"),
+            (SameObject, b"ERR source and destination objects are the same"),
+            (DecrementOverflow, b"ERR decrement would overflow"),
+            (IncrementNanOrInfinity, b"ERR increment would produce NaN or Infinity"),
+            (ValueNanOrInfinity, b"ERR value is NaN or Infinity"),
+            (HashValueNotInteger, b"ERR hash value is not an integer"),
+            (HashValueNotFloat, b"ERR hash value is not a float"),
+            (StringTooLong, b"ERR string exceeds maximum allowed size (proto-max-bulk-len)"),
+            (OffsetOutOfRange, b"ERR offset is out of range"),
+            (LcsLenWithIdx, b"ERR If you want both the length and indexes, please just use IDX."),
+            (LcsNotStrings, b"ERR The specified keys must contain string values"),
+            (LcsTooLarge, b"ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"),
+            (UnsupportedOption(b"foo"[..].into()), b"ERR Unsupported option foo"),
+            (ExpireNxConflict, b"ERR NX and XX, GT or LT options at the same time are not compatible"),
+            (ExpireGtLtConflict, b"ERR GT and LT options at the same time are not compatible"),
+            (IdleTimeNotTracked, b"ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+            (FrequencyNotTracked, b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+            (IndexOutOfRange, b"ERR index out of range"),
+            (RankZero, b"ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"),
+            (WeightNotFloat, b"ERR weight value is not a float"),
+            (NotFloatRange, b"ERR min or max is not a float"),
+            (NotLexRange, b"ERR min or max not valid string range item"),
+            (NanScore, b"ERR resulting score is not a number (NaN)"),
+            (ZaddXxAndNx, b"ERR XX and NX options at the same time are not compatible"),
+            (ZaddGtLtNx, b"ERR GT, LT, and/or NX options at the same time are not compatible"),
+            (ZaddIncrPairs, b"ERR INCR option supports a single increment-element pair"),
+            (LimitWithoutBy, b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"),
+            (WithscoresByLex, b"ERR syntax error, WITHSCORES not supported in combination with BYLEX"),
+            (TimeoutNotFloat, b"ERR timeout is not a float or out of range"),
+            (TimeoutNegative, b"ERR timeout is negative"),
+            (Unblocked, b"UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            (WrongArity("get".into()), b"ERR wrong number of arguments for 'get' command"),
+            (
+                UnknownSubcommand { command: "config".into(), sub: "nope".into() },
+                b"ERR unknown subcommand 'nope'. Try CONFIG HELP.",
+            ),
+            (
+                UnknownSubcommand { command: "object".into(), sub: "x".repeat(200) },
+                format!("ERR unknown subcommand '{}'. Try OBJECT HELP.", "x".repeat(128)).as_bytes().to_vec().leak(),
+            ),
+            (
+                UnknownSubcommandOrArity { command: "debug", sub: b"SLEEP"[..].into() },
+                b"ERR unknown subcommand or wrong number of arguments for 'SLEEP'. Try DEBUG HELP.",
+            ),
+            (InvalidCommand, b"ERR Invalid command specified"),
+            (NoKeyArguments, b"ERR The command has no key arguments"),
+            (InvalidArgumentCount, b"ERR Invalid number of arguments specified for command"),
+            (InvalidArguments, b"ERR Invalid arguments specified for command"),
+            (Protocol(ProtocolError::TooBigInline), b"ERR Protocol error: too big inline request"),
+            (Protocol(ProtocolError::UnbalancedQuotes), b"ERR Protocol error: unbalanced quotes in request"),
+            (Protocol(ProtocolError::TooBigMultibulkCount), b"ERR Protocol error: too big mbulk count string"),
+            (Protocol(ProtocolError::InvalidMultibulkLength), b"ERR Protocol error: invalid multibulk length"),
+            (Protocol(ProtocolError::UnauthenticatedMultibulkLength), b"ERR Protocol error: unauthenticated multibulk length"),
+            (Protocol(ProtocolError::TooBigBulkCount), b"ERR Protocol error: too big bulk count string"),
+            (Protocol(ProtocolError::ExpectedDollar(b'+')), b"ERR Protocol error: expected '$', got '+'"),
+            (Protocol(ProtocolError::ExpectedDollar(b'\r')), b"ERR Protocol error: expected '$', got ' '"),
+            (Protocol(ProtocolError::ExpectedDollar(b'\n')), b"ERR Protocol error: expected '$', got ' '"),
+            (Protocol(ProtocolError::ExpectedDollar(0xff)), b"ERR Protocol error: expected '$', got '\xff'"),
+            (Protocol(ProtocolError::InvalidBulkLength), b"ERR Protocol error: invalid bulk length"),
+            (Protocol(ProtocolError::UnauthenticatedBulkLength), b"ERR Protocol error: unauthenticated bulk length"),
+            (MaxClients, b"ERR max number of clients reached"),
+            (NoAuth, b"NOAUTH Authentication required."),
+            (WrongPass, b"WRONGPASS invalid username-password pair or user is disabled."),
+            (NoPasswordSet, b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"),
+            (HelloNoAuth, b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"),
+            (ProtocolVersionNotInteger, b"ERR Protocol version is not an integer or out of range"),
+            (UnsupportedProtocol, b"NOPROTO unsupported protocol version"),
+            (HelloOption(b"FOO"[..].into()), b"ERR Syntax error in HELLO option 'FOO'"),
+            (BadClientName, b"ERR Client names cannot contain spaces, newlines or special characters."),
+            (
+                NotAllowedWhileSubscribed { command: "client|id".into() },
+                b"ERR Can't execute 'client|id': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            ),
+            (UnknownClientType(b"foo"[..].into()), b"ERR Unknown client type 'foo'"),
+            (InvalidClientId, b"ERR Invalid client ID"),
+            (ClientIdNotPositive, b"ERR client-id should be greater than 0"),
+            (NoSuchUser(b"nobody"[..].into()), b"ERR No such user 'nobody'"),
+            (NoSuchUser(b"\xffa"[..].into()), "ERR No such user '\u{fffd}a'".as_bytes()),
+            (NoSuchClient, b"ERR No such client"),
+            (UnblockReason, b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+            (RedirectTwice, b"ERR A client can only redirect to a single other client"),
+            (NoSuchRedirectClient, b"ERR The client ID you want redirect to does not exist"),
+            (PrefixWithoutBcast, b"ERR PREFIX option requires BCAST mode to be enabled"),
+            (TagWithoutBcast, b"ERR TAG option requires BCAST mode to be enabled"),
+            (BcastSwitch, b"ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."),
+            (OptInOutWithBcast, b"ERR OPTIN and OPTOUT are not compatible with BCAST"),
+            (OptInAndOptOut, b"ERR You can't specify both OPTIN mode and OPTOUT mode"),
+            (OptInOutSwitch, b"ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."),
+            (
+                PrefixOverlapsExisting { prefix: b"ab"[..].into(), existing: b"a"[..].into() },
+                b"ERR Prefix 'ab' overlaps with an existing prefix 'a'. Prefixes for a single client must not overlap.",
+            ),
+            (
+                PrefixOverlapsProvided { prefix: b"a"[..].into(), other: b"ab"[..].into() },
+                b"ERR Prefix 'a' overlaps with another provided prefix 'ab'. Prefixes for a single client must not overlap.",
+            ),
+            (CachingWithoutOptInOut, b"ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"),
+            (CachingYesWithoutOptIn, b"ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."),
+            (CachingNoWithoutOptOut, b"ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."),
+            (NotAllowedInMulti, b"ERR Command not allowed inside a transaction"),
+            (NestedMulti, b"ERR MULTI calls can not be nested"),
+            (DiscardWithoutMulti, b"ERR DISCARD without MULTI"),
+            (ExecWithoutMulti, b"ERR EXEC without MULTI"),
+            (ExecAborted, b"EXECABORT Transaction discarded because of previous errors."),
+            (ExecAbortedOutOfMemory, b"EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'."),
+            (WatchInMulti, b"ERR WATCH inside MULTI is not allowed"),
+            (InvalidFirstDbIndex, b"ERR invalid first DB index"),
+            (InvalidSecondDbIndex, b"ERR invalid second DB index"),
+            (NoShutdownInProgress, b"ERR No shutdown in progress."),
+            (ShutdownFailed, b"ERR Errors trying to SHUTDOWN. Check logs."),
+            (
+                ConfigUnknown { name: "foo".into() },
+                b"ERR Unknown option or number of arguments for CONFIG SET - 'foo'",
+            ),
+            (
+                ConfigImmutable { name: "databases".into() },
+                b"ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config",
+            ),
+            (
+                ConfigDuplicate { name: "HZ".into() },
+                b"ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter",
+            ),
+            (
+                ConfigInvalid { name: "appendonly".into(), reason: "argument must be 'yes' or 'no'".into() },
+                b"ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'",
+            ),
+            (ConfigNoFile, b"ERR The server is running without a config file"),
+            (
+                ConfigRewrite("Permission denied".into()),
+                b"ERR Rewriting config file: Permission denied",
+            ),
+            (InvalidPriority, b"ERR invalid priority, must be one of low, normal, high, critical"),
+            (DependsOnItself, b"ERR a key cannot depend on itself"),
+            (PeerAddressNotText, b"ERR peer address must be host:port"),
+            (PeersProtected, b"ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)"),
+            (SecretNotSet, b"ERR coherence-secret is not set on this daemon"),
+            (PeerAuthWithoutChallenge, b"ERR CACHE.PEER AUTH must follow CACHE.PEER CHALLENGE"),
+            (PeerProofMismatch, b"WRONGPASS the proof does not match this daemon's coherence-secret"),
+            (ReservedChannel, b"ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there"),
+            (ConfigProtected { name: "dir".into() }, b"ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"),
+            (
+                InvalidPeers { reason: "'x' is not a host:port address".into() },
+                b"ERR 'x' is not a host:port address",
+            ),
+            (
+                ReplayWrongNode { node: b"n1"[..].into(), asked: b"n2"[..].into() },
+                b"NOREPLAY this is node n1, not n2",
+            ),
+            (ReplayRunOver { run: 5, current: 7 }, b"NOREPLAY run 5 is over: this is run 7"),
+            (
+                ReplayTrimmed { first: 10, after: 3 },
+                b"NOREPLAY the backlog starts at sequence 10, after 3",
+            ),
+            (ReplayAhead { after: 9, last: 4 }, b"NOREPLAY sequence 9 is ahead of the last one, 4"),
+            (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
+        ];
+        let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
+        let mut covered = [false; VARIANTS];
+        for (error, expected) in &table {
+            covered[variant_index(error)] = true;
+            assert_eq!(
+                &error.message_bytes()[..],
+                *expected,
+                "{error:?}: {:?}",
+                String::from_utf8_lossy(expected)
+            );
+            assert_eq!(
+                error.message(),
+                String::from_utf8_lossy(expected),
+                "{error:?}"
+            );
+            // One variant per message: the same text from two variants would be one too many.
+            let variant = std::mem::discriminant(error);
+            if let Some((_, other)) = seen.iter().find(|(text, _)| text == expected) {
+                assert_eq!(
+                    *other,
+                    variant,
+                    "two variants say {:?}",
+                    String::from_utf8_lossy(expected)
+                );
+            }
+            seen.push((expected, variant));
+        }
+        let missing: Vec<usize> = (0..VARIANTS).filter(|&i| !covered[i]).collect();
+        assert!(
+            missing.is_empty(),
+            "variants without a row in the table: {missing:?}"
+        );
+    }
+
+    /// Every variant's position in the declaration, without a wildcard: a new variant does not
+    /// compile until it is numbered here, and the test fails until the table has it.
+    fn variant_index(error: &CmdError) -> usize {
+        use CmdError::*;
+        match error {
+            WrongType => 0,
+            NotInteger => 1,
+            NotFloat => 2,
+            Syntax => 3,
+            Overflow => 4,
+            NoSuchKey => 5,
+            OutOfMemory => 6,
+            DbIndexOutOfRange => 7,
+            InvalidDbIndex => 8,
+            InvalidExpire(..) => 9,
+            NotPositive => 10,
+            OutOfRange => 11,
+            CountOutOfLongRange => 12,
+            NumkeysNotPositive => 13,
+            CountNotPositive => 14,
+            CountNegative => 15,
+            MaxlenNegative => 16,
+            LimitNegative => 17,
+            NumkeysOverArgs => 18,
+            AtLeastOneInputKey { .. } => 19,
+            InvalidCursor => 20,
+            SameObject => 21,
+            DecrementOverflow => 22,
+            IncrementNanOrInfinity => 23,
+            ValueNanOrInfinity => 24,
+            HashValueNotInteger => 25,
+            HashValueNotFloat => 26,
+            StringTooLong => 27,
+            OffsetOutOfRange => 28,
+            LcsLenWithIdx => 29,
+            LcsNotStrings => 30,
+            LcsTooLarge => 31,
+            UnsupportedOption(..) => 32,
+            ExpireNxConflict => 33,
+            ExpireGtLtConflict => 34,
+            IdleTimeNotTracked => 35,
+            FrequencyNotTracked => 36,
+            IndexOutOfRange => 37,
+            RankZero => 38,
+            WeightNotFloat => 39,
+            NotFloatRange => 40,
+            NotLexRange => 41,
+            NanScore => 42,
+            ZaddXxAndNx => 43,
+            ZaddGtLtNx => 44,
+            ZaddIncrPairs => 45,
+            LimitWithoutBy => 46,
+            WithscoresByLex => 47,
+            TimeoutNotFloat => 48,
+            TimeoutNegative => 49,
+            Unblocked => 50,
+            WrongArity(..) => 51,
+            UnknownSubcommand { .. } => 52,
+            UnknownSubcommandOrArity { .. } => 53,
+            InvalidCommand => 54,
+            NoKeyArguments => 55,
+            InvalidArgumentCount => 56,
+            InvalidArguments => 57,
+            Protocol(..) => 58,
+            MaxClients => 59,
+            NoAuth => 60,
+            WrongPass => 61,
+            NoPasswordSet => 62,
+            HelloNoAuth => 63,
+            ProtocolVersionNotInteger => 64,
+            UnsupportedProtocol => 65,
+            HelloOption(..) => 66,
+            BadClientName => 67,
+            NotAllowedWhileSubscribed { .. } => 68,
+            UnknownClientType(..) => 69,
+            InvalidClientId => 70,
+            ClientIdNotPositive => 71,
+            NoSuchUser(..) => 72,
+            NoSuchClient => 73,
+            UnblockReason => 74,
+            RedirectTwice => 75,
+            NoSuchRedirectClient => 76,
+            PrefixWithoutBcast => 77,
+            TagWithoutBcast => 78,
+            BcastSwitch => 79,
+            OptInOutWithBcast => 80,
+            OptInAndOptOut => 81,
+            OptInOutSwitch => 82,
+            PrefixOverlapsExisting { .. } => 83,
+            PrefixOverlapsProvided { .. } => 84,
+            CachingWithoutOptInOut => 85,
+            CachingYesWithoutOptIn => 86,
+            CachingNoWithoutOptOut => 87,
+            NotAllowedInMulti => 88,
+            NestedMulti => 89,
+            DiscardWithoutMulti => 90,
+            ExecWithoutMulti => 91,
+            ExecAborted => 92,
+            ExecAbortedOutOfMemory => 93,
+            WatchInMulti => 94,
+            InvalidFirstDbIndex => 95,
+            InvalidSecondDbIndex => 96,
+            NoShutdownInProgress => 97,
+            ShutdownFailed => 98,
+            ConfigUnknown { .. } => 99,
+            ConfigImmutable { .. } => 100,
+            ConfigDuplicate { .. } => 101,
+            ConfigInvalid { .. } => 102,
+            ConfigNoFile => 103,
+            ConfigRewrite(..) => 104,
+            InvalidPriority => 105,
+            DependsOnItself => 106,
+            PeerAddressNotText => 107,
+            InvalidPeers { .. } => 108,
+            ReplayWrongNode { .. } => 109,
+            ReplayRunOver { .. } => 110,
+            ReplayTrimmed { .. } => 111,
+            ReplayAhead { .. } => 112,
+            PeersProtected => 113,
+            SecretNotSet => 114,
+            PeerAuthWithoutChallenge => 115,
+            PeerProofMismatch => 116,
+            ReservedChannel => 117,
+            ConfigProtected { .. } => 118,
+            Raw(..) => 119,
+        }
+    }
+
+    const VARIANTS: usize = 120;
+
+    #[test]
+    fn unknown_command_quotes_c_strings_up_to_128_bytes() {
+        let args = |list: &[&[u8]]| -> Vec<Bytes> {
+            list.iter().map(|a| Bytes::copy_from_slice(a)).collect()
+        };
+        assert_eq!(
+            CmdError::unknown_command(&args(&[b"\xff\xfeA", b"x", b"a\0b"])).message_bytes(),
+            &b"ERR unknown command '\xff\xfeA', with args beginning with: 'x' 'a' "[..]
+        );
+        let long = vec![b'y'; 200];
+        let message = CmdError::unknown_command(&args(&[&long, &long, b"z"])).message_bytes();
+        let mut expected = b"ERR unknown command '".to_vec();
+        expected.extend_from_slice(&long[..128]);
+        expected.extend_from_slice(b"', with args beginning with: '");
+        expected.extend_from_slice(&long[..128]);
+        expected.extend_from_slice(b"' ");
+        assert_eq!(message, &expected[..]);
+    }
+
+    /// Handlers return `Result<(), CmdError>` on every call: the error stays the size it was
+    /// before the variants with fields.
+    #[test]
+    fn stays_small() {
+        assert_eq!(std::mem::size_of::<CmdError>(), 48);
+    }
+}

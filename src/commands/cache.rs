@@ -19,8 +19,6 @@ use crate::engine::policy::lfu_decayed;
 use crate::engine::{idle_seconds, CacheMeta, Priority};
 use crate::error::{CmdError, CmdResult};
 
-const BAD_PRIORITY: &str = "ERR invalid priority, must be one of low, normal, high, critical";
-
 const CACHE: CommandSpec = CommandSpec {
     group: "cachet",
     since: "0.1.0",
@@ -135,7 +133,7 @@ fn cache_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let meta = MetaRequest {
         priority: match raw.priority {
-            Some(name) => Some(Priority::parse(name).ok_or(CmdError::msg(BAD_PRIORITY))?),
+            Some(name) => Some(Priority::parse(name).ok_or(CmdError::InvalidPriority)?),
             None => None,
         },
         cost: raw.cost.map(parse_cost).transpose()?,

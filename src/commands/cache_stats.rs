@@ -208,7 +208,7 @@ fn append_tag_fields(ctx: &Ctx<'_>, request: &StatsRequest, fields: &mut Fields)
 fn cache_topkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let n = args::int(&args[1])?;
     if n < 0 {
-        return Err(CmdError::msg("ERR value is out of range, must be positive"));
+        return Err(CmdError::NotPositive);
     }
     let keyspace = &ctx.server.keyspace;
     let tracked = keyspace.shard_count() * TOP_KEYS_PER_SHARD;

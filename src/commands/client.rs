@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::args::{int, is, text};
+use super::args::{int, is};
 use super::{CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Protocol};
@@ -255,11 +255,6 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     },
 ];
 
-const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
-const NO_PASSWORD_SET: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
-const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
-const BAD_CLIENT_NAME: &str =
-    "ERR Client names cannot contain spaces, newlines or special characters.";
 pub(super) const DEFAULT_USER: &[u8] = b"default";
 
 /// Checks `username`/`password` against the only user, `default`. Without `requirepass` that user
@@ -285,7 +280,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (username, password): (&[u8], &[u8]) = match args {
         [_, password] => {
             if ctx.server.config.read().requirepass.is_empty() {
-                return Err(CmdError::msg(NO_PASSWORD_SET));
+                return Err(CmdError::NoPasswordSet);
             }
             (DEFAULT_USER, password)
         }
@@ -293,7 +288,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     if !credentials_ok(ctx, username, password) {
-        return Err(CmdError::msg(WRONGPASS));
+        return Err(CmdError::WrongPass);
     }
     ctx.client.authenticated = true;
     ctx.out.ok();
@@ -320,13 +315,11 @@ fn set_protocol(ctx: &mut Ctx<'_>, protocol: Protocol) {
 fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut protocol = None;
     if let Some(version) = args.get(1) {
-        let version = parse_i64(version).ok_or_else(|| {
-            CmdError::msg("ERR Protocol version is not an integer or out of range")
-        })?;
+        let version = parse_i64(version).ok_or(CmdError::ProtocolVersionNotInteger)?;
         protocol = Some(match version {
             2 => Protocol::Resp2,
             3 => Protocol::Resp3,
-            _ => return Err(CmdError::msg("NOPROTO unsupported protocol version")),
+            _ => return Err(CmdError::UnsupportedProtocol),
         });
     }
     let mut credentials = None;
@@ -339,25 +332,22 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             i += 3;
         } else if is(option, "setname") && more >= 1 {
             if !valid_client_name(&args[i + 1]) {
-                return Err(CmdError::msg(BAD_CLIENT_NAME));
+                return Err(CmdError::BadClientName);
             }
             name = Some(&args[i + 1]);
             i += 2;
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                text(option)
-            )));
+            return Err(CmdError::HelloOption(option[..].into()));
         }
     }
     if let Some((username, password)) = credentials {
         if !credentials_ok(ctx, username, password) {
-            return Err(CmdError::msg(WRONGPASS));
+            return Err(CmdError::WrongPass);
         }
         ctx.client.authenticated = true;
     }
     if !ctx.client.authenticated {
-        return Err(CmdError::msg(HELLO_NOAUTH));
+        return Err(CmdError::HelloNoAuth);
     }
     if let Some(name) = name {
         set_name(ctx, name);
@@ -429,7 +419,7 @@ fn client_id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if !valid_client_name(&args[2]) {
-        return Err(CmdError::msg(BAD_CLIENT_NAME));
+        return Err(CmdError::BadClientName);
     }
     set_name(ctx, &args[2]);
     ctx.out.ok();
@@ -534,19 +524,16 @@ fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// would, or with the UNBLOCKED error.
 fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 {
-        return Err(CmdError::msg(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
-        ));
+        return Err(CmdError::UnknownSubcommandOrArity {
+            command: "client",
+            sub: b"unblock"[..].into(),
+        });
     }
     let with_error = match args.get(3) {
         None => false,
         Some(reason) if reason.eq_ignore_ascii_case(b"timeout") => false,
         Some(reason) if reason.eq_ignore_ascii_case(b"error") => true,
-        Some(_) => {
-            return Err(CmdError::msg(
-                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-            ))
-        }
+        Some(_) => return Err(CmdError::UnblockReason),
     };
     let id = int(&args[2])?;
     let unblocked = u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, with_error));

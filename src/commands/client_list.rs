@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
-use super::args::{is, text};
+use super::args::is;
 use super::client::DEFAULT_USER;
 use super::{full_name, Ctx};
 use crate::error::{CmdError, CmdResult};
@@ -31,10 +31,7 @@ fn client_type_by_name(name: &Bytes) -> Result<ClientType, CmdError> {
         b"slave" | b"replica" => Ok(ClientType::Replica),
         b"master" => Ok(ClientType::Master),
         b"pubsub" => Ok(ClientType::PubSub),
-        _ => Err(CmdError::msg(format!(
-            "ERR Unknown client type '{}'",
-            text(name)
-        ))),
+        _ => Err(CmdError::UnknownClientType(name[..].into())),
     }
 }
 
@@ -210,7 +207,7 @@ pub(super) fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         [_, _, option, ids @ ..] if is(option, "id") && !ids.is_empty() => {
             let mut wanted = Vec::with_capacity(ids.len());
             for id in ids {
-                wanted.push(parse_i64(id).ok_or_else(|| CmdError::msg("ERR Invalid client ID"))?);
+                wanted.push(parse_i64(id).ok_or(CmdError::InvalidClientId)?);
             }
             for id in wanted {
                 let found = u64::try_from(id)
@@ -274,7 +271,7 @@ fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
         if is(option, "id") {
             let id = parse_i64(value)
                 .filter(|&id| id >= 1)
-                .ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?;
+                .ok_or(CmdError::ClientIdNotPositive)?;
             filter.id = Some(id as u64);
         } else if is(option, "type") {
             filter.kind = Some(client_type_by_name(value)?);
@@ -284,7 +281,7 @@ fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
             filter.laddr = Some(value);
         } else if is(option, "user") {
             if &value[..] != DEFAULT_USER {
-                return Err(CmdError::msg(format!("ERR No such user '{}'", text(value))));
+                return Err(CmdError::NoSuchUser(value[..].into()));
             }
         } else if is(option, "skipme") {
             filter.skip_me = if is(value, "yes") {
@@ -328,7 +325,7 @@ pub(super) fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if !old_form {
         ctx.out.int(killed);
     } else if killed == 0 {
-        return Err(CmdError::msg("ERR No such client"));
+        return Err(CmdError::NoSuchClient);
     } else {
         ctx.out.ok();
     }
@@ -350,10 +347,8 @@ mod tests {
             Ok(ClientType::Replica)
         );
         assert_eq!(
-            client_type_by_name(&Bytes::from_static(b"foo"))
-                .unwrap_err()
-                .message(),
-            "ERR Unknown client type 'foo'"
+            client_type_by_name(&Bytes::from_static(b"foo")),
+            Err(CmdError::UnknownClientType(b"foo"[..].into()))
         );
     }
 }

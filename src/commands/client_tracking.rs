@@ -20,15 +20,11 @@ pub fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if option.eq_ignore_ascii_case(b"redirect") && more {
             i += 1;
             if redirect != 0 {
-                return Err(CmdError::msg(
-                    "ERR A client can only redirect to a single other client",
-                ));
+                return Err(CmdError::RedirectTwice);
             }
             redirect = crate::protocol::parse_i64(&args[i]).ok_or(CmdError::NotInteger)?;
             if ctx.server.clients.get(redirect as u64).is_none() || redirect <= 0 {
-                return Err(CmdError::msg(
-                    "ERR The client ID you want redirect to does not exist",
-                ));
+                return Err(CmdError::NoSuchRedirectClient);
             }
         } else if option.eq_ignore_ascii_case(b"bcast") {
             bcast = true;
@@ -53,30 +49,22 @@ pub fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if mode.eq_ignore_ascii_case(b"on") {
         let current = ctx.client.tracking;
         if !bcast && !prefixes.is_empty() {
-            return Err(CmdError::msg(
-                "ERR PREFIX option requires BCAST mode to be enabled",
-            ));
+            return Err(CmdError::PrefixWithoutBcast);
         }
         if !bcast && !tags.is_empty() {
-            return Err(CmdError::msg(
-                "ERR TAG option requires BCAST mode to be enabled",
-            ));
+            return Err(CmdError::TagWithoutBcast);
         }
         if current.on && current.bcast != bcast {
-            return Err(CmdError::msg("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."));
+            return Err(CmdError::BcastSwitch);
         }
         if bcast && (optin || optout) {
-            return Err(CmdError::msg(
-                "ERR OPTIN and OPTOUT are not compatible with BCAST",
-            ));
+            return Err(CmdError::OptInOutWithBcast);
         }
         if optin && optout {
-            return Err(CmdError::msg(
-                "ERR You can't specify both OPTIN mode and OPTOUT mode",
-            ));
+            return Err(CmdError::OptInAndOptOut);
         }
         if (optin && current.optout) || (optout && current.optin) {
-            return Err(CmdError::msg("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."));
+            return Err(CmdError::OptInOutSwitch);
         }
         if bcast {
             if let Some(error) = ctx
@@ -84,7 +72,7 @@ pub fn client_tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 .tracking
                 .prefix_collision(ctx.client.id, &prefixes)
             {
-                return Err(CmdError::msg(error));
+                return Err(error);
             }
         }
         let inbox = ctx
@@ -126,20 +114,16 @@ pub fn disable(ctx: &mut Ctx<'_>) {
 pub fn client_caching(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let tracking = ctx.client.tracking;
     if !tracking.on {
-        return Err(CmdError::msg("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"));
+        return Err(CmdError::CachingWithoutOptInOut);
     }
     let option = &args[2];
     if option.eq_ignore_ascii_case(b"yes") {
         if !tracking.optin {
-            return Err(CmdError::msg(
-                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
-            ));
+            return Err(CmdError::CachingYesWithoutOptIn);
         }
     } else if option.eq_ignore_ascii_case(b"no") {
         if !tracking.optout {
-            return Err(CmdError::msg(
-                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
-            ));
+            return Err(CmdError::CachingNoWithoutOptOut);
         }
     } else {
         return Err(CmdError::Syntax);

@@ -330,14 +330,15 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// errors of Redis's `getKeysSubcommandImpl` in its order.
 fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdError> {
     let command = &args[2..];
-    let base = lookup(&command[0]).ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
+    let base = lookup(&command[0]).ok_or(CmdError::InvalidCommand)?;
     let spec = match command.get(1) {
-        Some(sub) if !base.subcommands.is_empty() => lookup_subcommand(base, sub)
-            .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?,
+        Some(sub) if !base.subcommands.is_empty() => {
+            lookup_subcommand(base, sub).ok_or(CmdError::InvalidCommand)?
+        }
         _ => base,
     };
     if spec.first_key <= 0 {
-        return Err(CmdError::msg("ERR The command has no key arguments"));
+        return Err(CmdError::NoKeyArguments);
     }
     let argc = command.len();
     let arity_ok = if spec.arity >= 0 {
@@ -346,13 +347,11 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
         argc >= spec.arity.unsigned_abs() as usize
     };
     if !arity_ok {
-        return Err(CmdError::msg(
-            "ERR Invalid number of arguments specified for command",
-        ));
+        return Err(CmdError::InvalidArgumentCount);
     }
     let positions = spec.key_positions(argc);
     if positions.is_empty() {
-        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+        return Err(CmdError::InvalidArguments);
     }
     Ok((spec, positions))
 }

@@ -153,32 +153,28 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let allow_protected = may_set_protected(ctx);
     let mut chosen: Vec<(&'static Directive, String)> = Vec::new();
-    let mut failure: Option<(String, &'static str)> = None;
+    let mut failure: Option<CmdError> = None;
     for pair in args[2..].chunks_exact(2) {
         let typed = String::from_utf8_lossy(&pair[0]).into_owned();
         let Some(directive) = find_directive(&typed) else {
             if failure.is_none() {
-                return Err(CmdError::msg(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{typed}'"
-                )));
+                return Err(CmdError::ConfigUnknown { name: typed.into() });
             }
             continue;
         };
         if failure.is_some() {
             continue;
         }
-        if let Some(reason) = refusal(directive, allow_protected) {
-            failure = Some((typed, reason));
+        if let Some(refused) = refusal(directive, &typed, allow_protected) {
+            failure = Some(refused);
         } else if chosen.iter().any(|(d, _)| std::ptr::eq(*d, directive)) {
-            failure = Some((typed, "duplicate parameter"));
+            failure = Some(CmdError::ConfigDuplicate { name: typed.into() });
         } else {
             chosen.push((directive, String::from_utf8_lossy(&pair[1]).into_owned()));
         }
     }
-    if let Some((name, reason)) = failure {
-        return Err(CmdError::msg(format!(
-            "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-        )));
+    if let Some(failure) = failure {
+        return Err(failure);
     }
     // A value is one argument even when it holds spaces (`save "3600 1"`, `bind "a b"`): the
     // directive's parser splits it if it takes several words.
@@ -186,10 +182,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|(d, value)| (d.name, vec![value.as_str()]))
         .collect();
-    ctx.server
-        .config
-        .set(&pairs, allow_protected)
-        .map_err(CmdError::msg)?;
+    ctx.server.config.set(&pairs, allow_protected)?;
     ctx.server.apply_config();
     ctx.out.ok();
     Ok(())
@@ -210,7 +203,7 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.server.config.rewrite().map_err(CmdError::msg)?;
+    ctx.server.config.rewrite()?;
     ctx.out.ok();
     Ok(())
 }

@@ -266,9 +266,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let limits = limits(ctx);
     let written = write_hash(ctx, &args[1], true, |h| {
         let current = match h.get(&args[2]) {
-            Some(value) => {
-                parse_i64(value).ok_or_else(|| CmdError::msg("ERR hash value is not an integer"))?
-            }
+            Some(value) => parse_i64(value).ok_or(CmdError::HashValueNotInteger)?,
             None => 0,
         };
         let new = current.checked_add(by).ok_or(CmdError::Overflow)?;
@@ -284,18 +282,17 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let by = LongDouble::parse(&args[3]).ok_or(CmdError::NotFloat)?;
     if !by.is_finite() {
-        return Err(CmdError::msg("ERR value is NaN or Infinity"));
+        return Err(CmdError::ValueNanOrInfinity);
     }
     let limits = limits(ctx);
     let written = write_hash(ctx, &args[1], true, |h| {
         let current = match h.get(&args[2]) {
-            Some(value) => LongDouble::parse(value)
-                .ok_or_else(|| CmdError::msg("ERR hash value is not a float"))?,
+            Some(value) => LongDouble::parse(value).ok_or(CmdError::HashValueNotFloat)?,
             None => LongDouble::ZERO,
         };
         let sum = current + by;
         if !sum.is_finite() {
-            return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
+            return Err(CmdError::IncrementNanOrInfinity);
         }
         let text = sum.to_human_string().into_bytes();
         h.set(&args[2], &text, limits);

@@ -20,8 +20,6 @@ use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 
-const SAME_OBJECT: &str = "ERR source and destination objects are the same";
-
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "del", arity: -2, flags: flags!(WRITE), acl_categories: acl!(KEYSPACE, WRITE, SLOW), first_key: 1, last_key: -1, key_step: 1, summary: "Deletes one or more keys.", complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", handler: Some(del), ..SPEC },
@@ -198,7 +196,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         i += 1;
     }
     if src_db == dst_db && src == dst {
-        return Err(CmdError::msg(SAME_OBJECT));
+        return Err(CmdError::SameObject);
     }
     let now = ctx.now_ms;
     let mut locked = ctx.server.keyspace.lock_keys([src, dst]);
@@ -229,7 +227,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let src_db = ctx.client.db;
     let dst_db = parse_db(ctx, &args[2])?;
     if src_db == dst_db {
-        return Err(CmdError::msg(SAME_OBJECT));
+        return Err(CmdError::SameObject);
     }
     let keyspace = &ctx.server.keyspace;
     let hash = crate::engine::hash_key(key);

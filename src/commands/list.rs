@@ -249,10 +249,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], front: bool) -> CmdResult {
     let count = match args.get(2) {
         None => None,
         Some(_) if args.len() > 3 => return Err(CmdError::WrongArity(pop_event(front).into())),
-        Some(arg) => Some(positive(
-            arg,
-            "ERR value is out of range, must be positive",
-        )?),
+        Some(arg) => Some(positive(arg, CmdError::NotPositive)?),
     };
     let (server, db, now) = (ctx.server, ctx.client.db, ctx.now_ms);
     if count == Some(0) {
@@ -280,11 +277,12 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], front: bool) -> CmdResult {
     Ok(())
 }
 
-/// A non-negative integer, with Redis's custom message for anything else (not a number included).
-pub fn positive(arg: &[u8], message: &'static str) -> Result<usize, CmdError> {
+/// A non-negative integer, with Redis's custom message for anything else (not a number
+/// included): `error`.
+pub fn positive(arg: &[u8], error: CmdError) -> Result<usize, CmdError> {
     match crate::protocol::parse_i64(arg) {
         Some(n) if n >= 0 => Ok(n as usize),
-        _ => Err(CmdError::msg(message)),
+        _ => Err(error),
     }
 }
 
@@ -449,7 +447,7 @@ pub struct MpopArgs<'a> {
 pub fn parse_mpop(args: &[Bytes]) -> Result<MpopArgs<'_>, CmdError> {
     let numkeys = match crate::protocol::parse_i64(&args[0]) {
         Some(n) if n >= 1 => n as u64,
-        _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
+        _ => return Err(CmdError::NumkeysNotPositive),
     };
     let side_at = numkeys.saturating_add(1);
     if side_at >= args.len() as u64 {
@@ -463,7 +461,7 @@ pub fn parse_mpop(args: &[Bytes]) -> Result<MpopArgs<'_>, CmdError> {
         if count.is_none() && args::is(&args[i], "count") && i + 1 < args.len() {
             count = match crate::protocol::parse_i64(&args[i + 1]) {
                 Some(n) if n >= 1 => Some(n as usize),
-                _ => return Err(CmdError::msg("ERR count should be greater than 0")),
+                _ => return Err(CmdError::CountNotPositive),
             };
             i += 2;
         } else {

@@ -99,7 +99,7 @@ pub fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 // Redis converts before it knows whether the index exists.
                 list.prepare_growth(fill, value.len(), 1);
                 let Some(at) = position(index, list.len()) else {
-                    return Err(CmdError::msg("ERR index out of range"));
+                    return Err(CmdError::IndexOutOfRange);
                 };
                 list.set(at, value);
                 list.after_shrink(fill);
@@ -232,12 +232,12 @@ pub fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if args::is(&args[i], "rank") && has_value {
             rank = args::int(&args[i + 1])?;
             if rank == 0 {
-                return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
+                return Err(CmdError::RankZero);
             }
         } else if args::is(&args[i], "count") && has_value {
-            count = Some(positive(&args[i + 1], "ERR COUNT can't be negative")? as i64);
+            count = Some(positive(&args[i + 1], CmdError::CountNegative)? as i64);
         } else if args::is(&args[i], "maxlen") && has_value {
-            maxlen = positive(&args[i + 1], "ERR MAXLEN can't be negative")? as i64;
+            maxlen = positive(&args[i + 1], CmdError::MaxlenNegative)? as i64;
         } else {
             return Err(CmdError::Syntax);
         }

@@ -208,7 +208,7 @@ pub fn resolve(
 ) -> Result<(Option<&'static CommandSpec>, &'static CommandSpec), CmdError> {
     let name = args.first().map(|a| &a[..]).unwrap_or(b"");
     let Some(spec) = lookup(name) else {
-        return Err(unknown_command(args));
+        return Err(CmdError::unknown_command(args));
     };
     if !spec.subcommands.is_empty() {
         let Some(sub_name) = args.get(1) else {
@@ -233,34 +233,6 @@ pub fn resolve(
         return Err(CmdError::WrongArity(spec.name.to_string()));
     }
     Ok((None, spec))
-}
-
-fn unknown_command(args: &[Bytes]) -> CmdError {
-    // Redis formats with `%.128s` and `'%.*s' `: byte counts, and C strings that end at a NUL.
-    fn c_str(arg: &[u8], max: usize) -> &[u8] {
-        let end = arg
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(arg.len())
-            .min(max);
-        &arg[..end]
-    }
-    let name = args.first().map(|a| &a[..]).unwrap_or(b"");
-    let mut message = b"ERR unknown command '".to_vec();
-    message.extend_from_slice(c_str(name, 128));
-    message.extend_from_slice(b"', with args beginning with: ");
-    let mut listed = 0;
-    for arg in args.iter().skip(1) {
-        if listed >= 128 {
-            break;
-        }
-        let shown = c_str(arg, 128 - listed);
-        message.push(b'\'');
-        message.extend_from_slice(shown);
-        message.extend_from_slice(b"' ");
-        listed += shown.len() + 3;
-    }
-    CmdError::Raw(message)
 }
 
 /// Writes a `HELP` reply as Redis's `addReplyHelp`: a title line, the subcommand lines, and the

@@ -43,8 +43,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 const EXEC_INDEX: usize = 1;
 
-const EXEC_ABORTED: &str = "EXECABORT Transaction discarded because of previous errors.";
-
 /// One command waiting for EXEC.
 struct Queued {
     parent: Option<&'static CommandSpec>,
@@ -110,9 +108,7 @@ pub fn queue(
         || parent.is_some_and(|p| p.has_flag(CommandFlags::NO_MULTI))
     {
         flag_error(ctx.client);
-        return Err(CmdError::msg(
-            "ERR Command not allowed inside a transaction",
-        ));
+        return Err(CmdError::NotAllowedInMulti);
     }
     let Some(tx) = ctx.client.multi.as_mut() else {
         return Ok(());
@@ -146,7 +142,7 @@ fn publish_multi_state(client: &ClientState) {
 
 fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     if ctx.client.multi.is_some() {
-        return Err(CmdError::msg("ERR MULTI calls can not be nested"));
+        return Err(CmdError::NestedMulti);
     }
     ctx.client.multi = Some(Transaction::default());
     publish_multi_state(ctx.client);
@@ -164,7 +160,7 @@ fn discard_transaction(server: &Server, client: &mut ClientState) {
 
 fn discard(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     if ctx.client.multi.is_none() {
-        return Err(CmdError::msg("ERR DISCARD without MULTI"));
+        return Err(CmdError::DiscardWithoutMulti);
     }
     discard_transaction(ctx.server, ctx.client);
     ctx.out.ok();
@@ -179,23 +175,21 @@ pub fn reset_client(server: &Server, client: &mut ClientState) {
 /// Called by `dispatch` without the shared side of the exec gate: it takes the exclusive side.
 pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let Some(tx) = ctx.client.multi.take() else {
-        return Err(CmdError::msg("ERR EXEC without MULTI"));
+        return Err(CmdError::ExecWithoutMulti);
     };
     let server = ctx.server;
     let _exclusive = server.exec_gate.exclusive();
     // Redis refuses EXEC itself over the limit when something queued may grow memory.
     if !super::make_room_for(ctx, tx.denyoom) {
         discard_transaction(server, ctx.client);
-        let mut message = b"EXECABORT Transaction discarded because of: ".to_vec();
-        message.extend_from_slice(&CmdError::OutOfMemory.message_bytes());
-        return Err(CmdError::Raw(message));
+        return Err(CmdError::ExecAbortedOutOfMemory);
     }
     if watched_key_expired(server, ctx.client, ctx.now_ms) {
         ctx.client.info.dirty_cas.store(true, Ordering::Relaxed);
     }
     if tx.aborted {
         discard_transaction(server, ctx.client);
-        return Err(CmdError::msg(EXEC_ABORTED));
+        return Err(CmdError::ExecAborted);
     }
     if ctx.client.info.dirty_cas.load(Ordering::Relaxed) {
         discard_transaction(server, ctx.client);
@@ -217,7 +211,7 @@ pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if ctx.client.multi.is_some() {
-        return Err(CmdError::msg("ERR WATCH inside MULTI is not allowed"));
+        return Err(CmdError::WatchInMulti);
     }
     // No point in watching once dirty: the next EXEC fails anyway.
     if !ctx.client.info.dirty_cas.load(Ordering::Relaxed) {

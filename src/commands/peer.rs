@@ -118,7 +118,7 @@ fn addresses(args: &[Bytes]) -> Result<Vec<String>, CmdError> {
         .map(|arg| {
             std::str::from_utf8(arg)
                 .map(str::to_string)
-                .map_err(|_| CmdError::msg("ERR peer address must be host:port"))
+                .map_err(|_| CmdError::PeerAddressNotText)
         })
         .collect()
 }
@@ -128,19 +128,16 @@ fn addresses(args: &[Bytes]) -> Result<Vec<String>, CmdError> {
 /// configured.
 fn set_peers(ctx: &mut Ctx<'_>, peers: Vec<String>) -> CmdResult {
     if !super::config_cmd::may_set_protected(ctx) {
-        return Err(CmdError::msg(
-            "ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)",
-        ));
+        return Err(CmdError::PeersProtected);
     }
     let joined = peers.join(" ");
     ctx.server
         .config
         .set(&[("peer", vec![joined.as_str()])], true)
-        .map_err(|e| {
-            CmdError::msg(e.replace(
-                "CONFIG SET failed (possibly related to argument 'peer') - ",
-                "",
-            ))
+        .map_err(|e| match e {
+            // The `peer` directive's reason, without CONFIG SET's framing.
+            CmdError::ConfigInvalid { reason, .. } => CmdError::InvalidPeers { reason },
+            other => other,
         })?;
     ctx.server.apply_config();
     let count = ctx.server.config.read().peers.len();
@@ -218,31 +215,28 @@ fn peer_replay(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let run = parse_u64(&args[3])?;
     let after = parse_u64(&args[4])?;
     if args[2] != coherence.node_id {
-        return Err(CmdError::msg(format!(
-            "NOREPLAY this is node {}, not {}",
-            String::from_utf8_lossy(&coherence.node_id),
-            String::from_utf8_lossy(&args[2])
-        )));
+        return Err(CmdError::ReplayWrongNode {
+            node: coherence.node_id[..].into(),
+            asked: args[2][..].into(),
+        });
     }
     if run != coherence.run {
-        return Err(CmdError::msg(format!(
-            "NOREPLAY run {run} is over: this is run {}",
-            coherence.run
-        )));
+        return Err(CmdError::ReplayRunOver {
+            run,
+            current: coherence.run,
+        });
     }
     let messages = {
         let backlog = coherence.lock_backlog();
-        backlog.since(after).map_err(|why| {
-            CmdError::msg(match why {
-                Unavailable::Trimmed => format!(
-                    "NOREPLAY the backlog starts at sequence {}, after {after}",
-                    backlog.first_seq()
-                ),
-                Unavailable::Ahead => format!(
-                    "NOREPLAY sequence {after} is ahead of the last one, {}",
-                    backlog.last_seq()
-                ),
-            })
+        backlog.since(after).map_err(|why| match why {
+            Unavailable::Trimmed => CmdError::ReplayTrimmed {
+                first: backlog.first_seq(),
+                after,
+            },
+            Unavailable::Ahead => CmdError::ReplayAhead {
+                after,
+                last: backlog.last_seq(),
+            },
         })?
     };
     coherence
@@ -263,7 +257,7 @@ fn peer_key(ctx: &Ctx<'_>) -> Result<auth::Key, CmdError> {
     ctx.server
         .coherence
         .key()
-        .ok_or_else(|| CmdError::msg("ERR coherence-secret is not set on this daemon"))
+        .ok_or(CmdError::SecretNotSet)
 }
 
 /// `CACHE.PEER CHALLENGE`: a fresh nonce, kept for this connection's next `CACHE.PEER AUTH`.
@@ -281,9 +275,7 @@ fn peer_challenge(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 fn peer_auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let key = peer_key(ctx)?;
     let Some(challenge) = ctx.client.peer_challenge.take() else {
-        return Err(CmdError::msg(
-            "ERR CACHE.PEER AUTH must follow CACHE.PEER CHALLENGE",
-        ));
+        return Err(CmdError::PeerAuthWithoutChallenge);
     };
     let (nonce, proof) = (&args[2], &args[3]);
     let valid = !nonce.is_empty()
@@ -295,9 +287,7 @@ fn peer_auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .stats
             .peer_auth_failures
             .fetch_add(1, Ordering::Relaxed);
-        return Err(CmdError::msg(
-            "WRONGPASS the proof does not match this daemon's coherence-secret",
-        ));
+        return Err(CmdError::PeerProofMismatch);
     }
     ctx.client.authenticated = true;
     ctx.client.peer = true;

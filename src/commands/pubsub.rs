@@ -7,7 +7,6 @@
 use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
-use super::args::text;
 use super::{full_name, reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::server::clients::ClientState;
@@ -209,13 +208,10 @@ pub fn check_subscribed_context(
     if ALLOWED_WHILE_SUBSCRIBED.contains(&name) {
         return Ok(());
     }
-    Err(CmdError::msg(format!(
-        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-        full_name(parent, spec)
-    )))
+    Err(CmdError::NotAllowedWhileSubscribed {
+        command: full_name(parent, spec).into(),
+    })
 }
-
-const RESERVED_CHANNEL: &str = "ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there";
 
 /// Refuses a client's PUBLISH or SPUBLISH on a `__cachet__:` channel: the peers following this
 /// daemon trust what arrives there as its own invalidations. Checked when the command arrives
@@ -236,7 +232,7 @@ pub fn check_reserved_channel(
 
 fn may_publish_on(client: &ClientState, channel: &[u8]) -> CmdResult {
     if channel.starts_with(RESERVED_PREFIX) && !client.peer {
-        return Err(CmdError::msg(RESERVED_CHANNEL));
+        return Err(CmdError::ReservedChannel);
     }
     Ok(())
 }
@@ -349,10 +345,10 @@ fn channels_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult 
         [_, _] => None,
         [_, _, pattern] => Some(&pattern[..]),
         _ => {
-            return Err(CmdError::msg(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-                text(&args[1])
-            )))
+            return Err(CmdError::UnknownSubcommandOrArity {
+                command: "pubsub",
+                sub: args[1][..].into(),
+            })
         }
     };
     let channels = ctx.server.pubsub.channels(kind, pattern);

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use super::args::{is, text};
+use super::args::is;
 use super::reply_help;
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::notice::{class, Notice, Target};
@@ -115,17 +115,17 @@ fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// A database index as SWAPDB reads it: a C int (else `message`), then within `databases`.
-fn swap_index(arg: &[u8], message: &'static str) -> Result<i64, CmdError> {
+/// A database index as SWAPDB reads it: a C int (else `error`), then within `databases`.
+fn swap_index(arg: &[u8], error: CmdError) -> Result<i64, CmdError> {
     parse_i64(arg)
         .filter(|n| i32::try_from(*n).is_ok())
-        .ok_or_else(|| CmdError::msg(message))
+        .ok_or(error)
 }
 
 /// Swaps two databases in every shard: clients that selected either now see the other's keys.
 fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let first = swap_index(&args[1], "ERR invalid first DB index")?;
-    let second = swap_index(&args[2], "ERR invalid second DB index")?;
+    let first = swap_index(&args[1], CmdError::InvalidFirstDbIndex)?;
+    let second = swap_index(&args[2], CmdError::InvalidSecondDbIndex)?;
     let databases = ctx.server.keyspace.databases() as i64;
     if !(0..databases).contains(&first) || !(0..databases).contains(&second) {
         return Err(CmdError::DbIndexOutOfRange);
@@ -188,11 +188,11 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     if abort {
         // No shutdown ever waits (there are no replicas to wait for), so none can be aborted.
-        return Err(CmdError::msg("ERR No shutdown in progress."));
+        return Err(CmdError::NoShutdownInProgress);
     }
     if save && !force {
         tracing::warn!("SHUTDOWN SAVE refused: cachet has no persistence to save to (use FORCE to stop anyway)");
-        return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+        return Err(CmdError::ShutdownFailed);
     }
     tracing::warn!(client = ctx.client.id, "User requested shutdown...");
     ctx.client.action = Some(Action::Shutdown);
@@ -251,10 +251,10 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     }
-    Err(CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-        text(sub)
-    )))
+    Err(CmdError::UnknownSubcommandOrArity {
+        command: "debug",
+        sub: sub[..].into(),
+    })
 }
 
 #[cfg(test)]

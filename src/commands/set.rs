@@ -69,7 +69,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// ones this many times; otherwise it picks the members to keep instead (Redis's
 /// `SPOP_MOVE_STRATEGY_MUL`).
 const SPOP_MOVE_STRATEGY_MUL: usize = 5;
-const POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
 
 fn max_intset_entries(ctx: &Ctx<'_>) -> usize {
     ctx.server.config.read().set_max_intset_entries
@@ -239,7 +238,7 @@ fn spop_count(ctx: &mut Ctx<'_>, key: &[u8], count: &[u8]) -> CmdResult {
     let count = args::int(count)
         .ok()
         .filter(|n| *n >= 0)
-        .ok_or(CmdError::msg(POSITIVE_COUNT))?;
+        .ok_or(CmdError::NotPositive)?;
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     let max = max_intset_entries(ctx);
     let out = &mut *ctx.out;
@@ -305,9 +304,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         3 => {
             let count = args::int(&args[2])?;
             if count == i64::MIN {
-                return Err(CmdError::msg(
-                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-                ));
+                return Err(CmdError::CountOutOfLongRange);
             }
             read_set(ctx, &args[1], |set, out| {
                 let Some(set) = set.filter(|_| count != 0) else {
@@ -339,7 +336,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(&args[2]).ok_or(CmdError::InvalidCursor)?;
     read_set(ctx, &args[1], |set, out| {
         let Some(set) = set else {
             // Redis answers a missing key before it looks at the options.

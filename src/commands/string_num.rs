@@ -64,9 +64,7 @@ pub(super) fn incrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub(super) fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let by = args::int(&args[2])?;
     // Negating i64::MIN would overflow before the value is even looked at.
-    let by = by
-        .checked_neg()
-        .ok_or_else(|| CmdError::msg("ERR decrement would overflow"))?;
+    let by = by.checked_neg().ok_or(CmdError::DecrementOverflow)?;
     incr_decr(ctx, &args[1], by)
 }
 
@@ -82,7 +80,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 let incr = LongDouble::parse(&args[2]).ok_or(CmdError::NotFloat)?;
                 let sum = current + incr;
                 if !sum.is_finite() {
-                    return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
+                    return Err(CmdError::IncrementNanOrInfinity);
                 }
                 Ok(sum.to_human_string().into_bytes())
             };

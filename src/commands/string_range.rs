@@ -10,15 +10,11 @@ use super::{args, Ctx};
 use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
 
-fn string_too_long() -> CmdError {
-    CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
-}
-
 /// Redis's `checkStringLength`: a string may not grow past `proto-max-bulk-len`.
 fn check_length(current: usize, added: usize, max: usize) -> CmdResult {
     match current.checked_add(added) {
         Some(total) if total <= max => Ok(()),
-        _ => Err(string_too_long()),
+        _ => Err(CmdError::StringTooLong),
     }
 }
 
@@ -88,8 +84,7 @@ pub(super) fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub(super) fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (key, patch) = (&args[1][..], &args[3][..]);
     let offset = args::int(&args[2])?;
-    let offset =
-        usize::try_from(offset).map_err(|_| CmdError::msg("ERR offset is out of range"))?;
+    let offset = usize::try_from(offset).map_err(|_| CmdError::OffsetOutOfRange)?;
     let max = ctx.server.config.read().proto_max_bulk_len;
     let len = ctx
         .server
@@ -162,9 +157,7 @@ fn parse_lcs_options(args: &[Bytes]) -> Result<LcsOptions, CmdError> {
         i += 1;
     }
     if opts.idx && opts.len {
-        return Err(CmdError::msg(
-            "ERR If you want both the length and indexes, please just use IDX.",
-        ));
+        return Err(CmdError::LcsLenWithIdx);
     }
     Ok(opts)
 }
@@ -261,9 +254,7 @@ pub(super) fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if let Some(entry) = view.read(hash, key) {
                 *value = entry
                     .string_value()
-                    .ok_or_else(|| {
-                        CmdError::msg("ERR The specified keys must contain string values")
-                    })?
+                    .ok_or(CmdError::LcsNotStrings)?
                     .to_vec();
             }
         }
@@ -273,9 +264,7 @@ pub(super) fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let max = ctx.server.config.read().proto_max_bulk_len as u128;
     let cells = (a.len() as u128 + 1) * (b.len() as u128 + 1);
     if cells * 4 > max {
-        return Err(CmdError::msg(
-            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
-        ));
+        return Err(CmdError::LcsTooLarge);
     }
     let table = lcs_table(a, b);
     let total = table.last().copied().unwrap_or(0) as i64;

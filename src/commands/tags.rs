@@ -156,7 +156,7 @@ fn tag_keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `TAG.SCAN tag cursor [MATCH pattern] [COUNT n]`, with SCAN's cursor and guarantees.
 fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let tag = &args[1][..];
-    let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(&args[2]).ok_or(CmdError::InvalidCursor)?;
     let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let set_buckets =
@@ -302,7 +302,7 @@ fn cache_settags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn cache_depend(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     if args[2..].iter().any(|parent| parent == key) {
-        return Err(CmdError::msg("ERR a key cannot depend on itself"));
+        return Err(CmdError::DependsOnItself);
     }
     let parents = distinct(&args[2..]);
     update_labels(ctx, key, LabelKind::Parent, |mut current| {

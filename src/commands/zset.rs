@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 
-use super::zset_parse::{self, NAN_SCORE};
+use super::zset_parse;
 use super::{args, zset_blocking, zset_ops, zset_pop, zset_range, CommandSpec, Ctx, SPEC};
 use crate::engine::notice::class;
 use crate::engine::types::zset::{ZItem, ZSetLimits, ZSetValue};
@@ -150,7 +150,7 @@ fn zset_add(
             if flags.incr {
                 score += current;
                 if score.is_nan() {
-                    return Err(CmdError::msg(NAN_SCORE));
+                    return Err(CmdError::NanScore);
                 }
             }
             if (flags.lt && score >= current) || (flags.gt && score <= current) {
@@ -242,19 +242,13 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], incr: bool) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if flags.nx && flags.xx {
-        return Err(CmdError::msg(
-            "ERR XX and NX options at the same time are not compatible",
-        ));
+        return Err(CmdError::ZaddXxAndNx);
     }
     if ((flags.gt || flags.lt) && flags.nx) || (flags.gt && flags.lt) {
-        return Err(CmdError::msg(
-            "ERR GT, LT, and/or NX options at the same time are not compatible",
-        ));
+        return Err(CmdError::ZaddGtLtNx);
     }
     if flags.incr && elements > 2 {
-        return Err(CmdError::msg(
-            "ERR INCR option supports a single increment-element pair",
-        ));
+        return Err(CmdError::ZaddIncrPairs);
     }
     // Every score is checked before anything changes: the command applies fully or not at all.
     let pairs = args[at..]

@@ -71,9 +71,9 @@ struct Options {
 fn input_keys<'a>(args: &'a [Bytes], at: usize, command: &str) -> Result<&'a [Bytes], CmdError> {
     let count = args::int(&args[at])?;
     if count < 1 {
-        return Err(CmdError::msg(format!(
-            "ERR at least 1 input key is needed for '{command}' command"
-        )));
+        return Err(CmdError::AtLeastOneInputKey {
+            command: command.into(),
+        });
     }
     if count as u64 > (args.len() - at - 1) as u64 {
         return Err(CmdError::Syntax);
@@ -100,8 +100,7 @@ fn parse_options(
         let arg = &args[at];
         if op != Op::Diff && !cardinality && remaining > sources && args::is(arg, "weights") {
             for (slot, weight) in options.weights.iter_mut().zip(&args[at + 1..]) {
-                *slot = zset_parse::parse_score(weight)
-                    .ok_or(CmdError::msg("ERR weight value is not a float"))?;
+                *slot = zset_parse::parse_score(weight).ok_or(CmdError::WeightNotFloat)?;
             }
             at += 1 + sources;
         } else if op != Op::Diff && !cardinality && remaining >= 2 && args::is(arg, "aggregate") {
@@ -123,7 +122,7 @@ fn parse_options(
             let limit = args::int(&args[at + 1])
                 .ok()
                 .filter(|&n| n >= 0)
-                .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
+                .ok_or(CmdError::LimitNegative)?;
             options.limit = usize::try_from(limit).unwrap_or(usize::MAX);
             at += 2;
         } else {

@@ -5,10 +5,6 @@ use std::cmp::Ordering;
 
 use crate::error::CmdError;
 
-pub const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
-pub const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
-pub const NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
-
 /// C's `isspace`.
 fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
@@ -112,8 +108,8 @@ pub struct ScoreRange {
 
 impl ScoreRange {
     pub fn parse(min: &[u8], max: &[u8]) -> Result<ScoreRange, CmdError> {
-        let (min, min_exclusive) = parse_score_bound(min).ok_or(CmdError::msg(NOT_FLOAT_RANGE))?;
-        let (max, max_exclusive) = parse_score_bound(max).ok_or(CmdError::msg(NOT_FLOAT_RANGE))?;
+        let (min, min_exclusive) = parse_score_bound(min).ok_or(CmdError::NotFloatRange)?;
+        let (max, max_exclusive) = parse_score_bound(max).ok_or(CmdError::NotFloatRange)?;
         Ok(ScoreRange {
             min,
             max,
@@ -190,8 +186,8 @@ fn compare_member(member: &[u8], bound: &LexBound) -> Ordering {
 
 impl LexRange {
     pub fn parse(min: &[u8], max: &[u8]) -> Result<LexRange, CmdError> {
-        let (min, min_exclusive) = parse_lex_item(min).ok_or(CmdError::msg(NOT_LEX_RANGE))?;
-        let (max, max_exclusive) = parse_lex_item(max).ok_or(CmdError::msg(NOT_LEX_RANGE))?;
+        let (min, min_exclusive) = parse_lex_item(min).ok_or(CmdError::NotLexRange)?;
+        let (max, max_exclusive) = parse_lex_item(max).ok_or(CmdError::NotLexRange)?;
         Ok(LexRange {
             min,
             max,

@@ -137,7 +137,7 @@ fn positive_count(arg: &[u8]) -> Result<i64, CmdError> {
     args::int(arg)
         .ok()
         .filter(|&n| n >= 0)
-        .ok_or(CmdError::msg("ERR value is out of range, must be positive"))
+        .ok_or(CmdError::NotPositive)
 }
 
 fn zpop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
@@ -163,17 +163,17 @@ fn zpop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
     Ok(())
 }
 
-/// `getRangeLongFromObjectOrReply(1, LONG_MAX)` with a message for both failures.
-fn at_least_one(arg: &[u8], message: &'static str) -> Result<usize, CmdError> {
+/// `getRangeLongFromObjectOrReply(1, LONG_MAX)` with a message for both failures: `error`.
+fn at_least_one(arg: &[u8], error: CmdError) -> Result<usize, CmdError> {
     match args::int(arg) {
         Ok(n) if n >= 1 => Ok(n as usize),
-        _ => Err(CmdError::msg(message)),
+        _ => Err(error),
     }
 }
 
 /// ZMPOP's arguments from `numkeys` on: (keys, end, count).
 pub fn parse_mpop(args: &[Bytes]) -> Result<(&[Bytes], End, usize), CmdError> {
-    let numkeys = at_least_one(&args[0], "ERR numkeys should be greater than 0")?;
+    let numkeys = at_least_one(&args[0], CmdError::NumkeysNotPositive)?;
     // The keys, then MIN|MAX after them.
     if numkeys >= args.len() - 1 {
         return Err(CmdError::Syntax);
@@ -188,10 +188,7 @@ pub fn parse_mpop(args: &[Bytes]) -> Result<(&[Bytes], End, usize), CmdError> {
     let mut at = numkeys + 2;
     while at < args.len() {
         if count.is_none() && args::is(&args[at], "count") && at + 1 < args.len() {
-            count = Some(at_least_one(
-                &args[at + 1],
-                "ERR count should be greater than 0",
-            )?);
+            count = Some(at_least_one(&args[at + 1], CmdError::CountNotPositive)?);
             at += 2;
         } else {
             return Err(CmdError::Syntax);
@@ -233,9 +230,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let count = args::int(count_arg)?;
     if count == i64::MIN {
-        return Err(CmdError::msg(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
+        return Err(CmdError::CountOutOfLongRange);
     }
     let withscores = match args.get(3) {
         None => false,
@@ -243,7 +238,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(CmdError::Syntax),
     };
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err(CmdError::msg("ERR value is out of range"));
+        return Err(CmdError::OutOfRange);
     }
     read_zset(ctx, &args[1], |zset, out| {
         let Some(zset) = zset else {
@@ -332,7 +327,7 @@ const SIZE_BITS: u32 = 6;
 /// table resized between calls restarts the walk, so members may repeat but none present for the
 /// whole scan is missed.
 pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(&args[2]).ok_or(CmdError::InvalidCursor)?;
     let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
     read_zset(ctx, &args[1], |zset, out| {
         let mut found: Vec<(&[u8], f64)> = Vec::new();

@@ -183,14 +183,10 @@ fn parse_query(
     }
     // Redis tests the limit's value, so `LIMIT 0 -1` passes with a rank range.
     if has_limit && limit != -1 && kind == Kind::Rank {
-        return Err(CmdError::msg(
-            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
+        return Err(CmdError::LimitWithoutBy);
     }
     if withscores && kind == Kind::Lex {
-        return Err(CmdError::msg(
-            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
-        ));
+        return Err(CmdError::WithscoresByLex);
     }
     let (mut min, mut max) = (&args[src + 1], &args[src + 2]);
     if reverse && kind != Kind::Rank {

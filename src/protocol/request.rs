@@ -50,7 +50,8 @@ impl Default for Limits {
     }
 }
 
-/// A protocol violation. The connection replies `-ERR Protocol error: <message>` and closes.
+/// A protocol violation. The connection replies Redis's `-ERR Protocol error: ...` (the text is in
+/// `error.rs`) and closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProtocolError {
     TooBigInline,
@@ -62,41 +63,6 @@ pub enum ProtocolError {
     ExpectedDollar(u8),
     InvalidBulkLength,
     UnauthenticatedBulkLength,
-}
-
-impl ProtocolError {
-    fn detail(&self) -> &'static str {
-        match self {
-            ProtocolError::TooBigInline => "too big inline request",
-            ProtocolError::UnbalancedQuotes => "unbalanced quotes in request",
-            ProtocolError::TooBigMultibulkCount => "too big mbulk count string",
-            ProtocolError::InvalidMultibulkLength => "invalid multibulk length",
-            ProtocolError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length",
-            ProtocolError::TooBigBulkCount => "too big bulk count string",
-            ProtocolError::ExpectedDollar(_) => "expected '$', got '",
-            ProtocolError::InvalidBulkLength => "invalid bulk length",
-            ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length",
-        }
-    }
-
-    /// The message as text, for logs; a non-ASCII byte in `ExpectedDollar` shows as its Latin-1
-    /// char. The wire form is `message_bytes`.
-    pub fn message(&self) -> String {
-        self.message_bytes().iter().map(|&b| b as char).collect()
-    }
-
-    /// The exact error Redis 7 sends, without the leading `-` and trailing CRLF. Redis formats the
-    /// offending byte with `%c`, so it is sent raw (and a CR or LF becomes a space, as in every
-    /// error reply).
-    pub fn message_bytes(&self) -> Vec<u8> {
-        let mut out = b"ERR Protocol error: ".to_vec();
-        out.extend_from_slice(self.detail().as_bytes());
-        if let ProtocolError::ExpectedDollar(c) = self {
-            out.push(if *c == b'\r' || *c == b'\n' { b' ' } else { *c });
-            out.push(b'\'');
-        }
-        out
-    }
 }
 
 /// Where the parser stands inside a partially received multibulk request.
@@ -545,18 +511,6 @@ mod tests {
         assert_eq!(
             parse_all(b"*1\r\n\r\n"),
             Err(ProtocolError::ExpectedDollar(b'\r'))
-        );
-        assert_eq!(
-            ProtocolError::ExpectedDollar(b'+').message(),
-            "ERR Protocol error: expected '$', got '+'"
-        );
-        assert_eq!(
-            ProtocolError::ExpectedDollar(b'\r').message_bytes(),
-            b"ERR Protocol error: expected '$', got ' '"
-        );
-        assert_eq!(
-            ProtocolError::ExpectedDollar(0xff).message_bytes(),
-            b"ERR Protocol error: expected '$', got '\xff'"
         );
     }
 

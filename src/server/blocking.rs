@@ -184,7 +184,7 @@ impl Blocking {
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let mut out = reply_buf(&waiter.info);
         if with_error {
-            out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            out.error_bytes(&CmdError::Unblocked.message_bytes());
         } else {
             out.null_array();
         }
@@ -206,8 +206,7 @@ fn reply_buf(info: &ClientInfo) -> ReplyBuf {
 /// milliseconds as C converts it (so 0.0001 means "forever", and out-of-range values wrap to a
 /// negative number). `None` is no timeout.
 pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
-    let seconds = crate::commands::args::parse_float(arg)
-        .ok_or(CmdError::msg("ERR timeout is not a float or out of range"))?;
+    let seconds = crate::commands::args::parse_float(arg).ok_or(CmdError::TimeoutNotFloat)?;
     let ms = seconds * 1000.0;
     let ms = if ms > -9.223_372_036_854_775e18 && ms < 9.223_372_036_854_775e18 {
         ms as i64
@@ -215,7 +214,7 @@ pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
         i64::MIN
     };
     match ms {
-        ..=-1 => Err(CmdError::msg("ERR timeout is negative")),
+        ..=-1 => Err(CmdError::TimeoutNegative),
         0 => Ok(None),
         ms => Ok(Some(Duration::from_millis(ms as u64))),
     }
@@ -429,16 +428,10 @@ mod tests {
             Some(Some(Duration::from_millis(1500)))
         );
         assert!(parse_timeout(b"-0.0001").is_ok());
-        let negative = |arg: &[u8]| parse_timeout(arg).err().map(|e| e.message().into_owned());
-        assert_eq!(negative(b"-1").as_deref(), Some("ERR timeout is negative"));
-        assert_eq!(negative(b"inf").as_deref(), Some("ERR timeout is negative"));
-        assert_eq!(
-            negative(b"1e100").as_deref(),
-            Some("ERR timeout is negative")
-        );
-        assert_eq!(
-            negative(b"abc").as_deref(),
-            Some("ERR timeout is not a float or out of range")
-        );
+        let negative = |arg: &[u8]| parse_timeout(arg).err();
+        assert_eq!(negative(b"-1"), Some(CmdError::TimeoutNegative));
+        assert_eq!(negative(b"inf"), Some(CmdError::TimeoutNegative));
+        assert_eq!(negative(b"1e100"), Some(CmdError::TimeoutNegative));
+        assert_eq!(negative(b"abc"), Some(CmdError::TimeoutNotFloat));
     }
 }

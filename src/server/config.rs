@@ -16,6 +16,7 @@ use arc_swap::ArcSwap;
 
 use crate::engine::glob::glob_match;
 use crate::engine::{EvictionSettings, Policy};
+use crate::error::CmdError;
 use crate::protocol::request::split_args;
 use crate::server::pubsub::OutputLimit;
 
@@ -129,18 +130,22 @@ impl ProtectedAction {
     }
 }
 
-/// Why `CONFIG SET` refuses a directive by its name alone (Redis's wording).
-pub fn refusal(directive: &Directive, allow_protected: bool) -> Option<&'static str> {
+/// Why `CONFIG SET` refuses a directive by its name alone (`typed` as the client wrote it).
+pub fn refusal(directive: &Directive, typed: &str, allow_protected: bool) -> Option<CmdError> {
     if !directive.mutable {
-        Some("can't set immutable config")
+        Some(CmdError::ConfigImmutable { name: typed.into() })
     } else if directive.protected && !allow_protected {
-        Some("can't set protected config")
+        Some(CmdError::ConfigProtected { name: typed.into() })
     } else {
         None
     }
 }
 
 type Getter = fn(&ConfigValues) -> String;
+/// Parses and stores a directive's value. The error is the reason the value is refused, without a
+/// code or framing (`argument must be 'yes' or 'no'`), as each of Redis's `config.c` setters
+/// writes its `err`: CONFIG SET frames it (`CmdError::ConfigInvalid`), the conf-file loader names
+/// the line.
 type Setter = fn(&mut ConfigValues, &[&str]) -> Result<(), String>;
 
 pub struct Directive {
@@ -318,22 +323,21 @@ impl Config {
 
     /// Applies `CONFIG SET` pairs atomically: all succeed or none is applied. Protected directives
     /// are refused unless `allow_protected` (see `ProtectedAction::allows`).
-    pub fn set(&self, pairs: &[(&str, Vec<&str>)], allow_protected: bool) -> Result<(), String> {
+    pub fn set(&self, pairs: &[(&str, Vec<&str>)], allow_protected: bool) -> Result<(), CmdError> {
         let _writer = self.writer.lock_or_recover();
         let mut updated = ConfigValues::clone(&self.values.load());
         for (name, args) in pairs {
             let Some(directive) = find_directive(name) else {
-                return Err(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                ));
+                return Err(CmdError::ConfigUnknown {
+                    name: (*name).into(),
+                });
             };
-            if let Some(reason) = refusal(directive, allow_protected) {
-                return Err(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-                ));
+            if let Some(refused) = refusal(directive, name, allow_protected) {
+                return Err(refused);
             }
-            (directive.set)(&mut updated, args).map_err(|e| {
-                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")
+            (directive.set)(&mut updated, args).map_err(|reason| CmdError::ConfigInvalid {
+                name: (*name).into(),
+                reason: reason.into(),
             })?;
         }
         self.values.store(Arc::new(updated));
@@ -355,9 +359,9 @@ impl Config {
 
     /// Rewrites the conf file so that it holds the running configuration: directives already in
     /// the file are updated in place, others that differ from the default are appended.
-    pub fn rewrite(&self) -> Result<(), String> {
+    pub fn rewrite(&self) -> Result<(), CmdError> {
         let Some(path) = &self.file else {
-            return Err("ERR The server is running without a config file".to_string());
+            return Err(CmdError::ConfigNoFile);
         };
         let existing = std::fs::read_to_string(path).unwrap_or_default();
         let values = self.read();
@@ -384,7 +388,7 @@ impl Config {
         let temp = path.with_extension("rewrite.tmp");
         std::fs::write(&temp, text)
             .and_then(|_| std::fs::rename(&temp, path))
-            .map_err(|e| format!("ERR Rewriting config file: {e}"))
+            .map_err(|e| CmdError::ConfigRewrite(e.to_string().into()))
     }
 }
 
@@ -479,7 +483,12 @@ mod tests {
         let err = config
             .set(&[("hz", vec!["20"]), ("nosuch", vec!["1"])], false)
             .unwrap_err();
-        assert!(err.contains("Unknown option"));
+        assert_eq!(
+            err,
+            CmdError::ConfigUnknown {
+                name: "nosuch".into()
+            }
+        );
         assert_eq!(config.read().hz, 10);
         config.set(&[("hz", vec!["20"])], false).unwrap();
         assert_eq!(config.read().hz, 20);
@@ -489,10 +498,7 @@ mod tests {
     fn protected_directives_need_permission() {
         let config = Config::new(ConfigValues::default(), None);
         let err = config.set(&[("dir", vec!["/tmp"])], false).unwrap_err();
-        assert_eq!(
-            err,
-            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
-        );
+        assert_eq!(err, CmdError::ConfigProtected { name: "dir".into() });
         config.set(&[("dir", vec!["/tmp"])], true).unwrap();
         assert_eq!(config.read().dir, "/tmp");
         for name in [

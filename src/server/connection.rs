@@ -208,7 +208,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 }
                 Ok(false) => break,
                 Err(err) => {
-                    out.error_bytes(&err.message_bytes());
+                    out.error_bytes(&crate::error::CmdError::Protocol(err).message_bytes());
                     client.close_after_reply = true;
                     break;
                 }

@@ -333,11 +333,12 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
+        let mut reply = crate::protocol::ReplyBuf::new(crate::protocol::Protocol::Resp2);
+        reply.error_bytes(&crate::error::CmdError::MaxClients.message_bytes());
+        let reply = reply.to_vec();
         tokio::spawn(async move {
             let mut stream = stream;
-            let _ = stream
-                .write_all(b"-ERR max number of clients reached\r\n")
-                .await;
+            let _ = stream.write_all(&reply).await;
             drop(done);
         });
         return;

@@ -30,6 +30,7 @@ use bytes::Bytes;
 use super::clients::ClientInfo;
 use super::pubsub::{Message, PubSub, Subscriber};
 use crate::engine::notice::{class, Notice, NoticeSink, Target};
+use crate::error::CmdError;
 use crate::protocol::{Protocol, ReplyBuf};
 
 pub const TRACKING_CHANNEL: &[u8] = b"__redis__:invalidate";
@@ -151,7 +152,7 @@ impl Tracking {
     }
 
     /// The first overlap of `prefixes` with the client's or each other, as Redis's error.
-    pub fn prefix_collision(&self, id: u64, prefixes: &[Bytes]) -> Option<String> {
+    pub fn prefix_collision(&self, id: u64, prefixes: &[Bytes]) -> Option<CmdError> {
         let overlaps = |a: &[u8], b: &[u8]| {
             let n = a.len().min(b.len());
             a[..n] == b[..n]
@@ -164,18 +165,16 @@ impl Tracking {
             .unwrap_or(&[]);
         for (i, prefix) in prefixes.iter().enumerate() {
             if let Some(old) = existing.iter().find(|old| overlaps(old, prefix)) {
-                return Some(format!(
-                    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
-                    String::from_utf8_lossy(prefix),
-                    String::from_utf8_lossy(old)
-                ));
+                return Some(CmdError::PrefixOverlapsExisting {
+                    prefix: prefix[..].into(),
+                    existing: old[..].into(),
+                });
             }
             if let Some(other) = prefixes[i + 1..].iter().find(|o| overlaps(prefix, o)) {
-                return Some(format!(
-                    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
-                    String::from_utf8_lossy(prefix),
-                    String::from_utf8_lossy(other)
-                ));
+                return Some(CmdError::PrefixOverlapsProvided {
+                    prefix: prefix[..].into(),
+                    other: other[..].into(),
+                });
             }
         }
         None

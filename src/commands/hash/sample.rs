@@ -76,13 +76,11 @@ impl PairWriter {
 fn hrandfield_count(ctx: &mut Ctx<'_>, args: &[Bytes], with_values: bool) -> CmdResult {
     let requested = args::int(&args[2])?;
     if requested == i64::MIN {
-        return Err(CmdError::msg(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
+        return Err(CmdError::CountOutOfLongRange);
     }
     // Each pair takes two reply slots, so the count must survive doubling.
     if with_values && requested < -(i64::MAX / 2) {
-        return Err(CmdError::msg("ERR value is out of range"));
+        return Err(CmdError::OutOfRange);
     }
     let unique = requested >= 0;
     let count = requested.unsigned_abs();
@@ -157,7 +155,7 @@ fn hrandfield_count(ctx: &mut Ctx<'_>, args: &[Bytes], with_values: bool) -> Cmd
 }
 
 pub(super) fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(&args[2]).ok_or(CmdError::InvalidCursor)?;
     read_hash(ctx, &args[1], |h, out| {
         let Some(h) = h else {
             out.array(2);

@@ -9,9 +9,6 @@ use super::inspect;
 use crate::commands::{args, Ctx};
 use crate::error::{CmdError, CmdResult};
 
-const NX_CONFLICT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
-const GT_LT_CONFLICT: &str = "ERR GT and LT options at the same time are not compatible";
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Unit {
     Seconds,
@@ -47,17 +44,14 @@ impl Condition {
             } else if args::is(opt, "lt") {
                 cond.lt = true;
             } else {
-                return Err(CmdError::msg(format!(
-                    "ERR Unsupported option {}",
-                    args::text(opt)
-                )));
+                return Err(CmdError::UnsupportedOption(opt[..].into()));
             }
         }
         if cond.nx && (cond.xx || cond.gt || cond.lt) {
-            return Err(CmdError::msg(NX_CONFLICT));
+            return Err(CmdError::ExpireNxConflict);
         }
         if cond.gt && cond.lt {
-            return Err(CmdError::msg(GT_LT_CONFLICT));
+            return Err(CmdError::ExpireGtLtConflict);
         }
         Ok(cond)
     }
@@ -231,28 +225,20 @@ mod tests {
     #[test]
     fn option_conflicts() {
         assert_eq!(
-            Condition::parse(&opts(&["nx", "xx"]))
-                .unwrap_err()
-                .message(),
-            NX_CONFLICT
+            Condition::parse(&opts(&["nx", "xx"])),
+            Err(CmdError::ExpireNxConflict)
         );
         assert_eq!(
-            Condition::parse(&opts(&["NX", "gt"]))
-                .unwrap_err()
-                .message(),
-            NX_CONFLICT
+            Condition::parse(&opts(&["NX", "gt"])),
+            Err(CmdError::ExpireNxConflict)
         );
         assert_eq!(
-            Condition::parse(&opts(&["gt", "lt"]))
-                .unwrap_err()
-                .message(),
-            GT_LT_CONFLICT
+            Condition::parse(&opts(&["gt", "lt"])),
+            Err(CmdError::ExpireGtLtConflict)
         );
         assert_eq!(
-            Condition::parse(&opts(&["xx", "foo"]))
-                .unwrap_err()
-                .message(),
-            "ERR Unsupported option foo"
+            Condition::parse(&opts(&["xx", "foo"])),
+            Err(CmdError::UnsupportedOption(b"foo"[..].into()))
         );
         assert!(Condition::parse(&opts(&["xx", "gt", "nx"])).is_err());
         assert!(Condition::parse(&opts(&["xx", "GT"])).is_ok());

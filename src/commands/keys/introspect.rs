@@ -11,10 +11,6 @@ use crate::engine::policy::lfu_decayed;
 use crate::engine::{idle_seconds, Entry, Policy, Value};
 use crate::error::{CmdError, CmdResult};
 
-/// Redis's answer to OBJECT IDLETIME under an LFU policy.
-const LRU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
-/// Redis's answer to OBJECT FREQ while the eviction policy keeps no LFU counter.
-const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 /// Integers below this are shared objects in Redis (`OBJ_SHARED_INTEGERS`), whose reference count
 /// reads as `OBJ_SHARED_REFCOUNT`.
 const SHARED_INTEGERS: i64 = 10_000;
@@ -88,7 +84,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let settings = ctx.server.keyspace.eviction_settings();
     match object_lookup(ctx, &args[2], |e| lfu_decayed(e, &settings, now)) {
-        Some(_) if !settings.policy.uses_lfu() => Err(CmdError::msg(LFU_NOT_SELECTED)),
+        Some(_) if !settings.policy.uses_lfu() => Err(CmdError::FrequencyNotTracked),
         Some(counter) => {
             ctx.out.int(counter as i64);
             Ok(())
@@ -107,7 +103,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let policy = ctx.server.keyspace.eviction_settings().policy;
     match object_lookup(ctx, &args[2], |e| idle_seconds(e.lru, now)) {
         Some(_) if matches!(policy, Policy::AllKeysLfu | Policy::VolatileLfu) => {
-            return Err(CmdError::msg(LRU_NOT_SELECTED))
+            return Err(CmdError::IdleTimeNotTracked)
         }
         Some(idle) => ctx.out.int(idle as i64),
         None => ctx.out.null(),

@@ -138,7 +138,7 @@ pub(crate) fn parse_scan_options(
 }
 
 pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[1]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(&args[1]).ok_or(CmdError::InvalidCursor)?;
     let ScanOptions {
         count,
         pattern,

@@ -211,12 +211,10 @@ pub(super) fn sinterstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let numkeys = crate::protocol::parse_i64(&args[1])
         .filter(|n| *n >= 1)
-        .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))?;
+        .ok_or(CmdError::NumkeysNotPositive)?;
     let available = args.len() - 2;
     if numkeys as u64 > available as u64 {
-        return Err(CmdError::msg(
-            "ERR Number of keys can't be greater than number of args",
-        ));
+        return Err(CmdError::NumkeysOverArgs);
     }
     let keys_end = 2 + numkeys as usize;
     let mut limit = 0;
@@ -225,7 +223,7 @@ pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if super::args::is(&args[i], "limit") && i + 1 < args.len() {
             let n = crate::protocol::parse_i64(&args[i + 1])
                 .filter(|n| *n >= 0)
-                .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
+                .ok_or(CmdError::LimitNegative)?;
             limit = usize::try_from(n).unwrap_or(usize::MAX);
             i += 2;
         } else {
