@@ -24,6 +24,8 @@ pub enum CmdError {
         command: String,
         sub: String,
     },
+    /// The GEO family's own errors.
+    Geo(GeoError),
     /// A complete message, code included (`ERR ...`).
     Message(Cow<'static, str>),
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8).
@@ -59,6 +61,7 @@ impl CmdError {
                 command.to_ascii_uppercase()
             )
             .into(),
+            CmdError::Geo(err) => err.message(),
             CmdError::Message(text) => text.clone(),
             CmdError::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned().into(),
         }
@@ -77,6 +80,75 @@ impl CmdError {
 
     pub fn msg(text: impl Into<Cow<'static, str>>) -> Self {
         CmdError::Message(text.into())
+    }
+}
+
+/// Errors of the GEO commands (Redis's `geo.c`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeoError {
+    /// A longitude or latitude outside the Web Mercator limits, printed as C's `%f`.
+    InvalidPair {
+        lon: f64,
+        lat: f64,
+    },
+    UnsupportedUnit,
+    RadiusNotNumeric,
+    WidthNotNumeric,
+    HeightNotNumeric,
+    NegativeRadius,
+    NegativeBox,
+    CountNotPositive,
+    /// FROMMEMBER or GEORADIUSBYMEMBER's member is not in the set.
+    MemberNotFound,
+    /// WITHDIST, WITHHASH or WITHCOORD with a store: GEOSEARCHSTORE's wording when `search`.
+    StoreWithReplyOptions {
+        search: bool,
+    },
+    /// GEOSEARCH without FROMMEMBER or FROMLONLAT; the command's name as the client spelt it.
+    CenterMissing(String),
+    /// GEOSEARCH without BYRADIUS or BYBOX; the command's name as the client spelt it.
+    ShapeMissing(String),
+    AnyWithoutCount,
+}
+
+// The coordinates of `InvalidPair` are never NaN: the parser refuses NaN before the range check.
+impl Eq for GeoError {}
+
+impl GeoError {
+    pub fn message(&self) -> Cow<'static, str> {
+        match self {
+            GeoError::InvalidPair { lon, lat } => {
+                format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}").into()
+            }
+            GeoError::UnsupportedUnit => {
+                "ERR unsupported unit provided. please use M, KM, FT, MI".into()
+            }
+            GeoError::RadiusNotNumeric => "ERR need numeric radius".into(),
+            GeoError::WidthNotNumeric => "ERR need numeric width".into(),
+            GeoError::HeightNotNumeric => "ERR need numeric height".into(),
+            GeoError::NegativeRadius => "ERR radius cannot be negative".into(),
+            GeoError::NegativeBox => "ERR height or width cannot be negative".into(),
+            GeoError::CountNotPositive => "ERR COUNT must be > 0".into(),
+            GeoError::MemberNotFound => "ERR could not decode requested zset member".into(),
+            GeoError::StoreWithReplyOptions { search } => format!(
+                "ERR {} is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+                if *search {
+                    "GEOSEARCHSTORE"
+                } else {
+                    "STORE option in GEORADIUS"
+                }
+            )
+            .into(),
+            GeoError::CenterMissing(command) => format!(
+                "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {command}"
+            )
+            .into(),
+            GeoError::ShapeMissing(command) => {
+                format!("ERR exactly one of BYRADIUS and BYBOX can be specified for {command}")
+                    .into()
+            }
+            GeoError::AnyWithoutCount => "ERR the ANY argument requires COUNT argument".into(),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod client_list;
 pub mod client_tracking;
 pub mod command_cmd;
 pub mod config_cmd;
+pub mod geo;
 pub mod hash;
 pub mod info;
 pub mod keys;
@@ -135,7 +136,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 17] {
+pub fn families() -> [&'static [CommandSpec]; 18] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -143,6 +144,7 @@ pub fn families() -> [&'static [CommandSpec]; 17] {
         list::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         server_cmds::COMMANDS,
