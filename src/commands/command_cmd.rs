@@ -350,7 +350,7 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let positions = spec.key_positions(argc);
+    let positions = spec.keys_in(command);
     if positions.is_empty() {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }

@@ -194,10 +194,17 @@ pub fn score_range(cell: Cell) -> (u64, u64) {
 
 /// The cell `dlon` columns east and `dlat` rows north of `cell`. The grid wraps around at its
 /// edges, as Redis's bit arithmetic does (moving east of the last column lands in the first).
+/// A coordinate that does not move is left as it is: a centre on the 180th meridian (or on the
+/// top latitude) encodes one column (row) past the grid, and so do its north and south (east and
+/// west) neighbours, whose score ranges then lie above every score. Redis reads those empty
+/// ranges too, and finds nothing in them.
 fn moved(cell: Cell, dlon: i64, dlat: i64) -> Cell {
     let (lat, lon) = deinterleave(cell.bits);
     let mask = (1u64 << cell.step) - 1;
-    let shift = |index: u32, by: i64| (u64::from(index).wrapping_add_signed(by) & mask) as u32;
+    let shift = |index: u32, by: i64| match by {
+        0 => index,
+        _ => (u64::from(index).wrapping_add_signed(by) & mask) as u32,
+    };
     Cell {
         bits: interleave(shift(lat, dlat), shift(lon, dlon)),
         step: cell.step,
@@ -327,6 +334,12 @@ mod tests {
         assert_eq!(deinterleave(around[3].bits), (0, 3)); // west wraps to the last column
         assert_eq!(deinterleave(around[7].bits), (3, 3)); // south-west
         assert_eq!(score_range(Cell { bits: 15, step: 2 }), (15 << 48, 1 << 52));
+        // On the 180th meridian the centre is one column past the grid: moving north keeps it
+        // there, moving east wraps to the first column.
+        let edge = encode(LON_RANGE, LAT_RANGE, 180.0, 0.0, 2).unwrap();
+        assert_eq!(deinterleave(edge.bits), (2, 4));
+        assert_eq!(deinterleave(neighbours(edge)[0].bits), (3, 4));
+        assert_eq!(deinterleave(neighbours(edge)[2].bits), (2, 1));
     }
 
     #[test]

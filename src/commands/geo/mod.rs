@@ -19,6 +19,8 @@ mod point;
 mod search;
 mod sort;
 
+use bytes::Bytes;
+
 use super::zset_parse;
 use super::{CommandSpec, SPEC};
 use crate::error::{CmdError, GeoError};
@@ -44,11 +46,33 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "geosearch", arity: -7, flags: flags!(READONLY), acl_categories: acl!(READ, GEO, SLOW), summary: "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", since: "6.2.0", complexity: SEARCH_COMPLEXITY, handler: Some(search::geosearch), ..GEO },
     CommandSpec { name: "geosearchstore", arity: -8, flags: flags!(WRITE, DENYOOM), acl_categories: acl!(WRITE, GEO, SLOW), last_key: 2, summary: "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", since: "6.2.0", complexity: SEARCH_COMPLEXITY, handler: Some(search::geosearchstore), ..GEO },
     // The STORE key of the two writing GEORADIUS forms sits among the options: movable keys.
-    CommandSpec { name: "georadius", arity: -6, flags: flags!(WRITE, DENYOOM, MOVABLEKEYS), acl_categories: acl!(WRITE, GEO, SLOW), summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", since: "3.2.0", complexity: RADIUS_COMPLEXITY, handler: Some(search::georadius), ..GEO },
+    CommandSpec { name: "georadius", arity: -6, flags: flags!(WRITE, DENYOOM, MOVABLEKEYS), acl_categories: acl!(WRITE, GEO, SLOW), movable_keys: Some(georadius_keys), summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", since: "3.2.0", complexity: RADIUS_COMPLEXITY, handler: Some(search::georadius), ..GEO },
     CommandSpec { name: "georadius_ro", arity: -6, flags: flags!(READONLY), acl_categories: acl!(READ, GEO, SLOW), summary: "A read-only variant for GEORADIUS", since: "3.2.10", complexity: RADIUS_COMPLEXITY, handler: Some(search::georadius_ro), ..GEO },
-    CommandSpec { name: "georadiusbymember", arity: -5, flags: flags!(WRITE, DENYOOM, MOVABLEKEYS), acl_categories: acl!(WRITE, GEO, SLOW), summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", since: "3.2.0", complexity: RADIUS_COMPLEXITY, handler: Some(search::georadiusbymember), ..GEO },
+    CommandSpec { name: "georadiusbymember", arity: -5, flags: flags!(WRITE, DENYOOM, MOVABLEKEYS), acl_categories: acl!(WRITE, GEO, SLOW), movable_keys: Some(georadiusbymember_keys), summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", since: "3.2.0", complexity: RADIUS_COMPLEXITY, handler: Some(search::georadiusbymember), ..GEO },
     CommandSpec { name: "georadiusbymember_ro", arity: -5, flags: flags!(READONLY), acl_categories: acl!(READ, GEO, SLOW), summary: "A read-only variant for GEORADIUSBYMEMBER", since: "3.2.10", complexity: RADIUS_COMPLEXITY, handler: Some(search::georadiusbymember_ro), ..GEO },
 ];
+
+/// The keys of GEORADIUS and GEORADIUSBYMEMBER as Redis's key specs find them: the source, then
+/// the argument after the first STORE and after the first STOREDIST among the options (from
+/// `options` on), each when present.
+fn store_keys(args: &[Bytes], options: usize) -> Vec<usize> {
+    let mut keys = vec![1];
+    for keyword in ["store", "storedist"] {
+        let last = args.len().saturating_sub(1);
+        if let Some(at) = (options..last).find(|&i| is_option(&args[i], keyword)) {
+            keys.push(at + 1);
+        }
+    }
+    keys
+}
+
+fn georadius_keys(args: &[Bytes]) -> Vec<usize> {
+    store_keys(args, 6)
+}
+
+fn georadiusbymember_keys(args: &[Bytes]) -> Vec<usize> {
+    store_keys(args, 5)
+}
 
 /// Whether `arg` names `option` as C's `strcasecmp` compares them: the argument ends at its first
 /// NUL byte, so `km\0x` is `km` (Redis reads every GEO option and unit this way).
@@ -115,6 +139,17 @@ mod tests {
         assert_eq!(format_distance(-2.5), "-2.5000");
         assert_eq!(format_distance(f64::NAN), "-922337203685477.5808");
         assert_eq!(format_distance(1e300), "-922337203685477.5808");
+    }
+
+    #[test]
+    fn store_keys_as_redis_key_specs() {
+        let args: Vec<Bytes> = "georadius k 0 0 1 km STOREDIST a store b store c"
+            .split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect();
+        assert_eq!(georadius_keys(&args), [1, 9, 7]);
+        assert_eq!(georadius_keys(&args[..7]), [1]);
+        assert_eq!(georadiusbymember_keys(&args[..6]), [1]);
     }
 
     #[test]
