@@ -13,8 +13,8 @@
 //! than in `engine/types`: a position is not a value type of its own but a reading of a sorted
 //! set's scores, and nothing below the commands needs to know it.
 
-pub mod area;
-pub mod hash;
+mod area;
+mod hash;
 mod point;
 mod search;
 mod sort;
@@ -107,7 +107,7 @@ fn lon_lat(lon: &[u8], lat: &[u8]) -> Result<(f64, f64), CmdError> {
 /// A distance in a unit as Redis prints it (`addReplyDoubleDistance`): the value times 10^4
 /// rounded to an integer by `llrint` (ties to even; NaN or out of range gives `i64::MIN`, as the
 /// x86-64 conversion does), then printed with four decimals. Zero is `0.0000` whatever its sign.
-pub fn format_distance(value: f64) -> String {
+fn format_distance(value: f64) -> String {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     if value == 0.0 {
         return "0.0000".to_string();

@@ -466,7 +466,7 @@ fn reply(out: &mut ReplyBuf, points: &[Point], order: &[usize], query: &Query, u
 }
 
 /// What a search found: `None` for a missing source key.
-type Found = Option<(Query, Vec<Point>)>;
+type Found = Option<(Query, Search, Vec<Point>)>;
 
 /// Looks the source up (a read: hits, misses, access time), reads the arguments and searches.
 fn find(
@@ -488,7 +488,7 @@ fn find(
     };
     let limit = if query.any { query.count } else { 0 };
     let points = collect(zset, &search, limit);
-    Ok(Some((query, points)))
+    Ok(Some((query, search, points)))
 }
 
 fn run(ctx: &mut Ctx<'_>, args: &[Bytes], form: Form) -> CmdResult {
@@ -502,16 +502,16 @@ fn run(ctx: &mut Ctx<'_>, args: &[Bytes], form: Form) -> CmdResult {
         })?;
         match found {
             None => ctx.out.array(0),
-            Some((query, points)) => {
+            Some((query, search, points)) => {
                 let order = arrange(&points, &query);
-                let unit_m = query.search.map_or(1.0, |s| s.unit_m);
-                reply(ctx.out, &points, &order, &query, unit_m);
+                reply(ctx.out, &points, &order, &query, search.unit_m);
             }
         }
         return Ok(());
     };
     let limits = limits(ctx);
     let mut locked = server.keyspace.lock_keys([&src[..], &dst[..]]);
+    // Both views exist: their shards are the ones locked.
     let Some((mut view, hash)) = locked.view(db, src, now) else {
         return Ok(());
     };
@@ -519,14 +519,13 @@ fn run(ctx: &mut Ctx<'_>, args: &[Bytes], form: Form) -> CmdResult {
     // A missing source, or nothing found, deletes the destination.
     let result = match &found {
         None => ZSetValue::new(),
-        Some((query, points)) => {
-            let unit_m = query.search.map_or(1.0, |s| s.unit_m);
+        Some((query, search, points)) => {
             let items = arrange(points, query)
                 .into_iter()
                 .map(|i| {
                     let point = &points[i];
                     let score = if store_dist {
-                        point.dist / unit_m
+                        point.dist / search.unit_m
                     } else {
                         point.score
                     };
