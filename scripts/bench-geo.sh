@@ -34,26 +34,10 @@ ALL_TESTS=(
 )
 TESTS=${TESTS:-GEOADD,GEOPOS,RADIUS1KM,COUNT10,BOX2KM}
 
-command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
-  echo "needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)" >&2; exit 1; }
-cargo build --release --quiet
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$WORK" --logfile "$WORK/redis.log" &
-REDIS_PID=$!
-taskset -c "$SERVER_CPU" target/release/cachet --port "$CACHET_PORT" --loglevel warning >"$WORK/cachet.log" 2>&1 &
-CACHET_PID=$!
-PIDS+=("$REDIS_PID" "$CACHET_PID")
-for port in "$REDIS_PORT" "$CACHET_PORT"; do
-  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-done
-for pid in "$REDIS_PID" "$CACHET_PID"; do
-  kill -0 "$pid" 2>/dev/null || { echo "a server did not start (port $REDIS_PORT or $CACHET_PORT in use?)" >&2; exit 1; }
-done
+# Checks the tools, builds the release binary, makes $WORK, kills the servers on exit.
+# shellcheck source=lib/pinned-servers.sh
+source scripts/lib/pinned-servers.sh
+start_servers
 
 python3 - "$WORK/load.resp" "$MEMBERS" <<'PY'
 import random, sys
@@ -69,8 +53,6 @@ for port in "$REDIS_PORT" "$CACHET_PORT"; do
   taskset -c "$LOAD_CPU" redis-cli -p "$port" --pipe < "$WORK/load.resp" >/dev/null
   [ "$(redis-cli -p "$port" zcard geo)" = "$MEMBERS" ] || { echo "load failed on port $port" >&2; exit 1; }
 done
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 : > "$WORK/raw.csv"
 for round in $(seq "$ROUNDS"); do

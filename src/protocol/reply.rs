@@ -132,21 +132,17 @@ impl ReplyBuf {
 
     /// A double: RESP3 `,` frame, or a bulk string in RESP2, formatted as Redis's `%.17g`.
     pub fn double(&mut self, value: f64) {
-        let text = format_double(value);
-        match self.protocol {
-            Protocol::Resp2 => self.bulk(text.as_bytes()),
-            Protocol::Resp3 => {
-                self.buf.extend_from_slice(b",");
-                self.buf.extend_from_slice(text.as_bytes());
-                self.buf.extend_from_slice(b"\r\n");
-            }
-        }
+        self.double_text(&format_double(value));
     }
 
     /// A double as Redis's `addReplyHumanLongDouble` writes it (GEOPOS, WITHCOORD): 17 decimals
     /// without trailing zeros (`format_human`), a bulk string in RESP2, a `,` frame in RESP3.
     pub fn human_double(&mut self, value: f64) {
-        let text = format_human(value);
+        self.double_text(&format_human(value));
+    }
+
+    /// A formatted double: a `,` frame in RESP3, a bulk string in RESP2.
+    fn double_text(&mut self, text: &str) {
         match self.protocol {
             Protocol::Resp2 => self.bulk(text.as_bytes()),
             Protocol::Resp3 => {
