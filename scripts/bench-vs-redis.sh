@@ -5,8 +5,7 @@
 # Also loads 1,000,000 keys of 100-byte values into each and compares RSS.
 #
 # Usage: scripts/bench-vs-redis.sh [rounds=3] [requests=200000]   (rounds 0: memory comparison only)
-# Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1,
-#      CACHET (binary, default target/release/cachet, built first), REDIS_PORT, CACHET_PORT.
+# Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,35 +18,10 @@ SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 REDIS_PORT=${REDIS_PORT:-16379}
 CACHET_PORT=${CACHET_PORT:-16380}
-CACHET=${CACHET:-target/release/cachet}
 
-command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
-  echo "needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)" >&2; exit 1; }
-cargo build --release --quiet
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-start_servers() {
-  taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$WORK" --logfile "$WORK/redis.log" &
-  REDIS_PID=$!
-  taskset -c "$SERVER_CPU" "$CACHET" --port "$CACHET_PORT" --loglevel warning >"$WORK/cachet.log" 2>&1 &
-  CACHET_PID=$!
-  PIDS+=("$REDIS_PID" "$CACHET_PID")
-  for port in "$REDIS_PORT" "$CACHET_PORT"; do
-    for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  done
-}
-
-stop_servers() {
-  kill "$REDIS_PID" "$CACHET_PID" 2>/dev/null || true
-  wait "$REDIS_PID" "$CACHET_PID" 2>/dev/null || true
-  PIDS=()
-}
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Checks the tools, builds the release binary, makes $WORK, kills the servers on exit.
+# shellcheck source=lib/pinned-servers.sh
+source scripts/lib/pinned-servers.sh
 
 start_servers
 : > "$WORK/raw.csv"

@@ -270,6 +270,8 @@ pub enum CmdError {
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8) and as
     /// Redis cuts them: the unknown-command error, built by `CmdError::unknown_command`; nothing
     /// else uses it.
+    /// The GEO family's own errors.
+    Geo(GeoError),
     Raw(Vec<u8>),
 }
 
@@ -486,6 +488,7 @@ impl CmdError {
             ReplayAhead { after, last } => {
                 return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
             }
+            Geo(err) => return err.message(),
             Protocol(_) | Raw(_) => {
                 return String::from_utf8_lossy(&self.message_bytes())
                     .into_owned()
@@ -539,6 +542,75 @@ fn config_set_failed(name: &str, reason: &str) -> Cow<'static, str> {
 /// Client bytes quoted in a message, shown as UTF-8.
 fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
+}
+
+/// Errors of the GEO commands (Redis's `geo.c`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeoError {
+    /// A longitude or latitude outside the Web Mercator limits, printed as C's `%f`.
+    InvalidPair {
+        lon: f64,
+        lat: f64,
+    },
+    UnsupportedUnit,
+    RadiusNotNumeric,
+    WidthNotNumeric,
+    HeightNotNumeric,
+    NegativeRadius,
+    NegativeBox,
+    CountNotPositive,
+    /// FROMMEMBER or GEORADIUSBYMEMBER's member is not in the set.
+    MemberNotFound,
+    /// WITHDIST, WITHHASH or WITHCOORD with a store: GEOSEARCHSTORE's wording when `search`.
+    StoreWithReplyOptions {
+        search: bool,
+    },
+    /// GEOSEARCH without FROMMEMBER or FROMLONLAT; the command's name as the client spelt it.
+    CenterMissing(String),
+    /// GEOSEARCH without BYRADIUS or BYBOX; the command's name as the client spelt it.
+    ShapeMissing(String),
+    AnyWithoutCount,
+}
+
+// The coordinates of `InvalidPair` are never NaN: the parser refuses NaN before the range check.
+impl Eq for GeoError {}
+
+impl GeoError {
+    pub fn message(&self) -> Cow<'static, str> {
+        match self {
+            GeoError::InvalidPair { lon, lat } => {
+                format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}").into()
+            }
+            GeoError::UnsupportedUnit => {
+                "ERR unsupported unit provided. please use M, KM, FT, MI".into()
+            }
+            GeoError::RadiusNotNumeric => "ERR need numeric radius".into(),
+            GeoError::WidthNotNumeric => "ERR need numeric width".into(),
+            GeoError::HeightNotNumeric => "ERR need numeric height".into(),
+            GeoError::NegativeRadius => "ERR radius cannot be negative".into(),
+            GeoError::NegativeBox => "ERR height or width cannot be negative".into(),
+            GeoError::CountNotPositive => "ERR COUNT must be > 0".into(),
+            GeoError::MemberNotFound => "ERR could not decode requested zset member".into(),
+            GeoError::StoreWithReplyOptions { search } => format!(
+                "ERR {} is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+                if *search {
+                    "GEOSEARCHSTORE"
+                } else {
+                    "STORE option in GEORADIUS"
+                }
+            )
+            .into(),
+            GeoError::CenterMissing(command) => format!(
+                "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {command}"
+            )
+            .into(),
+            GeoError::ShapeMissing(command) => {
+                format!("ERR exactly one of BYRADIUS and BYBOX can be specified for {command}")
+                    .into()
+            }
+            GeoError::AnyWithoutCount => "ERR the ANY argument requires COUNT argument".into(),
+        }
+    }
 }
 
 /// At most `max` characters of `text` (Redis's `%.128s`).
@@ -723,6 +795,7 @@ mod tests {
             (PeerAuthWithoutChallenge, b"ERR CACHE.PEER AUTH must follow CACHE.PEER CHALLENGE"),
             (PeerProofMismatch, b"WRONGPASS the proof does not match this daemon's coherence-secret"),
             (ReservedChannel, b"ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there"),
+            (Geo(GeoError::CountNotPositive), b"ERR COUNT must be > 0"),
             (ConfigProtected { name: "dir".into() }, b"ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"),
             (
                 InvalidPeers { reason: "'x' is not a host:port address".into() },
@@ -898,11 +971,12 @@ mod tests {
             PeerProofMismatch => 116,
             ReservedChannel => 117,
             ConfigProtected { .. } => 118,
-            Raw(..) => 119,
+            Geo(..) => 119,
+            Raw(..) => 120,
         }
     }
 
-    const VARIANTS: usize = 120;
+    const VARIANTS: usize = 121;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

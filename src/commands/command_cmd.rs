@@ -349,7 +349,7 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
     if !arity_ok {
         return Err(CmdError::InvalidArgumentCount);
     }
-    let positions = spec.key_positions(argc);
+    let positions = spec.keys_in(command);
     if positions.is_empty() {
         return Err(CmdError::InvalidArguments);
     }

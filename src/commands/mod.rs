@@ -12,6 +12,7 @@ mod client_list;
 pub mod client_tracking;
 pub mod command_cmd;
 pub mod config_cmd;
+pub mod geo;
 pub mod hash;
 pub mod info;
 pub mod keys;
@@ -70,6 +71,9 @@ impl Ctx<'_> {
 
 pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
 
+/// Key positions found in a command's arguments (see `CommandSpec::movable_keys`).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
+
 pub struct CommandSpec {
     /// Lower case, as `COMMAND` reports it.
     pub name: &'static str,
@@ -81,6 +85,10 @@ pub struct CommandSpec {
     pub first_key: i32,
     pub last_key: i32,
     pub key_step: i32,
+    /// Finds the keys of a command whose keys move with its options (`movablekeys`, as
+    /// GEORADIUS's STORE key), as Redis's key specs find them: positions in the command's
+    /// arguments, the name at 0. `None`: first key, last key and step say it all.
+    pub movable_keys: Option<KeyFinder>,
     pub group: &'static str,
     pub summary: &'static str,
     pub since: &'static str,
@@ -115,6 +123,14 @@ impl CommandSpec {
             .step_by(step)
             .collect()
     }
+
+    /// Positions of the key arguments in `args` (the command's name at 0), movable ones included.
+    pub fn keys_in(&self, args: &[Bytes]) -> Vec<usize> {
+        match self.movable_keys {
+            Some(find) => find(args),
+            None => self.key_positions(args.len()),
+        }
+    }
 }
 
 /// Defaults for the documentation fields, so a family's table states only what differs.
@@ -126,6 +142,7 @@ pub const SPEC: CommandSpec = CommandSpec {
     first_key: 0,
     last_key: 0,
     key_step: 0,
+    movable_keys: None,
     group: "generic",
     summary: "",
     since: "1.0.0",
@@ -135,7 +152,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 17] {
+pub fn families() -> [&'static [CommandSpec]; 18] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -143,6 +160,7 @@ pub fn families() -> [&'static [CommandSpec]; 17] {
         list::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         server_cmds::COMMANDS,
@@ -296,7 +314,7 @@ pub(crate) fn execute(
     };
     // Client-side caching: the keys of every read-only command a tracking client runs.
     if ctx.client.tracking.remembers() && spec.has_flag(CommandFlags::READONLY) {
-        let positions = spec.key_positions(args.len());
+        let positions = spec.keys_in(args);
         if !positions.is_empty() {
             let keys = positions
                 .into_iter()

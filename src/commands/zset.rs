@@ -113,14 +113,15 @@ pub fn new_entry(key: &[u8], value: ZSetValue) -> Box<Entry> {
     Entry::new_collection(key, Collection::ZSet(Box::new(value)), 0)
 }
 
+/// ZADD's options (GEOADD passes on NX, XX and CH: Redis's GEOADD is a ZADD of computed scores).
 #[derive(Debug, Default, Clone, Copy)]
-struct AddFlags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    ch: bool,
-    incr: bool,
+pub(crate) struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +256,17 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], incr: bool) -> CmdResult {
         .chunks_exact(2)
         .map(|pair| Ok((zset_parse::score(&pair[0])?, &pair[1])))
         .collect::<Result<Vec<_>, CmdError>>()?;
+    add_pairs(ctx, key, flags, &pairs)
+}
+
+/// ZADD's work once its arguments are read: applies the score-member pairs to the set at `key`
+/// (created when absent), announces the change and replies.
+pub(crate) fn add_pairs(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    flags: AddFlags,
+    pairs: &[(f64, &Bytes)],
+) -> CmdResult {
     let limits = limits(ctx);
     let totals = ctx
         .server
@@ -271,7 +283,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], incr: bool) -> CmdResult {
                 let totals = view.modify(hash, key, |entry| {
                     entry
                         .zset_mut()
-                        .map(|zset| apply_pairs(zset, &pairs, flags, limits))
+                        .map(|zset| apply_pairs(zset, pairs, flags, limits))
                 });
                 return Ok(totals.flatten().unwrap_or_default());
             }
@@ -281,7 +293,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], incr: bool) -> CmdResult {
             // As Redis's ZADD: the first member decides whether the new set starts as a listpack.
             let first_len = pairs.first().map_or(0, |(_, member)| member.len());
             let mut zset = ZSetValue::for_size(limits, 1, first_len);
-            let totals = apply_pairs(&mut zset, &pairs, flags, limits);
+            let totals = apply_pairs(&mut zset, pairs, flags, limits);
             if !zset.is_empty() {
                 view.insert_absent(hash, new_entry(key, zset));
             }

@@ -311,7 +311,17 @@ impl ReplyBuf {
 
     /// A double: RESP3 `,` frame, or a bulk string in RESP2, formatted as Redis's `%.17g`.
     pub fn double(&mut self, value: f64) {
-        let text = format_double(value);
+        self.double_text(&format_double(value));
+    }
+
+    /// A double as Redis's `addReplyHumanLongDouble` writes it (GEOPOS, WITHCOORD): 17 decimals
+    /// without trailing zeros (`format_human`), a bulk string in RESP2, a `,` frame in RESP3.
+    pub fn human_double(&mut self, value: f64) {
+        self.double_text(&format_human(value));
+    }
+
+    /// A formatted double: a `,` frame in RESP3, a bulk string in RESP2.
+    fn double_text(&mut self, text: &str) {
         match self.protocol {
             Protocol::Resp2 => self.bulk(text.as_bytes()),
             Protocol::Resp3 => {
@@ -518,6 +528,33 @@ pub fn format_double(value: f64) -> String {
     format_g17(value)
 }
 
+/// A double as Redis's `ld2string(.., LD_STR_HUMAN)` prints one: C's `%.17Lf` (the exact
+/// decimal expansion rounded to 17 places, ties to even, which Rust's `{:.17}` also gives for the
+/// double's exact value), trailing zeros and a trailing point removed, and `-0` written `0`.
+pub fn format_human(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_string();
+    }
+    if value.is_nan() {
+        return if value.is_sign_negative() {
+            "-nan"
+        } else {
+            "nan"
+        }
+        .to_string();
+    }
+    let mut text = format!("{value:.17}");
+    let kept = text.trim_end_matches('0').len();
+    text.truncate(kept);
+    if text.ends_with('.') {
+        text.pop();
+    }
+    if text == "-0" {
+        text.remove(0);
+    }
+    text
+}
+
 /// `%.17g`: 17 significant digits, trailing zeros removed, exponent form when the exponent is
 /// below -4 or at least 17.
 fn format_g17(value: f64) -> String {
@@ -690,6 +727,20 @@ mod tests {
         assert!(!out.overflowed());
         out.int(1);
         assert_eq!(out.to_vec(), b"+OK\r\n:1\r\n");
+    }
+
+    #[test]
+    fn human_doubles_like_ld2string() {
+        assert_eq!(format_human(13.361389338970184), "13.36138933897018433");
+        assert_eq!(format_human(180.0), "180");
+        assert_eq!(format_human(-0.0), "0");
+        assert_eq!(format_human(-1e-20), "0");
+        assert_eq!(format_human(0.5), "0.5");
+        assert_eq!(format_human(2f64.powi(-18)), "0.00000381469726562");
+        assert_eq!(format_human(f64::NEG_INFINITY), "-inf");
+        let mut r3 = ReplyBuf::new(Protocol::Resp3);
+        r3.human_double(-85.05112878);
+        assert_eq!(&r3.buf[..], b",-85.0511287799999991\r\n");
     }
 
     #[test]
