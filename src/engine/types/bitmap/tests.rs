@@ -135,8 +135,14 @@ fn bitfields_like_redis() {
     assert_eq!(signed_overflow(1, 0, 1, Overflow::Sat), Some(Some(0)));
     // SET i62 -6917529027641081857: `max - value` wraps in Redis, which then saturates upwards.
     let (low, bits) = (-6_917_529_027_641_081_857, 62);
-    assert_eq!(signed_overflow(low, 0, bits, Overflow::Sat), Some(Some((1 << 61) - 1)));
-    assert_eq!(signed_overflow(low, 0, bits, Overflow::Wrap), Some(Some((1 << 61) - 1)));
+    assert_eq!(
+        signed_overflow(low, 0, bits, Overflow::Sat),
+        Some(Some((1 << 61) - 1))
+    );
+    assert_eq!(
+        signed_overflow(low, 0, bits, Overflow::Wrap),
+        Some(Some((1 << 61) - 1))
+    );
 }
 
 /// What `unsigned_overflow`/`signed_overflow` should answer, in 128-bit arithmetic.

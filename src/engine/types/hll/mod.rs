@@ -286,8 +286,9 @@ pub fn count(value: &[u8]) -> Result<u64, Corrupt> {
 /// Registers as one byte each, for merging several HyperLogLogs (PFCOUNT of many keys, PFMERGE).
 pub type Registers = [u8; REGISTERS];
 
-/// Raises each of `max` to the register of `value`. A sparse value is checked as it is read;
-/// `max` may be partly updated when it turns out corrupt.
+/// Raises each of `max` to the register of `value`. A sparse value is checked as it is read
+/// (runs must cover the 16384 registers exactly, none passing the last); `max` may be partly
+/// updated when it turns out corrupt.
 pub fn merge_into(max: &mut Registers, value: &[u8]) -> Result<(), Corrupt> {
     let registers = &value[HEADER_LEN..];
     if value[4] == DENSE {
@@ -297,13 +298,11 @@ pub fn merge_into(max: &mut Registers, value: &[u8]) -> Result<(), Corrupt> {
         return Ok(());
     }
     let mut index = 0usize;
-    sparse::walk(registers, |run, value| {
+    let complete = sparse::walk(registers, |run, value| {
+        if index + run > REGISTERS {
+            return false;
+        }
         if value > 0 {
-            // Redis stops at a run of values that would pass the last register, and judges by
-            // what it covered until then (a stray value after the 16384th register passes).
-            if index + run > REGISTERS {
-                return false;
-            }
             for slot in &mut max[index..index + run] {
                 *slot = (*slot).max(value);
             }
@@ -311,7 +310,7 @@ pub fn merge_into(max: &mut Registers, value: &[u8]) -> Result<(), Corrupt> {
         index += run;
         true
     });
-    if index == REGISTERS {
+    if complete && index == REGISTERS {
         Ok(())
     } else {
         Err(Corrupt)

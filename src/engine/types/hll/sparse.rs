@@ -7,7 +7,12 @@
 //! (at worst XZERO into XZERO-VAL-XZERO), then merges equal neighbouring VALs among the next few
 //! opcodes: the same steps as Redis's `hllSparseSet`, in the same order, so the bytes come out
 //! identical — including where Redis reads one byte past the end of a truncated XZERO (the
-//! string's terminating zero) or stops at a run past the last register.
+//! string's terminating zero).
+//!
+//! Validation follows the redis-server 7.0.15 we test against, which carries the fix for
+//! CVE-2025-32023: converting or merging a sparse value fails on any run that passes the 16384th
+//! register (the 7.0.15 sources stop there and accept a value run found after exactly 16384);
+//! counting one fails unless the runs add up to 16384.
 
 use super::{dense_raise, Corrupt, DENSE, DENSE_LEN, HEADER_LEN, REGISTERS};
 
@@ -100,8 +105,7 @@ pub(super) fn walk(ops: &[u8], mut f: impl FnMut(usize, u8) -> bool) -> bool {
 }
 
 /// Rewrites a sparse HyperLogLog as dense, header kept (cached count included). `Corrupt` if
-/// its runs do not cover exactly the 16384 registers (a run of values past the end stops the
-/// walk, zero runs do not).
+/// its runs do not cover exactly the 16384 registers, or one passes the last.
 pub fn sparse_to_dense(value: &mut Vec<u8>) -> Result<(), Corrupt> {
     if value[4] == DENSE {
         return Ok(());
@@ -111,19 +115,19 @@ pub fn sparse_to_dense(value: &mut Vec<u8>) -> Result<(), Corrupt> {
     dense[4] = DENSE;
     let registers = &mut dense[HEADER_LEN..];
     let mut index = 0;
-    walk(&value[HEADER_LEN..], |run, v| {
-        if v > 0 {
-            if index + run > REGISTERS {
-                return false;
-            }
-            for i in index..index + run {
+    let complete = walk(&value[HEADER_LEN..], |run, v| {
+        if index + run > REGISTERS {
+            return false;
+        }
+        for i in index..index + run {
+            if v > 0 {
                 super::dense_set(registers, i, v);
             }
         }
         index += run;
         true
     });
-    if index != REGISTERS {
+    if !complete || index != REGISTERS {
         return Err(Corrupt);
     }
     *value = dense;

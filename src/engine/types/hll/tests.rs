@@ -128,11 +128,13 @@ fn validation_as_redis() {
     let mut empty = b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\0".to_vec();
     assert_eq!(sparse_set(&mut empty, 0, 1, 3000), Err(Corrupt));
     assert_eq!(sparse_to_dense(&mut empty), Err(Corrupt));
-    // Tail bytes past the 16384th register: corrupt for a count, but merging stops at a value run.
-    let tail = b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\0\x7f\xff\x80".to_vec();
+    // Tail bytes past the 16384th register: corrupt everywhere (redis-server 7.0.15 as patched
+    // for CVE-2025-32023; the 7.0.15 sources let a merge or conversion through).
+    let mut tail = b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\0\x7f\xff\x80".to_vec();
     assert_eq!(count(&tail), Err(Corrupt));
     let mut max = [0u8; REGISTERS];
-    assert_eq!(merge_into(&mut max, &tail), Ok(()));
+    assert_eq!(merge_into(&mut max, &tail), Err(Corrupt));
+    assert_eq!(sparse_to_dense(&mut tail), Err(Corrupt));
     let zeros = b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\0\x7f\xff\x00".to_vec();
     assert_eq!(merge_into(&mut max, &zeros), Err(Corrupt));
     // A final XZERO missing its second byte reads the terminating zero: 0x7f alone is 16129.
