@@ -5,6 +5,7 @@
 #[macro_use]
 pub mod flags;
 pub mod args;
+pub mod bitmap;
 pub mod cache;
 pub mod cache_stats;
 pub mod client;
@@ -135,9 +136,10 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 17] {
+pub fn families() -> [&'static [CommandSpec]; 18] {
     [
         string::COMMANDS,
+        bitmap::COMMANDS,
         keys::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,
