@@ -14,6 +14,7 @@ pub mod client_tracking;
 pub mod command_cmd;
 pub mod config_cmd;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod list;
@@ -136,10 +137,11 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 18] {
+pub fn families() -> [&'static [CommandSpec]; 19] {
     [
         string::COMMANDS,
         bitmap::COMMANDS,
+        hyperloglog::COMMANDS,
         keys::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,
