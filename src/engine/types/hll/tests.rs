@@ -192,6 +192,9 @@ fn dense_registers_are_independent() {
         for (index, &v) in model.iter().enumerate() {
             assert_eq!(dense_get(&registers, index), v, "register {index}");
         }
+        let mut seen = Vec::new();
+        for_each_dense(&registers, |index, v| seen.push((index, v)));
+        assert_eq!(seen, model.iter().copied().enumerate().collect::<Vec<_>>());
     }
 }
 
