@@ -407,6 +407,29 @@ fn watch_sees_only_real_changes() {
     );
 }
 
+/// SETBIT and BITFIELD change a value in place: its TTL and cache metadata stay; BITOP replaces
+/// its destination, which loses both.
+#[test]
+fn in_place_writes_keep_ttl_and_tags() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    for key in ["a", "d"] {
+        let reply = call(
+            &mut raw,
+            &["CACHE.SET", key, "x", "EX", "100", "TAGS", "1", "t"],
+        );
+        assert_eq!(reply, b"+OK\r\n");
+    }
+    call(&mut raw, &["SETBIT", "a", "100", "1"]);
+    call(&mut raw, &["BITFIELD", "a", "INCRBY", "u8", "0", "1"]);
+    call(&mut raw, &["BITOP", "NOT", "d", "a"]);
+    assert_eq!(call(&mut raw, &["TTL", "a"]), b":100\r\n");
+    assert_eq!(call(&mut raw, &["TTL", "d"]), b":-1\r\n");
+    assert_eq!(call(&mut raw, &["TAG.CARD", "t"]), b":1\r\n");
+    assert_eq!(call(&mut raw, &["TAG.INVALIDATE", "t"]), b":1\r\n");
+    assert_eq!(call(&mut raw, &["EXISTS", "a", "d"]), b":1\r\n");
+}
+
 /// A model of the bits the last BITFIELD/SETBIT writes left, checked through GET.
 #[test]
 fn bitfield_and_setbit_match_a_bit_vector_through_the_server() {

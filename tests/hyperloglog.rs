@@ -280,6 +280,25 @@ fn sparse_limit_is_a_directive() {
 }
 
 #[test]
+fn writes_are_refused_over_maxmemory_and_counts_served() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    let oom = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    call(
+        &mut raw,
+        &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+    );
+    call(&mut raw, &["PFADD", "h", "a", "b"]);
+    call(&mut raw, &["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(call(&mut raw, &["PFADD", "h", "c"]), oom);
+    assert_eq!(call(&mut raw, &["PFMERGE", "m", "h"]), oom);
+    assert_eq!(call(&mut raw, &["PFDEBUG", "TODENSE", "h"]), oom);
+    // PFCOUNT is not `denyoom`: it counts, and caches, over the limit as in Redis.
+    assert_eq!(call(&mut raw, &["PFCOUNT", "h"]), b":2\r\n");
+    assert_eq!(call(&mut raw, &["PFCOUNT", "h", "m"]), b":2\r\n");
+}
+
+#[test]
 fn self_test_passes() {
     let server = TestServer::start();
     let mut con = server.client();
