@@ -5,13 +5,17 @@
 # Also loads 1,000,000 keys of 100-byte values into each and compares RSS.
 #
 # Usage: scripts/bench-vs-redis.sh [rounds=3] [requests=200000]   (rounds 0: memory comparison only)
-# Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1.
+# Env: TESTS (default SET,GET,INCR,MSET), PIPELINES (default "1 16"), CLIENTS (50), SKIP_MEMORY=1,
+#      CUSTOM: commands redis-benchmark runs as given, 'NAME=command args;NAME2=...' (after TESTS,
+#      in order, so a write can fill what a later read reads; TESTS= runs CUSTOM alone). E.g.
+#      CUSTOM='SETBIT=setbit bm:__rand_int__ 100 1;GETBIT=getbit bm:__rand_int__ 100'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-3}
 REQUESTS=${2:-200000}
-TESTS=${TESTS:-SET,GET,INCR,MSET}
+TESTS=${TESTS-SET,GET,INCR,MSET}
+CUSTOM=${CUSTOM:-}
 PIPELINES=${PIPELINES:-"1 16"}
 CLIENTS=${CLIENTS:-50}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -27,14 +31,23 @@ start_servers
 : > "$WORK/raw.csv"
 for round in $(seq "$ROUNDS"); do
   for pipeline in $PIPELINES; do
-    for test in ${TESTS//,/ }; do
+    IFS=';' read -r -a customs <<< "$CUSTOM"
+    for test in ${TESTS//,/ } "${customs[@]}"; do
+      [ -n "$test" ] || continue
+      # A custom entry is NAME=command: run the command, report it under NAME.
+      command=()
+      if [[ "$test" == *=* ]]; then
+        read -r -a command <<< "${test#*=}"
+        test=${test%%=*}
+      fi
       # Alternate which server goes first so drift in machine load hits both alike.
       if (( round % 2 )); then order="redis cachet"; else order="cachet redis"; fi
       for server in $order; do
         if [ "$server" = redis ]; then port=$REDIS_PORT; pid=$REDIS_PID; else port=$CACHET_PORT; pid=$CACHET_PID; fi
         before=$(cpu_ticks "$pid")
+        if [ ${#command[@]} -gt 0 ]; then what=("${command[@]}"); else what=(-t "$test"); fi
         line=$(taskset -c "$LOAD_CPU" redis-benchmark -p "$port" -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -d 100 \
-          -P "$pipeline" -t "$test" --csv 2>/dev/null | tail -n 1)
+          -P "$pipeline" --csv "${what[@]}" 2>/dev/null | tail -n 1)
         after=$(cpu_ticks "$pid")
         echo "$server,$test,$pipeline,$round,$line,$((after - before))" >> "$WORK/raw.csv"
       done
@@ -80,7 +93,7 @@ for r in csv.reader(open(raw)):
     ops = requests
     cpu_us = ticks * 1e6 / tick / ops
     rows.setdefault((test, pipeline), {}).setdefault(rnd, {})[server] = (rps, p50, p99, cpu_us)
-print(f"{'test':<6} {'-P':>3} | {'redis ops/s':>12} {'cachet ops/s':>12} {'ratio':>6} | {'p50 r/c ms':>11} {'p99 r/c ms':>13} | {'cpu us/op r/c':>14} {'ratio':>6}")
+print(f"{'test':<8} {'-P':>3} | {'redis ops/s':>12} {'cachet ops/s':>12} {'ratio':>6} | {'p50 r/c ms':>11} {'p99 r/c ms':>13} | {'cpu us/op r/c':>14} {'ratio':>6}")
 for (test, pipeline), rounds in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     full = [v for v in rounds.values() if "redis" in v and "cachet" in v]
     if not full:
@@ -90,7 +103,7 @@ for (test, pipeline), rounds in sorted(rows.items(), key=lambda kv: (kv[0][1], k
     cpu_ratio = med([v["cachet"][3] / v["redis"][3] if v["redis"][3] else float("nan") for v in full])
     r = [med([v["redis"][i] for v in full]) for i in range(4)]
     c = [med([v["cachet"][i] for v in full]) for i in range(4)]
-    print(f"{test:<6} {pipeline:>3} | {r[0]:>12.0f} {c[0]:>12.0f} {rps_ratio:>6.2f} | {r[1]:>5.3f}/{c[1]:<5.3f} {r[2]:>6.3f}/{c[2]:<6.3f} | {r[3]:>6.2f}/{c[3]:<6.2f} {cpu_ratio:>6.2f}")
+    print(f"{test:<8} {pipeline:>3} | {r[0]:>12.0f} {c[0]:>12.0f} {rps_ratio:>6.2f} | {r[1]:>5.3f}/{c[1]:<5.3f} {r[2]:>6.3f}/{c[2]:<6.3f} | {r[3]:>6.2f}/{c[3]:<6.2f} {cpu_ratio:>6.2f}")
 print("(ratios are cachet/redis, median of per-round ratios; CPU from /proc/PID/stat utime+stime)")
 if mem.strip():
     print()

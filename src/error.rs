@@ -272,6 +272,29 @@ pub enum CmdError {
     /// else uses it.
     /// The GEO family's own errors.
     Geo(GeoError),
+    /// GETBIT, SETBIT and BITFIELD offsets: not an integer, negative, or past
+    /// `proto-max-bulk-len` bytes.
+    BitOffset,
+    /// SETBIT's value is neither 0 nor 1.
+    BitValue,
+    /// BITPOS's bit is neither 0 nor 1.
+    BitposBit,
+    BitopNotArity,
+    BitfieldType,
+    BitfieldOverflowType,
+    BitfieldReadOnly,
+    /// A string that is not a HyperLogLog (PFADD, PFCOUNT, PFMERGE, PFDEBUG).
+    NotHll,
+    /// A HyperLogLog whose sparse registers do not add up (`INVALIDOBJ`).
+    CorruptHll,
+    /// PFDEBUG on a missing key.
+    PfdebugNoKey,
+    /// PFDEBUG DECODE of a dense HyperLogLog.
+    PfdebugNotSparse,
+    /// `ERR Unknown PFDEBUG subcommand '<sub>'`, quoting the client's bytes.
+    PfdebugUnknown(Vec<u8>),
+    /// PFSELFTEST found the registers or the estimator wrong: `TESTFAILED <what>`.
+    HllSelfTest(String),
     Raw(Vec<u8>),
 }
 
@@ -489,7 +512,19 @@ impl CmdError {
                 return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
             }
             Geo(err) => return err.message(),
-            Protocol(_) | Raw(_) => {
+            BitOffset => "ERR bit offset is not an integer or out of range",
+            BitValue => "ERR bit is not an integer or out of range",
+            BitposBit => "ERR The bit argument must be 1 or 0.",
+            BitopNotArity => "ERR BITOP NOT must be called with a single source key.",
+            BitfieldType => "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
+            BitfieldOverflowType => "ERR Invalid OVERFLOW type specified",
+            BitfieldReadOnly => "ERR BITFIELD_RO only supports the GET subcommand",
+            NotHll => "WRONGTYPE Key is not a valid HyperLogLog string value.",
+            CorruptHll => "INVALIDOBJ Corrupted HLL object detected",
+            PfdebugNoKey => "ERR The specified key does not exist",
+            PfdebugNotSparse => "ERR HLL encoding is not sparse",
+            HllSelfTest(what) => return format!("TESTFAILED {what}").into(),
+            Protocol(_) | Raw(_) | PfdebugUnknown(_) => {
                 return String::from_utf8_lossy(&self.message_bytes())
                     .into_owned()
                     .into()
@@ -503,6 +538,16 @@ impl CmdError {
         match self {
             CmdError::Raw(bytes) => Cow::Owned(bytes.clone()),
             CmdError::Protocol(error) => Cow::Owned(protocol_error(*error)),
+            CmdError::PfdebugUnknown(sub) => {
+                // `%s` of a C string, and addReplyErrorFormat's newlines made spaces.
+                let mut text = b"ERR Unknown PFDEBUG subcommand '".to_vec();
+                text.extend(c_string(sub).iter().map(|&b| match b {
+                    b'\r' | b'\n' => b' ',
+                    b => b,
+                }));
+                text.push(b'\'');
+                Cow::Owned(text)
+            }
             other => match other.message() {
                 Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
                 Cow::Owned(text) => Cow::Owned(text.into_bytes()),
@@ -611,6 +656,12 @@ impl GeoError {
             GeoError::AnyWithoutCount => "ERR the ANY argument requires COUNT argument".into(),
         }
     }
+}
+
+/// The argument as a C function sees it: up to its first NUL byte.
+pub fn c_string(arg: &[u8]) -> &[u8] {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    &arg[..end]
 }
 
 /// At most `max` characters of `text` (Redis's `%.128s`).
@@ -796,6 +847,19 @@ mod tests {
             (PeerProofMismatch, b"WRONGPASS the proof does not match this daemon's coherence-secret"),
             (ReservedChannel, b"ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there"),
             (Geo(GeoError::CountNotPositive), b"ERR COUNT must be > 0"),
+            (BitOffset, b"ERR bit offset is not an integer or out of range"),
+            (BitValue, b"ERR bit is not an integer or out of range"),
+            (BitposBit, b"ERR The bit argument must be 1 or 0."),
+            (BitopNotArity, b"ERR BITOP NOT must be called with a single source key."),
+            (BitfieldType, b"ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."),
+            (BitfieldOverflowType, b"ERR Invalid OVERFLOW type specified"),
+            (BitfieldReadOnly, b"ERR BITFIELD_RO only supports the GET subcommand"),
+            (NotHll, b"WRONGTYPE Key is not a valid HyperLogLog string value."),
+            (CorruptHll, b"INVALIDOBJ Corrupted HLL object detected"),
+            (PfdebugNoKey, b"ERR The specified key does not exist"),
+            (PfdebugNotSparse, b"ERR HLL encoding is not sparse"),
+            (PfdebugUnknown(b"x\r\ny\0z".to_vec()), b"ERR Unknown PFDEBUG subcommand 'x  y'"),
+            (HllSelfTest("bad".into()), b"TESTFAILED bad"),
             (ConfigProtected { name: "dir".into() }, b"ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"),
             (
                 InvalidPeers { reason: "'x' is not a host:port address".into() },
@@ -972,11 +1036,24 @@ mod tests {
             ReservedChannel => 117,
             ConfigProtected { .. } => 118,
             Geo(..) => 119,
-            Raw(..) => 120,
+            BitOffset => 120,
+            BitValue => 121,
+            BitposBit => 122,
+            BitopNotArity => 123,
+            BitfieldType => 124,
+            BitfieldOverflowType => 125,
+            BitfieldReadOnly => 126,
+            NotHll => 127,
+            CorruptHll => 128,
+            PfdebugNoKey => 129,
+            PfdebugNotSparse => 130,
+            PfdebugUnknown(..) => 131,
+            HllSelfTest(..) => 132,
+            Raw(..) => 133,
         }
     }
 
-    const VARIANTS: usize = 121;
+    const VARIANTS: usize = 134;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

@@ -44,6 +44,13 @@ pub fn is(arg: &Bytes, option: &str) -> bool {
     arg.eq_ignore_ascii_case(option.as_bytes())
 }
 
+/// Whether `arg` is `option` as Redis's `strcasecmp` sees it: the argument ends at its first NUL
+/// byte (`get\0x` is `GET`). For the options Redis compares that way (BITOP's operation,
+/// BITFIELD's subcommands...).
+pub fn is_c(arg: &[u8], option: &str) -> bool {
+    crate::error::c_string(arg).eq_ignore_ascii_case(option.as_bytes())
+}
+
 pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
 }

@@ -5,6 +5,7 @@
 #[macro_use]
 pub mod flags;
 pub mod args;
+pub mod bitmap;
 pub mod cache;
 pub mod cache_stats;
 pub mod client;
@@ -14,6 +15,7 @@ pub mod command_cmd;
 pub mod config_cmd;
 pub mod geo;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod list;
@@ -152,9 +154,11 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 18] {
+pub fn families() -> [&'static [CommandSpec]; 20] {
     [
         string::COMMANDS,
+        bitmap::COMMANDS,
+        hyperloglog::COMMANDS,
         keys::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,

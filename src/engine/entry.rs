@@ -161,6 +161,12 @@ impl Entry {
         }
     }
 
+    /// A string as bit and HyperLogLog commands create them (SETBIT, BITOP, PFADD...): Redis
+    /// builds those as `raw` strings, never `int` or `embstr`, whatever their bytes.
+    pub fn new_raw_string(key: &[u8], value: &[u8], lru: u32) -> Box<Entry> {
+        Entry::with_payload(key, value, Kind::RawStr, lru)
+    }
+
     pub fn new_int(key: &[u8], value: i64, lru: u32) -> Box<Entry> {
         Entry::with_payload(key, &value.to_le_bytes(), Kind::Int, lru)
     }
@@ -348,6 +354,33 @@ impl Entry {
         edit(&mut current);
         self.replace_payload(&current);
         self.kind = Kind::RawStr;
+    }
+
+    /// The string's bytes for an edit in place (SETBIT, BITFIELD, PFADD on a dense HyperLogLog),
+    /// at least `min_len` of them: a shorter string is first padded with zero bytes (one exact
+    /// reallocation), an integer written out as its digits. The value is `raw` afterwards, as
+    /// Redis's `dbUnshareStringValue` leaves it. `None` for a collection. Unlike
+    /// `modify_string`, nothing is copied when the length is already there, so a bit flip in a
+    /// large bitmap costs O(1).
+    pub fn string_bytes_mut(&mut self, min_len: usize) -> Option<&mut [u8]> {
+        match self.kind {
+            Kind::Collection => return None,
+            Kind::Int => {
+                let digits = self.string_value()?.to_vec();
+                self.replace_payload(&digits);
+            }
+            Kind::Str | Kind::RawStr => {}
+        }
+        self.kind = Kind::RawStr;
+        let at = self.key_len as usize;
+        let len = self.bytes.len() - at;
+        if len < min_len {
+            let mut bytes = std::mem::take(&mut self.bytes).into_vec();
+            bytes.reserve_exact(min_len - len);
+            bytes.resize(at + min_len, 0);
+            self.bytes = bytes.into_boxed_slice();
+        }
+        Some(&mut self.bytes[at..])
     }
 
     fn replace_payload(&mut self, value: &[u8]) {
@@ -544,6 +577,21 @@ mod tests {
         e.set_int(i64::MIN);
         assert_eq!(e.value(), Value::Int(i64::MIN));
         assert_eq!(e.memory(), 48 + 16);
+    }
+
+    #[test]
+    fn in_place_edits_pad_unshare_and_keep_the_key() {
+        let mut e = Entry::new_string(b"key", b"12", 0);
+        let bytes = e.string_bytes_mut(0).unwrap();
+        assert_eq!(bytes, b"12");
+        bytes[0] = b'3';
+        assert_eq!(e.encoding(), "raw");
+        assert_eq!(e.string_bytes_mut(4).unwrap(), b"32\0\0");
+        assert_eq!(e.key(), b"key");
+        assert_eq!(&*e.string_value().unwrap(), b"32\0\0");
+        let raw = Entry::new_raw_string(b"k", b"7", 0);
+        assert_eq!(raw.encoding(), "raw");
+        assert_eq!(raw.value(), Value::Str { raw: true });
     }
 
     #[test]

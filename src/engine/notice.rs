@@ -26,6 +26,10 @@ pub mod class {
     pub const EVICTED: u16 = 1 << 9; // e
     pub const STREAM: u16 = 1 << 10; // t
     pub const KEY_MISS: u16 = 1 << 11; // m
+    /// cachet's own: the value's bytes changed but not what they stand for (PFCOUNT storing the
+    /// cardinality it computed), Redis's bare `signalModifiedKey`: WATCH and client tracking see
+    /// it; keyspace notifications, peers and dependents do not (not a Redis class either).
+    pub const REWRITTEN: u16 = 1 << 12;
     pub const MODULE: u16 = 1 << 13; // d
     pub const NEW: u16 = 1 << 14; // n
     /// cachet's own: an invalidation by tag, pattern or dependency (not a Redis class, never
@@ -87,9 +91,11 @@ impl Notices {
     }
 
     pub fn emit(&self, notice: &Notice<'_>) {
-        // A TTL change leaves the value as it was: dependents stay valid.
+        // A TTL change, or a rewrite of the same content, leaves the value as it was: dependents
+        // stay valid.
         if let Target::Key(key) = notice.target {
-            if !matches!(notice.event, "expire" | "persist") {
+            if !matches!(notice.event, "expire" | "persist") && notice.class & class::REWRITTEN == 0
+            {
                 self.dependencies.key_changed(notice.db, key);
             }
         }

@@ -456,7 +456,8 @@ fn deliver_to(subscriber: &Subscriber, message: Message, limits: &ReceiverLimits
 impl NoticeSink for PubSub {
     fn notice(&self, notice: &Notice<'_>) {
         let enabled = self.keyspace_events.load(Ordering::Relaxed);
-        if enabled & notice.class == 0 || notice.class & class::INVALIDATE != 0 {
+        if enabled & notice.class == 0 || notice.class & (class::INVALIDATE | class::REWRITTEN) != 0
+        {
             return;
         }
         let Some(key) = notice.key() else {

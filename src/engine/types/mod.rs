@@ -1,9 +1,12 @@
-//! Collection values (hash, list, set, sorted set). A collection lives behind the entry's `extra`
+//! Collection values (hash, list, set, sorted set), and the string layouts bit and HyperLogLog
+//! commands read and write in place (`bitmap`, `hll`). A collection lives behind the entry's `extra`
 //! pointer, so a plain string pays nothing for the possibility. Every type keeps a running count
 //! of the bytes it holds, because the shard re-reads an entry's memory after each write: that
 //! read must be O(1) whatever the collection's size.
 
+pub mod bitmap;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod zset;

@@ -7,8 +7,8 @@
 //! publisher task, which drains the queue once per wake-up and publishes one message per batch:
 //! under load a batch is what the event loop produced since the last turn. What is published: keys
 //! overwritten or deleted by clients (not expiry or eviction, which are local decisions, nor a
-//! TTL change, nor the per-key deletions of a tag or pattern invalidation, which travel as the one
-//! tag or pattern), tag and pattern invalidations, flushes (and SWAPDB, as a flush of both).
+//! TTL change, nor a rewrite of the same content such as PFCOUNT caching its count, nor the
+//! per-key deletions of a tag or pattern invalidation, which travel as the one tag or pattern), tag and pattern invalidations, flushes (and SWAPDB, as a flush of both).
 //!
 //! Receiving (`link`): one task per peer subscribes over plain RESP and applies the peer's
 //! messages locally, inside `as_remote`, which the sink sees and so never re-broadcasts.
@@ -290,7 +290,7 @@ fn published_item(notice: &Notice<'_>) -> Option<Item> {
     let db = notice.db;
     let item = match notice.target {
         Target::Key(key) => {
-            let local = class::EXPIRED | class::EVICTED | class::INVALIDATE;
+            let local = class::EXPIRED | class::EVICTED | class::INVALIDATE | class::REWRITTEN;
             // NEW precedes the write's own notice; KEY_MISS is a read.
             let not_a_change = class::NEW | class::KEY_MISS;
             if notice.class & (local | not_a_change) != 0
@@ -381,6 +381,7 @@ mod tests {
         coherence.notice(&key_notice(b"a", class::GENERIC | class::INVALIDATE, "del"));
         coherence.notice(&key_notice(b"a", class::GENERIC, "expire"));
         coherence.notice(&key_notice(b"a", class::NEW, "new"));
+        coherence.notice(&key_notice(b"a", class::REWRITTEN, "pfcount"));
         as_remote(|| coherence.notice(&key_notice(b"remote", class::GENERIC, "del")));
         coherence.notice(&Notice {
             db: 1,

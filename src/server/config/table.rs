@@ -512,6 +512,18 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "hll-sparse-max-bytes",
+        default: "3000",
+        mutable: true,
+        protected: false,
+        help: "A HyperLogLog whose sparse encoding would grow past this many bytes (header included) turns dense (12304 bytes).",
+        get: |c| c.hll_sparse_max_bytes.to_string(),
+        set: |c, a| {
+            c.hll_sparse_max_bytes = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "client-output-buffer-limit",
         default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         mutable: true,
