@@ -360,7 +360,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let result = match resolve(args) {
         Err(err) => {
             multi::flag_error(ctx.client);
-            Err(err)
+            Err(multi::rejected(ctx, args, err))
         }
         Ok((parent, spec)) => {
             ctx.server
@@ -372,10 +372,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 && !parent.is_some_and(|p| p.has_flag("no_auth"));
             if needs_auth {
                 multi::flag_error(ctx.client);
-                Err(CmdError::NoAuth)
+                Err(multi::rejected(ctx, args, CmdError::NoAuth))
             } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
                 multi::flag_error(ctx.client);
-                Err(err)
+                Err(multi::rejected(ctx, args, err))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 multi::exec(ctx, args)

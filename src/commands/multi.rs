@@ -97,6 +97,23 @@ pub fn flag_error(client: &mut ClientState) {
     }
 }
 
+/// A request refused before it ran (arity, authentication, subscribed context): an EXEC so
+/// refused discards the transaction and answers `EXECABORT` with the reason, as Redis's
+/// `rejectCommand` (even outside MULTI); anything else keeps its error.
+pub fn rejected(ctx: &mut Ctx<'_>, args: &[Bytes], err: CmdError) -> CmdError {
+    let name = args.first().map_or(&b""[..], |a| &a[..]);
+    if !super::lookup(name).is_some_and(is_exec) {
+        return err;
+    }
+    discard_transaction(ctx.server, ctx.client);
+    // Redis formats these reasons without the `ERR` code; other codes (NOAUTH) stay.
+    let reason = err.message_bytes();
+    let reason = reason.strip_prefix(b"ERR ").unwrap_or(&reason);
+    let mut message = b"EXECABORT Transaction discarded because of: ".to_vec();
+    message.extend_from_slice(reason);
+    CmdError::Raw(message)
+}
+
 /// Queues a resolved command and answers `+QUEUED`, or refuses it (flagging the transaction).
 pub fn queue(
     ctx: &mut Ctx<'_>,
