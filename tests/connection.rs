@@ -200,7 +200,7 @@ fn select_bounds() {
     );
     assert_eq!(
         raw.call(&[b"SELECT", b"99999999999"]),
-        b"-ERR value is not an integer or out of range\r\n"
+        &b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"[..]
     );
     assert_eq!(
         raw.call(&[b"SELECT"]),

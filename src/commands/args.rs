@@ -10,6 +10,15 @@ pub fn int(arg: &[u8]) -> Result<i64, CmdError> {
     parse_i64(arg).ok_or(CmdError::NotInteger)
 }
 
+/// A C `int` as Redis's `getIntFromObjectOrReply` reads it: a 64-bit integer first (else not an
+/// integer), then the `int` range (else Redis's out-of-range message with the bounds).
+pub fn c_int(arg: &[u8]) -> Result<i32, CmdError> {
+    let value = int(arg)?;
+    i32::try_from(value).map_err(|_| {
+        CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647")
+    })
+}
+
 /// A float as Redis's `getLongDoubleFromObject`/`getDoubleFromObject`: no surrounding spaces,
 /// `inf`/`-inf` accepted, NaN rejected.
 pub fn float(arg: &[u8]) -> Result<f64, CmdError> {

@@ -391,11 +391,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let db = int(&args[1])?;
-    // Redis reads the index as a C int first: larger values are "not an integer".
-    if i32::try_from(db).is_err() {
-        return Err(CmdError::NotInteger);
-    }
+    let db = super::args::c_int(&args[1])?;
     if db < 0 || db as usize >= ctx.server.keyspace.databases() {
         return Err(CmdError::DbIndexOutOfRange);
     }
