@@ -53,6 +53,22 @@ pub fn is(arg: &Bytes, option: &str) -> bool {
     arg.eq_ignore_ascii_case(option.as_bytes())
 }
 
+/// An argument as Redis's `%s`/`%.Ns` prints it: its bytes up to the first NUL (a C string), at
+/// most `max` of them, unaltered (the reply writer turns CR and LF into spaces, as Redis does).
+pub fn c_str(arg: &[u8], max: usize) -> &[u8] {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    &arg[..end.min(max)]
+}
+
+/// An error that quotes a client's argument as Redis's `addReplyErrorFormat` does (`c_str`),
+/// not as lossy UTF-8.
+pub fn error_quoting(before: &str, arg: &[u8], max: usize, after: &str) -> CmdError {
+    let mut message = before.as_bytes().to_vec();
+    message.extend_from_slice(c_str(arg, max));
+    message.extend_from_slice(after.as_bytes());
+    CmdError::Raw(message)
+}
+
 pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
 }

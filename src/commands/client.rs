@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::args::{int, is, text};
+use super::args::{error_quoting, int, is};
 use super::{CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Protocol};
@@ -350,10 +350,12 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             name = Some(&args[i + 1]);
             i += 2;
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                text(option)
-            )));
+            return Err(error_quoting(
+                "ERR Syntax error in HELLO option '",
+                option,
+                usize::MAX,
+                "'",
+            ));
         }
     }
     if let Some((username, password)) = credentials {

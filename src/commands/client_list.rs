@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
-use super::args::{is, text};
+use super::args::{error_quoting, is};
 use super::client::DEFAULT_USER;
 use super::{full_name, Ctx};
 use crate::error::{CmdError, CmdResult};
@@ -31,10 +31,12 @@ fn client_type_by_name(name: &Bytes) -> Result<ClientType, CmdError> {
         b"slave" | b"replica" => Ok(ClientType::Replica),
         b"master" => Ok(ClientType::Master),
         b"pubsub" => Ok(ClientType::PubSub),
-        _ => Err(CmdError::msg(format!(
-            "ERR Unknown client type '{}'",
-            text(name)
-        ))),
+        _ => Err(error_quoting(
+            "ERR Unknown client type '",
+            name,
+            usize::MAX,
+            "'",
+        )),
     }
 }
 
@@ -283,7 +285,7 @@ fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
             filter.laddr = Some(value);
         } else if is(option, "user") {
             if &value[..] != DEFAULT_USER {
-                return Err(CmdError::msg(format!("ERR No such user '{}'", text(value))));
+                return Err(error_quoting("ERR No such user '", value, usize::MAX, "'"));
             }
         } else if is(option, "skipme") {
             filter.skip_me = if is(value, "yes") {

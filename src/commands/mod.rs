@@ -216,10 +216,14 @@ pub fn resolve(
             return Err(CmdError::WrongArity(spec.name.to_string()));
         };
         let Some(sub) = lookup_subcommand(spec, sub_name) else {
-            return Err(CmdError::UnknownSubcommand {
-                command: String::from_utf8_lossy(name).into_owned(),
-                sub: String::from_utf8_lossy(sub_name).into_owned(),
-            });
+            // `unknown subcommand '%.128s'. Try %s HELP.`, the name as a C string.
+            let help = format!("'. Try {} HELP.", spec.name.to_ascii_uppercase());
+            return Err(args::error_quoting(
+                "ERR unknown subcommand '",
+                sub_name,
+                128,
+                &help,
+            ));
         };
         if !arity_ok(sub.arity, args.len()) {
             return Err(CmdError::WrongArity(full_name(Some(spec), sub)));
@@ -234,14 +238,7 @@ pub fn resolve(
 
 fn unknown_command(args: &[Bytes]) -> CmdError {
     // Redis formats with `%.128s` and `'%.*s' `: byte counts, and C strings that end at a NUL.
-    fn c_str(arg: &[u8], max: usize) -> &[u8] {
-        let end = arg
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(arg.len())
-            .min(max);
-        &arg[..end]
-    }
+    use args::c_str;
     let name = args.first().map(|a| &a[..]).unwrap_or(b"");
     let mut message = b"ERR unknown command '".to_vec();
     message.extend_from_slice(c_str(name, 128));

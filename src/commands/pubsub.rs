@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use super::args::text;
+use super::args::error_quoting;
 use super::{full_name, reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::server::pubsub::Kind;
@@ -318,10 +318,12 @@ fn channels_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult 
         [_, _] => None,
         [_, _, pattern] => Some(&pattern[..]),
         _ => {
-            return Err(CmdError::msg(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-                text(&args[1])
-            )))
+            return Err(error_quoting(
+                "ERR unknown subcommand or wrong number of arguments for '",
+                &args[1],
+                128,
+                "'. Try PUBSUB HELP.",
+            ))
         }
     };
     let channels = ctx.server.pubsub.channels(kind, pattern);

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use super::args::{is, text};
+use super::args::{error_quoting, is};
 use super::reply_help;
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::notice::{class, Notice, Target};
@@ -251,10 +251,12 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     }
-    Err(CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-        text(sub)
-    )))
+    Err(error_quoting(
+        "ERR unknown subcommand or wrong number of arguments for '",
+        sub,
+        128,
+        "'. Try DEBUG HELP.",
+    ))
 }
 
 #[cfg(test)]

@@ -47,10 +47,12 @@ impl Condition {
             } else if args::is(opt, "lt") {
                 cond.lt = true;
             } else {
-                return Err(CmdError::msg(format!(
-                    "ERR Unsupported option {}",
-                    args::text(opt)
-                )));
+                return Err(args::error_quoting(
+                    "ERR Unsupported option ",
+                    opt,
+                    usize::MAX,
+                    "",
+                ));
             }
         }
         if cond.nx && (cond.xx || cond.gt || cond.lt) {
