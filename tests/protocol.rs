@@ -516,6 +516,10 @@ fn errors_quote_arguments_as_c_strings() {
             b"-ERR unknown subcommand or wrong number of arguments for '\xff'. Try DEBUG HELP.\r\n",
         ),
         (
+            &[b"CLIENT", b"UnBlock", b"1", b"error", b"x"],
+            b"-ERR unknown subcommand or wrong number of arguments for 'UnBlock'. Try CLIENT HELP.\r\n",
+        ),
+        (
             &[b"PUBSUB", b"CHANNELS", b"a", b"b"],
             b"-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n",
         ),

@@ -536,8 +536,12 @@ fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// would, or with the UNBLOCKED error.
 fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 {
-        return Err(CmdError::msg(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        // Redis's addReplySubcommandSyntaxError: the subcommand as the client typed it.
+        return Err(error_quoting(
+            "ERR unknown subcommand or wrong number of arguments for '",
+            &args[1],
+            128,
+            "'. Try CLIENT HELP.",
         ));
     }
     let with_error = match args.get(3) {
