@@ -106,6 +106,17 @@ fn config_set_errors_like_redis() {
         (&[b"CONFIG"], b"-ERR wrong number of arguments for 'config' command\r\n"),
         (&[b"CONFIG", b"NOPE"], b"-ERR unknown subcommand 'NOPE'. Try CONFIG HELP.\r\n"),
         (&[b"CONFIG", b"REWRITE"], b"-ERR The server is running without a config file\r\n"),
+        // Integers as string2ll reads them; memory values as memtoull (redis-server 7.0.15).
+        (&[b"CONFIG", b"SET", b"hz", b"-0"], b"-ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer\r\n"),
+        (&[b"CONFIG", b"SET", b"hz", b"007"], b"-ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer\r\n"),
+        (&[b"CONFIG", b"SET", b"maxclients", b"+1"], b"-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-listpack-value", b"abc"], b"-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-listpack-value", b"-1"], b"-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-ziplist-value", b"9223372036854775808"], b"-ERR CONFIG SET failed (possibly related to argument 'hash-max-ziplist-value') - argument must be between 0 and 9223372036854775807 inclusive\r\n"),
+        (&[b"CONFIG", b"SET", b"proto-max-bulk-len", b""], b"-ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 inclusive\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-listpack-value", b"1kb"], b"+OK\r\n"),
+        (&[b"CONFIG", b"SET", b"zset-max-listpack-value", b""], b"+OK\r\n"),
+        (&[b"CONFIG", b"SET", b"zset-max-listpack-value", b"64", b"hash-max-listpack-value", b"64"], b"+OK\r\n"),
     ];
     for (args, expected) in cases {
         assert_eq!(
