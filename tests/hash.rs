@@ -150,6 +150,13 @@ fn arity_and_argument_errors() {
         b"-ERR value is out of range\r\n"
     );
     assert_eq!(
+        call(
+            &mut raw,
+            &["HRANDFIELD", "h", "9223372036854775807", "WITHVALUES"]
+        ),
+        b"-ERR value is out of range\r\n"
+    );
+    assert_eq!(
         call(&mut raw, &["HSCAN", "h", "x"]),
         b"-ERR invalid cursor\r\n"
     );

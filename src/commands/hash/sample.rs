@@ -82,7 +82,7 @@ impl PairWriter {
 
 fn hrandfield_count(ctx: &mut Ctx<'_>, key: &[u8], requested: i64, with_values: bool) -> CmdResult {
     // Each pair takes two reply slots, so the count must survive doubling.
-    if with_values && requested < -(i64::MAX / 2) {
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&requested) {
         return Err(CmdError::msg("ERR value is out of range"));
     }
     let unique = requested >= 0;
