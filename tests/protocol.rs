@@ -500,6 +500,10 @@ fn errors_quote_arguments_as_c_strings() {
             b"-ERR Unsupported option \xffopt\r\n",
         ),
         (
+            &[b"EXPIRE", b"k", b"10", b"x\r\n\n"],
+            b"-ERR Unsupported option x\r\n",
+        ),
+        (
             &[b"HELLO", b"3", b"\xfe\r\n"],
             b"-ERR Syntax error in HELLO option '\xfe  '\r\n",
         ),

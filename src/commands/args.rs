@@ -61,11 +61,15 @@ pub fn c_str(arg: &[u8], max: usize) -> &[u8] {
 }
 
 /// An error that quotes a client's argument as Redis's `addReplyErrorFormat` does (`c_str`),
-/// not as lossy UTF-8.
+/// not as lossy UTF-8. That function also trims CR and LF off both ends of the message before
+/// turning the others into spaces: it matters when the argument ends it.
 pub fn error_quoting(before: &str, arg: &[u8], max: usize, after: &str) -> CmdError {
     let mut message = before.as_bytes().to_vec();
     message.extend_from_slice(c_str(arg, max));
     message.extend_from_slice(after.as_bytes());
+    while message.last().is_some_and(|&b| b == b'\r' || b == b'\n') {
+        message.pop();
+    }
     CmdError::Raw(message)
 }
 
