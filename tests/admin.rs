@@ -300,6 +300,55 @@ fn command_getkeys() {
         raw.call(&[b"COMMAND", b"GETKEYS", b"get", b"a", b"b"]),
         b"-ERR Invalid number of arguments specified for command\r\n"
     );
+    // Keys counted by a numkeys argument (redis-server 7.0.15's replies).
+    let cases: &[(&[&[u8]], &[u8])] = &[
+        (
+            &[b"zunionstore", b"d", b"2", b"a", b"b"],
+            b"*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+        (
+            &[b"zunion", b"2", b"a", b"b", b"WITHSCORES"],
+            b"*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+        (
+            &[b"lmpop", b"2", b"a", b"b", b"left"],
+            b"*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+        (
+            &[b"blmpop", b"0", b"1", b"a", b"left"],
+            b"*1\r\n$1\r\na\r\n",
+        ),
+        (&[b"sintercard", b"1", b"a"], b"*1\r\n$1\r\na\r\n"),
+        (
+            &[b"zunion", b"0", b"a"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunion", b"-1", b"a"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunion", b"3", b"a", b"b"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunionstore", b"d", b"0", b"a"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunion", b"1"],
+            b"-ERR Invalid number of arguments specified for command\r\n",
+        ),
+    ];
+    for (command, expected) in cases {
+        let mut args: Vec<&[u8]> = vec![b"COMMAND", b"GETKEYS"];
+        args.extend_from_slice(command);
+        assert_eq!(
+            String::from_utf8_lossy(&raw.call(&args)),
+            String::from_utf8_lossy(expected),
+            "{command:?}"
+        );
+    }
     assert_eq!(
         raw.call(&[b"COMMAND", b"GETKEYS", b"get"]),
         b"-ERR wrong number of arguments for 'command|getkeys' command\r\n"

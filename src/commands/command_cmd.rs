@@ -328,6 +328,33 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Commands whose keys a `numkeys` argument counts (Redis's key specs with a `keynum` search):
+/// where `numkeys` is, and the keys before it (a destination).
+fn numkeys_layout(name: &str) -> Option<(usize, &'static [usize])> {
+    match name {
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            Some((1, &[]))
+        }
+        "blmpop" | "bzmpop" => Some((2, &[])),
+        "zunionstore" | "zinterstore" | "zdiffstore" => Some((2, &[1])),
+        _ => None,
+    }
+}
+
+/// The key positions of a `numkeys` command; none (an error for the caller) when `numkeys` is not
+/// a positive integer or counts more arguments than there are.
+fn numkeys_positions(command: &[Bytes], at: usize, before: &[usize]) -> Vec<usize> {
+    let count = command
+        .get(at)
+        .and_then(|n| crate::protocol::parse_i64(n))
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0 && at + n < command.len());
+    match count {
+        Some(n) => before.iter().copied().chain(at + 1..=at + n).collect(),
+        None => Vec::new(),
+    }
+}
+
 /// The command named by `args[2..]` and the positions of its keys within that slice, with the
 /// errors of Redis's `getKeysSubcommandImpl` in its order.
 fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdError> {
@@ -338,7 +365,8 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
             .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?,
         _ => base,
     };
-    if spec.first_key <= 0 {
+    let numkeys = numkeys_layout(spec.name);
+    if spec.first_key <= 0 && numkeys.is_none() {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
     let argc = command.len();
@@ -352,7 +380,10 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let positions = spec.key_positions(argc);
+    let positions = match numkeys {
+        Some((at, before)) => numkeys_positions(command, at, before),
+        None => spec.key_positions(argc),
+    };
     if positions.is_empty() {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }
