@@ -23,6 +23,7 @@
 import argparse
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -692,6 +693,8 @@ def main():
     opts.only = {n.strip().lower() for n in opts.only.split(",") if n.strip()}
     if not opts.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    # SIGTERM unwinds like Ctrl-C, so the servers are still killed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     procs = []
     workdir = tempfile.mkdtemp(prefix="diff-vs-redis-")
     log = open(os.path.join(workdir, "servers.log"), "wb")
