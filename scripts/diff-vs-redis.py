@@ -229,6 +229,9 @@ class Side:
         self.conn = Conn(port)
         self.in_multi = False
         self.history = []
+        # The commands queued in the open transaction, for comparing EXEC's replies one by one.
+        self.queued = []
+        self.last_queued = []
 
     def reconnect(self):
         self.conn.close()
@@ -253,8 +256,14 @@ class Side:
             if counted:
                 replies.append(self.conn.read())
                 raw = replies[0][0]
+                if self.in_multi and raw == b"+QUEUED\r\n":
+                    self.queued.append(args)
+                if command == b"exec":
+                    self.last_queued, self.queued = self.queued, []
                 if command == b"multi":
                     # A nested MULTI is refused and leaves the transaction open.
+                    if not self.in_multi:
+                        self.queued = []
                     self.in_multi = self.in_multi or raw == b"+OK\r\n"
                 elif command == b"discard":
                     self.in_multi = self.in_multi and raw != b"+OK\r\n"
@@ -461,8 +470,16 @@ def same(name, args, a, b):
     return False
 
 
-def same_replies(name, args, redis, cachet):
+def same_replies(name, args, redis, cachet, queued=None, common=None):
     if len(redis) != len(cachet):
+        return False
+    if name == "exec" and queued and len(redis) == 1:
+        # Each reply in EXEC's array as the queued command's own.
+        (_, (rk, r_items)), (_, (ck, c_items)) = redis[0], cachet[0]
+        if rk == ck == b"*" and r_items is not None and c_items is not None and \
+                len(r_items) == len(c_items) == len(queued):
+            return all(freeze(a) == freeze(b) or same(effective_name(q, common), q, a, b)
+                       for q, a, b in zip(queued, r_items, c_items))
         return False
     if name in UNSUBSCRIBE and len(args) == 1:
         # Unsubscribing from everything goes in hash table order: the same channels, and the
@@ -497,12 +514,12 @@ class Report:
         self.runs = defaultdict(int)
         self.elapsed = defaultdict(float)
 
-    def add(self, name, args, redis, cachet):
+    def add(self, name, args, redis, cachet, where=""):
         r_shape, c_shape = shape(redis), shape(cachet)
         kind = "content" if r_shape == c_shape else "reply"
         key = (name, kind, r_shape, c_shape) if kind == "reply" else (name, kind)
         if key not in self.groups:
-            self.groups[key] = [0, args, redis, cachet]
+            self.groups[key] = [0, args, redis, cachet, where]
             self.order.append(key)
         self.groups[key][0] += 1
 
@@ -511,9 +528,9 @@ class Report:
         print("%d commands sent, %d differences in %d groups" %
               (sum(self.runs.values()), total, len(self.groups)))
         for key in sorted(self.order, key=lambda k: (k[0], -self.groups[k][0])):
-            count, args, redis, cachet = self.groups[key]
+            count, args, redis, cachet, where = self.groups[key]
             print("\n[%dx] %s (%s differs)" % (count, key[0], key[1]))
-            print("   command: %s" % describe(args))
+            print("   command: %s%s" % (describe(args), "   [%s]" % where if where else ""))
             print("   redis:   %s" % " | ".join(shown(raw) for raw, _ in redis))
             print("   cachet:  %s" % " | ".join(shown(raw) for raw, _ in cachet))
 
@@ -609,14 +626,14 @@ def corpus_worthy(name, args, replies, redis):
 def run_sequences(opts, redis, cachet, common, report, corpus):
     seeds = load_seeds()
     names = sorted(n for n in common if n not in EXCLUDED and (not opts.only or n in opts.only))
-    # Containers without a handler of their own are reached through their subcommands.
     containers = {n.split("|")[0] for n in common if "|" in n}
-    for sequence in range(opts.rounds):
+    sequences = [opts.trace] if opts.trace is not None else range(opts.rounds)
+    for sequence in sequences:
         rng = random.Random(opts.seed * 1_000_003 + sequence)
         redis.quiet(prepare())
         cachet.quiet(prepare())
         prepare_marker(corpus)
-        for _ in range(opts.length):
+        for position in range(opts.length):
             name = rng.choice(names)
             args = generate(rng, name, common[name][0], seeds)
             if name in containers and len(args) > 1:
@@ -631,11 +648,17 @@ def run_sequences(opts, redis, cachet, common, report, corpus):
             clock = time.time()
             r, c = redis.call(args), cachet.call(args)
             report.elapsed[name] += time.time() - clock
-            equal = [raw for raw, _ in r] == [raw for raw, _ in c] or same_replies(name, args, r, c)
+            equal = [raw for raw, _ in r] == [raw for raw, _ in c] or \
+                same_replies(name, args, r, c, redis.last_queued, common)
             writes = "write" in common[name][1] or name in ("select", "swapdb", "hello", "reset",
                                                             "multi", "exec", "client|tracking")
+            if opts.trace is not None:
+                print("%d %s\n   redis:  %s\n   cachet: %s" % (
+                    position, describe(args), " | ".join(shown(raw, 100) for raw, _ in r),
+                    " | ".join(shown(raw, 100) for raw, _ in c)))
             if not equal:
-                report.add(name, args, r, c)
+                where = "--seed %d --trace %d: #%d" % (opts.seed, sequence, position)
+                report.add(name, args, r, c, where)
             elif corpus is not None and corpus_worthy(name, args, r, redis):
                 corpus.append(corpus_line(args))
             if name == "spop" and len(args) > 1:
@@ -644,7 +667,10 @@ def run_sequences(opts, redis, cachet, common, report, corpus):
                     side.quiet([[b"DEL", args[1]]])
                 if corpus is not None:
                     corpus.append("! " + corpus_line([b"DEL", args[1]]))
-            if (not equal and writes) or redis.in_multi != cachet.in_multi:
+            # A TTL of a few ms may end between the two servers' turns: start again from the
+            # same keys rather than report the timing.
+            if (not equal and writes) or redis.in_multi != cachet.in_multi or \
+                    short_ttl(name, args):
                 redis.quiet(prepare())
                 cachet.quiet(prepare())
                 prepare_marker(corpus)
@@ -685,6 +711,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=100, help="sequences")
     parser.add_argument("--length", type=int, default=500, help="commands per sequence")
     parser.add_argument("--only", default="", help="comma-separated command names")
+    parser.add_argument("--trace", type=int, metavar="SEQUENCE",
+                        help="run only that sequence, printing every command and both replies")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--emit-corpus", metavar="PATH")
     parser.add_argument("--corpus-size", type=int, default=400)

@@ -335,19 +335,22 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             _ => return Err(CmdError::msg("NOPROTO unsupported protocol version")),
         });
     }
-    let mut credentials = None;
-    let mut name = None;
+    // As Redis's helloCommand, each option takes effect as it is read: an AUTH or a SETNAME
+    // before a bad option stays done.
     let mut i = 2;
     while let Some(option) = args.get(i) {
         let more = args.len() - i - 1;
         if is(option, "auth") && more >= 2 {
-            credentials = Some((&args[i + 1], &args[i + 2]));
+            if !credentials_ok(ctx, &args[i + 1], &args[i + 2]) {
+                return Err(CmdError::msg(WRONGPASS));
+            }
+            ctx.client.authenticated = true;
             i += 3;
         } else if is(option, "setname") && more >= 1 {
             if !valid_client_name(&args[i + 1]) {
                 return Err(CmdError::msg(BAD_CLIENT_NAME));
             }
-            name = Some(&args[i + 1]);
+            set_name(ctx, &args[i + 1]);
             i += 2;
         } else {
             return Err(error_quoting(
@@ -358,17 +361,8 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ));
         }
     }
-    if let Some((username, password)) = credentials {
-        if !credentials_ok(ctx, username, password) {
-            return Err(CmdError::msg(WRONGPASS));
-        }
-        ctx.client.authenticated = true;
-    }
     if !ctx.client.authenticated {
         return Err(CmdError::msg(HELLO_NOAUTH));
-    }
-    if let Some(name) = name {
-        set_name(ctx, name);
     }
     if let Some(protocol) = protocol {
         set_protocol(ctx, protocol);
