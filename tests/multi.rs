@@ -152,6 +152,23 @@ fn an_exec_refused_before_it_runs_is_an_execabort() {
     assert_eq!(call(&mut raw, "EXEC x"), arity);
 }
 
+/// SSUBSCRIBE inside EXEC is refused (DENY BLOCKING), SUBSCRIBE and PSUBSCRIBE run; bytes of
+/// redis-server 7.0.15.
+#[test]
+fn ssubscribe_is_refused_inside_exec() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    ok(&mut raw, "MULTI");
+    queued(&mut raw, "SSUBSCRIBE a b");
+    queued(&mut raw, "SUBSCRIBE c");
+    queued(&mut raw, "PSUBSCRIBE d*");
+    queued(&mut raw, "SUNSUBSCRIBE a");
+    assert_eq!(
+        call(&mut raw, "EXEC"),
+        &b"*4\r\n-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\nd*\r\n:2\r\n*3\r\n$12\r\nsunsubscribe\r\n$1\r\na\r\n:0\r\n"[..]
+    );
+}
+
 #[test]
 fn runtime_errors_are_replies_inside_the_exec_array() {
     let server = TestServer::start();
