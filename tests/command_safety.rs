@@ -12,7 +12,8 @@
 //! failure reproduces), `COMBOS_PER_COMMAND` per command (`SAFETY_COMBOS=n` for a longer hunt,
 //! `SAFETY_SHOW=zadd` prints one command's arguments and replies): half built from the arity
 //! alone, half mutations of valid invocations (`command_safety/seeds.txt`) so that hostile values
-//! also reach the options parsed after valid ones; the first half of each command's lists in RESP2,
+//! also reach the options parsed after valid ones, plus every seed cut after each argument and
+//! followed by each option word (an option as the last argument is where `args[i + 1]` overruns); the first half of each command's lists in RESP2,
 //! the second in RESP3 with client tracking on (invalidation pushes between the replies). What
 //! cannot run on the shared connection runs elsewhere: SUBSCRIBE-like commands, QUIT, CLIENT KILL
 //! and CLIENT REPLY on fresh connections, SHUTDOWN on disposable servers, CONFIG SET of every

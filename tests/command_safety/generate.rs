@@ -316,7 +316,7 @@ pub fn combos(
         &mut turn,
     );
     let built = arity_combos(target, by_arity, hostile, &mut rng, &mut turn);
-    let mut out = Vec::new();
+    let mut out = option_ends(target, &seeds);
     let (mut a, mut b) = (seeded.into_iter(), built.into_iter());
     loop {
         match (a.next(), b.next()) {
@@ -328,6 +328,24 @@ pub fn combos(
         .enumerate()
         .filter_map(|(i, args)| fix_up(target, args, i, directives))
         .collect()
+}
+
+/// An option as the last argument is where an `args[i + 1]` reads past the end: each seed cut
+/// after every argument, and each seed followed by every option word (alone, and with one value).
+fn option_ends(target: &Target, seeds: &[Vec<Vec<u8>>]) -> Vec<Vec<Vec<u8>>> {
+    let fixed = target.words.len();
+    let mut out = Vec::new();
+    for seed in seeds {
+        out.extend((fixed..seed.len()).map(|end| seed[..end].to_vec()));
+        for word in WORDS {
+            let mut args = seed.clone();
+            args.push(word.as_bytes().to_vec());
+            out.push(args.clone());
+            args.push(b"1".to_vec());
+            out.push(args);
+        }
+    }
+    out
 }
 
 /// Each seed as it is, then with one or two arguments replaced, the last ones dropped, or one more.
