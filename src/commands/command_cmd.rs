@@ -355,6 +355,15 @@ fn numkeys_positions(command: &[Bytes], at: usize, before: &[usize]) -> Vec<usiz
     }
 }
 
+/// Where the keys of a request (`args[0]` is the command's name) are: by the table's first, last
+/// and step, or counted by a `numkeys` argument; empty when `numkeys` is wrong.
+pub(crate) fn request_key_positions(spec: &CommandSpec, args: &[Bytes]) -> Vec<usize> {
+    match numkeys_layout(spec.name) {
+        Some((at, before)) => numkeys_positions(args, at, before),
+        None => spec.key_positions(args.len()),
+    }
+}
+
 /// The command named by `args[2..]` and the positions of its keys within that slice, with the
 /// errors of Redis's `getKeysSubcommandImpl` in its order.
 fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdError> {
@@ -380,10 +389,7 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let positions = match numkeys {
-        Some((at, before)) => numkeys_positions(command, at, before),
-        None => spec.key_positions(argc),
-    };
+    let positions = request_key_positions(spec, command);
     if positions.is_empty() {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }

@@ -316,9 +316,10 @@ pub(crate) fn execute(
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
-    // Client-side caching: the keys of every read-only command a tracking client runs.
+    // Client-side caching: the keys of every read-only command a tracking client runs (ZUNION's
+    // too: counted by numkeys).
     if ctx.client.tracking.remembers() && spec.has_flag("readonly") {
-        let positions = spec.key_positions(args.len());
+        let positions = command_cmd::request_key_positions(spec, args);
         if !positions.is_empty() {
             let keys = positions
                 .into_iter()
