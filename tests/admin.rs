@@ -106,6 +106,17 @@ fn config_set_errors_like_redis() {
         (&[b"CONFIG"], b"-ERR wrong number of arguments for 'config' command\r\n"),
         (&[b"CONFIG", b"NOPE"], b"-ERR unknown subcommand 'NOPE'. Try CONFIG HELP.\r\n"),
         (&[b"CONFIG", b"REWRITE"], b"-ERR The server is running without a config file\r\n"),
+        // Integers as string2ll reads them; memory values as memtoull (redis-server 7.0.15).
+        (&[b"CONFIG", b"SET", b"hz", b"-0"], b"-ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer\r\n"),
+        (&[b"CONFIG", b"SET", b"hz", b"007"], b"-ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer\r\n"),
+        (&[b"CONFIG", b"SET", b"maxclients", b"+1"], b"-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-listpack-value", b"abc"], b"-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-listpack-value", b"-1"], b"-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-ziplist-value", b"9223372036854775808"], b"-ERR CONFIG SET failed (possibly related to argument 'hash-max-ziplist-value') - argument must be between 0 and 9223372036854775807 inclusive\r\n"),
+        (&[b"CONFIG", b"SET", b"proto-max-bulk-len", b""], b"-ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 inclusive\r\n"),
+        (&[b"CONFIG", b"SET", b"hash-max-listpack-value", b"1kb"], b"+OK\r\n"),
+        (&[b"CONFIG", b"SET", b"zset-max-listpack-value", b""], b"+OK\r\n"),
+        (&[b"CONFIG", b"SET", b"zset-max-listpack-value", b"64", b"hash-max-listpack-value", b"64"], b"+OK\r\n"),
     ];
     for (args, expected) in cases {
         assert_eq!(
@@ -373,6 +384,55 @@ fn command_getkeys() {
         raw.call(&[b"COMMAND", b"GETKEYS", b"get", b"a", b"b"]),
         b"-ERR Invalid number of arguments specified for command\r\n"
     );
+    // Keys counted by a numkeys argument (redis-server 7.0.15's replies).
+    let cases: &[(&[&[u8]], &[u8])] = &[
+        (
+            &[b"zunionstore", b"d", b"2", b"a", b"b"],
+            b"*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+        (
+            &[b"zunion", b"2", b"a", b"b", b"WITHSCORES"],
+            b"*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+        (
+            &[b"lmpop", b"2", b"a", b"b", b"left"],
+            b"*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+        (
+            &[b"blmpop", b"0", b"1", b"a", b"left"],
+            b"*1\r\n$1\r\na\r\n",
+        ),
+        (&[b"sintercard", b"1", b"a"], b"*1\r\n$1\r\na\r\n"),
+        (
+            &[b"zunion", b"0", b"a"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunion", b"-1", b"a"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunion", b"3", b"a", b"b"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunionstore", b"d", b"0", b"a"],
+            b"-ERR Invalid arguments specified for command\r\n",
+        ),
+        (
+            &[b"zunion", b"1"],
+            b"-ERR Invalid number of arguments specified for command\r\n",
+        ),
+    ];
+    for (command, expected) in cases {
+        let mut args: Vec<&[u8]> = vec![b"COMMAND", b"GETKEYS"];
+        args.extend_from_slice(command);
+        assert_eq!(
+            String::from_utf8_lossy(&raw.call(&args)),
+            String::from_utf8_lossy(expected),
+            "{command:?}"
+        );
+    }
     assert_eq!(
         raw.call(&[b"COMMAND", b"GETKEYS", b"get"]),
         b"-ERR wrong number of arguments for 'command|getkeys' command\r\n"

@@ -108,6 +108,14 @@ fn hello_errors() {
     );
     // Nothing changed after the errors: still RESP2.
     assert_eq!(raw.call(&[b"GET", b"missing"]), b"$-1\r\n");
+    // Each option takes effect as it is read (redis-server 7.0.15): a name set before a bad
+    // option stays, the protocol does not change.
+    assert_eq!(
+        raw.call(&[b"HELLO", b"3", b"SETNAME", b"early", b"FOO"]),
+        b"-ERR Syntax error in HELLO option 'FOO'\r\n"
+    );
+    assert_eq!(raw.call(&[b"CLIENT", b"GETNAME"]), b"$5\r\nearly\r\n");
+    assert_eq!(raw.call(&[b"GET", b"missing"]), b"$-1\r\n");
     let id = client_id(&mut raw);
     assert_eq!(
         raw.call(&[
@@ -200,7 +208,7 @@ fn select_bounds() {
     );
     assert_eq!(
         raw.call(&[b"SELECT", b"99999999999"]),
-        b"-ERR value is not an integer or out of range\r\n"
+        &b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"[..]
     );
     assert_eq!(
         raw.call(&[b"SELECT"]),

@@ -135,8 +135,8 @@ fn arity_and_argument_errors() {
         call(&mut raw, &["HRANDFIELD", "h", "1", "WITHVALUES", "x"]),
         SYNTAX
     );
-    // The syntax is checked before the count.
-    assert_eq!(call(&mut raw, &["HRANDFIELD", "h", "x", "y"]), SYNTAX);
+    // The count is read before the syntax is checked (redis-server 7.0.15).
+    assert_eq!(call(&mut raw, &["HRANDFIELD", "h", "x", "y"]), NOT_INT);
     assert_eq!(call(&mut raw, &["HRANDFIELD", "h", "x"]), NOT_INT);
     assert_eq!(
         text(&call(&mut raw, &["HRANDFIELD", "h", "-9223372036854775808"])),
@@ -146,6 +146,13 @@ fn arity_and_argument_errors() {
         call(
             &mut raw,
             &["HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"]
+        ),
+        b"-ERR value is out of range\r\n"
+    );
+    assert_eq!(
+        call(
+            &mut raw,
+            &["HRANDFIELD", "h", "9223372036854775807", "WITHVALUES"]
         ),
         b"-ERR value is out of range\r\n"
     );
@@ -607,6 +614,15 @@ fn hrandfield_shapes_and_counts() {
             assert_eq!(pair[1], (index + 1).to_string());
         }
     }
+    // The count is read before the WITHVALUES word is checked (redis-server 7.0.15's replies).
+    assert_eq!(
+        call(&mut raw, &["HRANDFIELD", "h", "-9223372036854775808", "foo"]),
+        &b"-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"[..]
+    );
+    assert_eq!(
+        call(&mut raw, &["HRANDFIELD", "h", "1", "foo"]),
+        b"-ERR syntax error\r\n"
+    );
     let mut raw3 = resp3(&server);
     let reply = call(&mut raw3, &["HRANDFIELD", "h", "-2", "WITHVALUES"]);
     assert!(reply.starts_with(b"*2\r\n*2\r\n$1\r\n"), "{}", text(&reply));

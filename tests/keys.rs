@@ -517,7 +517,11 @@ fn move_command() {
     );
     assert_eq!(
         raw.call(&[b"MOVE", b"k", b"4294967296"]),
-        b"-ERR value is not an integer or out of range\r\n"
+        &b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"[..]
+    );
+    assert_eq!(
+        raw.call(&[b"COPY", b"k", b"k2", b"DB", b"-9223372036854775808"]),
+        &b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"[..]
     );
     assert_eq!(
         raw.call(&[b"MOVE", b"k"]),

@@ -40,6 +40,8 @@ fn missing_keys_and_wrong_type_answer_as_redis() {
         (&["llen", "nokey"][..], &b":0\r\n"[..]),
         (&["lrange", "nokey", "0", "-1"][..], &b"*0\r\n"[..]),
         (&["lindex", "nokey", "0"][..], &b"$-1\r\n"[..]),
+        // The key is looked up before the index is read.
+        (&["lindex", "nokey", "x"][..], &b"$-1\r\n"[..]),
         (&["lpop", "nokey"][..], &b"$-1\r\n"[..]),
         (&["lpop", "nokey", "0"][..], &b"*-1\r\n"[..]),
         (&["lpop", "nokey", "3"][..], &b"*-1\r\n"[..]),
@@ -82,6 +84,10 @@ fn missing_keys_and_wrong_type_answer_as_redis() {
         ),
         (
             &["lindex", "s", "0"][..],
+            &b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"[..],
+        ),
+        (
+            &["lindex", "s", "x"][..],
             &b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"[..],
         ),
         (

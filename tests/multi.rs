@@ -115,6 +115,60 @@ fn errors_while_queueing_abort_the_exec() {
     assert_eq!(call(&mut raw, "EXEC"), b"*0\r\n");
 }
 
+/// Redis's `rejectCommand`: an EXEC refused before it runs discards the transaction (if any) and
+/// answers EXECABORT with the reason, even outside MULTI (replies of redis-server 7.0.15).
+#[test]
+fn an_exec_refused_before_it_runs_is_an_execabort() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    let arity: &[u8] =
+        b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n";
+    assert_eq!(call(&mut raw, "EXEC LEN"), arity);
+    ok(&mut raw, "MULTI");
+    queued(&mut raw, "SET x 1");
+    assert_eq!(call(&mut raw, "EXEC LEN"), arity);
+    assert_eq!(call(&mut raw, "EXEC"), b"-ERR EXEC without MULTI\r\n");
+    assert_eq!(call(&mut raw, "GET x"), b"$-1\r\n");
+
+    assert_eq!(
+        call(&mut raw, "SUBSCRIBE a"),
+        b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "EXEC"),
+        &b"-EXECABORT Transaction discarded because of: Can't execute 'exec': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"[..]
+    );
+    assert_eq!(
+        call(&mut raw, "DISCARD"),
+        &b"-ERR Can't execute 'discard': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"[..]
+    );
+
+    let locked = TestServer::start_with(|c| c.requirepass = b"pw".to_vec());
+    let mut raw = locked.raw();
+    assert_eq!(
+        call(&mut raw, "EXEC"),
+        b"-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(call(&mut raw, "EXEC x"), arity);
+}
+
+/// SSUBSCRIBE inside EXEC is refused (DENY BLOCKING), SUBSCRIBE and PSUBSCRIBE run; bytes of
+/// redis-server 7.0.15.
+#[test]
+fn ssubscribe_is_refused_inside_exec() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    ok(&mut raw, "MULTI");
+    queued(&mut raw, "SSUBSCRIBE a b");
+    queued(&mut raw, "SUBSCRIBE c");
+    queued(&mut raw, "PSUBSCRIBE d*");
+    queued(&mut raw, "SUNSUBSCRIBE a");
+    assert_eq!(
+        call(&mut raw, "EXEC"),
+        &b"*4\r\n-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\nd*\r\n:2\r\n*3\r\n$12\r\nsunsubscribe\r\n$1\r\na\r\n:0\r\n"[..]
+    );
+}
+
 #[test]
 fn runtime_errors_are_replies_inside_the_exec_array() {
     let server = TestServer::start();

@@ -473,3 +473,67 @@ fn unknown_command_quotes_raw_bytes_up_to_a_nul() {
         b"-ERR unknown command '\xff\xfeA', with args beginning with: 'x' 'ab' \r\n"
     );
 }
+
+/// An error quoting a client's argument quotes its bytes as Redis's `%s` does: up to a NUL, not
+/// re-encoded, `%.128s` where Redis cuts, CR and LF as spaces (redis-server 7.0.15's bytes).
+#[test]
+fn errors_quote_arguments_as_c_strings() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    let long = vec![b'y'; 200];
+    let mut cut = b"-ERR unknown subcommand '".to_vec();
+    cut.extend_from_slice(&long[..128]);
+    cut.extend_from_slice(b"'. Try MEMORY HELP.\r\n");
+    let cases: &[(&[&[u8]], &[u8])] = &[
+        (
+            &[b"CLIENT", b"\xff\x00x"],
+            b"-ERR unknown subcommand '\xff'. Try CLIENT HELP.\r\n",
+        ),
+        (
+            &[b"OBJECT", b"a\r\nb\xff"],
+            b"-ERR unknown subcommand 'a  b\xff'. Try OBJECT HELP.\r\n",
+        ),
+        (&[b"MEMORY", &long], &cut),
+        (&[b"SET", b"k", b"v"], b"+OK\r\n"),
+        (
+            &[b"EXPIRE", b"k", b"10", b"\xffopt\x00z"],
+            b"-ERR Unsupported option \xffopt\r\n",
+        ),
+        (
+            &[b"EXPIRE", b"k", b"10", b"x\r\n\n"],
+            b"-ERR Unsupported option x\r\n",
+        ),
+        (
+            &[b"HELLO", b"3", b"\xfe\r\n"],
+            b"-ERR Syntax error in HELLO option '\xfe  '\r\n",
+        ),
+        (
+            &[b"CLIENT", b"KILL", b"TYPE", b"\xfe\x00a"],
+            b"-ERR Unknown client type '\xfe'\r\n",
+        ),
+        (
+            &[b"CLIENT", b"KILL", b"USER", b"\xfeu"],
+            b"-ERR No such user '\xfeu'\r\n",
+        ),
+        (
+            &[b"DEBUG", b"\xff", b"x"],
+            b"-ERR unknown subcommand or wrong number of arguments for '\xff'. Try DEBUG HELP.\r\n",
+        ),
+        (
+            &[b"CLIENT", b"UnBlock", b"1", b"error", b"x"],
+            b"-ERR unknown subcommand or wrong number of arguments for 'UnBlock'. Try CLIENT HELP.\r\n",
+        ),
+        (
+            &[b"PUBSUB", b"CHANNELS", b"a", b"b"],
+            b"-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        assert_eq!(
+            raw.call(args),
+            expected.to_vec(),
+            "{:?}",
+            String::from_utf8_lossy(args[1])
+        );
+    }
+}

@@ -42,6 +42,24 @@ fn resp3_push_on_another_clients_write_then_not_again_until_read() {
     assert_eq!(t.read_reply(), INVALIDATE_K);
 }
 
+/// Keys counted by numkeys (ZUNION, SINTERCARD...) are remembered like any other read's.
+#[test]
+fn reads_with_numkeys_are_tracked() {
+    let server = TestServer::start();
+    let mut t = client(&server, true);
+    let mut w = client(&server, false);
+    assert_eq!(t.call(&[b"CLIENT", b"TRACKING", b"on"]), b"+OK\r\n");
+    assert_eq!(t.call(&[b"ZUNION", b"2", b"z", b"k"]), b"*0\r\n");
+    assert_eq!(w.call(&[b"SET", b"k", b"1"]), b"+OK\r\n");
+    assert_eq!(t.read_reply(), INVALIDATE_K);
+    assert_eq!(
+        t.call(&[b"SINTERCARD", b"1", b"k"]),
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(w.call(&[b"DEL", b"k"]), b":1\r\n");
+    assert_eq!(t.read_reply(), INVALIDATE_K);
+}
+
 #[test]
 fn own_write_invalidation_follows_the_reply() {
     let server = TestServer::start();

@@ -10,6 +10,13 @@ pub fn int(arg: &[u8]) -> Result<i64, CmdError> {
     parse_i64(arg).ok_or(CmdError::NotInteger)
 }
 
+/// A C `int` as Redis's `getIntFromObjectOrReply` reads it: a 64-bit integer first (else not an
+/// integer), then the `int` range (else Redis's out-of-range message with the bounds).
+pub fn c_int(arg: &[u8]) -> Result<i32, CmdError> {
+    let value = int(arg)?;
+    i32::try_from(value).map_err(|_| CmdError::IntOutOfRange)
+}
+
 /// A float as Redis's `getLongDoubleFromObject`/`getDoubleFromObject`: no surrounding spaces,
 /// `inf`/`-inf` accepted, NaN rejected.
 pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
@@ -49,6 +56,13 @@ pub fn is(arg: &Bytes, option: &str) -> bool {
 /// BITFIELD's subcommands...).
 pub fn is_c(arg: &[u8], option: &str) -> bool {
     crate::error::c_string(arg).eq_ignore_ascii_case(option.as_bytes())
+}
+
+/// An argument as Redis's `%s`/`%.Ns` reads it: its bytes up to the first NUL (a C string), at
+/// most `max` of them.
+pub fn c_str(arg: &[u8], max: usize) -> &[u8] {
+    let arg = crate::error::c_string(arg);
+    &arg[..arg.len().min(max)]
 }
 
 pub fn text(arg: &[u8]) -> String {

@@ -322,35 +322,29 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             _ => return Err(CmdError::UnsupportedProtocol),
         });
     }
-    let mut credentials = None;
-    let mut name = None;
+    // As Redis's helloCommand, each option takes effect as it is read: an AUTH or a SETNAME
+    // before a bad option stays done.
     let mut i = 2;
     while let Some(option) = args.get(i) {
         let more = args.len() - i - 1;
         if is(option, "auth") && more >= 2 {
-            credentials = Some((&args[i + 1], &args[i + 2]));
+            if !credentials_ok(ctx, &args[i + 1], &args[i + 2]) {
+                return Err(CmdError::WrongPass);
+            }
+            ctx.client.authenticated = true;
             i += 3;
         } else if is(option, "setname") && more >= 1 {
             if !valid_client_name(&args[i + 1]) {
                 return Err(CmdError::BadClientName);
             }
-            name = Some(&args[i + 1]);
+            set_name(ctx, &args[i + 1]);
             i += 2;
         } else {
             return Err(CmdError::HelloOption(option[..].into()));
         }
     }
-    if let Some((username, password)) = credentials {
-        if !credentials_ok(ctx, username, password) {
-            return Err(CmdError::WrongPass);
-        }
-        ctx.client.authenticated = true;
-    }
     if !ctx.client.authenticated {
         return Err(CmdError::HelloNoAuth);
-    }
-    if let Some(name) = name {
-        set_name(ctx, name);
     }
     if let Some(protocol) = protocol {
         set_protocol(ctx, protocol);
@@ -375,11 +369,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let db = int(&args[1])?;
-    // Redis reads the index as a C int first: larger values are "not an integer".
-    if i32::try_from(db).is_err() {
-        return Err(CmdError::NotInteger);
-    }
+    let db = super::args::c_int(&args[1])?;
     if db < 0 || db as usize >= ctx.server.keyspace.databases() {
         return Err(CmdError::DbIndexOutOfRange);
     }

@@ -337,7 +337,7 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
         }
         _ => base,
     };
-    if spec.first_key <= 0 {
+    if spec.first_key <= 0 && spec.movable_keys.is_none() {
         return Err(CmdError::NoKeyArguments);
     }
     let argc = command.len();

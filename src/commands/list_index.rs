@@ -72,18 +72,23 @@ fn position(index: i64, len: usize) -> Option<usize> {
     (index >= 0 && (index as usize) < len).then_some(index as usize)
 }
 
+/// Redis looks the key up (nil when missing, WRONGTYPE) before it reads the index.
 pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let index = args::int(&args[2])?;
     let found = read_list(ctx, &args[1], |list, out| {
+        let index = args::int(&args[2])?;
         match position(index, list.len()).and_then(|i| list.get(i)) {
             Some(element) => out.bulk(element),
             None => out.null(),
         }
+        Ok(())
     })?;
-    if found.is_none() {
-        ctx.out.null();
+    match found {
+        Some(result) => result,
+        None => {
+            ctx.out.null();
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 pub fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {

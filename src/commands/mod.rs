@@ -76,6 +76,21 @@ pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
 /// Key positions found in a command's arguments (see `CommandSpec::movable_keys`).
 pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
 
+/// The keys of a command whose `numkeys` argument at `AT` counts the keys that follow it, after
+/// a destination key at 1 when `DEST` (ZUNIONSTORE); none (an error for COMMAND GETKEYS) when
+/// `numkeys` is not a positive integer or counts more arguments than there are.
+pub fn numkeys_keys<const AT: usize, const DEST: bool>(args: &[Bytes]) -> Vec<usize> {
+    let count = args
+        .get(AT)
+        .and_then(|n| crate::protocol::parse_i64(n))
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0 && AT + n < args.len());
+    match count {
+        Some(n) => DEST.then_some(1).into_iter().chain(AT + 1..=AT + n).collect(),
+        None => Vec::new(),
+    }
+}
+
 pub struct CommandSpec {
     /// Lower case, as `COMMAND` reports it.
     pub name: &'static str,
@@ -242,8 +257,8 @@ pub fn resolve(
         };
         let Some(sub) = lookup_subcommand(spec, sub_name) else {
             return Err(CmdError::UnknownSubcommand {
-                command: String::from_utf8_lossy(name).into_owned(),
-                sub: String::from_utf8_lossy(sub_name).into_owned(),
+                command: spec.name,
+                sub: sub_name[..].into(),
             });
         };
         if !arity_ok(sub.arity, args.len()) {
@@ -316,7 +331,8 @@ pub(crate) fn execute(
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
-    // Client-side caching: the keys of every read-only command a tracking client runs.
+    // Client-side caching: the keys of every read-only command a tracking client runs (ZUNION's
+    // too: counted by numkeys).
     if ctx.client.tracking.remembers() && spec.has_flag(CommandFlags::READONLY) {
         let positions = spec.keys_in(args);
         if !positions.is_empty() {
@@ -357,7 +373,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let result = match resolve(args) {
         Err(err) => {
             multi::flag_error(ctx.client);
-            Err(err)
+            Err(multi::rejected(ctx, args, err))
         }
         Ok((parent, spec)) => {
             ctx.server
@@ -369,13 +385,13 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
             if needs_auth {
                 multi::flag_error(ctx.client);
-                Err(CmdError::NoAuth)
+                Err(multi::rejected(ctx, args, CmdError::NoAuth))
             } else if let Err(err) = pubsub::check_reserved_channel(ctx.client, spec, args) {
                 multi::flag_error(ctx.client);
                 Err(err)
             } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
                 multi::flag_error(ctx.client);
-                Err(err)
+                Err(multi::rejected(ctx, args, err))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 multi::exec(ctx, args)

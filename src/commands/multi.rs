@@ -97,6 +97,18 @@ pub fn flag_error(client: &mut ClientState) {
     }
 }
 
+/// A request refused before it ran (arity, authentication, subscribed context): an EXEC so
+/// refused discards the transaction and answers `EXECABORT` with the reason, as Redis's
+/// `rejectCommand` (even outside MULTI); anything else keeps its error.
+pub fn rejected(ctx: &mut Ctx<'_>, args: &[Bytes], err: CmdError) -> CmdError {
+    let name = args.first().map_or(&b""[..], |a| &a[..]);
+    if !super::lookup(name).is_some_and(is_exec) {
+        return err;
+    }
+    discard_transaction(ctx.server, ctx.client);
+    CmdError::ExecRejected(Box::new(err))
+}
+
 /// Queues a resolved command and answers `+QUEUED`, or refuses it (flagging the transaction).
 pub fn queue(
     ctx: &mut Ctx<'_>,

@@ -304,7 +304,13 @@ fn psubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     subscribe_generic(ctx, args, Kind::Pattern)
 }
 
+/// Redis refuses SSUBSCRIBE to a client that expects one reply per command (its
+/// `CLIENT_DENY_BLOCKING`, set while EXEC runs), without the exception SUBSCRIBE and PSUBSCRIBE
+/// keep inside MULTI for backward compatibility.
 fn ssubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if ctx.client.in_exec {
+        return Err(CmdError::SsubscribeDenyBlocking);
+    }
     subscribe_generic(ctx, args, Kind::Shard)
 }
 

@@ -141,6 +141,8 @@ impl ScoreRange {
 }
 
 fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
+    // `zslParseRange` hands the argument to strtod as a C string: it ends at the first NUL.
+    let arg = super::args::c_str(arg, usize::MAX);
     let (text, exclusive) = match arg.first() {
         Some(b'(') => (&arg[1..], true),
         _ => (arg, false),
@@ -271,6 +273,11 @@ mod tests {
             ScoreRange::parse(b"1e400", b"2").unwrap().min,
             f64::INFINITY
         );
+        // A C string: what follows a NUL is not seen.
+        assert_eq!(ScoreRange::parse(b"\x00abc", b"1").unwrap().min, 0.0);
+        let range = ScoreRange::parse(b"(1\x00", b"2\x00x").unwrap();
+        assert!(range.min_exclusive && range.min == 1.0 && range.max == 2.0);
+        assert!(ScoreRange::parse(b"1x\x00", b"2").is_err());
         assert!(ScoreRange::parse(b"a", b"1").is_err());
         assert!(ScoreRange::parse(b"nan", b"1").is_err());
         assert!(ScoreRange::parse(b"1", b"2x").is_err());

@@ -328,28 +328,34 @@ const SIZE_BITS: u32 = 6;
 /// whole scan is missed.
 pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2]).ok_or(CmdError::InvalidCursor)?;
-    let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
     read_zset(ctx, &args[1], |zset, out| {
+        // As Redis (and HSCAN, SSCAN): a missing key or the wrong type is answered before the
+        // options are read.
+        let Some(zset) = zset else {
+            out.array(2);
+            out.bulk(b"0");
+            out.array(0);
+            return Ok(());
+        };
+        let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
         let mut found: Vec<(&[u8], f64)> = Vec::new();
         let mut next = 0u64;
-        if let Some(zset) = zset {
-            let size_log2 = (cursor & ((1 << SIZE_BITS) - 1)) as u32;
-            let mut bucket = usize::try_from(cursor >> SIZE_BITS).unwrap_or(usize::MAX);
-            let walked = zset.scan_buckets(0, 0, |_, _| {});
-            if let Some((_, buckets)) = walked {
-                if bucket != 0 && buckets.trailing_zeros() != size_log2 {
-                    bucket = 0;
-                }
-                if let Some((resume, buckets)) =
-                    zset.scan_buckets(bucket, count, |m, s| found.push((m, s)))
-                {
-                    if resume != 0 {
-                        next = ((resume as u64) << SIZE_BITS) | buckets.trailing_zeros() as u64;
-                    }
-                }
-            } else {
-                found.extend(zset.iter().map(|item| (&item.member[..], item.score)));
+        let size_log2 = (cursor & ((1 << SIZE_BITS) - 1)) as u32;
+        let mut bucket = usize::try_from(cursor >> SIZE_BITS).unwrap_or(usize::MAX);
+        let walked = zset.scan_buckets(0, 0, |_, _| {});
+        if let Some((_, buckets)) = walked {
+            if bucket != 0 && buckets.trailing_zeros() != size_log2 {
+                bucket = 0;
             }
+            if let Some((resume, buckets)) =
+                zset.scan_buckets(bucket, count, |m, s| found.push((m, s)))
+            {
+                if resume != 0 {
+                    next = ((resume as u64) << SIZE_BITS) | buckets.trailing_zeros() as u64;
+                }
+            }
+        } else {
+            found.extend(zset.iter().map(|item| (&item.member[..], item.score)));
         }
         if let Some(pattern) = pattern {
             found.retain(|(member, _)| glob_match(pattern, member, false));

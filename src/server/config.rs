@@ -170,10 +170,11 @@ pub(crate) fn one<'a>(args: &[&'a str]) -> Result<&'a str, String> {
     }
 }
 
+/// An integer directive as Redis's `string2ll` reads it: no sign but `-`, no `-0`, no leading
+/// zeros, no spaces.
 pub(crate) fn int<T: TryFrom<i64>>(args: &[&str], min: i64, max: i64) -> Result<T, String> {
-    let value: i64 = one(args)?
-        .parse()
-        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    let value: i64 = crate::protocol::parse_i64(one(args)?.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
     if value < min || value > max {
         return Err(format!(
             "argument must be between {min} and {max} inclusive"
@@ -206,7 +207,10 @@ pub(crate) fn yes_no(value: bool) -> String {
 }
 
 /// Parses a memory amount as Redis's `memtoull`: `1gb` = 2^30, `1g` = 10^9, `1k` = 1000, `1kb` = 1024.
+/// As there, the text is a C string (it ends at a NUL), no digits is 0 (`""`, `kb`), and a number
+/// beyond 64 bits (under 128 digits) saturates for the range check to refuse.
 pub fn parse_memory(text: &str) -> Option<u64> {
+    let text = text.split('\0').next().unwrap_or_default();
     let lower = text.to_ascii_lowercase();
     let split = lower
         .find(|c: char| !c.is_ascii_digit())
@@ -222,7 +226,13 @@ pub fn parse_memory(text: &str) -> Option<u64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    digits.parse::<u64>().ok()?.checked_mul(multiplier)
+    const MAX_DIGITS: usize = 127;
+    let value = match digits {
+        "" => 0,
+        _ if digits.len() > MAX_DIGITS => return None,
+        _ => digits.parse::<u64>().unwrap_or(u64::MAX),
+    };
+    value.checked_mul(multiplier)
 }
 
 /// Every directive: the server's table and those of the modules that own theirs.
@@ -477,6 +487,14 @@ mod tests {
         assert_eq!(parse_memory("1G"), Some(1_000_000_000));
         assert_eq!(parse_memory("100kb"), Some(102400));
         assert_eq!(parse_memory("12x"), None);
+        // memtoull: a C string, no digits is 0, beyond 64 bits saturates, a sign is refused.
+        assert_eq!(parse_memory(""), Some(0));
+        assert_eq!(parse_memory("kb"), Some(0));
+        assert_eq!(parse_memory("5\0junk"), Some(5));
+        assert_eq!(parse_memory("99999999999999999999999"), Some(u64::MAX));
+        assert_eq!(parse_memory(&"9".repeat(128)), None);
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("+1"), None);
     }
 
     #[test]

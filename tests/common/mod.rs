@@ -165,9 +165,12 @@ pub fn complete_reply_len(buf: &[u8]) -> Option<usize> {
     fn value(buf: &[u8], at: usize) -> Option<usize> {
         let kind = *buf.get(at)?;
         let end = line_end(buf, at)?;
+        if matches!(kind, b'+' | b'-' | b':' | b',' | b'#' | b'_' | b'(') {
+            // Simple strings and errors may quote any bytes.
+            return Some(end + 2);
+        }
         let header = std::str::from_utf8(&buf[at + 1..end]).ok()?;
         match kind {
-            b'+' | b'-' | b':' | b',' | b'#' | b'_' | b'(' => Some(end + 2),
             b'$' | b'=' | b'!' => {
                 let n: i64 = header.parse().ok()?;
                 if n < 0 {

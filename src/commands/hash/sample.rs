@@ -27,12 +27,17 @@ const SUB_STRATEGY_MUL: u64 = 3;
 
 pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() >= 3 {
+        // Redis reads the count before it checks for WITHVALUES.
+        let requested = args::int(&args[2])?;
+        if requested == i64::MIN {
+            return Err(CmdError::CountOutOfLongRange);
+        }
         let with_values = match args.len() {
             3 => false,
             4 if args::is(&args[3], "withvalues") => true,
             _ => return Err(CmdError::Syntax),
         };
-        return hrandfield_count(ctx, args, with_values);
+        return hrandfield_count(ctx, &args[1], requested, with_values);
     }
     read_hash(ctx, &args[1], |h, out| {
         match h.and_then(HashValue::random) {
@@ -73,18 +78,14 @@ impl PairWriter {
     }
 }
 
-fn hrandfield_count(ctx: &mut Ctx<'_>, args: &[Bytes], with_values: bool) -> CmdResult {
-    let requested = args::int(&args[2])?;
-    if requested == i64::MIN {
-        return Err(CmdError::CountOutOfLongRange);
-    }
+fn hrandfield_count(ctx: &mut Ctx<'_>, key: &[u8], requested: i64, with_values: bool) -> CmdResult {
     // Each pair takes two reply slots, so the count must survive doubling.
-    if with_values && requested < -(i64::MAX / 2) {
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&requested) {
         return Err(CmdError::OutOfRange);
     }
     let unique = requested >= 0;
     let count = requested.unsigned_abs();
-    read_hash(ctx, &args[1], |h, out| {
+    read_hash(ctx, key, |h, out| {
         let writer = PairWriter::new(out, with_values);
         let Some(h) = h.filter(|_| count > 0) else {
             out.array(0);

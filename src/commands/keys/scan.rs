@@ -57,6 +57,8 @@ impl Cursor {
 /// optional sign (a minus wraps around, so `-1` is the largest cursor), no leading space, and the
 /// empty string is 0.
 pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    // strtoul reads a C string: it ends at the first NUL.
+    let arg = args::c_str(arg, usize::MAX);
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
@@ -262,5 +264,8 @@ mod tests {
         assert_eq!(parse_cursor(b"0 "), None);
         assert_eq!(parse_cursor(b"abc"), None);
         assert_eq!(parse_cursor(b"-"), None);
+        assert_eq!(parse_cursor(b"\x00junk"), Some(0));
+        assert_eq!(parse_cursor(b"12\x00junk"), Some(12));
+        assert_eq!(parse_cursor(b"1x\x00"), None);
     }
 }

@@ -399,7 +399,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "A hash with a field or value longer than this (bytes) leaves the listpack encoding.",
         get: |c| c.hash_max_listpack_value.to_string(),
         set: |c, a| {
-            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            c.hash_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
             Ok(())
         },
     },
@@ -423,7 +423,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Alias of hash-max-listpack-value (Redis 6 name).",
         get: |c| c.hash_max_listpack_value.to_string(),
         set: |c, a| {
-            c.hash_max_listpack_value = int(a, 0, i64::MAX)?;
+            c.hash_max_listpack_value = memory(a, 0, i64::MAX as u64)?;
             Ok(())
         },
     },
