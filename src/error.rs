@@ -551,9 +551,12 @@ impl CmdError {
                 128,
                 &format!("'. Try {} HELP.", command.to_ascii_uppercase()),
             ),
-            CmdError::HelloOption(option) => {
-                quoting("ERR Syntax error in HELLO option '", option, usize::MAX, "'")
-            }
+            CmdError::HelloOption(option) => quoting(
+                "ERR Syntax error in HELLO option '",
+                option,
+                usize::MAX,
+                "'",
+            ),
             CmdError::UnknownClientType(name) => {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }

@@ -324,7 +324,9 @@ impl Run {
             target.mode()
         };
         let before = self.failures.len();
-        let writes = !target.spec.has_flag(cachet::commands::CommandFlags::READONLY);
+        let writes = !target
+            .spec
+            .has_flag(cachet::commands::CommandFlags::READONLY);
         let all = combos(target, hostile, directives);
         for (i, args) in all.iter().enumerate() {
             // The second half in RESP3.

@@ -253,7 +253,10 @@ fn a_subscriber_is_limited_on_its_replies_and_messages_together() {
     let mut waited = 0;
     while client_field(&mut publisher, &id, "obl").unwrap_or(0) < reply {
         waited += 1;
-        assert!(waited < 3000, "the PING reply never waited in the output buffer");
+        assert!(
+            waited < 3000,
+            "the PING reply never waited in the output buffer"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let payload = vec![b'm'; 1024];
@@ -401,7 +404,9 @@ fn a_batch_written_in_many_blocks_arrives_whole_and_in_order() {
     let large: Vec<u8> = (0..MIB as u32).map(|i| b'A' + (i % 26) as u8).collect();
     client.call(&[b"SET", b"medium", &medium]);
     client.call(&[b"SET", b"large", &large]);
-    let items: Vec<Vec<u8>> = (0..20_000).map(|i| format!("item{i}").into_bytes()).collect();
+    let items: Vec<Vec<u8>> = (0..20_000)
+        .map(|i| format!("item{i}").into_bytes())
+        .collect();
     let mut push: Vec<&[u8]> = vec![b"RPUSH", b"list"];
     push.extend(items.iter().map(|item| &item[..]));
     client.call(&push);
@@ -434,5 +439,8 @@ fn a_batch_written_in_many_blocks_arrives_whole_and_in_order() {
     expected.extend_from_slice(b"+PONG\r\n");
     let received = read_replies(&mut client.stream, 11);
     assert_eq!(received.len(), expected.len());
-    assert!(received == expected, "the replies differ from what was expected");
+    assert!(
+        received == expected,
+        "the replies differ from what was expected"
+    );
 }

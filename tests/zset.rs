@@ -304,7 +304,10 @@ fn missing_keys_answer_empty() {
         ("zrandmember nokey 3", Some(&b"*0\r\n"[..])),
         ("zscan nokey 0", Some(&b"*2\r\n$1\r\n0\r\n*0\r\n"[..])),
         // The key is answered for before the options are read.
-        ("zscan nokey 0 count 0", Some(&b"*2\r\n$1\r\n0\r\n*0\r\n"[..])),
+        (
+            "zscan nokey 0 count 0",
+            Some(&b"*2\r\n$1\r\n0\r\n*0\r\n"[..]),
+        ),
         ("zunion 1 nokey", Some(&b"*0\r\n"[..])),
         ("zinter 2 nokey nokey2", Some(&b"*0\r\n"[..])),
         ("zdiff 1 nokey", Some(&b"*0\r\n"[..])),

@@ -62,11 +62,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     // Others publish their state once per batch; their output length is that of their last batch's
     // replies, which may still be waiting to be written.
     let (last_command, output_capacity, output_len) = if me {
-        (
-            ctx.client.last_command,
-            ctx.out.capacity(),
-            ctx.out.len(),
-        )
+        (ctx.client.last_command, ctx.out.capacity(), ctx.out.len())
     } else {
         (
             details.last_command,

@@ -86,7 +86,11 @@ pub fn numkeys_keys<const AT: usize, const DEST: bool>(args: &[Bytes]) -> Vec<us
         .and_then(|n| usize::try_from(n).ok())
         .filter(|&n| n > 0 && AT + n < args.len());
     match count {
-        Some(n) => DEST.then_some(1).into_iter().chain(AT + 1..=AT + n).collect(),
+        Some(n) => DEST
+            .then_some(1)
+            .into_iter()
+            .chain(AT + 1..=AT + n)
+            .collect(),
         None => Vec::new(),
     }
 }

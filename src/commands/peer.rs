@@ -254,10 +254,7 @@ fn peer_replay(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 const MAX_NONCE: usize = 64;
 
 fn peer_key(ctx: &Ctx<'_>) -> Result<auth::Key, CmdError> {
-    ctx.server
-        .coherence
-        .key()
-        .ok_or(CmdError::SecretNotSet)
+    ctx.server.coherence.key().ok_or(CmdError::SecretNotSet)
 }
 
 /// `CACHE.PEER CHALLENGE`: a fresh nonce, kept for this connection's next `CACHE.PEER AUTH`.

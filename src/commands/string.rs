@@ -411,15 +411,17 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for key in keys {
         // Written from the entry, not through a copy: past the client's output limit an element
         // costs nothing but its lookup.
-        let written = locked.view(db, key, now_ms).is_some_and(|(mut view, hash)| {
-            match view.read(hash, key).and_then(|entry| entry.string_value()) {
-                Some(value) => {
-                    out.bulk(&value);
-                    true
+        let written = locked
+            .view(db, key, now_ms)
+            .is_some_and(|(mut view, hash)| {
+                match view.read(hash, key).and_then(|entry| entry.string_value()) {
+                    Some(value) => {
+                        out.bulk(&value);
+                        true
+                    }
+                    None => false,
                 }
-                None => false,
-            }
-        });
+            });
         if !written {
             out.null();
         }

@@ -56,7 +56,11 @@ pub struct ReplyTail(Vec<BytesMut>);
 impl ReplyBuf {
     /// A connection's output buffer: blocks of up to `OUTPUT_BLOCK` bytes.
     pub fn new(protocol: Protocol) -> Self {
-        Self::with_blocks(protocol, BytesMut::with_capacity(INITIAL_CAPACITY), OUTPUT_BLOCK)
+        Self::with_blocks(
+            protocol,
+            BytesMut::with_capacity(INITIAL_CAPACITY),
+            OUTPUT_BLOCK,
+        )
     }
 
     /// A buffer that stays one contiguous block (a message or reply encoded once and handed over
@@ -171,7 +175,8 @@ impl ReplyBuf {
                 self.set_end();
                 return;
             } else {
-                let full = std::mem::replace(&mut self.buf, BytesMut::with_capacity(self.block_max));
+                let full =
+                    std::mem::replace(&mut self.buf, BytesMut::with_capacity(self.block_max));
                 self.push_done(full);
             }
         }
@@ -457,7 +462,11 @@ impl ReplyBuf {
 
     /// Appends what `split_off` took out (not counted against the cap: it was already).
     pub fn unsplit(&mut self, tail: ReplyTail) {
-        let mut blocks = tail.0.into_iter().filter(|block| !block.is_empty()).peekable();
+        let mut blocks = tail
+            .0
+            .into_iter()
+            .filter(|block| !block.is_empty())
+            .peekable();
         if blocks.peek().is_none() {
             return;
         }
@@ -646,7 +655,11 @@ mod tests {
             // Appending only, never more than the data and two blocks' worth of free space (a
             // truncated block keeps its allocation).
             if append_only {
-                assert!(out.capacity() <= out.len() + 2 * OUTPUT_BLOCK, "{}", out.capacity());
+                assert!(
+                    out.capacity() <= out.len() + 2 * OUTPUT_BLOCK,
+                    "{}",
+                    out.capacity()
+                );
             }
             out.clear(usize::MAX);
             assert!(out.is_empty());

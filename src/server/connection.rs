@@ -155,8 +155,14 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                     out.limit(None);
                     if let Some(blocked) = client.blocked.take() {
                         // Earlier replies go out now; the requests after this one wait for it.
-                        if !write_output(server, &mut stream, &mut out, &mut client, killed.as_mut())
-                            .await
+                        if !write_output(
+                            server,
+                            &mut stream,
+                            &mut out,
+                            &mut client,
+                            killed.as_mut(),
+                        )
+                        .await
                         {
                             server.blocking.cancel(client.id);
                             client.close_after_reply = true;

@@ -405,12 +405,7 @@ impl PubSub {
 
     /// Queues `message` for one receiver, under the output limit of its class (client tracking).
     pub fn push(&self, subscriber: &Subscriber, message: Message) {
-        deliver_to(
-            subscriber,
-            message,
-            &self.limits(),
-            crate::engine::now_ms(),
-        );
+        deliver_to(subscriber, message, &self.limits(), crate::engine::now_ms());
     }
 
     fn publish_notification(&self, channel: &[u8], payload: &[u8]) {

@@ -433,7 +433,11 @@ fn fix_up(
     directives: &HashSet<String>,
 ) -> Option<Vec<Vec<u8>>> {
     let name = target.name();
-    if target.spec.has_flag(cachet::commands::CommandFlags::BLOCKING) && args.len() > 1 {
+    if target
+        .spec
+        .has_flag(cachet::commands::CommandFlags::BLOCKING)
+        && args.len() > 1
+    {
         let slot = match name.as_str() {
             "blmpop" | "bzmpop" => 1,
             _ => args.len() - 1,
