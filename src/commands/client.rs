@@ -516,7 +516,7 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 {
         return Err(CmdError::UnknownSubcommandOrArity {
             command: "client",
-            sub: b"unblock"[..].into(),
+            sub: args[1][..].into(),
         });
     }
     let with_error = match args.get(3) {
