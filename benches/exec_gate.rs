@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cachet::server::exec_gate::ExecGate;
+use cachet::state::exec_gate::ExecGate;
 
 const RUN: Duration = Duration::from_secs(1);
 

@@ -224,7 +224,7 @@ pub enum CmdError {
         name: Box<str>,
     },
     /// CONFIG SET of a value the directive refuses. `reason` is the directive's own, written by its
-    /// parser in `server::config` (as each of Redis's `config.c` setters writes its `err`): it
+    /// parser in `state::config` (as each of Redis's `config.c` setters writes its `err`): it
     /// depends on the directive and its limits, so it is not duplicated here. It carries no code.
     ConfigInvalid {
         name: Box<str>,

@@ -89,7 +89,7 @@ fn main() {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
             fatal(&format!("Can't open config file '{}': {e}", path.display()))
         });
-        if let Err(e) = cachet::server::config::apply_conf_text(&mut values, &text) {
+        if let Err(e) = cachet::state::config::apply_conf_text(&mut values, &text) {
             fatal(&format!("Reading {}: {e}", path.display()));
         }
     }
@@ -105,7 +105,7 @@ fn main() {
         .filter_map(|(name, value)| value.map(|v| (name.to_string(), vec![v])))
         .chain(directives);
     for (name, args) in all {
-        if let Err(e) = cachet::server::config::apply_directive(&mut values, &name, &args) {
+        if let Err(e) = cachet::state::config::apply_directive(&mut values, &name, &args) {
             fatal(&format!("--{name} {}: {e}", args.join(" ")));
         }
     }
@@ -163,7 +163,7 @@ fn main() {
             } else {
                 format!("{host}:{}", values.port)
             };
-            let listener = cachet::server::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
+            let listener = cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
                 fatal(&format!(
                     "Could not create server TCP listening socket {addr}: {e}"
                 ))

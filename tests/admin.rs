@@ -182,7 +182,7 @@ fn protected_configs_are_refused_like_redis() {
 /// them; the conf file always can.
 #[test]
 fn protected_configs_when_enabled() {
-    use cachet::server::config::{apply_conf_text, ProtectedAction};
+    use cachet::state::config::{apply_conf_text, ProtectedAction};
     for allowed in [ProtectedAction::Yes, ProtectedAction::Local] {
         let server = TestServer::start_with(|c| c.enable_protected_configs = allowed);
         let mut raw = server.raw();
@@ -277,7 +277,7 @@ fn config_rewrite_updates_the_file() {
     assert!(text.contains("\nrequirepass \"two words\"\n"), "{text}");
     // The rewritten file reads back to the running configuration.
     let mut values = cachet::ConfigValues::default();
-    cachet::server::config::apply_conf_text(&mut values, &text).unwrap();
+    cachet::state::config::apply_conf_text(&mut values, &text).unwrap();
     assert_eq!(
         (values.hz, values.timeout, values.requirepass.as_slice()),
         (25, 7, &b"two words"[..])

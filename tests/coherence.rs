@@ -7,7 +7,7 @@ mod fleet;
 
 use std::time::{Duration, Instant};
 
-use cachet::server::config::ProtectedAction;
+use cachet::state::config::ProtectedAction;
 use cachet::ConfigValues;
 use common::TestServer;
 use redis::{Commands, Connection};

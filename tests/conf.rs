@@ -1,6 +1,6 @@
 //! The sample conf file documents every directive with its default, and loads cleanly.
 
-use cachet::server::config::{apply_conf_text, directives};
+use cachet::state::config::{apply_conf_text, directives};
 use cachet::ConfigValues;
 
 const SAMPLE: &str = include_str!("../conf/cachet.conf");

@@ -12,8 +12,8 @@ fn hello_reply(map_header: &str, proto: u8, id: u64) -> Vec<u8> {
     let id = id.to_string();
     format!(
         "{map_header}\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n${}\r\n{}\r\n$5\r\nproto\r\n:{proto}\r\n$2\r\nid\r\n:{id}\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n",
-        cachet::server::REDIS_COMPAT_VERSION.len(),
-        cachet::server::REDIS_COMPAT_VERSION,
+        cachet::state::REDIS_COMPAT_VERSION.len(),
+        cachet::state::REDIS_COMPAT_VERSION,
     )
     .into_bytes()
 }

@@ -243,7 +243,7 @@ fn listen_backlog_is_tcp_backlog() {
         .unwrap();
     let _guard = runtime.enter();
     for backlog in [77u32, 511] {
-        let listener = cachet::server::listen("127.0.0.1:0", backlog).expect("listen");
+        let listener = cachet::net::listen("127.0.0.1:0", backlog).expect("listen");
         let port = listener.local_addr().unwrap().port();
         let out = std::process::Command::new("ss")
             .args(["-ltnH", &format!("sport = :{port}")])

@@ -7,7 +7,8 @@
 #![no_main]
 
 use bytes::BytesMut;
-use cachet::server::coherence::{auth, resp, wire};
+use cachet::net::coherence::resp;
+use cachet::state::coherence::{auth, wire};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -69,6 +69,24 @@ pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
 }
 
+/// Redis's `getTimeoutFromObjectOrReply` in seconds: a float times 1000, truncated to whole
+/// milliseconds as C converts it (so 0.0001 means "forever", and out-of-range values wrap to a
+/// negative number). `None` is no timeout.
+pub fn timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, CmdError> {
+    let seconds = parse_float(arg).ok_or(CmdError::TimeoutNotFloat)?;
+    let ms = seconds * 1000.0;
+    let ms = if ms > -9.223_372_036_854_775e18 && ms < 9.223_372_036_854_775e18 {
+        ms as i64
+    } else {
+        i64::MIN
+    };
+    match ms {
+        ..=-1 => Err(CmdError::TimeoutNegative),
+        0 => Ok(None),
+        ms => Ok(Some(std::time::Duration::from_millis(ms as u64))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +99,21 @@ mod tests {
         assert_eq!(parse_float(b" 1"), None);
         assert_eq!(parse_float(b"nan"), None);
         assert_eq!(parse_float(b"abc"), None);
+    }
+
+    #[test]
+    fn timeouts_as_redis_reads_them() {
+        assert_eq!(timeout(b"0").ok(), Some(None));
+        assert_eq!(timeout(b"0.0001").ok(), Some(None));
+        assert_eq!(
+            timeout(b"1.5").ok(),
+            Some(Some(std::time::Duration::from_millis(1500)))
+        );
+        assert!(timeout(b"-0.0001").is_ok());
+        let negative = |arg: &[u8]| timeout(arg).err();
+        assert_eq!(negative(b"-1"), Some(CmdError::TimeoutNegative));
+        assert_eq!(negative(b"inf"), Some(CmdError::TimeoutNegative));
+        assert_eq!(negative(b"1e100"), Some(CmdError::TimeoutNegative));
+        assert_eq!(negative(b"abc"), Some(CmdError::TimeoutNotFloat));
     }
 }

@@ -153,7 +153,7 @@ fn cache_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     // A fill copies the source of truth after a miss: the peers' copies, if any, are as fresh, and
     // publishing it would make daemons filling the same key invalidate each other in turn.
     let done = if raw.fill {
-        crate::server::coherence::as_remote(|| set_generic(ctx, &req))?
+        crate::state::coherence::as_remote(|| set_generic(ctx, &req))?
     } else {
         set_generic(ctx, &req)?
     };

@@ -15,8 +15,8 @@ use super::args::{int, is};
 use super::{CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Protocol};
-use crate::server::clients::ReplyMode;
-use crate::server::REDIS_COMPAT_VERSION;
+use crate::state::clients::ReplyMode;
+use crate::state::REDIS_COMPAT_VERSION;
 
 const CONNECTION_FLAGS: CommandFlags = flags!(NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY);
 const CLIENT_FLAGS: CommandFlags = flags!(NOSCRIPT, LOADING, STALE);

@@ -12,9 +12,9 @@ use super::client::DEFAULT_USER;
 use super::{full_name, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;
-use crate::server::clients::ClientInfo;
-use crate::server::pubsub::Subscriber;
-use crate::server::Server;
+use crate::state::clients::ClientInfo;
+use crate::state::pubsub::Subscriber;
+use crate::state::Server;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientType {
@@ -133,7 +133,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         + output_capacity
         + argv_mem
         + std::mem::size_of::<ClientInfo>()
-        + std::mem::size_of::<crate::server::clients::ClientState>();
+        + std::mem::size_of::<crate::state::clients::ClientState>();
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,

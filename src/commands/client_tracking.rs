@@ -1,5 +1,5 @@
 //! CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO: client-side caching's commands, with
-//! Redis 7.0's checks in Redis's order (`clientCommand`). The tables are in `server::tracking`.
+//! Redis 7.0's checks in Redis's order (`clientCommand`). The tables are in `state::tracking`.
 
 use bytes::Bytes;
 

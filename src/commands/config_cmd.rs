@@ -1,5 +1,5 @@
 //! `CONFIG GET/SET/RESETSTAT/REWRITE/HELP`. The list of directives, their parsing and the file
-//! rewrite live in `server::config`; this file only speaks the protocol, with Redis 7's order of
+//! rewrite live in `state::config`; this file only speaks the protocol, with Redis 7's order of
 //! checks so that the same mistake gets the same error.
 
 use crate::commands::reply_help;
@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
-use crate::server::config::{directives, find_directive, refusal, Directive};
+use crate::state::config::{directives, find_directive, refusal, Directive};
 
 const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
 const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS);

@@ -17,8 +17,8 @@ use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::memory::allocator_stats;
 use crate::engine::{lru_clock, Priority};
 use crate::error::CmdResult;
-use crate::server::config::find_directive;
-use crate::server::{Server, CACHET_VERSION, REDIS_COMPAT_VERSION};
+use crate::state::config::find_directive;
+use crate::state::{Server, CACHET_VERSION, REDIS_COMPAT_VERSION};
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "info",
@@ -473,7 +473,7 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.field("node_id_conflicts", count(&stats.node_id_conflicts));
     info.field("peers", links.len());
     // Links the configuration names but coherence does not follow (see `ignored_links`).
-    let ignored = crate::server::coherence::config::ignored_links(&server.config.read()).0;
+    let ignored = crate::state::coherence::config::ignored_links(&server.config.read()).0;
     info.field("peers_ignored", ignored);
     info.field(
         "peers_up",

@@ -15,8 +15,8 @@ use crate::engine::types::{Collection, ListValue};
 use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
-use crate::server::blocking::Serve;
-use crate::server::Server;
+use crate::state::blocking::Serve;
+use crate::state::Server;
 
 const READ_FAST: CommandFlags = flags!(READONLY, FAST);
 const READ: CommandFlags = flags!(READONLY);

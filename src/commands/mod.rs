@@ -1,9 +1,7 @@
 //! The command table: one `CommandSpec` per command (name, arity, flags, key positions, docs,
-//! handler), declared by each family in its own file. Dispatch, arity and authentication errors,
+//! handler; the types are `state::command`'s), declared by each family in its own file. Dispatch, arity and authentication errors,
 //! `COMMAND` replies and client hints all read this table.
 
-#[macro_use]
-pub mod flags;
 pub mod args;
 pub mod bitmap;
 pub mod cache;
@@ -46,130 +44,9 @@ use bytes::Bytes;
 
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
-use crate::server::clients::{ClientState, ReplyMode};
-use crate::server::Server;
-pub use flags::{AclCategories, CommandFlags};
-
-/// What a handler gets: the shared server, its own client's state, the reply buffer, and the time
-/// of the command (one clock reading per command, so expiry decisions within it agree).
-pub struct Ctx<'a> {
-    pub server: &'a Server,
-    pub client: &'a mut ClientState,
-    pub out: &'a mut ReplyBuf,
-    pub now_ms: u64,
-}
-
-impl Ctx<'_> {
-    /// Announces a change to `key` in the client's database (Redis's `notifyKeyspaceEvent` and
-    /// `signalModifiedKey` in one): WATCH, keyspace notifications, tracking and peers all listen.
-    /// `class` is one of `engine::notice::class`, `event` Redis's event name.
-    pub fn notify(&self, class: u16, event: &'static str, key: &[u8]) {
-        self.server
-            .keyspace
-            .notices
-            .key(self.client.db, key, class, event);
-    }
-}
-
-pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
-
-/// Key positions found in a command's arguments (see `CommandSpec::movable_keys`).
-pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
-
-/// The keys of a command whose `numkeys` argument at `AT` counts the keys that follow it, after
-/// a destination key at 1 when `DEST` (ZUNIONSTORE); none (an error for COMMAND GETKEYS) when
-/// `numkeys` is not a positive integer or counts more arguments than there are.
-pub fn numkeys_keys<const AT: usize, const DEST: bool>(args: &[Bytes]) -> Vec<usize> {
-    let count = args
-        .get(AT)
-        .and_then(|n| crate::protocol::parse_i64(n))
-        .and_then(|n| usize::try_from(n).ok())
-        .filter(|&n| n > 0 && AT + n < args.len());
-    match count {
-        Some(n) => DEST
-            .then_some(1)
-            .into_iter()
-            .chain(AT + 1..=AT + n)
-            .collect(),
-        None => Vec::new(),
-    }
-}
-
-pub struct CommandSpec {
-    /// Lower case, as `COMMAND` reports it.
-    pub name: &'static str,
-    /// Exact argument count including the name when positive, minimum when negative.
-    pub arity: i32,
-    pub flags: CommandFlags,
-    pub acl_categories: AclCategories,
-    /// First key, last key (negative counts from the end), step; all zero for no keys.
-    pub first_key: i32,
-    pub last_key: i32,
-    pub key_step: i32,
-    /// Finds the keys of a command whose keys move with its options (`movablekeys`, as
-    /// GEORADIUS's STORE key), as Redis's key specs find them: positions in the command's
-    /// arguments, the name at 0. `None`: first key, last key and step say it all.
-    pub movable_keys: Option<KeyFinder>,
-    pub group: &'static str,
-    pub summary: &'static str,
-    pub since: &'static str,
-    pub complexity: &'static str,
-    /// `None` for a container whose work is done by its subcommands.
-    pub handler: Option<Handler>,
-    pub subcommands: &'static [CommandSpec],
-}
-
-impl CommandSpec {
-    pub fn has_flag(&self, flag: CommandFlags) -> bool {
-        self.flags.contains(flag)
-    }
-
-    /// Positions of the key arguments in `args`, following first/last/step as Redis's
-    /// `getKeysFromCommand` does for commands without key specs.
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
-        if self.first_key <= 0 {
-            return Vec::new();
-        }
-        let first = self.first_key as usize;
-        let last = if self.last_key < 0 {
-            argc as i64 + self.last_key as i64
-        } else {
-            self.last_key as i64
-        };
-        let step = self.key_step.max(1) as usize;
-        if last < first as i64 {
-            return Vec::new();
-        }
-        (first..=(last as usize).min(argc.saturating_sub(1)))
-            .step_by(step)
-            .collect()
-    }
-
-    /// Positions of the key arguments in `args` (the command's name at 0), movable ones included.
-    pub fn keys_in(&self, args: &[Bytes]) -> Vec<usize> {
-        match self.movable_keys {
-            Some(find) => find(args),
-            None => self.key_positions(args.len()),
-        }
-    }
-}
-
-/// Defaults for the documentation fields, so a family's table states only what differs.
-pub const SPEC: CommandSpec = CommandSpec {
-    name: "",
-    arity: 1,
-    flags: CommandFlags::empty(),
-    acl_categories: AclCategories::empty(),
-    first_key: 0,
-    last_key: 0,
-    key_step: 0,
-    movable_keys: None,
-    group: "generic",
-    summary: "",
-    since: "1.0.0",
-    complexity: "O(1)",
-    handler: None,
-    subcommands: &[],
+use crate::state::clients::ReplyMode;
+pub use crate::state::command::{
+    numkeys_keys, AclCategories, CommandFlags, CommandSpec, Ctx, Handler, KeyFinder, SPEC,
 };
 
 /// Every family's table, in the order COMMAND lists them.
@@ -367,7 +244,7 @@ pub(crate) fn execute(
 /// command but EXEC holds the exec gate shared (EXEC takes it exclusively); inside MULTI,
 /// commands are queued instead of run (`multi`).
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    crate::server::tracking::begin(ctx.client.id);
+    crate::state::tracking::begin(ctx.client.id);
     let mark = ctx.out.len();
     // A skip asked for by the previous command applies to this one, unless this one changes the
     // reply mode itself (CLIENT REPLY ON answers even right after SKIP, as in Redis).

@@ -1,8 +1,8 @@
 //! `CACHE.PEER ADD|REMOVE|LIST`: the `peer` list of peer coherence, changed at run time. ADD and
 //! REMOVE go through the configuration (so `CONFIG GET peer` and `CONFIG REWRITE` see them, and
 //! `enable-protected-configs` guards them), and the links follow
-//! (`server::coherence::link::supervise`). `POSITION` and `REPLAY` answer the links of other
-//! daemons; `CHALLENGE` and `AUTH` let them prove `coherence-secret` (`server::coherence::auth`).
+//! (`state::coherence::link::supervise`). `POSITION` and `REPLAY` answer the links of other
+//! daemons; `CHALLENGE` and `AUTH` let them prove `coherence-secret` (`state::coherence::auth`).
 
 use crate::commands::{AclCategories, CommandFlags};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,9 +11,9 @@ use bytes::Bytes;
 
 use super::{reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
-use crate::server::coherence::auth;
-use crate::server::coherence::backlog::Unavailable;
-use crate::server::coherence::link::LinkState;
+use crate::state::coherence::auth;
+use crate::state::coherence::backlog::Unavailable;
+use crate::state::coherence::links::LinkState;
 
 const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
 const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS);

@@ -1,7 +1,7 @@
 //! Pub/sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, (S)PUBLISH and PUBSUB introspection, with
 //! Redis 7.0's replies (push frames in RESP3, arrays in RESP2) and its subscribed-mode rule: a
 //! RESP2 client subscribed to anything may only run the commands of that mode. The registry and
-//! delivery live in `server::pubsub`. The `__cachet__:` channels are peer coherence's: clients may
+//! delivery live in `state::pubsub`. The `__cachet__:` channels are peer coherence's: clients may
 //! subscribe to them but not publish there (`check_reserved_channel`).
 
 use crate::commands::{AclCategories, CommandFlags};
@@ -9,9 +9,9 @@ use bytes::Bytes;
 
 use super::{full_name, reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
-use crate::server::clients::ClientState;
-use crate::server::coherence::RESERVED_PREFIX;
-use crate::server::pubsub::Kind;
+use crate::state::clients::ClientState;
+use crate::state::coherence::RESERVED_PREFIX;
+use crate::state::pubsub::Kind;
 
 const SUBSCRIBE_FLAGS: CommandFlags = flags!(PUBSUB, NOSCRIPT, LOADING, STALE);
 const PUBLISH_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE, FAST);

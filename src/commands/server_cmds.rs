@@ -14,10 +14,9 @@ use super::args::is;
 use super::reply_help;
 use super::{CommandSpec, Ctx, SPEC};
 use crate::engine::notice::{class, Notice, Target};
-use crate::engine::Table;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;
-use crate::server::clients::Action;
+use crate::state::clients::Action;
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "ping", arity: -1, flags: flags!(FAST), acl_categories: acl!(FAST, CONNECTION), group: "connection", summary: "Returns the server's liveliness response.", handler: Some(ping), ..SPEC },
@@ -74,43 +73,17 @@ fn flush_mode(args: &[Bytes]) -> Result<bool, CmdError> {
     }
 }
 
-/// Frees tables taken out of the keyspace: on a thread of its own for ASYNC (dropping millions of
-/// entries takes a while and needs no lock), here otherwise.
-fn free_tables(tables: Vec<Table>, asynchronous: bool) {
-    if tables.iter().all(|t| t.map.is_empty()) {
-        return;
-    }
-    if asynchronous {
-        let spawned = std::thread::Builder::new()
-            .name("cachet-lazyfree".into())
-            .spawn(move || drop(tables));
-        if let Err(err) = spawned {
-            tracing::warn!(%err, "could not start a thread to free flushed keys; freeing them inline");
-        }
-    } else {
-        drop(tables);
-    }
-}
-
-/// Empties `db` (all databases when `None`) in every shard, atomically for other clients. The
-/// caller holds the exec gate (a command does; a peer's flush takes it).
-pub fn flush_databases(server: &crate::server::Server, db: Option<usize>, asynchronous: bool) {
-    let taken = server.keyspace.take_tables(db);
-    super::multi::touch_flushed(server, db, &taken);
-    free_tables(taken, asynchronous);
-}
-
 fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let asynchronous = flush_mode(args)?;
     let db = ctx.client.db;
-    flush_databases(ctx.server, Some(db), asynchronous);
+    ctx.server.flush_databases(Some(db), asynchronous);
     ctx.out.ok();
     Ok(())
 }
 
 fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let asynchronous = flush_mode(args)?;
-    flush_databases(ctx.server, None, asynchronous);
+    ctx.server.flush_databases(None, asynchronous);
     ctx.out.ok();
     Ok(())
 }
@@ -133,7 +106,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if first != second {
         let (first, second) = (first as usize, second as usize);
         let mut locked = ctx.server.keyspace.lock_all();
-        super::multi::touch_swapped(ctx.server, &mut locked, first, second, ctx.now_ms);
+        crate::state::multi::touch_swapped(ctx.server, &mut locked, first, second, ctx.now_ms);
         locked.for_each(|shard| shard.dbs.swap(first, second));
         // Announced before the shards are released, as FLUSHDB's.
         for db in [first, second] {

@@ -11,7 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cachet::server::config::ProtectedAction;
+use cachet::state::config::ProtectedAction;
 use redis::Connection;
 
 use crate::common::{complete_reply_len, TestServer};

@@ -30,7 +30,7 @@ impl TestServer {
     pub fn start_with_file(path: &std::path::Path) -> TestServer {
         let text = std::fs::read_to_string(path).expect("read conf file");
         TestServer::start_from(Some(path.to_path_buf()), |values| {
-            cachet::server::config::apply_conf_text(values, &text).expect("valid conf file");
+            cachet::state::config::apply_conf_text(values, &text).expect("valid conf file");
         })
     }
 

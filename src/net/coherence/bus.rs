@@ -12,7 +12,6 @@
 //! bus first offers the handshake (`call::Auth::Bus`), which a cachet used as the bus needs before
 //! it lets this daemon publish on `__cachet__:invalidations`.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,11 +20,11 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::auth::Key;
 use super::call::{self, encode_command, invalid, Auth};
 use super::resp::Frame;
-use super::CHANNEL;
-use crate::server::Server;
+use crate::state::coherence::auth::Key;
+use crate::state::coherence::CHANNEL;
+use crate::state::Server;
 
 /// The bus's directory of daemons: node-id → host:port for replays.
 pub const NODES_KEY: &[u8] = b"__cachet__:nodes";
@@ -33,38 +32,6 @@ const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Messages sent to the bus before waiting for their acknowledgements.
 const MAX_IN_FLIGHT: usize = 256;
-
-/// `redis://host:port[/]` or `host:port` → `host:port`; empty stays empty (no bus).
-pub fn parse_bus_url(text: &str) -> Result<String, String> {
-    let rest = text.strip_prefix("redis://").unwrap_or(text);
-    let addr = rest.strip_suffix('/').unwrap_or(rest);
-    if addr.is_empty() {
-        return Ok(String::new());
-    }
-    if addr.contains(['@', '/', '?']) {
-        return Err(
-            "coherence-bus must be redis://host:port (no credentials, database or options)"
-                .to_string(),
-        );
-    }
-    super::config::parse_peers(&[addr])?;
-    Ok(addr.to_string())
-}
-
-/// Where peers reach this daemon when nothing is configured: its listening address, with the
-/// loopback address in place of a wildcard.
-pub fn default_announce(local: SocketAddr) -> String {
-    let ip = if local.ip().is_unspecified() {
-        if local.is_ipv6() {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        }
-    } else {
-        local.ip()
-    };
-    SocketAddr::new(ip, local.port()).to_string()
-}
 
 /// Keeps this daemon's messages flowing to the bus; runs until aborted.
 pub async fn forward(server: Arc<Server>, bus: String, announce: String) {
@@ -171,32 +138,5 @@ pub async fn node_addr(bus: &str, key: Option<&Key>, node: &[u8]) -> std::io::Re
     match call::call(bus, Auth::bus(key), &[b"HGET", NODES_KEY, node]).await? {
         Frame::Bulk(Some(addr)) => Ok(String::from_utf8_lossy(&addr).into_owned()),
         _ => Err(invalid("node not announced on the bus")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bus_urls() {
-        assert_eq!(
-            parse_bus_url("redis://127.0.0.1:6379").as_deref(),
-            Ok("127.0.0.1:6379")
-        );
-        assert_eq!(parse_bus_url("redis://h:1/").as_deref(), Ok("h:1"));
-        assert_eq!(parse_bus_url("h:1").as_deref(), Ok("h:1"));
-        assert_eq!(parse_bus_url("").as_deref(), Ok(""));
-        assert!(parse_bus_url("redis://:pw@h:1").is_err());
-        assert!(parse_bus_url("redis://h:1/2").is_err());
-        assert!(parse_bus_url("redis://h").is_err());
-    }
-
-    #[test]
-    fn announce_defaults_to_a_reachable_address() {
-        let wildcard: SocketAddr = "0.0.0.0:7000".parse().unwrap();
-        assert_eq!(default_announce(wildcard), "127.0.0.1:7000");
-        let bound: SocketAddr = "10.0.0.5:7000".parse().unwrap();
-        assert_eq!(default_announce(bound), "10.0.0.5:7000");
     }
 }

@@ -3,9 +3,7 @@
 
 use super::{boolean, int, memory, one, parse_memory, yes_no, Directive, ProtectedAction};
 use crate::engine::Policy;
-use crate::server::pubsub::{
-    keyspace_events_text, parse_keyspace_events, set_output_buffer_limits,
-};
+use crate::state::pubsub::{keyspace_events_text, parse_keyspace_events, set_output_buffer_limits};
 
 pub static DIRECTIVES: &[Directive] = &[
     Directive {

@@ -18,7 +18,7 @@ use crate::engine::glob::glob_match;
 use crate::engine::{EvictionSettings, Policy};
 use crate::error::CmdError;
 use crate::protocol::request::split_args;
-use crate::server::pubsub::OutputLimit;
+use crate::state::pubsub::OutputLimit;
 
 #[derive(Debug, Clone)]
 pub struct ConfigValues {
@@ -239,7 +239,7 @@ pub fn parse_memory(text: &str) -> Option<u64> {
 pub fn directives() -> impl Iterator<Item = &'static Directive> {
     table::DIRECTIVES
         .iter()
-        .chain(crate::server::coherence::config::DIRECTIVES)
+        .chain(crate::state::coherence::config::DIRECTIVES)
 }
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {

@@ -28,11 +28,8 @@
 
 pub mod auth;
 pub mod backlog;
-pub mod bus;
-pub mod call;
 pub mod config;
-pub mod link;
-pub mod resp;
+pub mod links;
 pub mod wire;
 
 use crate::sync::{LockExt, RwLockExt};
@@ -54,7 +51,7 @@ pub const CHANNEL: &[u8] = b"__cachet__:invalidations";
 /// authenticated as a peer (`commands::pubsub::check_reserved_channel`); anyone may subscribe.
 pub const RESERVED_PREFIX: &[u8] = b"__cachet__:";
 /// Largest message the publisher builds; a bigger batch is cut into several.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Items queued before the publisher gives up on listing them and sends one `flushall` instead:
 /// bounds the queue's memory when writes outrun publishing, at the cost of the peers' caches.
 const MAX_PENDING_ITEMS: usize = 100_000;
@@ -139,7 +136,7 @@ pub struct Coherence {
     /// The links follow this (see `link::supervise`).
     desired: watch::Sender<Settings>,
     /// The running links, for INFO.
-    pub links: Mutex<Vec<Arc<link::LinkState>>>,
+    pub links: Mutex<Vec<Arc<links::LinkState>>>,
     /// The key of `coherence-secret` (`None`: messages are neither signed nor checked).
     key: std::sync::RwLock<Option<auth::Key>>,
 }
@@ -201,7 +198,7 @@ impl Coherence {
     /// Publishes one message: numbered, kept for replays, sent to local subscribers (the peers'
     /// links) and woken for the bus. Numbering and delivery happen under the backlog's lock, so a
     /// replay served concurrently holds exactly the messages a new subscriber did not receive.
-    fn publish(&self, server: &Server, items: &[Item], key: Option<&auth::Key>) {
+    pub fn publish(&self, server: &Server, items: &[Item], key: Option<&auth::Key>) {
         let mut backlog = self.lock_backlog();
         let seq = backlog.last_seq() + 1;
         let header = wire::Header {
@@ -272,7 +269,17 @@ impl Coherence {
         }
     }
 
-    fn take_pending(&self) -> Vec<Item> {
+    /// Waits until a local change has been queued for the publisher.
+    pub async fn queued(&self) {
+        self.wakeup.notified().await;
+    }
+
+    /// The links' view of the configuration, which they follow as it changes.
+    pub fn watch_settings(&self) -> watch::Receiver<Settings> {
+        self.desired.subscribe()
+    }
+
+    pub fn take_pending(&self) -> Vec<Item> {
         let mut pending = self.pending.lock_or_recover();
         pending.overflowed = false;
         std::mem::take(&mut pending.items)
@@ -315,31 +322,6 @@ fn published_item(notice: &Notice<'_>) -> Option<Item> {
         Target::All => Item::FlushAll,
     };
     Some(item)
-}
-
-/// Publishes the queued invalidations: each wake-up drains the queue into as few messages as
-/// `MAX_MESSAGE_BYTES` allows.
-pub async fn publisher(server: Arc<Server>) {
-    let coherence = &server.coherence;
-    loop {
-        // No yield before draining: a yielded task runs only after the next I/O poll, which
-        // would hold every invalidation back a turn or two. Under load the batch is what the
-        // connections queued while the previous one was being published.
-        coherence.wakeup.notified().await;
-        let items = coherence.take_pending();
-        let key = coherence.key();
-        let mut start = 0;
-        while start < items.len() {
-            let mut end = start;
-            let mut bytes = 0;
-            while end < items.len() && (end == start || bytes < MAX_MESSAGE_BYTES) {
-                bytes += items[end].encoded_len();
-                end += 1;
-            }
-            coherence.publish(&server, &items[start..end], key.as_ref());
-            start = end;
-        }
-    }
 }
 
 /// A random node id: 40 hex digits, as Redis's run ids.

@@ -34,7 +34,7 @@
 
 use crate::sync::LockExt;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,56 +42,22 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinHandle;
 
-use super::auth::Key;
+use super::bus;
 use super::call::{self, encode_command, invalid, Auth};
 use super::resp::Frame;
-use super::wire::{self, Item, Message};
-use super::{as_remote, bus, Settings, CHANNEL};
 use crate::engine::labels::LabelKind;
 use crate::engine::notice::class;
 use crate::engine::now_ms;
-use crate::server::Server;
+use crate::state::coherence::auth::Key;
+use crate::state::coherence::links::{LinkState, CONNECTING, DOWN, UP};
+use crate::state::coherence::wire::{self, Item, Message};
+use crate::state::coherence::{as_remote, Settings, CHANNEL};
+use crate::state::Server;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Origins remembered per link (a bus carries many; a mesh link one): beyond, forget them all.
 const MAX_ORIGINS: usize = 1024;
-
-pub const CONNECTING: u8 = 0;
-pub const UP: u8 = 1;
-pub const DOWN: u8 = 2;
-
-pub struct LinkState {
-    /// host:port of the peer, or of the bus.
-    pub addr: String,
-    pub bus: bool,
-    pub state: AtomicU8,
-    pub messages: AtomicU64,
-    pub connects: AtomicU64,
-    /// Receive time minus publish time of the last message applied, in ms.
-    pub lag_ms: AtomicU64,
-}
-
-impl LinkState {
-    fn new(addr: String, bus: bool) -> Self {
-        LinkState {
-            addr,
-            bus,
-            state: AtomicU8::new(CONNECTING),
-            messages: AtomicU64::new(0),
-            connects: AtomicU64::new(0),
-            lag_ms: AtomicU64::new(0),
-        }
-    }
-
-    pub fn state_name(&self) -> &'static str {
-        match self.state.load(Ordering::Relaxed) {
-            UP => "up",
-            DOWN => "down",
-            _ => "connecting",
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Position {
@@ -140,7 +106,7 @@ fn wanted_links(settings: &Settings) -> Vec<(String, bool)> {
 /// Keeps one link per wanted peer (or one to the bus, with the forwarder) while coherence is
 /// on; stops them all at shutdown.
 pub async fn supervise(server: Arc<Server>) {
-    let mut desired = server.coherence.desired.subscribe();
+    let mut desired = server.coherence.watch_settings();
     let mut stopping = server.shutdown_receiver();
     let mut running: Vec<(Arc<LinkState>, JoinHandle<()>)> = Vec::new();
     let mut forwarder: Option<((String, String), JoinHandle<()>)> = None;
@@ -610,7 +576,7 @@ fn recover(server: &Server) {
 /// Drops `db` (all databases when `None`) as FLUSHALL ASYNC would, without publishing it.
 fn flush(server: &Server, db: Option<usize>) {
     let _shared = server.exec_gate.shared();
-    as_remote(|| crate::commands::server_cmds::flush_databases(server, db, true));
+    as_remote(|| server.flush_databases(db, true));
 }
 
 fn apply(server: &Server, message: &Message) {

@@ -9,8 +9,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::auth::{self, Key};
 use super::resp::{self, Frame};
+use crate::state::coherence::auth::{self, Key};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 

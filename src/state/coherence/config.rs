@@ -1,8 +1,7 @@
 //! The coherence directives: this daemon's name, whom it follows (peers or a bus), what it keeps
-//! for replays. Part of the one configuration (`server::config::directives`).
+//! for replays. Part of the one configuration (`state::config::directives`).
 
-use super::bus::parse_bus_url;
-use crate::server::config::{memory, one, ConfigValues, Directive};
+use crate::state::config::{memory, one, ConfigValues, Directive};
 
 pub static DIRECTIVES: &[Directive] = &[
     Directive {
@@ -149,9 +148,42 @@ pub fn parse_peers(args: &[&str]) -> Result<Vec<String>, String> {
     Ok(peers)
 }
 
+/// `redis://host:port[/]` or `host:port` → `host:port`; empty stays empty (no bus).
+pub fn parse_bus_url(text: &str) -> Result<String, String> {
+    let rest = text.strip_prefix("redis://").unwrap_or(text);
+    let addr = rest.strip_suffix('/').unwrap_or(rest);
+    if addr.is_empty() {
+        return Ok(String::new());
+    }
+    if addr.contains(['@', '/', '?']) {
+        return Err(
+            "coherence-bus must be redis://host:port (no credentials, database or options)"
+                .to_string(),
+        );
+    }
+    parse_peers(&[addr])?;
+    Ok(addr.to_string())
+}
+
+/// Where peers reach this daemon when nothing is configured: its listening address, with the
+/// loopback address in place of a wildcard.
+pub fn default_announce(local: std::net::SocketAddr) -> String {
+    let ip = if local.ip().is_unspecified() {
+        if local.is_ipv6() {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        }
+    } else {
+        local.ip()
+    };
+    std::net::SocketAddr::new(ip, local.port()).to_string()
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::server::config::{apply_conf_text, Config, ConfigValues};
+    use super::{default_announce, parse_bus_url};
+    use crate::state::config::{apply_conf_text, Config, ConfigValues};
 
     #[test]
     fn peer_lines_add_up_and_config_set_replaces() {
@@ -188,5 +220,27 @@ mod tests {
             .contains("peer list is ignored"));
         apply_conf_text(&mut values, "coherence-bus \"\"\n").unwrap();
         assert_eq!(ignored_links(&values), (0, None));
+    }
+
+    #[test]
+    fn bus_urls() {
+        assert_eq!(
+            parse_bus_url("redis://127.0.0.1:6379").as_deref(),
+            Ok("127.0.0.1:6379")
+        );
+        assert_eq!(parse_bus_url("redis://h:1/").as_deref(), Ok("h:1"));
+        assert_eq!(parse_bus_url("h:1").as_deref(), Ok("h:1"));
+        assert_eq!(parse_bus_url("").as_deref(), Ok(""));
+        assert!(parse_bus_url("redis://:pw@h:1").is_err());
+        assert!(parse_bus_url("redis://h:1/2").is_err());
+        assert!(parse_bus_url("redis://h").is_err());
+    }
+
+    #[test]
+    fn announce_defaults_to_a_reachable_address() {
+        let wildcard: std::net::SocketAddr = "0.0.0.0:7000".parse().unwrap();
+        assert_eq!(default_announce(wildcard), "127.0.0.1:7000");
+        let bound: std::net::SocketAddr = "10.0.0.5:7000".parse().unwrap();
+        assert_eq!(default_announce(bound), "10.0.0.5:7000");
     }
 }

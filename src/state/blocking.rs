@@ -8,7 +8,7 @@
 //! (pop and reply) and says whether it could ([`Serve`]). The handler then calls [`block_on`]:
 //! ```ignore
 //! fn bzpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-//!     let timeout = blocking::parse_timeout(&args[args.len() - 1])?;
+//!     let timeout = args::timeout(&args[args.len() - 1])?;
 //!     let keys = &args[1..args.len() - 1];
 //!     blocking::block_on(ctx, keys, args, timeout, serve_zpopmin, ServeOrder::AnyKey)
 //! }
@@ -50,10 +50,10 @@ use tokio::sync::oneshot;
 
 use super::clients::{ClientInfo, ClientState};
 use super::Server;
-use crate::commands::Ctx;
 use crate::engine::notice::{class, Notice, NoticeSink, Target};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{Protocol, ReplyBuf};
+use crate::state::command::Ctx;
 
 /// What a serve attempt found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,24 +200,6 @@ fn reply_buf(info: &ClientInfo) -> ReplyBuf {
         Protocol::Resp2
     };
     ReplyBuf::frame(protocol, 64)
-}
-
-/// Redis's `getTimeoutFromObjectOrReply` in seconds: a float times 1000, truncated to whole
-/// milliseconds as C converts it (so 0.0001 means "forever", and out-of-range values wrap to a
-/// negative number). `None` is no timeout.
-pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
-    let seconds = crate::commands::args::parse_float(arg).ok_or(CmdError::TimeoutNotFloat)?;
-    let ms = seconds * 1000.0;
-    let ms = if ms > -9.223_372_036_854_775e18 && ms < 9.223_372_036_854_775e18 {
-        ms as i64
-    } else {
-        i64::MIN
-    };
-    match ms {
-        ..=-1 => Err(CmdError::TimeoutNegative),
-        0 => Ok(None),
-        ms => Ok(Some(Duration::from_millis(ms as u64))),
-    }
 }
 
 /// Serves the client from the first of `keys` that has something for it, else blocks it until
@@ -412,26 +394,5 @@ impl Blocked {
             Ok(reply) => Unblocked::Reply(reply),
             Err(_) => Unblocked::Close,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_as_redis_reads_them() {
-        assert_eq!(parse_timeout(b"0").ok(), Some(None));
-        assert_eq!(parse_timeout(b"0.0001").ok(), Some(None));
-        assert_eq!(
-            parse_timeout(b"1.5").ok(),
-            Some(Some(Duration::from_millis(1500)))
-        );
-        assert!(parse_timeout(b"-0.0001").is_ok());
-        let negative = |arg: &[u8]| parse_timeout(arg).err();
-        assert_eq!(negative(b"-1"), Some(CmdError::TimeoutNegative));
-        assert_eq!(negative(b"inf"), Some(CmdError::TimeoutNegative));
-        assert_eq!(negative(b"1e100"), Some(CmdError::TimeoutNegative));
-        assert_eq!(negative(b"abc"), Some(CmdError::TimeoutNotFloat));
     }
 }

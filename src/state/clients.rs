@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::commands::CommandSpec;
+use crate::state::command::CommandSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyMode {
@@ -55,7 +55,7 @@ pub struct ClientState {
     /// Channels, patterns and shard channels it listens to, and its inbox of messages.
     pub pubsub: super::pubsub::ClientPubSub,
     /// The commands queued since MULTI; `None` outside a transaction.
-    pub multi: Option<crate::commands::multi::Transaction>,
+    pub multi: Option<crate::state::multi::Transaction>,
     /// The (database, key) pairs this client WATCHes, as registered in the server's watch registry.
     pub watched: Vec<(usize, Bytes)>,
     /// CLIENT TRACKING mode (the tables are in `Server::tracking`).

@@ -68,8 +68,8 @@ bitflags::bitflags! {
 #[macro_export]
 macro_rules! flags {
     ($($flag:ident),* $(,)?) => {
-        $crate::commands::flags::CommandFlags::empty()
-            $(.union($crate::commands::flags::CommandFlags::$flag))*
+        $crate::state::command::flags::CommandFlags::empty()
+            $(.union($crate::state::command::flags::CommandFlags::$flag))*
     };
 }
 
@@ -77,8 +77,8 @@ macro_rules! flags {
 #[macro_export]
 macro_rules! acl {
     ($($category:ident),* $(,)?) => {
-        $crate::commands::flags::AclCategories::empty()
-            $(.union($crate::commands::flags::AclCategories::$category))*
+        $crate::state::command::flags::AclCategories::empty()
+            $(.union($crate::state::command::flags::AclCategories::$category))*
     };
 }
 

@@ -143,8 +143,8 @@ pub fn set_output_buffer_limits(
             }
         };
         let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
-        let hard = crate::server::config::parse_memory(group[1]).ok_or_else(bad)?;
-        let soft = crate::server::config::parse_memory(group[2]).ok_or_else(bad)?;
+        let hard = crate::state::config::parse_memory(group[1]).ok_or_else(bad)?;
+        let soft = crate::state::config::parse_memory(group[2]).ok_or_else(bad)?;
         let soft_seconds = strtoll(group[3]);
         if soft_seconds < 0 {
             return Err(bad().into());

@@ -21,13 +21,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::futures::Notified;
 
-use super::blocking::{self, Unblocked};
-use super::clients::{Action, ClientInfo, ClientState};
-use super::pubsub::{OutputLimit, DELIVERY_BATCH_BYTES};
-use super::Server;
 use crate::commands::{dispatch, Ctx};
 use crate::engine::now_ms;
 use crate::protocol::{Limits, Protocol, ReplyBuf, RequestParser};
+use crate::state::blocking::{self, Unblocked};
+use crate::state::clients::{Action, ClientInfo, ClientState};
+use crate::state::pubsub::{OutputLimit, DELIVERY_BATCH_BYTES};
+use crate::state::Server;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// A current output block larger than this is given back to the allocator after it is written.

@@ -1,0 +1,39 @@
+//! Coherence on the wire: the publisher task (the queued invalidations, numbered and published),
+//! the links that follow other daemons (`link`), the bus forwarder (`bus`), calls to other daemons
+//! (`call`) and the RESP reader they share (`resp`). What they share with the commands (the
+//! backlog, the message format, the secret, the link states) is state: `state::coherence`.
+
+pub mod bus;
+mod call;
+pub mod link;
+pub mod resp;
+
+use std::sync::Arc;
+
+use crate::state::coherence::MAX_MESSAGE_BYTES;
+use crate::state::Server;
+
+/// Publishes the queued invalidations: each wake-up drains the queue into as few messages as
+/// `MAX_MESSAGE_BYTES` allows.
+pub async fn publisher(server: Arc<Server>) {
+    let coherence = &server.coherence;
+    loop {
+        // No yield before draining: a yielded task runs only after the next I/O poll, which
+        // would hold every invalidation back a turn or two. Under load the batch is what the
+        // connections queued while the previous one was being published.
+        coherence.queued().await;
+        let items = coherence.take_pending();
+        let key = coherence.key();
+        let mut start = 0;
+        while start < items.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < items.len() && (end == start || bytes < MAX_MESSAGE_BYTES) {
+                bytes += items[end].encoded_len();
+                end += 1;
+            }
+            coherence.publish(&server, &items[start..end], key.as_ref());
+            start = end;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The network layer: listening sockets, the accept loop with `maxclients`, one task per
+//! connection (`connection`), the background tasks (`cron`: active expiry, eviction after a
+//! lowered limit, the invalidation sweeper; `coherence`: the publisher, links and bus), and
+//! graceful shutdown: on the signal the listener stops accepting, every connection finishes the
+//! batch it is executing, and `run` returns once all have closed.
+
+pub mod coherence;
+pub mod connection;
+mod cron;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::state::config::ConfigValues;
+use crate::state::{Server, CACHET_VERSION};
+
+/// A listening socket on `addr` (`host:port`, brackets around an IPv6 host) whose kernel queue of
+/// connections not yet accepted holds `backlog` (`tcp-backlog`), as Redis's `listen(fd, backlog)`:
+/// tokio's own `bind` fixes it at 1024 whatever the configuration says.
+pub fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    use std::net::ToSocketAddrs;
+    let address = addr.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    })?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok());
+    if let Some(somaxconn) = somaxconn.filter(|&max| max < backlog) {
+        tracing::warn!(
+            "The TCP backlog setting of {backlog} cannot be enforced because \
+             /proc/sys/net/core/somaxconn is set to the lower value of {somaxconn}."
+        );
+    }
+    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
+/// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
+pub async fn run(
+    listeners: Vec<TcpListener>,
+    values: ConfigValues,
+    config_file: Option<std::path::PathBuf>,
+    shutdown: impl Future,
+) {
+    let local_addr = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let server = Server::new(values, config_file, local_addr);
+    let mut shutdown_rx = server.shutdown_receiver();
+
+    // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
+    // of them has ended.
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    for listener in listeners {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, version = CACHET_VERSION, "cachet ready to accept connections");
+        }
+        tokio::spawn(accept_loop(server.clone(), listener, done_tx.clone()));
+    }
+    let cron = tokio::spawn(cron::cron(server.clone()));
+    let sweeper = tokio::spawn(cron::sweeper(server.clone()));
+    let publisher = tokio::spawn(coherence::publisher(server.clone()));
+    let links = tokio::spawn(coherence::link::supervise(server.clone()));
+    tokio::select! {
+        _ = shutdown => {}
+        _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
+    }
+    server.shutdown();
+    drop(done_tx);
+    let _ = done_rx.recv().await;
+    cron.abort();
+    sweeper.abort();
+    publisher.abort();
+    let _ = links.await;
+    tracing::info!("cachet is now ready to exit, bye bye...");
+}
+
+async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sender<()>) {
+    let mut stopping = server.shutdown_receiver();
+    let stop = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => accept(&server, stream, addr, done.clone()),
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+        }
+    }
+}
+
+fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
+    server
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let laddr = stream.local_addr().unwrap_or(server.local_addr);
+    let (max, keepalive) = {
+        let config = server.config.read();
+        (config.maxclients, config.tcp_keepalive)
+    };
+    let server = server.clone();
+    let Some(info) = server.clients.register(addr, laddr, max) else {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let mut reply = crate::protocol::ReplyBuf::new(crate::protocol::Protocol::Resp2);
+        reply.error_bytes(&crate::error::CmdError::MaxClients.message_bytes());
+        let reply = reply.to_vec();
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = stream.write_all(&reply).await;
+            drop(done);
+        });
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    if keepalive > 0 {
+        let interval = Duration::from_secs(keepalive);
+        let options = socket2::TcpKeepalive::new()
+            .with_time(interval)
+            .with_interval(interval / 3);
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&options);
+    }
+    tokio::spawn(async move {
+        connection::serve(&server, stream, info.clone()).await;
+        server.clients.unregister(info.id);
+        drop(done);
+    });
+}

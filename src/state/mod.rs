@@ -1,0 +1,262 @@
+//! The server's shared state, the layer between the command handlers and the engine: `Server`
+//! (the keyspace, configuration, clients, statistics), pub/sub, client tracking, the blocking
+//! registry, transactions and WATCH, coherence state, the exec gate, and the command table's
+//! types (`command`). Sockets and background tasks live above, in `net`.
+
+pub mod blocking;
+pub mod clients;
+#[macro_use]
+pub mod command;
+pub mod coherence;
+pub mod config;
+pub mod exec_gate;
+pub mod multi;
+pub mod pubsub;
+pub mod stats;
+pub mod tracking;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use crate::engine::notice::NoticeSink;
+use crate::engine::{now_ms, Keyspace};
+use clients::ClientRegistry;
+use config::{Config, ConfigValues};
+
+/// The version we answer as in `HELLO` and `INFO`: clients enable features by it.
+pub const REDIS_COMPAT_VERSION: &str = "7.4.0";
+pub const CACHET_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Default)]
+pub struct ServerStats {
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub expired_by_cycle: AtomicU64,
+    /// Rates of the counters above, sampled by `cron` for INFO's `instantaneous_*` fields.
+    pub ops_per_sec: stats::RateSampler,
+    pub input_bytes_per_sec: stats::RateSampler,
+    pub output_bytes_per_sec: stats::RateSampler,
+    /// Highest `used_memory` seen by the cron or an INFO.
+    pub memory_peak: AtomicU64,
+}
+
+impl ServerStats {
+    /// CONFIG RESETSTAT: the counters and rates go back to zero; the memory figures stay.
+    pub fn reset(&self) {
+        for counter in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.commands_processed,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.expired_by_cycle,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.ops_per_sec.reset();
+        self.input_bytes_per_sec.reset();
+        self.output_bytes_per_sec.reset();
+    }
+
+    pub fn sample_rates(&self, now_ms: u64) {
+        self.ops_per_sec
+            .sample(now_ms, self.commands_processed.load(Ordering::Relaxed));
+        self.input_bytes_per_sec
+            .sample(now_ms, self.net_input_bytes.load(Ordering::Relaxed));
+        self.output_bytes_per_sec
+            .sample(now_ms, self.net_output_bytes.load(Ordering::Relaxed));
+    }
+}
+
+pub struct Server {
+    pub config: Config,
+    pub keyspace: Keyspace,
+    pub clients: ClientRegistry,
+    pub stats: ServerStats,
+    pub started: Instant,
+    pub started_unix_ms: u64,
+    pub run_id: String,
+    pub local_addr: SocketAddr,
+    /// Unix seconds of the last successful save (LASTSAVE); the start time until one happens.
+    pub last_save: AtomicU64,
+    /// Held shared by every command and the cron, exclusively by EXEC (`exec_gate`).
+    pub exec_gate: exec_gate::ExecGate,
+    /// Who WATCHes which key; a sink of the keyspace notices.
+    pub watches: Arc<multi::WatchRegistry>,
+    /// Clients blocked on keys (BLPOP and friends); also a keyspace-notice sink.
+    pub blocking: Arc<blocking::Blocking>,
+    /// Channel registry and message delivery; also the keyspace notifications sink.
+    pub pubsub: Arc<pubsub::PubSub>,
+    /// Invalidations published to and received from peer daemons; a keyspace-notice sink.
+    pub coherence: Arc<coherence::Coherence>,
+    /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
+    pub tracking: Arc<tracking::Tracking>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Server {
+    /// Asks the server to stop: the accept loop ends and connections close after their batch.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Pushes the settings other parts read without the config lock (eviction) after a change.
+    pub fn apply_config(&self) {
+        let (settings, receiver_limits, keyspace_events, prefixes, coherence) = {
+            let config = self.config.read();
+            (
+                config.eviction(),
+                pubsub::ReceiverLimits {
+                    normal: config.client_output_buffer_limit[0],
+                    pubsub: config.client_output_buffer_limit[2],
+                },
+                config.notify_keyspace_events,
+                config.stats_prefixes.clone(),
+                coherence::Settings {
+                    enabled: config.coherence,
+                    peers: config.peers.clone(),
+                    bus: config.coherence_bus.clone(),
+                    announce: if config.coherence_announce.is_empty() {
+                        coherence::config::default_announce(self.local_addr)
+                    } else {
+                        config.coherence_announce.clone()
+                    },
+                    backlog_size: config.coherence_backlog_size,
+                },
+            )
+        };
+        self.coherence
+            .set_secret(&self.config.read().coherence_secret);
+        self.coherence.configure(coherence);
+        self.keyspace.set_eviction_settings(settings);
+        self.tracking.max_keys.store(
+            self.config.read().tracking_table_max_keys,
+            Ordering::Relaxed,
+        );
+        self.keyspace.set_stats_prefixes(&prefixes);
+        self.pubsub.set_limits(receiver_limits);
+        self.pubsub
+            .keyspace_events
+            .store(keyspace_events, Ordering::Relaxed);
+    }
+
+    /// Every consumer of the keyspace notices, installed together when the server is built: each
+    /// feature that listens adds its sink here.
+    fn notice_sinks(&self) -> Vec<Arc<dyn NoticeSink>> {
+        vec![
+            self.pubsub.clone(),
+            self.blocking.clone(),
+            self.watches.clone(),
+            self.coherence.clone(),
+            self.tracking.clone(),
+        ]
+    }
+
+    pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Empties `db` (all databases when `None`) in every shard, atomically for other clients
+    /// (FLUSHDB, FLUSHALL, a peer's flush). The caller holds the exec gate. WATCH is told while
+    /// the emptied tables can still say which watched keys existed.
+    pub fn flush_databases(&self, db: Option<usize>, asynchronous: bool) {
+        let taken = self.keyspace.take_tables(db);
+        multi::touch_flushed(self, db, &taken);
+        free_tables(taken, asynchronous);
+    }
+
+    /// INFO's `used_memory`: the keyspace's byte accounting plus the start-up baseline. The data
+    /// accounting is the figure that matters (it is what a memory limit will be checked against);
+    /// the baseline only makes the total comparable with Redis's. Updates the peak.
+    pub fn used_memory(&self) -> u64 {
+        let used = self.keyspace.used_memory() as u64;
+        self.stats.memory_peak.fetch_max(used, Ordering::Relaxed);
+        used
+    }
+}
+
+impl Server {
+    /// Builds the shared state from the configuration: every notice sink installed, the settings
+    /// pushed to the parts that read them without the config lock, and the memory baseline taken
+    /// (everything allocated before the first client but the keyspace's own accounted bytes).
+    pub fn new(
+        mut values: ConfigValues,
+        config_file: Option<std::path::PathBuf>,
+        local_addr: SocketAddr,
+    ) -> Arc<Server> {
+        let (shutdown, _) = watch::channel(false);
+        let now = now_ms();
+        if values.node_id.is_empty() {
+            values.node_id = coherence::random_node_id();
+        }
+        let coherence = Arc::new(coherence::Coherence::new(&values.node_id, now));
+        let pubsub: Arc<pubsub::PubSub> = Arc::default();
+        let server = Arc::new(Server {
+            keyspace: Keyspace::new(values.shards, values.databases),
+            config: Config::new(values, config_file),
+            clients: ClientRegistry::default(),
+            stats: ServerStats::default(),
+            started: Instant::now(),
+            started_unix_ms: now,
+            run_id: random_run_id(),
+            local_addr,
+            last_save: AtomicU64::new(now / 1000),
+            exec_gate: exec_gate::ExecGate::default(),
+            watches: Default::default(),
+            blocking: Arc::default(),
+            pubsub: pubsub.clone(),
+            coherence,
+            tracking: Arc::new(tracking::Tracking::new(pubsub)),
+            shutdown,
+        });
+        server.keyspace.notices.install(server.notice_sinks());
+        server.apply_config();
+        if let (_, Some(warning)) = coherence::config::ignored_links(&server.config.read()) {
+            tracing::warn!("{warning}");
+        }
+        let allocated = crate::engine::memory::allocator_stats().0;
+        server.keyspace.baseline.store(
+            allocated.saturating_sub(server.keyspace.memory()),
+            Ordering::Relaxed,
+        );
+        server
+    }
+}
+
+fn random_run_id() -> String {
+    (0..40)
+        .map(|_| fastrand::alphanumeric().to_ascii_lowercase())
+        .map(|c| {
+            if c.is_ascii_digit() || ('a'..='f').contains(&c) {
+                c
+            } else {
+                fastrand::char('a'..='f')
+            }
+        })
+        .collect()
+}
+
+/// Frees tables taken out of the keyspace: on a thread of its own for ASYNC (dropping millions of
+/// entries takes a while and needs no lock), here otherwise.
+fn free_tables(tables: Vec<crate::engine::Table>, asynchronous: bool) {
+    if tables.iter().all(|t| t.map.is_empty()) {
+        return;
+    }
+    if asynchronous {
+        let spawned = std::thread::Builder::new()
+            .name("cachet-lazyfree".into())
+            .spawn(move || drop(tables));
+        if let Err(err) = spawned {
+            tracing::warn!(%err, "could not start a thread to free flushed keys; freeing them inline");
+        }
+    } else {
+        drop(tables);
+    }
+}
