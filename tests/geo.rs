@@ -357,7 +357,7 @@ type Info = (
 );
 
 /// COMMAND INFO's name, arity, flags, key positions and ACL categories are Redis 7.0.15's; its
-/// key specs are derived (see `commands/command_cmd.rs`), and COMMAND GETKEYS finds the STORE
+/// key specs are derived (see `commands/server/command.rs`), and COMMAND GETKEYS finds the STORE
 /// keys as Redis's key specs do (checked in `geo_keys_are_sorted_sets`).
 #[test]
 fn command_info_as_redis() {

@@ -5,36 +5,19 @@
 pub mod args;
 pub mod bitmap;
 pub mod cache;
-pub mod cache_stats;
 pub mod client;
-mod client_list;
-pub mod client_tracking;
-pub mod command_cmd;
-pub mod config_cmd;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
-pub mod info;
 pub mod keys;
 pub mod list;
-pub mod list_blocking;
-pub mod list_index;
 pub mod long_double;
 pub mod multi;
-pub mod peer;
 pub mod pubsub;
-pub mod server_cmds;
+pub mod server;
 pub mod set;
 pub mod string;
-pub mod string_num;
-pub mod string_range;
-pub mod tags;
 pub mod zset;
-pub mod zset_blocking;
-pub mod zset_ops;
-pub mod zset_parse;
-pub mod zset_pop;
-pub mod zset_range;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -63,15 +46,15 @@ pub fn families() -> [&'static [CommandSpec]; 20] {
         geo::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
-        server_cmds::COMMANDS,
+        server::COMMANDS,
         client::COMMANDS,
-        config_cmd::COMMANDS,
-        command_cmd::COMMANDS,
-        info::COMMANDS,
+        server::config::COMMANDS,
+        server::command::COMMANDS,
+        server::info::COMMANDS,
         cache::COMMANDS,
-        tags::COMMANDS,
-        cache_stats::COMMANDS,
-        peer::COMMANDS,
+        cache::tags::COMMANDS,
+        cache::stats::COMMANDS,
+        cache::peer::COMMANDS,
     ]
 }
 

@@ -21,7 +21,7 @@ mod sort;
 
 use bytes::Bytes;
 
-use super::zset_parse;
+use super::zset::parse as zset_parse;
 use super::{CommandSpec, SPEC};
 use crate::error::{CmdError, GeoError};
 

@@ -16,9 +16,10 @@
 use bytes::Bytes;
 
 use super::area::{Search, Shape};
-use super::{format_distance, hash, is_option, lon_lat, sort, unit, zset_parse};
+use super::{format_distance, hash, is_option, lon_lat, sort, unit};
 use crate::commands::zset::limits;
-use crate::commands::zset_range::{build_result, store_result};
+use crate::commands::zset::parse as zset_parse;
+use crate::commands::zset::range::{build_result, store_result};
 use crate::commands::{args, Ctx};
 use crate::engine::types::zset::{Member, ZSetValue};
 use crate::engine::DbShard;

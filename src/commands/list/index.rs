@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 
-use super::list::{fill, note, positive};
-use super::{args, Ctx};
+use crate::commands::list::{fill, note, positive};
+use crate::commands::{args, Ctx};
 use crate::engine::notice::class;
 use crate::engine::types::ListValue;
 use crate::error::{CmdError, CmdResult};

@@ -1,16 +1,19 @@
 //! String commands (Redis's `t_string.c`): the command table of the family and the commands that
-//! get and set whole values. Counters live in `string_num.rs`, substring and LCS commands in
-//! `string_range.rs`.
+//! get and set whole values. Counters live in `num.rs`, substring and LCS commands in
+//! `range.rs`.
 //!
 //! Read commands look keys up with `DbShard::read` (keyspace hits and misses), writes with
 //! `peek`/`contains`/`modify`, as Redis's `lookupKeyRead`/`lookupKeyWrite` split them.
+
+pub mod num;
+pub mod range;
 
 use crate::commands::{AclCategories, CommandFlags};
 use crate::engine::notice::class;
 use bytes::Bytes;
 
 use super::cache::MetaRequest;
-use super::{args, string_num, string_range, CommandSpec, Ctx, SPEC};
+use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
@@ -48,17 +51,17 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "mget", arity: -2, flags: READ_FAST, acl_categories: ACL_READ_FAST, last_key: -1, summary: "Atomically returns the string values of one or more keys.", complexity: "O(N) where N is the number of keys to retrieve.", handler: Some(mget), ..STRING },
     CommandSpec { name: "mset", arity: -3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: -1, key_step: 2, summary: "Atomically creates or modifies the string values of one or more keys.", since: "1.0.1", complexity: "O(N) where N is the number of keys to set.", handler: Some(mset), ..STRING },
     CommandSpec { name: "msetnx", arity: -3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: -1, key_step: 2, summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.", since: "1.0.1", complexity: "O(N) where N is the number of keys to set.", handler: Some(msetnx), ..STRING },
-    CommandSpec { name: "incr", arity: 2, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::incr), ..STRING },
-    CommandSpec { name: "decr", arity: 2, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::decr), ..STRING },
-    CommandSpec { name: "incrby", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::incrby), ..STRING },
-    CommandSpec { name: "decrby", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", handler: Some(string_num::decrby), ..STRING },
-    CommandSpec { name: "incrbyfloat", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "2.6.0", handler: Some(string_num::incrbyfloat), ..STRING },
-    CommandSpec { name: "append", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", since: "2.0.0", complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", handler: Some(string_range::append), ..STRING },
+    CommandSpec { name: "incr", arity: 2, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", handler: Some(num::incr), ..STRING },
+    CommandSpec { name: "decr", arity: 2, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", handler: Some(num::decr), ..STRING },
+    CommandSpec { name: "incrby", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", handler: Some(num::incrby), ..STRING },
+    CommandSpec { name: "decrby", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", handler: Some(num::decrby), ..STRING },
+    CommandSpec { name: "incrbyfloat", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", since: "2.6.0", handler: Some(num::incrbyfloat), ..STRING },
+    CommandSpec { name: "append", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", since: "2.0.0", complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", handler: Some(range::append), ..STRING },
     CommandSpec { name: "strlen", arity: 2, flags: READ_FAST, acl_categories: ACL_READ_FAST, summary: "Returns the length of a string value.", since: "2.2.0", handler: Some(strlen), ..STRING },
-    CommandSpec { name: "getrange", arity: 4, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Returns a substring of the string stored at a key.", since: "2.4.0", complexity: RANGE_COMPLEXITY, handler: Some(string_range::getrange), ..STRING },
-    CommandSpec { name: "setrange", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", since: "2.2.0", complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", handler: Some(string_range::setrange), ..STRING },
-    CommandSpec { name: "substr", arity: 4, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Returns a substring from a string value.", complexity: RANGE_COMPLEXITY, handler: Some(string_range::getrange), ..STRING },
-    CommandSpec { name: "lcs", arity: -3, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, last_key: 2, summary: "Finds the longest common substring.", since: "7.0.0", complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively", handler: Some(string_range::lcs), ..STRING },
+    CommandSpec { name: "getrange", arity: 4, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Returns a substring of the string stored at a key.", since: "2.4.0", complexity: RANGE_COMPLEXITY, handler: Some(range::getrange), ..STRING },
+    CommandSpec { name: "setrange", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", since: "2.2.0", complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", handler: Some(range::setrange), ..STRING },
+    CommandSpec { name: "substr", arity: 4, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Returns a substring from a string value.", complexity: RANGE_COMPLEXITY, handler: Some(range::getrange), ..STRING },
+    CommandSpec { name: "lcs", arity: -3, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, last_key: 2, summary: "Finds the longest common substring.", since: "7.0.0", complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively", handler: Some(range::lcs), ..STRING },
 ];
 
 /// Replies with a key's string value as GET does: nil when absent, WRONGTYPE for other types.

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::keys::scan::{parse_cursor, parse_scan_options, walk_shards, ScanOptions};
-use super::{args, CommandSpec, Ctx, SPEC};
+use crate::commands::keys::scan::{parse_cursor, parse_scan_options, walk_shards, ScanOptions};
+use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::engine::labels::LabelKind;
 use crate::engine::DbShard;

@@ -142,7 +142,7 @@ impl ScoreRange {
 
 fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
     // `zslParseRange` hands the argument to strtod as a C string: it ends at the first NUL.
-    let arg = super::args::c_str(arg, usize::MAX);
+    let arg = crate::commands::args::c_str(arg, usize::MAX);
     let (text, exclusive) = match arg.first() {
         Some(b'(') => (&arg[1..], true),
         _ => (arg, false),

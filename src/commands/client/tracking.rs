@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::Ctx;
+use crate::commands::Ctx;
 use crate::error::{CmdError, CmdResult};
 
 /// `CLIENT TRACKING on|off [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`, and

@@ -6,6 +6,10 @@
 //! out or swap them, O(shards × databases); the old entries are freed after the locks are released,
 //! on a background thread for ASYNC.
 
+pub mod command;
+pub mod config;
+pub mod info;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;

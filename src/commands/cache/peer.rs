@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use super::{reply_help, CommandSpec, Ctx, SPEC};
+use crate::commands::{reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::state::coherence::auth;
 use crate::state::coherence::backlog::Unavailable;
@@ -127,7 +127,7 @@ fn addresses(args: &[Bytes]) -> Result<Vec<String>, CmdError> {
 /// `enable-protected-configs` allows it), and applies it. Replies the number of peers now
 /// configured.
 fn set_peers(ctx: &mut Ctx<'_>, peers: Vec<String>) -> CmdResult {
-    if !super::config_cmd::may_set_protected(ctx) {
+    if !crate::commands::server::config::may_set_protected(ctx) {
         return Err(CmdError::PeersProtected);
     }
     let joined = peers.join(" ");
@@ -205,7 +205,7 @@ fn peer_position(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /// A run or a sequence: an integer as Redis parses them, not negative.
 fn parse_u64(arg: &[u8]) -> Result<u64, CmdError> {
-    u64::try_from(super::args::int(arg)?).map_err(|_| CmdError::NotInteger)
+    u64::try_from(crate::commands::args::int(arg)?).map_err(|_| CmdError::NotInteger)
 }
 
 /// `CACHE.PEER REPLAY node-id run after-seq`: the payloads of the messages after `after-seq`, in

@@ -6,7 +6,7 @@ use crate::commands::reply_help;
 use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
-use super::{CommandSpec, Ctx, SPEC};
+use crate::commands::{CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::state::config::{directives, find_directive, refusal, Directive};

@@ -1,15 +1,18 @@
 //! List commands (Redis's `t_list.c`): the family's command table, pushes, pops and moves. The
-//! commands that address elements by index or value are in `list_index.rs`; the blocking forms in
-//! `list_blocking.rs` share the pop and move cores below.
+//! commands that address elements by index or value are in `index.rs`; the blocking forms in
+//! `blocking.rs` share the pop and move cores below.
 //!
 //! As in Redis, write commands look keys up without counting keyspace hits (`peek`/`modify`),
 //! read commands with `read`. Every change emits Redis's notices in Redis's order (the command's
 //! event, then `del` when the list was emptied and so deleted), with the shard still locked.
 
+pub mod blocking;
+pub mod index;
+
 use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
-use super::{args, list_blocking, list_index, CommandSpec, Ctx, SPEC};
+use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::notice::class;
 use crate::engine::types::{Collection, ListValue};
 use crate::engine::Entry;
@@ -49,22 +52,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "rpushx", arity: -3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Append an element to a list, only if the list exists", since: "2.2.0", complexity: PUSH_COMPLEXITY, handler: Some(rpushx), ..LIST },
     CommandSpec { name: "lpop", arity: -2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Remove and get the first elements in a list", complexity: "O(N) where N is the number of elements returned", handler: Some(lpop), ..LIST },
     CommandSpec { name: "rpop", arity: -2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Remove and get the last elements in a list", complexity: "O(N) where N is the number of elements returned", handler: Some(rpop), ..LIST },
-    CommandSpec { name: "llen", arity: 2, flags: READ_FAST, acl_categories: ACL_READ_FAST, summary: "Get the length of a list", handler: Some(list_index::llen), ..LIST },
-    CommandSpec { name: "lrange", arity: 4, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get a range of elements from a list", complexity: "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", handler: Some(list_index::lrange), ..LIST },
-    CommandSpec { name: "lindex", arity: 3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get an element from a list by its index", complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", handler: Some(list_index::lindex), ..LIST },
-    CommandSpec { name: "lset", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Set the value of an element in a list by its index", complexity: "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", handler: Some(list_index::lset), ..LIST },
-    CommandSpec { name: "linsert", arity: 5, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Insert an element before or after another element in a list", since: "2.2.0", complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", handler: Some(list_index::linsert), ..LIST },
-    CommandSpec { name: "lrem", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Remove elements from a list", complexity: "O(N+M) where N is the length of the list and M is the number of elements removed.", handler: Some(list_index::lrem), ..LIST },
-    CommandSpec { name: "ltrim", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Trim a list to the specified range", complexity: "O(N) where N is the number of elements to be removed by the operation.", handler: Some(list_index::ltrim), ..LIST },
-    CommandSpec { name: "lpos", arity: -3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Return the index of matching elements on a list", since: "6.0.6", complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", handler: Some(list_index::lpos), ..LIST },
+    CommandSpec { name: "llen", arity: 2, flags: READ_FAST, acl_categories: ACL_READ_FAST, summary: "Get the length of a list", handler: Some(index::llen), ..LIST },
+    CommandSpec { name: "lrange", arity: 4, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get a range of elements from a list", complexity: "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", handler: Some(index::lrange), ..LIST },
+    CommandSpec { name: "lindex", arity: 3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Get an element from a list by its index", complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", handler: Some(index::lindex), ..LIST },
+    CommandSpec { name: "lset", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Set the value of an element in a list by its index", complexity: "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", handler: Some(index::lset), ..LIST },
+    CommandSpec { name: "linsert", arity: 5, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Insert an element before or after another element in a list", since: "2.2.0", complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", handler: Some(index::linsert), ..LIST },
+    CommandSpec { name: "lrem", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Remove elements from a list", complexity: "O(N+M) where N is the length of the list and M is the number of elements removed.", handler: Some(index::lrem), ..LIST },
+    CommandSpec { name: "ltrim", arity: 4, flags: WRITE_NO_OOM, acl_categories: ACL_WRITE_SLOW, summary: "Trim a list to the specified range", complexity: "O(N) where N is the number of elements to be removed by the operation.", handler: Some(index::ltrim), ..LIST },
+    CommandSpec { name: "lpos", arity: -3, flags: READ, acl_categories: ACL_READ_SLOW, summary: "Return the index of matching elements on a list", since: "6.0.6", complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", handler: Some(index::lpos), ..LIST },
     CommandSpec { name: "lmove", arity: 5, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: 2, summary: "Pop an element from a list, push it to another list and return it", since: "6.2.0", handler: Some(lmove), ..LIST },
     CommandSpec { name: "rpoplpush", arity: 3, flags: WRITE, acl_categories: ACL_WRITE_SLOW, last_key: 2, summary: "Remove the last element in a list, prepend it to another list and return it", since: "1.2.0", handler: Some(rpoplpush), ..LIST },
     CommandSpec { name: "lmpop", arity: -4, flags: flags!(WRITE, MOVABLEKEYS), acl_categories: ACL_WRITE_SLOW, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list", since: "7.0.0", complexity: MPOP_COMPLEXITY, movable_keys: Some(super::numkeys_keys::<1, false>), handler: Some(lmpop), ..LIST },
-    CommandSpec { name: "blpop", arity: -3, flags: flags!(WRITE, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the first element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(list_blocking::blpop), ..LIST },
-    CommandSpec { name: "brpop", arity: -3, flags: flags!(WRITE, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the last element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(list_blocking::brpop), ..LIST },
-    CommandSpec { name: "blmove", arity: 6, flags: flags!(WRITE, DENYOOM, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "6.2.0", handler: Some(list_blocking::blmove), ..LIST },
-    CommandSpec { name: "brpoplpush", arity: 4, flags: flags!(WRITE, DENYOOM, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "2.2.0", handler: Some(list_blocking::brpoplpush), ..LIST },
-    CommandSpec { name: "blmpop", arity: -5, flags: flags!(WRITE, BLOCKING, MOVABLEKEYS), acl_categories: ACL_BLOCKING, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list, or block until one is available", since: "7.0.0", complexity: MPOP_COMPLEXITY, movable_keys: Some(super::numkeys_keys::<2, false>), handler: Some(list_blocking::blmpop), ..LIST },
+    CommandSpec { name: "blpop", arity: -3, flags: flags!(WRITE, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the first element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(blocking::blpop), ..LIST },
+    CommandSpec { name: "brpop", arity: -3, flags: flags!(WRITE, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: -2, summary: "Remove and get the last element in a list, or block until one is available", since: "2.0.0", complexity: "O(N) where N is the number of provided keys.", handler: Some(blocking::brpop), ..LIST },
+    CommandSpec { name: "blmove", arity: 6, flags: flags!(WRITE, DENYOOM, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "6.2.0", handler: Some(blocking::blmove), ..LIST },
+    CommandSpec { name: "brpoplpush", arity: 4, flags: flags!(WRITE, DENYOOM, NOSCRIPT, BLOCKING), acl_categories: ACL_BLOCKING, last_key: 2, summary: "Pop an element from a list, push it to another list and return it; or block until one is available", since: "2.2.0", handler: Some(blocking::brpoplpush), ..LIST },
+    CommandSpec { name: "blmpop", arity: -5, flags: flags!(WRITE, BLOCKING, MOVABLEKEYS), acl_categories: ACL_BLOCKING, first_key: 0, last_key: 0, key_step: 0, summary: "Pop elements from a list, or block until one is available", since: "7.0.0", complexity: MPOP_COMPLEXITY, movable_keys: Some(super::numkeys_keys::<2, false>), handler: Some(blocking::blmpop), ..LIST },
 ];
 
 /// The `list-max-listpack-size` in force.

@@ -2,8 +2,11 @@
 //! RESET) and CLIENT, which reads and changes the registry of every connected client.
 //!
 //! There is one user, `default`, whose password is the `requirepass` directive (none when empty),
-//! which is what Redis 7 does without ACL rules. CLIENT LIST, INFO and KILL: `client_list.rs`;
-//! CLIENT TRACKING and its kin: `client_tracking.rs`.
+//! which is what Redis 7 does without ACL rules. CLIENT LIST, INFO and KILL: `list.rs`;
+//! CLIENT TRACKING and its kin: `tracking.rs`.
+
+pub mod list;
+pub mod tracking;
 
 use crate::commands::reply_help;
 use crate::commands::{AclCategories, CommandFlags};
@@ -134,7 +137,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Lists open connections.",
         since: "2.4.0",
         complexity: "O(N) where N is the number of client connections",
-        handler: Some(super::client_list::client_list),
+        handler: Some(list::client_list),
         ..SPEC
     },
     CommandSpec {
@@ -145,7 +148,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         group: "connection",
         summary: "Returns information about the connection.",
         since: "6.2.0",
-        handler: Some(super::client_list::client_info),
+        handler: Some(list::client_info),
         ..SPEC
     },
     CommandSpec {
@@ -157,7 +160,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Terminates open connections.",
         since: "2.4.0",
         complexity: "O(N) where N is the number of client connections",
-        handler: Some(super::client_list::client_kill),
+        handler: Some(list::client_kill),
         ..SPEC
     },
     CommandSpec {
@@ -203,7 +206,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Enable or disable server assisted client side caching support",
         since: "6.0.0",
         complexity: "O(1). Some options may introduce additional complexity.",
-        handler: Some(super::client_tracking::client_tracking),
+        handler: Some(tracking::client_tracking),
         ..SPEC
     },
     CommandSpec {
@@ -215,7 +218,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Instruct the server about tracking or not keys in the next request",
         since: "6.0.0",
         complexity: "O(1)",
-        handler: Some(super::client_tracking::client_caching),
+        handler: Some(tracking::client_caching),
         ..SPEC
     },
     CommandSpec {
@@ -227,7 +230,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Get tracking notifications redirection client ID if any",
         since: "6.0.0",
         complexity: "O(1)",
-        handler: Some(super::client_tracking::client_getredir),
+        handler: Some(tracking::client_getredir),
         ..SPEC
     },
     CommandSpec {
@@ -239,7 +242,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Return information about server assisted client side caching for the current connection",
         since: "6.2.0",
         complexity: "O(1)",
-        handler: Some(super::client_tracking::client_trackinginfo),
+        handler: Some(tracking::client_trackinginfo),
         ..SPEC
     },
     CommandSpec {
@@ -389,7 +392,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     super::multi::reset_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.pubsub.clear();
-    super::client_tracking::disable(ctx);
+    tracking::disable(ctx);
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
     ctx.client.peer = false;

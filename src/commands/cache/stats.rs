@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::{args, CommandSpec, Ctx, SPEC};
+use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::analytics::TOP_KEYS_PER_SHARD;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;

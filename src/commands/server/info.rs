@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::{CommandSpec, Ctx, SPEC};
+use crate::commands::{CommandSpec, Ctx, SPEC};
 use crate::engine::memory::allocator_stats;
 use crate::engine::{lru_clock, Priority};
 use crate::error::CmdResult;
@@ -414,7 +414,7 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
                 String::from_utf8_lossy(&counter.prefix),
                 counter.hits,
                 counter.misses,
-                super::cache_stats::hit_ratio(counter.hits, counter.misses)
+                crate::commands::cache::stats::hit_ratio(counter.hits, counter.misses)
             ),
         );
     }

@@ -5,9 +5,9 @@
 
 use bytes::Bytes;
 
-use super::zset::{limits, new_entry, read_zset, reply_items};
-use super::zset_parse::{LexRange, ScoreRange};
-use super::{args, Ctx};
+use crate::commands::zset::parse::{LexRange, ScoreRange};
+use crate::commands::zset::{limits, new_entry, read_zset, reply_items};
+use crate::commands::{args, Ctx};
 use crate::engine::notice::class;
 use crate::engine::types::zset::{ZItem, ZSetLimits, ZSetValue};
 use crate::error::{CmdError, CmdResult};

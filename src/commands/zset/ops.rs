@@ -10,9 +10,10 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::zset::{limits, reply_items};
-use super::zset_range::{build_result, store_result};
-use super::{args, zset_parse, Ctx};
+use crate::commands::zset::parse as zset_parse;
+use crate::commands::zset::range::{build_result, store_result};
+use crate::commands::zset::{limits, reply_items};
+use crate::commands::{args, Ctx};
 use crate::engine::types::zset::{compare, ZItem, ZSetLimits, ZSetValue};
 use crate::engine::Locked;
 use crate::error::{CmdError, CmdResult};

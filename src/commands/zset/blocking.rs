@@ -1,15 +1,15 @@
 //! Blocking sorted-set pops (BZPOPMIN, BZPOPMAX, BZMPOP): Redis's `blockingGenericZpopCommand`
-//! on the blocking registry (`state::blocking`) and the pop cores of `zset_pop.rs`.
+//! on the blocking registry (`state::blocking`) and the pop cores of `pop.rs`.
 
 use bytes::Bytes;
 
-use super::zset_pop::{announce_pop, parse_mpop, pop_from, reply_popped, End, PopReply};
-use super::Ctx;
+use crate::commands::zset::pop::{announce_pop, parse_mpop, pop_from, reply_popped, End, PopReply};
+use crate::commands::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::state::blocking::{self, Serve};
 
 pub fn bzpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let timeout = super::args::timeout(&args[args.len() - 1])?;
+    let timeout = crate::commands::args::timeout(&args[args.len() - 1])?;
     blocking::block_on(ctx, &args[1..args.len() - 1], args, timeout, serve_bzpop)
 }
 
@@ -29,7 +29,7 @@ fn serve_bzpop(ctx: &mut Ctx<'_>, key: &Bytes, args: &[Bytes]) -> Result<Serve, 
 
 pub fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (keys, _, _) = parse_mpop(&args[2..])?;
-    let timeout = super::args::timeout(&args[1])?;
+    let timeout = crate::commands::args::timeout(&args[1])?;
     blocking::block_on(ctx, keys, args, timeout, serve_bzmpop)
 }
 

@@ -4,9 +4,9 @@
 use crate::engine::notice::class;
 use bytes::Bytes;
 
-use super::long_double::LongDouble;
-use super::string::modify_string;
-use super::{args, Ctx};
+use crate::commands::long_double::LongDouble;
+use crate::commands::string::modify_string;
+use crate::commands::{args, Ctx};
 use crate::engine::{Entry, Value};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;

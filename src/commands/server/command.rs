@@ -10,8 +10,8 @@
 use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
-use super::reply_help;
-use super::{all_commands, full_name, lookup, lookup_subcommand, CommandSpec, Ctx, SPEC};
+use crate::commands::reply_help;
+use crate::commands::{all_commands, full_name, lookup, lookup_subcommand, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;

@@ -5,9 +5,9 @@
 
 use bytes::Bytes;
 
-use super::keys::{parse_cursor, parse_scan_options, ScanOptions};
-use super::zset::{read_zset, reply_items};
-use super::{args, Ctx};
+use crate::commands::keys::{parse_cursor, parse_scan_options, ScanOptions};
+use crate::commands::zset::{read_zset, reply_items};
+use crate::commands::{args, Ctx};
 use crate::engine::glob::glob_match;
 use crate::engine::notice::class;
 use crate::engine::types::zset::{ZItem, ZSetValue};

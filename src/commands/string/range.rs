@@ -5,8 +5,8 @@
 use crate::engine::notice::class;
 use bytes::Bytes;
 
-use super::string::modify_string;
-use super::{args, Ctx};
+use crate::commands::string::modify_string;
+use crate::commands::{args, Ctx};
 use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
 

@@ -4,13 +4,13 @@
 
 use bytes::Bytes;
 
-use super::list::{move_core, move_generic, parse_mpop, parse_side, pop_core, PopReply};
-use super::Ctx;
+use crate::commands::list::{move_core, move_generic, parse_mpop, parse_side, pop_core, PopReply};
+use crate::commands::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::state::blocking::{self, Serve};
 
 pub fn blpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let timeout = super::args::timeout(&args[args.len() - 1])?;
+    let timeout = crate::commands::args::timeout(&args[args.len() - 1])?;
     blocking::block_on(ctx, &args[1..args.len() - 1], args, timeout, serve_bpop)
 }
 
@@ -27,7 +27,7 @@ fn serve_bpop(ctx: &mut Ctx<'_>, key: &Bytes, args: &[Bytes]) -> Result<Serve, C
 
 pub fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let parsed = parse_mpop(&args[2..])?;
-    let timeout = super::args::timeout(&args[1])?;
+    let timeout = crate::commands::args::timeout(&args[1])?;
     blocking::block_on(ctx, parsed.keys, args, timeout, serve_blmpop)
 }
 
@@ -41,12 +41,12 @@ fn serve_blmpop(ctx: &mut Ctx<'_>, key: &Bytes, args: &[Bytes]) -> Result<Serve,
 pub fn blmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     parse_side(&args[3])?;
     parse_side(&args[4])?;
-    let timeout = super::args::timeout(&args[5])?;
+    let timeout = crate::commands::args::timeout(&args[5])?;
     block_move(ctx, args, timeout)
 }
 
 pub fn brpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let timeout = super::args::timeout(&args[3])?;
+    let timeout = crate::commands::args::timeout(&args[3])?;
     block_move(ctx, args, timeout)
 }
 

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
-use super::args::is;
-use super::client::DEFAULT_USER;
-use super::{full_name, Ctx};
+use crate::commands::args::is;
+use crate::commands::client::DEFAULT_USER;
+use crate::commands::{full_name, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;
 use crate::state::clients::ClientInfo;
