@@ -1,5 +1,5 @@
 //! The keyspace: `N` shards (a power of two), each owning, for every database, a hashbrown table of
-//! entries. A key lives in shard `hash(key) & (N-1)` whatever its database, so commands that move a
+//! entries. A key lives in the shard its hash's upper 32 bits pick (`shard_of_hash`) whatever its database, so commands that move a
 //! key between databases (MOVE, SWAPDB) stay within a shard. Commands lock the shards they touch;
 //! multi-key commands lock theirs in ascending order, so two of them never deadlock.
 

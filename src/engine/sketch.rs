@@ -19,7 +19,7 @@ pub struct Sketch {
     counters: Vec<u8>,
     mask: usize,
     increments: usize,
-    /// Increments between two agings: ten per key tracked, as TinyLFU's sample size.
+    /// Increments between two agings: `AGING_PERIOD_PER_KEY` per key tracked.
     period: usize,
 }
 

@@ -1,4 +1,4 @@
-//! Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP; later BZPOPMIN, BZPOPMAX,
+//! Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX,
 //! BZMPOP): a registry of (db, key) → FIFO of waiting clients, and the serving of those clients
 //! once a key they wait on may have something for them, as Redis's `blocked.c`.
 //!
