@@ -6,16 +6,11 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{RawClient, TestServer};
+use common::{call, TestServer};
 use redis::Value;
 
 const OK: &[u8] = b"+OK\r\n";
 const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
 
 fn get(con: &mut redis::Connection, key: &str) {
     let _: Option<Vec<u8>> = redis::cmd("GET").arg(key).query(con).unwrap();

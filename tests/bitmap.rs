@@ -12,7 +12,7 @@ mod fleet;
 
 use std::time::{Duration, Instant};
 
-use common::{RawClient, TestServer};
+use common::{call, RawClient, TestServer};
 use differential::Differential;
 
 type Exchange = (&'static [&'static [u8]], &'static [u8]);
@@ -195,11 +195,6 @@ fn run_script(raw: &mut RawClient, script: &[Exchange]) {
                 .collect::<Vec<_>>()
         );
     }
-}
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
 }
 
 #[test]

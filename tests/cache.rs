@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{RawClient, TestServer};
+use common::{bulk, call, RawClient, TestServer};
 use redis::Value;
 
 const NIL: &[u8] = b"$-1\r\n";
@@ -17,15 +17,6 @@ const NOT_INT: &[u8] = b"-ERR value is not an integer or out of range\r\n";
 const BAD_PRIORITY: &[u8] =
     b"-ERR invalid priority, must be one of low, normal, high, critical\r\n";
 const INVALID_EXPIRE: &[u8] = b"-ERR invalid expire time in 'cache.set' command\r\n";
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
-
-fn bulk(text: &str) -> Vec<u8> {
-    format!("${}\r\n{}\r\n", text.len(), text).into_bytes()
-}
 
 /// CACHE.INSPECT as field → value, through the RESP2 flat array.
 fn inspect(con: &mut redis::Connection, key: &[u8]) -> HashMap<String, Value> {

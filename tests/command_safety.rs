@@ -31,7 +31,7 @@ use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use cachet::commands::all_commands;
-use common::TestServer;
+use common::{bulk, TestServer};
 use generate::{combos, hostile, targets, Mode, Target, ENCODINGS, SLEEPS};
 use resp::{is_error, show, Conn, Read1};
 
@@ -61,13 +61,6 @@ fn record_panics() {
 
 fn take_panics() -> Vec<String> {
     std::mem::take(&mut *PANICS.lock().unwrap_or_else(|p| p.into_inner()))
-}
-
-fn bulk(bytes: &[u8]) -> Vec<u8> {
-    let mut out = format!("${}\r\n", bytes.len()).into_bytes();
-    out.extend_from_slice(bytes);
-    out.extend_from_slice(b"\r\n");
-    out
 }
 
 /// The sentinel PING's reply, plain or as a subscribed RESP2 client gets it.

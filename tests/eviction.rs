@@ -13,40 +13,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{RawClient, TestServer};
+use common::{call, config_set, info_field, info_u64, TestServer};
 
 const OK: &[u8] = b"+OK\r\n";
 /// Redis 7.0's reply to a `denyoom` command over the limit under `noeviction`, byte for byte.
 const OOM: &[u8] = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n";
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
-
-fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
-    let () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg(name)
-        .arg(value)
-        .query(con)
-        .unwrap();
-}
-
-/// One field of `INFO section`, as text.
-fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
-    let text: String = redis::cmd("INFO").arg(section).query(con).unwrap();
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}:\n{text}"))
-        .trim()
-        .to_string()
-}
-
-fn info_u64(con: &mut redis::Connection, section: &str, field: &str) -> u64 {
-    info_field(con, section, field).parse().unwrap()
-}
 
 fn dbsize(con: &mut redis::Connection) -> usize {
     redis::cmd("DBSIZE").query(con).unwrap()

@@ -14,13 +14,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{complete_reply_len, RawClient, TestServer};
-
-/// Sends space-separated words and returns the raw reply.
-fn call(raw: &mut RawClient, request: &str) -> Vec<u8> {
-    let args: Vec<&[u8]> = request.split(' ').map(str::as_bytes).collect();
-    raw.call(&args)
-}
+use common::{call, complete_reply_len, TestServer};
 
 /// Runs the requests in order on one connection and checks each reply. `hello 3` switches the
 /// connection to RESP3; its reply (which names the server) is not compared.

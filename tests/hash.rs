@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use common::{RawClient, TestServer};
+use common::{bulk, call, int, RawClient, TestServer};
 
 const NIL: &[u8] = b"$-1\r\n";
 const OK: &[u8] = b"+OK\r\n";
@@ -16,19 +16,6 @@ const NOT_FLOAT: &[u8] = b"-ERR value is not a valid float\r\n";
 const OVERFLOW: &[u8] = b"-ERR increment or decrement would overflow\r\n";
 const WRONGTYPE: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const EMPTY_SCAN: &[u8] = b"*2\r\n$1\r\n0\r\n*0\r\n";
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
-
-fn bulk(text: &str) -> Vec<u8> {
-    format!("${}\r\n{}\r\n", text.len(), text).into_bytes()
-}
-
-fn int(n: i64) -> Vec<u8> {
-    format!(":{n}\r\n").into_bytes()
-}
 
 fn text(reply: &[u8]) -> String {
     String::from_utf8_lossy(reply).into_owned()

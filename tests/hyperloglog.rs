@@ -13,7 +13,7 @@ mod fleet;
 
 use std::time::{Duration, Instant};
 
-use common::{RawClient, TestServer};
+use common::{call, RawClient, TestServer};
 use differential::Differential;
 
 type Exchange = (&'static [&'static [u8]], &'static [u8]);
@@ -139,11 +139,6 @@ const EDGES: &[Exchange] = &[
         (&[b"pfdebug", b"encoding", b"h", b"x"], b"-ERR wrong number of arguments for 'pfdebug' command\r\n"),
         (&[b"pfselftest", b"x"], b"-ERR wrong number of arguments for 'pfselftest' command\r\n"),
 ];
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
 
 #[test]
 fn edge_cases_answer_as_redis() {

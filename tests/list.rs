@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{RawClient, TestServer};
+use common::{call, RawClient, TestServer};
 
 /// Runs each request on a fresh server's connection and compares the exact reply bytes.
 fn check(steps: &[(&[&str], &[u8])]) {
@@ -18,11 +18,6 @@ fn check(steps: &[(&[&str], &[u8])]) {
             "{args:?}"
         );
     }
-}
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
 }
 
 fn encoding(raw: &mut RawClient, key: &str) -> String {

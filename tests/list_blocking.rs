@@ -8,14 +8,9 @@ mod common;
 use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
-use common::{RawClient, TestServer};
+use common::{call, RawClient, TestServer};
 
 const NIL_ARRAY: &[u8] = b"*-1\r\n";
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
 
 /// Sends a request without waiting for its reply.
 fn send(raw: &mut RawClient, args: &[&str]) {

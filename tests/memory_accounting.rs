@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{config_set, TestServer};
 use redis::Connection;
 
 fn info_u64(con: &mut Connection, field: &str) -> u64 {
@@ -25,15 +25,6 @@ fn info_u64(con: &mut Connection, field: &str) -> u64 {
         .trim()
         .parse()
         .unwrap()
-}
-
-fn config_set(con: &mut Connection, name: &str, value: &str) {
-    let () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg(name)
-        .arg(value)
-        .query(con)
-        .unwrap();
 }
 
 /// How long the mixed workload runs: a few seconds in CI, longer hunts with CACHET_STRESS_SECS.

@@ -7,13 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{RawClient, TestServer};
-
-/// Sends a space-separated command and returns the raw reply.
-fn call(raw: &mut RawClient, command: &str) -> Vec<u8> {
-    let args: Vec<&[u8]> = command.split(' ').map(str::as_bytes).collect();
-    raw.call(&args)
-}
+use common::{call, RawClient, TestServer};
 
 fn ok(raw: &mut RawClient, command: &str) {
     assert_eq!(call(raw, command), b"+OK\r\n", "{command}");

@@ -2,19 +2,12 @@
 
 mod common;
 
-use common::{RawClient, TestServer};
+use common::{bulk, RawClient, TestServer};
 
 fn push3(kind: &str, a: &[u8], n: i64) -> Vec<u8> {
     let mut out = format!("*3\r\n${}\r\n{kind}\r\n${}\r\n", kind.len(), a.len()).into_bytes();
     out.extend_from_slice(a);
     out.extend_from_slice(format!("\r\n:{n}\r\n").as_bytes());
-    out
-}
-
-fn bulk(data: &[u8]) -> Vec<u8> {
-    let mut out = format!("${}\r\n", data.len()).into_bytes();
-    out.extend_from_slice(data);
-    out.extend_from_slice(b"\r\n");
     out
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{RawClient, TestServer};
+use common::{bulk, call, int, RawClient, TestServer};
 
 const WRONGTYPE: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
@@ -15,19 +15,6 @@ const POSITIVE: &[u8] = b"-ERR value is out of range, must be positive\r\n";
 const NIL: &[u8] = b"$-1\r\n";
 const EMPTY_ARRAY: &[u8] = b"*0\r\n";
 const EMPTY_SCAN: &[u8] = b"*2\r\n$1\r\n0\r\n*0\r\n";
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
-
-fn int(n: i64) -> Vec<u8> {
-    format!(":{n}\r\n").into_bytes()
-}
-
-fn bulk(text: &str) -> Vec<u8> {
-    format!("${}\r\n{}\r\n", text.len(), text).into_bytes()
-}
 
 fn resp3(server: &TestServer) -> RawClient {
     let mut raw = server.raw();

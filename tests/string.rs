@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{RawClient, TestServer};
+use common::{bulk, call, int, TestServer};
 
 const NIL: &[u8] = b"$-1\r\n";
 const OK: &[u8] = b"+OK\r\n";
@@ -14,20 +14,6 @@ const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
 const NOT_INT: &[u8] = b"-ERR value is not an integer or out of range\r\n";
 const NOT_FLOAT: &[u8] = b"-ERR value is not a valid float\r\n";
 const OVERFLOW: &[u8] = b"-ERR increment or decrement would overflow\r\n";
-
-/// Sends `args` (space-free words) and returns the raw reply.
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
-
-fn bulk(text: &str) -> Vec<u8> {
-    format!("${}\r\n{}\r\n", text.len(), text).into_bytes()
-}
-
-fn int(n: i64) -> Vec<u8> {
-    format!(":{n}\r\n").into_bytes()
-}
 
 fn invalid_expire(command: &str) -> Vec<u8> {
     format!("-ERR invalid expire time in '{command}' command\r\n").into_bytes()

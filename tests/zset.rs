@@ -4,13 +4,7 @@
 
 mod common;
 
-use common::{RawClient, TestServer};
-
-/// Sends space-separated words and returns the raw reply.
-fn call(raw: &mut RawClient, request: &str) -> Vec<u8> {
-    let args: Vec<&[u8]> = request.split(' ').map(str::as_bytes).collect();
-    raw.call(&args)
-}
+use common::{call, RawClient, TestServer};
 
 fn encoding(raw: &mut RawClient, key: &str) -> Vec<u8> {
     call(raw, &format!("object encoding {key}"))

@@ -5,12 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{RawClient, TestServer};
-
-fn call(raw: &mut RawClient, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    raw.call(&args)
-}
+use common::{call, RawClient, TestServer};
 
 fn send(raw: &mut RawClient, args: &[&str]) {
     let mut request = format!("*{}\r\n", args.len()).into_bytes();

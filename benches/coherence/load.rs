@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 pub struct Spec {
@@ -141,36 +141,9 @@ impl Client {
                 None => super::resp::encode(&mut request, &[b"GET", &key]),
             }
             write.write_all(&request).await.map_err(io)?;
-            line.clear();
-            read.read_until(b'\n', &mut line).await.map_err(io)?;
-            let hit = match line.first() {
-                Some(b'+') | Some(b'_') => false,
-                Some(b'$') if line.get(1) == Some(&b'-') => false,
-                Some(b'$') => {
-                    let len: usize = std::str::from_utf8(&line[1..])
-                        .ok()
-                        .and_then(|t| t.trim().parse().ok())
-                        .ok_or_else(|| format!("bad reply {:?}", String::from_utf8_lossy(&line)))?;
-                    let mut left = len + 2;
-                    while left > 0 {
-                        let chunk = read.fill_buf().await.map_err(io)?;
-                        if chunk.is_empty() {
-                            return Err("connection closed in a value".into());
-                        }
-                        let take = chunk.len().min(left);
-                        read.consume(take);
-                        left -= take;
-                    }
-                    true
-                }
-                _ => {
-                    return Err(format!(
-                        "port {} answered {:?}",
-                        self.port,
-                        String::from_utf8_lossy(&line).trim_end()
-                    ))
-                }
-            };
+            let hit = super::resp::skip_reply(&mut read, &mut line)
+                .await
+                .map_err(|e| format!("port {} {e}", self.port))?;
             done += 1;
             if self.write.is_some() {
                 counters.writes.fetch_add(1, Ordering::Relaxed);

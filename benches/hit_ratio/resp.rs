@@ -318,3 +318,43 @@ pub fn replay(
     stats.seconds = started.elapsed().as_secs_f64();
     Ok(stats)
 }
+
+/// Reads one reply to a GET or SET from an async reader, skipping a value's bytes without
+/// keeping them: `Ok(true)` for a bulk string (a hit), `Ok(false)` for nil or a status, and an
+/// error naming the reply for anything else (the load programs of `benches/coherence` and
+/// `benches/invalidate` share it).
+#[allow(dead_code, reason = "the hit-ratio bench reads synchronously")]
+pub async fn skip_reply<R>(read: &mut R, line: &mut Vec<u8>) -> Result<bool, String>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+{
+    use tokio::io::AsyncBufReadExt;
+    let io = |e: io::Error| e.to_string();
+    line.clear();
+    read.read_until(b'\n', line).await.map_err(io)?;
+    match line.first() {
+        Some(b'+') | Some(b'_') => Ok(false),
+        Some(b'$') if line.get(1) == Some(&b'-') => Ok(false),
+        Some(b'$') => {
+            let len: usize = std::str::from_utf8(&line[1..])
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .ok_or_else(|| format!("bad reply {:?}", String::from_utf8_lossy(line)))?;
+            let mut left = len + 2;
+            while left > 0 {
+                let chunk = read.fill_buf().await.map_err(io)?;
+                if chunk.is_empty() {
+                    return Err("connection closed in a value".into());
+                }
+                let take = chunk.len().min(left);
+                read.consume(take);
+                left -= take;
+            }
+            Ok(true)
+        }
+        _ => Err(format!(
+            "answered {:?}",
+            String::from_utf8_lossy(line).trim_end()
+        )),
+    }
+}

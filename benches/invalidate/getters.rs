@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 #[derive(Clone, Copy)]
@@ -118,36 +118,9 @@ async fn client(
         super::resp::encode(&mut request, &[b"GET", &key]);
         let sent = Instant::now();
         write.write_all(&request).await.map_err(io)?;
-        line.clear();
-        read.read_until(b'\n', &mut line).await.map_err(io)?;
-        let hit = match line.first() {
-            Some(b'$') if line.get(1) == Some(&b'-') => false,
-            Some(b'$') => {
-                let text = String::from_utf8_lossy(&line[1..]);
-                let len: usize = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad GET reply {text:?}"))?;
-                let mut left = len + 2;
-                while left > 0 {
-                    let chunk = read.fill_buf().await.map_err(io)?;
-                    if chunk.is_empty() {
-                        return Err("connection closed in a value".into());
-                    }
-                    let take = chunk.len().min(left);
-                    read.consume(take);
-                    left -= take;
-                }
-                true
-            }
-            Some(b'_') => false,
-            _ => {
-                return Err(format!(
-                    "GET answered {:?}",
-                    String::from_utf8_lossy(&line).trim_end()
-                ))
-            }
-        };
+        let hit = super::resp::skip_reply(&mut read, &mut line)
+            .await
+            .map_err(|e| format!("GET {e}"))?;
         let done = Instant::now();
         samples.push(Sample {
             sent_us: sent.duration_since(epoch).as_micros() as u64,

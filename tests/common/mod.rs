@@ -197,3 +197,96 @@ pub fn complete_reply_len(buf: &[u8]) -> Option<usize> {
     }
     value(buf, 0)
 }
+
+/// A request for `call`: a list of arguments, or one string split at spaces (`"SET k v"`).
+pub trait Request {
+    fn args(&self) -> Vec<&[u8]>;
+}
+
+impl Request for &str {
+    fn args(&self) -> Vec<&[u8]> {
+        self.split(' ').map(str::as_bytes).collect()
+    }
+}
+
+impl Request for &&str {
+    fn args(&self) -> Vec<&[u8]> {
+        self.split(' ').map(str::as_bytes).collect()
+    }
+}
+
+impl Request for &String {
+    fn args(&self) -> Vec<&[u8]> {
+        self.split(' ').map(str::as_bytes).collect()
+    }
+}
+
+impl Request for &[&str] {
+    fn args(&self) -> Vec<&[u8]> {
+        self.iter().map(|a| a.as_bytes()).collect()
+    }
+}
+
+impl<const N: usize> Request for &[&str; N] {
+    fn args(&self) -> Vec<&[u8]> {
+        self.iter().map(|a| a.as_bytes()).collect()
+    }
+}
+
+impl Request for &&[&str] {
+    fn args(&self) -> Vec<&[u8]> {
+        self.iter().map(|a| a.as_bytes()).collect()
+    }
+}
+
+impl Request for &Vec<&str> {
+    fn args(&self) -> Vec<&[u8]> {
+        self.iter().map(|a| a.as_bytes()).collect()
+    }
+}
+
+/// Sends one request on a raw connection and returns the raw reply.
+pub fn call(raw: &mut RawClient, request: impl Request) -> Vec<u8> {
+    raw.call(&request.args())
+}
+
+/// A bulk string reply's bytes.
+pub fn bulk(data: impl AsRef<[u8]>) -> Vec<u8> {
+    let data = data.as_ref();
+    let mut out = format!("${}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// An integer reply's bytes.
+pub fn int(n: i64) -> Vec<u8> {
+    format!(":{n}\r\n").into_bytes()
+}
+
+/// One field of `INFO section`, as text.
+pub fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
+    let text: String = redis::cmd("INFO").arg(section).query(con).expect("INFO");
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}:\n{text}"))
+        .trim()
+        .to_string()
+}
+
+/// One numeric field of `INFO section`.
+pub fn info_u64(con: &mut redis::Connection, section: &str, field: &str) -> u64 {
+    info_field(con, section, field)
+        .parse()
+        .unwrap_or_else(|_| panic!("{field} in INFO {section} is not a number"))
+}
+
+pub fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(con)
+        .expect("CONFIG SET");
+}
