@@ -12,6 +12,7 @@ pub mod config;
 pub mod exec_gate;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod stats;
 pub mod tracking;
 
@@ -98,6 +99,8 @@ pub struct Server {
     pub coherence: Arc<coherence::Coherence>,
     /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
     pub tracking: Arc<tracking::Tracking>,
+    /// Lua VMs, the script cache, function libraries, and the script running now.
+    pub scripting: scripting::Scripting,
     shutdown: watch::Sender<bool>,
 }
 
@@ -214,6 +217,7 @@ impl Server {
             pubsub: pubsub.clone(),
             coherence,
             tracking: Arc::new(tracking::Tracking::new(pubsub)),
+            scripting: Default::default(),
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());
