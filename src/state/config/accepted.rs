@@ -100,7 +100,7 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             }
             given.join(" ")
         }
-        Kind::Text => one(args)?.to_string(),
+        Kind::Text => args.join(" "),
         Kind::Octal => {
             let text = one(args)?;
             let bits = u32::from_str_radix(text, 8)
