@@ -14,6 +14,7 @@ pub mod list;
 pub mod long_double;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -33,7 +34,7 @@ pub use crate::state::command::{
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 20] {
+pub fn families() -> [&'static [CommandSpec]; 21] {
     [
         string::COMMANDS,
         bitmap::COMMANDS,
@@ -46,6 +47,7 @@ pub fn families() -> [&'static [CommandSpec]; 20] {
         geo::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         server::config::COMMANDS,
@@ -223,9 +225,20 @@ pub(crate) fn execute(
     result
 }
 
+/// Another client's script has run past `busy-reply-threshold`: the command is refused (and a
+/// transaction it was to join is flagged), as Redis's `processCommand` refuses it.
+fn busy(client: &mut crate::state::clients::ClientState, run: &crate::state::scripting::RunState) -> CmdError {
+    multi::flag_error(client);
+    CmdError::Script(crate::error::ScriptError::Busy {
+        eval: run.is_eval(),
+    })
+}
+
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode. Every
-/// command but EXEC holds the exec gate shared (EXEC takes it exclusively); inside MULTI,
-/// commands are queued instead of run (`multi`).
+/// command but EXEC and the script runners holds the exec gate shared (those take it
+/// exclusively); inside MULTI, commands are queued instead of run (`multi`). While another
+/// client's script is past `busy-reply-threshold`, commands answer BUSY, and those flagged
+/// `allow_busy` run without the gate.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     crate::state::tracking::begin(ctx.client.id);
     let mark = ctx.out.len();
@@ -259,10 +272,26 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 multi::exec(ctx, args)
+            } else if scripting::runs_scripts(spec) && !multi::queues(ctx.client, spec) {
+                // A script is atomic across shards, as EXEC is.
+                let server = ctx.server;
+                let run = &server.scripting.run;
+                match server.exec_gate.exclusive_unless(|| run.busy()) {
+                    None => Err(busy(ctx.client, run)),
+                    Some(_exclusive) => {
+                        make_room(ctx, spec);
+                        execute(ctx, parent, spec, args)
+                    }
+                }
             } else {
                 let server = ctx.server;
-                let _shared = server.exec_gate.shared();
-                if !make_room(ctx, spec) {
+                let run = &server.scripting.run;
+                let allow_busy = spec.has_flag(CommandFlags::ALLOW_BUSY)
+                    || parent.is_some_and(|p| p.has_flag(CommandFlags::ALLOW_BUSY));
+                let _shared = server.exec_gate.shared_unless(|| run.busy());
+                if _shared.is_none() && !allow_busy {
+                    Err(busy(ctx.client, run))
+                } else if !make_room(ctx, spec) {
                     multi::flag_error(ctx.client);
                     Err(CmdError::OutOfMemory)
                 } else if multi::queues(ctx.client, spec) {

@@ -103,6 +103,25 @@ impl ExecGate {
         }
     }
 
+    /// The exclusive side, or `None` as soon as `give_up` says so while another holder keeps it
+    /// (a script past `busy-reply-threshold`): a second EVAL or EXEC answers BUSY instead of
+    /// waiting. Stripes are taken in order, as `exclusive` does, and given back on giving up.
+    pub fn exclusive_unless(&self, give_up: impl Fn() -> bool) -> Option<Exclusive<'_>> {
+        let mut guards = Vec::with_capacity(self.stripes.len());
+        for stripe in self.stripes.iter() {
+            loop {
+                if let Some(guard) = stripe.0.try_write_for(GATE_PARK) {
+                    guards.push(guard);
+                    break;
+                }
+                if give_up() {
+                    return None;
+                }
+            }
+        }
+        Some(Exclusive { _guards: guards })
+    }
+
     /// The side EXEC holds: waits for every running command to finish and keeps new ones out.
     pub fn exclusive(&self) -> Exclusive<'_> {
         Exclusive {

@@ -1,0 +1,491 @@
+//! Building a Lua VM as Redis 7.0 builds its two (EVAL's and the functions'): Lua 5.1 with the
+//! base, table, string and math libraries, `bit`, the `redis` API, and Redis's sandbox.
+//!
+//! Redis patches Lua to make tables read-only; stock Lua (through mlua, without `unsafe`) cannot,
+//! so scripts see proxies instead: the global table and every library table are empty tables
+//! whose metatable reads through to the real one and refuses writes with Redis's text
+//! ("Attempt to modify a readonly table"), and whose metatable is itself protected. `rawset`,
+//! `rawget`, `next`, `pairs` and `ipairs` know the proxies, so a script can neither write through
+//! them nor tell them apart when it walks a library. A nonexistent global raises Redis's
+//! "Script attempted to access nonexistent global variable". Not loaded, as in Redis 7.0: `os`,
+//! `io`, `package`, `debug`, `loadfile`, `dofile`, `print`, `setfenv`, `getfenv`, `newproxy`.
+//!
+//! Errors raised inside a script go through a message handler (Redis's `__redis__err__handler`)
+//! that turns them into a table `{err=..., source=..., line=...}`; the API's own failures are
+//! raised from the prelude's Lua wrappers with level 0, so the handler skips C frames and the
+//! prelude's to name the script's line, as Redis names the caller of its C functions.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, Variadic, VmState};
+
+use crate::error::LuaText;
+use crate::state::scripting::{RunState, Vm, FLAG_NAMES};
+use crate::state::REDIS_COMPAT_VERSION;
+
+/// The name the prelude is loaded under; the error handler skips its frames.
+const PRELUDE_NAME: &str = "=cachet";
+
+/// Instructions between two looks at SCRIPT KILL (Redis's count hook uses the same figure).
+const KILL_CHECK_INSTRUCTIONS: u32 = 100_000;
+
+const PRELUDE: &str = r#"
+local G, current, native, is_functions = ...
+local error, type, tostring, tonumber, rawset, rawget, next, setmetatable, setfenv, loadstring, xpcall, select, unpack, floor, ceil =
+      error, type, tostring, tonumber, rawset, rawget, next, setmetatable, setfenv, loadstring, xpcall, select, unpack, math.floor, math.ceil
+
+local backing = setmetatable({}, {__mode = 'k'})
+local function readonly() error('Attempt to modify a readonly table', 2) end
+local function protect(real, strict)
+  local proxy = {}
+  local index = real
+  if strict then
+    index = function(_, k)
+      local v = real[k]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end
+  end
+  setmetatable(proxy, {__index = index, __newindex = readonly, __metatable = false})
+  backing[proxy] = real
+  return proxy
+end
+
+local function api(f)
+  return function(...)
+    local r, raise = f(...)
+    if raise then error(r, 0) end
+    return r
+  end
+end
+
+-- math.random and math.randomseed on Redis's rand48 generator, as Redis replaces them.
+local function check_int(x, n, name)
+  local v = tonumber(x)
+  if v == nil then
+    error("bad argument #" .. n .. " to '" .. name .. "' (number expected, got " .. (x == nil and 'no value' or type(x)) .. ")", 3)
+  end
+  if v >= 0 then return floor(v) end
+  return ceil(v)
+end
+G.math.random = function(...)
+  local n = select('#', ...)
+  local r = native.rand()
+  if n == 0 then return r end
+  if n == 1 then
+    local u = check_int((...), 1, 'random')
+    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    return floor(r * u) + 1
+  end
+  if n == 2 then
+    local l, u = ...
+    l = check_int(l, 1, 'random')
+    u = check_int(u, 2, 'random')
+    if l > u then error("bad argument #2 to 'random' (interval is empty)", 2) end
+    return floor(r * (u - l + 1)) + l
+  end
+  error('wrong number of arguments', 2)
+end
+G.math.randomseed = function(seed)
+  native.seed(check_int(seed, 1, 'randomseed'))
+end
+
+local redis = {}
+redis.call = function(...)
+  local r, raise = current.call(true, ...)
+  if raise then error(r, 0) end
+  return r
+end
+redis.pcall = function(...)
+  return (current.call(false, ...))
+end
+redis.setresp = api(function(...) return current.setresp(...) end)
+redis.set_repl = api(native.set_repl)
+redis.replicate_commands = function() return true end
+redis.breakpoint = function() return false end
+redis.debug = function() end
+redis.error_reply = native.error_reply
+redis.status_reply = native.status_reply
+redis.sha1hex = api(native.sha1hex)
+redis.log = api(native.log)
+redis.acl_check_cmd = api(native.acl_check_cmd)
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = native.version, native.version_num
+G.redis = redis
+G.bit = native.bit
+
+-- What a script sees as its globals: the real ones with every library behind a proxy.
+local view = {}
+for k, v in next, G do view[k] = v end
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit'}) do
+  view[name] = protect(G[name], false)
+end
+for _, name in ipairs({'os', 'io', 'package', 'debug', 'loadfile', 'dofile', 'print', 'setfenv', 'getfenv', 'newproxy', 'module', 'require'}) do
+  view[name] = nil
+end
+local env = protect(view, true)
+view._G = env
+view.rawset = function(t, k, v)
+  if backing[t] then readonly() end
+  return rawset(t, k, v)
+end
+view.rawget = function(t, k)
+  local real = backing[t]
+  if real then return rawget(real, k) end
+  return rawget(t, k)
+end
+local function proxied_next(t, k)
+  local real = backing[t]
+  if real then return next(real, k) end
+  return next(t, k)
+end
+view.next = proxied_next
+view.pairs = function(t)
+  if type(t) ~= 'table' then return pairs(t) end
+  return proxied_next, t, nil
+end
+view.ipairs = function(t)
+  local real = backing[t]
+  if real then return ipairs(real) end
+  return ipairs(t)
+end
+view.loadstring = function(s, name)
+  local f, e = loadstring(s, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+view.load = view.loadstring
+
+-- FUNCTION LOAD runs a library's code with a `redis` that only registers and logs.
+local loading = nil
+if is_functions then
+  redis.register_function = api(function(...) return current.register(...) end)
+  local at_load = {
+    register_function = redis.register_function,
+    log = redis.log,
+    setresp = redis.setresp,
+  }
+  for k, v in next, redis do
+    if type(v) ~= 'function' then at_load[k] = v end
+  end
+  local load_view = {}
+  for k, v in next, view do load_view[k] = v end
+  load_view.redis = protect(at_load, true)
+  loading = protect(load_view, true)
+  load_view._G = loading
+  view.redis = protect(redis, false)
+end
+
+local handler = native.handler
+local function runner(f, ...)
+  local n = select('#', ...)
+  local args = {...}
+  return xpcall(function() return f(unpack(args, 1, n)) end, handler)
+end
+return env, runner, loading
+"#;
+
+/// Builds a VM; `functions` for the functions VM (with `redis.register_function`).
+pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<Table>)> {
+    let lua = Lua::new_with(
+        StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+        LuaOptions::default(),
+    )?;
+    let globals = lua.globals();
+    let current = lua.create_table()?;
+    let native = natives(&lua)?;
+    let prelude = lua
+        .load(PRELUDE)
+        .set_name(PRELUDE_NAME)
+        .into_function()?;
+    let (env, runner, loading): (Table, mlua::Function, Option<Table>) =
+        prelude.call((globals.clone(), current.clone(), native, functions))?;
+    let killed = run.clone();
+    lua.set_hook(
+        HookTriggers::new().every_nth_instruction(KILL_CHECK_INSTRUCTIONS),
+        move |_, _| {
+            if killed.killed() {
+                Err(mlua::Error::RuntimeError(LuaText::Killed.text().into()))
+            } else {
+                Ok(VmState::Continue)
+            }
+        },
+    );
+    Ok((
+        Vm {
+            lua,
+            globals: env,
+            current,
+            runner,
+        },
+        loading,
+    ))
+}
+
+/// `{err = "CODE message"}` as Redis's `luaPushErrorBuff` makes it: a leading `-` means the text
+/// starts with its own code; otherwise the code is `ERR`. Trailing CR/LF are trimmed.
+pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
+    let mut message = Vec::with_capacity(text.len() + 4);
+    match text.strip_prefix(b"-") {
+        Some(rest) if rest.contains(&b' ') => message.extend_from_slice(rest),
+        rest => {
+            message.extend_from_slice(b"ERR ");
+            message.extend_from_slice(rest.unwrap_or(text));
+        }
+    }
+    while matches!(message.last(), Some(b'\r' | b'\n')) {
+        message.pop();
+    }
+    let table = lua.create_table()?;
+    table.raw_set("err", lua.create_string(&message)?)?;
+    Ok(table)
+}
+
+fn natives(lua: &Lua) -> mlua::Result<Table> {
+    let native = lua.create_table()?;
+    // Redis seeds the generator when it builds the VM, not per call: two calls differ.
+    let mut seed = [0u8; 4];
+    let _ = getrandom::fill(&mut seed);
+    let state = Arc::new(AtomicU64::new(rand48_seed(i32::from_le_bytes(seed))));
+    let rand = state.clone();
+    native.raw_set(
+        "rand",
+        lua.create_function(move |_, ()| {
+            const MAX: u64 = i32::MAX as u64;
+            let next = rand48_next(rand.load(Ordering::Relaxed));
+            rand.store(next, Ordering::Relaxed);
+            Ok(((next >> 17) % MAX) as f64 / MAX as f64)
+        })?,
+    )?;
+    native.raw_set(
+        "seed",
+        lua.create_function(move |_, seed: f64| {
+            state.store(rand48_seed(seed as i32), Ordering::Relaxed);
+            Ok(())
+        })?,
+    )?;
+    native.raw_set(
+        "handler",
+        lua.create_function(|lua, err: Value| error_handler(lua, err))?,
+    )?;
+    native.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            match single_string(&args) {
+                Some(text) => {
+                    let mut dashed = Vec::with_capacity(text.len() + 1);
+                    if !text.starts_with(b"-") {
+                        dashed.push(b'-');
+                    }
+                    dashed.extend_from_slice(&text);
+                    error_table(lua, &dashed)
+                }
+                None => error_table(lua, LuaText::WrongArgsOrType.text().as_bytes()),
+            }
+        })?,
+    )?;
+    native.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: Variadic<Value>| match single_string(&args) {
+            Some(text) => {
+                let table = lua.create_table()?;
+                table.raw_set("ok", lua.create_string(&text)?)?;
+                Ok(table)
+            }
+            None => error_table(lua, LuaText::WrongArgsOrType.text().as_bytes()),
+        })?,
+    )?;
+    native.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            if args.len() != 1 {
+                return raise(lua, LuaText::WrongArgs.text());
+            }
+            let bytes = match &args[0] {
+                Value::String(s) => s.as_bytes().to_vec(),
+                Value::Integer(_) | Value::Number(_) => lua
+                    .coerce_string(args[0].clone())?
+                    .map(|s| s.as_bytes().to_vec())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            Ok((
+                Value::String(lua.create_string(super::sha1_hex(&bytes))?),
+                false,
+            ))
+        })?,
+    )?;
+    native.raw_set(
+        "log",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            if args.len() < 2 {
+                return raise(lua, LuaText::LogArgs.text());
+            }
+            let level = match &args[0] {
+                Value::Integer(n) => *n as f64,
+                Value::Number(n) => *n,
+                _ => return raise(lua, LuaText::LogLevelType.text()),
+            };
+            if !(0.0..=3.0).contains(&level) {
+                return raise(lua, LuaText::LogLevel.text());
+            }
+            let mut text = Vec::new();
+            for (i, part) in args[1..].iter().enumerate() {
+                if i > 0 {
+                    text.push(b' ');
+                }
+                if let Some(s) = lua.coerce_string(part.clone())? {
+                    text.extend_from_slice(&s.as_bytes());
+                }
+            }
+            let text = String::from_utf8_lossy(&text);
+            match level as i64 {
+                0 => tracing::debug!(target: "cachet::script", "{text}"),
+                1 | 2 => tracing::info!(target: "cachet::script", "{text}"),
+                _ => tracing::warn!(target: "cachet::script", "{text}"),
+            }
+            Ok((Value::Nil, false))
+        })?,
+    )?;
+    native.raw_set(
+        "set_repl",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            if args.len() != 1 {
+                return raise(lua, LuaText::SetReplArgs.text());
+            }
+            let flags = match &args[0] {
+                Value::Integer(n) => *n,
+                Value::Number(n) => *n as i64,
+                _ => -1,
+            };
+            // cachet has no replicas or AOF: the flags are checked as Redis checks them.
+            if !(0..=3).contains(&flags) {
+                return raise(lua, LuaText::SetReplFlags.text());
+            }
+            Ok((Value::Nil, false))
+        })?,
+    )?;
+    native.raw_set(
+        "acl_check_cmd",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            let name = match args.first() {
+                Some(Value::String(s)) => s.as_bytes().to_vec(),
+                _ => return raise(lua, LuaText::AclCheckInvalid.text()),
+            };
+            // Without ACL users every command the table knows is allowed.
+            if crate::commands::lookup(&name).is_none() {
+                return raise(lua, LuaText::AclCheckInvalid.text());
+            }
+            Ok((Value::Boolean(true), false))
+        })?,
+    )?;
+    native.raw_set("version", REDIS_COMPAT_VERSION)?;
+    native.raw_set("version_num", version_num(REDIS_COMPAT_VERSION))?;
+    native.raw_set("bit", super::bit::library(lua)?)?;
+    Ok(native)
+}
+
+/// An error to raise from a prelude wrapper (`api`): the table and `true`.
+fn raise(lua: &Lua, text: &str) -> mlua::Result<(Value, bool)> {
+    Ok((Value::Table(error_table(lua, text.as_bytes())?), true))
+}
+
+fn single_string(args: &[Value]) -> Option<Vec<u8>> {
+    match args {
+        [Value::String(s)] => Some(s.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+/// `REDIS_VERSION_NUM`: `0x00MMmmpp`.
+fn version_num(version: &str) -> i64 {
+    version
+        .split('.')
+        .take(3)
+        .map(|p| p.parse::<i64>().unwrap_or(0))
+        .fold(0, |acc, p| (acc << 8) | p)
+}
+
+/// Redis's `redisSrand48`: the 48-bit state is the seed above `0x330E`.
+fn rand48_seed(seed: i32) -> u64 {
+    (((seed as u32) as u64) << 16) | 0x330E
+}
+
+/// One step of the 48-bit linear congruential generator of `lrand48`.
+fn rand48_next(x: u64) -> u64 {
+    x.wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & ((1 << 48) - 1)
+}
+
+/// Redis's `__redis__err__handler`: a string error becomes `{err='ERR ' .. text}`, a table
+/// error stays as it is, and both get the source and line of the script's frame.
+fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    let table = match err {
+        Value::Table(table) => table,
+        Value::Error(error) => {
+            let text = match *error {
+                mlua::Error::RuntimeError(text) => text,
+                mlua::Error::CallbackError { cause, .. } => cause.to_string(),
+                other => other.to_string(),
+            };
+            let message = format!("ERR {text}");
+            let table = lua.create_table()?;
+            table.raw_set("err", message)?;
+            table
+        }
+        other => {
+            let tostring: mlua::Function = lua.globals().raw_get("tostring")?;
+            let text: mlua::String = tostring.call(other)?;
+            let mut message = b"ERR ".to_vec();
+            message.extend_from_slice(&text.as_bytes());
+            let table = lua.create_table()?;
+            table.raw_set("err", lua.create_string(&message)?)?;
+            table
+        }
+    };
+    let mut level = 1;
+    while let Some(frame) = lua.inspect_stack(level) {
+        let source = frame.source();
+        let skip = source.what == "C" || source.source.as_deref() == Some(PRELUDE_NAME);
+        if !skip {
+            if let Some(name) = source.source.as_deref() {
+                table.raw_set("source", name)?;
+                table.raw_set("line", frame.curr_line())?;
+            }
+            break;
+        }
+        level += 1;
+    }
+    Ok(table)
+}
+
+/// Parses `flags=a,b` names for `register_function` and shebangs.
+pub fn flag_named(name: &[u8]) -> Option<crate::state::scripting::ScriptFlags> {
+    FLAG_NAMES
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .map(|(_, f)| *f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rand48_matches_the_c_library() {
+        // srand48(0); lrand48() twice, as glibc gives them.
+        let mut x = rand48_seed(0);
+        x = rand48_next(x);
+        assert_eq!(x >> 17, 366_850_414);
+        x = rand48_next(x);
+        assert_eq!(x >> 17, 1_610_402_240);
+    }
+
+    #[test]
+    fn version_number_packs_three_parts() {
+        assert_eq!(version_num("7.0.15"), 0x07000f);
+    }
+}
