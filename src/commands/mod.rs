@@ -225,6 +225,20 @@ pub(crate) fn execute(
     result
 }
 
+/// Runs `work`, which may block for as long as a script runs, without starving the tasks queued
+/// on this tokio worker: `block_in_place` hands them to another thread first (a task woken by
+/// this one sits in the worker's LIFO slot, which no other worker steals). A single-threaded
+/// runtime has no other thread: `work` just runs, and the server waits for the script.
+pub(crate) fn off_worker<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 /// Another client's script has run past `busy-reply-threshold`: the command is refused (and a
 /// transaction it was to join is flagged), as Redis's `processCommand` refuses it.
 fn busy(client: &mut crate::state::clients::ClientState, run: &crate::state::scripting::RunState) -> CmdError {
@@ -276,19 +290,24 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 // A script is atomic across shards, as EXEC is.
                 let server = ctx.server;
                 let run = &server.scripting.run;
-                match server.exec_gate.exclusive_unless(|| run.busy()) {
+                off_worker(|| match server.exec_gate.exclusive_unless(|| run.busy()) {
                     None => Err(busy(ctx.client, run)),
                     Some(_exclusive) => {
                         make_room(ctx, spec);
                         execute(ctx, parent, spec, args)
                     }
-                }
+                })
             } else {
                 let server = ctx.server;
                 let run = &server.scripting.run;
                 let allow_busy = spec.has_flag(CommandFlags::ALLOW_BUSY)
                     || parent.is_some_and(|p| p.has_flag(CommandFlags::ALLOW_BUSY));
-                let _shared = server.exec_gate.shared_unless(|| run.busy());
+                let gate = || server.exec_gate.shared_unless(|| run.busy());
+                let _shared = if run.running() {
+                    off_worker(gate)
+                } else {
+                    gate()
+                };
                 if _shared.is_none() && !allow_busy {
                     Err(busy(ctx.client, run))
                 } else if !make_room(ctx, spec) {

@@ -169,7 +169,13 @@ pub fn exec(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     // Another client's script past `busy-reply-threshold`: EXEC is refused as Redis refuses any
     // command then, which discards the transaction.
     let run = &server.scripting.run;
-    let Some(_exclusive) = server.exec_gate.exclusive_unless(|| run.busy()) else {
+    let gate = || server.exec_gate.exclusive_unless(|| run.busy());
+    let exclusive = if run.running() {
+        super::off_worker(gate)
+    } else {
+        gate()
+    };
+    let Some(_exclusive) = exclusive else {
         let busy = crate::error::ScriptError::Busy {
             eval: run.is_eval(),
         };

@@ -374,6 +374,9 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// Reads only the run state and the published counts: it must answer while a function runs.
 fn stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let scripting = &ctx.server.scripting;
+    if scripting.run.running() && scripting.run.is_eval() {
+        return Err(CmdError::Script(ScriptError::Busy { eval: true }));
+    }
     let out = &mut *ctx.out;
     out.map(2);
     out.bulk(b"running_script");

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use mlua::{Function, Lua, Value, Variadic};
 
 use super::convert;
-use super::vm::error_table;
+use super::vm::{error_table, raise_text, Raise};
 use crate::commands::{execute, resolve, CommandFlags, Ctx};
 use crate::error::{CmdError, CmdResult, LuaText, ScriptError};
 use crate::protocol::{format_double, Protocol, ReplyBuf};
@@ -116,12 +116,9 @@ impl Calls<'_, '_> {
         Ok((value, bytes[0] == b'-'))
     }
 
-    fn setresp(&mut self, lua: &Lua, args: Variadic<Value>) -> mlua::Result<(Value, bool)> {
-        let raise = |text: &str| -> mlua::Result<(Value, bool)> {
-            Ok((Value::Table(error_table(lua, text.as_bytes())?), true))
-        };
+    fn setresp(&mut self, _: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
         if args.len() != 1 {
-            return raise(LuaText::SetrespArgs.text());
+            return Err(raise_text(LuaText::SetrespArgs.text().as_bytes()));
         }
         let version = match &args[0] {
             Value::Integer(n) => *n,
@@ -131,9 +128,9 @@ impl Calls<'_, '_> {
         match version {
             2 | 3 => {
                 self.resp3 = version == 3;
-                Ok((Value::Nil, false))
+                Ok(())
             }
-            _ => raise(LuaText::SetrespVersion.text()),
+            _ => Err(raise_text(LuaText::SetrespVersion.text().as_bytes())),
         }
     }
 }
@@ -167,20 +164,37 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
         oom: script.oom,
     });
     let outcome: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        let call = scope.create_function(|lua, (raise, args): (bool, Variadic<Value>)| {
+        let call = scope.create_function(|lua, args: Variadic<Value>| {
             let (value, failed) = calls.borrow_mut().call(lua, args)?;
-            Ok((value, failed && raise))
+            if !failed {
+                return Ok(value);
+            }
+            let text = match &value {
+                Value::Table(table) => table
+                    .raw_get::<Option<mlua::String>>("err")?
+                    .map(|s| s.as_bytes().to_vec())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            Err(mlua::Error::external(Raise(text)))
         })?;
-        let setresp = scope.create_function(|lua, args: Variadic<Value>| calls.borrow_mut().setresp(lua, args))?;
+        let pcall = scope.create_function(|lua, args: Variadic<Value>| {
+            Ok(calls.borrow_mut().call(lua, args)?.0)
+        })?;
+        let setresp = scope.create_function(|lua, args: Variadic<Value>| {
+            calls.borrow_mut().setresp(lua, args)
+        })?;
         vm.current.raw_set("call", call)?;
+        vm.current.raw_set("pcall", pcall)?;
         vm.current.raw_set("setresp", setresp)?;
         let result = if script.eval {
             vm.runner.call((script.function.clone(),))
         } else {
             vm.runner.call((script.function.clone(), keys, argv))
         };
-        vm.current.raw_set("call", Value::Nil)?;
-        vm.current.raw_set("setresp", Value::Nil)?;
+        for name in ["call", "pcall", "setresp"] {
+            vm.current.raw_set(name, Value::Nil)?;
+        }
         result
     });
     let resp3 = calls.borrow().resp3;

@@ -93,25 +93,16 @@ G.math.randomseed = function(seed)
   native.seed(check_int(seed, 1, 'randomseed'))
 end
 
-local redis = {}
-redis.call = function(...)
-  local r, raise = current.call(true, ...)
-  if raise then error(r, 0) end
-  return r
-end
-redis.pcall = function(...)
-  return (current.call(false, ...))
-end
-redis.setresp = api(function(...) return current.setresp(...) end)
-redis.set_repl = api(native.set_repl)
+local redis = current
 redis.replicate_commands = function() return true end
 redis.breakpoint = function() return false end
 redis.debug = function() end
 redis.error_reply = native.error_reply
 redis.status_reply = native.status_reply
-redis.sha1hex = api(native.sha1hex)
-redis.log = api(native.log)
-redis.acl_check_cmd = api(native.acl_check_cmd)
+redis.sha1hex = native.sha1hex
+redis.log = native.log
+redis.set_repl = native.set_repl
+redis.acl_check_cmd = native.acl_check_cmd
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = native.version, native.version_num
@@ -129,8 +120,13 @@ for _, name in ipairs({'os', 'io', 'package', 'debug', 'loadfile', 'dofile', 'pr
 end
 local env = protect(view, true)
 view._G = env
+local setmetatable_ = setmetatable
+view.setmetatable = function(t, m)
+  if backing[t] then error('Attempt to modify a readonly table', 0) end
+  return setmetatable_(t, m)
+end
 view.rawset = function(t, k, v)
-  if backing[t] then readonly() end
+  if backing[t] then error('Attempt to modify a readonly table', 0) end
   return rawset(t, k, v)
 end
 view.rawget = function(t, k)
@@ -153,6 +149,24 @@ view.ipairs = function(t)
   if real then return ipairs(real) end
   return ipairs(t)
 end
+-- An error the API raised reaches Lua as a userdata; xpcall hands the script the error table
+-- Redis would, pcall its text (Redis's `luaRedisPcall`).
+local unwrap, pcall_, xpcall_, maxn = native.unwrap, pcall, xpcall, table.maxn
+view.pcall = function(f, ...)
+  local r = {pcall_(f, ...)}
+  if not r[1] then
+    -- Redis's own pcall hands over the `err` text of an error table.
+    local e = unwrap(r[2])
+    if type(e) == 'table' and (type(rawget(e, 'err')) == 'string' or type(rawget(e, 'err')) == 'number') then
+      e = rawget(e, 'err')
+    end
+    r[2] = e
+  end
+  return unpack(r, 1, maxn(r))
+end
+view.xpcall = function(f, h)
+  return xpcall_(f, function(e) return h(unwrap(e)) end)
+end
 view.loadstring = function(s, name)
   local f, e = loadstring(s, name)
   if f then setfenv(f, env) end
@@ -163,11 +177,10 @@ view.load = view.loadstring
 -- FUNCTION LOAD runs a library's code with a `redis` that only registers and logs.
 local loading = nil
 if is_functions then
-  redis.register_function = api(function(...) return current.register(...) end)
   local at_load = {
-    register_function = redis.register_function,
+    register_function = api(function(...) return current.register(...) end),
     log = redis.log,
-    setresp = redis.setresp,
+    setresp = function() end,
   }
   for k, v in next, redis do
     if type(v) ~= 'function' then at_load[k] = v end
@@ -177,7 +190,6 @@ if is_functions then
   load_view.redis = protect(at_load, true)
   loading = protect(load_view, true)
   load_view._G = loading
-  view.redis = protect(redis, false)
 end
 
 local handler = native.handler
@@ -209,7 +221,7 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<Ta
         HookTriggers::new().every_nth_instruction(KILL_CHECK_INSTRUCTIONS),
         move |_, _| {
             if killed.killed() {
-                Err(mlua::Error::RuntimeError(LuaText::Killed.text().into()))
+                Err(raise_text(LuaText::Killed.text().as_bytes()))
             } else {
                 Ok(VmState::Continue)
             }
@@ -229,6 +241,12 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<Ta
 /// `{err = "CODE message"}` as Redis's `luaPushErrorBuff` makes it: a leading `-` means the text
 /// starts with its own code; otherwise the code is `ERR`. Trailing CR/LF are trimmed.
 pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
+    let table = lua.create_table()?;
+    table.raw_set("err", lua.create_string(error_text(text))?)?;
+    Ok(table)
+}
+
+fn error_text(text: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(text.len() + 4);
     match text.strip_prefix(b"-") {
         Some(rest) if rest.contains(&b' ') => message.extend_from_slice(rest),
@@ -240,9 +258,7 @@ pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
     while matches!(message.last(), Some(b'\r' | b'\n')) {
         message.pop();
     }
-    let table = lua.create_table()?;
-    table.raw_set("err", lua.create_string(&message)?)?;
-    Ok(table)
+    message
 }
 
 fn natives(lua: &Lua) -> mlua::Result<Table> {
@@ -267,6 +283,10 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
             state.store(rand48_seed(seed as i32), Ordering::Relaxed);
             Ok(())
         })?,
+    )?;
+    native.raw_set(
+        "unwrap",
+        lua.create_function(|lua, value: Value| unwrap_error(lua, value))?,
     )?;
     native.raw_set(
         "handler",
@@ -313,10 +333,7 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
-            Ok((
-                Value::String(lua.create_string(super::sha1_hex(&bytes))?),
-                false,
-            ))
+            Ok(Value::String(lua.create_string(super::sha1_hex(&bytes))?))
         })?,
     )?;
     native.raw_set(
@@ -348,7 +365,7 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
                 1 | 2 => tracing::info!(target: "cachet::script", "{text}"),
                 _ => tracing::warn!(target: "cachet::script", "{text}"),
             }
-            Ok((Value::Nil, false))
+            Ok(Value::Nil)
         })?,
     )?;
     native.raw_set(
@@ -366,7 +383,7 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
             if !(0..=3).contains(&flags) {
                 return raise(lua, LuaText::SetReplFlags.text());
             }
-            Ok((Value::Nil, false))
+            Ok(Value::Nil)
         })?,
     )?;
     native.raw_set(
@@ -380,7 +397,7 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
             if crate::commands::lookup(&name).is_none() {
                 return raise(lua, LuaText::AclCheckInvalid.text());
             }
-            Ok((Value::Boolean(true), false))
+            Ok(Value::Boolean(true))
         })?,
     )?;
     native.raw_set("version", REDIS_COMPAT_VERSION)?;
@@ -389,9 +406,47 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
     Ok(native)
 }
 
-/// An error to raise from a prelude wrapper (`api`): the table and `true`.
-fn raise(lua: &Lua, text: &str) -> mlua::Result<(Value, bool)> {
-    Ok((Value::Table(error_table(lua, text.as_bytes())?), true))
+/// An error the API raises (Redis's `luaError` of an error table): it reaches the error handler
+/// (or `pcall`) as mlua's error userdata, which `unwrap` turns back into `{err = text}`.
+#[derive(Debug)]
+pub struct Raise(pub Vec<u8>);
+
+impl std::fmt::Display for Raise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl std::error::Error for Raise {}
+
+/// Raises `text` as Redis's `luaPushError` + `luaError` would (code `ERR` unless it has one).
+pub fn raise_text(text: &[u8]) -> mlua::Error {
+    mlua::Error::external(Raise(error_text(text)))
+}
+
+fn raise(_: &Lua, text: &str) -> mlua::Result<Value> {
+    Err(raise_text(text.as_bytes()))
+}
+
+fn find_raise(err: &mlua::Error) -> Option<&Raise> {
+    match err {
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<Raise>(),
+        mlua::Error::CallbackError { cause, .. } => find_raise(cause),
+        mlua::Error::WithContext { cause, .. } => find_raise(cause),
+        _ => None,
+    }
+}
+
+/// The error table an API error stands for; any other value as it is.
+fn unwrap_error(lua: &Lua, value: Value) -> mlua::Result<Value> {
+    if let Value::Error(err) = &value {
+        if let Some(raise) = find_raise(err) {
+            let table = lua.create_table()?;
+            table.raw_set("err", lua.create_string(&raise.0)?)?;
+            return Ok(Value::Table(table));
+        }
+    }
+    Ok(value)
 }
 
 fn single_string(args: &[Value]) -> Option<Vec<u8>> {
@@ -425,6 +480,10 @@ fn rand48_next(x: u64) -> u64 {
 fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
     let table = match err {
         Value::Table(table) => table,
+        Value::Error(error) if find_raise(&error).is_some() => match unwrap_error(lua, Value::Error(error))? {
+            Value::Table(table) => table,
+            _ => lua.create_table()?,
+        },
         Value::Error(error) => {
             let text = match *error {
                 mlua::Error::RuntimeError(text) => text,
