@@ -145,8 +145,13 @@ pub fn lua_to_reply(out: &mut ReplyBuf, value: &Value, resp3: bool, depth: usize
     }
 }
 
-/// C's `(long long)` cast of a Lua number (saturating where C's is undefined).
+/// C's `(long long)` cast of a Lua number: out of range or NaN, x86's conversion gives the
+/// "integer indefinite" value, `i64::MIN`, which is what Redis answers.
 fn truncate(n: f64) -> i64 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
+        return i64::MIN;
+    }
     n as i64
 }
 

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use mlua::{ChunkMode, Table, Value, Variadic};
+use mlua::{ChunkMode, Value, Variadic};
 
 use super::vm::{self, error_table};
 use super::{lua_message, numkeys, run, SCRIPTING};
@@ -21,8 +21,8 @@ use crate::error::{CmdError, CmdResult, ScriptError};
 use crate::state::scripting::{FunctionDef, FunctionsVm, Library, ScriptFlags, FLAG_NAMES};
 use crate::sync::LockExt;
 
-/// Where the load-time globals are kept in the functions VM's registry.
-const LOADING_ENV: &str = "cachet.loading";
+/// Where the function switching the globals to FUNCTION LOAD's is kept in the VM's registry.
+const LOADING_SWITCH: &str = "cachet.loading";
 
 #[rustfmt::skip]
 pub static SUBCOMMANDS: &[CommandSpec] = &[
@@ -37,8 +37,8 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
 
 fn functions_vm(slot: &mut Option<FunctionsVm>, ctx: &Ctx<'_>) -> Result<(), CmdError> {
     if slot.is_none() {
-        let built = vm::build(ctx.server.scripting.run.clone(), true).and_then(|(vm, loading)| {
-            vm.lua.set_named_registry_value(LOADING_ENV, loading)?;
+        let built = vm::build(ctx.server.scripting.run.clone(), true).and_then(|(vm, switch)| {
+            vm.lua.set_named_registry_value(LOADING_SWITCH, switch)?;
             Ok(vm)
         });
         let vm = built.map_err(|e| CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into())))?;
@@ -104,6 +104,16 @@ fn metadata(code: &[u8]) -> Result<String, CmdError> {
     Ok(name)
 }
 
+/// A string argument as Lua's `lua_isstring` takes it: a number is its text.
+fn text(value: &Value) -> Option<Vec<u8>> {
+    match value {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(n) => Some(n.to_string().into_bytes()),
+        Value::Number(n) => Some(crate::protocol::format_double(*n).into_bytes()),
+        _ => None,
+    }
+}
+
 /// `redis.register_function`'s arguments (Redis's `luaRegisterFunctionReadArgs`).
 fn register_args(args: &Variadic<Value>) -> Result<FunctionDef, String> {
     let (name, callback, description, flags) = match &args[..] {
@@ -119,12 +129,12 @@ fn register_args(args: &Variadic<Value>) -> Result<FunctionDef, String> {
                     _ => return Err("named argument key given to redis.register_function is not a string".into()),
                 };
                 match &key[..] {
-                    b"function_name" => match value {
-                        Value::String(s) => name = Some(s.as_bytes().to_vec()),
+                    b"function_name" => match text(&value) {
+                        Some(text) => name = Some(text),
                         _ => return Err("function_name argument given to redis.register_function must be a string".into()),
                     },
-                    b"description" => match value {
-                        Value::String(s) => description = Some(Bytes::copy_from_slice(&s.as_bytes())),
+                    b"description" => match text(&value) {
+                        Some(text) => description = Some(Bytes::from(text)),
                         _ => return Err("description argument given to redis.register_function must be a string".into()),
                     },
                     b"callback" => match value {
@@ -156,13 +166,13 @@ fn register_args(args: &Variadic<Value>) -> Result<FunctionDef, String> {
         }
         [_] => return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).".into()),
         [name, callback] => {
-            let Value::String(name) = name else {
+            let Some(name) = text(name) else {
                 return Err("first argument to redis.register_function must be a string".into());
             };
             let Value::Function(callback) = callback else {
                 return Err("second argument to redis.register_function must be a function".into());
             };
-            (name.as_bytes().to_vec(), callback.clone(), None, ScriptFlags::empty())
+            (name, callback.clone(), None, ScriptFlags::empty())
         }
         _ => return Err("wrong number of arguments to redis.register_function".into()),
     };
@@ -188,8 +198,10 @@ fn create_library(fvm: &FunctionsVm, code: &[u8]) -> Result<Vec<FunctionDef>, Cm
         .into_function()
         .map_err(|e| load_error(format!("Error compiling function: {}", lua_message(e))))?;
     let internal = |e: mlua::Error| load_error(e.to_string());
-    let loading: Table = lua.named_registry_value(LOADING_ENV).map_err(internal)?;
-    chunk.set_environment(loading).map_err(internal)?;
+    let switch: mlua::Function = lua.named_registry_value(LOADING_SWITCH).map_err(internal)?;
+    chunk
+        .set_environment(fvm.vm.globals.clone())
+        .map_err(internal)?;
     let registered: RefCell<Vec<FunctionDef>> = RefCell::new(Vec::new());
     let outcome = lua.scope(|scope| {
         let register = scope.create_function(|lua, args: Variadic<Value>| {
@@ -206,7 +218,9 @@ fn create_library(fvm: &FunctionsVm, code: &[u8]) -> Result<Vec<FunctionDef>, Cm
             Ok((Value::Nil, false))
         })?;
         fvm.vm.current.raw_set("register", register)?;
+        switch.call::<()>(true)?;
         let result: mlua::Result<(bool, Value)> = fvm.vm.runner.call((chunk.clone(),));
+        switch.call::<()>(false)?;
         fvm.vm.current.raw_set("register", Value::Nil)?;
         result
     });

@@ -10,6 +10,7 @@
 //! run without it.
 
 pub mod bit;
+pub mod cjson;
 pub mod convert;
 pub mod function;
 pub mod run;

@@ -1,5 +1,5 @@
 //! Building a Lua VM as Redis 7.0 builds its two (EVAL's and the functions'): Lua 5.1 with the
-//! base, table, string and math libraries, `bit`, the `redis` API, and Redis's sandbox.
+//! base, table, string and math libraries, `bit`, `cjson`, the `redis` API, and Redis's sandbox.
 //!
 //! Redis patches Lua to make tables read-only; stock Lua (through mlua, without `unsafe`) cannot,
 //! so scripts see proxies instead: the global table and every library table are empty tables
@@ -108,17 +108,34 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = native.version, native.version_num
 G.redis = redis
 G.bit = native.bit
+G.cjson = native.cjson
 
 -- What a script sees as its globals: the real ones with every library behind a proxy.
 local view = {}
 for k, v in next, G do view[k] = v end
-for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit'}) do
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit', 'cjson'}) do
   view[name] = protect(G[name], false)
 end
 for _, name in ipairs({'os', 'io', 'package', 'debug', 'loadfile', 'dofile', 'print', 'setfenv', 'getfenv', 'newproxy', 'module', 'require'}) do
   view[name] = nil
 end
-local env = protect(view, true)
+-- The globals scripts see. Their lookups go through `visible`, which FUNCTION LOAD points at
+-- the load-time view while a library's code runs (Redis swaps its globals' __index the same way),
+-- so the functions a library registers see the whole API when they are called later.
+local visible = view
+local env = {}
+setmetatable(env, {
+  __index = function(_, k)
+    local v = visible[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly,
+  __metatable = false,
+})
+backing[env] = view
 view._G = env
 local setmetatable_ = setmetatable
 view.setmetatable = function(t, m)
@@ -175,7 +192,7 @@ end
 view.load = view.loadstring
 
 -- FUNCTION LOAD runs a library's code with a `redis` that only registers and logs.
-local loading = nil
+local switch = nil
 if is_functions then
   local at_load = {
     register_function = api(function(...) return current.register(...) end),
@@ -188,8 +205,9 @@ if is_functions then
   local load_view = {}
   for k, v in next, view do load_view[k] = v end
   load_view.redis = protect(at_load, true)
-  loading = protect(load_view, true)
-  load_view._G = loading
+  switch = function(loading)
+    if loading then visible = load_view else visible = view end
+  end
 end
 
 local handler = native.handler
@@ -198,11 +216,12 @@ local function runner(f, ...)
   local args = {...}
   return xpcall(function() return f(unpack(args, 1, n)) end, handler)
 end
-return env, runner, loading
+return env, runner, switch
 "#;
 
-/// Builds a VM; `functions` for the functions VM (with `redis.register_function`).
-pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<Table>)> {
+/// Builds a VM; `functions` for the functions VM, which comes with the function that switches its
+/// globals to those of FUNCTION LOAD (`redis.register_function`) and back.
+pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<mlua::Function>)> {
     let lua = Lua::new_with(
         StdLib::TABLE | StdLib::STRING | StdLib::MATH,
         LuaOptions::default(),
@@ -214,7 +233,7 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<Ta
         .load(PRELUDE)
         .set_name(PRELUDE_NAME)
         .into_function()?;
-    let (env, runner, loading): (Table, mlua::Function, Option<Table>) =
+    let (env, runner, switch): (Table, mlua::Function, Option<mlua::Function>) =
         prelude.call((globals.clone(), current.clone(), native, functions))?;
     let killed = run.clone();
     lua.set_hook(
@@ -234,7 +253,7 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<Ta
             current,
             runner,
         },
-        loading,
+        switch,
     ))
 }
 
@@ -403,6 +422,7 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
     native.raw_set("version", REDIS_COMPAT_VERSION)?;
     native.raw_set("version_num", version_num(REDIS_COMPAT_VERSION))?;
     native.raw_set("bit", super::bit::library(lua)?)?;
+    native.raw_set("cjson", super::cjson::library(lua)?)?;
     Ok(native)
 }
 
@@ -419,6 +439,31 @@ impl std::fmt::Display for Raise {
 
 impl std::error::Error for Raise {}
 
+/// A string error raised by a library function (`luaL_error`): the handler adds `ERR `, pcall
+/// hands the script the text.
+#[derive(Debug)]
+pub struct Thrown(pub Vec<u8>);
+
+impl std::fmt::Display for Thrown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl std::error::Error for Thrown {}
+
+/// `luaL_error(L, text)` from a library function: the calling line (`user_script:3: `) first.
+pub fn throw(lua: &Lua, text: &str) -> mlua::Error {
+    let place = lua.inspect_stack(1).and_then(|frame| {
+        let line = frame.curr_line();
+        let source = frame.source();
+        let short = source.short_src.as_deref()?.to_string();
+        (line > 0).then(|| format!("{short}:{line}: "))
+    });
+    let message = format!("{}{text}", place.unwrap_or_default());
+    mlua::Error::external(Thrown(message.into_bytes()))
+}
+
 /// Raises `text` as Redis's `luaPushError` + `luaError` would (code `ERR` unless it has one).
 pub fn raise_text(text: &[u8]) -> mlua::Error {
     mlua::Error::external(Raise(error_text(text)))
@@ -428,13 +473,17 @@ fn raise(_: &Lua, text: &str) -> mlua::Result<Value> {
     Err(raise_text(text.as_bytes()))
 }
 
-fn find_raise(err: &mlua::Error) -> Option<&Raise> {
+fn find_external<T: std::error::Error + 'static>(err: &mlua::Error) -> Option<&T> {
     match err {
-        mlua::Error::ExternalError(inner) => inner.downcast_ref::<Raise>(),
-        mlua::Error::CallbackError { cause, .. } => find_raise(cause),
-        mlua::Error::WithContext { cause, .. } => find_raise(cause),
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<T>(),
+        mlua::Error::CallbackError { cause, .. } => find_external(cause),
+        mlua::Error::WithContext { cause, .. } => find_external(cause),
         _ => None,
     }
+}
+
+fn find_raise(err: &mlua::Error) -> Option<&Raise> {
+    find_external::<Raise>(err)
 }
 
 /// The error table an API error stands for; any other value as it is.
@@ -444,6 +493,9 @@ fn unwrap_error(lua: &Lua, value: Value) -> mlua::Result<Value> {
             let table = lua.create_table()?;
             table.raw_set("err", lua.create_string(&raise.0)?)?;
             return Ok(Value::Table(table));
+        }
+        if let Some(thrown) = find_external::<Thrown>(err) {
+            return Ok(Value::String(lua.create_string(&thrown.0)?));
         }
     }
     Ok(value)
@@ -484,6 +536,15 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
             Value::Table(table) => table,
             _ => lua.create_table()?,
         },
+        Value::Error(error) if find_external::<Thrown>(&error).is_some() => {
+            let mut message = b"ERR ".to_vec();
+            if let Some(thrown) = find_external::<Thrown>(&error) {
+                message.extend_from_slice(&thrown.0);
+            }
+            let table = lua.create_table()?;
+            table.raw_set("err", lua.create_string(&message)?)?;
+            table
+        }
         Value::Error(error) => {
             let text = match *error {
                 mlua::Error::RuntimeError(text) => text,
