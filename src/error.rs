@@ -793,7 +793,9 @@ impl LuaText {
             WrongArgs => "wrong number of arguments",
             WrongArgsOrType => "wrong number or type of arguments",
             SetReplArgs => "redis.set_repl() requires two arguments.",
-            SetReplFlags => "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+            SetReplFlags => {
+                "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."
+            }
             LogArgs => "redis.log() requires two arguments or more.",
             LogLevelType => "First argument must be a number (log level).",
             LogLevel => "Invalid debug level.",
@@ -801,12 +803,13 @@ impl LuaText {
             SetrespVersion => "RESP version must be 2 or 3.",
             AclCheckInvalid => "Invalid command passed to redis.acl_check_cmd()",
             RegisterArgs => "wrong number of arguments to redis.register_function",
-            RegisterOutsideLoad => "redis.register_function can only be called on FUNCTION LOAD command",
+            RegisterOutsideLoad => {
+                "redis.register_function can only be called on FUNCTION LOAD command"
+            }
             CallAtLoad => "attempt to call field 'call' (a nil value)",
         }
     }
 }
-
 
 /// Errors of the GEO commands (Redis's `geo.c`).
 #[derive(Debug, Clone, PartialEq)]

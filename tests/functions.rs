@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 use common::{call, config_set, info_field, TestServer};
 use differential::Differential;
 
+// One function per library: the order FUNCTION LIST gives libraries and functions is unspecified.
 const LIBRARY: &str = "#!lua name=mylib
-redis.register_function('echo_key', function(keys, args) return keys[1] end)
-redis.register_function{function_name='fail', callback=function() error('boom') end, flags={'no-writes'}, description='fails'}";
+redis.register_function{function_name='fail', callback=function() error('boom') end, flags={'no-writes', 'allow-oom'}, description='fails'}";
+const ECHO: &str = "#!lua name=echolib
+redis.register_function('echo_key', function(keys, args) return keys[1] end)";
 
 #[test]
 fn load_errors_answer_as_redis() {
@@ -49,19 +51,23 @@ fn load_errors_answer_as_redis() {
     ] {
         diff.check_str(&["FUNCTION", "LOAD", code]);
     }
+    // Leaves one library: FUNCTION LIST's order of libraries is unspecified.
+    diff.check_str(&["FUNCTION", "DELETE", "lib"]);
     diff.check_str(&["FUNCTION", "LOAD", "REPLACE"]);
     diff.check_str(&["FUNCTION", "LOAD", "BAD", "#!lua name=lib\nreturn 1"]);
     diff.check_str(&["FUNCTION", "LOAD", LIBRARY]);
     diff.check_str(&["FUNCTION", "LOAD", LIBRARY]);
+    diff.check_str(&["FUNCTION", "LOAD", "REPLACE", LIBRARY]);
+    diff.check_str(&["FUNCTION", "LIST"]);
+    diff.check_str(&["FUNCTION", "LIST", "WITHCODE"]);
+    diff.check_str(&["FUNCTION", "LOAD", ECHO]);
     diff.check_str(&[
         "FUNCTION",
         "LOAD",
         "#!lua name=other\nredis.register_function('echo_key', function() end)",
     ]);
-    diff.check_str(&["FUNCTION", "LOAD", "REPLACE", LIBRARY]);
-    diff.check_str(&["FUNCTION", "LIST"]);
-    diff.check_str(&["FUNCTION", "LIST", "WITHCODE"]);
     diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME", "my*"]);
+    diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME", "echo*", "WITHCODE"]);
     diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME", "nomatch*"]);
     diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME"]);
     diff.check_str(&["FUNCTION", "LIST", "BAD"]);
@@ -74,7 +80,7 @@ fn load_errors_answer_as_redis() {
     diff.check_str(&["FUNCTION", "DELETE", "nope"]);
     for protocol in ["3", "2"] {
         diff.both(&[b"HELLO", protocol.as_bytes()]);
-        diff.check_str(&["FUNCTION", "LIST", "WITHCODE"]);
+        diff.check_str(&["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "mylib"]);
         diff.check_str(&["FUNCTION", "STATS"]);
         diff.check_str(&["FCALL", "echo_key", "1", "k1", "a"]);
     }
@@ -132,12 +138,17 @@ fn stats_and_kill_while_a_function_runs() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let stats = String::from_utf8_lossy(&call(&mut other, &["FUNCTION", "STATS"])).into_owned();
-    assert!(stats.contains("$4\r\nspin\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n"), "{stats}");
+    assert!(
+        stats.contains("$4\r\nspin\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n"),
+        "{stats}"
+    );
     assert!(call(&mut other, &["SCRIPT", "KILL"]).starts_with(b"-BUSY"));
     assert_eq!(call(&mut other, &["FUNCTION", "KILL"]), b"+OK\r\n");
     let killed = runner.read_reply();
     assert!(
-        killed.starts_with(b"-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."),
+        killed.starts_with(
+            b"-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."
+        ),
         "{}",
         String::from_utf8_lossy(&killed)
     );

@@ -241,7 +241,10 @@ pub(crate) fn off_worker<R>(work: impl FnOnce() -> R) -> R {
 
 /// Another client's script has run past `busy-reply-threshold`: the command is refused (and a
 /// transaction it was to join is flagged), as Redis's `processCommand` refuses it.
-fn busy(client: &mut crate::state::clients::ClientState, run: &crate::state::scripting::RunState) -> CmdError {
+fn busy(
+    client: &mut crate::state::clients::ClientState,
+    run: &crate::state::scripting::RunState,
+) -> CmdError {
     multi::flag_error(client);
     CmdError::Script(crate::error::ScriptError::Busy {
         eval: run.is_eval(),

@@ -14,7 +14,8 @@ use crate::state::coherence::RESERVED_PREFIX;
 use crate::state::pubsub::Kind;
 
 const SUBSCRIBE_FLAGS: CommandFlags = flags!(PUBSUB, NOSCRIPT, LOADING, STALE);
-const PUBLISH_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE, FAST);
+/// `may_replicate`: a read-only script may not publish (COMMAND INFO hides the flag).
+const PUBLISH_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE, FAST, MAY_REPLICATE);
 const INTROSPECT_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE);
 const SLOW_ACL: AclCategories = acl!(PUBSUB, SLOW);
 const FAST_ACL: AclCategories = acl!(PUBSUB, FAST);

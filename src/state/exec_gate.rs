@@ -125,11 +125,7 @@ impl ExecGate {
     /// The side EXEC holds: waits for every running command to finish and keeps new ones out.
     pub fn exclusive(&self) -> Exclusive<'_> {
         Exclusive {
-            _guards: self
-                .stripes
-                .iter()
-                .map(|stripe| stripe.0.write())
-                .collect(),
+            _guards: self.stripes.iter().map(|stripe| stripe.0.write()).collect(),
         }
     }
 }

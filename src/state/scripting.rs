@@ -251,7 +251,9 @@ impl Scripting {
             ),
             None => (0, 0, 0, 0),
         };
-        self.stats.functions_vm_bytes.store(bytes, Ordering::Relaxed);
+        self.stats
+            .functions_vm_bytes
+            .store(bytes, Ordering::Relaxed);
         self.stats.functions.store(functions, Ordering::Relaxed);
         self.stats.libraries.store(libraries, Ordering::Relaxed);
         self.stats.functions_code.store(code, Ordering::Relaxed);

@@ -17,13 +17,15 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
     let bit = lua.create_table()?;
     bit.raw_set("tobit", lua.create_function(|_, x: f64| Ok(out(barg(x))))?)?;
     bit.raw_set("bnot", lua.create_function(|_, x: f64| Ok(out(!barg(x))))?)?;
-    bit.raw_set("bswap", lua.create_function(|_, x: f64| Ok(out(barg(x).swap_bytes())))?)?;
-    fn fold(
-        lua: &Lua,
-        op: fn(u32, u32) -> u32,
-    ) -> mlua::Result<mlua::Function> {
+    bit.raw_set(
+        "bswap",
+        lua.create_function(|_, x: f64| Ok(out(barg(x).swap_bytes())))?,
+    )?;
+    fn fold(lua: &Lua, op: fn(u32, u32) -> u32) -> mlua::Result<mlua::Function> {
         lua.create_function(move |_, (first, rest): (f64, Variadic<f64>)| {
-            Ok(out(rest.iter().fold(barg(first), |acc, &x| op(acc, barg(x)))))
+            Ok(out(rest
+                .iter()
+                .fold(barg(first), |acc, &x| op(acc, barg(x)))))
         })
     }
     bit.raw_set("band", fold(lua, |a, b| a & b)?)?;

@@ -115,12 +115,17 @@ fn string(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-fn type_name(value: &Value) -> &'static str {
+/// Lua's `type()` name of a value.
+fn lua_type(value: &Value) -> &'static str {
     match value {
+        Value::Nil => "nil",
+        Value::Boolean(_) => "boolean",
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Table(_) => "table",
         Value::Function(_) => "function",
         Value::Thread(_) => "thread",
-        Value::UserData(_) | Value::LightUserData(_) => "userdata",
-        _ => "value",
+        _ => "userdata",
     }
 }
 
@@ -144,7 +149,7 @@ fn encode(lua: &Lua, value: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Re
         other => {
             return Err(fail(format!(
                 "Cannot serialise {}: type not supported",
-                type_name(other)
+                lua_type(other)
             )))
         }
     }
@@ -205,10 +210,11 @@ fn encode_table(lua: &Lua, table: &Table, depth: usize, out: &mut Vec<u8>) -> ml
                         number(*n, out)?;
                         out.push(b'"');
                     }
-                    _ => {
-                        return Err(fail(
-                            "Cannot serialise table: table key must be a number or string",
-                        ))
+                    other => {
+                        return Err(fail(format!(
+                            "Cannot serialise {}: table key must be a number or string",
+                            lua_type(other)
+                        )))
                     }
                 }
                 out.push(b':');
@@ -229,7 +235,9 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn skip_space(&mut self) {
-        while self.at < self.text.len() && matches!(self.text[self.at], b' ' | b'\t' | b'\n' | b'\r') {
+        while self.at < self.text.len()
+            && matches!(self.text[self.at], b' ' | b'\t' | b'\n' | b'\r')
+        {
             self.at += 1;
         }
     }
@@ -248,7 +256,10 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => "T_NUMBER",
             _ => "invalid token",
         };
-        fail(format!("Expected {what} but found {found} at character {}", self.at + 1))
+        fail(format!(
+            "Expected {what} but found {found} at character {}",
+            self.at + 1
+        ))
     }
 
     fn value(&mut self) -> mlua::Result<Value> {
@@ -266,7 +277,11 @@ impl Parser<'_> {
                         self.at + 1
                     )));
                 }
-                let value = if c == b'{' { self.object()? } else { self.array()? };
+                let value = if c == b'{' {
+                    self.object()?
+                } else {
+                    self.array()?
+                };
                 self.depth -= 1;
                 Ok(value)
             }
@@ -291,7 +306,10 @@ impl Parser<'_> {
     fn number(&mut self) -> mlua::Result<Value> {
         let start = self.at;
         while self.at < self.text.len()
-            && matches!(self.text[self.at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+            && matches!(
+                self.text[self.at],
+                b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+            )
         {
             self.at += 1;
         }
@@ -334,7 +352,9 @@ impl Parser<'_> {
                             {
                                 self.at += 2;
                                 let low = self.hex4()?;
-                                0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3ff)
+                                0x10000
+                                    + ((code - 0xD800) << 10)
+                                    + (low.wrapping_sub(0xDC00) & 0x3ff)
                             } else {
                                 code
                             };

@@ -40,7 +40,10 @@ pub fn reply_to_lua(lua: &Lua, bytes: &[u8], depth: usize) -> mlua::Result<(Valu
     };
     Ok(match bytes[0] {
         b':' => (Value::Number(number() as f64), after),
-        b'+' => (single("ok", Value::String(lua.create_string(line)?))?, after),
+        b'+' => (
+            single("ok", Value::String(lua.create_string(line)?))?,
+            after,
+        ),
         b'-' => {
             let table = super::vm::error_table(lua, &[b"-", line].concat())?;
             table.raw_set("ignore_error_stats_update", true)?;
@@ -184,7 +187,8 @@ fn table_to_reply(out: &mut ReplyBuf, table: &Table, resp3: bool, depth: usize) 
         return;
     }
     if let Ok(Value::Table(map)) = table.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = map.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        let pairs: Vec<(Value, Value)> =
+            map.pairs::<Value, Value>().filter_map(Result::ok).collect();
         out.map(pairs.len());
         for (k, v) in &pairs {
             lua_to_reply(out, k, resp3, depth + 1);

@@ -41,7 +41,9 @@ fn functions_vm(slot: &mut Option<FunctionsVm>, ctx: &Ctx<'_>) -> Result<(), Cmd
             vm.lua.set_named_registry_value(LOADING_SWITCH, switch)?;
             Ok(vm)
         });
-        let vm = built.map_err(|e| CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into())))?;
+        let vm = built.map_err(|e| {
+            CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into()))
+        })?;
         *slot = Some(FunctionsVm {
             vm,
             libraries: BTreeMap::new(),
@@ -88,7 +90,9 @@ fn metadata(code: &[u8]) -> Result<String, CmdError> {
             name = Some(String::from_utf8_lossy(&part[5..]).into_owned());
             continue;
         }
-        return Err(load_error([b"Invalid metadata value given: ", *part].concat()));
+        return Err(load_error(
+            [b"Invalid metadata value given: ", *part].concat(),
+        ));
     }
     let Some(name) = name else {
         return Err(load_error("Library name was not given"));
@@ -235,7 +239,9 @@ fn create_library(fvm: &FunctionsVm, code: &[u8]) -> Result<Vec<FunctionDef>, Cm
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
-        return Err(load_error([&b"Error registering functions: "[..], &text].concat()));
+        return Err(load_error(
+            [&b"Error registering functions: "[..], &text].concat(),
+        ));
     }
     Ok(registered.into_inner())
 }
@@ -247,7 +253,9 @@ fn load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             replace = true;
             continue;
         }
-        return Err(CmdError::Script(ScriptError::UnknownLoadOption(option.to_vec().into())));
+        return Err(CmdError::Script(ScriptError::UnknownLoadOption(
+            option.to_vec().into(),
+        )));
     }
     let code = args[args.len() - 1].clone();
     let name = metadata(&code)?;
@@ -258,7 +266,9 @@ fn load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     if !replace && fvm.libraries.contains_key(name.as_str()) {
-        return Err(CmdError::Script(ScriptError::LibraryExists(name.into_bytes().into())));
+        return Err(CmdError::Script(ScriptError::LibraryExists(
+            name.into_bytes().into(),
+        )));
     }
     let defs = create_library(fvm, &code)?;
     if defs.is_empty() {
@@ -312,7 +322,10 @@ fn delete(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 3 {
-        return Err(CmdError::WrongArity("function|flush".into()));
+        return Err(CmdError::UnknownSubcommandOrArity {
+            command: "FUNCTION",
+            sub: args[1][..].into(),
+        });
     }
     super::flush_mode(args, ScriptError::FunctionFlushOption)?;
     let old = ctx.server.scripting.functions.lock_or_recover().take();
@@ -337,7 +350,9 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             i += 1;
             pattern = Some(&args[i]);
         } else {
-            return Err(CmdError::Script(ScriptError::UnknownListArgument(arg.to_vec().into())));
+            return Err(CmdError::Script(ScriptError::UnknownListArgument(
+                arg.to_vec().into(),
+            )));
         }
         i += 1;
     }
@@ -374,7 +389,7 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 .collect();
             out.set(names.len());
             for name in names {
-                out.bulk(name.as_bytes());
+                out.simple(name);
             }
         }
         if with_code {
@@ -414,7 +429,8 @@ fn stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     out.bulk(b"LUA");
     out.map(2);
     out.bulk(b"libraries_count");
-    let load = |n: &std::sync::atomic::AtomicUsize| n.load(std::sync::atomic::Ordering::Relaxed) as i64;
+    let load =
+        |n: &std::sync::atomic::AtomicUsize| n.load(std::sync::atomic::Ordering::Relaxed) as i64;
     out.int(load(&scripting.stats.libraries));
     out.bulk(b"functions_count");
     out.int(load(&scripting.stats.functions));
@@ -422,7 +438,11 @@ fn stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.server.scripting.run.kill(false).map_err(CmdError::Script)?;
+    ctx.server
+        .scripting
+        .run
+        .kill(false)
+        .map_err(CmdError::Script)?;
     ctx.out.ok();
     Ok(())
 }
@@ -492,9 +512,17 @@ fn fcall_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ro: bool) -> CmdResult {
     else {
         return Err(CmdError::Script(ScriptError::FunctionNotFound));
     };
-    let keys = numkeys(&args[2], args.len() - 3, CmdError::Script(ScriptError::BadNumberOfKeys))?;
+    let keys = numkeys(
+        &args[2],
+        args.len() - 3,
+        CmdError::Script(ScriptError::BadNumberOfKeys),
+    )?;
     let oom = super::out_of_memory(ctx);
-    if oom && !def.flags.intersects(ScriptFlags::ALLOW_OOM | ScriptFlags::NO_WRITES) {
+    if oom
+        && !def
+            .flags
+            .intersects(ScriptFlags::ALLOW_OOM | ScriptFlags::NO_WRITES)
+    {
         return Err(CmdError::OutOfMemory);
     }
     if ro && !def.flags.contains(ScriptFlags::NO_WRITES) {

@@ -27,9 +27,21 @@ use crate::state::command::numkeys_keys;
 use crate::state::scripting::{CachedScript, EvalVm, ScriptFlags};
 use crate::sync::LockExt;
 
-const EVAL_FLAGS: CommandFlags = flags!(NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS, MOVABLEKEYS);
-const EVAL_RO_FLAGS: CommandFlags =
-    flags!(READONLY, NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS, MOVABLEKEYS);
+const EVAL_FLAGS: CommandFlags = flags!(
+    NOSCRIPT,
+    STALE,
+    SKIP_MONITOR,
+    NO_MANDATORY_KEYS,
+    MOVABLEKEYS
+);
+const EVAL_RO_FLAGS: CommandFlags = flags!(
+    READONLY,
+    NOSCRIPT,
+    STALE,
+    SKIP_MONITOR,
+    NO_MANDATORY_KEYS,
+    MOVABLEKEYS
+);
 const SCRIPTING: AclCategories = acl!(SLOW, SCRIPTING);
 
 #[rustfmt::skip]
@@ -70,7 +82,11 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 }
 
 /// EVAL's and FCALL's `numkeys`: at most the arguments after it, not negative.
-pub(crate) fn numkeys(arg: &[u8], available: usize, not_integer: CmdError) -> Result<usize, CmdError> {
+pub(crate) fn numkeys(
+    arg: &[u8],
+    available: usize,
+    not_integer: CmdError,
+) -> Result<usize, CmdError> {
     let n = crate::protocol::parse_i64(arg).ok_or(not_integer)?;
     if n > available as i64 {
         return Err(CmdError::Script(ScriptError::NumkeysTooMany));
@@ -115,8 +131,9 @@ fn shebang_flags(body: &[u8]) -> Result<(ScriptFlags, usize), ScriptError> {
 
 fn eval_vm(slot: &mut Option<EvalVm>, ctx: &Ctx<'_>) -> Result<(), CmdError> {
     if slot.is_none() {
-        let (vm, _) = vm::build(ctx.server.scripting.run.clone(), false)
-            .map_err(|e| CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into())))?;
+        let (vm, _) = vm::build(ctx.server.scripting.run.clone(), false).map_err(|e| {
+            CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into()))
+        })?;
         *slot = Some(EvalVm {
             vm,
             scripts: Default::default(),
@@ -287,7 +304,11 @@ fn script_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn script_kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.server.scripting.run.kill(true).map_err(CmdError::Script)?;
+    ctx.server
+        .scripting
+        .run
+        .kill(true)
+        .map_err(CmdError::Script)?;
     ctx.out.ok();
     Ok(())
 }
@@ -334,7 +355,10 @@ mod tests {
 
     #[test]
     fn shebangs_as_redis_reads_them() {
-        assert_eq!(shebang_flags(b"return 1"), Ok((ScriptFlags::EVAL_COMPAT, 0)));
+        assert_eq!(
+            shebang_flags(b"return 1"),
+            Ok((ScriptFlags::EVAL_COMPAT, 0))
+        );
         assert_eq!(
             shebang_flags(b"#!lua flags=no-writes,allow-oom\nreturn 1"),
             Ok((ScriptFlags::NO_WRITES | ScriptFlags::ALLOW_OOM, 31))

@@ -139,9 +139,16 @@ impl Calls<'_, '_> {
 pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) -> CmdResult {
     let server = ctx.server;
     let lua = &vm.lua;
-    let lua_err = |e: mlua::Error| CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into()));
+    let lua_err = |e: mlua::Error| {
+        CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into()))
+    };
     let strings = |items: &[Bytes]| -> mlua::Result<mlua::Table> {
-        lua.create_sequence_from(items.iter().map(|b| lua.create_string(b)).collect::<mlua::Result<Vec<_>>>()?)
+        lua.create_sequence_from(
+            items
+                .iter()
+                .map(|b| lua.create_string(b))
+                .collect::<mlua::Result<Vec<_>>>()?,
+        )
     };
     let keys = strings(script.keys).map_err(lua_err)?;
     let argv = strings(script.argv).map_err(lua_err)?;
@@ -181,9 +188,8 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
         let pcall = scope.create_function(|lua, args: Variadic<Value>| {
             Ok(calls.borrow_mut().call(lua, args)?.0)
         })?;
-        let setresp = scope.create_function(|lua, args: Variadic<Value>| {
-            calls.borrow_mut().setresp(lua, args)
-        })?;
+        let setresp = scope
+            .create_function(|lua, args: Variadic<Value>| calls.borrow_mut().setresp(lua, args))?;
         vm.current.raw_set("call", call)?;
         vm.current.raw_set("pcall", pcall)?;
         vm.current.raw_set("setresp", setresp)?;
@@ -228,7 +234,10 @@ fn failure(name: &str, value: &Value) -> ScriptError {
         Ok(Value::String(s)) => s.as_bytes().to_vec(),
         _ => Vec::new(),
     };
-    let source = table.raw_get::<Option<mlua::String>>("source").ok().flatten();
+    let source = table
+        .raw_get::<Option<mlua::String>>("source")
+        .ok()
+        .flatten();
     let line = table.raw_get::<Option<i64>>("line").ok().flatten();
     if let (Some(source), Some(line)) = (source, line) {
         text.extend_from_slice(format!(" script: {name}, on ").as_bytes());

@@ -168,9 +168,12 @@ view.ipairs = function(t)
 end
 -- An error the API raised reaches Lua as a userdata; xpcall hands the script the error table
 -- Redis would, pcall its text (Redis's `luaRedisPcall`).
-local unwrap, pcall_, xpcall_, maxn = native.unwrap, pcall, xpcall, table.maxn
+local unwrap, killed, pcall_, xpcall_, maxn = native.unwrap, native.killed, pcall, xpcall, table.maxn
 view.pcall = function(f, ...)
   local r = {pcall_(f, ...)}
+  -- A killed script stays killed: pcall does not swallow SCRIPT KILL (Redis raises the kill
+  -- error again on every line).
+  if not r[1] and killed() then error(r[2], 0) end
   if not r[1] then
     -- Redis's own pcall hands over the `err` text of an error table.
     local e = unwrap(r[2])
@@ -182,7 +185,12 @@ view.pcall = function(f, ...)
   return unpack(r, 1, maxn(r))
 end
 view.xpcall = function(f, h)
-  return xpcall_(f, function(e) return h(unwrap(e)) end)
+  local r = {xpcall_(f, function(e)
+    if killed() then return e end
+    return h(unwrap(e))
+  end)}
+  if not r[1] and killed() then error(r[2], 0) end
+  return unpack(r, 1, maxn(r))
 end
 view.loadstring = function(s, name)
   local f, e = loadstring(s, name)
@@ -229,10 +237,12 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<ml
     let globals = lua.globals();
     let current = lua.create_table()?;
     let native = natives(&lua)?;
-    let prelude = lua
-        .load(PRELUDE)
-        .set_name(PRELUDE_NAME)
-        .into_function()?;
+    let stopped = run.clone();
+    native.raw_set(
+        "killed",
+        lua.create_function(move |_, ()| Ok(stopped.killed()))?,
+    )?;
+    let prelude = lua.load(PRELUDE).set_name(PRELUDE_NAME).into_function()?;
     let (env, runner, switch): (Table, mlua::Function, Option<mlua::Function>) =
         prelude.call((globals.clone(), current.clone(), native, functions))?;
     let killed = run.clone();
@@ -313,18 +323,16 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
     )?;
     native.raw_set(
         "error_reply",
-        lua.create_function(|lua, args: Variadic<Value>| {
-            match single_string(&args) {
-                Some(text) => {
-                    let mut dashed = Vec::with_capacity(text.len() + 1);
-                    if !text.starts_with(b"-") {
-                        dashed.push(b'-');
-                    }
-                    dashed.extend_from_slice(&text);
-                    error_table(lua, &dashed)
+        lua.create_function(|lua, args: Variadic<Value>| match single_string(&args) {
+            Some(text) => {
+                let mut dashed = Vec::with_capacity(text.len() + 1);
+                if !text.starts_with(b"-") {
+                    dashed.push(b'-');
                 }
-                None => error_table(lua, LuaText::WrongArgsOrType.text().as_bytes()),
+                dashed.extend_from_slice(&text);
+                error_table(lua, &dashed)
             }
+            None => error_table(lua, LuaText::WrongArgsOrType.text().as_bytes()),
         })?,
     )?;
     native.raw_set(
@@ -532,10 +540,12 @@ fn rand48_next(x: u64) -> u64 {
 fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
     let table = match err {
         Value::Table(table) => table,
-        Value::Error(error) if find_raise(&error).is_some() => match unwrap_error(lua, Value::Error(error))? {
-            Value::Table(table) => table,
-            _ => lua.create_table()?,
-        },
+        Value::Error(error) if find_raise(&error).is_some() => {
+            match unwrap_error(lua, Value::Error(error))? {
+                Value::Table(table) => table,
+                _ => lua.create_table()?,
+            }
+        }
         Value::Error(error) if find_external::<Thrown>(&error).is_some() => {
             let mut message = b"ERR ".to_vec();
             if let Some(thrown) = find_external::<Thrown>(&error) {

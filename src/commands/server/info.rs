@@ -248,7 +248,10 @@ fn memory_section(info: &mut InfoText, server: &Server) {
     // which a running script holds).
     let scripts = &server.scripting.stats;
     let load = |n: &std::sync::atomic::AtomicUsize| n.load(Ordering::Relaxed) as u64;
-    let (vm_eval, vm_functions) = (load(&scripts.eval_vm_bytes), load(&scripts.functions_vm_bytes));
+    let (vm_eval, vm_functions) = (
+        load(&scripts.eval_vm_bytes),
+        load(&scripts.functions_vm_bytes),
+    );
     let scripts_eval = load(&scripts.eval_bodies);
     let functions_code = load(&scripts.functions_code);
     info.field("used_memory_lua", vm_eval);
@@ -260,10 +263,16 @@ fn memory_section(info: &mut InfoText, server: &Server) {
     info.field("number_of_libraries", load(&scripts.libraries));
     info.field("used_memory_vm_functions", vm_functions);
     info.field("used_memory_vm_total", vm_eval + vm_functions);
-    info.field("used_memory_vm_total_human", bytes_to_human(vm_eval + vm_functions));
+    info.field(
+        "used_memory_vm_total_human",
+        bytes_to_human(vm_eval + vm_functions),
+    );
     info.field("used_memory_functions", functions_code);
     info.field("used_memory_scripts", scripts_eval + functions_code);
-    info.field("used_memory_scripts_human", bytes_to_human(scripts_eval + functions_code));
+    info.field(
+        "used_memory_scripts_human",
+        bytes_to_human(scripts_eval + functions_code),
+    );
     info.field("maxmemory", maxmemory);
     info.field("maxmemory_human", bytes_to_human(maxmemory));
     info.field("maxmemory_policy", policy);
