@@ -20,7 +20,7 @@ use crate::protocol::ReplyBuf;
 const MAX_DEPTH: usize = 1000;
 
 /// Reads one reply from `bytes` into a Lua value; the position after it.
-pub fn reply_to_lua(lua: &Lua, bytes: &[u8], depth: usize) -> mlua::Result<(Value, usize)> {
+pub fn reply_to_lua(lua: &Lua, bytes: &[u8]) -> mlua::Result<(Value, usize)> {
     let line_end = bytes
         .windows(2)
         .position(|w| w == b"\r\n")
@@ -75,10 +75,10 @@ pub fn reply_to_lua(lua: &Lua, bytes: &[u8], depth: usize) -> mlua::Result<(Valu
             let mut at = after;
             let pairs = bytes[0] == b'%';
             for i in 0..count {
-                let (item, used) = reply_to_lua(lua, &bytes[at..], depth + 1)?;
+                let (item, used) = reply_to_lua(lua, &bytes[at..])?;
                 at += used;
                 if pairs {
-                    let (value, used) = reply_to_lua(lua, &bytes[at..], depth + 1)?;
+                    let (value, used) = reply_to_lua(lua, &bytes[at..])?;
                     at += used;
                     table.raw_set(item, value)?;
                 } else if bytes[0] == b'~' {
@@ -114,9 +114,9 @@ pub fn reply_to_lua(lua: &Lua, bytes: &[u8], depth: usize) -> mlua::Result<(Valu
             let count = number();
             let mut at = after;
             for _ in 0..count * 2 {
-                at += reply_to_lua(lua, &bytes[at..], depth + 1)?.1;
+                at += reply_to_lua(lua, &bytes[at..])?.1;
             }
-            let (value, used) = reply_to_lua(lua, &bytes[at..], depth + 1)?;
+            let (value, used) = reply_to_lua(lua, &bytes[at..])?;
             (value, at + used)
         }
         _ => (Value::Nil, after),

@@ -112,7 +112,7 @@ impl Calls<'_, '_> {
         if bytes.is_empty() {
             return Ok((Value::Boolean(false), false));
         }
-        let (value, _) = convert::reply_to_lua(lua, &bytes, 0)?;
+        let (value, _) = convert::reply_to_lua(lua, &bytes)?;
         Ok((value, bytes[0] == b'-'))
     }
 
@@ -204,7 +204,6 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
         result
     });
     let resp3 = calls.borrow().resp3;
-    drop(calls);
     ctx.client.in_exec = in_exec;
     if ctx.client.db != db {
         ctx.client.select(db);
