@@ -13,6 +13,7 @@ pub mod keys;
 pub mod list;
 pub mod long_double;
 pub mod multi;
+pub mod observe;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -20,7 +21,6 @@ pub mod string;
 pub mod zset;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -191,10 +191,12 @@ pub(crate) fn execute(
     if !ctx.client.in_exec {
         ctx.client.last_command = Some((parent, spec));
     }
+    let started = observe::start();
     let result = match spec.handler {
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
+    observe::called(ctx, spec, args, result.is_err(), started);
     // Client-side caching: the keys of every read-only command a tracking client runs (ZUNION's
     // too: counted by numkeys).
     if ctx.client.tracking.remembers() && spec.has_flag(CommandFlags::READONLY) {
@@ -237,37 +239,50 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let result = match resolve(args) {
         Err(err) => {
             multi::flag_error(ctx.client);
+            observe::rejected(ctx, args);
             Err(multi::rejected(ctx, args, err))
         }
         Ok((parent, spec)) => {
-            ctx.server
-                .stats
-                .commands_processed
-                .fetch_add(1, Ordering::Relaxed);
             let needs_auth = !ctx.client.authenticated
                 && !spec.has_flag(CommandFlags::NO_AUTH)
                 && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
             if needs_auth {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::NoAuth))
             } else if let Err(err) = pubsub::check_reserved_channel(ctx.client, spec, args) {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(err)
             } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, err))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
-                multi::exec(ctx, args)
+                let started = observe::start();
+                let result = multi::exec(ctx, args);
+                // Over the memory limit, Redis refuses EXEC before running it.
+                if result == Err(CmdError::ExecAbortedOutOfMemory) {
+                    observe::rejected(ctx, args);
+                } else {
+                    observe::called(ctx, spec, args, result.is_err(), started);
+                }
+                result
             } else {
                 let server = ctx.server;
                 let _shared = server.exec_gate.shared();
                 if !make_room(ctx, spec) {
                     multi::flag_error(ctx.client);
+                    observe::rejected(ctx, args);
                     Err(CmdError::OutOfMemory)
                 } else if multi::queues(ctx.client, spec) {
                     ctx.client.last_command = Some((parent, spec));
-                    multi::queue(ctx, parent, spec, args)
+                    let queued = multi::queue(ctx, parent, spec, args);
+                    if queued.is_err() {
+                        observe::rejected(ctx, args);
+                    }
+                    queued
                 } else {
                     execute(ctx, parent, spec, args)
                 }
@@ -275,7 +290,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
     };
     if let Err(err) = result {
-        ctx.out.error_bytes(&err.message_bytes());
+        let message = err.message_bytes();
+        observe::error_reply(ctx.server, &message);
+        ctx.out.error_bytes(&message);
     }
     // A reply that is not sent cannot take the client over its output limit.
     match ctx.client.reply_mode {

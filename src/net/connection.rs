@@ -214,7 +214,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 }
                 Ok(false) => break,
                 Err(err) => {
-                    out.error_bytes(&crate::error::CmdError::Protocol(err).message_bytes());
+                    let message = crate::error::CmdError::Protocol(err).message_bytes();
+                    server.metrics.error_reply(&message);
+                    out.error_bytes(&message);
                     client.close_after_reply = true;
                     break;
                 }

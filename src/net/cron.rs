@@ -16,7 +16,9 @@ pub async fn cron(server: Arc<Server>) {
         let hz = server.config.read().hz.max(1);
         let period = Duration::from_millis(1000 / hz as u64);
         tokio::time::sleep(period).await;
-        server.stats.sample_rates(now_ms());
+        server
+            .stats
+            .sample_rates(now_ms(), server.metrics.processed());
         server.used_memory();
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();

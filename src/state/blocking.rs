@@ -340,7 +340,11 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
         match result {
             Ok(Serve::NotReady | Serve::WrongType) => continue,
             Ok(Serve::Served) => {}
-            Err(err) => out.error_bytes(&err.message_bytes()),
+            Err(err) => {
+                let message = err.message_bytes();
+                server.metrics.error_reply(&message);
+                out.error_bytes(&message);
+            }
         }
         if let Some(waiter) = registry.remove(client_id) {
             server.blocking.waiting.fetch_sub(1, Ordering::SeqCst);

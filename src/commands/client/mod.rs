@@ -530,6 +530,10 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let id = int(&args[2])?;
     let unblocked = u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, with_error));
+    if unblocked && with_error {
+        // The unblocked client is answered an error.
+        super::observe::error_reply(ctx.server, &CmdError::Unblocked.message_bytes());
+    }
     ctx.out.int(i64::from(unblocked));
     Ok(())
 }

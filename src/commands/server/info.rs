@@ -279,7 +279,7 @@ fn stats_section(info: &mut InfoText, server: &Server) {
         "total_connections_received",
         load(&stats.connections_received),
     );
-    info.field("total_commands_processed", load(&stats.commands_processed));
+    info.field("total_commands_processed", server.metrics.processed());
     info.field("instantaneous_ops_per_sec", stats.ops_per_sec.per_second());
     info.field("total_net_input_bytes", load(&stats.net_input_bytes));
     info.field("total_net_output_bytes", load(&stats.net_output_bytes));
