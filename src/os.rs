@@ -35,6 +35,18 @@ pub fn rss_bytes() -> Option<u64> {
     Some(pages * page_size())
 }
 
+/// Bytes of transparent huge pages the process maps (`AnonHugePages` of `/proc/self/smaps`, as
+/// Redis's `THPGetAnonHugePagesSize`); 0 where that cannot be read.
+pub fn anon_huge_pages_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("AnonHugePages:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -166,6 +178,17 @@ pub mod ticks {
     /// Calibrates now (a few milliseconds, once per process) rather than on the first command.
     pub fn init() {
         calibration();
+    }
+
+    /// INFO's `monotonic_clock`, worded as Redis's `monotonicInfoString`.
+    pub fn description() -> String {
+        let calibration = calibration();
+        if calibration.tsc {
+            let per_micro = (1000u128 << 32) / u128::from(calibration.nanos_per_tick.max(1));
+            format!("X86 TSC @ {per_micro} ticks/us")
+        } else {
+            "POSIX clock_gettime".to_string()
+        }
     }
 
     /// A reading; only differences between readings mean anything.

@@ -33,7 +33,7 @@ pub use crate::state::command::{
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 20] {
+pub fn families() -> [&'static [CommandSpec]; 21] {
     [
         string::COMMANDS,
         bitmap::COMMANDS,
@@ -51,6 +51,7 @@ pub fn families() -> [&'static [CommandSpec]; 20] {
         server::config::COMMANDS,
         server::command::COMMANDS,
         server::info::COMMANDS,
+        observe::COMMANDS,
         cache::COMMANDS,
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
@@ -173,11 +174,18 @@ pub(crate) fn make_room_for(ctx: &Ctx<'_>, refuse: bool) -> bool {
     if !keyspace.over_limit() {
         return true;
     }
-    if !refuse {
+    let started = std::time::Instant::now();
+    let room = if refuse {
+        keyspace.evict_to_limit(ctx.now_ms).is_ok()
+    } else {
         keyspace.evict_some(ctx.now_ms, INLINE_EVICTION_STEP);
-        return true;
-    }
-    keyspace.evict_to_limit(ctx.now_ms).is_ok()
+        true
+    };
+    let millis = started.elapsed().as_millis() as u64;
+    ctx.server
+        .latency
+        .add_sample_if_needed("eviction-cycle", millis);
+    room
 }
 
 /// Runs a resolved command's handler (directly, or queued by EXEC) and gives back the room a
@@ -258,6 +266,15 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, err))
+            } else if ctx.client.monitor
+                && spec.flags.intersects(
+                    CommandFlags::READONLY | CommandFlags::WRITE | CommandFlags::MAY_REPLICATE,
+                )
+            {
+                // Redis flags a monitor as a replica, and replicas may not touch the keyspace.
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(ctx, args, CmdError::MonitorKeyspace))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 let started = observe::start();
@@ -293,6 +310,11 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         let message = err.message_bytes();
         observe::error_reply(ctx.server, &message);
         ctx.out.error_bytes(&message);
+    }
+    if ctx.client.monitor {
+        for line in std::mem::take(&mut ctx.client.own_monitor_lines) {
+            ctx.out.raw(&line);
+        }
     }
     // A reply that is not sent cannot take the client over its output limit.
     match ctx.client.reply_mode {

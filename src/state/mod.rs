@@ -41,6 +41,9 @@ pub struct ServerStats {
     pub rejected_connections: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Reads and writes of client sockets (`total_reads_processed`, `total_writes_processed`).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
     pub expired_by_cycle: AtomicU64,
     /// Rates of the counters above, sampled by `cron` for INFO's `instantaneous_*` fields.
     pub ops_per_sec: stats::RateSampler,
@@ -58,6 +61,8 @@ impl ServerStats {
             &self.rejected_connections,
             &self.net_input_bytes,
             &self.net_output_bytes,
+            &self.reads_processed,
+            &self.writes_processed,
             &self.expired_by_cycle,
         ] {
             counter.store(0, Ordering::Relaxed);

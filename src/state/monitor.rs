@@ -43,20 +43,12 @@ impl Monitors {
         self.count.store(subscribers.len(), Ordering::Relaxed);
     }
 
-    pub fn contains(&self, id: u64) -> bool {
-        self.any()
-            && self
-                .subscribers
-                .lock_or_recover()
-                .iter()
-                .any(|s| s.info.id == id)
-    }
-
-    /// Queues `line` (a complete status reply) for every monitor.
-    pub fn feed(&self, pubsub: &PubSub, line: Bytes) {
+    /// Queues `line` (a complete status reply) for every monitor but `sender`, whose connection
+    /// writes it after its reply.
+    pub fn feed(&self, pubsub: &PubSub, line: &Bytes, sender: u64) {
         let subscribers = self.subscribers.lock_or_recover().clone();
-        let message = Message::raw(line);
-        for subscriber in &subscribers {
+        let message = Message::raw(line.clone());
+        for subscriber in subscribers.iter().filter(|s| s.info.id != sender) {
             pubsub.push(subscriber, message.clone());
         }
     }

@@ -392,6 +392,10 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     super::multi::reset_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.pubsub.clear();
+    if ctx.client.monitor {
+        ctx.server.monitors.remove(ctx.client.id);
+        ctx.client.monitor = false;
+    }
     tracking::disable(ctx);
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();

@@ -235,7 +235,7 @@ mod tests {
         assert_eq!(highest_equivalent(255), 255);
         assert_eq!(highest_equivalent(256), 257);
         assert_eq!(highest_equivalent(32768), 33023);
-        assert_eq!(counts_index_for(MAX_VALUE) < COUNTS_LEN, true);
+        assert!(counts_index_for(MAX_VALUE) < COUNTS_LEN);
         for value in [1, 2, 200, 256, 511, 1024, 99_999, 123_456_789, MAX_VALUE] {
             let index = counts_index_for(value);
             assert!(value_at_index(index) <= value && value <= highest_equivalent(value));

@@ -1,4 +1,5 @@
-//! What running a command leaves behind, in one place: Redis's `call()` around `c->cmd->proc`.
+//! The observability family: MONITOR here, SLOWLOG (`slowlog.rs`), LATENCY (`latency.rs`); and
+//! what running a command leaves behind, in one place: Redis's `call()` around `c->cmd->proc`.
 //! `execute` (and `dispatch` for EXEC itself) calls `start` before a handler and `called` after
 //! it; `dispatch` calls `rejected` for a command refused before it could run, and every place that
 //! writes an error reply calls `error_reply`. From there:
@@ -23,11 +24,53 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use super::{all_commands, full_name, lookup, lookup_subcommand, CommandFlags, CommandSpec, Ctx};
+mod latency;
+mod slowlog;
+
+use super::{
+    all_commands, full_name, lookup, lookup_subcommand, CommandFlags, CommandSpec, Ctx, SPEC,
+};
+use crate::error::{CmdError, CmdResult};
 use crate::os::ticks;
 use crate::state::monitor;
 use crate::state::slowlog::truncated_args;
 use crate::state::Server;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "monitor",
+        arity: 1,
+        flags: flags!(ADMIN, NOSCRIPT, LOADING, STALE),
+        acl_categories: acl!(ADMIN, SLOW, DANGEROUS),
+        group: "server",
+        summary: "Listen for all requests received by the server in real time",
+        since: "1.0.0",
+        handler: Some(monitor),
+        ..SPEC
+    },
+    slowlog::SPEC,
+    latency::SPEC,
+];
+
+/// MONITOR: from now on the client is sent every command run, by anyone (`state::monitor`).
+fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    // EXEC expects one reply per queued command: Redis's `CLIENT_DENY_BLOCKING`.
+    if ctx.client.in_exec {
+        return Err(CmdError::MonitorDenyBlocking);
+    }
+    // Already monitoring: Redis ignores it, without a reply.
+    if ctx.client.monitor {
+        return Ok(());
+    }
+    let subscriber = ctx
+        .client
+        .pubsub
+        .ensure_inbox(&ctx.server.pubsub, &ctx.client.info);
+    ctx.server.monitors.add(subscriber);
+    ctx.client.monitor = true;
+    ctx.out.ok();
+    Ok(())
+}
 
 /// One slot per command and subcommand of the table, in COMMAND's order: the index of its
 /// counters in `state::metrics`.
@@ -105,7 +148,7 @@ pub fn start() -> u64 {
 /// After a command ran (`failed`: it answered an error).
 #[inline]
 pub fn called(
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     spec: &'static CommandSpec,
     args: &[Bytes],
     failed: bool,
@@ -135,7 +178,11 @@ pub fn called(
         };
         server.latency.add_sample_if_needed(event, micros / 1000);
     }
-    if server.monitors.any() && !spec.has_flag(CommandFlags::ADMIN | CommandFlags::SKIP_MONITOR) {
+    if server.monitors.any()
+        && !spec
+            .flags
+            .intersects(CommandFlags::ADMIN | CommandFlags::SKIP_MONITOR)
+    {
         feed_monitors(ctx, &shown_args(spec, args));
     }
 }
@@ -167,13 +214,19 @@ pub fn error_reply(server: &Server, message: &[u8]) {
 }
 
 /// Sends one line to every monitor: `args` as the client sent them (redacted where needed), from
-/// the client's address.
-fn feed_monitors(ctx: &Ctx<'_>, args: &[Bytes]) {
+/// the client's address. A monitor's own command is shown to it after its reply, as Redis writes
+/// it: `dispatch` appends the line once the reply is out (through the inbox it could come first).
+fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());
     let line = monitor::line(now, ctx.client.db, &ctx.client.info.addr.to_string(), args);
-    ctx.server.monitors.feed(&ctx.server.pubsub, line);
+    ctx.server
+        .monitors
+        .feed(&ctx.server.pubsub, &line, ctx.client.id);
+    if ctx.client.monitor {
+        ctx.client.own_monitor_lines.push(line);
+    }
 }
 
 /// The arguments as MONITOR and the slow log show them: AUTH's and HELLO AUTH's credentials
