@@ -32,6 +32,7 @@ use super::{
 };
 use crate::error::{CmdError, CmdResult};
 use crate::os::ticks;
+use crate::state::clients::Action;
 use crate::state::monitor;
 use crate::state::slowlog::truncated_args;
 use crate::state::Server;
@@ -154,7 +155,12 @@ pub fn called(
     failed: bool,
     started: u64,
 ) {
-    let nanos = ticks::nanos_between(started, ticks::now());
+    let mut nanos = ticks::nanos_between(started, ticks::now());
+    // DEBUG SLEEP pauses its connection after the handler, not in it; the command still takes
+    // that long, and Redis's slow log and latency monitor show it so.
+    if let Some(Action::Sleep(pause)) = &ctx.client.action {
+        nanos = nanos.saturating_add(pause.as_nanos() as u64);
+    }
     let server = ctx.server;
     let tracking = server.metrics.tracking.load(Ordering::Relaxed);
     let slot = slot_of(spec);
