@@ -1,6 +1,7 @@
 //! Background work: the cron (`hz` times a second: rates, memory peak, eviction after a lowered
 //! limit, active expiry, giving back sparse tables) and the sweeper of invalidated keys.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,10 @@ pub async fn cron(server: Arc<Server>) {
             }
             let started = Instant::now();
             active_expire_cycle(&server.keyspace, now_ms(), budget);
+            server
+                .stats
+                .expire_cycle_micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             sample_latency(&server, "expire-cycle", started);
             server.keyspace.shrink_to_fit();
             // Keys the cycle expired or evicted may have dependents.

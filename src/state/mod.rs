@@ -44,6 +44,9 @@ pub struct ServerStats {
     /// Reads and writes of client sockets (`total_reads_processed`, `total_writes_processed`).
     pub reads_processed: AtomicU64,
     pub writes_processed: AtomicU64,
+    /// Wall time the active expiry cycles took (`expire_cycle_cpu_milliseconds`, as Redis
+    /// measures it).
+    pub expire_cycle_micros: AtomicU64,
     pub expired_by_cycle: AtomicU64,
     /// Rates of the counters above, sampled by `cron` for INFO's `instantaneous_*` fields.
     pub ops_per_sec: stats::RateSampler,
@@ -63,6 +66,7 @@ impl ServerStats {
             &self.net_output_bytes,
             &self.reads_processed,
             &self.writes_processed,
+            &self.expire_cycle_micros,
             &self.expired_by_cycle,
         ] {
             counter.store(0, Ordering::Relaxed);

@@ -393,7 +393,10 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     info.field("expired_keys", keyspace.expired);
     info.field("expired_stale_perc", "0.00");
     info.field("expired_time_cap_reached_count", 0);
-    info.field("expire_cycle_cpu_milliseconds", 0);
+    info.field(
+        "expire_cycle_cpu_milliseconds",
+        load(&stats.expire_cycle_micros) / 1000,
+    );
     info.field(
         "evicted_keys",
         server
