@@ -134,3 +134,74 @@ fn getkeysandflags_finds_what_redis_finds() {
         );
     }
 }
+
+/// A COMMAND DOCS entry without the prose fields, which cachet writes in its own words (summary,
+/// complexity, history, replaced_by) or dates by its own version (since, group), and without its
+/// subcommands, whose names are returned apart.
+fn docs_facts(value: Value) -> (Value, Vec<String>) {
+    const PROSE: [&[u8]; 6] = [
+        b"summary",
+        b"complexity",
+        b"history",
+        b"replaced_by",
+        b"since",
+        b"group",
+    ];
+    let Value::Array(items) = value else {
+        panic!("{value:?}")
+    };
+    let mut kept = Vec::new();
+    let mut subcommands = Vec::new();
+    let mut iter = items.into_iter();
+    while let (Some(field), Some(value)) = (iter.next(), iter.next()) {
+        let Value::BulkString(name) = &field else {
+            panic!("{field:?}")
+        };
+        if name == b"subcommands" {
+            let Value::Array(subs) = value else {
+                panic!("subcommands")
+            };
+            for sub in subs.into_iter().step_by(2) {
+                let Value::BulkString(sub) = sub else {
+                    panic!("{sub:?}")
+                };
+                subcommands.push(String::from_utf8(sub).unwrap());
+            }
+        } else if !PROSE.contains(&name.as_slice()) {
+            kept.push(field);
+            kept.push(value);
+        }
+    }
+    (Value::Array(kept), subcommands)
+}
+
+#[test]
+fn docs_give_redis_argument_grammar() {
+    let redis = RedisServer::start();
+    let cachet = TestServer::start();
+    let mut theirs = fleet::connect(redis.port).unwrap();
+    let mut ours = cachet.client();
+    let docs = |con: &mut redis::Connection, name: &str| -> Option<(Value, Vec<String>)> {
+        let reply: Value = redis::cmd("COMMAND")
+            .arg("DOCS")
+            .arg(name)
+            .query(con)
+            .unwrap();
+        let Value::Array(mut pair) = reply else {
+            panic!("{name}")
+        };
+        (!pair.is_empty()).then(|| docs_facts(pair.remove(1)))
+    };
+    let mut names = command_names(&mut ours);
+    let mut compared = 0;
+    while let Some(name) = names.pop() {
+        let Some((redis_docs, _)) = docs(&mut theirs, &name) else {
+            continue;
+        };
+        let (mine, subcommands) = docs(&mut ours, &name).unwrap();
+        assert_eq!(mine, redis_docs, "COMMAND DOCS {name}");
+        names.extend(subcommands);
+        compared += 1;
+    }
+    assert!(compared > 250, "only {compared} commands compared");
+}

@@ -15,6 +15,7 @@ use crate::commands::{all_commands, full_name, lookup, lookup_subcommand, Comman
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
+use crate::state::command::arguments::{redis_command_docs, Arg};
 use crate::state::command::key_spec::{Begin, Find, KeyFlags, KeySpec};
 
 const FLAGS: CommandFlags = flags!(LOADING, STALE);
@@ -239,9 +240,18 @@ fn reply_info(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSp
 }
 
 /// One `COMMAND DOCS` value: summary, since, group, complexity, and the subcommands' docs.
-fn reply_docs(out: &mut ReplyBuf, spec: &CommandSpec) {
+fn reply_docs(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSpec) {
+    let redis = redis_command_docs(&full_name(parent, spec));
+    let doc_flags = redis.map_or(&[][..], |docs| docs.doc_flags);
+    let deprecated_since = redis.and_then(|docs| docs.deprecated_since);
+    let arguments = redis.map_or(&[][..], |docs| docs.arguments);
     let has_subs = !spec.subcommands.is_empty();
-    out.map(4 + has_subs as usize);
+    out.map(
+        4 + !doc_flags.is_empty() as usize
+            + deprecated_since.is_some() as usize
+            + !arguments.is_empty() as usize
+            + has_subs as usize,
+    );
     for (field, value) in [
         ("summary", spec.summary),
         ("since", spec.since),
@@ -251,12 +261,72 @@ fn reply_docs(out: &mut ReplyBuf, spec: &CommandSpec) {
         out.bulk(field.as_bytes());
         out.bulk(value.as_bytes());
     }
+    if !doc_flags.is_empty() {
+        out.bulk(b"doc_flags");
+        out.set(doc_flags.len());
+        for flag in doc_flags {
+            out.simple(flag);
+        }
+    }
+    if let Some(version) = deprecated_since {
+        out.bulk(b"deprecated_since");
+        out.bulk(version.as_bytes());
+    }
+    if !arguments.is_empty() {
+        out.bulk(b"arguments");
+        reply_arguments(out, arguments);
+    }
     if has_subs {
         out.bulk(b"subcommands");
         out.map(spec.subcommands.len());
         for sub in spec.subcommands {
             out.bulk(full_name(Some(spec), sub).as_bytes());
-            reply_docs(out, sub);
+            reply_docs(out, Some(spec), sub);
+        }
+    }
+}
+
+/// Each argument as a map in Redis's field order.
+fn reply_arguments(out: &mut ReplyBuf, arguments: &[Arg]) {
+    out.array(arguments.len());
+    for arg in arguments {
+        let flags: Vec<&str> = arg.flags.names().collect();
+        out.map(
+            2 + arg.key_spec_index.is_some() as usize
+                + arg.token.is_some() as usize
+                + arg.since.is_some() as usize
+                + arg.deprecated_since.is_some() as usize
+                + !flags.is_empty() as usize
+                + !arg.arguments.is_empty() as usize,
+        );
+        out.bulk(b"name");
+        out.bulk(arg.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(arg.kind.as_bytes());
+        if let Some(index) = arg.key_spec_index {
+            out.bulk(b"key_spec_index");
+            out.int(index as i64);
+        }
+        for (field, value) in [
+            ("token", arg.token),
+            ("since", arg.since),
+            ("deprecated_since", arg.deprecated_since),
+        ] {
+            if let Some(value) = value {
+                out.bulk(field.as_bytes());
+                out.bulk(value.as_bytes());
+            }
+        }
+        if !flags.is_empty() {
+            out.bulk(b"flags");
+            out.set(flags.len());
+            for flag in flags {
+                out.simple(flag);
+            }
+        }
+        if !arg.arguments.is_empty() {
+            out.bulk(b"arguments");
+            reply_arguments(out, arg.arguments);
         }
     }
 }
@@ -299,7 +369,7 @@ fn command_docs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.out.map(found.len());
     for (parent, spec) in found {
         ctx.out.bulk(full_name(parent, spec).as_bytes());
-        reply_docs(ctx.out, spec);
+        reply_docs(ctx.out, parent, spec);
     }
     Ok(())
 }
@@ -545,7 +615,7 @@ $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n
             .find(|spec| spec.name == "config")
             .expect("config");
         let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp3);
-        reply_docs(&mut out, config);
+        reply_docs(&mut out, None, config);
         let text = String::from_utf8_lossy(&out.to_vec()).into_owned();
         assert!(
             text.starts_with(
@@ -555,8 +625,13 @@ $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n
         );
         assert!(
             text.contains(
-                "$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|set\r\n%4\r\n$7\r\nsummary\r\n"
+                "$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|set\r\n%5\r\n$7\r\nsummary\r\n"
             ),
+            "{text}"
+        );
+        // The arguments' flags are a set of simple strings, as Redis sends them.
+        assert!(
+            text.contains("$5\r\nflags\r\n~1\r\n+multiple\r\n"),
             "{text}"
         );
     }

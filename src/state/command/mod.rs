@@ -5,6 +5,8 @@
 
 #[macro_use]
 pub mod flags;
+pub mod arguments;
+mod arguments_table;
 #[macro_use]
 pub mod key_spec;
 mod key_specs;
