@@ -311,6 +311,15 @@ pub enum CmdError {
     PfdebugUnknown(Vec<u8>),
     /// PFSELFTEST found the registers or the estimator wrong: `TESTFAILED <what>`.
     HllSelfTest(String),
+    /// RESTORE onto an existing key without REPLACE.
+    BusyKey,
+    InvalidTtl,
+    InvalidIdletime,
+    InvalidFreq,
+    /// A DUMP payload of a later RDB version, or whose CRC64 does not match.
+    DumpPayloadWrong,
+    /// A DUMP payload whose value is damaged.
+    BadDataFormat,
     Raw(Vec<u8>),
 }
 
@@ -518,6 +527,12 @@ impl CmdError {
                 "ERR value is out of range, value must between -2147483648 and 2147483647"
             }
             SsubscribeDenyBlocking => "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+            BusyKey => "BUSYKEY Target key name already exists.",
+            InvalidTtl => "ERR Invalid TTL value, must be >= 0",
+            InvalidIdletime => "ERR Invalid IDLETIME value, must be >= 0",
+            InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
+            DumpPayloadWrong => "ERR DUMP payload version or checksum are wrong",
+            BadDataFormat => "ERR Bad data format",
             MonitorDenyBlocking => "ERR MONITOR isn't allowed for DENY BLOCKING client",
             MonitorKeyspace => "ERR Replica can't interact with the keyspace",
             SlowlogCount => "ERR count should be greater than or equal to -1",
@@ -916,6 +931,12 @@ mod tests {
             (CorruptHll, b"INVALIDOBJ Corrupted HLL object detected"),
             (PfdebugNoKey, b"ERR The specified key does not exist"),
             (PfdebugNotSparse, b"ERR HLL encoding is not sparse"),
+            (BusyKey, b"BUSYKEY Target key name already exists."),
+            (InvalidTtl, b"ERR Invalid TTL value, must be >= 0"),
+            (InvalidIdletime, b"ERR Invalid IDLETIME value, must be >= 0"),
+            (InvalidFreq, b"ERR Invalid FREQ value, must be >= 0 and <= 255"),
+            (DumpPayloadWrong, b"ERR DUMP payload version or checksum are wrong"),
+            (BadDataFormat, b"ERR Bad data format"),
             // CR and LF inside become spaces when the reply is written (`ReplyBuf::error_bytes`).
             (PfdebugUnknown(b"x\r\ny\0z".to_vec()), b"ERR Unknown PFDEBUG subcommand 'x\r\ny'"),
             (HllSelfTest("bad".into()), b"TESTFAILED bad"),
@@ -1115,15 +1136,21 @@ mod tests {
             IntOutOfRange => 133,
             SsubscribeDenyBlocking => 134,
             ExecRejected(..) => 135,
-            MonitorDenyBlocking => 136,
-            MonitorKeyspace => 137,
-            SlowlogCount => 138,
-            LatencyNoSamples(..) => 139,
-            Raw(..) => 140,
+            Raw(..) => 136,
+            BusyKey => 137,
+            InvalidTtl => 138,
+            InvalidIdletime => 139,
+            InvalidFreq => 140,
+            DumpPayloadWrong => 141,
+            BadDataFormat => 142,
+            MonitorDenyBlocking => 143,
+            MonitorKeyspace => 144,
+            SlowlogCount => 145,
+            LatencyNoSamples(..) => 146,
         }
     }
 
-    const VARIANTS: usize = 141;
+    const VARIANTS: usize = 147;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {
