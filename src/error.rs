@@ -133,6 +133,15 @@ pub enum CmdError {
     /// A command refused before it could run (unauthenticated, subscribed context) that was an
     /// EXEC: the transaction is discarded and the reason given after EXECABORT.
     ExecRejected(Box<CmdError>),
+    /// MONITOR run by EXEC (Redis refuses it to a client that expects one reply per command).
+    MonitorDenyBlocking,
+    /// A command that touches the keyspace, sent by a client in MONITOR mode (Redis flags those
+    /// clients as replicas).
+    MonitorKeyspace,
+    /// SLOWLOG GET with a count that is not an integer or is below -1.
+    SlowlogCount,
+    /// `ERR No samples available for event '<event>'` (LATENCY GRAPH), the client's bytes.
+    LatencyNoSamples(Vec<u8>),
     NoKeyArguments,
     InvalidArgumentCount,
     InvalidArguments,
@@ -524,7 +533,11 @@ impl CmdError {
             InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
             DumpPayloadWrong => "ERR DUMP payload version or checksum are wrong",
             BadDataFormat => "ERR Bad data format",
+            MonitorDenyBlocking => "ERR MONITOR isn't allowed for DENY BLOCKING client",
+            MonitorKeyspace => "ERR Replica can't interact with the keyspace",
+            SlowlogCount => "ERR count should be greater than or equal to -1",
             Protocol(_)
+            | LatencyNoSamples(_)
             | Raw(_)
             | PfdebugUnknown(_)
             | UnsupportedOption(_)
@@ -551,6 +564,12 @@ impl CmdError {
                 // The reply writer turns the CR and LF left inside into spaces.
                 quoting("ERR Unknown PFDEBUG subcommand '", sub, usize::MAX, "'")
             }
+            CmdError::LatencyNoSamples(event) => quoting(
+                "ERR No samples available for event '",
+                event,
+                usize::MAX,
+                "'",
+            ),
             CmdError::UnsupportedOption(option) => {
                 quoting("ERR Unsupported option ", option, usize::MAX, "")
             }
@@ -936,6 +955,10 @@ mod tests {
                 b"NOREPLAY the backlog starts at sequence 10, after 3",
             ),
             (ReplayAhead { after: 9, last: 4 }, b"NOREPLAY sequence 9 is ahead of the last one, 4"),
+            (MonitorDenyBlocking, b"ERR MONITOR isn't allowed for DENY BLOCKING client"),
+            (MonitorKeyspace, b"ERR Replica can't interact with the keyspace"),
+            (SlowlogCount, b"ERR count should be greater than or equal to -1"),
+            (LatencyNoSamples(b"command".to_vec()), b"ERR No samples available for event 'command'"),
             (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
         ];
         let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
@@ -1120,10 +1143,14 @@ mod tests {
             InvalidFreq => 140,
             DumpPayloadWrong => 141,
             BadDataFormat => 142,
+            MonitorDenyBlocking => 143,
+            MonitorKeyspace => 144,
+            SlowlogCount => 145,
+            LatencyNoSamples(..) => 146,
         }
     }
 
-    const VARIANTS: usize = 143;
+    const VARIANTS: usize = 147;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {
