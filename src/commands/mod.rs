@@ -16,6 +16,7 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -33,12 +34,13 @@ pub use crate::state::command::{
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 20] {
+pub fn families() -> [&'static [CommandSpec]; 21] {
     [
         string::COMMANDS,
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,
         set::COMMANDS,

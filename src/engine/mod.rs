@@ -533,7 +533,9 @@ impl<'a> Locked<'a> {
     pub fn view(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<(DbShard<'_>, u64)> {
         let hash = hash_key(key);
         let index = self.keyspace.shard_of_hash(hash);
-        let slot = self.guards.iter_mut().find(|(i, _)| *i == index)?;
+        // The guards are in ascending shard order (SORT's pattern lookups hold all of them).
+        let at = self.guards.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        let slot = self.guards.get_mut(at)?;
         Some((self.keyspace.view(&mut slot.1, db, now_ms), hash))
     }
 

@@ -455,9 +455,33 @@ impl DbShard<'_> {
         key: &[u8],
         f: impl FnOnce(&mut Entry) -> R,
     ) -> Option<R> {
+        self.modify_with(hash, key, true, f)
+    }
+
+    /// `modify` for a change that is not an access (SORT converting a sorted set to the
+    /// `skiplist` encoding after reading it, as Redis's `zsetConvert`): the access time, LFU
+    /// counter and admission sketch are left alone; the bytes are accounted as by `modify`.
+    pub fn rewrite<R>(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
+        self.modify_with(hash, key, false, f)
+    }
+
+    fn modify_with<R>(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        access: bool,
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
         let index = self.expire_if_needed(hash, key)?;
-        self.count_access(hash);
-        self.touch(index);
+        if access {
+            self.count_access(hash);
+            self.touch(index);
+        }
         let entry = self.table.map.get_bucket_mut(index)?;
         let before_bytes = entry.memory();
         let had_expiry = entry.has_expiry();

@@ -17,7 +17,7 @@ use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::notice::class;
 use crate::engine::types::hash::HashLimits;
 use crate::engine::types::{Collection, HashValue};
-use crate::engine::Entry;
+use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, ReplyBuf};
 
@@ -301,4 +301,20 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
     ctx.out.bulk(&written.map_or_else(Vec::new, |w| w.result));
     Ok(())
+}
+
+/// The value of `field` in the hash at `key`, for a read from another family (SORT's `->field`
+/// patterns): `None` for a missing key, a key of another type or a missing field.
+pub(crate) fn read_field<R>(
+    view: &mut DbShard<'_>,
+    hash: u64,
+    key: &[u8],
+    field: &[u8],
+    f: impl FnOnce(Option<&[u8]>) -> R,
+) -> R {
+    let value = view
+        .read(hash, key)
+        .and_then(Entry::hash)
+        .and_then(|h| h.get(field));
+    f(value)
 }
