@@ -1,6 +1,5 @@
 //! What the operating system tells about the process and the machine (INFO's server, memory and
-//! CPU figures), and the C library functions whose exact answers Redis replies depend on (`strtod`
-//! for SORT's scores). Every module is compiled with `#![deny(unsafe_code)]` (see `lib.rs`) but this
+//! CPU figures). Every module is compiled with `#![deny(unsafe_code)]` (see `lib.rs`) but this
 //! one and one measured function, `ReplyBuf::put` (the copy every reply is made of: with a
 //! checked copy, encoding small bulks measured 10-30% slower).
 #![allow(unsafe_code)]
@@ -90,70 +89,4 @@ pub fn thread_cpu_ns() -> f64 {
     // SAFETY: clock_gettime fills the timespec it is given.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut time) };
     time.tv_sec as f64 * 1e9 + time.tv_nsec as f64
-}
-
-/// What the C library's `strtod` makes of a C string: the value, whether the whole string was
-/// read, and whether it set `errno` to `ERANGE` (an overflow to ±inf, or an underflow to a
-/// subnormal or zero that lost digits). SORT reads scores with it, as Redis does: leading white
-/// space, hexadecimal floats, `inf`/`nan` spellings and the `ERANGE` rules are the C library's own,
-/// so only calling it gives the same answers. `text` ends at its first NUL, as a C string does.
-pub fn strtod(text: &[u8]) -> (f64, bool, bool) {
-    let text = crate::error::c_string(text);
-    let mut stack = [0u8; 64];
-    let mut heap = Vec::new();
-    let buf: &[u8] = if text.len() < stack.len() {
-        stack[..text.len()].copy_from_slice(text);
-        &stack[..=text.len()]
-    } else {
-        heap.reserve_exact(text.len() + 1);
-        heap.extend_from_slice(text);
-        heap.push(0);
-        &heap
-    };
-    let start = buf.as_ptr() as *const libc::c_char;
-    let mut end: *mut libc::c_char = std::ptr::null_mut();
-    // SAFETY: `buf` is NUL-terminated and outlives the call; `strtod` reads it up to the NUL and
-    // stores in `end` a pointer into it. errno is the calling thread's own.
-    let (value, consumed, erange) = unsafe {
-        *errno_location() = 0;
-        let value = libc::strtod(start, &mut end);
-        let consumed = end.offset_from(start) as usize;
-        (value, consumed, *errno_location() == libc::ERANGE)
-    };
-    (value, consumed == text.len(), erange)
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-unsafe fn errno_location() -> *mut libc::c_int {
-    libc::__errno_location()
-}
-
-#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
-unsafe fn errno_location() -> *mut libc::c_int {
-    libc::__error()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::strtod;
-
-    #[test]
-    fn strtod_reads_as_the_c_library() {
-        assert_eq!(strtod(b"1.5"), (1.5, true, false));
-        assert_eq!(strtod(b" 0x10"), (16.0, true, false));
-        assert_eq!(strtod(b"-inf"), (f64::NEG_INFINITY, true, false));
-        assert_eq!(strtod(b""), (0.0, true, false));
-        assert_eq!(strtod(b"5\0junk"), (5.0, true, false));
-        assert!(!strtod(b"1 ").1);
-        assert!(!strtod(b"abc").1);
-        assert!(strtod(b"nan").0.is_nan());
-        // Overflow, underflow to zero, and a subnormal that lost digits set ERANGE; an exact
-        // subnormal does not.
-        assert!(strtod(b"1e400").2);
-        assert!(strtod(b"1e-400").2);
-        assert!(strtod(b"1e-310").2);
-        assert!(!strtod(b"0x1p-1030").2);
-        let long = format!("{}1", "0".repeat(100));
-        assert_eq!(strtod(long.as_bytes()), (1.0, true, false));
-    }
 }

@@ -10,8 +10,8 @@
 //! then the key (WRONGTYPE for a string or hash); a set sorted `BY` a constant for STORE is sorted
 //! ALPHA instead, so that what is stored does not depend on the set's internal order; LIMIT is
 //! clamped to the elements; a list or sorted set left unsorted loads only the LIMIT range (from the
-//! tail for DESC); every element's weight is read (numbers with the C library's `strtod`, an error
-//! for text that is not one, for NaN and for ERANGE); the vector is sorted with glibc's merge sort,
+//! tail for DESC); every element's weight is read (numbers as C's `strtod` reads them, an error for
+//! text that is not one, for NaN and for ERANGE); the vector is sorted with glibc's merge sort,
 //! or with Redis's partial quicksort when BY meets a LIMIT; GET patterns are read while replying.
 //! Sorting a sorted set converts it to the `skiplist` encoding, as Redis's does, whatever the
 //! options.
@@ -189,7 +189,11 @@ struct Loaded {
 fn clamp_limit((limit_start, limit_count): (i64, i64), len: i64) -> (i64, i64) {
     let mut start = limit_start.max(0).min(len);
     let count = limit_count.max(-1).min(len);
-    let mut end = if count < 0 { len - 1 } else { start + count - 1 };
+    let mut end = if count < 0 {
+        len - 1
+    } else {
+        start + count - 1
+    };
     if start >= len {
         start = len - 1;
         end = len - 2;
@@ -325,7 +329,7 @@ fn with_value<R>(
         return f(None);
     };
     match pattern.field() {
-        Some(field) => super::hash::read_field(&mut view, hash, key, field, |value| f(value)),
+        Some(field) => super::hash::read_field(&mut view, hash, key, field, f),
         None => match view.read(hash, key).and_then(Entry::string_value) {
             Some(value) => f(Some(&value)),
             None => f(None),
@@ -333,10 +337,13 @@ fn with_value<R>(
     }
 }
 
-/// A number as SORT reads a weight: `strtod` over the whole C string, never NaN, no ERANGE.
+/// A number as SORT reads a weight: `strtod` over the C string (up to a NUL), which it must read
+/// whole, and Redis's errno test: not NaN, no overflow, no underflow. glibc reports ERANGE for a
+/// result that underflows to zero and for an inexact subnormal one; every decimal subnormal is
+/// inexact, and an exact hexadecimal one (`0x1p-1030`) is counted here as inexact too.
 fn weight(text: &[u8]) -> Option<f64> {
-    let (value, whole, out_of_range) = crate::os::strtod(text);
-    (whole && !out_of_range && !value.is_nan()).then_some(value)
+    let (value, out_of_range) = args::strtod_whole(c_string(text))?;
+    (!out_of_range && !value.is_nan() && !value.is_subnormal()).then_some(value)
 }
 
 fn sign(ordering: std::cmp::Ordering) -> i32 {
@@ -378,7 +385,8 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
     if !dontsort {
         let mut scores = vec![0f64; if alpha { 0 } else { count }];
         let mut weights = Arena::default();
-        let mut weight_of: Vec<Option<u32>> = vec![None; if alpha && by.is_some() { count } else { 0 }];
+        let mut weight_of: Vec<Option<u32>> =
+            vec![None; if alpha && by.is_some() { count } else { 0 }];
         for i in 0..count as u32 {
             let element = elements.get(i);
             let mut take = |value: Option<&[u8]>| {
@@ -449,9 +457,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
         return Err(CmdError::SortScoreNotDouble);
     }
     let picked: &[u32] = if end >= start {
-        order
-            .get(start as usize..=end as usize)
-            .unwrap_or_default()
+        order.get(start as usize..=end as usize).unwrap_or_default()
     } else {
         &[]
     };
@@ -465,12 +471,18 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
                 out.bulk(element);
             }
             for pattern in &opts.gets {
-                with_value(&mut locked, db, now, pattern, element, &mut key_buf, |value| {
-                    match value {
+                with_value(
+                    &mut locked,
+                    db,
+                    now,
+                    pattern,
+                    element,
+                    &mut key_buf,
+                    |value| match value {
                         Some(value) => out.bulk(value),
                         None => out.null(),
-                    }
-                });
+                    },
+                );
             }
         }
         return Ok(());
@@ -484,9 +496,17 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
                 values.push(element);
             }
             for pattern in &opts.gets {
-                with_value(&mut locked, db, now, pattern, element, &mut key_buf, |value| {
-                    values.push(value.unwrap_or_default());
-                });
+                with_value(
+                    &mut locked,
+                    db,
+                    now,
+                    pattern,
+                    element,
+                    &mut key_buf,
+                    |value| {
+                        values.push(value.unwrap_or_default());
+                    },
+                );
             }
         }
         let items: Vec<&[u8]> = (0..values.len() as u32).map(|i| values.get(i)).collect();
@@ -525,9 +545,32 @@ mod tests {
         assert_eq!(keys(&["sort", "a", "store", "b", "store", "c"]), [1, 5]);
         assert_eq!(keys(&["sort", "a", "by", "store"]), [1]);
         assert_eq!(keys(&["sort", "a", "get", "store", "store", "x"]), [1, 5]);
-        assert_eq!(keys(&["sort", "a", "limit", "store", "x", "STORE", "y"]), [1, 6]);
+        assert_eq!(
+            keys(&["sort", "a", "limit", "store", "x", "STORE", "y"]),
+            [1, 6]
+        );
         assert_eq!(keys(&["sort", "a", "store"]), [1]);
         assert_eq!(sort_ro_keys(&argv(&["sort_ro", "a", "store", "b"])), [1]);
+    }
+
+    #[test]
+    fn weights_as_strtod_and_errno() {
+        assert_eq!(weight(b"1.5"), Some(1.5));
+        assert_eq!(weight(b" 0x10"), Some(16.0));
+        assert_eq!(weight(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(weight(b""), Some(0.0));
+        assert_eq!(weight(b"5\0junk"), Some(5.0));
+        for bad in [
+            &b"1 "[..],
+            b"abc",
+            b"   ",
+            b"nan",
+            b"1e400",
+            b"1e-400",
+            b"1e-310",
+        ] {
+            assert_eq!(weight(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
@@ -546,7 +589,10 @@ mod tests {
     #[test]
     fn options_in_redis_order() {
         let parsed = |items: &[&str], ro| parse(&argv(items), ro).map(|o| o.store.is_some());
-        assert_eq!(parsed(&["sort", "k", "limit", "1"], false), Err(CmdError::Syntax));
+        assert_eq!(
+            parsed(&["sort", "k", "limit", "1"], false),
+            Err(CmdError::Syntax)
+        );
         assert_eq!(
             parsed(&["sort", "k", "limit", "a", "b", "foo"], false),
             Err(CmdError::NotInteger)
@@ -555,9 +601,13 @@ mod tests {
             parsed(&["sort", "k", "foo", "limit", "a", "b"], false),
             Err(CmdError::Syntax)
         );
-        assert_eq!(parsed(&["sort_ro", "k", "store", "d"], true), Err(CmdError::Syntax));
+        assert_eq!(
+            parsed(&["sort_ro", "k", "store", "d"], true),
+            Err(CmdError::Syntax)
+        );
         assert_eq!(parsed(&["sort", "k", "STORE\0x", "d"], false), Ok(true));
-        let opts = parse(&argv(&["sort", "k", "by", "nosort", "by", "w_*"]), false).unwrap();
+        let args = argv(&["sort", "k", "by", "nosort", "by", "w_*"]);
+        let opts = parse(&args, false).unwrap();
         assert!(opts.dontsort);
     }
 }

@@ -212,7 +212,9 @@ mod tests {
         for len in [0usize, 1, 2, 7, 40, 41, 300] {
             let keys: Vec<u64> = (0..len).map(|_| lcg(&mut seed) % 5).collect();
             let mut order: Vec<u32> = (0..len as u32).collect();
-            merge_sort(&mut order, &|a, b| compare(keys[a as usize], keys[b as usize]));
+            merge_sort(&mut order, &|a, b| {
+                compare(keys[a as usize], keys[b as usize])
+            });
             let mut expected: Vec<u32> = (0..len as u32).collect();
             expected.sort_by_key(|&i| keys[i as usize]);
             assert_eq!(order, expected);
@@ -223,7 +225,13 @@ mod tests {
     fn partial_sort_places_the_wanted_range() {
         let mut seed = 11;
         for len in [1usize, 5, 7, 8, 40, 41, 100, 1000] {
-            for (start, end) in [(0, 0), (0, 5), (3, 9), (len / 2, len - 1), (len - 1, len - 1)] {
+            for (start, end) in [
+                (0, 0),
+                (0, 5),
+                (3, 9),
+                (len / 2, len - 1),
+                (len - 1, len - 1),
+            ] {
                 if start > end || end >= len {
                     continue;
                 }
@@ -232,7 +240,10 @@ mod tests {
                 partial_sort(&mut order, start, end as i64, &|a, b| {
                     compare(keys[a as usize], keys[b as usize])
                 });
-                let got: Vec<u64> = order[start..=end].iter().map(|&i| keys[i as usize]).collect();
+                let got: Vec<u64> = order[start..=end]
+                    .iter()
+                    .map(|&i| keys[i as usize])
+                    .collect();
                 let mut sorted = keys.clone();
                 sorted.sort_unstable();
                 assert_eq!(got, sorted[start..=end], "len {len} range {start}..={end}");
