@@ -404,6 +404,7 @@ impl Keyspace {
             total.hits += shard.stats.hits;
             total.misses += shard.stats.misses;
             total.expired += shard.stats.expired;
+            total.expired_fields += shard.stats.expired_fields;
             total.expire_sampled += shard.stats.expire_sampled;
             total.invalidated += shard.stats.invalidated;
         });

@@ -293,6 +293,7 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     );
     info.field("rejected_connections", load(&stats.rejected_connections));
     info.field("expired_keys", keyspace.expired);
+    info.field("expired_subkeys", keyspace.expired_fields);
     info.field(
         "evicted_keys",
         server
