@@ -479,6 +479,72 @@ fn watch_sees_a_field_expire() {
     assert_eq!(call(&mut watcher, "EXEC"), b"*-1\r\n");
 }
 
+/// A request's reply on a tracking connection, skipping the invalidation pushes before it.
+fn reply_past_pushes(tracker: &mut RawClient, request: &str) -> Vec<u8> {
+    let words: Vec<&str> = request.split(' ').collect();
+    let mut bytes = format!("*{}\r\n", words.len()).into_bytes();
+    for word in words {
+        bytes.extend_from_slice(format!("${}\r\n{word}\r\n", word.len()).as_bytes());
+    }
+    tracker.send(&bytes);
+    loop {
+        let reply = tracker.read_reply();
+        if !reply.starts_with(b">") {
+            return reply;
+        }
+    }
+}
+
+/// Waits for the invalidation of `key`, skipping those of other keys.
+fn invalidation_of(tracker: &mut RawClient, key: &str) {
+    let wanted = format!(
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n${}\r\n{key}\r\n",
+        key.len()
+    );
+    while tracker.read_reply() != wanted.as_bytes() {}
+}
+
+#[test]
+fn tracking_sees_a_field_reaped_by_the_cron() {
+    let server = TestServer::start();
+    let mut tracker = server.raw();
+    tracker
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    assert!(call(&mut tracker, "HELLO 3").starts_with(b"%"));
+    call(&mut tracker, "CLIENT TRACKING on");
+    let mut raw = server.raw();
+    // The TTL is set by another client (one invalidation), then the hash is read again; if the
+    // field is still due in the future after that read, the next invalidation can only come from
+    // the cron reaping it. On a slow machine the read may come too late: a new key, a longer TTL.
+    for ttl in [500, 2000, 8000] {
+        let key = format!("h{ttl}");
+        call(&mut raw, format!("HSET {key} a 1 b 2").as_str());
+        assert_eq!(
+            reply_past_pushes(&mut tracker, &format!("HGET {key} b")),
+            bulk("2")
+        );
+        call(
+            &mut raw,
+            format!("HPEXPIRE {key} {ttl} FIELDS 1 a").as_str(),
+        );
+        invalidation_of(&mut tracker, &key);
+        assert_eq!(
+            reply_past_pushes(&mut tracker, &format!("HGET {key} b")),
+            bulk("2")
+        );
+        let left = call(&mut raw, format!("HPTTL {key} FIELDS 1 a").as_str());
+        if left.starts_with(b"*1\r\n:-") {
+            continue;
+        }
+        invalidation_of(&mut tracker, &key);
+        assert_eq!(call(&mut raw, format!("HLEN {key}").as_str()), int(1));
+        return;
+    }
+    panic!("the hash could not be read before its field expired");
+}
+
 #[test]
 fn rename_and_copy_keep_field_ttls() {
     let server = TestServer::start();
