@@ -319,6 +319,15 @@ pub enum CmdError {
     PfdebugUnknown(Vec<u8>),
     /// PFSELFTEST found the registers or the estimator wrong: `TESTFAILED <what>`.
     HllSelfTest(String),
+    /// RESTORE onto an existing key without REPLACE.
+    BusyKey,
+    InvalidTtl,
+    InvalidIdletime,
+    InvalidFreq,
+    /// A DUMP payload of a later RDB version, or whose CRC64 does not match.
+    DumpPayloadWrong,
+    /// A DUMP payload whose value is damaged.
+    BadDataFormat,
     Raw(Vec<u8>),
 }
 
@@ -532,6 +541,12 @@ impl CmdError {
                 "ERR value is out of range, value must between -2147483648 and 2147483647"
             }
             SsubscribeDenyBlocking => "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+            BusyKey => "BUSYKEY Target key name already exists.",
+            InvalidTtl => "ERR Invalid TTL value, must be >= 0",
+            InvalidIdletime => "ERR Invalid IDLETIME value, must be >= 0",
+            InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
+            DumpPayloadWrong => "ERR DUMP payload version or checksum are wrong",
+            BadDataFormat => "ERR Bad data format",
             Protocol(_)
             | Raw(_)
             | PfdebugUnknown(_)
@@ -920,6 +935,12 @@ mod tests {
             (CorruptHll, b"INVALIDOBJ Corrupted HLL object detected"),
             (PfdebugNoKey, b"ERR The specified key does not exist"),
             (PfdebugNotSparse, b"ERR HLL encoding is not sparse"),
+            (BusyKey, b"BUSYKEY Target key name already exists."),
+            (InvalidTtl, b"ERR Invalid TTL value, must be >= 0"),
+            (InvalidIdletime, b"ERR Invalid IDLETIME value, must be >= 0"),
+            (InvalidFreq, b"ERR Invalid FREQ value, must be >= 0 and <= 255"),
+            (DumpPayloadWrong, b"ERR DUMP payload version or checksum are wrong"),
+            (BadDataFormat, b"ERR Bad data format"),
             // CR and LF inside become spaces when the reply is written (`ReplyBuf::error_bytes`).
             (PfdebugUnknown(b"x\r\ny\0z".to_vec()), b"ERR Unknown PFDEBUG subcommand 'x\r\ny'"),
             (HllSelfTest("bad".into()), b"TESTFAILED bad"),
@@ -1122,16 +1143,22 @@ mod tests {
             SsubscribeDenyBlocking => 134,
             ExecRejected(..) => 135,
             Raw(..) => 136,
-            SortScoreNotDouble => 137,
-            FieldExpireNegative => 138,
-            FieldsKeywordMissing => 139,
-            NumFieldsNotPositive => 140,
-            FieldCountNotPositive => 141,
-            NumFieldsMismatch => 142,
+            BusyKey => 137,
+            InvalidTtl => 138,
+            InvalidIdletime => 139,
+            InvalidFreq => 140,
+            DumpPayloadWrong => 141,
+            BadDataFormat => 142,
+            SortScoreNotDouble => 143,
+            FieldExpireNegative => 144,
+            FieldsKeywordMissing => 145,
+            NumFieldsNotPositive => 146,
+            FieldCountNotPositive => 147,
+            NumFieldsMismatch => 148,
         }
     }
 
-    const VARIANTS: usize = 143;
+    const VARIANTS: usize = 149;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

@@ -609,3 +609,24 @@ fn memory_returns_when_fields_and_ttls_go() {
     assert!(with_ttls > plain, "{with_ttls} <= {plain}");
     assert_eq!(after, base);
 }
+
+#[test]
+fn dump_leaves_expired_fields_and_ttls_out() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    let far = FAR_MS.to_string();
+    call(&mut raw, "HSET h a 1 b 2 c 3");
+    call(&mut raw, &["HPEXPIREAT", "h", &far, "FIELDS", "1", "b"]);
+    expire_soon(&mut raw, "h", &["a"]);
+    let payload = call(&mut raw, "DUMP h");
+    assert!(payload.starts_with(b"$"));
+    let start = payload.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let body = &payload[start..payload.len() - 2];
+    assert_eq!(raw.call(&[b"RESTORE", b"h2", b"0", body]), b"+OK\r\n");
+    assert_eq!(call(&mut raw, "HLEN h2"), int(2));
+    assert_eq!(
+        call(&mut raw, "HMGET h2 b c"),
+        b"*2\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(call(&mut raw, "HTTL h2 FIELDS 2 b c"), codes(&[-1, -1]));
+}
