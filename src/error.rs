@@ -104,6 +104,23 @@ pub enum CmdError {
     LimitWithoutBy,
     WithscoresByLex,
 
+    // SORT.
+    /// A weight (the element, or what BY names) that `strtod` does not read whole, is NaN, or
+    /// overflows.
+    SortScoreNotDouble,
+
+    // Hash field expiration (HEXPIRE and family).
+    /// A negative time.
+    FieldExpireNegative,
+    /// `FIELDS` is not where the command expects it.
+    FieldsKeywordMissing,
+    /// HEXPIRE and family: `numfields` not a positive integer.
+    NumFieldsNotPositive,
+    /// HTTL, HPERSIST and family: `numfields` not a positive integer.
+    FieldCountNotPositive,
+    /// `numfields` differs from the fields that follow.
+    NumFieldsMismatch,
+
     // Blocking commands.
     TimeoutNotFloat,
     TimeoutNegative,
@@ -404,6 +421,12 @@ impl CmdError {
             ZaddIncrPairs => "ERR INCR option supports a single increment-element pair",
             LimitWithoutBy => "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
             WithscoresByLex => "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+            SortScoreNotDouble => "ERR One or more scores can't be converted into double",
+            FieldExpireNegative => "ERR invalid expire time, must be >= 0",
+            FieldsKeywordMissing => "ERR Mandatory argument FIELDS is missing or not at the right position",
+            NumFieldsNotPositive => "ERR Parameter `numFields` should be greater than 0",
+            FieldCountNotPositive => "ERR Number of fields must be a positive integer",
+            NumFieldsMismatch => "ERR The `numfields` parameter must match the number of arguments",
             TimeoutNotFloat => "ERR timeout is not a float or out of range",
             TimeoutNegative => "ERR timeout is negative",
             Unblocked => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
@@ -960,6 +983,12 @@ mod tests {
             (SlowlogCount, b"ERR count should be greater than or equal to -1"),
             (LatencyNoSamples(b"command".to_vec()), b"ERR No samples available for event 'command'"),
             (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
+            (SortScoreNotDouble, b"ERR One or more scores can't be converted into double"),
+            (FieldExpireNegative, b"ERR invalid expire time, must be >= 0"),
+            (FieldsKeywordMissing, b"ERR Mandatory argument FIELDS is missing or not at the right position"),
+            (NumFieldsNotPositive, b"ERR Parameter `numFields` should be greater than 0"),
+            (FieldCountNotPositive, b"ERR Number of fields must be a positive integer"),
+            (NumFieldsMismatch, b"ERR The `numfields` parameter must match the number of arguments"),
         ];
         let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
         let mut covered = [false; VARIANTS];
@@ -1147,10 +1176,16 @@ mod tests {
             MonitorKeyspace => 144,
             SlowlogCount => 145,
             LatencyNoSamples(..) => 146,
+            SortScoreNotDouble => 147,
+            FieldExpireNegative => 148,
+            FieldsKeywordMissing => 149,
+            NumFieldsNotPositive => 150,
+            FieldCountNotPositive => 151,
+            NumFieldsMismatch => 152,
         }
     }
 
-    const VARIANTS: usize = 147;
+    const VARIANTS: usize = 153;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

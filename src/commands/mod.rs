@@ -17,6 +17,7 @@ pub mod observe;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -39,6 +40,7 @@ pub fn families() -> [&'static [CommandSpec]; 21] {
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,
         set::COMMANDS,

@@ -405,6 +405,7 @@ impl Keyspace {
             total.hits += shard.stats.hits;
             total.misses += shard.stats.misses;
             total.expired += shard.stats.expired;
+            total.expired_fields += shard.stats.expired_fields;
             total.expire_sampled += shard.stats.expire_sampled;
             total.invalidated += shard.stats.invalidated;
         });
@@ -534,7 +535,9 @@ impl<'a> Locked<'a> {
     pub fn view(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<(DbShard<'_>, u64)> {
         let hash = hash_key(key);
         let index = self.keyspace.shard_of_hash(hash);
-        let slot = self.guards.iter_mut().find(|(i, _)| *i == index)?;
+        // The guards are in ascending shard order (SORT's pattern lookups hold all of them).
+        let at = self.guards.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        let slot = self.guards.get_mut(at)?;
         Some((self.keyspace.view(&mut slot.1, db, now_ms), hash))
     }
 

@@ -397,6 +397,7 @@ fn stats_section(info: &mut InfoText, server: &Server) {
         "expire_cycle_cpu_milliseconds",
         load(&stats.expire_cycle_micros) / 1000,
     );
+    info.field("expired_subkeys", keyspace.expired_fields);
     info.field(
         "evicted_keys",
         server

@@ -8,6 +8,7 @@
 //! count, shrunk to fit after a delete leaves it under 10% full. A resize moves the nodes, never
 //! reallocates them.
 
+use super::ttl::FieldTtls;
 use crate::engine::hash_key;
 use crate::engine::memory::alloc_size;
 
@@ -50,6 +51,8 @@ pub struct Dict {
     len: usize,
     /// Bytes of the nodes and their data (the bucket array is counted from its length).
     node_bytes: usize,
+    /// The fields with a TTL (Redis 7.4's hash field expiration), if any.
+    pub ttls: Option<Box<FieldTtls>>,
 }
 
 impl Default for Dict {
@@ -64,6 +67,7 @@ impl Dict {
             buckets: (0..count).map(|_| None).collect(),
             len: 0,
             node_bytes: 0,
+            ttls: None,
         }
     }
 
@@ -73,7 +77,9 @@ impl Dict {
 
     /// Bytes held besides the `Dict` itself.
     pub fn memory(&self) -> usize {
-        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>()) + self.node_bytes
+        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>())
+            + self.node_bytes
+            + self.ttls.as_ref().map_or(0, |t| t.memory())
     }
 
     fn bucket_of(&self, field: &[u8]) -> usize {
@@ -225,7 +231,9 @@ impl Dict {
             .flat_map(|h| std::iter::successors(h.as_deref(), |n| n.next.as_deref()))
             .map(Node::memory)
             .sum();
-        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>()) + nodes
+        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>())
+            + nodes
+            + self.ttls.as_ref().map_or(0, |t| t.recount())
     }
 }
 
