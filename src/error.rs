@@ -302,6 +302,31 @@ pub enum CmdError {
     PfdebugUnknown(Vec<u8>),
     /// PFSELFTEST found the registers or the estimator wrong: `TESTFAILED <what>`.
     HllSelfTest(String),
+
+    // CLIENT PAUSE/KILL/SETINFO, WAIT, WAITAOF, REPLICAOF, MODULE.
+    /// CLIENT PAUSE and WAIT timeouts (milliseconds, integers).
+    TimeoutNotInteger,
+    PauseMode,
+    MaxAgeNotInteger,
+    MaxAgeNotPositive,
+    /// `ERR Unrecognized option '<attribute>'` (CLIENT SETINFO).
+    SetinfoOption(Box<[u8]>),
+    /// `ERR <attribute> cannot contain spaces, newlines or special characters.`, the attribute as
+    /// the client typed it.
+    SetinfoValue(Box<[u8]>),
+    /// WAITAOF with `numlocal` > 0: cachet never has `appendonly` on.
+    WaitaofNoAof,
+    InvalidMasterPort,
+    /// REPLICAOF/SLAVEOF of a master: cachet has no replication.
+    ReplicationUnsupported,
+    /// MODULE LOAD/LOADEX/UNLOAD while `enable-module-command` is `no` (its default).
+    ModuleCommandNotAllowed,
+    /// MODULE LOAD/LOADEX otherwise: cachet loads no modules.
+    ModuleLoad,
+    /// MODULE UNLOAD otherwise.
+    ModuleUnload,
+    /// NOVALUES given to SCAN, SSCAN or ZSCAN.
+    NovaluesNotHscan,
     Raw(Vec<u8>),
 }
 
@@ -509,7 +534,20 @@ impl CmdError {
                 "ERR value is out of range, value must between -2147483648 and 2147483647"
             }
             SsubscribeDenyBlocking => "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+            TimeoutNotInteger => "ERR timeout is not an integer or out of range",
+            PauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            MaxAgeNotInteger => "ERR maxage is not an integer or out of range",
+            MaxAgeNotPositive => "ERR maxage should be greater than 0",
+            WaitaofNoAof => "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+            InvalidMasterPort => "ERR Invalid master port",
+            ReplicationUnsupported => "ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ModuleCommandNotAllowed => "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            ModuleLoad => "ERR Error loading the extension. Please check the server logs.",
+            ModuleUnload => "ERR Error unloading module: no such module with that name",
+            NovaluesNotHscan => "ERR NOVALUES option can only be used in HSCAN",
             Protocol(_)
+            | SetinfoOption(_)
+            | SetinfoValue(_)
             | Raw(_)
             | PfdebugUnknown(_)
             | UnsupportedOption(_)
@@ -561,6 +599,15 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
+            CmdError::SetinfoOption(attribute) => {
+                quoting("ERR Unrecognized option '", attribute, usize::MAX, "'")
+            }
+            CmdError::SetinfoValue(attribute) => quoting(
+                "ERR ",
+                attribute,
+                usize::MAX,
+                " cannot contain spaces, newlines or special characters.",
+            ),
             CmdError::ExecRejected(reason) => {
                 // Redis gives the reason without its `ERR` code; other codes (NOAUTH) stay.
                 let reason = reason.message_bytes();
@@ -916,6 +963,25 @@ mod tests {
             ),
             (ReplayAhead { after: 9, last: 4 }, b"NOREPLAY sequence 9 is ahead of the last one, 4"),
             (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
+            (TimeoutNotInteger, b"ERR timeout is not an integer or out of range"),
+            (PauseMode, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
+            (MaxAgeNotInteger, b"ERR maxage is not an integer or out of range"),
+            (MaxAgeNotPositive, b"ERR maxage should be greater than 0"),
+            (SetinfoOption(b"lib-foo"[..].into()), b"ERR Unrecognized option 'lib-foo'"),
+            (
+                SetinfoValue(b"LIB-NAME"[..].into()),
+                b"ERR LIB-NAME cannot contain spaces, newlines or special characters.",
+            ),
+            (WaitaofNoAof, b"ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."),
+            (InvalidMasterPort, b"ERR Invalid master port"),
+            (
+                ReplicationUnsupported,
+                b"ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ),
+            (ModuleCommandNotAllowed, b"ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
+            (ModuleLoad, b"ERR Error loading the extension. Please check the server logs."),
+            (ModuleUnload, b"ERR Error unloading module: no such module with that name"),
+            (NovaluesNotHscan, b"ERR NOVALUES option can only be used in HSCAN"),
         ];
         let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
         let mut covered = [false; VARIANTS];
@@ -1092,11 +1158,24 @@ mod tests {
             IntOutOfRange => 133,
             SsubscribeDenyBlocking => 134,
             ExecRejected(..) => 135,
-            Raw(..) => 136,
+            TimeoutNotInteger => 136,
+            PauseMode => 137,
+            MaxAgeNotInteger => 138,
+            MaxAgeNotPositive => 139,
+            SetinfoOption(..) => 140,
+            SetinfoValue(..) => 141,
+            WaitaofNoAof => 142,
+            InvalidMasterPort => 143,
+            ReplicationUnsupported => 144,
+            ModuleCommandNotAllowed => 145,
+            ModuleLoad => 146,
+            ModuleUnload => 147,
+            NovaluesNotHscan => 148,
+            Raw(..) => 149,
         }
     }
 
-    const VARIANTS: usize = 137;
+    const VARIANTS: usize = 150;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

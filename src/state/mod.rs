@@ -11,6 +11,7 @@ pub mod coherence;
 pub mod config;
 pub mod exec_gate;
 pub mod multi;
+pub mod pause;
 pub mod pubsub;
 pub mod stats;
 pub mod tracking;
@@ -98,6 +99,8 @@ pub struct Server {
     pub coherence: Arc<coherence::Coherence>,
     /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
     pub tracking: Arc<tracking::Tracking>,
+    /// CLIENT PAUSE: which commands are held, and the clients waiting.
+    pub pause: pause::ClientPause,
     shutdown: watch::Sender<bool>,
 }
 
@@ -214,6 +217,7 @@ impl Server {
             pubsub: pubsub.clone(),
             coherence,
             tracking: Arc::new(tracking::Tracking::new(pubsub)),
+            pause: Default::default(),
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());
