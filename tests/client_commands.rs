@@ -372,6 +372,24 @@ fn reply_off_still_delivers_pushes() {
         b">3\r\n$7\r\nmessage\r\n$4\r\nself\r\n$2\r\nhi\r\n"
     );
     assert_eq!(own.read_reply(), b"+OK\r\n");
+    // Tracking invalidations too.
+    let mut tracker = server.raw();
+    send(&mut tracker, "HELLO 3");
+    tracker.read_reply();
+    assert_eq!(call(&mut tracker, "CLIENT TRACKING on"), b"+OK\r\n");
+    let tracker_id = client_id(&mut tracker);
+    send(&mut tracker, "CLIENT REPLY OFF");
+    send(&mut tracker, "GET tracked");
+    wait_until("the tracker's GET ran", || {
+        clients(&mut publisher)
+            .get(&tracker_id)
+            .is_some_and(|c| c["cmd"] == "get")
+    });
+    assert_eq!(call(&mut publisher, "SET tracked 1"), b"+OK\r\n");
+    assert_eq!(
+        tracker.read_reply(),
+        b">2\r\n$10\r\ninvalidate\r\n*1\r\n$7\r\ntracked\r\n"
+    );
 }
 
 #[test]
@@ -410,11 +428,23 @@ fn pause_write_holds_writes_until_unpause() {
         call(&mut reader, "SET k"),
         b"-ERR wrong number of arguments for 'set' command\r\n"
     );
+    // EXEC of a transaction queued before the pause, with a write in it, is held.
+    let mut queued_tx = server.raw();
+    let queued_tx_id = client_id(&mut queued_tx);
+    assert_eq!(call(&mut queued_tx, "MULTI"), b"+OK\r\n");
+    assert_eq!(call(&mut queued_tx, "GET k"), b"+QUEUED\r\n");
+    call(&mut admin, "CLIENT UNPAUSE");
+    assert_eq!(call(&mut queued_tx, "SET k2 v"), b"+QUEUED\r\n");
+    call(&mut admin, "CLIENT PAUSE 100000 WRITE");
+    send(&mut queued_tx, "EXEC");
+    wait_held(&mut reader, &queued_tx_id, "exec");
     assert_eq!(call(&mut reader, "CLIENT UNPAUSE"), b"+OK\r\n");
     assert_eq!(writer.read_reply(), b"+OK\r\n");
     assert_eq!(publisher.read_reply(), int(0));
     assert_eq!(counter.read_reply(), int(0));
     assert_eq!(tx.read_reply(), b"+QUEUED\r\n");
+    // The writer was held first, so its SET ran before this EXEC.
+    assert_eq!(queued_tx.read_reply(), b"*2\r\n$1\r\nv\r\n+OK\r\n");
     assert_eq!(call(&mut tx, "EXEC"), b"*1\r\n:1\r\n");
     assert_eq!(call(&mut reader, "GET k"), bulk("v"));
     let list = clients(&mut reader);

@@ -258,3 +258,60 @@ pub fn memory_purge(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.out.ok();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthy(total: u64) -> Overhead {
+        Overhead {
+            peak: total,
+            total,
+            startup: 1 << 20,
+            clients_normal: 20_000,
+            clients: 1,
+            dbs: Vec::new(),
+            overhead_total: 1 << 20,
+            keys: 0,
+            bytes_per_key: 0,
+            dataset: total - (1 << 20),
+            dataset_perc: 0.0,
+            peak_perc: 100.0,
+            allocated: total,
+            active: total,
+            resident: total,
+            rss: total,
+        }
+    }
+
+    #[test]
+    fn doctor_reports_as_redis() {
+        assert!(doctor_report(&healthy(4 << 20)).starts_with("Hi Sam, this instance is empty"));
+        assert_eq!(
+            doctor_report(&healthy(100 << 20)),
+            "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+        );
+        let peaked = Overhead {
+            peak: 200 << 20,
+            ..healthy(100 << 20)
+        };
+        let report = doctor_report(&peaked);
+        assert!(report.starts_with(
+            "Sam, I detected a few issues in this Redis instance memory implants:\n\n * Peak memory:"
+        ));
+        assert!(report.ends_with("I'm here to keep you safe, Sam. I want to help you.\n"));
+        // 1.4 and 10 MB must both be passed.
+        let fragmented = Overhead {
+            rss: 150 << 20,
+            resident: 150 << 20,
+            ..healthy(100 << 20)
+        };
+        assert!(doctor_report(&fragmented).contains(" * High total RSS:"));
+        let slightly = Overhead {
+            rss: 8 << 20,
+            resident: 8 << 20,
+            ..healthy(5 << 20)
+        };
+        assert!(!doctor_report(&slightly).contains("High total RSS"));
+    }
+}
