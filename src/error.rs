@@ -133,6 +133,15 @@ pub enum CmdError {
     /// A command refused before it could run (unauthenticated, subscribed context) that was an
     /// EXEC: the transaction is discarded and the reason given after EXECABORT.
     ExecRejected(Box<CmdError>),
+    /// MONITOR run by EXEC (Redis refuses it to a client that expects one reply per command).
+    MonitorDenyBlocking,
+    /// A command that touches the keyspace, sent by a client in MONITOR mode (Redis flags those
+    /// clients as replicas).
+    MonitorKeyspace,
+    /// SLOWLOG GET with a count that is not an integer or is below -1.
+    SlowlogCount,
+    /// `ERR No samples available for event '<event>'` (LATENCY GRAPH), the client's bytes.
+    LatencyNoSamples(Vec<u8>),
     NoKeyArguments,
     InvalidArgumentCount,
     InvalidArguments,
@@ -302,6 +311,15 @@ pub enum CmdError {
     PfdebugUnknown(Vec<u8>),
     /// PFSELFTEST found the registers or the estimator wrong: `TESTFAILED <what>`.
     HllSelfTest(String),
+    /// RESTORE onto an existing key without REPLACE.
+    BusyKey,
+    InvalidTtl,
+    InvalidIdletime,
+    InvalidFreq,
+    /// A DUMP payload of a later RDB version, or whose CRC64 does not match.
+    DumpPayloadWrong,
+    /// A DUMP payload whose value is damaged.
+    BadDataFormat,
 
     // CLIENT PAUSE/KILL/SETINFO, WAIT, WAITAOF, REPLICAOF, MODULE.
     /// CLIENT PAUSE and WAIT timeouts (milliseconds, integers).
@@ -534,6 +552,15 @@ impl CmdError {
                 "ERR value is out of range, value must between -2147483648 and 2147483647"
             }
             SsubscribeDenyBlocking => "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+            BusyKey => "BUSYKEY Target key name already exists.",
+            InvalidTtl => "ERR Invalid TTL value, must be >= 0",
+            InvalidIdletime => "ERR Invalid IDLETIME value, must be >= 0",
+            InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
+            DumpPayloadWrong => "ERR DUMP payload version or checksum are wrong",
+            BadDataFormat => "ERR Bad data format",
+            MonitorDenyBlocking => "ERR MONITOR isn't allowed for DENY BLOCKING client",
+            MonitorKeyspace => "ERR Replica can't interact with the keyspace",
+            SlowlogCount => "ERR count should be greater than or equal to -1",
             TimeoutNotInteger => "ERR timeout is not an integer or out of range",
             PauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
             MaxAgeNotInteger => "ERR maxage is not an integer or out of range",
@@ -546,6 +573,7 @@ impl CmdError {
             ModuleUnload => "ERR Error unloading module: no such module with that name",
             NovaluesNotHscan => "ERR NOVALUES option can only be used in HSCAN",
             Protocol(_)
+            | LatencyNoSamples(_)
             | SetinfoOption(_)
             | SetinfoValue(_)
             | Raw(_)
@@ -574,6 +602,12 @@ impl CmdError {
                 // The reply writer turns the CR and LF left inside into spaces.
                 quoting("ERR Unknown PFDEBUG subcommand '", sub, usize::MAX, "'")
             }
+            CmdError::LatencyNoSamples(event) => quoting(
+                "ERR No samples available for event '",
+                event,
+                usize::MAX,
+                "'",
+            ),
             CmdError::UnsupportedOption(option) => {
                 quoting("ERR Unsupported option ", option, usize::MAX, "")
             }
@@ -944,6 +978,12 @@ mod tests {
             (CorruptHll, b"INVALIDOBJ Corrupted HLL object detected"),
             (PfdebugNoKey, b"ERR The specified key does not exist"),
             (PfdebugNotSparse, b"ERR HLL encoding is not sparse"),
+            (BusyKey, b"BUSYKEY Target key name already exists."),
+            (InvalidTtl, b"ERR Invalid TTL value, must be >= 0"),
+            (InvalidIdletime, b"ERR Invalid IDLETIME value, must be >= 0"),
+            (InvalidFreq, b"ERR Invalid FREQ value, must be >= 0 and <= 255"),
+            (DumpPayloadWrong, b"ERR DUMP payload version or checksum are wrong"),
+            (BadDataFormat, b"ERR Bad data format"),
             // CR and LF inside become spaces when the reply is written (`ReplyBuf::error_bytes`).
             (PfdebugUnknown(b"x\r\ny\0z".to_vec()), b"ERR Unknown PFDEBUG subcommand 'x\r\ny'"),
             (HllSelfTest("bad".into()), b"TESTFAILED bad"),
@@ -962,6 +1002,10 @@ mod tests {
                 b"NOREPLAY the backlog starts at sequence 10, after 3",
             ),
             (ReplayAhead { after: 9, last: 4 }, b"NOREPLAY sequence 9 is ahead of the last one, 4"),
+            (MonitorDenyBlocking, b"ERR MONITOR isn't allowed for DENY BLOCKING client"),
+            (MonitorKeyspace, b"ERR Replica can't interact with the keyspace"),
+            (SlowlogCount, b"ERR count should be greater than or equal to -1"),
+            (LatencyNoSamples(b"command".to_vec()), b"ERR No samples available for event 'command'"),
             (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
             (TimeoutNotInteger, b"ERR timeout is not an integer or out of range"),
             (PauseMode, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
@@ -1158,24 +1202,34 @@ mod tests {
             IntOutOfRange => 133,
             SsubscribeDenyBlocking => 134,
             ExecRejected(..) => 135,
-            TimeoutNotInteger => 136,
-            PauseMode => 137,
-            MaxAgeNotInteger => 138,
-            MaxAgeNotPositive => 139,
-            SetinfoOption(..) => 140,
-            SetinfoValue(..) => 141,
-            WaitaofNoAof => 142,
-            InvalidMasterPort => 143,
-            ReplicationUnsupported => 144,
-            ModuleCommandNotAllowed => 145,
-            ModuleLoad => 146,
-            ModuleUnload => 147,
-            NovaluesNotHscan => 148,
-            Raw(..) => 149,
+            Raw(..) => 136,
+            BusyKey => 137,
+            InvalidTtl => 138,
+            InvalidIdletime => 139,
+            InvalidFreq => 140,
+            DumpPayloadWrong => 141,
+            BadDataFormat => 142,
+            MonitorDenyBlocking => 143,
+            MonitorKeyspace => 144,
+            SlowlogCount => 145,
+            LatencyNoSamples(..) => 146,
+            TimeoutNotInteger => 147,
+            PauseMode => 148,
+            MaxAgeNotInteger => 149,
+            MaxAgeNotPositive => 150,
+            SetinfoOption(..) => 151,
+            SetinfoValue(..) => 152,
+            WaitaofNoAof => 153,
+            InvalidMasterPort => 154,
+            ReplicationUnsupported => 155,
+            ModuleCommandNotAllowed => 156,
+            ModuleLoad => 157,
+            ModuleUnload => 158,
+            NovaluesNotHscan => 159,
         }
     }
 
-    const VARIANTS: usize = 150;
+    const VARIANTS: usize = 160;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

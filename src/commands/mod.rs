@@ -13,6 +13,7 @@ pub mod keys;
 pub mod list;
 pub mod long_double;
 pub mod multi;
+pub mod observe;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -20,7 +21,6 @@ pub mod string;
 pub mod zset;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -34,7 +34,7 @@ pub use crate::state::command::{
 use crate::state::Server;
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 21] {
+pub fn families() -> [&'static [CommandSpec]; 22] {
     [
         string::COMMANDS,
         bitmap::COMMANDS,
@@ -53,6 +53,7 @@ pub fn families() -> [&'static [CommandSpec]; 21] {
         server::command::COMMANDS,
         server::info::COMMANDS,
         server::standalone::COMMANDS,
+        observe::COMMANDS,
         cache::COMMANDS,
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
@@ -175,11 +176,18 @@ pub(crate) fn make_room_for(ctx: &Ctx<'_>, refuse: bool) -> bool {
     if !keyspace.over_limit() {
         return true;
     }
-    if !refuse {
+    let started = std::time::Instant::now();
+    let room = if refuse {
+        keyspace.evict_to_limit(ctx.now_ms).is_ok()
+    } else {
         keyspace.evict_some(ctx.now_ms, INLINE_EVICTION_STEP);
-        return true;
-    }
-    keyspace.evict_to_limit(ctx.now_ms).is_ok()
+        true
+    };
+    let millis = started.elapsed().as_millis() as u64;
+    ctx.server
+        .latency
+        .add_sample_if_needed("eviction-cycle", millis);
+    room
 }
 
 /// Runs a resolved command's handler (directly, or queued by EXEC) and gives back the room a
@@ -193,15 +201,22 @@ pub(crate) fn execute(
     if !ctx.client.in_exec {
         ctx.client.last_command = Some((parent, spec));
     }
+    let started = observe::start();
     // CLIENT NO-TOUCH: the command's reads leave the keys' access data alone; TOUCH is how such a
     // client still touches.
-    let no_touch = ctx.client.info.no_touch.load(Ordering::Relaxed) && spec.name != "touch";
+    let no_touch = ctx
+        .client
+        .info
+        .no_touch
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && spec.name != "touch";
     crate::engine::set_no_touch(no_touch);
     let result = match spec.handler {
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
     crate::engine::set_no_touch(false);
+    observe::called(ctx, spec, args, result.is_err(), started);
     // Client-side caching: the keys of every read-only command a tracking client runs (ZUNION's
     // too: counted by numkeys).
     if ctx.client.tracking.remembers() && spec.has_flag(CommandFlags::READONLY) {
@@ -284,37 +299,59 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let result = match resolve(args) {
         Err(err) => {
             multi::flag_error(ctx.client);
+            observe::rejected(ctx, args);
             Err(multi::rejected(ctx, args, err))
         }
         Ok((parent, spec)) => {
-            ctx.server
-                .stats
-                .commands_processed
-                .fetch_add(1, Ordering::Relaxed);
             let needs_auth = !ctx.client.authenticated
                 && !spec.has_flag(CommandFlags::NO_AUTH)
                 && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
             if needs_auth {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::NoAuth))
             } else if let Err(err) = pubsub::check_reserved_channel(ctx.client, spec, args) {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(err)
             } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, err))
+            } else if ctx.client.monitor
+                && spec.flags.intersects(
+                    CommandFlags::READONLY | CommandFlags::WRITE | CommandFlags::MAY_REPLICATE,
+                )
+            {
+                // Redis flags a monitor as a replica, and replicas may not touch the keyspace.
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(ctx, args, CmdError::MonitorKeyspace))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
-                multi::exec(ctx, args)
+                let started = observe::start();
+                let result = multi::exec(ctx, args);
+                // Over the memory limit, Redis refuses EXEC before running it.
+                if result == Err(CmdError::ExecAbortedOutOfMemory) {
+                    observe::rejected(ctx, args);
+                } else {
+                    observe::called(ctx, spec, args, result.is_err(), started);
+                }
+                result
             } else {
                 let server = ctx.server;
                 let _shared = server.exec_gate.shared();
                 if !make_room(ctx, spec) {
                     multi::flag_error(ctx.client);
+                    observe::rejected(ctx, args);
                     Err(CmdError::OutOfMemory)
                 } else if multi::queues(ctx.client, spec) {
                     ctx.client.last_command = Some((parent, spec));
-                    multi::queue(ctx, parent, spec, args)
+                    let queued = multi::queue(ctx, parent, spec, args);
+                    if queued.is_err() {
+                        observe::rejected(ctx, args);
+                    }
+                    queued
                 } else {
                     execute(ctx, parent, spec, args)
                 }
@@ -322,7 +359,14 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
     };
     if let Err(err) = result {
-        ctx.out.error_bytes(&err.message_bytes());
+        let message = err.message_bytes();
+        observe::error_reply(ctx.server, &message);
+        ctx.out.error_bytes(&message);
+    }
+    if ctx.client.monitor {
+        for line in std::mem::take(&mut ctx.client.own_monitor_lines) {
+            ctx.out.raw(&line);
+        }
     }
     // A reply that is not sent cannot take the client over its output limit. Pushes are sent
     // whatever the reply mode (Redis 7.2's `CLIENT_PUSHING`): a client that turned replies off

@@ -55,8 +55,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     // When the output first passed the soft limit of the client's class (0 = it is under).
     let soft_limit_since = AtomicU64::new(0);
     loop {
-        // As Redis, subscribers are never closed for being idle: listening is what they do.
-        let timeout = match client.pubsub.is_subscribed() {
+        // As Redis, subscribers and monitors are never closed for being idle: listening is what they
+        // do.
+        let timeout = match client.pubsub.is_subscribed() || client.monitor {
             true => 0,
             false => server.config.read().timeout,
         };
@@ -95,6 +96,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                     .stats
                     .net_input_bytes
                     .fetch_add(n as u64, Ordering::Relaxed);
+                server.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
             }
         }
         info.touch();
@@ -267,7 +269,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 }
                 Ok(false) => break,
                 Err(err) => {
-                    out.error_bytes(&crate::error::CmdError::Protocol(err).message_bytes());
+                    let message = crate::error::CmdError::Protocol(err).message_bytes();
+                    server.metrics.error_reply(&message);
+                    out.error_bytes(&message);
                     client.close_after_reply = true;
                     break;
                 }
@@ -290,6 +294,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     // A closed connection leaves no watch behind.
     crate::commands::multi::reset_client(server, &mut client);
     server.tracking.disable(client.id);
+    if client.monitor {
+        server.monitors.remove(client.id);
+    }
     let _ = stream.shutdown().await;
 }
 
@@ -319,6 +326,10 @@ async fn write_output(
         .stats
         .net_output_bytes
         .fetch_add(out.len() as u64, Ordering::Relaxed);
+    server
+        .stats
+        .writes_processed
+        .fetch_add(1, Ordering::Relaxed);
     out.clear(KEEP_OUTPUT_CAPACITY);
     true
 }

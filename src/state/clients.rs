@@ -44,6 +44,11 @@ pub struct ClientState {
     /// Set by the current command when the next one's reply must be skipped (CLIENT REPLY SKIP).
     pub skip_next: bool,
     pub close_after_reply: bool,
+    /// In MONITOR mode (Redis's `CLIENT_MONITOR`): fed every command, refused the keyspace, never
+    /// closed for being idle.
+    pub monitor: bool,
+    /// MONITOR lines of this monitor's own commands, written after the command's reply.
+    pub own_monitor_lines: Vec<Bytes>,
     /// True while EXEC runs this client's queued commands: blocking commands must not block.
     pub in_exec: bool,
     pub action: Option<Action>,
@@ -76,6 +81,8 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             skip_next: false,
             close_after_reply: false,
+            monitor: false,
+            own_monitor_lines: Vec::new(),
             in_exec: false,
             action: None,
             blocked: None,

@@ -221,6 +221,9 @@ pub enum Mode {
     MayClose,
     /// CLIENT REPLY, on a fresh connection, followed by CLIENT REPLY ON: any number of replies.
     ClientReply,
+    /// MONITOR, on a fresh connection: one reply, then the connection is a monitor (the lines it
+    /// is fed, the sentinel's own after its reply, are not replies; the connection is dropped).
+    Monitor,
 }
 
 /// A command or subcommand of the table.
@@ -242,6 +245,7 @@ impl Target {
             | "sunsubscribe" => Mode::Subscribe,
             "quit" | "client|kill" => Mode::MayClose,
             "client|reply" => Mode::ClientReply,
+            "monitor" => Mode::Monitor,
             "multi" => Mode::Multi,
             _ => Mode::Main,
         }

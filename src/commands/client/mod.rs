@@ -438,6 +438,10 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     super::multi::reset_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.pubsub.clear();
+    if ctx.client.monitor {
+        ctx.server.monitors.remove(ctx.client.id);
+        ctx.client.monitor = false;
+    }
     tracking::disable(ctx);
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
@@ -651,6 +655,10 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let id = int(&args[2])?;
     let unblocked = u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, with_error));
+    if unblocked && with_error {
+        // The unblocked client is answered an error.
+        super::observe::error_reply(ctx.server, &CmdError::Unblocked.message_bytes());
+    }
     ctx.out.int(i64::from(unblocked));
     Ok(())
 }
