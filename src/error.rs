@@ -337,6 +337,31 @@ pub enum CmdError {
     DumpPayloadWrong,
     /// A DUMP payload whose value is damaged.
     BadDataFormat,
+
+    // CLIENT PAUSE/KILL/SETINFO, WAIT, WAITAOF, REPLICAOF, MODULE.
+    /// CLIENT PAUSE and WAIT timeouts (milliseconds, integers).
+    TimeoutNotInteger,
+    PauseMode,
+    MaxAgeNotInteger,
+    MaxAgeNotPositive,
+    /// `ERR Unrecognized option '<attribute>'` (CLIENT SETINFO).
+    SetinfoOption(Box<[u8]>),
+    /// `ERR <attribute> cannot contain spaces, newlines or special characters.`, the attribute as
+    /// the client typed it.
+    SetinfoValue(Box<[u8]>),
+    /// WAITAOF with `numlocal` > 0: cachet never has `appendonly` on.
+    WaitaofNoAof,
+    InvalidMasterPort,
+    /// REPLICAOF/SLAVEOF of a master: cachet has no replication.
+    ReplicationUnsupported,
+    /// MODULE LOAD/LOADEX/UNLOAD while `enable-module-command` is `no` (its default).
+    ModuleCommandNotAllowed,
+    /// MODULE LOAD/LOADEX otherwise: cachet loads no modules.
+    ModuleLoad,
+    /// MODULE UNLOAD otherwise.
+    ModuleUnload,
+    /// NOVALUES given to SCAN, SSCAN or ZSCAN.
+    NovaluesNotHscan,
     Raw(Vec<u8>),
 }
 
@@ -559,8 +584,21 @@ impl CmdError {
             MonitorDenyBlocking => "ERR MONITOR isn't allowed for DENY BLOCKING client",
             MonitorKeyspace => "ERR Replica can't interact with the keyspace",
             SlowlogCount => "ERR count should be greater than or equal to -1",
+            TimeoutNotInteger => "ERR timeout is not an integer or out of range",
+            PauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            MaxAgeNotInteger => "ERR maxage is not an integer or out of range",
+            MaxAgeNotPositive => "ERR maxage should be greater than 0",
+            WaitaofNoAof => "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+            InvalidMasterPort => "ERR Invalid master port",
+            ReplicationUnsupported => "ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ModuleCommandNotAllowed => "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            ModuleLoad => "ERR Error loading the extension. Please check the server logs.",
+            ModuleUnload => "ERR Error unloading module: no such module with that name",
+            NovaluesNotHscan => "ERR NOVALUES option can only be used in HSCAN",
             Protocol(_)
             | LatencyNoSamples(_)
+            | SetinfoOption(_)
+            | SetinfoValue(_)
             | Raw(_)
             | PfdebugUnknown(_)
             | UnsupportedOption(_)
@@ -618,6 +656,15 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
+            CmdError::SetinfoOption(attribute) => {
+                quoting("ERR Unrecognized option '", attribute, usize::MAX, "'")
+            }
+            CmdError::SetinfoValue(attribute) => quoting(
+                "ERR ",
+                attribute,
+                usize::MAX,
+                " cannot contain spaces, newlines or special characters.",
+            ),
             CmdError::ExecRejected(reason) => {
                 // Redis gives the reason without its `ERR` code; other codes (NOAUTH) stay.
                 let reason = reason.message_bytes();
@@ -989,6 +1036,25 @@ mod tests {
             (NumFieldsNotPositive, b"ERR Parameter `numFields` should be greater than 0"),
             (FieldCountNotPositive, b"ERR Number of fields must be a positive integer"),
             (NumFieldsMismatch, b"ERR The `numfields` parameter must match the number of arguments"),
+            (TimeoutNotInteger, b"ERR timeout is not an integer or out of range"),
+            (PauseMode, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
+            (MaxAgeNotInteger, b"ERR maxage is not an integer or out of range"),
+            (MaxAgeNotPositive, b"ERR maxage should be greater than 0"),
+            (SetinfoOption(b"lib-foo"[..].into()), b"ERR Unrecognized option 'lib-foo'"),
+            (
+                SetinfoValue(b"LIB-NAME"[..].into()),
+                b"ERR LIB-NAME cannot contain spaces, newlines or special characters.",
+            ),
+            (WaitaofNoAof, b"ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."),
+            (InvalidMasterPort, b"ERR Invalid master port"),
+            (
+                ReplicationUnsupported,
+                b"ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ),
+            (ModuleCommandNotAllowed, b"ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
+            (ModuleLoad, b"ERR Error loading the extension. Please check the server logs."),
+            (ModuleUnload, b"ERR Error unloading module: no such module with that name"),
+            (NovaluesNotHscan, b"ERR NOVALUES option can only be used in HSCAN"),
         ];
         let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
         let mut covered = [false; VARIANTS];
@@ -1182,10 +1248,23 @@ mod tests {
             NumFieldsNotPositive => 150,
             FieldCountNotPositive => 151,
             NumFieldsMismatch => 152,
+            TimeoutNotInteger => 153,
+            PauseMode => 154,
+            MaxAgeNotInteger => 155,
+            MaxAgeNotPositive => 156,
+            SetinfoOption(..) => 157,
+            SetinfoValue(..) => 158,
+            WaitaofNoAof => 159,
+            InvalidMasterPort => 160,
+            ReplicationUnsupported => 161,
+            ModuleCommandNotAllowed => 162,
+            ModuleLoad => 163,
+            ModuleUnload => 164,
+            NovaluesNotHscan => 165,
         }
     }
 
-    const VARIANTS: usize = 153;
+    const VARIANTS: usize = 166;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

@@ -209,3 +209,21 @@ pub mod ticks {
         ((ticks * calibration().nanos_per_tick as u128) >> 32) as u64
     }
 }
+
+/// Gives every jemalloc arena's dirty pages back to the system (MEMORY PURGE), as Redis's
+/// `jemalloc_purge`: the `arena.<MALLCTL_ARENAS_ALL>.purge` control, which takes no value.
+pub fn purge_allocator() {
+    /// `MALLCTL_ARENAS_ALL`: every arena.
+    const PURGE_ALL: &[u8] = b"arena.4096.purge\0";
+    // SAFETY: the name is NUL-terminated, and a control without a value is called with null
+    // old/new pointers and zero lengths, as jemalloc documents for `arena.<i>.purge`.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            PURGE_ALL.as_ptr().cast(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
+}

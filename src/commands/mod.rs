@@ -28,14 +28,15 @@ use bytes::Bytes;
 
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
-use crate::state::clients::ReplyMode;
+use crate::state::clients::{ClientState, ReplyMode};
 pub use crate::state::command::{
     numkeys_keys, AclCategories, CommandFlags, CommandSpec, Ctx, Handler, KeyFinder, SPEC,
 };
+use crate::state::Server;
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 21] {
-    [
+pub fn families() -> &'static [&'static [CommandSpec]] {
+    static FAMILIES: &[&[CommandSpec]] = &[
         string::COMMANDS,
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
@@ -53,16 +54,18 @@ pub fn families() -> [&'static [CommandSpec]; 21] {
         server::config::COMMANDS,
         server::command::COMMANDS,
         server::info::COMMANDS,
+        server::standalone::COMMANDS,
         observe::COMMANDS,
         cache::COMMANDS,
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
-    ]
+    ];
+    FAMILIES
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
-    families().into_iter().flat_map(|family| family.iter())
+    families().iter().flat_map(|family| family.iter())
 }
 
 fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
@@ -202,10 +205,20 @@ pub(crate) fn execute(
         ctx.client.last_command = Some((parent, spec));
     }
     let started = observe::start();
+    // CLIENT NO-TOUCH: the command's reads leave the keys' access data alone; TOUCH is how such a
+    // client still touches.
+    let no_touch = ctx
+        .client
+        .info
+        .no_touch
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && spec.name != "touch";
+    crate::engine::set_no_touch(no_touch);
     let result = match spec.handler {
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
+    crate::engine::set_no_touch(false);
     observe::called(ctx, spec, args, result.is_err(), started);
     // Client-side caching: the keys of every read-only command a tracking client runs (ZUNION's
     // too: counted by numkeys).
@@ -233,6 +246,46 @@ pub(crate) fn execute(
     // Whatever the command changed, deleted, expired or evicted may have dependents.
     keyspace.invalidate_dependents();
     result
+}
+
+/// Whether a command may write as CLIENT PAUSE WRITE sees it: `write` and `may-replicate`
+/// commands, and EXEC of a transaction that queued one.
+fn may_write(client: &ClientState, spec: &CommandSpec) -> bool {
+    let writes = |spec: &CommandSpec| {
+        spec.has_flag(CommandFlags::WRITE) || spec.has_flag(CommandFlags::MAY_REPLICATE)
+    };
+    writes(spec)
+        || (multi::is_exec(spec)
+            && client
+                .multi
+                .as_ref()
+                .is_some_and(|tx| tx.queued.iter().any(|queued| writes(queued.spec))))
+}
+
+/// The command CLIENT PAUSE holds this request for (with whether it may write), or `None` when it
+/// runs now. As Redis's `processCommand`, requests refused earlier (unknown command, arity,
+/// authentication) are answered at once and never held.
+pub fn held_by_pause(
+    server: &Server,
+    client: &ClientState,
+    args: &[Bytes],
+    now_ms: u64,
+) -> Option<(Option<&'static CommandSpec>, &'static CommandSpec, bool)> {
+    if !server.pause.maybe_paused() {
+        return None;
+    }
+    let (parent, spec) = resolve(args).ok()?;
+    let needs_auth = !client.authenticated
+        && !spec.has_flag(CommandFlags::NO_AUTH)
+        && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
+    if needs_auth {
+        return None;
+    }
+    let writes = may_write(client, spec);
+    server
+        .pause
+        .holds(writes, now_ms)
+        .then_some((parent, spec, writes))
 }
 
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode. Every
@@ -318,12 +371,19 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             ctx.out.raw(&line);
         }
     }
-    // A reply that is not sent cannot take the client over its output limit.
+    // A reply that is not sent cannot take the client over its output limit. Pushes are sent
+    // whatever the reply mode (Redis 7.2's `CLIENT_PUSHING`): a client that turned replies off
+    // still receives its subscriptions' confirmations and messages.
+    let pushed_to = ctx
+        .client
+        .pushed_to
+        .take()
+        .map_or(mark, |end| end.max(mark));
     match ctx.client.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off => ctx.out.discard_from(mark),
+        ReplyMode::Off => ctx.out.discard_from(pushed_to),
         ReplyMode::Skip => {
-            ctx.out.discard_from(mark);
+            ctx.out.discard_from(pushed_to);
             ctx.client.reply_mode = ReplyMode::On;
         }
     }

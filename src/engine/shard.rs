@@ -237,6 +237,8 @@ pub struct DbShard<'a> {
     pub settings: EvictionSettings,
     pub now_ms: u64,
     pub lru_clock: u32,
+    /// CLIENT PAUSE: expired keys read as missing but stay (`Keyspace::pause_changes_until`).
+    pub changes_paused: bool,
 }
 
 fn has_field_ttls(entry: &Entry) -> bool {
@@ -268,6 +270,9 @@ impl DbShard<'_> {
         let index = self.find_index(hash, key)?;
         let entry = self.table.map.get_bucket(index)?;
         if entry.is_expired(self.now_ms) {
+            if self.changes_paused {
+                return None;
+            }
             self.remove_at(index);
             self.stats.expired += 1;
             self.notices.key(self.db, key, class::EXPIRED, "expired");
@@ -376,6 +381,9 @@ impl DbShard<'_> {
 
     /// Bookkeeping of one access: access time, the LFU counter, and the admission sketch.
     fn touch(&mut self, index: usize) {
+        if super::no_touch() {
+            return;
+        }
         let (settings, now, clock) = (self.settings, self.now_ms, self.lru_clock);
         if let Some(entry) = self.table.map.get_bucket_mut(index) {
             if settings.policy.uses_lfu() {
@@ -765,7 +773,7 @@ impl DbShard<'_> {
     /// and deletes those whose time has passed. Returns (entries with a TTL examined, expired).
     pub fn expire_step(&mut self, budget: usize) -> (usize, usize) {
         let buckets = self.table.map.num_buckets();
-        if self.table.volatile == 0 || buckets == 0 {
+        if self.table.volatile == 0 || buckets == 0 || self.changes_paused {
             return (0, 0);
         }
         let (mut sampled, mut expired, mut visited) = (0, 0, 0);

@@ -14,6 +14,7 @@ pub mod latency;
 pub mod metrics;
 pub mod monitor;
 pub mod multi;
+pub mod pause;
 pub mod pubsub;
 pub mod slowlog;
 pub mod stats;
@@ -109,6 +110,8 @@ pub struct Server {
     pub coherence: Arc<coherence::Coherence>,
     /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
     pub tracking: Arc<tracking::Tracking>,
+    /// CLIENT PAUSE: which commands are held, and the clients waiting.
+    pub pause: pause::ClientPause,
     /// Per-command counters and histograms, error replies (INFO commandstats, errorstats,
     /// latencystats).
     pub metrics: metrics::Metrics,
@@ -242,6 +245,7 @@ impl Server {
             pubsub: pubsub.clone(),
             coherence,
             tracking: Arc::new(tracking::Tracking::new(pubsub)),
+            pause: Default::default(),
             metrics: Default::default(),
             slowlog: Default::default(),
             latency: Default::default(),

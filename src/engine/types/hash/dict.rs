@@ -12,6 +12,12 @@ use super::ttl::FieldTtls;
 use crate::engine::hash_key;
 use crate::engine::memory::alloc_size;
 
+/// Elements gathered for one random draw, as Redis's `dictGetFairRandomKey`: a run of neighbouring
+/// buckets is gathered and one of its elements chosen, so an element that shares its bucket is
+/// not half as likely as one alone (the bias of choosing a bucket, then an element of its chain).
+/// A small table is gathered whole, and its draw is exactly uniform.
+const FAIR_SAMPLE: usize = 15;
+
 const INITIAL_BUCKETS: usize = 4;
 /// A table less full than this (in percent) is shrunk after a delete (Redis's `HASHTABLE_MIN_FILL`).
 const MIN_FILL_PERCENT: usize = 10;
@@ -203,23 +209,27 @@ impl Dict {
         unmasked.reverse_bits().wrapping_add(1).reverse_bits()
     }
 
-    /// A uniformly chosen bucket that holds something, then an element of its chain. The table
-    /// is at least 10% full (see `remove`), so few draws are needed.
+    /// One of up to `FAIR_SAMPLE` elements gathered from a random bucket on. The table is at
+    /// least 10% full (see `remove`), so the walk is short.
     pub fn random(&self) -> Option<(&[u8], &[u8])> {
         if self.len == 0 {
             return None;
         }
-        loop {
-            let head = self.buckets.get(fastrand::usize(..self.buckets.len()))?;
-            let chain = std::iter::successors(head.as_deref(), |n| n.next.as_deref());
-            let length = chain.clone().count();
-            if length > 0 {
-                return chain
-                    .clone()
-                    .nth(fastrand::usize(..length))
-                    .map(|n| (n.field(), n.value()));
+        let buckets = self.buckets.len();
+        let start = fastrand::usize(..buckets);
+        let mut sample: [(&[u8], &[u8]); FAIR_SAMPLE] = [(&[], &[]); FAIR_SAMPLE];
+        let mut taken = 0;
+        'walk: for step in 0..buckets {
+            let head = self.buckets[(start + step) % buckets].as_deref();
+            for node in std::iter::successors(head, |n| n.next.as_deref()) {
+                if taken == FAIR_SAMPLE {
+                    break 'walk;
+                }
+                sample[taken] = (node.field(), node.value());
+                taken += 1;
             }
         }
+        Some(sample[fastrand::usize(..taken)])
     }
 
     /// What `memory()` should say, counted from scratch (tests).
