@@ -104,6 +104,23 @@ pub enum CmdError {
     LimitWithoutBy,
     WithscoresByLex,
 
+    // SORT.
+    /// A weight (the element, or what BY names) that `strtod` does not read whole, is NaN, or
+    /// overflows.
+    SortScoreNotDouble,
+
+    // Hash field expiration (HEXPIRE and family).
+    /// A negative time.
+    FieldExpireNegative,
+    /// `FIELDS` is not where the command expects it.
+    FieldsKeywordMissing,
+    /// HEXPIRE and family: `numfields` not a positive integer.
+    NumFieldsNotPositive,
+    /// HTTL, HPERSIST and family: `numfields` not a positive integer.
+    FieldCountNotPositive,
+    /// `numfields` differs from the fields that follow.
+    NumFieldsMismatch,
+
     // Blocking commands.
     TimeoutNotFloat,
     TimeoutNegative,
@@ -133,6 +150,15 @@ pub enum CmdError {
     /// A command refused before it could run (unauthenticated, subscribed context) that was an
     /// EXEC: the transaction is discarded and the reason given after EXECABORT.
     ExecRejected(Box<CmdError>),
+    /// MONITOR run by EXEC (Redis refuses it to a client that expects one reply per command).
+    MonitorDenyBlocking,
+    /// A command that touches the keyspace, sent by a client in MONITOR mode (Redis flags those
+    /// clients as replicas).
+    MonitorKeyspace,
+    /// SLOWLOG GET with a count that is not an integer or is below -1.
+    SlowlogCount,
+    /// `ERR No samples available for event '<event>'` (LATENCY GRAPH), the client's bytes.
+    LatencyNoSamples(Vec<u8>),
     NoKeyArguments,
     InvalidArgumentCount,
     InvalidArguments,
@@ -304,6 +330,40 @@ pub enum CmdError {
     HllSelfTest(String),
     /// Scripting and functions (EVAL, SCRIPT, FUNCTION, FCALL).
     Script(ScriptError),
+    /// RESTORE onto an existing key without REPLACE.
+    BusyKey,
+    InvalidTtl,
+    InvalidIdletime,
+    InvalidFreq,
+    /// A DUMP payload of a later RDB version, or whose CRC64 does not match.
+    DumpPayloadWrong,
+    /// A DUMP payload whose value is damaged.
+    BadDataFormat,
+
+    // CLIENT PAUSE/KILL/SETINFO, WAIT, WAITAOF, REPLICAOF, MODULE.
+    /// CLIENT PAUSE and WAIT timeouts (milliseconds, integers).
+    TimeoutNotInteger,
+    PauseMode,
+    MaxAgeNotInteger,
+    MaxAgeNotPositive,
+    /// `ERR Unrecognized option '<attribute>'` (CLIENT SETINFO).
+    SetinfoOption(Box<[u8]>),
+    /// `ERR <attribute> cannot contain spaces, newlines or special characters.`, the attribute as
+    /// the client typed it.
+    SetinfoValue(Box<[u8]>),
+    /// WAITAOF with `numlocal` > 0: cachet never has `appendonly` on.
+    WaitaofNoAof,
+    InvalidMasterPort,
+    /// REPLICAOF/SLAVEOF of a master: cachet has no replication.
+    ReplicationUnsupported,
+    /// MODULE LOAD/LOADEX/UNLOAD while `enable-module-command` is `no` (its default).
+    ModuleCommandNotAllowed,
+    /// MODULE LOAD/LOADEX otherwise: cachet loads no modules.
+    ModuleLoad,
+    /// MODULE UNLOAD otherwise.
+    ModuleUnload,
+    /// NOVALUES given to SCAN, SSCAN or ZSCAN.
+    NovaluesNotHscan,
     Raw(Vec<u8>),
 }
 
@@ -388,6 +448,12 @@ impl CmdError {
             ZaddIncrPairs => "ERR INCR option supports a single increment-element pair",
             LimitWithoutBy => "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
             WithscoresByLex => "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+            SortScoreNotDouble => "ERR One or more scores can't be converted into double",
+            FieldExpireNegative => "ERR invalid expire time, must be >= 0",
+            FieldsKeywordMissing => "ERR Mandatory argument FIELDS is missing or not at the right position",
+            NumFieldsNotPositive => "ERR Parameter `numFields` should be greater than 0",
+            FieldCountNotPositive => "ERR Number of fields must be a positive integer",
+            NumFieldsMismatch => "ERR The `numfields` parameter must match the number of arguments",
             TimeoutNotFloat => "ERR timeout is not a float or out of range",
             TimeoutNegative => "ERR timeout is negative",
             Unblocked => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
@@ -512,7 +578,30 @@ impl CmdError {
                 "ERR value is out of range, value must between -2147483648 and 2147483647"
             }
             SsubscribeDenyBlocking => "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+            BusyKey => "BUSYKEY Target key name already exists.",
+            InvalidTtl => "ERR Invalid TTL value, must be >= 0",
+            InvalidIdletime => "ERR Invalid IDLETIME value, must be >= 0",
+            InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
+            DumpPayloadWrong => "ERR DUMP payload version or checksum are wrong",
+            BadDataFormat => "ERR Bad data format",
+            MonitorDenyBlocking => "ERR MONITOR isn't allowed for DENY BLOCKING client",
+            MonitorKeyspace => "ERR Replica can't interact with the keyspace",
+            SlowlogCount => "ERR count should be greater than or equal to -1",
+            TimeoutNotInteger => "ERR timeout is not an integer or out of range",
+            PauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            MaxAgeNotInteger => "ERR maxage is not an integer or out of range",
+            MaxAgeNotPositive => "ERR maxage should be greater than 0",
+            WaitaofNoAof => "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+            InvalidMasterPort => "ERR Invalid master port",
+            ReplicationUnsupported => "ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ModuleCommandNotAllowed => "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            ModuleLoad => "ERR Error loading the extension. Please check the server logs.",
+            ModuleUnload => "ERR Error unloading module: no such module with that name",
+            NovaluesNotHscan => "ERR NOVALUES option can only be used in HSCAN",
             Protocol(_)
+            | LatencyNoSamples(_)
+            | SetinfoOption(_)
+            | SetinfoValue(_)
             | Raw(_)
             | PfdebugUnknown(_)
             | UnsupportedOption(_)
@@ -540,6 +629,12 @@ impl CmdError {
                 // The reply writer turns the CR and LF left inside into spaces.
                 quoting("ERR Unknown PFDEBUG subcommand '", sub, usize::MAX, "'")
             }
+            CmdError::LatencyNoSamples(event) => quoting(
+                "ERR No samples available for event '",
+                event,
+                usize::MAX,
+                "'",
+            ),
             CmdError::UnsupportedOption(option) => {
                 quoting("ERR Unsupported option ", option, usize::MAX, "")
             }
@@ -565,6 +660,15 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
+            CmdError::SetinfoOption(attribute) => {
+                quoting("ERR Unrecognized option '", attribute, usize::MAX, "'")
+            }
+            CmdError::SetinfoValue(attribute) => quoting(
+                "ERR ",
+                attribute,
+                usize::MAX,
+                " cannot contain spaces, newlines or special characters.",
+            ),
             CmdError::ExecRejected(reason) => {
                 // Redis gives the reason without its `ERR` code; other codes (NOAUTH) stay.
                 let reason = reason.message_bytes();
@@ -1084,6 +1188,12 @@ mod tests {
             (CorruptHll, b"INVALIDOBJ Corrupted HLL object detected"),
             (PfdebugNoKey, b"ERR The specified key does not exist"),
             (PfdebugNotSparse, b"ERR HLL encoding is not sparse"),
+            (BusyKey, b"BUSYKEY Target key name already exists."),
+            (InvalidTtl, b"ERR Invalid TTL value, must be >= 0"),
+            (InvalidIdletime, b"ERR Invalid IDLETIME value, must be >= 0"),
+            (InvalidFreq, b"ERR Invalid FREQ value, must be >= 0 and <= 255"),
+            (DumpPayloadWrong, b"ERR DUMP payload version or checksum are wrong"),
+            (BadDataFormat, b"ERR Bad data format"),
             // CR and LF inside become spaces when the reply is written (`ReplyBuf::error_bytes`).
             (PfdebugUnknown(b"x\r\ny\0z".to_vec()), b"ERR Unknown PFDEBUG subcommand 'x\r\ny'"),
             (HllSelfTest("bad".into()), b"TESTFAILED bad"),
@@ -1103,7 +1213,36 @@ mod tests {
                 b"NOREPLAY the backlog starts at sequence 10, after 3",
             ),
             (ReplayAhead { after: 9, last: 4 }, b"NOREPLAY sequence 9 is ahead of the last one, 4"),
+            (MonitorDenyBlocking, b"ERR MONITOR isn't allowed for DENY BLOCKING client"),
+            (MonitorKeyspace, b"ERR Replica can't interact with the keyspace"),
+            (SlowlogCount, b"ERR count should be greater than or equal to -1"),
+            (LatencyNoSamples(b"command".to_vec()), b"ERR No samples available for event 'command'"),
             (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
+            (SortScoreNotDouble, b"ERR One or more scores can't be converted into double"),
+            (FieldExpireNegative, b"ERR invalid expire time, must be >= 0"),
+            (FieldsKeywordMissing, b"ERR Mandatory argument FIELDS is missing or not at the right position"),
+            (NumFieldsNotPositive, b"ERR Parameter `numFields` should be greater than 0"),
+            (FieldCountNotPositive, b"ERR Number of fields must be a positive integer"),
+            (NumFieldsMismatch, b"ERR The `numfields` parameter must match the number of arguments"),
+            (TimeoutNotInteger, b"ERR timeout is not an integer or out of range"),
+            (PauseMode, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
+            (MaxAgeNotInteger, b"ERR maxage is not an integer or out of range"),
+            (MaxAgeNotPositive, b"ERR maxage should be greater than 0"),
+            (SetinfoOption(b"lib-foo"[..].into()), b"ERR Unrecognized option 'lib-foo'"),
+            (
+                SetinfoValue(b"LIB-NAME"[..].into()),
+                b"ERR LIB-NAME cannot contain spaces, newlines or special characters.",
+            ),
+            (WaitaofNoAof, b"ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."),
+            (InvalidMasterPort, b"ERR Invalid master port"),
+            (
+                ReplicationUnsupported,
+                b"ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ),
+            (ModuleCommandNotAllowed, b"ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
+            (ModuleLoad, b"ERR Error loading the extension. Please check the server logs."),
+            (ModuleUnload, b"ERR Error unloading module: no such module with that name"),
+            (NovaluesNotHscan, b"ERR NOVALUES option can only be used in HSCAN"),
         ];
         let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
         let mut covered = [false; VARIANTS];
@@ -1280,12 +1419,41 @@ mod tests {
             IntOutOfRange => 133,
             SsubscribeDenyBlocking => 134,
             ExecRejected(..) => 135,
-            Script(..) => 136,
-            Raw(..) => 137,
+            Raw(..) => 136,
+            BusyKey => 137,
+            InvalidTtl => 138,
+            InvalidIdletime => 139,
+            InvalidFreq => 140,
+            DumpPayloadWrong => 141,
+            BadDataFormat => 142,
+            MonitorDenyBlocking => 143,
+            MonitorKeyspace => 144,
+            SlowlogCount => 145,
+            LatencyNoSamples(..) => 146,
+            SortScoreNotDouble => 147,
+            FieldExpireNegative => 148,
+            FieldsKeywordMissing => 149,
+            NumFieldsNotPositive => 150,
+            FieldCountNotPositive => 151,
+            NumFieldsMismatch => 152,
+            TimeoutNotInteger => 153,
+            PauseMode => 154,
+            MaxAgeNotInteger => 155,
+            MaxAgeNotPositive => 156,
+            SetinfoOption(..) => 157,
+            SetinfoValue(..) => 158,
+            WaitaofNoAof => 159,
+            InvalidMasterPort => 160,
+            ReplicationUnsupported => 161,
+            ModuleCommandNotAllowed => 162,
+            ModuleLoad => 163,
+            ModuleUnload => 164,
+            NovaluesNotHscan => 165,
+            Script(..) => 166,
         }
     }
 
-    const VARIANTS: usize = 138;
+    const VARIANTS: usize = 167;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

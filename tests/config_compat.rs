@@ -14,12 +14,7 @@ use differential::Differential;
 const NOT_YET: &[&str] = &[
     // DEBUG is allowed in cachet; the safe default of Redis 7 comes with the ACL/TLS work.
     "enable-debug-command",
-    // Features in flight on other branches (slow log and latency, streams).
-    "latency-monitor-threshold",
-    "latency-tracking",
-    "latency-tracking-info-percentiles",
-    "slowlog-log-slower-than",
-    "slowlog-max-len",
+    // Features in flight on other branches (streams).
     "stream-node-max-bytes",
     "stream-node-max-entries",
 ];

@@ -206,7 +206,9 @@ pub fn exec(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.out.array(tx.queued.len());
     for queued in &tx.queued {
         if let Err(err) = super::execute(ctx, queued.parent, queued.spec, &queued.args) {
-            ctx.out.error_bytes(&err.message_bytes());
+            let message = err.message_bytes();
+            super::observe::error_reply(server, &message);
+            ctx.out.error_bytes(&message);
         }
     }
     ctx.client.in_exec = false;

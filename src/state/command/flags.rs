@@ -83,8 +83,8 @@ macro_rules! acl {
 }
 
 impl CommandFlags {
-    /// Redis's names of the flags set, in Redis's order; `may_replicate` is hidden, as Redis
-    /// hides it (it only makes read-only scripts refuse the command).
+    /// Redis's names of the flags set, in Redis's order. `may_replicate` is not shown, as Redis
+    /// hides it on purpose (it only tells CLIENT PAUSE WRITE which commands to hold).
     pub fn names(self) -> impl Iterator<Item = String> {
         self.difference(CommandFlags::MAY_REPLICATE)
             .iter_names()
