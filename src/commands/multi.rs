@@ -39,7 +39,9 @@ pub static COMMANDS: &[CommandSpec] = &[
 const EXEC_INDEX: usize = 1;
 
 pub fn is_exec(spec: &CommandSpec) -> bool {
-    std::ptr::eq(spec, &COMMANDS[EXEC_INDEX])
+    // By name, not address: a table of static slices may hold more than one copy of a spec
+    // (constant promotion), and taking EXEC for another command deadlocks on the exec gate.
+    spec.name == COMMANDS[EXEC_INDEX].name && spec.group == COMMANDS[EXEC_INDEX].group
 }
 
 /// Commands that run at once even inside MULTI (Redis's list in `processCommand`).
