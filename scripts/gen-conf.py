@@ -17,4 +17,14 @@ for name,default,mutable,protected,help in items:
     active = name in ("port", "bind", "databases", "maxclients", "hz", "loglevel", "timeout", "proto-max-bulk-len", "client-query-buffer-limit")
     out.append(("" if active else "# ") + f"{name} {d}")
     out.append("")
+accepted=open(os.path.join(root, 'src/state/config/accepted.rs')).read()
+rows=re.findall(r'accepted!\("([^"]+)", "[^"]+", "([^"]*)", (true|false), .*?, "((?:[^"\\]|\\.)*)"\),', accepted)
+out.append("# ---- Redis directives accepted for compatibility: checked as Redis checks them and kept, with no")
+out.append("# ---- effect in cachet (src/state/config/accepted.rs); some accept only their default.")
+out.append("")
+for name,default,mutable,help in rows:
+    d = f'"{default}"' if (default=="" or " " in default) else default
+    out.append(f"# {help}" + ("" if mutable=="true" else " [restart]"))
+    out.append(f"# {name} {d}")
+    out.append("")
 open(os.path.join(root, 'conf/cachet.conf'), 'w').write("\n".join(out))

@@ -460,7 +460,7 @@ fn command_docs_shape() {
         panic!("{docs:?}")
     };
     let names: Vec<&Value> = fields.iter().step_by(2).collect();
-    let expected: Vec<Value> = ["summary", "since", "group", "complexity"]
+    let expected: Vec<Value> = ["summary", "since", "group", "complexity", "arguments"]
         .iter()
         .map(|f| Value::BulkString(f.as_bytes().to_vec()))
         .collect();

@@ -4,6 +4,7 @@
 //! `conf/cachet.conf` all read them; nothing else knows the list of directives. This file holds the
 //! values, the argument parsers the tables use, and the running configuration.
 
+mod accepted;
 mod table;
 
 pub use table::DIRECTIVES;
@@ -22,6 +23,9 @@ use crate::state::pubsub::OutputLimit;
 
 #[derive(Debug, Clone)]
 pub struct ConfigValues {
+    /// Values of the directives accepted for compatibility only (`config/accepted.rs`), by their
+    /// canonical name; absent means the default.
+    pub accepted: std::collections::BTreeMap<&'static str, String>,
     pub port: u16,
     pub bind: Vec<String>,
     pub databases: usize,
@@ -240,6 +244,7 @@ pub fn directives() -> impl Iterator<Item = &'static Directive> {
     table::DIRECTIVES
         .iter()
         .chain(crate::state::coherence::config::DIRECTIVES)
+        .chain(accepted::DIRECTIVES)
 }
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -249,6 +254,7 @@ pub fn find_directive(name: &str) -> Option<&'static Directive> {
 impl Default for ConfigValues {
     fn default() -> Self {
         let mut values = ConfigValues {
+            accepted: Default::default(),
             port: 0,
             bind: Vec::new(),
             databases: 0,

@@ -15,6 +15,8 @@ use crate::commands::{all_commands, full_name, lookup, lookup_subcommand, Comman
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
+use crate::state::command::arguments::{redis_command_docs, Arg};
+use crate::state::command::key_spec::{Begin, Find, KeyFlags, KeySpec};
 
 const FLAGS: CommandFlags = flags!(LOADING, STALE);
 const ACL: AclCategories = acl!(SLOW, CONNECTION);
@@ -130,15 +132,6 @@ fn find(name: &[u8]) -> Option<Found> {
     }
 }
 
-/// Flags of the derived key spec (see the module comment).
-fn key_spec_flags(spec: &CommandSpec) -> &'static [&'static str] {
-    if spec.has_flag(CommandFlags::WRITE) {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
-    }
-}
-
 fn simple_set(out: &mut ReplyBuf, items: &[impl AsRef<str>]) {
     out.set(items.len());
     for item in items {
@@ -146,36 +139,76 @@ fn simple_set(out: &mut ReplyBuf, items: &[impl AsRef<str>]) {
     }
 }
 
-fn key_spec(out: &mut ReplyBuf, spec: &CommandSpec) {
-    // Redis's range spec counts the last key from the first one when it is not from the end.
-    let last = if spec.last_key < 0 {
-        spec.last_key
-    } else {
-        spec.last_key - spec.first_key
-    };
+fn key_spec(out: &mut ReplyBuf, spec: &KeySpec) {
     out.map(3);
     out.bulk(b"flags");
-    simple_set(out, key_spec_flags(spec));
+    simple_set(out, &spec.flags.names());
     out.bulk(b"begin_search");
     out.map(2);
     out.bulk(b"type");
-    out.bulk(b"index");
-    out.bulk(b"spec");
-    out.map(1);
-    out.bulk(b"index");
-    out.int(spec.first_key as i64);
+    match spec.begin {
+        Begin::Index(index) => {
+            out.bulk(b"index");
+            out.bulk(b"spec");
+            out.map(1);
+            out.bulk(b"index");
+            out.int(index as i64);
+        }
+        Begin::Keyword(keyword, startfrom) => {
+            out.bulk(b"keyword");
+            out.bulk(b"spec");
+            out.map(2);
+            out.bulk(b"keyword");
+            out.bulk(keyword.as_bytes());
+            out.bulk(b"startfrom");
+            out.int(startfrom as i64);
+        }
+        Begin::Unknown => {
+            out.bulk(b"unknown");
+            out.bulk(b"spec");
+            out.map(0);
+        }
+    }
     out.bulk(b"find_keys");
     out.map(2);
     out.bulk(b"type");
-    out.bulk(b"range");
-    out.bulk(b"spec");
-    out.map(3);
-    out.bulk(b"lastkey");
-    out.int(last as i64);
-    out.bulk(b"keystep");
-    out.int(spec.key_step as i64);
-    out.bulk(b"limit");
-    out.int(0);
+    match spec.find {
+        Find::Range {
+            lastkey,
+            keystep,
+            limit,
+        } => {
+            out.bulk(b"range");
+            out.bulk(b"spec");
+            out.map(3);
+            out.bulk(b"lastkey");
+            out.int(lastkey as i64);
+            out.bulk(b"keystep");
+            out.int(keystep as i64);
+            out.bulk(b"limit");
+            out.int(limit as i64);
+        }
+        Find::Keynum {
+            keynumidx,
+            firstkey,
+            keystep,
+        } => {
+            out.bulk(b"keynum");
+            out.bulk(b"spec");
+            out.map(3);
+            out.bulk(b"keynumidx");
+            out.int(keynumidx as i64);
+            out.bulk(b"firstkey");
+            out.int(firstkey as i64);
+            out.bulk(b"keystep");
+            out.int(keystep as i64);
+        }
+        Find::Unknown => {
+            out.bulk(b"unknown");
+            out.bulk(b"spec");
+            out.map(0);
+        }
+    }
 }
 
 /// One `COMMAND INFO` entry, in Redis 7's ten fields.
@@ -190,11 +223,10 @@ fn reply_info(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSp
     simple_set(out, &spec.acl_categories.names().collect::<Vec<_>>());
     // Tips: the table has none.
     out.set(0);
-    if spec.first_key > 0 {
-        out.set(1);
-        key_spec(out, spec);
-    } else {
-        out.set(0);
+    let specs = spec.key_specs(parent);
+    out.set(specs.len());
+    for key in &specs {
+        key_spec(out, key);
     }
     // Redis answers an empty set when there are no subcommands and an array otherwise.
     if spec.subcommands.is_empty() {
@@ -208,9 +240,18 @@ fn reply_info(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSp
 }
 
 /// One `COMMAND DOCS` value: summary, since, group, complexity, and the subcommands' docs.
-fn reply_docs(out: &mut ReplyBuf, spec: &CommandSpec) {
+fn reply_docs(out: &mut ReplyBuf, parent: Option<&CommandSpec>, spec: &CommandSpec) {
+    let redis = redis_command_docs(&full_name(parent, spec));
+    let doc_flags = redis.map_or(&[][..], |docs| docs.doc_flags);
+    let deprecated_since = redis.and_then(|docs| docs.deprecated_since);
+    let arguments = redis.map_or(&[][..], |docs| docs.arguments);
     let has_subs = !spec.subcommands.is_empty();
-    out.map(4 + has_subs as usize);
+    out.map(
+        4 + !doc_flags.is_empty() as usize
+            + deprecated_since.is_some() as usize
+            + !arguments.is_empty() as usize
+            + has_subs as usize,
+    );
     for (field, value) in [
         ("summary", spec.summary),
         ("since", spec.since),
@@ -220,12 +261,72 @@ fn reply_docs(out: &mut ReplyBuf, spec: &CommandSpec) {
         out.bulk(field.as_bytes());
         out.bulk(value.as_bytes());
     }
+    if !doc_flags.is_empty() {
+        out.bulk(b"doc_flags");
+        out.set(doc_flags.len());
+        for flag in doc_flags {
+            out.simple(flag);
+        }
+    }
+    if let Some(version) = deprecated_since {
+        out.bulk(b"deprecated_since");
+        out.bulk(version.as_bytes());
+    }
+    if !arguments.is_empty() {
+        out.bulk(b"arguments");
+        reply_arguments(out, arguments);
+    }
     if has_subs {
         out.bulk(b"subcommands");
         out.map(spec.subcommands.len());
         for sub in spec.subcommands {
             out.bulk(full_name(Some(spec), sub).as_bytes());
-            reply_docs(out, sub);
+            reply_docs(out, Some(spec), sub);
+        }
+    }
+}
+
+/// Each argument as a map in Redis's field order.
+fn reply_arguments(out: &mut ReplyBuf, arguments: &[Arg]) {
+    out.array(arguments.len());
+    for arg in arguments {
+        let flags: Vec<&str> = arg.flags.names().collect();
+        out.map(
+            2 + arg.key_spec_index.is_some() as usize
+                + arg.token.is_some() as usize
+                + arg.since.is_some() as usize
+                + arg.deprecated_since.is_some() as usize
+                + !flags.is_empty() as usize
+                + !arg.arguments.is_empty() as usize,
+        );
+        out.bulk(b"name");
+        out.bulk(arg.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(arg.kind.as_bytes());
+        if let Some(index) = arg.key_spec_index {
+            out.bulk(b"key_spec_index");
+            out.int(index as i64);
+        }
+        for (field, value) in [
+            ("token", arg.token),
+            ("since", arg.since),
+            ("deprecated_since", arg.deprecated_since),
+        ] {
+            if let Some(value) = value {
+                out.bulk(field.as_bytes());
+                out.bulk(value.as_bytes());
+            }
+        }
+        if !flags.is_empty() {
+            out.bulk(b"flags");
+            out.set(flags.len());
+            for flag in flags {
+                out.simple(flag);
+            }
+        }
+        if !arg.arguments.is_empty() {
+            out.bulk(b"arguments");
+            reply_arguments(out, arg.arguments);
         }
     }
 }
@@ -268,7 +369,7 @@ fn command_docs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.out.map(found.len());
     for (parent, spec) in found {
         ctx.out.bulk(full_name(parent, spec).as_bytes());
-        reply_docs(ctx.out, spec);
+        reply_docs(ctx.out, parent, spec);
     }
     Ok(())
 }
@@ -328,14 +429,21 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// The command named by `args[2..]` and the positions of its keys within that slice, with the
 /// errors of Redis's `getKeysSubcommandImpl` in its order.
-fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdError> {
+type KeysOf = (
+    Option<&'static CommandSpec>,
+    &'static CommandSpec,
+    Vec<usize>,
+);
+
+fn keys_of(args: &[Bytes]) -> Result<KeysOf, CmdError> {
     let command = &args[2..];
     let base = lookup(&command[0]).ok_or(CmdError::InvalidCommand)?;
-    let spec = match command.get(1) {
-        Some(sub) if !base.subcommands.is_empty() => {
-            lookup_subcommand(base, sub).ok_or(CmdError::InvalidCommand)?
-        }
-        _ => base,
+    let (parent, spec) = match command.get(1) {
+        Some(sub) if !base.subcommands.is_empty() => (
+            Some(base),
+            lookup_subcommand(base, sub).ok_or(CmdError::InvalidCommand)?,
+        ),
+        _ => (None, base),
     };
     if spec.first_key <= 0 && spec.movable_keys.is_none() {
         return Err(CmdError::NoKeyArguments);
@@ -353,11 +461,11 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdErro
     if positions.is_empty() {
         return Err(CmdError::InvalidArguments);
     }
-    Ok((spec, positions))
+    Ok((parent, spec, positions))
 }
 
 fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (_, positions) = keys_of(args)?;
+    let (_, _, positions) = keys_of(args)?;
     let command = &args[2..];
     ctx.out.bulks(
         positions
@@ -370,15 +478,57 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// The flags of a key whose use depends on the options (Redis's `setGetKeys`,
+/// `bitfieldGetKeys`): SET overwrites unless GET reads the old value too; BITFIELD only reads
+/// when it has nothing but GETs.
+fn variable_key_flags(command: &str, args: &[Bytes], declared: KeyFlags) -> KeyFlags {
+    let has = |word: &str| {
+        args.iter()
+            .skip(2)
+            .any(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    match command {
+        "set" if !has("get") => KeyFlags::OW | KeyFlags::UPDATE,
+        "set" => KeyFlags::RW | KeyFlags::ACCESS | KeyFlags::UPDATE,
+        "bitfield" if !has("set") && !has("incrby") => KeyFlags::RO | KeyFlags::ACCESS,
+        "bitfield" => KeyFlags::RW | KeyFlags::ACCESS | KeyFlags::UPDATE,
+        _ => declared - KeyFlags::VARIABLE_FLAGS,
+    }
+}
+
+/// Each key with the flags of the key spec that names it; a key only the command's code finds
+/// (SORT's STORE) takes those of its last spec, which in Redis's tables is the movable one.
 fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (spec, positions) = keys_of(args)?;
+    let (parent, spec, positions) = keys_of(args)?;
     let command = &args[2..];
-    let keys: Vec<&Bytes> = positions.iter().filter_map(|&p| command.get(p)).collect();
+    let specs = spec.key_specs(parent);
+    let named: Vec<(Vec<usize>, KeyFlags)> = specs
+        .iter()
+        .map(|s| (s.positions(command).unwrap_or_default(), s.flags))
+        .collect();
+    let flags_of = |position: usize| {
+        named
+            .iter()
+            .find(|(positions, _)| positions.contains(&position))
+            .map(|(_, flags)| *flags)
+            .or_else(|| specs.last().map(|s| s.flags))
+            .unwrap_or(KeyFlags::RW)
+    };
+    let keys: Vec<(&Bytes, KeyFlags)> = positions
+        .iter()
+        .filter_map(|&p| command.get(p).map(|k| (k, flags_of(p))))
+        .map(
+            |(key, flags)| match flags.contains(KeyFlags::VARIABLE_FLAGS) {
+                true => (key, variable_key_flags(spec.name, command, flags)),
+                false => (key, flags),
+            },
+        )
+        .collect();
     ctx.out.array(keys.len());
-    for key in keys {
+    for (key, flags) in keys {
         ctx.out.array(2);
         ctx.out.bulk(key);
-        simple_set(ctx.out, key_spec_flags(spec));
+        simple_set(ctx.out, &flags.names());
     }
     Ok(())
 }
@@ -424,9 +574,9 @@ mod tests {
     }
 
     #[test]
-    fn mset_shaped_key_positions() {
-        let mset = CommandSpec {
-            name: "mset",
+    fn a_command_redis_lacks_gets_a_spec_from_its_key_range() {
+        let mset_like = CommandSpec {
+            name: "cache.mset-like",
             arity: -3,
             flags: flags!(WRITE),
             first_key: 1,
@@ -434,10 +584,12 @@ mod tests {
             key_step: 2,
             ..SPEC
         };
-        assert_eq!(mset.key_positions(5), [1, 3]);
-        assert_eq!(key_spec_flags(&mset), ["RW", "update"]);
+        assert_eq!(mset_like.key_positions(5), [1, 3]);
+        let specs = mset_like.key_specs(None);
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].flags.names(), ["RW", "update"]);
         let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp2);
-        key_spec(&mut out, &mset);
+        key_spec(&mut out, &specs[0]);
         let text = String::from_utf8_lossy(&out.to_vec()).into_owned();
         assert!(
             text.ends_with("$7\r\nlastkey\r\n:-1\r\n$7\r\nkeystep\r\n:2\r\n$5\r\nlimit\r\n:0\r\n"),
@@ -463,7 +615,7 @@ $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n
             .find(|spec| spec.name == "config")
             .expect("config");
         let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp3);
-        reply_docs(&mut out, config);
+        reply_docs(&mut out, None, config);
         let text = String::from_utf8_lossy(&out.to_vec()).into_owned();
         assert!(
             text.starts_with(
@@ -473,8 +625,13 @@ $9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n
         );
         assert!(
             text.contains(
-                "$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|set\r\n%4\r\n$7\r\nsummary\r\n"
+                "$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|set\r\n%5\r\n$7\r\nsummary\r\n"
             ),
+            "{text}"
+        );
+        // The arguments' flags are a set of simple strings, as Redis sends them.
+        assert!(
+            text.contains("$5\r\nflags\r\n~1\r\n+multiple\r\n"),
             "{text}"
         );
     }

@@ -5,6 +5,11 @@
 
 #[macro_use]
 pub mod flags;
+pub mod arguments;
+mod arguments_table;
+#[macro_use]
+pub mod key_spec;
+mod key_specs;
 
 use bytes::Bytes;
 
@@ -107,6 +112,41 @@ impl CommandSpec {
         (first..=(last as usize).min(argc.saturating_sub(1)))
             .step_by(step)
             .collect()
+    }
+
+    /// Its key specifications: Redis's for a command Redis has (`key_specs.rs`), else one
+    /// derived from its first/last/step, used for reading or, for a write command, updating.
+    pub fn key_specs(&self, parent: Option<&CommandSpec>) -> Vec<key_spec::KeySpec> {
+        let name = match parent {
+            Some(parent) => format!("{}|{}", parent.name, self.name),
+            None => self.name.to_string(),
+        };
+        if let Some(specs) = key_spec::redis_key_specs(&name) {
+            return specs.to_vec();
+        }
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let flags = if self.flags.contains(CommandFlags::WRITE) {
+            key_spec::KeyFlags::RW | key_spec::KeyFlags::UPDATE
+        } else {
+            key_spec::KeyFlags::RO | key_spec::KeyFlags::ACCESS
+        };
+        // Redis's range counts the last key from the first one unless it counts from the end.
+        let lastkey = if self.last_key < 0 {
+            self.last_key
+        } else {
+            self.last_key - self.first_key
+        };
+        vec![key_spec::KeySpec {
+            flags,
+            begin: key_spec::Begin::Index(self.first_key),
+            find: key_spec::Find::Range {
+                lastkey,
+                keystep: self.key_step.max(1),
+                limit: 0,
+            },
+        }]
     }
 
     /// Positions of the key arguments in `args` (the command's name at 0), movable ones included.

@@ -132,7 +132,8 @@ pub static DIRECTIVES: &[Directive] = &[
         set: |c, a| {
             let level = one(a)?.to_ascii_lowercase();
             if !["debug", "verbose", "notice", "warning", "nothing"].contains(&level.as_str()) {
-                return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
+                // `nothing` (Redis 7.2) is accepted too; the reason lists Redis 7.0's levels, as it answers.
+                return Err("argument(s) must be one of the following: debug, verbose, notice, warning".into());
             }
             c.loglevel = level;
             Ok(())
@@ -479,6 +480,18 @@ pub static DIRECTIVES: &[Directive] = &[
         mutable: true,
         protected: false,
         help: "A list stays compact (listpack) up to this size: -1..-5 = 4..64 KiB, n > 0 = n elements.",
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, a| {
+            c.list_max_listpack_size = int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-max-ziplist-size",
+        default: "-2",
+        mutable: true,
+        protected: false,
+        help: "Alias of list-max-listpack-size (the Redis 6 name).",
         get: |c| c.list_max_listpack_size.to_string(),
         set: |c, a| {
             c.list_max_listpack_size = int(a, i32::MIN as i64, i32::MAX as i64)?;
