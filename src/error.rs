@@ -279,6 +279,8 @@ pub enum CmdError {
     /// else uses it.
     /// The GEO family's own errors.
     Geo(GeoError),
+    /// The stream family's own errors.
+    Stream(StreamError),
     /// GETBIT, SETBIT and BITFIELD offsets: not an integer, negative, or past
     /// `proto-max-bulk-len` bytes.
     BitOffset,
@@ -493,6 +495,7 @@ impl CmdError {
                 return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
             }
             Geo(err) => return err.message(),
+            Stream(err) => err.message(),
             BitOffset => "ERR bit offset is not an integer or out of range",
             BitValue => "ERR bit is not an integer or out of range",
             BitposBit => "ERR The bit argument must be 1 or 0.",
@@ -693,6 +696,93 @@ impl GeoError {
     }
 }
 
+/// Errors of the stream commands (Redis's `t_stream.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamError {
+    /// An ID argument Redis's `streamGenericParseIDOrReply` refuses.
+    InvalidId,
+    MaxlenAndMinid,
+    MaxlenNegative,
+    LimitNegative,
+    LimitWithoutStrategy,
+    XtrimWithoutStrategy,
+    LimitWithoutApprox,
+    /// XADD of the explicit ID 0-0.
+    IdZero,
+    /// XADD to a stream whose last ID is the largest there is.
+    Exhausted,
+    IdNotGreater,
+    /// More than 1 GiB of fields and values in one entry, or `<ms>-*` past the last sequence.
+    TooLarge,
+    /// XRANGE's exclusive start past the largest ID.
+    InvalidStart,
+    /// XRANGE's exclusive end before 0-0.
+    InvalidEnd,
+    EntriesAddedNegative,
+    SetidBelowMaxDeleted,
+    SetidBelowTop,
+    SetidEntriesAddedBelowLength,
+    /// XREAD's STREAMS followed by an odd number of arguments.
+    Unbalanced,
+    GroupInXread,
+    NoackInXread,
+    /// XREAD with the `>` ID.
+    GtWithoutGroup,
+    /// BLOCK's milliseconds (`getTimeoutFromObjectOrReply` in milliseconds).
+    BlockNotInteger,
+    /// BLOCK's deadline past the largest time.
+    BlockOutOfRange,
+}
+
+impl StreamError {
+    pub fn message(self) -> &'static str {
+        use StreamError::*;
+        match self {
+            InvalidId => "ERR Invalid stream ID specified as stream command argument",
+            MaxlenAndMinid => {
+                "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+            }
+            MaxlenNegative => "ERR The MAXLEN argument must be >= 0.",
+            LimitNegative => "ERR The LIMIT argument must be >= 0.",
+            LimitWithoutStrategy => {
+                "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+            }
+            XtrimWithoutStrategy => {
+                "ERR syntax error, XTRIM must be called with a trimming strategy"
+            }
+            LimitWithoutApprox => {
+                "ERR syntax error, LIMIT cannot be used without the special ~ option"
+            }
+            IdZero => "ERR The ID specified in XADD must be greater than 0-0",
+            Exhausted => {
+                "ERR The stream has exhausted the last possible ID, unable to add more items"
+            }
+            IdNotGreater => {
+                "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+            }
+            TooLarge => "ERR Elements are too large to be stored",
+            InvalidStart => "ERR invalid start ID for the interval",
+            InvalidEnd => "ERR invalid end ID for the interval",
+            EntriesAddedNegative => "ERR entries_added must be positive",
+            SetidBelowMaxDeleted => {
+                "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+            }
+            SetidBelowTop => {
+                "ERR The ID specified in XSETID is smaller than the target stream top item"
+            }
+            SetidEntriesAddedBelowLength => {
+                "ERR The entries_added specified in XSETID is smaller than the target stream length"
+            }
+            Unbalanced => "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+            GroupInXread => "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+            NoackInXread => "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+            GtWithoutGroup => "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+            BlockNotInteger => "ERR timeout is not an integer or out of range",
+            BlockOutOfRange => "ERR timeout is out of range",
+        }
+    }
+}
+
 /// The argument as a C function sees it: up to its first NUL byte.
 pub fn c_string(arg: &[u8]) -> &[u8] {
     let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
@@ -886,6 +976,29 @@ mod tests {
             (PeerProofMismatch, b"WRONGPASS the proof does not match this daemon's coherence-secret"),
             (ReservedChannel, b"ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there"),
             (Geo(GeoError::CountNotPositive), b"ERR COUNT must be > 0"),
+            (Stream(StreamError::InvalidId), b"ERR Invalid stream ID specified as stream command argument"),
+            (Stream(StreamError::MaxlenAndMinid), b"ERR syntax error, MAXLEN and MINID options at the same time are not compatible"),
+            (Stream(StreamError::MaxlenNegative), b"ERR The MAXLEN argument must be >= 0."),
+            (Stream(StreamError::LimitNegative), b"ERR The LIMIT argument must be >= 0."),
+            (Stream(StreamError::LimitWithoutStrategy), b"ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"),
+            (Stream(StreamError::XtrimWithoutStrategy), b"ERR syntax error, XTRIM must be called with a trimming strategy"),
+            (Stream(StreamError::LimitWithoutApprox), b"ERR syntax error, LIMIT cannot be used without the special ~ option"),
+            (Stream(StreamError::IdZero), b"ERR The ID specified in XADD must be greater than 0-0"),
+            (Stream(StreamError::Exhausted), b"ERR The stream has exhausted the last possible ID, unable to add more items"),
+            (Stream(StreamError::IdNotGreater), b"ERR The ID specified in XADD is equal or smaller than the target stream top item"),
+            (Stream(StreamError::TooLarge), b"ERR Elements are too large to be stored"),
+            (Stream(StreamError::InvalidStart), b"ERR invalid start ID for the interval"),
+            (Stream(StreamError::InvalidEnd), b"ERR invalid end ID for the interval"),
+            (Stream(StreamError::EntriesAddedNegative), b"ERR entries_added must be positive"),
+            (Stream(StreamError::SetidBelowMaxDeleted), b"ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"),
+            (Stream(StreamError::SetidBelowTop), b"ERR The ID specified in XSETID is smaller than the target stream top item"),
+            (Stream(StreamError::SetidEntriesAddedBelowLength), b"ERR The entries_added specified in XSETID is smaller than the target stream length"),
+            (Stream(StreamError::Unbalanced), b"ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."),
+            (Stream(StreamError::GroupInXread), b"ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."),
+            (Stream(StreamError::NoackInXread), b"ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."),
+            (Stream(StreamError::GtWithoutGroup), b"ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."),
+            (Stream(StreamError::BlockNotInteger), b"ERR timeout is not an integer or out of range"),
+            (Stream(StreamError::BlockOutOfRange), b"ERR timeout is out of range"),
             (BitOffset, b"ERR bit offset is not an integer or out of range"),
             (BitValue, b"ERR bit is not an integer or out of range"),
             (BitposBit, b"ERR The bit argument must be 1 or 0."),
@@ -1093,10 +1206,11 @@ mod tests {
             SsubscribeDenyBlocking => 134,
             ExecRejected(..) => 135,
             Raw(..) => 136,
+            Stream(..) => 137,
         }
     }
 
-    const VARIANTS: usize = 137;
+    const VARIANTS: usize = 138;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

@@ -118,6 +118,11 @@ fn getkeysandflags_finds_what_redis_finds() {
         "bzpopmin a b 0",
         "hset h f v",
         "incrbyfloat k 1.5",
+        "xread streams a b 0 0",
+        "xread count 1 block 0 streams a 0",
+        "xread block 0 streams streams streams 0 0",
+        "xadd s maxlen ~ 1 * f v",
+        "xrange s - +",
     ];
     for request in requests {
         let args: Vec<&str> = request.split(' ').collect();

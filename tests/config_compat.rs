@@ -14,7 +14,7 @@ use differential::Differential;
 const NOT_YET: &[&str] = &[
     // DEBUG is allowed in cachet; the safe default of Redis 7 comes with the ACL/TLS work.
     "enable-debug-command",
-    // Features in flight on other branches (scripting, slow log and latency, streams).
+    // Features in flight on other branches (scripting, slow log and latency).
     "busy-reply-threshold",
     "lua-time-limit",
     "latency-monitor-threshold",
@@ -22,8 +22,6 @@ const NOT_YET: &[&str] = &[
     "latency-tracking-info-percentiles",
     "slowlog-log-slower-than",
     "slowlog-max-len",
-    "stream-node-max-bytes",
-    "stream-node-max-entries",
 ];
 
 /// Directives whose value differs by design or by how each server was started.

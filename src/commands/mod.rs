@@ -16,6 +16,7 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -33,7 +34,7 @@ pub use crate::state::command::{
 };
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 20] {
+pub fn families() -> [&'static [CommandSpec]; 21] {
     [
         string::COMMANDS,
         bitmap::COMMANDS,
@@ -44,6 +45,7 @@ pub fn families() -> [&'static [CommandSpec]; 20] {
         set::COMMANDS,
         zset::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         server::COMMANDS,
