@@ -279,8 +279,6 @@ pub enum CmdError {
     /// else uses it.
     /// The GEO family's own errors.
     Geo(GeoError),
-    /// The stream family's own errors.
-    Stream(StreamError),
     /// GETBIT, SETBIT and BITFIELD offsets: not an integer, negative, or past
     /// `proto-max-bulk-len` bytes.
     BitOffset,
@@ -304,6 +302,28 @@ pub enum CmdError {
     PfdebugUnknown(Vec<u8>),
     /// PFSELFTEST found the registers or the estimator wrong: `TESTFAILED <what>`.
     HllSelfTest(String),
+    /// RESTORE onto an existing key without REPLACE.
+    BusyKey,
+    InvalidTtl,
+    InvalidIdletime,
+    InvalidFreq,
+    /// A DUMP payload of a later RDB version, or whose CRC64 does not match.
+    DumpPayloadWrong,
+    /// A DUMP payload whose value is damaged.
+    BadDataFormat,
+    /// The stream family's own errors.
+    Stream(StreamError),
+    /// XGROUP SETID/CREATECONSUMER/DELCONSUMER of a group the stream does not have.
+    NoGroup {
+        group: Box<[u8]>,
+        key: Box<[u8]>,
+    },
+    /// XREADGROUP or XPENDING on a key without the stream or without the group.
+    NoGroupRead {
+        key: Box<[u8]>,
+        group: Box<[u8]>,
+        in_xreadgroup: bool,
+    },
     Raw(Vec<u8>),
 }
 
@@ -512,12 +532,20 @@ impl CmdError {
                 "ERR value is out of range, value must between -2147483648 and 2147483647"
             }
             SsubscribeDenyBlocking => "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+            BusyKey => "BUSYKEY Target key name already exists.",
+            InvalidTtl => "ERR Invalid TTL value, must be >= 0",
+            InvalidIdletime => "ERR Invalid IDLETIME value, must be >= 0",
+            InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
+            DumpPayloadWrong => "ERR DUMP payload version or checksum are wrong",
+            BadDataFormat => "ERR Bad data format",
             Protocol(_)
             | Raw(_)
             | PfdebugUnknown(_)
             | UnsupportedOption(_)
             | UnknownSubcommand { .. }
             | UnknownSubcommandOrArity { .. }
+            | NoGroup { .. }
+            | NoGroupRead { .. }
             | HelloOption(_)
             | UnknownClientType(_)
             | NoSuchUser(_)
@@ -564,6 +592,33 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
+            CmdError::NoGroup { group, key } => {
+                let key = String::from_utf8_lossy(c_string(key)).into_owned();
+                quoting(
+                    "NOGROUP No such consumer group '",
+                    group,
+                    usize::MAX,
+                    &format!("' for key name '{key}'"),
+                )
+            }
+            CmdError::NoGroupRead {
+                key,
+                group,
+                in_xreadgroup,
+            } => {
+                let group = String::from_utf8_lossy(c_string(group)).into_owned();
+                let tail = if *in_xreadgroup {
+                    " in XREADGROUP with GROUP option"
+                } else {
+                    ""
+                };
+                quoting(
+                    "NOGROUP No such key '",
+                    key,
+                    usize::MAX,
+                    &format!("' or consumer group '{group}'{tail}"),
+                )
+            }
             CmdError::ExecRejected(reason) => {
                 // Redis gives the reason without its `ERR` code; other codes (NOAUTH) stay.
                 let reason = reason.message_bytes();
@@ -732,6 +787,16 @@ pub enum StreamError {
     BlockNotInteger,
     /// BLOCK's deadline past the largest time.
     BlockOutOfRange,
+    EntriesReadNegative,
+    /// XGROUP on a missing key (without MKSTREAM).
+    XgroupNeedsKey,
+    BusyGroup,
+    MissingGroup,
+    DollarInXreadgroup,
+    /// A blocked XREADGROUP whose group was destroyed.
+    GroupGone,
+    /// A blocked XREADGROUP whose key was deleted or given another type.
+    StreamKeyGone,
 }
 
 impl StreamError {
@@ -779,6 +844,13 @@ impl StreamError {
             GtWithoutGroup => "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
             BlockNotInteger => "ERR timeout is not an integer or out of range",
             BlockOutOfRange => "ERR timeout is out of range",
+            EntriesReadNegative => "ERR value for ENTRIESREAD must be positive or -1",
+            XgroupNeedsKey => "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.",
+            BusyGroup => "BUSYGROUP Consumer Group name already exists",
+            MissingGroup => "ERR Missing GROUP option for XREADGROUP",
+            DollarInXreadgroup => "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.",
+            GroupGone => "NOGROUP the consumer group this client was blocked on no longer exists",
+            StreamKeyGone => "UNBLOCKED the stream key no longer exists",
         }
     }
 }
@@ -999,6 +1071,16 @@ mod tests {
             (Stream(StreamError::GtWithoutGroup), b"ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."),
             (Stream(StreamError::BlockNotInteger), b"ERR timeout is not an integer or out of range"),
             (Stream(StreamError::BlockOutOfRange), b"ERR timeout is out of range"),
+            (Stream(StreamError::EntriesReadNegative), b"ERR value for ENTRIESREAD must be positive or -1"),
+            (Stream(StreamError::XgroupNeedsKey), b"ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."),
+            (Stream(StreamError::BusyGroup), b"BUSYGROUP Consumer Group name already exists"),
+            (Stream(StreamError::MissingGroup), b"ERR Missing GROUP option for XREADGROUP"),
+            (Stream(StreamError::DollarInXreadgroup), b"ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."),
+            (Stream(StreamError::GroupGone), b"NOGROUP the consumer group this client was blocked on no longer exists"),
+            (Stream(StreamError::StreamKeyGone), b"UNBLOCKED the stream key no longer exists"),
+            (NoGroup { group: b"g\0x"[..].into(), key: b"k"[..].into() }, b"NOGROUP No such consumer group 'g' for key name 'k'"),
+            (NoGroupRead { key: b"k"[..].into(), group: b"g"[..].into(), in_xreadgroup: true }, b"NOGROUP No such key 'k' or consumer group 'g' in XREADGROUP with GROUP option"),
+            (NoGroupRead { key: b"k"[..].into(), group: b"g"[..].into(), in_xreadgroup: false }, b"NOGROUP No such key 'k' or consumer group 'g'"),
             (BitOffset, b"ERR bit offset is not an integer or out of range"),
             (BitValue, b"ERR bit is not an integer or out of range"),
             (BitposBit, b"ERR The bit argument must be 1 or 0."),
@@ -1010,6 +1092,12 @@ mod tests {
             (CorruptHll, b"INVALIDOBJ Corrupted HLL object detected"),
             (PfdebugNoKey, b"ERR The specified key does not exist"),
             (PfdebugNotSparse, b"ERR HLL encoding is not sparse"),
+            (BusyKey, b"BUSYKEY Target key name already exists."),
+            (InvalidTtl, b"ERR Invalid TTL value, must be >= 0"),
+            (InvalidIdletime, b"ERR Invalid IDLETIME value, must be >= 0"),
+            (InvalidFreq, b"ERR Invalid FREQ value, must be >= 0 and <= 255"),
+            (DumpPayloadWrong, b"ERR DUMP payload version or checksum are wrong"),
+            (BadDataFormat, b"ERR Bad data format"),
             // CR and LF inside become spaces when the reply is written (`ReplyBuf::error_bytes`).
             (PfdebugUnknown(b"x\r\ny\0z".to_vec()), b"ERR Unknown PFDEBUG subcommand 'x\r\ny'"),
             (HllSelfTest("bad".into()), b"TESTFAILED bad"),
@@ -1206,11 +1294,19 @@ mod tests {
             SsubscribeDenyBlocking => 134,
             ExecRejected(..) => 135,
             Raw(..) => 136,
-            Stream(..) => 137,
+            BusyKey => 137,
+            InvalidTtl => 138,
+            InvalidIdletime => 139,
+            InvalidFreq => 140,
+            DumpPayloadWrong => 141,
+            BadDataFormat => 142,
+            Stream(..) => 143,
+            NoGroup { .. } => 144,
+            NoGroupRead { .. } => 145,
         }
     }
 
-    const VARIANTS: usize = 138;
+    const VARIANTS: usize = 146;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

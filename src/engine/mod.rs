@@ -4,6 +4,7 @@
 //! multi-key commands lock theirs in ascending order, so two of them never deadlock.
 
 pub mod analytics;
+pub mod dump;
 pub mod entry;
 pub mod evict;
 pub mod expire;

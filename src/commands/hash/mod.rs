@@ -61,7 +61,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// The conversion thresholds in force (`hash-max-listpack-entries`, `hash-max-listpack-value`).
-fn limits(ctx: &Ctx<'_>) -> HashLimits {
+pub fn limits(ctx: &Ctx<'_>) -> HashLimits {
     let config = ctx.server.config.read();
     HashLimits {
         max_listpack_entries: config.hash_max_listpack_entries,

@@ -6,6 +6,7 @@
 //! promise that `DEL a b` is atomic with respect to other clients beyond each key. RENAME and COPY
 //! lock both keys' shards together so no client sees the key in both places or in neither.
 
+mod dump;
 mod expire;
 mod introspect;
 pub(crate) mod scan;
@@ -22,6 +23,8 @@ use crate::error::{CmdError, CmdResult};
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "dump", arity: 2, flags: flags!(READONLY), acl_categories: acl!(KEYSPACE, READ, SLOW), first_key: 1, last_key: 1, key_step: 1, summary: "Returns a serialized representation of the value stored at a key.", since: "2.6.0", complexity: "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size.", handler: Some(dump::dump_cmd), ..SPEC },
+    CommandSpec { name: "restore", arity: -4, flags: flags!(WRITE, DENYOOM), acl_categories: acl!(KEYSPACE, WRITE, SLOW, DANGEROUS), first_key: 1, last_key: 1, key_step: 1, summary: "Creates a key from the serialized representation of a value.", since: "2.6.0", complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value.", handler: Some(dump::restore), ..SPEC },
     CommandSpec { name: "del", arity: -2, flags: flags!(WRITE), acl_categories: acl!(KEYSPACE, WRITE, SLOW), first_key: 1, last_key: -1, key_step: 1, summary: "Deletes one or more keys.", complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", handler: Some(del), ..SPEC },
     CommandSpec { name: "unlink", arity: -2, flags: flags!(WRITE, FAST), acl_categories: acl!(KEYSPACE, WRITE, FAST), first_key: 1, last_key: -1, key_step: 1, summary: "Asynchronously deletes one or more keys.", since: "4.0.0", complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", handler: Some(del), ..SPEC },
     CommandSpec { name: "exists", arity: -2, flags: flags!(READONLY, FAST), acl_categories: acl!(KEYSPACE, READ, FAST), first_key: 1, last_key: -1, key_step: 1, summary: "Determines whether one or more keys exist.", complexity: "O(N) where N is the number of keys to check.", handler: Some(exists), ..SPEC },

@@ -1,5 +1,5 @@
 //! Stream commands (Redis's `t_stream.c`): the family's table, XADD, XLEN, XRANGE, XREVRANGE,
-//! XDEL, XTRIM and XSETID; XREAD is `read.rs`. Arguments are read in `parse.rs`; the value, its nodes and its groups
+//! XDEL, XTRIM and XSETID; XREAD is `read.rs`; XGROUP, XACK, XREADGROUP and XPENDING are `group.rs`; XINFO is `info.rs`. Arguments are read in `parse.rs`; the value, its nodes and its groups
 //! are `engine/types/stream/`.
 //!
 //! As in Redis, options are checked before the key is looked up (XTRIM, XSETID, XRANGE), except
@@ -7,13 +7,15 @@
 //! stream is never deleted by emptying it: its last ID and groups outlive its entries. Events:
 //! `xadd`, `xtrim` (XADD's trimming and XTRIM, only when entries went), `xdel`, `xsetid`.
 
+mod group;
+mod info;
 mod parse;
 mod read;
 
 use bytes::Bytes;
 
 use super::{CommandSpec, Ctx, SPEC};
-use crate::commands::AclCategories;
+use crate::commands::{AclCategories, CommandFlags};
 use crate::engine::notice::class;
 use crate::engine::types::stream::{
     AppendError, Elem, EntryRef, NewId, NodeLimits, StreamId, StreamValue,
@@ -48,7 +50,133 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "xdel", arity: -3, flags: flags!(WRITE, FAST), acl_categories: ACL_WRITE_FAST, summary: "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", complexity: "O(1) for each single item to delete in the stream, regardless of the stream size.", handler: Some(xdel), ..STREAM },
     CommandSpec { name: "xtrim", arity: -4, flags: flags!(WRITE), acl_categories: ACL_WRITE_SLOW, summary: "Trims the stream to (approximately if '~' is passed) a certain size", complexity: "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", handler: Some(xtrim), ..STREAM },
     CommandSpec { name: "xread", arity: -4, flags: flags!(READONLY, BLOCKING, MOVABLEKEYS), acl_categories: acl!(READ, STREAM, SLOW, BLOCKING), first_key: 0, last_key: 0, key_step: 0, summary: "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", complexity: "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", movable_keys: Some(read::streams_keys::<1>), handler: Some(read::xread), ..STREAM },
+    CommandSpec { name: "xreadgroup", arity: -7, flags: flags!(WRITE, BLOCKING, MOVABLEKEYS), acl_categories: acl!(WRITE, STREAM, SLOW, BLOCKING), first_key: 0, last_key: 0, key_step: 0, summary: "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", complexity: "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", movable_keys: Some(read::streams_keys::<4>), handler: Some(group::xreadgroup), ..STREAM },
+    CommandSpec { name: "xack", arity: -4, flags: flags!(WRITE, FAST), acl_categories: ACL_WRITE_FAST, summary: "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", complexity: "O(1) for each message ID processed.", handler: Some(group::xack), ..STREAM },
+    CommandSpec { name: "xpending", arity: -3, flags: flags!(READONLY), acl_categories: ACL_READ_SLOW, summary: "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", complexity: "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", handler: Some(group::xpending), ..STREAM },
+    CommandSpec { name: "xgroup", arity: -2, flags: CommandFlags::empty(), acl_categories: acl!(SLOW), first_key: 0, last_key: 0, key_step: 0, summary: "A container for consumer groups commands", complexity: "Depends on subcommand.", subcommands: XGROUP, ..STREAM },
+    CommandSpec { name: "xinfo", arity: -2, flags: CommandFlags::empty(), acl_categories: acl!(SLOW), first_key: 0, last_key: 0, key_step: 0, summary: "A container for stream introspection commands", complexity: "Depends on subcommand.", subcommands: XINFO, ..STREAM },
     CommandSpec { name: "xsetid", arity: -3, flags: flags!(WRITE, DENYOOM, FAST), acl_categories: ACL_WRITE_FAST, summary: "An internal command for replicating stream values", complexity: "O(1)", handler: Some(xsetid), ..STREAM },
+];
+
+const XGROUP_KEY: CommandSpec = CommandSpec {
+    first_key: 2,
+    last_key: 2,
+    key_step: 1,
+    ..STREAM
+};
+
+static XGROUP: &[CommandSpec] = &[
+    CommandSpec {
+        name: "create",
+        arity: -5,
+        flags: flags!(WRITE, DENYOOM),
+        acl_categories: ACL_WRITE_SLOW,
+        summary: "Create a consumer group.",
+        complexity: "O(1)",
+        handler: Some(group::xgroup_create),
+        ..XGROUP_KEY
+    },
+    CommandSpec {
+        name: "createconsumer",
+        arity: 5,
+        flags: flags!(WRITE, DENYOOM),
+        acl_categories: ACL_WRITE_SLOW,
+        summary: "Create a consumer in a consumer group.",
+        since: "6.2.0",
+        complexity: "O(1)",
+        handler: Some(group::xgroup_createconsumer),
+        ..XGROUP_KEY
+    },
+    CommandSpec {
+        name: "delconsumer",
+        arity: 5,
+        flags: flags!(WRITE),
+        acl_categories: ACL_WRITE_SLOW,
+        summary: "Delete a consumer from a consumer group.",
+        complexity: "O(1)",
+        handler: Some(group::xgroup_delconsumer),
+        ..XGROUP_KEY
+    },
+    CommandSpec {
+        name: "destroy",
+        arity: 4,
+        flags: flags!(WRITE),
+        acl_categories: ACL_WRITE_SLOW,
+        summary: "Destroy a consumer group.",
+        complexity:
+            "O(N) where N is the number of entries in the group's pending entries list (PEL).",
+        handler: Some(group::xgroup_destroy),
+        ..XGROUP_KEY
+    },
+    CommandSpec {
+        name: "help",
+        arity: 2,
+        flags: flags!(LOADING, STALE),
+        acl_categories: acl!(STREAM, SLOW),
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        summary: "Show helpful text about the different subcommands",
+        complexity: "O(1)",
+        handler: Some(group::xgroup_help),
+        ..STREAM
+    },
+    CommandSpec {
+        name: "setid",
+        arity: -5,
+        flags: flags!(WRITE),
+        acl_categories: ACL_WRITE_SLOW,
+        summary: "Set a consumer group to an arbitrary last delivered ID value.",
+        complexity: "O(1)",
+        handler: Some(group::xgroup_setid),
+        ..XGROUP_KEY
+    },
+];
+
+static XINFO: &[CommandSpec] = &[
+    CommandSpec {
+        name: "consumers",
+        arity: 4,
+        flags: flags!(READONLY),
+        acl_categories: ACL_READ_SLOW,
+        summary: "List the consumers in a consumer group",
+        complexity: "O(1)",
+        handler: Some(info::xinfo_consumers),
+        ..XGROUP_KEY
+    },
+    CommandSpec {
+        name: "groups",
+        arity: 3,
+        flags: flags!(READONLY),
+        acl_categories: ACL_READ_SLOW,
+        summary: "List the consumer groups of a stream",
+        complexity: "O(1)",
+        handler: Some(info::xinfo_groups),
+        ..XGROUP_KEY
+    },
+    CommandSpec {
+        name: "help",
+        arity: 2,
+        flags: flags!(LOADING, STALE),
+        acl_categories: acl!(STREAM, SLOW),
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        summary: "Show helpful text about the different subcommands",
+        complexity: "O(1)",
+        handler: Some(info::xinfo_help),
+        ..STREAM
+    },
+    CommandSpec {
+        name: "stream",
+        arity: -3,
+        flags: flags!(READONLY),
+        acl_categories: ACL_READ_SLOW,
+        summary: "Get information about a stream",
+        complexity: "O(1)",
+        handler: Some(info::xinfo_stream),
+        ..XGROUP_KEY
+    },
 ];
 
 /// `stream-node-max-bytes` and `stream-node-max-entries` in force.

@@ -34,7 +34,7 @@ struct ReadArgs {
 }
 
 /// Redis's `getTimeoutFromObjectOrReply` in milliseconds; 0 waits forever.
-fn block_ms(arg: &[u8], now_ms: u64) -> Result<u64, CmdError> {
+pub(super) fn block_ms(arg: &[u8], now_ms: u64) -> Result<u64, CmdError> {
     let ms = args::int(arg).map_err(|_| stream_err(StreamError::BlockNotInteger))?;
     if ms < 0 {
         return Err(CmdError::TimeoutNegative);

@@ -80,7 +80,9 @@ fn limits(fill: i64) -> (usize, usize) {
     }
 }
 
-fn exceeds(fill: i64, bytes: usize, count: usize) -> bool {
+/// Whether a listpack of `bytes` holding `count` elements is past what `fill`
+/// (`list-max-listpack-size`) allows one listpack or quicklist node.
+pub fn exceeds_node(fill: i64, bytes: usize, count: usize) -> bool {
     let (size_limit, count_limit) = limits(fill);
     if size_limit != usize::MAX {
         bytes > size_limit
@@ -169,7 +171,7 @@ impl ListValue {
     /// lengths rather than encoded sizes).
     pub fn prepare_growth(&mut self, fill: i64, add_bytes: usize, add_count: usize) {
         if !self.quicklist
-            && exceeds(
+            && exceeds_node(
                 fill,
                 self.listpack_bytes() + add_bytes,
                 self.len() + add_count,

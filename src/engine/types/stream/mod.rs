@@ -607,8 +607,7 @@ impl StreamValue {
                 .sum::<usize>()
     }
 
-    /// Every node's listpack, with the ID it is filed under (tests, diagnostics).
-    #[cfg(test)]
+    /// Every node's listpack, with the ID it is filed under (DUMP).
     pub fn node_listpacks(&self) -> impl Iterator<Item = (StreamId, &[u8])> {
         self.nodes.iter().map(|(id, node)| (*id, &node.lp[..]))
     }

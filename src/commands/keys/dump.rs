@@ -1,0 +1,131 @@
+//! DUMP and RESTORE: a value as Redis's serialization (`engine::dump`), so keys move between
+//! redis-server and cachet with the tools operators already use (redis-cli --rdb aside, MIGRATE-
+//! style scripts, redis-dump-go...).
+
+use bytes::Bytes;
+
+use super::super::{args, hash, list, zset, Ctx};
+use crate::engine::dump::{self, RestoreLimits, Restored};
+use crate::engine::notice::class;
+use crate::engine::{lru_clock, Entry, Policy, LRU_CLOCK_MAX};
+use crate::error::{CmdError, CmdResult};
+
+pub fn dump_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let fill = list::fill(ctx.server);
+    let payload =
+        ctx.server
+            .keyspace
+            .with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| {
+                view.read(hash, &args[1])
+                    .map(|entry| dump::dump(entry, fill))
+            });
+    match payload {
+        Some(payload) => ctx.out.bulk(&payload),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+struct RestoreOptions {
+    replace: bool,
+    absttl: bool,
+    idle_seconds: Option<u64>,
+    freq: Option<u8>,
+}
+
+/// Redis's order of checks: options, then an existing key, then the TTL, then the payload.
+fn parse_options(args: &[Bytes]) -> Result<RestoreOptions, CmdError> {
+    let mut options = RestoreOptions {
+        replace: false,
+        absttl: false,
+        idle_seconds: None,
+        freq: None,
+    };
+    let mut i = 4;
+    while i < args.len() {
+        let has_value = i + 1 < args.len();
+        if args::is(&args[i], "replace") {
+            options.replace = true;
+        } else if args::is(&args[i], "absttl") {
+            options.absttl = true;
+        } else if args::is(&args[i], "idletime") && has_value && options.freq.is_none() {
+            let idle = args::int(&args[i + 1])?;
+            if idle < 0 {
+                return Err(CmdError::InvalidIdletime);
+            }
+            options.idle_seconds = Some(idle as u64);
+            i += 1;
+        } else if args::is(&args[i], "freq") && has_value && options.idle_seconds.is_none() {
+            let freq = args::int(&args[i + 1])?;
+            options.freq = Some(u8::try_from(freq).map_err(|_| CmdError::InvalidFreq)?);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(options)
+}
+
+pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let options = parse_options(args)?;
+    let key = &args[1];
+    let limits = RestoreLimits {
+        hash: hash::limits(ctx),
+        zset: zset::limits(ctx),
+        list_fill: list::fill(ctx.server),
+        max_intset_entries: ctx.server.config.read().set_max_intset_entries,
+    };
+    let policy = ctx.server.keyspace.eviction_settings().policy;
+    // allkeys-cachet keeps both an access time and a counter, so it takes both options.
+    let keeps_counter = policy.uses_lfu();
+    let keeps_idle = !matches!(policy, Policy::AllKeysLfu | Policy::VolatileLfu);
+    let now = ctx.now_ms;
+    ctx.server
+        .keyspace
+        .with_key(ctx.client.db, key, now, |view, hash| {
+            if !options.replace && view.contains(hash, key) {
+                return Err(CmdError::BusyKey);
+            }
+            let ttl = args::int(&args[2])?;
+            if ttl < 0 {
+                return Err(CmdError::InvalidTtl);
+            }
+            let body = dump::verify(&args[3]).map_err(|_| CmdError::DumpPayloadWrong)?;
+            let restored = dump::restore(body, limits).map_err(|_| CmdError::BadDataFormat)?;
+            let replaced = options.replace && view.remove(hash, key).is_some();
+            let expire_at = match ttl {
+                0 => 0,
+                ttl if options.absttl => ttl as u64,
+                ttl => (ttl as u64).saturating_add(now),
+            };
+            if expire_at != 0 && expire_at <= now {
+                // Already expired: nothing is stored, and a replaced key is gone.
+                if replaced {
+                    view.notify(key, class::GENERIC, "del");
+                }
+                return Ok(());
+            }
+            let mut entry = match restored {
+                Restored::String(bytes) => Entry::new_string(key, &bytes, 0),
+                Restored::Collection(collection) => Entry::new_collection(key, collection, 0),
+            };
+            entry.expire_at = expire_at;
+            view.insert(hash, entry);
+            // As Redis's objectSetLRUOrLFU: the idle time where an access time is kept, the
+            // counter where a counter is, each ignored otherwise.
+            view.modify(hash, key, |entry| {
+                if let (true, Some(freq)) = (keeps_counter, options.freq) {
+                    entry.lfu = freq;
+                }
+                if let (true, Some(idle)) = (keeps_idle, options.idle_seconds) {
+                    let idle = idle.min(LRU_CLOCK_MAX as u64) as u32;
+                    entry.lru = lru_clock(now).wrapping_sub(idle) & LRU_CLOCK_MAX;
+                }
+            });
+            view.notify(key, class::GENERIC, "restore");
+            Ok(())
+        })?;
+    ctx.out.ok();
+    Ok(())
+}
