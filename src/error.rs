@@ -104,6 +104,23 @@ pub enum CmdError {
     LimitWithoutBy,
     WithscoresByLex,
 
+    // SORT.
+    /// A weight (the element, or what BY names) that `strtod` does not read whole, is NaN, or
+    /// overflows.
+    SortScoreNotDouble,
+
+    // Hash field expiration (HEXPIRE and family).
+    /// A negative time.
+    FieldExpireNegative,
+    /// `FIELDS` is not where the command expects it.
+    FieldsKeywordMissing,
+    /// HEXPIRE and family: `numfields` not a positive integer.
+    NumFieldsNotPositive,
+    /// HTTL, HPERSIST and family: `numfields` not a positive integer.
+    FieldCountNotPositive,
+    /// `numfields` differs from the fields that follow.
+    NumFieldsMismatch,
+
     // Blocking commands.
     TimeoutNotFloat,
     TimeoutNegative,
@@ -133,6 +150,15 @@ pub enum CmdError {
     /// A command refused before it could run (unauthenticated, subscribed context) that was an
     /// EXEC: the transaction is discarded and the reason given after EXECABORT.
     ExecRejected(Box<CmdError>),
+    /// MONITOR run by EXEC (Redis refuses it to a client that expects one reply per command).
+    MonitorDenyBlocking,
+    /// A command that touches the keyspace, sent by a client in MONITOR mode (Redis flags those
+    /// clients as replicas).
+    MonitorKeyspace,
+    /// SLOWLOG GET with a count that is not an integer or is below -1.
+    SlowlogCount,
+    /// `ERR No samples available for event '<event>'` (LATENCY GRAPH), the client's bytes.
+    LatencyNoSamples(Vec<u8>),
     NoKeyArguments,
     InvalidArgumentCount,
     InvalidArguments,
@@ -311,6 +337,31 @@ pub enum CmdError {
     DumpPayloadWrong,
     /// A DUMP payload whose value is damaged.
     BadDataFormat,
+
+    // CLIENT PAUSE/KILL/SETINFO, WAIT, WAITAOF, REPLICAOF, MODULE.
+    /// CLIENT PAUSE and WAIT timeouts (milliseconds, integers).
+    TimeoutNotInteger,
+    PauseMode,
+    MaxAgeNotInteger,
+    MaxAgeNotPositive,
+    /// `ERR Unrecognized option '<attribute>'` (CLIENT SETINFO).
+    SetinfoOption(Box<[u8]>),
+    /// `ERR <attribute> cannot contain spaces, newlines or special characters.`, the attribute as
+    /// the client typed it.
+    SetinfoValue(Box<[u8]>),
+    /// WAITAOF with `numlocal` > 0: cachet never has `appendonly` on.
+    WaitaofNoAof,
+    InvalidMasterPort,
+    /// REPLICAOF/SLAVEOF of a master: cachet has no replication.
+    ReplicationUnsupported,
+    /// MODULE LOAD/LOADEX/UNLOAD while `enable-module-command` is `no` (its default).
+    ModuleCommandNotAllowed,
+    /// MODULE LOAD/LOADEX otherwise: cachet loads no modules.
+    ModuleLoad,
+    /// MODULE UNLOAD otherwise.
+    ModuleUnload,
+    /// NOVALUES given to SCAN, SSCAN or ZSCAN.
+    NovaluesNotHscan,
     /// The stream family's own errors.
     Stream(StreamError),
     /// XGROUP SETID/CREATECONSUMER/DELCONSUMER of a group the stream does not have.
@@ -324,6 +375,8 @@ pub enum CmdError {
         group: Box<[u8]>,
         in_xreadgroup: bool,
     },
+    /// XCLAIM with an option it does not know, quoted.
+    UnrecognizedClaimOption(Box<[u8]>),
     Raw(Vec<u8>),
 }
 
@@ -408,6 +461,12 @@ impl CmdError {
             ZaddIncrPairs => "ERR INCR option supports a single increment-element pair",
             LimitWithoutBy => "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
             WithscoresByLex => "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+            SortScoreNotDouble => "ERR One or more scores can't be converted into double",
+            FieldExpireNegative => "ERR invalid expire time, must be >= 0",
+            FieldsKeywordMissing => "ERR Mandatory argument FIELDS is missing or not at the right position",
+            NumFieldsNotPositive => "ERR Parameter `numFields` should be greater than 0",
+            FieldCountNotPositive => "ERR Number of fields must be a positive integer",
+            NumFieldsMismatch => "ERR The `numfields` parameter must match the number of arguments",
             TimeoutNotFloat => "ERR timeout is not a float or out of range",
             TimeoutNegative => "ERR timeout is negative",
             Unblocked => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
@@ -538,7 +597,24 @@ impl CmdError {
             InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
             DumpPayloadWrong => "ERR DUMP payload version or checksum are wrong",
             BadDataFormat => "ERR Bad data format",
+            MonitorDenyBlocking => "ERR MONITOR isn't allowed for DENY BLOCKING client",
+            MonitorKeyspace => "ERR Replica can't interact with the keyspace",
+            SlowlogCount => "ERR count should be greater than or equal to -1",
+            TimeoutNotInteger => "ERR timeout is not an integer or out of range",
+            PauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            MaxAgeNotInteger => "ERR maxage is not an integer or out of range",
+            MaxAgeNotPositive => "ERR maxage should be greater than 0",
+            WaitaofNoAof => "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+            InvalidMasterPort => "ERR Invalid master port",
+            ReplicationUnsupported => "ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ModuleCommandNotAllowed => "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            ModuleLoad => "ERR Error loading the extension. Please check the server logs.",
+            ModuleUnload => "ERR Error unloading module: no such module with that name",
+            NovaluesNotHscan => "ERR NOVALUES option can only be used in HSCAN",
             Protocol(_)
+            | LatencyNoSamples(_)
+            | SetinfoOption(_)
+            | SetinfoValue(_)
             | Raw(_)
             | PfdebugUnknown(_)
             | UnsupportedOption(_)
@@ -546,6 +622,7 @@ impl CmdError {
             | UnknownSubcommandOrArity { .. }
             | NoGroup { .. }
             | NoGroupRead { .. }
+            | UnrecognizedClaimOption(_)
             | HelloOption(_)
             | UnknownClientType(_)
             | NoSuchUser(_)
@@ -567,6 +644,12 @@ impl CmdError {
                 // The reply writer turns the CR and LF left inside into spaces.
                 quoting("ERR Unknown PFDEBUG subcommand '", sub, usize::MAX, "'")
             }
+            CmdError::LatencyNoSamples(event) => quoting(
+                "ERR No samples available for event '",
+                event,
+                usize::MAX,
+                "'",
+            ),
             CmdError::UnsupportedOption(option) => {
                 quoting("ERR Unsupported option ", option, usize::MAX, "")
             }
@@ -592,6 +675,9 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
+            CmdError::UnrecognizedClaimOption(option) => {
+                quoting("ERR Unrecognized XCLAIM option '", option, usize::MAX, "'")
+            }
             CmdError::NoGroup { group, key } => {
                 let key = String::from_utf8_lossy(c_string(key)).into_owned();
                 quoting(
@@ -619,6 +705,15 @@ impl CmdError {
                     &format!("' or consumer group '{group}'{tail}"),
                 )
             }
+            CmdError::SetinfoOption(attribute) => {
+                quoting("ERR Unrecognized option '", attribute, usize::MAX, "'")
+            }
+            CmdError::SetinfoValue(attribute) => quoting(
+                "ERR ",
+                attribute,
+                usize::MAX,
+                " cannot contain spaces, newlines or special characters.",
+            ),
             CmdError::ExecRejected(reason) => {
                 // Redis gives the reason without its `ERR` code; other codes (NOAUTH) stay.
                 let reason = reason.message_bytes();
@@ -783,8 +878,6 @@ pub enum StreamError {
     NoackInXread,
     /// XREAD with the `>` ID.
     GtWithoutGroup,
-    /// BLOCK's milliseconds (`getTimeoutFromObjectOrReply` in milliseconds).
-    BlockNotInteger,
     /// BLOCK's deadline past the largest time.
     BlockOutOfRange,
     EntriesReadNegative,
@@ -797,6 +890,11 @@ pub enum StreamError {
     GroupGone,
     /// A blocked XREADGROUP whose key was deleted or given another type.
     StreamKeyGone,
+    ClaimMinIdle,
+    ClaimIdle,
+    ClaimTime,
+    ClaimRetryCount,
+    AutoclaimMinIdle,
 }
 
 impl StreamError {
@@ -842,7 +940,6 @@ impl StreamError {
             GroupInXread => "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
             NoackInXread => "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
             GtWithoutGroup => "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
-            BlockNotInteger => "ERR timeout is not an integer or out of range",
             BlockOutOfRange => "ERR timeout is out of range",
             EntriesReadNegative => "ERR value for ENTRIESREAD must be positive or -1",
             XgroupNeedsKey => "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.",
@@ -851,6 +948,11 @@ impl StreamError {
             DollarInXreadgroup => "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.",
             GroupGone => "NOGROUP the consumer group this client was blocked on no longer exists",
             StreamKeyGone => "UNBLOCKED the stream key no longer exists",
+            ClaimMinIdle => "ERR Invalid min-idle-time argument for XCLAIM",
+            ClaimIdle => "ERR Invalid IDLE option argument for XCLAIM",
+            ClaimTime => "ERR Invalid TIME option argument for XCLAIM",
+            ClaimRetryCount => "ERR Invalid RETRYCOUNT option argument for XCLAIM",
+            AutoclaimMinIdle => "ERR Invalid min-idle-time argument for XAUTOCLAIM",
         }
     }
 }
@@ -1069,7 +1171,6 @@ mod tests {
             (Stream(StreamError::GroupInXread), b"ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."),
             (Stream(StreamError::NoackInXread), b"ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."),
             (Stream(StreamError::GtWithoutGroup), b"ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."),
-            (Stream(StreamError::BlockNotInteger), b"ERR timeout is not an integer or out of range"),
             (Stream(StreamError::BlockOutOfRange), b"ERR timeout is out of range"),
             (Stream(StreamError::EntriesReadNegative), b"ERR value for ENTRIESREAD must be positive or -1"),
             (Stream(StreamError::XgroupNeedsKey), b"ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."),
@@ -1078,6 +1179,12 @@ mod tests {
             (Stream(StreamError::DollarInXreadgroup), b"ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."),
             (Stream(StreamError::GroupGone), b"NOGROUP the consumer group this client was blocked on no longer exists"),
             (Stream(StreamError::StreamKeyGone), b"UNBLOCKED the stream key no longer exists"),
+            (Stream(StreamError::ClaimMinIdle), b"ERR Invalid min-idle-time argument for XCLAIM"),
+            (Stream(StreamError::ClaimIdle), b"ERR Invalid IDLE option argument for XCLAIM"),
+            (Stream(StreamError::ClaimTime), b"ERR Invalid TIME option argument for XCLAIM"),
+            (Stream(StreamError::ClaimRetryCount), b"ERR Invalid RETRYCOUNT option argument for XCLAIM"),
+            (Stream(StreamError::AutoclaimMinIdle), b"ERR Invalid min-idle-time argument for XAUTOCLAIM"),
+            (UnrecognizedClaimOption(b"bogus\0x"[..].into()), b"ERR Unrecognized XCLAIM option 'bogus'"),
             (NoGroup { group: b"g\0x"[..].into(), key: b"k"[..].into() }, b"NOGROUP No such consumer group 'g' for key name 'k'"),
             (NoGroupRead { key: b"k"[..].into(), group: b"g"[..].into(), in_xreadgroup: true }, b"NOGROUP No such key 'k' or consumer group 'g' in XREADGROUP with GROUP option"),
             (NoGroupRead { key: b"k"[..].into(), group: b"g"[..].into(), in_xreadgroup: false }, b"NOGROUP No such key 'k' or consumer group 'g'"),
@@ -1116,7 +1223,36 @@ mod tests {
                 b"NOREPLAY the backlog starts at sequence 10, after 3",
             ),
             (ReplayAhead { after: 9, last: 4 }, b"NOREPLAY sequence 9 is ahead of the last one, 4"),
+            (MonitorDenyBlocking, b"ERR MONITOR isn't allowed for DENY BLOCKING client"),
+            (MonitorKeyspace, b"ERR Replica can't interact with the keyspace"),
+            (SlowlogCount, b"ERR count should be greater than or equal to -1"),
+            (LatencyNoSamples(b"command".to_vec()), b"ERR No samples available for event 'command'"),
             (Raw(b"ERR unknown command '\xff'"[..].into()), b"ERR unknown command '\xff'"),
+            (SortScoreNotDouble, b"ERR One or more scores can't be converted into double"),
+            (FieldExpireNegative, b"ERR invalid expire time, must be >= 0"),
+            (FieldsKeywordMissing, b"ERR Mandatory argument FIELDS is missing or not at the right position"),
+            (NumFieldsNotPositive, b"ERR Parameter `numFields` should be greater than 0"),
+            (FieldCountNotPositive, b"ERR Number of fields must be a positive integer"),
+            (NumFieldsMismatch, b"ERR The `numfields` parameter must match the number of arguments"),
+            (TimeoutNotInteger, b"ERR timeout is not an integer or out of range"),
+            (PauseMode, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
+            (MaxAgeNotInteger, b"ERR maxage is not an integer or out of range"),
+            (MaxAgeNotPositive, b"ERR maxage should be greater than 0"),
+            (SetinfoOption(b"lib-foo"[..].into()), b"ERR Unrecognized option 'lib-foo'"),
+            (
+                SetinfoValue(b"LIB-NAME"[..].into()),
+                b"ERR LIB-NAME cannot contain spaces, newlines or special characters.",
+            ),
+            (WaitaofNoAof, b"ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."),
+            (InvalidMasterPort, b"ERR Invalid master port"),
+            (
+                ReplicationUnsupported,
+                b"ERR REPLICAOF is not supported: cachet has no replication and is always a master",
+            ),
+            (ModuleCommandNotAllowed, b"ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
+            (ModuleLoad, b"ERR Error loading the extension. Please check the server logs."),
+            (ModuleUnload, b"ERR Error unloading module: no such module with that name"),
+            (NovaluesNotHscan, b"ERR NOVALUES option can only be used in HSCAN"),
         ];
         let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
         let mut covered = [false; VARIANTS];
@@ -1300,13 +1436,37 @@ mod tests {
             InvalidFreq => 140,
             DumpPayloadWrong => 141,
             BadDataFormat => 142,
-            Stream(..) => 143,
-            NoGroup { .. } => 144,
-            NoGroupRead { .. } => 145,
+            MonitorDenyBlocking => 143,
+            MonitorKeyspace => 144,
+            SlowlogCount => 145,
+            LatencyNoSamples(..) => 146,
+            SortScoreNotDouble => 147,
+            FieldExpireNegative => 148,
+            FieldsKeywordMissing => 149,
+            NumFieldsNotPositive => 150,
+            FieldCountNotPositive => 151,
+            NumFieldsMismatch => 152,
+            TimeoutNotInteger => 153,
+            PauseMode => 154,
+            MaxAgeNotInteger => 155,
+            MaxAgeNotPositive => 156,
+            SetinfoOption(..) => 157,
+            SetinfoValue(..) => 158,
+            WaitaofNoAof => 159,
+            InvalidMasterPort => 160,
+            ReplicationUnsupported => 161,
+            ModuleCommandNotAllowed => 162,
+            ModuleLoad => 163,
+            ModuleUnload => 164,
+            NovaluesNotHscan => 165,
+            Stream(..) => 166,
+            NoGroup { .. } => 167,
+            NoGroupRead { .. } => 168,
+            UnrecognizedClaimOption(..) => 169,
         }
     }
 
-    const VARIANTS: usize = 146;
+    const VARIANTS: usize = 170;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

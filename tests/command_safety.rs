@@ -112,7 +112,7 @@ fn exercise(
         }
     }
     let count_ok = match expect {
-        Mode::Main | Mode::Multi | Mode::Wrapped | Mode::MayClose => {
+        Mode::Main | Mode::Multi | Mode::Wrapped | Mode::MayClose | Mode::Monitor => {
             replies.len() == requests.len()
         }
         // In RESP3 a subscription is confirmed by a push.

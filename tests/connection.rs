@@ -329,7 +329,9 @@ fn client_list_and_info() {
             "cmd",
             "user",
             "redir",
-            "resp"
+            "resp",
+            "lib-name",
+            "lib-ver"
         ]
     );
     let line_a = lines
@@ -402,7 +404,7 @@ fn client_list_and_info() {
         reply.starts_with(b"="),
         "RESP3 CLIENT INFO is verbatim text"
     );
-    assert!(bulk_text(&reply).ends_with(" resp=3\n"));
+    assert!(bulk_text(&reply).ends_with(" resp=3 lib-name= lib-ver=\n"));
 }
 
 #[test]
@@ -500,8 +502,8 @@ fn client_kill_forms() {
         b"-ERR syntax error\r\n"
     );
     assert_eq!(
-        a.call(&[b"CLIENT", b"KILL", b"MAXAGE", b"5"]),
-        b"-ERR syntax error\r\n"
+        a.call(&[b"CLIENT", b"KILL", b"MAXAGE", b"x"]),
+        b"-ERR maxage is not an integer or out of range\r\n"
     );
     assert_eq!(
         a.call(&[b"CLIENT", b"KILL", b"ID"]),
@@ -592,10 +594,15 @@ fn client_help_lists_subcommands() {
     let reply = String::from_utf8(raw.call(&[b"CLIENT", b"HELP"])).unwrap();
     assert!(
         reply.starts_with(
-            "*44\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            "*56\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
         ),
         "{reply}"
     );
     assert!(reply.ends_with("+HELP\r\n+    Prints this help.\r\n"));
     assert!(reply.contains("+KILL <ip:port>\r\n"));
+    // Redis 7.0's lines, then those of the options 7.2 and 7.4 added.
+    assert!(reply.contains("+PAUSE <timeout> [WRITE|ALL]\r\n"));
+    assert!(reply.contains("+NO-TOUCH (ON|OFF)\r\n"));
+    assert!(reply.contains("+SETINFO <option> <value>\r\n"));
+    assert!(reply.contains("+    * MAXAGE <maxage>\r\n"));
 }

@@ -873,7 +873,12 @@ fn memory_usage() {
         b"-ERR unknown subcommand 'foo'. Try MEMORY HELP.\r\n"
     );
     let help = raw.call(&[b"MEMORY", b"HELP"]);
-    assert!(help.starts_with(b"*6\r\n+MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+USAGE <key> [SAMPLES <count>]\r\n"), "{}", String::from_utf8_lossy(&help));
+    assert!(help.starts_with(b"*14\r\n+MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+DOCTOR\r\n"), "{}", String::from_utf8_lossy(&help));
+    assert!(
+        help.ends_with(b"+USAGE <key> [SAMPLES <count>]\r\n+    Return memory in bytes used by <key> and its value. Nested values are\r\n+    sampled up to <count> times (default: 5, 0 means sample all).\r\n+HELP\r\n+    Prints this help.\r\n"),
+        "{}",
+        String::from_utf8_lossy(&help)
+    );
 }
 
 #[test]

@@ -425,3 +425,67 @@ fn xinfo_as_redis() {
     d.both(&[b"hello", b"3"]);
     same(&mut d, &["xinfo stream s", "xinfo groups s"]);
 }
+
+#[test]
+fn xclaim_and_xautoclaim_as_redis() {
+    let mut d = Differential::start();
+    let mut lines: Vec<String> = (1..=8).map(|i| format!("xadd s {i} f v{i}")).collect();
+    lines.extend(
+        [
+            "set str x",
+            "xgroup create s g 0",
+            "xreadgroup group g alice count 6 streams s >",
+            // XCLAIM: the key and group first, then min-idle, the IDs and the options.
+            "xclaim missing g c 0 1",
+            "xclaim str g c 0 1",
+            "xclaim s nogroup c x 1",
+            "xclaim s g c x 1",
+            "xclaim s g c 0 bogus",
+            "xclaim s g c 0 1 bogus",
+            "xclaim s g c 0 1 idle x",
+            "xclaim s g c 0 1 time x",
+            "xclaim s g c 0 1 retrycount x",
+            "xclaim s g c 0 1 lastid x",
+            "xclaim s g c 0 1 lastid",
+            "xclaim s g bob 0 1 2",
+            "xclaim s g bob 0 1 justid",
+            "xclaim s g bob 3600000 3",
+            "xclaim s g bob -5 7",
+            "xclaim s g bob 0 7 force justid",
+            "xclaim s g bob 0 99 force",
+            "xdel s 3",
+            "xclaim s g bob 0 3 4",
+            "xpending s g",
+            "xclaim s g carol 0 4 lastid 10 justid",
+            "xinfo groups s",
+            "xclaim s g carol 0 4 retrycount 5 justid",
+            "xclaim s g carol 0 4 time 1 justid",
+            "xclaim s g carol 0 4 idle -5 time 99999999999999 justid",
+            "xpending s g",
+            // XAUTOCLAIM: min-idle, start, options, then the key and group.
+            "xautoclaim missing g c x 0",
+            "xautoclaim missing g c 0 x",
+            "xautoclaim s g c 0 (18446744073709551615-18446744073709551615",
+            "xautoclaim s g c 0 0 count 0",
+            "xautoclaim s g c 0 0 count x",
+            "xautoclaim s g c 0 0 count 576460752303423488",
+            "xautoclaim s g c 0 0 bogus",
+            "xautoclaim missing g c 0 0",
+            "xautoclaim str g c 0 0",
+            "xautoclaim s nogroup c 0 0",
+            "xautoclaim s g dave 0 0 count 1",
+            "xautoclaim s g dave 0 0 count 2 justid",
+            "xautoclaim s g dave 3600000 0",
+            "xautoclaim s g dave 0 (5",
+            "xdel s 2 6",
+            "xautoclaim s g eve 0 0 count 2",
+            "xautoclaim s g eve 0 0",
+            "xautoclaim s g eve 0 0",
+            "xpending s g",
+            "xinfo consumers s nogroup",
+        ]
+        .map(String::from),
+    );
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    same(&mut d, &lines);
+}

@@ -703,3 +703,123 @@ fn lcs_errors() {
         b"-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n"
     );
 }
+
+/// Valkey 8.1's `SET ... IFEQ comparison-value`: set only over an equal string.
+#[test]
+fn set_ifeq_as_valkey() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    const WRONGTYPE: &[u8] =
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    // A missing key is not equal to anything: nothing is created.
+    assert_eq!(call(&mut raw, &["SET", "k", "v", "IFEQ", "v"]), NIL);
+    assert_eq!(call(&mut raw, &["EXISTS", "k"]), int(0));
+    assert_eq!(call(&mut raw, &["SET", "k", "v", "IFEQ", ""]), NIL);
+    call(&mut raw, &["SET", "k", "v1", "EX", "100"]);
+    assert_eq!(call(&mut raw, &["SET", "k", "v2", "IFEQ", "V1"]), NIL);
+    assert_eq!(call(&mut raw, &["SET", "k", "v2", "ifeq", "v1"]), OK);
+    assert_eq!(call(&mut raw, &["GET", "k"]), bulk("v2"));
+    // A set value drops the TTL unless KEEPTTL, as any SET.
+    assert_eq!(call(&mut raw, &["TTL", "k"]), int(-1));
+    call(&mut raw, &["EXPIRE", "k", "100"]);
+    assert_eq!(
+        call(&mut raw, &["SET", "k", "v3", "IFEQ", "v2", "KEEPTTL"]),
+        OK
+    );
+    assert_ne!(call(&mut raw, &["TTL", "k"]), int(-1));
+    assert_eq!(
+        call(&mut raw, &["SET", "k", "v4", "IFEQ", "v3", "PX", "5000"]),
+        OK
+    );
+    // With GET: the old value whatever the comparison decided, nil for a missing key.
+    assert_eq!(
+        call(&mut raw, &["SET", "k", "v5", "IFEQ", "no", "GET"]),
+        bulk("v4")
+    );
+    assert_eq!(call(&mut raw, &["GET", "k"]), bulk("v4"));
+    assert_eq!(
+        call(&mut raw, &["SET", "k", "v5", "GET", "IFEQ", "v4"]),
+        bulk("v4")
+    );
+    assert_eq!(call(&mut raw, &["GET", "k"]), bulk("v5"));
+    assert_eq!(
+        call(&mut raw, &["SET", "nokey", "v", "IFEQ", "v", "GET"]),
+        NIL
+    );
+    // Integer-encoded values compare as their digits; binary values byte for byte.
+    call(&mut raw, &["SET", "n", "123"]);
+    assert_eq!(call(&mut raw, &["SET", "n", "x", "IFEQ", "0123"]), NIL);
+    assert_eq!(call(&mut raw, &["SET", "n", "x", "IFEQ", "123"]), OK);
+    raw.call(&[b"SET", b"b", b"a\x00b"]);
+    assert_eq!(raw.call(&[b"SET", b"b", b"y", b"IFEQ", b"a\x00c"]), NIL);
+    assert_eq!(raw.call(&[b"SET", b"b", b"y", b"IFEQ", b"a\x00b"]), OK);
+    // Another type: WRONGTYPE, with or without GET, and the key is left alone.
+    call(&mut raw, &["RPUSH", "l", "v"]);
+    assert_eq!(call(&mut raw, &["SET", "l", "v", "IFEQ", "v"]), WRONGTYPE);
+    assert_eq!(
+        call(&mut raw, &["SET", "l", "v", "IFEQ", "v", "GET"]),
+        WRONGTYPE
+    );
+    assert_eq!(call(&mut raw, &["TYPE", "l"]), b"+list\r\n");
+    // IFEQ conflicts with NX, XX and itself; it needs its value.
+    for bad in [
+        &["SET", "k", "v", "IFEQ", "v5", "NX"][..],
+        &["SET", "k", "v", "NX", "IFEQ", "v5"],
+        &["SET", "k", "v", "XX", "IFEQ", "v5"],
+        &["SET", "k", "v", "IFEQ", "v5", "XX"],
+        &["SET", "k", "v", "IFEQ", "v5", "IFEQ", "v5"],
+        &["SET", "k", "v", "IFEQ"],
+        &["SETEX", "k", "10", "v", "IFEQ"],
+        &["GETEX", "k", "IFEQ", "v5"],
+    ] {
+        let reply = call(&mut raw, bad);
+        assert!(
+            reply.starts_with(b"-ERR"),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+    assert_eq!(call(&mut raw, &["GET", "k"]), bulk("v5"));
+}
+
+#[test]
+fn delifeq_as_valkey() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    assert_eq!(call(&mut raw, &["DELIFEQ", "k", "v"]), int(0));
+    call(&mut raw, &["SET", "k", "v", "EX", "100"]);
+    assert_eq!(call(&mut raw, &["DELIFEQ", "k", "V"]), int(0));
+    assert_eq!(call(&mut raw, &["DELIFEQ", "k", "v "]), int(0));
+    assert_eq!(call(&mut raw, &["EXISTS", "k"]), int(1));
+    assert_eq!(call(&mut raw, &["DELIFEQ", "k", "v"]), int(1));
+    assert_eq!(call(&mut raw, &["EXISTS", "k"]), int(0));
+    assert_eq!(call(&mut raw, &["DELIFEQ", "k", "v"]), int(0));
+    call(&mut raw, &["SET", "n", "-5"]);
+    assert_eq!(call(&mut raw, &["DELIFEQ", "n", "-5"]), int(1));
+    call(&mut raw, &["SADD", "s", "v"]);
+    assert_eq!(
+        call(&mut raw, &["DELIFEQ", "s", "v"]),
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, &["DELIFEQ", "s"]),
+        b"-ERR wrong number of arguments for 'delifeq' command\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, &["COMMAND", "GETKEYS", "DELIFEQ", "a", "b"]),
+        b"*1\r\n$1\r\na\r\n"
+    );
+    // Only a real deletion dirties a WATCH.
+    let mut watcher = server.raw();
+    call(&mut raw, &["SET", "w", "mine"]);
+    call(&mut watcher, &["WATCH", "w"]);
+    assert_eq!(call(&mut raw, &["DELIFEQ", "w", "theirs"]), int(0));
+    call(&mut watcher, &["MULTI"]);
+    call(&mut watcher, &["PING"]);
+    assert_eq!(call(&mut watcher, &["EXEC"]), b"*1\r\n+PONG\r\n");
+    call(&mut watcher, &["WATCH", "w"]);
+    assert_eq!(call(&mut raw, &["DELIFEQ", "w", "mine"]), int(1));
+    call(&mut watcher, &["MULTI"]);
+    call(&mut watcher, &["PING"]);
+    assert_eq!(call(&mut watcher, &["EXEC"]), b"*-1\r\n");
+}

@@ -1,5 +1,5 @@
 //! Reading arguments the way Redis does: strict integers (`string2ll`), floats (`strtold` without
-//! spaces or NaN), and case-insensitive option names.
+//! spaces or NaN), C's `strtod`, and case-insensitive option names.
 
 use bytes::Bytes;
 
@@ -85,6 +85,84 @@ pub fn timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, CmdError> {
         0 => Ok(None),
         ms => Ok(Some(std::time::Duration::from_millis(ms as u64))),
     }
+}
+
+/// C's `isspace`.
+pub fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `strtod` over the whole text, which must be consumed entirely. Leading white space is skipped
+/// as strtod does; the result may be ±inf (also on overflow) or NaN. `None` when text is left.
+pub fn strtod_whole(text: &[u8]) -> Option<(f64, bool)> {
+    let start = text
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(text.len());
+    let body = &text[start..];
+    if body.is_empty() {
+        // strtod converts nothing and leaves its end pointer at the start of an empty string.
+        return (start == 0).then_some((0.0, false));
+    }
+    let (negative, unsigned) = match body[0] {
+        b'-' => (true, &body[1..]),
+        b'+' => (false, &body[1..]),
+        _ => (false, body),
+    };
+    let value = if unsigned.len() > 2 && unsigned[..2].eq_ignore_ascii_case(b"0x") {
+        parse_hex(&unsigned[2..])?
+    } else {
+        let lower = std::str::from_utf8(unsigned).ok()?.to_ascii_lowercase();
+        match lower.as_str() {
+            "inf" | "infinity" => f64::INFINITY,
+            "nan" => f64::NAN,
+            digits if digits.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {
+                digits.parse::<f64>().ok()?
+            }
+            _ => return None,
+        }
+    };
+    let value = if negative { -value } else { value };
+    // strtod reports ERANGE for a finite text that overflows, or that underflows to zero.
+    let has_nonzero_digit = unsigned
+        .iter()
+        .take_while(|&&b| b != b'e' && b != b'E' && b != b'p' && b != b'P')
+        .any(|&b| (b'1'..=b'9').contains(&b) || (b.is_ascii_hexdigit() && b.is_ascii_alphabetic()));
+    let named = unsigned
+        .first()
+        .is_some_and(|b| b.eq_ignore_ascii_case(&b'i') || b.eq_ignore_ascii_case(&b'n'));
+    let out_of_range = !named && (value.is_infinite() || (value == 0.0 && has_nonzero_digit));
+    Some((value, out_of_range))
+}
+
+/// A C99 hexadecimal float body (after `0x`): hex digits, an optional fraction, an optional
+/// binary exponent `p±n`.
+fn parse_hex(text: &[u8]) -> Option<f64> {
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'p' || b == b'P') {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let (whole, fraction) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(at) => (&mantissa[..at], &mantissa[at + 1..]),
+        None => (mantissa, &[][..]),
+    };
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let mut value = 0f64;
+    for &b in whole {
+        value = value * 16.0 + (b as char).to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for &b in fraction {
+        value += (b as char).to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    if let Some(exponent) = exponent {
+        let exponent: i32 = std::str::from_utf8(exponent).ok()?.parse().ok()?;
+        value *= 2f64.powi(exponent.clamp(-2200, 2200));
+    }
+    Some(value)
 }
 
 #[cfg(test)]

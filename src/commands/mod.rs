@@ -13,33 +13,36 @@ pub mod keys;
 pub mod list;
 pub mod long_double;
 pub mod multi;
+pub mod observe;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod zset;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
 
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
-use crate::state::clients::ReplyMode;
+use crate::state::clients::{ClientState, ReplyMode};
 pub use crate::state::command::{
     numkeys_keys, AclCategories, CommandFlags, CommandSpec, Ctx, Handler, KeyFinder, SPEC,
 };
+use crate::state::Server;
 
 /// Every family's table, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 21] {
-    [
+pub fn families() -> &'static [&'static [CommandSpec]] {
+    static FAMILIES: &[&[CommandSpec]] = &[
         string::COMMANDS,
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,
         set::COMMANDS,
@@ -53,15 +56,18 @@ pub fn families() -> [&'static [CommandSpec]; 21] {
         server::config::COMMANDS,
         server::command::COMMANDS,
         server::info::COMMANDS,
+        server::standalone::COMMANDS,
+        observe::COMMANDS,
         cache::COMMANDS,
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
-    ]
+    ];
+    FAMILIES
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
-    families().into_iter().flat_map(|family| family.iter())
+    families().iter().flat_map(|family| family.iter())
 }
 
 fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
@@ -175,11 +181,18 @@ pub(crate) fn make_room_for(ctx: &Ctx<'_>, refuse: bool) -> bool {
     if !keyspace.over_limit() {
         return true;
     }
-    if !refuse {
+    let started = std::time::Instant::now();
+    let room = if refuse {
+        keyspace.evict_to_limit(ctx.now_ms).is_ok()
+    } else {
         keyspace.evict_some(ctx.now_ms, INLINE_EVICTION_STEP);
-        return true;
-    }
-    keyspace.evict_to_limit(ctx.now_ms).is_ok()
+        true
+    };
+    let millis = started.elapsed().as_millis() as u64;
+    ctx.server
+        .latency
+        .add_sample_if_needed("eviction-cycle", millis);
+    room
 }
 
 /// Runs a resolved command's handler (directly, or queued by EXEC) and gives back the room a
@@ -193,10 +206,22 @@ pub(crate) fn execute(
     if !ctx.client.in_exec {
         ctx.client.last_command = Some((parent, spec));
     }
+    let started = observe::start();
+    // CLIENT NO-TOUCH: the command's reads leave the keys' access data alone; TOUCH is how such a
+    // client still touches.
+    let no_touch = ctx
+        .client
+        .info
+        .no_touch
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && spec.name != "touch";
+    crate::engine::set_no_touch(no_touch);
     let result = match spec.handler {
         Some(handler) => handler(ctx, args),
         None => Err(CmdError::WrongArity(spec.name.to_string())),
     };
+    crate::engine::set_no_touch(false);
+    observe::called(ctx, spec, args, result.is_err(), started);
     // Client-side caching: the keys of every read-only command a tracking client runs (ZUNION's
     // too: counted by numkeys).
     if ctx.client.tracking.remembers() && spec.has_flag(CommandFlags::READONLY) {
@@ -225,6 +250,46 @@ pub(crate) fn execute(
     result
 }
 
+/// Whether a command may write as CLIENT PAUSE WRITE sees it: `write` and `may-replicate`
+/// commands, and EXEC of a transaction that queued one.
+fn may_write(client: &ClientState, spec: &CommandSpec) -> bool {
+    let writes = |spec: &CommandSpec| {
+        spec.has_flag(CommandFlags::WRITE) || spec.has_flag(CommandFlags::MAY_REPLICATE)
+    };
+    writes(spec)
+        || (multi::is_exec(spec)
+            && client
+                .multi
+                .as_ref()
+                .is_some_and(|tx| tx.queued.iter().any(|queued| writes(queued.spec))))
+}
+
+/// The command CLIENT PAUSE holds this request for (with whether it may write), or `None` when it
+/// runs now. As Redis's `processCommand`, requests refused earlier (unknown command, arity,
+/// authentication) are answered at once and never held.
+pub fn held_by_pause(
+    server: &Server,
+    client: &ClientState,
+    args: &[Bytes],
+    now_ms: u64,
+) -> Option<(Option<&'static CommandSpec>, &'static CommandSpec, bool)> {
+    if !server.pause.maybe_paused() {
+        return None;
+    }
+    let (parent, spec) = resolve(args).ok()?;
+    let needs_auth = !client.authenticated
+        && !spec.has_flag(CommandFlags::NO_AUTH)
+        && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
+    if needs_auth {
+        return None;
+    }
+    let writes = may_write(client, spec);
+    server
+        .pause
+        .holds(writes, now_ms)
+        .then_some((parent, spec, writes))
+}
+
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode. Every
 /// command but EXEC holds the exec gate shared (EXEC takes it exclusively); inside MULTI,
 /// commands are queued instead of run (`multi`).
@@ -239,37 +304,59 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let result = match resolve(args) {
         Err(err) => {
             multi::flag_error(ctx.client);
+            observe::rejected(ctx, args);
             Err(multi::rejected(ctx, args, err))
         }
         Ok((parent, spec)) => {
-            ctx.server
-                .stats
-                .commands_processed
-                .fetch_add(1, Ordering::Relaxed);
             let needs_auth = !ctx.client.authenticated
                 && !spec.has_flag(CommandFlags::NO_AUTH)
                 && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
             if needs_auth {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::NoAuth))
             } else if let Err(err) = pubsub::check_reserved_channel(ctx.client, spec, args) {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(err)
             } else if let Err(err) = pubsub::check_subscribed_context(ctx, parent, spec) {
                 multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, err))
+            } else if ctx.client.monitor
+                && spec.flags.intersects(
+                    CommandFlags::READONLY | CommandFlags::WRITE | CommandFlags::MAY_REPLICATE,
+                )
+            {
+                // Redis flags a monitor as a replica, and replicas may not touch the keyspace.
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(ctx, args, CmdError::MonitorKeyspace))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
-                multi::exec(ctx, args)
+                let started = observe::start();
+                let result = multi::exec(ctx, args);
+                // Over the memory limit, Redis refuses EXEC before running it.
+                if result == Err(CmdError::ExecAbortedOutOfMemory) {
+                    observe::rejected(ctx, args);
+                } else {
+                    observe::called(ctx, spec, args, result.is_err(), started);
+                }
+                result
             } else {
                 let server = ctx.server;
                 let _shared = server.exec_gate.shared();
                 if !make_room(ctx, spec) {
                     multi::flag_error(ctx.client);
+                    observe::rejected(ctx, args);
                     Err(CmdError::OutOfMemory)
                 } else if multi::queues(ctx.client, spec) {
                     ctx.client.last_command = Some((parent, spec));
-                    multi::queue(ctx, parent, spec, args)
+                    let queued = multi::queue(ctx, parent, spec, args);
+                    if queued.is_err() {
+                        observe::rejected(ctx, args);
+                    }
+                    queued
                 } else {
                     execute(ctx, parent, spec, args)
                 }
@@ -277,14 +364,28 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
     };
     if let Err(err) = result {
-        ctx.out.error_bytes(&err.message_bytes());
+        let message = err.message_bytes();
+        observe::error_reply(ctx.server, &message);
+        ctx.out.error_bytes(&message);
     }
-    // A reply that is not sent cannot take the client over its output limit.
+    if ctx.client.monitor {
+        for line in std::mem::take(&mut ctx.client.own_monitor_lines) {
+            ctx.out.raw(&line);
+        }
+    }
+    // A reply that is not sent cannot take the client over its output limit. Pushes are sent
+    // whatever the reply mode (Redis 7.2's `CLIENT_PUSHING`): a client that turned replies off
+    // still receives its subscriptions' confirmations and messages.
+    let pushed_to = ctx
+        .client
+        .pushed_to
+        .take()
+        .map_or(mark, |end| end.max(mark));
     match ctx.client.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off => ctx.out.discard_from(mark),
+        ReplyMode::Off => ctx.out.discard_from(pushed_to),
         ReplyMode::Skip => {
-            ctx.out.discard_from(mark);
+            ctx.out.discard_from(pushed_to);
             ctx.client.reply_mode = ReplyMode::On;
         }
     }

@@ -39,7 +39,12 @@ pub static COMMANDS: &[CommandSpec] = &[
 const EXEC_INDEX: usize = 1;
 
 pub fn is_exec(spec: &CommandSpec) -> bool {
-    std::ptr::eq(spec, &COMMANDS[EXEC_INDEX])
+    // By name, not by address: a table read through another static (`families()`) may hold a
+    // copy of the spec, and an EXEC not recognised here runs under the shared exec gate that it
+    // then waits to take exclusively (a deadlock seen in tests/command_safety.rs). No container
+    // has a subcommand of that name in that group.
+    let exec = &COMMANDS[EXEC_INDEX];
+    spec.name == exec.name && spec.group == exec.group
 }
 
 /// Commands that run at once even inside MULTI (Redis's list in `processCommand`).
@@ -189,7 +194,9 @@ pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.out.array(tx.queued.len());
     for queued in &tx.queued {
         if let Err(err) = super::execute(ctx, queued.parent, queued.spec, &queued.args) {
-            ctx.out.error_bytes(&err.message_bytes());
+            let message = err.message_bytes();
+            super::observe::error_reply(server, &message);
+            ctx.out.error_bytes(&message);
         }
     }
     ctx.client.in_exec = false;

@@ -14,7 +14,7 @@ use crate::state::coherence::RESERVED_PREFIX;
 use crate::state::pubsub::Kind;
 
 const SUBSCRIBE_FLAGS: CommandFlags = flags!(PUBSUB, NOSCRIPT, LOADING, STALE);
-const PUBLISH_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE, FAST);
+const PUBLISH_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE, FAST, MAY_REPLICATE);
 const INTROSPECT_FLAGS: CommandFlags = flags!(PUBSUB, LOADING, STALE);
 const SLOW_ACL: AclCategories = acl!(PUBSUB, SLOW);
 const FAST_ACL: AclCategories = acl!(PUBSUB, FAST);
@@ -270,6 +270,7 @@ fn subscribe_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult
         ctx.out.bulk(name);
         ctx.out.int(reply_count(ctx, kind));
     }
+    ctx.client.pushed_to = Some(ctx.out.len());
     Ok(())
 }
 
@@ -284,6 +285,7 @@ fn unsubscribe_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResu
         ctx.out.bulk(kind_name(kind, false));
         ctx.out.null();
         ctx.out.int(reply_count(ctx, kind));
+        ctx.client.pushed_to = Some(ctx.out.len());
         return Ok(());
     }
     for name in &names {
@@ -293,6 +295,7 @@ fn unsubscribe_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResu
         ctx.out.bulk(name);
         ctx.out.int(reply_count(ctx, kind));
     }
+    ctx.client.pushed_to = Some(ctx.out.len());
     Ok(())
 }
 
@@ -334,6 +337,7 @@ fn publish_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult {
             .publish(kind, &args[1], &args[2], Some(ctx.client.id), ctx.now_ms);
     // As in Redis, a client's own messages come before the reply that counts them.
     ctx.client.pubsub.deliver_own(mine, ctx.out);
+    ctx.client.pushed_to = Some(ctx.out.len());
     ctx.out.int(receivers as i64);
     Ok(())
 }

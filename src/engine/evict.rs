@@ -62,6 +62,11 @@ impl Keyspace {
 
     /// Evicts until the keyspace is within its limits. Errors when it cannot get there.
     pub fn evict_to_limit(&self, now_ms: u64) -> Result<usize, EvictError> {
+        // While clients are paused the dataset stays as it is, and the limit counts as met (Redis's
+        // `performEvictions` answers EVICT_OK): writes are held back by the pause anyway.
+        if self.changes_paused(now_ms) {
+            return Ok(0);
+        }
         let mut evicted = 0;
         loop {
             let _turn = self.evictions.one_at_a_time.lock_or_recover();
@@ -82,6 +87,9 @@ impl Keyspace {
     /// Evicts at most `max` entries while over the limits; for the background task that brings a
     /// lowered `maxmemory` down in small steps. Returns how many it evicted.
     pub fn evict_some(&self, now_ms: u64, max: usize) -> usize {
+        if self.changes_paused(now_ms) {
+            return 0;
+        }
         let mut evicted = 0;
         while evicted < max {
             let _turn = self.evictions.one_at_a_time.lock_or_recover();

@@ -3,7 +3,12 @@
 //! sampled keys were stale, and the whole cycle stops when its CPU budget (25% of the tick) is spent.
 //! Lazy expiry on access (see `DbShard`) makes correctness independent of this cycle; it only
 //! reclaims memory of keys nobody reads.
+//!
+//! Hash fields with a TTL (Redis 7.4) are reclaimed in the same cycle: each table lists its hashes
+//! that have some (`HashesWithTtls`), and every round takes a few of them in turn and deletes a
+//! bounded number of their expired fields; a hash that still has TTLs goes back to the end.
 
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::engine::Keyspace;
@@ -12,6 +17,9 @@ use crate::engine::Keyspace;
 const KEYS_PER_LOOP: usize = 20;
 /// Sample again while more than this percentage of sampled keys had expired.
 const ACCEPTABLE_STALE_PERCENT: usize = 10;
+/// Hashes with field TTLs visited per table per round, and expired fields deleted per hash.
+const HASHES_PER_LOOP: usize = 20;
+const FIELDS_PER_HASH: usize = 100;
 /// Share of each tick the cycle may use, as Redis's `ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC`.
 pub const CYCLE_TIME_PERCENT: u32 = 25;
 
@@ -28,6 +36,7 @@ pub fn active_expire_cycle(keyspace: &Keyspace, now: u64, budget: Duration) -> u
                 continue;
             }
             let mut view = keyspace.view(shard, db, now);
+            expired_total += view.field_expire_step(HASHES_PER_LOOP, FIELDS_PER_HASH);
             loop {
                 let (sampled, expired) = view.expire_step(KEYS_PER_LOOP);
                 expired_total += expired;
@@ -41,6 +50,29 @@ pub fn active_expire_cycle(keyspace: &Keyspace, now: u64, budget: Duration) -> u
         }
     });
     expired_total
+}
+
+/// The keys of a table's hashes that have field TTLs, in the order the cycle visits them. A key
+/// may linger after its hash lost its TTLs or was deleted: the cycle drops it when it comes up.
+#[derive(Debug, Default)]
+pub struct HashesWithTtls {
+    order: VecDeque<Box<[u8]>>,
+    queued: HashSet<Box<[u8]>>,
+}
+
+impl HashesWithTtls {
+    pub fn add(&mut self, key: &[u8]) {
+        if !self.queued.contains(key) {
+            self.queued.insert(key.into());
+            self.order.push_back(key.into());
+        }
+    }
+
+    pub fn pop(&mut self) -> Option<Box<[u8]>> {
+        let key = self.order.pop_front()?;
+        self.queued.remove(&key);
+        Some(key)
+    }
 }
 
 #[cfg(test)]

@@ -27,12 +27,19 @@ pub fn table_size(buckets: usize, slot: usize) -> usize {
 
 /// The allocator's own view: (allocated, resident) bytes, refreshed from jemalloc's stats.
 pub fn allocator_stats() -> (usize, usize) {
+    let (allocated, _, resident) = allocator_stats_active();
+    (allocated, resident)
+}
+
+/// jemalloc's allocated, active and resident bytes (INFO's `allocator_*`).
+pub fn allocator_stats_active() -> (usize, usize, usize) {
     use tikv_jemalloc_ctl::{epoch, stats};
     if epoch::advance().is_err() {
-        return (0, 0);
+        return (0, 0, 0);
     }
     (
         stats::allocated::read().unwrap_or(0),
+        stats::active::read().unwrap_or(0),
         stats::resident::read().unwrap_or(0),
     )
 }

@@ -48,6 +48,22 @@ pub fn now_ms() -> u64 {
 /// Seconds since the Unix epoch folded into 24 bits, as Redis's LRU clock.
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
 
+thread_local! {
+    /// Set while a CLIENT NO-TOUCH client's command runs on this thread: its reads leave the
+    /// access time and the LFU counter as they were.
+    static NO_TOUCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the command about to run on this thread as one whose reads do not touch the keys (true)
+/// or as an ordinary one (false).
+pub fn set_no_touch(no_touch: bool) {
+    NO_TOUCH.with(|flag| flag.set(no_touch));
+}
+
+fn no_touch() -> bool {
+    NO_TOUCH.with(|flag| flag.get())
+}
+
 pub fn lru_clock(now_ms: u64) -> u32 {
     ((now_ms / 1000) as u32) & LRU_CLOCK_MAX
 }
@@ -125,6 +141,8 @@ struct SharedSettings {
     lfu_log_factor: AtomicU32,
     lfu_decay_time: AtomicU32,
     priority_idle_demote: AtomicU64,
+    /// Unix ms until which keys neither expire nor are evicted (CLIENT PAUSE), 0 when not paused.
+    changes_paused_until: AtomicU64,
 }
 
 pub struct Keyspace {
@@ -195,6 +213,19 @@ impl Keyspace {
             .store(settings.priority_idle_demote, Ordering::Relaxed);
     }
 
+    /// Keeps the dataset still until `until_ms` (Unix ms; 0 ends it at once), as Redis does while
+    /// clients are paused: expired keys read as missing but are not deleted, nothing is evicted,
+    /// so a failover sees the data the paused writers left.
+    pub fn pause_changes_until(&self, until_ms: u64) {
+        self.settings
+            .changes_paused_until
+            .store(until_ms, Ordering::Relaxed);
+    }
+
+    pub fn changes_paused(&self, now_ms: u64) -> bool {
+        now_ms < self.settings.changes_paused_until.load(Ordering::Relaxed)
+    }
+
     /// The view of database `db` in a locked shard, for code that locked the shard itself.
     pub fn view<'s>(&'s self, shard: &'s mut Shard, db: usize, now_ms: u64) -> DbShard<'s> {
         DbShard {
@@ -211,6 +242,7 @@ impl Keyspace {
             settings: self.eviction_settings(),
             now_ms,
             lru_clock: lru_clock(now_ms),
+            changes_paused: self.changes_paused(now_ms),
         }
     }
 
@@ -405,6 +437,7 @@ impl Keyspace {
             total.hits += shard.stats.hits;
             total.misses += shard.stats.misses;
             total.expired += shard.stats.expired;
+            total.expired_fields += shard.stats.expired_fields;
             total.expire_sampled += shard.stats.expire_sampled;
             total.invalidated += shard.stats.invalidated;
         });
@@ -534,7 +567,9 @@ impl<'a> Locked<'a> {
     pub fn view(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<(DbShard<'_>, u64)> {
         let hash = hash_key(key);
         let index = self.keyspace.shard_of_hash(hash);
-        let slot = self.guards.iter_mut().find(|(i, _)| *i == index)?;
+        // The guards are in ascending shard order (SORT's pattern lookups hold all of them).
+        let at = self.guards.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        let slot = self.guards.get_mut(at)?;
         Some((self.keyspace.view(&mut slot.1, db, now_ms), hash))
     }
 

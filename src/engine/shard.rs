@@ -7,6 +7,7 @@ use hashbrown::HashTable;
 
 use crate::engine::analytics::ShardAnalytics;
 use crate::engine::entry::{Entry, TagList};
+use crate::engine::expire::HashesWithTtls;
 use crate::engine::labels::{LabelIndex, LabelKind, Taken};
 use crate::engine::memory::table_size;
 use crate::engine::notice::{class, Notices};
@@ -32,6 +33,8 @@ pub struct Table {
     pub dependents: LabelIndex,
     /// What this table last added to the keyspace totals (bytes, keys, critical keys).
     accounted: crate::engine::Contribution,
+    /// Hashes with field TTLs, for the active expiry of fields (`None` until the first).
+    pub hashes_with_ttls: Option<Box<HashesWithTtls>>,
 }
 
 impl Table {
@@ -45,6 +48,7 @@ impl Table {
         tags: LabelIndex::EMPTY,
         dependents: LabelIndex::EMPTY,
         accounted: (0, 0, [0; 4]),
+        hashes_with_ttls: None,
     };
 
     pub fn memory(&self) -> usize {
@@ -102,6 +106,8 @@ pub struct ShardStats {
     pub invalidated: u64,
     /// Keys examined by the active expiry cycle.
     pub expire_sampled: u64,
+    /// Hash fields deleted because their time passed (Redis 7.4's `expired_subkeys`).
+    pub expired_fields: u64,
 }
 
 /// A shard's tables, one per database, created on a database's first write: with 16 databases
@@ -231,6 +237,12 @@ pub struct DbShard<'a> {
     pub settings: EvictionSettings,
     pub now_ms: u64,
     pub lru_clock: u32,
+    /// CLIENT PAUSE: expired keys read as missing but stay (`Keyspace::pause_changes_until`).
+    pub changes_paused: bool,
+}
+
+fn has_field_ttls(entry: &Entry) -> bool {
+    entry.hash().is_some_and(|h| h.has_field_ttls())
 }
 
 /// The rehash callback of the table, whose elements are boxes.
@@ -258,6 +270,9 @@ impl DbShard<'_> {
         let index = self.find_index(hash, key)?;
         let entry = self.table.map.get_bucket(index)?;
         if entry.is_expired(self.now_ms) {
+            if self.changes_paused {
+                return None;
+            }
             self.remove_at(index);
             self.stats.expired += 1;
             self.notices.key(self.db, key, class::EXPIRED, "expired");
@@ -366,6 +381,9 @@ impl DbShard<'_> {
 
     /// Bookkeeping of one access: access time, the LFU counter, and the admission sketch.
     fn touch(&mut self, index: usize) {
+        if super::no_touch() {
+            return;
+        }
         let (settings, now, clock) = (self.settings, self.now_ms, self.lru_clock);
         if let Some(entry) = self.table.map.get_bucket_mut(index) {
             if settings.policy.uses_lfu() {
@@ -455,9 +473,33 @@ impl DbShard<'_> {
         key: &[u8],
         f: impl FnOnce(&mut Entry) -> R,
     ) -> Option<R> {
+        self.modify_with(hash, key, true, f)
+    }
+
+    /// `modify` for a change that is not an access (SORT converting a sorted set to the
+    /// `skiplist` encoding after reading it, as Redis's `zsetConvert`): the access time, LFU
+    /// counter and admission sketch are left alone; the bytes are accounted as by `modify`.
+    pub fn rewrite<R>(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
+        self.modify_with(hash, key, false, f)
+    }
+
+    fn modify_with<R>(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        access: bool,
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
         let index = self.expire_if_needed(hash, key)?;
-        self.count_access(hash);
-        self.touch(index);
+        if access {
+            self.count_access(hash);
+            self.touch(index);
+        }
         let entry = self.table.map.get_bucket_mut(index)?;
         let before_bytes = entry.memory();
         let had_expiry = entry.has_expiry();
@@ -471,7 +513,11 @@ impl DbShard<'_> {
         }
         let has_expiry = entry.has_expiry();
         let new_priority = entry.priority();
+        let field_ttls = has_field_ttls(entry);
         self.table.entry_bytes = self.table.entry_bytes + after_bytes - before_bytes;
+        if field_ttls {
+            self.table.hashes_with_ttls.get_or_insert_default().add(key);
+        }
         match (had_expiry, has_expiry) {
             (false, true) => self.table.volatile += 1,
             (true, false) => self.table.volatile -= 1,
@@ -527,6 +573,9 @@ impl DbShard<'_> {
         if entry.has_expiry() {
             self.table.volatile += 1;
         }
+        if has_field_ttls(&entry) {
+            self.track_field_ttls(entry.key());
+        }
         self.table.by_priority[entry.priority() as usize] += 1;
         if entry.has_labels() {
             self.index(&entry);
@@ -561,6 +610,56 @@ impl DbShard<'_> {
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
         let index = self.expire_if_needed(hash, key)?;
         self.remove_at(index)
+    }
+
+    fn track_field_ttls(&mut self, key: &[u8]) {
+        self.table.hashes_with_ttls.get_or_insert_default().add(key);
+    }
+
+    /// Deletes up to `limit` fields of the hash at `key` whose time has passed, announcing
+    /// `hexpired`, and the key (`del`) when none is left, as Redis 7.4 does on access and in its
+    /// active expiry. Returns how many fields went. A hash command calls it before reading fields
+    /// (HLEN and HTTL do not: 7.4 counts and reports such fields as they are).
+    pub fn reap_fields(&mut self, hash: u64, key: &[u8], limit: usize) -> usize {
+        let now = self.now_ms;
+        let due = self
+            .peek(hash, key)
+            .and_then(Entry::hash)
+            .is_some_and(|h| h.fields_due(now));
+        if !due {
+            return 0;
+        }
+        let removed = self
+            .rewrite(hash, key, |entry| {
+                entry.hash_mut().map_or(0, |h| h.remove_expired(now, limit))
+            })
+            .unwrap_or(0);
+        if removed > 0 {
+            self.stats.expired_fields += removed as u64;
+            self.notify(key, class::HASH, "hexpired");
+            if !self.contains(hash, key) {
+                self.notify(key, class::GENERIC, "del");
+            }
+        }
+        removed
+    }
+
+    /// One round of the active expiry of hash fields: up to `keys` hashes, in turn, each losing
+    /// up to `fields` expired fields. Returns the fields removed.
+    pub fn field_expire_step(&mut self, keys: usize, fields: usize) -> usize {
+        let mut removed = 0;
+        for _ in 0..keys {
+            let Some(key) = self.table.hashes_with_ttls.as_mut().and_then(|q| q.pop()) else {
+                break;
+            };
+            let hash = crate::engine::hash_key(&key);
+            removed += self.reap_fields(hash, &key, fields);
+            let still = self.peek(hash, &key).is_some_and(has_field_ttls);
+            if still {
+                self.track_field_ttls(&key);
+            }
+        }
+        removed
     }
 
     /// Announces a change to `key` in this view's database (see `engine::notice`).
@@ -674,7 +773,7 @@ impl DbShard<'_> {
     /// and deletes those whose time has passed. Returns (entries with a TTL examined, expired).
     pub fn expire_step(&mut self, budget: usize) -> (usize, usize) {
         let buckets = self.table.map.num_buckets();
-        if self.table.volatile == 0 || buckets == 0 {
+        if self.table.volatile == 0 || buckets == 0 || self.changes_paused {
             return (0, 0);
         }
         let (mut sampled, mut expired, mut visited) = (0, 0, 0);

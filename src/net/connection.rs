@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::futures::Notified;
 
-use crate::commands::{dispatch, Ctx};
+use crate::commands::{dispatch, held_by_pause, Ctx};
 use crate::engine::now_ms;
 use crate::protocol::{Limits, Protocol, ReplyBuf, RequestParser};
 use crate::state::blocking::{self, Unblocked};
@@ -55,8 +55,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     // When the output first passed the soft limit of the client's class (0 = it is under).
     let soft_limit_since = AtomicU64::new(0);
     loop {
-        // As Redis, subscribers are never closed for being idle: listening is what they do.
-        let timeout = match client.pubsub.is_subscribed() {
+        // As Redis, subscribers and monitors are never closed for being idle: listening is what they
+        // do.
+        let timeout = match client.pubsub.is_subscribed() || client.monitor {
             true => 0,
             false => server.config.read().timeout,
         };
@@ -95,6 +96,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                     .stats
                     .net_input_bytes
                     .fetch_add(n as u64, Ordering::Relaxed);
+                server.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
             }
         }
         info.touch();
@@ -128,6 +130,53 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 &mut args,
             ) {
                 Ok(true) => {
+                    let held = held_by_pause(server, &client, &args, now_ms());
+                    if let Some((parent, spec, writes)) = held {
+                        // Earlier replies go out now; this request and those after it wait.
+                        if !write_output(
+                            server,
+                            &mut stream,
+                            &mut out,
+                            &mut client,
+                            killed.as_mut(),
+                        )
+                        .await
+                        {
+                            client.close_after_reply = true;
+                            break;
+                        }
+                        // CLIENT LIST shows the held command, as Redis names a postponed one.
+                        client.last_command = Some((parent, spec));
+                        info.details().last_command = client.last_command;
+                        info.postponed.store(true, Ordering::Relaxed);
+                        server.pause.enqueue(client.id, writes);
+                        let gone = loop {
+                            let changed = server.pause.changed.notified();
+                            tokio::pin!(changed);
+                            changed.as_mut().enable();
+                            if server.pause.may_go_on(client.id, now_ms()) {
+                                break false;
+                            }
+                            let left = server.pause.end_ms().saturating_sub(now_ms());
+                            tokio::select! {
+                                _ = &mut stop => break true,
+                                _ = &mut killed => break true,
+                                _ = changed => {}
+                                _ = tokio::time::sleep(Duration::from_millis(left + 1)) => {}
+                                read = stream.read_buf(&mut input) => match read {
+                                    Ok(0) | Err(_) => break true,
+                                    Ok(_) if input.len() > query_limit => break true,
+                                    Ok(_) => {}
+                                },
+                            }
+                        };
+                        info.postponed.store(false, Ordering::Relaxed);
+                        if gone {
+                            server.pause.dequeue(client.id);
+                            client.close_after_reply = true;
+                            break;
+                        }
+                    }
                     // Messages published before this command was read come before its reply.
                     client.pubsub.drain(&mut out);
                     let mark = out.len();
@@ -143,6 +192,10 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                         now_ms: now_ms(),
                     };
                     dispatch(&mut ctx, &args);
+                    if held.is_some() {
+                        // It has run: the next client in line may go on.
+                        server.pause.dequeue(client.id);
+                    }
                     client.pubsub.drain_before(&mut out, mark);
                     blocking::serve_ready(server);
                     if out.overflowed() {
@@ -168,6 +221,8 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                             client.close_after_reply = true;
                             break;
                         }
+                        // CLIENT LIST names the command it is blocked in (BLPOP), not the one before.
+                        info.details().last_command = client.last_command;
                         let closed = async {
                             loop {
                                 tokio::select! {
@@ -214,7 +269,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 }
                 Ok(false) => break,
                 Err(err) => {
-                    out.error_bytes(&crate::error::CmdError::Protocol(err).message_bytes());
+                    let message = crate::error::CmdError::Protocol(err).message_bytes();
+                    server.metrics.error_reply(&message);
+                    out.error_bytes(&message);
                     client.close_after_reply = true;
                     break;
                 }
@@ -237,6 +294,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
     // A closed connection leaves no watch behind.
     crate::commands::multi::reset_client(server, &mut client);
     server.tracking.disable(client.id);
+    if client.monitor {
+        server.monitors.remove(client.id);
+    }
     let _ = stream.shutdown().await;
 }
 
@@ -266,6 +326,10 @@ async fn write_output(
         .stats
         .net_output_bytes
         .fetch_add(out.len() as u64, Ordering::Relaxed);
+    server
+        .stats
+        .writes_processed
+        .fetch_add(1, Ordering::Relaxed);
     out.clear(KEEP_OUTPUT_CAPACITY);
     true
 }

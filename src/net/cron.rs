@@ -1,6 +1,7 @@
 //! Background work: the cron (`hz` times a second: rates, memory peak, eviction after a lowered
 //! limit, active expiry, giving back sparse tables) and the sweeper of invalidated keys.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,20 +17,39 @@ pub async fn cron(server: Arc<Server>) {
         let hz = server.config.read().hz.max(1);
         let period = Duration::from_millis(1000 / hz as u64);
         tokio::time::sleep(period).await;
-        server.stats.sample_rates(now_ms());
+        server
+            .stats
+            .sample_rates(now_ms(), server.metrics.processed());
         server.used_memory();
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {
             // Never between the commands of an EXEC.
             let _shared = server.exec_gate.shared();
-            evict_in_background(&server.keyspace, budget);
+            let started = Instant::now();
+            if evict_in_background(&server.keyspace, budget) {
+                sample_latency(&server, "eviction-cycle", started);
+            }
+            let started = Instant::now();
             active_expire_cycle(&server.keyspace, now_ms(), budget);
+            server
+                .stats
+                .expire_cycle_micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            sample_latency(&server, "expire-cycle", started);
             server.keyspace.shrink_to_fit();
             // Keys the cycle expired or evicted may have dependents.
             server.keyspace.invalidate_dependents();
         })
         .await;
+    }
+}
+
+/// A latency monitor sample of `event`, which began at `started` (LATENCY LATEST...).
+fn sample_latency(server: &Server, event: &str, started: Instant) {
+    if server.latency.enabled() {
+        let millis = started.elapsed().as_millis() as u64;
+        server.latency.add_sample_if_needed(event, millis);
     }
 }
 
@@ -69,12 +89,16 @@ pub async fn sweeper(server: Arc<Server>) {
 
 /// Brings the keyspace under a limit that was lowered at run time (CONFIG SET maxmemory), in small
 /// steps within `budget`, so that clients keep being served meanwhile; writes also evict inline.
-fn evict_in_background(keyspace: &Keyspace, budget: Duration) {
+/// Whether it had anything to do (Redis samples `eviction-cycle` only then).
+fn evict_in_background(keyspace: &Keyspace, budget: Duration) -> bool {
     const STEP: usize = 64;
     let started = Instant::now();
+    let mut worked = false;
     while started.elapsed() < budget && keyspace.over_limit() {
+        worked = true;
         if keyspace.evict_some(now_ms(), STEP) == 0 {
             break;
         }
     }
+    worked
 }

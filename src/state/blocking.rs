@@ -86,6 +86,8 @@ struct Waiter {
     args: Vec<Bytes>,
     serve: ServeFn,
     reply: oneshot::Sender<Bytes>,
+    /// Blocked with a timeout (INFO's `clients_in_timeout_table`).
+    timed: bool,
 }
 
 #[derive(Default)]
@@ -157,6 +159,11 @@ impl Blocking {
     /// Clients currently blocked (INFO's `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
         self.lock().waiters.len()
+    }
+
+    /// Blocked clients with a timeout: Redis's `clients_in_timeout_table`.
+    pub fn blocked_with_timeout(&self) -> usize {
+        self.lock().waiters.values().filter(|w| w.timed).count()
     }
 
     pub fn is_blocked(&self, client_id: u64) -> bool {
@@ -254,6 +261,7 @@ pub fn block_on(
             args: args.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
             serve,
             reply: sender,
+            timed: timeout.is_some(),
         },
     );
     ctx.client.blocked = Some(Blocked {
@@ -341,7 +349,11 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
         match result {
             Ok(Serve::NotReady | Serve::WrongType) => continue,
             Ok(Serve::Served) => {}
-            Err(err) => out.error_bytes(&err.message_bytes()),
+            Err(err) => {
+                let message = err.message_bytes();
+                server.metrics.error_reply(&message);
+                out.error_bytes(&message);
+            }
         }
         if let Some(waiter) = registry.remove(client_id) {
             server.blocking.waiting.fetch_sub(1, Ordering::SeqCst);

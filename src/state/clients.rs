@@ -44,6 +44,11 @@ pub struct ClientState {
     /// Set by the current command when the next one's reply must be skipped (CLIENT REPLY SKIP).
     pub skip_next: bool,
     pub close_after_reply: bool,
+    /// In MONITOR mode (Redis's `CLIENT_MONITOR`): fed every command, refused the keyspace, never
+    /// closed for being idle.
+    pub monitor: bool,
+    /// MONITOR lines of this monitor's own commands, written after the command's reply.
+    pub own_monitor_lines: Vec<Bytes>,
     /// True while EXEC runs this client's queued commands: blocking commands must not block.
     pub in_exec: bool,
     pub action: Option<Action>,
@@ -60,6 +65,9 @@ pub struct ClientState {
     pub watched: Vec<(usize, Bytes)>,
     /// CLIENT TRACKING mode (the tables are in `Server::tracking`).
     pub tracking: super::tracking::ClientTracking,
+    /// Where the pushes the current command wrote (subscription confirmations, its own published
+    /// messages) end in the output: they are sent even while CLIENT REPLY is OFF or SKIP.
+    pub pushed_to: Option<usize>,
 }
 
 impl ClientState {
@@ -73,6 +81,8 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             skip_next: false,
             close_after_reply: false,
+            monitor: false,
+            own_monitor_lines: Vec::new(),
             in_exec: false,
             action: None,
             blocked: None,
@@ -82,6 +92,7 @@ impl ClientState {
             multi: None,
             watched: Vec::new(),
             tracking: Default::default(),
+            pushed_to: None,
         }
     }
 
@@ -102,6 +113,10 @@ pub struct ClientInfo {
     pub last_interaction_ms: AtomicU64,
     pub resp: AtomicUsize,
     pub no_evict: AtomicBool,
+    /// CLIENT NO-TOUCH: its reads leave keys' access times and LFU counters alone.
+    pub no_touch: AtomicBool,
+    /// Held by CLIENT PAUSE (flag `b` in CLIENT LIST, as Redis's postponed clients).
+    pub postponed: AtomicBool,
     pub killed: AtomicBool,
     pub kill: Notify,
     /// A WATCHed key changed: the next EXEC fails (Redis's `CLIENT_DIRTY_CAS`, flag `d`). Set by
@@ -126,6 +141,9 @@ pub struct ClientDetails {
     pub output_capacity: usize,
     /// The socket's file descriptor, -1 when unknown.
     pub fd: i32,
+    /// CLIENT SETINFO LIB-NAME and LIB-VER.
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
 }
 
 impl ClientInfo {
@@ -182,6 +200,8 @@ impl ClientRegistry {
             last_interaction_ms: AtomicU64::new(0),
             resp: AtomicUsize::new(2),
             no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            postponed: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             dirty_cas: AtomicBool::new(false),

@@ -55,6 +55,11 @@ pub struct ConfigValues {
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
     pub priority_idle_demote: u64,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+    pub latency_monitor_threshold: u64,
+    pub latency_tracking: bool,
+    pub latency_tracking_info_percentiles: Vec<f64>,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
@@ -241,6 +246,37 @@ pub fn parse_memory(text: &str) -> Option<u64> {
     value.checked_mul(multiplier)
 }
 
+/// A double as Redis prints it with `%f` and `trimDoubleString`: six decimals, then the trailing
+/// zeros and a bare point dropped (`50`, `99.9`).
+pub fn trimmed_double(value: f64) -> String {
+    let text = format!("{value:.6}");
+    if !text.contains('.') {
+        return text;
+    }
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `latency-tracking-info-percentiles`: doubles within 0..=100, space separated; `""` for none.
+pub(crate) fn percentiles(args: &[&str]) -> Result<Vec<f64>, String> {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    let mut values = Vec::with_capacity(words.len());
+    for word in words {
+        let value = word
+            .parse::<f64>()
+            .ok()
+            .filter(|v| !v.is_nan())
+            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        if !(0.0..=100.0).contains(&value) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .into(),
+            );
+        }
+        values.push(value);
+    }
+    Ok(values)
+}
+
 /// Every directive: the server's table and those of the modules that own theirs.
 pub fn directives() -> impl Iterator<Item = &'static Directive> {
     table::DIRECTIVES
@@ -286,6 +322,11 @@ impl Default for ConfigValues {
             lfu_log_factor: 0,
             lfu_decay_time: 0,
             priority_idle_demote: 0,
+            slowlog_log_slower_than: 0,
+            slowlog_max_len: 0,
+            latency_monitor_threshold: 0,
+            latency_tracking: false,
+            latency_tracking_info_percentiles: Vec::new(),
             hash_max_listpack_entries: 0,
             hash_max_listpack_value: 0,
             zset_max_listpack_entries: 0,

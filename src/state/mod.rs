@@ -10,8 +10,13 @@ pub mod command;
 pub mod coherence;
 pub mod config;
 pub mod exec_gate;
+pub mod latency;
+pub mod metrics;
+pub mod monitor;
 pub mod multi;
+pub mod pause;
 pub mod pubsub;
+pub mod slowlog;
 pub mod stats;
 pub mod tracking;
 
@@ -35,9 +40,14 @@ pub const CACHET_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct ServerStats {
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
-    pub commands_processed: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Reads and writes of client sockets (`total_reads_processed`, `total_writes_processed`).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    /// Wall time the active expiry cycles took (`expire_cycle_cpu_milliseconds`, as Redis
+    /// measures it).
+    pub expire_cycle_micros: AtomicU64,
     pub expired_by_cycle: AtomicU64,
     /// Rates of the counters above, sampled by `cron` for INFO's `instantaneous_*` fields.
     pub ops_per_sec: stats::RateSampler,
@@ -53,9 +63,11 @@ impl ServerStats {
         for counter in [
             &self.connections_received,
             &self.rejected_connections,
-            &self.commands_processed,
             &self.net_input_bytes,
             &self.net_output_bytes,
+            &self.reads_processed,
+            &self.writes_processed,
+            &self.expire_cycle_micros,
             &self.expired_by_cycle,
         ] {
             counter.store(0, Ordering::Relaxed);
@@ -65,9 +77,9 @@ impl ServerStats {
         self.output_bytes_per_sec.reset();
     }
 
-    pub fn sample_rates(&self, now_ms: u64) {
-        self.ops_per_sec
-            .sample(now_ms, self.commands_processed.load(Ordering::Relaxed));
+    /// `processed`: `total_commands_processed`, which `metrics` keeps per thread.
+    pub fn sample_rates(&self, now_ms: u64, processed: u64) {
+        self.ops_per_sec.sample(now_ms, processed);
         self.input_bytes_per_sec
             .sample(now_ms, self.net_input_bytes.load(Ordering::Relaxed));
         self.output_bytes_per_sec
@@ -98,6 +110,16 @@ pub struct Server {
     pub coherence: Arc<coherence::Coherence>,
     /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
     pub tracking: Arc<tracking::Tracking>,
+    /// CLIENT PAUSE: which commands are held, and the clients waiting.
+    pub pause: pause::ClientPause,
+    /// Per-command counters and histograms, error replies (INFO commandstats, errorstats,
+    /// latencystats).
+    pub metrics: metrics::Metrics,
+    pub slowlog: slowlog::Slowlog,
+    /// The latency monitor's events (LATENCY LATEST/HISTORY...).
+    pub latency: latency::LatencyMonitor,
+    /// Clients in MONITOR mode.
+    pub monitors: monitor::Monitors,
     shutdown: watch::Sender<bool>,
 }
 
@@ -145,6 +167,13 @@ impl Server {
         self.pubsub
             .keyspace_events
             .store(keyspace_events, Ordering::Relaxed);
+        let config = self.config.read();
+        self.slowlog
+            .configure(config.slowlog_log_slower_than, config.slowlog_max_len);
+        self.latency.set_threshold(config.latency_monitor_threshold);
+        self.metrics
+            .tracking
+            .store(config.latency_tracking, Ordering::Relaxed);
     }
 
     /// Every consumer of the keyspace notices, installed together when the server is built: each
@@ -192,6 +221,8 @@ impl Server {
         local_addr: SocketAddr,
     ) -> Arc<Server> {
         let (shutdown, _) = watch::channel(false);
+        // Calibrated once per process, before the first command is timed.
+        crate::os::ticks::init();
         let now = now_ms();
         if values.node_id.is_empty() {
             values.node_id = coherence::random_node_id();
@@ -214,6 +245,11 @@ impl Server {
             pubsub: pubsub.clone(),
             coherence,
             tracking: Arc::new(tracking::Tracking::new(pubsub)),
+            pause: Default::default(),
+            metrics: Default::default(),
+            slowlog: Default::default(),
+            latency: Default::default(),
+            monitors: Default::default(),
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());

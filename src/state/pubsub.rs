@@ -11,8 +11,8 @@
 //! `pubsub` class for a subscribed client, `normal` for a client that only receives client
 //! tracking's invalidations (RESP3, or a redirect target that is not subscribed), as Redis's
 //! `getClientType` classes them. A receiver that stops reading thus costs at most its limit, never
-//! memory without bound. (MONITOR, when it exists, is to feed its clients through the same inboxes
-//! to fall under the same limit.)
+//! memory without bound. MONITOR feeds its clients through the same inboxes (`state::monitor`), so
+//! they fall under the same limit (the `normal` class, as in Redis).
 //!
 //! The registry is also the sink of keyspace notices that turns them into Redis's keyspace
 //! notifications (`notify-keyspace-events`). The sink runs with a shard locked, so nothing here
@@ -52,6 +52,9 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Message {
     frame: Bytes,
+    /// Sent as a push frame in RESP3 (messages, invalidations); false for MONITOR's lines, which
+    /// are status replies in both protocols.
+    push: bool,
 }
 
 impl Message {
@@ -69,12 +72,18 @@ impl Message {
         out.bulk(payload);
         Message {
             frame: out.freeze(),
+            push: true,
         }
     }
 
     /// A message already encoded as a RESP2 array (client tracking's invalidations).
     pub fn from_frame(frame: Bytes) -> Message {
-        Message { frame }
+        Message { frame, push: true }
+    }
+
+    /// A reply already encoded, written as it is in both protocols (MONITOR's lines).
+    pub fn raw(frame: Bytes) -> Message {
+        Message { frame, push: false }
     }
 
     /// Bytes it takes in the subscriber's output buffer, plus its slot in the queue.
@@ -84,7 +93,7 @@ impl Message {
 
     /// Writes it as Redis does: a push frame in RESP3, an array in RESP2.
     pub fn encode(&self, out: &mut ReplyBuf) {
-        if out.is_resp3() {
+        if self.push && out.is_resp3() {
             out.raw(b">");
             out.raw(&self.frame[1..]);
         } else {

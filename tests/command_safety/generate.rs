@@ -82,6 +82,18 @@ pub const TIMEOUTS: &[&str] = &[
     " 1",
 ];
 
+/// CLIENT PAUSE timeouts (milliseconds): short, or refused.
+pub const PAUSES: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "abc",
+    "",
+    "1.5",
+    " 1",
+    "9223372036854775808",
+];
+
 /// DEBUG SLEEP pauses that round to none (or are refused).
 pub const SLEEPS: &[&str] = &[
     "0",
@@ -209,6 +221,9 @@ pub enum Mode {
     MayClose,
     /// CLIENT REPLY, on a fresh connection, followed by CLIENT REPLY ON: any number of replies.
     ClientReply,
+    /// MONITOR, on a fresh connection: one reply, then the connection is a monitor (the lines it
+    /// is fed, the sentinel's own after its reply, are not replies; the connection is dropped).
+    Monitor,
 }
 
 /// A command or subcommand of the table.
@@ -230,6 +245,7 @@ impl Target {
             | "sunsubscribe" => Mode::Subscribe,
             "quit" | "client|kill" => Mode::MayClose,
             "client|reply" => Mode::ClientReply,
+            "monitor" => Mode::Monitor,
             "multi" => Mode::Multi,
             _ => Mode::Main,
         }
@@ -446,6 +462,22 @@ fn fix_up(
     }
     if name == "debug" && args.get(1).is_some_and(|a| is_word(a, "sleep")) {
         return None;
+    }
+    // A long CLIENT PAUSE would hold every other combination.
+    if name == "client|pause" && args.len() > 2 {
+        args[2] = PAUSES[i % PAUSES.len()].as_bytes().to_vec();
+    }
+    // CLIENT KILL MAXAGE of a few seconds would kill the shared connection.
+    if name == "client|kill" {
+        for at in 2..args.len().saturating_sub(1) {
+            let small_age = std::str::from_utf8(&args[at + 1])
+                .ok()
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|age| (1..1_000_000_000).contains(&age));
+            if is_word(&args[at], "maxage") && small_age {
+                args[at + 1] = b"1000000000".to_vec();
+            }
+        }
     }
     let directive = |a: &Vec<u8>| directives.contains(&String::from_utf8_lossy(a).to_lowercase());
     if name == "config|set" && args.iter().skip(2).step_by(2).any(directive) {

@@ -151,6 +151,7 @@ fn cache_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         xx: opts.xx,
         get: opts.get,
         keepttl: opts.keepttl,
+        ifeq: opts.ifeq,
         expire_at,
         meta: Some(&meta),
     };

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::commands::keys::scan::{parse_cursor, parse_scan_options, walk_shards, ScanOptions};
+use crate::commands::keys::scan::{
+    parse_cursor, parse_scan_options, walk_shards, ScanOf, ScanOptions,
+};
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::engine::labels::LabelKind;
@@ -157,7 +159,7 @@ fn tag_keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let tag = &args[1][..];
     let cursor = parse_cursor(&args[2]).ok_or(CmdError::InvalidCursor)?;
-    let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
+    let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, ScanOf::Other)?;
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let set_buckets =
         |view: &DbShard<'_>| view.table.tags.get(tag).map_or(0, |label| label.buckets());

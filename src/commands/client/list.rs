@@ -1,6 +1,6 @@
-//! Which clients are connected: CLIENT LIST and CLIENT INFO (one line per client, in Redis 7.0's
-//! field order; fields for state cachet does not keep carry Redis's idle values) and CLIENT KILL
-//! with its filters.
+//! Which clients are connected: CLIENT LIST and CLIENT INFO (one line per client, in Redis 7.2's
+//! field order, `lib-name` and `lib-ver` last; fields for state cachet does not keep carry Redis's
+//! idle values) and CLIENT KILL with its filters.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,7 +97,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     if multi_queued >= 0 {
         flags.push('x');
     }
-    if ctx.server.blocking.is_blocked(info.id) {
+    if ctx.server.blocking.is_blocked(info.id) || info.postponed.load(Ordering::Relaxed) {
         flags.push('b');
     }
     let tracking = ctx.server.tracking.client(info.id);
@@ -120,6 +120,9 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     if info.no_evict.load(Ordering::Relaxed) {
         flags.push('e');
     }
+    if info.no_touch.load(Ordering::Relaxed) {
+        flags.push('T');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -128,6 +131,13 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         .as_deref()
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
+    let lib = |value: &Option<Bytes>| {
+        value
+            .as_deref()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    };
+    let (lib_name, lib_ver) = (lib(&details.lib_name), lib(&details.lib_ver));
     let query_total = details.query_buffer + details.query_buffer_free;
     let tot_mem = query_total
         + output_capacity
@@ -137,7 +147,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
@@ -163,6 +173,8 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         cmd,
         redir,
         info.resp.load(Ordering::Relaxed),
+        lib_name,
+        lib_ver,
     );
     line
 }
@@ -236,6 +248,8 @@ struct KillFilter<'a> {
     kind: Option<ClientType>,
     addr: Option<&'a [u8]>,
     laddr: Option<&'a [u8]>,
+    /// Seconds: only clients connected for longer match.
+    max_age: Option<u64>,
     skip_me: bool,
 }
 
@@ -250,6 +264,9 @@ impl KillFilter<'_> {
                 .kind
                 .is_none_or(|kind| client_type(server, info) == kind)
             && self.id.is_none_or(|id| info.id == id)
+            && self
+                .max_age
+                .is_none_or(|age| info.created.elapsed().as_secs() > age)
             && !(self.skip_me && info.id == my_id)
     }
 }
@@ -269,6 +286,12 @@ fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
                 .filter(|&id| id >= 1)
                 .ok_or(CmdError::ClientIdNotPositive)?;
             filter.id = Some(id as u64);
+        } else if is(option, "maxage") {
+            let age = parse_i64(value).ok_or(CmdError::MaxAgeNotInteger)?;
+            if age <= 0 {
+                return Err(CmdError::MaxAgeNotPositive);
+            }
+            filter.max_age = Some(age as u64);
         } else if is(option, "type") {
             filter.kind = Some(client_type_by_name(value)?);
         } else if is(option, "addr") {

@@ -19,6 +19,7 @@ use super::{CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Protocol};
 use crate::state::clients::ReplyMode;
+use crate::state::pause::PauseMode;
 use crate::state::REDIS_COMPAT_VERSION;
 
 const CONNECTION_FLAGS: CommandFlags = flags!(NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY);
@@ -172,6 +173,51 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Sets the client eviction mode of the connection.",
         since: "7.0.0",
         handler: Some(client_no_evict),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "no-touch",
+        arity: 3,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+        since: "7.2.0",
+        handler: Some(client_no_touch),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "setinfo",
+        arity: 4,
+        flags: CLIENT_FLAGS,
+        acl_categories: CLIENT_ACL,
+        group: "connection",
+        summary: "Sets information specific to the client or connection.",
+        since: "7.2.0",
+        handler: Some(client_setinfo),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "pause",
+        arity: -3,
+        flags: CLIENT_ADMIN_FLAGS,
+        acl_categories: CLIENT_ADMIN_ACL,
+        group: "connection",
+        summary: "Suspends commands processing.",
+        since: "3.0.0",
+        handler: Some(client_pause),
+        ..SPEC
+    },
+    CommandSpec {
+        name: "unpause",
+        arity: 2,
+        flags: CLIENT_ADMIN_FLAGS,
+        acl_categories: CLIENT_ADMIN_ACL,
+        group: "connection",
+        summary: "Resumes processing commands from paused clients.",
+        since: "6.2.0",
+        complexity: "O(N) Where N is the number of paused clients",
+        handler: Some(client_unpause),
         ..SPEC
     },
     CommandSpec {
@@ -392,6 +438,10 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     super::multi::reset_client(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.pubsub.clear();
+    if ctx.client.monitor {
+        ctx.server.monitors.remove(ctx.client.id);
+        ctx.client.monitor = false;
+    }
     tracking::disable(ctx);
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
@@ -401,6 +451,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.client.skip_next = false;
     ctx.client.info.details().name = None;
     ctx.client.info.no_evict.store(false, Ordering::Relaxed);
+    ctx.client.info.no_touch.store(false, Ordering::Relaxed);
     ctx.out.simple("RESET");
     Ok(())
 }
@@ -440,6 +491,68 @@ fn on_off(arg: &Bytes) -> Result<bool, CmdError> {
 fn client_no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let on = on_off(&args[2])?;
     ctx.client.info.no_evict.store(on, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_no_touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let on = on_off(&args[2])?;
+    ctx.client.info.no_touch.store(on, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2): shown in CLIENT LIST; an empty value clears.
+fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (attribute, value) = (&args[2], &args[3]);
+    let is_name = is(attribute, "lib-name");
+    if !is_name && !is(attribute, "lib-ver") {
+        return Err(CmdError::SetinfoOption(attribute[..].into()));
+    }
+    if !valid_client_name(value) {
+        return Err(CmdError::SetinfoValue(attribute[..].into()));
+    }
+    let value = (!value.is_empty()).then(|| Bytes::copy_from_slice(value));
+    let mut details = ctx.client.info.details();
+    if is_name {
+        details.lib_name = value;
+    } else {
+        details.lib_ver = value;
+    }
+    drop(details);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the timeout, as Redis does.
+fn client_pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::UnknownSubcommandOrArity {
+            command: "client",
+            sub: args[1][..].into(),
+        });
+    }
+    let mode = match args.get(3) {
+        None => PauseMode::All,
+        Some(mode) if is(mode, "write") => PauseMode::Write,
+        Some(mode) if is(mode, "all") => PauseMode::All,
+        Some(_) => return Err(CmdError::PauseMode),
+    };
+    let timeout = parse_i64(&args[2]).ok_or(CmdError::TimeoutNotInteger)?;
+    if timeout < 0 {
+        return Err(CmdError::TimeoutNegative);
+    }
+    let now = crate::engine::now_ms();
+    let end = now.saturating_add(timeout as u64);
+    let until = ctx.server.pause.pause(mode, end, now);
+    ctx.server.keyspace.pause_changes_until(until);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.server.pause.unpause();
+    ctx.server.keyspace.pause_changes_until(0);
     ctx.out.ok();
     Ok(())
 }
@@ -489,16 +602,24 @@ const CLIENT_HELP: &[&str] = &[
     "      Kill connections authenticated by <username>.",
     "    * SKIPME (YES|NO)",
     "      Skip killing current connection (default: yes).",
+    "    * MAXAGE <maxage>",
+    "      Kill connections older than the specified age.",
     "LIST [options ...]",
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
-    "NO-EVICT (ON|OFF)",
-    "    Protect current client connection from eviction.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
     "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
@@ -506,6 +627,10 @@ const CLIENT_HELP: &[&str] = &[
     "    Control server assisted client side caching.",
     "TRACKINGINFO",
     "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
 ];
 
 fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
@@ -530,6 +655,10 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let id = int(&args[2])?;
     let unblocked = u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, with_error));
+    if unblocked && with_error {
+        // The unblocked client is answered an error.
+        super::observe::error_reply(ctx.server, &CmdError::Unblocked.message_bytes());
+    }
     ctx.out.int(i64::from(unblocked));
     Ok(())
 }

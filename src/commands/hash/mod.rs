@@ -5,8 +5,12 @@
 //! As in Redis, arguments are checked before the key is looked up (an increment that is not a
 //! number is reported even for a key of another type), and every change is announced with
 //! Redis's event: `hset` (HSET, HMSET, HSETNX), `hdel` (then `del` when the hash became empty),
-//! `hincrby`, `hincrbyfloat`.
+//! `hincrby`, `hincrbyfloat`. Field TTLs (Redis 7.4) are set and read in `hash/expire.rs`;
+//! every command here but HLEN first deletes the fields whose time has passed (`hexpired`, and
+//! `del` for a hash left empty), so none of them sees one; HLEN counts them until they are reaped,
+//! as 7.4's does.
 
+mod expire;
 mod sample;
 
 use crate::commands::{AclCategories, CommandFlags};
@@ -17,7 +21,7 @@ use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::notice::class;
 use crate::engine::types::hash::HashLimits;
 use crate::engine::types::{Collection, HashValue};
-use crate::engine::Entry;
+use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, ReplyBuf};
 
@@ -40,6 +44,23 @@ const HASH: CommandSpec = CommandSpec {
 };
 
 const WHOLE_HASH: &str = "O(N) where N is the size of the hash.";
+const PER_FIELD: &str = "O(N) where N is the number of specified fields";
+const FIELD_EXPIRE: CommandSpec = CommandSpec {
+    arity: -6,
+    flags: WRITE_FAST,
+    acl_categories: ACL_WRITE_FAST,
+    since: "7.4.0",
+    complexity: PER_FIELD,
+    ..HASH
+};
+const FIELD_TTL: CommandSpec = CommandSpec {
+    arity: -5,
+    flags: READ_FAST,
+    acl_categories: ACL_READ_FAST,
+    since: "7.4.0",
+    complexity: PER_FIELD,
+    ..HASH
+};
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "hset", arity: -4, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Set the string value of a hash field", complexity: "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", handler: Some(hset), ..HASH },
@@ -57,6 +78,15 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "hincrby", arity: 4, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increment the integer value of a hash field by the given number", handler: Some(hincrby), ..HASH },
     CommandSpec { name: "hincrbyfloat", arity: 4, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Increment the float value of a hash field by the given amount", since: "2.6.0", handler: Some(hincrbyfloat), ..HASH },
     CommandSpec { name: "hrandfield", arity: -2, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Get one or multiple random fields from a hash", since: "6.2.0", complexity: "O(N) where N is the number of fields returned", handler: Some(sample::hrandfield), ..HASH },
+    CommandSpec { name: "hexpire", summary: "Set expiry for hash field using relative time to expire (seconds)", handler: Some(expire::hexpire), ..FIELD_EXPIRE },
+    CommandSpec { name: "hpexpire", summary: "Set expiry for hash field using relative time to expire (milliseconds)", handler: Some(expire::hpexpire), ..FIELD_EXPIRE },
+    CommandSpec { name: "hexpireat", summary: "Set expiry for hash field using an absolute Unix timestamp (seconds)", handler: Some(expire::hexpireat), ..FIELD_EXPIRE },
+    CommandSpec { name: "hpexpireat", summary: "Set expiry for hash field using an absolute Unix timestamp (milliseconds)", handler: Some(expire::hpexpireat), ..FIELD_EXPIRE },
+    CommandSpec { name: "httl", summary: "Returns the TTL in seconds of a hash field.", handler: Some(expire::httl), ..FIELD_TTL },
+    CommandSpec { name: "hpttl", summary: "Returns the TTL in milliseconds of a hash field.", handler: Some(expire::hpttl), ..FIELD_TTL },
+    CommandSpec { name: "hexpiretime", summary: "Returns the expiration time of a hash field as a Unix timestamp, in seconds.", handler: Some(expire::hexpiretime), ..FIELD_TTL },
+    CommandSpec { name: "hpexpiretime", summary: "Returns the expiration time of a hash field as a Unix timestamp, in msec.", handler: Some(expire::hpexpiretime), ..FIELD_TTL },
+    CommandSpec { name: "hpersist", arity: -5, flags: flags!(WRITE, FAST), summary: "Removes the expiration time for each specified field", handler: Some(expire::hpersist), ..FIELD_EXPIRE },
     CommandSpec { name: "hscan", arity: -3, flags: READ_SLOW, acl_categories: ACL_READ_SLOW, summary: "Incrementally iterate hash fields and associated values", since: "2.8.0", complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", handler: Some(sample::hscan), ..HASH },
 ];
 
@@ -70,16 +100,28 @@ pub fn limits(ctx: &Ctx<'_>) -> HashLimits {
 }
 
 /// Runs `f` on the hash at `key` (`None` when there is none) with a read lookup (keyspace hit or
-/// miss, access time refreshed); WRONGTYPE for another type.
+/// miss, access time refreshed), once its expired fields are deleted; WRONGTYPE for another type.
 fn read_hash<R>(
     ctx: &mut Ctx<'_>,
     key: &[u8],
+    f: impl FnOnce(Option<&HashValue>, &mut ReplyBuf) -> R,
+) -> Result<R, CmdError> {
+    read_hash_with(ctx, key, true, f)
+}
+
+fn read_hash_with<R>(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    reap: bool,
     f: impl FnOnce(Option<&HashValue>, &mut ReplyBuf) -> R,
 ) -> Result<R, CmdError> {
     let out = &mut *ctx.out;
     ctx.server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            if reap {
+                view.reap_fields(hash, key, usize::MAX);
+            }
             match view.read(hash, key) {
                 None => Ok(f(None, out)),
                 Some(entry) => entry
@@ -108,6 +150,7 @@ fn write_hash<R>(
     ctx.server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            view.reap_fields(hash, key, usize::MAX);
             let existing = view.modify(hash, key, |entry| {
                 let value = entry.hash_mut().ok_or(CmdError::WrongType)?;
                 let edit = edit.take().ok_or(CmdError::WrongType)?;
@@ -205,7 +248,7 @@ fn hexists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn hlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let len = read_hash(ctx, &args[1], |h, _| h.map_or(0, HashValue::len))?;
+    let len = read_hash_with(ctx, &args[1], false, |h, _| h.map_or(0, HashValue::len))?;
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -270,7 +313,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             None => 0,
         };
         let new = current.checked_add(by).ok_or(CmdError::Overflow)?;
-        h.set(&args[2], itoa::Buffer::new().format(new).as_bytes(), limits);
+        h.set_keep_ttl(&args[2], itoa::Buffer::new().format(new).as_bytes(), limits);
         Ok(new)
     })?;
     ctx.notify(class::HASH, "hincrby", &args[1]);
@@ -295,10 +338,28 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             return Err(CmdError::IncrementNanOrInfinity);
         }
         let text = sum.to_human_string().into_bytes();
-        h.set(&args[2], &text, limits);
+        h.set_keep_ttl(&args[2], &text, limits);
         Ok(text)
     })?;
     ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
     ctx.out.bulk(&written.map_or_else(Vec::new, |w| w.result));
     Ok(())
+}
+
+/// The value of `field` in the hash at `key`, for a read from another family (SORT's `->field`
+/// patterns): `None` for a missing key, a key of another type or a missing field. Expired fields
+/// are deleted first, as any hash read does.
+pub(crate) fn read_field<R>(
+    view: &mut DbShard<'_>,
+    hash: u64,
+    key: &[u8],
+    field: &[u8],
+    f: impl FnOnce(Option<&[u8]>) -> R,
+) -> R {
+    view.reap_fields(hash, key, usize::MAX);
+    let value = view
+        .read(hash, key)
+        .and_then(Entry::hash)
+        .and_then(|h| h.get(field));
+    f(value)
 }

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 
 use super::read_hash;
-use crate::commands::keys::{parse_cursor, parse_scan_options};
+use crate::commands::keys::{parse_cursor, parse_scan_options, ScanOf};
 use crate::commands::{args, Ctx};
 use crate::engine::glob::glob_match;
 use crate::engine::types::hash::Pair;
@@ -164,7 +164,7 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             out.array(0);
             return Ok(());
         };
-        let options = parse_scan_options(args, 3, false)?;
+        let options = parse_scan_options(args, 3, ScanOf::Hash)?;
         let wanted = options.count as u64;
         let mut found: Vec<Pair<'_>> = Vec::new();
         let mut next = cursor;
@@ -187,10 +187,17 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         out.array(2);
         out.bulk(itoa::Buffer::new().format(next).as_bytes());
-        out.array(found.len() * 2);
-        for (field, value) in found {
-            out.bulk(field);
-            out.bulk(value);
+        if options.no_values {
+            out.array(found.len());
+            for (field, _) in found {
+                out.bulk(field);
+            }
+        } else {
+            out.array(found.len() * 2);
+            for (field, value) in found {
+                out.bulk(field);
+                out.bulk(value);
+            }
         }
         Ok(())
     })?

@@ -16,6 +16,9 @@ pub fn dump_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.server
             .keyspace
             .with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| {
+                // Redis 7.0's format has no field TTLs: a hash is dumped with the fields alive
+                // now, their TTLs left out.
+                view.reap_fields(hash, &args[1], usize::MAX);
                 view.read(hash, &args[1])
                     .map(|entry| dump::dump(entry, fill))
             });

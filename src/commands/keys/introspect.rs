@@ -1,10 +1,11 @@
-//! OBJECT (ENCODING, FREQ, IDLETIME, REFCOUNT, HELP) and MEMORY (USAGE, HELP): what a key costs
-//! and how it is held.
+//! OBJECT (ENCODING, FREQ, IDLETIME, REFCOUNT, HELP) and MEMORY (USAGE, HELP; DOCTOR, STATS,
+//! MALLOC-STATS and PURGE are `server::memory`'s): what a key costs and how it is held.
 
 use crate::commands::reply_help;
 use bytes::Bytes;
 
 use super::inspect;
+use crate::commands::server::memory;
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::memory::table_size;
 use crate::engine::policy::lfu_decayed;
@@ -28,6 +29,10 @@ pub static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 #[rustfmt::skip]
 pub static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "usage", arity: -3, flags: flags!(READONLY), acl_categories: acl!(READ, SLOW), first_key: 2, last_key: 2, key_step: 1, group: "server", summary: "Estimates the memory usage of a key.", since: "4.0.0", complexity: "O(N) where N is the number of samples.", handler: Some(memory_usage), ..SPEC },
+    CommandSpec { name: "doctor", arity: 2, acl_categories: acl!(SLOW), group: "server", summary: "Outputs a memory problems report.", since: "4.0.0", handler: Some(memory::memory_doctor), ..SPEC },
+    CommandSpec { name: "stats", arity: 2, acl_categories: acl!(SLOW), group: "server", summary: "Returns details about memory usage.", since: "4.0.0", handler: Some(memory::memory_stats), ..SPEC },
+    CommandSpec { name: "malloc-stats", arity: 2, acl_categories: acl!(SLOW), group: "server", summary: "Returns the allocator statistics.", since: "4.0.0", complexity: "Depends on how much memory is allocated, could be slow", handler: Some(memory::memory_malloc_stats), ..SPEC },
+    CommandSpec { name: "purge", arity: 2, acl_categories: acl!(SLOW), group: "server", summary: "Asks the allocator to release memory.", since: "4.0.0", complexity: "Depends on how much memory is allocated, could be slow", handler: Some(memory::memory_purge), ..SPEC },
     CommandSpec { name: "help", arity: 2, flags: flags!(LOADING, STALE), acl_categories: acl!(SLOW), group: "server", summary: "Returns helpful text about the different subcommands.", since: "4.0.0", handler: Some(memory_help), ..SPEC },
 ];
 
@@ -47,6 +52,14 @@ const OBJECT_HELP: &[&str] = &[
 ];
 
 const MEMORY_HELP: &[&str] = &[
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",

@@ -13,7 +13,7 @@ pub(crate) mod scan;
 
 use crate::engine::notice::class;
 /// HSCAN, SSCAN and ZSCAN read their cursor as SCAN does.
-pub(crate) use scan::{parse_cursor, parse_scan_options, ScanOptions};
+pub(crate) use scan::{parse_cursor, parse_scan_options, ScanOf, ScanOptions};
 
 use bytes::Bytes;
 

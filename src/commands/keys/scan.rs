@@ -106,17 +106,28 @@ pub(crate) struct ScanOptions<'a> {
     pub count: usize,
     pub pattern: Option<&'a [u8]>,
     pub type_name: Option<&'a [u8]>,
+    /// HSCAN NOVALUES (Redis 7.4): fields only.
+    pub no_values: bool,
+}
+
+/// Which command's options are parsed: TYPE is SCAN's, NOVALUES is HSCAN's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScanOf {
+    Keys,
+    Hash,
+    Other,
 }
 
 pub(crate) fn parse_scan_options(
     args: &[Bytes],
     from: usize,
-    with_type: bool,
+    of: ScanOf,
 ) -> Result<ScanOptions<'_>, CmdError> {
     let mut options = ScanOptions {
         count: DEFAULT_COUNT,
         pattern: None,
         type_name: None,
+        no_values: false,
     };
     let mut i = from;
     while i < args.len() {
@@ -129,8 +140,15 @@ pub(crate) fn parse_scan_options(
             options.count = usize::try_from(n).unwrap_or(usize::MAX);
         } else if args::is(&args[i], "match") && has_value {
             options.pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-        } else if with_type && args::is(&args[i], "type") && has_value {
+        } else if of == ScanOf::Keys && args::is(&args[i], "type") && has_value {
             options.type_name = Some(&args[i + 1][..]);
+        } else if args::is(&args[i], "novalues") {
+            if of != ScanOf::Hash {
+                return Err(CmdError::NovaluesNotHscan);
+            }
+            options.no_values = true;
+            i += 1;
+            continue;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -145,7 +163,8 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         count,
         pattern,
         type_name,
-    } = parse_scan_options(args, 2, true)?;
+        ..
+    } = parse_scan_options(args, 2, ScanOf::Keys)?;
 
     let mut found: Vec<Vec<u8>> = Vec::new();
     let table_buckets = |view: &DbShard<'_>| view.table.map.num_buckets();

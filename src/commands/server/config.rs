@@ -198,6 +198,7 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.server.keyspace.reset_stats();
     ctx.server.keyspace.reset_eviction_stats();
     ctx.server.stats.reset();
+    ctx.server.metrics.reset();
     ctx.out.ok();
     Ok(())
 }

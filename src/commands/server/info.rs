@@ -1,7 +1,9 @@
 //! `INFO [section ...]`: the server's figures under Redis 7's section and field names, formatted
 //! as Redis does (`# Section` headers, `name:value` lines, CRLF, one empty line between sections,
-//! sections always in Redis's order whatever order they were asked in). Only fields we have data
-//! for are listed; a field we cannot measure is left out rather than reported as a made-up zero.
+//! sections always in Redis's order whatever order they were asked in). Every field Redis 7.0
+//! prints is there, in Redis's order, because exporters read them by name; a field about a
+//! feature cachet does not have (persistence, replication, scripting, defragmentation, forks)
+//! reports that feature's idle value: 0, `-1` for "never", `ok` for a status.
 //!
 //! `used_memory` is the keyspace's own byte accounting (entries and table slots, rounded to the
 //! allocator's size classes) plus the allocator's usage measured at start-up. The data accounting
@@ -13,11 +15,13 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
+use crate::commands::observe::slot_names;
 use crate::commands::{CommandSpec, Ctx, SPEC};
-use crate::engine::memory::allocator_stats;
+use crate::engine::memory::allocator_stats_active;
 use crate::engine::{lru_clock, Priority};
 use crate::error::CmdResult;
 use crate::state::config::find_directive;
+use crate::state::config::trimmed_double;
 use crate::state::{Server, CACHET_VERSION, REDIS_COMPAT_VERSION};
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
@@ -42,6 +46,10 @@ const SECTIONS: &[(&str, bool, SectionWriter)] = &[
     ("stats", true, stats_section),
     ("replication", true, replication_section),
     ("cpu", true, cpu_section),
+    ("modules", true, modules_section),
+    ("commandstats", false, commandstats_section),
+    ("errorstats", true, errorstats_section),
+    ("latencystats", false, latencystats_section),
     ("cluster", true, cluster_section),
     ("keyspace", true, keyspace_section),
     ("cachet", false, cachet_section),
@@ -61,8 +69,8 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// Which of `SECTIONS` to print: `default` (or no argument) for the default ones, `all` and
-/// `everything` for all of them (cachet has no modules, commandstats or latencystats; its own
-/// section plays the part of a module's), names for themselves; unknown names add nothing.
+/// `everything` for all of them (cachet has no modules; its own sections play the part of a
+/// module's), names for themselves; unknown names add nothing.
 fn selected_sections(args: &[Bytes]) -> Vec<bool> {
     let mut wanted = vec![false; SECTIONS.len()];
     let defaults = |wanted: &mut Vec<bool>| {
@@ -157,9 +165,11 @@ fn server_section(info: &mut InfoText, server: &Server) {
     info.field("cachet_version", CACHET_VERSION);
     info.field("redis_git_sha1", "00000000");
     info.field("redis_git_dirty", 0);
+    info.field("redis_build_id", 0);
     info.field("redis_mode", "standalone");
     info.field("os", crate::os::name());
     info.field("arch_bits", usize::BITS);
+    info.field("monotonic_clock", crate::os::ticks::description());
     info.field(
         "multiplexing_api",
         if cfg!(target_os = "linux") {
@@ -168,6 +178,9 @@ fn server_section(info: &mut InfoText, server: &Server) {
             "kqueue"
         },
     );
+    // Rust's atomics are C11's; Redis prints 0.0.0 when it was not built by GCC.
+    info.field("atomicvar_api", "c11-builtin");
+    info.field("gcc_version", "0.0.0");
     info.field("process_id", std::process::id());
     info.field("process_supervised", "no");
     info.field("run_id", &server.run_id);
@@ -199,6 +212,10 @@ fn clients_section(info: &mut InfoText, server: &Server) {
     info.field("client_recent_max_output_buffer", max_output);
     info.field("blocked_clients", server.blocking.blocked_clients());
     info.field("tracking_clients", server.tracking.sizes().0);
+    info.field(
+        "clients_in_timeout_table",
+        server.blocking.blocked_with_timeout(),
+    );
 }
 
 fn ratio(numerator: u64, denominator: u64) -> String {
@@ -207,6 +224,10 @@ fn ratio(numerator: u64, denominator: u64) -> String {
     } else {
         format!("{:.2}", numerator as f64 / denominator as f64)
     }
+}
+
+fn percent(numerator: u64, denominator: u64) -> String {
+    format!("{}%", ratio(numerator * 100, denominator))
 }
 
 fn memory_section(info: &mut InfoText, server: &Server) {
@@ -219,14 +240,25 @@ fn memory_section(info: &mut InfoText, server: &Server) {
         .memory_peak
         .fetch_max(used, Ordering::Relaxed)
         .max(used);
-    let (allocated, resident) = allocator_stats();
-    let rss = crate::os::rss_bytes().unwrap_or(resident as u64);
+    let (allocated, active, resident) = allocator_stats_active();
+    let (allocated, active, resident) = (allocated as u64, active as u64, resident as u64);
+    let rss = crate::os::rss_bytes().unwrap_or(resident);
     let system = crate::os::total_system_memory();
     let maxmemory: u64 = config_value(server, "maxmemory")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let policy =
         config_value(server, "maxmemory-policy").unwrap_or_else(|| "noeviction".to_string());
+    let clients_normal: u64 = server
+        .clients
+        .all()
+        .iter()
+        .map(|client| {
+            let details = client.details();
+            (details.query_buffer + details.query_buffer_free + details.output_bytes) as u64
+        })
+        .sum();
+    let signed = |a: u64, b: u64| a as i64 - b as i64;
     info.section("Memory");
     info.field("used_memory", used);
     info.field("used_memory_human", bytes_to_human(used));
@@ -234,36 +266,95 @@ fn memory_section(info: &mut InfoText, server: &Server) {
     info.field("used_memory_rss_human", bytes_to_human(rss));
     info.field("used_memory_peak", peak);
     info.field("used_memory_peak_human", bytes_to_human(peak));
-    info.field(
-        "used_memory_peak_perc",
-        format!("{}%", ratio(used * 100, peak)),
-    );
+    info.field("used_memory_peak_perc", percent(used, peak));
+    // What is not the dataset is the start-up baseline: used = overhead + dataset, as in Redis.
+    info.field("used_memory_overhead", baseline);
     info.field("used_memory_startup", baseline);
     info.field("used_memory_dataset", dataset);
+    info.field("used_memory_dataset_perc", percent(dataset, dataset.max(1)));
     info.field("allocator_allocated", allocated);
+    info.field("allocator_active", active);
     info.field("allocator_resident", resident);
     info.field("total_system_memory", system);
     info.field("total_system_memory_human", bytes_to_human(system));
+    // No scripting engine, no functions.
+    for name in [
+        "used_memory_lua",
+        "used_memory_vm_eval",
+        "used_memory_lua_human",
+        "used_memory_scripts_eval",
+        "number_of_cached_scripts",
+        "number_of_functions",
+        "number_of_libraries",
+        "used_memory_vm_functions",
+        "used_memory_vm_total",
+        "used_memory_vm_total_human",
+        "used_memory_functions",
+        "used_memory_scripts",
+        "used_memory_scripts_human",
+    ] {
+        info.field(name, if name.ends_with("_human") { "0B" } else { "0" });
+    }
     info.field("maxmemory", maxmemory);
     info.field("maxmemory_human", bytes_to_human(maxmemory));
     info.field("maxmemory_policy", policy);
+    info.field("allocator_frag_ratio", ratio(active, allocated));
+    info.field("allocator_frag_bytes", signed(active, allocated));
+    info.field("allocator_rss_ratio", ratio(resident, active));
+    info.field("allocator_rss_bytes", signed(resident, active));
+    info.field("rss_overhead_ratio", ratio(rss, resident));
+    info.field("rss_overhead_bytes", signed(rss, resident));
     info.field("mem_fragmentation_ratio", ratio(rss, used));
-    info.field("mem_fragmentation_bytes", rss as i64 - used as i64);
+    info.field("mem_fragmentation_bytes", signed(rss, used));
+    info.field("mem_not_counted_for_evict", 0);
+    info.field("mem_replication_backlog", 0);
+    info.field("mem_total_replication_buffers", 0);
+    info.field("mem_clients_slaves", 0);
+    info.field("mem_clients_normal", clients_normal);
+    info.field("mem_cluster_links", 0);
+    info.field("mem_aof_buffer", 0);
     info.field("mem_allocator", "jemalloc-5.3.0");
+    info.field("active_defrag_running", 0);
+    info.field("lazyfree_pending_objects", 0);
+    info.field("lazyfreed_objects", 0);
 }
 
-/// cachet does not persist yet: nothing is ever loading or saving.
+/// cachet does not persist yet: nothing is ever loading or saving, no fork ever ran.
 fn persistence_section(info: &mut InfoText, server: &Server) {
     info.section("Persistence");
     info.field("loading", 0);
     info.field("async_loading", 0);
+    info.field("current_cow_peak", 0);
+    info.field("current_cow_size", 0);
+    info.field("current_cow_size_age", 0);
+    info.field("current_fork_perc", "0.00");
+    info.field("current_save_keys_processed", 0);
+    info.field("current_save_keys_total", 0);
+    info.field("rdb_changes_since_last_save", 0);
     info.field("rdb_bgsave_in_progress", 0);
     info.field(
         "rdb_last_save_time",
         server.last_save.load(Ordering::Relaxed),
     );
+    info.field("rdb_last_bgsave_status", "ok");
+    info.field("rdb_last_bgsave_time_sec", -1);
+    info.field("rdb_current_bgsave_time_sec", -1);
+    info.field("rdb_saves", 0);
+    info.field("rdb_last_cow_size", 0);
+    info.field("rdb_last_load_keys_expired", 0);
+    info.field("rdb_last_load_keys_loaded", 0);
     info.field("aof_enabled", 0);
     info.field("aof_rewrite_in_progress", 0);
+    info.field("aof_rewrite_scheduled", 0);
+    info.field("aof_last_rewrite_time_sec", -1);
+    info.field("aof_current_rewrite_time_sec", -1);
+    info.field("aof_last_bgrewrite_status", "ok");
+    info.field("aof_rewrites", 0);
+    info.field("aof_rewrites_consecutive_failures", 0);
+    info.field("aof_last_write_status", "ok");
+    info.field("aof_last_cow_size", 0);
+    info.field("module_fork_in_progress", 0);
+    info.field("module_fork_last_cow_size", 0);
 }
 
 fn kbps(bytes_per_sec: u64) -> String {
@@ -279,10 +370,12 @@ fn stats_section(info: &mut InfoText, server: &Server) {
         "total_connections_received",
         load(&stats.connections_received),
     );
-    info.field("total_commands_processed", load(&stats.commands_processed));
+    info.field("total_commands_processed", server.metrics.processed());
     info.field("instantaneous_ops_per_sec", stats.ops_per_sec.per_second());
     info.field("total_net_input_bytes", load(&stats.net_input_bytes));
     info.field("total_net_output_bytes", load(&stats.net_output_bytes));
+    info.field("total_net_repl_input_bytes", 0);
+    info.field("total_net_repl_output_bytes", 0);
     info.field(
         "instantaneous_input_kbps",
         kbps(stats.input_bytes_per_sec.per_second()),
@@ -291,8 +384,20 @@ fn stats_section(info: &mut InfoText, server: &Server) {
         "instantaneous_output_kbps",
         kbps(stats.output_bytes_per_sec.per_second()),
     );
+    info.field("instantaneous_input_repl_kbps", "0.00");
+    info.field("instantaneous_output_repl_kbps", "0.00");
     info.field("rejected_connections", load(&stats.rejected_connections));
+    info.field("sync_full", 0);
+    info.field("sync_partial_ok", 0);
+    info.field("sync_partial_err", 0);
     info.field("expired_keys", keyspace.expired);
+    info.field("expired_stale_perc", "0.00");
+    info.field("expired_time_cap_reached_count", 0);
+    info.field(
+        "expire_cycle_cpu_milliseconds",
+        load(&stats.expire_cycle_micros) / 1000,
+    );
+    info.field("expired_subkeys", keyspace.expired_fields);
     info.field(
         "evicted_keys",
         server
@@ -301,23 +406,57 @@ fn stats_section(info: &mut InfoText, server: &Server) {
             .evicted_keys
             .load(Ordering::Relaxed),
     );
+    info.field("evicted_clients", 0);
+    info.field("total_eviction_exceeded_time", 0);
+    info.field("current_eviction_exceeded_time", 0);
     info.field("keyspace_hits", keyspace.hits);
     info.field("keyspace_misses", keyspace.misses);
     let (channels, patterns, shard_channels) = server.pubsub.sizes();
     info.field("pubsub_channels", channels);
     info.field("pubsub_patterns", patterns);
     info.field("pubsubshard_channels", shard_channels);
+    info.field("latest_fork_usec", 0);
+    info.field("total_forks", 0);
+    info.field("migrate_cached_sockets", 0);
+    info.field("slave_expires_tracked_keys", 0);
+    info.field("active_defrag_hits", 0);
+    info.field("active_defrag_misses", 0);
+    info.field("active_defrag_key_hits", 0);
+    info.field("active_defrag_key_misses", 0);
+    info.field("total_active_defrag_time", 0);
+    info.field("current_active_defrag_time", 0);
     let (_, keys, items, prefixes) = server.tracking.sizes();
     info.field("tracking_total_keys", keys);
     info.field("tracking_total_items", items);
     info.field("tracking_total_prefixes", prefixes);
+    info.field("unexpected_error_replies", 0);
+    info.field("total_error_replies", server.metrics.total_error_replies());
+    info.field("dump_payload_sanitizations", 0);
+    info.field("total_reads_processed", load(&stats.reads_processed));
+    info.field("total_writes_processed", load(&stats.writes_processed));
+    info.field("io_threaded_reads_processed", 0);
+    info.field("io_threaded_writes_processed", 0);
+    info.field("reply_buffer_shrinks", 0);
+    info.field("reply_buffer_expands", 0);
 }
 
 /// cachet has no replication: always a master without replicas.
-fn replication_section(info: &mut InfoText, _server: &Server) {
+fn replication_section(info: &mut InfoText, server: &Server) {
     info.section("Replication");
     info.field("role", "master");
     info.field("connected_slaves", 0);
+    info.field("master_failover_state", "no-failover");
+    info.field("master_replid", &server.run_id);
+    info.field("master_replid2", "0".repeat(40));
+    info.field("master_repl_offset", 0);
+    info.field("second_repl_offset", -1);
+    info.field("repl_backlog_active", 0);
+    info.field(
+        "repl_backlog_size",
+        config_value(server, "repl-backlog-size").unwrap_or_else(|| "1048576".into()),
+    );
+    info.field("repl_backlog_first_byte_offset", 0);
+    info.field("repl_backlog_histlen", 0);
 }
 
 fn cpu_seconds(time: std::time::Duration) -> String {
@@ -331,6 +470,79 @@ fn cpu_section(info: &mut InfoText, _server: &Server) {
     info.field("used_cpu_user", cpu_seconds(own.user));
     info.field("used_cpu_sys_children", cpu_seconds(children.system));
     info.field("used_cpu_user_children", cpu_seconds(children.user));
+    // cachet has no main thread: every worker thread runs commands, so the process's figures.
+    info.field("used_cpu_sys_main_thread", cpu_seconds(own.system));
+    info.field("used_cpu_user_main_thread", cpu_seconds(own.user));
+}
+
+/// No modules: the header alone, as Redis prints it without any.
+fn modules_section(info: &mut InfoText, _server: &Server) {
+    info.section("Modules");
+}
+
+/// `cmdstat_<name>:calls=...`: every command and subcommand called or refused since the last
+/// `CONFIG RESETSTAT`, in the command table's order.
+fn commandstats_section(info: &mut InfoText, server: &Server) {
+    info.section("Commandstats");
+    let names = slot_names();
+    for (name, total) in names.iter().zip(server.metrics.command_totals(names.len())) {
+        if total.calls == 0 && total.failed == 0 && total.rejected == 0 {
+            continue;
+        }
+        let per_call = if total.calls == 0 {
+            0.0
+        } else {
+            total.micros as f64 / total.calls as f64
+        };
+        info.field(
+            &format!("cmdstat_{name}"),
+            format!(
+                "calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}",
+                total.calls, total.micros, total.rejected, total.failed
+            ),
+        );
+    }
+}
+
+/// `errorstat_<code>:count=...`, by error code in byte order.
+fn errorstats_section(info: &mut InfoText, server: &Server) {
+    info.section("Errorstats");
+    for (code, count) in server.metrics.errors() {
+        info.field(
+            &format!("errorstat_{}", String::from_utf8_lossy(&code)),
+            format!("count={count}"),
+        );
+    }
+}
+
+/// `latency_percentiles_usec_<name>:p50=...`: the `latency-tracking-info-percentiles` of every
+/// command with samples.
+fn latencystats_section(info: &mut InfoText, server: &Server) {
+    info.section("Latencystats");
+    let percentiles = server
+        .config
+        .read()
+        .latency_tracking_info_percentiles
+        .clone();
+    for (slot, name) in slot_names().iter().enumerate() {
+        let Some(histogram) = server.metrics.histogram(slot) else {
+            continue;
+        };
+        let values: Vec<String> = percentiles
+            .iter()
+            .map(|p| {
+                format!(
+                    "p{}={:.3}",
+                    trimmed_double(*p),
+                    histogram.value_at_percentile(*p) as f64 / 1000.0
+                )
+            })
+            .collect();
+        info.field(
+            &format!("latency_percentiles_usec_{name}"),
+            values.join(","),
+        );
+    }
 }
 
 fn cluster_section(info: &mut InfoText, _server: &Server) {
@@ -525,8 +737,9 @@ mod tests {
         };
         assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
         assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());
-        // cachet and coherence are asked for by name (or all / everything).
-        assert_eq!(picked(&[]).len(), SECTIONS.len() - 2);
+        // cachet, coherence, commandstats and latencystats are asked for by name (or all /
+        // everything).
+        assert_eq!(picked(&[]).len(), SECTIONS.len() - 4);
         assert_eq!(picked(&["default"]), picked(&[]));
         assert_eq!(picked(&["everything"]).len(), SECTIONS.len());
         assert_eq!(picked(&["all"]).len(), SECTIONS.len());

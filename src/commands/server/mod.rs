@@ -9,6 +9,8 @@
 pub mod command;
 pub mod config;
 pub mod info;
+pub mod memory;
+pub mod standalone;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -12,7 +12,7 @@ mod ops;
 use crate::commands::{AclCategories, CommandFlags};
 use bytes::Bytes;
 
-use super::keys::{parse_cursor, parse_scan_options, ScanOptions};
+use super::keys::{parse_cursor, parse_scan_options, ScanOf, ScanOptions};
 use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::engine::notice::class;
@@ -345,7 +345,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             out.array(0);
             return Ok(());
         };
-        let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
+        let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, ScanOf::Other)?;
         let mut found: Vec<Member<'_>> = Vec::new();
         let next = set.scan(cursor, count, |member| {
             let wanted = pattern.is_none_or(|p| glob_match(p, &member.to_bytes(), false));

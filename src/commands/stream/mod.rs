@@ -1,5 +1,5 @@
 //! Stream commands (Redis's `t_stream.c`): the family's table, XADD, XLEN, XRANGE, XREVRANGE,
-//! XDEL, XTRIM and XSETID; XREAD is `read.rs`; XGROUP, XACK, XREADGROUP and XPENDING are `group.rs`; XINFO is `info.rs`. Arguments are read in `parse.rs`; the value, its nodes and its groups
+//! XDEL, XTRIM and XSETID; XREAD is `read.rs`; XGROUP, XACK, XREADGROUP and XPENDING are `group.rs`; XINFO is `info.rs`; XCLAIM and XAUTOCLAIM are `claim.rs`. Arguments are read in `parse.rs`; the value, its nodes and its groups
 //! are `engine/types/stream/`.
 //!
 //! As in Redis, options are checked before the key is looked up (XTRIM, XSETID, XRANGE), except
@@ -7,6 +7,7 @@
 //! stream is never deleted by emptying it: its last ID and groups outlive its entries. Events:
 //! `xadd`, `xtrim` (XADD's trimming and XTRIM, only when entries went), `xdel`, `xsetid`.
 
+mod claim;
 mod group;
 mod info;
 mod parse;
@@ -53,6 +54,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "xreadgroup", arity: -7, flags: flags!(WRITE, BLOCKING, MOVABLEKEYS), acl_categories: acl!(WRITE, STREAM, SLOW, BLOCKING), first_key: 0, last_key: 0, key_step: 0, summary: "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", complexity: "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", movable_keys: Some(read::streams_keys::<4>), handler: Some(group::xreadgroup), ..STREAM },
     CommandSpec { name: "xack", arity: -4, flags: flags!(WRITE, FAST), acl_categories: ACL_WRITE_FAST, summary: "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", complexity: "O(1) for each message ID processed.", handler: Some(group::xack), ..STREAM },
     CommandSpec { name: "xpending", arity: -3, flags: flags!(READONLY), acl_categories: ACL_READ_SLOW, summary: "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", complexity: "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", handler: Some(group::xpending), ..STREAM },
+    CommandSpec { name: "xclaim", arity: -6, flags: flags!(WRITE, FAST), acl_categories: ACL_WRITE_FAST, summary: "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.", complexity: "O(log N) with N being the number of messages in the PEL of the consumer group.", handler: Some(claim::xclaim), ..STREAM },
+    CommandSpec { name: "xautoclaim", arity: -6, flags: flags!(WRITE, FAST), acl_categories: ACL_WRITE_FAST, summary: "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.", since: "6.2.0", complexity: "O(1) if COUNT is small.", handler: Some(claim::xautoclaim), ..STREAM },
     CommandSpec { name: "xgroup", arity: -2, flags: CommandFlags::empty(), acl_categories: acl!(SLOW), first_key: 0, last_key: 0, key_step: 0, summary: "A container for consumer groups commands", complexity: "Depends on subcommand.", subcommands: XGROUP, ..STREAM },
     CommandSpec { name: "xinfo", arity: -2, flags: CommandFlags::empty(), acl_categories: acl!(SLOW), first_key: 0, last_key: 0, key_step: 0, summary: "A container for stream introspection commands", complexity: "Depends on subcommand.", subcommands: XINFO, ..STREAM },
     CommandSpec { name: "xsetid", arity: -3, flags: flags!(WRITE, DENYOOM, FAST), acl_categories: ACL_WRITE_FAST, summary: "An internal command for replicating stream values", complexity: "O(1)", handler: Some(xsetid), ..STREAM },

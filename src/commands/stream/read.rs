@@ -35,7 +35,7 @@ struct ReadArgs {
 
 /// Redis's `getTimeoutFromObjectOrReply` in milliseconds; 0 waits forever.
 pub(super) fn block_ms(arg: &[u8], now_ms: u64) -> Result<u64, CmdError> {
-    let ms = args::int(arg).map_err(|_| stream_err(StreamError::BlockNotInteger))?;
+    let ms = args::int(arg).map_err(|_| CmdError::TimeoutNotInteger)?;
     if ms < 0 {
         return Err(CmdError::TimeoutNegative);
     }

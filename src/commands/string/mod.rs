@@ -46,6 +46,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "setex", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", since: "2.0.0", handler: Some(setex), ..STRING },
     CommandSpec { name: "psetex", arity: 4, flags: WRITE, acl_categories: ACL_WRITE_SLOW, summary: "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", since: "2.6.0", handler: Some(psetex), ..STRING },
     CommandSpec { name: "getset", arity: 3, flags: WRITE_FAST, acl_categories: ACL_WRITE_FAST, summary: "Returns the previous string value of a key after setting it to a new value.", handler: Some(getset), ..STRING },
+    CommandSpec { name: "delifeq", arity: 3, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Delete key if value matches string.", since: "9.0.0", handler: Some(delifeq), ..STRING },
     CommandSpec { name: "getdel", arity: 2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Returns the string value of a key after deleting the key.", since: "6.2.0", handler: Some(getdel), ..STRING },
     CommandSpec { name: "getex", arity: -2, flags: WRITE_NO_OOM_FAST, acl_categories: ACL_WRITE_FAST, summary: "Returns the string value of a key after setting its expiration time.", since: "6.2.0", handler: Some(getex), ..STRING },
     CommandSpec { name: "mget", arity: -2, flags: READ_FAST, acl_categories: ACL_READ_FAST, last_key: -1, summary: "Atomically returns the string values of one or more keys.", complexity: "O(N) where N is the number of keys to retrieve.", handler: Some(mget), ..STRING },
@@ -140,12 +141,14 @@ pub(super) struct SetOptions<'a> {
     pub(super) keepttl: bool,
     pub(super) persist: bool,
     pub(super) expire: Option<(ExpireKind, &'a [u8])>,
+    /// Valkey's `IFEQ comparison-value`.
+    pub(super) ifeq: Option<&'a [u8]>,
 }
 
 /// Options of SET (from args[3]) or GETEX (from args[2]), as Redis's
 /// `parseExtendedStringArgumentsOrReply`: an option may repeat (the last expiry wins), but
 /// conflicting ones (NX with XX, two expiry kinds, an expiry with KEEPTTL or PERSIST) are a
-/// syntax error.
+/// syntax error. Valkey 8.1's IFEQ conflicts with NX, XX and a second IFEQ.
 fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions<'_>, CmdError> {
     parse_set_options_with(args, is_set, |_| None)
 }
@@ -170,10 +173,19 @@ pub(super) fn parse_set_options_with<'a>(
         let as_expiry = |name: &str, kind: ExpireKind| {
             args::is(opt, name) && expiry_allowed(kind) && next.is_some()
         };
-        if is_set && args::is(opt, "nx") && !opts.xx {
+        if is_set && args::is(opt, "nx") && !opts.xx && opts.ifeq.is_none() {
             opts.nx = true;
-        } else if is_set && args::is(opt, "xx") && !opts.nx {
+        } else if is_set && args::is(opt, "xx") && !opts.nx && opts.ifeq.is_none() {
             opts.xx = true;
+        } else if is_set
+            && args::is(opt, "ifeq")
+            && !opts.nx
+            && !opts.xx
+            && opts.ifeq.is_none()
+            && next.is_some()
+        {
+            opts.ifeq = next.map(|value| &value[..]);
+            i += 1;
         } else if is_set && args::is(opt, "get") {
             opts.get = true;
         } else if is_set && args::is(opt, "keepttl") && expiry_kind.is_none() {
@@ -210,6 +222,8 @@ pub(super) struct SetRequest<'a> {
     pub(super) xx: bool,
     pub(super) get: bool,
     pub(super) keepttl: bool,
+    /// Set only over a string equal to this (Valkey's IFEQ).
+    pub(super) ifeq: Option<&'a [u8]>,
     pub(super) expire_at: u64,
     /// CACHE.SET's metadata; `None` (every string write that replaces a value) gives the new
     /// entry the defaults, as a new value drops the old TTL.
@@ -217,7 +231,8 @@ pub(super) struct SetRequest<'a> {
 }
 
 /// Redis's `setGenericCommand`: returns whether the value was set. With `get`, the old value has
-/// been replied already, whatever NX/XX decided.
+/// been replied already, whatever NX/XX/IFEQ decided. IFEQ (Valkey) sets nothing over a missing
+/// key and answers WRONGTYPE over another type, before NX/XX would be looked at.
 pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
     let out = &mut *ctx.out;
     ctx.server
@@ -225,6 +240,15 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
         .with_key(ctx.client.db, req.key, ctx.now_ms, |view, hash| {
             if req.get {
                 reply_value(view, hash, req.key, out)?;
+            }
+            if let Some(expected) = req.ifeq {
+                let Some(entry) = view.peek(hash, req.key) else {
+                    return Ok(false);
+                };
+                let current = entry.string_value().ok_or(CmdError::WrongType)?;
+                if *current != *expected {
+                    return Ok(false);
+                }
             }
             // A plain SET needs nothing from the old entry: skip the extra lookup on the hot path.
             let keep_meta = req.meta.is_some_and(|m| m.keep);
@@ -271,6 +295,7 @@ fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         xx: opts.xx,
         get: opts.get,
         keepttl: opts.keepttl,
+        ifeq: opts.ifeq,
         expire_at,
         meta: None,
     };
@@ -291,6 +316,7 @@ fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         xx: false,
         get: false,
         keepttl: false,
+        ifeq: None,
         expire_at: 0,
         meta: None,
     };
@@ -313,6 +339,7 @@ fn setex_generic(
         xx: false,
         get: false,
         keepttl: false,
+        ifeq: None,
         expire_at,
         meta: None,
     };
@@ -338,10 +365,33 @@ fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         xx: false,
         get: true,
         keepttl: false,
+        ifeq: None,
         expire_at: 0,
         meta: None,
     };
     set_generic(ctx, &req).map(|_| ())
+}
+
+/// Valkey's DELIFEQ: deletes the key when it holds a string equal to the value (1), else 0; a key
+/// of another type is WRONGTYPE.
+fn delifeq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (key, expected) = (&args[1][..], &args[2][..]);
+    let deleted = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
+            let Some(entry) = view.peek(hash, key) else {
+                return Ok(false);
+            };
+            if *entry.string_value().ok_or(CmdError::WrongType)? != *expected {
+                return Ok(false);
+            }
+            view.remove(hash, key);
+            view.notify(key, class::GENERIC, "del");
+            Ok::<_, CmdError>(true)
+        })?;
+    ctx.out.int(deleted as i64);
+    Ok(())
 }
 
 fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {

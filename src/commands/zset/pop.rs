@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use crate::commands::keys::{parse_cursor, parse_scan_options, ScanOptions};
+use crate::commands::keys::{parse_cursor, parse_scan_options, ScanOf, ScanOptions};
 use crate::commands::zset::{read_zset, reply_items};
 use crate::commands::{args, Ctx};
 use crate::engine::glob::glob_match;
@@ -337,7 +337,7 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             out.array(0);
             return Ok(());
         };
-        let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, false)?;
+        let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, ScanOf::Other)?;
         let mut found: Vec<(&[u8], f64)> = Vec::new();
         let mut next = 0u64;
         let size_log2 = (cursor & ((1 << SIZE_BITS) - 1)) as u32;

@@ -9,13 +9,21 @@
 //!
 //! `memory()` is O(1): the listpack's size is its buffer's length, and the table keeps a running
 //! count of its nodes.
+//!
+//! Field TTLs (Redis 7.4's HEXPIRE family) live beside the table (`ttl.rs`): a listpack hash given
+//! one converts to the table first (Redis 7.4 has a `listpackex` encoding instead; a third
+//! representation here would make every hash value a word larger). HSET and HDEL drop a field's
+//! TTL, `set_keep_ttl` (HINCRBY, HINCRBYFLOAT) keeps it. The value does not hide expired fields:
+//! the commands reap them first (`DbShard::reap_fields`), as Redis 7.4 deletes them on access.
 
 mod dict;
 #[cfg(test)]
 mod model_tests;
+mod ttl;
 
 use crate::engine::memory::alloc_size;
 use dict::Dict;
+use ttl::FieldTtls;
 
 /// When a hash leaves the listpack encoding (`hash-max-listpack-entries`,
 /// `hash-max-listpack-value`).
@@ -102,9 +110,16 @@ impl HashValue {
         self.get(field).is_some()
     }
 
-    /// Sets `field` to `value`, converting to a table first when either is too long for the
-    /// listpack and after when the listpack has too many fields. True when the field is new.
+    /// Sets `field` to `value` (dropping any TTL of the field, as HSET does), converting to a
+    /// table first when either is too long for the listpack and after when the listpack has too
+    /// many fields. True when the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
+        self.persist_field(field);
+        self.set_keep_ttl(field, value, limits)
+    }
+
+    /// `set` that leaves the field's TTL in place (HINCRBY, HINCRBYFLOAT in Redis 7.4).
+    pub fn set_keep_ttl(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
         if field.len() > limits.max_listpack_value || value.len() > limits.max_listpack_value {
             self.convert();
         }
@@ -120,8 +135,9 @@ impl HashValue {
         }
     }
 
-    /// Removes `field`; true when it was there.
+    /// Removes `field` and its TTL; true when it was there.
     pub fn remove(&mut self, field: &[u8]) -> bool {
+        self.persist_field(field);
         match &mut self.repr {
             Repr::Listpack(lp) => lp.remove(field),
             Repr::Table(dict) => dict.remove(field),
@@ -163,6 +179,71 @@ impl HashValue {
             }
             Repr::Table(dict) => dict.scan(cursor, f),
         }
+    }
+
+    fn ttls(&self) -> Option<&FieldTtls> {
+        match &self.repr {
+            Repr::Table(dict) => dict.ttls.as_deref(),
+            Repr::Listpack(_) => None,
+        }
+    }
+
+    /// When `field` expires (Unix ms), if it has a TTL.
+    pub fn field_expire_at(&self, field: &[u8]) -> Option<u64> {
+        self.ttls().and_then(|t| t.get(field))
+    }
+
+    /// Whether any field has a TTL.
+    pub fn has_field_ttls(&self) -> bool {
+        self.ttls().is_some()
+    }
+
+    /// Gives the existing `field` a TTL (a listpack converts to a table first); false when there
+    /// is no such field.
+    pub fn set_field_expire_at(&mut self, field: &[u8], at: u64) -> bool {
+        if !self.contains(field) {
+            return false;
+        }
+        self.convert();
+        if let Repr::Table(dict) = &mut self.repr {
+            dict.ttls.get_or_insert_default().set(field, at);
+        }
+        true
+    }
+
+    /// Drops `field`'s TTL; true when it had one.
+    pub fn persist_field(&mut self, field: &[u8]) -> bool {
+        let Repr::Table(dict) = &mut self.repr else {
+            return false;
+        };
+        let Some(ttls) = dict.ttls.as_mut() else {
+            return false;
+        };
+        let removed = ttls.remove(field);
+        if ttls.is_empty() {
+            dict.ttls = None;
+        }
+        removed
+    }
+
+    /// Whether a field may have expired at `now` (O(1); see `ttl.rs`).
+    pub fn fields_due(&self, now: u64) -> bool {
+        self.ttls().is_some_and(|t| t.due(now))
+    }
+
+    /// Removes up to `limit` fields whose time is before `now`; returns how many.
+    pub fn remove_expired(&mut self, now: u64, limit: usize) -> usize {
+        let fields = match &mut self.repr {
+            Repr::Table(dict) => match dict.ttls.as_mut() {
+                Some(ttls) => ttls.expired(now, limit),
+                None => return 0,
+            },
+            Repr::Listpack(_) => return 0,
+        };
+        for field in &fields {
+            self.remove(field);
+        }
+        fields.len()
     }
 
     fn convert(&mut self) {
@@ -370,6 +451,51 @@ mod tests {
         max_listpack_entries: 4,
         max_listpack_value: 8,
     };
+
+    #[test]
+    fn field_ttls_follow_their_fields_and_are_counted() {
+        let mut h = HashValue::new();
+        h.set(b"a", b"1", SMALL);
+        h.set(b"b", b"2", SMALL);
+        assert!(!h.set_field_expire_at(b"zz", 10));
+        assert!(h.is_listpack());
+        assert!(h.set_field_expire_at(b"a", 10));
+        assert!(h.set_field_expire_at(b"b", 30));
+        assert!(!h.is_listpack());
+        assert_eq!(h.memory(), h.recount());
+        assert_eq!(h.field_expire_at(b"a"), Some(10));
+        // Not due at its own time, due after it.
+        assert!(!h.fields_due(10));
+        assert!(h.fields_due(11));
+        // HINCRBY keeps a TTL, HSET drops it.
+        h.set_keep_ttl(b"b", b"3", SMALL);
+        assert_eq!(h.field_expire_at(b"b"), Some(30));
+        h.set(b"b", b"4", SMALL);
+        assert_eq!(h.field_expire_at(b"b"), None);
+        assert_eq!(h.remove_expired(20, usize::MAX), 1);
+        assert_eq!(h.len(), 1);
+        assert!(!h.has_field_ttls());
+        assert_eq!(h.memory(), h.recount());
+        assert!(h.set_field_expire_at(b"b", 5));
+        assert!(h.persist_field(b"b"));
+        assert!(!h.persist_field(b"b"));
+        assert!(!h.has_field_ttls());
+        // A removed field takes its TTL along.
+        assert!(h.set_field_expire_at(b"b", 5));
+        h.remove(b"b");
+        h.set(b"b", b"1", SMALL);
+        assert_eq!(h.field_expire_at(b"b"), None);
+        // A bounded reap leaves the rest for later.
+        for i in 0..10u8 {
+            h.set(&[b'f', i], b"v", SMALL);
+            h.set_field_expire_at(&[b'f', i], 1);
+        }
+        assert_eq!(h.remove_expired(2, 4), 4);
+        assert!(h.fields_due(2));
+        assert_eq!(h.remove_expired(2, usize::MAX), 6);
+        assert!(!h.fields_due(u64::MAX));
+        assert_eq!(h.memory(), h.recount());
+    }
 
     #[test]
     fn value_is_small() {

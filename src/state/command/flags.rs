@@ -83,9 +83,12 @@ macro_rules! acl {
 }
 
 impl CommandFlags {
-    /// Redis's names of the flags set, in Redis's order.
+    /// Redis's names of the flags set, in Redis's order. `may_replicate` is not shown, as Redis
+    /// hides it on purpose (it only tells CLIENT PAUSE WRITE which commands to hold).
     pub fn names(self) -> impl Iterator<Item = String> {
-        self.iter_names().map(|(name, _)| name.to_ascii_lowercase())
+        self.difference(CommandFlags::MAY_REPLICATE)
+            .iter_names()
+            .map(|(name, _)| name.to_ascii_lowercase())
     }
 }
 

@@ -1,7 +1,10 @@
 //! The server's directives, in redis.conf order of topics. `scripts/gen-conf.py` reads this file
 //! (then the other tables) to write `conf/cachet.conf`.
 
-use super::{boolean, int, memory, one, parse_memory, yes_no, Directive, ProtectedAction};
+use super::{
+    boolean, int, memory, one, parse_memory, percentiles, trimmed_double, yes_no, Directive,
+    ProtectedAction,
+};
 use crate::engine::Policy;
 use crate::state::pubsub::{keyspace_events_text, parse_keyspace_events, set_output_buffer_limits};
 
@@ -375,6 +378,72 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| c.priority_idle_demote.to_string(),
         set: |c, a| {
             c.priority_idle_demote = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "slowlog-log-slower-than",
+        default: "10000",
+        mutable: true,
+        protected: false,
+        help: "SLOWLOG keeps the commands that took at least this many microseconds (0: every command, -1: none).",
+        get: |c| c.slowlog_log_slower_than.to_string(),
+        set: |c, a| {
+            c.slowlog_log_slower_than = int(a, -1, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "slowlog-max-len",
+        default: "128",
+        mutable: true,
+        protected: false,
+        help: "How many entries SLOWLOG keeps (the oldest go first).",
+        get: |c| c.slowlog_max_len.to_string(),
+        set: |c, a| {
+            c.slowlog_max_len = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "latency-monitor-threshold",
+        default: "0",
+        mutable: true,
+        protected: false,
+        help: "The latency monitor (LATENCY LATEST/HISTORY/DOCTOR) samples events that took at least this many milliseconds (0: off).",
+        get: |c| c.latency_monitor_threshold.to_string(),
+        set: |c, a| {
+            c.latency_monitor_threshold = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "latency-tracking",
+        default: "yes",
+        mutable: true,
+        protected: false,
+        help: "Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).",
+        get: |c| yes_no(c.latency_tracking),
+        set: |c, a| {
+            c.latency_tracking = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "latency-tracking-info-percentiles",
+        default: "50 99 99.9",
+        mutable: true,
+        protected: false,
+        help: "The percentiles INFO latencystats reports, space separated (\"\" for none).",
+        get: |c| {
+            c.latency_tracking_info_percentiles
+                .iter()
+                .map(|p| trimmed_double(*p))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |c, a| {
+            c.latency_tracking_info_percentiles = percentiles(a)?;
             Ok(())
         },
     },

@@ -8,8 +8,15 @@
 //! count, shrunk to fit after a delete leaves it under 10% full. A resize moves the nodes, never
 //! reallocates them.
 
+use super::ttl::FieldTtls;
 use crate::engine::hash_key;
 use crate::engine::memory::alloc_size;
+
+/// Elements gathered for one random draw, as Redis's `dictGetFairRandomKey`: a run of neighbouring
+/// buckets is gathered and one of its elements chosen, so an element that shares its bucket is
+/// not half as likely as one alone (the bias of choosing a bucket, then an element of its chain).
+/// A small table is gathered whole, and its draw is exactly uniform.
+const FAIR_SAMPLE: usize = 15;
 
 const INITIAL_BUCKETS: usize = 4;
 /// A table less full than this (in percent) is shrunk after a delete (Redis's `HASHTABLE_MIN_FILL`).
@@ -50,6 +57,8 @@ pub struct Dict {
     len: usize,
     /// Bytes of the nodes and their data (the bucket array is counted from its length).
     node_bytes: usize,
+    /// The fields with a TTL (Redis 7.4's hash field expiration), if any.
+    pub ttls: Option<Box<FieldTtls>>,
 }
 
 impl Default for Dict {
@@ -64,6 +73,7 @@ impl Dict {
             buckets: (0..count).map(|_| None).collect(),
             len: 0,
             node_bytes: 0,
+            ttls: None,
         }
     }
 
@@ -73,7 +83,9 @@ impl Dict {
 
     /// Bytes held besides the `Dict` itself.
     pub fn memory(&self) -> usize {
-        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>()) + self.node_bytes
+        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>())
+            + self.node_bytes
+            + self.ttls.as_ref().map_or(0, |t| t.memory())
     }
 
     fn bucket_of(&self, field: &[u8]) -> usize {
@@ -197,23 +209,27 @@ impl Dict {
         unmasked.reverse_bits().wrapping_add(1).reverse_bits()
     }
 
-    /// A uniformly chosen bucket that holds something, then an element of its chain. The table
-    /// is at least 10% full (see `remove`), so few draws are needed.
+    /// One of up to `FAIR_SAMPLE` elements gathered from a random bucket on. The table is at
+    /// least 10% full (see `remove`), so the walk is short.
     pub fn random(&self) -> Option<(&[u8], &[u8])> {
         if self.len == 0 {
             return None;
         }
-        loop {
-            let head = self.buckets.get(fastrand::usize(..self.buckets.len()))?;
-            let chain = std::iter::successors(head.as_deref(), |n| n.next.as_deref());
-            let length = chain.clone().count();
-            if length > 0 {
-                return chain
-                    .clone()
-                    .nth(fastrand::usize(..length))
-                    .map(|n| (n.field(), n.value()));
+        let buckets = self.buckets.len();
+        let start = fastrand::usize(..buckets);
+        let mut sample: [(&[u8], &[u8]); FAIR_SAMPLE] = [(&[], &[]); FAIR_SAMPLE];
+        let mut taken = 0;
+        'walk: for step in 0..buckets {
+            let head = self.buckets[(start + step) % buckets].as_deref();
+            for node in std::iter::successors(head, |n| n.next.as_deref()) {
+                if taken == FAIR_SAMPLE {
+                    break 'walk;
+                }
+                sample[taken] = (node.field(), node.value());
+                taken += 1;
             }
         }
+        Some(sample[fastrand::usize(..taken)])
     }
 
     /// What `memory()` should say, counted from scratch (tests).
@@ -225,7 +241,9 @@ impl Dict {
             .flat_map(|h| std::iter::successors(h.as_deref(), |n| n.next.as_deref()))
             .map(Node::memory)
             .sum();
-        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>()) + nodes
+        alloc_size(self.buckets.len() * std::mem::size_of::<Option<Box<Node>>>())
+            + nodes
+            + self.ttls.as_ref().map_or(0, |t| t.recount())
     }
 }
 

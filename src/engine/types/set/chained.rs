@@ -21,8 +21,11 @@ struct Node {
 const MIN_BUCKETS: usize = 4;
 /// A table shrinks when fewer than this percentage of its buckets' worth of members remain.
 const MIN_FILL_PERCENT: usize = 10;
-/// Random bucket probes before counting a member out instead.
-const RANDOM_PROBES: usize = 1024;
+/// Members gathered for one random draw, as Redis's `dictGetFairRandomKey`: a run of neighbouring
+/// buckets is gathered and one of its members chosen, so a member that shares its bucket is not
+/// half as likely as one alone (the bias of choosing a bucket, then a member of its chain). A
+/// small set is gathered whole, and its draw is exactly uniform.
+const FAIR_SAMPLE: usize = 15;
 
 #[derive(Debug, Clone, Default)]
 pub struct ChainedTable {
@@ -158,21 +161,25 @@ impl ChainedTable {
         (0..self.buckets.len()).flat_map(move |index| self.chain(index))
     }
 
-    /// A randomly chosen member: a random non-empty bucket, then a random member of its chain
-    /// (nearly uniform, as chains are short; Redis's pick is no fairer).
+    /// A randomly chosen member, one of up to `FAIR_SAMPLE` gathered from a random bucket on.
     pub fn random(&self) -> Option<&[u8]> {
         if self.is_empty() {
             return None;
         }
         let buckets = self.buckets.len();
-        for _ in 0..RANDOM_PROBES {
-            let index = fastrand::usize(..buckets);
-            let length = self.chain(index).count();
-            if length > 0 {
-                return self.chain(index).nth(fastrand::usize(..length));
+        let start = fastrand::usize(..buckets);
+        let mut sample: [&[u8]; FAIR_SAMPLE] = [&[]; FAIR_SAMPLE];
+        let mut taken = 0;
+        'walk: for step in 0..buckets {
+            for member in self.chain((start + step) % buckets) {
+                if taken == FAIR_SAMPLE {
+                    break 'walk;
+                }
+                sample[taken] = member;
+                taken += 1;
             }
         }
-        self.iter().nth(fastrand::usize(..self.len))
+        Some(sample[fastrand::usize(..taken)])
     }
 
     /// One SSCAN step from `cursor` with Redis's reverse-binary cursor: visits buckets until

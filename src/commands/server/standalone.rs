@@ -1,0 +1,140 @@
+//! What a standalone master without replicas, persistence or modules answers: WAIT, WAITAOF,
+//! ROLE, REPLICAOF/SLAVEOF, MODULE, and LOLWUT.
+
+use bytes::Bytes;
+
+use super::super::args::is;
+use super::super::reply_help;
+use super::super::{CommandSpec, Ctx, SPEC};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::parse_i64;
+use crate::state::config::find_directive;
+use crate::state::REDIS_COMPAT_VERSION;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "wait", arity: 3, flags: flags!(NOSCRIPT), acl_categories: acl!(SLOW, CONNECTION), group: "generic", summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", since: "3.0.0", handler: Some(wait), ..SPEC },
+    CommandSpec { name: "waitaof", arity: 4, flags: flags!(NOSCRIPT), acl_categories: acl!(SLOW, CONNECTION), group: "generic", summary: "Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the master and/or replicas.", since: "7.2.0", handler: Some(waitaof), ..SPEC },
+    CommandSpec { name: "role", arity: 1, flags: flags!(NOSCRIPT, LOADING, STALE, FAST), acl_categories: acl!(ADMIN, FAST, DANGEROUS), group: "server", summary: "Returns the replication role.", since: "2.8.12", handler: Some(role), ..SPEC },
+    CommandSpec { name: "replicaof", arity: 3, flags: flags!(ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Configures a server as replica of another, or promotes it to a master.", since: "5.0.0", handler: Some(replicaof), ..SPEC },
+    CommandSpec { name: "slaveof", arity: 3, flags: flags!(ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Sets a Redis server as a replica of another, or promotes it to being a master.", since: "1.0.0", handler: Some(replicaof), ..SPEC },
+    CommandSpec { name: "module", arity: -2, acl_categories: acl!(SLOW), group: "server", summary: "A container for module commands.", since: "4.0.0", complexity: "Depends on subcommand.", subcommands: MODULE_SUBCOMMANDS, ..SPEC },
+    CommandSpec { name: "lolwut", arity: -1, flags: flags!(READONLY, FAST), acl_categories: acl!(READ, FAST), group: "server", summary: "Displays computer art and the Redis version", since: "5.0.0", handler: Some(lolwut), ..SPEC },
+];
+
+#[rustfmt::skip]
+static MODULE_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "list", arity: 2, flags: flags!(ADMIN, NOSCRIPT), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Returns all loaded modules.", since: "4.0.0", complexity: "O(N) where N is the number of loaded modules.", handler: Some(module_list), ..SPEC },
+    CommandSpec { name: "load", arity: -3, flags: flags!(ADMIN, NOSCRIPT, NO_ASYNC_LOADING), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Loads a module.", since: "4.0.0", handler: Some(module_load), ..SPEC },
+    CommandSpec { name: "loadex", arity: -3, flags: flags!(ADMIN, NOSCRIPT, NO_ASYNC_LOADING), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Loads a module using extended parameters.", since: "7.0.0", handler: Some(module_load), ..SPEC },
+    CommandSpec { name: "unload", arity: 3, flags: flags!(ADMIN, NOSCRIPT, NO_ASYNC_LOADING), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Unloads a module.", since: "4.0.0", handler: Some(module_unload), ..SPEC },
+    CommandSpec { name: "help", arity: 2, flags: flags!(LOADING, STALE), acl_categories: acl!(SLOW), group: "server", summary: "Returns helpful text about the different subcommands.", since: "5.0.0", handler: Some(module_help), ..SPEC },
+];
+
+/// WAIT numreplicas timeout: no replica ever acknowledges, so the answer is 0 at once (Redis
+/// would wait out the timeout for `numreplicas` > 0 and answer the same 0). The arguments are
+/// still checked as Redis checks them; a negative `numreplicas` is accepted, as in Redis.
+fn wait(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
+    millisecond_timeout(&args[2])?;
+    ctx.out.int(0);
+    Ok(())
+}
+
+/// WAITAOF numlocal numreplicas timeout: `appendonly` is always off, so asking for a local fsync
+/// is an error and anything else is answered `[0, 0]` at once.
+fn waitaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let numlocal = parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
+    parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    millisecond_timeout(&args[3])?;
+    if numlocal > 0 {
+        return Err(CmdError::WaitaofNoAof);
+    }
+    ctx.out.array(2);
+    ctx.out.int(0);
+    ctx.out.int(0);
+    Ok(())
+}
+
+/// Redis's `getTimeoutFromObjectOrReply` in milliseconds.
+fn millisecond_timeout(arg: &[u8]) -> Result<u64, CmdError> {
+    let timeout = parse_i64(arg).ok_or(CmdError::TimeoutNotInteger)?;
+    u64::try_from(timeout).map_err(|_| CmdError::TimeoutNegative)
+}
+
+/// A master with no replicas, at replication offset 0.
+fn role(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// REPLICAOF NO ONE is what a master already is (+OK, as Redis answers a master); following a
+/// master is refused until cachet has replication. The port is checked first, as Redis does.
+fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if is(&args[1], "no") && is(&args[2], "one") {
+        ctx.out.ok();
+        return Ok(());
+    }
+    match parse_i64(&args[2]) {
+        Some(port) if (0..=65535).contains(&port) => Err(CmdError::ReplicationUnsupported),
+        _ => Err(CmdError::InvalidMasterPort),
+    }
+}
+
+fn module_list(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// Whether `enable-module-command` lets clients load and unload modules (`yes`, or `local`: every
+/// client of cachet is local or refused by `protected-mode` alike).
+fn module_command_enabled(ctx: &Ctx<'_>) -> bool {
+    find_directive("enable-module-command")
+        .is_some_and(|directive| (directive.get)(&ctx.server.config.read()) != "no")
+}
+
+fn module_load(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if !module_command_enabled(ctx) {
+        return Err(CmdError::ModuleCommandNotAllowed);
+    }
+    Err(CmdError::ModuleLoad)
+}
+
+fn module_unload(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if !module_command_enabled(ctx) {
+        return Err(CmdError::ModuleCommandNotAllowed);
+    }
+    Err(CmdError::ModuleUnload)
+}
+
+const MODULE_HELP: &[&str] = &[
+    "LIST",
+    "    Return a list of loaded modules.",
+    "LOAD <path> [<arg> ...]",
+    "    Load a module library from <path>, passing to it any optional arguments.",
+    "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+    "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+    "UNLOAD <name>",
+    "    Unload a module.",
+];
+
+fn module_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    reply_help(ctx.out, "MODULE", MODULE_HELP);
+    Ok(())
+}
+
+/// LOLWUT [VERSION v]: Redis 7 has no drawing of its own (its `lolwutUnstableCommand`), so every
+/// version but 5 and 6 answers the version line alone; cachet draws neither of those two
+/// either and answers the same line. A VERSION that is not an integer is refused, as in Redis;
+/// other arguments are ignored, as in Redis.
+fn lolwut(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() >= 3 && is(&args[1], "version") {
+        parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    }
+    let line = format!("Redis ver. {REDIS_COMPAT_VERSION}\n");
+    ctx.out.verbatim("txt", line.as_bytes());
+    Ok(())
+}
