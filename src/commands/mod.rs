@@ -18,6 +18,7 @@ pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -47,6 +48,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         set::COMMANDS,
         zset::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         server::COMMANDS,
