@@ -364,6 +364,21 @@ pub enum CmdError {
     ModuleUnload,
     /// NOVALUES given to SCAN, SSCAN or ZSCAN.
     NovaluesNotHscan,
+    /// The stream family's own errors.
+    Stream(StreamError),
+    /// XGROUP SETID/CREATECONSUMER/DELCONSUMER of a group the stream does not have.
+    NoGroup {
+        group: Box<[u8]>,
+        key: Box<[u8]>,
+    },
+    /// XREADGROUP or XPENDING on a key without the stream or without the group.
+    NoGroupRead {
+        key: Box<[u8]>,
+        group: Box<[u8]>,
+        in_xreadgroup: bool,
+    },
+    /// XCLAIM with an option it does not know, quoted.
+    UnrecognizedClaimOption(Box<[u8]>),
     Raw(Vec<u8>),
 }
 
@@ -562,6 +577,7 @@ impl CmdError {
             }
             Geo(err) => return err.message(),
             Script(err) => return String::from_utf8_lossy(&err.message_bytes()).into_owned().into(),
+            Stream(err) => err.message(),
             BitOffset => "ERR bit offset is not an integer or out of range",
             BitValue => "ERR bit is not an integer or out of range",
             BitposBit => "ERR The bit argument must be 1 or 0.",
@@ -607,6 +623,9 @@ impl CmdError {
             | UnsupportedOption(_)
             | UnknownSubcommand { .. }
             | UnknownSubcommandOrArity { .. }
+            | NoGroup { .. }
+            | NoGroupRead { .. }
+            | UnrecognizedClaimOption(_)
             | HelloOption(_)
             | UnknownClientType(_)
             | NoSuchUser(_)
@@ -660,6 +679,36 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
+            CmdError::UnrecognizedClaimOption(option) => {
+                quoting("ERR Unrecognized XCLAIM option '", option, usize::MAX, "'")
+            }
+            CmdError::NoGroup { group, key } => {
+                let key = String::from_utf8_lossy(c_string(key)).into_owned();
+                quoting(
+                    "NOGROUP No such consumer group '",
+                    group,
+                    usize::MAX,
+                    &format!("' for key name '{key}'"),
+                )
+            }
+            CmdError::NoGroupRead {
+                key,
+                group,
+                in_xreadgroup,
+            } => {
+                let group = String::from_utf8_lossy(c_string(group)).into_owned();
+                let tail = if *in_xreadgroup {
+                    " in XREADGROUP with GROUP option"
+                } else {
+                    ""
+                };
+                quoting(
+                    "NOGROUP No such key '",
+                    key,
+                    usize::MAX,
+                    &format!("' or consumer group '{group}'{tail}"),
+                )
+            }
             CmdError::SetinfoOption(attribute) => {
                 quoting("ERR Unrecognized option '", attribute, usize::MAX, "'")
             }
@@ -984,6 +1033,117 @@ impl GeoError {
     }
 }
 
+/// Errors of the stream commands (Redis's `t_stream.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamError {
+    /// An ID argument Redis's `streamGenericParseIDOrReply` refuses.
+    InvalidId,
+    MaxlenAndMinid,
+    MaxlenNegative,
+    LimitNegative,
+    LimitWithoutStrategy,
+    XtrimWithoutStrategy,
+    LimitWithoutApprox,
+    /// XADD of the explicit ID 0-0.
+    IdZero,
+    /// XADD to a stream whose last ID is the largest there is.
+    Exhausted,
+    IdNotGreater,
+    /// More than 1 GiB of fields and values in one entry, or `<ms>-*` past the last sequence.
+    TooLarge,
+    /// XRANGE's exclusive start past the largest ID.
+    InvalidStart,
+    /// XRANGE's exclusive end before 0-0.
+    InvalidEnd,
+    EntriesAddedNegative,
+    SetidBelowMaxDeleted,
+    SetidBelowTop,
+    SetidEntriesAddedBelowLength,
+    /// XREAD's STREAMS followed by an odd number of arguments.
+    Unbalanced,
+    GroupInXread,
+    NoackInXread,
+    /// XREAD with the `>` ID.
+    GtWithoutGroup,
+    /// BLOCK's deadline past the largest time.
+    BlockOutOfRange,
+    EntriesReadNegative,
+    /// XGROUP on a missing key (without MKSTREAM).
+    XgroupNeedsKey,
+    BusyGroup,
+    MissingGroup,
+    DollarInXreadgroup,
+    /// A blocked XREADGROUP whose group was destroyed.
+    GroupGone,
+    /// A blocked XREADGROUP whose key was deleted or given another type.
+    StreamKeyGone,
+    ClaimMinIdle,
+    ClaimIdle,
+    ClaimTime,
+    ClaimRetryCount,
+    AutoclaimMinIdle,
+}
+
+impl StreamError {
+    pub fn message(self) -> &'static str {
+        use StreamError::*;
+        match self {
+            InvalidId => "ERR Invalid stream ID specified as stream command argument",
+            MaxlenAndMinid => {
+                "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+            }
+            MaxlenNegative => "ERR The MAXLEN argument must be >= 0.",
+            LimitNegative => "ERR The LIMIT argument must be >= 0.",
+            LimitWithoutStrategy => {
+                "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+            }
+            XtrimWithoutStrategy => {
+                "ERR syntax error, XTRIM must be called with a trimming strategy"
+            }
+            LimitWithoutApprox => {
+                "ERR syntax error, LIMIT cannot be used without the special ~ option"
+            }
+            IdZero => "ERR The ID specified in XADD must be greater than 0-0",
+            Exhausted => {
+                "ERR The stream has exhausted the last possible ID, unable to add more items"
+            }
+            IdNotGreater => {
+                "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+            }
+            TooLarge => "ERR Elements are too large to be stored",
+            InvalidStart => "ERR invalid start ID for the interval",
+            InvalidEnd => "ERR invalid end ID for the interval",
+            EntriesAddedNegative => "ERR entries_added must be positive",
+            SetidBelowMaxDeleted => {
+                "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+            }
+            SetidBelowTop => {
+                "ERR The ID specified in XSETID is smaller than the target stream top item"
+            }
+            SetidEntriesAddedBelowLength => {
+                "ERR The entries_added specified in XSETID is smaller than the target stream length"
+            }
+            Unbalanced => "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+            GroupInXread => "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+            NoackInXread => "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+            GtWithoutGroup => "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+            BlockOutOfRange => "ERR timeout is out of range",
+            EntriesReadNegative => "ERR value for ENTRIESREAD must be positive or -1",
+            XgroupNeedsKey => "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.",
+            BusyGroup => "BUSYGROUP Consumer Group name already exists",
+            MissingGroup => "ERR Missing GROUP option for XREADGROUP",
+            DollarInXreadgroup => "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.",
+            GroupGone => "NOGROUP the consumer group this client was blocked on no longer exists",
+            StreamKeyGone => "UNBLOCKED the stream key no longer exists",
+            ClaimMinIdle => "ERR Invalid min-idle-time argument for XCLAIM",
+            ClaimIdle => "ERR Invalid IDLE option argument for XCLAIM",
+            ClaimTime => "ERR Invalid TIME option argument for XCLAIM",
+            ClaimRetryCount => "ERR Invalid RETRYCOUNT option argument for XCLAIM",
+            AutoclaimMinIdle => "ERR Invalid min-idle-time argument for XAUTOCLAIM",
+        }
+    }
+}
+
 /// The argument as a C function sees it: up to its first NUL byte.
 pub fn c_string(arg: &[u8]) -> &[u8] {
     let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
@@ -1177,6 +1337,44 @@ mod tests {
             (PeerProofMismatch, b"WRONGPASS the proof does not match this daemon's coherence-secret"),
             (ReservedChannel, b"ERR channels starting with '__cachet__:' are reserved for peer coherence: only the daemon itself (or a peer authenticated with CACHE.PEER AUTH) publishes there"),
             (Geo(GeoError::CountNotPositive), b"ERR COUNT must be > 0"),
+            (Stream(StreamError::InvalidId), b"ERR Invalid stream ID specified as stream command argument"),
+            (Stream(StreamError::MaxlenAndMinid), b"ERR syntax error, MAXLEN and MINID options at the same time are not compatible"),
+            (Stream(StreamError::MaxlenNegative), b"ERR The MAXLEN argument must be >= 0."),
+            (Stream(StreamError::LimitNegative), b"ERR The LIMIT argument must be >= 0."),
+            (Stream(StreamError::LimitWithoutStrategy), b"ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"),
+            (Stream(StreamError::XtrimWithoutStrategy), b"ERR syntax error, XTRIM must be called with a trimming strategy"),
+            (Stream(StreamError::LimitWithoutApprox), b"ERR syntax error, LIMIT cannot be used without the special ~ option"),
+            (Stream(StreamError::IdZero), b"ERR The ID specified in XADD must be greater than 0-0"),
+            (Stream(StreamError::Exhausted), b"ERR The stream has exhausted the last possible ID, unable to add more items"),
+            (Stream(StreamError::IdNotGreater), b"ERR The ID specified in XADD is equal or smaller than the target stream top item"),
+            (Stream(StreamError::TooLarge), b"ERR Elements are too large to be stored"),
+            (Stream(StreamError::InvalidStart), b"ERR invalid start ID for the interval"),
+            (Stream(StreamError::InvalidEnd), b"ERR invalid end ID for the interval"),
+            (Stream(StreamError::EntriesAddedNegative), b"ERR entries_added must be positive"),
+            (Stream(StreamError::SetidBelowMaxDeleted), b"ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"),
+            (Stream(StreamError::SetidBelowTop), b"ERR The ID specified in XSETID is smaller than the target stream top item"),
+            (Stream(StreamError::SetidEntriesAddedBelowLength), b"ERR The entries_added specified in XSETID is smaller than the target stream length"),
+            (Stream(StreamError::Unbalanced), b"ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."),
+            (Stream(StreamError::GroupInXread), b"ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."),
+            (Stream(StreamError::NoackInXread), b"ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."),
+            (Stream(StreamError::GtWithoutGroup), b"ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."),
+            (Stream(StreamError::BlockOutOfRange), b"ERR timeout is out of range"),
+            (Stream(StreamError::EntriesReadNegative), b"ERR value for ENTRIESREAD must be positive or -1"),
+            (Stream(StreamError::XgroupNeedsKey), b"ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."),
+            (Stream(StreamError::BusyGroup), b"BUSYGROUP Consumer Group name already exists"),
+            (Stream(StreamError::MissingGroup), b"ERR Missing GROUP option for XREADGROUP"),
+            (Stream(StreamError::DollarInXreadgroup), b"ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."),
+            (Stream(StreamError::GroupGone), b"NOGROUP the consumer group this client was blocked on no longer exists"),
+            (Stream(StreamError::StreamKeyGone), b"UNBLOCKED the stream key no longer exists"),
+            (Stream(StreamError::ClaimMinIdle), b"ERR Invalid min-idle-time argument for XCLAIM"),
+            (Stream(StreamError::ClaimIdle), b"ERR Invalid IDLE option argument for XCLAIM"),
+            (Stream(StreamError::ClaimTime), b"ERR Invalid TIME option argument for XCLAIM"),
+            (Stream(StreamError::ClaimRetryCount), b"ERR Invalid RETRYCOUNT option argument for XCLAIM"),
+            (Stream(StreamError::AutoclaimMinIdle), b"ERR Invalid min-idle-time argument for XAUTOCLAIM"),
+            (UnrecognizedClaimOption(b"bogus\0x"[..].into()), b"ERR Unrecognized XCLAIM option 'bogus'"),
+            (NoGroup { group: b"g\0x"[..].into(), key: b"k"[..].into() }, b"NOGROUP No such consumer group 'g' for key name 'k'"),
+            (NoGroupRead { key: b"k"[..].into(), group: b"g"[..].into(), in_xreadgroup: true }, b"NOGROUP No such key 'k' or consumer group 'g' in XREADGROUP with GROUP option"),
+            (NoGroupRead { key: b"k"[..].into(), group: b"g"[..].into(), in_xreadgroup: false }, b"NOGROUP No such key 'k' or consumer group 'g'"),
             (BitOffset, b"ERR bit offset is not an integer or out of range"),
             (BitValue, b"ERR bit is not an integer or out of range"),
             (BitposBit, b"ERR The bit argument must be 1 or 0."),
@@ -1449,11 +1647,15 @@ mod tests {
             ModuleLoad => 163,
             ModuleUnload => 164,
             NovaluesNotHscan => 165,
-            Script(..) => 166,
+            Stream(..) => 166,
+            NoGroup { .. } => 167,
+            NoGroupRead { .. } => 168,
+            UnrecognizedClaimOption(..) => 169,
+            Script(..) => 170,
         }
     }
 
-    const VARIANTS: usize = 167;
+    const VARIANTS: usize = 171;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

@@ -118,6 +118,15 @@ fn getkeysandflags_finds_what_redis_finds() {
         "bzpopmin a b 0",
         "hset h f v",
         "incrbyfloat k 1.5",
+        "xread streams a b 0 0",
+        "xread count 1 block 0 streams a 0",
+        "xread block 0 streams streams streams 0 0",
+        "xadd s maxlen ~ 1 * f v",
+        "xrange s - +",
+        "xreadgroup group g c streams a b > >",
+        "xreadgroup group g streams count 1 streams a 0",
+        "xgroup create s g $",
+        "xack s g 0-1",
     ];
     for request in requests {
         let args: Vec<&str> = request.split(' ').collect();

@@ -108,7 +108,7 @@ fn mixed_writer(url: &str, id: usize, stop: &AtomicBool) {
         let k = |rng: &mut fastrand::Rng| format!("k{}", rng.usize(..400));
         let key = k(&mut rng);
         let other = k(&mut rng);
-        let cmd = match rng.usize(..24) {
+        let cmd = match rng.usize(..27) {
             0 => redis::cmd("SET").arg(&key).arg(rng.usize(..1000)).clone(),
             1 => redis::cmd("SET")
                 .arg(&key)
@@ -177,6 +177,34 @@ fn mixed_writer(url: &str, id: usize, stop: &AtomicBool) {
                 .arg("2")
                 .clone(),
             22 if rng.usize(..40) == 0 => redis::cmd("FLUSHDB").clone(),
+            23 => redis::cmd("XADD")
+                .arg(&key)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(rng.usize(..300))
+                .arg("*")
+                .arg("f")
+                .arg(&big[..rng.usize(..500)])
+                .arg("n")
+                .arg(rng.usize(..1000))
+                .clone(),
+            // Streams with small explicit IDs, so that deletions find entries.
+            24 => redis::cmd("XADD")
+                .arg(format!("s{}", rng.usize(..20)))
+                .arg(format!("{}-*", rng.usize(..3000)))
+                .arg("f")
+                .arg(&big[..rng.usize(..100)])
+                .clone(),
+            25 if rng.bool() => redis::cmd("XDEL")
+                .arg(format!("s{}", rng.usize(..20)))
+                .arg(format!("{}-0", rng.usize(..3000)))
+                .arg(format!("{}-1", rng.usize(..3000)))
+                .clone(),
+            25 => redis::cmd("XTRIM")
+                .arg(format!("s{}", rng.usize(..20)))
+                .arg("MAXLEN")
+                .arg(rng.usize(..50))
+                .clone(),
             _ => {
                 let mut pipe = redis::pipe();
                 pipe.atomic()

@@ -19,6 +19,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -48,6 +49,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         set::COMMANDS,
         zset::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         scripting::COMMANDS,

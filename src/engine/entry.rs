@@ -4,7 +4,7 @@
 //! one pointer. What few entries have (tags, a collection value) sits behind one more pointer.
 
 use crate::engine::memory::alloc_size;
-use crate::engine::types::{Collection, HashValue, ListValue, SetValue, ZSetValue};
+use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
 
 /// The value as commands see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub enum Value {
     Str { raw: bool },
     /// A string that is a canonical decimal integer (Redis's `int` encoding).
     Int(i64),
-    /// A hash, list, set or sorted set (see `Entry::collection`).
+    /// A hash, list, set, sorted set or stream (see `Entry::collection`).
     Collection,
 }
 
@@ -262,6 +262,20 @@ impl Entry {
     pub fn zset_mut(&mut self) -> Option<&mut ZSetValue> {
         match self.collection_mut()? {
             Collection::ZSet(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn stream(&self) -> Option<&StreamValue> {
+        match self.collection()? {
+            Collection::Stream(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn stream_mut(&mut self) -> Option<&mut StreamValue> {
+        match self.collection_mut()? {
+            Collection::Stream(v) => Some(v),
             _ => None,
         }
     }

@@ -131,8 +131,9 @@ impl NoticeSink for Blocking {
         if self.waiting.load(Ordering::SeqCst) == 0 {
             return;
         }
-        // Removals never give a waiter anything.
-        if notice.class & (class::EXPIRED | class::EVICTED) != 0 || notice.event == "del" {
+        // Expiry and eviction never give a waiter anything. A DEL does not either, but a client
+        // blocked in XREADGROUP is answered an error when its stream goes.
+        if notice.class & (class::EXPIRED | class::EVICTED) != 0 {
             return;
         }
         let ready = match notice.target {

@@ -1,7 +1,8 @@
 //! DUMP payloads: a value serialized as Redis 7.0 serializes it (`rdbSaveObject`), followed by the
 //! RDB version and a CRC64, so a payload DUMPed by redis-server RESTOREs into cachet and the other
 //! way round. Strings, lists, sets, sorted sets and hashes, in the encodings Redis 7.0 writes (and
-//! the older plain ones it still reads); a payload is a client's bytes, so every length is checked
+//! the older plain ones it still reads); streams are written (their nodes are Redis's listpacks)
+//! but not read back yet; a payload is a client's bytes, so every length is checked
 //! and a damaged one is an error, never a panic or a huge allocation.
 
 mod listpack;
@@ -12,7 +13,7 @@ use crate::engine::types::hash::HashLimits;
 use crate::engine::types::list::{exceeds_node, ListValue};
 use crate::engine::types::set::Member;
 use crate::engine::types::zset::{ZSetLimits, ZSetValue};
-use crate::engine::types::{Collection, HashValue, SetValue};
+use crate::engine::types::{Collection, HashValue, SetValue, StreamValue};
 use crate::protocol::reply::format_double;
 use rdb::Reader;
 
@@ -29,6 +30,7 @@ const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
+const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 
 const NODE_PLAIN: u64 = 1;
 const NODE_PACKED: u64 = 2;
@@ -120,6 +122,48 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
             for (field, value) in hash.iter() {
                 rdb::put_string(out, field);
                 rdb::put_string(out, value);
+            }
+        }
+        Collection::Stream(stream) => put_stream(out, stream),
+    }
+}
+
+/// A stream as Redis 7.0's `rdbSaveObject` writes it: each node's 16-byte key and listpack (the
+/// nodes are Redis's listpacks byte for byte), the counters, then each group with its pending
+/// entries and consumers. Times are raw little-endian milliseconds, IDs in a PEL raw big-endian.
+fn put_stream(out: &mut Vec<u8>, stream: &StreamValue) {
+    out.push(TYPE_STREAM_LISTPACKS_2);
+    rdb::put_len(out, stream.node_count() as u64);
+    for (id, lp) in stream.node_listpacks() {
+        rdb::put_string(out, &id.to_be_bytes());
+        rdb::put_string(out, lp);
+    }
+    rdb::put_len(out, stream.len());
+    for id in [stream.last_id, stream.first_id, stream.max_deleted] {
+        rdb::put_len(out, id.ms);
+        rdb::put_len(out, id.seq);
+    }
+    rdb::put_len(out, stream.entries_added);
+    rdb::put_len(out, stream.group_count() as u64);
+    for (name, group) in stream.groups() {
+        rdb::put_string(out, name);
+        rdb::put_len(out, group.last_id.ms);
+        rdb::put_len(out, group.last_id.seq);
+        // Redis writes the C `long long` as an unsigned length: -1 (unknown) as 2^64 - 1.
+        rdb::put_len(out, group.entries_read as u64);
+        rdb::put_len(out, group.pel.len() as u64);
+        for (id, nack) in group.pel.iter() {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&nack.delivery_time.to_le_bytes());
+            rdb::put_len(out, nack.delivery_count);
+        }
+        rdb::put_len(out, group.consumers.len() as u64);
+        for (name, consumer) in group.consumers.iter() {
+            rdb::put_string(out, name);
+            out.extend_from_slice(&consumer.seen_time.to_le_bytes());
+            rdb::put_len(out, consumer.pel.len() as u64);
+            for (id, ()) in consumer.pel.iter() {
+                out.extend_from_slice(&id.to_be_bytes());
             }
         }
     }

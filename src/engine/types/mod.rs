@@ -1,4 +1,4 @@
-//! Collection values (hash, list, set, sorted set), and the string layouts bit and HyperLogLog
+//! Collection values (hash, list, set, sorted set, stream), and the string layouts bit and HyperLogLog
 //! commands read and write in place (`bitmap`, `hll`). A collection lives behind the entry's `extra`
 //! pointer, so a plain string pays nothing for the possibility. Every type keeps a running count
 //! of the bytes it holds, because the shard re-reads an entry's memory after each write: that
@@ -9,11 +9,13 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 pub use hash::HashValue;
 pub use list::ListValue;
 pub use set::SetValue;
+pub use stream::StreamValue;
 pub use zset::ZSetValue;
 
 #[derive(Debug, Clone)]
@@ -24,6 +26,7 @@ pub enum Collection {
     List(Box<ListValue>),
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
+    Stream(Box<StreamValue>),
 }
 
 impl Collection {
@@ -33,6 +36,7 @@ impl Collection {
             Collection::List(_) => "list",
             Collection::Set(_) => "set",
             Collection::ZSet(_) => "zset",
+            Collection::Stream(_) => "stream",
         }
     }
 
@@ -44,6 +48,7 @@ impl Collection {
             Collection::List(v) => v.encoding(),
             Collection::Set(v) => v.encoding(),
             Collection::ZSet(v) => v.encoding(),
+            Collection::Stream(_) => "stream",
         }
     }
 
@@ -54,11 +59,14 @@ impl Collection {
             Collection::List(v) => v.len(),
             Collection::Set(v) => v.len(),
             Collection::ZSet(v) => v.len(),
+            Collection::Stream(v) => v.len() as usize,
         }
     }
 
+    /// Emptied by its last removal, so deleted as Redis deletes it. A stream never is: Redis keeps
+    /// a stream with no entries (its last ID and groups live on).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !matches!(self, Collection::Stream(_)) && self.len() == 0
     }
 
     /// Bytes held, including the box; O(1).
@@ -69,6 +77,7 @@ impl Collection {
             Collection::List(v) => alloc_size(std::mem::size_of::<ListValue>()) + v.memory(),
             Collection::Set(v) => alloc_size(std::mem::size_of::<SetValue>()) + v.memory(),
             Collection::ZSet(v) => alloc_size(std::mem::size_of::<ZSetValue>()) + v.memory(),
+            Collection::Stream(v) => alloc_size(std::mem::size_of::<StreamValue>()) + v.memory(),
         }
     }
 }

@@ -520,6 +520,30 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "stream-node-max-bytes",
+        default: "4096",
+        mutable: true,
+        protected: false,
+        help: "A stream node (one listpack of entries) takes no new entry once it holds this many bytes; 0 means no limit.",
+        get: |c| c.stream_node_max_bytes.to_string(),
+        set: |c, a| {
+            c.stream_node_max_bytes = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "stream-node-max-entries",
+        default: "100",
+        mutable: true,
+        protected: false,
+        help: "A stream node takes no new entry once it holds this many (deleted ones included); 0 means no limit.",
+        get: |c| c.stream_node_max_entries.to_string(),
+        set: |c, a| {
+            c.stream_node_max_entries = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "zset-max-listpack-entries",
         default: "128",
         mutable: true,
