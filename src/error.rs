@@ -328,6 +328,8 @@ pub enum CmdError {
     PfdebugUnknown(Vec<u8>),
     /// PFSELFTEST found the registers or the estimator wrong: `TESTFAILED <what>`.
     HllSelfTest(String),
+    /// Scripting and functions (EVAL, SCRIPT, FUNCTION, FCALL).
+    Script(ScriptError),
     /// RESTORE onto an existing key without REPLACE.
     BusyKey,
     InvalidTtl,
@@ -574,6 +576,7 @@ impl CmdError {
                 return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
             }
             Geo(err) => return err.message(),
+            Script(err) => return String::from_utf8_lossy(&err.message_bytes()).into_owned().into(),
             Stream(err) => err.message(),
             BitOffset => "ERR bit offset is not an integer or out of range",
             BitValue => "ERR bit is not an integer or out of range",
@@ -639,6 +642,7 @@ impl CmdError {
     pub fn message_bytes(&self) -> Cow<'static, [u8]> {
         match self {
             CmdError::Raw(bytes) => Cow::Owned(bytes.clone()),
+            CmdError::Script(err) => err.message_bytes(),
             CmdError::Protocol(error) => Cow::Owned(protocol_error(*error)),
             CmdError::PfdebugUnknown(sub) => {
                 // The reply writer turns the CR and LF left inside into spaces.
@@ -775,6 +779,189 @@ fn config_set_failed(name: &str, reason: &str) -> Cow<'static, str> {
 /// Client bytes quoted in a message, shown as UTF-8.
 fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
+}
+
+/// Errors of the scripting family (EVAL, SCRIPT, FUNCTION, FCALL), as Redis 7.0's `eval.c`,
+/// `script.c` and `functions.c` word them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptError {
+    NumkeysNegative,
+    NumkeysTooMany,
+    NoScript,
+    /// `BUSY`: another client's script passed `busy-reply-threshold`; `eval` for an EVAL script,
+    /// false for a function (whose message names FUNCTION KILL).
+    Busy {
+        eval: bool,
+    },
+    NotBusy,
+    Unkillable,
+    /// `ERR Error compiling script (new function): <Lua's message>`.
+    Compile(Box<[u8]>),
+    InvalidShebang,
+    InvalidEngine,
+    UnexpectedEngine(Box<[u8]>),
+    UnexpectedFlag(Box<[u8]>),
+    UnknownShebangOption(Box<[u8]>),
+    /// A script with a shebang and without `allow-oom` (or `no-writes`) while over `maxmemory`.
+    OomFlagNotSet,
+    /// EVAL_RO, EVALSHA_RO or FCALL_RO of a script that may write (has a shebang, no `no-writes`).
+    WriteFlagOnReadonly,
+    /// What a script that failed answers: the text is made from the Lua error (its `err` field,
+    /// and ` script: <name>, on <source>:<line>.`), code included.
+    Failed(Box<[u8]>),
+    /// An error object that is not a table: `ERR Error running script <name>, <text>`.
+    Running {
+        name: Box<str>,
+        text: Box<[u8]>,
+    },
+    ScriptFlushOption,
+    FunctionFlushOption,
+    DebugOption,
+    /// SCRIPT DEBUG YES|SYNC: the Lua debugger is not implemented.
+    DebuggerUnsupported,
+    LibraryNotFound,
+    FunctionNotFound,
+    BadNumberOfKeys,
+    LibraryNameMissing,
+    UnknownListArgument(Box<[u8]>),
+    UnknownLoadOption(Box<[u8]>),
+    CodeMissing,
+    RestorePolicy,
+    DumpPayload,
+    /// A library's code could not be loaded (FUNCTION LOAD/RESTORE): Redis's text, without code.
+    Load(Box<[u8]>),
+    /// FUNCTION LOAD of a library name that exists, without REPLACE.
+    LibraryExists(Box<[u8]>),
+    /// FUNCTION RESTORE of a library (APPEND) or function that exists.
+    RestoreLibraryExists(Box<[u8]>),
+    RestoreFunctionExists(Box<[u8]>),
+}
+
+impl ScriptError {
+    pub fn message_bytes(&self) -> Cow<'static, [u8]> {
+        use ScriptError::*;
+        let text: &'static str = match self {
+            NumkeysNegative => "ERR Number of keys can't be negative",
+            NumkeysTooMany => "ERR Number of keys can't be greater than number of args",
+            NoScript => "NOSCRIPT No matching script. Please use EVAL.",
+            Busy { eval: true } => {
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+            }
+            Busy { eval: false } => {
+                "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+            }
+            NotBusy => "NOTBUSY No scripts in execution right now.",
+            Unkillable => "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+            Compile(lua) => return joined("ERR Error compiling script (new function): ", lua, ""),
+            InvalidShebang => "ERR Invalid script shebang",
+            InvalidEngine => "ERR Invalid engine in script shebang",
+            UnexpectedEngine(engine) => {
+                return joined("ERR Unexpected engine in script shebang: ", engine, "")
+            }
+            UnexpectedFlag(flag) => return joined("ERR Unexpected flag in script shebang: ", flag, ""),
+            UnknownShebangOption(option) => {
+                return joined("ERR Unknown lua shebang option: ", option, "")
+            }
+            OomFlagNotSet => "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+            WriteFlagOnReadonly => "ERR Can not execute a script with write flag using *_ro command.",
+            Failed(text) => return Cow::Owned(text.to_vec()),
+            Running { name, text } => {
+                let mut shown = &text[..];
+                shown = &shown[..shown.len().min(100)];
+                return joined(&format!("ERR Error running script {name}, "), shown, "")
+            }
+            ScriptFlushOption => "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            FunctionFlushOption => "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            DebugOption => "ERR Use SCRIPT DEBUG YES/SYNC/NO",
+            DebuggerUnsupported => "ERR SCRIPT DEBUG YES/SYNC is not supported: cachet has no Lua debugger",
+            LibraryNotFound => "ERR Library not found",
+            FunctionNotFound => "ERR Function not found",
+            BadNumberOfKeys => "ERR Bad number of keys provided",
+            LibraryNameMissing => "ERR library name argument was not given",
+            UnknownListArgument(arg) => return joined("ERR Unknown argument ", arg, ""),
+            UnknownLoadOption(arg) => return joined("ERR Unknown option given: ", arg, ""),
+            CodeMissing => "ERR Function code is missing",
+            RestorePolicy => "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            DumpPayload => "ERR DUMP payload version or checksum are wrong",
+            Load(text) => return joined("ERR ", text, ""),
+            LibraryExists(name) => return joined("ERR Library '", name, "' already exists"),
+            RestoreLibraryExists(name) => return joined("ERR Library ", name, " already exists"),
+            RestoreFunctionExists(name) => return joined("ERR Function ", name, " already exists"),
+        };
+        Cow::Borrowed(text.as_bytes())
+    }
+}
+
+fn joined(before: &str, middle: &[u8], after: &str) -> Cow<'static, [u8]> {
+    let mut text = before.as_bytes().to_vec();
+    text.extend_from_slice(middle);
+    text.extend_from_slice(after.as_bytes());
+    Cow::Owned(text)
+}
+
+/// The texts scripts see as Lua errors (raised inside the script, or returned by `redis.pcall`):
+/// Redis's wording, without the `ERR ` code the error table adds. They reach the wire as part of
+/// a script's failure (`ScriptError::Failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LuaText {
+    NoArguments,
+    BadArgument,
+    UnknownCommand,
+    WrongArity,
+    NotAllowed,
+    WriteInReadOnly,
+    OutOfMemory,
+    Killed,
+    ReadonlyTable,
+    NonexistentGlobal,
+    WrongArgs,
+    WrongArgsOrType,
+    SetReplArgs,
+    SetReplFlags,
+    LogArgs,
+    LogLevelType,
+    LogLevel,
+    SetrespArgs,
+    SetrespVersion,
+    AclCheckInvalid,
+    RegisterArgs,
+    RegisterOutsideLoad,
+    CallAtLoad,
+}
+
+impl LuaText {
+    pub fn text(self) -> &'static str {
+        use LuaText::*;
+        match self {
+            NoArguments => "Please specify at least one argument for this redis lib call",
+            BadArgument => "Lua redis lib command arguments must be strings or integers",
+            UnknownCommand => "Unknown Redis command called from script",
+            WrongArity => "Wrong number of args calling Redis command from script",
+            NotAllowed => "This Redis command is not allowed from script",
+            WriteInReadOnly => "Write commands are not allowed from read-only scripts.",
+            OutOfMemory => "-OOM command not allowed when used memory > 'maxmemory'.",
+            Killed => "Script killed by user with SCRIPT KILL...",
+            ReadonlyTable => "Attempt to modify a readonly table",
+            NonexistentGlobal => "Script attempted to access nonexistent global variable",
+            WrongArgs => "wrong number of arguments",
+            WrongArgsOrType => "wrong number or type of arguments",
+            SetReplArgs => "redis.set_repl() requires two arguments.",
+            SetReplFlags => {
+                "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."
+            }
+            LogArgs => "redis.log() requires two arguments or more.",
+            LogLevelType => "First argument must be a number (log level).",
+            LogLevel => "Invalid debug level.",
+            SetrespArgs => "redis.setresp() requires one argument.",
+            SetrespVersion => "RESP version must be 2 or 3.",
+            AclCheckInvalid => "Invalid command passed to redis.acl_check_cmd()",
+            RegisterArgs => "wrong number of arguments to redis.register_function",
+            RegisterOutsideLoad => {
+                "redis.register_function can only be called on FUNCTION LOAD command"
+            }
+            CallAtLoad => "attempt to call field 'call' (a nil value)",
+        }
+    }
 }
 
 /// Errors of the GEO commands (Redis's `geo.c`).
@@ -1208,6 +1395,7 @@ mod tests {
             // CR and LF inside become spaces when the reply is written (`ReplyBuf::error_bytes`).
             (PfdebugUnknown(b"x\r\ny\0z".to_vec()), b"ERR Unknown PFDEBUG subcommand 'x\r\ny'"),
             (HllSelfTest("bad".into()), b"TESTFAILED bad"),
+            (Script(ScriptError::NoScript), b"NOSCRIPT No matching script. Please use EVAL."),
             (ConfigProtected { name: "dir".into() }, b"ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"),
             (
                 InvalidPeers { reason: "'x' is not a host:port address".into() },
@@ -1463,10 +1651,11 @@ mod tests {
             NoGroup { .. } => 167,
             NoGroupRead { .. } => 168,
             UnrecognizedClaimOption(..) => 169,
+            Script(..) => 170,
         }
     }
 
-    const VARIANTS: usize = 170;
+    const VARIANTS: usize = 171;
 
     #[test]
     fn unknown_command_quotes_c_strings_up_to_128_bytes() {

@@ -14,9 +14,6 @@ use differential::Differential;
 const NOT_YET: &[&str] = &[
     // DEBUG is allowed in cachet; the safe default of Redis 7 comes with the ACL/TLS work.
     "enable-debug-command",
-    // Features in flight on other branches (scripting).
-    "busy-reply-threshold",
-    "lua-time-limit",
 ];
 
 /// Directives whose value differs by design or by how each server was started.

@@ -15,6 +15,7 @@ pub mod long_double;
 pub mod multi;
 pub mod observe;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -51,6 +52,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         stream::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         server::config::COMMANDS,
@@ -250,6 +252,32 @@ pub(crate) fn execute(
     result
 }
 
+/// Runs `work`, which may block for as long as a script runs, without starving the tasks queued
+/// on this tokio worker: `block_in_place` hands them to another thread first (a task woken by
+/// this one sits in the worker's LIFO slot, which no other worker steals). A single-threaded
+/// runtime has no other thread: `work` just runs, and the server waits for the script.
+pub(crate) fn off_worker<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// Another client's script has run past `busy-reply-threshold`: the command is refused (and a
+/// transaction it was to join is flagged), as Redis's `processCommand` refuses it.
+fn busy(
+    client: &mut crate::state::clients::ClientState,
+    run: &crate::state::scripting::RunState,
+) -> CmdError {
+    multi::flag_error(client);
+    CmdError::Script(crate::error::ScriptError::Busy {
+        eval: run.is_eval(),
+    })
+}
+
 /// Whether a command may write as CLIENT PAUSE WRITE sees it: `write` and `may-replicate`
 /// commands, and EXEC of a transaction that queued one.
 fn may_write(client: &ClientState, spec: &CommandSpec) -> bool {
@@ -291,8 +319,10 @@ pub fn held_by_pause(
 }
 
 /// Runs one request: lookup, arity, authentication, the handler, and the reply mode. Every
-/// command but EXEC holds the exec gate shared (EXEC takes it exclusively); inside MULTI,
-/// commands are queued instead of run (`multi`).
+/// command but EXEC and the script runners holds the exec gate shared (those take it
+/// exclusively); inside MULTI, commands are queued instead of run (`multi`). While another
+/// client's script is past `busy-reply-threshold`, commands answer BUSY, and those flagged
+/// `allow_busy` run without the gate.
 pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     crate::state::tracking::begin(ctx.client.id);
     let mark = ctx.out.len();
@@ -343,10 +373,31 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                     observe::called(ctx, spec, args, result.is_err(), started);
                 }
                 result
+            } else if scripting::runs_scripts(spec) && !multi::queues(ctx.client, spec) {
+                // A script is atomic across shards, as EXEC is.
+                let server = ctx.server;
+                let run = &server.scripting.run;
+                off_worker(|| match server.exec_gate.exclusive_unless(|| run.busy()) {
+                    None => Err(busy(ctx.client, run)),
+                    Some(_exclusive) => {
+                        make_room(ctx, spec);
+                        execute(ctx, parent, spec, args)
+                    }
+                })
             } else {
                 let server = ctx.server;
-                let _shared = server.exec_gate.shared();
-                if !make_room(ctx, spec) {
+                let run = &server.scripting.run;
+                let allow_busy = spec.has_flag(CommandFlags::ALLOW_BUSY)
+                    || parent.is_some_and(|p| p.has_flag(CommandFlags::ALLOW_BUSY));
+                let gate = || server.exec_gate.shared_unless(|| run.busy());
+                let _shared = if run.running() {
+                    off_worker(gate)
+                } else {
+                    gate()
+                };
+                if _shared.is_none() && !allow_busy {
+                    Err(busy(ctx.client, run))
+                } else if !make_room(ctx, spec) {
                     multi::flag_error(ctx.client);
                     observe::rejected(ctx, args);
                     Err(CmdError::OutOfMemory)

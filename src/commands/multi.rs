@@ -166,12 +166,29 @@ pub fn reset_client(server: &Server, client: &mut ClientState) {
 }
 
 /// Called by `dispatch` without the shared side of the exec gate: it takes the exclusive side.
-pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+pub fn exec(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if ctx.client.multi.is_none() {
+        return Err(CmdError::ExecWithoutMulti);
+    }
+    let server = ctx.server;
+    // Another client's script past `busy-reply-threshold`: EXEC is refused as Redis refuses any
+    // command then, which discards the transaction.
+    let run = &server.scripting.run;
+    let gate = || server.exec_gate.exclusive_unless(|| run.busy());
+    let exclusive = if run.running() {
+        super::off_worker(gate)
+    } else {
+        gate()
+    };
+    let Some(_exclusive) = exclusive else {
+        let busy = crate::error::ScriptError::Busy {
+            eval: run.is_eval(),
+        };
+        return Err(rejected(ctx, args, CmdError::Script(busy)));
+    };
     let Some(tx) = ctx.client.multi.take() else {
         return Err(CmdError::ExecWithoutMulti);
     };
-    let server = ctx.server;
-    let _exclusive = server.exec_gate.exclusive();
     // Redis refuses EXEC itself over the limit when something queued may grow memory.
     if !super::make_room_for(ctx, tx.denyoom) {
         discard_transaction(server, ctx.client);

@@ -38,6 +38,8 @@ pub struct ConfigValues {
     pub loglevel: String,
     pub logfile: String,
     pub timeout: u64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
+    pub busy_reply_threshold: u64,
     pub tracking_table_max_keys: usize,
     pub tcp_keepalive: u64,
     pub tcp_backlog: u32,
@@ -305,6 +307,7 @@ impl Default for ConfigValues {
             loglevel: String::new(),
             logfile: String::new(),
             timeout: 0,
+            busy_reply_threshold: 5000,
             tracking_table_max_keys: 0,
             tcp_keepalive: 0,
             tcp_backlog: 0,

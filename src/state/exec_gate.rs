@@ -13,16 +13,26 @@
 //!
 //! Rules that keep it deadlock free: never take the gate while holding a shard lock, and never take
 //! it twice on one thread (EXEC runs its queued commands without taking the shared side again).
+//!
+//! A script (EVAL, FCALL) holds the gate exclusively like EXEC, but for as long as it runs: past
+//! `busy-reply-threshold` the others must answer `BUSY` instead of waiting, so a command that finds
+//! the gate taken waits in short timed parks (`shared_unless`) and asks between two whether to give
+//! up. The locks are `parking_lot`'s for that timed wait (std's have none); they do not poison, so
+//! `sync`'s recovery policy has nothing to do here (the gate guards no data).
 
-use crate::sync::RwLockExt;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// One stripe per cache line (128 bytes: adjacent-line prefetching pairs 64-byte lines).
 #[repr(align(128))]
 #[derive(Default)]
 struct Stripe(RwLock<()>);
+
+/// How long a command waiting for the gate parks before it asks again whether to give up.
+const GATE_PARK: Duration = Duration::from_millis(2);
 
 pub struct ExecGate {
     stripes: Box<[Stripe]>,
@@ -73,20 +83,49 @@ impl ExecGate {
 
     /// The side every command holds while it runs.
     pub fn shared(&self) -> RwLockReadGuard<'_, ()> {
-        // The lock guards no data: a panic elsewhere cannot leave anything half-done behind it.
-        self.stripes[thread_stripe() & self.mask]
-            .0
-            .read_or_recover()
+        self.stripes[thread_stripe() & self.mask].0.read()
+    }
+
+    /// The shared side, or `None` as soon as `give_up` says so while the gate is held exclusively
+    /// (a script past `busy-reply-threshold`): uncontended, the same single atomic as `shared`.
+    pub fn shared_unless(&self, give_up: impl Fn() -> bool) -> Option<RwLockReadGuard<'_, ()>> {
+        let stripe = &self.stripes[thread_stripe() & self.mask].0;
+        if let Some(guard) = stripe.try_read() {
+            return Some(guard);
+        }
+        loop {
+            if give_up() {
+                return None;
+            }
+            if let Some(guard) = stripe.try_read_for(GATE_PARK) {
+                return Some(guard);
+            }
+        }
+    }
+
+    /// The exclusive side, or `None` as soon as `give_up` says so while another holder keeps it
+    /// (a script past `busy-reply-threshold`): a second EVAL or EXEC answers BUSY instead of
+    /// waiting. Stripes are taken in order, as `exclusive` does, and given back on giving up.
+    pub fn exclusive_unless(&self, give_up: impl Fn() -> bool) -> Option<Exclusive<'_>> {
+        let mut guards = Vec::with_capacity(self.stripes.len());
+        for stripe in self.stripes.iter() {
+            loop {
+                if let Some(guard) = stripe.0.try_write_for(GATE_PARK) {
+                    guards.push(guard);
+                    break;
+                }
+                if give_up() {
+                    return None;
+                }
+            }
+        }
+        Some(Exclusive { _guards: guards })
     }
 
     /// The side EXEC holds: waits for every running command to finish and keeps new ones out.
     pub fn exclusive(&self) -> Exclusive<'_> {
         Exclusive {
-            _guards: self
-                .stripes
-                .iter()
-                .map(|stripe| stripe.0.write_or_recover())
-                .collect(),
+            _guards: self.stripes.iter().map(|stripe| stripe.0.write()).collect(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod monitor;
 pub mod multi;
 pub mod pause;
 pub mod pubsub;
+pub mod scripting;
 pub mod slowlog;
 pub mod stats;
 pub mod tracking;
@@ -110,6 +111,8 @@ pub struct Server {
     pub coherence: Arc<coherence::Coherence>,
     /// Client-side caching (CLIENT TRACKING); a keyspace-notice sink.
     pub tracking: Arc<tracking::Tracking>,
+    /// Lua VMs, the script cache, function libraries, and the script running now.
+    pub scripting: scripting::Scripting,
     /// CLIENT PAUSE: which commands are held, and the clients waiting.
     pub pause: pause::ClientPause,
     /// Per-command counters and histograms, error replies (INFO commandstats, errorstats,
@@ -245,6 +248,7 @@ impl Server {
             pubsub: pubsub.clone(),
             coherence,
             tracking: Arc::new(tracking::Tracking::new(pubsub)),
+            scripting: Default::default(),
             pause: Default::default(),
             metrics: Default::default(),
             slowlog: Default::default(),

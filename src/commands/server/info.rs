@@ -277,24 +277,35 @@ fn memory_section(info: &mut InfoText, server: &Server) {
     info.field("allocator_resident", resident);
     info.field("total_system_memory", system);
     info.field("total_system_memory_human", bytes_to_human(system));
-    // No scripting engine, no functions.
-    for name in [
-        "used_memory_lua",
-        "used_memory_vm_eval",
-        "used_memory_lua_human",
-        "used_memory_scripts_eval",
-        "number_of_cached_scripts",
-        "number_of_functions",
-        "number_of_libraries",
-        "used_memory_vm_functions",
-        "used_memory_vm_total",
+    // The scripting figures, in Redis 7.0's order (the handlers publish them: no VM lock here,
+    // which a running script holds).
+    let scripts = &server.scripting.stats;
+    let load = |n: &std::sync::atomic::AtomicUsize| n.load(Ordering::Relaxed) as u64;
+    let (vm_eval, vm_functions) = (
+        load(&scripts.eval_vm_bytes),
+        load(&scripts.functions_vm_bytes),
+    );
+    let scripts_eval = load(&scripts.eval_bodies);
+    let functions_code = load(&scripts.functions_code);
+    info.field("used_memory_lua", vm_eval);
+    info.field("used_memory_vm_eval", vm_eval);
+    info.field("used_memory_lua_human", bytes_to_human(vm_eval));
+    info.field("used_memory_scripts_eval", scripts_eval);
+    info.field("number_of_cached_scripts", load(&scripts.eval_scripts));
+    info.field("number_of_functions", load(&scripts.functions));
+    info.field("number_of_libraries", load(&scripts.libraries));
+    info.field("used_memory_vm_functions", vm_functions);
+    info.field("used_memory_vm_total", vm_eval + vm_functions);
+    info.field(
         "used_memory_vm_total_human",
-        "used_memory_functions",
-        "used_memory_scripts",
+        bytes_to_human(vm_eval + vm_functions),
+    );
+    info.field("used_memory_functions", functions_code);
+    info.field("used_memory_scripts", scripts_eval + functions_code);
+    info.field(
         "used_memory_scripts_human",
-    ] {
-        info.field(name, if name.ends_with("_human") { "0B" } else { "0" });
-    }
+        bytes_to_human(scripts_eval + functions_code),
+    );
     info.field("maxmemory", maxmemory);
     info.field("maxmemory_human", bytes_to_human(maxmemory));
     info.field("maxmemory_policy", policy);

@@ -169,6 +169,15 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         // No shutdown ever waits (there are no replicas to wait for), so none can be aborted.
         return Err(CmdError::NoShutdownInProgress);
     }
+    // A script past `busy-reply-threshold` lets only SHUTDOWN NOSAVE through; it is killed
+    // whatever it wrote, so that its connection finishes and the server can stop.
+    let run = &ctx.server.scripting.run;
+    if run.busy() && !nosave {
+        return Err(CmdError::Script(crate::error::ScriptError::Busy {
+            eval: run.is_eval(),
+        }));
+    }
+    run.kill_for_shutdown();
     if save && !force {
         tracing::warn!("SHUTDOWN SAVE refused: cachet has no persistence to save to (use FORCE to stop anyway)");
         return Err(CmdError::ShutdownFailed);

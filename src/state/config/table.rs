@@ -167,6 +167,30 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "busy-reply-threshold",
+        default: "5000",
+        mutable: true,
+        protected: false,
+        help: "Milliseconds a script (EVAL, FCALL) runs before other clients are answered BUSY and SCRIPT KILL or FUNCTION KILL may stop it (0: never).",
+        get: |c| c.busy_reply_threshold.to_string(),
+        set: |c, a| {
+            c.busy_reply_threshold = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lua-time-limit",
+        default: "5000",
+        mutable: true,
+        protected: false,
+        help: "The old name of busy-reply-threshold: the same setting.",
+        get: |c| c.busy_reply_threshold.to_string(),
+        set: |c, a| {
+            c.busy_reply_threshold = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "tracking-table-max-keys",
         default: "1000000",
         mutable: true,
