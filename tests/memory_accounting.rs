@@ -91,7 +91,9 @@ fn deleting_every_key_gives_the_slots_back() {
         }
         let () = pipe.query(&mut con).unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The cron gives slots back a few tables per pass; on a loaded machine (the whole suite
+    // running beside this binary's other tests) the passes come late, so wait generously.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while info_u64(&mut con, "used_memory") != empty && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
