@@ -1,5 +1,5 @@
 //! The `cachet` binary: flags and conf file in, `cachet::run` out. Exits 0 after SIGINT/SIGTERM
-//! once in-flight commands have finished.
+//! once in-flight commands have finished, 1 when it cannot start (a bad `--import-rdb` file).
 
 #![deny(unsafe_code)]
 
@@ -31,6 +31,10 @@ struct Cli {
     /// debug, verbose, notice or warning.
     #[arg(long)]
     loglevel: Option<String>,
+    /// A Redis RDB file (versions 1 to 11: Redis up to 7.2) loaded into the keyspace before
+    /// clients are served; a file that cannot be loaded stops the server with exit code 1.
+    #[arg(long, value_name = "FILE")]
+    import_rdb: Option<PathBuf>,
     /// Conf file, as `redis-server /path/to/redis.conf`.
     file: Option<PathBuf>,
 }
@@ -42,6 +46,7 @@ const CLAP_FLAGS: &[&str] = &[
     "shards",
     "maxclients",
     "loglevel",
+    "import-rdb",
     "help",
     "version",
 ];
@@ -109,6 +114,7 @@ fn main() {
             fatal(&format!("--{name} {}: {e}", args.join(" ")));
         }
     }
+    values.import_rdb = cli.import_rdb;
     let filter = match values.loglevel.as_str() {
         "debug" => "debug",
         "verbose" => "info",
@@ -173,13 +179,18 @@ fn main() {
         if listeners.is_empty() {
             fatal("bind: no address to listen on");
         }
-        cachet::run(
+        let served = cachet::run(
             listeners,
             values,
             file.map(|f| f.canonicalize().unwrap_or(f)),
             shutdown_signal(),
         )
         .await;
+        if let Err(e) = served {
+            tracing::error!("{e}");
+            eprintln!("cachet: {e}");
+            std::process::exit(1);
+        }
     });
 }
 

@@ -18,6 +18,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+use crate::engine::dump::rdb_file::{self, LoadOptions, LoadStats, RdbFileError};
+use crate::engine::dump::RestoreLimits;
+use crate::engine::types::hash::HashLimits;
+use crate::engine::types::zset::ZSetLimits;
 use crate::state::config::ConfigValues;
 use crate::state::{Server, CACHET_VERSION};
 
@@ -53,19 +57,54 @@ pub fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
+/// Why the server did not start serving.
+#[derive(Debug)]
+pub enum StartError {
+    /// `--import-rdb`: the file named could not be loaded.
+    ImportRdb(std::path::PathBuf, RdbFileError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::ImportRdb(path, e) => write!(f, "importing {}: {e}", path.display()),
+        }
+    }
+}
+
 /// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
-/// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
+/// runs SHUTDOWN. Returns once every connection has finished its current batch and closed; an
+/// error when it could not start (then no client was served).
 pub async fn run(
     listeners: Vec<TcpListener>,
     values: ConfigValues,
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
-) {
+) -> Result<(), StartError> {
     let local_addr = listeners
         .first()
         .and_then(|l| l.local_addr().ok())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let import = values.import_rdb.clone();
     let server = Server::new(values, config_file, local_addr);
+    if let Some(path) = import {
+        // Before the accept loop starts: clients that connect meanwhile wait in the listen queue
+        // (Redis answers them -LOADING instead).
+        let loading = server.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let outcome = import_rdb(&loading, &path);
+            (path, outcome)
+        })
+        .await;
+        match result {
+            Ok((_, Ok(_))) => {}
+            Ok((path, Err(e))) => {
+                server.shutdown();
+                return Err(StartError::ImportRdb(path, e));
+            }
+            Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
+        }
+    }
     let mut shutdown_rx = server.shutdown_receiver();
 
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
@@ -93,6 +132,35 @@ pub async fn run(
     publisher.abort();
     let _ = links.await;
     tracing::info!("cachet is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// Loads a Redis RDB file into an empty server, with the encodings its configuration asks for and
+/// its memory limit enforced as keys arrive (`engine::dump::rdb_file`).
+pub fn import_rdb(server: &Server, path: &std::path::Path) -> Result<LoadStats, RdbFileError> {
+    let options = {
+        let config = server.config.read();
+        LoadOptions {
+            limits: RestoreLimits {
+                hash: HashLimits {
+                    max_listpack_entries: config.hash_max_listpack_entries,
+                    max_listpack_value: config.hash_max_listpack_value,
+                },
+                zset: ZSetLimits {
+                    max_listpack_entries: config.zset_max_listpack_entries,
+                    max_listpack_value: config.zset_max_listpack_value,
+                },
+                list_fill: config.list_max_listpack_size,
+                max_intset_entries: config.set_max_intset_entries,
+            },
+            now_ms: crate::engine::now_ms(),
+        }
+    };
+    tracing::info!("Importing the RDB file {}", path.display());
+    let started = std::time::Instant::now();
+    let stats = rdb_file::load_file(path, &server.keyspace, options)?;
+    stats.log(started.elapsed());
+    Ok(stats)
 }
 
 async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sender<()>) {

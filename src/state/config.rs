@@ -84,6 +84,9 @@ pub struct ConfigValues {
     pub coherence_backlog_size: usize,
     /// Key of the HMAC every coherence message carries and links authenticate with; empty: none.
     pub coherence_secret: Vec<u8>,
+    /// `--import-rdb`: a Redis RDB file loaded into the keyspace at start, before clients are
+    /// served. A command-line flag, not a directive: CONFIG neither shows nor rewrites it.
+    pub import_rdb: Option<PathBuf>,
 }
 
 impl ConfigValues {
@@ -350,6 +353,7 @@ impl Default for ConfigValues {
             coherence_announce: String::new(),
             coherence_backlog_size: 0,
             coherence_secret: Vec::new(),
+            import_rdb: None,
         };
         for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::super::{args, hash, list, zset, Ctx};
 use crate::engine::dump::{self, RestoreLimits, Restored};
 use crate::engine::notice::class;
-use crate::engine::{lru_clock, Entry, Policy, LRU_CLOCK_MAX};
+use crate::engine::Entry;
 use crate::error::{CmdError, CmdResult};
 
 pub fn dump_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -80,9 +80,6 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         max_intset_entries: ctx.server.config.read().set_max_intset_entries,
     };
     let policy = ctx.server.keyspace.eviction_settings().policy;
-    // allkeys-cachet keeps both an access time and a counter, so it takes both options.
-    let keeps_counter = policy.uses_lfu();
-    let keeps_idle = !matches!(policy, Policy::AllKeysLfu | Policy::VolatileLfu);
     let now = ctx.now_ms;
     ctx.server
         .keyspace
@@ -115,16 +112,8 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             };
             entry.expire_at = expire_at;
             view.insert(hash, entry);
-            // As Redis's objectSetLRUOrLFU: the idle time where an access time is kept, the
-            // counter where a counter is, each ignored otherwise.
             view.modify(hash, key, |entry| {
-                if let (true, Some(freq)) = (keeps_counter, options.freq) {
-                    entry.lfu = freq;
-                }
-                if let (true, Some(idle)) = (keeps_idle, options.idle_seconds) {
-                    let idle = idle.min(LRU_CLOCK_MAX as u64) as u32;
-                    entry.lru = lru_clock(now).wrapping_sub(idle) & LRU_CLOCK_MAX;
-                }
+                dump::set_lru_or_lfu(entry, policy, options.idle_seconds, options.freq, now)
             });
             view.notify(key, class::GENERIC, "restore");
             Ok(())

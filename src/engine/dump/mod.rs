@@ -7,6 +7,7 @@
 
 mod listpack;
 mod rdb;
+pub mod rdb_file;
 
 use crate::engine::entry::{Entry, StringValue};
 use crate::engine::types::hash::HashLimits;
@@ -14,8 +15,9 @@ use crate::engine::types::list::{exceeds_node, ListValue};
 use crate::engine::types::set::Member;
 use crate::engine::types::zset::{ZSetLimits, ZSetValue};
 use crate::engine::types::{Collection, HashValue, SetValue, StreamValue};
+use crate::engine::{lru_clock, Policy, LRU_CLOCK_MAX};
 use crate::protocol::reply::format_double;
-use rdb::Reader;
+use rdb::{Reader, Source};
 
 /// The RDB version Redis 7.0 writes; a payload of a later version is refused, as Redis does.
 pub const RDB_VERSION: u16 = 10;
@@ -26,11 +28,17 @@ const TYPE_SET: u8 = 2;
 const TYPE_ZSET: u8 = 3;
 const TYPE_HASH: u8 = 4;
 const TYPE_ZSET_2: u8 = 5;
+const TYPE_HASH_ZIPMAP: u8 = 9;
+const TYPE_LIST_ZIPLIST: u8 = 10;
 const TYPE_SET_INTSET: u8 = 11;
+const TYPE_ZSET_ZIPLIST: u8 = 12;
+const TYPE_HASH_ZIPLIST: u8 = 13;
+const TYPE_LIST_QUICKLIST: u8 = 14;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+const TYPE_SET_LISTPACK: u8 = 20;
 
 const NODE_PLAIN: u64 = 1;
 const NODE_PACKED: u64 = 2;
@@ -231,38 +239,81 @@ pub fn verify(payload: &[u8]) -> Result<&[u8], DumpError> {
 pub fn restore(body: &[u8], limits: RestoreLimits) -> Result<Restored, DumpError> {
     let mut reader = Reader::new(body);
     let kind = reader.byte()?;
-    let restored = match kind {
-        TYPE_STRING => Restored::String(reader.string()?),
-        _ => Restored::Collection(read_collection(kind, &mut reader, limits)?),
-    };
-    if !reader.is_done() {
+    let restored = read_value(kind, &mut reader, limits)?;
+    // Redis refuses an empty collection in a payload.
+    if !reader.is_done() || restored.is_empty() {
         return Err(DumpError);
     }
     Ok(restored)
 }
 
-fn read_collection(
+impl Restored {
+    fn is_empty(&self) -> bool {
+        matches!(self, Restored::Collection(c) if c.is_empty())
+    }
+}
+
+/// A value of RDB type `kind`, in any encoding Redis 7.0 loads (a collection may come out empty:
+/// the caller decides whether that is an error or a key to skip).
+fn read_value<S: Source>(
     kind: u8,
-    reader: &mut Reader<'_>,
+    reader: &mut Reader<S>,
+    limits: RestoreLimits,
+) -> Result<Restored, DumpError> {
+    Ok(match kind {
+        TYPE_STRING => Restored::String(reader.string()?),
+        _ => Restored::Collection(read_collection(kind, reader, limits)?),
+    })
+}
+
+fn strings<S: Source>(reader: &mut Reader<S>, count: usize) -> Result<Vec<Vec<u8>>, DumpError> {
+    (0..count).map(|_| reader.string()).collect()
+}
+
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn pairs(flat: Vec<Vec<u8>>) -> Result<Pairs, DumpError> {
+    if !flat.len().is_multiple_of(2) {
+        return Err(DumpError);
+    }
+    let mut flat = flat.into_iter();
+    let mut pairs = Vec::new();
+    while let (Some(first), Some(second)) = (flat.next(), flat.next()) {
+        pairs.push((first, second));
+    }
+    Ok(pairs)
+}
+
+fn read_collection<S: Source>(
+    kind: u8,
+    reader: &mut Reader<S>,
     limits: RestoreLimits,
 ) -> Result<Collection, DumpError> {
     let collection = match kind {
         TYPE_LIST => {
             let count = reader.count()?;
-            let mut elements = Vec::with_capacity(count);
-            for _ in 0..count {
-                elements.push(reader.string()?);
-            }
-            list_of(&elements, limits.list_fill)
+            list_of(&strings(reader, count)?, limits.list_fill)
         }
-        TYPE_LIST_QUICKLIST_2 => {
+        TYPE_LIST_ZIPLIST => list_of(
+            &listpack::decode_ziplist(&reader.string()?)?,
+            limits.list_fill,
+        ),
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             let nodes = reader.count()?;
             let mut elements = Vec::new();
             for _ in 0..nodes {
-                match reader.len()? {
+                let container = match kind {
+                    TYPE_LIST_QUICKLIST => NODE_PACKED,
+                    _ => reader.len()?,
+                };
+                match container {
                     NODE_PLAIN => elements.push(reader.string()?),
                     NODE_PACKED => {
-                        let node = listpack::decode_listpack(&reader.string()?)?;
+                        let blob = reader.string()?;
+                        let node = match kind {
+                            TYPE_LIST_QUICKLIST => listpack::decode_ziplist(&blob)?,
+                            _ => listpack::decode_listpack(&blob)?,
+                        };
                         // Redis refuses an empty node of a quicklist.
                         if node.is_empty() {
                             return Err(DumpError);
@@ -274,17 +325,17 @@ fn read_collection(
             }
             list_of(&elements, limits.list_fill)
         }
-        TYPE_SET | TYPE_SET_INTSET => {
-            let members: Vec<Vec<u8>> = if kind == TYPE_SET {
-                let count = reader.count()?;
-                (0..count)
-                    .map(|_| reader.string())
-                    .collect::<Result<_, _>>()?
-            } else {
-                listpack::decode_intset(&reader.string()?)?
+        TYPE_SET | TYPE_SET_INTSET | TYPE_SET_LISTPACK => {
+            let members: Vec<Vec<u8>> = match kind {
+                TYPE_SET => {
+                    let count = reader.count()?;
+                    strings(reader, count)?
+                }
+                TYPE_SET_LISTPACK => listpack::decode_listpack(&reader.string()?)?,
+                _ => listpack::decode_intset(&reader.string()?)?
                     .into_iter()
                     .map(|n| itoa::Buffer::new().format(n).as_bytes().to_vec())
-                    .collect()
+                    .collect(),
             };
             let mut set = SetValue::default();
             for member in &members {
@@ -295,19 +346,20 @@ fn read_collection(
             }
             Collection::Set(Box::new(set))
         }
-        TYPE_ZSET | TYPE_ZSET_2 | TYPE_ZSET_LISTPACK => {
+        TYPE_ZSET | TYPE_ZSET_2 | TYPE_ZSET_LISTPACK | TYPE_ZSET_ZIPLIST => {
             let mut items: Vec<(Vec<u8>, f64)> = Vec::new();
-            if kind == TYPE_ZSET_LISTPACK {
-                let flat = listpack::decode_listpack(&reader.string()?)?;
-                if flat.len() % 2 != 0 {
-                    return Err(DumpError);
-                }
-                for pair in flat.chunks_exact(2) {
-                    let score: f64 = std::str::from_utf8(&pair[1])
+            if kind == TYPE_ZSET_LISTPACK || kind == TYPE_ZSET_ZIPLIST {
+                let blob = reader.string()?;
+                let flat = match kind {
+                    TYPE_ZSET_LISTPACK => listpack::decode_listpack(&blob)?,
+                    _ => listpack::decode_ziplist(&blob)?,
+                };
+                for (member, score) in pairs(flat)? {
+                    let score: f64 = std::str::from_utf8(&score)
                         .ok()
                         .and_then(|text| text.parse().ok())
                         .ok_or(DumpError)?;
-                    items.push((pair[0].clone(), score));
+                    items.push((member, score));
                 }
             } else {
                 let count = reader.count()?;
@@ -329,23 +381,20 @@ fn read_collection(
             }
             Collection::ZSet(Box::new(zset))
         }
-        TYPE_HASH | TYPE_HASH_LISTPACK => {
-            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-            if kind == TYPE_HASH_LISTPACK {
-                let flat = listpack::decode_listpack(&reader.string()?)?;
-                if flat.len() % 2 != 0 {
-                    return Err(DumpError);
+        TYPE_HASH | TYPE_HASH_LISTPACK | TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
+            let pairs = match kind {
+                TYPE_HASH => {
+                    let count = reader.count()?;
+                    let mut pairs = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        pairs.push((reader.string()?, reader.string()?));
+                    }
+                    pairs
                 }
-                let mut flat = flat.into_iter();
-                while let (Some(field), Some(value)) = (flat.next(), flat.next()) {
-                    pairs.push((field, value));
-                }
-            } else {
-                let count = reader.count()?;
-                for _ in 0..count {
-                    pairs.push((reader.string()?, reader.string()?));
-                }
-            }
+                TYPE_HASH_LISTPACK => pairs(listpack::decode_listpack(&reader.string()?)?)?,
+                TYPE_HASH_ZIPLIST => pairs(listpack::decode_ziplist(&reader.string()?)?)?,
+                _ => pairs(listpack::decode_zipmap(&reader.string()?)?)?,
+            };
             let mut hash = HashValue::new();
             for (field, value) in &pairs {
                 if !hash.set(field, value, limits.hash) {
@@ -356,11 +405,28 @@ fn read_collection(
         }
         _ => return Err(DumpError),
     };
-    if collection.is_empty() {
-        // Redis refuses an empty collection in a payload.
-        return Err(DumpError);
-    }
     Ok(collection)
+}
+
+/// What RESTORE's IDLETIME and FREQ (and an RDB file's IDLE and FREQ) set, as Redis's
+/// `objectSetLRUOrLFU`: the idle time where the policy keeps an access time, the counter where it
+/// keeps a counter (allkeys-cachet keeps both), each ignored otherwise.
+pub fn set_lru_or_lfu(
+    entry: &mut Entry,
+    policy: Policy,
+    idle_seconds: Option<u64>,
+    freq: Option<u8>,
+    now_ms: u64,
+) {
+    let keeps_counter = policy.uses_lfu();
+    let keeps_idle = !matches!(policy, Policy::AllKeysLfu | Policy::VolatileLfu);
+    if let (true, Some(freq)) = (keeps_counter, freq) {
+        entry.lfu = freq;
+    }
+    if let (true, Some(idle)) = (keeps_idle, idle_seconds) {
+        let idle = idle.min(LRU_CLOCK_MAX as u64) as u32;
+        entry.lru = lru_clock(now_ms).wrapping_sub(idle) & LRU_CLOCK_MAX;
+    }
 }
 
 fn list_of(elements: &[Vec<u8>], fill: i64) -> Collection {

@@ -68,10 +68,33 @@ pub fn put_binary_double(out: &mut Vec<u8>, value: f64) {
     out.extend_from_slice(&value.to_le_bytes());
 }
 
-/// Reads the RDB primitives from a payload, every length checked against what is left.
-pub struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// Where a `Reader` takes its bytes from: a payload in memory, or a file read as it is parsed
+/// (`rdb_file.rs`), so the same value decoders serve DUMP payloads and RDB files of any size.
+pub trait Source {
+    /// The next `n` bytes; an error when fewer are left.
+    fn take(&mut self, n: usize) -> Result<&[u8], DumpError>;
+    /// An upper bound of the bytes left, which a forged count is checked against.
+    fn left(&self) -> u64;
+}
+
+impl Source for &[u8] {
+    fn take(&mut self, n: usize) -> Result<&[u8], DumpError> {
+        if n > self.len() {
+            return Err(DumpError);
+        }
+        let (head, rest) = self.split_at(n);
+        *self = rest;
+        Ok(head)
+    }
+
+    fn left(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+/// Reads the RDB primitives, every length checked against what is left.
+pub struct Reader<S> {
+    source: S,
 }
 
 /// A length or one of the special string encodings (`11xxxxxx`).
@@ -80,20 +103,27 @@ enum Len {
     Encoded(u8),
 }
 
-impl<'a> Reader<'a> {
+impl<'a> Reader<&'a [u8]> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, at: 0 }
+        Reader { source: bytes }
+    }
+}
+
+impl<S: Source> Reader<S> {
+    pub fn from_source(source: S) -> Self {
+        Reader { source }
+    }
+
+    pub fn source(&self) -> &S {
+        &self.source
     }
 
     pub fn is_done(&self) -> bool {
-        self.at == self.bytes.len()
+        self.source.left() == 0
     }
 
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DumpError> {
-        let end = self.at.checked_add(n).ok_or(DumpError)?;
-        let slice = self.bytes.get(self.at..end).ok_or(DumpError)?;
-        self.at = end;
-        Ok(slice)
+    pub fn take(&mut self, n: usize) -> Result<&[u8], DumpError> {
+        self.source.take(n)
     }
 
     pub fn byte(&mut self) -> Result<u8, DumpError> {
@@ -125,7 +155,7 @@ impl<'a> Reader<'a> {
     /// and checking it first keeps a forged count from reserving memory.
     pub fn count(&mut self) -> Result<usize, DumpError> {
         let count = self.len()?;
-        if count > (self.bytes.len() - self.at) as u64 {
+        if count > self.source.left() {
             return Err(DumpError);
         }
         Ok(count as usize)
@@ -147,11 +177,11 @@ impl<'a> Reader<'a> {
             Len::Encoded(ENC_LZF) => {
                 let packed_len = usize::try_from(self.len()?).map_err(|_| DumpError)?;
                 let len = usize::try_from(self.len()?).map_err(|_| DumpError)?;
-                let packed = self.take(packed_len)?;
                 // LZF expands at most ~100x per byte of input; a larger claim is forged.
                 if len == 0 || len > packed_len.saturating_mul(128) {
                     return Err(DumpError);
                 }
+                let packed = self.take(packed_len)?;
                 let bytes = lzf::decompress(packed, len).map_err(|_| DumpError)?;
                 if bytes.len() != len {
                     return Err(DumpError);
