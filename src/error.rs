@@ -385,6 +385,16 @@ pub enum CmdError {
     },
     /// XCLAIM with an option it does not know, quoted.
     UnrecognizedClaimOption(Box<[u8]>),
+    /// MIGRATE ... KEYS with a key argument that is not empty.
+    MigrateKeysWithKey,
+    /// MIGRATE could not connect to the target in time (Redis's text, "client" and all).
+    MigrateConnect,
+    /// MIGRATE's connection failed or timed out while writing the request or reading replies.
+    MigrateIo {
+        writing: bool,
+    },
+    /// The target answered MIGRATE's AUTH, SELECT or a RESTORE with this error line.
+    MigrateTarget(Box<[u8]>),
     Raw(Vec<u8>),
 }
 
@@ -601,6 +611,10 @@ impl CmdError {
             }
             SsubscribeDenyBlocking => "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
             BusyKey => "BUSYKEY Target key name already exists.",
+            MigrateKeysWithKey => "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string",
+            MigrateConnect => "IOERR error or timeout connecting to the client",
+            MigrateIo { writing: true } => "IOERR error or timeout writing to target instance",
+            MigrateIo { writing: false } => "IOERR error or timeout reading to target instance",
             InvalidTtl => "ERR Invalid TTL value, must be >= 0",
             InvalidIdletime => "ERR Invalid IDLETIME value, must be >= 0",
             InvalidFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
@@ -632,6 +646,7 @@ impl CmdError {
             | NoGroup { .. }
             | NoGroupRead { .. }
             | UnrecognizedClaimOption(_)
+            | MigrateTarget(_)
             | HelloOption(_)
             | UnknownClientType(_)
             | NoSuchUser(_)
@@ -650,6 +665,9 @@ impl CmdError {
             CmdError::Raw(bytes) => Cow::Owned(bytes.clone()),
             CmdError::Script(err) => err.message_bytes(),
             CmdError::Protocol(error) => Cow::Owned(protocol_error(*error)),
+            CmdError::MigrateTarget(line) => {
+                joined("ERR Target instance replied with error: ", line, "")
+            }
             CmdError::PfdebugUnknown(sub) => {
                 // The reply writer turns the CR and LF left inside into spaces.
                 quoting("ERR Unknown PFDEBUG subcommand '", sub, usize::MAX, "'")

@@ -279,6 +279,14 @@ fn every_message_as_redis_sends_it() {
         (ModuleLoad, b"ERR Error loading the extension. Please check the server logs."),
         (ModuleUnload, b"ERR Error unloading module: no such module with that name"),
         (NovaluesNotHscan, b"ERR NOVALUES option can only be used in HSCAN"),
+        (MigrateKeysWithKey, b"ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"),
+        (MigrateConnect, b"IOERR error or timeout connecting to the client"),
+        (MigrateIo { writing: true }, b"IOERR error or timeout writing to target instance"),
+        (MigrateIo { writing: false }, b"IOERR error or timeout reading to target instance"),
+        (
+            MigrateTarget(b"BUSYKEY Target key name already exists."[..].into()),
+            b"ERR Target instance replied with error: BUSYKEY Target key name already exists.",
+        ),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

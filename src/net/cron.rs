@@ -10,8 +10,8 @@ use crate::engine::invalidate::SWEEP_BATCH;
 use crate::engine::{now_ms, Keyspace};
 use crate::state::Server;
 
-/// Background work `hz` times a second: the active expiry cycle within its CPU budget, and the
-/// samples behind INFO's rates and memory peak.
+/// Background work `hz` times a second: the active expiry cycle within its CPU budget, the
+/// samples behind INFO's rates and memory peak, and closing MIGRATE's idle connections.
 pub async fn cron(server: Arc<Server>) {
     loop {
         let hz = server.config.read().hz.max(1);
@@ -21,6 +21,7 @@ pub async fn cron(server: Arc<Server>) {
             .stats
             .sample_rates(now_ms(), server.metrics.processed());
         server.used_memory();
+        server.migrate_sockets.close_idle();
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod exec_gate;
 pub mod latency;
 pub mod metrics;
+pub mod migrate;
 pub mod monitor;
 pub mod multi;
 pub mod pause;
@@ -123,6 +124,8 @@ pub struct Server {
     pub latency: latency::LatencyMonitor,
     /// Clients in MONITOR mode.
     pub monitors: monitor::Monitors,
+    /// MIGRATE's connections to other servers, kept for the next MIGRATE.
+    pub migrate_sockets: migrate::MigrateSockets,
     shutdown: watch::Sender<bool>,
 }
 
@@ -254,6 +257,7 @@ impl Server {
             slowlog: Default::default(),
             latency: Default::default(),
             monitors: Default::default(),
+            migrate_sockets: Default::default(),
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());
