@@ -402,10 +402,13 @@ fn the_connection_is_cached_reopened_and_closed_when_idle() {
     assert!(exists(&mut theirs, "after"));
     // Idle for 10 seconds, the cached connection is closed.
     let clients = |con: &mut Connection| common::info_u64(con, "clients", "connected_clients");
+    let cached = |con: &mut Connection| common::info_u64(con, "stats", "migrate_cached_sockets");
     assert_eq!(clients(&mut theirs), 2);
+    assert_eq!(cached(&mut ours), 1);
     wait_until_long("the idle MIGRATE connection closed", || {
         clients(&mut theirs) == 1
     });
+    assert_eq!(cached(&mut ours), 0);
 }
 
 /// `wait_until` with room for the 10 s idle time.

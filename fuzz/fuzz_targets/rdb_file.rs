@@ -25,10 +25,10 @@ fn options() -> LoadOptions {
 fuzz_target!(|data: &[u8]| {
     let sized_keyspace = Keyspace::new(1, 16);
     let sized = rdb_file::load(data, Some(data.len() as u64), &sized_keyspace, options());
-    let unsized_keyspace = Keyspace::new(1, 16);
-    let unsized = rdb_file::load(data, None, &unsized_keyspace, options());
-    assert_eq!(sized.is_ok(), unsized.is_ok());
-    if let (Ok(stats), Ok(again)) = (&sized, &unsized) {
+    let streamed_keyspace = Keyspace::new(1, 16);
+    let streamed = rdb_file::load(data, None, &streamed_keyspace, options());
+    assert_eq!(sized.is_ok(), streamed.is_ok());
+    if let (Ok(stats), Ok(again)) = (&sized, &streamed) {
         assert_eq!(stats, again);
         let stored: usize = (0..16).map(|db| sized_keyspace.dbsize(db)).sum();
         assert_eq!(stored as u64, stats.loaded);

@@ -428,7 +428,7 @@ fn stats_section(info: &mut InfoText, server: &Server) {
     info.field("pubsubshard_channels", shard_channels);
     info.field("latest_fork_usec", 0);
     info.field("total_forks", 0);
-    info.field("migrate_cached_sockets", 0);
+    info.field("migrate_cached_sockets", server.migrate_sockets.len());
     info.field("slave_expires_tracked_keys", 0);
     info.field("active_defrag_hits", 0);
     info.field("active_defrag_misses", 0);
