@@ -12,8 +12,6 @@ use differential::Differential;
 
 /// Redis 7.0 directives cachet does not know yet, each with why.
 const NOT_YET: &[&str] = &[
-    // DEBUG is allowed in cachet; the safe default of Redis 7 comes with the ACL/TLS work.
-    "enable-debug-command",
 ];
 
 /// Directives whose value differs by design or by how each server was started.

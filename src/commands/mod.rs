@@ -2,6 +2,7 @@
 //! handler; the types are `state::command`'s), declared by each family in its own file. Dispatch, arity and authentication errors,
 //! `COMMAND` replies and client hints all read this table.
 
+pub mod acl;
 pub mod args;
 pub mod bitmap;
 pub mod cache;
@@ -54,6 +55,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         pubsub::COMMANDS,
         scripting::COMMANDS,
         server::COMMANDS,
+        acl::COMMANDS,
         client::COMMANDS,
         server::config::COMMANDS,
         server::command::COMMANDS,
@@ -278,6 +280,25 @@ fn busy(
     })
 }
 
+/// Redis's `authRequired`: a client that has not authenticated while the default user needs a
+/// password (or is off) may only run `no_auth` commands. The default user is read only for a
+/// client that has not authenticated.
+fn needs_auth(
+    server: &Server,
+    client: &ClientState,
+    parent: Option<&CommandSpec>,
+    spec: &CommandSpec,
+) -> bool {
+    if client.authenticated
+        || spec.has_flag(CommandFlags::NO_AUTH)
+        || parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH))
+    {
+        return false;
+    }
+    let default = server.acl.default_user();
+    !default.nopass || !default.enabled
+}
+
 /// Whether a command may write as CLIENT PAUSE WRITE sees it: `write` and `may-replicate`
 /// commands, and EXEC of a transaction that queued one.
 fn may_write(client: &ClientState, spec: &CommandSpec) -> bool {
@@ -305,10 +326,7 @@ pub fn held_by_pause(
         return None;
     }
     let (parent, spec) = resolve(args).ok()?;
-    let needs_auth = !client.authenticated
-        && !spec.has_flag(CommandFlags::NO_AUTH)
-        && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
-    if needs_auth {
+    if needs_auth(server, client, parent, spec) {
         return None;
     }
     let writes = may_write(client, spec);
@@ -338,13 +356,33 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             Err(multi::rejected(ctx, args, err))
         }
         Ok((parent, spec)) => {
-            let needs_auth = !ctx.client.authenticated
-                && !spec.has_flag(CommandFlags::NO_AUTH)
-                && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
-            if needs_auth {
+            // As Redis's `processCommand`: DEBUG's protection, then authentication, then ACLs.
+            if spec.name == "debug"
+                && parent.is_none()
+                && !ctx
+                    .server
+                    .config
+                    .read()
+                    .enable_debug_command
+                    .allows(ctx.client.info.addr)
+            {
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(ctx, args, CmdError::DebugNotAllowed))
+            } else if needs_auth(ctx.server, ctx.client, parent, spec) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::NoAuth))
+            } else if let Err(denied) =
+                acl::permitted(ctx, parent, spec, args, acl::context_of(ctx))
+            {
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(
+                    ctx,
+                    args,
+                    acl::denied_error(denied, parent, spec),
+                ))
             } else if let Err(err) = pubsub::check_reserved_channel(ctx.client, spec, args) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);

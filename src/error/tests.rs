@@ -279,6 +279,22 @@ fn every_message_as_redis_sends_it() {
         (ModuleLoad, b"ERR Error loading the extension. Please check the server logs."),
         (ModuleUnload, b"ERR Error unloading module: no such module with that name"),
         (NovaluesNotHscan, b"ERR NOVALUES option can only be used in HSCAN"),
+        (NoPermCommand("config|set".into()), b"NOPERM this user has no permissions to run the 'config|set' command"),
+        (NoPermKey, b"NOPERM this user has no permissions to access one of the keys used as arguments"),
+        (NoPermChannel, b"NOPERM this user has no permissions to access one of the channels used as arguments"),
+        (ExecNoPerm("no permission to touch the specified keys"), b"NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to touch the specified keys"),
+        (AclRule("Error in ACL SETUSER modifier 'foo': Syntax error".into()), b"ERR Error in ACL SETUSER modifier 'foo': Syntax error"),
+        (AclUsernameSpaces, b"ERR Usernames can't contain spaces or null characters"),
+        (AclDeleteDefault, b"ERR The 'default' user cannot be removed"),
+        (AclNoFile, b"ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."),
+        (AclLoad("users.acl:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed".into()), b"ERR users.acl:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed"),
+        (AclSave, b"ERR There was an error trying to save the ACLs. Please check the server logs for more information"),
+        (AclUnknownCategory(b"nosuch"[..].into()), b"ERR Unknown category 'nosuch'"),
+        (AclGenpassBits, b"ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096"),
+        (AclDryrunNoUser(b"bob"[..].into()), b"ERR User 'bob' not found"),
+        (AclDryrunNoCommand(b"nope"[..].into()), b"ERR Command 'nope' not found"),
+        (DebugNotAllowed, b"ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
+        (ProtectedMode, b"DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside."),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

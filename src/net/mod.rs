@@ -66,6 +66,11 @@ pub async fn run(
         .and_then(|l| l.local_addr().ok())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let server = Server::new(values, config_file, local_addr);
+    // As Redis, ACL errors at startup stop the server before it serves anyone.
+    if let Err(err) = crate::commands::acl::load_at_startup(&server) {
+        tracing::error!("Aborting startup because of ACL errors: {err}");
+        return;
+    }
     let mut shutdown_rx = server.shutdown_receiver();
 
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
@@ -116,6 +121,15 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sen
     }
 }
 
+/// Redis 7's protected mode: while it is on and the default user needs no password, only
+/// clients from the loopback address (exactly 127.0.0.1 or ::1, as Redis's `islocalClient`) are
+/// served; the others get the DENIED error and are closed.
+fn refused_by_protected_mode(server: &Server, peer: SocketAddr) -> bool {
+    server.config.read().protected_mode
+        && server.acl.default_user().nopass
+        && !crate::state::config::ProtectedAction::Local.allows(peer)
+}
+
 fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
     server
         .stats
@@ -142,6 +156,22 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
         });
         return;
     };
+    if refused_by_protected_mode(&server, addr) {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let mut reply = crate::protocol::ReplyBuf::new(crate::protocol::Protocol::Resp2);
+        reply.error_bytes(&crate::error::CmdError::ProtectedMode.message_bytes());
+        let reply = reply.to_vec();
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = stream.write_all(&reply).await;
+            server.clients.unregister(info.id);
+            drop(done);
+        });
+        return;
+    }
     let _ = stream.set_nodelay(true);
     if keepalive > 0 {
         let interval = Duration::from_secs(keepalive);

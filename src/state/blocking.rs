@@ -334,7 +334,7 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
         let Some(waiter) = registry.waiters.get(&client_id) else {
             continue;
         };
-        let mut state = ClientState::new(waiter.info.clone(), true);
+        let mut state = ClientState::new(waiter.info.clone(), server.acl.default_user(), true);
         state.db = waiter.db;
         let mut out = reply_buf(&waiter.info);
         let result = {

@@ -34,6 +34,17 @@ pub struct ConfigValues {
     pub maxclients: usize,
     pub requirepass: Vec<u8>,
     pub enable_protected_configs: ProtectedAction,
+    /// `enable-debug-command`: who may run DEBUG.
+    pub enable_debug_command: ProtectedAction,
+    /// `protected-mode`: while the default user has no password, only loopback clients are served.
+    pub protected_mode: bool,
+    /// The ACL file (`aclfile`), empty for none.
+    pub aclfile: String,
+    pub acllog_max_len: usize,
+    /// `acl-pubsub-default allchannels`: new users and selectors may use every channel.
+    pub acl_pubsub_allchannels: bool,
+    /// `user` lines of the conf file, each the arguments after `user`, loaded at startup.
+    pub users: Vec<Vec<String>>,
     pub hz: u32,
     pub loglevel: String,
     pub logfile: String,
@@ -303,6 +314,12 @@ impl Default for ConfigValues {
             maxclients: 0,
             requirepass: Vec::new(),
             enable_protected_configs: ProtectedAction::No,
+            enable_debug_command: ProtectedAction::No,
+            protected_mode: true,
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_allchannels: false,
+            users: Vec::new(),
             hz: 0,
             loglevel: String::new(),
             logfile: String::new(),
@@ -493,6 +510,15 @@ pub fn apply_directive(
     name: &str,
     args: &[String],
 ) -> Result<(), String> {
+    // `user` lines add up and are not a directive CONFIG knows, as in Redis; their rules are
+    // checked when the server loads them.
+    if name.eq_ignore_ascii_case("user") {
+        if args.is_empty() {
+            return Err("Bad directive or wrong number of arguments".to_string());
+        }
+        values.users.push(args.to_vec());
+        return Ok(());
+    }
     let directive = find_directive(name)
         .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -7,6 +7,8 @@ pub mod blocking;
 pub mod clients;
 #[macro_use]
 pub mod command;
+// After `command`, whose `flags!`/`acl!` macros its tests use.
+pub mod acl;
 pub mod coherence;
 pub mod config;
 pub mod exec_gate;
@@ -90,6 +92,8 @@ impl ServerStats {
 
 pub struct Server {
     pub config: Config,
+    /// ACL users and the ACL log.
+    pub acl: acl::Acl,
     pub keyspace: Keyspace,
     pub clients: ClientRegistry,
     pub stats: ServerStats,
@@ -171,6 +175,8 @@ impl Server {
             .keyspace_events
             .store(keyspace_events, Ordering::Relaxed);
         let config = self.config.read();
+        self.acl.apply_requirepass(&config.requirepass);
+        self.acl.log.trim(config.acllog_max_len);
         self.slowlog
             .configure(config.slowlog_log_slower_than, config.slowlog_max_len);
         self.latency.set_threshold(config.latency_monitor_threshold);
@@ -235,6 +241,7 @@ impl Server {
         let server = Arc::new(Server {
             keyspace: Keyspace::new(values.shards, values.databases),
             config: Config::new(values, config_file),
+            acl: Default::default(),
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),
             started: Instant::now(),

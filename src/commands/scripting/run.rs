@@ -12,6 +12,8 @@
 use std::cell::RefCell;
 
 use bytes::Bytes;
+
+use crate::state::acl::check::Denied;
 use mlua::{Function, Lua, Value, Variadic};
 
 use super::convert;
@@ -73,6 +75,23 @@ impl Calls<'_, '_> {
         let flags = spec.flags | parent.map_or(CommandFlags::empty(), |p| p.flags);
         if flags.contains(CommandFlags::NOSCRIPT) {
             return fail(lua, LuaText::NotAllowed.text().as_bytes());
+        }
+        // The running user's permissions apply to what the script calls (Redis's
+        // `scriptVerifyACL`).
+        let permitted = crate::commands::acl::permitted(
+            self.ctx,
+            parent,
+            spec,
+            &argv,
+            crate::state::acl::log::Context::Lua,
+        );
+        if let Err(denied) = permitted {
+            let text = match denied {
+                Denied::Command => LuaText::AclDeniedCommand,
+                Denied::Key(_) => LuaText::AclDeniedKey,
+                Denied::Channel(_) => LuaText::AclDeniedChannel,
+            };
+            return fail(lua, text.text().as_bytes());
         }
         let writes = flags.intersects(CommandFlags::WRITE | CommandFlags::MAY_REPLICATE);
         if writes && self.read_only {

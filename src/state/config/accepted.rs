@@ -162,7 +162,6 @@ const FOREGROUND: &str =
     "cachet runs in the foreground (use systemd or a container); only 'no' is accepted";
 const NO_UNIX_SOCKET: &str = "cachet listens on TCP only; only the default is accepted";
 const NO_AOF: &str = "cachet has no append-only file; only the default is accepted";
-const NO_ACL_FILE: &str = "cachet has no ACL file yet; only the default is accepted";
 const NO_DEFRAG: &str = "cachet does not defragment actively; only 'no' is accepted";
 const PROTECTED: &[&str] = &["no", "yes", "local"];
 const SHUTDOWN: &[&str] = &["default", "save", "nosave", "now", "force"];
@@ -170,7 +169,6 @@ const SHUTDOWN: &[&str] = &["default", "save", "nosave", "now", "force"];
 /// `scripts/gen-conf.py` lists these in `conf/cachet.conf` after the server's own directives.
 #[rustfmt::skip]
 pub static DIRECTIVES: &[Directive] = &[
-    accepted!("protected-mode", "protected-mode", "yes", true, Kind::Bool, "Accepted; cachet binds 127.0.0.1 by default and refuses nothing else for it."),
     accepted!("activerehashing", "activerehashing", "yes", true, Kind::Bool, "Accepted; cachet's tables grow and shrink incrementally on their own."),
     accepted!("dynamic-hz", "dynamic-hz", "yes", true, Kind::Bool, "Accepted; the cron runs at hz."),
     accepted!("lazyfree-lazy-eviction", "lazyfree-lazy-eviction", "no", true, Kind::Bool, "Accepted; no effect."),
@@ -234,9 +232,6 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("no-appendfsync-on-rewrite", "no-appendfsync-on-rewrite", "no", true, Kind::Bool, "Accepted; no effect."),
     accepted!("auto-aof-rewrite-percentage", "auto-aof-rewrite-percentage", "100", true, Kind::Int(0, i32::MAX as i64), "Accepted; no effect."),
     accepted!("auto-aof-rewrite-min-size", "auto-aof-rewrite-min-size", "67108864", true, Kind::Memory(0, i64::MAX as u64), "Accepted; no effect."),
-    accepted!("aclfile", "aclfile", "", false, Kind::DefaultOnly(NO_ACL_FILE), "Only empty: no ACL file yet."),
-    accepted!("acllog-max-len", "acllog-max-len", "128", true, Kind::Int(0, i64::MAX), "Accepted; no ACL log yet."),
-    accepted!("acl-pubsub-default", "acl-pubsub-default", "resetchannels", true, Kind::Enum(&["allchannels", "resetchannels"]), "Accepted; no ACL users yet."),
     accepted!("enable-module-command", "enable-module-command", "no", false, Kind::Enum(PROTECTED), "Accepted; cachet loads no modules."),
     accepted!("propagation-error-behavior", "propagation-error-behavior", "ignore", true, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "Accepted; no replication."),
     accepted!("replicaof", "replicaof", "", false, Kind::DefaultOnly(NO_REPLICATION), "Only empty: no replication."),
@@ -329,18 +324,10 @@ mod tests {
     #[test]
     fn values_are_checked_as_redis_checks_them() {
         assert_eq!(set("activerehashing", &["NO"]).unwrap(), "no");
-        assert_eq!(
-            set("protected-mode", &["maybe"]).unwrap_err(),
-            "argument must be 'yes' or 'no'"
-        );
         assert_eq!(set("repl-backlog-size", &["2mb"]).unwrap(), "2097152");
         assert_eq!(
             set("active-expire-effort", &["11"]).unwrap_err(),
             "argument must be between 1 and 10 inclusive"
-        );
-        assert_eq!(
-            set("acl-pubsub-default", &["x"]).unwrap_err(),
-            "argument(s) must be one of the following: allchannels, resetchannels"
         );
         assert_eq!(
             set("shutdown-on-sigint", &["save now"]).unwrap(),
