@@ -20,6 +20,8 @@ use crate::engine::glob::glob_match;
 use crate::engine::labels::LabelKind;
 use crate::engine::DbShard;
 use crate::error::{CmdError, CmdResult};
+use crate::state::acl::check;
+use crate::state::acl::log::Reason;
 
 const TAG: CommandSpec = CommandSpec {
     group: "cachet",
@@ -127,7 +129,38 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
+/// TAG.INVALIDATE and CACHE.INVALIDATE reach keys no argument names: a user who may not write
+/// every key is refused (as Redis refuses SORT BY to a user who may not read every key), rather
+/// than given a removal that silently skips some keys.
+fn may_write_any_key(ctx: &Ctx<'_>, args: &[Bytes], name: &str) -> CmdResult {
+    let user = &ctx.client.user;
+    if user.unrestricted() {
+        return Ok(());
+    }
+    let spec = crate::commands::lookup(name.as_bytes()).expect("in the table");
+    let index = crate::commands::acl::command_index();
+    if check::unrestricted_key_access(user, index, spec, crate::state::acl::KEY_WRITE) {
+        return Ok(());
+    }
+    crate::commands::acl::log_refusal(
+        ctx,
+        Reason::Key,
+        crate::commands::acl::context_of(ctx),
+        Bytes::copy_from_slice(&args[1]),
+        user.name.clone(),
+        args,
+    );
+    Err(CmdError::NoPermKey)
+}
+
+/// TAG.KEYS and TAG.SCAN list only the keys the user may read.
+fn readable(ctx: &Ctx<'_>, key: &[u8]) -> bool {
+    let user = &ctx.client.user;
+    user.unrestricted() || check::key_ok(user, key, crate::state::acl::KEY_READ)
+}
+
 fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    may_write_any_key(ctx, args, "tag.invalidate")?;
     let tags: Vec<&[u8]> = args[1..].iter().map(|t| &t[..]).collect();
     let removed = ctx
         .server
@@ -151,6 +184,7 @@ fn tag_keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             keys.push(entry.key().to_vec())
         });
     });
+    keys.retain(|key| readable(ctx, key));
     ctx.out.bulks(keys.iter().map(|k| k.as_slice()));
     Ok(())
 }
@@ -176,6 +210,7 @@ fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             })
         },
     );
+    keys.retain(|key| readable(ctx, key));
     ctx.out.array(2);
     ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
     ctx.out.bulks(keys.iter().map(|k| k.as_slice()));
@@ -318,6 +353,7 @@ fn cache_depend(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn cache_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    may_write_any_key(ctx, args, "cache.invalidate")?;
     let (keyspace, db) = (&ctx.server.keyspace, ctx.client.db);
     // Long, but never holding a shard for more than a batch: on a multi-threaded runtime, let it
     // move this worker's other connections elsewhere meanwhile.

@@ -125,6 +125,27 @@ fn selector_allows(
     Ok(())
 }
 
+/// Redis's `ACLUserCheckCmdWithUnrestrictedKeyAccess`: whether one selector that allows the
+/// command may also use every key as `needed` (`allkeys`, or the pattern `*` with the
+/// permission). For commands that reach keys no argument names (TAG.INVALIDATE).
+pub fn unrestricted_key_access(
+    user: &User,
+    index: &CommandIndex,
+    spec: &CommandSpec,
+    needed: u8,
+) -> bool {
+    let Some(id) = index.id_of(spec) else {
+        return false;
+    };
+    user.all_selectors().any(|s| {
+        (s.all_commands || s.bit(id))
+            && (s.all_keys
+                || s.patterns
+                    .iter()
+                    .any(|p| p.flags & needed == needed && &p.pattern[..] == b"*"))
+    })
+}
+
 /// Redis's `ACLCheckAllUserCommandPerm`: allowed when one selector allows it; otherwise the
 /// refusal Redis reports (a key or channel over the command, the last position over the first).
 pub fn check(
