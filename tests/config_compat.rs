@@ -11,8 +11,7 @@ mod fleet;
 use differential::Differential;
 
 /// Redis 7.0 directives cachet does not know yet, each with why.
-const NOT_YET: &[&str] = &[
-];
+const NOT_YET: &[&str] = &[];
 
 /// Directives whose value differs by design or by how each server was started.
 const DIFFERENT_VALUE: &[&str] = &[

@@ -53,25 +53,116 @@ const fn sub(
 const USERS_N: &str = "O(N). Where N is the number of configured users.";
 
 static ACL_SUBCOMMANDS: &[CommandSpec] = &[
-    sub("cat", -2, false, "List the ACL categories or the commands inside a category", "O(1) since the categories and commands are a fixed set.", acl_cat),
-    sub("deluser", -3, true, "Remove the specified ACL users and the associated rules", "O(1) amortized time considering the typical user.", acl_deluser),
+    sub(
+        "cat",
+        -2,
+        false,
+        "List the ACL categories or the commands inside a category",
+        "O(1) since the categories and commands are a fixed set.",
+        acl_cat,
+    ),
+    sub(
+        "deluser",
+        -3,
+        true,
+        "Remove the specified ACL users and the associated rules",
+        "O(1) amortized time considering the typical user.",
+        acl_deluser,
+    ),
     CommandSpec {
         since: "7.0.0",
-        ..sub("dryrun", -4, true, "Returns whether the user can execute the given command without executing the command.", "O(1).", acl_dryrun)
+        ..sub(
+            "dryrun",
+            -4,
+            true,
+            "Returns whether the user can execute the given command without executing the command.",
+            "O(1).",
+            acl_dryrun,
+        )
     },
-    sub("genpass", -2, false, "Generate a pseudorandom secure password to use for ACL users", "O(1)", acl_genpass),
-    sub("getuser", 3, true, "Get the rules for a specific ACL user", "O(N). Where N is the number of password, command and pattern rules that the user has.", acl_getuser),
+    sub(
+        "genpass",
+        -2,
+        false,
+        "Generate a pseudorandom secure password to use for ACL users",
+        "O(1)",
+        acl_genpass,
+    ),
+    sub(
+        "getuser",
+        3,
+        true,
+        "Get the rules for a specific ACL user",
+        "O(N). Where N is the number of password, command and pattern rules that the user has.",
+        acl_getuser,
+    ),
     CommandSpec {
         flags: flags!(LOADING, STALE),
-        ..sub("help", 2, false, "Show helpful text about the different subcommands", "O(1)", acl_help)
+        ..sub(
+            "help",
+            2,
+            false,
+            "Show helpful text about the different subcommands",
+            "O(1)",
+            acl_help,
+        )
     },
-    sub("list", 2, true, "List the current ACL rules in ACL config file format", USERS_N, acl_list),
-    sub("load", 2, true, "Reload the ACLs from the configured ACL file", USERS_N, acl_load),
-    sub("log", -2, true, "List latest events denied because of ACLs in place", "O(N) with N being the number of entries shown.", acl_log),
-    sub("save", 2, true, "Save the current ACL rules in the configured ACL file", USERS_N, acl_save),
-    sub("setuser", -3, true, "Modify or create the rules for a specific ACL user", "O(N). Where N is the number of rules provided.", acl_setuser),
-    sub("users", 2, true, "List the username of all the configured ACL rules", USERS_N, acl_users),
-    sub("whoami", 2, false, "Return the name of the user associated to the current connection", "O(1)", acl_whoami),
+    sub(
+        "list",
+        2,
+        true,
+        "List the current ACL rules in ACL config file format",
+        USERS_N,
+        acl_list,
+    ),
+    sub(
+        "load",
+        2,
+        true,
+        "Reload the ACLs from the configured ACL file",
+        USERS_N,
+        acl_load,
+    ),
+    sub(
+        "log",
+        -2,
+        true,
+        "List latest events denied because of ACLs in place",
+        "O(N) with N being the number of entries shown.",
+        acl_log,
+    ),
+    sub(
+        "save",
+        2,
+        true,
+        "Save the current ACL rules in the configured ACL file",
+        USERS_N,
+        acl_save,
+    ),
+    sub(
+        "setuser",
+        -3,
+        true,
+        "Modify or create the rules for a specific ACL user",
+        "O(N). Where N is the number of rules provided.",
+        acl_setuser,
+    ),
+    sub(
+        "users",
+        2,
+        true,
+        "List the username of all the configured ACL rules",
+        USERS_N,
+        acl_users,
+    ),
+    sub(
+        "whoami",
+        2,
+        false,
+        "Return the name of the user associated to the current connection",
+        "O(1)",
+        acl_whoami,
+    ),
 ];
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
@@ -153,10 +244,7 @@ pub fn permitted(
         Err(denied) => denied,
     };
     let (reason, object) = match denied {
-        Denied::Command => (
-            Reason::Command,
-            Bytes::from(super::full_name(parent, spec)),
-        ),
+        Denied::Command => (Reason::Command, Bytes::from(super::full_name(parent, spec))),
         Denied::Key(at) => (Reason::Key, Bytes::copy_from_slice(&args[at])),
         Denied::Channel(at) => (Reason::Channel, Bytes::copy_from_slice(&args[at])),
     };
@@ -191,16 +279,12 @@ fn kill_clients_of(ctx: &mut Ctx<'_>, name: &[u8], only_subscribers: bool) {
             continue;
         }
         if only_subscribers
-            && ctx
-                .server
-                .pubsub
-                .subscriber(info.id)
-                .is_none_or(|s| {
-                    s.channels.load(Ordering::Relaxed)
-                        + s.patterns.load(Ordering::Relaxed)
-                        + s.shard_channels.load(Ordering::Relaxed)
-                        == 0
-                })
+            && ctx.server.pubsub.subscriber(info.id).is_none_or(|s| {
+                s.channels.load(Ordering::Relaxed)
+                    + s.patterns.load(Ordering::Relaxed)
+                    + s.shard_channels.load(Ordering::Relaxed)
+                    == 0
+            })
         {
             continue;
         }
@@ -219,9 +303,8 @@ fn channels_revoked(old: &User, new: &User) -> bool {
         return false;
     }
     let upcoming: Vec<&Bytes> = new.all_selectors().flat_map(|s| &s.channels).collect();
-    old.all_selectors().any(|s| {
-        s.all_channels || s.channels.iter().any(|c| !upcoming.contains(&c))
-    })
+    old.all_selectors()
+        .any(|s| s.all_channels || s.channels.iter().any(|c| !upcoming.contains(&c)))
 }
 
 fn acl_setuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -243,7 +326,10 @@ fn acl_setuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .map_err(|text| CmdError::AclRule(text.into()))?;
     // Subscribers of a user who lost channels are disconnected, as Redis 7.0 does; cachet
     // cannot see which channels each holds from here, so each subscribed client of the user goes.
-    if old.as_deref().is_some_and(|old| channels_revoked(old, &new)) {
+    if old
+        .as_deref()
+        .is_some_and(|old| channels_revoked(old, &new))
+    {
         kill_clients_of(ctx, name, true);
     }
     ctx.out.ok();

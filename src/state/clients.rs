@@ -74,7 +74,11 @@ pub struct ClientState {
 }
 
 impl ClientState {
-    pub fn new(info: Arc<ClientInfo>, user: Arc<crate::state::acl::User>, authenticated: bool) -> Self {
+    pub fn new(
+        info: Arc<ClientInfo>,
+        user: Arc<crate::state::acl::User>,
+        authenticated: bool,
+    ) -> Self {
         ClientState {
             id: info.id,
             db: 0,

@@ -18,9 +18,9 @@ use super::args::{int, is};
 use super::{CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Protocol};
-use crate::state::clients::ReplyMode;
 use crate::state::acl::log::Reason;
 use crate::state::acl::DEFAULT_USER;
+use crate::state::clients::ReplyMode;
 use crate::state::pause::PauseMode;
 use crate::state::REDIS_COMPAT_VERSION;
 

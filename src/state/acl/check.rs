@@ -52,7 +52,8 @@ pub fn selector_key_ok(selector: &Selector, key: &[u8], needed: u8) -> bool {
 
 /// Whether the user may use `key` as `needed` in one of its selectors.
 pub fn key_ok(user: &User, key: &[u8], needed: u8) -> bool {
-    user.all_selectors().any(|s| selector_key_ok(s, key, needed))
+    user.all_selectors()
+        .any(|s| selector_key_ok(s, key, needed))
 }
 
 /// A pattern subscription (PSUBSCRIBE) must be one of the patterns as written; a channel must
@@ -246,7 +247,9 @@ mod tests {
             .split(' ')
             .map(|a| Bytes::copy_from_slice(a.as_bytes()))
             .collect();
-        let spec = TABLE.iter().find(|s| s.name == command.split(' ').next().unwrap());
+        let spec = TABLE
+            .iter()
+            .find(|s| s.name == command.split(' ').next().unwrap());
         check(user, index, None, spec.unwrap(), &args)
     }
 
@@ -275,8 +278,14 @@ mod tests {
     fn patterns_subscribe_literally() {
         let (u, index) = user("on +psubscribe &news.*");
         assert_eq!(run(&u, &index, "psubscribe news.*"), Ok(()));
-        assert_eq!(run(&u, &index, "psubscribe news.a"), Err(Denied::Channel(1)));
-        assert_eq!(run(&u, &index, "psubscribe news.* x"), Err(Denied::Channel(2)));
+        assert_eq!(
+            run(&u, &index, "psubscribe news.a"),
+            Err(Denied::Channel(1))
+        );
+        assert_eq!(
+            run(&u, &index, "psubscribe news.* x"),
+            Err(Denied::Channel(2))
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::rules::{apply_user_op, describe_user, has_spaces, merge_selectors, RuleContext, RuleError};
+use super::rules::{
+    apply_user_op, describe_user, has_spaces, merge_selectors, RuleContext, RuleError,
+};
 use super::{CommandIndex, User};
 
 /// Users from the ACL file's text, or Redis's error text (every error found, then the warning
@@ -100,7 +102,10 @@ pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
     temp.push(format!(".tmp-{}", std::process::id()));
     let temp = std::path::PathBuf::from(temp);
     let written = std::fs::File::create(&temp)
-        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|_| file.sync_all()))
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())
+                .and_then(|_| file.sync_all())
+        })
         .and_then(|_| std::fs::rename(&temp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -146,8 +151,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_nothing_is_applied() {
-        let error = load("user a on +get\nfoo bar\nuser b +nosuch\nuser c %X~k\nuser a on\n")
-            .unwrap_err();
+        let error =
+            load("user a on +get\nfoo bar\nuser b +nosuch\nuser c %X~k\nuser a on\n").unwrap_err();
         assert_eq!(
             error,
             "users.acl:2 should start with user keyword followed by the username. \
@@ -156,7 +161,9 @@ mod tests {
              WARNING: Duplicate user 'a' found on line 5. \
              WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
         );
-        assert!(load("user a (+get\n").unwrap_err().contains(":1: Unmatched parenthesis"));
+        assert!(load("user a (+get\n")
+            .unwrap_err()
+            .contains(":1: Unmatched parenthesis"));
     }
 
     #[test]
@@ -167,7 +174,11 @@ mod tests {
         std::fs::write(&path, "old\n").unwrap();
         save(&path, "user a off\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "user a off\n");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         assert!(save(&dir.join("missing/users.acl"), "x").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -137,7 +137,10 @@ mod tests {
         log.add(entry("get", 2), 3);
         let newest = log.newest(10);
         assert_eq!(newest.len(), 2);
-        assert_eq!((newest[0].object.as_ref(), newest[0].count), (&b"get"[..], 2));
+        assert_eq!(
+            (newest[0].object.as_ref(), newest[0].count),
+            (&b"get"[..], 2)
+        );
         assert_eq!(newest[0].client_info, "at 2");
         // More than a minute later it is a new entry.
         log.add(entry("get", 2 + GROUPING_MAX_MS + 1), 3);

@@ -66,14 +66,18 @@ impl CommandIndex {
                 index.entries[id].children.push(child);
             }
         }
-        assert!(index.entries.len() < FUTURE_BIT, "more commands than ACL bits");
+        assert!(
+            index.entries.len() < FUTURE_BIT,
+            "more commands than ACL bits"
+        );
         index
     }
 
     fn push(&mut self, spec: &'static CommandSpec, parent: Option<usize>, name: String) -> usize {
         let id = self.entries.len();
         self.by_name.insert(name.clone(), id);
-        self.by_address.insert(spec as *const CommandSpec as usize, id);
+        self.by_address
+            .insert(spec as *const CommandSpec as usize, id);
         self.entries.push(IndexEntry {
             spec,
             parent,
@@ -285,7 +289,10 @@ pub struct Acl {
 impl Default for Acl {
     fn default() -> Self {
         let mut users = BTreeMap::new();
-        users.insert(Bytes::from_static(DEFAULT_USER), Arc::new(User::default_user()));
+        users.insert(
+            Bytes::from_static(DEFAULT_USER),
+            Arc::new(User::default_user()),
+        );
         Acl {
             users: RwLock::new(users),
             epoch: AtomicU64::new(1),

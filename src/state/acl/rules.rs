@@ -43,7 +43,8 @@ pub struct RuleContext<'a> {
 
 /// Redis's `ACLStringHasSpaces`: spaces and NULs would make rules ambiguous when written back.
 pub fn has_spaces(s: &[u8]) -> bool {
-    s.iter().any(|&b| b == 0 || b.is_ascii_whitespace() || b == 0x0b)
+    s.iter()
+        .any(|&b| b == 0 || b.is_ascii_whitespace() || b == 0x0b)
 }
 
 fn valid_hash(hash: &[u8]) -> bool {
@@ -303,11 +304,7 @@ pub fn merge_selectors(args: &[&[u8]]) -> Result<Vec<Vec<u8>>, usize> {
 
 /// `ACL SETUSER`'s rules applied all or nothing: the user with every rule applied, or the
 /// error reply's text naming the first rule refused.
-pub fn set_user(
-    base: User,
-    args: &[&[u8]],
-    ctx: &RuleContext<'_>,
-) -> Result<User, String> {
+pub fn set_user(base: User, args: &[&[u8]], ctx: &RuleContext<'_>) -> Result<User, String> {
     let merged = merge_selectors(args).map_err(|at| {
         format!(
             "Unmatched parenthesis in acl selector starting at '{}'.",
@@ -364,7 +361,11 @@ pub fn describe_channels(selector: &Selector) -> String {
         .join(" ")
 }
 
-fn count_category(selector: &Selector, index: &CommandIndex, category: AclCategories) -> (usize, usize) {
+fn count_category(
+    selector: &Selector,
+    index: &CommandIndex,
+    category: AclCategories,
+) -> (usize, usize) {
     let (mut on, mut off) = (0, 0);
     for id in index.walk() {
         if index.categories(id).intersects(category) {
@@ -439,7 +440,10 @@ pub fn describe_commands(selector: &Selector, index: &CommandIndex) -> String {
         }
     }
     rules.pop();
-    debug_assert!(fake.same_commands(selector), "rules {rules} do not rebuild the bits");
+    debug_assert!(
+        fake.same_commands(selector),
+        "rules {rules} do not rebuild the bits"
+    );
     rules
 }
 
@@ -590,7 +594,10 @@ mod tests {
         assert_eq!(describe(&user), "off resetchannels +@all -@write");
         // A container allowed brings its subcommands; one subcommand taken back.
         let user = setuser(User::new(b"u", false), "+config -config|set").unwrap();
-        assert_eq!(describe(&user), "off resetchannels -@all +config -config|set");
+        assert_eq!(
+            describe(&user),
+            "off resetchannels -@all +config -config|set"
+        );
     }
 
     #[test]
@@ -639,7 +646,9 @@ mod tests {
             let error = setuser(User::new(b"u", false), bad);
             assert_eq!(
                 error,
-                Err(format!("Error in ACL SETUSER modifier '{bad}': Syntax error"))
+                Err(format!(
+                    "Error in ACL SETUSER modifier '{bad}': Syntax error"
+                ))
             );
         }
         let reset = setuser(user, "resetkeys resetchannels").unwrap();
