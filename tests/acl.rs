@@ -315,6 +315,8 @@ fn a_restricted_user_is_refused_as_by_redis() {
         &["EVAL", "return redis.call('get', 'secret')", "0"],
         &["EVAL", "return redis.pcall('config', 'get', 'port')", "0"],
         &["EVAL", "return redis.call('publish', 'nope', 'm')", "0"],
+        &["EVAL", "return {redis.acl_check_cmd('get', 'k1'), redis.acl_check_cmd('get', 'x'), redis.acl_check_cmd('config', 'get', 'port')}", "0"],
+        &["EVAL", "return redis.acl_check_cmd('nosuch')", "0"],
         &["MULTI"],
         &["GET", "k1"],
         &["GET", "secret"],

@@ -26,6 +26,8 @@ const DIFFERENT_VALUE: &[&str] = &[
     "maxmemory-policy",
     "io-threads",
     "enable-protected-configs",
+    // TestServer enables DEBUG, which the tests use.
+    "enable-debug-command",
 ];
 
 fn config_pairs(reply: &[u8]) -> Vec<(String, String)> {
