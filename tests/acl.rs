@@ -859,3 +859,17 @@ fn real_clients_authenticate_with_a_user() {
         .expect("python3");
     assert_eq!(text(&output.stdout), "cli\nb'v'\n", "{output:?}");
 }
+
+#[test]
+fn setuser_rules_are_redacted_in_the_slow_log() {
+    let mut d = Differential::start();
+    d.check_str(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    d.check_str(&["SLOWLOG", "RESET"]);
+    d.check_str(&["ACL", "SETUSER", "x", "on", ">topsecret"]);
+    let (ours, theirs) = d.both(&[b"SLOWLOG", b"GET", b"1"]);
+    for reply in [&ours, &theirs] {
+        let shown = text(reply);
+        assert!(!shown.contains("topsecret"), "{shown}");
+        assert!(shown.contains("(redacted)"), "{shown}");
+    }
+}
