@@ -214,9 +214,8 @@ if is_functions then
   for k, v in next, redis do
     if type(v) ~= 'function' then at_load[k] = v end
   end
-  local load_view = {}
-  for k, v in next, view do load_view[k] = v end
-  load_view.redis = protect(at_load, true)
+  -- Redis 7.0 gives a library's code no other global (not even `pcall` or `string`).
+  local load_view = {redis = protect(at_load, true)}
   switch = function(loading)
     if loading then visible = load_view else visible = view end
   end
