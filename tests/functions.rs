@@ -320,4 +320,7 @@ fn a_load_that_runs_too_long_stops_at_its_limit() {
     }
     diff.check_str(&["FCALL", "quick", "0"]);
     diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME", "slow"]);
+    // Nothing runs once a load has stopped: no kill to answer.
+    diff.check_str(&["FUNCTION", "KILL"]);
+    diff.check_str(&["SCRIPT", "KILL"]);
 }

@@ -460,6 +460,12 @@ fn fix_up(
         };
         args[slot] = TIMEOUTS[i % TIMEOUTS.len()].as_bytes().to_vec();
     }
+    // WAIT and WAITAOF block for their timeout (milliseconds, last) when they ask for replicas;
+    // none of the timeouts above is a valid one that blocks long.
+    if matches!(name.as_str(), "wait" | "waitaof") && args.len() > 1 {
+        let last = args.len() - 1;
+        args[last] = TIMEOUTS[i % TIMEOUTS.len()].as_bytes().to_vec();
+    }
     if name == "debug" && args.get(1).is_some_and(|a| is_word(a, "sleep")) {
         return None;
     }

@@ -64,7 +64,7 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
 }
 
 /// `cmsgpack.pack(...)`.
-pub fn pack(lua: &Lua, args: &[Value]) -> mlua::Result<mlua::String> {
+fn pack(lua: &Lua, args: &[Value]) -> mlua::Result<mlua::String> {
     let frame = Frame;
     let nargs = args.len();
     if nargs == 0 {
@@ -523,7 +523,7 @@ impl<'a> Decoder<'a> {
         let first = self.data[self.at];
         let scalar = |v: Value| Ok(Item::Scalar(v));
         match first {
-            0xcc | 0xcd | 0xce => {
+            0xcc..=0xce => {
                 let size = 1 << (first - 0xcc);
                 self.need(1 + size)?;
                 self.at += 1;
@@ -568,7 +568,7 @@ impl<'a> Decoder<'a> {
                 self.at += 1;
                 scalar(Value::Number(f64::from_bits(self.be(8)?)))
             }
-            0xd9 | 0xda | 0xdb => {
+            0xd9..=0xdb => {
                 let size = 1 << (first - 0xd9);
                 self.need(1 + size)?;
                 self.at += 1;
@@ -576,7 +576,7 @@ impl<'a> Decoder<'a> {
                 let bytes = self.take(len)?;
                 scalar(Value::String(self.lua.create_string(bytes)?))
             }
-            0xdc | 0xdd | 0xde | 0xdf => {
+            0xdc..=0xdf => {
                 let size = if first & 1 == 0 { 2 } else { 4 };
                 self.need(1 + size)?;
                 self.at += 1;

@@ -6,6 +6,11 @@
 
 use std::f64::consts::{FRAC_PI_2, FRAC_PI_4};
 
+/// `lwDrawSquare`'s square root of two, to ten decimals: the exact constant would move some
+/// corners by a pixel.
+#[allow(clippy::approx_constant)]
+const REDIS_SQRT_2: f64 = 1.414_213_562_3;
+
 /// A canvas of pixels 0..=3 (Redis's `lwCanvas`).
 struct Canvas {
     width: i32,
@@ -63,7 +68,7 @@ impl Canvas {
     /// `lwDrawSquare`: centered at x,y, rotated by `angle`, in C's float arithmetic.
     fn square(&mut self, x: i32, y: i32, size: f32, angle: f32, color: u8) {
         // C divides and adds in double and stores floats.
-        let size = ((size as f64 / 1.414_213_562_3) as f32 as f64).round();
+        let size = ((size as f64 / REDIS_SQRT_2) as f32 as f64).round();
         let mut k = (FRAC_PI_4 + angle as f64) as f32;
         let mut px = [0i32; 4];
         let mut py = [0i32; 4];
