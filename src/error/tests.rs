@@ -279,6 +279,7 @@ fn every_message_as_redis_sends_it() {
         (ModuleLoad, b"ERR Error loading the extension. Please check the server logs."),
         (ModuleUnload, b"ERR Error unloading module: no such module with that name"),
         (NovaluesNotHscan, b"ERR NOVALUES option can only be used in HSCAN"),
+        (Cluster(ClusterError::CrossSlot), b"CROSSSLOT Keys in request don't hash to the same slot"),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();
