@@ -58,8 +58,8 @@ pub fn parse_topology(text: &[u8], myself: &str, epoch: u64) -> Result<Topology,
             if start > end {
                 return Err(format!("shard {n}: slot range {start}-{end} is empty"));
             }
-            for slot in start..=end {
-                if owners[slot].replace(master_at).is_some() {
+            for (slot, owner) in owners.iter_mut().enumerate().take(end + 1).skip(start) {
+                if owner.replace(master_at).is_some() {
                     return Err(format!("slot {slot} is in two ranges"));
                 }
             }
