@@ -18,6 +18,9 @@ use bytes::Bytes;
 
 use crate::protocol::ProtocolError;
 
+mod cluster;
+pub use cluster::ClusterError;
+
 /// The discriminants (test builds only) let the message table test find a variant without a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(
@@ -336,6 +339,8 @@ pub enum CmdError {
     HllSelfTest(String),
     /// Scripting and functions (EVAL, SCRIPT, FUNCTION, FCALL).
     Script(ScriptError),
+    /// The cluster protocol: CLUSTER, redirections, CACHE.CLUSTER.
+    Cluster(ClusterError),
     /// RESTORE onto an existing key without REPLACE.
     BusyKey,
     InvalidTtl,
@@ -607,6 +612,7 @@ impl CmdError {
                 return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
             }
             Geo(err) => return err.message(),
+            Cluster(err) => return err.message(),
             Script(err) => return String::from_utf8_lossy(&err.message_bytes()).into_owned().into(),
             Stream(err) => err.message(),
             BitOffset => "ERR bit offset is not an integer or out of range",

@@ -7,6 +7,7 @@ pub mod args;
 pub mod bitmap;
 pub mod cache;
 pub mod client;
+pub mod cluster;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -67,6 +68,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
+        cluster::COMMANDS,
     ];
     FAMILIES
 }
@@ -401,6 +403,16 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::MonitorKeyspace))
+            } else if let Err(err) = cluster::route(ctx, spec, args) {
+                // As Redis: a redirected EXEC discards its transaction, anything else inside
+                // MULTI dooms it.
+                if multi::is_exec(spec) {
+                    multi::discard_transaction(ctx.server, ctx.client);
+                } else {
+                    multi::flag_error(ctx.client);
+                }
+                observe::rejected(ctx, args);
+                Err(err)
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 let started = observe::start();

@@ -144,7 +144,7 @@ fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /// Ends the transaction and forgets the watches (Redis's `discardTransaction`).
-fn discard_transaction(server: &Server, client: &mut ClientState) {
+pub(crate) fn discard_transaction(server: &Server, client: &mut ClientState) {
     client.multi = None;
     unwatch_all(server, client);
     client.info.dirty_cas.store(false, Ordering::Relaxed);

@@ -71,6 +71,10 @@ pub struct ClientState {
     /// Where the pushes the current command wrote (subscription confirmations, its own published
     /// messages) end in the output: they are sent even while CLIENT REPLY is OFF or SKIP.
     pub pushed_to: Option<usize>,
+    /// READONLY: a replica serves this client's reads of its master's slots.
+    pub cluster_readonly: bool,
+    /// ASKING: the next command may use a slot this node is importing.
+    pub asking: bool,
 }
 
 impl ClientState {
@@ -102,6 +106,8 @@ impl ClientState {
             user,
             acl_epoch: 0,
             pushed_to: None,
+            cluster_readonly: false,
+            asking: false,
         }
     }
 

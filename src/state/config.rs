@@ -95,6 +95,14 @@ pub struct ConfigValues {
     pub coherence_backlog_size: usize,
     /// Key of the HMAC every coherence message carries and links authenticate with; empty: none.
     pub coherence_secret: Vec<u8>,
+    pub cluster_enabled: crate::state::cluster::Mode,
+    pub cluster_config_file: String,
+    pub cluster_node_id: String,
+    pub cluster_announce_ip: String,
+    pub cluster_announce_port: u16,
+    pub cluster_announce_bus_port: u16,
+    pub cluster_require_full_coverage: bool,
+    pub cluster_allow_reads_when_down: bool,
 }
 
 impl ConfigValues {
@@ -295,6 +303,7 @@ pub fn directives() -> impl Iterator<Item = &'static Directive> {
     table::DIRECTIVES
         .iter()
         .chain(crate::state::coherence::config::DIRECTIVES)
+        .chain(crate::state::cluster::config::DIRECTIVES)
         .chain(accepted::DIRECTIVES)
 }
 
@@ -367,6 +376,14 @@ impl Default for ConfigValues {
             coherence_announce: String::new(),
             coherence_backlog_size: 0,
             coherence_secret: Vec::new(),
+            cluster_enabled: crate::state::cluster::Mode::Off,
+            cluster_config_file: String::new(),
+            cluster_node_id: String::new(),
+            cluster_announce_ip: String::new(),
+            cluster_announce_port: 0,
+            cluster_announce_bus_port: 0,
+            cluster_require_full_coverage: true,
+            cluster_allow_reads_when_down: false,
         };
         for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {

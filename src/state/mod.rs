@@ -5,6 +5,7 @@
 
 pub mod blocking;
 pub mod clients;
+pub mod cluster;
 #[macro_use]
 pub mod command;
 // After `command`, whose `flags!`/`acl!` macros its tests use.
@@ -127,6 +128,8 @@ pub struct Server {
     pub latency: latency::LatencyMonitor,
     /// Clients in MONITOR mode.
     pub monitors: monitor::Monitors,
+    /// Cluster mode: the topology, slot owners, where it is saved.
+    pub cluster: cluster::Cluster,
     shutdown: watch::Sender<bool>,
 }
 
@@ -177,6 +180,8 @@ impl Server {
         let config = self.config.read();
         self.acl.apply_requirepass(&config.requirepass);
         self.acl.log.trim(config.acllog_max_len);
+        self.cluster
+            .announce(cluster::announced(&config, self.local_addr));
         self.slowlog
             .configure(config.slowlog_log_slower_than, config.slowlog_max_len);
         self.latency.set_threshold(config.latency_monitor_threshold);
@@ -237,6 +242,17 @@ impl Server {
             values.node_id = coherence::random_node_id();
         }
         let coherence = Arc::new(coherence::Coherence::new(&values.node_id, now));
+        let cluster = cluster::Cluster::start(
+            values.cluster_enabled,
+            cluster::config_file(&values),
+            &values.cluster_node_id,
+            cluster::announced(&values, local_addr),
+        )
+        .unwrap_or_else(|err| {
+            // `main` checks the file first; a server built anyway keeps the broken file as it is.
+            tracing::error!("cluster configuration: {err}");
+            cluster::Cluster::unsaved(values.cluster_enabled)
+        });
         let pubsub: Arc<pubsub::PubSub> = Arc::default();
         let server = Arc::new(Server {
             keyspace: Keyspace::new(values.shards, values.databases),
@@ -261,6 +277,7 @@ impl Server {
             slowlog: Default::default(),
             latency: Default::default(),
             monitors: Default::default(),
+            cluster,
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());

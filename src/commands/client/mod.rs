@@ -410,7 +410,11 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     out.bulk(b"id");
     out.int(ctx.client.id as i64);
     out.bulk(b"mode");
-    out.bulk(b"standalone");
+    out.bulk(if ctx.server.cluster.enabled() {
+        &b"cluster"[..]
+    } else {
+        b"standalone"
+    });
     out.bulk(b"role");
     out.bulk(b"master");
     out.bulk(b"modules");
@@ -420,6 +424,11 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = super::args::c_int(&args[1])?;
+    if ctx.server.cluster.enabled() && db != 0 {
+        return Err(CmdError::Cluster(
+            crate::error::ClusterError::SelectNotAllowed,
+        ));
+    }
     if db < 0 || db as usize >= ctx.server.keyspace.databases() {
         return Err(CmdError::DbIndexOutOfRange);
     }

@@ -186,7 +186,6 @@ macro_rules! accepted {
 }
 
 const NO_TLS: &str = "cachet does not serve TLS yet; only the default is accepted";
-const NO_CLUSTER: &str = "cachet does not run Redis Cluster yet; only the default is accepted";
 const NO_REPLICATION: &str = "cachet has no replication; only the default is accepted";
 const FOREGROUND: &str =
     "cachet runs in the foreground (use systemd or a container); only 'no' is accepted";
@@ -298,23 +297,16 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("repl-diskless-sync-delay", "repl-diskless-sync-delay", "5", true, Kind::Int(0, i32::MAX as i64), "Accepted; no replication."),
     accepted!("repl-diskless-sync-max-replicas", "repl-diskless-sync-max-replicas", "0", true, Kind::Int(0, i32::MAX as i64), "Accepted; no replication."),
     accepted!("repl-diskless-load", "repl-diskless-load", "disabled", true, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "Accepted; no replication."),
-    accepted!("cluster-enabled", "cluster-enabled", "no", false, Kind::DefaultOnly(NO_CLUSTER), "Only 'no': no cluster mode yet."),
-    accepted!("cluster-config-file", "cluster-config-file", "nodes.conf", false, Kind::Text, "Accepted; no cluster mode yet."),
     accepted!("cluster-port", "cluster-port", "0", false, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
     accepted!("cluster-node-timeout", "cluster-node-timeout", "15000", true, Kind::Int(0, i64::MAX), "Accepted; no cluster mode yet."),
-    accepted!("cluster-announce-ip", "cluster-announce-ip", "", true, Kind::Text, "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-hostname", "cluster-announce-hostname", "", true, Kind::Hostname, "Accepted; no cluster mode yet."),
-    accepted!("cluster-announce-port", "cluster-announce-port", "0", true, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
-    accepted!("cluster-announce-bus-port", "cluster-announce-bus-port", "0", true, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-tls-port", "cluster-announce-tls-port", "0", true, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
-    accepted!("cluster-require-full-coverage", "cluster-require-full-coverage", "yes", true, Kind::Bool, "Accepted; no cluster mode yet."),
     accepted!("cluster-replica-no-failover", "cluster-replica-no-failover", "no", true, Kind::Bool, "Accepted; no cluster mode yet."),
     accepted!("cluster-slave-no-failover", "cluster-replica-no-failover", "no", true, Kind::Bool, "Alias of cluster-replica-no-failover."),
     accepted!("cluster-replica-validity-factor", "cluster-replica-validity-factor", "10", true, Kind::Int(0, i32::MAX as i64), "Accepted; no cluster mode yet."),
     accepted!("cluster-slave-validity-factor", "cluster-replica-validity-factor", "10", true, Kind::Int(0, i32::MAX as i64), "Alias of cluster-replica-validity-factor."),
     accepted!("cluster-migration-barrier", "cluster-migration-barrier", "1", true, Kind::Int(0, i32::MAX as i64), "Accepted; no cluster mode yet."),
     accepted!("cluster-allow-replica-migration", "cluster-allow-replica-migration", "yes", true, Kind::Bool, "Accepted; no cluster mode yet."),
-    accepted!("cluster-allow-reads-when-down", "cluster-allow-reads-when-down", "no", true, Kind::Bool, "Accepted; no cluster mode yet."),
     accepted!("cluster-allow-pubsubshard-when-down", "cluster-allow-pubsubshard-when-down", "yes", true, Kind::Bool, "Accepted; no cluster mode yet."),
     accepted!("cluster-link-sendbuf-limit", "cluster-link-sendbuf-limit", "0", true, Kind::Memory(0, u64::MAX), "Accepted; no cluster mode yet."),
     accepted!("cluster-preferred-endpoint-type", "cluster-preferred-endpoint-type", "ip", true, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "Accepted; no cluster mode yet."),
