@@ -762,7 +762,8 @@ def main():
                            redis_port, log, workdir))
         # Redis's default policy, so OBJECT FREQ and eviction answer alike.
         procs.append(start([CACHET, "--port", str(cachet_port), "--bind", "127.0.0.1",
-                            "--loglevel", "warning", "--maxmemory-policy", "noeviction"],
+                            "--loglevel", "warning", "--maxmemory-policy", "noeviction",
+                            "--enable-debug-command", "yes"],
                            cachet_port, log, workdir))
         redis, cachet = Side("redis", redis_port), Side("cachet", cachet_port)
         theirs, ours = command_table(redis), command_table(cachet)

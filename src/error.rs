@@ -18,6 +18,9 @@ use bytes::Bytes;
 
 use crate::protocol::ProtocolError;
 
+mod cluster;
+pub use cluster::ClusterError;
+
 /// The discriminants (test builds only) let the message table test find a variant without a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(
@@ -336,6 +339,8 @@ pub enum CmdError {
     HllSelfTest(String),
     /// Scripting and functions (EVAL, SCRIPT, FUNCTION, FCALL).
     Script(ScriptError),
+    /// The cluster protocol: CLUSTER, redirections, CACHE.CLUSTER.
+    Cluster(ClusterError),
     /// RESTORE onto an existing key without REPLACE.
     BusyKey,
     InvalidTtl,
@@ -396,6 +401,31 @@ pub enum CmdError {
     /// The target answered MIGRATE's AUTH, SELECT or a RESTORE with this error line.
     MigrateTarget(Box<[u8]>),
     Raw(Vec<u8>),
+
+    // ACL and the safe defaults.
+    /// A command the user may not run, named as Redis names it (`config|set`).
+    NoPermCommand(Box<str>),
+    NoPermKey,
+    NoPermChannel,
+    /// EXEC of a queued command the user lost the permission for since it was queued: the
+    /// reason as Redis words it.
+    ExecNoPerm(&'static str),
+    /// ACL SETUSER's refused rule, in `state::acl::rules`' words.
+    AclRule(Box<str>),
+    AclUsernameSpaces,
+    AclDeleteDefault,
+    AclNoFile,
+    /// ACL LOAD's errors, as `state::acl::file` lists them.
+    AclLoad(Box<str>),
+    AclSave,
+    AclUnknownCategory(Box<[u8]>),
+    AclGenpassBits,
+    AclDryrunNoUser(Box<[u8]>),
+    AclDryrunNoCommand(Box<[u8]>),
+    DebugNotAllowed,
+    /// Written to a non-loopback client of a server in protected mode without a password,
+    /// before closing it.
+    ProtectedMode,
 }
 
 impl CmdError {
@@ -592,6 +622,7 @@ impl CmdError {
                 return format!("NOREPLAY sequence {after} is ahead of the last one, {last}").into()
             }
             Geo(err) => return err.message(),
+            Cluster(err) => return err.message(),
             Script(err) => return String::from_utf8_lossy(&err.message_bytes()).into_owned().into(),
             Stream(err) => err.message(),
             BitOffset => "ERR bit offset is not an integer or out of range",
@@ -634,6 +665,24 @@ impl CmdError {
             ModuleLoad => "ERR Error loading the extension. Please check the server logs.",
             ModuleUnload => "ERR Error unloading module: no such module with that name",
             NovaluesNotHscan => "ERR NOVALUES option can only be used in HSCAN",
+            NoPermCommand(name) => {
+                return format!("NOPERM this user has no permissions to run the '{name}' command")
+                    .into()
+            }
+            NoPermKey => "NOPERM this user has no permissions to access one of the keys used as arguments",
+            NoPermChannel => "NOPERM this user has no permissions to access one of the channels used as arguments",
+            ExecNoPerm(reason) => {
+                return format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}").into()
+            }
+            AclRule(text) => return format!("ERR {text}").into(),
+            AclUsernameSpaces => "ERR Usernames can't contain spaces or null characters",
+            AclDeleteDefault => "ERR The 'default' user cannot be removed",
+            AclNoFile => "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
+            AclLoad(text) => return format!("ERR {text}").into(),
+            AclSave => "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
+            AclGenpassBits => "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
+            DebugNotAllowed => "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            ProtectedMode => "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.",
             Protocol(_)
             | LatencyNoSamples(_)
             | SetinfoOption(_)
@@ -650,6 +699,9 @@ impl CmdError {
             | HelloOption(_)
             | UnknownClientType(_)
             | NoSuchUser(_)
+            | AclUnknownCategory(_)
+            | AclDryrunNoUser(_)
+            | AclDryrunNoCommand(_)
             | ExecRejected(_) => {
                 return String::from_utf8_lossy(&self.message_bytes())
                     .into_owned()
@@ -703,6 +755,13 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
+            CmdError::AclUnknownCategory(name) => quoting("ERR Unknown category '", name, 128, "'"),
+            CmdError::AclDryrunNoUser(name) => {
+                quoting("ERR User '", name, usize::MAX, "' not found")
+            }
+            CmdError::AclDryrunNoCommand(name) => {
+                quoting("ERR Command '", name, usize::MAX, "' not found")
+            }
             CmdError::UnrecognizedClaimOption(option) => {
                 quoting("ERR Unrecognized XCLAIM option '", option, usize::MAX, "'")
             }
@@ -948,9 +1007,15 @@ pub enum LuaText {
     SetrespArgs,
     SetrespVersion,
     AclCheckInvalid,
+    /// `redis.call` of a command, key or channel the running user may not use.
+    AclDeniedCommand,
+    AclDeniedKey,
+    AclDeniedChannel,
     RegisterArgs,
     RegisterOutsideLoad,
     CallAtLoad,
+    /// FUNCTION LOAD stopped a library's code that ran past its limit.
+    LoadTimeout,
 }
 
 impl LuaText {
@@ -979,11 +1044,15 @@ impl LuaText {
             SetrespArgs => "redis.setresp() requires one argument.",
             SetrespVersion => "RESP version must be 2 or 3.",
             AclCheckInvalid => "Invalid command passed to redis.acl_check_cmd()",
+            AclDeniedCommand => "The user executing the script can't run this command or subcommand",
+            AclDeniedKey => "The user executing the script can't access at least one of the keys mentioned in the command arguments",
+            AclDeniedChannel => "The user executing the script can't publish to the channel mentioned in the command",
             RegisterArgs => "wrong number of arguments to redis.register_function",
             RegisterOutsideLoad => {
                 "redis.register_function can only be called on FUNCTION LOAD command"
             }
             CallAtLoad => "attempt to call field 'call' (a nil value)",
+            LoadTimeout => "FUNCTION LOAD timeout",
         }
     }
 }

@@ -114,6 +114,11 @@ fn main() {
             fatal(&format!("--{name} {}: {e}", args.join(" ")));
         }
     }
+    if let Err(e) = cachet::state::cluster::check_file(&values) {
+        fatal(&format!(
+            "Unrecoverable error: corrupted cluster config file: {e}"
+        ));
+    }
     values.import_rdb = cli.import_rdb;
     let filter = match values.loglevel.as_str() {
         "debug" => "debug",

@@ -2,10 +2,12 @@
 //! handler; the types are `state::command`'s), declared by each family in its own file. Dispatch, arity and authentication errors,
 //! `COMMAND` replies and client hints all read this table.
 
+pub mod acl;
 pub mod args;
 pub mod bitmap;
 pub mod cache;
 pub mod client;
+pub mod cluster;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -55,6 +57,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         pubsub::COMMANDS,
         scripting::COMMANDS,
         server::COMMANDS,
+        acl::COMMANDS,
         client::COMMANDS,
         server::config::COMMANDS,
         server::command::COMMANDS,
@@ -65,6 +68,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
+        cluster::COMMANDS,
     ];
     FAMILIES
 }
@@ -279,6 +283,25 @@ fn busy(
     })
 }
 
+/// Redis's `authRequired`: a client that has not authenticated while the default user needs a
+/// password (or is off) may only run `no_auth` commands. The default user is read only for a
+/// client that has not authenticated.
+fn needs_auth(
+    server: &Server,
+    client: &ClientState,
+    parent: Option<&CommandSpec>,
+    spec: &CommandSpec,
+) -> bool {
+    if client.authenticated
+        || spec.has_flag(CommandFlags::NO_AUTH)
+        || parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH))
+    {
+        return false;
+    }
+    let default = server.acl.default_user();
+    !default.nopass || !default.enabled
+}
+
 /// Whether a command may write as CLIENT PAUSE WRITE sees it: `write` and `may-replicate`
 /// commands, and EXEC of a transaction that queued one.
 fn may_write(client: &ClientState, spec: &CommandSpec) -> bool {
@@ -306,10 +329,7 @@ pub fn held_by_pause(
         return None;
     }
     let (parent, spec) = resolve(args).ok()?;
-    let needs_auth = !client.authenticated
-        && !spec.has_flag(CommandFlags::NO_AUTH)
-        && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
-    if needs_auth {
+    if needs_auth(server, client, parent, spec) {
         return None;
     }
     let writes = may_write(client, spec);
@@ -339,13 +359,33 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             Err(multi::rejected(ctx, args, err))
         }
         Ok((parent, spec)) => {
-            let needs_auth = !ctx.client.authenticated
-                && !spec.has_flag(CommandFlags::NO_AUTH)
-                && !parent.is_some_and(|p| p.has_flag(CommandFlags::NO_AUTH));
-            if needs_auth {
+            // As Redis's `processCommand`: DEBUG's protection, then authentication, then ACLs.
+            if spec.name == "debug"
+                && parent.is_none()
+                && !ctx
+                    .server
+                    .config
+                    .read()
+                    .enable_debug_command
+                    .allows(ctx.client.info.addr)
+            {
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(ctx, args, CmdError::DebugNotAllowed))
+            } else if needs_auth(ctx.server, ctx.client, parent, spec) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::NoAuth))
+            } else if let Err(denied) =
+                acl::permitted(ctx, parent, spec, args, acl::context_of(ctx))
+            {
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(
+                    ctx,
+                    args,
+                    acl::denied_error(denied, parent, spec),
+                ))
             } else if let Err(err) = pubsub::check_reserved_channel(ctx.client, spec, args) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
@@ -363,6 +403,16 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::MonitorKeyspace))
+            } else if let Err(err) = cluster::route(ctx, spec, args) {
+                // As Redis: a redirected EXEC discards its transaction, anything else inside
+                // MULTI dooms it.
+                if multi::is_exec(spec) {
+                    multi::discard_transaction(ctx.server, ctx.client);
+                } else {
+                    multi::flag_error(ctx.client);
+                }
+                observe::rejected(ctx, args);
+                Err(err)
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 let started = observe::start();

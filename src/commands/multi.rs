@@ -144,7 +144,7 @@ fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /// Ends the transaction and forgets the watches (Redis's `discardTransaction`).
-fn discard_transaction(server: &Server, client: &mut ClientState) {
+pub(crate) fn discard_transaction(server: &Server, client: &mut ClientState) {
     client.multi = None;
     unwatch_all(server, client);
     client.info.dirty_cas.store(false, Ordering::Relaxed);
@@ -210,7 +210,19 @@ pub fn exec(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.client.in_exec = true;
     ctx.out.array(tx.queued.len());
     for queued in &tx.queued {
-        if let Err(err) = super::execute(ctx, queued.parent, queued.spec, &queued.args) {
+        // Permissions may have changed since the command was queued (Redis checks again).
+        let permitted = super::acl::permitted(
+            ctx,
+            queued.parent,
+            queued.spec,
+            &queued.args,
+            crate::state::acl::log::Context::Multi,
+        );
+        let result = match permitted {
+            Ok(()) => super::execute(ctx, queued.parent, queued.spec, &queued.args),
+            Err(denied) => Err(super::acl::exec_denied_error(denied)),
+        };
+        if let Err(err) = result {
             let message = err.message_bytes();
             super::observe::error_reply(server, &message);
             ctx.out.error_bytes(&message);

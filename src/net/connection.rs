@@ -35,8 +35,10 @@ const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 
 pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
     let mut shutdown = server.shutdown_receiver();
-    let authenticated = server.config.read().requirepass.is_empty();
-    let mut client = ClientState::new(info.clone(), authenticated);
+    // As Redis's createClient: authenticated at once while the default user needs no password.
+    let user = server.acl.default_user();
+    let authenticated = user.nopass && user.enabled;
+    let mut client = ClientState::new(info.clone(), user, authenticated);
     info.details().fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut out = ReplyBuf::new(Protocol::Resp2);

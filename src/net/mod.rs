@@ -60,6 +60,8 @@ pub fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
 /// Why the server did not start serving.
 #[derive(Debug)]
 pub enum StartError {
+    /// The ACL file or the users of the configuration do not load.
+    Acl(String),
     /// `--import-rdb`: the file named could not be loaded.
     ImportRdb(std::path::PathBuf, RdbFileError),
 }
@@ -67,6 +69,7 @@ pub enum StartError {
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            StartError::Acl(e) => write!(f, "Aborting startup because of ACL errors: {e}"),
             StartError::ImportRdb(path, e) => write!(f, "importing {}: {e}", path.display()),
         }
     }
@@ -87,6 +90,10 @@ pub async fn run(
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let import = values.import_rdb.clone();
     let server = Server::new(values, config_file, local_addr);
+    // As Redis, ACL errors at startup stop the server before it serves anyone.
+    if let Err(err) = crate::commands::acl::load_at_startup(&server) {
+        return Err(StartError::Acl(err.to_string()));
+    }
     if let Some(path) = import {
         // Before the accept loop starts: clients that connect meanwhile wait in the listen queue
         // (Redis answers them -LOADING instead).
@@ -184,6 +191,15 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sen
     }
 }
 
+/// Redis 7's protected mode: while it is on and the default user needs no password, only
+/// clients from the loopback address (exactly 127.0.0.1 or ::1, as Redis's `islocalClient`) are
+/// served; the others get the DENIED error and are closed.
+fn refused_by_protected_mode(server: &Server, peer: SocketAddr) -> bool {
+    server.config.read().protected_mode
+        && server.acl.default_user().nopass
+        && !crate::state::config::ProtectedAction::Local.allows(peer)
+}
+
 fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
     server
         .stats
@@ -210,6 +226,22 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
         });
         return;
     };
+    if refused_by_protected_mode(&server, addr) {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let mut reply = crate::protocol::ReplyBuf::new(crate::protocol::Protocol::Resp2);
+        reply.error_bytes(&crate::error::CmdError::ProtectedMode.message_bytes());
+        let reply = reply.to_vec();
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = stream.write_all(&reply).await;
+            server.clients.unregister(info.id);
+            drop(done);
+        });
+        return;
+    }
     let _ = stream.set_nodelay(true);
     if keepalive > 0 {
         let interval = Duration::from_secs(keepalive);

@@ -65,13 +65,24 @@ pub struct ClientState {
     pub watched: Vec<(usize, Bytes)>,
     /// CLIENT TRACKING mode (the tables are in `Server::tracking`).
     pub tracking: super::tracking::ClientTracking,
+    /// The ACL user it runs as (the default user until AUTH), as of `acl_epoch` of the registry.
+    pub user: Arc<crate::state::acl::User>,
+    pub acl_epoch: u64,
     /// Where the pushes the current command wrote (subscription confirmations, its own published
     /// messages) end in the output: they are sent even while CLIENT REPLY is OFF or SKIP.
     pub pushed_to: Option<usize>,
+    /// READONLY: a replica serves this client's reads of its master's slots.
+    pub cluster_readonly: bool,
+    /// ASKING: the next command may use a slot this node is importing.
+    pub asking: bool,
 }
 
 impl ClientState {
-    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+    pub fn new(
+        info: Arc<ClientInfo>,
+        user: Arc<crate::state::acl::User>,
+        authenticated: bool,
+    ) -> Self {
         ClientState {
             id: info.id,
             db: 0,
@@ -92,7 +103,42 @@ impl ClientState {
             multi: None,
             watched: Vec::new(),
             tracking: Default::default(),
+            user,
+            acl_epoch: 0,
             pushed_to: None,
+            cluster_readonly: false,
+            asking: false,
+        }
+    }
+
+    /// Runs as `user` from now on (AUTH, HELLO AUTH, RESET), as CLIENT LIST shows.
+    pub fn set_user(&mut self, user: Arc<crate::state::acl::User>, epoch: u64) {
+        if user.name != self.user.name {
+            self.info.details().user = user.name.clone();
+        }
+        self.user = user;
+        self.acl_epoch = epoch;
+    }
+
+    /// Picks up the latest snapshot of its user when the registry changed. False when the user
+    /// is gone (deleted, or not in a reloaded file): the connection must close, as Redis frees
+    /// such clients.
+    pub fn refresh_user(&mut self, acl: &crate::state::acl::Acl) -> bool {
+        let epoch = acl.epoch();
+        if epoch == self.acl_epoch {
+            return true;
+        }
+        self.acl_epoch = epoch;
+        match acl.get(&self.user.name) {
+            Some(user) => {
+                self.user = user;
+                true
+            }
+            None => {
+                self.user = acl.default_user();
+                self.authenticated = false;
+                false
+            }
         }
     }
 
@@ -129,7 +175,6 @@ pub struct ClientInfo {
     pub details: Mutex<ClientDetails>,
 }
 
-#[derive(Default)]
 pub struct ClientDetails {
     pub name: Option<Bytes>,
     /// The last command (parent, command), named `client|list` in CLIENT LIST.
@@ -144,6 +189,25 @@ pub struct ClientDetails {
     /// CLIENT SETINFO LIB-NAME and LIB-VER.
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
+    /// The ACL user's name (`user=` in CLIENT LIST, CLIENT KILL USER).
+    pub user: Bytes,
+}
+
+impl Default for ClientDetails {
+    fn default() -> Self {
+        ClientDetails {
+            name: None,
+            last_command: None,
+            query_buffer: 0,
+            query_buffer_free: 0,
+            output_bytes: 0,
+            output_capacity: 0,
+            fd: 0,
+            lib_name: None,
+            lib_ver: None,
+            user: Bytes::from_static(crate::state::acl::DEFAULT_USER),
+        }
+    }
 }
 
 impl ClientInfo {

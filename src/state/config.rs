@@ -34,6 +34,17 @@ pub struct ConfigValues {
     pub maxclients: usize,
     pub requirepass: Vec<u8>,
     pub enable_protected_configs: ProtectedAction,
+    /// `enable-debug-command`: who may run DEBUG.
+    pub enable_debug_command: ProtectedAction,
+    /// `protected-mode`: while the default user has no password, only loopback clients are served.
+    pub protected_mode: bool,
+    /// The ACL file (`aclfile`), empty for none.
+    pub aclfile: String,
+    pub acllog_max_len: usize,
+    /// `acl-pubsub-default allchannels`: new users and selectors may use every channel.
+    pub acl_pubsub_allchannels: bool,
+    /// `user` lines of the conf file, each the arguments after `user`, loaded at startup.
+    pub users: Vec<Vec<String>>,
     pub hz: u32,
     pub loglevel: String,
     pub logfile: String,
@@ -84,6 +95,14 @@ pub struct ConfigValues {
     pub coherence_backlog_size: usize,
     /// Key of the HMAC every coherence message carries and links authenticate with; empty: none.
     pub coherence_secret: Vec<u8>,
+    pub cluster_enabled: crate::state::cluster::Mode,
+    pub cluster_config_file: String,
+    pub cluster_node_id: String,
+    pub cluster_announce_ip: String,
+    pub cluster_announce_port: u16,
+    pub cluster_announce_bus_port: u16,
+    pub cluster_require_full_coverage: bool,
+    pub cluster_allow_reads_when_down: bool,
     /// `--import-rdb`: a Redis RDB file loaded into the keyspace at start, before clients are
     /// served. A command-line flag, not a directive: CONFIG neither shows nor rewrites it.
     pub import_rdb: Option<PathBuf>,
@@ -287,6 +306,7 @@ pub fn directives() -> impl Iterator<Item = &'static Directive> {
     table::DIRECTIVES
         .iter()
         .chain(crate::state::coherence::config::DIRECTIVES)
+        .chain(crate::state::cluster::config::DIRECTIVES)
         .chain(accepted::DIRECTIVES)
 }
 
@@ -306,6 +326,12 @@ impl Default for ConfigValues {
             maxclients: 0,
             requirepass: Vec::new(),
             enable_protected_configs: ProtectedAction::No,
+            enable_debug_command: ProtectedAction::No,
+            protected_mode: true,
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_allchannels: false,
+            users: Vec::new(),
             hz: 0,
             loglevel: String::new(),
             logfile: String::new(),
@@ -353,6 +379,14 @@ impl Default for ConfigValues {
             coherence_announce: String::new(),
             coherence_backlog_size: 0,
             coherence_secret: Vec::new(),
+            cluster_enabled: crate::state::cluster::Mode::Off,
+            cluster_config_file: String::new(),
+            cluster_node_id: String::new(),
+            cluster_announce_ip: String::new(),
+            cluster_announce_port: 0,
+            cluster_announce_bus_port: 0,
+            cluster_require_full_coverage: true,
+            cluster_allow_reads_when_down: false,
             import_rdb: None,
         };
         for directive in directives() {
@@ -497,6 +531,15 @@ pub fn apply_directive(
     name: &str,
     args: &[String],
 ) -> Result<(), String> {
+    // `user` lines add up and are not a directive CONFIG knows, as in Redis; their rules are
+    // checked when the server loads them.
+    if name.eq_ignore_ascii_case("user") {
+        if args.is_empty() {
+            return Err("Bad directive or wrong number of arguments".to_string());
+        }
+        values.users.push(args.to_vec());
+        return Ok(());
+    }
     let directive = find_directive(name)
         .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();

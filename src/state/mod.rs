@@ -5,8 +5,11 @@
 
 pub mod blocking;
 pub mod clients;
+pub mod cluster;
 #[macro_use]
 pub mod command;
+// After `command`, whose `flags!`/`acl!` macros its tests use.
+pub mod acl;
 pub mod coherence;
 pub mod config;
 pub mod exec_gate;
@@ -91,6 +94,8 @@ impl ServerStats {
 
 pub struct Server {
     pub config: Config,
+    /// ACL users and the ACL log.
+    pub acl: acl::Acl,
     pub keyspace: Keyspace,
     pub clients: ClientRegistry,
     pub stats: ServerStats,
@@ -124,6 +129,8 @@ pub struct Server {
     pub latency: latency::LatencyMonitor,
     /// Clients in MONITOR mode.
     pub monitors: monitor::Monitors,
+    /// Cluster mode: the topology, slot owners, where it is saved.
+    pub cluster: cluster::Cluster,
     /// MIGRATE's connections to other servers, kept for the next MIGRATE.
     pub migrate_sockets: migrate::MigrateSockets,
     shutdown: watch::Sender<bool>,
@@ -174,6 +181,10 @@ impl Server {
             .keyspace_events
             .store(keyspace_events, Ordering::Relaxed);
         let config = self.config.read();
+        self.acl.apply_requirepass(&config.requirepass);
+        self.acl.log.trim(config.acllog_max_len);
+        self.cluster
+            .announce(cluster::announced(&config, self.local_addr));
         self.slowlog
             .configure(config.slowlog_log_slower_than, config.slowlog_max_len);
         self.latency.set_threshold(config.latency_monitor_threshold);
@@ -234,10 +245,22 @@ impl Server {
             values.node_id = coherence::random_node_id();
         }
         let coherence = Arc::new(coherence::Coherence::new(&values.node_id, now));
+        let cluster = cluster::Cluster::start(
+            values.cluster_enabled,
+            cluster::config_file(&values),
+            &values.cluster_node_id,
+            cluster::announced(&values, local_addr),
+        )
+        .unwrap_or_else(|err| {
+            // `main` checks the file first; a server built anyway keeps the broken file as it is.
+            tracing::error!("cluster configuration: {err}");
+            cluster::Cluster::unsaved(values.cluster_enabled)
+        });
         let pubsub: Arc<pubsub::PubSub> = Arc::default();
         let server = Arc::new(Server {
             keyspace: Keyspace::new(values.shards, values.databases),
             config: Config::new(values, config_file),
+            acl: Default::default(),
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),
             started: Instant::now(),
@@ -257,6 +280,7 @@ impl Server {
             slowlog: Default::default(),
             latency: Default::default(),
             monitors: Default::default(),
+            cluster,
             migrate_sockets: Default::default(),
             shutdown,
         });

@@ -41,6 +41,8 @@ impl TestServer {
         let mut values = ConfigValues {
             port: 0,
             shards: 4,
+            // Tests use DEBUG (SLEEP, RELOAD, OBJECT...); Redis 7 refuses it by default.
+            enable_debug_command: cachet::state::config::ProtectedAction::Yes,
             ..ConfigValues::default()
         };
         configure(&mut values);

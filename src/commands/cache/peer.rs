@@ -16,7 +16,7 @@ use crate::state::coherence::backlog::Unavailable;
 use crate::state::coherence::links::LinkState;
 
 const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
-const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS);
+const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS, CACHE);
 
 const PEER: CommandSpec = CommandSpec {
     flags: ADMIN_FLAGS,
@@ -29,7 +29,7 @@ const PEER: CommandSpec = CommandSpec {
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "cache.peer",
     arity: -2,
-    acl_categories: acl!(SLOW),
+    acl_categories: acl!(SLOW, CACHE),
     group: "cachet",
     summary: "A container for the peer coherence links",
     since: "0.1.0",
@@ -63,7 +63,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             name: "position",
             arity: 2,
             flags: flags!(NOSCRIPT, LOADING, STALE, FAST),
-            acl_categories: acl!(SLOW),
+            acl_categories: acl!(SLOW, CACHE),
             summary: "Returns this daemon's node id, run and the sequence of its last invalidation message.",
             complexity: "O(1)",
             handler: Some(peer_position),
@@ -73,7 +73,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             name: "replay",
             arity: 5,
             flags: flags!(NOSCRIPT, LOADING, STALE),
-            acl_categories: acl!(SLOW),
+            acl_categories: acl!(SLOW, CACHE),
             summary: "Returns the invalidation messages published after a sequence, from the backlog.",
             complexity: "O(N) with N the number of messages returned.",
             handler: Some(peer_replay),
@@ -83,7 +83,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             name: "challenge",
             arity: 2,
             flags: flags!(NOSCRIPT, LOADING, STALE, FAST, NO_AUTH),
-            acl_categories: acl!(SLOW),
+            acl_categories: acl!(SLOW, CACHE),
             summary: "Returns a nonce a peer daemon proves the coherence secret with (CACHE.PEER AUTH).",
             complexity: "O(1)",
             handler: Some(peer_challenge),
@@ -93,7 +93,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             name: "auth",
             arity: 4,
             flags: flags!(NOSCRIPT, LOADING, STALE, FAST, NO_AUTH),
-            acl_categories: acl!(SLOW),
+            acl_categories: acl!(SLOW, CACHE),
             summary: "Authenticates the connection as a peer daemon by proving the coherence secret; replies this daemon's proof.",
             complexity: "O(1)",
             handler: Some(peer_auth),
@@ -103,7 +103,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             name: "help",
             arity: 2,
             flags: flags!(LOADING, STALE),
-            acl_categories: acl!(SLOW),
+            acl_categories: acl!(SLOW, CACHE),
             summary: "Returns helpful text about the different subcommands.",
             complexity: "O(1)",
             handler: Some(peer_help),

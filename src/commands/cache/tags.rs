@@ -20,6 +20,8 @@ use crate::engine::glob::glob_match;
 use crate::engine::labels::LabelKind;
 use crate::engine::DbShard;
 use crate::error::{CmdError, CmdResult};
+use crate::state::acl::check;
+use crate::state::acl::log::Reason;
 
 const TAG: CommandSpec = CommandSpec {
     group: "cachet",
@@ -39,7 +41,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "tag.invalidate",
         arity: -2,
         flags: flags!(WRITE),
-        acl_categories: acl!(WRITE, KEYSPACE, FAST),
+        acl_categories: acl!(WRITE, KEYSPACE, FAST, CACHE),
         summary: "Removes every key carrying any of the tags, atomically; memory is freed in the background.",
         complexity: "O(shards) per tag; the keys are deleted in the background.",
         handler: Some(tag_invalidate),
@@ -49,7 +51,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "tag.keys",
         arity: 2,
         flags: flags!(READONLY),
-        acl_categories: acl!(READ, KEYSPACE, SLOW),
+        acl_categories: acl!(READ, KEYSPACE, SLOW, CACHE),
         summary: "Returns every key carrying the tag.",
         complexity: "O(N) with N the number of keys carrying the tag.",
         handler: Some(tag_keys),
@@ -59,7 +61,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "tag.scan",
         arity: -3,
         flags: flags!(READONLY),
-        acl_categories: acl!(READ, KEYSPACE, SLOW),
+        acl_categories: acl!(READ, KEYSPACE, SLOW, CACHE),
         summary: "Iterates over the keys carrying the tag, as SCAN does over the keyspace.",
         complexity: "O(1) for every call. O(N) for a complete iteration.",
         handler: Some(tag_scan),
@@ -69,7 +71,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "tag.card",
         arity: 2,
         flags: flags!(READONLY, FAST),
-        acl_categories: acl!(READ, KEYSPACE, FAST),
+        acl_categories: acl!(READ, KEYSPACE, FAST, CACHE),
         summary: "Returns the number of keys carrying the tag.",
         complexity: "O(shards)",
         handler: Some(tag_card),
@@ -79,7 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "tag.list",
         arity: -1,
         flags: flags!(READONLY),
-        acl_categories: acl!(READ, KEYSPACE, SLOW),
+        acl_categories: acl!(READ, KEYSPACE, SLOW, CACHE),
         summary: "Returns every tag in use (optionally those matching a pattern) with its number of keys.",
         complexity: "O(T) with T the number of tags.",
         handler: Some(tag_list),
@@ -89,7 +91,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "cache.tags",
         arity: 2,
         flags: flags!(READONLY, FAST),
-        acl_categories: acl!(READ, KEYSPACE, FAST),
+        acl_categories: acl!(READ, KEYSPACE, FAST, CACHE),
         summary: "Returns the tags of a key.",
         complexity: "O(N) for N tags.",
         handler: Some(cache_tags),
@@ -99,7 +101,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "cache.settags",
         arity: -3,
         flags: flags!(WRITE, DENYOOM),
-        acl_categories: acl!(WRITE, KEYSPACE, FAST),
+        acl_categories: acl!(WRITE, KEYSPACE, FAST, CACHE),
         summary: "Replaces the tags of a key, or adds (ADD) or removes (REMOVE) some.",
         complexity: "O(N) for N tags.",
         handler: Some(cache_settags),
@@ -109,7 +111,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "cache.depend",
         arity: -3,
         flags: flags!(WRITE, DENYOOM),
-        acl_categories: acl!(WRITE, KEYSPACE, FAST),
+        acl_categories: acl!(WRITE, KEYSPACE, FAST, CACHE),
         summary: "Makes a key depend on parent keys: it is invalidated when any of them is overwritten, deleted, expired, evicted or invalidated.",
         complexity: "O(N) for N parents.",
         handler: Some(cache_depend),
@@ -119,7 +121,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "cache.invalidate",
         arity: 2,
         flags: flags!(WRITE),
-        acl_categories: acl!(WRITE, KEYSPACE, SLOW),
+        acl_categories: acl!(WRITE, KEYSPACE, SLOW, CACHE),
         summary: "Removes every key matching a glob pattern, a batch at a time.",
         complexity: "O(N) with N the number of keys in the database.",
         handler: Some(cache_invalidate),
@@ -127,7 +129,38 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
+/// TAG.INVALIDATE and CACHE.INVALIDATE reach keys no argument names: a user who may not write
+/// every key is refused (as Redis refuses SORT BY to a user who may not read every key), rather
+/// than given a removal that silently skips some keys.
+fn may_write_any_key(ctx: &Ctx<'_>, args: &[Bytes], name: &str) -> CmdResult {
+    let user = &ctx.client.user;
+    if user.unrestricted() {
+        return Ok(());
+    }
+    let spec = crate::commands::lookup(name.as_bytes()).expect("in the table");
+    let index = crate::commands::acl::command_index();
+    if check::unrestricted_key_access(user, index, spec, crate::state::acl::KEY_WRITE) {
+        return Ok(());
+    }
+    crate::commands::acl::log_refusal(
+        ctx,
+        Reason::Key,
+        crate::commands::acl::context_of(ctx),
+        Bytes::copy_from_slice(&args[1]),
+        user.name.clone(),
+        args,
+    );
+    Err(CmdError::NoPermKey)
+}
+
+/// TAG.KEYS and TAG.SCAN list only the keys the user may read.
+fn readable(ctx: &Ctx<'_>, key: &[u8]) -> bool {
+    let user = &ctx.client.user;
+    user.unrestricted() || check::key_ok(user, key, crate::state::acl::KEY_READ)
+}
+
 fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    may_write_any_key(ctx, args, "tag.invalidate")?;
     let tags: Vec<&[u8]> = args[1..].iter().map(|t| &t[..]).collect();
     let removed = ctx
         .server
@@ -151,6 +184,7 @@ fn tag_keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             keys.push(entry.key().to_vec())
         });
     });
+    keys.retain(|key| readable(ctx, key));
     ctx.out.bulks(keys.iter().map(|k| k.as_slice()));
     Ok(())
 }
@@ -176,6 +210,7 @@ fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             })
         },
     );
+    keys.retain(|key| readable(ctx, key));
     ctx.out.array(2);
     ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
     ctx.out.bulks(keys.iter().map(|k| k.as_slice()));
@@ -318,6 +353,7 @@ fn cache_depend(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn cache_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    may_write_any_key(ctx, args, "cache.invalidate")?;
     let (keyspace, db) = (&ctx.server.keyspace, ctx.client.db);
     // Long, but never holding a shard for more than a batch: on a multi-threaded runtime, let it
     // move this worker's other connections elsewhere meanwhile.

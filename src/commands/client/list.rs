@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 
 use crate::commands::args::is;
-use crate::commands::client::DEFAULT_USER;
 use crate::commands::{full_name, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;
@@ -147,7 +146,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
@@ -171,6 +170,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         queued_messages,
         tot_mem + queued_messages,
         cmd,
+        String::from_utf8_lossy(&details.user),
         redir,
         info.resp.load(Ordering::Relaxed),
         lib_name,
@@ -180,7 +180,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
 }
 
 /// The line of any client, choosing between what the caller knows of itself and what others publish.
-fn line_for(ctx: &Ctx<'_>, info: &ClientInfo, args: &[Bytes]) -> String {
+pub(crate) fn line_for(ctx: &Ctx<'_>, info: &ClientInfo, args: &[Bytes]) -> String {
     if info.id == ctx.client.id {
         client_line(ctx, info, true, args.iter().map(|a| a.len()).sum())
     } else {
@@ -250,6 +250,8 @@ struct KillFilter<'a> {
     laddr: Option<&'a [u8]>,
     /// Seconds: only clients connected for longer match.
     max_age: Option<u64>,
+    /// Clients authenticated as this ACL user.
+    user: Option<&'a [u8]>,
     skip_me: bool,
 }
 
@@ -267,11 +269,12 @@ impl KillFilter<'_> {
             && self
                 .max_age
                 .is_none_or(|age| info.created.elapsed().as_secs() > age)
+            && self.user.is_none_or(|user| info.details().user == user)
             && !(self.skip_me && info.id == my_id)
     }
 }
 
-fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
+fn parse_kill_filter<'a>(server: &Server, args: &'a [Bytes]) -> Result<KillFilter<'a>, CmdError> {
     let mut filter = KillFilter {
         skip_me: true,
         ..KillFilter::default()
@@ -299,9 +302,10 @@ fn parse_kill_filter(args: &[Bytes]) -> Result<KillFilter<'_>, CmdError> {
         } else if is(option, "laddr") {
             filter.laddr = Some(value);
         } else if is(option, "user") {
-            if &value[..] != DEFAULT_USER {
+            if server.acl.get(value).is_none() {
                 return Err(CmdError::NoSuchUser(value[..].into()));
             }
+            filter.user = Some(value);
         } else if is(option, "skipme") {
             filter.skip_me = if is(value, "yes") {
                 true
@@ -327,7 +331,7 @@ pub(super) fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ..KillFilter::default()
         }
     } else {
-        parse_kill_filter(args)?
+        parse_kill_filter(ctx.server, args)?
     };
     let mut killed = 0;
     for info in live_clients(ctx) {

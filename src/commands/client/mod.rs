@@ -1,8 +1,8 @@
 //! Connection commands: the handshake (HELLO, AUTH), the connection's own state (SELECT, QUIT,
 //! RESET) and CLIENT, which reads and changes the registry of every connected client.
 //!
-//! There is one user, `default`, whose password is the `requirepass` directive (none when empty),
-//! which is what Redis 7 does without ACL rules. CLIENT LIST, INFO and KILL: `list.rs`;
+//! AUTH and HELLO AUTH check ACL users (`state::acl`); `requirepass` is the default user's
+//! password, as in Redis 7. CLIENT LIST, INFO and KILL: `list.rs`;
 //! CLIENT TRACKING and its kin: `tracking.rs`.
 
 pub mod list;
@@ -18,6 +18,8 @@ use super::args::{int, is};
 use super::{CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Protocol};
+use crate::state::acl::log::Reason;
+use crate::state::acl::DEFAULT_USER;
 use crate::state::clients::ReplyMode;
 use crate::state::pause::PauseMode;
 use crate::state::REDIS_COMPAT_VERSION;
@@ -304,31 +306,36 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     },
 ];
 
-pub(super) const DEFAULT_USER: &[u8] = b"default";
-
-/// Checks `username`/`password` against the only user, `default`. Without `requirepass` that user
-/// has no password and any password is accepted, as Redis's `nopass` default user does.
-fn credentials_ok(ctx: &Ctx<'_>, username: &[u8], password: &[u8]) -> bool {
-    if username != DEFAULT_USER {
-        return false;
+/// Redis's `ACLAuthenticateUser`: right credentials make the connection run as the user;
+/// wrong ones (or a disabled or unknown user) are refused and logged in ACL LOG.
+fn authenticate(ctx: &mut Ctx<'_>, args: &[Bytes], username: &[u8], password: &[u8]) -> CmdResult {
+    let acl = &ctx.server.acl;
+    // Read before the user: a change in between is picked up by the next command.
+    let epoch = acl.epoch();
+    match acl.get(username) {
+        Some(user) if user.password_ok(password) => {
+            ctx.client.authenticated = true;
+            ctx.client.set_user(user, epoch);
+            Ok(())
+        }
+        _ => {
+            super::acl::log_refusal(
+                ctx,
+                Reason::Auth,
+                super::acl::context_of(ctx),
+                Bytes::copy_from_slice(&args[0]),
+                Bytes::copy_from_slice(username),
+                args,
+            );
+            Err(CmdError::WrongPass)
+        }
     }
-    let config = ctx.server.config.read();
-    config.requirepass.is_empty() || constant_time_eq(&config.requirepass, password)
-}
-
-/// Compares without an early exit, so the time taken does not tell how many bytes matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, byte) in b.iter().enumerate() {
-        diff |= (a.get(i).copied().unwrap_or(0) ^ byte) as usize;
-    }
-    diff == 0
 }
 
 fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (username, password): (&[u8], &[u8]) = match args {
         [_, password] => {
-            if ctx.server.config.read().requirepass.is_empty() {
+            if ctx.server.acl.default_user().nopass {
                 return Err(CmdError::NoPasswordSet);
             }
             (DEFAULT_USER, password)
@@ -336,10 +343,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         [_, username, password] => (username, password),
         _ => return Err(CmdError::Syntax),
     };
-    if !credentials_ok(ctx, username, password) {
-        return Err(CmdError::WrongPass);
-    }
-    ctx.client.authenticated = true;
+    authenticate(ctx, args, username, password)?;
     ctx.out.ok();
     Ok(())
 }
@@ -377,10 +381,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     while let Some(option) = args.get(i) {
         let more = args.len() - i - 1;
         if is(option, "auth") && more >= 2 {
-            if !credentials_ok(ctx, &args[i + 1], &args[i + 2]) {
-                return Err(CmdError::WrongPass);
-            }
-            ctx.client.authenticated = true;
+            authenticate(ctx, args, &args[i + 1], &args[i + 2])?;
             i += 3;
         } else if is(option, "setname") && more >= 1 {
             if !valid_client_name(&args[i + 1]) {
@@ -409,7 +410,11 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     out.bulk(b"id");
     out.int(ctx.client.id as i64);
     out.bulk(b"mode");
-    out.bulk(b"standalone");
+    out.bulk(if ctx.server.cluster.enabled() {
+        &b"cluster"[..]
+    } else {
+        b"standalone"
+    });
     out.bulk(b"role");
     out.bulk(b"master");
     out.bulk(b"modules");
@@ -419,6 +424,11 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = super::args::c_int(&args[1])?;
+    if ctx.server.cluster.enabled() && db != 0 {
+        return Err(CmdError::Cluster(
+            crate::error::ClusterError::SelectNotAllowed,
+        ));
+    }
     if db < 0 || db as usize >= ctx.server.keyspace.databases() {
         return Err(CmdError::DbIndexOutOfRange);
     }
@@ -444,7 +454,13 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     }
     tracking::disable(ctx);
     set_protocol(ctx, Protocol::Resp2);
-    ctx.client.authenticated = ctx.server.config.read().requirepass.is_empty();
+    // Back to the default user, authenticated only if it needs no password (Redis's
+    // `clearClientConnectionState`).
+    let acl = &ctx.server.acl;
+    let epoch = acl.epoch();
+    let default = acl.default_user();
+    ctx.client.authenticated = default.nopass && default.enabled;
+    ctx.client.set_user(default, epoch);
     ctx.client.peer = false;
     ctx.client.peer_challenge = None;
     ctx.client.reply_mode = ReplyMode::On;
@@ -674,14 +690,5 @@ mod tests {
         assert!(!valid_client_name(b"a b"));
         assert!(!valid_client_name(b"a\nb"));
         assert!(!valid_client_name("caf\u{e9}".as_bytes()));
-    }
-
-    #[test]
-    fn password_comparison() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret!"));
-        assert!(!constant_time_eq(b"secret", b"secre"));
-        assert!(!constant_time_eq(b"", b"x"));
     }
 }

@@ -235,7 +235,7 @@ fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
 }
 
-/// The arguments as MONITOR and the slow log show them: AUTH's and HELLO AUTH's credentials
+/// The arguments as MONITOR and the slow log show them: AUTH's, HELLO AUTH's and ACL SETUSER's credentials
 /// replaced by `(redacted)`, where Redis's handlers redact them (before anything that could make
 /// them stop early: AUTH with too many arguments, HELLO with a bad protocol version or option).
 pub fn shown_args<'a>(spec: &CommandSpec, args: &'a [Bytes]) -> Cow<'a, [Bytes]> {
@@ -243,6 +243,8 @@ pub fn shown_args<'a>(spec: &CommandSpec, args: &'a [Bytes]) -> Cow<'a, [Bytes]>
     let mut redact = Vec::new();
     match spec.name {
         "auth" if (2..=3).contains(&args.len()) => redact.extend(1..args.len()),
+        // ACL SETUSER: every rule, passwords among them (the subcommand's own name).
+        "setuser" if args.len() >= 3 => redact.extend(2..args.len()),
         "hello" => {
             let version_ok = args
                 .get(1)

@@ -12,6 +12,8 @@
 use std::cell::RefCell;
 
 use bytes::Bytes;
+
+use crate::state::acl::check::Denied;
 use mlua::{Function, Lua, Value, Variadic};
 
 use super::convert;
@@ -73,6 +75,23 @@ impl Calls<'_, '_> {
         let flags = spec.flags | parent.map_or(CommandFlags::empty(), |p| p.flags);
         if flags.contains(CommandFlags::NOSCRIPT) {
             return fail(lua, LuaText::NotAllowed.text().as_bytes());
+        }
+        // The running user's permissions apply to what the script calls (Redis's
+        // `scriptVerifyACL`).
+        let permitted = crate::commands::acl::permitted(
+            self.ctx,
+            parent,
+            spec,
+            &argv,
+            crate::state::acl::log::Context::Lua,
+        );
+        if let Err(denied) = permitted {
+            let text = match denied {
+                Denied::Command => LuaText::AclDeniedCommand,
+                Denied::Key(_) => LuaText::AclDeniedKey,
+                Denied::Channel(_) => LuaText::AclDeniedChannel,
+            };
+            return fail(lua, text.text().as_bytes());
         }
         let writes = flags.intersects(CommandFlags::WRITE | CommandFlags::MAY_REPLICATE);
         if writes && self.read_only {
@@ -190,15 +209,47 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
         })?;
         let setresp = scope
             .create_function(|lua, args: Variadic<Value>| calls.borrow_mut().setresp(lua, args))?;
+        // `redis.acl_check_cmd`: whether the running user may run the command with these
+        // arguments (Redis's `luaRedisAclCheckCmdPermissionsCommand`; no arity check).
+        let acl_check = scope.create_function(|_, args: Variadic<Value>| {
+            let mut argv = Vec::with_capacity(args.len());
+            for arg in args.iter() {
+                match arg {
+                    Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+                    Value::Integer(n) => argv.push(Bytes::from(format_double(*n as f64))),
+                    Value::Number(n) => argv.push(Bytes::from(format_double(*n))),
+                    _ => return Err(raise_text(LuaText::AclCheckInvalid.text().as_bytes())),
+                }
+            }
+            let Some(base) = argv.first().and_then(|name| crate::commands::lookup(name)) else {
+                return Err(raise_text(LuaText::AclCheckInvalid.text().as_bytes()));
+            };
+            let (parent, spec) = match argv.get(1) {
+                Some(sub) if !base.subcommands.is_empty() => {
+                    match crate::commands::lookup_subcommand(base, sub) {
+                        Some(found) => (Some(base), found),
+                        None => return Err(raise_text(LuaText::AclCheckInvalid.text().as_bytes())),
+                    }
+                }
+                _ => (None, base),
+            };
+            let calls = calls.borrow();
+            let user = &calls.ctx.client.user;
+            let index = crate::commands::acl::command_index();
+            let allowed = user.unrestricted()
+                || crate::state::acl::check::check(user, index, parent, spec, &argv).is_ok();
+            Ok(allowed)
+        })?;
         vm.current.raw_set("call", call)?;
         vm.current.raw_set("pcall", pcall)?;
         vm.current.raw_set("setresp", setresp)?;
+        vm.current.raw_set("acl_check_cmd", acl_check)?;
         let result = if script.eval {
             vm.runner.call((script.function.clone(),))
         } else {
             vm.runner.call((script.function.clone(), keys, argv))
         };
-        for name in ["call", "pcall", "setresp"] {
+        for name in ["call", "pcall", "setresp", "acl_check_cmd"] {
             vm.current.raw_set(name, Value::Nil)?;
         }
         result

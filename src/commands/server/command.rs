@@ -16,7 +16,7 @@ use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 use crate::state::command::arguments::{redis_command_docs, Arg};
-use crate::state::command::key_spec::{Begin, Find, KeyFlags, KeySpec};
+use crate::state::command::key_spec::{Begin, Find, KeySpec};
 
 const FLAGS: CommandFlags = flags!(LOADING, STALE);
 const ACL: AclCategories = acl!(SLOW, CONNECTION);
@@ -478,56 +478,15 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// The flags of a key whose use depends on the options (Redis's `setGetKeys`,
-/// `bitfieldGetKeys`): SET overwrites unless GET reads the old value too; BITFIELD only reads
-/// when it has nothing but GETs.
-fn variable_key_flags(command: &str, args: &[Bytes], declared: KeyFlags) -> KeyFlags {
-    let has = |word: &str| {
-        args.iter()
-            .skip(2)
-            .any(|a| a.eq_ignore_ascii_case(word.as_bytes()))
-    };
-    match command {
-        "set" if !has("get") => KeyFlags::OW | KeyFlags::UPDATE,
-        "set" => KeyFlags::RW | KeyFlags::ACCESS | KeyFlags::UPDATE,
-        "bitfield" if !has("set") && !has("incrby") => KeyFlags::RO | KeyFlags::ACCESS,
-        "bitfield" => KeyFlags::RW | KeyFlags::ACCESS | KeyFlags::UPDATE,
-        _ => declared - KeyFlags::VARIABLE_FLAGS,
-    }
-}
-
-/// Each key with the flags of the key spec that names it; a key only the command's code finds
-/// (SORT's STORE) takes those of its last spec, which in Redis's tables is the movable one.
+/// Each key with the flags of the key spec that names it (`CommandSpec::keys_with_flags`).
 fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (parent, spec, positions) = keys_of(args)?;
+    let (parent, spec, _) = keys_of(args)?;
     let command = &args[2..];
-    let specs = spec.key_specs(parent);
-    let named: Vec<(Vec<usize>, KeyFlags)> = specs
-        .iter()
-        .map(|s| (s.positions(command).unwrap_or_default(), s.flags))
-        .collect();
-    let flags_of = |position: usize| {
-        named
-            .iter()
-            .find(|(positions, _)| positions.contains(&position))
-            .map(|(_, flags)| *flags)
-            .or_else(|| specs.last().map(|s| s.flags))
-            .unwrap_or(KeyFlags::RW)
-    };
-    let keys: Vec<(&Bytes, KeyFlags)> = positions
-        .iter()
-        .filter_map(|&p| command.get(p).map(|k| (k, flags_of(p))))
-        .map(
-            |(key, flags)| match flags.contains(KeyFlags::VARIABLE_FLAGS) {
-                true => (key, variable_key_flags(spec.name, command, flags)),
-                false => (key, flags),
-            },
-        )
-        .collect();
+    let keys = spec.keys_with_flags(parent, command);
     ctx.out.array(keys.len());
-    for (key, flags) in keys {
+    for (position, flags) in keys {
         ctx.out.array(2);
-        ctx.out.bulk(key);
+        ctx.out.bulk(&command[position]);
         simple_set(ctx.out, &flags.names());
     }
     Ok(())

@@ -166,7 +166,12 @@ fn server_section(info: &mut InfoText, server: &Server) {
     info.field("redis_git_sha1", "00000000");
     info.field("redis_git_dirty", 0);
     info.field("redis_build_id", 0);
-    info.field("redis_mode", "standalone");
+    let mode = if server.cluster.enabled() {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    info.field("redis_mode", mode);
     info.field("os", crate::os::name());
     info.field("arch_bits", usize::BITS);
     info.field("monotonic_clock", crate::os::ticks::description());
@@ -556,9 +561,9 @@ fn latencystats_section(info: &mut InfoText, server: &Server) {
     }
 }
 
-fn cluster_section(info: &mut InfoText, _server: &Server) {
+fn cluster_section(info: &mut InfoText, server: &Server) {
     info.section("Cluster");
-    info.field("cluster_enabled", 0);
+    info.field("cluster_enabled", u8::from(server.cluster.enabled()));
 }
 
 fn keyspace_section(info: &mut InfoText, server: &Server) {

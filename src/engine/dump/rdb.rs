@@ -95,6 +95,8 @@ impl Source for &[u8] {
 /// Reads the RDB primitives, every length checked against what is left.
 pub struct Reader<S> {
     source: S,
+    /// Bytes taken so far.
+    at: usize,
 }
 
 /// A length or one of the special string encodings (`11xxxxxx`).
@@ -105,17 +107,25 @@ enum Len {
 
 impl<'a> Reader<&'a [u8]> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { source: bytes }
+        Reader {
+            source: bytes,
+            at: 0,
+        }
     }
 }
 
 impl<S: Source> Reader<S> {
     pub fn from_source(source: S) -> Self {
-        Reader { source }
+        Reader { source, at: 0 }
     }
 
     pub fn source(&self) -> &S {
         &self.source
+    }
+
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.at
     }
 
     pub fn is_done(&self) -> bool {
@@ -123,7 +133,9 @@ impl<S: Source> Reader<S> {
     }
 
     pub fn take(&mut self, n: usize) -> Result<&[u8], DumpError> {
-        self.source.take(n)
+        let bytes = self.source.take(n)?;
+        self.at += n;
+        Ok(bytes)
     }
 
     pub fn byte(&mut self) -> Result<u8, DumpError> {

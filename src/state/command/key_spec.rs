@@ -176,6 +176,24 @@ impl KeySpec {
     }
 }
 
+/// The flags of a key whose use depends on the options (Redis's `setGetKeys`,
+/// `bitfieldGetKeys`): SET overwrites unless GET reads the old value too; BITFIELD only reads
+/// when it has nothing but GETs.
+pub fn variable_key_flags(command: &str, args: &[Bytes], declared: KeyFlags) -> KeyFlags {
+    let has = |word: &str| {
+        args.iter()
+            .skip(2)
+            .any(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    match command {
+        "set" if !has("get") => KeyFlags::OW | KeyFlags::UPDATE,
+        "set" => KeyFlags::RW | KeyFlags::ACCESS | KeyFlags::UPDATE,
+        "bitfield" if !has("set") && !has("incrby") => KeyFlags::RO | KeyFlags::ACCESS,
+        "bitfield" => KeyFlags::RW | KeyFlags::ACCESS | KeyFlags::UPDATE,
+        _ => declared - KeyFlags::VARIABLE_FLAGS,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

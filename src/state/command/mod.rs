@@ -149,6 +149,43 @@ impl CommandSpec {
         }]
     }
 
+    /// Each key position in `args` (the command's name at 0) with the flags of the key spec that
+    /// names it, as Redis's `getKeysFromCommandWithSpecs`: a key only the command's code finds
+    /// (SORT's STORE) takes those of its last spec, which in Redis's tables is the movable one;
+    /// a spec with `variable_flags` is settled by the arguments (`key_spec::variable_key_flags`).
+    pub fn keys_with_flags(
+        &self,
+        parent: Option<&CommandSpec>,
+        args: &[Bytes],
+    ) -> Vec<(usize, key_spec::KeyFlags)> {
+        let positions = self.keys_in(args);
+        if positions.is_empty() {
+            return Vec::new();
+        }
+        let specs = self.key_specs(parent);
+        let named: Vec<(Vec<usize>, key_spec::KeyFlags)> = specs
+            .iter()
+            .map(|s| (s.positions(args).unwrap_or_default(), s.flags))
+            .collect();
+        positions
+            .into_iter()
+            .filter(|&p| p < args.len())
+            .map(|position| {
+                let flags = named
+                    .iter()
+                    .find(|(positions, _)| positions.contains(&position))
+                    .map(|(_, flags)| *flags)
+                    .or_else(|| specs.last().map(|s| s.flags))
+                    .unwrap_or(key_spec::KeyFlags::RW);
+                let flags = match flags.contains(key_spec::KeyFlags::VARIABLE_FLAGS) {
+                    true => key_spec::variable_key_flags(self.name, args, flags),
+                    false => flags,
+                };
+                (position, flags)
+            })
+            .collect()
+    }
+
     /// Positions of the key arguments in `args` (the command's name at 0), movable ones included.
     pub fn keys_in(&self, args: &[Bytes]) -> Vec<usize> {
         match self.movable_keys {

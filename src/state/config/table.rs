@@ -114,6 +114,78 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "enable-debug-command",
+        default: "no",
+        mutable: false,
+        protected: false,
+        help: "Who may run DEBUG: no, yes, or local (only clients connected from 127.0.0.1 or ::1).",
+        get: |c| c.enable_debug_command.name().to_string(),
+        set: |c, a| {
+            c.enable_debug_command = ProtectedAction::parse(one(a)?)
+                .ok_or("argument(s) must be one of the following: no, yes, local")?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "protected-mode",
+        default: "yes",
+        mutable: true,
+        protected: false,
+        help: "While the default user has no password, refuse clients that are not on the loopback interface (with Redis's DENIED error).",
+        get: |c| yes_no(c.protected_mode),
+        set: |c, a| {
+            c.protected_mode = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "aclfile",
+        default: "",
+        mutable: false,
+        protected: false,
+        help: "File of ACL users (`user <name> <rules>` lines) loaded at startup and by ACL LOAD, written by ACL SAVE; empty for none (then `user` lines of this file define users).",
+        get: |c| c.aclfile.clone(),
+        set: |c, a| {
+            c.aclfile = one(a)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "acllog-max-len",
+        default: "128",
+        mutable: true,
+        protected: false,
+        help: "Entries ACL LOG keeps.",
+        get: |c| c.acllog_max_len.to_string(),
+        set: |c, a| {
+            c.acllog_max_len = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "acl-pubsub-default",
+        default: "resetchannels",
+        mutable: true,
+        protected: false,
+        help: "Channels a new user or selector starts with: resetchannels (none) or allchannels.",
+        get: |c| {
+            if c.acl_pubsub_allchannels { "allchannels" } else { "resetchannels" }.to_string()
+        },
+        set: |c, a| {
+            c.acl_pubsub_allchannels = match one(a)?.to_ascii_lowercase().as_str() {
+                "allchannels" => true,
+                "resetchannels" => false,
+                _ => {
+                    return Err(
+                        "argument(s) must be one of the following: allchannels, resetchannels"
+                            .into(),
+                    )
+                }
+            };
+            Ok(())
+        },
+    },
+    Directive {
         name: "hz",
         default: "10",
         mutable: true,

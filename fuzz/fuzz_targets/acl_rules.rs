@@ -1,0 +1,28 @@
+//! The ACL rule parser (`ACL SETUSER`, ACL files) on arbitrary rules. Beyond "no panic": a user
+//! the rules built is described (`ACL LIST`, what ACL SAVE writes) by rules that build the same
+//! user again, so a saved file loads back unchanged; a refused rule leaves the user as it was.
+#![no_main]
+
+use cachet::commands::acl::command_index;
+use cachet::state::acl::rules::{describe_user, set_user, RuleContext};
+use cachet::state::acl::User;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let ctx = RuleContext {
+        index: command_index(),
+        pubsub_all_channels: data.first().is_some_and(|b| b & 1 == 1),
+    };
+    let rules: Vec<&[u8]> = data.split(|&b| b == b' ').collect();
+    let base = User::new(b"fuzz", ctx.pubsub_all_channels);
+    let Ok(user) = set_user(base.clone(), &rules, &ctx) else {
+        return;
+    };
+    let described = describe_user(&user, ctx.index);
+    let again: Vec<&[u8]> = described.split(' ').map(str::as_bytes).collect();
+    let rebuilt = set_user(base, &again, &ctx).expect("a description is valid rules");
+    assert_eq!(describe_user(&rebuilt, ctx.index), described);
+    assert_eq!(rebuilt.passwords, user.passwords);
+    assert_eq!(rebuilt.enabled, user.enabled);
+    assert_eq!(rebuilt.nopass, user.nopass);
+});

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Drives a local cachet cluster with the operator commands (no gossip: every node is told
+# everything).
+#   scripts/cluster.sh create N [BASE_PORT]      N daemons on BASE_PORT.. (default 7000), slots split evenly
+#   scripts/cluster.sh add PORT                  one more daemon, met by every node and meeting them
+#   scripts/cluster.sh reshard FROM TO COUNT     moves COUNT slots of the node on port FROM to port TO
+#   scripts/cluster.sh stop                      stops the daemons this script started
+# Daemons run from $CACHET (default target/release/cachet) with their files in $CLUSTER_DIR
+# (default /tmp/cachet-cluster); their PIDs are kept there, and only those are stopped.
+# reshard moves keys with MIGRATE ... KEYS when the daemons have it; without it, only slots
+# without keys can move (the script stops at the first slot that still holds keys).
+set -euo pipefail
+
+CACHET=${CACHET:-target/release/cachet}
+DIR=${CLUSTER_DIR:-/tmp/cachet-cluster}
+CLI=(redis-cli -h 127.0.0.1)
+SLOTS=16384
+
+start_node() {
+    local port=$1
+    mkdir -p "$DIR/$port"
+    "$CACHET" --port "$port" --bind 127.0.0.1 --dir "$DIR/$port" \
+        --cluster-enabled yes --cluster-config-file nodes.conf >"$DIR/$port/log" 2>&1 &
+    echo $! >"$DIR/$port/pid"
+    for _ in $(seq 100); do
+        "${CLI[@]}" -p "$port" ping >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "node on port $port did not start (see $DIR/$port/log)" >&2
+    exit 1
+}
+
+ports() { ls "$DIR" 2>/dev/null | grep -E '^[0-9]+$' | sort -n; }
+
+node_id() { "${CLI[@]}" -p "$1" cluster myid; }
+
+case "${1:-}" in
+create)
+    n=${2:?usage: create N [BASE_PORT]}
+    base=${3:-7000}
+    for i in $(seq 0 $((n - 1))); do start_node $((base + i)); done
+    # One topology for every node, installed at once (CACHE.CLUSTER CONFIG): slots split evenly.
+    json=$(for i in $(seq 0 $((n - 1))); do
+        echo "$(node_id $((base + i))) $((base + i)) $((SLOTS * i / n)) $((SLOTS * (i + 1) / n - 1))"
+    done | python3 -c '
+import json, sys
+shards = []
+for line in sys.stdin:
+    node, port, first, last = line.split()
+    shards.append({"slot_ranges": [{"start": int(first), "end": int(last)}],
+                   "master": {"id": node, "ip": "127.0.0.1", "port": int(port)}, "replicas": []})
+print(json.dumps(shards))')
+    for port in $(ports); do "${CLI[@]}" -p "$port" cache.cluster config "$json" >/dev/null; done
+    "${CLI[@]}" -p "$base" cluster info | grep cluster_state
+    ;;
+add)
+    port=${2:?usage: add PORT}
+    src=$(ports | head -1)
+    start_node "$port"
+    # The topology an existing node has, plus the new node as a master without slots.
+    json=$("${CLI[@]}" -p "$src" cluster nodes | python3 -c '
+import json, sys
+new_id, new_port = sys.argv[1], int(sys.argv[2])
+nodes = [line.split() for line in sys.stdin if line.strip()]
+def addr(f):
+    host = f[1].split("@")[0]
+    ip, port = host.rsplit(":", 1)
+    return {"id": f[0], "ip": ip, "port": int(port)}
+shards = []
+for f in nodes:
+    if f[3] != "-":
+        continue
+    ranges = []
+    for s in f[8:]:
+        if s.startswith("["):
+            continue
+        first, _, last = s.partition("-")
+        ranges.append({"start": int(first), "end": int(last or first)})
+    replicas = [addr(r) for r in nodes if r[3] == f[0]]
+    shards.append({"slot_ranges": ranges, "master": addr(f), "replicas": replicas})
+shards.append({"slot_ranges": [], "master": {"id": new_id, "ip": "127.0.0.1", "port": new_port}, "replicas": []})
+print(json.dumps(shards))' "$(node_id "$port")" "$port")
+    for node in $(ports); do "${CLI[@]}" -p "$node" cache.cluster config "$json" >/dev/null; done
+    "${CLI[@]}" -p "$port" cluster info | grep cluster_state
+    ;;
+reshard)
+    from=${2:?usage: reshard FROM TO COUNT}
+    to=${3:?usage: reshard FROM TO COUNT}
+    count=${4:?usage: reshard FROM TO COUNT}
+    from_id=$(node_id "$from")
+    to_id=$(node_id "$to")
+    moved=0
+    for slot in $(seq 0 $((SLOTS - 1))); do
+        [ "$moved" -ge "$count" ] && break
+        owner=$("${CLI[@]}" -p "$from" cluster nodes | awk -v id="$from_id" -v s="$slot" '$1 == id {
+            for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1];
+                if (s >= r[1] && s <= r[2]) { print "yes"; exit } } }')
+        [ "$owner" = yes ] || continue
+        "${CLI[@]}" -p "$to" cluster setslot "$slot" importing "$from_id" >/dev/null
+        "${CLI[@]}" -p "$from" cluster setslot "$slot" migrating "$to_id" >/dev/null
+        while keys=$("${CLI[@]}" -p "$from" cluster getkeysinslot "$slot" 100) && [ -n "$keys" ]; do
+            # shellcheck disable=SC2086
+            reply=$("${CLI[@]}" -p "$from" migrate 127.0.0.1 "$to" "" 0 5000 KEYS $keys 2>&1)
+            if [ "$reply" != OK ]; then
+                echo "slot $slot: MIGRATE answered: $reply" >&2
+                exit 1
+            fi
+        done
+        for node in $(ports); do
+            "${CLI[@]}" -p "$node" cluster setslot "$slot" node "$to_id" >/dev/null
+        done
+        moved=$((moved + 1))
+    done
+    echo "moved $moved slots from $from to $to"
+    ;;
+stop)
+    for port in $(ports); do
+        [ -f "$DIR/$port/pid" ] && kill "$(cat "$DIR/$port/pid")" 2>/dev/null || true
+        rm -f "$DIR/$port/pid"
+    done
+    ;;
+*)
+    sed -n '2,12p' "$0"
+    exit 2
+    ;;
+esac

@@ -1,0 +1,879 @@
+//! The Redis Cluster client protocol: three in-process daemons given one topology
+//! (CACHE.CLUSTER CONFIG, or CLUSTER ADDSLOTS/MEET), then what clients read (SLOTS, SHARDS, NODES,
+//! INFO), the redirections (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN), real cluster clients
+//! (`redis-cli -c`, the `redis` crate's cluster client, redis-py's RedisCluster) and the
+//! topology surviving a restart; bad topologies refused whole. Shapes and error texts are
+//! compared with a real three-node `redis-server` cluster made by `redis-cli --cluster create`.
+
+mod common;
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use cachet::state::cluster::Mode;
+use common::{bulk, call, int, RawClient, TestServer};
+
+/// A directory of its own for each test's config files, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("cachet-cluster-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn id(n: usize) -> String {
+    format!("{:040x}", 0xc0ffee00 + n)
+}
+
+fn start_node(dir: &TempDir, n: usize) -> TestServer {
+    let file = dir.0.join(format!("nodes-{n}.conf"));
+    TestServer::start_with(move |c| {
+        c.cluster_enabled = Mode::Yes;
+        c.cluster_config_file = file.display().to_string();
+        c.cluster_node_id = id(n);
+    })
+}
+
+/// Dragonfly-style topology: node i owns its third of the slots.
+fn three_shards(ports: &[u16]) -> String {
+    let bounds = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let shards: Vec<String> = (0..3)
+        .map(|i| {
+            format!(
+                r#"{{"slot_ranges": [{{"start": {}, "end": {}}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}, "replicas": []}}"#,
+                bounds[i].0,
+                bounds[i].1,
+                id(i),
+                ports[i]
+            )
+        })
+        .collect();
+    format!("[{}]", shards.join(", "))
+}
+
+fn install(raw: &mut RawClient, json: &str) -> Vec<u8> {
+    raw.call(&[b"CACHE.CLUSTER", b"CONFIG", json.as_bytes()])
+}
+
+struct Cluster {
+    _dir: TempDir,
+    nodes: Vec<TestServer>,
+}
+
+impl Cluster {
+    fn start(name: &str) -> Cluster {
+        let dir = TempDir::new(name);
+        let nodes: Vec<TestServer> = (0..3).map(|n| start_node(&dir, n)).collect();
+        let ports: Vec<u16> = nodes.iter().map(TestServer::port).collect();
+        let json = three_shards(&ports);
+        for node in &nodes {
+            assert_eq!(install(&mut node.raw(), &json), b"+OK\r\n");
+        }
+        Cluster { _dir: dir, nodes }
+    }
+
+    fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(TestServer::port).collect()
+    }
+}
+
+fn text(reply: &[u8]) -> String {
+    String::from_utf8_lossy(reply).into_owned()
+}
+
+/// The body of a bulk string reply.
+fn body(reply: &[u8]) -> String {
+    let reply = text(reply);
+    let start = reply.find("\r\n").expect("a bulk reply") + 2;
+    reply[start..reply.len() - 2].to_string()
+}
+
+#[test]
+fn standalone_refuses_cluster_commands_as_redis() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    let disabled = b"-ERR This instance has cluster support disabled\r\n";
+    for request in [
+        "cluster info",
+        "cluster nodes",
+        "cluster keyslot a",
+        "readonly",
+        "readwrite",
+        "asking",
+        "cluster help",
+    ] {
+        assert_eq!(call(&mut raw, request), disabled, "{request}");
+    }
+    assert_eq!(
+        call(&mut raw, "cluster nope"),
+        b"-ERR unknown subcommand 'nope'. Try CLUSTER HELP.\r\n"
+    );
+    assert_eq!(call(&mut raw, "select 1"), b"+OK\r\n");
+    let info = body(&call(&mut raw, "info cluster"));
+    assert!(info.contains("cluster_enabled:0"), "{info}");
+}
+
+#[test]
+fn what_clients_read_from_three_nodes() {
+    let cluster = Cluster::start("read");
+    let ports = cluster.ports();
+    let mut raw = cluster.nodes[0].raw();
+    // CLUSTER SLOTS, byte for byte as Redis 7.0 shapes it: ranges in slot order, each node as
+    // ip, port, id and an empty metadata map.
+    let mut expected = b"*3\r\n".to_vec();
+    for (i, (first, last)) in [(0, 5460), (5461, 10922), (10923, 16383)]
+        .iter()
+        .enumerate()
+    {
+        expected.extend(format!("*3\r\n:{first}\r\n:{last}\r\n*4\r\n").bytes());
+        expected.extend(bulk("127.0.0.1"));
+        expected.extend(int(ports[i] as i64));
+        expected.extend(bulk(id(i)));
+        expected.extend(b"*0\r\n");
+    }
+    assert_eq!(text(&call(&mut raw, "cluster slots")), text(&expected));
+
+    let nodes = body(&call(&mut raw, "cluster nodes"));
+    let lines: Vec<&str> = nodes.lines().collect();
+    assert_eq!(lines.len(), 3);
+    let mine = format!(
+        "{} 127.0.0.1:{}@{} myself,master - 0 0 1 connected 0-5460",
+        id(0),
+        ports[0],
+        ports[0] as u32 + 10000
+    );
+    assert_eq!(lines[0], mine);
+    let second: Vec<&str> = lines[1].split(' ').collect();
+    assert_eq!(second.len(), 9);
+    assert_eq!(
+        (second[0], second[2], second[3], second[7], second[8]),
+        (id(1).as_str(), "master", "-", "connected", "5461-10922")
+    );
+
+    let info = body(&call(&mut raw, "cluster info"));
+    for field in [
+        "cluster_state:ok",
+        "cluster_slots_assigned:16384",
+        "cluster_slots_ok:16384",
+        "cluster_known_nodes:3",
+        "cluster_size:3",
+        "cluster_my_epoch:1",
+        "cluster_current_epoch:3",
+    ] {
+        assert!(info.split("\r\n").any(|l| l == field), "{field} in {info}");
+    }
+    assert_eq!(call(&mut raw, "cluster myid"), bulk(id(0)));
+    assert_eq!(call(&mut raw, "cluster myshardid"), bulk(id(0)));
+    assert_eq!(call(&mut raw, "cluster keyslot foo"), int(12182));
+    assert_eq!(call(&mut raw, "cluster keyslot {user1}.a"), int(8106));
+    assert_eq!(call(&mut raw, "cluster links"), b"*0\r\n");
+    let info = body(&call(&mut raw, "info cluster"));
+    assert!(info.contains("cluster_enabled:1"), "{info}");
+
+    // Keys: slot 0..5460 is node 0's. "a" hashes to 15495 (node 2), "b" to 3300 (node 0).
+    assert_eq!(call(&mut raw, "set b 1"), b"+OK\r\n");
+    assert_eq!(
+        text(&call(&mut raw, "set a 1")),
+        format!("-MOVED 15495 127.0.0.1:{}\r\n", ports[2])
+    );
+    assert_eq!(call(&mut raw, "cluster countkeysinslot 3300"), int(1));
+    assert_eq!(
+        call(&mut raw, "cluster getkeysinslot 3300 10"),
+        b"*1\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(call(&mut raw, "cluster getkeysinslot 3300 0"), b"*0\r\n");
+    assert_eq!(
+        call(&mut raw, "cluster countkeysinslot 16384"),
+        b"-ERR Invalid slot\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster getkeysinslot 3300 -1"),
+        b"-ERR Invalid slot or number of keys\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "mget b a"),
+        b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+    );
+    assert_eq!(call(&mut raw, "mget {b}1 {b}2"), b"*2\r\n$-1\r\n$-1\r\n");
+    // Commands without keys run anywhere.
+    assert_eq!(call(&mut raw, "ping"), b"+PONG\r\n");
+    assert_eq!(call(&mut raw, "select 0"), b"+OK\r\n");
+    assert_eq!(
+        call(&mut raw, "select 1"),
+        b"-ERR SELECT is not allowed in cluster mode\r\n"
+    );
+    // MULTI: each command is checked as it is queued; EXEC checks them together and a
+    // redirected EXEC discards the transaction.
+    assert_eq!(call(&mut raw, "multi"), b"+OK\r\n");
+    assert_eq!(call(&mut raw, "set b 2"), b"+QUEUED\r\n");
+    assert_eq!(call(&mut raw, "set {b}x 2"), b"+QUEUED\r\n");
+    assert_eq!(call(&mut raw, "exec"), b"*2\r\n+OK\r\n+OK\r\n");
+    // "f" (3168) is node 0's too, in another slot than "b" (3300).
+    assert_eq!(call(&mut raw, "multi"), b"+OK\r\n");
+    assert_eq!(call(&mut raw, "set b 3"), b"+QUEUED\r\n");
+    assert_eq!(call(&mut raw, "set f 3"), b"+QUEUED\r\n");
+    assert_eq!(
+        call(&mut raw, "exec"),
+        b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+    );
+    assert_eq!(call(&mut raw, "exec"), b"-ERR EXEC without MULTI\r\n");
+    // A command redirected while queued dooms the transaction.
+    assert_eq!(call(&mut raw, "multi"), b"+OK\r\n");
+    assert_eq!(call(&mut raw, "set b 3"), b"+QUEUED\r\n");
+    assert_eq!(
+        text(&call(&mut raw, "set c 3")),
+        format!("-MOVED 7365 127.0.0.1:{}\r\n", ports[1])
+    );
+    assert_eq!(
+        call(&mut raw, "exec"),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    assert_eq!(call(&mut raw, "get b"), bulk("2"));
+    // Scripts: their declared keys, one slot.
+    let cross: &[&[u8]] = &[b"EVAL", b"return 1", b"2", b"b", b"a"];
+    assert_eq!(
+        raw.call(cross),
+        b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+    );
+    let script: &[&[u8]] = &[b"EVAL", b"return redis.call('get', KEYS[1])", b"1", b"b"];
+    assert_eq!(raw.call(script), bulk("2"));
+}
+
+#[test]
+fn migrating_slots_answer_ask_and_tryagain() {
+    let cluster = Cluster::start("migrate");
+    let ports = cluster.ports();
+    let (mut from, mut to) = (cluster.nodes[0].raw(), cluster.nodes[1].raw());
+    // "b" and "{b}x" are in slot 3300, node 0's.
+    assert_eq!(call(&mut from, "set b 1"), b"+OK\r\n");
+    let migrating = format!("cluster setslot 3300 migrating {}", id(1));
+    let importing = format!("cluster setslot 3300 importing {}", id(0));
+    assert_eq!(call(&mut from, migrating.as_str()), b"+OK\r\n");
+    assert_eq!(call(&mut to, importing.as_str()), b"+OK\r\n");
+    let nodes = body(&call(&mut from, "cluster nodes"));
+    assert!(nodes.contains(&format!("[3300->-{}]", id(1))), "{nodes}");
+    let nodes = body(&call(&mut to, "cluster nodes"));
+    assert!(nodes.contains(&format!("[3300-<-{}]", id(0))), "{nodes}");
+    // A key still here is served here; a missing one is asked of the target.
+    assert_eq!(call(&mut from, "get b"), bulk("1"));
+    let ask = format!("-ASK 3300 127.0.0.1:{}\r\n", ports[1]);
+    assert_eq!(text(&call(&mut from, "get {b}x")), ask);
+    assert_eq!(
+        call(&mut from, "mget b {b}x"),
+        b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+    );
+    // The target serves the slot only after ASKING, for one command.
+    let moved = format!("-MOVED 3300 127.0.0.1:{}\r\n", ports[0]);
+    assert_eq!(text(&call(&mut to, "set {b}x 1")), moved);
+    assert_eq!(call(&mut to, "asking"), b"+OK\r\n");
+    assert_eq!(call(&mut to, "set {b}x 1"), b"+OK\r\n");
+    assert_eq!(text(&call(&mut to, "get {b}x")), moved);
+    assert_eq!(call(&mut to, "asking"), b"+OK\r\n");
+    assert_eq!(
+        call(&mut to, "mget {b}x b"),
+        b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+    );
+    // Giving the slot away while keys remain is refused; once moved, the slot changes hands.
+    let give = format!("cluster setslot 3300 node {}", id(1));
+    assert_eq!(
+        call(&mut from, give.as_str()),
+        b"-ERR Can't assign hashslot 3300 to a different node while I still hold keys for this hash slot.\r\n"
+    );
+    assert_eq!(call(&mut from, "del b"), int(1));
+    assert_eq!(call(&mut from, give.as_str()), b"+OK\r\n");
+    assert_eq!(call(&mut to, give.as_str()), b"+OK\r\n");
+    assert_eq!(
+        text(&call(&mut from, "get {b}x")),
+        format!("-MOVED 3300 127.0.0.1:{}\r\n", ports[1])
+    );
+    assert_eq!(call(&mut to, "get {b}x"), bulk("1"));
+    let nodes = body(&call(&mut to, "cluster nodes"));
+    assert!(!nodes.contains("-<-"), "{nodes}");
+    // The new owner bumped its epoch past every other.
+    let info = body(&call(&mut to, "cluster info"));
+    assert!(info.contains("cluster_my_epoch:4\r\n"), "{info}");
+}
+
+#[test]
+fn operator_commands_and_errors_as_redis() {
+    let dir = TempDir::new("operator");
+    let a = start_node(&dir, 0);
+    let b = start_node(&dir, 1);
+    let mut raw = a.raw();
+    let info = body(&call(&mut raw, "cluster info"));
+    assert!(info.contains("cluster_state:fail\r\n"), "{info}");
+    assert_eq!(
+        call(&mut raw, "get x"),
+        b"-CLUSTERDOWN Hash slot not served\r\n"
+    );
+    assert_eq!(call(&mut raw, "cluster addslotsrange 0 8191"), b"+OK\r\n");
+    assert_eq!(
+        call(&mut raw, "cluster addslots 1"),
+        b"-ERR Slot 1 is already busy\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster addslots 9000 9000"),
+        b"-ERR Slot 9000 specified multiple times\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster addslots 20000"),
+        b"-ERR Invalid or out of range slot\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster addslots abc"),
+        b"-ERR Invalid or out of range slot\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster delslots 9000"),
+        b"-ERR Slot 9000 is already unassigned\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster addslotsrange 5 1"),
+        b"-ERR start slot number 5 is greater than end slot number 1\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster addslotsrange 1 2 3"),
+        b"-ERR wrong number of arguments for 'cluster|addslotsrange' command\r\n"
+    );
+    // Half the slots: the cluster is down, keyed commands say so.
+    assert_eq!(
+        call(&mut raw, "get b"),
+        b"-CLUSTERDOWN The cluster is down\r\n"
+    );
+    common::config_set(&mut a.client(), "cluster-allow-reads-when-down", "yes");
+    assert_eq!(call(&mut raw, "get b"), b"$-1\r\n");
+    assert_eq!(
+        call(&mut raw, "set b 1"),
+        b"-CLUSTERDOWN The cluster is down and only accepts read commands\r\n"
+    );
+    common::config_set(&mut a.client(), "cluster-require-full-coverage", "no");
+    assert_eq!(call(&mut raw, "set b 1"), b"+OK\r\n");
+    assert_eq!(
+        call(&mut raw, "get a"),
+        b"-CLUSTERDOWN Hash slot not served\r\n"
+    );
+    // MEET learns the other node's id from the node itself.
+    let meet = format!("cluster meet 127.0.0.1 {}", b.port());
+    assert_eq!(call(&mut raw, meet.as_str()), b"+OK\r\n");
+    assert_eq!(
+        call(&mut raw, "cluster meet 127.0.0.1 abc"),
+        b"-ERR Invalid TCP base port specified: abc\r\n"
+    );
+    let give = format!("cluster setslot 15495 node {}", id(1));
+    assert_eq!(call(&mut raw, give.as_str()), b"+OK\r\n");
+    assert_eq!(
+        text(&call(&mut raw, "get a")),
+        format!("-MOVED 15495 127.0.0.1:{}\r\n", b.port())
+    );
+    assert_eq!(
+        call(&mut raw, "cluster setslot 0 migrating nope"),
+        b"-ERR I don't know about node nope\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster setslot 0 foo"),
+        b"-ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster setslot 99999 stable"),
+        b"-ERR Invalid or out of range slot\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster forget nope"),
+        b"-ERR Unknown node nope\r\n"
+    );
+    let forget_me = format!("cluster forget {}", id(0));
+    assert_eq!(
+        call(&mut raw, forget_me.as_str()),
+        b"-ERR I tried hard but I can't forget myself...\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster reset foo"),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster set-config-epoch 5"),
+        b"-ERR The user can assign a config epoch only when the node does not know any other node.\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster replicate nope"),
+        b"-ERR Unknown node nope\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster replicas nope"),
+        b"-ERR Unknown node nope\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster count-failure-reports nope"),
+        b"-ERR Unknown node nope\r\n"
+    );
+    let replicas = format!("cluster replicas {}", id(1));
+    assert_eq!(call(&mut raw, replicas.as_str()), b"*0\r\n");
+    assert!(text(&call(&mut raw, "cluster bumpepoch")).starts_with("+BUMPED "));
+    assert_eq!(
+        call(&mut raw, "cluster reset"),
+        b"-ERR CLUSTER RESET can't be called with master nodes containing keys\r\n"
+    );
+    assert_eq!(call(&mut raw, "flushall"), b"+OK\r\n");
+    let forget = format!("cluster forget {}", id(1));
+    assert_eq!(call(&mut raw, forget.as_str()), b"+OK\r\n");
+    let nodes = body(&call(&mut raw, "cluster nodes"));
+    assert_eq!(nodes.lines().count(), 1, "{nodes}");
+    assert_eq!(call(&mut raw, "cluster reset hard"), b"+OK\r\n");
+    let new_id = body(&call(&mut raw, "cluster myid"));
+    assert_ne!(new_id, id(0));
+    let info = body(&call(&mut raw, "cluster info"));
+    assert!(info.contains("cluster_slots_assigned:0\r\n"), "{info}");
+    assert_eq!(call(&mut raw, "cluster set-config-epoch 5"), b"+OK\r\n");
+    assert_eq!(
+        call(&mut raw, "cluster set-config-epoch 6"),
+        b"-ERR Node config epoch is already non-zero\r\n"
+    );
+}
+
+#[test]
+fn bad_topologies_are_refused_whole() {
+    let cluster = Cluster::start("bad");
+    let ports = cluster.ports();
+    let mut raw = cluster.nodes[0].raw();
+    let before = call(&mut raw, "cluster slots");
+    let good = three_shards(&ports);
+    let overlapping = good.replace("\"start\": 5461", "\"start\": 5000");
+    let unknown_me = good.replace(&id(0), &id(9));
+    let bad_id = good.replace(&id(1), "xyz");
+    for (json, why) in [
+        ("[{", "malformed JSON"),
+        ("{}", "must be a JSON array of shards"),
+        (overlapping.as_str(), "slot 5000 is in two ranges"),
+        (unknown_me.as_str(), "is not in the configuration"),
+        (bad_id.as_str(), "invalid node id 'xyz'"),
+    ] {
+        let reply = text(&install(&mut raw, json));
+        assert!(
+            reply.starts_with("-ERR Invalid cluster configuration: "),
+            "{reply}"
+        );
+        assert!(reply.contains(why), "{json}: {reply}");
+        assert_eq!(
+            call(&mut raw, "cluster slots"),
+            before,
+            "{json} changed the topology"
+        );
+    }
+}
+
+#[test]
+fn the_topology_survives_a_restart() {
+    let dir = TempDir::new("restart");
+    let (first_port, nodes_before) = {
+        let node = start_node(&dir, 0);
+        let mut raw = node.raw();
+        assert_eq!(
+            call(&mut raw, "cluster addslotsrange 0 99 200 300"),
+            b"+OK\r\n"
+        );
+        (node.port(), body(&call(&mut raw, "cluster nodes")))
+    };
+    let saved = std::fs::read_to_string(dir.0.join("nodes-0.conf")).expect("nodes.conf");
+    assert!(
+        saved.ends_with("vars currentEpoch 0 lastVoteEpoch 0\n"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains(" myself,master - 0 0 0 connected 0-99 200-300\n"),
+        "{saved}"
+    );
+    // Another id asked for at restart: the saved one wins; the new port replaces the old.
+    let file = dir.0.join("nodes-0.conf");
+    let node = TestServer::start_with(move |c| {
+        c.cluster_enabled = Mode::Yes;
+        c.cluster_config_file = file.display().to_string();
+        c.cluster_node_id = id(7);
+    });
+    let mut raw = node.raw();
+    assert_eq!(call(&mut raw, "cluster myid"), bulk(id(0)));
+    let nodes_after = body(&call(&mut raw, "cluster nodes"));
+    assert_eq!(
+        nodes_after,
+        nodes_before
+            .replace(&format!(":{first_port}@"), &format!(":{}@", node.port()))
+            .replace(
+                &format!("@{} ", first_port as u32 + 10000),
+                &format!("@{} ", node.port() as u32 + 10000)
+            )
+    );
+}
+
+#[test]
+fn redis_cli_follows_moved() {
+    let cluster = Cluster::start("cli");
+    let ports = cluster.ports();
+    let cli = |port: u16, args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-c", "-p", &port.to_string()])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .expect("redis-cli must be installed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    for key in ["foo", "a", "b", "{user1}.a"] {
+        assert_eq!(cli(ports[0], &["set", key, "v"]), "OK");
+        assert_eq!(cli(ports[1], &["get", key]), "v");
+    }
+    // The key lives on its owner only.
+    let owner = |slot: u16| match slot {
+        0..=5460 => 0,
+        5461..=10922 => 1,
+        _ => 2,
+    };
+    assert_eq!(
+        call(&mut cluster.nodes[owner(12182)].raw(), "get foo"),
+        bulk("v")
+    );
+}
+
+#[test]
+fn redis_crate_cluster_client_runs_a_mixed_workload() {
+    let cluster = Cluster::start("crate");
+    let urls: Vec<String> = cluster.nodes.iter().map(TestServer::url).collect();
+    let client = redis::cluster::ClusterClient::new(urls).expect("cluster client");
+    let mut con = client.get_connection().expect("cluster connection");
+    for i in 0..300 {
+        let key = format!("key:{i}");
+        let () = redis::cmd("SET")
+            .arg(&key)
+            .arg(i)
+            .query(&mut con)
+            .expect("SET");
+    }
+    for i in 0..300 {
+        let value: i64 = redis::cmd("INCR")
+            .arg(format!("key:{i}"))
+            .query(&mut con)
+            .expect("INCR");
+        assert_eq!(value, i + 1);
+    }
+    let () = redis::cmd("HSET")
+        .arg("{h}1")
+        .arg("f")
+        .arg("v")
+        .query(&mut con)
+        .expect("HSET");
+    let pushed: i64 = redis::cmd("RPUSH")
+        .arg("{h}2")
+        .arg("x")
+        .query(&mut con)
+        .expect("RPUSH");
+    assert_eq!(pushed, 1);
+    let both: Vec<Option<String>> = redis::cmd("MGET")
+        .arg("{t}a")
+        .arg("{t}b")
+        .query(&mut con)
+        .expect("MGET");
+    assert_eq!(both, vec![None, None]);
+    // Every node holds only the keys of its slots, and all of them together hold every key.
+    let mut total = 0;
+    for node in &cluster.nodes {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("key:*")
+            .query(&mut node.client())
+            .expect("KEYS");
+        total += keys.len();
+    }
+    assert_eq!(total, 300);
+}
+
+#[test]
+fn redis_py_cluster_client_runs_a_mixed_workload() {
+    let cluster = Cluster::start("py");
+    let port = cluster.ports()[1];
+    let script = r#"
+import sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=int(sys.argv[1]))
+assert len(rc.get_nodes()) == 3, rc.get_nodes()
+for i in range(200):
+    rc.set(f"py:{i}", i)
+assert [int(rc.get(f"py:{i}")) for i in range(200)] == list(range(200))
+rc.hset("{user}:1", mapping={"a": 1, "b": 2})
+assert rc.hgetall("{user}:1") == {b"a": b"1", b"b": b"2"}
+assert rc.mget_nonatomic([f"py:{i}" for i in range(10)]) == [str(i).encode() for i in range(10)]
+pipe = rc.pipeline()
+for i in range(50):
+    pipe.incr(f"py:{i}")
+assert pipe.execute() == [i + 1 for i in range(50)]
+assert rc.delete(*[f"py:{i}" for i in range(200)]) == 200
+print("ok")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &port.to_string()])
+        .output()
+        .expect("python3 must be installed");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn emulated_mode_is_one_shard_owning_every_slot() {
+    let server = TestServer::start_with(|c| c.cluster_enabled = Mode::Emulated);
+    let mut raw = server.raw();
+    let slots = text(&call(&mut raw, "cluster slots"));
+    assert!(
+        slots.starts_with("*1\r\n*3\r\n:0\r\n:16383\r\n*4\r\n$9\r\n127.0.0.1\r\n"),
+        "{slots}"
+    );
+    let info = body(&call(&mut raw, "cluster info"));
+    assert!(
+        info.contains("cluster_state:ok\r\n") && info.contains("cluster_known_nodes:1\r\n"),
+        "{info}"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster addslots 1"),
+        b"-ERR Slot 1 is already busy\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "cluster delslots 1"),
+        b"-ERR The topology of an emulated cluster (cluster-enabled emulated) cannot be changed\r\n"
+    );
+    assert_eq!(
+        call(&mut raw, "mget a b"),
+        b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+    );
+    let script = r#"
+import sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=int(sys.argv[1]))
+for i in range(100):
+    rc.set(f"em:{i}", i)
+assert sum(int(rc.get(f"em:{i}")) for i in range(100)) == 4950
+print("ok")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &server.port().to_string()])
+        .output()
+        .expect("python3");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A real three-node Redis cluster in a temp dir, made by `redis-cli --cluster create`; every
+/// process killed by PID when dropped.
+struct RedisCluster {
+    _dir: TempDir,
+    children: Vec<std::process::Child>,
+    ports: Vec<u16>,
+}
+
+impl RedisCluster {
+    fn start() -> RedisCluster {
+        let dir = TempDir::new("redis");
+        let ports: Vec<u16> = (0..3).map(|_| fleet::free_port()).collect();
+        let mut children = Vec::new();
+        for port in &ports {
+            let node_dir = dir.0.join(port.to_string());
+            std::fs::create_dir_all(&node_dir).expect("node dir");
+            children.push(
+                Command::new("redis-server")
+                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                    .args([
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                    ])
+                    .args(["--save", "", "--appendonly", "no"])
+                    .current_dir(&node_dir)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("redis-server"),
+            );
+        }
+        let cluster = RedisCluster {
+            _dir: dir,
+            children,
+            ports,
+        };
+        for port in &cluster.ports {
+            fleet::wait_until("redis-server up", || fleet::connect(*port).is_ok());
+        }
+        let addresses: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let status = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .arg("--cluster-yes")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli --cluster create");
+        assert!(status.success());
+        for port in &cluster.ports {
+            fleet::wait_until("the redis cluster is ok", || {
+                let mut con = fleet::connect(*port).expect("connect");
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut con)
+                    .unwrap_or_default();
+                info.contains("cluster_state:ok")
+            });
+        }
+        cluster
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The shape of a reply: types and lengths, with bulk strings and integers blanked, so that
+/// ids, ports and times do not count.
+fn shape(reply: &[u8]) -> String {
+    let text = text(reply);
+    let mut out = String::new();
+    let mut lines = text.split("\r\n");
+    while let Some(line) = lines.next() {
+        match line.chars().next() {
+            Some('$') => {
+                lines.next();
+                out.push_str("$ ");
+            }
+            Some(':') => out.push_str(": "),
+            Some(_) => {
+                out.push_str(line);
+                out.push(' ');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn shapes_and_errors_match_a_redis_cluster() {
+    let redis = RedisCluster::start();
+    let cluster = Cluster::start("compare");
+    let mut ours = cluster.nodes[0].raw();
+    let mut theirs = {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", redis.ports[0])).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
+        RawClient { stream }
+    };
+    for request in [
+        "cluster slots",
+        "cluster shards",
+        "hello 3",
+        "cluster slots",
+        "cluster shards",
+        "hello 2",
+    ] {
+        let (a, b) = (call(&mut ours, request), call(&mut theirs, request));
+        if request.starts_with("hello") {
+            continue;
+        }
+        assert_eq!(shape(&a), shape(&b), "{request}");
+    }
+    // CLUSTER INFO: the same fields, in the same order (Redis adds per-type message counters
+    // only when they are not zero; cachet has no bus messages).
+    let field_names = |reply: &[u8]| -> Vec<String> {
+        body(reply)
+            .split("\r\n")
+            .filter_map(|l| l.split_once(':').map(|(n, _)| n.to_string()))
+            .filter(|n| {
+                !n.starts_with("cluster_stats_messages_")
+                    || n == "cluster_stats_messages_sent"
+                    || n == "cluster_stats_messages_received"
+            })
+            .collect()
+    };
+    assert_eq!(
+        field_names(&call(&mut ours, "cluster info")),
+        field_names(&call(&mut theirs, "cluster info"))
+    );
+    // CLUSTER NODES: the same number of fields on each line, the same flags on ours.
+    let nodes_fields = |reply: &[u8]| -> Vec<(usize, String)> {
+        let mut lines: Vec<(usize, String)> = body(reply)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (f.len(), f[2].to_string())
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        nodes_fields(&call(&mut ours, "cluster nodes")),
+        nodes_fields(&call(&mut theirs, "cluster nodes"))
+    );
+    for request in [
+        "cluster keyslot foo",
+        "cluster keyslot {a}b",
+        "cluster keyslot a{}b",
+        "cluster countkeysinslot 16384",
+        "cluster countkeysinslot -1",
+        "cluster countkeysinslot abc",
+        "cluster getkeysinslot 100 -1",
+        "cluster getkeysinslot 1 x",
+        "cluster foo",
+        "cluster addslots 1",
+        "cluster addslots 20000",
+        "cluster addslots abc",
+        "cluster setslot 0 migrating nope",
+        "cluster setslot 0 foo",
+        "cluster setslot 99999 stable",
+        "cluster meet 127.0.0.1 abc",
+        "cluster forget nope",
+        "cluster reset foo",
+        "cluster set-config-epoch 5",
+        "cluster set-config-epoch -1",
+        "cluster replicate nope",
+        "cluster replicas nope",
+        "cluster count-failure-reports nope",
+        "mget a b",
+        "select 1",
+        "select 0",
+        "readonly",
+        "readwrite",
+        "asking",
+        "cluster",
+    ] {
+        assert_eq!(
+            text(&call(&mut ours, request)),
+            text(&call(&mut theirs, request)),
+            "{request}"
+        );
+    }
+}
