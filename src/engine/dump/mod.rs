@@ -5,10 +5,11 @@
 //! but not read back yet; a payload is a client's bytes, so every length is checked
 //! and a damaged one is an error, never a panic or a huge allocation.
 
-mod listpack;
+mod intset;
 mod rdb;
 
 use crate::engine::entry::{Entry, StringValue};
+use crate::engine::listpack;
 use crate::engine::types::hash::HashLimits;
 use crate::engine::types::list::{exceeds_node, ListValue};
 use crate::engine::types::set::Member;
@@ -72,7 +73,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
             rdb::put_len(out, nodes.len() as u64);
             for node in nodes {
                 rdb::put_len(out, NODE_PACKED);
-                rdb::put_string(out, &listpack::encode_listpack(node));
+                rdb::put_string(out, &listpack::encode(node));
             }
         }
         Collection::Set(set) if set.encoding() == "intset" => {
@@ -84,7 +85,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
                     Member::Bytes(b) => crate::engine::entry::as_canonical_int(b),
                 })
                 .collect();
-            rdb::put_string(out, &listpack::encode_intset(&mut ints));
+            rdb::put_string(out, &intset::encode_intset(&mut ints));
         }
         Collection::Set(set) => {
             out.push(TYPE_SET);
@@ -100,7 +101,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
                 .iter()
                 .zip(&scores)
                 .flat_map(|(item, score)| [&item.member[..], score.as_bytes()]);
-            rdb::put_string(out, &listpack::encode_listpack(items));
+            rdb::put_string(out, &listpack::encode(items));
         }
         Collection::ZSet(zset) => {
             out.push(TYPE_ZSET_2);
@@ -114,7 +115,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
         Collection::Hash(hash) if hash.encoding() == "listpack" => {
             out.push(TYPE_HASH_LISTPACK);
             let items = hash.iter().flat_map(|(field, value)| [field, value]);
-            rdb::put_string(out, &listpack::encode_listpack(items));
+            rdb::put_string(out, &listpack::encode(items));
         }
         Collection::Hash(hash) => {
             out.push(TYPE_HASH);
@@ -190,7 +191,7 @@ fn list_nodes(list: &ListValue, fill: i64) -> Vec<Vec<&[u8]>> {
             bytes = LISTPACK_EMPTY;
         }
         nodes.last_mut().expect("a node").push(element);
-        bytes += crate::engine::types::list::listpack_entry_size(element);
+        bytes += listpack::str_size(element);
     }
     nodes
 }
@@ -262,7 +263,7 @@ fn read_collection(
                 match reader.len()? {
                     NODE_PLAIN => elements.push(reader.string()?),
                     NODE_PACKED => {
-                        let node = listpack::decode_listpack(&reader.string()?)?;
+                        let node = listpack_items(&reader.string()?)?;
                         // Redis refuses an empty node of a quicklist.
                         if node.is_empty() {
                             return Err(DumpError);
@@ -281,7 +282,7 @@ fn read_collection(
                     .map(|_| reader.string())
                     .collect::<Result<_, _>>()?
             } else {
-                listpack::decode_intset(&reader.string()?)?
+                intset::decode_intset(&reader.string()?)?
                     .into_iter()
                     .map(|n| itoa::Buffer::new().format(n).as_bytes().to_vec())
                     .collect()
@@ -298,7 +299,7 @@ fn read_collection(
         TYPE_ZSET | TYPE_ZSET_2 | TYPE_ZSET_LISTPACK => {
             let mut items: Vec<(Vec<u8>, f64)> = Vec::new();
             if kind == TYPE_ZSET_LISTPACK {
-                let flat = listpack::decode_listpack(&reader.string()?)?;
+                let flat = listpack_items(&reader.string()?)?;
                 if flat.len() % 2 != 0 {
                     return Err(DumpError);
                 }
@@ -332,7 +333,7 @@ fn read_collection(
         TYPE_HASH | TYPE_HASH_LISTPACK => {
             let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
             if kind == TYPE_HASH_LISTPACK {
-                let flat = listpack::decode_listpack(&reader.string()?)?;
+                let flat = listpack_items(&reader.string()?)?;
                 if flat.len() % 2 != 0 {
                     return Err(DumpError);
                 }
@@ -361,6 +362,12 @@ fn read_collection(
         return Err(DumpError);
     }
     Ok(collection)
+}
+
+/// A listpack's elements as bytes; a damaged one is "Bad data format".
+fn listpack_items(blob: &[u8]) -> Result<Vec<Vec<u8>>, DumpError> {
+    let elements = listpack::elements(blob).ok_or(DumpError)?;
+    Ok(elements.into_iter().map(|e| e.to_vec()).collect())
 }
 
 fn list_of(elements: &[Vec<u8>], fill: i64) -> Collection {

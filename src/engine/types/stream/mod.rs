@@ -16,17 +16,16 @@
 
 pub mod group;
 pub mod id;
-pub mod listpack;
 pub mod node;
 mod rax;
 pub mod sorted;
 #[cfg(test)]
 mod tests;
 
+pub use crate::engine::listpack::Elem;
 use crate::engine::memory::alloc_size;
 pub use group::{Consumer, Group, Nack, ENTRIES_READ_UNKNOWN};
 pub use id::{parse_id, ParsedId, StreamId};
-pub use listpack::Elem;
 use node::{Layout, Node, Slot};
 use sorted::{Pos, SortedMap};
 

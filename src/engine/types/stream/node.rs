@@ -12,7 +12,7 @@
 //! bytes with the `DELETED` flag, as in Redis.
 
 use super::id::StreamId;
-use super::listpack::{self, Elem};
+use crate::engine::listpack::{self, Elem};
 
 pub const FLAG_DELETED: i64 = 1;
 pub const FLAG_SAMEFIELDS: i64 = 2;
