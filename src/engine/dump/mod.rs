@@ -1,9 +1,10 @@
 //! DUMP payloads: a value serialized as Redis 7.0 serializes it (`rdbSaveObject`), followed by the
 //! RDB version and a CRC64, so a payload DUMPed by redis-server RESTOREs into cachet and the other
 //! way round. Strings, lists, sets, sorted sets and hashes, in the encodings Redis 7.0 writes (and
-//! the older plain ones it still reads); streams are written (their nodes are Redis's listpacks)
-//! but not read back yet; a payload is a client's bytes, so every length is checked
-//! and a damaged one is an error, never a panic or a huge allocation.
+//! the older plain ones it still reads); streams both ways, with their groups (their nodes are
+//! Redis's listpacks, checked as Redis's deep sanitization checks them); a payload is a client's
+//! bytes, so every length is checked and a damaged one is an error, never a panic or a huge
+//! allocation.
 
 mod intset;
 mod rdb;
@@ -13,6 +14,7 @@ use crate::engine::listpack;
 use crate::engine::types::hash::HashLimits;
 use crate::engine::types::list::{exceeds_node, ListValue};
 use crate::engine::types::set::Member;
+use crate::engine::types::stream::{Counters, Group, StreamId, ENTRIES_READ_UNKNOWN};
 use crate::engine::types::zset::{ZSetLimits, ZSetValue};
 use crate::engine::types::{Collection, HashValue, SetValue, StreamValue};
 use crate::protocol::reply::format_double;
@@ -30,6 +32,7 @@ const TYPE_ZSET_2: u8 = 5;
 const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_ZSET_LISTPACK: u8 = 17;
+const TYPE_STREAM_LISTPACKS: u8 = 15;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 
@@ -355,6 +358,9 @@ fn read_collection(
             }
             Collection::Hash(hash)
         }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => Collection::Stream(Box::new(
+            read_stream(reader, kind == TYPE_STREAM_LISTPACKS_2)?,
+        )),
         _ => return Err(DumpError),
     };
     if collection.is_empty() {
@@ -362,6 +368,114 @@ fn read_collection(
         return Err(DumpError);
     }
     Ok(collection)
+}
+
+fn read_id(reader: &mut Reader<'_>) -> Result<StreamId, DumpError> {
+    Ok(StreamId::new(reader.len()?, reader.len()?))
+}
+
+fn raw_id(reader: &mut Reader<'_>) -> Result<StreamId, DumpError> {
+    let raw = reader.take(16)?.try_into().map_err(|_| DumpError)?;
+    Ok(StreamId::from_be_bytes(raw))
+}
+
+fn millis(reader: &mut Reader<'_>) -> Result<i64, DumpError> {
+    Ok(i64::from_le_bytes(
+        reader.take(8)?.try_into().map_err(|_| DumpError)?,
+    ))
+}
+
+/// A stream as `put_stream` writes it, or as Redis before 7.0 did (`v2` false: no first ID,
+/// largest deleted ID, entries added or groups' read counters, which are then derived as Redis's
+/// `rdbLoadObject` derives them). Checked as Redis checks with `sanitize-dump-payload yes`, always:
+/// nodes (`StreamValue::restored`), group and consumer names unique, every pending entry of a
+/// consumer in its group's PEL once, and every entry of a group's PEL owned by one consumer.
+fn read_stream(reader: &mut Reader<'_>, v2: bool) -> Result<StreamValue, DumpError> {
+    let node_count = reader.count()?;
+    let mut nodes = Vec::with_capacity(node_count);
+    for _ in 0..node_count {
+        let key: [u8; 16] = reader.string()?.try_into().map_err(|_| DumpError)?;
+        nodes.push((StreamId::from_be_bytes(key), reader.string()?));
+    }
+    let length = reader.len()?;
+    let last_id = read_id(reader)?;
+    let mut counters = Counters {
+        length,
+        last_id,
+        first_id: StreamId::MIN,
+        max_deleted: StreamId::MIN,
+        entries_added: length,
+    };
+    if v2 {
+        counters.first_id = read_id(reader)?;
+        counters.max_deleted = read_id(reader)?;
+        counters.entries_added = reader.len()?;
+    }
+    let mut stream = StreamValue::restored(nodes, counters).ok_or(DumpError)?;
+    if !v2 {
+        // Redis's `streamGetEdgeID`: the first live entry, or the largest ID when there is none.
+        stream.first_id = stream.entries().first_valid_id().unwrap_or(StreamId::MAX);
+    }
+    let group_count = reader.count()?;
+    for _ in 0..group_count {
+        let name = reader.string()?;
+        let last_id = read_id(reader)?;
+        let entries_read = if v2 {
+            // The C `long long` written as an unsigned length: 2^64 - 1 is -1 (unknown).
+            reader.len()? as i64
+        } else {
+            stream
+                .entries()
+                .estimate_distance(last_id)
+                .map_or(ENTRIES_READ_UNKNOWN, |d| d as i64)
+        };
+        let group = read_group(reader, last_id, entries_read)?;
+        if !stream.insert_group(&name, group) {
+            return Err(DumpError);
+        }
+    }
+    Ok(stream)
+}
+
+fn read_group(
+    reader: &mut Reader<'_>,
+    last_id: StreamId,
+    entries_read: i64,
+) -> Result<Group, DumpError> {
+    let mut group = Group::new(last_id, entries_read);
+    let pending = reader.count()?;
+    // The PEL's entries wait here for the consumer that owns them.
+    let mut unowned = std::collections::BTreeMap::new();
+    for _ in 0..pending {
+        let id = raw_id(reader)?;
+        let delivery_time = millis(reader)?;
+        let delivery_count = reader.len()?;
+        if unowned
+            .insert(id, (delivery_time, delivery_count))
+            .is_some()
+        {
+            return Err(DumpError);
+        }
+    }
+    let consumers = reader.count()?;
+    for _ in 0..consumers {
+        let name = reader.string()?;
+        let seen_time = millis(reader)?;
+        let owner = group.create_consumer(&name, seen_time).ok_or(DumpError)?;
+        let owned = reader.count()?;
+        for _ in 0..owned {
+            let id = raw_id(reader)?;
+            let (time, count) = unowned.remove(&id).ok_or(DumpError)?;
+            group.claim(id, &owner, |nack| {
+                nack.delivery_time = time;
+                nack.delivery_count = count;
+            });
+        }
+    }
+    if !unowned.is_empty() {
+        return Err(DumpError);
+    }
+    Ok(group)
 }
 
 /// A listpack's elements as bytes; a damaged one is "Bad data format".
