@@ -1,7 +1,7 @@
 //! Consumer groups (XGROUP, XACK, XREADGROUP) against a real redis-server 7.0: edge cases first
 //! (errors in Redis's order, `$` and `-`/`+` IDs, MKSTREAM, ENTRIESREAD, history of deleted
 //! entries, pending entries of deleted consumers, NOACK), then blocked XREADGROUP (served from the
-//! group's last ID, NOGROUP after DESTROY, UNBLOCKED after DEL), then a pseudo-random run. Replies
+//! group's last ID, NOGROUP after DESTROY, UNBLOCKED when the key goes, XREAD waiting on), then a pseudo-random run. Replies
 //! compared byte for byte; DUMP payloads through redis-server's RESTORE.
 
 mod common;
@@ -214,7 +214,15 @@ fn blocked_then_woken(setup: &[&str], requests: &[&str], wake: &[&str]) {
             fleet::wait_until("the client to block", || blocked_count(&mut other) == n + 1);
         }
         for line in wake {
-            call(&mut other, *line);
+            match line.strip_prefix("wait-gone ") {
+                // Until expiry (active, or lazy on this lookup) has taken the key.
+                Some(key) => fleet::wait_until("the key to expire", || {
+                    call(&mut other, &format!("exists {key}")) == b":0\r\n"
+                }),
+                None => {
+                    call(&mut other, *line);
+                }
+            }
         }
         let got: Vec<String> = waiters
             .iter_mut()
@@ -268,6 +276,40 @@ fn blocked_xreadgroup_as_redis() {
         ],
         &["xadd s 2 f v", "xadd s 3 f v"],
     );
+}
+
+/// What Redis 7.0 does when the key of a blocked read goes (checked against redis-server): a
+/// blocked XREADGROUP is answered `UNBLOCKED the stream key no longer exists` whether the key is
+/// deleted, expires, is evicted, flushed, renamed away or re-typed, and `NOGROUP` when its group is
+/// destroyed; a blocked XREAD keeps waiting through all of that and is served by the next entry of
+/// a stream under its key.
+#[test]
+fn blocked_reads_when_the_key_goes() {
+    let setup = ["xadd s 1 f v", "xgroup create s g $"];
+    let group_read = ["xreadgroup group g a block 0 streams s >"];
+    for wake in [
+        &["pexpire s 30", "wait-gone s"][..],
+        &["flushall"],
+        &["rename s t"],
+        &[
+            "config set maxmemory-policy allkeys-random",
+            "config set maxmemory 1",
+            "set x y",
+        ],
+        &["xgroup destroy s g", "xgroup create s g $", "xadd s 2 f v"],
+    ] {
+        blocked_then_woken(&setup, &group_read, wake);
+    }
+    let read = ["xread block 0 streams s $"];
+    for wake in [
+        &["del s", "xadd s 2 f v"][..],
+        &["pexpire s 30", "wait-gone s", "xadd s 2 f v"],
+        &["set s x", "del s", "xadd s 2 f v"],
+        &["rename s t", "xadd t 2 f v", "xadd s 3 f v"],
+        &["flushall", "xadd s 2 f v"],
+    ] {
+        blocked_then_woken(&setup, &read, wake);
+    }
 }
 
 #[test]
