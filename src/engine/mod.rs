@@ -11,6 +11,7 @@ pub mod expire;
 pub mod glob;
 pub mod invalidate;
 pub mod labels;
+pub mod listpack;
 pub mod memory;
 pub mod notice;
 pub mod policy;

@@ -25,7 +25,7 @@ pub async fn cron(server: Arc<Server>) {
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {
             // Never between the commands of an EXEC.
-            let _shared = server.exec_gate.shared();
+            let shared = server.exec_gate.shared();
             let started = Instant::now();
             if evict_in_background(&server.keyspace, budget) {
                 sample_latency(&server, "eviction-cycle", started);
@@ -40,6 +40,9 @@ pub async fn cron(server: Arc<Server>) {
             server.keyspace.shrink_to_fit();
             // Keys the cycle expired or evicted may have dependents.
             server.keyspace.invalidate_dependents();
+            drop(shared);
+            // And blocked clients: an XREADGROUP on a stream that expired is answered now.
+            crate::state::blocking::serve_ready(&server);
         })
         .await;
     }
