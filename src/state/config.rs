@@ -84,6 +84,15 @@ pub struct ConfigValues {
     pub coherence_backlog_size: usize,
     /// Key of the HMAC every coherence message carries and links authenticate with; empty: none.
     pub coherence_secret: Vec<u8>,
+    /// The admin HTTP port (`net::admin`); 0: no admin port.
+    pub admin_port: u16,
+    pub admin_bind: String,
+    /// Bearer token the admin endpoints that reveal or change data require; empty: none.
+    pub admin_token: Vec<u8>,
+    /// `/ready` answers 503 until every coherence link is up.
+    pub admin_ready_requires_peers: bool,
+    /// `json`: one JSON object per log line (tracing's JSON layer); `text`: plain lines.
+    pub log_json: bool,
 }
 
 impl ConfigValues {
@@ -350,6 +359,11 @@ impl Default for ConfigValues {
             coherence_announce: String::new(),
             coherence_backlog_size: 0,
             coherence_secret: Vec::new(),
+            admin_port: 0,
+            admin_bind: String::new(),
+            admin_token: Vec::new(),
+            admin_ready_requires_peers: false,
+            log_json: false,
         };
         for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {

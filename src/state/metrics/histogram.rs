@@ -150,6 +150,16 @@ impl Snapshot {
         }
     }
 
+    /// Samples at most `nanos` (those whose bucket's values all are): a Prometheus bucket's count.
+    pub fn count_at_most(&self, nanos: u64) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|(index, _)| highest_equivalent(value_at_index(*index)) <= nanos)
+            .map(|(_, count)| count)
+            .sum()
+    }
+
     /// `LATENCY HISTOGRAM`'s buckets, as Redis's `fillCommandCDF` walks HdrHistogram's log
     /// iterator (first level 1024 ns, each next one twice as far): (µs, cumulative count) pairs,
     /// one per level where the cumulative count grew.
