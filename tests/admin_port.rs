@@ -632,3 +632,144 @@ fn openapi_file_lists_exactly_the_routes() {
         );
     }
 }
+
+#[test]
+fn per_tag_figures_on_request() {
+    let server = TestServer::start_admin(|_| {});
+    let mut con = server.client();
+    for (key, tags) in [("a", vec!["t 1", "t2"]), ("b", vec!["t 1"])] {
+        let mut cmd = redis::cmd("CACHE.SET");
+        cmd.arg(key).arg("v").arg("TAGS").arg(tags.len());
+        for tag in tags {
+            cmd.arg(tag);
+        }
+        let _: () = cmd.query(&mut con).unwrap();
+    }
+    let _: Option<String> = redis::cmd("GET").arg("a").query(&mut con).unwrap();
+    let text = http()
+        .get(url(&server, "/metrics?tag=t+1&tag=t2&tag=none"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains("cachet_tag_keys{db=\"db0\",tag=\"t 1\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("cachet_tag_keys{db=\"db0\",tag=\"t2\"} 1"));
+    assert!(text.contains("cachet_tag_hits_total{db=\"db0\",tag=\"t2\"} 1"));
+    assert!(text.contains("cachet_tag_keys{db=\"db0\",tag=\"none\"} 0"));
+    // Without tags, no per-tag series; too many tags is a 400.
+    let text = http()
+        .get(url(&server, "/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!text.contains("cachet_tag_keys{"));
+    let many: String = (0..65).map(|i| format!("tag=t{i}&")).collect();
+    let response = http()
+        .get(url(&server, &format!("/metrics?{many}")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn probes_and_metrics_answer_while_a_script_holds_the_server() {
+    let server = TestServer::start_admin(|c| c.busy_reply_threshold = 100);
+    let addr = server.addr;
+    let script = std::thread::spawn(move || {
+        let mut con = redis::Client::open(format!("redis://{addr}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        redis::cmd("EVAL")
+            .arg("while true do end")
+            .arg(0)
+            .query::<()>(&mut con)
+            .unwrap_err()
+    });
+    // Wait until the script runs (commands then answer BUSY).
+    let mut con = server.client();
+    fleet::wait_until("the script runs", || {
+        redis::cmd("GET")
+            .arg("k")
+            .query::<Option<String>>(&mut con)
+            .is_err()
+    });
+    assert_eq!(get_json(&server, "/health").0, StatusCode::OK);
+    let response = http().get(url(&server, "/metrics")).send().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // A command through the API gets the BUSY a RESP client gets, as a 503.
+    let (status, body) = get_json(&server, "/v1/stats");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["error"].as_str().unwrap().starts_with("BUSY"));
+    let _: () = redis::cmd("SCRIPT").arg("KILL").query(&mut con).unwrap();
+    let error = script.join().unwrap();
+    assert!(error.to_string().contains("killed"), "{error}");
+    assert_eq!(get_json(&server, "/v1/stats").0, StatusCode::OK);
+}
+
+/// The binary with `log-format json` and `NOTIFY_SOCKET` set, as systemd starts a Type=notify
+/// service: it announces READY=1 once it listens and STOPPING=1 on SIGTERM, and logs JSON lines.
+#[test]
+fn binary_notifies_systemd_and_logs_json() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = std::env::temp_dir().join(format!("cachet-notify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let log = dir.join("cachet.log");
+    let port = fleet::free_port();
+    let admin_port = fleet::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cachet"))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "--admin-port",
+            &admin_port.to_string(),
+            "--log-format",
+            "json",
+        ])
+        .args(["--logfile", log.to_str().unwrap(), "--loglevel", "notice"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).expect("READY=1 within 20 s");
+    assert_eq!(&buf[..n], b"READY=1\n");
+    let health = http()
+        .get(format!("http://127.0.0.1:{admin_port}/health"))
+        .send()
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let n = socket.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(lines.len() >= 3, "{text}");
+    for line in &lines {
+        for field in ["timestamp", "level", "target", "fields"] {
+            assert!(line.get(field).is_some(), "{field} missing in {line}");
+        }
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l["fields"]["message"] == "admin port ready"
+            && l["fields"]["addr"] == format!("127.0.0.1:{admin_port}")));
+}

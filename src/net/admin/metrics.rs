@@ -145,8 +145,49 @@ fn parse_num(value: Option<&&str>) -> f64 {
     value.and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
 }
 
+/// Most tags one scrape may ask figures of (`?tag=`): each costs a look-up in every shard.
+pub const MAX_TAGS: usize = 64;
+
+/// What a scrape asks for besides the fixed families: per-tag figures (`?db=&tag=a&tag=b`).
+#[derive(Default)]
+pub struct Request {
+    pub db: usize,
+    pub tags: Vec<Vec<u8>>,
+}
+
+impl Request {
+    /// From the raw query string: `tag` (repeated, percent-encoded bytes, `+` a space) and `db`;
+    /// other parameters are ignored, as Prometheus may add its own.
+    pub fn parse(query: Option<&str>) -> Result<Request, String> {
+        let mut request = Request::default();
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = value.replace('+', " ");
+            let value: Vec<u8> = percent_encoding::percent_decode_str(&value).collect();
+            match name {
+                "tag" if request.tags.len() >= MAX_TAGS => {
+                    return Err(format!("at most {MAX_TAGS} tags per scrape"))
+                }
+                "tag" => request.tags.push(value),
+                "db" => {
+                    request.db = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(|db| db.parse().ok())
+                        .ok_or("db must be a database number")?
+                }
+                _ => {}
+            }
+        }
+        Ok(request)
+    }
+}
+
 /// The registry of one scrape: every family of the table, with what the server reports now.
-fn collect(server: &Server) -> Registry {
+fn collect(server: &Server, request: &Request) -> Registry {
     let text = info_text(server, &[Bytes::from_static(b"everything")]);
     let info = InfoFields::parse(&text);
     let mut scrape = Scrape {
@@ -162,6 +203,7 @@ fn collect(server: &Server) -> Registry {
     server_families(server, &info, &mut scrape);
     command_families(server, &info, &mut scrape);
     cachet_families(server, &info, &mut scrape);
+    tag_families(server, request, &mut scrape);
 
     let mut registry = Registry::default();
     for metric in METRICS {
@@ -409,9 +451,25 @@ fn cachet_families(server: &Server, info: &InfoFields<'_>, scrape: &mut Scrape) 
     }
 }
 
+fn tag_families(server: &Server, request: &Request, scrape: &mut Scrape) {
+    if request.tags.is_empty() || request.db >= server.keyspace.databases() {
+        return;
+    }
+    let names: Vec<&[u8]> = request.tags.iter().map(Vec::as_slice).collect();
+    for (name, stats) in server.keyspace.tag_stats(request.db, Some(&names)) {
+        let labels = vec![
+            label("db", format!("db{}", request.db)),
+            label("tag", String::from_utf8_lossy(&name)),
+        ];
+        scrape.add("cachet_tag_keys", labels.clone(), stats.keys as f64);
+        scrape.add("cachet_tag_bytes", labels.clone(), stats.bytes as f64);
+        scrape.add("cachet_tag_hits_total", labels, stats.hits as f64);
+    }
+}
+
 /// The exposition: OpenMetrics when `openmetrics`, else the Prometheus text format 0.0.4.
-pub fn render(server: &Server, openmetrics: bool) -> (String, &'static str) {
-    let registry = collect(server);
+pub fn render(server: &Server, request: &Request, openmetrics: bool) -> (String, &'static str) {
+    let registry = collect(server, request);
     let mut body = String::new();
     // Writing into a String cannot fail, and our encoders only write.
     let _ = if openmetrics {

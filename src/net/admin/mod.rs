@@ -171,12 +171,20 @@ async fn authorize(
     next.run(request).await
 }
 
-async fn metrics_endpoint(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
+async fn metrics_endpoint(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let request = match metrics::Request::parse(uri.query()) {
+        Ok(request) => request,
+        Err(message) => return ApiError::bad_request(message).into_response(),
+    };
     let openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("application/openmetrics-text"));
-    let (body, content_type) = metrics::render(&server, openmetrics);
+    let (body, content_type) = metrics::render(&server, &request, openmetrics);
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

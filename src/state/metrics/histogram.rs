@@ -267,6 +267,18 @@ mod tests {
     }
 
     #[test]
+    fn count_at_most_counts_whole_buckets() {
+        // 1000 ns falls in the bucket 1000..=1003: counted from 1003 on, not at 1002.
+        let s = snapshot(&[10, 1000, 1000, 11_000]);
+        assert_eq!(s.count_at_most(9), 0);
+        assert_eq!(s.count_at_most(10), 1);
+        assert_eq!(s.count_at_most(1002), 1);
+        assert_eq!(s.count_at_most(1003), 3);
+        assert_eq!(s.count_at_most(11_006), 3);
+        assert_eq!(s.count_at_most(u64::MAX), 4);
+    }
+
+    #[test]
     fn log_buckets_as_redis_fill_command_cdf() {
         // Samples at 5 µs show under the 8 µs level; Redis's keys: 1 2 4 8 16 33 66 ...
         assert_eq!(snapshot(&[5000, 5000]).log_buckets(), vec![(8, 2)]);
