@@ -4,6 +4,7 @@
 //! graceful shutdown: on the signal the listener stops accepting, every connection finishes the
 //! batch it is executing, and `run` returns once all have closed.
 
+pub mod admin;
 pub mod coherence;
 pub mod connection;
 mod cron;
@@ -61,6 +62,39 @@ pub async fn run(
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
 ) {
+    let admin = if values.admin_port == 0 {
+        None
+    } else {
+        let addr = admin_addr(&values.admin_bind, values.admin_port);
+        match listen(&addr, values.tcp_backlog) {
+            Ok(listener) => Some(listener),
+            Err(err) => {
+                tracing::warn!(%addr, %err, "could not listen on the admin port");
+                None
+            }
+        }
+    };
+    serve(listeners, admin, values, config_file, shutdown).await
+}
+
+/// `host:port`, with brackets around an IPv6 host.
+pub fn admin_addr(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// `run` with the admin port's listener bound by the caller (tests bind `127.0.0.1:0`; the binary
+/// fails at start when the port cannot be had).
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    admin: Option<TcpListener>,
+    values: ConfigValues,
+    config_file: Option<std::path::PathBuf>,
+    shutdown: impl Future,
+) {
     let local_addr = listeners
         .first()
         .and_then(|l| l.local_addr().ok())
@@ -86,10 +120,19 @@ pub async fn run(
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
+    let admin = admin.map(|listener| {
+        let mut stopping = server.shutdown_receiver();
+        tokio::spawn(admin::serve(server.clone(), listener, async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }))
+    });
+    // systemd's Type=notify: the listeners are up. Without NOTIFY_SOCKET this does nothing.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     tokio::select! {
         _ = shutdown => {}
         _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
     }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     server.shutdown();
     drop(done_tx);
     let _ = done_rx.recv().await;
@@ -97,6 +140,9 @@ pub async fn run(
     sweeper.abort();
     publisher.abort();
     let _ = links.await;
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     tracing::info!("cachet is now ready to exit, bye bye...");
 }
 

@@ -103,6 +103,15 @@ pub struct ConfigValues {
     pub cluster_announce_bus_port: u16,
     pub cluster_require_full_coverage: bool,
     pub cluster_allow_reads_when_down: bool,
+    /// The admin HTTP port (`net::admin`); 0: no admin port.
+    pub admin_port: u16,
+    pub admin_bind: String,
+    /// Bearer token the admin endpoints that reveal or change data require; empty: none.
+    pub admin_token: Vec<u8>,
+    /// `/ready` answers 503 until every coherence link is up.
+    pub admin_ready_requires_peers: bool,
+    /// `json`: one JSON object per log line (tracing's JSON layer); `text`: plain lines.
+    pub log_json: bool,
 }
 
 impl ConfigValues {
@@ -384,6 +393,11 @@ impl Default for ConfigValues {
             cluster_announce_bus_port: 0,
             cluster_require_full_coverage: true,
             cluster_allow_reads_when_down: false,
+            admin_port: 0,
+            admin_bind: String::new(),
+            admin_token: Vec::new(),
+            admin_ready_requires_peers: false,
+            log_json: false,
         };
         for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {

@@ -11,6 +11,8 @@ use cachet::ConfigValues;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The admin port, when started with `start_admin`.
+    pub admin: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -34,8 +36,21 @@ impl TestServer {
         })
     }
 
+    /// Starts a server with its admin port on `127.0.0.1:0` (`admin` says where).
+    pub fn start_admin(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        TestServer::start_full(None, true, configure)
+    }
+
     fn start_from(
         file: Option<std::path::PathBuf>,
+        configure: impl FnOnce(&mut ConfigValues),
+    ) -> TestServer {
+        TestServer::start_full(file, false, configure)
+    }
+
+    fn start_full(
+        file: Option<std::path::PathBuf>,
+        with_admin: bool,
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
         let mut values = ConfigValues {
@@ -55,14 +70,29 @@ impl TestServer {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
+        let admin_listener = with_admin.then(|| {
+            runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .expect("bind 127.0.0.1:0")
+        });
+        let admin = admin_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("local addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            runtime.block_on(cachet::run(vec![listener], values, file, async move {
-                let _ = stopped.await;
-            }));
+            runtime.block_on(cachet::net::serve(
+                vec![listener],
+                admin_listener,
+                values,
+                file,
+                async move {
+                    let _ = stopped.await;
+                },
+            ));
         });
         TestServer {
             addr,
+            admin,
             stop: Some(stop),
             thread: Some(thread),
         }

@@ -57,15 +57,22 @@ const SECTIONS: &[(&str, bool, SectionWriter)] = &[
 ];
 
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let wanted = selected_sections(&args[1..]);
+    let text = info_text(ctx.server, &args[1..]);
+    ctx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+/// INFO's text for the sections `args` names (as INFO's arguments), which the admin port's
+/// `/metrics` and `/v1/info` read as redis_exporter reads INFO.
+pub fn info_text(server: &Server, args: &[Bytes]) -> String {
+    let wanted = selected_sections(args);
     let mut text = InfoText::default();
     for (index, (_, _, write)) in SECTIONS.iter().enumerate() {
         if wanted[index] {
-            write(&mut text, ctx.server);
+            write(&mut text, server);
         }
     }
-    ctx.out.verbatim("txt", text.text.as_bytes());
-    Ok(())
+    text.text
 }
 
 /// Which of `SECTIONS` to print: `default` (or no argument) for the default ones, `all` and
@@ -613,6 +620,12 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
         info.field(
             &format!("evicted_{}", priority.name()),
             evictions.evicted_by_priority[priority as usize].load(Ordering::Relaxed),
+        );
+    }
+    for priority in Priority::ALL {
+        info.field(
+            &format!("evicted_bytes_{}", priority.name()),
+            evictions.evicted_bytes_by_priority[priority as usize].load(Ordering::Relaxed),
         );
     }
     for priority in Priority::ALL {

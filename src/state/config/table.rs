@@ -227,6 +227,74 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "log-format",
+        default: "text",
+        mutable: false,
+        protected: false,
+        help: "text: one plain line per event; json: one JSON object per line (fields timestamp, level, target, fields.message and the event's own fields).",
+        get: |c| if c.log_json { "json" } else { "text" }.to_string(),
+        set: |c, a| {
+            c.log_json = match one(a)?.to_ascii_lowercase().as_str() {
+                "text" => false,
+                "json" => true,
+                _ => return Err("argument(s) must be one of the following: text, json".into()),
+            };
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-port",
+        default: "0",
+        mutable: false,
+        protected: false,
+        help: "HTTP port of the admin endpoints (/metrics, /health, /ready, /v1/...); 0: no admin port.",
+        get: |c| c.admin_port.to_string(),
+        set: |c, a| {
+            c.admin_port = int(a, 0, 65535)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-bind",
+        default: "127.0.0.1",
+        mutable: false,
+        protected: false,
+        help: "Address the admin port listens on.",
+        get: |c| c.admin_bind.clone(),
+        set: |c, a| {
+            let host = one(a)?;
+            if host.is_empty() {
+                return Err("admin-bind needs an address".into());
+            }
+            c.admin_bind = host.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-token",
+        default: "",
+        mutable: true,
+        protected: false,
+        help: "Bearer token the admin endpoints that reveal or change data (/v1/...) require (Authorization: Bearer <token>); empty: none. /metrics, /health and /ready never need it.",
+        get: |c| String::from_utf8_lossy(&c.admin_token).into_owned(),
+        set: |c, a| {
+            c.admin_token = one(a)?.as_bytes().to_vec();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-ready-requires-peers",
+        default: "no",
+        mutable: true,
+        protected: false,
+        help: "yes: /ready answers 503 while coherence is on and a peer link is not up.",
+        get: |c| yes_no(c.admin_ready_requires_peers),
+        set: |c, a| {
+            c.admin_ready_requires_peers = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "timeout",
         default: "0",
         mutable: true,
