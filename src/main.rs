@@ -173,13 +173,17 @@ fn main() {
         if listeners.is_empty() {
             fatal("bind: no address to listen on");
         }
-        cachet::run(
+        if let Err(reason) = cachet::run(
             listeners,
             values,
             file.map(|f| f.canonicalize().unwrap_or(f)),
             shutdown_signal(),
         )
-        .await;
+        .await
+        {
+            eprintln!("{reason}");
+            std::process::exit(1);
+        }
     });
 }
 

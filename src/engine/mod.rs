@@ -16,6 +16,7 @@ pub mod notice;
 pub mod policy;
 pub mod shard;
 pub mod sketch;
+pub mod snapshot;
 pub mod types;
 
 use crate::sync::LockExt;

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod multi;
 pub mod pause;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod slowlog;
@@ -123,6 +124,8 @@ pub struct Server {
     pub latency: latency::LatencyMonitor,
     /// Clients in MONITOR mode.
     pub monitors: monitor::Monitors,
+    /// Snapshots: changes since the last save, the save running, the load at start.
+    pub persistence: Arc<persistence::Persistence>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -188,6 +191,7 @@ impl Server {
             self.watches.clone(),
             self.coherence.clone(),
             self.tracking.clone(),
+            self.persistence.clone(),
         ]
     }
 
@@ -254,9 +258,11 @@ impl Server {
             slowlog: Default::default(),
             latency: Default::default(),
             monitors: Default::default(),
+            persistence: Arc::default(),
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());
+        let _ = server.persistence.server.set(Arc::downgrade(&server));
         server.apply_config();
         if let (_, Some(warning)) = coherence::config::ignored_links(&server.config.read()) {
             tracing::warn!("{warning}");
