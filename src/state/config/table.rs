@@ -271,7 +271,7 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| c.save.clone(),
         set: |c, a| {
             let words: Vec<&str> = a.iter().flat_map(|w| w.split_whitespace()).collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
             let mut points = Vec::new();
