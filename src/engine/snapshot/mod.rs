@@ -396,9 +396,17 @@ pub fn read_section(
             }
             let raw = match codec {
                 CODEC_NONE => stored,
-                CODEC_ZSTD => zstd::bulk::decompress(&stored, raw_len as usize).map_err(|e| {
-                    SnapshotError::Corrupt(format!("section {index} decompression: {e}"))
-                })?,
+                CODEC_ZSTD => {
+                    // Streamed, so that memory grows with what the data really holds, not with
+                    // the length the file claims.
+                    let mut raw = Vec::new();
+                    zstd::stream::read::Decoder::new(&stored[..])
+                        .and_then(|decoder| decoder.take(raw_len + 1).read_to_end(&mut raw))
+                        .map_err(|e| {
+                            SnapshotError::Corrupt(format!("section {index} decompression: {e}"))
+                        })?;
+                    raw
+                }
                 other => {
                     return Err(SnapshotError::Corrupt(format!(
                         "section {index} has unknown codec {other}"

@@ -101,7 +101,15 @@ fn dump_all(keyspace: &Keyspace) -> Vec<(usize, Vec<u8>, String)> {
                             pairs.sort();
                             format!("hash {pairs:?}")
                         }
-                        None => format!("{:?}", record.value),
+                        None => match entry.set() {
+                            Some(set) => {
+                                let mut members: Vec<Vec<u8>> =
+                                    set.iter().map(|m| m.to_vec()).collect();
+                                members.sort();
+                                format!("set {} {members:?}", set.encoding())
+                            }
+                            None => format!("{:?}", record.value),
+                        },
                     };
                     let summary = format!(
                         "{} {} {} {} {:?} {:?}",
@@ -215,4 +223,98 @@ fn a_stream_with_groups_round_trips() {
     assert_eq!(StreamRecord::of(&back), record);
     assert_eq!(back.len(), 4);
     assert_eq!(back.max_deleted, StreamId::new(2, 0));
+}
+
+mod model {
+    use super::*;
+    use crate::engine::types::{ListValue, SetValue};
+    use proptest::prelude::*;
+
+    /// One key: (db, name, kind, elements, ttl in s (0: none), priority, cost, tags).
+    type Spec = (usize, u8, u8, Vec<Vec<u8>>, u32, u8, u32, Vec<u8>);
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        (
+            0usize..2,
+            any::<u8>(),
+            0u8..6,
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 0..12), 1..40),
+            prop_oneof![Just(0u32), 1u32..100_000],
+            0u8..4,
+            any::<u32>(),
+            prop::collection::vec(0u8..4, 0..3),
+        )
+    }
+
+    fn entry_of(spec: &Spec, now: u64) -> Box<Entry> {
+        let (_, name, kind, elements, ttl, priority, cost, tags) = spec;
+        let key = [b'k', *name];
+        let mut entry = match kind {
+            0 => Entry::new_string(&key, &elements[0], 0),
+            1 => Entry::new_raw_string(&key, &elements[0], 0),
+            2 => {
+                let mut list = ListValue::new();
+                for e in elements {
+                    list.push_back(e);
+                }
+                Entry::new_collection(&key, Collection::List(Box::new(list)), 0)
+            }
+            3 => {
+                let mut set = SetValue::default();
+                for e in elements {
+                    set.add(e, 512);
+                }
+                Entry::new_collection(&key, Collection::Set(Box::new(set)), 0)
+            }
+            4 => {
+                let mut zset = ZSetValue::new();
+                for (i, e) in elements.iter().enumerate() {
+                    zset.insert(e, i as f64 - 3.5, ZSetLimits::default());
+                }
+                Entry::new_collection(&key, Collection::ZSet(Box::new(zset)), 0)
+            }
+            _ => {
+                let mut hash = HashValue::new();
+                for e in elements {
+                    hash.set(e, e, HashLimits::default());
+                }
+                if *ttl % 2 == 1 {
+                    hash.set_field_expire_at(&elements[0], now + *ttl as u64 * 1000);
+                }
+                Entry::new_collection(&key, Collection::Hash(hash), 0)
+            }
+        };
+        let tags: Vec<Box<[u8]>> = tags.iter().map(|t| vec![b't', *t].into()).collect();
+        entry.set_meta(CacheMeta {
+            priority: Priority::ALL[*priority as usize],
+            cost: *cost,
+            tags: (!tags.is_empty()).then(|| tags.into_boxed_slice()),
+        });
+        if *ttl != 0 {
+            entry.expire_at = now + *ttl as u64 * 1000;
+        }
+        entry
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn any_keyspace_loads_back_equal(specs in prop::collection::vec(spec(), 0..40)) {
+            let now = now_ms();
+            let keyspace = Keyspace::new(4, 2);
+            for spec in &specs {
+                put(&keyspace, spec.0, entry_of(spec, now));
+            }
+            let file = snapshot(&keyspace);
+            let loaded = Keyspace::new(2, 2);
+            let (_, totals) = loaded.load_snapshot(&mut &file[..], limits(), |_| {}).unwrap();
+            prop_assert_eq!(dump_all(&loaded), dump_all(&keyspace));
+            let (bytes, keys) = loaded.lock_all().recount();
+            prop_assert_eq!(keys as u64, totals.keys);
+            prop_assert_eq!(
+                loaded.totals.bytes.load(std::sync::atomic::Ordering::Relaxed),
+                bytes
+            );
+        }
+    }
 }
