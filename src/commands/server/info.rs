@@ -2,7 +2,7 @@
 //! as Redis does (`# Section` headers, `name:value` lines, CRLF, one empty line between sections,
 //! sections always in Redis's order whatever order they were asked in). Every field Redis 7.0
 //! prints is there, in Redis's order, because exporters read them by name; a field about a
-//! feature cachet does not have (persistence, replication, scripting, defragmentation, forks)
+//! feature cachet does not have (AOF, replication, defragmentation, forks)
 //! reports that feature's idle value: 0, `-1` for "never", `ok` for a status.
 //!
 //! `used_memory` is the keyspace's own byte accounting (entries and table slots, rounded to the
