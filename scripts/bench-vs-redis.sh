@@ -9,6 +9,12 @@
 #      CUSTOM: commands redis-benchmark runs as given, 'NAME=command args;NAME2=...' (after TESTS,
 #      in order, so a write can fill what a later read reads; TESTS= runs CUSTOM alone). E.g.
 #      CUSTOM='SETBIT=setbit bm:__rand_int__ 100 1;GETBIT=getbit bm:__rand_int__ 100'
+#      VALUE_SIZE (-d, default 100), KEYSPACE (-r, default 1000000).
+#      At the limit: MAXMEMORY (e.g. 200mb) sets maxmemory in both servers, Redis with
+#      REDIS_POLICY (default allkeys-lru), cachet with CACHET_POLICY (default: its own default);
+#      the table then also shows the keys each server evicted. E.g. the issue-15 write flood:
+#      MAXMEMORY=200mb VALUE_SIZE=1000 KEYSPACE=100000000 TESTS=SET PIPELINES=16 SKIP_MEMORY=1 \
+#        scripts/bench-vs-redis.sh 5 1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +33,21 @@ CACHET_PORT=${CACHET_PORT:-16380}
 # shellcheck source=lib/pinned-servers.sh
 source scripts/lib/pinned-servers.sh
 
+VALUE_SIZE=${VALUE_SIZE:-100}
+KEYSPACE=${KEYSPACE:-1000000}
+limit_servers() {
+  [ -n "${MAXMEMORY:-}" ] || return 0
+  redis-cli -p "$REDIS_PORT" config set maxmemory "$MAXMEMORY" >/dev/null
+  redis-cli -p "$REDIS_PORT" config set maxmemory-policy "${REDIS_POLICY:-allkeys-lru}" >/dev/null
+  redis-cli -p "$CACHET_PORT" config set maxmemory "$MAXMEMORY" >/dev/null
+  if [ -n "${CACHET_POLICY:-}" ]; then
+    redis-cli -p "$CACHET_PORT" config set maxmemory-policy "$CACHET_POLICY" >/dev/null
+  fi
+}
+evicted() { redis-cli -p "$1" info stats | awk -F: '/^evicted_keys:/ {print $2+0}'; }
+
 start_servers
+limit_servers
 : > "$WORK/raw.csv"
 for round in $(seq "$ROUNDS"); do
   for pipeline in $PIPELINES; do
@@ -45,11 +65,13 @@ for round in $(seq "$ROUNDS"); do
       for server in $order; do
         if [ "$server" = redis ]; then port=$REDIS_PORT; pid=$REDIS_PID; else port=$CACHET_PORT; pid=$CACHET_PID; fi
         before=$(cpu_ticks "$pid")
+        evicted_before=$(evicted "$port")
         if [ ${#command[@]} -gt 0 ]; then what=("${command[@]}"); else what=(-t "$test"); fi
-        line=$(taskset -c "$LOAD_CPU" redis-benchmark -p "$port" -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -d 100 \
+        line=$(taskset -c "$LOAD_CPU" redis-benchmark -p "$port" -c "$CLIENTS" -n "$REQUESTS" -r "$KEYSPACE" -d "$VALUE_SIZE" \
           -P "$pipeline" --csv "${what[@]}" 2>/dev/null | tail -n 1)
         after=$(cpu_ticks "$pid")
-        echo "$server,$test,$pipeline,$round,$line,$((after - before))" >> "$WORK/raw.csv"
+        evicted_now=$(( $(evicted "$port") - evicted_before ))
+        echo "$server,$test,$pipeline,$round,$line,$((after - before)),$evicted_now" >> "$WORK/raw.csv"
       done
     done
   done
@@ -87,13 +109,13 @@ import csv, statistics, sys
 raw, tick, requests, mem = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 rows = {}
 for r in csv.reader(open(raw)):
-    # server,test,pipeline,round,"name","rps","avg","min","p50","p95","p99","max",cpu_ticks
+    # server,test,pipeline,round,"name","rps","avg","min","p50","p95","p99","max",cpu_ticks,evicted
     server, test, pipeline, rnd = r[0], r[1], int(r[2]), int(r[3])
-    rps, p50, p99, ticks = float(r[5]), float(r[8]), float(r[10]), int(r[12])
+    rps, p50, p99, ticks, evicted = float(r[5]), float(r[8]), float(r[10]), int(r[12]), int(r[13])
     ops = requests
     cpu_us = ticks * 1e6 / tick / ops
-    rows.setdefault((test, pipeline), {}).setdefault(rnd, {})[server] = (rps, p50, p99, cpu_us)
-print(f"{'test':<8} {'-P':>3} | {'redis ops/s':>12} {'cachet ops/s':>12} {'ratio':>6} | {'p50 r/c ms':>11} {'p99 r/c ms':>13} | {'cpu us/op r/c':>14} {'ratio':>6}")
+    rows.setdefault((test, pipeline), {}).setdefault(rnd, {})[server] = (rps, p50, p99, cpu_us, evicted)
+print(f"{'test':<8} {'-P':>3} | {'redis ops/s':>12} {'cachet ops/s':>12} {'ratio':>6} | {'p50 r/c ms':>11} {'p99 r/c ms':>13} | {'cpu us/op r/c':>14} {'ratio':>6} | {'evicted r/c':>15}")
 for (test, pipeline), rounds in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     full = [v for v in rounds.values() if "redis" in v and "cachet" in v]
     if not full:
@@ -101,9 +123,9 @@ for (test, pipeline), rounds in sorted(rows.items(), key=lambda kv: (kv[0][1], k
     med = lambda xs: statistics.median(xs)
     rps_ratio = med([v["cachet"][0] / v["redis"][0] for v in full])
     cpu_ratio = med([v["cachet"][3] / v["redis"][3] if v["redis"][3] else float("nan") for v in full])
-    r = [med([v["redis"][i] for v in full]) for i in range(4)]
-    c = [med([v["cachet"][i] for v in full]) for i in range(4)]
-    print(f"{test:<8} {pipeline:>3} | {r[0]:>12.0f} {c[0]:>12.0f} {rps_ratio:>6.2f} | {r[1]:>5.3f}/{c[1]:<5.3f} {r[2]:>6.3f}/{c[2]:<6.3f} | {r[3]:>6.2f}/{c[3]:<6.2f} {cpu_ratio:>6.2f}")
+    r = [med([v["redis"][i] for v in full]) for i in range(5)]
+    c = [med([v["cachet"][i] for v in full]) for i in range(5)]
+    print(f"{test:<8} {pipeline:>3} | {r[0]:>12.0f} {c[0]:>12.0f} {rps_ratio:>6.2f} | {r[1]:>5.3f}/{c[1]:<5.3f} {r[2]:>6.3f}/{c[2]:<6.3f} | {r[3]:>6.2f}/{c[3]:<6.2f} {cpu_ratio:>6.2f} | {r[4]:>7.0f}/{c[4]:<7.0f}")
 print("(ratios are cachet/redis, median of per-round ratios; CPU from /proc/PID/stat utime+stime)")
 if mem.strip():
     print()

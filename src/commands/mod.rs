@@ -15,6 +15,7 @@ pub mod long_double;
 pub mod multi;
 pub mod observe;
 pub mod pubsub;
+mod qsort;
 pub mod scripting;
 pub mod server;
 pub mod set;

@@ -27,6 +27,8 @@ const ROUNDS_BEFORE_WALK: usize = 8;
 struct Candidate {
     score: Score,
     db: usize,
+    /// The key's hash, kept so that neither the pool nor the eviction hashes the key again.
+    hash: u64,
     key: Box<[u8]>,
 }
 
@@ -143,7 +145,7 @@ impl Keyspace {
         settings: &EvictionSettings,
         now_ms: u64,
     ) -> Outcome {
-        let hash = hash_key(&candidate.key);
+        let hash = candidate.hash;
         let mut shard = self.lock_shard(self.shard_of_hash(hash));
         if settings.policy == Policy::AllKeysCachet {
             let rescored = {
@@ -269,6 +271,7 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
                 out.push(Candidate {
                     score: score(entry, settings, now_ms, frequency),
                     db,
+                    hash,
                     key: entry.key().into(),
                 });
             }
@@ -295,27 +298,24 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
             if (volatile_only && !entry.has_expiry()) || entry.in_window {
                 continue;
             }
-            let frequency = if cachet {
-                shard.sketch.estimate(hash_key(entry.key()))
-            } else {
-                0
-            };
-            let candidate = Candidate {
-                score: score(entry, settings, now_ms, frequency),
-                db,
-                key: entry.key().into(),
-            };
+            // Hashed only where the policy reads the sketch; the others hash the few keys that
+            // become a sample's best. A key is copied only then too, not at every probe.
+            let hash = cachet.then(|| hash_key(entry.key()));
+            let frequency = hash.map_or(0, |hash| shard.sketch.estimate(hash));
+            let score = score(entry, settings, now_ms, frequency);
             let effective = if cachet {
-                effective_priority(&candidate.score)
+                effective_priority(&score)
             } else {
                 entry.priority().min(Priority::High)
             };
             let good_enough = effective <= wanted;
-            if best
-                .as_ref()
-                .is_none_or(|b| candidate.score.class > b.score.class)
-            {
-                best = Some(candidate);
+            if best.as_ref().is_none_or(|b| score.class > b.score.class) {
+                best = Some(Candidate {
+                    score,
+                    db,
+                    hash: hash.unwrap_or_else(|| hash_key(entry.key())),
+                    key: entry.key().into(),
+                });
             }
             if good_enough {
                 break;
@@ -352,7 +352,9 @@ impl Pool for Vec<Candidate> {
     /// candidate keeps this linear in `fresh`: the pool never grows past `POOL_SIZE + 1`.)
     fn extend_sorted(&mut self, fresh: Vec<Candidate>) {
         for candidate in fresh {
-            self.retain(|c| !(c.db == candidate.db && c.key == candidate.key));
+            self.retain(|c| {
+                !(c.hash == candidate.hash && c.db == candidate.db && c.key == candidate.key)
+            });
             let at = self
                 .iter()
                 .position(|c| candidate.score.evicts_before(&c.score))

@@ -17,6 +17,18 @@ const MERCATOR_MAX: f64 = 20037726.37;
 /// Radians per degree (`M_PI / 180`).
 const DEG_TO_RAD: f64 = std::f64::consts::PI / 180.0;
 
+/// Redis's comparison of two distances when it sorts results: 1 when `a` is farther, 0 when
+/// equal, -1 otherwise (NaN on either side included, so it is not a total order).
+pub fn compare(a: f64, b: f64) -> i32 {
+    if a > b {
+        1
+    } else if a == b {
+        0
+    } else {
+        -1
+    }
+}
+
 fn deg_rad(degrees: f64) -> f64 {
     degrees * DEG_TO_RAD
 }

@@ -17,7 +17,6 @@ mod area;
 mod hash;
 mod point;
 mod search;
-mod sort;
 
 use bytes::Bytes;
 

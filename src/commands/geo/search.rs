@@ -16,7 +16,8 @@
 use bytes::Bytes;
 
 use super::area::{Search, Shape};
-use super::{format_distance, hash, is_option, lon_lat, sort, unit};
+use super::{area, format_distance, hash, is_option, lon_lat, unit};
+use crate::commands::qsort;
 use crate::commands::zset::limits;
 use crate::commands::zset::parse as zset_parse;
 use crate::commands::zset::range::{build_result, store_result};
@@ -430,11 +431,11 @@ fn arrange(points: &[Point], query: &Query) -> Vec<usize> {
         Sort::Desc => -1,
     };
     if sign != 0 {
-        let cmp = |a: usize, b: usize| sign * sort::compare(points[a].dist, points[b].dist);
+        let cmp = |a: usize, b: usize| sign * area::compare(points[a].dist, points[b].dist);
         if returned == points.len() {
-            sort::merge_sort(&mut order, &cmp);
+            qsort::merge_sort(&mut order, &cmp);
         } else {
-            sort::partial_quicksort(&mut order, returned, &cmp);
+            qsort::partial_sort(&mut order, 0, returned as i64 - 1, &cmp);
         }
     }
     order.truncate(returned);

@@ -3,7 +3,7 @@
 //! element (`BY`), cut by `LIMIT`, replaced by other keys' values (`GET`), returned or stored as a
 //! list (`STORE`). A family of its own rather than part of `keys/`: it reads four value types and
 //! any number of other keys, and it has its own grammar, pattern rules and sorts (`pattern.rs`,
-//! `qsort.rs`), as `sort.c` is its own file in Redis.
+//! `commands/qsort.rs`, shared with GEO), as `sort.c` is its own file in Redis.
 //!
 //! The steps and their order are Redis's, because a client sees them: the options are parsed first
 //! (a syntax error or a LIMIT that is not an integer is reported before the key is looked up);
@@ -26,11 +26,10 @@
 //! nothing into a missing key changes nothing, and does not dirty a WATCH on it.
 
 mod pattern;
-mod qsort;
 
 use bytes::Bytes;
 
-use super::{args, CommandSpec, Ctx, SPEC};
+use super::{args, qsort, CommandSpec, Ctx, SPEC};
 use crate::engine::notice::class;
 use crate::engine::types::{Collection, ListValue};
 use crate::engine::{DbShard, Entry, Locked};
@@ -447,7 +446,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
                 }
             };
             if by.is_some() && (start != 0 || end != count as i64 - 1) {
-                qsort::partial_sort(&mut order, start.max(0) as usize, end, &cmp);
+                qsort::partial_sort(&mut order, start.max(0), end, &cmp);
             } else {
                 qsort::merge_sort(&mut order, &cmp);
             }

@@ -30,6 +30,11 @@ pub enum Kind {
     OomValues,
     /// Only the default is accepted: anything else would need what the reason says cachet lacks.
     DefaultOnly(&'static str),
+    /// `proc-title-template`: Redis's template syntax and variables, refused when it expands to
+    /// nothing.
+    ProcTitleTemplate,
+    /// A hostname announced to cluster peers: under 256 characters of `[A-Za-z0-9.-]`.
+    Hostname,
 }
 
 impl ConfigValues {
@@ -73,8 +78,11 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             match value.strip_suffix('%') {
                 Some(percent) => {
                     let n: i64 = crate::protocol::parse_i64(percent.as_bytes())
-                        .filter(|n| (0..=100).contains(n))
+                        .filter(|n| *n >= 0)
                         .ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+                    if n > 100 {
+                        return Err("percentage argument must be less or equal to 100".into());
+                    }
                     format!("{n}%")
                 }
                 None => memory(args, 0, i64::MAX as u64)
@@ -101,6 +109,28 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             given.join(" ")
         }
         Kind::Text => args.join(" "),
+        Kind::ProcTitleTemplate => {
+            let template = args.join(" ");
+            if !proc_title_template_is_valid(&template) {
+                return Err("template format is invalid or contains unknown variables".into());
+            }
+            template
+        }
+        Kind::Hostname => {
+            let name = args.join(" ");
+            if name.len() >= 256 {
+                return Err("Hostnames must be less than 256 characters".into());
+            }
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                return Err(
+                    "Hostnames may only contain alphanumeric characters, hyphens or dots".into(),
+                );
+            }
+            name
+        }
         Kind::Octal => {
             let text = one(args)?;
             let bits = u32::from_str_radix(text, 8)
@@ -194,7 +224,7 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("disable-thp", "disable-thp", "yes", false, Kind::Bool, "Accepted; no effect."),
     accepted!("always-show-logo", "always-show-logo", "no", false, Kind::Bool, "Accepted; no logo."),
     accepted!("set-proc-title", "set-proc-title", "yes", false, Kind::Bool, "Accepted; no effect."),
-    accepted!("proc-title-template", "proc-title-template", "{title} {listen-addr} {server-mode}", true, Kind::Text, "Accepted; no effect."),
+    accepted!("proc-title-template", "proc-title-template", "{title} {listen-addr} {server-mode}", true, Kind::ProcTitleTemplate, "Accepted; no effect."),
     accepted!("ignore-warnings", "ignore-warnings", "", true, Kind::Text, "Accepted; no effect."),
     accepted!("io-threads", "io-threads", "1", false, Kind::Int(1, 128), "Accepted; cachet's worker count is the threads directive."),
     accepted!("io-threads-do-reads", "io-threads-do-reads", "no", false, Kind::Bool, "Accepted; no effect."),
@@ -276,7 +306,7 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("cluster-port", "cluster-port", "0", false, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
     accepted!("cluster-node-timeout", "cluster-node-timeout", "15000", true, Kind::Int(0, i64::MAX), "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-ip", "cluster-announce-ip", "", true, Kind::Text, "Accepted; no cluster mode yet."),
-    accepted!("cluster-announce-hostname", "cluster-announce-hostname", "", true, Kind::Text, "Accepted; no cluster mode yet."),
+    accepted!("cluster-announce-hostname", "cluster-announce-hostname", "", true, Kind::Hostname, "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-port", "cluster-announce-port", "0", true, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-bus-port", "cluster-announce-bus-port", "0", true, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-tls-port", "cluster-announce-tls-port", "0", true, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
@@ -313,6 +343,40 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("tls-session-cache-timeout", "tls-session-cache-timeout", "300", true, Kind::Int(0, i32::MAX as i64), "Accepted; no TLS yet."),
 ];
 
+/// Redis's `validateProcTitleTemplate`: `{name}` is a variable, `{{` a literal brace, a `{`
+/// without its `}` or an unknown name an error, and the expansion (with an empty title) must not
+/// be blank. cachet has no unix socket and no cluster or sentinel mode, so `{unixsocket}` and
+/// `{server-mode}` expand to nothing, as they do in a Redis without them.
+fn proc_title_template_is_valid(template: &str) -> bool {
+    let mut expanded = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        expanded.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        if after.is_empty() {
+            return false;
+        }
+        if let Some(quoted) = after.strip_prefix('{') {
+            expanded.push('{');
+            rest = quoted;
+            continue;
+        }
+        let Some(close) = after.find('}') else {
+            return false;
+        };
+        match &after[..close] {
+            "title" | "server-mode" | "unixsocket" => {}
+            "listen-addr" => expanded.push_str("*:6379"),
+            "config-file" => expanded.push('-'),
+            "port" | "tls-port" => expanded.push('0'),
+            _ => return false,
+        }
+        rest = &after[close + 1..];
+    }
+    expanded.push_str(rest);
+    !expanded.trim_matches(' ').is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +409,26 @@ mod tests {
             "save now"
         );
         assert_eq!(set("maxmemory-clients", &["10%"]).unwrap(), "10%");
+        // Redis's two messages: a percentage that reads as a number but is too large, and the rest.
+        for (value, error) in [
+            ("101%", "percentage argument must be less or equal to 100"),
+            (
+                "9223372036854775807%",
+                "percentage argument must be less or equal to 100",
+            ),
+            (
+                "9223372036854775808%",
+                "argument must be a memory or percent value",
+            ),
+            ("-5%", "argument must be a memory or percent value"),
+            ("%", "argument must be a memory or percent value"),
+        ] {
+            assert_eq!(
+                set("maxmemory-clients", &[value]).unwrap_err(),
+                error,
+                "{value}"
+            );
+        }
         assert_eq!(
             set("oom-score-adj-values", &["0 100 900"]).unwrap(),
             "0 100 900"
@@ -353,6 +437,56 @@ mod tests {
         assert_eq!(set("tls-port", &["0"]).unwrap(), "0");
         assert!(set("tls-port", &["6380"]).unwrap_err().contains("TLS"));
         assert!(set("daemonize", &["yes"]).is_err());
+    }
+
+    /// What redis-server 7.0 answered for each template and hostname.
+    #[test]
+    fn templates_and_hostnames_as_redis_checks_them() {
+        for (template, valid) in [
+            ("{title} {listen-addr} {server-mode}", true),
+            ("plain", true),
+            ("{title}}", true),
+            ("}", true),
+            ("{{", true),
+            ("{{title}", true),
+            ("a{port}b", true),
+            ("{config-file}", true),
+            ("{tls-port}", true),
+            ("", false),
+            (" ", false),
+            ("{}", false),
+            ("{TITLE}", false),
+            ("{title ", false),
+            ("{", false),
+            ("x{", false),
+            ("{unixsocket}", false),
+            ("{server-mode}", false),
+            ("{foo}", false),
+        ] {
+            let result = set("proc-title-template", &[template]);
+            assert_eq!(result.is_ok(), valid, "{template:?}: {result:?}");
+            if !valid {
+                assert_eq!(
+                    result.unwrap_err(),
+                    "template format is invalid or contains unknown variables"
+                );
+            }
+        }
+        assert_eq!(
+            set("cluster-announce-hostname", &["A-b.c"]).unwrap(),
+            "A-b.c"
+        );
+        assert_eq!(set("cluster-announce-hostname", &[""]).unwrap(), "");
+        for name in ["a_b", "x y"] {
+            assert_eq!(
+                set("cluster-announce-hostname", &[name]).unwrap_err(),
+                "Hostnames may only contain alphanumeric characters, hyphens or dots"
+            );
+        }
+        assert_eq!(
+            set("cluster-announce-hostname", &[&"a".repeat(256)]).unwrap_err(),
+            "Hostnames must be less than 256 characters"
+        );
     }
 
     #[test]

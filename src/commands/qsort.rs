@@ -1,27 +1,26 @@
-//! The two sorts SORT orders its elements with, reproduced for the order they leave ties in.
+//! The two sorts Redis orders replies with, reproduced for the order they leave ties in: GEO's
+//! search results and SORT's elements both go through them.
 //!
-//! Ties are common in SORT: elements whose BY key is missing all weigh 0 (numeric) or nothing
-//! (ALPHA), and ALPHA compares only up to a NUL. Redis sorts the whole vector with the C library's
-//! `qsort` (glibc's is a stable top-down merge sort), and, when a BY pattern meets a LIMIT that
-//! keeps part of the vector, with its own `pqsort` (Bentley and McIlroy's quicksort from NetBSD,
-//! which only descends into parts overlapping the LIMIT range, and is not stable). Both run here on
-//! a permutation of indexes with the caller's three-way comparison; replacing either with a library
-//! sort changes replies (the differential test in `tests/sort.rs` notices).
-//!
-//! `commands/geo/sort.rs` has its own pair for GEO's distances (ranges from 0 only).
-
-/// Bytes of Redis's `redisSortObject` on a 64-bit build: `pqsort` decides what to descend into
-/// from byte addresses, so its range tests are reproduced in bytes too.
-const ELEMENT_BYTES: i64 = 16;
+//! Ties are common (points at one distance, SORT elements whose BY key is missing), and a client
+//! sees their order. Redis sorts a whole vector with the C library's `qsort`, which in glibc is a
+//! stable top-down merge sort (glibc 2.36 here; 2.37-2.38 briefly used an introsort), and, when only
+//! part of the vector is returned (GEO's COUNT, SORT's BY with a LIMIT), with its own `pqsort`:
+//! Bentley and McIlroy's quicksort from NetBSD, which only descends into parts overlapping the
+//! wanted range and is not stable. Both run here on a permutation of indexes with the caller's
+//! three-way comparison, which need not be a total order (a NaN distance, ALPHA comparing up to a
+//! NUL): that is why no library sort can stand in for either, and replacing one changes replies
+//! (the differential tests in `tests/geo.rs` and `tests/sort.rs` notice). NetBSD's quicksort
+//! falls back to an insertion sort on a part that needed no swap; Redis's copy has no such
+//! shortcut, and neither has this one (GEO's differential test tells the two apart).
 
 /// glibc's `qsort` (its merge sort): halves of `n / 2` and the rest, merged taking from the left
 /// unless it compares above the right.
-pub fn merge_sort(order: &mut [u32], cmp: &impl Fn(u32, u32) -> i32) {
+pub fn merge_sort<T: Copy>(order: &mut [T], cmp: &impl Fn(T, T) -> i32) {
     let mut scratch = Vec::with_capacity(order.len());
     merge_sort_with(order, &mut scratch, cmp);
 }
 
-fn merge_sort_with(items: &mut [u32], scratch: &mut Vec<u32>, cmp: &impl Fn(u32, u32) -> i32) {
+fn merge_sort_with<T: Copy>(items: &mut [T], scratch: &mut Vec<T>, cmp: &impl Fn(T, T) -> i32) {
     let n = items.len();
     if n <= 1 {
         return;
@@ -46,23 +45,25 @@ fn merge_sort_with(items: &mut [u32], scratch: &mut Vec<u32>, cmp: &impl Fn(u32,
 }
 
 /// Redis's `pqsort(v, n, size, cmp, lrange, rrange)`: sorts so that places `lrange..=rrange` hold
-/// what a full sort would put there (ties aside).
-pub fn partial_sort(order: &mut [u32], lrange: usize, rrange: i64, cmp: &impl Fn(u32, u32) -> i32) {
-    let range = (
-        lrange as i64 * ELEMENT_BYTES,
-        (rrange + 1) * ELEMENT_BYTES - 1,
-    );
-    quicksort(order, 0, order.len(), range, cmp);
+/// what a full sort would put there (ties aside). `pqsort` tests parts against the range in byte
+/// addresses; the element size cancels out of every one of its comparisons, so places do here.
+pub fn partial_sort<T: Copy>(
+    order: &mut [T],
+    lrange: i64,
+    rrange: i64,
+    cmp: &impl Fn(T, T) -> i32,
+) {
+    quicksort(order, 0, order.len(), (lrange, rrange), cmp);
 }
 
-/// Whether the part `lo..lo + n` (as byte addresses) is outside the wanted byte range.
+/// Whether the part `lo..lo + n` lies wholly before or wholly after the wanted places.
 fn outside(lo: usize, n: usize, (left, right): (i64, i64)) -> bool {
-    let first = lo as i64 * ELEMENT_BYTES;
-    let last = first + n as i64 * ELEMENT_BYTES - 1;
-    (left < first && right < first) || (left > last && right > last)
+    let first = lo as i64;
+    let end = first + n as i64;
+    (left < first && right < first) || (left >= end && right >= end)
 }
 
-fn median3(v: &[u32], a: usize, b: usize, c: usize, cmp: &impl Fn(u32, u32) -> i32) -> usize {
+fn median3<T: Copy>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(T, T) -> i32) -> usize {
     if cmp(v[a], v[b]) < 0 {
         if cmp(v[b], v[c]) < 0 {
             b
@@ -80,7 +81,7 @@ fn median3(v: &[u32], a: usize, b: usize, c: usize, cmp: &impl Fn(u32, u32) -> i
     }
 }
 
-fn insertion_sort(v: &mut [u32], lo: usize, n: usize, cmp: &impl Fn(u32, u32) -> i32) {
+fn insertion_sort<T: Copy>(v: &mut [T], lo: usize, n: usize, cmp: &impl Fn(T, T) -> i32) {
     for m in lo + 1..lo + n {
         let mut at = m;
         while at > lo && cmp(v[at - 1], v[at]) > 0 {
@@ -90,26 +91,26 @@ fn insertion_sort(v: &mut [u32], lo: usize, n: usize, cmp: &impl Fn(u32, u32) ->
     }
 }
 
-fn swap_runs(v: &mut [u32], a: usize, b: usize, len: usize) {
+fn swap_runs<T>(v: &mut [T], a: usize, b: usize, len: usize) {
     for k in 0..len {
         v.swap(a + k, b + k);
     }
 }
 
-/// Sorts `v[lo..lo + n]`, skipping parts wholly outside `range` (byte addresses, see
-/// `partial_sort`).
-fn quicksort(
-    v: &mut [u32],
+/// Sorts `v[lo..lo + n]`, skipping parts wholly outside `range` (places, see `partial_sort`).
+fn quicksort<T: Copy>(
+    v: &mut [T],
     mut lo: usize,
     mut n: usize,
     range: (i64, i64),
-    cmp: &impl Fn(u32, u32) -> i32,
+    cmp: &impl Fn(T, T) -> i32,
 ) {
     loop {
         if n < 7 {
             insertion_sort(v, lo, n, cmp);
             return;
         }
+        // The pivot: the middle item, the median of three for n > 7, of three medians for n > 40.
         let mut mid = lo + n / 2;
         if n > 7 {
             let mut first = lo;
@@ -123,7 +124,7 @@ fn quicksort(
             mid = median3(v, first, mid, last, cmp);
         }
         v.swap(lo, mid);
-        let mut swapped = false;
+        // Partition in four: equal | less | greater | equal, the equal ones swapped to the ends.
         let (mut pa, mut pb) = (lo + 1, lo + 1);
         let (mut pc, mut pd) = (lo + n - 1, lo + n - 1);
         loop {
@@ -133,7 +134,6 @@ fn quicksort(
                     break;
                 }
                 if order == 0 {
-                    swapped = true;
                     v.swap(pa, pb);
                     pa += 1;
                 }
@@ -145,7 +145,6 @@ fn quicksort(
                     break;
                 }
                 if order == 0 {
-                    swapped = true;
                     v.swap(pc, pd);
                     pd -= 1;
                 }
@@ -155,15 +154,10 @@ fn quicksort(
                 break;
             }
             v.swap(pb, pc);
-            swapped = true;
             pb += 1;
             pc -= 1;
         }
-        // Nothing moved: the part was already partitioned, and an insertion sort finishes it.
-        if !swapped {
-            insertion_sort(v, lo, n, cmp);
-            return;
-        }
+        // Bring the equal runs to the middle.
         let end = lo + n;
         let r = (pa - lo).min(pb - pa);
         swap_runs(v, lo, pb - r, r);
@@ -211,14 +205,20 @@ mod tests {
         let mut seed = 7;
         for len in [0usize, 1, 2, 7, 40, 41, 300] {
             let keys: Vec<u64> = (0..len).map(|_| lcg(&mut seed) % 5).collect();
-            let mut order: Vec<u32> = (0..len as u32).collect();
-            merge_sort(&mut order, &|a, b| {
-                compare(keys[a as usize], keys[b as usize])
-            });
-            let mut expected: Vec<u32> = (0..len as u32).collect();
-            expected.sort_by_key(|&i| keys[i as usize]);
+            let mut order: Vec<usize> = (0..len).collect();
+            merge_sort(&mut order, &|a, b| compare(keys[a], keys[b]));
+            let mut expected: Vec<usize> = (0..len).collect();
+            expected.sort_by_key(|&i| keys[i]);
             assert_eq!(order, expected);
         }
+    }
+
+    #[test]
+    fn descending_is_the_negated_comparison() {
+        let keys = [3, 1, 2, 1, 3, 0, 5, 4, 2];
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        merge_sort(&mut order, &|a, b| -compare(keys[a], keys[b]));
+        assert_eq!(order, [6, 7, 0, 4, 2, 8, 1, 3, 5]);
     }
 
     #[test]
@@ -227,8 +227,10 @@ mod tests {
         for len in [1usize, 5, 7, 8, 40, 41, 100, 1000] {
             for (start, end) in [
                 (0, 0),
+                (0, 1),
                 (0, 5),
                 (3, 9),
+                (0, len / 2),
                 (len / 2, len - 1),
                 (len - 1, len - 1),
             ] {
@@ -237,7 +239,7 @@ mod tests {
                 }
                 let keys: Vec<u64> = (0..len).map(|_| lcg(&mut seed) % 50).collect();
                 let mut order: Vec<u32> = (0..len as u32).collect();
-                partial_sort(&mut order, start, end as i64, &|a, b| {
+                partial_sort(&mut order, start as i64, end as i64, &|a, b| {
                     compare(keys[a as usize], keys[b as usize])
                 });
                 let got: Vec<u64> = order[start..=end]
@@ -254,21 +256,23 @@ mod tests {
         }
     }
 
+    /// The stack stays shallow on inputs that defeat the pivot choice (the sorted and
+    /// organ-pipe orders are classic ones for median-of-three).
     #[test]
     fn partial_sort_of_long_ordered_inputs() {
-        let len = 100_000u64;
+        let len = 200_000u64;
         for keys in [
             (0..len).collect::<Vec<_>>(),
             (0..len).map(|i| len - i).collect(),
             (0..len).map(|i| i.min(len - i)).collect(),
         ] {
-            let mut order: Vec<u32> = (0..len as u32).collect();
+            let mut order: Vec<usize> = (0..len as usize).collect();
             partial_sort(&mut order, 0, len as i64 - 2, &|a, b| {
-                compare(keys[a as usize], keys[b as usize])
+                compare(keys[a], keys[b])
             });
             assert!(order[..len as usize - 1]
                 .windows(2)
-                .all(|w| keys[w[0] as usize] <= keys[w[1] as usize]));
+                .all(|w| keys[w[0]] <= keys[w[1]]));
         }
     }
 }
