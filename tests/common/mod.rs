@@ -66,7 +66,13 @@ impl TestServer {
             ..ConfigValues::default()
         };
         configure(&mut values);
-        let scratch = (values.dir == scratch.to_string_lossy()).then_some(scratch);
+        // A test that chose its own `dir` leaves the scratch one unused: it goes at once.
+        let scratch = if values.dir == scratch.to_string_lossy() {
+            Some(scratch)
+        } else {
+            let _ = std::fs::remove_dir(&scratch);
+            None
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
