@@ -943,6 +943,8 @@ pub enum LuaText {
     RegisterArgs,
     RegisterOutsideLoad,
     CallAtLoad,
+    /// FUNCTION LOAD stopped a library's code that ran past its limit.
+    LoadTimeout,
 }
 
 impl LuaText {
@@ -976,6 +978,7 @@ impl LuaText {
                 "redis.register_function can only be called on FUNCTION LOAD command"
             }
             CallAtLoad => "attempt to call field 'call' (a nil value)",
+            LoadTimeout => "FUNCTION LOAD timeout",
         }
     }
 }

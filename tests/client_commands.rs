@@ -201,10 +201,9 @@ fn lolwut_answers_the_version_line() {
     let line = format!("Redis ver. {}\n", cachet::state::REDIS_COMPAT_VERSION);
     for request in [
         "LOLWUT",
-        "LOLWUT VERSION 5",
-        "LOLWUT VERSION 6",
         "LOLWUT VERSION 9 1 2",
         "LOLWUT foo",
+        "LOLWUT VERSION 7 x",
     ] {
         assert_eq!(call(&mut raw, request), bulk(&line), "{request}");
     }
@@ -764,4 +763,158 @@ fn random_members_are_uniform() {
         encodings,
         ["intset", "hashtable", "hashtable", "listpack", "hashtable"]
     );
+}
+
+/// WAIT asking for replicas blocks until its timeout on a server without replicas, then answers
+/// 0; CLIENT UNBLOCK ends the wait with the same 0 (or UNBLOCKED); the blocked client shows in
+/// CLIENT LIST and INFO. Each step is run against redis-server too, and the replies compared.
+#[test]
+fn wait_blocks_like_redis_without_replicas() {
+    let diff = Differential::start();
+    let connect = |port: u16| RawClient {
+        stream: std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"),
+    };
+    for port in [diff.redis.port, diff.cachet.port()] {
+        let mut waiter = connect(port);
+        let mut observer = connect(port);
+        let id = client_id(&mut waiter);
+        // A timeout: the reply comes after it, with no replica counted.
+        assert_eq!(call(&mut waiter, "WAIT 1 50"), int(0), "port {port}");
+        assert_eq!(call(&mut waiter, "WAIT 0 0"), int(0));
+        assert_eq!(call(&mut waiter, "WAIT -3 0"), int(0));
+        // 0 waits until CLIENT UNBLOCK, which answers as the timeout would.
+        send(&mut waiter, "WAIT 2 0");
+        wait_held(&mut observer, &id, "wait");
+        assert_eq!(
+            info_line(&mut observer, "blocked_clients"),
+            "blocked_clients:1"
+        );
+        assert_eq!(call(&mut observer, &format!("CLIENT UNBLOCK {id}")), int(1));
+        assert_eq!(waiter.read_reply(), int(0));
+        send(&mut waiter, "WAIT 1 100000");
+        wait_held(&mut observer, &id, "wait");
+        assert_eq!(
+            call(&mut observer, &format!("CLIENT UNBLOCK {id} ERROR")),
+            int(1)
+        );
+        assert_eq!(
+            waiter.read_reply(),
+            b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+        );
+        assert_eq!(call(&mut observer, &format!("CLIENT UNBLOCK {id}")), int(0));
+        // Inside MULTI it answers at once.
+        for (request, reply) in [
+            ("MULTI", &b"+OK\r\n"[..]),
+            ("WAIT 5 0", b"+QUEUED\r\n"),
+            ("EXEC", b"*1\r\n:0\r\n"),
+        ] {
+            assert_eq!(call(&mut waiter, request), reply);
+        }
+        // A blocked client that goes away leaves nothing blocked.
+        send(&mut waiter, "WAIT 1 0");
+        wait_held(&mut observer, &id, "wait");
+        drop(waiter);
+        wait_until("the waiter's registration is gone", || {
+            info_line(&mut observer, "blocked_clients") == "blocked_clients:0"
+        });
+    }
+}
+
+/// WAITAOF (Redis 7.2, not in redis-server 7.0) asking replicas blocks the same way.
+#[test]
+fn waitaof_asking_replicas_blocks_until_unblocked() {
+    let server = TestServer::start();
+    let mut waiter = server.raw();
+    let mut observer = server.raw();
+    let id = client_id(&mut waiter);
+    send(&mut waiter, "WAITAOF 0 1 0");
+    wait_held(&mut observer, &id, "waitaof");
+    assert_eq!(call(&mut observer, &format!("CLIENT UNBLOCK {id}")), int(1));
+    assert_eq!(waiter.read_reply(), b"*2\r\n:0\r\n:0\r\n");
+    assert_eq!(call(&mut waiter, "WAITAOF 0 1 20"), b"*2\r\n:0\r\n:0\r\n");
+}
+
+fn info_line(raw: &mut RawClient, field: &str) -> String {
+    text(&call(raw, "INFO clients"))
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// LOLWUT's text with the version in its footer left out (each server names its own).
+fn lolwut_text(reply: &[u8]) -> String {
+    let text = String::from_utf8(reply.to_vec()).unwrap();
+    // The bulk header's length counts the version too.
+    let text = text
+        .split_once("\r\n")
+        .map_or(text.clone(), |(_, body)| body.to_string());
+    match text.find("Redis ver. ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// LOLWUT's drawings: what Redis draws without randomness (Schotter's first two rows) is the same
+/// bytes; the random ones have the same lines, widths and footer; errors and clamps as Redis's.
+#[test]
+fn lolwut_draws_as_redis() {
+    let mut diff = Differential::start();
+    for request in [
+        "LOLWUT VERSION 5 x",
+        "LOLWUT VERSION 5 10 x",
+        "LOLWUT VERSION 5 10 2 x",
+        "LOLWUT VERSION 6 10 x",
+        "LOLWUT VERSION x",
+    ] {
+        diff.check_str(&request.split(' ').collect::<Vec<_>>());
+    }
+    for (request, random) in [
+        ("LOLWUT VERSION 5 4 1 1", false),
+        ("LOLWUT VERSION 5 1 1 1", false),
+        ("LOLWUT VERSION 5 66 8 2", false),
+        ("LOLWUT VERSION 5 0 -5 0", false),
+        ("LOLWUT VERSION 5 2000 300 2", false),
+        ("LOLWUT VERSION 4", false),
+        ("LOLWUT VERSION 7", false),
+        ("LOLWUT VERSION 59", false),
+        ("LOLWUT VERSION -1", false),
+        ("LOLWUT", false),
+        ("LOLWUT VERSION 5", true),
+        ("LOLWUT VERSION 5 30 5 9", true),
+        ("LOLWUT VERSION 6", true),
+        ("LOLWUT VERSION 6 30 10", true),
+        ("LOLWUT VERSION 6 0 0", true),
+        ("LOLWUT VERSION 6 5000 3", true),
+    ] {
+        let args: Vec<&str> = request.split(' ').collect();
+        let (ours, theirs) = diff.both(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
+        let (ours, theirs) = (lolwut_text(&ours), lolwut_text(&theirs));
+        if !random {
+            assert_eq!(ours, theirs, "{request}");
+            continue;
+        }
+        // Characters per line; a skyline's pixel is one space between color escapes.
+        let shape = |text: &str| -> Vec<usize> {
+            text.split('\n')
+                .map(|l| match l.matches("\x1b[0m").count() {
+                    0 => l.chars().count(),
+                    pixels => pixels,
+                })
+                .collect()
+        };
+        assert_eq!(shape(&ours), shape(&theirs), "{request}");
+        let footer = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| {
+                    ["Georg", "Dedicated", "Original"]
+                        .iter()
+                        .any(|w| l.starts_with(w))
+                })
+                .map(str::to_string)
+                .collect()
+        };
+        assert!(!footer(&ours).is_empty(), "{request}");
+        assert_eq!(footer(&ours), footer(&theirs), "{request}");
+    }
 }

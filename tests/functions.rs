@@ -154,3 +154,173 @@ fn stats_and_kill_while_a_function_runs() {
     );
     assert_eq!(call(&mut other, &["PING"]), b"+PONG\r\n");
 }
+
+/// A library whose code is long enough for the payload to LZF-compress it.
+const LONG: &str = "#!lua name=longlib
+local padding = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+redis.register_function('long_len', function(keys, args) return #padding end)";
+
+#[test]
+fn dump_and_restore_answer_as_redis_and_move_libraries_both_ways() {
+    let mut diff = Differential::start();
+    // Nothing loaded: the payload is the footer alone.
+    diff.check_str(&["FUNCTION", "DUMP"]);
+    diff.check_str(&["FUNCTION", "LOAD", ECHO]);
+    let one = diff.check_str(&["FUNCTION", "DUMP"]);
+    diff.check_str(&["FUNCTION", "FLUSH"]);
+    diff.check_str(&["FUNCTION", "LOAD", LONG]);
+    let long = diff.check_str(&["FUNCTION", "DUMP"]);
+    let payload = |reply: &[u8]| {
+        let start = reply.iter().position(|&b| b == b'\n').unwrap() + 1;
+        reply[start..reply.len() - 2].to_vec()
+    };
+    let (one, long) = (payload(&one), payload(&long));
+    let restore = |diff: &mut Differential, payload: &[u8], policy: Option<&str>| {
+        let mut args: Vec<&[u8]> = vec![b"FUNCTION", b"RESTORE", payload];
+        if let Some(policy) = policy {
+            args.push(policy.as_bytes());
+        }
+        diff.check(&args)
+    };
+    // APPEND (the default) refuses a library that exists; REPLACE and FLUSH take it.
+    restore(&mut diff, &long, None);
+    restore(&mut diff, &long, Some("append"));
+    restore(&mut diff, &long, Some("REPLACE"));
+    restore(&mut diff, &one, None);
+    diff.check_str(&["FCALL", "echo_key", "1", "k"]);
+    diff.check_str(&["FCALL", "long_len", "0"]);
+    restore(&mut diff, &one, Some("FLUSH"));
+    diff.check_str(&["FCALL", "long_len", "0"]);
+    diff.check_str(&["FUNCTION", "LIST", "WITHCODE"]);
+    // A function name another library holds.
+    diff.check_str(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=other\nredis.register_function('long_len', function() return 0 end)",
+    ]);
+    restore(&mut diff, &long, None);
+    restore(&mut diff, &long, Some("REPLACE"));
+    diff.check_str(&["FUNCTION", "DELETE", "other"]);
+    // Errors: policy, arity, version, checksum, records.
+    restore(&mut diff, &one, Some("nope"));
+    diff.check_str(&["FUNCTION", "RESTORE", "x", "APPEND", "more"]);
+    diff.check_str(&["FUNCTION", "RESTORE"]);
+    diff.check_str(&["FUNCTION", "RESTORE", ""]);
+    diff.check_str(&["FUNCTION", "RESTORE", "short"]);
+    let mut bad_crc = one.clone();
+    let last = bad_crc.len() - 1;
+    bad_crc[last] ^= 1;
+    restore(&mut diff, &bad_crc, None);
+    let mut later = one.clone();
+    let at = later.len() - 10;
+    later[at] = 11;
+    restore(&mut diff, &later, None);
+    for body in [
+        &b""[..],
+        &[0u8, 1, b'x'][..],
+        &[245u8, 0x3f, b'x'][..],
+        &[245u8][..],
+        &[246u8, 1, b'n', 3, b'l', b'u', b'a', 1, 1, b'd', 60][..],
+        &[246u8, 1, b'n'][..],
+    ] {
+        restore(&mut diff, &sealed(body), Some("FLUSH"));
+    }
+    // Libraries whose code fails to load, or that repeat a name within the payload.
+    for codes in [
+        vec!["#!lua name=bad\nreturn ("],
+        vec!["return 1"],
+        vec!["#!lua name=nofn\nlocal x = 1"],
+        vec![ECHO, ECHO],
+        vec![
+            ECHO,
+            "#!lua name=twin\nredis.register_function('echo_key', function() return 1 end)",
+        ],
+    ] {
+        let mut body = Vec::new();
+        for code in codes {
+            body.push(245u8);
+            put_rdb_string(&mut body, code.as_bytes());
+        }
+        restore(&mut diff, &sealed(&body), Some("FLUSH"));
+    }
+    // 7.0-rc records (name, engine, description, code) load as a library.
+    let mut old = vec![246u8];
+    for part in ["oldlib", "LUA"] {
+        put_rdb_string(&mut old, part.as_bytes());
+    }
+    old.push(1);
+    put_rdb_string(&mut old, b"a description");
+    put_rdb_string(
+        &mut old,
+        b"redis.register_function('old_fn', function() return 'old' end)",
+    );
+    restore(&mut diff, &sealed(&old), Some("FLUSH"));
+    diff.check_str(&["FCALL", "old_fn", "0"]);
+    diff.check_str(&["FUNCTION", "LIST", "WITHCODE"]);
+
+    // A payload from each restores in the other: several libraries, one LZF-compressed.
+    diff.check_str(&["FUNCTION", "FLUSH"]);
+    let connect = |port: u16| common::RawClient {
+        stream: std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"),
+    };
+    let mut redis = connect(diff.redis.port);
+    let mut cachet = connect(diff.cachet.port());
+    for code in [LIBRARY, ECHO, LONG] {
+        cachet.call(&[b"FUNCTION", b"LOAD", code.as_bytes()]);
+    }
+    redis.call(&[
+        b"FUNCTION",
+        b"LOAD",
+        b"#!lua name=fromredis\nredis.register_function('from_redis', function() return 'r' end)",
+    ]);
+    let ours = payload(&cachet.call(&[b"FUNCTION", b"DUMP"]));
+    let theirs = payload(&redis.call(&[b"FUNCTION", b"DUMP"]));
+    assert_eq!(redis.call(&[b"FUNCTION", b"RESTORE", &ours]), b"+OK\r\n");
+    assert_eq!(cachet.call(&[b"FUNCTION", b"RESTORE", &theirs]), b"+OK\r\n");
+    diff.check_str(&["FCALL", "from_redis", "0"]);
+    diff.check_str(&["FCALL", "long_len", "0"]);
+    diff.check_str(&["FCALL", "echo_key", "1", "k"]);
+    diff.check_str(&["FCALL", "fail", "0"]);
+    diff.check_str(&["FUNCTION", "STATS"]);
+}
+
+/// RDB's plain string (lengths below 16384 only).
+fn put_rdb_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    if len < 64 {
+        out.push(len as u8);
+    } else {
+        out.extend_from_slice(&[0x40 | (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(bytes);
+}
+
+/// `body` with the RDB version and CRC64 footer, as a valid payload.
+fn sealed(body: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    out.extend_from_slice(&10u16.to_le_bytes());
+    let crc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+#[test]
+fn a_load_that_runs_too_long_stops_at_its_limit() {
+    let mut diff = Differential::start();
+    for code in [
+        "#!lua name=slow\nwhile true do end",
+        // Only `redis` is a global at load: no pcall to catch the timeout with.
+        "#!lua name=slow\nlocal ok = pcall(function() while true do end end) redis.register_function('f', function() return 1 end)",
+        "#!lua name=slow\nlocal s = string.rep('a', 2) redis.register_function('f', function() return 1 end)",
+        "#!lua name=slow\nlocal i = 0 repeat i = i + 1 until false",
+        // Under the limit: a few million instructions load.
+        "#!lua name=quick\nlocal i = 0 while i < 3000000 do i = i + 1 end redis.register_function('quick', function() return i end)",
+    ] {
+        diff.check_str(&["FUNCTION", "LOAD", code]);
+    }
+    diff.check_str(&["FCALL", "quick", "0"]);
+    diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME", "slow"]);
+    // Nothing runs once a load has stopped: no kill to answer.
+    diff.check_str(&["FUNCTION", "KILL"]);
+    diff.check_str(&["SCRIPT", "KILL"]);
+}

@@ -71,12 +71,39 @@ pub enum Serve {
 /// Writes the reply into `ctx.out` only when returning `Ok(Serve::Served)`; an `Err` is the reply.
 pub type ServeFn = fn(&mut Ctx<'_>, key: &Bytes, args: &[Bytes]) -> Result<Serve, CmdError>;
 
+/// What a blocked client is answered when its timeout passes, or CLIENT UNBLOCK (without ERROR)
+/// ends its wait: Redis's `replyToBlockedClientTimedOut`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnTimeout {
+    /// Lists, sorted sets, streams: the null array.
+    NullArray,
+    /// WAIT: the replicas that acknowledged, none here.
+    NoReplicas,
+    /// WAITAOF: `[local fsync, replicas]`, neither here.
+    NoFsyncs,
+}
+
+impl OnTimeout {
+    fn write(self, out: &mut ReplyBuf) {
+        match self {
+            OnTimeout::NullArray => out.null_array(),
+            OnTimeout::NoReplicas => out.int(0),
+            OnTimeout::NoFsyncs => {
+                out.array(2);
+                out.int(0);
+                out.int(0);
+            }
+        }
+    }
+}
+
 /// What the connection awaits once a command blocked its client.
 pub struct Blocked {
     pub client_id: u64,
     pub deadline: Option<tokio::time::Instant>,
     pub reply: oneshot::Receiver<Bytes>,
     protocol: Protocol,
+    on_timeout: OnTimeout,
 }
 
 struct Waiter {
@@ -88,6 +115,7 @@ struct Waiter {
     reply: oneshot::Sender<Bytes>,
     /// Blocked with a timeout (INFO's `clients_in_timeout_table`).
     timed: bool,
+    on_timeout: OnTimeout,
 }
 
 #[derive(Default)]
@@ -194,7 +222,7 @@ impl Blocking {
         if with_error {
             out.error_bytes(&CmdError::Unblocked.message_bytes());
         } else {
-            out.null_array();
+            waiter.on_timeout.write(&mut out);
         }
         let _ = waiter.reply.send(out.freeze());
         true
@@ -237,6 +265,60 @@ pub fn block_on(
             return done.map(|_| ());
         }
     }
+    register(
+        ctx,
+        &mut registry,
+        keys,
+        args,
+        timeout,
+        serve,
+        OnTimeout::NullArray,
+    );
+    Ok(())
+}
+
+/// Blocks the client on nothing but time (WAIT or WAITAOF asking replicas of a server that has
+/// none): only the timeout, CLIENT UNBLOCK or the connection going end the wait, answered
+/// `on_timeout`. Inside EXEC it is answered at once, as Redis answers a client that may not block.
+pub fn block_for_timeout(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    timeout: Option<Duration>,
+    on_timeout: OnTimeout,
+) {
+    if ctx.client.in_exec {
+        on_timeout.write(ctx.out);
+        return;
+    }
+    let blocking = &ctx.server.blocking;
+    let mut registry = blocking.lock();
+    blocking.waiting.fetch_add(1, Ordering::SeqCst);
+    register(
+        ctx,
+        &mut registry,
+        &[],
+        args,
+        timeout,
+        never_served,
+        on_timeout,
+    );
+}
+
+/// The serve function of a waiter that has no keys: nothing serves it.
+fn never_served(_: &mut Ctx<'_>, _: &Bytes, _: &[Bytes]) -> Result<Serve, CmdError> {
+    Ok(Serve::NotReady)
+}
+
+/// Registers the client (already counted in `waiting`) on its keys and blocks it.
+fn register(
+    ctx: &mut Ctx<'_>,
+    registry: &mut Registry,
+    keys: &[Bytes],
+    args: &[Bytes],
+    timeout: Option<Duration>,
+    serve: ServeFn,
+    on_timeout: OnTimeout,
+) {
     let client_id = ctx.client.id;
     let (sender, receiver) = oneshot::channel();
     let mut unique: Vec<Bytes> = Vec::with_capacity(keys.len());
@@ -262,6 +344,7 @@ pub fn block_on(
             serve,
             reply: sender,
             timed: timeout.is_some(),
+            on_timeout,
         },
     );
     ctx.client.blocked = Some(Blocked {
@@ -269,8 +352,8 @@ pub fn block_on(
         deadline: timeout.map(|t| tokio::time::Instant::now() + t),
         reply: receiver,
         protocol: ctx.out.protocol,
+        on_timeout,
     });
-    Ok(())
 }
 
 /// The non-blocking attempt: true once served (reply written).
@@ -393,7 +476,7 @@ impl Blocked {
             _ = sleep => {
                 if server.blocking.cancel(self.client_id) {
                     let mut out = ReplyBuf::frame(self.protocol, 8);
-                    out.null_array();
+                    self.on_timeout.write(&mut out);
                     return Unblocked::Reply(out.freeze());
                 }
             }

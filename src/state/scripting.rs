@@ -119,6 +119,8 @@ pub struct RunState {
     kill: AtomicU8,
     /// The name FUNCTION STATS shows, and the command (`eval`, `fcall`...).
     details: Mutex<Option<(Box<str>, Vec<Bytes>)>>,
+    /// `monotonic_ms` past which the library code FUNCTION LOAD runs is stopped; 0: none.
+    load_deadline: AtomicU64,
 }
 
 /// Milliseconds since the first call, from a monotonic clock (never 0).
@@ -204,6 +206,19 @@ impl RunState {
     /// Checked by the VM's instruction hook.
     pub fn killed(&self) -> bool {
         self.kill.load(Ordering::SeqCst) != KILL_NONE
+    }
+
+    /// FUNCTION LOAD runs a library's code for at most `limit_ms` (None: FUNCTION RESTORE, which
+    /// Redis does not limit).
+    pub fn limit_load(&self, limit_ms: Option<u64>) {
+        let deadline = limit_ms.map_or(0, |ms| monotonic_ms() + ms);
+        self.load_deadline.store(deadline, Ordering::Relaxed);
+    }
+
+    /// The library code being loaded ran past its limit (checked by the instruction hook).
+    pub fn load_expired(&self) -> bool {
+        let deadline = self.load_deadline.load(Ordering::Relaxed);
+        deadline != 0 && monotonic_ms() > deadline
     }
 }
 

@@ -64,6 +64,18 @@ pub const WORDS: &[&str] = &[
     "list", "set", "zset", "*", "?", "[", "\\",
 ];
 
+/// WAIT's and WAITAOF's timeouts (integer milliseconds): short, or refused by Redis.
+const WAIT_TIMEOUTS: &[&str] = &[
+    "1",
+    "10",
+    "-1",
+    "0.5",
+    "abc",
+    "",
+    "9223372036854775808",
+    "1e3",
+];
+
 /// Timeouts a blocking command may get: short, or refused by Redis (0, `-0`, hex and large valid
 /// values block for good or for hours there too).
 pub const TIMEOUTS: &[&str] = &[
@@ -459,6 +471,11 @@ fn fix_up(
             _ => args.len() - 1,
         };
         args[slot] = TIMEOUTS[i % TIMEOUTS.len()].as_bytes().to_vec();
+    }
+    // WAIT and WAITAOF block for their timeout (milliseconds, last) when they ask for replicas.
+    if matches!(name.as_str(), "wait" | "waitaof") && args.len() > 1 {
+        let last = args.len() - 1;
+        args[last] = WAIT_TIMEOUTS[i % WAIT_TIMEOUTS.len()].as_bytes().to_vec();
     }
     if name == "debug" && args.get(1).is_some_and(|a| is_word(a, "sleep")) {
         return None;

@@ -69,7 +69,7 @@ fn number(n: f64, out: &mut Vec<u8>) -> mlua::Result<()> {
 }
 
 /// C's `%.14g`.
-fn format_g14(n: f64) -> String {
+pub(super) fn format_g14(n: f64) -> String {
     if n == 0.0 {
         return if n.is_sign_negative() { "-0" } else { "0" }.into();
     }

@@ -4,8 +4,9 @@
 //!
 //! A library's code runs at load with a `redis` that only registers, logs and sets the protocol
 //! (calling `redis.call` then is "nonexistent global"), as in Redis. A load that fails leaves
-//! the libraries as they were. FUNCTION DUMP and RESTORE are not implemented: Redis's payload is
-//! an RDB fragment (LZF-compressed strings, CRC64), see README's compatibility section.
+//! the libraries as they were; a library's code that runs past `LOAD_TIMEOUT_MS` is stopped
+//! ("FUNCTION LOAD timeout"). FUNCTION DUMP and RESTORE use Redis's payload (`engine::dump`), so
+//! libraries move between redis-server and cachet both ways.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -18,14 +19,21 @@ use super::{lua_message, numkeys, run, SCRIPTING};
 use crate::commands::{reply_help, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult, ScriptError};
-use crate::state::scripting::{FunctionDef, FunctionsVm, Library, ScriptFlags, FLAG_NAMES};
+use crate::state::scripting::{
+    FunctionDef, FunctionsVm, Library, RunState, ScriptFlags, FLAG_NAMES,
+};
 use crate::sync::LockExt;
 
 /// Where the function switching the globals to FUNCTION LOAD's is kept in the VM's registry.
 const LOADING_SWITCH: &str = "cachet.loading";
 
+/// Redis's `LOAD_TIMEOUT_MS`: the longest a library's code may run at FUNCTION LOAD.
+const LOAD_TIMEOUT_MS: u64 = 500;
+
 #[rustfmt::skip]
 pub static SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "dump", arity: 2, flags: flags!(NOSCRIPT), acl_categories: SCRIPTING, group: "scripting", summary: "Dump all functions into a serialized binary payload", since: "7.0.0", complexity: "O(N) where N is the number of functions", handler: Some(dump), ..SPEC },
+    CommandSpec { name: "restore", arity: -3, flags: flags!(WRITE, DENYOOM, NOSCRIPT), acl_categories: acl!(WRITE, SLOW, SCRIPTING), group: "scripting", summary: "Restore all the functions on the given payload", since: "7.0.0", complexity: "O(N) where N is the number of functions on the payload", handler: Some(restore), ..SPEC },
     CommandSpec { name: "delete", arity: 3, flags: flags!(WRITE, NOSCRIPT), acl_categories: acl!(WRITE, SLOW, SCRIPTING), group: "scripting", summary: "Delete a function by name", since: "7.0.0", handler: Some(delete), ..SPEC },
     CommandSpec { name: "flush", arity: -2, flags: flags!(WRITE, NOSCRIPT), acl_categories: acl!(WRITE, SLOW, SCRIPTING), group: "scripting", summary: "Deleting all functions", since: "7.0.0", complexity: "O(N) where N is the number of functions deleted", handler: Some(flush), ..SPEC },
     CommandSpec { name: "help", arity: 2, flags: flags!(LOADING, STALE), acl_categories: SCRIPTING, group: "scripting", summary: "Show helpful text about the different subcommands", since: "7.0.0", handler: Some(help), ..SPEC },
@@ -191,8 +199,13 @@ fn register_args(args: &Variadic<Value>) -> Result<FunctionDef, String> {
     })
 }
 
-/// Runs a library's code and collects what it registers.
-fn create_library(fvm: &FunctionsVm, code: &[u8]) -> Result<Vec<FunctionDef>, CmdError> {
+/// Runs a library's code (for at most `limit_ms`) and collects what it registers.
+fn create_library(
+    fvm: &FunctionsVm,
+    run: &RunState,
+    code: &[u8],
+    limit_ms: Option<u64>,
+) -> Result<Vec<FunctionDef>, CmdError> {
     let lua = &fvm.vm.lua;
     let start = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
     let chunk = lua
@@ -223,7 +236,9 @@ fn create_library(fvm: &FunctionsVm, code: &[u8]) -> Result<Vec<FunctionDef>, Cm
         })?;
         fvm.vm.current.raw_set("register", register)?;
         switch.call::<()>(true)?;
+        run.limit_load(limit_ms);
         let result: mlua::Result<(bool, Value)> = fvm.vm.runner.call((chunk.clone(),));
+        run.limit_load(None);
         switch.call::<()>(false)?;
         fvm.vm.current.raw_set("register", Value::Nil)?;
         result
@@ -270,36 +285,165 @@ fn load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             name.into_bytes().into(),
         )));
     }
-    let defs = create_library(fvm, &code)?;
+    let library = build_library(
+        fvm,
+        &server.scripting.run,
+        name.clone(),
+        code,
+        Some(LOAD_TIMEOUT_MS),
+    )?;
+    for function in library.functions.keys() {
+        let owner = fvm.index.get(function);
+        if owner.is_some_and(|owner| **owner != *name) {
+            return Err(load_error(format!("Function {function} already exists")));
+        }
+    }
+    unlink(fvm, &name);
+    link(fvm, library);
+    server.scripting.publish_functions(Some(fvm));
+    ctx.out.bulk(name.as_bytes());
+    Ok(())
+}
+
+/// Runs a library's code into a library, which must register at least one function.
+fn build_library(
+    fvm: &FunctionsVm,
+    run: &RunState,
+    name: String,
+    code: Bytes,
+    limit_ms: Option<u64>,
+) -> Result<Library, CmdError> {
+    let defs = create_library(fvm, run, &code, limit_ms)?;
     if defs.is_empty() {
         return Err(load_error("No functions registered"));
     }
-    for def in &defs {
-        let owner = fvm.index.get(&def.name);
-        if owner.is_some_and(|owner| **owner != *name) {
-            return Err(load_error(format!("Function {} already exists", def.name)));
+    let functions = defs
+        .into_iter()
+        .map(|def| (def.name.clone(), def))
+        .collect();
+    Ok(Library {
+        name: name.into(),
+        code,
+        functions,
+    })
+}
+
+fn unlink(fvm: &mut FunctionsVm, name: &str) -> Option<Library> {
+    let old = fvm.libraries.remove(name)?;
+    for function in old.functions.keys() {
+        fvm.index.remove(function);
+    }
+    Some(old)
+}
+
+fn link(fvm: &mut FunctionsVm, library: Library) {
+    for function in library.functions.keys() {
+        fvm.index.insert(function.clone(), library.name.clone());
+    }
+    fvm.libraries.insert(library.name.clone(), library);
+}
+
+/// Every library's code in Redis's payload (libraries by name; Redis's order is its dict's).
+fn dump(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let slot = ctx.server.scripting.functions.lock_or_recover();
+    let codes = slot
+        .iter()
+        .flat_map(|fvm| fvm.libraries.values().map(|l| &l.code[..]));
+    let payload = crate::engine::dump::dump_functions(codes);
+    ctx.out.bulk(&payload);
+    Ok(())
+}
+
+#[derive(PartialEq)]
+enum RestorePolicy {
+    Append,
+    Replace,
+    Flush,
+}
+
+/// Redis's `functionRestoreCommand`: the payload's libraries are all created first (a failure
+/// leaves the current ones untouched), then swapped in (FLUSH) or joined to the current ones,
+/// where a library of the same name is an error (APPEND) or replaced (REPLACE), and a function
+/// name another library holds is an error.
+fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::UnknownSubcommandOrArity {
+            command: "FUNCTION",
+            sub: args[1][..].into(),
+        });
+    }
+    let policy = match args.get(3) {
+        None => RestorePolicy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"append") => RestorePolicy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"replace") => RestorePolicy::Replace,
+        Some(p) if p.eq_ignore_ascii_case(b"flush") => RestorePolicy::Flush,
+        Some(_) => return Err(CmdError::Script(ScriptError::RestorePolicy)),
+    };
+    let payload = &args[2];
+    if crate::engine::dump::verify(payload).is_err() {
+        return Err(CmdError::Script(ScriptError::DumpPayload));
+    }
+    let (codes, read_error) = crate::engine::dump::read_functions(payload);
+    let server = ctx.server;
+    let mut slot = server.scripting.functions.lock_or_recover();
+    functions_vm(&mut slot, ctx)?;
+    let Some(fvm) = slot.as_mut() else {
+        return Ok(());
+    };
+    let mut restored: Vec<Library> = Vec::new();
+    for code in codes {
+        let code = Bytes::from(code);
+        let name = metadata(&code)?;
+        if restored.iter().any(|l| *l.name == *name) {
+            return Err(CmdError::Script(ScriptError::LibraryExists(
+                name.into_bytes().into(),
+            )));
+        }
+        let library = build_library(fvm, &server.scripting.run, name, code, None)?;
+        for function in library.functions.keys() {
+            if restored.iter().any(|l| l.functions.contains_key(function)) {
+                return Err(load_error(format!("Function {function} already exists")));
+            }
+        }
+        restored.push(library);
+    }
+    if let Some(text) = read_error {
+        return Err(load_error(text));
+    }
+    if policy == RestorePolicy::Flush {
+        fvm.libraries.clear();
+        fvm.index.clear();
+    } else {
+        for library in &restored {
+            if fvm.libraries.contains_key(&library.name) && policy == RestorePolicy::Append {
+                return Err(CmdError::Script(ScriptError::RestoreLibraryExists(
+                    library.name.as_bytes().into(),
+                )));
+            }
+        }
+        let replaced = |owner: &str| restored.iter().any(|l| *l.name == *owner);
+        for library in &restored {
+            for function in library.functions.keys() {
+                if fvm
+                    .index
+                    .get(function)
+                    .is_some_and(|owner| !replaced(owner))
+                {
+                    return Err(CmdError::Script(ScriptError::RestoreFunctionExists(
+                        function.as_bytes().into(),
+                    )));
+                }
+            }
+        }
+        for library in &restored {
+            unlink(fvm, &library.name);
         }
     }
-    if let Some(old) = fvm.libraries.remove(name.as_str()) {
-        for function in old.functions.keys() {
-            fvm.index.remove(function);
-        }
+    for library in restored {
+        link(fvm, library);
     }
-    let mut functions = BTreeMap::new();
-    for def in defs {
-        fvm.index.insert(def.name.clone(), name.clone().into());
-        functions.insert(def.name.clone(), def);
-    }
-    fvm.libraries.insert(
-        name.clone().into(),
-        Library {
-            name: name.clone().into(),
-            code,
-            functions,
-        },
-    );
     server.scripting.publish_functions(Some(fvm));
-    ctx.out.bulk(name.as_bytes());
+    ctx.out.ok();
     Ok(())
 }
 

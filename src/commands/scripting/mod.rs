@@ -11,8 +11,11 @@
 
 pub mod bit;
 pub mod cjson;
+pub mod cmsgpack;
 pub mod convert;
 pub mod function;
+pub mod lauxlib;
+pub mod lstruct;
 pub mod run;
 pub mod vm;
 

@@ -1,5 +1,5 @@
 //! Building a Lua VM as Redis 7.0 builds its two (EVAL's and the functions'): Lua 5.1 with the
-//! base, table, string and math libraries, `bit`, `cjson`, the `redis` API, and Redis's sandbox.
+//! base, table, string and math libraries, `bit`, `cjson`, `cmsgpack`, `struct`, the `redis` API, and Redis's sandbox.
 //!
 //! Redis patches Lua to make tables read-only; stock Lua (through mlua, without `unsafe`) cannot,
 //! so scripts see proxies instead: the global table and every library table are empty tables
@@ -109,11 +109,15 @@ redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = native.version, native.version_nu
 G.redis = redis
 G.bit = native.bit
 G.cjson = native.cjson
+G.cmsgpack = native.cmsgpack
+G.struct = native.struct
+native.set_backing(backing)
+
 
 -- What a script sees as its globals: the real ones with every library behind a proxy.
 local view = {}
 for k, v in next, G do view[k] = v end
-for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit', 'cjson'}) do
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   view[name] = protect(G[name], false)
 end
 for _, name in ipairs({'os', 'io', 'package', 'debug', 'loadfile', 'dofile', 'print', 'setfenv', 'getfenv', 'newproxy', 'module', 'require'}) do
@@ -210,9 +214,8 @@ if is_functions then
   for k, v in next, redis do
     if type(v) ~= 'function' then at_load[k] = v end
   end
-  local load_view = {}
-  for k, v in next, view do load_view[k] = v end
-  load_view.redis = protect(at_load, true)
+  -- Redis 7.0 gives a library's code no other global (not even `pcall` or `string`).
+  local load_view = {redis = protect(at_load, true)}
   switch = function(loading)
     if loading then visible = load_view else visible = view end
   end
@@ -240,7 +243,9 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<ml
     let stopped = run.clone();
     native.raw_set(
         "killed",
-        lua.create_function(move |_, ()| Ok(stopped.killed()))?,
+        // A load past its time limit stays stopped too: pcall does not swallow it (Redis's hook
+        // then raises on every line).
+        lua.create_function(move |_, ()| Ok(stopped.killed() || stopped.load_expired()))?,
     )?;
     let prelude = lua.load(PRELUDE).set_name(PRELUDE_NAME).into_function()?;
     let (env, runner, switch): (Table, mlua::Function, Option<mlua::Function>) =
@@ -251,6 +256,8 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<ml
         move |_, _| {
             if killed.killed() {
                 Err(raise_text(LuaText::Killed.text().as_bytes()))
+            } else if killed.load_expired() {
+                Err(raise_text(LuaText::LoadTimeout.text().as_bytes()))
             } else {
                 Ok(VmState::Continue)
             }
@@ -431,6 +438,14 @@ fn natives(lua: &Lua) -> mlua::Result<Table> {
     native.raw_set("version_num", version_num(REDIS_COMPAT_VERSION))?;
     native.raw_set("bit", super::bit::library(lua)?)?;
     native.raw_set("cjson", super::cjson::library(lua)?)?;
+    native.raw_set("cmsgpack", super::cmsgpack::library(lua)?)?;
+    native.raw_set("struct", super::lstruct::library(lua)?)?;
+    native.raw_set(
+        "set_backing",
+        lua.create_function(|lua, backing: Table| {
+            lua.set_named_registry_value(super::cmsgpack::BACKING_KEY, backing)
+        })?,
+    )?;
     Ok(native)
 }
 

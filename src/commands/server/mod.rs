@@ -9,6 +9,7 @@
 pub mod command;
 pub mod config;
 pub mod info;
+mod lolwut;
 pub mod memory;
 pub mod standalone;
 

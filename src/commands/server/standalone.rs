@@ -1,6 +1,8 @@
 //! What a standalone master without replicas, persistence or modules answers: WAIT, WAITAOF,
 //! ROLE, REPLICAOF/SLAVEOF, MODULE, and LOLWUT.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 
 use super::super::args::is;
@@ -8,6 +10,7 @@ use super::super::reply_help;
 use super::super::{CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;
+use crate::state::blocking::{self, OnTimeout};
 use crate::state::config::find_directive;
 use crate::state::REDIS_COMPAT_VERSION;
 
@@ -31,28 +34,43 @@ static MODULE_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "help", arity: 2, flags: flags!(LOADING, STALE), acl_categories: acl!(SLOW), group: "server", summary: "Returns helpful text about the different subcommands.", since: "5.0.0", handler: Some(module_help), ..SPEC },
 ];
 
-/// WAIT numreplicas timeout: no replica ever acknowledges, so the answer is 0 at once (Redis
-/// would wait out the timeout for `numreplicas` > 0 and answer the same 0). The arguments are
-/// still checked as Redis checks them; a negative `numreplicas` is accepted, as in Redis.
+/// WAIT numreplicas timeout: no replica ever acknowledges, so asking for one or more blocks the
+/// client until the timeout (0: until CLIENT UNBLOCK or it goes) and answers 0, as Redis does
+/// without replicas; inside MULTI the answer is 0 at once. A negative `numreplicas` is accepted,
+/// as in Redis, and answered at once.
 fn wait(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
-    millisecond_timeout(&args[2])?;
-    ctx.out.int(0);
+    let numreplicas = parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
+    let timeout = millisecond_timeout(&args[2])?;
+    if numreplicas <= 0 {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    blocking::block_for_timeout(ctx, args, duration(timeout), OnTimeout::NoReplicas);
     Ok(())
 }
 
+/// A timeout of 0 waits for ever.
+fn duration(timeout_ms: u64) -> Option<Duration> {
+    (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms))
+}
+
 /// WAITAOF numlocal numreplicas timeout: `appendonly` is always off, so asking for a local fsync
-/// is an error and anything else is answered `[0, 0]` at once.
+/// is an error; asking for replicas blocks like WAIT and answers `[0, 0]`, as does asking for
+/// nothing, at once.
 fn waitaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let numlocal = parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
-    parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
-    millisecond_timeout(&args[3])?;
+    let numreplicas = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    let timeout = millisecond_timeout(&args[3])?;
     if numlocal > 0 {
         return Err(CmdError::WaitaofNoAof);
     }
-    ctx.out.array(2);
-    ctx.out.int(0);
-    ctx.out.int(0);
+    if numreplicas <= 0 {
+        ctx.out.array(2);
+        ctx.out.int(0);
+        ctx.out.int(0);
+        return Ok(());
+    }
+    blocking::block_for_timeout(ctx, args, duration(timeout), OnTimeout::NoFsyncs);
     Ok(())
 }
 
@@ -126,15 +144,48 @@ fn module_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// LOLWUT [VERSION v]: Redis 7 has no drawing of its own (its `lolwutUnstableCommand`), so every
-/// version but 5 and 6 answers the version line alone; cachet draws neither of those two
-/// either and answers the same line. A VERSION that is not an integer is refused, as in Redis;
-/// other arguments are ignored, as in Redis.
+/// LOLWUT [VERSION v] [args]: Redis 7 has no drawing of its own (its `lolwutUnstableCommand`), so
+/// every version but 5 (Schotter: cols, squares per row and column) and 6 (skyline: cols, rows)
+/// answers the version line alone (`lolwut`). Numbers are checked and clamped as Redis does; the
+/// footer names this server's version, as Redis's names its own.
 fn lolwut(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut rest = &args[1..];
+    let mut version = REDIS_COMPAT_VERSION.to_string();
     if args.len() >= 3 && is(&args[1], "version") {
-        parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+        let v = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+        version = format!("{}.0.0", v as u32);
+        rest = &args[3..];
     }
-    let line = format!("Redis ver. {REDIS_COMPAT_VERSION}\n");
-    ctx.out.verbatim("txt", line.as_bytes());
+    // Redis picks the drawing by the version's first characters.
+    let v = version.as_bytes();
+    let drawing = match (v[0], v.get(1), v.get(2)) {
+        (b'5', Some(b'.'), Some(&c)) if c != b'9' => 5,
+        (b'4', Some(b'.'), Some(b'9')) => 5,
+        (b'6', Some(b'.'), Some(&c)) if c != b'9' => 6,
+        (b'5', Some(b'.'), Some(b'9')) => 6,
+        _ => 0,
+    };
+    let mut numbers = [0i64; 3];
+    for (i, arg) in rest.iter().take([0, 0, 0, 0, 0, 3, 2][drawing]).enumerate() {
+        numbers[i] = parse_i64(arg).ok_or(CmdError::NotInteger)?;
+    }
+    let given = |i: usize, default: i64, max: i64| {
+        if i < rest.len() {
+            numbers[i].clamp(1, max)
+        } else {
+            default
+        }
+    };
+    let text = match drawing {
+        5 => super::lolwut::schotter(
+            given(0, 66, 1000),
+            given(1, 8, 200),
+            given(2, 12, 200),
+            REDIS_COMPAT_VERSION,
+        ),
+        6 => super::lolwut::skyline(given(0, 80, 1000), given(1, 20, 1000), REDIS_COMPAT_VERSION),
+        _ => format!("Redis ver. {REDIS_COMPAT_VERSION}\n").into_bytes(),
+    };
+    ctx.out.verbatim("txt", &text);
     Ok(())
 }

@@ -5,8 +5,11 @@
 //! but not read back yet; a payload is a client's bytes, so every length is checked
 //! and a damaged one is an error, never a panic or a huge allocation.
 
+mod functions;
 mod listpack;
 mod rdb;
+
+pub use functions::{dump_functions, read_functions};
 
 use crate::engine::entry::{Entry, StringValue};
 use crate::engine::types::hash::HashLimits;
@@ -58,10 +61,16 @@ pub fn dump(entry: &Entry, list_fill: i64) -> Vec<u8> {
     } else if let Some(collection) = entry.collection() {
         put_collection(&mut out, collection, list_fill);
     }
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = CRC64.checksum(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    seal(&mut out);
     out
+}
+
+/// The footer of every payload (DUMP's, FUNCTION DUMP's): the RDB version, then the CRC64 of
+/// everything before it, both little-endian.
+fn seal(out: &mut Vec<u8>) {
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = CRC64.checksum(out);
+    out.extend_from_slice(&crc.to_le_bytes());
 }
 
 fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {

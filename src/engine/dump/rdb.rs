@@ -85,6 +85,11 @@ impl<'a> Reader<'a> {
         Reader { bytes, at: 0 }
     }
 
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
     pub fn is_done(&self) -> bool {
         self.at == self.bytes.len()
     }
