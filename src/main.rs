@@ -168,14 +168,18 @@ fn main() {
                 fatal(&format!("Could not listen on the admin port {addr}: {e}"))
             })
         });
-        cachet::net::serve(
+        if let Err(reason) = cachet::net::serve(
             listeners,
             admin,
             values,
             file.map(|f| f.canonicalize().unwrap_or(f)),
             shutdown_signal(),
         )
-        .await;
+        .await
+        {
+            eprintln!("{reason}");
+            std::process::exit(1);
+        }
     });
 }
 

@@ -17,6 +17,7 @@ pub mod notice;
 pub mod policy;
 pub mod shard;
 pub mod sketch;
+pub mod snapshot;
 pub mod types;
 
 use crate::sync::LockExt;

@@ -21,6 +21,7 @@ pub async fn cron(server: Arc<Server>) {
             .stats
             .sample_rates(now_ms(), server.metrics.processed());
         server.used_memory();
+        crate::state::persistence::cron(&server);
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {

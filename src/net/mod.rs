@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::state::config::ConfigValues;
-use crate::state::{Server, CACHET_VERSION};
+use crate::state::{persistence, Server, CACHET_VERSION};
 
 /// A listening socket on `addr` (`host:port`, brackets around an IPv6 host) whose kernel queue of
 /// connections not yet accepted holds `backlog` (`tcp-backlog`), as Redis's `listen(fd, backlog)`:
@@ -56,12 +56,17 @@ pub fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
 
 /// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
 /// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
+///
+/// The snapshot in `dir` is loaded first, before the first client is accepted (a client that
+/// connects meanwhile waits in the listen queue); `Err` when it cannot be and
+/// `snapshot-load-failure` is `refuse`. When `shutdown` completes (SIGTERM, SIGINT), the final
+/// snapshot is written if a `save` schedule is set, as Redis does.
 pub async fn run(
     listeners: Vec<TcpListener>,
     values: ConfigValues,
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
-) {
+) -> Result<(), String> {
     let admin = if values.admin_port == 0 {
         None
     } else {
@@ -91,19 +96,31 @@ pub fn admin_addr(host: &str, port: u16) -> String {
 pub async fn serve(
     listeners: Vec<TcpListener>,
     admin: Option<TcpListener>,
-    values: ConfigValues,
+    mut values: ConfigValues,
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
-) {
+) -> Result<(), String> {
     let local_addr = listeners
         .first()
         .and_then(|l| l.local_addr().ok())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    if values.node_id.is_empty() {
+        // The same node to the coherence peers as before the restart.
+        if let Some(id) = persistence::saved_node_id(&values.dir, &values.dbfilename) {
+            values.node_id = id;
+        }
+    }
     let server = Server::new(values, config_file, local_addr);
     // As Redis, ACL errors at startup stop the server before it serves anyone.
     if let Err(err) = crate::commands::acl::load_at_startup(&server) {
-        tracing::error!("Aborting startup because of ACL errors: {err}");
-        return;
+        return Err(format!("Aborting startup because of ACL errors: {err}"));
+    }
+    {
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || persistence::load_at_start(&server))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|refused| refused.0)?;
     }
     let mut shutdown_rx = server.shutdown_receiver();
 
@@ -126,11 +143,24 @@ pub async fn serve(
             let _ = stopping.wait_for(|stop| *stop).await;
         }))
     });
-    // systemd's Type=notify: the listeners are up. Without NOTIFY_SOCKET this does nothing.
+    // systemd's Type=notify: the snapshot is loaded and the listeners are up. Without
+    // NOTIFY_SOCKET this does nothing.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    tokio::select! {
-        _ = shutdown => {}
-        _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
+    let signalled = tokio::select! {
+        _ = shutdown => true,
+        _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => false,
+    };
+    if signalled {
+        // SHUTDOWN saved in its handler; a signal saves here, as Redis's default
+        // `shutdown-on-sigterm`. A failed save is logged and the daemon stops all the same.
+        let saver = server.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            persistence::save_for_shutdown(&saver, false, false)
+        })
+        .await;
+        if !matches!(saved, Ok(Ok(()))) {
+            tracing::error!("Error trying to save the DB, stopping without the final snapshot");
+        }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     server.shutdown();
@@ -144,6 +174,7 @@ pub async fn serve(
         let _ = admin.await;
     }
     tracing::info!("cachet is now ready to exit, bye bye...");
+    Ok(())
 }
 
 async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sender<()>) {

@@ -58,6 +58,13 @@ pub struct ConfigValues {
     pub proto_max_multibulk_len: usize,
     pub client_query_buffer_limit: usize,
     pub save: String,
+    /// `save` parsed: (seconds, changes) pairs; a snapshot is taken when any is met.
+    pub save_points: Vec<(u64, u64)>,
+    pub rdbcompression: bool,
+    pub stop_writes_on_bgsave_error: bool,
+    /// `snapshot-load-failure empty`: start with no data when the snapshot cannot be loaded
+    /// (the default, `refuse`, stops the daemon as Redis stops on a corrupt RDB).
+    pub snapshot_load_failure_empty: bool,
     pub appendonly: bool,
     pub dir: String,
     pub dbfilename: String,
@@ -350,6 +357,10 @@ impl Default for ConfigValues {
             proto_max_multibulk_len: 0,
             client_query_buffer_limit: 0,
             save: String::new(),
+            save_points: Vec::new(),
+            rdbcompression: true,
+            stop_writes_on_bgsave_error: true,
+            snapshot_load_failure_empty: false,
             appendonly: false,
             dir: String::new(),
             dbfilename: String::new(),

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod multi;
 pub mod pause;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod slowlog;
@@ -130,6 +131,8 @@ pub struct Server {
     pub monitors: monitor::Monitors,
     /// Cluster mode: the topology, slot owners, where it is saved.
     pub cluster: cluster::Cluster,
+    /// Snapshots: changes since the last save, the save running, the load at start.
+    pub persistence: Arc<persistence::Persistence>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -199,6 +202,7 @@ impl Server {
             self.watches.clone(),
             self.coherence.clone(),
             self.tracking.clone(),
+            self.persistence.clone(),
         ]
     }
 
@@ -278,9 +282,11 @@ impl Server {
             latency: Default::default(),
             monitors: Default::default(),
             cluster,
+            persistence: Arc::default(),
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());
+        let _ = server.persistence.server.set(Arc::downgrade(&server));
         server.apply_config();
         if let (_, Some(warning)) = coherence::config::ignored_links(&server.config.read()) {
             tracing::warn!("{warning}");

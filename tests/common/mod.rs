@@ -15,6 +15,18 @@ pub struct TestServer {
     pub admin: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// The server's own `dir` when the test did not choose one, removed when it stops.
+    scratch: Option<std::path::PathBuf>,
+}
+
+/// A fresh directory for one test server's snapshot, so that no server loads another's file.
+pub fn scratch_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("cachet-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch dir");
+    dir
 }
 
 impl TestServer {
@@ -32,7 +44,12 @@ impl TestServer {
     pub fn start_with_file(path: &std::path::Path) -> TestServer {
         let text = std::fs::read_to_string(path).expect("read conf file");
         TestServer::start_from(Some(path.to_path_buf()), |values| {
+            let scratch = values.dir.clone();
             cachet::state::config::apply_conf_text(values, &text).expect("valid conf file");
+            // The sample file's `dir ./` would be the tests' working directory, shared by all.
+            if matches!(values.dir.as_str(), "." | "./") {
+                values.dir = scratch;
+            }
         })
     }
 
@@ -53,14 +70,26 @@ impl TestServer {
         with_admin: bool,
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
+        // No snapshot schedule (tests save when they mean to) and a directory of its own.
+        let scratch = scratch_dir();
         let mut values = ConfigValues {
             port: 0,
             shards: 4,
+            save: String::new(),
+            save_points: Vec::new(),
+            dir: scratch.to_string_lossy().into_owned(),
             // Tests use DEBUG (SLEEP, RELOAD, OBJECT...); Redis 7 refuses it by default.
             enable_debug_command: cachet::state::config::ProtectedAction::Yes,
             ..ConfigValues::default()
         };
         configure(&mut values);
+        // A test that chose its own `dir` leaves the scratch one unused: it goes at once.
+        let scratch = if values.dir == scratch.to_string_lossy() {
+            Some(scratch)
+        } else {
+            let _ = std::fs::remove_dir(&scratch);
+            None
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -80,7 +109,7 @@ impl TestServer {
             .map(|l| l.local_addr().expect("local addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            runtime.block_on(cachet::net::serve(
+            let _ = runtime.block_on(cachet::net::serve(
                 vec![listener],
                 admin_listener,
                 values,
@@ -95,6 +124,7 @@ impl TestServer {
             admin,
             stop: Some(stop),
             thread: Some(thread),
+            scratch,
         }
     }
 
@@ -138,6 +168,9 @@ impl Drop for TestServer {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if let Some(dir) = self.scratch.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

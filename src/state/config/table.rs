@@ -404,17 +404,70 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     Directive {
         name: "save",
-        default: "",
+        default: "3600 1 300 100 60 10000",
         mutable: true,
         protected: false,
-        help: "Snapshot schedule; cachet does not persist yet, so only \"\" is accepted.",
+        help: "Snapshot schedule: pairs of <seconds> <changes>; a snapshot is written when any pair is met. \"\" turns scheduled snapshots off (SAVE and BGSAVE still work).",
         get: |c| c.save.clone(),
         set: |c, a| {
-            let value = a.join(" ");
-            if !value.trim().is_empty() {
-                return Err("cachet does not support RDB persistence".into());
+            let words: Vec<&str> = a.iter().flat_map(|w| w.split_whitespace()).collect();
+            if !words.len().is_multiple_of(2) {
+                return Err("Invalid save parameters".into());
             }
-            c.save = String::new();
+            let mut points = Vec::new();
+            for pair in words.chunks(2) {
+                let parse = |w: &str| w.parse::<i64>().ok().filter(|n| *n >= 1);
+                match (parse(pair[0]), parse(pair[1])) {
+                    (Some(seconds), Some(changes)) => points.push((seconds as u64, changes as u64)),
+                    _ => return Err("Invalid save parameters".into()),
+                }
+            }
+            c.save = points
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            c.save_points = points;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "rdbcompression",
+        default: "yes",
+        mutable: true,
+        protected: false,
+        help: "Compress snapshot sections with zstd.",
+        get: |c| yes_no(c.rdbcompression),
+        set: |c, a| {
+            c.rdbcompression = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "stop-writes-on-bgsave-error",
+        default: "yes",
+        mutable: true,
+        protected: false,
+        help: "Refuse writes (MISCONF) while the last background snapshot failed and a schedule is set.",
+        get: |c| yes_no(c.stop_writes_on_bgsave_error),
+        set: |c, a| {
+            c.stop_writes_on_bgsave_error = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "snapshot-load-failure",
+        default: "refuse",
+        mutable: true,
+        protected: false,
+        help: "When the snapshot at start cannot be read: refuse to start, or start empty (the bad file is kept).",
+        get: |c| if c.snapshot_load_failure_empty { "empty" } else { "refuse" }.to_string(),
+        set: |c, a| {
+            c.snapshot_load_failure_empty = match one(a)?.to_ascii_lowercase().as_str() {
+                "refuse" => false,
+                "empty" => true,
+                _ => return Err("argument(s) must be one of the following: refuse, empty".into()),
+            };
             Ok(())
         },
     },
@@ -447,7 +500,7 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     Directive {
         name: "dbfilename",
-        default: "dump.rdb",
+        default: "dump.cachet",
         mutable: true,
         protected: true,
         help: "Snapshot file name inside dir.",
