@@ -40,7 +40,9 @@ impl<'a> ApiClient<'a> {
                 )
             })?;
         info.details().name = Some(Bytes::from_static(b"admin-api"));
-        let mut state = ClientState::new(info, true);
+        // As the `default` user: the token admits the operator, and ACL rules the operator set on
+        // `default` apply to what the API runs (its commands reach ACL LOG like any client's).
+        let mut state = ClientState::new(info, server.acl.default_user(), true);
         state.select(db);
         Ok(ApiClient { server, state })
     }
