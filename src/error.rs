@@ -242,6 +242,13 @@ pub enum CmdError {
     InvalidSecondDbIndex,
     NoShutdownInProgress,
     ShutdownFailed,
+    /// SAVE or BGSAVE while a background save runs.
+    BgsaveInProgress,
+    /// SAVE that failed: Redis answers a bare `-ERR` (the reason is in the log).
+    SaveFailed,
+    /// A write (or PING) while the last background save failed and `stop-writes-on-bgsave-error`
+    /// is on (Redis's `shared.bgsaveerr`).
+    Misconf,
     /// CONFIG SET of a directive that does not exist (`name` as typed).
     ConfigUnknown {
         name: Box<str>,
@@ -555,6 +562,9 @@ impl CmdError {
             InvalidSecondDbIndex => "ERR invalid second DB index",
             NoShutdownInProgress => "ERR No shutdown in progress.",
             ShutdownFailed => "ERR Errors trying to SHUTDOWN. Check logs.",
+            BgsaveInProgress => "ERR Background save already in progress",
+            SaveFailed => "ERR",
+            Misconf => "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
             ConfigNoFile => "ERR The server is running without a config file",
             InvalidPriority => "ERR invalid priority, must be one of low, normal, high, critical",
             DependsOnItself => "ERR a key cannot depend on itself",

@@ -127,23 +127,7 @@ fn main() {
         "warning" => "warn",
         _ => "off",
     };
-    let subscriber =
-        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter));
-    if values.logfile.is_empty() {
-        subscriber
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .init();
-    } else {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&values.logfile)
-            .unwrap_or_else(|e| fatal(&format!("Can't open the log file {}: {e}", values.logfile)));
-        subscriber
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
-            .init();
-    }
+    init_logs(&values, filter);
 
     let threads = match values.threads {
         0 => std::thread::available_parallelism()
@@ -184,8 +168,15 @@ fn main() {
         if listeners.is_empty() {
             fatal("bind: no address to listen on");
         }
-        let served = cachet::run(
+        let admin = (values.admin_port != 0).then(|| {
+            let addr = cachet::net::admin_addr(&values.admin_bind, values.admin_port);
+            cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
+                fatal(&format!("Could not listen on the admin port {addr}: {e}"))
+            })
+        });
+        let served = cachet::net::serve(
             listeners,
+            admin,
             values,
             file.map(|f| f.canonicalize().unwrap_or(f)),
             shutdown_signal(),
@@ -197,6 +188,34 @@ fn main() {
             std::process::exit(1);
         }
     });
+}
+
+/// Logs to standard output or `logfile`, as plain lines or (`log-format json`) one JSON object per
+/// line: `timestamp`, `level`, `target`, `fields` (`message` and the event's own fields).
+fn init_logs(values: &cachet::ConfigValues, filter: &str) {
+    let subscriber =
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter));
+    let file = (!values.logfile.is_empty()).then(|| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&values.logfile)
+            .unwrap_or_else(|e| fatal(&format!("Can't open the log file {}: {e}", values.logfile)))
+    });
+    match (values.log_json, file) {
+        (true, None) => subscriber.json().init(),
+        (true, Some(file)) => subscriber
+            .json()
+            .with_writer(std::sync::Mutex::new(file))
+            .init(),
+        (false, None) => subscriber
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        (false, Some(file)) => subscriber
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init(),
+    }
 }
 
 async fn shutdown_signal() {

@@ -142,6 +142,9 @@ fn config_set_errors_like_redis() {
 fn protected_configs_are_refused_like_redis() {
     let server = TestServer::start();
     let mut raw = server.raw();
+    // The test server's own scratch directory.
+    let dir = String::from_utf8(raw.call(&[b"CONFIG", b"GET", b"dir"])).unwrap();
+    let dir = dir.split("\r\n").nth(4).unwrap().to_string();
     let protected = |name: &str| {
         format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config\r\n")
     };
@@ -173,8 +176,8 @@ fn protected_configs_are_refused_like_redis() {
     }
     // Nothing was applied, and they all still read.
     assert_eq!(
-        raw.call(&[b"CONFIG", b"GET", b"hz", b"dir", b"peer", b"enable-protected-configs"]),
-        b"*8\r\n$2\r\nhz\r\n$2\r\n10\r\n$3\r\ndir\r\n$1\r\n.\r\n$4\r\npeer\r\n$0\r\n\r\n$24\r\nenable-protected-configs\r\n$2\r\nno\r\n"
+        String::from_utf8_lossy(&raw.call(&[b"CONFIG", b"GET", b"hz", b"dir", b"peer", b"enable-protected-configs"])),
+        format!("*8\r\n$2\r\nhz\r\n$2\r\n10\r\n$3\r\ndir\r\n${}\r\n{dir}\r\n$4\r\npeer\r\n$0\r\n\r\n$24\r\nenable-protected-configs\r\n$2\r\nno\r\n", dir.len())
     );
 }
 

@@ -22,6 +22,8 @@ const DIFFERENT_VALUE: &[&str] = &[
     "daemonize",
     "logfile",
     "save",
+    // cachet's snapshot is not an RDB file: `dump.cachet`, so neither daemon reads the other's.
+    "dbfilename",
     "appendonly",
     "maxmemory-policy",
     "io-threads",

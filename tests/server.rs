@@ -158,7 +158,8 @@ fn debug_sleep_holds_only_its_connection() {
 
 #[test]
 fn shutdown_argument_errors() {
-    let server = TestServer::start();
+    // A `dir` that does not exist: every save fails.
+    let server = TestServer::start_with(|v| v.dir = "/nonexistent/cachet".into());
     let mut raw = server.raw();
     assert_eq!(raw.call(&[b"SHUTDOWN", b"FOO"]), b"-ERR syntax error\r\n");
     assert_eq!(
@@ -173,11 +174,17 @@ fn shutdown_argument_errors() {
         raw.call(&[b"SHUTDOWN", b"ABORT"]),
         b"-ERR No shutdown in progress.\r\n"
     );
-    // There is no persistence to save to: an explicit SAVE fails unless forced.
+    // A save that fails fails the SHUTDOWN, whether SAVE asks for it or a schedule implies it.
     assert_eq!(
         raw.call(&[b"SHUTDOWN", b"SAVE"]),
         b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
     );
+    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"save", b"60 1"]), b"+OK\r\n");
+    assert_eq!(
+        raw.call(&[b"SHUTDOWN"]),
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert_eq!(raw.call(&[b"CONFIG", b"SET", b"save", b""]), b"+OK\r\n");
     assert!(server.alive());
 }
 

@@ -1,52 +1,23 @@
 //! Consumer groups (XGROUP, XACK, XREADGROUP) against a real redis-server 7.0: edge cases first
 //! (errors in Redis's order, `$` and `-`/`+` IDs, MKSTREAM, ENTRIESREAD, history of deleted
 //! entries, pending entries of deleted consumers, NOACK), then blocked XREADGROUP (served from the
-//! group's last ID, NOGROUP after DESTROY, UNBLOCKED after DEL), then a pseudo-random run. Replies
-//! compared byte for byte; DUMP payloads through redis-server's RESTORE.
+//! group's last ID, NOGROUP after DESTROY, UNBLOCKED when the key goes, XREAD waiting on), then
+//! a pseudo-random run. Replies compared byte for byte; DUMP payloads through redis-server's
+//! RESTORE.
 
 mod common;
 #[path = "common/differential.rs"]
 mod differential;
 #[path = "common/fleet.rs"]
 mod fleet;
+#[path = "common/streams.rs"]
+mod streams;
 
 use std::net::TcpStream;
 
 use common::{call, RawClient};
 use differential::Differential;
-
-/// Sends each line to both servers and compares the replies; `dump <key>` goes through
-/// `dump_restores_as_redis_dumps`.
-fn same(d: &mut Differential, lines: &[&str]) {
-    for line in lines {
-        if let Some(key) = line.strip_prefix("dump ") {
-            dump_restores_as_redis_dumps(d, key);
-            continue;
-        }
-        let args: Vec<&str> = line.split(' ').collect();
-        d.check_str(&args);
-    }
-}
-
-/// cachet's DUMP of `key` restored into redis-server is what redis-server holds at `key`. Pending
-/// entries and consumers carry times, so the keys compared must have none (or equal ones).
-fn dump_restores_as_redis_dumps(d: &mut Differential, key: &str) {
-    let connect = |port: u16| RawClient {
-        stream: TcpStream::connect(("127.0.0.1", port)).expect("connect"),
-    };
-    let (mut ours, mut theirs) = (connect(d.cachet.port()), connect(d.redis.port));
-    let reply = ours.call(&[b"dump", key.as_bytes()]);
-    let start = reply.iter().position(|&b| b == b'\n').expect("bulk") + 1;
-    let payload = &reply[start..reply.len() - 2];
-    let restored = theirs.call(&[b"restore", b"dump-copy", b"0", payload, b"replace"]);
-    assert_eq!(String::from_utf8_lossy(&restored), "+OK\r\n");
-    assert_eq!(
-        theirs.call(&[b"dump", b"dump-copy"]),
-        theirs.call(&[b"dump", key.as_bytes()]),
-        "DUMP {key}"
-    );
-    theirs.call(&[b"del", b"dump-copy"]);
-}
+use streams::{blocked_count, same, send};
 
 #[test]
 fn xgroup_as_redis() {
@@ -180,23 +151,6 @@ fn xreadgroup_as_redis() {
     );
 }
 
-fn send(raw: &mut RawClient, request: &str) {
-    let args: Vec<&str> = request.split(' ').collect();
-    let mut frame = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in &args {
-        frame.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
-    }
-    raw.send(&frame);
-}
-
-fn blocked_count(raw: &mut RawClient) -> usize {
-    let info = String::from_utf8_lossy(&call(raw, "info clients")).into_owned();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("blocked_clients")
-}
-
 /// Clients blocked by `requests` (in order) on each server, then `wake` run on each; every blocked
 /// client's reply compared, in order.
 fn blocked_then_woken(setup: &[&str], requests: &[&str], wake: &[&str]) {
@@ -214,7 +168,15 @@ fn blocked_then_woken(setup: &[&str], requests: &[&str], wake: &[&str]) {
             fleet::wait_until("the client to block", || blocked_count(&mut other) == n + 1);
         }
         for line in wake {
-            call(&mut other, *line);
+            match line.strip_prefix("wait-gone ") {
+                // Until expiry (active, or lazy on this lookup) has taken the key.
+                Some(key) => fleet::wait_until("the key to expire", || {
+                    call(&mut other, &format!("exists {key}")) == b":0\r\n"
+                }),
+                None => {
+                    call(&mut other, *line);
+                }
+            }
         }
         let got: Vec<String> = waiters
             .iter_mut()
@@ -268,6 +230,40 @@ fn blocked_xreadgroup_as_redis() {
         ],
         &["xadd s 2 f v", "xadd s 3 f v"],
     );
+}
+
+/// What Redis 7.0 does when the key of a blocked read goes (checked against redis-server): a
+/// blocked XREADGROUP is answered `UNBLOCKED the stream key no longer exists` whether the key is
+/// deleted, expires, is evicted, flushed, renamed away or re-typed, and `NOGROUP` when its group is
+/// destroyed; a blocked XREAD keeps waiting through all of that and is served by the next entry of
+/// a stream under its key.
+#[test]
+fn blocked_reads_when_the_key_goes() {
+    let setup = ["xadd s 1 f v", "xgroup create s g $"];
+    let group_read = ["xreadgroup group g a block 0 streams s >"];
+    for wake in [
+        &["pexpire s 30", "wait-gone s"][..],
+        &["flushall"],
+        &["rename s t"],
+        &[
+            "config set maxmemory-policy allkeys-random",
+            "config set maxmemory 1",
+            "set x y",
+        ],
+        &["xgroup destroy s g", "xgroup create s g $", "xadd s 2 f v"],
+    ] {
+        blocked_then_woken(&setup, &group_read, wake);
+    }
+    let read = ["xread block 0 streams s $"];
+    for wake in [
+        &["del s", "xadd s 2 f v"][..],
+        &["pexpire s 30", "wait-gone s", "xadd s 2 f v"],
+        &["set s x", "del s", "xadd s 2 f v"],
+        &["rename s t", "xadd t 2 f v", "xadd s 3 f v"],
+        &["flushall", "xadd s 2 f v"],
+    ] {
+        blocked_then_woken(&setup, &read, wake);
+    }
 }
 
 #[test]

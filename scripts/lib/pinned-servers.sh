@@ -16,7 +16,7 @@ start_servers() {
   taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$WORK" --logfile "$WORK/redis.log" &
   REDIS_PID=$!
-  taskset -c "$SERVER_CPU" "${CACHET:-target/release/cachet}" --port "$CACHET_PORT" --loglevel warning >"$WORK/cachet.log" 2>&1 &
+  taskset -c "$SERVER_CPU" "${CACHET:-target/release/cachet}" --port "$CACHET_PORT" --loglevel warning --save "" --dir "$WORK" >"$WORK/cachet.log" 2>&1 &
   CACHET_PID=$!
   PIDS+=("$REDIS_PID" "$CACHET_PID")
   for port in "$REDIS_PORT" "$CACHET_PORT"; do

@@ -413,6 +413,13 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 }
                 observe::rejected(ctx, args);
                 Err(err)
+            } else if (spec.has_flag(CommandFlags::WRITE) || spec.name == "ping")
+                && crate::state::persistence::writes_denied(ctx.server)
+            {
+                // As Redis, PING too: a health check must see that writes are refused.
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(ctx, args, CmdError::Misconf))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 let started = observe::start();

@@ -43,6 +43,8 @@ pub struct EvictionState {
     pub evicted_bytes: AtomicU64,
     /// Evictions by priority (low, normal, high, critical).
     pub evicted_by_priority: [AtomicU64; 4],
+    /// Bytes evicted by priority, for the admin port's per-priority figures.
+    pub evicted_bytes_by_priority: [AtomicU64; 4],
     /// Where the fallback walk for an admissible entry resumes.
     walk_shard: AtomicUsize,
     /// Evictions that had to walk because sampling found no admissible candidate.
@@ -217,6 +219,8 @@ impl Keyspace {
             .evicted_bytes
             .fetch_add(bytes as u64, Ordering::Relaxed);
         stats.evicted_by_priority[priority as usize].fetch_add(1, Ordering::Relaxed);
+        stats.evicted_bytes_by_priority[priority as usize]
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// Candidates waiting in the eviction pool (INFO cachet).
@@ -228,7 +232,11 @@ impl Keyspace {
         let stats = &self.evictions;
         stats.evicted_keys.store(0, Ordering::Relaxed);
         stats.evicted_bytes.store(0, Ordering::Relaxed);
-        for counter in &stats.evicted_by_priority {
+        for counter in stats
+            .evicted_by_priority
+            .iter()
+            .chain(&stats.evicted_bytes_by_priority)
+        {
             counter.store(0, Ordering::Relaxed);
         }
     }

@@ -11,11 +11,13 @@ pub mod expire;
 pub mod glob;
 pub mod invalidate;
 pub mod labels;
+pub mod listpack;
 pub mod memory;
 pub mod notice;
 pub mod policy;
 pub mod shard;
 pub mod sketch;
+pub mod snapshot;
 pub mod types;
 
 use crate::sync::LockExt;

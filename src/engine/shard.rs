@@ -607,6 +607,21 @@ impl DbShard<'_> {
         old
     }
 
+    /// Inserts an entry read from a snapshot with the access state it had when saved: its access
+    /// time, and the sketch taught the key's saved estimate (the sketch's hashes differ from one
+    /// process to the next, so its counters cannot be copied).
+    pub fn insert_loaded(&mut self, hash: u64, entry: Box<Entry>, lru: u32, sketch: u8) {
+        let (key, key_lfu) = (entry.key().to_vec(), entry.lfu);
+        self.insert(hash, entry);
+        for _ in 0..sketch {
+            self.sketch.increment(hash);
+        }
+        if let Some(entry) = self.table.map.find_mut(hash, |e| e.key() == key) {
+            entry.lru = lru;
+            entry.lfu = key_lfu;
+        }
+    }
+
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
         let index = self.expire_if_needed(hash, key)?;
         self.remove_at(index)

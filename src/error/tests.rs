@@ -304,6 +304,9 @@ fn every_message_as_redis_sends_it() {
             MigrateTarget(b"BUSYKEY Target key name already exists."[..].into()),
             b"ERR Target instance replied with error: BUSYKEY Target key name already exists.",
         ),
+        (BgsaveInProgress, b"ERR Background save already in progress"),
+        (SaveFailed, b"ERR"),
+        (Misconf, b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

@@ -22,11 +22,12 @@ pub async fn cron(server: Arc<Server>) {
             .sample_rates(now_ms(), server.metrics.processed());
         server.used_memory();
         server.migrate_sockets.close_idle();
+        crate::state::persistence::cron(&server);
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {
             // Never between the commands of an EXEC.
-            let _shared = server.exec_gate.shared();
+            let shared = server.exec_gate.shared();
             let started = Instant::now();
             if evict_in_background(&server.keyspace, budget) {
                 sample_latency(&server, "eviction-cycle", started);
@@ -41,6 +42,9 @@ pub async fn cron(server: Arc<Server>) {
             server.keyspace.shrink_to_fit();
             // Keys the cycle expired or evicted may have dependents.
             server.keyspace.invalidate_dependents();
+            drop(shared);
+            // And blocked clients: an XREADGROUP on a stream that expired is answered now.
+            crate::state::blocking::serve_ready(&server);
         })
         .await;
     }

@@ -4,6 +4,7 @@
 //! graceful shutdown: on the signal the listener stops accepting, every connection finishes the
 //! batch it is executing, and `run` returns once all have closed.
 
+pub mod admin;
 pub mod coherence;
 pub mod connection;
 mod cron;
@@ -23,7 +24,7 @@ use crate::engine::dump::RestoreLimits;
 use crate::engine::types::hash::HashLimits;
 use crate::engine::types::zset::ZSetLimits;
 use crate::state::config::ConfigValues;
-use crate::state::{Server, CACHET_VERSION};
+use crate::state::{persistence, Server, CACHET_VERSION};
 
 /// A listening socket on `addr` (`host:port`, brackets around an IPv6 host) whose kernel queue of
 /// connections not yet accepted holds `backlog` (`tcp-backlog`), as Redis's `listen(fd, backlog)`:
@@ -64,6 +65,8 @@ pub enum StartError {
     Acl(String),
     /// `--import-rdb`: the file named could not be loaded.
     ImportRdb(std::path::PathBuf, RdbFileError),
+    /// The snapshot in `dir` does not load and `snapshot-load-failure` is `refuse`.
+    Snapshot(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -71,16 +74,55 @@ impl std::fmt::Display for StartError {
         match self {
             StartError::Acl(e) => write!(f, "Aborting startup because of ACL errors: {e}"),
             StartError::ImportRdb(path, e) => write!(f, "importing {}: {e}", path.display()),
+            StartError::Snapshot(e) => write!(f, "{e}"),
         }
     }
 }
 
 /// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
-/// runs SHUTDOWN. Returns once every connection has finished its current batch and closed; an
-/// error when it could not start (then no client was served).
+/// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
+///
+/// The snapshot in `dir` is loaded first, before the first client is accepted (a client that
+/// connects meanwhile waits in the listen queue); `Err` when it cannot be and
+/// `snapshot-load-failure` is `refuse` (and when the ACL users or an `--import-rdb` file do not
+/// load; then no client was served). When `shutdown` completes (SIGTERM, SIGINT), the final
+/// snapshot is written if a `save` schedule is set, as Redis does.
 pub async fn run(
     listeners: Vec<TcpListener>,
     values: ConfigValues,
+    config_file: Option<std::path::PathBuf>,
+    shutdown: impl Future,
+) -> Result<(), StartError> {
+    let admin = if values.admin_port == 0 {
+        None
+    } else {
+        let addr = admin_addr(&values.admin_bind, values.admin_port);
+        match listen(&addr, values.tcp_backlog) {
+            Ok(listener) => Some(listener),
+            Err(err) => {
+                tracing::warn!(%addr, %err, "could not listen on the admin port");
+                None
+            }
+        }
+    };
+    serve(listeners, admin, values, config_file, shutdown).await
+}
+
+/// `host:port`, with brackets around an IPv6 host.
+pub fn admin_addr(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// `run` with the admin port's listener bound by the caller (tests bind `127.0.0.1:0`; the binary
+/// fails at start when the port cannot be had).
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    admin: Option<TcpListener>,
+    mut values: ConfigValues,
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
 ) -> Result<(), StartError> {
@@ -88,15 +130,28 @@ pub async fn run(
         .first()
         .and_then(|l| l.local_addr().ok())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    if values.node_id.is_empty() {
+        // The same node to the coherence peers as before the restart.
+        if let Some(id) = persistence::saved_node_id(&values.dir, &values.dbfilename) {
+            values.node_id = id;
+        }
+    }
     let import = values.import_rdb.clone();
     let server = Server::new(values, config_file, local_addr);
     // As Redis, ACL errors at startup stop the server before it serves anyone.
     if let Err(err) = crate::commands::acl::load_at_startup(&server) {
         return Err(StartError::Acl(err.to_string()));
     }
+    {
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || persistence::load_at_start(&server))
+            .await
+            .map_err(|e| StartError::Snapshot(e.to_string()))?
+            .map_err(|refused| StartError::Snapshot(refused.0))?;
+    }
     if let Some(path) = import {
-        // Before the accept loop starts: clients that connect meanwhile wait in the listen queue
-        // (Redis answers them -LOADING instead).
+        // After the snapshot, before the accept loop starts: clients that connect meanwhile wait
+        // in the listen queue (Redis answers them -LOADING instead).
         let loading = server.clone();
         let result = tokio::task::spawn_blocking(move || {
             let outcome = import_rdb(&loading, &path);
@@ -127,10 +182,32 @@ pub async fn run(
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
-    tokio::select! {
-        _ = shutdown => {}
-        _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => {}
+    let admin = admin.map(|listener| {
+        let mut stopping = server.shutdown_receiver();
+        tokio::spawn(admin::serve(server.clone(), listener, async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }))
+    });
+    // systemd's Type=notify: the snapshot is loaded and the listeners are up. Without
+    // NOTIFY_SOCKET this does nothing.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let signalled = tokio::select! {
+        _ = shutdown => true,
+        _ = async { let _ = shutdown_rx.wait_for(|stopping| *stopping).await; } => false,
+    };
+    if signalled {
+        // SHUTDOWN saved in its handler; a signal saves here, as Redis's default
+        // `shutdown-on-sigterm`. A failed save is logged and the daemon stops all the same.
+        let saver = server.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            persistence::save_for_shutdown(&saver, false, false)
+        })
+        .await;
+        if !matches!(saved, Ok(Ok(()))) {
+            tracing::error!("Error trying to save the DB, stopping without the final snapshot");
+        }
     }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     server.shutdown();
     drop(done_tx);
     let _ = done_rx.recv().await;
@@ -138,6 +215,9 @@ pub async fn run(
     sweeper.abort();
     publisher.abort();
     let _ = links.await;
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     tracing::info!("cachet is now ready to exit, bye bye...");
     Ok(())
 }

@@ -50,7 +50,7 @@ use tokio::sync::oneshot;
 
 use super::clients::{ClientInfo, ClientState};
 use super::Server;
-use crate::engine::notice::{class, Notice, NoticeSink, Target};
+use crate::engine::notice::{Notice, NoticeSink, Target};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{Protocol, ReplyBuf};
 use crate::state::command::Ctx;
@@ -149,6 +149,8 @@ pub struct Blocking {
 
 /// A (db, key) that may have become servable; `None` stands for every key of the db (SWAPDB).
 type Ready = (usize, Option<Bytes>);
+/// The database of a ready entry that stands for every database (FLUSHALL).
+const ALL_DBS: usize = usize::MAX;
 
 thread_local! {
     static READY: RefCell<Vec<Ready>> = const { RefCell::new(Vec::new()) };
@@ -159,16 +161,14 @@ impl NoticeSink for Blocking {
         if self.waiting.load(Ordering::SeqCst) == 0 {
             return;
         }
-        // Expiry and eviction never give a waiter anything. A DEL does not either, but a client
-        // blocked in XREADGROUP is answered an error when its stream goes.
-        if notice.class & (class::EXPIRED | class::EVICTED) != 0 {
-            return;
-        }
+        // A key that goes (deleted, expired, evicted, flushed) gives no waiter anything, but a
+        // client blocked in XREADGROUP is answered an error when its stream goes, as in Redis 7.0
+        // (`signalDeletedKeyAsReady`); the others' serve finds nothing and keeps them waiting.
         let ready = match notice.target {
             Target::Key(key) => (notice.db, Some(Bytes::copy_from_slice(key))),
-            // SWAPDB brings a whole database's keys in; a flush only removes.
-            Target::Db if !notice.event.starts_with("flush") => (notice.db, None),
-            Target::Db | Target::All | Target::Tag(_) | Target::Pattern(_) => return,
+            Target::Db => (notice.db, None),
+            Target::All => (ALL_DBS, None),
+            Target::Tag(_) | Target::Pattern(_) => return,
         };
         READY.with(|list| {
             let mut list = list.borrow_mut();
@@ -392,13 +392,13 @@ pub fn serve_ready(server: &Server) {
             match key {
                 Some(key) => serve_key(server, &mut registry, db, &key),
                 None => {
-                    let keys: Vec<Bytes> = registry
+                    let keys: Vec<(usize, Bytes)> = registry
                         .by_key
                         .keys()
-                        .filter(|(d, _)| *d == db)
-                        .map(|(_, k)| k.clone())
+                        .filter(|(d, _)| *d == db || db == ALL_DBS)
+                        .cloned()
                         .collect();
-                    for key in keys {
+                    for (db, key) in keys {
                         serve_key(server, &mut registry, db, &key);
                     }
                 }

@@ -58,6 +58,13 @@ pub struct ConfigValues {
     pub proto_max_multibulk_len: usize,
     pub client_query_buffer_limit: usize,
     pub save: String,
+    /// `save` parsed: (seconds, changes) pairs; a snapshot is taken when any is met.
+    pub save_points: Vec<(u64, u64)>,
+    pub rdbcompression: bool,
+    pub stop_writes_on_bgsave_error: bool,
+    /// `snapshot-load-failure empty`: start with no data when the snapshot cannot be loaded
+    /// (the default, `refuse`, stops the daemon as Redis stops on a corrupt RDB).
+    pub snapshot_load_failure_empty: bool,
     pub appendonly: bool,
     pub dir: String,
     pub dbfilename: String,
@@ -106,6 +113,15 @@ pub struct ConfigValues {
     /// `--import-rdb`: a Redis RDB file loaded into the keyspace at start, before clients are
     /// served. A command-line flag, not a directive: CONFIG neither shows nor rewrites it.
     pub import_rdb: Option<PathBuf>,
+    /// The admin HTTP port (`net::admin`); 0: no admin port.
+    pub admin_port: u16,
+    pub admin_bind: String,
+    /// Bearer token the admin endpoints that reveal or change data require; empty: none.
+    pub admin_token: Vec<u8>,
+    /// `/ready` answers 503 until every coherence link is up.
+    pub admin_ready_requires_peers: bool,
+    /// `json`: one JSON object per log line (tracing's JSON layer); `text`: plain lines.
+    pub log_json: bool,
 }
 
 impl ConfigValues {
@@ -344,6 +360,10 @@ impl Default for ConfigValues {
             proto_max_multibulk_len: 0,
             client_query_buffer_limit: 0,
             save: String::new(),
+            save_points: Vec::new(),
+            rdbcompression: true,
+            stop_writes_on_bgsave_error: true,
+            snapshot_load_failure_empty: false,
             appendonly: false,
             dir: String::new(),
             dbfilename: String::new(),
@@ -388,6 +408,11 @@ impl Default for ConfigValues {
             cluster_require_full_coverage: true,
             cluster_allow_reads_when_down: false,
             import_rdb: None,
+            admin_port: 0,
+            admin_bind: String::new(),
+            admin_token: Vec::new(),
+            admin_ready_requires_peers: false,
+            log_json: false,
         };
         for directive in directives() {
             let args: Vec<&str> = if directive.default.is_empty() {

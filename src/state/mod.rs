@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod monitor;
 pub mod multi;
 pub mod pause;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod slowlog;
@@ -133,6 +134,8 @@ pub struct Server {
     pub cluster: cluster::Cluster,
     /// MIGRATE's connections to other servers, kept for the next MIGRATE.
     pub migrate_sockets: migrate::MigrateSockets,
+    /// Snapshots: changes since the last save, the save running, the load at start.
+    pub persistence: Arc<persistence::Persistence>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -202,6 +205,7 @@ impl Server {
             self.watches.clone(),
             self.coherence.clone(),
             self.tracking.clone(),
+            self.persistence.clone(),
         ]
     }
 
@@ -282,9 +286,11 @@ impl Server {
             monitors: Default::default(),
             cluster,
             migrate_sockets: Default::default(),
+            persistence: Arc::default(),
             shutdown,
         });
         server.keyspace.notices.install(server.notice_sinks());
+        let _ = server.persistence.server.set(Arc::downgrade(&server));
         server.apply_config();
         if let (_, Some(warning)) = coherence::config::ignored_links(&server.config.read()) {
             tracing::warn!("{warning}");

@@ -205,7 +205,7 @@ impl ProcessNode {
         self.kill();
         let child = Command::new(env!("CARGO_BIN_EXE_cachet"))
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--shards", "4", "--loglevel", "warning"])
+            .args(["--shards", "4", "--loglevel", "warning", "--save", ""])
             .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

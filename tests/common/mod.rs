@@ -11,8 +11,22 @@ use cachet::ConfigValues;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The admin port, when started with `start_admin`.
+    pub admin: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// The server's own `dir` when the test did not choose one, removed when it stops.
+    scratch: Option<std::path::PathBuf>,
+}
+
+/// A fresh directory for one test server's snapshot, so that no server loads another's file.
+pub fn scratch_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("cachet-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch dir");
+    dir
 }
 
 impl TestServer {
@@ -30,22 +44,52 @@ impl TestServer {
     pub fn start_with_file(path: &std::path::Path) -> TestServer {
         let text = std::fs::read_to_string(path).expect("read conf file");
         TestServer::start_from(Some(path.to_path_buf()), |values| {
+            let scratch = values.dir.clone();
             cachet::state::config::apply_conf_text(values, &text).expect("valid conf file");
+            // The sample file's `dir ./` would be the tests' working directory, shared by all.
+            if matches!(values.dir.as_str(), "." | "./") {
+                values.dir = scratch;
+            }
         })
+    }
+
+    /// Starts a server with its admin port on `127.0.0.1:0` (`admin` says where).
+    pub fn start_admin(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        TestServer::start_full(None, true, configure)
     }
 
     fn start_from(
         file: Option<std::path::PathBuf>,
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
+        TestServer::start_full(file, false, configure)
+    }
+
+    fn start_full(
+        file: Option<std::path::PathBuf>,
+        with_admin: bool,
+        configure: impl FnOnce(&mut ConfigValues),
+    ) -> TestServer {
+        // No snapshot schedule (tests save when they mean to) and a directory of its own.
+        let scratch = scratch_dir();
         let mut values = ConfigValues {
             port: 0,
             shards: 4,
+            save: String::new(),
+            save_points: Vec::new(),
+            dir: scratch.to_string_lossy().into_owned(),
             // Tests use DEBUG (SLEEP, RELOAD, OBJECT...); Redis 7 refuses it by default.
             enable_debug_command: cachet::state::config::ProtectedAction::Yes,
             ..ConfigValues::default()
         };
         configure(&mut values);
+        // A test that chose its own `dir` leaves the scratch one unused: it goes at once.
+        let scratch = if values.dir == scratch.to_string_lossy() {
+            Some(scratch)
+        } else {
+            let _ = std::fs::remove_dir(&scratch);
+            None
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -55,18 +99,34 @@ impl TestServer {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
+        let admin_listener = with_admin.then(|| {
+            runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .expect("bind 127.0.0.1:0")
+        });
+        let admin = admin_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("local addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             // A server that cannot start (a bad --import-rdb) closes its listener: the test's
             // connection fails and says so.
-            let _ = runtime.block_on(cachet::run(vec![listener], values, file, async move {
-                let _ = stopped.await;
-            }));
+            let _ = runtime.block_on(cachet::net::serve(
+                vec![listener],
+                admin_listener,
+                values,
+                file,
+                async move {
+                    let _ = stopped.await;
+                },
+            ));
         });
         TestServer {
             addr,
+            admin,
             stop: Some(stop),
             thread: Some(thread),
+            scratch,
         }
     }
 
@@ -110,6 +170,9 @@ impl Drop for TestServer {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if let Some(dir) = self.scratch.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

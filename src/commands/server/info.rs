@@ -2,7 +2,7 @@
 //! as Redis does (`# Section` headers, `name:value` lines, CRLF, one empty line between sections,
 //! sections always in Redis's order whatever order they were asked in). Every field Redis 7.0
 //! prints is there, in Redis's order, because exporters read them by name; a field about a
-//! feature cachet does not have (persistence, replication, scripting, defragmentation, forks)
+//! feature cachet does not have (AOF, replication, defragmentation, forks)
 //! reports that feature's idle value: 0, `-1` for "never", `ok` for a status.
 //!
 //! `used_memory` is the keyspace's own byte accounting (entries and table slots, rounded to the
@@ -57,15 +57,22 @@ const SECTIONS: &[(&str, bool, SectionWriter)] = &[
 ];
 
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let wanted = selected_sections(&args[1..]);
+    let text = info_text(ctx.server, &args[1..]);
+    ctx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+/// INFO's text for the sections `args` names (as INFO's arguments), which the admin port's
+/// `/metrics` and `/v1/info` read as redis_exporter reads INFO.
+pub fn info_text(server: &Server, args: &[Bytes]) -> String {
+    let wanted = selected_sections(args);
     let mut text = InfoText::default();
     for (index, (_, _, write)) in SECTIONS.iter().enumerate() {
         if wanted[index] {
-            write(&mut text, ctx.server);
+            write(&mut text, server);
         }
     }
-    ctx.out.verbatim("txt", text.text.as_bytes());
-    Ok(())
+    text.text
 }
 
 /// Which of `SECTIONS` to print: `default` (or no argument) for the default ones, `all` and
@@ -335,30 +342,61 @@ fn memory_section(info: &mut InfoText, server: &Server) {
     info.field("lazyfreed_objects", 0);
 }
 
-/// cachet does not persist yet: nothing is ever loading or saving, no fork ever ran.
+/// Redis 7.0's fields in its order. No fork ever runs (a save walks the shards in-process), so the
+/// copy-on-write figures stay 0; `loading_*` appear while the snapshot loads, as in Redis.
 fn persistence_section(info: &mut InfoText, server: &Server) {
+    let persistence = &server.persistence;
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let loading = crate::state::persistence::loading_progress(server);
+    let bgsave = persistence.bgsave_in_progress();
     info.section("Persistence");
-    info.field("loading", 0);
+    info.field("loading", loading.is_some() as u8);
     info.field("async_loading", 0);
     info.field("current_cow_peak", 0);
     info.field("current_cow_size", 0);
     info.field("current_cow_size_age", 0);
     info.field("current_fork_perc", "0.00");
-    info.field("current_save_keys_processed", 0);
-    info.field("current_save_keys_total", 0);
-    info.field("rdb_changes_since_last_save", 0);
-    info.field("rdb_bgsave_in_progress", 0);
+    let (processed, total) = match persistence.saving() {
+        true => (
+            load(&persistence.keys_processed),
+            load(&persistence.keys_total),
+        ),
+        false => (0, 0),
+    };
+    info.field("current_save_keys_processed", processed);
+    info.field("current_save_keys_total", total);
+    info.field("rdb_changes_since_last_save", load(&persistence.dirty));
+    info.field("rdb_bgsave_in_progress", bgsave as u8);
     info.field(
         "rdb_last_save_time",
         server.last_save.load(Ordering::Relaxed),
     );
-    info.field("rdb_last_bgsave_status", "ok");
-    info.field("rdb_last_bgsave_time_sec", -1);
-    info.field("rdb_current_bgsave_time_sec", -1);
-    info.field("rdb_saves", 0);
+    info.field(
+        "rdb_last_bgsave_status",
+        if persistence.last_bgsave_ok.load(Ordering::Relaxed) {
+            "ok"
+        } else {
+            "err"
+        },
+    );
+    info.field(
+        "rdb_last_bgsave_time_sec",
+        persistence.last_bgsave_secs.load(Ordering::Relaxed),
+    );
+    info.field(
+        "rdb_current_bgsave_time_sec",
+        persistence.current_bgsave_secs(),
+    );
+    info.field("rdb_saves", load(&persistence.saves));
     info.field("rdb_last_cow_size", 0);
-    info.field("rdb_last_load_keys_expired", 0);
-    info.field("rdb_last_load_keys_loaded", 0);
+    info.field(
+        "rdb_last_load_keys_expired",
+        load(&persistence.loading.keys_expired),
+    );
+    info.field(
+        "rdb_last_load_keys_loaded",
+        load(&persistence.loading.keys_loaded),
+    );
     info.field("aof_enabled", 0);
     info.field("aof_rewrite_in_progress", 0);
     info.field("aof_rewrite_scheduled", 0);
@@ -371,6 +409,18 @@ fn persistence_section(info: &mut InfoText, server: &Server) {
     info.field("aof_last_cow_size", 0);
     info.field("module_fork_in_progress", 0);
     info.field("module_fork_last_cow_size", 0);
+    if let Some((start, total, percent, loaded, elapsed)) = loading {
+        info.field("loading_start_time", start);
+        info.field("loading_total_bytes", total);
+        info.field("loading_rdb_used_mem", server.used_memory());
+        info.field("loading_loaded_bytes", loaded);
+        info.field("loading_loaded_perc", format!("{percent:.2}"));
+        let eta = match loaded {
+            0 => 1,
+            _ => (elapsed * total.saturating_sub(loaded)) / loaded,
+        };
+        info.field("loading_eta_seconds", eta);
+    }
 }
 
 fn kbps(bytes_per_sec: u64) -> String {
@@ -613,6 +663,12 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
         info.field(
             &format!("evicted_{}", priority.name()),
             evictions.evicted_by_priority[priority as usize].load(Ordering::Relaxed),
+        );
+    }
+    for priority in Priority::ALL {
+        info.field(
+            &format!("evicted_bytes_{}", priority.name()),
+            evictions.evicted_bytes_by_priority[priority as usize].load(Ordering::Relaxed),
         );
     }
     for priority in Priority::ALL {

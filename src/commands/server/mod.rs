@@ -1,5 +1,5 @@
 //! Server commands: liveness (PING, ECHO, TIME), whole-keyspace operations (FLUSHDB, FLUSHALL,
-//! SWAPDB), LASTSAVE, SHUTDOWN and DEBUG.
+//! SWAPDB), SAVE, BGSAVE, LASTSAVE, SHUTDOWN and DEBUG.
 //!
 //! Whole-keyspace operations lock every shard (ascending order, as all multi-shard locking does) so
 //! that no client sees one shard flushed and another not. Under the locks they only move tables
@@ -24,6 +24,7 @@ use crate::engine::notice::{class, Notice, Target};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse_i64;
 use crate::state::clients::Action;
+use crate::state::persistence;
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "ping", arity: -1, flags: flags!(FAST), acl_categories: acl!(FAST, CONNECTION), group: "connection", summary: "Returns the server's liveliness response.", handler: Some(ping), ..SPEC },
@@ -32,6 +33,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "flushdb", arity: -1, flags: flags!(WRITE), acl_categories: acl!(KEYSPACE, WRITE, SLOW, DANGEROUS), group: "server", summary: "Removes all keys from the current database.", complexity: "O(N) where N is the number of keys in the selected database", handler: Some(flushdb), ..SPEC },
     CommandSpec { name: "flushall", arity: -1, flags: flags!(WRITE), acl_categories: acl!(KEYSPACE, WRITE, SLOW, DANGEROUS), group: "server", summary: "Removes all keys from all databases.", complexity: "O(N) where N is the total number of keys in all databases", handler: Some(flushall), ..SPEC },
     CommandSpec { name: "swapdb", arity: 3, flags: flags!(WRITE, FAST), acl_categories: acl!(KEYSPACE, WRITE, FAST, DANGEROUS), group: "server", summary: "Swaps two Redis databases.", since: "4.0.0", complexity: "O(N) where N is the count of clients watching or blocking on keys from both databases.", handler: Some(swapdb), ..SPEC },
+    CommandSpec { name: "save", arity: 1, flags: flags!(ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Synchronously saves the database(s) to disk.", complexity: "O(N) where N is the total number of keys in all databases", handler: Some(save), ..SPEC },
+    CommandSpec { name: "bgsave", arity: -1, flags: flags!(ADMIN, NOSCRIPT, NO_ASYNC_LOADING), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Asynchronously saves the database(s) to disk.", complexity: "O(1)", handler: Some(bgsave), ..SPEC },
     CommandSpec { name: "lastsave", arity: 1, flags: flags!(LOADING, STALE, FAST), acl_categories: acl!(ADMIN, FAST, DANGEROUS), group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.", handler: Some(lastsave), ..SPEC },
     CommandSpec { name: "shutdown", arity: -1, flags: flags!(ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", handler: Some(shutdown), ..SPEC },
     CommandSpec { name: "debug", arity: -2, flags: flags!(ADMIN, NOSCRIPT, LOADING, STALE), acl_categories: acl!(ADMIN, SLOW, DANGEROUS), group: "server", summary: "A container for debugging commands.", complexity: "Depends on subcommand.", handler: Some(debug), ..SPEC },
@@ -129,6 +132,39 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// `SAVE`: the snapshot written before the reply. Redis blocks every client meanwhile; here only
+/// this one waits, and the others go on (each shard is held only while it is encoded).
+fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let server = ctx.server;
+    super::off_worker(|| persistence::save(server))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// `BGSAVE [SCHEDULE]`: a save on a thread of its own. SCHEDULE while one runs: the next starts
+/// when it ends (Redis waits for a running AOF rewrite; cachet has none, so it waits for a save).
+fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let schedule = match args.len() {
+        1 => false,
+        2 if is(&args[1], "schedule") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let persistence = &ctx.server.persistence;
+    if persistence.saving() {
+        if schedule {
+            persistence
+                .scheduled
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            ctx.out.simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::BgsaveInProgress);
+    }
+    persistence::bgsave(ctx.server)?;
+    ctx.out.simple("Background saving started");
+    Ok(())
+}
+
 fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.out.int(
         ctx.server
@@ -141,9 +177,9 @@ fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | ABORT`. On success nothing is answered: the connection
 /// closes and the server stops after every connection finishes the batch it is executing.
 ///
-/// cachet keeps no snapshot, so plain SHUTDOWN has nothing to save (as Redis with `save ""`). An
-/// explicit SAVE cannot be honoured: it fails as a failed save makes Redis's SHUTDOWN fail, unless
-/// FORCE says to stop anyway.
+/// The snapshot is written first with SAVE, or when a `save` schedule is set and NOSAVE is not
+/// given; a failed save fails the SHUTDOWN (the server goes on) unless FORCE says to stop anyway.
+/// NOW changes nothing: there are no replicas to wait for.
 fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (mut save, mut nosave, mut force, mut abort, mut any_flag) =
         (false, false, false, false, false);
@@ -179,9 +215,13 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }));
     }
     run.kill_for_shutdown();
-    if save && !force {
-        tracing::warn!("SHUTDOWN SAVE refused: cachet has no persistence to save to (use FORCE to stop anyway)");
-        return Err(CmdError::ShutdownFailed);
+    let server = ctx.server;
+    if super::off_worker(|| persistence::save_for_shutdown(server, save, nosave)).is_err() {
+        if !force {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return Err(CmdError::ShutdownFailed);
+        }
+        tracing::warn!("Error trying to save the DB. Exit anyway.");
     }
     tracing::warn!(client = ctx.client.id, "User requested shutdown...");
     ctx.client.action = Some(Action::Shutdown);

@@ -154,7 +154,7 @@ fn claim_ids(
                 }
                 // A pending entry that has an owner must have been idle long enough.
                 if let Some(delivered) = pending {
-                    if claim.min_idle != 0 && now - delivered < claim.min_idle {
+                    if claim.min_idle != 0 && now.wrapping_sub(delivered) < claim.min_idle {
                         continue;
                     }
                 }
@@ -172,7 +172,7 @@ fn claim_ids(
                     nack.delivery_time = time;
                     match retry {
                         Some(n) if n >= 0 => nack.delivery_count = n as u64,
-                        _ if !justid => nack.delivery_count += 1,
+                        _ if !justid => nack.delivery_count = nack.delivery_count.wrapping_add(1),
                         _ => {}
                     }
                 });
@@ -249,7 +249,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                         continue;
                     };
                     let delivered = group.pel.get(&id).map_or(now, |n| n.delivery_time);
-                    if min_idle != 0 && now - delivered < min_idle {
+                    if min_idle != 0 && now.wrapping_sub(delivered) < min_idle {
                         continue;
                     }
                     let owner = match &consumer {
@@ -264,7 +264,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     group.claim(id, &owner, |nack| {
                         nack.delivery_time = now;
                         if !justid {
-                            nack.delivery_count += 1;
+                            nack.delivery_count = nack.delivery_count.wrapping_add(1);
                         }
                     });
                     if justid {

@@ -675,7 +675,8 @@ fn pending_entries(out: &mut ReplyBuf, group: &Group, range: &PendingRange<'_>, 
         let Some(nack) = group.pel.get(&id) else {
             continue;
         };
-        let idle = now - nack.delivery_time;
+        // Wrapping as C does: a restored payload may carry any time.
+        let idle = now.wrapping_sub(nack.delivery_time);
         if range.min_idle != 0 && idle < range.min_idle {
             continue;
         }

@@ -229,7 +229,7 @@ pub fn xinfo_consumers(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             field(out, "pending");
             out.int(consumer.pel.len() as i64);
             field(out, "idle");
-            out.int((now - consumer.seen_time).max(0));
+            out.int(now.wrapping_sub(consumer.seen_time).max(0));
         }
         Ok(())
     })

@@ -1,21 +1,25 @@
 //! DUMP payloads: a value serialized as Redis 7.0 serializes it (`rdbSaveObject`), followed by the
 //! RDB version and a CRC64, so a payload DUMPed by redis-server RESTOREs into cachet and the other
 //! way round. Strings, lists, sets, sorted sets and hashes, in the encodings Redis 7.0 writes (and
-//! the older plain ones it still reads); streams are written (their nodes are Redis's listpacks)
-//! but not read back yet; a payload is a client's bytes, so every length is checked
-//! and a damaged one is an error, never a panic or a huge allocation.
+//! the older plain ones it still reads); streams both ways, with their groups (their nodes are
+//! Redis's listpacks, checked as Redis's deep sanitization checks them); a payload is a client's
+//! bytes, so every length is checked and a damaged one is an error, never a panic or a huge
+//! allocation.
 
 mod functions;
-mod listpack;
+mod intset;
 mod rdb;
 pub mod rdb_file;
+mod ziplist;
 
 pub use functions::{dump_functions, read_functions};
 
 use crate::engine::entry::{Entry, StringValue};
+use crate::engine::listpack;
 use crate::engine::types::hash::HashLimits;
 use crate::engine::types::list::{exceeds_node, ListValue};
 use crate::engine::types::set::Member;
+use crate::engine::types::stream::{Counters, Group, StreamId, ENTRIES_READ_UNKNOWN};
 use crate::engine::types::zset::{ZSetLimits, ZSetValue};
 use crate::engine::types::{Collection, HashValue, SetValue, StreamValue};
 use crate::engine::{lru_clock, Policy, LRU_CLOCK_MAX};
@@ -39,6 +43,7 @@ const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_LIST_QUICKLIST: u8 = 14;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_ZSET_LISTPACK: u8 = 17;
+const TYPE_STREAM_LISTPACKS: u8 = 15;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 const TYPE_SET_LISTPACK: u8 = 20;
@@ -89,7 +94,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
             rdb::put_len(out, nodes.len() as u64);
             for node in nodes {
                 rdb::put_len(out, NODE_PACKED);
-                rdb::put_string(out, &listpack::encode_listpack(node));
+                rdb::put_string(out, &listpack::encode(node));
             }
         }
         Collection::Set(set) if set.encoding() == "intset" => {
@@ -101,7 +106,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
                     Member::Bytes(b) => crate::engine::entry::as_canonical_int(b),
                 })
                 .collect();
-            rdb::put_string(out, &listpack::encode_intset(&mut ints));
+            rdb::put_string(out, &intset::encode_intset(&mut ints));
         }
         Collection::Set(set) => {
             out.push(TYPE_SET);
@@ -117,7 +122,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
                 .iter()
                 .zip(&scores)
                 .flat_map(|(item, score)| [&item.member[..], score.as_bytes()]);
-            rdb::put_string(out, &listpack::encode_listpack(items));
+            rdb::put_string(out, &listpack::encode(items));
         }
         Collection::ZSet(zset) => {
             out.push(TYPE_ZSET_2);
@@ -131,7 +136,7 @@ fn put_collection(out: &mut Vec<u8>, collection: &Collection, list_fill: i64) {
         Collection::Hash(hash) if hash.encoding() == "listpack" => {
             out.push(TYPE_HASH_LISTPACK);
             let items = hash.iter().flat_map(|(field, value)| [field, value]);
-            rdb::put_string(out, &listpack::encode_listpack(items));
+            rdb::put_string(out, &listpack::encode(items));
         }
         Collection::Hash(hash) => {
             out.push(TYPE_HASH);
@@ -207,7 +212,7 @@ fn list_nodes(list: &ListValue, fill: i64) -> Vec<Vec<&[u8]>> {
             bytes = LISTPACK_EMPTY;
         }
         nodes.last_mut().expect("a node").push(element);
-        bytes += crate::engine::types::list::listpack_entry_size(element);
+        bytes += listpack::str_size(element);
     }
     nodes
 }
@@ -304,7 +309,7 @@ fn read_collection<S: Source>(
             list_of(&strings(reader, count)?, limits.list_fill)
         }
         TYPE_LIST_ZIPLIST => list_of(
-            &listpack::decode_ziplist(&reader.string()?)?,
+            &ziplist::decode_ziplist(&reader.string()?)?,
             limits.list_fill,
         ),
         TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
@@ -320,8 +325,8 @@ fn read_collection<S: Source>(
                     NODE_PACKED => {
                         let blob = reader.string()?;
                         let node = match kind {
-                            TYPE_LIST_QUICKLIST => listpack::decode_ziplist(&blob)?,
-                            _ => listpack::decode_listpack(&blob)?,
+                            TYPE_LIST_QUICKLIST => ziplist::decode_ziplist(&blob)?,
+                            _ => listpack_items(&blob)?,
                         };
                         // Redis refuses an empty node of a quicklist.
                         if node.is_empty() {
@@ -340,8 +345,8 @@ fn read_collection<S: Source>(
                     let count = reader.count()?;
                     strings(reader, count)?
                 }
-                TYPE_SET_LISTPACK => listpack::decode_listpack(&reader.string()?)?,
-                _ => listpack::decode_intset(&reader.string()?)?
+                TYPE_SET_LISTPACK => listpack_items(&reader.string()?)?,
+                _ => intset::decode_intset(&reader.string()?)?
                     .into_iter()
                     .map(|n| itoa::Buffer::new().format(n).as_bytes().to_vec())
                     .collect(),
@@ -360,8 +365,8 @@ fn read_collection<S: Source>(
             if kind == TYPE_ZSET_LISTPACK || kind == TYPE_ZSET_ZIPLIST {
                 let blob = reader.string()?;
                 let flat = match kind {
-                    TYPE_ZSET_LISTPACK => listpack::decode_listpack(&blob)?,
-                    _ => listpack::decode_ziplist(&blob)?,
+                    TYPE_ZSET_LISTPACK => listpack_items(&blob)?,
+                    _ => ziplist::decode_ziplist(&blob)?,
                 };
                 for (member, score) in pairs(flat)? {
                     let score: f64 = std::str::from_utf8(&score)
@@ -400,9 +405,9 @@ fn read_collection<S: Source>(
                     }
                     pairs
                 }
-                TYPE_HASH_LISTPACK => pairs(listpack::decode_listpack(&reader.string()?)?)?,
-                TYPE_HASH_ZIPLIST => pairs(listpack::decode_ziplist(&reader.string()?)?)?,
-                _ => pairs(listpack::decode_zipmap(&reader.string()?)?)?,
+                TYPE_HASH_LISTPACK => pairs(listpack_items(&reader.string()?)?)?,
+                TYPE_HASH_ZIPLIST => pairs(ziplist::decode_ziplist(&reader.string()?)?)?,
+                _ => pairs(ziplist::decode_zipmap(&reader.string()?)?)?,
             };
             let mut hash = HashValue::new();
             for (field, value) in &pairs {
@@ -412,6 +417,9 @@ fn read_collection<S: Source>(
             }
             Collection::Hash(hash)
         }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => Collection::Stream(Box::new(
+            read_stream(reader, kind == TYPE_STREAM_LISTPACKS_2)?,
+        )),
         _ => return Err(DumpError),
     };
     Ok(collection)
@@ -436,6 +444,120 @@ pub fn set_lru_or_lfu(
         let idle = idle.min(LRU_CLOCK_MAX as u64) as u32;
         entry.lru = lru_clock(now_ms).wrapping_sub(idle) & LRU_CLOCK_MAX;
     }
+}
+
+fn read_id<S: Source>(reader: &mut Reader<S>) -> Result<StreamId, DumpError> {
+    Ok(StreamId::new(reader.len()?, reader.len()?))
+}
+
+fn raw_id<S: Source>(reader: &mut Reader<S>) -> Result<StreamId, DumpError> {
+    let raw = reader.take(16)?.try_into().map_err(|_| DumpError)?;
+    Ok(StreamId::from_be_bytes(raw))
+}
+
+fn millis<S: Source>(reader: &mut Reader<S>) -> Result<i64, DumpError> {
+    Ok(i64::from_le_bytes(
+        reader.take(8)?.try_into().map_err(|_| DumpError)?,
+    ))
+}
+
+/// A stream as `put_stream` writes it, or as Redis before 7.0 did (`v2` false: no first ID,
+/// largest deleted ID, entries added or groups' read counters, which are then derived as Redis's
+/// `rdbLoadObject` derives them). Checked as Redis checks with `sanitize-dump-payload yes`, always:
+/// nodes (`StreamValue::restored`), group and consumer names unique, every pending entry of a
+/// consumer in its group's PEL once, and every entry of a group's PEL owned by one consumer.
+fn read_stream<S: Source>(reader: &mut Reader<S>, v2: bool) -> Result<StreamValue, DumpError> {
+    let node_count = reader.count()?;
+    let mut nodes = Vec::with_capacity(node_count);
+    for _ in 0..node_count {
+        let key: [u8; 16] = reader.string()?.try_into().map_err(|_| DumpError)?;
+        nodes.push((StreamId::from_be_bytes(key), reader.string()?));
+    }
+    let length = reader.len()?;
+    let last_id = read_id(reader)?;
+    let mut counters = Counters {
+        length,
+        last_id,
+        first_id: StreamId::MIN,
+        max_deleted: StreamId::MIN,
+        entries_added: length,
+    };
+    if v2 {
+        counters.first_id = read_id(reader)?;
+        counters.max_deleted = read_id(reader)?;
+        counters.entries_added = reader.len()?;
+    }
+    let mut stream = StreamValue::restored(nodes, counters).ok_or(DumpError)?;
+    if !v2 {
+        // Redis's `streamGetEdgeID`: the first live entry, or the largest ID when there is none.
+        stream.first_id = stream.entries().first_valid_id().unwrap_or(StreamId::MAX);
+    }
+    let group_count = reader.count()?;
+    for _ in 0..group_count {
+        let name = reader.string()?;
+        let last_id = read_id(reader)?;
+        let entries_read = if v2 {
+            // The C `long long` written as an unsigned length: 2^64 - 1 is -1 (unknown).
+            reader.len()? as i64
+        } else {
+            stream
+                .entries()
+                .estimate_distance(last_id)
+                .map_or(ENTRIES_READ_UNKNOWN, |d| d as i64)
+        };
+        let group = read_group(reader, last_id, entries_read)?;
+        if !stream.insert_group(&name, group) {
+            return Err(DumpError);
+        }
+    }
+    Ok(stream)
+}
+
+fn read_group<S: Source>(
+    reader: &mut Reader<S>,
+    last_id: StreamId,
+    entries_read: i64,
+) -> Result<Group, DumpError> {
+    let mut group = Group::new(last_id, entries_read);
+    let pending = reader.count()?;
+    // The PEL's entries wait here for the consumer that owns them.
+    let mut unowned = std::collections::BTreeMap::new();
+    for _ in 0..pending {
+        let id = raw_id(reader)?;
+        let delivery_time = millis(reader)?;
+        let delivery_count = reader.len()?;
+        if unowned
+            .insert(id, (delivery_time, delivery_count))
+            .is_some()
+        {
+            return Err(DumpError);
+        }
+    }
+    let consumers = reader.count()?;
+    for _ in 0..consumers {
+        let name = reader.string()?;
+        let seen_time = millis(reader)?;
+        let owner = group.create_consumer(&name, seen_time).ok_or(DumpError)?;
+        let owned = reader.count()?;
+        for _ in 0..owned {
+            let id = raw_id(reader)?;
+            let (time, count) = unowned.remove(&id).ok_or(DumpError)?;
+            group.claim(id, &owner, |nack| {
+                nack.delivery_time = time;
+                nack.delivery_count = count;
+            });
+        }
+    }
+    if !unowned.is_empty() {
+        return Err(DumpError);
+    }
+    Ok(group)
+}
+
+/// A listpack's elements as bytes; a damaged one is "Bad data format".
+fn listpack_items(blob: &[u8]) -> Result<Vec<Vec<u8>>, DumpError> {
+    let elements = listpack::elements(blob).ok_or(DumpError)?;
+    Ok(elements.into_iter().map(|e| e.to_vec()).collect())
 }
 
 fn list_of(elements: &[Vec<u8>], fill: i64) -> Collection {

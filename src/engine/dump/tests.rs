@@ -136,3 +136,74 @@ fn empty_collections_and_duplicates_are_bad_data() {
     let body = [TYPE_HASH, 0];
     assert!(restore(&body, limits()).is_err());
 }
+
+fn stream_of(ids: &[u64]) -> StreamValue {
+    use crate::engine::types::stream::{NewId, NodeLimits};
+    let mut stream = StreamValue::new();
+    for &ms in ids {
+        let pairs: [&[u8]; 2] = [b"f", b"v"];
+        stream
+            .append(
+                NewId::Exact(StreamId::new(ms, 0)),
+                &pairs,
+                NodeLimits::default(),
+            )
+            .unwrap();
+    }
+    stream
+}
+
+/// A stream as Redis before 7.0 wrote it (type 15): no first ID, largest deleted ID, entries
+/// added or read counters, which RESTORE derives as Redis's `rdbLoadObject` does.
+#[test]
+fn pre_7_streams_restore_with_derived_counters() {
+    let mut stream = stream_of(&[5, 6, 7]);
+    stream.delete_entries(&[StreamId::new(5, 0)]);
+    let mut body = vec![TYPE_STREAM_LISTPACKS];
+    rdb::put_len(&mut body, stream.node_count() as u64);
+    for (id, lp) in stream.node_listpacks() {
+        rdb::put_string(&mut body, &id.to_be_bytes());
+        rdb::put_string(&mut body, lp);
+    }
+    rdb::put_len(&mut body, stream.len());
+    rdb::put_len(&mut body, 7);
+    rdb::put_len(&mut body, 0);
+    rdb::put_len(&mut body, 1);
+    rdb::put_string(&mut body, b"g");
+    rdb::put_len(&mut body, 6);
+    rdb::put_len(&mut body, 0);
+    rdb::put_len(&mut body, 0);
+    rdb::put_len(&mut body, 0);
+    let Restored::Collection(Collection::Stream(back)) = restore(&body, limits()).unwrap() else {
+        panic!("a stream");
+    };
+    assert_eq!(back.len(), 2);
+    assert_eq!(back.first_id, StreamId::new(6, 0));
+    assert_eq!(back.max_deleted, StreamId::MIN);
+    assert_eq!(back.entries_added, 2);
+    // Group at 6-0, the first live entry: one entry read of the two added.
+    assert_eq!(back.group(b"g").unwrap().entries_read, 1);
+}
+
+#[test]
+fn stream_nodes_out_of_order_or_inconsistent_are_bad_data() {
+    let stream = stream_of(&[1, 2]);
+    let lp = stream.node_listpacks().next().unwrap().1.to_vec();
+    let body = |key: StreamId, length: u64, last: u64| {
+        let mut body = vec![TYPE_STREAM_LISTPACKS_2];
+        rdb::put_len(&mut body, 1);
+        rdb::put_string(&mut body, &key.to_be_bytes());
+        rdb::put_string(&mut body, &lp);
+        rdb::put_len(&mut body, length);
+        for id in [last, 0, 1, 0, 0, 0] {
+            rdb::put_len(&mut body, id);
+        }
+        rdb::put_len(&mut body, length);
+        rdb::put_len(&mut body, 0);
+        body
+    };
+    assert!(restore(&body(StreamId::new(1, 0), 2, 2), limits()).is_ok());
+    // Length not the node's live entries; last ID below an entry.
+    assert!(restore(&body(StreamId::new(1, 0), 3, 2), limits()).is_err());
+    assert!(restore(&body(StreamId::new(1, 0), 2, 1), limits()).is_err());
+}

@@ -22,6 +22,7 @@ mod chunk;
 
 use std::collections::VecDeque;
 
+use crate::engine::listpack;
 use crate::engine::memory::alloc_size;
 use chunk::{decode_at, decode_before, packed_len, Chunk, CHUNK_BYTES};
 
@@ -89,39 +90,6 @@ pub fn exceeds_node(fill: i64, bytes: usize, count: usize) -> bool {
     } else {
         bytes > SIZE_SAFETY_LIMIT || count > count_limit
     }
-}
-
-/// Bytes Redis's listpack spends on `element`: the encoding (an integer in the smallest of its
-/// integer forms, or a length-prefixed string) and the back-length that follows it.
-pub fn listpack_entry_size(element: &[u8]) -> usize {
-    let encoded = match integer_value(element) {
-        Some(v) if (0..=127).contains(&v) => 1,
-        Some(v) if (-4096..=4095).contains(&v) => 2,
-        Some(v) if (-32768..=32767).contains(&v) => 3,
-        Some(v) if (-8_388_608..=8_388_607).contains(&v) => 4,
-        Some(v) if (i32::MIN as i64..=i32::MAX as i64).contains(&v) => 5,
-        Some(_) => 9,
-        None if element.len() < 64 => 1 + element.len(),
-        None if element.len() < 4096 => 2 + element.len(),
-        None => 5 + element.len(),
-    };
-    let back_len = match encoded {
-        0..=127 => 1,
-        128..=16383 => 2,
-        16384..=2_097_151 => 3,
-        2_097_152..=268_435_455 => 4,
-        _ => 5,
-    };
-    encoded + back_len
-}
-
-/// The integer an element is stored as by a listpack (Redis's `string2ll` rules: canonical
-/// decimal, no sign on zero, no leading zeros or spaces).
-fn integer_value(element: &[u8]) -> Option<i64> {
-    if element.is_empty() || element.len() > 20 {
-        return None;
-    }
-    crate::engine::entry::as_canonical_int(element)
 }
 
 const CHUNK_SLOT: usize = std::mem::size_of::<Chunk>();
@@ -284,12 +252,12 @@ impl ListValue {
 
     fn added(&mut self, element: &[u8]) {
         self.len += 1;
-        self.lp_entries += listpack_entry_size(element);
+        self.lp_entries += listpack::str_size(element);
     }
 
     fn removed(&mut self, element: &[u8]) {
         self.len -= 1;
-        self.lp_entries -= listpack_entry_size(element);
+        self.lp_entries -= listpack::str_size(element);
     }
 
     pub fn push_front(&mut self, element: &[u8]) {
@@ -373,7 +341,7 @@ impl ListValue {
         });
         if let Some(old) = old {
             self.lp_entries =
-                self.lp_entries - listpack_entry_size(&old) + listpack_entry_size(element);
+                self.lp_entries - listpack::str_size(&old) + listpack::str_size(element);
         }
         self.split_if_large(ci);
         true
@@ -432,7 +400,7 @@ impl ListValue {
                 return;
             };
             if (first.count as usize) <= n {
-                let lp: usize = ChunkIter::new(first).map(listpack_entry_size).sum();
+                let lp: usize = ChunkIter::new(first).map(listpack::str_size).sum();
                 n -= first.count as usize;
                 self.len -= first.count as usize;
                 self.lp_entries -= lp;
@@ -452,7 +420,7 @@ impl ListValue {
                 return;
             };
             if (last.count as usize) <= n {
-                let lp: usize = ChunkIter::new(last).map(listpack_entry_size).sum();
+                let lp: usize = ChunkIter::new(last).map(listpack::str_size).sum();
                 n -= last.count as usize;
                 self.len -= last.count as usize;
                 self.lp_entries -= lp;
@@ -602,16 +570,6 @@ impl ExactSizeIterator for Iter<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn listpack_sizes_follow_redis_encodings() {
-        assert_eq!(listpack_entry_size(b"5"), 2);
-        assert_eq!(listpack_entry_size(b"-1"), 3);
-        assert_eq!(listpack_entry_size(b"1000000"), 5);
-        assert_eq!(listpack_entry_size(b"abc"), 5);
-        assert_eq!(listpack_entry_size(b"007"), 5);
-        assert_eq!(listpack_entry_size(&[b'x'; 100]), 103);
-    }
 
     #[test]
     fn converts_by_count_and_back_at_half() {
@@ -767,7 +725,7 @@ mod tests {
                     prop_assert_eq!(list.len(), model.len());
                     prop_assert!(list.iter().eq(model.iter().map(|e| &e[..])));
                     prop_assert_eq!(list.memory(), list.recount_memory());
-                    let lp: usize = model.iter().map(|e| listpack_entry_size(e)).sum();
+                    let lp: usize = model.iter().map(|e| listpack::str_size(e)).sum();
                     prop_assert_eq!(list.lp_entries, lp);
                 }
             }

@@ -171,6 +171,13 @@ impl Coherence {
         *self.key.write_or_recover() = auth::key(secret);
     }
 
+    /// (links followed, links up): readiness waits for every link when so configured.
+    pub fn link_counts(&self) -> (usize, usize) {
+        let links = self.links.lock_or_recover();
+        let up = links.iter().filter(|l| l.state_name() == "up").count();
+        (links.len(), up)
+    }
+
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }

@@ -227,6 +227,74 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "log-format",
+        default: "text",
+        mutable: false,
+        protected: false,
+        help: "text: one plain line per event; json: one JSON object per line (fields timestamp, level, target, fields.message and the event's own fields).",
+        get: |c| if c.log_json { "json" } else { "text" }.to_string(),
+        set: |c, a| {
+            c.log_json = match one(a)?.to_ascii_lowercase().as_str() {
+                "text" => false,
+                "json" => true,
+                _ => return Err("argument(s) must be one of the following: text, json".into()),
+            };
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-port",
+        default: "0",
+        mutable: false,
+        protected: false,
+        help: "HTTP port of the admin endpoints (/metrics, /health, /ready, /v1/...); 0: no admin port.",
+        get: |c| c.admin_port.to_string(),
+        set: |c, a| {
+            c.admin_port = int(a, 0, 65535)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-bind",
+        default: "127.0.0.1",
+        mutable: false,
+        protected: false,
+        help: "Address the admin port listens on.",
+        get: |c| c.admin_bind.clone(),
+        set: |c, a| {
+            let host = one(a)?;
+            if host.is_empty() {
+                return Err("admin-bind needs an address".into());
+            }
+            c.admin_bind = host.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-token",
+        default: "",
+        mutable: true,
+        protected: false,
+        help: "Bearer token the admin endpoints that reveal or change data (/v1/...) require (Authorization: Bearer <token>); empty: none. /metrics, /health and /ready never need it.",
+        get: |c| String::from_utf8_lossy(&c.admin_token).into_owned(),
+        set: |c, a| {
+            c.admin_token = one(a)?.as_bytes().to_vec();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-ready-requires-peers",
+        default: "no",
+        mutable: true,
+        protected: false,
+        help: "yes: /ready answers 503 while coherence is on and a peer link is not up.",
+        get: |c| yes_no(c.admin_ready_requires_peers),
+        set: |c, a| {
+            c.admin_ready_requires_peers = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "timeout",
         default: "0",
         mutable: true,
@@ -336,17 +404,70 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     Directive {
         name: "save",
-        default: "",
+        default: "3600 1 300 100 60 10000",
         mutable: true,
         protected: false,
-        help: "Snapshot schedule; cachet does not persist yet, so only \"\" is accepted.",
+        help: "Snapshot schedule: pairs of <seconds> <changes>; a snapshot is written when any pair is met. \"\" turns scheduled snapshots off (SAVE and BGSAVE still work).",
         get: |c| c.save.clone(),
         set: |c, a| {
-            let value = a.join(" ");
-            if !value.trim().is_empty() {
-                return Err("cachet does not support RDB persistence".into());
+            let words: Vec<&str> = a.iter().flat_map(|w| w.split_whitespace()).collect();
+            if !words.len().is_multiple_of(2) {
+                return Err("Invalid save parameters".into());
             }
-            c.save = String::new();
+            let mut points = Vec::new();
+            for pair in words.chunks(2) {
+                let parse = |w: &str| w.parse::<i64>().ok().filter(|n| *n >= 1);
+                match (parse(pair[0]), parse(pair[1])) {
+                    (Some(seconds), Some(changes)) => points.push((seconds as u64, changes as u64)),
+                    _ => return Err("Invalid save parameters".into()),
+                }
+            }
+            c.save = points
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            c.save_points = points;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "rdbcompression",
+        default: "yes",
+        mutable: true,
+        protected: false,
+        help: "Compress snapshot sections with zstd.",
+        get: |c| yes_no(c.rdbcompression),
+        set: |c, a| {
+            c.rdbcompression = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "stop-writes-on-bgsave-error",
+        default: "yes",
+        mutable: true,
+        protected: false,
+        help: "Refuse writes (MISCONF) while the last background snapshot failed and a schedule is set.",
+        get: |c| yes_no(c.stop_writes_on_bgsave_error),
+        set: |c, a| {
+            c.stop_writes_on_bgsave_error = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "snapshot-load-failure",
+        default: "refuse",
+        mutable: true,
+        protected: false,
+        help: "When the snapshot at start cannot be read: refuse to start, or start empty (the bad file is kept).",
+        get: |c| if c.snapshot_load_failure_empty { "empty" } else { "refuse" }.to_string(),
+        set: |c, a| {
+            c.snapshot_load_failure_empty = match one(a)?.to_ascii_lowercase().as_str() {
+                "refuse" => false,
+                "empty" => true,
+                _ => return Err("argument(s) must be one of the following: refuse, empty".into()),
+            };
             Ok(())
         },
     },
@@ -379,7 +500,7 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     Directive {
         name: "dbfilename",
-        default: "dump.rdb",
+        default: "dump.cachet",
         mutable: true,
         protected: true,
         help: "Snapshot file name inside dir.",

@@ -150,6 +150,16 @@ impl Snapshot {
         }
     }
 
+    /// Samples at most `nanos` (those whose bucket's values all are): a Prometheus bucket's count.
+    pub fn count_at_most(&self, nanos: u64) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|(index, _)| highest_equivalent(value_at_index(*index)) <= nanos)
+            .map(|(_, count)| count)
+            .sum()
+    }
+
     /// `LATENCY HISTOGRAM`'s buckets, as Redis's `fillCommandCDF` walks HdrHistogram's log
     /// iterator (first level 1024 ns, each next one twice as far): (µs, cumulative count) pairs,
     /// one per level where the cumulative count grew.
@@ -254,6 +264,18 @@ mod tests {
         assert_eq!(s.value_at_percentile(99.9), 11_007);
         assert_eq!(s.value_at_percentile(100.0), 11_007);
         assert_eq!(snapshot(&[]).value_at_percentile(50.0), 0);
+    }
+
+    #[test]
+    fn count_at_most_counts_whole_buckets() {
+        // 1000 ns falls in the bucket 1000..=1003: counted from 1003 on, not at 1002.
+        let s = snapshot(&[10, 1000, 1000, 11_000]);
+        assert_eq!(s.count_at_most(9), 0);
+        assert_eq!(s.count_at_most(10), 1);
+        assert_eq!(s.count_at_most(1002), 1);
+        assert_eq!(s.count_at_most(1003), 3);
+        assert_eq!(s.count_at_most(11_006), 3);
+        assert_eq!(s.count_at_most(u64::MAX), 4);
     }
 
     #[test]

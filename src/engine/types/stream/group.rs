@@ -205,7 +205,7 @@ impl Group {
     pub fn redeliver(&mut self, id: StreamId, now: i64) {
         if let Some(nack) = self.pel.get_mut(&id) {
             nack.delivery_time = now;
-            nack.delivery_count += 1;
+            nack.delivery_count = nack.delivery_count.wrapping_add(1);
         }
     }
 

@@ -64,6 +64,15 @@ impl StreamId {
     }
 
     /// The 16-byte big-endian key Redis's radix tree sorts IDs by.
+    /// The ID of a 16-byte big-endian key (a node's key, a pending entry in a DUMP).
+    pub fn from_be_bytes(key: [u8; 16]) -> StreamId {
+        let (ms, seq) = key.split_at(8);
+        StreamId::new(
+            u64::from_be_bytes(ms.try_into().expect("8 bytes")),
+            u64::from_be_bytes(seq.try_into().expect("8 bytes")),
+        )
+    }
+
     pub fn to_be_bytes(self) -> [u8; 16] {
         let mut key = [0u8; 16];
         key[..8].copy_from_slice(&self.ms.to_be_bytes());

@@ -10,23 +10,25 @@
 //! the front, and exact trimming marks entries of the first node left. `memory()` is O(1): node
 //! bytes and group bytes are running counts kept by every mutation here, at jemalloc size classes.
 //!
+//! Counters (entries added, a group's entries read, delivery counts) wrap as Redis's C integers
+//! do rather than panic: a RESTOREd payload may carry any value.
+//!
 //! Why listpacks rather than a structure of our own: node sizes are then Redis's to the byte, so a
 //! node closes exactly where Redis's closes, and `XTRIM ~`/`XADD ... ~` (which only drop whole
 //! nodes) remove exactly what Redis removes; and the bytes per entry are Redis's by construction.
 
 pub mod group;
 pub mod id;
-pub mod listpack;
 pub mod node;
 mod rax;
 pub mod sorted;
 #[cfg(test)]
 mod tests;
 
+pub use crate::engine::listpack::Elem;
 use crate::engine::memory::alloc_size;
 pub use group::{Consumer, Group, Nack, ENTRIES_READ_UNKNOWN};
 pub use id::{parse_id, ParsedId, StreamId};
-pub use listpack::Elem;
 use node::{Layout, Node, Slot};
 use sorted::{Pos, SortedMap};
 
@@ -74,6 +76,16 @@ pub enum AppendError {
 pub enum Trim {
     MaxLen(u64),
     MinId(StreamId),
+}
+
+/// The counters a DUMP payload carries after the nodes.
+#[derive(Debug, Clone, Copy)]
+pub struct Counters {
+    pub length: u64,
+    pub last_id: StreamId,
+    pub first_id: StreamId,
+    pub max_deleted: StreamId,
+    pub entries_added: u64,
 }
 
 #[derive(Debug, Default)]
@@ -258,9 +270,9 @@ impl<'a> Entries<'a> {
         }
         if self.max_deleted.is_zero() || self.max_deleted < self.first_id {
             if id < self.first_id {
-                return Some(self.entries_added - self.length);
+                return Some(self.entries_added.wrapping_sub(self.length));
             } else if id == self.first_id {
-                return Some(self.entries_added - self.length + 1);
+                return Some(self.entries_added.wrapping_sub(self.length).wrapping_add(1));
             }
         }
         None
@@ -272,16 +284,16 @@ impl<'a> Entries<'a> {
             return Some(0);
         }
         if group.entries_read != ENTRIES_READ_UNKNOWN && !self.has_tombstones_from(group.last_id) {
-            return Some(self.entries_added as i64 - group.entries_read);
+            return Some((self.entries_added as i64).wrapping_sub(group.entries_read));
         }
         self.estimate_distance(group.last_id)
-            .map(|read| self.entries_added as i64 - read as i64)
+            .map(|read| (self.entries_added as i64).wrapping_sub(read as i64))
     }
 
     /// The read counter update of a group delivering entry `id` beyond its last ID.
     pub fn advance_group(&self, group: &mut Group, id: StreamId) {
         if group.entries_read != ENTRIES_READ_UNKNOWN && !self.has_tombstones_from(id) {
-            group.entries_read += 1;
+            group.entries_read = group.entries_read.wrapping_add(1);
         } else if self.entries_added != 0 {
             group.entries_read = self
                 .estimate_distance(id)
@@ -400,7 +412,7 @@ impl StreamValue {
             }
         }
         self.length += 1;
-        self.entries_added += 1;
+        self.entries_added = self.entries_added.wrapping_add(1);
         self.last_id = id;
         if self.length == 1 {
             self.first_id = id;
@@ -605,6 +617,49 @@ impl StreamValue {
                 .iter()
                 .map(|(name, g)| alloc_size(name.len()) + g.recount())
                 .sum::<usize>()
+    }
+
+    /// A stream from a RESTORE payload's nodes (in key order) and counters. Every node is checked
+    /// (`Node::check`); besides, keys and entries must ascend across nodes, the live entries add up
+    /// to the length, and no entry, deleted or not, lies past the last ID (XADD would then break
+    /// the order). `None` when the payload is damaged.
+    pub fn restored(nodes: Vec<(StreamId, Vec<u8>)>, counters: Counters) -> Option<StreamValue> {
+        let mut stream = StreamValue {
+            length: counters.length,
+            last_id: counters.last_id,
+            first_id: counters.first_id,
+            max_deleted: counters.max_deleted,
+            entries_added: counters.entries_added,
+            ..StreamValue::default()
+        };
+        let mut live = 0u64;
+        let mut last: Option<StreamId> = None;
+        for (key, mut lp) in nodes {
+            if last.is_some_and(|before| key <= before) {
+                return None;
+            }
+            let checked = Node::check(&lp, key)?;
+            live = live.checked_add(checked.live)?;
+            last = Some(checked.last);
+            lp.shrink_to_fit();
+            let node = Node { lp };
+            stream.node_bytes += listpack_bytes(&node);
+            stream.nodes.insert(key, node);
+        }
+        if live != counters.length || last.is_some_and(|id| id > counters.last_id) {
+            return None;
+        }
+        Some(stream)
+    }
+
+    /// Adds a restored group; false when its name is taken.
+    pub fn insert_group(&mut self, name: &[u8], group: Group) -> bool {
+        if self.groups.contains(name) {
+            return false;
+        }
+        self.group_bytes += group_cost(name, &group);
+        self.groups.insert(name.into(), group);
+        true
     }
 
     /// Every node's listpack, with the ID it is filed under (DUMP).

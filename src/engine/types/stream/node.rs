@@ -12,7 +12,7 @@
 //! bytes with the `DELETED` flag, as in Redis.
 
 use super::id::StreamId;
-use super::listpack::{self, Elem};
+use crate::engine::listpack::{self, Elem};
 
 pub const FLAG_DELETED: i64 = 1;
 pub const FLAG_SAMEFIELDS: i64 = 2;
@@ -58,7 +58,83 @@ fn add_delta(base: u64, delta: i64) -> u64 {
     base.wrapping_add(delta as u64)
 }
 
+/// What a node read from a client's payload holds, once checked (`Node::check`).
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    pub live: u64,
+    /// The ID of its last entry, deleted or not.
+    pub last: StreamId,
+}
+
+fn next_int<'a>(it: &mut impl Iterator<Item = Elem<'a>>) -> Option<i64> {
+    it.next()?.as_int()
+}
+
 impl Node {
+    /// Checks a node's listpack from a RESTORE payload as Redis's deep sanitization does
+    /// (`streamValidateListpackIntegrity`: the layout of the master entry and of every entry, each
+    /// entry's element count), and what cachet's walks rely on besides: the first entry at the
+    /// node's key, IDs ascending, flags a one-byte integer (XDEL rewrites them in place), the
+    /// master counters equal to what the entries say, and at least one live entry (an emptied node
+    /// is freed). `None` when any of it fails.
+    pub fn check(lp: &[u8], master: StreamId) -> Option<Checked> {
+        let elements = listpack::elements(lp)?;
+        let mut it = elements.into_iter();
+        let live = next_int(&mut it)?;
+        let deleted = next_int(&mut it)?;
+        let master_fields = usize::try_from(next_int(&mut it)?).ok()?;
+        for _ in 0..master_fields {
+            it.next()?;
+        }
+        if next_int(&mut it)? != 0 || live < 1 || deleted < 0 {
+            return None;
+        }
+        let (mut seen_live, mut seen_deleted) = (0i64, 0i64);
+        let mut last: Option<StreamId> = None;
+        while let Some(flags) = it.next() {
+            let flags = match flags {
+                Elem::Int(f @ 0..=3) => f,
+                _ => return None,
+            };
+            let id = StreamId::new(
+                add_delta(master.ms, next_int(&mut it)?),
+                add_delta(master.seq, next_int(&mut it)?),
+            );
+            match last {
+                None if id != master => return None,
+                Some(before) if id <= before => return None,
+                _ => last = Some(id),
+            }
+            let (fields, extra) = if flags & FLAG_SAMEFIELDS != 0 {
+                (master_fields, 3)
+            } else {
+                let n = usize::try_from(next_int(&mut it)?).ok()?;
+                for _ in 0..n {
+                    it.next()?;
+                }
+                (n, n + 4)
+            };
+            for _ in 0..fields {
+                it.next()?;
+            }
+            if next_int(&mut it)? != (fields + extra) as i64 {
+                return None;
+            }
+            if flags & FLAG_DELETED != 0 {
+                seen_deleted += 1;
+            } else {
+                seen_live += 1;
+            }
+        }
+        if (seen_live, seen_deleted) != (live, deleted) {
+            return None;
+        }
+        Some(Checked {
+            live: live as u64,
+            last: last?,
+        })
+    }
+
     /// A node holding one entry, its fields becoming the master fields. `prealloc` is the room
     /// allocated up front (Redis's `lpNew(prealloc)`).
     pub fn create(pairs: &[&[u8]], prealloc: usize) -> Node {

@@ -1,0 +1,615 @@
+//! cachet's snapshot format: what one locked shard holds, every database of it, as records a
+//! restarted daemon loads back with the metadata a cache needs to come back warm (TTL as an
+//! absolute time, priority, cost, tags, parents, the access time and the LFU counter, the
+//! `allkeys-cachet` sketch's estimate of the key), which Redis's RDB has no room for.
+//!
+//! A file is a fixed prelude, then sections, then an end marker:
+//! ```text
+//! magic "CACHETSN" | u16 format version | u32 header length | header (msgpack) | u32 crc32c(header)
+//! section*: 0x01 | u32 db | u32 records | u8 codec | u64 raw length | u64 stored length
+//!           | u32 crc32c(stored) | stored (msgpack array of records, zstd-compressed when codec 1)
+//! end:      0xFF | u64 records in the file | u32 crc32c of those 8 bytes
+//! ```
+//! All integers are little-endian. The version sits before the header so that a loader refuses
+//! a future file before reading a header whose shape it cannot know. Each section is checked on
+//! its own, so a damaged file says which section; a file without its end marker is truncated.
+//! Collection values are Redis's DUMP payloads (`engine::dump`: RDB 10 encoding with its CRC64),
+//! which already keep every encoding exact; hash field TTLs, which DUMP of Redis 7.0 cannot carry,
+//! and streams, whose consumer groups DUMP cannot read back, have record fields of their own.
+
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use crate::engine::dump::{self, RestoreLimits, Restored};
+use crate::engine::entry::{Entry, Priority, StringValue, Value};
+use crate::engine::shard::Shard;
+use crate::engine::types::stream::NodeLimits;
+use crate::engine::types::Collection;
+use crate::engine::{hash_key, idle_seconds, Keyspace};
+pub use stream::StreamRecord;
+
+pub const MAGIC: &[u8; 8] = b"CACHETSN";
+/// Bumped whenever a reader of the previous version could misread a file of the new one.
+pub const FORMAT_VERSION: u16 = 1;
+const SECTION: u8 = 0x01;
+const END: u8 = 0xFF;
+const CODEC_NONE: u8 = 0;
+const CODEC_ZSTD: u8 = 1;
+/// zstd's level 1: the snapshot is written while clients are served, so speed over ratio; the
+/// records are mostly DUMP payloads whose long strings LZF has already squeezed.
+const ZSTD_LEVEL: i32 = 1;
+/// A section claiming more than this is damaged: a shard's database is written as one section,
+/// and no allocation is made from a length the file states before that length is checked.
+const MAX_SECTION_BYTES: u64 = 1 << 36;
+
+pub static CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Header {
+    pub created_at_ms: u64,
+    pub node_id: String,
+    pub cachet_version: String,
+    pub databases: u32,
+}
+
+/// One key as the snapshot keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Record<'a> {
+    #[serde(with = "serde_bytes", borrow)]
+    pub key: Cow<'a, [u8]>,
+    pub value: RecordValue<'a>,
+    /// Absolute Unix ms; 0: no expiry.
+    pub expire_at: u64,
+    /// Seconds since the last access when saved (Redis's RDB `IDLE`): the clock restarts from the
+    /// load, so the downtime does not age every key alike.
+    pub idle: u32,
+    /// Redis's LFU counter (`OBJECT FREQ`).
+    pub lfu: u8,
+    /// The `allkeys-cachet` sketch's estimate for the key: the sketch is hashed with a
+    /// per-process seed, so it is rebuilt key by key from these at load.
+    pub sketch: u8,
+    pub priority: u8,
+    pub cost: u32,
+    pub tags: Vec<ByteBuf>,
+    pub parents: Vec<ByteBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum RecordValue<'a> {
+    /// A string as SET leaves it (`embstr`/`int` chosen again at load from its bytes).
+    Str(#[serde(with = "serde_bytes", borrow)] Cow<'a, [u8]>),
+    /// A string grown in place or built by bit/HLL commands (`raw` whatever its bytes).
+    Raw(#[serde(with = "serde_bytes", borrow)] Cow<'a, [u8]>),
+    Int(i64),
+    /// A hash, list, set or sorted set: its DUMP payload, and the hash fields' TTLs.
+    Collection {
+        #[serde(with = "serde_bytes")]
+        payload: Vec<u8>,
+        field_ttls: Vec<(ByteBuf, u64)>,
+    },
+    Stream(Box<StreamRecord>),
+}
+
+/// Why a snapshot cannot be read; each says what is wrong for the log line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SnapshotError {
+    Empty,
+    BadMagic,
+    FutureVersion(u16),
+    Truncated,
+    HeaderChecksum,
+    SectionChecksum { section: u64 },
+    Corrupt(String),
+    Io(String),
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SnapshotError::Empty => write!(f, "the file is empty (zero length)"),
+            SnapshotError::BadMagic => write!(f, "not a cachet snapshot (wrong magic)"),
+            SnapshotError::FutureVersion(v) => write!(
+                f,
+                "format version {v} is newer than this cachet reads ({FORMAT_VERSION}); upgrade cachet"
+            ),
+            SnapshotError::Truncated => write!(f, "the file is truncated"),
+            SnapshotError::HeaderChecksum => write!(f, "header checksum mismatch"),
+            SnapshotError::SectionChecksum { section } => {
+                write!(f, "checksum mismatch in section {section}")
+            }
+            SnapshotError::Corrupt(what) => write!(f, "corrupt: {what}"),
+            SnapshotError::Io(err) => write!(f, "read error: {err}"),
+        }
+    }
+}
+
+fn io_error(err: std::io::Error) -> SnapshotError {
+    if err.kind() == std::io::ErrorKind::UnexpectedEof {
+        SnapshotError::Truncated
+    } else {
+        SnapshotError::Io(err.to_string())
+    }
+}
+
+/// Writes the prelude (magic, version, header).
+pub fn write_header(out: &mut impl Write, header: &Header) -> std::io::Result<u64> {
+    let body = rmp_serde::to_vec(header).map_err(std::io::Error::other)?;
+    out.write_all(MAGIC)?;
+    out.write_all(&FORMAT_VERSION.to_le_bytes())?;
+    out.write_all(&(body.len() as u32).to_le_bytes())?;
+    out.write_all(&body)?;
+    out.write_all(&CRC32C.checksum(&body).to_le_bytes())?;
+    Ok((MAGIC.len() + 2 + 4 + body.len() + 4) as u64)
+}
+
+/// One database of one shard, encoded while the shard is locked: the shard's point in time.
+pub struct EncodedSection {
+    pub db: u32,
+    pub records: u32,
+    /// The msgpack array, not compressed yet (that happens with the shard released).
+    pub raw: Vec<u8>,
+}
+
+/// Encodes every live key of every database of `shard` (locked by the caller). Expired and
+/// invalidated keys are left out, as Redis leaves out expired keys.
+pub fn encode_shard(shard: &Shard, now_ms: u64, list_fill: i64) -> Vec<EncodedSection> {
+    let mut sections = Vec::new();
+    for db in 0..shard.dbs.len() {
+        let Some(table) = shard.dbs.get(db) else {
+            continue;
+        };
+        if table.map.is_empty() {
+            continue;
+        }
+        let records: Vec<Record<'_>> = table
+            .map
+            .iter()
+            .filter(|entry| table.is_live(entry, now_ms))
+            .map(|entry| record_of(entry, shard, now_ms, list_fill))
+            .collect();
+        if records.is_empty() {
+            continue;
+        }
+        let raw = rmp_serde::to_vec(&records).expect("records always serialize");
+        sections.push(EncodedSection {
+            db: db as u32,
+            records: records.len() as u32,
+            raw,
+        });
+    }
+    sections
+}
+
+fn labels(list: &[Box<[u8]>]) -> Vec<ByteBuf> {
+    list.iter().map(|l| ByteBuf::from(l.to_vec())).collect()
+}
+
+pub fn record_of<'e>(entry: &'e Entry, shard: &Shard, now_ms: u64, list_fill: i64) -> Record<'e> {
+    let value = match entry.value() {
+        Value::Int(n) => RecordValue::Int(n),
+        Value::Str { raw } => {
+            let bytes = match entry.string_value() {
+                Some(StringValue::Bytes(bytes)) => Cow::Borrowed(bytes),
+                _ => Cow::Owned(entry.str_bytes().unwrap_or_default().to_vec()),
+            };
+            if raw {
+                RecordValue::Raw(bytes)
+            } else {
+                RecordValue::Str(bytes)
+            }
+        }
+        Value::Collection => match entry.collection() {
+            Some(Collection::Stream(stream)) => {
+                RecordValue::Stream(Box::new(StreamRecord::of(stream)))
+            }
+            _ => {
+                let field_ttls = entry
+                    .hash()
+                    .filter(|h| h.has_field_ttls())
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|(field, _)| {
+                                h.field_expire_at(field)
+                                    .map(|at| (ByteBuf::from(field.to_vec()), at))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                RecordValue::Collection {
+                    payload: dump::dump(entry, list_fill),
+                    field_ttls,
+                }
+            }
+        },
+    };
+    Record {
+        key: Cow::Borrowed(entry.key()),
+        value,
+        expire_at: entry.expire_at,
+        idle: idle_seconds(entry.lru, now_ms).min(u32::MAX as u64) as u32,
+        lfu: entry.lfu,
+        sketch: shard.sketch.estimate(hash_key(entry.key())).min(255) as u8,
+        priority: entry.priority() as u8,
+        cost: entry.cost(),
+        tags: labels(entry.tags()),
+        parents: labels(entry.parents()),
+    }
+}
+
+/// Writes one section; `compress` is `rdbcompression`. Returns the bytes written.
+pub fn write_section(
+    out: &mut impl Write,
+    section: &EncodedSection,
+    compress: bool,
+) -> std::io::Result<u64> {
+    let compressed;
+    let (codec, stored): (u8, &[u8]) = if compress {
+        compressed = zstd::bulk::compress(&section.raw, ZSTD_LEVEL)?;
+        (CODEC_ZSTD, &compressed)
+    } else {
+        (CODEC_NONE, &section.raw)
+    };
+    out.write_all(&[SECTION])?;
+    out.write_all(&section.db.to_le_bytes())?;
+    out.write_all(&section.records.to_le_bytes())?;
+    out.write_all(&[codec])?;
+    out.write_all(&(section.raw.len() as u64).to_le_bytes())?;
+    out.write_all(&(stored.len() as u64).to_le_bytes())?;
+    out.write_all(&CRC32C.checksum(stored).to_le_bytes())?;
+    out.write_all(stored)?;
+    Ok((1 + 4 + 4 + 1 + 8 + 8 + 4 + stored.len()) as u64)
+}
+
+pub fn write_end(out: &mut impl Write, records: u64) -> std::io::Result<u64> {
+    let count = records.to_le_bytes();
+    out.write_all(&[END])?;
+    out.write_all(&count)?;
+    out.write_all(&CRC32C.checksum(&count).to_le_bytes())?;
+    Ok(1 + 8 + 4)
+}
+
+fn read_u8(input: &mut impl Read) -> Result<u8, SnapshotError> {
+    let mut b = [0u8; 1];
+    input.read_exact(&mut b).map_err(io_error)?;
+    Ok(b[0])
+}
+
+fn read_array<const N: usize>(input: &mut impl Read) -> Result<[u8; N], SnapshotError> {
+    let mut b = [0u8; N];
+    input.read_exact(&mut b).map_err(io_error)?;
+    Ok(b)
+}
+
+fn read_vec(input: &mut impl Read, len: u64) -> Result<Vec<u8>, SnapshotError> {
+    if len > MAX_SECTION_BYTES {
+        return Err(SnapshotError::Corrupt(format!("a length of {len} bytes")));
+    }
+    let mut bytes = Vec::new();
+    input.take(len).read_to_end(&mut bytes).map_err(io_error)?;
+    if bytes.len() as u64 != len {
+        return Err(SnapshotError::Truncated);
+    }
+    Ok(bytes)
+}
+
+/// Reads the prelude. An empty input, a wrong magic and a future version are told apart, as the
+/// operator's remedy differs.
+pub fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
+    let mut magic = [0u8; 8];
+    let mut got = 0;
+    while got < magic.len() {
+        match input.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(io_error(err)),
+        }
+    }
+    if got == 0 {
+        return Err(SnapshotError::Empty);
+    }
+    if got < magic.len() || &magic != MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    let version = u16::from_le_bytes(read_array(input)?);
+    if version > FORMAT_VERSION {
+        return Err(SnapshotError::FutureVersion(version));
+    }
+    let len = u32::from_le_bytes(read_array(input)?);
+    let body = read_vec(input, len as u64)?;
+    let crc = u32::from_le_bytes(read_array(input)?);
+    if crc != CRC32C.checksum(&body) {
+        return Err(SnapshotError::HeaderChecksum);
+    }
+    rmp_serde::from_slice(&body).map_err(|e| SnapshotError::Corrupt(format!("header: {e}")))
+}
+
+/// A section read and checked, still to be decoded.
+pub struct Section {
+    pub db: u32,
+    pub records: u32,
+    /// The msgpack array of records, decompressed.
+    pub raw: Vec<u8>,
+    /// Bytes of the file it took.
+    pub file_bytes: u64,
+}
+
+impl Section {
+    pub fn records(&self) -> Result<Vec<Record<'_>>, SnapshotError> {
+        let records: Vec<Record<'_>> = rmp_serde::from_slice(&self.raw)
+            .map_err(|e| SnapshotError::Corrupt(format!("records of db {}: {e}", self.db)))?;
+        if records.len() != self.records as usize {
+            return Err(SnapshotError::Corrupt(format!(
+                "db {} section holds {} records, its header says {}",
+                self.db,
+                records.len(),
+                self.records
+            )));
+        }
+        Ok(records)
+    }
+}
+
+/// Reads the next section (`None` at the end marker, after checking it against `records_seen`).
+pub fn read_section(
+    input: &mut impl Read,
+    index: u64,
+    records_seen: u64,
+) -> Result<Option<Section>, SnapshotError> {
+    match read_u8(input)? {
+        END => {
+            let count = read_array::<8>(input)?;
+            let crc = u32::from_le_bytes(read_array(input)?);
+            if crc != CRC32C.checksum(&count) {
+                return Err(SnapshotError::SectionChecksum { section: index });
+            }
+            let count = u64::from_le_bytes(count);
+            if count != records_seen {
+                return Err(SnapshotError::Corrupt(format!(
+                    "the end marker counts {count} records, the sections {records_seen}"
+                )));
+            }
+            Ok(None)
+        }
+        SECTION => {
+            let db = u32::from_le_bytes(read_array(input)?);
+            let records = u32::from_le_bytes(read_array(input)?);
+            let codec = read_u8(input)?;
+            let raw_len = u64::from_le_bytes(read_array(input)?);
+            let stored_len = u64::from_le_bytes(read_array(input)?);
+            let crc = u32::from_le_bytes(read_array(input)?);
+            if raw_len > MAX_SECTION_BYTES {
+                return Err(SnapshotError::Corrupt(format!(
+                    "section {index} claims {raw_len} bytes"
+                )));
+            }
+            let stored = read_vec(input, stored_len)?;
+            if crc != CRC32C.checksum(&stored) {
+                return Err(SnapshotError::SectionChecksum { section: index });
+            }
+            let raw = match codec {
+                CODEC_NONE => stored,
+                CODEC_ZSTD => {
+                    // Streamed, so that memory grows with what the data really holds, not with
+                    // the length the file claims.
+                    let mut raw = Vec::new();
+                    zstd::stream::read::Decoder::new(&stored[..])
+                        .and_then(|decoder| decoder.take(raw_len + 1).read_to_end(&mut raw))
+                        .map_err(|e| {
+                            SnapshotError::Corrupt(format!("section {index} decompression: {e}"))
+                        })?;
+                    raw
+                }
+                other => {
+                    return Err(SnapshotError::Corrupt(format!(
+                        "section {index} has unknown codec {other}"
+                    )))
+                }
+            };
+            if raw.len() as u64 != raw_len {
+                return Err(SnapshotError::Corrupt(format!(
+                    "section {index} decompressed to {} bytes, not {raw_len}",
+                    raw.len()
+                )));
+            }
+            Ok(Some(Section {
+                db,
+                records,
+                raw,
+                file_bytes: 1 + 4 + 4 + 1 + 8 + 8 + 4 + stored_len,
+            }))
+        }
+        other => Err(SnapshotError::Corrupt(format!(
+            "section {index} starts with byte {other:#04x}"
+        ))),
+    }
+}
+
+/// What loading needs from the configuration.
+#[derive(Clone, Copy)]
+pub struct LoadLimits {
+    pub restore: RestoreLimits,
+    pub stream: NodeLimits,
+}
+
+/// What became of one record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Loaded {
+    Key,
+    /// Its TTL passed while the daemon was down.
+    Expired,
+}
+
+/// The entry a record describes, with every metadata field but the learned access state (which
+/// `DbShard::insert_loaded` applies once the entry is in its table).
+pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Box<Entry>, SnapshotError> {
+    let key = &record.key;
+    let bad = |what: &str| {
+        SnapshotError::Corrupt(format!("key {:?}: {what}", String::from_utf8_lossy(key)))
+    };
+    let mut entry = match &record.value {
+        RecordValue::Str(bytes) => Entry::new_string(key, bytes, 0),
+        RecordValue::Raw(bytes) => Entry::new_raw_string(key, bytes, 0),
+        RecordValue::Int(n) => Entry::new_int(key, *n, 0),
+        RecordValue::Collection {
+            payload,
+            field_ttls,
+        } => {
+            let body = dump::verify(payload).map_err(|_| bad("value checksum"))?;
+            let collection = match dump::restore(body, limits.restore) {
+                Ok(Restored::Collection(collection)) => collection,
+                _ => return Err(bad("value encoding")),
+            };
+            let mut entry = Entry::new_collection(key, collection, 0);
+            if !field_ttls.is_empty() {
+                let hash = entry
+                    .hash_mut()
+                    .ok_or_else(|| bad("field TTLs on a non-hash"))?;
+                for (field, at) in field_ttls {
+                    if !hash.set_field_expire_at(field, *at) {
+                        return Err(bad("a TTL for a missing field"));
+                    }
+                }
+            }
+            entry
+        }
+        RecordValue::Stream(stream) => {
+            let value = stream.rebuild(limits.stream).map_err(|what| bad(&what))?;
+            Entry::new_collection(key, Collection::Stream(Box::new(value)), 0)
+        }
+    };
+    let priority = Priority::ALL
+        .get(record.priority as usize)
+        .copied()
+        .ok_or_else(|| bad("priority"))?;
+    let tags: Vec<Box<[u8]>> = record.tags.iter().map(|t| t.to_vec().into()).collect();
+    entry.set_meta(crate::engine::CacheMeta {
+        priority,
+        cost: record.cost,
+        tags: (!tags.is_empty()).then(|| tags.into_boxed_slice()),
+    });
+    if !record.parents.is_empty() {
+        let parents: Vec<Box<[u8]>> = record.parents.iter().map(|p| p.to_vec().into()).collect();
+        entry.replace_parents(parents.into_boxed_slice());
+    }
+    entry.expire_at = record.expire_at;
+    entry.lfu = record.lfu;
+    Ok(entry)
+}
+
+impl Keyspace {
+    /// Puts one loaded record in database `db`, with the access state it had: a key whose TTL
+    /// passed while the daemon was down is dropped. A key already present is replaced (a file
+    /// holds each key once; the caller loads into an empty keyspace).
+    pub fn load_record(
+        &self,
+        db: usize,
+        record: &Record<'_>,
+        limits: LoadLimits,
+        now_ms: u64,
+    ) -> Result<Loaded, SnapshotError> {
+        if db >= self.databases() {
+            return Err(SnapshotError::Corrupt(format!(
+                "db {db} beyond the {} databases configured",
+                self.databases()
+            )));
+        }
+        if record.expire_at != 0 && record.expire_at <= now_ms {
+            return Ok(Loaded::Expired);
+        }
+        let entry = entry_of(record, limits)?;
+        let lru = crate::engine::lru_clock(now_ms.saturating_sub(record.idle as u64 * 1000));
+        self.with_key(db, &record.key, now_ms, |view, hash| {
+            view.insert_loaded(hash, entry, lru, record.sketch)
+        });
+        Ok(Loaded::Key)
+    }
+}
+
+/// What writing or loading a whole keyspace came to.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub keys: u64,
+    pub expired: u64,
+    /// Keys left out because `maxmemory` was reached and the policy evicts nothing.
+    pub skipped: u64,
+    pub bytes: u64,
+}
+
+impl Keyspace {
+    /// Writes the whole keyspace: one shard locked at a time, encoded under its lock (a
+    /// point-in-time view of that shard), compressed and written with it released, so commands
+    /// on other shards go on meanwhile, and on this one once its encoding is done.
+    pub fn write_snapshot(
+        &self,
+        out: &mut impl Write,
+        header: &Header,
+        compress: bool,
+        list_fill: i64,
+        mut progress: impl FnMut(u64),
+    ) -> std::io::Result<Totals> {
+        let mut totals = Totals {
+            bytes: write_header(out, header)?,
+            ..Totals::default()
+        };
+        for index in 0..self.shard_count() {
+            let sections = {
+                let shard = self.lock_shard(index);
+                encode_shard(&shard, crate::engine::now_ms(), list_fill)
+            };
+            for section in &sections {
+                totals.bytes += write_section(out, section, compress)?;
+                totals.keys += section.records as u64;
+            }
+            progress(totals.keys);
+        }
+        totals.bytes += write_end(out, totals.keys)?;
+        Ok(totals)
+    }
+
+    /// Loads a whole snapshot into this keyspace. `progress` hears (keys, file bytes) after each
+    /// section. On an error the keyspace keeps what was loaded before it: the caller decides
+    /// whether to start empty (it flushes) or refuse.
+    pub fn load_snapshot(
+        &self,
+        input: &mut impl Read,
+        limits: LoadLimits,
+        mut progress: impl FnMut(&Totals),
+    ) -> Result<(Header, Totals), SnapshotError> {
+        let header = read_header(input)?;
+        let mut totals = Totals::default();
+        let mut seen = 0u64;
+        let mut index = 0u64;
+        while let Some(section) = read_section(input, index, seen)? {
+            let now = crate::engine::now_ms();
+            for record in section.records()? {
+                let db = section.db as usize;
+                match self.load_record(db, &record, limits, now)? {
+                    Loaded::Key => totals.keys += 1,
+                    Loaded::Expired => totals.expired += 1,
+                }
+                // The limit holds while loading: the policy makes room with what it restored of
+                // each key's value, and where it may evict nothing the key is left out.
+                if self.over_limit() && self.evict_to_limit(now).is_err() {
+                    self.with_key(db, &record.key, now, |view, hash| {
+                        view.remove(hash, &record.key)
+                    });
+                    totals.keys -= 1;
+                    totals.skipped += 1;
+                }
+            }
+            seen += section.records as u64;
+            totals.bytes += section.file_bytes;
+            index += 1;
+            progress(&totals);
+        }
+        Ok((header, totals))
+    }
+}

@@ -1,0 +1,320 @@
+use super::*;
+use crate::engine::labels::LabelKind;
+use crate::engine::types::hash::HashLimits;
+use crate::engine::types::zset::ZSetLimits;
+use crate::engine::types::{HashValue, ZSetValue};
+use crate::engine::{now_ms, CacheMeta};
+
+fn limits() -> LoadLimits {
+    LoadLimits {
+        restore: RestoreLimits {
+            hash: HashLimits::default(),
+            zset: ZSetLimits::default(),
+            list_fill: -2,
+            max_intset_entries: 512,
+        },
+        stream: NodeLimits::default(),
+    }
+}
+
+fn header() -> Header {
+    Header {
+        created_at_ms: 1,
+        node_id: "n1".into(),
+        cachet_version: "test".into(),
+        databases: 2,
+    }
+}
+
+fn put(keyspace: &Keyspace, db: usize, entry: Box<Entry>) {
+    let key = entry.key().to_vec();
+    keyspace.with_key(db, &key, now_ms(), |view, hash| view.insert(hash, entry));
+}
+
+fn sample() -> Keyspace {
+    let keyspace = Keyspace::new(4, 2);
+    let now = now_ms();
+    put(&keyspace, 0, Entry::new_string(b"s", b"hello", 0));
+    put(&keyspace, 0, Entry::new_string(b"i", b"42", 0));
+    put(&keyspace, 1, Entry::new_raw_string(b"raw", b"7", 0));
+    let mut tagged = Entry::new_string(b"t", b"v", 0);
+    tagged.set_meta(CacheMeta {
+        priority: Priority::High,
+        cost: 9,
+        tags: Some(vec![b"user:1".to_vec().into_boxed_slice()].into_boxed_slice()),
+    });
+    tagged.expire_at = now + 100_000;
+    put(&keyspace, 0, tagged);
+    keyspace.with_key(0, b"t", now, |view, hash| {
+        view.set_labels(
+            hash,
+            b"t",
+            LabelKind::Parent,
+            vec![b"s".to_vec().into()].into(),
+        )
+    });
+    let mut hash = HashValue::new();
+    hash.set(b"f1", b"v1", HashLimits::default());
+    hash.set(b"f2", b"v2", HashLimits::default());
+    hash.set_field_expire_at(b"f2", now + 50_000);
+    put(
+        &keyspace,
+        0,
+        Entry::new_collection(b"h", Collection::Hash(hash), 0),
+    );
+    let mut zset = ZSetValue::new();
+    zset.insert(b"a", 1.5, ZSetLimits::default());
+    put(
+        &keyspace,
+        0,
+        Entry::new_collection(b"z", Collection::ZSet(Box::new(zset)), 0),
+    );
+    let mut gone = Entry::new_string(b"gone", b"x", 0);
+    gone.expire_at = now.saturating_sub(1);
+    put(&keyspace, 0, gone);
+    keyspace
+}
+
+fn snapshot(keyspace: &Keyspace) -> Vec<u8> {
+    let mut file = Vec::new();
+    keyspace
+        .write_snapshot(&mut file, &header(), true, -2, |_| {})
+        .expect("written");
+    file
+}
+
+fn dump_all(keyspace: &Keyspace) -> Vec<(usize, Vec<u8>, String)> {
+    let mut all = Vec::new();
+    keyspace.for_each_shard(|_, shard| {
+        for db in 0..shard.dbs.len() {
+            if let Some(table) = shard.dbs.get(db) {
+                for entry in table.map.iter() {
+                    let record = record_of(entry, shard, now_ms(), -2);
+                    // A hash table's order is its insertion history's, which a reload does not
+                    // keep (nor does Redis's): its fields are compared as a set.
+                    let value = match entry.hash() {
+                        Some(hash) => {
+                            let mut pairs: Vec<(Vec<u8>, Vec<u8>, Option<u64>)> = hash
+                                .iter()
+                                .map(|(f, v)| (f.to_vec(), v.to_vec(), hash.field_expire_at(f)))
+                                .collect();
+                            pairs.sort();
+                            format!("hash {pairs:?}")
+                        }
+                        None => match entry.set() {
+                            Some(set) => {
+                                let mut members: Vec<Vec<u8>> =
+                                    set.iter().map(|m| m.to_vec()).collect();
+                                members.sort();
+                                format!("set {} {members:?}", set.encoding())
+                            }
+                            None => format!("{:?}", record.value),
+                        },
+                    };
+                    let summary = format!(
+                        "{} {} {} {} {:?} {:?}",
+                        value,
+                        record.expire_at,
+                        record.priority,
+                        record.cost,
+                        record.tags,
+                        record.parents
+                    );
+                    all.push((db, entry.key().to_vec(), summary));
+                }
+            }
+        }
+    });
+    all.sort();
+    all
+}
+
+#[test]
+fn a_keyspace_round_trips_with_its_metadata_and_accounting() {
+    let keyspace = sample();
+    let file = snapshot(&keyspace);
+    let loaded = Keyspace::new(8, 2);
+    let (read, totals) = loaded
+        .load_snapshot(&mut &file[..], limits(), |_| {})
+        .expect("loaded");
+    assert_eq!(read, header());
+    assert_eq!(totals.keys, 6, "the expired key is not saved");
+    let mut before = dump_all(&keyspace);
+    before.retain(|(_, key, _)| key != b"gone");
+    assert_eq!(dump_all(&loaded), before);
+    let (bytes, keys) = loaded.lock_all().recount();
+    assert_eq!(keys, 6);
+    assert_eq!(
+        loaded
+            .totals
+            .bytes
+            .load(std::sync::atomic::Ordering::Relaxed),
+        bytes
+    );
+    // The label indexes are rebuilt: one tag, one parent, in whichever shard the keys now live.
+    let indexed = |keyspace: &Keyspace| {
+        let mut counts = (0, 0);
+        keyspace.for_each_shard(|_, shard| {
+            if let Some(table) = shard.dbs.get(0) {
+                counts.0 += table.tags.len();
+                counts.1 += table.dependents.len();
+            }
+        });
+        counts
+    };
+    assert_eq!(indexed(&loaded), (1, 1));
+    assert_eq!(indexed(&loaded), indexed(&keyspace));
+}
+
+#[test]
+fn damaged_files_are_refused_with_what_is_wrong() {
+    let file = snapshot(&sample());
+    let load = |bytes: &[u8]| {
+        Keyspace::new(4, 2)
+            .load_snapshot(&mut &bytes[..], limits(), |_| {})
+            .map(|_| ())
+    };
+    assert_eq!(load(&[]), Err(SnapshotError::Empty));
+    assert_eq!(load(b"REDIS0010"), Err(SnapshotError::BadMagic));
+    let mut future = file.clone();
+    future[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    assert_eq!(
+        load(&future),
+        Err(SnapshotError::FutureVersion(FORMAT_VERSION + 1))
+    );
+    for cut in [9, 20, file.len() / 2, file.len() - 1] {
+        assert!(load(&file[..cut]).is_err(), "cut at {cut} loaded");
+    }
+    assert_eq!(
+        load(&file[..file.len() - 13]),
+        Err(SnapshotError::Truncated)
+    );
+    let mut flipped = file.clone();
+    let last_section_byte = file.len() - 14;
+    flipped[last_section_byte] ^= 0x40;
+    assert!(matches!(
+        load(&flipped),
+        Err(SnapshotError::SectionChecksum { .. })
+    ));
+}
+
+#[test]
+fn a_stream_with_groups_round_trips() {
+    use crate::engine::types::stream::{NewId, StreamId, StreamValue};
+    let mut stream = StreamValue::new();
+    for i in 1..=5u64 {
+        stream
+            .append(
+                NewId::Exact(StreamId::new(i, 0)),
+                &[b"f", format!("{i}").as_bytes()],
+                NodeLimits::default(),
+            )
+            .unwrap();
+    }
+    stream.delete_entries(&[StreamId::new(2, 0)]);
+    stream.create_group(b"g", StreamId::new(3, 0), 3);
+    stream.with_group(b"g", |g, _| {
+        let c = g.create_consumer(b"alice", 77).unwrap();
+        g.deliver(StreamId::new(1, 0), &c, 100);
+        g.deliver(StreamId::new(3, 0), &c, 200);
+    });
+    let record = StreamRecord::of(&stream);
+    let back = record.rebuild(NodeLimits::default()).unwrap();
+    assert_eq!(StreamRecord::of(&back), record);
+    assert_eq!(back.len(), 4);
+    assert_eq!(back.max_deleted, StreamId::new(2, 0));
+}
+
+mod model {
+    use super::*;
+    use crate::engine::types::{ListValue, SetValue};
+    use proptest::prelude::*;
+
+    /// One key: (db, name, kind, elements, ttl in s (0: none), priority, cost, tags).
+    type Spec = (usize, u8, u8, Vec<Vec<u8>>, u32, u8, u32, Vec<u8>);
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        (
+            0usize..2,
+            any::<u8>(),
+            0u8..6,
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 0..12), 1..40),
+            prop_oneof![Just(0u32), 1u32..100_000],
+            0u8..4,
+            any::<u32>(),
+            prop::collection::vec(0u8..4, 0..3),
+        )
+    }
+
+    fn entry_of(spec: &Spec, now: u64) -> Box<Entry> {
+        let (_, name, kind, elements, ttl, priority, cost, tags) = spec;
+        let key = [b'k', *name];
+        let mut entry = match kind {
+            0 => Entry::new_string(&key, &elements[0], 0),
+            1 => Entry::new_raw_string(&key, &elements[0], 0),
+            2 => {
+                let mut list = ListValue::new();
+                for e in elements {
+                    list.push_back(e);
+                }
+                Entry::new_collection(&key, Collection::List(Box::new(list)), 0)
+            }
+            3 => {
+                let mut set = SetValue::default();
+                for e in elements {
+                    set.add(e, 512);
+                }
+                Entry::new_collection(&key, Collection::Set(Box::new(set)), 0)
+            }
+            4 => {
+                let mut zset = ZSetValue::new();
+                for (i, e) in elements.iter().enumerate() {
+                    zset.insert(e, i as f64 - 3.5, ZSetLimits::default());
+                }
+                Entry::new_collection(&key, Collection::ZSet(Box::new(zset)), 0)
+            }
+            _ => {
+                let mut hash = HashValue::new();
+                for e in elements {
+                    hash.set(e, e, HashLimits::default());
+                }
+                if *ttl % 2 == 1 {
+                    hash.set_field_expire_at(&elements[0], now + *ttl as u64 * 1000);
+                }
+                Entry::new_collection(&key, Collection::Hash(hash), 0)
+            }
+        };
+        let tags: Vec<Box<[u8]>> = tags.iter().map(|t| vec![b't', *t].into()).collect();
+        entry.set_meta(CacheMeta {
+            priority: Priority::ALL[*priority as usize],
+            cost: *cost,
+            tags: (!tags.is_empty()).then(|| tags.into_boxed_slice()),
+        });
+        if *ttl != 0 {
+            entry.expire_at = now + *ttl as u64 * 1000;
+        }
+        entry
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn any_keyspace_loads_back_equal(specs in prop::collection::vec(spec(), 0..40)) {
+            let now = now_ms();
+            let keyspace = Keyspace::new(4, 2);
+            for spec in &specs {
+                put(&keyspace, spec.0, entry_of(spec, now));
+            }
+            let file = snapshot(&keyspace);
+            let loaded = Keyspace::new(2, 2);
+            let (_, totals) = loaded.load_snapshot(&mut &file[..], limits(), |_| {}).unwrap();
+            prop_assert_eq!(dump_all(&loaded), dump_all(&keyspace));
+            let (bytes, keys) = loaded.lock_all().recount();
+            prop_assert_eq!(keys as u64, totals.keys);
+            prop_assert_eq!(
+                loaded.totals.bytes.load(std::sync::atomic::Ordering::Relaxed),
+                bytes
+            );
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The admin port: an HTTP front end (axum on the server's own tokio runtime) beside the RESP
+//! one. `/metrics` (Prometheus), `/health` and `/ready` (probes) are open; `/v1/...` (the JSON
+//! API, `api.rs`) reveal or change data and need `admin-token` as a bearer token when one is set.
+//! Every answer is JSON except `/metrics`; a bad request gets a JSON error and a 4xx, never a
+//! panic. Handlers hold no lock across an `.await`: each command they run (`client.rs`) is one
+//! synchronous dispatch, as on a RESP connection, and the export streams in small batches.
+
+mod api;
+mod client;
+mod export;
+pub mod metrics;
+pub mod table;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::state::Server;
+
+/// Largest request body accepted (a PUT of a value, a PATCH of the configuration).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An error answer: `{"error": message, "status": code}` with that status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.message, "status": self.status.as_u16()});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Every route of the router, as (method, path) in axum's syntax: the OpenAPI file is checked
+/// against this list, and `router` is built from the same paths.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/metrics"),
+    ("get", "/health"),
+    ("get", "/ready"),
+    ("get", "/v1/stats"),
+    ("get", "/v1/memory"),
+    ("get", "/v1/analytics"),
+    ("get", "/v1/info"),
+    ("get", "/v1/config"),
+    ("patch", "/v1/config"),
+    ("get", "/v1/keys/{*key}"),
+    ("put", "/v1/keys/{*key}"),
+    ("delete", "/v1/keys/{*key}"),
+    ("post", "/v1/invalidate"),
+    ("post", "/v1/flush"),
+    ("get", "/v1/export"),
+];
+
+pub fn router(server: Arc<Server>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/stats", get(api::stats))
+        .route("/v1/memory", get(api::memory))
+        .route("/v1/analytics", get(api::analytics))
+        .route("/v1/info", get(api::info))
+        .route("/v1/config", get(api::config_get).patch(api::config_set))
+        .route(
+            "/v1/keys/{*key}",
+            get(api::key_get).put(api::key_put).delete(api::key_delete),
+        )
+        .route("/v1/invalidate", axum::routing::post(api::invalidate))
+        .route("/v1/flush", axum::routing::post(api::flush))
+        .route("/v1/export", get(export::export))
+        .route_layer(middleware::from_fn_with_state(server.clone(), authorize));
+    Router::new()
+        .route("/metrics", get(metrics_endpoint))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .merge(v1)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(server)
+}
+
+/// Serves the admin port on `listener` until `shutdown` completes.
+pub async fn serve(
+    server: Arc<Server>,
+    listener: TcpListener,
+    shutdown: impl Future + Send + 'static,
+) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "admin port ready");
+    }
+    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(err) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+        })
+        .await
+    {
+        tracing::warn!(%err, "admin port stopped");
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this endpoint",
+    )
+}
+
+/// Compares through SHA-256 digests, byte by byte without an early exit: neither the token's
+/// length nor where a guess goes wrong shows in the time taken.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+async fn authorize(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
+    let token = server.config.read().admin_token.clone();
+    if !token.is_empty() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+            .unwrap_or_default();
+        if !same_secret(given, &token) {
+            let mut response =
+                ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required")
+                    .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+async fn metrics_endpoint(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let request = match metrics::Request::parse(uri.query()) {
+        Ok(request) => request,
+        Err(message) => return ApiError::bad_request(message).into_response(),
+    };
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+    let (body, content_type) = metrics::render(&server, &request, openmetrics);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Liveness: the process serves HTTP. Reads nothing shared, takes no lock.
+async fn health(State(server): State<Arc<Server>>) -> Json<serde_json::Value> {
+    Json(json!({
+        "status": "ok",
+        "uptime_seconds": server.started.elapsed().as_secs(),
+    }))
+}
+
+/// Readiness: accepting clients (not shutting down) and, when `admin-ready-requires-peers` is on
+/// and coherence is, every coherence link up.
+async fn ready(State(server): State<Arc<Server>>) -> Response {
+    let mut reasons = Vec::new();
+    if *server.shutdown_receiver().borrow() {
+        reasons.push("shutting down".to_string());
+    }
+    let requires_peers = server.config.read().admin_ready_requires_peers;
+    let (peers, peers_up) = server.coherence.link_counts();
+    if requires_peers && server.coherence.enabled() && peers_up < peers {
+        reasons.push(format!("{peers_up} of {peers} coherence links up"));
+    }
+    let status = if reasons.is_empty() {
+        "ready"
+    } else {
+        "not ready"
+    };
+    let code = if reasons.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": status,
+        "reasons": reasons,
+        "connected_clients": server.clients.len(),
+        "coherence": {"enabled": server.coherence.enabled(), "peers": peers, "peers_up": peers_up},
+        "keys": server.keyspace.totals.keys.load(Ordering::Relaxed),
+    });
+    (code, Json(body)).into_response()
+}

@@ -1,0 +1,470 @@
+//! Snapshots on disk: SAVE, BGSAVE, the `save` schedule, the save at shutdown, the load at start,
+//! and the figures of INFO persistence. The format is `engine::snapshot`'s.
+//!
+//! A save walks the shards one at a time (each encoded under its own lock: a point-in-time view
+//! per shard, not of the whole keyspace), with no fork and no pause of the other shards. It is
+//! streamed to `temp-<pid>.cachet` in `dir`, fsynced, renamed over `dbfilename`, and `dir` is
+//! fsynced, so the previous snapshot stays whole until the new one is complete and durable. One
+//! save runs at a time: SAVE on the caller's thread, BGSAVE on a thread of its own.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::time::Instant;
+
+use crate::engine::dump::RestoreLimits;
+use crate::engine::notice::{Notice, NoticeSink};
+use crate::engine::now_ms;
+use crate::engine::snapshot::{self, Header, LoadLimits, SnapshotError};
+use crate::engine::types::hash::HashLimits;
+use crate::engine::types::stream::NodeLimits;
+use crate::engine::types::zset::ZSetLimits;
+use crate::error::CmdError;
+use crate::state::Server;
+
+/// After a failed background save, the schedule waits this long before trying again (Redis's
+/// `CONFIG_BGSAVE_RETRY_DELAY`), so a full disk is not hammered every cron tick.
+const RETRY_DELAY_MS: u64 = 5_000;
+/// Write buffer of the snapshot file.
+const WRITE_BUFFER: usize = 1 << 20;
+
+const IDLE: u8 = 0;
+const SAVING: u8 = 1;
+const BGSAVING: u8 = 2;
+
+pub struct Persistence {
+    /// Changes since the last successful save (`rdb_changes_since_last_save`): every keyspace
+    /// notice counts one, as Redis's `dirty` counts writes, expirations and evictions.
+    pub dirty: AtomicU64,
+    state: AtomicU8,
+    /// Unix ms the running background save started.
+    bgsave_started_ms: AtomicU64,
+    pub last_bgsave_ok: AtomicBool,
+    /// Seconds the last background save took; -1 before the first.
+    pub last_bgsave_secs: AtomicI64,
+    /// Saves attempted (`rdb_saves`).
+    pub saves: AtomicU64,
+    /// BGSAVE SCHEDULE: a background save waits to start.
+    pub scheduled: AtomicBool,
+    last_attempt_ms: AtomicU64,
+    pub keys_processed: AtomicU64,
+    pub keys_total: AtomicU64,
+    pub loading: Loading,
+    /// The server, for the background save's thread (handlers hold only a reference).
+    pub server: std::sync::OnceLock<std::sync::Weak<Server>>,
+}
+
+/// The load at start, for INFO's `loading_*` fields and the last load's counts.
+#[derive(Default)]
+pub struct Loading {
+    pub active: AtomicBool,
+    pub start_secs: AtomicU64,
+    pub total_bytes: AtomicU64,
+    pub loaded_bytes: AtomicU64,
+    pub started: std::sync::OnceLock<Instant>,
+    pub keys_loaded: AtomicU64,
+    pub keys_expired: AtomicU64,
+}
+
+impl Default for Persistence {
+    fn default() -> Self {
+        Persistence {
+            dirty: AtomicU64::new(0),
+            state: AtomicU8::new(IDLE),
+            bgsave_started_ms: AtomicU64::new(0),
+            last_bgsave_ok: AtomicBool::new(true),
+            last_bgsave_secs: AtomicI64::new(-1),
+            saves: AtomicU64::new(0),
+            scheduled: AtomicBool::new(false),
+            last_attempt_ms: AtomicU64::new(0),
+            keys_processed: AtomicU64::new(0),
+            keys_total: AtomicU64::new(0),
+            loading: Loading::default(),
+            server: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl NoticeSink for Persistence {
+    fn notice(&self, _notice: &Notice<'_>) {
+        self.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Persistence {
+    pub fn bgsave_in_progress(&self) -> bool {
+        self.state.load(Ordering::Acquire) == BGSAVING
+    }
+
+    pub fn saving(&self) -> bool {
+        self.state.load(Ordering::Acquire) != IDLE
+    }
+
+    /// Seconds the running background save has taken, -1 when none runs.
+    pub fn current_bgsave_secs(&self) -> i64 {
+        match self.bgsave_in_progress() {
+            true => {
+                (now_ms().saturating_sub(self.bgsave_started_ms.load(Ordering::Relaxed)) / 1000)
+                    as i64
+            }
+            false => -1,
+        }
+    }
+
+    fn begin(&self, state: u8) -> bool {
+        self.state
+            .compare_exchange(IDLE, state, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn end(&self) {
+        self.state.store(IDLE, Ordering::Release);
+    }
+}
+
+/// The snapshot's path: `dbfilename` inside `dir`.
+pub fn snapshot_path(server: &Server) -> PathBuf {
+    let config = server.config.read();
+    Path::new(&config.dir).join(&config.dbfilename)
+}
+
+/// Writes the snapshot now, on this thread (SAVE, SHUTDOWN). Refused while another save runs.
+pub fn save(server: &Server) -> Result<(), CmdError> {
+    if !server.persistence.begin(SAVING) {
+        return Err(CmdError::BgsaveInProgress);
+    }
+    let result = write_snapshot(server);
+    server.persistence.end();
+    match result {
+        Ok(()) => {
+            server
+                .persistence
+                .last_bgsave_ok
+                .store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(()) => Err(CmdError::SaveFailed),
+    }
+}
+
+/// Starts a background save (BGSAVE). `Err` when one runs already.
+pub fn bgsave(server: &Server) -> Result<(), CmdError> {
+    let persistence = &server.persistence;
+    let Some(server) = persistence.server.get().and_then(std::sync::Weak::upgrade) else {
+        return Err(CmdError::SaveFailed);
+    };
+    if !persistence.begin(BGSAVING) {
+        return Err(CmdError::BgsaveInProgress);
+    }
+    persistence.scheduled.store(false, Ordering::Relaxed);
+    let started = now_ms();
+    persistence
+        .bgsave_started_ms
+        .store(started, Ordering::Relaxed);
+    persistence
+        .last_attempt_ms
+        .store(started, Ordering::Relaxed);
+    let worker = server.clone();
+    let spawned = std::thread::Builder::new()
+        .name("cachet-bgsave".into())
+        .spawn(move || {
+            let result = write_snapshot(&worker);
+            let persistence = &worker.persistence;
+            persistence
+                .last_bgsave_secs
+                .store(((now_ms() - started) / 1000) as i64, Ordering::Relaxed);
+            persistence
+                .last_bgsave_ok
+                .store(result.is_ok(), Ordering::Relaxed);
+            match result {
+                Ok(()) => tracing::info!("Background saving terminated with success"),
+                Err(()) => tracing::warn!("Background saving error"),
+            }
+            persistence.end();
+        });
+    match spawned {
+        Ok(_) => {
+            tracing::info!("Background saving started");
+            Ok(())
+        }
+        Err(err) => {
+            tracing::warn!(%err, "Can't save in background: no thread");
+            persistence.last_bgsave_ok.store(false, Ordering::Relaxed);
+            persistence.end();
+            Err(CmdError::SaveFailed)
+        }
+    }
+}
+
+/// What the cron does each tick: a scheduled BGSAVE, or one the `save` points ask for (as
+/// Redis's `serverCron`: enough changes, enough time since the last save, and after a failure
+/// not before the retry delay).
+pub fn cron(server: &Server) {
+    let persistence = &server.persistence;
+    if persistence.saving() {
+        return;
+    }
+    if persistence.scheduled.load(Ordering::Relaxed) {
+        let _ = bgsave(server);
+        return;
+    }
+    let points = server.config.read().save_points.clone();
+    if points.is_empty() {
+        return;
+    }
+    let now = now_ms();
+    let dirty = persistence.dirty.load(Ordering::Relaxed);
+    let since_save = (now / 1000).saturating_sub(server.last_save.load(Ordering::Relaxed));
+    let may_retry = persistence.last_bgsave_ok.load(Ordering::Relaxed)
+        || now.saturating_sub(persistence.last_attempt_ms.load(Ordering::Relaxed)) > RETRY_DELAY_MS;
+    if let Some((seconds, changes)) = points
+        .iter()
+        .find(|(seconds, changes)| dirty >= *changes && since_save > *seconds)
+    {
+        if may_retry {
+            tracing::info!("{changes} changes in {seconds} seconds. Saving...");
+            let _ = bgsave(server);
+        }
+    }
+}
+
+/// Whether writes are refused with MISCONF: the last background save failed, a schedule is set
+/// and `stop-writes-on-bgsave-error` is on (Redis's `writeCommandsDeniedByDiskError`).
+pub fn writes_denied(server: &Server) -> bool {
+    if server.persistence.last_bgsave_ok.load(Ordering::Relaxed) {
+        return false;
+    }
+    let config = server.config.read();
+    config.stop_writes_on_bgsave_error && !config.save_points.is_empty()
+}
+
+/// The save SHUTDOWN and a signal do: with SAVE, or when a schedule is set and NOSAVE is not
+/// given. A background save under way is waited for first. `Ok` when there was nothing to do.
+pub fn save_for_shutdown(server: &Server, asked: bool, nosave: bool) -> Result<(), CmdError> {
+    let scheduled = !server.config.read().save_points.is_empty();
+    if nosave || !(asked || scheduled) {
+        return Ok(());
+    }
+    while server.persistence.saving() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    tracing::info!("Saving the final snapshot before exiting.");
+    save(server)
+}
+
+fn write_snapshot(server: &Server) -> Result<(), ()> {
+    let started = Instant::now();
+    let persistence = &server.persistence;
+    persistence.saves.fetch_add(1, Ordering::Relaxed);
+    let dirty_before = persistence.dirty.load(Ordering::Relaxed);
+    let (dir, target, compress, list_fill, node_id) = {
+        let config = server.config.read();
+        (
+            PathBuf::from(&config.dir),
+            Path::new(&config.dir).join(&config.dbfilename),
+            config.rdbcompression,
+            config.list_max_listpack_size,
+            config.node_id.clone(),
+        )
+    };
+    let temp = dir.join(format!("temp-{}.cachet", std::process::id()));
+    let header = Header {
+        created_at_ms: now_ms(),
+        node_id,
+        cachet_version: crate::state::CACHET_VERSION.to_string(),
+        databases: server.keyspace.databases() as u32,
+    };
+    persistence.keys_total.store(
+        server.keyspace.totals.keys.load(Ordering::Relaxed) as u64,
+        Ordering::Relaxed,
+    );
+    persistence.keys_processed.store(0, Ordering::Relaxed);
+    let written = (|| -> std::io::Result<snapshot::Totals> {
+        let file = File::create(&temp)?;
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let totals =
+            server
+                .keyspace
+                .write_snapshot(&mut out, &header, compress, list_fill, |keys| {
+                    persistence.keys_processed.store(keys, Ordering::Relaxed)
+                })?;
+        out.flush()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&temp, &target)?;
+        // The rename is durable only once the directory is.
+        File::open(&dir)?.sync_all()?;
+        Ok(totals)
+    })();
+    match written {
+        Ok(totals) => {
+            persistence.dirty.fetch_sub(
+                dirty_before.min(persistence.dirty.load(Ordering::Relaxed)),
+                Ordering::Relaxed,
+            );
+            server.last_save.store(now_ms() / 1000, Ordering::Relaxed);
+            tracing::info!(
+                keys = totals.keys,
+                bytes = totals.bytes,
+                millis = started.elapsed().as_millis() as u64,
+                path = %target.display(),
+                "DB saved on disk"
+            );
+            Ok(())
+        }
+        Err(err) => {
+            let _ = std::fs::remove_file(&temp);
+            tracing::warn!(
+                path = %temp.display(),
+                "Write error saving DB on disk: {err} (the previous snapshot {} is kept)",
+                target.display()
+            );
+            Err(())
+        }
+    }
+}
+
+/// The configuration's encodings, for the values the snapshot's DUMP payloads rebuild.
+fn load_limits(server: &Server) -> LoadLimits {
+    let config = server.config.read();
+    LoadLimits {
+        restore: RestoreLimits {
+            hash: HashLimits {
+                max_listpack_entries: config.hash_max_listpack_entries,
+                max_listpack_value: config.hash_max_listpack_value,
+            },
+            zset: ZSetLimits {
+                max_listpack_entries: config.zset_max_listpack_entries,
+                max_listpack_value: config.zset_max_listpack_value,
+            },
+            list_fill: config.list_max_listpack_size,
+            max_intset_entries: config.set_max_intset_entries,
+        },
+        stream: NodeLimits {
+            max_bytes: config.stream_node_max_bytes,
+            max_entries: config.stream_node_max_entries,
+        },
+    }
+}
+
+/// Why the daemon must not start.
+#[derive(Debug)]
+pub struct LoadRefused(pub String);
+
+/// The node id a previous run saved in the snapshot's header, so that a restarted daemon is the
+/// same node to its coherence peers. `None` without a readable snapshot.
+pub fn saved_node_id(dir: &str, dbfilename: &str) -> Option<String> {
+    let file = File::open(Path::new(dir).join(dbfilename)).ok()?;
+    let header = snapshot::read_header(&mut BufReader::new(file)).ok()?;
+    (!header.node_id.is_empty()).then_some(header.node_id)
+}
+
+/// Loads the snapshot at start, before any client is served. No file: an empty start. A file
+/// that cannot be read: refused (`snapshot-load-failure refuse`, the default), or an empty start
+/// with the file left where it is for inspection.
+pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
+    let path = snapshot_path(server);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return fail(server, &path, &SnapshotError::Io(err.to_string())),
+    };
+    let loading = &server.persistence.loading;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    loading.total_bytes.store(total, Ordering::Relaxed);
+    loading.loaded_bytes.store(0, Ordering::Relaxed);
+    loading.start_secs.store(now_ms() / 1000, Ordering::Relaxed);
+    let started = *loading.started.get_or_init(Instant::now);
+    loading.active.store(true, Ordering::Release);
+    tracing::info!(path = %path.display(), bytes = total, "Loading the snapshot");
+    let limits = load_limits(server);
+    let mut last_log = Instant::now();
+    let result = server.keyspace.load_snapshot(
+        &mut BufReader::with_capacity(WRITE_BUFFER, file),
+        limits,
+        |totals| {
+            loading.loaded_bytes.store(totals.bytes, Ordering::Relaxed);
+            if last_log.elapsed().as_secs() >= 1 {
+                last_log = Instant::now();
+                tracing::info!(
+                    keys = totals.keys,
+                    bytes = totals.bytes,
+                    percent = format!("{:.1}", percent(totals.bytes, total)),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "Loading the snapshot"
+                );
+            }
+        },
+    );
+    loading.active.store(false, Ordering::Release);
+    match result {
+        Ok((header, totals)) => {
+            loading.keys_loaded.store(totals.keys, Ordering::Relaxed);
+            loading
+                .keys_expired
+                .store(totals.expired, Ordering::Relaxed);
+            server
+                .last_save
+                .store(header.created_at_ms / 1000, Ordering::Relaxed);
+            // Loading counted no changes: what is in memory is what is on disk.
+            server.persistence.dirty.store(0, Ordering::Relaxed);
+            if totals.skipped > 0 {
+                tracing::warn!(
+                    skipped = totals.skipped,
+                    "maxmemory reached while loading and the policy evicts nothing: keys left out"
+                );
+            }
+            tracing::info!(
+                keys = totals.keys,
+                expired = totals.expired,
+                bytes = totals.bytes,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "DB loaded from disk"
+            );
+            Ok(())
+        }
+        Err(err) => fail(server, &path, &err),
+    }
+}
+
+fn percent(done: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        done as f64 * 100.0 / total as f64
+    }
+}
+
+fn fail(server: &Server, path: &Path, err: &SnapshotError) -> Result<(), LoadRefused> {
+    let message = format!("Can't load the snapshot {}: {err}", path.display());
+    if server.config.read().snapshot_load_failure_empty {
+        tracing::error!(
+            "{message}; starting empty (snapshot-load-failure empty), the file is left as it is"
+        );
+        server.flush_databases(None, false);
+        server.persistence.dirty.store(0, Ordering::Relaxed);
+        Ok(())
+    } else {
+        tracing::error!("{message}; refusing to start (snapshot-load-failure refuse)");
+        Err(LoadRefused(message))
+    }
+}
+
+/// INFO's `loading_*` fields while a load runs: (start time, total bytes, percent, loaded bytes,
+/// elapsed seconds).
+pub fn loading_progress(server: &Server) -> Option<(u64, u64, f64, u64, u64)> {
+    let loading = &server.persistence.loading;
+    if !loading.active.load(Ordering::Acquire) {
+        return None;
+    }
+    let total = loading.total_bytes.load(Ordering::Relaxed);
+    let loaded = loading.loaded_bytes.load(Ordering::Relaxed);
+    let elapsed = loading.started.get().map_or(0, |s| s.elapsed().as_secs());
+    Some((
+        loading.start_secs.load(Ordering::Relaxed),
+        total,
+        percent(loaded, total),
+        loaded,
+        elapsed,
+    ))
+}
