@@ -6,7 +6,8 @@
 //! is checked against the bytes left in the file before anything is allocated for it.
 //!
 //! What cachet cannot hold is skipped and counted: module values and module AUX data (their
-//! opcode stream is walked, as `redis-check-rdb` does), streams (no stream decoder yet),
+//! opcode stream is walked, as `redis-check-rdb` does), Redis 7.2's streams (type 21; those of
+//! Redis 5 to 7.0 load through RESTORE's decoder),
 //! function libraries (FUNCTION LOAD them again), keys whose TTL has passed, empty collections
 //! (as Redis 7.0 skips them).
 
@@ -154,7 +155,7 @@ impl LoadStats {
         );
         if self.streams > 0 {
             tracing::warn!(
-                "{} stream keys skipped: cachet cannot load streams from an RDB file yet",
+                "{} stream keys of Redis 7.2 (RDB type 21) skipped: cachet reads the stream types of Redis 5 to 7.0",
                 self.streams
             );
         }
@@ -411,7 +412,7 @@ fn read_key_value<R: BufRead>(
     stats: &mut LoadStats,
 ) -> Result<Option<Restored>, Failure> {
     match kind {
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
+        TYPE_STREAM_LISTPACKS_3 => {
             skip_stream(kind, reader)?;
             stats.streams += 1;
             Ok(None)
