@@ -38,7 +38,6 @@ const OPCODE_EOF: u8 = 255;
 
 const TYPE_MODULE_PRE_GA: u8 = 6;
 const TYPE_MODULE_2: u8 = 7;
-const TYPE_STREAM_LISTPACKS: u8 = 15;
 const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 const TYPE_STREAM_LISTPACKS_3: u8 = 21;
 
