@@ -16,7 +16,8 @@ fn options(now_ms: u64) -> LoadOptions {
 }
 
 /// A file as Redis 7.0 lays one out: AUX fields, a module AUX record, a function library, two
-/// databases with a key that has expired, one with a TTL ahead, a stream and a module value.
+/// databases with a key that has expired, one with a TTL ahead, a Redis 7.2 stream (skipped)
+/// and a module value.
 fn sample_file() -> Vec<u8> {
     let mut out = b"REDIS0010".to_vec();
     out.push(OPCODE_AUX);
@@ -65,7 +66,7 @@ fn sample_file() -> Vec<u8> {
     put_len(&mut out, 2);
     put_string(&mut out, b"a");
     put_string(&mut out, b"b");
-    out.push(TYPE_STREAM_LISTPACKS_2);
+    out.push(TYPE_STREAM_LISTPACKS_3);
     put_string(&mut out, b"stream");
     put_len(&mut out, 1);
     put_string(&mut out, &[0; 16]);
@@ -83,7 +84,7 @@ fn sample_file() -> Vec<u8> {
     put_len(&mut out, 1);
     put_len(&mut out, 1); // one consumer
     put_string(&mut out, b"alice");
-    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&[0; 16]); // seen and active times
     put_len(&mut out, 1);
     out.extend_from_slice(&[0; 16]);
     out.push(TYPE_MODULE_2);
