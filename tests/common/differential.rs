@@ -123,28 +123,127 @@ impl Differential {
     /// Sends `args` to both and asserts the replies are the same bytes; returns the reply.
     pub fn check(&mut self, args: &[&[u8]]) -> Vec<u8> {
         let (ours, theirs) = self.both(args);
+        self.remember(args);
+        if ours != theirs {
+            self.differ(args, &ours, &theirs);
+        }
+        self.compared += 1;
+        ours
+    }
+
+    /// `check` for replies that carry idle times (XINFO CONSUMERS, XPENDING's extended form): the
+    /// two servers answer a few milliseconds apart, so an idle time may differ by up to
+    /// `IDLE_SLACK_MS`; every other part of the reply must be the same bytes.
+    pub fn check_idle(&mut self, args: &[&str]) -> Vec<u8> {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let (ours, theirs) = self.both(&bytes);
+        self.remember(&bytes);
+        let same = match (Reply::parse(&ours), Reply::parse(&theirs)) {
+            (Some(a), Some(b)) => a.same_but_idle(&b),
+            _ => false,
+        };
+        if !same {
+            self.differ(&bytes, &ours, &theirs);
+        }
+        self.compared += 1;
+        ours
+    }
+
+    fn remember(&mut self, args: &[&[u8]]) {
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
         self.history.push_back(show(args));
-        if ours != theirs {
-            let recent: Vec<_> = self.history.iter().cloned().collect();
-            panic!(
-                "replies differ after {} equal ones\nrequest: {}\n  redis:  {}\n  cachet: {}\nlast requests:\n  {}",
-                self.compared,
-                show(args),
-                shorten(&theirs),
-                shorten(&ours),
-                recent.join("\n  ")
-            );
-        }
-        self.compared += 1;
-        ours
+    }
+
+    fn differ(&self, args: &[&[u8]], ours: &[u8], theirs: &[u8]) -> ! {
+        let recent: Vec<_> = self.history.iter().cloned().collect();
+        panic!(
+            "replies differ after {} equal ones\nrequest: {}\n  redis:  {}\n  cachet: {}\nlast requests:\n  {}",
+            self.compared,
+            show(args),
+            shorten(theirs),
+            shorten(ours),
+            recent.join("\n  ")
+        );
     }
 
     /// `check` for string arguments.
     pub fn check_str(&mut self, args: &[&str]) -> Vec<u8> {
         let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         self.check(&bytes)
+    }
+}
+
+/// How far apart two idle times read a few milliseconds apart may be.
+const IDLE_SLACK_MS: i64 = 1000;
+
+/// A reply as a tree, for comparisons that are not byte for byte.
+#[derive(Debug)]
+enum Reply {
+    Integer(i64),
+    Aggregate(Vec<Reply>),
+    /// Any other reply, as its bytes.
+    Other(Vec<u8>),
+}
+
+impl Reply {
+    fn parse(bytes: &[u8]) -> Option<Reply> {
+        let (reply, rest) = Reply::parse_one(bytes)?;
+        rest.is_empty().then_some(reply)
+    }
+
+    fn parse_one(bytes: &[u8]) -> Option<(Reply, &[u8])> {
+        let end = bytes.windows(2).position(|w| w == b"\r\n")?;
+        let line = std::str::from_utf8(&bytes[1..end]).ok()?;
+        let rest = &bytes[end + 2..];
+        match bytes[0] {
+            b':' => Some((Reply::Integer(line.parse().ok()?), rest)),
+            b'$' | b'=' | b'!' if line.parse::<i64>().ok()? >= 0 => {
+                let len: usize = line.parse().ok()?;
+                let body = rest.get(..len)?.to_vec();
+                Some((Reply::Other(body), rest.get(len + 2..)?))
+            }
+            b'*' | b'~' | b'>' | b'%' | b'|' => {
+                let count: i64 = line.parse().ok()?;
+                let count = if matches!(bytes[0], b'%' | b'|') { count * 2 } else { count };
+                let mut items = Vec::new();
+                let mut rest = rest;
+                for _ in 0..count.max(0) {
+                    let (item, after) = Reply::parse_one(rest)?;
+                    items.push(item);
+                    rest = after;
+                }
+                Some((Reply::Aggregate(items), rest))
+            }
+            _ => Some((Reply::Other(bytes[..end].to_vec()), rest)),
+        }
+    }
+
+    /// Equal, except that the integer after an `idle` name, and the third of an XPENDING row
+    /// (ID, owner, idle, count), may differ by `IDLE_SLACK_MS`.
+    fn same_but_idle(&self, other: &Reply) -> bool {
+        match (self, other) {
+            (Reply::Integer(a), Reply::Integer(b)) => a == b,
+            (Reply::Other(a), Reply::Other(b)) => a == b,
+            (Reply::Aggregate(a), Reply::Aggregate(b)) if a.len() == b.len() => {
+                let pending_row = a.len() == 4
+                    && matches!(
+                        (&a[0], &a[1], &a[2], &a[3]),
+                        (Reply::Other(_), Reply::Other(_), Reply::Integer(_), Reply::Integer(_))
+                    );
+                a.iter().zip(b).enumerate().all(|(at, (x, y))| {
+                    let is_idle = (pending_row && at == 2)
+                        || (at > 0 && matches!(&a[at - 1], Reply::Other(name) if name == b"idle"));
+                    match (x, y) {
+                        (Reply::Integer(x), Reply::Integer(y)) if is_idle => {
+                            (x - y).abs() <= IDLE_SLACK_MS
+                        }
+                        _ => x.same_but_idle(y),
+                    }
+                })
+            }
+            _ => false,
+        }
     }
 }
