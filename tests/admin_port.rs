@@ -735,6 +735,9 @@ fn binary_notifies_systemd_and_logs_json() {
             "json",
         ])
         .args(["--logfile", log.to_str().unwrap(), "--loglevel", "notice"])
+        // SIGTERM saves a snapshot (the save schedule is on by default): into the scratch dir,
+        // never into the repository.
+        .args(["--dir", dir.to_str().unwrap()])
         .env("NOTIFY_SOCKET", &socket_path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
