@@ -635,7 +635,8 @@ fn a_tls_redis_server_with_a_password_as_the_bus() {
         TestServer::start_tls(|v| {
             certs.apply(v);
             v.coherence = true;
-            cachet::state::config::apply_directive(v, "coherence-bus", &[bus.clone()]).unwrap();
+            cachet::state::config::apply_directive(v, "coherence-bus", std::slice::from_ref(&bus))
+                .unwrap();
         })
     };
     let (a, b) = (start_node(), start_node());
