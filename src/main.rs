@@ -150,26 +150,31 @@ fn main() {
         .build()
         .unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
     runtime.block_on(async move {
-        let mut listeners = Vec::new();
-        for host in &values.bind {
-            // `::1` and friends need brackets to combine with a port.
-            let addr = if host.contains(':') {
-                format!("[{host}]:{}", values.port)
-            } else {
-                format!("{host}:{}", values.port)
-            };
-            let listener = cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
-                fatal(&format!(
-                    "Could not create server TCP listening socket {addr}: {e}"
-                ))
-            });
-            listeners.push(listener);
+        // `port 0` is no plaintext listener, as in Redis: with a tls-port, TLS only.
+        let mut listeners = cachet::net::Listeners::default();
+        for (port, tls) in [(values.port, false), (values.tls_port, true)] {
+            if port == 0 {
+                continue;
+            }
+            for host in &values.bind {
+                let addr = cachet::net::host_port(host, port);
+                let listener = cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
+                    let kind = if tls { " (TLS)" } else { "" };
+                    fatal(&format!(
+                        "Could not create server TCP listening socket {addr}{kind}: {e}"
+                    ))
+                });
+                match tls {
+                    false => listeners.plain.push(listener),
+                    true => listeners.tls.push(listener),
+                }
+            }
         }
-        if listeners.is_empty() {
-            fatal("bind: no address to listen on");
+        if listeners.plain.is_empty() && listeners.tls.is_empty() {
+            fatal("Configured to not listen anywhere, exiting.");
         }
         let admin = (values.admin_port != 0).then(|| {
-            let addr = cachet::net::admin_addr(&values.admin_bind, values.admin_port);
+            let addr = cachet::net::host_port(&values.admin_bind, values.admin_port);
             cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
                 fatal(&format!("Could not listen on the admin port {addr}: {e}"))
             })

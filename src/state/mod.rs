@@ -24,6 +24,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod slowlog;
 pub mod stats;
+pub mod tls;
 pub mod tracking;
 
 use std::net::SocketAddr;
@@ -136,6 +137,8 @@ pub struct Server {
     pub migrate_sockets: migrate::MigrateSockets,
     /// Snapshots: changes since the last save, the save running, the load at start.
     pub persistence: Arc<persistence::Persistence>,
+    /// The TLS contexts of the TLS listener and of the links opened over TLS.
+    pub tls: tls::Tls,
     shutdown: watch::Sender<bool>,
 }
 
@@ -286,6 +289,7 @@ impl Server {
             monitors: Default::default(),
             cluster,
             migrate_sockets: Default::default(),
+            tls: Default::default(),
             persistence: Arc::default(),
             shutdown,
         });

@@ -43,7 +43,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::task::JoinHandle;
 
 use super::bus;
-use super::call::{self, encode_command, invalid, Auth};
+use super::call::{self, encode_command, invalid, Dial};
 use super::resp::Frame;
 use crate::engine::labels::LabelKind;
 use crate::engine::notice::class;
@@ -162,7 +162,7 @@ pub async fn supervise(server: Arc<Server>) {
         let node = server.coherence.node_id.clone();
         let key = server.coherence.key();
         let hdel: [&[u8]; 3] = [b"HDEL", bus::NODES_KEY, &node];
-        let _ = call::call(&bus, Auth::bus(key.as_ref()), &hdel).await;
+        let _ = call::call(&bus, &Dial::bus(&server, key.as_ref()), &hdel).await;
     }
 }
 
@@ -199,13 +199,13 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
 /// One connection: subscribes and applies messages until the connection fails.
 async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std::io::Result<()> {
     let key = server.coherence.key();
-    let auth = if link.bus {
-        Auth::bus(key.as_ref())
+    let dial = if link.bus {
+        Dial::bus(server, key.as_ref())
     } else {
-        Auth::peer(key.as_ref())
+        Dial::peer(server, key.as_ref())
     };
     let mut buf = BytesMut::with_capacity(16 * 1024);
-    let mut stream = call::connect(&link.addr, auth, &mut buf).await?;
+    let mut stream = call::connect(&link.addr, &dial, &mut buf).await?;
     stream
         .write_all(&encode_command(&[b"SUBSCRIBE", CHANNEL]))
         .await?;
@@ -239,9 +239,9 @@ async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std
 
 /// The position of the daemon at `addr`: (node-id, run, last sequence published). With a secret,
 /// the daemon has proved it first (`call::Auth::Peer`).
-async fn position(addr: &str, key: Option<&Key>) -> std::io::Result<(Bytes, Position)> {
+async fn position(addr: &str, dial: &Dial<'_>) -> std::io::Result<(Bytes, Position)> {
     let args: [&[u8]; 2] = [b"CACHE.PEER", b"POSITION"];
-    let Frame::Array(parts) = call::call(addr, Auth::peer(key), &args).await? else {
+    let Frame::Array(parts) = call::call(addr, dial, &args).await? else {
         return Err(invalid("CACHE.PEER POSITION did not reply an array"));
     };
     let (mut node, mut run, mut seq) = (None, None, None);
@@ -274,7 +274,7 @@ async fn directory(
 ) -> Option<Vec<(String, Bytes, Position)>> {
     let key = server.coherence.key();
     let addrs: Vec<String> = if link.bus {
-        let mut addrs: Vec<String> = bus::nodes(&link.addr, key.as_ref())
+        let mut addrs: Vec<String> = bus::nodes(&link.addr, &Dial::bus(server, key.as_ref()))
             .await
             .ok()?
             .into_iter()
@@ -289,7 +289,7 @@ async fn directory(
     };
     let mut found: Vec<(String, Bytes, Position)> = Vec::new();
     for addr in addrs {
-        match position(&addr, key.as_ref()).await {
+        match position(&addr, &Dial::peer(server, key.as_ref())).await {
             Ok((node, at)) => {
                 if node != server.coherence.node_id && !found.iter().any(|(_, n, _)| *n == node) {
                     origins.addrs.insert(node.clone(), addr.clone());
@@ -358,7 +358,8 @@ async fn replay(
         after_text.as_bytes(),
     ];
     let key = server.coherence.key();
-    let Ok(Frame::Array(payloads)) = call::call(addr, Auth::peer(key.as_ref()), &args).await else {
+    let dial = Dial::peer(server, key.as_ref());
+    let Ok(Frame::Array(payloads)) = call::call(addr, &dial, &args).await else {
         return false;
     };
     let stats = &server.coherence.stats;
@@ -412,13 +413,14 @@ enum Verdict {
 }
 
 async fn ask_origin(
+    server: &Server,
     link: &LinkState,
     origins: &mut Origins,
     message: &Message,
     key: Option<&Key>,
 ) -> Verdict {
     let addr = if link.bus {
-        match bus::node_addr(&link.addr, key, &message.origin).await {
+        match bus::node_addr(&link.addr, &Dial::bus(server, key), &message.origin).await {
             Ok(addr) => Some(addr),
             Err(_) => origins.addrs.get(&message.origin).cloned(),
         }
@@ -428,7 +430,7 @@ async fn ask_origin(
     let Some(addr) = addr else {
         return Verdict::Silent(None);
     };
-    match position(&addr, key).await {
+    match position(&addr, &Dial::peer(server, key)).await {
         Ok((node, at)) if node == message.origin => {
             if at.run == message.run && at.seq >= message.seq {
                 origins.addrs.insert(node, addr.clone());
@@ -493,7 +495,7 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
         Some(at) if at.run == message.run && message.seq <= at.seq => return,
         Some(at) if at.run == message.run && message.seq == at.seq + 1 => {}
         _ => {
-            let addr = match ask_origin(link, origins, &message, key.as_ref()).await {
+            let addr = match ask_origin(server, link, origins, &message, key.as_ref()).await {
                 Verdict::Denies(origin_at) => {
                     if stats.forged.fetch_add(1, Ordering::Relaxed) == 0 {
                         tracing::warn!(

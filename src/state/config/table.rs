@@ -14,7 +14,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "6379",
         mutable: false,
         protected: false,
-        help: "TCP port to listen on (0 picks a free one).",
+        help: "TCP port of the plaintext listener, on every bind address; 0: none (with a tls-port, TLS only).",
         get: |c| c.port.to_string(),
         set: |c, a| {
             c.port = int(a, 0, 65535)?;
