@@ -93,6 +93,19 @@ impl ServerStats {
     }
 }
 
+/// The admin HTTP port's connections (`net::admin::conn`), for `/metrics`. Kept apart from
+/// `ServerStats`: CONFIG RESETSTAT is about the RESP clients and leaves these alone.
+#[derive(Default)]
+pub struct AdminStats {
+    /// Connections open now (the figure `admin-maxclients` caps).
+    pub connections: AtomicU64,
+    pub connections_received: AtomicU64,
+    /// Connections refused at `admin-maxclients`.
+    pub rejected_connections: AtomicU64,
+    /// Connections closed because a request's headers or body took longer than `admin-timeout`.
+    pub timeouts: AtomicU64,
+}
+
 pub struct Server {
     pub config: Config,
     /// ACL users and the ACL log.
@@ -100,6 +113,7 @@ pub struct Server {
     pub keyspace: Keyspace,
     pub clients: ClientRegistry,
     pub stats: ServerStats,
+    pub admin: AdminStats,
     pub started: Instant,
     pub started_unix_ms: u64,
     pub run_id: String,
@@ -267,6 +281,7 @@ impl Server {
             acl: Default::default(),
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),
+            admin: AdminStats::default(),
             started: Instant::now(),
             started_unix_ms: now,
             run_id: random_run_id(),

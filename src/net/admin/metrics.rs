@@ -194,10 +194,14 @@ fn collect(server: &Server, request: &Request) -> Registry {
         families: HashMap::new(),
     };
     for metric in METRICS {
-        if let Source::Info(field, factor) = metric.source {
-            if let Some(value) = info.number(field) {
-                scrape.add(metric.name, Vec::new(), value * factor);
+        match metric.source {
+            Source::Info(field, factor) => {
+                if let Some(value) = info.number(field) {
+                    scrape.add(metric.name, Vec::new(), value * factor);
+                }
             }
+            Source::Read(value) => scrape.add(metric.name, Vec::new(), value(server)),
+            Source::Derived => {}
         }
     }
     server_families(server, &info, &mut scrape);

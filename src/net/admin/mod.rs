@@ -7,21 +7,24 @@
 
 mod api;
 mod client;
+mod conn;
 mod export;
 pub mod metrics;
 pub mod table;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::{Body, HttpBody};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use http_body_util::BodyExt;
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -91,6 +94,8 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/invalidate", axum::routing::post(api::invalidate))
         .route("/v1/flush", axum::routing::post(api::flush))
         .route("/v1/export", get(export::export))
+        // Layers run outermost last-added: the token is checked before any body is read.
+        .route_layer(middleware::from_fn_with_state(server.clone(), read_body))
         .route_layer(middleware::from_fn_with_state(server.clone(), authorize));
     Router::new()
         .route("/metrics", get(metrics_endpoint))
@@ -103,7 +108,8 @@ pub fn router(server: Arc<Server>) -> Router {
         .with_state(server)
 }
 
-/// Serves the admin port on `listener` until `shutdown` completes.
+/// Serves the admin port on `listener` until `shutdown` completes (`conn.rs`: the connection cap
+/// and the read timeouts).
 pub async fn serve(
     server: Arc<Server>,
     listener: TcpListener,
@@ -112,15 +118,7 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "admin port ready");
     }
-    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(err) = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-        })
-        .await
-    {
-        tracing::warn!(%err, "admin port stopped");
-    }
+    conn::serve(server.clone(), router(server), listener, shutdown).await;
 }
 
 async fn not_found() -> ApiError {
@@ -169,6 +167,49 @@ async fn authorize(
         }
     }
     next.run(request).await
+}
+
+/// Reads a `/v1` request's whole body within `admin-timeout` and at most `MAX_BODY_BYTES`, before
+/// the handler runs: a client that declares a body and sends it slowly, or not at all, is answered
+/// 408 and its connection closed, instead of holding a handler for ever (hyper's timeout covers
+/// the headers only).
+async fn read_body(State(server): State<Arc<Server>>, request: Request, next: Next) -> Response {
+    let timeout = Duration::from_secs(server.config.read().admin_timeout);
+    let (parts, body) = request.into_parts();
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+        .into_response()
+    };
+    // A declared Content-Length over the limit is refused before a byte of it is read.
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return too_large();
+    }
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    let body = match tokio::time::timeout(timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Ok(Err(err)) => {
+            return ApiError::bad_request(format!("could not read the request body: {err}"))
+                .into_response()
+        }
+        Err(_) => {
+            server.admin.timeouts.fetch_add(1, Ordering::Relaxed);
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive within admin-timeout",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
 async fn metrics_endpoint(

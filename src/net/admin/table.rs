@@ -12,11 +12,13 @@ pub enum Kind {
 }
 
 /// Where a family's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum Source {
     /// An INFO field, multiplied by the factor (µs to seconds, ms to seconds); `ok` reads 1 and
     /// any other word 0, as redis_exporter reads status fields.
     Info(&'static str, f64),
+    /// A figure of the server's own state, read at scrape time.
+    Read(fn(&Server) -> f64),
     /// Computed in `metrics.rs` (labelled families, CONFIG values, the slow log).
     Derived,
 }
@@ -56,6 +58,24 @@ const fn scaled(
     }
 }
 
+const fn read(
+    name: &'static str,
+    kind: Kind,
+    value: fn(&Server) -> f64,
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind,
+        source: Source::Read(value),
+        help,
+    }
+}
+
+fn admin(counter: &AtomicU64) -> f64 {
+    counter.load(Ordering::Relaxed) as f64
+}
+
 const fn derived(name: &'static str, kind: Kind, help: &'static str) -> MetricDef {
     MetricDef {
         name,
@@ -65,6 +85,9 @@ const fn derived(name: &'static str, kind: Kind, help: &'static str) -> MetricDe
     }
 }
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::state::Server;
 use Kind::{Counter, Gauge, Histogram};
 
 /// redis_exporter types a few counters whose names do not end in `_total`
@@ -225,6 +248,11 @@ pub static METRICS: &[MetricDef] = &[
     derived("cachet_tag_bytes", Gauge, "Bytes of the entries carrying the tag, for the tags named by /metrics?tag=."),
     derived("cachet_tag_hits_total", Counter, "Reads that hit an entry carrying the tag, for the tags named by /metrics?tag=."),
     derived("cachet_command_duration_seconds", Histogram, "Latency per command (latency-tracking must be on)."),
+    // The admin port itself
+    read("cachet_admin_connections", Gauge, |s| admin(&s.admin.connections), "Admin-port connections open."),
+    read("cachet_admin_connections_received_total", Counter, |s| admin(&s.admin.connections_received), "Admin-port connections accepted."),
+    read("cachet_admin_rejected_connections_total", Counter, |s| admin(&s.admin.rejected_connections), "Admin-port connections refused at admin-maxclients."),
+    read("cachet_admin_timeouts_total", Counter, |s| admin(&s.admin.timeouts), "Admin-port connections closed for a request slower than admin-timeout."),
     // Coherence
     info("cachet_coherence_enabled", Gauge, "coherence_enabled", "Whether coherence is on."),
     info("cachet_coherence_messages_sent_total", Counter, "messages_sent", "Invalidation messages published."),
