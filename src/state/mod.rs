@@ -27,7 +27,7 @@ pub mod stats;
 pub mod tracking;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -120,6 +120,10 @@ pub struct Server {
     pub local_addr: SocketAddr,
     /// Unix seconds of the last successful save (LASTSAVE); the start time until one happens.
     pub last_save: AtomicU64,
+    /// Set once the snapshot and any `--import-rdb` file are loaded and the RESP listeners
+    /// accept: until then the admin port (up from the start, for the liveness probe) answers
+    /// `/ready` and `/v1` with a 503.
+    pub accepting: AtomicBool,
     /// Held shared by every command and the cron, exclusively by EXEC (`exec_gate`).
     pub exec_gate: exec_gate::ExecGate,
     /// Who WATCHes which key; a sink of the keyspace notices.
@@ -287,6 +291,7 @@ impl Server {
             run_id: random_run_id(),
             local_addr,
             last_save: AtomicU64::new(now / 1000),
+            accepting: AtomicBool::new(false),
             exec_gate: exec_gate::ExecGate::default(),
             watches: Default::default(),
             blocking: Arc::default(),

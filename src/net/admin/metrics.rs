@@ -193,8 +193,18 @@ fn collect(server: &Server, request: &Request) -> Registry {
     let mut scrape = Scrape {
         families: HashMap::new(),
     };
+    let cluster_text = server
+        .cluster
+        .enabled()
+        .then(|| crate::commands::cluster::info_text(server, &server.cluster.topology()));
+    let cluster = InfoFields::parse(cluster_text.as_deref().unwrap_or_default());
     for metric in METRICS {
         match metric.source {
+            Source::Cluster(field) => {
+                if let Some(value) = cluster.number(field) {
+                    scrape.add(metric.name, Vec::new(), value);
+                }
+            }
             Source::Info(field, factor) => {
                 if let Some(value) = info.number(field) {
                     scrape.add(metric.name, Vec::new(), value * factor);
@@ -447,11 +457,14 @@ fn cachet_families(server: &Server, info: &InfoFields<'_>, scrape: &mut Scrape) 
             labels.clone(),
             parse_num(peer.get("messages")),
         );
-        scrape.add(
-            "cachet_coherence_peer_connects_total",
-            labels,
-            parse_num(peer.get("connects")),
-        );
+        for (name, field) in [
+            ("cachet_coherence_peer_connects_total", "connects"),
+            ("cachet_coherence_peer_gaps_total", "gaps"),
+            ("cachet_coherence_peer_replays_total", "replays"),
+            ("cachet_coherence_peer_link_losses_total", "losses"),
+        ] {
+            scrape.add(name, labels.clone(), parse_num(peer.get(field)));
+        }
     }
 }
 

@@ -96,6 +96,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/export", get(export::export))
         // Layers run outermost last-added: the token is checked before any body is read.
         .route_layer(middleware::from_fn_with_state(server.clone(), read_body))
+        .route_layer(middleware::from_fn_with_state(server.clone(), loaded))
         .route_layer(middleware::from_fn_with_state(server.clone(), authorize));
     Router::new()
         .route("/metrics", get(metrics_endpoint))
@@ -167,6 +168,20 @@ async fn authorize(
         }
     }
     next.run(request).await
+}
+
+/// The API waits for the dataset, as RESP clients do (Redis answers them `-LOADING`): a command
+/// run while the snapshot loads would race the load.
+async fn loaded(State(server): State<Arc<Server>>, request: Request, next: Next) -> Response {
+    if server.accepting.load(Ordering::Acquire) {
+        next.run(request).await
+    } else {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "LOADING the dataset is loading in memory",
+        )
+        .into_response()
+    }
 }
 
 /// Reads a `/v1` request's whole body within `admin-timeout` and at most `MAX_BODY_BYTES`, before
@@ -241,6 +256,10 @@ async fn health(State(server): State<Arc<Server>>) -> Json<serde_json::Value> {
 /// and coherence is, every coherence link up.
 async fn ready(State(server): State<Arc<Server>>) -> Response {
     let mut reasons = Vec::new();
+    let accepting = server.accepting.load(Ordering::Acquire);
+    if !accepting {
+        reasons.push("loading the dataset".to_string());
+    }
     if *server.shutdown_receiver().borrow() {
         reasons.push("shutting down".to_string());
     }
@@ -262,6 +281,7 @@ async fn ready(State(server): State<Arc<Server>>) -> Response {
     let body = json!({
         "status": status,
         "reasons": reasons,
+        "loading": !accepting,
         "connected_clients": server.clients.len(),
         "coherence": {"enabled": server.coherence.enabled(), "peers": peers, "peers_up": peers_up},
         "keys": server.keyspace.totals.keys.load(Ordering::Relaxed),

@@ -17,6 +17,8 @@ pub enum Source {
     /// An INFO field, multiplied by the factor (µs to seconds, ms to seconds); `ok` reads 1 and
     /// any other word 0, as redis_exporter reads status fields.
     Info(&'static str, f64),
+    /// A CLUSTER INFO field, read as redis_exporter reads them (only in cluster mode).
+    Cluster(&'static str),
     /// A figure of the server's own state, read at scrape time.
     Read(fn(&Server) -> f64),
     /// Computed in `metrics.rs` (labelled families, CONFIG values, the slow log).
@@ -58,6 +60,15 @@ const fn scaled(
     }
 }
 
+const fn cluster(name: &'static str, field: &'static str, help: &'static str) -> MetricDef {
+    MetricDef {
+        name,
+        kind: Kind::Gauge,
+        source: Source::Cluster(field),
+        help,
+    }
+}
+
 const fn read(
     name: &'static str,
     kind: Kind,
@@ -74,6 +85,11 @@ const fn read(
 
 fn admin(counter: &AtomicU64) -> f64 {
     counter.load(Ordering::Relaxed) as f64
+}
+
+fn snapshot_age(server: &Server) -> f64 {
+    let last = server.last_save.load(Ordering::Relaxed);
+    (crate::engine::now_ms() / 1000).saturating_sub(last) as f64
 }
 
 const fn derived(name: &'static str, kind: Kind, help: &'static str) -> MetricDef {
@@ -135,7 +151,7 @@ pub static METRICS: &[MetricDef] = &[
     info("redis_lazyfree_pending_objects", Gauge, "lazyfree_pending_objects", "Objects waiting to be freed."),
     info("redis_active_defrag_running", Gauge, "active_defrag_running", "Whether defragmentation runs."),
     info("redis_number_of_cached_scripts", Gauge, "number_of_cached_scripts", "Scripts in the EVAL cache."),
-    // Persistence (cachet does not persist: idle values)
+    // Persistence (snapshots; no AOF: idle values)
     info("redis_loading_dump_file", Gauge, "loading", "Whether a dump file is loading."),
     info("redis_rdb_changes_since_last_save", Gauge, "rdb_changes_since_last_save", "Changes since the last save."),
     info("redis_rdb_bgsave_in_progress", Gauge, "rdb_bgsave_in_progress", "Whether a BGSAVE runs."),
@@ -205,6 +221,17 @@ pub static METRICS: &[MetricDef] = &[
     info("redis_cpu_user_main_thread_seconds_total", Counter, "used_cpu_user_main_thread", "User CPU time of the main thread."),
     // Cluster
     info("redis_cluster_enabled", Gauge, "cluster_enabled", "Whether cluster mode is on."),
+    cluster("redis_cluster_state", "cluster_state", "1 when CLUSTER INFO's cluster_state is ok."),
+    cluster("redis_cluster_slots_assigned", "cluster_slots_assigned", "Slots assigned to a node."),
+    cluster("redis_cluster_slots_ok", "cluster_slots_ok", "Slots whose node is not failing."),
+    cluster("redis_cluster_slots_pfail", "cluster_slots_pfail", "Slots whose node is possibly failing."),
+    cluster("redis_cluster_slots_fail", "cluster_slots_fail", "Slots whose node is failing."),
+    cluster("redis_cluster_known_nodes", "cluster_known_nodes", "Nodes in the cluster's configuration."),
+    cluster("redis_cluster_size", "cluster_size", "Masters serving at least one slot."),
+    cluster("redis_cluster_current_epoch", "cluster_current_epoch", "The cluster's current epoch."),
+    cluster("redis_cluster_my_epoch", "cluster_my_epoch", "This node's configuration epoch."),
+    cluster("redis_cluster_messages_sent_total", "cluster_stats_messages_sent", "Cluster bus messages sent (no gossip bus in cachet: 0)."),
+    cluster("redis_cluster_messages_received_total", "cluster_stats_messages_received", "Cluster bus messages received (no gossip bus in cachet: 0)."),
     // Commandstats, errorstats, latencystats, keyspace
     derived("redis_commands_total", Counter, "Calls per command."),
     derived("redis_commands_duration_seconds_total", Counter, "Time spent per command."),
@@ -277,6 +304,18 @@ pub static METRICS: &[MetricDef] = &[
     derived("cachet_coherence_peer_lag_seconds", Gauge, "Lag of the peer's last message, per peer."),
     derived("cachet_coherence_peer_messages_total", Counter, "Messages received per peer."),
     derived("cachet_coherence_peer_connects_total", Counter, "Connections made per peer."),
+    derived("cachet_coherence_peer_gaps_total", Counter, "Sequence gaps seen per peer."),
+    derived("cachet_coherence_peer_replays_total", Counter, "Replays that filled a gap or caught up, per peer."),
+    derived("cachet_coherence_peer_link_losses_total", Counter, "Times the link to the peer was lost."),
+    // Snapshots
+    read("cachet_snapshot_age_seconds", Gauge, snapshot_age, "Seconds since the last successful snapshot (or the snapshot loaded at start, or the start)."),
+    info("cachet_snapshots_total", Counter, "rdb_saves", "Snapshots written (SAVE, BGSAVE, the save schedule, shutdown)."),
+    info("cachet_snapshot_keys_processed", Gauge, "current_save_keys_processed", "Keys written by the snapshot in progress."),
+    info("cachet_snapshot_keys", Gauge, "current_save_keys_total", "Keys the snapshot in progress will write."),
+    info("cachet_snapshot_loaded_keys", Gauge, "rdb_last_load_keys_loaded", "Keys loaded from the snapshot at start."),
+    info("cachet_snapshot_load_expired_keys", Gauge, "rdb_last_load_keys_expired", "Keys of the snapshot already expired at start, not loaded."),
+    scaled("cachet_loading_progress_ratio", "loading_loaded_perc", 0.01, "Share of the snapshot loaded (only while it loads)."),
+    read("cachet_accepting", Gauge, |s| f64::from(u8::from(s.accepting.load(Ordering::Acquire))), "1 once the dataset is loaded and clients are accepted."),
 ];
 
 /// Upper bounds of `cachet_command_duration_seconds`'s buckets: 10 µs to 1 s.

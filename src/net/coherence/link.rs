@@ -174,6 +174,7 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
         link.state.store(CONNECTING, Ordering::Relaxed);
         let result = follow(&server, &link, &mut origins).await;
         if link.state.swap(DOWN, Ordering::Relaxed) == UP {
+            link.losses.fetch_add(1, Ordering::Relaxed);
             server
                 .coherence
                 .stats
@@ -320,9 +321,12 @@ async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
     if trusted {
         for (addr, node, at) in &found {
             let after = origins.known.get(node).map_or(0, |known| known.seq);
-            if after < at.seq && !replay(server, origins, addr, node, *at, after).await {
-                trusted = false;
-                break;
+            if after < at.seq {
+                if !replay(server, origins, addr, node, *at, after).await {
+                    trusted = false;
+                    break;
+                }
+                link.replays.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -526,6 +530,7 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                 _ => {
                     if known.is_some() {
                         stats.gaps.fetch_add(1, Ordering::Relaxed);
+                        link.gaps.fetch_add(1, Ordering::Relaxed);
                     }
                     let after = known.map_or(0, |at| at.seq);
                     let replayed = match addr {
@@ -538,7 +543,9 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                         }
                         None => false,
                     };
-                    if !replayed {
+                    if replayed {
+                        link.replays.fetch_add(1, Ordering::Relaxed);
+                    } else {
                         origins.drop_local_data(server);
                     }
                 }
