@@ -662,6 +662,8 @@ fn binary_notifies_systemd_and_logs_json() {
             "json",
         ])
         .args(["--logfile", log.to_str().unwrap(), "--loglevel", "notice"])
+        // The default save schedule saves on SIGTERM: into the scratch dir, not the repository.
+        .args(["--dir", dir.to_str().unwrap()])
         .env("NOTIFY_SOCKET", &socket_path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
