@@ -177,12 +177,32 @@ pub async fn serve(
             "TLS listeners given but tls-port is 0".into(),
         ));
     }
-    {
+    // The admin port serves from here on: a liveness probe must not fail (and the pod be
+    // restarted) while a large snapshot loads; /ready says 503 until the listeners accept.
+    let admin = admin.map(|listener| {
+        let mut stopping = server.shutdown_receiver();
+        tokio::spawn(admin::serve(server.clone(), listener, async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }))
+    });
+    let stop_admin = |admin: Option<tokio::task::JoinHandle<()>>| {
+        server.shutdown();
+        async move {
+            if let Some(admin) = admin {
+                let _ = admin.await;
+            }
+        }
+    };
+    let loaded = {
         let server = server.clone();
         tokio::task::spawn_blocking(move || persistence::load_at_start(&server))
             .await
-            .map_err(|e| StartError::Snapshot(e.to_string()))?
-            .map_err(|refused| StartError::Snapshot(refused.0))?;
+            .map_err(|e| StartError::Snapshot(e.to_string()))
+            .and_then(|result| result.map_err(|refused| StartError::Snapshot(refused.0)))
+    };
+    if let Err(err) = loaded {
+        stop_admin(admin).await;
+        return Err(err);
     }
     if let Some(path) = import {
         // After the snapshot, before the accept loop starts: clients that connect meanwhile wait
@@ -196,10 +216,13 @@ pub async fn serve(
         match result {
             Ok((_, Ok(_))) => {}
             Ok((path, Err(e))) => {
-                server.shutdown();
+                stop_admin(admin).await;
                 return Err(StartError::ImportRdb(path, e));
             }
-            Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
+            Err(panicked) => {
+                stop_admin(admin).await;
+                std::panic::resume_unwind(panicked.into_panic())
+            }
         }
     }
     let mut shutdown_rx = server.shutdown_receiver();
@@ -207,6 +230,8 @@ pub async fn serve(
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
     // of them has ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    // Before the first accept: a client that got an answer knows the admin port says ready.
+    server.accepting.store(true, Ordering::Release);
     let all = (listeners.plain.into_iter().map(|l| (l, false)))
         .chain(listeners.tls.into_iter().map(|l| (l, true)));
     for (listener, tls) in all {
@@ -219,12 +244,6 @@ pub async fn serve(
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
-    let admin = admin.map(|listener| {
-        let mut stopping = server.shutdown_receiver();
-        tokio::spawn(admin::serve(server.clone(), listener, async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        }))
-    });
     // systemd's Type=notify: the snapshot is loaded and the listeners are up. Without
     // NOTIFY_SOCKET this does nothing.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);

@@ -128,6 +128,10 @@ pub struct ConfigValues {
     pub admin_bind: String,
     /// Bearer token the admin endpoints that reveal or change data require; empty: none.
     pub admin_token: Vec<u8>,
+    /// Most admin-port connections at once (`net::admin::conn`).
+    pub admin_maxclients: usize,
+    /// Seconds a client has to send a request's headers, then its body.
+    pub admin_timeout: u64,
     /// `/ready` answers 503 until every coherence link is up.
     pub admin_ready_requires_peers: bool,
     /// `json`: one JSON object per log line (tracing's JSON layer); `text`: plain lines.
@@ -427,6 +431,8 @@ impl Default for ConfigValues {
             admin_port: 0,
             admin_bind: String::new(),
             admin_token: Vec::new(),
+            admin_maxclients: 0,
+            admin_timeout: 0,
             admin_ready_requires_peers: false,
             log_json: false,
         };

@@ -55,8 +55,18 @@ impl TestServer {
         })
     }
 
-    /// Starts a server with its admin port on `127.0.0.1:0` (`admin` says where).
+    /// Starts a server with its admin port on `127.0.0.1:0` (`admin` says where), once it
+    /// accepts clients: the admin port answers from the start, `/ready` and `/v1` with a 503 while
+    /// the dataset loads.
     pub fn start_admin(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        let server = TestServer::start_admin_loading(configure);
+        // PING is answered once the listeners accept, after the load.
+        assert!(server.alive(), "the server did not start");
+        server
+    }
+
+    /// `start_admin` without waiting for the load to end.
+    pub fn start_admin_loading(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
         TestServer::start_full(None, true, false, configure)
     }
 

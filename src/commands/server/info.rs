@@ -767,13 +767,16 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
         info.field(
             &format!("peer{index}"),
             format!(
-                "addr={},kind={},state={},messages={},connects={},lag_ms={}",
+                "addr={},kind={},state={},messages={},connects={},lag_ms={},gaps={},replays={},losses={}",
                 link.addr,
                 if link.bus { "bus" } else { "peer" },
                 link.state_name(),
                 count(&link.messages),
                 count(&link.connects),
                 count(&link.lag_ms),
+                count(&link.gaps),
+                count(&link.replays),
+                count(&link.losses),
             ),
         );
     }

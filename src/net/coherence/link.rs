@@ -51,7 +51,7 @@ use crate::engine::now_ms;
 use crate::state::coherence::auth::Key;
 use crate::state::coherence::links::{LinkState, CONNECTING, DOWN, UP};
 use crate::state::coherence::wire::{self, Item, Message};
-use crate::state::coherence::{as_remote, Settings, CHANNEL};
+use crate::state::coherence::{as_remote, CHANNEL};
 use crate::state::Server;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
@@ -92,17 +92,6 @@ impl Origins {
     }
 }
 
-/// The links a configuration asks for: (address, is the bus).
-fn wanted_links(settings: &Settings) -> Vec<(String, bool)> {
-    if !settings.enabled {
-        Vec::new()
-    } else if !settings.bus.is_empty() {
-        vec![(settings.bus.clone(), true)]
-    } else {
-        settings.peers.iter().map(|p| (p.clone(), false)).collect()
-    }
-}
-
 /// Keeps one link per wanted peer (or one to the bus, with the forwarder) while coherence is
 /// on; stops them all at shutdown.
 pub async fn supervise(server: Arc<Server>) {
@@ -112,7 +101,7 @@ pub async fn supervise(server: Arc<Server>) {
     let mut forwarder: Option<((String, String), JoinHandle<()>)> = None;
     loop {
         let settings = desired.borrow_and_update().clone();
-        let wanted = wanted_links(&settings);
+        let wanted = settings.wanted_links();
         running.retain(|(link, task)| {
             let keep = wanted.contains(&(link.addr.clone(), link.bus));
             if !keep {
@@ -174,6 +163,7 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
         link.state.store(CONNECTING, Ordering::Relaxed);
         let result = follow(&server, &link, &mut origins).await;
         if link.state.swap(DOWN, Ordering::Relaxed) == UP {
+            link.losses.fetch_add(1, Ordering::Relaxed);
             server
                 .coherence
                 .stats
@@ -320,9 +310,12 @@ async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
     if trusted {
         for (addr, node, at) in &found {
             let after = origins.known.get(node).map_or(0, |known| known.seq);
-            if after < at.seq && !replay(server, origins, addr, node, *at, after).await {
-                trusted = false;
-                break;
+            if after < at.seq {
+                if !replay(server, origins, addr, node, *at, after).await {
+                    trusted = false;
+                    break;
+                }
+                link.replays.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -528,6 +521,7 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                 _ => {
                     if known.is_some() {
                         stats.gaps.fetch_add(1, Ordering::Relaxed);
+                        link.gaps.fetch_add(1, Ordering::Relaxed);
                     }
                     let after = known.map_or(0, |at| at.seq);
                     let replayed = match addr {
@@ -540,7 +534,9 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                         }
                         None => false,
                     };
-                    if !replayed {
+                    if replayed {
+                        link.replays.fetch_add(1, Ordering::Relaxed);
+                    } else {
                         origins.drop_local_data(server);
                     }
                 }

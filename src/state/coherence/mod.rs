@@ -109,6 +109,20 @@ pub struct Settings {
     pub backlog_size: usize,
 }
 
+impl Settings {
+    /// The links this configuration asks for: (address, is the bus). None while coherence is
+    /// off; the bus alone when one is set (it replaces the mesh); else one per peer.
+    pub fn wanted_links(&self) -> Vec<(String, bool)> {
+        if !self.enabled {
+            Vec::new()
+        } else if !self.bus.is_empty() {
+            vec![(self.bus.clone(), true)]
+        } else {
+            self.peers.iter().map(|p| (p.clone(), false)).collect()
+        }
+    }
+}
+
 #[derive(Default)]
 struct Pending {
     items: Vec<Item>,
@@ -172,10 +186,21 @@ impl Coherence {
     }
 
     /// (links followed, links up): readiness waits for every link when so configured.
+    /// (links the configuration asks for, how many of them are up). Counted against the
+    /// configuration, not the running links: right after the start or a CONFIG SET the
+    /// supervisor has not made them yet, and a readiness check must not pass meanwhile.
     pub fn link_counts(&self) -> (usize, usize) {
+        let wanted = self.desired.borrow().wanted_links();
         let links = self.links.lock_or_recover();
-        let up = links.iter().filter(|l| l.state_name() == "up").count();
-        (links.len(), up)
+        let up = wanted
+            .iter()
+            .filter(|(addr, bus)| {
+                links
+                    .iter()
+                    .any(|l| l.addr == *addr && l.bus == *bus && l.state_name() == "up")
+            })
+            .count();
+        (wanted.len(), up)
     }
 
     pub fn enabled(&self) -> bool {

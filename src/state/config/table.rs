@@ -283,6 +283,30 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "admin-maxclients",
+        default: "128",
+        mutable: true,
+        protected: false,
+        help: "Most admin-port connections open at once; past it a connection gets a 503 and is closed.",
+        get: |c| c.admin_maxclients.to_string(),
+        set: |c, a| {
+            c.admin_maxclients = int(a, 1, 65535)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-timeout",
+        default: "10",
+        mutable: true,
+        protected: false,
+        help: "Seconds an admin-port client has to send a request's headers (from the connection, or the end of the previous answer: idle connections close after it) and then its body; past it the connection is closed.",
+        get: |c| c.admin_timeout.to_string(),
+        set: |c, a| {
+            c.admin_timeout = int(a, 1, 3600)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "admin-ready-requires-peers",
         default: "no",
         mutable: true,
