@@ -68,6 +68,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
+        cache::export::COMMANDS,
         cluster::COMMANDS,
     ];
     FAMILIES

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod coherence;
 pub mod connection;
 mod cron;
+pub mod portable;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -325,7 +325,7 @@ fn write_snapshot(server: &Server) -> Result<(), ()> {
 }
 
 /// The configuration's encodings, for the values the snapshot's DUMP payloads rebuild.
-fn load_limits(server: &Server) -> LoadLimits {
+pub fn load_limits(server: &Server) -> LoadLimits {
     let config = server.config.read();
     LoadLimits {
         restore: RestoreLimits {

@@ -33,7 +33,7 @@ use crate::engine::shard::Shard;
 use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::Collection;
 use crate::engine::{hash_key, idle_seconds, Keyspace};
-pub use stream::StreamRecord;
+pub use stream::{GroupRecord, StreamRecord};
 
 pub const MAGIC: &[u8; 8] = b"CACHETSN";
 /// Bumped whenever a reader of the previous version could misread a file of the new one.
