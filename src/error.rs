@@ -319,6 +319,10 @@ pub enum CmdError {
     ImportLine(Box<str>),
     /// CACHE.IMPORT whose key argument is not the line's `key`.
     ImportKeyMismatch,
+    /// CACHE.WARM FROM while a warm-up runs.
+    WarmRunning,
+    /// CACHE.WARM FROM with a source that is not `host:port`.
+    WarmAddress,
 
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8) and as
     /// Redis cuts them: the unknown-command error, built by `CmdError::unknown_command`; nothing
@@ -573,6 +577,8 @@ impl CmdError {
             InvalidPriority => "ERR invalid priority, must be one of low, normal, high, critical",
             ImportLine(reason) => return format!("ERR invalid import line: {reason}").into(),
             ImportKeyMismatch => "ERR the key argument is not the line's key",
+            WarmRunning => "ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)",
+            WarmAddress => "ERR invalid source address, expected host:port",
             DependsOnItself => "ERR a key cannot depend on itself",
             PeerAddressNotText => "ERR peer address must be host:port",
             PeersProtected => "ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)",

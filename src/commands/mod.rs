@@ -69,6 +69,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
         cache::export::COMMANDS,
+        cache::warm::COMMANDS,
         cluster::COMMANDS,
     ];
     FAMILIES

@@ -23,9 +23,10 @@ use serde_bytes::ByteBuf;
 
 use crate::engine::dump::RestoreLimits;
 use crate::engine::entry::{Entry, StringValue};
+use crate::engine::notice::{class, keeping_dependents};
 use crate::engine::snapshot::{GroupRecord, LoadLimits, StreamRecord};
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, ZSetValue};
-use crate::engine::{CacheMeta, Priority};
+use crate::engine::{CacheMeta, Keyspace, Priority};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -282,6 +283,60 @@ pub enum Imported {
     Entry(Box<Entry>),
     /// The line's key, whose `expire_at` has passed: nothing is stored.
     Expired(Vec<u8>),
+}
+
+/// What storing an imported line did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Created,
+    Replaced,
+    /// The line's time had passed: nothing stored (a key replaced is deleted).
+    Expired,
+    /// The key exists and replacing was not asked for: nothing changed.
+    Exists,
+}
+
+impl Keyspace {
+    /// Stores an imported line in database `db` under the shard's lock, so that "absent, then
+    /// created" is one step (CACHE.WARM never overwrites a key written here meanwhile). A key
+    /// created leaves the keys that depend on it alone (they came with it); one replaced is a
+    /// change like any write.
+    pub fn store_imported(
+        &self,
+        db: usize,
+        imported: Imported,
+        replace: bool,
+        now_ms: u64,
+    ) -> Stored {
+        let key = match &imported {
+            Imported::Entry(entry) => entry.key().to_vec(),
+            Imported::Expired(key) => key.clone(),
+        };
+        self.with_key(db, &key, now_ms, |view, hash| {
+            let existed = view.contains(hash, &key);
+            if existed && !replace {
+                return Stored::Exists;
+            }
+            match imported {
+                Imported::Entry(entry) => {
+                    view.insert(hash, entry);
+                    if existed {
+                        view.notify(&key, class::GENERIC, "restore");
+                        Stored::Replaced
+                    } else {
+                        keeping_dependents(|| view.notify(&key, class::GENERIC, "restore"));
+                        Stored::Created
+                    }
+                }
+                Imported::Expired(_) => {
+                    if view.remove(hash, &key).is_some() {
+                        view.notify(&key, class::GENERIC, "del");
+                    }
+                    Stored::Expired
+                }
+            }
+        })
+    }
 }
 
 type Fields = Vec<(String, Json)>;

@@ -9,6 +9,7 @@ pub mod coherence;
 pub mod connection;
 mod cron;
 pub mod portable;
+mod warm;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -183,6 +184,7 @@ pub async fn serve(
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
+    let warm = tokio::spawn(warm::supervise(server.clone()));
     let admin = admin.map(|listener| {
         let mut stopping = server.shutdown_receiver();
         tokio::spawn(admin::serve(server.clone(), listener, async move {
@@ -216,6 +218,7 @@ pub async fn serve(
     sweeper.abort();
     publisher.abort();
     let _ = links.await;
+    let _ = warm.await;
     if let Some(admin) = admin {
         let _ = admin.await;
     }

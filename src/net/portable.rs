@@ -29,13 +29,13 @@ pub struct Target {
     pub password: Option<String>,
 }
 
-/// A blocking RESP connection.
-struct Conn {
+/// A blocking RESP connection (also CACHE.WARM's, to its source).
+pub(crate) struct Conn {
     stream: TcpStream,
     buf: BytesMut,
 }
 
-fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
+pub(crate) fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
     out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
     for arg in args {
         out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
@@ -52,13 +52,15 @@ fn error_text(frame: &Frame) -> Option<String> {
 }
 
 impl Conn {
-    fn open(target: &Target) -> Result<Conn, String> {
+    pub(crate) fn open(target: &Target, timeout: Duration) -> Result<Conn, String> {
         let addr = format!("{}:{}", target.host, target.port);
-        let stream =
-            TcpStream::connect(&addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let stream = std::net::ToSocketAddrs::to_socket_addrs(&(target.host.as_str(), target.port))
+            .map_err(|e| format!("cannot resolve {addr}: {e}"))?
+            .find_map(|a| TcpStream::connect_timeout(&a, timeout).ok())
+            .ok_or_else(|| format!("cannot connect to {addr}"))?;
         stream
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))
+            .set_read_timeout(Some(timeout))
+            .and_then(|()| stream.set_write_timeout(Some(timeout)))
             .map_err(|e| format!("{addr}: {e}"))?;
         let mut conn = Conn {
             stream,
@@ -80,13 +82,13 @@ impl Conn {
         Ok(conn)
     }
 
-    fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.stream
             .write_all(bytes)
             .map_err(|e| format!("writing to the daemon: {e}"))
     }
 
-    fn read(&mut self) -> Result<Frame, String> {
+    pub(crate) fn read(&mut self) -> Result<Frame, String> {
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
             if let Some(frame) =
@@ -105,7 +107,7 @@ impl Conn {
         }
     }
 
-    fn call(&mut self, args: &[&[u8]]) -> Result<Frame, String> {
+    pub(crate) fn call(&mut self, args: &[&[u8]]) -> Result<Frame, String> {
         let mut out = Vec::new();
         encode(args, &mut out);
         self.send(&out)?;
@@ -116,7 +118,7 @@ impl Conn {
 /// Writes every key of `target.db` (those matching `pattern`, if given) to `out`, one JSON line
 /// each; returns how many.
 pub fn export(target: &Target, pattern: Option<&str>, out: &mut impl Write) -> Result<u64, String> {
-    let mut conn = Conn::open(target)?;
+    let mut conn = Conn::open(target, IO_TIMEOUT)?;
     let mut cursor = b"0".to_vec();
     let mut written = 0;
     loop {
@@ -170,7 +172,7 @@ pub fn import(
     input: impl BufRead,
     replace: bool,
 ) -> Result<ImportSummary, String> {
-    let mut conn = Conn::open(target)?;
+    let mut conn = Conn::open(target, IO_TIMEOUT)?;
     let mut summary = ImportSummary::default();
     let mut batch: Vec<u8> = Vec::new();
     let mut in_flight: Vec<usize> = Vec::new();

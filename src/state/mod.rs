@@ -25,6 +25,7 @@ pub mod scripting;
 pub mod slowlog;
 pub mod stats;
 pub mod tracking;
+pub mod warm;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,6 +137,8 @@ pub struct Server {
     pub migrate_sockets: migrate::MigrateSockets,
     /// Snapshots: changes since the last save, the save running, the load at start.
     pub persistence: Arc<persistence::Persistence>,
+    /// CACHE.WARM: the warm-up asked for and its progress.
+    pub warm: warm::Warm,
     shutdown: watch::Sender<bool>,
 }
 
@@ -286,6 +289,7 @@ impl Server {
             monitors: Default::default(),
             cluster,
             migrate_sockets: Default::default(),
+            warm: Default::default(),
             persistence: Arc::default(),
             shutdown,
         });

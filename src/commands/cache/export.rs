@@ -3,6 +3,8 @@
 //! never one giant reply: the reply is `[next cursor, [line, ...]]`, each line one key with its
 //! value, TTL and cache metadata.
 //!
+//! `CACHE.EXPORTKEY key`: one key's line (nil when absent), without touching it.
+//!
 //! `CACHE.IMPORT key line [REPLACE]`: one line back, whatever its type, metadata included; the
 //! key is an argument (as RESTORE's) so ACL key rules, cluster routing and coherence see it, and
 //! must be the line's. The line is checked whole before anything is stored: a bad one changes
@@ -16,9 +18,8 @@ use bytes::Bytes;
 use super::super::keys::parse_db;
 use super::super::keys::scan::{parse_cursor, walk_shards_of};
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
-use crate::engine::export::{export_line, import_line, Imported};
+use crate::engine::export::{export_line, import_line, Imported, Stored};
 use crate::engine::glob::glob_match;
-use crate::engine::notice::{class, keeping_dependents};
 use crate::error::{CmdError, CmdResult};
 use crate::state::persistence::load_limits;
 
@@ -37,6 +38,21 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Some(cache_export),
         group: "cachet",
         since: "0.1.0",
+        ..SPEC
+    },
+    CommandSpec {
+        name: "cache.exportkey",
+        arity: 2,
+        flags: flags!(READONLY),
+        acl_categories: acl!(KEYSPACE, READ, SLOW, CACHE),
+        summary: "Returns one key as a CACHE.EXPORT JSON line, or nil; a peek that leaves the key's access time and frequency alone.",
+        complexity: "O(N) for the N elements of the value.",
+        handler: Some(cache_exportkey),
+        group: "cachet",
+        since: "0.1.0",
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
         ..SPEC
     },
     CommandSpec {
@@ -131,6 +147,24 @@ fn cache_export(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// A peek: CACHE.WARM asks the hottest keys of a source for their lines, which must not make
+/// them look even hotter there.
+fn cache_exportkey(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    let key = &args[1][..];
+    let line = ctx
+        .server
+        .keyspace
+        .with_key(ctx.client.db, key, now, |view, hash| {
+            view.peek(hash, key).map(|entry| export_line(entry, now))
+        });
+    match line {
+        Some(line) => ctx.out.bulk(line.as_bytes()),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
 fn cache_import(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let replace = match &args[3..] {
         [] => false,
@@ -148,34 +182,15 @@ fn cache_import(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if line_key != &key[..] {
         return Err(CmdError::ImportKeyMismatch);
     }
-    let stored = ctx
+    let stored = match ctx
         .server
         .keyspace
-        .with_key(ctx.client.db, key, now, |view, hash| {
-            let existed = view.contains(hash, key);
-            if !replace && existed {
-                return Err(CmdError::BusyKey);
-            }
-            match imported {
-                Imported::Entry(entry) => {
-                    view.insert(hash, entry);
-                    // A key created is the parent its dependents were exported with; a key
-                    // replaced is a change like any write, and invalidates them.
-                    if existed {
-                        view.notify(key, class::GENERIC, "restore");
-                    } else {
-                        keeping_dependents(|| view.notify(key, class::GENERIC, "restore"));
-                    }
-                    Ok(true)
-                }
-                Imported::Expired(_) => {
-                    if view.remove(hash, key).is_some() {
-                        view.notify(key, class::GENERIC, "del");
-                    }
-                    Ok(false)
-                }
-            }
-        })?;
+        .store_imported(ctx.client.db, imported, replace, now)
+    {
+        Stored::Exists => return Err(CmdError::BusyKey),
+        Stored::Created | Stored::Replaced => true,
+        Stored::Expired => false,
+    };
     ctx.out.int(stored as i64);
     Ok(())
 }

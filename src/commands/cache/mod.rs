@@ -13,6 +13,7 @@ pub mod export;
 pub mod peer;
 pub mod stats;
 pub mod tags;
+pub mod warm;
 
 use std::collections::HashSet;
 
