@@ -8,6 +8,8 @@ pub mod admin;
 pub mod coherence;
 pub mod connection;
 mod cron;
+pub mod portable;
+mod warm;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -244,6 +246,7 @@ pub async fn serve(
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
+    let warm = tokio::spawn(warm::supervise(server.clone()));
     // systemd's Type=notify: the snapshot is loaded and the listeners are up. Without
     // NOTIFY_SOCKET this does nothing.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -271,6 +274,7 @@ pub async fn serve(
     sweeper.abort();
     publisher.abort();
     let _ = links.await;
+    let _ = warm.await;
     if let Some(admin) = admin {
         let _ = admin.await;
     }

@@ -26,6 +26,7 @@ pub mod slowlog;
 pub mod stats;
 pub mod tls;
 pub mod tracking;
+pub mod warm;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -157,6 +158,8 @@ pub struct Server {
     pub persistence: Arc<persistence::Persistence>,
     /// The TLS contexts of the TLS listener and of the links opened over TLS.
     pub tls: tls::Tls,
+    /// CACHE.WARM: the warm-up asked for and its progress.
+    pub warm: warm::Warm,
     shutdown: watch::Sender<bool>,
 }
 
@@ -310,6 +313,7 @@ impl Server {
             cluster,
             migrate_sockets: Default::default(),
             tls: Default::default(),
+            warm: Default::default(),
             persistence: Arc::default(),
             shutdown,
         });

@@ -689,6 +689,13 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
         "invalidation_backlog",
         keyspace.sweeper.backlog.load(Ordering::Relaxed),
     );
+    let warm = server.warm.status();
+    info.field("warm_state", warm.state.name());
+    info.field("warm_source", &warm.source);
+    info.field("warm_keys_planned", warm.planned);
+    info.field("warm_keys_done", warm.done);
+    info.field("warm_keys_skipped", warm.skipped);
+    info.field("warm_errors", warm.errors);
     // One line per `stats-prefixes` entry, shaped like the keyspace section's `db0:keys=...`.
     for (index, counter) in keyspace.prefix_stats().iter().enumerate() {
         info.field(

@@ -31,6 +31,9 @@
 //!   it stopped is unknowable), a replay that fails (the origin's backlog no longer holds the
 //!   sequence, or it does not answer), an origin followed before that is no longer found. After a
 //!   drop, positions taken before it are the new baseline.
+//! - A restart is not a first subscription when the snapshot loaded at start recorded where each
+//!   origin was followed to (`Coherence::resume_from`, saved in the snapshot's header): an origin
+//!   still in that run is replayed from there, and data is dropped only when that fails.
 
 use crate::sync::LockExt;
 use std::collections::HashMap;
@@ -299,7 +302,20 @@ async fn directory(
 /// link was not subscribed, or drops local data when it cannot (see the module's rules).
 async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
     let found = directory(server, link, origins).await;
-    let mut trusted = found.is_some() && link.connects.load(Ordering::Relaxed) > 0;
+    let first = link.connects.load(Ordering::Relaxed) == 0;
+    // A first subscription drops local data, unless the snapshot loaded at start says where each
+    // origin found here was followed to, in the run it is still in: then it is a reconnection,
+    // replayed from there.
+    let mut resumed = false;
+    for (_, node, at) in found.iter().flatten() {
+        if let Some((run, seq)) = first.then(|| server.coherence.take_resumed(node)).flatten() {
+            if run == at.run && seq <= at.seq {
+                origins.known.insert(node.clone(), Position { run, seq });
+                resumed = true;
+            }
+        }
+    }
+    let mut trusted = found.is_some() && (!first || resumed);
     let found = found.unwrap_or_default();
     trusted = trusted
         && origins.known.iter().all(|(node, known)| {
@@ -325,8 +341,11 @@ async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
         origins.start_afresh(server);
     }
     for (_, node, at) in found {
-        let known = origins.known.entry(node).or_insert(at);
+        let known = origins.known.entry(node.clone()).or_insert(at);
         known.seq = known.seq.max(at.seq);
+        server
+            .coherence
+            .record_position(&node, known.run, known.seq);
     }
 }
 
@@ -558,6 +577,11 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                 seq: message.seq,
             },
         );
+        // After the apply: a snapshot taken in between holds the change and an older position
+        // (replayed again after a restart, harmless), never the reverse.
+        server
+            .coherence
+            .record_position(&message.origin, message.run, message.seq);
     }
 }
 
