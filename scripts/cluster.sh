@@ -7,8 +7,7 @@
 #   scripts/cluster.sh stop                      stops the daemons this script started
 # Daemons run from $CACHET (default target/release/cachet) with their files in $CLUSTER_DIR
 # (default /tmp/cachet-cluster); their PIDs are kept there, and only those are stopped.
-# reshard moves keys with MIGRATE ... KEYS when the daemons have it; without it, only slots
-# without keys can move (the script stops at the first slot that still holds keys).
+# reshard is redis-cli --cluster reshard (keys move with MIGRATE ... KEYS, metadata and TTL kept).
 set -euo pipefail
 
 CACHET=${CACHET:-target/release/cachet}
@@ -87,31 +86,12 @@ reshard)
     from=${2:?usage: reshard FROM TO COUNT}
     to=${3:?usage: reshard FROM TO COUNT}
     count=${4:?usage: reshard FROM TO COUNT}
-    from_id=$(node_id "$from")
-    to_id=$(node_id "$to")
-    moved=0
-    for slot in $(seq 0 $((SLOTS - 1))); do
-        [ "$moved" -ge "$count" ] && break
-        owner=$("${CLI[@]}" -p "$from" cluster nodes | awk -v id="$from_id" -v s="$slot" '$1 == id {
-            for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1];
-                if (s >= r[1] && s <= r[2]) { print "yes"; exit } } }')
-        [ "$owner" = yes ] || continue
-        "${CLI[@]}" -p "$to" cluster setslot "$slot" importing "$from_id" >/dev/null
-        "${CLI[@]}" -p "$from" cluster setslot "$slot" migrating "$to_id" >/dev/null
-        while keys=$("${CLI[@]}" -p "$from" cluster getkeysinslot "$slot" 100) && [ -n "$keys" ]; do
-            # shellcheck disable=SC2086
-            reply=$("${CLI[@]}" -p "$from" migrate 127.0.0.1 "$to" "" 0 5000 KEYS $keys 2>&1)
-            if [ "$reply" != OK ]; then
-                echo "slot $slot: MIGRATE answered: $reply" >&2
-                exit 1
-            fi
-        done
-        for node in $(ports); do
-            "${CLI[@]}" -p "$node" cluster setslot "$slot" node "$to_id" >/dev/null
-        done
-        moved=$((moved + 1))
-    done
-    echo "moved $moved slots from $from to $to"
+    # redis-cli's own resharding: SETSLOT IMPORTING/MIGRATING, GETKEYSINSLOT, MIGRATE ... KEYS
+    # (keys keep cachet's metadata and TTL between cachet nodes), SETSLOT NODE on every master.
+    redis-cli --cluster reshard "127.0.0.1:$from" --cluster-from "$(node_id "$from")" \
+        --cluster-to "$(node_id "$to")" --cluster-slots "$count" --cluster-yes >"$DIR/reshard.log" ||
+        { tail -20 "$DIR/reshard.log" >&2; exit 1; }
+    redis-cli --cluster check "127.0.0.1:$from" | tail -3
     ;;
 stop)
     for port in $(ports); do

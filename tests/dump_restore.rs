@@ -323,6 +323,76 @@ fn ttl_replace_and_access_options() {
     assert!(pttl > 0 && pttl <= 100000, "pttl {pttl}");
 }
 
+/// cachet's own RESTORE options (what MIGRATE sends between cachet cluster nodes): the key gets
+/// the priority, cost and tags; Redis refuses them as a syntax error. RESTORE-ASKING outside
+/// cluster mode is RESTORE on both.
+#[test]
+fn cachet_metadata_options_and_restore_asking() {
+    let mut diff = Differential::start();
+    diff.check_str(&["set", "src", "value"]);
+    let (_, payload) = diff.both(&[b"dump", b"src"]);
+    let payload = bulk_payload(&payload);
+    let p = payload.as_slice();
+    diff.check(&[b"restore-asking", b"asked", b"0", p]);
+    diff.check(&[b"get", b"asked"]);
+    let (ours, theirs) = diff.both(&[
+        b"restore",
+        b"meta",
+        b"0",
+        p,
+        b"PRIORITY",
+        b"critical",
+        b"COST",
+        b"9",
+        b"TAGS",
+        b"2",
+        b"a",
+        b"b",
+        b"replace",
+    ]);
+    assert_eq!(ours, b"+OK\r\n");
+    assert_eq!(theirs, b"-ERR syntax error\r\n");
+    let (inspect, _) = diff.both(&[b"cache.inspect", b"meta"]);
+    let inspect = String::from_utf8_lossy(&inspect).into_owned();
+    for part in [
+        "$8\r\ncritical\r\n",
+        "$4\r\ncost\r\n:9\r\n",
+        "$1\r\na\r\n$1\r\nb\r\n",
+    ] {
+        assert!(inspect.contains(part), "{part:?} not in {inspect:?}");
+    }
+    let (tagged, _) = diff.both(&[b"tag.keys", b"b"]);
+    assert_eq!(tagged, b"*1\r\n$4\r\nmeta\r\n");
+    for (request, error) in [
+        (
+            &[&b"priority"[..], b"bogus"][..],
+            &b"-ERR invalid priority, must be one of low, normal, high, critical\r\n"[..],
+        ),
+        (
+            &[b"cost", b"-1"],
+            b"-ERR value is not an integer or out of range\r\n",
+        ),
+        (&[b"tags", b"0", b"a"], b"-ERR syntax error\r\n"),
+        (&[b"tags", b"3", b"a"], b"-ERR syntax error\r\n"),
+        (
+            &[b"tags", b"x", b"a"],
+            b"-ERR value is not an integer or out of range\r\n",
+        ),
+        (&[b"tags"], b"-ERR syntax error\r\n"),
+    ] {
+        let mut args: Vec<&[u8]> = vec![b"restore", b"bad", b"0", p];
+        args.extend_from_slice(request);
+        let (ours, _) = diff.both(&args);
+        assert_eq!(
+            ours,
+            error,
+            "{:?}",
+            String::from_utf8_lossy(&request.concat())
+        );
+    }
+    diff.check(&[b"exists", b"bad"]);
+}
+
 /// Streams with what a payload carries besides entries: several nodes, entries with the master's
 /// fields and without, deleted entries, a trimmed front, groups with pending entries spread over
 /// consumers (one with none), a group with nothing read, and an empty stream that keeps a group.

@@ -21,6 +21,9 @@ pub enum ClusterError {
     Down,
     DownReadOnly,
     SelectNotAllowed,
+    MoveNotAllowed,
+    SwapdbNotAllowed,
+    CopyDbNotAllowed,
     InvalidSlot,
     /// COUNTKEYSINSLOT's own wording.
     BadSlot,
@@ -57,6 +60,8 @@ pub enum ClusterError {
     Save(Box<str>),
     /// CACHE.CLUSTER CONFIG refused the document.
     Config(Box<str>),
+    /// A cluster-wide invalidation some nodes did not confirm (their addresses and why).
+    NotEverywhere(Box<str>),
 }
 
 impl ClusterError {
@@ -72,6 +77,9 @@ impl ClusterError {
             Down => "CLUSTERDOWN The cluster is down",
             DownReadOnly => "CLUSTERDOWN The cluster is down and only accepts read commands",
             SelectNotAllowed => "ERR SELECT is not allowed in cluster mode",
+            MoveNotAllowed => "ERR MOVE is not allowed in cluster mode",
+            SwapdbNotAllowed => "ERR SWAPDB is not allowed in cluster mode",
+            CopyDbNotAllowed => "ERR Copying to another database is not allowed in cluster mode",
             InvalidSlot => "ERR Invalid or out of range slot",
             BadSlot => "ERR Invalid slot",
             InvalidSlotOrCount => "ERR Invalid slot or number of keys",
@@ -121,6 +129,7 @@ impl ClusterError {
             Emulated => "ERR The topology of an emulated cluster (cluster-enabled emulated) cannot be changed",
             Save(why) => return format!("ERR error saving the cluster node config: {why}").into(),
             Config(why) => return format!("ERR Invalid cluster configuration: {why}").into(),
+            NotEverywhere(nodes) => return format!("ERR the invalidation was applied here but not confirmed by every node of the cluster: {nodes}").into(),
         };
         Cow::Borrowed(text)
     }
@@ -152,6 +161,10 @@ mod tests {
             (ForgetMyself, "ERR I tried hard but I can't forget myself..."),
             (SetslotSyntax, "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP"),
             (InvalidPort("abc".into()), "ERR Invalid TCP base port specified: abc"),
+            (MoveNotAllowed, "ERR MOVE is not allowed in cluster mode"),
+            (SwapdbNotAllowed, "ERR SWAPDB is not allowed in cluster mode"),
+            (CopyDbNotAllowed, "ERR Copying to another database is not allowed in cluster mode"),
+            (NotEverywhere("127.0.0.1:7002 (refused)".into()), "ERR the invalidation was applied here but not confirmed by every node of the cluster: 127.0.0.1:7002 (refused)"),
             (EpochWithOthers, "ERR The user can assign a config epoch only when the node does not know any other node."),
         ] {
             assert_eq!(error.message(), text);

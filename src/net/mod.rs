@@ -5,6 +5,7 @@
 //! batch it is executing, and `run` returns once all have closed.
 
 pub mod admin;
+mod cluster_probe;
 pub mod coherence;
 pub mod connection;
 mod cron;
@@ -227,6 +228,15 @@ pub async fn serve(
             }
         }
     }
+    if let Some(keys) = server.cluster.keys.clone() {
+        // The loads above insert without notices: the slot index learns their keys in one walk.
+        let loaded = server.clone();
+        tokio::task::spawn_blocking(move || {
+            keys.rebuild(&loaded.keyspace, crate::engine::now_ms())
+        })
+        .await
+        .map_err(|e| StartError::Snapshot(e.to_string()))?;
+    }
     let mut shutdown_rx = server.shutdown_receiver();
 
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
@@ -244,6 +254,7 @@ pub async fn serve(
     }
     let cron = tokio::spawn(cron::cron(server.clone()));
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
+    let probe = tokio::spawn(cluster_probe::probe(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
     let warm = tokio::spawn(warm::supervise(server.clone()));
@@ -272,6 +283,7 @@ pub async fn serve(
     let _ = done_rx.recv().await;
     cron.abort();
     sweeper.abort();
+    probe.abort();
     publisher.abort();
     let _ = links.await;
     let _ = warm.await;

@@ -120,6 +120,8 @@ pub struct ConfigValues {
     pub cluster_announce_bus_port: u16,
     pub cluster_require_full_coverage: bool,
     pub cluster_allow_reads_when_down: bool,
+    /// Milliseconds without an answer before a node of the topology is taken as failed.
+    pub cluster_node_timeout: u64,
     /// `--import-rdb`: a Redis RDB file loaded into the keyspace at start, before clients are
     /// served. A command-line flag, not a directive: CONFIG neither shows nor rewrites it.
     pub import_rdb: Option<PathBuf>,
@@ -427,6 +429,7 @@ impl Default for ConfigValues {
             cluster_announce_bus_port: 0,
             cluster_require_full_coverage: true,
             cluster_allow_reads_when_down: false,
+            cluster_node_timeout: 15000,
             import_rdb: None,
             admin_port: 0,
             admin_bind: String::new(),

@@ -223,14 +223,19 @@ impl Server {
     /// Every consumer of the keyspace notices, installed together when the server is built: each
     /// feature that listens adds its sink here.
     fn notice_sinks(&self) -> Vec<Arc<dyn NoticeSink>> {
-        vec![
+        let mut sinks: Vec<Arc<dyn NoticeSink>> = vec![
             self.pubsub.clone(),
             self.blocking.clone(),
             self.watches.clone(),
             self.coherence.clone(),
             self.tracking.clone(),
             self.persistence.clone(),
-        ]
+        ];
+        // Outside cluster mode nothing indexes keys by slot: a plain daemon's writes pay nothing.
+        if let Some(keys) = &self.cluster.keys {
+            sinks.push(keys.clone());
+        }
+        sinks
     }
 
     pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use crate::commands::cluster::invalidate::{everywhere as cluster_wide, What};
 use crate::commands::keys::scan::{
     parse_cursor, parse_scan_options, walk_shards, ScanOf, ScanOptions,
 };
@@ -166,7 +167,8 @@ fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .server
         .keyspace
         .invalidate_labels(ctx.client.db, LabelKind::Tag, &tags);
-    ctx.out.int(removed as i64);
+    let total = cluster_wide(ctx, What::Tags(&args[1..]), removed)?;
+    ctx.out.int(total);
     Ok(())
 }
 
@@ -365,6 +367,7 @@ fn cache_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         invalidate()
     };
-    ctx.out.int(removed as i64);
+    let total = cluster_wide(ctx, What::Pattern(&args[1]), removed)?;
+    ctx.out.int(total);
     Ok(())
 }

@@ -91,7 +91,10 @@ pub fn route(
         return Ok(());
     };
     let config = server.config.read();
-    if !topology.state_ok(config.cluster_require_full_coverage) {
+    if !topology.state_ok(
+        config.cluster_require_full_coverage,
+        &server.cluster.health.failed(),
+    ) {
         if !config.cluster_allow_reads_when_down {
             return Err(CmdError::Cluster(ClusterError::Down));
         }

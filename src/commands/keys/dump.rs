@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::super::{args, hash, list, zset, Ctx};
 use crate::engine::dump::{self, RestoreLimits, Restored};
 use crate::engine::notice::class;
-use crate::engine::Entry;
+use crate::engine::{CacheMeta, Entry, Priority};
 use crate::error::{CmdError, CmdResult};
 
 pub fn dump_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -34,6 +34,9 @@ struct RestoreOptions {
     absttl: bool,
     idle_seconds: Option<u64>,
     freq: Option<u8>,
+    /// cachet's own options (PRIORITY, COST, TAGS, as CACHE.SET's): the metadata a key had on
+    /// the cachet it came from. MIGRATE sends them between the nodes of a cachet cluster.
+    meta: Option<CacheMeta>,
 }
 
 /// Redis's order of checks: options, then an existing key, then the TTL, then the payload.
@@ -43,6 +46,7 @@ fn parse_options(args: &[Bytes]) -> Result<RestoreOptions, CmdError> {
         absttl: false,
         idle_seconds: None,
         freq: None,
+        meta: None,
     };
     let mut i = 4;
     while i < args.len() {
@@ -62,6 +66,29 @@ fn parse_options(args: &[Bytes]) -> Result<RestoreOptions, CmdError> {
             let freq = args::int(&args[i + 1])?;
             options.freq = Some(u8::try_from(freq).map_err(|_| CmdError::InvalidFreq)?);
             i += 1;
+        } else if args::is(&args[i], "priority") && has_value {
+            let priority = Priority::parse(&args[i + 1]).ok_or(CmdError::InvalidPriority)?;
+            options.meta.get_or_insert_with(CacheMeta::default).priority = priority;
+            i += 1;
+        } else if args::is(&args[i], "cost") && has_value {
+            let cost = u32::try_from(args::int(&args[i + 1])?).map_err(|_| CmdError::NotInteger)?;
+            options.meta.get_or_insert_with(CacheMeta::default).cost = cost;
+            i += 1;
+        } else if args::is(&args[i], "tags") && has_value {
+            let count = args::int(&args[i + 1])?;
+            let tags = usize::try_from(count)
+                .ok()
+                .filter(|&n| n >= 1)
+                .and_then(|n| args.get(i + 2..i + 2 + n))
+                .ok_or(CmdError::Syntax)?;
+            let mut seen = std::collections::HashSet::with_capacity(tags.len());
+            let tags = tags
+                .iter()
+                .filter(|tag| seen.insert(&tag[..]))
+                .map(|tag| Box::<[u8]>::from(&tag[..]))
+                .collect();
+            options.meta.get_or_insert_with(CacheMeta::default).tags = Some(tags);
+            i += 1 + count as usize;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -111,6 +138,9 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 Restored::Collection(collection) => Entry::new_collection(key, collection, 0),
             };
             entry.expire_at = expire_at;
+            if let Some(meta) = options.meta.clone() {
+                entry.set_meta(meta);
+            }
             view.insert(hash, entry);
             view.modify(hash, key, |entry| {
                 dump::set_lru_or_lfu(entry, policy, options.idle_seconds, options.freq, now)

@@ -27,6 +27,7 @@ const WRITE_CHUNK: usize = 64 * 1024;
 /// Redis reads each reply line into a buffer of this size.
 const REPLY_LINE_MAX: usize = 1024;
 
+#[derive(Clone, Copy)]
 struct Options<'a> {
     copy: bool,
     replace: bool,
@@ -109,11 +110,35 @@ fn put_command(out: &mut Vec<u8>, parts: &[&[u8]]) {
     }
 }
 
-/// A key to send: its name, DUMP payload and absolute expiry (0: none).
+/// A key to send: its name, DUMP payload and absolute expiry (0: none), and in cluster mode
+/// its cachet metadata as RESTORE options (`PRIORITY p COST n TAGS k t...`), empty when the
+/// key has the defaults.
+#[derive(PartialEq, Eq)]
 struct Found {
     key: Bytes,
     payload: Vec<u8>,
     expire_at: u64,
+    meta: Vec<Vec<u8>>,
+}
+
+/// The RESTORE options that give a key its metadata on the target; nothing for the defaults.
+fn meta_options(entry: &crate::engine::Entry) -> Vec<Vec<u8>> {
+    let defaults = crate::engine::CacheMeta::default();
+    let mut options = Vec::new();
+    if entry.priority() != defaults.priority {
+        options.push(b"PRIORITY".to_vec());
+        options.push(entry.priority().name().as_bytes().to_vec());
+    }
+    if entry.cost() != defaults.cost {
+        options.push(b"COST".to_vec());
+        options.push(entry.cost().to_string().into_bytes());
+    }
+    if !entry.tags().is_empty() {
+        options.push(b"TAGS".to_vec());
+        options.push(entry.tags().len().to_string().into_bytes());
+        options.extend(entry.tags().iter().map(|t| t.to_vec()));
+    }
+    options
 }
 
 pub fn migrate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -123,23 +148,18 @@ pub fn migrate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let timeout = Duration::from_millis(if timeout <= 0 { 1000 } else { timeout as u64 });
     let fill = list::fill(ctx.server);
     let db = ctx.client.db;
+    // In cluster mode the target is another node of the cachet cluster (Redis sends
+    // RESTORE-ASKING there too, for slots being imported), so the keys keep their metadata.
+    let cluster = ctx.server.cluster.enabled();
     let mut found = Vec::new();
     for key in options.keys {
         let entry = ctx
             .server
             .keyspace
             .with_key(db, key, ctx.now_ms, |view, hash| {
-                view.reap_fields(hash, key, usize::MAX);
-                view.read(hash, key)
-                    .map(|entry| (dump::dump(entry, fill), entry.expire_at))
+                read_key(view, hash, key, fill, cluster)
             });
-        if let Some((payload, expire_at)) = entry {
-            found.push(Found {
-                key: key.clone(),
-                payload,
-                expire_at,
-            });
-        }
+        found.extend(entry);
     }
     if found.is_empty() {
         ctx.out.simple("NOKEY");
@@ -160,25 +180,88 @@ pub fn migrate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         timeout,
     };
     let now = crate::engine::now_ms();
-    let outcome = run_blocking(|| transfer(&target, &options, dbid, &found, now));
-    let (restored, result) = match outcome {
+    let outcome = run_blocking(|| transfer(&target, &options, dbid, &found, now, cluster));
+    let (restored, mut result) = match outcome {
         Ok(Transfer { restored, error }) => (restored, error.map_or(Ok(()), Err)),
         Err(e) => (Vec::new(), Err(e)),
     };
     if !options.copy {
-        for key in restored {
-            ctx.server
-                .keyspace
-                .with_key(db, &key, ctx.now_ms, |view, hash| {
-                    if view.remove(hash, &key).is_some() {
-                        view.notify(&key, class::GENERIC, "del");
-                    }
-                });
+        let mut sent = only_restored(found, restored);
+        // A key written again while it travelled is sent again (REPLACE) rather than deleted
+        // with the newer value: the key is deleted here only, under its shard's lock, when it
+        // still holds what the target restored.
+        for attempt in 0..=RESENDS {
+            let mut changed = Vec::new();
+            for item in sent {
+                ctx.server.keyspace.with_key(
+                    db,
+                    &item.key,
+                    ctx.now_ms,
+                    |view, hash| match read_key(view, hash, &item.key, fill, cluster) {
+                        Some(current) if current == item => {
+                            view.remove(hash, &item.key);
+                            view.notify(&item.key, class::GENERIC, "del");
+                        }
+                        Some(current) => changed.push(current),
+                        None => {}
+                    },
+                );
+            }
+            if changed.is_empty() || result.is_err() || attempt == RESENDS {
+                break;
+            }
+            let replace = Options {
+                replace: true,
+                ..options
+            };
+            let now = crate::engine::now_ms();
+            match run_blocking(|| transfer(&target, &replace, dbid, &changed, now, cluster)) {
+                Ok(Transfer { restored, error }) => {
+                    result = error.map_or(Ok(()), Err);
+                    sent = only_restored(changed, restored);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
         }
     }
     result?;
     ctx.out.ok();
     Ok(())
+}
+
+/// How many times a key rewritten during its transfer is sent again before it is left here
+/// (the next MIGRATE of the slot's keys takes it).
+const RESENDS: usize = 3;
+
+/// A key as MIGRATE sends it, read under its shard's lock; `None` when it does not exist.
+fn read_key(
+    view: &mut crate::engine::DbShard<'_>,
+    hash: u64,
+    key: &Bytes,
+    fill: i64,
+    cluster: bool,
+) -> Option<Found> {
+    view.reap_fields(hash, key, usize::MAX);
+    view.read(hash, key).map(|entry| Found {
+        key: key.clone(),
+        payload: dump::dump(entry, fill),
+        expire_at: entry.expire_at,
+        meta: if cluster {
+            meta_options(entry)
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+fn only_restored(sent: Vec<Found>, restored: Vec<Bytes>) -> Vec<Found> {
+    let restored: std::collections::HashSet<Bytes> = restored.into_iter().collect();
+    sent.into_iter()
+        .filter(|item| restored.contains(&item.key))
+        .collect()
 }
 
 /// Runs blocking I/O: on a multi-threaded runtime the thread's other tasks move to other workers
@@ -261,7 +344,13 @@ fn transfer(
     dbid: i64,
     found: &[Found],
     now_ms: u64,
+    cluster: bool,
 ) -> Result<Transfer, CmdError> {
+    let restore: &[u8] = if cluster {
+        b"RESTORE-ASKING"
+    } else {
+        b"RESTORE"
+    };
     let mut may_retry = true;
     loop {
         let mut socket = match target.socket() {
@@ -292,10 +381,11 @@ fn transfer(
                 at => (at - now_ms).max(1),
             };
             let ttl = ttl.to_string();
-            let mut parts: Vec<&[u8]> = vec![b"RESTORE", &item.key, ttl.as_bytes(), &item.payload];
+            let mut parts: Vec<&[u8]> = vec![restore, &item.key, ttl.as_bytes(), &item.payload];
             if options.replace {
                 parts.push(b"REPLACE");
             }
+            parts.extend(item.meta.iter().map(Vec::as_slice));
             put_command(&mut request, &parts);
             sent.push(item.key.clone());
         }

@@ -26,6 +26,8 @@ use crate::error::{CmdError, CmdResult};
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "dump", arity: 2, flags: flags!(READONLY), acl_categories: acl!(KEYSPACE, READ, SLOW), first_key: 1, last_key: 1, key_step: 1, summary: "Returns a serialized representation of the value stored at a key.", since: "2.6.0", complexity: "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size.", handler: Some(dump::dump_cmd), ..SPEC },
     CommandSpec { name: "restore", arity: -4, flags: flags!(WRITE, DENYOOM), acl_categories: acl!(KEYSPACE, WRITE, SLOW, DANGEROUS), first_key: 1, last_key: 1, key_step: 1, summary: "Creates a key from the serialized representation of a value.", since: "2.6.0", complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value.", handler: Some(dump::restore), ..SPEC },
+    // What MIGRATE sends in cluster mode: RESTORE, run on a slot being imported without ASKING.
+    CommandSpec { name: "restore-asking", arity: -4, flags: flags!(WRITE, DENYOOM, ASKING), acl_categories: acl!(KEYSPACE, WRITE, SLOW, DANGEROUS), first_key: 1, last_key: 1, key_step: 1, summary: "An internal command for migrating keys in a cluster", since: "3.0.0", complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value.", handler: Some(dump::restore), ..SPEC },
     CommandSpec { name: "migrate", arity: -6, flags: flags!(WRITE), acl_categories: acl!(KEYSPACE, WRITE, SLOW, DANGEROUS), first_key: 3, last_key: 3, key_step: 1, movable_keys: Some(migrate::migrate_keys), summary: "Atomically transfers a key from one Redis instance to another.", since: "2.6.0", complexity: "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.", handler: Some(migrate::migrate), ..SPEC },
     CommandSpec { name: "del", arity: -2, flags: flags!(WRITE), acl_categories: acl!(KEYSPACE, WRITE, SLOW), first_key: 1, last_key: -1, key_step: 1, summary: "Deletes one or more keys.", complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", handler: Some(del), ..SPEC },
     CommandSpec { name: "unlink", arity: -2, flags: flags!(WRITE, FAST), acl_categories: acl!(KEYSPACE, WRITE, FAST), first_key: 1, last_key: -1, key_step: 1, summary: "Asynchronously deletes one or more keys.", since: "4.0.0", complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", handler: Some(del), ..SPEC },
@@ -197,6 +199,12 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         i += 1;
     }
+    // Cluster mode has one database; the slot index (`state::cluster::SlotKeys`) follows db 0.
+    if ctx.server.cluster.enabled() && (src_db != 0 || dst_db != 0) {
+        return Err(CmdError::Cluster(
+            crate::error::ClusterError::CopyDbNotAllowed,
+        ));
+    }
     if src_db == dst_db && src == dst {
         return Err(CmdError::SameObject);
     }
@@ -225,6 +233,11 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if ctx.server.cluster.enabled() {
+        return Err(CmdError::Cluster(
+            crate::error::ClusterError::MoveNotAllowed,
+        ));
+    }
     let key = &args[1];
     let src_db = ctx.client.db;
     let dst_db = parse_db(ctx, &args[2])?;

@@ -107,6 +107,11 @@ fn swap_index(arg: &[u8], error: CmdError) -> Result<i64, CmdError> {
 
 /// Swaps two databases in every shard: clients that selected either now see the other's keys.
 fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if ctx.server.cluster.enabled() {
+        return Err(CmdError::Cluster(
+            crate::error::ClusterError::SwapdbNotAllowed,
+        ));
+    }
     let first = swap_index(&args[1], CmdError::InvalidFirstDbIndex)?;
     let second = swap_index(&args[2], CmdError::InvalidSecondDbIndex)?;
     let databases = ctx.server.keyspace.databases() as i64;

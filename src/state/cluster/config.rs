@@ -111,4 +111,16 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "cluster-node-timeout",
+        default: "15000",
+        mutable: true,
+        protected: false,
+        help: "Milliseconds a node of the topology may go without answering this node's probe (a PING every tenth of it) before it is taken as failed: with cluster-require-full-coverage yes the cluster is then down.",
+        get: |c| c.cluster_node_timeout.to_string(),
+        set: |c, a| {
+            c.cluster_node_timeout = int(a, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
 ];

@@ -1,17 +1,23 @@
 //! Redis Cluster's client protocol without its bus: the node table and the owner of each of the
 //! 16384 hash slots, as the operator installs them (CLUSTER ADDSLOTS/SETSLOT/MEET...,
 //! `CACHE.CLUSTER CONFIG`), kept in Redis's `nodes.conf` format (`nodes_conf.rs`). There is no
-//! gossip and no failure detection: every node the operator names is taken as reachable, so the
-//! cluster is `ok` exactly when every slot has an owner (or `cluster-require-full-coverage no`).
+//! gossip: instead each node probes the others of its topology (`net::cluster_probe`, a PING
+//! every tenth of `cluster-node-timeout`) and takes as failed one that has not answered for
+//! `cluster-node-timeout` (`health.rs`); each node decides alone, with no vote. The cluster is
+//! `ok` when every slot has an owner not taken as failed (or `cluster-require-full-coverage no`).
+//!
+//! `keys.rs` indexes the keys of each slot.
 //!
 //! The topology is one value behind a lock, replaced whole by each change: a reader (a redirection
 //! check on every keyed command) takes a cheap `Arc` clone and never sees half a change.
 
 pub mod config;
+mod health;
 mod json;
+mod keys;
 mod nodes_conf;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,7 +28,9 @@ use crate::error::ClusterError;
 use crate::state::config::ConfigValues;
 use crate::sync::LockExt;
 
+pub use health::Health;
 pub use json::parse_topology;
+pub use keys::SlotKeys;
 
 pub const SLOTS: usize = 16384;
 /// `slots` entry of a slot without an owner.
@@ -81,6 +89,9 @@ pub struct Topology {
     pub nodes: Vec<Node>,
     /// Index into `nodes` of each slot's owner, `UNOWNED` for none.
     slots: Vec<u16>,
+    /// How many slots have an owner, kept with `slots`: the redirection check asks it for
+    /// every keyed command (`state_ok`), where counting would cost 16384 reads.
+    assigned: usize,
     /// Slots this node is giving away (SETSLOT MIGRATING), to the node id.
     pub migrating: BTreeMap<u16, String>,
     /// Slots this node is receiving (SETSLOT IMPORTING), from the node id.
@@ -96,6 +107,7 @@ impl Topology {
             myself: myself.id.clone(),
             nodes: vec![myself],
             slots: vec![UNOWNED; SLOTS],
+            assigned: 0,
             migrating: BTreeMap::new(),
             importing: BTreeMap::new(),
             current_epoch: 0,
@@ -107,6 +119,7 @@ impl Topology {
     pub fn emulated(myself: Node) -> Self {
         let mut topology = Topology::alone(myself);
         topology.slots.fill(0);
+        topology.assigned = SLOTS;
         topology
     }
 
@@ -143,7 +156,7 @@ impl Topology {
     }
 
     pub fn assigned(&self) -> usize {
-        self.slots.iter().filter(|&&s| s != UNOWNED).count()
+        self.assigned
     }
 
     /// Consecutive slots with the same owner: `(first, last, owner index)`, in slot order.
@@ -201,7 +214,13 @@ impl Topology {
     }
 
     pub fn set_owner(&mut self, slot: u16, at: Option<usize>) {
-        self.slots[slot as usize] = at.map_or(UNOWNED, |i| i as u16);
+        let new = at.map_or(UNOWNED, |i| i as u16);
+        let old = std::mem::replace(&mut self.slots[slot as usize], new);
+        match (old == UNOWNED, new == UNOWNED) {
+            (true, false) => self.assigned += 1,
+            (false, true) => self.assigned -= 1,
+            _ => {}
+        }
     }
 
     /// CLUSTER ADDSLOTS/ADDSLOTSRANGE: every slot must be free and named once; none is taken
@@ -268,6 +287,7 @@ impl Topology {
                 *owner -= 1;
             }
         }
+        self.assigned = self.slots.iter().filter(|&&s| s != UNOWNED).count();
         self.migrating.retain(|_, to| *to != id);
         self.importing.retain(|_, from| *from != id);
         for node in &mut self.nodes {
@@ -362,8 +382,23 @@ impl Topology {
         }
     }
 
-    pub fn state_ok(&self, require_full_coverage: bool) -> bool {
-        !require_full_coverage || self.assigned() == SLOTS
+    /// `cluster_state:ok`: with full coverage required, every slot has an owner and no owner is
+    /// taken as failed (`failed`, from the probe).
+    pub fn state_ok(&self, require_full_coverage: bool, failed: &BTreeSet<String>) -> bool {
+        !require_full_coverage
+            || (self.assigned() == SLOTS && (failed.is_empty() || self.failed_slots(failed) == 0))
+    }
+
+    /// Slots whose owner is in `failed` (`cluster_slots_fail`).
+    pub fn failed_slots(&self, failed: &BTreeSet<String>) -> usize {
+        if failed.is_empty() {
+            return 0;
+        }
+        let down: Vec<bool> = self.nodes.iter().map(|n| failed.contains(&n.id)).collect();
+        self.slots
+            .iter()
+            .filter(|&&owner| owner != UNOWNED && down.get(owner as usize) == Some(&true))
+            .count()
     }
 }
 
@@ -436,6 +471,10 @@ pub struct Cluster {
     file: Option<PathBuf>,
     /// Serializes changes: read, change, save, swap.
     writer: Mutex<()>,
+    /// The keys of each slot, kept only in cluster mode (a keyspace-notice sink).
+    pub keys: Option<Arc<SlotKeys>>,
+    /// The nodes the probe (`net::cluster_probe`) takes as failed.
+    pub health: Health,
 }
 
 impl Cluster {
@@ -452,6 +491,8 @@ impl Cluster {
             })),
             file: None,
             writer: Mutex::new(()),
+            keys: None,
+            health: Health::default(),
         }
     }
 
@@ -505,6 +546,8 @@ impl Cluster {
             topology: ArcSwap::from_pointee(topology),
             file,
             writer: Mutex::new(()),
+            keys: Some(Arc::default()),
+            health: Health::default(),
         })
     }
 
@@ -514,6 +557,7 @@ impl Cluster {
         let mut cluster = Cluster::off();
         if mode != Mode::Off {
             cluster.mode = mode;
+            cluster.keys = Some(Arc::default());
             let mut topology = Topology::clone(&cluster.topology.load());
             topology.me_mut().id = random_node_id();
             topology.myself = topology.nodes[0].id.clone();
@@ -583,7 +627,7 @@ impl Cluster {
 
     /// The `CLUSTER NODES` text (also `nodes.conf`'s node lines).
     pub fn nodes_text(&self, topology: &Topology, now_ms: u64) -> String {
-        nodes_conf::describe(topology, Some(now_ms))
+        nodes_conf::describe(topology, Some(now_ms), &self.health.failed())
     }
 }
 

@@ -5,6 +5,7 @@
 //! ends with `vars currentEpoch N lastVoteEpoch M`. The file is written to a temporary name,
 //! synced, then renamed over the old one: a crash leaves the old file or the new, never half.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -12,7 +13,8 @@ use super::{Node, Topology, SLOTS};
 
 /// One line per node. `now_ms`: CLUSTER NODES' pong times (every node is taken as reachable);
 /// `None` writes zeros, as for the file.
-pub fn describe(topology: &Topology, now_ms: Option<u64>) -> String {
+/// `failed`: nodes the probe takes as down (`fail` flag, link `disconnected`); never saved.
+pub fn describe(topology: &Topology, now_ms: Option<u64>, failed: &BTreeSet<String>) -> String {
     let mut text = String::new();
     for (at, node) in topology.nodes.iter().enumerate() {
         let myself = node.id == topology.myself;
@@ -21,15 +23,16 @@ pub fn describe(topology: &Topology, now_ms: Option<u64>) -> String {
         } else {
             "master"
         };
-        let flags = if myself {
-            format!("myself,{role}")
-        } else {
-            role.to_string()
+        let down = failed.contains(&node.id);
+        let flags = match (myself, down) {
+            (true, _) => format!("myself,{role}"),
+            (false, true) => format!("{role},fail"),
+            (false, false) => role.to_string(),
         };
         let epoch = topology.master_of(node).config_epoch;
         let pong = if myself { 0 } else { now_ms.unwrap_or(0) };
         text.push_str(&format!(
-            "{} {}:{}@{} {} {} 0 {} {} connected",
+            "{} {}:{}@{} {} {} 0 {} {} {}",
             node.id,
             node.ip,
             node.port,
@@ -38,6 +41,7 @@ pub fn describe(topology: &Topology, now_ms: Option<u64>) -> String {
             node.replica_of.as_deref().unwrap_or("-"),
             pong,
             epoch,
+            if down { "disconnected" } else { "connected" },
         ));
         for (first, last) in topology.ranges_of(at) {
             if first == last {
@@ -61,7 +65,7 @@ pub fn describe(topology: &Topology, now_ms: Option<u64>) -> String {
 }
 
 pub fn save(path: &Path, topology: &Topology) -> std::io::Result<()> {
-    let mut text = describe(topology, None);
+    let mut text = describe(topology, None, &BTreeSet::new());
     text.push_str(&format!(
         "vars currentEpoch {} lastVoteEpoch {}\n",
         topology.current_epoch, topology.last_vote_epoch
@@ -237,7 +241,7 @@ vars currentEpoch 3 lastVoteEpoch 0
         let topology = parse(text).unwrap();
         assert_eq!(topology.assigned(), SLOTS);
         assert_eq!(topology.size(), 3);
-        let mut again = describe(&topology, None);
+        let mut again = describe(&topology, None, &BTreeSet::new());
         again.push_str("vars currentEpoch 3 lastVoteEpoch 0\n");
         assert_eq!(again, text);
     }

@@ -296,7 +296,6 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("repl-diskless-sync-max-replicas", "repl-diskless-sync-max-replicas", "0", true, Kind::Int(0, i32::MAX as i64), "Accepted; no replication."),
     accepted!("repl-diskless-load", "repl-diskless-load", "disabled", true, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "Accepted; no replication."),
     accepted!("cluster-port", "cluster-port", "0", false, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
-    accepted!("cluster-node-timeout", "cluster-node-timeout", "15000", true, Kind::Int(0, i64::MAX), "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-hostname", "cluster-announce-hostname", "", true, Kind::Hostname, "Accepted; no cluster mode yet."),
     accepted!("cluster-announce-tls-port", "cluster-announce-tls-port", "0", true, Kind::Int(0, 65535), "Accepted; no cluster mode yet."),
     accepted!("cluster-replica-no-failover", "cluster-replica-no-failover", "no", true, Kind::Bool, "Accepted; no cluster mode yet."),
