@@ -110,7 +110,7 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 Restored::String(bytes) => Entry::new_string(key, &bytes, 0),
                 Restored::Collection(collection) => Entry::new_collection(key, collection, 0),
             };
-            entry.expire_at = expire_at;
+            entry.set_expire_at(expire_at);
             view.insert(hash, entry);
             view.modify(hash, key, |entry| {
                 dump::set_lru_or_lfu(entry, policy, options.idle_seconds, options.freq, now)

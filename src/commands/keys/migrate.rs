@@ -131,7 +131,7 @@ pub fn migrate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .with_key(db, key, ctx.now_ms, |view, hash| {
                 view.reap_fields(hash, key, usize::MAX);
                 view.read(hash, key)
-                    .map(|entry| (dump::dump(entry, fill), entry.expire_at))
+                    .map(|entry| (dump::dump(entry, fill), entry.expire_at()))
             });
         if let Some((payload, expire_at)) = entry {
             found.push(Found {
