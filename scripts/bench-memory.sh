@@ -109,7 +109,7 @@ python3 - "$LINES" "$KEYS" <<'PY'
 import sys
 lines, n = sys.argv[1], int(sys.argv[2])
 payload = 16 + 100
-print(f"{'set':<7} {'server':<7} {'keys':>8} {'RSS growth':>11} {'used growth':>12} | {'RSS B/key':>9} {'used B/key':>10} | overhead/key (minus {payload} B payload): {'RSS':>6} {'used':>6}")
+print(f"{'set':<7} {'server':<7} {'keys':>8} {'RSS growth':>11} {'used growth':>12} | {'RSS B/key':>9} {'used B/key':>10} | {'RSS-116':>7} {'used-116':>8}")
 rows = {}
 for line in lines.strip().splitlines():
     s, server, keys, brss, rss, bused, used = line.split(",")
@@ -118,7 +118,7 @@ for line in lines.strip().splitlines():
     # Redis's tagged set also holds the tag SETs as keys: per data key, divide by the keys loaded.
     per_rss, per_used = drss / n, dused / n
     rows[(s, server)] = (per_rss - payload, per_used - payload)
-    print(f"{s:<7} {server:<7} {keys:>8} {drss/2**20:>9.1f}MB {dused/2**20:>10.1f}MB | {per_rss:>9.1f} {per_used:>10.1f} | {'':>41}{per_rss-payload:>6.1f} {per_used-payload:>6.1f}")
+    print(f"{s:<7} {server:<7} {keys:>8} {drss/2**20:>9.1f}MB {dused/2**20:>10.1f}MB | {per_rss:>9.1f} {per_used:>10.1f} | {per_rss-payload:>7.1f} {per_used-payload:>8.1f}")
 for s in sorted({k[0] for k in rows}):
     if (s, "redis") in rows and (s, "cachet") in rows:
         r, c = rows[(s, "redis")], rows[(s, "cachet")]
