@@ -102,7 +102,7 @@ proptest! {
                     keyspace.with_key(0, &key(k), now, |view, hash| {
                         let mut entry = Entry::new_string(&key(k), b"v", 0);
                         entry.set_meta(CacheMeta { tags: Some(tag_list(&tags)), ..CacheMeta::default() });
-                        entry.expire_at = ttl.map_or(0, |t| now + t);
+                        entry.set_expire_at(ttl.map_or(0, |t| now + t));
                         view.insert(hash, entry);
                     });
                     invalidated.remove(&key(k));
@@ -115,7 +115,7 @@ proptest! {
                     keyspace.with_key(0, &key(k), now, |view, hash| { view.remove(hash, &key(k)); });
                 }
                 Op::Expire(k, t) => {
-                    keyspace.with_key(0, &key(k), now, |view, hash| { view.modify(hash, &key(k), |e| e.expire_at = now + t); });
+                    keyspace.with_key(0, &key(k), now, |view, hash| { view.modify(hash, &key(k), |e| e.set_expire_at(now + t)); });
                 }
                 Op::Advance(t) => now += t,
                 Op::Rename(a, b) => {

@@ -17,7 +17,7 @@ fn limits() -> RestoreLimits {
     }
 }
 
-fn entry(restored: Restored) -> Box<Entry> {
+fn entry(restored: Restored) -> Entry {
     match restored {
         Restored::String(bytes) => Entry::new_string(b"k", &bytes, 0),
         Restored::Collection(collection) => Entry::new_collection(b"k", collection, 0),

@@ -1,7 +1,8 @@
-//! One key and its value, in as few bytes as we can manage: the key and the value share one
-//! allocation (a string's bytes, or an integer's 8 bytes, follow the key), and the entry itself —
-//! with expiry, access time, LFU counter, priority and cost — is a 48-byte box, so a table slot is
-//! one pointer. What few entries have (tags, a collection value) sits behind one more pointer.
+//! One key and its value, in as few bytes as we can manage: the table slot holds the entry inline
+//! (24 bytes: the block's pointer and length, and the pointer to what few entries have), and one
+//! allocation holds a small header (flags, access clock, LFU counter, key length; expiry and cost
+//! only when the key has them), the key and a string's bytes or an integer's 8 bytes. Tags,
+//! parents and collection values sit behind one more pointer (see `Entry` for the byte layout).
 
 use crate::engine::memory::alloc_size;
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
@@ -75,34 +76,89 @@ impl Default for CacheMeta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 enum Kind {
-    Str,
-    RawStr,
-    Int,
-    /// The value is `extra.collection`; the entry's bytes hold only the key.
-    Collection,
+    Str = 0,
+    RawStr = 1,
+    Int = 2,
+    /// The value is `extra.collection`; the entry's bytes hold only the header and the key.
+    Collection = 3,
+}
+
+impl Kind {
+    fn from_bits(bits: u8) -> Kind {
+        match bits & 3 {
+            0 => Kind::Str,
+            1 => Kind::RawStr,
+            2 => Kind::Int,
+            _ => Kind::Collection,
+        }
+    }
+}
+
+/// A key and its value: what a table slot holds, inline (16 bytes, no box of its own).
+///
+/// The block is one allocation laid out as
+/// ```text
+///   0      flags: kind (bits 0-1), priority (2-3), in the admission window (4),
+///          has an expiry (5), has a cost other than 1 (6)
+///   1      LFU counter (Redis's logarithmic counter, `OBJECT FREQ`)
+///   2..5   last access, 24-bit seconds of the LRU clock (Redis's `LRU_BITS`)
+///   5..    key length, LEB128 (1 byte below 128)
+///   [8]    expiry, absolute Unix milliseconds, little-endian: only when flag 5 is set
+///   [4]    cost, little-endian: only when flag 6 is set
+///   key, then the value: a string's bytes or an integer's 8 bytes (nothing for a collection)
+/// ```
+/// so everything eviction weighs (priority, window bit, clock, counter) sits in the same cache
+/// line as the key, and a string costs one allocation. An entry with what few entries have (tags,
+/// parents, a collection value) is `Rich`: a box holding the block's pointer and that `Extra`.
+#[derive(Debug)]
+pub struct Entry(Repr);
+
+/// 16 bytes: `Plain`'s block pointer is never null, which leaves room for the tag.
+#[derive(Debug)]
+enum Repr {
+    Plain(Box<[u8]>),
+    Rich(Box<Rich>),
 }
 
 #[derive(Debug)]
-pub struct Entry {
-    bytes: Box<[u8]>,
-    /// Absolute expiry in Unix milliseconds; 0 means the key never expires.
-    pub expire_at: u64,
-    key_len: u32,
-    /// Last access, in seconds of the server's LRU clock.
-    pub lru: u32,
-    cost: u32,
-    kind: Kind,
-    priority: Priority,
-    /// Redis's logarithmic access counter (`allkeys-lfu`, `OBJECT FREQ`).
-    pub lfu: u8,
-    /// In `allkeys-cachet`'s admission window: new, not yet weighed against the residents.
-    pub in_window: bool,
-    extra: Option<Box<Extra>>,
+struct Rich {
+    block: Box<[u8]>,
+    extra: Extra,
 }
 
-/// The parts of an entry most entries do not have, boxed so that those entries pay one null
-/// pointer for them. Labels are boxed once more, so a collection without them (the usual hash or
-/// list) pays 32 bytes here, and a tagged string 32 plus its labels.
+const FLAGS: usize = 0;
+const LFU: usize = 1;
+const LRU: usize = 2;
+const KEY_LEN: usize = 5;
+const PRIORITY_SHIFT: u8 = 2;
+const IN_WINDOW: u8 = 1 << 4;
+const HAS_EXPIRY: u8 = 1 << 5;
+const HAS_COST: u8 = 1 << 6;
+
+/// The header's fields, as `Entry::build` takes them.
+#[derive(Clone, Copy)]
+struct Header {
+    kind: Kind,
+    priority: Priority,
+    in_window: bool,
+    lfu: u8,
+    lru: u32,
+    expire_at: u64,
+    cost: u32,
+}
+
+fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// The parts of an entry most entries do not have, in the `Rich` box so that those entries pay
+/// nothing for them. Labels are boxed once more, so a collection without them (the usual hash or
+/// list) pays 48 bytes for that box, and a tagged string 48 plus its labels.
 #[derive(Debug, Clone, Default)]
 struct Extra {
     labels: Option<Box<Labels>>,
@@ -126,35 +182,195 @@ const MAX_INT_STRING: usize = 20;
 pub const LFU_INIT_VAL: u8 = 5;
 
 impl Entry {
-    fn with_payload(key: &[u8], payload: &[u8], kind: Kind, lru: u32) -> Box<Entry> {
-        let mut bytes = Vec::with_capacity(key.len() + payload.len());
+    /// Lays out header, key and payload in one exact allocation.
+    fn build(header: Header, key: &[u8], payload: &[u8]) -> Box<[u8]> {
+        let (has_expiry, has_cost) = (header.expire_at != 0, header.cost != 1);
+        let len = KEY_LEN
+            + varint_len(key.len())
+            + if has_expiry { 8 } else { 0 }
+            + if has_cost { 4 } else { 0 }
+            + key.len()
+            + payload.len();
+        let mut bytes = Vec::with_capacity(len);
+        let flags = header.kind as u8
+            | (header.priority as u8) << PRIORITY_SHIFT
+            | if header.in_window { IN_WINDOW } else { 0 }
+            | if has_expiry { HAS_EXPIRY } else { 0 }
+            | if has_cost { HAS_COST } else { 0 };
+        bytes.push(flags);
+        bytes.push(header.lfu);
+        bytes.extend_from_slice(&header.lru.to_le_bytes()[..3]);
+        let mut n = key.len();
+        while n >= 0x80 {
+            bytes.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        }
+        bytes.push(n as u8);
+        if has_expiry {
+            bytes.extend_from_slice(&header.expire_at.to_le_bytes());
+        }
+        if has_cost {
+            bytes.extend_from_slice(&header.cost.to_le_bytes());
+        }
         bytes.extend_from_slice(key);
         bytes.extend_from_slice(payload);
-        Box::new(Entry {
-            bytes: bytes.into_boxed_slice(),
-            expire_at: 0,
-            key_len: key.len() as u32,
-            lru,
-            cost: 1,
+        bytes.into_boxed_slice()
+    }
+
+    fn with_payload(key: &[u8], payload: &[u8], kind: Kind, lru: u32) -> Entry {
+        let header = Header {
             kind,
             priority: Priority::Normal,
-            lfu: LFU_INIT_VAL,
             in_window: false,
-            extra: None,
+            lfu: LFU_INIT_VAL,
+            lru,
+            expire_at: 0,
+            cost: 1,
+        };
+        Entry(Repr::Plain(Entry::build(header, key, payload)))
+    }
+
+    fn block(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Plain(block) => block,
+            Repr::Rich(rich) => &rich.block,
+        }
+    }
+
+    fn block_mut(&mut self) -> &mut Box<[u8]> {
+        match &mut self.0 {
+            Repr::Plain(block) => block,
+            Repr::Rich(rich) => &mut rich.block,
+        }
+    }
+
+    fn extra(&self) -> Option<&Extra> {
+        match &self.0 {
+            Repr::Plain(_) => None,
+            Repr::Rich(rich) => Some(&rich.extra),
+        }
+    }
+
+    fn extra_mut(&mut self) -> Option<&mut Extra> {
+        match &mut self.0 {
+            Repr::Plain(_) => None,
+            Repr::Rich(rich) => Some(&mut rich.extra),
+        }
+    }
+
+    /// The entry's `Extra`, made `Rich` first if it was plain.
+    fn extra_or_default(&mut self) -> &mut Extra {
+        if let Repr::Plain(block) = &mut self.0 {
+            let block = std::mem::take(block);
+            self.0 = Repr::Rich(Box::new(Rich {
+                block,
+                extra: Extra::default(),
+            }));
+        }
+        match &mut self.0 {
+            Repr::Rich(rich) => &mut rich.extra,
+            Repr::Plain(_) => unreachable!("made rich just above"),
+        }
+    }
+
+    /// Back to plain when the extra holds nothing.
+    fn drop_empty_extra(&mut self) {
+        if let Repr::Rich(rich) = &mut self.0 {
+            if rich.extra.labels.is_none() && rich.extra.collection.is_none() {
+                self.0 = Repr::Plain(std::mem::take(&mut rich.block));
+            }
+        }
+    }
+
+    fn from_parts(block: Box<[u8]>, extra: Option<Extra>) -> Entry {
+        Entry(match extra {
+            None => Repr::Plain(block),
+            Some(extra) => Repr::Rich(Box::new(Rich { block, extra })),
         })
     }
 
+    fn header(&self) -> Header {
+        Header {
+            kind: self.kind(),
+            priority: self.priority(),
+            in_window: self.in_window(),
+            lfu: self.lfu(),
+            lru: self.lru(),
+            expire_at: self.expire_at(),
+            cost: self.cost(),
+        }
+    }
+
+    /// Lays the block out again with other header fields (an expiry or cost appearing or going).
+    fn rebuild(&mut self, header: Header) {
+        let (key, payload) = (self.key_range(), self.payload_start());
+        let block = Entry::build(header, &self.block()[key], &self.block()[payload..]);
+        *self.block_mut() = block;
+    }
+
+    fn flags(&self) -> u8 {
+        self.block()[FLAGS]
+    }
+
+    fn set_flag(&mut self, flag: u8, on: bool) {
+        if on {
+            self.block_mut()[FLAGS] |= flag;
+        } else {
+            self.block_mut()[FLAGS] &= !flag;
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::from_bits(self.flags())
+    }
+
+    fn set_kind(&mut self, kind: Kind) {
+        self.block_mut()[FLAGS] = (self.flags() & !3) | kind as u8;
+    }
+
+    /// (key length, where the optional fields start).
+    fn key_len_and_end(&self) -> (usize, usize) {
+        let (mut len, mut shift, mut at) = (0usize, 0, KEY_LEN);
+        loop {
+            let byte = self.block()[at];
+            len |= ((byte & 0x7f) as usize) << shift;
+            at += 1;
+            if byte < 0x80 {
+                return (len, at);
+            }
+            shift += 7;
+        }
+    }
+
+    /// Where the optional fields start (the expiry, when there is one).
+    fn optional_start(&self) -> usize {
+        self.key_len_and_end().1
+    }
+
+    fn key_range(&self) -> std::ops::Range<usize> {
+        let (len, mut at) = self.key_len_and_end();
+        let flags = self.flags();
+        if flags & HAS_EXPIRY != 0 {
+            at += 8;
+        }
+        if flags & HAS_COST != 0 {
+            at += 4;
+        }
+        at..at + len
+    }
+
+    fn payload_start(&self) -> usize {
+        self.key_range().end
+    }
+
     /// A key holding a hash, list, set or sorted set.
-    pub fn new_collection(key: &[u8], collection: Collection, lru: u32) -> Box<Entry> {
+    pub fn new_collection(key: &[u8], collection: Collection, lru: u32) -> Entry {
         let mut entry = Entry::with_payload(key, &[], Kind::Collection, lru);
-        entry.extra = Some(Box::new(Extra {
-            labels: None,
-            collection: Some(collection),
-        }));
+        entry.extra_or_default().collection = Some(collection);
         entry
     }
 
-    pub fn new_string(key: &[u8], value: &[u8], lru: u32) -> Box<Entry> {
+    pub fn new_string(key: &[u8], value: &[u8], lru: u32) -> Entry {
         match as_canonical_int(value) {
             Some(n) => Entry::new_int(key, n, lru),
             None => Entry::with_payload(key, value, Kind::Str, lru),
@@ -163,20 +379,82 @@ impl Entry {
 
     /// A string as bit and HyperLogLog commands create them (SETBIT, BITOP, PFADD...): Redis
     /// builds those as `raw` strings, never `int` or `embstr`, whatever their bytes.
-    pub fn new_raw_string(key: &[u8], value: &[u8], lru: u32) -> Box<Entry> {
+    pub fn new_raw_string(key: &[u8], value: &[u8], lru: u32) -> Entry {
         Entry::with_payload(key, value, Kind::RawStr, lru)
     }
 
-    pub fn new_int(key: &[u8], value: i64, lru: u32) -> Box<Entry> {
+    pub fn new_int(key: &[u8], value: i64, lru: u32) -> Entry {
         Entry::with_payload(key, &value.to_le_bytes(), Kind::Int, lru)
     }
 
     pub fn key(&self) -> &[u8] {
-        &self.bytes[..self.key_len as usize]
+        &self.block()[self.key_range()]
     }
 
     fn payload(&self) -> &[u8] {
-        &self.bytes[self.key_len as usize..]
+        &self.block()[self.payload_start()..]
+    }
+
+    /// Absolute expiry in Unix milliseconds; 0 means the key never expires.
+    pub fn expire_at(&self) -> u64 {
+        if self.flags() & HAS_EXPIRY == 0 {
+            return 0;
+        }
+        let at = self.optional_start();
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&self.block()[at..at + 8]);
+        u64::from_le_bytes(raw)
+    }
+
+    /// Sets (0: removes) the expiry. Gaining or losing one lays the block out again, so a key
+    /// without a TTL pays no bytes for it.
+    pub fn set_expire_at(&mut self, expire_at: u64) {
+        match (self.has_expiry(), expire_at != 0) {
+            (true, true) => {
+                let at = self.optional_start();
+                self.block_mut()[at..at + 8].copy_from_slice(&expire_at.to_le_bytes());
+            }
+            (false, false) => {}
+            _ => {
+                let header = Header {
+                    expire_at,
+                    ..self.header()
+                };
+                self.rebuild(header);
+            }
+        }
+    }
+
+    /// Last access, in seconds of the server's 24-bit LRU clock.
+    pub fn lru(&self) -> u32 {
+        u32::from_le_bytes([
+            self.block()[LRU],
+            self.block()[LRU + 1],
+            self.block()[LRU + 2],
+            0,
+        ])
+    }
+
+    pub fn set_lru(&mut self, lru: u32) {
+        self.block_mut()[LRU..LRU + 3].copy_from_slice(&lru.to_le_bytes()[..3]);
+    }
+
+    /// Redis's logarithmic access counter (`allkeys-lfu`, `OBJECT FREQ`).
+    pub fn lfu(&self) -> u8 {
+        self.block()[LFU]
+    }
+
+    pub fn set_lfu(&mut self, lfu: u8) {
+        self.block_mut()[LFU] = lfu;
+    }
+
+    /// In `allkeys-cachet`'s admission window: new, not yet weighed against the residents.
+    pub fn in_window(&self) -> bool {
+        self.flags() & IN_WINDOW != 0
+    }
+
+    pub fn set_in_window(&mut self, in_window: bool) {
+        self.set_flag(IN_WINDOW, in_window);
     }
 
     fn int(&self) -> i64 {
@@ -188,7 +466,7 @@ impl Entry {
     }
 
     pub fn value(&self) -> Value {
-        match self.kind {
+        match self.kind() {
             Kind::Str => Value::Str { raw: false },
             Kind::RawStr => Value::Str { raw: true },
             Kind::Int => Value::Int(self.int()),
@@ -197,11 +475,11 @@ impl Entry {
     }
 
     pub fn collection(&self) -> Option<&Collection> {
-        self.extra.as_ref()?.collection.as_ref()
+        self.extra()?.collection.as_ref()
     }
 
     pub fn collection_mut(&mut self) -> Option<&mut Collection> {
-        self.extra.as_mut()?.collection.as_mut()
+        self.extra_mut()?.collection.as_mut()
     }
 
     /// A collection whose last element was removed: the shard deletes such a key after the
@@ -281,16 +559,16 @@ impl Entry {
     }
 
     pub fn has_expiry(&self) -> bool {
-        self.expire_at != 0
+        self.flags() & HAS_EXPIRY != 0
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now_ms
+        self.has_expiry() && self.expire_at() <= now_ms
     }
 
     /// The Redis type name (`TYPE`, `SCAN ... TYPE`).
     pub fn type_name(&self) -> &'static str {
-        match self.kind {
+        match self.kind() {
             Kind::Str | Kind::RawStr | Kind::Int => "string",
             Kind::Collection => self.collection().map_or("none", Collection::type_name),
         }
@@ -298,7 +576,7 @@ impl Entry {
 
     /// The Redis encoding name (`OBJECT ENCODING`).
     pub fn encoding(&self) -> &'static str {
-        match self.kind {
+        match self.kind() {
             Kind::Int => "int",
             Kind::Str if self.string_len() <= EMBSTR_MAX => "embstr",
             Kind::Str | Kind::RawStr => "raw",
@@ -308,19 +586,19 @@ impl Entry {
 
     /// The string payload when the value is a string held as bytes.
     pub fn str_bytes(&self) -> Option<&[u8]> {
-        match self.kind {
+        match self.kind() {
             Kind::Str | Kind::RawStr => Some(self.payload()),
             Kind::Int | Kind::Collection => None,
         }
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self.kind, Kind::Str | Kind::RawStr | Kind::Int)
+        matches!(self.kind(), Kind::Str | Kind::RawStr | Kind::Int)
     }
 
     /// The string value as bytes, formatting an integer on the way. `None` for non-strings.
     pub fn string_value(&self) -> Option<StringValue<'_>> {
-        match self.kind {
+        match self.kind() {
             Kind::Str | Kind::RawStr => Some(StringValue::Bytes(self.payload())),
             Kind::Int => Some(StringValue::int(self.int())),
             Kind::Collection => None,
@@ -328,7 +606,7 @@ impl Entry {
     }
 
     pub fn string_len(&self) -> usize {
-        match self.kind {
+        match self.kind() {
             Kind::Str | Kind::RawStr => self.payload().len(),
             Kind::Int => itoa::Buffer::new().format(self.int()).len(),
             Kind::Collection => 0,
@@ -341,21 +619,21 @@ impl Entry {
             Some(n) => self.set_int(n),
             None => {
                 self.replace_payload(value);
-                self.kind = Kind::Str;
+                self.set_kind(Kind::Str);
             }
         }
     }
 
     pub fn set_int(&mut self, n: i64) {
-        if self.kind == Kind::Int {
-            let at = self.key_len as usize;
-            if let Some(slot) = self.bytes.get_mut(at..at + 8) {
+        if self.kind() == Kind::Int {
+            let at = self.payload_start();
+            if let Some(slot) = self.block_mut().get_mut(at..at + 8) {
                 slot.copy_from_slice(&n.to_le_bytes());
                 return;
             }
         }
         self.replace_payload(&n.to_le_bytes());
-        self.kind = Kind::Int;
+        self.set_kind(Kind::Int);
     }
 
     /// Edits the string in place (APPEND, SETRANGE): the closure gets the current bytes to change.
@@ -367,7 +645,7 @@ impl Entry {
         };
         edit(&mut current);
         self.replace_payload(&current);
-        self.kind = Kind::RawStr;
+        self.set_kind(Kind::RawStr);
     }
 
     /// The string's bytes for an edit in place (SETBIT, BITFIELD, PFADD on a dense HyperLogLog),
@@ -377,7 +655,7 @@ impl Entry {
     /// `modify_string`, nothing is copied when the length is already there, so a bit flip in a
     /// large bitmap costs O(1).
     pub fn string_bytes_mut(&mut self, min_len: usize) -> Option<&mut [u8]> {
-        match self.kind {
+        match self.kind() {
             Kind::Collection => return None,
             Kind::Int => {
                 let digits = self.string_value()?.to_vec();
@@ -385,41 +663,50 @@ impl Entry {
             }
             Kind::Str | Kind::RawStr => {}
         }
-        self.kind = Kind::RawStr;
-        let at = self.key_len as usize;
-        let len = self.bytes.len() - at;
+        self.set_kind(Kind::RawStr);
+        let at = self.payload_start();
+        let len = self.block().len() - at;
         if len < min_len {
-            let mut bytes = std::mem::take(&mut self.bytes).into_vec();
+            let mut bytes = std::mem::take(self.block_mut()).into_vec();
             bytes.reserve_exact(min_len - len);
             bytes.resize(at + min_len, 0);
-            self.bytes = bytes.into_boxed_slice();
+            *self.block_mut() = bytes.into_boxed_slice();
         }
-        Some(&mut self.bytes[at..])
+        Some(&mut self.block_mut()[at..])
     }
 
     fn replace_payload(&mut self, value: &[u8]) {
-        if let Some(extra) = self.extra.as_mut() {
+        if let Some(extra) = self.extra_mut() {
             extra.collection = None;
-            if extra.labels.is_none() {
-                self.extra = None;
-            }
+            self.drop_empty_extra();
         }
-        let mut bytes = std::mem::take(&mut self.bytes).into_vec();
-        bytes.truncate(self.key_len as usize);
+        let at = self.payload_start();
+        let mut bytes = std::mem::take(self.block_mut()).into_vec();
+        bytes.truncate(at);
         bytes.extend_from_slice(value);
-        self.bytes = bytes.into_boxed_slice();
+        *self.block_mut() = bytes.into_boxed_slice();
     }
 
     pub fn priority(&self) -> Priority {
-        self.priority
+        Priority::ALL[(self.flags() >> PRIORITY_SHIFT & 3) as usize]
     }
 
+    /// What recreating the value costs the application (1 unless CACHE.SET gave a cost).
     pub fn cost(&self) -> u32 {
-        self.cost
+        if self.flags() & HAS_COST == 0 {
+            return 1;
+        }
+        let mut at = self.optional_start();
+        if self.has_expiry() {
+            at += 8;
+        }
+        let mut raw = [0u8; 4];
+        raw.copy_from_slice(&self.block()[at..at + 4]);
+        u32::from_le_bytes(raw)
     }
 
     fn labels(&self) -> Option<&Labels> {
-        self.extra.as_ref()?.labels.as_deref()
+        self.extra()?.labels.as_deref()
     }
 
     pub fn tags(&self) -> &[Box<[u8]>] {
@@ -439,16 +726,23 @@ impl Entry {
 
     pub fn meta(&self) -> CacheMeta {
         CacheMeta {
-            priority: self.priority,
-            cost: self.cost,
+            priority: self.priority(),
+            cost: self.cost(),
             tags: self.labels().and_then(|l| l.tags.clone()),
         }
     }
 
     /// Sets priority, cost and tags (CACHE.SET; plain SET resets them to the defaults).
     pub fn set_meta(&mut self, meta: CacheMeta) {
-        self.priority = meta.priority;
-        self.cost = meta.cost;
+        let header = self.header();
+        if header.cost != meta.cost {
+            self.rebuild(Header {
+                cost: meta.cost,
+                ..header
+            });
+        }
+        self.block_mut()[FLAGS] =
+            (self.flags() & !(3 << PRIORITY_SHIFT)) | (meta.priority as u8) << PRIORITY_SHIFT;
         self.set_labels(false, meta.tags);
     }
 
@@ -459,7 +753,7 @@ impl Entry {
         if list.is_none() && self.labels().is_none() {
             return;
         }
-        let extra = self.extra.get_or_insert_with(Box::default);
+        let extra = self.extra_or_default();
         let labels = extra.labels.get_or_insert_with(Box::default);
         if parents {
             labels.parents = list;
@@ -469,9 +763,7 @@ impl Entry {
         if labels.tags.is_none() && labels.parents.is_none() {
             extra.labels = None;
         }
-        if extra.labels.is_none() && extra.collection.is_none() {
-            self.extra = None;
-        }
+        self.drop_empty_extra();
     }
 
     /// Replaces the tags (CACHE.SETTAGS), keeping priority and cost. Only the shard calls this,
@@ -486,29 +778,37 @@ impl Entry {
     }
 
     /// A copy under another key (COPY keeps value, expiry and cache metadata).
-    pub fn clone_with_key(&self, key: &[u8]) -> Box<Entry> {
-        let mut copy = Entry::with_payload(key, self.payload(), self.kind, self.lru);
-        copy.expire_at = self.expire_at;
-        copy.cost = self.cost;
-        copy.priority = self.priority;
-        copy.lfu = self.lfu;
-        copy.extra = self.extra.clone();
-        copy
+    pub fn clone_with_key(&self, key: &[u8]) -> Entry {
+        let header = Header {
+            in_window: false,
+            ..self.header()
+        };
+        Entry::from_parts(
+            Entry::build(header, key, self.payload()),
+            self.extra().cloned(),
+        )
     }
 
     /// The same entry under another key (RENAME, MOVE), without copying a collection's elements.
-    #[allow(clippy::boxed_local)] // the table hands back boxes; RENAME moves one
-    pub fn into_renamed(mut self: Box<Entry>, key: &[u8]) -> Box<Entry> {
-        let extra = self.extra.take();
-        let mut renamed = self.clone_with_key(key);
-        renamed.extra = extra;
-        renamed
+    pub fn into_renamed(self, key: &[u8]) -> Entry {
+        let header = Header {
+            in_window: false,
+            ..self.header()
+        };
+        let block = Entry::build(header, key, self.payload());
+        Entry::from_parts(
+            block,
+            match self.0 {
+                Repr::Plain(_) => None,
+                Repr::Rich(rich) => Some(rich.extra),
+            },
+        )
     }
 
-    /// Bytes this entry costs the allocator: the box, the key-and-value block, its tags and its
-    /// collection. Table slots are counted by the table.
+    /// Bytes this entry costs the allocator: the header-key-value block, its tags and its
+    /// collection. The entry itself lives in a table slot, which the table counts.
     pub fn memory(&self) -> usize {
-        let extra = self.extra.as_deref().map_or(0, |extra| {
+        let extra = self.extra().map_or(0, |extra| {
             let list = |list: &Option<TagList>| {
                 list.as_deref().map_or(0, |names| {
                     alloc_size(std::mem::size_of_val(names))
@@ -520,11 +820,11 @@ impl Entry {
                     + list(&labels.tags)
                     + list(&labels.parents)
             });
-            alloc_size(std::mem::size_of::<Extra>())
+            alloc_size(std::mem::size_of::<Rich>())
                 + labels
                 + extra.collection.as_ref().map_or(0, Collection::memory)
         });
-        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra
+        alloc_size(self.block().len()) + extra
     }
 }
 
@@ -569,9 +869,64 @@ mod tests {
 
     #[test]
     fn entry_is_small() {
-        assert!(std::mem::size_of::<Entry>() <= 48);
-        // One 32-byte allocation holds a hash, or the labels pointer and a boxed collection.
-        assert!(std::mem::size_of::<Extra>() <= 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 16);
+        assert_eq!(
+            std::mem::size_of::<Entry>(),
+            std::mem::size_of::<Box<[u8]>>()
+        );
+        // One 48-byte allocation holds the block's pointer and a hash, or the labels pointer and
+        // a boxed collection.
+        assert!(std::mem::size_of::<Rich>() <= 48);
+        // The benchmark's key: 16 bytes of key and 100 of value take a 6-byte header, 122 bytes
+        // in jemalloc's 128-byte class; a TTL adds 8 and crosses into the 160-byte class.
+        let mut e = Entry::new_string(&[b'k'; 16], &[b'v'; 100], 0);
+        assert_eq!(e.block().len(), 122);
+        assert_eq!(e.memory(), 128);
+        e.set_expire_at(1);
+        assert_eq!(e.memory(), 160);
+    }
+
+    #[test]
+    fn header_fields_round_trip_and_leave_key_and_value_alone() {
+        let key = vec![b'a'; 300]; // a two-byte key length
+        let mut e = Entry::new_string(&key, b"value", (1 << 24) - 1);
+        assert_eq!(e.lru(), (1 << 24) - 1);
+        assert_eq!((e.expire_at(), e.cost(), e.lfu()), (0, 1, LFU_INIT_VAL));
+        e.set_expire_at(u64::MAX);
+        e.set_meta(CacheMeta {
+            priority: Priority::Critical,
+            cost: u32::MAX,
+            tags: None,
+        });
+        e.set_lfu(255);
+        e.set_lru(7);
+        e.set_in_window(true);
+        assert_eq!(e.expire_at(), u64::MAX);
+        assert!(e.has_expiry() && e.in_window() && !e.is_expired(u64::MAX - 1));
+        assert_eq!(
+            (e.cost(), e.priority(), e.lfu(), e.lru()),
+            (u32::MAX, Priority::Critical, 255, 7)
+        );
+        assert_eq!((e.key(), e.str_bytes()), (&key[..], Some(&b"value"[..])));
+        let bytes_with_both = e.block().len();
+        e.set_expire_at(0);
+        assert_eq!(e.block().len(), bytes_with_both - 8);
+        assert_eq!((e.expire_at(), e.cost(), e.lru()), (0, u32::MAX, 7));
+        e.set_meta(CacheMeta::default());
+        assert_eq!(e.block().len(), bytes_with_both - 12);
+        assert_eq!(
+            (e.cost(), e.priority(), e.key()),
+            (1, Priority::Normal, &key[..])
+        );
+        assert!(e.in_window());
+        e.set_in_window(false);
+        assert!(!e.in_window());
+        assert_eq!(e.str_bytes(), Some(&b"value"[..]));
+        let renamed = e.into_renamed(b"k");
+        assert_eq!(
+            (renamed.key(), renamed.str_bytes(), renamed.lru()),
+            (&b"k"[..], Some(&b"value"[..]), 7)
+        );
     }
 
     #[test]
@@ -590,7 +945,7 @@ mod tests {
         assert_eq!(e.key(), b"k");
         e.set_int(i64::MIN);
         assert_eq!(e.value(), Value::Int(i64::MIN));
-        assert_eq!(e.memory(), 48 + 16);
+        assert_eq!(e.memory(), 16);
     }
 
     #[test]
@@ -624,5 +979,37 @@ mod tests {
         assert_eq!(copy.cost(), 7);
         assert_eq!(copy.tags(), e.tags());
         assert_eq!(Priority::parse(b"CRITICAL"), Some(Priority::Critical));
+    }
+
+    #[test]
+    fn extras_come_and_go_with_what_they_hold() {
+        let tag = || Some(vec![b"t".to_vec().into_boxed_slice()].into_boxed_slice());
+        let mut e = Entry::new_string(b"k", b"v", 3);
+        let plain = e.memory();
+        e.set_meta(CacheMeta {
+            tags: tag(),
+            ..CacheMeta::default()
+        });
+        assert!(matches!(e.0, Repr::Rich(_)) && e.has_labels());
+        e.set_meta(CacheMeta::default());
+        assert!(matches!(e.0, Repr::Plain(_)) && !e.has_labels());
+        assert_eq!(
+            (e.memory(), e.key(), e.str_bytes()),
+            (plain, &b"k"[..], Some(&b"v"[..]))
+        );
+        // A collection replaced by a string keeps its tags, and loses its extra once they go too.
+        let set = Collection::Set(Box::default());
+        let mut c = Entry::new_collection(b"c", set, 3);
+        c.set_meta(CacheMeta {
+            tags: tag(),
+            ..CacheMeta::default()
+        });
+        c.set_string(b"s");
+        assert!(c.collection().is_none() && c.has_labels() && c.str_bytes() == Some(b"s"));
+        c.replace_tags(Box::default());
+        assert!(matches!(c.0, Repr::Plain(_)));
+        let renamed =
+            Entry::new_collection(b"c", Collection::Set(Box::default()), 9).into_renamed(b"d");
+        assert!(renamed.set().is_some() && renamed.key() == b"d" && renamed.lru() == 9);
     }
 }

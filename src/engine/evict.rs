@@ -273,8 +273,8 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
                 continue;
             };
             if let Some(entry) = table.map.find_mut(hash, |e| hash_key(e.key()) == hash) {
-                entry.in_window = false;
-                let entry = &**entry;
+                entry.set_in_window(false);
+                let entry = &*entry;
                 let frequency = shard.sketch.estimate(hash);
                 out.push(Candidate {
                     score: score(entry, settings, now_ms, frequency),
@@ -298,16 +298,19 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
             lowest_present.max(Priority::Normal).min(Priority::High)
         };
         let buckets = table.map.num_buckets();
-        let mut best: Option<Candidate> = None;
+        // (score, bucket, hash if computed): the key is hashed where the policy reads the sketch,
+        // and copied (hashed, for the others) once per sample, for the best probe only.
+        let mut best: Option<(Score, usize, Option<u64>)> = None;
         for _ in 0..PROBES_PER_SAMPLE {
-            let Some(entry) = table.map.get_bucket(fastrand::usize(..buckets)) else {
+            let bucket = fastrand::usize(..buckets);
+            // The slot holds the entry inline, and its header sits beside the key in one block:
+            // one dereference per probe.
+            let Some(entry) = table.map.get_bucket(bucket) else {
                 continue;
             };
-            if (volatile_only && !entry.has_expiry()) || entry.in_window {
+            if (volatile_only && !entry.has_expiry()) || entry.in_window() {
                 continue;
             }
-            // Hashed only where the policy reads the sketch; the others hash the few keys that
-            // become a sample's best. A key is copied only then too, not at every probe.
             let hash = cachet.then(|| hash_key(entry.key()));
             let frequency = hash.map_or(0, |hash| shard.sketch.estimate(hash));
             let score = score(entry, settings, now_ms, frequency);
@@ -317,19 +320,24 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
                 entry.priority().min(Priority::High)
             };
             let good_enough = effective <= wanted;
-            if best.as_ref().is_none_or(|b| score.class > b.score.class) {
-                best = Some(Candidate {
-                    score,
-                    db,
-                    hash: hash.unwrap_or_else(|| hash_key(entry.key())),
-                    key: entry.key().into(),
-                });
+            if best.as_ref().is_none_or(|b| score.class > b.0.class) {
+                best = Some((score, bucket, hash));
             }
             if good_enough {
                 break;
             }
         }
-        out.extend(best);
+        let Some((score, bucket, hash)) = best else {
+            continue;
+        };
+        if let Some(entry) = table.map.get_bucket(bucket) {
+            out.push(Candidate {
+                score,
+                db,
+                hash: hash.unwrap_or_else(|| hash_key(entry.key())),
+                key: entry.key().into(),
+            });
+        }
     }
 }
 
@@ -431,7 +439,7 @@ mod tests {
                 ..Default::default()
             });
             if ttl {
-                entry.expire_at = now + 60_000;
+                entry.set_expire_at(now + 60_000);
             }
             view.insert(hash, entry);
         });

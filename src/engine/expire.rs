@@ -88,7 +88,7 @@ mod tests {
             let key = format!("k{i}");
             keyspace.with_key(0, key.as_bytes(), now, |view, hash| {
                 let mut entry = Entry::new_string(key.as_bytes(), b"v", 0);
-                entry.expire_at = if i % 2 == 0 { now - 1 } else { now + 60_000 };
+                entry.set_expire_at(if i % 2 == 0 { now - 1 } else { now + 60_000 });
                 view.insert(hash, entry);
             });
         }

@@ -201,7 +201,7 @@ pub fn export_line(entry: &Entry, now_ms: u64) -> String {
     };
     members.push(("value".into(), value));
     if entry.has_expiry() {
-        members.push(("expire_at".into(), number(entry.expire_at)));
+        members.push(("expire_at".into(), number(entry.expire_at())));
     }
     if !field_ttls.is_empty() {
         members.push(("field_expire_at".into(), Json::Array(field_ttls)));
@@ -280,7 +280,7 @@ fn stream_json(record: &StreamRecord) -> Json {
 /// What an imported line holds.
 pub enum Imported {
     /// The entry to store, metadata, TTL and parents set.
-    Entry(Box<Entry>),
+    Entry(Entry),
     /// The line's key, whose `expire_at` has passed: nothing is stored.
     Expired(Vec<u8>),
 }
@@ -555,18 +555,18 @@ pub fn import_line(line: &[u8], limits: LoadLimits, now_ms: u64) -> Result<Impor
     if !parents.is_empty() {
         entry.replace_parents(parents.into_boxed_slice());
     }
-    entry.expire_at = expire_at;
+    entry.set_expire_at(expire_at);
     Ok(Imported::Entry(entry))
 }
 
-fn build(key: &[u8], kind: &str, value: Json, limits: LoadLimits) -> Result<Box<Entry>, String> {
+fn build(key: &[u8], kind: &str, value: Json, limits: LoadLimits) -> Result<Entry, String> {
     let RestoreLimits {
         hash: hash_limits,
         zset: zset_limits,
         list_fill,
         max_intset_entries,
     } = limits.restore;
-    let empty = || Err::<Box<Entry>, String>("value: an empty collection".into());
+    let empty = || Err::<Entry, String>("value: an empty collection".into());
     let collection = match kind {
         "string" => return Ok(Entry::new_string(key, &bytes_of(value, "value")?, 0)),
         "list" => {

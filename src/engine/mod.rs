@@ -585,7 +585,7 @@ impl<'a> Locked<'a> {
         let index = self.keyspace.shard_of_hash(hash);
         let (_, guard) = self.guards.iter().find(|(i, _)| *i == index)?;
         let table = guard.dbs.get(db)?;
-        table.map.find(hash, |e| e.key() == key).map(|e| &**e)
+        table.map.find(hash, |e| e.key() == key)
     }
 
     /// (bytes, keys) the locked shards hold, counted afresh.

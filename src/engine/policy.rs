@@ -147,16 +147,16 @@ fn idle_minutes(lru: u32, now_ms: u64) -> u64 {
 /// The counter after idle decay, as Redis's `LFUDecrAndReturn`: minus one per `decay_time` minutes.
 pub fn lfu_decayed(entry: &Entry, settings: &EvictionSettings, now_ms: u64) -> u8 {
     if settings.lfu_decay_time == 0 {
-        return entry.lfu;
+        return entry.lfu();
     }
-    let periods = idle_minutes(entry.lru, now_ms) / settings.lfu_decay_time as u64;
-    entry.lfu.saturating_sub(periods.min(255) as u8)
+    let periods = idle_minutes(entry.lru(), now_ms) / settings.lfu_decay_time as u64;
+    entry.lfu().saturating_sub(periods.min(255) as u8)
 }
 
 /// One access: decay then a logarithmic increment, as Redis's `updateLFU`/`LFULogIncr`.
 pub fn lfu_access(entry: &mut Entry, settings: &EvictionSettings, now_ms: u64) {
     let counter = lfu_decayed(entry, settings, now_ms);
-    entry.lfu = if counter == 255 {
+    entry.set_lfu(if counter == 255 {
         255
     } else {
         let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
@@ -166,7 +166,7 @@ pub fn lfu_access(entry: &mut Entry, settings: &EvictionSettings, now_ms: u64) {
         } else {
             counter
         }
-    };
+    });
 }
 
 /// How much a candidate deserves eviction: the higher `class`, then the higher `value`, goes first.
@@ -199,14 +199,14 @@ pub fn score(
             value: 0.0,
         };
     }
-    let idle_ms = crate::engine::idle_seconds(entry.lru, now_ms) as f64 * 1000.0;
+    let idle_ms = crate::engine::idle_seconds(entry.lru(), now_ms) as f64 * 1000.0;
     let value = match settings.policy {
         Policy::AllKeysLru | Policy::VolatileLru | Policy::NoEviction => idle_ms,
         Policy::AllKeysLfu | Policy::VolatileLfu => {
             255.0 - lfu_decayed(entry, settings, now_ms) as f64
         }
         Policy::AllKeysRandom | Policy::VolatileRandom => fastrand::f64(),
-        Policy::VolatileTtl => -(entry.expire_at as f64),
+        Policy::VolatileTtl => -(entry.expire_at() as f64),
         Policy::AllKeysCachet => return cachet_score(entry, settings, now_ms, sketch_frequency),
     };
     Score { class: 1, value }
@@ -218,13 +218,13 @@ fn cachet_score(
     now_ms: u64,
     sketch_frequency: u32,
 ) -> Score {
-    let idle = crate::engine::idle_seconds(entry.lru, now_ms);
+    let idle = crate::engine::idle_seconds(entry.lru(), now_ms);
     let demotions = idle.checked_div(settings.priority_idle_demote).unwrap_or(0);
     let class = (entry.priority() as u64).saturating_sub(demotions);
     // The sketch ages with the traffic, so it follows a moving hot set within seconds, where the
     // LFU counter decays by minutes; a hit since the entry came in breaks ties in favour of
     // residents, which keeps a loop slightly larger than the cache from thrashing.
-    let hit_since_insert = if entry.lfu > LFU_INIT_VAL { 0.5 } else { 0.0 };
+    let hit_since_insert = if entry.lfu() > LFU_INIT_VAL { 0.5 } else { 0.0 };
     let frequency = sketch_frequency as f64 + hit_since_insert;
     // +1: an entry nobody read yet still weighs its cost and size against the others'.
     let benefit = (frequency + 1.0) * entry.cost().max(1) as f64 / entry.memory().max(1) as f64;
@@ -241,7 +241,7 @@ mod tests {
     use crate::engine::entry::CacheMeta;
     use crate::engine::{lru_clock, now_ms};
 
-    fn entry(priority: Priority, cost: u32, size: usize, idle_secs: u64, now: u64) -> Box<Entry> {
+    fn entry(priority: Priority, cost: u32, size: usize, idle_secs: u64, now: u64) -> Entry {
         let mut e = Entry::new_string(b"k", &vec![b'x'; size], lru_clock(now - idle_secs * 1000));
         e.set_meta(CacheMeta {
             priority,
@@ -272,7 +272,7 @@ mod tests {
         assert!(big.evicts_before(&cheap));
         let popular = score(&entry(Priority::Normal, 1, 100, 0, now), &s, now, 10);
         let mut resident = entry(Priority::Normal, 1, 100, 0, now);
-        resident.lfu = LFU_INIT_VAL + 1;
+        resident.set_lfu(LFU_INIT_VAL + 1);
         let newcomer = score(&entry(Priority::Normal, 1, 100, 0, now), &s, now, 3);
         assert!(newcomer.evicts_before(&score(&resident, &s, now, 3)));
         assert!(cheap.evicts_before(&popular));
@@ -300,7 +300,7 @@ mod tests {
         let recent = score(&entry(Priority::Low, 1, 10, 1, now), &lru, now, 0);
         assert!(old.evicts_before(&recent));
         let mut frequent = entry(Priority::Normal, 1, 10, 0, now);
-        frequent.lfu = 50;
+        frequent.set_lfu(50);
         let lfu = EvictionSettings {
             policy: Policy::AllKeysLfu,
             ..Default::default()
@@ -321,9 +321,13 @@ mod tests {
         for _ in 0..1000 {
             lfu_access(&mut e, &s, now);
         }
-        assert!(e.lfu > LFU_INIT_VAL + 3 && e.lfu < 60, "counter {}", e.lfu);
-        let counter = e.lfu;
-        e.lru = lru_clock(now - 10 * 60 * 1000);
+        assert!(
+            e.lfu() > LFU_INIT_VAL + 3 && e.lfu() < 60,
+            "counter {}",
+            e.lfu()
+        );
+        let counter = e.lfu();
+        e.set_lru(lru_clock(now - 10 * 60 * 1000));
         assert_eq!(lfu_decayed(&e, &s, now), counter - 10);
     }
 }

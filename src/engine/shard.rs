@@ -18,7 +18,8 @@ use crate::engine::Totals;
 /// One database's keys within a shard.
 #[derive(Default)]
 pub struct Table {
-    pub map: HashTable<Box<Entry>>,
+    /// Entries inline in the slots: one allocation per key (see `Entry`).
+    pub map: HashTable<Entry>,
     /// Keys with an expiry set.
     pub volatile: usize,
     /// Bytes held by entries (boxes, keys, values); the table's own slots are counted on demand.
@@ -60,7 +61,7 @@ impl Table {
     fn slots_memory(&self) -> usize {
         match self.map.capacity() {
             0 => 0,
-            _ => table_size(self.map.num_buckets(), std::mem::size_of::<Box<Entry>>()),
+            _ => table_size(self.map.num_buckets(), std::mem::size_of::<Entry>()),
         }
     }
 
@@ -245,9 +246,8 @@ fn has_field_ttls(entry: &Entry) -> bool {
     entry.hash().is_some_and(|h| h.has_field_ttls())
 }
 
-/// The rehash callback of the table, whose elements are boxes.
-#[allow(clippy::borrowed_box)]
-fn hash_of(entry: &Box<Entry>) -> u64 {
+/// The rehash callback of the table.
+fn hash_of(entry: &Entry) -> u64 {
     hash_of_entry(entry)
 }
 
@@ -287,7 +287,7 @@ impl DbShard<'_> {
         Some(index)
     }
 
-    fn remove_at(&mut self, index: usize) -> Option<Box<Entry>> {
+    fn remove_at(&mut self, index: usize) -> Option<Entry> {
         let occupied = self.table.map.get_bucket_entry(index).ok()?;
         let (entry, _) = occupied.remove();
         self.table.entry_bytes -= entry.memory();
@@ -389,7 +389,7 @@ impl DbShard<'_> {
             if settings.policy.uses_lfu() {
                 lfu_access(entry, &settings, now);
             }
-            entry.lru = clock;
+            entry.set_lru(clock);
         }
     }
 
@@ -449,7 +449,7 @@ impl DbShard<'_> {
                         label.hits += 1;
                     }
                 }
-                Some(&**entry)
+                Some(entry)
             }
             None => {
                 self.stats.misses += 1;
@@ -462,7 +462,7 @@ impl DbShard<'_> {
     /// Lookup without touching statistics or access time (TYPE, TTL, OBJECT, EXISTS...).
     pub fn peek(&mut self, hash: u64, key: &[u8]) -> Option<&Entry> {
         let index = self.expire_if_needed(hash, key)?;
-        self.table.map.get_bucket(index).map(|e| &**e)
+        self.table.map.get_bucket(index)
     }
 
     /// Lookup for a write command. Changes made through `f` are accounted for: the closure may
@@ -540,7 +540,7 @@ impl DbShard<'_> {
     }
 
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any.
-    pub fn insert(&mut self, hash: u64, entry: Box<Entry>) -> Option<Box<Entry>> {
+    pub fn insert(&mut self, hash: u64, entry: Entry) -> Option<Entry> {
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
@@ -549,24 +549,24 @@ impl DbShard<'_> {
 
     /// Inserts a key the caller has just found absent in this same locked view (the miss path
     /// of INCR and friends), sparing a second lookup.
-    pub fn insert_absent(&mut self, hash: u64, entry: Box<Entry>) {
+    pub fn insert_absent(&mut self, hash: u64, entry: Entry) {
         self.insert_replacing(hash, entry, None);
     }
 
     fn insert_replacing(
         &mut self,
         hash: u64,
-        mut entry: Box<Entry>,
-        old: Option<Box<Entry>>,
-    ) -> Option<Box<Entry>> {
-        entry.lru = self.lru_clock;
+        mut entry: Entry,
+        old: Option<Entry>,
+    ) -> Option<Entry> {
+        entry.set_lru(self.lru_clock);
         // A write is not demand for the key: cache-aside writes follow the read that missed (and
         // was counted), so counting them too would rank every newcomer above the residents.
         self.fit_sketch();
         // As Redis's dbSetValue: an overwritten key keeps its access frequency.
         if let Some(old) = &old {
             if self.settings.policy.uses_lfu() {
-                entry.lfu = old.lfu;
+                entry.set_lfu(old.lfu());
             }
         }
         self.table.entry_bytes += entry.memory();
@@ -581,7 +581,7 @@ impl DbShard<'_> {
             self.index(&entry);
         }
         let enters_window = old.is_none() && self.admission_active();
-        entry.in_window = enters_window;
+        entry.set_in_window(enters_window);
         self.table.map.insert_unique(hash, entry, hash_of);
         if enters_window {
             self.window.push_back((self.db, hash));
@@ -593,7 +593,7 @@ impl DbShard<'_> {
                 if db == self.db {
                     if let Some(entry) = self.table.map.find_mut(leaving, |e| hash_of(e) == leaving)
                     {
-                        entry.in_window = false;
+                        entry.set_in_window(false);
                     }
                 }
                 self.admission.push((db, leaving));
@@ -610,19 +610,19 @@ impl DbShard<'_> {
     /// Inserts an entry read from a snapshot with the access state it had when saved: its access
     /// time, and the sketch taught the key's saved estimate (the sketch's hashes differ from one
     /// process to the next, so its counters cannot be copied).
-    pub fn insert_loaded(&mut self, hash: u64, entry: Box<Entry>, lru: u32, sketch: u8) {
-        let (key, key_lfu) = (entry.key().to_vec(), entry.lfu);
+    pub fn insert_loaded(&mut self, hash: u64, entry: Entry, lru: u32, sketch: u8) {
+        let (key, key_lfu) = (entry.key().to_vec(), entry.lfu());
         self.insert(hash, entry);
         for _ in 0..sketch {
             self.sketch.increment(hash);
         }
         if let Some(entry) = self.table.map.find_mut(hash, |e| e.key() == key) {
-            entry.lru = lru;
-            entry.lfu = key_lfu;
+            entry.set_lru(lru);
+            entry.set_lfu(key_lfu);
         }
     }
 
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let index = self.expire_if_needed(hash, key)?;
         self.remove_at(index)
     }
@@ -756,7 +756,7 @@ impl DbShard<'_> {
     }
 
     /// Removes a key to make room, with its `evicted` notice.
-    pub fn evict(&mut self, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
+    pub fn evict(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let entry = self.remove(hash, key)?;
         self.notices.key(self.db, key, class::EVICTED, "evicted");
         Some(entry)
@@ -856,13 +856,12 @@ impl DbShard<'_> {
                 .get_bucket(index)
                 .is_some_and(|e| self.table.is_live(e, self.now_ms))
             {
-                return self.table.map.get_bucket(index).map(|e| &**e);
+                return self.table.map.get_bucket(index);
             }
         }
         self.table
             .map
             .iter()
             .find(|e| self.table.is_live(e, self.now_ms))
-            .map(|e| &**e)
     }
 }

@@ -185,7 +185,7 @@ fn cache_inspect(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 return Ok(());
             };
             let ttl = if entry.has_expiry() {
-                entry.expire_at.saturating_sub(now) as i64
+                entry.expire_at().saturating_sub(now) as i64
             } else {
                 -1
             };
@@ -205,7 +205,7 @@ fn cache_inspect(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             out.bulk(b"frequency");
             out.int(lfu_decayed(entry, &settings, now) as i64);
             out.bulk(b"idle");
-            out.int(idle_seconds(entry.lru, now) as i64);
+            out.int(idle_seconds(entry.lru(), now) as i64);
             out.bulk(b"type");
             out.bulk(entry.type_name().as_bytes());
             out.bulk(b"encoding");

@@ -137,7 +137,7 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 Restored::String(bytes) => Entry::new_string(key, &bytes, 0),
                 Restored::Collection(collection) => Entry::new_collection(key, collection, 0),
             };
-            entry.expire_at = expire_at;
+            entry.set_expire_at(expire_at);
             if let Some(meta) = options.meta.clone() {
                 entry.set_meta(meta);
             }

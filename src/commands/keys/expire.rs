@@ -120,7 +120,7 @@ fn set_expiry(
             // Through `modify`, so the access time is refreshed even when a condition declines, as
             // Redis's `lookupKeyWrite` does.
             let outcome = view.modify(hash, key, |entry| {
-                let current = (entry.expire_at != 0).then_some(entry.expire_at as i64);
+                let current = entry.has_expiry().then_some(entry.expire_at() as i64);
                 if !cond.allows(current, when) {
                     return Outcome::Declined;
                 }
@@ -128,7 +128,7 @@ fn set_expiry(
                 if when <= now {
                     return Outcome::Delete;
                 }
-                entry.expire_at = when as u64;
+                entry.set_expire_at(when as u64);
                 Outcome::Set
             });
             match outcome {
@@ -172,7 +172,7 @@ fn report_expiry(ctx: &mut Ctx<'_>, key: &[u8], millis: bool, absolute: bool) ->
         .server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-            inspect(view, hash, key, |e| e.expire_at)
+            inspect(view, hash, key, |e| e.expire_at())
         });
     let reply = match expire_at {
         None => -2,
@@ -201,7 +201,11 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
             let cleared = view
-                .modify(hash, key, |e| std::mem::take(&mut e.expire_at) != 0)
+                .modify(hash, key, |e| {
+                    let had = e.has_expiry();
+                    e.set_expire_at(0);
+                    had
+                })
                 .unwrap_or(false);
             if cleared {
                 view.notify(key, class::GENERIC, "persist");

@@ -114,7 +114,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let policy = ctx.server.keyspace.eviction_settings().policy;
-    match object_lookup(ctx, &args[2], |e| idle_seconds(e.lru, now)) {
+    match object_lookup(ctx, &args[2], |e| idle_seconds(e.lru(), now)) {
         Some(_) if matches!(policy, Policy::AllKeysLfu | Policy::VolatileLfu) => {
             return Err(CmdError::IdleTimeNotTracked)
         }
@@ -157,10 +157,7 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
             let keys = view.len().max(1);
-            let slots = table_size(
-                view.table.map.num_buckets(),
-                std::mem::size_of::<Box<Entry>>(),
-            );
+            let slots = table_size(view.table.map.num_buckets(), std::mem::size_of::<Entry>());
             view.peek(hash, key)
                 .map(|entry| entry.memory() + slots.div_ceil(keys))
         });

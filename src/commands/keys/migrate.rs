@@ -248,7 +248,7 @@ fn read_key(
     view.read(hash, key).map(|entry| Found {
         key: key.clone(),
         payload: dump::dump(entry, fill),
-        expire_at: entry.expire_at,
+        expire_at: entry.expire_at(),
         meta: if cluster {
             meta_options(entry)
         } else {

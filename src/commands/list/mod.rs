@@ -107,7 +107,7 @@ pub fn parse_side(arg: &Bytes) -> Result<bool, CmdError> {
     }
 }
 
-fn new_list_entry(key: &[u8], list: ListValue) -> Box<Entry> {
+fn new_list_entry(key: &[u8], list: ListValue) -> Entry {
     Entry::new_collection(key, Collection::List(Box::new(list)), 0)
 }
 

@@ -66,7 +66,7 @@ impl Overhead {
             for (db, table) in shard.dbs.iter().enumerate() {
                 slots[db].0 += table.map.len();
                 slots[db].1 +=
-                    table_size(table.map.num_buckets(), std::mem::size_of::<Box<Entry>>()) as u64;
+                    table_size(table.map.num_buckets(), std::mem::size_of::<Entry>()) as u64;
             }
         });
         let keys = slots.iter().map(|(keys, _)| *keys as u64).sum();

@@ -81,7 +81,7 @@ fn reply_member(out: &mut ReplyBuf, member: Member<'_>) {
     }
 }
 
-fn new_set_entry(key: &[u8], set: SetValue) -> Box<Entry> {
+fn new_set_entry(key: &[u8], set: SetValue) -> Entry {
     Entry::new_collection(key, Collection::Set(Box::new(set)), 0)
 }
 

@@ -255,7 +255,7 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
             let needs_old = req.nx || req.xx || req.keepttl || keep_meta;
             let old = if needs_old {
                 view.peek(hash, req.key)
-                    .map(|entry| (entry.expire_at, keep_meta.then(|| entry.meta())))
+                    .map(|entry| (entry.expire_at(), keep_meta.then(|| entry.meta())))
             } else {
                 None
             };
@@ -265,11 +265,11 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
             }
             let (old_expire, old_meta) = old.unwrap_or((0, None));
             let mut entry = Entry::new_string(req.key, req.value, 0);
-            entry.expire_at = if req.keepttl {
+            entry.set_expire_at(if req.keepttl {
                 old_expire
             } else {
                 req.expire_at
-            };
+            });
             if let Some(meta) = req.meta {
                 entry.set_meta(meta.resolve(old_meta));
             }
@@ -436,12 +436,14 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     view.notify(key, class::GENERIC, "del");
                 }
                 Some((_, at)) => {
-                    view.modify(hash, key, |entry| entry.expire_at = at);
+                    view.modify(hash, key, |entry| entry.set_expire_at(at));
                     view.notify(key, class::GENERIC, "expire");
                 }
                 None if opts.persist => {
                     let had_ttl = view.modify(hash, key, |entry| {
-                        std::mem::replace(&mut entry.expire_at, 0) != 0
+                        let had = entry.has_expiry();
+                        entry.set_expire_at(0);
+                        had
                     });
                     if had_ttl == Some(true) {
                         view.notify(key, class::GENERIC, "persist");

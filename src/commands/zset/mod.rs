@@ -114,7 +114,7 @@ pub fn reply_items(out: &mut ReplyBuf, items: &[&ZItem], withscores: bool) {
 }
 
 /// A new sorted set value in a new entry.
-pub fn new_entry(key: &[u8], value: ZSetValue) -> Box<Entry> {
+pub fn new_entry(key: &[u8], value: ZSetValue) -> Entry {
     Entry::new_collection(key, Collection::ZSet(Box::new(value)), 0)
 }
 

@@ -438,11 +438,11 @@ pub fn set_lru_or_lfu(
     let keeps_counter = policy.uses_lfu();
     let keeps_idle = !matches!(policy, Policy::AllKeysLfu | Policy::VolatileLfu);
     if let (true, Some(freq)) = (keeps_counter, freq) {
-        entry.lfu = freq;
+        entry.set_lfu(freq);
     }
     if let (true, Some(idle)) = (keeps_idle, idle_seconds) {
         let idle = idle.min(LRU_CLOCK_MAX as u64) as u32;
-        entry.lru = lru_clock(now_ms).wrapping_sub(idle) & LRU_CLOCK_MAX;
+        entry.set_lru(lru_clock(now_ms).wrapping_sub(idle) & LRU_CLOCK_MAX);
     }
 }
 

@@ -343,7 +343,7 @@ fn load_from<R: BufRead>(
                     Restored::String(bytes) => Entry::new_string(&key, &bytes, 0),
                     Restored::Collection(collection) => Entry::new_collection(&key, collection, 0),
                 };
-                entry.expire_at = expire;
+                entry.set_expire_at(expire);
                 set_lru_or_lfu(&mut entry, policy, idle_seconds, frequency, options.now_ms);
                 let duplicate = keyspace.with_key(db, &key, options.now_ms, |view, hash| {
                     view.insert(hash, entry).is_some()

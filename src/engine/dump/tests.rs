@@ -9,7 +9,7 @@ fn limits() -> RestoreLimits {
     }
 }
 
-fn round_trip(entry: &Entry) -> Box<Entry> {
+fn round_trip(entry: &Entry) -> Entry {
     let payload = dump(entry, -2);
     let body = verify(&payload).expect("verified");
     match restore(body, limits()).expect("restored") {
@@ -18,7 +18,7 @@ fn round_trip(entry: &Entry) -> Box<Entry> {
     }
 }
 
-fn list_entry(elements: &[Vec<u8>]) -> Box<Entry> {
+fn list_entry(elements: &[Vec<u8>]) -> Entry {
     Entry::new_collection(b"k", list_of(elements, -2), 0)
 }
 

@@ -238,9 +238,9 @@ pub fn record_of<'e>(entry: &'e Entry, shard: &Shard, now_ms: u64, list_fill: i6
     Record {
         key: Cow::Borrowed(entry.key()),
         value,
-        expire_at: entry.expire_at,
-        idle: idle_seconds(entry.lru, now_ms).min(u32::MAX as u64) as u32,
-        lfu: entry.lfu,
+        expire_at: entry.expire_at(),
+        idle: idle_seconds(entry.lru(), now_ms).min(u32::MAX as u64) as u32,
+        lfu: entry.lfu(),
         sketch: shard.sketch.estimate(hash_key(entry.key())).min(255) as u8,
         priority: entry.priority() as u8,
         cost: entry.cost(),
@@ -455,7 +455,7 @@ pub enum Loaded {
 
 /// The entry a record describes, with every metadata field but the learned access state (which
 /// `DbShard::insert_loaded` applies once the entry is in its table).
-pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Box<Entry>, SnapshotError> {
+pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Entry, SnapshotError> {
     let key = &record.key;
     let bad = |what: &str| {
         SnapshotError::Corrupt(format!("key {:?}: {what}", String::from_utf8_lossy(key)))
@@ -505,8 +505,8 @@ pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Box<Entry>, S
         let parents: Vec<Box<[u8]>> = record.parents.iter().map(|p| p.to_vec().into()).collect();
         entry.replace_parents(parents.into_boxed_slice());
     }
-    entry.expire_at = record.expire_at;
-    entry.lfu = record.lfu;
+    entry.set_expire_at(record.expire_at);
+    entry.set_lfu(record.lfu);
     Ok(entry)
 }
 

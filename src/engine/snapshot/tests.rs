@@ -27,7 +27,7 @@ fn header() -> Header {
     }
 }
 
-fn put(keyspace: &Keyspace, db: usize, entry: Box<Entry>) {
+fn put(keyspace: &Keyspace, db: usize, entry: Entry) {
     let key = entry.key().to_vec();
     keyspace.with_key(db, &key, now_ms(), |view, hash| view.insert(hash, entry));
 }
@@ -44,7 +44,7 @@ fn sample() -> Keyspace {
         cost: 9,
         tags: Some(vec![b"user:1".to_vec().into_boxed_slice()].into_boxed_slice()),
     });
-    tagged.expire_at = now + 100_000;
+    tagged.set_expire_at(now + 100_000);
     put(&keyspace, 0, tagged);
     keyspace.with_key(0, b"t", now, |view, hash| {
         view.set_labels(
@@ -71,7 +71,7 @@ fn sample() -> Keyspace {
         Entry::new_collection(b"z", Collection::ZSet(Box::new(zset)), 0),
     );
     let mut gone = Entry::new_string(b"gone", b"x", 0);
-    gone.expire_at = now.saturating_sub(1);
+    gone.set_expire_at(now.saturating_sub(1));
     put(&keyspace, 0, gone);
     keyspace
 }
@@ -247,7 +247,7 @@ mod model {
         )
     }
 
-    fn entry_of(spec: &Spec, now: u64) -> Box<Entry> {
+    fn entry_of(spec: &Spec, now: u64) -> Entry {
         let (_, name, kind, elements, ttl, priority, cost, tags) = spec;
         let key = [b'k', *name];
         let mut entry = match kind {
@@ -292,7 +292,7 @@ mod model {
             tags: (!tags.is_empty()).then(|| tags.into_boxed_slice()),
         });
         if *ttl != 0 {
-            entry.expire_at = now + *ttl as u64 * 1000;
+            entry.set_expire_at(now + *ttl as u64 * 1000);
         }
         entry
     }

@@ -119,7 +119,7 @@ fn every_opcode_is_read_and_skipped_values_are_counted() {
     assert_eq!(keyspace.dbsize(0), 2);
     assert_eq!(keyspace.dbsize(3), 1);
     let later = keyspace.with_key(0, b"later", 1000, |view, hash| {
-        view.read(hash, b"later").map(|e| e.expire_at)
+        view.read(hash, b"later").map(|e| e.expire_at())
     });
     assert_eq!(later, Some(5_000_000));
 }
