@@ -81,7 +81,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 client.pubsub.deliver(&message, &mut out);
                 client.pubsub.drain_up_to(&mut out, DELIVERY_BATCH_BYTES);
                 let limit = output_limit(server, &client);
-                if limit.reached(output_used(&client, &out), &soft_limit_since, now_ms()) {
+                if limit.reached(output_used(&client, &out), &soft_limit_since, now_ms) {
                     log_output_limit(&client, &out);
                     break;
                 }
@@ -132,7 +132,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                 &mut args,
             ) {
                 Ok(true) => {
-                    let held = held_by_pause(server, &client, &args, now_ms());
+                    // One clock reading per command (read again only after a pause held it).
+                    let mut now = now_ms();
+                    let held = held_by_pause(server, &client, &args, now);
                     if let Some((parent, spec, writes)) = held {
                         // Earlier replies go out now; this request and those after it wait.
                         if !write_output(
@@ -178,6 +180,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                             client.close_after_reply = true;
                             break;
                         }
+                        now = now_ms();
                     }
                     // Messages published before this command was read come before its reply.
                     client.pubsub.drain(&mut out);
@@ -191,7 +194,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                         server,
                         client: &mut client,
                         out: &mut out,
-                        now_ms: now_ms(),
+                        now_ms: now,
                     };
                     dispatch(&mut ctx, &args);
                     if held.is_some() {
@@ -260,8 +263,7 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
                         subscribed = !subscribed;
                         output_limit = self::output_limit(server, &client);
                     }
-                    if output_limit.reached(output_used(&client, &out), &soft_limit_since, now_ms())
-                    {
+                    if output_limit.reached(output_used(&client, &out), &soft_limit_since, now_ms) {
                         output_overflow = true;
                         break;
                     }
