@@ -638,4 +638,25 @@ mod tests {
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775808"), None);
     }
+
+    #[test]
+    fn requests_after_a_huge_one_reuse_nothing_of_it() {
+        let mut input = b"*2000\r\n".to_vec();
+        for i in 0..2000 {
+            input.extend_from_slice(format!("${}\r\n{i}\r\n", i.to_string().len()).as_bytes());
+        }
+        input.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*1\r\n$4\r\nPING\r\n");
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::from(&input[..]);
+        let mut args = Vec::new();
+        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(true));
+        assert_eq!(args.len(), 2000);
+        assert_eq!(&args[1999][..], b"1999");
+        assert_eq!(parser.spans.capacity(), 0);
+        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(true));
+        assert_eq!(args, [&b"SET"[..], b"k", b""]);
+        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(true));
+        assert_eq!(args, [&b"PING"[..]]);
+        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(false));
+    }
 }
