@@ -384,7 +384,9 @@ fn a_cachet_bus_takes_the_messages_of_peers_that_prove_the_secret() {
     wait_until("A's write applied on B", || !exists(&mut on_b, "k"));
     let mut on_hub = hub.client();
     // A counts a publish once the bus has replied, which may come after B applied the message.
-    wait_until("A's publish counted", || counter(&mut on_a, "bus_publishes") >= 1);
+    wait_until("A's publish counted", || {
+        counter(&mut on_a, "bus_publishes") >= 1
+    });
     let nodes: Vec<String> = on_hub.hkeys("__cachet__:nodes").unwrap();
     assert_eq!(nodes.len(), 2);
 }

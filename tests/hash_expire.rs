@@ -133,70 +133,25 @@ fn codes_per_field() {
     let far = FAR_MS.to_string();
     let later = (FAR_MS + 1000).to_string();
     let sooner = (FAR_MS - 1000).to_string();
-    // XX and GT refuse a field without a TTL; NX and LT accept it.
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &far, "XX", "FIELDS", "1", "a"]
-        ),
-        codes(&[0])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &far, "GT", "FIELDS", "1", "a"]
-        ),
-        codes(&[0])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &far, "LT", "FIELDS", "1", "a"]
-        ),
-        codes(&[1])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &far, "nx", "FIELDS", "3", "a", "b", "zz"]
-        ),
-        codes(&[0, 1, -2])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &sooner, "GT", "FIELDS", "1", "a"]
-        ),
-        codes(&[0])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &far, "GT", "FIELDS", "1", "a"]
-        ),
-        codes(&[0])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &later, "GT", "FIELDS", "1", "a"]
-        ),
-        codes(&[1])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &later, "LT", "FIELDS", "1", "a"]
-        ),
-        codes(&[0])
-    );
-    assert_eq!(
-        call(
-            &mut raw,
-            &["HPEXPIREAT", "h", &far, "XX", "FIELDS", "1", "a"]
-        ),
-        codes(&[1])
-    );
+    // XX and GT refuse a field without a TTL; NX and LT accept it. Then GT and LT against the
+    // TTL each step leaves: (time, condition, fields, codes).
+    let steps: [(&str, &str, &[&str], &[i64]); 9] = [
+        (&far, "XX", &["a"], &[0]),
+        (&far, "GT", &["a"], &[0]),
+        (&far, "LT", &["a"], &[1]),
+        (&far, "nx", &["a", "b", "zz"], &[0, 1, -2]),
+        (&sooner, "GT", &["a"], &[0]),
+        (&far, "GT", &["a"], &[0]),
+        (&later, "GT", &["a"], &[1]),
+        (&later, "LT", &["a"], &[0]),
+        (&far, "XX", &["a"], &[1]),
+    ];
+    for (time, condition, fields, expected) in steps {
+        let count = fields.len().to_string();
+        let mut request = vec!["HPEXPIREAT", "h", time, condition, "FIELDS", &count];
+        request.extend_from_slice(fields);
+        assert_eq!(call(&mut raw, &request[..]), codes(expected), "{request:?}");
+    }
     // The times, in each unit: seconds round up.
     assert_eq!(
         call(&mut raw, "HPEXPIRETIME h FIELDS 3 a c zz"),

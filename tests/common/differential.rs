@@ -206,7 +206,11 @@ impl Reply {
             }
             b'*' | b'~' | b'>' | b'%' | b'|' => {
                 let count: i64 = line.parse().ok()?;
-                let count = if matches!(bytes[0], b'%' | b'|') { count * 2 } else { count };
+                let count = if matches!(bytes[0], b'%' | b'|') {
+                    count * 2
+                } else {
+                    count
+                };
                 let mut items = Vec::new();
                 let mut rest = rest;
                 for _ in 0..count.max(0) {
@@ -230,7 +234,12 @@ impl Reply {
                 let pending_row = a.len() == 4
                     && matches!(
                         (&a[0], &a[1], &a[2], &a[3]),
-                        (Reply::Other(_), Reply::Other(_), Reply::Integer(_), Reply::Integer(_))
+                        (
+                            Reply::Other(_),
+                            Reply::Other(_),
+                            Reply::Integer(_),
+                            Reply::Integer(_)
+                        )
                     );
                 a.iter().zip(b).enumerate().all(|(at, (x, y))| {
                     let is_idle = (pending_row && at == 2)
