@@ -649,14 +649,26 @@ mod tests {
         let mut parser = RequestParser::new();
         let mut buf = BytesMut::from(&input[..]);
         let mut args = Vec::new();
-        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(true));
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(true)
+        );
         assert_eq!(args.len(), 2000);
         assert_eq!(&args[1999][..], b"1999");
         assert_eq!(parser.spans.capacity(), 0);
-        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(true));
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(true)
+        );
         assert_eq!(args, [&b"SET"[..], b"k", b""]);
-        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(true));
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(true)
+        );
         assert_eq!(args, [&b"PING"[..]]);
-        assert_eq!(parser.parse(&mut buf, &Limits::default(), &mut args), Ok(false));
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(false)
+        );
     }
 }
