@@ -581,8 +581,8 @@ fn flush(server: &Server, db: Option<usize>) {
 }
 
 /// Applies a message's items in order. A run of keys (what a write load publishes: hundreds per
-/// message) is applied under one exec gate and one clock reading, one shard lock per shard
-/// (`remove_keys`): per key, they cost the peer more than the removal itself.
+/// message) is applied under one exec gate and one clock reading (`remove_keys`): per key, they
+/// cost the peer more than the removal itself.
 fn apply(server: &Server, message: &Message) {
     let keyspace = &server.keyspace;
     let databases = keyspace.databases();
@@ -621,22 +621,21 @@ fn apply(server: &Server, message: &Message) {
         .fetch_add(message.items.len() as u64, Ordering::Relaxed);
 }
 
-/// Removes `keys` (taken: the list is left empty), each shard locked once for all of its keys.
-/// A key not held here still changed on its origin: the keys that depend on it go too.
+/// Removes `keys` (taken: the list is left empty) in their order, which B's tracking clients see
+/// as A's: consecutive keys of one shard share one lock. A key not held here still changed on its
+/// origin: the keys that depend on it go too.
 fn remove_keys(server: &Server, keys: &mut Vec<(usize, &Bytes)>) {
     if keys.is_empty() {
         return;
     }
     let keyspace = &server.keyspace;
-    let mut by_shard: Vec<(usize, usize, u64, &Bytes)> = keys
+    let by_shard: Vec<(usize, usize, u64, &Bytes)> = keys
         .drain(..)
         .map(|(db, key)| {
             let hash = hash_key(key);
             (keyspace.shard_of_hash(hash), db, hash, key)
         })
         .collect();
-    // Stable: a key published twice stays in its order (removing twice is removing once).
-    by_shard.sort_by_key(|&(shard, db, _, _)| (shard, db));
     let now = now_ms();
     let mut absent = Vec::new();
     let _shared = server.exec_gate.shared();
