@@ -31,7 +31,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-taskset -c "$SERVER_CPU" "$CACHET" --port "$CACHET_PORT" --loglevel warning \
+taskset -c "$SERVER_CPU" "$CACHET" --port "$CACHET_PORT" --loglevel warning --save "" --dir "$WORK" \
   --admin-port "$ADMIN_PORT" >"$WORK/cachet.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$ADMIN_PORT/health" >/dev/null 2>&1 && break; sleep 0.05; done

@@ -93,7 +93,8 @@ def start(kind, port, work):
                 "--appendonly", "no", "--dir", work, "--logfile", os.path.join(work, "redis.log")]
         log = subprocess.DEVNULL
     else:
-        argv = [CACHET, "--port", str(port), "--loglevel", "warning"]
+        # No snapshot schedule and the scratch dir: never a dump.cachet in the repository.
+        argv = [CACHET, "--port", str(port), "--loglevel", "warning", "--save", "", "--dir", work]
         log = open(os.path.join(work, "cachet.log"), "ab")
     proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdout=log, stderr=log)
     for _ in range(200):

@@ -161,7 +161,9 @@ def main():
          "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", work, "--logfile",
          os.path.join(work, "redis.log")])
     cachet = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, CACHET, "--port", str(CACHET_PORT), "--loglevel", "warning"],
+        # No snapshot schedule and the scratch dir: never a dump.cachet in the repository.
+        ["taskset", "-c", SERVER_CPU, CACHET, "--port", str(CACHET_PORT), "--loglevel", "warning",
+         "--save", "", "--dir", work],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(REDIS_PORT)

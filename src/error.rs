@@ -315,6 +315,14 @@ pub enum CmdError {
         after: u64,
         last: u64,
     },
+    /// CACHE.IMPORT with a line that cannot be read; the reason names the field.
+    ImportLine(Box<str>),
+    /// CACHE.IMPORT whose key argument is not the line's `key`.
+    ImportKeyMismatch,
+    /// CACHE.WARM FROM while a warm-up runs.
+    WarmRunning,
+    /// CACHE.WARM FROM with a source that is not `host:port`.
+    WarmAddress,
 
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8) and as
     /// Redis cuts them: the unknown-command error, built by `CmdError::unknown_command`; nothing
@@ -567,6 +575,10 @@ impl CmdError {
             Misconf => "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
             ConfigNoFile => "ERR The server is running without a config file",
             InvalidPriority => "ERR invalid priority, must be one of low, normal, high, critical",
+            ImportLine(reason) => return format!("ERR invalid import line: {reason}").into(),
+            ImportKeyMismatch => "ERR the key argument is not the line's key",
+            WarmRunning => "ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)",
+            WarmAddress => "ERR invalid source address, expected host:port",
             DependsOnItself => "ERR a key cannot depend on itself",
             PeerAddressNotText => "ERR peer address must be host:port",
             PeersProtected => "ERR can't change the peers: 'peer' is a protected config (see enable-protected-configs)",

@@ -1,4 +1,5 @@
-//! The `cachet` binary: flags and conf file in, `cachet::run` out. Exits 0 after SIGINT/SIGTERM
+//! The `cachet` binary: flags and conf file in, `cachet::run` out (or `cachet export|import`, the
+//! JSON-lines tools of `net::portable`). Exits 0 after SIGINT/SIGTERM
 //! once in-flight commands have finished, 1 when it cannot start (a bad `--import-rdb` file).
 
 #![deny(unsafe_code)]
@@ -14,7 +15,11 @@ static GLOBAL: Jemalloc = Jemalloc;
 /// A Redis-protocol-compatible cache daemon. Any directive of conf/cachet.conf may also be given
 /// as `--name value`, as with redis-server.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Also: `cachet export --help` and `cachet import --help` (JSON lines out of and into a running daemon)."
+)]
 struct Cli {
     /// Conf file in redis.conf syntax (also accepted as the first positional argument).
     #[arg(long)]
@@ -37,6 +42,129 @@ struct Cli {
     import_rdb: Option<PathBuf>,
     /// Conf file, as `redis-server /path/to/redis.conf`.
     file: Option<PathBuf>,
+}
+
+/// `cachet export` / `cachet import`: JSON lines out of or into a running daemon.
+#[derive(Parser, Debug)]
+#[command(name = "cachet", version)]
+enum Tool {
+    /// Writes every key of a database as JSON lines (key, type, value, expire_at, priority,
+    /// cost, tags, parents), read with CACHE.EXPORT page by page.
+    Export {
+        #[command(flatten)]
+        daemon: Daemon,
+        /// Where the lines go; `-` is standard output.
+        #[arg(long, default_value = "-")]
+        file: PathBuf,
+        /// Only keys matching this glob pattern (SCAN's MATCH).
+        #[arg(long = "match", value_name = "PATTERN")]
+        pattern: Option<String>,
+    },
+    /// Reads JSON lines (as `cachet export` writes them) into a database with CACHE.IMPORT; a
+    /// line refused is reported with its number and the others are still imported. Exits 1 when
+    /// any line was refused.
+    Import {
+        #[command(flatten)]
+        daemon: Daemon,
+        /// Where the lines come from; `-` is standard input.
+        #[arg(long, default_value = "-")]
+        file: PathBuf,
+        /// Replace keys that exist (without it they are refused with BUSYKEY).
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct Daemon {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 6379)]
+    port: u16,
+    #[arg(long, default_value_t = 0)]
+    db: usize,
+    /// ACL user for AUTH (with --pass).
+    #[arg(long)]
+    user: Option<String>,
+    /// Password for AUTH.
+    #[arg(long)]
+    pass: Option<String>,
+}
+
+impl Daemon {
+    fn target(self) -> cachet::net::portable::Target {
+        cachet::net::portable::Target {
+            host: self.host,
+            port: self.port,
+            db: self.db,
+            user: self.user,
+            password: self.pass,
+        }
+    }
+}
+
+fn run_tool(tool: Tool) -> ! {
+    use std::io::{BufReader, BufWriter};
+    let outcome = match tool {
+        Tool::Export {
+            daemon,
+            file,
+            pattern,
+        } => {
+            let target = daemon.target();
+            let written = if file.as_os_str() == "-" {
+                let mut out = BufWriter::new(std::io::stdout().lock());
+                cachet::net::portable::export(&target, pattern.as_deref(), &mut out)
+            } else {
+                std::fs::File::create(&file)
+                    .map_err(|e| format!("{}: {e}", file.display()))
+                    .and_then(|f| {
+                        let mut out = BufWriter::new(f);
+                        cachet::net::portable::export(&target, pattern.as_deref(), &mut out)
+                    })
+            };
+            written.map(|keys| {
+                eprintln!("exported {keys} keys");
+                true
+            })
+        }
+        Tool::Import {
+            daemon,
+            file,
+            replace,
+        } => {
+            let target = daemon.target();
+            let summary = if file.as_os_str() == "-" {
+                cachet::net::portable::import(&target, std::io::stdin().lock(), replace)
+            } else {
+                std::fs::File::open(&file)
+                    .map_err(|e| format!("{}: {e}", file.display()))
+                    .and_then(|f| {
+                        cachet::net::portable::import(&target, BufReader::new(f), replace)
+                    })
+            };
+            summary.map(|summary| {
+                for (line, reason) in &summary.failed {
+                    eprintln!("line {line}: {reason}");
+                }
+                eprintln!(
+                    "imported {} keys, {} already expired, {} lines refused",
+                    summary.stored,
+                    summary.expired,
+                    summary.failed.len()
+                );
+                summary.failed.is_empty()
+            })
+        }
+    };
+    match outcome {
+        Ok(true) => std::process::exit(0),
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("cachet: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 const CLAP_FLAGS: &[&str] = &[
@@ -86,7 +214,11 @@ fn fatal(message: &str) -> ! {
 }
 
 fn main() {
-    let (clap_args, directives) = split_directives(std::env::args().collect());
+    let argv: Vec<String> = std::env::args().collect();
+    if matches!(argv.get(1).map(String::as_str), Some("export" | "import")) {
+        run_tool(Tool::parse_from(argv));
+    }
+    let (clap_args, directives) = split_directives(argv);
     let cli = Cli::parse_from(clap_args);
     let mut values = cachet::ConfigValues::default();
     let file = cli.config.or(cli.file);
@@ -150,26 +282,31 @@ fn main() {
         .build()
         .unwrap_or_else(|e| fatal(&format!("runtime: {e}")));
     runtime.block_on(async move {
-        let mut listeners = Vec::new();
-        for host in &values.bind {
-            // `::1` and friends need brackets to combine with a port.
-            let addr = if host.contains(':') {
-                format!("[{host}]:{}", values.port)
-            } else {
-                format!("{host}:{}", values.port)
-            };
-            let listener = cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
-                fatal(&format!(
-                    "Could not create server TCP listening socket {addr}: {e}"
-                ))
-            });
-            listeners.push(listener);
+        // `port 0` is no plaintext listener, as in Redis: with a tls-port, TLS only.
+        let mut listeners = cachet::net::Listeners::default();
+        for (port, tls) in [(values.port, false), (values.tls_port, true)] {
+            if port == 0 {
+                continue;
+            }
+            for host in &values.bind {
+                let addr = cachet::net::host_port(host, port);
+                let listener = cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
+                    let kind = if tls { " (TLS)" } else { "" };
+                    fatal(&format!(
+                        "Could not create server TCP listening socket {addr}{kind}: {e}"
+                    ))
+                });
+                match tls {
+                    false => listeners.plain.push(listener),
+                    true => listeners.tls.push(listener),
+                }
+            }
         }
-        if listeners.is_empty() {
-            fatal("bind: no address to listen on");
+        if listeners.plain.is_empty() && listeners.tls.is_empty() {
+            fatal("Configured to not listen anywhere, exiting.");
         }
         let admin = (values.admin_port != 0).then(|| {
-            let addr = cachet::net::admin_addr(&values.admin_bind, values.admin_port);
+            let addr = cachet::net::host_port(&values.admin_bind, values.admin_port);
             cachet::net::listen(&addr, values.tcp_backlog).unwrap_or_else(|e| {
                 fatal(&format!("Could not listen on the admin port {addr}: {e}"))
             })

@@ -6,12 +6,15 @@
 mod common;
 #[path = "common/fleet.rs"]
 mod fleet;
+#[path = "common/prometheus.rs"]
+mod prometheus;
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::TestServer;
+use prometheus::{python, Exporter};
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -431,38 +434,7 @@ fn openmetrics_parser(text: &str) {
         from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
         families = list(text_string_to_metric_families(sys.stdin.read()))\n\
         print(len(families))\n";
-    let python = ["python3", "/usr/bin/python3"]
-        .into_iter()
-        .find(|python| {
-            Command::new(python)
-                .args(["-c", "import prometheus_client"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("python3-prometheus-client must be installed (.ci/run installs it)");
-    let mut child = Command::new(python)
-        .args(["-c", PARSE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "OpenMetrics parser: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let families: usize = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap();
+    let families: usize = python(PARSE, text).trim().parse().unwrap();
     assert_eq!(families, cachet::net::admin::table::METRICS.len());
 }
 
@@ -493,51 +465,6 @@ fn promtool(text: &str) {
     assert!(code == Some(0) || code == Some(3), "promtool: {report}");
     for line in report.lines().filter(|l| !l.is_empty()) {
         assert!(line.starts_with("redis_"), "promtool: {line}");
-    }
-}
-
-/// A `prometheus-redis-exporter` child scraping `redis_port`, killed by PID when dropped.
-struct Exporter {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Exporter {
-    fn start(redis_port: u16) -> Exporter {
-        let port = fleet::free_port();
-        let child = Command::new("prometheus-redis-exporter")
-            .arg(format!("-redis.addr=redis://127.0.0.1:{redis_port}"))
-            .arg(format!("-web.listen-address=127.0.0.1:{port}"))
-            .arg("-redis-only-metrics")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus-redis-exporter must be installed (.ci/run installs it)");
-        Exporter { child, port }
-    }
-
-    fn scrape(&self) -> String {
-        let mut last = String::new();
-        fleet::wait_until("the exporter answers", || {
-            match http()
-                .get(format!("http://127.0.0.1:{}/metrics", self.port))
-                .send()
-            {
-                Ok(response) => {
-                    last = response.text().unwrap_or_default();
-                    true
-                }
-                Err(_) => false,
-            }
-        });
-        last
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -735,6 +662,9 @@ fn binary_notifies_systemd_and_logs_json() {
             "json",
         ])
         .args(["--logfile", log.to_str().unwrap(), "--loglevel", "notice"])
+        // SIGTERM saves a snapshot (the save schedule is on by default): into the scratch dir,
+        // never into the repository.
+        .args(["--dir", dir.to_str().unwrap()])
         .env("NOTIFY_SOCKET", &socket_path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -42,6 +42,9 @@ fn prepare() -> Vec<Vec<Vec<u8>>> {
         words(&[b"ZADD", b"safety:zset", b"1", b"a", b"2", b"b", b"3", b"c"]),
         words(&[b"ZADD", b"safety:zsetbig", b"1", &long, b"2", b"b"]),
         words(&[b"SET", b"safety:volatile", b"v", b"EX", b"1000"]),
+        words(&[b"XADD", b"safety:stream", b"1-1", b"f", b"v"]),
+        words(&[b"XADD", b"safety:stream", b"2-1", b"f", b"v", b"g", b"w"]),
+        words(&[b"XGROUP", b"CREATE", b"safety:stream", b"g", b"0"]),
     ]
 }
 

@@ -127,6 +127,8 @@ impl Server {
             }
             Kind::Cachet { policy } => {
                 cmd = Command::new(&opts.cachet_bin);
+                // No snapshot schedule, and the scratch dir as `dir`: a bench never writes
+                // dump.cachet where it was started (the repository).
                 cmd.args([
                     "--port",
                     &port.to_string(),
@@ -134,7 +136,11 @@ impl Server {
                     "127.0.0.1",
                     "--loglevel",
                     "warning",
-                ]);
+                    "--save",
+                    "",
+                ])
+                .arg("--dir")
+                .arg(&opts.dir);
                 if !opts.cachet_no_limit {
                     cmd.args(["--maxmemory", &maxmemory.to_string()]);
                 }

@@ -68,6 +68,8 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
+        cache::export::COMMANDS,
+        cache::warm::COMMANDS,
         cluster::COMMANDS,
     ];
     FAMILIES

@@ -8,6 +8,7 @@ pub mod dump;
 pub mod entry;
 pub mod evict;
 pub mod expire;
+pub mod export;
 pub mod glob;
 pub mod invalidate;
 pub mod labels;

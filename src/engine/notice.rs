@@ -7,6 +7,7 @@
 //! its notice are one step for anyone who takes that lock. A sink must therefore be quick and
 //! must never lock a shard.
 
+use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
 
 use crate::engine::labels::Dependencies;
@@ -75,6 +76,24 @@ pub trait NoticeSink: Send + Sync {
     fn notice(&self, notice: &Notice<'_>);
 }
 
+thread_local! {
+    static KEEP_DEPENDENTS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the key notices it emits leaving the keys that depend on them alone, every other
+/// sink notified as usual: CACHE.IMPORT creating a key brings back the parent its dependents,
+/// imported in the same file in any order, were computed from.
+pub fn keeping_dependents<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            KEEP_DEPENDENTS.with(|k| k.set(self.0));
+        }
+    }
+    let _reset = Reset(KEEP_DEPENDENTS.with(|k| k.replace(true)));
+    f()
+}
+
 /// The dispatcher. Sinks are installed once, when the server is built; a keyspace without a
 /// server (unit tests, benches) has none and emitting costs one load.
 #[derive(Default)]
@@ -94,7 +113,9 @@ impl Notices {
         // A TTL change, or a rewrite of the same content, leaves the value as it was: dependents
         // stay valid.
         if let Target::Key(key) = notice.target {
-            if !matches!(notice.event, "expire" | "persist") && notice.class & class::REWRITTEN == 0
+            if !matches!(notice.event, "expire" | "persist")
+                && notice.class & class::REWRITTEN == 0
+                && !KEEP_DEPENDENTS.with(Cell::get)
             {
                 self.dependencies.key_changed(notice.db, key);
             }

@@ -307,6 +307,10 @@ fn every_message_as_redis_sends_it() {
         (BgsaveInProgress, b"ERR Background save already in progress"),
         (SaveFailed, b"ERR"),
         (Misconf, b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."),
+        (ImportLine("value must be an array".into()), b"ERR invalid import line: value must be an array"),
+        (ImportKeyMismatch, b"ERR the key argument is not the line's key"),
+        (WarmRunning, b"ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)"),
+        (WarmAddress, b"ERR invalid source address, expected host:port"),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

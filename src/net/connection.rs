@@ -17,8 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::futures::Notified;
 
 use crate::commands::{dispatch, held_by_pause, Ctx};
@@ -33,13 +32,26 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A current output block larger than this is given back to the allocator after it is written.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 
-pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
+/// Serves one client over `stream`: a `TcpStream`, or a TLS stream over one (the code is
+/// compiled once for each, so plaintext pays nothing for TLS). `user`: the ACL user a client
+/// certificate authenticated (`tls-auth-clients-user`).
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    server: &Arc<Server>,
+    mut stream: S,
+    info: Arc<ClientInfo>,
+    user: Option<Arc<crate::state::acl::User>>,
+) {
     let mut shutdown = server.shutdown_receiver();
-    // As Redis's createClient: authenticated at once while the default user needs no password.
-    let user = server.acl.default_user();
-    let authenticated = user.nopass && user.enabled;
-    let mut client = ClientState::new(info.clone(), user, authenticated);
-    info.details().fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let mut client = match user {
+        Some(user) => ClientState::new(info.clone(), user, true),
+        None => {
+            // As Redis's createClient: authenticated at once while the default user needs no
+            // password.
+            let user = server.acl.default_user();
+            let authenticated = user.nopass && user.enabled;
+            ClientState::new(info.clone(), user, authenticated)
+        }
+    };
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut out = ReplyBuf::new(Protocol::Resp2);
     let mut parser = RequestParser::new();
@@ -306,9 +318,9 @@ pub async fn serve(server: &Arc<Server>, mut stream: TcpStream, info: Arc<Client
 
 /// Writes the output buffer; false when the connection must close: a write error, or a kill
 /// (an output limit reached by a publisher) while the client does not read.
-async fn write_output(
+async fn write_output<S: AsyncWrite + Unpin>(
     server: &Server,
-    stream: &mut TcpStream,
+    stream: &mut S,
     out: &mut ReplyBuf,
     client: &mut ClientState,
     killed: Pin<&mut Notified<'_>>,
@@ -340,7 +352,10 @@ async fn write_output(
 
 /// Writes the output's blocks: one `write` for the usual single block, else `writev` calls of up
 /// to `MAX_IOV` blocks, so a batch stays one system call however its output was split.
-async fn write_blocks(stream: &mut TcpStream, out: &ReplyBuf) -> std::io::Result<()> {
+async fn write_blocks<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    out: &ReplyBuf,
+) -> std::io::Result<()> {
     const MAX_IOV: usize = 64;
     let mut rest = out.blocks();
     let Some(first) = rest.next() else {

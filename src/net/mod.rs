@@ -8,6 +8,8 @@ pub mod admin;
 pub mod coherence;
 pub mod connection;
 mod cron;
+pub mod portable;
+mod warm;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -58,6 +60,26 @@ pub fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
+/// The sockets `serve` accepts clients on: plaintext (`port`) and TLS (`tls-port`), one of each
+/// per `bind` address.
+#[derive(Default)]
+pub struct Listeners {
+    pub plain: Vec<TcpListener>,
+    pub tls: Vec<TcpListener>,
+}
+
+impl From<Vec<TcpListener>> for Listeners {
+    fn from(plain: Vec<TcpListener>) -> Self {
+        Listeners {
+            plain,
+            tls: Vec::new(),
+        }
+    }
+}
+
+/// How long a TLS client has to finish its handshake before it is closed.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why the server did not start serving.
 #[derive(Debug)]
 pub enum StartError {
@@ -67,6 +89,8 @@ pub enum StartError {
     ImportRdb(std::path::PathBuf, RdbFileError),
     /// The snapshot in `dir` does not load and `snapshot-load-failure` is `refuse`.
     Snapshot(String),
+    /// The TLS contexts do not build (a missing or bad file): the reason.
+    Tls(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -75,6 +99,7 @@ impl std::fmt::Display for StartError {
             StartError::Acl(e) => write!(f, "Aborting startup because of ACL errors: {e}"),
             StartError::ImportRdb(path, e) => write!(f, "importing {}: {e}", path.display()),
             StartError::Snapshot(e) => write!(f, "{e}"),
+            StartError::Tls(e) => write!(f, "Failed to configure TLS: {e}"),
         }
     }
 }
@@ -88,7 +113,7 @@ impl std::fmt::Display for StartError {
 /// load; then no client was served). When `shutdown` completes (SIGTERM, SIGINT), the final
 /// snapshot is written if a `save` schedule is set, as Redis does.
 pub async fn run(
-    listeners: Vec<TcpListener>,
+    listeners: impl Into<Listeners>,
     values: ConfigValues,
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
@@ -96,7 +121,7 @@ pub async fn run(
     let admin = if values.admin_port == 0 {
         None
     } else {
-        let addr = admin_addr(&values.admin_bind, values.admin_port);
+        let addr = host_port(&values.admin_bind, values.admin_port);
         match listen(&addr, values.tcp_backlog) {
             Ok(listener) => Some(listener),
             Err(err) => {
@@ -109,7 +134,7 @@ pub async fn run(
 }
 
 /// `host:port`, with brackets around an IPv6 host.
-pub fn admin_addr(host: &str, port: u16) -> String {
+pub fn host_port(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -120,14 +145,17 @@ pub fn admin_addr(host: &str, port: u16) -> String {
 /// `run` with the admin port's listener bound by the caller (tests bind `127.0.0.1:0`; the binary
 /// fails at start when the port cannot be had).
 pub async fn serve(
-    listeners: Vec<TcpListener>,
+    listeners: impl Into<Listeners>,
     admin: Option<TcpListener>,
     mut values: ConfigValues,
     config_file: Option<std::path::PathBuf>,
     shutdown: impl Future,
 ) -> Result<(), StartError> {
+    let listeners: Listeners = listeners.into();
     let local_addr = listeners
+        .plain
         .first()
+        .or(listeners.tls.first())
         .and_then(|l| l.local_addr().ok())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     if values.node_id.is_empty() {
@@ -142,12 +170,41 @@ pub async fn serve(
     if let Err(err) = crate::commands::acl::load_at_startup(&server) {
         return Err(StartError::Acl(err.to_string()));
     }
-    {
+    // As Redis, TLS files that do not load stop the server before it serves anyone.
+    if let Err(reason) = server.tls.configure(&server.config.read()) {
+        return Err(StartError::Tls(reason));
+    }
+    if !listeners.tls.is_empty() && server.tls.server_config().is_none() {
+        return Err(StartError::Tls(
+            "TLS listeners given but tls-port is 0".into(),
+        ));
+    }
+    // The admin port serves from here on: a liveness probe must not fail (and the pod be
+    // restarted) while a large snapshot loads; /ready says 503 until the listeners accept.
+    let admin = admin.map(|listener| {
+        let mut stopping = server.shutdown_receiver();
+        tokio::spawn(admin::serve(server.clone(), listener, async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }))
+    });
+    let stop_admin = |admin: Option<tokio::task::JoinHandle<()>>| {
+        server.shutdown();
+        async move {
+            if let Some(admin) = admin {
+                let _ = admin.await;
+            }
+        }
+    };
+    let loaded = {
         let server = server.clone();
         tokio::task::spawn_blocking(move || persistence::load_at_start(&server))
             .await
-            .map_err(|e| StartError::Snapshot(e.to_string()))?
-            .map_err(|refused| StartError::Snapshot(refused.0))?;
+            .map_err(|e| StartError::Snapshot(e.to_string()))
+            .and_then(|result| result.map_err(|refused| StartError::Snapshot(refused.0)))
+    };
+    if let Err(err) = loaded {
+        stop_admin(admin).await;
+        return Err(err);
     }
     if let Some(path) = import {
         // After the snapshot, before the accept loop starts: clients that connect meanwhile wait
@@ -161,10 +218,13 @@ pub async fn serve(
         match result {
             Ok((_, Ok(_))) => {}
             Ok((path, Err(e))) => {
-                server.shutdown();
+                stop_admin(admin).await;
                 return Err(StartError::ImportRdb(path, e));
             }
-            Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
+            Err(panicked) => {
+                stop_admin(admin).await;
+                std::panic::resume_unwind(panicked.into_panic())
+            }
         }
     }
     let mut shutdown_rx = server.shutdown_receiver();
@@ -172,22 +232,21 @@ pub async fn serve(
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
     // of them has ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    for listener in listeners {
+    // Before the first accept: a client that got an answer knows the admin port says ready.
+    server.accepting.store(true, Ordering::Release);
+    let all = (listeners.plain.into_iter().map(|l| (l, false)))
+        .chain(listeners.tls.into_iter().map(|l| (l, true)));
+    for (listener, tls) in all {
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, version = CACHET_VERSION, "cachet ready to accept connections");
+            tracing::info!(%addr, tls, version = CACHET_VERSION, "cachet ready to accept connections");
         }
-        tokio::spawn(accept_loop(server.clone(), listener, done_tx.clone()));
+        tokio::spawn(accept_loop(server.clone(), listener, tls, done_tx.clone()));
     }
     let cron = tokio::spawn(cron::cron(server.clone()));
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
-    let admin = admin.map(|listener| {
-        let mut stopping = server.shutdown_receiver();
-        tokio::spawn(admin::serve(server.clone(), listener, async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        }))
-    });
+    let warm = tokio::spawn(warm::supervise(server.clone()));
     // systemd's Type=notify: the snapshot is loaded and the listeners are up. Without
     // NOTIFY_SOCKET this does nothing.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -215,6 +274,7 @@ pub async fn serve(
     sweeper.abort();
     publisher.abort();
     let _ = links.await;
+    let _ = warm.await;
     if let Some(admin) = admin {
         let _ = admin.await;
     }
@@ -250,7 +310,12 @@ pub fn import_rdb(server: &Server, path: &std::path::Path) -> Result<LoadStats, 
     Ok(stats)
 }
 
-async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sender<()>) {
+async fn accept_loop(
+    server: Arc<Server>,
+    listener: TcpListener,
+    tls: bool,
+    done: mpsc::Sender<()>,
+) {
     let mut stopping = server.shutdown_receiver();
     let stop = async move {
         let _ = stopping.wait_for(|stop| *stop).await;
@@ -260,7 +325,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, done: mpsc::Sen
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, addr)) => accept(&server, stream, addr, done.clone()),
+                Ok((stream, addr)) => accept(&server, stream, addr, tls, done.clone()),
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(%err, "accept failed");
@@ -280,18 +345,107 @@ fn refused_by_protected_mode(server: &Server, peer: SocketAddr) -> bool {
         && !crate::state::config::ProtectedAction::Local.allows(peer)
 }
 
-fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc::Sender<()>) {
+/// A new connection: counted, socket options set, then (TLS) the handshake in a task of its
+/// own, then `admit`.
+fn accept(
+    server: &Arc<Server>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    tls: bool,
+    done: mpsc::Sender<()>,
+) {
     server
         .stats
         .connections_received
         .fetch_add(1, Ordering::Relaxed);
     let laddr = stream.local_addr().unwrap_or(server.local_addr);
-    let (max, keepalive) = {
-        let config = server.config.read();
-        (config.maxclients, config.tcp_keepalive)
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let _ = stream.set_nodelay(true);
+    let keepalive = server.config.read().tcp_keepalive;
+    if keepalive > 0 {
+        let interval = Duration::from_secs(keepalive);
+        let options = socket2::TcpKeepalive::new()
+            .with_time(interval)
+            .with_interval(interval / 3);
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&options);
+    }
+    let peer = Peer { addr, laddr, fd };
+    if !tls {
+        admit(server, stream, peer, None, done);
+        return;
+    }
+    // The context current now: a CONFIG SET that reloads the certificate reaches the next
+    // handshakes, not this one.
+    let Some(config) = server.tls.server_config() else {
+        return;
     };
     let server = server.clone();
-    let Some(info) = server.clients.register(addr, laddr, max) else {
+    tokio::spawn(async move {
+        let mut stopping = server.shutdown_receiver();
+        let handshake = tokio::time::timeout(
+            HANDSHAKE_TIMEOUT,
+            tokio_rustls::TlsAcceptor::from(config).accept(stream),
+        );
+        let stream = tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => return,
+            result = handshake => match result {
+                Ok(Ok(stream)) => stream,
+                // As Redis logs it at the verbose level.
+                Ok(Err(err)) => {
+                    tracing::info!(%addr, "Error accepting a client connection: {err}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%addr, "Error accepting a client connection: TLS handshake timed out");
+                    return;
+                }
+            },
+        };
+        let user = certificate_user(&server, stream.get_ref().1);
+        admit(&server, stream, peer, user, done);
+    });
+}
+
+/// Where a connection comes from, read before its socket is wrapped.
+#[derive(Clone, Copy)]
+struct Peer {
+    addr: SocketAddr,
+    laddr: SocketAddr,
+    fd: std::os::fd::RawFd,
+}
+
+/// `tls-auth-clients-user CN`: the enabled ACL user the client certificate's Common Name names.
+fn certificate_user(
+    server: &Server,
+    connection: &rustls::ServerConnection,
+) -> Option<Arc<crate::state::acl::User>> {
+    use crate::state::tls::config::ClientsUser;
+    if server.config.read().tls.clients_user != ClientsUser::Cn {
+        return None;
+    }
+    let certificate = connection.peer_certificates()?.first()?;
+    let name = crate::state::tls::common_name(certificate)?;
+    let user = server.acl.get(name.as_bytes())?;
+    if !user.enabled {
+        tracing::info!(user = %name, "TLS client certificate names a disabled user: not authenticated");
+        return None;
+    }
+    Some(user)
+}
+
+/// Registers the client (within `maxclients`, past protected mode) and serves it in its task.
+fn admit<S>(
+    server: &Arc<Server>,
+    mut stream: S,
+    peer: Peer,
+    user: Option<Arc<crate::state::acl::User>>,
+    done: mpsc::Sender<()>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let max = server.config.read().maxclients;
+    let server = server.clone();
+    let Some(info) = server.clients.register(peer.addr, peer.laddr, max) else {
         server
             .stats
             .rejected_connections
@@ -300,13 +454,14 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
         reply.error_bytes(&crate::error::CmdError::MaxClients.message_bytes());
         let reply = reply.to_vec();
         tokio::spawn(async move {
-            let mut stream = stream;
             let _ = stream.write_all(&reply).await;
+            let _ = stream.shutdown().await;
             drop(done);
         });
         return;
     };
-    if refused_by_protected_mode(&server, addr) {
+    // A client a certificate authenticated is not the password-less default user.
+    if user.is_none() && refused_by_protected_mode(&server, peer.addr) {
         server
             .stats
             .rejected_connections
@@ -315,23 +470,16 @@ fn accept(server: &Arc<Server>, stream: TcpStream, addr: SocketAddr, done: mpsc:
         reply.error_bytes(&crate::error::CmdError::ProtectedMode.message_bytes());
         let reply = reply.to_vec();
         tokio::spawn(async move {
-            let mut stream = stream;
             let _ = stream.write_all(&reply).await;
+            let _ = stream.shutdown().await;
             server.clients.unregister(info.id);
             drop(done);
         });
         return;
     }
-    let _ = stream.set_nodelay(true);
-    if keepalive > 0 {
-        let interval = Duration::from_secs(keepalive);
-        let options = socket2::TcpKeepalive::new()
-            .with_time(interval)
-            .with_interval(interval / 3);
-        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&options);
-    }
+    info.details().fd = peer.fd;
     tokio::spawn(async move {
-        connection::serve(&server, stream, info.clone()).await;
+        connection::serve(&server, stream, info.clone(), user).await;
         server.clients.unregister(info.id);
         drop(done);
     });

@@ -28,6 +28,10 @@ pub struct ConfigValues {
     pub accepted: std::collections::BTreeMap<&'static str, String>,
     pub port: u16,
     pub bind: Vec<String>,
+    /// `tls-port`: the TLS listener's port on every bind address; 0: none.
+    pub tls_port: u16,
+    /// The other `tls-*` directives (`state::tls::config`).
+    pub tls: crate::state::tls::config::TlsValues,
     pub databases: usize,
     pub shards: usize,
     pub threads: usize,
@@ -102,6 +106,12 @@ pub struct ConfigValues {
     pub coherence_backlog_size: usize,
     /// Key of the HMAC every coherence message carries and links authenticate with; empty: none.
     pub coherence_secret: Vec<u8>,
+    /// `peer-tls yes`: links to peers (and replays asked of them) go over TLS.
+    pub peer_tls: bool,
+    /// The bus was given as `rediss://`: its connections go over TLS.
+    pub coherence_bus_tls: bool,
+    /// The bus URL's (user, password), sent with AUTH first; an empty user is `AUTH password`.
+    pub coherence_bus_login: Option<(String, String)>,
     pub cluster_enabled: crate::state::cluster::Mode,
     pub cluster_config_file: String,
     pub cluster_node_id: String,
@@ -118,6 +128,10 @@ pub struct ConfigValues {
     pub admin_bind: String,
     /// Bearer token the admin endpoints that reveal or change data require; empty: none.
     pub admin_token: Vec<u8>,
+    /// Most admin-port connections at once (`net::admin::conn`).
+    pub admin_maxclients: usize,
+    /// Seconds a client has to send a request's headers, then its body.
+    pub admin_timeout: u64,
     /// `/ready` answers 503 until every coherence link is up.
     pub admin_ready_requires_peers: bool,
     /// `json`: one JSON object per log line (tracing's JSON layer); `text`: plain lines.
@@ -323,6 +337,7 @@ pub fn directives() -> impl Iterator<Item = &'static Directive> {
         .iter()
         .chain(crate::state::coherence::config::DIRECTIVES)
         .chain(crate::state::cluster::config::DIRECTIVES)
+        .chain(crate::state::tls::config::DIRECTIVES)
         .chain(accepted::DIRECTIVES)
 }
 
@@ -336,6 +351,8 @@ impl Default for ConfigValues {
             accepted: Default::default(),
             port: 0,
             bind: Vec::new(),
+            tls_port: 0,
+            tls: Default::default(),
             databases: 0,
             shards: 0,
             threads: 0,
@@ -399,6 +416,9 @@ impl Default for ConfigValues {
             coherence_announce: String::new(),
             coherence_backlog_size: 0,
             coherence_secret: Vec::new(),
+            peer_tls: false,
+            coherence_bus_tls: false,
+            coherence_bus_login: None,
             cluster_enabled: crate::state::cluster::Mode::Off,
             cluster_config_file: String::new(),
             cluster_node_id: String::new(),
@@ -411,6 +431,8 @@ impl Default for ConfigValues {
             admin_port: 0,
             admin_bind: String::new(),
             admin_token: Vec::new(),
+            admin_maxclients: 0,
+            admin_timeout: 0,
             admin_ready_requires_peers: false,
             log_json: false,
         };
@@ -453,6 +475,17 @@ impl Config {
     /// Applies `CONFIG SET` pairs atomically: all succeed or none is applied. Protected directives
     /// are refused unless `allow_protected` (see `ProtectedAction::allows`).
     pub fn set(&self, pairs: &[(&str, Vec<&str>)], allow_protected: bool) -> Result<(), CmdError> {
+        self.set_checked(pairs, allow_protected, |_| Ok(()))
+    }
+
+    /// `set`, with `check` run on the new values before they are published: its error refuses
+    /// the whole change (the TLS contexts, built from files, are checked and installed there).
+    pub fn set_checked(
+        &self,
+        pairs: &[(&str, Vec<&str>)],
+        allow_protected: bool,
+        check: impl FnOnce(&ConfigValues) -> Result<(), CmdError>,
+    ) -> Result<(), CmdError> {
         let _writer = self.writer.lock_or_recover();
         let mut updated = ConfigValues::clone(&self.values.load());
         for (name, args) in pairs {
@@ -469,6 +502,7 @@ impl Config {
                 reason: reason.into(),
             })?;
         }
+        check(&updated)?;
         self.values.store(Arc::new(updated));
         Ok(())
     }

@@ -24,10 +24,12 @@ pub mod pubsub;
 pub mod scripting;
 pub mod slowlog;
 pub mod stats;
+pub mod tls;
 pub mod tracking;
+pub mod warm;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -93,6 +95,19 @@ impl ServerStats {
     }
 }
 
+/// The admin HTTP port's connections (`net::admin::conn`), for `/metrics`. Kept apart from
+/// `ServerStats`: CONFIG RESETSTAT is about the RESP clients and leaves these alone.
+#[derive(Default)]
+pub struct AdminStats {
+    /// Connections open now (the figure `admin-maxclients` caps).
+    pub connections: AtomicU64,
+    pub connections_received: AtomicU64,
+    /// Connections refused at `admin-maxclients`.
+    pub rejected_connections: AtomicU64,
+    /// Connections closed because a request's headers or body took longer than `admin-timeout`.
+    pub timeouts: AtomicU64,
+}
+
 pub struct Server {
     pub config: Config,
     /// ACL users and the ACL log.
@@ -100,12 +115,17 @@ pub struct Server {
     pub keyspace: Keyspace,
     pub clients: ClientRegistry,
     pub stats: ServerStats,
+    pub admin: AdminStats,
     pub started: Instant,
     pub started_unix_ms: u64,
     pub run_id: String,
     pub local_addr: SocketAddr,
     /// Unix seconds of the last successful save (LASTSAVE); the start time until one happens.
     pub last_save: AtomicU64,
+    /// Set once the snapshot and any `--import-rdb` file are loaded and the RESP listeners
+    /// accept: until then the admin port (up from the start, for the liveness probe) answers
+    /// `/ready` and `/v1` with a 503.
+    pub accepting: AtomicBool,
     /// Held shared by every command and the cron, exclusively by EXEC (`exec_gate`).
     pub exec_gate: exec_gate::ExecGate,
     /// Who WATCHes which key; a sink of the keyspace notices.
@@ -136,6 +156,10 @@ pub struct Server {
     pub migrate_sockets: migrate::MigrateSockets,
     /// Snapshots: changes since the last save, the save running, the load at start.
     pub persistence: Arc<persistence::Persistence>,
+    /// The TLS contexts of the TLS listener and of the links opened over TLS.
+    pub tls: tls::Tls,
+    /// CACHE.WARM: the warm-up asked for and its progress.
+    pub warm: warm::Warm,
     shutdown: watch::Sender<bool>,
 }
 
@@ -267,11 +291,13 @@ impl Server {
             acl: Default::default(),
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),
+            admin: AdminStats::default(),
             started: Instant::now(),
             started_unix_ms: now,
             run_id: random_run_id(),
             local_addr,
             last_save: AtomicU64::new(now / 1000),
+            accepting: AtomicBool::new(false),
             exec_gate: exec_gate::ExecGate::default(),
             watches: Default::default(),
             blocking: Arc::default(),
@@ -286,6 +312,8 @@ impl Server {
             monitors: Default::default(),
             cluster,
             migrate_sockets: Default::default(),
+            tls: Default::default(),
+            warm: Default::default(),
             persistence: Arc::default(),
             shutdown,
         });

@@ -274,6 +274,12 @@ fn write_snapshot(server: &Server) -> Result<(), ()> {
         node_id,
         cachet_version: crate::state::CACHET_VERSION.to_string(),
         databases: server.keyspace.databases() as u32,
+        coherence_positions: server
+            .coherence
+            .positions()
+            .into_iter()
+            .map(|(node, run, seq)| (serde_bytes::ByteBuf::from(node.to_vec()), run, seq))
+            .collect(),
     };
     persistence.keys_total.store(
         server.keyspace.totals.keys.load(Ordering::Relaxed) as u64,
@@ -325,7 +331,7 @@ fn write_snapshot(server: &Server) -> Result<(), ()> {
 }
 
 /// The configuration's encodings, for the values the snapshot's DUMP payloads rebuild.
-fn load_limits(server: &Server) -> LoadLimits {
+pub fn load_limits(server: &Server) -> LoadLimits {
     let config = server.config.read();
     LoadLimits {
         restore: RestoreLimits {
@@ -399,6 +405,12 @@ pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
     loading.active.store(false, Ordering::Release);
     match result {
         Ok((header, totals)) => {
+            server.coherence.resume_from(
+                header
+                    .coherence_positions
+                    .iter()
+                    .map(|(node, run, seq)| (bytes::Bytes::copy_from_slice(node), *run, *seq)),
+            );
             loading.keys_loaded.store(totals.keys, Ordering::Relaxed);
             loading
                 .keys_expired

@@ -13,6 +13,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The admin port, when started with `start_admin`.
     pub admin: Option<SocketAddr>,
+    /// The TLS listener, when started with `start_tls`.
+    pub tls: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// The server's own `dir` when the test did not choose one, removed when it stops.
@@ -53,21 +55,39 @@ impl TestServer {
         })
     }
 
-    /// Starts a server with its admin port on `127.0.0.1:0` (`admin` says where).
+    /// Starts a server with its admin port on `127.0.0.1:0` (`admin` says where), once it
+    /// accepts clients: the admin port answers from the start, `/ready` and `/v1` with a 503 while
+    /// the dataset loads.
     pub fn start_admin(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
-        TestServer::start_full(None, true, configure)
+        let server = TestServer::start_admin_loading(configure);
+        // PING is answered once the listeners accept, after the load.
+        assert!(server.alive(), "the server did not start");
+        server
+    }
+
+    /// `start_admin` without waiting for the load to end.
+    pub fn start_admin_loading(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        TestServer::start_full(None, true, false, configure)
+    }
+
+    /// Starts a server with a TLS listener on `127.0.0.1:0` besides the plaintext one (`tls` says
+    /// where; `tls-port` is set to it before `configure` runs, which names the certificates).
+    /// `configure` may set `port` to anything but 0 to keep the plaintext listener; 0 removes it.
+    pub fn start_tls(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        TestServer::start_full(None, false, true, configure)
     }
 
     fn start_from(
         file: Option<std::path::PathBuf>,
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
-        TestServer::start_full(file, false, configure)
+        TestServer::start_full(file, false, false, configure)
     }
 
     fn start_full(
         file: Option<std::path::PathBuf>,
         with_admin: bool,
+        with_tls: bool,
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
         // No snapshot schedule (tests save when they mean to) and a directory of its own.
@@ -82,7 +102,18 @@ impl TestServer {
             enable_debug_command: cachet::state::config::ProtectedAction::Yes,
             ..ConfigValues::default()
         };
+        let tls_listener =
+            with_tls.then(|| std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        let tls = tls_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("local addr"));
+        if let Some(tls) = tls {
+            values.tls_port = tls.port();
+            // Any non-zero value: the plaintext listener is bound here, on port 0.
+            values.port = 6379;
+        }
         configure(&mut values);
+        let plain = !with_tls || values.port != 0;
         // A test that chose its own `dir` leaves the scratch one unused: it goes at once.
         let scratch = if values.dir == scratch.to_string_lossy() {
             Some(scratch)
@@ -107,12 +138,21 @@ impl TestServer {
         let admin = admin_listener
             .as_ref()
             .map(|l| l.local_addr().expect("local addr"));
+        let tls_listener = tls_listener.map(|l| {
+            l.set_nonblocking(true).expect("nonblocking");
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(l).expect("tokio listener")
+        });
+        let listeners = cachet::net::Listeners {
+            plain: if plain { vec![listener] } else { Vec::new() },
+            tls: tls_listener.into_iter().collect(),
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             // A server that cannot start (a bad --import-rdb) closes its listener: the test's
             // connection fails and says so.
             let _ = runtime.block_on(cachet::net::serve(
-                vec![listener],
+                listeners,
                 admin_listener,
                 values,
                 file,
@@ -124,6 +164,7 @@ impl TestServer {
         TestServer {
             addr,
             admin,
+            tls,
             stop: Some(stop),
             thread: Some(thread),
             scratch,

@@ -9,9 +9,11 @@
 //! GETSET...) starts from the defaults (normal, cost 1, no tags) unless it is CACHE.SET ... KEEPMETA;
 //! an in-place change (APPEND, INCR, EXPIRE...) goes through `DbShard::modify` and keeps them.
 
+pub mod export;
 pub mod peer;
 pub mod stats;
 pub mod tags;
+pub mod warm;
 
 use std::collections::HashSet;
 

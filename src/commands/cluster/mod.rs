@@ -14,6 +14,7 @@ pub use route::route;
 use crate::commands::{reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{ClusterError, CmdError, CmdResult};
 use crate::state::cluster::{key_slot, Mode, Topology, SLOTS};
+use crate::state::Server;
 
 fn err(error: ClusterError) -> CmdError {
     CmdError::Cluster(error)
@@ -184,8 +185,9 @@ fn cluster_getkeysinslot(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn info_text(ctx: &Ctx<'_>, topology: &Topology) -> String {
-    let config = ctx.server.config.read();
+/// CLUSTER INFO's text (also what `/metrics` reads its `redis_cluster_*` families from).
+pub fn info_text(server: &Server, topology: &Topology) -> String {
+    let config = server.config.read();
     let ok = topology.state_ok(config.cluster_require_full_coverage);
     let assigned = topology.assigned();
     let me = topology.me();
@@ -214,7 +216,7 @@ fn info_text(ctx: &Ctx<'_>, topology: &Topology) -> String {
 
 fn cluster_info(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     enabled(ctx)?;
-    let text = info_text(ctx, &ctx.server.cluster.topology());
+    let text = info_text(ctx.server, &ctx.server.cluster.topology());
     ctx.out.verbatim("txt", text.as_bytes());
     Ok(())
 }

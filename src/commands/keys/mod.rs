@@ -70,7 +70,7 @@ fn inspect<R>(
 }
 
 /// A database number argument as MOVE and COPY read it: an `int`, then a range check.
-fn parse_db(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, CmdError> {
+pub(crate) fn parse_db(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, CmdError> {
     let db = args::c_int(arg)?;
     if db < 0 || db as usize >= ctx.server.keyspace.databases() {
         return Err(CmdError::DbIndexOutOfRange);

@@ -203,12 +203,24 @@ pub(crate) fn walk_shards(
     cursor: u64,
     count: usize,
     buckets: impl Fn(&DbShard<'_>) -> usize,
+    visit: impl FnMut(&mut DbShard<'_>, usize, usize) -> (usize, Option<usize>),
+) -> u64 {
+    walk_shards_of(ctx, ctx.client.db, cursor, count, buckets, visit)
+}
+
+/// `walk_shards` over database `db` rather than the client's (CACHE.EXPORT ... DB).
+pub(crate) fn walk_shards_of(
+    ctx: &Ctx<'_>,
+    db: usize,
+    cursor: u64,
+    count: usize,
+    buckets: impl Fn(&DbShard<'_>) -> usize,
     mut visit: impl FnMut(&mut DbShard<'_>, usize, usize) -> (usize, Option<usize>),
 ) -> u64 {
     let keyspace = &ctx.server.keyspace;
     let shards = keyspace.shard_count();
     let shard_bits = shards.trailing_zeros();
-    let (db, now) = (ctx.client.db, ctx.now_ms);
+    let now = ctx.now_ms;
     let mut at = Cursor::decode(cursor, shard_bits);
     let mut remaining = count;
     loop {

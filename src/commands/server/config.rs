@@ -182,7 +182,25 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|(d, value)| (d.name, vec![value.as_str()]))
         .collect();
-    ctx.server.config.set(&pairs, allow_protected)?;
+    // A change the TLS contexts are built from rebuilds them before it is published; when they
+    // do not build (a missing file, a key that does not match) nothing changes, as in Redis.
+    let server = ctx.server;
+    let tls_change = pairs
+        .iter()
+        .find(|(name, _)| crate::state::tls::config::shapes_contexts(name))
+        .map(|(name, _)| *name);
+    server
+        .config
+        .set_checked(&pairs, allow_protected, |values| match tls_change {
+            Some(name) => server
+                .tls
+                .configure(values)
+                .map_err(|_| CmdError::ConfigInvalid {
+                    name: name.into(),
+                    reason: crate::state::tls::UPDATE_FAILED.into(),
+                }),
+            None => Ok(()),
+        })?;
     ctx.server.apply_config();
     ctx.out.ok();
     Ok(())

@@ -689,6 +689,13 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
         "invalidation_backlog",
         keyspace.sweeper.backlog.load(Ordering::Relaxed),
     );
+    let warm = server.warm.status();
+    info.field("warm_state", warm.state.name());
+    info.field("warm_source", &warm.source);
+    info.field("warm_keys_planned", warm.planned);
+    info.field("warm_keys_done", warm.done);
+    info.field("warm_keys_skipped", warm.skipped);
+    info.field("warm_errors", warm.errors);
     // One line per `stats-prefixes` entry, shaped like the keyspace section's `db0:keys=...`.
     for (index, counter) in keyspace.prefix_stats().iter().enumerate() {
         info.field(
@@ -767,13 +774,16 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
         info.field(
             &format!("peer{index}"),
             format!(
-                "addr={},kind={},state={},messages={},connects={},lag_ms={}",
+                "addr={},kind={},state={},messages={},connects={},lag_ms={},gaps={},replays={},losses={}",
                 link.addr,
                 if link.bus { "bus" } else { "peer" },
                 link.state_name(),
                 count(&link.messages),
                 count(&link.connects),
                 count(&link.lag_ms),
+                count(&link.gaps),
+                count(&link.replays),
+                count(&link.losses),
             ),
         );
     }

@@ -9,10 +9,10 @@
 //! `NOGROUP` when its group is destroyed and `UNBLOCKED` when its key is deleted or re-typed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::read::{reply_or_block, reply_streams, Blocked};
 use super::{parse, reply_entry, reply_id, write_stream};
 use crate::commands::args;
 use crate::engine::notice::class;
@@ -21,12 +21,9 @@ use crate::engine::types::Collection;
 use crate::engine::Entry;
 use crate::error::{c_string, CmdError, CmdResult, StreamError};
 use crate::protocol::ReplyBuf;
-use crate::state::blocking::{self, Serve};
+use crate::state::blocking::Serve;
 use crate::state::command::Ctx;
 use parse::stream_err;
-
-/// Entries a blocked XREADGROUP without COUNT is served at most.
-const BLOCKED_DEFAULT_COUNT: usize = 1000;
 
 const HELP: &[&str] = &[
     "CREATE <key> <groupname> <id|$> [option]",
@@ -472,40 +469,28 @@ pub fn xreadgroup(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     for key in &created_in {
         ctx.notify(class::STREAM, "xgroup-createconsumer", key);
     }
-    if served > 0 {
-        if ctx.out.is_resp3() {
-            ctx.out.map(served);
-        } else {
-            ctx.out.array(served);
+    let blocked = Blocked {
+        block: read.block,
+        count: read.count,
+        serve: serve_blocked,
+    };
+    reply_or_block(ctx, keys, served, &body, blocked, |count| {
+        let mut stored: Vec<Bytes> = vec![
+            Bytes::from_static(b"xreadgroup"),
+            Bytes::from_static(b"group"),
+            read.group.clone(),
+            read.consumer.clone(),
+            Bytes::from_static(b"count"),
+            Bytes::from(count.to_string()),
+        ];
+        if read.noack {
+            stored.push(Bytes::from_static(b"noack"));
         }
-        ctx.out.raw(&body.to_vec());
-        return Ok(());
-    }
-    let Some(block) = read.block else {
-        ctx.out.null_array();
-        return Ok(());
-    };
-    let count = if read.count == 0 {
-        BLOCKED_DEFAULT_COUNT
-    } else {
-        read.count
-    };
-    let mut stored: Vec<Bytes> = vec![
-        Bytes::from_static(b"xreadgroup"),
-        Bytes::from_static(b"group"),
-        read.group.clone(),
-        read.consumer.clone(),
-        Bytes::from_static(b"count"),
-        Bytes::from(count.to_string()),
-    ];
-    if read.noack {
-        stored.push(Bytes::from_static(b"noack"));
-    }
-    stored.push(Bytes::from_static(b"streams"));
-    stored.extend(keys.iter().cloned());
-    stored.extend(keys.iter().map(|_| Bytes::from_static(b">")));
-    let timeout = (block > 0).then(|| Duration::from_millis(block));
-    blocking::block_on(ctx, keys, &stored, timeout, serve_blocked)
+        stored.push(Bytes::from_static(b"streams"));
+        stored.extend(keys.iter().cloned());
+        stored.extend(keys.iter().map(|_| Bytes::from_static(b">")));
+        stored
+    })
 }
 
 /// Serves a blocked XREADGROUP from `key`: new entries past the group's last ID (Redis compares
@@ -550,12 +535,7 @@ fn serve_blocked(ctx: &mut Ctx<'_>, key: &Bytes, stored: &[Bytes]) -> Result<Ser
     if created {
         ctx.notify(class::STREAM, "xgroup-createconsumer", key);
     }
-    if ctx.out.is_resp3() {
-        ctx.out.map(1);
-    } else {
-        ctx.out.array(1);
-    }
-    ctx.out.raw(&body.to_vec());
+    reply_streams(ctx.out, 1, &body);
     Ok(Serve::Served)
 }
 

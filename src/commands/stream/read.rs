@@ -18,11 +18,11 @@ use crate::commands::args;
 use crate::engine::types::stream::{StreamId, StreamValue};
 use crate::error::{c_string, CmdError, CmdResult, StreamError};
 use crate::protocol::ReplyBuf;
-use crate::state::blocking::{self, Serve};
+use crate::state::blocking::{self, Serve, ServeFn};
 use crate::state::command::Ctx;
 use parse::stream_err;
 
-/// Entries a blocked XREAD without COUNT is served at most.
+/// Entries a blocked XREAD or XREADGROUP without COUNT is served at most.
 const BLOCKED_DEFAULT_COUNT: usize = 1000;
 
 /// XREAD's options: where STREAMS' keys start, COUNT (0: none), BLOCK in milliseconds.
@@ -158,35 +158,70 @@ pub fn xread(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             served += 1;
         }
     }
+    let blocked = Blocked {
+        block: read.block,
+        count: read.count,
+        serve: serve_blocked,
+    };
+    // Stored for the serving side: `$` resolved, the count it will be served with.
+    reply_or_block(ctx, keys, served, &body, blocked, |count| {
+        let mut stored: Vec<Bytes> = vec![
+            Bytes::from_static(b"xread"),
+            Bytes::from_static(b"count"),
+            Bytes::from(count.to_string()),
+            Bytes::from_static(b"streams"),
+        ];
+        stored.extend(keys.iter().cloned());
+        stored.extend(ids.iter().map(|id| Bytes::from(id.to_text())));
+        stored
+    })
+}
+
+/// How a read that served nothing waits: BLOCK's milliseconds (`None`: it does not), COUNT (0:
+/// none), and what serves it once a key it waits on changes.
+pub(super) struct Blocked {
+    pub block: Option<u64>,
+    pub count: usize,
+    pub serve: ServeFn,
+}
+
+/// Writes a read's streams (`served` of them, their replies in `body`): a map in RESP3, an array
+/// in RESP2, as Redis's XREAD and XREADGROUP answer.
+pub(super) fn reply_streams(out: &mut ReplyBuf, served: usize, body: &ReplyBuf) {
+    if out.is_resp3() {
+        out.map(served);
+    } else {
+        out.array(served);
+    }
+    out.raw(&body.to_vec());
+}
+
+/// The end of XREAD and XREADGROUP: the streams served, else a null array without BLOCK, else the
+/// client blocks on `keys` with the arguments `stored` makes from the COUNT it will be served
+/// with (Redis's default for a blocked read when COUNT is absent).
+pub(super) fn reply_or_block(
+    ctx: &mut Ctx<'_>,
+    keys: &[Bytes],
+    served: usize,
+    body: &ReplyBuf,
+    blocked: Blocked,
+    stored: impl FnOnce(usize) -> Vec<Bytes>,
+) -> CmdResult {
     if served > 0 {
-        if ctx.out.is_resp3() {
-            ctx.out.map(served);
-        } else {
-            ctx.out.array(served);
-        }
-        ctx.out.raw(&body.to_vec());
+        reply_streams(ctx.out, served, body);
         return Ok(());
     }
-    let Some(block) = read.block else {
+    let Some(block) = blocked.block else {
         ctx.out.null_array();
         return Ok(());
     };
-    // Stored for the serving side: `$` resolved, the count it will be served with.
-    let count = if read.count == 0 {
+    let count = if blocked.count == 0 {
         BLOCKED_DEFAULT_COUNT
     } else {
-        read.count
+        blocked.count
     };
-    let mut stored: Vec<Bytes> = vec![
-        Bytes::from_static(b"xread"),
-        Bytes::from_static(b"count"),
-        Bytes::from(count.to_string()),
-        Bytes::from_static(b"streams"),
-    ];
-    stored.extend(keys.iter().cloned());
-    stored.extend(ids.iter().map(|id| Bytes::from(id.to_text())));
     let timeout = (block > 0).then(|| Duration::from_millis(block));
-    blocking::block_on(ctx, keys, &stored, timeout, serve_blocked)
+    blocking::block_on(ctx, keys, &stored(count), timeout, blocked.serve)
 }
 
 /// Serves a blocked XREAD from `key` (its stored arguments: `xread count N streams keys ids`).
@@ -214,12 +249,7 @@ fn serve_blocked(ctx: &mut Ctx<'_>, key: &Bytes, stored: &[Bytes]) -> Result<Ser
                 }
             });
     if found == Serve::Served {
-        if ctx.out.is_resp3() {
-            ctx.out.map(1);
-        } else {
-            ctx.out.array(1);
-        }
-        ctx.out.raw(&body.to_vec());
+        reply_streams(ctx.out, 1, &body);
     }
     Ok(found)
 }

@@ -33,7 +33,7 @@ use crate::engine::shard::Shard;
 use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::Collection;
 use crate::engine::{hash_key, idle_seconds, Keyspace};
-pub use stream::StreamRecord;
+pub use stream::{GroupRecord, StreamRecord};
 
 pub const MAGIC: &[u8; 8] = b"CACHETSN";
 /// Bumped whenever a reader of the previous version could misread a file of the new one.
@@ -57,6 +57,12 @@ pub struct Header {
     pub node_id: String,
     pub cachet_version: String,
     pub databases: u32,
+    /// Coherence: for each origin this daemon followed, (node id, run, last sequence applied),
+    /// taken before the first shard is encoded, so the data holds at least what they say. A
+    /// restart resumes each link from there (a replay) instead of dropping its data. Absent from
+    /// the files of earlier versions.
+    #[serde(default)]
+    pub coherence_positions: Vec<(ByteBuf, u64, u64)>,
 }
 
 /// One key as the snapshot keeps it.

@@ -23,6 +23,7 @@ fn header() -> Header {
         node_id: "n1".into(),
         cachet_version: "test".into(),
         databases: 2,
+        coherence_positions: vec![(ByteBuf::from(b"peer".to_vec()), 7, 42)],
     }
 }
 

@@ -4,8 +4,8 @@
 //! cachet or in Redis). One SCAN batch is read per step, each command a short dispatch, and the
 //! stream yields between batches: a large export never holds a shard for long.
 //!
-//! Its own module: the `cachet export` subcommand's JSON-lines format (branch `portability`) was
-//! not on main when this was written.
+//! DUMP payloads rather than CACHE.EXPORT's natural shapes (`engine::export`, what `cachet
+//! export` writes): this endpoint feeds tools that speak RESTORE.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use super::table::{Kind, MetricDef, Source, LATENCY_BUCKETS, METRICS};
+use super::table::{Kind, LabelFrom, MetricDef, Source, LATENCY_BUCKETS, METRICS};
 use crate::commands::observe::slot_names;
 use crate::commands::server::info::info_text;
 use crate::engine::Priority;
@@ -193,11 +193,44 @@ fn collect(server: &Server, request: &Request) -> Registry {
     let mut scrape = Scrape {
         families: HashMap::new(),
     };
+    let cluster_text = server
+        .cluster
+        .enabled()
+        .then(|| crate::commands::cluster::info_text(server, &server.cluster.topology()));
+    let cluster = InfoFields::parse(cluster_text.as_deref().unwrap_or_default());
     for metric in METRICS {
-        if let Source::Info(field, factor) = metric.source {
-            if let Some(value) = info.number(field) {
-                scrape.add(metric.name, Vec::new(), value * factor);
+        match metric.source {
+            Source::Cluster(field) => {
+                if let Some(value) = cluster.number(field) {
+                    scrape.add(metric.name, Vec::new(), value);
+                }
             }
+            Source::Info(field, factor) => {
+                if let Some(value) = info.number(field) {
+                    scrape.add(metric.name, Vec::new(), value * factor);
+                }
+            }
+            Source::Read(value) => scrape.add(metric.name, Vec::new(), value(server)),
+            Source::Lines {
+                prefix,
+                labels,
+                field,
+                per,
+            } => {
+                for (rest, pairs) in info.composite(prefix) {
+                    let labels: Option<Labels> = labels
+                        .iter()
+                        .map(|from| match *from {
+                            LabelFrom::Rest(name) => Some(label(name, rest)),
+                            LabelFrom::Pair(name, key) => pairs.get(key).map(|v| label(name, *v)),
+                        })
+                        .collect();
+                    if let Some(labels) = labels {
+                        scrape.add(metric.name, labels, parse_num(pairs.get(field)) / per);
+                    }
+                }
+            }
+            Source::Derived => {}
         }
     }
     server_families(server, &info, &mut scrape);
@@ -232,7 +265,6 @@ fn register(registry: &mut Registry, metric: &MetricDef, rows: Vec<(Labels, Valu
 }
 
 fn server_families(server: &Server, info: &InfoFields<'_>, scrape: &mut Scrape) {
-    scrape.add("redis_up", Vec::new(), 1.0);
     let field = |name: &str| info.fields.get(name).copied().unwrap_or("").to_string();
     scrape.add(
         "redis_instance_info",
@@ -249,11 +281,6 @@ fn server_families(server: &Server, info: &InfoFields<'_>, scrape: &mut Scrape) 
         ],
         1.0,
     );
-    scrape.add(
-        "redis_start_time_seconds",
-        Vec::new(),
-        (server.started_unix_ms / 1000) as f64,
-    );
     let sizes = server.keyspace.db_sizes();
     for (db, (keys, expires)) in sizes.into_iter().enumerate() {
         let db = vec![label("db", format!("db{db}"))];
@@ -261,69 +288,9 @@ fn server_families(server: &Server, info: &InfoFields<'_>, scrape: &mut Scrape) 
         scrape.add("redis_db_keys_expiring", db.clone(), expires as f64);
         scrape.add("redis_db_avg_ttl_seconds", db, 0.0);
     }
-    let config = server.config.read();
-    scrape.add(
-        "redis_config_maxclients",
-        Vec::new(),
-        config.maxclients as f64,
-    );
-    scrape.add(
-        "redis_config_maxmemory",
-        Vec::new(),
-        config.maxmemory as f64,
-    );
-    // cachet has no I/O threads: one, as Redis's default reports.
-    scrape.add("redis_config_io_threads", Vec::new(), 1.0);
-    drop(config);
-    scrape.add(
-        "redis_slowlog_length",
-        Vec::new(),
-        server.slowlog.len() as f64,
-    );
-    let (last_id, last_micros) = server.slowlog.newest(1, |entries| {
-        entries
-            .next()
-            .map_or((0, 0), |entry| (entry.id, entry.micros))
-    });
-    scrape.add("redis_slowlog_last_id", Vec::new(), last_id as f64);
-    scrape.add(
-        "redis_last_slow_execution_duration_seconds",
-        Vec::new(),
-        last_micros as f64 / 1e6,
-    );
 }
 
 fn command_families(server: &Server, info: &InfoFields<'_>, scrape: &mut Scrape) {
-    for (name, stats) in info.composite("cmdstat_") {
-        let cmd = vec![label("cmd", name)];
-        scrape.add(
-            "redis_commands_total",
-            cmd.clone(),
-            parse_num(stats.get("calls")),
-        );
-        scrape.add(
-            "redis_commands_duration_seconds_total",
-            cmd.clone(),
-            parse_num(stats.get("usec")) / 1e6,
-        );
-        scrape.add(
-            "redis_commands_rejected_calls_total",
-            cmd.clone(),
-            parse_num(stats.get("rejected_calls")),
-        );
-        scrape.add(
-            "redis_commands_failed_calls_total",
-            cmd,
-            parse_num(stats.get("failed_calls")),
-        );
-    }
-    for (code, stats) in info.composite("errorstat_") {
-        scrape.add(
-            "redis_errors_total",
-            vec![label("err", code)],
-            parse_num(stats.get("count")),
-        );
-    }
     let names = slot_names();
     let totals = server.metrics.command_totals(names.len());
     for (name, percentiles) in info.composite("latency_percentiles_usec_") {
@@ -398,55 +365,16 @@ fn cachet_families(server: &Server, info: &InfoFields<'_>, scrape: &mut Scrape) 
             .unwrap_or(0.0);
         scrape.add("cachet_keys_by_priority", labels, keys);
     }
-    for (_, prefix) in info.composite("prefix") {
-        let Some(name) = prefix.get("prefix") else {
-            continue;
-        };
-        let labels = vec![label("prefix", *name)];
-        scrape.add(
-            "cachet_prefix_hits_total",
-            labels.clone(),
-            parse_num(prefix.get("hits")),
-        );
-        scrape.add(
-            "cachet_prefix_misses_total",
-            labels.clone(),
-            parse_num(prefix.get("misses")),
-        );
-        scrape.add(
-            "cachet_prefix_hit_ratio",
-            labels,
-            parse_num(prefix.get("hit_ratio")),
-        );
-    }
+    // The rest of the per-peer figures are `Lines` rows of the table; this one is a state.
     for (_, peer) in info.composite("peer") {
-        let Some(addr) = peer.get("addr") else {
+        let (Some(addr), Some(kind)) = (peer.get("addr"), peer.get("kind")) else {
             continue;
         };
-        let labels = vec![
-            label("peer", *addr),
-            label("kind", peer.get("kind").copied().unwrap_or("peer")),
-        ];
         let up = peer.get("state").is_some_and(|state| *state == "up");
         scrape.add(
             "cachet_coherence_peer_up",
-            labels.clone(),
+            vec![label("peer", *addr), label("kind", *kind)],
             f64::from(u8::from(up)),
-        );
-        scrape.add(
-            "cachet_coherence_peer_lag_seconds",
-            labels.clone(),
-            parse_num(peer.get("lag_ms")) / 1000.0,
-        );
-        scrape.add(
-            "cachet_coherence_peer_messages_total",
-            labels.clone(),
-            parse_num(peer.get("messages")),
-        );
-        scrape.add(
-            "cachet_coherence_peer_connects_total",
-            labels,
-            parse_num(peer.get("connects")),
         );
     }
 }

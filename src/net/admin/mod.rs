@@ -7,21 +7,24 @@
 
 mod api;
 mod client;
+mod conn;
 mod export;
 pub mod metrics;
 pub mod table;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::{Body, HttpBody};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use http_body_util::BodyExt;
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -91,6 +94,9 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/invalidate", axum::routing::post(api::invalidate))
         .route("/v1/flush", axum::routing::post(api::flush))
         .route("/v1/export", get(export::export))
+        // Layers run outermost last-added: the token is checked before any body is read.
+        .route_layer(middleware::from_fn_with_state(server.clone(), read_body))
+        .route_layer(middleware::from_fn_with_state(server.clone(), loaded))
         .route_layer(middleware::from_fn_with_state(server.clone(), authorize));
     Router::new()
         .route("/metrics", get(metrics_endpoint))
@@ -103,7 +109,8 @@ pub fn router(server: Arc<Server>) -> Router {
         .with_state(server)
 }
 
-/// Serves the admin port on `listener` until `shutdown` completes.
+/// Serves the admin port on `listener` until `shutdown` completes (`conn.rs`: the connection cap
+/// and the read timeouts).
 pub async fn serve(
     server: Arc<Server>,
     listener: TcpListener,
@@ -112,15 +119,7 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "admin port ready");
     }
-    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(err) = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-        })
-        .await
-    {
-        tracing::warn!(%err, "admin port stopped");
-    }
+    conn::serve(server.clone(), router(server), listener, shutdown).await;
 }
 
 async fn not_found() -> ApiError {
@@ -171,6 +170,63 @@ async fn authorize(
     next.run(request).await
 }
 
+/// The API waits for the dataset, as RESP clients do (Redis answers them `-LOADING`): a command
+/// run while the snapshot loads would race the load.
+async fn loaded(State(server): State<Arc<Server>>, request: Request, next: Next) -> Response {
+    if server.accepting.load(Ordering::Acquire) {
+        next.run(request).await
+    } else {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "LOADING the dataset is loading in memory",
+        )
+        .into_response()
+    }
+}
+
+/// Reads a `/v1` request's whole body within `admin-timeout` and at most `MAX_BODY_BYTES`, before
+/// the handler runs: a client that declares a body and sends it slowly, or not at all, is answered
+/// 408 and its connection closed, instead of holding a handler for ever (hyper's timeout covers
+/// the headers only).
+async fn read_body(State(server): State<Arc<Server>>, request: Request, next: Next) -> Response {
+    let timeout = Duration::from_secs(server.config.read().admin_timeout);
+    let (parts, body) = request.into_parts();
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+        .into_response()
+    };
+    // A declared Content-Length over the limit is refused before a byte of it is read.
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return too_large();
+    }
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    let body = match tokio::time::timeout(timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Ok(Err(err)) => {
+            return ApiError::bad_request(format!("could not read the request body: {err}"))
+                .into_response()
+        }
+        Err(_) => {
+            server.admin.timeouts.fetch_add(1, Ordering::Relaxed);
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive within admin-timeout",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
 async fn metrics_endpoint(
     State(server): State<Arc<Server>>,
     headers: HeaderMap,
@@ -200,6 +256,10 @@ async fn health(State(server): State<Arc<Server>>) -> Json<serde_json::Value> {
 /// and coherence is, every coherence link up.
 async fn ready(State(server): State<Arc<Server>>) -> Response {
     let mut reasons = Vec::new();
+    let accepting = server.accepting.load(Ordering::Acquire);
+    if !accepting {
+        reasons.push("loading the dataset".to_string());
+    }
     if *server.shutdown_receiver().borrow() {
         reasons.push("shutting down".to_string());
     }
@@ -221,6 +281,7 @@ async fn ready(State(server): State<Arc<Server>>) -> Response {
     let body = json!({
         "status": status,
         "reasons": reasons,
+        "loading": !accepting,
         "connected_clients": server.clients.len(),
         "coherence": {"enabled": server.coherence.enabled(), "peers": peers, "peers_up": peers_up},
         "keys": server.keyspace.totals.keys.load(Ordering::Relaxed),

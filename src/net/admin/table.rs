@@ -2,6 +2,14 @@
 //! The `redis_*` names are redis_exporter's (1.45, the Debian package), so that dashboards built
 //! for it work against cachet with no exporter; the `cachet_*` families are cachet's own.
 //! Counter names carry their `_total` as exposed (the encoder adds it, `metrics.rs` strips it).
+//! `metrics.rs` reads every source but `Derived` in one loop over this table.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::state::Server;
+use Kind::{Counter, Gauge, Histogram};
+use LabelFrom::{Pair, Rest};
+use Source::{Cluster, Derived, Info, Lines, Read};
 
 /// How a family is typed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,13 +20,36 @@ pub enum Kind {
 }
 
 /// Where a family's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum Source {
-    /// An INFO field, multiplied by the factor (µs to seconds, ms to seconds); `ok` reads 1 and
+    /// An INFO field, multiplied by the factor (µs to seconds, % to a ratio); `ok` reads 1 and
     /// any other word 0, as redis_exporter reads status fields.
     Info(&'static str, f64),
-    /// Computed in `metrics.rs` (labelled families, CONFIG values, the slow log).
+    /// A CLUSTER INFO field, read as redis_exporter reads them (only in cluster mode).
+    Cluster(&'static str),
+    /// A figure of the server's own state, read at scrape time.
+    Read(fn(&Server) -> f64),
+    /// One sample per INFO line named `prefix...` whose value is `a=1,b=2` pairs
+    /// (`cmdstat_get:calls=3,usec=12,...`): the pair `field` divided by `per`, labelled as
+    /// `labels` say.
+    Lines {
+        prefix: &'static str,
+        labels: &'static [LabelFrom],
+        field: &'static str,
+        per: f64,
+    },
+    /// Computed in `metrics.rs` (labels of their own: databases, priorities, quantiles, tags,
+    /// the per-command histogram).
     Derived,
+}
+
+/// Where a `Lines` sample's label value comes from.
+#[derive(Clone, Copy)]
+pub enum LabelFrom {
+    /// (label) The rest of the line's name: `cmdstat_get` gives `get`.
+    Rest(&'static str),
+    /// (label, pair) The value of one of the line's pairs; a line without it gives no sample.
+    Pair(&'static str, &'static str),
 }
 
 pub struct MetricDef {
@@ -28,44 +59,55 @@ pub struct MetricDef {
     pub help: &'static str,
 }
 
-const fn info(
-    name: &'static str,
-    kind: Kind,
-    field: &'static str,
-    help: &'static str,
-) -> MetricDef {
+const fn metric(name: &'static str, kind: Kind, source: Source, help: &'static str) -> MetricDef {
     MetricDef {
         name,
         kind,
-        source: Source::Info(field, 1.0),
+        source,
         help,
     }
 }
 
-const fn scaled(
-    name: &'static str,
+/// An INFO field as it is.
+const fn field(name: &'static str) -> Source {
+    Info(name, 1.0)
+}
+
+const fn lines(
+    prefix: &'static str,
+    labels: &'static [LabelFrom],
     field: &'static str,
-    factor: f64,
-    help: &'static str,
-) -> MetricDef {
-    MetricDef {
-        name,
-        kind: Kind::Gauge,
-        source: Source::Info(field, factor),
-        help,
+    per: f64,
+) -> Source {
+    Lines {
+        prefix,
+        labels,
+        field,
+        per,
     }
 }
 
-const fn derived(name: &'static str, kind: Kind, help: &'static str) -> MetricDef {
-    MetricDef {
-        name,
-        kind,
-        source: Source::Derived,
-        help,
-    }
+const CMD: &[LabelFrom] = &[Rest("cmd")];
+const PREFIX: &[LabelFrom] = &[Pair("prefix", "prefix")];
+const PEER: &[LabelFrom] = &[Pair("peer", "addr"), Pair("kind", "kind")];
+
+fn count(counter: &AtomicU64) -> f64 {
+    counter.load(Ordering::Relaxed) as f64
 }
 
-use Kind::{Counter, Gauge, Histogram};
+fn snapshot_age(server: &Server) -> f64 {
+    let last = server.last_save.load(Ordering::Relaxed);
+    (crate::engine::now_ms() / 1000).saturating_sub(last) as f64
+}
+
+/// The newest slow log entry's (id, microseconds); (0, 0) when the log is empty.
+fn newest_slow(server: &Server) -> (u64, u64) {
+    server.slowlog.newest(1, |entries| {
+        entries
+            .next()
+            .map_or((0, 0), |entry| (entry.id, entry.micros))
+    })
+}
 
 /// redis_exporter types a few counters whose names do not end in `_total`
 /// (`redis_total_error_replies`...); the encoder would append `_total` to a counter's name, so
@@ -73,182 +115,211 @@ use Kind::{Counter, Gauge, Histogram};
 #[rustfmt::skip]
 pub static METRICS: &[MetricDef] = &[
     // Server
-    derived("redis_up", Gauge, "Whether the server answers (always 1 when /metrics answers)."),
-    derived("redis_instance_info", Gauge, "Information about the server, in labels."),
-    derived("redis_start_time_seconds", Gauge, "Unix time the server started."),
-    info("redis_uptime_in_seconds", Gauge, "uptime_in_seconds", "Seconds since the server started."),
-    info("redis_process_id", Gauge, "process_id", "Process id."),
-    info("redis_io_threads_active", Gauge, "io_threads_active", "Whether I/O threads are active."),
+    metric("redis_up", Gauge, Read(|_| 1.0), "Whether the server answers (always 1 when /metrics answers)."),
+    metric("redis_instance_info", Gauge, Derived, "Information about the server, in labels."),
+    metric("redis_start_time_seconds", Gauge, Read(|s| (s.started_unix_ms / 1000) as f64), "Unix time the server started."),
+    metric("redis_uptime_in_seconds", Gauge, field("uptime_in_seconds"), "Seconds since the server started."),
+    metric("redis_process_id", Gauge, field("process_id"), "Process id."),
+    metric("redis_io_threads_active", Gauge, field("io_threads_active"), "Whether I/O threads are active."),
     // Clients
-    info("redis_connected_clients", Gauge, "connected_clients", "Connected clients."),
-    info("redis_blocked_clients", Gauge, "blocked_clients", "Clients blocked on a key."),
-    info("redis_tracking_clients", Gauge, "tracking_clients", "Clients with tracking on."),
-    info("redis_clients_in_timeout_table", Gauge, "clients_in_timeout_table", "Blocked clients with a timeout."),
-    info("redis_cluster_connections", Gauge, "cluster_connections", "Cluster bus connections."),
-    info("redis_client_recent_max_input_buffer_bytes", Gauge, "client_recent_max_input_buffer", "Largest client query buffer."),
-    info("redis_client_recent_max_output_buffer_bytes", Gauge, "client_recent_max_output_buffer", "Largest client output buffer."),
+    metric("redis_connected_clients", Gauge, field("connected_clients"), "Connected clients."),
+    metric("redis_blocked_clients", Gauge, field("blocked_clients"), "Clients blocked on a key."),
+    metric("redis_tracking_clients", Gauge, field("tracking_clients"), "Clients with tracking on."),
+    metric("redis_clients_in_timeout_table", Gauge, field("clients_in_timeout_table"), "Blocked clients with a timeout."),
+    metric("redis_cluster_connections", Gauge, field("cluster_connections"), "Cluster bus connections."),
+    metric("redis_client_recent_max_input_buffer_bytes", Gauge, field("client_recent_max_input_buffer"), "Largest client query buffer."),
+    metric("redis_client_recent_max_output_buffer_bytes", Gauge, field("client_recent_max_output_buffer"), "Largest client output buffer."),
     // Memory
-    info("redis_memory_used_bytes", Gauge, "used_memory", "Memory used (the data's accounting plus the start-up baseline)."),
-    info("redis_memory_used_rss_bytes", Gauge, "used_memory_rss", "Resident set size."),
-    info("redis_memory_used_peak_bytes", Gauge, "used_memory_peak", "Peak of used memory."),
-    info("redis_memory_used_lua_bytes", Gauge, "used_memory_lua", "Memory of the Lua VM."),
-    info("redis_memory_used_overhead_bytes", Gauge, "used_memory_overhead", "Memory that is not the dataset."),
-    info("redis_memory_used_startup_bytes", Gauge, "used_memory_startup", "Memory used at start-up."),
-    info("redis_memory_used_dataset_bytes", Gauge, "used_memory_dataset", "Memory of the dataset."),
-    info("redis_memory_used_scripts_bytes", Gauge, "used_memory_scripts", "Memory of cached scripts and functions."),
-    info("redis_memory_max_bytes", Gauge, "maxmemory", "maxmemory."),
-    info("redis_allocator_active_bytes", Gauge, "allocator_active", "Allocator active bytes."),
-    info("redis_allocator_allocated_bytes", Gauge, "allocator_allocated", "Allocator allocated bytes."),
-    info("redis_allocator_resident_bytes", Gauge, "allocator_resident", "Allocator resident bytes."),
-    info("redis_allocator_frag_ratio", Gauge, "allocator_frag_ratio", "Allocator fragmentation ratio."),
-    info("redis_allocator_frag_bytes", Gauge, "allocator_frag_bytes", "Allocator fragmentation bytes."),
-    info("redis_allocator_rss_ratio", Gauge, "allocator_rss_ratio", "Allocator RSS ratio."),
-    info("redis_allocator_rss_bytes", Gauge, "allocator_rss_bytes", "Allocator RSS bytes."),
-    info("redis_mem_fragmentation_ratio", Gauge, "mem_fragmentation_ratio", "RSS over used memory."),
-    info("redis_mem_fragmentation_bytes", Gauge, "mem_fragmentation_bytes", "RSS minus used memory."),
-    info("redis_mem_clients_slaves", Gauge, "mem_clients_slaves", "Memory of replica clients."),
-    info("redis_mem_clients_normal", Gauge, "mem_clients_normal", "Memory of normal clients' buffers."),
-    info("redis_mem_not_counted_for_eviction_bytes", Gauge, "mem_not_counted_for_evict", "Memory not counted for eviction."),
-    info("redis_lazyfree_pending_objects", Gauge, "lazyfree_pending_objects", "Objects waiting to be freed."),
-    info("redis_active_defrag_running", Gauge, "active_defrag_running", "Whether defragmentation runs."),
-    info("redis_number_of_cached_scripts", Gauge, "number_of_cached_scripts", "Scripts in the EVAL cache."),
-    // Persistence (cachet does not persist: idle values)
-    info("redis_loading_dump_file", Gauge, "loading", "Whether a dump file is loading."),
-    info("redis_rdb_changes_since_last_save", Gauge, "rdb_changes_since_last_save", "Changes since the last save."),
-    info("redis_rdb_bgsave_in_progress", Gauge, "rdb_bgsave_in_progress", "Whether a BGSAVE runs."),
-    info("redis_rdb_last_save_timestamp_seconds", Gauge, "rdb_last_save_time", "Unix time of the last save."),
-    info("redis_rdb_last_bgsave_status", Gauge, "rdb_last_bgsave_status", "1 when the last BGSAVE succeeded."),
-    info("redis_rdb_last_bgsave_duration_sec", Gauge, "rdb_last_bgsave_time_sec", "Duration of the last BGSAVE."),
-    info("redis_rdb_current_bgsave_duration_sec", Gauge, "rdb_current_bgsave_time_sec", "Duration of the running BGSAVE."),
-    info("redis_rdb_last_cow_size_bytes", Gauge, "rdb_last_cow_size", "Copy-on-write bytes of the last BGSAVE."),
-    info("redis_aof_enabled", Gauge, "aof_enabled", "Whether AOF is on."),
-    info("redis_aof_rewrite_in_progress", Gauge, "aof_rewrite_in_progress", "Whether an AOF rewrite runs."),
-    info("redis_aof_rewrite_scheduled", Gauge, "aof_rewrite_scheduled", "Whether an AOF rewrite is scheduled."),
-    info("redis_aof_last_rewrite_duration_sec", Gauge, "aof_last_rewrite_time_sec", "Duration of the last AOF rewrite."),
-    info("redis_aof_current_rewrite_duration_sec", Gauge, "aof_current_rewrite_time_sec", "Duration of the running AOF rewrite."),
-    info("redis_aof_last_cow_size_bytes", Gauge, "aof_last_cow_size", "Copy-on-write bytes of the last AOF rewrite."),
-    info("redis_aof_last_bgrewrite_status", Gauge, "aof_last_bgrewrite_status", "1 when the last AOF rewrite succeeded."),
-    info("redis_aof_last_write_status", Gauge, "aof_last_write_status", "1 when the last AOF write succeeded."),
-    info("redis_module_fork_in_progress", Gauge, "module_fork_in_progress", "Whether a module fork runs."),
-    info("redis_module_fork_last_cow_size", Gauge, "module_fork_last_cow_size", "Copy-on-write bytes of the last module fork."),
+    metric("redis_memory_used_bytes", Gauge, field("used_memory"), "Memory used (the data's accounting plus the start-up baseline)."),
+    metric("redis_memory_used_rss_bytes", Gauge, field("used_memory_rss"), "Resident set size."),
+    metric("redis_memory_used_peak_bytes", Gauge, field("used_memory_peak"), "Peak of used memory."),
+    metric("redis_memory_used_lua_bytes", Gauge, field("used_memory_lua"), "Memory of the Lua VM."),
+    metric("redis_memory_used_overhead_bytes", Gauge, field("used_memory_overhead"), "Memory that is not the dataset."),
+    metric("redis_memory_used_startup_bytes", Gauge, field("used_memory_startup"), "Memory used at start-up."),
+    metric("redis_memory_used_dataset_bytes", Gauge, field("used_memory_dataset"), "Memory of the dataset."),
+    metric("redis_memory_used_scripts_bytes", Gauge, field("used_memory_scripts"), "Memory of cached scripts and functions."),
+    metric("redis_memory_max_bytes", Gauge, field("maxmemory"), "maxmemory."),
+    metric("redis_allocator_active_bytes", Gauge, field("allocator_active"), "Allocator active bytes."),
+    metric("redis_allocator_allocated_bytes", Gauge, field("allocator_allocated"), "Allocator allocated bytes."),
+    metric("redis_allocator_resident_bytes", Gauge, field("allocator_resident"), "Allocator resident bytes."),
+    metric("redis_allocator_frag_ratio", Gauge, field("allocator_frag_ratio"), "Allocator fragmentation ratio."),
+    metric("redis_allocator_frag_bytes", Gauge, field("allocator_frag_bytes"), "Allocator fragmentation bytes."),
+    metric("redis_allocator_rss_ratio", Gauge, field("allocator_rss_ratio"), "Allocator RSS ratio."),
+    metric("redis_allocator_rss_bytes", Gauge, field("allocator_rss_bytes"), "Allocator RSS bytes."),
+    metric("redis_mem_fragmentation_ratio", Gauge, field("mem_fragmentation_ratio"), "RSS over used memory."),
+    metric("redis_mem_fragmentation_bytes", Gauge, field("mem_fragmentation_bytes"), "RSS minus used memory."),
+    metric("redis_mem_clients_slaves", Gauge, field("mem_clients_slaves"), "Memory of replica clients."),
+    metric("redis_mem_clients_normal", Gauge, field("mem_clients_normal"), "Memory of normal clients' buffers."),
+    metric("redis_mem_not_counted_for_eviction_bytes", Gauge, field("mem_not_counted_for_evict"), "Memory not counted for eviction."),
+    metric("redis_lazyfree_pending_objects", Gauge, field("lazyfree_pending_objects"), "Objects waiting to be freed."),
+    metric("redis_active_defrag_running", Gauge, field("active_defrag_running"), "Whether defragmentation runs."),
+    metric("redis_number_of_cached_scripts", Gauge, field("number_of_cached_scripts"), "Scripts in the EVAL cache."),
+    // Persistence (snapshots; no AOF: idle values)
+    metric("redis_loading_dump_file", Gauge, field("loading"), "Whether a dump file is loading."),
+    metric("redis_rdb_changes_since_last_save", Gauge, field("rdb_changes_since_last_save"), "Changes since the last save."),
+    metric("redis_rdb_bgsave_in_progress", Gauge, field("rdb_bgsave_in_progress"), "Whether a BGSAVE runs."),
+    metric("redis_rdb_last_save_timestamp_seconds", Gauge, field("rdb_last_save_time"), "Unix time of the last save."),
+    metric("redis_rdb_last_bgsave_status", Gauge, field("rdb_last_bgsave_status"), "1 when the last BGSAVE succeeded."),
+    metric("redis_rdb_last_bgsave_duration_sec", Gauge, field("rdb_last_bgsave_time_sec"), "Duration of the last BGSAVE."),
+    metric("redis_rdb_current_bgsave_duration_sec", Gauge, field("rdb_current_bgsave_time_sec"), "Duration of the running BGSAVE."),
+    metric("redis_rdb_last_cow_size_bytes", Gauge, field("rdb_last_cow_size"), "Copy-on-write bytes of the last BGSAVE."),
+    metric("redis_aof_enabled", Gauge, field("aof_enabled"), "Whether AOF is on."),
+    metric("redis_aof_rewrite_in_progress", Gauge, field("aof_rewrite_in_progress"), "Whether an AOF rewrite runs."),
+    metric("redis_aof_rewrite_scheduled", Gauge, field("aof_rewrite_scheduled"), "Whether an AOF rewrite is scheduled."),
+    metric("redis_aof_last_rewrite_duration_sec", Gauge, field("aof_last_rewrite_time_sec"), "Duration of the last AOF rewrite."),
+    metric("redis_aof_current_rewrite_duration_sec", Gauge, field("aof_current_rewrite_time_sec"), "Duration of the running AOF rewrite."),
+    metric("redis_aof_last_cow_size_bytes", Gauge, field("aof_last_cow_size"), "Copy-on-write bytes of the last AOF rewrite."),
+    metric("redis_aof_last_bgrewrite_status", Gauge, field("aof_last_bgrewrite_status"), "1 when the last AOF rewrite succeeded."),
+    metric("redis_aof_last_write_status", Gauge, field("aof_last_write_status"), "1 when the last AOF write succeeded."),
+    metric("redis_module_fork_in_progress", Gauge, field("module_fork_in_progress"), "Whether a module fork runs."),
+    metric("redis_module_fork_last_cow_size", Gauge, field("module_fork_last_cow_size"), "Copy-on-write bytes of the last module fork."),
     // Stats
-    info("redis_connections_received_total", Counter, "total_connections_received", "Connections accepted."),
-    info("redis_commands_processed_total", Counter, "total_commands_processed", "Commands processed."),
-    info("redis_rejected_connections_total", Counter, "rejected_connections", "Connections refused (maxclients)."),
-    info("redis_net_input_bytes_total", Counter, "total_net_input_bytes", "Bytes read from clients."),
-    info("redis_net_output_bytes_total", Counter, "total_net_output_bytes", "Bytes written to clients."),
-    info("redis_expired_keys_total", Counter, "expired_keys", "Keys expired."),
-    info("redis_evicted_keys_total", Counter, "evicted_keys", "Keys evicted."),
-    info("redis_keyspace_hits_total", Counter, "keyspace_hits", "Lookups that found their key."),
-    info("redis_keyspace_misses_total", Counter, "keyspace_misses", "Lookups that did not."),
-    info("redis_expired_stale_percentage", Gauge, "expired_stale_perc", "Estimated percentage of expired keys not yet removed."),
-    info("redis_expired_time_cap_reached_total", Gauge, "expired_time_cap_reached_count", "Active expiry cycles stopped by their time budget."),
-    info("redis_pubsub_channels", Gauge, "pubsub_channels", "Channels with subscribers."),
-    info("redis_pubsub_patterns", Gauge, "pubsub_patterns", "Patterns with subscribers."),
-    scaled("redis_latest_fork_seconds", "latest_fork_usec", 1e-6, "Duration of the latest fork."),
-    info("redis_migrate_cached_sockets_total", Gauge, "migrate_cached_sockets", "Sockets cached by MIGRATE."),
-    info("redis_slave_expires_tracked_keys", Gauge, "slave_expires_tracked_keys", "Keys a replica tracks for expiry."),
-    info("redis_defrag_hits", Gauge, "active_defrag_hits", "Values moved by defragmentation."),
-    info("redis_defrag_misses", Gauge, "active_defrag_misses", "Values defragmentation skipped."),
-    info("redis_defrag_key_hits", Gauge, "active_defrag_key_hits", "Keys defragmented."),
-    info("redis_defrag_key_misses", Gauge, "active_defrag_key_misses", "Keys defragmentation skipped."),
-    info("redis_tracking_total_keys", Gauge, "tracking_total_keys", "Keys in the tracking table."),
-    info("redis_tracking_total_items", Gauge, "tracking_total_items", "Client ids in the tracking table."),
-    info("redis_tracking_total_prefixes", Gauge, "tracking_total_prefixes", "Prefixes in the broadcast tracking table."),
-    info("redis_total_error_replies", Gauge, "total_error_replies", "Error replies sent."),
-    info("redis_unexpected_error_replies", Gauge, "unexpected_error_replies", "Error replies of unexpected kinds."),
-    info("redis_dump_payload_sanitizations", Gauge, "dump_payload_sanitizations", "Deep DUMP payload checks."),
-    info("redis_total_reads_processed", Gauge, "total_reads_processed", "Socket reads."),
-    info("redis_total_writes_processed", Gauge, "total_writes_processed", "Socket writes."),
-    info("redis_io_threaded_reads_processed", Gauge, "io_threaded_reads_processed", "Reads done by I/O threads."),
-    info("redis_io_threaded_writes_processed", Gauge, "io_threaded_writes_processed", "Writes done by I/O threads."),
+    metric("redis_connections_received_total", Counter, field("total_connections_received"), "Connections accepted."),
+    metric("redis_commands_processed_total", Counter, field("total_commands_processed"), "Commands processed."),
+    metric("redis_rejected_connections_total", Counter, field("rejected_connections"), "Connections refused (maxclients)."),
+    metric("redis_net_input_bytes_total", Counter, field("total_net_input_bytes"), "Bytes read from clients."),
+    metric("redis_net_output_bytes_total", Counter, field("total_net_output_bytes"), "Bytes written to clients."),
+    metric("redis_expired_keys_total", Counter, field("expired_keys"), "Keys expired."),
+    metric("redis_evicted_keys_total", Counter, field("evicted_keys"), "Keys evicted."),
+    metric("redis_keyspace_hits_total", Counter, field("keyspace_hits"), "Lookups that found their key."),
+    metric("redis_keyspace_misses_total", Counter, field("keyspace_misses"), "Lookups that did not."),
+    metric("redis_expired_stale_percentage", Gauge, field("expired_stale_perc"), "Estimated percentage of expired keys not yet removed."),
+    metric("redis_expired_time_cap_reached_total", Gauge, field("expired_time_cap_reached_count"), "Active expiry cycles stopped by their time budget."),
+    metric("redis_pubsub_channels", Gauge, field("pubsub_channels"), "Channels with subscribers."),
+    metric("redis_pubsub_patterns", Gauge, field("pubsub_patterns"), "Patterns with subscribers."),
+    metric("redis_latest_fork_seconds", Gauge, Info("latest_fork_usec", 1e-6), "Duration of the latest fork."),
+    metric("redis_migrate_cached_sockets_total", Gauge, field("migrate_cached_sockets"), "Sockets cached by MIGRATE."),
+    metric("redis_slave_expires_tracked_keys", Gauge, field("slave_expires_tracked_keys"), "Keys a replica tracks for expiry."),
+    metric("redis_defrag_hits", Gauge, field("active_defrag_hits"), "Values moved by defragmentation."),
+    metric("redis_defrag_misses", Gauge, field("active_defrag_misses"), "Values defragmentation skipped."),
+    metric("redis_defrag_key_hits", Gauge, field("active_defrag_key_hits"), "Keys defragmented."),
+    metric("redis_defrag_key_misses", Gauge, field("active_defrag_key_misses"), "Keys defragmentation skipped."),
+    metric("redis_tracking_total_keys", Gauge, field("tracking_total_keys"), "Keys in the tracking table."),
+    metric("redis_tracking_total_items", Gauge, field("tracking_total_items"), "Client ids in the tracking table."),
+    metric("redis_tracking_total_prefixes", Gauge, field("tracking_total_prefixes"), "Prefixes in the broadcast tracking table."),
+    metric("redis_total_error_replies", Gauge, field("total_error_replies"), "Error replies sent."),
+    metric("redis_unexpected_error_replies", Gauge, field("unexpected_error_replies"), "Error replies of unexpected kinds."),
+    metric("redis_dump_payload_sanitizations", Gauge, field("dump_payload_sanitizations"), "Deep DUMP payload checks."),
+    metric("redis_total_reads_processed", Gauge, field("total_reads_processed"), "Socket reads."),
+    metric("redis_total_writes_processed", Gauge, field("total_writes_processed"), "Socket writes."),
+    metric("redis_io_threaded_reads_processed", Gauge, field("io_threaded_reads_processed"), "Reads done by I/O threads."),
+    metric("redis_io_threaded_writes_processed", Gauge, field("io_threaded_writes_processed"), "Writes done by I/O threads."),
     // Replication (standalone: idle values)
-    info("redis_connected_slaves", Gauge, "connected_slaves", "Connected replicas."),
-    info("redis_replication_backlog_bytes", Gauge, "repl_backlog_size", "Replication backlog size."),
-    info("redis_repl_backlog_is_active", Gauge, "repl_backlog_active", "Whether the replication backlog is active."),
-    info("redis_repl_backlog_first_byte_offset", Gauge, "repl_backlog_first_byte_offset", "First offset in the replication backlog."),
-    info("redis_repl_backlog_history_bytes", Gauge, "repl_backlog_histlen", "Bytes in the replication backlog."),
-    info("redis_master_repl_offset", Gauge, "master_repl_offset", "Replication offset."),
-    info("redis_second_repl_offset", Gauge, "second_repl_offset", "Offset up to which replication ids are accepted."),
-    info("redis_replica_resyncs_full", Gauge, "sync_full", "Full resynchronizations."),
-    info("redis_replica_partial_resync_accepted", Gauge, "sync_partial_ok", "Partial resynchronizations accepted."),
-    info("redis_replica_partial_resync_denied", Gauge, "sync_partial_err", "Partial resynchronizations denied."),
+    metric("redis_connected_slaves", Gauge, field("connected_slaves"), "Connected replicas."),
+    metric("redis_replication_backlog_bytes", Gauge, field("repl_backlog_size"), "Replication backlog size."),
+    metric("redis_repl_backlog_is_active", Gauge, field("repl_backlog_active"), "Whether the replication backlog is active."),
+    metric("redis_repl_backlog_first_byte_offset", Gauge, field("repl_backlog_first_byte_offset"), "First offset in the replication backlog."),
+    metric("redis_repl_backlog_history_bytes", Gauge, field("repl_backlog_histlen"), "Bytes in the replication backlog."),
+    metric("redis_master_repl_offset", Gauge, field("master_repl_offset"), "Replication offset."),
+    metric("redis_second_repl_offset", Gauge, field("second_repl_offset"), "Offset up to which replication ids are accepted."),
+    metric("redis_replica_resyncs_full", Gauge, field("sync_full"), "Full resynchronizations."),
+    metric("redis_replica_partial_resync_accepted", Gauge, field("sync_partial_ok"), "Partial resynchronizations accepted."),
+    metric("redis_replica_partial_resync_denied", Gauge, field("sync_partial_err"), "Partial resynchronizations denied."),
     // CPU
-    info("redis_cpu_sys_seconds_total", Counter, "used_cpu_sys", "System CPU time."),
-    info("redis_cpu_user_seconds_total", Counter, "used_cpu_user", "User CPU time."),
-    info("redis_cpu_sys_children_seconds_total", Counter, "used_cpu_sys_children", "System CPU time of children."),
-    info("redis_cpu_user_children_seconds_total", Counter, "used_cpu_user_children", "User CPU time of children."),
-    info("redis_cpu_sys_main_thread_seconds_total", Counter, "used_cpu_sys_main_thread", "System CPU time of the main thread."),
-    info("redis_cpu_user_main_thread_seconds_total", Counter, "used_cpu_user_main_thread", "User CPU time of the main thread."),
+    metric("redis_cpu_sys_seconds_total", Counter, field("used_cpu_sys"), "System CPU time."),
+    metric("redis_cpu_user_seconds_total", Counter, field("used_cpu_user"), "User CPU time."),
+    metric("redis_cpu_sys_children_seconds_total", Counter, field("used_cpu_sys_children"), "System CPU time of children."),
+    metric("redis_cpu_user_children_seconds_total", Counter, field("used_cpu_user_children"), "User CPU time of children."),
+    metric("redis_cpu_sys_main_thread_seconds_total", Counter, field("used_cpu_sys_main_thread"), "System CPU time of the main thread."),
+    metric("redis_cpu_user_main_thread_seconds_total", Counter, field("used_cpu_user_main_thread"), "User CPU time of the main thread."),
     // Cluster
-    info("redis_cluster_enabled", Gauge, "cluster_enabled", "Whether cluster mode is on."),
+    metric("redis_cluster_enabled", Gauge, field("cluster_enabled"), "Whether cluster mode is on."),
+    metric("redis_cluster_state", Gauge, Cluster("cluster_state"), "1 when CLUSTER INFO's cluster_state is ok."),
+    metric("redis_cluster_slots_assigned", Gauge, Cluster("cluster_slots_assigned"), "Slots assigned to a node."),
+    metric("redis_cluster_slots_ok", Gauge, Cluster("cluster_slots_ok"), "Slots whose node is not failing."),
+    metric("redis_cluster_slots_pfail", Gauge, Cluster("cluster_slots_pfail"), "Slots whose node is possibly failing."),
+    metric("redis_cluster_slots_fail", Gauge, Cluster("cluster_slots_fail"), "Slots whose node is failing."),
+    metric("redis_cluster_known_nodes", Gauge, Cluster("cluster_known_nodes"), "Nodes in the cluster's configuration."),
+    metric("redis_cluster_size", Gauge, Cluster("cluster_size"), "Masters serving at least one slot."),
+    metric("redis_cluster_current_epoch", Gauge, Cluster("cluster_current_epoch"), "The cluster's current epoch."),
+    metric("redis_cluster_my_epoch", Gauge, Cluster("cluster_my_epoch"), "This node's configuration epoch."),
+    metric("redis_cluster_messages_sent_total", Gauge, Cluster("cluster_stats_messages_sent"), "Cluster bus messages sent (no gossip bus in cachet: 0)."),
+    metric("redis_cluster_messages_received_total", Gauge, Cluster("cluster_stats_messages_received"), "Cluster bus messages received (no gossip bus in cachet: 0)."),
     // Commandstats, errorstats, latencystats, keyspace
-    derived("redis_commands_total", Counter, "Calls per command."),
-    derived("redis_commands_duration_seconds_total", Counter, "Time spent per command."),
-    derived("redis_commands_rejected_calls_total", Counter, "Calls refused before running, per command."),
-    derived("redis_commands_failed_calls_total", Counter, "Calls that failed while running, per command."),
-    derived("redis_errors_total", Counter, "Error replies per error code."),
-    derived("redis_latency_percentiles_usec", Gauge, "Latency percentiles per command (latency-tracking-info-percentiles), microseconds."),
-    derived("redis_latency_percentiles_usec_sum", Gauge, "Time spent per command, microseconds."),
-    derived("redis_latency_percentiles_usec_count", Gauge, "Calls per command counted by the latency histograms."),
-    derived("redis_db_keys", Gauge, "Keys per database."),
-    derived("redis_db_keys_expiring", Gauge, "Keys with a TTL per database."),
-    derived("redis_db_avg_ttl_seconds", Gauge, "Average TTL per database (not tracked: 0, as Redis's is an estimate)."),
+    metric("redis_commands_total", Counter, lines("cmdstat_", CMD, "calls", 1.0), "Calls per command."),
+    metric("redis_commands_duration_seconds_total", Counter, lines("cmdstat_", CMD, "usec", 1e6), "Time spent per command."),
+    metric("redis_commands_rejected_calls_total", Counter, lines("cmdstat_", CMD, "rejected_calls", 1.0), "Calls refused before running, per command."),
+    metric("redis_commands_failed_calls_total", Counter, lines("cmdstat_", CMD, "failed_calls", 1.0), "Calls that failed while running, per command."),
+    metric("redis_errors_total", Counter, lines("errorstat_", &[Rest("err")], "count", 1.0), "Error replies per error code."),
+    metric("redis_latency_percentiles_usec", Gauge, Derived, "Latency percentiles per command (latency-tracking-info-percentiles), microseconds."),
+    metric("redis_latency_percentiles_usec_sum", Gauge, Derived, "Time spent per command, microseconds."),
+    metric("redis_latency_percentiles_usec_count", Gauge, Derived, "Calls per command counted by the latency histograms."),
+    metric("redis_db_keys", Gauge, Derived, "Keys per database."),
+    metric("redis_db_keys_expiring", Gauge, Derived, "Keys with a TTL per database."),
+    metric("redis_db_avg_ttl_seconds", Gauge, Derived, "Average TTL per database (not tracked: 0, as Redis's is an estimate)."),
     // CONFIG and SLOWLOG, as redis_exporter reads them
-    derived("redis_config_maxclients", Gauge, "maxclients."),
-    derived("redis_config_maxmemory", Gauge, "maxmemory."),
-    derived("redis_config_io_threads", Gauge, "io-threads."),
-    derived("redis_slowlog_length", Gauge, "Entries in the slow log."),
-    derived("redis_slowlog_last_id", Gauge, "Id of the newest slow log entry."),
-    derived("redis_last_slow_execution_duration_seconds", Gauge, "Duration of the newest slow log entry."),
+    metric("redis_config_maxclients", Gauge, Read(|s| s.config.read().maxclients as f64), "maxclients."),
+    metric("redis_config_maxmemory", Gauge, Read(|s| s.config.read().maxmemory as f64), "maxmemory."),
+    // cachet has no I/O threads: one, as Redis's default reports.
+    metric("redis_config_io_threads", Gauge, Read(|_| 1.0), "io-threads."),
+    metric("redis_slowlog_length", Gauge, Read(|s| s.slowlog.len() as f64), "Entries in the slow log."),
+    metric("redis_slowlog_last_id", Gauge, Read(|s| newest_slow(s).0 as f64), "Id of the newest slow log entry."),
+    metric("redis_last_slow_execution_duration_seconds", Gauge, Read(|s| newest_slow(s).1 as f64 / 1e6), "Duration of the newest slow log entry."),
     // cachet's own
-    info("cachet_shards", Gauge, "shards", "Keyspace shards."),
-    info("cachet_keys", Gauge, "keys", "Keys in every database."),
-    info("cachet_keyspace_memory_bytes", Gauge, "keyspace_memory", "The data's byte accounting (what maxmemory is enforced against)."),
-    info("cachet_maxmemory_keys", Gauge, "maxmemory_keys", "Most keys before eviction; 0: no limit."),
-    info("cachet_hit_ratio", Gauge, "hit_ratio", "Hits over lookups since the last reset."),
-    info("cachet_evicted_bytes_total", Counter, "evicted_bytes", "Bytes evicted."),
-    derived("cachet_evicted_keys_by_priority_total", Counter, "Keys evicted per priority."),
-    derived("cachet_evicted_bytes_by_priority_total", Counter, "Bytes evicted per priority."),
-    derived("cachet_keys_by_priority", Gauge, "Keys per priority."),
-    info("cachet_eviction_pool_size", Gauge, "eviction_pool_size", "Candidates in the eviction pool."),
-    info("cachet_eviction_walks_total", Counter, "eviction_walks", "Evictions that had to walk the keyspace."),
-    info("cachet_tag_index_tags", Gauge, "tag_index_labels", "Tags in the tag index."),
-    info("cachet_tag_index_bytes", Gauge, "tag_index_bytes", "Bytes of the tag index."),
-    info("cachet_dependency_index_bytes", Gauge, "dependency_index_bytes", "Bytes of the dependency index."),
-    info("cachet_invalidated_keys_total", Counter, "invalidated_keys", "Keys invalidated by tag, dependency or pattern."),
-    info("cachet_invalidation_backlog", Gauge, "invalidation_backlog", "Invalidated keys the sweeper has yet to delete."),
-    derived("cachet_prefix_hits_total", Counter, "Hits per stats-prefixes prefix."),
-    derived("cachet_prefix_misses_total", Counter, "Misses per stats-prefixes prefix."),
-    derived("cachet_prefix_hit_ratio", Gauge, "Hit ratio per stats-prefixes prefix."),
-    derived("cachet_tag_keys", Gauge, "Keys carrying the tag, for the tags named by /metrics?tag=."),
-    derived("cachet_tag_bytes", Gauge, "Bytes of the entries carrying the tag, for the tags named by /metrics?tag=."),
-    derived("cachet_tag_hits_total", Counter, "Reads that hit an entry carrying the tag, for the tags named by /metrics?tag=."),
-    derived("cachet_command_duration_seconds", Histogram, "Latency per command (latency-tracking must be on)."),
+    metric("cachet_shards", Gauge, field("shards"), "Keyspace shards."),
+    metric("cachet_keys", Gauge, field("keys"), "Keys in every database."),
+    metric("cachet_keyspace_memory_bytes", Gauge, field("keyspace_memory"), "The data's byte accounting (what maxmemory is enforced against)."),
+    metric("cachet_maxmemory_keys", Gauge, field("maxmemory_keys"), "Most keys before eviction; 0: no limit."),
+    metric("cachet_hit_ratio", Gauge, field("hit_ratio"), "Hits over lookups since the last reset."),
+    metric("cachet_evicted_bytes_total", Counter, field("evicted_bytes"), "Bytes evicted."),
+    metric("cachet_evicted_keys_by_priority_total", Counter, Derived, "Keys evicted per priority."),
+    metric("cachet_evicted_bytes_by_priority_total", Counter, Derived, "Bytes evicted per priority."),
+    metric("cachet_keys_by_priority", Gauge, Derived, "Keys per priority."),
+    metric("cachet_eviction_pool_size", Gauge, field("eviction_pool_size"), "Candidates in the eviction pool."),
+    metric("cachet_eviction_walks_total", Counter, field("eviction_walks"), "Evictions that had to walk the keyspace."),
+    metric("cachet_tag_index_tags", Gauge, field("tag_index_labels"), "Tags in the tag index."),
+    metric("cachet_tag_index_bytes", Gauge, field("tag_index_bytes"), "Bytes of the tag index."),
+    metric("cachet_dependency_index_bytes", Gauge, field("dependency_index_bytes"), "Bytes of the dependency index."),
+    metric("cachet_invalidated_keys_total", Counter, field("invalidated_keys"), "Keys invalidated by tag, dependency or pattern."),
+    metric("cachet_invalidation_backlog", Gauge, field("invalidation_backlog"), "Invalidated keys the sweeper has yet to delete."),
+    metric("cachet_prefix_hits_total", Counter, lines("prefix", PREFIX, "hits", 1.0), "Hits per stats-prefixes prefix."),
+    metric("cachet_prefix_misses_total", Counter, lines("prefix", PREFIX, "misses", 1.0), "Misses per stats-prefixes prefix."),
+    metric("cachet_prefix_hit_ratio", Gauge, lines("prefix", PREFIX, "hit_ratio", 1.0), "Hit ratio per stats-prefixes prefix."),
+    metric("cachet_tag_keys", Gauge, Derived, "Keys carrying the tag, for the tags named by /metrics?tag=."),
+    metric("cachet_tag_bytes", Gauge, Derived, "Bytes of the entries carrying the tag, for the tags named by /metrics?tag=."),
+    metric("cachet_tag_hits_total", Counter, Derived, "Reads that hit an entry carrying the tag, for the tags named by /metrics?tag=."),
+    metric("cachet_command_duration_seconds", Histogram, Derived, "Latency per command (latency-tracking must be on)."),
+    // The admin port itself
+    metric("cachet_admin_connections", Gauge, Read(|s| count(&s.admin.connections)), "Admin-port connections open."),
+    metric("cachet_admin_connections_received_total", Counter, Read(|s| count(&s.admin.connections_received)), "Admin-port connections accepted."),
+    metric("cachet_admin_rejected_connections_total", Counter, Read(|s| count(&s.admin.rejected_connections)), "Admin-port connections refused at admin-maxclients."),
+    metric("cachet_admin_timeouts_total", Counter, Read(|s| count(&s.admin.timeouts)), "Admin-port connections closed for a request slower than admin-timeout."),
     // Coherence
-    info("cachet_coherence_enabled", Gauge, "coherence_enabled", "Whether coherence is on."),
-    info("cachet_coherence_messages_sent_total", Counter, "messages_sent", "Invalidation messages published."),
-    info("cachet_coherence_items_sent_total", Counter, "items_sent", "Keys in the messages published."),
-    info("cachet_coherence_pending_items", Gauge, "pending_items", "Keys waiting to be published."),
-    info("cachet_coherence_send_overflows_total", Counter, "send_overflows", "Times the pending queue overflowed."),
-    info("cachet_coherence_messages_received_total", Counter, "messages_received", "Invalidation messages received."),
-    info("cachet_coherence_items_applied_total", Counter, "items_applied", "Invalidations applied."),
-    info("cachet_coherence_malformed_messages_total", Counter, "malformed_messages", "Messages that did not parse."),
-    info("cachet_coherence_forged_messages_total", Counter, "forged_messages", "Messages whose signature did not verify."),
-    info("cachet_coherence_gaps_total", Counter, "gaps", "Sequence gaps seen on links."),
-    info("cachet_coherence_link_losses_total", Counter, "link_losses", "Links lost."),
-    info("cachet_coherence_recoveries_total", Counter, "recoveries", "Links recovered."),
-    info("cachet_coherence_replays_total", Counter, "replays", "Replays asked of peers."),
-    info("cachet_coherence_replayed_messages_total", Counter, "replayed_messages", "Messages received by replays."),
-    info("cachet_coherence_replays_served_total", Counter, "replays_served", "Replays served to peers."),
-    info("cachet_coherence_backlog_messages", Gauge, "backlog_messages", "Messages in the replay backlog."),
-    info("cachet_coherence_backlog_bytes", Gauge, "backlog_bytes", "Bytes of the replay backlog."),
-    info("cachet_coherence_peers", Gauge, "peers", "Links followed."),
-    info("cachet_coherence_peers_up", Gauge, "peers_up", "Links up."),
-    derived("cachet_coherence_peer_up", Gauge, "1 when the link to the peer is up, per peer."),
-    derived("cachet_coherence_peer_lag_seconds", Gauge, "Lag of the peer's last message, per peer."),
-    derived("cachet_coherence_peer_messages_total", Counter, "Messages received per peer."),
-    derived("cachet_coherence_peer_connects_total", Counter, "Connections made per peer."),
+    metric("cachet_coherence_enabled", Gauge, field("coherence_enabled"), "Whether coherence is on."),
+    metric("cachet_coherence_messages_sent_total", Counter, field("messages_sent"), "Invalidation messages published."),
+    metric("cachet_coherence_items_sent_total", Counter, field("items_sent"), "Keys in the messages published."),
+    metric("cachet_coherence_pending_items", Gauge, field("pending_items"), "Keys waiting to be published."),
+    metric("cachet_coherence_send_overflows_total", Counter, field("send_overflows"), "Times the pending queue overflowed."),
+    metric("cachet_coherence_messages_received_total", Counter, field("messages_received"), "Invalidation messages received."),
+    metric("cachet_coherence_items_applied_total", Counter, field("items_applied"), "Invalidations applied."),
+    metric("cachet_coherence_malformed_messages_total", Counter, field("malformed_messages"), "Messages that did not parse."),
+    metric("cachet_coherence_forged_messages_total", Counter, field("forged_messages"), "Messages whose signature did not verify."),
+    metric("cachet_coherence_gaps_total", Counter, field("gaps"), "Sequence gaps seen on links."),
+    metric("cachet_coherence_link_losses_total", Counter, field("link_losses"), "Links lost."),
+    metric("cachet_coherence_recoveries_total", Counter, field("recoveries"), "Links recovered."),
+    metric("cachet_coherence_replays_total", Counter, field("replays"), "Replays asked of peers."),
+    metric("cachet_coherence_replayed_messages_total", Counter, field("replayed_messages"), "Messages received by replays."),
+    metric("cachet_coherence_replays_served_total", Counter, field("replays_served"), "Replays served to peers."),
+    metric("cachet_coherence_backlog_messages", Gauge, field("backlog_messages"), "Messages in the replay backlog."),
+    metric("cachet_coherence_backlog_bytes", Gauge, field("backlog_bytes"), "Bytes of the replay backlog."),
+    metric("cachet_coherence_peers", Gauge, field("peers"), "Links followed."),
+    metric("cachet_coherence_peers_up", Gauge, field("peers_up"), "Links up."),
+    metric("cachet_coherence_peer_up", Gauge, Derived, "1 when the link to the peer is up, per peer."),
+    metric("cachet_coherence_peer_lag_seconds", Gauge, lines("peer", PEER, "lag_ms", 1000.0), "Lag of the peer's last message, per peer."),
+    metric("cachet_coherence_peer_messages_total", Counter, lines("peer", PEER, "messages", 1.0), "Messages received per peer."),
+    metric("cachet_coherence_peer_connects_total", Counter, lines("peer", PEER, "connects", 1.0), "Connections made per peer."),
+    metric("cachet_coherence_peer_gaps_total", Counter, lines("peer", PEER, "gaps", 1.0), "Sequence gaps seen per peer."),
+    metric("cachet_coherence_peer_replays_total", Counter, lines("peer", PEER, "replays", 1.0), "Replays that filled a gap or caught up, per peer."),
+    metric("cachet_coherence_peer_link_losses_total", Counter, lines("peer", PEER, "losses", 1.0), "Times the link to the peer was lost."),
+    // Snapshots
+    metric("cachet_snapshot_age_seconds", Gauge, Read(snapshot_age), "Seconds since the last successful snapshot (or the snapshot loaded at start, or the start)."),
+    metric("cachet_snapshots_total", Counter, field("rdb_saves"), "Snapshots written (SAVE, BGSAVE, the save schedule, shutdown)."),
+    metric("cachet_snapshot_keys_processed", Gauge, field("current_save_keys_processed"), "Keys written by the snapshot in progress."),
+    metric("cachet_snapshot_keys", Gauge, field("current_save_keys_total"), "Keys the snapshot in progress will write."),
+    metric("cachet_snapshot_loaded_keys", Gauge, field("rdb_last_load_keys_loaded"), "Keys loaded from the snapshot at start."),
+    metric("cachet_snapshot_load_expired_keys", Gauge, field("rdb_last_load_keys_expired"), "Keys of the snapshot already expired at start, not loaded."),
+    metric("cachet_loading_progress_ratio", Gauge, Info("loading_loaded_perc", 0.01), "Share of the snapshot loaded (only while it loads)."),
+    metric("cachet_accepting", Gauge, Read(|s| f64::from(u8::from(s.accepting.load(Ordering::Acquire)))), "1 once the dataset is loaded and clients are accepted."),
 ];
 
 /// Upper bounds of `cachet_command_duration_seconds`'s buckets: 10 µs to 1 s.

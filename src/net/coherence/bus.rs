@@ -18,11 +18,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use super::call::{self, encode_command, invalid, Auth};
+use super::call::{self, encode_command, invalid, Dial, Stream};
 use super::resp::Frame;
-use crate::state::coherence::auth::Key;
 use crate::state::coherence::CHANNEL;
 use crate::state::Server;
 
@@ -54,7 +52,7 @@ pub async fn forward(server: Arc<Server>, bus: String, announce: String) {
     }
 }
 
-async fn expect_reply(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<Frame> {
+async fn expect_reply(stream: &mut Stream, buf: &mut BytesMut) -> std::io::Result<Frame> {
     match call::read_frame(stream, buf).await? {
         Frame::Error(text) => Err(invalid(&String::from_utf8_lossy(&text))),
         frame => Ok(frame),
@@ -70,7 +68,7 @@ async fn forward_on(
     let coherence = &server.coherence;
     let mut buf = BytesMut::with_capacity(4096);
     let key = coherence.key();
-    let mut stream = call::connect(bus, Auth::bus(key.as_ref()), &mut buf).await?;
+    let mut stream = call::connect(bus, &Dial::bus(server, key.as_ref()), &mut buf).await?;
     stream
         .write_all(&encode_command(&[
             b"HSET",
@@ -119,9 +117,8 @@ async fn forward_on(
 }
 
 /// The bus's directory: (node-id, host:port) of every daemon announced there.
-pub async fn nodes(bus: &str, key: Option<&Key>) -> std::io::Result<Vec<(Bytes, String)>> {
-    let Frame::Array(parts) = call::call(bus, Auth::bus(key), &[b"HGETALL", NODES_KEY]).await?
-    else {
+pub async fn nodes(bus: &str, dial: &Dial<'_>) -> std::io::Result<Vec<(Bytes, String)>> {
+    let Frame::Array(parts) = call::call(bus, dial, &[b"HGETALL", NODES_KEY]).await? else {
         return Err(invalid("HGETALL did not reply an array"));
     };
     let mut nodes = Vec::new();
@@ -134,8 +131,8 @@ pub async fn nodes(bus: &str, key: Option<&Key>) -> std::io::Result<Vec<(Bytes, 
 }
 
 /// Where the daemon `node` answers replays, from the bus's directory.
-pub async fn node_addr(bus: &str, key: Option<&Key>, node: &[u8]) -> std::io::Result<String> {
-    match call::call(bus, Auth::bus(key), &[b"HGET", NODES_KEY, node]).await? {
+pub async fn node_addr(bus: &str, dial: &Dial<'_>, node: &[u8]) -> std::io::Result<String> {
+    match call::call(bus, dial, &[b"HGET", NODES_KEY, node]).await? {
         Frame::Bulk(Some(addr)) => Ok(String::from_utf8_lossy(&addr).into_owned()),
         _ => Err(invalid("node not announced on the bus")),
     }

@@ -31,6 +31,9 @@
 //!   it stopped is unknowable), a replay that fails (the origin's backlog no longer holds the
 //!   sequence, or it does not answer), an origin followed before that is no longer found. After a
 //!   drop, positions taken before it are the new baseline.
+//! - A restart is not a first subscription when the snapshot loaded at start recorded where each
+//!   origin was followed to (`Coherence::resume_from`, saved in the snapshot's header): an origin
+//!   still in that run is replayed from there, and data is dropped only when that fails.
 
 use crate::sync::LockExt;
 use std::collections::HashMap;
@@ -43,7 +46,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::task::JoinHandle;
 
 use super::bus;
-use super::call::{self, encode_command, invalid, Auth};
+use super::call::{self, encode_command, invalid, Dial};
 use super::resp::Frame;
 use crate::engine::hash_key;
 use crate::engine::labels::LabelKind;
@@ -52,7 +55,7 @@ use crate::engine::now_ms;
 use crate::state::coherence::auth::Key;
 use crate::state::coherence::links::{LinkState, CONNECTING, DOWN, UP};
 use crate::state::coherence::wire::{self, Item, Message};
-use crate::state::coherence::{as_remote, Settings, CHANNEL};
+use crate::state::coherence::{as_remote, CHANNEL};
 use crate::state::Server;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
@@ -93,17 +96,6 @@ impl Origins {
     }
 }
 
-/// The links a configuration asks for: (address, is the bus).
-fn wanted_links(settings: &Settings) -> Vec<(String, bool)> {
-    if !settings.enabled {
-        Vec::new()
-    } else if !settings.bus.is_empty() {
-        vec![(settings.bus.clone(), true)]
-    } else {
-        settings.peers.iter().map(|p| (p.clone(), false)).collect()
-    }
-}
-
 /// Keeps one link per wanted peer (or one to the bus, with the forwarder) while coherence is
 /// on; stops them all at shutdown.
 pub async fn supervise(server: Arc<Server>) {
@@ -113,7 +105,7 @@ pub async fn supervise(server: Arc<Server>) {
     let mut forwarder: Option<((String, String), JoinHandle<()>)> = None;
     loop {
         let settings = desired.borrow_and_update().clone();
-        let wanted = wanted_links(&settings);
+        let wanted = settings.wanted_links();
         running.retain(|(link, task)| {
             let keep = wanted.contains(&(link.addr.clone(), link.bus));
             if !keep {
@@ -163,7 +155,7 @@ pub async fn supervise(server: Arc<Server>) {
         let node = server.coherence.node_id.clone();
         let key = server.coherence.key();
         let hdel: [&[u8]; 3] = [b"HDEL", bus::NODES_KEY, &node];
-        let _ = call::call(&bus, Auth::bus(key.as_ref()), &hdel).await;
+        let _ = call::call(&bus, &Dial::bus(&server, key.as_ref()), &hdel).await;
     }
 }
 
@@ -175,6 +167,7 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
         link.state.store(CONNECTING, Ordering::Relaxed);
         let result = follow(&server, &link, &mut origins).await;
         if link.state.swap(DOWN, Ordering::Relaxed) == UP {
+            link.losses.fetch_add(1, Ordering::Relaxed);
             server
                 .coherence
                 .stats
@@ -200,13 +193,13 @@ async fn run_link(server: Arc<Server>, link: Arc<LinkState>) {
 /// One connection: subscribes and applies messages until the connection fails.
 async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std::io::Result<()> {
     let key = server.coherence.key();
-    let auth = if link.bus {
-        Auth::bus(key.as_ref())
+    let dial = if link.bus {
+        Dial::bus(server, key.as_ref())
     } else {
-        Auth::peer(key.as_ref())
+        Dial::peer(server, key.as_ref())
     };
     let mut buf = BytesMut::with_capacity(16 * 1024);
-    let mut stream = call::connect(&link.addr, auth, &mut buf).await?;
+    let mut stream = call::connect(&link.addr, &dial, &mut buf).await?;
     stream
         .write_all(&encode_command(&[b"SUBSCRIBE", CHANNEL]))
         .await?;
@@ -240,9 +233,9 @@ async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std
 
 /// The position of the daemon at `addr`: (node-id, run, last sequence published). With a secret,
 /// the daemon has proved it first (`call::Auth::Peer`).
-async fn position(addr: &str, key: Option<&Key>) -> std::io::Result<(Bytes, Position)> {
+async fn position(addr: &str, dial: &Dial<'_>) -> std::io::Result<(Bytes, Position)> {
     let args: [&[u8]; 2] = [b"CACHE.PEER", b"POSITION"];
-    let Frame::Array(parts) = call::call(addr, Auth::peer(key), &args).await? else {
+    let Frame::Array(parts) = call::call(addr, dial, &args).await? else {
         return Err(invalid("CACHE.PEER POSITION did not reply an array"));
     };
     let (mut node, mut run, mut seq) = (None, None, None);
@@ -275,7 +268,7 @@ async fn directory(
 ) -> Option<Vec<(String, Bytes, Position)>> {
     let key = server.coherence.key();
     let addrs: Vec<String> = if link.bus {
-        let mut addrs: Vec<String> = bus::nodes(&link.addr, key.as_ref())
+        let mut addrs: Vec<String> = bus::nodes(&link.addr, &Dial::bus(server, key.as_ref()))
             .await
             .ok()?
             .into_iter()
@@ -290,7 +283,7 @@ async fn directory(
     };
     let mut found: Vec<(String, Bytes, Position)> = Vec::new();
     for addr in addrs {
-        match position(&addr, key.as_ref()).await {
+        match position(&addr, &Dial::peer(server, key.as_ref())).await {
             Ok((node, at)) => {
                 if node != server.coherence.node_id && !found.iter().any(|(_, n, _)| *n == node) {
                     origins.addrs.insert(node.clone(), addr.clone());
@@ -310,7 +303,20 @@ async fn directory(
 /// link was not subscribed, or drops local data when it cannot (see the module's rules).
 async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
     let found = directory(server, link, origins).await;
-    let mut trusted = found.is_some() && link.connects.load(Ordering::Relaxed) > 0;
+    let first = link.connects.load(Ordering::Relaxed) == 0;
+    // A first subscription drops local data, unless the snapshot loaded at start says where each
+    // origin found here was followed to, in the run it is still in: then it is a reconnection,
+    // replayed from there.
+    let mut resumed = false;
+    for (_, node, at) in found.iter().flatten() {
+        if let Some((run, seq)) = first.then(|| server.coherence.take_resumed(node)).flatten() {
+            if run == at.run && seq <= at.seq {
+                origins.known.insert(node.clone(), Position { run, seq });
+                resumed = true;
+            }
+        }
+    }
+    let mut trusted = found.is_some() && (!first || resumed);
     let found = found.unwrap_or_default();
     trusted = trusted
         && origins.known.iter().all(|(node, known)| {
@@ -321,9 +327,12 @@ async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
     if trusted {
         for (addr, node, at) in &found {
             let after = origins.known.get(node).map_or(0, |known| known.seq);
-            if after < at.seq && !replay(server, origins, addr, node, *at, after).await {
-                trusted = false;
-                break;
+            if after < at.seq {
+                if !replay(server, origins, addr, node, *at, after).await {
+                    trusted = false;
+                    break;
+                }
+                link.replays.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -333,8 +342,11 @@ async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
         origins.start_afresh(server);
     }
     for (_, node, at) in found {
-        let known = origins.known.entry(node).or_insert(at);
+        let known = origins.known.entry(node.clone()).or_insert(at);
         known.seq = known.seq.max(at.seq);
+        server
+            .coherence
+            .record_position(&node, known.run, known.seq);
     }
 }
 
@@ -359,7 +371,8 @@ async fn replay(
         after_text.as_bytes(),
     ];
     let key = server.coherence.key();
-    let Ok(Frame::Array(payloads)) = call::call(addr, Auth::peer(key.as_ref()), &args).await else {
+    let dial = Dial::peer(server, key.as_ref());
+    let Ok(Frame::Array(payloads)) = call::call(addr, &dial, &args).await else {
         return false;
     };
     let stats = &server.coherence.stats;
@@ -413,13 +426,14 @@ enum Verdict {
 }
 
 async fn ask_origin(
+    server: &Server,
     link: &LinkState,
     origins: &mut Origins,
     message: &Message,
     key: Option<&Key>,
 ) -> Verdict {
     let addr = if link.bus {
-        match bus::node_addr(&link.addr, key, &message.origin).await {
+        match bus::node_addr(&link.addr, &Dial::bus(server, key), &message.origin).await {
             Ok(addr) => Some(addr),
             Err(_) => origins.addrs.get(&message.origin).cloned(),
         }
@@ -429,7 +443,7 @@ async fn ask_origin(
     let Some(addr) = addr else {
         return Verdict::Silent(None);
     };
-    match position(&addr, key).await {
+    match position(&addr, &Dial::peer(server, key)).await {
         Ok((node, at)) if node == message.origin => {
             if at.run == message.run && at.seq >= message.seq {
                 origins.addrs.insert(node, addr.clone());
@@ -494,7 +508,7 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
         Some(at) if at.run == message.run && message.seq <= at.seq => return,
         Some(at) if at.run == message.run && message.seq == at.seq + 1 => {}
         _ => {
-            let addr = match ask_origin(link, origins, &message, key.as_ref()).await {
+            let addr = match ask_origin(server, link, origins, &message, key.as_ref()).await {
                 Verdict::Denies(origin_at) => {
                     if stats.forged.fetch_add(1, Ordering::Relaxed) == 0 {
                         tracing::warn!(
@@ -527,6 +541,7 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                 _ => {
                     if known.is_some() {
                         stats.gaps.fetch_add(1, Ordering::Relaxed);
+                        link.gaps.fetch_add(1, Ordering::Relaxed);
                     }
                     let after = known.map_or(0, |at| at.seq);
                     let replayed = match addr {
@@ -539,7 +554,9 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                         }
                         None => false,
                     };
-                    if !replayed {
+                    if replayed {
+                        link.replays.fetch_add(1, Ordering::Relaxed);
+                    } else {
                         origins.drop_local_data(server);
                     }
                 }
@@ -561,6 +578,11 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
                 seq: message.seq,
             },
         );
+        // After the apply: a snapshot taken in between holds the change and an older position
+        // (replayed again after a restart, harmless), never the reverse.
+        server
+            .coherence
+            .record_position(&message.origin, message.run, message.seq);
     }
 }
 

@@ -1,7 +1,7 @@
 //! The coherence directives: this daemon's name, whom it follows (peers or a bus), what it keeps
 //! for replays. Part of the one configuration (`state::config::directives`).
 
-use crate::state::config::{memory, one, ConfigValues, Directive};
+use crate::state::config::{boolean, memory, one, yes_no, ConfigValues, Directive};
 
 pub static DIRECTIVES: &[Directive] = &[
     Directive {
@@ -53,16 +53,25 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "",
         mutable: true,
         protected: true,
-        help: "redis://host:port of a Redis-compatible server used as the pub/sub broker of the fleet instead of a full mesh of peers (peer is then ignored). Empty: mesh.",
-        get: |c| {
-            if c.coherence_bus.is_empty() {
-                String::new()
-            } else {
-                format!("redis://{}", c.coherence_bus)
-            }
-        },
+        help: "redis://host:port of a Redis-compatible server used as the pub/sub broker of the fleet instead of a full mesh of peers (peer is then ignored); rediss:// for TLS (tls-ca-cert-file must trust it); user:password@ or :password@ before the host to AUTH first (percent-encoded). Empty: mesh. A change reaches the next connection.",
+        get: |c| bus_url(c),
         set: |c, a| {
-            c.coherence_bus = parse_bus_url(one(a)?)?;
+            let bus = parse_bus_url(one(a)?)?;
+            c.coherence_bus = bus.addr;
+            c.coherence_bus_tls = bus.tls;
+            c.coherence_bus_login = bus.login;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "peer-tls",
+        default: "no",
+        mutable: true,
+        protected: false,
+        help: "yes: links to peers (and the replays asked of the daemons announced on a bus) go over TLS, to the peers' tls-port, trusting tls-ca-cert-file/dir and presenting tls-client-cert-file (or tls-cert-file). A change reaches the next connection.",
+        get: |c| yes_no(c.peer_tls),
+        set: |c, a| {
+            c.peer_tls = boolean(a)?;
             Ok(())
         },
     },
@@ -148,21 +157,86 @@ pub fn parse_peers(args: &[&str]) -> Result<Vec<String>, String> {
     Ok(peers)
 }
 
-/// `redis://host:port[/]` or `host:port` → `host:port`; empty stays empty (no bus).
-pub fn parse_bus_url(text: &str) -> Result<String, String> {
-    let rest = text.strip_prefix("redis://").unwrap_or(text);
-    let addr = rest.strip_suffix('/').unwrap_or(rest);
+/// A `coherence-bus` URL, read.
+#[derive(Debug, PartialEq)]
+pub struct BusUrl {
+    /// `host:port`; empty: no bus.
+    pub addr: String,
+    pub tls: bool,
+    /// (user, password) to AUTH with; an empty user is `AUTH password`.
+    pub login: Option<(String, String)>,
+}
+
+/// `redis[s]://[[user]:password@]host:port[/]` or `host:port`; empty stays empty (no bus).
+pub fn parse_bus_url(text: &str) -> Result<BusUrl, String> {
+    let (tls, rest) = match text.strip_prefix("rediss://") {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix("redis://").unwrap_or(text)),
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (login, addr) = match rest.rsplit_once('@') {
+        Some((userinfo, addr)) => {
+            let (user, password) = userinfo
+                .split_once(':')
+                .ok_or("coherence-bus credentials must be user:password@ or :password@")?;
+            let decode = |part: &str| {
+                percent_encoding::percent_decode_str(part)
+                    .decode_utf8()
+                    .map(|text| text.into_owned())
+                    .map_err(|_| "coherence-bus credentials must be UTF-8".to_string())
+            };
+            (Some((decode(user)?, decode(password)?)), addr)
+        }
+        None => (None, rest),
+    };
     if addr.is_empty() {
-        return Ok(String::new());
+        if tls || login.is_some() {
+            return Err("coherence-bus needs host:port".into());
+        }
+        return Ok(BusUrl {
+            addr: String::new(),
+            tls: false,
+            login: None,
+        });
     }
-    if addr.contains(['@', '/', '?']) {
+    if addr.contains(['/', '?']) {
         return Err(
-            "coherence-bus must be redis://host:port (no credentials, database or options)"
+            "coherence-bus must be redis[s]://[user:password@]host:port (no database or options)"
                 .to_string(),
         );
     }
     parse_peers(&[addr])?;
-    Ok(addr.to_string())
+    Ok(BusUrl {
+        addr: addr.to_string(),
+        tls,
+        login,
+    })
+}
+
+/// The `coherence-bus` URL as CONFIG GET and REWRITE show it.
+fn bus_url(c: &ConfigValues) -> String {
+    if c.coherence_bus.is_empty() {
+        return String::new();
+    }
+    const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let scheme = if c.coherence_bus_tls {
+        "rediss"
+    } else {
+        "redis"
+    };
+    let login = match &c.coherence_bus_login {
+        Some((user, password)) => format!(
+            "{}:{}@",
+            percent_encoding::utf8_percent_encode(user, USERINFO),
+            percent_encoding::utf8_percent_encode(password, USERINFO)
+        ),
+        None => String::new(),
+    };
+    format!("{scheme}://{login}{}", c.coherence_bus)
 }
 
 /// Where peers reach this daemon when nothing is configured: its listening address, with the
@@ -224,16 +298,27 @@ mod tests {
 
     #[test]
     fn bus_urls() {
+        let addr = |text: &str| parse_bus_url(text).map(|bus| bus.addr);
         assert_eq!(
-            parse_bus_url("redis://127.0.0.1:6379").as_deref(),
+            addr("redis://127.0.0.1:6379").as_deref(),
             Ok("127.0.0.1:6379")
         );
-        assert_eq!(parse_bus_url("redis://h:1/").as_deref(), Ok("h:1"));
-        assert_eq!(parse_bus_url("h:1").as_deref(), Ok("h:1"));
-        assert_eq!(parse_bus_url("").as_deref(), Ok(""));
-        assert!(parse_bus_url("redis://:pw@h:1").is_err());
+        assert_eq!(addr("redis://h:1/").as_deref(), Ok("h:1"));
+        assert_eq!(addr("h:1").as_deref(), Ok("h:1"));
+        assert_eq!(addr("").as_deref(), Ok(""));
         assert!(parse_bus_url("redis://h:1/2").is_err());
         assert!(parse_bus_url("redis://h").is_err());
+        assert!(parse_bus_url("redis://pw@h:1").is_err());
+        assert!(parse_bus_url("rediss://").is_err());
+        let bus = parse_bus_url("rediss://user:p%40ss@h:1").unwrap();
+        assert!(bus.tls);
+        assert_eq!(bus.login, Some(("user".into(), "p@ss".into())));
+        let bus = parse_bus_url("redis://:pw@h:1").unwrap();
+        assert_eq!(bus.login, Some((String::new(), "pw".into())));
+        assert!(!bus.tls);
+        let mut values = ConfigValues::default();
+        apply_conf_text(&mut values, "coherence-bus rediss://u:p%40s@h:1/\n").unwrap();
+        assert_eq!(super::bus_url(&values), "rediss://u:p%40s@h:1");
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub struct LinkState {
     pub connects: AtomicU64,
     /// Receive time minus publish time of the last message applied, in ms.
     pub lag_ms: AtomicU64,
+    /// This link's share of INFO coherence's `gaps`, `replays` and `link_losses` (per peer on
+    /// /metrics, so that an operator sees which link misbehaves).
+    pub gaps: AtomicU64,
+    pub replays: AtomicU64,
+    pub losses: AtomicU64,
 }
 
 impl LinkState {
@@ -27,6 +32,9 @@ impl LinkState {
             messages: AtomicU64::new(0),
             connects: AtomicU64::new(0),
             lag_ms: AtomicU64::new(0),
+            gaps: AtomicU64::new(0),
+            replays: AtomicU64::new(0),
+            losses: AtomicU64::new(0),
         }
     }
 

@@ -34,6 +34,7 @@ pub mod wire;
 
 use crate::sync::{LockExt, RwLockExt};
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -109,6 +110,20 @@ pub struct Settings {
     pub backlog_size: usize,
 }
 
+impl Settings {
+    /// The links this configuration asks for: (address, is the bus). None while coherence is
+    /// off; the bus alone when one is set (it replaces the mesh); else one per peer.
+    pub fn wanted_links(&self) -> Vec<(String, bool)> {
+        if !self.enabled {
+            Vec::new()
+        } else if !self.bus.is_empty() {
+            vec![(self.bus.clone(), true)]
+        } else {
+            self.peers.iter().map(|p| (p.clone(), false)).collect()
+        }
+    }
+}
+
 /// Items queued for the publisher, already encoded as messages carry them (`wire::encode_item`)
 /// and cut into messages: a change costs an append under the queue's lock, not an allocation of
 /// its own and a second encoding by the publisher.
@@ -165,6 +180,12 @@ pub struct Coherence {
     pub links: Mutex<Vec<Arc<links::LinkState>>>,
     /// The key of `coherence-secret` (`None`: messages are neither signed nor checked).
     key: std::sync::RwLock<Option<auth::Key>>,
+    /// Per origin followed: (run, last sequence applied), kept by the links after each message
+    /// applied and each catch-up; a snapshot saves it (taken before its data).
+    followed: Mutex<HashMap<Bytes, (u64, u64)>>,
+    /// The positions of the snapshot loaded at start: a link's first catch-up resumes from them
+    /// (a replay) rather than dropping the data the snapshot brought back.
+    resumed: Mutex<HashMap<Bytes, (u64, u64)>>,
 }
 
 impl Coherence {
@@ -183,7 +204,42 @@ impl Coherence {
             desired: watch::channel(Settings::default()).0,
             links: Mutex::default(),
             key: std::sync::RwLock::new(None),
+            followed: Mutex::default(),
+            resumed: Mutex::default(),
         }
+    }
+
+    /// A link applied `origin`'s messages through `seq` of `run`.
+    pub fn record_position(&self, origin: &Bytes, run: u64, seq: u64) {
+        self.followed
+            .lock_or_recover()
+            .insert(origin.clone(), (run, seq));
+    }
+
+    /// Every origin's position, for a snapshot.
+    pub fn positions(&self) -> Vec<(Bytes, u64, u64)> {
+        self.followed
+            .lock_or_recover()
+            .iter()
+            .map(|(node, &(run, seq))| (node.clone(), run, seq))
+            .collect()
+    }
+
+    /// The loaded snapshot's positions (called once its data is in, before the links start).
+    pub fn resume_from(&self, positions: impl IntoIterator<Item = (Bytes, u64, u64)>) {
+        let positions: HashMap<Bytes, (u64, u64)> = positions
+            .into_iter()
+            .map(|(node, run, seq)| (node, (run, seq)))
+            .collect();
+        // One lock at a time: both are leaves.
+        self.followed.lock_or_recover().extend(positions.clone());
+        *self.resumed.lock_or_recover() = positions;
+    }
+
+    /// Where the loaded snapshot left `origin`, if it followed it: taken once (only the data
+    /// loaded at start is as old as that position).
+    pub fn take_resumed(&self, origin: &Bytes) -> Option<(u64, u64)> {
+        self.resumed.lock_or_recover().remove(origin)
     }
 
     /// The key messages are signed and checked with, and handshakes made with (a copy: an HMAC
@@ -198,10 +254,21 @@ impl Coherence {
     }
 
     /// (links followed, links up): readiness waits for every link when so configured.
+    /// (links the configuration asks for, how many of them are up). Counted against the
+    /// configuration, not the running links: right after the start or a CONFIG SET the
+    /// supervisor has not made them yet, and a readiness check must not pass meanwhile.
     pub fn link_counts(&self) -> (usize, usize) {
+        let wanted = self.desired.borrow().wanted_links();
         let links = self.links.lock_or_recover();
-        let up = links.iter().filter(|l| l.state_name() == "up").count();
-        (links.len(), up)
+        let up = wanted
+            .iter()
+            .filter(|(addr, bus)| {
+                links
+                    .iter()
+                    .any(|l| l.addr == *addr && l.bus == *bus && l.state_name() == "up")
+            })
+            .count();
+        (wanted.len(), up)
     }
 
     pub fn enabled(&self) -> bool {

@@ -185,7 +185,7 @@ macro_rules! accepted {
     };
 }
 
-const NO_TLS: &str = "cachet does not serve TLS yet; only the default is accepted";
+const NO_DH: &str = "cachet's TLS (rustls) has no finite-field Diffie-Hellman suites, so no DH parameters to load; only the default is accepted";
 const NO_REPLICATION: &str = "cachet has no replication; only the default is accepted";
 const FOREGROUND: &str =
     "cachet runs in the foreground (use systemd or a container); only 'no' is accepted";
@@ -308,26 +308,9 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("cluster-allow-pubsubshard-when-down", "cluster-allow-pubsubshard-when-down", "yes", true, Kind::Bool, "Accepted; no cluster mode yet."),
     accepted!("cluster-link-sendbuf-limit", "cluster-link-sendbuf-limit", "0", true, Kind::Memory(0, u64::MAX), "Accepted; no cluster mode yet."),
     accepted!("cluster-preferred-endpoint-type", "cluster-preferred-endpoint-type", "ip", true, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "Accepted; no cluster mode yet."),
-    accepted!("tls-port", "tls-port", "0", true, Kind::DefaultOnly(NO_TLS), "Only 0: no TLS yet."),
-    accepted!("tls-cert-file", "tls-cert-file", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-key-file", "tls-key-file", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-key-file-pass", "tls-key-file-pass", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-client-cert-file", "tls-client-cert-file", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-client-key-file", "tls-client-key-file", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-client-key-file-pass", "tls-client-key-file-pass", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-dh-params-file", "tls-dh-params-file", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-ca-cert-file", "tls-ca-cert-file", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-ca-cert-dir", "tls-ca-cert-dir", "", true, Kind::DefaultOnly(NO_TLS), "Only empty: no TLS yet."),
-    accepted!("tls-protocols", "tls-protocols", "", true, Kind::Text, "Accepted; no TLS yet."),
-    accepted!("tls-ciphers", "tls-ciphers", "", true, Kind::Text, "Accepted; no TLS yet."),
-    accepted!("tls-ciphersuites", "tls-ciphersuites", "", true, Kind::Text, "Accepted; no TLS yet."),
-    accepted!("tls-auth-clients", "tls-auth-clients", "yes", true, Kind::Enum(&["no", "yes", "optional"]), "Accepted; no TLS yet."),
-    accepted!("tls-cluster", "tls-cluster", "no", true, Kind::Bool, "Accepted; no TLS yet."),
-    accepted!("tls-replication", "tls-replication", "no", true, Kind::Bool, "Accepted; no TLS yet."),
-    accepted!("tls-prefer-server-ciphers", "tls-prefer-server-ciphers", "no", true, Kind::Bool, "Accepted; no TLS yet."),
-    accepted!("tls-session-caching", "tls-session-caching", "yes", true, Kind::Bool, "Accepted; no TLS yet."),
-    accepted!("tls-session-cache-size", "tls-session-cache-size", "20480", true, Kind::Int(0, i32::MAX as i64), "Accepted; no TLS yet."),
-    accepted!("tls-session-cache-timeout", "tls-session-cache-timeout", "300", true, Kind::Int(0, i32::MAX as i64), "Accepted; no TLS yet."),
+    accepted!("tls-dh-params-file", "tls-dh-params-file", "", true, Kind::DefaultOnly(NO_DH), "Only empty: rustls uses ECDHE only."),
+    accepted!("tls-cluster", "tls-cluster", "no", true, Kind::Bool, "Accepted; no cluster bus (peers use peer-tls)."),
+    accepted!("tls-replication", "tls-replication", "no", true, Kind::Bool, "Accepted; no replication (peers use peer-tls)."),
 ];
 
 /// Redis's `validateProcTitleTemplate`: `{name}` is a variable, `{{` a literal brace, a `{`
@@ -413,8 +396,8 @@ mod tests {
             "0 100 900"
         );
         assert_eq!(set("unixsocketperm", &["700"]).unwrap(), "700");
-        assert_eq!(set("tls-port", &["0"]).unwrap(), "0");
-        assert!(set("tls-port", &["6380"]).unwrap_err().contains("TLS"));
+        assert_eq!(set("tls-dh-params-file", &[""]).unwrap(), "");
+        assert!(set("tls-dh-params-file", &["dh.pem"]).is_err());
         assert!(set("daemonize", &["yes"]).is_err());
     }
 

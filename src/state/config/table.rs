@@ -14,7 +14,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "6379",
         mutable: false,
         protected: false,
-        help: "TCP port to listen on (0 picks a free one).",
+        help: "TCP port of the plaintext listener, on every bind address; 0: none (with a tls-port, TLS only).",
         get: |c| c.port.to_string(),
         set: |c, a| {
             c.port = int(a, 0, 65535)?;
@@ -279,6 +279,30 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| String::from_utf8_lossy(&c.admin_token).into_owned(),
         set: |c, a| {
             c.admin_token = one(a)?.as_bytes().to_vec();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-maxclients",
+        default: "128",
+        mutable: true,
+        protected: false,
+        help: "Most admin-port connections open at once; past it a connection gets a 503 and is closed.",
+        get: |c| c.admin_maxclients.to_string(),
+        set: |c, a| {
+            c.admin_maxclients = int(a, 1, 65535)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "admin-timeout",
+        default: "10",
+        mutable: true,
+        protected: false,
+        help: "Seconds an admin-port client has to send a request's headers (from the connection, or the end of the previous answer: idle connections close after it) and then its body; past it the connection is closed.",
+        get: |c| c.admin_timeout.to_string(),
+        set: |c, a| {
+            c.admin_timeout = int(a, 1, 3600)?;
             Ok(())
         },
     },

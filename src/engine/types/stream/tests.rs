@@ -152,56 +152,78 @@ fn groups_deliver_ack_claim_and_count_their_bytes() {
     assert_eq!(s.memory(), s.recount());
 }
 
-/// A stream and one group against a plain model (entries in a BTreeMap, the PEL a map to its
-/// owner): random appends, deletions, exact and approximate trims, reads of new entries by one of
-/// two consumers, acks and claims; after each step the entries, length, last ID, lag, entries read
-/// and pending counts agree, and the byte count equals a recount.
+/// A stream and three groups against a plain model (entries in a BTreeMap; per group its last
+/// delivered ID, the PEL a map to its owner, its consumers): random appends, deletions, exact
+/// and approximate trims by MAXLEN and MINID with and without LIMIT, reads of new entries by one
+/// of three consumers, acks, claims, consumer deletions, groups destroyed and created again at
+/// any ID (entries read known or not); after each step the entries, length, first, last and
+/// largest deleted IDs, entries added, each group's last ID, pending counts (per group and per
+/// consumer), consumers and lag agree, and the byte count equals a recount. (XSETID, XGROUP
+/// SETID's ENTRIESREAD, XAUTOCLAIM and the other command-level options are checked against
+/// redis-server itself by tests/stream_model.rs.)
 mod model {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    const GROUPS: usize = 3;
+    const NAMES: [&[u8]; GROUPS] = [b"g0", b"g1", b"g2"];
+    const CONSUMERS: [&[u8]; 3] = [b"alice", b"bob", b"carol"];
 
     #[derive(Debug, Clone)]
     enum Op {
         Add(u8),
         Del(u8),
-        TrimMaxLen(u8, bool),
-        Read(bool, u8),
-        Ack(u8),
-        Claim(u8, bool),
+        TrimMaxLen(u8, bool, u8),
+        TrimMinId(u8, bool, u8),
+        Read(usize, usize, u8),
+        Ack(usize, u8),
+        Claim(usize, u8, usize),
+        DelConsumer(usize, usize),
+        Destroy(usize),
+        /// Create group at the entry this far back from the newest, its entries-read known or not.
+        Create(usize, u8, bool),
     }
 
     fn op() -> impl Strategy<Value = Op> {
+        let g = 0..GROUPS;
+        let c = 0..CONSUMERS.len();
         prop_oneof![
-            4 => (1u8..4).prop_map(Op::Add),
-            1 => any::<u8>().prop_map(Op::Del),
-            1 => (0u8..30, any::<bool>()).prop_map(|(n, a)| Op::TrimMaxLen(n, a)),
-            2 => (any::<bool>(), 1u8..5).prop_map(|(c, n)| Op::Read(c, n)),
-            1 => any::<u8>().prop_map(Op::Ack),
-            1 => (any::<u8>(), any::<bool>()).prop_map(|(i, c)| Op::Claim(i, c)),
+            8 => (1u8..4).prop_map(Op::Add),
+            2 => any::<u8>().prop_map(Op::Del),
+            1 => (0u8..30, any::<bool>(), 0u8..12).prop_map(|(n, a, l)| Op::TrimMaxLen(n, a, l)),
+            1 => (0u8..30, any::<bool>(), 0u8..12).prop_map(|(n, a, l)| Op::TrimMinId(n, a, l)),
+            5 => (g.clone(), c.clone(), 1u8..5).prop_map(|(g, c, n)| Op::Read(g, c, n)),
+            2 => (g.clone(), any::<u8>()).prop_map(|(g, i)| Op::Ack(g, i)),
+            2 => (g.clone(), any::<u8>(), c.clone()).prop_map(|(g, i, c)| Op::Claim(g, i, c)),
+            1 => (g.clone(), c).prop_map(|(g, c)| Op::DelConsumer(g, c)),
+            1 => g.clone().prop_map(Op::Destroy),
+            1 => (g, 0u8..20, any::<bool>()).prop_map(|(g, b, k)| Op::Create(g, b, k)),
         ]
     }
 
-    fn consumer(bob: bool) -> &'static [u8] {
-        if bob {
-            b"bob"
-        } else {
-            b"alice"
-        }
+    #[derive(Debug, Default)]
+    struct GroupModel {
+        last_delivered: StreamId,
+        pel: BTreeMap<StreamId, &'static [u8]>,
+        consumers: BTreeSet<&'static [u8]>,
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
-        fn stream_and_group_follow_the_model(ops in prop::collection::vec(op(), 1..120)) {
+        fn stream_and_groups_follow_the_model(ops in prop::collection::vec(op(), 1..150)) {
             let limits = NodeLimits { max_bytes: 4096, max_entries: 4 };
             let mut s = StreamValue::new();
             let mut entries: BTreeMap<StreamId, ()> = BTreeMap::new();
-            let mut pel: BTreeMap<StreamId, &'static [u8]> = BTreeMap::new();
+            let mut groups: [Option<GroupModel>; GROUPS] = Default::default();
             let mut next_ms = 1u64;
             let mut added = 0u64;
-            let mut last_delivered = StreamId::MIN;
-            s.create_group(b"g", StreamId::MIN, 0);
+            let mut max_deleted = StreamId::MIN;
+            for (at, name) in NAMES.iter().enumerate() {
+                s.create_group(name, StreamId::MIN, 0);
+                groups[at] = Some(GroupModel::default());
+            }
             for op in ops {
                 match op {
                     Op::Add(n) => {
@@ -213,25 +235,58 @@ mod model {
                         }
                     }
                     Op::Del(i) => {
-                        let id = StreamId::new(i as u64 % next_ms.max(1), 0);
+                        let id = StreamId::new(i as u64 % next_ms, 0);
                         let gone = s.delete_entries(&[id]);
-                        prop_assert_eq!(gone, entries.remove(&id).map_or(0, |_| 1));
+                        let expected = entries.remove(&id).map_or(0, |_| 1);
+                        prop_assert_eq!(gone, expected);
+                        if gone > 0 {
+                            max_deleted = max_deleted.max(id);
+                        }
                     }
-                    Op::TrimMaxLen(n, approx) => {
+                    Op::TrimMaxLen(n, approx, limit) => {
                         let before = s.len();
-                        let removed = s.trim(Trim::MaxLen(n as u64), approx, 0);
+                        let limit = if approx { limit as i64 } else { 0 };
+                        let removed = s.trim(Trim::MaxLen(n as u64), approx, limit);
                         prop_assert_eq!(before - removed, s.len());
                         if !approx {
                             prop_assert_eq!(s.len(), (n as u64).min(before));
+                        } else {
+                            prop_assert!(s.len() >= (n as u64).min(before));
+                            if limit > 0 {
+                                prop_assert!(removed <= limit as u64);
+                            }
                         }
                         // Trimming removes the oldest entries.
                         while entries.len() as u64 > s.len() {
                             entries.pop_first();
                         }
                     }
-                    Op::Read(bob, count) => {
-                        let who = consumer(bob);
-                        let read = s.with_group(b"g", |group, view| {
+                    Op::TrimMinId(back, approx, limit) => {
+                        let min = StreamId::new(next_ms.saturating_sub(back as u64), 0);
+                        let before = s.len();
+                        let limit = if approx { limit as i64 } else { 0 };
+                        let removed = s.trim(Trim::MinId(min), approx, limit);
+                        prop_assert_eq!(before - removed, s.len());
+                        let below = entries.range(..min).count() as u64;
+                        if approx {
+                            prop_assert!(removed <= below);
+                            if limit > 0 {
+                                prop_assert!(removed <= limit as u64);
+                            }
+                        } else {
+                            prop_assert_eq!(removed, below);
+                        }
+                        while entries.len() as u64 > s.len() {
+                            entries.pop_first();
+                        }
+                    }
+                    Op::Read(g, c, count) => {
+                        let Some(model) = groups[g].as_mut() else {
+                            prop_assert!(s.group(NAMES[g]).is_none());
+                            continue;
+                        };
+                        let who = CONSUMERS[c];
+                        let read = s.with_group(NAMES[g], |group, view| {
                             let (name, _) = group.lookup_or_create(who, 1);
                             let ids: Vec<StreamId> = view
                                 .range(group.last_id.incr().unwrap_or(StreamId::MAX), StreamId::MAX, false)
@@ -245,31 +300,60 @@ mod model {
                             ids
                         }).unwrap();
                         let expected: Vec<StreamId> = entries
-                            .range(last_delivered.incr().unwrap_or(StreamId::MAX)..)
+                            .range(model.last_delivered.incr().unwrap_or(StreamId::MAX)..)
                             .take(count as usize)
                             .map(|(id, _)| *id)
                             .collect();
                         prop_assert_eq!(&read, &expected);
+                        model.consumers.insert(who);
                         for id in read {
-                            pel.insert(id, who);
-                            last_delivered = id;
+                            model.pel.insert(id, who);
+                            model.last_delivered = id;
                         }
                     }
-                    Op::Ack(i) => {
-                        let id = StreamId::new(i as u64 % next_ms.max(1), 0);
-                        let acked = s.with_group(b"g", |group, _| group.ack(id)).unwrap();
-                        prop_assert_eq!(acked, pel.remove(&id).is_some());
+                    Op::Ack(g, i) => {
+                        let id = StreamId::new(i as u64 % next_ms, 0);
+                        let acked = s.with_group(NAMES[g], |group, _| group.ack(id));
+                        let expected = groups[g].as_mut().map(|m| m.pel.remove(&id).is_some());
+                        prop_assert_eq!(acked, expected);
                     }
-                    Op::Claim(i, bob) => {
-                        let Some((&id, _)) = pel.iter().nth(i as usize % pel.len().max(1)) else {
+                    Op::Claim(g, i, c) => {
+                        let Some(model) = groups[g].as_mut() else { continue };
+                        let Some((&id, _)) = model.pel.iter().nth(i as usize % model.pel.len().max(1)) else {
                             continue;
                         };
-                        let who = consumer(bob);
-                        s.with_group(b"g", |group, _| {
+                        let who = CONSUMERS[c];
+                        s.with_group(NAMES[g], |group, _| {
                             let (name, _) = group.lookup_or_create(who, 2);
                             group.claim(id, &name, |nack| nack.delivery_time = 2);
                         });
-                        pel.insert(id, who);
+                        model.pel.insert(id, who);
+                        model.consumers.insert(who);
+                    }
+                    Op::DelConsumer(g, c) => {
+                        let who = CONSUMERS[c];
+                        let pending = s.with_group(NAMES[g], |group, _| group.delete_consumer(who));
+                        let expected = groups[g].as_mut().map(|m| {
+                            m.consumers.remove(who).then(|| {
+                                let before = m.pel.len();
+                                m.pel.retain(|_, owner| *owner != who);
+                                before - m.pel.len()
+                            })
+                        });
+                        prop_assert_eq!(pending, expected);
+                    }
+                    Op::Destroy(g) => {
+                        prop_assert_eq!(s.destroy_group(NAMES[g]), groups[g].take().is_some());
+                    }
+                    Op::Create(g, back, known) => {
+                        let at = entries.keys().rev().nth(back as usize).copied().unwrap_or(StreamId::MIN);
+                        // Entries read: the entries added up to `at` (IDs are 1-0, 2-0... ).
+                        let read = if known { at.ms as i64 } else { ENTRIES_READ_UNKNOWN };
+                        let created = s.create_group(NAMES[g], at, read);
+                        prop_assert_eq!(created, groups[g].is_none());
+                        if created {
+                            groups[g] = Some(GroupModel { last_delivered: at, ..GroupModel::default() });
+                        }
                     }
                 }
                 let got: Vec<StreamId> = s.range(StreamId::MIN, StreamId::MAX, false).map(|e| e.id).collect();
@@ -277,23 +361,34 @@ mod model {
                 prop_assert_eq!(&got, &want);
                 prop_assert_eq!(s.len(), entries.len() as u64);
                 prop_assert_eq!(s.entries_added, added);
-                prop_assert_eq!(s.last_id, StreamId::new(next_ms - 1, 0).max(StreamId::MIN));
-                let g = s.group(b"g").unwrap();
-                prop_assert_eq!(g.last_id, last_delivered);
-                prop_assert_eq!(g.pel.len(), pel.len());
-                for who in [false, true] {
-                    let name = consumer(who);
-                    let owned = pel.values().filter(|c| **c == name).count();
-                    prop_assert_eq!(g.consumer(name).map_or(0, |c| c.pel.len()), owned);
-                }
-                // Lag, when known, counts the entries added after the group's last one.
-                if let Some(lag) = s.entries().lag(g) {
-                    let after = entries.range(last_delivered.incr().unwrap_or(StreamId::MAX)..).count() as i64;
-                    prop_assert!(lag >= after);
-                    if g.entries_read != ENTRIES_READ_UNKNOWN
-                        && !s.entries().has_tombstones_from(last_delivered)
-                    {
-                        prop_assert_eq!(g.entries_read + lag, added as i64);
+                prop_assert_eq!(s.last_id, StreamId::new(next_ms - 1, 0));
+                prop_assert_eq!(s.max_deleted, max_deleted);
+                let first = entries.keys().next().copied().unwrap_or(StreamId::MIN);
+                prop_assert_eq!(s.first_id, first);
+                prop_assert_eq!(s.group_count(), groups.iter().flatten().count());
+                for (at, model) in groups.iter().enumerate() {
+                    let Some(model) = model else { continue };
+                    let g = s.group(NAMES[at]).unwrap();
+                    prop_assert_eq!(g.last_id, model.last_delivered);
+                    prop_assert_eq!(g.pel.len(), model.pel.len());
+                    let names: Vec<&[u8]> = g.consumers.iter().map(|(name, _)| &**name).collect();
+                    let want: Vec<&[u8]> = model.consumers.iter().copied().collect();
+                    prop_assert_eq!(names, want);
+                    for who in CONSUMERS {
+                        let owned = model.pel.values().filter(|c| **c == who).count();
+                        prop_assert_eq!(g.consumer(who).map_or(0, |c| c.pel.len()), owned);
+                    }
+                    // Lag, when known, counts the entries added after the group's last one.
+                    if let Some(lag) = s.entries().lag(g) {
+                        let after = entries
+                            .range(model.last_delivered.incr().unwrap_or(StreamId::MAX)..)
+                            .count() as i64;
+                        prop_assert!(lag >= after);
+                        if g.entries_read != ENTRIES_READ_UNKNOWN
+                            && !s.entries().has_tombstones_from(model.last_delivered)
+                        {
+                            prop_assert_eq!(g.entries_read + lag, added as i64);
+                        }
                     }
                 }
                 prop_assert_eq!(s.memory(), s.recount());

@@ -1,0 +1,176 @@
+//! The CACHE.WARM task: waits for a request (`state::warm`), then on a blocking thread asks the
+//! source for its hottest keys (CACHE.TOPKEYS, filtered by MATCH here), their lines
+//! (CACHE.EXPORTKEY, a peek that leaves the source's access statistics alone, `BATCH` pipelined
+//! at a time) and stores each one absent here (`Keyspace::store_imported` without replace, one
+//! shard-locked step: a key written locally meanwhile wins). The copies are not published to the
+//! coherence peers: they are the source's values, and an invalidation would evict the very keys
+//! copied from the source. `maxmemory` holds: the policy evicts to make room, and under
+//! `noeviction` the keys past the limit are skipped. Expiry times are absolute (the two hosts'
+//! clocks are assumed to agree, as coherence assumes).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::coherence::resp::Frame;
+use super::portable::{encode, Conn, Target};
+use crate::engine::export::{import_line, Stored};
+use crate::engine::glob::glob_match;
+use crate::state::coherence::as_remote;
+use crate::state::persistence::load_limits;
+use crate::state::warm::{WarmRequest, WarmState};
+use crate::state::Server;
+
+/// Keys asked for per round trip.
+const BATCH: usize = 64;
+/// Connect, read and write timeout towards the source.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub async fn supervise(server: Arc<Server>) {
+    let mut stopping = server.shutdown_receiver();
+    loop {
+        tokio::select! {
+            _ = server.warm.wake.notified() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        let Some(request) = server.warm.take_request() else {
+            continue;
+        };
+        let worker = server.clone();
+        let job = tokio::task::spawn_blocking(move || run(&worker, request));
+        tokio::select! {
+            _ = job => {}
+            _ = stopping.wait_for(|stop| *stop) => {
+                server.warm.abort();
+                return;
+            }
+        }
+    }
+}
+
+fn run(server: &Server, request: WarmRequest) {
+    let source = format!("{}:{}", request.host, request.port);
+    tracing::info!(%source, top = request.top, "warm-up started");
+    let result = pull(server, &request);
+    let aborted = server.warm.aborted();
+    server.warm.update(|status| {
+        status.finished_ms = unix_ms();
+        status.state = match &result {
+            Err(why) => {
+                status.last_error = why.clone();
+                WarmState::Failed
+            }
+            Ok(()) if aborted => WarmState::Aborted,
+            Ok(()) => WarmState::Done,
+        };
+        tracing::info!(
+            %source,
+            state = status.state.name(),
+            done = status.done,
+            skipped = status.skipped,
+            errors = status.errors,
+            "warm-up ended"
+        );
+    });
+}
+
+fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
+    let target = Target {
+        host: request.host.clone(),
+        port: request.port,
+        db: request.db,
+        user: request.user.clone(),
+        password: request.password.clone(),
+    };
+    let mut conn = Conn::open(&target, TIMEOUT)?;
+    let top = request.top.to_string();
+    let keys: Vec<Bytes> = match conn.call(&[b"CACHE.TOPKEYS", top.as_bytes()])? {
+        Frame::Array(rows) => rows
+            .into_iter()
+            .filter_map(|row| match row {
+                Frame::Array(mut pair) if pair.len() == 2 => match pair.swap_remove(0) {
+                    Frame::Bulk(Some(key)) => Some(key),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .filter(|key| {
+                request
+                    .pattern
+                    .as_ref()
+                    .is_none_or(|p| glob_match(p, key, false))
+            })
+            .collect(),
+        Frame::Error(why) => {
+            return Err(format!("CACHE.TOPKEYS: {}", String::from_utf8_lossy(&why)))
+        }
+        _ => return Err("CACHE.TOPKEYS: an unexpected reply".into()),
+    };
+    server
+        .warm
+        .update(|status| status.planned = keys.len() as u64);
+    let limits = load_limits(server);
+    for batch in keys.chunks(BATCH) {
+        if server.warm.aborted() {
+            return Ok(());
+        }
+        let mut out = Vec::new();
+        for key in batch {
+            encode(&[b"CACHE.EXPORTKEY", key], &mut out);
+        }
+        conn.send(&out)?;
+        let (mut done, mut skipped, mut errors, mut last_error) = (0, 0, 0, None);
+        for key in batch {
+            let line = match conn.read()? {
+                Frame::Bulk(Some(line)) => line,
+                Frame::Error(why) => {
+                    errors += 1;
+                    last_error = Some(String::from_utf8_lossy(&why).into_owned());
+                    continue;
+                }
+                // Gone at the source since it was ranked.
+                _ => {
+                    skipped += 1;
+                    continue;
+                }
+            };
+            let now = unix_ms();
+            let imported = match import_line(&line, limits, now) {
+                Ok(imported) => imported,
+                Err(why) => {
+                    errors += 1;
+                    last_error = Some(format!("{}: {why}", String::from_utf8_lossy(key)));
+                    continue;
+                }
+            };
+            let keyspace = &server.keyspace;
+            // As a command would: the exec gate shared, room made under the policy first.
+            let _shared = server.exec_gate.shared();
+            if keyspace.over_limit() && keyspace.evict_to_limit(now).is_err() {
+                skipped += 1;
+                continue;
+            }
+            match as_remote(|| keyspace.store_imported(request.db, imported, false, now)) {
+                Stored::Created | Stored::Replaced => done += 1,
+                Stored::Exists | Stored::Expired => skipped += 1,
+            }
+        }
+        server.warm.update(|status| {
+            status.done += done;
+            status.skipped += skipped;
+            status.errors += errors;
+            if let Some(why) = last_error {
+                status.last_error = why;
+            }
+        });
+    }
+    Ok(())
+}

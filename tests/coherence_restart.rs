@@ -1,0 +1,147 @@
+//! Coherence across a restart: a daemon that follows a peer saves, with its snapshot, how far it
+//! had applied the peer's invalidations; restarted on the same `dir` under the peer's writes, it
+//! replays what it missed from the peer's backlog (no stale key, the rest of its data kept, INFO
+//! counting a replay and no recovery), and drops its data only when the backlog no longer covers
+//! the gap or the peer restarted.
+
+mod common;
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::path::Path;
+
+use cachet::state::config::ProtectedAction;
+use common::{info_u64, scratch_dir, TestServer};
+use redis::{Commands, Connection};
+
+fn linkable(dir: &Path) -> TestServer {
+    let dir = dir.to_string_lossy().into_owned();
+    TestServer::start_with(move |c| {
+        c.coherence = true;
+        c.enable_protected_configs = ProtectedAction::Yes;
+        c.dir = dir;
+    })
+}
+
+fn follow(con: &mut Connection, peer: &TestServer) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("peer")
+        .arg(format!("127.0.0.1:{}", peer.port()))
+        .query(con)
+        .expect("CONFIG SET peer");
+    fleet::wait_until("the link up", || {
+        info_u64(con, "coherence", "peers_up") == 1
+    });
+}
+
+fn exists(con: &mut Connection, key: &str) -> bool {
+    con.exists(key).unwrap()
+}
+
+/// A follows B; A holds `k:0..20`, saves, stops; B writes `k:3` and `k:7` meanwhile, then
+/// whatever `while_down` does. Returns the restarted A and its connection, once its link is up.
+fn restart_under_writes(
+    b: &TestServer,
+    b_con: &mut Connection,
+    a_dir: &Path,
+    while_down: impl FnOnce(&mut Connection),
+) -> (TestServer, Connection) {
+    {
+        let a = linkable(a_dir);
+        let mut a_con = a.client();
+        follow(&mut a_con, b);
+        for i in 0..20 {
+            let _: () = a_con.set(format!("k:{i}"), "old").unwrap();
+        }
+        // A position to save: one invalidation of B applied.
+        let _: () = b_con.set("other", "1").unwrap();
+        fleet::wait_until("B's first invalidation applied", || {
+            info_u64(&mut a_con, "coherence", "messages_received") >= 1
+        });
+        let _: () = redis::cmd("SAVE").query(&mut a_con).unwrap();
+    }
+    let _: () = b_con.set("k:3", "new").unwrap();
+    let _: () = b_con.set("k:7", "new").unwrap();
+    while_down(b_con);
+    let a = linkable(a_dir);
+    let mut a_con = a.client();
+    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 20);
+    follow(&mut a_con, b);
+    (a, a_con)
+}
+
+#[test]
+fn a_restart_replays_what_the_backlog_still_holds() {
+    let b = linkable(&scratch_dir());
+    let mut b_con = b.client();
+    let a_dir = scratch_dir();
+    let (_a, mut a_con) = restart_under_writes(&b, &mut b_con, &a_dir, |_| {});
+    // The link is up only after its catch-up: the replay has been applied.
+    assert!(!exists(&mut a_con, "k:3"), "a stale k:3 after the restart");
+    assert!(!exists(&mut a_con, "k:7"), "a stale k:7 after the restart");
+    assert!(exists(&mut a_con, "k:0"), "the snapshot's data was dropped");
+    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 18);
+    assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), 0);
+    assert_eq!(info_u64(&mut a_con, "coherence", "replays"), 1);
+    assert_eq!(info_u64(&mut a_con, "coherence", "replayed_messages"), 2);
+    // Writes after the restart still arrive.
+    let _: () = b_con.set("k:0", "new").unwrap();
+    fleet::wait_until("k:0 invalidated", || !exists(&mut a_con, "k:0"));
+    let _ = std::fs::remove_dir_all(a_dir);
+}
+
+#[test]
+fn a_restart_past_the_backlog_drops_the_data() {
+    let b = linkable(&scratch_dir());
+    let mut b_con = b.client();
+    let a_dir = scratch_dir();
+    let (_a, mut a_con) = restart_under_writes(&b, &mut b_con, &a_dir, |b_con| {
+        // A backlog of one byte keeps only the last message: the gap is not covered.
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("coherence-backlog-size")
+            .arg("1")
+            .query(b_con)
+            .unwrap();
+        for i in 0..50 {
+            let _: () = b_con.set(format!("filler:{i}"), "x").unwrap();
+        }
+    });
+    assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), 1);
+    fleet::wait_until("the data dropped", || {
+        info_u64(&mut a_con, "cachet", "keys") == 0
+    });
+    let _ = std::fs::remove_dir_all(a_dir);
+}
+
+#[test]
+fn a_peer_that_restarted_meanwhile_is_not_resumed() {
+    let b_dir = scratch_dir();
+    let b = linkable(&b_dir);
+    let mut b_con = b.client();
+    let a_dir = scratch_dir();
+    // A's saved position is B's; the peer it finds after its restart is another daemon.
+    {
+        let a = linkable(&a_dir);
+        let mut a_con = a.client();
+        follow(&mut a_con, &b);
+        let _: () = a_con.set("k", "old").unwrap();
+        let _: () = b_con.set("other", "1").unwrap();
+        fleet::wait_until("B's first invalidation applied", || {
+            info_u64(&mut a_con, "coherence", "messages_received") >= 1
+        });
+        let _: () = redis::cmd("SAVE").query(&mut a_con).unwrap();
+    }
+    drop(b_con);
+    drop(b);
+    let b2 = linkable(&scratch_dir());
+    let a = linkable(&a_dir);
+    let mut a_con = a.client();
+    assert!(exists(&mut a_con, "k"));
+    follow(&mut a_con, &b2);
+    assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), 1);
+    fleet::wait_until("the data dropped", || !exists(&mut a_con, "k"));
+    let _ = std::fs::remove_dir_all(a_dir);
+    let _ = std::fs::remove_dir_all(b_dir);
+}

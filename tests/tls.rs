@@ -1,0 +1,652 @@
+//! TLS on the client port: real clients (redis-cli --tls, redis-py ssl=True, a rustls client),
+//! what is refused while other clients keep being served (plaintext on the TLS port, TLS on the
+//! plaintext port, an untrusted or expired client certificate, a missing one), tls-auth-clients
+//! yes/optional/no, tls-protocols and the suites, encrypted keys, CONFIG SET reloading the
+//! certificate (and refusing a bad one as redis-server does, byte for byte), and a client
+//! certificate's CN authenticating an ACL user (tls-auth-clients-user).
+
+mod common;
+#[path = "common/fleet.rs"]
+mod fleet;
+#[path = "common/tls.rs"]
+mod tls;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{scratch_dir, TestServer};
+use tls::{call, client_config, connect, path, server_cn, Ca, Pair};
+
+const BOTH: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS12, &rustls::version::TLS13];
+
+/// A CA, a server certificate and a client certificate in a scratch directory.
+struct Certs {
+    dir: PathBuf,
+    ca: Ca,
+    server: Pair,
+    client: Pair,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        let dir = scratch_dir();
+        let ca = Ca::new(&dir, "cachet-test-ca");
+        let server = ca.issue(&dir, "server-one");
+        let client = ca.issue(&dir, "client");
+        Certs {
+            dir,
+            ca,
+            server,
+            client,
+        }
+    }
+
+    /// The server's TLS directives.
+    fn apply(&self, values: &mut cachet::ConfigValues) {
+        values.tls.cert_file = path(&self.server.cert);
+        values.tls.key_file = path(&self.server.key);
+        values.tls.ca_cert_file = path(&self.ca.pem);
+    }
+
+    fn client(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        client_config(&self.ca.pem, Some(&self.client), BOTH)
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start(certs: &Certs) -> TestServer {
+    TestServer::start_tls(|v| certs.apply(v))
+}
+
+/// Whether a TLS client with `config` is served: a handshake, then PING answered.
+fn served(server: &TestServer, config: std::sync::Arc<rustls::ClientConfig>) -> bool {
+    match connect(server.tls.unwrap(), config) {
+        Ok(mut stream) => call(&mut stream, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
+        Err(_) => false,
+    }
+}
+
+fn plain_ping(server: &TestServer) -> Vec<u8> {
+    let mut raw = server.raw();
+    raw.call(&[b"PING"])
+}
+
+fn redis_cli(port: u16, certs: &Certs, client: Option<&Pair>, args: &[&str]) -> (bool, String) {
+    let mut cmd = Command::new("redis-cli");
+    cmd.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "--tls",
+        "--cacert",
+    ])
+    .arg(&certs.ca.pem);
+    if let Some(pair) = client {
+        cmd.arg("--cert")
+            .arg(&pair.cert)
+            .arg("--key")
+            .arg(&pair.key);
+    }
+    let out = cmd.args(args).output().expect("run redis-cli");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn redis_cli_over_tls_and_plaintext_beside() {
+    let certs = Certs::new();
+    let server = start(&certs);
+    let port = server.tls.unwrap().port();
+    let (ok, text) = redis_cli(port, &certs, Some(&certs.client), &["SET", "k", "over tls"]);
+    assert!(ok && text.trim() == "OK", "{text}");
+    let (_, text) = redis_cli(port, &certs, Some(&certs.client), &["GET", "k"]);
+    assert_eq!(text.trim(), "over tls");
+    // The plaintext listener serves the same keyspace.
+    let mut raw = server.raw();
+    assert_eq!(raw.call(&[b"GET", b"k"]), common::bulk("over tls"));
+    // Without a client certificate (tls-auth-clients yes by default) the server refuses it.
+    let (_, text) = redis_cli(port, &certs, None, &["PING"]);
+    assert!(!text.contains("PONG"), "{text}");
+    assert_eq!(plain_ping(&server), b"+PONG\r\n");
+}
+
+#[test]
+fn redis_py_with_ssl() {
+    let certs = Certs::new();
+    let server = start(&certs);
+    let script = r#"
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), ssl=True, ssl_ca_certs=sys.argv[2],
+                ssl_certfile=sys.argv[3], ssl_keyfile=sys.argv[4])
+r.set("py", "hello")
+print(r.get("py").decode(), r.connection_pool.connection_class.__name__)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(server.tls.unwrap().port().to_string())
+        .arg(&certs.ca.pem)
+        .arg(&certs.client.cert)
+        .arg(&certs.client.key)
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.trim(),
+        "hello SSLConnection",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn plaintext_on_the_tls_port_is_closed_while_others_are_served() {
+    let certs = Certs::new();
+    let server = start(&certs);
+    let mut keeps = connect(server.tls.unwrap(), certs.client()).expect("TLS client");
+    assert_eq!(call(&mut keeps, &["SET", "a", "1"]).unwrap(), b"+OK\r\n");
+    let mut plain = TcpStream::connect(server.tls.unwrap()).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    plain.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    let mut reply = Vec::new();
+    // The server closes it: end of stream (possibly after a TLS alert), never a RESP reply.
+    let _ = plain.read_to_end(&mut reply);
+    assert!(!reply.starts_with(b"+PONG"), "{reply:?}");
+    assert!(reply.len() < 64, "{reply:?}");
+    assert_eq!(call(&mut keeps, &["GET", "a"]).unwrap(), common::bulk("1"));
+    assert!(served(&server, certs.client()));
+}
+
+#[test]
+fn tls_on_the_plaintext_port_fails_while_others_are_served() {
+    let certs = Certs::new();
+    let server = start(&certs);
+    let mut raw = server.raw();
+    assert_eq!(raw.call(&[b"SET", b"b", b"2"]), b"+OK\r\n");
+    // The ClientHello is read as an inline command: what comes back is no TLS.
+    let attempt = connect(server.addr, certs.client());
+    assert!(attempt.is_err());
+    assert_eq!(raw.call(&[b"GET", b"b"]), common::bulk("2"));
+}
+
+#[test]
+fn untrusted_and_expired_client_certificates_are_refused() {
+    let certs = Certs::new();
+    let server = start(&certs);
+    let other = Ca::new(&certs.dir, "another-ca");
+    let untrusted = other.issue(&certs.dir, "stranger");
+    let expired = certs.ca.issue_with(&certs.dir, "old", |p| {
+        p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    });
+    for (what, pair) in [("untrusted", &untrusted), ("expired", &expired)] {
+        for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+            let config = client_config(&certs.ca.pem, Some(pair), &[version]);
+            assert!(!served(&server, config), "{what} {version:?}");
+        }
+    }
+    // No certificate at all while tls-auth-clients is yes.
+    assert!(!served(&server, client_config(&certs.ca.pem, None, BOTH)));
+    assert!(served(&server, certs.client()));
+    assert_eq!(plain_ping(&server), b"+PONG\r\n");
+    // redis-cli with the untrusted certificate fails too.
+    let (_, text) = redis_cli(
+        server.tls.unwrap().port(),
+        &certs,
+        Some(&untrusted),
+        &["PING"],
+    );
+    assert!(!text.contains("PONG"), "{text}");
+}
+
+#[test]
+fn auth_clients_optional_and_no() {
+    let certs = Certs::new();
+    let server = start(&certs);
+    let mut admin = server.raw();
+    let none = || client_config(&certs.ca.pem, None, BOTH);
+    let other = Ca::new(&certs.dir, "another-ca");
+    let untrusted = other.issue(&certs.dir, "stranger");
+    assert!(!served(&server, none()));
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"SET", b"tls-auth-clients", b"optional"]),
+        b"+OK\r\n"
+    );
+    assert!(served(&server, none()));
+    assert!(served(&server, certs.client()));
+    // Optional: a certificate that is given is still checked.
+    assert!(!served(
+        &server,
+        client_config(&certs.ca.pem, Some(&untrusted), BOTH)
+    ));
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"SET", b"tls-auth-clients", b"no"]),
+        b"+OK\r\n"
+    );
+    assert!(served(&server, none()));
+    // No: not asked for, so not checked either.
+    assert!(served(
+        &server,
+        client_config(&certs.ca.pem, Some(&untrusted), BOTH)
+    ));
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"GET", b"tls-auth-clients"]),
+        b"*2\r\n$16\r\ntls-auth-clients\r\n$2\r\nno\r\n"
+    );
+    assert!(admin
+        .call(&[b"CONFIG", b"SET", b"tls-auth-clients", b"maybe"])
+        .starts_with(b"-ERR CONFIG SET failed (possibly related to argument 'tls-auth-clients')"));
+}
+
+#[test]
+fn config_set_reloads_the_certificate_for_new_handshakes_only() {
+    let certs = Certs::new();
+    let server = start(&certs);
+    let mut before = connect(server.tls.unwrap(), certs.client()).unwrap();
+    assert_eq!(server_cn(&before), "server-one");
+    assert_eq!(call(&mut before, &["SET", "x", "1"]).unwrap(), b"+OK\r\n");
+    let second = certs.ca.issue(&certs.dir, "server-two");
+    let reply = call(
+        &mut before,
+        &[
+            "CONFIG",
+            "SET",
+            "tls-cert-file",
+            &path(&second.cert),
+            "tls-key-file",
+            &path(&second.key),
+        ],
+    )
+    .unwrap();
+    assert_eq!(reply, b"+OK\r\n");
+    let mut after = connect(server.tls.unwrap(), certs.client()).unwrap();
+    assert_eq!(server_cn(&after), "server-two");
+    assert_eq!(call(&mut after, &["GET", "x"]).unwrap(), common::bulk("1"));
+    // The connection made before the reload is still up, on the old certificate.
+    assert_eq!(server_cn(&before), "server-one");
+    assert_eq!(call(&mut before, &["PING"]).unwrap(), b"+PONG\r\n");
+
+    // A key that does not match the certificate, a missing file: refused, nothing changes.
+    let mismatch = call(
+        &mut before,
+        &["CONFIG", "SET", "tls-key-file", &path(&certs.server.key)],
+    )
+    .unwrap();
+    let expected = "-ERR CONFIG SET failed (possibly related to argument 'tls-key-file') - Unable to update TLS configuration. Check server logs.\r\n";
+    assert_eq!(String::from_utf8_lossy(&mismatch), expected);
+    let missing = call(
+        &mut before,
+        &["CONFIG", "SET", "tls-cert-file", "/nonexistent/cert.pem"],
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&missing),
+        expected.replace("tls-key-file", "tls-cert-file")
+    );
+    let got = call(&mut before, &["CONFIG", "GET", "tls-cert-file"]).unwrap();
+    assert!(
+        String::from_utf8_lossy(&got).contains(&path(&second.cert)),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    let mut later = connect(server.tls.unwrap(), certs.client()).unwrap();
+    assert_eq!(server_cn(&later), "server-two");
+    assert_eq!(call(&mut later, &["PING"]).unwrap(), b"+PONG\r\n");
+}
+
+/// redis-server refuses the same CONFIG SET with the same bytes.
+#[test]
+fn a_bad_certificate_is_refused_as_redis_server_refuses_it() {
+    let certs = Certs::new();
+    let redis = TlsRedis::start(&certs, &[]);
+    let server = start(&certs);
+    let requests: [&[&str]; 4] = [
+        &["CONFIG", "SET", "tls-cert-file", "/nonexistent/cert.pem"],
+        &["CONFIG", "SET", "tls-key-file", &path(&certs.client.key)],
+        &[
+            "CONFIG",
+            "SET",
+            "tls-ca-cert-file",
+            &path(&certs.server.key),
+        ],
+        &["CONFIG", "SET", "tls-auth-clients", "sometimes"],
+    ];
+    let mut theirs = connect(redis.addr, certs.client()).unwrap();
+    let mut ours = connect(server.tls.unwrap(), certs.client()).unwrap();
+    for request in requests {
+        let expected = call(&mut theirs, request).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&call(&mut ours, request).unwrap()),
+            String::from_utf8_lossy(&expected),
+            "{request:?}"
+        );
+    }
+}
+
+#[test]
+fn protocols_and_suites() {
+    let certs = Certs::new();
+    let server = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.protocols = "TLSv1.3".into();
+    });
+    let tls12 = client_config(
+        &certs.ca.pem,
+        Some(&certs.client),
+        &[&rustls::version::TLS12],
+    );
+    let tls13 = client_config(
+        &certs.ca.pem,
+        Some(&certs.client),
+        &[&rustls::version::TLS13],
+    );
+    assert!(!served(&server, tls12.clone()));
+    assert!(served(&server, tls13.clone()));
+    let mut admin = server.raw();
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"SET", b"tls-protocols", b"TLSv1.2"]),
+        b"+OK\r\n"
+    );
+    assert!(served(&server, tls12));
+    assert!(!served(&server, tls13));
+    // A TLSv1.2 suite the server does not allow.
+    assert_eq!(
+        admin.call(&[
+            b"CONFIG",
+            b"SET",
+            b"tls-ciphers",
+            b"ECDHE-RSA-AES128-GCM-SHA256"
+        ]),
+        b"+OK\r\n",
+        "a valid suite that the ECDSA key cannot use is accepted, as OpenSSL accepts it"
+    );
+    let ecdsa12 = client_config(
+        &certs.ca.pem,
+        Some(&certs.client),
+        &[&rustls::version::TLS12],
+    );
+    assert!(!served(&server, ecdsa12.clone()));
+    assert_eq!(
+        admin.call(&[
+            b"CONFIG",
+            b"SET",
+            b"tls-ciphers",
+            b"ECDHE-ECDSA-AES256-GCM-SHA384:!MEDIUM"
+        ]),
+        b"+OK\r\n"
+    );
+    assert!(served(&server, ecdsa12));
+    for (name, value) in [
+        ("tls-ciphers", "RC4-MD5"),
+        ("tls-ciphersuites", "TLS_AES_128_CCM_SHA256"),
+        ("tls-protocols", "SSLv3"),
+        ("tls-protocols", "TLSv1.1"),
+    ] {
+        let reply = admin.call(&[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()]);
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - Unable to update TLS configuration. Check server logs.\r\n")
+        );
+    }
+    let got = admin.call(&[b"CONFIG", b"GET", b"tls-protocols"]);
+    assert_eq!(got, b"*2\r\n$13\r\ntls-protocols\r\n$7\r\nTLSv1.2\r\n");
+}
+
+/// A redis-server child with TLS only on a free port, killed by PID when dropped (also when the
+/// test fails).
+struct TlsRedis {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl TlsRedis {
+    fn start(certs: &Certs, extra: &[&str]) -> TlsRedis {
+        let port = fleet::free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
+            .args(["--tls-port", &port.to_string()])
+            .arg("--tls-cert-file")
+            .arg(&certs.server.cert)
+            .arg("--tls-key-file")
+            .arg(&certs.server.key)
+            .arg("--tls-ca-cert-file")
+            .arg(&certs.ca.pem)
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let redis = TlsRedis {
+            child,
+            addr: ([127, 0, 0, 1], port).into(),
+        };
+        fleet::wait_until("redis-server TLS up", || {
+            connect(redis.addr, certs.client()).is_ok_and(|mut s| call(&mut s, &["PING"]).is_ok())
+        });
+        redis
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn openssl_pkcs8(key: &Path, out: &Path, pass: &str) {
+    let status = Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in"])
+        .arg(key)
+        .arg("-out")
+        .arg(out)
+        .args(["-passout", &format!("pass:{pass}")])
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+}
+
+#[test]
+fn encrypted_pkcs8_keys_need_their_password() {
+    let certs = Certs::new();
+    let encrypted = certs.dir.join("server-encrypted.key");
+    openssl_pkcs8(&certs.server.key, &encrypted, "s3cret");
+    let server = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.key_file = path(&encrypted);
+        v.tls.key_file_pass = "s3cret".into();
+    });
+    assert!(served(&server, certs.client()));
+    let mut admin = server.raw();
+    let reply = admin.call(&[b"CONFIG", b"SET", b"tls-key-file-pass", b"wrong"]);
+    assert!(reply
+        .starts_with(b"-ERR CONFIG SET failed (possibly related to argument 'tls-key-file-pass')"));
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"GET", b"tls-key-file-pass"]),
+        b"*2\r\n$17\r\ntls-key-file-pass\r\n$6\r\ns3cret\r\n"
+    );
+    assert!(served(&server, certs.client()));
+}
+
+#[test]
+fn tls_only_with_port_zero() {
+    let certs = Certs::new();
+    let server = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.port = 0;
+    });
+    assert!(served(&server, certs.client()));
+    assert!(TcpStream::connect(server.addr).is_err());
+}
+
+#[test]
+fn client_certificate_cn_names_the_acl_user() {
+    let certs = Certs::new();
+    let server = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.clients_user = cachet::state::tls::config::ClientsUser::Cn;
+        v.users = vec![
+            vec![
+                "alice".into(),
+                "on".into(),
+                ">pw".into(),
+                "~*".into(),
+                "+@all".into(),
+            ],
+            vec!["bob".into(), "off".into(), ">pw".into(), "+@all".into()],
+        ];
+    });
+    let whoami = |pair: &Pair| {
+        let config = client_config(&certs.ca.pem, Some(pair), BOTH);
+        let mut stream = connect(server.tls.unwrap(), config).unwrap();
+        String::from_utf8_lossy(&call(&mut stream, &["ACL", "WHOAMI"]).unwrap()).into_owned()
+    };
+    let alice = certs.ca.issue(&certs.dir, "alice");
+    assert_eq!(whoami(&alice), "$5\r\nalice\r\n");
+    // A disabled user, or a name no user has: the connection starts as the default user.
+    assert_eq!(
+        whoami(&certs.ca.issue(&certs.dir, "bob")),
+        "$7\r\ndefault\r\n"
+    );
+    assert_eq!(whoami(&certs.client), "$7\r\ndefault\r\n");
+    let mut admin = server.raw();
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"SET", b"tls-auth-clients-user", b"off"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(whoami(&alice), "$7\r\ndefault\r\n");
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"GET", b"tls-auth-clients-user"]),
+        b"*2\r\n$21\r\ntls-auth-clients-user\r\n$3\r\noff\r\n"
+    );
+    // Under requirepass a certificate user needs no AUTH; the others do.
+    assert_eq!(
+        admin.call(&[
+            b"CONFIG",
+            b"SET",
+            b"tls-auth-clients-user",
+            b"CN",
+            b"requirepass",
+            b"pw"
+        ]),
+        b"+OK\r\n"
+    );
+    let config = client_config(&certs.ca.pem, Some(&alice), BOTH);
+    let mut stream = connect(server.tls.unwrap(), config).unwrap();
+    assert_eq!(call(&mut stream, &["SET", "k", "v"]).unwrap(), b"+OK\r\n");
+    let mut other = connect(server.tls.unwrap(), certs.client()).unwrap();
+    assert!(call(&mut other, &["GET", "k"])
+        .unwrap()
+        .starts_with(b"-NOAUTH"));
+}
+
+fn peers_up(server: &TestServer) -> u64 {
+    let mut con = server.client();
+    common::info_field(&mut con, "coherence", "peers_up")
+        .parse()
+        .unwrap_or(0)
+}
+
+fn exists(server: &TestServer, key: &str) -> bool {
+    server.raw().call(&[b"EXISTS", key.as_bytes()]) == b":1\r\n"
+}
+
+/// Two daemons linked by their TLS ports only (a plaintext link cannot reach them there)
+/// exchange invalidations.
+#[test]
+fn peers_linked_over_tls_exchange_invalidations() {
+    let certs = Certs::new();
+    let start_peer = || {
+        TestServer::start_tls(|v| {
+            certs.apply(v);
+            v.coherence = true;
+            v.peer_tls = true;
+            v.enable_protected_configs = cachet::state::config::ProtectedAction::Yes;
+        })
+    };
+    let (a, b) = (start_peer(), start_peer());
+    for (from, to) in [(&a, &b), (&b, &a)] {
+        let peer = format!("127.0.0.1:{}", to.tls.unwrap().port());
+        assert_eq!(
+            from.raw()
+                .call(&[b"CONFIG", b"SET", b"peer", peer.as_bytes()]),
+            b"+OK\r\n"
+        );
+    }
+    fleet::wait_until("TLS links up", || peers_up(&a) == 1 && peers_up(&b) == 1);
+    // A holds a copy first, so that B's write has something to invalidate there.
+    let mut on_a = a.client();
+    let before = common::info_u64(&mut on_a, "coherence", "messages_received");
+    assert_eq!(a.raw().call(&[b"SET", b"user:1", b"a0"]), b"+OK\r\n");
+    assert_eq!(b.raw().call(&[b"SET", b"user:1", b"old"]), b"+OK\r\n");
+    fleet::wait_until("B's write applied on A", || {
+        !exists(&a, "user:1")
+            && common::info_u64(&mut on_a, "coherence", "messages_received") > before
+    });
+    assert_eq!(a.raw().call(&[b"SET", b"user:1", b"new"]), b"+OK\r\n");
+    fleet::wait_until("A's write invalidates B's copy", || !exists(&b, "user:1"));
+    assert!(exists(&a, "user:1"));
+
+    // A peer whose certificate this daemon does not trust: the link stays down.
+    let other = Ca::new(&certs.dir, "another-ca");
+    let stranger = other.issue(&certs.dir, "stranger");
+    let c = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.cert_file = path(&stranger.cert);
+        v.tls.key_file = path(&stranger.key);
+        v.tls.auth_clients = cachet::state::tls::config::AuthClients::No;
+    });
+    let peer = format!("127.0.0.1:{}", c.tls.unwrap().port());
+    assert_eq!(
+        a.raw().call(&[b"CONFIG", b"SET", b"peer", peer.as_bytes()]),
+        b"+OK\r\n"
+    );
+    // A's link retries: C accepts the connections and every handshake fails.
+    let mut on_c = c.client();
+    fleet::wait_until("A's link retried", || {
+        common::info_u64(&mut on_c, "stats", "total_connections_received") >= 4
+    });
+    let mut con = a.client();
+    let link = common::info_field(&mut con, "coherence", "peer0");
+    assert!(link.contains("connects=0"), "{link}");
+    assert_eq!(peers_up(&a), 0);
+}
+
+/// A redis-server with TLS and a password as the bus (`rediss://:password@`).
+#[test]
+fn a_tls_redis_server_with_a_password_as_the_bus() {
+    let certs = Certs::new();
+    let redis = TlsRedis::start(&certs, &["--requirepass", "bus pw"]);
+    let port = redis.addr.port();
+    let bus = format!("rediss://:bus%20pw@127.0.0.1:{port}");
+    let start_node = || {
+        TestServer::start_tls(|v| {
+            certs.apply(v);
+            v.coherence = true;
+            cachet::state::config::apply_directive(v, "coherence-bus", std::slice::from_ref(&bus))
+                .unwrap();
+        })
+    };
+    let (a, b) = (start_node(), start_node());
+    let got = a.raw().call(&[b"CONFIG", b"GET", b"coherence-bus"]);
+    assert!(String::from_utf8_lossy(&got).contains(&bus));
+    fleet::wait_until("bus links up", || peers_up(&a) == 1 && peers_up(&b) == 1);
+    assert_eq!(a.raw().call(&[b"SET", b"k", b"a0"]), b"+OK\r\n");
+    assert_eq!(b.raw().call(&[b"SET", b"k", b"b"]), b"+OK\r\n");
+    fleet::wait_until("B's write applied on A", || !exists(&a, "k"));
+    assert_eq!(a.raw().call(&[b"SET", b"k", b"a"]), b"+OK\r\n");
+    fleet::wait_until("A's write invalidates B's copy", || !exists(&b, "k"));
+    assert!(exists(&a, "k"));
+}
