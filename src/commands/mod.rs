@@ -79,9 +79,17 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
     families().iter().flat_map(|family| family.iter())
 }
 
-fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
-    TABLE.get_or_init(|| all_commands().map(|spec| (spec.name, spec)).collect())
+/// Names (lower case, as bytes) to commands, hashed with foldhash: the lookup runs once per
+/// request, where std's SipHash cost more than the rest of the lookup.
+type Table = HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        all_commands()
+            .map(|spec| (spec.name.as_bytes(), spec))
+            .collect()
+    })
 }
 
 /// Finds a command by name, in any letter case.
@@ -94,8 +102,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     for (dst, src) in lower.iter_mut().zip(name) {
         *dst = src.to_ascii_lowercase();
     }
-    let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
-    table().get(lower).copied()
+    table().get(&lower[..name.len()]).copied()
 }
 
 pub fn lookup_subcommand(spec: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {

@@ -93,7 +93,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 client.pubsub.deliver(&message, &mut out);
                 client.pubsub.drain_up_to(&mut out, DELIVERY_BATCH_BYTES);
                 let limit = output_limit(server, &client);
-                if limit.reached(output_used(&client, &out), &soft_limit_since, now_ms()) {
+                if limit.reached(output_used(&client, &out), &soft_limit_since, now_ms) {
                     log_output_limit(&client, &out);
                     break;
                 }
@@ -144,7 +144,9 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 &mut args,
             ) {
                 Ok(true) => {
-                    let held = held_by_pause(server, &client, &args, now_ms());
+                    // One clock reading per command (read again only after a pause held it).
+                    let mut now = now_ms();
+                    let held = held_by_pause(server, &client, &args, now);
                     if let Some((parent, spec, writes)) = held {
                         // Earlier replies go out now; this request and those after it wait.
                         if !write_output(
@@ -190,6 +192,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                             client.close_after_reply = true;
                             break;
                         }
+                        now = now_ms();
                     }
                     // Messages published before this command was read come before its reply.
                     client.pubsub.drain(&mut out);
@@ -203,7 +206,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         server,
                         client: &mut client,
                         out: &mut out,
-                        now_ms: now_ms(),
+                        now_ms: now,
                     };
                     dispatch(&mut ctx, &args);
                     if held.is_some() {
@@ -272,8 +275,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         subscribed = !subscribed;
                         output_limit = self::output_limit(server, &client);
                     }
-                    if output_limit.reached(output_used(&client, &out), &soft_limit_since, now_ms())
-                    {
+                    if output_limit.reached(output_used(&client, &out), &soft_limit_since, now_ms) {
                         output_overflow = true;
                         break;
                     }

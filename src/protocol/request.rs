@@ -72,8 +72,6 @@ struct Pending {
     remaining: usize,
     /// Length of the bulk whose `$` header has been read, if any.
     bulk_len: Option<usize>,
-    /// Argument spans (start, end) relative to the buffer start.
-    spans: Vec<(usize, usize)>,
     /// Bytes of the buffer already consumed by this request.
     pos: usize,
 }
@@ -81,6 +79,9 @@ struct Pending {
 #[derive(Debug, Default)]
 pub struct RequestParser {
     pending: Option<Pending>,
+    /// The argument spans (start, end) of the request being received, relative to the buffer
+    /// start: kept from one request to the next, so a request costs no allocation of its own.
+    spans: Vec<(usize, usize)>,
     /// How far past the start of the line being searched (`*`/`$` header or inline request) a
     /// previous call already looked without finding its end.
     scanned: usize,
@@ -128,10 +129,11 @@ impl RequestParser {
                         let Some(count) = usize::try_from(count).ok().filter(|&c| c > 0) else {
                             continue;
                         };
+                        self.spans.clear();
+                        self.spans.reserve(count.min(MAX_PREALLOCATED_ARGS));
                         self.pending = Some(Pending {
                             remaining: count,
                             bulk_len: None,
-                            spans: Vec::with_capacity(count.min(MAX_PREALLOCATED_ARGS)),
                             pos: 0,
                         });
                     }
@@ -145,18 +147,25 @@ impl RequestParser {
             let Some(pending) = self.pending.as_mut() else {
                 continue;
             };
-            if !advance_multibulk(pending, &mut self.scanned, buf, limits)? {
+            if !advance_multibulk(pending, &mut self.spans, &mut self.scanned, buf, limits)? {
                 return Ok(false);
             }
             let Some(done) = self.pending.take() else {
                 continue;
             };
-            let frozen = buf.split_to(done.pos).freeze();
-            args.extend(
-                done.spans
-                    .iter()
-                    .map(|&(start, end)| frozen.slice(start..end)),
-            );
+            let mut frozen = buf.split_to(done.pos).freeze();
+            // Every argument but the last is a new reference to the request's bytes; the last
+            // takes over `frozen`'s own (one reference count fewer to take and drop).
+            if let Some((&(start, end), rest)) = self.spans.split_last() {
+                args.extend(rest.iter().map(|&(start, end)| frozen.slice(start..end)));
+                frozen.truncate(end);
+                frozen.advance(start);
+                args.push(frozen);
+            }
+            if self.spans.capacity() > MAX_PREALLOCATED_ARGS {
+                // A huge request does not leave its spans' memory with the connection.
+                self.spans = Vec::new();
+            }
             return Ok(true);
         }
     }
@@ -226,6 +235,7 @@ impl RequestParser {
 /// Reads as many `$len\r\n<bytes>\r\n` arguments as the buffer holds. True when all have arrived.
 fn advance_multibulk(
     p: &mut Pending,
+    spans: &mut Vec<(usize, usize)>,
     scanned: &mut usize,
     buf: &mut BytesMut,
     limits: &Limits,
@@ -277,7 +287,7 @@ fn advance_multibulk(
         if buf.len() < stop {
             return Ok(false);
         }
-        p.spans.push((p.pos, p.pos + len));
+        spans.push((p.pos, p.pos + len));
         p.pos = stop;
         p.bulk_len = None;
         p.remaining -= 1;
@@ -627,5 +637,38 @@ mod tests {
         assert_eq!(parse_i64(b"0"), Some(0));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn requests_after_a_huge_one_reuse_nothing_of_it() {
+        let mut input = b"*2000\r\n".to_vec();
+        for i in 0..2000 {
+            input.extend_from_slice(format!("${}\r\n{i}\r\n", i.to_string().len()).as_bytes());
+        }
+        input.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*1\r\n$4\r\nPING\r\n");
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::from(&input[..]);
+        let mut args = Vec::new();
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(true)
+        );
+        assert_eq!(args.len(), 2000);
+        assert_eq!(&args[1999][..], b"1999");
+        assert_eq!(parser.spans.capacity(), 0);
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(true)
+        );
+        assert_eq!(args, [&b"SET"[..], b"k", b""]);
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(true)
+        );
+        assert_eq!(args, [&b"PING"[..]]);
+        assert_eq!(
+            parser.parse(&mut buf, &Limits::default(), &mut args),
+            Ok(false)
+        );
     }
 }

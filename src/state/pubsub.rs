@@ -113,13 +113,20 @@ pub struct OutputLimit {
 impl OutputLimit {
     /// Redis's `checkClientOutputBufferLimits`: true once `used` passes the hard limit, or has
     /// stayed over the soft limit for more than its seconds. `soft_since_ms` (0 = under the soft
-    /// limit) keeps when it was first passed.
-    pub fn reached(&self, used: u64, soft_since_ms: &AtomicU64, now_ms: u64) -> bool {
+    /// limit) keeps when it was first passed. The clock (`now_ms`) is read only over the soft
+    /// limit: a connection checks after every command, and most clients have no limit at all.
+    pub fn reached(
+        &self,
+        used: u64,
+        soft_since_ms: &AtomicU64,
+        now_ms: impl FnOnce() -> u64,
+    ) -> bool {
         if self.hard > 0 && used >= self.hard {
             return true;
         }
         if self.soft > 0 && used >= self.soft {
             let since = soft_since_ms.load(Ordering::Relaxed);
+            let now_ms = now_ms();
             if since == 0 {
                 soft_since_ms.store(now_ms.max(1), Ordering::Relaxed);
                 return false;
@@ -438,7 +445,7 @@ fn deliver_to(subscriber: &Subscriber, message: Message, limits: &ReceiverLimits
     let used = (queued + replies) as u64;
     if limits
         .of(subscriber)
-        .reached(used, &subscriber.soft_since_ms, now_ms)
+        .reached(used, &subscriber.soft_since_ms, || now_ms)
     {
         subscriber.dropped.store(true, Ordering::Relaxed);
         tracing::warn!(
@@ -824,12 +831,12 @@ mod tests {
             soft_seconds: 1,
         };
         let since = AtomicU64::new(0);
-        assert!(!limit.reached(5, &since, 1_000));
-        assert!(!limit.reached(20, &since, 1_000));
-        assert!(!limit.reached(20, &since, 2_999));
-        assert!(!limit.reached(5, &since, 3_000));
-        assert!(!limit.reached(20, &since, 3_500));
-        assert!(limit.reached(20, &since, 5_600));
-        assert!(limit.reached(100, &AtomicU64::new(0), 0));
+        assert!(!limit.reached(5, &since, || 1_000));
+        assert!(!limit.reached(20, &since, || 1_000));
+        assert!(!limit.reached(20, &since, || 2_999));
+        assert!(!limit.reached(5, &since, || 3_000));
+        assert!(!limit.reached(20, &since, || 3_500));
+        assert!(limit.reached(20, &since, || 5_600));
+        assert!(limit.reached(100, &AtomicU64::new(0), || 0));
     }
 }

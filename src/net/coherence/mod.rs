@@ -10,11 +10,10 @@ pub mod resp;
 
 use std::sync::Arc;
 
-use crate::state::coherence::MAX_MESSAGE_BYTES;
 use crate::state::Server;
 
-/// Publishes the queued invalidations: each wake-up drains the queue into as few messages as
-/// `MAX_MESSAGE_BYTES` allows.
+/// Publishes the queued invalidations: each wake-up drains the queue, already cut into messages
+/// of about `MAX_MESSAGE_BYTES` (`Coherence::take_pending`).
 pub async fn publisher(server: Arc<Server>) {
     let coherence = &server.coherence;
     loop {
@@ -22,18 +21,10 @@ pub async fn publisher(server: Arc<Server>) {
         // would hold every invalidation back a turn or two. Under load the batch is what the
         // connections queued while the previous one was being published.
         coherence.queued().await;
-        let items = coherence.take_pending();
+        let batches = coherence.take_pending();
         let key = coherence.key();
-        let mut start = 0;
-        while start < items.len() {
-            let mut end = start;
-            let mut bytes = 0;
-            while end < items.len() && (end == start || bytes < MAX_MESSAGE_BYTES) {
-                bytes += items[end].encoded_len();
-                end += 1;
-            }
-            coherence.publish(&server, &items[start..end], key.as_ref());
-            start = end;
+        for batch in &batches {
+            coherence.publish(&server, batch, key.as_ref());
         }
     }
 }

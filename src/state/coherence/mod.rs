@@ -45,7 +45,7 @@ use super::pubsub::Kind;
 use super::Server;
 use crate::engine::notice::{class, Notice, NoticeSink, Target};
 use crate::engine::now_ms;
-use wire::Item;
+use wire::ItemRef;
 
 pub const CHANNEL: &[u8] = b"__cachet__:invalidations";
 /// Channels only coherence publishes on: a client `PUBLISH` there is refused unless the connection
@@ -124,11 +124,37 @@ impl Settings {
     }
 }
 
+/// Items queued for the publisher, already encoded as messages carry them (`wire::encode_item`)
+/// and cut into messages: a change costs an append under the queue's lock, not an allocation of
+/// its own and a second encoding by the publisher.
 #[derive(Default)]
 struct Pending {
-    items: Vec<Item>,
+    batches: Vec<Batch>,
+    items: usize,
     /// Set when the queue overflowed: it holds one `flushall` and takes nothing more.
     overflowed: bool,
+}
+
+/// The items of one message, encoded back to back.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub items: usize,
+    pub bytes: Vec<u8>,
+}
+
+impl Pending {
+    fn push(&mut self, item: ItemRef<'_>) {
+        let full = |batch: &Batch| batch.bytes.len() >= MAX_MESSAGE_BYTES;
+        if self.batches.last().is_none_or(full) {
+            self.batches.push(Batch::default());
+        }
+        let Some(batch) = self.batches.last_mut() else {
+            return;
+        };
+        wire::encode_item(&mut batch.bytes, item);
+        batch.items += 1;
+        self.items += 1;
+    }
 }
 
 pub struct Coherence {
@@ -253,7 +279,7 @@ impl Coherence {
     pub fn configure(&self, settings: Settings) {
         let was_enabled = self.enabled.swap(settings.enabled, Ordering::Relaxed);
         if settings.enabled && !was_enabled && self.unannounced.swap(false, Ordering::Relaxed) {
-            self.queue(Item::FlushAll);
+            self.queue(ItemRef::FlushAll);
         }
         self.backlog_limit
             .store(settings.backlog_size, Ordering::Relaxed);
@@ -272,7 +298,7 @@ impl Coherence {
     /// Publishes one message: numbered, kept for replays, sent to local subscribers (the peers'
     /// links) and woken for the bus. Numbering and delivery happen under the backlog's lock, so a
     /// replay served concurrently holds exactly the messages a new subscriber did not receive.
-    pub fn publish(&self, server: &Server, items: &[Item], key: Option<&auth::Key>) {
+    pub fn publish(&self, server: &Server, batch: &Batch, key: Option<&auth::Key>) {
         let mut backlog = self.lock_backlog();
         let seq = backlog.last_seq() + 1;
         let header = wire::Header {
@@ -280,7 +306,12 @@ impl Coherence {
             seq,
             time_ms: now_ms(),
         };
-        let payload = Bytes::from(wire::encode_signed(&self.node_id, header, items, key));
+        let payload = Bytes::from(wire::encode_message(
+            &self.node_id,
+            header,
+            &batch.bytes,
+            key,
+        ));
         server
             .pubsub
             .publish(Kind::Channel, CHANNEL, &payload, None, header.time_ms);
@@ -289,27 +320,27 @@ impl Coherence {
         self.published.notify_one();
         self.stats
             .items_sent
-            .fetch_add(items.len() as u64, Ordering::Relaxed);
+            .fetch_add(batch.items as u64, Ordering::Relaxed);
     }
 
     pub fn pending_items(&self) -> usize {
-        self.pending.lock_or_recover().items.len()
+        self.pending.lock_or_recover().items
     }
 
-    fn queue(&self, item: Item) {
+    fn queue(&self, item: ItemRef<'_>) {
         let mut pending = self.pending.lock_or_recover();
         if pending.overflowed {
             return;
         }
-        if pending.items.len() >= MAX_PENDING_ITEMS {
-            pending.items.clear();
-            pending.items.push(Item::FlushAll);
+        if pending.items >= MAX_PENDING_ITEMS {
+            *pending = Pending::default();
+            pending.push(ItemRef::FlushAll);
             pending.overflowed = true;
             self.stats.overflows.fetch_add(1, Ordering::Relaxed);
         } else {
-            pending.items.push(item);
+            pending.push(item);
         }
-        if pending.items.len() == 1 {
+        if pending.items == 1 {
             self.wakeup.notify_one();
         }
     }
@@ -318,17 +349,12 @@ impl Coherence {
     /// Redis), but the others may hold it. In the cache-aside pattern this is how an application
     /// invalidates after updating the source of truth, on whichever daemon it talks to.
     pub fn absent_key_deleted(&self, db: usize, key: &[u8]) {
-        self.offer(|| {
-            Some(Item::Key {
-                db,
-                key: Bytes::copy_from_slice(key),
-            })
-        });
+        self.offer(|| Some(ItemRef::Key { db, key }));
     }
 
     /// Queues what a local change publishes. While coherence is off it only remembers that a
     /// change went unannounced (building the item at most until the first one).
-    fn offer(&self, item: impl FnOnce() -> Option<Item>) {
+    fn offer<'a>(&self, item: impl FnOnce() -> Option<ItemRef<'a>>) {
         if APPLYING_REMOTE.with(Cell::get) {
             return;
         }
@@ -353,10 +379,9 @@ impl Coherence {
         self.desired.subscribe()
     }
 
-    pub fn take_pending(&self) -> Vec<Item> {
-        let mut pending = self.pending.lock_or_recover();
-        pending.overflowed = false;
-        std::mem::take(&mut pending.items)
+    /// The queued items, one batch per message to publish.
+    pub fn take_pending(&self) -> Vec<Batch> {
+        std::mem::take(&mut *self.pending.lock_or_recover()).batches
     }
 }
 
@@ -367,7 +392,7 @@ impl NoticeSink for Coherence {
 }
 
 /// What a notice publishes, if anything (see the module's comment).
-fn published_item(notice: &Notice<'_>) -> Option<Item> {
+fn published_item<'a>(notice: &Notice<'a>) -> Option<ItemRef<'a>> {
     let db = notice.db;
     let item = match notice.target {
         Target::Key(key) => {
@@ -379,21 +404,12 @@ fn published_item(notice: &Notice<'_>) -> Option<Item> {
             {
                 return None;
             }
-            Item::Key {
-                db,
-                key: Bytes::copy_from_slice(key),
-            }
+            ItemRef::Key { db, key }
         }
-        Target::Tag(name) => Item::Tag {
-            db,
-            name: Bytes::copy_from_slice(name),
-        },
-        Target::Pattern(pattern) => Item::Pattern {
-            db,
-            pattern: Bytes::copy_from_slice(pattern),
-        },
-        Target::Db => Item::FlushDb { db },
-        Target::All => Item::FlushAll,
+        Target::Tag(name) => ItemRef::Tag { db, name },
+        Target::Pattern(pattern) => ItemRef::Pattern { db, pattern },
+        Target::Db => ItemRef::FlushDb { db },
+        Target::All => ItemRef::FlushAll,
     };
     Some(item)
 }
@@ -408,6 +424,26 @@ pub fn random_node_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wire::Item;
+
+    /// The queued items, as the peers will decode them.
+    fn taken(coherence: &Coherence) -> Vec<Item> {
+        let header = wire::Header {
+            run: 1,
+            seq: 1,
+            time_ms: 1,
+        };
+        coherence
+            .take_pending()
+            .iter()
+            .flat_map(|batch| {
+                let message = wire::encode_message(b"n", header, &batch.bytes, None);
+                let items = wire::decode(&Bytes::from(message)).map_or(Vec::new(), |m| m.items);
+                assert_eq!(items.len(), batch.items);
+                items
+            })
+            .collect()
+    }
 
     fn enabled() -> Settings {
         Settings {
@@ -446,7 +482,7 @@ mod tests {
             event: "tag.invalidate",
         });
         assert_eq!(
-            coherence.take_pending(),
+            taken(&coherence),
             vec![
                 // "off" was set while coherence was off.
                 Item::FlushAll,
@@ -469,12 +505,12 @@ mod tests {
         coherence.configure(Settings::default());
         coherence.notice(&key_notice(b"a", class::EXPIRED, "expired"));
         coherence.configure(enabled());
-        assert_eq!(coherence.take_pending(), vec![]);
+        assert_eq!(taken(&coherence), vec![]);
         coherence.configure(Settings::default());
         coherence.notice(&key_notice(b"a", class::STRING, "set"));
         coherence.configure(enabled());
         coherence.configure(enabled());
-        assert_eq!(coherence.take_pending(), vec![Item::FlushAll]);
+        assert_eq!(taken(&coherence), vec![Item::FlushAll]);
     }
 
     #[test]
@@ -484,7 +520,7 @@ mod tests {
         for _ in 0..MAX_PENDING_ITEMS + 10 {
             coherence.notice(&key_notice(b"k", class::STRING, "set"));
         }
-        assert_eq!(coherence.take_pending(), vec![Item::FlushAll]);
+        assert_eq!(taken(&coherence), vec![Item::FlushAll]);
         coherence.notice(&key_notice(b"k", class::STRING, "set"));
         assert_eq!(coherence.pending_items(), 1);
     }
@@ -494,5 +530,23 @@ mod tests {
         let id = random_node_id();
         assert_eq!(id.len(), 40);
         assert!(wire::valid_node_id(id.as_bytes()));
+    }
+
+    #[test]
+    fn batches_are_cut_into_messages() {
+        let coherence = Coherence::new("n", 1);
+        coherence.configure(enabled());
+        let key = vec![b'k'; 1000];
+        for _ in 0..200 {
+            coherence.notice(&key_notice(&key, class::STRING, "set"));
+        }
+        assert_eq!(coherence.pending_items(), 200);
+        let batches = coherence.take_pending();
+        assert!(batches.len() >= 3, "{} batches", batches.len());
+        for batch in &batches {
+            assert!(batch.bytes.len() < MAX_MESSAGE_BYTES + 1100);
+        }
+        assert_eq!(batches.iter().map(|b| b.items).sum::<usize>(), 200);
+        assert_eq!(coherence.pending_items(), 0);
     }
 }

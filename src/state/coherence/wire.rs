@@ -45,19 +45,6 @@ pub enum Item {
     FlushAll,
 }
 
-impl Item {
-    /// Bytes the item takes in a message (an upper bound), to cut batches into messages.
-    pub fn encoded_len(&self) -> usize {
-        match self {
-            Item::Key { key: b, .. }
-            | Item::Tag { name: b, .. }
-            | Item::Pattern { pattern: b, .. } => b.len() + 2 * MAX_DIGITS + 12,
-            Item::FlushDb { .. } => MAX_DIGITS + 9,
-            Item::FlushAll => 9,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub origin: Bytes,
@@ -104,8 +91,39 @@ pub fn valid_node_id(id: &[u8]) -> bool {
 }
 
 /// The message, signed with `key` when there is one.
+#[cfg(test)]
 pub fn encode_signed(origin: &[u8], header: Header, items: &[Item], key: Option<&Key>) -> Vec<u8> {
-    let mut out = encode(origin, header, items);
+    encode_message(origin, header, &encode_items(items), key)
+}
+
+#[cfg(test)]
+pub fn encode(origin: &[u8], header: Header, items: &[Item]) -> Vec<u8> {
+    encode_message(origin, header, &encode_items(items), None)
+}
+
+#[cfg(test)]
+fn encode_items(items: &[Item]) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    for item in items {
+        encode_item(&mut encoded, item.borrowed());
+    }
+    encoded
+}
+
+/// The message of `items` already encoded back to back (`encode_item`: the publisher encodes
+/// each as its change is queued), signed with `key` when there is one.
+pub fn encode_message(origin: &[u8], header: Header, items: &[u8], key: Option<&Key>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + TAG_HEX + items.len());
+    out.extend_from_slice(VERSION);
+    out.push(b' ');
+    out.extend_from_slice(origin);
+    let Header { run, seq, time_ms } = header;
+    let mut digits = itoa::Buffer::new();
+    for n in [run, seq, time_ms] {
+        out.push(b' ');
+        out.extend_from_slice(digits.format(n).as_bytes());
+    }
+    out.extend_from_slice(items);
     if let Some(key) = key {
         let tag = auth::sign(key, &[&out]);
         out.extend_from_slice(b" hmac ");
@@ -114,45 +132,56 @@ pub fn encode_signed(origin: &[u8], header: Header, items: &[Item], key: Option<
     out
 }
 
-pub fn encode(origin: &[u8], header: Header, items: &[Item]) -> Vec<u8> {
-    let mut out =
-        Vec::with_capacity(96 + TAG_HEX + items.iter().map(Item::encoded_len).sum::<usize>());
-    let mut digits = itoa::Buffer::new();
-    let mut number = |out: &mut Vec<u8>, n: u64| out.extend_from_slice(digits.format(n).as_bytes());
-    out.extend_from_slice(VERSION);
-    out.push(b' ');
-    out.extend_from_slice(origin);
-    let Header { run, seq, time_ms } = header;
-    for n in [run, seq, time_ms] {
-        out.push(b' ');
-        number(&mut out, n);
-    }
-    for item in items {
-        let (name, db, blob): (&str, Option<usize>, Option<&Bytes>) = match item {
-            Item::Key { db, key } => ("key", Some(*db), Some(key)),
-            Item::Tag { db, name } => ("tag", Some(*db), Some(name)),
-            Item::Pattern { db, pattern } => ("pattern", Some(*db), Some(pattern)),
-            Item::FlushDb { db } => ("flushdb", Some(*db), None),
-            Item::FlushAll => ("flushall", None, None),
-        };
-        out.push(b' ');
-        out.extend_from_slice(name.as_bytes());
-        if let Some(db) = db {
-            out.push(b' ');
-            number(&mut out, db as u64);
-        }
-        if let Some(blob) = blob {
-            out.push(b' ');
-            number(&mut out, blob.len() as u64);
-            out.push(b':');
-            out.extend_from_slice(blob);
-        }
-    }
-    out
+/// What an `Item` holds, borrowed: what a keyspace notice publishes, encoded without a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemRef<'a> {
+    Key { db: usize, key: &'a [u8] },
+    Tag { db: usize, name: &'a [u8] },
+    Pattern { db: usize, pattern: &'a [u8] },
+    FlushDb { db: usize },
+    FlushAll,
 }
 
-/// A cursor over a message's bytes.
+#[cfg(test)]
+impl Item {
+    pub fn borrowed(&self) -> ItemRef<'_> {
+        match self {
+            Item::Key { db, key } => ItemRef::Key { db: *db, key },
+            Item::Tag { db, name } => ItemRef::Tag { db: *db, name },
+            Item::Pattern { db, pattern } => ItemRef::Pattern { db: *db, pattern },
+            Item::FlushDb { db } => ItemRef::FlushDb { db: *db },
+            Item::FlushAll => ItemRef::FlushAll,
+        }
+    }
+}
+
+/// Appends one item as a message carries it, with the space before it.
+pub fn encode_item(out: &mut Vec<u8>, item: ItemRef<'_>) {
+    let (name, db, blob): (&str, Option<usize>, Option<&[u8]>) = match item {
+        ItemRef::Key { db, key } => ("key", Some(db), Some(key)),
+        ItemRef::Tag { db, name } => ("tag", Some(db), Some(name)),
+        ItemRef::Pattern { db, pattern } => ("pattern", Some(db), Some(pattern)),
+        ItemRef::FlushDb { db } => ("flushdb", Some(db), None),
+        ItemRef::FlushAll => ("flushall", None, None),
+    };
+    let mut digits = itoa::Buffer::new();
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    if let Some(db) = db {
+        out.push(b' ');
+        out.extend_from_slice(digits.format(db).as_bytes());
+    }
+    if let Some(blob) = blob {
+        out.push(b' ');
+        out.extend_from_slice(digits.format(blob.len()).as_bytes());
+        out.push(b':');
+        out.extend_from_slice(blob);
+    }
+}
+
+/// A cursor over a message's bytes; blobs are slices of the message (`Bytes::slice_ref`, no copy).
 struct Reader<'a> {
+    message: &'a Bytes,
     rest: &'a [u8],
 }
 
@@ -182,7 +211,7 @@ impl<'a> Reader<'a> {
         let len = usize::try_from(digits(self.rest.get(..colon)?)?).ok()?;
         let start = colon + 1;
         let end = start.checked_add(len)?;
-        let blob = Bytes::copy_from_slice(self.rest.get(start..end)?);
+        let blob = self.message.slice_ref(self.rest.get(start..end)?);
         let rest = self.rest.get(end..)?;
         self.rest = match rest.first() {
             None => rest,
@@ -200,8 +229,13 @@ fn digits(word: &[u8]) -> Option<u64> {
     std::str::from_utf8(word).ok()?.parse().ok()
 }
 
-pub fn decode(bytes: &[u8]) -> Option<Message> {
-    let mut reader = Reader { rest: bytes };
+/// The message `bytes` holds; its origin and blobs share `bytes`' buffer (a peer applies
+/// hundreds of keys per message, each of which was an allocation and a copy).
+pub fn decode(bytes: &Bytes) -> Option<Message> {
+    let mut reader = Reader {
+        message: bytes,
+        rest: bytes,
+    };
     if reader.word()? != VERSION {
         return None;
     }
@@ -209,7 +243,7 @@ pub fn decode(bytes: &[u8]) -> Option<Message> {
     if !valid_node_id(origin) {
         return None;
     }
-    let origin = Bytes::copy_from_slice(origin);
+    let origin = bytes.slice_ref(origin);
     let run = reader.number()?;
     let seq = reader.number()?;
     let time_ms = reader.number()?;
@@ -263,6 +297,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn decode_slice(bytes: &[u8]) -> Option<Message> {
+        decode(&Bytes::copy_from_slice(bytes))
+    }
+
     fn b(s: &[u8]) -> Bytes {
         Bytes::copy_from_slice(s)
     }
@@ -295,7 +333,7 @@ mod tests {
             text,
             b"cachet1 node-a 1000 7 1234 key 0 8:user 1:x tag 2 7:user:42 pattern 0 0: flushdb 3 flushall"
         );
-        let decoded = decode(&text).expect("decodes");
+        let decoded = decode_slice(&text).expect("decodes");
         assert_eq!(decoded.origin, b(b"node-a"));
         assert_eq!((decoded.run, decoded.seq, decoded.time_ms), (1000, 7, 1234));
         assert_eq!(decoded.items, items);
@@ -319,7 +357,7 @@ mod tests {
             &auth::sign(&key, &[plain])[..],
             "the MAC covers every byte before the trailer"
         );
-        let decoded = decode(&text).unwrap();
+        let decoded = decode_slice(&text).unwrap();
         assert_eq!(decoded.items, vec![Item::FlushAll]);
         assert!(decoded.signed_by(&key, &text));
         // Without a key the plain form is sent.
@@ -334,7 +372,7 @@ mod tests {
             db: 0,
             key: Bytes::from(tricky),
         }];
-        let decoded = decode(&encode(b"n", header, &items)).unwrap();
+        let decoded = decode_slice(&encode(b"n", header, &items)).unwrap();
         assert_eq!(decoded.items, items);
         assert_eq!(decoded.signature, None);
     }
@@ -360,7 +398,7 @@ mod tests {
             b"cachet1 a 1 1 1 flushall hmac",
             b"cachet1 a 1 1 1 flushall hmac 0000000000000000000000000000000000000000000000000000000000000000 flushall",
         ] {
-            assert_eq!(decode(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(decode_slice(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
@@ -385,7 +423,7 @@ mod tests {
             items in proptest::collection::vec(item(), 1..8),
         ) {
             let text = encode(origin.as_bytes(), Header { run, seq, time_ms }, &items);
-            let decoded = decode(&text);
+            let decoded = decode_slice(&text);
             let origin = Bytes::from(origin);
             prop_assert_eq!(decoded, Some(Message { origin, run, seq, time_ms, items, signature: None }));
         }
@@ -399,25 +437,25 @@ mod tests {
             let header = Header { run: 5, seq: 9, time_ms: 11 };
             let plain = encode(b"n", header, &items);
             let signed = encode_signed(b"n", header, &items, Some(&key));
-            let decoded = decode(&signed).unwrap();
+            let decoded = decode_slice(&signed).unwrap();
             prop_assert_eq!(&decoded.items, &items);
             prop_assert_eq!(decoded.signature.map(|s| s.covers), Some(plain.len()));
             prop_assert!(decoded.signed_by(&key, &signed));
-            prop_assert!(!decode(&plain).unwrap().signed_by(&key, &plain));
+            prop_assert!(!decode_slice(&plain).unwrap().signed_by(&key, &plain));
             let other = auth::key(b"another secret").unwrap();
             prop_assert!(!decoded.signed_by(&other, &signed));
             // Any change to the signed bytes breaks the signature.
             let mut tampered = signed.clone();
             tampered[8] ^= 1;
-            prop_assert!(decode(&tampered).is_none_or(|m| !m.signed_by(&key, &tampered)));
+            prop_assert!(decode_slice(&tampered).is_none_or(|m| !m.signed_by(&key, &tampered)));
         }
 
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let _ = decode(&bytes);
+            let _ = decode_slice(&bytes);
             let mut prefixed = b"cachet1 n 1 1 1 ".to_vec();
             prefixed.extend_from_slice(&bytes);
-            let _ = decode(&prefixed);
+            let _ = decode_slice(&prefixed);
         }
 
         #[test]
@@ -426,7 +464,7 @@ mod tests {
             cut in any::<prop::sample::Index>(),
         ) {
             let text = encode(b"n", Header { run: 1, seq: 1, time_ms: 1 }, &items);
-            let _ = decode(&text[..cut.index(text.len() + 1)]);
+            let _ = decode_slice(&text[..cut.index(text.len() + 1)]);
         }
     }
 }
