@@ -139,14 +139,22 @@ fn bad_requests_get_json_errors() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         assert!(response.json::<Value>().unwrap()["error"].is_string());
     }
+    // A declared length over the limit is answered 413 and the connection closed before the
+    // body is read, so a client still writing it may see the close first (a broken pipe);
+    // tests/admin_limits.rs reads the 413 itself on a raw socket. Either way nothing is stored.
     let huge = vec![b'a'; 5 * 1024 * 1024];
-    let response = client
-        .put(url(&server, "/v1/keys/k"))
-        .body(huge)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(response.json::<Value>().unwrap()["status"], 413);
+    match client.put(url(&server, "/v1/keys/k")).body(huge).send() {
+        Ok(response) => {
+            assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(response.json::<Value>().unwrap()["status"], 413);
+        }
+        Err(err) => assert!(err.is_request(), "{err}"),
+    }
+    assert_eq!(
+        get_json(&server, "/v1/keys/k").0,
+        StatusCode::NOT_FOUND,
+        "the refused body stored nothing"
+    );
     let (status, _) = get_json(&server, "/v1/keys/k?db=99");
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = get_json(&server, "/v1/stats?db=x");
