@@ -4,7 +4,6 @@
 //! (`state::coherence::link::supervise`). `POSITION` and `REPLAY` answer the links of other
 //! daemons; `CHALLENGE` and `AUTH` let them prove `coherence-secret` (`state::coherence::auth`).
 
-use crate::commands::{AclCategories, CommandFlags};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -15,12 +14,11 @@ use crate::state::coherence::auth;
 use crate::state::coherence::backlog::Unavailable;
 use crate::state::coherence::links::LinkState;
 
-const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
-const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS, CACHE);
-
-const PEER: CommandSpec = CommandSpec {
-    flags: ADMIN_FLAGS,
-    acl_categories: ADMIN_ACL,
+/// What the daemon-to-daemon subcommands share (CACHE.PEER's, CACHE.WARM's): admin commands,
+/// allowed while loading, never from a script.
+pub(super) const ADMIN: CommandSpec = CommandSpec {
+    flags: flags!(ADMIN, NOSCRIPT, LOADING, STALE),
+    acl_categories: acl!(ADMIN, SLOW, DANGEROUS, CACHE),
     group: "cachet",
     since: "0.1.0",
     ..SPEC
@@ -41,7 +39,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Adds peers (host:port) whose invalidations this daemon applies.",
             complexity: "O(N) with N the number of peers.",
             handler: Some(peer_add),
-            ..PEER
+            ..ADMIN
         },
         CommandSpec {
             name: "remove",
@@ -49,7 +47,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Removes peers and closes their links.",
             complexity: "O(N) with N the number of peers.",
             handler: Some(peer_remove),
-            ..PEER
+            ..ADMIN
         },
         CommandSpec {
             name: "list",
@@ -57,7 +55,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Lists the peers with their link state (off when coherence is off).",
             complexity: "O(N) with N the number of peers.",
             handler: Some(peer_list),
-            ..PEER
+            ..ADMIN
         },
         CommandSpec {
             name: "position",
@@ -67,7 +65,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Returns this daemon's node id, run and the sequence of its last invalidation message.",
             complexity: "O(1)",
             handler: Some(peer_position),
-            ..PEER
+            ..ADMIN
         },
         CommandSpec {
             name: "replay",
@@ -77,7 +75,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Returns the invalidation messages published after a sequence, from the backlog.",
             complexity: "O(N) with N the number of messages returned.",
             handler: Some(peer_replay),
-            ..PEER
+            ..ADMIN
         },
         CommandSpec {
             name: "challenge",
@@ -87,7 +85,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Returns a nonce a peer daemon proves the coherence secret with (CACHE.PEER AUTH).",
             complexity: "O(1)",
             handler: Some(peer_challenge),
-            ..PEER
+            ..ADMIN
         },
         CommandSpec {
             name: "auth",
@@ -97,7 +95,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Authenticates the connection as a peer daemon by proving the coherence secret; replies this daemon's proof.",
             complexity: "O(1)",
             handler: Some(peer_auth),
-            ..PEER
+            ..ADMIN
         },
         CommandSpec {
             name: "help",
@@ -107,7 +105,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Returns helpful text about the different subcommands.",
             complexity: "O(1)",
             handler: Some(peer_help),
-            ..PEER
+            ..ADMIN
         },
     ],
     ..SPEC

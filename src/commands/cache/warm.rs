@@ -7,23 +7,13 @@
 
 use bytes::Bytes;
 
-use crate::commands::{args, reply_help, AclCategories, CommandFlags, CommandSpec, Ctx, SPEC};
+use super::peer::ADMIN;
+use crate::commands::{args, reply_help, CommandSpec, Ctx, SPEC};
 use crate::error::{CmdError, CmdResult};
 use crate::state::warm::WarmRequest;
 
 /// Keys asked for when TOP is not given.
 pub const DEFAULT_TOP: usize = 1000;
-
-const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
-const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS, CACHE);
-
-const WARM: CommandSpec = CommandSpec {
-    flags: ADMIN_FLAGS,
-    acl_categories: ADMIN_ACL,
-    group: "cachet",
-    since: "0.1.0",
-    ..SPEC
-};
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "cache.warm",
@@ -40,7 +30,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Starts copying the hottest keys of another cachet, with their TTLs and metadata, in the background.",
             complexity: "O(1); the background copy is O(N) for N keys.",
             handler: Some(warm_from),
-            ..WARM
+            ..ADMIN
         },
         CommandSpec {
             name: "status",
@@ -48,7 +38,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Returns the state and progress of the last warm-up.",
             complexity: "O(1)",
             handler: Some(warm_status),
-            ..WARM
+            ..ADMIN
         },
         CommandSpec {
             name: "abort",
@@ -56,7 +46,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Stops the running warm-up after the key it is on.",
             complexity: "O(1)",
             handler: Some(warm_abort),
-            ..WARM
+            ..ADMIN
         },
         CommandSpec {
             name: "help",
@@ -66,7 +56,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             summary: "Returns helpful text about the different subcommands.",
             complexity: "O(1)",
             handler: Some(warm_help),
-            ..WARM
+            ..ADMIN
         },
     ],
     ..SPEC
