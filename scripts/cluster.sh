@@ -6,7 +6,8 @@
 #   scripts/cluster.sh reshard FROM TO COUNT     moves COUNT slots of the node on port FROM to port TO
 #   scripts/cluster.sh stop                      stops the daemons this script started
 # Daemons run from $CACHET (default target/release/cachet) with their files in $CLUSTER_DIR
-# (default /tmp/cachet-cluster); their PIDs are kept there, and only those are stopped.
+# (default /tmp/cachet-cluster); their PIDs are kept there, and only those are stopped (stop waits
+# for them to exit). $CACHET_ARGS is added to every daemon's flags (e.g. --save= for a bench: no snapshot).
 # reshard is redis-cli --cluster reshard (keys move with MIGRATE ... KEYS, metadata and TTL kept).
 set -euo pipefail
 
@@ -19,7 +20,7 @@ start_node() {
     local port=$1
     mkdir -p "$DIR/$port"
     "$CACHET" --port "$port" --bind 127.0.0.1 --dir "$DIR/$port" \
-        --cluster-enabled yes --cluster-config-file nodes.conf >"$DIR/$port/log" 2>&1 &
+        --cluster-enabled yes --cluster-config-file nodes.conf ${CACHET_ARGS:-} >"$DIR/$port/log" 2>&1 &
     echo $! >"$DIR/$port/pid"
     for _ in $(seq 100); do
         "${CLI[@]}" -p "$port" ping >/dev/null 2>&1 && return 0
@@ -94,9 +95,17 @@ reshard)
     redis-cli --cluster check "127.0.0.1:$from" | tail -3
     ;;
 stop)
+    pids=()
     for port in $(ports); do
-        [ -f "$DIR/$port/pid" ] && kill "$(cat "$DIR/$port/pid")" 2>/dev/null || true
-        rm -f "$DIR/$port/pid"
+        if [ -f "$DIR/$port/pid" ]; then
+            pid=$(cat "$DIR/$port/pid")
+            kill "$pid" 2>/dev/null && pids+=("$pid")
+            rm -f "$DIR/$port/pid"
+        fi
+    done
+    # A daemon saves its snapshot on SIGTERM: wait for it to be gone before the caller cleans up.
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     done
     ;;
 *)

@@ -877,3 +877,70 @@ fn shapes_and_errors_match_a_redis_cluster() {
         );
     }
 }
+
+/// A node that accepts one call, tells the test what it received, and answers `:3` only when the
+/// test says so: a cluster-wide invalidation is in flight for as long as the test wants.
+fn held_node() -> (
+    u16,
+    std::sync::mpsc::Receiver<Vec<u8>>,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (got_tx, got_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let hole = std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut request = Vec::new();
+        let mut buf = [0u8; 512];
+        while !request.ends_with(b"t1\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = got_tx.send(request);
+        let _ = release_rx.recv();
+        let _ = stream.write_all(b":3\r\n");
+    });
+    (port, got_rx, release_tx, hole)
+}
+
+#[test]
+fn a_slow_node_does_not_stall_the_calling_nodes_other_clients() {
+    let dir = TempDir::new("slow-node");
+    let node = start_node(&dir, 0);
+    let (hole_port, got, release, hole) = held_node();
+    let json = format!(
+        r#"[{{"slot_ranges": [{{"start": 0, "end": 16383}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}}},
+            {{"slot_ranges": [], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}}}]"#,
+        id(0),
+        node.port(),
+        id(1),
+        hole_port
+    );
+    assert_eq!(install(&mut node.raw(), &json), b"+OK\r\n");
+    let mut writer = node.raw();
+    assert_eq!(call(&mut writer, "cache.set {t}a 1 TAGS 1 t1"), b"+OK\r\n");
+    let mut caller = node.raw();
+    let invalidation = std::thread::spawn(move || call(&mut caller, "tag.invalidate t1"));
+    let request = got.recv().expect("the invalidation reaches the other node");
+    assert!(text(&request).contains("INVALIDATE"), "{}", text(&request));
+    // The invalidation waits for the other node; this node's other clients, EXEC and scripts
+    // included (they take the exec gate whole), are served meanwhile.
+    let mut other = node.raw();
+    assert_eq!(call(&mut other, "multi"), b"+OK\r\n");
+    assert_eq!(call(&mut other, "set {t}b 2"), b"+QUEUED\r\n");
+    assert_eq!(call(&mut other, "exec"), b"*1\r\n+OK\r\n");
+    assert_eq!(call(&mut other, &["eval", "return 7", "0"]), b":7\r\n");
+    assert_eq!(call(&mut other, "get {t}b"), bulk("2"));
+    let _ = release.send(());
+    // 1 key here, 3 on the other node: the whole count, not a timeout naming the other node.
+    assert_eq!(invalidation.join().expect("caller"), int(4));
+    let _ = hole.join();
+    assert_eq!(call(&mut other, "get {t}a"), b"$-1\r\n");
+}

@@ -402,6 +402,15 @@ impl Topology {
     }
 }
 
+/// The other nodes' share of a cluster-wide invalidation (`commands::cluster::invalidate`): the
+/// request each is sent, their addresses, and what this node removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WideInvalidation {
+    pub request: Vec<bytes::Bytes>,
+    pub nodes: Vec<String>,
+    pub local: i64,
+}
+
 /// `cluster-config-file`, relative to `dir`; `None` unless `cluster-enabled yes`.
 pub fn config_file(values: &ConfigValues) -> Option<PathBuf> {
     (values.cluster_enabled == Mode::Yes).then(|| {
