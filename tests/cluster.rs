@@ -944,3 +944,240 @@ fn a_slow_node_does_not_stall_the_calling_nodes_other_clients() {
     let _ = hole.join();
     assert_eq!(call(&mut other, "get {t}a"), b"$-1\r\n");
 }
+
+/// Three shards, each with a replica: masters 0-2, node 3 + i replicating master i.
+fn three_shards_with_replicas(ports: &[u16]) -> String {
+    let bounds = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let shards: Vec<String> = (0..3)
+        .map(|i| {
+            format!(
+                r#"{{"slot_ranges": [{{"start": {}, "end": {}}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}, "replicas": [{{"id": "{}", "ip": "127.0.0.1", "port": {}}}]}}"#,
+                bounds[i].0,
+                bounds[i].1,
+                id(i),
+                ports[i],
+                id(i + 3),
+                ports[i + 3]
+            )
+        })
+        .collect();
+    format!("[{}]", shards.join(", "))
+}
+
+/// Waits until `replica` has applied every invalidation `master` has acknowledged so far: the
+/// master's queue is published, and the replica follows it to the master's last sequence.
+fn caught_up(master: &mut RawClient, replica: &mut RawClient) {
+    fleet::wait_until("the master's invalidations published", || {
+        text(&call(master, "info coherence")).contains("pending_items:0\r\n")
+    });
+    let position = text(&call(master, "cache.peer position"));
+    let parts: Vec<&str> = position.split("\r\n").collect();
+    let (node, run) = (parts[4], parts[7].trim_start_matches(':'));
+    let seq: u64 = parts[10].trim_start_matches(':').parse().expect("seq");
+    let prefix = format!("node={node},run={run},seq=");
+    fleet::wait_until("the replica caught up with its master", || {
+        text(&call(replica, "info coherence")).lines().any(|line| {
+            line.split_once(&prefix)
+                .and_then(|(_, at)| at.trim().parse::<u64>().ok())
+                .is_some_and(|at| at >= seq)
+        })
+    });
+}
+
+fn dbsize(raw: &mut RawClient) -> i64 {
+    let reply = text(&call(raw, "dbsize"));
+    reply
+        .trim_start_matches(':')
+        .trim()
+        .parse()
+        .expect("DBSIZE")
+}
+
+/// The keys `key:0..n` whose slot master `m` (of `three_shards`) owns.
+fn keys_of_master(m: usize, n: usize) -> Vec<String> {
+    let bounds = [(0, 5460), (5461, 10922), (10923, 16383)];
+    (0..n)
+        .map(|i| format!("key:{i}"))
+        .filter(|k| {
+            let slot = cachet::state::cluster::key_slot(k.as_bytes());
+            (bounds[m].0..=bounds[m].1).contains(&slot)
+        })
+        .collect()
+}
+
+#[test]
+fn replicas_fill_from_their_masters_and_never_serve_what_the_master_replaced() {
+    let dir = TempDir::new("replicas");
+    let mut nodes: Vec<Option<TestServer>> = (0..6)
+        .map(|n| {
+            let file = dir.0.join(format!("nodes-{n}.conf"));
+            Some(TestServer::start_with(move |c| {
+                c.cluster_enabled = Mode::Yes;
+                c.cluster_config_file = file.display().to_string();
+                c.cluster_node_id = id(n);
+                c.cluster_require_full_coverage = false;
+                c.cluster_node_timeout = 500;
+            }))
+        })
+        .collect();
+    let node = |nodes: &[Option<TestServer>], n: usize| nodes[n].as_ref().expect("running").raw();
+    let ports: Vec<u16> = nodes.iter().flatten().map(TestServer::port).collect();
+    let json = three_shards_with_replicas(&ports);
+    for n in 0..6 {
+        assert_eq!(install(&mut node(&nodes, n), &json), b"+OK\r\n");
+    }
+    // Replicas as Redis shows them: CLUSTER NODES flags and master id, SLOTS and SHARDS entries.
+    let nodes_text = body(&call(&mut node(&nodes, 0), "cluster nodes"));
+    let line = nodes_text
+        .lines()
+        .find(|l| l.starts_with(&id(3)))
+        .expect("replica line");
+    let fields: Vec<&str> = line.split(' ').collect();
+    assert_eq!(&fields[2..4], &["slave", id(0).as_str()], "{line}");
+    assert_eq!(fields.len(), 8, "a replica lists no slots: {line}");
+    let slots = text(&call(&mut node(&nodes, 4), "cluster slots"));
+    assert!(
+        slots.contains(&format!(":{}\r\n${}\r\n{}\r\n", ports[3], 40, id(3))),
+        "{slots}"
+    );
+    assert!(text(&call(&mut node(&nodes, 3), "cluster shards")).contains("$7\r\nreplica\r\n"));
+
+    // Keys written before the replicas fill, with a TTL and a tag.
+    let mut master0 = node(&nodes, 0);
+    let mut masters: Vec<RawClient> = (0..3).map(|m| node(&nodes, m)).collect();
+    for (m, master) in masters.iter_mut().enumerate() {
+        for key in keys_of_master(m, 300) {
+            let set = format!("cache.set {key} v1 PX 100000 TAGS 1 t{m}");
+            assert_eq!(call(master, &set), b"+OK\r\n", "{set}");
+        }
+    }
+    let mut replicas: Vec<RawClient> = (3..6).map(|n| node(&nodes, n)).collect();
+    for (m, replica) in replicas.iter_mut().enumerate() {
+        let want = dbsize(&mut masters[m]);
+        assert!(want > 50);
+        fleet::wait_until("the replica filled from its master", || {
+            dbsize(replica) == want
+        });
+    }
+    let key0 = keys_of_master(0, 300)[0].clone();
+    let replica0 = &mut replicas[0];
+    // Not READONLY: redirected to the master, as Redis's replicas do.
+    let moved = text(&call(replica0, &format!("get {key0}")));
+    assert!(
+        moved.starts_with(&format!(
+            "-MOVED {} 127.0.0.1:{}",
+            cachet::state::cluster::key_slot(key0.as_bytes()),
+            ports[0]
+        )),
+        "{moved}"
+    );
+    assert_eq!(call(replica0, "readonly"), b"+OK\r\n");
+    assert_eq!(call(replica0, &format!("get {key0}")), bulk("v1"));
+    let ttl = text(&call(replica0, &format!("pttl {key0}")));
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().expect("PTTL");
+    assert!(ttl > 90_000 && ttl <= 100_000, "TTL kept: {ttl}");
+    assert!(text(&call(replica0, "tag.keys t0")).contains(&key0));
+    // Writes are the master's, READONLY or not.
+    let set = text(&call(replica0, &format!("set {key0} x")));
+    assert!(set.starts_with("-MOVED "), "{set}");
+
+    // redis-py's RedisCluster reading from replicas: once the writes are acknowledged and the
+    // replicas have applied their invalidations, every read is the value last written, or a miss
+    // on a replica; never the value it replaced.
+    let python = |script: &str| {
+        let out = Command::new("python3")
+            .args(["-c", script, &ports[1].to_string()])
+            .output()
+            .expect("python3 must be installed");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "ok",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let connect = r#"
+import sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=int(sys.argv[1]), read_from_replicas=True)
+assert len(rc.get_nodes()) == 6, rc.get_nodes()
+"#;
+    python(&format!(
+        r#"{connect}
+for i in range(300):
+    rc.set(f"key:{{i}}", "a")
+for i in range(300):
+    rc.set(f"key:{{i}}", "b")
+print("ok")
+"#
+    ));
+    for m in 0..3 {
+        caught_up(&mut masters[m], &mut replicas[m]);
+    }
+    python(&format!(
+        r#"{connect}
+for _ in range(3):
+    for i in range(300):
+        got = rc.get(f"key:{{i}}")
+        assert got in (b"b", None), (i, got)
+print("ok")
+"#
+    ));
+    let served = (0..3)
+        .filter(|&r| {
+            text(&call(&mut replicas[r], "info commandstats")).contains("cmdstat_get:calls=")
+        })
+        .count();
+    assert!(served > 0, "redis-py read from the replicas");
+
+    // Overwrites on the master while the replica fills again (the master's FLUSHALL reaches it
+    // as a flush, after which it fills anew): whatever the replica holds once it has applied the
+    // master's last invalidation is the master's value, never one the master replaced.
+    let ours = keys_of_master(0, 300);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut master = node(&nodes, 0);
+            for round in 2..6 {
+                for key in &ours {
+                    assert_eq!(
+                        call(&mut master, &format!("set {key} v{round}")),
+                        b"+OK\r\n"
+                    );
+                }
+            }
+        });
+        assert_eq!(call(&mut master0, "flushall"), b"+OK\r\n");
+        writer.join().expect("writer");
+    });
+    caught_up(&mut master0, &mut replicas[0]);
+    fleet::wait_until("the replica filled again after the flush", || {
+        dbsize(&mut replicas[0]) > 0
+    });
+    let mut held = 0;
+    for key in &ours {
+        let theirs = call(&mut master0, &format!("get {key}"));
+        let mine = call(&mut replicas[0], &format!("get {key}"));
+        assert!(
+            mine == b"$-1\r\n" || mine == theirs,
+            "{key}: the replica has {} where the master has {}",
+            text(&mine),
+            text(&theirs)
+        );
+        held += usize::from(mine != b"$-1\r\n");
+    }
+    assert!(held > 0, "the replica filled again after the flush");
+
+    // Master 0 stops: its replica keeps serving its slots to READONLY clients.
+    let before = call(&mut master0, &format!("get {}", ours[2]));
+    drop(master0);
+    drop(masters);
+    nodes[0] = None;
+    fleet::wait_until("the replica takes its master as failed", || {
+        body(&call(&mut replicas[0], "cluster nodes"))
+            .lines()
+            .any(|l| l.starts_with(&id(0)) && l.contains("master,fail"))
+    });
+    assert_eq!(call(&mut replicas[0], &format!("get {}", ours[2])), before);
+    let info = body(&call(&mut replicas[1], "cluster info"));
+    assert!(info.contains("cluster_state:ok"), "{info}");
+}

@@ -325,7 +325,9 @@ pub(super) fn cluster_saveconfig(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResul
     Ok(())
 }
 
-/// Records that this node replicates `master` (no data is copied: cachet has no replication).
+/// Makes this node a replica of `master`: it then follows the master's invalidations and fills
+/// from it (`net::cluster_replica`; the master must know the replica too, e.g. from the same
+/// CACHE.CLUSTER CONFIG, to publish them: there is no gossip).
 pub(super) fn cluster_replicate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     enabled(ctx)?;
     let id = String::from_utf8_lossy(&args[2]).into_owned();
