@@ -453,12 +453,34 @@ fn bad_topologies_are_refused_whole() {
     let overlapping = good.replace("\"start\": 5461", "\"start\": 5000");
     let unknown_me = good.replace(&id(0), &id(9));
     let bad_id = good.replace(&id(1), "xyz");
+    let twice = good.replace(&id(2), &id(1));
+    let replica_twice = good.replacen(
+        "\"replicas\": []",
+        &format!(
+            r#""replicas": [{{"id": "{}", "ip": "127.0.0.1", "port": 1}}]"#,
+            id(2)
+        ),
+        1,
+    );
+    let bad_replica = good.replacen(
+        "\"replicas\": []",
+        r#""replicas": [{"id": "nope", "ip": "127.0.0.1", "port": 1}]"#,
+        1,
+    );
+    let past_the_end = good.replace("16383", "16384");
+    let backwards = good.replace("\"end\": 5460", "\"end\": 10");
+    let backwards = backwards.replace("\"start\": 0", "\"start\": 20");
     for (json, why) in [
         ("[{", "malformed JSON"),
         ("{}", "must be a JSON array of shards"),
         (overlapping.as_str(), "slot 5000 is in two ranges"),
         (unknown_me.as_str(), "is not in the configuration"),
         (bad_id.as_str(), "invalid node id 'xyz'"),
+        (twice.as_str(), "is listed twice"),
+        (replica_twice.as_str(), "is listed twice"),
+        (bad_replica.as_str(), "replica"),
+        (past_the_end.as_str(), "in 0..16383"),
+        (backwards.as_str(), "slot range 20-10 is empty"),
     ] {
         let reply = text(&install(&mut raw, json));
         assert!(
@@ -1180,4 +1202,82 @@ print("ok")
     assert_eq!(call(&mut replicas[0], &format!("get {}", ours[2])), before);
     let info = body(&call(&mut replicas[1], "cluster info"));
     assert!(info.contains("cluster_state:ok"), "{info}");
+}
+
+#[test]
+fn a_broken_config_file_stops_the_daemon_and_is_left_alone() {
+    let dir = TempDir::new("broken-file");
+    let file = dir.0.join("nodes.conf");
+    let broken = format!(
+        "{} 127.0.0.1:7000@17000 myself,master - 0 0 0 connected 0-99\n{} 127.0.0.1:7001@17001 master - 0 0 0 connected 50-200\nvars currentEpoch 0 lastVoteEpoch 0\n",
+        id(0),
+        id(1)
+    );
+    for text in [broken.as_str(), "garbage\n"] {
+        std::fs::write(&file, text).expect("write nodes.conf");
+        let out = Command::new(env!("CARGO_BIN_EXE_cachet"))
+            .args(["--port", "0", "--bind", "127.0.0.1", "--save="])
+            .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+            .arg(&file)
+            .arg("--dir")
+            .arg(&dir.0)
+            .stdout(Stdio::null())
+            .output()
+            .expect("run cachet");
+        assert!(!out.status.success(), "started with {text:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("nodes.conf"), "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("nodes.conf"),
+            text,
+            "the file is left for the operator to mend"
+        );
+    }
+}
+
+#[test]
+fn client_tracking_redirects_per_node() {
+    let cluster = Cluster::start("tracking");
+    let ports = cluster.ports();
+    // A key of node 1's slots and one of node 0's.
+    let on = |port: u16| {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| {
+                let moved = call(&mut cluster.nodes[0].raw(), &format!("get {k}"));
+                let here = port == ports[0] && moved == b"$-1\r\n";
+                here || text(&moved).ends_with(&format!(":{port}\r\n"))
+            })
+            .expect("a key")
+    };
+    let (key1, key0) = (on(ports[1]), on(ports[0]));
+    let mut listener = cluster.nodes[1].raw();
+    let listener_id = text(&call(&mut listener, "client id"));
+    let listener_id = listener_id.trim_start_matches(':').trim().to_string();
+    assert_eq!(
+        call(&mut listener, "subscribe __redis__:invalidate"),
+        b"*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n"
+    );
+    let mut reader = cluster.nodes[1].raw();
+    assert_eq!(
+        call(
+            &mut reader,
+            &format!("client tracking on redirect {listener_id}")
+        ),
+        b"+OK\r\n"
+    );
+    assert_eq!(call(&mut reader, &format!("get {key1}")), b"$-1\r\n");
+    // A key of another node is redirected, and tracked nowhere here.
+    let moved = text(&call(&mut reader, &format!("get {key0}")));
+    assert!(moved.starts_with("-MOVED "), "{moved}");
+    let mut writer = cluster.nodes[1].raw();
+    assert_eq!(call(&mut writer, &format!("set {key1} v")), b"+OK\r\n");
+    let message = text(&listener.read_reply());
+    assert_eq!(
+        message,
+        format!(
+            "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n${}\r\n{key1}\r\n",
+            key1.len()
+        )
+    );
 }
