@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives a local cachet cluster with the operator commands (no gossip: every node is told
 # everything).
-#   scripts/cluster.sh create N [BASE_PORT]      N daemons on BASE_PORT.. (default 7000), slots split evenly
+#   scripts/cluster.sh create N [BASE_PORT] [R]  N masters on BASE_PORT.. (default 7000), slots split evenly,
+#                                                and R replicas per master after them (default 0)
 #   scripts/cluster.sh add PORT                  one more daemon, met by every node and meeting them
 #   scripts/cluster.sh reshard FROM TO COUNT     moves COUNT slots of the node on port FROM to port TO
 #   scripts/cluster.sh stop                      stops the daemons this script started
@@ -36,19 +37,30 @@ node_id() { "${CLI[@]}" -p "$1" cluster myid; }
 
 case "${1:-}" in
 create)
-    n=${2:?usage: create N [BASE_PORT]}
+    n=${2:?usage: create N [BASE_PORT] [REPLICAS]}
     base=${3:-7000}
-    for i in $(seq 0 $((n - 1))); do start_node $((base + i)); done
-    # One topology for every node, installed at once (CACHE.CLUSTER CONFIG): slots split evenly.
+    replicas=${4:-0}
+    total=$((n * (1 + replicas)))
+    for i in $(seq 0 $((total - 1))); do start_node $((base + i)); done
+    # One topology for every node, installed at once (CACHE.CLUSTER CONFIG): slots split evenly,
+    # master i's replicas on the ports after the masters'. A replica follows its master's
+    # invalidations and fills from it (README, "Cluster replicas").
     json=$(for i in $(seq 0 $((n - 1))); do
-        echo "$(node_id $((base + i))) $((base + i)) $((SLOTS * i / n)) $((SLOTS * (i + 1) / n - 1))"
+        line="$(node_id $((base + i))) $((base + i)) $((SLOTS * i / n)) $((SLOTS * (i + 1) / n - 1))"
+        for r in $(seq 1 "$replicas"); do
+            port=$((base + n * r + i))
+            line="$line $(node_id "$port"):$port"
+        done
+        echo "$line"
     done | python3 -c '
 import json, sys
 shards = []
 for line in sys.stdin:
-    node, port, first, last = line.split()
+    node, port, first, last, *replicas = line.split()
     shards.append({"slot_ranges": [{"start": int(first), "end": int(last)}],
-                   "master": {"id": node, "ip": "127.0.0.1", "port": int(port)}, "replicas": []})
+                   "master": {"id": node, "ip": "127.0.0.1", "port": int(port)},
+                   "replicas": [{"id": r.split(":")[0], "ip": "127.0.0.1", "port": int(r.split(":")[1])}
+                                for r in replicas]})
 print(json.dumps(shards))')
     for port in $(ports); do "${CLI[@]}" -p "$port" cache.cluster config "$json" >/dev/null; done
     "${CLI[@]}" -p "$base" cluster info | grep cluster_state
@@ -109,7 +121,7 @@ stop)
     done
     ;;
 *)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac
