@@ -1,10 +1,12 @@
 //! The CACHE.WARM task: waits for a request (`state::warm`), then on a blocking thread asks the
-//! source for its hottest keys (CACHE.TOPKEYS, filtered by MATCH here), their lines
+//! source for its hottest keys (CACHE.TOPKEYS; a cluster replica's fill: every key, SCAN;
+//! filtered by MATCH here), their lines
 //! (CACHE.EXPORTKEY, a peek that leaves the source's access statistics alone, `BATCH` pipelined
 //! at a time) and stores each one absent here (`Keyspace::store_imported` without replace, one
 //! shard-locked step: a key written locally meanwhile wins). The copies are not published to the
 //! coherence peers: they are the source's values, and an invalidation would evict the very keys
-//! copied from the source. `maxmemory` holds: the policy evicts to make room, and under
+//! copied from the source; a copy a peer's invalidation may have overtaken is dropped
+//! (`state::warm`'s guard). `maxmemory` holds: the policy evicts to make room, and under
 //! `noeviction` the keys past the limit are skipped. Expiry times are absolute (the two hosts'
 //! clocks are assumed to agree, as coherence assumes).
 
