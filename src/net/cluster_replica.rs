@@ -39,9 +39,10 @@ pub async fn follow(server: Arc<Server>) {
             _ = tokio::time::sleep(PERIOD) => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        let settings = server.coherence_settings(&server.config.read());
-        let bus = settings.bus.clone();
-        server.coherence.configure(settings);
+        // Also done by the commands that change the topology; here for the rest (a start, a
+        // CONFIG SET of the coherence directives is done by apply_config too).
+        server.follow_topology();
+        let bus = server.config.read().coherence_bus.clone();
         let Some(master) = server.cluster.coherence_role().0 else {
             filled = None;
             continue;

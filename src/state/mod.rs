@@ -234,6 +234,14 @@ impl Server {
         }
     }
 
+    /// After a topology change: coherence follows it at once (a master that now has replicas
+    /// publishes the writes acknowledged after the change), not at `net::cluster_replica`'s
+    /// next turn.
+    pub fn follow_topology(&self) {
+        let settings = self.coherence_settings(&self.config.read());
+        self.coherence.configure(settings);
+    }
+
     /// Every consumer of the keyspace notices, installed together when the server is built: each
     /// feature that listens adds its sink here.
     fn notice_sinks(&self) -> Vec<Arc<dyn NoticeSink>> {
