@@ -650,3 +650,135 @@ fn a_tls_redis_server_with_a_password_as_the_bus() {
     fleet::wait_until("A's write invalidates B's copy", || !exists(&b, "k"));
     assert!(exists(&a, "k"));
 }
+
+/// One TLS command on a fresh connection (the server is given a client certificate).
+fn tls_call(addr: std::net::SocketAddr, certs: &Certs, args: &[&str]) -> Vec<u8> {
+    let mut stream = connect(addr, certs.client()).expect("TLS connection");
+    call(&mut stream, args).expect("reply")
+}
+
+/// MIGRATE over TLS with `tls-cluster yes`, as Redis 7.0's `migrateGetSocket`: between two TLS
+/// cachet daemons (the connection cached and used again), to a password-protected TLS
+/// redis-server, and from a redis-server with `tls-cluster yes` to cachet. A target that does not
+/// speak TLS, or one whose certificate is not trusted, fails to connect with Redis's text.
+#[test]
+fn migrate_over_tls_with_tls_cluster() {
+    const CONNECTING: &[u8] = b"-IOERR error or timeout connecting to the client\r\n";
+    let certs = Certs::new();
+    let a = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.cluster = true;
+    });
+    let b = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.port = 0;
+    });
+    let b_tls = b.tls.unwrap().port().to_string();
+    let mut con = a.raw();
+    assert_eq!(
+        con.call(&[b"CONFIG", b"GET", b"tls-cluster"]),
+        b"*2\r\n$11\r\ntls-cluster\r\n$3\r\nyes\r\n"
+    );
+    con.call(&[b"SET", b"k1", b"v1"]);
+    con.call(&[b"HSET", b"h", b"f", b"v"]);
+    con.call(&[b"SET", b"k2", b"v2", b"PX", b"100000"]);
+    let migrate = |con: &mut common::RawClient, port: &str, rest: &[&str]| {
+        let mut args: Vec<&[u8]> = vec![b"MIGRATE", b"127.0.0.1", port.as_bytes()];
+        args.extend(rest.iter().map(|a| a.as_bytes()));
+        con.call(&args)
+    };
+    assert_eq!(
+        migrate(&mut con, &b_tls, &["", "0", "5000", "KEYS", "k1", "h"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(con.call(&[b"EXISTS", b"k1", b"h"]), b":0\r\n");
+    let b_addr = b.tls.unwrap();
+    assert_eq!(tls_call(b_addr, &certs, &["GET", "k1"]), b"$2\r\nv1\r\n");
+    assert_eq!(
+        tls_call(b_addr, &certs, &["HGET", "h", "f"]),
+        b"$1\r\nv\r\n"
+    );
+    // The cached connection again, to another database.
+    assert_eq!(
+        migrate(&mut con, &b_tls, &["k2", "3", "5000", "COPY"]),
+        b"+OK\r\n"
+    );
+    let ttl = tls_call(
+        b_addr,
+        &certs,
+        &[
+            "EVAL",
+            "redis.call('SELECT', 3) return redis.call('PTTL', 'k2')",
+            "0",
+        ],
+    );
+    let ttl: i64 = String::from_utf8_lossy(&ttl[1..ttl.len() - 2])
+        .parse()
+        .unwrap();
+    assert!(ttl > 0 && ttl <= 100_000, "{ttl}");
+
+    // A plaintext target: the handshake gets no answer it can use.
+    let plain = TestServer::start();
+    let plain_port = plain.port().to_string();
+    assert_eq!(
+        migrate(&mut con, &plain_port, &["k2", "0", "1000"]),
+        CONNECTING
+    );
+    // A target whose certificate another CA signed.
+    let other_dir = common::scratch_dir();
+    let other_ca = Ca::new(&other_dir, "other-ca");
+    let stranger = other_ca.issue(&other_dir, "stranger");
+    let untrusted = TestServer::start_tls(|v| {
+        v.tls.cert_file = path(&stranger.cert);
+        v.tls.key_file = path(&stranger.key);
+        v.tls.ca_cert_file = path(&certs.ca.pem);
+    });
+    let untrusted_port = untrusted.tls.unwrap().port().to_string();
+    assert_eq!(
+        migrate(&mut con, &untrusted_port, &["k2", "0", "1000"]),
+        CONNECTING
+    );
+    assert_eq!(con.call(&[b"EXISTS", b"k2"]), b":1\r\n");
+
+    // To a TLS redis-server with a password, and from one with tls-cluster yes.
+    let redis = TlsRedis::start(&certs, &["--requirepass", "pw", "--tls-cluster", "yes"]);
+    let redis_port = redis.addr.port().to_string();
+    assert_eq!(
+        migrate(&mut con, &redis_port, &["k2", "0", "5000", "AUTH", "pw"]),
+        b"+OK\r\n"
+    );
+    let mut stream = connect(redis.addr, certs.client()).unwrap();
+    assert_eq!(call(&mut stream, &["AUTH", "pw"]).unwrap(), b"+OK\r\n");
+    assert_eq!(call(&mut stream, &["GET", "k2"]).unwrap(), b"$2\r\nv2\r\n");
+    assert_eq!(
+        call(
+            &mut stream,
+            &["MIGRATE", "127.0.0.1", &b_tls, "k2", "0", "5000"]
+        )
+        .unwrap(),
+        b"+OK\r\n"
+    );
+    assert_eq!(tls_call(b_addr, &certs, &["GET", "k2"]), b"$2\r\nv2\r\n");
+    // Both refuse a plaintext target with the same words.
+    call(&mut stream, &["SET", "k3", "v3"]).unwrap();
+    assert_eq!(
+        call(
+            &mut stream,
+            &["MIGRATE", "127.0.0.1", &plain_port, "k3", "0", "1000"]
+        )
+        .unwrap(),
+        CONNECTING
+    );
+    // Off again: plaintext.
+    assert_eq!(
+        con.call(&[b"CONFIG", b"SET", b"tls-cluster", b"no"]),
+        b"+OK\r\n"
+    );
+    con.call(&[b"SET", b"k4", b"v4"]);
+    assert_eq!(
+        migrate(&mut con, &plain_port, &["k4", "0", "5000"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(plain.raw().call(&[b"GET", b"k4"]), b"$2\r\nv4\r\n");
+    let _ = std::fs::remove_dir_all(&other_dir);
+}

@@ -231,6 +231,18 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "tls-cluster",
+        default: "no",
+        mutable: true,
+        protected: false,
+        help: "yes: MIGRATE connects to its target over TLS (as Redis's tls-cluster does for MIGRATE), trusting tls-ca-cert-file/dir and presenting tls-client-cert-file (or tls-cert-file). cachet has no cluster bus to encrypt.",
+        get: |c| yes_no(c.tls.cluster),
+        set: |c, a| {
+            c.tls.cluster = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "tls-session-caching",
         default: "yes",
         mutable: true,
@@ -288,6 +300,8 @@ pub struct TlsValues {
     pub session_caching: bool,
     pub session_cache_size: usize,
     pub session_cache_timeout: u64,
+    /// `tls-cluster`: MIGRATE's connections go over TLS.
+    pub cluster: bool,
 }
 
 impl Default for TlsValues {
@@ -310,6 +324,7 @@ impl Default for TlsValues {
             session_caching: true,
             session_cache_size: 20480,
             session_cache_timeout: 300,
+            cluster: false,
         }
     }
 }
@@ -323,7 +338,8 @@ pub fn shapes_contexts(name: &str) -> bool {
     tls || name.eq_ignore_ascii_case("peer-tls") || name.eq_ignore_ascii_case("coherence-bus")
 }
 
-/// Whether this daemon needs the TLS contexts built: a TLS listener, or links that use TLS.
+/// Whether this daemon needs the TLS contexts built: a TLS listener, or links or MIGRATE
+/// connections that use TLS.
 pub fn wanted(values: &ConfigValues) -> bool {
-    values.tls_port != 0 || values.peer_tls || values.coherence_bus_tls
+    values.tls_port != 0 || values.peer_tls || values.coherence_bus_tls || values.tls.cluster
 }
