@@ -1,5 +1,5 @@
 //! The TLS directives, with Redis 7.0's names, defaults and ranges (`tls-auth-clients-user` is Redis
-//! 8.6's). Every one but `tls-port` may change at run time: `CONFIG SET` rebuilds the contexts
+//! 8.6's). Every one may change at run time: `CONFIG SET` rebuilds the contexts
 //! (`Tls::configure`) and refuses the change, keeping the running ones, when they do not build.
 //! Part of the one configuration (`state::config::directives`).
 
@@ -41,9 +41,9 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "tls-port",
         default: "0",
-        mutable: false,
+        mutable: true,
         protected: false,
-        help: "TCP port of the TLS listener, on every bind address; 0: none. `port 0` with a tls-port serves TLS only.",
+        help: "TCP port of the TLS listener, on every bind address; 0: none. `port 0` with a tls-port serves TLS only. CONFIG SET listens on the new port (building the TLS context first) and stops listening on the old one; connections already made stay.",
         get: |c| c.tls_port.to_string(),
         set: |c, a| {
             c.tls_port = int(a, 0, 65535)?;
@@ -259,7 +259,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "20480",
         mutable: true,
         protected: false,
-        help: "Most TLSv1.2 sessions kept for resumption (0: OpenSSL's no limit, here 1048576).",
+        help: "Most TLSv1.2 session IDs kept for resumption, the oldest dropped first (0: OpenSSL's no limit, here 1048576). Tickets are kept by the clients, not counted here.",
         get: |c| c.tls.session_cache_size.to_string(),
         set: |c, a| {
             c.tls.session_cache_size = int(a, 0, i32::MAX as i64)?;
@@ -271,7 +271,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "300",
         mutable: true,
         protected: false,
-        help: "Seconds a TLSv1.2 session ID stays resumable in Redis. Accepted and shown, not applied: rustls's cache drops sessions by number, not age.",
+        help: "Seconds a TLS session (a TLSv1.2 session ID, or a ticket) stays resumable after it was issued; past it the full handshake is done.",
         get: |c| c.tls.session_cache_timeout.to_string(),
         set: |c, a| {
             c.tls.session_cache_timeout = int(a, 0, i32::MAX as i64)?;

@@ -7,6 +7,7 @@
 //! "Check server logs", and into CONFIG SET's error.
 
 pub mod config;
+mod session;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -131,10 +132,18 @@ fn server_config(
             0 => UNLIMITED_SESSIONS,
             n => n,
         };
-        config.session_storage = ServerSessionMemoryCache::new(size);
-        // OpenSSL, which Redis uses, issues TLSv1.3 tickets by default.
-        config.ticketer = rustls::crypto::ring::Ticketer::new()
+        let timeout = tls.session_cache_timeout;
+        config.session_storage = Arc::new(session::TimedSessions {
+            inner: ServerSessionMemoryCache::new(size),
+            timeout,
+        });
+        // OpenSSL, which Redis uses, issues tickets by default (TLSv1.2 and TLSv1.3).
+        let tickets = rustls::crypto::ring::Ticketer::new()
             .map_err(|e| format!("Failed to set up session tickets: {e}"))?;
+        config.ticketer = Arc::new(session::TimedTickets {
+            inner: tickets,
+            timeout,
+        });
     } else {
         config.session_storage = Arc::new(NoServerSessionStorage {});
     }
