@@ -208,6 +208,8 @@ pub async fn serve(
     server.accepting.store(true, Ordering::Release);
     let all = (listeners.plain.into_iter().map(|l| (l, false)))
         .chain(listeners.tls.into_iter().map(|l| (l, true)));
+    // Followed before the first accept: a CONFIG SET port served at once must find it.
+    let rebinds = server.ports.follow();
     let mut accepting = Vec::new();
     for (listener, tls) in all {
         if let Ok(addr) = listener.local_addr() {
@@ -216,7 +218,6 @@ pub async fn serve(
         let task = tokio::spawn(accept_loop(server.clone(), listener, tls, done_tx.clone()));
         accepting.push((tls, task));
     }
-    let rebinds = server.ports.follow();
     tokio::spawn(follow_ports(
         server.clone(),
         rebinds,
