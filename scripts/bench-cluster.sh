@@ -4,9 +4,11 @@
 # 3-node cachet cluster again while redis-cli --cluster reshard moves 1000 slots (the cost of
 # MOVED/ASK during a reshard). Prints requests per second, total and per daemon.
 #   scripts/bench-cluster.sh [REQUESTS]     (default 200000 per test)
-# CACHET (default target/release/cachet), BASE_PORT (default 7400). Daemons are pinned to a CPU
-# each with taskset when the machine has more CPUs than daemons; only the PIDs this script
-# started are stopped.
+# CACHET (default target/release/cachet), BASE_PORT (default 7400). Pinning (taskset): with more
+# CPUs than daemons, daemon i gets CPU i+1 and redis-benchmark CPU 0; with fewer (the 2-CPU
+# machine), every daemon shares the last CPU and redis-benchmark has CPU 0, so the servers of
+# each run, cachet's or redis-server's, get the same one CPU. Only the PIDs this script started
+# are stopped.
 set -euo pipefail
 
 REQUESTS=${1:-200000}
@@ -14,7 +16,8 @@ CACHET=${CACHET:-target/release/cachet}
 BASE=${BASE_PORT:-7400}
 WORK=$(mktemp -d /tmp/cachet-bench-cluster.XXXXXX)
 CPUS=$(nproc)
-BENCH=(redis-benchmark -h 127.0.0.1 -t set,get -n "$REQUESTS" -r 100000 -P 16 -c 50 -q)
+LOAD_CPU=0
+BENCH=(taskset -c "$LOAD_CPU" redis-benchmark -h 127.0.0.1 -t set,get -n "$REQUESTS" -r 100000 -P 16 -c 50 -q)
 REDIS_PIDS=()
 
 cleanup() {
@@ -35,28 +38,52 @@ report() {
     done
 }
 
+# Every thread of the daemon (taskset -a): cachet runs one worker per CPU.
 pin() {
-    local i=$1
-    if [ "$CPUS" -gt 3 ]; then taskset -pc "$i" "$2" >/dev/null; fi
+    local i=$1 cpu
+    if [ "$CPUS" -gt 3 ]; then cpu=$((i + 1)); else cpu=$((CPUS - 1)); fi
+    taskset -apc "$cpu" "$2" >/dev/null
 }
 
-echo "machine: $CPUS CPUs$([ "$CPUS" -gt 3 ] || echo ', daemons not pinned (too few CPUs)'); $REQUESTS requests per test, pipeline 16, 50 clients"
+# Redirections answered by the nodes so far (INFO errorstats: MOVED and ASK replies).
+redirections() {
+    for port in "$@"; do redis-cli -p "$port" info errorstats; done | tr -d '\r' |
+        sed -nE 's/^errorstat_(MOVED|ASK):count=([0-9]+)/\1 \2/p' |
+        awk '{n[$1] += $2} END {printf "MOVED %d ASK %d", n["MOVED"], n["ASK"]}'
+}
+
+# redis-benchmark --cluster (3x the requests) while redis-cli --cluster reshard moves 1000 slots
+# of the first node to the second: throughput during the move, how long the move took, and how
+# many redirections the clients followed.
+reshard_under_load() {
+    local name=$1 first=$2
+    local from to before started elapsed
+    from=$(redis-cli -p "$first" cluster myid)
+    to=$(redis-cli -p "$3" cluster myid)
+    before=$(redirections "${@:2}")
+    "${BENCH[@]}" --cluster -p "$first" -n $((REQUESTS * 3)) 2>/dev/null | rps >"$WORK/during" &
+    local bench=$!
+    sleep 0.5
+    started=$(date +%s.%N)
+    redis-cli --cluster reshard "127.0.0.1:$first" --cluster-from "$from" --cluster-to "$to" \
+        --cluster-slots 1000 --cluster-yes >"$WORK/reshard.log" 2>&1 || echo "reshard failed: $(tail -3 "$WORK/reshard.log")"
+    elapsed=$(echo "$(date +%s.%N) - $started" | bc -l)
+    wait "$bench" || true
+    report "$name, 3, during a reshard" 3 <"$WORK/during"
+    printf '%-28s reshard: %s slots moved in %.1f s; redirections before: %s, after: %s\n' \
+        "$name" "$(grep -c '^Moving slot' "$WORK/reshard.log" || true)" "$elapsed" "$before" "$(redirections "${@:2}")"
+}
+
+echo "machine: $CPUS CPUs; redis-benchmark on CPU $LOAD_CPU, daemons $([ "$CPUS" -gt 3 ] && echo 'one CPU each from 1' || echo "all on CPU $((CPUS - 1))"); load average $(cut -d' ' -f1-3 /proc/loadavg); $REQUESTS requests per test, pipeline 16, 50 clients"
 for n in 1 2 3; do
-    CLUSTER_DIR="$WORK/cachet" CACHET="$CACHET" scripts/cluster.sh create "$n" "$BASE" >/dev/null
+    CLUSTER_DIR="$WORK/cachet" CACHET="$CACHET" CACHET_ARGS=--save= scripts/cluster.sh create "$n" "$BASE" >/dev/null
     i=0
     for port in $(ls "$WORK/cachet" | grep -E '^[0-9]+$'); do pin "$i" "$(cat "$WORK/cachet/$port/pid")"; i=$((i + 1)); done
     # redis-benchmark refuses --cluster with one node: a lone daemon is benchmarked plainly.
     cluster_flag=$([ "$n" = 1 ] || echo --cluster)
     "${BENCH[@]}" $cluster_flag -p "$BASE" 2>/dev/null | rps | report "cachet, $n daemon(s)" "$n"
     if [ "$n" = 3 ]; then
-        from=$(redis-cli -p "$BASE" cluster myid)
-        to=$(redis-cli -p $((BASE + 1)) cluster myid)
-        "${BENCH[@]}" --cluster -p "$BASE" -n $((REQUESTS * 3)) 2>/dev/null | rps >"$WORK/during" &
-        bench=$!
-        redis-cli --cluster reshard "127.0.0.1:$BASE" --cluster-from "$from" --cluster-to "$to" \
-            --cluster-slots 1000 --cluster-yes >"$WORK/reshard.log" 2>&1 || echo "reshard failed: $(tail -3 "$WORK/reshard.log")"
-        wait "$bench" || true
-        report "cachet, 3, during a reshard" 3 <"$WORK/during"
+        reshard_under_load "cachet" "$BASE" $((BASE + 1)) $((BASE + 2))
     fi
     CLUSTER_DIR="$WORK/cachet" scripts/cluster.sh stop
     rm -rf "$WORK/cachet"
@@ -80,3 +107,4 @@ redis-cli --cluster create 127.0.0.1:$((BASE + 100)) 127.0.0.1:$((BASE + 101)) 1
 until redis-cli -p $((BASE + 100)) cluster info | grep -q cluster_state:ok; do sleep 0.1; done
 sleep 1
 "${BENCH[@]}" --cluster -p $((BASE + 100)) 2>/dev/null | rps | report "redis-server, 3 nodes" 3
+reshard_under_load "redis-server" $((BASE + 100)) $((BASE + 101)) $((BASE + 102))

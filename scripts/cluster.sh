@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Drives a local cachet cluster with the operator commands (no gossip: every node is told
 # everything).
-#   scripts/cluster.sh create N [BASE_PORT]      N daemons on BASE_PORT.. (default 7000), slots split evenly
+#   scripts/cluster.sh create N [BASE_PORT] [R]  N masters on BASE_PORT.. (default 7000), slots split evenly,
+#                                                and R replicas per master after them (default 0)
 #   scripts/cluster.sh add PORT                  one more daemon, met by every node and meeting them
 #   scripts/cluster.sh reshard FROM TO COUNT     moves COUNT slots of the node on port FROM to port TO
 #   scripts/cluster.sh stop                      stops the daemons this script started
 # Daemons run from $CACHET (default target/release/cachet) with their files in $CLUSTER_DIR
-# (default /tmp/cachet-cluster); their PIDs are kept there, and only those are stopped.
+# (default /tmp/cachet-cluster); their PIDs are kept there, and only those are stopped (stop waits
+# for them to exit). $CACHET_ARGS is added to every daemon's flags (e.g. --save= for a bench: no snapshot).
 # reshard is redis-cli --cluster reshard (keys move with MIGRATE ... KEYS, metadata and TTL kept).
 set -euo pipefail
 
@@ -19,7 +21,7 @@ start_node() {
     local port=$1
     mkdir -p "$DIR/$port"
     "$CACHET" --port "$port" --bind 127.0.0.1 --dir "$DIR/$port" \
-        --cluster-enabled yes --cluster-config-file nodes.conf >"$DIR/$port/log" 2>&1 &
+        --cluster-enabled yes --cluster-config-file nodes.conf ${CACHET_ARGS:-} >"$DIR/$port/log" 2>&1 &
     echo $! >"$DIR/$port/pid"
     for _ in $(seq 100); do
         "${CLI[@]}" -p "$port" ping >/dev/null 2>&1 && return 0
@@ -35,19 +37,30 @@ node_id() { "${CLI[@]}" -p "$1" cluster myid; }
 
 case "${1:-}" in
 create)
-    n=${2:?usage: create N [BASE_PORT]}
+    n=${2:?usage: create N [BASE_PORT] [REPLICAS]}
     base=${3:-7000}
-    for i in $(seq 0 $((n - 1))); do start_node $((base + i)); done
-    # One topology for every node, installed at once (CACHE.CLUSTER CONFIG): slots split evenly.
+    replicas=${4:-0}
+    total=$((n * (1 + replicas)))
+    for i in $(seq 0 $((total - 1))); do start_node $((base + i)); done
+    # One topology for every node, installed at once (CACHE.CLUSTER CONFIG): slots split evenly,
+    # master i's replicas on the ports after the masters'. A replica follows its master's
+    # invalidations and fills from it (README, "Cluster replicas").
     json=$(for i in $(seq 0 $((n - 1))); do
-        echo "$(node_id $((base + i))) $((base + i)) $((SLOTS * i / n)) $((SLOTS * (i + 1) / n - 1))"
+        line="$(node_id $((base + i))) $((base + i)) $((SLOTS * i / n)) $((SLOTS * (i + 1) / n - 1))"
+        for r in $(seq 1 "$replicas"); do
+            port=$((base + n * r + i))
+            line="$line $(node_id "$port"):$port"
+        done
+        echo "$line"
     done | python3 -c '
 import json, sys
 shards = []
 for line in sys.stdin:
-    node, port, first, last = line.split()
+    node, port, first, last, *replicas = line.split()
     shards.append({"slot_ranges": [{"start": int(first), "end": int(last)}],
-                   "master": {"id": node, "ip": "127.0.0.1", "port": int(port)}, "replicas": []})
+                   "master": {"id": node, "ip": "127.0.0.1", "port": int(port)},
+                   "replicas": [{"id": r.split(":")[0], "ip": "127.0.0.1", "port": int(r.split(":")[1])}
+                                for r in replicas]})
 print(json.dumps(shards))')
     for port in $(ports); do "${CLI[@]}" -p "$port" cache.cluster config "$json" >/dev/null; done
     "${CLI[@]}" -p "$base" cluster info | grep cluster_state
@@ -94,13 +107,21 @@ reshard)
     redis-cli --cluster check "127.0.0.1:$from" | tail -3
     ;;
 stop)
+    pids=()
     for port in $(ports); do
-        [ -f "$DIR/$port/pid" ] && kill "$(cat "$DIR/$port/pid")" 2>/dev/null || true
-        rm -f "$DIR/$port/pid"
+        if [ -f "$DIR/$port/pid" ]; then
+            pid=$(cat "$DIR/$port/pid")
+            kill "$pid" 2>/dev/null && pids+=("$pid")
+            rm -f "$DIR/$port/pid"
+        fi
+    done
+    # A daemon saves its snapshot on SIGTERM: wait for it to be gone before the caller cleans up.
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     done
     ;;
 *)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac

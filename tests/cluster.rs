@@ -453,12 +453,34 @@ fn bad_topologies_are_refused_whole() {
     let overlapping = good.replace("\"start\": 5461", "\"start\": 5000");
     let unknown_me = good.replace(&id(0), &id(9));
     let bad_id = good.replace(&id(1), "xyz");
+    let twice = good.replace(&id(2), &id(1));
+    let replica_twice = good.replacen(
+        "\"replicas\": []",
+        &format!(
+            r#""replicas": [{{"id": "{}", "ip": "127.0.0.1", "port": 1}}]"#,
+            id(2)
+        ),
+        1,
+    );
+    let bad_replica = good.replacen(
+        "\"replicas\": []",
+        r#""replicas": [{"id": "nope", "ip": "127.0.0.1", "port": 1}]"#,
+        1,
+    );
+    let past_the_end = good.replace("16383", "16384");
+    let backwards = good.replace("\"end\": 5460", "\"end\": 10");
+    let backwards = backwards.replace("\"start\": 0", "\"start\": 20");
     for (json, why) in [
         ("[{", "malformed JSON"),
         ("{}", "must be a JSON array of shards"),
         (overlapping.as_str(), "slot 5000 is in two ranges"),
         (unknown_me.as_str(), "is not in the configuration"),
         (bad_id.as_str(), "invalid node id 'xyz'"),
+        (twice.as_str(), "is listed twice"),
+        (replica_twice.as_str(), "is listed twice"),
+        (bad_replica.as_str(), "replica"),
+        (past_the_end.as_str(), "in 0..16383"),
+        (backwards.as_str(), "slot range 20-10 is empty"),
     ] {
         let reply = text(&install(&mut raw, json));
         assert!(
@@ -876,4 +898,399 @@ fn shapes_and_errors_match_a_redis_cluster() {
             "{request}"
         );
     }
+}
+
+/// A node that accepts one call, tells the test what it received, and answers `:3` only when the
+/// test says so: a cluster-wide invalidation is in flight for as long as the test wants.
+fn held_node() -> (
+    u16,
+    std::sync::mpsc::Receiver<Vec<u8>>,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (got_tx, got_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let hole = std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut request = Vec::new();
+        let mut buf = [0u8; 512];
+        while !request.ends_with(b"t1\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = got_tx.send(request);
+        let _ = release_rx.recv();
+        let _ = stream.write_all(b":3\r\n");
+    });
+    (port, got_rx, release_tx, hole)
+}
+
+#[test]
+fn a_slow_node_does_not_stall_the_calling_nodes_other_clients() {
+    let dir = TempDir::new("slow-node");
+    let node = start_node(&dir, 0);
+    let (hole_port, got, release, hole) = held_node();
+    let json = format!(
+        r#"[{{"slot_ranges": [{{"start": 0, "end": 16383}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}}},
+            {{"slot_ranges": [], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}}}]"#,
+        id(0),
+        node.port(),
+        id(1),
+        hole_port
+    );
+    assert_eq!(install(&mut node.raw(), &json), b"+OK\r\n");
+    let mut writer = node.raw();
+    assert_eq!(call(&mut writer, "cache.set {t}a 1 TAGS 1 t1"), b"+OK\r\n");
+    let mut caller = node.raw();
+    let invalidation = std::thread::spawn(move || call(&mut caller, "tag.invalidate t1"));
+    let request = got.recv().expect("the invalidation reaches the other node");
+    assert!(text(&request).contains("INVALIDATE"), "{}", text(&request));
+    // The invalidation waits for the other node; this node's other clients, EXEC and scripts
+    // included (they take the exec gate whole), are served meanwhile.
+    let mut other = node.raw();
+    assert_eq!(call(&mut other, "multi"), b"+OK\r\n");
+    assert_eq!(call(&mut other, "set {t}b 2"), b"+QUEUED\r\n");
+    assert_eq!(call(&mut other, "exec"), b"*1\r\n+OK\r\n");
+    assert_eq!(call(&mut other, &["eval", "return 7", "0"]), b":7\r\n");
+    assert_eq!(call(&mut other, "get {t}b"), bulk("2"));
+    let _ = release.send(());
+    // 1 key here, 3 on the other node: the whole count, not a timeout naming the other node.
+    assert_eq!(invalidation.join().expect("caller"), int(4));
+    let _ = hole.join();
+    assert_eq!(call(&mut other, "get {t}a"), b"$-1\r\n");
+}
+
+/// Three shards, each with a replica: masters 0-2, node 3 + i replicating master i.
+fn three_shards_with_replicas(ports: &[u16]) -> String {
+    let bounds = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let shards: Vec<String> = (0..3)
+        .map(|i| {
+            format!(
+                r#"{{"slot_ranges": [{{"start": {}, "end": {}}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}, "replicas": [{{"id": "{}", "ip": "127.0.0.1", "port": {}}}]}}"#,
+                bounds[i].0,
+                bounds[i].1,
+                id(i),
+                ports[i],
+                id(i + 3),
+                ports[i + 3]
+            )
+        })
+        .collect();
+    format!("[{}]", shards.join(", "))
+}
+
+/// Waits until `replica` has applied every invalidation `master` has acknowledged so far: the
+/// master's queue is published, and the replica follows it to the master's last sequence.
+fn caught_up(master: &mut RawClient, replica: &mut RawClient) {
+    fleet::wait_until("the master's invalidations published", || {
+        text(&call(master, "info coherence")).contains("pending_items:0\r\n")
+    });
+    let position = text(&call(master, "cache.peer position"));
+    let parts: Vec<&str> = position.split("\r\n").collect();
+    let (node, run) = (parts[4], parts[7].trim_start_matches(':'));
+    let seq: u64 = parts[10].trim_start_matches(':').parse().expect("seq");
+    let prefix = format!("node={node},run={run},seq=");
+    fleet::wait_until("the replica caught up with its master", || {
+        text(&call(replica, "info coherence")).lines().any(|line| {
+            line.split_once(&prefix)
+                .and_then(|(_, at)| at.trim().parse::<u64>().ok())
+                .is_some_and(|at| at >= seq)
+        })
+    });
+}
+
+fn dbsize(raw: &mut RawClient) -> i64 {
+    let reply = text(&call(raw, "dbsize"));
+    reply
+        .trim_start_matches(':')
+        .trim()
+        .parse()
+        .expect("DBSIZE")
+}
+
+/// The keys `key:0..n` whose slot master `m` (of `three_shards`) owns.
+fn keys_of_master(m: usize, n: usize) -> Vec<String> {
+    let bounds = [(0, 5460), (5461, 10922), (10923, 16383)];
+    (0..n)
+        .map(|i| format!("key:{i}"))
+        .filter(|k| {
+            let slot = cachet::state::cluster::key_slot(k.as_bytes());
+            (bounds[m].0..=bounds[m].1).contains(&slot)
+        })
+        .collect()
+}
+
+#[test]
+fn replicas_fill_from_their_masters_and_never_serve_what_the_master_replaced() {
+    let dir = TempDir::new("replicas");
+    let mut nodes: Vec<Option<TestServer>> = (0..6)
+        .map(|n| {
+            let file = dir.0.join(format!("nodes-{n}.conf"));
+            Some(TestServer::start_with(move |c| {
+                c.cluster_enabled = Mode::Yes;
+                c.cluster_config_file = file.display().to_string();
+                c.cluster_node_id = id(n);
+                c.cluster_require_full_coverage = false;
+                c.cluster_node_timeout = 500;
+            }))
+        })
+        .collect();
+    let node = |nodes: &[Option<TestServer>], n: usize| nodes[n].as_ref().expect("running").raw();
+    let ports: Vec<u16> = nodes.iter().flatten().map(TestServer::port).collect();
+    // The masters alone first, and keys written there, with a TTL and a tag; then the replicas
+    // join (masters told first), and fill from what their masters hold.
+    let alone = three_shards(&ports[..3]);
+    for n in 0..3 {
+        assert_eq!(install(&mut node(&nodes, n), &alone), b"+OK\r\n");
+    }
+    let mut master0 = node(&nodes, 0);
+    let mut masters: Vec<RawClient> = (0..3).map(|m| node(&nodes, m)).collect();
+    for (m, master) in masters.iter_mut().enumerate() {
+        for key in keys_of_master(m, 300) {
+            let set = format!("cache.set {key} v1 PX 100000 TAGS 1 t{m}");
+            assert_eq!(call(master, &set), b"+OK\r\n", "{set}");
+        }
+    }
+    let json = three_shards_with_replicas(&ports);
+    for n in 0..6 {
+        assert_eq!(install(&mut node(&nodes, n), &json), b"+OK\r\n");
+    }
+    // Replicas as Redis shows them: CLUSTER NODES flags and master id, SLOTS and SHARDS entries.
+    let nodes_text = body(&call(&mut node(&nodes, 0), "cluster nodes"));
+    let line = nodes_text
+        .lines()
+        .find(|l| l.starts_with(&id(3)))
+        .expect("replica line");
+    let fields: Vec<&str> = line.split(' ').collect();
+    assert_eq!(&fields[2..4], &["slave", id(0).as_str()], "{line}");
+    assert_eq!(fields.len(), 8, "a replica lists no slots: {line}");
+    let slots = text(&call(&mut node(&nodes, 4), "cluster slots"));
+    assert!(
+        slots.contains(&format!(":{}\r\n${}\r\n{}\r\n", ports[3], 40, id(3))),
+        "{slots}"
+    );
+    assert!(text(&call(&mut node(&nodes, 3), "cluster shards")).contains("$7\r\nreplica\r\n"));
+
+    let mut replicas: Vec<RawClient> = (3..6).map(|n| node(&nodes, n)).collect();
+    for (m, replica) in replicas.iter_mut().enumerate() {
+        let want = dbsize(&mut masters[m]);
+        assert!(want > 50);
+        fleet::wait_until("the replica filled from its master", || {
+            dbsize(replica) == want
+        });
+    }
+    let key0 = keys_of_master(0, 300)[0].clone();
+    let replica0 = &mut replicas[0];
+    // Not READONLY: redirected to the master, as Redis's replicas do.
+    let moved = text(&call(replica0, &format!("get {key0}")));
+    assert!(
+        moved.starts_with(&format!(
+            "-MOVED {} 127.0.0.1:{}",
+            cachet::state::cluster::key_slot(key0.as_bytes()),
+            ports[0]
+        )),
+        "{moved}"
+    );
+    assert_eq!(call(replica0, "readonly"), b"+OK\r\n");
+    assert_eq!(call(replica0, &format!("get {key0}")), bulk("v1"));
+    let ttl = text(&call(replica0, &format!("pttl {key0}")));
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().expect("PTTL");
+    assert!(ttl > 90_000 && ttl <= 100_000, "TTL kept: {ttl}");
+    assert!(text(&call(replica0, "tag.keys t0")).contains(&key0));
+    // Writes are the master's, READONLY or not.
+    let set = text(&call(replica0, &format!("set {key0} x")));
+    assert!(set.starts_with("-MOVED "), "{set}");
+
+    // redis-py's RedisCluster reading from replicas: once the writes are acknowledged and the
+    // replicas have applied their invalidations, every read is the value last written, or a miss
+    // on a replica; never the value it replaced.
+    let python = |script: &str| {
+        let out = Command::new("python3")
+            .args(["-c", script, &ports[1].to_string()])
+            .output()
+            .expect("python3 must be installed");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "ok",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for replica in replicas.iter_mut() {
+        assert_eq!(call(replica, "config resetstat"), b"+OK\r\n");
+    }
+    let connect = r#"
+import sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=int(sys.argv[1]), read_from_replicas=True)
+assert len(rc.get_nodes()) == 6, rc.get_nodes()
+"#;
+    python(&format!(
+        r#"{connect}
+ours = [f"key:{{i}}" for i in range(300) if not 5461 <= rc.keyslot(f"key:{{i}}") <= 10922]
+for key in ours:
+    rc.set(key, "a")
+for key in ours:
+    rc.set(key, "b")
+print("ok")
+"#
+    ));
+    for m in 0..3 {
+        caught_up(&mut masters[m], &mut replicas[m]);
+    }
+    python(&format!(
+        r#"{connect}
+ours = [f"key:{{i}}" for i in range(300) if not 5461 <= rc.keyslot(f"key:{{i}}") <= 10922]
+for _ in range(3):
+    for key in ours:
+        got = rc.get(key)
+        assert got in (b"b", None), (key, got)
+print("ok")
+"#
+    ));
+    let served = (0..3)
+        .filter(|&r| {
+            text(&call(&mut replicas[r], "info commandstats")).contains("cmdstat_get:calls=")
+        })
+        .count();
+    assert!(served > 0, "redis-py read from the replicas");
+
+    // Overwrites on the master while the replica fills again (the master's FLUSHALL reaches it
+    // as a flush, after which it fills anew): whatever the replica holds once it has applied the
+    // master's last invalidation is the master's value, never one the master replaced.
+    let ours = keys_of_master(0, 300);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut master = node(&nodes, 0);
+            for round in 2..6 {
+                for key in &ours {
+                    assert_eq!(
+                        call(&mut master, &format!("set {key} v{round}")),
+                        b"+OK\r\n"
+                    );
+                }
+            }
+        });
+        assert_eq!(call(&mut master0, "flushall"), b"+OK\r\n");
+        writer.join().expect("writer");
+    });
+    // The fill may have found the master empty, or had its copies overtaken: a replica may then
+    // hold none of them (it fills again after its next data drop), never an old one.
+    caught_up(&mut master0, &mut replicas[0]);
+    for key in &ours {
+        let theirs = call(&mut master0, &format!("get {key}"));
+        let mine = call(&mut replicas[0], &format!("get {key}"));
+        assert!(
+            mine == b"$-1\r\n" || mine == theirs,
+            "{key}: the replica has {} where the master has {}",
+            text(&mine),
+            text(&theirs)
+        );
+    }
+
+    // Master 1 (whose keys redis-py left alone: its replica holds them from its first fill)
+    // stops: its replica keeps serving its slots to READONLY clients.
+    drop(master0);
+    drop(masters);
+    nodes[1] = None;
+    fleet::wait_until("the replica takes its master as failed", || {
+        body(&call(&mut replicas[1], "cluster nodes"))
+            .lines()
+            .any(|l| l.starts_with(&id(1)) && l.contains("master,fail"))
+    });
+    assert_eq!(call(&mut replicas[1], "readonly"), b"+OK\r\n");
+    for key in keys_of_master(1, 300) {
+        assert_eq!(
+            call(&mut replicas[1], &format!("get {key}")),
+            bulk("v1"),
+            "{key}"
+        );
+    }
+    let info = body(&call(&mut replicas[2], "cluster info"));
+    assert!(info.contains("cluster_state:ok"), "{info}");
+}
+
+#[test]
+fn a_broken_config_file_stops_the_daemon_and_is_left_alone() {
+    let dir = TempDir::new("broken-file");
+    let file = dir.0.join("nodes.conf");
+    let broken = format!(
+        "{} 127.0.0.1:7000@17000 myself,master - 0 0 0 connected 0-99\n{} 127.0.0.1:7001@17001 master - 0 0 0 connected 50-200\nvars currentEpoch 0 lastVoteEpoch 0\n",
+        id(0),
+        id(1)
+    );
+    for text in [broken.as_str(), "garbage\n"] {
+        std::fs::write(&file, text).expect("write nodes.conf");
+        let out = Command::new(env!("CARGO_BIN_EXE_cachet"))
+            .args(["--port", "0", "--bind", "127.0.0.1", "--save="])
+            .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+            .arg(&file)
+            .arg("--dir")
+            .arg(&dir.0)
+            .stdout(Stdio::null())
+            .output()
+            .expect("run cachet");
+        assert!(!out.status.success(), "started with {text:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("nodes.conf"), "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("nodes.conf"),
+            text,
+            "the file is left for the operator to mend"
+        );
+    }
+}
+
+#[test]
+fn client_tracking_redirects_per_node() {
+    let cluster = Cluster::start("tracking");
+    let ports = cluster.ports();
+    // A key of node 1's slots and one of node 0's.
+    let on = |port: u16| {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| {
+                let moved = call(&mut cluster.nodes[0].raw(), &format!("get {k}"));
+                let here = port == ports[0] && moved == b"$-1\r\n";
+                here || text(&moved).ends_with(&format!(":{port}\r\n"))
+            })
+            .expect("a key")
+    };
+    let (key1, key0) = (on(ports[1]), on(ports[0]));
+    let mut listener = cluster.nodes[1].raw();
+    let listener_id = text(&call(&mut listener, "client id"));
+    let listener_id = listener_id.trim_start_matches(':').trim().to_string();
+    assert_eq!(
+        call(&mut listener, "subscribe __redis__:invalidate"),
+        b"*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n"
+    );
+    let mut reader = cluster.nodes[1].raw();
+    assert_eq!(
+        call(
+            &mut reader,
+            &format!("client tracking on redirect {listener_id}")
+        ),
+        b"+OK\r\n"
+    );
+    assert_eq!(call(&mut reader, &format!("get {key1}")), b"$-1\r\n");
+    // A key of another node is redirected, and tracked nowhere here.
+    let moved = text(&call(&mut reader, &format!("get {key0}")));
+    assert!(moved.starts_with("-MOVED "), "{moved}");
+    let mut writer = cluster.nodes[1].raw();
+    assert_eq!(call(&mut writer, &format!("set {key1} v")), b"+OK\r\n");
+    let message = text(&listener.read_reply());
+    assert_eq!(
+        message,
+        format!(
+            "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n${}\r\n{key1}\r\n",
+            key1.len()
+        )
+    );
 }

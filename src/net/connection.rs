@@ -268,6 +268,14 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                                 server.shutdown();
                                 client.close_after_reply = true;
                             }
+                            Action::ClusterWide(wide) => {
+                                let caller = server.clone();
+                                let answer = tokio::task::spawn_blocking(move || {
+                                    crate::commands::cluster::invalidate::finish(&caller, &wide)
+                                })
+                                .await;
+                                cluster_wide_reply(server, &mut out, answer);
+                            }
                         }
                     }
                     if client.pubsub.is_subscribed() != subscribed {
@@ -314,6 +322,27 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         server.monitors.remove(client.id);
     }
     let _ = stream.shutdown().await;
+}
+
+/// The reply of a cluster-wide invalidation, once the other nodes have answered.
+fn cluster_wide_reply(
+    server: &Server,
+    out: &mut ReplyBuf,
+    answer: Result<Result<i64, crate::error::CmdError>, tokio::task::JoinError>,
+) {
+    match answer {
+        Ok(Ok(total)) => out.int(total),
+        Ok(Err(err)) => {
+            let message = err.message_bytes();
+            crate::commands::observe::error_reply(server, &message);
+            out.error_bytes(&message);
+        }
+        Err(_) => {
+            let message = b"ERR the cluster-wide invalidation did not finish";
+            crate::commands::observe::error_reply(server, message);
+            out.error_bytes(message);
+        }
+    }
 }
 
 /// Writes the output buffer; false when the connection must close: a write error, or a kill

@@ -6,6 +6,7 @@
 
 pub mod admin;
 mod cluster_probe;
+mod cluster_replica;
 pub mod coherence;
 pub mod connection;
 mod cron;
@@ -227,6 +228,7 @@ pub async fn serve(
     let cron = tokio::spawn(cron::cron(server.clone()));
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let probe = tokio::spawn(cluster_probe::probe(server.clone()));
+    let replica = tokio::spawn(cluster_replica::follow(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
     let warm = tokio::spawn(warm::supervise(server.clone()));
@@ -256,6 +258,7 @@ pub async fn serve(
     cron.abort();
     sweeper.abort();
     probe.abort();
+    replica.abort();
     publisher.abort();
     let _ = links.await;
     let _ = warm.await;

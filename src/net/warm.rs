@@ -1,10 +1,12 @@
 //! The CACHE.WARM task: waits for a request (`state::warm`), then on a blocking thread asks the
-//! source for its hottest keys (CACHE.TOPKEYS, filtered by MATCH here), their lines
+//! source for its hottest keys (CACHE.TOPKEYS; a cluster replica's fill: every key, SCAN;
+//! filtered by MATCH here), their lines
 //! (CACHE.EXPORTKEY, a peek that leaves the source's access statistics alone, `BATCH` pipelined
 //! at a time) and stores each one absent here (`Keyspace::store_imported` without replace, one
 //! shard-locked step: a key written locally meanwhile wins). The copies are not published to the
 //! coherence peers: they are the source's values, and an invalidation would evict the very keys
-//! copied from the source. `maxmemory` holds: the policy evicts to make room, and under
+//! copied from the source; a copy a peer's invalidation may have overtaken is dropped
+//! (`state::warm`'s guard). `maxmemory` holds: the policy evicts to make room, and under
 //! `noeviction` the keys past the limit are skipped. Expiry times are absolute (the two hosts'
 //! clocks are assumed to agree, as coherence assumes).
 
@@ -60,6 +62,7 @@ fn run(server: &Server, request: WarmRequest) {
     let source = format!("{}:{}", request.host, request.port);
     tracing::info!(%source, top = request.top, "warm-up started");
     let result = pull(server, &request);
+    server.warm.close();
     let aborted = server.warm.aborted();
     server.warm.update(|status| {
         status.finished_ms = unix_ms();
@@ -82,6 +85,56 @@ fn run(server: &Server, request: WarmRequest) {
     });
 }
 
+/// The source's hottest keys (CACHE.TOPKEYS).
+fn top_keys(conn: &mut Conn, top: usize) -> Result<Vec<Bytes>, String> {
+    let top = top.to_string();
+    match conn.call(&[b"CACHE.TOPKEYS", top.as_bytes()])? {
+        Frame::Array(rows) => Ok(rows
+            .into_iter()
+            .filter_map(|row| match row {
+                Frame::Array(mut pair) if pair.len() == 2 => match pair.swap_remove(0) {
+                    Frame::Bulk(Some(key)) => Some(key),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()),
+        Frame::Error(why) => Err(format!("CACHE.TOPKEYS: {}", String::from_utf8_lossy(&why))),
+        _ => Err("CACHE.TOPKEYS: an unexpected reply".into()),
+    }
+}
+
+/// Every key of the source's database (SCAN to the end; a key added meanwhile may be missed, one
+/// deleted may be listed and is then skipped).
+fn every_key(server: &Server, conn: &mut Conn) -> Result<Vec<Bytes>, String> {
+    let mut keys = Vec::new();
+    let mut cursor = Bytes::from_static(b"0");
+    loop {
+        if server.warm.aborted() {
+            return Ok(keys);
+        }
+        let page = conn.call(&[b"SCAN", &cursor[..], b"COUNT", b"1000"])?;
+        let Frame::Array(mut parts) = page else {
+            return Err(match page {
+                Frame::Error(why) => format!("SCAN: {}", String::from_utf8_lossy(&why)),
+                _ => "SCAN: an unexpected reply".into(),
+            });
+        };
+        let (Some(Frame::Array(page)), Some(Frame::Bulk(Some(next)))) = (parts.pop(), parts.pop())
+        else {
+            return Err("SCAN: an unexpected reply".into());
+        };
+        keys.extend(page.into_iter().filter_map(|key| match key {
+            Frame::Bulk(Some(key)) => Some(key),
+            _ => None,
+        }));
+        if &next[..] == b"0" {
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
 fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
     let target = Target {
         host: request.host.clone(),
@@ -91,29 +144,20 @@ fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
         password: request.password.clone(),
     };
     let mut conn = Conn::open(&target, TIMEOUT)?;
-    let top = request.top.to_string();
-    let keys: Vec<Bytes> = match conn.call(&[b"CACHE.TOPKEYS", top.as_bytes()])? {
-        Frame::Array(rows) => rows
-            .into_iter()
-            .filter_map(|row| match row {
-                Frame::Array(mut pair) if pair.len() == 2 => match pair.swap_remove(0) {
-                    Frame::Bulk(Some(key)) => Some(key),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .filter(|key| {
-                request
-                    .pattern
-                    .as_ref()
-                    .is_none_or(|p| glob_match(p, key, false))
-            })
-            .collect(),
-        Frame::Error(why) => {
-            return Err(format!("CACHE.TOPKEYS: {}", String::from_utf8_lossy(&why)))
-        }
-        _ => return Err("CACHE.TOPKEYS: an unexpected reply".into()),
+    let keys = if request.all {
+        every_key(server, &mut conn)?
+    } else {
+        top_keys(&mut conn, request.top)?
     };
+    let keys: Vec<Bytes> = keys
+        .into_iter()
+        .filter(|key| {
+            request
+                .pattern
+                .as_ref()
+                .is_none_or(|p| glob_match(p, key, false))
+        })
+        .collect();
     server
         .warm
         .update(|status| status.planned = keys.len() as u64);
@@ -126,6 +170,7 @@ fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
         for key in batch {
             encode(&[b"CACHE.EXPORTKEY", key], &mut out);
         }
+        server.warm.open_batch();
         conn.send(&out)?;
         let (mut done, mut skipped, mut errors, mut last_error) = (0, 0, 0, None);
         for key in batch {
@@ -158,9 +203,11 @@ fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
                 skipped += 1;
                 continue;
             }
-            match as_remote(|| keyspace.store_imported(request.db, imported, false, now)) {
-                Stored::Created | Stored::Replaced => done += 1,
-                Stored::Exists | Stored::Expired => skipped += 1,
+            let store = || as_remote(|| keyspace.store_imported(request.db, imported, false, now));
+            match server.warm.store_unless_invalidated(request.db, key, store) {
+                Some(Stored::Created | Stored::Replaced) => done += 1,
+                // Invalidated by a peer since it was asked for: it may be the value replaced.
+                None | Some(Stored::Exists | Stored::Expired) => skipped += 1,
             }
         }
         server.warm.update(|status| {

@@ -22,12 +22,15 @@ pub enum ReplyMode {
 }
 
 /// What the connection must do after the command that asked for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// `DEBUG SLEEP`: hold this client for a while.
     Sleep(Duration),
     /// `SHUTDOWN`: stop the server.
     Shutdown,
+    /// TAG.INVALIDATE / CACHE.INVALIDATE in cluster mode: the calls to the other nodes, made
+    /// after the command has left the exec gate; their answer is the command's reply.
+    ClusterWide(Box<super::cluster::WideInvalidation>),
 }
 
 /// State owned by the connection task; commands change it through `Ctx::client`.

@@ -115,6 +115,9 @@ pub struct ConfigValues {
     pub cluster_enabled: crate::state::cluster::Mode,
     pub cluster_config_file: String,
     pub cluster_node_id: String,
+    /// What a cluster replica logs in with when it fills from its master (`net::cluster_replica`).
+    pub masteruser: String,
+    pub masterauth: String,
     pub cluster_announce_ip: String,
     pub cluster_announce_port: u16,
     pub cluster_announce_bus_port: u16,
@@ -424,6 +427,8 @@ impl Default for ConfigValues {
             cluster_enabled: crate::state::cluster::Mode::Off,
             cluster_config_file: String::new(),
             cluster_node_id: String::new(),
+            masteruser: String::new(),
+            masterauth: String::new(),
             cluster_announce_ip: String::new(),
             cluster_announce_port: 0,
             cluster_announce_bus_port: 0,

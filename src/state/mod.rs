@@ -184,22 +184,7 @@ impl Server {
                 },
                 config.notify_keyspace_events,
                 config.stats_prefixes.clone(),
-                coherence::Settings {
-                    enabled: config.coherence,
-                    peers: config.peers.clone(),
-                    bus: config.coherence_bus.clone(),
-                    announce: if config.coherence_announce.is_empty() {
-                        coherence::config::default_announce(self.local_addr)
-                    } else {
-                        config.coherence_announce.clone()
-                    },
-                    backlog_size: config.coherence_backlog_size,
-                    transport: coherence::Transport {
-                        peer_tls: config.peer_tls,
-                        bus_tls: config.coherence_bus_tls,
-                        bus_login: config.coherence_bus_login.clone(),
-                    },
-                },
+                self.coherence_settings(&config),
             )
         };
         self.coherence
@@ -226,6 +211,43 @@ impl Server {
         self.metrics
             .tracking
             .store(config.latency_tracking, Ordering::Relaxed);
+    }
+
+    /// What coherence should do: the directives, and in cluster mode what the topology asks. A
+    /// replica follows its master's invalidations (a link to it, as to a peer), and a master with
+    /// replicas publishes its own, whether `coherence` is on or not (`net::cluster_replica`).
+    pub fn coherence_settings(&self, config: &config::ConfigValues) -> coherence::Settings {
+        let (master, has_replicas) = self.cluster.coherence_role();
+        let mut peers = config.peers.clone();
+        if let Some(master) = &master {
+            if !peers.contains(master) {
+                peers.push(master.clone());
+            }
+        }
+        coherence::Settings {
+            enabled: config.coherence || master.is_some() || has_replicas,
+            peers,
+            bus: config.coherence_bus.clone(),
+            announce: if config.coherence_announce.is_empty() {
+                coherence::config::default_announce(self.local_addr)
+            } else {
+                config.coherence_announce.clone()
+            },
+            backlog_size: config.coherence_backlog_size,
+            transport: coherence::Transport {
+                peer_tls: config.peer_tls,
+                bus_tls: config.coherence_bus_tls,
+                bus_login: config.coherence_bus_login.clone(),
+            },
+        }
+    }
+
+    /// After a topology change: coherence follows it at once (a master that now has replicas
+    /// publishes the writes acknowledged after the change), not at `net::cluster_replica`'s
+    /// next turn.
+    pub fn follow_topology(&self) {
+        let settings = self.coherence_settings(&self.config.read());
+        self.coherence.configure(settings);
     }
 
     /// Every consumer of the keyspace notices, installed together when the server is built: each

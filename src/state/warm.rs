@@ -2,14 +2,19 @@
 //! `net::warm`), whether it should stop, and its progress for CACHE.WARM STATUS and INFO.
 //! One warm-up runs at a time.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use bytes::Bytes;
+
+use crate::state::coherence::wire::Item;
 
 use tokio::sync::Notify;
 
 use crate::sync::LockExt;
 
-/// What CACHE.WARM FROM asked for.
+/// What CACHE.WARM FROM asked for, or a cluster replica's fill from its master.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarmRequest {
     pub host: String,
@@ -17,6 +22,8 @@ pub struct WarmRequest {
     pub db: usize,
     /// How many of the source's hottest keys to ask for.
     pub top: usize,
+    /// Every key of the source (SCAN) instead of its `top` hottest: a replica's fill.
+    pub all: bool,
     pub pattern: Option<Vec<u8>>,
     pub user: Option<String>,
     pub password: Option<String>,
@@ -87,6 +94,23 @@ pub struct Warm {
     abort: AtomicBool,
     /// Wakes the warm-up task when a request is queued.
     pub wake: Notify,
+    /// What coherence invalidated while a batch of copies was on its way (`guard`).
+    guard: Mutex<Guard>,
+    /// Times coherence dropped local data (a peer's flush, a link's recovery): a cluster replica
+    /// fills again from its master after each (`net::cluster_replica`).
+    drops: AtomicU64,
+}
+
+/// A copy asked of the source before a peer's invalidation of the same key arrives here may hold
+/// the value the invalidation replaced: stored after it, it would be stale for good. While a
+/// batch is on its way, the links record here what they invalidate (before applying it), and the
+/// batch's copies are stored only if their key was not named since the batch was asked for.
+#[derive(Default)]
+struct Guard {
+    open: bool,
+    keys: HashSet<(usize, Bytes)>,
+    /// A tag, pattern or flush: any key may have been named.
+    everything: bool,
 }
 
 impl Warm {
@@ -128,5 +152,66 @@ impl Warm {
 
     pub fn update(&self, change: impl FnOnce(&mut WarmStatus)) {
         change(&mut self.status.lock_or_recover());
+    }
+
+    /// A batch of copies is about to be asked for: invalidations are recorded from now on.
+    pub fn open_batch(&self) {
+        let mut guard = self.guard.lock_or_recover();
+        guard.open = true;
+        guard.keys.clear();
+        guard.everything = false;
+    }
+
+    /// The warm-up ended: nothing more to record.
+    pub fn close(&self) {
+        let mut guard = self.guard.lock_or_recover();
+        guard.open = false;
+        guard.keys.clear();
+        guard.everything = false;
+    }
+
+    /// A peer's message is about to be applied (called by the links before they apply it).
+    pub fn invalidating(&self, items: &[Item]) {
+        let mut guard = self.guard.lock_or_recover();
+        if !guard.open || guard.everything {
+            return;
+        }
+        for item in items {
+            match item {
+                Item::Key { db, key } => {
+                    guard.keys.insert((*db, key.clone()));
+                }
+                _ => guard.everything = true,
+            }
+        }
+    }
+
+    /// Coherence is dropping local data (a peer's flush, a link's recovery).
+    pub fn dropping_data(&self) {
+        self.drops.fetch_add(1, Ordering::Relaxed);
+        let mut guard = self.guard.lock_or_recover();
+        if guard.open {
+            guard.everything = true;
+        }
+    }
+
+    pub fn drops(&self) -> u64 {
+        self.drops.load(Ordering::Relaxed)
+    }
+
+    /// Runs `store` unless `key` was invalidated since the batch was opened (`None` then). The
+    /// record stays locked while `store` runs, so an invalidation applied meanwhile comes after
+    /// the copy and removes it.
+    pub fn store_unless_invalidated<R>(
+        &self,
+        db: usize,
+        key: &[u8],
+        store: impl FnOnce() -> R,
+    ) -> Option<R> {
+        let guard = self.guard.lock_or_recover();
+        if guard.everything || guard.keys.contains(&(db, Bytes::copy_from_slice(key))) {
+            return None;
+        }
+        Some(store())
     }
 }

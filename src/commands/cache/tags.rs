@@ -167,8 +167,9 @@ fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .server
         .keyspace
         .invalidate_labels(ctx.client.db, LabelKind::Tag, &tags);
-    let total = cluster_wide(ctx, What::Tags(&args[1..]), removed)?;
-    ctx.out.int(total);
+    if let Some(total) = cluster_wide(ctx, What::Tags(&args[1..]), removed)? {
+        ctx.out.int(total);
+    }
     Ok(())
 }
 
@@ -367,7 +368,8 @@ fn cache_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         invalidate()
     };
-    let total = cluster_wide(ctx, What::Pattern(&args[1]), removed)?;
-    ctx.out.int(total);
+    if let Some(total) = cluster_wide(ctx, What::Pattern(&args[1]), removed)? {
+        ctx.out.int(total);
+    }
     Ok(())
 }

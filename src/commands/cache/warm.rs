@@ -85,6 +85,7 @@ fn warm_from(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         port,
         db: ctx.client.db,
         top: DEFAULT_TOP,
+        all: false,
         pattern: None,
         user: None,
         password: None,

@@ -20,8 +20,10 @@ use super::enabled;
 use crate::commands::Ctx;
 use crate::engine::labels::LabelKind;
 use crate::error::{ClusterError, CmdError, CmdResult};
-use crate::state::cluster::Mode;
+use crate::state::clients::{Action, ReplyMode};
+use crate::state::cluster::{Mode, WideInvalidation};
 use crate::state::coherence::auth::{self, Key};
+use crate::state::Server;
 
 /// How long a node may take to connect, apply and answer.
 const NODE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,53 +37,96 @@ pub enum What<'a> {
 }
 
 /// Applies `what` on every other node of the topology; `local` is what this node removed.
-/// Outside `cluster-enabled yes`, or alone in the topology, that is the answer.
-pub fn everywhere(ctx: &Ctx<'_>, what: What<'_>, local: usize) -> Result<i64, CmdError> {
+/// Outside `cluster-enabled yes`, or alone in the topology, that is the answer (`Some`). Else,
+/// for a command of its own (not inside EXEC or a script, whose reply must be in place), the
+/// calls are left to the connection (`Action::ClusterWide`, `None`): they may wait up to
+/// `NODE_TIMEOUT` for a node that does not answer, and must not hold the exec gate meanwhile,
+/// which would stall every EXEC and script on this node, and the commands queued behind them.
+pub fn everywhere(
+    ctx: &mut Ctx<'_>,
+    what: What<'_>,
+    local: usize,
+) -> Result<Option<i64>, CmdError> {
     let cluster = &ctx.server.cluster;
     if cluster.mode != Mode::Yes {
-        return Ok(local as i64);
+        return Ok(Some(local as i64));
     }
     let topology = cluster.topology();
-    let others: Vec<String> = topology
+    let nodes: Vec<String> = topology
         .nodes
         .iter()
         .filter(|n| n.id != topology.myself)
         .map(|n| format!("{}:{}", n.ip, n.port))
         .collect();
-    if others.is_empty() {
-        return Ok(local as i64);
+    if nodes.is_empty() {
+        return Ok(Some(local as i64));
     }
-    let mut request: Vec<&[u8]> = vec![b"CACHE.CLUSTER", b"INVALIDATE"];
+    let mut request: Vec<Bytes> = vec![
+        Bytes::from_static(b"CACHE.CLUSTER"),
+        Bytes::from_static(b"INVALIDATE"),
+    ];
     match &what {
         What::Tags(tags) => {
-            request.push(b"TAG");
-            request.extend(tags.iter().map(|t| &t[..]));
+            request.push(Bytes::from_static(b"TAG"));
+            request.extend(tags.iter().cloned());
         }
         What::Pattern(pattern) => {
-            request.push(b"PATTERN");
-            request.push(pattern);
+            request.push(Bytes::from_static(b"PATTERN"));
+            request.push(Bytes::copy_from_slice(pattern));
         }
     }
-    let key = ctx.server.coherence.key();
-    let answers: Vec<(String, Result<i64, String>)> = crate::commands::off_worker(|| {
-        std::thread::scope(|scope| {
-            let calls: Vec<_> = others
-                .iter()
-                .map(|addr| {
-                    let (request, key) = (&request, key.as_ref());
-                    scope.spawn(move || (addr.clone(), call(addr, key, request)))
+    let wide = WideInvalidation {
+        request,
+        nodes,
+        local: local as i64,
+    };
+    // A reply turned off or skipped is discarded by dispatch: one written later would escape it.
+    if ctx.client.in_exec || ctx.client.reply_mode != ReplyMode::On {
+        return crate::commands::off_worker(|| finish(ctx.server, &wide)).map(Some);
+    }
+    ctx.client.action = Some(Action::ClusterWide(Box::new(wide)));
+    Ok(None)
+}
+
+/// Sends `wide`'s request to its nodes, all at once (blocking): the keys invalidated
+/// cluster-wide, or an error naming the nodes that did not confirm. A node the probe takes as
+/// failed is not called: it is named at once rather than waited for.
+pub fn finish(server: &Server, wide: &WideInvalidation) -> Result<i64, CmdError> {
+    let failed_nodes = server.cluster.health.failed();
+    let topology = server.cluster.topology();
+    let down = |addr: &str| {
+        topology
+            .nodes
+            .iter()
+            .any(|n| failed_nodes.contains(&n.id) && format!("{}:{}", n.ip, n.port) == addr)
+    };
+    let key = server.coherence.key();
+    let request: Vec<&[u8]> = wide.request.iter().map(|a| &a[..]).collect();
+    let answers: Vec<(String, Result<i64, String>)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = wide
+            .nodes
+            .iter()
+            .map(|addr| {
+                let (request, key) = (&request, key.as_ref());
+                let down = down(addr);
+                scope.spawn(move || {
+                    if down {
+                        (addr.clone(), Err("taken as failed".to_string()))
+                    } else {
+                        (addr.clone(), call(addr, key, request))
+                    }
                 })
-                .collect();
-            calls
-                .into_iter()
-                .map(|call| {
-                    call.join()
-                        .unwrap_or_else(|_| (String::new(), Err("panicked".into())))
-                })
-                .collect()
-        })
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|call| {
+                call.join()
+                    .unwrap_or_else(|_| (String::new(), Err("panicked".into())))
+            })
+            .collect()
     });
-    let mut total = local as i64;
+    let mut total = wide.local;
     let mut failed = Vec::new();
     for (addr, answer) in answers {
         match answer {

@@ -260,6 +260,7 @@ pub(super) fn cluster_forget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     enabled(ctx)?;
     let id = String::from_utf8_lossy(&args[2]).into_owned();
     ctx.server.cluster.change(|t| t.forget(&id)).map_err(err)?;
+    ctx.server.follow_topology();
     ctx.out.ok();
     Ok(())
 }
@@ -286,6 +287,7 @@ pub(super) fn cluster_reset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             Ok(())
         })
         .map_err(err)?;
+    ctx.server.follow_topology();
     ctx.out.ok();
     Ok(())
 }
@@ -325,7 +327,9 @@ pub(super) fn cluster_saveconfig(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResul
     Ok(())
 }
 
-/// Records that this node replicates `master` (no data is copied: cachet has no replication).
+/// Makes this node a replica of `master`: it then follows the master's invalidations and fills
+/// from it (`net::cluster_replica`; the master must know the replica too, e.g. from the same
+/// CACHE.CLUSTER CONFIG, to publish them: there is no gossip).
 pub(super) fn cluster_replicate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     enabled(ctx)?;
     let id = String::from_utf8_lossy(&args[2]).into_owned();
@@ -341,6 +345,7 @@ pub(super) fn cluster_replicate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult 
         .cluster
         .change(|t| t.replicate(&id))
         .map_err(err)?;
+    ctx.server.follow_topology();
     ctx.out.ok();
     Ok(())
 }
@@ -363,6 +368,7 @@ pub(super) fn cache_cluster_config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResu
             Ok(())
         })
         .map_err(err)?;
+    ctx.server.follow_topology();
     ctx.out.ok();
     Ok(())
 }

@@ -787,6 +787,16 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
             ),
         );
     }
+    // Where each origin is followed to: a peer caught up with an origin once its `seq` here
+    // reaches the origin's CACHE.PEER POSITION.
+    let mut positions = coherence.positions();
+    positions.sort();
+    for (index, (node, run, seq)) in positions.iter().enumerate() {
+        info.field(
+            &format!("origin{index}"),
+            format!("node={},run={run},seq={seq}", String::from_utf8_lossy(node)),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::commands::dispatch;
 use crate::engine::now_ms;
 use crate::net::coherence::resp::{self, Frame};
 use crate::protocol::{Protocol, ReplyBuf};
-use crate::state::clients::ClientState;
+use crate::state::clients::{Action, ClientState};
 use crate::state::command::Ctx;
 use crate::state::Server;
 
@@ -58,6 +58,13 @@ impl<'a> ApiClient<'a> {
             now_ms: now_ms(),
         };
         dispatch(&mut ctx, &args);
+        // The one action a command of the API may leave: the rest of a cluster-wide invalidation.
+        if let Some(Action::ClusterWide(wide)) = self.state.action.take() {
+            match crate::commands::cluster::invalidate::finish(self.server, &wide) {
+                Ok(total) => out.int(total),
+                Err(err) => out.error_bytes(&err.message_bytes()),
+            }
+        }
         crate::state::blocking::serve_ready(self.server);
         let mut bytes = BytesMut::from(&out.to_vec()[..]);
         match resp::parse(&mut bytes) {

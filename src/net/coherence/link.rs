@@ -608,6 +608,7 @@ fn recover(server: &Server) {
 
 /// Drops `db` (all databases when `None`) as FLUSHALL ASYNC would, without publishing it.
 fn flush(server: &Server, db: Option<usize>) {
+    server.warm.dropping_data();
     let _shared = server.exec_gate.shared();
     as_remote(|| server.flush_databases(db, true));
 }
@@ -616,6 +617,8 @@ fn flush(server: &Server, db: Option<usize>) {
 /// message) is applied under one exec gate and one clock reading (`remove_keys`): per key, they
 /// cost the peer more than the removal itself.
 fn apply(server: &Server, message: &Message) {
+    // Before anything is removed: a warm-up's copy asked for meanwhile must not land after.
+    server.warm.invalidating(&message.items);
     let keyspace = &server.keyspace;
     let databases = keyspace.databases();
     let mut keys: Vec<(usize, &Bytes)> = Vec::new();

@@ -123,4 +123,28 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
+    Directive {
+        name: "masteruser",
+        default: "",
+        mutable: true,
+        protected: false,
+        help: "The user a cluster replica authenticates as (with masterauth) when it fills from its master; empty: AUTH with masterauth alone.",
+        get: |c| c.masteruser.clone(),
+        set: |c, a| {
+            c.masteruser = one(a)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "masterauth",
+        default: "",
+        mutable: true,
+        protected: false,
+        help: "The password a cluster replica gives its master when it fills from it (CACHE.EXPORTKEY over a client connection); empty: no AUTH.",
+        get: |c| c.masterauth.clone(),
+        set: |c, a| {
+            c.masterauth = one(a)?.to_string();
+            Ok(())
+        },
+    },
 ];

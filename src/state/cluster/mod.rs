@@ -402,6 +402,15 @@ impl Topology {
     }
 }
 
+/// The other nodes' share of a cluster-wide invalidation (`commands::cluster::invalidate`): the
+/// request each is sent, their addresses, and what this node removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WideInvalidation {
+    pub request: Vec<bytes::Bytes>,
+    pub nodes: Vec<String>,
+    pub local: i64,
+}
+
 /// `cluster-config-file`, relative to `dir`; `None` unless `cluster-enabled yes`.
 pub fn config_file(values: &ConfigValues) -> Option<PathBuf> {
     (values.cluster_enabled == Mode::Yes).then(|| {
@@ -536,7 +545,7 @@ impl Cluster {
                 // The address this daemon listens on now wins over the one saved.
                 let me = topology.me_mut();
                 (me.ip, me.port, me.cport) = (ip.clone(), port, cport);
-                nodes_conf::save(&path, &topology)
+                nodes_conf::save(&path, &topology, true)
                     .map_err(|e| format!("cannot save {}: {e}", path.display()))?;
                 (topology, Some(path))
             }
@@ -580,7 +589,7 @@ impl Cluster {
         let me = topology.me_mut();
         (me.ip, me.port, me.cport) = (ip, port, cport);
         if let Some(path) = &self.file {
-            if let Err(err) = nodes_conf::save(path, &topology) {
+            if let Err(err) = nodes_conf::save(path, &topology, false) {
                 tracing::warn!("cannot save {}: {err}", path.display());
             }
         }
@@ -608,18 +617,35 @@ impl Cluster {
         let mut topology = Topology::clone(&self.topology.load());
         let result = change(&mut topology)?;
         if let Some(path) = &self.file {
-            nodes_conf::save(path, &topology)
+            nodes_conf::save(path, &topology, false)
                 .map_err(|e| ClusterError::Save(e.to_string().into()))?;
         }
         self.topology.store(Arc::new(topology));
         Ok(result)
     }
 
+    /// In `cluster-enabled yes`: the address (`ip:port`) of the master this node replicates,
+    /// and whether this node is a master that some node of its topology replicates.
+    pub fn coherence_role(&self) -> (Option<String>, bool) {
+        if self.mode != Mode::Yes {
+            return (None, false);
+        }
+        let topology = self.topology.load();
+        let me = topology.me();
+        let master = me
+            .replica_of
+            .as_deref()
+            .and_then(|id| topology.node(id))
+            .map(|m| format!("{}:{}", m.ip, m.port));
+        let has_replicas = me.replica_of.is_none() && topology.replicas_of(&me.id).next().is_some();
+        (master, has_replicas)
+    }
+
     /// CLUSTER SAVECONFIG.
     pub fn save(&self) -> Result<(), ClusterError> {
         let _writer = self.writer.lock_or_recover();
         if let Some(path) = &self.file {
-            nodes_conf::save(path, &self.topology.load())
+            nodes_conf::save(path, &self.topology.load(), true)
                 .map_err(|e| ClusterError::Save(e.to_string().into()))?;
         }
         Ok(())

@@ -263,8 +263,6 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("propagation-error-behavior", "propagation-error-behavior", "ignore", true, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "Accepted; no replication."),
     accepted!("replicaof", "replicaof", "", false, Kind::DefaultOnly(NO_REPLICATION), "Only empty: no replication."),
     accepted!("slaveof", "replicaof", "", false, Kind::DefaultOnly(NO_REPLICATION), "Alias of replicaof."),
-    accepted!("masterauth", "masterauth", "", true, Kind::Text, "Accepted; no replication."),
-    accepted!("masteruser", "masteruser", "", true, Kind::Text, "Accepted; no replication."),
     accepted!("replica-announce-ip", "replica-announce-ip", "", true, Kind::Text, "Accepted; no replication."),
     accepted!("slave-announce-ip", "replica-announce-ip", "", true, Kind::Text, "Alias of replica-announce-ip."),
     accepted!("replica-announce-port", "replica-announce-port", "0", true, Kind::Int(0, 65535), "Accepted; no replication."),
