@@ -4,6 +4,7 @@
 //! only when the key has them), the key and a string's bytes or an integer's 8 bytes. Tags,
 //! parents and collection values sit behind one more pointer (see `Entry` for the byte layout).
 
+use crate::engine::compress;
 use crate::engine::memory::alloc_size;
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
 
@@ -99,7 +100,7 @@ impl Kind {
 /// The block is one allocation laid out as
 /// ```text
 ///   0      flags: kind (bits 0-1), priority (2-3), in the admission window (4),
-///          has an expiry (5), has a cost other than 1 (6)
+///          has an expiry (5), has a cost other than 1 (6), the string is a zstd frame (7)
 ///   1      LFU counter (Redis's logarithmic counter, `OBJECT FREQ`)
 ///   2..5   last access, 24-bit seconds of the LRU clock (Redis's `LRU_BITS`)
 ///   5..    key length, LEB128 (1 byte below 128)
@@ -134,6 +135,8 @@ const PRIORITY_SHIFT: u8 = 2;
 const IN_WINDOW: u8 = 1 << 4;
 const HAS_EXPIRY: u8 = 1 << 5;
 const HAS_COST: u8 = 1 << 6;
+/// The string's bytes are a zstd frame (`engine::compress`) of the value.
+const COMPRESSED: u8 = 1 << 7;
 
 /// The header's fields, as `Entry::build` takes them.
 #[derive(Clone, Copy)]
@@ -145,6 +148,7 @@ struct Header {
     lru: u32,
     expire_at: u64,
     cost: u32,
+    compressed: bool,
 }
 
 fn varint_len(mut n: usize) -> usize {
@@ -196,7 +200,8 @@ impl Entry {
             | (header.priority as u8) << PRIORITY_SHIFT
             | if header.in_window { IN_WINDOW } else { 0 }
             | if has_expiry { HAS_EXPIRY } else { 0 }
-            | if has_cost { HAS_COST } else { 0 };
+            | if has_cost { HAS_COST } else { 0 }
+            | if header.compressed { COMPRESSED } else { 0 };
         bytes.push(flags);
         bytes.push(header.lfu);
         bytes.extend_from_slice(&header.lru.to_le_bytes()[..3]);
@@ -226,6 +231,7 @@ impl Entry {
             lru,
             expire_at: 0,
             cost: 1,
+            compressed: false,
         };
         Entry(Repr::Plain(Entry::build(header, key, payload)))
     }
@@ -298,6 +304,7 @@ impl Entry {
             lru: self.lru(),
             expire_at: self.expire_at(),
             cost: self.cost(),
+            compressed: self.is_compressed(),
         }
     }
 
@@ -584,11 +591,35 @@ impl Entry {
         }
     }
 
-    /// The string payload when the value is a string held as bytes.
-    pub fn str_bytes(&self) -> Option<&[u8]> {
+    /// The string's bytes when the value is a string held as bytes (not an integer).
+    pub fn str_bytes(&self) -> Option<StringValue<'_>> {
         match self.kind() {
-            Kind::Str | Kind::RawStr => Some(self.payload()),
+            Kind::Str | Kind::RawStr => self.string_value(),
             Kind::Int | Kind::Collection => None,
+        }
+    }
+
+    /// Whether the string's bytes are stored compressed (`engine::compress`).
+    pub fn is_compressed(&self) -> bool {
+        self.flags() & COMPRESSED != 0
+    }
+
+    /// (original length, bytes stored) of a compressed string, for INFO's compression figures.
+    pub fn compressed_sizes(&self) -> Option<(usize, usize)> {
+        self.is_compressed()
+            .then(|| (compress::original_len(self.payload()), self.payload().len()))
+    }
+
+    /// Stores a plain (not `raw`, not yet compressed) string as a zstd frame when `settings`
+    /// say so and it shrinks enough. Edited strings (`raw`) are left alone: APPEND, SETRANGE and
+    /// the bit commands change them a little at a time, and each edit would recompress it all.
+    pub fn compress(&mut self, settings: compress::Settings) {
+        if self.kind() != Kind::Str || self.is_compressed() {
+            return;
+        }
+        if let Some(frame) = compress::compress(self.payload(), settings) {
+            self.replace_payload(&frame);
+            self.set_flag(COMPRESSED, true);
         }
     }
 
@@ -599,6 +630,9 @@ impl Entry {
     /// The string value as bytes, formatting an integer on the way. `None` for non-strings.
     pub fn string_value(&self) -> Option<StringValue<'_>> {
         match self.kind() {
+            Kind::Str | Kind::RawStr if self.is_compressed() => {
+                Some(StringValue::Owned(compress::decompress(self.payload())))
+            }
             Kind::Str | Kind::RawStr => Some(StringValue::Bytes(self.payload())),
             Kind::Int => Some(StringValue::int(self.int())),
             Kind::Collection => None,
@@ -607,6 +641,9 @@ impl Entry {
 
     pub fn string_len(&self) -> usize {
         match self.kind() {
+            Kind::Str | Kind::RawStr if self.is_compressed() => {
+                compress::original_len(self.payload())
+            }
             Kind::Str | Kind::RawStr => self.payload().len(),
             Kind::Int => itoa::Buffer::new().format(self.int()).len(),
             Kind::Collection => 0,
@@ -661,6 +698,10 @@ impl Entry {
                 let digits = self.string_value()?.to_vec();
                 self.replace_payload(&digits);
             }
+            Kind::Str | Kind::RawStr if self.is_compressed() => {
+                let bytes = self.string_value()?.to_vec();
+                self.replace_payload(&bytes);
+            }
             Kind::Str | Kind::RawStr => {}
         }
         self.set_kind(Kind::RawStr);
@@ -685,6 +726,7 @@ impl Entry {
         bytes.truncate(at);
         bytes.extend_from_slice(value);
         *self.block_mut() = bytes.into_boxed_slice();
+        self.set_flag(COMPRESSED, false);
     }
 
     pub fn priority(&self) -> Priority {
@@ -828,10 +870,19 @@ impl Entry {
     }
 }
 
+#[derive(Debug)]
 pub enum StringValue<'a> {
     Bytes(&'a [u8]),
+    /// A compressed string's original bytes.
+    Owned(Vec<u8>),
     /// Decimal digits of an integer-encoded value, formatted on the stack.
     Int([u8; 20], u8),
+}
+
+impl Default for StringValue<'_> {
+    fn default() -> Self {
+        StringValue::Bytes(&[])
+    }
 }
 
 impl StringValue<'_> {
@@ -849,6 +900,7 @@ impl std::ops::Deref for StringValue<'_> {
     fn deref(&self) -> &[u8] {
         match self {
             StringValue::Bytes(b) => b,
+            StringValue::Owned(b) => b,
             StringValue::Int(digits, len) => &digits[..*len as usize],
         }
     }
