@@ -146,7 +146,11 @@ fn cache_set_compress_overrides_the_configured_level() {
         cmd.query(con)
     };
     let usage = |con: &mut redis::Connection, key: &str| -> u64 {
-        redis::cmd("MEMORY").arg("USAGE").arg(key).query(con).unwrap()
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .query(con)
+            .unwrap()
     };
     // Off by default: nothing changes for existing users.
     let level: Vec<String> = redis::cmd("CONFIG")
@@ -161,7 +165,13 @@ fn cache_set_compress_overrides_the_configured_level() {
         let key = format!("k-{level}");
         let reply = query(
             &mut con,
-            &[b"CACHE.SET", key.as_bytes(), &doc, b"COMPRESS", level.as_bytes()],
+            &[
+                b"CACHE.SET",
+                key.as_bytes(),
+                &doc,
+                b"COMPRESS",
+                level.as_bytes(),
+            ],
         );
         assert_eq!(reply, Ok(redis::Value::Okay));
         let back: Vec<u8> = redis::cmd("GET").arg(&key).query(&mut con).unwrap();
@@ -177,7 +187,11 @@ fn cache_set_compress_overrides_the_configured_level() {
     assert!(query(&mut con, &[b"CACHE.SET", b"k", b"v", b"COMPRESS"]).is_err());
     // The configured level applies to plain writes; COMPRESS none keeps this one raw.
     common::config_set(&mut con, "compression-level", "default");
-    query(&mut con, &[b"CACHE.SET", b"raw", &doc, b"COMPRESS", b"none"]).unwrap();
+    query(
+        &mut con,
+        &[b"CACHE.SET", b"raw", &doc, b"COMPRESS", b"none"],
+    )
+    .unwrap();
     query(&mut con, &[b"SET", b"auto", &doc]).unwrap();
     assert!(usage(&mut con, "raw") as usize > doc.len());
     assert!(usage(&mut con, "auto") * 3 < usage(&mut con, "plain"));
@@ -207,7 +221,10 @@ fn cache_set_compress_overrides_the_configured_level() {
     // Deleting every compressed key leaves nothing counted.
     redis::cmd("FLUSHALL").query::<()>(&mut con).unwrap();
     assert_eq!(compressed_keys(&server), 0);
-    assert_eq!(info_u64(&mut con, "compression", "compressed_bytes_after"), 0);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compressed_bytes_after"),
+        0
+    );
 }
 
 /// At the same `maxmemory`, compressing keeps several times the documents: the limit counts the
@@ -251,7 +268,9 @@ fn compressed_values_survive_a_restart() {
         })
     };
     let mut rng = fastrand::Rng::with_seed(3);
-    let docs: Vec<Vec<u8>> = (0..50).map(|i| json_doc(&mut rng, 1000 + i * 100)).collect();
+    let docs: Vec<Vec<u8>> = (0..50)
+        .map(|i| json_doc(&mut rng, 1000 + i * 100))
+        .collect();
     {
         let server = start(&dir);
         let mut con = server.client();

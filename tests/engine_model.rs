@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use cachet::engine::compress::{Footprint, Level, Settings};
 use cachet::engine::expire::active_expire_cycle;
 use cachet::engine::memory::{alloc_size, table_size};
-use cachet::engine::compress::{Footprint, Level, Settings};
 use cachet::engine::{Entry, Keyspace};
 use proptest::prelude::*;
 
@@ -185,7 +185,11 @@ fn compressed_entries_cost_their_stored_bytes_and_read_back_whole() {
     });
     assert!(compressed);
     assert_eq!((len, read), (value.len(), value.clone()));
-    assert!(memory < value.len() / 4, "{memory} bytes for {}", value.len());
+    assert!(
+        memory < value.len() / 4,
+        "{memory} bytes for {}",
+        value.len()
+    );
     let footprint = keyspace.compression_footprint();
     assert_eq!((footprint.keys, footprint.original), (1, value.len()));
 }

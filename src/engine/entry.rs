@@ -959,7 +959,10 @@ mod tests {
             (e.cost(), e.priority(), e.lfu(), e.lru()),
             (u32::MAX, Priority::Critical, 255, 7)
         );
-        assert_eq!((e.key(), e.str_bytes()), (&key[..], Some(&b"value"[..])));
+        assert_eq!(
+            (e.key(), e.str_bytes().as_deref()),
+            (&key[..], Some(&b"value"[..]))
+        );
         let bytes_with_both = e.block().len();
         e.set_expire_at(0);
         assert_eq!(e.block().len(), bytes_with_both - 8);
@@ -973,12 +976,51 @@ mod tests {
         assert!(e.in_window());
         e.set_in_window(false);
         assert!(!e.in_window());
-        assert_eq!(e.str_bytes(), Some(&b"value"[..]));
+        assert_eq!(e.str_bytes().as_deref(), Some(&b"value"[..]));
         let renamed = e.into_renamed(b"k");
         assert_eq!(
-            (renamed.key(), renamed.str_bytes(), renamed.lru()),
+            (renamed.key(), renamed.str_bytes().as_deref(), renamed.lru()),
             (&b"k"[..], Some(&b"value"[..]), 7)
         );
+    }
+
+    #[test]
+    fn a_compressed_string_keeps_its_flag_through_rebuilds_and_reads_whole() {
+        use crate::engine::compress::{Level, Settings};
+        let value = b"{\"field\":\"value\"}".repeat(100);
+        let mut e = Entry::new_string(b"k", &value, 0);
+        e.compress(Settings {
+            level: Level::Fast,
+            min_size: 0,
+        });
+        assert!(e.is_compressed());
+        assert_eq!((e.string_len(), e.encoding()), (value.len(), "raw"));
+        // An expiry and a cost lay the block out again; the flag and frame must follow.
+        e.set_expire_at(123);
+        e.set_meta(CacheMeta {
+            cost: 7,
+            ..CacheMeta::default()
+        });
+        let copy = e.clone_with_key(b"other");
+        for entry in [&e, &copy] {
+            assert!(entry.is_compressed());
+            assert_eq!(entry.string_value().as_deref(), Some(&value[..]));
+            assert_eq!(entry.expire_at(), 123);
+        }
+        // An edit stores the result raw; bit edits see the original bytes.
+        e.modify_string(|bytes| bytes.push(b'!'));
+        assert!(!e.is_compressed());
+        assert_eq!(e.string_len(), value.len() + 1);
+        let mut bits = copy.clone_with_key(b"bits");
+        assert_eq!(bits.string_bytes_mut(0).map(|b| b.len()), Some(value.len()));
+        assert!(!bits.is_compressed());
+        // Raw strings (edited ones) and integers are never compressed.
+        let mut raw = Entry::new_raw_string(b"r", &value, 0);
+        raw.compress(Settings {
+            level: Level::Fast,
+            min_size: 0,
+        });
+        assert!(!raw.is_compressed());
     }
 
     #[test]
@@ -990,7 +1032,7 @@ mod tests {
         assert_eq!(e.encoding(), "embstr");
         assert_eq!(e.key(), b"k");
         e.modify_string(|v| v.extend_from_slice(b"!"));
-        assert_eq!(e.str_bytes().unwrap(), b"hello!");
+        assert_eq!(e.str_bytes().as_deref().unwrap(), b"hello!");
         assert_eq!(e.encoding(), "raw");
         e.set_int(-5);
         assert_eq!(&*e.string_value().unwrap(), b"-5");
@@ -1046,7 +1088,7 @@ mod tests {
         e.set_meta(CacheMeta::default());
         assert!(matches!(e.0, Repr::Plain(_)) && !e.has_labels());
         assert_eq!(
-            (e.memory(), e.key(), e.str_bytes()),
+            (e.memory(), e.key(), e.str_bytes().as_deref()),
             (plain, &b"k"[..], Some(&b"v"[..]))
         );
         // A collection replaced by a string keeps its tags, and loses its extra once they go too.
@@ -1057,7 +1099,11 @@ mod tests {
             ..CacheMeta::default()
         });
         c.set_string(b"s");
-        assert!(c.collection().is_none() && c.has_labels() && c.str_bytes() == Some(b"s"));
+        assert!(
+            c.collection().is_none()
+                && c.has_labels()
+                && c.str_bytes().as_deref() == Some(&b"s"[..])
+        );
         c.replace_tags(Box::default());
         assert!(matches!(c.0, Repr::Plain(_)));
         let renamed =

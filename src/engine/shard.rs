@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use hashbrown::HashTable;
 
 use crate::engine::analytics::ShardAnalytics;
+use crate::engine::compress::{self, Footprint};
 use crate::engine::entry::{Entry, TagList};
 use crate::engine::expire::HashesWithTtls;
 use crate::engine::labels::{LabelIndex, LabelKind, Taken};
@@ -13,7 +14,6 @@ use crate::engine::memory::table_size;
 use crate::engine::notice::{class, Notices};
 use crate::engine::policy::{lfu_access, EvictionSettings, Policy};
 use crate::engine::sketch::Sketch;
-use crate::engine::compress::{self, Footprint};
 use crate::engine::Totals;
 
 /// One database's keys within a shard.

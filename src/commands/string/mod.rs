@@ -275,9 +275,7 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
                 entry.set_meta(meta.resolve(old_meta));
             }
             match req.meta.and_then(|m| m.compress) {
-                Some(level) => {
-                    view.insert_compressed(hash, entry, Settings { level, min_size: 0 })
-                }
+                Some(level) => view.insert_compressed(hash, entry, Settings { level, min_size: 0 }),
                 None => view.insert(hash, entry),
             };
             view.notify(req.key, class::STRING, "set");
