@@ -7,17 +7,24 @@
 #           (100 tags of 10,000 keys), `tb:<i%10000>` (10,000 of 100) and `tc:<i/10>` (100,000 of 10).
 # For each: RSS growth per key and used_memory growth per key, both minus the payload (key + value =
 # 116 B), i.e. what the server spends on top of the bytes the client asked it to keep.
+#   json:   $JSON_KEYS (200,000) JSON documents of 1-8 KB from a fixed seed (nested objects, field
+#           names repeated, words and numbers from small sets), keys "doc:%08d": bytes per key
+#           (RSS and used_memory growth / keys) for redis-server, cachet as configured
+#           (compression off) and cachet with `compression-level fast` ("cachet-zstd"); then SET
+#           throughput (the load through redis-cli --pipe) and GET throughput (as many GETs of
+#           random documents through redis-cli --pipe), in requests per second.
 # Each server is started fresh for each data set, pinned to CPU $SERVER_CPU; the loader runs on
 # $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving).
 #
 # Usage: scripts/bench-memory.sh [keys=1000000]
-# Env: SETS (default "plain tagged"), CACHET (binary, default target/release/cachet, built if absent),
+# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), CACHET (binary, default target/release/cachet, built if absent),
 #      SERVER_CPU (1), LOAD_CPU (0), REDIS_PORT (16391), CACHET_PORT (16392).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 KEYS=${1:-1000000}
-SETS=${SETS:-"plain tagged"}
+SETS=${SETS:-"plain tagged json"}
+JSON_KEYS=${JSON_KEYS:-200000}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 REDIS_PORT=${REDIS_PORT:-16391}
@@ -34,8 +41,8 @@ trap cleanup EXIT
 
 # Writes the RESP load of one data set for one server to a file.
 generate() { # set server file
-  python3 - "$1" "$2" "$3" "$KEYS" <<'PY'
-import sys
+  python3 - "$1" "$2" "$3" "$KEYS" "$JSON_KEYS" <<'PY'
+import json, random, sys
 which, server, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 value = b"x" * 100
 def cmd(*args):
@@ -43,6 +50,37 @@ def cmd(*args):
     for a in args:
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+         "juliet", "kilo", "lima", "mike", "november", "oscar", "papa"]
+def doc(rng, size):
+    """A product page's JSON: nested objects, the same field names in every item."""
+    d = {"id": rng.randrange(1 << 32), "category": rng.choice(WORDS), "items": []}
+    while len(json.dumps(d)) < size:
+        d["items"].append({
+            "sku": "%s-%05d" % (rng.choice(WORDS), rng.randrange(100000)),
+            "name": "%s %s %s" % (rng.choice(WORDS), rng.choice(WORDS), rng.choice(WORDS)),
+            "price": round(rng.uniform(1, 1000), 2),
+            "stock": {"warehouse": rng.choice(WORDS[:4]), "count": rng.randrange(500),
+                      "updated": 1700000000 + rng.randrange(10**7)},
+            "tags": rng.sample(WORDS, 3),
+            "active": rng.random() < 0.8,
+        })
+    return json.dumps(d, separators=(",", ":")).encode()
+if which in ("json", "json-get"):
+    rng = random.Random(19)  # the same documents in every run and for every server
+    count = int(sys.argv[5])
+    with open(path, "wb") as f:
+        if which == "json":
+            total = 0
+            for i in range(count):
+                value = doc(rng, rng.randrange(1000, 8000))
+                total += len(value)
+                f.write(cmd(b"SET", b"doc:%08d" % i, value))
+            open(path + ".bytes", "w").write(str(total))
+        else:
+            for _ in range(count):
+                f.write(cmd(b"GET", b"doc:%08d" % rng.randrange(count)))
+    sys.exit(0)
 with open(path, "wb") as f:
     for i in range(n):
         key = b"key:%012d" % i
@@ -73,22 +111,58 @@ settled_rss() {
   echo "$last"
 }
 
-start() { # server port
-  if [ "$1" = redis ]; then
-    taskset -c "$SERVER_CPU" redis-server --port "$2" --bind 127.0.0.1 --save '' --appendonly no \
+start() { # server port [cachet directives...]
+  local server=$1 port=$2
+  shift 2
+  if [ "$server" = redis ]; then
+    taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
       --dir "$WORK" --logfile "$WORK/redis.log" &
   else
-    taskset -c "$SERVER_CPU" "$CACHET" --port "$2" --loglevel warning --save "" --dir "$WORK" >"$WORK/cachet.log" 2>&1 &
+    taskset -c "$SERVER_CPU" "$CACHET" --port "$port" --loglevel warning --save "" --dir "$WORK" "$@" >"$WORK/cachet.log" 2>&1 &
   fi
   PID=$!
-  for _ in $(seq 100); do redis-cli -p "$2" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  kill -0 "$PID" 2>/dev/null || { echo "$1 did not start (port $2 in use?)" >&2; exit 1; }
+  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  kill -0 "$PID" 2>/dev/null || { echo "$server did not start (port $port in use?)" >&2; exit 1; }
 }
 
 stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }
 
+# Seconds a redis-cli --pipe of the file takes against the port.
+pipe_seconds() { # port file
+  local t0 t1
+  t0=$(date +%s.%N)
+  taskset -c "$LOAD_CPU" redis-cli -p "$1" --pipe < "$2" >"$WORK/pipe.log" 2>&1
+  t1=$(date +%s.%N)
+  grep -q "errors: 0," "$WORK/pipe.log" || { echo "load had errors:" >&2; cat "$WORK/pipe.log" >&2; exit 1; }
+  python3 -c "print($t1 - $t0)"
+}
+
 LINES=""
+JSON_LINES=""
 for set in $SETS; do
+  if [ "$set" = json ]; then
+    generate json - "$WORK/json.resp"
+    generate json-get - "$WORK/json-get.resp"
+    for server in redis cachet cachet-zstd; do
+      if [ "$server" = redis ]; then
+        start redis "$REDIS_PORT"; port=$REDIS_PORT
+      elif [ "$server" = cachet ]; then
+        start cachet "$CACHET_PORT"; port=$CACHET_PORT
+      else
+        start cachet "$CACHET_PORT" --compression-level fast; port=$CACHET_PORT
+      fi
+      base_rss=$(settled_rss "$PID")
+      base_used=$(used_memory "$port")
+      set_s=$(pipe_seconds "$port" "$WORK/json.resp")
+      rss=$(settled_rss "$PID")
+      used=$(used_memory "$port")
+      get_s=$(pipe_seconds "$port" "$WORK/json-get.resp")
+      keys=$(redis-cli -p "$port" dbsize)
+      JSON_LINES+="$server,$keys,$base_rss,$rss,$base_used,$used,$set_s,$get_s"$'\n'
+      stop
+    done
+    continue
+  fi
   for server in redis cachet; do
     if [ "$server" = redis ]; then port=$REDIS_PORT; else port=$CACHET_PORT; fi
     generate "$set" "$server" "$WORK/load.resp"
@@ -123,4 +197,22 @@ for s in sorted({k[0] for k in rows}):
     if (s, "redis") in rows and (s, "cachet") in rows:
         r, c = rows[(s, "redis")], rows[(s, "cachet")]
         print(f"{s}: overhead per key cachet/redis  RSS {c[0]:.1f}/{r[0]:.1f} B   used_memory {c[1]:.1f}/{r[1]:.1f} B")
+PY
+
+[ -z "$JSON_LINES" ] || python3 - "$JSON_LINES" "$JSON_KEYS" "$WORK/json.resp" <<'PY'
+import sys
+lines, n, load = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+payload = int(open(load + ".bytes").read())
+print(f"json: {n} documents, {payload / n:.0f} B on average")
+print(f"{'server':<12} {'keys':>7} {'RSS B/key':>10} {'used B/key':>11} {'SET/s':>8} {'GET/s':>8}")
+rows = {}
+for line in lines.strip().splitlines():
+    server, keys, brss, rss, bused, used, set_s, get_s = line.split(",")
+    per_rss = (int(rss) - int(brss)) * 1024 / n
+    per_used = (int(used) - int(bused)) / n
+    rows[server] = (per_rss, per_used, n / float(set_s), n / float(get_s))
+    print(f"{server:<12} {keys:>7} {per_rss:>10.0f} {per_used:>11.0f} {n/float(set_s):>8.0f} {n/float(get_s):>8.0f}")
+if "redis" in rows and "cachet-zstd" in rows:
+    r, z = rows["redis"], rows["cachet-zstd"]
+    print(f"json: cachet-zstd/redis  RSS per key {z[0]/r[0]:.2f}x  SET/s {z[2]/r[2]:.2f}x  GET/s {z[3]/r[3]:.2f}x")
 PY

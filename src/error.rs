@@ -279,6 +279,8 @@ pub enum CmdError {
 
     // cachet's own commands.
     InvalidPriority,
+    /// CACHE.SET ... COMPRESS with an unknown level.
+    InvalidCompression,
     /// CACHE.DEPEND with the key among its parents.
     DependsOnItself,
     /// CACHE.PEER ADD/REMOVE with an address that is not UTF-8.
@@ -575,6 +577,7 @@ impl CmdError {
             Misconf => "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
             ConfigNoFile => "ERR The server is running without a config file",
             InvalidPriority => "ERR invalid priority, must be one of low, normal, high, critical",
+            InvalidCompression => "ERR invalid compression level, must be one of none, fast, default, max",
             ImportLine(reason) => return format!("ERR invalid import line: {reason}").into(),
             ImportKeyMismatch => "ERR the key argument is not the line's key",
             WarmRunning => "ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)",

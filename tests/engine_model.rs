@@ -1,10 +1,12 @@
 //! The engine against a model: any sequence of writes, deletes, expiry changes, time passing and
 //! active expiry leaves the keyspace equal to a plain map of live keys, and the byte accounting equal
-//! to the sum of what the live entries cost.
+//! to the sum of what the live entries cost; with compression on or off (`compression-level`), the
+//! compressed strings' before/after counts equal a recount too.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use cachet::engine::compress::{Footprint, Level, Settings};
 use cachet::engine::expire::active_expire_cycle;
 use cachet::engine::memory::{alloc_size, table_size};
 use cachet::engine::{Entry, Keyspace};
@@ -27,7 +29,12 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let value = prop::collection::vec(any::<u8>(), 0..200);
+    // Random bytes do not compress; a repeated phrase does (with compression on, both kinds).
+    let value = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..200),
+        (prop::collection::vec(any::<u8>(), 1..8), 0usize..80)
+            .prop_map(|(phrase, times)| phrase.repeat(times)),
+    ];
     prop_oneof![
         (any::<u8>(), value.clone()).prop_map(|(k, v)| Op::Set(k, v)),
         (any::<u8>(), value.clone(), 1u64..50).prop_map(|(k, v, t)| Op::SetWithTtl(k, v, t)),
@@ -49,8 +56,11 @@ fn key(k: u8) -> Vec<u8> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300)) {
+    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300), compress in any::<bool>()) {
         let keyspace = Keyspace::new(4, 1);
+        if compress {
+            keyspace.set_compression(Settings { level: Level::Fast, min_size: 32 });
+        }
         // The model: key -> (value, absolute expiry or 0).
         let mut model: HashMap<Vec<u8>, (Vec<u8>, u64)> = HashMap::new();
         let mut now: u64 = 1_000_000;
@@ -102,7 +112,11 @@ proptest! {
             let mut counted = 0;
             let mut recomputed = 0;
             let mut sketches = 0;
+            let mut footprint = Footprint::default();
             keyspace.for_each_shard(|_, shard| {
+                for entry in shard.dbs[0].map.iter() {
+                    footprint.apply(entry.compressed_sizes(), true);
+                }
                 let table = &shard.dbs[0];
                 counted += table.memory();
                 sketches += shard.sketch.bytes();
@@ -116,6 +130,10 @@ proptest! {
                 assert_eq!(volatile, table.volatile, "volatile count drifted");
             });
             prop_assert_eq!(counted, recomputed);
+            prop_assert_eq!(keyspace.compression_footprint(), footprint);
+            if !compress {
+                prop_assert_eq!(footprint.keys, 0);
+            }
             prop_assert_eq!(keyspace.memory(), counted + sketches);
         }
         // Everything the model holds as live is in the keyspace, and nothing else is readable.
@@ -136,4 +154,42 @@ fn entry_memory_counts_allocator_classes() {
     let entry = Entry::new_string(b"key:000000000001", &[b'x'; 100], 0);
     assert_eq!(entry.memory(), alloc_size(6 + 116));
     assert_eq!(entry.memory(), 128);
+}
+
+#[test]
+fn compressed_entries_cost_their_stored_bytes_and_read_back_whole() {
+    let keyspace = Keyspace::new(1, 1);
+    keyspace.set_compression(Settings {
+        level: Level::Fast,
+        min_size: 1024,
+    });
+    let value = br#"{"id":1,"name":"widget","tags":["a","b"],"price":9.5}"#.repeat(40);
+    let small = b"x".repeat(1023);
+    keyspace.with_key(0, b"big", 0, |view, hash| {
+        view.insert(hash, Entry::new_string(b"big", &value, 0));
+    });
+    // One byte under the minimum: stored as written.
+    let small_compressed = keyspace.with_key(0, b"small", 0, |view, hash| {
+        view.insert(hash, Entry::new_string(b"small", &small, 0));
+        view.peek(hash, b"small").unwrap().is_compressed()
+    });
+    assert!(!small_compressed);
+    let (memory, len, compressed, read) = keyspace.with_key(0, b"big", 0, |view, hash| {
+        let entry = view.peek(hash, b"big").unwrap();
+        (
+            entry.memory(),
+            entry.string_len(),
+            entry.is_compressed(),
+            entry.string_value().unwrap().to_vec(),
+        )
+    });
+    assert!(compressed);
+    assert_eq!((len, read), (value.len(), value.clone()));
+    assert!(
+        memory < value.len() / 4,
+        "{memory} bytes for {}",
+        value.len()
+    );
+    let footprint = keyspace.compression_footprint();
+    assert_eq!((footprint.keys, footprint.original), (1, value.len()));
 }

@@ -4,6 +4,7 @@
 //! only when the key has them), the key and a string's bytes or an integer's 8 bytes. Tags,
 //! parents and collection values sit behind one more pointer (see `Entry` for the byte layout).
 
+use crate::engine::compress;
 use crate::engine::memory::alloc_size;
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
 
@@ -99,7 +100,7 @@ impl Kind {
 /// The block is one allocation laid out as
 /// ```text
 ///   0      flags: kind (bits 0-1), priority (2-3), in the admission window (4),
-///          has an expiry (5), has a cost other than 1 (6)
+///          has an expiry (5), has a cost other than 1 (6), the string is a zstd frame (7)
 ///   1      LFU counter (Redis's logarithmic counter, `OBJECT FREQ`)
 ///   2..5   last access, 24-bit seconds of the LRU clock (Redis's `LRU_BITS`)
 ///   5..    key length, LEB128 (1 byte below 128)
@@ -134,6 +135,8 @@ const PRIORITY_SHIFT: u8 = 2;
 const IN_WINDOW: u8 = 1 << 4;
 const HAS_EXPIRY: u8 = 1 << 5;
 const HAS_COST: u8 = 1 << 6;
+/// The string's bytes are a zstd frame (`engine::compress`) of the value.
+const COMPRESSED: u8 = 1 << 7;
 
 /// The header's fields, as `Entry::build` takes them.
 #[derive(Clone, Copy)]
@@ -145,6 +148,7 @@ struct Header {
     lru: u32,
     expire_at: u64,
     cost: u32,
+    compressed: bool,
 }
 
 fn varint_len(mut n: usize) -> usize {
@@ -196,7 +200,8 @@ impl Entry {
             | (header.priority as u8) << PRIORITY_SHIFT
             | if header.in_window { IN_WINDOW } else { 0 }
             | if has_expiry { HAS_EXPIRY } else { 0 }
-            | if has_cost { HAS_COST } else { 0 };
+            | if has_cost { HAS_COST } else { 0 }
+            | if header.compressed { COMPRESSED } else { 0 };
         bytes.push(flags);
         bytes.push(header.lfu);
         bytes.extend_from_slice(&header.lru.to_le_bytes()[..3]);
@@ -226,6 +231,7 @@ impl Entry {
             lru,
             expire_at: 0,
             cost: 1,
+            compressed: false,
         };
         Entry(Repr::Plain(Entry::build(header, key, payload)))
     }
@@ -298,6 +304,7 @@ impl Entry {
             lru: self.lru(),
             expire_at: self.expire_at(),
             cost: self.cost(),
+            compressed: self.is_compressed(),
         }
     }
 
@@ -584,11 +591,35 @@ impl Entry {
         }
     }
 
-    /// The string payload when the value is a string held as bytes.
-    pub fn str_bytes(&self) -> Option<&[u8]> {
+    /// The string's bytes when the value is a string held as bytes (not an integer).
+    pub fn str_bytes(&self) -> Option<StringValue<'_>> {
         match self.kind() {
-            Kind::Str | Kind::RawStr => Some(self.payload()),
+            Kind::Str | Kind::RawStr => self.string_value(),
             Kind::Int | Kind::Collection => None,
+        }
+    }
+
+    /// Whether the string's bytes are stored compressed (`engine::compress`).
+    pub fn is_compressed(&self) -> bool {
+        self.flags() & COMPRESSED != 0
+    }
+
+    /// (original length, bytes stored) of a compressed string, for INFO's compression figures.
+    pub fn compressed_sizes(&self) -> Option<(usize, usize)> {
+        self.is_compressed()
+            .then(|| (compress::original_len(self.payload()), self.payload().len()))
+    }
+
+    /// Stores a plain (not `raw`, not yet compressed) string as a zstd frame when `settings`
+    /// say so and it shrinks enough. Edited strings (`raw`) are left alone: APPEND, SETRANGE and
+    /// the bit commands change them a little at a time, and each edit would recompress it all.
+    pub fn compress(&mut self, settings: compress::Settings) {
+        if self.kind() != Kind::Str || self.is_compressed() {
+            return;
+        }
+        if let Some(frame) = compress::compress(self.payload(), settings) {
+            self.replace_payload(&frame);
+            self.set_flag(COMPRESSED, true);
         }
     }
 
@@ -599,6 +630,9 @@ impl Entry {
     /// The string value as bytes, formatting an integer on the way. `None` for non-strings.
     pub fn string_value(&self) -> Option<StringValue<'_>> {
         match self.kind() {
+            Kind::Str | Kind::RawStr if self.is_compressed() => {
+                Some(StringValue::Owned(compress::decompress(self.payload())))
+            }
             Kind::Str | Kind::RawStr => Some(StringValue::Bytes(self.payload())),
             Kind::Int => Some(StringValue::int(self.int())),
             Kind::Collection => None,
@@ -607,6 +641,9 @@ impl Entry {
 
     pub fn string_len(&self) -> usize {
         match self.kind() {
+            Kind::Str | Kind::RawStr if self.is_compressed() => {
+                compress::original_len(self.payload())
+            }
             Kind::Str | Kind::RawStr => self.payload().len(),
             Kind::Int => itoa::Buffer::new().format(self.int()).len(),
             Kind::Collection => 0,
@@ -661,6 +698,10 @@ impl Entry {
                 let digits = self.string_value()?.to_vec();
                 self.replace_payload(&digits);
             }
+            Kind::Str | Kind::RawStr if self.is_compressed() => {
+                let bytes = self.string_value()?.to_vec();
+                self.replace_payload(&bytes);
+            }
             Kind::Str | Kind::RawStr => {}
         }
         self.set_kind(Kind::RawStr);
@@ -685,6 +726,7 @@ impl Entry {
         bytes.truncate(at);
         bytes.extend_from_slice(value);
         *self.block_mut() = bytes.into_boxed_slice();
+        self.set_flag(COMPRESSED, false);
     }
 
     pub fn priority(&self) -> Priority {
@@ -828,10 +870,19 @@ impl Entry {
     }
 }
 
+#[derive(Debug)]
 pub enum StringValue<'a> {
     Bytes(&'a [u8]),
+    /// A compressed string's original bytes.
+    Owned(Vec<u8>),
     /// Decimal digits of an integer-encoded value, formatted on the stack.
     Int([u8; 20], u8),
+}
+
+impl Default for StringValue<'_> {
+    fn default() -> Self {
+        StringValue::Bytes(&[])
+    }
 }
 
 impl StringValue<'_> {
@@ -849,6 +900,7 @@ impl std::ops::Deref for StringValue<'_> {
     fn deref(&self) -> &[u8] {
         match self {
             StringValue::Bytes(b) => b,
+            StringValue::Owned(b) => b,
             StringValue::Int(digits, len) => &digits[..*len as usize],
         }
     }
@@ -907,7 +959,10 @@ mod tests {
             (e.cost(), e.priority(), e.lfu(), e.lru()),
             (u32::MAX, Priority::Critical, 255, 7)
         );
-        assert_eq!((e.key(), e.str_bytes()), (&key[..], Some(&b"value"[..])));
+        assert_eq!(
+            (e.key(), e.str_bytes().as_deref()),
+            (&key[..], Some(&b"value"[..]))
+        );
         let bytes_with_both = e.block().len();
         e.set_expire_at(0);
         assert_eq!(e.block().len(), bytes_with_both - 8);
@@ -921,12 +976,51 @@ mod tests {
         assert!(e.in_window());
         e.set_in_window(false);
         assert!(!e.in_window());
-        assert_eq!(e.str_bytes(), Some(&b"value"[..]));
+        assert_eq!(e.str_bytes().as_deref(), Some(&b"value"[..]));
         let renamed = e.into_renamed(b"k");
         assert_eq!(
-            (renamed.key(), renamed.str_bytes(), renamed.lru()),
+            (renamed.key(), renamed.str_bytes().as_deref(), renamed.lru()),
             (&b"k"[..], Some(&b"value"[..]), 7)
         );
+    }
+
+    #[test]
+    fn a_compressed_string_keeps_its_flag_through_rebuilds_and_reads_whole() {
+        use crate::engine::compress::{Level, Settings};
+        let value = b"{\"field\":\"value\"}".repeat(100);
+        let mut e = Entry::new_string(b"k", &value, 0);
+        e.compress(Settings {
+            level: Level::Fast,
+            min_size: 0,
+        });
+        assert!(e.is_compressed());
+        assert_eq!((e.string_len(), e.encoding()), (value.len(), "raw"));
+        // An expiry and a cost lay the block out again; the flag and frame must follow.
+        e.set_expire_at(123);
+        e.set_meta(CacheMeta {
+            cost: 7,
+            ..CacheMeta::default()
+        });
+        let copy = e.clone_with_key(b"other");
+        for entry in [&e, &copy] {
+            assert!(entry.is_compressed());
+            assert_eq!(entry.string_value().as_deref(), Some(&value[..]));
+            assert_eq!(entry.expire_at(), 123);
+        }
+        // An edit stores the result raw; bit edits see the original bytes.
+        e.modify_string(|bytes| bytes.push(b'!'));
+        assert!(!e.is_compressed());
+        assert_eq!(e.string_len(), value.len() + 1);
+        let mut bits = copy.clone_with_key(b"bits");
+        assert_eq!(bits.string_bytes_mut(0).map(|b| b.len()), Some(value.len()));
+        assert!(!bits.is_compressed());
+        // Raw strings (edited ones) and integers are never compressed.
+        let mut raw = Entry::new_raw_string(b"r", &value, 0);
+        raw.compress(Settings {
+            level: Level::Fast,
+            min_size: 0,
+        });
+        assert!(!raw.is_compressed());
     }
 
     #[test]
@@ -938,7 +1032,7 @@ mod tests {
         assert_eq!(e.encoding(), "embstr");
         assert_eq!(e.key(), b"k");
         e.modify_string(|v| v.extend_from_slice(b"!"));
-        assert_eq!(e.str_bytes().unwrap(), b"hello!");
+        assert_eq!(e.str_bytes().as_deref().unwrap(), b"hello!");
         assert_eq!(e.encoding(), "raw");
         e.set_int(-5);
         assert_eq!(&*e.string_value().unwrap(), b"-5");
@@ -994,7 +1088,7 @@ mod tests {
         e.set_meta(CacheMeta::default());
         assert!(matches!(e.0, Repr::Plain(_)) && !e.has_labels());
         assert_eq!(
-            (e.memory(), e.key(), e.str_bytes()),
+            (e.memory(), e.key(), e.str_bytes().as_deref()),
             (plain, &b"k"[..], Some(&b"v"[..]))
         );
         // A collection replaced by a string keeps its tags, and loses its extra once they go too.
@@ -1005,7 +1099,11 @@ mod tests {
             ..CacheMeta::default()
         });
         c.set_string(b"s");
-        assert!(c.collection().is_none() && c.has_labels() && c.str_bytes() == Some(b"s"));
+        assert!(
+            c.collection().is_none()
+                && c.has_labels()
+                && c.str_bytes().as_deref() == Some(&b"s"[..])
+        );
         c.replace_tags(Box::default());
         assert!(matches!(c.0, Repr::Plain(_)));
         let renamed =

@@ -4,6 +4,7 @@
 //! multi-key commands lock theirs in ascending order, so two of them never deadlock.
 
 pub mod analytics;
+pub mod compress;
 pub mod dump;
 pub mod entry;
 pub mod evict;
@@ -147,6 +148,8 @@ struct SharedSettings {
     priority_idle_demote: AtomicU64,
     /// Unix ms until which keys neither expire nor are evicted (CLIENT PAUSE), 0 when not paused.
     changes_paused_until: AtomicU64,
+    compression_level: AtomicU8,
+    compression_min_size: AtomicUsize,
 }
 
 pub struct Keyspace {
@@ -183,6 +186,7 @@ impl Keyspace {
             sweeper: invalidate::Sweeper::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
+        keyspace.set_compression(compress::Settings::default());
         let sketches = count * sketch::Sketch::default().bytes();
         keyspace.totals.bytes.store(sketches, Ordering::Relaxed);
         keyspace
@@ -217,6 +221,33 @@ impl Keyspace {
             .store(settings.priority_idle_demote, Ordering::Relaxed);
     }
 
+    pub fn compression(&self) -> compress::Settings {
+        let s = &self.settings;
+        compress::Settings {
+            level: compress::Level::from_u8(s.compression_level.load(Ordering::Relaxed)),
+            min_size: s.compression_min_size.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn set_compression(&self, settings: compress::Settings) {
+        let s = &self.settings;
+        s.compression_level
+            .store(settings.level as u8, Ordering::Relaxed);
+        s.compression_min_size
+            .store(settings.min_size, Ordering::Relaxed);
+    }
+
+    /// The compressed strings of every database (INFO's compression section).
+    pub fn compression_footprint(&self) -> compress::Footprint {
+        let mut total = compress::Footprint::default();
+        self.for_each_shard(|_, shard| {
+            for table in shard.dbs.iter() {
+                total.merge(&table.compressed);
+            }
+        });
+        total
+    }
+
     /// Keeps the dataset still until `until_ms` (Unix ms; 0 ends it at once), as Redis does while
     /// clients are paused: expired keys read as missing but are not deleted, nothing is evicted,
     /// so a failover sees the data the paused writers left.
@@ -244,6 +275,7 @@ impl Keyspace {
             totals: &self.totals,
             notices: &self.notices,
             settings: self.eviction_settings(),
+            compression: self.compression(),
             now_ms,
             lru_clock: lru_clock(now_ms),
             changes_paused: self.changes_paused(now_ms),

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use hashbrown::HashTable;
 
 use crate::engine::analytics::ShardAnalytics;
+use crate::engine::compress::{self, Footprint};
 use crate::engine::entry::{Entry, TagList};
 use crate::engine::expire::HashesWithTtls;
 use crate::engine::labels::{label_hash, LabelIndex, LabelKind, Taken};
@@ -36,6 +37,8 @@ pub struct Table {
     accounted: crate::engine::Contribution,
     /// Hashes with field TTLs, for the active expiry of fields (`None` until the first).
     pub hashes_with_ttls: Option<Box<HashesWithTtls>>,
+    /// Strings stored compressed (INFO's compression figures).
+    pub compressed: Footprint,
 }
 
 impl Table {
@@ -50,6 +53,7 @@ impl Table {
         dependents: LabelIndex::EMPTY,
         accounted: (0, 0, [0; 4]),
         hashes_with_ttls: None,
+        compressed: Footprint::ZERO,
     };
 
     pub fn memory(&self) -> usize {
@@ -236,6 +240,8 @@ pub struct DbShard<'a> {
     pub totals: &'a Totals,
     pub notices: &'a Notices,
     pub settings: EvictionSettings,
+    /// What a string written without `COMPRESS` is compressed with.
+    pub compression: compress::Settings,
     pub now_ms: u64,
     pub lru_clock: u32,
     /// CLIENT PAUSE: expired keys read as missing but stay (`Keyspace::pause_changes_until`).
@@ -291,6 +297,7 @@ impl DbShard<'_> {
         let occupied = self.table.map.get_bucket_entry(index).ok()?;
         let (entry, _) = occupied.remove();
         self.table.entry_bytes -= entry.memory();
+        self.table.compressed.apply(entry.compressed_sizes(), false);
         if entry.has_labels() {
             self.unindex(&entry);
         }
@@ -511,10 +518,13 @@ impl DbShard<'_> {
         }
         let entry = self.table.map.get_bucket_mut(index)?;
         let before_bytes = entry.memory();
+        let before_compressed = entry.compressed_sizes();
         let had_expiry = entry.has_expiry();
         let old_priority = entry.priority();
         let result = f(entry);
         let after_bytes = entry.memory();
+        self.table.compressed.apply(before_compressed, false);
+        self.table.compressed.apply(entry.compressed_sizes(), true);
         if after_bytes != before_bytes && entry.has_labels() {
             for tag in entry.tags() {
                 self.table.tags.resize(tag, before_bytes, after_bytes);
@@ -548,8 +558,20 @@ impl DbShard<'_> {
         self.expire_if_needed(hash, key).is_some()
     }
 
-    /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any.
+    /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any. A plain
+    /// string is compressed here (`compression-level`), so that no write path can miss it.
     pub fn insert(&mut self, hash: u64, entry: Entry) -> Option<Entry> {
+        self.insert_compressed(hash, entry, self.compression)
+    }
+
+    /// `insert` with the compression `CACHE.SET ... COMPRESS` asked for.
+    pub fn insert_compressed(
+        &mut self,
+        hash: u64,
+        mut entry: Entry,
+        compression: compress::Settings,
+    ) -> Option<Entry> {
+        entry.compress(compression);
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
@@ -558,7 +580,8 @@ impl DbShard<'_> {
 
     /// Inserts a key the caller has just found absent in this same locked view (the miss path
     /// of INCR and friends), sparing a second lookup.
-    pub fn insert_absent(&mut self, hash: u64, entry: Entry) {
+    pub fn insert_absent(&mut self, hash: u64, mut entry: Entry) {
+        entry.compress(self.compression);
         self.insert_replacing(hash, entry, None);
     }
 
@@ -579,6 +602,7 @@ impl DbShard<'_> {
             }
         }
         self.table.entry_bytes += entry.memory();
+        self.table.compressed.apply(entry.compressed_sizes(), true);
         if entry.has_expiry() {
             self.table.volatile += 1;
         }

@@ -311,6 +311,7 @@ fn every_message_as_redis_sends_it() {
         (ImportKeyMismatch, b"ERR the key argument is not the line's key"),
         (WarmRunning, b"ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)"),
         (WarmAddress, b"ERR invalid source address, expected host:port"),
+        (InvalidCompression, b"ERR invalid compression level, must be one of none, fast, default, max"),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

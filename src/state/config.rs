@@ -94,6 +94,8 @@ pub struct ConfigValues {
     pub list_compress_depth: i64,
     pub set_max_intset_entries: usize,
     pub hll_sparse_max_bytes: usize,
+    pub compression_level: crate::engine::compress::Level,
+    pub compression_min_size: usize,
     pub client_output_buffer_limit: [OutputLimit; 3],
     pub notify_keyspace_events: u16,
     pub stats_prefixes: Vec<String>,
@@ -144,6 +146,13 @@ pub struct ConfigValues {
 }
 
 impl ConfigValues {
+    pub fn compression(&self) -> crate::engine::compress::Settings {
+        crate::engine::compress::Settings {
+            level: self.compression_level,
+            min_size: self.compression_min_size,
+        }
+    }
+
     pub fn eviction(&self) -> EvictionSettings {
         EvictionSettings {
             maxmemory: self.maxmemory,
@@ -411,6 +420,8 @@ impl Default for ConfigValues {
             list_compress_depth: 0,
             set_max_intset_entries: 0,
             hll_sparse_max_bytes: 0,
+            compression_level: Default::default(),
+            compression_min_size: 0,
             client_output_buffer_limit: [OutputLimit::default(); 3],
             notify_keyspace_events: 0,
             stats_prefixes: Vec::new(),

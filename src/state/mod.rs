@@ -191,6 +191,8 @@ impl Server {
             .set_secret(&self.config.read().coherence_secret);
         self.coherence.configure(coherence);
         self.keyspace.set_eviction_settings(settings);
+        self.keyspace
+            .set_compression(self.config.read().compression());
         self.tracking.max_keys.store(
             self.config.read().tracking_table_max_keys,
             Ordering::Relaxed,

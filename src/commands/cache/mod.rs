@@ -21,6 +21,7 @@ use bytes::Bytes;
 
 use super::string::{expire_at, parse_set_options_with, set_generic, SetRequest};
 use super::{args, CommandSpec, Ctx, SPEC};
+use crate::engine::compress::Level;
 use crate::engine::policy::lfu_decayed;
 use crate::engine::{idle_seconds, CacheMeta, Priority};
 use crate::error::{CmdError, CmdResult};
@@ -65,6 +66,8 @@ pub struct MetaRequest {
     pub cost: Option<u32>,
     pub tags: Option<Box<[Box<[u8]>]>>,
     pub keep: bool,
+    /// COMPRESS: this write's level, whatever `compression-level` and `compression-min-size` say.
+    pub compress: Option<Level>,
 }
 
 impl MetaRequest {
@@ -87,6 +90,7 @@ struct RawMeta<'a> {
     tags: Option<&'a [Bytes]>,
     keep: bool,
     fill: bool,
+    compress: Option<&'a [u8]>,
 }
 
 /// Recognises one CACHE.SET option at the start of `rest`; returns the arguments it used, `None`
@@ -112,6 +116,9 @@ fn parse_meta_option<'a>(rest: &'a [Bytes], raw: &mut RawMeta<'a>) -> Option<usi
     } else if args::is(opt, "fill") {
         raw.fill = true;
         Some(1)
+    } else if args::is(opt, "compress") {
+        raw.compress = Some(rest.get(1)?);
+        Some(2)
     } else {
         None
     }
@@ -145,6 +152,10 @@ fn cache_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         cost: raw.cost.map(parse_cost).transpose()?,
         tags: raw.tags.map(dedup_tags),
         keep: raw.keep,
+        compress: match raw.compress {
+            Some(name) => Some(Level::parse(name).ok_or(CmdError::InvalidCompression)?),
+            None => None,
+        },
     };
     let req = SetRequest {
         key: &args[1],

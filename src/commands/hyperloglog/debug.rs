@@ -54,7 +54,7 @@ pub(super) fn pfdebug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
                         return Err(CmdError::PfdebugNotSparse);
                     }
                     Ok(Answer::Decoded(hll::decode(
-                        entry.str_bytes().unwrap_or_default(),
+                        &entry.str_bytes().unwrap_or_default(),
                     )))
                 } else if args::is_c(sub, "encoding") {
                     Ok(Answer::Encoding(encoding))

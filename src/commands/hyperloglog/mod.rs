@@ -46,7 +46,7 @@ fn check(entry: &Entry) -> Result<Encoding, CmdError> {
     }
     entry
         .str_bytes()
-        .and_then(hll::encoding_of)
+        .and_then(|v| hll::encoding_of(&v))
         .ok_or(CmdError::NotHll)
 }
 
@@ -146,14 +146,14 @@ fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             check(entry)?;
             let value = entry.str_bytes().unwrap_or_default();
             let unshared = entry.value() == (Value::Str { raw: true });
-            if let Some(card) = hll::cached(value) {
+            if let Some(card) = hll::cached(&value) {
                 // Redis unshares the value even to read the cache: it ends `raw`.
                 if !unshared {
                     view.modify(hash, key, |entry| entry.string_bytes_mut(0).map(|_| ()));
                 }
                 return Ok(card);
             }
-            let card = hll::count(value).map_err(|_| CmdError::CorruptHll)?;
+            let card = hll::count(&value).map_err(|_| CmdError::CorruptHll)?;
             view.modify(hash, key, |entry| {
                 if let Some(value) = entry.string_bytes_mut(0) {
                     hll::set_cached(value, card);
@@ -185,7 +185,7 @@ fn merge_keys(
         };
         any_dense |= check(entry)? == Encoding::Dense;
         let value = entry.str_bytes().unwrap_or_default();
-        hll::merge_into(max, value).map_err(|_| CmdError::CorruptHll)?;
+        hll::merge_into(max, &value).map_err(|_| CmdError::CorruptHll)?;
     }
     Ok(any_dense)
 }

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use crate::commands::observe::slot_names;
 use crate::commands::{CommandSpec, Ctx, SPEC};
 use crate::engine::memory::allocator_stats_active;
-use crate::engine::{lru_clock, Priority};
+use crate::engine::{compress, lru_clock, Priority};
 use crate::error::CmdResult;
 use crate::state::config::find_directive;
 use crate::state::config::trimmed_double;
@@ -53,6 +53,7 @@ const SECTIONS: &[(&str, bool, SectionWriter)] = &[
     ("cluster", true, cluster_section),
     ("keyspace", true, keyspace_section),
     ("cachet", false, cachet_section),
+    ("compression", false, compression_section),
     ("coherence", false, coherence_section),
 ];
 
@@ -630,6 +631,35 @@ fn keyspace_section(info: &mut InfoText, server: &Server) {
 
 /// What cachet has that Redis does not report: sharding, the engine's accounting, the eviction
 /// policy's state and the cache's effectiveness.
+/// The compressed strings now held (before/after bytes), and the work done since the start.
+fn compression_section(info: &mut InfoText, server: &Server) {
+    let settings = server.keyspace.compression();
+    let held = server.keyspace.compression_footprint();
+    let (compress_us, decompress_us, compressed, decompressed, raw) = compress::cpu_stats();
+    info.section("Compression");
+    info.field("compression_level", settings.level.name());
+    info.field("compression_min_size", settings.min_size);
+    info.field("compressed_keys", held.keys);
+    info.field("compressed_bytes_before", held.original);
+    info.field("compressed_bytes_after", held.stored);
+    info.field(
+        "compression_ratio",
+        format!(
+            "{:.2}",
+            if held.stored == 0 {
+                1.0
+            } else {
+                held.original as f64 / held.stored as f64
+            }
+        ),
+    );
+    info.field("compressed_values", compressed);
+    info.field("compression_skipped_values", raw);
+    info.field("decompressed_values", decompressed);
+    info.field("compress_cpu_us", compress_us);
+    info.field("decompress_cpu_us", decompress_us);
+}
+
 fn cachet_section(info: &mut InfoText, server: &Server) {
     let keyspace = &server.keyspace;
     let stats = keyspace.stats();

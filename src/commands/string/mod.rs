@@ -14,6 +14,7 @@ use bytes::Bytes;
 
 use super::cache::MetaRequest;
 use super::{args, CommandSpec, Ctx, SPEC};
+use crate::engine::compress::Settings;
 use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
@@ -273,7 +274,10 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
             if let Some(meta) = req.meta {
                 entry.set_meta(meta.resolve(old_meta));
             }
-            view.insert(hash, entry);
+            match req.meta.and_then(|m| m.compress) {
+                Some(level) => view.insert_compressed(hash, entry, Settings { level, min_size: 0 }),
+                None => view.insert(hash, entry),
+            };
             view.notify(req.key, class::STRING, "set");
             if req.expire_at != 0 && !req.keepttl {
                 view.notify(req.key, class::GENERIC, "expire");

@@ -17,7 +17,7 @@ fn entry_int(entry: &Entry) -> Result<i64, CmdError> {
         Value::Int(n) => Ok(n),
         Value::Str { .. } => entry
             .str_bytes()
-            .and_then(parse_i64)
+            .and_then(|v| parse_i64(&v))
             .ok_or(CmdError::NotInteger),
         Value::Collection => Err(CmdError::WrongType),
     }
@@ -89,7 +89,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     Value::Int(n) => LongDouble::from_i64(n),
                     Value::Str { .. } => entry
                         .str_bytes()
-                        .and_then(LongDouble::parse)
+                        .and_then(|v| LongDouble::parse(&v))
                         .ok_or(CmdError::NotFloat)?,
                     Value::Collection => return Err(CmdError::WrongType),
                 };

@@ -70,6 +70,7 @@ pub fn dump(entry: &Entry, list_fill: i64) -> Vec<u8> {
                 }
             }
             StringValue::Bytes(bytes) => rdb::put_string(&mut out, bytes),
+            StringValue::Owned(bytes) => rdb::put_string(&mut out, &bytes),
         }
     } else if let Some(collection) = entry.collection() {
         put_collection(&mut out, collection, list_fill);

@@ -203,7 +203,8 @@ pub fn record_of<'e>(entry: &'e Entry, shard: &Shard, now_ms: u64, list_fill: i6
         Value::Str { raw } => {
             let bytes = match entry.string_value() {
                 Some(StringValue::Bytes(bytes)) => Cow::Borrowed(bytes),
-                _ => Cow::Owned(entry.str_bytes().unwrap_or_default().to_vec()),
+                Some(other) => Cow::Owned(other.to_vec()),
+                None => Cow::Borrowed(&[][..]),
             };
             if raw {
                 RecordValue::Raw(bytes)

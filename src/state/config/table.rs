@@ -5,7 +5,7 @@ use super::{
     boolean, int, memory, one, parse_memory, percentiles, trimmed_double, yes_no, Directive,
     ProtectedAction,
 };
-use crate::engine::Policy;
+use crate::engine::{compress, Policy};
 use crate::state::pubsub::{keyspace_events_text, parse_keyspace_events, set_output_buffer_limits};
 
 pub static DIRECTIVES: &[Directive] = &[
@@ -571,6 +571,31 @@ pub static DIRECTIVES: &[Directive] = &[
                 "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, \
                  volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction, allkeys-cachet",
             )?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "compression-level",
+        default: "none",
+        mutable: true,
+        protected: false,
+        help: "zstd compression of string values of at least compression-min-size bytes: none (off), fast (zstd 1), default (zstd 3) or max (zstd 19). A value saving less than an eighth is stored raw; reads return the original bytes.",
+        get: |c| c.compression_level.name().to_string(),
+        set: |c, a| {
+            c.compression_level = compress::Level::parse(one(a)?.as_bytes())
+                .ok_or("argument(s) must be one of the following: none, fast, default, max")?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "compression-min-size",
+        default: "1024",
+        mutable: true,
+        protected: false,
+        help: "Shorter string values are never compressed.",
+        get: |c| c.compression_min_size.to_string(),
+        set: |c, a| {
+            c.compression_min_size = memory(a, 0, i64::MAX as u64)?;
             Ok(())
         },
     },

@@ -1,0 +1,201 @@
+//! Transparent zstd compression of string values (`compression-level`, `compression-min-size`,
+//! `CACHE.SET ... COMPRESS`). A compressed value is a plain zstd frame in the entry's value bytes
+//! with the entry's compressed flag set: the frame header carries the original length (so STRLEN
+//! and OBJECT ENCODING never decompress), and readers get the original bytes through
+//! `Entry::string_value`, the one accessor every command goes through.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum Level {
+    /// Values are stored as written.
+    #[default]
+    None = 0,
+    Fast = 1,
+    Default = 2,
+    Max = 3,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::None, Level::Fast, Level::Default, Level::Max];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Fast => "fast",
+            Level::Default => "default",
+            Level::Max => "max",
+        }
+    }
+
+    pub fn parse(text: &[u8]) -> Option<Level> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.name().as_bytes().eq_ignore_ascii_case(text))
+    }
+
+    pub fn from_u8(n: u8) -> Level {
+        Level::ALL.get(n as usize).copied().unwrap_or_default()
+    }
+
+    /// zstd's level: 1 is its fastest regular level; 19 its strongest before the `--ultra` levels,
+    /// whose window sizes would cost more memory than a cache value saves.
+    fn zstd(self) -> i32 {
+        match self {
+            Level::None => 0,
+            Level::Fast => 1,
+            Level::Default => 3,
+            Level::Max => 19,
+        }
+    }
+}
+
+/// What a write compresses with: the configured level, or the level `CACHE.SET ... COMPRESS` gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub level: Level,
+    /// Shorter values are stored raw: below this, zstd's frame header and the CPU cost outweigh
+    /// what it saves (`docs/notes.md`).
+    pub min_size: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            level: Level::None,
+            min_size: DEFAULT_MIN_SIZE,
+        }
+    }
+}
+
+pub const DEFAULT_MIN_SIZE: usize = 1024;
+
+/// The compressed strings of a table: how many, their original and their stored bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub keys: usize,
+    pub original: usize,
+    pub stored: usize,
+}
+
+impl Footprint {
+    pub const ZERO: Footprint = Footprint {
+        keys: 0,
+        original: 0,
+        stored: 0,
+    };
+
+    /// Counts (`add`) or uncounts an entry's compressed string; other entries change nothing.
+    pub fn apply(&mut self, sizes: Option<(usize, usize)>, add: bool) {
+        let Some((original, stored)) = sizes else {
+            return;
+        };
+        if add {
+            self.keys += 1;
+            self.original += original;
+            self.stored += stored;
+        } else {
+            self.keys -= 1;
+            self.original -= original;
+            self.stored -= stored;
+        }
+    }
+
+    pub fn merge(&mut self, other: &Footprint) {
+        self.keys += other.keys;
+        self.original += other.original;
+        self.stored += other.stored;
+    }
+}
+
+/// CPU spent, process-wide (a daemon runs one server; tests only read these as growing).
+static COMPRESS_US: AtomicU64 = AtomicU64::new(0);
+static DECOMPRESS_US: AtomicU64 = AtomicU64::new(0);
+static COMPRESSED_VALUES: AtomicU64 = AtomicU64::new(0);
+static DECOMPRESSED_VALUES: AtomicU64 = AtomicU64::new(0);
+static STORED_RAW: AtomicU64 = AtomicU64::new(0);
+
+/// (µs compressing, µs decompressing, values compressed, values decompressed, values that did
+/// not shrink enough and were stored raw).
+pub fn cpu_stats() -> (u64, u64, u64, u64, u64) {
+    (
+        COMPRESS_US.load(Ordering::Relaxed),
+        DECOMPRESS_US.load(Ordering::Relaxed),
+        COMPRESSED_VALUES.load(Ordering::Relaxed),
+        DECOMPRESSED_VALUES.load(Ordering::Relaxed),
+        STORED_RAW.load(Ordering::Relaxed),
+    )
+}
+
+/// The frame for `value`, or `None` when it should stay raw: compression off, shorter than the
+/// minimum, or saving less than an eighth (not worth a decompression on every read).
+pub fn compress(value: &[u8], settings: Settings) -> Option<Vec<u8>> {
+    if settings.level == Level::None || value.len() < settings.min_size || value.is_empty() {
+        return None;
+    }
+    let started = Instant::now();
+    let frame = zstd::bulk::compress(value, settings.level.zstd()).ok();
+    COMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    match frame {
+        Some(frame) if frame.len() <= value.len() - value.len() / 8 => {
+            COMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
+            Some(frame)
+        }
+        _ => {
+            STORED_RAW.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// The original length a frame records (zstd's bulk compressor always writes it).
+pub fn original_len(frame: &[u8]) -> usize {
+    match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(n)) => n as usize,
+        _ => 0,
+    }
+}
+
+/// The original bytes of a frame this process compressed. A frame that does not decode (which
+/// only a bug could make) reads as empty rather than taking the server down.
+pub fn decompress(frame: &[u8]) -> Vec<u8> {
+    let started = Instant::now();
+    let bytes = zstd::bulk::decompress(frame, original_len(frame)).unwrap_or_default();
+    DECOMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    DECOMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_incompressible_and_disabled_values_stay_raw() {
+        let on = Settings {
+            level: Level::Fast,
+            min_size: 16,
+        };
+        assert_eq!(compress(b"short", on), None);
+        assert_eq!(compress(&[b'a'; 100], Settings::default()), None);
+        let mut rng = fastrand::Rng::with_seed(1);
+        let noise: Vec<u8> = (0..4096).map(|_| rng.u8(..)).collect();
+        assert_eq!(compress(&noise, on), None);
+        assert_eq!(compress(b"", Settings { min_size: 0, ..on }), None);
+    }
+
+    #[test]
+    fn frames_round_trip_and_record_the_length() {
+        let value = br#"{"name":"x","tags":["a","b"]}"#.repeat(100);
+        for level in [Level::Fast, Level::Default, Level::Max] {
+            let frame = compress(&value, Settings { level, min_size: 1 }).unwrap();
+            assert!(frame.len() < value.len() / 4);
+            assert_eq!(original_len(&frame), value.len());
+            assert_eq!(decompress(&frame), value);
+        }
+        assert_eq!(Level::parse(b"MAX"), Some(Level::Max));
+        assert_eq!(Level::parse(b"maximum"), None);
+    }
+}

@@ -1,0 +1,298 @@
+//! Transparent compression (`compression-level`, `compression-min-size`, CACHE.SET ... COMPRESS):
+//! every command that reads or edits a string answers redis-server's bytes while cachet holds the
+//! value compressed; the memory limit counts the compressed bytes; compressed values survive a
+//! snapshot and a restart; INFO's compression section counts what is held.
+
+mod common;
+#[path = "common/differential.rs"]
+mod differential;
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use cachet::engine::compress::Level;
+use common::{info_u64, scratch_dir, TestServer};
+use differential::Differential;
+
+/// A JSON document of about `size` bytes as applications cache them: nested objects whose field
+/// names repeat, a few numbers and words drawn from small sets (so it compresses as real ones do).
+fn json_doc(rng: &mut fastrand::Rng, size: usize) -> Vec<u8> {
+    const WORDS: &[&str] = &[
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima",
+    ];
+    let mut doc = format!("{{\"id\":{},\"items\":[", rng.u32(..));
+    let mut first = true;
+    while doc.len() + 2 < size {
+        if !first {
+            doc.push(',');
+        }
+        first = false;
+        doc.push_str(&format!(
+            "{{\"sku\":\"{}-{}\",\"name\":\"{} {}\",\"price\":{}.{:02},\"stock\":{{\"warehouse\":\"{}\",\"count\":{}}},\"active\":{}}}",
+            WORDS[rng.usize(..WORDS.len())],
+            rng.u16(..),
+            WORDS[rng.usize(..WORDS.len())],
+            WORDS[rng.usize(..WORDS.len())],
+            rng.u16(..1000),
+            rng.u8(..100),
+            WORDS[rng.usize(..4)],
+            rng.u16(..500),
+            rng.bool(),
+        ));
+    }
+    doc.push_str("]}");
+    doc.into_bytes()
+}
+
+fn compressed_keys(server: &TestServer) -> u64 {
+    info_u64(&mut server.client(), "compression", "compressed_keys")
+}
+
+/// The same requests to redis-server and to cachet compressing every string of 64 bytes or more:
+/// every reply is the same bytes, so no reader sees a compressed value.
+#[test]
+fn every_string_command_answers_redis_bytes_while_compressed() {
+    let mut diff = Differential::start();
+    let mut con = diff.cachet.client();
+    common::config_set(&mut con, "compression-level", "fast");
+    common::config_set(&mut con, "compression-min-size", "64");
+    diff.check_str(&["FLUSHALL"]);
+    let mut rng = fastrand::Rng::with_seed(0x636f_6d70);
+    let docs: Vec<Vec<u8>> = [64, 100, 700, 1500, 3000, 8000]
+        .iter()
+        .map(|&size| json_doc(&mut rng, size))
+        .collect();
+    for (i, doc) in docs.iter().enumerate() {
+        diff.check(&[b"SET", format!("d{i}").as_bytes(), doc]);
+    }
+    let held = compressed_keys(&diff.cachet);
+    assert!(held >= 4, "only {held} values compressed");
+    let keys: Vec<String> = (0..docs.len()).map(|i| format!("d{i}")).collect();
+    for key in &keys {
+        for args in [
+            vec!["GET", key],
+            vec!["STRLEN", key],
+            vec!["OBJECT", "ENCODING", key],
+            vec!["GETRANGE", key, "0", "10"],
+            vec!["GETRANGE", key, "-20", "-1"],
+            vec!["GETRANGE", key, "50", "2000"],
+            vec!["SUBSTR", key, "5", "30"],
+            vec!["GETBIT", key, "100"],
+            vec!["BITCOUNT", key],
+            vec!["BITPOS", key, "0"],
+            vec!["INCR", key],
+            vec!["INCRBYFLOAT", key, "1.5"],
+            vec!["PFCOUNT", key],
+            vec!["DUMP", key],
+            vec!["TYPE", key],
+        ] {
+            diff.check_str(&args);
+        }
+    }
+    diff.check_str(&["MGET", "d0", "d1", "missing", "d5"]);
+    diff.check_str(&["LCS", "d1", "d2", "LEN"]);
+    diff.check_str(&["EVAL", "return redis.call('GET', KEYS[1])", "1", "d4"]);
+    diff.check_str(&["EVAL", "return redis.call('STRLEN', KEYS[1])", "1", "d4"]);
+    // SORT's BY and GET patterns read strings too.
+    diff.check_str(&["RPUSH", "ids", "3", "1", "2"]);
+    for (id, key) in [("1", "d3"), ("2", "d4"), ("3", "d2")] {
+        diff.check_str(&["COPY", key, &format!("val_{id}")]);
+    }
+    diff.check_str(&["SORT", "ids", "GET", "val_*", "GET", "#"]);
+    diff.check_str(&["SORT", "ids", "BY", "val_*", "ALPHA", "GET", "val_*"]);
+    // Edits: the result reads as Redis's, compressed or not underneath.
+    diff.check(&[b"APPEND", b"d2", &docs[0]]);
+    diff.check_str(&["GET", "d2"]);
+    diff.check_str(&["OBJECT", "ENCODING", "d2"]);
+    diff.check_str(&["SETRANGE", "d3", "100", "patched"]);
+    diff.check_str(&["SETRANGE", "d3", "9000", "past the end"]);
+    diff.check_str(&["GET", "d3"]);
+    diff.check_str(&["STRLEN", "d3"]);
+    diff.check_str(&["SETBIT", "d4", "7", "1"]);
+    diff.check_str(&["GET", "d4"]);
+    diff.check_str(&["GETSET", "d5", "small"]);
+    diff.check_str(&["GET", "d5"]);
+    diff.check(&[b"SET", b"d5", &docs[5], b"GET"]);
+    diff.check_str(&["GETEX", "d5", "PX", "100000"]);
+    diff.check_str(&["GETDEL", "d5"]);
+    diff.check_str(&["EXISTS", "d5"]);
+    diff.check(&[b"MSET", b"m1", &docs[4], b"m2", &docs[3]]);
+    diff.check_str(&["MGET", "m1", "m2"]);
+    diff.check_str(&["RENAME", "m1", "renamed"]);
+    diff.check_str(&["GET", "renamed"]);
+    diff.check(&[b"SETRANGE", b"fresh", b"0", &docs[4]]);
+    diff.check_str(&["GET", "fresh"]);
+    // A payload Redis wrote restores into a compressed value, and dumps back the same.
+    let payload = diff.check_str(&["DUMP", "m2"]);
+    let body = &payload[payload.iter().position(|&b| b == b'\n').unwrap() + 1..payload.len() - 2];
+    let before = compressed_keys(&diff.cachet);
+    diff.check(&[b"RESTORE", b"restored", b"0", body]);
+    assert_eq!(compressed_keys(&diff.cachet), before + 1);
+    diff.check_str(&["GET", "restored"]);
+    diff.check_str(&["DUMP", "restored"]);
+    assert!(diff.compared > 120, "{} compared", diff.compared);
+}
+
+#[test]
+fn cache_set_compress_overrides_the_configured_level() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let doc = json_doc(&mut fastrand::Rng::with_seed(1), 4000);
+    let query = |con: &mut redis::Connection, args: &[&[u8]]| -> redis::RedisResult<redis::Value> {
+        let mut cmd = redis::cmd(std::str::from_utf8(args[0]).unwrap());
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        cmd.query(con)
+    };
+    let usage = |con: &mut redis::Connection, key: &str| -> u64 {
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .query(con)
+            .unwrap()
+    };
+    // Off by default: nothing changes for existing users.
+    let level: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("compression-level")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(level, ["compression-level", "none"]);
+    query(&mut con, &[b"SET", b"plain", &doc]).unwrap();
+    assert_eq!(compressed_keys(&server), 0);
+    for level in ["fast", "default", "max", "MAX"] {
+        let key = format!("k-{level}");
+        let reply = query(
+            &mut con,
+            &[
+                b"CACHE.SET",
+                key.as_bytes(),
+                &doc,
+                b"COMPRESS",
+                level.as_bytes(),
+            ],
+        );
+        assert_eq!(reply, Ok(redis::Value::Okay));
+        let back: Vec<u8> = redis::cmd("GET").arg(&key).query(&mut con).unwrap();
+        assert_eq!(back, doc);
+        assert!(usage(&mut con, &key) * 3 < usage(&mut con, "plain"));
+    }
+    assert_eq!(compressed_keys(&server), 4);
+    let err = query(&mut con, &[b"CACHE.SET", b"k", b"v", b"COMPRESS", b"zip"]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "An error was signalled by the server - ResponseError: invalid compression level, must be one of none, fast, default, max"
+    );
+    assert!(query(&mut con, &[b"CACHE.SET", b"k", b"v", b"COMPRESS"]).is_err());
+    // The configured level applies to plain writes; COMPRESS none keeps this one raw.
+    common::config_set(&mut con, "compression-level", "default");
+    query(
+        &mut con,
+        &[b"CACHE.SET", b"raw", &doc, b"COMPRESS", b"none"],
+    )
+    .unwrap();
+    query(&mut con, &[b"SET", b"auto", &doc]).unwrap();
+    assert!(usage(&mut con, "raw") as usize > doc.len());
+    assert!(usage(&mut con, "auto") * 3 < usage(&mut con, "plain"));
+    // Values that do not shrink by an eighth stay raw, and are counted as skipped.
+    let noise: Vec<u8> = (0..4000u32).map(|_| fastrand::u8(..)).collect();
+    let skipped = info_u64(&mut con, "compression", "compression_skipped_values");
+    query(&mut con, &[b"SET", b"noise", &noise]).unwrap();
+    assert_eq!(
+        info_u64(&mut con, "compression", "compression_skipped_values"),
+        skipped + 1
+    );
+    assert_eq!(compressed_keys(&server), 5);
+    assert!(
+        info_u64(&mut con, "compression", "compressed_bytes_before")
+            > 3 * info_u64(&mut con, "compression", "compressed_bytes_after")
+    );
+    // Bad directive values are refused with Redis's wording and change nothing.
+    for (name, value) in [("compression-level", "zip"), ("compression-min-size", "-1")] {
+        let err = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<()>(&mut con)
+            .unwrap_err();
+        assert!(err.to_string().contains("CONFIG SET failed"), "{err}");
+    }
+    // Deleting every compressed key leaves nothing counted.
+    redis::cmd("FLUSHALL").query::<()>(&mut con).unwrap();
+    assert_eq!(compressed_keys(&server), 0);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compressed_bytes_after"),
+        0
+    );
+}
+
+/// At the same `maxmemory`, compressing keeps several times the documents: the limit counts the
+/// bytes held, not the bytes written.
+#[test]
+fn the_memory_limit_counts_compressed_bytes() {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let docs: Vec<Vec<u8>> = (0..1500).map(|_| json_doc(&mut rng, 6000)).collect();
+    let mut kept = Vec::new();
+    for level in ["none", "fast"] {
+        let server = TestServer::start();
+        let mut con = server.client();
+        let used = info_u64(&mut con, "memory", "used_memory");
+        // 4 MB of room: about 650 raw documents.
+        common::config_set(&mut con, "maxmemory", &(used + 4_000_000).to_string());
+        common::config_set(&mut con, "maxmemory-policy", "allkeys-lru");
+        common::config_set(&mut con, "compression-level", level);
+        for (i, doc) in docs.iter().enumerate() {
+            redis::cmd("SET")
+                .arg(format!("doc:{i}"))
+                .arg(&doc[..])
+                .query::<()>(&mut con)
+                .unwrap();
+        }
+        let keys: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+        assert!(info_u64(&mut con, "memory", "used_memory") <= used + 4_000_000 + 64_000);
+        kept.push(keys);
+    }
+    assert!(kept[0] < 800, "raw: {kept:?}");
+    assert_eq!(kept[1], 1500, "compressed: {kept:?}");
+}
+
+#[test]
+fn compressed_values_survive_a_restart() {
+    let dir = scratch_dir();
+    let start = |dir: &std::path::Path| {
+        let dir = dir.to_string_lossy().into_owned();
+        TestServer::start_with(move |v| {
+            v.dir = dir;
+            v.compression_level = Level::Fast;
+        })
+    };
+    let mut rng = fastrand::Rng::with_seed(3);
+    let docs: Vec<Vec<u8>> = (0..50)
+        .map(|i| json_doc(&mut rng, 1000 + i * 100))
+        .collect();
+    {
+        let server = start(&dir);
+        let mut con = server.client();
+        for (i, doc) in docs.iter().enumerate() {
+            redis::cmd("SET")
+                .arg(format!("doc:{i}"))
+                .arg(&doc[..])
+                .query::<()>(&mut con)
+                .unwrap();
+        }
+        assert_eq!(compressed_keys(&server), 50);
+        redis::cmd("SAVE").query::<()>(&mut con).unwrap();
+    }
+    let server = start(&dir);
+    let mut con = server.client();
+    assert_eq!(compressed_keys(&server), 50);
+    for (i, doc) in docs.iter().enumerate() {
+        let back: Vec<u8> = redis::cmd("GET")
+            .arg(format!("doc:{i}"))
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(&back, doc, "doc:{i}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
