@@ -553,13 +553,19 @@ impl DbShard<'_> {
         self.insert_replacing(hash, entry, None);
     }
 
-    fn insert_replacing(
+    fn insert_replacing(&mut self, hash: u64, entry: Entry, old: Option<Entry>) -> Option<Entry> {
+        self.insert_accessed(hash, entry, old, self.lru_clock)
+    }
+
+    /// Inserts `entry` last accessed at `lru` in place of `old` (already taken out).
+    fn insert_accessed(
         &mut self,
         hash: u64,
         mut entry: Entry,
         old: Option<Entry>,
+        lru: u32,
     ) -> Option<Entry> {
-        entry.set_lru(self.lru_clock);
+        entry.set_lru(lru);
         // A write is not demand for the key: cache-aside writes follow the read that missed (and
         // was counted), so counting them too would rank every newcomer above the residents.
         self.fit_sketch();
@@ -611,14 +617,14 @@ impl DbShard<'_> {
     /// time, and the sketch taught the key's saved estimate (the sketch's hashes differ from one
     /// process to the next, so its counters cannot be copied).
     pub fn insert_loaded(&mut self, hash: u64, entry: Entry, lru: u32, sketch: u8) {
-        let (key, key_lfu) = (entry.key().to_vec(), entry.lfu());
-        self.insert(hash, entry);
+        // A key already here is replaced keeping nothing of it (not even its LFU counter, as an
+        // overwrite would): the record's access state is the one to restore.
+        if let Some(index) = self.expire_if_needed(hash, entry.key()) {
+            self.remove_at(index);
+        }
+        self.insert_accessed(hash, entry, None, lru);
         for _ in 0..sketch {
             self.sketch.increment(hash);
-        }
-        if let Some(entry) = self.table.map.find_mut(hash, |e| e.key() == key) {
-            entry.set_lru(lru);
-            entry.set_lfu(key_lfu);
         }
     }
 
