@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Snapshots, cachet against redis-server (RDB) in one run, the same data in both: 1,000,000 keys of
 # 100-byte values and 100,000 hashes of 10 fields. Reports SAVE time and file size, the load time at
-# start (until the first PING answers PONG), and GET p99 of 50 clients during back-to-back BGSAVEs
+# start (until DBSIZE answers), and GET p99 of 50 clients during back-to-back BGSAVEs
 # against a baseline without one. Servers pinned to CPU $SERVER_CPU, the load to CPU $LOAD_CPU.
 #
 # Usage: [CACHET=path/to/release/cachet] scripts/bench-snapshot.sh [keys=1000000] [hashes=100000]
@@ -13,8 +13,10 @@ KEYS=${1:-1000000}
 HASHES=${2:-100000}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
-REDIS_PORT=${REDIS_PORT:-16379}
-CACHET_PORT=${CACHET_PORT:-16380}
+# Free ports by default: a fixed one may be another bench's server, which this one would fill.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+REDIS_PORT=${REDIS_PORT:-$(free_port)}
+CACHET_PORT=${CACHET_PORT:-$(free_port)}
 GETS=${GETS:-200000}
 
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
@@ -28,7 +30,8 @@ mkdir -p "$WORK/redis" "$WORK/cachet"
 
 now_ms() { date +%s%3N; }
 
-# Sets PID, PORT and STARTUP_MS (until PING answers PONG). Never called in $(...): a server started
+# Sets PID, PORT and STARTUP_MS: until DBSIZE answers a number (redis-server 7 answers PING while
+# it loads, DBSIZE only once loaded). Never called in $(...): a server started
 # in a command substitution keeps its pipe open and the substitution waits for it forever (the
 # stall of the first version of this script).
 start() {
@@ -43,11 +46,13 @@ start() {
     PID=$!; PORT=$CACHET_PORT
   fi
   PIDS+=("$PID")
-  until redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; do
+  until redis-cli -p "$PORT" dbsize 2>/dev/null | grep -qx '[0-9][0-9]*'; do
     kill -0 "$PID" 2>/dev/null || { echo "$server did not start; log:" >&2; tail -n 20 "$WORK/$server.log" >&2; exit 1; }
     sleep 0.01
   done
   STARTUP_MS=$(( $(now_ms) - t0 ))
+  local serving; serving=$(redis-cli -p "$PORT" info server | tr -d '\r' | sed -n 's/^process_id://p')
+  [ "$serving" = "$PID" ] || { echo "port $PORT is served by process $serving, not $server ($PID)" >&2; exit 1; }
 }
 
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }

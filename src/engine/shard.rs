@@ -827,12 +827,8 @@ impl DbShard<'_> {
     /// Visits entries in bucket order starting at bucket `cursor`, calling `f` on each live entry,
     /// until at least `count` entries were visited or the table ends. Returns the next bucket to
     /// visit, or `None` when the table has been walked to its end (SCAN, KEYS).
-    pub fn walk(
-        &mut self,
-        cursor: usize,
-        count: usize,
-        mut f: impl FnMut(&Entry),
-    ) -> Option<usize> {
+    /// Reads only, so that the visitor may read the rest of the view (CACHE.EXPORT: the sketch).
+    pub fn walk(&self, cursor: usize, count: usize, mut f: impl FnMut(&Entry)) -> Option<usize> {
         let buckets = self.table.map.num_buckets();
         let mut index = cursor;
         let mut seen = 0;

@@ -26,6 +26,8 @@ use crate::state::Server;
 /// After a failed background save, the schedule waits this long before trying again (Redis's
 /// `CONFIG_BGSAVE_RETRY_DELAY`), so a full disk is not hammered every cron tick.
 const RETRY_DELAY_MS: u64 = 5_000;
+/// How much lower the background save's thread runs than the connections' (nice steps).
+const BGSAVE_NICE: i32 = 10;
 /// Write buffer of the snapshot file.
 const WRITE_BUFFER: usize = 1 << 20;
 
@@ -176,6 +178,8 @@ pub fn bgsave(server: &Server) -> Result<(), CmdError> {
     let spawned = std::thread::Builder::new()
         .name("cachet-bgsave".into())
         .spawn(move || {
+            // Clients first: on a busy CPU the save takes longer rather than their latency.
+            crate::os::lower_thread_priority(BGSAVE_NICE);
             let result = write_snapshot(&worker);
             let persistence = &worker.persistence;
             persistence
