@@ -114,6 +114,18 @@ struct Args {
     /// counts. Redis samples keys at random, so its LRU moves by up to ~0.5 points run to run.
     #[arg(long, default_value_t = 1)]
     rounds: usize,
+    /// Restart each cachet in the middle of the replay (SHUTDOWN SAVE, then a new process on the
+    /// same dir, which loads the snapshot) and report the hit ratio of the window of requests
+    /// before the restart against the window after, and the same two windows of a run without a
+    /// restart. Redis servers are replayed as usual.
+    #[arg(long)]
+    restart: bool,
+    /// Where the restart falls, as a fraction of the trace (rounded down to a batch).
+    #[arg(long, default_value_t = 0.6)]
+    restart_at: f64,
+    /// Each window's length, as a fraction of the trace.
+    #[arg(long, default_value_t = 0.1)]
+    restart_window: f64,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -178,8 +190,42 @@ fn run_one(
         }
     }
     let used_memory_empty = used_memory(&mut conn).map_err(io)?;
-    let warmup = (w.trace.len() as f64 * args.warmup) as usize;
-    let stats = resp::replay(&mut conn, w, args.batch, warmup, mode, args.rate).map_err(io)?;
+    let len = w.trace.len();
+    let warmup = (len as f64 * args.warmup) as usize;
+    let replay = |conn: &mut resp::Conn, requests, scored| {
+        resp::replay(conn, w, args.batch, requests, scored, mode, args.rate).map_err(io)
+    };
+    let restart = args.restart && !spec.is_redis();
+    let (stats, server, mut conn) = if restart {
+        let windows = RestartWindows::of(args, len);
+        let before = replay(&mut conn, 0..windows.at, windows.before.clone())?;
+        // The daemon saves and exits; the connection closes without a reply.
+        let _ = conn.command(&[b"SHUTDOWN", b"SAVE"]);
+        server.wait_exit()?;
+        let server = Server::start(spec, w.maxmemory, opts)?;
+        let mut conn = server.connect()?;
+        let loaded = info_field_of(&mut conn, "persistence", "rdb_last_load_keys_loaded");
+        // Loaded: the next server started in this dir must not find it.
+        let _ = std::fs::remove_file(opts.dir.join("dump.cachet"));
+        let after = replay(&mut conn, windows.at..len, windows.after.clone())?;
+        let mut pooled = before.clone();
+        pooled.merge(&after);
+        println!(
+            "  {:<14} restart at request {} ({} keys loaded): hits {:6.2}% in [{}, {}) before, {:6.2}% in [{}, {}) after",
+            spec.label,
+            windows.at,
+            loaded.map_or("?".into(), |n| n.to_string()),
+            before.object() * 100.0,
+            windows.before.start,
+            windows.before.end,
+            after.object() * 100.0,
+            windows.after.start,
+            windows.after.end,
+        );
+        (pooled, server, conn)
+    } else {
+        (replay(&mut conn, 0..len, warmup..len)?, server, conn)
+    };
     let dbsize = match conn.command(&[b"DBSIZE"]).map_err(io)? {
         Reply::Int(n) => Some(n),
         _ => None,
@@ -192,6 +238,63 @@ fn run_one(
         used_memory,
         used_memory_empty,
     })
+}
+
+/// `--restart`'s request windows: `before` ends where the restart falls (`at`, a whole number of
+/// batches), `after` starts there.
+struct RestartWindows {
+    at: usize,
+    before: std::ops::Range<usize>,
+    after: std::ops::Range<usize>,
+}
+
+impl RestartWindows {
+    fn of(args: &Args, len: usize) -> RestartWindows {
+        let batch = args.batch.max(1);
+        let at = ((len as f64 * args.restart_at) as usize / batch * batch).min(len);
+        let window = (len as f64 * args.restart_window) as usize;
+        RestartWindows {
+            at,
+            before: at.saturating_sub(window)..at,
+            after: at..(at + window).min(len),
+        }
+    }
+}
+
+fn info_field_of(conn: &mut resp::Conn, section: &str, field: &str) -> Option<u64> {
+    match conn.command(&[b"INFO", section.as_bytes()]).ok()? {
+        Reply::Bulk(text) => info_field(&String::from_utf8_lossy(&text), field),
+        _ => None,
+    }
+}
+
+/// The control of `--restart`: the same two windows scored in one uninterrupted run.
+fn run_control(
+    spec: &Spec,
+    w: &trace::Workload,
+    args: &Args,
+    opts: &server::Options,
+) -> Result<(resp::Stats, resp::Stats), String> {
+    let server = Server::start(spec, w.maxmemory, opts)?;
+    let mut conn = server.connect()?;
+    let io = |e: std::io::Error| format!("{}: {e}", spec.label);
+    conn.command(&[b"FLUSHALL"]).map_err(io)?;
+    let windows = RestartWindows::of(args, w.trace.len());
+    let replay = |conn: &mut resp::Conn, requests, scored| {
+        resp::replay(
+            conn,
+            w,
+            args.batch,
+            requests,
+            scored,
+            SetMode::Set,
+            args.rate,
+        )
+        .map_err(io)
+    };
+    let before = replay(&mut conn, 0..windows.at, windows.before.clone())?;
+    let after = replay(&mut conn, windows.at..w.trace.len(), windows.after.clone())?;
+    Ok((before, after))
 }
 
 /// `--rounds` runs pooled; the spread is the object hit ratio's min-max over rounds, as text.
@@ -319,6 +422,17 @@ fn main() {
             if failed[i] {
                 runs.push(None);
                 continue;
+            }
+            if args.restart && !spec.is_redis() {
+                match run_control(spec, &w, &args, &opts) {
+                    Ok((before, after)) => println!(
+                        "  {:<14} without a restart:  hits {:6.2}% before, {:6.2}% after (same windows)",
+                        spec.label,
+                        before.object() * 100.0,
+                        after.object() * 100.0
+                    ),
+                    Err(e) => eprintln!("  !! control run: {e}"),
+                }
             }
             match run_rounds(spec, &w, &args, &opts, &mut warned) {
                 Ok((run, spread)) => {

@@ -7,6 +7,10 @@
 #   --workloads zipf-0.8,zipf-1.0,zipf-scan,shifting,loop,mixed-size
 #   --quick (1/5 of the requests and keys)   --csv PATH   --cachet-cost   --cachet-no-limit
 #   --cachet-flags "--maxmemory-samples 10"  (or CACHET_FLAGS in the environment)
+#   --restart: each cachet is restarted (SHUTDOWN SAVE, a new process on the same dir) at
+#     --restart-at (0.6 of the trace) and the hit ratio of the --restart-window (0.1) before is
+#     printed beside the one after, and beside the same windows of a run without a restart
+#   --cachet-bin PATH (default target/release/cachet)
 #   --help for the rest.
 # The servers run pinned to CPU 1 and the replay client to CPU 0.
 set -euo pipefail

@@ -103,6 +103,23 @@ pub fn thread_cpu_ns() -> f64 {
     time.tv_sec as f64 * 1e9 + time.tv_nsec as f64
 }
 
+/// Lowers the calling thread's scheduling priority by `nice` steps (Linux: a thread is a task with
+/// its own nice value). A background save runs beside the connections on the same CPUs, and
+/// should take their leftovers, not their turns. Errors are ignored: the save only runs at the
+/// usual priority then; elsewhere than Linux nothing is done.
+#[cfg(target_os = "linux")]
+pub fn lower_thread_priority(nice: i32) {
+    // SAFETY: plain syscalls on the calling thread's id; no memory is passed.
+    unsafe {
+        let tid = libc::gettid();
+        let current = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, current + nice);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn lower_thread_priority(_nice: i32) {}
+
 /// A cheap monotonic clock for timing every command (commandstats, latency histograms, slowlog):
 /// the CPU's time-stamp counter where it is invariant (x86-64 with `constant_tsc` and
 /// `nonstop_tsc`, as Redis's `monotonic.c` requires), else `Instant`. Measured on the 2-vCPU

@@ -2,7 +2,9 @@
 //! had applied the peer's invalidations; restarted on the same `dir` under the peer's writes, it
 //! replays what it missed from the peer's backlog (no stale key, the rest of its data kept, INFO
 //! counting a replay and no recovery), and drops its data only when the backlog no longer covers
-//! the gap or the peer restarted.
+//! the gap or the peer restarted. And the other way round: the daemons that follow a peer that
+//! stopped cleanly (SHUTDOWN SAVE) keep their data when it comes back with its snapshot (it goes
+//! on with its coherence run), and drop it when it comes back from a crash.
 
 mod common;
 #[path = "common/fleet.rs"]
@@ -143,5 +145,93 @@ fn a_peer_that_restarted_meanwhile_is_not_resumed() {
     assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), 1);
     fleet::wait_until("the data dropped", || !exists(&mut a_con, "k"));
     let _ = std::fs::remove_dir_all(a_dir);
+    let _ = std::fs::remove_dir_all(b_dir);
+}
+
+fn info_text(con: &mut Connection, field: &str) -> String {
+    common::info_field(con, "coherence", field)
+}
+
+#[test]
+fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it() {
+    let b_dir = scratch_dir();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let port = fleet::free_port();
+    let mut args = fleet::process_args(fleet::Topology::Mesh, &[]);
+    args.extend(["--dir".to_string(), b_dir.to_string_lossy().into_owned()]);
+    let mut b = fleet::ProcessNode::start(port, args);
+    let a = linkable(&scratch_dir());
+    let mut a_con = a.client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("peer")
+        .arg(format!("127.0.0.1:{port}"))
+        .query(&mut a_con)
+        .unwrap();
+    fleet::wait_until("the link up", || {
+        info_u64(&mut a_con, "coherence", "peers_up") == 1
+    });
+    for i in 0..20 {
+        let _: () = a_con.set(format!("k:{i}"), "old").unwrap();
+    }
+    let mut b_con = fleet::connect(port).unwrap();
+    let _: () = b_con.set("other", "1").unwrap();
+    fleet::wait_until("B's first invalidation applied", || {
+        info_u64(&mut a_con, "coherence", "messages_received") >= 1
+    });
+    let run = info_text(&mut b_con, "run");
+    // The link's first subscription counted one (A held nothing then).
+    let recoveries = info_u64(&mut a_con, "coherence", "recoveries");
+    // B's last invalidation: A may or may not have applied it when B stops; if not, it must be
+    // replayed from the backlog B keeps across the restart.
+    let _: () = b_con.set("k:5", "new").unwrap();
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut b_con);
+    b.wait_exit();
+    assert!(
+        b_dir.join("dump.cachet.run").exists(),
+        "no run marker after a clean stop"
+    );
+    b.restart();
+    assert!(
+        !b_dir.join("dump.cachet.run").exists(),
+        "the run marker was not consumed"
+    );
+    let mut b_con = fleet::connect(port).unwrap();
+    assert_eq!(
+        info_text(&mut b_con, "run"),
+        run,
+        "B did not resume its run"
+    );
+    // A write after B's restart reaches A once its link has caught up.
+    let _: () = b_con.set("k:3", "new").unwrap();
+    fleet::wait_until("k:3 invalidated on A", || !exists(&mut a_con, "k:3"));
+    assert!(
+        !exists(&mut a_con, "k:5"),
+        "a stale k:5: B's last message before it stopped was lost"
+    );
+    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 18);
+    assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), recoveries);
+    assert_eq!(info_u64(&mut a_con, "coherence", "origin_restarts"), 0);
+
+    // A crash after the resumed run published: the next process starts a new run (the marker is
+    // gone, and what the crashed process published after it cannot be known), and A drops.
+    let _: () = b_con.set("k:0", "new").unwrap();
+    fleet::wait_until("k:0 invalidated on A", || !exists(&mut a_con, "k:0"));
+    b.kill();
+    b.restart();
+    let mut b_con = fleet::connect(port).unwrap();
+    assert_ne!(
+        info_text(&mut b_con, "run"),
+        run,
+        "a crashed B resumed its run"
+    );
+    fleet::wait_until("A's data dropped", || {
+        info_u64(&mut a_con, "cachet", "keys") == 0
+    });
+    assert_eq!(
+        info_u64(&mut a_con, "coherence", "recoveries"),
+        recoveries + 1
+    );
+    drop(b);
     let _ = std::fs::remove_dir_all(b_dir);
 }

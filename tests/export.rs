@@ -459,6 +459,18 @@ fn a_bad_line_is_refused_whole_with_its_reason() {
             "priority must be one of",
         ),
         (
+            r#"{"key":"k","type":"string","value":"s","lfu":256}"#,
+            "lfu must be at most 255",
+        ),
+        (
+            r#"{"key":"k","type":"string","value":"s","sketch":-1}"#,
+            "sketch must be a non-negative",
+        ),
+        (
+            r#"{"key":"k","type":"string","value":"s","idle":"long"}"#,
+            "idle must be a non-negative",
+        ),
+        (
             r#"{"key":"k","type":"string","value":"s","tags":"t"}"#,
             "tags must be an array",
         ),

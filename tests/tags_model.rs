@@ -77,7 +77,7 @@ fn index_view(keyspace: &Keyspace, now: u64) -> BTreeMap<String, BTreeSet<Vec<u8
 fn carried(keyspace: &Keyspace, now: u64) -> BTreeMap<String, BTreeSet<Vec<u8>>> {
     let mut seen: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
     keyspace.for_each_shard(|_, shard| {
-        let mut view = keyspace.view(shard, 0, now);
+        let view = keyspace.view(shard, 0, now);
         view.walk(0, usize::MAX, |entry| {
             for tag in entry.tags() {
                 let name = String::from_utf8_lossy(tag).into_owned();

@@ -231,3 +231,69 @@ fn bad_requests_and_unreachable_sources() {
     let help = text(call(&mut raw, &["CACHE.WARM", "HELP"]));
     assert!(help.contains("FROM <host:port>"), "{help}");
 }
+
+fn export_field(con: &mut redis::Connection, key: &str, name: &str) -> u64 {
+    let line: String = redis::cmd("CACHE.EXPORTKEY").arg(key).query(con).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+    json[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+}
+
+/// What the policy learned of a key comes over with it: its sketch estimate (`allkeys-cachet`,
+/// under a limit) and its LFU counter (OBJECT FREQ under `allkeys-lfu`); and an imported line's
+/// idle time is the key's OBJECT IDLETIME.
+#[test]
+fn a_warmed_key_is_as_hot_as_at_the_source() {
+    let source = TestServer::start();
+    let here = TestServer::start();
+    let mut src = source.client();
+    let mut con = here.client();
+    let mut raw = here.raw();
+    let addr = format!("127.0.0.1:{}", source.port());
+    for c in [&mut src, &mut con] {
+        common::config_set(c, "maxmemory", "100mb");
+    }
+    let _: () = redis::cmd("SET")
+        .arg("hot")
+        .arg("v")
+        .query(&mut src)
+        .unwrap();
+    read(&mut src, &["hot".to_string()], 300);
+    let sketch = export_field(&mut src, "hot", "sketch");
+    assert!(sketch > 0, "no sketch estimate at the source");
+    assert_eq!(warm(&mut raw, &[&addr, "TOP", "1"]), "+OK\r\n");
+    assert_eq!(field(&finished(&mut con), "keys_done"), "1");
+    assert_eq!(export_field(&mut con, "hot", "sketch"), sketch);
+
+    for c in [&mut src, &mut con] {
+        common::config_set(c, "maxmemory-policy", "allkeys-lfu");
+    }
+    read(&mut src, &["hot".to_string()], 300);
+    let freq = |c: &mut redis::Connection| -> i64 {
+        redis::cmd("OBJECT")
+            .arg("FREQ")
+            .arg("hot")
+            .query(c)
+            .unwrap()
+    };
+    let theirs = freq(&mut src);
+    // A new key starts at 5 (LFU_INIT_VAL); 300 reads raise it.
+    assert!(theirs > 5, "OBJECT FREQ {theirs} at the source");
+    assert_eq!(call(&mut raw, &["DEL", "hot"]), int(1));
+    assert_eq!(warm(&mut raw, &[&addr, "TOP", "1"]), "+OK\r\n");
+    assert_eq!(field(&finished(&mut con), "keys_done"), "1");
+    assert_eq!(freq(&mut con), theirs);
+    assert_eq!(freq(&mut src), theirs, "the warm-up heated the source");
+
+    common::config_set(&mut con, "maxmemory-policy", "allkeys-lru");
+    let line = r#"{"key":"old","type":"string","value":"v","idle":5000}"#;
+    assert_eq!(call(&mut raw, &["CACHE.IMPORT", "old", line]), int(1));
+    let idle: i64 = redis::cmd("OBJECT")
+        .arg("IDLETIME")
+        .arg("old")
+        .query(&mut con)
+        .unwrap();
+    // The clock has a resolution of a second, and the test may be slow: a few seconds more.
+    assert!((5000..5010).contains(&idle), "OBJECT IDLETIME {idle}");
+}

@@ -4,6 +4,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use super::trace::{Workload, KEY_LEN, MAX_VALUE};
@@ -222,13 +223,15 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-/// Replays the trace cache-aside: a batch of GETs is pipelined, then one SET per distinct key that
-/// missed in it. Requests before `warmup` are replayed but not scored.
+/// Replays requests `requests` of the trace cache-aside: a batch of GETs is pipelined, then one SET
+/// per distinct key that missed in it. Only requests in `scored` count. `requests.start` should be
+/// a multiple of `batch`, so that a replay in two parts batches as one does.
 pub fn replay(
     conn: &mut Conn,
     w: &Workload,
     batch: usize,
-    warmup: usize,
+    requests: Range<usize>,
+    scored: Range<usize>,
     mode: SetMode,
     rate: u64,
 ) -> io::Result<Stats> {
@@ -237,10 +240,11 @@ pub fn replay(
     let mut stats = Stats::default();
     let mut buf = Vec::with_capacity(1 << 20);
     let mut missed: Vec<u32> = Vec::with_capacity(batch);
-    for (b, chunk) in w.trace.chunks(batch.max(1)).enumerate() {
-        let first = b * batch.max(1);
+    let part = &w.trace[requests.start.min(w.trace.len())..requests.end.min(w.trace.len())];
+    for (b, chunk) in part.chunks(batch.max(1)).enumerate() {
+        let first = requests.start + b * batch.max(1);
         if rate > 0 {
-            let due = Duration::from_secs_f64(first as f64 / rate as f64);
+            let due = Duration::from_secs_f64((first - requests.start) as f64 / rate as f64);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);
             }
@@ -254,9 +258,9 @@ pub fn replay(
         for (i, &id) in chunk.iter().enumerate() {
             let size = w.size(id);
             let reply = conn.read_get()?;
-            let scored = first + i >= warmup;
+            let counted = scored.contains(&(first + i));
             let cost = u64::from(w.cost(id));
-            if scored {
+            if counted {
                 stats.measured += 1;
                 stats.bytes += u64::from(size);
                 stats.cost += cost;
@@ -266,7 +270,7 @@ pub fn replay(
                     if len != size as usize {
                         stats.wrong_len += 1;
                     }
-                    if scored {
+                    if counted {
                         stats.hits += 1;
                         stats.hit_bytes += u64::from(size);
                         stats.hit_cost += cost;

@@ -215,6 +215,22 @@ impl Server {
         }
     }
 
+    /// Waits for the child to exit on its own (after SHUTDOWN), up to `REPLY_TIMEOUT`.
+    #[allow(dead_code, reason = "only the hit-ratio bench restarts a server")]
+    pub fn wait_exit(mut self) -> Result<(), String> {
+        let started = Instant::now();
+        while started.elapsed() < REPLY_TIMEOUT {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!(
+            "the server on port {} did not exit after SHUTDOWN",
+            self.port
+        ))
+    }
+
     /// The child's process id (the coherence bench reads its CPU time in /proc).
     #[allow(dead_code)]
     pub fn pid(&self) -> u32 {

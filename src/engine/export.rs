@@ -1,8 +1,12 @@
 //! Keys as JSON lines, for people and for moving data (CACHE.EXPORT, CACHE.IMPORT, `cachet
 //! export|import`): one object per key with its `key`, `type`, `value` in the type's natural shape,
 //! `expire_at` (absolute Unix ms, absent without a TTL), `priority`, `cost`, `tags`, `parents`, and
-//! for a hash with field TTLs `field_expire_at`. Import also takes `pttl` (remaining ms) instead of
-//! `expire_at`, and fills in defaults for the metadata left out.
+//! for a hash with field TTLs `field_expire_at`, then what the eviction policy learned of the key:
+//! `lfu` (Redis's LFU counter, OBJECT FREQ), `idle` (seconds since its last access, OBJECT
+//! IDLETIME) and `sketch` (the `allkeys-cachet` sketch's estimate of its reads), so that a key
+//! imported or warmed is as hot as it was at the source. Import also takes `pttl` (remaining ms)
+//! instead of `expire_at`, and fills in defaults for the metadata left out (a line without the
+//! access fields makes a key as new as SET does).
 //!
 //! Bytes are a JSON string when they are UTF-8, else `{"base64": "..."}`: keys, values, fields,
 //! members, tags and parents alike. Shapes: a string is text; a list and a set are arrays; a sorted
@@ -146,7 +150,8 @@ fn score(value: f64) -> Json {
 
 /// The entry as one JSON line (no newline). Hash fields whose TTL has passed are left out, as a
 /// read would not see them.
-pub fn export_line(entry: &Entry, now_ms: u64) -> String {
+/// `entry`'s line; `sketch` is its shard's estimate of the key.
+pub fn export_line(entry: &Entry, sketch: u8, now_ms: u64) -> String {
     let mut members: Vec<(String, Json)> = vec![
         ("key".into(), text(entry.key())),
         ("type".into(), Json::String(entry.type_name().into())),
@@ -217,6 +222,12 @@ pub fn export_line(entry: &Entry, now_ms: u64) -> String {
             "parents".into(),
             texts(entry.parents().iter().map(|p| &p[..])),
         ),
+        ("lfu".into(), number(entry.lfu())),
+        (
+            "idle".into(),
+            number(crate::engine::idle_seconds(entry.lru(), now_ms)),
+        ),
+        ("sketch".into(), number(sketch)),
     ]);
     serde_json::to_string(&Json::Object(members)).unwrap_or_default()
 }
@@ -279,10 +290,19 @@ fn stream_json(record: &StreamRecord) -> Json {
 
 /// What an imported line holds.
 pub enum Imported {
-    /// The entry to store, metadata, TTL and parents set.
-    Entry(Entry),
+    /// The entry to store, metadata, TTL, parents and LFU counter set, and the rest of the access
+    /// state the line gave.
+    Entry(Entry, Option<Access>),
     /// The line's key, whose `expire_at` has passed: nothing is stored.
     Expired(Vec<u8>),
+}
+
+/// A line's access state beyond the LFU counter (which the entry holds): applied when the entry
+/// is stored, as a snapshot's load applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub idle_secs: u64,
+    pub sketch: u8,
 }
 
 /// What storing an imported line did.
@@ -309,7 +329,7 @@ impl Keyspace {
         now_ms: u64,
     ) -> Stored {
         let key = match &imported {
-            Imported::Entry(entry) => entry.key().to_vec(),
+            Imported::Entry(entry, _) => entry.key().to_vec(),
             Imported::Expired(key) => key.clone(),
         };
         self.with_key(db, &key, now_ms, |view, hash| {
@@ -318,8 +338,21 @@ impl Keyspace {
                 return Stored::Exists;
             }
             match imported {
-                Imported::Entry(entry) => {
-                    view.insert(hash, entry);
+                Imported::Entry(entry, access) => {
+                    match access {
+                        Some(access) => {
+                            let then = now_ms.saturating_sub(access.idle_secs.saturating_mul(1000));
+                            view.insert_loaded(
+                                hash,
+                                entry,
+                                crate::engine::lru_clock(then),
+                                access.sketch,
+                            );
+                        }
+                        None => {
+                            view.insert(hash, entry);
+                        }
+                    }
                     if existed {
                         view.notify(&key, class::GENERIC, "restore");
                         Stored::Replaced
@@ -480,6 +513,9 @@ pub fn import_line(line: &[u8], limits: LoadLimits, now_ms: u64) -> Result<Impor
             "cost",
             "tags",
             "parents",
+            "lfu",
+            "idle",
+            "sketch",
         ],
     )?;
     let key = bytes_of(required(&mut fields, "key", "the line")?, "key")?;
@@ -523,6 +559,22 @@ pub fn import_line(line: &[u8], limits: LoadLimits, now_ms: u64) -> Result<Impor
     if parents.iter().any(|p| **p == key[..]) {
         return Err("parents: a key cannot depend on itself".into());
     }
+    let byte = |value: Option<Json>, what: &str| -> Result<Option<u8>, String> {
+        value
+            .map(|v| {
+                u8::try_from(unsigned(&v, what)?).map_err(|_| format!("{what} must be at most 255"))
+            })
+            .transpose()
+    };
+    let lfu = byte(take(&mut fields, "lfu"), "lfu")?;
+    let sketch = byte(take(&mut fields, "sketch"), "sketch")?;
+    let idle = take(&mut fields, "idle")
+        .map(|v| unsigned(&v, "idle"))
+        .transpose()?;
+    let access = (idle.is_some() || sketch.is_some()).then(|| Access {
+        idle_secs: idle.unwrap_or(0),
+        sketch: sketch.unwrap_or(0),
+    });
     let field_ttls = take(&mut fields, "field_expire_at");
     if field_ttls.is_some() && kind != "hash" {
         return Err("field_expire_at is for hashes only".into());
@@ -556,7 +608,10 @@ pub fn import_line(line: &[u8], limits: LoadLimits, now_ms: u64) -> Result<Impor
         entry.replace_parents(parents.into_boxed_slice());
     }
     entry.set_expire_at(expire_at);
-    Ok(Imported::Entry(entry))
+    if let Some(lfu) = lfu {
+        entry.set_lfu(lfu);
+    }
+    Ok(Imported::Entry(entry, access))
 }
 
 fn build(key: &[u8], kind: &str, value: Json, limits: LoadLimits) -> Result<Entry, String> {

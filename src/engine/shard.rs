@@ -585,13 +585,19 @@ impl DbShard<'_> {
         self.insert_replacing(hash, entry, None);
     }
 
-    fn insert_replacing(
+    fn insert_replacing(&mut self, hash: u64, entry: Entry, old: Option<Entry>) -> Option<Entry> {
+        self.insert_accessed(hash, entry, old, self.lru_clock)
+    }
+
+    /// Inserts `entry` last accessed at `lru` in place of `old` (already taken out).
+    fn insert_accessed(
         &mut self,
         hash: u64,
         mut entry: Entry,
         old: Option<Entry>,
+        lru: u32,
     ) -> Option<Entry> {
-        entry.set_lru(self.lru_clock);
+        entry.set_lru(lru);
         // A write is not demand for the key: cache-aside writes follow the read that missed (and
         // was counted), so counting them too would rank every newcomer above the residents.
         self.fit_sketch();
@@ -644,14 +650,14 @@ impl DbShard<'_> {
     /// time, and the sketch taught the key's saved estimate (the sketch's hashes differ from one
     /// process to the next, so its counters cannot be copied).
     pub fn insert_loaded(&mut self, hash: u64, entry: Entry, lru: u32, sketch: u8) {
-        let (key, key_lfu) = (entry.key().to_vec(), entry.lfu());
-        self.insert(hash, entry);
+        // A key already here is replaced keeping nothing of it (not even its LFU counter, as an
+        // overwrite would): the record's access state is the one to restore.
+        if let Some(index) = self.expire_if_needed(hash, entry.key()) {
+            self.remove_at(index);
+        }
+        self.insert_accessed(hash, entry, None, lru);
         for _ in 0..sketch {
             self.sketch.increment(hash);
-        }
-        if let Some(entry) = self.table.map.find_mut(hash, |e| e.key() == key) {
-            entry.set_lru(lru);
-            entry.set_lfu(key_lfu);
         }
     }
 
@@ -854,12 +860,8 @@ impl DbShard<'_> {
     /// Visits entries in bucket order starting at bucket `cursor`, calling `f` on each live entry,
     /// until at least `count` entries were visited or the table ends. Returns the next bucket to
     /// visit, or `None` when the table has been walked to its end (SCAN, KEYS).
-    pub fn walk(
-        &mut self,
-        cursor: usize,
-        count: usize,
-        mut f: impl FnMut(&Entry),
-    ) -> Option<usize> {
+    /// Reads only, so that the visitor may read the rest of the view (CACHE.EXPORT: the sketch).
+    pub fn walk(&self, cursor: usize, count: usize, mut f: impl FnMut(&Entry)) -> Option<usize> {
         let buckets = self.table.map.num_buckets();
         let mut index = cursor;
         let mut seen = 0;

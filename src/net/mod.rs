@@ -262,6 +262,13 @@ pub async fn serve(
     publisher.abort();
     let _ = links.await;
     let _ = warm.await;
+    // Awaited, not only aborted: after this nothing changes the keyspace or publishes, which is
+    // what the final step's run marker must be able to say.
+    let _ = cron.await;
+    let _ = sweeper.await;
+    let _ = publisher.await;
+    let finishing = server.clone();
+    let _ = tokio::task::spawn_blocking(move || persistence::finish_shutdown(&finishing)).await;
     if let Some(admin) = admin {
         let _ = admin.await;
     }

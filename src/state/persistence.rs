@@ -26,6 +26,8 @@ use crate::state::Server;
 /// After a failed background save, the schedule waits this long before trying again (Redis's
 /// `CONFIG_BGSAVE_RETRY_DELAY`), so a full disk is not hammered every cron tick.
 const RETRY_DELAY_MS: u64 = 5_000;
+/// How much lower the background save's thread runs than the connections' (nice steps).
+const BGSAVE_NICE: i32 = 10;
 /// Write buffer of the snapshot file.
 const WRITE_BUFFER: usize = 1 << 20;
 
@@ -51,6 +53,11 @@ pub struct Persistence {
     pub keys_processed: AtomicU64,
     pub keys_total: AtomicU64,
     pub loading: Loading,
+    /// Whether this process's shutdown wrote its final snapshot (`finish_shutdown` then leaves
+    /// the coherence run marker beside it).
+    final_saved: AtomicBool,
+    /// `created_at_ms` of the last snapshot this process wrote (the run marker names it).
+    last_created_ms: AtomicU64,
     /// The server, for the background save's thread (handlers hold only a reference).
     pub server: std::sync::OnceLock<std::sync::Weak<Server>>,
 }
@@ -81,6 +88,8 @@ impl Default for Persistence {
             keys_processed: AtomicU64::new(0),
             keys_total: AtomicU64::new(0),
             loading: Loading::default(),
+            final_saved: AtomicBool::new(false),
+            last_created_ms: AtomicU64::new(0),
             server: std::sync::OnceLock::new(),
         }
     }
@@ -169,6 +178,8 @@ pub fn bgsave(server: &Server) -> Result<(), CmdError> {
     let spawned = std::thread::Builder::new()
         .name("cachet-bgsave".into())
         .spawn(move || {
+            // Clients first: on a busy CPU the save takes longer rather than their latency.
+            crate::os::lower_thread_priority(BGSAVE_NICE);
             let result = write_snapshot(&worker);
             let persistence = &worker.persistence;
             persistence
@@ -250,7 +261,108 @@ pub fn save_for_shutdown(server: &Server, asked: bool, nosave: bool) -> Result<(
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     tracing::info!("Saving the final snapshot before exiting.");
-    save(server)
+    save(server)?;
+    server
+        .persistence
+        .final_saved
+        .store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The run marker's path: `<dbfilename>.run` beside the snapshot.
+fn run_marker_path(server: &Server) -> PathBuf {
+    let config = server.config.read();
+    Path::new(&config.dir).join(format!("{}.run", config.dbfilename))
+}
+
+/// The last step of a clean stop, once every connection, link and background task has ended (no
+/// change and no publication can happen any more). When the shutdown saved a snapshot and
+/// coherence is on: what is still queued is published, the snapshot is written again if anything
+/// changed after it (so that it holds every change the run published), and the run marker is
+/// left beside it, so that the next process goes on with this run and the daemons that follow
+/// this one keep their data. Without it (a crash, a failed save, NOSAVE) the next process starts
+/// a new run and they drop theirs: a peer must never keep what this one invalidated unseen.
+pub fn finish_shutdown(server: &Server) {
+    let coherence = &server.coherence;
+    if !server.persistence.final_saved.load(Ordering::Relaxed) || !coherence.enabled() {
+        return;
+    }
+    coherence.publish_pending(server);
+    if server.persistence.dirty.load(Ordering::Relaxed) > 0 {
+        tracing::info!("Changes after the final snapshot: saving it again before exiting.");
+        if save(server).is_err() {
+            tracing::warn!("The coherence run is not kept: its followers will drop their data");
+            return;
+        }
+    }
+    let (run, last_seq, backlog) = {
+        let backlog = coherence.lock_backlog();
+        (coherence.run(), backlog.last_seq(), backlog.messages())
+    };
+    let marker = snapshot::RunMarker {
+        node_id: String::from_utf8_lossy(&coherence.node_id).into_owned(),
+        snapshot_created_at_ms: server.persistence.last_created_ms.load(Ordering::Relaxed),
+        run,
+        last_seq,
+        backlog: backlog
+            .into_iter()
+            .map(|(seq, payload)| (seq, serde_bytes::ByteBuf::from(payload.to_vec())))
+            .collect(),
+    };
+    let path = run_marker_path(server);
+    match write_durably(&path, &marker.encode()) {
+        Ok(()) => {
+            tracing::info!(run, last_seq, path = %path.display(), "Coherence run kept for the restart")
+        }
+        Err(err) => {
+            tracing::warn!(path = %path.display(), "Can't write the coherence run marker: {err}")
+        }
+    }
+}
+
+/// `bytes` written to a temporary file, fsynced, renamed to `path`, and the directory fsynced.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let temp = dir.join(format!("temp-{}.run", std::process::id()));
+    let written = (|| {
+        let mut file = File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+/// Reads and deletes the run marker, durably, before the snapshot is loaded: whatever happens
+/// next, a marker is used at most once (a process that resumed a run and then crashed must not
+/// resume it again from the same snapshot: its sequences after the marker are already taken).
+fn take_run_marker(server: &Server) -> Option<snapshot::RunMarker> {
+    let path = run_marker_path(server);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(err) => {
+            tracing::warn!(path = %path.display(), "Can't read the coherence run marker: {err}");
+            return None;
+        }
+    };
+    let removed = std::fs::remove_file(&path)
+        .and_then(|()| File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all());
+    if let Err(err) = removed {
+        tracing::warn!(path = %path.display(), "Can't delete the coherence run marker, so it is not used: {err}");
+        return None;
+    }
+    match snapshot::RunMarker::decode(&bytes) {
+        Ok(marker) => Some(marker),
+        Err(err) => {
+            tracing::warn!(path = %path.display(), "Ignoring the coherence run marker: {err}");
+            None
+        }
+    }
 }
 
 fn write_snapshot(server: &Server) -> Result<(), ()> {
@@ -304,6 +416,9 @@ fn write_snapshot(server: &Server) -> Result<(), ()> {
     })();
     match written {
         Ok(totals) => {
+            persistence
+                .last_created_ms
+                .store(header.created_at_ms, Ordering::Relaxed);
             persistence.dirty.fetch_sub(
                 dirty_before.min(persistence.dirty.load(Ordering::Relaxed)),
                 Ordering::Relaxed,
@@ -369,6 +484,7 @@ pub fn saved_node_id(dir: &str, dbfilename: &str) -> Option<String> {
 /// that cannot be read: refused (`snapshot-load-failure refuse`, the default), or an empty start
 /// with the file left where it is for inspection.
 pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
+    let marker = take_run_marker(server);
     let path = snapshot_path(server);
     let file = match File::open(&path) {
         Ok(file) => file,
@@ -411,6 +527,9 @@ pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
                     .iter()
                     .map(|(node, run, seq)| (bytes::Bytes::copy_from_slice(node), *run, *seq)),
             );
+            if let Some(marker) = marker {
+                resume_run(server, &header, marker);
+            }
             loading.keys_loaded.store(totals.keys, Ordering::Relaxed);
             loading
                 .keys_expired
@@ -437,6 +556,30 @@ pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
         }
         Err(err) => fail(server, &path, &err),
     }
+}
+
+/// Goes on with the run of the process that wrote `marker`, if the marker goes with the snapshot
+/// just loaded and this daemon is still that node.
+fn resume_run(server: &Server, header: &Header, marker: snapshot::RunMarker) {
+    let coherence = &server.coherence;
+    if marker.snapshot_created_at_ms != header.created_at_ms
+        || marker.node_id != header.node_id
+        || marker.node_id.as_bytes() != &coherence.node_id[..]
+    {
+        tracing::warn!("The coherence run marker is not the loaded snapshot's: a new run starts");
+        return;
+    }
+    let messages = marker
+        .backlog
+        .into_iter()
+        .map(|(seq, payload)| (seq, bytes::Bytes::from(payload.into_vec())))
+        .collect();
+    coherence.resume_run(marker.run, marker.last_seq, messages);
+    tracing::info!(
+        run = marker.run,
+        last_seq = marker.last_seq,
+        "Coherence run resumed after a clean shutdown"
+    );
 }
 
 fn percent(done: u64, total: u64) -> f64 {

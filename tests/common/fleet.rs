@@ -200,6 +200,24 @@ impl ProcessNode {
         }
     }
 
+    /// Waits for the process to exit by itself (after a SHUTDOWN), so that a restart does not
+    /// kill it in the middle of its last writes.
+    pub fn wait_exit(&mut self) {
+        let start = Instant::now();
+        while let Some(child) = self.child.as_mut() {
+            if let Ok(Some(_)) = child.try_wait() {
+                self.child = None;
+                return;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "cachet on port {} did not exit",
+                self.port
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
     /// Starts the process again (killing it first if it runs) and waits until it answers.
     pub fn restart(&mut self) {
         self.kill();

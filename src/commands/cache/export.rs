@@ -20,6 +20,7 @@ use super::super::keys::scan::{parse_cursor, walk_shards_of};
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::export::{export_line, import_line, Imported, Stored};
 use crate::engine::glob::glob_match;
+use crate::engine::hash_key;
 use crate::error::{CmdError, CmdResult};
 use crate::state::persistence::load_limits;
 
@@ -135,7 +136,8 @@ fn cache_export(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                         .type_name
                         .is_none_or(|t| t.eq_ignore_ascii_case(entry.type_name().as_bytes()));
                 if wanted {
-                    lines.push(export_line(entry, now));
+                    let sketch = view.sketch.estimate(hash_key(entry.key())).min(255) as u8;
+                    lines.push(export_line(entry, sketch, now));
                 }
             });
             (visited, next)
@@ -156,7 +158,9 @@ fn cache_exportkey(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .server
         .keyspace
         .with_key(ctx.client.db, key, now, |view, hash| {
-            view.peek(hash, key).map(|entry| export_line(entry, now))
+            let sketch = view.sketch.estimate(hash).min(255) as u8;
+            view.peek(hash, key)
+                .map(|entry| export_line(entry, sketch, now))
         });
     match line {
         Some(line) => ctx.out.bulk(line.as_bytes()),
@@ -176,7 +180,7 @@ fn cache_import(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let imported = import_line(&args[2], load_limits(ctx.server), now)
         .map_err(|reason| CmdError::ImportLine(reason.into()))?;
     let line_key = match &imported {
-        Imported::Entry(entry) => entry.key(),
+        Imported::Entry(entry, _) => entry.key(),
         Imported::Expired(key) => key,
     };
     if line_key != &key[..] {

@@ -195,7 +195,7 @@ fn peer_position(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.out.bulk(b"node-id");
     ctx.out.bulk(&coherence.node_id);
     ctx.out.bulk(b"run");
-    ctx.out.int(coherence.run as i64);
+    ctx.out.int(coherence.run() as i64);
     ctx.out.bulk(b"seq");
     ctx.out.int(seq as i64);
     Ok(())
@@ -218,10 +218,10 @@ fn peer_replay(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             asked: args[2][..].into(),
         });
     }
-    if run != coherence.run {
+    if run != coherence.run() {
         return Err(CmdError::ReplayRunOver {
             run,
-            current: coherence.run,
+            current: coherence.run(),
         });
     }
     let messages = {

@@ -89,7 +89,7 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     // One shard locked at a time: other clients keep working between shards.
     let keyspace = &ctx.server.keyspace;
     keyspace.for_each_shard(|_, shard| {
-        let mut view = keyspace.view(shard, db, now);
+        let view = keyspace.view(shard, db, now);
         view.walk(0, usize::MAX, |entry| {
             if all || glob_match(pattern, entry.key(), false) {
                 found.push(entry.key().to_vec());

@@ -755,7 +755,7 @@ fn coherence_section(info: &mut InfoText, server: &Server) {
     info.section("Coherence");
     info.field("coherence_enabled", u8::from(coherence.enabled()));
     info.field("node_id", String::from_utf8_lossy(&coherence.node_id));
-    info.field("run", coherence.run);
+    info.field("run", coherence.run());
     info.field(
         "message_signing",
         if coherence.key().is_some() {

@@ -8,6 +8,7 @@
 
 mod functions;
 mod intset;
+mod lzf;
 mod rdb;
 pub mod rdb_file;
 mod ziplist;
@@ -55,7 +56,9 @@ const NODE_PACKED: u64 = 2;
 #[derive(Debug, PartialEq, Eq)]
 pub struct DumpError;
 
-static CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
+/// Slice-by-16 tables: every payload and whole RDB files are checked.
+static CRC64: crc::Crc<u64, crc::Table<16>> =
+    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
 
 /// The value of `entry` as a DUMP payload.
 pub fn dump(entry: &Entry, list_fill: i64) -> Vec<u8> {

@@ -33,7 +33,7 @@ pub fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
         }
     }
     if bytes.len() > 20 {
-        if let Ok(packed) = lzf::compress(bytes) {
+        if let Some(packed) = super::lzf::compress(bytes) {
             if packed.len() <= bytes.len() - 4 {
                 out.push(0xC0 | ENC_LZF);
                 put_len(out, packed.len() as u64);

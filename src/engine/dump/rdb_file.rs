@@ -509,7 +509,7 @@ struct FileSource<R> {
     buf: Vec<u8>,
     offset: u64,
     size: Option<u64>,
-    digest: crc::Digest<'static, u64>,
+    digest: crc::Digest<'static, u64, crc::Table<16>>,
     /// Set when the input ended (or failed) inside a read: the error is a truncation.
     short: Option<std::io::Error>,
 }

@@ -90,7 +90,8 @@ fn dump_all(keyspace: &Keyspace) -> Vec<(usize, Vec<u8>, String)> {
         for db in 0..shard.dbs.len() {
             if let Some(table) = shard.dbs.get(db) {
                 for entry in table.map.iter() {
-                    let record = record_of(entry, shard, now_ms(), -2);
+                    let sketch = shard.sketch.estimate(crate::engine::hash_key(entry.key()));
+                    let record = record_of(entry, sketch.min(255) as u8, now_ms(), -2);
                     // A hash table's order is its insertion history's, which a reload does not
                     // keep (nor does Redis's): its fields are compared as a set.
                     let value = match entry.hash() {
@@ -318,4 +319,45 @@ mod model {
             );
         }
     }
+}
+
+#[test]
+fn a_run_marker_round_trips_and_a_damaged_one_is_refused() {
+    let marker = RunMarker {
+        node_id: "n".repeat(40),
+        snapshot_created_at_ms: 1_700_000_000_000,
+        run: 42,
+        last_seq: 7,
+        backlog: vec![
+            (6, ByteBuf::from(b"six".to_vec())),
+            (7, ByteBuf::from(b"seven".to_vec())),
+        ],
+    };
+    let bytes = marker.encode();
+    assert_eq!(RunMarker::decode(&bytes), Ok(marker));
+    assert_eq!(RunMarker::decode(&[]), Err(SnapshotError::BadMagic));
+    assert_eq!(
+        RunMarker::decode(&bytes[..9]),
+        Err(SnapshotError::Truncated)
+    );
+    assert_eq!(
+        RunMarker::decode(&bytes[..12]),
+        Err(SnapshotError::Truncated)
+    );
+    assert_eq!(
+        RunMarker::decode(&bytes[..16]),
+        Err(SnapshotError::HeaderChecksum)
+    );
+    let mut flipped = bytes.clone();
+    flipped[15] ^= 1;
+    assert_eq!(
+        RunMarker::decode(&flipped),
+        Err(SnapshotError::HeaderChecksum)
+    );
+    let mut future = bytes;
+    future[8] = 0xFF;
+    assert!(matches!(
+        RunMarker::decode(&future),
+        Err(SnapshotError::FutureVersion(_))
+    ));
 }

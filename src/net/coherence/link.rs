@@ -34,6 +34,10 @@
 //! - A restart is not a first subscription when the snapshot loaded at start recorded where each
 //!   origin was followed to (`Coherence::resume_from`, saved in the snapshot's header): an origin
 //!   still in that run is replayed from there, and data is dropped only when that fails.
+//! - An origin that stopped cleanly and came back with its snapshot is still in its run
+//!   (`persistence::finish_shutdown` leaves a run marker, `Coherence::resume_run` takes it up with
+//!   its backlog): to its followers that is a reconnection, replayed like any other. After a crash
+//!   it starts a new run, and they drop their data.
 
 use crate::sync::LockExt;
 use std::collections::HashMap;
@@ -500,7 +504,7 @@ async fn handle(server: &Server, link: &LinkState, origins: &mut Origins, payloa
     if message.origin == coherence.node_id {
         // Our own message back from a bus; another run means another daemon uses our node id,
         // and each would ignore the other's invalidations.
-        if message.run != coherence.run
+        if message.run != coherence.run()
             && stats.node_id_conflicts.fetch_add(1, Ordering::Relaxed) == 0
         {
             tracing::warn!(

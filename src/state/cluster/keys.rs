@@ -60,7 +60,7 @@ impl SlotKeys {
             slot.lock_or_recover().clear();
         }
         keyspace.for_each_shard(|_, shard| {
-            let mut view = keyspace.view(shard, 0, now_ms);
+            let view = keyspace.view(shard, 0, now_ms);
             view.walk(0, usize::MAX, |entry| {
                 let key = entry.key();
                 self.set(key).lock_or_recover().insert(key.into());

@@ -59,6 +59,29 @@ impl Backlog {
         }
     }
 
+    /// The backlog a previous process of the same run kept (`messages` consecutive, the last
+    /// one `last`), within `limit` as `push` keeps it. Messages that do not fit that shape are
+    /// left out: a replay then finds the gap and the receiver drops its data, as it would have.
+    pub fn restore(&mut self, last: u64, messages: Vec<(u64, Bytes)>, limit: usize) {
+        *self = Backlog {
+            last,
+            ..Backlog::default()
+        };
+        let consecutive = messages.windows(2).all(|w| w[1].0 == w[0].0 + 1)
+            && messages.last().is_none_or(|(seq, _)| *seq == last);
+        if !consecutive {
+            return;
+        }
+        for (seq, payload) in messages {
+            self.push(seq, payload, limit);
+        }
+    }
+
+    /// Every message held, oldest first (for the run marker of a clean shutdown).
+    pub fn messages(&self) -> Vec<(u64, Bytes)> {
+        self.messages.iter().cloned().collect()
+    }
+
     /// Shrinks to a new limit at once (CONFIG SET).
     pub fn trim(&mut self, limit: usize) {
         while self.bytes > limit && self.messages.len() > 1 {
@@ -111,6 +134,29 @@ mod tests {
         assert_eq!(seqs(backlog.since(4)), Err(Unavailable::Trimmed));
         assert_eq!(seqs(backlog.since(11)), Err(Unavailable::Ahead));
         assert_eq!(seqs(Backlog::default().since(0)), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_restored_backlog_replays_as_before() {
+        let before = filled(10, 50);
+        let mut restored = Backlog::default();
+        restored.restore(before.last_seq(), before.messages(), 50);
+        assert_eq!(restored.last_seq(), 10);
+        assert_eq!(restored.since(5), before.since(5));
+        assert_eq!(restored.since(4), Err(Unavailable::Trimmed));
+        // A smaller limit now: the oldest go, as push would have dropped them.
+        restored.restore(before.last_seq(), before.messages(), 20);
+        assert_eq!(restored.first_seq(), 9);
+        // Not consecutive, or not ending at `last`: nothing is held, and numbering goes on.
+        let mut holes = before.messages();
+        holes.remove(2);
+        restored.restore(10, holes, 50);
+        assert_eq!((restored.len(), restored.last_seq()), (0, 10));
+        assert_eq!(restored.since(9), Err(Unavailable::Trimmed));
+        restored.restore(12, before.messages(), 50);
+        assert_eq!((restored.len(), restored.last_seq()), (0, 12));
+        restored.push(13, Bytes::from_static(b"x"), 50);
+        assert_eq!(restored.since(12).map(|m| m.len()), Ok(1));
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //! Recovery: pub/sub is fire-and-forget, so a link that is down is blind. Every message carries
 //! its origin's run and sequence, and the origin keeps its last messages (`backlog`): a receiver
 //! that missed some asks the origin for them (`CACHE.PEER REPLAY`), and drops all its local data
-//! only when that is impossible (see `link` for the exact rules).
+//! only when that is impossible (see `link` for the exact rules). A daemon that stops cleanly
+//! keeps its run, last sequence and backlog beside its snapshot, and goes on with them when it
+//! starts again from that snapshot (`persistence::finish_shutdown`, `Coherence::resume_run`).
 //!
 //! With `coherence-bus`, a Redis-compatible server is the broker instead of a full mesh: `bus`
 //! forwards this daemon's messages there and announces the address peers ask replays from.
@@ -175,8 +177,9 @@ pub struct Coherence {
     unannounced: AtomicBool,
     pending: Mutex<Pending>,
     wakeup: Notify,
-    /// This run of the daemon (its start time, Unix ms): sequences restart at 1 with each run.
-    pub run: u64,
+    /// This run of the daemon (its start time, Unix ms): sequences restart at 1 with each run,
+    /// unless the daemon stopped cleanly and resumes its run (`resume_run`).
+    run: AtomicU64,
     /// The last messages published, for replays; also the bus forwarder's queue. Its last
     /// sequence is the number of messages this run has published.
     pub backlog: Mutex<backlog::Backlog>,
@@ -206,7 +209,7 @@ impl Coherence {
             unannounced: AtomicBool::new(false),
             pending: Mutex::default(),
             wakeup: Notify::new(),
-            run,
+            run: AtomicU64::new(run),
             backlog: Mutex::default(),
             backlog_limit: AtomicUsize::new(0),
             published: Notify::new(),
@@ -217,6 +220,20 @@ impl Coherence {
             followed: Mutex::default(),
             resumed: Mutex::default(),
         }
+    }
+
+    pub fn run(&self) -> u64 {
+        self.run.load(Ordering::Acquire)
+    }
+
+    /// Takes up the run a clean shutdown left off (`persistence`'s run marker): numbering goes on
+    /// after `last_seq`, and the messages its backlog held are there again for replays, so the
+    /// daemons that follow this one see a reconnection, not a restart. Called after the snapshot
+    /// is loaded, before anything is published or any link asks.
+    pub fn resume_run(&self, run: u64, last_seq: u64, messages: Vec<(u64, Bytes)>) {
+        self.run.store(run, Ordering::Release);
+        let limit = self.backlog_limit.load(Ordering::Relaxed);
+        self.lock_backlog().restore(last_seq, messages, limit);
     }
 
     /// A link applied `origin`'s messages through `seq` of `run`.
@@ -312,7 +329,7 @@ impl Coherence {
         let mut backlog = self.lock_backlog();
         let seq = backlog.last_seq() + 1;
         let header = wire::Header {
-            run: self.run,
+            run: self.run(),
             seq,
             time_ms: now_ms(),
         };
@@ -387,6 +404,15 @@ impl Coherence {
     /// The links' view of the configuration, which they follow as it changes.
     pub fn watch_settings(&self) -> watch::Receiver<Settings> {
         self.desired.subscribe()
+    }
+
+    /// Publishes what is still queued, on the caller's thread: at shutdown, once the publisher
+    /// task has stopped, so that the run's last sequence covers every change made.
+    pub fn publish_pending(&self, server: &Server) {
+        let key = self.key();
+        for batch in &self.take_pending() {
+            self.publish(server, batch, key.as_ref());
+        }
     }
 
     /// The queued items, one batch per message to publish.
