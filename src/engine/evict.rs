@@ -164,6 +164,16 @@ impl Keyspace {
                 None => return Outcome::Gone,
             },
         };
+        // An address is unique among live entries only: one freed since the sample may hold
+        // another key now. What the Redis policies' pool decided from the sampled entry must
+        // still hold of this one (allkeys-cachet scores it again below).
+        let still_fits = table.map.get_bucket(bucket).is_some_and(|e| {
+            (e.priority() != Priority::Critical || candidate.score.class == CRITICAL_CLASS)
+                && (!settings.policy.volatile_only() || e.has_expiry())
+        });
+        if !still_fits {
+            return Outcome::Gone;
+        }
         if settings.policy == Policy::AllKeysCachet {
             let rescored = {
                 let frequency = shard.sketch.estimate(hash);
@@ -613,6 +623,34 @@ mod tests {
         });
         assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(19_900));
         assert_eq!(keyspace.totals.keys.load(Ordering::Relaxed), 100);
+    }
+
+    /// Pooled candidates are known by their block's address, which the allocator hands to the
+    /// next key once the block is freed: a critical successor must not be taken for a normal
+    /// candidate deleted since.
+    #[test]
+    fn a_candidate_deleted_since_is_not_mistaken_for_its_successor() {
+        let keyspace = keyspace(Policy::AllKeysLru, 100);
+        for i in 0..=100 {
+            put(&keyspace, 0, &format!("k:{i}"), Priority::Normal, false);
+        }
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(1));
+        assert!(keyspace.eviction_pool_len() > 0);
+        for i in 0..=100 {
+            let key = format!("k:{i}");
+            keyspace.with_key(0, key.as_bytes(), now_ms(), |view, hash| {
+                view.remove(hash, key.as_bytes())
+            });
+            put(&keyspace, 0, &format!("c:{i}"), Priority::Critical, false);
+        }
+        put(&keyspace, 0, "normal", Priority::Normal, false);
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(2));
+        assert!(!exists(&keyspace, 0, "normal"));
+        assert_eq!(
+            keyspace.evictions.evicted_by_priority[Priority::Critical as usize]
+                .load(Ordering::Relaxed),
+            1
+        );
     }
 
     #[test]
