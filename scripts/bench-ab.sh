@@ -5,7 +5,10 @@
 # load on the machine) and the median of the per-round ratios new/old.
 #
 # Usage: scripts/bench-ab.sh OLD_BINARY NEW_BINARY [rounds=3] [requests=800000]
-# Env: TESTS (default SET,LPUSH), PIPELINE (16), CLIENTS (50), OLD_PORT (27380), NEW_PORT (27381).
+# Env: TESTS (default SET,LPUSH), PIPELINE (16), CLIENTS (50), OLD_PORT (27380), NEW_PORT (27381),
+#      VALUE_SIZE (-d, 100), KEYSPACE (-r, 1000000); MAXMEMORY (e.g. 200mb) limits both servers, which
+#      are then filled past it before the rounds, so every round measures writes that evict. E.g.
+#      MAXMEMORY=200mb VALUE_SIZE=1024 KEYSPACE=100000000 TESTS=SET scripts/bench-ab.sh OLD NEW
 # E.g. keep a copy of target/release/cachet, rebuild with the change, then
 #      scripts/bench-ab.sh /tmp/cachet-before target/release/cachet
 set -euo pipefail
@@ -32,13 +35,25 @@ for port in "$OLD_PORT" "$NEW_PORT"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 done
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+VALUE_SIZE=${VALUE_SIZE:-100}
+KEYSPACE=${KEYSPACE:-1000000}
+if [ -n "${MAXMEMORY:-}" ]; then
+  for port in "$OLD_PORT" "$NEW_PORT"; do
+    redis-cli -p "$port" config set maxmemory "$MAXMEMORY" >/dev/null
+    # Past the limit before measuring: the first round would otherwise fill rather than evict.
+    until [ "$(redis-cli -p "$port" info stats | awk -F: '/^evicted_keys:/ {print $2+0}')" -gt 0 ]; do
+      taskset -c 0 redis-benchmark -p "$port" -c "$CLIENTS" -n 100000 -r "$KEYSPACE" -d "$VALUE_SIZE" \
+        -P "$PIPELINE" -t set >/dev/null 2>&1
+    done
+  done
+fi
 for round in $(seq "$ROUNDS"); do
   for test in ${TESTS//,/ }; do
     if (( round % 2 )); then order="old new"; else order="new old"; fi
     for which in $order; do
       if [ "$which" = old ]; then port=$OLD_PORT; pid=$OLD_PID; else port=$NEW_PORT; pid=$NEW_PID; fi
       before=$(cpu_ticks "$pid")
-      line=$(taskset -c 0 redis-benchmark -p "$port" -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -d 100 \
+      line=$(taskset -c 0 redis-benchmark -p "$port" -c "$CLIENTS" -n "$REQUESTS" -r "$KEYSPACE" -d "$VALUE_SIZE" \
         -P "$PIPELINE" --csv -t "$test" 2>/dev/null | tail -n 1)
       after=$(cpu_ticks "$pid")
       echo "$which,$test,$round,$line,$((after - before))" >> "$WORK/raw.csv"

@@ -15,6 +15,12 @@
 #      the table then also shows the keys each server evicted. E.g. the issue-15 write flood:
 #      MAXMEMORY=200mb VALUE_SIZE=1000 KEYSPACE=100000000 TESTS=SET PIPELINES=16 SKIP_MEMORY=1 \
 #        scripts/bench-vs-redis.sh 5 1000000
+#      MIX=1: instead of redis-benchmark, memtier's default mix at the limit: 1 SET to 10 GETs, keys
+#      Gaussian over KEYSPACE (mean in the middle, σ = KEYSPACE/6, as memtier's G:G), MIX_VALUE
+#      (500) bytes; each server is first filled past the limit by SETs alone, then every round
+#      replays the same REQUESTS commands through `redis-cli --pipe` (one connection, pipelined
+#      to the full). Reports ops/s, CPU per op and the hit ratio (keyspace_hits/misses) of each. E.g.
+#      MIX=1 MAXMEMORY=200mb KEYSPACE=1100000 scripts/bench-vs-redis.sh 3 2000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +54,68 @@ evicted() { redis-cli -p "$1" info stats | awk -F: '/^evicted_keys:/ {print $2+0
 
 start_servers
 limit_servers
+
+if [ "${MIX:-0}" = 1 ]; then
+  python3 - "$WORK" "$KEYSPACE" "${MIX_VALUE:-500}" "$REQUESTS" "${MAXMEMORY:-200mb}" <<'PY'
+import random, re, sys
+work, keyspace, size, requests, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+units = {"kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "": 1}
+number, unit = re.fullmatch(r"(\d+)([a-z]*)", limit.lower()).groups()
+limit_bytes = int(number) * units[unit]
+value = b"x" * size
+rng = random.Random(15)
+def key():
+    k = int(rng.gauss(keyspace / 2, keyspace / 6))
+    return b"memtier-%d" % min(max(k, 0), keyspace - 1)
+def set_cmd(k):
+    return b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, size, value)
+with open(f"{work}/fill.resp", "wb") as f:
+    # Twice the limit's worth of SETs: both servers are evicting before the first round.
+    for _ in range(2 * limit_bytes // size):
+        f.write(set_cmd(key()))
+with open(f"{work}/mix.resp", "wb") as f:
+    for i in range(requests):
+        k = key()
+        f.write(set_cmd(k) if i % 11 == 0 else b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k))
+PY
+  stat() { redis-cli -p "$1" info stats | awk -F: -v f="$2" '$1 == f {print $2+0}'; }
+  for port in "$REDIS_PORT" "$CACHET_PORT"; do
+    taskset -c "$LOAD_CPU" redis-cli -p "$port" --pipe < "$WORK/fill.resp" >/dev/null
+  done
+  : > "$WORK/mix.csv"
+  for round in $(seq "$ROUNDS"); do
+    if (( round % 2 )); then order="redis cachet"; else order="cachet redis"; fi
+    for server in $order; do
+      if [ "$server" = redis ]; then port=$REDIS_PORT; pid=$REDIS_PID; else port=$CACHET_PORT; pid=$CACHET_PID; fi
+      hits=$(stat "$port" keyspace_hits); misses=$(stat "$port" keyspace_misses)
+      before=$(cpu_ticks "$pid"); start=$(date +%s.%N)
+      taskset -c "$LOAD_CPU" redis-cli -p "$port" --pipe < "$WORK/mix.resp" >/dev/null
+      end=$(date +%s.%N); after=$(cpu_ticks "$pid")
+      echo "$server,$round,$start,$end,$((after - before)),$(( $(stat "$port" keyspace_hits) - hits )),$(( $(stat "$port" keyspace_misses) - misses ))" >> "$WORK/mix.csv"
+    done
+  done
+  stop_servers
+  python3 - "$WORK/mix.csv" "$(getconf CLK_TCK)" "$REQUESTS" <<'PY'
+import csv, statistics, sys
+raw, tick, requests = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rounds = {}
+for server, rnd, start, end, ticks, hits, misses in csv.reader(open(raw)):
+    rps = requests / (float(end) - float(start))
+    cpu = int(ticks) * 1e6 / tick / requests
+    hit = int(hits) / max(int(hits) + int(misses), 1)
+    rounds.setdefault(rnd, {})[server] = (rps, cpu, hit)
+full = [v for v in rounds.values() if len(v) == 2]
+med = statistics.median
+r = [med([v["redis"][i] for v in full]) for i in range(3)]
+c = [med([v["cachet"][i] for v in full]) for i in range(3)]
+print(f"{'mix':<8} | {'redis ops/s':>12} {'cachet ops/s':>12} {'ratio':>6} | {'cpu us/op r/c':>14} {'ratio':>6} | {'hit ratio r/c':>15}")
+print(f"{'1:10':<8} | {r[0]:>12.0f} {c[0]:>12.0f} {med([v['cachet'][0] / v['redis'][0] for v in full]):>6.2f} | "
+      f"{r[1]:>6.2f}/{c[1]:<6.2f} {med([v['cachet'][1] / v['redis'][1] for v in full]):>6.2f} | {r[2]:>7.4f}/{c[2]:<7.4f}")
+print("(ratios are cachet/redis, median of per-round ratios; CPU from /proc/PID/stat utime+stime)")
+PY
+  exit 0
+fi
+
 : > "$WORK/raw.csv"
 for round in $(seq "$ROUNDS"); do
   for pipeline in $PIPELINES; do

@@ -464,6 +464,18 @@ impl Entry {
         self.set_flag(IN_WINDOW, in_window);
     }
 
+    /// The address of the entry's allocation, read from the slot alone: eviction and the
+    /// admission window find an entry again by it without touching its block or rehashing its
+    /// key. Unique among live entries; it changes when the block is laid out anew (an expiry or a
+    /// cost appearing, a string growing, labels added), after which the finder falls back to
+    /// the key's hash.
+    pub fn identity(&self) -> usize {
+        match &self.0 {
+            Repr::Plain(block) => block.as_ptr() as usize,
+            Repr::Rich(rich) => &**rich as *const Rich as usize,
+        }
+    }
+
     fn int(&self) -> i64 {
         let mut raw = [0u8; 8];
         let payload = self.payload();

@@ -12,7 +12,7 @@ use crate::sync::LockExt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::engine::entry::Priority;
+use crate::engine::entry::{Entry, Priority};
 use crate::engine::policy::{score, EvictionSettings, Policy, Score, CRITICAL_CLASS};
 use crate::engine::{hash_key, Keyspace, Shard};
 
@@ -23,13 +23,16 @@ const PROBES_PER_SAMPLE: usize = 64;
 /// Sampling rounds that may find only critical entries before a walk looks for anything else.
 const ROUNDS_BEFORE_WALK: usize = 8;
 
+/// A sampled entry, known without its key: by its key's hash (its shard, and the sketch's
+/// estimate), the bucket it was found in and its `Entry::identity`, so that deleting it reads the
+/// slot it was sampled from and neither copies, compares nor rehashes a key.
 #[derive(Clone)]
 struct Candidate {
     score: Score,
     db: usize,
-    /// The key's hash, kept so that neither the pool nor the eviction hashes the key again.
     hash: u64,
-    key: Box<[u8]>,
+    bucket: usize,
+    identity: usize,
 }
 
 #[derive(Default)]
@@ -149,13 +152,32 @@ impl Keyspace {
     ) -> Outcome {
         let hash = candidate.hash;
         let mut shard = self.lock_shard(self.shard_of_hash(hash));
+        let Some(table) = shard.dbs.get(candidate.db) else {
+            return Outcome::Gone;
+        };
+        let same = |e: &Entry| e.identity() == candidate.identity;
+        let bucket = match table.map.get_bucket(candidate.bucket) {
+            Some(e) if same(e) => candidate.bucket,
+            // The table was resized since the sample, which moved its entries.
+            _ => match table.map.find_bucket_index(hash, same) {
+                Some(bucket) => bucket,
+                None => return Outcome::Gone,
+            },
+        };
+        // An address is unique among live entries only: one freed since the sample may hold
+        // another key now. What the Redis policies' pool decided from the sampled entry must
+        // still hold of this one (allkeys-cachet scores it again below).
+        let still_fits = table.map.get_bucket(bucket).is_some_and(|e| {
+            (e.priority() != Priority::Critical || candidate.score.class == CRITICAL_CLASS)
+                && (!settings.policy.volatile_only() || e.has_expiry())
+        });
+        if !still_fits {
+            return Outcome::Gone;
+        }
         if settings.policy == Policy::AllKeysCachet {
             let rescored = {
                 let frequency = shard.sketch.estimate(hash);
-                let Some(table) = shard.dbs.get(candidate.db) else {
-                    return Outcome::Gone;
-                };
-                let Some(entry) = table.map.find(hash, |e| e.key() == &candidate.key[..]) else {
+                let Some(entry) = table.map.get_bucket(bucket) else {
                     return Outcome::Gone;
                 };
                 score(entry, settings, now_ms, frequency)
@@ -169,13 +191,14 @@ impl Keyspace {
                 // It was used since it was sampled: back in the pool with its new score.
                 pool.extend_sorted(vec![Candidate {
                     score: rescored,
+                    bucket,
                     ..candidate
                 }]);
                 return Outcome::Rescored;
             }
         }
         let mut view = self.view(&mut shard, candidate.db, now_ms);
-        match view.evict(hash, &candidate.key) {
+        match view.evict_at(bucket) {
             Some(entry) => {
                 self.record_eviction(entry.memory(), entry.priority());
                 Outcome::Evicted
@@ -195,15 +218,18 @@ impl Keyspace {
                 if settings.policy.volatile_only() && shard.dbs[db].volatile == 0 {
                     continue;
                 }
-                let victim = shard.dbs[db].map.iter().find(|e| {
-                    admissible(e.priority(), settings, floor)
-                        && (!settings.policy.volatile_only() || e.has_expiry())
+                let map = &shard.dbs[db].map;
+                let victim = (0..map.num_buckets()).find(|&bucket| {
+                    map.get_bucket(bucket).is_some_and(|e| {
+                        admissible(e.priority(), settings, floor)
+                            && (!settings.policy.volatile_only() || e.has_expiry())
+                    })
                 });
-                let Some(key) = victim.map(|e| e.key().to_vec()) else {
+                let Some(bucket) = victim else {
                     continue;
                 };
                 let mut view = self.view(&mut shard, db, now_ms);
-                if let Some(entry) = view.evict(hash_key(&key), &key) {
+                if let Some(entry) = view.evict_at(bucket) {
                     self.record_eviction(entry.memory(), entry.priority());
                     return true;
                 }
@@ -253,6 +279,10 @@ fn over(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
 /// `allkeys-cachet` the lowest priority present; for the Redis policies anything not critical), so
 /// that rare low-priority keys are found before common higher ones; past the probe budget it takes
 /// the lowest-class entry it saw.
+///
+/// A probe's cost is its cache misses (control byte, slot, the block's header): the samples probe
+/// in rounds, one bucket each per round, and every round first loads all its probes' headers in
+/// a loop of independent loads that the CPU overlaps, then weighs them from the cache.
 fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut Vec<Candidate>) {
     let volatile_only = settings.policy.volatile_only();
     let dbs: Vec<usize> = (0..shard.dbs.len())
@@ -268,49 +298,70 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
     if cachet {
         // Every key leaving the admission window is weighed once against the residents sampled
         // with it. (A key whose window entry belongs to another database clears its flag here.)
-        for (db, hash) in std::mem::take(&mut shard.admission) {
-            let Some(table) = shard.dbs.get_mut(db) else {
+        for newcomer in std::mem::take(&mut shard.admission) {
+            let Some(table) = shard.dbs.get_mut(newcomer.db) else {
                 continue;
             };
-            if let Some(entry) = table.map.find_mut(hash, |e| hash_key(e.key()) == hash) {
-                entry.set_in_window(false);
-                let entry = &*entry;
-                let frequency = shard.sketch.estimate(hash);
-                out.push(Candidate {
-                    score: score(entry, settings, now_ms, frequency),
-                    db,
-                    hash,
-                    key: entry.key().into(),
-                });
-            }
+            let Some(bucket) = table.find_known(newcomer.hash, newcomer.identity) else {
+                continue;
+            };
+            let Some(entry) = table.map.get_bucket_mut(bucket) else {
+                continue;
+            };
+            entry.set_in_window(false);
+            let entry = &*entry;
+            let frequency = shard.sketch.estimate(newcomer.hash);
+            out.push(Candidate {
+                score: score(entry, settings, now_ms, frequency),
+                db: newcomer.db,
+                hash: newcomer.hash,
+                bucket,
+                identity: entry.identity(),
+            });
         }
     }
-    for _ in 0..settings.samples.max(1) {
-        let db = dbs[fastrand::usize(..dbs.len())];
-        let table = &shard.dbs[db];
-        let lowest_present = Priority::ALL
-            .into_iter()
-            .find(|p| table.by_priority[*p as usize] > 0)
-            .unwrap_or(Priority::Critical);
-        let wanted = if cachet {
-            lowest_present
-        } else {
-            lowest_present.max(Priority::Normal).min(Priority::High)
-        };
-        let buckets = table.map.num_buckets();
-        // (score, bucket, hash if computed): the key is hashed where the policy reads the sketch,
-        // and copied (hashed, for the others) once per sample, for the best probe only.
-        let mut best: Option<(Score, usize, Option<u64>)> = None;
-        for _ in 0..PROBES_PER_SAMPLE {
-            let bucket = fastrand::usize(..buckets);
-            // The slot holds the entry inline, and its header sits beside the key in one block:
-            // one dereference per probe.
-            let Some(entry) = table.map.get_bucket(bucket) else {
+    let mut draws: Vec<Draw> = (0..settings.samples.max(1))
+        .map(|_| {
+            let db = dbs[fastrand::usize(..dbs.len())];
+            let table = &shard.dbs[db];
+            let lowest_present = Priority::ALL
+                .into_iter()
+                .find(|p| table.by_priority[*p as usize] > 0)
+                .unwrap_or(Priority::Critical);
+            let wanted = if cachet {
+                lowest_present
+            } else {
+                lowest_present.max(Priority::Normal).min(Priority::High)
+            };
+            Draw {
+                db,
+                wanted,
+                bucket: 0,
+                eligible: false,
+                done: false,
+                best: None,
+            }
+        })
+        .collect();
+    for _ in 0..PROBES_PER_SAMPLE {
+        let mut probing = false;
+        for draw in draws.iter_mut().filter(|d| !d.done) {
+            let map = &shard.dbs[draw.db].map;
+            draw.bucket = fastrand::usize(..map.num_buckets());
+            draw.eligible = map
+                .get_bucket(draw.bucket)
+                .is_some_and(|e| (!volatile_only || e.has_expiry()) && !e.in_window());
+            probing = true;
+        }
+        if !probing {
+            break;
+        }
+        for draw in draws.iter_mut().filter(|d| !d.done && d.eligible) {
+            let Some(entry) = shard.dbs[draw.db].map.get_bucket(draw.bucket) else {
                 continue;
             };
-            if (volatile_only && !entry.has_expiry()) || entry.in_window() {
-                continue;
-            }
+            // The key is hashed where the policy reads the sketch; for the others, once per
+            // sample, for the best probe only.
             let hash = cachet.then(|| hash_key(entry.key()));
             let frequency = hash.map_or(0, |hash| shard.sketch.estimate(hash));
             let score = score(entry, settings, now_ms, frequency);
@@ -319,26 +370,40 @@ fn sample(shard: &mut Shard, settings: &EvictionSettings, now_ms: u64, out: &mut
             } else {
                 entry.priority().min(Priority::High)
             };
-            let good_enough = effective <= wanted;
-            if best.as_ref().is_none_or(|b| score.class > b.0.class) {
-                best = Some((score, bucket, hash));
+            if draw.best.as_ref().is_none_or(|b| score.class > b.0.class) {
+                draw.best = Some((score, draw.bucket, hash));
             }
-            if good_enough {
-                break;
-            }
+            draw.done = effective <= draw.wanted;
         }
-        let Some((score, bucket, hash)) = best else {
+    }
+    for draw in draws {
+        let Some((score, bucket, hash)) = draw.best else {
             continue;
         };
-        if let Some(entry) = table.map.get_bucket(bucket) {
+        if let Some(entry) = shard.dbs[draw.db].map.get_bucket(bucket) {
             out.push(Candidate {
                 score,
-                db,
+                db: draw.db,
                 hash: hash.unwrap_or_else(|| hash_key(entry.key())),
-                key: entry.key().into(),
+                bucket,
+                identity: entry.identity(),
             });
         }
     }
+}
+
+/// One sample being drawn: the bucket of its current probe, and the best probe so far.
+struct Draw {
+    db: usize,
+    /// The class that ends the sample (see `sample`).
+    wanted: Priority,
+    bucket: usize,
+    /// The current probe holds an entry the policy may consider (not in the window; with a TTL
+    /// under a volatile policy).
+    eligible: bool,
+    done: bool,
+    /// (score, bucket, the key's hash when the policy computed it).
+    best: Option<(Score, usize, Option<u64>)>,
 }
 
 /// The priority a cachet score's class stands for (classes count down from low = 3 to critical = 0).
@@ -368,9 +433,7 @@ impl Pool for Vec<Candidate> {
     /// candidate keeps this linear in `fresh`: the pool never grows past `POOL_SIZE + 1`.)
     fn extend_sorted(&mut self, fresh: Vec<Candidate>) {
         for candidate in fresh {
-            self.retain(|c| {
-                !(c.hash == candidate.hash && c.db == candidate.db && c.key == candidate.key)
-            });
+            self.retain(|c| c.identity != candidate.identity);
             let at = self
                 .iter()
                 .position(|c| candidate.score.evicts_before(&c.score))
@@ -560,6 +623,34 @@ mod tests {
         });
         assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(19_900));
         assert_eq!(keyspace.totals.keys.load(Ordering::Relaxed), 100);
+    }
+
+    /// Pooled candidates are known by their block's address, which the allocator hands to the
+    /// next key once the block is freed: a critical successor must not be taken for a normal
+    /// candidate deleted since.
+    #[test]
+    fn a_candidate_deleted_since_is_not_mistaken_for_its_successor() {
+        let keyspace = keyspace(Policy::AllKeysLru, 100);
+        for i in 0..=100 {
+            put(&keyspace, 0, &format!("k:{i}"), Priority::Normal, false);
+        }
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(1));
+        assert!(keyspace.eviction_pool_len() > 0);
+        for i in 0..=100 {
+            let key = format!("k:{i}");
+            keyspace.with_key(0, key.as_bytes(), now_ms(), |view, hash| {
+                view.remove(hash, key.as_bytes())
+            });
+            put(&keyspace, 0, &format!("c:{i}"), Priority::Critical, false);
+        }
+        put(&keyspace, 0, "normal", Priority::Normal, false);
+        assert_eq!(keyspace.evict_to_limit(now_ms()), Ok(2));
+        assert!(!exists(&keyspace, 0, "normal"));
+        assert_eq!(
+            keyspace.evictions.evicted_by_priority[Priority::Critical as usize]
+                .load(Ordering::Relaxed),
+            1
+        );
     }
 
     #[test]

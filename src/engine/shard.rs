@@ -175,13 +175,33 @@ pub struct Shard {
     pub stats: ShardStats,
     /// Access frequencies for `allkeys-cachet`, shared by the shard's databases.
     pub sketch: Sketch,
-    /// The admission window (W-TinyLFU): the newest keys (database, hash), oldest first. A key in
-    /// it is not sampled for eviction; when it leaves, it is weighed once against sampled residents.
-    pub window: VecDeque<(usize, u64)>,
+    /// The admission window (W-TinyLFU): the newest keys, oldest first. A key in it is not
+    /// sampled for eviction; when it leaves, it is weighed once against sampled residents.
+    pub window: VecDeque<Newcomer>,
     /// Keys that just left the window, waiting for that admission test.
-    pub admission: Vec<(usize, u64)>,
+    pub admission: Vec<Newcomer>,
     /// Top keys and per-prefix hits/misses (see `engine::analytics`).
     pub analytics: ShardAnalytics,
+}
+
+/// A key in the admission window or waiting for the admission test.
+#[derive(Debug, Clone, Copy)]
+pub struct Newcomer {
+    pub db: usize,
+    pub hash: u64,
+    /// Its entry's `Entry::identity` when it came in.
+    pub identity: usize,
+}
+
+impl Table {
+    /// The bucket of the entry whose key hashes to `hash`, known by its `identity`: found by the
+    /// slot's block address first, which reads no block and hashes no key; by rehashing the keys
+    /// of the bucket's probe sequence only when the entry was laid out anew since.
+    pub fn find_known(&self, hash: u64, identity: usize) -> Option<usize> {
+        self.map
+            .find_bucket_index(hash, |e| e.identity() == identity)
+            .or_else(|| self.map.find_bucket_index(hash, |e| hash_of(e) == hash))
+    }
 }
 
 /// A table is shrunk when its keys fill less than this percentage of its slots (Redis's
@@ -233,8 +253,8 @@ pub struct DbShard<'a> {
     pub shard_keys: &'a mut usize,
     pub stats: &'a mut ShardStats,
     pub sketch: &'a mut Sketch,
-    pub window: &'a mut VecDeque<(usize, u64)>,
-    pub admission: &'a mut Vec<(usize, u64)>,
+    pub window: &'a mut VecDeque<Newcomer>,
+    pub admission: &'a mut Vec<Newcomer>,
     pub analytics: &'a mut ShardAnalytics,
     pub db: usize,
     pub totals: &'a Totals,
@@ -274,20 +294,26 @@ impl DbShard<'_> {
     /// bucket when it is (still) present afterwards.
     fn expire_if_needed(&mut self, hash: u64, key: &[u8]) -> Option<usize> {
         let index = self.find_index(hash, key)?;
+        self.live_at(index)
+    }
+
+    /// `expire_if_needed` for an entry already found at bucket `index`.
+    fn live_at(&mut self, index: usize) -> Option<usize> {
         let entry = self.table.map.get_bucket(index)?;
         if entry.is_expired(self.now_ms) {
             if self.changes_paused {
                 return None;
             }
-            self.remove_at(index);
+            let entry = self.remove_at(index)?;
             self.stats.expired += 1;
-            self.notices.key(self.db, key, class::EXPIRED, "expired");
+            self.notices
+                .key(self.db, entry.key(), class::EXPIRED, "expired");
             return None;
         }
         if self.table.is_stale(entry) {
-            self.remove_at(index);
+            let entry = self.remove_at(index)?;
             self.stats.invalidated += 1;
-            self.notices.key(self.db, key, INVALIDATED, "del");
+            self.notices.key(self.db, entry.key(), INVALIDATED, "del");
             return None;
         }
         Some(index)
@@ -621,21 +647,26 @@ impl DbShard<'_> {
         }
         let enters_window = old.is_none() && self.admission_active();
         entry.set_in_window(enters_window);
+        let identity = entry.identity();
         self.table.map.insert_unique(hash, entry, hash_of);
         if enters_window {
-            self.window.push_back((self.db, hash));
+            self.window.push_back(Newcomer {
+                db: self.db,
+                hash,
+                identity,
+            });
             let size = (self.table.map.len() * self.settings.window_percent / 100).max(MIN_WINDOW);
             while self.window.len() > size {
-                let Some((db, leaving)) = self.window.pop_front() else {
+                let Some(leaving) = self.window.pop_front() else {
                     break;
                 };
-                if db == self.db {
-                    if let Some(entry) = self.table.map.find_mut(leaving, |e| hash_of(e) == leaving)
-                    {
+                if leaving.db == self.db {
+                    let bucket = self.table.find_known(leaving.hash, leaving.identity);
+                    if let Some(entry) = bucket.and_then(|b| self.table.map.get_bucket_mut(b)) {
                         entry.set_in_window(false);
                     }
                 }
-                self.admission.push((db, leaving));
+                self.admission.push(leaving);
             }
             if self.admission.len() > 2 * MAX_ADMISSION {
                 let excess = self.admission.len() - MAX_ADMISSION;
@@ -794,10 +825,14 @@ impl DbShard<'_> {
         self.sync_totals();
     }
 
-    /// Removes a key to make room, with its `evicted` notice.
-    pub fn evict(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
-        let entry = self.remove(hash, key)?;
-        self.notices.key(self.db, key, class::EVICTED, "evicted");
+    /// Removes the entry at bucket `index` to make room, with its `evicted` notice; `None` (and
+    /// the entry deleted as `live_at` does) when it had expired or was invalidated. Eviction finds
+    /// its victims by bucket: neither the key nor its hash is needed to delete one.
+    pub fn evict_at(&mut self, index: usize) -> Option<Entry> {
+        let index = self.live_at(index)?;
+        let entry = self.remove_at(index)?;
+        self.notices
+            .key(self.db, entry.key(), class::EVICTED, "evicted");
         Some(entry)
     }
 
