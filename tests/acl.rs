@@ -873,3 +873,95 @@ fn setuser_rules_are_redacted_in_the_slow_log() {
         assert!(shown.contains("(redacted)"), "{shown}");
     }
 }
+
+/// The `user` lines of a conf file, in order.
+fn user_lines(conf: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(conf)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("user "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// CONFIG REWRITE without an aclfile writes the users as redis-server 7.0 does (`rewriteConfig-
+/// UserOption`): ACL LIST's lines by name, the one already in the file replaced in place, the
+/// others (the default user too) appended; a restart from the file has the same users. With an
+/// aclfile the conf file keeps no `user` line.
+#[test]
+fn config_rewrite_writes_the_users_lines() {
+    let dir = common::scratch_dir();
+    let conf = dir.join("cachet.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "dir {}\nuser alice on >pw ~k* +get\nmaxmemory 1mb\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start_with_file(&conf);
+    let mut raw = server.raw();
+    let hash = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+    let hash_rule = format!("#{hash}");
+    let setuser: [&[u8]; 9] = [
+        b"ACL",
+        b"SETUSER",
+        b"bob",
+        b"on",
+        hash_rule.as_bytes(),
+        b"%R~r*",
+        b"&ch*",
+        b"+@read",
+        b"(~sel* +set)",
+    ];
+    assert_eq!(raw.call(&setuser), b"+OK\r\n");
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"requirepass", b"foo"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(raw.call(&[b"CONFIG", b"REWRITE"]), b"+OK\r\n");
+    let lines = user_lines(&conf);
+    // What redis-server 7.0.15 wrote for the same file and commands.
+    assert_eq!(
+        lines,
+        [
+            "user alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~k* resetchannels -@all +get",
+            &format!("user bob on #{hash} %R~r* resetchannels &ch* -@all +@read (~sel* resetchannels -@all +set)"),
+            "user default on #2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae ~* &* +@all",
+        ]
+    );
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("user alice "),
+        "replaced in place: {text}"
+    );
+    let list = raw.call(&[b"ACL", b"LIST"]);
+    drop(raw);
+    drop(server);
+
+    let server = TestServer::start_with_file(&conf);
+    let mut raw = server.raw();
+    assert_eq!(raw.call(&[b"AUTH", b"foo"]), b"+OK\r\n");
+    assert_eq!(raw.call(&[b"ACL", b"LIST"]), list);
+    drop(raw);
+    drop(server);
+    // With an aclfile, the users are that file's: the conf file gets none.
+    let acl = dir.join("users.acl");
+    std::fs::write(&acl, "user default on nopass ~* &* +@all\n").unwrap();
+    std::fs::write(
+        &conf,
+        format!("dir {}\naclfile {}\n", dir.display(), acl.display()),
+    )
+    .unwrap();
+    let server = TestServer::start_with_file(&conf);
+    let mut raw = server.raw();
+    assert_eq!(raw.call(&[b"ACL", b"SETUSER", b"carol", b"on"]), b"+OK\r\n");
+    assert_eq!(raw.call(&[b"CONFIG", b"REWRITE"]), b"+OK\r\n");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(user_lines(&conf).is_empty(), "{text}");
+    assert!(text.contains("aclfile"), "{text}");
+    drop(raw);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -344,10 +344,22 @@ fn expired_parent_invalidates_children() {
 /// holding a value acknowledged before the invalidation was sent escaped it.
 #[test]
 fn invalidation_races_with_writers() {
+    race_invalidations_with_writers(50);
+}
+
+/// One key per writer: the tag keeps moving into shards that held none of its keys, which an
+/// invalidation (locking only the tag's shards) must see as it does the others.
+#[test]
+fn small_tag_invalidation_races_with_writers_moving_between_shards() {
+    race_invalidations_with_writers(1);
+}
+
+/// Every key a writer had acknowledged before a `TAG.INVALIDATE` is gone after it, unless written
+/// again since (its value is then higher).
+fn race_invalidations_with_writers(slots: i64) {
     use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
     use std::sync::Arc;
     const WRITERS: usize = 4;
-    const SLOTS: i64 = 50;
     let server = TestServer::start();
     let acked: Arc<Vec<AtomicI64>> = Arc::new((0..WRITERS).map(|_| AtomicI64::new(-1)).collect());
     let stop = Arc::new(AtomicBool::new(false));
@@ -359,7 +371,7 @@ fn invalidation_races_with_writers() {
                 let mut i = 0i64;
                 while !stop.load(Ordering::Relaxed) {
                     let mut cmd = redis::cmd("CACHE.SET");
-                    cmd.arg(format!("race:{w}:{}", i % SLOTS))
+                    cmd.arg(format!("race:{w}:{}", i % slots))
                         .arg(i)
                         .arg("TAGS")
                         .arg(1)
@@ -380,7 +392,7 @@ fn invalidation_races_with_writers() {
             .query(&mut con)
             .unwrap();
         for (w, &acked_before) in before.iter().enumerate() {
-            let keys: Vec<String> = (0..SLOTS).map(|slot| format!("race:{w}:{slot}")).collect();
+            let keys: Vec<String> = (0..slots).map(|slot| format!("race:{w}:{slot}")).collect();
             let values: Vec<Option<i64>> = con.mget(&keys).unwrap();
             for (key, value) in keys.iter().zip(values) {
                 if let Some(value) = value {
@@ -414,6 +426,53 @@ fn invalidation_races_with_writers() {
         0
     );
     assert_eq!(info_field(&mut con, "tag_index_bytes"), 0);
+}
+
+/// TAG.INVALIDATE locks only the shards listed for a tag: the listing follows SWAPDB, survives a
+/// FLUSHDB that dropped the tables under it, and a tag whose keys were all deleted is unlisted.
+#[test]
+fn tag_shard_listing_follows_swapdb_flushdb_and_deletes() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let invalidate = |con: &mut Connection, tag: &str| -> i64 {
+        redis::cmd("TAG.INVALIDATE").arg(tag).query(con).unwrap()
+    };
+    for i in 0..40 {
+        cache_set(&mut con, &format!("s:{i}"), "v", &["t"]);
+    }
+    let _: () = redis::cmd("SWAPDB").arg(0).arg(1).query(&mut con).unwrap();
+    assert_eq!(invalidate(&mut con, "t"), 0);
+    let _: () = redis::cmd("SELECT").arg(1).query(&mut con).unwrap();
+    assert_eq!(invalidate(&mut con, "t"), 40);
+    let got: Option<String> = con.get("s:7").unwrap();
+    assert_eq!(got, None);
+
+    // Keys written after a FLUSHDB into shards listed before it.
+    for i in 0..40 {
+        cache_set(&mut con, &format!("s:{i}"), "v", &["t"]);
+    }
+    let _: () = redis::cmd("FLUSHDB").query(&mut con).unwrap();
+    assert_eq!(invalidate(&mut con, "t"), 0);
+    for i in 0..40 {
+        cache_set(&mut con, &format!("f:{i}"), "v", &["t"]);
+    }
+    assert_eq!(invalidate(&mut con, "t"), 40);
+
+    // Deleted one by one, then written again elsewhere.
+    for i in 0..10 {
+        cache_set(&mut con, &format!("d:{i}"), "v", &["gone"]);
+    }
+    for i in 0..10 {
+        let _: () = con.del(format!("d:{i}")).unwrap();
+    }
+    assert_eq!(invalidate(&mut con, "gone"), 0);
+    for i in 10..30 {
+        cache_set(&mut con, &format!("d:{i}"), "v", &["gone"]);
+    }
+    assert_eq!(invalidate(&mut con, "gone"), 20);
+    wait_swept(&mut con);
+    let size: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(size, 0);
 }
 
 /// The Laravel failure: tagged keys that expire must not leave their tag index behind.

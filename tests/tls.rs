@@ -564,7 +564,7 @@ fn exists(server: &TestServer, key: &str) -> bool {
 }
 
 /// Two daemons linked by their TLS ports only (a plaintext link cannot reach them there)
-/// exchange invalidations.
+/// exchange invalidations; peer-tls changed at run time reconnects the link.
 #[test]
 fn peers_linked_over_tls_exchange_invalidations() {
     let certs = Certs::new();
@@ -598,6 +598,14 @@ fn peers_linked_over_tls_exchange_invalidations() {
     assert_eq!(a.raw().call(&[b"SET", b"user:1", b"new"]), b"+OK\r\n");
     fleet::wait_until("A's write invalidates B's copy", || !exists(&b, "user:1"));
     assert!(exists(&a, "user:1"));
+
+    // peer-tls switched at run time: A's link reconnects at once, in the clear (to B's TLS port,
+    // where it gets no answer it can use), then over TLS again.
+    let set_peer_tls = |value: &[u8]| a.raw().call(&[b"CONFIG", b"SET", b"peer-tls", value]);
+    assert_eq!(set_peer_tls(b"no"), b"+OK\r\n");
+    fleet::wait_until("A's link down without TLS", || peers_up(&a) == 0);
+    assert_eq!(set_peer_tls(b"yes"), b"+OK\r\n");
+    fleet::wait_until("A's link up over TLS again", || peers_up(&a) == 1);
 
     // A peer whose certificate this daemon does not trust: the link stays down.
     let other = Ca::new(&certs.dir, "another-ca");
@@ -649,4 +657,312 @@ fn a_tls_redis_server_with_a_password_as_the_bus() {
     assert_eq!(a.raw().call(&[b"SET", b"k", b"a"]), b"+OK\r\n");
     fleet::wait_until("A's write invalidates B's copy", || !exists(&b, "k"));
     assert!(exists(&a, "k"));
+}
+
+/// One TLS command on a fresh connection (the server is given a client certificate).
+fn tls_call(addr: std::net::SocketAddr, certs: &Certs, args: &[&str]) -> Vec<u8> {
+    let mut stream = connect(addr, certs.client()).expect("TLS connection");
+    call(&mut stream, args).expect("reply")
+}
+
+/// MIGRATE over TLS with `tls-cluster yes`, as Redis 7.0's `migrateGetSocket`: between two TLS
+/// cachet daemons (the connection cached and used again), to a password-protected TLS
+/// redis-server, and from a redis-server with `tls-cluster yes` to cachet. A target that does not
+/// speak TLS, or one whose certificate is not trusted, fails to connect with Redis's text.
+#[test]
+fn migrate_over_tls_with_tls_cluster() {
+    const CONNECTING: &[u8] = b"-IOERR error or timeout connecting to the client\r\n";
+    let certs = Certs::new();
+    let a = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.cluster = true;
+    });
+    let b = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.port = 0;
+    });
+    let b_tls = b.tls.unwrap().port().to_string();
+    let mut con = a.raw();
+    assert_eq!(
+        con.call(&[b"CONFIG", b"GET", b"tls-cluster"]),
+        b"*2\r\n$11\r\ntls-cluster\r\n$3\r\nyes\r\n"
+    );
+    con.call(&[b"SET", b"k1", b"v1"]);
+    con.call(&[b"HSET", b"h", b"f", b"v"]);
+    con.call(&[b"SET", b"k2", b"v2", b"PX", b"100000"]);
+    let migrate = |con: &mut common::RawClient, port: &str, rest: &[&str]| {
+        let mut args: Vec<&[u8]> = vec![b"MIGRATE", b"127.0.0.1", port.as_bytes()];
+        args.extend(rest.iter().map(|a| a.as_bytes()));
+        con.call(&args)
+    };
+    assert_eq!(
+        migrate(&mut con, &b_tls, &["", "0", "5000", "KEYS", "k1", "h"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(con.call(&[b"EXISTS", b"k1", b"h"]), b":0\r\n");
+    let b_addr = b.tls.unwrap();
+    assert_eq!(tls_call(b_addr, &certs, &["GET", "k1"]), b"$2\r\nv1\r\n");
+    assert_eq!(
+        tls_call(b_addr, &certs, &["HGET", "h", "f"]),
+        b"$1\r\nv\r\n"
+    );
+    // The cached connection again, to another database.
+    assert_eq!(
+        migrate(&mut con, &b_tls, &["k2", "3", "5000", "COPY"]),
+        b"+OK\r\n"
+    );
+    let ttl = tls_call(
+        b_addr,
+        &certs,
+        &[
+            "EVAL",
+            "redis.call('SELECT', 3) return redis.call('PTTL', 'k2')",
+            "0",
+        ],
+    );
+    let ttl: i64 = String::from_utf8_lossy(&ttl[1..ttl.len() - 2])
+        .parse()
+        .unwrap();
+    assert!(ttl > 0 && ttl <= 100_000, "{ttl}");
+
+    // A plaintext target: the handshake gets no answer it can use.
+    let plain = TestServer::start();
+    let plain_port = plain.port().to_string();
+    assert_eq!(
+        migrate(&mut con, &plain_port, &["k2", "0", "1000"]),
+        CONNECTING
+    );
+    // A target whose certificate another CA signed.
+    let other_dir = common::scratch_dir();
+    let other_ca = Ca::new(&other_dir, "other-ca");
+    let stranger = other_ca.issue(&other_dir, "stranger");
+    let untrusted = TestServer::start_tls(|v| {
+        v.tls.cert_file = path(&stranger.cert);
+        v.tls.key_file = path(&stranger.key);
+        v.tls.ca_cert_file = path(&certs.ca.pem);
+    });
+    let untrusted_port = untrusted.tls.unwrap().port().to_string();
+    assert_eq!(
+        migrate(&mut con, &untrusted_port, &["k2", "0", "1000"]),
+        CONNECTING
+    );
+    assert_eq!(con.call(&[b"EXISTS", b"k2"]), b":1\r\n");
+
+    // To a TLS redis-server with a password, and from one with tls-cluster yes.
+    let redis = TlsRedis::start(&certs, &["--requirepass", "pw", "--tls-cluster", "yes"]);
+    let redis_port = redis.addr.port().to_string();
+    assert_eq!(
+        migrate(&mut con, &redis_port, &["k2", "0", "5000", "AUTH", "pw"]),
+        b"+OK\r\n"
+    );
+    let mut stream = connect(redis.addr, certs.client()).unwrap();
+    assert_eq!(call(&mut stream, &["AUTH", "pw"]).unwrap(), b"+OK\r\n");
+    assert_eq!(call(&mut stream, &["GET", "k2"]).unwrap(), b"$2\r\nv2\r\n");
+    assert_eq!(
+        call(
+            &mut stream,
+            &["MIGRATE", "127.0.0.1", &b_tls, "k2", "0", "5000"]
+        )
+        .unwrap(),
+        b"+OK\r\n"
+    );
+    assert_eq!(tls_call(b_addr, &certs, &["GET", "k2"]), b"$2\r\nv2\r\n");
+    // Both refuse a plaintext target with the same words.
+    call(&mut stream, &["SET", "k3", "v3"]).unwrap();
+    assert_eq!(
+        call(
+            &mut stream,
+            &["MIGRATE", "127.0.0.1", &plain_port, "k3", "0", "1000"]
+        )
+        .unwrap(),
+        CONNECTING
+    );
+    // Off again: plaintext.
+    assert_eq!(
+        con.call(&[b"CONFIG", b"SET", b"tls-cluster", b"no"]),
+        b"+OK\r\n"
+    );
+    con.call(&[b"SET", b"k4", b"v4"]);
+    assert_eq!(
+        migrate(&mut con, &plain_port, &["k4", "0", "5000"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(plain.raw().call(&[b"GET", b"k4"]), b"$2\r\nv4\r\n");
+    let _ = std::fs::remove_dir_all(&other_dir);
+}
+
+/// How a new connection with `config` was set up (after one command, so TLSv1.3's tickets,
+/// which follow the handshake, have arrived and been kept by the client).
+fn handshake_kind(
+    server: &TestServer,
+    config: &std::sync::Arc<rustls::ClientConfig>,
+) -> rustls::HandshakeKind {
+    let mut stream = connect(server.tls.unwrap(), config.clone()).unwrap();
+    assert_eq!(call(&mut stream, &["PING"]).unwrap(), b"+PONG\r\n");
+    stream.conn.handshake_kind().unwrap()
+}
+
+/// A client that resumes TLSv1.2 sessions by session ID only: the server's cache decides.
+fn session_id_client(certs: &Certs) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut config = (*client_config(
+        &certs.ca.pem,
+        Some(&certs.client),
+        &[&rustls::version::TLS12],
+    ))
+    .clone();
+    config.resumption = rustls::client::Resumption::in_memory_sessions(16)
+        .tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
+    std::sync::Arc::new(config)
+}
+
+/// tls-session-caching, tls-session-cache-size and tls-session-cache-timeout as OpenSSL applies
+/// them for Redis: sessions resume until the timeout (tickets of both versions, session IDs), the
+/// session-ID cache keeps its size (the oldest dropped), and no resumption when caching is off.
+#[test]
+fn session_resumption_follows_the_session_cache_directives() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    let certs = Certs::new();
+    let timed = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.session_cache_timeout = 2;
+    });
+    let tickets13 = client_config(
+        &certs.ca.pem,
+        Some(&certs.client),
+        &[&rustls::version::TLS13],
+    );
+    let tickets12 = client_config(
+        &certs.ca.pem,
+        Some(&certs.client),
+        &[&rustls::version::TLS12],
+    );
+    let ids = session_id_client(&certs);
+    for config in [&tickets13, &tickets12, &ids] {
+        assert_eq!(handshake_kind(&timed, config), Full);
+        assert_eq!(handshake_kind(&timed, config), Resumed);
+    }
+    // Past the timeout (whole seconds, as OpenSSL counts them): a full handshake again. The
+    // session-ID client offers its session all the same (it is given no lifetime): the server
+    // refuses it.
+    std::thread::sleep(Duration::from_millis(3500));
+    for config in [&tickets13, &tickets12, &ids] {
+        assert_eq!(handshake_kind(&timed, config), Full);
+    }
+
+    let one = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.session_cache_size = 1;
+    });
+    let (first, second) = (session_id_client(&certs), session_id_client(&certs));
+    assert_eq!(handshake_kind(&one, &first), Full);
+    assert_eq!(handshake_kind(&one, &first), Resumed);
+    assert_eq!(handshake_kind(&one, &second), Full);
+    assert_eq!(
+        handshake_kind(&one, &first),
+        Full,
+        "the cache keeps one session"
+    );
+
+    let off = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.tls.session_caching = false;
+    });
+    for config in [&tickets13, &ids] {
+        assert_eq!(handshake_kind(&off, config), Full);
+        assert_eq!(handshake_kind(&off, config), Full);
+    }
+}
+
+fn raw_to(port: u16) -> common::RawClient {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    common::RawClient { stream }
+}
+
+fn refused(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_err()
+}
+
+/// CONFIG SET port and tls-port at run time, as redis-server 7.0 does (its replies checked side
+/// by side): the new port is listened on, the old one no longer, connections already made stay; a
+/// port that is taken refuses the whole CONFIG SET with Redis's text, and a tls-port without TLS
+/// files refuses it as Redis does.
+#[test]
+fn ports_change_at_run_time() {
+    let certs = Certs::new();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    let redis = fleet::RedisServer::start();
+    let mut theirs = raw_to(redis.port);
+    let bare = TestServer::start();
+    let mut raw = bare.raw();
+    for name in ["port", "tls-port"] {
+        let args: [&[u8]; 6] = [
+            b"CONFIG",
+            b"SET",
+            name.as_bytes(),
+            busy_port.as_bytes(),
+            b"maxmemory",
+            b"10mb",
+        ];
+        assert_eq!(
+            String::from_utf8_lossy(&raw.call(&args)),
+            String::from_utf8_lossy(&theirs.call(&args)),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"SET", b"port", busy_port.as_bytes()]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(
+        raw.call(&[b"CONFIG", b"GET", b"maxmemory"]),
+        b"*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+    );
+
+    let server = TestServer::start_with(|v| certs.apply(v));
+    let mut con = server.raw();
+    assert_eq!(
+        con.call(&[b"CONFIG", b"SET", b"tls-port", busy_port.as_bytes()]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    let tls_port = fleet::free_port();
+    assert_eq!(
+        con.call(&[
+            b"CONFIG",
+            b"SET",
+            b"tls-port",
+            tls_port.to_string().as_bytes()
+        ]),
+        b"+OK\r\n"
+    );
+    let tls_addr: std::net::SocketAddr = ([127, 0, 0, 1], tls_port).into();
+    let mut tls_client = connect(tls_addr, certs.client()).unwrap();
+    assert_eq!(call(&mut tls_client, &["PING"]).unwrap(), b"+PONG\r\n");
+    let port = fleet::free_port();
+    assert_eq!(
+        con.call(&[b"CONFIG", b"SET", b"port", port.to_string().as_bytes()]),
+        b"+OK\r\n"
+    );
+    let mut moved = raw_to(port);
+    assert_eq!(moved.call(&[b"PING"]), b"+PONG\r\n");
+    fleet::wait_until("the old port closed", || refused(server.port()));
+    assert_eq!(con.call(&[b"PING"]), b"+PONG\r\n", "connections made stay");
+    assert_eq!(
+        moved.call(&[b"CONFIG", b"GET", b"port"]),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{port}\r\n",
+            port.to_string().len()
+        )
+        .into_bytes()
+    );
+    assert_eq!(
+        moved.call(&[b"CONFIG", b"SET", b"tls-port", b"0"]),
+        b"+OK\r\n"
+    );
+    fleet::wait_until("the TLS port closed", || refused(tls_port));
+    assert_eq!(call(&mut tls_client, &["PING"]).unwrap(), b"+PONG\r\n");
+    drop(busy);
 }

@@ -399,14 +399,26 @@ fn acl_users(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Every user as ACL LIST, ACL SAVE and CONFIG REWRITE write it (`user name rules...`), by name.
+pub fn user_lines(server: &Server) -> Vec<Vec<u8>> {
+    server
+        .acl
+        .users()
+        .into_iter()
+        .map(|user| {
+            let mut line = b"user ".to_vec();
+            line.extend_from_slice(&user.name);
+            line.push(b' ');
+            line.extend_from_slice(describe_user(&user, command_index()).as_bytes());
+            line
+        })
+        .collect()
+}
+
 fn acl_list(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let users = ctx.server.acl.users();
-    ctx.out.array(users.len());
-    for user in users {
-        let mut line = b"user ".to_vec();
-        line.extend_from_slice(&user.name);
-        line.push(b' ');
-        line.extend_from_slice(describe_user(&user, command_index()).as_bytes());
+    let lines = user_lines(ctx.server);
+    ctx.out.array(lines.len());
+    for line in lines {
         ctx.out.bulk(&line);
     }
     Ok(())

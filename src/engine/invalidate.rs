@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::engine::glob::glob_match;
-use crate::engine::labels::{LabelKind, Taken};
+use crate::engine::labels::{label_hash, LabelKind, Taken};
 use crate::engine::notice::{class, Notice, Target};
 use crate::engine::shard::INVALIDATED;
 use crate::engine::{now_ms, Keyspace};
@@ -37,15 +37,19 @@ pub struct Sweeper {
 
 impl Keyspace {
     /// Invalidates every key of database `db` carrying one of the labels: atomically for other
-    /// clients (every shard is locked while the labels' key sets are taken, a few microseconds
-    /// for the lot), after which readers miss those keys. Returns how many keys that was.
+    /// clients (the shards holding the labels' keys, or for parents every shard, are locked
+    /// while the key sets are taken, a few microseconds for the lot), after which readers miss
+    /// those keys. Returns how many keys that was.
     pub fn invalidate_labels(&self, db: usize, kind: LabelKind, names: &[&[u8]]) -> usize {
         if db >= self.databases() || names.is_empty() {
             return 0;
         }
         let now = now_ms();
         let mut jobs = Vec::new();
-        let mut locked = self.lock_all();
+        let mut locked = match kind {
+            LabelKind::Tag => self.lock_tag_shards(db, names),
+            LabelKind::Parent => self.lock_all(),
+        };
         locked.for_each_indexed(|index, shard| {
             let mut view = self.view(shard, db, now);
             for name in names {
@@ -56,6 +60,11 @@ impl Keyspace {
                         taken,
                         next: 0,
                     });
+                }
+                // Also drops a listing left by a FLUSHDB, whose tables went without unlisting.
+                let hash = label_hash(name);
+                if kind == LabelKind::Tag && !view.table.tags.holds_hash(hash) {
+                    self.notices.tag_shards.unlist(db, hash, index);
                 }
             }
         });
@@ -79,6 +88,40 @@ impl Keyspace {
             self.sweeper.wakeup.notify_one();
         }
         total
+    }
+
+    /// Locks the shards listed for the tags (`TagShards`). The listing read before locking may be
+    /// stale: it is read again under the locks, and while it names a shard not locked, the lot is
+    /// released and taken again with it. Once it names none, no other shard can hold a key of
+    /// the tags until these locks are released. With no shard listed, shard 0 is locked so that
+    /// the listing is read under a lock, as SWAPDB's swap of it needs.
+    fn lock_tag_shards(&self, db: usize, names: &[&[u8]]) -> crate::engine::Locked<'_> {
+        let hashes: Vec<u64> = names.iter().map(|name| label_hash(name)).collect();
+        let listed = |out: &mut Vec<usize>| {
+            out.clear();
+            for &hash in &hashes {
+                self.notices.tag_shards.shards(db, hash, out);
+            }
+            out.sort_unstable();
+            out.dedup();
+        };
+        let (mut want, mut now) = (Vec::new(), Vec::new());
+        listed(&mut want);
+        loop {
+            let locked = if want.is_empty() {
+                self.lock_shards(&[0])
+            } else {
+                self.lock_shards(&want)
+            };
+            listed(&mut now);
+            if now.iter().all(|s| want.binary_search(s).is_ok()) {
+                return locked;
+            }
+            drop(locked);
+            want.append(&mut now);
+            want.sort_unstable();
+            want.dedup();
+        }
     }
 
     /// Deletes up to `budget` keys made stale by invalidations, each job's share under its own

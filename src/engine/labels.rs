@@ -146,7 +146,7 @@ impl LabelIndex {
     };
 }
 
-fn label_hash(name: &[u8]) -> u64 {
+pub fn label_hash(name: &[u8]) -> u64 {
     hash_key(name)
 }
 
@@ -224,33 +224,42 @@ impl LabelIndex {
         result
     }
 
-    /// Lists the key under the label; false if it was listed already.
-    pub fn add(&mut self, name: &[u8], key_hash: u64, entry_bytes: usize) -> bool {
+    /// Lists the key under the label. Returns whether it was not listed already, and whether the
+    /// label had no key before (its shard now holds it: `TagShards`).
+    pub fn add(&mut self, name: &[u8], key_hash: u64, entry_bytes: usize) -> (bool, bool) {
         self.update(name, |label| {
             label.entry_bytes += entry_bytes;
             if label.contains(key_hash) {
-                return false;
+                return (false, false);
             }
+            let first = label.keys.is_empty();
             label.keys.insert_unique(key_hash, key_hash, |&h| h);
-            true
+            (true, first)
         })
     }
 
-    /// Unlists the key; false if it was not listed (e.g. taken by an invalidation).
-    pub fn remove(&mut self, name: &[u8], key_hash: u64, entry_bytes: usize) -> bool {
+    /// Unlists the key. Returns whether it was listed (it may have been taken by an
+    /// invalidation), and whether that left the label without keys.
+    pub fn remove(&mut self, name: &[u8], key_hash: u64, entry_bytes: usize) -> (bool, bool) {
         if self.get(name).is_none() {
-            return false;
+            return (false, false);
         }
         self.update(name, |label| {
             label.entry_bytes = label.entry_bytes.saturating_sub(entry_bytes);
             match label.keys.find_entry(key_hash, |&h| h == key_hash) {
                 Ok(found) => {
                     found.remove();
-                    true
+                    (true, label.keys.is_empty())
                 }
-                Err(_) => false,
+                Err(_) => (false, false),
             }
         })
+    }
+
+    /// Whether a label whose name hashes to `hash` has keys: one name's emptied set does not
+    /// unlist the shard while a colliding name still has keys there.
+    pub fn holds_hash(&self, hash: u64) -> bool {
+        self.table().find(hash, |l| !l.keys.is_empty()).is_some()
     }
 
     /// Empties the index (FLUSHDB), returning each label's name and key count.

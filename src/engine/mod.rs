@@ -19,6 +19,7 @@ pub mod policy;
 pub mod shard;
 pub mod sketch;
 pub mod snapshot;
+pub mod tag_shards;
 pub mod types;
 
 use crate::sync::LockExt;
@@ -178,7 +179,7 @@ impl Keyspace {
             baseline: AtomicUsize::new(0),
             settings: SharedSettings::default(),
             evictions: evict::EvictionState::default(),
-            notices: notice::Notices::default(),
+            notices: notice::Notices::new(count, databases),
             sweeper: invalidate::Sweeper::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
@@ -372,7 +373,7 @@ impl Keyspace {
     /// The shard of a key. Uses the hash's upper half, because the tables take their bucket index
     /// from the low bits and their tag from the top seven.
     pub fn shard_of_hash(&self, hash: u64) -> usize {
-        ((hash >> 32) as usize) & self.shard_mask
+        shard_of_hash(hash, self.shard_mask)
     }
 
     pub fn lock_shard(&self, index: usize) -> MutexGuard<'_, Shard> {
@@ -413,6 +414,14 @@ impl Keyspace {
                 .into_iter()
                 .map(|i| (i, self.lock_shard(i)))
                 .collect(),
+        }
+    }
+
+    /// Locks the shards given in ascending order, without duplicates.
+    pub fn lock_shards(&self, indexes: &[usize]) -> Locked<'_> {
+        Locked {
+            keyspace: self,
+            guards: indexes.iter().map(|&i| (i, self.lock_shard(i))).collect(),
         }
     }
 
@@ -556,6 +565,11 @@ pub struct LabelStats {
     pub tags: usize,
     pub tag_bytes: usize,
     pub dependency_bytes: usize,
+}
+
+/// The shard of a key hash among `mask + 1` shards (`Keyspace::shard_of_hash`).
+pub fn shard_of_hash(hash: u64, mask: usize) -> usize {
+    ((hash >> 32) as usize) & mask
 }
 
 /// A set of shards locked together, in ascending shard order.

@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
 
 use crate::engine::labels::Dependencies;
+use crate::engine::tag_shards::TagShards;
 
 /// Classes of events, with Redis's `NOTIFY_*` bit values (the letters of
 /// `notify-keyspace-events`).
@@ -96,14 +97,24 @@ pub fn keeping_dependents<R>(f: impl FnOnce() -> R) -> R {
 
 /// The dispatcher. Sinks are installed once, when the server is built; a keyspace without a
 /// server (unit tests, benches) has none and emitting costs one load.
-#[derive(Default)]
 pub struct Notices {
     sinks: OnceLock<Box<[Arc<dyn NoticeSink>]>>,
     /// The engine's own consumer: keys other keys depend on (`CACHE.DEPEND`).
     pub dependencies: Dependencies,
+    /// The shards holding each tag's keys, kept as tags are listed and unlisted.
+    pub tag_shards: TagShards,
 }
 
 impl Notices {
+    /// `shards` is the keyspace's (a power of two).
+    pub fn new(shards: usize, databases: usize) -> Self {
+        Notices {
+            sinks: OnceLock::new(),
+            dependencies: Dependencies::default(),
+            tag_shards: TagShards::new(shards, databases),
+        }
+    }
+
     /// Installs the sinks. Returns false (and changes nothing) if they were installed already.
     pub fn install(&self, sinks: Vec<Arc<dyn NoticeSink>>) -> bool {
         self.sinks.set(sinks.into_boxed_slice()).is_ok()
@@ -160,7 +171,7 @@ mod tests {
 
     #[test]
     fn every_sink_sees_every_notice_once_installed() {
-        let notices = Notices::default();
+        let notices = Notices::new(1, 4);
         notices.key(0, b"before", class::GENERIC, "del");
         let a = Arc::new(Recorder::default());
         let b = Arc::new(Recorder::default());

@@ -8,7 +8,7 @@ use hashbrown::HashTable;
 use crate::engine::analytics::ShardAnalytics;
 use crate::engine::entry::{Entry, TagList};
 use crate::engine::expire::HashesWithTtls;
-use crate::engine::labels::{LabelIndex, LabelKind, Taken};
+use crate::engine::labels::{label_hash, LabelIndex, LabelKind, Taken};
 use crate::engine::memory::table_size;
 use crate::engine::notice::{class, Notices};
 use crate::engine::policy::{lfu_access, EvictionSettings, Policy};
@@ -309,10 +309,13 @@ impl DbShard<'_> {
 
     fn index_labels(&mut self, tags: &[Box<[u8]>], parents: &[Box<[u8]>], hash: u64, bytes: usize) {
         for tag in tags {
-            self.table.tags.add(tag, hash, bytes);
+            if self.table.tags.add(tag, hash, bytes).1 {
+                let tag_shards = &self.notices.tag_shards;
+                tag_shards.list_key(self.db, label_hash(tag), hash);
+            }
         }
         for parent in parents {
-            if self.table.dependents.add(parent, hash, bytes) {
+            if self.table.dependents.add(parent, hash, bytes).0 {
                 self.notices.dependencies.register(parent, 1);
             }
         }
@@ -331,10 +334,16 @@ impl DbShard<'_> {
         bytes: usize,
     ) {
         for tag in tags {
-            self.table.tags.remove(tag, hash, bytes);
+            if self.table.tags.remove(tag, hash, bytes).1 {
+                let tag_hash = label_hash(tag);
+                if !self.table.tags.holds_hash(tag_hash) {
+                    let tag_shards = &self.notices.tag_shards;
+                    tag_shards.unlist_key(self.db, tag_hash, hash);
+                }
+            }
         }
         for parent in parents {
-            if self.table.dependents.remove(parent, hash, bytes) {
+            if self.table.dependents.remove(parent, hash, bytes).0 {
                 self.notices.dependencies.register(parent, -1);
             }
         }

@@ -27,39 +27,10 @@ use crate::engine::dump::RestoreLimits;
 use crate::engine::types::hash::HashLimits;
 use crate::engine::types::zset::ZSetLimits;
 use crate::state::config::ConfigValues;
+use crate::state::listeners::Rebind;
 use crate::state::{persistence, Server, CACHET_VERSION};
 
-/// A listening socket on `addr` (`host:port`, brackets around an IPv6 host) whose kernel queue of
-/// connections not yet accepted holds `backlog` (`tcp-backlog`), as Redis's `listen(fd, backlog)`:
-/// tokio's own `bind` fixes it at 1024 whatever the configuration says.
-pub fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
-    use std::net::ToSocketAddrs;
-    let address = addr.to_socket_addrs()?.next().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
-    })?;
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(address),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    socket.set_reuse_address(true)?;
-    if address.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.set_nonblocking(true)?;
-    socket.bind(&address.into())?;
-    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
-        .ok()
-        .and_then(|text| text.trim().parse::<u32>().ok());
-    if let Some(somaxconn) = somaxconn.filter(|&max| max < backlog) {
-        tracing::warn!(
-            "The TCP backlog setting of {backlog} cannot be enforced because \
-             /proc/sys/net/core/somaxconn is set to the lower value of {somaxconn}."
-        );
-    }
-    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
-    TcpListener::from_std(socket.into())
-}
+pub use crate::state::listeners::{host_port, listen};
 
 /// The sockets `serve` accepts clients on: plaintext (`port`) and TLS (`tls-port`), one of each
 /// per `bind` address.
@@ -132,15 +103,6 @@ pub async fn run(
         }
     };
     serve(listeners, admin, values, config_file, shutdown).await
-}
-
-/// `host:port`, with brackets around an IPv6 host.
-pub fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 /// `run` with the admin port's listener bound by the caller (tests bind `127.0.0.1:0`; the binary
@@ -246,12 +208,22 @@ pub async fn serve(
     server.accepting.store(true, Ordering::Release);
     let all = (listeners.plain.into_iter().map(|l| (l, false)))
         .chain(listeners.tls.into_iter().map(|l| (l, true)));
+    // Followed before the first accept: a CONFIG SET port served at once must find it.
+    let rebinds = server.ports.follow();
+    let mut accepting = Vec::new();
     for (listener, tls) in all {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, tls, version = CACHET_VERSION, "cachet ready to accept connections");
         }
-        tokio::spawn(accept_loop(server.clone(), listener, tls, done_tx.clone()));
+        let task = tokio::spawn(accept_loop(server.clone(), listener, tls, done_tx.clone()));
+        accepting.push((tls, task));
     }
+    tokio::spawn(follow_ports(
+        server.clone(),
+        rebinds,
+        accepting,
+        done_tx.clone(),
+    ));
     let cron = tokio::spawn(cron::cron(server.clone()));
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let probe = tokio::spawn(cluster_probe::probe(server.clone()));
@@ -320,6 +292,44 @@ pub fn import_rdb(server: &Server, path: &std::path::Path) -> Result<LoadStats, 
     let stats = rdb_file::load_file(path, &server.keyspace, options)?;
     stats.log(started.elapsed());
     Ok(stats)
+}
+
+/// CONFIG SET port / tls-port: the port's accept loops stop (their connections stay) and the new
+/// sockets' start.
+async fn follow_ports(
+    server: Arc<Server>,
+    mut rebinds: mpsc::UnboundedReceiver<Rebind>,
+    mut accepting: Vec<(bool, tokio::task::JoinHandle<()>)>,
+    done: mpsc::Sender<()>,
+) {
+    let mut stopping = server.shutdown_receiver();
+    loop {
+        let rebind = tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => return,
+            rebind = rebinds.recv() => match rebind {
+                Some(rebind) => rebind,
+                None => return,
+            },
+        };
+        accepting.retain(|(tls, task)| {
+            if *tls == rebind.tls {
+                task.abort();
+            }
+            *tls != rebind.tls
+        });
+        for listener in rebind.listeners {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, tls = rebind.tls, "accepting connections on a new port");
+            }
+            let task = tokio::spawn(accept_loop(
+                server.clone(),
+                listener,
+                rebind.tls,
+                done.clone(),
+            ));
+            accepting.push((rebind.tls, task));
+        }
+    }
 }
 
 async fn accept_loop(

@@ -525,7 +525,10 @@ impl Config {
 
     /// Rewrites the conf file so that it holds the running configuration: directives already in
     /// the file are updated in place, others that differ from the default are appended.
-    pub fn rewrite(&self) -> Result<(), CmdError> {
+    /// `users`: the `user` lines the file is to hold (Redis's rewrite of a repeated directive:
+    /// each one already there is replaced in place by the next, those left over are appended and
+    /// the old ones in excess removed).
+    pub fn rewrite(&self, users: &[String]) -> Result<(), CmdError> {
         let Some(path) = &self.file else {
             return Err(CmdError::ConfigNoFile);
         };
@@ -533,8 +536,13 @@ impl Config {
         let values = self.read();
         let mut written = std::collections::HashSet::new();
         let mut lines = Vec::new();
+        let mut users = users.iter();
         for line in existing.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
+            if name.eq_ignore_ascii_case("user") {
+                lines.extend(users.next().cloned());
+                continue;
+            }
             match find_directive(name) {
                 Some(d) if !line.trim_start().starts_with('#') => {
                     if written.insert(d.name) {
@@ -550,6 +558,7 @@ impl Config {
                 lines.push(format!("{} {}", d.name, quote(value)));
             }
         }
+        lines.extend(users.cloned());
         let text = lines.join("\n") + "\n";
         let temp = path.with_extension("rewrite.tmp");
         std::fs::write(&temp, text)

@@ -14,6 +14,7 @@ pub mod coherence;
 pub mod config;
 pub mod exec_gate;
 pub mod latency;
+pub mod listeners;
 pub mod metrics;
 pub mod migrate;
 pub mod monitor;
@@ -154,6 +155,8 @@ pub struct Server {
     pub cluster: cluster::Cluster,
     /// MIGRATE's connections to other servers, kept for the next MIGRATE.
     pub migrate_sockets: migrate::MigrateSockets,
+    /// CONFIG SET port / tls-port: new sockets to the accept loops.
+    pub ports: listeners::Ports,
     /// Snapshots: changes since the last save, the save running, the load at start.
     pub persistence: Arc<persistence::Persistence>,
     /// The TLS contexts of the TLS listener and of the links opened over TLS.
@@ -191,6 +194,11 @@ impl Server {
                         config.coherence_announce.clone()
                     },
                     backlog_size: config.coherence_backlog_size,
+                    transport: coherence::Transport {
+                        peer_tls: config.peer_tls,
+                        bus_tls: config.coherence_bus_tls,
+                        bus_login: config.coherence_bus_login.clone(),
+                    },
                 },
             )
         };
@@ -317,6 +325,7 @@ impl Server {
             monitors: Default::default(),
             cluster,
             migrate_sockets: Default::default(),
+            ports: Default::default(),
             tls: Default::default(),
             warm: Default::default(),
             persistence: Arc::default(),

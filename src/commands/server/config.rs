@@ -10,6 +10,7 @@ use crate::commands::{CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::state::config::{directives, find_directive, refusal, Directive};
+use crate::state::listeners;
 
 const ADMIN_FLAGS: CommandFlags = flags!(ADMIN, NOSCRIPT, LOADING, STALE);
 const ADMIN_ACL: AclCategories = acl!(ADMIN, SLOW, DANGEROUS);
@@ -189,18 +190,42 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .iter()
         .find(|(name, _)| crate::state::tls::config::shapes_contexts(name))
         .map(|(name, _)| *name);
+    // A new port is bound before the change is published: one that cannot be had refuses it all.
+    let mut rebinds = Vec::new();
     server
         .config
-        .set_checked(&pairs, allow_protected, |values| match tls_change {
-            Some(name) => server
-                .tls
-                .configure(values)
-                .map_err(|_| CmdError::ConfigInvalid {
-                    name: name.into(),
-                    reason: crate::state::tls::UPDATE_FAILED.into(),
-                }),
-            None => Ok(()),
+        .set_checked(&pairs, allow_protected, |values| {
+            if let Some(name) = tls_change {
+                server
+                    .tls
+                    .configure(values)
+                    .map_err(|_| CmdError::ConfigInvalid {
+                        name: name.into(),
+                        reason: crate::state::tls::UPDATE_FAILED.into(),
+                    })?;
+            }
+            let current = server.config.read();
+            let ports = [
+                ("port", false, current.port, values.port),
+                ("tls-port", true, current.tls_port, values.tls_port),
+            ];
+            for (name, tls, old, new) in ports {
+                if old == new {
+                    continue;
+                }
+                let listeners = listeners::bind_port(values, new, tls).map_err(|_| {
+                    CmdError::ConfigInvalid {
+                        name: name.into(),
+                        reason: listeners::UNABLE_TO_LISTEN.into(),
+                    }
+                })?;
+                rebinds.push(listeners::Rebind { tls, listeners });
+            }
+            Ok(())
         })?;
+    for rebind in rebinds {
+        server.ports.rebind(rebind);
+    }
     ctx.server.apply_config();
     ctx.out.ok();
     Ok(())
@@ -222,7 +247,16 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.server.config.rewrite()?;
+    // As Redis 7.0's `rewriteConfigUserOption`: without an aclfile the users are the conf file's
+    // `user` lines; with one, they are the ACL file's and the conf file keeps none.
+    let users = match ctx.server.config.read().aclfile.is_empty() {
+        true => crate::commands::acl::user_lines(ctx.server)
+            .into_iter()
+            .map(|line| String::from_utf8_lossy(&line).into_owned())
+            .collect(),
+        false => Vec::new(),
+    };
+    ctx.server.config.rewrite(&users)?;
     ctx.out.ok();
     Ok(())
 }

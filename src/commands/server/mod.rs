@@ -123,6 +123,11 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let mut locked = ctx.server.keyspace.lock_all();
         crate::state::multi::touch_swapped(ctx.server, &mut locked, first, second, ctx.now_ms);
         locked.for_each(|shard| shard.dbs.swap(first, second));
+        ctx.server
+            .keyspace
+            .notices
+            .tag_shards
+            .swap_dbs(first, second);
         // Announced before the shards are released, as FLUSHDB's.
         for db in [first, second] {
             ctx.server.keyspace.notices.emit(&Notice {

@@ -103,11 +103,21 @@ pub async fn supervise(server: Arc<Server>) {
     let mut stopping = server.shutdown_receiver();
     let mut running: Vec<(Arc<LinkState>, JoinHandle<()>)> = Vec::new();
     let mut forwarder: Option<((String, String), JoinHandle<()>)> = None;
+    let mut transport = None;
     loop {
         let settings = desired.borrow_and_update().clone();
         let wanted = settings.wanted_links();
+        // TLS switched on or off, or the bus's credentials changed: every link reconnects.
+        let reconnect = transport
+            .replace(settings.transport.clone())
+            .is_some_and(|before| before != settings.transport);
+        if reconnect {
+            if let Some((_, task)) = forwarder.take() {
+                task.abort();
+            }
+        }
         running.retain(|(link, task)| {
-            let keep = wanted.contains(&(link.addr.clone(), link.bus));
+            let keep = !reconnect && wanted.contains(&(link.addr.clone(), link.bus));
             if !keep {
                 task.abort();
             }

@@ -53,7 +53,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "",
         mutable: true,
         protected: true,
-        help: "redis://host:port of a Redis-compatible server used as the pub/sub broker of the fleet instead of a full mesh of peers (peer is then ignored); rediss:// for TLS (tls-ca-cert-file must trust it); user:password@ or :password@ before the host to AUTH first (percent-encoded). Empty: mesh. A change reaches the next connection.",
+        help: "redis://host:port of a Redis-compatible server used as the pub/sub broker of the fleet instead of a full mesh of peers (peer is then ignored); rediss:// for TLS (tls-ca-cert-file must trust it); user:password@ or :password@ before the host to AUTH first (percent-encoded). Empty: mesh. A change reconnects the link.",
         get: |c| bus_url(c),
         set: |c, a| {
             let bus = parse_bus_url(one(a)?)?;
@@ -68,7 +68,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "no",
         mutable: true,
         protected: false,
-        help: "yes: links to peers (and the replays asked of the daemons announced on a bus) go over TLS, to the peers' tls-port, trusting tls-ca-cert-file/dir and presenting tls-client-cert-file (or tls-cert-file). A change reaches the next connection.",
+        help: "yes: links to peers (and the replays asked of the daemons announced on a bus) go over TLS, to the peers' tls-port, trusting tls-ca-cert-file/dir and presenting tls-client-cert-file (or tls-cert-file). A change reconnects every link.",
         get: |c| yes_no(c.peer_tls),
         set: |c, a| {
             c.peer_tls = boolean(a)?;

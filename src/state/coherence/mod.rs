@@ -108,6 +108,16 @@ pub struct Settings {
     /// host:port peers reach this daemon at for replays, announced on the bus.
     pub announce: String,
     pub backlog_size: usize,
+    /// How the links connect (`peer-tls`, a `rediss://` bus, the bus's credentials): a change
+    /// reconnects every link, so none stays on what the configuration no longer says.
+    pub transport: Transport,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transport {
+    pub peer_tls: bool,
+    pub bus_tls: bool,
+    pub bus_login: Option<(String, String)>,
 }
 
 impl Settings {

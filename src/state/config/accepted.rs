@@ -308,7 +308,6 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("cluster-link-sendbuf-limit", "cluster-link-sendbuf-limit", "0", true, Kind::Memory(0, u64::MAX), "Accepted; no cluster mode yet."),
     accepted!("cluster-preferred-endpoint-type", "cluster-preferred-endpoint-type", "ip", true, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "Accepted; no cluster mode yet."),
     accepted!("tls-dh-params-file", "tls-dh-params-file", "", true, Kind::DefaultOnly(NO_DH), "Only empty: rustls uses ECDHE only."),
-    accepted!("tls-cluster", "tls-cluster", "no", true, Kind::Bool, "Accepted; no cluster bus (peers use peer-tls)."),
     accepted!("tls-replication", "tls-replication", "no", true, Kind::Bool, "Accepted; no replication (peers use peer-tls)."),
 ];
 

@@ -12,9 +12,9 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "port",
         default: "6379",
-        mutable: false,
+        mutable: true,
         protected: false,
-        help: "TCP port of the plaintext listener, on every bind address; 0: none (with a tls-port, TLS only).",
+        help: "TCP port of the plaintext listener, on every bind address; 0: none (with a tls-port, TLS only). CONFIG SET listens on the new port and stops listening on the old one; connections already made stay.",
         get: |c| c.port.to_string(),
         set: |c, a| {
             c.port = int(a, 0, 65535)?;

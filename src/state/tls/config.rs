@@ -1,5 +1,5 @@
 //! The TLS directives, with Redis 7.0's names, defaults and ranges (`tls-auth-clients-user` is Redis
-//! 8.6's). Every one but `tls-port` may change at run time: `CONFIG SET` rebuilds the contexts
+//! 8.6's). Every one may change at run time: `CONFIG SET` rebuilds the contexts
 //! (`Tls::configure`) and refuses the change, keeping the running ones, when they do not build.
 //! Part of the one configuration (`state::config::directives`).
 
@@ -41,9 +41,9 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "tls-port",
         default: "0",
-        mutable: false,
+        mutable: true,
         protected: false,
-        help: "TCP port of the TLS listener, on every bind address; 0: none. `port 0` with a tls-port serves TLS only.",
+        help: "TCP port of the TLS listener, on every bind address; 0: none. `port 0` with a tls-port serves TLS only. CONFIG SET listens on the new port (building the TLS context first) and stops listening on the old one; connections already made stay.",
         get: |c| c.tls_port.to_string(),
         set: |c, a| {
             c.tls_port = int(a, 0, 65535)?;
@@ -231,6 +231,18 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "tls-cluster",
+        default: "no",
+        mutable: true,
+        protected: false,
+        help: "yes: MIGRATE connects to its target over TLS (as Redis's tls-cluster does for MIGRATE), trusting tls-ca-cert-file/dir and presenting tls-client-cert-file (or tls-cert-file). cachet has no cluster bus to encrypt.",
+        get: |c| yes_no(c.tls.cluster),
+        set: |c, a| {
+            c.tls.cluster = boolean(a)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "tls-session-caching",
         default: "yes",
         mutable: true,
@@ -247,7 +259,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "20480",
         mutable: true,
         protected: false,
-        help: "Most TLSv1.2 sessions kept for resumption (0: OpenSSL's no limit, here 1048576).",
+        help: "Most TLSv1.2 session IDs kept for resumption, the oldest dropped first (0: OpenSSL's no limit, here 1048576). Tickets are kept by the clients, not counted here.",
         get: |c| c.tls.session_cache_size.to_string(),
         set: |c, a| {
             c.tls.session_cache_size = int(a, 0, i32::MAX as i64)?;
@@ -259,7 +271,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "300",
         mutable: true,
         protected: false,
-        help: "Seconds a TLSv1.2 session ID stays resumable in Redis. Accepted and shown, not applied: rustls's cache drops sessions by number, not age.",
+        help: "Seconds a TLS session (a TLSv1.2 session ID, or a ticket) stays resumable after it was issued; past it the full handshake is done.",
         get: |c| c.tls.session_cache_timeout.to_string(),
         set: |c, a| {
             c.tls.session_cache_timeout = int(a, 0, i32::MAX as i64)?;
@@ -288,6 +300,8 @@ pub struct TlsValues {
     pub session_caching: bool,
     pub session_cache_size: usize,
     pub session_cache_timeout: u64,
+    /// `tls-cluster`: MIGRATE's connections go over TLS.
+    pub cluster: bool,
 }
 
 impl Default for TlsValues {
@@ -310,6 +324,7 @@ impl Default for TlsValues {
             session_caching: true,
             session_cache_size: 20480,
             session_cache_timeout: 300,
+            cluster: false,
         }
     }
 }
@@ -323,7 +338,8 @@ pub fn shapes_contexts(name: &str) -> bool {
     tls || name.eq_ignore_ascii_case("peer-tls") || name.eq_ignore_ascii_case("coherence-bus")
 }
 
-/// Whether this daemon needs the TLS contexts built: a TLS listener, or links that use TLS.
+/// Whether this daemon needs the TLS contexts built: a TLS listener, or links or MIGRATE
+/// connections that use TLS.
 pub fn wanted(values: &ConfigValues) -> bool {
-    values.tls_port != 0 || values.peer_tls || values.coherence_bus_tls
+    values.tls_port != 0 || values.peer_tls || values.coherence_bus_tls || values.tls.cluster
 }

@@ -7,6 +7,7 @@
 //! "Check server logs", and into CONFIG SET's error.
 
 pub mod config;
+mod session;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ use config::{AuthClients, TlsValues};
 
 /// CONFIG SET's reason when the contexts do not build, as Redis words it; the log says why.
 pub const UPDATE_FAILED: &str = "Unable to update TLS configuration. Check server logs.";
+
+/// Redis's reason when a CA is needed and none is given.
+const NO_CA: &str = "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!";
 
 /// `tls-session-cache-size 0` is OpenSSL's "no limit"; rustls's cache needs a bound.
 const UNLIMITED_SESSIONS: usize = 1 << 20;
@@ -63,7 +67,11 @@ impl Tls {
 fn build(values: &ConfigValues) -> Result<(Option<ServerConfig>, ClientConfig), String> {
     let tls = &values.tls;
     let links = values.peer_tls || values.coherence_bus_tls;
-    if links && tls.ca_cert_file.is_empty() && tls.ca_cert_dir.is_empty() {
+    let no_ca = tls.ca_cert_file.is_empty() && tls.ca_cert_dir.is_empty();
+    if tls.cluster && no_ca {
+        return Err(NO_CA.into());
+    }
+    if links && no_ca {
         return Err("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when peer-tls is on or the coherence bus is rediss://".into());
     }
     let versions = protocols(&tls.protocols)?;
@@ -91,7 +99,7 @@ fn server_config(
         && tls.ca_cert_file.is_empty()
         && tls.ca_cert_dir.is_empty()
     {
-        return Err("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!".into());
+        return Err(NO_CA.into());
     }
     let certs = load_certs(&tls.cert_file)?;
     let key = load_key(&tls.key_file, &tls.key_file_pass)?;
@@ -124,10 +132,18 @@ fn server_config(
             0 => UNLIMITED_SESSIONS,
             n => n,
         };
-        config.session_storage = ServerSessionMemoryCache::new(size);
-        // OpenSSL, which Redis uses, issues TLSv1.3 tickets by default.
-        config.ticketer = rustls::crypto::ring::Ticketer::new()
+        let timeout = tls.session_cache_timeout;
+        config.session_storage = Arc::new(session::TimedSessions {
+            inner: ServerSessionMemoryCache::new(size),
+            timeout,
+        });
+        // OpenSSL, which Redis uses, issues tickets by default (TLSv1.2 and TLSv1.3).
+        let tickets = rustls::crypto::ring::Ticketer::new()
             .map_err(|e| format!("Failed to set up session tickets: {e}"))?;
+        config.ticketer = Arc::new(session::TimedTickets {
+            inner: tickets,
+            timeout,
+        });
     } else {
         config.session_storage = Arc::new(NoServerSessionStorage {});
     }
