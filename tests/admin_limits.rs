@@ -250,6 +250,99 @@ fn connections_past_admin_maxclients_get_503_and_close() {
     drop(held);
 }
 
+/// A connection whose receive buffer holds little (set before connecting, so the window the
+/// server sees is small from the start).
+fn small_window(server: &TestServer) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .connect(&server.admin.expect("admin port").into())
+        .unwrap();
+    let stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+}
+
+#[test]
+fn a_response_the_client_stops_reading_is_dropped_and_its_slot_freed() {
+    let server = TestServer::start_admin(|c| {
+        c.admin_maxclients = 1;
+        c.admin_timeout = 1;
+    });
+    // 24 MiB of values (48 MiB of hex in the export): more than the kernel's largest send buffer
+    // (4 MiB by default) and the client's receive buffer can hold, so the export's writes stall
+    // once they are full. Pseudo-random, since DUMP compresses a repetitive value to nothing.
+    let mut con = server.client();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let value: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    for i in 0..24 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("big:{i}"))
+            .arg(&value)
+            .query(&mut con)
+            .unwrap();
+    }
+    let before = metric(&server, "cachet_admin_timeouts_total");
+    // The connection that read `before` may not be closed on the server's side yet: until it is,
+    // the only slot is taken and this one is refused, so try again.
+    let mut stalled = None;
+    fleet::wait_until("the export is admitted", || {
+        let mut stream = small_window(&server);
+        stream
+            .write_all(b"GET /v1/export HTTP/1.1\r\nHost: cachet\r\n\r\n")
+            .unwrap();
+        // The status line only: the rest of the answer stays unread.
+        let mut first = [0u8; 15];
+        stream.read_exact(&mut first).unwrap();
+        stalled = Some(stream);
+        &first == b"HTTP/1.1 200 OK"
+    });
+    let mut stalled = stalled.unwrap();
+    // Never read: the only slot is held until the write timeout drops the connection, then
+    // another client is served.
+    fleet::wait_until("the stalled export's slot is freed", || health_ok(&server));
+    // Room for the checks below, whose connections would otherwise race each other's close.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("admin-maxclients")
+        .arg("10")
+        .query(&mut con)
+        .unwrap();
+    assert!(metric(&server, "cachet_admin_timeouts_total") > before);
+    // The connection was closed by the server: reading drains what was sent, then ends.
+    let mut sink = Vec::new();
+    let read = stalled.read_to_end(&mut sink);
+    assert!(
+        read.is_err() || sink.len() < 24 << 20,
+        "the whole export was delivered: {} bytes",
+        sink.len()
+    );
+    // A client that reads gets the whole answer under the same timeout.
+    let mut reader = raw(&server);
+    reader
+        .write_all(
+            b"GET /v1/export?pattern=big:1 HTTP/1.1\r\nHost: cachet\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let answer = read_until_closed(&mut reader);
+    assert!(
+        answer.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        &answer[..64]
+    );
+    // The one key's dump in hex, and the headers.
+    assert!(answer.len() > 2 << 20, "{} bytes", answer.len());
+}
+
 #[test]
 fn admin_limits_are_config_directives() {
     let server = TestServer::start_admin(|_| {});

@@ -71,6 +71,27 @@ fn sidecar_deployment_probes_the_admin_port() {
     let conf = conf_of(&docs);
     assert_eq!(conf.admin_port, 9121);
     assert_eq!(conf.bind, ["127.0.0.1"]);
+    snapshots_are_writable(&containers[0], &conf);
+}
+
+/// The root filesystem is read-only: with a save schedule, `dir` must be a writable volume, or
+/// every snapshot (and the one taken at SIGTERM) fails.
+fn snapshots_are_writable(container: &serde_yaml::Value, conf: &cachet::ConfigValues) {
+    assert_eq!(
+        container["securityContext"]["readOnlyRootFilesystem"],
+        serde_yaml::Value::Bool(true)
+    );
+    if conf.save.trim().is_empty() {
+        return;
+    }
+    let mounts = container["volumeMounts"].as_sequence().unwrap();
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m["mountPath"] == conf.dir.as_str() && m["readOnly"] != true),
+        "dir {} is not a writable volume",
+        conf.dir
+    );
 }
 
 #[test]
@@ -92,6 +113,7 @@ fn fleet_is_a_statefulset_behind_a_headless_service_with_coherence_on() {
     assert!(conf.coherence);
     assert!(conf.admin_ready_requires_peers);
     assert_eq!(conf.admin_port, 9121);
+    snapshots_are_writable(&containers[0], &conf);
 }
 
 #[test]
@@ -109,13 +131,21 @@ fn dockerfile_is_multi_stage_non_root_with_a_healthcheck() {
         !user.starts_with("root") && !user.starts_with("0"),
         "{user}"
     );
-    assert!(text.contains("VOLUME"));
+    // The non-root user writes its snapshots into a volume it owns, which is also the working
+    // directory (Redis's `dir ./`).
+    assert!(text.contains("chown 10001:10001 /data"));
+    assert!(text.contains("WORKDIR /data"));
+    assert!(text.contains(r#"VOLUME ["/etc/cachet", "/data"]"#));
+    assert!(text.contains("dir /data"));
 }
 
 #[test]
 fn systemd_unit_verifies() {
     let text = read("deploy/systemd/cachet.service");
     assert!(text.contains("Type=notify"));
+    // ProtectSystem=strict: the state directory is the only writable place for snapshots.
+    assert!(text.contains("StateDirectory=cachet"));
+    assert!(text.contains("WorkingDirectory=/var/lib/cachet"));
     if Command::new("systemd-analyze")
         .arg("--version")
         .output()

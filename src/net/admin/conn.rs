@@ -3,13 +3,18 @@
 //! hold each one for ever. Here every connection is served by hyper's HTTP/1 builder with
 //! `admin-timeout` as its header read timeout (which also closes a keep-alive connection idle that
 //! long between requests), the body of a `/v1` request is read under the same deadline
-//! (`mod.rs`, `read_body`), and at most `admin-maxclients` connections are open at once. Both
-//! settings are read at each accept, so CONFIG SET applies to the next connection.
+//! (`mod.rs`, `read_body`), a response the client stops reading is dropped once no byte of it has
+//! been written for `admin-timeout` (`WriteDeadline`), and at most `admin-maxclients` connections
+//! are open at once. Both settings are read at each accept, so CONFIG SET applies to the next
+//! connection.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -17,9 +22,10 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Sleep;
 use tower_service::Service;
 
 use crate::state::Server;
@@ -129,6 +135,12 @@ impl Connection {
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(timeout);
+        let stream = WriteDeadline {
+            stream,
+            timeout,
+            stalled: None,
+            server: slot.0.clone(),
+        };
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(connection);
         let stopping = async move {
@@ -148,5 +160,88 @@ impl Connection {
                 tracing::debug!(%peer, "admin port: request headers not received in time");
             }
         }
+    }
+}
+
+/// The connection's socket with `admin-timeout` applied to writes. hyper has no write timeout: a
+/// client that asks for a large answer (a streamed `/v1/export`, a big `/metrics`) and then stops
+/// reading would keep its task, its slot under `admin-maxclients` and the export's batches for
+/// ever. A write that has made no progress for `admin-timeout` fails instead, which ends the
+/// connection; any byte written restarts the clock, so a slow reader that keeps reading is served.
+struct WriteDeadline {
+    stream: TcpStream,
+    timeout: Duration,
+    /// Armed at the first write that cannot proceed, dropped at the next that does.
+    stalled: Option<Pin<Box<Sleep>>>,
+    server: Arc<Server>,
+}
+
+impl WriteDeadline {
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let timeout = self.timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if stalled.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.server.admin.timeouts.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("admin port: response not read within admin-timeout");
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client read nothing of the response within admin-timeout",
+        )))
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.progress(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.progress(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }

@@ -291,7 +291,7 @@ pub static METRICS: &[MetricDef] = &[
     metric("cachet_admin_connections", Gauge, Read(|s| count(&s.admin.connections)), "Admin-port connections open."),
     metric("cachet_admin_connections_received_total", Counter, Read(|s| count(&s.admin.connections_received)), "Admin-port connections accepted."),
     metric("cachet_admin_rejected_connections_total", Counter, Read(|s| count(&s.admin.rejected_connections)), "Admin-port connections refused at admin-maxclients."),
-    metric("cachet_admin_timeouts_total", Counter, Read(|s| count(&s.admin.timeouts)), "Admin-port connections closed for a request slower than admin-timeout."),
+    metric("cachet_admin_timeouts_total", Counter, Read(|s| count(&s.admin.timeouts)), "Admin-port connections closed for a request sent, or a response read, slower than admin-timeout."),
     // Coherence
     metric("cachet_coherence_enabled", Gauge, field("coherence_enabled"), "Whether coherence is on."),
     metric("cachet_coherence_messages_sent_total", Counter, field("messages_sent"), "Invalidation messages published."),
