@@ -20,7 +20,20 @@ fuzz_target!(|data: &[u8]| {
     };
     let described = describe_user(&user, ctx.index);
     let again: Vec<&[u8]> = described.split(' ').map(str::as_bytes).collect();
-    let rebuilt = set_user(base, &again, &ctx).expect("a description is valid rules");
+    let Ok(rebuilt) = set_user(base, &again, &ctx) else {
+        // Redis shares this one ambiguity: a key or channel pattern ending in ')' inside a
+        // selector ends the selector early when its description is read back (redis-server 7.0:
+        // `ACL SETUSER u "(&))"`, then ACL LIST says `(resetchannels &) -@all)`, which SETUSER
+        // refuses). Any other description must build the user again.
+        assert!(
+            described.split(' ').any(|rule| {
+                let rule = rule.trim_start_matches('(');
+                rule.starts_with(['~', '&', '%']) && rule.ends_with(')')
+            }),
+            "a description is valid rules: {described}"
+        );
+        return;
+    };
     assert_eq!(describe_user(&rebuilt, ctx.index), described);
     assert_eq!(rebuilt.passwords, user.passwords);
     assert_eq!(rebuilt.enabled, user.enabled);

@@ -859,13 +859,14 @@ mod tests {
         };
         assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
         assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());
-        // cachet, coherence, commandstats and latencystats are asked for by name (or all /
-        // everything).
-        assert_eq!(picked(&[]).len(), SECTIONS.len() - 4);
+        // cachet, compression, coherence, commandstats and latencystats are asked for by name
+        // (or all / everything).
+        assert_eq!(picked(&[]).len(), SECTIONS.len() - 5);
         assert_eq!(picked(&["default"]), picked(&[]));
         assert_eq!(picked(&["everything"]).len(), SECTIONS.len());
         assert_eq!(picked(&["all"]).len(), SECTIONS.len());
         assert_eq!(picked(&["cachet"]), ["cachet"]);
         assert_eq!(picked(&["coherence"]), ["coherence"]);
+        assert_eq!(picked(&["compression"]), ["compression"]);
     }
 }
