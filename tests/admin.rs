@@ -615,6 +615,7 @@ fn info_sections() {
             "# Cluster",
             "# Keyspace",
             "# Cachet",
+            "# Compression",
             "# Coherence"
         ]
     );
