@@ -680,7 +680,9 @@ impl DbShard<'_> {
     /// Inserts an entry read from a snapshot with the access state it had when saved: its access
     /// time, and the sketch taught the key's saved estimate (the sketch's hashes differ from one
     /// process to the next, so its counters cannot be copied).
-    pub fn insert_loaded(&mut self, hash: u64, entry: Entry, lru: u32, sketch: u8) {
+    pub fn insert_loaded(&mut self, hash: u64, mut entry: Entry, lru: u32, sketch: u8) {
+        // Loaded, imported and warmed strings are compressed as any other write is.
+        entry.compress(self.compression);
         // A key already here is replaced keeping nothing of it (not even its LFU counter, as an
         // overwrite would): the record's access state is the one to restore.
         if let Some(index) = self.expire_if_needed(hash, entry.key()) {
