@@ -9,30 +9,10 @@ mod common;
 #[path = "common/fleet.rs"]
 mod fleet;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use cachet::state::cluster::Mode;
-use common::{bulk, call, int, RawClient, TestServer};
-
-/// A directory of its own for each test's config files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("cachet-cluster-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{bulk, call, int, RawClient, TempDir, TestServer};
 
 fn id(n: usize) -> String {
     format!("{:040x}", 0xc0ffee00 + n)

@@ -9,32 +9,13 @@ mod common;
 mod fleet;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use cachet::state::cluster::{key_slot, Mode};
-use common::{info_u64, TestServer};
+use common::{info_u64, TempDir, TestServer};
 use fleet::wait_until;
 use redis::Connection;
 
 const SLOTS: usize = 16384;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("cachet-cluster-keys-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One node owning every slot, its snapshot and nodes.conf in `dir`.
 fn start(dir: &TempDir) -> TestServer {

@@ -9,31 +9,13 @@ mod common;
 #[path = "common/fleet.rs"]
 mod fleet;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use common::TempDir;
 use fleet::{connect, free_port, wait_until, ProcessNode};
 use redis::Connection;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("cachet-cluster-ops-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Three daemons, node i owning its third of the slots. Dropped in field order: the processes
 /// first, then their directory.

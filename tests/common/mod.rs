@@ -31,6 +31,24 @@ pub fn scratch_dir() -> std::path::PathBuf {
     dir
 }
 
+/// A directory of a test's own (config files, a cluster's nodes), removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("cachet-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 impl TestServer {
     pub fn start() -> TestServer {
         TestServer::start_with(|_| {})
