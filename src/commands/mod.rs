@@ -274,9 +274,13 @@ pub(crate) fn execute(
     if keyspace.over_limit() && spec.has_flag(CommandFlags::DENYOOM) {
         let _ = keyspace.evict_to_limit(ctx.now_ms);
     }
-    // The same for the regions' budgets: each holds after every write into it.
-    if spec.has_flag(CommandFlags::DENYOOM) {
-        keyspace.evict_regions(ctx.now_ms, usize::MAX);
+    // The same for the regions of the command's keys: each budget holds after every write into
+    // it. (Only those: a region that cannot get back under its budget is not retried by every
+    // write elsewhere.)
+    if spec.has_flag(CommandFlags::DENYOOM) && keyspace.regions.is_active() {
+        for key in spec.keys_in(args).into_iter().filter_map(|i| args.get(i)) {
+            keyspace.evict_region_of(key, ctx.now_ms);
+        }
     }
     // Whatever the command changed, deleted, expired or evicted may have dependents.
     keyspace.invalidate_dependents();

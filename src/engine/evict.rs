@@ -306,9 +306,9 @@ impl Keyspace {
         Ok(evicted)
     }
 
-    /// Brings every region back within its budget (after a write), or evicts `max` keys of
-    /// each toward it (the cron, after CACHE.REGION lowered one). Regions that cannot get there
-    /// are left as they are: their next write is refused (`Keyspace::region_refuses`).
+    /// Evicts up to `max` keys of each region over its budget toward it (the cron, after
+    /// CACHE.REGION lowered one). Regions that cannot get there are left as they are: their
+    /// next write is refused (`Keyspace::region_refuses`).
     pub fn evict_regions(&self, now_ms: u64, max: usize) -> usize {
         if !self.regions.is_active() {
             return 0;
@@ -319,6 +319,16 @@ impl Keyspace {
             .filter(|r| r.over_budget())
             .map(|r| self.evict_region(&r.spec.name, now_ms, max).unwrap_or(0))
             .sum()
+    }
+
+    /// Brings the region of `key` back within its budget, if it has one and is over it.
+    pub fn evict_region_of(&self, key: &[u8], now_ms: u64) {
+        let over = self
+            .regions
+            .with(key, |r| r.over_budget().then(|| r.spec.name.clone()));
+        if let Some(Some(name)) = over {
+            let _ = self.evict_region(&name, now_ms, usize::MAX);
+        }
     }
 
     /// Whether a write to `key` must be refused: its region is over budget and evicting within
@@ -393,7 +403,7 @@ impl Keyspace {
             for db in 0..shard.dbs.len() {
                 let map = &shard.dbs[db].map;
                 let Some(bucket) =
-                    (0..map.num_buckets()).find(|&b| map.get_bucket(b).is_some_and(|e| belongs(e)))
+                    (0..map.num_buckets()).find(|&b| map.get_bucket(b).is_some_and(&belongs))
                 else {
                     continue;
                 };

@@ -222,7 +222,7 @@ impl Regions {
                 Arc::new(region)
             })
             .collect();
-        regions.sort_by(|a, b| b.spec.prefix.len().cmp(&a.spec.prefix.len()));
+        regions.sort_by_key(|r| std::cmp::Reverse(r.spec.prefix.len()));
         let table = Arc::new(RegionTable { regions });
         self.table.store(table.clone());
         self.active.store(!table.is_empty(), Ordering::Release);

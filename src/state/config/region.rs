@@ -32,7 +32,7 @@ pub fn parse(words: &[&[u8]]) -> Result<RegionSpec, String> {
         let [option, value] = pair else {
             return Err(format!(
                 "option '{}' needs a value",
-                String::from_utf8_lossy(pair[0].as_ref())
+                String::from_utf8_lossy(pair[0])
             ));
         };
         let option = String::from_utf8_lossy(option).to_ascii_lowercase();
