@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cachet::engine::labels::LabelKind;
-use cachet::engine::{CacheMeta, Entry, EvictionSettings, Keyspace};
+use cachet::engine::{CacheMeta, Entry, EvictionSettings, Keyspace, Name};
 use proptest::prelude::*;
 
 const TAGS: [&str; 4] = ["a", "b", "c", "d"];
@@ -46,10 +46,10 @@ fn key(k: u8) -> Vec<u8> {
     format!("key:{k}").into_bytes()
 }
 
-fn tag_list(tags: &[usize]) -> Box<[Box<[u8]>]> {
-    let mut names: Vec<Box<[u8]>> = Vec::new();
+fn tag_list(tags: &[usize]) -> Box<[Name]> {
+    let mut names: Vec<Name> = Vec::new();
     for &t in tags {
-        let name: Box<[u8]> = TAGS[t].as_bytes().into();
+        let name = Name::new(TAGS[t].as_bytes());
         if !names.contains(&name) {
             names.push(name);
         }
@@ -167,5 +167,20 @@ proptest! {
         for (kept, recounted) in counts {
             prop_assert_eq!(kept, recounted);
         }
+        // Each name is interned once, held by exactly the indexes that list a label of it, and
+        // its bytes are counted once.
+        let names = &keyspace.notices.names;
+        prop_assert_eq!(names.memory(), names.recount());
+        for tag in TAGS {
+            let mut holders = 0;
+            keyspace.for_each_shard(|_, shard| {
+                holders += shard.dbs.iter().filter(|t| t.tags.get(tag.as_bytes()).is_some()).count();
+            });
+            prop_assert_eq!(names.holders(tag.as_bytes()) as usize, holders);
+        }
+        // Once every key is gone, so is every name.
+        drop(keyspace.take_tables(None));
+        keyspace.sweep_all();
+        prop_assert!(names.is_empty() && names.memory() == 0, "{} names left", names.len());
     }
 }

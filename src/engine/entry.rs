@@ -5,6 +5,7 @@
 //! parents and collection values sit behind one more pointer (see `Entry` for the byte layout).
 
 use crate::engine::compress;
+use crate::engine::labels::Name;
 use crate::engine::memory::alloc_size;
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
 
@@ -61,7 +62,7 @@ pub struct CacheMeta {
     pub priority: Priority,
     /// What recreating the value costs the application, in its own units (default 1).
     pub cost: u32,
-    pub tags: Option<Box<[Box<[u8]>]>>,
+    pub tags: Option<TagList>,
 }
 
 impl Default for CacheMeta {
@@ -176,7 +177,9 @@ struct Labels {
     parents: Option<TagList>,
 }
 
-pub type TagList = Box<[Box<[u8]>]>;
+/// Label names as pointers to their interned copies (`labels::Names`) once the entry is in a
+/// table; an entry not yet stored holds copies of its own, which `index` swaps for them.
+pub type TagList = Box<[Name]>;
 
 /// Longest string Redis keeps as `embstr`.
 const EMBSTR_MAX: usize = 44;
@@ -763,14 +766,25 @@ impl Entry {
         self.extra()?.labels.as_deref()
     }
 
-    pub fn tags(&self) -> &[Box<[u8]>] {
+    pub fn tags(&self) -> &[Name] {
         self.labels().and_then(|l| l.tags.as_deref()).unwrap_or(&[])
     }
 
-    pub fn parents(&self) -> &[Box<[u8]>] {
+    pub fn parents(&self) -> &[Name] {
         self.labels()
             .and_then(|l| l.parents.as_deref())
             .unwrap_or(&[])
+    }
+
+    /// The tags and the parents, for the shard to point them at the interned names.
+    pub(crate) fn labels_mut(&mut self) -> (&mut [Name], &mut [Name]) {
+        match self.extra_mut().and_then(|e| e.labels.as_deref_mut()) {
+            Some(labels) => (
+                labels.tags.as_deref_mut().unwrap_or(&mut []),
+                labels.parents.as_deref_mut().unwrap_or(&mut []),
+            ),
+            None => (&mut [], &mut []),
+        }
     }
 
     /// Whether the entry carries tags or parents, i.e. appears in a label index.
@@ -863,11 +877,10 @@ impl Entry {
     /// collection. The entry itself lives in a table slot, which the table counts.
     pub fn memory(&self) -> usize {
         let extra = self.extra().map_or(0, |extra| {
+            // The names' bytes are the interner's: an entry holds pointers.
             let list = |list: &Option<TagList>| {
-                list.as_deref().map_or(0, |names| {
-                    alloc_size(std::mem::size_of_val(names))
-                        + names.iter().map(|t| alloc_size(t.len())).sum::<usize>()
-                })
+                list.as_deref()
+                    .map_or(0, |names| alloc_size(std::mem::size_of_val(names)))
             };
             let labels = extra.labels.as_deref().map_or(0, |labels| {
                 alloc_size(std::mem::size_of::<Labels>())
@@ -1077,7 +1090,7 @@ mod tests {
         e.set_meta(CacheMeta {
             priority: Priority::High,
             cost: 7,
-            tags: Some(vec![b"user:1".to_vec().into_boxed_slice()].into_boxed_slice()),
+            tags: Some(vec![Name::new(b"user:1")].into_boxed_slice()),
         });
         assert!(e.memory() > plain);
         let copy = e.clone_with_key(b"other");
@@ -1089,7 +1102,7 @@ mod tests {
 
     #[test]
     fn extras_come_and_go_with_what_they_hold() {
-        let tag = || Some(vec![b"t".to_vec().into_boxed_slice()].into_boxed_slice());
+        let tag = || Some(vec![Name::new(b"t")].into_boxed_slice());
         let mut e = Entry::new_string(b"k", b"v", 3);
         let plain = e.memory();
         e.set_meta(CacheMeta {

@@ -30,7 +30,7 @@ use crate::engine::entry::{Entry, StringValue};
 use crate::engine::notice::{class, keeping_dependents};
 use crate::engine::snapshot::{GroupRecord, LoadLimits, StreamRecord};
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, ZSetValue};
-use crate::engine::{CacheMeta, Keyspace, Priority};
+use crate::engine::{CacheMeta, Keyspace, Name, Priority};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -541,8 +541,8 @@ pub fn import_line(line: &[u8], limits: LoadLimits, now_ms: u64) -> Result<Impor
         Some(cost) => u32::try_from(unsigned(&cost, "cost")?)
             .map_err(|_| "cost must be at most 4294967295".to_string())?,
     };
-    let labels = |value: Option<Json>, what: &str| -> Result<Vec<Box<[u8]>>, String> {
-        let mut list: Vec<Box<[u8]>> = Vec::new();
+    let labels = |value: Option<Json>, what: &str| -> Result<Vec<Name>, String> {
+        let mut list: Vec<Name> = Vec::new();
         for item in value
             .map(|v| byte_list(v, what))
             .transpose()?

@@ -15,12 +15,18 @@
 //!    microseconds, and clears `pending` when done.
 //!
 //! Keys are indexed by their 64-bit hash (8 bytes per key and label): two keys of one label with
-//! the same hash are swept together, and the sweep only deletes entries that carry the label.
+//! the same hash are swept together, and the sweep only deletes entries that carry the label. A
+//! label with one key holds its hash inline, so the many labels a shard holds for one key each
+//! (10 keys of a tag spread over 64 shards) cost no set of their own.
+//!
+//! Label names are interned once per process (`Names`): an entry and every shard's label hold a
+//! `Name`, an 8-byte pointer to one shared copy, instead of a copy each.
 
 use crate::sync::LockExt;
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hashbrown::HashTable;
 
@@ -33,9 +39,283 @@ pub enum LabelKind {
     Parent,
 }
 
+/// A label name: a thin pointer to one shared copy (8 bytes where a `Box<[u8]>` takes 16 and a
+/// copy of its own). `Names` keeps one per distinct name while any shard's index lists it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Name(Arc<Box<[u8]>>);
+
+impl Name {
+    pub fn new(bytes: &[u8]) -> Name {
+        Name(Arc::new(bytes.into()))
+    }
+
+    fn same(&self, other: &Name) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The shared copy's allocations: the `Arc`'s (two counts and the box) and the bytes.
+    fn memory(&self) -> usize {
+        alloc_size(std::mem::size_of::<usize>() * 2 + std::mem::size_of::<Box<[u8]>>())
+            + alloc_size(self.len())
+    }
+}
+
+impl Deref for Name {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+impl From<&[u8]> for Name {
+    fn from(bytes: &[u8]) -> Name {
+        Name::new(bytes)
+    }
+}
+
+impl From<Box<[u8]>> for Name {
+    fn from(bytes: Box<[u8]>) -> Name {
+        Name(Arc::new(bytes))
+    }
+}
+
+impl From<Vec<u8>> for Name {
+    fn from(bytes: Vec<u8>) -> Name {
+        Name(Arc::new(bytes.into_boxed_slice()))
+    }
+}
+
+/// Stripes of the interner, picked by name hash, so shards creating labels of different names
+/// rarely wait on each other.
+const NAME_STRIPES: usize = 16;
+
+/// One interned name and how many label indexes (a shard's tags or parents in one database) list
+/// a label of that name.
+struct Interned {
+    name: Name,
+    labels: u32,
+}
+
+/// The process's label names, each stored once. Taken (one stripe, a leaf lock) only when a
+/// shard's index gains or loses a label, never on a write to a label that exists; the name's
+/// bytes are counted here once (`memory`, part of the keyspace's) rather than in every shard.
+pub struct Names {
+    stripes: Box<[Mutex<HashTable<Interned>>]>,
+    bytes: AtomicUsize,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            stripes: (0..NAME_STRIPES).map(|_| Mutex::default()).collect(),
+            bytes: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Names {
+    fn stripe(&self, hash: u64) -> &Mutex<HashTable<Interned>> {
+        &self.stripes[(hash >> 32) as usize % NAME_STRIPES]
+    }
+
+    /// The shared copy of `name` for a new label, interned if it is the first.
+    pub fn acquire(&self, name: &[u8]) -> Name {
+        let hash = label_hash(name);
+        let mut table = self.stripe(hash).lock_or_recover();
+        let slots_before = slots(&table, std::mem::size_of::<Interned>());
+        let entry = table.entry(hash, |i| *i.name == *name, |i| label_hash(&i.name));
+        let mut added = 0;
+        let mut occupied = entry.or_insert_with(|| {
+            let name = Name::new(name);
+            added = name.memory();
+            Interned { name, labels: 0 }
+        });
+        let interned = occupied.get_mut();
+        interned.labels += 1;
+        let name = interned.name.clone();
+        let slots_after = slots(&table, std::mem::size_of::<Interned>());
+        self.bytes
+            .fetch_add(added + slots_after - slots_before, Ordering::Relaxed);
+        name
+    }
+
+    /// A label of this name left an index; the last one frees the name. (An entry still holding
+    /// a pointer, on its way out, keeps the bytes until it is dropped.)
+    pub fn release(&self, name: &Name) {
+        let hash = label_hash(name);
+        let mut table = self.stripe(hash).lock_or_recover();
+        let slots_before = slots(&table, std::mem::size_of::<Interned>());
+        let Ok(mut found) = table.find_entry(hash, |i| i.name.same(name)) else {
+            return;
+        };
+        let interned = found.get_mut();
+        interned.labels -= 1;
+        if interned.labels > 0 {
+            return;
+        }
+        let (interned, _) = found.remove();
+        if table.len() * 4 < table.capacity() {
+            table.shrink_to_fit(|i| label_hash(&i.name));
+        }
+        let slots_after = slots(&table, std::mem::size_of::<Interned>());
+        self.bytes.fetch_sub(
+            interned.name.memory() + slots_before - slots_after,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Bytes the interned names hold: each name's one copy and its slot.
+    pub fn memory(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    pub fn len(&self) -> usize {
+        self.stripes.iter().map(|s| s.lock_or_recover().len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Recount of `memory()`, for tests.
+    pub fn recount(&self) -> usize {
+        self.stripes
+            .iter()
+            .map(|s| {
+                let table = s.lock_or_recover();
+                table.iter().map(|i| i.name.memory()).sum::<usize>()
+                    + slots(&table, std::mem::size_of::<Interned>())
+            })
+            .sum()
+    }
+
+    /// How many label indexes list a label of this name (0 when it is not interned).
+    pub fn holders(&self, name: &[u8]) -> u32 {
+        let hash = label_hash(name);
+        let table = self.stripe(hash).lock_or_recover();
+        table
+            .find(hash, |i| *i.name == *name)
+            .map_or(0, |i| i.labels)
+    }
+}
+
+/// A label's key hashes: one inline (the usual case for a tag of a few keys spread over the
+/// shards), more in a boxed set.
+#[derive(Default)]
+enum Keys {
+    #[default]
+    Empty,
+    One(u64),
+    Many(Box<HashTable<u64>>),
+}
+
+impl Keys {
+    fn len(&self) -> usize {
+        match self {
+            Keys::Empty => 0,
+            Keys::One(_) => 1,
+            Keys::Many(set) => set.len(),
+        }
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        match self {
+            Keys::Empty => false,
+            Keys::One(h) => *h == hash,
+            Keys::Many(set) => set.find(hash, |&h| h == hash).is_some(),
+        }
+    }
+
+    /// Adds the hash; false if it was there.
+    fn insert(&mut self, hash: u64) -> bool {
+        match self {
+            Keys::Empty => *self = Keys::One(hash),
+            Keys::One(h) if *h == hash => return false,
+            Keys::One(h) => {
+                let mut set = HashTable::with_capacity(2);
+                set.insert_unique(*h, *h, |&h| h);
+                set.insert_unique(hash, hash, |&h| h);
+                *self = Keys::Many(Box::new(set));
+            }
+            Keys::Many(set) => {
+                if set.find(hash, |&h| h == hash).is_some() {
+                    return false;
+                }
+                set.insert_unique(hash, hash, |&h| h);
+            }
+        }
+        true
+    }
+
+    /// Removes the hash; false if it was not there. A set left with one hash goes back inline,
+    /// and one that shrank to a quarter of its table gives the rest back.
+    fn remove(&mut self, hash: u64) -> bool {
+        match self {
+            Keys::Empty => false,
+            Keys::One(h) => {
+                let found = *h == hash;
+                if found {
+                    *self = Keys::Empty;
+                }
+                found
+            }
+            Keys::Many(set) => {
+                let Ok(found) = set.find_entry(hash, |&h| h == hash) else {
+                    return false;
+                };
+                found.remove();
+                match set.len() {
+                    0 => *self = Keys::Empty,
+                    1 => *self = Keys::One(set.iter().copied().next().unwrap_or_default()),
+                    len if len * 4 < set.capacity() => set.shrink_to_fit(|&h| h),
+                    _ => {}
+                }
+                true
+            }
+        }
+    }
+
+    fn buckets(&self) -> usize {
+        match self {
+            Keys::Empty => 0,
+            Keys::One(_) => 1,
+            Keys::Many(set) => set.num_buckets(),
+        }
+    }
+
+    fn bucket(&self, index: usize) -> Option<u64> {
+        match self {
+            Keys::Empty => None,
+            Keys::One(h) => (index == 0).then_some(*h),
+            Keys::Many(set) => set.get_bucket(index).copied(),
+        }
+    }
+
+    fn memory(&self) -> usize {
+        match self {
+            Keys::Many(set) => alloc_size(std::mem::size_of::<HashTable<u64>>()) + slots(set, 8),
+            _ => 0,
+        }
+    }
+
+    fn drain_into(self, out: &mut Vec<u64>) {
+        match self {
+            Keys::Empty => {}
+            Keys::One(h) => out.push(h),
+            Keys::Many(set) => out.extend(*set),
+        }
+    }
+}
+
 pub struct Label {
-    pub name: Box<[u8]>,
-    keys: HashTable<u64>,
+    pub name: Name,
+    keys: Keys,
     /// Invalidations whose sweep has not finished.
     pending: u32,
     /// Bytes of the entries carrying the label (CACHE.STATS), kept by the shard.
@@ -45,10 +325,10 @@ pub struct Label {
 }
 
 impl Label {
-    fn new(name: &[u8]) -> Self {
+    fn new(name: Name) -> Self {
         Label {
-            name: name.into(),
-            keys: HashTable::new(),
+            name,
+            keys: Keys::Empty,
             pending: 0,
             entry_bytes: 0,
             hits: 0,
@@ -60,25 +340,25 @@ impl Label {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.len() == 0
     }
 
     /// Buckets of the key set (TAG.SCAN's cursor records it, as SCAN's does the table's).
     pub fn buckets(&self) -> usize {
-        self.keys.num_buckets()
+        self.keys.buckets()
     }
 
     /// Whether `key_hash` is in the set (a key written since the last invalidation).
     fn contains(&self, key_hash: u64) -> bool {
-        self.keys.find(key_hash, |&h| h == key_hash).is_some()
+        self.keys.contains(key_hash)
     }
 
     /// Visits the set in bucket order from `cursor`; returns the next cursor or `None` at the end.
     pub fn walk(&self, cursor: usize, count: usize, mut f: impl FnMut(u64)) -> Option<usize> {
-        let buckets = self.keys.num_buckets();
+        let buckets = self.keys.buckets();
         let (mut index, mut seen) = (cursor, 0);
         while index < buckets && seen < count {
-            if let Some(&hash) = self.keys.get_bucket(index) {
+            if let Some(hash) = self.keys.bucket(index) {
                 f(hash);
                 seen += 1;
             }
@@ -87,8 +367,9 @@ impl Label {
         (index < buckets).then_some(index)
     }
 
+    /// The name's bytes are the interner's (`Names`); the label holds a pointer to them.
     fn memory(&self) -> usize {
-        alloc_size(self.name.len()) + slots(&self.keys, 8)
+        self.keys.memory()
     }
 }
 
@@ -108,7 +389,7 @@ fn slots<T>(table: &HashTable<T>, slot: usize) -> usize {
 pub struct Taken {
     pub kind: LabelKind,
     pub name: Box<[u8]>,
-    set: HashTable<u64>,
+    set: Keys,
     pub keys: Vec<u64>,
 }
 
@@ -123,8 +404,7 @@ impl Taken {
 
     /// Moves the taken set into `keys`; costs O(keys), so call it with no lock held.
     pub fn flatten(&mut self) {
-        let set = std::mem::take(&mut self.set);
-        self.keys.extend(set);
+        std::mem::take(&mut self.set).drain_into(&mut self.keys);
     }
 }
 
@@ -168,13 +448,13 @@ impl LabelIndex {
     }
 
     pub fn get(&self, name: &[u8]) -> Option<&Label> {
-        self.table().find(label_hash(name), |l| &*l.name == name)
+        self.table().find(label_hash(name), |l| *l.name == *name)
     }
 
     pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut Label> {
         self.labels
             .as_deref_mut()?
-            .find_mut(label_hash(name), |l| &*l.name == name)
+            .find_mut(label_hash(name), |l| *l.name == *name)
     }
 
     pub fn len(&self) -> usize {
@@ -189,27 +469,23 @@ impl LabelIndex {
         self.table().iter()
     }
 
-    /// Runs `f` on the label (created if absent) and keeps the byte count; drops the label when
-    /// it is left empty with no sweep pending.
-    fn update<R>(&mut self, name: &[u8], f: impl FnOnce(&mut Label) -> R) -> R {
+    /// Runs `f` on the label (created if absent, its name from `names`) and keeps the byte
+    /// count; drops the label when it is left empty with no sweep pending.
+    fn update<R>(&mut self, names: &Names, name: &[u8], f: impl FnOnce(&mut Label) -> R) -> R {
         let hash = label_hash(name);
         let existed = self.get(name).is_some();
         let slots_before = self.slots_memory();
         let labels = self.labels.get_or_insert_with(Box::default);
-        let entry = labels.entry(hash, |l| &*l.name == name, |l| label_hash(&l.name));
-        let mut occupied = entry.or_insert_with(|| Label::new(name));
+        let entry = labels.entry(hash, |l| *l.name == *name, |l| label_hash(&l.name));
+        let mut occupied = entry.or_insert_with(|| Label::new(names.acquire(name)));
         let label = occupied.get_mut();
         let before = if existed { label.memory() } else { 0 };
         let result = f(label);
-        // A set that shrank to a quarter of its table gives the rest back, so the index of a tag
-        // whose keys expired returns to its baseline.
-        if label.keys.len() * 4 < label.keys.capacity() {
-            label.keys.shrink_to_fit(|&h| h);
-        }
         let after = label.memory();
-        let drop_label = label.keys.is_empty() && label.pending == 0;
+        let drop_label = label.is_empty() && label.pending == 0;
         let kept = if drop_label {
-            occupied.remove();
+            let (label, _) = occupied.remove();
+            names.release(&label.name);
             0
         } else {
             after
@@ -224,49 +500,61 @@ impl LabelIndex {
         result
     }
 
-    /// Lists the key under the label. Returns whether it was not listed already, and whether the
-    /// label had no key before (its shard now holds it: `TagShards`).
-    pub fn add(&mut self, name: &[u8], key_hash: u64, entry_bytes: usize) -> (bool, bool) {
-        self.update(name, |label| {
+    /// Lists the key under the label. Returns whether it was not listed already, whether the
+    /// label had no key before (its shard now holds it: `TagShards`), and the label's shared
+    /// name, for the entry to hold instead of its own copy.
+    pub fn add(
+        &mut self,
+        names: &Names,
+        name: &[u8],
+        key_hash: u64,
+        entry_bytes: usize,
+    ) -> (bool, bool, Name) {
+        self.update(names, name, |label| {
             label.entry_bytes += entry_bytes;
-            if label.contains(key_hash) {
-                return (false, false);
-            }
-            let first = label.keys.is_empty();
-            label.keys.insert_unique(key_hash, key_hash, |&h| h);
-            (true, first)
+            let first = label.is_empty();
+            let added = label.keys.insert(key_hash);
+            (added, added && first, label.name.clone())
         })
     }
 
     /// Unlists the key. Returns whether it was listed (it may have been taken by an
     /// invalidation), and whether that left the label without keys.
-    pub fn remove(&mut self, name: &[u8], key_hash: u64, entry_bytes: usize) -> (bool, bool) {
+    pub fn remove(
+        &mut self,
+        names: &Names,
+        name: &[u8],
+        key_hash: u64,
+        entry_bytes: usize,
+    ) -> (bool, bool) {
         if self.get(name).is_none() {
             return (false, false);
         }
-        self.update(name, |label| {
+        self.update(names, name, |label| {
             label.entry_bytes = label.entry_bytes.saturating_sub(entry_bytes);
-            match label.keys.find_entry(key_hash, |&h| h == key_hash) {
-                Ok(found) => {
-                    found.remove();
-                    (true, label.keys.is_empty())
-                }
-                Err(_) => (false, false),
-            }
+            let removed = label.keys.remove(key_hash);
+            (removed, removed && label.is_empty())
         })
     }
 
     /// Whether a label whose name hashes to `hash` has keys: one name's emptied set does not
     /// unlist the shard while a colliding name still has keys there.
     pub fn holds_hash(&self, hash: u64) -> bool {
-        self.table().find(hash, |l| !l.keys.is_empty()).is_some()
+        self.table().find(hash, |l| !l.is_empty()).is_some()
     }
 
     /// Empties the index (FLUSHDB), returning each label's name and key count.
     pub fn names_and_counts(&self) -> Vec<(Box<[u8]>, usize)> {
         self.iter()
-            .map(|l| (l.name.clone(), l.keys.len()))
+            .map(|l| ((*l.name).into(), l.keys.len()))
             .collect()
+    }
+
+    /// Gives every label's name back to `names` (the index is being dropped whole: FLUSHDB).
+    pub fn release_names(&self, names: &Names) {
+        for label in self.iter() {
+            names.release(&label.name);
+        }
     }
 
     /// An entry's size changed by a write (the per-label byte totals follow it).
@@ -278,11 +566,11 @@ impl LabelIndex {
 
     /// Step 1 of an invalidation: the label's keys leave the index and the label is pending.
     /// `None` when no key carries the label.
-    pub fn take(&mut self, kind: LabelKind, name: &[u8]) -> Option<Taken> {
+    pub fn take(&mut self, names: &Names, kind: LabelKind, name: &[u8]) -> Option<Taken> {
         if self.get(name).is_none_or(Label::is_empty) {
             return None;
         }
-        let set = self.update(name, |label| {
+        let set = self.update(names, name, |label| {
             label.pending += 1;
             label.entry_bytes = 0;
             std::mem::take(&mut label.keys)
@@ -296,11 +584,11 @@ impl LabelIndex {
     }
 
     /// Step 2 done: the sweep of one taken set finished.
-    pub fn sweep_done(&mut self, name: &[u8]) {
+    pub fn sweep_done(&mut self, names: &Names, name: &[u8]) {
         if self.get(name).is_none() {
             return;
         }
-        self.update(name, |label| {
+        self.update(names, name, |label| {
             label.pending = label.pending.saturating_sub(1)
         });
     }
@@ -385,39 +673,125 @@ mod tests {
 
     #[test]
     fn add_remove_and_memory_return_to_zero() {
+        let names = Names::default();
         let mut index = LabelIndex::default();
         for key in 0..1000u64 {
-            index.add(b"user:1", key, 100);
-            index.add(b"all", key, 100);
+            index.add(&names, b"user:1", key, 100);
+            index.add(&names, b"all", key, 100);
         }
         assert_eq!(index.get(b"user:1").map(Label::len), Some(1000));
         assert_eq!(index.get(b"all").map(|l| l.entry_bytes), Some(100_000));
         assert_eq!(index.memory(), index.recount());
         for key in 0..1000u64 {
-            index.remove(b"user:1", key, 100);
-            index.remove(b"all", key, 100);
+            index.remove(&names, b"user:1", key, 100);
+            index.remove(&names, b"all", key, 100);
             assert_eq!(index.memory(), index.recount());
         }
         assert!(index.is_empty());
         assert_eq!(index.memory(), 0);
+        assert!(names.is_empty() && names.memory() == 0);
     }
 
     #[test]
     fn invalidation_makes_old_members_stale_until_swept() {
+        let names = Names::default();
         let mut index = LabelIndex::default();
-        index.add(b"t", 1, 10);
-        index.add(b"t", 2, 10);
-        let taken = index.take(LabelKind::Tag, b"t").map(|t| t.len());
+        index.add(&names, b"t", 1, 10);
+        index.add(&names, b"t", 2, 10);
+        let taken = index.take(&names, LabelKind::Tag, b"t").map(|t| t.len());
         assert_eq!(taken, Some(2));
         assert!(index.is_stale(b"t", 1) && index.is_stale(b"t", 2));
         // Written again after the invalidation: live.
-        index.add(b"t", 2, 10);
+        index.add(&names, b"t", 2, 10);
         assert!(!index.is_stale(b"t", 2));
-        assert!(index.take(LabelKind::Tag, b"absent").is_none());
-        index.remove(b"t", 2, 10);
-        index.sweep_done(b"t");
+        assert!(index.take(&names, LabelKind::Tag, b"absent").is_none());
+        index.remove(&names, b"t", 2, 10);
+        index.sweep_done(&names, b"t");
         assert!(!index.is_stale(b"t", 1));
         assert!(index.is_empty());
         assert_eq!(index.memory(), index.recount());
+        assert!(names.is_empty());
+    }
+
+    #[test]
+    fn one_name_is_shared_by_every_index_and_freed_with_the_last() {
+        let names = Names::default();
+        let (mut a, mut b) = (LabelIndex::default(), LabelIndex::default());
+        let (_, first, name_a) = a.add(&names, b"tag", 1, 10);
+        assert!(first);
+        let (_, _, again) = a.add(&names, b"tag", 2, 10);
+        let (_, first_b, name_b) = b.add(&names, b"tag", 3, 10);
+        // One copy: the same pointer for every key and every index.
+        assert!(first_b && name_a.same(&again) && name_a.same(&name_b));
+        assert_eq!((names.len(), names.holders(b"tag")), (1, 2));
+        let one_name = names.memory();
+        assert_eq!(one_name, names.recount());
+        assert!(one_name >= alloc_size(3));
+        // Index `a` still lists key 2: the name stays.
+        a.remove(&names, b"tag", 1, 10);
+        assert_eq!(names.holders(b"tag"), 2);
+        b.remove(&names, b"tag", 3, 10);
+        assert_eq!(names.holders(b"tag"), 1);
+        a.remove(&names, b"tag", 2, 10);
+        assert_eq!(names.holders(b"tag"), 0);
+        assert!(names.is_empty() && names.memory() == 0);
+        // Interned again from scratch, under a new copy.
+        let (_, _, fresh) = a.add(&names, b"tag", 1, 10);
+        assert!(!fresh.same(&name_a) && *fresh == *name_a);
+        assert_eq!(names.memory(), one_name);
+    }
+
+    #[test]
+    fn a_pending_invalidation_keeps_the_name() {
+        let names = Names::default();
+        let mut index = LabelIndex::default();
+        index.add(&names, b"t", 1, 10);
+        let taken = index.take(&names, LabelKind::Tag, b"t");
+        assert!(taken.is_some());
+        // No key is listed, but the sweep has not finished: stale entries are still told apart.
+        assert_eq!(names.holders(b"t"), 1);
+        assert!(index.is_stale(b"t", 1));
+        index.sweep_done(&names, b"t");
+        assert!(names.is_empty() && index.is_empty());
+    }
+
+    #[test]
+    fn many_names_reuse_freed_slots_and_memory_returns_to_zero() {
+        let names = Names::default();
+        let mut index = LabelIndex::default();
+        for round in 0..3 {
+            for i in 0..500u64 {
+                index.add(&names, format!("n:{i}").as_bytes(), i + round, 1);
+            }
+            assert_eq!(names.len(), 500);
+            assert_eq!(names.memory(), names.recount());
+            for i in 0..500u64 {
+                index.remove(&names, format!("n:{i}").as_bytes(), i + round, 1);
+            }
+            assert!(names.is_empty());
+            assert_eq!(names.memory(), 0);
+            assert_eq!(index.memory(), 0);
+        }
+    }
+
+    #[test]
+    fn a_label_with_one_key_holds_it_inline() {
+        let names = Names::default();
+        let mut index = LabelIndex::default();
+        index.add(&names, b"t", 7, 1);
+        let one = index.memory();
+        assert_eq!(one, index.recount());
+        index.add(&names, b"t", 8, 1);
+        assert!(index.memory() > one);
+        index.remove(&names, b"t", 7, 1);
+        // Back to one key: back inline, the set given back.
+        assert_eq!(index.memory(), one);
+        let mut seen = Vec::new();
+        assert_eq!(
+            index.get(b"t").map(|l| l.walk(0, 10, |h| seen.push(h))),
+            Some(None)
+        );
+        assert_eq!(seen, [8]);
+        assert!(std::mem::size_of::<Label>() <= 48);
     }
 }

@@ -30,6 +30,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use entry::{CacheMeta, Entry, Priority, StringValue, Value};
+pub use labels::Name;
 pub use policy::{EvictionSettings, Policy};
 pub use shard::{DbShard, Shard, ShardStats, Table};
 
@@ -521,7 +522,7 @@ impl Keyspace {
                 return;
             };
             let mut add = |label: &labels::Label| {
-                let stats = merged.entry(label.name.clone()).or_default();
+                let stats = merged.entry((*label.name).into()).or_default();
                 stats.keys += label.len();
                 stats.bytes += label.entry_bytes;
                 stats.hits += label.hits;
@@ -544,7 +545,7 @@ impl Keyspace {
     /// Bytes held by the data: entries and table slots of every database, and the eviction
     /// sketches.
     pub fn memory(&self) -> usize {
-        self.totals.bytes.load(Ordering::Relaxed)
+        self.totals.bytes.load(Ordering::Relaxed) + self.notices.names.memory()
     }
 
     /// `used_memory`: the data plus the baseline. This is what `maxmemory` limits.

@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
 
-use crate::engine::labels::Dependencies;
+use crate::engine::labels::{Dependencies, Names};
 use crate::engine::tag_shards::TagShards;
 
 /// Classes of events, with Redis's `NOTIFY_*` bit values (the letters of
@@ -103,6 +103,8 @@ pub struct Notices {
     pub dependencies: Dependencies,
     /// The shards holding each tag's keys, kept as tags are listed and unlisted.
     pub tag_shards: TagShards,
+    /// Label names, one copy each for every shard's tag and dependency indexes.
+    pub names: Names,
 }
 
 impl Notices {
@@ -112,6 +114,7 @@ impl Notices {
             sinks: OnceLock::new(),
             dependencies: Dependencies::default(),
             tag_shards: TagShards::new(shards, databases),
+            names: Names::default(),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::engine::analytics::ShardAnalytics;
 use crate::engine::compress::{self, Footprint};
 use crate::engine::entry::{Entry, Priority, TagList};
 use crate::engine::expire::HashesWithTtls;
+use crate::engine::labels::Name;
 use crate::engine::labels::{label_hash, LabelIndex, LabelKind, Taken};
 use crate::engine::memory::table_size;
 use crate::engine::notice::{class, Notices};
@@ -340,23 +341,16 @@ impl DbShard<'_> {
         Some(entry)
     }
 
-    fn index(&mut self, entry: &Entry) {
-        let (hash, bytes) = (hash_of_entry(entry), entry.memory());
-        self.index_labels(entry.tags(), entry.parents(), hash, bytes);
-    }
-
-    fn index_labels(&mut self, tags: &[Box<[u8]>], parents: &[Box<[u8]>], hash: u64, bytes: usize) {
-        for tag in tags {
-            if self.table.tags.add(tag, hash, bytes).1 {
-                let tag_shards = &self.notices.tag_shards;
-                tag_shards.list_key(self.db, label_hash(tag), hash);
-            }
-        }
-        for parent in parents {
-            if self.table.dependents.add(parent, hash, bytes).0 {
-                self.notices.dependencies.register(parent, 1);
-            }
-        }
+    /// Lists the entry under its labels, and points its names at the interned copies (an
+    /// entry's own copies, parsed from the command, go: the entry's bytes count pointers only).
+    fn index(&mut self, entry: &mut Entry) {
+        index_entry(
+            &mut self.table.tags,
+            &mut self.table.dependents,
+            self.notices,
+            self.db,
+            entry,
+        );
     }
 
     fn unindex(&mut self, entry: &Entry) {
@@ -364,15 +358,10 @@ impl DbShard<'_> {
         self.unindex_labels(entry.tags(), entry.parents(), hash, bytes);
     }
 
-    fn unindex_labels(
-        &mut self,
-        tags: &[Box<[u8]>],
-        parents: &[Box<[u8]>],
-        hash: u64,
-        bytes: usize,
-    ) {
+    fn unindex_labels(&mut self, tags: &[Name], parents: &[Name], hash: u64, bytes: usize) {
+        let names = &self.notices.names;
         for tag in tags {
-            if self.table.tags.remove(tag, hash, bytes).1 {
+            if self.table.tags.remove(names, tag, hash, bytes).1 {
                 let tag_hash = label_hash(tag);
                 if !self.table.tags.holds_hash(tag_hash) {
                     let tag_shards = &self.notices.tag_shards;
@@ -381,7 +370,7 @@ impl DbShard<'_> {
             }
         }
         for parent in parents {
-            if self.table.dependents.remove(parent, hash, bytes).0 {
+            if self.table.dependents.remove(names, parent, hash, bytes).0 {
                 self.notices.dependencies.register(parent, -1);
             }
         }
@@ -400,17 +389,23 @@ impl DbShard<'_> {
         let before = entry.memory();
         let (tags, parents) = (entry.tags().to_vec(), entry.parents().to_vec());
         self.unindex_labels(&tags, &parents, hash, before);
-        let entry = self.table.map.get_bucket_mut(index)?;
+        let table = &mut *self.table;
+        let entry = table.map.get_bucket_mut(index)?;
         match kind {
             LabelKind::Tag => entry.replace_tags(names),
             LabelKind::Parent => entry.replace_parents(names),
         }
         let after = entry.memory();
-        let (tags, parents) = (entry.tags().to_vec(), entry.parents().to_vec());
-        self.table.entry_bytes = self.table.entry_bytes + after - before;
+        index_entry(
+            &mut table.tags,
+            &mut table.dependents,
+            self.notices,
+            self.db,
+            entry,
+        );
+        table.entry_bytes = table.entry_bytes + after - before;
         self.regions
             .account(key, after as isize - before as isize, 0);
-        self.index_labels(&tags, &parents, hash, after);
         self.sync_totals();
         Some(())
     }
@@ -680,7 +675,7 @@ impl DbShard<'_> {
         }
         self.table.by_priority[entry.priority() as usize] += 1;
         if entry.has_labels() {
-            self.index(&entry);
+            self.index(&mut entry);
         }
         let enters_window = old.is_none() && self.admission_active();
         entry.set_in_window(enters_window);
@@ -824,7 +819,10 @@ impl DbShard<'_> {
 
     /// Step 1 of a label invalidation (see `labels`).
     pub fn take_label(&mut self, kind: LabelKind, name: &[u8]) -> Option<Taken> {
-        let taken = self.table.labels_mut(kind).take(kind, name)?;
+        let taken = self
+            .table
+            .labels_mut(kind)
+            .take(&self.notices.names, kind, name)?;
         if kind == LabelKind::Parent {
             self.notices
                 .dependencies
@@ -860,7 +858,9 @@ impl DbShard<'_> {
 
     /// Step 2 of a label invalidation finished for this shard.
     pub fn sweep_done(&mut self, kind: LabelKind, name: &[u8]) {
-        self.table.labels_mut(kind).sweep_done(name);
+        self.table
+            .labels_mut(kind)
+            .sweep_done(&self.notices.names, name);
         self.sync_totals();
     }
 
@@ -888,6 +888,8 @@ impl DbShard<'_> {
                     .account(entry.key(), -(entry.memory() as isize), -1);
             }
         }
+        taken.tags.release_names(&self.notices.names);
+        taken.dependents.release_names(&self.notices.names);
         for (parent, children) in taken.dependents.names_and_counts() {
             self.notices
                 .dependencies
@@ -982,5 +984,33 @@ impl DbShard<'_> {
             .map
             .iter()
             .find(|e| self.table.is_live(e, self.now_ms))
+    }
+}
+
+/// Lists the entry under its labels, and points its names at the interned copies: the entry's
+/// own copies (parsed from the command or a file) go, so the entry's bytes count pointers only.
+fn index_entry(
+    tags: &mut LabelIndex,
+    dependents: &mut LabelIndex,
+    notices: &Notices,
+    db: usize,
+    entry: &mut Entry,
+) {
+    let (hash, bytes) = (hash_of_entry(entry), entry.memory());
+    let names = &notices.names;
+    let (entry_tags, entry_parents) = entry.labels_mut();
+    for tag in entry_tags {
+        let (_, first, shared) = tags.add(names, tag, hash, bytes);
+        if first {
+            notices.tag_shards.list_key(db, label_hash(tag), hash);
+        }
+        *tag = shared;
+    }
+    for parent in entry_parents {
+        let (added, _, shared) = dependents.add(names, parent, hash, bytes);
+        if added {
+            notices.dependencies.register(parent, 1);
+        }
+        *parent = shared;
     }
 }

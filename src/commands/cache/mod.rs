@@ -23,8 +23,9 @@ use bytes::Bytes;
 use super::string::{expire_at, parse_set_options_with, set_generic, SetRequest};
 use super::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::compress::Level;
+use crate::engine::entry::TagList;
 use crate::engine::policy::lfu_decayed;
-use crate::engine::{idle_seconds, CacheMeta, Priority};
+use crate::engine::{idle_seconds, CacheMeta, Name, Priority};
 use crate::error::{CmdError, CmdResult};
 
 const CACHE: CommandSpec = CommandSpec {
@@ -65,7 +66,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 pub struct MetaRequest {
     pub priority: Option<Priority>,
     pub cost: Option<u32>,
-    pub tags: Option<Box<[Box<[u8]>]>>,
+    pub tags: Option<TagList>,
     pub keep: bool,
     /// COMPRESS: this write's level, whatever `compression-level` and `compression-min-size` say.
     pub compress: Option<Level>,
@@ -126,11 +127,11 @@ fn parse_meta_option<'a>(rest: &'a [Bytes], raw: &mut RawMeta<'a>) -> Option<usi
 }
 
 /// Tags in the order given, each once: the tag index (to come) registers a key once per tag.
-fn dedup_tags(tags: &[Bytes]) -> Box<[Box<[u8]>]> {
+fn dedup_tags(tags: &[Bytes]) -> TagList {
     let mut seen = HashSet::with_capacity(tags.len());
     tags.iter()
         .filter(|tag| seen.insert(&tag[..]))
-        .map(|tag| Box::<[u8]>::from(&tag[..]))
+        .map(|tag| Name::new(tag))
         .collect()
 }
 
@@ -273,7 +274,7 @@ mod tests {
         let old = CacheMeta {
             priority: Priority::High,
             cost: 9,
-            tags: Some(vec![b"t".to_vec().into_boxed_slice()].into_boxed_slice()),
+            tags: Some(vec![Name::new(b"t")].into_boxed_slice()),
         };
         let keep = MetaRequest {
             cost: Some(3),
@@ -301,7 +302,7 @@ mod tests {
         assert_eq!(parse_cost(b"-1"), Err(CmdError::NotInteger));
         assert_eq!(
             &*dedup_tags(&argv(&["a", "b", "a"])),
-            &[Box::from(&b"a"[..]), Box::from(&b"b"[..])]
+            &[Name::new(b"a"), Name::new(b"b")]
         );
     }
 }

@@ -18,7 +18,7 @@ use crate::commands::keys::scan::{
 };
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
-use crate::engine::labels::LabelKind;
+use crate::engine::labels::{LabelKind, Name};
 use crate::engine::DbShard;
 use crate::error::{CmdError, CmdResult};
 use crate::state::acl::check;
@@ -240,7 +240,7 @@ fn tag_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for_each_view(ctx, |view| {
         for label in view.table.tags.iter().filter(|l| !l.is_empty()) {
             if pattern.is_none_or(|p| glob_match(p, &label.name, false)) {
-                *counts.entry(label.name.clone()).or_insert(0) += label.len();
+                *counts.entry((*label.name).into()).or_insert(0) += label.len();
             }
         }
     });
@@ -266,11 +266,11 @@ fn cache_tags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// The names in the order given, each once.
-fn distinct(names: &[Bytes]) -> Vec<Box<[u8]>> {
-    let mut out: Vec<Box<[u8]>> = Vec::with_capacity(names.len());
+fn distinct(names: &[Bytes]) -> Vec<Name> {
+    let mut out: Vec<Name> = Vec::with_capacity(names.len());
     for name in names {
         if !out.iter().any(|n| **n == name[..]) {
-            out.push(name[..].into());
+            out.push(Name::new(name));
         }
     }
     out
@@ -281,7 +281,7 @@ fn update_labels(
     ctx: &mut Ctx<'_>,
     key: &[u8],
     kind: LabelKind,
-    change: impl FnOnce(Vec<Box<[u8]>>) -> Vec<Box<[u8]>>,
+    change: impl FnOnce(Vec<Name>) -> Vec<Name>,
 ) -> CmdResult {
     let carried = ctx
         .server

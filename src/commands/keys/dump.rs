@@ -85,7 +85,7 @@ fn parse_options(args: &[Bytes]) -> Result<RestoreOptions, CmdError> {
             let tags = tags
                 .iter()
                 .filter(|tag| seen.insert(&tag[..]))
-                .map(|tag| Box::<[u8]>::from(&tag[..]))
+                .map(|tag| crate::engine::Name::new(tag))
                 .collect();
             options.meta.get_or_insert_with(CacheMeta::default).tags = Some(tags);
             i += 1 + count as usize;

@@ -32,7 +32,7 @@ use crate::engine::entry::{Entry, Priority, StringValue, Value};
 use crate::engine::shard::Shard;
 use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::Collection;
-use crate::engine::{hash_key, idle_seconds, Keyspace};
+use crate::engine::{hash_key, idle_seconds, Keyspace, Name};
 pub use stream::{GroupRecord, StreamRecord};
 
 pub const MAGIC: &[u8; 8] = b"CACHETSN";
@@ -263,7 +263,7 @@ pub fn encode_copy(copy: &CopiedDb, now_ms: u64, list_fill: i64) -> EncodedSecti
     }
 }
 
-fn labels(list: &[Box<[u8]>]) -> Vec<ByteBuf> {
+fn labels(list: &[Name]) -> Vec<ByteBuf> {
     list.iter().map(|l| ByteBuf::from(l.to_vec())).collect()
 }
 
@@ -566,14 +566,14 @@ pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Entry, Snapsh
         .get(record.priority as usize)
         .copied()
         .ok_or_else(|| bad("priority"))?;
-    let tags: Vec<Box<[u8]>> = record.tags.iter().map(|t| t.to_vec().into()).collect();
+    let tags: Vec<Name> = record.tags.iter().map(|t| Name::new(t)).collect();
     entry.set_meta(crate::engine::CacheMeta {
         priority,
         cost: record.cost,
         tags: (!tags.is_empty()).then(|| tags.into_boxed_slice()),
     });
     if !record.parents.is_empty() {
-        let parents: Vec<Box<[u8]>> = record.parents.iter().map(|p| p.to_vec().into()).collect();
+        let parents: Vec<Name> = record.parents.iter().map(|p| Name::new(p)).collect();
         entry.replace_parents(parents.into_boxed_slice());
     }
     entry.set_expire_at(record.expire_at);

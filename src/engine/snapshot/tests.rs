@@ -42,7 +42,7 @@ fn sample() -> Keyspace {
     tagged.set_meta(CacheMeta {
         priority: Priority::High,
         cost: 9,
-        tags: Some(vec![b"user:1".to_vec().into_boxed_slice()].into_boxed_slice()),
+        tags: Some(vec![crate::engine::Name::new(b"user:1")].into_boxed_slice()),
     });
     tagged.set_expire_at(now + 100_000);
     put(&keyspace, 0, tagged);
@@ -286,7 +286,7 @@ mod model {
                 Entry::new_collection(&key, Collection::Hash(hash), 0)
             }
         };
-        let tags: Vec<Box<[u8]>> = tags.iter().map(|t| vec![b't', *t].into()).collect();
+        let tags: Vec<crate::engine::Name> = tags.iter().map(|t| vec![b't', *t].into()).collect();
         entry.set_meta(CacheMeta {
             priority: Priority::ALL[*priority as usize],
             cost: *cost,
