@@ -287,7 +287,7 @@ pub fn build(name: &str, p: &Params) -> Option<Workload> {
             };
             let trace: Vec<u32> = (0..fill + p.requests).map(|_| gauss()).collect();
             let writes = (0..fill + p.requests)
-                .map(|i| i < fill || (i - fill) % 11 == 0)
+                .map(|i| i < fill || (i - fill).is_multiple_of(11))
                 .collect();
             Workload {
                 name: "mix".into(),
