@@ -57,9 +57,14 @@ struct Args {
     /// Comma-separated: redis-lru, redis-lfu, redis:POLICY, cachet, cachet:POLICY.
     #[arg(long, default_value = "redis-lru,redis-lfu,cachet")]
     servers: String,
-    /// Comma-separated subset of: zipf-0.8, zipf-1.0, zipf-scan, shifting, loop, mixed-size.
-    #[arg(long, default_value = "all")]
-    workloads: String,
+    /// Comma-separated subset of: zipf-0.8, zipf-1.0, zipf-scan, shifting, loop, mixed-size, mix.
+    /// With --trace-file and no --workloads, only the trace files.
+    #[arg(long)]
+    workloads: Option<String>,
+    /// A recorded trace to replay as one more workload (repeatable): a key per line, as
+    /// scripts/trace-keys.py writes them; at most --requests of it.
+    #[arg(long)]
+    trace_file: Vec<PathBuf>,
     /// Requests per workload.
     #[arg(long, default_value_t = 500_000)]
     requests: usize,
@@ -341,10 +346,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let names: Vec<&str> = if args.workloads == "all" {
-        trace::ALL.to_vec()
-    } else {
-        args.workloads.split(',').map(str::trim).collect()
+    let names: Vec<&str> = match args.workloads.as_deref() {
+        None if !args.trace_file.is_empty() => Vec::new(),
+        None | Some("all") => trace::ALL.to_vec(),
+        Some(list) => list.split(',').map(str::trim).collect(),
     };
     let params = trace::Params {
         requests: ((args.requests as f64 * args.scale) as usize).max(1000),
@@ -408,14 +413,26 @@ fn main() {
     let mut rows = Vec::new();
     let mut failed = vec![false; specs.len()];
     let mut warned = false;
-    for name in &names {
-        let Some(w) = trace::build(name, &params) else {
-            eprintln!(
-                "unknown workload {name:?}; known: {}",
-                trace::ALL.join(", ")
-            );
+    let workloads = names
+        .iter()
+        .map(|name| {
+            trace::build(name, &params).ok_or_else(|| {
+                format!(
+                    "unknown workload {name:?}; known: {}",
+                    trace::ALL.join(", ")
+                )
+            })
+        })
+        .chain(
+            args.trace_file
+                .iter()
+                .map(|path| trace::from_file(path, &params)),
+        );
+    for w in workloads {
+        let w = w.unwrap_or_else(|e| {
+            eprintln!("{e}");
             std::process::exit(2);
-        };
+        });
         println!("{:<11} maxmemory {} B: {}", w.name, w.maxmemory, w.about);
         let mut runs = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
@@ -486,7 +503,7 @@ fn main() {
             }
         }
         rows.push(Row {
-            workload: w.name.to_string(),
+            workload: w.name.clone(),
             maxmemory: w.maxmemory,
             requests: w.trace.len(),
             runs,

@@ -4,7 +4,9 @@
 #
 # Usage: scripts/hit-ratio.sh [options]      e.g.  scripts/hit-ratio.sh --quick
 #   --servers redis-lru,redis-lfu,cachet   (also redis:POLICY, cachet:POLICY)
-#   --workloads zipf-0.8,zipf-1.0,zipf-scan,shifting,loop,mixed-size
+#   --workloads zipf-0.8,zipf-1.0,zipf-scan,shifting,loop,mixed-size,mix
+#   --trace-file PATH (repeatable): a recorded trace, one key per line (scripts/trace-keys.py
+#     converts the usual formats); alone, it replaces the synthetic workloads
 #   --quick (1/5 of the requests and keys)   --csv PATH   --cachet-cost   --cachet-no-limit
 #   --cachet-flags "--maxmemory-samples 10"  (or CACHET_FLAGS in the environment)
 #   --restart: each cachet is restarted (SHUTDOWN SAVE, a new process on the same dir) at

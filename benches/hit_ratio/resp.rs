@@ -224,7 +224,8 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 /// Replays requests `requests` of the trace cache-aside: a batch of GETs is pipelined, then one SET
-/// per distinct key that missed in it. Only requests in `scored` count. `requests.start` should be
+/// per distinct key that missed in it. A workload with `writes` sends its SETs in their places in
+/// the batch instead and leaves misses unfilled. Only requests in `scored` count. `requests.start` should be
 /// a multiple of `batch`, so that a replay in two parts batches as one does.
 pub fn replay(
     conn: &mut Conn,
@@ -249,14 +250,27 @@ pub fn replay(
                 std::thread::sleep(wait);
             }
         }
+        let is_write = |i: usize| w.writes.get(first + i) == Some(&true);
         buf.clear();
-        for &id in chunk {
-            encode(&mut buf, &[b"GET", &key_name(id)]);
+        for (i, &id) in chunk.iter().enumerate() {
+            if is_write(i) {
+                encode(
+                    &mut buf,
+                    &[b"SET", &key_name(id), &value[..w.size(id) as usize]],
+                );
+            } else {
+                encode(&mut buf, &[b"GET", &key_name(id)]);
+            }
         }
         conn.writer.write_all(&buf)?;
         missed.clear();
         for (i, &id) in chunk.iter().enumerate() {
             let size = w.size(id);
+            if is_write(i) {
+                stats.sets += 1;
+                set_reply(conn, &mut stats)?;
+                continue;
+            }
             let reply = conn.read_get()?;
             let counted = scored.contains(&(first + i));
             let cost = u64::from(w.cost(id));
@@ -277,7 +291,7 @@ pub fn replay(
                     }
                 }
                 Ok(None) => {
-                    if !missed.contains(&id) {
+                    if w.writes.is_empty() && !missed.contains(&id) {
                         missed.push(id);
                     }
                 }
@@ -306,21 +320,26 @@ pub fn replay(
         conn.writer.write_all(&buf)?;
         for _ in &missed {
             stats.sets += 1;
-            match conn.read_reply()? {
-                Reply::Status(_) => {}
-                Reply::Error(text) => {
-                    stats.set_errors += 1;
-                    stats.error(format!("SET: {text}"));
-                }
-                other => {
-                    stats.set_errors += 1;
-                    stats.error(format!("SET: unexpected reply {}", other.text()));
-                }
-            }
+            set_reply(conn, &mut stats)?;
         }
     }
     stats.seconds = started.elapsed().as_secs_f64();
     Ok(stats)
+}
+
+fn set_reply(conn: &mut Conn, stats: &mut Stats) -> io::Result<()> {
+    match conn.read_reply()? {
+        Reply::Status(_) => {}
+        Reply::Error(text) => {
+            stats.set_errors += 1;
+            stats.error(format!("SET: {text}"));
+        }
+        other => {
+            stats.set_errors += 1;
+            stats.error(format!("SET: unexpected reply {}", other.text()));
+        }
+    }
+    Ok(())
 }
 
 /// Reads one reply to a GET or SET from an async reader, skipping a value's bytes without

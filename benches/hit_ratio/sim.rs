@@ -88,6 +88,14 @@ pub fn run(which: usize, w: &Workload, batch: usize, warmup: usize) -> (Stats, u
     for (b, chunk) in w.trace.chunks(batch.max(1)).enumerate() {
         missed.clear();
         for (i, &id) in chunk.iter().enumerate() {
+            let bytes = KEY_LEN as u64 + u64::from(w.size(id)) + PER_KEY_OVERHEAD;
+            if w.writes.get(b * batch.max(1) + i) == Some(&true) {
+                stats.sets += 1;
+                if !cache.get(id) {
+                    cache.insert(id, bytes);
+                }
+                continue;
+            }
             let hit = cache.get(id);
             if b * batch.max(1) + i >= warmup {
                 let (size, cost) = (u64::from(w.size(id)), u64::from(w.cost(id)));
@@ -100,7 +108,7 @@ pub fn run(which: usize, w: &Workload, batch: usize, warmup: usize) -> (Stats, u
                     stats.hit_cost += cost;
                 }
             }
-            if !hit && !missed.contains(&id) {
+            if !hit && w.writes.is_empty() && !missed.contains(&id) {
                 missed.push(id);
             }
         }
