@@ -1197,6 +1197,130 @@ print("ok")
     assert!(info.contains("cluster_state:ok"), "{info}");
 }
 
+/// The value a client reads from `raw` for `key`, or `None` for a miss.
+fn value(raw: &mut RawClient, key: &str) -> Option<String> {
+    let reply = call(raw, &format!("get {key}"));
+    (reply != b"$-1\r\n").then(|| body(&reply))
+}
+
+#[test]
+fn a_replica_fetches_again_what_its_master_rewrites() {
+    let dir = TempDir::new("refetch");
+    let nodes: Vec<TestServer> = (0..2)
+        .map(|n| {
+            let file = dir.0.join(format!("nodes-{n}.conf"));
+            TestServer::start_with(move |c| {
+                c.cluster_enabled = Mode::Yes;
+                c.cluster_config_file = file.display().to_string();
+                c.cluster_node_id = id(n);
+            })
+        })
+        .collect();
+    let json = format!(
+        r#"[{{"slot_ranges": [{{"start": 0, "end": 16383}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}, "replicas": [{{"id": "{}", "ip": "127.0.0.1", "port": {}}}]}}]"#,
+        id(0),
+        nodes[0].port(),
+        id(1),
+        nodes[1].port()
+    );
+    for node in &nodes {
+        assert_eq!(install(&mut node.raw(), &json), b"+OK\r\n");
+    }
+    let (mut master, mut replica) = (nodes[0].raw(), nodes[1].raw());
+    let keys: Vec<String> = (0..200).map(|i| format!("key:{i}")).collect();
+    for key in &keys {
+        assert_eq!(call(&mut master, &format!("set {key} v1")), b"+OK\r\n");
+    }
+    fleet::wait_until("the replica filled from its master", || {
+        dbsize(&mut replica) == keys.len() as i64
+    });
+    assert_eq!(call(&mut replica, "readonly"), b"+OK\r\n");
+    for round in 2..5 {
+        let new = format!("v{round}");
+        for key in &keys {
+            let set = if key == "key:0" {
+                format!("cache.set {key} {new} PX 100000 PRIORITY high TAGS 1 t")
+            } else {
+                format!("set {key} {new}")
+            };
+            assert_eq!(call(&mut master, &set), b"+OK\r\n", "{set}");
+        }
+        // Acknowledged by the master and applied by the replica: a miss or the new value, never
+        // one the master replaced; then the new value everywhere, fetched again from the master.
+        caught_up(&mut master, &mut replica);
+        for key in &keys {
+            let got = value(&mut replica, key);
+            assert!(
+                got.is_none() || got.as_deref() == Some(new.as_str()),
+                "{key}: {got:?} in round {round}"
+            );
+        }
+        fleet::wait_until("the replica serves what the master wrote", || {
+            keys.iter()
+                .all(|key| value(&mut replica, key).as_deref() == Some(new.as_str()))
+        });
+    }
+    // A refetched copy keeps what the master gave it: TTL, priority, tags.
+    let ttl = text(&call(&mut replica, "pttl key:0"));
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().expect("PTTL");
+    assert!(ttl > 90_000 && ttl <= 100_000, "TTL kept: {ttl}");
+    assert!(text(&call(&mut replica, "tag.keys t")).contains("key:0"));
+    assert!(text(&call(&mut replica, "cache.exportkey key:0")).contains("high"));
+    let refetched: u64 = text(&call(&mut replica, "info cachet"))
+        .lines()
+        .find_map(|l| l.strip_prefix("replica_refetched_keys:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("replica_refetched_keys");
+    assert!(refetched >= 2 * keys.len() as u64, "{refetched}");
+    // A key the master deletes is fetched as gone: it stays a miss.
+    assert_eq!(call(&mut master, "del key:1"), b":1\r\n");
+    assert_eq!(call(&mut master, "set key:2 last"), b"+OK\r\n");
+    caught_up(&mut master, &mut replica);
+    fleet::wait_until("the replica fetched key:2 again", || {
+        value(&mut replica, "key:2").as_deref() == Some("last")
+    });
+    assert_eq!(value(&mut replica, "key:1"), None);
+
+    // Overwrites racing the refetches: once the last write is acknowledged and applied, the
+    // replica never serves anything but the master's value, and ends up serving it.
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut master = nodes[0].raw();
+            for round in 0..30 {
+                for key in keys.iter().take(20) {
+                    let set = format!("set {key} r{round}");
+                    assert_eq!(call(&mut master, &set), b"+OK\r\n");
+                }
+            }
+        });
+        let mut reader = nodes[1].raw();
+        assert_eq!(call(&mut reader, "readonly"), b"+OK\r\n");
+        while !writer.is_finished() {
+            for key in keys.iter().take(20) {
+                let got = value(&mut reader, key);
+                assert!(
+                    got.as_deref()
+                        .is_none_or(|v| v.starts_with('r') || v == "v4" || v == "last"),
+                    "{key}: {got:?}"
+                );
+            }
+        }
+        writer.join().expect("writer");
+    });
+    caught_up(&mut master, &mut replica);
+    for key in keys.iter().take(20) {
+        let theirs = value(&mut master, key);
+        assert_eq!(theirs.as_deref(), Some("r29"));
+        let mine = value(&mut replica, key);
+        assert!(mine.is_none() || mine == theirs, "{key}: {mine:?}");
+    }
+    fleet::wait_until("the replica caught up with the racing writes", || {
+        keys.iter()
+            .take(20)
+            .all(|key| value(&mut replica, key).as_deref() == Some("r29"))
+    });
+}
+
 #[test]
 fn a_broken_config_file_stops_the_daemon_and_is_left_alone() {
     let dir = TempDir::new("broken-file");

@@ -236,6 +236,7 @@ pub async fn serve(
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let probe = tokio::spawn(cluster_probe::probe(server.clone()));
     let replica = tokio::spawn(cluster_replica::follow(server.clone()));
+    let refetch = tokio::spawn(cluster_replica::refetch(server.clone()));
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
     let warm = tokio::spawn(warm::supervise(server.clone()));
@@ -266,6 +267,7 @@ pub async fn serve(
     sweeper.abort();
     probe.abort();
     replica.abort();
+    refetch.abort();
     publisher.abort();
     let _ = links.await;
     let _ = warm.await;

@@ -19,9 +19,10 @@ use super::coherence::resp::Frame;
 use super::portable::{encode, Conn, Target};
 use crate::engine::export::{import_line, Stored};
 use crate::engine::glob::glob_match;
+use crate::engine::snapshot::LoadLimits;
 use crate::state::coherence::as_remote;
 use crate::state::persistence::load_limits;
-use crate::state::warm::{WarmRequest, WarmState};
+use crate::state::warm::{Batch, WarmRequest, WarmState};
 use crate::state::Server;
 
 /// Keys asked for per round trip.
@@ -62,7 +63,7 @@ fn run(server: &Server, request: WarmRequest) {
     let source = format!("{}:{}", request.host, request.port);
     tracing::info!(%source, top = request.top, "warm-up started");
     let result = pull(server, &request);
-    server.warm.close();
+    server.warm.close(Batch::Warm);
     let aborted = server.warm.aborted();
     server.warm.update(|status| {
         status.finished_ms = unix_ms();
@@ -170,7 +171,7 @@ fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
         for key in batch {
             encode(&[b"CACHE.EXPORTKEY", key], &mut out);
         }
-        server.warm.open_batch();
+        server.warm.open_batch(Batch::Warm);
         conn.send(&out)?;
         let (mut done, mut skipped, mut errors, mut last_error) = (0, 0, 0, None);
         for key in batch {
@@ -187,27 +188,13 @@ fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
                     continue;
                 }
             };
-            let now = unix_ms();
-            let imported = match import_line(&line, limits, now) {
-                Ok(imported) => imported,
+            match store_copy(server, Batch::Warm, request.db, key, &line, limits) {
+                Ok(true) => done += 1,
+                Ok(false) => skipped += 1,
                 Err(why) => {
                     errors += 1;
-                    last_error = Some(format!("{}: {why}", String::from_utf8_lossy(key)));
-                    continue;
+                    last_error = Some(why);
                 }
-            };
-            let keyspace = &server.keyspace;
-            // As a command would: the exec gate shared, room made under the policy first.
-            let _shared = server.exec_gate.shared();
-            if keyspace.over_limit() && keyspace.evict_to_limit(now).is_err() {
-                skipped += 1;
-                continue;
-            }
-            let store = || as_remote(|| keyspace.store_imported(request.db, imported, false, now));
-            match server.warm.store_unless_invalidated(request.db, key, store) {
-                Some(Stored::Created | Stored::Replaced) => done += 1,
-                // Invalidated by a peer since it was asked for: it may be the value replaced.
-                None | Some(Stored::Exists | Stored::Expired) => skipped += 1,
             }
         }
         server.warm.update(|status| {
@@ -220,4 +207,31 @@ fn pull(server: &Server, request: &WarmRequest) -> Result<(), String> {
         });
     }
     Ok(())
+}
+
+/// Stores a copy (a CACHE.EXPORTKEY line) of `key` unless present here, as a command would (the
+/// exec gate shared, room made under the policy first) and unless `batch`'s guard saw it
+/// invalidated since the batch was asked for: `Ok(false)` when left alone.
+pub(super) fn store_copy(
+    server: &Server,
+    batch: Batch,
+    db: usize,
+    key: &[u8],
+    line: &[u8],
+    limits: LoadLimits,
+) -> Result<bool, String> {
+    let now = unix_ms();
+    let imported = import_line(line, limits, now)
+        .map_err(|why| format!("{}: {why}", String::from_utf8_lossy(key)))?;
+    let keyspace = &server.keyspace;
+    let _shared = server.exec_gate.shared();
+    if keyspace.over_limit() && keyspace.evict_to_limit(now).is_err() {
+        return Ok(false);
+    }
+    let store = || as_remote(|| keyspace.store_imported(db, imported, false, now));
+    // Invalidated by a peer since it was asked for (None): it may be the value replaced.
+    Ok(matches!(
+        server.warm.store_unless_invalidated(batch, db, key, store),
+        Some(Stored::Created | Stored::Replaced)
+    ))
 }

@@ -1,8 +1,9 @@
 //! CACHE.WARM's shared state: the request a client made (taken by the warm-up task,
 //! `net::warm`), whether it should stop, and its progress for CACHE.WARM STATUS and INFO.
-//! One warm-up runs at a time.
+//! One warm-up runs at a time. Also a cluster replica's queue of keys its master invalidated, to
+//! fetch again from the master (`net::cluster_replica`).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -94,11 +95,43 @@ pub struct Warm {
     abort: AtomicBool,
     /// Wakes the warm-up task when a request is queued.
     pub wake: Notify,
-    /// What coherence invalidated while a batch of copies was on its way (`guard`).
-    guard: Mutex<Guard>,
+    /// What coherence invalidated while a batch of copies was on its way (`Guard`), one record
+    /// for the warm-up's batches and one for the replica's refetches, which run side by side.
+    guard: [Mutex<Guard>; 2],
+    refetch: Mutex<Refetch>,
+    /// Wakes the replica's refetcher when a key is queued.
+    pub refetch_wake: Notify,
     /// Times coherence dropped local data (a peer's flush, a link's recovery): a cluster replica
     /// fills again from its master after each (`net::cluster_replica`).
     drops: AtomicU64,
+}
+
+/// Which batches a guard record serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// CACHE.WARM, or a replica's fill.
+    Warm = 0,
+    /// A replica's refetch of keys its master invalidated.
+    Refetch = 1,
+}
+
+/// At most this many keys wait to be fetched again; past it, an invalidated key stays a miss
+/// until it is read from the master's next fill or written again (`Refetch::dropped`).
+pub const REFETCH_QUEUE: usize = 100_000;
+
+/// A cluster replica's keys to fetch again from its master: each key its master's stream
+/// invalidated (the master wrote or deleted it), once however often it was named. Tags,
+/// patterns and flushes are not refetched: the keys they named are not known here.
+#[derive(Default)]
+struct Refetch {
+    /// This node is a replica whose link to its master is up.
+    on: bool,
+    queue: VecDeque<(usize, Bytes)>,
+    queued: HashSet<(usize, Bytes)>,
+    /// Keys not queued because the queue was full.
+    dropped: u64,
+    /// Keys stored from the master's copies.
+    stored: u64,
 }
 
 /// A copy asked of the source before a peer's invalidation of the same key arrives here may hold
@@ -111,6 +144,34 @@ struct Guard {
     keys: HashSet<(usize, Bytes)>,
     /// A tag, pattern or flush: any key may have been named.
     everything: bool,
+}
+
+impl Guard {
+    fn open(&mut self) {
+        self.open = true;
+        self.keys.clear();
+        self.everything = false;
+    }
+
+    fn close(&mut self) {
+        self.open = false;
+        self.keys.clear();
+        self.everything = false;
+    }
+
+    fn record(&mut self, items: &[Item]) {
+        if !self.open || self.everything {
+            return;
+        }
+        for item in items {
+            match item {
+                Item::Key { db, key } => {
+                    self.keys.insert((*db, key.clone()));
+                }
+                _ => self.everything = true,
+            }
+        }
+    }
 }
 
 impl Warm {
@@ -155,43 +216,94 @@ impl Warm {
     }
 
     /// A batch of copies is about to be asked for: invalidations are recorded from now on.
-    pub fn open_batch(&self) {
-        let mut guard = self.guard.lock_or_recover();
-        guard.open = true;
-        guard.keys.clear();
-        guard.everything = false;
+    pub fn open_batch(&self, batch: Batch) {
+        self.guard[batch as usize].lock_or_recover().open();
     }
 
-    /// The warm-up ended: nothing more to record.
-    pub fn close(&self) {
-        let mut guard = self.guard.lock_or_recover();
-        guard.open = false;
-        guard.keys.clear();
-        guard.everything = false;
+    /// The warm-up (or a refetch) ended: nothing more to record.
+    pub fn close(&self, batch: Batch) {
+        self.guard[batch as usize].lock_or_recover().close();
     }
 
     /// A peer's message is about to be applied (called by the links before they apply it).
     pub fn invalidating(&self, items: &[Item]) {
-        let mut guard = self.guard.lock_or_recover();
-        if !guard.open || guard.everything {
+        for guard in &self.guard {
+            guard.lock_or_recover().record(items);
+        }
+    }
+
+    /// A peer's message was applied: on a replica refetching, its keys are queued to be fetched
+    /// again (after the removal, so a copy is never refused for the old value still held here).
+    pub fn invalidated(&self, items: &[Item]) {
+        let mut refetch = self.refetch.lock_or_recover();
+        if !refetch.on {
             return;
         }
+        let mut queued = false;
         for item in items {
-            match item {
-                Item::Key { db, key } => {
-                    guard.keys.insert((*db, key.clone()));
+            if let Item::Key { db, key } = item {
+                let entry = (*db, key.clone());
+                if refetch.queued.contains(&entry) {
+                    continue;
                 }
-                _ => guard.everything = true,
+                if refetch.queue.len() >= REFETCH_QUEUE {
+                    refetch.dropped += 1;
+                    continue;
+                }
+                refetch.queued.insert(entry.clone());
+                refetch.queue.push_back(entry);
+                queued = true;
             }
         }
+        drop(refetch);
+        if queued {
+            self.refetch_wake.notify_one();
+        }
+    }
+
+    /// Starts or stops queueing invalidated keys (a replica whose link to its master is up, or
+    /// not); stopping forgets the queue.
+    pub fn set_refetching(&self, on: bool) {
+        let mut refetch = self.refetch.lock_or_recover();
+        if refetch.on != on {
+            refetch.on = on;
+            refetch.queue.clear();
+            refetch.queued.clear();
+        }
+    }
+
+    /// Up to `max` queued keys, taken out of the queue: a key invalidated again from now on is
+    /// queued again.
+    pub fn take_refetch(&self, max: usize) -> Vec<(usize, Bytes)> {
+        let mut refetch = self.refetch.lock_or_recover();
+        let n = max.min(refetch.queue.len());
+        let taken: Vec<(usize, Bytes)> = refetch.queue.drain(..n).collect();
+        for entry in &taken {
+            refetch.queued.remove(entry);
+        }
+        taken
+    }
+
+    /// Counts keys stored by a refetch.
+    pub fn refetch_stored(&self, keys: u64) {
+        self.refetch.lock_or_recover().stored += keys;
+    }
+
+    /// Keys waiting to be fetched again, keys stored by refetches, and keys not queued since the
+    /// queue was full (INFO cachet).
+    pub fn refetch_figures(&self) -> (usize, u64, u64) {
+        let refetch = self.refetch.lock_or_recover();
+        (refetch.queue.len(), refetch.stored, refetch.dropped)
     }
 
     /// Coherence is dropping local data (a peer's flush, a link's recovery).
     pub fn dropping_data(&self) {
         self.drops.fetch_add(1, Ordering::Relaxed);
-        let mut guard = self.guard.lock_or_recover();
-        if guard.open {
-            guard.everything = true;
+        for guard in &self.guard {
+            let mut guard = guard.lock_or_recover();
+            if guard.open {
+                guard.everything = true;
+            }
         }
     }
 
@@ -204,11 +316,12 @@ impl Warm {
     /// the copy and removes it.
     pub fn store_unless_invalidated<R>(
         &self,
+        batch: Batch,
         db: usize,
         key: &[u8],
         store: impl FnOnce() -> R,
     ) -> Option<R> {
-        let guard = self.guard.lock_or_recover();
+        let guard = self.guard[batch as usize].lock_or_recover();
         if guard.everything || guard.keys.contains(&(db, Bytes::copy_from_slice(key))) {
             return None;
         }

@@ -757,6 +757,10 @@ fn cachet_section(info: &mut InfoText, server: &Server) {
     info.field("warm_keys_done", warm.done);
     info.field("warm_keys_skipped", warm.skipped);
     info.field("warm_errors", warm.errors);
+    let (queued, stored, dropped) = server.warm.refetch_figures();
+    info.field("replica_refetch_queue", queued);
+    info.field("replica_refetched_keys", stored);
+    info.field("replica_refetch_dropped", dropped);
     // One line per `stats-prefixes` entry, shaped like the keyspace section's `db0:keys=...`.
     for (index, counter) in keyspace.prefix_stats().iter().enumerate() {
         info.field(

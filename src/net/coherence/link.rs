@@ -658,6 +658,7 @@ fn apply(server: &Server, message: &Message) {
         .stats
         .items_applied
         .fetch_add(message.items.len() as u64, Ordering::Relaxed);
+    server.warm.invalidated(&message.items);
 }
 
 /// Removes `keys` (taken: the list is left empty) in their order, which B's tracking clients see
