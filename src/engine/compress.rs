@@ -4,8 +4,11 @@
 //! and OBJECT ENCODING never decompress), and readers get the original bytes through
 //! `Entry::string_value`, the one accessor every command goes through.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use zstd::bulk::{Compressor, Decompressor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(u8)]
@@ -129,6 +132,34 @@ pub fn cpu_stats() -> (u64, u64, u64, u64, u64) {
     )
 }
 
+thread_local! {
+    /// One zstd context per thread, kept between values: creating one allocates and zeroes its
+    /// tables (hundreds of KB at level 3), which cost more than compressing a 4 KB document
+    /// (`docs/notes.md`, the release benchmark). The level it was last set to rides along.
+    static COMPRESSOR: RefCell<Option<(i32, Compressor<'static>)>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> =
+        RefCell::new(Decompressor::new().ok());
+}
+
+fn with_compressor<T>(
+    level: i32,
+    f: impl FnOnce(&mut Compressor<'static>) -> Option<T>,
+) -> Option<T> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        match &mut *slot {
+            Some((at, _)) if *at == level => {}
+            Some((at, c)) => {
+                c.set_compression_level(level).ok()?;
+                *at = level;
+            }
+            None => *slot = Some((level, Compressor::new(level).ok()?)),
+        }
+        let (_, c) = slot.as_mut()?;
+        f(c)
+    })
+}
+
 /// The frame for `value`, or `None` when it should stay raw: compression off, shorter than the
 /// minimum, or saving less than an eighth (not worth a decompression on every read).
 pub fn compress(value: &[u8], settings: Settings) -> Option<Vec<u8>> {
@@ -136,7 +167,7 @@ pub fn compress(value: &[u8], settings: Settings) -> Option<Vec<u8>> {
         return None;
     }
     let started = Instant::now();
-    let frame = zstd::bulk::compress(value, settings.level.zstd()).ok();
+    let frame = with_compressor(settings.level.zstd(), |c| c.compress(value).ok());
     COMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     match frame {
         Some(frame) if frame.len() <= value.len() - value.len() / 8 => {
@@ -162,7 +193,12 @@ pub fn original_len(frame: &[u8]) -> usize {
 /// only a bug could make) reads as empty rather than taking the server down.
 pub fn decompress(frame: &[u8]) -> Vec<u8> {
     let started = Instant::now();
-    let bytes = zstd::bulk::decompress(frame, original_len(frame)).unwrap_or_default();
+    let bytes = DECOMPRESSOR
+        .with(|d| match &mut *d.borrow_mut() {
+            Some(d) => d.decompress(frame, original_len(frame)).ok(),
+            None => None,
+        })
+        .unwrap_or_default();
     DECOMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     DECOMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
     bytes
