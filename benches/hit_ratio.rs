@@ -57,7 +57,8 @@ struct Args {
     /// Comma-separated: redis-lru, redis-lfu, redis:POLICY, cachet, cachet:POLICY.
     #[arg(long, default_value = "redis-lru,redis-lfu,cachet")]
     servers: String,
-    /// Comma-separated subset of: zipf-0.8, zipf-1.0, zipf-scan, shifting, loop, mixed-size.
+    /// Comma-separated subset of: zipf-0.8, zipf-1.0, zipf-scan, shifting, loop, mixed-size, and
+    /// zipf-json (JSON documents of 1-8 KB, for compression; only when named).
     #[arg(long, default_value = "all")]
     workloads: String,
     /// Requests per workload.
@@ -411,8 +412,9 @@ fn main() {
     for name in &names {
         let Some(w) = trace::build(name, &params) else {
             eprintln!(
-                "unknown workload {name:?}; known: {}",
-                trace::ALL.join(", ")
+                "unknown workload {name:?}; known: {}, {}",
+                trace::ALL.join(", "),
+                trace::BY_NAME.join(", ")
             );
             std::process::exit(2);
         };

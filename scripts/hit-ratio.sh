@@ -4,7 +4,8 @@
 #
 # Usage: scripts/hit-ratio.sh [options]      e.g.  scripts/hit-ratio.sh --quick
 #   --servers redis-lru,redis-lfu,cachet   (also redis:POLICY, cachet:POLICY)
-#   --workloads zipf-0.8,zipf-1.0,zipf-scan,shifting,loop,mixed-size
+#   --workloads zipf-0.8,zipf-1.0,zipf-scan,shifting,loop,mixed-size (and zipf-json, JSON documents
+#     of 1-8 KB for compression, run only when named)
 #   --quick (1/5 of the requests and keys)   --csv PATH   --cachet-cost   --cachet-no-limit
 #   --cachet-flags "--maxmemory-samples 10"  (or CACHET_FLAGS in the environment)
 #   --restart: each cachet is restarted (SHUTDOWN SAVE, a new process on the same dir) at
