@@ -8,11 +8,11 @@
 # For each: RSS growth per key and used_memory growth per key, both minus the payload (key + value =
 # 116 B), i.e. what the server spends on top of the bytes the client asked it to keep.
 #   json:   $JSON_KEYS (200,000) JSON documents of 1-8 KB from a fixed seed (nested objects, field
-#           names repeated, words and numbers from small sets), keys "doc:%08d".
+#           names repeated, words and numbers from small sets), keys "doc:%012d" (redis-benchmark's __rand_int__).
 #           Memory: each of $JSON_SERVERS (redis, cachet = compression off, cachet-fast,
 #           cachet-default = `compression-level fast|default`) started alone: bytes per key (RSS
 #           and used_memory growth / keys), and the server's CPU µs per request of the load (SETs)
-#           and of as many GETs of random documents, both through redis-cli --pipe.
+#           (redis-cli --pipe) and of as many GETs of random documents (redis-benchmark -c 50 -P 16).
 #           Throughput: redis-server and cachet with `compression-level $JSON_LEVEL` (fast) run
 #           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs and then the
 #           GETs against both servers, which one goes first alternating per round; per round the
@@ -68,7 +68,10 @@ WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel
 def doc(rng, size):
     """A product page's JSON: nested objects, the same field names in every item."""
     d = {"id": rng.randrange(1 << 32), "category": rng.choice(WORDS), "items": []}
-    while len(json.dumps(d)) < size:
+    # len(json.dumps(d)) kept up to date item by item (each adds its own length and ", "):
+    # the same documents as measuring the whole each time, without the quadratic cost.
+    length = len(json.dumps(d))
+    while length < size:
         d["items"].append({
             "sku": "%s-%05d" % (rng.choice(WORDS), rng.randrange(100000)),
             "name": "%s %s %s" % (rng.choice(WORDS), rng.choice(WORDS), rng.choice(WORDS)),
@@ -78,21 +81,18 @@ def doc(rng, size):
             "tags": rng.sample(WORDS, 3),
             "active": rng.random() < 0.8,
         })
+        length += len(json.dumps(d["items"][-1])) + (2 if len(d["items"]) > 1 else 0)
     return json.dumps(d, separators=(",", ":")).encode()
-if which in ("json", "json-get"):
+if which == "json":
     rng = random.Random(19)  # the same documents in every run and for every server
     count = int(sys.argv[5])
     with open(path, "wb") as f:
-        if which == "json":
-            total = 0
-            for i in range(count):
-                value = doc(rng, rng.randrange(1000, 8000))
-                total += len(value)
-                f.write(cmd(b"SET", b"doc:%08d" % i, value))
-            open(path + ".bytes", "w").write(str(total))
-        else:
-            for _ in range(count):
-                f.write(cmd(b"GET", b"doc:%08d" % rng.randrange(count)))
+        total = 0
+        for i in range(count):
+            value = doc(rng, rng.randrange(1000, 8000))
+            total += len(value)
+            f.write(cmd(b"SET", b"doc:%012d" % i, value))
+        open(path + ".bytes", "w").write(str(total))
     sys.exit(0)
 with open(path, "wb") as f:
     for i in range(n):
@@ -154,13 +154,23 @@ pipe_seconds() { # port file
   python3 -c "print($t1 - $t0)"
 }
 
+# Seconds $JSON_KEYS GETs of random documents take: redis-benchmark, 50 clients, 16 pipelined
+# (redis-cli --pipe slows down quadratically on megabytes of bulk replies: its reader buffer).
+get_seconds() { # port
+  local t0 t1
+  t0=$(date +%s.%N)
+  taskset -c "$LOAD_CPU" redis-benchmark -p "$1" -n "$JSON_KEYS" -r "$JSON_KEYS" -c 50 -P 16 -q \
+    GET 'doc:__rand_int__' >"$WORK/get.log" 2>&1
+  t1=$(date +%s.%N)
+  python3 -c "print($t1 - $t0)"
+}
+
 LINES=""
 JSON_LINES=""
 ROUND_LINES=""
 for set in $SETS; do
   if [ "$set" = json ]; then
     generate json - "$WORK/json.resp"
-    generate json-get - "$WORK/json-get.resp"
     for server in $JSON_SERVERS; do
       case $server in
         redis) start redis "$REDIS_PORT"; port=$REDIS_PORT ;;
@@ -176,7 +186,7 @@ for set in $SETS; do
       rss=$(settled_rss "$PID")
       used=$(used_memory "$port")
       c2=$(cpu_ticks "$PID")
-      get_s=$(pipe_seconds "$port" "$WORK/json-get.resp")
+      get_s=$(get_seconds "$port")
       c3=$(cpu_ticks "$PID")
       keys=$(redis-cli -p "$port" dbsize)
       JSON_LINES+="$server,$keys,$base_rss,$rss,$base_used,$used,$set_s,$get_s,$(((c1 - c0) * TICK_US)),$(((c3 - c2) * TICK_US))"$'\n'
@@ -194,7 +204,7 @@ for set in $SETS; do
         if [ "$server" = redis ]; then pid=$OTHER_PID; port=$REDIS_PORT; else pid=$PID; port=$CACHET_PORT; fi
         for load in json json-get; do
           c0=$(cpu_ticks "$pid")
-          secs=$(pipe_seconds "$port" "$WORK/$load.resp")
+          if [ $load = json ]; then secs=$(pipe_seconds "$port" "$WORK/json.resp"); else secs=$(get_seconds "$port"); fi
           c1=$(cpu_ticks "$pid")
           ROUND_LINES+="$round,$server,$load,$secs,$(((c1 - c0) * TICK_US))"$'\n'
         done
