@@ -597,7 +597,7 @@ impl DbShard<'_> {
         mut entry: Entry,
         compression: compress::Settings,
     ) -> Option<Entry> {
-        entry.compress(compression);
+        self.compress(&mut entry, compression);
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
@@ -607,8 +607,15 @@ impl DbShard<'_> {
     /// Inserts a key the caller has just found absent in this same locked view (the miss path
     /// of INCR and friends), sparing a second lookup.
     pub fn insert_absent(&mut self, hash: u64, mut entry: Entry) {
-        entry.compress(self.compression);
+        self.compress(&mut entry, self.compression);
         self.insert_replacing(hash, entry, None);
+    }
+
+    /// Every write's compression, counted for the `stats-prefixes` its key starts with.
+    fn compress(&mut self, entry: &mut Entry, settings: compress::Settings) {
+        if let Some(work) = entry.compress(settings) {
+            self.analytics.record_compression(entry.key(), work);
+        }
     }
 
     fn insert_replacing(&mut self, hash: u64, entry: Entry, old: Option<Entry>) -> Option<Entry> {
@@ -682,7 +689,7 @@ impl DbShard<'_> {
     /// process to the next, so its counters cannot be copied).
     pub fn insert_loaded(&mut self, hash: u64, mut entry: Entry, lru: u32, sketch: u8) {
         // Loaded, imported and warmed strings are compressed as any other write is.
-        entry.compress(self.compression);
+        self.compress(&mut entry, self.compression);
         // A key already here is replaced keeping nothing of it (not even its LFU counter, as an
         // overwrite would): the record's access state is the one to restore.
         if let Some(index) = self.expire_if_needed(hash, entry.key()) {
