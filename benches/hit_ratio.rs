@@ -57,7 +57,8 @@ struct Args {
     /// Comma-separated: redis-lru, redis-lfu, redis:POLICY, cachet, cachet:POLICY.
     #[arg(long, default_value = "redis-lru,redis-lfu,cachet")]
     servers: String,
-    /// Comma-separated subset of: zipf-0.8, zipf-1.0, zipf-scan, shifting, loop, mixed-size, mix.
+    /// Comma-separated subset of: zipf-0.8, zipf-1.0, zipf-scan, shifting, loop, mixed-size, mix,
+    /// and zipf-json (JSON documents of 1-8 KB, for compression; only when named).
     /// With --trace-file and no --workloads, only the trace files.
     #[arg(long)]
     workloads: Option<String>,
@@ -418,8 +419,9 @@ fn main() {
         .map(|name| {
             trace::build(name, &params).ok_or_else(|| {
                 format!(
-                    "unknown workload {name:?}; known: {}",
-                    trace::ALL.join(", ")
+                    "unknown workload {name:?}; known: {}, {}",
+                    trace::ALL.join(", "),
+                    trace::BY_NAME.join(", ")
                 )
             })
         })

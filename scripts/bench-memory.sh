@@ -8,16 +8,21 @@
 # For each: RSS growth per key and used_memory growth per key, both minus the payload (key + value =
 # 116 B), i.e. what the server spends on top of the bytes the client asked it to keep.
 #   json:   $JSON_KEYS (200,000) JSON documents of 1-8 KB from a fixed seed (nested objects, field
-#           names repeated, words and numbers from small sets), keys "doc:%08d": bytes per key
-#           (RSS and used_memory growth / keys) for redis-server, cachet as configured
-#           (compression off) and cachet with `compression-level fast` ("cachet-zstd"); then SET
-#           throughput (the load through redis-cli --pipe) and GET throughput (as many GETs of
-#           random documents through redis-cli --pipe), in requests per second.
+#           names repeated, words and numbers from small sets), keys "doc:%012d" (redis-benchmark's __rand_int__).
+#           Memory: each of $JSON_SERVERS (redis, cachet = compression off, cachet-fast,
+#           cachet-default = `compression-level fast|default`) started alone: bytes per key (RSS
+#           and used_memory growth / keys), and the server's CPU µs per request of the load (SETs)
+#           (redis-cli --pipe) and of as many GETs of random documents (redis-benchmark -c 50 -P 16).
+#           Throughput: redis-server and cachet with `compression-level $JSON_LEVEL` (fast) run
+#           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs and then the
+#           GETs against both servers, which one goes first alternating per round; per round the
+#           ratio cachet/redis of requests per second, and the table gives the median of those
+#           ratios and each server's median CPU µs per request.
 # Each server is started fresh for each data set, pinned to CPU $SERVER_CPU; the loader runs on
 # $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving).
 #
 # Usage: scripts/bench-memory.sh [keys=1000000]
-# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), CACHET (binary, default target/release/cachet, built if absent),
+# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
 #      SERVER_CPU (1), LOAD_CPU (0), REDIS_PORT (16391), CACHET_PORT (16392).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +40,16 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
   echo "needs redis-server and redis-cli (apt-get install redis-server redis-tools)" >&2; exit 1; }
 [ -x "$CACHET" ] || cargo build --release --quiet
 WORK=$(mktemp -d)
+JSON_SERVERS=${JSON_SERVERS:-"redis cachet cachet-fast cachet-default"}
+JSON_LEVEL=${JSON_LEVEL:-fast}
+ROUNDS=${ROUNDS:-5}
 PID=""
-cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+OTHER_PID=""
+cleanup() {
+  for p in $PID $OTHER_PID; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 # Writes the RESP load of one data set for one server to a file.
@@ -55,7 +68,10 @@ WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel
 def doc(rng, size):
     """A product page's JSON: nested objects, the same field names in every item."""
     d = {"id": rng.randrange(1 << 32), "category": rng.choice(WORDS), "items": []}
-    while len(json.dumps(d)) < size:
+    # len(json.dumps(d)) kept up to date item by item (each adds its own length and ", "):
+    # the same documents as measuring the whole each time, without the quadratic cost.
+    length = len(json.dumps(d))
+    while length < size:
         d["items"].append({
             "sku": "%s-%05d" % (rng.choice(WORDS), rng.randrange(100000)),
             "name": "%s %s %s" % (rng.choice(WORDS), rng.choice(WORDS), rng.choice(WORDS)),
@@ -65,21 +81,18 @@ def doc(rng, size):
             "tags": rng.sample(WORDS, 3),
             "active": rng.random() < 0.8,
         })
+        length += len(json.dumps(d["items"][-1])) + (2 if len(d["items"]) > 1 else 0)
     return json.dumps(d, separators=(",", ":")).encode()
-if which in ("json", "json-get"):
+if which == "json":
     rng = random.Random(19)  # the same documents in every run and for every server
     count = int(sys.argv[5])
     with open(path, "wb") as f:
-        if which == "json":
-            total = 0
-            for i in range(count):
-                value = doc(rng, rng.randrange(1000, 8000))
-                total += len(value)
-                f.write(cmd(b"SET", b"doc:%08d" % i, value))
-            open(path + ".bytes", "w").write(str(total))
-        else:
-            for _ in range(count):
-                f.write(cmd(b"GET", b"doc:%08d" % rng.randrange(count)))
+        total = 0
+        for i in range(count):
+            value = doc(rng, rng.randrange(1000, 8000))
+            total += len(value)
+            f.write(cmd(b"SET", b"doc:%012d" % i, value))
+        open(path + ".bytes", "w").write(str(total))
     sys.exit(0)
 with open(path, "wb") as f:
     for i in range(n):
@@ -94,6 +107,10 @@ with open(path, "wb") as f:
             f.write(cmd(b"SET", key, value) + b"".join(cmd(b"SADD", t, key) for t in tags))
 PY
 }
+
+# The server's user + system CPU time so far, in clock ticks (all its threads).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 used_memory() { redis-cli -p "$1" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
@@ -137,30 +154,64 @@ pipe_seconds() { # port file
   python3 -c "print($t1 - $t0)"
 }
 
+# Seconds $JSON_KEYS GETs of random documents take: redis-benchmark, 50 clients, 16 pipelined
+# (redis-cli --pipe slows down quadratically on megabytes of bulk replies: its reader buffer).
+get_seconds() { # port
+  local t0 t1
+  t0=$(date +%s.%N)
+  taskset -c "$LOAD_CPU" redis-benchmark -p "$1" -n "$JSON_KEYS" -r "$JSON_KEYS" -c 50 -P 16 -q \
+    GET 'doc:__rand_int__' >"$WORK/get.log" 2>&1
+  t1=$(date +%s.%N)
+  python3 -c "print($t1 - $t0)"
+}
+
 LINES=""
 JSON_LINES=""
+ROUND_LINES=""
 for set in $SETS; do
   if [ "$set" = json ]; then
     generate json - "$WORK/json.resp"
-    generate json-get - "$WORK/json-get.resp"
-    for server in redis cachet cachet-zstd; do
-      if [ "$server" = redis ]; then
-        start redis "$REDIS_PORT"; port=$REDIS_PORT
-      elif [ "$server" = cachet ]; then
-        start cachet "$CACHET_PORT"; port=$CACHET_PORT
-      else
-        start cachet "$CACHET_PORT" --compression-level fast; port=$CACHET_PORT
-      fi
+    for server in $JSON_SERVERS; do
+      case $server in
+        redis) start redis "$REDIS_PORT"; port=$REDIS_PORT ;;
+        cachet) start cachet "$CACHET_PORT"; port=$CACHET_PORT ;;
+        cachet-*) start cachet "$CACHET_PORT" --compression-level "${server#cachet-}"; port=$CACHET_PORT ;;
+        *) echo "unknown server $server in JSON_SERVERS" >&2; exit 1 ;;
+      esac
       base_rss=$(settled_rss "$PID")
       base_used=$(used_memory "$port")
+      c0=$(cpu_ticks "$PID")
       set_s=$(pipe_seconds "$port" "$WORK/json.resp")
+      c1=$(cpu_ticks "$PID")
       rss=$(settled_rss "$PID")
       used=$(used_memory "$port")
-      get_s=$(pipe_seconds "$port" "$WORK/json-get.resp")
+      c2=$(cpu_ticks "$PID")
+      get_s=$(get_seconds "$port")
+      c3=$(cpu_ticks "$PID")
       keys=$(redis-cli -p "$port" dbsize)
-      JSON_LINES+="$server,$keys,$base_rss,$rss,$base_used,$used,$set_s,$get_s"$'\n'
+      JSON_LINES+="$server,$keys,$base_rss,$rss,$base_used,$used,$set_s,$get_s,$(((c1 - c0) * TICK_US)),$(((c3 - c2) * TICK_US))"$'\n'
       stop
     done
+    # Throughput side by side: both servers on the same CPU, loaded, then alternating rounds.
+    start redis "$REDIS_PORT"
+    OTHER_PID=$PID
+    start cachet "$CACHET_PORT" --compression-level "$JSON_LEVEL"
+    pipe_seconds "$REDIS_PORT" "$WORK/json.resp" >/dev/null
+    pipe_seconds "$CACHET_PORT" "$WORK/json.resp" >/dev/null
+    for round in $(seq "$ROUNDS"); do
+      if [ $((round % 2)) = 1 ]; then order="redis cachet"; else order="cachet redis"; fi
+      for server in $order; do
+        if [ "$server" = redis ]; then pid=$OTHER_PID; port=$REDIS_PORT; else pid=$PID; port=$CACHET_PORT; fi
+        for load in json json-get; do
+          c0=$(cpu_ticks "$pid")
+          if [ $load = json ]; then secs=$(pipe_seconds "$port" "$WORK/json.resp"); else secs=$(get_seconds "$port"); fi
+          c1=$(cpu_ticks "$pid")
+          ROUND_LINES+="$round,$server,$load,$secs,$(((c1 - c0) * TICK_US))"$'\n'
+        done
+      done
+    done
+    stop
+    PID=$OTHER_PID; OTHER_PID=""; stop
     continue
   fi
   for server in redis cachet; do
@@ -179,7 +230,7 @@ for set in $SETS; do
   done
 done
 
-python3 - "$LINES" "$KEYS" <<'PY'
+[ -z "$LINES" ] || python3 - "$LINES" "$KEYS" <<'PY'
 import sys
 lines, n = sys.argv[1], int(sys.argv[2])
 payload = 16 + 100
@@ -199,20 +250,38 @@ for s in sorted({k[0] for k in rows}):
         print(f"{s}: overhead per key cachet/redis  RSS {c[0]:.1f}/{r[0]:.1f} B   used_memory {c[1]:.1f}/{r[1]:.1f} B")
 PY
 
-[ -z "$JSON_LINES" ] || python3 - "$JSON_LINES" "$JSON_KEYS" "$WORK/json.resp" <<'PY'
-import sys
-lines, n, load = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+[ -z "$JSON_LINES" ] || python3 - "$JSON_LINES" "$JSON_KEYS" "$WORK/json.resp" "$ROUND_LINES" "$JSON_LEVEL" <<'PY'
+import statistics, sys
+lines, n, load, rounds, level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 payload = int(open(load + ".bytes").read())
 print(f"json: {n} documents, {payload / n:.0f} B on average")
-print(f"{'server':<12} {'keys':>7} {'RSS B/key':>10} {'used B/key':>11} {'SET/s':>8} {'GET/s':>8}")
+print(f"{'server':<15} {'keys':>7} {'RSS B/key':>10} {'used B/key':>11} {'SET/s':>8} {'GET/s':>8} {'SET cpu us':>10} {'GET cpu us':>10}")
 rows = {}
 for line in lines.strip().splitlines():
-    server, keys, brss, rss, bused, used, set_s, get_s = line.split(",")
+    server, keys, brss, rss, bused, used, set_s, get_s, set_cpu, get_cpu = line.split(",")
     per_rss = (int(rss) - int(brss)) * 1024 / n
     per_used = (int(used) - int(bused)) / n
-    rows[server] = (per_rss, per_used, n / float(set_s), n / float(get_s))
-    print(f"{server:<12} {keys:>7} {per_rss:>10.0f} {per_used:>11.0f} {n/float(set_s):>8.0f} {n/float(get_s):>8.0f}")
-if "redis" in rows and "cachet-zstd" in rows:
-    r, z = rows["redis"], rows["cachet-zstd"]
-    print(f"json: cachet-zstd/redis  RSS per key {z[0]/r[0]:.2f}x  SET/s {z[2]/r[2]:.2f}x  GET/s {z[3]/r[3]:.2f}x")
+    rows[server] = (per_rss, per_used)
+    print(f"{server:<15} {keys:>7} {per_rss:>10.0f} {per_used:>11.0f} {n/float(set_s):>8.0f} {n/float(get_s):>8.0f}"
+          f" {int(set_cpu)/n:>10.1f} {int(get_cpu)/n:>10.1f}")
+if "redis" in rows:
+    r = rows["redis"]
+    for server, c in rows.items():
+        if server != "redis":
+            print(f"json: {server}/redis  RSS per key {c[0]/r[0]:.2f}x  used_memory per key {c[1]/r[1]:.2f}x")
+by = {}
+for line in rounds.strip().splitlines():
+    rnd, server, what, secs, cpu = line.split(",")
+    by[(int(rnd), server, what)] = (float(secs), int(cpu))
+for what, name in (("json", "SET"), ("json-get", "GET")):
+    ratios, cpus = [], {"redis": [], "cachet": []}
+    for rnd in sorted({k[0] for k in by}):
+        r, c = by[(rnd, "redis", what)], by[(rnd, "cachet", what)]
+        ratios.append(r[0] / c[0])
+        cpus["redis"].append(r[1] / n)
+        cpus["cachet"].append(c[1] / n)
+    if ratios:
+        print(f"json {name} side by side, cachet compression-level {level} vs redis, {len(ratios)} rounds:"
+              f" ops/s ratio median {statistics.median(ratios):.2f}x (rounds {', '.join(f'{x:.2f}' for x in ratios)});"
+              f" server CPU us/request median redis {statistics.median(cpus['redis']):.1f}, cachet {statistics.median(cpus['cachet']):.1f}")
 PY

@@ -4,7 +4,8 @@
 #
 # Usage: scripts/hit-ratio.sh [options]      e.g.  scripts/hit-ratio.sh --quick
 #   --servers redis-lru,redis-lfu,cachet   (also redis:POLICY, cachet:POLICY)
-#   --workloads zipf-0.8,zipf-1.0,zipf-scan,shifting,loop,mixed-size,mix
+#   --workloads zipf-0.8,zipf-1.0,zipf-scan,shifting,loop,mixed-size,mix (and zipf-json, JSON
+#     documents of 1-8 KB for compression, run only when named)
 #   --trace-file PATH (repeatable): a recorded trace, one key per line (scripts/trace-keys.py
 #     converts the usual formats); alone, it replaces the synthetic workloads
 #   --quick (1/5 of the requests and keys)   --csv PATH   --cachet-cost   --cachet-no-limit

@@ -296,3 +296,88 @@ fn compressed_values_survive_a_restart() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The figures of one `compression_prefix<n>` line of INFO compression, by pair name.
+fn prefix_line(server: &TestServer, index: usize) -> std::collections::HashMap<String, String> {
+    common::info_field(
+        &mut server.client(),
+        "compression",
+        &format!("compression_prefix{index}"),
+    )
+    .split(',')
+    .filter_map(|pair| pair.split_once('='))
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Per `stats-prefixes` prefix, INFO compression counts the writes tried, their bytes before and
+/// after (an incompressible value the same on both sides) and the CPU spent; nested prefixes both
+/// count a key; short values and other keys count nowhere; CACHE.STATS RESET zeroes them.
+#[test]
+fn compression_is_counted_per_stats_prefix() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    common::config_set(&mut con, "compression-level", "fast");
+    common::config_set(&mut con, "stats-prefixes", "doc: doc:big: img:");
+    let mut rng = fastrand::Rng::with_seed(7);
+    let small = json_doc(&mut rng, 2000);
+    let big = json_doc(&mut rng, 8000);
+    let noise: Vec<u8> = (0..3000).map(|_| rng.u8(..)).collect();
+    let set = |con: &mut redis::Connection, key: &str, value: &[u8]| {
+        let () = redis::cmd("SET").arg(key).arg(value).query(con).unwrap();
+    };
+    set(&mut con, "doc:1", &small);
+    set(&mut con, "doc:big:1", &big);
+    set(&mut con, "doc:short", b"below compression-min-size");
+    set(&mut con, "img:1", &noise);
+    set(&mut con, "other:1", &big);
+    let size_of = |con: &mut redis::Connection, key: &str| -> u64 {
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .query(con)
+            .unwrap()
+    };
+    assert!(size_of(&mut con, "doc:big:1") < big.len() as u64 / 2);
+
+    let doc = prefix_line(&server, 0);
+    assert_eq!(doc["prefix"], "doc:");
+    assert_eq!(doc["values"], "2");
+    assert_eq!(doc["bytes_before"], (small.len() + big.len()).to_string());
+    let after: usize = doc["bytes_after"].parse().unwrap();
+    assert!(
+        after > 0 && after < (small.len() + big.len()) / 2,
+        "{doc:?}"
+    );
+    assert!(doc["ratio"].parse::<f64>().unwrap() > 2.0, "{doc:?}");
+    let nested = prefix_line(&server, 1);
+    assert_eq!(nested["prefix"], "doc:big:");
+    assert_eq!(nested["values"], "1");
+    assert_eq!(nested["bytes_before"], big.len().to_string());
+    let img = prefix_line(&server, 2);
+    assert_eq!(img["values"], "1");
+    assert_eq!(img["bytes_before"], noise.len().to_string());
+    assert_eq!(img["bytes_after"], noise.len().to_string());
+    assert_eq!(img["ratio"], "1.00");
+    // The sum over prefixes never exceeds the process-wide CPU figure.
+    let total_us = info_u64(&mut con, "compression", "compress_cpu_us");
+    let doc_us: u64 = doc["compress_cpu_us"].parse().unwrap();
+    assert!(doc_us <= total_us, "{doc_us} > {total_us}");
+
+    let () = redis::cmd("CACHE.STATS")
+        .arg("RESET")
+        .query(&mut con)
+        .unwrap();
+    let doc = prefix_line(&server, 0);
+    assert_eq!(
+        (doc["values"].as_str(), doc["bytes_before"].as_str()),
+        ("0", "0")
+    );
+    // Without stats-prefixes there are no per-prefix lines (and no metric labels).
+    common::config_set(&mut con, "stats-prefixes", "");
+    let text: String = redis::cmd("INFO")
+        .arg("compression")
+        .query(&mut con)
+        .unwrap();
+    assert!(!text.contains("compression_prefix"), "{text}");
+}

@@ -308,7 +308,7 @@ pub fn replay(
         let mut cost_text = itoa::Buffer::new();
         for &id in &missed {
             let key = key_name(id);
-            let v = &value[..w.size(id) as usize];
+            let v = &w.value(id, &value)[..];
             match mode {
                 SetMode::Set => encode(&mut buf, &[b"SET", &key, v]),
                 SetMode::CacheSetCost => {

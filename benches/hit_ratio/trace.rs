@@ -77,11 +77,12 @@ impl Zipf {
     }
 }
 
-#[derive(Clone, Copy)]
 pub enum Sizing {
     Fixed(u32),
     /// Log-uniform in [MIN_VALUE, MAX_VALUE], drawn once per key from its id.
     LogUniform,
+    /// Each key's value is its JSON document (`json_doc`); the lengths are computed once.
+    Json(Vec<u32>),
 }
 
 pub struct Workload {
@@ -101,9 +102,18 @@ pub struct Workload {
 
 impl Workload {
     pub fn size(&self, id: u32) -> u32 {
-        match self.sizing {
-            Sizing::Fixed(n) => n,
+        match &self.sizing {
+            Sizing::Fixed(n) => *n,
             Sizing::LogUniform => log_size(self.seed, id),
+            Sizing::Json(sizes) => sizes[id as usize],
+        }
+    }
+
+    /// The bytes a miss stores for `id`: `filler` cut to the key's size, or its JSON document.
+    pub fn value<'a>(&self, id: u32, filler: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        match self.sizing {
+            Sizing::Json(_) => json_doc(self.seed, id).into(),
+            _ => filler[..self.size(id) as usize].into(),
         }
     }
 
@@ -126,6 +136,54 @@ fn log_size(seed: u64, id: u32) -> u32 {
     let (lo, hi) = (f64::from(MIN_VALUE).ln(), f64::from(MAX_VALUE).ln());
     (lo + key_unit(seed, id, 0x512E) * (hi - lo)).exp().round() as u32
 }
+
+const WORDS: [&str; 16] = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    "kilo", "lima", "mike", "november", "oscar", "papa",
+];
+
+/// A product page's JSON of 1-8 KB for a key, the shape of `scripts/bench-memory.sh`'s documents
+/// (nested objects, the same field names in every item, words and numbers from small sets): what
+/// compression is for. A pure function of (seed, id), so a re-SET after an eviction stores the
+/// same bytes.
+pub fn json_doc(seed: u64, id: u32) -> Vec<u8> {
+    let mut rng = Rng::new(mix(seed ^ 0x150A ^ u64::from(id)));
+    let target = 1000 + rng.below(7000) as usize;
+    let word = |rng: &mut Rng| WORDS[rng.below(16) as usize];
+    let mut doc = format!(
+        r#"{{"id":{},"category":"{}","items":["#,
+        rng.below(1 << 32),
+        word(&mut rng)
+    );
+    let mut first = true;
+    while doc.len() + 2 < target {
+        if !first {
+            doc.push(',');
+        }
+        first = false;
+        let (a, b, c) = (word(&mut rng), word(&mut rng), word(&mut rng));
+        doc.push_str(&format!(
+            r#"{{"sku":"{}-{:05}","name":"{a} {b} {c}","price":{}.{:02},"stock":{{"warehouse":"{}","count":{},"updated":{}}},"tags":["{}","{}","{}"],"active":{}}}"#,
+            word(&mut rng),
+            rng.below(100_000),
+            1 + rng.below(999),
+            rng.below(100),
+            WORDS[rng.below(4) as usize],
+            rng.below(500),
+            1_700_000_000 + rng.below(10_000_000),
+            word(&mut rng),
+            word(&mut rng),
+            word(&mut rng),
+            rng.below(10) < 8,
+        ));
+    }
+    doc.push_str("]}");
+    doc.into_bytes()
+}
+
+/// Workloads run only when named (not part of `all`): JSON documents take the client ~5 KB of
+/// work per miss and the servers gigabytes at the default scale.
+pub const BY_NAME: &[&str] = &["zipf-json"];
 
 pub const ALL: &[&str] = &[
     "zipf-0.8",
@@ -299,6 +357,26 @@ pub fn build(name: &str, p: &Params) -> Option<Workload> {
                 sizing: Sizing::Fixed(MIX_VALUE),
                 costs: false,
                 maxmemory,
+                seed,
+            }
+        }
+        "zipf-json" => {
+            // A quarter of the keys, as mixed-size: the documents average ~4.5 KB.
+            let n = (n / 4).max(16);
+            let zipf = Zipf::new(n, 0.9);
+            let trace = (0..p.requests).map(|_| zipf.sample(&mut rng)).collect();
+            let sizes: Vec<u32> = (0..n).map(|id| json_doc(seed, id).len() as u32).collect();
+            let footprint: u64 = sizes.iter().map(|&s| entry_bytes(s)).sum();
+            Workload {
+                name: "zipf-json".into(),
+                about: format!(
+                    "Zipf a=0.9 over {n} keys, JSON documents of 1-8 KB, cache ~{pct}% of their bytes uncompressed"
+                ),
+                trace,
+                writes: Vec::new(),
+                sizing: Sizing::Json(sizes),
+                costs: false,
+                maxmemory: BASE_MEMORY + (p.cache_frac * footprint as f64) as u64,
                 seed,
             }
         }

@@ -88,12 +88,29 @@ impl TopKeys {
     }
 }
 
-/// Hits and misses of the reads whose key starts with `prefix`.
+/// Hits and misses of the reads whose key starts with `prefix`, and the compression of the
+/// writes of such keys (`engine::compress`): values tried, their bytes before and after (a value
+/// kept raw counts the same on both sides) and the CPU spent compressing them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PrefixCount {
     pub prefix: Box<[u8]>,
     pub hits: u64,
     pub misses: u64,
+    pub compressed_values: u64,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub compress_nanos: u64,
+}
+
+impl PrefixCount {
+    fn add(&mut self, other: &PrefixCount) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.compressed_values += other.compressed_values;
+        self.bytes_before += other.bytes_before;
+        self.bytes_after += other.bytes_after;
+        self.compress_nanos += other.compress_nanos;
+    }
 }
 
 /// What one shard keeps for the analytics.
@@ -142,6 +159,19 @@ impl ShardAnalytics {
         }
     }
 
+    /// A write's compression attempt (`DbShard::compress`), counted like reads: for every
+    /// configured prefix the key starts with.
+    pub fn record_compression(&mut self, key: &[u8], work: crate::engine::compress::Work) {
+        for counter in self.prefixes.iter_mut() {
+            if key.starts_with(&counter.prefix) {
+                counter.compressed_values += 1;
+                counter.bytes_before += work.original as u64;
+                counter.bytes_after += work.stored as u64;
+                counter.compress_nanos += work.nanos;
+            }
+        }
+    }
+
     /// Replaces the prefix list, keeping the counts of the prefixes that stay.
     fn set_prefixes(&mut self, prefixes: &[Box<[u8]>]) {
         let old = std::mem::take(&mut self.prefixes);
@@ -162,8 +192,10 @@ impl ShardAnalytics {
     pub fn reset(&mut self) {
         self.top_keys.clear();
         for counter in self.prefixes.iter_mut() {
-            counter.hits = 0;
-            counter.misses = 0;
+            *counter = PrefixCount {
+                prefix: std::mem::take(&mut counter.prefix),
+                ..PrefixCount::default()
+            };
         }
     }
 }
@@ -197,17 +229,14 @@ impl Keyspace {
         });
     }
 
-    /// Every configured prefix with its hits and misses, summed over the shards, in
+    /// Every configured prefix with its counts, summed over the shards, in
     /// configuration order.
     pub fn prefix_stats(&self) -> Vec<PrefixCount> {
         let mut total: Vec<PrefixCount> = Vec::new();
         self.for_each_shard(|_, shard| {
             for counter in &shard.analytics.prefixes {
                 match total.iter_mut().find(|t| t.prefix == counter.prefix) {
-                    Some(t) => {
-                        t.hits += counter.hits;
-                        t.misses += counter.misses;
-                    }
+                    Some(t) => t.add(counter),
                     None => total.push(counter.clone()),
                 }
             }

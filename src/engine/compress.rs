@@ -4,8 +4,11 @@
 //! and OBJECT ENCODING never decompress), and readers get the original bytes through
 //! `Entry::string_value`, the one accessor every command goes through.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use zstd::bulk::{Compressor, Decompressor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(u8)]
@@ -129,16 +132,55 @@ pub fn cpu_stats() -> (u64, u64, u64, u64, u64) {
     )
 }
 
-/// The frame for `value`, or `None` when it should stay raw: compression off, shorter than the
-/// minimum, or saving less than an eighth (not worth a decompression on every read).
-pub fn compress(value: &[u8], settings: Settings) -> Option<Vec<u8>> {
+thread_local! {
+    /// One zstd context per thread, kept between values: creating one allocates and zeroes its
+    /// tables (hundreds of KB at level 3), which cost more than compressing a 4 KB document
+    /// (`docs/notes.md`, the release benchmark). The level it was last set to rides along.
+    static COMPRESSOR: RefCell<Option<(i32, Compressor<'static>)>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> =
+        RefCell::new(Decompressor::new().ok());
+}
+
+fn with_compressor<T>(
+    level: i32,
+    f: impl FnOnce(&mut Compressor<'static>) -> Option<T>,
+) -> Option<T> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        match &mut *slot {
+            Some((at, _)) if *at == level => {}
+            Some((at, c)) => {
+                c.set_compression_level(level).ok()?;
+                *at = level;
+            }
+            None => *slot = Some((level, Compressor::new(level).ok()?)),
+        }
+        let (_, c) = slot.as_mut()?;
+        f(c)
+    })
+}
+
+/// What one compression attempt did, for the per-prefix figures (`stats-prefixes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    pub original: usize,
+    /// The frame's length, or `original` when the value stayed raw.
+    pub stored: usize,
+    pub nanos: u64,
+}
+
+/// The frame for `value` (`None` when it should stay raw: saving less than an eighth is not worth
+/// a decompression on every read) and the work done, or `None` when no attempt is made:
+/// compression off or shorter than the minimum.
+pub fn compress(value: &[u8], settings: Settings) -> Option<(Option<Vec<u8>>, Work)> {
     if settings.level == Level::None || value.len() < settings.min_size || value.is_empty() {
         return None;
     }
     let started = Instant::now();
-    let frame = zstd::bulk::compress(value, settings.level.zstd()).ok();
-    COMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-    match frame {
+    let frame = with_compressor(settings.level.zstd(), |c| c.compress(value).ok());
+    let elapsed = started.elapsed();
+    COMPRESS_US.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    let frame = match frame {
         Some(frame) if frame.len() <= value.len() - value.len() / 8 => {
             COMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
             Some(frame)
@@ -147,7 +189,13 @@ pub fn compress(value: &[u8], settings: Settings) -> Option<Vec<u8>> {
             STORED_RAW.fetch_add(1, Ordering::Relaxed);
             None
         }
-    }
+    };
+    let work = Work {
+        original: value.len(),
+        stored: frame.as_ref().map_or(value.len(), Vec::len),
+        nanos: elapsed.as_nanos() as u64,
+    };
+    Some((frame, work))
 }
 
 /// The original length a frame records (zstd's bulk compressor always writes it).
@@ -162,7 +210,12 @@ pub fn original_len(frame: &[u8]) -> usize {
 /// only a bug could make) reads as empty rather than taking the server down.
 pub fn decompress(frame: &[u8]) -> Vec<u8> {
     let started = Instant::now();
-    let bytes = zstd::bulk::decompress(frame, original_len(frame)).unwrap_or_default();
+    let bytes = DECOMPRESSOR
+        .with(|d| match &mut *d.borrow_mut() {
+            Some(d) => d.decompress(frame, original_len(frame)).ok(),
+            None => None,
+        })
+        .unwrap_or_default();
     DECOMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     DECOMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
     bytes
@@ -182,7 +235,9 @@ mod tests {
         assert_eq!(compress(&[b'a'; 100], Settings::default()), None);
         let mut rng = fastrand::Rng::with_seed(1);
         let noise: Vec<u8> = (0..4096).map(|_| rng.u8(..)).collect();
-        assert_eq!(compress(&noise, on), None);
+        let (frame, work) = compress(&noise, on).unwrap();
+        assert_eq!(frame, None);
+        assert_eq!((work.original, work.stored), (4096, 4096));
         assert_eq!(compress(b"", Settings { min_size: 0, ..on }), None);
     }
 
@@ -190,7 +245,9 @@ mod tests {
     fn frames_round_trip_and_record_the_length() {
         let value = br#"{"name":"x","tags":["a","b"]}"#.repeat(100);
         for level in [Level::Fast, Level::Default, Level::Max] {
-            let frame = compress(&value, Settings { level, min_size: 1 }).unwrap();
+            let (frame, work) = compress(&value, Settings { level, min_size: 1 }).unwrap();
+            let frame = frame.unwrap();
+            assert_eq!((work.original, work.stored), (value.len(), frame.len()));
             assert!(frame.len() < value.len() / 4);
             assert_eq!(original_len(&frame), value.len());
             assert_eq!(decompress(&frame), value);

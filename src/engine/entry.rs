@@ -628,14 +628,17 @@ impl Entry {
     /// Stores a plain (not `raw`, not yet compressed) string as a zstd frame when `settings`
     /// say so and it shrinks enough. Edited strings (`raw`) are left alone: APPEND, SETRANGE and
     /// the bit commands change them a little at a time, and each edit would recompress it all.
-    pub fn compress(&mut self, settings: compress::Settings) {
+    /// Returns the work done when an attempt was made.
+    pub fn compress(&mut self, settings: compress::Settings) -> Option<compress::Work> {
         if self.kind() != Kind::Str || self.is_compressed() {
-            return;
+            return None;
         }
-        if let Some(frame) = compress::compress(self.payload(), settings) {
+        let (frame, work) = compress::compress(self.payload(), settings)?;
+        if let Some(frame) = frame {
             self.replace_payload(&frame);
             self.set_flag(COMPRESSED, true);
         }
+        Some(work)
     }
 
     pub fn is_string(&self) -> bool {

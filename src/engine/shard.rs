@@ -606,7 +606,7 @@ impl DbShard<'_> {
         compression: compress::Settings,
     ) -> Option<Entry> {
         self.region_defaults(&mut entry);
-        entry.compress(compression);
+        self.compress(&mut entry, compression);
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
@@ -617,7 +617,7 @@ impl DbShard<'_> {
     /// of INCR and friends), sparing a second lookup.
     pub fn insert_absent(&mut self, hash: u64, mut entry: Entry) {
         self.region_defaults(&mut entry);
-        entry.compress(self.compression);
+        self.compress(&mut entry, self.compression);
         self.insert_replacing(hash, entry, None);
     }
 
@@ -638,6 +638,13 @@ impl DbShard<'_> {
             let mut meta = entry.meta();
             meta.priority = priority;
             entry.set_meta(meta);
+        }
+    }
+
+    /// Every write's compression, counted for the `stats-prefixes` its key starts with.
+    fn compress(&mut self, entry: &mut Entry, settings: compress::Settings) {
+        if let Some(work) = entry.compress(settings) {
+            self.analytics.record_compression(entry.key(), work);
         }
     }
 
@@ -714,7 +721,7 @@ impl DbShard<'_> {
     /// process to the next, so its counters cannot be copied).
     pub fn insert_loaded(&mut self, hash: u64, mut entry: Entry, lru: u32, sketch: u8) {
         // Loaded, imported and warmed strings are compressed as any other write is.
-        entry.compress(self.compression);
+        self.compress(&mut entry, self.compression);
         // A key already here is replaced keeping nothing of it (not even its LFU counter, as an
         // overwrite would): the record's access state is the one to restore.
         if let Some(index) = self.expire_if_needed(hash, entry.key()) {

@@ -632,7 +632,8 @@ fn keyspace_section(info: &mut InfoText, server: &Server) {
 
 /// What cachet has that Redis does not report: sharding, the engine's accounting, the eviction
 /// policy's state and the cache's effectiveness.
-/// The compressed strings now held (before/after bytes), and the work done since the start.
+/// The compressed strings now held (before/after bytes), and the work done since the start, in
+/// all and per `stats-prefixes` prefix.
 fn compression_section(info: &mut InfoText, server: &Server) {
     let settings = server.keyspace.compression();
     let held = server.keyspace.compression_footprint();
@@ -659,6 +660,26 @@ fn compression_section(info: &mut InfoText, server: &Server) {
     info.field("decompressed_values", decompressed);
     info.field("compress_cpu_us", compress_us);
     info.field("decompress_cpu_us", decompress_us);
+    // Per `stats-prefixes` entry (at most MAX_STATS_PREFIXES lines, so a bounded set of metric
+    // labels): what the writes of its keys compressed since the start or CACHE.STATS RESET.
+    for (index, counter) in server.keyspace.prefix_stats().iter().enumerate() {
+        info.field(
+            &format!("compression_prefix{index}"),
+            format!(
+                "prefix={},values={},bytes_before={},bytes_after={},ratio={:.2},compress_cpu_us={}",
+                String::from_utf8_lossy(&counter.prefix),
+                counter.compressed_values,
+                counter.bytes_before,
+                counter.bytes_after,
+                if counter.bytes_after == 0 {
+                    1.0
+                } else {
+                    counter.bytes_before as f64 / counter.bytes_after as f64
+                },
+                counter.compress_nanos / 1000
+            ),
+        );
+    }
 }
 
 /// One line per region, as the keyspace section's `db0:keys=...`: the figures first, the

@@ -295,6 +295,10 @@ pub static METRICS: &[MetricDef] = &[
     metric("cachet_region_misses_total", Counter, lines("region_", REGION, "misses", 1.0), "Reads of the region's prefix that found nothing."),
     metric("cachet_region_evicted_keys_total", Counter, lines("region_", REGION, "evicted_keys", 1.0), "Keys of the region evicted (its budget or the global one)."),
     metric("cachet_region_evicted_bytes_total", Counter, lines("region_", REGION, "evicted_bytes", 1.0), "Bytes of the region's evicted keys."),
+    metric("cachet_prefix_compressed_values_total", Counter, lines("compression_prefix", PREFIX, "values", 1.0), "String writes tried for compression per stats-prefixes prefix."),
+    metric("cachet_prefix_compress_bytes_before_total", Counter, lines("compression_prefix", PREFIX, "bytes_before", 1.0), "Bytes of those writes before compression per stats-prefixes prefix."),
+    metric("cachet_prefix_compress_bytes_after_total", Counter, lines("compression_prefix", PREFIX, "bytes_after", 1.0), "Bytes of those writes as stored per stats-prefixes prefix."),
+    metric("cachet_prefix_compress_cpu_seconds_total", Counter, Lines { prefix: "compression_prefix", labels: PREFIX, field: "compress_cpu_us", per: 1e6 }, "CPU time spent compressing per stats-prefixes prefix."),
     metric("cachet_command_duration_seconds", Histogram, Derived, "Latency per command (latency-tracking must be on)."),
     // The admin port itself
     metric("cachet_admin_connections", Gauge, Read(|s| count(&s.admin.connections)), "Admin-port connections open."),
