@@ -475,7 +475,8 @@ fn start_binary(file: &Path) -> (Option<i32>, String, u16) {
             std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
             return (status.code(), stderr, port);
         }
-        if connect(port).is_ok() {
+        // DBSIZE, not a connection: the port accepts while the file loads, and answers -LOADING.
+        if connect(port).is_ok_and(|mut con| redis::cmd("DBSIZE").query::<i64>(&mut con).is_ok()) {
             let _ = child.kill();
             let _ = child.wait();
             return (None, String::new(), port);
