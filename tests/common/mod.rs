@@ -114,14 +114,18 @@ impl TestServer {
         with_tls: bool,
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
-        let server = TestServer::start_loading(file, with_admin, with_tls, configure);
-        server.wait_loaded();
+        let mut password = Vec::new();
+        let server = TestServer::start_loading(file, with_admin, with_tls, |values| {
+            configure(values);
+            password = values.requirepass.clone();
+        });
+        server.wait_loaded(&password);
         server
     }
 
     /// Polls INFO until `loading:0`, or until the server closes or refuses the connection (a
     /// start that failed: the test's own connection then says so).
-    fn wait_loaded(&self) {
+    fn wait_loaded(&self, requirepass: &[u8]) {
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         while std::time::Instant::now() < deadline {
             let Ok(stream) = TcpStream::connect(self.addr) else {
@@ -129,6 +133,10 @@ impl TestServer {
             };
             let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
             let mut raw = RawClient { stream };
+            // With `requirepass`, INFO answers NOAUTH until AUTH (which runs while loading).
+            if !requirepass.is_empty() && raw.call(&[b"AUTH", requirepass]).is_empty() {
+                return;
+            }
             if raw.stream.write_all(b"INFO persistence\r\n").is_err() {
                 return;
             }
