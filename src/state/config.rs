@@ -5,6 +5,7 @@
 //! values, the argument parsers the tables use, and the running configuration.
 
 mod accepted;
+pub mod region;
 mod table;
 
 pub use table::DIRECTIVES;
@@ -49,6 +50,9 @@ pub struct ConfigValues {
     pub acl_pubsub_allchannels: bool,
     /// `user` lines of the conf file, each the arguments after `user`, loaded at startup.
     pub users: Vec<Vec<String>>,
+    /// `region` lines (and `--region` flags), installed at startup (`Keyspace::set_regions`);
+    /// at run time CACHE.REGION changes the keyspace's, which CONFIG REWRITE writes back.
+    pub regions: Vec<crate::engine::region::RegionSpec>,
     pub hz: u32,
     pub loglevel: String,
     pub logfile: String,
@@ -379,6 +383,7 @@ impl Default for ConfigValues {
             acllog_max_len: 128,
             acl_pubsub_allchannels: false,
             users: Vec::new(),
+            regions: Vec::new(),
             hz: 0,
             loglevel: String::new(),
             logfile: String::new(),
@@ -544,7 +549,8 @@ impl Config {
     /// `users`: the `user` lines the file is to hold (Redis's rewrite of a repeated directive:
     /// each one already there is replaced in place by the next, those left over are appended and
     /// the old ones in excess removed).
-    pub fn rewrite(&self, users: &[String]) -> Result<(), CmdError> {
+    /// `regions`: the `region` lines, rewritten the same way.
+    pub fn rewrite(&self, users: &[String], regions: &[String]) -> Result<(), CmdError> {
         let Some(path) = &self.file else {
             return Err(CmdError::ConfigNoFile);
         };
@@ -553,10 +559,15 @@ impl Config {
         let mut written = std::collections::HashSet::new();
         let mut lines = Vec::new();
         let mut users = users.iter();
+        let mut regions = regions.iter();
         for line in existing.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
             if name.eq_ignore_ascii_case("user") {
                 lines.extend(users.next().cloned());
+                continue;
+            }
+            if name.eq_ignore_ascii_case("region") {
+                lines.extend(regions.next().cloned());
                 continue;
             }
             match find_directive(name) {
@@ -575,6 +586,7 @@ impl Config {
             }
         }
         lines.extend(users.cloned());
+        lines.extend(regions.cloned());
         let text = lines.join("\n") + "\n";
         let temp = path.with_extension("rewrite.tmp");
         std::fs::write(&temp, text)
@@ -625,6 +637,13 @@ pub fn apply_directive(
             return Err("Bad directive or wrong number of arguments".to_string());
         }
         values.users.push(args.to_vec());
+        return Ok(());
+    }
+    // `region` lines add up too; whether they fit together and under `maxmemory` is checked once
+    // the whole configuration is read (`engine::region::check`, at startup).
+    if name.eq_ignore_ascii_case("region") {
+        let words: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        values.regions.push(region::parse(&words)?);
         return Ok(());
     }
     let directive = find_directive(name)
