@@ -249,6 +249,9 @@ pub enum CmdError {
     /// A write (or PING) while the last background save failed and `stop-writes-on-bgsave-error`
     /// is on (Redis's `shared.bgsaveerr`).
     Misconf,
+    /// A command not flagged `loading` while the snapshot or an RDB file loads at start (Redis's
+    /// `shared.loadingerr`).
+    Loading,
     /// CONFIG SET of a directive that does not exist (`name` as typed).
     ConfigUnknown {
         name: Box<str>,
@@ -578,6 +581,7 @@ impl CmdError {
             ShutdownFailed => "ERR Errors trying to SHUTDOWN. Check logs.",
             BgsaveInProgress => "ERR Background save already in progress",
             SaveFailed => "ERR",
+            Loading => "LOADING Redis is loading the dataset in memory",
             Misconf => "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
             ConfigNoFile => "ERR The server is running without a config file",
             InvalidPriority => "ERR invalid priority, must be one of low, normal, high, critical",

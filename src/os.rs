@@ -244,3 +244,14 @@ pub fn purge_allocator() {
         );
     }
 }
+
+/// Bytes jemalloc keeps in its threads' caches (`stats.arenas.<all>.tcache_bytes`): freed objects
+/// kept for reuse, and the batch a thread's first allocation of a size class fetches ahead. Its
+/// `allocated` counts them, so a reading of it depends on which sizes each thread happened to
+/// allocate before. 0 when the statistic cannot be read (call after an epoch advance).
+pub fn allocator_thread_cached() -> usize {
+    // SAFETY: the name is NUL-terminated and names a `size_t` statistic (4096 is jemalloc's
+    // MALLCTL_ARENAS_ALL, the sum over every arena).
+    unsafe { tikv_jemalloc_ctl::raw::read::<usize>(b"stats.arenas.4096.tcache_bytes\0") }
+        .unwrap_or(0)
+}

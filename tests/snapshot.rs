@@ -451,8 +451,9 @@ fn connect_when_up(port: u16) -> redis::Connection {
     let mut con = None;
     fleet::wait_until("cachet up", || {
         con = fleet::connect(port).ok();
+        // DBSIZE, not PING: PING is answered while the snapshot still loads.
         con.as_mut()
-            .is_some_and(|c| redis::cmd("PING").query::<String>(c).is_ok())
+            .is_some_and(|c| redis::cmd("DBSIZE").query::<i64>(c).is_ok())
     });
     con.unwrap()
 }
@@ -596,8 +597,7 @@ fn fastrand_byte() -> u8 {
 }
 
 /// `maxmemory` holds while a snapshot loads: an evicting policy evicts as keys come in, and the
-/// daemon starts within its limit with part of the keys. (`noeviction`, which leaves the rest
-/// out, ended 168 B over the limit in this test: the cause is not found yet, so it is not here.)
+/// daemon starts within its limit with part of the keys; `noeviction` leaves the rest out.
 #[test]
 fn the_memory_limit_holds_while_loading() {
     let dir = scratch_dir();
@@ -617,7 +617,11 @@ fn the_memory_limit_holds_while_loading() {
             .parse::<usize>()
             .unwrap()
     };
-    for policy in [Policy::AllKeysLru, Policy::AllKeysCachet] {
+    for policy in [
+        Policy::NoEviction,
+        Policy::AllKeysLru,
+        Policy::AllKeysCachet,
+    ] {
         let path = dir.to_string_lossy().into_owned();
         let limit = used / 2;
         let server = TestServer::start_with(move |v| {
@@ -637,4 +641,114 @@ fn the_memory_limit_holds_while_loading() {
         assert!((500..3000).contains(&keys), "{policy:?}: {keys} keys");
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Opens the FIFO for writing without waiting, and closes it: a daemon blocked in open() on it
+/// is released (and reads end of file), so a failed test still stops its server.
+struct Unblock(PathBuf);
+
+impl Drop for Unblock {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
+
+/// As Redis: clients are accepted while the snapshot loads, and get `-LOADING` for every command
+/// not flagged `loading` (PING too; inside MULTI too, which dooms the transaction) while INFO and
+/// CONFIG GET answer; INFO shows the load's progress, and once it ends the data is served. The
+/// snapshot is a FIFO the test feeds, which holds the load as long as the test wants.
+#[test]
+fn clients_connected_during_the_load_get_loading_errors_then_the_data() {
+    let source = scratch_dir();
+    let bytes = {
+        let server = start_in(&source);
+        let mut raw = server.raw();
+        for i in 0..200 {
+            let key = format!("k:{i}");
+            assert_eq!(call(&mut raw, &["SET", &key, &key]), b"+OK\r\n");
+        }
+        assert_eq!(call(&mut raw, &["SAVE"]), b"+OK\r\n");
+        std::fs::read(source.join("dump.cachet")).unwrap()
+    };
+    let dir = scratch_dir();
+    let fifo = dir.join("dump.cachet");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // A node id of its own: without one the daemon would first read the snapshot's header for it.
+    let server = TestServer::start_with_loading({
+        let dir = dir.to_string_lossy().into_owned();
+        move |v| {
+            v.dir = dir;
+            v.node_id = "loading-node".into();
+        }
+    });
+    let _unblock = Unblock(fifo.clone());
+    let loading = b"-LOADING Redis is loading the dataset in memory\r\n".to_vec();
+    let mut raw = server.raw();
+    // Each reply is redis-server 7.0's during a load (`key-load-delay`): PING is not flagged
+    // `loading` in 7.0, CONFIG RESETSTAT is.
+    assert_eq!(call(&mut raw, &["PING"]), loading);
+    assert_eq!(call(&mut raw, &["GET", "k:1"]), loading);
+    assert_eq!(call(&mut raw, &["DBSIZE"]), loading);
+    assert_eq!(call(&mut raw, &["SET", "new", "v"]), loading);
+    assert_eq!(call(&mut raw, &["SAVE"]), loading);
+    assert_eq!(call(&mut raw, &["CONFIG", "RESETSTAT"]), b"+OK\r\n");
+    assert_eq!(
+        call(&mut raw, &["CONFIG", "GET", "dbfilename"]),
+        b"*2\r\n$10\r\ndbfilename\r\n$11\r\ndump.cachet\r\n"
+    );
+    assert_eq!(call(&mut raw, &["MULTI"]), b"+OK\r\n");
+    assert_eq!(call(&mut raw, &["GET", "k:1"]), loading);
+    assert_eq!(
+        call(&mut raw, &["EXEC"]),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    let mut con = server.client();
+    assert_eq!(info_field(&mut con, "persistence", "loading"), "1");
+    // Everything but the last byte: every section loads, the end record waits.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    std::io::Write::write_all(&mut writer, &bytes[..bytes.len() - 1]).unwrap();
+    fleet::wait_until("the sections loaded", || {
+        info_field(&mut con, "persistence", "loading_loaded_bytes")
+            .parse::<u64>()
+            .is_ok_and(|b| b > 0)
+    });
+    for field in [
+        "loading_start_time",
+        "loading_loaded_perc",
+        "loading_eta_seconds",
+    ] {
+        assert!(
+            !info_field(&mut con, "persistence", field).is_empty(),
+            "{field}"
+        );
+    }
+    assert_eq!(call(&mut raw, &["GET", "k:1"]), loading);
+    std::io::Write::write_all(&mut writer, &bytes[bytes.len() - 1..]).unwrap();
+    drop(writer);
+    fleet::wait_until("the load ended", || {
+        info_field(&mut con, "persistence", "loading") == "0"
+    });
+    assert_eq!(call(&mut raw, &["GET", "k:1"]), b"$3\r\nk:1\r\n");
+    assert_eq!(call(&mut raw, &["DBSIZE"]), b":200\r\n");
+    let info: String = redis::cmd("INFO")
+        .arg("persistence")
+        .query(&mut con)
+        .unwrap();
+    assert!(
+        !info.contains("loading_loaded_bytes"),
+        "the loading_* fields go once loaded, as Redis's: {info}"
+    );
+    drop(con);
+    drop(raw);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(source);
 }

@@ -198,16 +198,15 @@ impl Server {
                     tail(&self.log)
                 ));
             }
+            // DBSIZE, not PING: both servers answer PING while the dataset still loads.
             if let Ok(mut conn) = Conn::connect(self.port, Duration::from_secs(2)) {
-                if let Ok(Reply::Status(s)) = conn.command(&[b"PING"]) {
-                    if s == "PONG" {
-                        return Ok(());
-                    }
+                if let Ok(Reply::Int(_)) = conn.command(&[b"DBSIZE"]) {
+                    return Ok(());
                 }
             }
             if started.elapsed() > START_TIMEOUT {
                 return Err(format!(
-                    "{} did not answer PING on port {} within {START_TIMEOUT:?}",
+                    "{} did not answer DBSIZE on port {} within {START_TIMEOUT:?}",
                     spec.label, self.port
                 ));
             }

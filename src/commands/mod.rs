@@ -27,6 +27,7 @@ pub mod string;
 pub mod zset;
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -450,6 +451,15 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::Misconf))
+            } else if !spec.has_flag(CommandFlags::LOADING)
+                && !ctx.server.loaded.load(Ordering::Acquire)
+            {
+                // As Redis: while the dataset loads only the commands flagged `loading` run (a
+                // subcommand's own flags decide: CONFIG GET runs, CONFIG RESETSTAT does not).
+                // Nothing could have been queued before the load, so EXEC needs no more.
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(ctx, args, CmdError::Loading))
             } else if multi::is_exec(spec) {
                 ctx.client.last_command = Some((parent, spec));
                 let started = observe::start();

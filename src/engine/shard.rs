@@ -449,6 +449,15 @@ impl DbShard<'_> {
         self.totals.adjust_bytes(before, self.sketch.bytes());
     }
 
+    /// Gives back every slot the table's keys do not need: after a key that grew the table was
+    /// removed again (a load that stopped at `maxmemory`), so that the table costs no more than
+    /// before that key. O(keys) under the shard lock when it shrinks.
+    pub fn shrink_slots_to_fit(&mut self) {
+        self.table.map.shrink_to(self.table.map.len(), hash_of);
+        self.table.expire_cursor = 0;
+        self.sync_totals();
+    }
+
     /// Gives back the slots of a table whose keys fell below a tenth of them, as Redis's
     /// `tryResizeHashTables` (deletions never shrink a hashbrown table by themselves). O(keys)
     /// under the shard lock, once per table each time it empties that far. Returns whether it

@@ -314,6 +314,7 @@ fn every_message_as_redis_sends_it() {
         (InvalidCompression, b"ERR invalid compression level, must be one of none, fast, default, max"),
         (InvalidRegion("unknown policy 'lru'".into()), b"ERR invalid region: unknown policy 'lru'"),
         (NoSuchRegion, b"ERR no such region"),
+        (Loading, b"LOADING Redis is loading the dataset in memory"),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

@@ -83,10 +83,10 @@ impl std::fmt::Display for StartError {
 /// Serves clients on every listener (one per `bind` address) until `shutdown` completes or a client
 /// runs SHUTDOWN. Returns once every connection has finished its current batch and closed.
 ///
-/// The snapshot in `dir` is loaded first, before the first client is accepted (a client that
-/// connects meanwhile waits in the listen queue); `Err` when it cannot be and
-/// `snapshot-load-failure` is `refuse` (and when the ACL users or an `--import-rdb` file do not
-/// load; then no client was served). When `shutdown` completes (SIGTERM, SIGINT), the final
+/// The listeners accept at once and the snapshot in `dir` loads meanwhile (a client connected
+/// during the load gets `-LOADING`, as from Redis); `Err` when it cannot be loaded and
+/// `snapshot-load-failure` is `refuse`, or an `--import-rdb` file does not load (the clients
+/// connected meanwhile are closed), and when the ACL users do not load (before any is accepted). When `shutdown` completes (SIGTERM, SIGINT), the final
 /// snapshot is written if a `save` schedule is set, as Redis does.
 pub async fn run(
     listeners: impl Into<Listeners>,
@@ -166,59 +166,18 @@ pub async fn serve(
             }
         }
     };
-    let loaded = {
-        let server = server.clone();
-        tokio::task::spawn_blocking(move || persistence::load_at_start(&server))
-            .await
-            .map_err(|e| StartError::Snapshot(e.to_string()))
-            .and_then(|result| result.map_err(|refused| StartError::Snapshot(refused.0)))
-    };
-    if let Err(err) = loaded {
-        stop_admin(admin).await;
-        return Err(err);
-    }
-    if let Some(path) = import {
-        // After the snapshot, before the accept loop starts: clients that connect meanwhile wait
-        // in the listen queue (Redis answers them -LOADING instead).
-        let loading = server.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let outcome = import_rdb(&loading, &path);
-            (path, outcome)
-        })
-        .await;
-        match result {
-            Ok((_, Ok(_))) => {}
-            Ok((path, Err(e))) => {
-                stop_admin(admin).await;
-                return Err(StartError::ImportRdb(path, e));
-            }
-            Err(panicked) => {
-                stop_admin(admin).await;
-                std::panic::resume_unwind(panicked.into_panic())
-            }
-        }
-    }
-    if let Some(keys) = server.cluster.keys.clone() {
-        // The loads above insert without notices: the slot index learns their keys in one walk.
-        let loaded = server.clone();
-        tokio::task::spawn_blocking(move || {
-            keys.rebuild(&loaded.keyspace, crate::engine::now_ms())
-        })
-        .await
-        .map_err(|e| StartError::Snapshot(e.to_string()))?;
-    }
     let mut shutdown_rx = server.shutdown_receiver();
-
     // Every accept and connection task holds a clone of `done_tx`; `recv` returns None once the last
     // of them has ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    // Before the first accept: a client that got an answer knows the admin port says ready.
-    server.accepting.store(true, Ordering::Release);
     let all = (listeners.plain.into_iter().map(|l| (l, false)))
         .chain(listeners.tls.into_iter().map(|l| (l, true)));
     // Followed before the first accept: a CONFIG SET port served at once must find it.
     let rebinds = server.ports.follow();
     let mut accepting = Vec::new();
+    // As Redis, clients are accepted before the dataset loads: until `server.loaded` they get
+    // `-LOADING` for every command not flagged `loading` (PING, INFO, CONFIG GET... answer),
+    // instead of waiting in the listen queue without a word.
     for (listener, tls) in all {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, tls, version = CACHET_VERSION, "cachet ready to accept connections");
@@ -232,6 +191,15 @@ pub async fn serve(
         accepting,
         done_tx.clone(),
     ));
+    if let Err(err) = load_dataset(&server, import).await {
+        // As Redis, a dataset that does not load stops the process: the clients connected
+        // meanwhile are closed.
+        stop_admin(admin).await;
+        drop(done_tx);
+        let _ = done_rx.recv().await;
+        return Err(err);
+    }
+    server.loaded.store(true, Ordering::Release);
     let cron = tokio::spawn(cron::cron(server.clone()));
     let sweeper = tokio::spawn(cron::sweeper(server.clone()));
     let probe = tokio::spawn(cluster_probe::probe(server.clone()));
@@ -282,6 +250,45 @@ pub async fn serve(
         let _ = admin.await;
     }
     tracing::info!("cachet is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// The load at start, with `loading:1` until the caller sets `server.loaded`: the snapshot in
+/// `dir`, then the `--import-rdb` file, then (cluster mode) the slot index of what they loaded.
+async fn load_dataset(
+    server: &Arc<Server>,
+    import: Option<std::path::PathBuf>,
+) -> Result<(), StartError> {
+    persistence::begin_loading(server);
+    {
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || persistence::load_at_start(&server))
+            .await
+            .map_err(|e| StartError::Snapshot(e.to_string()))
+            .and_then(|result| result.map_err(|refused| StartError::Snapshot(refused.0)))?;
+    }
+    if let Some(path) = import {
+        let loading = server.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let outcome = import_rdb(&loading, &path);
+            (path, outcome)
+        })
+        .await;
+        match result {
+            Ok((_, Ok(_))) => {}
+            Ok((path, Err(e))) => return Err(StartError::ImportRdb(path, e)),
+            Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
+        }
+    }
+    if let Some(keys) = server.cluster.keys.clone() {
+        // The loads above insert without notices: the slot index learns their keys in one walk.
+        let loaded = server.clone();
+        tokio::task::spawn_blocking(move || {
+            keys.rebuild(&loaded.keyspace, crate::engine::now_ms())
+        })
+        .await
+        .map_err(|e| StartError::Snapshot(e.to_string()))?;
+    }
     Ok(())
 }
 

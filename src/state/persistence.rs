@@ -65,7 +65,6 @@ pub struct Persistence {
 /// The load at start, for INFO's `loading_*` fields and the last load's counts.
 #[derive(Default)]
 pub struct Loading {
-    pub active: AtomicBool,
     pub start_secs: AtomicU64,
     pub total_bytes: AtomicU64,
     pub loaded_bytes: AtomicU64,
@@ -252,9 +251,16 @@ pub fn writes_denied(server: &Server) -> bool {
 
 /// The save SHUTDOWN and a signal do: with SAVE, or when a schedule is set and NOSAVE is not
 /// given. A background save under way is waited for first. `Ok` when there was nothing to do.
+///
+/// As Redis, nothing is saved while the dataset is still loading: a partial load written over the
+/// snapshot would lose the rest of it.
 pub fn save_for_shutdown(server: &Server, asked: bool, nosave: bool) -> Result<(), CmdError> {
     let scheduled = !server.config.read().save_points.is_empty();
     if nosave || !(asked || scheduled) {
+        return Ok(());
+    }
+    if !server.loaded.load(Ordering::Acquire) {
+        tracing::warn!("Shutting down while loading: the snapshot on disk is left as it is");
         return Ok(());
     }
     while server.persistence.saving() {
@@ -480,9 +486,16 @@ pub fn saved_node_id(dir: &str, dbfilename: &str) -> Option<String> {
     (!header.node_id.is_empty()).then_some(header.node_id)
 }
 
-/// Loads the snapshot at start, before any client is served. No file: an empty start. A file
-/// that cannot be read: refused (`snapshot-load-failure refuse`, the default), or an empty start
-/// with the file left where it is for inspection.
+/// The load at start begins (INFO's `loading_start_time`); it lasts until `server.loaded`.
+pub fn begin_loading(server: &Server) {
+    let loading = &server.persistence.loading;
+    loading.start_secs.store(now_ms() / 1000, Ordering::Relaxed);
+    loading.started.get_or_init(Instant::now);
+}
+
+/// Loads the snapshot at start, before any command but those flagged `loading` is served. No
+/// file: an empty start. A file that cannot be read: refused (`snapshot-load-failure refuse`, the
+/// default), or an empty start with the file left where it is for inspection.
 pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
     let marker = take_run_marker(server);
     let path = snapshot_path(server);
@@ -495,9 +508,7 @@ pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     loading.total_bytes.store(total, Ordering::Relaxed);
     loading.loaded_bytes.store(0, Ordering::Relaxed);
-    loading.start_secs.store(now_ms() / 1000, Ordering::Relaxed);
     let started = *loading.started.get_or_init(Instant::now);
-    loading.active.store(true, Ordering::Release);
     tracing::info!(path = %path.display(), bytes = total, "Loading the snapshot");
     let limits = load_limits(server);
     let mut last_log = Instant::now();
@@ -518,7 +529,6 @@ pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
             }
         },
     );
-    loading.active.store(false, Ordering::Release);
     match result {
         Ok((header, totals)) => {
             server.coherence.resume_from(
@@ -609,7 +619,7 @@ fn fail(server: &Server, path: &Path, err: &SnapshotError) -> Result<(), LoadRef
 /// elapsed seconds).
 pub fn loading_progress(server: &Server) -> Option<(u64, u64, f64, u64, u64)> {
     let loading = &server.persistence.loading;
-    if !loading.active.load(Ordering::Acquire) {
+    if server.loaded.load(Ordering::Acquire) {
         return None;
     }
     let total = loading.total_bytes.load(Ordering::Relaxed);

@@ -55,9 +55,11 @@ pub fn connect(port: u16) -> redis::RedisResult<Connection> {
     Ok(con)
 }
 
-fn answers_ping(port: u16) -> bool {
+/// Whether the server at `port` serves keyed commands: DBSIZE, not PING, which Redis and cachet
+/// both answer while the dataset still loads (and `-LOADING` to the rest).
+fn serves(port: u16) -> bool {
     connect(port)
-        .and_then(|mut con| redis::cmd("PING").query::<String>(&mut con))
+        .and_then(|mut con| redis::cmd("DBSIZE").query::<i64>(&mut con))
         .is_ok()
 }
 
@@ -161,7 +163,7 @@ impl RedisServer {
             .spawn()
             .expect("redis-server must be installed (.ci/run installs it)");
         let server = RedisServer { port, child };
-        wait_until("redis-server up", || answers_ping(port));
+        wait_until("redis-server up", || serves(port));
         server
     }
 }
@@ -232,7 +234,7 @@ impl ProcessNode {
         self.child = Some(child);
         let port = self.port;
         let start = Instant::now();
-        while !answers_ping(port) {
+        while !serves(port) {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     panic!("cachet on port {port} exited: {status}");

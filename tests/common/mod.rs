@@ -77,15 +77,19 @@ impl TestServer {
     /// accepts clients: the admin port answers from the start, `/ready` and `/v1` with a 503 while
     /// the dataset loads.
     pub fn start_admin(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
-        let server = TestServer::start_admin_loading(configure);
-        // PING is answered once the listeners accept, after the load.
+        let server = TestServer::start_full(None, true, false, configure);
         assert!(server.alive(), "the server did not start");
         server
     }
 
     /// `start_admin` without waiting for the load to end.
     pub fn start_admin_loading(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
-        TestServer::start_full(None, true, false, configure)
+        TestServer::start_loading(None, true, false, configure)
+    }
+
+    /// `start_with` without waiting for the load to end: clients get `-LOADING` meanwhile.
+    pub fn start_with_loading(configure: impl FnOnce(&mut ConfigValues)) -> TestServer {
+        TestServer::start_loading(None, false, false, configure)
     }
 
     /// Starts a server with a TLS listener on `127.0.0.1:0` besides the plaintext one (`tls` says
@@ -102,7 +106,51 @@ impl TestServer {
         TestServer::start_full(file, false, false, configure)
     }
 
+    /// Starts the server and waits for its dataset to load: as Redis's, it accepts clients at once
+    /// and answers `-LOADING` until then, which no test that does not ask for it expects.
     fn start_full(
+        file: Option<std::path::PathBuf>,
+        with_admin: bool,
+        with_tls: bool,
+        configure: impl FnOnce(&mut ConfigValues),
+    ) -> TestServer {
+        let mut password = Vec::new();
+        let server = TestServer::start_loading(file, with_admin, with_tls, |values| {
+            configure(values);
+            password = values.requirepass.clone();
+        });
+        server.wait_loaded(&password);
+        server
+    }
+
+    /// Polls INFO until `loading:0`, or until the server closes or refuses the connection (a
+    /// start that failed: the test's own connection then says so).
+    fn wait_loaded(&self, requirepass: &[u8]) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while std::time::Instant::now() < deadline {
+            let Ok(stream) = TcpStream::connect(self.addr) else {
+                return;
+            };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut raw = RawClient { stream };
+            // With `requirepass`, INFO answers NOAUTH until AUTH (which runs while loading).
+            if !requirepass.is_empty() && raw.call(&[b"AUTH", requirepass]).is_empty() {
+                return;
+            }
+            if raw.stream.write_all(b"INFO persistence\r\n").is_err() {
+                return;
+            }
+            let reply = raw.read_reply();
+            let loading = b"loading:1\r\n";
+            if !reply.windows(loading.len()).any(|w| w == loading) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("the dataset did not load within 120 s");
+    }
+
+    fn start_loading(
         file: Option<std::path::PathBuf>,
         with_admin: bool,
         with_tls: bool,

@@ -358,14 +358,14 @@ fn load_from<R: BufRead>(
                         Err(_) => {
                             // noeviction: the key that crossed the limit goes, and so do the
                             // rest, so the server starts within its limit.
+                            // The key's table may have grown for it: those slots go too.
                             keyspace.with_key(db, &key, options.now_ms, |view, hash| {
-                                view.remove(hash, &key)
+                                view.remove(hash, &key);
+                                view.shrink_slots_to_fit();
                             });
                             stats.loaded -= 1;
                             stats.over_memory += 1;
                             memory_full = true;
-                            // The key's table may have grown for it: give back what it can.
-                            keyspace.shrink_to_fit();
                         }
                     }
                 }

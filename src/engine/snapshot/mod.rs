@@ -663,22 +663,32 @@ impl Keyspace {
         let mut totals = Totals::default();
         let mut seen = 0u64;
         let mut index = 0u64;
+        let mut full = false;
         while let Some(section) = read_section(input, index, seen)? {
             let now = crate::engine::now_ms();
             for record in section.records()? {
+                if full {
+                    // Still read and checked: the file must be whole.
+                    totals.skipped += 1;
+                    continue;
+                }
                 let db = section.db as usize;
                 match self.load_record(db, &record, limits, now)? {
                     Loaded::Key => totals.keys += 1,
                     Loaded::Expired => totals.expired += 1,
                 }
                 // The limit holds while loading: the policy makes room with what it restored of
-                // each key's value, and where it may evict nothing the key is left out.
+                // each key's value. Where it may evict nothing, the key that crossed the limit
+                // goes, with the slots its table grew for it (else the load ends over the limit
+                // by them: 84 B for a table's first key), and so do the rest, as an RDB import.
                 if self.over_limit() && self.evict_to_limit(now).is_err() {
                     self.with_key(db, &record.key, now, |view, hash| {
-                        view.remove(hash, &record.key)
+                        view.remove(hash, &record.key);
+                        view.shrink_slots_to_fit();
                     });
                     totals.keys -= 1;
                     totals.skipped += 1;
+                    full = true;
                 }
             }
             seen += section.records as u64;

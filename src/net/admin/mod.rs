@@ -173,7 +173,7 @@ async fn authorize(
 /// The API waits for the dataset, as RESP clients do (Redis answers them `-LOADING`): a command
 /// run while the snapshot loads would race the load.
 async fn loaded(State(server): State<Arc<Server>>, request: Request, next: Next) -> Response {
-    if server.accepting.load(Ordering::Acquire) {
+    if server.loaded.load(Ordering::Acquire) {
         next.run(request).await
     } else {
         ApiError::new(
@@ -252,12 +252,12 @@ async fn health(State(server): State<Arc<Server>>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Readiness: accepting clients (not shutting down) and, when `admin-ready-requires-peers` is on
+/// Readiness: the dataset loaded, not shutting down and, when `admin-ready-requires-peers` is on
 /// and coherence is, every coherence link up.
 async fn ready(State(server): State<Arc<Server>>) -> Response {
     let mut reasons = Vec::new();
-    let accepting = server.accepting.load(Ordering::Acquire);
-    if !accepting {
+    let loaded = server.loaded.load(Ordering::Acquire);
+    if !loaded {
         reasons.push("loading the dataset".to_string());
     }
     if *server.shutdown_receiver().borrow() {
@@ -281,7 +281,7 @@ async fn ready(State(server): State<Arc<Server>>) -> Response {
     let body = json!({
         "status": status,
         "reasons": reasons,
-        "loading": !accepting,
+        "loading": !loaded,
         "connected_clients": server.clients.len(),
         "coherence": {"enabled": server.coherence.enabled(), "peers": peers, "peers_up": peers_up},
         "keys": server.keyspace.totals.keys.load(Ordering::Relaxed),

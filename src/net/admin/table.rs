@@ -340,7 +340,7 @@ pub static METRICS: &[MetricDef] = &[
     metric("cachet_snapshot_loaded_keys", Gauge, field("rdb_last_load_keys_loaded"), "Keys loaded from the snapshot at start."),
     metric("cachet_snapshot_load_expired_keys", Gauge, field("rdb_last_load_keys_expired"), "Keys of the snapshot already expired at start, not loaded."),
     metric("cachet_loading_progress_ratio", Gauge, Info("loading_loaded_perc", 0.01), "Share of the snapshot loaded (only while it loads)."),
-    metric("cachet_accepting", Gauge, Read(|s| f64::from(u8::from(s.accepting.load(Ordering::Acquire)))), "1 once the dataset is loaded and clients are accepted."),
+    metric("cachet_accepting", Gauge, Read(|s| f64::from(u8::from(s.loaded.load(Ordering::Acquire)))), "1 once the dataset is loaded and commands are served."),
 ];
 
 /// Upper bounds of `cachet_command_duration_seconds`'s buckets: 10 µs to 1 s.
