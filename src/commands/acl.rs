@@ -559,21 +559,24 @@ fn acl_dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match check(&user, command_index(), parent, spec, command) {
         Ok(()) => ctx.out.ok(),
         Err(denied) => {
+            // The key or channel as Redis's `sdscatfmt("%s")` writes it: raw bytes up to a NUL.
+            let quoted = |what: &str, arg: &[u8]| {
+                let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+                let mut text = b"This user has no permissions to access the '".to_vec();
+                text.extend_from_slice(&arg[..end]);
+                text.extend_from_slice(format!("' {what}").as_bytes());
+                text
+            };
             let text = match denied {
                 Denied::Command => format!(
                     "This user has no permissions to run the '{}' command",
                     super::full_name(parent, spec)
-                ),
-                Denied::Key(at) => format!(
-                    "This user has no permissions to access the '{}' key",
-                    String::from_utf8_lossy(&command[at])
-                ),
-                Denied::Channel(at) => format!(
-                    "This user has no permissions to access the '{}' channel",
-                    String::from_utf8_lossy(&command[at])
-                ),
+                )
+                .into_bytes(),
+                Denied::Key(at) => quoted("key", &command[at]),
+                Denied::Channel(at) => quoted("channel", &command[at]),
             };
-            ctx.out.bulk(text.as_bytes());
+            ctx.out.bulk(&text);
         }
     }
     Ok(())
