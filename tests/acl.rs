@@ -1006,7 +1006,7 @@ fn non_utf8_rules_are_kept_as_bytes_as_redis() {
     assert_eq!(check(setuser), b"+OK\r\n");
     let getuser = check(&[b"ACL", b"GETUSER", b"u"]);
     assert!(
-        getuser.windows(6).any(|w| w == b"~\xff\xfe %"),
+        getuser.windows(5).any(|w| w == b"~\xff\xfe %"),
         "{}",
         text(&getuser)
     );
