@@ -6,7 +6,8 @@
 #
 # Usage: scripts/bench-ab.sh OLD_BINARY NEW_BINARY [rounds=3] [requests=800000]
 # Env: TESTS (default SET,LPUSH), PIPELINE (16), CLIENTS (50), OLD_PORT (27380), NEW_PORT (27381),
-#      VALUE_SIZE (-d, 100), KEYSPACE (-r, 1000000); MAXMEMORY (e.g. 200mb) limits both servers, which
+#      VALUE_SIZE (-d, 100), KEYSPACE (-r, 1000000); NEW_ARGS: extra flags for NEW only (the same
+#      binary with and without a setting, e.g. NEW_ARGS='--region all prefix key:'); MAXMEMORY (e.g. 200mb) limits both servers, which
 #      are then filled past it before the rounds, so every round measures writes that evict. E.g.
 #      MAXMEMORY=200mb VALUE_SIZE=1024 KEYSPACE=100000000 TESTS=SET scripts/bench-ab.sh OLD NEW
 # E.g. keep a copy of target/release/cachet, rebuild with the change, then
@@ -28,7 +29,8 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 taskset -c 1 "$OLD" --port "$OLD_PORT" --bind 127.0.0.1 --loglevel warning --save "" --dir "$WORK" >/dev/null 2>&1 &
 OLD_PID=$!
-taskset -c 1 "$NEW" --port "$NEW_PORT" --bind 127.0.0.1 --loglevel warning --save "" --dir "$WORK" >/dev/null 2>&1 &
+# shellcheck disable=SC2086 # NEW_ARGS is a list of flags
+taskset -c 1 "$NEW" --port "$NEW_PORT" --bind 127.0.0.1 --loglevel warning --save "" --dir "$WORK" ${NEW_ARGS:-} >/dev/null 2>&1 &
 NEW_PID=$!
 PIDS+=("$OLD_PID" "$NEW_PID")
 for port in "$OLD_PORT" "$NEW_PORT"; do

@@ -325,6 +325,10 @@ pub enum CmdError {
     WarmRunning,
     /// CACHE.WARM FROM with a source that is not `host:port`.
     WarmAddress,
+    /// CACHE.REGION SET with a region the `region` directive refuses; the parser's reason.
+    InvalidRegion(Box<str>),
+    /// CACHE.REGION DEL/INFO of a region that is not configured.
+    NoSuchRegion,
 
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8) and as
     /// Redis cuts them: the unknown-command error, built by `CmdError::unknown_command`; nothing
@@ -579,6 +583,8 @@ impl CmdError {
             InvalidPriority => "ERR invalid priority, must be one of low, normal, high, critical",
             InvalidCompression => "ERR invalid compression level, must be one of none, fast, default, max",
             ImportLine(reason) => return format!("ERR invalid import line: {reason}").into(),
+            InvalidRegion(reason) => return format!("ERR invalid region: {reason}").into(),
+            NoSuchRegion => "ERR no such region",
             ImportKeyMismatch => "ERR the key argument is not the line's key",
             WarmRunning => "ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)",
             WarmAddress => "ERR invalid source address, expected host:port",

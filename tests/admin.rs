@@ -616,7 +616,8 @@ fn info_sections() {
             "# Keyspace",
             "# Cachet",
             "# Compression",
-            "# Coherence"
+            "# Coherence",
+            "# Regions"
         ]
     );
     let cachet = info(&server, &["cachet"]);

@@ -1,7 +1,8 @@
 //! The engine against a model: any sequence of writes, deletes, expiry changes, time passing and
 //! active expiry leaves the keyspace equal to a plain map of live keys, and the byte accounting equal
 //! to the sum of what the live entries cost; with compression on or off (`compression-level`), the
-//! compressed strings' before/after counts equal a recount too.
+//! compressed strings' before/after counts equal a recount too, and so does each region's
+//! (keys, bytes) as regions are replaced midway.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use cachet::engine::compress::{Footprint, Level, Settings};
 use cachet::engine::expire::active_expire_cycle;
 use cachet::engine::memory::{alloc_size, table_size};
+use cachet::engine::region::RegionSpec;
 use cachet::engine::{Entry, Keyspace};
 use proptest::prelude::*;
 
@@ -26,6 +28,31 @@ enum Op {
     Flush,
     /// The cron's pass that gives back sparse tables' slots and oversized sketches.
     ShrinkToFit,
+    /// CACHE.REGION SET/DEL: one of a few tables of regions, nested prefixes included.
+    Regions(u8),
+}
+
+/// Tables of regions over the model's keys (`key:N`): none, overlapping prefixes (longest
+/// wins), and one whose prefixes match nothing.
+fn regions(choice: u8) -> Vec<RegionSpec> {
+    let table: &[(&str, &[u8])] = match choice % 4 {
+        0 => &[],
+        1 => &[("all", b"key:"), ("ones", b"key:1"), ("tens", b"key:1")],
+        2 => &[
+            ("ones", b"key:1"),
+            ("twos", b"key:2"),
+            ("two-hundreds", b"key:20"),
+        ],
+        _ => &[("none", b"nothing:")],
+    };
+    // Names are unique per table; "tens" repeats a prefix on purpose to be dropped below.
+    let mut specs: Vec<RegionSpec> = Vec::new();
+    for (name, prefix) in table {
+        if specs.iter().all(|s| s.prefix != *prefix) {
+            specs.push(RegionSpec::new(name, prefix));
+        }
+    }
+    specs
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -46,6 +73,7 @@ fn op() -> impl Strategy<Value = Op> {
         any::<u8>().prop_map(Op::Read),
         Just(Op::Flush),
         Just(Op::ShrinkToFit),
+        any::<u8>().prop_map(Op::Regions),
     ]
 }
 
@@ -56,8 +84,9 @@ fn key(k: u8) -> Vec<u8> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300), compress in any::<bool>()) {
+    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300), compress in any::<bool>(), first_regions in any::<u8>()) {
         let keyspace = Keyspace::new(4, 1);
+        keyspace.set_regions(regions(first_regions));
         if compress {
             keyspace.set_compression(Settings { level: Level::Fast, min_size: 32 });
         }
@@ -101,6 +130,7 @@ proptest! {
                 Op::ActiveExpire => { active_expire_cycle(&keyspace, now, Duration::from_millis(50)); }
                 Op::Flush => { keyspace.take_tables(None); model.clear(); }
                 Op::ShrinkToFit => keyspace.shrink_to_fit(),
+                Op::Regions(choice) => keyspace.set_regions(regions(choice)),
                 Op::Read(k) => {
                     let got = keyspace.with_key(0, &key(k), now, |view, hash| view.read(hash, &key(k)).and_then(|e| e.string_value().map(|v| v.to_vec())));
                     let want = model.get(&key(k)).filter(|(_, exp)| *exp == 0 || *exp > now).map(|(v, _)| v.clone());
@@ -135,6 +165,13 @@ proptest! {
                 prop_assert_eq!(footprint.keys, 0);
             }
             prop_assert_eq!(keyspace.memory(), counted + sketches);
+            // Each region's running figures equal a recount of its keys (longest prefix wins).
+            let running: Vec<(String, usize, usize)> = keyspace
+                .region_reports()
+                .into_iter()
+                .map(|r| (r.spec.name, r.bytes, r.keys))
+                .collect();
+            prop_assert_eq!(running, keyspace.recount_regions());
         }
         // Everything the model holds as live is in the keyspace, and nothing else is readable.
         model.retain(|_, (_, exp)| *exp == 0 || *exp > now);

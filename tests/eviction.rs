@@ -804,3 +804,300 @@ fn allkeys_lru_keeps_recently_read_keys() {
     assert_eq!((read_left, new_left), (10, 40));
     assert_eq!(dbsize(&mut con), 100);
 }
+
+// ---- Regions (`region` directive, CACHE.REGION) ----
+
+fn region(con: &mut redis::Connection, name: &str) -> std::collections::HashMap<String, String> {
+    redis::cmd("CACHE.REGION")
+        .arg("INFO")
+        .arg(name)
+        .query(con)
+        .expect("CACHE.REGION INFO")
+}
+
+fn region_u64(con: &mut redis::Connection, name: &str, field: &str) -> u64 {
+    region(con, name)[field].parse().expect("a number")
+}
+
+fn region_set(con: &mut redis::Connection, words: &str) {
+    let () = redis::cmd("CACHE.REGION")
+        .arg("SET")
+        .arg(words.split(' ').collect::<Vec<_>>())
+        .query(con)
+        .expect("CACHE.REGION SET");
+}
+
+#[test]
+fn a_flood_into_one_region_stays_within_its_budgets_and_spares_the_others() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    region_set(
+        &mut con,
+        "sessions PREFIX sess: MAXMEMORY-KEYS 50 POLICY allkeys-lru",
+    );
+    region_set(
+        &mut con,
+        "pages PREFIX page: MAXMEMORY 20000 POLICY allkeys-cachet",
+    );
+    for i in 0..100 {
+        set(&mut con, &format!("page:{i}"), "p");
+        set(&mut con, &format!("other:{i}"), "o");
+    }
+    let pages_before = region_u64(&mut con, "pages", "keys");
+    assert_eq!(pages_before, 100);
+    // The flood: every write is checked against the budget once it has been answered.
+    for i in 0..500 {
+        set(&mut con, &format!("sess:{i}"), &"s".repeat(100));
+        assert!(
+            region_u64(&mut con, "sessions", "keys") <= 50,
+            "after write {i}"
+        );
+    }
+    assert_eq!(region_u64(&mut con, "sessions", "keys"), 50);
+    assert_eq!(region_u64(&mut con, "sessions", "evicted_keys"), 450);
+    // The others kept every key: nothing outside the region was evicted.
+    assert_eq!(region_u64(&mut con, "pages", "keys"), 100);
+    assert_eq!(region_u64(&mut con, "pages", "evicted_keys"), 0);
+    assert_eq!(dbsize(&mut con), 250);
+    assert!((0..100).all(|i| exists(&mut con, &format!("other:{i}"))));
+    // Now a byte budget: 1 KB values into a 20 000-byte region.
+    for i in 0..100 {
+        set(&mut con, &format!("page:big:{i}"), &"x".repeat(1000));
+        let used = region_u64(&mut con, "pages", "used_memory");
+        assert!(used <= 20_000, "{used} bytes after write {i}");
+    }
+    assert!(region_u64(&mut con, "pages", "evicted_keys") > 0);
+    assert_eq!(region_u64(&mut con, "sessions", "keys"), 50);
+    assert!((0..100).all(|i| exists(&mut con, &format!("other:{i}"))));
+    let evicted = info_u64(&mut con, "stats", "evicted_keys");
+    assert_eq!(
+        evicted,
+        region_u64(&mut con, "sessions", "evicted_keys")
+            + region_u64(&mut con, "pages", "evicted_keys")
+    );
+}
+
+#[test]
+fn region_default_ttl_priority_and_hits() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    region_set(
+        &mut con,
+        "sessions PREFIX sess: DEFAULT-TTL 100 PRIORITY low",
+    );
+    set(&mut con, "sess:a", "1");
+    let () = redis::cmd("HSET")
+        .arg("sess:h")
+        .arg("f")
+        .arg("v")
+        .query(&mut con)
+        .unwrap();
+    let ttl = |con: &mut redis::Connection, key: &str| -> i64 {
+        redis::cmd("TTL").arg(key).query(con).unwrap()
+    };
+    assert!((99..=100).contains(&ttl(&mut con, "sess:a")));
+    assert!((99..=100).contains(&ttl(&mut con, "sess:h")));
+    // An explicit TTL wins; keys outside the region get none.
+    let () = redis::cmd("SET")
+        .arg("sess:b")
+        .arg("1")
+        .arg("EX")
+        .arg(5)
+        .query(&mut con)
+        .unwrap();
+    assert!(ttl(&mut con, "sess:b") <= 5);
+    set(&mut con, "other", "1");
+    assert_eq!(ttl(&mut con, "other"), -1);
+    let inspect: std::collections::HashMap<String, redis::Value> = redis::cmd("CACHE.INSPECT")
+        .arg("sess:a")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        inspect["priority"],
+        redis::Value::BulkString(b"low".to_vec())
+    );
+    let _: Option<String> = redis::cmd("GET").arg("sess:a").query(&mut con).unwrap();
+    let _: Option<String> = redis::cmd("GET").arg("sess:none").query(&mut con).unwrap();
+    let _: Option<String> = redis::cmd("GET").arg("other").query(&mut con).unwrap();
+    assert_eq!(region_u64(&mut con, "sessions", "hits"), 1);
+    assert_eq!(region_u64(&mut con, "sessions", "misses"), 1);
+    let info: String = redis::cmd("INFO").arg("regions").query(&mut con).unwrap();
+    assert!(
+        info.contains("# Regions\r\nregions:1\r\nregion_sessions:keys=3,"),
+        "{info}"
+    );
+    assert!(info.contains(",hits=1,misses=1,"), "{info}");
+    let stats: std::collections::HashMap<String, redis::Value> =
+        redis::cmd("CACHE.STATS").query(&mut con).unwrap();
+    let redis::Value::Array(regions) = &stats["regions"] else {
+        panic!("regions in CACHE.STATS: {stats:?}");
+    };
+    assert_eq!(regions[0], redis::Value::BulkString(b"sessions".to_vec()));
+}
+
+#[test]
+fn region_changes_move_the_keys_accounting_and_the_longest_prefix_wins() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    for key in [
+        "user:1",
+        "user:2",
+        "user:session:1",
+        "user:session:2",
+        "user:session:3",
+        "x",
+    ] {
+        set(&mut con, key, "v");
+    }
+    region_set(&mut con, "users PREFIX user:");
+    assert_eq!(region_u64(&mut con, "users", "keys"), 5);
+    let all_bytes = region_u64(&mut con, "users", "used_memory");
+    assert!(all_bytes > 0);
+    // A longer prefix takes its keys from the shorter one's region, with their bytes.
+    region_set(&mut con, "sessions PREFIX user:session:");
+    assert_eq!(region_u64(&mut con, "users", "keys"), 2);
+    assert_eq!(region_u64(&mut con, "sessions", "keys"), 3);
+    assert_eq!(
+        region_u64(&mut con, "users", "used_memory")
+            + region_u64(&mut con, "sessions", "used_memory"),
+        all_bytes
+    );
+    // Writes, overwrites and deletes after the change land in the right region.
+    set(&mut con, "user:session:4", "v");
+    let _: i64 = redis::cmd("DEL").arg("user:1").query(&mut con).unwrap();
+    assert_eq!(region_u64(&mut con, "users", "keys"), 1);
+    assert_eq!(region_u64(&mut con, "sessions", "keys"), 4);
+    // Removing the longer one gives its keys back.
+    let () = redis::cmd("CACHE.REGION")
+        .arg("DEL")
+        .arg("sessions")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(region_u64(&mut con, "users", "keys"), 5);
+    let list: Vec<Vec<String>> = redis::cmd("CACHE.REGION")
+        .arg("LIST")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        list,
+        [["users", "prefix", "user:", "policy", "allkeys-cachet"]]
+    );
+    // Replacing a region with a lower budget: the cron brings it down.
+    region_set(&mut con, "users PREFIX user: MAXMEMORY-KEYS 2");
+    assert!(eventually(|| region_u64(&mut con, "users", "keys") == 2));
+    assert!(exists(&mut con, "x"));
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    assert_eq!(region_u64(&mut con, "users", "keys"), 0);
+    assert_eq!(region_u64(&mut con, "users", "used_memory"), 0);
+}
+
+#[test]
+fn region_noeviction_refuses_writes_into_it_only() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let mut raw = server.raw();
+    region_set(
+        &mut con,
+        "fixed PREFIX f: MAXMEMORY-KEYS 2 POLICY noeviction",
+    );
+    set(&mut con, "f:1", "v");
+    set(&mut con, "f:2", "v");
+    set(&mut con, "f:3", "v");
+    // Over its budget by the write that crossed it (as maxmemory is checked before a write).
+    assert_eq!(call(&mut raw, &["SET", "f:4", "v"]), OOM);
+    assert_eq!(call(&mut raw, &["SET", "g:4", "v"]), OK);
+    assert_eq!(call(&mut raw, &["GET", "f:1"]), b"$1\r\nv\r\n");
+    assert_eq!(call(&mut raw, &["DEL", "f:1", "f:2"]), b":2\r\n");
+    assert_eq!(call(&mut raw, &["SET", "f:4", "v"]), OK);
+}
+
+#[test]
+fn region_bad_input_is_refused_with_a_reason() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let mut raw = server.raw();
+    let err =
+        |raw: &mut common::RawClient, words: &[&str]| String::from_utf8(call(raw, words)).unwrap();
+    assert_eq!(
+        err(&mut raw, &["CACHE.REGION", "SET", "a", "PREFIX", "a:", "POLICY", "lru"]),
+        "-ERR invalid region: unknown policy 'lru' (one of noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-cachet)\r\n"
+    );
+    assert_eq!(
+        err(&mut raw, &["CACHE.REGION", "SET", "a", "MAXMEMORY", "10"]),
+        "-ERR invalid region: a region needs a prefix (prefix <p>)\r\n"
+    );
+    config_set(&mut con, "maxmemory", "1mb");
+    assert_eq!(
+        err(
+            &mut raw,
+            &[
+                "CACHE.REGION",
+                "SET",
+                "a",
+                "PREFIX",
+                "a:",
+                "MAXMEMORY",
+                "2mb"
+            ]
+        ),
+        "-ERR invalid region: region 'a' maxmemory 2097152 is larger than maxmemory 1048576\r\n"
+    );
+    region_set(&mut con, "a PREFIX a: MAXMEMORY 512kb");
+    assert_eq!(
+        err(&mut raw, &["CACHE.REGION", "SET", "b", "PREFIX", "a:"]),
+        "-ERR invalid region: regions 'a' and 'b' have the same prefix\r\n"
+    );
+    // Lowering maxmemory under a region's budget is refused too.
+    let refused = err(&mut raw, &["CONFIG", "SET", "maxmemory", "100kb"]);
+    assert!(refused.contains("is larger than maxmemory"), "{refused}");
+    assert_eq!(
+        err(&mut raw, &["CACHE.REGION", "DEL", "nope"]),
+        "-ERR no such region\r\n"
+    );
+    assert_eq!(
+        err(&mut raw, &["CACHE.REGION", "INFO", "nope"]),
+        "-ERR no such region\r\n"
+    );
+    // Nothing refused changed anything.
+    let list: Vec<Vec<String>> = redis::cmd("CACHE.REGION")
+        .arg("LIST")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(list.len(), 1);
+}
+
+#[test]
+fn regions_from_the_conf_file_survive_config_rewrite() {
+    let dir = common::TempDir::new("regions-conf");
+    let path = dir.0.join("cachet.conf");
+    std::fs::write(
+        &path,
+        format!(
+            "dir {}\nregion sessions prefix sess: maxmemory-keys 10 policy allkeys-lru default-ttl 60\n",
+            dir.0.display()
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start_with_file(&path);
+    let mut con = server.client();
+    assert_eq!(region(&mut con, "sessions")["policy"], "allkeys-lru");
+    region_set(&mut con, "pages PREFIX page: PRIORITY high");
+    let () = redis::cmd("CONFIG").arg("REWRITE").query(&mut con).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(
+            "region sessions prefix sess: maxmemory-keys 10 policy allkeys-lru default-ttl 60\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("region pages prefix page: policy allkeys-cachet priority high\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("region ").count(), 2, "{text}");
+    // A file whose region does not parse names the line.
+    let mut values = cachet::ConfigValues::default();
+    let refused =
+        cachet::state::config::apply_conf_text(&mut values, "region a prefix a: policy lru\n");
+    assert!(refused.unwrap_err().contains("line 1"));
+}

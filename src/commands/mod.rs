@@ -68,6 +68,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         cache::tags::COMMANDS,
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
+        cache::region::COMMANDS,
         cache::export::COMMANDS,
         cache::warm::COMMANDS,
         cluster::COMMANDS,
@@ -183,11 +184,23 @@ const INLINE_EVICTION_STEP: usize = 64;
 /// bounds its eviction time the same way): after `CONFIG SET maxmemory` shrinks a large keyspace,
 /// evicting all of it inline would stall the next PING or GET for seconds, while the cron brings it
 /// down in small steps.
-fn make_room(ctx: &Ctx<'_>, spec: &CommandSpec) -> bool {
-    make_room_for(
-        ctx,
-        spec.has_flag(CommandFlags::DENYOOM) || multi::refused_when_oom(ctx.client, spec),
-    )
+fn make_room(ctx: &Ctx<'_>, spec: &CommandSpec, args: &[Bytes]) -> bool {
+    let refuse = spec.has_flag(CommandFlags::DENYOOM) || multi::refused_when_oom(ctx.client, spec);
+    make_room_for(ctx, refuse) && !(refuse && region_refuses(ctx, spec, args))
+}
+
+/// A write into a region over its budget that evicting within it cannot bring back (its policy
+/// is `noeviction`, or nothing it may take is left) is refused with the OOM error, as the global
+/// `maxmemory` refuses one. Only the command's own keys' regions are looked at.
+fn region_refuses(ctx: &Ctx<'_>, spec: &CommandSpec, args: &[Bytes]) -> bool {
+    let keyspace = &ctx.server.keyspace;
+    if !keyspace.regions.is_active() {
+        return false;
+    }
+    spec.keys_in(args)
+        .into_iter()
+        .filter_map(|i| args.get(i))
+        .any(|key| keyspace.region_refuses(key, ctx.now_ms))
 }
 
 /// `make_room` for a command whose refusal on OOM is decided by the caller (`refuse`): EXEC is
@@ -260,6 +273,14 @@ pub(crate) fn execute(
     let keyspace = &ctx.server.keyspace;
     if keyspace.over_limit() && spec.has_flag(CommandFlags::DENYOOM) {
         let _ = keyspace.evict_to_limit(ctx.now_ms);
+    }
+    // The same for the regions of the command's keys: each budget holds after every write into
+    // it. (Only those: a region that cannot get back under its budget is not retried by every
+    // write elsewhere.)
+    if spec.has_flag(CommandFlags::DENYOOM) && keyspace.regions.is_active() {
+        for key in spec.keys_in(args).into_iter().filter_map(|i| args.get(i)) {
+            keyspace.evict_region_of(key, ctx.now_ms);
+        }
     }
     // Whatever the command changed, deleted, expired or evicted may have dependents.
     keyspace.invalidate_dependents();
@@ -447,7 +468,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 off_worker(|| match server.exec_gate.exclusive_unless(|| run.busy()) {
                     None => Err(busy(ctx.client, run)),
                     Some(_exclusive) => {
-                        make_room(ctx, spec);
+                        make_room(ctx, spec, args);
                         execute(ctx, parent, spec, args)
                     }
                 })
@@ -464,7 +485,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 };
                 if _shared.is_none() && !allow_busy {
                     Err(busy(ctx.client, run))
-                } else if !make_room(ctx, spec) {
+                } else if !make_room(ctx, spec, args) {
                     multi::flag_error(ctx.client);
                     observe::rejected(ctx, args);
                     Err(CmdError::OutOfMemory)

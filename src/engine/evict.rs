@@ -10,10 +10,11 @@
 
 use crate::sync::LockExt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::engine::entry::{Entry, Priority};
 use crate::engine::policy::{score, EvictionSettings, Policy, Score, CRITICAL_CLASS};
+use crate::engine::region::{Region, RegionTable};
 use crate::engine::{hash_key, Keyspace, Shard};
 
 /// Candidates kept between evictions, as Redis's `EVPOOL_SIZE`.
@@ -265,6 +266,155 @@ impl Keyspace {
         {
             counter.store(0, Ordering::Relaxed);
         }
+    }
+}
+
+/// Rounds of sampling for a region's victim before walking the shards for one.
+const REGION_ROUNDS: usize = 8;
+
+impl Keyspace {
+    /// Evicts from the region named `name` until it is within its budget, with its own policy;
+    /// the rest of the keyspace is not touched. Errors when it cannot get there (`noeviction`,
+    /// or nothing its policy may take: critical keys are never taken for a region's budget).
+    /// The region is looked up again each turn: CACHE.REGION may replace it meanwhile. At most
+    /// `max` keys go (the cron's small steps after a budget was lowered).
+    pub fn evict_region(&self, name: &str, now_ms: u64, max: usize) -> Result<usize, EvictError> {
+        if self.changes_paused(now_ms) {
+            return Ok(0);
+        }
+        let mut evicted = 0;
+        while evicted < max {
+            let _turn = self.evictions.one_at_a_time.lock_or_recover();
+            let table = self.regions.table();
+            let Some(region) = table.by_name(name) else {
+                return Ok(evicted);
+            };
+            if !region.over_budget() {
+                return Ok(evicted);
+            }
+            let settings = EvictionSettings {
+                policy: region.spec.policy,
+                ..self.eviction_settings()
+            };
+            if settings.policy == Policy::NoEviction
+                || !self.evict_one_in_region(&table, region, &settings, now_ms)
+            {
+                return Err(EvictError::NothingToEvict);
+            }
+            evicted += 1;
+        }
+        Ok(evicted)
+    }
+
+    /// Evicts up to `max` keys of each region over its budget toward it (the cron, after
+    /// CACHE.REGION lowered one). Regions that cannot get there are left as they are: their
+    /// next write is refused (`Keyspace::region_refuses`).
+    pub fn evict_regions(&self, now_ms: u64, max: usize) -> usize {
+        if !self.regions.is_active() {
+            return 0;
+        }
+        let table = self.regions.table();
+        table
+            .iter()
+            .filter(|r| r.over_budget())
+            .map(|r| self.evict_region(&r.spec.name, now_ms, max).unwrap_or(0))
+            .sum()
+    }
+
+    /// Brings the region of `key` back within its budget, if it has one and is over it.
+    pub fn evict_region_of(&self, key: &[u8], now_ms: u64) {
+        let over = self
+            .regions
+            .with(key, |r| r.over_budget().then(|| r.spec.name.clone()));
+        if let Some(Some(name)) = over {
+            let _ = self.evict_region(&name, now_ms, usize::MAX);
+        }
+    }
+
+    /// Whether a write to `key` must be refused: its region is over budget and evicting within
+    /// it cannot bring it back (as `maxmemory` with `noeviction` refuses writes).
+    pub fn region_refuses(&self, key: &[u8], now_ms: u64) -> bool {
+        let Some(name) = self
+            .regions
+            .with(key, |r| r.over_budget().then(|| r.spec.name.clone()))
+            .flatten()
+        else {
+            return false;
+        };
+        self.evict_region(&name, now_ms, usize::MAX).is_err()
+    }
+
+    /// Per-region sampling: draws from random buckets of a random shard, keeps only the
+    /// region's own keys (rejection: bounded probes, so a region holding a small share of the
+    /// keyspace is found by the walk instead), and evicts the best by the region's policy.
+    fn evict_one_in_region(
+        &self,
+        table: &RegionTable,
+        region: &Arc<Region>,
+        settings: &EvictionSettings,
+        now_ms: u64,
+    ) -> bool {
+        let belongs = |e: &Entry| {
+            table.find(e.key()).is_some_and(|r| Arc::ptr_eq(r, region))
+                && e.priority() != Priority::Critical
+                && (!settings.policy.volatile_only() || e.has_expiry())
+        };
+        for _ in 0..REGION_ROUNDS {
+            let mut shard = self.lock_shard(fastrand::usize(..self.shard_count()));
+            let dbs: Vec<usize> = (0..shard.dbs.len())
+                .filter(|&db| !shard.dbs[db].map.is_empty())
+                .collect();
+            if dbs.is_empty() {
+                continue;
+            }
+            let mut best: Option<(Score, usize, usize)> = None;
+            for _ in 0..settings.samples.max(1) {
+                let db = dbs[fastrand::usize(..dbs.len())];
+                let map = &shard.dbs[db].map;
+                for _ in 0..PROBES_PER_SAMPLE {
+                    let bucket = fastrand::usize(..map.num_buckets());
+                    let Some(entry) = map.get_bucket(bucket).filter(|e| belongs(e)) else {
+                        continue;
+                    };
+                    let frequency = match settings.policy {
+                        Policy::AllKeysCachet => shard.sketch.estimate(hash_key(entry.key())),
+                        _ => 0,
+                    };
+                    let score = score(entry, settings, now_ms, frequency);
+                    if best.as_ref().is_none_or(|b| score.evicts_before(&b.0)) {
+                        best = Some((score, db, bucket));
+                    }
+                    break;
+                }
+            }
+            if let Some((_, db, bucket)) = best {
+                let mut view = self.view(&mut shard, db, now_ms);
+                if let Some(entry) = view.evict_at(bucket) {
+                    self.record_eviction(entry.memory(), entry.priority());
+                    return true;
+                }
+            }
+        }
+        self.evictions.walks.fetch_add(1, Ordering::Relaxed);
+        let shards = self.shard_count();
+        let start = self.evictions.walk_shard.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..shards {
+            let mut shard = self.lock_shard((start + offset) % shards);
+            for db in 0..shard.dbs.len() {
+                let map = &shard.dbs[db].map;
+                let Some(bucket) =
+                    (0..map.num_buckets()).find(|&b| map.get_bucket(b).is_some_and(&belongs))
+                else {
+                    continue;
+                };
+                let mut view = self.view(&mut shard, db, now_ms);
+                if let Some(entry) = view.evict_at(bucket) {
+                    self.record_eviction(entry.memory(), entry.priority());
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 

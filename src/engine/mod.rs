@@ -17,6 +17,7 @@ pub mod listpack;
 pub mod memory;
 pub mod notice;
 pub mod policy;
+pub mod region;
 pub mod shard;
 pub mod sketch;
 pub mod snapshot;
@@ -166,6 +167,8 @@ pub struct Keyspace {
     pub notices: notice::Notices,
     /// Keys invalidated but not deleted yet (see `invalidate`).
     pub sweeper: invalidate::Sweeper,
+    /// Prefixes with budgets of their own (see `region`).
+    pub regions: region::Regions,
 }
 
 impl Keyspace {
@@ -184,6 +187,7 @@ impl Keyspace {
             evictions: evict::EvictionState::default(),
             notices: notice::Notices::new(count, databases),
             sweeper: invalidate::Sweeper::default(),
+            regions: region::Regions::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
         keyspace.set_compression(compress::Settings::default());
@@ -273,6 +277,7 @@ impl Keyspace {
             analytics: &mut shard.analytics,
             db,
             totals: &self.totals,
+            regions: &self.regions,
             notices: &self.notices,
             settings: self.eviction_settings(),
             compression: self.compression(),
@@ -642,6 +647,13 @@ impl<'a> Locked<'a> {
                 let shard_keys: usize = shard.dbs.iter().map(|t| t.map.len()).sum();
                 (bytes + shard.memory(), keys + shard_keys)
             })
+    }
+
+    /// As `for_each`, reading only.
+    pub fn for_each_ref(&self, mut f: impl FnMut(&Shard)) {
+        for (_, guard) in self.guards.iter() {
+            f(guard);
+        }
     }
 
     pub fn for_each(&mut self, mut f: impl FnMut(&mut Shard)) {

@@ -7,14 +7,16 @@ use hashbrown::HashTable;
 
 use crate::engine::analytics::ShardAnalytics;
 use crate::engine::compress::{self, Footprint};
-use crate::engine::entry::{Entry, TagList};
+use crate::engine::entry::{Entry, Priority, TagList};
 use crate::engine::expire::HashesWithTtls;
 use crate::engine::labels::{label_hash, LabelIndex, LabelKind, Taken};
 use crate::engine::memory::table_size;
 use crate::engine::notice::{class, Notices};
 use crate::engine::policy::{lfu_access, EvictionSettings, Policy};
+use crate::engine::region::Regions;
 use crate::engine::sketch::Sketch;
 use crate::engine::Totals;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// One database's keys within a shard.
 #[derive(Default)]
@@ -258,6 +260,7 @@ pub struct DbShard<'a> {
     pub analytics: &'a mut ShardAnalytics,
     pub db: usize,
     pub totals: &'a Totals,
+    pub regions: &'a Regions,
     pub notices: &'a Notices,
     pub settings: EvictionSettings,
     /// What a string written without `COMPRESS` is compressed with.
@@ -323,6 +326,8 @@ impl DbShard<'_> {
         let occupied = self.table.map.get_bucket_entry(index).ok()?;
         let (entry, _) = occupied.remove();
         self.table.entry_bytes -= entry.memory();
+        self.regions
+            .account(entry.key(), -(entry.memory() as isize), -1);
         self.table.compressed.apply(entry.compressed_sizes(), false);
         if entry.has_labels() {
             self.unindex(&entry);
@@ -403,6 +408,8 @@ impl DbShard<'_> {
         let after = entry.memory();
         let (tags, parents) = (entry.tags().to_vec(), entry.parents().to_vec());
         self.table.entry_bytes = self.table.entry_bytes + after - before;
+        self.regions
+            .account(key, after as isize - before as isize, 0);
         self.index_labels(&tags, &parents, hash, after);
         self.sync_totals();
         Some(())
@@ -482,6 +489,7 @@ impl DbShard<'_> {
         match self.expire_if_needed(hash, key) {
             Some(index) => {
                 self.stats.hits += 1;
+                self.regions.with(key, |r| r.hits.fetch_add(1, Relaxed));
                 self.analytics.record_read(self.db, hash, key, true);
                 self.touch(index);
                 let table = &mut *self.table;
@@ -495,6 +503,7 @@ impl DbShard<'_> {
             }
             None => {
                 self.stats.misses += 1;
+                self.regions.with(key, |r| r.misses.fetch_add(1, Relaxed));
                 self.analytics.record_read(self.db, hash, key, false);
                 None
             }
@@ -560,6 +569,10 @@ impl DbShard<'_> {
         let new_priority = entry.priority();
         let field_ttls = has_field_ttls(entry);
         self.table.entry_bytes = self.table.entry_bytes + after_bytes - before_bytes;
+        if after_bytes != before_bytes {
+            self.regions
+                .account(key, after_bytes as isize - before_bytes as isize, 0);
+        }
         if field_ttls {
             self.table.hashes_with_ttls.get_or_insert_default().add(key);
         }
@@ -597,6 +610,7 @@ impl DbShard<'_> {
         mut entry: Entry,
         compression: compress::Settings,
     ) -> Option<Entry> {
+        self.region_defaults(&mut entry);
         entry.compress(compression);
         let old = self
             .expire_if_needed(hash, entry.key())
@@ -607,8 +621,29 @@ impl DbShard<'_> {
     /// Inserts a key the caller has just found absent in this same locked view (the miss path
     /// of INCR and friends), sparing a second lookup.
     pub fn insert_absent(&mut self, hash: u64, mut entry: Entry) {
+        self.region_defaults(&mut entry);
         entry.compress(self.compression);
         self.insert_replacing(hash, entry, None);
+    }
+
+    /// A client's write into a region: without a TTL it gets the region's `default-ttl`, with
+    /// the default priority the region's `priority`. (Loaded, imported and warmed keys keep what
+    /// they came with: they do not pass here.)
+    fn region_defaults(&self, entry: &mut Entry) {
+        let Some((ttl, priority)) = self
+            .regions
+            .with(entry.key(), |r| (r.spec.default_ttl, r.spec.priority))
+        else {
+            return;
+        };
+        if ttl > 0 && !entry.has_expiry() {
+            entry.set_expire_at(self.now_ms.saturating_add(ttl.saturating_mul(1000)));
+        }
+        if let Some(priority) = priority.filter(|_| entry.priority() == Priority::Normal) {
+            let mut meta = entry.meta();
+            meta.priority = priority;
+            entry.set_meta(meta);
+        }
     }
 
     fn insert_replacing(&mut self, hash: u64, entry: Entry, old: Option<Entry>) -> Option<Entry> {
@@ -634,6 +669,8 @@ impl DbShard<'_> {
             }
         }
         self.table.entry_bytes += entry.memory();
+        self.regions
+            .account(entry.key(), entry.memory() as isize, 1);
         self.table.compressed.apply(entry.compressed_sizes(), true);
         if entry.has_expiry() {
             self.table.volatile += 1;
@@ -833,6 +870,10 @@ impl DbShard<'_> {
     pub fn evict_at(&mut self, index: usize) -> Option<Entry> {
         let index = self.live_at(index)?;
         let entry = self.remove_at(index)?;
+        self.regions.with(entry.key(), |r| {
+            r.evicted_keys.fetch_add(1, Relaxed);
+            r.evicted_bytes.fetch_add(entry.memory() as u64, Relaxed);
+        });
         self.notices
             .key(self.db, entry.key(), class::EVICTED, "evicted");
         Some(entry)
@@ -841,6 +882,12 @@ impl DbShard<'_> {
     /// Removes every key (FLUSHDB) and returns the table so the caller may free it elsewhere.
     pub fn take_all(&mut self) -> Table {
         let mut taken = std::mem::take(self.table);
+        if self.regions.is_active() {
+            for entry in taken.map.iter() {
+                self.regions
+                    .account(entry.key(), -(entry.memory() as isize), -1);
+            }
+        }
         for (parent, children) in taken.dependents.names_and_counts() {
             self.notices
                 .dependencies

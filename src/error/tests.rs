@@ -312,6 +312,8 @@ fn every_message_as_redis_sends_it() {
         (WarmRunning, b"ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)"),
         (WarmAddress, b"ERR invalid source address, expected host:port"),
         (InvalidCompression, b"ERR invalid compression level, must be one of none, fast, default, max"),
+        (InvalidRegion("unknown policy 'lru'".into()), b"ERR invalid region: unknown policy 'lru'"),
+        (NoSuchRegion, b"ERR no such region"),
         (AclRule(b"Error in ACL SETUSER modifier '~\xff': Syntax error"[..].into()), b"ERR Error in ACL SETUSER modifier '~\xff': Syntax error"),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();

@@ -64,6 +64,8 @@ pub enum StartError {
     Snapshot(String),
     /// The TLS contexts do not build (a missing or bad file): the reason.
     Tls(String),
+    /// The `region` lines do not fit together or under `maxmemory`: the reason.
+    Region(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -73,6 +75,7 @@ impl std::fmt::Display for StartError {
             StartError::ImportRdb(path, e) => write!(f, "importing {}: {e}", path.display()),
             StartError::Snapshot(e) => write!(f, "{e}"),
             StartError::Tls(e) => write!(f, "Failed to configure TLS: {e}"),
+            StartError::Region(e) => write!(f, "Bad region configuration: {e}"),
         }
     }
 }
@@ -129,7 +132,11 @@ pub async fn serve(
         }
     }
     let import = values.import_rdb.clone();
+    crate::engine::region::check(&values.regions, values.maxmemory).map_err(StartError::Region)?;
+    let regions = values.regions.clone();
     let server = Server::new(values, config_file, local_addr);
+    // Before the snapshot loads, so its keys are counted into their regions as they come in.
+    server.keyspace.set_regions(regions);
     // As Redis, ACL errors at startup stop the server before it serves anyone.
     if let Err(err) = crate::commands::acl::load_at_startup(&server) {
         return Err(StartError::Acl(err.to_string()));

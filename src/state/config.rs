@@ -5,6 +5,7 @@
 //! values, the argument parsers the tables use, and the running configuration.
 
 mod accepted;
+pub mod region;
 mod table;
 
 pub use table::DIRECTIVES;
@@ -49,6 +50,9 @@ pub struct ConfigValues {
     pub acl_pubsub_allchannels: bool,
     /// `user` lines of the conf file, each the arguments after `user`, loaded at startup.
     pub users: Vec<Vec<Vec<u8>>>,
+    /// `region` lines (and `--region` flags), installed at startup (`Keyspace::set_regions`);
+    /// at run time CACHE.REGION changes the keyspace's, which CONFIG REWRITE writes back.
+    pub regions: Vec<crate::engine::region::RegionSpec>,
     pub hz: u32,
     pub loglevel: String,
     pub logfile: String,
@@ -379,6 +383,7 @@ impl Default for ConfigValues {
             acllog_max_len: 128,
             acl_pubsub_allchannels: false,
             users: Vec::new(),
+            regions: Vec::new(),
             hz: 0,
             loglevel: String::new(),
             logfile: String::new(),
@@ -544,7 +549,8 @@ impl Config {
     /// `users`: the `user` lines the file is to hold (Redis's rewrite of a repeated directive:
     /// each one already there is replaced in place by the next, those left over are appended and
     /// the old ones in excess removed).
-    pub fn rewrite(&self, users: &[Vec<u8>]) -> Result<(), CmdError> {
+    /// `regions`: the `region` lines, rewritten the same way.
+    pub fn rewrite(&self, users: &[Vec<u8>], regions: &[String]) -> Result<(), CmdError> {
         let Some(path) = &self.file else {
             return Err(CmdError::ConfigNoFile);
         };
@@ -555,6 +561,7 @@ impl Config {
         let mut written = std::collections::HashSet::new();
         let mut lines: Vec<Vec<u8>> = Vec::new();
         let mut users = users.iter();
+        let mut regions = regions.iter();
         let mut existing_lines: Vec<&[u8]> = existing.split(|&b| b == b'\n').collect();
         if existing_lines.last().is_some_and(|l| l.is_empty()) {
             existing_lines.pop();
@@ -567,6 +574,10 @@ impl Config {
                 .unwrap_or(b"");
             if name.eq_ignore_ascii_case(b"user") {
                 lines.extend(users.next().cloned());
+                continue;
+            }
+            if name.eq_ignore_ascii_case(b"region") {
+                lines.extend(regions.next().map(|r| r.as_bytes().to_vec()));
                 continue;
             }
             let commented = line.trim_ascii_start().starts_with(b"#");
@@ -586,6 +597,7 @@ impl Config {
             }
         }
         lines.extend(users.cloned());
+        lines.extend(regions.map(|r| r.as_bytes().to_vec()));
         let mut text = lines.join(&b'\n');
         text.push(b'\n');
         let temp = path.with_extension("rewrite.tmp");
@@ -651,6 +663,13 @@ pub fn apply_directive(
         values
             .users
             .push(args.iter().map(|a| a.as_bytes().to_vec()).collect());
+        return Ok(());
+    }
+    // `region` lines add up too; whether they fit together and under `maxmemory` is checked once
+    // the whole configuration is read (`engine::region::check`, at startup).
+    if name.eq_ignore_ascii_case("region") {
+        let words: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        values.regions.push(region::parse(&words)?);
         return Ok(());
     }
     let directive = find_directive(name)

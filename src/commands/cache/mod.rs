@@ -11,6 +11,7 @@
 
 pub mod export;
 pub mod peer;
+pub mod region;
 pub mod stats;
 pub mod tags;
 pub mod warm;

@@ -123,6 +123,7 @@ fn cache_stats(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         keyspace.reset_stats();
         keyspace.reset_eviction_stats();
         keyspace.reset_analytics();
+        keyspace.reset_region_stats();
         ctx.out.ok();
         return Ok(());
     }
@@ -161,6 +162,23 @@ fn cache_stats(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         })
         .collect();
     fields.push(field("prefixes", Stat::Map(prefixes)));
+    let regions = keyspace
+        .region_reports()
+        .into_iter()
+        .map(|r| {
+            let mut figures: Fields = hits_misses(r.hits, r.misses).into();
+            figures.extend([
+                field("keys", Stat::Int(r.keys as u64)),
+                field("used_memory", Stat::Int(r.bytes as u64)),
+                field("maxmemory", Stat::Int(r.spec.maxmemory as u64)),
+                field("maxmemory_keys", Stat::Int(r.spec.maxmemory_keys as u64)),
+                field("evicted_keys", Stat::Int(r.evicted_keys)),
+                field("evicted_bytes", Stat::Int(r.evicted_bytes)),
+            ]);
+            (r.spec.name.into_bytes(), Stat::Map(figures))
+        })
+        .collect();
+    fields.push(field("regions", Stat::Map(regions)));
     append_tag_fields(ctx, &request, &mut fields)?;
     write_fields(ctx.out, &fields);
     Ok(())

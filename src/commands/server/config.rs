@@ -195,6 +195,19 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     server
         .config
         .set_checked(&pairs, allow_protected, |values| {
+            // A region's budget must stay within the global one (see `engine::region::check`).
+            let specs: Vec<_> = server
+                .keyspace
+                .region_reports()
+                .into_iter()
+                .map(|r| r.spec)
+                .collect();
+            crate::engine::region::check(&specs, values.maxmemory).map_err(|reason| {
+                CmdError::ConfigInvalid {
+                    name: "maxmemory".into(),
+                    reason: reason.into(),
+                }
+            })?;
             if let Some(name) = tls_change {
                 server
                     .tls
@@ -240,6 +253,7 @@ pub fn may_set_protected(ctx: &Ctx<'_>) -> bool {
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.server.keyspace.reset_stats();
     ctx.server.keyspace.reset_eviction_stats();
+    ctx.server.keyspace.reset_region_stats();
     ctx.server.stats.reset();
     ctx.server.metrics.reset();
     ctx.out.ok();
@@ -253,7 +267,14 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         true => crate::commands::acl::user_lines(ctx.server),
         false => Vec::new(),
     };
-    ctx.server.config.rewrite(&users)?;
+    let regions: Vec<String> = ctx
+        .server
+        .keyspace
+        .region_reports()
+        .iter()
+        .map(|r| crate::state::config::region::line(&r.spec))
+        .collect();
+    ctx.server.config.rewrite(&users, &regions)?;
     ctx.out.ok();
     Ok(())
 }

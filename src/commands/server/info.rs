@@ -55,6 +55,7 @@ const SECTIONS: &[(&str, bool, SectionWriter)] = &[
     ("cachet", false, cachet_section),
     ("compression", false, compression_section),
     ("coherence", false, coherence_section),
+    ("regions", false, regions_section),
 ];
 
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -660,6 +661,36 @@ fn compression_section(info: &mut InfoText, server: &Server) {
     info.field("decompress_cpu_us", decompress_us);
 }
 
+/// One line per region, as the keyspace section's `db0:keys=...`: the figures first, the
+/// prefix (client bytes, shown as UTF-8) last so that a comma in it cannot shift them.
+fn regions_section(info: &mut InfoText, server: &Server) {
+    let reports = server.keyspace.region_reports();
+    info.section("Regions");
+    info.field("regions", reports.len());
+    for r in reports {
+        let spec = &r.spec;
+        info.field(
+            &format!("region_{}", spec.name),
+            format!(
+                "keys={},used_memory={},maxmemory={},maxmemory_keys={},hits={},misses={},\
+                 evicted_keys={},evicted_bytes={},policy={},default_ttl={},priority={},prefix={}",
+                r.keys,
+                r.bytes,
+                spec.maxmemory,
+                spec.maxmemory_keys,
+                r.hits,
+                r.misses,
+                r.evicted_keys,
+                r.evicted_bytes,
+                spec.policy.name(),
+                spec.default_ttl,
+                spec.priority.map_or("normal", |p| p.name()),
+                String::from_utf8_lossy(&spec.prefix),
+            ),
+        );
+    }
+}
+
 fn cachet_section(info: &mut InfoText, server: &Server) {
     let keyspace = &server.keyspace;
     let stats = keyspace.stats();
@@ -859,14 +890,15 @@ mod tests {
         };
         assert_eq!(picked(&["KEYSPACE", "server"]), ["server", "keyspace"]);
         assert_eq!(picked(&["nosuch"]), Vec::<&str>::new());
-        // cachet, compression, coherence, commandstats and latencystats are asked for by name
-        // (or all / everything).
-        assert_eq!(picked(&[]).len(), SECTIONS.len() - 5);
+        // cachet, compression, coherence, regions, commandstats and latencystats are asked for
+        // by name (or all / everything).
+        assert_eq!(picked(&[]).len(), SECTIONS.len() - 6);
         assert_eq!(picked(&["default"]), picked(&[]));
         assert_eq!(picked(&["everything"]).len(), SECTIONS.len());
         assert_eq!(picked(&["all"]).len(), SECTIONS.len());
         assert_eq!(picked(&["cachet"]), ["cachet"]);
         assert_eq!(picked(&["coherence"]), ["coherence"]);
         assert_eq!(picked(&["compression"]), ["compression"]);
+        assert_eq!(picked(&["regions"]), ["regions"]);
     }
 }

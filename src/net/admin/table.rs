@@ -89,6 +89,7 @@ const fn lines(
 
 const CMD: &[LabelFrom] = &[Rest("cmd")];
 const PREFIX: &[LabelFrom] = &[Pair("prefix", "prefix")];
+const REGION: &[LabelFrom] = &[Rest("region")];
 const PEER: &[LabelFrom] = &[Pair("peer", "addr"), Pair("kind", "kind")];
 
 fn count(counter: &AtomicU64) -> f64 {
@@ -286,6 +287,14 @@ pub static METRICS: &[MetricDef] = &[
     metric("cachet_decompressed_values_total", Counter, field("decompressed_values"), "Reads that decompressed a value."),
     metric("cachet_compress_cpu_seconds_total", Counter, Info("compress_cpu_us", 1e-6), "CPU time spent compressing."),
     metric("cachet_decompress_cpu_seconds_total", Counter, Info("decompress_cpu_us", 1e-6), "CPU time spent decompressing."),
+    metric("cachet_region_keys", Gauge, lines("region_", REGION, "keys", 1.0), "Keys per region (CACHE.REGION)."),
+    metric("cachet_region_used_memory_bytes", Gauge, lines("region_", REGION, "used_memory", 1.0), "Bytes of the region's entries."),
+    metric("cachet_region_maxmemory_bytes", Gauge, lines("region_", REGION, "maxmemory", 1.0), "The region's byte budget (0: none)."),
+    metric("cachet_region_maxmemory_keys", Gauge, lines("region_", REGION, "maxmemory_keys", 1.0), "The region's key budget (0: none)."),
+    metric("cachet_region_hits_total", Counter, lines("region_", REGION, "hits", 1.0), "Reads that found a key of the region."),
+    metric("cachet_region_misses_total", Counter, lines("region_", REGION, "misses", 1.0), "Reads of the region's prefix that found nothing."),
+    metric("cachet_region_evicted_keys_total", Counter, lines("region_", REGION, "evicted_keys", 1.0), "Keys of the region evicted (its budget or the global one)."),
+    metric("cachet_region_evicted_bytes_total", Counter, lines("region_", REGION, "evicted_bytes", 1.0), "Bytes of the region's evicted keys."),
     metric("cachet_command_duration_seconds", Histogram, Derived, "Latency per command (latency-tracking must be on)."),
     // The admin port itself
     metric("cachet_admin_connections", Gauge, Read(|s| count(&s.admin.connections)), "Admin-port connections open."),
