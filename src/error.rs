@@ -435,12 +435,12 @@ pub enum CmdError {
     /// reason as Redis words it.
     ExecNoPerm(&'static str),
     /// ACL SETUSER's refused rule, in `state::acl::rules`' words.
-    AclRule(Box<str>),
+    AclRule(Box<[u8]>),
     AclUsernameSpaces,
     AclDeleteDefault,
     AclNoFile,
     /// ACL LOAD's errors, as `state::acl::file` lists them.
-    AclLoad(Box<str>),
+    AclLoad(Box<[u8]>),
     AclSave,
     AclUnknownCategory(Box<[u8]>),
     AclGenpassBits,
@@ -709,11 +709,9 @@ impl CmdError {
             ExecNoPerm(reason) => {
                 return format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}").into()
             }
-            AclRule(text) => return format!("ERR {text}").into(),
             AclUsernameSpaces => "ERR Usernames can't contain spaces or null characters",
             AclDeleteDefault => "ERR The 'default' user cannot be removed",
             AclNoFile => "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
-            AclLoad(text) => return format!("ERR {text}").into(),
             AclSave => "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
             AclGenpassBits => "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
             DebugNotAllowed => "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
@@ -737,6 +735,8 @@ impl CmdError {
             | AclUnknownCategory(_)
             | AclDryrunNoUser(_)
             | AclDryrunNoCommand(_)
+            | AclRule(_)
+            | AclLoad(_)
             | ExecRejected(_) => {
                 return String::from_utf8_lossy(&self.message_bytes())
                     .into_owned()
@@ -789,6 +789,7 @@ impl CmdError {
             CmdError::UnknownClientType(name) => {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
+            CmdError::AclRule(text) | CmdError::AclLoad(text) => joined("ERR ", text, ""),
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
             CmdError::AclUnknownCategory(name) => quoting("ERR Unknown category '", name, 128, "'"),
             CmdError::AclDryrunNoUser(name) => {

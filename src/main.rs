@@ -223,10 +223,10 @@ fn main() {
     let mut values = cachet::ConfigValues::default();
     let file = cli.config.or(cli.file);
     if let Some(path) = &file {
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        let text = std::fs::read(path).unwrap_or_else(|e| {
             fatal(&format!("Can't open config file '{}': {e}", path.display()))
         });
-        if let Err(e) = cachet::state::config::apply_conf_text(&mut values, &text) {
+        if let Err(e) = cachet::state::config::apply_conf_bytes(&mut values, &text) {
             fatal(&format!("Reading {}: {e}", path.display()));
         }
     }

@@ -965,3 +965,103 @@ fn config_rewrite_writes_the_users_lines() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Non-UTF-8 bytes in key and channel patterns, first args, passwords and the keys DRYRUN names
+/// come back raw, as from redis-server (not as U+FFFD): GETUSER, LIST, SETUSER and DRYRUN
+/// replies, AUTH with such a password, then ACL SAVE writing the same file bytes as Redis's and
+/// ACL LOAD reading it back to the same users.
+#[test]
+fn non_utf8_rules_are_kept_as_bytes_as_redis() {
+    let dir = temp_dir("bytes");
+    let start_file = b"user default on nopass ~* &* +@all\n";
+    let (ours_path, theirs_path) = (dir.join("cachet.acl"), dir.join("redis.acl"));
+    std::fs::write(&ours_path, start_file).unwrap();
+    std::fs::write(&theirs_path, start_file).unwrap();
+    let ours_text = ours_path.to_str().unwrap().to_string();
+    let server = TestServer::start_with(|values| values.aclfile = ours_text.clone());
+    let redis = RedisServer::start_with_args(&["--aclfile", theirs_path.to_str().unwrap()]);
+    let mut ours = Conn::connect(server.port());
+    let mut theirs = Conn::connect(redis.port);
+    let mut check = |args: &[&[u8]]| {
+        let (a, b) = (ours.call(args), theirs.call(args));
+        assert_eq!(a, b, "request {args:?}: {} / {}", text(&a), text(&b));
+        a
+    };
+    let setuser: &[&[u8]] = &[
+        b"ACL",
+        b"SETUSER",
+        b"u",
+        b"on",
+        b">\xff\x00pw",
+        b"~\xff\xfe",
+        b"%R~a\x80*",
+        b"&\xff",
+        b"-@all",
+        b"+@hash",
+        b"+select|\xc3",
+        b"(~\xfe*",
+        b"&\x81",
+        b"+@string)",
+    ];
+    assert_eq!(check(setuser), b"+OK\r\n");
+    let getuser = check(&[b"ACL", b"GETUSER", b"u"]);
+    assert!(
+        getuser.windows(5).any(|w| w == b"~\xff\xfe %"),
+        "{}",
+        text(&getuser)
+    );
+    let list = check(&[b"ACL", b"LIST"]);
+    assert!(!list.windows(3).any(|w| w == "\u{fffd}".as_bytes()));
+    // Errors quote the rule's bytes (up to a NUL).
+    check(&[b"ACL", b"SETUSER", b"v", b"%X~\xff"]);
+    check(&[b"ACL", b"SETUSER", b"v", b"+\xfe"]);
+    check(&[b"ACL", b"SETUSER", b"v", b"~a\x00\xff"]);
+    check(&[b"ACL", b"SETUSER", b"v", b"(~\xff", b"+get"]);
+    // DRYRUN names the refused key or channel as sent.
+    for command in [
+        &[&b"hget"[..], b"\xff\xfe", b"f"][..],
+        &[b"hget", b"\xfe", b"f"],
+        &[b"hset", b"a\x80x", b"f", b"v"],
+        &[b"get", b"\xfe\xff"],
+        &[b"publish", b"\xff", b"m"],
+        &[b"publish", b"\x81\xc3", b"m"],
+        &[b"select", b"\xc3"],
+    ] {
+        let mut args: Vec<&[u8]> = vec![b"ACL", b"DRYRUN", b"u"];
+        args.extend_from_slice(command);
+        check(&args);
+    }
+    check(&[b"AUTH", b"u", b"\xff\x00pw"]);
+    check(&[b"ACL", b"WHOAMI"]);
+    check(&[b"AUTH", b"default", b"x"]);
+    // ACL SAVE: the same bytes in both files; ACL LOAD brings the same users back.
+    check(&[b"ACL", b"SAVE"]);
+    let saved = std::fs::read(&ours_path).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&saved),
+        String::from_utf8_lossy(&std::fs::read(&theirs_path).unwrap())
+    );
+    assert_eq!(saved, std::fs::read(&theirs_path).unwrap());
+    check(&[b"ACL", b"DELUSER", b"u"]);
+    check(&[b"ACL", b"LOAD"]);
+    assert_eq!(check(&[b"ACL", b"LIST"]), list);
+    assert_eq!(check(&[b"ACL", b"GETUSER", b"u"]), getuser);
+    // A file line with an unknown command named in bytes.
+    for path in [&ours_path, &theirs_path] {
+        std::fs::write(
+            path,
+            b"user default on nopass ~* +@all\nuser w on +\xfe ~\xff\n",
+        )
+        .unwrap();
+    }
+    let load: &[&[u8]] = &[b"ACL", b"LOAD"];
+    let (a, b) = (ours.call(load), theirs.call(load));
+    let without_path = |reply: &[u8], path: &std::path::Path| {
+        text(reply).replace(path.to_str().unwrap(), "users.acl")
+    };
+    assert_eq!(without_path(&a, &ours_path), without_path(&b, &theirs_path));
+    assert!(a.windows(4).any(|w| w == b"'+\xfe'"), "{}", text(&a));
+    drop(server);
+    drop(redis);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -966,3 +966,80 @@ fn ports_change_at_run_time() {
     assert_eq!(call(&mut tls_client, &["PING"]).unwrap(), b"+PONG\r\n");
     drop(busy);
 }
+
+/// The cluster's failure detector probes the other nodes over TLS under `tls-cluster yes`,
+/// presenting the client certificate (the peers keep `tls-auth-clients yes`), so nodes that
+/// serve TLS only (`port 0`) see each other up. A third node that nobody serves is taken as
+/// failed: once it is, a full timeout has passed since the first probe, and the TLS node probed
+/// in the same rounds was answered. With `tls-cluster no` the same node's plaintext probes go
+/// unanswered and it is taken as failed too.
+#[test]
+fn cluster_probes_go_over_tls_under_tls_cluster() {
+    use cachet::state::cluster::Mode;
+    let certs = Certs::new();
+    let id = |n: usize| format!("{:040x}", 0x7150_0000 + n);
+    let node = |n: usize| {
+        let file = certs.dir.join(format!("nodes-{n}.conf"));
+        TestServer::start_tls(|v| {
+            certs.apply(v);
+            v.port = 0;
+            v.tls.cluster = true;
+            v.cluster_enabled = Mode::Yes;
+            v.cluster_config_file = file.display().to_string();
+            v.cluster_node_id = id(n);
+            v.cluster_node_timeout = 500;
+        })
+    };
+    let nodes = [node(0), node(1)];
+    let addrs: Vec<std::net::SocketAddr> = nodes.iter().map(|n| n.tls.unwrap()).collect();
+    let dead = fleet::free_port();
+    let shard = |n: usize, ranges: &str, port: u16| {
+        format!(
+            r#"{{"slot_ranges": [{ranges}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {port}}}, "replicas": []}}"#,
+            id(n)
+        )
+    };
+    let json = format!(
+        "[{}, {}, {}]",
+        shard(0, r#"{"start": 0, "end": 8191}"#, addrs[0].port()),
+        shard(1, r#"{"start": 8192, "end": 16383}"#, addrs[1].port()),
+        shard(2, "", dead),
+    );
+    for &addr in &addrs {
+        assert_eq!(
+            tls_call(addr, &certs, &["CACHE.CLUSTER", "CONFIG", &json]),
+            b"+OK\r\n"
+        );
+    }
+    let text = |reply: Vec<u8>| String::from_utf8_lossy(&reply).into_owned();
+    let line_of = |addr, n: usize| -> String {
+        let nodes = text(tls_call(addr, &certs, &["CLUSTER", "NODES"]));
+        let line = nodes.lines().find(|l| l.starts_with(&id(n)));
+        line.unwrap_or_else(|| panic!("node {n} in {nodes}"))
+            .to_string()
+    };
+    for (at, &addr) in addrs.iter().enumerate() {
+        fleet::wait_until("the unserved node to be taken as failed", || {
+            line_of(addr, 2).contains(" master,fail ")
+        });
+        let other = line_of(addr, 1 - at);
+        assert!(
+            other.contains(" master - ") && other.contains(" connected"),
+            "{other}"
+        );
+        let info = text(tls_call(addr, &certs, &["CLUSTER", "INFO"]));
+        assert!(info.contains("cluster_state:ok\r\n"), "{info}");
+        assert!(info.contains("cluster_slots_fail:0\r\n"), "{info}");
+    }
+    // Plaintext probes to a TLS-only node: it is taken as failed, and its slots with it.
+    assert_eq!(
+        tls_call(addrs[0], &certs, &["CONFIG", "SET", "tls-cluster", "no"]),
+        b"+OK\r\n"
+    );
+    fleet::wait_until("node 1 taken as failed over plaintext", || {
+        line_of(addrs[0], 1).contains(" master,fail ")
+    });
+    let info = text(tls_call(addrs[0], &certs, &["CLUSTER", "INFO"]));
+    assert!(info.contains("cluster_state:fail\r\n"), "{info}");
+    assert!(info.contains("cluster_slots_fail:8192\r\n"), "{info}");
+}

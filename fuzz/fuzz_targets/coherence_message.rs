@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = message.signed_by(&key, data);
         if let Some(signature) = message.signature.take() {
             let covered = wire::decode(&data[..signature.covers]);
-            assert_eq!(covered.as_ref(), Some(&message), "the trailer covers the message");
+            assert_eq!(
+                covered.as_ref(),
+                Some(&message),
+                "the trailer covers the message"
+            );
         }
         let header = wire::Header {
             run: message.run,

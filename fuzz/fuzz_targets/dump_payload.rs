@@ -3,7 +3,7 @@
 //! type, length and (for a string) bytes.
 #![no_main]
 
-use cachet::engine::dump::{self, Restored, RestoreLimits};
+use cachet::engine::dump::{self, RestoreLimits, Restored};
 use cachet::engine::types::{hash::HashLimits, zset::ZSetLimits};
 use cachet::engine::Entry;
 use libfuzzer_sys::fuzz_target;
@@ -34,9 +34,18 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(restored) = dump::restore(data, limits()) {
         let first = dump::dump(&entry(restored), -2);
         let body = dump::verify(&first).expect("a dump verifies");
-        let (once, again) = (entry(dump::restore(body, limits()).unwrap()), entry(restored_again(body)));
+        let (once, again) = (
+            entry(dump::restore(body, limits()).unwrap()),
+            entry(restored_again(body)),
+        );
         assert_eq!(once.type_name(), again.type_name());
-        assert_eq!(once.string_value().as_deref(), again.string_value().as_deref());
-        assert_eq!(once.collection().map(|c| c.len()), again.collection().map(|c| c.len()));
+        assert_eq!(
+            once.string_value().as_deref(),
+            again.string_value().as_deref()
+        );
+        assert_eq!(
+            once.collection().map(|c| c.len()),
+            again.collection().map(|c| c.len())
+        );
     }
 });

@@ -31,10 +31,21 @@ fuzz_target!(|data: &[u8]| {
     let merged = registers(value);
     let mut dense = value.to_vec();
     let converted = hll::sparse_to_dense(&mut dense);
-    assert_eq!(counted.is_ok(), merged.is_some(), "count and merge agree on validity");
-    assert_eq!(counted.is_ok(), converted.is_ok(), "count and conversion agree");
+    assert_eq!(
+        counted.is_ok(),
+        merged.is_some(),
+        "count and merge agree on validity"
+    );
+    assert_eq!(
+        counted.is_ok(),
+        converted.is_ok(),
+        "count and conversion agree"
+    );
     if encoding == Encoding::Dense {
-        assert!(counted.is_ok(), "a dense value of the right length is always valid");
+        assert!(
+            counted.is_ok(),
+            "a dense value of the right length is always valid"
+        );
     }
     if let (Ok(card), Some(max)) = (counted, &merged) {
         assert_eq!(hll::count_registers(max), card);

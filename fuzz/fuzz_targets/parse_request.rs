@@ -42,7 +42,11 @@ fn chunk_lengths(seed: u8, total: usize) -> Vec<usize> {
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
-        let len = if state % 8 == 0 { 1 + (state >> 8) as usize % 256 } else { 1 + (state >> 8) as usize % 4 };
+        let len = if state % 8 == 0 {
+            1 + (state >> 8) as usize % 256
+        } else {
+            1 + (state >> 8) as usize % 4
+        };
         let len = len.min(total - used);
         lengths.push(len);
         used += len;
@@ -63,12 +67,18 @@ fn run(stream: &[u8], chunks: &[usize], limits: &Limits) -> (Vec<Request>, End) 
             let before = buf.len();
             match parser.parse(&mut buf, limits, &mut args) {
                 Ok(true) => {
-                    assert!(buf.len() < before, "a request was returned without consuming bytes");
+                    assert!(
+                        buf.len() < before,
+                        "a request was returned without consuming bytes"
+                    );
                     assert!(!args.is_empty(), "a request without arguments");
                     requests.push(args.iter().map(|a| a.to_vec()).collect());
                 }
                 Ok(false) => {
-                    assert!(args.is_empty(), "arguments left behind by an incomplete parse");
+                    assert!(
+                        args.is_empty(),
+                        "arguments left behind by an incomplete parse"
+                    );
                     break;
                 }
                 Err(err) => {
@@ -96,20 +106,34 @@ fn reencoded_parses_back(request: &Request) {
     let mut args = Vec::new();
     let done = RequestParser::new().parse(&mut buf, &Limits::default(), &mut args);
     assert_eq!(done, Ok(true), "re-encoded {request:?} did not parse");
-    assert!(buf.is_empty(), "re-encoded request left {} bytes", buf.len());
+    assert!(
+        buf.is_empty(),
+        "re-encoded request left {} bytes",
+        buf.len()
+    );
     let back: Request = args.iter().map(|a| a.to_vec()).collect();
     assert_eq!(&back, request);
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [limit_byte, seed, stream @ ..] = data else { return };
+    let [limit_byte, seed, stream @ ..] = data else {
+        return;
+    };
     let limits = limits_from(*limit_byte);
     let (requests, end) = run(stream, &chunk_lengths(*seed, stream.len()), &limits);
     for request in &requests {
         reencoded_parses_back(request);
     }
     if stream.len() <= MAX_INLINE_BYTES {
-        let whole = if stream.is_empty() { vec![] } else { vec![stream.len()] };
-        assert_eq!(run(stream, &whole, &limits), (requests, end), "chunking changed the outcome");
+        let whole = if stream.is_empty() {
+            vec![]
+        } else {
+            vec![stream.len()]
+        };
+        assert_eq!(
+            run(stream, &whole, &limits),
+            (requests, end),
+            "chunking changed the outcome"
+        );
     }
 });

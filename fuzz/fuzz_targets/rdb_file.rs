@@ -34,6 +34,12 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(stored as u64, stats.loaded);
         assert!(stats.bytes <= data.len() as u64);
         let cut = &data[..stats.bytes as usize - 1];
-        assert!(rdb_file::load(cut, Some(cut.len() as u64), &Keyspace::new(1, 16), options()).is_err());
+        assert!(rdb_file::load(
+            cut,
+            Some(cut.len() as u64),
+            &Keyspace::new(1, 16),
+            options()
+        )
+        .is_err());
     }
 });

@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let (_, keys) = accounted(&keyspace);
     let mut file = Vec::new();
-    let header = Header { databases: 16, ..header };
+    let header = Header {
+        databases: 16,
+        ..header
+    };
     keyspace
         .write_snapshot(&mut file, &header, true, -2, |_| {})
         .expect("written to memory");

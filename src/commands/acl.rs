@@ -356,11 +356,11 @@ fn acl_deluser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn selector_fields(ctx: &mut Ctx<'_>, selector: &crate::state::acl::Selector) {
     let index = command_index();
     ctx.out.bulk(b"commands");
-    ctx.out.bulk(describe_commands(selector, index).as_bytes());
+    ctx.out.bulk(&describe_commands(selector, index));
     ctx.out.bulk(b"keys");
-    ctx.out.bulk(describe_keys(selector).as_bytes());
+    ctx.out.bulk(&describe_keys(selector));
     ctx.out.bulk(b"channels");
-    ctx.out.bulk(describe_channels(selector).as_bytes());
+    ctx.out.bulk(&describe_channels(selector));
 }
 
 fn acl_getuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -409,7 +409,7 @@ pub fn user_lines(server: &Server) -> Vec<Vec<u8>> {
             let mut line = b"user ".to_vec();
             line.extend_from_slice(&user.name);
             line.push(b' ');
-            line.extend_from_slice(describe_user(&user, command_index()).as_bytes());
+            line.extend_from_slice(&describe_user(&user, command_index()));
             line
         })
         .collect()
@@ -559,21 +559,24 @@ fn acl_dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match check(&user, command_index(), parent, spec, command) {
         Ok(()) => ctx.out.ok(),
         Err(denied) => {
+            // The key or channel as Redis's `sdscatfmt("%s")` writes it: raw bytes up to a NUL.
+            let quoted = |what: &str, arg: &[u8]| {
+                let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+                let mut text = b"This user has no permissions to access the '".to_vec();
+                text.extend_from_slice(&arg[..end]);
+                text.extend_from_slice(format!("' {what}").as_bytes());
+                text
+            };
             let text = match denied {
                 Denied::Command => format!(
                     "This user has no permissions to run the '{}' command",
                     super::full_name(parent, spec)
-                ),
-                Denied::Key(at) => format!(
-                    "This user has no permissions to access the '{}' key",
-                    String::from_utf8_lossy(&command[at])
-                ),
-                Denied::Channel(at) => format!(
-                    "This user has no permissions to access the '{}' channel",
-                    String::from_utf8_lossy(&command[at])
-                ),
+                )
+                .into_bytes(),
+                Denied::Key(at) => quoted("key", &command[at]),
+                Denied::Channel(at) => quoted("channel", &command[at]),
             };
-            ctx.out.bulk(text.as_bytes());
+            ctx.out.bulk(&text);
         }
     }
     Ok(())
@@ -589,9 +592,9 @@ fn acl_file(ctx: &Ctx<'_>) -> Result<String, CmdError> {
 
 /// Replaces every user with those of the ACL file, or changes nothing. Connections of users
 /// that were replaced are closed (Redis frees every user but the default one).
-pub fn load_file(server: &Server, path: &str) -> Result<Vec<Bytes>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("Error loading ACLs, opening file '{path}': {e}"))?;
+pub fn load_file(server: &Server, path: &str) -> Result<Vec<Bytes>, Vec<u8>> {
+    let text = std::fs::read(path)
+        .map_err(|e| format!("Error loading ACLs, opening file '{path}': {e}").into_bytes())?;
     let users = file::parse(&text, path, &rule_context(server))?;
     let old = server.acl.replace_all(users);
     Ok(old
@@ -634,11 +637,14 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
         return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
     }
     if !lines.is_empty() {
-        let text: String = lines
-            .iter()
-            .map(|args| format!("user {}\n", args.join(" ")))
-            .collect();
-        let users = file::parse(&text, "conf file", &rule_context(server))?;
+        let mut text = Vec::new();
+        for args in &lines {
+            text.extend_from_slice(b"user ");
+            text.extend_from_slice(&args.join(&b' '));
+            text.push(b'\n');
+        }
+        let users = file::parse(&text, "conf file", &rule_context(server))
+            .map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
         // `requirepass` was given to the default user already; a `user default` line overrides it.
         let default = server.acl.default_user();
         let mut users = users;
@@ -648,7 +654,7 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
         server.acl.replace_all(users);
     }
     if !path.is_empty() {
-        load_file(server, &path)?;
+        load_file(server, &path).map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
     }
     Ok(())
 }
@@ -711,9 +717,14 @@ mod tests {
             let args: Vec<&[u8]> = rules.split(' ').map(str::as_bytes).collect();
             let user = set_user(User::new(b"u", false), &args, &ctx).unwrap();
             let described = describe_user(&user, ctx.index);
-            let again: Vec<&[u8]> = described.split(' ').map(str::as_bytes).collect();
+            let again: Vec<&[u8]> = described.split(|&b| b == b' ').collect();
             let rebuilt = set_user(User::new(b"u", false), &again, &ctx).unwrap();
-            assert_eq!(rebuilt, user, "{rules} described as {described}");
+            assert_eq!(
+                rebuilt,
+                user,
+                "{rules} described as {}",
+                String::from_utf8_lossy(&described)
+            );
         }
     }
 

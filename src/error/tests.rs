@@ -283,11 +283,11 @@ fn every_message_as_redis_sends_it() {
         (NoPermKey, b"NOPERM this user has no permissions to access one of the keys used as arguments"),
         (NoPermChannel, b"NOPERM this user has no permissions to access one of the channels used as arguments"),
         (ExecNoPerm("no permission to touch the specified keys"), b"NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to touch the specified keys"),
-        (AclRule("Error in ACL SETUSER modifier 'foo': Syntax error".into()), b"ERR Error in ACL SETUSER modifier 'foo': Syntax error"),
+        (AclRule(b"Error in ACL SETUSER modifier 'foo': Syntax error"[..].into()), b"ERR Error in ACL SETUSER modifier 'foo': Syntax error"),
         (AclUsernameSpaces, b"ERR Usernames can't contain spaces or null characters"),
         (AclDeleteDefault, b"ERR The 'default' user cannot be removed"),
         (AclNoFile, b"ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."),
-        (AclLoad("users.acl:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed".into()), b"ERR users.acl:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed"),
+        (AclLoad(b"users.acl:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed"[..].into()), b"ERR users.acl:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed"),
         (AclSave, b"ERR There was an error trying to save the ACLs. Please check the server logs for more information"),
         (AclUnknownCategory(b"nosuch"[..].into()), b"ERR Unknown category 'nosuch'"),
         (AclGenpassBits, b"ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096"),
@@ -315,6 +315,7 @@ fn every_message_as_redis_sends_it() {
         (InvalidRegion("unknown policy 'lru'".into()), b"ERR invalid region: unknown policy 'lru'"),
         (NoSuchRegion, b"ERR no such region"),
         (Loading, b"LOADING Redis is loading the dataset in memory"),
+        (AclRule(b"Error in ACL SETUSER modifier '~\xff': Syntax error"[..].into()), b"ERR Error in ACL SETUSER modifier '~\xff': Syntax error"),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

@@ -4,14 +4,14 @@
 //! older than `cluster-node-timeout` is taken as failed (`state::cluster::Health`), and is back
 //! at its first answer. Any reply counts (an error such as NOAUTH or LOADING too: the process
 //! is there). Only in `cluster-enabled yes`; cost: one short connection per node per period.
+//! Under `tls-cluster yes` the probes go over TLS (with the client certificate MIGRATE
+//! presents), so a node that serves TLS only (`port 0`) is probed where it listens.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
+use super::coherence::call::{call, Dial};
 use crate::state::cluster::Mode;
 use crate::state::Server;
 
@@ -46,10 +46,12 @@ pub async fn probe(server: Arc<Server>) {
             answered.entry(id.clone()).or_insert(started);
         }
         let wait = timeout.min(period * 5).max(MIN_PERIOD);
+        let dial = Dial::cluster(&server);
         let mut probes = tokio::task::JoinSet::new();
         for (id, addr) in others {
+            let dial = dial.clone();
             probes.spawn(async move {
-                let alive = tokio::time::timeout(wait, ping(&addr)).await;
+                let alive = tokio::time::timeout(wait, ping(&addr, &dial)).await;
                 (id, matches!(alive, Ok(Ok(()))))
             });
         }
@@ -68,13 +70,7 @@ pub async fn probe(server: Arc<Server>) {
     }
 }
 
-/// PING on a fresh connection; Ok once any reply line starts.
-async fn ping(addr: &str) -> std::io::Result<()> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream.write_all(b"*1\r\n$4\r\nPING\r\n").await?;
-    let mut byte = [0u8; 1];
-    match stream.read(&mut byte).await? {
-        1 if matches!(byte[0], b'+' | b'-') => Ok(()),
-        _ => Err(std::io::ErrorKind::InvalidData.into()),
-    }
+/// PING on a fresh connection (a TLS handshake first under `tls-cluster`); Ok at any reply.
+async fn ping(addr: &str, dial: &Dial<'_>) -> std::io::Result<()> {
+    call(addr, dial, &[b"PING"]).await.map(|_| ())
 }

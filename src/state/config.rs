@@ -49,7 +49,7 @@ pub struct ConfigValues {
     /// `acl-pubsub-default allchannels`: new users and selectors may use every channel.
     pub acl_pubsub_allchannels: bool,
     /// `user` lines of the conf file, each the arguments after `user`, loaded at startup.
-    pub users: Vec<Vec<String>>,
+    pub users: Vec<Vec<Vec<u8>>>,
     /// `region` lines (and `--region` flags), installed at startup (`Keyspace::set_regions`);
     /// at run time CACHE.REGION changes the keyspace's, which CONFIG REWRITE writes back.
     pub regions: Vec<crate::engine::region::RegionSpec>,
@@ -550,44 +550,56 @@ impl Config {
     /// each one already there is replaced in place by the next, those left over are appended and
     /// the old ones in excess removed).
     /// `regions`: the `region` lines, rewritten the same way.
-    pub fn rewrite(&self, users: &[String], regions: &[String]) -> Result<(), CmdError> {
+    pub fn rewrite(&self, users: &[Vec<u8>], regions: &[String]) -> Result<(), CmdError> {
         let Some(path) = &self.file else {
             return Err(CmdError::ConfigNoFile);
         };
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
+        // Bytes: a user's patterns need not be UTF-8, and lines the rewrite does not own are
+        // kept exactly.
+        let existing = std::fs::read(path).unwrap_or_default();
         let values = self.read();
         let mut written = std::collections::HashSet::new();
-        let mut lines = Vec::new();
+        let mut lines: Vec<Vec<u8>> = Vec::new();
         let mut users = users.iter();
         let mut regions = regions.iter();
-        for line in existing.lines() {
-            let name = line.split_whitespace().next().unwrap_or("");
-            if name.eq_ignore_ascii_case("user") {
+        let mut existing_lines: Vec<&[u8]> = existing.split(|&b| b == b'\n').collect();
+        if existing_lines.last().is_some_and(|l| l.is_empty()) {
+            existing_lines.pop();
+        }
+        for line in existing_lines {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let name = line
+                .split(|b| b.is_ascii_whitespace())
+                .find(|w| !w.is_empty())
+                .unwrap_or(b"");
+            if name.eq_ignore_ascii_case(b"user") {
                 lines.extend(users.next().cloned());
                 continue;
             }
-            if name.eq_ignore_ascii_case("region") {
-                lines.extend(regions.next().cloned());
+            if name.eq_ignore_ascii_case(b"region") {
+                lines.extend(regions.next().map(|r| r.as_bytes().to_vec()));
                 continue;
             }
-            match find_directive(name) {
-                Some(d) if !line.trim_start().starts_with('#') => {
+            let commented = line.trim_ascii_start().starts_with(b"#");
+            match std::str::from_utf8(name).ok().and_then(find_directive) {
+                Some(d) if !commented => {
                     if written.insert(d.name) {
-                        lines.push(format!("{} {}", d.name, quote((d.get)(&values))));
+                        lines.push(format!("{} {}", d.name, quote((d.get)(&values))).into_bytes());
                     }
                 }
-                _ => lines.push(line.to_string()),
+                _ => lines.push(line.to_vec()),
             }
         }
         for d in directives() {
             let value = (d.get)(&values);
             if !written.contains(d.name) && value != d.default {
-                lines.push(format!("{} {}", d.name, quote(value)));
+                lines.push(format!("{} {}", d.name, quote(value)).into_bytes());
             }
         }
         lines.extend(users.cloned());
-        lines.extend(regions.cloned());
-        let text = lines.join("\n") + "\n";
+        lines.extend(regions.map(|r| r.as_bytes().to_vec()));
+        let mut text = lines.join(&b'\n');
+        text.push(b'\n');
         let temp = path.with_extension("rewrite.tmp");
         std::fs::write(&temp, text)
             .and_then(|_| std::fs::rename(&temp, path))
@@ -605,22 +617,34 @@ fn quote(value: String) -> String {
 
 /// Applies a conf file's text to `values`. Errors name the line, as Redis's loader does.
 pub fn apply_conf_text(values: &mut ConfigValues, text: &str) -> Result<(), String> {
-    for (number, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+    apply_conf_bytes(values, text.as_bytes())
+}
+
+/// `apply_conf_text` on a file's bytes: `user` lines keep theirs (a key pattern need not be
+/// UTF-8, as in Redis); every other directive's value is text.
+pub fn apply_conf_bytes(values: &mut ConfigValues, text: &[u8]) -> Result<(), String> {
+    for (number, line) in text.split(|&b| b == b'\n').enumerate() {
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() || trimmed.starts_with(b"#") {
             continue;
         }
-        let parts = split_args(trimmed.as_bytes())
-            .ok_or_else(|| format!("line {}: unbalanced quotes", number + 1))?;
-        let parts: Vec<String> = parts
-            .into_iter()
-            .map(|p| String::from_utf8_lossy(&p).into_owned())
-            .collect();
+        let shown = || String::from_utf8_lossy(trimmed);
+        let parts =
+            split_args(trimmed).ok_or_else(|| format!("line {}: unbalanced quotes", number + 1))?;
         let Some((name, args)) = parts.split_first() else {
             continue;
         };
-        apply_directive(values, name, args)
-            .map_err(|e| format!("line {}: '{}': {e}", number + 1, trimmed))?;
+        if name.eq_ignore_ascii_case(b"user") && !args.is_empty() {
+            values.users.push(args.to_vec());
+            continue;
+        }
+        let name = String::from_utf8_lossy(name);
+        let args: Vec<String> = args
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        apply_directive(values, &name, &args)
+            .map_err(|e| format!("line {}: '{}': {e}", number + 1, shown()))?;
     }
     Ok(())
 }
@@ -636,7 +660,9 @@ pub fn apply_directive(
         if args.is_empty() {
             return Err("Bad directive or wrong number of arguments".to_string());
         }
-        values.users.push(args.to_vec());
+        values
+            .users
+            .push(args.iter().map(|a| a.as_bytes().to_vec()).collect());
         return Ok(());
     }
     // `region` lines add up too; whether they fit together and under `maxmemory` is checked once

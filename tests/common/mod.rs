@@ -62,10 +62,10 @@ impl TestServer {
     /// Starts a server configured from the conf file at `path`, as `cachet path` would be;
     /// `CONFIG REWRITE` writes to that file.
     pub fn start_with_file(path: &std::path::Path) -> TestServer {
-        let text = std::fs::read_to_string(path).expect("read conf file");
+        let text = std::fs::read(path).expect("read conf file");
         TestServer::start_from(Some(path.to_path_buf()), |values| {
             let scratch = values.dir.clone();
-            cachet::state::config::apply_conf_text(values, &text).expect("valid conf file");
+            cachet::state::config::apply_conf_bytes(values, &text).expect("valid conf file");
             // The sample file's `dir ./` would be the tests' working directory, shared by all.
             if matches!(values.dir.as_str(), "." | "./") {
                 values.dir = scratch;

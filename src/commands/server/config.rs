@@ -264,10 +264,7 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     // As Redis 7.0's `rewriteConfigUserOption`: without an aclfile the users are the conf file's
     // `user` lines; with one, they are the ACL file's and the conf file keeps none.
     let users = match ctx.server.config.read().aclfile.is_empty() {
-        true => crate::commands::acl::user_lines(ctx.server)
-            .into_iter()
-            .map(|line| String::from_utf8_lossy(&line).into_owned())
-            .collect(),
+        true => crate::commands::acl::user_lines(ctx.server),
         false => Vec::new(),
     };
     let regions: Vec<String> = ctx

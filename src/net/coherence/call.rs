@@ -65,6 +65,20 @@ impl<'a> Dial<'a> {
     }
 }
 
+impl Dial<'static> {
+    /// To another node of the cluster (the failure detector's probes): over TLS under
+    /// `tls-cluster yes`, as MIGRATE and Redis's cluster links are, and nothing to prove.
+    pub fn cluster(server: &Server) -> Self {
+        let wants_tls = server.config.read().tls.cluster;
+        Dial {
+            proof: Auth::Plain,
+            tls: wants_tls.then(|| server.tls.client_config()).flatten(),
+            wants_tls,
+            login: None,
+        }
+    }
+}
+
 /// What a connection proves before its first command.
 #[derive(Clone, Copy)]
 pub enum Auth<'a> {

@@ -4,7 +4,7 @@
 //! backlog, the message format, the secret, the link states) is state: `state::coherence`.
 
 pub mod bus;
-mod call;
+pub(crate) mod call;
 pub mod link;
 pub mod resp;
 

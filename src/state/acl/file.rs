@@ -10,48 +10,64 @@ use super::rules::{
 };
 use super::{CommandIndex, User};
 
-/// Users from the ACL file's text, or Redis's error text (every error found, then the warning
-/// that nothing changed).
-pub fn parse(text: &str, filename: &str, ctx: &RuleContext<'_>) -> Result<Vec<User>, String> {
-    let mut errors = String::new();
+/// Users from the ACL file's bytes, or Redis's error text (every error found, then the warning
+/// that nothing changed). Names, patterns and rules are bytes, UTF-8 or not, as Redis keeps them.
+pub fn parse(text: &[u8], filename: &str, ctx: &RuleContext<'_>) -> Result<Vec<User>, Vec<u8>> {
+    let mut errors = Vec::new();
     let mut users: Vec<User> = Vec::new();
-    for (i, line) in text.split('\n').enumerate() {
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         let number = i + 1;
-        let line = line.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+        let line = trim(line);
         if line.is_empty() {
             continue;
         }
-        let argv: Vec<&str> = line.split(' ').filter(|a| !a.is_empty()).collect();
+        let argv: Vec<&[u8]> = line
+            .split(|&b| b == b' ')
+            .filter(|a| !a.is_empty())
+            .collect();
         if argv.is_empty() {
             continue;
         }
-        if argv[0] != "user" || argv.len() < 2 {
-            errors.push_str(&format!(
-                "{filename}:{number} should start with user keyword followed by the username. "
-            ));
+        if argv[0] != b"user" || argv.len() < 2 {
+            errors.extend_from_slice(
+                format!(
+                    "{filename}:{number} should start with user keyword followed by the username. "
+                )
+                .as_bytes(),
+            );
             continue;
         }
         let name = argv[1];
-        if has_spaces(name.as_bytes()) {
-            errors.push_str(&format!(
-                "'{filename}:{number}: username '{name}' contains invalid characters. "
-            ));
+        if has_spaces(name) {
+            push_all(
+                &mut errors,
+                &[
+                    format!("'{filename}:{number}: username '").as_bytes(),
+                    name,
+                    b"' contains invalid characters. ",
+                ],
+            );
             continue;
         }
-        if users.iter().any(|u| u.name == name.as_bytes()) {
-            errors.push_str(&format!(
-                "WARNING: Duplicate user '{name}' found on line {number}. "
-            ));
+        if users.iter().any(|u| u.name == name) {
+            push_all(
+                &mut errors,
+                &[
+                    b"WARNING: Duplicate user '",
+                    name,
+                    format!("' found on line {number}. ").as_bytes(),
+                ],
+            );
             continue;
         }
-        let mut user = User::new(name.as_bytes(), ctx.pubsub_all_channels);
-        let rules: Vec<&[u8]> = argv[2..].iter().map(|a| a.as_bytes()).collect();
-        let merged = match merge_selectors(&rules) {
+        let mut user = User::new(name, ctx.pubsub_all_channels);
+        let merged = match merge_selectors(&argv[2..]) {
             Ok(merged) => merged,
             Err(_) => {
-                errors.push_str(&format!(
-                    "{filename}:{number}: Unmatched parenthesis in selector definition."
-                ));
+                errors.extend_from_slice(
+                    format!("{filename}:{number}: Unmatched parenthesis in selector definition.")
+                        .as_bytes(),
+                );
                 continue;
             }
         };
@@ -59,13 +75,18 @@ pub fn parse(text: &str, filename: &str, ctx: &RuleContext<'_>) -> Result<Vec<Us
         for rule in &merged {
             match apply_user_op(&mut user, rule, ctx) {
                 Ok(()) => {}
-                Err(RuleError::UnknownName) => errors.push_str(&format!(
-                    "{filename}:{number}: Error in applying operation '{}': {}. ",
-                    String::from_utf8_lossy(rule),
-                    RuleError::UnknownName.message()
-                )),
+                Err(RuleError::UnknownName) => push_all(
+                    &mut errors,
+                    &[
+                        format!("{filename}:{number}: Error in applying operation '").as_bytes(),
+                        rule,
+                        format!("': {}. ", RuleError::UnknownName.message()).as_bytes(),
+                    ],
+                ),
                 Err(err) if !syntax_error => {
-                    errors.push_str(&format!("{filename}:{number}: {}. ", err.message()));
+                    errors.extend_from_slice(
+                        format!("{filename}:{number}: {}. ", err.message()).as_bytes(),
+                    );
                     syntax_error = true;
                 }
                 Err(_) => {}
@@ -76,36 +97,50 @@ pub fn parse(text: &str, filename: &str, ctx: &RuleContext<'_>) -> Result<Vec<Us
     if errors.is_empty() {
         Ok(users)
     } else {
-        errors.push_str(
-            "WARNING: ACL errors detected, no change to the previously active ACL rules was performed",
+        errors.extend_from_slice(
+            b"WARNING: ACL errors detected, no change to the previously active ACL rules was performed",
         );
         Err(errors)
     }
 }
 
+/// Redis's `sdstrim(line, " \t\r\n")`.
+fn trim(line: &[u8]) -> &[u8] {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |e| e + 1);
+    &line[start..end]
+}
+
+fn push_all(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+}
+
 /// The users as ACL LIST shows them, one `user` line each.
-pub fn render<'a>(users: impl Iterator<Item = &'a User>, index: &CommandIndex) -> String {
-    let mut text = String::new();
+pub fn render<'a>(users: impl Iterator<Item = &'a User>, index: &CommandIndex) -> Vec<u8> {
+    let mut text = Vec::new();
     for user in users {
-        text.push_str("user ");
-        text.push_str(&String::from_utf8_lossy(&user.name));
-        text.push(' ');
-        text.push_str(&describe_user(user, index));
-        text.push('\n');
+        text.extend_from_slice(b"user ");
+        text.extend_from_slice(&user.name);
+        text.push(b' ');
+        text.extend_from_slice(&describe_user(user, index));
+        text.push(b'\n');
     }
     text
 }
 
 /// Writes `text` to `path` atomically: a reader sees the old file or the new one, never half.
-pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
+pub fn save(path: &Path, text: &[u8]) -> std::io::Result<()> {
     let mut temp = path.as_os_str().to_owned();
     temp.push(format!(".tmp-{}", std::process::id()));
     let temp = std::path::PathBuf::from(temp);
     let written = std::fs::File::create(&temp)
-        .and_then(|mut file| {
-            file.write_all(text.as_bytes())
-                .and_then(|_| file.sync_all())
-        })
+        .and_then(|mut file| file.write_all(text).and_then(|_| file.sync_all()))
         .and_then(|_| std::fs::rename(&temp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -125,6 +160,10 @@ mod tests {
     }];
 
     fn load(text: &str) -> Result<Vec<User>, String> {
+        load_bytes(text.as_bytes()).map_err(|e| String::from_utf8(e).expect("text"))
+    }
+
+    fn load_bytes(text: &[u8]) -> Result<Vec<User>, Vec<u8>> {
         let index = CommandIndex::new(TABLE.iter());
         let ctx = RuleContext {
             index: &index,
@@ -141,7 +180,7 @@ mod tests {
         assert_eq!(users[1].selectors.len(), 1);
         let index = CommandIndex::new(TABLE.iter());
         assert_eq!(
-            render(users.iter(), &index),
+            String::from_utf8(render(users.iter(), &index)).unwrap(),
             format!(
                 "user a on #{} ~k* resetchannels -@all +@read\nuser b off resetchannels -@all (~x resetchannels -@all +@read)\n",
                 super::super::hash_password(b"pw")
@@ -167,19 +206,36 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_load_and_render_unchanged() {
+        let text = b"user \xff on ~\xfe* &\x80 +get\nuser b off ~\xc3(\n";
+        let users = load_bytes(text).unwrap();
+        assert_eq!(&users[0].name[..], b"\xff");
+        let index = CommandIndex::new(TABLE.iter());
+        assert_eq!(
+            render(users.iter(), &index),
+            b"user \xff on ~\xfe* resetchannels &\x80 -@all +@read\nuser b off ~\xc3( resetchannels -@all\n"
+        );
+        assert_eq!(
+            load_bytes(b"user \xff on +\xfe\n").unwrap_err(),
+            b"users.acl:1: Error in applying operation '+\xfe': Unknown command or category name in ACL. \
+              WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
+        );
+    }
+
+    #[test]
     fn save_replaces_the_file() {
         let dir = std::env::temp_dir().join(format!("cachet-acl-save-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("users.acl");
         std::fs::write(&path, "old\n").unwrap();
-        save(&path, "user a off\n").unwrap();
+        save(&path, b"user a off\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "user a off\n");
         assert_eq!(
             std::fs::read_dir(&dir).unwrap().count(),
             1,
             "no temporary file left"
         );
-        assert!(save(&dir.join("missing/users.acl"), "x").is_err());
+        assert!(save(&dir.join("missing/users.acl"), b"x").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -303,62 +303,75 @@ pub fn merge_selectors(args: &[&[u8]]) -> Result<Vec<Vec<u8>>, usize> {
 }
 
 /// `ACL SETUSER`'s rules applied all or nothing: the user with every rule applied, or the
-/// error reply's text naming the first rule refused.
-pub fn set_user(base: User, args: &[&[u8]], ctx: &RuleContext<'_>) -> Result<User, String> {
+/// error reply's text naming the first rule refused, the rule's bytes as the client sent them
+/// up to a NUL (Redis formats them with `%.*s`).
+pub fn set_user(base: User, args: &[&[u8]], ctx: &RuleContext<'_>) -> Result<User, Vec<u8>> {
+    fn quoted(before: &str, rule: &[u8], after: &str) -> Vec<u8> {
+        let end = rule.iter().position(|&b| b == 0).unwrap_or(rule.len());
+        let mut text = before.as_bytes().to_vec();
+        text.extend_from_slice(&rule[..end]);
+        text.extend_from_slice(after.as_bytes());
+        text
+    }
     let merged = merge_selectors(args).map_err(|at| {
-        format!(
-            "Unmatched parenthesis in acl selector starting at '{}'.",
-            String::from_utf8_lossy(args[at])
+        quoted(
+            "Unmatched parenthesis in acl selector starting at '",
+            args[at],
+            "'.",
         )
     })?;
     let mut user = base;
     for op in &merged {
         apply_user_op(&mut user, op, ctx).map_err(|err| {
-            format!(
-                "Error in ACL SETUSER modifier '{}': {}",
-                String::from_utf8_lossy(op),
-                err.message()
+            quoted(
+                "Error in ACL SETUSER modifier '",
+                op,
+                &format!("': {}", err.message()),
             )
         })?;
     }
     Ok(user)
 }
 
-fn pattern_string(out: &mut String, pattern: &KeyPattern) {
-    out.push_str(match pattern.flags {
-        KEY_READ => "%R~",
-        KEY_WRITE => "%W~",
-        _ => "~",
+fn pattern_bytes(out: &mut Vec<u8>, pattern: &KeyPattern) {
+    out.extend_from_slice(match pattern.flags {
+        KEY_READ => b"%R~",
+        KEY_WRITE => b"%W~",
+        _ => b"~",
     });
-    out.push_str(&String::from_utf8_lossy(&pattern.pattern));
+    out.extend_from_slice(&pattern.pattern);
 }
 
-/// The key patterns as ACL GETUSER's `keys` shows them.
-pub fn describe_keys(selector: &Selector) -> String {
+/// The key patterns as ACL GETUSER's `keys` shows them. Bytes, as Redis writes patterns back
+/// exactly as given, UTF-8 or not.
+pub fn describe_keys(selector: &Selector) -> Vec<u8> {
     if selector.all_keys {
-        return "~*".into();
+        return b"~*".to_vec();
     }
-    let mut out = String::new();
+    let mut out = Vec::new();
     for (i, pattern) in selector.patterns.iter().enumerate() {
         if i > 0 {
-            out.push(' ');
+            out.push(b' ');
         }
-        pattern_string(&mut out, pattern);
+        pattern_bytes(&mut out, pattern);
     }
     out
 }
 
 /// The channel patterns as ACL GETUSER's `channels` shows them.
-pub fn describe_channels(selector: &Selector) -> String {
+pub fn describe_channels(selector: &Selector) -> Vec<u8> {
     if selector.all_channels {
-        return "&*".into();
+        return b"&*".to_vec();
     }
-    selector
-        .channels
-        .iter()
-        .map(|c| format!("&{}", String::from_utf8_lossy(c)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = Vec::new();
+    for (i, channel) in selector.channels.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.push(b'&');
+        out.extend_from_slice(channel);
+    }
+    out
 }
 
 fn count_category(
@@ -382,14 +395,14 @@ fn count_category(
 /// Redis's `ACLDescribeSelectorCommandRules`: `+@all` or `-@all`, then the categories that fit
 /// the allowed commands best, then single commands until the rules rebuild the same bits.
 /// Redis lists the single commands in its hash table's order; cachet in its table's.
-pub fn describe_commands(selector: &Selector, index: &CommandIndex) -> String {
-    let mut rules = String::new();
+pub fn describe_commands(selector: &Selector, index: &CommandIndex) -> Vec<u8> {
+    let mut rules = Vec::new();
     let additive = !selector.future_commands();
     let mut fake = Selector::new(false);
     if additive {
-        rules.push_str("-@all ");
+        rules.extend_from_slice(b"-@all ");
     } else {
-        rules.push_str("+@all ");
+        rules.extend_from_slice(b"+@all ");
         fake.set_all(true);
     }
     let mut temp = Selector::new(false);
@@ -416,59 +429,60 @@ pub fn describe_commands(selector: &Selector, index: &CommandIndex) -> String {
         let (name, category) = categories[best];
         change_category(&mut fake, index, category, additive);
         change_category(&mut temp, index, category, !additive);
-        rules.push_str(if additive { "+@" } else { "-@" });
-        rules.push_str(&name.to_ascii_lowercase());
-        rules.push(' ');
+        rules.extend_from_slice(if additive { b"+@" } else { b"-@" });
+        rules.extend_from_slice(name.to_ascii_lowercase().as_bytes());
+        rules.push(b' ');
         applied[best] = true;
     }
     for id in index.walk() {
         let user_bit = selector.bit(id);
         if user_bit != fake.bit(id) {
-            rules.push(if user_bit { '+' } else { '-' });
-            rules.push_str(&index.entry(id).full_name);
-            rules.push(' ');
+            rules.push(if user_bit { b'+' } else { b'-' });
+            rules.extend_from_slice(index.entry(id).full_name.as_bytes());
+            rules.push(b' ');
             change_command(&mut fake, index, id, user_bit);
         }
         if !user_bit {
             for arg in selector.first_args.get(&id).into_iter().flatten() {
-                rules.push_str(&format!(
-                    "+{}|{} ",
-                    index.entry(id).full_name,
-                    String::from_utf8_lossy(arg)
-                ));
+                rules.push(b'+');
+                rules.extend_from_slice(index.entry(id).full_name.as_bytes());
+                rules.push(b'|');
+                rules.extend_from_slice(arg);
+                rules.push(b' ');
             }
         }
     }
     rules.pop();
     debug_assert!(
         fake.same_commands(selector),
-        "rules {rules} do not rebuild the bits"
+        "rules {} do not rebuild the bits",
+        String::from_utf8_lossy(&rules)
     );
     rules
 }
 
 /// Redis's `ACLDescribeSelector`: keys, channels, then commands.
-pub fn describe_selector(selector: &Selector, index: &CommandIndex) -> String {
-    let mut out = String::new();
+pub fn describe_selector(selector: &Selector, index: &CommandIndex) -> Vec<u8> {
+    let mut out = Vec::new();
     if selector.all_keys {
-        out.push_str("~* ");
+        out.extend_from_slice(b"~* ");
     } else {
         for pattern in &selector.patterns {
-            pattern_string(&mut out, pattern);
-            out.push(' ');
+            pattern_bytes(&mut out, pattern);
+            out.push(b' ');
         }
     }
     if selector.all_channels {
-        out.push_str("&* ");
+        out.extend_from_slice(b"&* ");
     } else {
-        out.push_str("resetchannels ");
+        out.extend_from_slice(b"resetchannels ");
         for channel in &selector.channels {
-            out.push('&');
-            out.push_str(&String::from_utf8_lossy(channel));
-            out.push(' ');
+            out.push(b'&');
+            out.extend_from_slice(channel);
+            out.push(b' ');
         }
     }
-    out.push_str(&describe_commands(selector, index));
+    out.extend_from_slice(&describe_commands(selector, index));
     out
 }
 
@@ -488,22 +502,22 @@ pub fn flag_names(user: &User) -> Vec<&'static str> {
 }
 
 /// Redis's `ACLDescribeUser`: the rules that rebuild the user (`ACL LIST`, the ACL file).
-pub fn describe_user(user: &User, index: &CommandIndex) -> String {
-    let mut out = String::new();
+pub fn describe_user(user: &User, index: &CommandIndex) -> Vec<u8> {
+    let mut out = Vec::new();
     for flag in flag_names(user) {
-        out.push_str(flag);
-        out.push(' ');
+        out.extend_from_slice(flag.as_bytes());
+        out.push(b' ');
     }
     for password in &user.passwords {
-        out.push('#');
-        out.push_str(password);
-        out.push(' ');
+        out.push(b'#');
+        out.extend_from_slice(password.as_bytes());
+        out.push(b' ');
     }
-    out.push_str(&describe_selector(&user.root, index));
+    out.extend_from_slice(&describe_selector(&user.root, index));
     for selector in &user.selectors {
-        out.push_str(" (");
-        out.push_str(&describe_selector(selector, index));
-        out.push(')');
+        out.extend_from_slice(b" (");
+        out.extend_from_slice(&describe_selector(selector, index));
+        out.push(b')');
     }
     out
 }
@@ -559,17 +573,22 @@ mod tests {
     }
 
     fn setuser(base: User, rules: &str) -> Result<User, String> {
+        setuser_bytes(base, rules.as_bytes())
+            .map_err(|text| String::from_utf8(text).expect("rules given as text"))
+    }
+
+    fn setuser_bytes(base: User, rules: &[u8]) -> Result<User, Vec<u8>> {
         let index = index();
         let ctx = RuleContext {
             index: &index,
             pubsub_all_channels: false,
         };
-        let args: Vec<&[u8]> = rules.split(' ').map(str::as_bytes).collect();
+        let args: Vec<&[u8]> = rules.split(|&b| b == b' ').collect();
         set_user(base, &args, &ctx)
     }
 
     fn describe(user: &User) -> String {
-        describe_user(user, &index())
+        String::from_utf8(describe_user(user, &index())).unwrap()
     }
 
     #[test]
@@ -629,11 +648,11 @@ mod tests {
             "~k* %R~r* %W~w* %RW~b* %R~w* &ch* &ch*",
         )
         .unwrap();
-        assert_eq!(describe_keys(&user.root), "~k* %R~r* ~w* ~b*");
-        assert_eq!(describe_channels(&user.root), "&ch*");
+        assert_eq!(describe_keys(&user.root), b"~k* %R~r* ~w* ~b*");
+        assert_eq!(describe_channels(&user.root), b"&ch*");
         let all = setuser(user.clone(), "allkeys allchannels").unwrap();
-        assert_eq!(describe_keys(&all.root), "~*");
-        assert_eq!(describe_channels(&all.root), "&*");
+        assert_eq!(describe_keys(&all.root), b"~*");
+        assert_eq!(describe_channels(&all.root), b"&*");
         for (rule, message) in [
             ("~x", RuleError::KeysAfterAll),
             ("%R~x", RuleError::KeysAfterAll),
@@ -678,6 +697,31 @@ mod tests {
         assert!(!user.nopass);
         let user = setuser(user, "resetpass").unwrap();
         assert!(!user.nopass && user.passwords.is_empty());
+    }
+
+    #[test]
+    fn patterns_and_first_args_keep_their_bytes() {
+        let rules = b"on ~\xff\xfe %R~a\x80 &\xff +select|\xc3 (~\xfe* &\x81)";
+        let user = setuser_bytes(User::new(b"u", false), rules).unwrap();
+        assert_eq!(describe_keys(&user.root), b"~\xff\xfe %R~a\x80");
+        assert_eq!(describe_channels(&user.root), b"&\xff");
+        let described = describe_user(&user, &index());
+        assert_eq!(
+            described,
+            b"on ~\xff\xfe %R~a\x80 resetchannels &\xff -@all +select|\xc3 (~\xfe* resetchannels &\x81 -@all)"
+        );
+        // What ACL SAVE writes loads back as the same user.
+        let again = setuser_bytes(User::new(b"u", false), &described).unwrap();
+        assert_eq!(describe_user(&again, &index()), described);
+        // Errors quote the rule's bytes, cut at a NUL as Redis's `%.*s` does.
+        assert_eq!(
+            setuser_bytes(User::new(b"u", false), b"%X~\xff"),
+            Err(b"Error in ACL SETUSER modifier '%X~\xff': Syntax error".to_vec())
+        );
+        assert_eq!(
+            setuser_bytes(User::new(b"u", false), b"~a\0\xff"),
+            Err(b"Error in ACL SETUSER modifier '~a': Syntax error".to_vec())
+        );
     }
 
     #[test]

@@ -235,7 +235,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "no",
         mutable: true,
         protected: false,
-        help: "yes: MIGRATE connects to its target over TLS (as Redis's tls-cluster does for MIGRATE), trusting tls-ca-cert-file/dir and presenting tls-client-cert-file (or tls-cert-file). cachet has no cluster bus to encrypt.",
+        help: "yes: MIGRATE and the cluster's failure probe connect over TLS (as Redis's tls-cluster does for MIGRATE and its cluster links), trusting tls-ca-cert-file/dir and presenting tls-client-cert-file (or tls-cert-file). cachet has no cluster bus to encrypt.",
         get: |c| yes_no(c.tls.cluster),
         set: |c, a| {
             c.tls.cluster = boolean(a)?;
@@ -300,7 +300,7 @@ pub struct TlsValues {
     pub session_caching: bool,
     pub session_cache_size: usize,
     pub session_cache_timeout: u64,
-    /// `tls-cluster`: MIGRATE's connections go over TLS.
+    /// `tls-cluster`: MIGRATE's and the cluster probe's connections go over TLS.
     pub cluster: bool,
 }
 
