@@ -594,6 +594,8 @@ fn acl_file_load_and_save() {
         text(&admin.call(&[b"ACL", b"DRYRUN", b"alice", b"set", b"a1", b"v"])),
         "$53\r\nThis user has no permissions to run the 'set' command\r\n"
     );
+    // No user of the refused file was added (bob, carol).
+    assert_eq!(text(&admin.call(&[b"ACL", b"USERS"])), users);
     drop(theirs.call(&[b"PING"]));
     // ACL SAVE writes what ACL LIST shows, and ACL LOAD reads it back.
     admin.call(&[b"ACL", b"SETUSER", b"bob", b"on", b">x", b"+@hash", b"~h*"]);
@@ -1061,6 +1063,33 @@ fn non_utf8_rules_are_kept_as_bytes_as_redis() {
     };
     assert_eq!(without_path(&a, &ours_path), without_path(&b, &theirs_path));
     assert!(a.windows(4).any(|w| w == b"'+\xfe'"), "{}", text(&a));
+    drop(server);
+    drop(redis);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A conf file's `user` line keeps its quoted rules whole, spaces included, as Redis's
+/// (`ACLAppendUserForLoading` takes the line's arguments; only the ACL file splits at spaces).
+#[test]
+fn conf_user_lines_keep_quoted_rules_with_spaces() {
+    let dir = temp_dir("conf-user");
+    let conf = dir.join("cachet.conf");
+    std::fs::write(&conf, "user bob on \">p w\" ~k* +get\n").unwrap();
+    let server = TestServer::start_with_file(&conf);
+    let redis = RedisServer::start_with_args(&["--user", "bob", "on", ">p w", "~k*", "+get"]);
+    let (mut ours, mut theirs) = (Conn::connect(server.port()), Conn::connect(redis.port));
+    for request in [
+        &[&b"ACL"[..], b"GETUSER", b"bob"][..],
+        &[b"AUTH", b"bob", b"p"],
+        &[b"AUTH", b"bob", b"p w"],
+        &[b"GET", b"k1"],
+        &[b"GET", b"other"],
+        &[b"ACL", b"WHOAMI"],
+    ] {
+        let (o, t) = (ours.call(request), theirs.call(request));
+        assert_eq!(text(&o), text(&t), "{request:?}");
+    }
+    assert_eq!(text(&ours.call(&[b"GET", b"k1"])), "$-1\r\n");
     drop(server);
     drop(redis);
     std::fs::remove_dir_all(&dir).unwrap();

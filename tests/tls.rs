@@ -659,6 +659,316 @@ fn a_tls_redis_server_with_a_password_as_the_bus() {
     assert!(exists(&a, "k"));
 }
 
+/// A TLS-only redis-server whose default user is off as the bus, reached as an ACL user
+/// (`rediss://user:pass@`, the password percent-encoded): every link and forwarder logs in as
+/// that user and invalidations flow. A daemon given a wrong password is refused (WRONGPASS in its
+/// log, its link down in INFO, the failed AUTH in the bus's ACL LOG) while the others keep going.
+#[test]
+fn a_tls_only_bus_requiring_an_acl_user() {
+    let certs = Certs::new();
+    let redis = TlsRedis::start(
+        &certs,
+        &[
+            "--user", "default", "off", "--user", "bus", "on", ">p@ss w", "~*", "&*", "+@all",
+        ],
+    );
+    let port = redis.addr.port();
+    let as_bus = |args: &[&[&str]]| {
+        let mut stream = connect(redis.addr, certs.client()).expect("TLS to redis-server");
+        assert_eq!(
+            call(&mut stream, &["AUTH", "bus", "p@ss w"]).unwrap(),
+            b"+OK\r\n"
+        );
+        args.iter()
+            .map(|a| String::from_utf8_lossy(&call(&mut stream, a).unwrap()).into_owned())
+            .collect::<Vec<_>>()
+    };
+    let bus = format!("rediss://bus:p%40ss%20w@127.0.0.1:{port}");
+    let start_node = || {
+        TestServer::start_tls(|v| {
+            certs.apply(v);
+            v.coherence = true;
+            cachet::state::config::apply_directive(v, "coherence-bus", std::slice::from_ref(&bus))
+                .unwrap();
+        })
+    };
+    let (a, b) = (start_node(), start_node());
+    fleet::wait_until("bus links up", || peers_up(&a) == 1 && peers_up(&b) == 1);
+    assert_eq!(a.raw().call(&[b"SET", b"k", b"a0"]), b"+OK\r\n");
+    assert_eq!(b.raw().call(&[b"SET", b"k", b"b"]), b"+OK\r\n");
+    fleet::wait_until("B's write applied on A", || !exists(&a, "k"));
+    assert_eq!(a.raw().call(&[b"SET", b"k", b"a"]), b"+OK\r\n");
+    fleet::wait_until("A's write invalidates B's copy", || !exists(&b, "k"));
+    // Each daemon's link and forwarder, and this connection: all logged in as `bus`.
+    fleet::wait_until("the forwarders connected", || {
+        let list = &as_bus(&[&["CLIENT", "LIST"]])[0];
+        list.lines().filter(|l| l.contains(" user=bus ")).count() >= 5
+            && !list.contains(" user=default ")
+    });
+
+    // A wrong password: a real process, to read what it logs.
+    let log = certs.dir.join("wrong.log");
+    let wrong = format!("rediss://bus:nope@127.0.0.1:{port}");
+    let args = [
+        "--coherence",
+        "yes",
+        "--coherence-bus",
+        &wrong,
+        "--tls-ca-cert-file",
+        &path(&certs.ca.pem),
+        "--tls-cert-file",
+        &path(&certs.client.cert),
+        "--tls-key-file",
+        &path(&certs.client.key),
+        "--logfile",
+        &path(&log),
+    ];
+    let c = fleet::ProcessNode::start(
+        fleet::free_port(),
+        args.iter().map(|s| s.to_string()).collect(),
+    );
+    fleet::wait_until("the refusals logged", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines()
+            .any(|l| l.contains("coherence link refused") && l.contains("WRONGPASS"))
+            && text.lines().any(|l| {
+                l.contains("the coherence bus refuses this daemon's messages")
+                    && l.contains("WRONGPASS")
+            })
+    });
+    let mut on_c = fleet::connect(c.port).unwrap();
+    let link = common::info_field(&mut on_c, "coherence", "peer0");
+    assert!(
+        link.contains("kind=bus") && link.contains("connects=0"),
+        "{link}"
+    );
+    assert_eq!(common::info_field(&mut on_c, "coherence", "peers_up"), "0");
+    let log_entry = &as_bus(&[&["ACL", "LOG", "1"]])[0];
+    assert!(
+        log_entry.contains("$4\r\nauth\r\n") && log_entry.contains("$3\r\nbus\r\n"),
+        "{log_entry}"
+    );
+    // C's own clients, and A and B through the bus, are served meanwhile.
+    assert_eq!(
+        redis::cmd("SET")
+            .arg("c")
+            .arg("1")
+            .query::<String>(&mut on_c)
+            .unwrap(),
+        "OK"
+    );
+    assert_eq!(a.raw().call(&[b"SET", b"k2", b"a0"]), b"+OK\r\n");
+    assert_eq!(b.raw().call(&[b"SET", b"k2", b"b"]), b"+OK\r\n");
+    fleet::wait_until("B's write applied on A again", || !exists(&a, "k2"));
+    assert_eq!(a.raw().call(&[b"SET", b"k2", b"a"]), b"+OK\r\n");
+    fleet::wait_until("A's write invalidates B's copy again", || !exists(&b, "k2"));
+    assert!(exists(&a, "k2"));
+}
+
+/// The ACL users of a TLS-only daemon whose default user is off: `user default off` and `bus`.
+fn default_off_users() -> Vec<Vec<Vec<u8>>> {
+    [
+        &["default", "off"][..],
+        &["bus", "on", ">bus pw", "~*", "&*", "+@all"][..],
+    ]
+    .iter()
+    .map(|rules| rules.iter().map(|r| r.as_bytes().to_vec()).collect())
+    .collect()
+}
+
+/// A TLS-only cachet as the bus, its default user off: the daemons log in as its ACL user
+/// (`rediss://bus:...@`), then prove the secret to publish on `__cachet__:`; invalidations flow.
+/// A wrong password leaves that daemon's link down and the bus serving the others.
+#[test]
+fn a_tls_only_cachet_bus_requiring_an_acl_user() {
+    const SECRET: &[u8] = b"fleet secret";
+    let certs = Certs::new();
+    let hub = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.port = 0;
+        v.users = default_off_users();
+        v.coherence_secret = SECRET.to_vec();
+    });
+    let port = hub.tls.unwrap().port();
+    let node = |password: &str| {
+        let bus = format!("rediss://bus:{password}@127.0.0.1:{port}");
+        TestServer::start_tls(|v| {
+            certs.apply(v);
+            v.coherence = true;
+            v.coherence_secret = SECRET.to_vec();
+            cachet::state::config::apply_directive(v, "coherence-bus", std::slice::from_ref(&bus))
+                .unwrap();
+        })
+    };
+    let (a, b) = (node("bus%20pw"), node("bus%20pw"));
+    fleet::wait_until("bus links up", || peers_up(&a) == 1 && peers_up(&b) == 1);
+    assert_eq!(a.raw().call(&[b"SET", b"k", b"a0"]), b"+OK\r\n");
+    assert_eq!(b.raw().call(&[b"SET", b"k", b"b"]), b"+OK\r\n");
+    fleet::wait_until("B's write applied on A", || !exists(&a, "k"));
+    assert_eq!(a.raw().call(&[b"SET", b"k", b"a"]), b"+OK\r\n");
+    fleet::wait_until("A's write invalidates B's copy", || !exists(&b, "k"));
+    let mut admin = connect(hub.tls.unwrap(), certs.client()).unwrap();
+    assert_eq!(
+        call(&mut admin, &["AUTH", "bus", "bus pw"]).unwrap(),
+        b"+OK\r\n"
+    );
+    let list = call(&mut admin, &["CLIENT", "LIST"]).unwrap();
+    let list = String::from_utf8_lossy(&list);
+    assert!(!list.contains(" user=default "), "{list}");
+
+    let c = node("wrong");
+    fleet::wait_until("C's failed AUTH in the bus's ACL LOG", || {
+        let log = call(&mut admin, &["ACL", "LOG", "1"]).unwrap();
+        String::from_utf8_lossy(&log).contains("$4\r\nauth\r\n")
+    });
+    let mut on_c = c.client();
+    let link = common::info_field(&mut on_c, "coherence", "peer0");
+    assert!(
+        link.contains("state=") && link.contains("connects=0"),
+        "{link}"
+    );
+    assert_eq!(peers_up(&c), 0);
+    assert_eq!(a.raw().call(&[b"SET", b"k2", b"a0"]), b"+OK\r\n");
+    assert_eq!(b.raw().call(&[b"SET", b"k2", b"b"]), b"+OK\r\n");
+    fleet::wait_until("B's write applied on A again", || !exists(&a, "k2"));
+}
+
+/// Peers take no user: a link proves `coherence-secret` (`CACHE.PEER AUTH`), which lets it in
+/// where the default user is off, on TLS-only daemons, and then acts with the default user's
+/// rights (here only what a link uses); a wrong secret is refused.
+#[test]
+fn tls_only_peers_with_the_default_user_off_link_by_the_secret() {
+    let certs = Certs::new();
+    let peer = |secret: &[u8]| {
+        TestServer::start_tls(|v| {
+            certs.apply(v);
+            v.port = 0;
+            v.users = default_off_users();
+            v.users[0].extend(
+                [
+                    "&__cachet__:*",
+                    "+subscribe",
+                    "+cache.peer|position",
+                    "+cache.peer|replay",
+                ]
+                .map(|r| r.as_bytes().to_vec()),
+            );
+            v.coherence = true;
+            v.peer_tls = true;
+            v.coherence_secret = secret.to_vec();
+            v.enable_protected_configs = cachet::state::config::ProtectedAction::Yes;
+        })
+    };
+    let (a, b, wrong) = (peer(b"s"), peer(b"s"), peer(b"not s"));
+    let session = |server: &TestServer| {
+        let mut stream = connect(server.tls.unwrap(), certs.client()).unwrap();
+        assert_eq!(
+            call(&mut stream, &["AUTH", "bus", "bus pw"]).unwrap(),
+            b"+OK\r\n"
+        );
+        stream
+    };
+    let info = |server: &TestServer, field: &str| {
+        let reply = call(&mut session(server), &["INFO", "coherence"]).unwrap();
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+            .unwrap_or_default()
+    };
+    for (from, to) in [(&a, &b), (&b, &a), (&wrong, &a)] {
+        let addr = format!("127.0.0.1:{}", to.tls.unwrap().port());
+        assert_eq!(
+            call(&mut session(from), &["CONFIG", "SET", "peer", &addr]).unwrap(),
+            b"+OK\r\n"
+        );
+    }
+    fleet::wait_until("TLS links up", || {
+        info(&a, "peers_up") == "1" && info(&b, "peers_up") == "1"
+    });
+    let (mut on_a, mut on_b) = (session(&a), session(&b));
+    assert_eq!(call(&mut on_a, &["SET", "k", "a0"]).unwrap(), b"+OK\r\n");
+    assert_eq!(call(&mut on_b, &["SET", "k", "b"]).unwrap(), b"+OK\r\n");
+    fleet::wait_until("B's write applied on A", || {
+        call(&mut on_a, &["EXISTS", "k"]).unwrap() == b":0\r\n"
+    });
+    fleet::wait_until("the wrong secret refused", || {
+        info(&a, "peer_auth_failures") != "0"
+    });
+    assert_eq!(info(&wrong, "peers_up"), "0");
+}
+
+/// The `redis` crate over TLS (rustls, a `rediss://user:pass@` URL, the test CA as root and a
+/// client certificate) as an ACL user: its commands run, and one outside its rights is NOPERM
+/// with redis-server's text.
+#[test]
+fn the_redis_crate_over_tls_as_an_acl_user() {
+    let certs = Certs::new();
+    let rules = ["alice", "on", ">pw", "~a*", "+get", "+set", "+ping"];
+    let server = TestServer::start_tls(|v| {
+        certs.apply(v);
+        v.port = 0;
+        v.users = vec![rules.iter().map(|r| r.as_bytes().to_vec()).collect()];
+    });
+    let mut redis_args = vec!["--user"];
+    redis_args.extend(rules);
+    let redis = TlsRedis::start(&certs, &redis_args);
+    let read = |p: &PathBuf| std::fs::read(p).unwrap();
+    let session = |port: u16| {
+        let url = format!("rediss://alice:pw@127.0.0.1:{port}");
+        let client = redis::Client::build_with_tls(
+            url.as_str(),
+            redis::TlsCertificates {
+                client_tls: Some(redis::ClientTlsConfig {
+                    client_cert: read(&certs.client.cert),
+                    client_key: read(&certs.client.key),
+                }),
+                root_cert: Some(read(&certs.ca.pem)),
+            },
+        )
+        .unwrap();
+        let mut con = client.get_connection().expect("TLS connection as alice");
+        let who: String = redis::cmd("PING").query(&mut con).unwrap();
+        assert_eq!(who, "PONG");
+        let _: () = redis::cmd("SET")
+            .arg("a1")
+            .arg("v")
+            .query(&mut con)
+            .unwrap();
+        let got: String = redis::cmd("GET").arg("a1").query(&mut con).unwrap();
+        assert_eq!(got, "v");
+        let refusals: Vec<String> = [
+            redis::cmd("GET").arg("b1").clone(),
+            redis::cmd("DEL").arg("a1").clone(),
+        ]
+        .iter()
+        .map(|cmd| {
+            let err = cmd.query::<redis::Value>(&mut con).unwrap_err();
+            assert_eq!(err.code(), Some("NOPERM"), "{err}");
+            err.to_string()
+        })
+        .collect();
+        refusals
+    };
+    let ours = session(server.tls.unwrap().port());
+    assert_eq!(ours, session(redis.addr.port()));
+    assert!(ours[1].contains("'del' command"), "{ours:?}");
+    // redis-cli --tls --user --pass, the same way.
+    let cli = |port: u16, args: &[&str]| {
+        let mut all = vec!["--user", "alice", "--pass", "pw", "--no-auth-warning"];
+        all.extend(args);
+        redis_cli(port, &certs, Some(&certs.client), &all)
+    };
+    for port in [server.tls.unwrap().port(), redis.addr.port()] {
+        assert_eq!(cli(port, &["GET", "a1"]), (true, "v\n".to_string()));
+        let (_, denied) = cli(port, &["GET", "b1"]);
+        assert!(denied.contains("NOPERM"), "{denied}");
+    }
+    assert_eq!(
+        cli(server.tls.unwrap().port(), &["DEL", "a1"]),
+        cli(redis.addr.port(), &["DEL", "a1"])
+    );
+}
+
 /// One TLS command on a fresh connection (the server is given a client certificate).
 fn tls_call(addr: std::net::SocketAddr, certs: &Certs, args: &[&str]) -> Vec<u8> {
     let mut stream = connect(addr, certs.client()).expect("TLS connection");

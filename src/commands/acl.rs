@@ -637,13 +637,15 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
         return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
     }
     if !lines.is_empty() {
-        let mut text = Vec::new();
-        for args in &lines {
-            text.extend_from_slice(b"user ");
-            text.extend_from_slice(&args.join(&b' '));
-            text.push(b'\n');
-        }
-        let users = file::parse(&text, "conf file", &rule_context(server))
+        let argv: Vec<Vec<&[u8]>> = lines
+            .iter()
+            .map(|args| {
+                std::iter::once(&b"user"[..])
+                    .chain(args.iter().map(|a| &a[..]))
+                    .collect()
+            })
+            .collect();
+        let users = file::parse_lines(&argv, "conf file", &rule_context(server))
             .map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
         // `requirepass` was given to the default user already; a `user default` line overrides it.
         let default = server.acl.default_user();

@@ -13,18 +13,30 @@ use super::{CommandIndex, User};
 /// Users from the ACL file's bytes, or Redis's error text (every error found, then the warning
 /// that nothing changed). Names, patterns and rules are bytes, UTF-8 or not, as Redis keeps them.
 pub fn parse(text: &[u8], filename: &str, ctx: &RuleContext<'_>) -> Result<Vec<User>, Vec<u8>> {
+    let lines = text
+        .split(|&b| b == b'\n')
+        .map(|line| {
+            trim(line)
+                .split(|&b| b == b' ')
+                .filter(|a| !a.is_empty())
+                .collect()
+        })
+        .collect::<Vec<Vec<&[u8]>>>();
+    parse_lines(&lines, filename, ctx)
+}
+
+/// `parse` of lines already split into arguments: the conf file's `user` directives, whose
+/// quoted rules may hold spaces (`user bob on ">a b"`), as Redis's `ACLAppendUserForLoading`
+/// takes them; the ACL file splits at every space, as Redis's does.
+pub fn parse_lines(
+    lines: &[Vec<&[u8]>],
+    filename: &str,
+    ctx: &RuleContext<'_>,
+) -> Result<Vec<User>, Vec<u8>> {
     let mut errors = Vec::new();
     let mut users: Vec<User> = Vec::new();
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+    for (i, argv) in lines.iter().enumerate() {
         let number = i + 1;
-        let line = trim(line);
-        if line.is_empty() {
-            continue;
-        }
-        let argv: Vec<&[u8]> = line
-            .split(|&b| b == b' ')
-            .filter(|a| !a.is_empty())
-            .collect();
         if argv.is_empty() {
             continue;
         }
