@@ -67,6 +67,35 @@ fn start(certs: &Certs) -> TestServer {
     TestServer::start_tls(|v| certs.apply(v))
 }
 
+/// A TLS-only server (`port 0`), once its dataset has loaded: `TestServer` waits on the plaintext
+/// port, so without one a first command could meet `-LOADING`. `auth`: AUTH's arguments first.
+fn start_tls_only(
+    certs: &Certs,
+    auth: &[&str],
+    configure: impl FnOnce(&mut cachet::ConfigValues),
+) -> TestServer {
+    let server = TestServer::start_tls(|v| {
+        v.port = 0;
+        configure(v);
+    });
+    fleet::wait_until("the dataset loaded", || {
+        let Ok(mut stream) = connect(server.tls.unwrap(), certs.client()) else {
+            return false;
+        };
+        if !auth.is_empty() {
+            let login: Vec<&str> = std::iter::once("AUTH")
+                .chain(auth.iter().copied())
+                .collect();
+            if call(&mut stream, &login).ok().as_deref() != Some(b"+OK\r\n") {
+                return false;
+            }
+        }
+        call(&mut stream, &["INFO", "persistence"])
+            .is_ok_and(|info| info.windows(10).any(|w| w == b"loading:0\r"))
+    });
+    server
+}
+
 /// Whether a TLS client with `config` is served: a handshake, then PING answered.
 fn served(server: &TestServer, config: std::sync::Arc<rustls::ClientConfig>) -> bool {
     match connect(server.tls.unwrap(), config) {
@@ -483,12 +512,14 @@ fn encrypted_pkcs8_keys_need_their_password() {
 #[test]
 fn tls_only_with_port_zero() {
     let certs = Certs::new();
-    let server = TestServer::start_tls(|v| {
-        certs.apply(v);
-        v.port = 0;
-    });
+    let server = start_tls_only(&certs, &[], |v| certs.apply(v));
     assert!(served(&server, certs.client()));
-    assert!(TcpStream::connect(server.addr).is_err());
+    // Not a connection to `server.addr`: once freed, that port may be another test's server's.
+    let mut stream = connect(server.tls.unwrap(), certs.client()).unwrap();
+    assert_eq!(
+        call(&mut stream, &["CONFIG", "GET", "port"]).unwrap(),
+        b"*2\r\n$4\r\nport\r\n$1\r\n0\r\n"
+    );
 }
 
 #[test]
@@ -783,9 +814,8 @@ fn default_off_users() -> Vec<Vec<Vec<u8>>> {
 fn a_tls_only_cachet_bus_requiring_an_acl_user() {
     const SECRET: &[u8] = b"fleet secret";
     let certs = Certs::new();
-    let hub = TestServer::start_tls(|v| {
+    let hub = start_tls_only(&certs, &["bus", "bus pw"], |v| {
         certs.apply(v);
-        v.port = 0;
         v.users = default_off_users();
         v.coherence_secret = SECRET.to_vec();
     });
@@ -840,9 +870,8 @@ fn a_tls_only_cachet_bus_requiring_an_acl_user() {
 fn tls_only_peers_with_the_default_user_off_link_by_the_secret() {
     let certs = Certs::new();
     let peer = |secret: &[u8]| {
-        TestServer::start_tls(|v| {
+        start_tls_only(&certs, &["bus", "bus pw"], |v| {
             certs.apply(v);
-            v.port = 0;
             v.users = default_off_users();
             v.users[0].extend(
                 [
@@ -904,9 +933,8 @@ fn tls_only_peers_with_the_default_user_off_link_by_the_secret() {
 fn the_redis_crate_over_tls_as_an_acl_user() {
     let certs = Certs::new();
     let rules = ["alice", "on", ">pw", "~a*", "+get", "+set", "+ping"];
-    let server = TestServer::start_tls(|v| {
+    let server = start_tls_only(&certs, &[], |v| {
         certs.apply(v);
-        v.port = 0;
         v.users = vec![rules.iter().map(|r| r.as_bytes().to_vec()).collect()];
     });
     let mut redis_args = vec!["--user"];
@@ -987,10 +1015,7 @@ fn migrate_over_tls_with_tls_cluster() {
         certs.apply(v);
         v.tls.cluster = true;
     });
-    let b = TestServer::start_tls(|v| {
-        certs.apply(v);
-        v.port = 0;
-    });
+    let b = start_tls_only(&certs, &[], |v| certs.apply(v));
     let b_tls = b.tls.unwrap().port().to_string();
     let mut con = a.raw();
     assert_eq!(
@@ -1290,9 +1315,8 @@ fn cluster_probes_go_over_tls_under_tls_cluster() {
     let id = |n: usize| format!("{:040x}", 0x7150_0000 + n);
     let node = |n: usize| {
         let file = certs.dir.join(format!("nodes-{n}.conf"));
-        TestServer::start_tls(|v| {
+        start_tls_only(&certs, &[], |v| {
             certs.apply(v);
-            v.port = 0;
             v.tls.cluster = true;
             v.cluster_enabled = Mode::Yes;
             v.cluster_config_file = file.display().to_string();
