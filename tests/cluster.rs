@@ -1398,3 +1398,117 @@ fn client_tracking_redirects_per_node() {
         )
     );
 }
+
+/// A lone `redis-server` in cluster mode: the reference for what one node says about itself.
+/// The bus port is given, as a free port + 10000 may not exist; the announced ip is given, as a
+/// lone Redis node knows its own ip only from a peer.
+fn lone_redis_node(dir: &TempDir) -> fleet::RedisServer {
+    fleet::RedisServer::start_with_args(&[
+        "--cluster-enabled",
+        "yes",
+        "--dir",
+        &dir.0.display().to_string(),
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-port",
+        &fleet::free_port().to_string(),
+        "--cluster-announce-ip",
+        "127.0.0.1",
+    ])
+}
+
+/// Each side's reply with its own node id, port and bus port written the same way (the ids are
+/// both 40 characters, so bulk lengths stay true).
+fn neutral(reply: &[u8], id: &str, port: u16, cport: u16) -> String {
+    text(reply)
+        .replace(id, &"I".repeat(40))
+        .replace(&format!(":{port}@{cport}"), ":PORT@CPORT")
+        .replace(&format!(":{port}\r\n"), ":PORT\r\n")
+}
+
+fn cport_of(nodes: &[u8]) -> u16 {
+    let nodes = body(nodes);
+    let address = nodes.split(' ').nth(1).expect("address");
+    let cport = address.split('@').nth(1).expect("@cport");
+    cport
+        .split(',')
+        .next()
+        .unwrap_or(cport)
+        .parse()
+        .expect("cport")
+}
+
+#[test]
+fn delslotsrange_matches_a_redis_node() {
+    let dir = TempDir::new("delslotsrange");
+    let redis = lone_redis_node(&dir);
+    let node = start_node(&dir, 0);
+    let mut ours = node.raw();
+    let mut theirs = RawClient {
+        stream: std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect"),
+    };
+    theirs
+        .stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let their_id = body(&call(&mut theirs, "cluster myid"));
+    let their_cport = cport_of(&call(&mut theirs, "cluster nodes"));
+    let our_cport = cport_of(&call(&mut ours, "cluster nodes"));
+    let ours_neutral = |reply: &[u8]| neutral(reply, &id(0), node.port(), our_cport);
+    let theirs_neutral = |reply: &[u8]| neutral(reply, &their_id, redis.port, their_cport);
+    for request in [
+        "cluster addslotsrange 0 100 200 300",
+        // Owned ranges, then the same again: the first unassigned slot is named.
+        "cluster delslotsrange 0 10",
+        "cluster delslotsrange 0 10",
+        "cluster delslotsrange 5000 5001",
+        // Checked whole before anything is removed: 250-299 stay.
+        "cluster delslotsrange 250 310",
+        "cluster delslotsrange 50 40",
+        "cluster delslotsrange 1 2 3",
+        "cluster delslotsrange 1",
+        "cluster delslotsrange",
+        "cluster delslotsrange 0 16384",
+        "cluster delslotsrange 16384 16384",
+        "cluster delslotsrange -1 5",
+        "cluster delslotsrange a 5",
+        "cluster delslotsrange 5 a",
+        "cluster delslotsrange 20 30 25 35",
+        "cluster delslotsrange 36 36 36 36",
+        "cluster delslotsrange 20 30 31 35",
+        "cluster delslotsrange 200 210 300 300",
+        "cluster slots",
+        "cluster shards",
+        "cluster nodes",
+        "cluster delslotsrange 11 19 36 100 211 299",
+        "cluster slots",
+        "cluster nodes",
+    ] {
+        let (a, b) = (call(&mut ours, request), call(&mut theirs, request));
+        if request == "cluster shards" {
+            // Redis 7.0 counts a lone node's replication offset and health its own way; the
+            // slot list is what DELSLOTSRANGE changed.
+            assert_eq!(shape(&a), shape(&b), "{request}");
+            let slots = |r: &[u8]| text(r).split("nodes").next().unwrap_or("").to_string();
+            assert_eq!(slots(&a), slots(&b), "{request}");
+            continue;
+        }
+        assert_eq!(ours_neutral(&a), theirs_neutral(&b), "{request}");
+    }
+    // CLUSTER INFO afterwards: every field but the message counters, value for value.
+    let info = |reply: &[u8]| -> Vec<String> {
+        body(reply)
+            .lines()
+            .filter(|l| !l.starts_with("cluster_stats_messages_"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        call(&mut ours, "cluster addslotsrange 7 9"),
+        call(&mut theirs, "cluster addslotsrange 7 9")
+    );
+    assert_eq!(
+        info(&call(&mut ours, "cluster info")),
+        info(&call(&mut theirs, "cluster info"))
+    );
+}
