@@ -1512,3 +1512,123 @@ fn delslotsrange_matches_a_redis_node() {
         info(&call(&mut theirs, "cluster info"))
     );
 }
+
+#[test]
+fn announced_address_in_what_clients_read_as_redis() {
+    let dir = TempDir::new("announce");
+    let redis = lone_redis_node(&dir);
+    let file = dir.0.join("announced.conf");
+    // Given at start: what a node behind NAT or in a container is set up with.
+    let node = TestServer::start_with(move |c| {
+        c.cluster_enabled = Mode::Yes;
+        c.cluster_config_file = file.display().to_string();
+        c.cluster_node_id = id(0);
+        c.cluster_announce_ip = "10.1.2.3".to_string();
+        c.cluster_announce_port = 7000;
+        c.cluster_announce_bus_port = 17001;
+    });
+    let mut ours = node.raw();
+    let mut theirs = RawClient {
+        stream: std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect"),
+    };
+    theirs
+        .stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    for set in [
+        "config set cluster-announce-ip 10.1.2.3",
+        "config set cluster-announce-port 7000",
+        "config set cluster-announce-bus-port 17001",
+    ] {
+        assert_eq!(call(&mut theirs, set), b"+OK\r\n");
+    }
+    let their_id = body(&call(&mut theirs, "cluster myid"));
+    let neutral_id = |reply: &[u8], id: &str| text(reply).replace(id, &"I".repeat(40));
+    assert_eq!(
+        call(&mut ours, "cluster addslotsrange 0 99"),
+        call(&mut theirs, "cluster addslotsrange 0 99")
+    );
+    for request in ["cluster nodes", "cluster slots", "cluster shards"] {
+        let (a, b) = (call(&mut ours, request), call(&mut theirs, request));
+        if request == "cluster shards" {
+            // The address fields as Redis's; its replication offset and health of a lone
+            // node are its own.
+            assert_eq!(shape(&a), shape(&b), "{request}");
+            for field in [
+                "$2\r\nip\r\n$8\r\n10.1.2.3\r\n",
+                "$8\r\nendpoint\r\n$8\r\n10.1.2.3\r\n",
+                "$4\r\nport\r\n:7000\r\n",
+            ] {
+                assert!(text(&a).contains(field), "{field}: {}", text(&a));
+                assert!(text(&b).contains(field), "{field}: {}", text(&b));
+            }
+            continue;
+        }
+        assert_eq!(
+            neutral_id(&a, &id(0)),
+            neutral_id(&b, &their_id),
+            "{request}"
+        );
+    }
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(" 10.1.2.3:7000@17001 myself,master "));
+    // Changed at runtime, as Redis allows; out of range refused with Redis's text.
+    for request in [
+        "config set cluster-announce-port 7100",
+        "config set cluster-announce-bus-port 17100",
+        "config set cluster-announce-ip 10.9.9.9",
+        "cluster nodes",
+        "cluster slots",
+        "config set cluster-announce-port 70000",
+        "config set cluster-announce-port -1",
+        "config set cluster-announce-bus-port 65536",
+        "config get cluster-announce-port",
+        "config get cluster-announce-ip",
+    ] {
+        let (a, b) = (call(&mut ours, request), call(&mut theirs, request));
+        assert_eq!(
+            neutral_id(&a, &id(0)),
+            neutral_id(&b, &their_id),
+            "{request}"
+        );
+    }
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(" 10.9.9.9:7100@17100 myself,master "));
+    // The bus port Redis would listen on is the listening port's, whatever port is announced.
+    assert_eq!(
+        call(&mut ours, "config set cluster-announce-bus-port 0"),
+        b"+OK\r\n"
+    );
+    let cport = node.port().checked_add(10000).unwrap_or(node.port());
+    let announced = format!(" 10.9.9.9:7100@{cport} myself,master ");
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(&announced));
+    // Back to where it listens (Redis, a lone node, would know no ip at all until a peer
+    // tells it; cachet gives the address it listens on).
+    assert_eq!(
+        call(&mut ours, &["config", "set", "cluster-announce-ip", ""]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        call(&mut ours, "config set cluster-announce-port 0"),
+        b"+OK\r\n"
+    );
+    let listening = format!(" 127.0.0.1:{}@", node.port());
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(&listening));
+    // Clients are redirected to the address a node is known at in the topology.
+    let other = start_node(&dir, 1);
+    let json = format!(
+        r#"[{{"slot_ranges": [{{"start": 0, "end": 8191}}], "master": {{"id": "{}", "ip": "10.1.2.3", "port": 7000, "cport": 17001}}}},
+            {{"slot_ranges": [{{"start": 8192, "end": 16383}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}}}]"#,
+        id(0),
+        id(1),
+        other.port()
+    );
+    assert_eq!(install(&mut other.raw(), &json), b"+OK\r\n");
+    // "foo" hashes to 12182, "bar" to 5061.
+    assert_eq!(
+        call(&mut other.raw(), "get bar"),
+        b"-MOVED 5061 10.1.2.3:7000\r\n"
+    );
+    let mut raw = other.raw();
+    let migrating = format!("cluster setslot 12182 migrating {}", id(0));
+    assert_eq!(call(&mut raw, migrating.as_str()), b"+OK\r\n");
+    assert_eq!(call(&mut raw, "get foo"), b"-ASK 12182 10.1.2.3:7000\r\n");
+}
