@@ -282,6 +282,13 @@ fn migrating_slots_answer_ask_and_tryagain() {
     assert_eq!(call(&mut to, "get {b}x"), bulk("1"));
     let nodes = body(&call(&mut to, "cluster nodes"));
     assert!(!nodes.contains("-<-"), "{nodes}");
+    // Migrating to itself, which Redis accepts: a missing key is served here as in Redis, not
+    // asked of the node itself.
+    let to_itself = format!("cluster setslot 3300 migrating {}", id(1));
+    assert_eq!(call(&mut to, to_itself.as_str()), b"+OK\r\n");
+    assert_eq!(call(&mut to, "get {b}y"), b"$-1\r\n");
+    assert_eq!(call(&mut to, "exists {b}y {b}z"), int(0));
+    assert_eq!(call(&mut to, "cluster setslot 3300 stable"), b"+OK\r\n");
     // The new owner bumped its epoch past every other.
     let info = body(&call(&mut to, "cluster info"));
     assert!(info.contains("cluster_my_epoch:4\r\n"), "{info}");
@@ -849,6 +856,24 @@ fn shapes_and_errors_match_a_redis_cluster() {
         "cluster countkeysinslot abc",
         "cluster getkeysinslot 100 -1",
         "cluster getkeysinslot 1 x",
+        "cluster keyslot",
+        "cluster keyslot a b",
+        "cluster keyslot {}",
+        "cluster keyslot {{a}}",
+        "cluster keyslot a}{b}",
+        "cluster countkeysinslot 1.5",
+        "cluster countkeysinslot +1",
+        "cluster countkeysinslot 99999999999999999999",
+        "cluster countkeysinslot 1 2",
+        "cluster getkeysinslot 1 -0",
+        "cluster getkeysinslot x -1",
+        "cluster getkeysinslot 16384 1",
+        "cluster getkeysinslot -1 1",
+        "cluster getkeysinslot 1 99999999999999999999",
+        "cluster getkeysinslot 1 1 1",
+        "mset foo 1 bar 2",
+        "del foo bar",
+        "eval return 2 foo bar",
         "cluster foo",
         "cluster addslots 1",
         "cluster addslots 20000",
