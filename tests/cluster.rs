@@ -18,6 +18,12 @@ fn id(n: usize) -> String {
     format!("{:040x}", 0xc0ffee00 + n)
 }
 
+/// The bus port a node shows by default: port + 10000, or the port itself where that would
+/// pass 65535 (cachet has no bus to listen on; Redis refuses such a port in cluster mode).
+fn bus_port(port: u16) -> u16 {
+    port.checked_add(10000).unwrap_or(port)
+}
+
 fn start_node(dir: &TempDir, n: usize) -> TestServer {
     let file = dir.0.join(format!("nodes-{n}.conf"));
     TestServer::start_with(move |c| {
@@ -133,7 +139,7 @@ fn what_clients_read_from_three_nodes() {
         "{} 127.0.0.1:{}@{} myself,master - 0 0 1 connected 0-5460",
         id(0),
         ports[0],
-        ports[0] as u32 + 10000
+        bus_port(ports[0])
     );
     assert_eq!(lines[0], mine);
     let second: Vec<&str> = lines[1].split(' ').collect();
@@ -519,8 +525,8 @@ fn the_topology_survives_a_restart() {
         nodes_before
             .replace(&format!(":{first_port}@"), &format!(":{}@", node.port()))
             .replace(
-                &format!("@{} ", first_port as u32 + 10000),
-                &format!("@{} ", node.port() as u32 + 10000)
+                &format!("@{} ", bus_port(first_port)),
+                &format!("@{} ", bus_port(node.port()))
             )
     );
 }
@@ -711,6 +717,8 @@ impl RedisCluster {
                         "--cluster-config-file",
                         "nodes.conf",
                     ])
+                    // Redis refuses a port over 55535 unless its bus port is given.
+                    .args(["--cluster-port", &fleet::free_port().to_string()])
                     .args(["--save", "", "--appendonly", "no"])
                     .current_dir(&node_dir)
                     .stdout(Stdio::null())
@@ -1622,7 +1630,7 @@ fn announced_address_in_what_clients_read_as_redis() {
         call(&mut ours, "config set cluster-announce-bus-port 0"),
         b"+OK\r\n"
     );
-    let cport = node.port().checked_add(10000).unwrap_or(node.port());
+    let cport = bus_port(node.port());
     let announced = format!(" 10.9.9.9:7100@{cport} myself,master ");
     assert!(body(&call(&mut ours, "cluster nodes")).contains(&announced));
     // Back to where it listens (Redis, a lone node, would know no ip at all until a peer
