@@ -1633,6 +1633,25 @@ fn announced_address_in_what_clients_read_as_redis() {
     let cport = bus_port(node.port());
     let announced = format!(" 10.9.9.9:7100@{cport} myself,master ");
     assert!(body(&call(&mut ours, "cluster nodes")).contains(&announced));
+    // cluster-port, fixed at start as in Redis, is the bus port shown when none is announced.
+    assert_eq!(
+        call(&mut ours, "config set cluster-port 40000"),
+        call(&mut theirs, "config set cluster-port 40000")
+    );
+    let file = dir.0.join("bus.conf");
+    let bus = TestServer::start_with(move |c| {
+        c.cluster_enabled = Mode::Yes;
+        c.cluster_config_file = file.display().to_string();
+        c.cluster_port = 40000;
+    });
+    let shown = format!(":{}@40000 myself,master ", bus.port());
+    assert!(body(&call(&mut bus.raw(), "cluster nodes")).contains(&shown));
+    assert_eq!(
+        call(&mut bus.raw(), "config set cluster-announce-bus-port 40001"),
+        b"+OK\r\n"
+    );
+    let shown = format!(":{}@40001 myself,master ", bus.port());
+    assert!(body(&call(&mut bus.raw(), "cluster nodes")).contains(&shown));
     // Back to where it listens (Redis, a lone node, would know no ip at all until a peer
     // tells it; cachet gives the address it listens on).
     assert_eq!(
