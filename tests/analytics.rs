@@ -277,6 +277,7 @@ fn stats_fields_reply_types_and_reset() {
             "keys",
             "misses",
             "prefixes",
+            "regions",
             "top_tags",
             "used_memory"
         ]
