@@ -208,11 +208,15 @@ const TYPED_APART: &[&str] = &[
 fn cluster_families_match_redis_exporter_in_cluster_mode() {
     let dir = common::scratch_dir();
     let nodes = dir.join("redis-nodes.conf");
+    // Without it redis-server takes port + 10000 for its bus and refuses to start above 55535.
+    let bus_port = fleet::free_port().to_string();
     let redis = fleet::RedisServer::start_with_args(&[
         "--cluster-enabled",
         "yes",
         "--cluster-config-file",
         nodes.to_str().unwrap(),
+        "--cluster-port",
+        &bus_port,
     ]);
     let mut con = fleet::connect(redis.port).unwrap();
     let _: () = redis::cmd("CLUSTER")

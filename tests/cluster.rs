@@ -18,6 +18,12 @@ fn id(n: usize) -> String {
     format!("{:040x}", 0xc0ffee00 + n)
 }
 
+/// The bus port a node shows by default: port + 10000, or the port itself where that would
+/// pass 65535 (cachet has no bus to listen on; Redis refuses such a port in cluster mode).
+fn bus_port(port: u16) -> u16 {
+    port.checked_add(10000).unwrap_or(port)
+}
+
 fn start_node(dir: &TempDir, n: usize) -> TestServer {
     let file = dir.0.join(format!("nodes-{n}.conf"));
     TestServer::start_with(move |c| {
@@ -133,7 +139,7 @@ fn what_clients_read_from_three_nodes() {
         "{} 127.0.0.1:{}@{} myself,master - 0 0 1 connected 0-5460",
         id(0),
         ports[0],
-        ports[0] as u32 + 10000
+        bus_port(ports[0])
     );
     assert_eq!(lines[0], mine);
     let second: Vec<&str> = lines[1].split(' ').collect();
@@ -282,6 +288,13 @@ fn migrating_slots_answer_ask_and_tryagain() {
     assert_eq!(call(&mut to, "get {b}x"), bulk("1"));
     let nodes = body(&call(&mut to, "cluster nodes"));
     assert!(!nodes.contains("-<-"), "{nodes}");
+    // Migrating to itself, which Redis accepts: a missing key is served here as in Redis, not
+    // asked of the node itself.
+    let to_itself = format!("cluster setslot 3300 migrating {}", id(1));
+    assert_eq!(call(&mut to, to_itself.as_str()), b"+OK\r\n");
+    assert_eq!(call(&mut to, "get {b}y"), b"$-1\r\n");
+    assert_eq!(call(&mut to, "exists {b}y {b}z"), int(0));
+    assert_eq!(call(&mut to, "cluster setslot 3300 stable"), b"+OK\r\n");
     // The new owner bumped its epoch past every other.
     let info = body(&call(&mut to, "cluster info"));
     assert!(info.contains("cluster_my_epoch:4\r\n"), "{info}");
@@ -512,8 +525,8 @@ fn the_topology_survives_a_restart() {
         nodes_before
             .replace(&format!(":{first_port}@"), &format!(":{}@", node.port()))
             .replace(
-                &format!("@{} ", first_port as u32 + 10000),
-                &format!("@{} ", node.port() as u32 + 10000)
+                &format!("@{} ", bus_port(first_port)),
+                &format!("@{} ", bus_port(node.port()))
             )
     );
 }
@@ -704,6 +717,8 @@ impl RedisCluster {
                         "--cluster-config-file",
                         "nodes.conf",
                     ])
+                    // Redis refuses a port over 55535 unless its bus port is given.
+                    .args(["--cluster-port", &fleet::free_port().to_string()])
                     .args(["--save", "", "--appendonly", "no"])
                     .current_dir(&node_dir)
                     .stdout(Stdio::null())
@@ -849,6 +864,24 @@ fn shapes_and_errors_match_a_redis_cluster() {
         "cluster countkeysinslot abc",
         "cluster getkeysinslot 100 -1",
         "cluster getkeysinslot 1 x",
+        "cluster keyslot",
+        "cluster keyslot a b",
+        "cluster keyslot {}",
+        "cluster keyslot {{a}}",
+        "cluster keyslot a}{b}",
+        "cluster countkeysinslot 1.5",
+        "cluster countkeysinslot +1",
+        "cluster countkeysinslot 99999999999999999999",
+        "cluster countkeysinslot 1 2",
+        "cluster getkeysinslot 1 -0",
+        "cluster getkeysinslot x -1",
+        "cluster getkeysinslot 16384 1",
+        "cluster getkeysinslot -1 1",
+        "cluster getkeysinslot 1 99999999999999999999",
+        "cluster getkeysinslot 1 1 1",
+        "mset foo 1 bar 2",
+        "del foo bar",
+        "eval return 2 foo bar",
         "cluster foo",
         "cluster addslots 1",
         "cluster addslots 20000",
@@ -1397,4 +1430,257 @@ fn client_tracking_redirects_per_node() {
             key1.len()
         )
     );
+}
+
+/// A lone `redis-server` in cluster mode: the reference for what one node says about itself.
+/// The bus port is given, as a free port + 10000 may not exist; the announced ip is given, as a
+/// lone Redis node knows its own ip only from a peer.
+fn lone_redis_node(dir: &TempDir) -> fleet::RedisServer {
+    fleet::RedisServer::start_with_args(&[
+        "--cluster-enabled",
+        "yes",
+        "--dir",
+        &dir.0.display().to_string(),
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-port",
+        &fleet::free_port().to_string(),
+        "--cluster-announce-ip",
+        "127.0.0.1",
+    ])
+}
+
+/// Each side's reply with its own node id, port and bus port written the same way (the ids are
+/// both 40 characters, so bulk lengths stay true).
+fn neutral(reply: &[u8], id: &str, port: u16, cport: u16) -> String {
+    text(reply)
+        .replace(id, &"I".repeat(40))
+        .replace(&format!(":{port}@{cport}"), ":PORT@CPORT")
+        .replace(&format!(":{port}\r\n"), ":PORT\r\n")
+}
+
+fn cport_of(nodes: &[u8]) -> u16 {
+    let nodes = body(nodes);
+    let address = nodes.split(' ').nth(1).expect("address");
+    let cport = address.split('@').nth(1).expect("@cport");
+    cport
+        .split(',')
+        .next()
+        .unwrap_or(cport)
+        .parse()
+        .expect("cport")
+}
+
+#[test]
+fn delslotsrange_matches_a_redis_node() {
+    let dir = TempDir::new("delslotsrange");
+    let redis = lone_redis_node(&dir);
+    let node = start_node(&dir, 0);
+    let mut ours = node.raw();
+    let mut theirs = RawClient {
+        stream: std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect"),
+    };
+    theirs
+        .stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let their_id = body(&call(&mut theirs, "cluster myid"));
+    let their_cport = cport_of(&call(&mut theirs, "cluster nodes"));
+    let our_cport = cport_of(&call(&mut ours, "cluster nodes"));
+    let ours_neutral = |reply: &[u8]| neutral(reply, &id(0), node.port(), our_cport);
+    let theirs_neutral = |reply: &[u8]| neutral(reply, &their_id, redis.port, their_cport);
+    for request in [
+        "cluster addslotsrange 0 100 200 300",
+        // Owned ranges, then the same again: the first unassigned slot is named.
+        "cluster delslotsrange 0 10",
+        "cluster delslotsrange 0 10",
+        "cluster delslotsrange 5000 5001",
+        // Checked whole before anything is removed: 250-299 stay.
+        "cluster delslotsrange 250 310",
+        "cluster delslotsrange 50 40",
+        "cluster delslotsrange 1 2 3",
+        "cluster delslotsrange 1",
+        "cluster delslotsrange",
+        "cluster delslotsrange 0 16384",
+        "cluster delslotsrange 16384 16384",
+        "cluster delslotsrange -1 5",
+        "cluster delslotsrange a 5",
+        "cluster delslotsrange 5 a",
+        "cluster delslotsrange 20 30 25 35",
+        "cluster delslotsrange 36 36 36 36",
+        "cluster delslotsrange 20 30 31 35",
+        "cluster delslotsrange 200 210 300 300",
+        "cluster slots",
+        "cluster shards",
+        "cluster nodes",
+        "cluster delslotsrange 11 19 36 100 211 299",
+        "cluster slots",
+        "cluster nodes",
+    ] {
+        let (a, b) = (call(&mut ours, request), call(&mut theirs, request));
+        if request == "cluster shards" {
+            // Redis 7.0 counts a lone node's replication offset and health its own way; the
+            // slot list is what DELSLOTSRANGE changed.
+            assert_eq!(shape(&a), shape(&b), "{request}");
+            let slots = |r: &[u8]| text(r).split("nodes").next().unwrap_or("").to_string();
+            assert_eq!(slots(&a), slots(&b), "{request}");
+            continue;
+        }
+        assert_eq!(ours_neutral(&a), theirs_neutral(&b), "{request}");
+    }
+    // CLUSTER INFO afterwards: every field but the message counters, value for value.
+    let info = |reply: &[u8]| -> Vec<String> {
+        body(reply)
+            .lines()
+            .filter(|l| !l.starts_with("cluster_stats_messages_"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        call(&mut ours, "cluster addslotsrange 7 9"),
+        call(&mut theirs, "cluster addslotsrange 7 9")
+    );
+    assert_eq!(
+        info(&call(&mut ours, "cluster info")),
+        info(&call(&mut theirs, "cluster info"))
+    );
+}
+
+#[test]
+fn announced_address_in_what_clients_read_as_redis() {
+    let dir = TempDir::new("announce");
+    let redis = lone_redis_node(&dir);
+    let file = dir.0.join("announced.conf");
+    // Given at start: what a node behind NAT or in a container is set up with.
+    let node = TestServer::start_with(move |c| {
+        c.cluster_enabled = Mode::Yes;
+        c.cluster_config_file = file.display().to_string();
+        c.cluster_node_id = id(0);
+        c.cluster_announce_ip = "10.1.2.3".to_string();
+        c.cluster_announce_port = 7000;
+        c.cluster_announce_bus_port = 17001;
+    });
+    let mut ours = node.raw();
+    let mut theirs = RawClient {
+        stream: std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect"),
+    };
+    theirs
+        .stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    for set in [
+        "config set cluster-announce-ip 10.1.2.3",
+        "config set cluster-announce-port 7000",
+        "config set cluster-announce-bus-port 17001",
+    ] {
+        assert_eq!(call(&mut theirs, set), b"+OK\r\n");
+    }
+    let their_id = body(&call(&mut theirs, "cluster myid"));
+    let neutral_id = |reply: &[u8], id: &str| text(reply).replace(id, &"I".repeat(40));
+    assert_eq!(
+        call(&mut ours, "cluster addslotsrange 0 99"),
+        call(&mut theirs, "cluster addslotsrange 0 99")
+    );
+    for request in ["cluster nodes", "cluster slots", "cluster shards"] {
+        let (a, b) = (call(&mut ours, request), call(&mut theirs, request));
+        if request == "cluster shards" {
+            // The address fields as Redis's; its replication offset and health of a lone
+            // node are its own.
+            assert_eq!(shape(&a), shape(&b), "{request}");
+            for field in [
+                "$2\r\nip\r\n$8\r\n10.1.2.3\r\n",
+                "$8\r\nendpoint\r\n$8\r\n10.1.2.3\r\n",
+                "$4\r\nport\r\n:7000\r\n",
+            ] {
+                assert!(text(&a).contains(field), "{field}: {}", text(&a));
+                assert!(text(&b).contains(field), "{field}: {}", text(&b));
+            }
+            continue;
+        }
+        assert_eq!(
+            neutral_id(&a, &id(0)),
+            neutral_id(&b, &their_id),
+            "{request}"
+        );
+    }
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(" 10.1.2.3:7000@17001 myself,master "));
+    // Changed at runtime, as Redis allows; out of range refused with Redis's text.
+    for request in [
+        "config set cluster-announce-port 7100",
+        "config set cluster-announce-bus-port 17100",
+        "config set cluster-announce-ip 10.9.9.9",
+        "cluster nodes",
+        "cluster slots",
+        "config set cluster-announce-port 70000",
+        "config set cluster-announce-port -1",
+        "config set cluster-announce-bus-port 65536",
+        "config get cluster-announce-port",
+        "config get cluster-announce-ip",
+    ] {
+        let (a, b) = (call(&mut ours, request), call(&mut theirs, request));
+        assert_eq!(
+            neutral_id(&a, &id(0)),
+            neutral_id(&b, &their_id),
+            "{request}"
+        );
+    }
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(" 10.9.9.9:7100@17100 myself,master "));
+    // The bus port Redis would listen on is the listening port's, whatever port is announced.
+    assert_eq!(
+        call(&mut ours, "config set cluster-announce-bus-port 0"),
+        b"+OK\r\n"
+    );
+    let cport = bus_port(node.port());
+    let announced = format!(" 10.9.9.9:7100@{cport} myself,master ");
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(&announced));
+    // cluster-port, fixed at start as in Redis, is the bus port shown when none is announced.
+    assert_eq!(
+        call(&mut ours, "config set cluster-port 40000"),
+        call(&mut theirs, "config set cluster-port 40000")
+    );
+    let file = dir.0.join("bus.conf");
+    let bus = TestServer::start_with(move |c| {
+        c.cluster_enabled = Mode::Yes;
+        c.cluster_config_file = file.display().to_string();
+        c.cluster_port = 40000;
+    });
+    let shown = format!(":{}@40000 myself,master ", bus.port());
+    assert!(body(&call(&mut bus.raw(), "cluster nodes")).contains(&shown));
+    assert_eq!(
+        call(&mut bus.raw(), "config set cluster-announce-bus-port 40001"),
+        b"+OK\r\n"
+    );
+    let shown = format!(":{}@40001 myself,master ", bus.port());
+    assert!(body(&call(&mut bus.raw(), "cluster nodes")).contains(&shown));
+    // Back to where it listens (Redis, a lone node, would know no ip at all until a peer
+    // tells it; cachet gives the address it listens on).
+    assert_eq!(
+        call(&mut ours, &["config", "set", "cluster-announce-ip", ""]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        call(&mut ours, "config set cluster-announce-port 0"),
+        b"+OK\r\n"
+    );
+    let listening = format!(" 127.0.0.1:{}@", node.port());
+    assert!(body(&call(&mut ours, "cluster nodes")).contains(&listening));
+    // Clients are redirected to the address a node is known at in the topology.
+    let other = start_node(&dir, 1);
+    let json = format!(
+        r#"[{{"slot_ranges": [{{"start": 0, "end": 8191}}], "master": {{"id": "{}", "ip": "10.1.2.3", "port": 7000, "cport": 17001}}}},
+            {{"slot_ranges": [{{"start": 8192, "end": 16383}}], "master": {{"id": "{}", "ip": "127.0.0.1", "port": {}}}}}]"#,
+        id(0),
+        id(1),
+        other.port()
+    );
+    assert_eq!(install(&mut other.raw(), &json), b"+OK\r\n");
+    // "foo" hashes to 12182, "bar" to 5061.
+    assert_eq!(
+        call(&mut other.raw(), "get bar"),
+        b"-MOVED 5061 10.1.2.3:7000\r\n"
+    );
+    let mut raw = other.raw();
+    let migrating = format!("cluster setslot 12182 migrating {}", id(0));
+    assert_eq!(call(&mut raw, migrating.as_str()), b"+OK\r\n");
+    assert_eq!(call(&mut raw, "get foo"), b"-ASK 12182 10.1.2.3:7000\r\n");
 }

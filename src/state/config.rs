@@ -127,6 +127,7 @@ pub struct ConfigValues {
     pub cluster_announce_ip: String,
     pub cluster_announce_port: u16,
     pub cluster_announce_bus_port: u16,
+    pub cluster_port: u16,
     pub cluster_require_full_coverage: bool,
     pub cluster_allow_reads_when_down: bool,
     /// Milliseconds without an answer before a node of the topology is taken as failed.
@@ -448,6 +449,7 @@ impl Default for ConfigValues {
             cluster_announce_ip: String::new(),
             cluster_announce_port: 0,
             cluster_announce_bus_port: 0,
+            cluster_port: 0,
             cluster_require_full_coverage: true,
             cluster_allow_reads_when_down: false,
             cluster_node_timeout: 15000,

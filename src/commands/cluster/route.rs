@@ -106,9 +106,12 @@ pub fn route(
         if existing > 0 {
             return Err(CmdError::Cluster(ClusterError::TryAgain));
         }
+        // Migrating to itself (Redis accepts that SETSLOT): Redis serves the command here, where
+        // an ASK to itself would send the client round in a loop.
         let target = topology
             .migrating
             .get(&slot)
+            .filter(|id| **id != topology.myself)
             .and_then(|id| topology.node(id));
         if let Some(target) = target {
             return Err(CmdError::Cluster(ClusterError::Ask {

@@ -80,10 +80,22 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "0",
         mutable: true,
         protected: false,
-        help: "The bus port shown in CLUSTER NODES (cachet has no bus); 0: port + 10000.",
+        help: "The bus port shown in CLUSTER NODES (cachet has no bus); 0: cluster-port, else the listening port + 10000.",
         get: |c| c.cluster_announce_bus_port.to_string(),
         set: |c, a| {
             c.cluster_announce_bus_port = int(a, 0, 65535)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "cluster-port",
+        default: "0",
+        mutable: false,
+        protected: false,
+        help: "The bus port shown in CLUSTER NODES when cluster-announce-bus-port is 0 (cachet listens on no bus port); 0: port + 10000.",
+        get: |c| c.cluster_port.to_string(),
+        set: |c, a| {
+            c.cluster_port = int(a, 0, 65535)?;
             Ok(())
         },
     },

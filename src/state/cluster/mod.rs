@@ -424,7 +424,8 @@ pub fn config_file(values: &ConfigValues) -> Option<PathBuf> {
 }
 
 /// The address this node gives clients: `cluster-announce-*`, else where it listens (`cport`
-/// is the bus port Redis would use, port + 10000; cachet has no bus).
+/// is the bus port Redis would use: `cluster-port`, else the listening port + 10000 even when
+/// another port is announced, as Redis's `deriveAnnouncedPorts`; cachet has no bus).
 pub fn announced(values: &ConfigValues, local: SocketAddr) -> (String, u16, u16) {
     let ip = if !values.cluster_announce_ip.is_empty() {
         values.cluster_announce_ip.clone()
@@ -438,7 +439,8 @@ pub fn announced(values: &ConfigValues, local: SocketAddr) -> (String, u16, u16)
         port => port,
     };
     let cport = match values.cluster_announce_bus_port {
-        0 => port.checked_add(10000).unwrap_or(port),
+        0 if values.cluster_port != 0 => values.cluster_port,
+        0 => local.port().checked_add(10000).unwrap_or(port),
         cport => cport,
     };
     (ip, port, cport)
