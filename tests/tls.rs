@@ -1340,11 +1340,6 @@ fn cluster_probes_go_over_tls_under_tls_cluster() {
         shard(2, "", dead),
     );
     for &addr in &addrs {
-        // TLS only: TestServer cannot wait over plaintext for the cluster index to load.
-        fleet::wait_until("the TLS-only node has loaded", || {
-            let info = tls_call(addr, &certs, &["INFO", "persistence"]);
-            info.windows(11).any(|w| w == b"loading:0\r\n")
-        });
         assert_eq!(
             tls_call(addr, &certs, &["CACHE.CLUSTER", "CONFIG", &json]),
             b"+OK\r\n"
