@@ -411,6 +411,22 @@ fn client_list_and_info() {
 fn client_kill_forms() {
     let server = TestServer::start();
     let mut a = server.raw();
+    // TestServer's own connection (its wait for the load) may not have left yet: the counts of
+    // killed clients below assume only this test's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while a
+        .call(&[b"CLIENT", b"LIST"])
+        .split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"id="))
+        .count()
+        > 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "TestServer's connection never left"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let mut b = server.raw();
     let id_a = client_id(&mut a);
     let id_b = client_id(&mut b);
