@@ -332,6 +332,14 @@ pub enum CmdError {
     InvalidRegion(Box<str>),
     /// CACHE.REGION DEL/INFO of a region that is not configured.
     NoSuchRegion,
+    /// CACHE.COMPRESSION TRAIN with `compression-dict off`.
+    DictOff,
+    /// CACHE.COMPRESSION TRAIN of a prefix with fewer samples than a training needs (quoted).
+    DictTooFewSamples(Box<[u8]>),
+    /// CACHE.COMPRESSION TRAIN of a prefix that has all the dictionaries it may keep (quoted).
+    DictAtLimit(Box<[u8]>),
+    /// zstd's trainer refused the samples; its reason.
+    DictTraining(Box<str>),
 
     /// A complete message that quotes client bytes as they came (not necessarily UTF-8) and as
     /// Redis cuts them: the unknown-command error, built by `CmdError::unknown_command`; nothing
@@ -589,6 +597,10 @@ impl CmdError {
             ImportLine(reason) => return format!("ERR invalid import line: {reason}").into(),
             InvalidRegion(reason) => return format!("ERR invalid region: {reason}").into(),
             NoSuchRegion => "ERR no such region",
+            DictOff => "ERR compression dictionaries are off (CONFIG SET compression-dict on)",
+            DictTraining(reason) => {
+                return format!("ERR dictionary training failed: {reason}").into()
+            }
             ImportKeyMismatch => "ERR the key argument is not the line's key",
             WarmRunning => "ERR a warm-up is already running (CACHE.WARM STATUS, CACHE.WARM ABORT)",
             WarmAddress => "ERR invalid source address, expected host:port",
@@ -737,6 +749,8 @@ impl CmdError {
             | AclDryrunNoCommand(_)
             | AclRule(_)
             | AclLoad(_)
+            | DictTooFewSamples(_)
+            | DictAtLimit(_)
             | ExecRejected(_) => {
                 return String::from_utf8_lossy(&self.message_bytes())
                     .into_owned()
@@ -790,6 +804,20 @@ impl CmdError {
                 quoting("ERR Unknown client type '", name, usize::MAX, "'")
             }
             CmdError::AclRule(text) | CmdError::AclLoad(text) => joined("ERR ", text, ""),
+            CmdError::DictTooFewSamples(prefix) => quoting(
+                "ERR not enough samples to train a dictionary for prefix '",
+                prefix,
+                usize::MAX,
+                // engine::dictionary::MIN_TRAIN_SAMPLES (its tests pin it to this text).
+                "' (at least 16 needed)",
+            ),
+            CmdError::DictAtLimit(prefix) => quoting(
+                "ERR prefix '",
+                prefix,
+                usize::MAX,
+                // engine::dictionary::MAX_PER_PREFIX (its tests pin it to this text).
+                "' already has the 4 dictionaries it may keep",
+            ),
             CmdError::NoSuchUser(name) => quoting("ERR No such user '", name, usize::MAX, "'"),
             CmdError::AclUnknownCategory(name) => quoting("ERR Unknown category '", name, 128, "'"),
             CmdError::AclDryrunNoUser(name) => {

@@ -70,6 +70,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         cache::stats::COMMANDS,
         cache::peer::COMMANDS,
         cache::region::COMMANDS,
+        cache::compression::COMMANDS,
         cache::export::COMMANDS,
         cache::warm::COMMANDS,
         cluster::COMMANDS,

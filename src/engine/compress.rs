@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use zstd::bulk::{Compressor, Decompressor};
+use zstd::zstd_safe::DCtx;
+
+use crate::engine::dictionary::{self, Dictionary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(u8)]
@@ -45,7 +48,7 @@ impl Level {
 
     /// zstd's level: 1 is its fastest regular level; 19 its strongest before the `--ultra` levels,
     /// whose window sizes would cost more memory than a cache value saves.
-    fn zstd(self) -> i32 {
+    pub(crate) fn zstd(self) -> i32 {
         match self {
             Level::None => 0,
             Level::Fast => 1,
@@ -139,6 +142,7 @@ thread_local! {
     static COMPRESSOR: RefCell<Option<(i32, Compressor<'static>)>> = const { RefCell::new(None) };
     static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> =
         RefCell::new(Decompressor::new().ok());
+    static DICT_DECOMPRESSOR: RefCell<DCtx<'static>> = RefCell::new(DCtx::create());
 }
 
 fn with_compressor<T>(
@@ -173,11 +177,34 @@ pub struct Work {
 /// a decompression on every read) and the work done, or `None` when no attempt is made:
 /// compression off or shorter than the minimum.
 pub fn compress(value: &[u8], settings: Settings) -> Option<(Option<Vec<u8>>, Work)> {
-    if settings.level == Level::None || value.len() < settings.min_size || value.is_empty() {
+    compress_with(value, settings, None)
+}
+
+/// Whether `compress` would try `value` (the values a dictionary is sampled from).
+pub fn eligible(value: &[u8], settings: Settings) -> bool {
+    settings.level != Level::None && value.len() >= settings.min_size && !value.is_empty()
+}
+
+/// `compress` with a prefix's dictionary (`engine::dictionary`): its id goes into the frame.
+pub fn compress_with(
+    value: &[u8],
+    settings: Settings,
+    dictionary: Option<&Dictionary>,
+) -> Option<(Option<Vec<u8>>, Work)> {
+    if !eligible(value, settings) {
         return None;
     }
     let started = Instant::now();
-    let frame = with_compressor(settings.level.zstd(), |c| c.compress(value).ok());
+    let frame = match dictionary.and_then(|d| d.cdict(settings.level)) {
+        Some(cdict) => with_compressor(settings.level.zstd(), |c| {
+            let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(value.len()));
+            c.context_mut()
+                .compress_using_cdict(&mut frame, value, cdict)
+                .ok()?;
+            Some(frame)
+        }),
+        None => with_compressor(settings.level.zstd(), |c| c.compress(value).ok()),
+    };
     let elapsed = started.elapsed();
     COMPRESS_US.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     let frame = match frame {
@@ -207,15 +234,27 @@ pub fn original_len(frame: &[u8]) -> usize {
 }
 
 /// The original bytes of a frame this process compressed. A frame that does not decode (which
-/// only a bug could make) reads as empty rather than taking the server down.
+/// only a bug could make) reads as empty rather than taking the server down. A frame written
+/// with a dictionary names it (`engine::dictionary`), and is read with that one whatever was
+/// trained since.
 pub fn decompress(frame: &[u8]) -> Vec<u8> {
     let started = Instant::now();
-    let bytes = DECOMPRESSOR
-        .with(|d| match &mut *d.borrow_mut() {
+    let bytes = match zstd::zstd_safe::get_dict_id_from_frame(frame) {
+        Some(id) => dictionary::lookup(id.get()).and_then(|dict| {
+            DICT_DECOMPRESSOR.with(|d| {
+                let mut out = Vec::with_capacity(original_len(frame));
+                d.borrow_mut()
+                    .decompress_using_ddict(&mut out, frame, dict.ddict())
+                    .ok()?;
+                Some(out)
+            })
+        }),
+        None => DECOMPRESSOR.with(|d| match &mut *d.borrow_mut() {
             Some(d) => d.decompress(frame, original_len(frame)).ok(),
             None => None,
-        })
-        .unwrap_or_default();
+        }),
+    }
+    .unwrap_or_default();
     DECOMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     DECOMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
     bytes

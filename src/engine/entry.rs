@@ -630,15 +630,26 @@ impl Entry {
     /// the bit commands change them a little at a time, and each edit would recompress it all.
     /// Returns the work done when an attempt was made.
     pub fn compress(&mut self, settings: compress::Settings) -> Option<compress::Work> {
-        if self.kind() != Kind::Str || self.is_compressed() {
-            return None;
-        }
-        let (frame, work) = compress::compress(self.payload(), settings)?;
+        self.compress_with(settings, None)
+    }
+
+    /// `compress` with the key's prefix dictionary (`engine::dictionary`).
+    pub fn compress_with(
+        &mut self,
+        settings: compress::Settings,
+        dictionary: Option<&crate::engine::dictionary::Dictionary>,
+    ) -> Option<compress::Work> {
+        let (frame, work) = compress::compress_with(self.plain_str()?, settings, dictionary)?;
         if let Some(frame) = frame {
             self.replace_payload(&frame);
             self.set_flag(COMPRESSED, true);
         }
         Some(work)
+    }
+
+    /// The bytes of a string `compress` may store as a frame: plain (not `raw`), not compressed.
+    pub fn plain_str(&self) -> Option<&[u8]> {
+        (self.kind() == Kind::Str && !self.is_compressed()).then(|| self.payload())
     }
 
     pub fn is_string(&self) -> bool {

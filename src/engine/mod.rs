@@ -5,6 +5,7 @@
 
 pub mod analytics;
 pub mod compress;
+pub mod dictionary;
 pub mod dump;
 pub mod entry;
 pub mod evict;
@@ -170,6 +171,8 @@ pub struct Keyspace {
     pub sweeper: invalidate::Sweeper,
     /// Prefixes with budgets of their own (see `region`).
     pub regions: region::Regions,
+    /// Per-prefix compression dictionaries (see `dictionary`).
+    pub dictionaries: dictionary::Dictionaries,
 }
 
 impl Keyspace {
@@ -189,6 +192,7 @@ impl Keyspace {
             notices: notice::Notices::new(count, databases),
             sweeper: invalidate::Sweeper::default(),
             regions: region::Regions::default(),
+            dictionaries: dictionary::Dictionaries::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
         keyspace.set_compression(compress::Settings::default());
@@ -279,6 +283,7 @@ impl Keyspace {
             db,
             totals: &self.totals,
             regions: &self.regions,
+            dictionaries: &self.dictionaries,
             notices: &self.notices,
             settings: self.eviction_settings(),
             compression: self.compression(),
@@ -542,10 +547,12 @@ impl Keyspace {
         self.for_each_shard(|_, shard| shard.stats = ShardStats::default());
     }
 
-    /// Bytes held by the data: entries and table slots of every database, and the eviction
-    /// sketches.
+    /// Bytes held by the data: entries and table slots of every database, the eviction
+    /// sketches, and the compression dictionaries with their samples.
     pub fn memory(&self) -> usize {
-        self.totals.bytes.load(Ordering::Relaxed) + self.notices.names.memory()
+        self.totals.bytes.load(Ordering::Relaxed)
+            + self.notices.names.memory()
+            + self.dictionaries.memory()
     }
 
     /// `used_memory`: the data plus the baseline. This is what `maxmemory` limits.

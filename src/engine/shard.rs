@@ -262,6 +262,7 @@ pub struct DbShard<'a> {
     pub db: usize,
     pub totals: &'a Totals,
     pub regions: &'a Regions,
+    pub dictionaries: &'a crate::engine::dictionary::Dictionaries,
     pub notices: &'a Notices,
     pub settings: EvictionSettings,
     /// What a string written without `COMPRESS` is compressed with.
@@ -651,8 +652,22 @@ impl DbShard<'_> {
     }
 
     /// Every write's compression, counted for the `stats-prefixes` its key starts with.
+    /// With `compression-dict on`, the value is offered as a sample of its key's prefix and
+    /// compressed with the prefix's dictionary, when it has one.
     fn compress(&mut self, entry: &mut Entry, settings: compress::Settings) {
-        if let Some(work) = entry.compress(settings) {
+        let dictionary = if self.dictionaries.enabled() {
+            let prefix = self.dictionaries.prefix(entry.key());
+            if let Some(value) = entry.plain_str().filter(|v| compress::eligible(v, settings)) {
+                self.dictionaries.offer(prefix, value);
+            }
+            self.dictionaries.current(prefix)
+        } else {
+            None
+        };
+        if let Some(work) = entry.compress_with(settings, dictionary.as_deref()) {
+            if let Some(dictionary) = &dictionary {
+                dictionary.record(&work);
+            }
             self.analytics.record_compression(entry.key(), work);
         }
     }

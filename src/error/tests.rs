@@ -316,6 +316,10 @@ fn every_message_as_redis_sends_it() {
         (NoSuchRegion, b"ERR no such region"),
         (Loading, b"LOADING Redis is loading the dataset in memory"),
         (AclRule(b"Error in ACL SETUSER modifier '~\xff': Syntax error"[..].into()), b"ERR Error in ACL SETUSER modifier '~\xff': Syntax error"),
+        (DictOff, b"ERR compression dictionaries are off (CONFIG SET compression-dict on)"),
+        (DictTooFewSamples(b"doc\xff:"[..].into()), b"ERR not enough samples to train a dictionary for prefix 'doc\xff:' (at least 16 needed)"),
+        (DictAtLimit(b"doc:"[..].into()), b"ERR prefix 'doc:' already has the 4 dictionaries it may keep"),
+        (DictTraining("Src size is incorrect".into()), b"ERR dictionary training failed: Src size is incorrect"),
     ];
     let mut seen: Vec<(&[u8], std::mem::Discriminant<CmdError>)> = Vec::new();
     let mut covered = std::collections::HashSet::new();

@@ -23,6 +23,14 @@ pub async fn cron(server: Arc<Server>) {
         server.used_memory();
         server.migrate_sockets.close_idle();
         crate::state::persistence::cron(&server);
+        if server.keyspace.dictionaries.wants_training() {
+            // Not awaited: a training (zstd's trainer on up to TRAIN_BYTES of samples) may take
+            // longer than a tick, and needs no lock the cycle below takes.
+            let server = server.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = server.keyspace.dictionaries.train(None, true);
+            });
+        }
         let budget = period * CYCLE_TIME_PERCENT / 100;
         let server = server.clone();
         let _ = tokio::task::spawn_blocking(move || {

@@ -192,8 +192,15 @@ impl Server {
             .set_secret(&self.config.read().coherence_secret);
         self.coherence.configure(coherence);
         self.keyspace.set_eviction_settings(settings);
-        self.keyspace
-            .set_compression(self.config.read().compression());
+        {
+            let config = self.config.read();
+            self.keyspace.set_compression(config.compression());
+            self.keyspace.dictionaries.configure(
+                config.compression_dict,
+                config.compression_dict_prefix_delimiter.as_bytes(),
+                config.compression_dict_size,
+            );
+        }
         self.tracking.max_keys.store(
             self.config.read().tracking_table_max_keys,
             Ordering::Relaxed,

@@ -398,6 +398,18 @@ fn write_snapshot(server: &Server) -> Result<(), ()> {
             .into_iter()
             .map(|(node, run, seq)| (serde_bytes::ByteBuf::from(node.to_vec()), run, seq))
             .collect(),
+        dictionaries: server
+            .keyspace
+            .dictionaries
+            .saved()
+            .into_iter()
+            .map(|(prefix, bytes)| {
+                (
+                    serde_bytes::ByteBuf::from(prefix.into_vec()),
+                    serde_bytes::ByteBuf::from(bytes.into_vec()),
+                )
+            })
+            .collect(),
     };
     persistence.keys_total.store(
         server.keyspace.totals.keys.load(Ordering::Relaxed) as u64,

@@ -9,6 +9,7 @@
 //! GETSET...) starts from the defaults (normal, cost 1, no tags) unless it is CACHE.SET ... KEEPMETA;
 //! an in-place change (APPEND, INCR, EXPIRE...) goes through `DbShard::modify` and keeps them.
 
+pub mod compression;
 pub mod export;
 pub mod peer;
 pub mod region;

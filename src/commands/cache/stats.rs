@@ -179,9 +179,37 @@ fn cache_stats(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         })
         .collect();
     fields.push(field("regions", Stat::Map(regions)));
+    fields.push(field("compression_dictionaries", dictionary_fields(keyspace)));
     append_tag_fields(ctx, &request, &mut fields)?;
     write_fields(ctx.out, &fields);
     Ok(())
+}
+
+/// The compression dictionaries: how many, their memory (samples included), and per prefix
+/// followed whether new writes use one, with what ratio.
+fn dictionary_fields(keyspace: &crate::engine::Keyspace) -> Stat {
+    let dictionaries = &keyspace.dictionaries;
+    let totals = dictionaries.totals();
+    let prefixes = dictionaries
+        .reports()
+        .into_iter()
+        .map(|r| {
+            let (_, values, ratio) = r.current.unwrap_or_default();
+            let figures = vec![
+                field("dictionaries", Stat::Int(r.dictionaries as u64)),
+                field("in_use", Stat::Int(u64::from(r.current.is_some()))),
+                field("values", Stat::Int(values)),
+                field("ratio", Stat::Double(ratio)),
+                field("samples", Stat::Int(r.samples as u64)),
+            ];
+            (r.prefix.into_vec(), Stat::Map(figures))
+        })
+        .collect();
+    Stat::Map(vec![
+        field("dictionaries", Stat::Int(totals.dictionaries as u64)),
+        field("memory", Stat::Int(dictionaries.memory() as u64)),
+        field("prefixes", Stat::Map(prefixes)),
+    ])
 }
 
 /// Tags listed under `top_tags`, the largest by bytes.

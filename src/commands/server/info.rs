@@ -660,6 +660,38 @@ fn compression_section(info: &mut InfoText, server: &Server) {
     info.field("decompressed_values", decompressed);
     info.field("compress_cpu_us", compress_us);
     info.field("decompress_cpu_us", decompress_us);
+    let dictionaries = &server.keyspace.dictionaries;
+    let totals = dictionaries.totals();
+    info.field(
+        "compression_dict",
+        if dictionaries.enabled() { "on" } else { "off" },
+    );
+    info.field("compression_dicts", totals.dictionaries);
+    info.field("compression_dicts_in_use", totals.in_use);
+    info.field("compression_dict_memory", dictionaries.memory());
+    info.field("compression_dict_trainings", totals.trainings);
+    info.field("compression_dict_samples", totals.samples);
+    info.field("compression_dict_sample_bytes", totals.sample_bytes);
+    info.field(
+        "compression_dict_missing_reads",
+        crate::engine::dictionary::missing_reads(),
+    );
+    info.field("compression_dict_load_skipped", totals.load_skipped);
+    // One line per prefix followed (at most dictionary::MAX_PREFIXES), the prefix last: a comma
+    // in it cannot shift the figures.
+    for (index, report) in dictionaries.reports().iter().enumerate() {
+        let (id, values, ratio) = report.current.unwrap_or_default();
+        info.field(
+            &format!("compression_dict_prefix{index}"),
+            format!(
+                "dictionaries={},in_use={},dict_id={id},values={values},ratio={ratio:.2},samples={},prefix={}",
+                report.dictionaries,
+                u8::from(report.current.is_some()),
+                report.samples,
+                String::from_utf8_lossy(&report.prefix),
+            ),
+        );
+    }
     // Per `stats-prefixes` entry (at most MAX_STATS_PREFIXES lines, so a bounded set of metric
     // labels): what the writes of its keys compressed since the start or CACHE.STATS RESET.
     for (index, counter) in server.keyspace.prefix_stats().iter().enumerate() {

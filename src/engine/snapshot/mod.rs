@@ -65,6 +65,12 @@ pub struct Header {
     /// the files of earlier versions.
     #[serde(default)]
     pub coherence_positions: Vec<(ByteBuf, u64, u64)>,
+    /// `compression-dict`: each prefix's current dictionary (prefix, zstd dictionary with its
+    /// id), so that a restarted daemon compresses with them at once, the loaded strings first:
+    /// the header is read before any record. Records hold strings as their original bytes, so no
+    /// record needs a dictionary to be read. Absent from the files of earlier versions.
+    #[serde(default)]
+    pub dictionaries: Vec<(ByteBuf, ByteBuf)>,
 }
 
 /// What a daemon that stopped cleanly leaves beside its last snapshot (`<dbfilename>.run`), so
@@ -660,6 +666,15 @@ impl Keyspace {
         mut progress: impl FnMut(&Totals),
     ) -> Result<(Header, Totals), SnapshotError> {
         let header = read_header(input)?;
+        let saved: Vec<(Box<[u8]>, Box<[u8]>)> = header
+            .dictionaries
+            .iter()
+            .map(|(prefix, bytes)| (prefix.to_vec().into(), bytes.to_vec().into()))
+            .collect();
+        let (_, skipped) = self.dictionaries.restore(&saved);
+        if skipped > 0 {
+            tracing::warn!(skipped, "snapshot dictionaries not usable, left out");
+        }
         let mut totals = Totals::default();
         let mut seen = 0u64;
         let mut index = 0u64;

@@ -24,6 +24,7 @@ fn header() -> Header {
         cachet_version: "test".into(),
         databases: 2,
         coherence_positions: vec![(ByteBuf::from(b"peer".to_vec()), 7, 42)],
+        dictionaries: Vec::new(),
     }
 }
 
