@@ -9,10 +9,16 @@
 # 116 B), i.e. what the server spends on top of the bytes the client asked it to keep.
 #   json:   $JSON_KEYS (200,000) JSON documents of 1-8 KB from a fixed seed (nested objects, field
 #           names repeated, words and numbers from small sets), keys "doc:%012d" (redis-benchmark's __rand_int__).
+#           Sizes: $JSON_MIN-$JSON_MAX bytes (1000-8000; e.g. 256-1024 for small values, with
+#           COMPRESSION_MIN_SIZE=256, cachet's `compression-min-size`, 1024 by default).
 #           Memory: each of $JSON_SERVERS (redis, cachet = compression off, cachet-fast,
-#           cachet-default = `compression-level fast|default`) started alone: bytes per key (RSS
+#           cachet-default = `compression-level fast|default`, cachet-fast-dict = fast with
+#           `compression-dict on`) started alone: bytes per key (RSS
 #           and used_memory growth / keys), and the server's CPU µs per request of the load (SETs)
 #           (redis-cli --pipe) and of as many GETs of random documents (redis-benchmark -c 50 -P 16).
+#           A `-dict` server is loaded twice: the first pass samples the documents and trains
+#           (in the background, then `CACHE.COMPRESSION TRAIN` for what is left), the second
+#           rewrites them with the dictionary; its figures (memory, SET CPU) are the second pass's.
 #           Throughput: redis-server and cachet with `compression-level $JSON_LEVEL` (fast) run
 #           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs and then the
 #           GETs against both servers, which one goes first alternating per round; per round the
@@ -22,7 +28,7 @@
 # $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving).
 #
 # Usage: scripts/bench-memory.sh [keys=1000000]
-# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
+# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
 #      SERVER_CPU (1), LOAD_CPU (0), REDIS_PORT (16391), CACHET_PORT (16392).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +36,9 @@ cd "$(dirname "$0")/.."
 KEYS=${1:-1000000}
 SETS=${SETS:-"plain tagged json"}
 JSON_KEYS=${JSON_KEYS:-200000}
+JSON_MIN=${JSON_MIN:-1000}
+JSON_MAX=${JSON_MAX:-8000}
+COMPRESSION_MIN_SIZE=${COMPRESSION_MIN_SIZE:-1024}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 REDIS_PORT=${REDIS_PORT:-16391}
@@ -54,7 +63,7 @@ trap cleanup EXIT
 
 # Writes the RESP load of one data set for one server to a file.
 generate() { # set server file
-  python3 - "$1" "$2" "$3" "$KEYS" "$JSON_KEYS" <<'PY'
+  python3 - "$1" "$2" "$3" "$KEYS" "$JSON_KEYS" "$JSON_MIN" "$JSON_MAX" <<'PY'
 import json, random, sys
 which, server, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 value = b"x" * 100
@@ -89,7 +98,7 @@ if which == "json":
     with open(path, "wb") as f:
         total = 0
         for i in range(count):
-            value = doc(rng, rng.randrange(1000, 8000))
+            value = doc(rng, rng.randrange(int(sys.argv[6]), int(sys.argv[7])))
             total += len(value)
             f.write(cmd(b"SET", b"doc:%012d" % i, value))
         open(path + ".bytes", "w").write(str(total))
@@ -175,11 +184,22 @@ for set in $SETS; do
       case $server in
         redis) start redis "$REDIS_PORT"; port=$REDIS_PORT ;;
         cachet) start cachet "$CACHET_PORT"; port=$CACHET_PORT ;;
-        cachet-*) start cachet "$CACHET_PORT" --compression-level "${server#cachet-}"; port=$CACHET_PORT ;;
+        cachet-*-dict)
+          level=${server#cachet-}
+          start cachet "$CACHET_PORT" --compression-level "${level%-dict}" \
+            --compression-min-size "$COMPRESSION_MIN_SIZE" --compression-dict on
+          port=$CACHET_PORT ;;
+        cachet-*) start cachet "$CACHET_PORT" --compression-level "${server#cachet-}" \
+            --compression-min-size "$COMPRESSION_MIN_SIZE"; port=$CACHET_PORT ;;
         *) echo "unknown server $server in JSON_SERVERS" >&2; exit 1 ;;
       esac
       base_rss=$(settled_rss "$PID")
       base_used=$(used_memory "$port")
+      case $server in
+        *-dict)
+          pipe_seconds "$port" "$WORK/json.resp" >/dev/null
+          redis-cli -p "$port" cache.compression train >/dev/null ;;
+      esac
       c0=$(cpu_ticks "$PID")
       set_s=$(pipe_seconds "$port" "$WORK/json.resp")
       c1=$(cpu_ticks "$PID")
@@ -195,7 +215,7 @@ for set in $SETS; do
     # Throughput side by side: both servers on the same CPU, loaded, then alternating rounds.
     start redis "$REDIS_PORT"
     OTHER_PID=$PID
-    start cachet "$CACHET_PORT" --compression-level "$JSON_LEVEL"
+    start cachet "$CACHET_PORT" --compression-level "$JSON_LEVEL" --compression-min-size "$COMPRESSION_MIN_SIZE"
     pipe_seconds "$REDIS_PORT" "$WORK/json.resp" >/dev/null
     pipe_seconds "$CACHET_PORT" "$WORK/json.resp" >/dev/null
     for round in $(seq "$ROUNDS"); do

@@ -334,7 +334,8 @@ pub enum CmdError {
     NoSuchRegion,
     /// CACHE.COMPRESSION TRAIN with `compression-dict off`.
     DictOff,
-    /// CACHE.COMPRESSION TRAIN of a prefix with fewer samples than a training needs (quoted).
+    /// CACHE.COMPRESSION TRAIN of a prefix with fewer samples than a training needs (quoted);
+    /// the prefix samples again.
     DictTooFewSamples(Box<[u8]>),
     /// CACHE.COMPRESSION TRAIN of a prefix that has all the dictionaries it may keep (quoted).
     DictAtLimit(Box<[u8]>),
@@ -809,7 +810,7 @@ impl CmdError {
                 prefix,
                 usize::MAX,
                 // engine::dictionary::MIN_TRAIN_SAMPLES (its tests pin it to this text).
-                "' (at least 16 needed)",
+                "' (at least 16 needed); its writes are sampled now",
             ),
             CmdError::DictAtLimit(prefix) => quoting(
                 "ERR prefix '",

@@ -381,3 +381,308 @@ fn compression_is_counted_per_stats_prefix() {
         .unwrap();
     assert!(!text.contains("compression_prefix"), "{text}");
 }
+
+/// The figures of INFO compression's dictionary line for a prefix, by pair name.
+fn dict_line(server: &TestServer, prefix: &str) -> std::collections::HashMap<String, String> {
+    let text: String = redis::cmd("INFO")
+        .arg("compression")
+        .query(&mut server.client())
+        .unwrap();
+    text.lines()
+        .filter(|line| line.starts_with("compression_dict_prefix"))
+        .map(|line| {
+            line.split_once(':')
+                .unwrap()
+                .1
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>()
+        })
+        .find(|figures| figures["prefix"] == prefix)
+        .unwrap_or_else(|| panic!("no dictionary line for {prefix:?} in {text}"))
+}
+
+fn train(server: &TestServer, prefix: Option<&str>) -> redis::RedisResult<i64> {
+    let mut cmd = redis::cmd("CACHE.COMPRESSION");
+    cmd.arg("TRAIN");
+    if let Some(prefix) = prefix {
+        cmd.arg(prefix);
+    }
+    cmd.query(&mut server.client())
+}
+
+/// Small JSON documents (256-1024 B), where dictionaries matter most.
+fn small_docs(rng: &mut fastrand::Rng, n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|_| {
+            let size = rng.usize(256..1024);
+            json_doc(rng, size)
+        })
+        .collect()
+}
+
+fn dictionaries_on(con: &mut redis::Connection) {
+    common::config_set(con, "compression-level", "fast");
+    common::config_set(con, "compression-min-size", "256");
+    common::config_set(con, "compression-dict", "on");
+}
+
+/// Values written with no dictionary, with a first one and with its replacement read back as
+/// redis-server's bytes through every string reader and editor, DUMP included (and cachet's DUMP
+/// restores into redis-server); dictionaries shrink small documents further than plain zstd.
+#[test]
+fn values_of_every_dictionary_answer_redis_bytes() {
+    let mut diff = Differential::start();
+    let mut con = diff.cachet.client();
+    dictionaries_on(&mut con);
+    diff.check_str(&["FLUSHALL"]);
+    let mut rng = fastrand::Rng::with_seed(19);
+    let mut keys = Vec::new();
+    let mut write = |diff: &mut Differential, batch: &str, docs: &[Vec<u8>]| {
+        for (i, doc) in docs.iter().enumerate() {
+            let key = format!("doc:{batch}{i}");
+            diff.check(&[b"SET", key.as_bytes(), doc]);
+            keys.push(key);
+        }
+    };
+    // Before any dictionary: plain frames.
+    write(&mut diff, "a", &small_docs(&mut rng, 300));
+    let (before, after) = (
+        info_u64(&mut con, "compression", "compressed_bytes_before"),
+        info_u64(&mut con, "compression", "compressed_bytes_after"),
+    );
+    let plain_ratio = before as f64 / after as f64;
+    assert_eq!(info_u64(&mut con, "compression", "compression_dicts"), 0);
+    assert_eq!(train(&diff.cachet, Some("doc:")), Ok(1));
+    let first = dict_line(&diff.cachet, "doc:");
+    assert_eq!(first["in_use"], "1");
+    // Written with the first dictionary.
+    write(&mut diff, "b", &small_docs(&mut rng, 300));
+    let figures = dict_line(&diff.cachet, "doc:");
+    assert_eq!(figures["values"], "300", "{figures:?}");
+    let dict_ratio: f64 = figures["ratio"].parse().unwrap();
+    assert!(
+        dict_ratio > plain_ratio * 1.3,
+        "dictionary {dict_ratio:.2} vs plain {plain_ratio:.2}"
+    );
+    // A trained prefix samples no more; asking for another dictionary samples it again.
+    let err = train(&diff.cachet, Some("doc:")).unwrap_err();
+    assert!(err.to_string().contains("not enough samples"), "{err}");
+    write(&mut diff, "c", &small_docs(&mut rng, 300));
+    assert_eq!(train(&diff.cachet, Some("doc:")), Ok(1));
+    let second = dict_line(&diff.cachet, "doc:");
+    assert_ne!(first["dict_id"], second["dict_id"]);
+    assert_eq!(second["dictionaries"], "2");
+    write(&mut diff, "d", &small_docs(&mut rng, 50));
+    assert_eq!(info_u64(&mut con, "compression", "compression_dicts"), 2);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compression_dict_missing_reads"),
+        0
+    );
+    // Every reader, for values of each dictionary (and of none).
+    for key in &keys {
+        for args in [
+            vec!["GET", key],
+            vec!["STRLEN", key],
+            vec!["GETRANGE", key, "3", "40"],
+            vec!["GETRANGE", key, "-30", "-1"],
+            vec!["DUMP", key],
+        ] {
+            diff.check_str(&args);
+        }
+    }
+    for batch in ["a", "b", "c", "d"] {
+        let picked: Vec<String> = (0..5).map(|i| format!("doc:{batch}{i}")).collect();
+        let mut mget = vec!["MGET"];
+        mget.extend(picked.iter().map(String::as_str));
+        diff.check_str(&mget);
+        // cachet's DUMP payload restores into redis-server as the same value.
+        let payload: Vec<u8> = redis::cmd("DUMP").arg(&picked[0]).query(&mut con).unwrap();
+        let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}", diff.redis.port))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let restored = format!("restored:{batch}");
+        let () = redis::cmd("RESTORE")
+            .arg(&restored)
+            .arg(0)
+            .arg(payload)
+            .query(&mut theirs)
+            .unwrap();
+        let ours: Vec<u8> = redis::cmd("GET").arg(&picked[0]).query(&mut con).unwrap();
+        let back: Vec<u8> = redis::cmd("GET").arg(&restored).query(&mut theirs).unwrap();
+        assert_eq!(ours, back, "{batch}");
+        diff.check_str(&["APPEND", &picked[1], "tail"]);
+        diff.check_str(&["GET", &picked[1]]);
+        diff.check_str(&["SETRANGE", &picked[2], "10", "patched"]);
+        diff.check_str(&["GET", &picked[2]]);
+        diff.check_str(&["GETEX", &picked[3], "PX", "100000"]);
+        diff.check_str(&["GETDEL", &picked[4]]);
+        diff.check_str(&["EXISTS", &picked[4]]);
+    }
+    // CACHE.STATS names the prefix and its dictionaries.
+    let stats: redis::Value = redis::cmd("CACHE.STATS").query(&mut con).unwrap();
+    let text = format!("{stats:?}");
+    assert!(text.contains("compression_dictionaries"), "{text}");
+    assert!(text.contains("doc:"), "{text}");
+}
+
+/// A restart brings each prefix's current dictionary back (same id) from the snapshot, every
+/// value reads back whole, and new writes compress with it; with `compression-dict off` the
+/// snapshot's dictionaries are not loaded and the values still read.
+#[test]
+fn dictionaries_survive_a_restart() {
+    let dir = scratch_dir();
+    let start = |dir: &std::path::Path, dict: bool| {
+        let dir = dir.to_string_lossy().into_owned();
+        TestServer::start_with(move |v| {
+            v.dir = dir;
+            v.compression_level = Level::Fast;
+            v.compression_min_size = 256;
+            v.compression_dict = dict;
+        })
+    };
+    let mut rng = fastrand::Rng::with_seed(5);
+    let docs = small_docs(&mut rng, 400);
+    let set = |con: &mut redis::Connection, i: usize| {
+        let () = redis::cmd("SET")
+            .arg(format!("doc:{i}"))
+            .arg(&docs[i][..])
+            .query(con)
+            .unwrap();
+    };
+    let id = {
+        let server = start(&dir, true);
+        let mut con = server.client();
+        for i in 0..200 {
+            set(&mut con, i);
+        }
+        assert_eq!(train(&server, None), Ok(1));
+        for i in 200..300 {
+            set(&mut con, i);
+        }
+        let used = info_u64(&mut con, "memory", "used_memory");
+        let dict_memory = info_u64(&mut con, "compression", "compression_dict_memory");
+        assert!(dict_memory > 16 * 1024, "{dict_memory}");
+        assert!(used > dict_memory);
+        redis::cmd("SAVE").query::<()>(&mut con).unwrap();
+        dict_line(&server, "doc:")["dict_id"].clone()
+    };
+    {
+        let server = start(&dir, true);
+        let mut con = server.client();
+        assert_eq!(
+            info_u64(&mut con, "compression", "compression_dicts_in_use"),
+            1
+        );
+        assert_eq!(
+            info_u64(&mut con, "compression", "compression_dict_load_skipped"),
+            0
+        );
+        let line = dict_line(&server, "doc:");
+        assert_eq!(line["dict_id"], id);
+        // The loaded strings were compressed again, with the dictionary.
+        assert_eq!(line["values"], "300", "{line:?}");
+        for i in 300..400 {
+            set(&mut con, i);
+        }
+        for (i, doc) in docs.iter().enumerate() {
+            let back: Vec<u8> = redis::cmd("GET")
+                .arg(format!("doc:{i}"))
+                .query(&mut con)
+                .unwrap();
+            assert_eq!(&back, doc, "doc:{i}");
+        }
+        assert_eq!(dict_line(&server, "doc:")["values"], "400");
+    }
+    let server = start(&dir, false);
+    let mut con = server.client();
+    assert_eq!(info_u64(&mut con, "compression", "compression_dicts"), 0);
+    for (i, doc) in docs.iter().enumerate().take(300) {
+        let back: Vec<u8> = redis::cmd("GET")
+            .arg(format!("doc:{i}"))
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(&back, doc, "doc:{i}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Bad values and misuse get Redis-style errors.
+#[test]
+fn dictionary_settings_and_training_errors() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let config_error = |con: &mut redis::Connection, name: &str, value: &str| -> String {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<()>(con)
+            .unwrap_err()
+            .to_string()
+    };
+    let err = config_error(&mut con, "compression-dict", "yes");
+    assert!(
+        err.contains("CONFIG SET failed (possibly related to argument 'compression-dict') - argument(s) must be one of the following: on, off"),
+        "{err}"
+    );
+    let err = config_error(&mut con, "compression-dict-size", "100");
+    assert!(
+        err.contains("argument must be between 1024 and 1048576 inclusive"),
+        "{err}"
+    );
+    let err = config_error(
+        &mut con,
+        "compression-dict-prefix-delimiter",
+        &"x".repeat(17),
+    );
+    assert!(err.contains("argument must be at most 16 bytes"), "{err}");
+    let get = |con: &mut redis::Connection, name: &str| -> Vec<String> {
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg(name)
+            .query(con)
+            .unwrap()
+    };
+    assert_eq!(
+        get(&mut con, "compression-dict"),
+        ["compression-dict", "off"]
+    );
+    assert_eq!(
+        get(&mut con, "compression-dict-prefix-delimiter"),
+        ["compression-dict-prefix-delimiter", ":"]
+    );
+    assert_eq!(
+        get(&mut con, "compression-dict-size"),
+        ["compression-dict-size", "16384"]
+    );
+    let err = train(&server, None).unwrap_err().to_string();
+    assert!(err.contains("compression dictionaries are off"), "{err}");
+    common::config_set(&mut con, "compression-dict", "ON");
+    assert_eq!(
+        get(&mut con, "compression-dict"),
+        ["compression-dict", "on"]
+    );
+    // Nothing sampled yet: nothing to train, and a named prefix says why.
+    assert_eq!(train(&server, None), Ok(0));
+    let err = train(&server, Some("none:")).unwrap_err().to_string();
+    assert!(
+        err.contains("not enough samples to train a dictionary for prefix 'none:'"),
+        "{err}"
+    );
+    let err: redis::RedisError = redis::cmd("CACHE.COMPRESSION")
+        .arg("TRAIN")
+        .arg("a")
+        .arg("b")
+        .query::<()>(&mut con)
+        .unwrap_err();
+    assert!(err.to_string().contains("syntax error"), "{err}");
+    let err: redis::RedisError = redis::cmd("CACHE.COMPRESSION")
+        .arg("NOPE")
+        .query::<()>(&mut con)
+        .unwrap_err();
+    assert!(err.to_string().contains("unknown subcommand"), "{err}");
+}

@@ -30,6 +30,8 @@ enum Op {
     ShrinkToFit,
     /// CACHE.REGION SET/DEL: one of a few tables of regions, nested prefixes included.
     Regions(u8),
+    /// CACHE.COMPRESSION TRAIN key: (with compression on: values written with each dictionary).
+    Train,
 }
 
 /// Tables of regions over the model's keys (`key:N`): none, overlapping prefixes (longest
@@ -74,6 +76,7 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Flush),
         Just(Op::ShrinkToFit),
         any::<u8>().prop_map(Op::Regions),
+        Just(Op::Train),
     ]
 }
 
@@ -89,6 +92,8 @@ proptest! {
         keyspace.set_regions(regions(first_regions));
         if compress {
             keyspace.set_compression(Settings { level: Level::Fast, min_size: 32 });
+            // Dictionaries too: values written before and after each training read back whole.
+            keyspace.dictionaries.configure(true, b":", 1024);
         }
         // The model: key -> (value, absolute expiry or 0).
         let mut model: HashMap<Vec<u8>, (Vec<u8>, u64)> = HashMap::new();
@@ -131,6 +136,8 @@ proptest! {
                 Op::Flush => { keyspace.take_tables(None); model.clear(); }
                 Op::ShrinkToFit => keyspace.shrink_to_fit(),
                 Op::Regions(choice) => keyspace.set_regions(regions(choice)),
+                // Random and repeated bytes may not train (zstd refuses): either way nothing read changes.
+                Op::Train => { let _ = keyspace.dictionaries.train(Some(b"key:"), false); }
                 Op::Read(k) => {
                     let got = keyspace.with_key(0, &key(k), now, |view, hash| view.read(hash, &key(k)).and_then(|e| e.string_value().map(|v| v.to_vec())));
                     let want = model.get(&key(k)).filter(|(_, exp)| *exp == 0 || *exp > now).map(|(v, _)| v.clone());
@@ -164,7 +171,10 @@ proptest! {
             if !compress {
                 prop_assert_eq!(footprint.keys, 0);
             }
-            prop_assert_eq!(keyspace.memory(), counted + sketches);
+            prop_assert_eq!(keyspace.memory(), counted + sketches + keyspace.dictionaries.memory());
+            if !compress {
+                prop_assert_eq!(keyspace.dictionaries.memory(), 0);
+            }
             // Each region's running figures equal a recount of its keys (longest prefix wins).
             let running: Vec<(String, usize, usize)> = keyspace
                 .region_reports()

@@ -100,7 +100,10 @@ impl Dictionary {
     ) -> Option<Dictionary> {
         let id = dict_id(&bytes)?;
         let ddict = DDict::try_create(&bytes)?;
-        memory.fetch_add(bytes.len() + ddict.sizeof() + prefix.len(), Ordering::Relaxed);
+        memory.fetch_add(
+            bytes.len() + ddict.sizeof() + prefix.len(),
+            Ordering::Relaxed,
+        );
         Some(Dictionary {
             id,
             prefix: prefix.into(),
@@ -431,12 +434,17 @@ impl Dictionaries {
             let mut state = self.state.lock_or_recover();
             let all_full = state.sample_bytes >= MAX_ALL_SAMPLE_BYTES;
             if let Some(prefix) = only {
-                let entry = state.prefixes.get(prefix);
-                let samples = entry.map_or(0, |p| p.samples.len());
-                if entry.is_some_and(|p| p.trained >= MAX_PER_PREFIX) {
+                let entry = state.prefixes.get_mut(prefix);
+                if entry.as_ref().is_some_and(|p| p.trained >= MAX_PER_PREFIX) {
                     return Err(TrainError::AtLimit);
                 }
+                let samples = entry.as_ref().map_or(0, |p| p.samples.len());
                 if samples < MIN_TRAIN_SAMPLES {
+                    // Asked for a new dictionary: its writes are sampled again (a prefix not
+                    // seen yet is followed from its first write anyway).
+                    if let Some(entry) = entry {
+                        entry.wants = true;
+                    }
                     return Err(TrainError::TooFewSamples { samples });
                 }
             }
@@ -525,8 +533,7 @@ impl Dictionaries {
         }
         let mut state = self.state.lock_or_recover();
         if !state.prefixes.contains_key(&dict.prefix) {
-            self.memory
-                .fetch_add(dict.prefix.len(), Ordering::Relaxed);
+            self.memory.fetch_add(dict.prefix.len(), Ordering::Relaxed);
         }
         let prefix = state.prefixes.entry(dict.prefix.clone()).or_default();
         prefix.trained += 1;
@@ -563,7 +570,8 @@ impl Dictionaries {
         }
         let mut counts = (0, 0);
         for (prefix, bytes) in saved {
-            let installed = self.state.lock_or_recover().prefixes.len() < MAX_PREFIXES
+            let room = self.state.lock_or_recover().prefixes.len() < MAX_PREFIXES;
+            let installed = room
                 && Dictionary::build(prefix, bytes.to_vec(), self.memory.clone(), 0.0)
                     .is_some_and(|dict| self.install(Arc::new(dict)));
             if installed {
@@ -687,9 +695,11 @@ mod tests {
         for n in 0..400 * SAMPLE_EVERY as usize {
             dicts.offer(b"doc:", &document(&mut rng, n));
         }
-        // The prefix stopped sampling once trained: a second training needs it to degrade.
-        assert_eq!(dicts.train(Some(b"doc:"), false), Err(TrainError::TooFewSamples { samples: 0 }));
-        dicts.state.lock_or_recover().prefixes.get_mut(&b"doc:"[..]).unwrap().wants = true;
+        // The prefix stopped sampling once trained; asking again samples it again.
+        assert_eq!(
+            dicts.train(Some(b"doc:"), false),
+            Err(TrainError::TooFewSamples { samples: 0 })
+        );
         for n in 0..400 * SAMPLE_EVERY as usize {
             dicts.offer(b"doc:", &document(&mut rng, n));
         }
@@ -712,8 +722,14 @@ mod tests {
         let mut forged = saved[0].1.to_vec();
         let last = forged.len() - 1;
         forged[last] ^= 0xFF;
-        assert_eq!(other.restore(&[(saved[0].0.clone(), forged.into())]), (0, 1));
-        assert_eq!(other.restore(&[(b"x:"[..].into(), b"not a dictionary"[..].into())]), (0, 1));
+        assert_eq!(
+            other.restore(&[(saved[0].0.clone(), forged.into())]),
+            (0, 1)
+        );
+        assert_eq!(
+            other.restore(&[(b"x:"[..].into(), b"not a dictionary"[..].into())]),
+            (0, 1)
+        );
         drop(dicts);
         drop(first);
         drop(second);

@@ -657,7 +657,10 @@ impl DbShard<'_> {
     fn compress(&mut self, entry: &mut Entry, settings: compress::Settings) {
         let dictionary = if self.dictionaries.enabled() {
             let prefix = self.dictionaries.prefix(entry.key());
-            if let Some(value) = entry.plain_str().filter(|v| compress::eligible(v, settings)) {
+            if let Some(value) = entry
+                .plain_str()
+                .filter(|v| compress::eligible(v, settings))
+            {
                 self.dictionaries.offer(prefix, value);
             }
             self.dictionaries.current(prefix)

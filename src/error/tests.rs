@@ -317,7 +317,7 @@ fn every_message_as_redis_sends_it() {
         (Loading, b"LOADING Redis is loading the dataset in memory"),
         (AclRule(b"Error in ACL SETUSER modifier '~\xff': Syntax error"[..].into()), b"ERR Error in ACL SETUSER modifier '~\xff': Syntax error"),
         (DictOff, b"ERR compression dictionaries are off (CONFIG SET compression-dict on)"),
-        (DictTooFewSamples(b"doc\xff:"[..].into()), b"ERR not enough samples to train a dictionary for prefix 'doc\xff:' (at least 16 needed)"),
+        (DictTooFewSamples(b"doc\xff:"[..].into()), b"ERR not enough samples to train a dictionary for prefix 'doc\xff:' (at least 16 needed); its writes are sampled now"),
         (DictAtLimit(b"doc:"[..].into()), b"ERR prefix 'doc:' already has the 4 dictionaries it may keep"),
         (DictTraining("Src size is incorrect".into()), b"ERR dictionary training failed: Src size is incorrect"),
     ];

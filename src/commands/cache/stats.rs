@@ -179,7 +179,10 @@ fn cache_stats(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         })
         .collect();
     fields.push(field("regions", Stat::Map(regions)));
-    fields.push(field("compression_dictionaries", dictionary_fields(keyspace)));
+    fields.push(field(
+        "compression_dictionaries",
+        dictionary_fields(keyspace),
+    ));
     append_tag_fields(ctx, &request, &mut fields)?;
     write_fields(ctx.out, &fields);
     Ok(())
