@@ -83,7 +83,7 @@ fn op() -> impl Strategy<Value = Op> {
 fn json_like(n: u32) -> String {
     format!(
         r#"{{"id":{n},"name":"key {n}","tags":["a","b"],"active":{},"score":{}}}"#,
-        n % 3 == 0,
+        n.is_multiple_of(3),
         n * 7 % 101
     )
 }

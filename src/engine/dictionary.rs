@@ -226,9 +226,14 @@ fn assign_id(bytes: &mut [u8]) -> Option<u32> {
     Some(id)
 }
 
+/// A dictionary as a snapshot keeps it: (prefix, zstd dictionary with its id).
+pub type Saved = (Box<[u8]>, Box<[u8]>);
+
+type Samples = Vec<Box<[u8]>>;
+
 #[derive(Default)]
 struct Prefix {
-    samples: Vec<Box<[u8]>>,
+    samples: Samples,
     sample_bytes: usize,
     /// Dictionaries trained for it, kept in `State::kept`.
     trained: usize,
@@ -355,7 +360,7 @@ impl Dictionaries {
             t.set(n);
             n
         });
-        if tick % SAMPLE_EVERY != 0 {
+        if !tick.is_multiple_of(SAMPLE_EVERY) {
             return;
         }
         let mut state = self.state.lock_or_recover();
@@ -430,7 +435,7 @@ impl Dictionaries {
             self.training.lock_or_recover()
         };
         let size = self.size.load(Ordering::Relaxed);
-        let taken: Vec<(Box<[u8]>, Vec<Box<[u8]>>)> = {
+        let taken: Vec<(Box<[u8]>, Samples)> = {
             let mut state = self.state.lock_or_recover();
             let all_full = state.sample_bytes >= MAX_ALL_SAMPLE_BYTES;
             if let Some(prefix) = only {
@@ -549,7 +554,7 @@ impl Dictionaries {
     }
 
     /// What a snapshot keeps: each prefix's current dictionary, as (prefix, bytes).
-    pub fn saved(&self) -> Vec<(Box<[u8]>, Box<[u8]>)> {
+    pub fn saved(&self) -> Vec<Saved> {
         let mut saved: Vec<_> = self
             .current
             .load()
@@ -564,7 +569,7 @@ impl Dictionaries {
     /// strings compress with them). Only with `compression-dict on`: otherwise nothing would use
     /// them, and the next snapshot forgets them. A dictionary that is not one, or whose id another
     /// dictionary of the process holds with other bytes, is skipped. Returns (installed, skipped).
-    pub fn restore(&self, saved: &[(Box<[u8]>, Box<[u8]>)]) -> (usize, usize) {
+    pub fn restore(&self, saved: &[Saved]) -> (usize, usize) {
         if !self.enabled() {
             return (0, 0);
         }

@@ -666,7 +666,7 @@ impl Keyspace {
         mut progress: impl FnMut(&Totals),
     ) -> Result<(Header, Totals), SnapshotError> {
         let header = read_header(input)?;
-        let saved: Vec<(Box<[u8]>, Box<[u8]>)> = header
+        let saved: Vec<crate::engine::dictionary::Saved> = header
             .dictionaries
             .iter()
             .map(|(prefix, bytes)| (prefix.to_vec().into(), bytes.to_vec().into()))
