@@ -540,8 +540,7 @@ fn info_counts_scripts() {
 #[test]
 fn redis_cli_eval_runs_a_file() {
     let server = TestServer::start();
-    let dir = std::env::temp_dir().join(format!("cachet-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("eval");
     let file = dir.join("incrby.lua");
     std::fs::write(&file, "return redis.call('incrby', KEYS[1], ARGV[1])").unwrap();
     let output = std::process::Command::new("redis-cli")
@@ -556,7 +555,6 @@ fn redis_cli_eval_runs_a_file() {
         .args(["counter", ",", "5"])
         .output()
         .expect("redis-cli");
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "5");
     let mut raw = server.raw();
     assert_eq!(call(&mut raw, &["GET", "counter"]), bulk("5"));
