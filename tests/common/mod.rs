@@ -167,6 +167,12 @@ impl TestServer {
             let reply = raw.read_reply();
             let loading = b"loading:1\r\n";
             if !reply.windows(loading.len()).any(|w| w == loading) {
+                // The server unregisters a client before closing its socket: once this
+                // connection reads its end, it is gone from CLIENT LIST and INFO's count, and
+                // tests that count clients count only their own.
+                raw.send(b"QUIT\r\n");
+                let mut rest = Vec::new();
+                let _ = raw.stream.read_to_end(&mut rest);
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
