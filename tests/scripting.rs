@@ -284,6 +284,17 @@ fn script_cache_answers_as_redis() {
     diff.check_str(&["EVALSHA", "abc", "0"]);
     diff.check_str(&["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"]);
     diff.check_str(&["EVALSHA", &sha, "-1"]);
+    // A name that cannot be a SHA1 is NOSCRIPT whatever numkeys says; a 40-byte one is not.
+    for numkeys in ["x", "-1", "5"] {
+        diff.check_str(&["EVALSHA", "abc", numkeys, "k"]);
+        diff.check_str(&["EVALSHA_RO", "abc", numkeys, "k"]);
+        diff.check_str(&[
+            "EVALSHA",
+            "ffffffffffffffffffffffffffffffffffffffff",
+            numkeys,
+            "k",
+        ]);
+    }
     diff.check_str(&["SCRIPT", "EXISTS", &sha, &sha.to_uppercase(), "nope"]);
     diff.check_str(&["SCRIPT", "LOAD", "return ("]);
     diff.check_str(&["SCRIPT", "LOAD", "#!lua flags=nope\nreturn 1"]);
