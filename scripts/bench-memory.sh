@@ -28,7 +28,7 @@
 # $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving).
 #
 # Usage: scripts/bench-memory.sh [keys=1000000]
-# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
+# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, COMPRESSION_DICT_SIZE (16384), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
 #      SERVER_CPU (1), LOAD_CPU (0), REDIS_PORT (16391), CACHET_PORT (16392).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,7 @@ JSON_KEYS=${JSON_KEYS:-200000}
 JSON_MIN=${JSON_MIN:-1000}
 JSON_MAX=${JSON_MAX:-8000}
 COMPRESSION_MIN_SIZE=${COMPRESSION_MIN_SIZE:-1024}
+COMPRESSION_DICT_SIZE=${COMPRESSION_DICT_SIZE:-16384}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 REDIS_PORT=${REDIS_PORT:-16391}
@@ -187,7 +188,8 @@ for set in $SETS; do
         cachet-*-dict)
           level=${server#cachet-}
           start cachet "$CACHET_PORT" --compression-level "${level%-dict}" \
-            --compression-min-size "$COMPRESSION_MIN_SIZE" --compression-dict on
+            --compression-min-size "$COMPRESSION_MIN_SIZE" --compression-dict on \
+            --compression-dict-size "$COMPRESSION_DICT_SIZE"
           port=$CACHET_PORT ;;
         cachet-*) start cachet "$CACHET_PORT" --compression-level "${server#cachet-}" \
             --compression-min-size "$COMPRESSION_MIN_SIZE"; port=$CACHET_PORT ;;
