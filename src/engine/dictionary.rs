@@ -82,8 +82,9 @@ pub struct Dictionary {
     cdicts: [OnceLock<Option<CDict<'static>>>; 3],
     /// The owner's memory counter, which the CDicts add to when built.
     memory: Arc<AtomicUsize>,
-    /// original / stored of its own samples when trained (0 when loaded from a snapshot: the
-    /// first writes set it).
+    /// original / stored of its own samples when trained; 0 when loaded from a snapshot, which
+    /// keeps no samples: such a dictionary is never judged degraded (`CACHE.COMPRESSION TRAIN`
+    /// replaces it).
     trained_ratio: f64,
     /// Writes compressed with it: values, their bytes before and after.
     values: AtomicU64,
