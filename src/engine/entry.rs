@@ -860,6 +860,19 @@ impl Entry {
         )
     }
 
+    /// A copy of the block as it is, for a snapshot: one allocation and a memcpy, where
+    /// `clone_with_key` lays the block out anew. It is only read, never stored in a table, so the
+    /// admission-window bit it keeps means nothing.
+    pub fn snapshot_copy(&self) -> Entry {
+        Entry(match &self.0 {
+            Repr::Plain(block) => Repr::Plain(block.clone()),
+            Repr::Rich(rich) => Repr::Rich(Box::new(Rich {
+                block: rich.block.clone(),
+                extra: rich.extra.clone(),
+            })),
+        })
+    }
+
     /// The same entry under another key (RENAME, MOVE), without copying a collection's elements.
     pub fn into_renamed(self, key: &[u8]) -> Entry {
         let header = Header {

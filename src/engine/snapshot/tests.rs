@@ -79,7 +79,7 @@ fn sample() -> Keyspace {
 fn snapshot(keyspace: &Keyspace) -> Vec<u8> {
     let mut file = Vec::new();
     keyspace
-        .write_snapshot(&mut file, &header(), true, -2, |_| {})
+        .write_snapshot(&mut file, &header(), true, -2, || {}, |_| {})
         .expect("written");
     file
 }
