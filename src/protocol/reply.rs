@@ -260,6 +260,40 @@ impl ReplyBuf {
         }
     }
 
+    /// A bulk string of `len` bytes that `fill` writes in place (a compressed value decompressed
+    /// straight into the output). `fill` gets exactly `len` zeroed bytes.
+    pub fn bulk_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        let frame = HEADER_MAX + len + 2;
+        if !self.fits(frame)
+            && !self.overflowed
+            && frame < OWN_BLOCK
+            && self.len().saturating_add(frame) < self.cap
+        {
+            // As `raw_slow` makes room for an append: grow the block, or start the next one.
+            if self.buf.len() + frame <= self.block_max {
+                self.buf.reserve(frame);
+            } else {
+                let full =
+                    std::mem::replace(&mut self.buf, BytesMut::with_capacity(self.block_max));
+                self.push_done(full);
+            }
+            self.set_end();
+        }
+        if self.fits(frame) {
+            self.put_header(b'$', len as i64);
+            let at = self.buf.len();
+            // Within capacity (`fits`): no reallocation, so `end` still holds.
+            self.buf.resize(at + len, 0);
+            fill(&mut self.buf[at..]);
+            self.put(b"\r\n");
+        } else {
+            // A value of a block of its own, or one the cap refuses: through a copy, as `bulk`.
+            let mut value = vec![0; len];
+            fill(&mut value);
+            self.bulk(&value);
+        }
+    }
+
     pub fn bulk_int(&mut self, n: i64) {
         self.bulk(itoa::Buffer::new().format(n).as_bytes());
     }
