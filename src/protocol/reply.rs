@@ -286,7 +286,7 @@ impl ReplyBuf {
             self.buf.resize(at + len, 0);
             fill(&mut self.buf[at..]);
             self.put(b"\r\n");
-        } else {
+        } else if !self.overflowed {
             // A value of a block of its own, or one the cap refuses: through a copy, as `bulk`.
             let mut value = vec![0; len];
             fill(&mut value);
@@ -678,6 +678,14 @@ mod tests {
                         out.unsplit(tail);
                         model.extend_from_slice(&moved);
                     }
+                    // `bulk_with` (a value written in place) must frame as `bulk` does.
+                    2..=10 => {
+                        out.bulk_with(data.len(), |dst| {
+                            assert!(dst.iter().all(|&b| b == 0));
+                            dst.copy_from_slice(&data);
+                        });
+                        model.extend_from_slice(&frame_of(&data));
+                    }
                     _ => {
                         out.bulk(&data);
                         model.extend_from_slice(&frame_of(&data));
@@ -745,6 +753,20 @@ mod tests {
         }
         // 206 bytes a bulk: four fit below 1000, the fifth's value would reach it.
         assert_eq!(complete, 4);
+        let mut capped = ReplyBuf::new(Protocol::Resp2);
+        capped.limit(Some(1000));
+        let mut filled = 0;
+        for _ in 0..10 {
+            capped.bulk_with(value.len(), |dst| {
+                dst.copy_from_slice(&value);
+                filled += 1;
+            });
+        }
+        assert_eq!(capped.to_vec(), out.to_vec());
+        assert!(capped.overflowed());
+        // The value that reaches the cap is still made (then dropped, as `bulk` drops its
+        // frame); once over, none is.
+        assert_eq!(filled, 5);
         assert!(out.overflowed());
         assert!(out.len() < 1000);
         let len = out.len();
