@@ -46,7 +46,7 @@ impl Level {
     /// zstd's level. `fast` is -1, the first of zstd's "fast" levels (literals stored without
     /// Huffman coding): on `scripts/bench-memory.sh`'s JSON documents (4 KB) it costs 20% less
     /// CPU than level 1 both ways for frames 22% larger (docs/notes.md); levels below -1 save
-    /// under 5% more CPU each and lose ratio faster. 19 is zstd's strongest level before the
+    /// under 3% more CPU each and lose ratio faster. 19 is zstd's strongest level before the
     /// `--ultra` ones, whose window sizes would cost more memory than a cache value saves.
     fn zstd(self) -> i32 {
         match self {
