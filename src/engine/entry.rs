@@ -181,6 +181,24 @@ struct Labels {
 /// table; an entry not yet stored holds copies of its own, which `index` swaps for them.
 pub type TagList = Box<[Name]>;
 
+/// A string entry built by `Entry::prepare_string`, and the compression attempt it made (for
+/// the `stats-prefixes` figures, counted when it is stored).
+pub struct Prepared {
+    entry: Entry,
+    work: Option<compress::Work>,
+}
+
+impl Prepared {
+    /// The entry, for what its writer sets under the lock (TTL, metadata).
+    pub fn entry_mut(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+
+    pub fn into_parts(self) -> (Entry, Option<compress::Work>) {
+        (self.entry, self.work)
+    }
+}
+
 /// Longest string Redis keeps as `embstr`.
 const EMBSTR_MAX: usize = 44;
 /// Longest string Redis will try to encode as an integer.
@@ -633,12 +651,46 @@ impl Entry {
         if self.kind() != Kind::Str || self.is_compressed() {
             return None;
         }
-        let (frame, work) = compress::compress(self.payload(), settings)?;
-        if let Some(frame) = frame {
-            self.replace_payload(&frame);
-            self.set_flag(COMPRESSED, true);
+        let header = Header {
+            compressed: true,
+            ..self.header()
+        };
+        let key = self.key_range();
+        let (block, work) = compress::compress_with(self.payload(), settings, |frame| {
+            Entry::build(header, &self.block()[key], frame)
+        })?;
+        if let Some(block) = block {
+            *self.block_mut() = block;
         }
         Some(work)
+    }
+
+    /// A string entry with its compression already decided: made before the shard lock is
+    /// taken, so the shard's other clients do not wait for zstd, and the value is copied once
+    /// (as a frame when it shrinks). `DbShard::insert_prepared` stores it as it is.
+    pub fn prepare_string(key: &[u8], value: &[u8], settings: compress::Settings) -> Prepared {
+        if as_canonical_int(value).is_some() {
+            return Prepared {
+                entry: Entry::new_string(key, value, 0),
+                work: None,
+            };
+        }
+        let made = compress::compress_with(value, settings, |frame| {
+            let mut entry = Entry::with_payload(key, frame, Kind::Str, 0);
+            entry.set_flag(COMPRESSED, true);
+            entry
+        });
+        let (entry, work) = match made {
+            Some((Some(entry), work)) => (entry, Some(work)),
+            Some((None, work)) => (Entry::with_payload(key, value, Kind::Str, 0), Some(work)),
+            None => (Entry::with_payload(key, value, Kind::Str, 0), None),
+        };
+        Prepared { entry, work }
+    }
+
+    /// A compressed string's frame (for `compress::decompress_into`); `None` for anything else.
+    pub fn frame(&self) -> Option<&[u8]> {
+        self.is_compressed().then(|| self.payload())
     }
 
     pub fn is_string(&self) -> bool {

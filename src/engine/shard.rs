@@ -7,7 +7,7 @@ use hashbrown::HashTable;
 
 use crate::engine::analytics::ShardAnalytics;
 use crate::engine::compress::{self, Footprint};
-use crate::engine::entry::{Entry, Priority, TagList};
+use crate::engine::entry::{Entry, Prepared, Priority, TagList};
 use crate::engine::expire::HashesWithTtls;
 use crate::engine::labels::Name;
 use crate::engine::labels::{label_hash, LabelIndex, LabelKind, Taken};
@@ -603,19 +603,23 @@ impl DbShard<'_> {
 
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any. A plain
     /// string is compressed here (`compression-level`), so that no write path can miss it.
-    pub fn insert(&mut self, hash: u64, entry: Entry) -> Option<Entry> {
-        self.insert_compressed(hash, entry, self.compression)
+    pub fn insert(&mut self, hash: u64, mut entry: Entry) -> Option<Entry> {
+        self.compress(&mut entry, self.compression);
+        self.insert_uncompressed(hash, entry)
     }
 
-    /// `insert` with the compression `CACHE.SET ... COMPRESS` asked for.
-    pub fn insert_compressed(
-        &mut self,
-        hash: u64,
-        mut entry: Entry,
-        compression: compress::Settings,
-    ) -> Option<Entry> {
+    /// `insert` of a string whose compression was decided before the lock
+    /// (`Entry::prepare_string`: SET's hot path), so zstd does not run under it.
+    pub fn insert_prepared(&mut self, hash: u64, prepared: Prepared) -> Option<Entry> {
+        let (entry, work) = prepared.into_parts();
+        if let Some(work) = work {
+            self.analytics.record_compression(entry.key(), work);
+        }
+        self.insert_uncompressed(hash, entry)
+    }
+
+    fn insert_uncompressed(&mut self, hash: u64, mut entry: Entry) -> Option<Entry> {
         self.region_defaults(&mut entry);
-        self.compress(&mut entry, compression);
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
