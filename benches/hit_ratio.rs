@@ -10,7 +10,7 @@
 //!   for every server and every run. See `hit_ratio/trace.rs` for each workload.
 //! - maxmemory per workload = 1 MiB (each server's own fixed structures) + `--cache-frac` (10%) of
 //!   the key universe's footprint estimated for Redis (key + value + 90 B per key); the loop's key
-//!   set is 1.2x what that budget holds. Both servers get exactly the same number of bytes; how
+//!   set is 1.6x what that budget holds (~1.3x what cachet holds: see `LOOP_FACTOR`). Both servers get exactly the same number of bytes; how
 //!   many keys each fits in it is part of the result (see the DBSIZE table).
 //! - Each (workload, server) gets a fresh server process, FLUSHALL, then the replay. The first
 //!   `--warmup` (20%) of requests are replayed but not scored.

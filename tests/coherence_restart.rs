@@ -87,11 +87,12 @@ fn a_restart_replays_what_the_backlog_still_holds() {
     assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 18);
     assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), 0);
     assert_eq!(info_u64(&mut a_con, "coherence", "replays"), 1);
-    assert_eq!(info_u64(&mut a_con, "coherence", "replayed_messages"), 2);
+    // B's publisher may batch k:3 and k:7 into one message when it runs after both writes.
+    let replayed = info_u64(&mut a_con, "coherence", "replayed_messages");
+    assert!((1..=2).contains(&replayed), "replayed {replayed} messages");
     // Writes after the restart still arrive.
     let _: () = b_con.set("k:0", "new").unwrap();
     fleet::wait_until("k:0 invalidated", || !exists(&mut a_con, "k:0"));
-    let _ = std::fs::remove_dir_all(a_dir);
 }
 
 #[test]
@@ -116,7 +117,6 @@ fn a_restart_past_the_backlog_drops_the_data() {
     fleet::wait_until("the data dropped", || {
         info_u64(&mut a_con, "cachet", "keys") == 0
     });
-    let _ = std::fs::remove_dir_all(a_dir);
 }
 
 #[test]
@@ -147,8 +147,6 @@ fn a_peer_that_restarted_meanwhile_is_not_resumed() {
     follow(&mut a_con, &b2);
     assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), 1);
     fleet::wait_until("the data dropped", || !exists(&mut a_con, "k"));
-    let _ = std::fs::remove_dir_all(a_dir);
-    let _ = std::fs::remove_dir_all(b_dir);
 }
 
 fn info_text(con: &mut Connection, field: &str) -> String {
@@ -237,5 +235,4 @@ fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it
         recoveries + 1
     );
     drop(b);
-    let _ = std::fs::remove_dir_all(b_dir);
 }

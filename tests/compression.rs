@@ -204,6 +204,10 @@ fn cache_set_compress_overrides_the_configured_level() {
         skipped + 1
     );
     assert_eq!(compressed_keys(&server), 5);
+    // Stored raw, as written (SET decides compression before the shard lock).
+    let back: Vec<u8> = redis::cmd("GET").arg("noise").query(&mut con).unwrap();
+    assert_eq!(back, noise);
+    assert!(usage(&mut con, "noise") as usize > noise.len());
     assert!(
         info_u64(&mut con, "compression", "compressed_bytes_before")
             > 3 * info_u64(&mut con, "compression", "compressed_bytes_after")
@@ -380,6 +384,63 @@ fn compression_is_counted_per_stats_prefix() {
         .query(&mut con)
         .unwrap();
     assert!(!text.contains("compression_prefix"), "{text}");
+}
+
+/// SET compresses before it takes the shard lock: writers racing on the same keys with values
+/// that compress, that do not shrink and that are too short to try must leave INFO's counts of
+/// what is held exactly those of the values that won, and nothing once they are deleted.
+#[test]
+fn racing_writers_leave_the_compression_counts_exact() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    common::config_set(&mut con, "compression-level", "fast");
+    let mut rng = fastrand::Rng::with_seed(19);
+    let mut values: Vec<Vec<u8>> = (0..4).map(|i| json_doc(&mut rng, 2000 + 700 * i)).collect();
+    values.push((0..3000).map(|_| rng.u8(..)).collect());
+    values.push(b"short".to_vec());
+    let keys: Vec<String> = (0..6).map(|i| format!("race:{i}")).collect();
+    let writers: Vec<redis::Connection> = (0..4).map(|_| server.client()).collect();
+    std::thread::scope(|scope| {
+        for (seed, mut writer) in writers.into_iter().enumerate() {
+            let (values, keys) = (&values, &keys);
+            scope.spawn(move || {
+                let mut rng = fastrand::Rng::with_seed(seed as u64);
+                for _ in 0..300 {
+                    let mut pipe = redis::pipe();
+                    for _ in 0..4 {
+                        let key = &keys[rng.usize(..keys.len())];
+                        pipe.cmd("SET")
+                            .arg(key)
+                            .arg(&values[rng.usize(..values.len())][..]);
+                    }
+                    pipe.query::<()>(&mut writer).unwrap();
+                }
+            });
+        }
+    });
+    let (mut held, mut before) = (0, 0);
+    for key in &keys {
+        let value: Vec<u8> = redis::cmd("GET").arg(key).query(&mut con).unwrap();
+        let index = values
+            .iter()
+            .position(|v| *v == value)
+            .expect("a value some writer set");
+        if index < 4 {
+            held += 1;
+            before += value.len() as u64;
+        }
+    }
+    assert_eq!(compressed_keys(&server), held);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compressed_bytes_before"),
+        before
+    );
+    redis::cmd("FLUSHALL").query::<()>(&mut con).unwrap();
+    assert_eq!(compressed_keys(&server), 0);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compressed_bytes_after"),
+        0
+    );
 }
 
 /// The figures of INFO compression's dictionary line for a prefix, by pair name.

@@ -354,6 +354,63 @@ fn save_lastsave_and_info_persistence_as_redis_answers_them() {
     let _ = std::fs::remove_dir_all(redis_dir);
 }
 
+#[test]
+fn save_points_bgsave_schedule_and_the_node_id_across_a_restart() {
+    let dir = scratch_dir();
+    let saves = |con: &mut redis::Connection| -> u64 {
+        info_field(con, "persistence", "rdb_saves").parse().unwrap()
+    };
+    let node_id = {
+        let server = start_in(&dir);
+        let mut con = server.client();
+        let node_id = info_field(&mut con, "coherence", "node_id");
+        assert!(!node_id.is_empty());
+        // A save point: one change, and a second since the last save, start a BGSAVE.
+        common::config_set(&mut con, "save", "1 1");
+        redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query::<()>(&mut con)
+            .unwrap();
+        fleet::wait_until("the save point's BGSAVE", || {
+            info_field(&mut con, "persistence", "rdb_changes_since_last_save") == "0"
+                && info_field(&mut con, "persistence", "rdb_bgsave_in_progress") == "0"
+        });
+        assert_eq!(
+            info_field(&mut con, "persistence", "rdb_last_bgsave_status"),
+            "ok"
+        );
+        assert!(dir.join("dump.cachet").exists());
+        common::config_set(&mut con, "save", "");
+        // SCHEDULE while a save runs: the next one starts when it ends. The first may end before
+        // the second command arrives, which then starts at once: either way two saves are made.
+        let before = saves(&mut con);
+        let first: String = redis::cmd("BGSAVE").query(&mut con).unwrap();
+        assert_eq!(first, "Background saving started");
+        let second: String = redis::cmd("BGSAVE")
+            .arg("SCHEDULE")
+            .query(&mut con)
+            .unwrap();
+        assert!(
+            ["Background saving scheduled", "Background saving started"].contains(&second.as_str()),
+            "{second}"
+        );
+        fleet::wait_until("both saves", || {
+            saves(&mut con) == before + 2
+                && info_field(&mut con, "persistence", "rdb_bgsave_in_progress") == "0"
+        });
+        node_id
+    };
+    // Restarted without a node id of its own: it is the same node to its coherence peers.
+    let server = start_in(&dir);
+    let mut con = server.client();
+    assert_eq!(info_field(&mut con, "coherence", "node_id"), node_id);
+    let value: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
+    assert_eq!(value, "v");
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 fn start_binary(port: u16, dir: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cachet"))
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])

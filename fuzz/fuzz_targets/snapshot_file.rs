@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         ..header
     };
     keyspace
-        .write_snapshot(&mut file, &header, true, -2, |_| {})
+        .write_snapshot(&mut file, &header, true, -2, || {}, |_| {})
         .expect("written to memory");
     let again = Keyspace::new(4, 16);
     again

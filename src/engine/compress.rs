@@ -46,12 +46,15 @@ impl Level {
         Level::ALL.get(n as usize).copied().unwrap_or_default()
     }
 
-    /// zstd's level: 1 is its fastest regular level; 19 its strongest before the `--ultra` levels,
-    /// whose window sizes would cost more memory than a cache value saves.
+    /// zstd's level. `fast` is -1, the first of zstd's "fast" levels (literals stored without
+    /// Huffman coding): on `scripts/bench-memory.sh`'s JSON documents (4 KB) it costs 20% less
+    /// CPU than level 1 both ways for frames 22% larger (docs/notes.md); levels below -1 save
+    /// under 3% more CPU each and lose ratio faster. 19 is zstd's strongest level before the
+    /// `--ultra` ones, whose window sizes would cost more memory than a cache value saves.
     pub(crate) fn zstd(self) -> i32 {
         match self {
             Level::None => 0,
-            Level::Fast => 1,
+            Level::Fast => -1,
             Level::Default => 3,
             Level::Max => 19,
         }
@@ -142,8 +145,15 @@ thread_local! {
     static COMPRESSOR: RefCell<Option<(i32, Compressor<'static>)>> = const { RefCell::new(None) };
     static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> =
         RefCell::new(Decompressor::new().ok());
+    /// The frame being made, before `compress_with`'s caller copies it where it is stored: a
+    /// write allocates only its entry.
+    static FRAME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static DICT_DECOMPRESSOR: RefCell<DCtx<'static>> = RefCell::new(DCtx::create());
 }
+
+/// A thread's frame buffer is given back after a frame larger than this (a huge value), rather
+/// than kept for the thread's lifetime.
+const FRAME_KEEP: usize = 1 << 20;
 
 fn with_compressor<T>(
     level: i32,
@@ -177,7 +187,7 @@ pub struct Work {
 /// a decompression on every read) and the work done, or `None` when no attempt is made:
 /// compression off or shorter than the minimum.
 pub fn compress(value: &[u8], settings: Settings) -> Option<(Option<Vec<u8>>, Work)> {
-    compress_with(value, settings, None)
+    compress_with(value, settings, None, <[u8]>::to_vec)
 }
 
 /// Whether `compress` would try `value` (the values a dictionary is sampled from).
@@ -185,44 +195,52 @@ pub fn eligible(value: &[u8], settings: Settings) -> bool {
     settings.level != Level::None && value.len() >= settings.min_size && !value.is_empty()
 }
 
-/// `compress` with a prefix's dictionary (`engine::dictionary`): its id goes into the frame.
-pub fn compress_with(
+/// `compress`, handing the frame to `keep` (which copies it where it is stored) from a buffer
+/// kept per thread, instead of allocating it; with a prefix's dictionary
+/// (`engine::dictionary`), whose id goes into the frame.
+pub fn compress_with<R>(
     value: &[u8],
     settings: Settings,
     dictionary: Option<&Dictionary>,
-) -> Option<(Option<Vec<u8>>, Work)> {
+    keep: impl FnOnce(&[u8]) -> R,
+) -> Option<(Option<R>, Work)> {
     if !eligible(value, settings) {
         return None;
     }
-    let started = Instant::now();
-    let frame = match dictionary.and_then(|d| d.cdict(settings.level)) {
-        Some(cdict) => with_compressor(settings.level.zstd(), |c| {
-            let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(value.len()));
-            c.context_mut()
-                .compress_using_cdict(&mut frame, value, cdict)
-                .ok()?;
-            Some(frame)
-        }),
-        None => with_compressor(settings.level.zstd(), |c| c.compress(value).ok()),
-    };
-    let elapsed = started.elapsed();
-    COMPRESS_US.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
-    let frame = match frame {
-        Some(frame) if frame.len() <= value.len() - value.len() / 8 => {
-            COMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
-            Some(frame)
+    FRAME.with(|cell| {
+        let mut frame = cell.borrow_mut();
+        frame.clear();
+        frame.reserve(zstd::zstd_safe::compress_bound(value.len()));
+        let started = Instant::now();
+        let cdict = dictionary.and_then(|d| d.cdict(settings.level));
+        let made = with_compressor(settings.level.zstd(), |c| match cdict {
+            Some(cdict) => c
+                .context_mut()
+                .compress_using_cdict(&mut *frame, value, cdict)
+                .ok(),
+            None => c.compress_to_buffer(value, &mut *frame).ok(),
+        })
+        .is_some();
+        let elapsed = started.elapsed();
+        COMPRESS_US.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        let shrinks = made && frame.len() <= value.len() - value.len() / 8;
+        let counter = if shrinks {
+            &COMPRESSED_VALUES
+        } else {
+            &STORED_RAW
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let work = Work {
+            original: value.len(),
+            stored: if shrinks { frame.len() } else { value.len() },
+            nanos: elapsed.as_nanos() as u64,
+        };
+        let kept = shrinks.then(|| keep(&frame));
+        if frame.capacity() > FRAME_KEEP {
+            *frame = Vec::new();
         }
-        _ => {
-            STORED_RAW.fetch_add(1, Ordering::Relaxed);
-            None
-        }
-    };
-    let work = Work {
-        original: value.len(),
-        stored: frame.as_ref().map_or(value.len(), Vec::len),
-        nanos: elapsed.as_nanos() as u64,
-    };
-    Some((frame, work))
+        Some((kept, work))
+    })
 }
 
 /// The original length a frame records (zstd's bulk compressor always writes it).
@@ -234,30 +252,44 @@ pub fn original_len(frame: &[u8]) -> usize {
 }
 
 /// The original bytes of a frame this process compressed. A frame that does not decode (which
-/// only a bug could make) reads as empty rather than taking the server down. A frame written
-/// with a dictionary names it (`engine::dictionary`), and is read with that one whatever was
-/// trained since.
+/// only a bug could make) reads as empty rather than taking the server down.
 pub fn decompress(frame: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0; original_len(frame)];
+    if !decompress_into(frame, &mut bytes) {
+        bytes.clear();
+    }
+    bytes
+}
+
+/// Decompresses a frame this process compressed into `dst`, which is `original_len(frame)`
+/// bytes long (a reply's bulk string, written in place: GET copies nothing else). Returns
+/// whether it decoded to exactly that length; a frame that does not (only a bug could make
+/// one) leaves `dst` zeroed, so a reader gets zeros of the recorded length, not stale bytes.
+///
+/// A frame written with a dictionary names it, and is read with that one whatever was trained
+/// since; a frame naming a dictionary the process does not have decodes as that failure.
+pub fn decompress_into(frame: &[u8], dst: &mut [u8]) -> bool {
     let started = Instant::now();
-    let bytes = match zstd::zstd_safe::get_dict_id_from_frame(frame) {
+    let decoded = match zstd::zstd_safe::get_dict_id_from_frame(frame) {
         Some(id) => dictionary::lookup(id.get()).and_then(|dict| {
             DICT_DECOMPRESSOR.with(|d| {
-                let mut out = Vec::with_capacity(original_len(frame));
                 d.borrow_mut()
-                    .decompress_using_ddict(&mut out, frame, dict.ddict())
-                    .ok()?;
-                Some(out)
+                    .decompress_using_ddict(dst, frame, dict.ddict())
+                    .ok()
             })
         }),
         None => DECOMPRESSOR.with(|d| match &mut *d.borrow_mut() {
-            Some(d) => d.decompress(frame, original_len(frame)).ok(),
+            Some(d) => d.decompress_to_buffer(frame, dst).ok(),
             None => None,
         }),
-    }
-    .unwrap_or_default();
+    };
     DECOMPRESS_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     DECOMPRESSED_VALUES.fetch_add(1, Ordering::Relaxed);
-    bytes
+    let whole = decoded == Some(dst.len());
+    if !whole {
+        dst.fill(0);
+    }
+    whole
 }
 
 #[cfg(test)]

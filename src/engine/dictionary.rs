@@ -32,7 +32,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock, Weak};
 use arc_swap::ArcSwap;
 use zstd::zstd_safe::{CDict, DDict};
 
-use crate::engine::compress::{Level, Work};
+use crate::engine::compress::{self, Level, Settings, Work};
 use crate::sync::{LockExt, RwLockExt};
 use std::sync::TryLockError;
 
@@ -353,6 +353,26 @@ impl Dictionaries {
         self.current.load().get(prefix).cloned()
     }
 
+    /// What a write of `value` at `key` does with dictionaries: offers the value as a sample of
+    /// the key's prefix when `settings` would compress it, and returns the prefix's dictionary.
+    /// `None` at once with `compression-dict off`. Called before the shard lock (SET) or under
+    /// it (every other write, `DbShard::compress`).
+    pub fn for_write(
+        &self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        settings: Settings,
+    ) -> Option<Arc<Dictionary>> {
+        if !self.enabled() {
+            return None;
+        }
+        let prefix = self.prefix(key);
+        if let Some(value) = value.filter(|v| compress::eligible(v, settings)) {
+            self.offer(prefix, value);
+        }
+        self.current(prefix)
+    }
+
     /// Offers a value a write is about to compress. Called with the shard locked: a tick of a
     /// per-thread counter, and one write in `SAMPLE_EVERY` takes this module's lock.
     pub fn offer(&self, prefix: &[u8], value: &[u8]) {
@@ -641,7 +661,6 @@ fn ready(p: &Prefix, all_full: bool, min: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::compress::{self, Settings};
 
     fn document(rng: &mut fastrand::Rng, n: usize) -> Vec<u8> {
         format!(
@@ -690,7 +709,8 @@ mod tests {
             min_size: 0,
         };
         let value = document(&mut rng, 1);
-        let (frame, _) = compress::compress_with(&value, settings, Some(&first)).unwrap();
+        let (frame, _) =
+            compress::compress_with(&value, settings, Some(&first), <[u8]>::to_vec).unwrap();
         let frame = frame.unwrap();
         let (plain, _) = compress::compress(&value, settings).unwrap();
         assert!(plain.is_none_or(|p| frame.len() < p.len()));

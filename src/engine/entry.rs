@@ -5,6 +5,7 @@
 //! parents and collection values sit behind one more pointer (see `Entry` for the byte layout).
 
 use crate::engine::compress;
+use crate::engine::dictionary::Dictionary;
 use crate::engine::labels::Name;
 use crate::engine::memory::alloc_size;
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
@@ -180,6 +181,24 @@ struct Labels {
 /// Label names as pointers to their interned copies (`labels::Names`) once the entry is in a
 /// table; an entry not yet stored holds copies of its own, which `index` swaps for them.
 pub type TagList = Box<[Name]>;
+
+/// A string entry built by `Entry::prepare_string`, and the compression attempt it made (for
+/// the `stats-prefixes` figures, counted when it is stored).
+pub struct Prepared {
+    entry: Entry,
+    work: Option<compress::Work>,
+}
+
+impl Prepared {
+    /// The entry, for what its writer sets under the lock (TTL, metadata).
+    pub fn entry_mut(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+
+    pub fn into_parts(self) -> (Entry, Option<compress::Work>) {
+        (self.entry, self.work)
+    }
+}
 
 /// Longest string Redis keeps as `embstr`.
 const EMBSTR_MAX: usize = 44;
@@ -637,19 +656,66 @@ impl Entry {
     pub fn compress_with(
         &mut self,
         settings: compress::Settings,
-        dictionary: Option<&crate::engine::dictionary::Dictionary>,
+        dictionary: Option<&Dictionary>,
     ) -> Option<compress::Work> {
-        let (frame, work) = compress::compress_with(self.plain_str()?, settings, dictionary)?;
-        if let Some(frame) = frame {
-            self.replace_payload(&frame);
-            self.set_flag(COMPRESSED, true);
+        if self.kind() != Kind::Str || self.is_compressed() {
+            return None;
+        }
+        let header = Header {
+            compressed: true,
+            ..self.header()
+        };
+        let key = self.key_range();
+        let (block, work) =
+            compress::compress_with(self.payload(), settings, dictionary, |frame| {
+                Entry::build(header, &self.block()[key], frame)
+            })?;
+        if let Some(block) = block {
+            *self.block_mut() = block;
         }
         Some(work)
+    }
+
+    /// A string entry with its compression already decided: made before the shard lock is
+    /// taken, so the shard's other clients do not wait for zstd, and the value is copied once
+    /// (as a frame when it shrinks). `DbShard::insert_prepared` stores it as it is. `dictionary`:
+    /// the key's prefix dictionary (`Dictionaries::for_write`), which counts the write.
+    pub fn prepare_string(
+        key: &[u8],
+        value: &[u8],
+        settings: compress::Settings,
+        dictionary: Option<&Dictionary>,
+    ) -> Prepared {
+        if as_canonical_int(value).is_some() {
+            return Prepared {
+                entry: Entry::new_string(key, value, 0),
+                work: None,
+            };
+        }
+        let made = compress::compress_with(value, settings, dictionary, |frame| {
+            let mut entry = Entry::with_payload(key, frame, Kind::Str, 0);
+            entry.set_flag(COMPRESSED, true);
+            entry
+        });
+        if let (Some(dictionary), Some((_, work))) = (dictionary, &made) {
+            dictionary.record(work);
+        }
+        let (entry, work) = match made {
+            Some((Some(entry), work)) => (entry, Some(work)),
+            Some((None, work)) => (Entry::with_payload(key, value, Kind::Str, 0), Some(work)),
+            None => (Entry::with_payload(key, value, Kind::Str, 0), None),
+        };
+        Prepared { entry, work }
     }
 
     /// The bytes of a string `compress` may store as a frame: plain (not `raw`), not compressed.
     pub fn plain_str(&self) -> Option<&[u8]> {
         (self.kind() == Kind::Str && !self.is_compressed()).then(|| self.payload())
+    }
+
+    /// A compressed string's frame (for `compress::decompress_into`); `None` for anything else.
+    pub fn frame(&self) -> Option<&[u8]> {
+        self.is_compressed().then(|| self.payload())
     }
 
     pub fn is_string(&self) -> bool {
@@ -869,6 +935,19 @@ impl Entry {
             Entry::build(header, key, self.payload()),
             self.extra().cloned(),
         )
+    }
+
+    /// A copy of the block as it is, for a snapshot: one allocation and a memcpy, where
+    /// `clone_with_key` lays the block out anew. It is only read, never stored in a table, so the
+    /// admission-window bit it keeps means nothing.
+    pub fn snapshot_copy(&self) -> Entry {
+        Entry(match &self.0 {
+            Repr::Plain(block) => Repr::Plain(block.clone()),
+            Repr::Rich(rich) => Repr::Rich(Box::new(Rich {
+                block: rich.block.clone(),
+                extra: rich.extra.clone(),
+            })),
+        })
     }
 
     /// The same entry under another key (RENAME, MOVE), without copying a collection's elements.

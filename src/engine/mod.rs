@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use entry::{CacheMeta, Entry, Priority, StringValue, Value};
+pub use entry::{CacheMeta, Entry, Prepared, Priority, StringValue, Value};
 pub use labels::Name;
 pub use policy::{EvictionSettings, Policy};
 pub use shard::{DbShard, Shard, ShardStats, Table};

@@ -7,7 +7,7 @@ use hashbrown::HashTable;
 
 use crate::engine::analytics::ShardAnalytics;
 use crate::engine::compress::{self, Footprint};
-use crate::engine::entry::{Entry, Priority, TagList};
+use crate::engine::entry::{Entry, Prepared, Priority, TagList};
 use crate::engine::expire::HashesWithTtls;
 use crate::engine::labels::Name;
 use crate::engine::labels::{label_hash, LabelIndex, LabelKind, Taken};
@@ -604,19 +604,23 @@ impl DbShard<'_> {
 
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any. A plain
     /// string is compressed here (`compression-level`), so that no write path can miss it.
-    pub fn insert(&mut self, hash: u64, entry: Entry) -> Option<Entry> {
-        self.insert_compressed(hash, entry, self.compression)
+    pub fn insert(&mut self, hash: u64, mut entry: Entry) -> Option<Entry> {
+        self.compress(&mut entry, self.compression);
+        self.insert_uncompressed(hash, entry)
     }
 
-    /// `insert` with the compression `CACHE.SET ... COMPRESS` asked for.
-    pub fn insert_compressed(
-        &mut self,
-        hash: u64,
-        mut entry: Entry,
-        compression: compress::Settings,
-    ) -> Option<Entry> {
+    /// `insert` of a string whose compression was decided before the lock
+    /// (`Entry::prepare_string`: SET's hot path), so zstd does not run under it.
+    pub fn insert_prepared(&mut self, hash: u64, prepared: Prepared) -> Option<Entry> {
+        let (entry, work) = prepared.into_parts();
+        if let Some(work) = work {
+            self.analytics.record_compression(entry.key(), work);
+        }
+        self.insert_uncompressed(hash, entry)
+    }
+
+    fn insert_uncompressed(&mut self, hash: u64, mut entry: Entry) -> Option<Entry> {
         self.region_defaults(&mut entry);
-        self.compress(&mut entry, compression);
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
@@ -655,18 +659,9 @@ impl DbShard<'_> {
     /// With `compression-dict on`, the value is offered as a sample of its key's prefix and
     /// compressed with the prefix's dictionary, when it has one.
     fn compress(&mut self, entry: &mut Entry, settings: compress::Settings) {
-        let dictionary = if self.dictionaries.enabled() {
-            let prefix = self.dictionaries.prefix(entry.key());
-            if let Some(value) = entry
-                .plain_str()
-                .filter(|v| compress::eligible(v, settings))
-            {
-                self.dictionaries.offer(prefix, value);
-            }
-            self.dictionaries.current(prefix)
-        } else {
-            None
-        };
+        let dictionary = self
+            .dictionaries
+            .for_write(entry.key(), entry.plain_str(), settings);
         if let Some(work) = entry.compress_with(settings, dictionary.as_deref()) {
             if let Some(dictionary) = &dictionary {
                 dictionary.record(&work);

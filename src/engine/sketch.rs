@@ -15,6 +15,9 @@ const AGING_PERIOD_PER_KEY: usize = 60;
 /// The aging period never drops below `AGING_PERIOD_PER_KEY` increments per this many keys.
 const MIN_PERIOD_KEYS: usize = 64;
 
+/// `Clone` for a snapshot: a shard's sketch is copied whole under its lock (a memcpy of the
+/// counters) and each key's estimate read from the copy after the lock is released.
+#[derive(Clone)]
 pub struct Sketch {
     counters: Vec<u8>,
     mask: usize,

@@ -260,6 +260,40 @@ impl ReplyBuf {
         }
     }
 
+    /// A bulk string of `len` bytes that `fill` writes in place (a compressed value decompressed
+    /// straight into the output). `fill` gets exactly `len` zeroed bytes.
+    pub fn bulk_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        let frame = HEADER_MAX + len + 2;
+        if !self.fits(frame)
+            && !self.overflowed
+            && frame < OWN_BLOCK
+            && self.len().saturating_add(frame) < self.cap
+        {
+            // As `raw_slow` makes room for an append: grow the block, or start the next one.
+            if self.buf.len() + frame <= self.block_max {
+                self.buf.reserve(frame);
+            } else {
+                let full =
+                    std::mem::replace(&mut self.buf, BytesMut::with_capacity(self.block_max));
+                self.push_done(full);
+            }
+            self.set_end();
+        }
+        if self.fits(frame) {
+            self.put_header(b'$', len as i64);
+            let at = self.buf.len();
+            // Within capacity (`fits`): no reallocation, so `end` still holds.
+            self.buf.resize(at + len, 0);
+            fill(&mut self.buf[at..]);
+            self.put(b"\r\n");
+        } else if !self.overflowed {
+            // A value of a block of its own, or one the cap refuses: through a copy, as `bulk`.
+            let mut value = vec![0; len];
+            fill(&mut value);
+            self.bulk(&value);
+        }
+    }
+
     pub fn bulk_int(&mut self, n: i64) {
         self.bulk(itoa::Buffer::new().format(n).as_bytes());
     }
@@ -644,6 +678,14 @@ mod tests {
                         out.unsplit(tail);
                         model.extend_from_slice(&moved);
                     }
+                    // `bulk_with` (a value written in place) must frame as `bulk` does.
+                    2..=10 => {
+                        out.bulk_with(data.len(), |dst| {
+                            assert!(dst.iter().all(|&b| b == 0));
+                            dst.copy_from_slice(&data);
+                        });
+                        model.extend_from_slice(&frame_of(&data));
+                    }
                     _ => {
                         out.bulk(&data);
                         model.extend_from_slice(&frame_of(&data));
@@ -711,6 +753,20 @@ mod tests {
         }
         // 206 bytes a bulk: four fit below 1000, the fifth's value would reach it.
         assert_eq!(complete, 4);
+        let mut capped = ReplyBuf::new(Protocol::Resp2);
+        capped.limit(Some(1000));
+        let mut filled = 0;
+        for _ in 0..10 {
+            capped.bulk_with(value.len(), |dst| {
+                dst.copy_from_slice(&value);
+                filled += 1;
+            });
+        }
+        assert_eq!(capped.to_vec(), out.to_vec());
+        assert!(capped.overflowed());
+        // The value that reaches the cap is still made (then dropped, as `bulk` drops its
+        // frame); once over, none is.
+        assert_eq!(filled, 5);
         assert!(out.overflowed());
         assert!(out.len() < 1000);
         let len = out.len();

@@ -142,7 +142,7 @@ pub fn save(server: &Server) -> Result<(), CmdError> {
     if !server.persistence.begin(SAVING) {
         return Err(CmdError::BgsaveInProgress);
     }
-    let result = write_snapshot(server);
+    let result = write_snapshot(server, false);
     server.persistence.end();
     match result {
         Ok(()) => {
@@ -177,9 +177,7 @@ pub fn bgsave(server: &Server) -> Result<(), CmdError> {
     let spawned = std::thread::Builder::new()
         .name("cachet-bgsave".into())
         .spawn(move || {
-            // Clients first: on a busy CPU the save takes longer rather than their latency.
-            crate::os::lower_thread_priority(BGSAVE_NICE);
-            let result = write_snapshot(&worker);
+            let result = write_snapshot(&worker, true);
             let persistence = &worker.persistence;
             persistence
                 .last_bgsave_secs
@@ -371,7 +369,10 @@ fn take_run_marker(server: &Server) -> Option<snapshot::RunMarker> {
     }
 }
 
-fn write_snapshot(server: &Server) -> Result<(), ()> {
+/// `background`: the encoding runs at a lower priority (BGSAVE), so that on a busy CPU the save
+/// takes longer rather than the clients' latency; the shard copies stay at the clients' priority
+/// (see `Keyspace::write_snapshot`).
+fn write_snapshot(server: &Server, background: bool) -> Result<(), ()> {
     let started = Instant::now();
     let persistence = &server.persistence;
     persistence.saves.fetch_add(1, Ordering::Relaxed);
@@ -419,12 +420,18 @@ fn write_snapshot(server: &Server) -> Result<(), ()> {
     let written = (|| -> std::io::Result<snapshot::Totals> {
         let file = File::create(&temp)?;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let totals =
-            server
-                .keyspace
-                .write_snapshot(&mut out, &header, compress, list_fill, |keys| {
-                    persistence.keys_processed.store(keys, Ordering::Relaxed)
-                })?;
+        let totals = server.keyspace.write_snapshot(
+            &mut out,
+            &header,
+            compress,
+            list_fill,
+            || {
+                if background {
+                    crate::os::lower_thread_priority(BGSAVE_NICE);
+                }
+            },
+            |keys| persistence.keys_processed.store(keys, Ordering::Relaxed),
+        )?;
         out.flush()?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&temp, &target)?;

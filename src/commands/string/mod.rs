@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::cache::MetaRequest;
 use super::{args, CommandSpec, Ctx, SPEC};
-use crate::engine::compress::Settings;
+use crate::engine::compress::{self, Settings};
 use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
@@ -71,7 +71,13 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn reply_value(view: &mut DbShard<'_>, hash: u64, key: &[u8], out: &mut ReplyBuf) -> CmdResult {
     match view.read(hash, key) {
         None => out.null(),
-        Some(entry) => out.bulk(&entry.string_value().ok_or(CmdError::WrongType)?),
+        // Decompressed straight into the reply: no copy of the value in between.
+        Some(entry) => match entry.frame() {
+            Some(frame) => out.bulk_with(entry.string_len(), |dst| {
+                compress::decompress_into(frame, dst);
+            }),
+            None => out.bulk(&entry.string_value().ok_or(CmdError::WrongType)?),
+        },
     }
     Ok(())
 }
@@ -235,6 +241,21 @@ pub(super) struct SetRequest<'a> {
 /// been replied already, whatever NX/XX/IFEQ decided. IFEQ (Valkey) sets nothing over a missing
 /// key and answers WRONGTYPE over another type, before NX/XX would be looked at.
 pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
+    // Compressed before the shard lock, so its other clients do not wait for zstd. A write that
+    // NX/XX/IFEQ then refuses wasted the attempt: those guard small values (locks, flags) more
+    // often than documents, and values under `compression-min-size` are not tried at all.
+    let compression = match req.meta.and_then(|m| m.compress) {
+        Some(level) => Settings { level, min_size: 0 },
+        None => ctx.server.keyspace.compression(),
+    };
+    // The dictionary too: sampled and chosen here, out of the lock as well.
+    let dictionary =
+        ctx.server
+            .keyspace
+            .dictionaries
+            .for_write(req.key, Some(req.value), compression);
+    let mut prepared =
+        Entry::prepare_string(req.key, req.value, compression, dictionary.as_deref());
     let out = &mut *ctx.out;
     ctx.server
         .keyspace
@@ -265,7 +286,7 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
                 return Ok(false);
             }
             let (old_expire, old_meta) = old.unwrap_or((0, None));
-            let mut entry = Entry::new_string(req.key, req.value, 0);
+            let entry = prepared.entry_mut();
             entry.set_expire_at(if req.keepttl {
                 old_expire
             } else {
@@ -274,10 +295,7 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
             if let Some(meta) = req.meta {
                 entry.set_meta(meta.resolve(old_meta));
             }
-            match req.meta.and_then(|m| m.compress) {
-                Some(level) => view.insert_compressed(hash, entry, Settings { level, min_size: 0 }),
-                None => view.insert(hash, entry),
-            };
+            view.insert_prepared(hash, prepared);
             view.notify(req.key, class::STRING, "set");
             if req.expire_at != 0 && !req.keepttl {
                 view.notify(req.key, class::GENERIC, "expire");

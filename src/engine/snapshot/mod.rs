@@ -30,6 +30,7 @@ use serde_bytes::ByteBuf;
 use crate::engine::dump::{self, RestoreLimits, Restored};
 use crate::engine::entry::{Entry, Priority, StringValue, Value};
 use crate::engine::shard::Shard;
+use crate::engine::sketch::Sketch;
 use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::Collection;
 use crate::engine::{hash_key, idle_seconds, Keyspace, Name};
@@ -217,50 +218,70 @@ pub struct EncodedSection {
     pub raw: Vec<u8>,
 }
 
-/// The live keys of one database of a shard, copied while the shard was locked (the shard's
-/// point in time), each with its sketch estimate (the sketch is the shard's).
+/// What one shard held when it was locked for the snapshot (the shard's point in time).
+pub struct ShardCopy {
+    pub dbs: Vec<CopiedDb>,
+    /// The shard's admission sketch as it was: copied whole (a memcpy of its counters), so each
+    /// key's estimate is hashed and read after the lock is released.
+    pub sketch: Sketch,
+    pub now_ms: u64,
+}
+
+/// The live keys of one database of a shard.
 pub struct CopiedDb {
     pub db: u32,
-    pub entries: Vec<(Entry, u8)>,
+    pub entries: Vec<Entry>,
 }
 
 /// Copies every live key of every database of `shard` (locked by the caller). Expired and
 /// invalidated keys are left out, as Redis leaves out expired keys. Only copies are made under
-/// the lock: a copy is an allocation and a memcpy per key where building and serializing its
-/// record took several times as long, and a command on that shard waits as long as the lock is
-/// held (the save's GET p99 was 10× the baseline with the encoding under the lock).
-pub fn copy_shard(shard: &Shard, now_ms: u64) -> Vec<CopiedDb> {
-    let mut copies = Vec::new();
+/// the lock (an allocation and a memcpy per key, a memcpy for the sketch): a command on that
+/// shard waits as long as the lock is held, and building and serializing a key's record takes
+/// several times as long as copying it (the save's GET p99 was 10× the baseline with the
+/// encoding under the lock).
+pub fn copy_shard(shard: &Shard, now_ms: u64) -> ShardCopy {
+    let mut dbs = Vec::new();
     for db in 0..shard.dbs.len() {
         let Some(table) = shard.dbs.get(db) else {
             continue;
         };
-        let entries: Vec<(Entry, u8)> = table
-            .map
-            .iter()
-            .filter(|entry| table.is_live(entry, now_ms))
-            .map(|entry| (entry.clone_with_key(entry.key()), sketch_of(shard, entry)))
-            .collect();
+        // Sized up front: growing the vector under the lock would copy it again.
+        let mut entries = Vec::with_capacity(table.map.len());
+        entries.extend(
+            table
+                .map
+                .iter()
+                .filter(|entry| table.is_live(entry, now_ms))
+                .map(Entry::snapshot_copy),
+        );
         if !entries.is_empty() {
-            copies.push(CopiedDb {
+            dbs.push(CopiedDb {
                 db: db as u32,
                 entries,
             });
         }
     }
-    copies
-}
-
-fn sketch_of(shard: &Shard, entry: &Entry) -> u8 {
-    shard.sketch.estimate(hash_key(entry.key())).min(255) as u8
+    ShardCopy {
+        dbs,
+        sketch: shard.sketch.clone(),
+        now_ms,
+    }
 }
 
 /// The records of one copied database, as a section to write.
-pub fn encode_copy(copy: &CopiedDb, now_ms: u64, list_fill: i64) -> EncodedSection {
+pub fn encode_copy(
+    copy: &CopiedDb,
+    sketch: &Sketch,
+    now_ms: u64,
+    list_fill: i64,
+) -> EncodedSection {
     let records: Vec<Record<'_>> = copy
         .entries
         .iter()
-        .map(|(entry, sketch)| record_of(entry, *sketch, now_ms, list_fill))
+        .map(|entry| {
+            let estimate = sketch.estimate(hash_key(entry.key())).min(255) as u8;
+            record_of(entry, estimate, now_ms, list_fill)
+        })
         .collect();
     EncodedSection {
         db: copy.db,
@@ -630,30 +651,56 @@ impl Keyspace {
     /// Writes the whole keyspace: one shard locked at a time while its keys are copied (a
     /// point-in-time view of that shard), encoded, compressed and written with it released, so
     /// commands on other shards go on meanwhile, and on this one once its copy is made.
-    pub fn write_snapshot(
+    ///
+    /// The copies are made on the calling thread and encoded on another, which first runs
+    /// `encoder_start` (BGSAVE lowers that thread's priority there). The thread that holds shard
+    /// locks must not be the low-priority one: on a busy CPU the scheduler parks a niced thread
+    /// for whole time slices, and a lock it holds meanwhile stalls every command on that shard.
+    /// The encoder is at most one shard behind (a channel of one), so at most three shards'
+    /// copies exist at once: one being made, one waiting, one being encoded.
+    pub fn write_snapshot<W: Write + Send>(
         &self,
-        out: &mut impl Write,
+        out: &mut W,
         header: &Header,
         compress: bool,
         list_fill: i64,
-        mut progress: impl FnMut(u64),
+        encoder_start: impl FnOnce() + Send,
+        mut progress: impl FnMut(u64) + Send,
     ) -> std::io::Result<Totals> {
         let mut totals = Totals {
             bytes: write_header(out, header)?,
             ..Totals::default()
         };
-        for index in 0..self.shard_count() {
-            let now = crate::engine::now_ms();
-            let copies = copy_shard(&self.lock_shard(index), now);
-            for copy in &copies {
-                let section = encode_copy(copy, now, list_fill);
-                totals.bytes += write_section(out, &section, compress)?;
-                totals.keys += section.records as u64;
+        let (to_encoder, copies) = std::sync::mpsc::sync_channel::<ShardCopy>(1);
+        std::thread::scope(|scope| {
+            let encoder = std::thread::Builder::new()
+                .name("cachet-snapshot".into())
+                .spawn_scoped(scope, move || -> std::io::Result<Totals> {
+                    encoder_start();
+                    for copy in copies {
+                        for db in &copy.dbs {
+                            let section = encode_copy(db, &copy.sketch, copy.now_ms, list_fill);
+                            totals.bytes += write_section(out, &section, compress)?;
+                            totals.keys += section.records as u64;
+                        }
+                        progress(totals.keys);
+                    }
+                    totals.bytes += write_end(out, totals.keys)?;
+                    Ok(totals)
+                })?;
+            for index in 0..self.shard_count() {
+                let now = crate::engine::now_ms();
+                let copy = copy_shard(&self.lock_shard(index), now);
+                // A closed channel: the encoder stopped on a write error, which it returns.
+                if to_encoder.send(copy).is_err() {
+                    break;
+                }
             }
-            progress(totals.keys);
-        }
-        totals.bytes += write_end(out, totals.keys)?;
-        Ok(totals)
+            drop(to_encoder);
+            encoder
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
     }
 
     /// Loads a whole snapshot into this keyspace. `progress` hears (keys, file bytes) after each

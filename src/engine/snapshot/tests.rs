@@ -80,7 +80,7 @@ fn sample() -> Keyspace {
 fn snapshot(keyspace: &Keyspace) -> Vec<u8> {
     let mut file = Vec::new();
     keyspace
-        .write_snapshot(&mut file, &header(), true, -2, |_| {})
+        .write_snapshot(&mut file, &header(), true, -2, || {}, |_| {})
         .expect("written");
     file
 }
@@ -167,6 +167,32 @@ fn a_keyspace_round_trips_with_its_metadata_and_accounting() {
     };
     assert_eq!(indexed(&loaded), (1, 1));
     assert_eq!(indexed(&loaded), indexed(&keyspace));
+}
+
+/// `rdbcompression no`: sections stored plain (codec 0), loaded back the same.
+#[test]
+fn an_uncompressed_snapshot_loads_the_same() {
+    let keyspace = sample();
+    let mut plain = Vec::new();
+    keyspace
+        .write_snapshot(&mut plain, &header(), false, -2, || {}, |_| {})
+        .expect("written");
+    let codec_of_first_section = |file: &[u8]| {
+        let header_len = u32::from_le_bytes(file[10..14].try_into().unwrap()) as usize;
+        let section = 14 + header_len + 4;
+        assert_eq!(file[section], SECTION);
+        file[section + 9]
+    };
+    assert_eq!(codec_of_first_section(&plain), CODEC_NONE);
+    assert_eq!(codec_of_first_section(&snapshot(&keyspace)), CODEC_ZSTD);
+    let loaded = Keyspace::new(8, 2);
+    let (_, totals) = loaded
+        .load_snapshot(&mut &plain[..], limits(), |_| {})
+        .expect("loaded");
+    assert_eq!(totals.keys, 6);
+    let mut before = dump_all(&keyspace);
+    before.retain(|(_, key, _)| key != b"gone");
+    assert_eq!(dump_all(&loaded), before);
 }
 
 #[test]
