@@ -200,7 +200,10 @@ flood_phase() { # server port phase
   keys=$(redis-cli -p "$2" dbsize)
   sleep "$FLOOD_IDLE"
   idle=$(settled_rss "$PID")
-  FLOOD_LINES+="$1,$3,$keys,$used,$rss,$idle"$'\n'
+  # jemalloc's view after the idle time: allocated (live), active (pages holding them: the
+  # difference is fragmentation) and resident (active + dirty pages not yet given back).
+  alloc=$(redis-cli -p "$2" info memory | tr -d '\r' | awk -F: '/^allocator_(allocated|active|resident):/ {printf "%s,", $2}')
+  FLOOD_LINES+="$1,$3,$keys,$used,$rss,$idle,${alloc%,}"$'\n'
 }
 
 FLOOD_LINES=""
@@ -223,7 +226,7 @@ for set in $SETS; do
         [ "$out" = OK ] || { echo "redis-defrag: $out" >&2; stop; continue; }
       fi
       base=$(settled_rss "$PID")
-      FLOOD_LINES+="$server,start,0,$(used_memory "$port"),$base,$base"$'\n'
+      FLOOD_LINES+="$server,start,0,$(used_memory "$port"),$base,$base,0,0,0"$'\n'
       redis-cli -p "$port" config set maxmemory "$limit" >/dev/null
       flood_sets "$port" "$FLOOD_SMALL" 100
       flood_phase "$server" "$port" small
@@ -318,17 +321,18 @@ done
 import sys
 lines, limit, small, large = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 print(f"flood: maxmemory {limit/2**20:.0f} MB, {small} SETs of 100 B then {large} of 1000 B (random keys over 10M)")
-print(f"{'server':<13} {'phase':<6} {'keys':>8} {'used MB':>8} {'RSS MB':>7} {'RSS/(limit+base)':>16} {'idle RSS MB':>11} {'idle ratio':>10}")
+print(f"{'server':<13} {'phase':<6} {'keys':>8} {'used MB':>8} {'RSS MB':>7} {'RSS/(limit+base)':>16} {'idle RSS MB':>11} {'idle ratio':>10} | {'alloc MB':>8} {'active':>7} {'resident':>8}")
 base = {}
 for line in lines.strip().splitlines():
-    server, phase, keys, used, rss, idle = line.split(",")
+    server, phase, keys, used, rss, idle, *alloc = line.split(",")
+    alloc = "" if len(alloc) < 3 else " | " + " ".join(f"{int(x)/2**20:>{w}.1f}" for x, w in zip(alloc, (8, 7, 8)))
     rss, idle = int(rss) * 1024, int(idle) * 1024
     if phase == "start":
         base[server] = rss
         print(f"{server:<13} {phase:<6} {keys:>8} {int(used)/2**20:>8.1f} {rss/2**20:>7.1f}")
         continue
     bound = limit + base[server]
-    print(f"{server:<13} {phase:<6} {keys:>8} {int(used)/2**20:>8.1f} {rss/2**20:>7.1f} {rss/bound:>16.3f} {idle/2**20:>11.1f} {idle/bound:>10.3f}")
+    print(f"{server:<13} {phase:<6} {keys:>8} {int(used)/2**20:>8.1f} {rss/2**20:>7.1f} {rss/bound:>16.3f} {idle/2**20:>11.1f} {idle/bound:>10.3f}{alloc}")
 PY
 
 [ -z "$SIZE_LINES" ] || python3 - "$SIZE_LINES" <<'PY'
