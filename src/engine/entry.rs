@@ -110,7 +110,9 @@ impl Kind {
 ///   key, then the value: a string's bytes or an integer's 8 bytes (nothing for a collection)
 /// ```
 /// so everything eviction weighs (priority, window bit, clock, counter) sits in the same cache
-/// line as the key, and a string costs one allocation. An entry with what few entries have (tags,
+/// line as the key, and a string costs one allocation, except one whose block would just cross
+/// into a larger size class (e.g. 500 bytes after a 16-byte key): its bytes go into an
+/// allocation of their own in the `Rich` box (`Body::Value`) when that costs less (`spills`). An entry with what few entries have (tags,
 /// parents, a collection value) is `Rich`: a box holding the block's pointer and that `Extra`.
 #[derive(Debug)]
 pub struct Entry(Repr);
