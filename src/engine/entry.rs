@@ -809,6 +809,23 @@ impl Entry {
     /// Puts `value` after the key, or in an allocation of its own when that costs less
     /// (`spills`). Only strings spill: an integer's 8 bytes never gain from it.
     fn replace_payload(&mut self, value: &[u8]) {
+        // A spilled value overwritten by one of the same length (a cache's SET of a key it
+        // already holds) is copied in place: no allocation, as for a value in the block.
+        let mut in_place = false;
+        if let Some(Extra {
+            body: Body::Value(old),
+            ..
+        }) = self.extra_mut()
+        {
+            if old.len() == value.len() {
+                old.copy_from_slice(value);
+                in_place = true;
+            }
+        }
+        if in_place {
+            self.set_flag(COMPRESSED, false);
+            return;
+        }
         if let Some(extra) = self.extra_mut() {
             extra.body = Body::None;
             self.drop_empty_extra();
@@ -1217,6 +1234,11 @@ mod tests {
         let renamed = copy.into_renamed(&key);
         assert_eq!(renamed.memory(), e.memory());
         assert_eq!(renamed.str_bytes().as_deref(), Some(&value[..]));
+        // Overwritten with as many bytes, the value is copied where it is.
+        let (before, other) = (e.identity(), [b'w'; 500]);
+        e.set_string(&other);
+        assert_eq!(e.identity(), before);
+        assert_eq!(e.str_bytes().as_deref(), Some(&other[..]));
         // In-place edits reach the spilled bytes, padding them like a block's.
         let bytes = e.string_bytes_mut(600).unwrap();
         assert_eq!(bytes.len(), 600);
