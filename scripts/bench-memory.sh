@@ -24,11 +24,20 @@
 #           GETs against both servers, which one goes first alternating per round; per round the
 #           ratio cachet/redis of requests per second, and the table gives the median of those
 #           ratios and each server's median CPU µs per request.
+#   flood:  RSS against the limit after a change of value size (issue 19, "RSS that tracks the
+#           limit"): each of $FLOOD_SERVERS (cachet, redis = redis-server's defaults, redis-defrag =
+#           `activedefrag yes`) alone at `maxmemory $FLOOD_MAXMEMORY` (200mb) with allkeys-lru,
+#           $FLOOD_SMALL (3,000,000) SETs of 100 B values, then $FLOOD_LARGE (600,000) of 1000 B, random
+#           keys over 10M (redis-benchmark -r, -c 50 -P 16). After each phase: keys, used_memory and RSS
+#           once it settles, and again after $FLOOD_IDLE (15) idle seconds (purges, defrag); the
+#           ratio is RSS / (maxmemory + RSS at start).
+#   sizes:  MEMORY USAGE and RSS growth per key for $SIZES_KEYS (100,000) keys of 16 B at each value
+#           size of $SIZES (100..2000 B), cachet vs redis-server: where size-class rounding costs.
 # Each server is started fresh for each data set, pinned to CPU $SERVER_CPU; the loader runs on
 # $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving).
 #
 # Usage: scripts/bench-memory.sh [keys=1000000]
-# Env: SETS (default "plain tagged json"), JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, COMPRESSION_DICT_SIZE (16384), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
+# Env: SETS (default "plain tagged json"; also "flood", "sizes"), FLOOD_* and SIZES* above, JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, COMPRESSION_DICT_SIZE (16384), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
 #      SERVER_CPU (1), LOAD_CPU (0), REDIS_PORT (16391), CACHET_PORT (16392).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -148,7 +157,7 @@ start() { # server port [cachet directives...]
     taskset -c "$SERVER_CPU" "$CACHET" --port "$port" --loglevel warning --save "" --dir "$WORK" "$@" >"$WORK/cachet.log" 2>&1 &
   fi
   PID=$!
-  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  for _ in $(seq 400); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
   kill -0 "$PID" 2>/dev/null || { echo "$server did not start (port $port in use?)" >&2; exit 1; }
 }
 
@@ -175,10 +184,88 @@ get_seconds() { # port
   python3 -c "print($t1 - $t0)"
 }
 
+FLOOD_MAXMEMORY=${FLOOD_MAXMEMORY:-200mb}
+FLOOD_SMALL=${FLOOD_SMALL:-3000000}
+FLOOD_LARGE=${FLOOD_LARGE:-600000}
+FLOOD_IDLE=${FLOOD_IDLE:-15}
+FLOOD_SERVERS=${FLOOD_SERVERS:-"cachet redis redis-defrag"}
+SIZES=${SIZES:-"100 200 300 400 450 490 500 550 600 700 800 900 1000 1010 1100 1200 1500 1600 2000"}
+SIZES_KEYS=${SIZES_KEYS:-100000}
+
+to_bytes() { # 200mb -> bytes
+  python3 -c "import sys,re; m=re.fullmatch(r'(\d+)([kmg]?b?)', sys.argv[1].lower()); u={'':1,'b':1,'k':1000,'kb':1024,'m':10**6,'mb':2**20,'g':10**9,'gb':2**30}[m.group(2)]; print(int(m.group(1))*u)" "$1"
+}
+
+# SETs of random keys over 10M with values of one size (redis-benchmark's key:__rand_int__).
+flood_sets() { # port count bytes
+  taskset -c "$LOAD_CPU" redis-benchmark -p "$1" -t set -n "$2" -d "$3" -r 10000000 -c 50 -P 16 -q \
+    >"$WORK/bench.log" 2>&1
+}
+
+# One flood line: server,phase,keys,used_memory,rss_kb,rss_kb_after_idle
+flood_phase() { # server port phase
+  local rss used keys idle
+  rss=$(settled_rss "$PID")
+  used=$(used_memory "$2")
+  keys=$(redis-cli -p "$2" dbsize)
+  sleep "$FLOOD_IDLE"
+  idle=$(settled_rss "$PID")
+  # jemalloc's view after the idle time: allocated (live), active (pages holding them: the
+  # difference is fragmentation) and resident (active + dirty pages not yet given back).
+  alloc=$(redis-cli -p "$2" info memory | tr -d '\r' | awk -F: '/^allocator_(allocated|active|resident):/ {printf "%s,", $2}')
+  FLOOD_LINES+="$1,$3,$keys,$used,$rss,$idle,${alloc%,}"$'\n'
+}
+
+FLOOD_LINES=""
+SIZE_LINES=""
 LINES=""
 JSON_LINES=""
 ROUND_LINES=""
 for set in $SETS; do
+  if [ "$set" = flood ]; then
+    limit=$(to_bytes "$FLOOD_MAXMEMORY")
+    for server in $FLOOD_SERVERS; do
+      case $server in
+        redis | redis-defrag) start redis "$REDIS_PORT"; port=$REDIS_PORT ;;
+        cachet) start cachet "$CACHET_PORT"; port=$CACHET_PORT ;;
+        *) echo "unknown server $server in FLOOD_SERVERS" >&2; exit 1 ;;
+      esac
+      redis-cli -p "$port" config set maxmemory-policy allkeys-lru >/dev/null
+      if [ "$server" = redis-defrag ]; then
+        out=$(redis-cli -p "$port" config set activedefrag yes)
+        [ "$out" = OK ] || { echo "redis-defrag: $out" >&2; stop; continue; }
+      fi
+      base=$(settled_rss "$PID")
+      FLOOD_LINES+="$server,start,0,$(used_memory "$port"),$base,$base,0,0,0"$'\n'
+      redis-cli -p "$port" config set maxmemory "$limit" >/dev/null
+      flood_sets "$port" "$FLOOD_SMALL" 100
+      flood_phase "$server" "$port" small
+      flood_sets "$port" "$FLOOD_LARGE" 1000
+      flood_phase "$server" "$port" large
+      stop
+    done
+    continue
+  fi
+  if [ "$set" = sizes ]; then
+    for size in $SIZES; do
+      for server in redis cachet; do
+        if [ "$server" = redis ]; then port=$REDIS_PORT; else port=$CACHET_PORT; fi
+        start "$server" "$port"
+        base=$(settled_rss "$PID")
+        base_used=$(used_memory "$port")
+        # key:%012d keys (16 B) as the plain set, each value exactly $size bytes.
+        taskset -c "$LOAD_CPU" redis-benchmark -p "$port" -t set -n "$SIZES_KEYS" -d "$size" \
+          -r "$SIZES_KEYS" -c 50 -P 16 -q >"$WORK/bench.log" 2>&1
+        rss=$(settled_rss "$PID")
+        used=$(used_memory "$port")
+        keys=$(redis-cli -p "$port" dbsize)
+        usage=$(redis-cli -p "$port" memory usage "$(redis-cli -p "$port" randomkey)")
+        SIZE_LINES+="$size,$server,$keys,$((rss - base)),$((used - base_used)),$usage"$'\n'
+        stop
+      done
+    done
+    continue
+  fi
   if [ "$set" = json ]; then
     generate json - "$WORK/json.resp"
     for server in $JSON_SERVERS; do
@@ -251,6 +338,38 @@ for set in $SETS; do
     stop
   done
 done
+
+[ -z "$FLOOD_LINES" ] || python3 - "$FLOOD_LINES" "$(to_bytes "$FLOOD_MAXMEMORY")" "$FLOOD_SMALL" "$FLOOD_LARGE" <<'PY'
+import sys
+lines, limit, small, large = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+print(f"flood: maxmemory {limit/2**20:.0f} MB, {small} SETs of 100 B then {large} of 1000 B (random keys over 10M)")
+print(f"{'server':<13} {'phase':<6} {'keys':>8} {'used MB':>8} {'RSS MB':>7} {'RSS/(limit+base)':>16} {'idle RSS MB':>11} {'idle ratio':>10} | {'alloc MB':>8} {'active':>7} {'resident':>8}")
+base = {}
+for line in lines.strip().splitlines():
+    server, phase, keys, used, rss, idle, *alloc = line.split(",")
+    alloc = "" if len(alloc) < 3 else " | " + " ".join(f"{int(x)/2**20:>{w}.1f}" for x, w in zip(alloc, (8, 7, 8)))
+    rss, idle = int(rss) * 1024, int(idle) * 1024
+    if phase == "start":
+        base[server] = rss
+        print(f"{server:<13} {phase:<6} {keys:>8} {int(used)/2**20:>8.1f} {rss/2**20:>7.1f}")
+        continue
+    bound = limit + base[server]
+    print(f"{server:<13} {phase:<6} {keys:>8} {int(used)/2**20:>8.1f} {rss/2**20:>7.1f} {rss/bound:>16.3f} {idle/2**20:>11.1f} {idle/bound:>10.3f}{alloc}")
+PY
+
+[ -z "$SIZE_LINES" ] || python3 - "$SIZE_LINES" <<'PY'
+import sys
+rows = {}
+for line in sys.argv[1].strip().splitlines():
+    size, server, keys, rss_kb, used, usage = line.split(",")
+    rows[(int(size), server)] = (int(keys), int(rss_kb) * 1024 / int(keys), int(used) / int(keys), int(usage))
+print("sizes: per key (RSS growth / keys, used_memory growth / keys, MEMORY USAGE of one key)")
+print(f"{'value B':>7} | {'redis RSS':>9} {'used':>6} {'usage':>6} | {'cachet RSS':>10} {'used':>6} {'usage':>6} | {'RSS c/r':>7}")
+for size in sorted({k[0] for k in rows}):
+    r, c = rows.get((size, "redis")), rows.get((size, "cachet"))
+    if r and c:
+        print(f"{size:>7} | {r[1]:>9.0f} {r[2]:>6.0f} {r[3]:>6} | {c[1]:>10.0f} {c[2]:>6.0f} {c[3]:>6} | {c[1]/r[1]:>7.2f}")
+PY
 
 [ -z "$LINES" ] || python3 - "$LINES" "$KEYS" <<'PY'
 import sys

@@ -61,6 +61,9 @@ fn op() -> impl Strategy<Value = Op> {
     // Random bytes do not compress; a repeated phrase does (with compression on, both kinds).
     let value = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..200),
+        // Around 512 bytes: a value that would push the block past its size class spills into
+        // an allocation of its own (`engine::entry`).
+        prop::collection::vec(any::<u8>(), 495..530),
         (prop::collection::vec(any::<u8>(), 1..8), 0usize..80)
             .prop_map(|(phrase, times)| phrase.repeat(times)),
     ];

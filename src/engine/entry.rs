@@ -111,7 +111,9 @@ impl Kind {
 ///   key, then the value: a string's bytes or an integer's 8 bytes (nothing for a collection)
 /// ```
 /// so everything eviction weighs (priority, window bit, clock, counter) sits in the same cache
-/// line as the key, and a string costs one allocation. An entry with what few entries have (tags,
+/// line as the key, and a string costs one allocation, except one whose block would just cross
+/// into a larger size class (e.g. 500 bytes after a 16-byte key): its bytes go into an
+/// allocation of their own in the `Rich` box (`Body::Value`) when that costs less (`spills`). An entry with what few entries have (tags,
 /// parents, a collection value) is `Rich`: a box holding the block's pointer and that `Extra`.
 #[derive(Debug)]
 pub struct Entry(Repr);
@@ -168,7 +170,31 @@ fn varint_len(mut n: usize) -> usize {
 #[derive(Debug, Clone, Default)]
 struct Extra {
     labels: Option<Box<Labels>>,
-    collection: Option<Collection>,
+    body: Body,
+}
+
+/// What the `Rich` box holds besides the block and the labels.
+#[derive(Debug, Clone, Default)]
+enum Body {
+    #[default]
+    None,
+    Collection(Collection),
+    /// A string's bytes in an allocation of their own, the block holding only header and key:
+    /// chosen when the one block would waste more of its size class than the two allocations
+    /// and this box cost (`spills`), e.g. a 500-byte value beside a 16-byte key: 522 bytes take
+    /// the 640-byte class, 32 + 512 + 48 = 592 split.
+    Value(Box<[u8]>),
+}
+
+/// Whether a string of `value` bytes after a header and key of `head` bytes costs less split
+/// (`Body::Value`) than in one block, counting the `Rich` box unless the entry has one anyway.
+fn spills(head: usize, value: usize, rich: bool) -> bool {
+    let boxed = if rich {
+        0
+    } else {
+        alloc_size(std::mem::size_of::<Rich>())
+    };
+    alloc_size(head) + alloc_size(value) + boxed < alloc_size(head + value)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -255,6 +281,14 @@ impl Entry {
             cost: 1,
             compressed: false,
         };
+        let head = KEY_LEN + varint_len(key.len()) + key.len();
+        if matches!(kind, Kind::Str | Kind::RawStr) && spills(head, payload.len(), false) {
+            let extra = Extra {
+                labels: None,
+                body: Body::Value(payload.into()),
+            };
+            return Entry::from_parts(Entry::build(header, key, &[]), Some(extra));
+        }
         Entry(Repr::Plain(Entry::build(header, key, payload)))
     }
 
@@ -304,7 +338,7 @@ impl Entry {
     /// Back to plain when the extra holds nothing.
     fn drop_empty_extra(&mut self) {
         if let Repr::Rich(rich) = &mut self.0 {
-            if rich.extra.labels.is_none() && rich.extra.collection.is_none() {
+            if rich.extra.labels.is_none() && matches!(rich.extra.body, Body::None) {
                 self.0 = Repr::Plain(std::mem::take(&mut rich.block));
             }
         }
@@ -395,7 +429,7 @@ impl Entry {
     /// A key holding a hash, list, set or sorted set.
     pub fn new_collection(key: &[u8], collection: Collection, lru: u32) -> Entry {
         let mut entry = Entry::with_payload(key, &[], Kind::Collection, lru);
-        entry.extra_or_default().collection = Some(collection);
+        entry.extra_or_default().body = Body::Collection(collection);
         entry
     }
 
@@ -421,7 +455,23 @@ impl Entry {
     }
 
     fn payload(&self) -> &[u8] {
+        match self.spilled() {
+            Some(value) => value,
+            None => self.inline_payload(),
+        }
+    }
+
+    /// What follows the key in the block: the value unless it spilled (then nothing).
+    fn inline_payload(&self) -> &[u8] {
         &self.block()[self.payload_start()..]
+    }
+
+    /// A string's bytes kept apart from the block (`Body::Value`).
+    fn spilled(&self) -> Option<&[u8]> {
+        match &self.extra()?.body {
+            Body::Value(value) => Some(value),
+            _ => None,
+        }
     }
 
     /// Absolute expiry in Unix milliseconds; 0 means the key never expires.
@@ -516,11 +566,17 @@ impl Entry {
     }
 
     pub fn collection(&self) -> Option<&Collection> {
-        self.extra()?.collection.as_ref()
+        match &self.extra()?.body {
+            Body::Collection(collection) => Some(collection),
+            _ => None,
+        }
     }
 
     pub fn collection_mut(&mut self) -> Option<&mut Collection> {
-        self.extra_mut()?.collection.as_mut()
+        match &mut self.extra_mut()?.body {
+            Body::Collection(collection) => Some(collection),
+            _ => None,
+        }
     }
 
     /// A collection whose last element was removed: the shard deletes such a key after the
@@ -800,6 +856,22 @@ impl Entry {
             Kind::Str | Kind::RawStr => {}
         }
         self.set_kind(Kind::RawStr);
+        if self.spilled().is_some() {
+            let Some(Extra {
+                body: Body::Value(value),
+                ..
+            }) = self.extra_mut()
+            else {
+                unreachable!("spilled just above")
+            };
+            if value.len() < min_len {
+                let mut bytes = std::mem::take(value).into_vec();
+                bytes.reserve_exact(min_len - bytes.len());
+                bytes.resize(min_len, 0);
+                *value = bytes.into_boxed_slice();
+            }
+            return Some(value);
+        }
         let at = self.payload_start();
         let len = self.block().len() - at;
         if len < min_len {
@@ -811,15 +883,39 @@ impl Entry {
         Some(&mut self.block_mut()[at..])
     }
 
+    /// Puts `value` after the key, or in an allocation of its own when that costs less
+    /// (`spills`). Only strings spill: an integer's 8 bytes never gain from it.
     fn replace_payload(&mut self, value: &[u8]) {
+        // A spilled value overwritten by one of the same length (a cache's SET of a key it
+        // already holds) is copied in place: no allocation, as for a value in the block.
+        let mut in_place = false;
+        if let Some(Extra {
+            body: Body::Value(old),
+            ..
+        }) = self.extra_mut()
+        {
+            if old.len() == value.len() {
+                old.copy_from_slice(value);
+                in_place = true;
+            }
+        }
+        if in_place {
+            self.set_flag(COMPRESSED, false);
+            return;
+        }
         if let Some(extra) = self.extra_mut() {
-            extra.collection = None;
+            extra.body = Body::None;
             self.drop_empty_extra();
         }
         let at = self.payload_start();
+        let spill = value.len() != 8 && spills(at, value.len(), self.extra().is_some());
         let mut bytes = std::mem::take(self.block_mut()).into_vec();
         bytes.truncate(at);
-        bytes.extend_from_slice(value);
+        if spill {
+            self.extra_or_default().body = Body::Value(value.into());
+        } else {
+            bytes.extend_from_slice(value);
+        }
         *self.block_mut() = bytes.into_boxed_slice();
         self.set_flag(COMPRESSED, false);
     }
@@ -932,7 +1028,7 @@ impl Entry {
             ..self.header()
         };
         Entry::from_parts(
-            Entry::build(header, key, self.payload()),
+            Entry::build(header, key, self.inline_payload()),
             self.extra().cloned(),
         )
     }
@@ -956,7 +1052,7 @@ impl Entry {
             in_window: false,
             ..self.header()
         };
-        let block = Entry::build(header, key, self.payload());
+        let block = Entry::build(header, key, self.inline_payload());
         Entry::from_parts(
             block,
             match self.0 {
@@ -982,7 +1078,11 @@ impl Entry {
             });
             alloc_size(std::mem::size_of::<Rich>())
                 + labels
-                + extra.collection.as_ref().map_or(0, Collection::memory)
+                + match &extra.body {
+                    Body::None => 0,
+                    Body::Collection(collection) => collection.memory(),
+                    Body::Value(value) => alloc_size(value.len()),
+                }
         });
         alloc_size(self.block().len()) + extra
     }
@@ -1191,6 +1291,68 @@ mod tests {
         assert_eq!(copy.cost(), 7);
         assert_eq!(copy.tags(), e.tags());
         assert_eq!(Priority::parse(b"CRITICAL"), Some(Priority::Critical));
+    }
+
+    #[test]
+    fn a_value_that_would_cross_into_a_larger_class_spills() {
+        let key = [b'k'; 16];
+        // 6 + 16 + 490 = 512 bytes fill their class: one block.
+        let e = Entry::new_string(&key, &[b'v'; 490], 0);
+        assert!(matches!(e.0, Repr::Plain(_)));
+        assert_eq!(e.memory(), 512);
+        // 522 bytes would take the 640-byte class: 32 + 512 + the 48-byte box.
+        let value = [b'v'; 500];
+        let mut e = Entry::new_string(&key, &value, 0);
+        assert_eq!((e.block().len(), e.memory()), (22, 592));
+        assert_eq!(e.str_bytes().as_deref(), Some(&value[..]));
+        assert_eq!((e.string_len(), e.encoding()), (500, "raw"));
+        // Header changes lay the block out again and keep the value where it is.
+        e.set_expire_at(42);
+        e.set_meta(CacheMeta {
+            priority: Priority::High,
+            cost: 9,
+            tags: Some(vec![Name::new(b"t")].into_boxed_slice()),
+        });
+        assert_eq!((e.key(), e.expire_at(), e.cost()), (&key[..], 42, 9));
+        assert_eq!(e.str_bytes().as_deref(), Some(&value[..]));
+        e.set_meta(CacheMeta::default());
+        assert!(matches!(e.0, Repr::Rich(_)) && !e.has_labels());
+        // Copies hold the value once.
+        let copy = e.clone_with_key(b"other");
+        assert_eq!(copy.str_bytes().as_deref(), Some(&value[..]));
+        assert_eq!(copy.key(), b"other");
+        let renamed = copy.into_renamed(&key);
+        assert_eq!(renamed.memory(), e.memory());
+        assert_eq!(renamed.str_bytes().as_deref(), Some(&value[..]));
+        // Overwritten with as many bytes, the value is copied where it is.
+        let (before, other) = (e.identity(), [b'w'; 500]);
+        e.set_string(&other);
+        assert_eq!(e.identity(), before);
+        assert_eq!(e.str_bytes().as_deref(), Some(&other[..]));
+        // In-place edits reach the spilled bytes, padding them like a block's.
+        let bytes = e.string_bytes_mut(600).unwrap();
+        assert_eq!(bytes.len(), 600);
+        bytes[599] = b'!';
+        assert_eq!(e.string_len(), 600);
+        assert_eq!(e.str_bytes().unwrap()[599], b'!');
+        assert_eq!(e.encoding(), "raw");
+        // A shorter value goes back into the block, a number into its 8 bytes.
+        e.set_string(b"short");
+        assert!(matches!(e.0, Repr::Plain(_)));
+        assert_eq!(e.str_bytes().as_deref(), Some(&b"short"[..]));
+        e.modify_string(|v| v.extend_from_slice(&value[..495]));
+        assert!(e.spilled().is_some() && e.string_len() == 500);
+        e.set_int(7);
+        assert!(matches!(e.0, Repr::Plain(_)) && e.value() == Value::Int(7));
+        // A collection's key given a long string keeps its labels beside the spilled value.
+        let mut c = Entry::new_collection(&key, Collection::Set(Box::default()), 0);
+        c.set_meta(CacheMeta {
+            tags: Some(vec![Name::new(b"t")].into_boxed_slice()),
+            ..CacheMeta::default()
+        });
+        c.set_string(&value);
+        assert!(c.collection().is_none() && c.has_labels() && c.spilled().is_some());
+        assert_eq!(c.str_bytes().as_deref(), Some(&value[..]));
     }
 
     #[test]

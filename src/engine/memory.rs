@@ -44,6 +44,18 @@ pub fn allocator_stats_active() -> (usize, usize, usize) {
     )
 }
 
+/// Turns jemalloc's background purging threads on or off (`jemalloc-bg-thread`, as Redis's
+/// `set_jemalloc_bg_thread`). Freed pages are given back after jemalloc's decay time either
+/// way, but without the threads only when the arena that freed them allocates again: after a
+/// flood evicted, an arena no thread allocates from keeps its pages resident.
+pub fn set_background_purge(on: bool) -> Result<(), String> {
+    use tikv_jemalloc_ctl::background_thread;
+    if background_thread::read().map_err(|e| e.to_string())? != on {
+        background_thread::write(on).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +69,14 @@ mod tests {
         assert_eq!(alloc_size(129), 160);
         assert_eq!(alloc_size(257), 320);
         assert_eq!(alloc_size(4097), 5120);
+    }
+
+    #[test]
+    fn background_purge_switches() {
+        use tikv_jemalloc_ctl::background_thread;
+        set_background_purge(true).unwrap();
+        assert!(background_thread::read().unwrap());
+        set_background_purge(false).unwrap();
+        assert!(!background_thread::read().unwrap());
     }
 }

@@ -221,6 +221,9 @@ impl Server {
         self.metrics
             .tracking
             .store(config.latency_tracking, Ordering::Relaxed);
+        if let Err(e) = crate::engine::memory::set_background_purge(config.jemalloc_bg_thread) {
+            tracing::warn!("jemalloc-bg-thread: {e}");
+        }
     }
 
     /// What coherence should do: the directives, and in cluster mode what the topology asks. A

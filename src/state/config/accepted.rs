@@ -205,7 +205,6 @@ pub static DIRECTIVES: &[Directive] = &[
     accepted!("lazyfree-lazy-server-del", "lazyfree-lazy-server-del", "no", true, Kind::Bool, "Accepted; no effect."),
     accepted!("lazyfree-lazy-user-del", "lazyfree-lazy-user-del", "no", true, Kind::Bool, "Accepted; no effect."),
     accepted!("lazyfree-lazy-user-flush", "lazyfree-lazy-user-flush", "no", true, Kind::Bool, "Accepted; FLUSHALL ASYNC frees on a thread of its own."),
-    accepted!("jemalloc-bg-thread", "jemalloc-bg-thread", "yes", true, Kind::Bool, "Accepted; no effect."),
     accepted!("activedefrag", "activedefrag", "no", true, Kind::DefaultOnly(NO_DEFRAG), "Only 'no': cachet does not defragment actively."),
     accepted!("active-defrag-cycle-min", "active-defrag-cycle-min", "1", true, Kind::Int(1, 99), "Accepted; no effect."),
     accepted!("active-defrag-cycle-max", "active-defrag-cycle-max", "25", true, Kind::Int(1, 99), "Accepted; no effect."),
