@@ -717,6 +717,17 @@ impl Entry {
         if self.kind() != Kind::Str || self.is_compressed() {
             return None;
         }
+        // A value held in its own allocation (`Body::Value`) is not in the block: rebuilding
+        // the block alone would keep the old value beside a compressed flag.
+        if self.spilled().is_some() {
+            let (frame, work) =
+                compress::compress_with(self.payload(), settings, dictionary, <[u8]>::to_vec)?;
+            if let Some(frame) = frame {
+                self.replace_payload(&frame);
+                self.set_flag(COMPRESSED, true);
+            }
+            return Some(work);
+        }
         let header = Header {
             compressed: true,
             ..self.header()
