@@ -997,8 +997,12 @@ impl ScriptError {
             FunctionNotFound => "ERR Function not found",
             BadNumberOfKeys => "ERR Bad number of keys provided",
             LibraryNameMissing => "ERR library name argument was not given",
-            UnknownListArgument(arg) => return joined("ERR Unknown argument ", arg, ""),
-            UnknownLoadOption(arg) => return joined("ERR Unknown option given: ", arg, ""),
+            // Both format the argument with `%s` (it ends at a NUL); only LOAD's formatter also
+            // trims a trailing CR/LF (LIST's is built with sdscatfmt).
+            UnknownListArgument(arg) => return joined("ERR Unknown argument ", c_string(arg), ""),
+            UnknownLoadOption(arg) => {
+                return quoting("ERR Unknown option given: ", arg, usize::MAX, "")
+            }
             CodeMissing => "ERR Function code is missing",
             RestorePolicy => "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
             DumpPayload => "ERR DUMP payload version or checksum are wrong",

@@ -553,11 +553,8 @@ fn requirepass_is_the_default_users_password_and_user_lines_define_users() {
     assert_eq!(text(&fresh.call(&[b"PING"])), "+PONG\r\n");
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("cachet-acl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("acl-{name}"))
 }
 
 #[test]
@@ -619,7 +616,6 @@ fn acl_file_load_and_save() {
         "{error}"
     );
     drop(server);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -654,7 +650,6 @@ fn acl_load_errors_match_redis() {
     }
     drop(server);
     drop(redis);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -686,7 +681,6 @@ fn a_bad_acl_file_stops_the_server_from_starting() {
         "a server whose ACL file has errors must not serve"
     );
     drop(server);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -965,7 +959,6 @@ fn config_rewrite_writes_the_users_lines() {
     assert!(text.contains("aclfile"), "{text}");
     drop(raw);
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Non-UTF-8 bytes in key and channel patterns, first args, passwords and the keys DRYRUN names
@@ -1065,7 +1058,6 @@ fn non_utf8_rules_are_kept_as_bytes_as_redis() {
     assert!(a.windows(4).any(|w| w == b"'+\xfe'"), "{}", text(&a));
     drop(server);
     drop(redis);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A conf file's `user` line keeps its quoted rules whole, spaces included, as Redis's
@@ -1092,5 +1084,4 @@ fn conf_user_lines_keep_quoted_rules_with_spaces() {
     assert_eq!(text(&ours.call(&[b"GET", b"k1"])), "$-1\r\n");
     drop(server);
     drop(redis);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -249,8 +249,7 @@ fn config_help_and_resetstat() {
 
 #[test]
 fn config_rewrite_updates_the_file() {
-    let dir = std::env::temp_dir().join(format!("cachet-admin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("admin");
     let path = dir.join("cachet.conf");
     std::fs::write(&path, "# kept as written\nhz 15\n\ntimeout 0\n").unwrap();
     let server = TestServer::start_with_file(&path);
@@ -294,7 +293,6 @@ fn config_rewrite_updates_the_file() {
         Some(path.to_str().unwrap())
     );
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -110,7 +110,8 @@ fn prometheus_text_parses_with_the_python_client_as_the_table_types_it() {
 struct Prometheus {
     child: Child,
     port: u16,
-    dir: std::path::PathBuf,
+    // Removed after the child is killed (fields drop after `drop` runs).
+    _dir: common::TempDir,
 }
 
 impl Prometheus {
@@ -137,7 +138,11 @@ impl Prometheus {
             .stderr(Stdio::null())
             .spawn()
             .expect("prometheus must be installed (.ci/run installs it)");
-        Prometheus { child, port, dir }
+        Prometheus {
+            child,
+            port,
+            _dir: dir,
+        }
     }
 
     fn api(&self, path: &str) -> Option<Value> {
@@ -153,7 +158,6 @@ impl Drop for Prometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -651,8 +651,7 @@ fn probes_and_metrics_answer_while_a_script_holds_the_server() {
 #[test]
 fn binary_notifies_systemd_and_logs_json() {
     use std::os::unix::net::UnixDatagram;
-    let dir = std::env::temp_dir().join(format!("cachet-notify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("notify");
     let socket_path = dir.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
@@ -695,7 +694,6 @@ fn binary_notifies_systemd_and_logs_json() {
     assert_eq!(&buf[..n], b"STOPPING=1\n");
     assert!(child.wait().unwrap().success());
     let text = std::fs::read_to_string(&log).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))

@@ -130,6 +130,23 @@ fn errors_as_redis() {
     for request in ["MULTI", "WAIT 0 0", "WAIT 1 0", "EXEC"] {
         diff.check_str(&request.split(' ').collect::<Vec<_>>());
     }
+    // A forbidden MODULE LOAD is refused before it is queued (the EXEC aborts), and before the
+    // subscribed context's own refusal, as Redis checks its protected commands first.
+    for request in [
+        "MULTI",
+        "MODULE LOAD /x",
+        "MODULE LIST",
+        "EXEC",
+        "MULTI",
+        "MODULE UNLOAD x",
+        "DISCARD",
+        "SUBSCRIBE c",
+        "MODULE LOADEX /x",
+        "MODULE LIST",
+        "UNSUBSCRIBE c",
+    ] {
+        diff.check_str(&request.split(' ').collect::<Vec<_>>());
+    }
 }
 
 /// What Redis 7.0 does not have, against the text of the Redis version that added it.

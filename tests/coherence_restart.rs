@@ -75,7 +75,8 @@ fn restart_under_writes(
 
 #[test]
 fn a_restart_replays_what_the_backlog_still_holds() {
-    let b = linkable(&scratch_dir());
+    let b_dir = scratch_dir();
+    let b = linkable(&b_dir);
     let mut b_con = b.client();
     let a_dir = scratch_dir();
     let (_a, mut a_con) = restart_under_writes(&b, &mut b_con, &a_dir, |_| {});
@@ -95,7 +96,8 @@ fn a_restart_replays_what_the_backlog_still_holds() {
 
 #[test]
 fn a_restart_past_the_backlog_drops_the_data() {
-    let b = linkable(&scratch_dir());
+    let b_dir = scratch_dir();
+    let b = linkable(&b_dir);
     let mut b_con = b.client();
     let a_dir = scratch_dir();
     let (_a, mut a_con) = restart_under_writes(&b, &mut b_con, &a_dir, |b_con| {
@@ -137,7 +139,8 @@ fn a_peer_that_restarted_meanwhile_is_not_resumed() {
     }
     drop(b_con);
     drop(b);
-    let b2 = linkable(&scratch_dir());
+    let b2_dir = scratch_dir();
+    let b2 = linkable(&b2_dir);
     let a = linkable(&a_dir);
     let mut a_con = a.client();
     assert!(exists(&mut a_con, "k"));
@@ -160,7 +163,8 @@ fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it
     let mut args = fleet::process_args(fleet::Topology::Mesh, &[]);
     args.extend(["--dir".to_string(), b_dir.to_string_lossy().into_owned()]);
     let mut b = fleet::ProcessNode::start(port, args);
-    let a = linkable(&scratch_dir());
+    let a_dir = scratch_dir();
+    let a = linkable(&a_dir);
     let mut a_con = a.client();
     let _: () = redis::cmd("CONFIG")
         .arg("SET")

@@ -286,25 +286,10 @@ fn client_names() {
     );
 }
 
-/// A connection once the server lists no other: TestServer's own (its wait for the load) may
-/// not have left yet, and a test that counts clients must not count it.
-fn only_client(server: &TestServer) -> RawClient {
-    let mut raw = server.raw();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while client_lines(&mut raw, &[b"CLIENT", b"LIST"]).len() > 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "TestServer's connection never left"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    raw
-}
-
 #[test]
 fn client_list_and_info() {
     let server = TestServer::start();
-    let mut a = only_client(&server);
+    let mut a = server.raw();
     let mut b = server.raw();
     let (id_a, id_b) = (client_id(&mut a), client_id(&mut b));
     assert_eq!(a.call(&[b"CLIENT", b"SETNAME", b"alpha"]), b"+OK\r\n");
@@ -425,7 +410,7 @@ fn client_list_and_info() {
 #[test]
 fn client_kill_forms() {
     let server = TestServer::start();
-    let mut a = only_client(&server);
+    let mut a = server.raw();
     let mut b = server.raw();
     let id_a = client_id(&mut a);
     let id_b = client_id(&mut b);

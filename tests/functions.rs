@@ -71,6 +71,11 @@ fn load_errors_answer_as_redis() {
     diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME", "nomatch*"]);
     diff.check_str(&["FUNCTION", "LIST", "LIBRARYNAME"]);
     diff.check_str(&["FUNCTION", "LIST", "BAD"]);
+    // The unknown argument is quoted as a C string: cut at a NUL, a trailing CR/LF trimmed.
+    diff.check(&[b"FUNCTION", b"LIST", b"\x00\r\n\x00bin\xff\xfe\r\nEND"]);
+    diff.check(&[b"FUNCTION", b"LIST", b"ab\r\ncd\r\n"]);
+    diff.check(&[b"FUNCTION", b"LOAD", b"\r\n", b"x"]);
+    diff.check(&[b"FUNCTION", b"LOAD", b"a\x00b", b"x"]);
     diff.check_str(&["FUNCTION", "LIST", "WITHCODE", "WITHCODE"]);
     diff.check_str(&["FUNCTION", "STATS"]);
     diff.check_str(&["FUNCTION", "KILL"]);

@@ -510,3 +510,22 @@ fn exec_is_atomic_across_shards() {
         assert!(reader.join().unwrap_or(0) > 0);
     }
 }
+
+/// Subcommands named like the commands MULTI runs at once (RESET) are queued like any other.
+#[test]
+fn subcommands_named_reset_are_queued() {
+    let server = TestServer::start();
+    let mut raw = server.raw();
+    ok(&mut raw, "MULTI");
+    queued(&mut raw, "SLOWLOG RESET");
+    queued(&mut raw, "LATENCY RESET");
+    queued(&mut raw, "CLUSTER RESET");
+    assert_eq!(
+        call(&mut raw, "EXEC"),
+        b"*3\r\n+OK\r\n:0\r\n-ERR This instance has cluster support disabled\r\n"
+    );
+    // RESET itself still runs at once, ending the transaction.
+    ok(&mut raw, "MULTI");
+    assert_eq!(call(&mut raw, "RESET"), b"+RESET\r\n");
+    assert_eq!(call(&mut raw, "EXEC"), b"-ERR EXEC without MULTI\r\n");
+}

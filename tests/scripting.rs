@@ -284,6 +284,17 @@ fn script_cache_answers_as_redis() {
     diff.check_str(&["EVALSHA", "abc", "0"]);
     diff.check_str(&["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"]);
     diff.check_str(&["EVALSHA", &sha, "-1"]);
+    // A name that cannot be a SHA1 is NOSCRIPT whatever numkeys says; a 40-byte one is not.
+    for numkeys in ["x", "-1", "5"] {
+        diff.check_str(&["EVALSHA", "abc", numkeys, "k"]);
+        diff.check_str(&["EVALSHA_RO", "abc", numkeys, "k"]);
+        diff.check_str(&[
+            "EVALSHA",
+            "ffffffffffffffffffffffffffffffffffffffff",
+            numkeys,
+            "k",
+        ]);
+    }
     diff.check_str(&["SCRIPT", "EXISTS", &sha, &sha.to_uppercase(), "nope"]);
     diff.check_str(&["SCRIPT", "LOAD", "return ("]);
     diff.check_str(&["SCRIPT", "LOAD", "#!lua flags=nope\nreturn 1"]);
@@ -540,8 +551,7 @@ fn info_counts_scripts() {
 #[test]
 fn redis_cli_eval_runs_a_file() {
     let server = TestServer::start();
-    let dir = std::env::temp_dir().join(format!("cachet-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("eval");
     let file = dir.join("incrby.lua");
     std::fs::write(&file, "return redis.call('incrby', KEYS[1], ARGV[1])").unwrap();
     let output = std::process::Command::new("redis-cli")
@@ -556,7 +566,6 @@ fn redis_cli_eval_runs_a_file() {
         .args(["counter", ",", "5"])
         .output()
         .expect("redis-cli");
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "5");
     let mut raw = server.raw();
     assert_eq!(call(&mut raw, &["GET", "counter"]), bulk("5"));

@@ -503,7 +503,7 @@ fn kill_9_in_the_middle_of_a_bgsave_leaves_the_previous_snapshot_loadable() {
 }
 
 /// A tmpfs of 1 MiB mounted on a scratch dir (root only), unmounted when dropped.
-struct Tmpfs(PathBuf);
+struct Tmpfs(common::TempDir);
 
 impl Tmpfs {
     fn mount() -> Option<Tmpfs> {
@@ -520,8 +520,8 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
+        // The directory itself goes with the guard, once unmounted.
         let _ = Command::new("umount").arg(&self.0).status();
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -25,7 +25,7 @@ const BOTH: &[&rustls::SupportedProtocolVersion] =
 
 /// A CA, a server certificate and a client certificate in a scratch directory.
 struct Certs {
-    dir: PathBuf,
+    dir: common::TempDir,
     ca: Ca,
     server: Pair,
     client: Pair,

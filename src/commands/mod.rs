@@ -403,6 +403,14 @@ pub fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);
                 Err(multi::rejected(ctx, args, CmdError::DebugNotAllowed))
+            } else if server::standalone::module_command_refused(ctx, parent, spec) {
+                multi::flag_error(ctx.client);
+                observe::rejected(ctx, args);
+                Err(multi::rejected(
+                    ctx,
+                    args,
+                    CmdError::ModuleCommandNotAllowed,
+                ))
             } else if needs_auth(ctx.server, ctx.client, parent, spec) {
                 multi::flag_error(ctx.client);
                 observe::rejected(ctx, args);

@@ -52,13 +52,19 @@ fn runs_in_multi(spec: &CommandSpec) -> bool {
     matches!(
         spec.name,
         "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
+    ) && top_level(spec)
 }
 
 /// The commands a client in MULTI may still run while over `maxmemory`: Redis refuses everything
 /// else then, since queueing grows memory without bound.
 fn allowed_when_oom_in_multi(spec: &CommandSpec) -> bool {
-    matches!(spec.name, "exec" | "discard" | "quit" | "reset")
+    matches!(spec.name, "exec" | "discard" | "quit" | "reset") && top_level(spec)
+}
+
+/// The command itself, not a subcommand of the same name (CLUSTER RESET, SLOWLOG RESET and
+/// LATENCY RESET are queued like any other: Redis compares the command's procedure).
+fn top_level(spec: &CommandSpec) -> bool {
+    super::lookup(spec.name.as_bytes()).is_some_and(|top| std::ptr::eq(top, spec))
 }
 
 /// Whether `dispatch` must queue this command instead of running it.

@@ -10,7 +10,7 @@
 //!   class  = priority (low 0, normal 1, high 2), demoted one class per `priority-idle-demote`
 //!            seconds the entry went unused; critical entries are only taken when nothing else is left
 //!   value  = (frequency + 1) × cost / size      frequency = what the admission sketch counts of the key's
-//!                                         reads (misses included, aged every 10 × keys reads), plus
+//!                                         reads (misses included, aged every 60 × keys reads), plus
 //!                                         ½ when the entry was hit since it came in
 //! ```
 //! The victim is the candidate of the lowest class, and within it the lowest value. The sketch

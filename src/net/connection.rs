@@ -34,7 +34,7 @@ const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 
 /// Serves one client over `stream`: a `TcpStream`, or a TLS stream over one (the code is
 /// compiled once for each, so plaintext pays nothing for TLS). `user`: the ACL user a client
-/// certificate authenticated (`tls-auth-clients-user`).
+/// certificate authenticated (`tls-auth-clients-user`). The client leaves the registry here.
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     server: &Arc<Server>,
     mut stream: S,
@@ -321,6 +321,9 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     if client.monitor {
         server.monitors.remove(client.id);
     }
+    // Gone from CLIENT LIST before the peer reads its end of stream: a client that saw its
+    // connection close, then lists the clients, never finds it there (as in single-threaded Redis).
+    server.clients.unregister(info.id);
     let _ = stream.shutdown().await;
 }
 

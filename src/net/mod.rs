@@ -527,8 +527,7 @@ fn admit<S>(
     }
     info.details().fd = peer.fd;
     tokio::spawn(async move {
-        connection::serve(&server, stream, info.clone(), user).await;
-        server.clients.unregister(info.id);
+        connection::serve(&server, stream, info, user).await;
         drop(done);
     });
 }

@@ -21,8 +21,13 @@ pub struct TestServer {
     scratch: Option<std::path::PathBuf>,
 }
 
-/// A fresh directory for one test server's snapshot, so that no server loads another's file.
-pub fn scratch_dir() -> std::path::PathBuf {
+/// A fresh directory for one test's files (a snapshot, certificates, a config), so that no server
+/// loads another's file; removed when the guard is dropped, even when the test fails.
+pub fn scratch_dir() -> TempDir {
+    TempDir(fresh_scratch_path())
+}
+
+fn fresh_scratch_path() -> std::path::PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("cachet-test-{}-{n}", std::process::id()));
@@ -40,6 +45,25 @@ impl TempDir {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         TempDir(dir)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
     }
 }
 
@@ -143,6 +167,12 @@ impl TestServer {
             let reply = raw.read_reply();
             let loading = b"loading:1\r\n";
             if !reply.windows(loading.len()).any(|w| w == loading) {
+                // The server unregisters a client before closing its socket: once this
+                // connection reads its end, it is gone from CLIENT LIST and INFO's count, and
+                // tests that count clients count only their own.
+                raw.send(b"QUIT\r\n");
+                let mut rest = Vec::new();
+                let _ = raw.stream.read_to_end(&mut rest);
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -157,7 +187,7 @@ impl TestServer {
         configure: impl FnOnce(&mut ConfigValues),
     ) -> TestServer {
         // No snapshot schedule (tests save when they mean to) and a directory of its own.
-        let scratch = scratch_dir();
+        let scratch = fresh_scratch_path();
         let mut values = ConfigValues {
             port: 0,
             shards: 4,

@@ -208,6 +208,10 @@ fn out_of_memory(ctx: &Ctx<'_>) -> bool {
 }
 
 fn eval_generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, ro: bool) -> CmdResult {
+    // As Redis's evalShaCommand: a name that cannot be a SHA1 is NOSCRIPT before numkeys is read.
+    if by_sha && args[1].len() != 40 {
+        return Err(CmdError::Script(ScriptError::NoScript));
+    }
     let keys = numkeys(&args[2], args.len() - 3, CmdError::NotInteger)?;
     let server = ctx.server;
     let mut slot = server.scripting.eval.lock_or_recover();

@@ -107,24 +107,26 @@ fn module_list(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Whether `enable-module-command` lets clients load and unload modules (`yes`, or `local`: every
-/// client of cachet is local or refused by `protected-mode` alike).
-fn module_command_enabled(ctx: &Ctx<'_>) -> bool {
-    find_directive("enable-module-command")
-        .is_some_and(|directive| (directive.get)(&ctx.server.config.read()) != "no")
+/// Whether this is MODULE LOAD, LOADEX or UNLOAD while `enable-module-command` forbids them
+/// (`yes` and `local` allow them: every client of cachet is local or refused by
+/// `protected-mode` alike). Checked at dispatch, before authentication, as Redis checks its
+/// protected commands: inside MULTI the refusal aborts the transaction.
+pub fn module_command_refused(
+    ctx: &Ctx<'_>,
+    parent: Option<&CommandSpec>,
+    spec: &CommandSpec,
+) -> bool {
+    parent.is_some_and(|parent| parent.name == "module")
+        && matches!(spec.name, "load" | "loadex" | "unload")
+        && find_directive("enable-module-command")
+            .is_none_or(|directive| (directive.get)(&ctx.server.config.read()) == "no")
 }
 
-fn module_load(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    if !module_command_enabled(ctx) {
-        return Err(CmdError::ModuleCommandNotAllowed);
-    }
+fn module_load(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Err(CmdError::ModuleLoad)
 }
 
-fn module_unload(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    if !module_command_enabled(ctx) {
-        return Err(CmdError::ModuleCommandNotAllowed);
-    }
+fn module_unload(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Err(CmdError::ModuleUnload)
 }
 
