@@ -270,6 +270,7 @@ fn stats_fields_reply_types_and_reset() {
     assert_eq!(
         names,
         [
+            "compression_dictionaries",
             "evicted_keys",
             "expired_keys",
             "hit_ratio",
@@ -310,13 +311,13 @@ fn stats_fields_reply_types_and_reset() {
     // RESP3: a map, the ratio a double.
     call(&mut raw, &["HELLO", "3"]);
     let reply = call(&mut raw, &["CACHE.STATS"]);
-    let expected_start = b"%10\r\n$4\r\nhits\r\n:4\r\n$6\r\nmisses\r\n:2\r\n$9\r\nhit_ratio\r\n,0.66666666666666663\r\n$4\r\nkeys\r\n:3\r\n";
+    let expected_start = b"%11\r\n$4\r\nhits\r\n:4\r\n$6\r\nmisses\r\n:2\r\n$9\r\nhit_ratio\r\n,0.66666666666666663\r\n$4\r\nkeys\r\n:3\r\n";
     assert!(
         reply.starts_with(expected_start),
         "{}",
         String::from_utf8_lossy(&reply)
     );
-    let expected_end = b"$8\r\nprefixes\r\n%1\r\n$2\r\na:\r\n%3\r\n$4\r\nhits\r\n:3\r\n$6\r\nmisses\r\n:1\r\n$9\r\nhit_ratio\r\n,0.75\r\n$7\r\nregions\r\n%0\r\n$8\r\ntop_tags\r\n%0\r\n";
+    let expected_end = b"$8\r\nprefixes\r\n%1\r\n$2\r\na:\r\n%3\r\n$4\r\nhits\r\n:3\r\n$6\r\nmisses\r\n:1\r\n$9\r\nhit_ratio\r\n,0.75\r\n$7\r\nregions\r\n%0\r\n$24\r\ncompression_dictionaries\r\n%3\r\n$12\r\ndictionaries\r\n:0\r\n$6\r\nmemory\r\n:0\r\n$8\r\nprefixes\r\n%0\r\n$8\r\ntop_tags\r\n%0\r\n";
     assert!(
         reply.ends_with(expected_end),
         "{}",
