@@ -373,8 +373,8 @@ impl Dictionaries {
         self.current(prefix)
     }
 
-    /// Offers a value a write is about to compress. Called with the shard locked: a tick of a
-    /// per-thread counter, and one write in `SAMPLE_EVERY` takes this module's lock.
+    /// Offers a value a write is about to compress (SET before its shard lock, other writes under
+    /// it): a tick of a per-thread counter, and one write in `SAMPLE_EVERY` takes this module's lock.
     pub fn offer(&self, prefix: &[u8], value: &[u8]) {
         let tick = SAMPLE_TICK.with(|t| {
             let n = t.get().wrapping_add(1);
