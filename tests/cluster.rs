@@ -1477,13 +1477,7 @@ fn delslotsrange_matches_a_redis_node() {
     let redis = lone_redis_node(&dir);
     let node = start_node(&dir, 0);
     let mut ours = node.raw();
-    let mut theirs = RawClient {
-        stream: std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect"),
-    };
-    theirs
-        .stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .expect("timeout");
+    let mut theirs = RawClient::connect(("127.0.0.1", redis.port));
     let their_id = body(&call(&mut theirs, "cluster myid"));
     let their_cport = cport_of(&call(&mut theirs, "cluster nodes"));
     let our_cport = cport_of(&call(&mut ours, "cluster nodes"));
@@ -1561,13 +1555,7 @@ fn announced_address_in_what_clients_read_as_redis() {
         c.cluster_announce_bus_port = 17001;
     });
     let mut ours = node.raw();
-    let mut theirs = RawClient {
-        stream: std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect"),
-    };
-    theirs
-        .stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .expect("timeout");
+    let mut theirs = RawClient::connect(("127.0.0.1", redis.port));
     for set in [
         "config set cluster-announce-ip 10.1.2.3",
         "config set cluster-announce-port 7000",

@@ -286,11 +286,7 @@ impl TestServer {
 
     /// A plain socket, for sending raw protocol bytes.
     pub fn raw(&self) -> RawClient {
-        let stream = TcpStream::connect(self.addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        RawClient { stream }
+        RawClient::connect(self.addr)
     }
 
     /// Whether the server still answers PING on a fresh connection.
@@ -320,6 +316,15 @@ pub struct RawClient {
 }
 
 impl RawClient {
+    /// A plain socket to any server (cachet or a redis-server), reads timing out after 5 s.
+    pub fn connect(addr: impl std::net::ToSocketAddrs) -> RawClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        RawClient { stream }
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");
     }
