@@ -3,10 +3,13 @@
 # fill, one snapshot loaded by both), alternating rounds; per round and binary the p99 of
 # `redis-benchmark -c 50 -n $GETS -t get` alone, then during back-to-back BGSAVEs, and their
 # ratio. Servers on CPU 1, the load on CPU 0. Quote the median of the ratios (docs/notes.md).
-# Usage: [KEYS=1000000] [HASHES=100000] [GETS=200000] scripts/bench-bgsave-ab.sh OLD NEW [rounds=5]
+# OLD_ARGS / NEW_ARGS: extra flags for each binary (e.g. NEW_ARGS='--shards 1024'), so one
+# binary can be compared with itself under two settings.
+# Usage: [KEYS=1000000] [HASHES=100000] [GETS=200000] [OLD_ARGS=] [NEW_ARGS=] scripts/bench-bgsave-ab.sh OLD NEW [rounds=5]
 set -euo pipefail
 OLD=$(realpath "$1") NEW=$(realpath "$2") ROUNDS=${3:-5}
 KEYS=${KEYS:-1000000} HASHES=${HASHES:-100000} GETS=${GETS:-200000}
+OLD_ARGS=${OLD_ARGS:-} NEW_ARGS=${NEW_ARGS:-}
 W=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
@@ -17,36 +20,45 @@ cd "$(dirname "$0")/.."
 sed -n "/<<'PY'/,/^PY$/p" scripts/bench-snapshot.sh | sed '1d;$d' >"$W/gen.py"
 python3 "$W/gen.py" "$KEYS" "$HASHES" >"$W/fill.resp"
 mkdir -p "$W/a" "$W/b"
-start() { # bin dir port
-  taskset -c 1 "$1" --port "$3" --bind 127.0.0.1 --save '' --dir "$2" --loglevel warning </dev/null >>"$2/log" 2>&1 &
+start() { # bin dir port [extra flags...]
+  local bin=$1 dir=$2 port=$3; shift 3
+  # shellcheck disable=SC2068 # the extra flags are split on purpose
+  taskset -c 1 "$bin" --port "$port" --bind 127.0.0.1 --save '' --dir "$dir" --loglevel warning $@ </dev/null >>"$dir/log" 2>&1 &
   local pid=$!; PIDS+=("$pid")
-  until redis-cli -p "$3" dbsize 2>/dev/null | grep -qx '[0-9][0-9]*'; do
-    kill -0 "$pid" 2>/dev/null || { echo "$1 did not start:" >&2; tail -n 20 "$2/log" >&2; exit 1; }
+  until redis-cli -p "$port" dbsize 2>/dev/null | grep -qx '[0-9][0-9]*'; do
+    kill -0 "$pid" 2>/dev/null || { echo "$bin did not start:" >&2; tail -n 20 "$dir/log" >&2; exit 1; }
     sleep 0.05
   done
 }
-PA=$(free_port); start "$OLD" "$W/a" "$PA"
+PA=$(free_port); start "$OLD" "$W/a" "$PA" $OLD_ARGS
 taskset -c 0 redis-cli -p "$PA" --pipe <"$W/fill.resp" | tail -n 1 >&2
 redis-cli -p "$PA" save >/dev/null
 cp "$W/a/dump.cachet" "$W/b/dump.cachet"
-PB=$(free_port); start "$NEW" "$W/b" "$PB"
+PB=$(free_port); start "$NEW" "$W/b" "$PB" $NEW_ARGS
 echo "dbsize old $(redis-cli -p $PA dbsize) new $(redis-cli -p $PB dbsize)" >&2
 p99() { taskset -c 0 redis-benchmark -p "$1" -c 50 -n "$GETS" -r "$KEYS" -t get --csv 2>/dev/null | tail -n 1 | awk -F'"' '{print $14}'; }
 in_progress() { redis-cli -p "$1" info persistence 2>/dev/null | grep -q 'rdb_bgsave_in_progress:1'; }
+now_ms() { date +%s%3N; }
+# Each BGSAVE's wall time (ms, from the command until INFO no longer shows it) goes to $W/durations;
+# the first BGSAVE of a round runs wholly under the load, the last one partly.
 during() {
-  rm -f "$W/stop"
-  ( while [ ! -e "$W/stop" ]; do redis-cli -p "$1" bgsave >/dev/null 2>&1 || true; while in_progress "$1"; do sleep 0.01; done; done ) &
+  rm -f "$W/stop" "$W/durations"
+  ( while [ ! -e "$W/stop" ]; do
+      t0=$(now_ms); redis-cli -p "$1" bgsave >/dev/null 2>&1 || true
+      while in_progress "$1"; do sleep 0.01; done
+      echo $(( $(now_ms) - t0 )) >>"$W/durations"
+    done ) &
   local s=$!
   until in_progress "$1"; do sleep 0.005; done
   p99 "$1"
   touch "$W/stop"; wait $s
   while in_progress "$1"; do sleep 0.05; done
 }
-echo "round binary base_p99 bgsave_p99 ratio"
+echo "round binary base_p99 bgsave_p99 ratio first_bgsave_ms"
 for r in $(seq 1 "$ROUNDS"); do
   for which in old new; do
     if [ $which = old ]; then P=$PA; else P=$PB; fi
-    b=$(p99 $P); d=$(during $P)
-    echo "$r $which $b $d $(awk -v a=$b -v c=$d 'BEGIN{printf "%.2f", c/a}')"
+    b=$(p99 $P); during $P >"$W/p99"; d=$(cat "$W/p99")
+    echo "$r $which $b $d $(awk -v a=$b -v c=$d 'BEGIN{printf "%.2f", c/a}') $(head -n 1 "$W/durations")"
   done
 done

@@ -42,6 +42,24 @@ pub struct Table {
     pub hashes_with_ttls: Option<Box<HashesWithTtls>>,
     /// Strings stored compressed (INFO's compression figures).
     pub compressed: Footprint,
+    /// Set while a snapshot copies this table in pieces (`engine::snapshot`): what changed
+    /// since its copy began, so those keys are copied again at its end.
+    pub save_log: Option<Box<SaveLog>>,
+}
+
+/// The writes a table saw while a snapshot copied it a piece at a time, releasing the shard lock
+/// between pieces. Its last piece copies again, under that piece's lock, every key listed here,
+/// which makes the table's copy what the table held at that moment: a key not listed was not
+/// written since its piece was copied, and sits in the same bucket (entries move only when the
+/// slots are laid out anew, which sets `moved`).
+#[derive(Debug, Default)]
+pub struct SaveLog {
+    /// Hashes of the keys inserted, removed or changed (duplicates allowed).
+    pub written: Vec<u64>,
+    /// The slots were laid out anew (a resize, a shrink): the buckets copied so far mean nothing.
+    pub moved: bool,
+    /// An invalidation took a label: keys copied since may have gone stale without a write.
+    pub invalidated: bool,
 }
 
 impl Table {
@@ -57,7 +75,22 @@ impl Table {
         accounted: (0, 0, [0; 4]),
         hashes_with_ttls: None,
         compressed: Footprint::ZERO,
+        save_log: None,
     };
+
+    /// Notes a write of the key hashing to `hash` for a snapshot copying this table.
+    fn log_write(&mut self, hash: u64) {
+        if let Some(log) = &mut self.save_log {
+            log.written.push(hash);
+        }
+    }
+
+    /// Notes that the slots are about to be laid out anew, for a snapshot copying this table.
+    fn log_moved(&mut self) {
+        if let Some(log) = &mut self.save_log {
+            log.moved = true;
+        }
+    }
 
     pub fn memory(&self) -> usize {
         self.entry_bytes + self.slots_memory() + self.tags.memory() + self.dependents.memory()
@@ -87,7 +120,7 @@ impl Table {
     }
 
     /// Whether an invalidation of one of the entry's labels has made it stale (see `labels`).
-    fn is_stale(&self, entry: &Entry) -> bool {
+    pub fn is_stale(&self, entry: &Entry) -> bool {
         if !entry.has_labels() {
             return false;
         }
@@ -141,6 +174,18 @@ impl Tables {
     /// The database's table, created if it has none.
     pub fn get_mut(&mut self, db: usize) -> Option<&mut Table> {
         Some(self.0.get_mut(db)?.get_or_insert_with(Box::default))
+    }
+
+    /// The database's table, `None` if it has none (nothing is created).
+    pub fn get_existing_mut(&mut self, db: usize) -> Option<&mut Table> {
+        self.0.get_mut(db)?.as_deref_mut()
+    }
+
+    /// Drops every table's `SaveLog`: a snapshot's copy of the shard restarts or has ended.
+    pub fn clear_save_logs(&mut self) {
+        for table in self.0.iter_mut().flatten() {
+            table.save_log = None;
+        }
     }
 
     /// Whether the database has a table (was ever written in this shard).
@@ -327,6 +372,9 @@ impl DbShard<'_> {
     fn remove_at(&mut self, index: usize) -> Option<Entry> {
         let occupied = self.table.map.get_bucket_entry(index).ok()?;
         let (entry, _) = occupied.remove();
+        if self.table.save_log.is_some() {
+            self.table.log_write(hash_of_entry(&entry));
+        }
         self.table.entry_bytes -= entry.memory();
         self.regions
             .account(entry.key(), -(entry.memory() as isize), -1);
@@ -391,6 +439,7 @@ impl DbShard<'_> {
         let (tags, parents) = (entry.tags().to_vec(), entry.parents().to_vec());
         self.unindex_labels(&tags, &parents, hash, before);
         let table = &mut *self.table;
+        table.log_write(hash);
         let entry = table.map.get_bucket_mut(index)?;
         match kind {
             LabelKind::Tag => entry.replace_tags(names),
@@ -454,6 +503,7 @@ impl DbShard<'_> {
     /// removed again (a load that stopped at `maxmemory`), so that the table costs no more than
     /// before that key. O(keys) under the shard lock when it shrinks.
     pub fn shrink_slots_to_fit(&mut self) {
+        self.table.log_moved();
         self.table.map.shrink_to(self.table.map.len(), hash_of);
         self.table.expire_cursor = 0;
         self.sync_totals();
@@ -470,6 +520,7 @@ impl DbShard<'_> {
         {
             return false;
         }
+        self.table.log_moved();
         self.table.map.shrink_to(self.table.map.len(), hash_of);
         self.table.expire_cursor = 0;
         self.sync_totals();
@@ -556,6 +607,7 @@ impl DbShard<'_> {
             self.count_access(hash);
             self.touch(index);
         }
+        self.table.log_write(hash);
         let entry = self.table.map.get_bucket_mut(index)?;
         let before_bytes = entry.memory();
         let before_compressed = entry.compressed_sizes();
@@ -709,6 +761,11 @@ impl DbShard<'_> {
         let enters_window = old.is_none() && self.admission_active();
         entry.set_in_window(enters_window);
         let identity = entry.identity();
+        // No room left: this insert may resize the table (or rehash it in place).
+        if self.table.map.len() == self.table.map.capacity() {
+            self.table.log_moved();
+        }
+        self.table.log_write(hash);
         self.table.map.insert_unique(hash, entry, hash_of);
         if enters_window {
             self.window.push_back(Newcomer {
@@ -852,6 +909,9 @@ impl DbShard<'_> {
             .table
             .labels_mut(kind)
             .take(&self.notices.names, kind, name)?;
+        if let Some(log) = &mut self.table.save_log {
+            log.invalidated = true;
+        }
         if kind == LabelKind::Parent {
             self.notices
                 .dependencies

@@ -23,13 +23,14 @@ mod tests;
 
 use std::borrow::Cow;
 use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::engine::dump::{self, RestoreLimits, Restored};
 use crate::engine::entry::{Entry, Priority, StringValue, Value};
-use crate::engine::shard::Shard;
+use crate::engine::shard::{Shard, Table};
 use crate::engine::sketch::Sketch;
 use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::Collection;
@@ -227,44 +228,172 @@ pub struct ShardCopy {
     pub now_ms: u64,
 }
 
+/// Buckets copied per hold of a shard lock: ~900-1,800 keys at hashbrown's 44-87% fill, ~0.2 ms
+/// (a whole shard of 1M keys over 64 shards held the lock ~3 ms, and every command on that shard
+/// waited, with the connection thread it runs on: see docs/notes.md, issue 16's third pass).
+pub const PIECE_BUCKETS: usize = 2048;
+
+/// Where a snapshot's copier spent its time, for the debug log: how long it held shard locks
+/// (every command on a held shard waits that long), waited for them, and waited for the encoder.
+#[derive(Default)]
+pub struct CopyPhases {
+    holds: usize,
+    waited: Duration,
+    held: Duration,
+    longest: Duration,
+    blocked: Duration,
+    /// Tables copied again whole because their slots were laid out anew during their copy.
+    restarts: usize,
+}
+
 /// The live keys of one database of a shard.
 pub struct CopiedDb {
     pub db: u32,
     pub entries: Vec<Entry>,
 }
 
-/// Copies every live key of every database of `shard` (locked by the caller). Expired and
-/// invalidated keys are left out, as Redis leaves out expired keys. Only copies are made under
-/// the lock (an allocation and a memcpy per key, a memcpy for the sketch): a command on that
-/// shard waits as long as the lock is held, and building and serializing a key's record takes
-/// several times as long as copying it (the save's GET p99 was 10× the baseline with the
-/// encoding under the lock).
-pub fn copy_shard(shard: &Shard, now_ms: u64) -> ShardCopy {
-    let mut dbs = Vec::new();
-    for db in 0..shard.dbs.len() {
-        let Some(table) = shard.dbs.get(db) else {
-            continue;
-        };
-        // Sized up front: growing the vector under the lock would copy it again.
-        let mut entries = Vec::with_capacity(table.map.len());
-        entries.extend(
-            table
-                .map
-                .iter()
-                .filter(|entry| table.is_live(entry, now_ms))
-                .map(Entry::snapshot_copy),
-        );
-        if !entries.is_empty() {
-            dbs.push(CopiedDb {
-                db: db as u32,
-                entries,
-            });
+/// Copies the live keys of `table` in buckets `range` (expired and invalidated keys are left
+/// out, as Redis leaves out expired keys). Only copies are made under the lock (an allocation
+/// and a memcpy per key): building and serializing a key's record takes several times as long
+/// as copying it (the save's GET p99 was 10× the baseline with the encoding under the lock).
+fn copy_buckets(table: &Table, range: std::ops::Range<usize>, now_ms: u64, into: &mut Vec<Entry>) {
+    for bucket in range {
+        if let Some(entry) = table.map.get_bucket(bucket) {
+            if table.is_live(entry, now_ms) {
+                into.push(entry.snapshot_copy());
+            }
         }
     }
-    ShardCopy {
-        dbs,
-        sketch: shard.sketch.clone(),
-        now_ms,
+}
+
+impl Keyspace {
+    /// Runs `f` on shard `index`, locked, timing the wait and the hold into `phases`.
+    fn hold<R>(&self, index: usize, phases: &mut CopyPhases, f: impl FnOnce(&mut Shard) -> R) -> R {
+        let asked = Instant::now();
+        let mut shard = self.lock_shard(index);
+        let locked = Instant::now();
+        let result = f(&mut shard);
+        drop(shard);
+        let held = locked.elapsed();
+        phases.holds += 1;
+        phases.waited += locked - asked;
+        phases.held += held;
+        phases.longest = phases.longest.max(held);
+        result
+    }
+
+    /// Copies every live key of every database of shard `index`, holding its lock for at most
+    /// `piece` buckets at a time (`between` runs after each piece, with the lock released). Each
+    /// database's copy is what that table held at one moment: the end of its last piece (see
+    /// `SaveLog`); keys not written during the copy keep the access time and LFU counter they
+    /// had when their piece was copied.
+    pub fn copy_shard(
+        &self,
+        index: usize,
+        piece: usize,
+        phases: &mut CopyPhases,
+        mut between: impl FnMut(),
+    ) -> ShardCopy {
+        let mut dbs = Vec::new();
+        for db in 0..self.databases() {
+            let entries = self.copy_table(index, db, piece.max(1), phases, &mut between);
+            if !entries.is_empty() {
+                dbs.push(CopiedDb {
+                    db: db as u32,
+                    entries,
+                });
+            }
+        }
+        // Copied whole (a memcpy of its counters), so each key's estimate is hashed and read
+        // after the lock is released.
+        let sketch = self.hold(index, phases, |shard| shard.sketch.clone());
+        ShardCopy {
+            dbs,
+            sketch,
+            now_ms: crate::engine::now_ms(),
+        }
+    }
+
+    fn copy_table(
+        &self,
+        index: usize,
+        db: usize,
+        piece: usize,
+        phases: &mut CopyPhases,
+        between: &mut impl FnMut(),
+    ) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        // The first bucket not copied yet, of how many the table had when its copy began.
+        let (mut next, mut buckets) = (0, 0);
+        // Hashes of the keys written since the first piece (sorted), and their copies as the
+        // last piece found them.
+        let mut written: Vec<u64> = Vec::new();
+        let mut again = Vec::new();
+        loop {
+            let mut restarted = false;
+            let done = self.hold(index, phases, |shard| {
+                let now = crate::engine::now_ms();
+                let intact = next == 0
+                    || shard.dbs.get(db).is_some_and(|t| {
+                        t.map.num_buckets() == buckets
+                            && t.save_log.as_ref().is_some_and(|log| !log.moved)
+                    });
+                if !intact {
+                    // Laid out anew (a resize, a shrink) or replaced (FLUSHDB, SWAPDB, which may
+                    // have taken the log to another database): the table as it is now, whole.
+                    shard.dbs.clear_save_logs();
+                    entries.clear();
+                    restarted = true;
+                }
+                let Some(table) = shard.dbs.get_existing_mut(db) else {
+                    return true;
+                };
+                if next == 0 || restarted {
+                    buckets = table.map.num_buckets();
+                    if table.map.is_empty() || buckets <= piece || restarted {
+                        entries.reserve_exact(table.map.len());
+                        copy_buckets(table, 0..buckets, now, &mut entries);
+                        return true;
+                    }
+                    // Sized up front: growing the vector under the lock would copy it again.
+                    entries.reserve_exact(table.map.len() + table.map.len() / 8);
+                    table.save_log = Some(Box::default());
+                }
+                let end = (next + piece).min(buckets);
+                copy_buckets(table, next..end, now, &mut entries);
+                next = end;
+                if next < buckets {
+                    return false;
+                }
+                let log = table.save_log.take().unwrap_or_default();
+                if log.invalidated {
+                    entries.retain(|e| !e.has_labels() || !table.is_stale(e));
+                }
+                written = log.written;
+                written.sort_unstable();
+                written.dedup();
+                for &hash in &written {
+                    again.extend(
+                        table
+                            .map
+                            .iter_hash(hash)
+                            .filter(|e| hash_key(e.key()) == hash && table.is_live(e, now))
+                            .map(Entry::snapshot_copy),
+                    );
+                }
+                true
+            });
+            phases.restarts += usize::from(restarted);
+            if done {
+                break;
+            }
+            between();
+        }
+        if !written.is_empty() {
+            entries.retain(|e| written.binary_search(&hash_key(e.key())).is_err());
+            entries.append(&mut again);
+        }
+        entries
     }
 }
 
@@ -672,10 +801,11 @@ impl Keyspace {
             ..Totals::default()
         };
         let (to_encoder, copies) = std::sync::mpsc::sync_channel::<ShardCopy>(1);
+        let started = Instant::now();
         std::thread::scope(|scope| {
             let encoder = std::thread::Builder::new()
                 .name("cachet-snapshot".into())
-                .spawn_scoped(scope, move || -> std::io::Result<Totals> {
+                .spawn_scoped(scope, move || -> std::io::Result<(Totals, f64)> {
                     encoder_start();
                     for copy in copies {
                         for db in &copy.dbs {
@@ -686,20 +816,38 @@ impl Keyspace {
                         progress(totals.keys);
                     }
                     totals.bytes += write_end(out, totals.keys)?;
-                    Ok(totals)
+                    Ok((totals, crate::os::thread_cpu_ns()))
                 })?;
+            let mut phases = CopyPhases::default();
             for index in 0..self.shard_count() {
-                let now = crate::engine::now_ms();
-                let copy = copy_shard(&self.lock_shard(index), now);
+                let copy = self.copy_shard(index, PIECE_BUCKETS, &mut phases, || {});
+                let sending = Instant::now();
+                let sent = to_encoder.send(copy);
+                phases.blocked += sending.elapsed();
                 // A closed channel: the encoder stopped on a write error, which it returns.
-                if to_encoder.send(copy).is_err() {
+                if sent.is_err() {
                     break;
                 }
             }
             drop(to_encoder);
-            encoder
+            let (totals, encoder_cpu_ns) = encoder
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            tracing::debug!(
+                "snapshot: {} keys in {:.1} ms; shard locks: {} holds, {:.1} ms held in all, \
+                 longest {:.2} ms, {:.1} ms waited for; {} tables copied again whole; the copier \
+                 waited {:.1} ms for the encoder; encoder CPU {:.1} ms",
+                totals.keys,
+                started.elapsed().as_secs_f64() * 1e3,
+                phases.holds,
+                phases.held.as_secs_f64() * 1e3,
+                phases.longest.as_secs_f64() * 1e3,
+                phases.waited.as_secs_f64() * 1e3,
+                phases.restarts,
+                phases.blocked.as_secs_f64() * 1e3,
+                encoder_cpu_ns / 1e6,
+            );
+            Ok(totals)
         })
     }
 

@@ -388,3 +388,196 @@ fn a_run_marker_round_trips_and_a_damaged_one_is_refused() {
         Err(SnapshotError::FutureVersion(_))
     ));
 }
+
+/// Every live key of database `db` as (key → value and expiry), read under the locks.
+fn live_keys(keyspace: &Keyspace, db: usize) -> std::collections::BTreeMap<Vec<u8>, String> {
+    let mut keys = std::collections::BTreeMap::new();
+    let now = now_ms();
+    keyspace.for_each_shard(|_, shard| {
+        if let Some(table) = shard.dbs.get(db) {
+            for entry in table.map.iter().filter(|e| table.is_live(e, now)) {
+                let record = record_of(entry, 0, now, -2);
+                let summary = format!("{:?} {}", record.value, record.expire_at);
+                keys.insert(entry.key().to_vec(), summary);
+            }
+        }
+    });
+    keys
+}
+
+/// A shard copy's keys of database `db` in the same form; a key copied twice fails the test.
+fn copied_keys(copy: &ShardCopy, db: usize) -> std::collections::BTreeMap<Vec<u8>, String> {
+    let mut keys = std::collections::BTreeMap::new();
+    for copied in copy.dbs.iter().filter(|c| c.db as usize == db) {
+        for entry in &copied.entries {
+            let record = record_of(entry, 0, now_ms(), -2);
+            let summary = format!("{:?} {}", record.value, record.expire_at);
+            let twice = keys.insert(entry.key().to_vec(), summary);
+            assert!(twice.is_none(), "{:?} copied twice", entry.key());
+        }
+    }
+    keys
+}
+
+/// One shard, two databases, `n` strings `k<i>` = `v<i>` in database 0.
+fn strings(n: usize) -> Keyspace {
+    let keyspace = Keyspace::new(1, 2);
+    for i in 0..n {
+        let key = format!("k{i}");
+        put(&keyspace, 0, Entry::new_string(key.as_bytes(), b"v", 0));
+    }
+    keyspace
+}
+
+fn no_save_log_left(keyspace: &Keyspace) -> bool {
+    let shard = keyspace.lock_shard(0);
+    (0..shard.dbs.len()).all(|db| shard.dbs.get(db).is_some_and(|t| t.save_log.is_none()))
+}
+
+#[test]
+fn a_copy_in_pieces_is_the_table_as_its_last_piece_found_it() {
+    let keyspace = strings(2000);
+    let mut step = 0;
+    let mut phases = CopyPhases::default();
+    let now = now_ms();
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
+        step += 1;
+        // Between pieces: overwrites, deletions, new keys, an in-place change, an expiry set and
+        // one that has passed, each on keys whose bucket was copied already or not yet.
+        let i = step * 7 % 2000;
+        put(
+            &keyspace,
+            0,
+            Entry::new_string(format!("k{i}").as_bytes(), b"new", 0),
+        );
+        let gone = format!("k{}", (i + 1000) % 2000);
+        keyspace.with_key(0, gone.as_bytes(), now, |view, hash| {
+            view.remove(hash, gone.as_bytes())
+        });
+        put(
+            &keyspace,
+            0,
+            Entry::new_string(format!("n{step}").as_bytes(), b"x", 0),
+        );
+        let changed = format!("k{}", (i + 500) % 2000);
+        keyspace.with_key(0, changed.as_bytes(), now, |view, hash| {
+            view.modify(hash, changed.as_bytes(), |e| e.set_expire_at(now + 60_000))
+        });
+        let expired = format!("k{}", (i + 1500) % 2000);
+        keyspace.with_key(0, expired.as_bytes(), now, |view, hash| {
+            view.modify(hash, expired.as_bytes(), |e| e.set_expire_at(1))
+        });
+    });
+    assert!(step > 10, "the copy took {step} pieces");
+    assert!(
+        phases.holds > step,
+        "{} holds for {step} pieces",
+        phases.holds
+    );
+    assert_eq!(phases.restarts, 0, "no resize: nothing copied again");
+    assert_eq!(copied_keys(&copy, 0), live_keys(&keyspace, 0));
+    assert!(no_save_log_left(&keyspace));
+}
+
+#[test]
+fn a_table_resized_during_its_copy_is_copied_again_whole() {
+    let keyspace = strings(1000);
+    let mut step = 0;
+    let mut phases = CopyPhases::default();
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
+        step += 1;
+        if step == 3 {
+            // Enough new keys to grow the table: every entry moves to another bucket.
+            for i in 0..2000 {
+                put(
+                    &keyspace,
+                    0,
+                    Entry::new_string(format!("g{i}").as_bytes(), b"y", 0),
+                );
+            }
+        }
+    });
+    assert_eq!(phases.restarts, 1);
+    let copied = copied_keys(&copy, 0);
+    assert_eq!(copied.len(), 3000);
+    assert_eq!(copied, live_keys(&keyspace, 0));
+    assert!(no_save_log_left(&keyspace));
+}
+
+#[test]
+fn flushdb_or_swapdb_during_a_copy_leaves_the_tables_as_they_became() {
+    // FLUSHDB: the table is replaced by an empty one, which gets one key.
+    let keyspace = strings(1000);
+    let mut step = 0;
+    let mut phases = CopyPhases::default();
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
+        step += 1;
+        if step == 2 {
+            let now = now_ms();
+            keyspace.with_key(0, b"x", now, |view, _| view.take_all());
+            put(&keyspace, 0, Entry::new_string(b"after", b"flush", 0));
+        }
+    });
+    assert_eq!(copied_keys(&copy, 0).keys().collect::<Vec<_>>(), [b"after"]);
+    assert!(no_save_log_left(&keyspace));
+
+    // SWAPDB 0 1: the log goes with the table to database 1, where no copy reads it.
+    let keyspace = strings(1000);
+    put(&keyspace, 1, Entry::new_string(b"one", b"1", 0));
+    let mut step = 0;
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
+        step += 1;
+        if step == 2 {
+            keyspace.lock_shard(0).dbs.swap(0, 1);
+        }
+    });
+    assert_eq!(copied_keys(&copy, 0), live_keys(&keyspace, 0));
+    assert_eq!(copied_keys(&copy, 1), live_keys(&keyspace, 1));
+    assert_eq!(copied_keys(&copy, 1).len(), 1000);
+    assert!(no_save_log_left(&keyspace));
+}
+
+#[test]
+fn keys_invalidated_by_tag_during_a_copy_are_left_out() {
+    let keyspace = Keyspace::new(1, 1);
+    for i in 0..1000 {
+        let mut entry = Entry::new_string(format!("t{i}").as_bytes(), b"v", 0);
+        entry.set_meta(CacheMeta {
+            priority: Priority::Normal,
+            cost: 1,
+            tags: Some(vec![crate::engine::Name::new(b"tag")].into_boxed_slice()),
+        });
+        put(&keyspace, 0, entry);
+        put(
+            &keyspace,
+            0,
+            Entry::new_string(format!("u{i}").as_bytes(), b"v", 0),
+        );
+    }
+    let mut step = 0;
+    let mut phases = CopyPhases::default();
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
+        step += 1;
+        if step == 5 {
+            // Stale at once, deleted later by the sweeper: no write reaches the table's keys.
+            assert_eq!(
+                keyspace.invalidate_labels(0, LabelKind::Tag, &[b"tag"]),
+                1000
+            );
+        }
+    });
+    assert!(step > 5);
+    let copied = copied_keys(&copy, 0);
+    assert_eq!(copied.len(), 1000);
+    assert!(copied.keys().all(|k| k.starts_with(b"u")));
+}
+
+#[test]
+fn a_table_smaller_than_a_piece_is_copied_in_one_hold() {
+    let keyspace = strings(10);
+    let mut phases = CopyPhases::default();
+    let copy = keyspace.copy_shard(0, PIECE_BUCKETS, &mut phases, || panic!("no second piece"));
+    // Database 0 in one hold, database 1 (no table) in one, the sketch in one.
+    assert_eq!(phases.holds, 3);
+    assert_eq!(copied_keys(&copy, 0), live_keys(&keyspace, 0));
+}
