@@ -120,6 +120,21 @@ pub fn lower_thread_priority(nice: i32) {
 #[cfg(not(target_os = "linux"))]
 pub fn lower_thread_priority(_nice: i32) {}
 
+/// Puts the calling thread in `SCHED_IDLE`, the class the scheduler runs only when nothing else
+/// wants the CPU (a weight of 3 against a nice-0 thread's 1024, where nice +10 is 110). Returns
+/// whether that worked; elsewhere than Linux nothing is done.
+#[cfg(target_os = "linux")]
+pub fn idle_thread_priority() -> bool {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` outlives the call, which only reads it.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn idle_thread_priority() -> bool {
+    false
+}
+
 /// A cheap monotonic clock for timing every command (commandstats, latency histograms, slowlog):
 /// the CPU's time-stamp counter where it is invariant (x86-64 with `constant_tsc` and
 /// `nonstop_tsc`, as Redis's `monotonic.c` requires), else `Instant`. Measured on the 2-vCPU

@@ -26,8 +26,13 @@ use crate::state::Server;
 /// After a failed background save, the schedule waits this long before trying again (Redis's
 /// `CONFIG_BGSAVE_RETRY_DELAY`), so a full disk is not hammered every cron tick.
 const RETRY_DELAY_MS: u64 = 5_000;
-/// How much lower the background save's thread runs than the connections' (nice steps).
+/// How much lower the background save's encoder runs than the connections' (nice steps), where
+/// `SCHED_IDLE` cannot be had.
 const BGSAVE_NICE: i32 = 10;
+/// BGSAVE's copier rests this many times as long as each piece held its shard lock, so that it
+/// takes at most a fifth of a CPU from the connections (it runs at their priority: a thread the
+/// scheduler parks must not hold a shard lock).
+const BGSAVE_PACE: u32 = 4;
 /// Write buffer of the snapshot file.
 const WRITE_BUFFER: usize = 1 << 20;
 
@@ -426,11 +431,16 @@ fn write_snapshot(server: &Server, background: bool) -> Result<(), ()> {
             compress,
             list_fill,
             || {
-                if background {
+                if background && !crate::os::idle_thread_priority() {
                     crate::os::lower_thread_priority(BGSAVE_NICE);
                 }
             },
             |keys| persistence.keys_processed.store(keys, Ordering::Relaxed),
+            |held| {
+                if background {
+                    std::thread::sleep(held * BGSAVE_PACE);
+                }
+            },
         )?;
         out.flush()?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;

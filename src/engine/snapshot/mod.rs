@@ -241,6 +241,10 @@ pub struct CopyPhases {
     waited: Duration,
     held: Duration,
     longest: Duration,
+    /// The last hold's.
+    last: Duration,
+    /// Holds of a millisecond or more, and their time: the copier was preempted holding a lock.
+    long: (usize, Duration),
     blocked: Duration,
     /// Tables copied again whole because their slots were laid out anew during their copy.
     restarts: usize,
@@ -279,11 +283,17 @@ impl Keyspace {
         phases.waited += locked - asked;
         phases.held += held;
         phases.longest = phases.longest.max(held);
+        phases.last = held;
+        if held >= Duration::from_millis(1) {
+            phases.long.0 += 1;
+            phases.long.1 += held;
+        }
         result
     }
 
     /// Copies every live key of every database of shard `index`, holding its lock for at most
-    /// `piece` buckets at a time (`between` runs after each piece, with the lock released). Each
+    /// `piece` buckets at a time (`between` runs after each piece, with the lock released, and
+    /// hears how long that piece held it). Each
     /// database's copy is what that table held at one moment: the end of its last piece (see
     /// `SaveLog`); keys not written during the copy keep the access time and LFU counter they
     /// had when their piece was copied.
@@ -292,7 +302,7 @@ impl Keyspace {
         index: usize,
         piece: usize,
         phases: &mut CopyPhases,
-        mut between: impl FnMut(),
+        mut between: impl FnMut(Duration),
     ) -> ShardCopy {
         let mut dbs = Vec::new();
         for db in 0..self.databases() {
@@ -320,7 +330,7 @@ impl Keyspace {
         db: usize,
         piece: usize,
         phases: &mut CopyPhases,
-        between: &mut impl FnMut(),
+        between: &mut impl FnMut(Duration),
     ) -> Vec<Entry> {
         let mut entries = Vec::new();
         // The first bucket not copied yet, of how many the table had when its copy began.
@@ -387,7 +397,7 @@ impl Keyspace {
             if done {
                 break;
             }
-            between();
+            between(phases.last);
         }
         if !written.is_empty() {
             entries.retain(|e| written.binary_search(&hash_key(e.key())).is_err());
@@ -781,6 +791,8 @@ impl Keyspace {
     /// point-in-time view of that shard), encoded, compressed and written with it released, so
     /// commands on other shards go on meanwhile, and on this one once its copy is made.
     ///
+    /// Each shard is copied a piece at a time (`copy_shard`); `after_piece` runs between pieces
+    /// with the lock released and hears how long the piece held it (BGSAVE paces the copy there).
     /// The copies are made on the calling thread and encoded on another, which first runs
     /// `encoder_start` (BGSAVE lowers that thread's priority there). The thread that holds shard
     /// locks must not be the low-priority one: on a busy CPU the scheduler parks a niced thread
@@ -795,6 +807,7 @@ impl Keyspace {
         list_fill: i64,
         encoder_start: impl FnOnce() + Send,
         mut progress: impl FnMut(u64) + Send,
+        mut after_piece: impl FnMut(Duration),
     ) -> std::io::Result<Totals> {
         let mut totals = Totals {
             bytes: write_header(out, header)?,
@@ -820,7 +833,7 @@ impl Keyspace {
                 })?;
             let mut phases = CopyPhases::default();
             for index in 0..self.shard_count() {
-                let copy = self.copy_shard(index, PIECE_BUCKETS, &mut phases, || {});
+                let copy = self.copy_shard(index, PIECE_BUCKETS, &mut phases, &mut after_piece);
                 let sending = Instant::now();
                 let sent = to_encoder.send(copy);
                 phases.blocked += sending.elapsed();
@@ -835,13 +848,16 @@ impl Keyspace {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             tracing::debug!(
                 "snapshot: {} keys in {:.1} ms; shard locks: {} holds, {:.1} ms held in all, \
-                 longest {:.2} ms, {:.1} ms waited for; {} tables copied again whole; the copier \
-                 waited {:.1} ms for the encoder; encoder CPU {:.1} ms",
+                 longest {:.2} ms, {} of 1 ms or more ({:.1} ms), {:.1} ms waited for; {} tables \
+                 copied again whole; the copier waited {:.1} ms for the encoder; encoder CPU \
+                 {:.1} ms",
                 totals.keys,
                 started.elapsed().as_secs_f64() * 1e3,
                 phases.holds,
                 phases.held.as_secs_f64() * 1e3,
                 phases.longest.as_secs_f64() * 1e3,
+                phases.long.0,
+                phases.long.1.as_secs_f64() * 1e3,
                 phases.waited.as_secs_f64() * 1e3,
                 phases.restarts,
                 phases.blocked.as_secs_f64() * 1e3,
