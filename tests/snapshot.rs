@@ -559,6 +559,35 @@ fn kill_9_in_the_middle_of_a_bgsave_leaves_the_previous_snapshot_loadable() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[test]
+fn shutdown_during_a_bgsave_stops_it_and_saves_every_key() {
+    let dir = scratch_dir();
+    let port = fleet::free_port();
+    let mut daemon = Killed(start_binary(port, &dir, &[]));
+    let mut con = connect_when_up(port);
+    mset_range(&mut con, 0, 200_000);
+    let started: String = redis::cmd("BGSAVE").query(&mut con).unwrap();
+    assert_eq!(started, "Background saving started");
+    // Stopped if still running (or already over): the shutdown's own save has every key.
+    let mut raw = RawClient::connect(("127.0.0.1", port));
+    assert_eq!(call(&mut raw, &["SHUTDOWN", "SAVE"]), b"");
+    let status = daemon.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+    drop(daemon);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("temp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _daemon = Killed(start_binary(port, &dir, &[]));
+    let mut con = connect_when_up(port);
+    let size: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(size, 200_000);
+    drop(_daemon);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A tmpfs of 1 MiB mounted on a scratch dir (root only), unmounted when dropped.
 struct Tmpfs(common::TempDir);
 

@@ -29,10 +29,6 @@ const RETRY_DELAY_MS: u64 = 5_000;
 /// How much lower the background save's encoder runs than the connections' (nice steps), where
 /// `SCHED_IDLE` cannot be had.
 const BGSAVE_NICE: i32 = 10;
-/// BGSAVE's copier rests this many times as long as each piece held its shard lock, so that it
-/// takes at most a fifth of a CPU from the connections (it runs at their priority: a thread the
-/// scheduler parks must not hold a shard lock).
-const BGSAVE_PACE: u32 = 4;
 /// Write buffer of the snapshot file.
 const WRITE_BUFFER: usize = 1 << 20;
 
@@ -63,6 +59,10 @@ pub struct Persistence {
     final_saved: AtomicBool,
     /// `created_at_ms` of the last snapshot this process wrote (the run marker names it).
     last_created_ms: AtomicU64,
+    /// SHUTDOWN asks the running BGSAVE to stop, then saves at once in the foreground, as Redis
+    /// kills its saving child: the BGSAVE's encoder runs in `SCHED_IDLE` and would crawl on a
+    /// busy machine.
+    stop_bgsave: AtomicBool,
     /// The server, for the background save's thread (handlers hold only a reference).
     pub server: std::sync::OnceLock<std::sync::Weak<Server>>,
 }
@@ -94,6 +94,7 @@ impl Default for Persistence {
             loading: Loading::default(),
             final_saved: AtomicBool::new(false),
             last_created_ms: AtomicU64::new(0),
+            stop_bgsave: AtomicBool::new(false),
             server: std::sync::OnceLock::new(),
         }
     }
@@ -171,6 +172,7 @@ pub fn bgsave(server: &Server) -> Result<(), CmdError> {
         return Err(CmdError::BgsaveInProgress);
     }
     persistence.scheduled.store(false, Ordering::Relaxed);
+    persistence.stop_bgsave.store(false, Ordering::Relaxed);
     let started = now_ms();
     persistence
         .bgsave_started_ms
@@ -265,6 +267,13 @@ pub fn save_for_shutdown(server: &Server, asked: bool, nosave: bool) -> Result<(
     if !server.loaded.load(Ordering::Acquire) {
         tracing::warn!("Shutting down while loading: the snapshot on disk is left as it is");
         return Ok(());
+    }
+    if server.persistence.bgsave_in_progress() {
+        tracing::warn!("There is a background save in progress. Stopping it!");
+        server
+            .persistence
+            .stop_bgsave
+            .store(true, Ordering::Relaxed);
     }
     while server.persistence.saving() {
         std::thread::sleep(std::time::Duration::from_millis(10));
@@ -428,19 +437,17 @@ fn write_snapshot(server: &Server, background: bool) -> Result<(), ()> {
         let totals = server.keyspace.write_snapshot(
             &mut out,
             &header,
-            compress,
-            list_fill,
+            snapshot::SectionFormat {
+                compress,
+                list_fill,
+            },
             || {
                 if background && !crate::os::idle_thread_priority() {
                     crate::os::lower_thread_priority(BGSAVE_NICE);
                 }
             },
             |keys| persistence.keys_processed.store(keys, Ordering::Relaxed),
-            |held| {
-                if background {
-                    std::thread::sleep(held * BGSAVE_PACE);
-                }
-            },
+            || !(background && persistence.stop_bgsave.load(Ordering::Relaxed)),
         )?;
         out.flush()?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
@@ -467,6 +474,11 @@ fn write_snapshot(server: &Server, background: bool) -> Result<(), ()> {
                 "DB saved on disk"
             );
             Ok(())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {
+            let _ = std::fs::remove_file(&temp);
+            tracing::warn!("Background saving stopped for the shutdown's save");
+            Err(())
         }
         Err(err) => {
             let _ = std::fs::remove_file(&temp);

@@ -241,8 +241,6 @@ pub struct CopyPhases {
     waited: Duration,
     held: Duration,
     longest: Duration,
-    /// The last hold's.
-    last: Duration,
     /// Holds of a millisecond or more, and their time: the copier was preempted holding a lock.
     long: (usize, Duration),
     blocked: Duration,
@@ -283,7 +281,6 @@ impl Keyspace {
         phases.waited += locked - asked;
         phases.held += held;
         phases.longest = phases.longest.max(held);
-        phases.last = held;
         if held >= Duration::from_millis(1) {
             phases.long.0 += 1;
             phases.long.1 += held;
@@ -292,8 +289,7 @@ impl Keyspace {
     }
 
     /// Copies every live key of every database of shard `index`, holding its lock for at most
-    /// `piece` buckets at a time (`between` runs after each piece, with the lock released, and
-    /// hears how long that piece held it). Each
+    /// `piece` buckets at a time (`between` runs after each piece, with the lock released). Each
     /// database's copy is what that table held at one moment: the end of its last piece (see
     /// `SaveLog`); keys not written during the copy keep the access time and LFU counter they
     /// had when their piece was copied.
@@ -302,7 +298,7 @@ impl Keyspace {
         index: usize,
         piece: usize,
         phases: &mut CopyPhases,
-        mut between: impl FnMut(Duration),
+        mut between: impl FnMut(),
     ) -> ShardCopy {
         let mut dbs = Vec::new();
         for db in 0..self.databases() {
@@ -330,7 +326,7 @@ impl Keyspace {
         db: usize,
         piece: usize,
         phases: &mut CopyPhases,
-        between: &mut impl FnMut(Duration),
+        between: &mut impl FnMut(),
     ) -> Vec<Entry> {
         let mut entries = Vec::new();
         // The first bucket not copied yet, of how many the table had when its copy began.
@@ -397,7 +393,7 @@ impl Keyspace {
             if done {
                 break;
             }
-            between(phases.last);
+            between();
         }
         if !written.is_empty() {
             entries.retain(|e| written.binary_search(&hash_key(e.key())).is_err());
@@ -776,6 +772,15 @@ impl Keyspace {
     }
 }
 
+/// How a save writes its sections.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionFormat {
+    /// zstd (`rdbcompression yes`) or stored plain.
+    pub compress: bool,
+    /// `list-max-listpack-size`, which the DUMP payload of a list follows.
+    pub list_fill: i64,
+}
+
 /// What writing or loading a whole keyspace came to.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Totals {
@@ -791,8 +796,8 @@ impl Keyspace {
     /// point-in-time view of that shard), encoded, compressed and written with it released, so
     /// commands on other shards go on meanwhile, and on this one once its copy is made.
     ///
-    /// Each shard is copied a piece at a time (`copy_shard`); `after_piece` runs between pieces
-    /// with the lock released and hears how long the piece held it (BGSAVE paces the copy there).
+    /// Each shard is copied a piece at a time (`copy_shard`). `go_on` is asked before each shard:
+    /// `false` stops the save with `ErrorKind::Interrupted` (SHUTDOWN ends a BGSAVE so).
     /// The copies are made on the calling thread and encoded on another, which first runs
     /// `encoder_start` (BGSAVE lowers that thread's priority there). The thread that holds shard
     /// locks must not be the low-priority one: on a busy CPU the scheduler parks a niced thread
@@ -803,11 +808,10 @@ impl Keyspace {
         &self,
         out: &mut W,
         header: &Header,
-        compress: bool,
-        list_fill: i64,
+        format: SectionFormat,
         encoder_start: impl FnOnce() + Send,
         mut progress: impl FnMut(u64) + Send,
-        mut after_piece: impl FnMut(Duration),
+        mut go_on: impl FnMut() -> bool,
     ) -> std::io::Result<Totals> {
         let mut totals = Totals {
             bytes: write_header(out, header)?,
@@ -822,8 +826,9 @@ impl Keyspace {
                     encoder_start();
                     for copy in copies {
                         for db in &copy.dbs {
-                            let section = encode_copy(db, &copy.sketch, copy.now_ms, list_fill);
-                            totals.bytes += write_section(out, &section, compress)?;
+                            let section =
+                                encode_copy(db, &copy.sketch, copy.now_ms, format.list_fill);
+                            totals.bytes += write_section(out, &section, format.compress)?;
                             totals.keys += section.records as u64;
                         }
                         progress(totals.keys);
@@ -832,8 +837,13 @@ impl Keyspace {
                     Ok((totals, crate::os::thread_cpu_ns()))
                 })?;
             let mut phases = CopyPhases::default();
+            let mut stopped = false;
             for index in 0..self.shard_count() {
-                let copy = self.copy_shard(index, PIECE_BUCKETS, &mut phases, &mut after_piece);
+                if !go_on() {
+                    stopped = true;
+                    break;
+                }
+                let copy = self.copy_shard(index, PIECE_BUCKETS, &mut phases, || {});
                 let sending = Instant::now();
                 let sent = to_encoder.send(copy);
                 phases.blocked += sending.elapsed();
@@ -846,6 +856,12 @@ impl Keyspace {
             let (totals, encoder_cpu_ns) = encoder
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            if stopped {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "save stopped",
+                ));
+            }
             tracing::debug!(
                 "snapshot: {} keys in {:.1} ms; shard locks: {} holds, {:.1} ms held in all, \
                  longest {:.2} ms, {} of 1 ms or more ({:.1} ms), {:.1} ms waited for; {} tables \

@@ -80,7 +80,17 @@ fn sample() -> Keyspace {
 fn snapshot(keyspace: &Keyspace) -> Vec<u8> {
     let mut file = Vec::new();
     keyspace
-        .write_snapshot(&mut file, &header(), true, -2, || {}, |_| {}, |_| {})
+        .write_snapshot(
+            &mut file,
+            &header(),
+            SectionFormat {
+                compress: true,
+                list_fill: -2,
+            },
+            || {},
+            |_| {},
+            || true,
+        )
         .expect("written");
     file
 }
@@ -175,7 +185,17 @@ fn an_uncompressed_snapshot_loads_the_same() {
     let keyspace = sample();
     let mut plain = Vec::new();
     keyspace
-        .write_snapshot(&mut plain, &header(), false, -2, || {}, |_| {}, |_| {})
+        .write_snapshot(
+            &mut plain,
+            &header(),
+            SectionFormat {
+                compress: false,
+                list_fill: -2,
+            },
+            || {},
+            |_| {},
+            || true,
+        )
         .expect("written");
     let codec_of_first_section = |file: &[u8]| {
         let header_len = u32::from_le_bytes(file[10..14].try_into().unwrap()) as usize;
@@ -440,7 +460,7 @@ fn a_copy_in_pieces_is_the_table_as_its_last_piece_found_it() {
     let mut step = 0;
     let mut phases = CopyPhases::default();
     let now = now_ms();
-    let copy = keyspace.copy_shard(0, 64, &mut phases, |_| {
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
         step += 1;
         // Between pieces: overwrites, deletions, new keys, an in-place change, an expiry set and
         // one that has passed, each on keys whose bucket was copied already or not yet.
@@ -484,7 +504,7 @@ fn a_table_resized_during_its_copy_is_copied_again_whole() {
     let keyspace = strings(1000);
     let mut step = 0;
     let mut phases = CopyPhases::default();
-    let copy = keyspace.copy_shard(0, 64, &mut phases, |_| {
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
         step += 1;
         if step == 3 {
             // Enough new keys to grow the table: every entry moves to another bucket.
@@ -510,7 +530,7 @@ fn flushdb_or_swapdb_during_a_copy_leaves_the_tables_as_they_became() {
     let keyspace = strings(1000);
     let mut step = 0;
     let mut phases = CopyPhases::default();
-    let copy = keyspace.copy_shard(0, 64, &mut phases, |_| {
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
         step += 1;
         if step == 2 {
             let now = now_ms();
@@ -525,7 +545,7 @@ fn flushdb_or_swapdb_during_a_copy_leaves_the_tables_as_they_became() {
     let keyspace = strings(1000);
     put(&keyspace, 1, Entry::new_string(b"one", b"1", 0));
     let mut step = 0;
-    let copy = keyspace.copy_shard(0, 64, &mut phases, |_| {
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
         step += 1;
         if step == 2 {
             keyspace.lock_shard(0).dbs.swap(0, 1);
@@ -556,7 +576,7 @@ fn keys_invalidated_by_tag_during_a_copy_are_left_out() {
     }
     let mut step = 0;
     let mut phases = CopyPhases::default();
-    let copy = keyspace.copy_shard(0, 64, &mut phases, |_| {
+    let copy = keyspace.copy_shard(0, 64, &mut phases, || {
         step += 1;
         if step == 5 {
             // Stale at once, deleted later by the sweeper: no write reaches the table's keys.
@@ -576,8 +596,33 @@ fn keys_invalidated_by_tag_during_a_copy_are_left_out() {
 fn a_table_smaller_than_a_piece_is_copied_in_one_hold() {
     let keyspace = strings(10);
     let mut phases = CopyPhases::default();
-    let copy = keyspace.copy_shard(0, PIECE_BUCKETS, &mut phases, |_| panic!("no second piece"));
+    let copy = keyspace.copy_shard(0, PIECE_BUCKETS, &mut phases, || panic!("no second piece"));
     // Database 0 in one hold, database 1 (no table) in one, the sketch in one.
     assert_eq!(phases.holds, 3);
     assert_eq!(copied_keys(&copy, 0), live_keys(&keyspace, 0));
+}
+
+#[test]
+fn a_save_told_to_stop_stops_with_interrupted() {
+    let keyspace = sample();
+    let mut asked = 0;
+    let format = SectionFormat {
+        compress: true,
+        list_fill: -2,
+    };
+    let err = keyspace
+        .write_snapshot(
+            &mut Vec::new(),
+            &header(),
+            format,
+            || {},
+            |_| {},
+            || {
+                asked += 1;
+                asked < 3
+            },
+        )
+        .expect_err("stopped");
+    assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
+    assert_eq!(asked, 3, "asked before each shard until told to stop");
 }
