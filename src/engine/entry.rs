@@ -440,6 +440,12 @@ impl Entry {
         }
     }
 
+    /// A string that keeps the `embstr`/`raw` encoding whatever its bytes, as INCRBYFLOAT's result
+    /// does in Redis (`createStringObjectFromLongDouble` never picks `int`).
+    pub fn new_plain_string(key: &[u8], value: &[u8], lru: u32) -> Entry {
+        Entry::with_payload(key, value, Kind::Str, lru)
+    }
+
     /// A string as bit and HyperLogLog commands create them (SETBIT, BITOP, PFADD...): Redis
     /// builds those as `raw` strings, never `int` or `embstr`, whatever their bytes.
     pub fn new_raw_string(key: &[u8], value: &[u8], lru: u32) -> Entry {
@@ -816,11 +822,14 @@ impl Entry {
     pub fn set_string(&mut self, value: &[u8]) {
         match as_canonical_int(value) {
             Some(n) => self.set_int(n),
-            None => {
-                self.replace_payload(value);
-                self.set_kind(Kind::Str);
-            }
+            None => self.set_plain_string(value),
         }
+    }
+
+    /// Replaces the value with a string that keeps the `embstr`/`raw` encoding (`new_plain_string`).
+    pub fn set_plain_string(&mut self, value: &[u8]) {
+        self.replace_payload(value);
+        self.set_kind(Kind::Str);
     }
 
     pub fn set_int(&mut self, n: i64) {
