@@ -387,6 +387,51 @@ fn binary_safe_bulk_arguments_in_a_pipeline() {
     assert_eq!(client.read_reply(), b"$4\r\nk\x00\r\n\r\n");
 }
 
+/// Pipelined batches of several clients at once: each batch's replies wait for the other ready
+/// clients' turn (`net/connection.rs`), and none may be lost, reordered or sent to another client.
+#[test]
+fn concurrent_pipelines_get_every_reply_in_order() {
+    const CLIENTS: usize = 8;
+    const DEPTH: i64 = 200;
+    let server = Target::start();
+    let mut clients: Vec<RawClient> = (0..CLIENTS).map(|_| server.raw()).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        let key = format!("own:{i}");
+        let mut input = Vec::new();
+        for _ in 0..DEPTH {
+            input.extend_from_slice(
+                format!("*2\r\n$4\r\nINCR\r\n${}\r\n{key}\r\n", key.len()).as_bytes(),
+            );
+            input.extend_from_slice(b"*2\r\n$4\r\nINCR\r\n$6\r\nshared\r\n");
+        }
+        client.send(&input);
+    }
+    let mut shared_seen = Vec::new();
+    for client in &mut clients {
+        let mut last_shared = 0;
+        for n in 1..=DEPTH {
+            assert_eq!(client.read_reply(), format!(":{n}\r\n").into_bytes());
+            let reply = String::from_utf8(client.read_reply()).unwrap();
+            let shared: i64 = reply.trim_start_matches(':').trim_end().parse().unwrap();
+            assert!(shared > last_shared, "{shared} after {last_shared}");
+            last_shared = shared;
+            shared_seen.push(shared);
+        }
+    }
+    shared_seen.sort_unstable();
+    let expected: Vec<i64> = (1..=CLIENTS as i64 * DEPTH).collect();
+    assert_eq!(shared_seen, expected);
+    assert_eq!(
+        server.raw().call(&[b"GET", b"shared"]),
+        format!(
+            "${}\r\n{}\r\n",
+            (CLIENTS as i64 * DEPTH).to_string().len(),
+            CLIENTS as i64 * DEPTH
+        )
+        .into_bytes()
+    );
+}
+
 #[test]
 fn unauthenticated_clients_get_redis_limits() {
     let server = Target::with_password(b"secret");
