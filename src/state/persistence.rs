@@ -530,10 +530,12 @@ pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
     let started = *loading.started.get_or_init(Instant::now);
     tracing::info!(path = %path.display(), bytes = total, "Loading the snapshot");
     let limits = load_limits(server);
+    let expected = records_per_db(server, &path, &file);
     let mut last_log = Instant::now();
     let result = server.keyspace.load_snapshot(
         &mut BufReader::with_capacity(WRITE_BUFFER, file),
         limits,
+        expected.as_deref(),
         |totals| {
             loading.loaded_bytes.store(totals.bytes, Ordering::Relaxed);
             if last_log.elapsed().as_secs() >= 1 {
@@ -585,6 +587,17 @@ pub fn load_at_start(server: &Server) -> Result<(), LoadRefused> {
         }
         Err(err) => fail(server, &path, &err),
     }
+}
+
+/// The records of each database in the snapshot file, read from its section headers before
+/// the load (as Redis's `RESIZEDB`) through a handle of its own. `None` for what cannot be read
+/// twice (a FIFO), and for a file whose headers do not parse: the load reports what is wrong.
+fn records_per_db(server: &Server, path: &Path, file: &File) -> Option<Vec<u64>> {
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut input = BufReader::new(File::open(path).ok()?);
+    snapshot::records_per_db(&mut input, server.keyspace.databases()).ok()
 }
 
 /// Goes on with the run of the process that wrote `marker`, if the marker goes with the snapshot

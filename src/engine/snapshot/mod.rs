@@ -22,18 +22,18 @@ mod stream;
 mod tests;
 
 use std::borrow::Cow;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::engine::dump::{self, RestoreLimits, Restored};
 use crate::engine::entry::{Entry, Priority, StringValue, Value};
-use crate::engine::shard::Shard;
+use crate::engine::shard::{LoadedKey, Shard};
 use crate::engine::sketch::Sketch;
 use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::Collection;
-use crate::engine::{hash_key, idle_seconds, Keyspace, Name};
+use crate::engine::{hash_key, idle_seconds, lru_clock, Keyspace, Name};
 pub use stream::{GroupRecord, StreamRecord};
 
 pub const MAGIC: &[u8; 8] = b"CACHETSN";
@@ -536,19 +536,42 @@ pub fn read_section(
     }
 }
 
+/// How many records each database has in the file, from the section headers alone (each
+/// section's data is skipped), for a load that sizes its tables first. Databases from
+/// `databases` on are not counted (the load refuses them). Checks nothing but the header's
+/// checksum: the load that follows checks the rest.
+pub fn records_per_db(
+    input: &mut (impl Read + Seek),
+    databases: usize,
+) -> Result<Vec<u64>, SnapshotError> {
+    read_header(input)?;
+    let mut counts = vec![0u64; databases];
+    loop {
+        match read_u8(input)? {
+            SECTION => {
+                let db = u32::from_le_bytes(read_array(input)?) as usize;
+                let records = u32::from_le_bytes(read_array(input)?);
+                // The codec and the raw length, then the stored length and the data's checksum.
+                read_array::<9>(input)?;
+                let stored_len = u64::from_le_bytes(read_array(input)?);
+                read_array::<4>(input)?;
+                let skip = i64::try_from(stored_len)
+                    .map_err(|_| SnapshotError::Corrupt(format!("a length of {stored_len}")))?;
+                input.seek(SeekFrom::Current(skip)).map_err(io_error)?;
+                if let Some(count) = counts.get_mut(db) {
+                    *count += records as u64;
+                }
+            }
+            _ => return Ok(counts),
+        }
+    }
+}
+
 /// What loading needs from the configuration.
 #[derive(Clone, Copy)]
 pub struct LoadLimits {
     pub restore: RestoreLimits,
     pub stream: NodeLimits,
-}
-
-/// What became of one record.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Loaded {
-    Key,
-    /// Its TTL passed while the daemon was down.
-    Expired,
 }
 
 /// The entry a record describes, with every metadata field but the learned access state (which
@@ -606,35 +629,6 @@ pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Entry, Snapsh
     entry.set_expire_at(record.expire_at);
     entry.set_lfu(record.lfu);
     Ok(entry)
-}
-
-impl Keyspace {
-    /// Puts one loaded record in database `db`, with the access state it had: a key whose TTL
-    /// passed while the daemon was down is dropped. A key already present is replaced (a file
-    /// holds each key once; the caller loads into an empty keyspace).
-    pub fn load_record(
-        &self,
-        db: usize,
-        record: &Record<'_>,
-        limits: LoadLimits,
-        now_ms: u64,
-    ) -> Result<Loaded, SnapshotError> {
-        if db >= self.databases() {
-            return Err(SnapshotError::Corrupt(format!(
-                "db {db} beyond the {} databases configured",
-                self.databases()
-            )));
-        }
-        if record.expire_at != 0 && record.expire_at <= now_ms {
-            return Ok(Loaded::Expired);
-        }
-        let entry = entry_of(record, limits)?;
-        let lru = crate::engine::lru_clock(now_ms.saturating_sub(record.idle as u64 * 1000));
-        self.with_key(db, &record.key, now_ms, |view, hash| {
-            view.insert_loaded(hash, entry, lru, record.sketch)
-        });
-        Ok(Loaded::Key)
-    }
 }
 
 /// What writing or loading a whole keyspace came to.
@@ -703,13 +697,21 @@ impl Keyspace {
         })
     }
 
-    /// Loads a whole snapshot into this keyspace. `progress` hears (keys, file bytes) after each
-    /// section. On an error the keyspace keeps what was loaded before it: the caller decides
-    /// whether to start empty (it flushes) or refuse.
+    /// Loads a whole snapshot into this keyspace. `expected`: the records of each database the
+    /// file holds (`records_per_db`), when known, so that every table is sized once for its
+    /// share (without a memory limit: slots reserved count against it). `progress` hears the
+    /// totals after each section. On an error the keyspace keeps what was loaded before it:
+    /// the caller decides whether to start empty (it flushes) or refuse.
+    ///
+    /// Each section's records are decoded and built into entries with no lock held, grouped by
+    /// the shard of their key, and each group inserted under one lock of its shard with the
+    /// totals brought in line once (`DbShard::insert_loaded_batch`). With a memory limit the
+    /// groups go in one key at a time, the limit checked after each.
     pub fn load_snapshot(
         &self,
         input: &mut impl Read,
         limits: LoadLimits,
+        expected: Option<&[u64]>,
         mut progress: impl FnMut(&Totals),
     ) -> Result<(Header, Totals), SnapshotError> {
         let header = read_header(input)?;
@@ -722,35 +724,58 @@ impl Keyspace {
         if skipped > 0 {
             tracing::warn!(skipped, "snapshot dictionaries not usable, left out");
         }
+        // At start the keyspace is empty: a key found while loading came from this file.
+        let fresh = self.totals.keys.load(std::sync::atomic::Ordering::Acquire) == 0;
+        let limited = self.eviction_settings().has_limit();
+        if let Some(expected) = expected.filter(|_| !limited) {
+            self.reserve_for(expected);
+        }
         let mut totals = Totals::default();
         let mut seen = 0u64;
         let mut index = 0u64;
         let mut full = false;
         while let Some(section) = read_section(input, index, seen)? {
+            let db = section.db as usize;
+            if db >= self.databases() {
+                return Err(SnapshotError::Corrupt(format!(
+                    "db {db} beyond the {} databases configured",
+                    self.databases()
+                )));
+            }
             let now = crate::engine::now_ms();
+            let mut batches: Vec<Vec<LoadedKey>> =
+                (0..self.shard_count()).map(|_| Vec::new()).collect();
             for record in section.records()? {
                 if full {
                     // Still read and checked: the file must be whole.
                     totals.skipped += 1;
+                } else if record.expire_at != 0 && record.expire_at <= now {
+                    // Its TTL passed while the daemon was down.
+                    totals.expired += 1;
+                } else {
+                    let hash = hash_key(&record.key);
+                    batches[self.shard_of_hash(hash)].push(LoadedKey {
+                        hash,
+                        entry: entry_of(&record, limits)?,
+                        lru: lru_clock(now.saturating_sub(record.idle as u64 * 1000)),
+                        sketch: record.sketch,
+                    });
+                }
+            }
+            for (shard, batch) in batches.into_iter().enumerate() {
+                if batch.is_empty() {
                     continue;
                 }
-                let db = section.db as usize;
-                match self.load_record(db, &record, limits, now)? {
-                    Loaded::Key => totals.keys += 1,
-                    Loaded::Expired => totals.expired += 1,
-                }
-                // The limit holds while loading: the policy makes room with what it restored of
-                // each key's value. Where it may evict nothing, the key that crossed the limit
-                // goes, with the slots its table grew for it (else the load ends over the limit
-                // by them: 84 B for a table's first key), and so do the rest, as an RDB import.
-                if self.over_limit() && self.evict_to_limit(now).is_err() {
-                    self.with_key(db, &record.key, now, |view, hash| {
-                        view.remove(hash, &record.key);
-                        view.shrink_slots_to_fit();
-                    });
-                    totals.keys -= 1;
-                    totals.skipped += 1;
-                    full = true;
+                if full {
+                    totals.skipped += batch.len() as u64;
+                } else if !limited {
+                    let keys = batch.len() as u64;
+                    self.view(&mut self.lock_shard(shard), db, now)
+                        .insert_loaded_batch(batch, fresh)
+                        .map_err(|key| duplicated(&key, db))?;
+                    totals.keys += keys;
+                } else {
+                    full = self.load_limited(shard, db, batch, fresh, now, &mut totals)?;
                 }
             }
             seen += section.records as u64;
@@ -760,4 +785,64 @@ impl Keyspace {
         }
         Ok((header, totals))
     }
+
+    /// Sizes each shard's table of each database for its share of `expected` keys: a share is
+    /// a binomial draw, so the mean and four standard deviations, which a table then holds
+    /// without a rehash but in about one load of 30,000.
+    fn reserve_for(&self, expected: &[u64]) {
+        let shards = self.shard_count() as f64;
+        let now = crate::engine::now_ms();
+        for (db, &count) in expected.iter().enumerate().take(self.databases()) {
+            if count == 0 {
+                continue;
+            }
+            let mean = count as f64 / shards;
+            let share = (mean + 4.0 * mean.sqrt()).ceil() as usize + 8;
+            for shard in 0..self.shard_count() {
+                self.view(&mut self.lock_shard(shard), db, now)
+                    .reserve(share);
+            }
+        }
+    }
+
+    /// Inserts one shard's group of keys one at a time under a memory limit: the policy makes
+    /// room with what it restored of each key's value. Where it may evict nothing, the key that
+    /// crossed the limit goes, with the slots its table grew for it (else the load ends over the
+    /// limit by them: 84 B for a table's first key), and so do the rest, as an RDB import.
+    /// Returns whether the keyspace is full.
+    fn load_limited(
+        &self,
+        shard: usize,
+        db: usize,
+        batch: Vec<LoadedKey>,
+        fresh: bool,
+        now: u64,
+        totals: &mut Totals,
+    ) -> Result<bool, SnapshotError> {
+        let mut keys = batch.into_iter();
+        while let Some(key) = keys.next() {
+            let (hash, name) = (key.hash, key.entry.key().to_vec());
+            self.view(&mut self.lock_shard(shard), db, now)
+                .insert_loaded_batch(std::iter::once(key), fresh)
+                .map_err(|key| duplicated(&key, db))?;
+            totals.keys += 1;
+            if self.over_limit() && self.evict_to_limit(now).is_err() {
+                let mut guard = self.lock_shard(shard);
+                let mut view = self.view(&mut guard, db, now);
+                view.remove(hash, &name);
+                view.shrink_slots_to_fit();
+                totals.keys -= 1;
+                totals.skipped += 1 + keys.len() as u64;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+fn duplicated(key: &[u8], db: usize) -> SnapshotError {
+    SnapshotError::Corrupt(format!(
+        "duplicated key {:?} in db {db}",
+        String::from_utf8_lossy(key)
+    ))
 }
