@@ -816,12 +816,12 @@ impl DbShard<'_> {
         result
     }
 
-    /// Makes room in the table for `additional` more keys at once (a load that knows how many
-    /// it brings, as Redis's `RESIZEDB`), so that it is not rehashed as it grows: a rehash
-    /// reads every entry's key again, a cache miss each.
+    /// Makes room in the table for `additional` more keys at once (see `Keyspace::reserve_keys`).
+    /// A size the allocator refuses is not an error: the table grows as keys come instead.
     pub fn reserve(&mut self, additional: usize) {
-        self.table.map.reserve(additional, hash_of);
-        self.sync_totals();
+        if self.table.map.try_reserve(additional, hash_of).is_ok() {
+            self.sync_totals();
+        }
     }
 
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {

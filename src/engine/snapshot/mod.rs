@@ -23,6 +23,7 @@ mod tests;
 
 use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -46,9 +47,12 @@ const CODEC_ZSTD: u8 = 1;
 /// zstd's level 1: the snapshot is written while clients are served, so speed over ratio; the
 /// records are mostly DUMP payloads whose long strings LZF has already squeezed.
 const ZSTD_LEVEL: i32 = 1;
-/// A section claiming more than this is damaged: a shard's database is written as one section,
-/// and no allocation is made from a length the file states before that length is checked.
+/// A section claiming more than this is damaged: a shard's database is written as one section.
 const MAX_SECTION_BYTES: u64 = 1 << 36;
+/// Up to this much of a length the file states is allocated before reading: a section is read
+/// into a buffer of its size at once (grown from nothing, it was copied again at each doubling),
+/// and a false length costs at most this much before the data proves it wrong.
+const PREALLOCATE_BYTES: u64 = 16 << 20;
 
 /// Slice-by-16 tables: the byte-at-a-time default was an eighth of a snapshot load.
 pub static CRC32C: crc::Crc<u32, crc::Table<16>> =
@@ -395,7 +399,7 @@ fn read_vec(input: &mut impl Read, len: u64) -> Result<Vec<u8>, SnapshotError> {
     if len > MAX_SECTION_BYTES {
         return Err(SnapshotError::Corrupt(format!("a length of {len} bytes")));
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(len.min(PREALLOCATE_BYTES) as usize);
     input.take(len).read_to_end(&mut bytes).map_err(io_error)?;
     if bytes.len() as u64 != len {
         return Err(SnapshotError::Truncated);
@@ -446,18 +450,52 @@ pub struct Section {
 }
 
 impl Section {
-    pub fn records(&self) -> Result<Vec<Record<'_>>, SnapshotError> {
-        let records: Vec<Record<'_>> = rmp_serde::from_slice(&self.raw)
-            .map_err(|e| SnapshotError::Corrupt(format!("records of db {}: {e}", self.db)))?;
-        if records.len() != self.records as usize {
+    /// Decodes the records one by one, each handed to `f` as soon as it is read: a vector of
+    /// them all (150 bytes a record, grown by doubling) was copied and read again for nothing.
+    /// The count must be the one the section's header states.
+    pub fn for_each_record(
+        &self,
+        f: impl FnMut(Record<'_>) -> Result<(), SnapshotError>,
+    ) -> Result<(), SnapshotError> {
+        struct Visitor<F> {
+            f: F,
+            /// What `f` failed with, handed through serde's error as a placeholder.
+            failed: Option<SnapshotError>,
+        }
+        impl<'de, F: FnMut(Record<'de>) -> Result<(), SnapshotError>> serde::de::Visitor<'de>
+            for &mut Visitor<F>
+        {
+            type Value = u64;
+            fn expecting(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                out.write_str("an array of records")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+                let mut count = 0;
+                while let Some(record) = seq.next_element::<Record<'de>>()? {
+                    count += 1;
+                    if let Err(err) = (self.f)(record) {
+                        self.failed = Some(err);
+                        return Err(serde::de::Error::custom("stopped"));
+                    }
+                }
+                Ok(count)
+            }
+        }
+        let mut visitor = Visitor { f, failed: None };
+        let mut input = rmp_serde::Deserializer::from_read_ref(&self.raw[..]);
+        let count = serde::Deserializer::deserialize_seq(&mut input, &mut visitor);
+        if let Some(err) = visitor.failed {
+            return Err(err);
+        }
+        let count =
+            count.map_err(|e| SnapshotError::Corrupt(format!("records of db {}: {e}", self.db)))?;
+        if count != self.records as u64 {
             return Err(SnapshotError::Corrupt(format!(
-                "db {} section holds {} records, its header says {}",
-                self.db,
-                records.len(),
-                self.records
+                "db {} section holds {count} records, its header says {}",
+                self.db, self.records
             )));
         }
-        Ok(records)
+        Ok(())
     }
 }
 
@@ -501,9 +539,9 @@ pub fn read_section(
             let raw = match codec {
                 CODEC_NONE => stored,
                 CODEC_ZSTD => {
-                    // Streamed, so that memory grows with what the data really holds, not with
-                    // the length the file claims.
-                    let mut raw = Vec::new();
+                    // Streamed, so that memory grows with what the data really holds past
+                    // `PREALLOCATE_BYTES`, not with the length the file claims.
+                    let mut raw = Vec::with_capacity(raw_len.min(PREALLOCATE_BYTES) as usize + 1);
                     zstd::stream::read::Decoder::new(&stored[..])
                         .and_then(|decoder| decoder.take(raw_len + 1).read_to_end(&mut raw))
                         .map_err(|e| {
@@ -536,16 +574,22 @@ pub fn read_section(
     }
 }
 
+/// The fewest bytes of a file a record is counted for when `records_per_db` trusts the counts
+/// a file states: a damaged or crafted header claiming billions of records must not size
+/// tables for them (a record of a real snapshot takes 10 bytes or more, compressed).
+const MIN_RECORD_FILE_BYTES: u64 = 4;
+
 /// How many records each database has in the file, from the section headers alone (each
-/// section's data is skipped), for a load that sizes its tables first. Databases from
-/// `databases` on are not counted (the load refuses them). Checks nothing but the header's
-/// checksum: the load that follows checks the rest.
+/// section's data is skipped), for a load that sizes its tables first; no more than a record
+/// per `MIN_RECORD_FILE_BYTES` of the file. Databases from `databases` on are not counted (the
+/// load refuses them). Checks nothing but the header's checksum: the load checks the rest.
 pub fn records_per_db(
     input: &mut (impl Read + Seek),
     databases: usize,
 ) -> Result<Vec<u64>, SnapshotError> {
     read_header(input)?;
     let mut counts = vec![0u64; databases];
+    let mut offset = 0;
     loop {
         match read_u8(input)? {
             SECTION => {
@@ -557,12 +601,15 @@ pub fn records_per_db(
                 read_array::<4>(input)?;
                 let skip = i64::try_from(stored_len)
                     .map_err(|_| SnapshotError::Corrupt(format!("a length of {stored_len}")))?;
-                input.seek(SeekFrom::Current(skip)).map_err(io_error)?;
+                offset = input.seek(SeekFrom::Current(skip)).map_err(io_error)?;
                 if let Some(count) = counts.get_mut(db) {
                     *count += records as u64;
                 }
             }
-            _ => return Ok(counts),
+            _ => {
+                let most = offset / MIN_RECORD_FILE_BYTES;
+                return Ok(counts.into_iter().map(|c| c.min(most)).collect());
+            }
         }
     }
 }
@@ -572,6 +619,21 @@ pub fn records_per_db(
 pub struct LoadLimits {
     pub restore: RestoreLimits,
     pub stream: NodeLimits,
+    /// `key-load-delay`, honoured by `load_snapshot` only (as Redis's by its RDB load).
+    pub key_load_delay: i32,
+}
+
+/// Redis's `debugDelay`: `delay` microseconds, or for a negative -n one microsecond with a
+/// chance of 1 in n (a sleep shorter than a system call costs, on average).
+fn key_load_delay(delay: i32) {
+    let micros = match delay {
+        0 => return,
+        1.. => delay as u64,
+        _ => u64::from(fastrand::u32(..delay.unsigned_abs()) == 0),
+    };
+    if micros > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(micros));
+    }
 }
 
 /// The entry a record describes, with every metadata field but the learned access state (which
@@ -589,7 +651,8 @@ pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Entry, Snapsh
             payload,
             field_ttls,
         } => {
-            let body = dump::verify(payload).map_err(|_| bad("value checksum"))?;
+            // The section's checksum covered the payload's bytes.
+            let body = dump::body_of(payload).map_err(|_| bad("value version"))?;
             let collection = match dump::restore(body, limits.restore) {
                 Ok(Restored::Collection(collection)) => collection,
                 _ => return Err(bad("value encoding")),
@@ -699,17 +762,19 @@ impl Keyspace {
 
     /// Loads a whole snapshot into this keyspace. `expected`: the records of each database the
     /// file holds (`records_per_db`), when known, so that every table is sized once for its
-    /// share (without a memory limit: slots reserved count against it). `progress` hears the
-    /// totals after each section. On an error the keyspace keeps what was loaded before it:
-    /// the caller decides whether to start empty (it flushes) or refuse.
+    /// share (`reserve_keys`). `progress` hears the totals after each section. On an error the
+    /// keyspace keeps what was loaded before it: the caller decides whether to start empty (it
+    /// flushes) or refuse.
     ///
-    /// Each section's records are decoded and built into entries with no lock held, grouped by
-    /// the shard of their key, and each group inserted under one lock of its shard with the
-    /// totals brought in line once (`DbShard::insert_loaded_batch`). With a memory limit the
-    /// groups go in one key at a time, the limit checked after each.
+    /// Two threads: another one reads each section (checksum, zstd), decodes its records and
+    /// builds their entries grouped by the shard of their key (`decode_section`), with no lock
+    /// held; this one inserts each group under one lock of its shard, the totals brought in
+    /// line once per group (`DbShard::insert_loaded_batch`). The reader is at most one section
+    /// ahead (a channel of one). With a memory limit the groups go in one key at a time, the
+    /// limit checked after each.
     pub fn load_snapshot(
         &self,
-        input: &mut impl Read,
+        input: &mut (impl Read + Send),
         limits: LoadLimits,
         expected: Option<&[u64]>,
         mut progress: impl FnMut(&Totals),
@@ -725,83 +790,132 @@ impl Keyspace {
             tracing::warn!(skipped, "snapshot dictionaries not usable, left out");
         }
         // At start the keyspace is empty: a key found while loading came from this file.
-        let fresh = self.totals.keys.load(std::sync::atomic::Ordering::Acquire) == 0;
+        let fresh = self.totals.keys.load(Ordering::Acquire) == 0;
         let limited = self.eviction_settings().has_limit();
-        if let Some(expected) = expected.filter(|_| !limited) {
-            self.reserve_for(expected);
+        if let Some(expected) = expected {
+            for (db, &count) in expected.iter().enumerate() {
+                self.reserve_keys(db, count);
+            }
         }
-        let mut totals = Totals::default();
-        let mut seen = 0u64;
-        let mut index = 0u64;
-        let mut full = false;
-        while let Some(section) = read_section(input, index, seen)? {
-            let db = section.db as usize;
-            if db >= self.databases() {
-                return Err(SnapshotError::Corrupt(format!(
-                    "db {db} beyond the {} databases configured",
-                    self.databases()
-                )));
-            }
-            let now = crate::engine::now_ms();
-            let mut batches: Vec<Vec<LoadedKey>> =
-                (0..self.shard_count()).map(|_| Vec::new()).collect();
-            for record in section.records()? {
-                if full {
-                    // Still read and checked: the file must be whole.
-                    totals.skipped += 1;
-                } else if record.expire_at != 0 && record.expire_at <= now {
-                    // Its TTL passed while the daemon was down.
-                    totals.expired += 1;
-                } else {
-                    let hash = hash_key(&record.key);
-                    batches[self.shard_of_hash(hash)].push(LoadedKey {
-                        hash,
-                        entry: entry_of(&record, limits)?,
-                        lru: lru_clock(now.saturating_sub(record.idle as u64 * 1000)),
-                        sketch: record.sketch,
-                    });
+        let full = &AtomicBool::new(false);
+        let (to_inserter, decoded) = std::sync::mpsc::sync_channel(1);
+        let totals = std::thread::scope(|scope| {
+            let reader = std::thread::Builder::new()
+                .name("cachet-load".into())
+                // Owns the sender: the inserter's loop ends when it is dropped.
+                .spawn_scoped(scope, move || {
+                    let (mut seen, mut index) = (0u64, 0u64);
+                    loop {
+                        let decoded = match read_section(input, index, seen) {
+                            Ok(None) => break,
+                            Ok(Some(section)) => {
+                                (seen, index) = (seen + section.records as u64, index + 1);
+                                let full = full.load(Ordering::Relaxed);
+                                self.decode_section(&section, limits, full)
+                            }
+                            Err(err) => Err(err),
+                        };
+                        let failed = decoded.is_err();
+                        // A closed channel: the inserter stopped on an error it returns.
+                        if to_inserter.send(decoded).is_err() || failed {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| SnapshotError::Io(e.to_string()))?;
+            let mut totals = Totals::default();
+            for section in decoded {
+                let section: Decoded = section?;
+                totals.expired += section.expired;
+                totals.skipped += section.skipped;
+                let (db, now) = (section.db, section.now);
+                for (shard, batch) in section.batches.into_iter().enumerate() {
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    if full.load(Ordering::Relaxed) {
+                        totals.skipped += batch.len() as u64;
+                    } else if !limited {
+                        let keys = batch.len() as u64;
+                        self.view(&mut self.lock_shard(shard), db, now)
+                            .insert_loaded_batch(batch, fresh)
+                            .map_err(|key| duplicated(&key, db))?;
+                        totals.keys += keys;
+                    } else if self.load_limited(shard, db, batch, fresh, now, &mut totals)? {
+                        full.store(true, Ordering::Relaxed);
+                    }
                 }
+                totals.bytes += section.file_bytes;
+                progress(&totals);
             }
-            for (shard, batch) in batches.into_iter().enumerate() {
-                if batch.is_empty() {
-                    continue;
-                }
-                if full {
-                    totals.skipped += batch.len() as u64;
-                } else if !limited {
-                    let keys = batch.len() as u64;
-                    self.view(&mut self.lock_shard(shard), db, now)
-                        .insert_loaded_batch(batch, fresh)
-                        .map_err(|key| duplicated(&key, db))?;
-                    totals.keys += keys;
-                } else {
-                    full = self.load_limited(shard, db, batch, fresh, now, &mut totals)?;
-                }
-            }
-            seen += section.records as u64;
-            totals.bytes += section.file_bytes;
-            index += 1;
-            progress(&totals);
-        }
+            drop(reader);
+            Ok(totals)
+        })?;
         Ok((header, totals))
     }
 
-    /// Sizes each shard's table of each database for its share of `expected` keys: a share is
-    /// a binomial draw, so the mean and four standard deviations, which a table then holds
-    /// without a rehash but in about one load of 30,000.
-    fn reserve_for(&self, expected: &[u64]) {
-        let shards = self.shard_count() as f64;
+    /// A section's records as entries grouped by the shard of their key, built with no lock
+    /// held. Once the keyspace is `full` they are still decoded (the file must be whole) but
+    /// not built.
+    fn decode_section(
+        &self,
+        section: &Section,
+        limits: LoadLimits,
+        full: bool,
+    ) -> Result<Decoded, SnapshotError> {
+        let db = section.db as usize;
+        if db >= self.databases() {
+            return Err(SnapshotError::Corrupt(format!(
+                "db {db} beyond the {} databases configured",
+                self.databases()
+            )));
+        }
         let now = crate::engine::now_ms();
-        for (db, &count) in expected.iter().enumerate().take(self.databases()) {
-            if count == 0 {
-                continue;
+        let mut decoded = Decoded {
+            db,
+            now,
+            file_bytes: section.file_bytes,
+            batches: (0..self.shard_count()).map(|_| Vec::new()).collect(),
+            expired: 0,
+            skipped: 0,
+        };
+        section.for_each_record(|record| {
+            key_load_delay(limits.key_load_delay);
+            if full {
+                decoded.skipped += 1;
+            } else if record.expire_at != 0 && record.expire_at <= now {
+                // Its TTL passed while the daemon was down.
+                decoded.expired += 1;
+            } else {
+                let hash = hash_key(&record.key);
+                decoded.batches[self.shard_of_hash(hash)].push(LoadedKey {
+                    hash,
+                    entry: entry_of(&record, limits)?,
+                    lru: lru_clock(now.saturating_sub(record.idle as u64 * 1000)),
+                    sketch: record.sketch,
+                });
             }
-            let mean = count as f64 / shards;
-            let share = (mean + 4.0 * mean.sqrt()).ceil() as usize + 8;
-            for shard in 0..self.shard_count() {
-                self.view(&mut self.lock_shard(shard), db, now)
-                    .reserve(share);
-            }
+            Ok(())
+        })?;
+        Ok(decoded)
+    }
+
+    /// Sizes each shard's table of database `db` for its share of `count` more keys at once
+    /// (a load that knows how many it brings: a snapshot's section headers, an RDB file's
+    /// `RESIZEDB`, as Redis sizes its tables), so that none is rehashed as it fills: a rehash
+    /// reads every entry's key again, a cache miss each. A share is a binomial draw: the mean
+    /// and four standard deviations, which a table holds without a rehash but in about one
+    /// load of 30,000. Not under a memory limit, which the reserved slots would count against.
+    pub fn reserve_keys(&self, db: usize, count: u64) {
+        if count == 0 || db >= self.databases() || self.eviction_settings().has_limit() {
+            return;
+        }
+        let mean = count as f64 / self.shard_count() as f64;
+        let share = (mean + 4.0 * mean.sqrt()).ceil() as usize + 8;
+        let now = crate::engine::now_ms();
+        for shard in 0..self.shard_count() {
+            self.view(&mut self.lock_shard(shard), db, now)
+                .reserve(share);
         }
     }
 
@@ -838,6 +952,18 @@ impl Keyspace {
         }
         Ok(false)
     }
+}
+
+/// One section read by the loader's reader thread, for the inserting thread.
+struct Decoded {
+    db: usize,
+    /// The time its TTLs were checked against and its access times set from.
+    now: u64,
+    file_bytes: u64,
+    /// Its live keys, by the shard of their key.
+    batches: Vec<Vec<LoadedKey>>,
+    expired: u64,
+    skipped: u64,
 }
 
 fn duplicated(key: &[u8], db: usize) -> SnapshotError {

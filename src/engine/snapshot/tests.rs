@@ -14,6 +14,7 @@ fn limits() -> LoadLimits {
             max_intset_entries: 512,
         },
         stream: NodeLimits::default(),
+        key_load_delay: 0,
     }
 }
 
