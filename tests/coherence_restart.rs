@@ -236,3 +236,109 @@ fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it
     );
     drop(b);
 }
+
+/// Opens the FIFO for writing without waiting, and closes it: a daemon blocked in open() on it is
+/// released (and reads end of file), so a failed test still stops its server.
+struct Unblock(std::path::PathBuf);
+
+impl Drop for Unblock {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
+
+/// A follower that reconnects while its peer, stopped cleanly, still loads its snapshot must not
+/// take the run the peer has before its snapshot (and run marker) are loaded: that run is about to
+/// be replaced, and taking it would drop the follower's data twice (the run "changed" at the
+/// reconnection and again at the next message). The peer answers `-LOADING` to CACHE.PEER
+/// POSITION until then, and the follower waits and subscribes again. The snapshot is a FIFO the
+/// test feeds, which holds the peer's load as long as the test wants.
+#[test]
+fn a_follower_waits_for_a_peer_that_is_still_loading() {
+    let b_dir = scratch_dir();
+    let port = fleet::free_port();
+    let mut args = fleet::process_args(fleet::Topology::Mesh, &[]);
+    // A node id given, so the daemon does not read the snapshot's header (the FIFO) for it.
+    args.extend([
+        "--dir".to_string(),
+        b_dir.to_string_lossy().into_owned(),
+        "--node-id".to_string(),
+        "b-loading".to_string(),
+    ]);
+    let mut b = fleet::ProcessNode::start(port, args);
+    let a_dir = scratch_dir();
+    let a = linkable(&a_dir);
+    let mut a_con = a.client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("peer")
+        .arg(format!("127.0.0.1:{port}"))
+        .query(&mut a_con)
+        .unwrap();
+    fleet::wait_until("the link up", || {
+        info_u64(&mut a_con, "coherence", "peers_up") == 1
+    });
+    for i in 0..20 {
+        let _: () = a_con.set(format!("k:{i}"), "old").unwrap();
+    }
+    let mut b_con = fleet::connect(port).unwrap();
+    let _: () = b_con.set("other", "1").unwrap();
+    fleet::wait_until("B's first invalidation applied", || {
+        info_u64(&mut a_con, "coherence", "messages_received") >= 1
+    });
+    let run = info_text(&mut b_con, "run");
+    let recoveries = info_u64(&mut a_con, "coherence", "recoveries");
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut b_con);
+    b.wait_exit();
+    let snapshot = b_dir.join("dump.cachet");
+    let bytes = std::fs::read(&snapshot).unwrap();
+    std::fs::remove_file(&snapshot).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&snapshot)
+        .status()
+        .unwrap()
+        .success());
+    let _unblock = Unblock(snapshot.clone());
+    b.restart_accepting();
+    let mut b_con = fleet::connect(port).unwrap();
+    // A's link subscribes (SUBSCRIBE is allowed while loading), asks B's position and is refused.
+    fleet::wait_until("A's position refused by the loading B", || {
+        let text: String = redis::cmd("INFO")
+            .arg("errorstats")
+            .query(&mut b_con)
+            .unwrap();
+        text.lines()
+            .any(|line| line.starts_with("errorstat_LOADING:count="))
+    });
+    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 20);
+    assert_eq!(info_u64(&mut a_con, "coherence", "peers_up"), 0);
+    std::io::Write::write_all(
+        &mut std::fs::OpenOptions::new()
+            .write(true)
+            .open(&snapshot)
+            .unwrap(),
+        &bytes,
+    )
+    .unwrap();
+    fleet::wait_until("B loaded", || {
+        common::info_field(&mut b_con, "persistence", "loading") == "0"
+    });
+    assert_eq!(
+        info_text(&mut b_con, "run"),
+        run,
+        "B did not resume its run"
+    );
+    fleet::wait_until("the link up again", || {
+        info_u64(&mut a_con, "coherence", "peers_up") == 1
+    });
+    let _: () = b_con.set("k:3", "new").unwrap();
+    fleet::wait_until("k:3 invalidated on A", || !exists(&mut a_con, "k:3"));
+    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 19);
+    assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), recoveries);
+    assert_eq!(info_u64(&mut a_con, "coherence", "origin_restarts"), 0);
+    drop(b);
+}

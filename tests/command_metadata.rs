@@ -144,6 +144,56 @@ fn getkeysandflags_finds_what_redis_finds() {
     }
 }
 
+/// A `numkeys` that is not a plain integer fails the key specs, and Redis falls back to the
+/// command's own key procedure, which reads it with C's `atoi` and returns the keys without flags
+/// (the store key last): both subcommands answer as redis-server 7.0 does, errors included.
+#[test]
+fn getkeys_falls_back_like_redis_on_a_malformed_numkeys() {
+    let redis = RedisServer::start();
+    let cachet = TestServer::start();
+    let mut theirs = fleet::connect(redis.port).unwrap();
+    let mut ours = cachet.client();
+    let requests: &[&[&str]] = &[
+        &["zunionstore", "d", "1e400", "a", "b"],
+        &["zinterstore", "d", "01", "a", "b"],
+        &["zdiffstore", "d", "2x", "a", "b"],
+        &["zunion", "+1", "a", "b"],
+        &["zinter", " 2", "a", "b"],
+        &["zdiff", "1.5", "a"],
+        &["zintercard", "1abc", "a", "b"],
+        &["sintercard", "2e", "a", "b"],
+        &["lmpop", "1e1", "a", "left"],
+        &["blmpop", "0", "1x", "a", "left"],
+        &["zmpop", "01", "a", "min"],
+        &["bzmpop", "0", "\t1", "a", "min"],
+        &["eval", "return 1", "1k", "k", "a"],
+        &["evalsha_ro", "x", "02", "k", "a"],
+        &["fcall", "f", "1 ", "k"],
+        &["fcall_ro", "f", "1", "k"],
+        // Still no keys: counts below 1 or beyond the arguments, and overflow.
+        &["zunionstore", "d", "0x", "a"],
+        &["zunionstore", "d", "-1x", "a"],
+        &["zunion", "9x", "a"],
+        &["zunion", "99999999999999999999", "a"],
+        &["eval", "s", "x", "k"],
+        &["eval", "s", "0"],
+        &["fcall", "f", "0", "k"],
+        &["evalsha", "s", "-1", "k"],
+    ];
+    for args in requests {
+        for sub in ["GETKEYS", "GETKEYSANDFLAGS"] {
+            let ask = |con: &mut redis::Connection| -> redis::RedisResult<Value> {
+                redis::cmd("COMMAND").arg(sub).arg(*args).query(con)
+            };
+            assert_eq!(
+                format!("{:?}", ask(&mut ours)),
+                format!("{:?}", ask(&mut theirs)),
+                "COMMAND {sub} {args:?}"
+            );
+        }
+    }
+}
+
 /// A COMMAND DOCS entry without the prose fields, which cachet writes in its own words (summary,
 /// complexity, history, replaced_by) or dates by its own version (since, group), and without its
 /// subcommands, whose names are returned apart.

@@ -597,7 +597,7 @@ fn dictionaries_survive_a_restart() {
     let dir = scratch_dir();
     let start = |dir: &std::path::Path, dict: bool| {
         let dir = dir.to_string_lossy().into_owned();
-        TestServer::start_with(move |v| {
+        TestServer::start_admin(move |v| {
             v.dir = dir;
             v.compression_level = Level::Fast;
             v.compression_min_size = 256;
@@ -656,6 +656,29 @@ fn dictionaries_survive_a_restart() {
             assert_eq!(&back, doc, "doc:{i}");
         }
         assert_eq!(dict_line(&server, "doc:")["values"], "400");
+        // The same figures on the admin port's /metrics.
+        let metrics = reqwest::blocking::get(format!(
+            "http://{}/metrics",
+            server.admin.expect("admin port")
+        ))
+        .unwrap()
+        .text()
+        .unwrap();
+        let sample = |series: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+                .unwrap_or_else(|| panic!("no {series} in /metrics"))
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(sample("cachet_compression_dicts_in_use"), 1.0);
+        assert_eq!(sample("cachet_prefix_dict_values{prefix=\"doc:\"}"), 400.0);
+        assert!(sample("cachet_prefix_dict_ratio{prefix=\"doc:\"}") > 1.0);
+        assert_eq!(
+            sample("cachet_compression_dict_memory_bytes"),
+            info_u64(&mut con, "compression", "compression_dict_memory") as f64
+        );
     }
     let server = start(&dir, false);
     let mut con = server.client();

@@ -2,6 +2,10 @@
 //! answers to the same requests.
 
 mod common;
+#[path = "common/differential.rs"]
+mod differential;
+#[path = "common/fleet.rs"]
+mod fleet;
 
 use std::time::Duration;
 
@@ -822,4 +826,30 @@ fn delifeq_as_valkey() {
     call(&mut watcher, &["MULTI"]);
     call(&mut watcher, &["PING"]);
     assert_eq!(call(&mut watcher, &["EXEC"]), b"*-1\r\n");
+}
+
+/// INCRBYFLOAT stores its result as Redis's `createStringObjectFromLongDouble` does: an
+/// `embstr`/`raw` string even when the number is whole, where SET and INCR would pick `int`.
+#[test]
+fn incrbyfloat_results_keep_the_string_encoding() {
+    let mut both = differential::Differential::start();
+    for args in [
+        &["incrbyfloat", "fresh", "1"][..],
+        &["object", "encoding", "fresh"],
+        &["set", "n", "10"],
+        &["object", "encoding", "n"],
+        &["incrbyfloat", "n", "5"],
+        &["object", "encoding", "n"],
+        &["incrbyfloat", "n", "0.5"],
+        &["object", "encoding", "n"],
+        &["incr", "fresh"],
+        &["object", "encoding", "fresh"],
+        &["incrbyfloat", "big", "1e40"],
+        &["object", "encoding", "big"],
+        &["get", "big"],
+        &["incrbyfloat", "big", "1e40"],
+        &["strlen", "big"],
+    ] {
+        both.check_str(args);
+    }
 }

@@ -222,6 +222,19 @@ impl ProcessNode {
 
     /// Starts the process again (killing it first if it runs) and waits until it answers.
     pub fn restart(&mut self) {
+        self.restart_accepting();
+        let port = self.port;
+        let start = Instant::now();
+        while !serves(port) {
+            self.assert_running();
+            assert!(start.elapsed() < DEADLINE, "cachet on port {port} not up");
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Starts the process again and waits only until it accepts connections (its dataset may
+    /// still be loading).
+    pub fn restart_accepting(&mut self) {
         self.kill();
         let child = Command::new(env!("CARGO_BIN_EXE_cachet"))
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
@@ -234,14 +247,21 @@ impl ProcessNode {
         self.child = Some(child);
         let port = self.port;
         let start = Instant::now();
-        while !serves(port) {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("cachet on port {port} exited: {status}");
-                }
-            }
-            assert!(start.elapsed() < DEADLINE, "cachet on port {port} not up");
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            self.assert_running();
+            assert!(
+                start.elapsed() < DEADLINE,
+                "cachet on port {port} not accepting"
+            );
             std::thread::sleep(POLL);
+        }
+    }
+
+    fn assert_running(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("cachet on port {} exited: {status}", self.port);
+            }
         }
     }
 }

@@ -60,7 +60,9 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec {
             name: "position",
             arity: 2,
-            flags: flags!(NOSCRIPT, LOADING, STALE, FAST),
+            // Not while loading: the run a clean stop left is taken up once the snapshot has
+            // loaded, so the run a follower would be told meanwhile is about to be replaced.
+            flags: flags!(NOSCRIPT, STALE, FAST),
             acl_categories: acl!(SLOW, CACHE),
             summary: "Returns this daemon's node id, run and the sequence of its last invalidation message.",
             complexity: "O(1)",
@@ -70,7 +72,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec {
             name: "replay",
             arity: 5,
-            flags: flags!(NOSCRIPT, LOADING, STALE),
+            flags: flags!(NOSCRIPT, STALE),
             acl_categories: acl!(SLOW, CACHE),
             summary: "Returns the invalidation messages published after a sequence, from the backlog.",
             complexity: "O(N) with N the number of messages returned.",

@@ -16,7 +16,7 @@ use crate::engine::glob::glob_match;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::ReplyBuf;
 use crate::state::command::arguments::{redis_command_docs, Arg};
-use crate::state::command::key_spec::{Begin, Find, KeySpec};
+use crate::state::command::key_spec::{Begin, Find, KeyFlags, KeySpec};
 
 const FLAGS: CommandFlags = flags!(LOADING, STALE);
 const ACL: AclCategories = acl!(SLOW, CONNECTION);
@@ -427,8 +427,8 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// The command named by `args[2..]` and the positions of its keys within that slice, with the
-/// errors of Redis's `getKeysSubcommandImpl` in its order.
+/// The command named by `args[2..]` and the positions its key specs find within that slice (none
+/// when they fail), with the errors of Redis's `getKeysSubcommandImpl` in its order.
 type KeysOf = (
     Option<&'static CommandSpec>,
     &'static CommandSpec,
@@ -457,15 +457,105 @@ fn keys_of(args: &[Bytes]) -> Result<KeysOf, CmdError> {
     if !arity_ok {
         return Err(CmdError::InvalidArgumentCount);
     }
-    let positions = spec.keys_in(command);
-    if positions.is_empty() {
+    Ok((parent, spec, spec.keys_in(command)))
+}
+
+/// Where Redis's `getkeys_proc` of a `numkeys` command finds its keys (`genericGetKeys`'s store
+/// key, `numkeys` and first key offsets), the procedure COMMAND GETKEYS falls back to when the
+/// command's key specs fail on a `numkeys` that is not a plain integer.
+fn numkeys_procedure(name: &str) -> Option<(usize, usize, usize)> {
+    match name {
+        "zunionstore" | "zinterstore" | "zdiffstore" => Some((1, 2, 3)),
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" | "blmpop"
+        | "bzmpop" => Some((0, 2, 3)),
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            Some((0, 1, 2))
+        }
+        _ => None,
+    }
+}
+
+/// The keys `genericGetKeys` returns, with no flags: `numkeys` read with C's `atoi` ("1e400",
+/// " 2", "01" count 1, 2, 1), the sources first and the store key last. Empty when that count is
+/// below 1 or more than the arguments hold, as there.
+fn procedure_keys(name: &str, command: &[Bytes]) -> Vec<usize> {
+    let Some((store, count_at, first)) = numkeys_procedure(name) else {
+        return Vec::new();
+    };
+    let Some(count) = command.get(count_at).map(|n| c_atoi(n)) else {
+        return Vec::new();
+    };
+    let available = command.len().saturating_sub(first);
+    match usize::try_from(count) {
+        Ok(count) if count >= 1 && count <= available => (first..first + count)
+            .chain((store > 0).then_some(store))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// C's `atoi` as glibc has it (`(int) strtol(s, NULL, 10)`): leading white space, a sign, the
+/// digits up to the first other byte; `strtol` saturates and the cast keeps the low 32 bits.
+fn c_atoi(text: &[u8]) -> i32 {
+    let text = match text.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b)) {
+        Some(start) => &text[start..],
+        None => return 0,
+    };
+    let (negative, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let mut value: i64 = 0;
+    for digit in digits.iter().take_while(|b| b.is_ascii_digit()) {
+        let digit = i64::from(digit - b'0');
+        value = match value.checked_mul(10).and_then(|v| {
+            if negative {
+                v.checked_sub(digit)
+            } else {
+                v.checked_add(digit)
+            }
+        }) {
+            Some(value) => value,
+            None if negative => i64::MIN,
+            None => i64::MAX,
+        };
+        if value == i64::MIN || value == i64::MAX {
+            break;
+        }
+    }
+    value as i32
+}
+
+/// GETKEYS and GETKEYSANDFLAGS: the key specs' keys with their flags, or, when the specs fail on
+/// a malformed `numkeys`, the `getkeys_proc` fallback's keys without flags (Redis's
+/// `getKeysFromCommandWithSpecs`). No key at all is an error, but for the commands flagged
+/// `no_mandatory_keys` (EVAL, FCALL...), whose answer is then an empty array.
+fn keys_and_flags(args: &[Bytes]) -> Result<Vec<(usize, Option<KeyFlags>)>, CmdError> {
+    let (parent, spec, positions) = keys_of(args)?;
+    let command = &args[2..];
+    let keys: Vec<(usize, Option<KeyFlags>)> = if positions.is_empty() {
+        procedure_keys(spec.name, command)
+            .into_iter()
+            .map(|position| (position, None))
+            .collect()
+    } else {
+        spec.keys_with_flags(parent, command)
+            .into_iter()
+            .map(|(position, flags)| (position, Some(flags)))
+            .collect()
+    };
+    if keys.is_empty() && !spec.flags.contains(CommandFlags::NO_MANDATORY_KEYS) {
         return Err(CmdError::InvalidArguments);
     }
-    Ok((parent, spec, positions))
+    Ok(keys)
 }
 
 fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (_, _, positions) = keys_of(args)?;
+    let positions: Vec<usize> = keys_and_flags(args)?
+        .into_iter()
+        .map(|(position, _)| position)
+        .collect();
     let command = &args[2..];
     ctx.out.bulks(
         positions
@@ -480,14 +570,13 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// Each key with the flags of the key spec that names it (`CommandSpec::keys_with_flags`).
 fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (parent, spec, _) = keys_of(args)?;
+    let keys = keys_and_flags(args)?;
     let command = &args[2..];
-    let keys = spec.keys_with_flags(parent, command);
     ctx.out.array(keys.len());
     for (position, flags) in keys {
         ctx.out.array(2);
         ctx.out.bulk(&command[position]);
-        simple_set(ctx.out, &flags.names());
+        simple_set(ctx.out, &flags.map(|f| f.names()).unwrap_or_default());
     }
     Ok(())
 }

@@ -94,14 +94,14 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     Value::Collection => return Err(CmdError::WrongType),
                 };
                 let text = compute(current)?;
-                entry.set_string(&text);
+                entry.set_plain_string(&text);
                 Ok(text)
             });
             match existing {
                 Some(result) => result,
                 None => {
                     let text = compute(LongDouble::ZERO)?;
-                    view.insert(hash, Entry::new_string(key, &text, 0));
+                    view.insert(hash, Entry::new_plain_string(key, &text, 0));
                     Ok(text)
                 }
             }

@@ -24,6 +24,8 @@
 //! - Whenever a subscription becomes active again, the link asks every origin it can find (mesh:
 //!   the peer; bus: every daemon in the bus's directory) for its position and replays what it
 //!   missed; an origin it never saw is replayed from the start of its run.
+//!   A daemon that answers `-LOADING` has not taken up its run yet: the link subscribes again
+//!   later rather than take it as gone.
 //! - Local data is dropped, all of it (a FLUSHALL applied as remote, so not re-broadcast; counted in
 //!   `recoveries`), when that cannot work: the first subscription of a link (whatever the daemon
 //!   holds may predate it), an origin that restarted (another run, which the origin confirms, shows
@@ -231,7 +233,7 @@ async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std
         match bulk(0).as_deref() {
             Some(b"subscribe") => {
                 // Messages published meanwhile wait in the socket, applied after the catch-up.
-                catch_up(server, link, origins).await;
+                catch_up(server, link, origins).await?;
                 link.connects.fetch_add(1, Ordering::Relaxed);
                 link.state.store(UP, Ordering::Relaxed);
             }
@@ -249,8 +251,10 @@ async fn follow(server: &Server, link: &LinkState, origins: &mut Origins) -> std
 /// the daemon has proved it first (`call::Auth::Peer`).
 async fn position(addr: &str, dial: &Dial<'_>) -> std::io::Result<(Bytes, Position)> {
     let args: [&[u8]; 2] = [b"CACHE.PEER", b"POSITION"];
-    let Frame::Array(parts) = call::call(addr, dial, &args).await? else {
-        return Err(invalid("CACHE.PEER POSITION did not reply an array"));
+    let parts = match call::call(addr, dial, &args).await? {
+        Frame::Array(parts) => parts,
+        Frame::Error(text) if text.starts_with(b"LOADING") => return Err(peer_loading()),
+        _ => return Err(invalid("CACHE.PEER POSITION did not reply an array")),
     };
     let (mut node, mut run, mut seq) = (None, None, None);
     for pair in parts.chunks(2) {
@@ -279,12 +283,13 @@ async fn directory(
     server: &Server,
     link: &LinkState,
     origins: &mut Origins,
-) -> Option<Vec<(String, Bytes, Position)>> {
+) -> std::io::Result<Option<Vec<(String, Bytes, Position)>>> {
     let key = server.coherence.key();
     let addrs: Vec<String> = if link.bus {
-        let mut addrs: Vec<String> = bus::nodes(&link.addr, &Dial::bus(server, key.as_ref()))
-            .await
-            .ok()?
+        let Ok(nodes) = bus::nodes(&link.addr, &Dial::bus(server, key.as_ref())).await else {
+            return Ok(None);
+        };
+        let mut addrs: Vec<String> = nodes
             .into_iter()
             .map(|(_, addr)| addr)
             .chain(origins.addrs.values().cloned())
@@ -304,19 +309,33 @@ async fn directory(
                     found.push((addr, node, at));
                 }
             }
+            Err(err) if is_peer_loading(&err) => return Err(err),
             // A peer we are subscribed to must answer; a daemon announced on a bus but gone is
             // simply not found.
-            Err(_) if !link.bus => return None,
+            Err(_) if !link.bus => return Ok(None),
             Err(_) => {}
         }
     }
-    Some(found)
+    Ok(Some(found))
+}
+
+/// A daemon asked for its position while it loads its snapshot: the link subscribes again later
+/// (its backoff) instead of taking the daemon as gone, which would drop the local data.
+fn peer_loading() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::ResourceBusy,
+        "the peer is loading its dataset",
+    )
+}
+
+fn is_peer_loading(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::ResourceBusy
 }
 
 /// Runs when the subscription becomes active: replays what each origin published while this
 /// link was not subscribed, or drops local data when it cannot (see the module's rules).
-async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
-    let found = directory(server, link, origins).await;
+async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) -> std::io::Result<()> {
+    let found = directory(server, link, origins).await?;
     let first = link.connects.load(Ordering::Relaxed) == 0;
     // A first subscription drops local data, unless the snapshot loaded at start says where each
     // origin found here was followed to, in the run it is still in: then it is a reconnection,
@@ -362,6 +381,7 @@ async fn catch_up(server: &Server, link: &LinkState, origins: &mut Origins) {
             .coherence
             .record_position(&node, known.run, known.seq);
     }
+    Ok(())
 }
 
 /// Asks the daemon at `addr` for the messages of `node`'s run `run` after `after` (at least

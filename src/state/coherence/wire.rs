@@ -142,7 +142,7 @@ pub enum ItemRef<'a> {
     FlushAll,
 }
 
-#[cfg(test)]
+/// For the tests and the fuzz target, which encode decoded items again.
 impl Item {
     pub fn borrowed(&self) -> ItemRef<'_> {
         match self {
