@@ -729,6 +729,130 @@ fn the_memory_limit_holds_while_loading() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The load at start logs its progress at most once a second (keys, file bytes, percent of the
+/// file, elapsed time) and ends with Redis's facts: "Done loading RDB, keys loaded: N, keys
+/// expired: M." becomes "Done loading the snapshot, keys loaded: N, keys expired: M.", then "DB
+/// loaded from disk: S seconds". `key-load-delay` (Redis's, 5 ms a key) makes the load of 400
+/// keys last over 2 s, so at least one progress line is due; a key whose TTL passed while the
+/// daemon was down is the one expired.
+#[test]
+fn the_load_logs_its_progress_and_what_it_loaded() {
+    const KEYS: usize = 400;
+    let dir = scratch_dir();
+    let expires_by = {
+        let server = start_in(&dir);
+        let mut raw = server.raw();
+        for i in 0..KEYS {
+            let key = format!("k:{i}");
+            assert_eq!(call(&mut raw, &["SET", &key, &key]), b"+OK\r\n");
+        }
+        assert_eq!(
+            call(&mut raw, &["SET", "gone", "v", "PX", "2000"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(call(&mut raw, &["SAVE"]), b"+OK\r\n");
+        // Still there once SAVE answered: the snapshot holds it.
+        let mut con = server.client();
+        let ttl: i64 = redis::cmd("PTTL").arg("gone").query(&mut con).unwrap();
+        assert!(ttl > 0, "PTTL {ttl}");
+        Instant::now() + Duration::from_millis(ttl as u64 + 1)
+    };
+    fleet::wait_until("the volatile key's time to pass", || {
+        Instant::now() > expires_by
+    });
+    let file_bytes = std::fs::metadata(dir.join("dump.cachet")).unwrap().len();
+    let log = dir.join("cachet.log");
+    let port = fleet::free_port();
+    let daemon = Killed(start_binary(
+        port,
+        &dir,
+        &[
+            "--logfile",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "--loglevel",
+            "notice",
+            "--key-load-delay",
+            "5000",
+        ],
+    ));
+    let mut con = connect_when_up(port);
+    let size: usize = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(size, KEYS);
+    drop(con);
+    drop(daemon);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let fields = |message: &str| -> Vec<&serde_json::Value> {
+        lines
+            .iter()
+            .map(|line| &line["fields"])
+            .filter(|f| {
+                f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with(message))
+            })
+            .collect()
+    };
+    let progress: Vec<_> = fields("Loading the snapshot")
+        .into_iter()
+        .filter(|f| f.get("keys").is_some())
+        .collect();
+    assert!(!progress.is_empty(), "no progress line in {lines:?}");
+    let mut last = (0, 0, 0.0, 0);
+    for line in &progress {
+        let keys = line["keys"].as_u64().unwrap();
+        let bytes = line["bytes"].as_u64().unwrap();
+        let percent: f64 = line["percent"].as_str().unwrap().parse().unwrap();
+        let elapsed = line["elapsed_ms"].as_u64().unwrap();
+        assert!((1..=KEYS as u64).contains(&keys), "{line}");
+        assert!((1..=file_bytes).contains(&bytes), "{line}");
+        let expected = bytes as f64 * 100.0 / file_bytes as f64;
+        assert!(
+            (percent - expected).abs() <= 0.051,
+            "{line}: {expected:.1}%"
+        );
+        // Logged once a second has passed since the last line (or the start).
+        assert!(elapsed >= last.3 + 1000, "{line} after {last:?}");
+        assert!(
+            keys >= last.0 && bytes > last.1 && percent >= last.2,
+            "{line}"
+        );
+        last = (keys, bytes, percent, elapsed);
+    }
+    let done = fields("Done loading the snapshot");
+    assert_eq!(done.len(), 1, "{lines:?}");
+    assert_eq!(
+        done[0]["message"],
+        format!("Done loading the snapshot, keys loaded: {KEYS}, keys expired: 1.")
+    );
+    assert_eq!(done[0]["keys"], KEYS as u64);
+    assert_eq!(done[0]["expired"], 1);
+    let loaded = fields("DB loaded from disk: ");
+    assert_eq!(loaded.len(), 1, "{lines:?}");
+    let seconds: f64 = loaded[0]["message"].as_str().unwrap()["DB loaded from disk: ".len()..]
+        .trim_end_matches(" seconds")
+        .parse()
+        .unwrap();
+    // Every key slept 5 ms: the load took at least 2 s, and at least as long as its last
+    // progress line says.
+    assert!(seconds >= 2.0, "{seconds} s");
+    assert!(
+        seconds * 1000.0 >= last.3 as f64,
+        "{seconds} s, last progress {last:?}"
+    );
+    let elapsed = loaded[0]["elapsed_ms"].as_u64().unwrap() as f64;
+    assert!(
+        (elapsed - seconds * 1000.0).abs() <= 1.0,
+        "{elapsed} ms, {seconds} s"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Opens the FIFO for writing without waiting, and closes it: a daemon blocked in open() on it
 /// is released (and reads end of file), so a failed test still stops its server.
 struct Unblock(PathBuf);

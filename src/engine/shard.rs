@@ -232,6 +232,17 @@ pub struct Shard {
     pub analytics: ShardAnalytics,
 }
 
+/// A key read from a snapshot, its entry built before its shard is locked
+/// (`DbShard::insert_loaded_batch`).
+pub struct LoadedKey {
+    pub hash: u64,
+    pub entry: Entry,
+    /// Its access time as saved, on this process's LRU clock.
+    pub lru: u32,
+    /// The admission sketch's estimate for the key when saved.
+    pub sketch: u8,
+}
+
 /// A key in the admission window or waiting for the admission test.
 #[derive(Debug, Clone, Copy)]
 pub struct Newcomer {
@@ -744,6 +755,15 @@ impl DbShard<'_> {
                 entry.set_lfu(old.lfu());
             }
         }
+        self.place(hash, entry, old.is_none());
+        self.sync_totals();
+        old
+    }
+
+    /// Counts `entry` in its table (bytes, region, compression, expiry, priority, labels) and
+    /// puts it in a free slot (the caller knows its key is absent); a new key enters the
+    /// admission window. The keyspace totals are left to the caller's `sync_totals`.
+    fn place(&mut self, hash: u64, mut entry: Entry, new_key: bool) {
         self.table.entry_bytes += entry.memory();
         self.regions
             .account(entry.key(), entry.memory() as isize, 1);
@@ -758,7 +778,7 @@ impl DbShard<'_> {
         if entry.has_labels() {
             self.index(&mut entry);
         }
-        let enters_window = old.is_none() && self.admission_active();
+        let enters_window = new_key && self.admission_active();
         entry.set_in_window(enters_window);
         let identity = entry.identity();
         // No room left: this insert may resize the table (or rehash it in place).
@@ -791,24 +811,76 @@ impl DbShard<'_> {
                 self.admission.drain(..excess);
             }
         }
-        self.sync_totals();
-        old
     }
 
-    /// Inserts an entry read from a snapshot with the access state it had when saved: its access
-    /// time, and the sketch taught the key's saved estimate (the sketch's hashes differ from one
-    /// process to the next, so its counters cannot be copied).
-    pub fn insert_loaded(&mut self, hash: u64, mut entry: Entry, lru: u32, sketch: u8) {
-        // Loaded, imported and warmed strings are compressed as any other write is.
-        self.compress(&mut entry, self.compression);
-        // A key already here is replaced keeping nothing of it (not even its LFU counter, as an
-        // overwrite would): the record's access state is the one to restore.
-        if let Some(index) = self.expire_if_needed(hash, entry.key()) {
-            self.remove_at(index);
+    /// Inserts an entry read from a snapshot or an export with the access state it had when
+    /// saved, replacing a key already here (see `insert_loaded_batch`).
+    pub fn insert_loaded(&mut self, hash: u64, entry: Entry, lru: u32, sketch: u8) {
+        let key = LoadedKey {
+            hash,
+            entry,
+            lru,
+            sketch,
+        };
+        // Not `fresh`: a key already here is replaced, never refused.
+        let _ = self.insert_loaded_batch(std::iter::once(key), false);
+    }
+
+    /// Inserts keys read from a snapshot, each with the access state it had when saved: its
+    /// access time, and the sketch taught the key's saved estimate (the sketch's hashes differ
+    /// from one process to the next, so its counters cannot be copied). The keyspace totals are
+    /// brought in line once, after the batch: a load inserts a shard's keys under one lock, and
+    /// the limit is checked between batches (one key each when there is a limit).
+    ///
+    /// A key already in the table is replaced keeping nothing of it (not even its LFU counter,
+    /// as an overwrite would): the record's access state is the one to restore. But when the
+    /// load began `fresh` (on an empty keyspace, as at start) a key found here came from the
+    /// same file: a file holding a key twice is damaged, as Redis's loader holds ("Duplicated
+    /// key found in RDB file"), and the key is returned without inserting the rest. The lookup
+    /// that finds it costs little: it probes the slots the insert probes next.
+    pub fn insert_loaded_batch(
+        &mut self,
+        keys: impl IntoIterator<Item = LoadedKey>,
+        fresh: bool,
+    ) -> Result<(), Vec<u8>> {
+        self.fit_sketch();
+        let mut result = Ok(());
+        for LoadedKey {
+            hash,
+            mut entry,
+            lru,
+            sketch,
+        } in keys
+        {
+            // Loaded, imported and warmed strings are compressed as any other write is.
+            self.compress(&mut entry, self.compression);
+            if let Some(index) = self.find_index(hash, entry.key()) {
+                if fresh {
+                    result = Err(entry.key().to_vec());
+                    break;
+                }
+                if let Some(index) = self.live_at(index) {
+                    self.remove_at(index);
+                }
+            }
+            entry.set_lru(lru);
+            self.place(hash, entry, true);
+            for _ in 0..sketch {
+                self.sketch.increment(hash);
+            }
         }
-        self.insert_accessed(hash, entry, None, lru);
-        for _ in 0..sketch {
-            self.sketch.increment(hash);
+        self.sync_totals();
+        result
+    }
+
+    /// Makes room in the table for `additional` more keys at once (see `Keyspace::reserve_keys`).
+    /// A size the allocator refuses is not an error: the table grows as keys come instead.
+    pub fn reserve(&mut self, additional: usize) {
+        if self.table.map.capacity() - self.table.map.len() < additional {
+            self.table.log_moved();
+        }
+        if self.table.map.try_reserve(additional, hash_of).is_ok() {
+            self.sync_totals();
         }
     }
 

@@ -73,6 +73,9 @@ pub struct ConfigValues {
     /// `snapshot-load-failure empty`: start with no data when the snapshot cannot be loaded
     /// (the default, `refuse`, stops the daemon as Redis stops on a corrupt RDB).
     pub snapshot_load_failure_empty: bool,
+    /// Redis's `key-load-delay`: microseconds slept per key the snapshot load reads (negative
+    /// -n: one microsecond with a chance of 1 in n), to test what happens during a long load.
+    pub key_load_delay: i32,
     pub appendonly: bool,
     pub dir: String,
     pub dbfilename: String,
@@ -405,6 +408,7 @@ impl Default for ConfigValues {
             rdbcompression: true,
             stop_writes_on_bgsave_error: true,
             snapshot_load_failure_empty: false,
+            key_load_delay: 0,
             appendonly: false,
             dir: String::new(),
             dbfilename: String::new(),

@@ -287,8 +287,14 @@ fn load_from<R: BufRead>(
                 db = index as usize;
             }
             OPCODE_RESIZEDB => {
+                // The keys the database holds, for sizing its tables at once: no more than
+                // the file has bytes left for (three a key at the least), whatever it says.
+                let keys = reader.len()?;
                 reader.len()?;
-                reader.len()?;
+                let source = reader.source();
+                if source.size.is_some() {
+                    keyspace.reserve_keys(db, keys.min(source.left() / 3));
+                }
             }
             OPCODE_EXPIRETIME => {
                 let seconds = u32::from_le_bytes(reader.take(4)?.try_into().unwrap());

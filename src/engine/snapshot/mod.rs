@@ -22,7 +22,8 @@ mod stream;
 mod tests;
 
 use std::borrow::Cow;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -30,11 +31,11 @@ use serde_bytes::ByteBuf;
 
 use crate::engine::dump::{self, RestoreLimits, Restored};
 use crate::engine::entry::{Entry, Priority, StringValue, Value};
-use crate::engine::shard::{Shard, Table};
+use crate::engine::shard::{LoadedKey, Shard, Table};
 use crate::engine::sketch::Sketch;
 use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::Collection;
-use crate::engine::{hash_key, idle_seconds, Keyspace, Name};
+use crate::engine::{hash_key, idle_seconds, lru_clock, Keyspace, Name};
 pub use stream::{GroupRecord, StreamRecord};
 
 pub const MAGIC: &[u8; 8] = b"CACHETSN";
@@ -47,9 +48,12 @@ const CODEC_ZSTD: u8 = 1;
 /// zstd's level 1: the snapshot is written while clients are served, so speed over ratio; the
 /// records are mostly DUMP payloads whose long strings LZF has already squeezed.
 const ZSTD_LEVEL: i32 = 1;
-/// A section claiming more than this is damaged: a shard's database is written as one section,
-/// and no allocation is made from a length the file states before that length is checked.
+/// A section claiming more than this is damaged: a shard's database is written as one section.
 const MAX_SECTION_BYTES: u64 = 1 << 36;
+/// Up to this much of a length the file states is allocated before reading: a section is read
+/// into a buffer of its size at once (grown from nothing, it was copied again at each doubling),
+/// and a false length costs at most this much before the data proves it wrong.
+const PREALLOCATE_BYTES: u64 = 16 << 20;
 
 /// Slice-by-16 tables: the byte-at-a-time default was an eighth of a snapshot load.
 pub static CRC32C: crc::Crc<u32, crc::Table<16>> =
@@ -530,7 +534,7 @@ fn read_vec(input: &mut impl Read, len: u64) -> Result<Vec<u8>, SnapshotError> {
     if len > MAX_SECTION_BYTES {
         return Err(SnapshotError::Corrupt(format!("a length of {len} bytes")));
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(len.min(PREALLOCATE_BYTES) as usize);
     input.take(len).read_to_end(&mut bytes).map_err(io_error)?;
     if bytes.len() as u64 != len {
         return Err(SnapshotError::Truncated);
@@ -581,18 +585,52 @@ pub struct Section {
 }
 
 impl Section {
-    pub fn records(&self) -> Result<Vec<Record<'_>>, SnapshotError> {
-        let records: Vec<Record<'_>> = rmp_serde::from_slice(&self.raw)
-            .map_err(|e| SnapshotError::Corrupt(format!("records of db {}: {e}", self.db)))?;
-        if records.len() != self.records as usize {
+    /// Decodes the records one by one, each handed to `f` as soon as it is read: a vector of
+    /// them all (150 bytes a record, grown by doubling) was copied and read again for nothing.
+    /// The count must be the one the section's header states.
+    pub fn for_each_record(
+        &self,
+        f: impl FnMut(Record<'_>) -> Result<(), SnapshotError>,
+    ) -> Result<(), SnapshotError> {
+        struct Visitor<F> {
+            f: F,
+            /// What `f` failed with, handed through serde's error as a placeholder.
+            failed: Option<SnapshotError>,
+        }
+        impl<'de, F: FnMut(Record<'de>) -> Result<(), SnapshotError>> serde::de::Visitor<'de>
+            for &mut Visitor<F>
+        {
+            type Value = u64;
+            fn expecting(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                out.write_str("an array of records")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+                let mut count = 0;
+                while let Some(record) = seq.next_element::<Record<'de>>()? {
+                    count += 1;
+                    if let Err(err) = (self.f)(record) {
+                        self.failed = Some(err);
+                        return Err(serde::de::Error::custom("stopped"));
+                    }
+                }
+                Ok(count)
+            }
+        }
+        let mut visitor = Visitor { f, failed: None };
+        let mut input = rmp_serde::Deserializer::from_read_ref(&self.raw[..]);
+        let count = serde::Deserializer::deserialize_seq(&mut input, &mut visitor);
+        if let Some(err) = visitor.failed {
+            return Err(err);
+        }
+        let count =
+            count.map_err(|e| SnapshotError::Corrupt(format!("records of db {}: {e}", self.db)))?;
+        if count != self.records as u64 {
             return Err(SnapshotError::Corrupt(format!(
-                "db {} section holds {} records, its header says {}",
-                self.db,
-                records.len(),
-                self.records
+                "db {} section holds {count} records, its header says {}",
+                self.db, self.records
             )));
         }
-        Ok(records)
+        Ok(())
     }
 }
 
@@ -636,9 +674,9 @@ pub fn read_section(
             let raw = match codec {
                 CODEC_NONE => stored,
                 CODEC_ZSTD => {
-                    // Streamed, so that memory grows with what the data really holds, not with
-                    // the length the file claims.
-                    let mut raw = Vec::new();
+                    // Streamed, so that memory grows with what the data really holds past
+                    // `PREALLOCATE_BYTES`, not with the length the file claims.
+                    let mut raw = Vec::with_capacity(raw_len.min(PREALLOCATE_BYTES) as usize + 1);
                     zstd::stream::read::Decoder::new(&stored[..])
                         .and_then(|decoder| decoder.take(raw_len + 1).read_to_end(&mut raw))
                         .map_err(|e| {
@@ -671,19 +709,66 @@ pub fn read_section(
     }
 }
 
+/// The fewest bytes of a file a record is counted for when `records_per_db` trusts the counts
+/// a file states: a damaged or crafted header claiming billions of records must not size
+/// tables for them (a record of a real snapshot takes 10 bytes or more, compressed).
+const MIN_RECORD_FILE_BYTES: u64 = 4;
+
+/// How many records each database has in the file, from the section headers alone (each
+/// section's data is skipped), for a load that sizes its tables first; no more than a record
+/// per `MIN_RECORD_FILE_BYTES` of the file. Databases from `databases` on are not counted (the
+/// load refuses them). Checks nothing but the header's checksum: the load checks the rest.
+pub fn records_per_db(
+    input: &mut (impl Read + Seek),
+    databases: usize,
+) -> Result<Vec<u64>, SnapshotError> {
+    read_header(input)?;
+    let mut counts = vec![0u64; databases];
+    let mut offset = 0;
+    loop {
+        match read_u8(input)? {
+            SECTION => {
+                let db = u32::from_le_bytes(read_array(input)?) as usize;
+                let records = u32::from_le_bytes(read_array(input)?);
+                // The codec and the raw length, then the stored length and the data's checksum.
+                read_array::<9>(input)?;
+                let stored_len = u64::from_le_bytes(read_array(input)?);
+                read_array::<4>(input)?;
+                let skip = i64::try_from(stored_len)
+                    .map_err(|_| SnapshotError::Corrupt(format!("a length of {stored_len}")))?;
+                offset = input.seek(SeekFrom::Current(skip)).map_err(io_error)?;
+                if let Some(count) = counts.get_mut(db) {
+                    *count += records as u64;
+                }
+            }
+            _ => {
+                let most = offset / MIN_RECORD_FILE_BYTES;
+                return Ok(counts.into_iter().map(|c| c.min(most)).collect());
+            }
+        }
+    }
+}
+
 /// What loading needs from the configuration.
 #[derive(Clone, Copy)]
 pub struct LoadLimits {
     pub restore: RestoreLimits,
     pub stream: NodeLimits,
+    /// `key-load-delay`, honoured by `load_snapshot` only (as Redis's by its RDB load).
+    pub key_load_delay: i32,
 }
 
-/// What became of one record.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Loaded {
-    Key,
-    /// Its TTL passed while the daemon was down.
-    Expired,
+/// Redis's `debugDelay`: `delay` microseconds, or for a negative -n one microsecond with a
+/// chance of 1 in n (a sleep shorter than a system call costs, on average).
+fn key_load_delay(delay: i32) {
+    let micros = match delay {
+        0 => return,
+        1.. => delay as u64,
+        _ => u64::from(fastrand::u32(..delay.unsigned_abs()) == 0),
+    };
+    if micros > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(micros));
+    }
 }
 
 /// The entry a record describes, with every metadata field but the learned access state (which
@@ -701,7 +786,8 @@ pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Entry, Snapsh
             payload,
             field_ttls,
         } => {
-            let body = dump::verify(payload).map_err(|_| bad("value checksum"))?;
+            // The section's checksum covered the payload's bytes.
+            let body = dump::body_of(payload).map_err(|_| bad("value version"))?;
             let collection = match dump::restore(body, limits.restore) {
                 Ok(Restored::Collection(collection)) => collection,
                 _ => return Err(bad("value encoding")),
@@ -741,35 +827,6 @@ pub fn entry_of(record: &Record<'_>, limits: LoadLimits) -> Result<Entry, Snapsh
     entry.set_expire_at(record.expire_at);
     entry.set_lfu(record.lfu);
     Ok(entry)
-}
-
-impl Keyspace {
-    /// Puts one loaded record in database `db`, with the access state it had: a key whose TTL
-    /// passed while the daemon was down is dropped. A key already present is replaced (a file
-    /// holds each key once; the caller loads into an empty keyspace).
-    pub fn load_record(
-        &self,
-        db: usize,
-        record: &Record<'_>,
-        limits: LoadLimits,
-        now_ms: u64,
-    ) -> Result<Loaded, SnapshotError> {
-        if db >= self.databases() {
-            return Err(SnapshotError::Corrupt(format!(
-                "db {db} beyond the {} databases configured",
-                self.databases()
-            )));
-        }
-        if record.expire_at != 0 && record.expire_at <= now_ms {
-            return Ok(Loaded::Expired);
-        }
-        let entry = entry_of(record, limits)?;
-        let lru = crate::engine::lru_clock(now_ms.saturating_sub(record.idle as u64 * 1000));
-        self.with_key(db, &record.key, now_ms, |view, hash| {
-            view.insert_loaded(hash, entry, lru, record.sketch)
-        });
-        Ok(Loaded::Key)
-    }
 }
 
 /// How a save writes its sections.
@@ -883,13 +940,23 @@ impl Keyspace {
         })
     }
 
-    /// Loads a whole snapshot into this keyspace. `progress` hears (keys, file bytes) after each
-    /// section. On an error the keyspace keeps what was loaded before it: the caller decides
-    /// whether to start empty (it flushes) or refuse.
+    /// Loads a whole snapshot into this keyspace. `expected`: the records of each database the
+    /// file holds (`records_per_db`), when known, so that every table is sized once for its
+    /// share (`reserve_keys`). `progress` hears the totals after each section. On an error the
+    /// keyspace keeps what was loaded before it: the caller decides whether to start empty (it
+    /// flushes) or refuse.
+    ///
+    /// Two threads: another one reads each section (checksum, zstd), decodes its records and
+    /// builds their entries grouped by the shard of their key (`decode_section`), with no lock
+    /// held; this one inserts each group under one lock of its shard, the totals brought in
+    /// line once per group (`DbShard::insert_loaded_batch`). The reader is at most one section
+    /// ahead (a channel of one). With a memory limit the groups go in one key at a time, the
+    /// limit checked after each.
     pub fn load_snapshot(
         &self,
-        input: &mut impl Read,
+        input: &mut (impl Read + Send),
         limits: LoadLimits,
+        expected: Option<&[u64]>,
         mut progress: impl FnMut(&Totals),
     ) -> Result<(Header, Totals), SnapshotError> {
         let header = read_header(input)?;
@@ -902,42 +969,186 @@ impl Keyspace {
         if skipped > 0 {
             tracing::warn!(skipped, "snapshot dictionaries not usable, left out");
         }
-        let mut totals = Totals::default();
-        let mut seen = 0u64;
-        let mut index = 0u64;
-        let mut full = false;
-        while let Some(section) = read_section(input, index, seen)? {
-            let now = crate::engine::now_ms();
-            for record in section.records()? {
-                if full {
-                    // Still read and checked: the file must be whole.
-                    totals.skipped += 1;
-                    continue;
-                }
-                let db = section.db as usize;
-                match self.load_record(db, &record, limits, now)? {
-                    Loaded::Key => totals.keys += 1,
-                    Loaded::Expired => totals.expired += 1,
-                }
-                // The limit holds while loading: the policy makes room with what it restored of
-                // each key's value. Where it may evict nothing, the key that crossed the limit
-                // goes, with the slots its table grew for it (else the load ends over the limit
-                // by them: 84 B for a table's first key), and so do the rest, as an RDB import.
-                if self.over_limit() && self.evict_to_limit(now).is_err() {
-                    self.with_key(db, &record.key, now, |view, hash| {
-                        view.remove(hash, &record.key);
-                        view.shrink_slots_to_fit();
-                    });
-                    totals.keys -= 1;
-                    totals.skipped += 1;
-                    full = true;
-                }
+        // At start the keyspace is empty: a key found while loading came from this file.
+        let fresh = self.totals.keys.load(Ordering::Acquire) == 0;
+        let limited = self.eviction_settings().has_limit();
+        if let Some(expected) = expected {
+            for (db, &count) in expected.iter().enumerate() {
+                self.reserve_keys(db, count);
             }
-            seen += section.records as u64;
-            totals.bytes += section.file_bytes;
-            index += 1;
-            progress(&totals);
         }
+        let full = &AtomicBool::new(false);
+        let (to_inserter, decoded) = std::sync::mpsc::sync_channel(1);
+        let totals = std::thread::scope(|scope| {
+            let reader = std::thread::Builder::new()
+                .name("cachet-load".into())
+                // Owns the sender: the inserter's loop ends when it is dropped.
+                .spawn_scoped(scope, move || {
+                    let (mut seen, mut index) = (0u64, 0u64);
+                    loop {
+                        let decoded = match read_section(input, index, seen) {
+                            Ok(None) => break,
+                            Ok(Some(section)) => {
+                                (seen, index) = (seen + section.records as u64, index + 1);
+                                let full = full.load(Ordering::Relaxed);
+                                self.decode_section(&section, limits, full)
+                            }
+                            Err(err) => Err(err),
+                        };
+                        let failed = decoded.is_err();
+                        // A closed channel: the inserter stopped on an error it returns.
+                        if to_inserter.send(decoded).is_err() || failed {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| SnapshotError::Io(e.to_string()))?;
+            let mut totals = Totals::default();
+            for section in decoded {
+                let section: Decoded = section?;
+                totals.expired += section.expired;
+                totals.skipped += section.skipped;
+                let (db, now) = (section.db, section.now);
+                for (shard, batch) in section.batches.into_iter().enumerate() {
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    if full.load(Ordering::Relaxed) {
+                        totals.skipped += batch.len() as u64;
+                    } else if !limited {
+                        let keys = batch.len() as u64;
+                        self.view(&mut self.lock_shard(shard), db, now)
+                            .insert_loaded_batch(batch, fresh)
+                            .map_err(|key| duplicated(&key, db))?;
+                        totals.keys += keys;
+                    } else if self.load_limited(shard, db, batch, fresh, now, &mut totals)? {
+                        full.store(true, Ordering::Relaxed);
+                    }
+                }
+                totals.bytes += section.file_bytes;
+                progress(&totals);
+            }
+            drop(reader);
+            Ok(totals)
+        })?;
         Ok((header, totals))
     }
+
+    /// A section's records as entries grouped by the shard of their key, built with no lock
+    /// held. Once the keyspace is `full` they are still decoded (the file must be whole) but
+    /// not built.
+    fn decode_section(
+        &self,
+        section: &Section,
+        limits: LoadLimits,
+        full: bool,
+    ) -> Result<Decoded, SnapshotError> {
+        let db = section.db as usize;
+        if db >= self.databases() {
+            return Err(SnapshotError::Corrupt(format!(
+                "db {db} beyond the {} databases configured",
+                self.databases()
+            )));
+        }
+        let now = crate::engine::now_ms();
+        let mut decoded = Decoded {
+            db,
+            now,
+            file_bytes: section.file_bytes,
+            batches: (0..self.shard_count()).map(|_| Vec::new()).collect(),
+            expired: 0,
+            skipped: 0,
+        };
+        section.for_each_record(|record| {
+            key_load_delay(limits.key_load_delay);
+            if full {
+                decoded.skipped += 1;
+            } else if record.expire_at != 0 && record.expire_at <= now {
+                // Its TTL passed while the daemon was down.
+                decoded.expired += 1;
+            } else {
+                let hash = hash_key(&record.key);
+                decoded.batches[self.shard_of_hash(hash)].push(LoadedKey {
+                    hash,
+                    entry: entry_of(&record, limits)?,
+                    lru: lru_clock(now.saturating_sub(record.idle as u64 * 1000)),
+                    sketch: record.sketch,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(decoded)
+    }
+
+    /// Sizes each shard's table of database `db` for its share of `count` more keys at once
+    /// (a load that knows how many it brings: a snapshot's section headers, an RDB file's
+    /// `RESIZEDB`, as Redis sizes its tables), so that none is rehashed as it fills: a rehash
+    /// reads every entry's key again, a cache miss each. A share is a binomial draw: the mean
+    /// and four standard deviations, which a table holds without a rehash but in about one
+    /// load of 30,000. Not under a memory limit, which the reserved slots would count against.
+    pub fn reserve_keys(&self, db: usize, count: u64) {
+        if count == 0 || db >= self.databases() || self.eviction_settings().has_limit() {
+            return;
+        }
+        let mean = count as f64 / self.shard_count() as f64;
+        let share = (mean + 4.0 * mean.sqrt()).ceil() as usize + 8;
+        let now = crate::engine::now_ms();
+        for shard in 0..self.shard_count() {
+            self.view(&mut self.lock_shard(shard), db, now)
+                .reserve(share);
+        }
+    }
+
+    /// Inserts one shard's group of keys one at a time under a memory limit: the policy makes
+    /// room with what it restored of each key's value. Where it may evict nothing, the key that
+    /// crossed the limit goes, with the slots its table grew for it (else the load ends over the
+    /// limit by them: 84 B for a table's first key), and so do the rest, as an RDB import.
+    /// Returns whether the keyspace is full.
+    fn load_limited(
+        &self,
+        shard: usize,
+        db: usize,
+        batch: Vec<LoadedKey>,
+        fresh: bool,
+        now: u64,
+        totals: &mut Totals,
+    ) -> Result<bool, SnapshotError> {
+        let mut keys = batch.into_iter();
+        while let Some(key) = keys.next() {
+            let (hash, name) = (key.hash, key.entry.key().to_vec());
+            self.view(&mut self.lock_shard(shard), db, now)
+                .insert_loaded_batch(std::iter::once(key), fresh)
+                .map_err(|key| duplicated(&key, db))?;
+            totals.keys += 1;
+            if self.over_limit() && self.evict_to_limit(now).is_err() {
+                let mut guard = self.lock_shard(shard);
+                let mut view = self.view(&mut guard, db, now);
+                view.remove(hash, &name);
+                view.shrink_slots_to_fit();
+                totals.keys -= 1;
+                totals.skipped += 1 + keys.len() as u64;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// One section read by the loader's reader thread, for the inserting thread.
+struct Decoded {
+    db: usize,
+    /// The time its TTLs were checked against and its access times set from.
+    now: u64,
+    file_bytes: u64,
+    /// Its live keys, by the shard of their key.
+    batches: Vec<Vec<LoadedKey>>,
+    expired: u64,
+    skipped: u64,
+}
+
+fn duplicated(key: &[u8], db: usize) -> SnapshotError {
+    SnapshotError::Corrupt(format!(
+        "duplicated key {:?} in db {db}",
+        String::from_utf8_lossy(key)
+    ))
 }

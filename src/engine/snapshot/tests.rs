@@ -14,6 +14,7 @@ fn limits() -> LoadLimits {
             max_intset_entries: 512,
         },
         stream: NodeLimits::default(),
+        key_load_delay: 0,
     }
 }
 
@@ -148,7 +149,7 @@ fn a_keyspace_round_trips_with_its_metadata_and_accounting() {
     let file = snapshot(&keyspace);
     let loaded = Keyspace::new(8, 2);
     let (read, totals) = loaded
-        .load_snapshot(&mut &file[..], limits(), |_| {})
+        .load_snapshot(&mut &file[..], limits(), None, |_| {})
         .expect("loaded");
     assert_eq!(read, header());
     assert_eq!(totals.keys, 6, "the expired key is not saved");
@@ -207,7 +208,7 @@ fn an_uncompressed_snapshot_loads_the_same() {
     assert_eq!(codec_of_first_section(&snapshot(&keyspace)), CODEC_ZSTD);
     let loaded = Keyspace::new(8, 2);
     let (_, totals) = loaded
-        .load_snapshot(&mut &plain[..], limits(), |_| {})
+        .load_snapshot(&mut &plain[..], limits(), None, |_| {})
         .expect("loaded");
     assert_eq!(totals.keys, 6);
     let mut before = dump_all(&keyspace);
@@ -220,7 +221,7 @@ fn damaged_files_are_refused_with_what_is_wrong() {
     let file = snapshot(&sample());
     let load = |bytes: &[u8]| {
         Keyspace::new(4, 2)
-            .load_snapshot(&mut &bytes[..], limits(), |_| {})
+            .load_snapshot(&mut &bytes[..], limits(), None, |_| {})
             .map(|_| ())
     };
     assert_eq!(load(&[]), Err(SnapshotError::Empty));
@@ -355,8 +356,13 @@ mod model {
                 put(&keyspace, spec.0, entry_of(spec, now));
             }
             let file = snapshot(&keyspace);
+            let expected = records_per_db(&mut std::io::Cursor::new(&file), 2).unwrap();
+            prop_assert_eq!(expected.iter().sum::<u64>(), dump_all(&keyspace).len() as u64);
+            // Tables sized up front for the file's keys, as at start.
             let loaded = Keyspace::new(2, 2);
-            let (_, totals) = loaded.load_snapshot(&mut &file[..], limits(), |_| {}).unwrap();
+            let (_, totals) = loaded
+                .load_snapshot(&mut &file[..], limits(), Some(&expected), |_| {})
+                .unwrap();
             prop_assert_eq!(dump_all(&loaded), dump_all(&keyspace));
             let (bytes, keys) = loaded.lock_all().recount();
             prop_assert_eq!(keys as u64, totals.keys);
@@ -366,6 +372,60 @@ mod model {
             );
         }
     }
+}
+
+/// As Redis's loader ("Duplicated key found in RDB file"), a file holding a key twice in one
+/// database is damaged: refused when loaded at start (into an empty keyspace). Loaded into a
+/// keyspace that had keys, a key found is replaced, the last copy kept.
+#[test]
+fn a_file_holding_a_key_twice_is_refused() {
+    let now = now_ms();
+    let first = Entry::new_string(b"k", b"first", 0);
+    let second = Entry::new_string(b"k", b"second", 0);
+    let records = vec![
+        record_of(&first, 0, now, -2),
+        record_of(&second, 0, now, -2),
+    ];
+    let raw = rmp_serde::to_vec(&records).unwrap();
+    let mut file = Vec::new();
+    write_header(&mut file, &header()).unwrap();
+    let section = EncodedSection {
+        db: 1,
+        records: 2,
+        raw,
+    };
+    write_section(&mut file, &section, true).unwrap();
+    write_end(&mut file, 2).unwrap();
+    let expected = records_per_db(&mut std::io::Cursor::new(&file), 2).unwrap();
+    assert_eq!(expected, vec![0, 2]);
+    let load = |keyspace: &Keyspace| {
+        keyspace
+            .load_snapshot(&mut &file[..], limits(), Some(&expected), |_| {})
+            .map(|(_, totals)| totals.keys)
+    };
+    assert_eq!(
+        load(&Keyspace::new(4, 2)),
+        Err(SnapshotError::Corrupt(
+            "duplicated key \"k\" in db 1".into()
+        ))
+    );
+    let keyspace = Keyspace::new(4, 2);
+    put(&keyspace, 0, Entry::new_string(b"other", b"v", 0));
+    assert_eq!(load(&keyspace), Ok(2));
+    let value = keyspace.with_key(1, b"k", now, |view, hash| {
+        view.peek(hash, b"k")
+            .map(|e| e.string_value().unwrap().to_vec())
+    });
+    assert_eq!(value.as_deref(), Some(&b"second"[..]));
+    let (bytes, keys) = keyspace.lock_all().recount();
+    assert_eq!(keys, 2);
+    assert_eq!(
+        keyspace
+            .totals
+            .bytes
+            .load(std::sync::atomic::Ordering::Relaxed),
+        bytes
+    );
 }
 
 #[test]

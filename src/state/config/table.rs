@@ -499,6 +499,18 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "key-load-delay",
+        default: "0",
+        mutable: true,
+        protected: false,
+        help: "Microseconds slept per key while the snapshot loads at start (negative -n: one microsecond, once in n keys on average), as Redis's (hidden there), to test a long load.",
+        get: |c| c.key_load_delay.to_string(),
+        set: |c, a| {
+            c.key_load_delay = int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "appendonly",
         default: "no",
         mutable: true,
