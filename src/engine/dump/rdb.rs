@@ -75,6 +75,9 @@ pub trait Source {
     fn take(&mut self, n: usize) -> Result<&[u8], DumpError>;
     /// An upper bound of the bytes left, which a forged count is checked against.
     fn left(&self) -> u64;
+    /// A count said more items than the bytes left can hold: for a file, the file ended early
+    /// (Redis calls a truncated file a short read wherever the cut falls).
+    fn ran_short(&mut self) {}
 }
 
 impl Source for &[u8] {
@@ -168,6 +171,7 @@ impl<S: Source> Reader<S> {
     pub fn count(&mut self) -> Result<usize, DumpError> {
         let count = self.len()?;
         if count > self.source.left() {
+            self.source.ran_short();
             return Err(DumpError);
         }
         Ok(count as usize)

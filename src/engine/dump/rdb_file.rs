@@ -579,6 +579,11 @@ impl<R: BufRead> Source for FileSource<R> {
         self.size
             .map_or(u64::MAX, |size| size.saturating_sub(self.offset))
     }
+
+    fn ran_short(&mut self) {
+        self.short
+            .get_or_insert(std::io::ErrorKind::UnexpectedEof.into());
+    }
 }
 
 #[cfg(test)]

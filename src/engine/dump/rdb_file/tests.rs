@@ -137,8 +137,16 @@ fn every_truncation_is_an_error() {
     let file = sample_file();
     for cut in 0..file.len() {
         let keyspace = Keyspace::new(1, 16);
+        // With the size known, a count larger than the bytes left is found before the reads
+        // that would run out: still a short read, as Redis reports any cut.
         let sized = load_bytes(&file[..cut], &keyspace);
-        assert!(sized.is_err(), "cut at {cut}");
+        assert!(
+            matches!(
+                sized,
+                Err(RdbFileError::Truncated { .. } | RdbFileError::NotRdb)
+            ),
+            "cut at {cut}: {sized:?}"
+        );
         let keyspace = Keyspace::new(1, 16);
         let unsized_ = load(&file[..cut], None, &keyspace, options(1000));
         assert!(
