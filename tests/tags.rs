@@ -121,6 +121,53 @@ fn invalidate_removes_at_once_and_spares_later_writes() {
     assert_eq!(info_field(&mut con, "invalidated_keys"), 500);
 }
 
+/// A tag with a few keys per shard is deleted by the command itself (its memory is back when the
+/// reply comes); one with many per shard is left to the sweeper, readers missing at once either way.
+#[test]
+fn small_tags_are_deleted_by_the_command_large_ones_by_the_sweeper() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    for i in 0..10 {
+        cache_set(&mut con, &format!("small:{i}"), "v", &["small"]);
+    }
+    let removed: i64 = redis::cmd("TAG.INVALIDATE")
+        .arg("small")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(removed, 10);
+    let size: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(
+        size, 0,
+        "the stale entries are gone before the reply, not swept later"
+    );
+    assert_eq!(info_field(&mut con, "invalidation_backlog"), 0);
+    assert_eq!(info_field(&mut con, "invalidated_keys"), 10);
+
+    // 64 shards: 20,000 keys put hundreds in every shard, past what a command deletes itself.
+    let mut pipe = redis::pipe();
+    for i in 0..20_000 {
+        pipe.cmd("CACHE.SET")
+            .arg(format!("large:{i}"))
+            .arg("v")
+            .arg("TAGS")
+            .arg(1)
+            .arg("large")
+            .ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let removed: i64 = redis::cmd("TAG.INVALIDATE")
+        .arg("large")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(removed, 20_000);
+    let got: Option<String> = con.get("large:19999").unwrap();
+    assert_eq!(got, None);
+    wait_swept(&mut con);
+    let size: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(size, 0);
+    assert_eq!(info_field(&mut con, "invalidated_keys"), 20_010);
+}
+
 #[test]
 fn tag_scan_walks_every_key_once_per_pass() {
     let server = TestServer::start();

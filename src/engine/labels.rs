@@ -12,7 +12,8 @@
 //!    and delete it on the spot, as they do an expired key. A key written with the label after
 //!    the invalidation is in the new set, so it stays.
 //! 2. A sweeper deletes the taken keys in small batches, each under the shard's lock for a few
-//!    microseconds, and clears `pending` when done.
+//!    microseconds, and clears `pending` when done. A shard's share of at most a few dozen keys
+//!    is swept by the invalidation itself, under the lock step 1 holds (`invalidate`).
 //!
 //! Keys are indexed by their 64-bit hash (8 bytes per key and label): two keys of one label with
 //! the same hash are swept together, and the sweep only deletes entries that carry the label. A
