@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::read::{read_header, read_section, Section};
+use super::read::{read_header, Section, SectionReader};
 use super::{Header, Record, RecordValue, SnapshotError, Totals};
 use crate::engine::dump::{self, RestoreLimits, Restored};
 use crate::engine::entry::{Entry, Priority};
@@ -102,9 +102,9 @@ impl Keyspace {
     ///
     /// Two threads: another one reads each section (checksum, zstd), decodes its records and
     /// builds their entries grouped by the shard of their key (`decode_section`), with no lock
-    /// held; this one inserts each group under one lock of its shard, the totals brought in
-    /// line once per group (`DbShard::insert_loaded_batch`). The reader is at most one section
-    /// ahead (a channel of one). With a memory limit the groups go in one key at a time, the
+    /// held, a batch of ~1,000 keys at a time; this one inserts each group under one lock of
+    /// its shard, the totals brought in line once per group (`DbShard::insert_loaded_batch`).
+    /// The reader is at most one batch ahead (a channel of one). With a memory limit the groups go in one key at a time, the
     /// limit checked after each.
     pub fn load_snapshot(
         &self,
@@ -138,49 +138,53 @@ impl Keyspace {
                 .name("cachet-load".into())
                 // Owns the sender: the inserter's loop ends when it is dropped.
                 .spawn_scoped(scope, move || {
-                    let (mut seen, mut index) = (0u64, 0u64);
+                    let mut sections = SectionReader::new();
                     loop {
-                        let decoded = match read_section(input, index, seen) {
+                        let decoded = match sections.next(input) {
                             Ok(None) => break,
-                            Ok(Some(section)) => {
-                                (seen, index) = (seen + section.records as u64, index + 1);
-                                let full = full.load(Ordering::Relaxed);
-                                self.decode_section(&section, limits, full)
-                            }
+                            // A closed channel: the inserter stopped on an error it returns.
+                            Ok(Some(section)) => self.decode_section(&section, limits, full, |b| {
+                                to_inserter.send(Ok(b)).is_ok()
+                            }),
                             Err(err) => Err(err),
                         };
-                        let failed = decoded.is_err();
-                        // A closed channel: the inserter stopped on an error it returns.
-                        if to_inserter.send(decoded).is_err() || failed {
-                            break;
+                        match decoded {
+                            Ok(true) => {}
+                            Ok(false) => break,
+                            Err(err) => {
+                                let _ = to_inserter.send(Err(err));
+                                break;
+                            }
                         }
                     }
                 })
                 .map_err(|e| SnapshotError::Io(e.to_string()))?;
             let mut totals = Totals::default();
-            for section in decoded {
-                let section: Decoded = section?;
-                totals.expired += section.expired;
-                totals.skipped += section.skipped;
-                let (db, now) = (section.db, section.now);
-                for (shard, batch) in section.batches.into_iter().enumerate() {
-                    if batch.is_empty() {
+            for batch in decoded {
+                let batch: Decoded = batch?;
+                totals.expired += batch.expired;
+                totals.skipped += batch.skipped;
+                let (db, now) = (batch.db, batch.now);
+                for (shard, keys) in batch.shards.into_iter().enumerate() {
+                    if keys.is_empty() {
                         continue;
                     }
                     if full.load(Ordering::Relaxed) {
-                        totals.skipped += batch.len() as u64;
+                        totals.skipped += keys.len() as u64;
                     } else if !limited {
-                        let keys = batch.len() as u64;
+                        let count = keys.len() as u64;
                         self.view(&mut self.lock_shard(shard), db, now)
-                            .insert_loaded_batch(batch, fresh)
+                            .insert_loaded_batch(keys, fresh)
                             .map_err(|key| duplicated(&key, db))?;
-                        totals.keys += keys;
-                    } else if self.load_limited(shard, db, batch, fresh, now, &mut totals)? {
+                        totals.keys += count;
+                    } else if self.load_limited(shard, db, keys, fresh, now, &mut totals)? {
                         full.store(true, Ordering::Relaxed);
                     }
                 }
-                totals.bytes += section.file_bytes;
-                progress(&totals);
+                if batch.file_bytes > 0 {
+                    totals.bytes += batch.file_bytes;
+                    progress(&totals);
+                }
             }
             drop(reader);
             Ok(totals)
@@ -189,14 +193,16 @@ impl Keyspace {
     }
 
     /// A section's records as entries grouped by the shard of their key, built with no lock
-    /// held. Once the keyspace is `full` they are still decoded (the file must be whole) but
-    /// not built.
+    /// held, handed to `send` a batch at a time (`BATCH_KEYS_PER_SHARD`). Once the keyspace is
+    /// `full` they are still decoded (the file must be whole) but not built. False when `send`
+    /// refused a batch.
     fn decode_section(
         &self,
-        section: &Section,
+        section: &Section<'_>,
         limits: LoadLimits,
-        full: bool,
-    ) -> Result<Decoded, SnapshotError> {
+        full: &AtomicBool,
+        mut send: impl FnMut(Decoded) -> bool,
+    ) -> Result<bool, SnapshotError> {
         let db = section.db as usize;
         if db >= self.databases() {
             return Err(SnapshotError::Corrupt(format!(
@@ -205,33 +211,48 @@ impl Keyspace {
             )));
         }
         let now = crate::engine::now_ms();
-        let mut decoded = Decoded {
+        let shards = self.shard_count();
+        let per_batch = BATCH_KEYS_PER_SHARD * shards;
+        let empty = || Decoded {
             db,
             now,
-            file_bytes: section.file_bytes,
-            batches: (0..self.shard_count()).map(|_| Vec::new()).collect(),
+            file_bytes: 0,
+            shards: (0..shards).map(|_| Vec::new()).collect(),
+            keys: 0,
             expired: 0,
             skipped: 0,
         };
-        section.for_each_record(|record| {
+        let mut batch = empty();
+        let mut refused = false;
+        let decoded = section.for_each_record(|record| {
             key_load_delay(limits.key_load_delay);
-            if full {
-                decoded.skipped += 1;
+            if full.load(Ordering::Relaxed) {
+                batch.skipped += 1;
             } else if record.expire_at != 0 && record.expire_at <= now {
                 // Its TTL passed while the daemon was down.
-                decoded.expired += 1;
+                batch.expired += 1;
             } else {
                 let hash = hash_key(&record.key);
-                decoded.batches[self.shard_of_hash(hash)].push(LoadedKey {
+                batch.shards[self.shard_of_hash(hash)].push(LoadedKey {
                     hash,
                     entry: entry_of(&record, limits)?,
                     lru: lru_clock(now.saturating_sub(record.idle as u64 * 1000)),
                     sketch: record.sketch,
                 });
+                batch.keys += 1;
+                if batch.keys == per_batch && !send(std::mem::replace(&mut batch, empty())) {
+                    refused = true;
+                    return Err(SnapshotError::Io("the inserter stopped".into()));
+                }
             }
             Ok(())
-        })?;
-        Ok(decoded)
+        });
+        if refused {
+            return Ok(false);
+        }
+        decoded?;
+        batch.file_bytes = section.file_bytes;
+        Ok(send(batch))
     }
 
     /// Sizes each shard's table of database `db` for its share of `count` more keys at once
@@ -288,14 +309,23 @@ impl Keyspace {
     }
 }
 
-/// One section read by the loader's reader thread, for the inserting thread.
+/// Keys a batch of the loader's reader brings per shard, on average: a batch is this many times
+/// the shard count (1,024 keys with 64 shards). Its entries are still in the cache when they are
+/// inserted, where a whole section's (~17,000 keys, several MB, built while the previous one was
+/// inserted) had left it and the first touch of each entry's block was a cache miss; and each
+/// hold of a shard's lock still brings a group of keys, not one.
+const BATCH_KEYS_PER_SHARD: usize = 16;
+
+/// A batch of a section's records, decoded by the loader's reader thread for the inserting one.
 struct Decoded {
     db: usize,
     /// The time its TTLs were checked against and its access times set from.
     now: u64,
+    /// Bytes of the file its section took, on the section's last batch; 0 on the others.
     file_bytes: u64,
     /// Its live keys, by the shard of their key.
-    batches: Vec<Vec<LoadedKey>>,
+    shards: Vec<Vec<LoadedKey>>,
+    keys: usize,
     expired: u64,
     skipped: u64,
 }

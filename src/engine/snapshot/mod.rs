@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 pub use load::{entry_of, LoadLimits};
-pub use read::{read_header, read_section, records_per_db, Section};
+pub use read::{read_header, records_per_db, Section, SectionReader};
 pub use save::{
     encode_copy, record_of, write_end, write_header, write_section, CopiedDb, CopyPhases,
     EncodedSection, ShardCopy, PIECE_BUCKETS,
@@ -155,8 +155,8 @@ pub enum RecordValue<'a> {
     Int(i64),
     /// A hash, list, set or sorted set: its DUMP payload, and the hash fields' TTLs.
     Collection {
-        #[serde(with = "serde_bytes")]
-        payload: Vec<u8>,
+        #[serde(with = "serde_bytes", borrow)]
+        payload: Cow<'a, [u8]>,
         field_ttls: Vec<(ByteBuf, u64)>,
     },
     Stream(Box<StreamRecord>),

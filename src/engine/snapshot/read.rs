@@ -21,15 +21,23 @@ fn read_array<const N: usize>(input: &mut impl Read) -> Result<[u8; N], Snapshot
 }
 
 fn read_vec(input: &mut impl Read, len: u64) -> Result<Vec<u8>, SnapshotError> {
+    let mut bytes = Vec::new();
+    read_into(input, len, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads `len` bytes into `bytes` (emptied first).
+fn read_into(input: &mut impl Read, len: u64, bytes: &mut Vec<u8>) -> Result<(), SnapshotError> {
     if len > MAX_SECTION_BYTES {
         return Err(SnapshotError::Corrupt(format!("a length of {len} bytes")));
     }
-    let mut bytes = Vec::with_capacity(len.min(PREALLOCATE_BYTES) as usize);
-    input.take(len).read_to_end(&mut bytes).map_err(io_error)?;
+    bytes.clear();
+    bytes.reserve(len.min(PREALLOCATE_BYTES) as usize);
+    input.take(len).read_to_end(bytes).map_err(io_error)?;
     if bytes.len() as u64 != len {
         return Err(SnapshotError::Truncated);
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// Reads the prelude. An empty input, a wrong magic and a future version are told apart, as the
@@ -65,16 +73,16 @@ pub fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
 }
 
 /// A section read and checked, still to be decoded.
-pub struct Section {
+pub struct Section<'a> {
     pub db: u32,
     pub records: u32,
     /// The msgpack array of records, decompressed.
-    pub raw: Vec<u8>,
+    pub raw: &'a [u8],
     /// Bytes of the file it took.
     pub file_bytes: u64,
 }
 
-impl Section {
+impl<'a> Section<'a> {
     /// Decodes the records one by one, each handed to `f` as soon as it is read: a vector of
     /// them all (150 bytes a record, grown by doubling) was copied and read again for nothing.
     /// The count must be the one the section's header states.
@@ -124,78 +132,125 @@ impl Section {
     }
 }
 
-/// Reads the next section (`None` at the end marker, after checking it against `records_seen`).
-pub fn read_section(
-    input: &mut impl Read,
+/// Reads the sections one after the other into buffers it keeps: a section's stored bytes and
+/// its records are a few MB each, and fresh buffers cost their page faults again at every
+/// section, as a fresh zstd context costs its tables.
+pub struct SectionReader {
+    stored: Vec<u8>,
+    raw: Vec<u8>,
+    decompressor: Option<zstd::bulk::Decompressor<'static>>,
     index: u64,
     records_seen: u64,
-) -> Result<Option<Section>, SnapshotError> {
-    match read_u8(input)? {
-        END => {
-            let count = read_array::<8>(input)?;
-            let crc = u32::from_le_bytes(read_array(input)?);
-            if crc != CRC32C.checksum(&count) {
-                return Err(SnapshotError::SectionChecksum { section: index });
-            }
-            let count = u64::from_le_bytes(count);
-            if count != records_seen {
-                return Err(SnapshotError::Corrupt(format!(
-                    "the end marker counts {count} records, the sections {records_seen}"
-                )));
-            }
-            Ok(None)
+}
+
+impl Default for SectionReader {
+    fn default() -> Self {
+        SectionReader::new()
+    }
+}
+
+impl SectionReader {
+    pub fn new() -> Self {
+        SectionReader {
+            stored: Vec::new(),
+            raw: Vec::new(),
+            decompressor: None,
+            index: 0,
+            records_seen: 0,
         }
-        SECTION => {
-            let db = u32::from_le_bytes(read_array(input)?);
-            let records = u32::from_le_bytes(read_array(input)?);
-            let codec = read_u8(input)?;
-            let raw_len = u64::from_le_bytes(read_array(input)?);
-            let stored_len = u64::from_le_bytes(read_array(input)?);
-            let crc = u32::from_le_bytes(read_array(input)?);
-            if raw_len > MAX_SECTION_BYTES {
-                return Err(SnapshotError::Corrupt(format!(
-                    "section {index} claims {raw_len} bytes"
-                )));
+    }
+
+    /// The next section (`None` at the end marker, after checking its count against the
+    /// records of the sections read).
+    pub fn next(&mut self, input: &mut impl Read) -> Result<Option<Section<'_>>, SnapshotError> {
+        let index = self.index;
+        match read_u8(input)? {
+            END => {
+                let count = read_array::<8>(input)?;
+                let crc = u32::from_le_bytes(read_array(input)?);
+                if crc != CRC32C.checksum(&count) {
+                    return Err(SnapshotError::SectionChecksum { section: index });
+                }
+                let count = u64::from_le_bytes(count);
+                if count != self.records_seen {
+                    return Err(SnapshotError::Corrupt(format!(
+                        "the end marker counts {count} records, the sections {}",
+                        self.records_seen
+                    )));
+                }
+                Ok(None)
             }
-            let stored = read_vec(input, stored_len)?;
-            if crc != CRC32C.checksum(&stored) {
-                return Err(SnapshotError::SectionChecksum { section: index });
-            }
-            let raw = match codec {
-                CODEC_NONE => stored,
-                CODEC_ZSTD => {
-                    // Streamed, so that memory grows with what the data really holds past
-                    // `PREALLOCATE_BYTES`, not with the length the file claims.
-                    let mut raw = Vec::with_capacity(raw_len.min(PREALLOCATE_BYTES) as usize + 1);
-                    zstd::stream::read::Decoder::new(&stored[..])
-                        .and_then(|decoder| decoder.take(raw_len + 1).read_to_end(&mut raw))
-                        .map_err(|e| {
+            SECTION => {
+                let db = u32::from_le_bytes(read_array(input)?);
+                let records = u32::from_le_bytes(read_array(input)?);
+                let codec = read_u8(input)?;
+                let raw_len = u64::from_le_bytes(read_array(input)?);
+                let stored_len = u64::from_le_bytes(read_array(input)?);
+                let crc = u32::from_le_bytes(read_array(input)?);
+                if raw_len > MAX_SECTION_BYTES {
+                    return Err(SnapshotError::Corrupt(format!(
+                        "section {index} claims {raw_len} bytes"
+                    )));
+                }
+                read_into(input, stored_len, &mut self.stored)?;
+                if crc != CRC32C.checksum(&self.stored) {
+                    return Err(SnapshotError::SectionChecksum { section: index });
+                }
+                let raw = match codec {
+                    CODEC_NONE => &self.stored,
+                    CODEC_ZSTD => {
+                        self.decompress(raw_len).map_err(|e| {
                             SnapshotError::Corrupt(format!("section {index} decompression: {e}"))
                         })?;
-                    raw
-                }
-                other => {
+                        &self.raw
+                    }
+                    other => {
+                        return Err(SnapshotError::Corrupt(format!(
+                            "section {index} has unknown codec {other}"
+                        )))
+                    }
+                };
+                if raw.len() as u64 != raw_len {
                     return Err(SnapshotError::Corrupt(format!(
-                        "section {index} has unknown codec {other}"
-                    )))
+                        "section {index} decompressed to {} bytes, not {raw_len}",
+                        raw.len()
+                    )));
                 }
-            };
-            if raw.len() as u64 != raw_len {
-                return Err(SnapshotError::Corrupt(format!(
-                    "section {index} decompressed to {} bytes, not {raw_len}",
-                    raw.len()
-                )));
+                self.index += 1;
+                self.records_seen += records as u64;
+                Ok(Some(Section {
+                    db,
+                    records,
+                    raw,
+                    file_bytes: 1 + 4 + 4 + 1 + 8 + 8 + 4 + stored_len,
+                }))
             }
-            Ok(Some(Section {
-                db,
-                records,
-                raw,
-                file_bytes: 1 + 4 + 4 + 1 + 8 + 8 + 4 + stored_len,
-            }))
+            other => Err(SnapshotError::Corrupt(format!(
+                "section {index} starts with byte {other:#04x}"
+            ))),
         }
-        other => Err(SnapshotError::Corrupt(format!(
-            "section {index} starts with byte {other:#04x}"
-        ))),
+    }
+
+    /// `stored` decompressed into `raw`. Up to `PREALLOCATE_BYTES` in one call into a buffer of
+    /// the stated size (a frame that holds more fails, as the buffer cannot take it); past
+    /// that streamed, so that memory grows with what the data really holds, not with the
+    /// length the file claims.
+    fn decompress(&mut self, raw_len: u64) -> std::io::Result<()> {
+        self.raw.clear();
+        if raw_len <= PREALLOCATE_BYTES {
+            self.raw.reserve(raw_len as usize);
+            let decompressor = match &mut self.decompressor {
+                Some(decompressor) => decompressor,
+                none => none.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.decompress_to_buffer(&self.stored[..], &mut self.raw)?;
+        } else {
+            self.raw.reserve(PREALLOCATE_BYTES as usize + 1);
+            zstd::stream::read::Decoder::new(&self.stored[..])?
+                .take(raw_len + 1)
+                .read_to_end(&mut self.raw)?;
+        }
+        Ok(())
     }
 }
 

@@ -280,7 +280,7 @@ pub fn record_of(entry: &Entry, sketch: u8, now_ms: u64, list_fill: i64) -> Reco
                     })
                     .unwrap_or_default();
                 RecordValue::Collection {
-                    payload: dump::dump(entry, list_fill),
+                    payload: Cow::Owned(dump::dump(entry, list_fill)),
                     field_ttls,
                 }
             }
