@@ -17,6 +17,7 @@
 //! which already keep every encoding exact; hash field TTLs, which DUMP of Redis 7.0 cannot carry,
 //! and streams, whose consumer groups DUMP cannot read back, have record fields of their own.
 
+mod checksum;
 mod load;
 mod read;
 mod save;
@@ -29,6 +30,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+pub use checksum::crc32c;
 pub use load::{entry_of, LoadLimits};
 pub use read::{read_header, records_per_db, Section, SectionReader};
 pub use save::{
@@ -53,10 +55,6 @@ const MAX_SECTION_BYTES: u64 = 1 << 36;
 /// into a buffer of its size at once (grown from nothing, it was copied again at each doubling),
 /// and a false length costs at most this much before the data proves it wrong.
 const PREALLOCATE_BYTES: u64 = 16 << 20;
-
-/// Slice-by-16 tables: the byte-at-a-time default was an eighth of a snapshot load.
-pub static CRC32C: crc::Crc<u32, crc::Table<16>> =
-    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Header {
@@ -101,7 +99,7 @@ impl RunMarker {
         out.extend_from_slice(RUN_MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&body);
-        out.extend_from_slice(&CRC32C.checksum(&body).to_le_bytes());
+        out.extend_from_slice(&crc32c(&body).to_le_bytes());
         out
     }
 
@@ -117,7 +115,7 @@ impl RunMarker {
         let (body, crc) = rest
             .split_at_checked(rest.len().wrapping_sub(4))
             .ok_or(SnapshotError::Truncated)?;
-        if crc != CRC32C.checksum(body).to_le_bytes() {
+        if crc != crc32c(body).to_le_bytes() {
             return Err(SnapshotError::HeaderChecksum);
         }
         rmp_serde::from_slice(body).map_err(|e| SnapshotError::Corrupt(format!("run marker: {e}")))

@@ -4,7 +4,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::{
-    io_error, Header, Record, SnapshotError, CODEC_NONE, CODEC_ZSTD, CRC32C, END, FORMAT_VERSION,
+    crc32c, io_error, Header, Record, SnapshotError, CODEC_NONE, CODEC_ZSTD, END, FORMAT_VERSION,
     MAGIC, MAX_SECTION_BYTES, PREALLOCATE_BYTES, SECTION,
 };
 
@@ -66,7 +66,7 @@ pub fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
     let len = u32::from_le_bytes(read_array(input)?);
     let body = read_vec(input, len as u64)?;
     let crc = u32::from_le_bytes(read_array(input)?);
-    if crc != CRC32C.checksum(&body) {
+    if crc != crc32c(&body) {
         return Err(SnapshotError::HeaderChecksum);
     }
     rmp_serde::from_slice(&body).map_err(|e| SnapshotError::Corrupt(format!("header: {e}")))
@@ -168,7 +168,7 @@ impl SectionReader {
             END => {
                 let count = read_array::<8>(input)?;
                 let crc = u32::from_le_bytes(read_array(input)?);
-                if crc != CRC32C.checksum(&count) {
+                if crc != crc32c(&count) {
                     return Err(SnapshotError::SectionChecksum { section: index });
                 }
                 let count = u64::from_le_bytes(count);
@@ -193,7 +193,7 @@ impl SectionReader {
                     )));
                 }
                 read_into(input, stored_len, &mut self.stored)?;
-                if crc != CRC32C.checksum(&self.stored) {
+                if crc != crc32c(&self.stored) {
                     return Err(SnapshotError::SectionChecksum { section: index });
                 }
                 let raw = match codec {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_bytes::ByteBuf;
 
 use super::{
-    Header, Record, RecordValue, SectionFormat, StreamRecord, Totals, CODEC_NONE, CODEC_ZSTD,
-    CRC32C, END, FORMAT_VERSION, MAGIC, SECTION, ZSTD_LEVEL,
+    crc32c, Header, Record, RecordValue, SectionFormat, StreamRecord, Totals, CODEC_NONE,
+    CODEC_ZSTD, END, FORMAT_VERSION, MAGIC, SECTION, ZSTD_LEVEL,
 };
 use crate::engine::dump;
 use crate::engine::entry::{Entry, StringValue, Value};
@@ -25,7 +25,7 @@ pub fn write_header(out: &mut impl Write, header: &Header) -> std::io::Result<u6
     out.write_all(&FORMAT_VERSION.to_le_bytes())?;
     out.write_all(&(body.len() as u32).to_le_bytes())?;
     out.write_all(&body)?;
-    out.write_all(&CRC32C.checksum(&body).to_le_bytes())?;
+    out.write_all(&crc32c(&body).to_le_bytes())?;
     Ok((MAGIC.len() + 2 + 4 + body.len() + 4) as u64)
 }
 
@@ -319,7 +319,7 @@ pub fn write_section(
     out.write_all(&[codec])?;
     out.write_all(&(section.raw.len() as u64).to_le_bytes())?;
     out.write_all(&(stored.len() as u64).to_le_bytes())?;
-    out.write_all(&CRC32C.checksum(stored).to_le_bytes())?;
+    out.write_all(&crc32c(stored).to_le_bytes())?;
     out.write_all(stored)?;
     Ok((1 + 4 + 4 + 1 + 8 + 8 + 4 + stored.len()) as u64)
 }
@@ -328,7 +328,7 @@ pub fn write_end(out: &mut impl Write, records: u64) -> std::io::Result<u64> {
     let count = records.to_le_bytes();
     out.write_all(&[END])?;
     out.write_all(&count)?;
-    out.write_all(&CRC32C.checksum(&count).to_le_bytes())?;
+    out.write_all(&crc32c(&count).to_le_bytes())?;
     Ok(1 + 8 + 4)
 }
 

@@ -2,12 +2,12 @@ use super::*;
 use crate::engine::dump::RestoreLimits;
 use crate::engine::entry::{Entry, Priority};
 use crate::engine::labels::LabelKind;
-use crate::engine::types::stream::NodeLimits;
-use crate::engine::types::Collection;
-use crate::engine::Keyspace;
 use crate::engine::types::hash::HashLimits;
+use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::zset::ZSetLimits;
+use crate::engine::types::Collection;
 use crate::engine::types::{HashValue, ZSetValue};
+use crate::engine::Keyspace;
 use crate::engine::{now_ms, CacheMeta};
 
 fn limits() -> LoadLimits {

@@ -526,7 +526,13 @@ mod tests {
             &[(b"a", b"1"), (b"b", b""), (b"", b"3")],
             // A value longer than the listpack takes, then more fields than it takes.
             &[(b"a", b"1"), (b"b", b"123456789")],
-            &[(b"a", b"1"), (b"b", b"2"), (b"c", b"3"), (b"d", b"4"), (b"e", b"5")],
+            &[
+                (b"a", b"1"),
+                (b"b", b"2"),
+                (b"c", b"3"),
+                (b"d", b"4"),
+                (b"e", b"5"),
+            ],
         ];
         for pairs in cases {
             let built = HashValue::from_pairs(pairs, SMALL).expect("distinct fields");
