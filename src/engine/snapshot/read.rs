@@ -115,7 +115,7 @@ impl<'a> Section<'a> {
             }
         }
         let mut visitor = Visitor { f, failed: None };
-        let mut input = rmp_serde::Deserializer::from_read_ref(&self.raw[..]);
+        let mut input = rmp_serde::Deserializer::from_read_ref(self.raw);
         let count = serde::Deserializer::deserialize_seq(&mut input, &mut visitor);
         if let Some(err) = visitor.failed {
             return Err(err);
