@@ -852,8 +852,15 @@ impl DbShard<'_> {
             sketch,
         } in keys
         {
-            // Loaded, imported and warmed strings are compressed as any other write is.
-            self.compress(&mut entry, self.compression);
+            // Loaded, imported and warmed strings are compressed as any other write is. Checked
+            // here first: most values are not eligible (compression off, or shorter than its
+            // minimum), and `compress` reads the key's prefix and the block's header to learn it.
+            if entry
+                .plain_str()
+                .is_some_and(|value| compress::eligible(value, self.compression))
+            {
+                self.compress(&mut entry, self.compression);
+            }
             if let Some(index) = self.find_index(hash, entry.key()) {
                 if fresh {
                     result = Err(entry.key().to_vec());

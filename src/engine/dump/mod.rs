@@ -15,6 +15,8 @@ mod ziplist;
 
 pub use functions::{dump_functions, read_functions};
 
+use std::borrow::Cow;
+
 use crate::engine::entry::{Entry, StringValue};
 use crate::engine::listpack;
 use crate::engine::types::hash::HashLimits;
@@ -411,7 +413,27 @@ fn read_collection<S: Source>(
             }
             Collection::ZSet(Box::new(zset))
         }
-        TYPE_HASH | TYPE_HASH_LISTPACK | TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
+        TYPE_HASH_LISTPACK => {
+            // The listpack's strings borrowed, not copied one by one: the hashes of a snapshot
+            // come this way.
+            let blob = reader.string()?;
+            let items = listpack::elements(&blob).ok_or(DumpError)?;
+            fn text(item: listpack::Elem<'_>) -> Cow<'_, [u8]> {
+                match item {
+                    listpack::Elem::Str(s) => Cow::Borrowed(s),
+                    int => Cow::Owned(int.to_vec()),
+                }
+            }
+            if !items.len().is_multiple_of(2) {
+                return Err(DumpError);
+            }
+            let pairs: Vec<_> = items
+                .chunks_exact(2)
+                .map(|pair| (text(pair[0]), text(pair[1])))
+                .collect();
+            Collection::Hash(HashValue::from_pairs(&pairs, limits.hash).ok_or(DumpError)?)
+        }
+        TYPE_HASH | TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
             let pairs = match kind {
                 TYPE_HASH => {
                     let count = reader.count()?;
@@ -421,17 +443,10 @@ fn read_collection<S: Source>(
                     }
                     pairs
                 }
-                TYPE_HASH_LISTPACK => pairs(listpack_items(&reader.string()?)?)?,
                 TYPE_HASH_ZIPLIST => pairs(ziplist::decode_ziplist(&reader.string()?)?)?,
                 _ => pairs(ziplist::decode_zipmap(&reader.string()?)?)?,
             };
-            let mut hash = HashValue::new();
-            for (field, value) in &pairs {
-                if !hash.set(field, value, limits.hash) {
-                    return Err(DumpError);
-                }
-            }
-            Collection::Hash(hash)
+            Collection::Hash(HashValue::from_pairs(&pairs, limits.hash).ok_or(DumpError)?)
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => Collection::Stream(Box::new(
             read_stream(reader, kind == TYPE_STREAM_LISTPACKS_2)?,

@@ -1,8 +1,13 @@
 use super::*;
+use crate::engine::dump::RestoreLimits;
+use crate::engine::entry::{Entry, Priority};
 use crate::engine::labels::LabelKind;
 use crate::engine::types::hash::HashLimits;
+use crate::engine::types::stream::NodeLimits;
 use crate::engine::types::zset::ZSetLimits;
+use crate::engine::types::Collection;
 use crate::engine::types::{HashValue, ZSetValue};
+use crate::engine::Keyspace;
 use crate::engine::{now_ms, CacheMeta};
 
 fn limits() -> LoadLimits {
@@ -685,4 +690,94 @@ fn a_save_told_to_stop_stops_with_interrupted() {
         .expect_err("stopped");
     assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
     assert_eq!(asked, 3, "asked before each shard until told to stop");
+}
+
+/// One section of `count` strings in db 0, the `bad`-th (if any) with a priority no cachet
+/// writes; and the offset of the section's raw length in the file.
+fn strings_file(count: usize, bad: Option<usize>) -> (Vec<u8>, usize) {
+    let now = now_ms();
+    let entries: Vec<Entry> = (0..count)
+        .map(|i| Entry::new_string(format!("key:{i}").as_bytes(), b"value", 0))
+        .collect();
+    let mut records: Vec<Record<'_>> = entries.iter().map(|e| record_of(e, 0, now, -2)).collect();
+    if let Some(bad) = bad {
+        records[bad].priority = 9;
+    }
+    let mut file = Vec::new();
+    let header_len = write_header(&mut file, &header()).unwrap() as usize;
+    let section = EncodedSection {
+        db: 0,
+        records: count as u32,
+        raw: rmp_serde::to_vec(&records).unwrap(),
+    };
+    write_section(&mut file, &section, true).unwrap();
+    write_end(&mut file, count as u64).unwrap();
+    (file, header_len + 1 + 4 + 4 + 1)
+}
+
+/// A section's keys go to the inserter in several batches: all of them arrive, the progress
+/// hears the section once, and a bad record after batches already sent still fails the load.
+#[test]
+fn a_section_loads_in_batches_and_a_bad_record_late_in_it_fails_the_load() {
+    let (file, _) = strings_file(1000, None);
+    let keyspace = Keyspace::new(4, 2);
+    let mut heard = Vec::new();
+    let (_, totals) = keyspace
+        .load_snapshot(&mut &file[..], limits(), None, |t| heard.push(*t))
+        .unwrap();
+    assert_eq!(totals.keys, 1000);
+    assert_eq!(heard, vec![totals]);
+    assert_eq!(keyspace.lock_all().recount().1, 1000);
+    let (file, _) = strings_file(1000, Some(900));
+    let loaded = Keyspace::new(4, 2).load_snapshot(&mut &file[..], limits(), None, |_| {});
+    assert_eq!(
+        loaded.map(|_| ()),
+        Err(SnapshotError::Corrupt("key \"key:900\": priority".into()))
+    );
+}
+
+/// The raw length a section states must be what its zstd frame holds, whichever way it is
+/// wrong (smaller: the buffer cannot take the frame; larger, or past the one-call size:
+/// streamed), and records cut short are refused: errors, never a panic.
+#[test]
+fn a_section_whose_lengths_lie_is_refused() {
+    let (file, raw_len_at) = strings_file(50, None);
+    let raw_len = u64::from_le_bytes(file[raw_len_at..raw_len_at + 8].try_into().unwrap());
+    let load = |bytes: &[u8]| {
+        Keyspace::new(4, 2)
+            .load_snapshot(&mut &bytes[..], limits(), None, |_| {})
+            .map(|_| ())
+    };
+    assert_eq!(load(&file), Ok(()));
+    for stated in [raw_len - 1, raw_len + 1, (16 << 20) + 1, 0] {
+        let mut lying = file.clone();
+        lying[raw_len_at..raw_len_at + 8].copy_from_slice(&stated.to_le_bytes());
+        assert!(
+            matches!(load(&lying), Err(SnapshotError::Corrupt(_))),
+            "a stated length of {stated} (really {raw_len}) loaded"
+        );
+    }
+    let entries: Vec<Entry> = (0..3)
+        .map(|i| Entry::new_string(format!("k{i}").as_bytes(), b"v", 0))
+        .collect();
+    let records: Vec<Record<'_>> = entries
+        .iter()
+        .map(|e| record_of(e, 0, now_ms(), -2))
+        .collect();
+    let raw = rmp_serde::to_vec(&records).unwrap();
+    for cut in [1, raw.len() / 2, raw.len() - 1] {
+        let mut file = Vec::new();
+        write_header(&mut file, &header()).unwrap();
+        let section = EncodedSection {
+            db: 0,
+            records: 3,
+            raw: raw[..cut].to_vec(),
+        };
+        write_section(&mut file, &section, true).unwrap();
+        write_end(&mut file, 3).unwrap();
+        assert!(
+            matches!(load(&file), Err(SnapshotError::Corrupt(_))),
+            "records cut at {cut} loaded"
+        );
+    }
 }

@@ -69,6 +69,38 @@ impl HashValue {
         HashValue::default()
     }
 
+    /// The hash of `pairs`, as `set` of each in turn would build it (a restore, a load), but
+    /// in one pass when they fit the listpack: its buffer written once at its size, where `set`
+    /// looks every field up and copies the buffer again for each. `None` when a field repeats
+    /// (a damaged payload).
+    pub fn from_pairs<F: AsRef<[u8]>, V: AsRef<[u8]>>(
+        pairs: &[(F, V)],
+        limits: HashLimits,
+    ) -> Option<HashValue> {
+        let fits = pairs.len() <= limits.max_listpack_entries
+            && pairs.iter().all(|(f, v)| {
+                f.as_ref().len() <= limits.max_listpack_value
+                    && v.as_ref().len() <= limits.max_listpack_value
+            });
+        if !fits {
+            let mut hash = HashValue::new();
+            for (field, value) in pairs {
+                if !hash.set(field.as_ref(), value.as_ref(), limits) {
+                    return None;
+                }
+            }
+            return Some(hash);
+        }
+        let mut fields: Vec<&[u8]> = pairs.iter().map(|(f, _)| f.as_ref()).collect();
+        fields.sort_unstable();
+        if fields.windows(2).any(|w| w[0] == w[1]) {
+            return None;
+        }
+        Some(HashValue {
+            repr: Repr::Listpack(Listpack::of_pairs(pairs)),
+        })
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self.repr {
             Repr::Listpack(_) => "listpack",
@@ -362,6 +394,32 @@ impl Listpack {
         Listpack { buf: Box::new([0]) }
     }
 
+    /// A listpack of `pairs` (distinct fields), in their order.
+    fn of_pairs<F: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(F, V)]) -> Listpack {
+        let len = |n: usize| varint(n).1 + n;
+        let size = len(pairs.len()) - pairs.len()
+            + pairs
+                .iter()
+                .map(|(f, v)| len(f.as_ref().len()) + len(v.as_ref().len()))
+                .sum::<usize>();
+        let mut buf = Vec::with_capacity(size);
+        let put = |buf: &mut Vec<u8>, n: usize| {
+            let (bytes, used) = varint(n);
+            buf.extend_from_slice(&bytes[..used]);
+        };
+        put(&mut buf, pairs.len());
+        for (field, value) in pairs {
+            let (field, value) = (field.as_ref(), value.as_ref());
+            put(&mut buf, field.len());
+            buf.extend_from_slice(field);
+            put(&mut buf, value.len());
+            buf.extend_from_slice(value);
+        }
+        Listpack {
+            buf: buf.into_boxed_slice(),
+        }
+    }
+
     fn count(&self) -> usize {
         read_varint(&self.buf, 0).map_or(0, |(n, _)| n)
     }
@@ -451,6 +509,49 @@ mod tests {
         max_listpack_entries: 4,
         max_listpack_value: 8,
     };
+
+    /// One pass or field by field, the same hash: encoding, order, bytes counted; a field
+    /// twice is refused.
+    #[test]
+    fn a_hash_built_from_pairs_is_the_one_set_builds() {
+        let by_set = |pairs: &[(&[u8], &[u8])]| {
+            let mut h = HashValue::new();
+            for (f, v) in pairs {
+                assert!(h.set(f, v, SMALL));
+            }
+            h
+        };
+        let cases: [&[(&[u8], &[u8])]; 4] = [
+            &[],
+            &[(b"a", b"1"), (b"b", b""), (b"", b"3")],
+            // A value longer than the listpack takes, then more fields than it takes.
+            &[(b"a", b"1"), (b"b", b"123456789")],
+            &[
+                (b"a", b"1"),
+                (b"b", b"2"),
+                (b"c", b"3"),
+                (b"d", b"4"),
+                (b"e", b"5"),
+            ],
+        ];
+        for pairs in cases {
+            let built = HashValue::from_pairs(pairs, SMALL).expect("distinct fields");
+            let expected = by_set(pairs);
+            assert_eq!(built.encoding(), expected.encoding(), "{pairs:?}");
+            fn sorted(h: &HashValue) -> Vec<Pair<'_>> {
+                let mut pairs: Vec<_> = h.iter().collect();
+                pairs.sort();
+                pairs
+            }
+            assert_eq!(sorted(&built), sorted(&expected));
+            assert_eq!(built.memory(), expected.memory());
+            assert_eq!(built.memory(), built.recount());
+        }
+        let twice: &[(&[u8], &[u8])] = &[(b"a", b"1"), (b"b", b"2"), (b"a", b"3")];
+        assert!(HashValue::from_pairs(twice, SMALL).is_none());
+        let long_twice: &[(&[u8], &[u8])] = &[(b"a", b"123456789"), (b"a", b"2")];
+        assert!(HashValue::from_pairs(long_twice, SMALL).is_none());
+    }
 
     #[test]
     fn field_ttls_follow_their_fields_and_are_counted() {
