@@ -150,7 +150,10 @@ pub fn set_output_buffer_limits(
     }
     let mut updated = *limits;
     for group in words.chunks_exact(4) {
-        let class = match group[0].to_ascii_lowercase().as_str() {
+        let class = match crate::state::config::c_str(group[0])
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "normal" => 0,
             "slave" | "replica" => 1,
             "pubsub" => 2,

@@ -2,8 +2,8 @@
 //! (then the other tables) to write `conf/cachet.conf`.
 
 use super::{
-    boolean, int, memory, one, parse_memory, percentiles, trimmed_double, yes_no, Directive,
-    ProtectedAction,
+    boolean, c_str, int, memory, one, parse_memory, percentiles, text, trimmed_double, yes_no,
+    Directive, ProtectedAction,
 };
 use crate::engine::{compress, Policy};
 use crate::state::pubsub::{keyspace_events_text, parse_keyspace_events, set_output_buffer_limits};
@@ -111,7 +111,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Whether CONFIG SET may change the directives marked [protected] (what makes the daemon write files or connect somewhere): no, yes, or local (only clients connected from 127.0.0.1 or ::1). The conf file and the command line always may.",
         get: |c| c.enable_protected_configs.name().to_string(),
         set: |c, a| {
-            c.enable_protected_configs = ProtectedAction::parse(one(a)?)
+            c.enable_protected_configs = ProtectedAction::parse(text(a)?)
                 .ok_or("argument(s) must be one of the following: no, yes, local")?;
             Ok(())
         },
@@ -124,7 +124,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Who may run DEBUG: no, yes, or local (only clients connected from 127.0.0.1 or ::1).",
         get: |c| c.enable_debug_command.name().to_string(),
         set: |c, a| {
-            c.enable_debug_command = ProtectedAction::parse(one(a)?)
+            c.enable_debug_command = ProtectedAction::parse(text(a)?)
                 .ok_or("argument(s) must be one of the following: no, yes, local")?;
             Ok(())
         },
@@ -149,7 +149,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "File of ACL users (`user <name> <rules>` lines) loaded at startup and by ACL LOAD, written by ACL SAVE; empty for none (then `user` lines of this file define users).",
         get: |c| c.aclfile.clone(),
         set: |c, a| {
-            c.aclfile = one(a)?.to_string();
+            c.aclfile = text(a)?.to_string();
             Ok(())
         },
     },
@@ -175,7 +175,7 @@ pub static DIRECTIVES: &[Directive] = &[
             if c.acl_pubsub_allchannels { "allchannels" } else { "resetchannels" }.to_string()
         },
         set: |c, a| {
-            c.acl_pubsub_allchannels = match one(a)?.to_ascii_lowercase().as_str() {
+            c.acl_pubsub_allchannels = match text(a)?.to_ascii_lowercase().as_str() {
                 "allchannels" => true,
                 "resetchannels" => false,
                 _ => {
@@ -208,7 +208,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "debug, verbose, notice or warning.",
         get: |c| c.loglevel.clone(),
         set: |c, a| {
-            let level = one(a)?.to_ascii_lowercase();
+            let level = text(a)?.to_ascii_lowercase();
             if !["debug", "verbose", "notice", "warning", "nothing"].contains(&level.as_str()) {
                 // `nothing` (Redis 7.2) is accepted too; the reason lists Redis 7.0's levels, as it answers.
                 return Err("argument(s) must be one of the following: debug, verbose, notice, warning".into());
@@ -225,7 +225,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Log file; empty logs to standard output.",
         get: |c| c.logfile.clone(),
         set: |c, a| {
-            c.logfile = one(a)?.to_string();
+            c.logfile = text(a)?.to_string();
             Ok(())
         },
     },
@@ -437,7 +437,15 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Snapshot schedule: pairs of <seconds> <changes>; a snapshot is written when any pair is met. \"\" turns scheduled snapshots off (SAVE and BGSAVE still work).",
         get: |c| c.save.clone(),
         set: |c, a| {
-            let words: Vec<&str> = a.iter().flat_map(|w| w.split_whitespace()).collect();
+            // Each word a C string (`strtoll`); a single one that reads as "" turns them off.
+            let mut words: Vec<&str> = a
+                .iter()
+                .flat_map(|w| w.split_whitespace())
+                .map(c_str)
+                .collect();
+            if words == [""] {
+                words.clear();
+            }
             if !words.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
@@ -533,7 +541,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Working directory for files the server writes.",
         get: |c| c.dir.clone(),
         set: |c, a| {
-            c.dir = one(a)?.to_string();
+            c.dir = text(a)?.to_string();
             Ok(())
         },
     },
@@ -545,7 +553,12 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Snapshot file name inside dir.",
         get: |c| c.dbfilename.clone(),
         set: |c, a| {
-            c.dbfilename = one(a)?.to_string();
+            let name = text(a)?;
+            // Redis's `pathIsBaseName`: the snapshot stays in `dir`.
+            if name.contains(['/', '\\']) {
+                return Err("dbfilename can't be a path, just a filename".into());
+            }
+            c.dbfilename = name.to_string();
             Ok(())
         },
     },
@@ -581,7 +594,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "What to evict at the limit: allkeys-cachet (priority, cost, size and frequency aware), Redis's allkeys-lru allkeys-lfu allkeys-random volatile-lru volatile-lfu volatile-random volatile-ttl, or noeviction.",
         get: |c| c.maxmemory_policy.name().to_string(),
         set: |c, a| {
-            c.maxmemory_policy = Policy::parse(one(a)?).ok_or(
+            c.maxmemory_policy = Policy::parse(text(a)?).ok_or(
                 // Redis 7's list in Redis's order, then cachet's own policy.
                 "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, \
                  volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction, allkeys-cachet",
@@ -988,7 +1001,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Keyspace notifications to publish, as Redis's letters: K keyspace, E keyevent, g generic, $ string, l list, s set, h hash, z zset, x expired, e evicted, t stream, m key miss, n new key, A alias for g$lshzxetd. Empty disables them.",
         get: |c| keyspace_events_text(c.notify_keyspace_events),
         set: |c, a| {
-            c.notify_keyspace_events = parse_keyspace_events(&a.concat())
+            c.notify_keyspace_events = parse_keyspace_events(c_str(&a.concat()))
                 .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
             Ok(())
         },
