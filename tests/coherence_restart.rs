@@ -237,20 +237,6 @@ fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it
     drop(b);
 }
 
-/// Opens the FIFO for writing without waiting, and closes it: a daemon blocked in open() on it is
-/// released (and reads end of file), so a failed test still stops its server.
-struct Unblock(std::path::PathBuf);
-
-impl Drop for Unblock {
-    fn drop(&mut self) {
-        use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&self.0);
-    }
-}
-
 /// A follower that reconnects while its peer, stopped cleanly, still loads its snapshot must not
 /// take the run the peer has before its snapshot (and run marker) are loaded: that run is about to
 /// be replaced, and taking it would drop the follower's data twice (the run "changed" at the
@@ -296,13 +282,8 @@ fn a_follower_waits_for_a_peer_that_is_still_loading() {
     b.wait_exit();
     let snapshot = b_dir.join("dump.cachet");
     let bytes = std::fs::read(&snapshot).unwrap();
-    std::fs::remove_file(&snapshot).unwrap();
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&snapshot)
-        .status()
-        .unwrap()
-        .success());
-    let _unblock = Unblock(snapshot.clone());
+    common::snapshot_fifo(&snapshot);
+    let _unblock = common::Unblock(snapshot.clone());
     b.restart_accepting();
     let mut b_con = fleet::connect(port).unwrap();
     // A's link subscribes (SUBSCRIBE is allowed while loading), asks B's position and is refused.
@@ -316,14 +297,7 @@ fn a_follower_waits_for_a_peer_that_is_still_loading() {
     });
     assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 20);
     assert_eq!(info_u64(&mut a_con, "coherence", "peers_up"), 0);
-    std::io::Write::write_all(
-        &mut std::fs::OpenOptions::new()
-            .write(true)
-            .open(&snapshot)
-            .unwrap(),
-        &bytes,
-    )
-    .unwrap();
+    std::io::Write::write_all(&mut common::feed_fifo(&snapshot), &bytes).unwrap();
     fleet::wait_until("B loaded", || {
         common::info_field(&mut b_con, "persistence", "loading") == "0"
     });
