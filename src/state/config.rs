@@ -1,10 +1,12 @@
 //! Configuration: tables of directives (name, default, whether `CONFIG SET` may change it, how
-//! to read and write it): the server's in `config/table.rs`, coherence's in its module, chained by
-//! `directives()`. The conf file, `--name value` flags, `CONFIG GET/SET/REWRITE` and the sample
-//! `conf/cachet.conf` all read them; nothing else knows the list of directives. This file holds the
-//! values, the argument parsers the tables use, and the running configuration.
+//! to read and write it): the server's in `config/table.rs` and `config/data.rs`, coherence's in
+//! its module, chained by `directives()`. The conf file, `--name value` flags,
+//! `CONFIG GET/SET/REWRITE` and the sample `conf/cachet.conf` all read them; nothing else knows the
+//! list of directives. This file holds the values, the argument parsers the tables use, and the
+//! running configuration.
 
 mod accepted;
+mod data;
 pub mod region;
 mod table;
 
@@ -375,6 +377,7 @@ pub(crate) fn percentiles(args: &[&str]) -> Result<Vec<f64>, String> {
 pub fn directives() -> impl Iterator<Item = &'static Directive> {
     table::DIRECTIVES
         .iter()
+        .chain(data::DIRECTIVES)
         .chain(crate::state::coherence::config::DIRECTIVES)
         .chain(crate::state::cluster::config::DIRECTIVES)
         .chain(crate::state::tls::config::DIRECTIVES)

@@ -5,7 +5,7 @@
 //! (TLS, cluster mode, replication, a Unix socket, daemonizing) only the default is accepted, with
 //! a reason: silently ignoring such a setting would leave the operator believing it holds.
 //!
-//! A directive that cachet comes to implement moves from here to `table.rs`, with its real effect.
+//! A directive that cachet comes to implement moves from here to `table.rs` or `data.rs`, with its real effect.
 //! Types and ranges are Redis's `config.c`; defaults are what `CONFIG GET` of redis-server 7.0
 //! answers.
 
