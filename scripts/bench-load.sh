@@ -2,7 +2,7 @@
 # The load at start alone, in alternating rounds: redis-server on its RDB file, then one or two
 # cachet binaries on the same cachet snapshot (the data of scripts/bench-snapshot.sh: 1,000,000
 # keys of 100-byte values and 100,000 hashes of 10 fields, filled once, saved by the first
-# binary). Each start is timed until DBSIZE answers a number, as bench-snapshot.sh does; the CPU
+# binary; scripts/lib/snapshot-servers.sh). Each start is timed until DBSIZE answers a number; the CPU
 # time the server used by then (utime+stime, all threads) is reported beside it. Servers pinned
 # to CPU $SERVER_CPU (a load spread over both cores is allowed with SERVER_CPU=0,1). NICE=-19
 # (root) starts the servers at that nice value, so that other processes on the machine (builds)
@@ -18,64 +18,12 @@ ROUNDS=${3:-5}
 KEYS=${4:-1000000}
 HASHES=${5:-100000}
 SERVER_CPU=${SERVER_CPU:-1}
-RUN=(nice -n "${NICE:-0}")
 LOAD_CPU=${LOAD_CPU:-0}
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PORT=${PORT:-$(free_port)}
 command -v redis-server >/dev/null || { echo "needs redis-server" >&2; exit 1; }
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-mkdir -p "$WORK/redis" "$WORK/cachet"
-now_ms() { date +%s%3N; }
-cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / t}' "/proc/$1/stat"; }
-
-# Sets PID, and STARTUP_MS and CPU_MS once DBSIZE answers. Not called in $(...) (see
-# bench-snapshot.sh: the substitution would wait for the server's end).
-start() {
-  local which=$1 t0; t0=$(now_ms)
-  if [ "$which" = redis ]; then
-    "${RUN[@]}" taskset -c "$SERVER_CPU" redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-      --dir "$WORK/redis" </dev/null >>"$WORK/redis.log" 2>&1 &
-  else
-    "${RUN[@]}" taskset -c "$SERVER_CPU" "$which" --port "$PORT" --bind 127.0.0.1 --save '' \
-      --dir "$WORK/cachet" --loglevel warning </dev/null >>"$WORK/cachet.log" 2>&1 &
-  fi
-  PID=$!
-  PIDS+=("$PID")
-  until redis-cli -p "$PORT" dbsize 2>/dev/null | grep -qx '[0-9][0-9]*'; do
-    kill -0 "$PID" 2>/dev/null || { echo "$which did not start; log:" >&2; tail -n 20 "$WORK"/*.log >&2; exit 1; }
-    sleep 0.01
-  done
-  STARTUP_MS=$(( $(now_ms) - t0 ))
-  CPU_MS=$(cpu_ms "$PID")
-  DBSIZE=$(redis-cli -p "$PORT" dbsize)
-}
-stop() { redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || kill "$PID"; wait "$PID" 2>/dev/null || true; }
-
-python3 - "$KEYS" "$HASHES" >"$WORK/fill.resp" <<'PY'
-import base64, random, sys
-keys, hashes = int(sys.argv[1]), int(sys.argv[2])
-rng = random.Random(1)
-out = sys.stdout.buffer
-def value(n):
-    return base64.b64encode(rng.randbytes(n * 3 // 4))[:n]
-def command(*args):
-    b = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(b)
-for i in range(keys):
-    out.write(command(b"SET", b"key:%012d" % i, value(100)))
-for i in range(hashes):
-    args = [b"HSET", b"h:%d" % i]
-    for f in range(10):
-        args += [b"f%d" % f, value(32)]
-    out.write(command(*args))
-PY
+. scripts/lib/snapshot-servers.sh
+PORT=${PORT:-$(free_port)}
 for which in redis "$A"; do
-  start "$which"
+  start "$which" "$PORT"
   taskset -c "$LOAD_CPU" redis-cli -p "$PORT" --pipe <"$WORK/fill.resp" >/dev/null
   redis-cli -p "$PORT" save >/dev/null
   stop
@@ -87,7 +35,8 @@ for round in $(seq "$ROUNDS"); do
   order="redis $A ${B}"
   (( round % 2 )) || order="${B} $A redis"
   for which in $order; do
-    start "$which"
+    start "$which" "$PORT"
+    DBSIZE=$(redis-cli -p "$PORT" dbsize)
     [ "$DBSIZE" = "$EXPECTED" ] || { echo "$which loaded $DBSIZE keys, not $EXPECTED" >&2; exit 1; }
     stop
     case $which in redis) tag=redis ;; "$A") tag=A ;; *) tag=B ;; esac

@@ -13,74 +13,15 @@ KEYS=${1:-1000000}
 HASHES=${2:-100000}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
-# Free ports by default: a fixed one may be another bench's server, which this one would fill.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-REDIS_PORT=${REDIS_PORT:-$(free_port)}
-CACHET_PORT=${CACHET_PORT:-$(free_port)}
-GETS=${GETS:-200000}
-
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
   echo "needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)" >&2; exit 1; }
 if [ -z "${CACHET:-}" ]; then cargo build --release --quiet; CACHET=target/release/cachet; fi
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-mkdir -p "$WORK/redis" "$WORK/cachet"
-
-now_ms() { date +%s%3N; }
-
-# Sets PID, PORT and STARTUP_MS: until DBSIZE answers a number (redis-server 7 answers PING while
-# it loads, DBSIZE only once loaded). Never called in $(...): a server started
-# in a command substitution keeps its pipe open and the substitution waits for it forever (the
-# stall of the first version of this script).
-start() {
-  local server=$1 t0; t0=$(now_ms)
-  if [ "$server" = redis ]; then
-    taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-      --dir "$WORK/redis" </dev/null >>"$WORK/redis.log" 2>&1 &
-    PID=$!; PORT=$REDIS_PORT
-  else
-    taskset -c "$SERVER_CPU" "$CACHET" --port "$CACHET_PORT" --bind 127.0.0.1 --save '' \
-      --dir "$WORK/cachet" --loglevel warning </dev/null >>"$WORK/cachet.log" 2>&1 &
-    PID=$!; PORT=$CACHET_PORT
-  fi
-  PIDS+=("$PID")
-  until redis-cli -p "$PORT" dbsize 2>/dev/null | grep -qx '[0-9][0-9]*'; do
-    kill -0 "$PID" 2>/dev/null || { echo "$server did not start; log:" >&2; tail -n 20 "$WORK/$server.log" >&2; exit 1; }
-    sleep 0.01
-  done
-  STARTUP_MS=$(( $(now_ms) - t0 ))
-  local serving; serving=$(redis-cli -p "$PORT" info server | tr -d '\r' | sed -n 's/^process_id://p')
-  [ "$serving" = "$PID" ] || { echo "port $PORT is served by process $serving, not $server ($PID)" >&2; exit 1; }
-}
-
-stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
-
-# The same bytes for both servers, every key distinct (redis-benchmark's __rand_int__ collides):
-# key:%012d as redis-benchmark's GET asks for, and h:N with fields f0..f9. Values are base64 of
-# seeded random bytes (6 bits of entropy per byte: not the all-'x' of redis-benchmark, which any
-# compressor squeezes to nothing).
-python3 - "$KEYS" "$HASHES" >"$WORK/fill.resp" <<'PY'
-import base64, random, sys
-keys, hashes = int(sys.argv[1]), int(sys.argv[2])
-rng = random.Random(1)
-out = sys.stdout.buffer
-def value(n):
-    return base64.b64encode(rng.randbytes(n * 3 // 4))[:n]
-def command(*args):
-    b = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(b)
-for i in range(keys):
-    out.write(command(b"SET", b"key:%012d" % i, value(100)))
-for i in range(hashes):
-    args = [b"HSET", b"h:%d" % i]
-    for f in range(10):
-        args += [b"f%d" % f, value(32)]
-    out.write(command(*args))
-PY
+GETS=${GETS:-200000}
+. scripts/lib/snapshot-servers.sh
+# Free ports by default: a fixed one may be another bench's server, which this one would fill.
+REDIS_PORT=${REDIS_PORT:-$(free_port)}
+CACHET_PORT=${CACHET_PORT:-$(free_port)}
+start_named() { if [ "$1" = redis ]; then start redis "$REDIS_PORT"; else start "$CACHET" "$CACHET_PORT"; fi; }
 
 fill() { taskset -c "$LOAD_CPU" redis-cli -p "$1" --pipe <"$WORK/fill.resp" | tail -n 1; }
 
@@ -93,7 +34,7 @@ in_progress() { redis-cli -p "$1" info persistence 2>/dev/null | grep -q 'rdb_bg
 
 declare -A SAVE_MS SIZE LOAD_MS BASE_P99 BG_P99 DBSIZE BGSAVES
 for server in redis cachet; do
-  start "$server"
+  start_named "$server"
   echo "$server: $(fill "$PORT")" >&2
   DBSIZE[$server]=$(redis-cli -p "$PORT" dbsize)
   t0=$(now_ms); redis-cli -p "$PORT" save >/dev/null; SAVE_MS[$server]=$(( $(now_ms) - t0 ))
@@ -115,7 +56,7 @@ for server in redis cachet; do
   while in_progress "$PORT"; do sleep 0.05; done
   redis-cli -p "$PORT" save >/dev/null
   stop
-  start "$server"; LOAD_MS[$server]=$STARTUP_MS
+  start_named "$server"; LOAD_MS[$server]=$STARTUP_MS
   [ "$(redis-cli -p "$PORT" dbsize)" = "${DBSIZE[$server]}" ] || { echo "$server lost keys across the restart" >&2; exit 1; }
   stop
 done

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-# Regenerates conf/cachet.conf from the directive tables (src/state/config/table.rs, then the modules') (tests/conf.rs checks
+# Regenerates conf/cachet.conf from the directive tables (src/state/config/table.rs and data.rs, then the modules') (tests/conf.rs checks
 # that the sample lists every directive with its default).
 import os, re, sys
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
-src=''.join(open(os.path.join(root, f)).read() for f in ('src/state/config/table.rs', 'src/state/coherence/config.rs', 'src/state/cluster/config.rs', 'src/state/tls/config.rs'))
+src=''.join(open(os.path.join(root, f)).read() for f in ('src/state/config/table.rs', 'src/state/config/data.rs', 'src/state/coherence/config.rs', 'src/state/cluster/config.rs', 'src/state/tls/config.rs'))
 items=re.findall(r'Directive \{\s*name: "([^"]+)",\s*default: "([^"]*)",\s*mutable: (true|false),\s*protected: (true|false),\s*help: "((?:[^"\\]|\\.)*)"', src, re.S)
 out=["# cachet configuration, redis.conf syntax: `directive value`. Every directive cachet supports is",
 "# listed here with its default; uncomment and change what you need. Any directive can also be given",

@@ -411,11 +411,7 @@ fn probes_answer_while_the_snapshot_loads() {
 
     let dir = common::scratch_dir();
     let fifo = dir.join(&dbfilename[1]);
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    common::snapshot_fifo(&fifo);
     // A node id of its own: without one the daemon would first read the snapshot's header for it.
     let server = TestServer::start_admin_loading({
         let dir = dir.to_string_lossy().into_owned();
@@ -426,7 +422,7 @@ fn probes_answer_while_the_snapshot_loads() {
     });
     // Declared after the server, so dropped first if the test fails before feeding the FIFO: the
     // daemon's open() then returns, its load fails, and the server can stop.
-    let _unblock = Unblock(fifo.clone());
+    let _unblock = common::Unblock(fifo.clone());
     let check_loading = |server: &TestServer| {
         let health = http().get(url(server, "/health")).send().unwrap();
         assert_eq!(health.status(), StatusCode::OK);
@@ -445,7 +441,7 @@ fn probes_answer_while_the_snapshot_loads() {
     };
     // The daemon waits in open() for a writer...
     check_loading(&server);
-    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let mut writer = common::feed_fifo(&fifo);
     // ...then in the load, which INFO persistence (and so /metrics) reports.
     fleet::wait_until("the load reported", || {
         sample(&scrape(&server), "redis_loading_dump_file") == Some(1.0)
@@ -469,20 +465,6 @@ fn probes_answer_while_the_snapshot_loads() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&source);
-}
-
-/// Opens the FIFO for writing without waiting, and closes it: a reader blocked in open() is
-/// released (and reads end of file); with no reader, nothing happens.
-struct Unblock(std::path::PathBuf);
-
-impl Drop for Unblock {
-    fn drop(&mut self) {
-        use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&self.0);
-    }
 }
 
 /// Where the exposition's shape is recorded (`exposition_shape_is_as_recorded`).

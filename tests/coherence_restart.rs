@@ -13,7 +13,7 @@ mod fleet;
 use std::path::Path;
 
 use cachet::state::config::ProtectedAction;
-use common::{info_u64, scratch_dir, TestServer};
+use common::{info_u64, scratch_dir, TempDir, TestServer};
 use redis::{Commands, Connection};
 
 fn linkable(dir: &Path) -> TestServer {
@@ -153,16 +153,32 @@ fn info_text(con: &mut Connection, field: &str) -> String {
     common::info_field(con, "coherence", field)
 }
 
-#[test]
-fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it() {
+/// B, a daemon process of its own (so that it can stop, crash and restart on its `dir`), and A,
+/// in process, following it: A holds `k:0..20` and has applied one invalidation of B. Fields drop
+/// in their order: B is killed, A stops, then their directories go.
+struct FollowedProcess {
+    b: fleet::ProcessNode,
+    b_con: Connection,
+    /// B's coherence run before any restart.
+    run: String,
+    a_con: Connection,
+    /// A's recoveries so far: the link's first subscription counted one (A held nothing then).
+    recoveries: u64,
+    _a: TestServer,
+    b_dir: TempDir,
+    _a_dir: TempDir,
+}
+
+/// Starts B with `b_args` added to a mesh node's, and A following it.
+fn follow_a_process(b_args: &[&str]) -> FollowedProcess {
     let b_dir = scratch_dir();
-    std::fs::create_dir_all(&b_dir).unwrap();
+    let a_dir = scratch_dir();
+    let a = linkable(&a_dir);
     let port = fleet::free_port();
     let mut args = fleet::process_args(fleet::Topology::Mesh, &[]);
     args.extend(["--dir".to_string(), b_dir.to_string_lossy().into_owned()]);
-    let mut b = fleet::ProcessNode::start(port, args);
-    let a_dir = scratch_dir();
-    let a = linkable(&a_dir);
+    args.extend(b_args.iter().map(|arg| arg.to_string()));
+    let b = fleet::ProcessNode::start(port, args);
     let mut a_con = a.client();
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
@@ -182,73 +198,75 @@ fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it
         info_u64(&mut a_con, "coherence", "messages_received") >= 1
     });
     let run = info_text(&mut b_con, "run");
-    // The link's first subscription counted one (A held nothing then).
     let recoveries = info_u64(&mut a_con, "coherence", "recoveries");
+    FollowedProcess {
+        b,
+        b_con,
+        run,
+        a_con,
+        recoveries,
+        _a: a,
+        b_dir,
+        _a_dir: a_dir,
+    }
+}
+
+#[test]
+fn followers_of_a_peer_that_stopped_cleanly_keep_their_data_and_a_crash_drops_it() {
+    let mut f = follow_a_process(&[]);
     // B's last invalidation: A may or may not have applied it when B stops; if not, it must be
     // replayed from the backlog B keeps across the restart.
-    let _: () = b_con.set("k:5", "new").unwrap();
-    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut b_con);
-    b.wait_exit();
+    let _: () = f.b_con.set("k:5", "new").unwrap();
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut f.b_con);
+    f.b.wait_exit();
     assert!(
-        b_dir.join("dump.cachet.run").exists(),
+        f.b_dir.join("dump.cachet.run").exists(),
         "no run marker after a clean stop"
     );
-    b.restart();
+    f.b.restart();
     assert!(
-        !b_dir.join("dump.cachet.run").exists(),
+        !f.b_dir.join("dump.cachet.run").exists(),
         "the run marker was not consumed"
     );
-    let mut b_con = fleet::connect(port).unwrap();
+    let mut b_con = fleet::connect(f.b.port).unwrap();
     assert_eq!(
         info_text(&mut b_con, "run"),
-        run,
+        f.run,
         "B did not resume its run"
     );
     // A write after B's restart reaches A once its link has caught up.
     let _: () = b_con.set("k:3", "new").unwrap();
-    fleet::wait_until("k:3 invalidated on A", || !exists(&mut a_con, "k:3"));
+    fleet::wait_until("k:3 invalidated on A", || !exists(&mut f.a_con, "k:3"));
     assert!(
-        !exists(&mut a_con, "k:5"),
+        !exists(&mut f.a_con, "k:5"),
         "a stale k:5: B's last message before it stopped was lost"
     );
-    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 18);
-    assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), recoveries);
-    assert_eq!(info_u64(&mut a_con, "coherence", "origin_restarts"), 0);
+    assert_eq!(info_u64(&mut f.a_con, "cachet", "keys"), 18);
+    assert_eq!(
+        info_u64(&mut f.a_con, "coherence", "recoveries"),
+        f.recoveries
+    );
+    assert_eq!(info_u64(&mut f.a_con, "coherence", "origin_restarts"), 0);
 
     // A crash after the resumed run published: the next process starts a new run (the marker is
     // gone, and what the crashed process published after it cannot be known), and A drops.
     let _: () = b_con.set("k:0", "new").unwrap();
-    fleet::wait_until("k:0 invalidated on A", || !exists(&mut a_con, "k:0"));
-    b.kill();
-    b.restart();
-    let mut b_con = fleet::connect(port).unwrap();
+    fleet::wait_until("k:0 invalidated on A", || !exists(&mut f.a_con, "k:0"));
+    f.b.kill();
+    f.b.restart();
+    let mut b_con = fleet::connect(f.b.port).unwrap();
     assert_ne!(
         info_text(&mut b_con, "run"),
-        run,
+        f.run,
         "a crashed B resumed its run"
     );
     fleet::wait_until("A's data dropped", || {
-        info_u64(&mut a_con, "cachet", "keys") == 0
+        info_u64(&mut f.a_con, "cachet", "keys") == 0
     });
     assert_eq!(
-        info_u64(&mut a_con, "coherence", "recoveries"),
-        recoveries + 1
+        info_u64(&mut f.a_con, "coherence", "recoveries"),
+        f.recoveries + 1
     );
-    drop(b);
-}
-
-/// Opens the FIFO for writing without waiting, and closes it: a daemon blocked in open() on it is
-/// released (and reads end of file), so a failed test still stops its server.
-struct Unblock(std::path::PathBuf);
-
-impl Drop for Unblock {
-    fn drop(&mut self) {
-        use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&self.0);
-    }
 }
 
 /// A follower that reconnects while its peer, stopped cleanly, still loads its snapshot must not
@@ -259,52 +277,16 @@ impl Drop for Unblock {
 /// test feeds, which holds the peer's load as long as the test wants.
 #[test]
 fn a_follower_waits_for_a_peer_that_is_still_loading() {
-    let b_dir = scratch_dir();
-    let port = fleet::free_port();
-    let mut args = fleet::process_args(fleet::Topology::Mesh, &[]);
     // A node id given, so the daemon does not read the snapshot's header (the FIFO) for it.
-    args.extend([
-        "--dir".to_string(),
-        b_dir.to_string_lossy().into_owned(),
-        "--node-id".to_string(),
-        "b-loading".to_string(),
-    ]);
-    let mut b = fleet::ProcessNode::start(port, args);
-    let a_dir = scratch_dir();
-    let a = linkable(&a_dir);
-    let mut a_con = a.client();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("peer")
-        .arg(format!("127.0.0.1:{port}"))
-        .query(&mut a_con)
-        .unwrap();
-    fleet::wait_until("the link up", || {
-        info_u64(&mut a_con, "coherence", "peers_up") == 1
-    });
-    for i in 0..20 {
-        let _: () = a_con.set(format!("k:{i}"), "old").unwrap();
-    }
-    let mut b_con = fleet::connect(port).unwrap();
-    let _: () = b_con.set("other", "1").unwrap();
-    fleet::wait_until("B's first invalidation applied", || {
-        info_u64(&mut a_con, "coherence", "messages_received") >= 1
-    });
-    let run = info_text(&mut b_con, "run");
-    let recoveries = info_u64(&mut a_con, "coherence", "recoveries");
-    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut b_con);
-    b.wait_exit();
-    let snapshot = b_dir.join("dump.cachet");
+    let mut f = follow_a_process(&["--node-id", "b-loading"]);
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut f.b_con);
+    f.b.wait_exit();
+    let snapshot = f.b_dir.join("dump.cachet");
     let bytes = std::fs::read(&snapshot).unwrap();
-    std::fs::remove_file(&snapshot).unwrap();
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&snapshot)
-        .status()
-        .unwrap()
-        .success());
-    let _unblock = Unblock(snapshot.clone());
-    b.restart_accepting();
-    let mut b_con = fleet::connect(port).unwrap();
+    common::snapshot_fifo(&snapshot);
+    let _unblock = common::Unblock(snapshot.clone());
+    f.b.restart_accepting();
+    let mut b_con = fleet::connect(f.b.port).unwrap();
     // A's link subscribes (SUBSCRIBE is allowed while loading), asks B's position and is refused.
     fleet::wait_until("A's position refused by the loading B", || {
         let text: String = redis::cmd("INFO")
@@ -314,31 +296,26 @@ fn a_follower_waits_for_a_peer_that_is_still_loading() {
         text.lines()
             .any(|line| line.starts_with("errorstat_LOADING:count="))
     });
-    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 20);
-    assert_eq!(info_u64(&mut a_con, "coherence", "peers_up"), 0);
-    std::io::Write::write_all(
-        &mut std::fs::OpenOptions::new()
-            .write(true)
-            .open(&snapshot)
-            .unwrap(),
-        &bytes,
-    )
-    .unwrap();
+    assert_eq!(info_u64(&mut f.a_con, "cachet", "keys"), 20);
+    assert_eq!(info_u64(&mut f.a_con, "coherence", "peers_up"), 0);
+    std::io::Write::write_all(&mut common::feed_fifo(&snapshot), &bytes).unwrap();
     fleet::wait_until("B loaded", || {
         common::info_field(&mut b_con, "persistence", "loading") == "0"
     });
     assert_eq!(
         info_text(&mut b_con, "run"),
-        run,
+        f.run,
         "B did not resume its run"
     );
     fleet::wait_until("the link up again", || {
-        info_u64(&mut a_con, "coherence", "peers_up") == 1
+        info_u64(&mut f.a_con, "coherence", "peers_up") == 1
     });
     let _: () = b_con.set("k:3", "new").unwrap();
-    fleet::wait_until("k:3 invalidated on A", || !exists(&mut a_con, "k:3"));
-    assert_eq!(info_u64(&mut a_con, "cachet", "keys"), 19);
-    assert_eq!(info_u64(&mut a_con, "coherence", "recoveries"), recoveries);
-    assert_eq!(info_u64(&mut a_con, "coherence", "origin_restarts"), 0);
-    drop(b);
+    fleet::wait_until("k:3 invalidated on A", || !exists(&mut f.a_con, "k:3"));
+    assert_eq!(info_u64(&mut f.a_con, "cachet", "keys"), 19);
+    assert_eq!(
+        info_u64(&mut f.a_con, "coherence", "recoveries"),
+        f.recoveries
+    );
+    assert_eq!(info_u64(&mut f.a_con, "coherence", "origin_restarts"), 0);
 }

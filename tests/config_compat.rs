@@ -70,74 +70,77 @@ fn every_redis_directive_is_known_with_redis_default() {
     assert!(missing.is_empty(), "unknown to cachet: {missing:?}");
 }
 
-#[test]
-fn set_takes_and_refuses_what_redis_does() {
-    let mut diff = Differential::start();
+/// What cachet accepts only at its default (it would need TLS, cluster mode, replication...): it is
+/// refused with cachet's own reason where Redis would take the value.
+const DEFAULT_ONLY: &[&str] = &[
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-key-file-pass",
+    "tls-client-cert-file",
+    "tls-client-key-file",
+    "tls-client-key-file-pass",
+    "tls-dh-params-file",
+    "tls-ca-cert-file",
+    "tls-ca-cert-dir",
+    "replicaof",
+    "slaveof",
+    "cluster-enabled",
+    "activedefrag",
+    "unixsocket",
+    "aclfile",
+    "appendfilename",
+    "appenddirname",
+    "requirepass",
+    "masterauth",
+    "masteruser",
+    "notify-keyspace-events",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "ignore-warnings",
+    "bind-source-addr",
+    "replica-announce-ip",
+    "slave-announce-ip",
+    "cluster-announce-ip",
+    "tls-protocols",
+    "tls-ciphers",
+    "tls-ciphersuites",
+    "dbfilename",
+    "maxclients",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+    "maxmemory",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "hz",
+    "timeout",
+    "databases",
+    "tcp-backlog",
+];
+
+/// The directives whose changes both servers answer alike: Redis's, less those whose value
+/// differs, those cachet takes only at their default, and `tls-*` (Redis without TLS configured
+/// refuses every change, "Unable to update TLS configuration"; cachet keeps them).
+fn comparable_names(diff: &mut Differential) -> Vec<String> {
     let (_, theirs) = diff.both(&[b"CONFIG", b"GET", b"*"]);
-    let names: Vec<String> = config_pairs(&theirs)
+    config_pairs(&theirs)
         .into_iter()
         .map(|(n, _)| n)
         .filter(|n| !NOT_YET.contains(&n.as_str()) && !DIFFERENT_VALUE.contains(&n.as_str()))
-        .collect();
+        .filter(|n| !DEFAULT_ONLY.contains(&n.as_str()) && !n.starts_with("tls-"))
+        .collect()
+}
+
+#[test]
+fn set_takes_and_refuses_what_redis_does() {
+    let mut diff = Differential::start();
     // Values that exercise every kind: booleans, integers in and out of range, memory units,
     // percentages, enumerations, garbage.
     let probes = [
         "yes", "no", "maybe", "0", "1", "-1", "100", "101", "2mb", "10%", "abc", "",
     ];
-    // What cachet accepts only at its default (it would need TLS, cluster mode, replication...)
-    // is refused with its own reason where Redis would take the value.
-    let default_only = [
-        "tls-port",
-        "tls-cert-file",
-        "tls-key-file",
-        "tls-key-file-pass",
-        "tls-client-cert-file",
-        "tls-client-key-file",
-        "tls-client-key-file-pass",
-        "tls-dh-params-file",
-        "tls-ca-cert-file",
-        "tls-ca-cert-dir",
-        "replicaof",
-        "slaveof",
-        "cluster-enabled",
-        "activedefrag",
-        "unixsocket",
-        "aclfile",
-        "appendfilename",
-        "appenddirname",
-        "requirepass",
-        "masterauth",
-        "masteruser",
-        "notify-keyspace-events",
-        "client-output-buffer-limit",
-        "oom-score-adj-values",
-        "ignore-warnings",
-        "bind-source-addr",
-        "replica-announce-ip",
-        "slave-announce-ip",
-        "cluster-announce-ip",
-        "tls-protocols",
-        "tls-ciphers",
-        "tls-ciphersuites",
-        "dbfilename",
-        "maxclients",
-        "shutdown-on-sigint",
-        "shutdown-on-sigterm",
-        "maxmemory",
-        "proto-max-bulk-len",
-        "client-query-buffer-limit",
-        "hz",
-        "timeout",
-        "databases",
-        "tcp-backlog",
-    ];
     let mut compared = 0;
-    // Redis without TLS configured refuses every tls-* change ("Unable to update TLS
-    // configuration"); cachet keeps them (those that would enable TLS are default-only).
-    let compared_names = names
-        .iter()
-        .filter(|n| !default_only.contains(&n.as_str()) && !n.starts_with("tls-"));
-    for name in compared_names {
+    for name in comparable_names(&mut diff) {
         for probe in probes {
             let args: [&[u8]; 4] = [b"CONFIG", b"SET", name.as_bytes(), probe.as_bytes()];
             diff.check(&args);
@@ -146,6 +149,79 @@ fn set_takes_and_refuses_what_redis_does() {
         }
     }
     assert!(compared > 500, "only {compared} settings compared");
+}
+
+/// Redis reads most values as C strings, which end at a NUL (booleans, enumerations, strings,
+/// memory amounts, the words of `save` and `client-output-buffer-limit`), integers with their
+/// whole length (a NUL refuses them), and `requirepass` whole, NUL included: each directive is
+/// given its value with a NUL after it, before it and inside it, and read back.
+#[test]
+fn a_value_holding_a_nul_is_read_as_redis_reads_it() {
+    let mut diff = Differential::start_with(&["--enable-protected-configs", "yes"], |c| {
+        c.enable_protected_configs = cachet::state::config::ProtectedAction::Yes;
+    });
+    let mut compared = 0;
+    for name in comparable_names(&mut diff) {
+        let name = name.as_bytes();
+        let reply = diff.check(&[b"CONFIG", b"GET", name]);
+        let value = config_pairs(&reply)[0].1.clone().into_bytes();
+        let split = value.len().min(1);
+        let variants = [
+            [&value[..], b"\0x"].concat(),
+            [&value[..], b"\0"].concat(),
+            b"\0".to_vec(),
+            [b"\0", &value[..]].concat(),
+            [&value[..split], b"\0", &value[split..]].concat(),
+        ];
+        for variant in &variants {
+            diff.check(&[b"CONFIG", b"SET", name, variant]);
+            diff.check(&[b"CONFIG", b"GET", name]);
+            diff.check(&[b"CONFIG", b"SET", name, &value]);
+            compared += 1;
+        }
+    }
+    assert!(compared > 300, "only {compared} settings compared");
+    // Directives left out above, whose values differ by how each server started, and the
+    // multi-word ones: what the NUL leaves of them is the same.
+    let settings: &[(&str, &[u8])] = &[
+        ("dbfilename", b"a\0b"),
+        ("dbfilename", b"\0"),
+        ("dbfilename", b"a/b\0"),
+        ("dbfilename", b"ab\0/c"),
+        ("maxmemory", b"5mb\0x"),
+        ("maxmemory", b"\0"),
+        ("save", b"\0x"),
+        ("save", b"100 5\0x 200 6"),
+        ("save", b"100\0 5"),
+        ("notify-keyspace-events", b"KEA\0x"),
+        ("notify-keyspace-events", b"\0KEA"),
+        ("client-output-buffer-limit", b"pubsub\0x 32mb 8mb 60"),
+        ("client-output-buffer-limit", b"pubsub 32mb\0x 8mb 60\0x"),
+        ("oom-score-adj-values", b"0 200\0x 800"),
+        ("oom-score-adj-values", b"\0 200 800"),
+        ("shutdown-on-sigterm", b"save\0x"),
+        ("shutdown-on-sigterm", b"save now\0x"),
+        ("proc-title-template", b"{title}\0{port}"),
+        ("maxmemory-clients", b"10\0%"),
+        ("maxmemory-clients", b"10%\0"),
+    ];
+    for (name, value) in settings {
+        diff.check(&[b"CONFIG", b"SET", name.as_bytes(), value]);
+        diff.check(&[b"CONFIG", b"GET", name.as_bytes()]);
+    }
+    // `dir` must be a directory (Redis `chdir`s there): the servers started in different ones.
+    diff.check(&[b"CONFIG", b"SET", b"dir", b"\0"]);
+    diff.check(&[b"CONFIG", b"SET", b"dir", b"no-such-dir\0x"]);
+    diff.check(&[b"CONFIG", b"SET", b"dir", b"/\0x"]);
+    diff.check(&[b"CONFIG", b"GET", b"dir"]);
+    // requirepass is binary-safe: the password is every byte, and the connection that set it
+    // stays authenticated.
+    diff.check(&[b"CONFIG", b"SET", b"requirepass", b"a\0b"]);
+    let reply = diff.check(&[b"CONFIG", b"GET", b"requirepass"]);
+    assert_eq!(reply, b"*2\r\n$11\r\nrequirepass\r\n$3\r\na\0b\r\n");
+    diff.check(&[b"AUTH", b"a"]);
+    assert_eq!(diff.check(&[b"AUTH", b"a\0b"]), b"+OK\r\n");
+    diff.check(&[b"CONFIG", b"SET", b"requirepass", b""]);
 }
 
 #[test]

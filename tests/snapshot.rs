@@ -7,12 +7,12 @@ mod common;
 #[path = "common/fleet.rs"]
 mod fleet;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cachet::engine::Policy;
-use common::{info_field, scratch_dir, RawClient, TestServer};
+use common::{feed_fifo, info_field, scratch_dir, snapshot_fifo, RawClient, TestServer, Unblock};
 use redis::Value;
 
 fn start_in(dir: &Path) -> TestServer {
@@ -853,20 +853,6 @@ fn the_load_logs_its_progress_and_what_it_loaded() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Opens the FIFO for writing without waiting, and closes it: a daemon blocked in open() on it
-/// is released (and reads end of file), so a failed test still stops its server.
-struct Unblock(PathBuf);
-
-impl Drop for Unblock {
-    fn drop(&mut self) {
-        use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&self.0);
-    }
-}
-
 /// As Redis: clients are accepted while the snapshot loads, and get `-LOADING` for every command
 /// not flagged `loading` (PING too; inside MULTI too, which dooms the transaction) while INFO and
 /// CONFIG GET answer; INFO shows the load's progress, and once it ends the data is served. The
@@ -886,11 +872,7 @@ fn clients_connected_during_the_load_get_loading_errors_then_the_data() {
     };
     let dir = scratch_dir();
     let fifo = dir.join("dump.cachet");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    snapshot_fifo(&fifo);
     // A node id of its own: without one the daemon would first read the snapshot's header for it.
     let server = TestServer::start_with_loading({
         let dir = dir.to_string_lossy().into_owned();
@@ -923,7 +905,7 @@ fn clients_connected_during_the_load_get_loading_errors_then_the_data() {
     let mut con = server.client();
     assert_eq!(info_field(&mut con, "persistence", "loading"), "1");
     // Everything but the last byte: every section loads, the end record waits.
-    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let mut writer = feed_fifo(&fifo);
     std::io::Write::write_all(&mut writer, &bytes[..bytes.len() - 1]).unwrap();
     fleet::wait_until("the sections loaded", || {
         info_field(&mut con, "persistence", "loading_loaded_bytes")

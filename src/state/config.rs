@@ -1,10 +1,12 @@
 //! Configuration: tables of directives (name, default, whether `CONFIG SET` may change it, how
-//! to read and write it): the server's in `config/table.rs`, coherence's in its module, chained by
-//! `directives()`. The conf file, `--name value` flags, `CONFIG GET/SET/REWRITE` and the sample
-//! `conf/cachet.conf` all read them; nothing else knows the list of directives. This file holds the
-//! values, the argument parsers the tables use, and the running configuration.
+//! to read and write it): the server's in `config/table.rs` and `config/data.rs`, coherence's in
+//! its module, chained by `directives()`. The conf file, `--name value` flags,
+//! `CONFIG GET/SET/REWRITE` and the sample `conf/cachet.conf` all read them; nothing else knows the
+//! list of directives. This file holds the values, the argument parsers the tables use, and the
+//! running configuration.
 
 mod accepted;
+mod data;
 pub mod region;
 mod table;
 
@@ -261,6 +263,20 @@ pub(crate) fn one<'a>(args: &[&'a str]) -> Result<&'a str, String> {
     }
 }
 
+/// A value as Redis reads it where it treats it as a C string (`strcasecmp` for booleans and
+/// enumerations, `zstrdup` for strings, `chdir`, `memtoull`, `strtoll`): up to its first NUL, so
+/// `CONFIG SET dbfilename "a\0b"` sets `a`. Redis reads integers (`string2ll`, `string2d`) and
+/// its binary-safe directives (`requirepass`, `masterauth`) with their whole length: those take
+/// `one`.
+pub(crate) fn c_str(value: &str) -> &str {
+    value.split('\0').next().unwrap_or_default()
+}
+
+/// `one`, read as a C string (`c_str`).
+pub(crate) fn text<'a>(args: &[&'a str]) -> Result<&'a str, String> {
+    one(args).map(c_str)
+}
+
 /// An integer directive as Redis's `string2ll` reads it: no sign but `-`, no `-0`, no leading
 /// zeros, no spaces.
 pub(crate) fn int<T: TryFrom<i64>>(args: &[&str], min: i64, max: i64) -> Result<T, String> {
@@ -286,7 +302,7 @@ pub(crate) fn memory(args: &[&str], min: u64, max: u64) -> Result<usize, String>
 }
 
 pub(crate) fn boolean(args: &[&str]) -> Result<bool, String> {
-    match one(args)?.to_ascii_lowercase().as_str() {
+    match text(args)?.to_ascii_lowercase().as_str() {
         "yes" => Ok(true),
         "no" => Ok(false),
         _ => Err("argument must be 'yes' or 'no'".to_string()),
@@ -301,7 +317,7 @@ pub(crate) fn yes_no(value: bool) -> String {
 /// As there, the text is a C string (it ends at a NUL), no digits is 0 (`""`, `kb`), and a number
 /// beyond 64 bits (under 128 digits) saturates for the range check to refuse.
 pub fn parse_memory(text: &str) -> Option<u64> {
-    let text = text.split('\0').next().unwrap_or_default();
+    let text = c_str(text);
     let lower = text.to_ascii_lowercase();
     let split = lower
         .find(|c: char| !c.is_ascii_digit())
@@ -361,6 +377,7 @@ pub(crate) fn percentiles(args: &[&str]) -> Result<Vec<f64>, String> {
 pub fn directives() -> impl Iterator<Item = &'static Directive> {
     table::DIRECTIVES
         .iter()
+        .chain(data::DIRECTIVES)
         .chain(crate::state::coherence::config::DIRECTIVES)
         .chain(crate::state::cluster::config::DIRECTIVES)
         .chain(crate::state::tls::config::DIRECTIVES)

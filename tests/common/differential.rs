@@ -101,8 +101,17 @@ fn shorten(reply: &[u8]) -> String {
 
 impl Differential {
     pub fn start() -> Differential {
-        let redis = RedisServer::start();
-        let cachet = TestServer::start();
+        Differential::start_with(&[], |_| {})
+    }
+
+    /// `start`, with `redis_args` added to redis-server's command line and cachet's configuration
+    /// changed by `configure`.
+    pub fn start_with(
+        redis_args: &[&str],
+        configure: impl FnOnce(&mut cachet::ConfigValues),
+    ) -> Differential {
+        let redis = RedisServer::start_with_args(redis_args);
+        let cachet = TestServer::start_with(configure);
         let ours = Conn::connect(cachet.port());
         let theirs = Conn::connect(redis.port);
         Differential {

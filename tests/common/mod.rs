@@ -500,3 +500,39 @@ pub fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
         .query(con)
         .expect("CONFIG SET");
 }
+
+/// Replaces whatever is at `path` with a FIFO: a daemon whose snapshot it is blocks in open(),
+/// then in the load, for as long as the test holds back the bytes (`feed_fifo`). Declare an
+/// `Unblock` for it after the server, so that it is dropped first.
+pub fn snapshot_fifo(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// Opens the FIFO for writing (waiting for the daemon to open it for reading): the snapshot's
+/// bytes are written to what this returns, and the load ends when it is dropped.
+pub fn feed_fifo(path: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("open the FIFO for writing")
+}
+
+/// Opens the FIFO for writing without waiting, and closes it: a daemon blocked in open() on it
+/// is released (and reads end of file), so a failed test still stops its server; with no reader,
+/// nothing happens.
+pub struct Unblock(pub std::path::PathBuf);
+
+impl Drop for Unblock {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}

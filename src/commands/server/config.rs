@@ -218,6 +218,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     })?;
             }
             let current = server.config.read();
+            if values.dir != current.dir {
+                usable_dir(&values.dir)?;
+            }
             let ports = [
                 ("port", false, current.port, values.port),
                 ("tls-port", true, current.tls_port, values.tls_port),
@@ -242,6 +245,26 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.server.apply_config();
     ctx.out.ok();
     Ok(())
+}
+
+/// Redis `chdir`s to a new `dir`: one that is not a directory is refused with `strerror`'s
+/// text. Only at run time: a conf file may name a directory of the machine it is meant for.
+fn usable_dir(dir: &str) -> Result<(), CmdError> {
+    let reason = match std::fs::metadata(dir) {
+        Ok(found) if found.is_dir() => return Ok(()),
+        Ok(_) => "Not a directory".to_string(),
+        Err(error) => {
+            let text = error.to_string();
+            text.split(" (os error")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    Err(CmdError::ConfigInvalid {
+        name: "dir".into(),
+        reason: reason.into(),
+    })
 }
 
 /// Whether this client may change protected directives (`enable-protected-configs`).

@@ -130,6 +130,19 @@ impl InfoText {
         use std::fmt::Write;
         let _ = write!(self.text, "{name}:{value}\r\n");
     }
+
+    /// A line of figures about one key prefix (a region, a `stats-prefixes` entry, a dictionary's),
+    /// `name:key=value,...` in the shape of Redis's `db0:keys=...`; the prefix (client bytes,
+    /// shown as UTF-8) is one of them, last where a comma in it must not shift the figures.
+    fn prefix_line(&mut self, name: &str, figures: &[(&str, &dyn Display)]) {
+        use std::fmt::Write;
+        let _ = write!(self.text, "{name}:");
+        for (i, (key, value)) in figures.iter().enumerate() {
+            let comma = if i == 0 { "" } else { "," };
+            let _ = write!(self.text, "{comma}{key}={value}");
+        }
+        self.text.push_str("\r\n");
+    }
 }
 
 /// Bytes as Redis's `bytesToHuman`: `512B`, `1.13M`, `2.00G`.

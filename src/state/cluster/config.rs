@@ -3,7 +3,7 @@
 //! (`state::config::directives`).
 
 use super::Mode;
-use crate::state::config::{boolean, int, one, yes_no, Directive};
+use crate::state::config::{boolean, int, one, text, yes_no, Directive};
 
 pub static DIRECTIVES: &[Directive] = &[
     Directive {
@@ -14,7 +14,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "yes: serve the Redis Cluster protocol with the topology in cluster-config-file (set by CLUSTER commands or CACHE.CLUSTER CONFIG); emulated: one node owning every slot, for clients configured for a cluster; no: standalone.",
         get: |c| c.cluster_enabled.name().to_string(),
         set: |c, a| {
-            c.cluster_enabled = match one(a)?.to_ascii_lowercase().as_str() {
+            c.cluster_enabled = match text(a)?.to_ascii_lowercase().as_str() {
                 "yes" => Mode::Yes,
                 "no" => Mode::Off,
                 "emulated" => Mode::Emulated,
@@ -31,7 +31,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Where the node table and slot ownership are saved (Redis's nodes.conf format), relative to dir; read at start.",
         get: |c| c.cluster_config_file.clone(),
         set: |c, a| {
-            c.cluster_config_file = one(a)?.to_string();
+            c.cluster_config_file = text(a)?.to_string();
             Ok(())
         },
     },
@@ -59,7 +59,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "The address this node gives clients in CLUSTER SLOTS/NODES/SHARDS and redirections; empty: the address it listens on.",
         get: |c| c.cluster_announce_ip.clone(),
         set: |c, a| {
-            c.cluster_announce_ip = one(a)?.to_string();
+            c.cluster_announce_ip = text(a)?.to_string();
             Ok(())
         },
     },
@@ -143,7 +143,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "The user a cluster replica authenticates as (with masterauth) when it fills from its master; empty: AUTH with masterauth alone.",
         get: |c| c.masteruser.clone(),
         set: |c, a| {
-            c.masteruser = one(a)?.to_string();
+            c.masteruser = text(a)?.to_string();
             Ok(())
         },
     },

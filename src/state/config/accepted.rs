@@ -5,11 +5,11 @@
 //! (TLS, cluster mode, replication, a Unix socket, daemonizing) only the default is accepted, with
 //! a reason: silently ignoring such a setting would leave the operator believing it holds.
 //!
-//! A directive that cachet comes to implement moves from here to `table.rs`, with its real effect.
+//! A directive that cachet comes to implement moves from here to `table.rs` or `data.rs`, with its real effect.
 //! Types and ranges are Redis's `config.c`; defaults are what `CONFIG GET` of redis-server 7.0
 //! answers.
 
-use super::{memory, one, ConfigValues, Directive};
+use super::{c_str, memory, one, parse_memory, text, ConfigValues, Directive};
 
 /// How a value is read and checked.
 pub enum Kind {
@@ -74,24 +74,27 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             .max(*floor)
             .to_string(),
         Kind::MemoryOrPercent => {
+            // As Redis: a memory amount first (a C string), then a percentage (its whole length).
             let value = one(args)?;
-            match value.strip_suffix('%') {
-                Some(percent) => {
-                    let n: i64 = crate::protocol::parse_i64(percent.as_bytes())
+            let not_either = || "argument must be a memory or percent value".to_string();
+            match parse_memory(value) {
+                Some(bytes) if bytes <= i64::MAX as u64 => bytes.to_string(),
+                Some(_) => return Err(not_either()),
+                None => {
+                    let n: i64 = value
+                        .strip_suffix('%')
+                        .and_then(|percent| crate::protocol::parse_i64(percent.as_bytes()))
                         .filter(|n| *n >= 0)
-                        .ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+                        .ok_or_else(not_either)?;
                     if n > 100 {
                         return Err("percentage argument must be less or equal to 100".into());
                     }
                     format!("{n}%")
                 }
-                None => memory(args, 0, i64::MAX as u64)
-                    .map_err(|_| "argument must be a memory or percent value".to_string())?
-                    .to_string(),
             }
         }
         Kind::Enum(words) => {
-            let value = one(args)?.to_ascii_lowercase();
+            let value = text(args)?.to_ascii_lowercase();
             if !words.contains(&value.as_str()) {
                 return Err(enumeration(words));
             }
@@ -101,23 +104,23 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             let given: Vec<String> = args
                 .iter()
                 .flat_map(|a| a.split_whitespace())
-                .map(str::to_ascii_lowercase)
+                .map(|word| c_str(word).to_ascii_lowercase())
                 .collect();
             if given.is_empty() || given.iter().any(|w| !words.contains(&w.as_str())) {
                 return Err(enumeration(words));
             }
             given.join(" ")
         }
-        Kind::Text => args.join(" "),
+        Kind::Text => c_str(&args.join(" ")).to_string(),
         Kind::ProcTitleTemplate => {
-            let template = args.join(" ");
+            let template = c_str(&args.join(" ")).to_string();
             if !proc_title_template_is_valid(&template) {
                 return Err("template format is invalid or contains unknown variables".into());
             }
             template
         }
         Kind::Hostname => {
-            let name = args.join(" ");
+            let name = c_str(&args.join(" ")).to_string();
             if name.len() >= 256 {
                 return Err("Hostnames must be less than 256 characters".into());
             }
@@ -132,7 +135,7 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             name
         }
         Kind::Octal => {
-            let text = one(args)?;
+            let text = text(args)?;
             let bits = u32::from_str_radix(text, 8)
                 .ok()
                 .filter(|&bits| bits <= 0o777)
@@ -146,22 +149,26 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             if values.len() != 3 {
                 return Err("wrong number of arguments".into());
             }
-            for value in &values {
-                let n = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (-2000..=2000).contains(n));
-                if n.is_none() {
+            let mut numbers = Vec::with_capacity(values.len());
+            for value in values {
+                // `strtoll` with an end check: a C string, "" reads as 0.
+                let n = match c_str(value) {
+                    "" => Some(0),
+                    digits => digits.parse::<i64>().ok(),
+                }
+                .filter(|n| (-2000..=2000).contains(n));
+                let Some(n) = n else {
                     return Err(
                         "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
                             .into(),
                     );
-                }
+                };
+                numbers.push(n.to_string());
             }
-            values.join(" ")
+            numbers.join(" ")
         }
         Kind::DefaultOnly(reason) => {
-            let value = args.join(" ");
+            let value = c_str(&args.join(" ")).to_string();
             if !value.eq_ignore_ascii_case(default) {
                 return Err((*reason).to_string());
             }

@@ -3,7 +3,7 @@
 //! (`Tls::configure`) and refuses the change, keeping the running ones, when they do not build.
 //! Part of the one configuration (`state::config::directives`).
 
-use crate::state::config::{boolean, int, one, yes_no, ConfigValues, Directive};
+use crate::state::config::{boolean, c_str, int, text, yes_no, ConfigValues, Directive};
 
 /// `tls-auth-clients`: whether a client on the TLS port must present a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub enum ClientsUser {
 }
 
 fn path(args: &[&str]) -> Result<String, String> {
-    Ok(one(args)?.to_string())
+    Ok(text(args)?.to_string())
 }
 
 pub static DIRECTIVES: &[Directive] = &[
@@ -82,7 +82,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Password of an encrypted PKCS#8 tls-key-file (BEGIN ENCRYPTED PRIVATE KEY). Keys in OpenSSL's legacy encrypted PEM (Proc-Type: 4,ENCRYPTED) are refused: convert them with `openssl pkcs8 -topk8`.",
         get: |c| c.tls.key_file_pass.clone(),
         set: |c, a| {
-            c.tls.key_file_pass = one(a)?.to_string();
+            c.tls.key_file_pass = text(a)?.to_string();
             Ok(())
         },
     },
@@ -118,7 +118,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "Password of an encrypted PKCS#8 tls-client-key-file.",
         get: |c| c.tls.client_key_file_pass.clone(),
         set: |c, a| {
-            c.tls.client_key_file_pass = one(a)?.to_string();
+            c.tls.client_key_file_pass = text(a)?.to_string();
             Ok(())
         },
     },
@@ -154,7 +154,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "yes: a client on the TLS port must present a certificate signed by a trusted CA; optional: checked when given; no: not asked for.",
         get: |c| c.tls.auth_clients.name().to_string(),
         set: |c, a| {
-            c.tls.auth_clients = match one(a)?.to_ascii_lowercase().as_str() {
+            c.tls.auth_clients = match text(a)?.to_ascii_lowercase().as_str() {
                 "no" => AuthClients::No,
                 "yes" => AuthClients::Yes,
                 "optional" => AuthClients::Optional,
@@ -174,7 +174,7 @@ pub static DIRECTIVES: &[Directive] = &[
             ClientsUser::Cn => "CN".into(),
         },
         set: |c, a| {
-            c.tls.clients_user = match one(a)?.to_ascii_lowercase().as_str() {
+            c.tls.clients_user = match text(a)?.to_ascii_lowercase().as_str() {
                 "off" => ClientsUser::Off,
                 "cn" => ClientsUser::Cn,
                 _ => return Err("argument(s) must be one of the following: off, CN".into()),
@@ -190,7 +190,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "TLS versions allowed, space separated: TLSv1.2 TLSv1.3 (empty: both). TLSv1 and TLSv1.1 are refused: rustls does not implement them.",
         get: |c| c.tls.protocols.clone(),
         set: |c, a| {
-            c.tls.protocols = a.join(" ");
+            c.tls.protocols = c_str(&a.join(" ")).to_string();
             Ok(())
         },
     },
@@ -202,7 +202,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "TLSv1.2 suites in OpenSSL's names, colon separated, in order of preference (ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES128-GCM-SHA256, ECDHE-RSA-CHACHA20-POLY1305...); DEFAULT, HIGH or ALL: every suite rustls has; !NAME removes one. Empty: rustls's defaults.",
         get: |c| c.tls.ciphers.clone(),
         set: |c, a| {
-            c.tls.ciphers = a.join(" ");
+            c.tls.ciphers = c_str(&a.join(" ")).to_string();
             Ok(())
         },
     },
@@ -214,7 +214,7 @@ pub static DIRECTIVES: &[Directive] = &[
         help: "TLSv1.3 suites, colon separated, in order of preference: TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256. Empty: all three.",
         get: |c| c.tls.ciphersuites.clone(),
         set: |c, a| {
-            c.tls.ciphersuites = a.join(" ");
+            c.tls.ciphersuites = c_str(&a.join(" ")).to_string();
             Ok(())
         },
     },

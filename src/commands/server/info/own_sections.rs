@@ -24,11 +24,7 @@ pub(super) fn compression_section(info: &mut InfoText, server: &Server) {
         "compression_ratio",
         format!(
             "{:.2}",
-            if held.stored == 0 {
-                1.0
-            } else {
-                held.original as f64 / held.stored as f64
-            }
+            size_ratio(held.original as u64, held.stored as u64)
         ),
     );
     info.field("compressed_values", compressed);
@@ -57,36 +53,48 @@ pub(super) fn compression_section(info: &mut InfoText, server: &Server) {
     // in it cannot shift the figures.
     for (index, report) in dictionaries.reports().iter().enumerate() {
         let (id, values, ratio) = report.current.unwrap_or_default();
-        info.field(
+        info.prefix_line(
             &format!("compression_dict_prefix{index}"),
-            format!(
-                "dictionaries={},in_use={},dict_id={id},values={values},ratio={ratio:.2},samples={},prefix={}",
-                report.dictionaries,
-                u8::from(report.current.is_some()),
-                report.samples,
-                String::from_utf8_lossy(&report.prefix),
-            ),
+            &[
+                ("dictionaries", &report.dictionaries),
+                ("in_use", &u8::from(report.current.is_some())),
+                ("dict_id", &id),
+                ("values", &values),
+                ("ratio", &format_args!("{ratio:.2}")),
+                ("samples", &report.samples),
+                ("prefix", &String::from_utf8_lossy(&report.prefix)),
+            ],
         );
     }
     // Per `stats-prefixes` entry (at most MAX_STATS_PREFIXES lines, so a bounded set of metric
     // labels): what the writes of its keys compressed since the start or CACHE.STATS RESET.
     for (index, counter) in server.keyspace.prefix_stats().iter().enumerate() {
-        info.field(
+        info.prefix_line(
             &format!("compression_prefix{index}"),
-            format!(
-                "prefix={},values={},bytes_before={},bytes_after={},ratio={:.2},compress_cpu_us={}",
-                String::from_utf8_lossy(&counter.prefix),
-                counter.compressed_values,
-                counter.bytes_before,
-                counter.bytes_after,
-                if counter.bytes_after == 0 {
-                    1.0
-                } else {
-                    counter.bytes_before as f64 / counter.bytes_after as f64
-                },
-                counter.compress_nanos / 1000
-            ),
+            &[
+                ("prefix", &String::from_utf8_lossy(&counter.prefix)),
+                ("values", &counter.compressed_values),
+                ("bytes_before", &counter.bytes_before),
+                ("bytes_after", &counter.bytes_after),
+                (
+                    "ratio",
+                    &format_args!(
+                        "{:.2}",
+                        size_ratio(counter.bytes_before, counter.bytes_after)
+                    ),
+                ),
+                ("compress_cpu_us", &(counter.compress_nanos / 1000)),
+            ],
         );
+    }
+}
+
+/// Bytes before over bytes after, 1 when nothing is held.
+fn size_ratio(before: u64, after: u64) -> f64 {
+    if after == 0 {
+        1.0
+    } else {
+        before as f64 / after as f64
     }
 }
 
@@ -98,24 +106,22 @@ pub(super) fn regions_section(info: &mut InfoText, server: &Server) {
     info.field("regions", reports.len());
     for r in reports {
         let spec = &r.spec;
-        info.field(
+        info.prefix_line(
             &format!("region_{}", spec.name),
-            format!(
-                "keys={},used_memory={},maxmemory={},maxmemory_keys={},hits={},misses={},\
-                 evicted_keys={},evicted_bytes={},policy={},default_ttl={},priority={},prefix={}",
-                r.keys,
-                r.bytes,
-                spec.maxmemory,
-                spec.maxmemory_keys,
-                r.hits,
-                r.misses,
-                r.evicted_keys,
-                r.evicted_bytes,
-                spec.policy.name(),
-                spec.default_ttl,
-                spec.priority.map_or("normal", |p| p.name()),
-                String::from_utf8_lossy(&spec.prefix),
-            ),
+            &[
+                ("keys", &r.keys),
+                ("used_memory", &r.bytes),
+                ("maxmemory", &spec.maxmemory),
+                ("maxmemory_keys", &spec.maxmemory_keys),
+                ("hits", &r.hits),
+                ("misses", &r.misses),
+                ("evicted_keys", &r.evicted_keys),
+                ("evicted_bytes", &r.evicted_bytes),
+                ("policy", &spec.policy.name()),
+                ("default_ttl", &spec.default_ttl),
+                ("priority", &spec.priority.map_or("normal", |p| p.name())),
+                ("prefix", &String::from_utf8_lossy(&spec.prefix)),
+            ],
         );
     }
 }
@@ -194,15 +200,20 @@ pub(super) fn cachet_section(info: &mut InfoText, server: &Server) {
     info.field("replica_refetch_dropped", dropped);
     // One line per `stats-prefixes` entry, shaped like the keyspace section's `db0:keys=...`.
     for (index, counter) in keyspace.prefix_stats().iter().enumerate() {
-        info.field(
+        info.prefix_line(
             &format!("prefix{index}"),
-            format!(
-                "prefix={},hits={},misses={},hit_ratio={:.4}",
-                String::from_utf8_lossy(&counter.prefix),
-                counter.hits,
-                counter.misses,
-                crate::commands::cache::stats::hit_ratio(counter.hits, counter.misses)
-            ),
+            &[
+                ("prefix", &String::from_utf8_lossy(&counter.prefix)),
+                ("hits", &counter.hits),
+                ("misses", &counter.misses),
+                (
+                    "hit_ratio",
+                    &format_args!(
+                        "{:.4}",
+                        crate::commands::cache::stats::hit_ratio(counter.hits, counter.misses)
+                    ),
+                ),
+            ],
         );
     }
 }

@@ -28,8 +28,13 @@ use tokio::sync::mpsc;
 
 use super::clients::ClientInfo;
 use crate::engine::glob::glob_match;
-use crate::engine::notice::{class, Notice, NoticeSink};
 use crate::protocol::{Protocol, ReplyBuf};
+
+mod limits;
+mod notify;
+
+pub use limits::{set_output_buffer_limits, OutputLimit};
+pub use notify::{keyspace_events_text, parse_keyspace_events};
 
 /// Bytes of a queued message's slot in a subscriber's inbox.
 const QUEUE_SLOT: usize = std::mem::size_of::<Message>();
@@ -99,100 +104,6 @@ impl Message {
         } else {
             out.raw(&self.frame);
         }
-    }
-}
-
-/// One class of `client-output-buffer-limit`: bytes, bytes, seconds; zero disables a limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OutputLimit {
-    pub hard: u64,
-    pub soft: u64,
-    pub soft_seconds: u64,
-}
-
-impl OutputLimit {
-    /// Redis's `checkClientOutputBufferLimits`: true once `used` passes the hard limit, or has
-    /// stayed over the soft limit for more than its seconds. `soft_since_ms` (0 = under the soft
-    /// limit) keeps when it was first passed. The clock (`now_ms`) is read only over the soft
-    /// limit: a connection checks after every command, and most clients have no limit at all.
-    pub fn reached(
-        &self,
-        used: u64,
-        soft_since_ms: &AtomicU64,
-        now_ms: impl FnOnce() -> u64,
-    ) -> bool {
-        if self.hard > 0 && used >= self.hard {
-            return true;
-        }
-        if self.soft > 0 && used >= self.soft {
-            let since = soft_since_ms.load(Ordering::Relaxed);
-            let now_ms = now_ms();
-            if since == 0 {
-                soft_since_ms.store(now_ms.max(1), Ordering::Relaxed);
-                return false;
-            }
-            return now_ms.saturating_sub(since) / 1000 > self.soft_seconds;
-        }
-        soft_since_ms.store(0, Ordering::Relaxed);
-        false
-    }
-}
-
-/// Redis's `updateClientOutputBufferLimit`: `<class> <hard> <soft> <seconds>` groups, all checked
-/// before any is applied.
-pub fn set_output_buffer_limits(
-    limits: &mut [OutputLimit; 3],
-    args: &[&str],
-) -> Result<(), String> {
-    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-    if !words.len().is_multiple_of(4) {
-        return Err("Wrong number of arguments in buffer limit configuration.".into());
-    }
-    let mut updated = *limits;
-    for group in words.chunks_exact(4) {
-        let class = match group[0].to_ascii_lowercase().as_str() {
-            "normal" => 0,
-            "slave" | "replica" => 1,
-            "pubsub" => 2,
-            _ => {
-                return Err("Invalid client class specified in buffer limit configuration.".into())
-            }
-        };
-        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
-        let hard = crate::state::config::parse_memory(group[1]).ok_or_else(bad)?;
-        let soft = crate::state::config::parse_memory(group[2]).ok_or_else(bad)?;
-        let soft_seconds = strtoll(group[3]);
-        if soft_seconds < 0 {
-            return Err(bad().into());
-        }
-        updated[class] = OutputLimit {
-            hard,
-            soft,
-            soft_seconds: soft_seconds as u64,
-        };
-    }
-    *limits = updated;
-    Ok(())
-}
-
-/// C's `strtoll` as Redis calls it, without an end check: the leading integer, 0 when none.
-fn strtoll(text: &str) -> i64 {
-    let text = text.trim_start();
-    let (negative, digits) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let end = digits
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let value = digits[..end]
-        .parse::<i64>()
-        .unwrap_or(if end == 0 { 0 } else { i64::MAX });
-    if negative {
-        -value
-    } else {
-        value
     }
 }
 
@@ -463,103 +374,6 @@ fn deliver_to(subscriber: &Subscriber, message: Message, limits: &ReceiverLimits
     }
 }
 
-/// Keyspace notifications: Redis's `notifyKeyspaceEvent`.
-impl NoticeSink for PubSub {
-    fn notice(&self, notice: &Notice<'_>) {
-        let enabled = self.keyspace_events.load(Ordering::Relaxed);
-        if enabled & notice.class == 0 || notice.class & (class::INVALIDATE | class::REWRITTEN) != 0
-        {
-            return;
-        }
-        let Some(key) = notice.key() else {
-            return;
-        };
-        if enabled & class::KEYSPACE != 0 {
-            let mut channel = format!("__keyspace@{}__:", notice.db).into_bytes();
-            channel.extend_from_slice(key);
-            self.publish_notification(&channel, notice.event.as_bytes());
-        }
-        if enabled & class::KEYEVENT != 0 {
-            let channel = format!("__keyevent@{}__:{}", notice.db, notice.event).into_bytes();
-            self.publish_notification(&channel, key);
-        }
-    }
-}
-
-/// The `notify-keyspace-events` letters, Redis's `keyspaceEventsStringToFlags`.
-pub fn parse_keyspace_events(text: &str) -> Option<u16> {
-    let mut flags = 0;
-    for letter in text.chars() {
-        flags |= match letter {
-            'A' => ALL_EVENTS,
-            'g' => class::GENERIC,
-            '$' => class::STRING,
-            'l' => class::LIST,
-            's' => class::SET,
-            'h' => class::HASH,
-            'z' => class::ZSET,
-            'x' => class::EXPIRED,
-            'e' => class::EVICTED,
-            'K' => class::KEYSPACE,
-            'E' => class::KEYEVENT,
-            't' => class::STREAM,
-            'm' => class::KEY_MISS,
-            'd' => class::MODULE,
-            'n' => class::NEW,
-            _ => return None,
-        };
-    }
-    Some(flags)
-}
-
-/// Redis's `NOTIFY_ALL`: what `A` stands for (neither key misses nor new keys).
-const ALL_EVENTS: u16 = class::GENERIC
-    | class::STRING
-    | class::LIST
-    | class::SET
-    | class::HASH
-    | class::ZSET
-    | class::EXPIRED
-    | class::EVICTED
-    | class::STREAM
-    | class::MODULE;
-
-/// The canonical form CONFIG GET shows, Redis's `keyspaceEventsFlagsToString`.
-pub fn keyspace_events_text(flags: u16) -> String {
-    let mut text = String::new();
-    if flags & ALL_EVENTS == ALL_EVENTS {
-        text.push('A');
-    } else {
-        for (bit, letter) in [
-            (class::GENERIC, 'g'),
-            (class::STRING, '$'),
-            (class::LIST, 'l'),
-            (class::SET, 's'),
-            (class::HASH, 'h'),
-            (class::ZSET, 'z'),
-            (class::EXPIRED, 'x'),
-            (class::EVICTED, 'e'),
-            (class::STREAM, 't'),
-            (class::MODULE, 'd'),
-            (class::NEW, 'n'),
-        ] {
-            if flags & bit != 0 {
-                text.push(letter);
-            }
-        }
-    }
-    for (bit, letter) in [
-        (class::KEYSPACE, 'K'),
-        (class::KEYEVENT, 'E'),
-        (class::KEY_MISS, 'm'),
-    ] {
-        if flags & bit != 0 {
-            text.push(letter);
-        }
-    }
-    text
-}
-
 /// A subscribed connection's end: its messages, and its registrations, which dropping it removes.
 pub struct Inbox {
     pubsub: Arc<PubSub>,
@@ -803,40 +617,5 @@ impl Drop for ClientPubSub {
                 .subscribers
                 .remove(&inbox.subscriber.info.id);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keyspace_event_letters_round_trip_to_redis_canonical_form() {
-        let text = |s: &str| parse_keyspace_events(s).map(keyspace_events_text);
-        assert_eq!(text("KEA").as_deref(), Some("AKE"));
-        assert_eq!(text("gx").as_deref(), Some("gx"));
-        assert_eq!(text("AKEmn").as_deref(), Some("AKEm"));
-        assert_eq!(text("nK").as_deref(), Some("nK"));
-        assert_eq!(text("gd$K").as_deref(), Some("g$dK"));
-        assert_eq!(text("g$lshzxetd").as_deref(), Some("A"));
-        assert_eq!(text("").as_deref(), Some(""));
-        assert_eq!(text("Kq"), None);
-    }
-
-    #[test]
-    fn soft_limit_needs_its_seconds_and_resets_below_it() {
-        let limit = OutputLimit {
-            hard: 100,
-            soft: 10,
-            soft_seconds: 1,
-        };
-        let since = AtomicU64::new(0);
-        assert!(!limit.reached(5, &since, || 1_000));
-        assert!(!limit.reached(20, &since, || 1_000));
-        assert!(!limit.reached(20, &since, || 2_999));
-        assert!(!limit.reached(5, &since, || 3_000));
-        assert!(!limit.reached(20, &since, || 3_500));
-        assert!(limit.reached(20, &since, || 5_600));
-        assert!(limit.reached(100, &AtomicU64::new(0), || 0));
     }
 }
