@@ -849,7 +849,7 @@ fn real_clients_authenticate_with_a_user() {
         "import redis\nr = redis.Redis(port={}, username='cli', password='s3cret')\nprint(r.acl_whoami())\nr.set('k', 'v')\nprint(r.get('k'))",
         server.port()
     );
-    let output = std::process::Command::new("python3")
+    let output = common::python_with("redis")
         .args(["-c", &script])
         .output()
         .expect("python3");

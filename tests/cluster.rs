@@ -633,7 +633,7 @@ assert pipe.execute() == [i + 1 for i in range(50)]
 assert rc.delete(*[f"py:{i}" for i in range(200)]) == 200
 print("ok")
 "#;
-    let out = Command::new("python3")
+    let out = common::python_with("redis")
         .args(["-c", script, &port.to_string()])
         .output()
         .expect("python3 must be installed");
@@ -680,7 +680,7 @@ for i in range(100):
 assert sum(int(rc.get(f"em:{i}")) for i in range(100)) == 4950
 print("ok")
 "#;
-    let out = Command::new("python3")
+    let out = common::python_with("redis")
         .args(["-c", script, &server.port().to_string()])
         .output()
         .expect("python3");
@@ -1125,7 +1125,7 @@ fn replicas_fill_from_their_masters_and_never_serve_what_the_master_replaced() {
     // replicas have applied their invalidations, every read is the value last written, or a miss
     // on a replica; never the value it replaced.
     let python = |script: &str| {
-        let out = Command::new("python3")
+        let out = common::python_with("redis")
             .args(["-c", script, &ports[1].to_string()])
             .output()
             .expect("python3 must be installed");

@@ -572,16 +572,9 @@ fn redis_cli_eval_runs_a_file() {
 }
 
 /// redis-py's `Lock` (acquire, extend, release: its own Lua scripts through EVALSHA) and
-/// `register_script`. Skipped only where python3 is absent; CI installs it (`.ci/run`).
+/// `register_script` (CI installs python3-redis: `.ci/run`).
 #[test]
 fn redis_py_lock_and_register_script() {
-    let python = std::process::Command::new("python3")
-        .args(["-c", "import redis"])
-        .output();
-    if !python.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: python3 with redis-py is not installed (CI installs python3-redis)");
-        return;
-    }
     let server = TestServer::start();
     let program = format!(
         r#"
@@ -607,7 +600,7 @@ print('ok')
 "#,
         port = server.port()
     );
-    let output = std::process::Command::new("python3")
+    let output = common::python_with("redis")
         .args(["-c", &program])
         .output()
         .expect("python3");

@@ -161,7 +161,7 @@ r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), ssl=True, ssl_ca_certs=
 r.set("py", "hello")
 print(r.get("py").decode(), r.connection_pool.connection_class.__name__)
 "#;
-    let out = Command::new("python3")
+    let out = common::python_with("redis")
         .args(["-c", script])
         .arg(server.tls.unwrap().port().to_string())
         .arg(&certs.ca.pem)

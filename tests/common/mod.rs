@@ -536,3 +536,22 @@ impl Drop for Unblock {
             .open(&self.0);
     }
 }
+
+/// A `python3` that can import `module`: the first python3 on PATH, else the system's
+/// (`/usr/bin/python3`, where Debian's packages such as python3-redis install, which a pyenv
+/// shim earlier on PATH does not see). Panics naming the package when neither has it: a test
+/// of a real client library must fail, not skip, when the library is missing.
+pub fn python_with(module: &str) -> std::process::Command {
+    let python = ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|python| {
+            std::process::Command::new(python)
+                .args(["-c", &format!("import {module}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .unwrap_or_else(|| {
+            panic!("no python3 can import {module} (.ci/run installs the Debian package)")
+        });
+    std::process::Command::new(python)
+}
