@@ -2,12 +2,16 @@
 //! active expiry leaves the keyspace equal to a plain map of live keys, and the byte accounting equal
 //! to the sum of what the live entries cost; with compression on or off (`compression-level`), the
 //! compressed strings' before/after counts equal a recount too, and so does each region's
-//! (keys, bytes) as regions are replaced midway.
+//! (keys, bytes) as regions are replaced midway. With a compression backlog, the background
+//! compressor's steps interleave with the writes (a value copied out, then overwritten, edited,
+//! deleted or flushed before its frame is swapped in) and change nothing a reader sees; once it
+//! has caught up, no string a write would have compressed is left raw.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cachet::engine::compress::{Footprint, Level, Settings};
+use cachet::engine::backlog::BacklogStats;
+use cachet::engine::compress::{self, Footprint, Level, Settings};
 use cachet::engine::expire::active_expire_cycle;
 use cachet::engine::memory::{alloc_size, table_size};
 use cachet::engine::region::RegionSpec;
@@ -32,6 +36,11 @@ enum Op {
     Regions(u8),
     /// CACHE.COMPRESSION TRAIN key: (with compression on: values written with each dictionary).
     Train,
+    /// The background compressor's first step on a shard's backlog: a note taken, the value
+    /// copied out; its other steps come later (`Finish`), with any operations in between.
+    Take(u8),
+    /// The background compressor's last steps for one of the notes taken: compress, swap in.
+    Finish(u8),
 }
 
 /// Tables of regions over the model's keys (`key:N`): none, overlapping prefixes (longest
@@ -80,6 +89,8 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::ShrinkToFit),
         any::<u8>().prop_map(Op::Regions),
         Just(Op::Train),
+        any::<u8>().prop_map(Op::Take),
+        any::<u8>().prop_map(Op::Finish),
     ]
 }
 
@@ -98,11 +109,16 @@ fn key(k: u8) -> Vec<u8> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300), compress in any::<bool>(), first_regions in any::<u8>()) {
+    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300), compress in any::<bool>(), first_regions in any::<u8>(), backlog in prop_oneof![Just(0usize), Just(600), Just(1 << 20)]) {
         let keyspace = Keyspace::new(4, 1);
         keyspace.set_regions(regions(first_regions));
+        // Notes taken from the backlogs whose compression has not finished yet.
+        let mut taken = Vec::new();
+        let mut trained = false;
         if compress {
-            keyspace.set_compression(Settings { level: Level::Fast, min_size: 32 });
+            // The backlog: none (every write compresses), one that fills at once
+            // (back-pressure), one that takes every write.
+            keyspace.set_compression(Settings { level: Level::Fast, min_size: 32, backlog });
             // Dictionaries too: values written before and after each training read back whole.
             keyspace.dictionaries.configure(true, b":", 1024);
         }
@@ -150,6 +166,7 @@ proptest! {
                 // Random and repeated bytes may not train (zstd refuses): either way nothing read changes.
                 Op::Train if !compress => {}
                 Op::Train => {
+                    trained = true;
                     // The model's few writes rarely reach a training's samples: offer JSON-like
                     // ones as writes would, then train, so the writes after it use a dictionary.
                     for n in 0..256 {
@@ -157,6 +174,9 @@ proptest! {
                     }
                     let _ = keyspace.dictionaries.train(Some(b"key:"), false);
                 }
+                Op::Take(shard) => taken.extend(keyspace.take_pending(shard as usize % keyspace.shard_count())),
+                Op::Finish(_) if taken.is_empty() => {}
+                Op::Finish(i) => keyspace.finish_pending(taken.swap_remove(i as usize % taken.len()), now),
                 Op::Read(k) => {
                     let got = keyspace.with_key(0, &key(k), now, |view, hash| view.read(hash, &key(k)).and_then(|e| e.string_value().map(|v| v.to_vec())));
                     let want = model.get(&key(k)).filter(|(_, exp)| *exp == 0 || *exp > now).map(|(v, _)| v.clone());
@@ -201,7 +221,38 @@ proptest! {
                 .map(|r| (r.spec.name, r.bytes, r.keys))
                 .collect();
             prop_assert_eq!(running, keyspace.recount_regions());
+            // The backlogs' totals: every note counted once until its compression is done,
+            // never more raw bytes than allowed.
+            let mut notes = 0;
+            keyspace.for_each_shard(|_, shard| notes += shard.backlog.len());
+            let stats = keyspace.compressor.stats();
+            prop_assert_eq!(stats.keys, notes + taken.len());
+            prop_assert!(stats.bytes <= backlog, "{} raw bytes waiting", stats.bytes);
         }
+        // The compressor catches up: what it took finishes, the rest of the backlogs drains.
+        for note in taken {
+            keyspace.finish_pending(note, now);
+        }
+        for shard in 0..keyspace.shard_count() {
+            while keyspace.compress_pending(shard, now) {}
+        }
+        prop_assert_eq!(keyspace.compressor.stats(), BacklogStats { keys: 0, bytes: 0, ..keyspace.compressor.stats() });
+        // Then no live string a write would have compressed is left raw (after a training, a
+        // value that did not shrink with the dictionary of its write may with today's).
+        let settings = Settings { backlog: 0, ..keyspace.compression() };
+        let mut left_raw = Vec::new();
+        keyspace.for_each_shard(|_, shard| {
+            for entry in shard.dbs[0].map.iter().filter(|e| !e.is_expired(now)) {
+                let Some(value) = entry.plain_str() else { continue };
+                let dictionary = keyspace.dictionaries.current(keyspace.dictionaries.prefix(entry.key()));
+                let shrinks = compress::compress_with(value, settings, dictionary.as_deref(), |_| ())
+                    .is_some_and(|(frame, _)| frame.is_some());
+                if shrinks {
+                    left_raw.push(String::from_utf8_lossy(entry.key()).into_owned());
+                }
+            }
+        });
+        prop_assert!(trained || left_raw.is_empty(), "left raw: {:?}", left_raw);
         // Everything the model holds as live is in the keyspace, and nothing else is readable.
         model.retain(|_, (_, exp)| *exp == 0 || *exp > now);
         for (k, (v, _)) in &model {
@@ -221,6 +272,7 @@ fn the_model_trains_a_dictionary_that_writes_use() {
     keyspace.set_compression(Settings {
         level: Level::Fast,
         min_size: 32,
+        backlog: 0,
     });
     keyspace.dictionaries.configure(true, b":", 1024);
     for n in 0..256 {
@@ -259,6 +311,7 @@ fn compressed_entries_cost_their_stored_bytes_and_read_back_whole() {
     keyspace.set_compression(Settings {
         level: Level::Fast,
         min_size: 1024,
+        backlog: 0,
     });
     let value = br#"{"id":1,"name":"widget","tags":["a","b"],"price":9.5}"#.repeat(40);
     let small = b"x".repeat(1023);

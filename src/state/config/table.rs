@@ -615,6 +615,18 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "compression-backlog",
+        default: "64mb",
+        mutable: true,
+        protected: false,
+        help: "Raw bytes of written values that may wait for the background compressor: a write stores its value raw and a background thread compresses it soon after, off the request. When the backlog is full, a write compresses its value itself; under maxmemory, waiting values are compressed before keys are evicted. 0: every write compresses its value itself. CACHE.SET ... COMPRESS always does.",
+        get: |c| c.compression_backlog.to_string(),
+        set: |c, a| {
+            c.compression_backlog = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "compression-dict",
         default: "off",
         mutable: true,
