@@ -23,7 +23,7 @@
 //! values before it evicts anything (`Keyspace::compress_for_room`): a cache shrinks values
 //! before it drops keys.
 //!
-//! Cost on the write path: two relaxed atomic additions and a 24-byte note. A key written again
+//! Cost on the write path: two atomic additions and a 32-byte note. A key written again
 //! before its turn is noted twice; the second note finds the value compressed (or changed) and
 //! is dropped, its bytes counted against the limit until then.
 
