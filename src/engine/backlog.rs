@@ -281,6 +281,13 @@ pub struct Taken {
     copy: Option<(Vec<u8>, Vec<u8>)>,
 }
 
+impl Taken {
+    /// The key whose value was copied out (`None`: the note was dropped at once).
+    pub fn key(&self) -> Option<&[u8]> {
+        self.copy.as_ref().map(|(key, _)| &key[..])
+    }
+}
+
 impl DbShard<'_> {
     /// Stores `frame` as the value of `key` if it still holds a live plain string of exactly
     /// the `raw` bytes the frame was made from; accounted as any change of the entry's size,
