@@ -23,7 +23,11 @@
 #           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs and then the
 #           GETs against both servers, which one goes first alternating per round; per round the
 #           ratio cachet/redis of requests per second, and the table gives the median of those
-#           ratios and each server's median CPU µs per request.
+#           ratios and each server's median CPU µs per request. cachet's background compressor
+#           (`compression-backlog`, $COMPRESSION_BACKLOG when set) may still be compressing when
+#           the SETs' replies are in: the SET's wall time stops there, then the script waits for
+#           the backlog to drain before the next step, and "SET total" is the CPU per SET up to
+#           that point (requests + the compressor).
 #   flood:  RSS against the limit after a change of value size (issue 19, "RSS that tracks the
 #           limit"): each of $FLOOD_SERVERS (cachet, redis = redis-server's defaults, redis-defrag =
 #           `activedefrag yes`) alone at `maxmemory $FLOOD_MAXMEMORY` (200mb) with allkeys-lru,
@@ -37,7 +41,7 @@
 # $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving).
 #
 # Usage: scripts/bench-memory.sh [keys=1000000]
-# Env: SETS (default "plain tagged json"; also "flood", "sizes"), FLOOD_* and SIZES* above, JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, COMPRESSION_DICT_SIZE (16384), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
+# Env: SETS (default "plain tagged json"; also "flood", "sizes"), FLOOD_* and SIZES* above, JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, COMPRESSION_DICT_SIZE (16384), COMPRESSION_BACKLOG (the server's default), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
 #      SERVER_CPU (1), LOAD_CPU (0), REDIS_PORT (16391), CACHET_PORT (16392).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +53,7 @@ JSON_MIN=${JSON_MIN:-1000}
 JSON_MAX=${JSON_MAX:-8000}
 COMPRESSION_MIN_SIZE=${COMPRESSION_MIN_SIZE:-1024}
 COMPRESSION_DICT_SIZE=${COMPRESSION_DICT_SIZE:-16384}
+COMPRESSION_BACKLOG=${COMPRESSION_BACKLOG:-}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 REDIS_PORT=${REDIS_PORT:-16391}
@@ -154,7 +159,8 @@ start() { # server port [cachet directives...]
     taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
       --dir "$WORK" --logfile "$WORK/redis.log" &
   else
-    taskset -c "$SERVER_CPU" "$CACHET" --port "$port" --loglevel warning --save "" --dir "$WORK" "$@" >"$WORK/cachet.log" 2>&1 &
+    taskset -c "$SERVER_CPU" "$CACHET" --port "$port" --loglevel warning --save "" --dir "$WORK" \
+      ${COMPRESSION_BACKLOG:+--compression-backlog "$COMPRESSION_BACKLOG"} "$@" >"$WORK/cachet.log" 2>&1 &
   fi
   PID=$!
   for _ in $(seq 400); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
@@ -162,6 +168,18 @@ start() { # server port [cachet directives...]
 }
 
 stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }
+
+# Waits until cachet's background compressor has compressed every value its writes left raw
+# (INFO compression's `compression_backlog_keys` at 0; redis-server has no such field).
+drain() { # port
+  local left
+  for _ in $(seq 12000); do
+    left=$(redis-cli -p "$1" info compression | tr -d '\r' | awk -F: '/^compression_backlog_keys:/ {print $2}')
+    [ "${left:-0}" = 0 ] && return
+    sleep 0.05
+  done
+  echo "the compression backlog did not drain" >&2; exit 1
+}
 
 # Seconds a redis-cli --pipe of the file takes against the port.
 pipe_seconds() { # port file
@@ -292,13 +310,15 @@ for set in $SETS; do
       c0=$(cpu_ticks "$PID")
       set_s=$(pipe_seconds "$port" "$WORK/json.resp")
       c1=$(cpu_ticks "$PID")
+      drain "$port"
+      c1d=$(cpu_ticks "$PID")
       rss=$(settled_rss "$PID")
       used=$(used_memory "$port")
       c2=$(cpu_ticks "$PID")
       get_s=$(get_seconds "$port")
       c3=$(cpu_ticks "$PID")
       keys=$(redis-cli -p "$port" dbsize)
-      JSON_LINES+="$server,$keys,$base_rss,$rss,$base_used,$used,$set_s,$get_s,$(((c1 - c0) * TICK_US)),$(((c3 - c2) * TICK_US))"$'\n'
+      JSON_LINES+="$server,$keys,$base_rss,$rss,$base_used,$used,$set_s,$get_s,$(((c1 - c0) * TICK_US)),$(((c3 - c2) * TICK_US)),$(((c1d - c0) * TICK_US))"$'\n'
       stop
     done
     # Throughput side by side: both servers on the same CPU, loaded, then alternating rounds.
@@ -307,6 +327,7 @@ for set in $SETS; do
     start cachet "$CACHET_PORT" --compression-level "$JSON_LEVEL" --compression-min-size "$COMPRESSION_MIN_SIZE"
     pipe_seconds "$REDIS_PORT" "$WORK/json.resp" >/dev/null
     pipe_seconds "$CACHET_PORT" "$WORK/json.resp" >/dev/null
+    drain "$CACHET_PORT"
     for round in $(seq "$ROUNDS"); do
       if [ $((round % 2)) = 1 ]; then order="redis cachet"; else order="cachet redis"; fi
       for server in $order; do
@@ -315,7 +336,9 @@ for set in $SETS; do
           c0=$(cpu_ticks "$pid")
           if [ $load = json ]; then secs=$(pipe_seconds "$port" "$WORK/json.resp"); else secs=$(get_seconds "$port"); fi
           c1=$(cpu_ticks "$pid")
-          ROUND_LINES+="$round,$server,$load,$secs,$(((c1 - c0) * TICK_US))"$'\n'
+          drain "$port"
+          c2=$(cpu_ticks "$pid")
+          ROUND_LINES+="$round,$server,$load,$secs,$(((c1 - c0) * TICK_US)),$(((c2 - c0) * TICK_US))"$'\n'
         done
       done
     done
@@ -396,15 +419,15 @@ import statistics, sys
 lines, n, load, rounds, level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 payload = int(open(load + ".bytes").read())
 print(f"json: {n} documents, {payload / n:.0f} B on average")
-print(f"{'server':<15} {'keys':>7} {'RSS B/key':>10} {'used B/key':>11} {'SET/s':>8} {'GET/s':>8} {'SET cpu us':>10} {'GET cpu us':>10}")
+print(f"{'server':<15} {'keys':>7} {'RSS B/key':>10} {'used B/key':>11} {'SET/s':>8} {'GET/s':>8} {'SET cpu us':>10} {'GET cpu us':>10} {'SET total':>9}")
 rows = {}
 for line in lines.strip().splitlines():
-    server, keys, brss, rss, bused, used, set_s, get_s, set_cpu, get_cpu = line.split(",")
+    server, keys, brss, rss, bused, used, set_s, get_s, set_cpu, get_cpu, set_total = line.split(",")
     per_rss = (int(rss) - int(brss)) * 1024 / n
     per_used = (int(used) - int(bused)) / n
     rows[server] = (per_rss, per_used)
     print(f"{server:<15} {keys:>7} {per_rss:>10.0f} {per_used:>11.0f} {n/float(set_s):>8.0f} {n/float(get_s):>8.0f}"
-          f" {int(set_cpu)/n:>10.1f} {int(get_cpu)/n:>10.1f}")
+          f" {int(set_cpu)/n:>10.1f} {int(get_cpu)/n:>10.1f} {int(set_total)/n:>9.1f}")
 if "redis" in rows:
     r = rows["redis"]
     for server, c in rows.items():
@@ -412,17 +435,19 @@ if "redis" in rows:
             print(f"json: {server}/redis  RSS per key {c[0]/r[0]:.2f}x  used_memory per key {c[1]/r[1]:.2f}x")
 by = {}
 for line in rounds.strip().splitlines():
-    rnd, server, what, secs, cpu = line.split(",")
-    by[(int(rnd), server, what)] = (float(secs), int(cpu))
+    rnd, server, what, secs, cpu, total = line.split(",")
+    by[(int(rnd), server, what)] = (float(secs), int(cpu), int(total))
 for what, name in (("json", "SET"), ("json-get", "GET")):
-    ratios, cpus = [], {"redis": [], "cachet": []}
+    ratios, cpus, totals = [], {"redis": [], "cachet": []}, []
     for rnd in sorted({k[0] for k in by}):
         r, c = by[(rnd, "redis", what)], by[(rnd, "cachet", what)]
         ratios.append(r[0] / c[0])
         cpus["redis"].append(r[1] / n)
         cpus["cachet"].append(c[1] / n)
+        totals.append(c[2] / n)
     if ratios:
         print(f"json {name} side by side, cachet compression-level {level} vs redis, {len(ratios)} rounds:"
               f" ops/s ratio median {statistics.median(ratios):.2f}x (rounds {', '.join(f'{x:.2f}' for x in ratios)});"
-              f" server CPU us/request median redis {statistics.median(cpus['redis']):.1f}, cachet {statistics.median(cpus['cachet']):.1f}")
+              f" server CPU us/request median redis {statistics.median(cpus['redis']):.1f}, cachet {statistics.median(cpus['cachet']):.1f}"
+              f" ({statistics.median(totals):.1f} with the backlog drained)")
 PY

@@ -4,6 +4,8 @@
 //! snapshot and a restart; INFO's compression section counts what is held.
 
 mod common;
+#[path = "common/compression.rs"]
+mod compression;
 #[path = "common/differential.rs"]
 mod differential;
 #[path = "common/fleet.rs"]
@@ -11,38 +13,8 @@ mod fleet;
 
 use cachet::engine::compress::Level;
 use common::{info_u64, scratch_dir, TestServer};
+use compression::{json_doc, settle};
 use differential::Differential;
-
-/// A JSON document of about `size` bytes as applications cache them: nested objects whose field
-/// names repeat, a few numbers and words drawn from small sets (so it compresses as real ones do).
-fn json_doc(rng: &mut fastrand::Rng, size: usize) -> Vec<u8> {
-    const WORDS: &[&str] = &[
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-        "juliet", "kilo", "lima",
-    ];
-    let mut doc = format!("{{\"id\":{},\"items\":[", rng.u32(..));
-    let mut first = true;
-    while doc.len() + 2 < size {
-        if !first {
-            doc.push(',');
-        }
-        first = false;
-        doc.push_str(&format!(
-            "{{\"sku\":\"{}-{}\",\"name\":\"{} {}\",\"price\":{}.{:02},\"stock\":{{\"warehouse\":\"{}\",\"count\":{}}},\"active\":{}}}",
-            WORDS[rng.usize(..WORDS.len())],
-            rng.u16(..),
-            WORDS[rng.usize(..WORDS.len())],
-            WORDS[rng.usize(..WORDS.len())],
-            rng.u16(..1000),
-            rng.u8(..100),
-            WORDS[rng.usize(..4)],
-            rng.u16(..500),
-            rng.bool(),
-        ));
-    }
-    doc.push_str("]}");
-    doc.into_bytes()
-}
 
 fn compressed_keys(server: &TestServer) -> u64 {
     info_u64(&mut server.client(), "compression", "compressed_keys")
@@ -65,6 +37,7 @@ fn every_string_command_answers_redis_bytes_while_compressed() {
     for (i, doc) in docs.iter().enumerate() {
         diff.check(&[b"SET", format!("d{i}").as_bytes(), doc]);
     }
+    settle(&mut con);
     let held = compressed_keys(&diff.cachet);
     assert!(held >= 4, "only {held} values compressed");
     let keys: Vec<String> = (0..docs.len()).map(|i| format!("d{i}")).collect();
@@ -125,8 +98,10 @@ fn every_string_command_answers_redis_bytes_while_compressed() {
     // A payload Redis wrote restores into a compressed value, and dumps back the same.
     let payload = diff.check_str(&["DUMP", "m2"]);
     let body = &payload[payload.iter().position(|&b| b == b'\n').unwrap() + 1..payload.len() - 2];
+    settle(&mut con);
     let before = compressed_keys(&diff.cachet);
     diff.check(&[b"RESTORE", b"restored", b"0", body]);
+    settle(&mut con);
     assert_eq!(compressed_keys(&diff.cachet), before + 1);
     diff.check_str(&["GET", "restored"]);
     diff.check_str(&["DUMP", "restored"]);
@@ -193,18 +168,20 @@ fn cache_set_compress_overrides_the_configured_level() {
     )
     .unwrap();
     query(&mut con, &[b"SET", b"auto", &doc]).unwrap();
+    settle(&mut con);
     assert!(usage(&mut con, "raw") as usize > doc.len());
     assert!(usage(&mut con, "auto") * 3 < usage(&mut con, "plain"));
     // Values that do not shrink by an eighth stay raw, and are counted as skipped.
     let noise: Vec<u8> = (0..4000u32).map(|_| fastrand::u8(..)).collect();
     let skipped = info_u64(&mut con, "compression", "compression_skipped_values");
     query(&mut con, &[b"SET", b"noise", &noise]).unwrap();
+    settle(&mut con);
     assert_eq!(
         info_u64(&mut con, "compression", "compression_skipped_values"),
         skipped + 1
     );
     assert_eq!(compressed_keys(&server), 5);
-    // Stored raw, as written (SET decides compression before the shard lock).
+    // Stored raw, as written.
     let back: Vec<u8> = redis::cmd("GET").arg("noise").query(&mut con).unwrap();
     assert_eq!(back, noise);
     assert!(usage(&mut con, "noise") as usize > noise.len());
@@ -285,6 +262,7 @@ fn compressed_values_survive_a_restart() {
                 .query::<()>(&mut con)
                 .unwrap();
         }
+        settle(&mut con);
         assert_eq!(compressed_keys(&server), 50);
         redis::cmd("SAVE").query::<()>(&mut con).unwrap();
     }
@@ -335,6 +313,7 @@ fn compression_is_counted_per_stats_prefix() {
     set(&mut con, "doc:short", b"below compression-min-size");
     set(&mut con, "img:1", &noise);
     set(&mut con, "other:1", &big);
+    settle(&mut con);
     let size_of = |con: &mut redis::Connection, key: &str| -> u64 {
         redis::cmd("MEMORY")
             .arg("USAGE")
@@ -386,14 +365,25 @@ fn compression_is_counted_per_stats_prefix() {
     assert!(!text.contains("compression_prefix"), "{text}");
 }
 
-/// SET compresses before it takes the shard lock: writers racing on the same keys with values
-/// that compress, that do not shrink and that are too short to try must leave INFO's counts of
-/// what is held exactly those of the values that won, and nothing once they are deleted.
+/// SET compresses before it takes the shard lock (`compression-backlog 0`) or leaves it to the
+/// background compressor: either way, writers racing on the same keys with values that compress,
+/// that do not shrink and that are too short to try must leave INFO's counts of what is held
+/// exactly those of the values that won, and nothing once they are deleted.
 #[test]
 fn racing_writers_leave_the_compression_counts_exact() {
+    racing_writers("0");
+}
+
+#[test]
+fn racing_writers_and_the_compressor_leave_the_compression_counts_exact() {
+    racing_writers("64mb");
+}
+
+fn racing_writers(backlog: &str) {
     let server = TestServer::start();
     let mut con = server.client();
     common::config_set(&mut con, "compression-level", "fast");
+    common::config_set(&mut con, "compression-backlog", backlog);
     let mut rng = fastrand::Rng::with_seed(19);
     let mut values: Vec<Vec<u8>> = (0..4).map(|i| json_doc(&mut rng, 2000 + 700 * i)).collect();
     values.push((0..3000).map(|_| rng.u8(..)).collect());
@@ -418,6 +408,7 @@ fn racing_writers_leave_the_compression_counts_exact() {
             });
         }
     });
+    settle(&mut con);
     let (mut held, mut before) = (0, 0);
     for key in &keys {
         let value: Vec<u8> = redis::cmd("GET").arg(key).query(&mut con).unwrap();
@@ -506,6 +497,8 @@ fn values_of_every_dictionary_answer_redis_bytes() {
             diff.check(&[b"SET", key.as_bytes(), doc]);
             keys.push(key);
         }
+        // Sampled and compressed in the background: counted once it is done.
+        settle(&mut diff.cachet.client());
     };
     // Before any dictionary: plain frames.
     write(&mut diff, "a", &small_docs(&mut rng, 300));
@@ -619,10 +612,12 @@ fn dictionaries_survive_a_restart() {
         for i in 0..200 {
             set(&mut con, i);
         }
+        settle(&mut con);
         assert_eq!(train(&server, None), Ok(1));
         for i in 200..300 {
             set(&mut con, i);
         }
+        settle(&mut con);
         let used = info_u64(&mut con, "memory", "used_memory");
         let dict_memory = info_u64(&mut con, "compression", "compression_dict_memory");
         assert!(dict_memory > 16 * 1024, "{dict_memory}");
@@ -648,6 +643,7 @@ fn dictionaries_survive_a_restart() {
         for i in 300..400 {
             set(&mut con, i);
         }
+        settle(&mut con);
         for (i, doc) in docs.iter().enumerate() {
             let back: Vec<u8> = redis::cmd("GET")
                 .arg(format!("doc:{i}"))

@@ -2,12 +2,16 @@
 //! active expiry leaves the keyspace equal to a plain map of live keys, and the byte accounting equal
 //! to the sum of what the live entries cost; with compression on or off (`compression-level`), the
 //! compressed strings' before/after counts equal a recount too, and so does each region's
-//! (keys, bytes) as regions are replaced midway.
+//! (keys, bytes) as regions are replaced midway. With a compression backlog, the background
+//! compressor's steps interleave with the writes (a value copied out, then overwritten, edited,
+//! deleted or flushed before its frame is swapped in) and change nothing a reader sees; once it
+//! has caught up, no string a write would have compressed is left raw.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cachet::engine::compress::{Footprint, Level, Settings};
+use cachet::engine::backlog::BacklogStats;
+use cachet::engine::compress::{self, Footprint, Level, Settings};
 use cachet::engine::expire::active_expire_cycle;
 use cachet::engine::memory::{alloc_size, table_size};
 use cachet::engine::region::RegionSpec;
@@ -32,6 +36,13 @@ enum Op {
     Regions(u8),
     /// CACHE.COMPRESSION TRAIN key: (with compression on: values written with each dictionary).
     Train,
+    /// The background compressor's first step on a shard's backlog: a note taken, the value
+    /// copied out; its other steps come later (`Finish`), with any operations in between.
+    Take(u8),
+    /// The background compressor's last steps for one of the notes taken: compress, swap in.
+    Finish(u8),
+    /// A SET of the key of one of the notes taken, between its copy and its swap.
+    SetTaken(u8, Vec<u8>),
 }
 
 /// Tables of regions over the model's keys (`key:N`): none, overlapping prefixes (longest
@@ -72,7 +83,7 @@ fn op() -> impl Strategy<Value = Op> {
         (any::<u8>(), value.clone(), 1u64..50).prop_map(|(k, v, t)| Op::SetWithTtl(k, v, t)),
         any::<u8>().prop_map(Op::Delete),
         any::<u8>().prop_map(Op::Persist),
-        (any::<u8>(), value).prop_map(|(k, v)| Op::Append(k, v)),
+        (any::<u8>(), value.clone()).prop_map(|(k, v)| Op::Append(k, v)),
         (1u64..30).prop_map(Op::Advance),
         Just(Op::ActiveExpire),
         any::<u8>().prop_map(Op::Read),
@@ -80,6 +91,9 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::ShrinkToFit),
         any::<u8>().prop_map(Op::Regions),
         Just(Op::Train),
+        any::<u8>().prop_map(Op::Take),
+        any::<u8>().prop_map(Op::Finish),
+        (any::<u8>(), value).prop_map(|(i, v)| Op::SetTaken(i, v)),
     ]
 }
 
@@ -91,18 +105,25 @@ fn json_like(n: u32) -> String {
     )
 }
 
+/// 64 keys: enough that most writes meet a key already there, and a value the compressor took
+/// is often written again before its frame is swapped in.
 fn key(k: u8) -> Vec<u8> {
-    format!("key:{k}").into_bytes()
+    format!("key:{}", k % 64).into_bytes()
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300), compress in any::<bool>(), first_regions in any::<u8>()) {
+    fn keyspace_matches_model(ops in prop::collection::vec(op(), 1..300), compress in any::<bool>(), first_regions in any::<u8>(), backlog in prop_oneof![Just(0usize), Just(600), Just(1 << 20)]) {
         let keyspace = Keyspace::new(4, 1);
         keyspace.set_regions(regions(first_regions));
+        // Notes taken from the backlogs whose compression has not finished yet.
+        let mut taken = Vec::new();
+        let mut trained = false;
         if compress {
-            keyspace.set_compression(Settings { level: Level::Fast, min_size: 32 });
+            // The backlog: none (every write compresses), one that fills at once
+            // (back-pressure), one that takes every write.
+            keyspace.set_compression(Settings { level: Level::Fast, min_size: 32, backlog });
             // Dictionaries too: values written before and after each training read back whole.
             keyspace.dictionaries.configure(true, b":", 1024);
         }
@@ -150,6 +171,7 @@ proptest! {
                 // Random and repeated bytes may not train (zstd refuses): either way nothing read changes.
                 Op::Train if !compress => {}
                 Op::Train => {
+                    trained = true;
                     // The model's few writes rarely reach a training's samples: offer JSON-like
                     // ones as writes would, then train, so the writes after it use a dictionary.
                     for n in 0..256 {
@@ -157,6 +179,15 @@ proptest! {
                     }
                     let _ = keyspace.dictionaries.train(Some(b"key:"), false);
                 }
+                Op::Take(shard) => taken.extend(keyspace.take_pending(shard as usize % keyspace.shard_count())),
+                Op::Finish(_) | Op::SetTaken(..) if taken.is_empty() => {}
+                Op::SetTaken(i, v) => {
+                    if let Some(k) = taken[i as usize % taken.len()].key().map(<[u8]>::to_vec) {
+                        keyspace.with_key(0, &k, now, |view, hash| { view.insert(hash, Entry::new_string(&k, &v, 0)); });
+                        model.insert(k, (v, 0));
+                    }
+                }
+                Op::Finish(i) => keyspace.finish_pending(taken.swap_remove(i as usize % taken.len()), now),
                 Op::Read(k) => {
                     let got = keyspace.with_key(0, &key(k), now, |view, hash| view.read(hash, &key(k)).and_then(|e| e.string_value().map(|v| v.to_vec())));
                     let want = model.get(&key(k)).filter(|(_, exp)| *exp == 0 || *exp > now).map(|(v, _)| v.clone());
@@ -201,7 +232,38 @@ proptest! {
                 .map(|r| (r.spec.name, r.bytes, r.keys))
                 .collect();
             prop_assert_eq!(running, keyspace.recount_regions());
+            // The backlogs' totals: every note counted once until its compression is done,
+            // never more raw bytes than allowed.
+            let mut notes = 0;
+            keyspace.for_each_shard(|_, shard| notes += shard.backlog.len());
+            let stats = keyspace.compressor.stats();
+            prop_assert_eq!(stats.keys, notes + taken.len());
+            prop_assert!(stats.bytes <= backlog, "{} raw bytes waiting", stats.bytes);
         }
+        // The compressor catches up: what it took finishes, the rest of the backlogs drains.
+        for note in taken {
+            keyspace.finish_pending(note, now);
+        }
+        for shard in 0..keyspace.shard_count() {
+            while keyspace.compress_pending(shard, now) {}
+        }
+        prop_assert_eq!(keyspace.compressor.stats(), BacklogStats { keys: 0, bytes: 0, ..keyspace.compressor.stats() });
+        // Then no live string a write would have compressed is left raw (after a training, a
+        // value that did not shrink with the dictionary of its write may with today's).
+        let settings = Settings { backlog: 0, ..keyspace.compression() };
+        let mut left_raw = Vec::new();
+        keyspace.for_each_shard(|_, shard| {
+            for entry in shard.dbs[0].map.iter().filter(|e| !e.is_expired(now)) {
+                let Some(value) = entry.plain_str() else { continue };
+                let dictionary = keyspace.dictionaries.current(keyspace.dictionaries.prefix(entry.key()));
+                let shrinks = compress::compress_with(value, settings, dictionary.as_deref(), |_| ())
+                    .is_some_and(|(frame, _)| frame.is_some());
+                if shrinks {
+                    left_raw.push(String::from_utf8_lossy(entry.key()).into_owned());
+                }
+            }
+        });
+        prop_assert!(trained || left_raw.is_empty(), "left raw: {:?}", left_raw);
         // Everything the model holds as live is in the keyspace, and nothing else is readable.
         model.retain(|_, (_, exp)| *exp == 0 || *exp > now);
         for (k, (v, _)) in &model {
@@ -221,6 +283,7 @@ fn the_model_trains_a_dictionary_that_writes_use() {
     keyspace.set_compression(Settings {
         level: Level::Fast,
         min_size: 32,
+        backlog: 0,
     });
     keyspace.dictionaries.configure(true, b":", 1024);
     for n in 0..256 {
@@ -245,6 +308,69 @@ fn the_model_trains_a_dictionary_that_writes_use() {
     assert_eq!(read, (true, value.into_bytes()));
 }
 
+/// What a test does to a key between the compressor's copy and its swap.
+type Change<'a> = dyn Fn(&[u8]) + 'a;
+
+/// A value changed between the compressor's copy and its swap keeps its new bytes, whatever the
+/// change; an unchanged one is swapped in, its TTL and access state kept.
+#[test]
+fn the_compressor_swaps_only_unchanged_bytes() {
+    let keyspace = Keyspace::new(1, 1);
+    keyspace.set_compression(Settings {
+        level: Level::Fast,
+        min_size: 32,
+        backlog: 1 << 20,
+    });
+    let old = json_like(1).repeat(20).into_bytes();
+    let new = json_like(2).repeat(20).into_bytes();
+    let write = |k: &[u8], v: &[u8]| {
+        keyspace.with_key(0, k, 0, |view, hash| {
+            let mut entry = Entry::new_string(k, v, 0);
+            entry.set_expire_at(1_000_000);
+            view.insert(hash, entry);
+        })
+    };
+    let read = |k: &[u8]| {
+        keyspace.with_key(0, k, 0, |view, hash| {
+            view.peek(hash, k).map(|e| {
+                (
+                    e.is_compressed(),
+                    e.expire_at(),
+                    e.string_value().unwrap().to_vec(),
+                )
+            })
+        })
+    };
+    let changes: [(&str, &Change); 4] = [
+        ("overwrite", &|k| write(k, &new)),
+        ("append", &|k| {
+            keyspace.with_key(0, k, 0, |view, hash| {
+                view.modify(hash, k, |e| e.modify_string(|s| s.clear()));
+                view.modify(hash, k, |e| e.modify_string(|s| s.extend_from_slice(&new)));
+            });
+        }),
+        ("delete then rewrite", &|k| {
+            keyspace.with_key(0, k, 0, |view, hash| view.remove(hash, k));
+            write(k, &new);
+        }),
+        ("unchanged", &|_| {}),
+    ];
+    for (name, change) in changes {
+        let k = name.as_bytes();
+        write(k, &old);
+        let taken = keyspace.take_pending(0).expect("the write's note");
+        change(k);
+        keyspace.finish_pending(taken, 0);
+        while keyspace.compress_pending(0, 0) {}
+        let want = if name == "unchanged" { &old } else { &new };
+        let (compressed, expire_at, value) = read(k).unwrap();
+        assert_eq!(&value, want, "{name}");
+        assert_eq!(expire_at, 1_000_000, "{name}");
+        // An appended value stays raw (edits do); every whole write ends compressed.
+        assert_eq!(compressed, name != "append", "{name}");
+    }
+}
+
 #[test]
 fn entry_memory_counts_allocator_classes() {
     // The entry lives in its table slot; its one block (6-byte header, key, value) is rounded up.
@@ -259,6 +385,7 @@ fn compressed_entries_cost_their_stored_bytes_and_read_back_whole() {
     keyspace.set_compression(Settings {
         level: Level::Fast,
         min_size: 1024,
+        backlog: 0,
     });
     let value = br#"{"id":1,"name":"widget","tags":["a","b"],"price":9.5}"#.repeat(40);
     let small = b"x".repeat(1023);

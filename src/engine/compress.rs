@@ -68,6 +68,20 @@ pub struct Settings {
     /// Shorter values are stored raw: below this, zstd's frame header and the CPU cost outweigh
     /// what it saves (`docs/notes.md`).
     pub min_size: usize,
+    /// Raw bytes that may wait for the background compressor (`engine::backlog`,
+    /// `compression-backlog`); 0: every write compresses its value itself.
+    pub backlog: usize,
+}
+
+impl Settings {
+    /// `CACHE.SET ... COMPRESS level`: this value, whatever its size, compressed by its write.
+    pub fn explicit(level: Level) -> Settings {
+        Settings {
+            level,
+            min_size: 0,
+            backlog: 0,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -75,11 +89,14 @@ impl Default for Settings {
         Settings {
             level: Level::None,
             min_size: DEFAULT_MIN_SIZE,
+            backlog: DEFAULT_BACKLOG,
         }
     }
 }
 
 pub const DEFAULT_MIN_SIZE: usize = 1024;
+/// `compression-backlog`'s default (`docs/notes.md`, "Compression off the request path").
+pub const DEFAULT_BACKLOG: usize = 64 << 20;
 
 /// The compressed strings of a table: how many, their original and their stored bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -299,8 +316,8 @@ mod tests {
     #[test]
     fn small_incompressible_and_disabled_values_stay_raw() {
         let on = Settings {
-            level: Level::Fast,
             min_size: 16,
+            ..Settings::explicit(Level::Fast)
         };
         assert_eq!(compress(b"short", on), None);
         assert_eq!(compress(&[b'a'; 100], Settings::default()), None);
@@ -316,7 +333,7 @@ mod tests {
     fn frames_round_trip_and_record_the_length() {
         let value = br#"{"name":"x","tags":["a","b"]}"#.repeat(100);
         for level in [Level::Fast, Level::Default, Level::Max] {
-            let (frame, work) = compress(&value, Settings { level, min_size: 1 }).unwrap();
+            let (frame, work) = compress(&value, Settings::explicit(level)).unwrap();
             let frame = frame.unwrap();
             assert_eq!((work.original, work.stored), (value.len(), frame.len()));
             assert!(frame.len() < value.len() / 4);

@@ -704,10 +704,7 @@ mod tests {
         }
         assert_eq!(dicts.train(None, false), Ok(1));
         let first = dicts.current(b"doc:").unwrap();
-        let settings = Settings {
-            level: Level::Fast,
-            min_size: 0,
-        };
+        let settings = Settings::explicit(Level::Fast);
         let value = document(&mut rng, 1);
         let (frame, _) =
             compress::compress_with(&value, settings, Some(&first), <[u8]>::to_vec).unwrap();

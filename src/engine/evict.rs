@@ -4,6 +4,9 @@
 //! shard at a time and never while holding another, so eviction cannot deadlock with commands; the
 //! cost per evicted key is a few sampled buckets, whatever the size of the keyspace.
 //!
+//! Values waiting for the background compressor are compressed before anything is evicted
+//! (`Keyspace::compress_for_room`, `engine::backlog`).
+//!
 //! Critical entries are taken only when the keyspace holds nothing else. For `allkeys-cachet` the
 //! chosen candidate is scored again before it is deleted, because an entry that was hit since it
 //! entered the pool may no longer be the best victim.
@@ -82,6 +85,9 @@ impl Keyspace {
             if !over(&settings, self) {
                 return Ok(evicted);
             }
+            if over_memory(&settings, self) && self.compress_for_room(now_ms) {
+                continue;
+            }
             if settings.policy == Policy::NoEviction || !self.evict_one(&settings, now_ms) {
                 return match self.settle_empty() {
                     true => Ok(evicted),
@@ -98,14 +104,18 @@ impl Keyspace {
         if self.changes_paused(now_ms) {
             return 0;
         }
-        let mut evicted = 0;
-        while evicted < max {
+        let (mut evicted, mut compressed) = (0, 0);
+        while evicted + compressed < max {
             let _turn = self.evictions.one_at_a_time.lock_or_recover();
             let settings = self.eviction_settings();
-            if !over(&settings, self)
-                || settings.policy == Policy::NoEviction
-                || !self.evict_one(&settings, now_ms)
-            {
+            if !over(&settings, self) {
+                break;
+            }
+            if over_memory(&settings, self) && self.compress_for_room(now_ms) {
+                compressed += 1;
+                continue;
+            }
+            if settings.policy == Policy::NoEviction || !self.evict_one(&settings, now_ms) {
                 break;
             }
             evicted += 1;
@@ -419,9 +429,14 @@ impl Keyspace {
 }
 
 fn over(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
-    (settings.maxmemory > 0 && keyspace.used_memory() > settings.maxmemory)
+    over_memory(settings, keyspace)
         || (settings.maxmemory_keys > 0
             && keyspace.totals.keys.load(Ordering::Acquire) > settings.maxmemory_keys)
+}
+
+/// Over `maxmemory` (compressing helps; for `maxmemory-keys` only evicting does).
+fn over_memory(settings: &EvictionSettings, keyspace: &Keyspace) -> bool {
+    settings.maxmemory > 0 && keyspace.used_memory() > settings.maxmemory
 }
 
 /// Draws `settings.samples` live entries from random buckets of the shard's non-empty databases.

@@ -4,6 +4,7 @@
 //! multi-key commands lock theirs in ascending order, so two of them never deadlock.
 
 pub mod analytics;
+pub mod backlog;
 pub mod compress;
 pub mod dictionary;
 pub mod dump;
@@ -153,6 +154,7 @@ struct SharedSettings {
     changes_paused_until: AtomicU64,
     compression_level: AtomicU8,
     compression_min_size: AtomicUsize,
+    compression_backlog: AtomicUsize,
 }
 
 pub struct Keyspace {
@@ -173,6 +175,8 @@ pub struct Keyspace {
     pub regions: region::Regions,
     /// Per-prefix compression dictionaries (see `dictionary`).
     pub dictionaries: dictionary::Dictionaries,
+    /// Strings stored raw for the background compressor (see `backlog`): its totals and thread.
+    pub compressor: backlog::Compressor,
 }
 
 impl Keyspace {
@@ -193,6 +197,7 @@ impl Keyspace {
             sweeper: invalidate::Sweeper::default(),
             regions: region::Regions::default(),
             dictionaries: dictionary::Dictionaries::default(),
+            compressor: backlog::Compressor::default(),
         };
         keyspace.set_eviction_settings(EvictionSettings::default());
         keyspace.set_compression(compress::Settings::default());
@@ -235,6 +240,7 @@ impl Keyspace {
         compress::Settings {
             level: compress::Level::from_u8(s.compression_level.load(Ordering::Relaxed)),
             min_size: s.compression_min_size.load(Ordering::Relaxed),
+            backlog: s.compression_backlog.load(Ordering::Relaxed),
         }
     }
 
@@ -244,6 +250,8 @@ impl Keyspace {
             .store(settings.level as u8, Ordering::Relaxed);
         s.compression_min_size
             .store(settings.min_size, Ordering::Relaxed);
+        s.compression_backlog
+            .store(settings.backlog, Ordering::Relaxed);
     }
 
     /// The compressed strings of every database (INFO's compression section).
@@ -280,10 +288,12 @@ impl Keyspace {
             window: &mut shard.window,
             admission: &mut shard.admission,
             analytics: &mut shard.analytics,
+            backlog: &mut shard.backlog,
             db,
             totals: &self.totals,
             regions: &self.regions,
             dictionaries: &self.dictionaries,
+            compressor: &self.compressor,
             notices: &self.notices,
             settings: self.eviction_settings(),
             compression: self.compression(),

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use hashbrown::HashTable;
 
 use crate::engine::analytics::ShardAnalytics;
+use crate::engine::backlog::{Backlog, Compressor};
 use crate::engine::compress::{self, Footprint};
 use crate::engine::entry::{Entry, Prepared, Priority, TagList};
 use crate::engine::expire::HashesWithTtls;
@@ -230,6 +231,8 @@ pub struct Shard {
     pub admission: Vec<Newcomer>,
     /// Top keys and per-prefix hits/misses (see `engine::analytics`).
     pub analytics: ShardAnalytics,
+    /// Strings stored raw, waiting for the background compressor (see `engine::backlog`).
+    pub backlog: Backlog,
 }
 
 /// A key read from a snapshot, its entry built before its shard is locked
@@ -284,6 +287,7 @@ impl Shard {
             window: VecDeque::new(),
             admission: Vec::new(),
             analytics: ShardAnalytics::default(),
+            backlog: Backlog::default(),
         }
     }
 
@@ -315,10 +319,12 @@ pub struct DbShard<'a> {
     pub window: &'a mut VecDeque<Newcomer>,
     pub admission: &'a mut Vec<Newcomer>,
     pub analytics: &'a mut ShardAnalytics,
+    pub backlog: &'a mut Backlog,
     pub db: usize,
     pub totals: &'a Totals,
     pub regions: &'a Regions,
     pub dictionaries: &'a crate::engine::dictionary::Dictionaries,
+    pub compressor: &'a Compressor,
     pub notices: &'a Notices,
     pub settings: EvictionSettings,
     /// What a string written without `COMPRESS` is compressed with.
@@ -666,24 +672,28 @@ impl DbShard<'_> {
     }
 
     /// Inserts or replaces the entry for its key. Returns the entry it replaced, if any. A plain
-    /// string is compressed here (`compression-level`), so that no write path can miss it.
-    pub fn insert(&mut self, hash: u64, mut entry: Entry) -> Option<Entry> {
-        self.compress(&mut entry, self.compression);
-        self.insert_uncompressed(hash, entry)
+    /// string is compressed here or noted for the background compressor (`compression-level`,
+    /// `compression-backlog`), so that no write path can miss it.
+    pub fn insert(&mut self, hash: u64, entry: Entry) -> Option<Entry> {
+        self.insert_deciding(hash, entry, true)
     }
 
-    /// `insert` of a string whose compression was decided before the lock
-    /// (`Entry::prepare_string`: SET's hot path), so zstd does not run under it.
+    /// `insert` of a string built before the lock (`Entry::prepare_string`: SET's hot path),
+    /// whose compression was decided there, so zstd does not run under the lock, unless it was
+    /// built raw for this shard to decide (`Entry::prepare_raw`).
     pub fn insert_prepared(&mut self, hash: u64, prepared: Prepared) -> Option<Entry> {
-        let (entry, work) = prepared.into_parts();
+        let (entry, work, undecided) = prepared.into_parts();
         if let Some(work) = work {
             self.analytics.record_compression(entry.key(), work);
         }
-        self.insert_uncompressed(hash, entry)
+        self.insert_deciding(hash, entry, undecided)
     }
 
-    fn insert_uncompressed(&mut self, hash: u64, mut entry: Entry) -> Option<Entry> {
+    fn insert_deciding(&mut self, hash: u64, mut entry: Entry, decide: bool) -> Option<Entry> {
         self.region_defaults(&mut entry);
+        if decide {
+            self.compress_or_defer(hash, &mut entry);
+        }
         let old = self
             .expire_if_needed(hash, entry.key())
             .and_then(|index| self.remove_at(index));
@@ -694,8 +704,28 @@ impl DbShard<'_> {
     /// of INCR and friends), sparing a second lookup.
     pub fn insert_absent(&mut self, hash: u64, mut entry: Entry) {
         self.region_defaults(&mut entry);
-        self.compress(&mut entry, self.compression);
+        self.compress_or_defer(hash, &mut entry);
         self.insert_replacing(hash, entry, None);
+    }
+
+    /// A write's compression: the shard's backlog notes a string it would compress while the
+    /// backlog has room (the background compressor swaps the frame in soon after, `backlog`),
+    /// else the write compresses it now, as with `compression-backlog 0` (back-pressure: the
+    /// raw bytes waiting stay bounded). The entry is about to be placed, unchanged but for its
+    /// access state, so its `identity` is what the backlog finds it by.
+    fn compress_or_defer(&mut self, hash: u64, entry: &mut Entry) {
+        let settings = self.compression;
+        let waiting = entry
+            .plain_str()
+            .filter(|v| compress::eligible(v, settings));
+        if let Some(value) = waiting {
+            if self.compressor.reserve(value.len(), settings.backlog) {
+                self.backlog
+                    .push(self.db, hash, entry.identity(), value.len());
+                return;
+            }
+        }
+        self.compress(entry, settings);
     }
 
     /// A client's write into a region: without a TTL it gets the region's `default-ttl`, with

@@ -1,5 +1,6 @@
 //! Background work: the cron (`hz` times a second: rates, memory peak, eviction after a lowered
-//! limit, active expiry, giving back sparse tables) and the sweeper of invalidated keys.
+//! limit, active expiry, giving back sparse tables), the sweeper of invalidated keys, and the
+//! thread of the background compressor.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -96,6 +97,30 @@ pub async fn sweeper(server: Arc<Server>) {
                 break;
             }
             tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Starts the background compressor (`engine::backlog`) on a thread of its own in
+/// `SCHED_IDLE`: it compresses with the CPU the connections leave, never in their turn. (A
+/// preempted compressor holding a shard lock for its copy makes that shard's clients sleep,
+/// which idles the CPU and lets it run again: the inversion lasts one short copy.) `None` if
+/// the thread could not be started (logged): the backlog then fills once, its values wait for
+/// eviction to compress them, and every later write compresses its own.
+pub fn start_compressor(server: Arc<Server>) -> Option<std::thread::JoinHandle<()>> {
+    let started = std::thread::Builder::new()
+        .name("cachet-compress".into())
+        .spawn(move || {
+            if !crate::os::idle_thread_priority() {
+                crate::os::lower_thread_priority(19);
+            }
+            server.keyspace.run_compressor();
+        });
+    match started {
+        Ok(handle) => Some(handle),
+        Err(err) => {
+            tracing::warn!(%err, "the background compressor did not start");
+            None
         }
     }
 }

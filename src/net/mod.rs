@@ -208,6 +208,7 @@ pub async fn serve(
     let publisher = tokio::spawn(coherence::publisher(server.clone()));
     let links = tokio::spawn(coherence::link::supervise(server.clone()));
     let warm = tokio::spawn(warm::supervise(server.clone()));
+    let compressor = cron::start_compressor(server.clone());
     // systemd's Type=notify: the snapshot is loaded and the listeners are up. Without
     // NOTIFY_SOCKET this does nothing.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -244,6 +245,10 @@ pub async fn serve(
     let _ = cron.await;
     let _ = sweeper.await;
     let _ = publisher.await;
+    server.keyspace.compressor.stop();
+    if let Some(compressor) = compressor {
+        let _ = tokio::task::spawn_blocking(move || compressor.join()).await;
+    }
     let finishing = server.clone();
     let _ = tokio::task::spawn_blocking(move || persistence::finish_shutdown(&finishing)).await;
     if let Some(admin) = admin {

@@ -106,6 +106,7 @@ pub struct ConfigValues {
     pub hll_sparse_max_bytes: usize,
     pub compression_level: crate::engine::compress::Level,
     pub compression_min_size: usize,
+    pub compression_backlog: usize,
     pub compression_dict: bool,
     pub compression_dict_prefix_delimiter: String,
     pub compression_dict_size: usize,
@@ -164,6 +165,7 @@ impl ConfigValues {
         crate::engine::compress::Settings {
             level: self.compression_level,
             min_size: self.compression_min_size,
+            backlog: self.compression_backlog,
         }
     }
 
@@ -454,6 +456,7 @@ impl Default for ConfigValues {
             hll_sparse_max_bytes: 0,
             compression_level: Default::default(),
             compression_min_size: 0,
+            compression_backlog: 0,
             compression_dict: false,
             compression_dict_prefix_delimiter: String::new(),
             compression_dict_size: 0,

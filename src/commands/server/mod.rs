@@ -122,7 +122,10 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let (first, second) = (first as usize, second as usize);
         let mut locked = ctx.server.keyspace.lock_all();
         crate::state::multi::touch_swapped(ctx.server, &mut locked, first, second, ctx.now_ms);
-        locked.for_each(|shard| shard.dbs.swap(first, second));
+        locked.for_each(|shard| {
+            shard.dbs.swap(first, second);
+            shard.backlog.swap_dbs(first, second);
+        });
         ctx.server
             .keyspace
             .notices

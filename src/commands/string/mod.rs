@@ -241,21 +241,29 @@ pub(super) struct SetRequest<'a> {
 /// been replied already, whatever NX/XX/IFEQ decided. IFEQ (Valkey) sets nothing over a missing
 /// key and answers WRONGTYPE over another type, before NX/XX would be looked at.
 pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<bool, CmdError> {
-    // Compressed before the shard lock, so its other clients do not wait for zstd. A write that
-    // NX/XX/IFEQ then refuses wasted the attempt: those guard small values (locks, flags) more
-    // often than documents, and values under `compression-min-size` are not tried at all.
+    // Stored raw for the background compressor while its backlog has room (the shard decides,
+    // `engine::backlog`); else compressed before the shard lock, so its other clients do not
+    // wait for zstd. A write that NX/XX/IFEQ then refuses wasted the attempt: those guard small
+    // values (locks, flags) more often than documents, and values under
+    // `compression-min-size` are not tried at all. An explicit COMPRESS is done by the write.
+    let keyspace = &ctx.server.keyspace;
     let compression = match req.meta.and_then(|m| m.compress) {
-        Some(level) => Settings { level, min_size: 0 },
-        None => ctx.server.keyspace.compression(),
+        Some(level) => Settings::explicit(level),
+        None => keyspace.compression(),
     };
-    // The dictionary too: sampled and chosen here, out of the lock as well.
-    let dictionary =
-        ctx.server
-            .keyspace
+    let mut prepared = if compress::eligible(req.value, compression)
+        && keyspace
+            .compressor
+            .has_room(req.value.len(), compression.backlog)
+    {
+        Entry::prepare_raw(req.key, req.value)
+    } else {
+        // The dictionary too: sampled and chosen here, out of the lock as well.
+        let dictionary = keyspace
             .dictionaries
             .for_write(req.key, Some(req.value), compression);
-    let mut prepared =
-        Entry::prepare_string(req.key, req.value, compression, dictionary.as_deref());
+        Entry::prepare_string(req.key, req.value, compression, dictionary.as_deref())
+    };
     let out = &mut *ctx.out;
     ctx.server
         .keyspace

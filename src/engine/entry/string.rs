@@ -4,11 +4,14 @@
 
 use super::*;
 
-/// A string entry built by `Entry::prepare_string`, and the compression attempt it made (for
-/// the `stats-prefixes` figures, counted when it is stored).
+/// A string entry built by `Entry::prepare_string` (or `prepare_raw`), and the compression
+/// attempt it made (for the `stats-prefixes` figures, counted when it is stored).
 pub struct Prepared {
     entry: Entry,
     work: Option<compress::Work>,
+    /// Built raw by `prepare_raw`: the shard decides, as for any other write, whether the
+    /// background compressor takes it (`engine::backlog`) or the write compresses it.
+    undecided: bool,
 }
 
 impl Prepared {
@@ -17,8 +20,9 @@ impl Prepared {
         &mut self.entry
     }
 
-    pub fn into_parts(self) -> (Entry, Option<compress::Work>) {
-        (self.entry, self.work)
+    /// (entry, the attempt made before the lock, whether compression is still to decide).
+    pub fn into_parts(self) -> (Entry, Option<compress::Work>, bool) {
+        (self.entry, self.work, self.undecided)
     }
 }
 
@@ -62,17 +66,15 @@ impl Entry {
         if self.kind() != Kind::Str || self.is_compressed() {
             return None;
         }
-        // A value held in its own allocation (`Body::Value`) is not in the block: rebuilding
-        // the block alone would keep the old value beside a compressed flag.
         if self.spilled().is_some() {
             let (frame, work) =
                 compress::compress_with(self.payload(), settings, dictionary, <[u8]>::to_vec)?;
             if let Some(frame) = frame {
-                self.replace_payload(&frame);
-                self.set_flag(COMPRESSED, true);
+                self.install_frame(&frame);
             }
             return Some(work);
         }
+        // Built straight from the thread's frame buffer: one allocation, the entry's.
         let header = Header {
             compressed: true,
             ..self.header()
@@ -86,6 +88,35 @@ impl Entry {
             *self.block_mut() = block;
         }
         Some(work)
+    }
+
+    /// Stores `frame`, this plain string's bytes compressed (by `compress::compress_with`), in
+    /// place of them, keeping every header field (expiry, cost, priority, access state):
+    /// `compress_with`, and the background compressor's swap (`engine::backlog`).
+    pub fn install_frame(&mut self, frame: &[u8]) {
+        // A value held in its own allocation (`Body::Value`) is not in the block: rebuilding
+        // the block alone would keep the old value beside a compressed flag.
+        if self.spilled().is_some() {
+            self.replace_payload(frame);
+            self.set_flag(COMPRESSED, true);
+            return;
+        }
+        let header = Header {
+            compressed: true,
+            ..self.header()
+        };
+        let block = Entry::build(header, &self.block()[self.key_range()], frame);
+        *self.block_mut() = block;
+    }
+
+    /// A string entry stored as written, its compression left to the shard
+    /// (`DbShard::insert_prepared`): SET when the background compressor has room for it.
+    pub fn prepare_raw(key: &[u8], value: &[u8]) -> Prepared {
+        Prepared {
+            entry: Entry::new_string(key, value, 0),
+            work: None,
+            undecided: true,
+        }
     }
 
     /// A string entry with its compression already decided: made before the shard lock is
@@ -102,6 +133,7 @@ impl Entry {
             return Prepared {
                 entry: Entry::new_string(key, value, 0),
                 work: None,
+                undecided: false,
             };
         }
         let made = compress::compress_with(value, settings, dictionary, |frame| {
@@ -117,7 +149,11 @@ impl Entry {
             Some((None, work)) => (Entry::with_payload(key, value, Kind::Str, 0), Some(work)),
             None => (Entry::with_payload(key, value, Kind::Str, 0), None),
         };
-        Prepared { entry, work }
+        Prepared {
+            entry,
+            work,
+            undecided: false,
+        }
     }
 
     /// The bytes of a string `compress` may store as a frame: plain (not `raw`), not compressed.

@@ -70,10 +70,7 @@ fn a_compressed_string_keeps_its_flag_through_rebuilds_and_reads_whole() {
     use crate::engine::compress::{Level, Settings};
     let value = b"{\"field\":\"value\"}".repeat(100);
     let mut e = Entry::new_string(b"k", &value, 0);
-    e.compress(Settings {
-        level: Level::Fast,
-        min_size: 0,
-    });
+    e.compress(Settings::explicit(Level::Fast));
     assert!(e.is_compressed());
     assert_eq!((e.string_len(), e.encoding()), (value.len(), "raw"));
     // An expiry and a cost lay the block out again; the flag and frame must follow.
@@ -97,10 +94,7 @@ fn a_compressed_string_keeps_its_flag_through_rebuilds_and_reads_whole() {
     assert!(!bits.is_compressed());
     // Raw strings (edited ones) and integers are never compressed.
     let mut raw = Entry::new_raw_string(b"r", &value, 0);
-    raw.compress(Settings {
-        level: Level::Fast,
-        min_size: 0,
-    });
+    raw.compress(Settings::explicit(Level::Fast));
     assert!(!raw.is_compressed());
 }
 

@@ -191,7 +191,7 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "none",
         mutable: true,
         protected: false,
-        help: "zstd compression of string values of at least compression-min-size bytes: none (off), fast (zstd 1), default (zstd 3) or max (zstd 19). A value saving less than an eighth is stored raw; reads return the original bytes.",
+        help: "zstd compression of string values of at least compression-min-size bytes: none (off), fast (zstd -1), default (zstd 3) or max (zstd 19). A value saving less than an eighth is stored raw; reads return the original bytes.",
         get: |c| c.compression_level.name().to_string(),
         set: |c, a| {
             c.compression_level = compress::Level::parse(one(a)?.as_bytes())
@@ -208,6 +208,18 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| c.compression_min_size.to_string(),
         set: |c, a| {
             c.compression_min_size = memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "compression-backlog",
+        default: "64mb",
+        mutable: true,
+        protected: false,
+        help: "Raw bytes of written values that may wait for the background compressor: a write stores its value raw and a background thread compresses it soon after, off the request. When the backlog is full, a write compresses its value itself; under maxmemory, waiting values are compressed before keys are evicted. 0: every write compresses its value itself. CACHE.SET ... COMPRESS always does.",
+        get: |c| c.compression_backlog.to_string(),
+        set: |c, a| {
+            c.compression_backlog = memory(a, 0, i64::MAX as u64)?;
             Ok(())
         },
     },

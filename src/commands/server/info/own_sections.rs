@@ -17,6 +17,15 @@ pub(super) fn compression_section(info: &mut InfoText, server: &Server) {
     info.section("Compression");
     info.field("compression_level", settings.level.name());
     info.field("compression_min_size", settings.min_size);
+    // The background compressor (`engine::backlog`): values stored raw waiting for it, values it
+    // compressed, notes dropped (value changed first), notes taken to make room under maxmemory.
+    let backlog = server.keyspace.compressor.stats();
+    info.field("compression_backlog", settings.backlog);
+    info.field("compression_backlog_keys", backlog.keys);
+    info.field("compression_backlog_bytes", backlog.bytes);
+    info.field("compression_backlog_compressed", backlog.swapped);
+    info.field("compression_backlog_dropped", backlog.dropped);
+    info.field("compression_backlog_for_room", backlog.for_room);
     info.field("compressed_keys", held.keys);
     info.field("compressed_bytes_before", held.original);
     info.field("compressed_bytes_after", held.stored);
