@@ -43,6 +43,9 @@ impl Cluster {
             .iter()
             .map(|s| s.to_string())
             .collect();
+            // A bus port of its own: the default, the port + 10000, may be another socket's
+            // (the process then fails to start, as a flake of this test showed).
+            args.extend(["--cluster-port".to_string(), free_port().to_string()]);
             args.extend(extra.iter().map(|s| s.to_string()));
             nodes.push(ProcessNode::start(free_port(), args));
         }

@@ -213,7 +213,7 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     Directive {
         name: "compression-backlog",
-        default: "64mb",
+        default: "67108864",
         mutable: true,
         protected: false,
         help: "Raw bytes of written values that may wait for the background compressor: a write stores its value raw and a background thread compresses it soon after, off the request. When the backlog is full, a write compresses its value itself; under maxmemory, waiting values are compressed before keys are evicted. 0: every write compresses its value itself. CACHE.SET ... COMPRESS always does.",
