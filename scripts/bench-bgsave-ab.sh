@@ -19,8 +19,10 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 cd "$(dirname "$0")/.."
-# The same bytes as scripts/bench-snapshot.sh fills: its generator, taken from it.
-sed -n "/<<'PY'/,/^PY$/p" scripts/bench-snapshot.sh | sed '1d;$d' >"$W/gen.py"
+# The same bytes as scripts/bench-snapshot.sh fills: the generator of their library, taken from it
+# (sourcing the library would also start its own scratch directory and exit trap).
+sed -n "/<<'PY'/,/^PY$/p" scripts/lib/snapshot-servers.sh | sed '1d;$d' >"$W/gen.py"
+[ -s "$W/gen.py" ] || { echo "no generator found in scripts/lib/snapshot-servers.sh" >&2; exit 1; }
 python3 "$W/gen.py" "$KEYS" "$HASHES" >"$W/fill.resp"
 mkdir -p "$W/a" "$W/b"
 start() { # bin dir port [extra flags...]

@@ -25,8 +25,8 @@ start_named() { if [ "$1" = redis ]; then start redis "$REDIS_PORT"; else start 
 
 fill() { taskset -c "$LOAD_CPU" redis-cli -p "$1" --pipe <"$WORK/fill.resp" | tail -n 1; }
 
-p99() { # port → GET p99 in ms over $GETS requests of 50 clients
-  taskset -c "$LOAD_CPU" redis-benchmark -p "$1" -c 50 -n "$GETS" -r "$KEYS" -t get --csv 2>/dev/null \
+p99() { # port → GET p99 in ms over $GETS requests of 50 clients (at nice $NICE, as the servers)
+  nice -n "${NICE:-0}" taskset -c "$LOAD_CPU" redis-benchmark -p "$1" -c 50 -n "$GETS" -r "$KEYS" -t get --csv 2>/dev/null \
     | tail -n 1 | awk -F'"' '{print $14}'
 }
 
