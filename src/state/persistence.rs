@@ -29,10 +29,6 @@ const RETRY_DELAY_MS: u64 = 5_000;
 /// How much lower the background save's encoder runs than the connections' (nice steps), where
 /// `SCHED_IDLE` cannot be had.
 const BGSAVE_NICE: i32 = 10;
-/// How much lower the background save's copier runs than the connections' (nice steps): not
-/// `SCHED_IDLE`, so that a saturated server still finishes its copy (and drops the write log it
-/// keeps meanwhile).
-const BGSAVE_COPIER_NICE: i32 = 10;
 /// Write buffer of the snapshot file.
 const WRITE_BUFFER: usize = 1 << 20;
 
@@ -188,11 +184,6 @@ pub fn bgsave(server: &Server) -> Result<(), CmdError> {
     let spawned = std::thread::Builder::new()
         .name("cachet-bgsave".into())
         .spawn(move || {
-            // The copier (this thread) takes shard locks for a piece at a time, but at the
-            // connections' priority the scheduler let it run whole time slices between their
-            // turns: a GET waited for the rest of the slice (p99 2.4-4.7 ms during BGSAVE against
-            // 0.4 ms without, on one CPU). Lower, a waking connection thread preempts it.
-            crate::os::lower_thread_priority(BGSAVE_COPIER_NICE);
             let result = write_snapshot(&worker, true);
             let persistence = &worker.persistence;
             persistence

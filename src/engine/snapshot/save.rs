@@ -384,7 +384,12 @@ impl Keyspace {
                     stopped = true;
                     break;
                 }
-                let copy = self.copy_shard(index, PIECE_BUCKETS, &mut phases, || {});
+                // Between pieces the copier gives the CPU to whoever waits for it: at the
+                // connections' priority (so that it is never parked holding a shard lock) the
+                // scheduler otherwise let it run whole time slices between their turns, and a
+                // GET waited for the rest of the slice.
+                let copy =
+                    self.copy_shard(index, PIECE_BUCKETS, &mut phases, std::thread::yield_now);
                 let sending = Instant::now();
                 let sent = to_encoder.send(copy);
                 phases.blocked += sending.elapsed();
