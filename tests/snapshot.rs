@@ -845,9 +845,11 @@ fn the_load_logs_its_progress_and_what_it_loaded() {
         seconds * 1000.0 >= last.3 as f64,
         "{seconds} s, last progress {last:?}"
     );
+    // The same duration twice: whole milliseconds cut short, seconds rounded to three decimals,
+    // so they may differ by up to 1.5 ms (2042 ms and 2.043 s did).
     let elapsed = loaded[0]["elapsed_ms"].as_u64().unwrap() as f64;
     assert!(
-        (elapsed - seconds * 1000.0).abs() <= 1.0,
+        (elapsed - seconds * 1000.0).abs() <= 1.5,
         "{elapsed} ms, {seconds} s"
     );
     let _ = std::fs::remove_dir_all(dir);
