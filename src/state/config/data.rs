@@ -33,10 +33,15 @@ pub static DIRECTIVES: &[Directive] = &[
             if !words.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
+            // Redis's rule: seconds at least 1, changes at least 0 (`3600 0` saves every hour
+            // whatever changed); a word `strtoll` reads whole, so an empty one (what a NUL left)
+            // is 0.
+            let number = |w: &str| if w.is_empty() { Some(0) } else { w.parse::<i64>().ok() };
             let mut points = Vec::new();
             for pair in words.chunks(2) {
-                let parse = |w: &str| w.parse::<i64>().ok().filter(|n| *n >= 1);
-                match (parse(pair[0]), parse(pair[1])) {
+                let seconds = number(pair[0]).filter(|n| *n >= 1);
+                let changes = number(pair[1]).filter(|n| *n >= 0);
+                match (seconds, changes) {
                     (Some(seconds), Some(changes)) => points.push((seconds as u64, changes as u64)),
                     _ => return Err("Invalid save parameters".into()),
                 }
