@@ -241,8 +241,15 @@ impl Keyspace {
     /// Steps 2 and 3 for a note `take_pending` took: compresses with no lock held, then swaps
     /// the frame in if the value is unchanged.
     pub fn finish_pending(&self, taken: Taken, now_ms: u64) {
-        // Counted until here, so `keys` at 0 means every swap is done (what tests wait for).
-        self.compressor.release(taken.note.len);
+        let len = taken.note.len;
+        self.compress_and_swap(taken, now_ms);
+        // Counted until the swap is done (or given up), so `keys` at 0 means no swap is still
+        // to come: what tests wait for. (Released before the work, a test read the raw size
+        // of a value whose note was taken but whose frame was not swapped in yet.)
+        self.compressor.release(len);
+    }
+
+    fn compress_and_swap(&self, taken: Taken, now_ms: u64) {
         let Some((key, raw)) = taken.copy else {
             self.compressor.dropped.fetch_add(1, Ordering::Relaxed);
             return;
