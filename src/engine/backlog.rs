@@ -42,7 +42,8 @@ struct Note {
     db: usize,
     hash: u64,
     identity: usize,
-    /// The raw bytes counted against `compression-backlog` until the note is taken.
+    /// The raw bytes counted against `compression-backlog` until its value is swapped in (or
+    /// given up).
     len: usize,
 }
 

@@ -1,6 +1,7 @@
 //! The Prometheus tools the admin-port tests run: `prometheus-redis-exporter` as a child, and the
 //! official Python client (`python3-prometheus-client`) for its parsers. Included with
-//! `#[path = "common/prometheus.rs"] mod prometheus;` beside `fleet`.
+//! `#[path = "common/prometheus.rs"] mod prometheus;` beside `fleet`, in a test that has
+//! `mod common;` (whose `python_with` finds the interpreter).
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -61,16 +62,7 @@ impl Drop for Exporter {
 /// installs for the system's interpreter, which may not be the first python3 on PATH); its
 /// standard output.
 pub fn python(script: &str, input: &str) -> String {
-    let python = ["python3", "/usr/bin/python3"]
-        .into_iter()
-        .find(|python| {
-            Command::new(python)
-                .args(["-c", "import prometheus_client"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("python3-prometheus-client must be installed (.ci/run installs it)");
-    let mut child = Command::new(python)
+    let mut child = crate::common::python_with("prometheus_client")
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
