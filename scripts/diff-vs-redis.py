@@ -6,8 +6,8 @@
 # the raw replies byte for byte. Each difference is printed once, with a count, an example command,
 # both replies and where to find it again (`--trace N` replays that sequence printing everything).
 # Only what is legitimately server-specific is normalised: NORMALISED below (INFO, CLIENT LIST,
-# COMMAND DOCS, times, random picks, hash-table orders, SCAN cursors, the README's list encoding
-# names, the idle/seen/delivery times of stream replies), XADD's `*` IDs (the clock's),
+# COMMAND DOCS, times, random picks, hash-table orders, SCAN cursors, the idle/seen/delivery
+# times of stream replies), XADD's `*` IDs (the clock's),
 # client-side caching pushes (their timing), COMMAND GETKEYS of commands cachet lacks, and
 # ZRANK/ZREVRANK with WITHSCORE (README: Redis 7.2's form is accepted).
 #
@@ -479,9 +479,6 @@ def canonical(name, args, value):
         groups = [tuple(freeze(v) for v in items[1][i:i + step])
                   for i in range(0, len(items[1]), step)]
         return (b"scan", tuple(sorted(groups)))
-    if name == "object|encoding" and payload in (b"listpack", b"quicklist"):
-        # README: lists are named by size as Redis 7.2 does; 7.0 says quicklist for every list.
-        return (kind, b"listpack|quicklist")
     if name in ("client|kill", "client|unblock", "client|tracking", "client|getredir",
                 "client|trackinginfo") and kind == b":":
         # Client ids differ between the servers.

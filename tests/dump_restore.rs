@@ -19,11 +19,10 @@ fn bulk_payload(reply: &[u8]) -> Vec<u8> {
 
 /// Reads that show a value whatever its internal order: every member asked for in a fixed order.
 fn reads(kind: &str, key: &str, members: &[String]) -> Vec<Vec<String>> {
-    let mut out = vec![vec!["type".into(), key.into()]];
-    // Lists are the documented difference: cachet names a small one `listpack` as Redis 7.2 does.
-    if kind != "list" {
-        out.push(vec!["object".into(), "encoding".into(), key.into()]);
-    }
+    let mut out = vec![
+        vec!["type".into(), key.into()],
+        vec!["object".into(), "encoding".into(), key.into()],
+    ];
     let with = |cmd: &[&str]| -> Vec<String> {
         cmd.iter()
             .map(|s| s.to_string())

@@ -285,20 +285,17 @@ fn compare(redis: &mut Connection, cachet: &mut Connection, dbs: &[usize]) -> us
                 value(redis, &kind, key),
                 "{key} in db {db}"
             );
-            // Lists are the documented difference: cachet names a small list `listpack`.
-            if kind != "list" {
-                let want: String = redis::cmd("OBJECT")
-                    .arg("ENCODING")
-                    .arg(key)
-                    .query(redis)
-                    .unwrap();
-                let have: String = redis::cmd("OBJECT")
-                    .arg("ENCODING")
-                    .arg(key)
-                    .query(cachet)
-                    .unwrap();
-                assert_eq!(have, want, "OBJECT ENCODING {key} in db {db}");
-            }
+            let want: String = redis::cmd("OBJECT")
+                .arg("ENCODING")
+                .arg(key)
+                .query(redis)
+                .unwrap();
+            let have: String = redis::cmd("OBJECT")
+                .arg("ENCODING")
+                .arg(key)
+                .query(cachet)
+                .unwrap();
+            assert_eq!(have, want, "OBJECT ENCODING {key} in db {db}");
             let want: i64 = redis::cmd("PTTL").arg(key).query(redis).unwrap();
             let have: i64 = redis::cmd("PTTL").arg(key).query(cachet).unwrap();
             if want < 0 {

@@ -506,7 +506,6 @@ pub fn load_limits(server: &Server) -> LoadLimits {
                 max_listpack_entries: config.zset_max_listpack_entries,
                 max_listpack_value: config.zset_max_listpack_value,
             },
-            list_fill: config.list_max_listpack_size,
             max_intset_entries: config.set_max_intset_entries,
         },
         stream: NodeLimits {

@@ -103,7 +103,6 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let limits = RestoreLimits {
         hash: hash::limits(ctx),
         zset: zset::limits(ctx),
-        list_fill: list::fill(ctx.server),
         max_intset_entries: ctx.server.config.read().set_max_intset_entries,
     };
     let policy = ctx.server.keyspace.eviction_settings().policy;

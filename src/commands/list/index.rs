@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::commands::list::{fill, note, positive};
+use crate::commands::list::{note, positive};
 use crate::commands::{args, Ctx};
 use crate::engine::notice::class;
 use crate::engine::types::ListValue;
@@ -94,20 +94,16 @@ pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (key, value) = (&args[1], &args[3]);
     let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
     server
         .keyspace
         .with_key(db, key, ctx.now_ms, |view, hash| {
             let result = view.modify(hash, key, |entry| {
                 let list = entry.list_mut().ok_or(CmdError::WrongType)?;
                 let index = args::int(&args[2])?;
-                // Redis converts before it knows whether the index exists.
-                list.prepare_growth(fill, value.len(), 1);
                 let Some(at) = position(index, list.len()) else {
                     return Err(CmdError::IndexOutOfRange);
                 };
                 list.set(at, value);
-                list.after_shrink(fill);
                 Ok(())
             });
             match result {
@@ -133,14 +129,11 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
     let reply = server
         .keyspace
         .with_key(db, key, ctx.now_ms, |view, hash| {
             let result = view.modify(hash, key, |entry| {
                 let list = entry.list_mut().ok_or(CmdError::WrongType)?;
-                // Redis converts before it looks for the pivot, found or not.
-                list.prepare_growth(fill, value.len(), 1);
                 let Some(at) = list.iter().position(|e| e == &pivot[..]) else {
                     return Ok(-1);
                 };
@@ -166,7 +159,6 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (key, element) = (&args[1], &args[3]);
     let count = args::int(&args[2])?;
     let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
     let removed = server
         .keyspace
         .with_key(db, key, ctx.now_ms, |view, hash| {
@@ -174,7 +166,6 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 let list = entry.list_mut().ok_or(CmdError::WrongType)?;
                 let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
                 let removed = list.remove_matching(element, limit, count >= 0);
-                list.after_shrink(fill);
                 Ok((removed, list.len()))
             });
             match result {
@@ -200,7 +191,6 @@ pub fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let start = args::int(&args[2])?;
     let end = args::int(&args[3])?;
     let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
     server
         .keyspace
         .with_key(db, key, ctx.now_ms, |view, hash| {
@@ -210,7 +200,6 @@ pub fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     Some((start, end)) => list.trim(start, end),
                     None => list.trim(1, 0),
                 }
-                list.after_shrink(fill);
                 Ok(list.len())
             });
             if let Some(result) = result {

@@ -111,8 +111,7 @@ fn new_list_entry(key: &[u8], list: ListValue) -> Entry {
     Entry::new_collection(key, Collection::List(Box::new(list)), 0)
 }
 
-fn push_into(list: &mut ListValue, fill: i64, elements: &[Bytes], front: bool) {
-    list.prepare_push(fill, elements);
+fn push_into(list: &mut ListValue, elements: &[Bytes], front: bool) {
     for element in elements {
         if front {
             list.push_front(element);
@@ -125,13 +124,12 @@ fn push_into(list: &mut ListValue, fill: i64, elements: &[Bytes], front: bool) {
 fn push_generic(ctx: &mut Ctx<'_>, args: &[Bytes], front: bool, only_existing: bool) -> CmdResult {
     let (key, elements) = (&args[1], &args[2..]);
     let (server, db) = (ctx.server, ctx.client.db);
-    let fill = fill(server);
     let len = server
         .keyspace
         .with_key(db, key, ctx.now_ms, |view, hash| {
             let existing = view.modify(hash, key, |entry| {
                 let list = entry.list_mut().ok_or(CmdError::WrongType)?;
-                push_into(list, fill, elements, front);
+                push_into(list, elements, front);
                 Ok(list.len())
             });
             let len = match existing {
@@ -139,7 +137,7 @@ fn push_generic(ctx: &mut Ctx<'_>, args: &[Bytes], front: bool, only_existing: b
                 None if only_existing => return Ok(0),
                 None => {
                     let mut list = ListValue::new();
-                    push_into(&mut list, fill, elements, front);
+                    push_into(&mut list, elements, front);
                     let len = list.len();
                     view.insert_absent(hash, new_list_entry(key, list));
                     len
@@ -193,7 +191,6 @@ pub fn pop_core(
     reply: PopReply,
     out: &mut ReplyBuf,
 ) -> Result<Serve, CmdError> {
-    let fill = fill(server);
     server.keyspace.with_key(db, key, now_ms, |view, hash| {
         let popped = view.modify(hash, key, |entry| {
             let list = entry.list_mut().ok_or(CmdError::WrongType)?;
@@ -227,7 +224,6 @@ pub fn pop_core(
                     out.bulk(&element);
                 }
             }
-            list.after_shrink(fill);
             Ok(Some(list.len()))
         });
         match popped {
@@ -320,7 +316,6 @@ pub fn move_core(
     to_front: bool,
     out: &mut ReplyBuf,
 ) -> Result<Serve, CmdError> {
-    let fill = fill(server);
     let mut locked = server.keyspace.lock_keys([src, dst]);
     let Some((mut view, hash)) = locked.view(db, src, now_ms) else {
         return Ok(Serve::NotReady);
@@ -334,16 +329,13 @@ pub fn move_core(
         },
     }
     let take = |list: &mut ListValue| {
-        let element = if from_front {
+        if from_front {
             list.pop_front()
         } else {
             list.pop_back()
-        };
-        list.after_shrink(fill);
-        element
+        }
     };
     let put = |list: &mut ListValue, element: &[u8]| {
-        list.prepare_growth(fill, element.len(), 1);
         if to_front {
             list.push_front(element);
         } else {

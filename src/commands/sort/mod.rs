@@ -509,7 +509,6 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
             }
         }
         let items: Vec<&[u8]> = (0..values.len() as u32).map(|i| values.get(i)).collect();
-        list.prepare_push(super::list::fill(server), &items);
         for item in items {
             list.push_back(item);
         }

@@ -234,7 +234,6 @@ pub enum Restored {
 pub struct RestoreLimits {
     pub hash: HashLimits,
     pub zset: ZSetLimits,
-    pub list_fill: i64,
     pub max_intset_entries: usize,
 }
 
@@ -324,12 +323,9 @@ fn read_collection<S: Source>(
     let collection = match kind {
         TYPE_LIST => {
             let count = reader.count()?;
-            list_of(&strings(reader, count)?, limits.list_fill)
+            list_of(&strings(reader, count)?)
         }
-        TYPE_LIST_ZIPLIST => list_of(
-            &ziplist::decode_ziplist(&reader.string()?)?,
-            limits.list_fill,
-        ),
+        TYPE_LIST_ZIPLIST => list_of(&ziplist::decode_ziplist(&reader.string()?)?),
         TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             let nodes = reader.count()?;
             let mut elements = Vec::new();
@@ -355,7 +351,7 @@ fn read_collection<S: Source>(
                     _ => return Err(DumpError),
                 }
             }
-            list_of(&elements, limits.list_fill)
+            list_of(&elements)
         }
         TYPE_SET | TYPE_SET_INTSET | TYPE_SET_LISTPACK => {
             let members: Vec<Vec<u8>> = match kind {
@@ -591,9 +587,8 @@ fn listpack_items(blob: &[u8]) -> Result<Vec<Vec<u8>>, DumpError> {
     Ok(elements.into_iter().map(|e| e.to_vec()).collect())
 }
 
-fn list_of(elements: &[Vec<u8>], fill: i64) -> Collection {
+fn list_of(elements: &[Vec<u8>]) -> Collection {
     let mut list = ListValue::new();
-    list.prepare_push(fill, elements);
     for element in elements {
         list.push_back(element);
     }

@@ -4,7 +4,6 @@ fn limits() -> RestoreLimits {
     RestoreLimits {
         hash: HashLimits::default(),
         zset: ZSetLimits::default(),
-        list_fill: -2,
         max_intset_entries: 512,
     }
 }
@@ -19,7 +18,7 @@ fn round_trip(entry: &Entry) -> Entry {
 }
 
 fn list_entry(elements: &[Vec<u8>]) -> Entry {
-    Entry::new_collection(b"k", list_of(elements, -2), 0)
+    Entry::new_collection(b"k", list_of(elements), 0)
 }
 
 #[test]

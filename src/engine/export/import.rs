@@ -342,7 +342,6 @@ fn build(key: &[u8], kind: &str, value: Json, limits: LoadLimits) -> Result<Entr
     let RestoreLimits {
         hash: hash_limits,
         zset: zset_limits,
-        list_fill,
         max_intset_entries,
     } = limits.restore;
     let empty = || Err::<Entry, String>("value: an empty collection".into());
@@ -354,7 +353,6 @@ fn build(key: &[u8], kind: &str, value: Json, limits: LoadLimits) -> Result<Entr
                 return empty();
             }
             let mut list = ListValue::new();
-            list.prepare_push(list_fill, &elements);
             for element in &elements {
                 list.push_back(element);
             }

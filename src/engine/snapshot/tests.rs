@@ -15,7 +15,6 @@ fn limits() -> LoadLimits {
         restore: RestoreLimits {
             hash: HashLimits::default(),
             zset: ZSetLimits::default(),
-            list_fill: -2,
             max_intset_entries: 512,
         },
         stream: NodeLimits::default(),

@@ -10,19 +10,13 @@
 //! the nearer end, then one chunk. `memory()` is O(1): `chunk_bytes` is updated by every mutation
 //! with the chunks' real capacities, which are kept at jemalloc size classes.
 //!
-//! Encoding name: Redis 7.2+ keeps a small list as one `listpack` and converts it to a `quicklist`
-//! when the listpack would exceed `list-max-listpack-size` (negative: a byte budget of 4/8/16/32/64
-//! KiB; positive: an entry count, with an 8 KiB safety cap), and back when a shrinking command
-//! leaves it within half the limit. We track the listpack's byte size as Redis would encode it
-//! (`lp_entries`) to take the same decisions. Redis converts back only when the quicklist has a
-//! single node; we test the totals, which agree whenever the remaining elements fit one node.
-//! (Redis 7.0 reports `quicklist` for every list; 7.2 introduced the listpack form.)
+//! Encoding name: `quicklist` for every list, as Redis 7.0 reports (7.2 added a single-`listpack`
+//! form for small lists). `list-max-listpack-size` sizes the quicklist nodes DUMP writes.
 
 mod chunk;
 
 use std::collections::VecDeque;
 
-use crate::engine::listpack;
 use crate::engine::memory::alloc_size;
 use chunk::{decode_at, decode_before, packed_len, Chunk, CHUNK_BYTES};
 
@@ -31,8 +25,6 @@ use chunk::{decode_at, decode_before, packed_len, Chunk, CHUNK_BYTES};
 const SIZE_LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 /// With a count limit, a listpack still never grows past this (Redis's `SIZE_SAFETY_LIMIT`).
 const SIZE_SAFETY_LIMIT: usize = 8192;
-/// An empty listpack: 4-byte total size, 2-byte count, end marker.
-const LISTPACK_EMPTY: usize = 7;
 #[derive(Debug, Default)]
 pub struct ListValue {
     chunks: VecDeque<Chunk>,
@@ -40,9 +32,6 @@ pub struct ListValue {
     /// Allocator bytes of the chunk buffers (the chunk array's own slots are read from its
     /// capacity).
     chunk_bytes: usize,
-    /// Sum of the listpack encodings of the elements (without the listpack header).
-    lp_entries: usize,
-    quicklist: bool,
 }
 
 impl Clone for ListValue {
@@ -65,8 +54,6 @@ impl Clone for ListValue {
             chunks,
             len: self.len,
             chunk_bytes,
-            lp_entries: self.lp_entries,
-            quicklist: self.quicklist,
         }
     }
 }
@@ -82,7 +69,7 @@ fn limits(fill: i64) -> (usize, usize) {
 }
 
 /// Whether a listpack of `bytes` holding `count` elements is past what `fill`
-/// (`list-max-listpack-size`) allows one listpack or quicklist node.
+/// (`list-max-listpack-size`) allows one quicklist node.
 pub fn exceeds_node(fill: i64, bytes: usize, count: usize) -> bool {
     let (size_limit, count_limit) = limits(fill);
     if size_limit != usize::MAX {
@@ -100,11 +87,7 @@ impl ListValue {
     }
 
     pub fn encoding(&self) -> &'static str {
-        if self.quicklist {
-            "quicklist"
-        } else {
-            "listpack"
-        }
+        "quicklist"
     }
 
     pub fn len(&self) -> usize {
@@ -128,53 +111,6 @@ impl ListValue {
                 .iter()
                 .map(|c| alloc_size(c.buf.capacity()))
                 .sum::<usize>()
-    }
-
-    fn listpack_bytes(&self) -> usize {
-        LISTPACK_EMPTY + self.lp_entries
-    }
-
-    /// Before adding elements whose raw lengths total `add_bytes`: converts to a quicklist if the
-    /// listpack would outgrow `fill` (Redis's `listTypeTryConvertListpack`, which also adds raw
-    /// lengths rather than encoded sizes).
-    pub fn prepare_growth(&mut self, fill: i64, add_bytes: usize, add_count: usize) {
-        if !self.quicklist
-            && exceeds_node(
-                fill,
-                self.listpack_bytes() + add_bytes,
-                self.len() + add_count,
-            )
-        {
-            self.quicklist = true;
-        }
-    }
-
-    /// Before pushing `elements`: `prepare_growth` for them.
-    pub fn prepare_push<T: AsRef<[u8]>>(&mut self, fill: i64, elements: &[T]) {
-        let bytes = elements.iter().map(|e| e.as_ref().len()).sum();
-        self.prepare_growth(fill, bytes, elements.len());
-    }
-
-    /// After removing elements: back to a listpack when within half the limit (Redis's
-    /// `listTypeTryConvertQuicklist` with `shrinking`).
-    pub fn after_shrink(&mut self, fill: i64) {
-        if !self.quicklist {
-            return;
-        }
-        let (size_limit, count_limit) = limits(fill);
-        let size_limit = if size_limit == usize::MAX {
-            size_limit
-        } else {
-            size_limit / 2
-        };
-        let count_limit = if count_limit == usize::MAX {
-            count_limit
-        } else {
-            count_limit / 2
-        };
-        if self.listpack_bytes() <= size_limit && self.len() <= count_limit {
-            self.quicklist = false;
-        }
     }
 
     /// Runs `f` on chunk `index`, accounting for any change of its buffer's capacity.
@@ -250,16 +186,6 @@ impl ListValue {
         None
     }
 
-    fn added(&mut self, element: &[u8]) {
-        self.len += 1;
-        self.lp_entries += listpack::str_size(element);
-    }
-
-    fn removed(&mut self, element: &[u8]) {
-        self.len -= 1;
-        self.lp_entries -= listpack::str_size(element);
-    }
-
     pub fn push_front(&mut self, element: &[u8]) {
         let full = self
             .chunks
@@ -270,7 +196,7 @@ impl ListValue {
             self.chunks.push_front(Chunk::default());
         }
         self.edit(0, |c| c.insert_at(0, element));
-        self.added(element);
+        self.len += 1;
     }
 
     pub fn push_back(&mut self, element: &[u8]) {
@@ -287,7 +213,7 @@ impl ListValue {
             let end = c.buf.len();
             c.insert_at(end, element)
         });
-        self.added(element);
+        self.len += 1;
     }
 
     pub fn pop_front(&mut self) -> Option<Box<[u8]>> {
@@ -333,16 +259,11 @@ impl ListValue {
         let Some((ci, within)) = self.locate(index) else {
             return false;
         };
-        let old = self.edit(ci, |c| {
+        self.edit(ci, |c| {
             let at = c.offset_of(within);
-            let old = c.remove_at(at);
+            c.remove_at(at);
             c.insert_at(at, element);
-            old
         });
-        if let Some(old) = old {
-            self.lp_entries =
-                self.lp_entries - listpack::str_size(&old) + listpack::str_size(element);
-        }
         self.split_if_large(ci);
         true
     }
@@ -362,7 +283,7 @@ impl ListValue {
             let at = c.offset_of(within);
             c.insert_at(at, element)
         });
-        self.added(element);
+        self.len += 1;
         self.split_if_large(ci);
     }
 
@@ -376,17 +297,14 @@ impl ListValue {
         if self.chunks.get(ci).is_some_and(|c| c.count == 0) {
             self.remove_chunk(ci);
         }
-        self.removed(&element);
+        self.len -= 1;
         Some(element)
     }
 
     /// Keeps `start..=end` (or nothing when `start > end`), dropping the rest. O(removed).
     pub fn trim(&mut self, start: usize, end: usize) {
         if start > end || start >= self.len {
-            *self = ListValue {
-                quicklist: self.quicklist,
-                ..ListValue::default()
-            };
+            *self = ListValue::default();
             return;
         }
         let end = end.min(self.len - 1);
@@ -400,10 +318,8 @@ impl ListValue {
                 return;
             };
             if (first.count as usize) <= n {
-                let lp: usize = ChunkIter::new(first).map(listpack::str_size).sum();
                 n -= first.count as usize;
                 self.len -= first.count as usize;
-                self.lp_entries -= lp;
                 self.remove_chunk(0);
             } else {
                 for _ in 0..n {
@@ -420,10 +336,8 @@ impl ListValue {
                 return;
             };
             if (last.count as usize) <= n {
-                let lp: usize = ChunkIter::new(last).map(listpack::str_size).sum();
                 n -= last.count as usize;
                 self.len -= last.count as usize;
-                self.lp_entries -= lp;
                 self.remove_chunk(self.chunks.len() - 1);
             } else {
                 for _ in 0..n {
@@ -469,10 +383,7 @@ impl ListValue {
         if removed == 0 {
             return 0;
         }
-        let mut kept = ListValue {
-            quicklist: self.quicklist,
-            ..ListValue::default()
-        };
+        let mut kept = ListValue::default();
         for (candidate, dropped) in self.iter().zip(drop) {
             if !dropped {
                 kept.push_back(candidate);
@@ -480,33 +391,6 @@ impl ListValue {
         }
         *self = kept;
         removed
-    }
-}
-
-/// The elements of one chunk, front to back.
-struct ChunkIter<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> ChunkIter<'a> {
-    fn new(chunk: &'a Chunk) -> Self {
-        ChunkIter {
-            buf: &chunk.buf,
-            at: 0,
-        }
-    }
-}
-
-impl<'a> Iterator for ChunkIter<'a> {
-    type Item = &'a [u8];
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.at >= self.buf.len() {
-            return None;
-        }
-        let (range, next) = decode_at(self.buf, self.at);
-        self.at = next;
-        self.buf.get(range)
     }
 }
 
@@ -569,29 +453,6 @@ impl ExactSizeIterator for Iter<'_> {}
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn converts_by_count_and_back_at_half() {
-        let mut list = ListValue::new();
-        for i in 0..4 {
-            list.prepare_push(4, &[b"x"]);
-            list.push_back(format!("e{i}").as_bytes());
-        }
-        assert_eq!(list.encoding(), "listpack");
-        list.prepare_push(4, &[b"x"]);
-        list.push_back(b"x");
-        assert_eq!(list.encoding(), "quicklist");
-        list.pop_back();
-        list.after_shrink(4);
-        assert_eq!(list.encoding(), "quicklist");
-        list.pop_back();
-        list.pop_back();
-        list.after_shrink(4);
-        assert_eq!(list.encoding(), "listpack");
-        assert_eq!(list.memory(), list.recount_memory());
-    }
-
     mod model {
         use super::super::*;
         use proptest::prelude::*;
@@ -638,28 +499,24 @@ mod tests {
 
         proptest! {
             #[test]
-            fn behaves_like_a_vecdeque(ops in prop::collection::vec(op(), 0..300), fill in -3i64..6) {
+            fn behaves_like_a_vecdeque(ops in prop::collection::vec(op(), 0..300)) {
                 let mut list = ListValue::new();
                 let mut model: VecDeque<Vec<u8>> = VecDeque::new();
                 for op in ops {
                     match op {
                         Op::PushFront(e) => {
-                            list.prepare_push(fill, &[&e]);
                             list.push_front(&e);
                             model.push_front(e);
                         }
                         Op::PushBack(e) => {
-                            list.prepare_push(fill, &[&e]);
                             list.push_back(&e);
                             model.push_back(e);
                         }
                         Op::PopFront => {
                             prop_assert_eq!(list.pop_front().map(|e| e.to_vec()), model.pop_front());
-                            list.after_shrink(fill);
                         }
                         Op::PopBack => {
                             prop_assert_eq!(list.pop_back().map(|e| e.to_vec()), model.pop_back());
-                            list.after_shrink(fill);
                         }
                         Op::Set(i, e) => {
                             let in_range = i < model.len();
@@ -684,7 +541,6 @@ mod tests {
                                 model.truncate(b + 1);
                                 model.drain(..a);
                             }
-                            list.after_shrink(fill);
                         }
                         Op::RemoveMatching(e, limit, from_head) => {
                             let mut removed = 0;
@@ -725,8 +581,6 @@ mod tests {
                     prop_assert_eq!(list.len(), model.len());
                     prop_assert!(list.iter().eq(model.iter().map(|e| &e[..])));
                     prop_assert_eq!(list.memory(), list.recount_memory());
-                    let lp: usize = model.iter().map(|e| listpack::str_size(e)).sum();
-                    prop_assert_eq!(list.lp_entries, lp);
                 }
             }
         }

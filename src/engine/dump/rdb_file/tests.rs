@@ -8,7 +8,6 @@ fn options(now_ms: u64) -> LoadOptions {
         limits: RestoreLimits {
             hash: HashLimits::default(),
             zset: ZSetLimits::default(),
-            list_fill: -2,
             max_intset_entries: 512,
         },
         now_ms,
