@@ -222,6 +222,31 @@ fn blocked_xreadgroup_as_redis() {
         &["xreadgroup group g a block 0 streams s >"],
         &["set s x"],
     );
+    // An entry added and deleted again leaves the stream's last ID past the group's, yet there
+    // is nothing to deliver: Redis blocks (its own stream-cgroups.tcl, issue #5299), and once
+    // woken serves what the next XADD brings, or an empty reply when that entry went too.
+    let ran_dry = [
+        "xgroup create s g $ mkstream",
+        "xadd s 666 f v",
+        "xdel s 666",
+    ];
+    blocked_then_woken(
+        &ran_dry,
+        &["xreadgroup group g a block 0 streams s >"],
+        &["xadd s 667 f v"],
+    );
+    let delivered_then_deleted = [
+        "xgroup create s g $ mkstream",
+        "xadd s 666 f v",
+        "xreadgroup group g a streams s >",
+        "xadd s 667 f v",
+        "xdel s 667",
+    ];
+    blocked_then_woken(
+        &delivered_then_deleted,
+        &["xreadgroup group g a block 0 streams s >"],
+        &["multi", "xadd s 668 f v", "xdel s 668", "exec"],
+    );
     blocked_then_woken(
         &setup,
         &[
@@ -230,6 +255,47 @@ fn blocked_xreadgroup_as_redis() {
         ],
         &["xadd s 2 f v", "xadd s 3 f v"],
     );
+}
+
+/// A blocked XREADGROUP answered NOGROUP when its group is destroyed counts as one failed call,
+/// as Redis's `updateStatsOnUnblock` counts it, besides the error reply.
+#[test]
+fn a_blocked_read_answered_an_error_is_a_failed_call() {
+    let d = Differential::start();
+    let mut stats = Vec::new();
+    for port in [d.redis.port, d.cachet.port()] {
+        let connect = || RawClient {
+            stream: TcpStream::connect(("127.0.0.1", port)).expect("connect"),
+        };
+        let mut other = connect();
+        call(&mut other, "xgroup create s g $ mkstream");
+        call(&mut other, "config resetstat");
+        let mut waiter = connect();
+        send(&mut waiter, "xreadgroup group g a block 0 streams s >");
+        fleet::wait_until("the client to block", || blocked_count(&mut other) == 1);
+        call(&mut other, "xgroup destroy s g");
+        assert!(waiter.read_reply().starts_with(b"-NOGROUP"));
+        let info = String::from_utf8_lossy(&call(&mut other, "info all")).into_owned();
+        let line = |prefix: &str| {
+            info.lines()
+                .find(|l| l.starts_with(prefix))
+                .map(|l| {
+                    l.split(",usec=").next().unwrap_or(l).to_string()
+                        + &l[l.find(",rejected").unwrap_or(l.len())..]
+                })
+                .unwrap_or_default()
+        };
+        stats.push([
+            line("cmdstat_xreadgroup:"),
+            line("errorstat_NOGROUP:"),
+            line("total_error_replies:"),
+        ]);
+    }
+    assert_eq!(
+        stats[0][0],
+        "cmdstat_xreadgroup:calls=1,rejected_calls=0,failed_calls=1"
+    );
+    assert_eq!(stats[1], stats[0]);
 }
 
 /// What Redis 7.0 does when the key of a blocked read goes (checked against redis-server): a

@@ -256,7 +256,12 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                             }
                         };
                         match blocked.wait(server, closed).await {
-                            Unblocked::Reply(reply) => out.raw(&reply),
+                            Unblocked::Reply(reply) => {
+                                if reply.first() == Some(&b'-') {
+                                    crate::commands::observe::failed_after_block(server, &args);
+                                }
+                                out.raw(&reply);
+                            }
                             Unblocked::Close => {
                                 client.close_after_reply = true;
                                 break;

@@ -247,7 +247,22 @@ pub fn block_on(
     timeout: Option<Duration>,
     serve: ServeFn,
 ) -> CmdResult {
-    if try_keys(ctx, keys, args, serve)? {
+    block_on_after(ctx, keys, args, timeout, serve, serve)
+}
+
+/// `block_on` for a command whose tries before blocking take its own synchronous rule rather
+/// than the one that serves it once a key is signalled (`try_now`): Redis serves a blocked
+/// XREADGROUP `>` when the stream's last ID passes the group's, even if that entry was deleted
+/// since, but serves it at once only if a live entry does.
+pub fn block_on_after(
+    ctx: &mut Ctx<'_>,
+    keys: &[Bytes],
+    args: &[Bytes],
+    timeout: Option<Duration>,
+    try_now: ServeFn,
+    serve: ServeFn,
+) -> CmdResult {
+    if try_keys(ctx, keys, args, try_now)? {
         return Ok(());
     }
     if ctx.client.in_exec {
@@ -258,7 +273,7 @@ pub fn block_on(
     let mut registry = blocking.lock();
     // Raised before the second try, so a push that the try misses records its key (module doc).
     blocking.waiting.fetch_add(1, Ordering::SeqCst);
-    match try_keys(ctx, keys, args, serve) {
+    match try_keys(ctx, keys, args, try_now) {
         Ok(false) => {}
         done => {
             blocking.waiting.fetch_sub(1, Ordering::SeqCst);

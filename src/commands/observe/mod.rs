@@ -140,6 +140,18 @@ pub fn slots_named(name: &[u8]) -> Vec<usize> {
     }
 }
 
+/// A blocked command's reply arrived and was an error: it failed, though its call was counted
+/// as a success when it blocked.
+pub fn failed_after_block(server: &Server, args: &[Bytes]) {
+    let Some(spec) = args.first().and_then(|name| super::lookup(name)) else {
+        return;
+    };
+    let slot = slot_of(spec);
+    server
+        .metrics
+        .with_thread(slot_names().len(), |thread| thread.failed_after_block(slot));
+}
+
 /// A reading of the command clock, before the handler runs.
 #[inline]
 pub fn start() -> u64 {

@@ -472,6 +472,7 @@ pub fn xreadgroup(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let blocked = Blocked {
         block: read.block,
         count: read.count,
+        try_now: serve_live_entries,
         serve: serve_blocked,
     };
     reply_or_block(ctx, keys, served, &body, blocked, |count| {
@@ -493,9 +494,32 @@ pub fn xreadgroup(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     })
 }
 
-/// Serves a blocked XREADGROUP from `key`: new entries past the group's last ID (Redis compares
-/// the stream's last ID, so entries deleted since can make an empty reply, as in Redis).
+/// Serves a blocked XREADGROUP from `key` once the key was signalled: new entries past the group's
+/// last ID when the stream's last ID is past it (Redis compares the stream's last ID, so entries
+/// deleted since can make an empty reply, as in Redis).
 fn serve_blocked(ctx: &mut Ctx<'_>, key: &Bytes, stored: &[Bytes]) -> Result<Serve, CmdError> {
+    serve_new_entries(ctx, key, stored, Ready::LastId)
+}
+
+/// The tries just before an XREADGROUP blocks: as its synchronous path, only when a live entry
+/// is past the group's last ID (after `XADD` and `XDEL` of that entry it blocks, as in Redis).
+fn serve_live_entries(ctx: &mut Ctx<'_>, key: &Bytes, stored: &[Bytes]) -> Result<Serve, CmdError> {
+    serve_new_entries(ctx, key, stored, Ready::LiveEntry)
+}
+
+/// What makes a stream worth serving a waiting XREADGROUP `>` from.
+#[derive(Clone, Copy)]
+enum Ready {
+    LastId,
+    LiveEntry,
+}
+
+fn serve_new_entries(
+    ctx: &mut Ctx<'_>,
+    key: &Bytes,
+    stored: &[Bytes],
+    ready: Ready,
+) -> Result<Serve, CmdError> {
     let read = parse_group_read(stored, ctx.now_ms)?;
     let now = ctx.now_ms as i64;
     let mut body = ReplyBuf::frame(ctx.out.protocol, 256);
@@ -507,9 +531,12 @@ fn serve_blocked(ctx: &mut Ctx<'_>, key: &Bytes, stored: &[Bytes]) -> Result<Ser
                 let Some(stream) = entry.stream_mut() else {
                     return Err(stream_err(StreamError::StreamKeyGone));
                 };
-                let last_id = stream.last_id;
+                let newest = match ready {
+                    Ready::LastId => Some(stream.last_id),
+                    Ready::LiveEntry => stream.entries().last_valid_id(),
+                };
                 let served = stream.with_group(&read.group, |group, entries| {
-                    if last_id <= group.last_id {
+                    if newest.is_none_or(|newest| newest <= group.last_id) {
                         return None;
                     }
                     let (consumer, created) = group.lookup_or_create(&read.consumer, now);

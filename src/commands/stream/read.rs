@@ -161,6 +161,7 @@ pub fn xread(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let blocked = Blocked {
         block: read.block,
         count: read.count,
+        try_now: serve_blocked,
         serve: serve_blocked,
     };
     // Stored for the serving side: `$` resolved, the count it will be served with.
@@ -178,10 +179,12 @@ pub fn xread(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// How a read that served nothing waits: BLOCK's milliseconds (`None`: it does not), COUNT (0:
-/// none), and what serves it once a key it waits on changes.
+/// none), what may serve it just before it blocks, and what serves it once a key it waits on
+/// changes.
 pub(super) struct Blocked {
     pub block: Option<u64>,
     pub count: usize,
+    pub try_now: ServeFn,
     pub serve: ServeFn,
 }
 
@@ -221,7 +224,14 @@ pub(super) fn reply_or_block(
         blocked.count
     };
     let timeout = (block > 0).then(|| Duration::from_millis(block));
-    blocking::block_on(ctx, keys, &stored(count), timeout, blocked.serve)
+    blocking::block_on_after(
+        ctx,
+        keys,
+        &stored(count),
+        timeout,
+        blocked.try_now,
+        blocked.serve,
+    )
 }
 
 /// Serves a blocked XREAD from `key` (its stored arguments: `xread count N streams keys ids`).

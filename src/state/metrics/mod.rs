@@ -85,6 +85,14 @@ impl ThreadMetrics {
         }
     }
 
+    /// A command counted as a call when it blocked answered an error once unblocked (its stream
+    /// or group went, CLIENT UNBLOCK ... ERROR): Redis's `updateStatsOnUnblock` with errors.
+    pub fn failed_after_block(&self, slot: usize) {
+        if let Some(command) = self.commands.get(slot) {
+            bump(&command.failed, 1);
+        }
+    }
+
     /// A command ran (Redis's `call`): its time, whether it failed, and its latency sample when
     /// `histogram` (`latency-tracking`).
     pub fn called(&self, slot: usize, nanos: u64, failed: bool, histogram: bool) {
