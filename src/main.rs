@@ -267,17 +267,11 @@ fn main() {
             .unwrap_or(1),
         n => n,
     };
-    // One thread needs no work stealing: the single-threaded scheduler wakes tasks without
-    // cross-thread queues, which is what a server pinned to one CPU wants.
-    let mut builder = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    if threads > 1 {
-        builder.worker_threads(threads);
-    }
-    let runtime = builder
+    // Multi-threaded even with one worker: a script past `busy-reply-threshold` hands its worker
+    // to a fresh thread (`block_in_place`), which the single-threaded scheduler cannot, so the
+    // others are answered BUSY and SCRIPT KILL reaches an endless script on one CPU too.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
         .enable_all()
         .build()
         .unwrap_or_else(|e| fatal(&format!("runtime: {e}")));

@@ -352,6 +352,34 @@ fn wait_busy(raw: &mut RawClient) -> Vec<u8> {
     }
 }
 
+/// A server with one worker thread (the default on one CPU): the script past the threshold gives
+/// that worker up, so the others are answered BUSY and SCRIPT KILL stops an endless script, where
+/// a single-threaded scheduler left the whole server spinning in it.
+#[test]
+fn one_worker_thread_still_answers_busy_and_script_kill() {
+    let node = fleet::ProcessNode::start(
+        fleet::free_port(),
+        ["--threads", "1", "--busy-reply-threshold", "50"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let connect = || {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", node.port)).expect("connect");
+        // A server stuck in the script would leave a read waiting forever.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        RawClient { stream }
+    };
+    let mut runner = connect();
+    let mut other = connect();
+    send_eval(&mut runner, "while 1 do end");
+    wait_busy(&mut other);
+    assert_eq!(call(&mut other, &["SCRIPT", "KILL"]), b"+OK\r\n");
+    assert!(reply_within(&mut runner).starts_with(b"-ERR Script killed by user"));
+    assert_eq!(call(&mut runner, &["PING"]), b"+PONG\r\n");
+}
+
 #[test]
 fn busy_script_kill_and_unkillable() {
     let server = TestServer::start();

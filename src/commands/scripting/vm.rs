@@ -254,6 +254,9 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<ml
     lua.set_hook(
         HookTriggers::new().every_nth_instruction(KILL_CHECK_INSTRUCTIONS),
         move |_, _| {
+            if killed.busy() {
+                hand_off_worker();
+            }
             if killed.killed() {
                 Err(raise_text(LuaText::Killed.text().as_bytes()))
             } else if killed.load_expired() {
@@ -272,6 +275,18 @@ pub fn build(run: Arc<RunState>, functions: bool) -> mlua::Result<(Vm, Option<ml
         },
         switch,
     ))
+}
+
+/// A script past `busy-reply-threshold` gives its runtime worker to another thread for the rest
+/// of its run, so the connections that worker serves are answered BUSY and can SCRIPT KILL it
+/// (Redis's `processEventsWhileBlocked`); with one worker, nobody else would run. Once handed
+/// off, the thread has no worker left to give, and tokio makes a second call a plain call.
+fn hand_off_worker() {
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_threaded {
+        tokio::task::block_in_place(|| ());
+    }
 }
 
 /// `{err = "CODE message"}` as Redis's `luaPushErrorBuff` makes it: a leading `-` means the text
