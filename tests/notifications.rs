@@ -3,6 +3,8 @@
 //! for the same script (recorded with `notify-keyspace-events KEA` and `PSUBSCRIBE __key*__:*`).
 
 mod common;
+#[path = "common/fleet.rs"]
+mod fleet;
 
 use std::time::{Duration, Instant};
 
@@ -118,6 +120,71 @@ const EXPECTED: &[(&str, &str)] = &[
     ("__keyevent@0__:del", "z3"),
     ("__keyevent@0__:del", "z4"),
 ];
+
+/// The events `SCRIPT` publishes under `flags` on the server at `port`, until none comes for a
+/// moment.
+fn events_of_script(port: u16, flags: &str) -> Vec<(String, String)> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("notify-keyspace-events")
+        .arg(flags)
+        .query(&mut con)
+        .unwrap();
+    let mut sub_con = client.get_connection().unwrap();
+    let mut pubsub = sub_con.as_pubsub();
+    pubsub.psubscribe("__key*__:*").unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    for line in SCRIPT {
+        let mut cmd = redis::cmd(line.split(' ').next().unwrap());
+        for arg in line.split(' ').skip(1) {
+            cmd.arg(arg);
+        }
+        let _: redis::Value = cmd.query(&mut con).unwrap();
+    }
+    let mut seen = Vec::new();
+    while let Ok(msg) = pubsub.get_message() {
+        let payload: String = msg.get_payload().unwrap();
+        seen.push((msg.get_channel_name().to_string(), payload));
+    }
+    seen
+}
+
+/// `n` (not part of `A`): a `new` event for every key a command creates, before the command's own
+/// event, as redis-server publishes them for the same script; none from `A` alone.
+#[test]
+fn new_key_events_match_redis() {
+    let redis = fleet::RedisServer::start();
+    let cachet = TestServer::start();
+    for flags in ["KEn", "KEAn"] {
+        let want = events_of_script(redis.port, flags);
+        assert!(want
+            .iter()
+            .any(|(channel, _)| channel == "__keyevent@0__:new"));
+        let _: () = redis::cmd("FLUSHALL").query(&mut cachet.client()).unwrap();
+        assert_eq!(events_of_script(cachet.port(), flags), want, "{flags}");
+        let mut redis_con = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let _: () = redis::cmd("FLUSHALL").query(&mut redis_con).unwrap();
+    }
+    // A creation is not a change of its own: the dirty count moves once per write.
+    let mut con = cachet.client();
+    let dirty = |con: &mut redis::Connection| {
+        common::info_u64(con, "persistence", "rdb_changes_since_last_save")
+    };
+    let before = dirty(&mut con);
+    let _: () = redis::cmd("SET")
+        .arg("fresh")
+        .arg("1")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(dirty(&mut con), before + 1);
+}
 
 #[test]
 fn keyevent_stream_matches_redis() {

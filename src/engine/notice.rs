@@ -8,6 +8,7 @@
 //! must never lock a shard.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::engine::labels::{Dependencies, Names};
@@ -105,6 +106,9 @@ pub struct Notices {
     pub tag_shards: TagShards,
     /// Label names, one copy each for every shard's tag and dependency indexes.
     pub names: Names,
+    /// Whether a key's creation is announced (`new`, the `n` of `notify-keyspace-events`): off,
+    /// a write that creates a key costs one load more, not a notice nobody reads.
+    new_keys: AtomicBool,
 }
 
 impl Notices {
@@ -115,6 +119,19 @@ impl Notices {
             dependencies: Dependencies::default(),
             tag_shards: TagShards::new(shards, databases),
             names: Names::default(),
+            new_keys: AtomicBool::new(false),
+        }
+    }
+
+    pub fn announce_new_keys(&self, on: bool) {
+        self.new_keys.store(on, Ordering::Relaxed);
+    }
+
+    /// A key was created in `db` (Redis's `dbAdd`; a load from a file is not a creation), before
+    /// the notice of the command that created it, as Redis orders them.
+    pub fn new_key(&self, db: usize, key: &[u8]) {
+        if self.new_keys.load(Ordering::Relaxed) {
+            self.key(db, key, class::NEW, "new");
         }
     }
 
@@ -128,7 +145,7 @@ impl Notices {
         // stay valid.
         if let Target::Key(key) = notice.target {
             if !matches!(notice.event, "expire" | "persist")
-                && notice.class & class::REWRITTEN == 0
+                && notice.class & (class::REWRITTEN | class::NEW) == 0
                 && !KEEP_DEPENDENTS.with(Cell::get)
             {
                 self.dependencies.key_changed(notice.db, key);

@@ -785,6 +785,9 @@ impl DbShard<'_> {
                 entry.set_lfu(old.lfu());
             }
         }
+        if old.is_none() {
+            self.notices.new_key(self.db, entry.key());
+        }
         self.place(hash, entry, old.is_none());
         self.sync_totals();
         old

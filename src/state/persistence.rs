@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::time::Instant;
 
 use crate::engine::dump::RestoreLimits;
-use crate::engine::notice::{Notice, NoticeSink};
+use crate::engine::notice::{class, Notice, NoticeSink};
 use crate::engine::now_ms;
 use crate::engine::snapshot::{self, Header, LoadLimits, SnapshotError};
 use crate::engine::types::hash::HashLimits;
@@ -101,8 +101,11 @@ impl Default for Persistence {
 }
 
 impl NoticeSink for Persistence {
-    fn notice(&self, _notice: &Notice<'_>) {
-        self.dirty.fetch_add(1, Ordering::Relaxed);
+    fn notice(&self, notice: &Notice<'_>) {
+        // A creation comes with the write that made it, which counts.
+        if notice.class & class::NEW == 0 {
+            self.dirty.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -173,12 +173,14 @@ fn rename_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], nx: bool) -> Result
     let Some(entry) = view.remove(hash, src) else {
         return Err(CmdError::NoSuchKey);
     };
-    view.notify(src, class::GENERIC, "rename_from");
     let moved = entry.into_renamed(dst);
     if let Some((mut view, hash)) = locked.view(db, dst, now) {
         view.insert(hash, moved);
-        view.notify(dst, class::GENERIC, "rename_to");
     }
+    // Both after the destination is in place (its `new` comes first), as Redis announces them.
+    let notices = &ctx.server.keyspace.notices;
+    notices.key(db, src, class::GENERIC, "rename_from");
+    notices.key(db, dst, class::GENERIC, "rename_to");
     Ok(true)
 }
 
@@ -252,10 +254,10 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let moved = !keyspace.view(&mut shard, dst_db, now).contains(hash, key)
         && match keyspace.view(&mut shard, src_db, now).remove(hash, key) {
             Some(entry) => {
+                keyspace.view(&mut shard, dst_db, now).insert(hash, entry);
                 keyspace
                     .notices
                     .key(src_db, key, class::GENERIC, "move_from");
-                keyspace.view(&mut shard, dst_db, now).insert(hash, entry);
                 keyspace.notices.key(dst_db, key, class::GENERIC, "move_to");
                 true
             }
