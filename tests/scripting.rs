@@ -59,6 +59,16 @@ fn errors_and_edge_cases_answer_as_redis() {
         "#!lua flags=no-writes,allow-oom\nreturn 2",
         &["0"],
     );
+    // Reads may not block from a script: Redis keeps an error for it (stream-cgroups.tcl).
+    diff.check_str(&["XADD", "s", "1-1", "f", "v"]);
+    diff.check_str(&["XGROUP", "CREATE", "s", "g", "$"]);
+    for call in [
+        "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')",
+        "return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS','s','>')",
+        "return redis.pcall('xread','COUNT',1,'STREAMS','s','0')",
+    ] {
+        eval(&mut diff, call, &["1", "s"]);
+    }
     // errors raised by the script, with Redis's "script: ..., on ..." context
     for script in [
         "return a",

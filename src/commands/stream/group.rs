@@ -420,6 +420,7 @@ fn serve_stream(
 /// XREADGROUP GROUP group consumer [COUNT count] [BLOCK ms] [NOACK] STREAMS key ... id ...
 pub fn xreadgroup(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let read = parse_group_read(argv, ctx.now_ms)?;
+    super::read::refuse_block_in_script(ctx, argv, read.block)?;
     let keys = &argv[read.keys_at..read.keys_at + read.streams];
     let id_args = &argv[read.keys_at + read.streams..];
     // Per key: its type, its group, then its ID, as in Redis. `None` stands for `>`.

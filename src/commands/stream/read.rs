@@ -135,6 +135,7 @@ fn reply_stream(
 /// XREAD [COUNT count] [BLOCK milliseconds] STREAMS key ... id ...
 pub fn xread(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let read = parse_args(argv, ctx.now_ms)?;
+    refuse_block_in_script(ctx, argv, read.block)?;
     let keys = &argv[read.keys_at..read.keys_at + read.streams];
     let id_args = &argv[read.keys_at + read.streams..];
     // Each key's type is checked before its ID is read, key by key, as in Redis.
@@ -176,6 +177,22 @@ pub fn xread(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         stored.extend(ids.iter().map(|id| Bytes::from(id.to_text())));
         stored
     })
+}
+
+/// A script may not ask a read to block (Redis keeps this error for Lua's sake, where other
+/// blocking commands simply do not block inside a script).
+pub(super) fn refuse_block_in_script(
+    ctx: &Ctx<'_>,
+    argv: &[Bytes],
+    block: Option<u64>,
+) -> Result<(), CmdError> {
+    if block.is_none() || !(ctx.client.in_exec && ctx.server.scripting.run.running()) {
+        return Ok(());
+    }
+    let mut message = b"ERR ".to_vec();
+    message.extend_from_slice(&argv[0]);
+    message.extend_from_slice(b" command is not allowed with BLOCK option from scripts");
+    Err(CmdError::Raw(message))
 }
 
 /// How a read that served nothing waits: BLOCK's milliseconds (`None`: it does not), COUNT (0:
