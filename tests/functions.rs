@@ -91,6 +91,14 @@ fn load_errors_answer_as_redis() {
     }
     // FCALL
     diff.check_str(&["FCALL", "echo_key", "0"]);
+    // Function names compare without case across libraries (Redis's functions.tcl), not within.
+    diff.check_str(&["FCALL", "ECHO_KEY", "1", "k1"]);
+    diff.check_str(&["FCALL_RO", "Echo_Key", "1", "k1"]);
+    diff.check_str(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=other\nredis.register_function('ECHO_KEY', function() return 1 end)",
+    ]);
     diff.check_str(&["FCALL", "echo_key", "2", "only"]);
     diff.check_str(&["FCALL", "echo_key", "-1"]);
     diff.check_str(&["FCALL", "echo_key", "x"]);

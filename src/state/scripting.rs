@@ -83,14 +83,56 @@ pub struct Library {
 pub struct FunctionsVm {
     pub vm: Vm,
     pub libraries: BTreeMap<Box<str>, Library>,
-    /// Function name → its library's name.
-    pub index: HashMap<Box<str>, Box<str>>,
+    /// Function name, ASCII lower-cased → its library's name and the name as registered. FCALL
+    /// finds a function whatever the case and two libraries may not hold `f` and `F`, as Redis's
+    /// global function dict compares names without case (a library's own list keeps case).
+    index: HashMap<Box<str>, (Box<str>, Box<str>)>,
 }
 
 impl FunctionsVm {
+    pub fn new(vm: Vm) -> FunctionsVm {
+        FunctionsVm {
+            vm,
+            libraries: BTreeMap::new(),
+            index: HashMap::new(),
+        }
+    }
+
     pub fn function(&self, name: &str) -> Option<(&Library, &FunctionDef)> {
-        let library = self.libraries.get(self.index.get(name)?)?;
-        Some((library, library.functions.get(name)?))
+        let (library, registered) = self.index.get(&*name.to_ascii_lowercase())?;
+        let library = self.libraries.get(library)?;
+        Some((library, library.functions.get(registered)?))
+    }
+
+    /// The library holding a function of this name, whatever its case.
+    pub fn owner(&self, function: &str) -> Option<&str> {
+        self.index
+            .get(&*function.to_ascii_lowercase())
+            .map(|(library, _)| &**library)
+    }
+
+    /// Lists a library's functions in the global index (its libraries entry is the caller's).
+    pub fn index_library(&mut self, library: &Library) {
+        for function in library.functions.keys() {
+            self.index.insert(
+                function.to_ascii_lowercase().into(),
+                (library.name.clone(), function.clone()),
+            );
+        }
+    }
+
+    pub fn unindex_library(&mut self, library: &Library) {
+        for function in library.functions.keys() {
+            self.index.remove(&*function.to_ascii_lowercase());
+        }
+    }
+
+    pub fn clear_index(&mut self) {
+        self.index.clear();
+    }
+
+    pub fn indexed(&self) -> usize {
+        self.index.len()
     }
 
     /// Bytes of the libraries' code and names (INFO's `used_memory_functions`, approximately).
@@ -260,7 +302,7 @@ impl Scripting {
         let (bytes, functions, libraries, code) = match vm {
             Some(vm) => (
                 vm.vm.lua.used_memory(),
-                vm.index.len(),
+                vm.indexed(),
                 vm.libraries.len(),
                 vm.code_bytes(),
             ),

@@ -9,7 +9,6 @@
 //! libraries move between redis-server and cachet both ways.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use mlua::{ChunkMode, Value, Variadic};
@@ -52,11 +51,7 @@ fn functions_vm(slot: &mut Option<FunctionsVm>, ctx: &Ctx<'_>) -> Result<(), Cmd
         let vm = built.map_err(|e| {
             CmdError::Script(ScriptError::Failed(format!("ERR {e}").into_bytes().into()))
         })?;
-        *slot = Some(FunctionsVm {
-            vm,
-            libraries: BTreeMap::new(),
-            index: Default::default(),
-        });
+        *slot = Some(FunctionsVm::new(vm));
     }
     Ok(())
 }
@@ -293,8 +288,8 @@ fn load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(LOAD_TIMEOUT_MS),
     )?;
     for function in library.functions.keys() {
-        let owner = fvm.index.get(function);
-        if owner.is_some_and(|owner| **owner != *name) {
+        let owner = fvm.owner(function);
+        if owner.is_some_and(|owner| *owner != *name) {
             return Err(load_error(format!("Function {function} already exists")));
         }
     }
@@ -330,16 +325,12 @@ fn build_library(
 
 fn unlink(fvm: &mut FunctionsVm, name: &str) -> Option<Library> {
     let old = fvm.libraries.remove(name)?;
-    for function in old.functions.keys() {
-        fvm.index.remove(function);
-    }
+    fvm.unindex_library(&old);
     Some(old)
 }
 
 fn link(fvm: &mut FunctionsVm, library: Library) {
-    for function in library.functions.keys() {
-        fvm.index.insert(function.clone(), library.name.clone());
-    }
+    fvm.index_library(&library);
     fvm.libraries.insert(library.name.clone(), library);
 }
 
@@ -401,7 +392,8 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         let library = build_library(fvm, &server.scripting.run, name, code, None)?;
         for function in library.functions.keys() {
-            if restored.iter().any(|l| l.functions.contains_key(function)) {
+            let taken = |l: &Library| l.functions.keys().any(|f| f.eq_ignore_ascii_case(function));
+            if restored.iter().any(taken) {
                 return Err(load_error(format!("Function {function} already exists")));
             }
         }
@@ -412,7 +404,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     if policy == RestorePolicy::Flush {
         fvm.libraries.clear();
-        fvm.index.clear();
+        fvm.clear_index();
     } else {
         for library in &restored {
             if fvm.libraries.contains_key(&library.name) && policy == RestorePolicy::Append {
@@ -424,11 +416,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let replaced = |owner: &str| restored.iter().any(|l| *l.name == *owner);
         for library in &restored {
             for function in library.functions.keys() {
-                if fvm
-                    .index
-                    .get(function)
-                    .is_some_and(|owner| !replaced(owner))
-                {
+                if fvm.owner(function).is_some_and(|owner| !replaced(owner)) {
                     return Err(CmdError::Script(ScriptError::RestoreFunctionExists(
                         function.as_bytes().into(),
                     )));
@@ -456,9 +444,7 @@ fn delete(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(library) = fvm.libraries.remove(name.as_ref()) else {
         return Err(CmdError::Script(ScriptError::LibraryNotFound));
     };
-    for function in library.functions.keys() {
-        fvm.index.remove(function);
-    }
+    fvm.unindex_library(&library);
     ctx.server.scripting.publish_functions(Some(fvm));
     ctx.out.ok();
     Ok(())
