@@ -129,7 +129,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.server
             .keyspace
             .notices
-            .tag_shards
+            .labels
             .swap_dbs(first, second);
         // Announced before the shards are released, as FLUSHDB's.
         for db in [first, second] {
