@@ -86,16 +86,22 @@ fn index_view(keyspace: &Keyspace, now: u64) -> BTreeMap<String, BTreeSet<Vec<u8
 fn listed_without_carrier(keyspace: &Keyspace) -> Vec<(String, u64)> {
     let mut listed = Vec::new();
     for tag in TAGS {
-        keyspace.notices.labels.with(LabelKind::Tag, 0, tag.as_bytes(), |label| {
-            label.walk(0, usize::MAX, |hash| listed.push((tag, hash)));
-        });
+        keyspace
+            .notices
+            .labels
+            .with(LabelKind::Tag, 0, tag.as_bytes(), |label| {
+                label.walk(0, usize::MAX, |hash| listed.push((tag, hash)));
+            });
     }
     let mut wrong = Vec::new();
     for (tag, hash) in listed {
         let shard = keyspace.lock_shard(keyspace.shard_of_hash(hash));
-        let carries = shard.dbs.get(0).is_some_and(|table| table.map.iter().any(|e| {
-            cachet::engine::hash_key(e.key()) == hash && e.tags().iter().any(|t| **t == *tag.as_bytes())
-        }));
+        let carries = shard.dbs.get(0).is_some_and(|table| {
+            table.map.iter().any(|e| {
+                cachet::engine::hash_key(e.key()) == hash
+                    && e.tags().iter().any(|t| **t == *tag.as_bytes())
+            })
+        });
         if !carries {
             wrong.push((tag.to_string(), hash));
         }

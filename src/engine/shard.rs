@@ -577,7 +577,9 @@ impl DbShard<'_> {
         self.table.compressed.apply(entry.compressed_sizes(), true);
         if after_bytes != before_bytes && entry.has_labels() {
             for tag in entry.tags() {
-                self.notices.labels.resize(self.db, tag, before_bytes, after_bytes);
+                self.notices
+                    .labels
+                    .resize(self.db, tag, before_bytes, after_bytes);
             }
         }
         let has_expiry = entry.has_expiry();
@@ -925,7 +927,10 @@ impl DbShard<'_> {
     /// Calls `f` on the live entry of this key hash carrying the label, if there is one; an
     /// expired or invalidated one is deleted, as SCAN does (TAG.KEYS, TAG.SCAN).
     pub fn labelled(&mut self, hash: u64, kind: LabelKind, name: &[u8], f: impl FnOnce(&Entry)) {
-        let Some(index) = self.table.map.find_bucket_index(hash, |e| carries(e, hash, kind, name))
+        let Some(index) = self
+            .table
+            .map
+            .find_bucket_index(hash, |e| carries(e, hash, kind, name))
         else {
             return;
         };
@@ -951,7 +956,10 @@ impl DbShard<'_> {
             return false;
         }
         let (kind, name) = (taken.kind, &taken.name[..]);
-        let found = self.table.map.find_bucket_index(hash, |e| carries(e, hash, kind, name));
+        let found = self
+            .table
+            .map
+            .find_bucket_index(hash, |e| carries(e, hash, kind, name));
         let Some(entry) = found.and_then(|index| self.remove_at(index)) else {
             return false;
         };
@@ -1074,10 +1082,7 @@ impl DbShard<'_> {
                 return self.table.map.get_bucket(index);
             }
         }
-        self.table
-            .map
-            .iter()
-            .find(|e| self.is_live(e))
+        self.table.map.iter().find(|e| self.is_live(e))
     }
 }
 

@@ -71,18 +71,10 @@ impl Label {
         self.keys.buckets()
     }
 
-    /// Visits the set in bucket order from `cursor`; returns the next cursor or `None` at the end.
-    pub fn walk(&self, cursor: usize, count: usize, mut f: impl FnMut(u64)) -> Option<usize> {
-        let buckets = self.keys.buckets();
-        let (mut index, mut seen) = (cursor, 0);
-        while index < buckets && seen < count {
-            if let Some(hash) = self.keys.bucket(index) {
-                f(hash);
-                seen += 1;
-            }
-            index += 1;
-        }
-        (index < buckets).then_some(index)
+    /// Visits the set from `cursor` (a bucket of its table; a small set is visited whole);
+    /// returns the next cursor or `None` at the end.
+    pub fn walk(&self, cursor: usize, count: usize, f: impl FnMut(u64)) -> Option<usize> {
+        self.keys.walk(cursor, count, f)
     }
 
     /// The name's bytes are the interner's (`Names`); the record holds a pointer to them.
@@ -118,7 +110,8 @@ impl Taken {
     pub fn flatten(&mut self, shard_mask: usize) {
         if self.set.len() > 0 {
             std::mem::take(&mut self.set).drain_into(&mut self.keys);
-            self.keys.sort_unstable_by_key(|&h| shard_of_hash(h, shard_mask));
+            self.keys
+                .sort_unstable_by_key(|&h| shard_of_hash(h, shard_mask));
         }
     }
 }
@@ -336,11 +329,8 @@ impl LabelIndex {
             return false;
         };
         let hash = hash_key(entry.key());
-        let stale = |kind, names: &[Name]| {
-            names
-                .iter()
-                .any(|name| self.stale_in(kind, id, name, hash))
-        };
+        let stale =
+            |kind, names: &[Name]| names.iter().any(|name| self.stale_in(kind, id, name, hash));
         stale(LabelKind::Tag, entry.tags()) || stale(LabelKind::Parent, entry.parents())
     }
 
@@ -353,19 +343,29 @@ impl LabelIndex {
         let name_hash = label_hash(name);
         let table = self.records(kind).stripe(name_hash).lock_or_recover();
         table
-            .find(record_hash(id, name_hash), |l| l.id == id && *l.name == *name)
+            .find(record_hash(id, name_hash), |l| {
+                l.id == id && *l.name == *name
+            })
             .is_some_and(|l| l.pending > 0 && !l.keys.contains(key_hash))
     }
 
     /// Appends the shards holding keys of the labels to `out` (unsorted, repeated). False when a
     /// label has more than `LISTED_MAX_KEYS` keys: then every shard must be locked.
-    pub fn shards(&self, kind: LabelKind, db: usize, names: &[&[u8]], out: &mut Vec<usize>) -> bool {
+    pub fn shards(
+        &self,
+        kind: LabelKind,
+        db: usize,
+        names: &[&[u8]],
+        out: &mut Vec<usize>,
+    ) -> bool {
         for name in names {
             let listed = self.with(kind, db, name, |label| {
                 if label.len() > LISTED_MAX_KEYS {
                     return false;
                 }
-                label.walk(0, usize::MAX, |h| out.push(shard_of_hash(h, self.shard_mask)));
+                label.walk(0, usize::MAX, |h| {
+                    out.push(shard_of_hash(h, self.shard_mask))
+                });
                 true
             });
             if listed == Some(false) {
@@ -442,8 +442,7 @@ impl LabelIndex {
             let records = self.records(kind);
             for stripe in records.stripes.iter() {
                 let mut table = stripe.lock_or_recover();
-                let before = table_memory(&table)
-                    + table.iter().map(Label::memory).sum::<usize>();
+                let before = table_memory(&table) + table.iter().map(Label::memory).sum::<usize>();
                 table.retain(|label| {
                     if !ids.contains(&label.id) {
                         return true;

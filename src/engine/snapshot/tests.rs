@@ -176,7 +176,12 @@ fn a_keyspace_round_trips_with_its_metadata_and_accounting() {
         let (mut tags, mut parents) = (0, 0);
         labels.for_each(LabelKind::Tag, 0, |l| tags += l.len());
         labels.for_each(LabelKind::Parent, 0, |l| parents += l.len());
-        (labels.count(LabelKind::Tag), labels.count(LabelKind::Parent), tags, parents)
+        (
+            labels.count(LabelKind::Tag),
+            labels.count(LabelKind::Parent),
+            tags,
+            parents,
+        )
     };
     assert!(matches!(indexed(&loaded), (1, 1, 1.., 1..)));
     assert_eq!(indexed(&loaded), indexed(&keyspace));
