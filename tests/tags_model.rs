@@ -23,7 +23,12 @@ enum Op {
     Invalidate(usize),
     Sweep,
     Squeeze(usize),
+    /// Tags `BULK` keys of their own with one tag: more than an invalidation sweeps inline or
+    /// lists the shards of, so it locks every shard and queues the sweeper.
+    Bulk(usize),
 }
+
+const BULK: u8 = 80;
 
 fn op() -> impl Strategy<Value = Op> {
     let key = 0u8..24;
@@ -39,7 +44,12 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..TAGS.len()).prop_map(Op::Invalidate),
         1 => Just(Op::Sweep),
         1 => (4usize..20).prop_map(Op::Squeeze),
+        1 => (0usize..TAGS.len()).prop_map(Op::Bulk),
     ]
+}
+
+fn bulk_key(k: u8) -> Vec<u8> {
+    format!("bulk:{k}").into_bytes()
 }
 
 fn key(k: u8) -> Vec<u8> {
@@ -60,17 +70,43 @@ fn tag_list(tags: &[usize]) -> Box<[Name]> {
 /// Tag → keys, as the index lists them (live entries only, through TAG.KEYS's own path).
 fn index_view(keyspace: &Keyspace, now: u64) -> BTreeMap<String, BTreeSet<Vec<u8>>> {
     let mut seen: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
-    keyspace.for_each_shard(|_, shard| {
-        let mut view = keyspace.view(shard, 0, now);
-        for tag in TAGS {
-            view.label_keys(LabelKind::Tag, tag.as_bytes(), 0, usize::MAX, |entry| {
-                seen.entry(tag.to_string())
-                    .or_default()
-                    .insert(entry.key().to_vec());
-            });
-        }
-    });
+    for tag in TAGS {
+        let label = (LabelKind::Tag, tag.as_bytes());
+        keyspace.label_keys(0, label, 0, usize::MAX, now, |entry| {
+            seen.entry(tag.to_string())
+                .or_default()
+                .insert(entry.key().to_vec());
+        });
+    }
     seen
+}
+
+/// Key hashes the index lists under a tag whose entry does not carry it (or is absent and was not
+/// taken by an invalidation): must be none.
+fn listed_without_carrier(keyspace: &Keyspace) -> Vec<(String, u64)> {
+    let mut listed = Vec::new();
+    for tag in TAGS {
+        keyspace
+            .notices
+            .labels
+            .with(LabelKind::Tag, 0, tag.as_bytes(), |label| {
+                label.walk(0, usize::MAX, |hash| listed.push((tag, hash)));
+            });
+    }
+    let mut wrong = Vec::new();
+    for (tag, hash) in listed {
+        let shard = keyspace.lock_shard(keyspace.shard_of_hash(hash));
+        let carries = shard.dbs.get(0).is_some_and(|table| {
+            table.map.iter().any(|e| {
+                cachet::engine::hash_key(e.key()) == hash
+                    && e.tags().iter().any(|t| **t == *tag.as_bytes())
+            })
+        });
+        if !carries {
+            wrong.push((tag.to_string(), hash));
+        }
+    }
+    wrong
 }
 
 /// Tag → keys, from the live entries themselves.
@@ -143,6 +179,16 @@ proptest! {
                     invalidated.extend(carriers);
                 }
                 Op::Sweep => keyspace.sweep_all(),
+                Op::Bulk(t) => {
+                    for k in 0..BULK {
+                        keyspace.with_key(0, &bulk_key(k), now, |view, hash| {
+                            let mut entry = Entry::new_string(&bulk_key(k), b"v", 0);
+                            entry.set_meta(CacheMeta { tags: Some(tag_list(&[t])), ..CacheMeta::default() });
+                            view.insert(hash, entry);
+                        });
+                        invalidated.remove(&bulk_key(k));
+                    }
+                }
                 Op::Squeeze(limit) => {
                     keyspace.set_eviction_settings(EvictionSettings { maxmemory_keys: limit, ..Default::default() });
                     let _ = keyspace.evict_to_limit(now);
@@ -150,6 +196,9 @@ proptest! {
                 }
             }
             prop_assert_eq!(index_view(&keyspace, now), carried(&keyspace, now));
+            prop_assert_eq!(listed_without_carrier(&keyspace), vec![]);
+            let labels = &keyspace.notices.labels;
+            prop_assert_eq!(labels.memory(), labels.recount());
             for k in &invalidated {
                 let readable = keyspace.with_key(0, k, now, |view, hash| view.read(hash, k).is_some());
                 prop_assert!(!readable, "{} readable after its tag was invalidated", String::from_utf8_lossy(k));
@@ -157,30 +206,21 @@ proptest! {
         }
         keyspace.sweep_all();
         prop_assert_eq!(keyspace.sweeper.backlog.load(std::sync::atomic::Ordering::Relaxed), 0);
-        // The label indexes' byte counts equal a recount.
-        let mut counts = Vec::new();
-        keyspace.for_each_shard(|_, shard| {
-            for table in shard.dbs.iter() {
-                counts.push((table.tags.memory(), table.tags.recount()));
-            }
-        });
-        for (kept, recounted) in counts {
-            prop_assert_eq!(kept, recounted);
-        }
-        // Each name is interned once, held by exactly the indexes that list a label of it, and
-        // its bytes are counted once.
+        // Swept: nothing is pending, and the index's byte count equals a recount.
+        let labels = &keyspace.notices.labels;
+        prop_assert_eq!(labels.pending(), 0);
+        prop_assert_eq!(labels.memory(), labels.recount());
+        // Each name is interned once, held by exactly the records of it, and its bytes are
+        // counted once.
         let names = &keyspace.notices.names;
         prop_assert_eq!(names.memory(), names.recount());
         for tag in TAGS {
-            let mut holders = 0;
-            keyspace.for_each_shard(|_, shard| {
-                holders += shard.dbs.iter().filter(|t| t.tags.get(tag.as_bytes()).is_some()).count();
-            });
-            prop_assert_eq!(names.holders(tag.as_bytes()) as usize, holders);
+            prop_assert_eq!(names.holders(tag.as_bytes()) as usize, labels.records_named(tag.as_bytes()));
         }
-        // Once every key is gone, so is every name.
+        // Once every key is gone, so is every name and every record.
         drop(keyspace.take_tables(None));
         keyspace.sweep_all();
         prop_assert!(names.is_empty() && names.memory() == 0, "{} names left", names.len());
+        prop_assert_eq!((labels.memory(), labels.count(LabelKind::Tag)), (0, 0));
     }
 }

@@ -301,11 +301,11 @@ impl DbShard<'_> {
     /// the `raw` bytes the frame was made from; accounted as any change of the entry's size,
     /// with no notice and no access. Returns whether it did.
     pub fn swap_frame(&mut self, hash: u64, key: &[u8], raw: &[u8], frame: &[u8]) -> bool {
-        let table = &*self.table;
-        let unchanged = table
+        let unchanged = self
+            .table
             .map
             .find(hash, |e| e.key() == key)
-            .is_some_and(|e| table.is_live(e, self.now_ms) && e.plain_str() == Some(raw));
+            .is_some_and(|e| self.is_live(e) && e.plain_str() == Some(raw));
         unchanged
             && self
                 .rewrite(hash, key, |entry| entry.install_frame(frame))

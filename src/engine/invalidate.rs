@@ -1,6 +1,7 @@
 //! Invalidation of groups of keys: by tag (`TAG.INVALIDATE`), by parent (`CACHE.DEPEND`), by glob
 //! pattern (`CACHE.INVALIDATE`). Label invalidation is atomic and O(shards) for the caller; the
-//! keys it made stale are deleted afterwards by the sweeper in small batches (see `labels`).
+//! keys it made stale are deleted afterwards by the sweeper in small batches (see `labels`), a
+//! shard at a time.
 
 use crate::sync::LockExt;
 use std::collections::VecDeque;
@@ -8,26 +9,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::engine::glob::glob_match;
-use crate::engine::labels::{label_hash, LabelKind, Taken};
+use crate::engine::labels::{LabelKind, Taken};
 use crate::engine::notice::{class, Notice, Target};
 use crate::engine::shard::INVALIDATED;
-use crate::engine::{now_ms, Keyspace};
+use crate::engine::{now_ms, Entry, Keyspace};
 
 /// Keys a sweep deletes per shard lock: a few microseconds of work, so a reader waiting on the
 /// lock barely notices.
 pub const SWEEP_BATCH: usize = 256;
-/// A shard's share of a label up to this many keys is deleted by the invalidation itself, under
-/// the lock its take already holds, rather than queued for the sweeper: the label and its keys are
-/// then still in cache, where the sweeper, running later, met every one of them again as a cache
-/// miss (`LabelIndex::get` took 46% of the CPU of 100,000 invalidations of 10-key tags, whose share
-/// per shard is a key or two). The command stays O(shards): each shard's share is bounded.
-const INLINE_SWEEP: usize = 32;
+/// A label of up to this many keys is deleted by the invalidation itself, under the locks its
+/// take already holds, rather than queued for the sweeper: the keys are then still in cache,
+/// where the sweeper, running later, met every one of them again as a cache miss. The command
+/// stays bounded: at most this many deletions per label.
+const INLINE_SWEEP: usize = 64;
 /// Buckets a pattern invalidation visits per shard lock.
 const PATTERN_BATCH: usize = 1024;
 
+/// A taken set on its way through the sweeper: `taken.keys` in shard order, `next` the first not
+/// yet looked at.
 struct SweepJob {
-    shard: usize,
-    db: usize,
     taken: Taken,
     next: usize,
 }
@@ -43,20 +43,18 @@ pub struct Sweeper {
 
 impl Keyspace {
     /// Invalidates every key of database `db` carrying one of the labels: atomically for other
-    /// clients (the shards holding the labels' keys, or for parents every shard, are locked
-    /// while the key sets are taken, a few microseconds for the lot), after which readers miss
-    /// those keys. Returns how many keys that was.
+    /// clients (the shards holding the labels' keys are locked while the key sets are taken, a
+    /// few microseconds for the lot; see `labels::index` for why that suffices), after which
+    /// readers miss those keys. Returns how many keys that was.
     pub fn invalidate_labels(&self, db: usize, kind: LabelKind, names: &[&[u8]]) -> usize {
         if db >= self.databases() || names.is_empty() {
             return 0;
         }
         let now = now_ms();
+        let labels = &self.notices.labels;
         let mut jobs = Vec::new();
         let mut swept_at_once = 0;
-        let mut locked = match kind {
-            LabelKind::Tag => self.lock_tag_shards(db, names),
-            LabelKind::Parent => self.lock_all(),
-        };
+        let mut locked = self.lock_label_shards(db, kind, names);
         // Announced before any key goes, so that the tag's notice precedes its keys' as it does
         // when the sweeper deletes them.
         if kind == LabelKind::Tag {
@@ -69,33 +67,28 @@ impl Keyspace {
                 });
             }
         }
-        locked.for_each_indexed(|index, shard| {
-            let mut view = self.view(shard, db, now);
-            for name in names {
-                if let Some(mut taken) = view.take_label(kind, name) {
-                    if taken.len() <= INLINE_SWEEP {
-                        swept_at_once += taken.len();
-                        taken.flatten();
-                        for &hash in &taken.keys {
-                            view.sweep_key(hash, kind, name);
-                        }
-                        view.sweep_done(kind, name);
-                    } else {
-                        jobs.push(SweepJob {
-                            shard: index,
-                            db,
-                            taken,
-                            next: 0,
-                        });
-                    }
-                }
-                // Also drops a listing left by a FLUSHDB, whose tables went without unlisting.
-                let hash = label_hash(name);
-                if kind == LabelKind::Tag && !view.table.tags.holds_hash(hash) {
-                    self.notices.tag_shards.unlist(db, hash, index);
+        for name in names {
+            let Some(mut taken) = labels.take(&self.notices.names, kind, db, name) else {
+                continue;
+            };
+            locked.for_each(|shard| self.view(shard, db, now).note_invalidation());
+            if kind == LabelKind::Parent {
+                let children = -(taken.len() as isize);
+                self.notices.dependencies.register(name, children);
+            }
+            if taken.len() > INLINE_SWEEP {
+                jobs.push(SweepJob { taken, next: 0 });
+                continue;
+            }
+            swept_at_once += taken.len();
+            taken.flatten(self.shard_count() - 1);
+            for &hash in &taken.keys {
+                if let Some(mut view) = locked.view_of_hash(db, hash, now) {
+                    view.sweep_key(hash, &taken);
                 }
             }
-        });
+            labels.sweep_done(&self.notices.names, &taken);
+        }
         drop(locked);
         let queued: usize = jobs.iter().map(|j| j.taken.len()).sum();
         if !jobs.is_empty() {
@@ -108,30 +101,68 @@ impl Keyspace {
         swept_at_once + queued
     }
 
-    /// Locks the shards listed for the tags (`TagShards`). The listing read before locking may be
-    /// stale: it is read again under the locks, and while it names a shard not locked, the lot is
-    /// released and taken again with it. Once it names none, no other shard can hold a key of
-    /// the tags until these locks are released. With no shard listed, shard 0 is locked so that
-    /// the listing is read under a lock, as SWAPDB's swap of it needs.
-    fn lock_tag_shards(&self, db: usize, names: &[&[u8]]) -> crate::engine::Locked<'_> {
-        let hashes: Vec<u64> = names.iter().map(|name| label_hash(name)).collect();
+    /// Visits the live keys listed under a label from bucket `cursor` of its key set, for at
+    /// most `count` listed keys, each shard locked once; expired or invalidated ones it meets are
+    /// deleted, as SCAN does. Returns (the set's buckets, the next bucket or `None` at the end).
+    pub fn label_keys(
+        &self,
+        db: usize,
+        (kind, name): (LabelKind, &[u8]),
+        cursor: usize,
+        count: usize,
+        now_ms: u64,
+        mut f: impl FnMut(&Entry),
+    ) -> (usize, Option<usize>) {
+        let mut hashes = Vec::new();
+        let walked = self.notices.labels.with(kind, db, name, |label| {
+            let next = label.walk(cursor, count, |h| hashes.push(h));
+            (label.buckets(), next)
+        });
+        hashes.sort_unstable_by_key(|&h| self.shard_of_hash(h));
+        for group in hashes.chunk_by(|&a, &b| self.shard_of_hash(a) == self.shard_of_hash(b)) {
+            let mut shard = self.lock_shard(self.shard_of_hash(group[0]));
+            let mut view = self.view(&mut shard, db, now_ms);
+            for &hash in group {
+                view.labelled(hash, kind, name, &mut f);
+            }
+        }
+        walked.unwrap_or((0, None))
+    }
+
+    /// Locks the shards holding the labels' keys (every shard for a label too big to list
+    /// them). The shards read before locking may be stale: they are read again under the locks,
+    /// and while they name a shard not locked, the lot is released and taken again with it.
+    /// Once they name none, no key of the labels outside these shards can be taken before the
+    /// locks are released. With no key at all, shard 0 is locked so that the index is read
+    /// under a lock, as SWAPDB's swap of its database ids needs.
+    fn lock_label_shards(
+        &self,
+        db: usize,
+        kind: LabelKind,
+        names: &[&[u8]],
+    ) -> crate::engine::Locked<'_> {
+        let labels = &self.notices.labels;
         let listed = |out: &mut Vec<usize>| {
             out.clear();
-            for &hash in &hashes {
-                self.notices.tag_shards.shards(db, hash, out);
-            }
+            let fits = labels.shards(kind, db, names, out);
             out.sort_unstable();
             out.dedup();
+            fits
         };
         let (mut want, mut now) = (Vec::new(), Vec::new());
-        listed(&mut want);
+        if !listed(&mut want) {
+            return self.lock_all();
+        }
         loop {
             let locked = if want.is_empty() {
                 self.lock_shards(&[0])
             } else {
                 self.lock_shards(&want)
             };
-            listed(&mut now);
+            if !listed(&mut now) {
+                drop(locked);
+                return self.lock_all();
+            }
             if now.iter().all(|s| want.binary_search(s).is_ok()) {
                 return locked;
             }
@@ -162,32 +193,48 @@ impl Keyspace {
         looked
     }
 
-    /// Up to `budget` keys of the first waiting job, under its shard's lock.
+    /// Up to `budget` keys of the first waiting job that lie in one shard, under its lock.
     fn sweep_job(&self, budget: usize) -> usize {
         let job = self.sweeper.jobs.lock_or_recover().pop_front();
         let Some(mut job) = job else {
             return 0;
         };
         // Listing the taken set costs O(keys): done here, by the sweeper, with no lock held, so
-        // that TAG.INVALIDATE answers in O(shards) whatever the size of the tag.
-        job.taken.flatten();
-        let mut shard = self.lock_shard(job.shard);
-        let mut view = self.view(&mut shard, job.db, now_ms());
-        let end = (job.next + budget.max(1)).min(job.taken.keys.len());
-        let (kind, name) = (job.taken.kind, &job.taken.name);
-        for &hash in job.taken.keys.get(job.next..end).unwrap_or(&[]) {
-            view.sweep_key(hash, kind, name);
+        // that TAG.INVALIDATE answers in bounded time whatever the size of the label.
+        job.taken.flatten(self.shard_count() - 1);
+        let keys = &job.taken.keys;
+        let Some(&first) = keys.get(job.next) else {
+            return 0;
+        };
+        let index = self.shard_of_hash(first);
+        let mut shard = self.lock_shard(index);
+        let labels = &self.notices.labels;
+        // A flush since the take dropped the label: nothing of it is left to sweep.
+        let Some(db) = labels.db_of(&job.taken) else {
+            drop(shard);
+            let left = keys.len() - job.next;
+            self.sweeper
+                .backlog
+                .fetch_sub(left as u64, Ordering::Relaxed);
+            return left;
+        };
+        let mut view = self.view(&mut shard, db, now_ms());
+        let start = job.next;
+        let end = (start + budget.max(1)).min(keys.len());
+        while job.next < end && self.shard_of_hash(keys[job.next]) == index {
+            view.sweep_key(keys[job.next], &job.taken);
+            job.next += 1;
         }
-        let looked = end - job.next;
-        job.next = end;
-        if end >= job.taken.keys.len() {
-            view.sweep_done(kind, name);
+        let looked = job.next - start;
+        let done = job.next >= keys.len();
+        if done {
+            labels.sweep_done(&self.notices.names, &job.taken);
         }
         drop(shard);
         self.sweeper
             .backlog
             .fetch_sub(looked as u64, Ordering::Relaxed);
-        if job.next < job.taken.keys.len() {
+        if !done {
             self.sweeper.jobs.lock_or_recover().push_front(job);
         }
         looked

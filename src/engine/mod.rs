@@ -23,9 +23,9 @@ pub mod region;
 pub mod shard;
 pub mod sketch;
 pub mod snapshot;
-pub mod tag_shards;
 pub mod types;
 
+use crate::engine::labels::LabelKind;
 use crate::sync::LockExt;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -322,6 +322,9 @@ impl Keyspace {
             );
         }
         let now = now_ms();
+        self.notices
+            .labels
+            .clear(&self.notices.names, &self.notices.dependencies, db);
         locked.for_each(|shard| {
             let range = match db {
                 Some(db) => db..db + 1,
@@ -509,18 +512,14 @@ impl Keyspace {
         total
     }
 
-    /// Size of the label indexes (INFO cachet). A tag used in several shards counts once per
-    /// shard.
+    /// Size of the label index (INFO cachet): tags of every database.
     pub fn label_stats(&self) -> LabelStats {
-        let mut stats = LabelStats::default();
-        self.for_each_shard(|_, shard| {
-            for table in shard.dbs.iter() {
-                stats.tags += table.tags.len();
-                stats.tag_bytes += table.tags.memory();
-                stats.dependency_bytes += table.dependents.memory();
-            }
-        });
-        stats
+        let labels = &self.notices.labels;
+        LabelStats {
+            tags: labels.count(LabelKind::Tag),
+            tag_bytes: labels.memory_of(LabelKind::Tag),
+            dependency_bytes: labels.memory_of(LabelKind::Parent),
+        }
     }
 
     /// Per tag of database `db`: (keys, bytes of their entries, reads that hit them), for the
@@ -532,24 +531,19 @@ impl Keyspace {
                 merged.entry((*name).into()).or_default();
             }
         }
-        self.for_each_shard(|_, shard| {
-            let Some(table) = shard.dbs.get(db) else {
-                return;
-            };
-            let mut add = |label: &labels::Label| {
-                let stats = merged.entry((*label.name).into()).or_default();
-                stats.keys += label.len();
-                stats.bytes += label.entry_bytes;
-                stats.hits += label.hits;
-            };
-            match names {
-                Some(names) => names
-                    .iter()
-                    .filter_map(|n| table.tags.get(n))
-                    .for_each(&mut add),
-                None => table.tags.iter().for_each(&mut add),
-            }
-        });
+        let mut add = |label: &labels::Label| {
+            let stats = merged.entry((*label.name).into()).or_default();
+            stats.keys += label.len();
+            stats.bytes += label.entry_bytes;
+            stats.hits += label.hits;
+        };
+        let index = &self.notices.labels;
+        match names {
+            Some(names) => names.iter().for_each(|n| {
+                index.with(LabelKind::Tag, db, n, &mut add);
+            }),
+            None => index.for_each(LabelKind::Tag, db, &mut add),
+        }
         merged.into_iter().collect()
     }
 
@@ -562,6 +556,7 @@ impl Keyspace {
     pub fn memory(&self) -> usize {
         self.totals.bytes.load(Ordering::Relaxed)
             + self.notices.names.memory()
+            + self.notices.labels.memory()
             + self.dictionaries.memory()
     }
 
@@ -643,6 +638,14 @@ impl<'a> Locked<'a> {
         let at = self.guards.binary_search_by_key(&index, |(i, _)| *i).ok()?;
         let slot = self.guards.get_mut(at)?;
         Some((self.keyspace.view(&mut slot.1, db, now_ms), hash))
+    }
+
+    /// The view of database `db` in the shard of the key hash `hash`, if that shard is locked.
+    pub fn view_of_hash(&mut self, db: usize, hash: u64, now_ms: u64) -> Option<DbShard<'_>> {
+        let index = self.keyspace.shard_of_hash(hash);
+        let at = self.guards.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        let slot = self.guards.get_mut(at)?;
+        Some(self.keyspace.view(&mut slot.1, db, now_ms))
     }
 
     /// The entry of `key` in database `db` without expiring it or counting an access, for a

@@ -11,8 +11,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::engine::labels::{Dependencies, Names};
-use crate::engine::tag_shards::TagShards;
+use crate::engine::labels::{Dependencies, LabelIndex, Names};
 
 /// Classes of events, with Redis's `NOTIFY_*` bit values (the letters of
 /// `notify-keyspace-events`).
@@ -102,9 +101,9 @@ pub struct Notices {
     sinks: OnceLock<Box<[Arc<dyn NoticeSink>]>>,
     /// The engine's own consumer: keys other keys depend on (`CACHE.DEPEND`).
     pub dependencies: Dependencies,
-    /// The shards holding each tag's keys, kept as tags are listed and unlisted.
-    pub tag_shards: TagShards,
-    /// Label names, one copy each for every shard's tag and dependency indexes.
+    /// Label → its keys, for every shard (tags and parents).
+    pub labels: LabelIndex,
+    /// Label names, one copy each for the index's records and the entries.
     pub names: Names,
     /// Whether a key's creation is announced (`new`, the `n` of `notify-keyspace-events`): off,
     /// a write that creates a key costs one load more, not a notice nobody reads.
@@ -117,7 +116,7 @@ impl Notices {
         Notices {
             sinks: OnceLock::new(),
             dependencies: Dependencies::default(),
-            tag_shards: TagShards::new(shards, databases),
+            labels: LabelIndex::new(shards, databases),
             names: Names::default(),
             new_keys: AtomicBool::new(false),
         }

@@ -11,7 +11,7 @@ use crate::engine::compress::{self, Footprint};
 use crate::engine::entry::{Entry, Prepared, Priority, TagList};
 use crate::engine::expire::HashesWithTtls;
 use crate::engine::labels::Name;
-use crate::engine::labels::{label_hash, LabelIndex, LabelKind, Taken};
+use crate::engine::labels::{LabelKind, Taken};
 use crate::engine::memory::table_size;
 use crate::engine::notice::{class, Notices};
 use crate::engine::policy::{lfu_access, EvictionSettings, Policy};
@@ -33,10 +33,6 @@ pub struct Table {
     pub by_priority: [usize; 4],
     /// Position of the active expiry cycle in `map`'s buckets.
     pub expire_cursor: usize,
-    /// Tag → keys carrying it.
-    pub tags: LabelIndex,
-    /// Parent key → keys depending on it (`CACHE.DEPEND`).
-    pub dependents: LabelIndex,
     /// What this table last added to the keyspace totals (bytes, keys, critical keys).
     accounted: crate::engine::Contribution,
     /// Hashes with field TTLs, for the active expiry of fields (`None` until the first).
@@ -71,8 +67,6 @@ impl Table {
         entry_bytes: 0,
         by_priority: [0; 4],
         expire_cursor: 0,
-        tags: LabelIndex::EMPTY,
-        dependents: LabelIndex::EMPTY,
         accounted: (0, 0, [0; 4]),
         hashes_with_ttls: None,
         compressed: Footprint::ZERO,
@@ -94,7 +88,7 @@ impl Table {
     }
 
     pub fn memory(&self) -> usize {
-        self.entry_bytes + self.slots_memory() + self.tags.memory() + self.dependents.memory()
+        self.entry_bytes + self.slots_memory()
     }
 
     /// The slots; a table with none allocated (hashbrown's empty singleton reports one bucket)
@@ -104,38 +98,6 @@ impl Table {
             0 => 0,
             _ => table_size(self.map.num_buckets(), std::mem::size_of::<Entry>()),
         }
-    }
-
-    pub fn labels(&self, kind: LabelKind) -> &LabelIndex {
-        match kind {
-            LabelKind::Tag => &self.tags,
-            LabelKind::Parent => &self.dependents,
-        }
-    }
-
-    pub fn labels_mut(&mut self, kind: LabelKind) -> &mut LabelIndex {
-        match kind {
-            LabelKind::Tag => &mut self.tags,
-            LabelKind::Parent => &mut self.dependents,
-        }
-    }
-
-    /// Whether an invalidation of one of the entry's labels has made it stale (see `labels`).
-    pub fn is_stale(&self, entry: &Entry) -> bool {
-        if !entry.has_labels() {
-            return false;
-        }
-        let hash = hash_of_entry(entry);
-        entry.tags().iter().any(|t| self.tags.is_stale(t, hash))
-            || entry
-                .parents()
-                .iter()
-                .any(|p| self.dependents.is_stale(p, hash))
-    }
-
-    /// Neither expired nor invalidated.
-    pub fn is_live(&self, entry: &Entry, now_ms: u64) -> bool {
-        !entry.is_expired(now_ms) && !self.is_stale(entry)
     }
 }
 
@@ -377,7 +339,7 @@ impl DbShard<'_> {
                 .key(self.db, entry.key(), class::EXPIRED, "expired");
             return None;
         }
-        if self.table.is_stale(entry) {
+        if self.notices.labels.is_stale(self.db, entry) {
             let entry = self.remove_at(index)?;
             self.stats.invalidated += 1;
             self.notices.key(self.db, entry.key(), INVALIDATED, "del");
@@ -410,13 +372,7 @@ impl DbShard<'_> {
     /// Lists the entry under its labels, and points its names at the interned copies (an
     /// entry's own copies, parsed from the command, go: the entry's bytes count pointers only).
     fn index(&mut self, entry: &mut Entry) {
-        index_entry(
-            &mut self.table.tags,
-            &mut self.table.dependents,
-            self.notices,
-            self.db,
-            entry,
-        );
+        index_entry(self.notices, self.db, entry);
     }
 
     fn unindex(&mut self, entry: &Entry) {
@@ -425,18 +381,12 @@ impl DbShard<'_> {
     }
 
     fn unindex_labels(&mut self, tags: &[Name], parents: &[Name], hash: u64, bytes: usize) {
-        let names = &self.notices.names;
+        let (labels, names, db) = (&self.notices.labels, &self.notices.names, self.db);
         for tag in tags {
-            if self.table.tags.remove(names, tag, hash, bytes).1 {
-                let tag_hash = label_hash(tag);
-                if !self.table.tags.holds_hash(tag_hash) {
-                    let tag_shards = &self.notices.tag_shards;
-                    tag_shards.unlist_key(self.db, tag_hash, hash);
-                }
-            }
+            labels.remove(names, LabelKind::Tag, db, tag, hash, bytes);
         }
         for parent in parents {
-            if self.table.dependents.remove(names, parent, hash, bytes).0 {
+            if labels.remove(names, LabelKind::Parent, db, parent, hash, bytes) {
                 self.notices.dependencies.register(parent, -1);
             }
         }
@@ -463,13 +413,7 @@ impl DbShard<'_> {
             LabelKind::Parent => entry.replace_parents(names),
         }
         let after = entry.memory();
-        index_entry(
-            &mut table.tags,
-            &mut table.dependents,
-            self.notices,
-            self.db,
-            entry,
-        );
+        index_entry(self.notices, self.db, entry);
         table.entry_bytes = table.entry_bytes + after - before;
         self.regions
             .account(key, after as isize - before as isize, 0);
@@ -565,12 +509,9 @@ impl DbShard<'_> {
                 self.regions.with(key, |r| r.hits.fetch_add(1, Relaxed));
                 self.analytics.record_read(self.db, hash, key, true);
                 self.touch(index);
-                let table = &mut *self.table;
-                let entry = table.map.get_bucket(index)?;
+                let entry = self.table.map.get_bucket(index)?;
                 for tag in entry.tags() {
-                    if let Some(label) = table.tags.get_mut(tag) {
-                        label.hits += 1;
-                    }
+                    self.notices.labels.hit(self.db, tag);
                 }
                 Some(entry)
             }
@@ -636,7 +577,9 @@ impl DbShard<'_> {
         self.table.compressed.apply(entry.compressed_sizes(), true);
         if after_bytes != before_bytes && entry.has_labels() {
             for tag in entry.tags() {
-                self.table.tags.resize(tag, before_bytes, after_bytes);
+                self.notices
+                    .labels
+                    .resize(self.db, tag, before_bytes, after_bytes);
             }
         }
         let has_expiry = entry.has_expiry();
@@ -984,72 +927,43 @@ impl DbShard<'_> {
         self.notices.key(self.db, key, class, event);
     }
 
-    /// Visits the live keys listed under a label from bucket `cursor` of its key set, for at most
-    /// `count` listed keys; expired or invalidated ones it meets are deleted, as SCAN does.
-    /// Returns (listed keys visited, next bucket or `None` at the end).
-    pub fn label_keys(
-        &mut self,
-        kind: LabelKind,
-        name: &[u8],
-        cursor: usize,
-        count: usize,
-        mut f: impl FnMut(&Entry),
-    ) -> (usize, Option<usize>) {
-        let table = &*self.table;
-        let Some(label) = table.labels(kind).get(name) else {
-            return (0, None);
+    /// Calls `f` on the live entry of this key hash carrying the label, if there is one; an
+    /// expired or invalidated one is deleted, as SCAN does (TAG.KEYS, TAG.SCAN).
+    pub fn labelled(&mut self, hash: u64, kind: LabelKind, name: &[u8], f: impl FnOnce(&Entry)) {
+        let Some(index) = self
+            .table
+            .map
+            .find_bucket_index(hash, |e| carries(e, hash, kind, name))
+        else {
+            return;
         };
-        let mut visited = 0;
-        let mut dead = Vec::new();
-        let next = label.walk(cursor, count, |hash| {
-            visited += 1;
-            match table.map.find(hash, |e| hash_of(e) == hash) {
-                Some(entry) if table.is_live(entry, self.now_ms) => f(entry),
-                Some(entry) => dead.push((hash, entry.key().to_vec())),
-                None => {}
+        if let Some(index) = self.live_at(index) {
+            if let Some(entry) = self.table.map.get_bucket(index) {
+                f(entry);
             }
-        });
-        for (hash, key) in dead {
-            self.expire_if_needed(hash, &key);
         }
-        (visited, next)
     }
 
-    /// Step 1 of a label invalidation (see `labels`).
-    pub fn take_label(&mut self, kind: LabelKind, name: &[u8]) -> Option<Taken> {
-        let taken = self
-            .table
-            .labels_mut(kind)
-            .take(&self.notices.names, kind, name)?;
+    /// An invalidation took a label with keys in this table: a snapshot copying it must look
+    /// again at the keys it copied, which may have gone stale without a write.
+    pub fn note_invalidation(&mut self) {
         if let Some(log) = &mut self.table.save_log {
             log.invalidated = true;
         }
-        if kind == LabelKind::Parent {
-            self.notices
-                .dependencies
-                .register(name, -(taken.len() as isize));
-        }
-        self.sync_totals();
-        Some(taken)
     }
 
-    /// Deletes the entry with this key hash if it carries the label and an invalidation made it
-    /// stale (it may have been deleted, or written anew, since).
-    pub fn sweep_key(&mut self, hash: u64, kind: LabelKind, name: &[u8]) -> bool {
-        if !self.table.labels(kind).is_stale(name, hash) {
+    /// Deletes the entry with this key hash if it carries the taken label and the invalidation
+    /// made it stale (it may have been deleted, or written anew, since).
+    pub fn sweep_key(&mut self, hash: u64, taken: &Taken) -> bool {
+        if !self.notices.labels.is_stale_key(taken, hash) {
             return false;
         }
-        let carries = |e: &Entry| {
-            let labels = match kind {
-                LabelKind::Tag => e.tags(),
-                LabelKind::Parent => e.parents(),
-            };
-            hash_of_entry(e) == hash && labels.iter().any(|l| **l == *name)
-        };
-        let Some(index) = self.table.map.find_bucket_index(hash, |e| carries(e)) else {
-            return false;
-        };
-        let Some(entry) = self.remove_at(index) else {
+        let (kind, name) = (taken.kind, &taken.name[..]);
+        let found = self
+            .table
+            .map
+            .find_bucket_index(hash, |e| carries(e, hash, kind, name));
+        let Some(entry) = found.and_then(|index| self.remove_at(index)) else {
             return false;
         };
         self.stats.invalidated += 1;
@@ -1057,12 +971,9 @@ impl DbShard<'_> {
         true
     }
 
-    /// Step 2 of a label invalidation finished for this shard.
-    pub fn sweep_done(&mut self, kind: LabelKind, name: &[u8]) {
-        self.table
-            .labels_mut(kind)
-            .sweep_done(&self.notices.names, name);
-        self.sync_totals();
+    /// Whether the entry is neither expired nor invalidated.
+    pub fn is_live(&self, entry: &Entry) -> bool {
+        self.notices.labels.is_live(self.db, entry, self.now_ms)
     }
 
     /// Removes the entry at bucket `index` to make room, with its `evicted` notice; `None` (and
@@ -1088,13 +999,6 @@ impl DbShard<'_> {
                 self.regions
                     .account(entry.key(), -(entry.memory() as isize), -1);
             }
-        }
-        taken.tags.release_names(&self.notices.names);
-        taken.dependents.release_names(&self.notices.names);
-        for (parent, children) in taken.dependents.names_and_counts() {
-            self.notices
-                .dependencies
-                .register(&parent, -(children as isize));
         }
         let accounted = std::mem::take(&mut taken.accounted);
         *self.shard_keys -= accounted.1;
@@ -1154,7 +1058,7 @@ impl DbShard<'_> {
         let mut seen = 0;
         while index < buckets && seen < count {
             if let Some(entry) = self.table.map.get_bucket(index) {
-                if self.table.is_live(entry, self.now_ms) {
+                if self.is_live(entry) {
                     f(entry);
                     seen += 1;
                 }
@@ -1176,42 +1080,42 @@ impl DbShard<'_> {
                 .table
                 .map
                 .get_bucket(index)
-                .is_some_and(|e| self.table.is_live(e, self.now_ms))
+                .is_some_and(|e| self.is_live(e))
             {
                 return self.table.map.get_bucket(index);
             }
         }
-        self.table
-            .map
-            .iter()
-            .find(|e| self.table.is_live(e, self.now_ms))
+        self.table.map.iter().find(|e| self.is_live(e))
     }
 }
 
 /// Lists the entry under its labels, and points its names at the interned copies: the entry's
 /// own copies (parsed from the command or a file) go, so the entry's bytes count pointers only.
-fn index_entry(
-    tags: &mut LabelIndex,
-    dependents: &mut LabelIndex,
-    notices: &Notices,
-    db: usize,
-    entry: &mut Entry,
-) {
+fn index_entry(notices: &Notices, db: usize, entry: &mut Entry) {
     let (hash, bytes) = (hash_of_entry(entry), entry.memory());
-    let names = &notices.names;
+    let (labels, names) = (&notices.labels, &notices.names);
     let (entry_tags, entry_parents) = entry.labels_mut();
     for tag in entry_tags {
-        let (_, first, shared) = tags.add(names, tag, hash, bytes);
-        if first {
-            notices.tag_shards.list_key(db, label_hash(tag), hash);
+        if let Some((_, shared)) = labels.add(names, LabelKind::Tag, db, tag, hash, bytes) {
+            *tag = shared;
         }
-        *tag = shared;
     }
     for parent in entry_parents {
-        let (added, _, shared) = dependents.add(names, parent, hash, bytes);
-        if added {
-            notices.dependencies.register(parent, 1);
+        if let Some((added, shared)) = labels.add(names, LabelKind::Parent, db, parent, hash, bytes)
+        {
+            if added {
+                notices.dependencies.register(parent, 1);
+            }
+            *parent = shared;
         }
-        *parent = shared;
     }
+}
+
+/// Whether the entry is the key of this hash and carries the label.
+fn carries(entry: &Entry, hash: u64, kind: LabelKind, name: &[u8]) -> bool {
+    let labels = match kind {
+        LabelKind::Tag => entry.tags(),
+        LabelKind::Parent => entry.parents(),
+    };
+    hash_of_entry(entry) == hash && labels.iter().any(|l| **l == *name)
 }

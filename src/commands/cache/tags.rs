@@ -13,13 +13,10 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use crate::commands::cluster::invalidate::{everywhere as cluster_wide, What};
-use crate::commands::keys::scan::{
-    parse_cursor, parse_scan_options, walk_shards, ScanOf, ScanOptions,
-};
+use crate::commands::keys::scan::{parse_cursor, parse_scan_options, ScanOf, ScanOptions};
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::glob::glob_match;
 use crate::engine::labels::{LabelKind, Name};
-use crate::engine::DbShard;
 use crate::error::{CmdError, CmdResult};
 use crate::state::acl::check;
 use crate::state::acl::log::Reason;
@@ -173,46 +170,46 @@ fn tag_invalidate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Runs `f` on each shard's view of the client's database, one shard locked at a time.
-fn for_each_view(ctx: &Ctx<'_>, mut f: impl FnMut(&mut DbShard<'_>)) {
-    let keyspace = &ctx.server.keyspace;
-    let (db, now) = (ctx.client.db, ctx.now_ms);
-    keyspace.for_each_shard(|_, shard| f(&mut keyspace.view(shard, db, now)));
-}
-
 fn tag_keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut keys: Vec<Vec<u8>> = Vec::new();
-    for_each_view(ctx, |view| {
-        view.label_keys(LabelKind::Tag, &args[1], 0, usize::MAX, |entry| {
-            keys.push(entry.key().to_vec())
-        });
-    });
+    let tag = (LabelKind::Tag, &args[1][..]);
+    let (db, now) = (ctx.client.db, ctx.now_ms);
+    ctx.server
+        .keyspace
+        .label_keys(db, tag, 0, usize::MAX, now, |e| keys.push(e.key().to_vec()));
     keys.retain(|key| readable(ctx, key));
     ctx.out.bulks(keys.iter().map(|k| k.as_slice()));
     Ok(())
 }
 
+/// Bits of a TAG.SCAN cursor below the bucket: the log2 of the set's buckets when it was made,
+/// so that a cursor into a set laid out anew since starts over rather than skip keys.
+const SIZE_BITS: u32 = 6;
+
 /// `TAG.SCAN tag cursor [MATCH pattern] [COUNT n]`, with SCAN's cursor and guarantees.
 fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let tag = &args[1][..];
+    let tag = (LabelKind::Tag, &args[1][..]);
     let cursor = parse_cursor(&args[2]).ok_or(CmdError::InvalidCursor)?;
     let ScanOptions { count, pattern, .. } = parse_scan_options(args, 3, ScanOf::Other)?;
+    let keyspace = &ctx.server.keyspace;
+    let (db, now) = (ctx.client.db, ctx.now_ms);
+    let size_log2 = |buckets: usize| u64::from(buckets.max(1).trailing_zeros());
+    let buckets = keyspace
+        .notices
+        .labels
+        .with(tag.0, db, tag.1, |label| label.buckets())
+        .unwrap_or(0);
+    let mut bucket = usize::try_from(cursor >> SIZE_BITS).unwrap_or(usize::MAX);
+    if cursor & ((1 << SIZE_BITS) - 1) != size_log2(buckets) {
+        bucket = 0;
+    }
     let mut keys: Vec<Vec<u8>> = Vec::new();
-    let set_buckets =
-        |view: &DbShard<'_>| view.table.tags.get(tag).map_or(0, |label| label.buckets());
-    let next = walk_shards(
-        ctx,
-        cursor,
-        count,
-        set_buckets,
-        |view, bucket, remaining| {
-            view.label_keys(LabelKind::Tag, tag, bucket, remaining, |entry| {
-                if pattern.is_none_or(|p| glob_match(p, entry.key(), false)) {
-                    keys.push(entry.key().to_vec())
-                }
-            })
-        },
-    );
+    let (buckets, next) = keyspace.label_keys(db, tag, bucket, count, now, |entry| {
+        if pattern.is_none_or(|p| glob_match(p, entry.key(), false)) {
+            keys.push(entry.key().to_vec())
+        }
+    });
+    let next = next.map_or(0, |b| (b as u64) << SIZE_BITS | size_log2(buckets));
     keys.retain(|key| readable(ctx, key));
     ctx.out.array(2);
     ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
@@ -221,10 +218,10 @@ fn tag_scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn tag_card(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let mut count = 0;
-    for_each_view(ctx, |view| {
-        count += view.table.tags.get(&args[1]).map_or(0, |label| label.len());
-    });
+    let labels = &ctx.server.keyspace.notices.labels;
+    let count = labels
+        .with(LabelKind::Tag, ctx.client.db, &args[1], |label| label.len())
+        .unwrap_or(0);
     ctx.out.int(count as i64);
     Ok(())
 }
@@ -237,11 +234,10 @@ fn tag_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     let mut counts: BTreeMap<Box<[u8]>, usize> = BTreeMap::new();
-    for_each_view(ctx, |view| {
-        for label in view.table.tags.iter().filter(|l| !l.is_empty()) {
-            if pattern.is_none_or(|p| glob_match(p, &label.name, false)) {
-                *counts.entry((*label.name).into()).or_insert(0) += label.len();
-            }
+    let labels = &ctx.server.keyspace.notices.labels;
+    labels.for_each(LabelKind::Tag, ctx.client.db, |label| {
+        if !label.is_empty() && pattern.is_none_or(|p| glob_match(p, &label.name, false)) {
+            counts.insert((*label.name).into(), label.len());
         }
     });
     ctx.out.map(counts.len());

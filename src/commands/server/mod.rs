@@ -126,11 +126,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             shard.dbs.swap(first, second);
             shard.backlog.swap_dbs(first, second);
         });
-        ctx.server
-            .keyspace
-            .notices
-            .tag_shards
-            .swap_dbs(first, second);
+        ctx.server.keyspace.notices.labels.swap_dbs(first, second);
         // Announced before the shards are released, as FLUSHDB's.
         for db in [first, second] {
             ctx.server.keyspace.notices.emit(&Notice {

@@ -76,10 +76,15 @@ pub struct CopiedDb {
 /// out, as Redis leaves out expired keys). Only copies are made under the lock (an allocation
 /// and a memcpy per key): building and serializing a key's record takes several times as long
 /// as copying it (the save's GET p99 was 10× the baseline with the encoding under the lock).
-fn copy_buckets(table: &Table, range: std::ops::Range<usize>, now_ms: u64, into: &mut Vec<Entry>) {
+fn copy_buckets(
+    table: &Table,
+    range: std::ops::Range<usize>,
+    live: impl Fn(&Entry) -> bool,
+    into: &mut Vec<Entry>,
+) {
     for bucket in range {
         if let Some(entry) = table.map.get_bucket(bucket) {
-            if table.is_live(entry, now_ms) {
+            if live(entry) {
                 into.push(entry.snapshot_copy());
             }
         }
@@ -157,6 +162,8 @@ impl Keyspace {
             let mut restarted = false;
             let done = self.hold(index, phases, |shard| {
                 let now = crate::engine::now_ms();
+                let labels = &self.notices.labels;
+                let live = |e: &Entry| labels.is_live(db, e, now);
                 let intact = next == 0
                     || shard.dbs.get(db).is_some_and(|t| {
                         t.map.num_buckets() == buckets
@@ -176,7 +183,7 @@ impl Keyspace {
                     buckets = table.map.num_buckets();
                     if table.map.is_empty() || buckets <= piece || restarted {
                         entries.reserve_exact(table.map.len());
-                        copy_buckets(table, 0..buckets, now, &mut entries);
+                        copy_buckets(table, 0..buckets, live, &mut entries);
                         return true;
                     }
                     // Sized up front: growing the vector under the lock would copy it again.
@@ -184,14 +191,14 @@ impl Keyspace {
                     table.save_log = Some(Box::default());
                 }
                 let end = (next + piece).min(buckets);
-                copy_buckets(table, next..end, now, &mut entries);
+                copy_buckets(table, next..end, live, &mut entries);
                 next = end;
                 if next < buckets {
                     return false;
                 }
                 let log = table.save_log.take().unwrap_or_default();
                 if log.invalidated {
-                    entries.retain(|e| !e.has_labels() || !table.is_stale(e));
+                    entries.retain(|e| !labels.is_stale(db, e));
                 }
                 written = log.written;
                 written.sort_unstable();
@@ -201,7 +208,7 @@ impl Keyspace {
                         table
                             .map
                             .iter_hash(hash)
-                            .filter(|e| hash_key(e.key()) == hash && table.is_live(e, now))
+                            .filter(|e| hash_key(e.key()) == hash && live(e))
                             .map(Entry::snapshot_copy),
                     );
                 }
