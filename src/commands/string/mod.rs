@@ -14,6 +14,7 @@ use bytes::Bytes;
 
 use super::cache::MetaRequest;
 use super::{args, CommandSpec, Ctx, SPEC};
+use crate::engine::backlog;
 use crate::engine::compress::{self, Settings};
 use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
@@ -69,15 +70,33 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Replies with a key's string value as GET does: nil when absent, WRONGTYPE for other types.
 /// Counts a keyspace hit or miss.
 fn reply_value(view: &mut DbShard<'_>, hash: u64, key: &[u8], out: &mut ReplyBuf) -> CmdResult {
+    let (eviction, now_ms, compressor, backlog) = (
+        view.settings,
+        view.now_ms,
+        view.compressor,
+        view.compression.backlog,
+    );
+    let mut hot_raw = None;
     match view.read(hash, key) {
         None => out.null(),
-        // Decompressed straight into the reply: no copy of the value in between.
+        // Decompressed straight into the reply: no copy of the value in between, but for a
+        // hot value, whose bytes are then stored raw (`engine::backlog`, "hot values").
         Some(entry) => match entry.frame() {
-            Some(frame) => out.bulk_with(entry.string_len(), |dst| {
-                compress::decompress_into(frame, dst);
-            }),
+            Some(frame) => {
+                let len = entry.string_len();
+                let hot = backlog::is_hot(entry, &eviction, now_ms)
+                    && compressor.has_hot_room(len, backlog);
+                out.bulk_with(len, |dst| {
+                    if compress::decompress_into(frame, dst) && hot {
+                        hot_raw = Some(dst.to_vec());
+                    }
+                });
+            }
             None => out.bulk(&entry.string_value().ok_or(CmdError::WrongType)?),
         },
+    }
+    if let Some(raw) = hot_raw {
+        view.keep_raw(hash, key, &raw);
     }
     Ok(())
 }
