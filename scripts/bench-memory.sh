@@ -20,8 +20,10 @@
 #           (in the background, then `CACHE.COMPRESSION TRAIN` for what is left), the second
 #           rewrites them with the dictionary; its figures (memory, SET CPU) are the second pass's.
 #           Throughput: redis-server and cachet with `compression-level $JSON_LEVEL` (fast) run
-#           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs and then the
-#           GETs against both servers, which one goes first alternating per round; per round the
+#           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs, then the
+#           uniform GETs, then as many GETs of a skewed key choice (about Zipf 1, see
+#           get_skewed_seconds) against both servers, which one goes first alternating per
+#           round; used_memory of both (and cachet's hot values kept raw) after the rounds; per round the
 #           ratio cachet/redis of requests per second, and the table gives the median of those
 #           ratios and each server's median CPU µs per request. cachet's background compressor
 #           (`compression-backlog`, $COMPRESSION_BACKLOG when set) may still be compressing when

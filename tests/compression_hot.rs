@@ -62,6 +62,19 @@ fn a_hot_value_is_stored_raw_and_reads_the_same_bytes() {
     let reads = read_until_raw(&mut con, "doc:hot", &hot);
     assert!(reads > 1, "kept raw at its first read");
     assert_eq!(get(&mut con, "doc:cold"), cold);
+    let () = redis::cmd("RPUSH")
+        .arg("list")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    let many: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+        .arg("doc:hot")
+        .arg("doc:cold")
+        .arg("list")
+        .arg("nosuch")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(many, [Some(hot.clone()), Some(cold.clone()), None, None]);
     // The hot value is raw (its whole bytes counted), the cold one still compressed.
     assert_eq!(info_u64(&mut con, "compression", "compressed_keys"), 1);
     assert_eq!(
@@ -88,10 +101,23 @@ fn a_hot_value_is_stored_raw_and_reads_the_same_bytes() {
         info_u64(&mut con, "compression", "decompressed_values"),
         decompressed
     );
+    // The background thread, busy with other writes, leaves the hot value raw.
+    let mut others = redis::cmd("MSET");
+    for i in 0..300 {
+        others.arg(format!("doc:{i}")).arg(json_doc(&mut rng, 2048));
+    }
+    let () = others.query(&mut con).unwrap();
+    settle(&mut con);
+    assert_eq!(info_u64(&mut con, "compression", "compressed_keys"), 301);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compression_hot_raw_keys"),
+        1
+    );
+    assert_eq!(get(&mut con, "doc:hot"), hot);
     // Not a write: the dirty count did not move and a transaction watching the key runs.
     assert_eq!(
         info_u64(&mut con, "persistence", "rdb_changes_since_last_save"),
-        dirty
+        dirty + 301
     );
     let done: Option<(String,)> = redis::pipe()
         .atomic()

@@ -473,6 +473,13 @@ fn a_hot_value_kept_raw_is_compressed_once_it_cools() {
     assert_eq!(read(now), (false, value.clone()));
     let stats = keyspace.compressor.stats();
     assert_eq!((stats.hot_keys, stats.hot_bytes), (1, value.len()));
+    // The compressor's pass over written values leaves it alone.
+    keyspace.with_key(0, b"other", now, |view, hash| {
+        view.insert(hash, Entry::new_string(b"other", &value, 0));
+    });
+    assert!(keyspace.compress_written(0, now));
+    assert!(!keyspace.compress_written(0, now));
+    assert_eq!(read(now), (false, value.clone()));
     // Not due yet, then due but still hot (no idle minute): noted again.
     assert!(!keyspace.recheck_hot(0, now + 1));
     assert!(keyspace.recheck_hot(0, now + 10_000));

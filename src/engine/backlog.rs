@@ -274,7 +274,7 @@ impl Keyspace {
             let found = (0..shards).any(|_| {
                 let index = next;
                 next = (next + 1) % shards;
-                self.compress_pending(index, now_ms())
+                self.compress_written(index, now_ms())
             });
             // Counted but none left to take: the eviction loop is finishing the last ones.
             if !found {
@@ -316,11 +316,30 @@ impl Keyspace {
     /// hot or not: what the eviction loop takes), with a copy of its key and raw bytes when the
     /// entry is still a plain string the settings compress; `None` for an empty backlog.
     pub fn take_pending(&self, index: usize) -> Option<Taken> {
+        self.take_note(index, true)
+    }
+
+    /// The compressor's step on shard `index`: `compress_pending` for a written value's note,
+    /// leaving hot ones to `recheck_hot`. Returns whether there was one.
+    pub fn compress_written(&self, index: usize, now_ms: u64) -> bool {
+        match self.take_note(index, false) {
+            Some(taken) => {
+                self.finish_pending(taken, now_ms);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `take_pending`, taking a hot note (when no written value waits) only if `hot_too`: the
+    /// compressor's own pass leaves them to `recheck_hot`.
+    fn take_note(&self, index: usize, hot_too: bool) -> Option<Taken> {
         let settings = self.compression();
         let mut shard = self.lock_shard(index);
         let (note, hot) = match shard.backlog.notes.pop_front() {
             Some(note) => (note, false),
-            None => (shard.backlog.hot.pop_front()?, true),
+            None if hot_too => (shard.backlog.hot.pop_front()?, true),
+            None => return None,
         };
         let copy = copy_out(&shard, &note, settings);
         Some(Taken {
