@@ -153,7 +153,22 @@ fn an_overwritten_hot_value_is_compressed_again() {
         .unwrap();
     settle(&mut con);
     assert_eq!(info_u64(&mut con, "compression", "compressed_keys"), 1);
+    // The SET kept the key's counter (as Redis under an LFU policy, cachet's default): still
+    // hot, so its next read keeps it raw again, counted once.
     assert_eq!(get(&mut con, "doc:1"), second);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compression_hot_kept_raw"),
+        2
+    );
+    assert_eq!(info_u64(&mut con, "compression", "compressed_keys"), 0);
+    assert_eq!(
+        info_u64(&mut con, "compression", "compression_hot_raw_keys"),
+        1
+    );
+    assert_eq!(
+        info_u64(&mut con, "compression", "compression_hot_raw_bytes"),
+        second.len() as u64
+    );
 }
 
 #[test]

@@ -49,10 +49,10 @@ use crate::engine::policy::{lfu_decayed, EvictionSettings};
 use crate::engine::{compress, now_ms, DbShard, Keyspace};
 
 /// A compressed value read with its decayed LFU counter at this or more is stored raw again:
-/// Redis's logarithmic counter reaches it after about 33 reads at the default `lfu-log-factor`
-/// (10) with no idle minute between, so a uniform read of every key a few times does not, and
-/// the head of a skewed (Zipf) load does within its first reads. Under policies that do not
-/// use LFU the counter is kept for compressed values only (`DbShard::touch`).
+/// Redis's logarithmic counter reaches it after about 33 reads on average at the default
+/// `lfu-log-factor` (10) with no idle minute between (a probability: after 10 reads, one key in
+/// 9 has), and the head of a skewed (Zipf) load within its first reads. Under policies that do
+/// not use LFU the counter is kept for compressed values only (`DbShard::touch`).
 pub const HOT_LFU: u8 = LFU_INIT_VAL + 3;
 /// How often the compressor looks at a value kept raw for being hot: it compresses it once
 /// its counter has decayed under `HOT_LFU` (a minute idle at the least).
@@ -511,10 +511,19 @@ impl DbShard<'_> {
         let used = self.totals.bytes.load(Ordering::Relaxed) + self.dictionaries.memory();
         let fits =
             maxmemory == 0 || used + raw.len().saturating_sub(stored) + maxmemory / 8 <= maxmemory;
-        if !fits
-            || !compress::eligible(raw, settings)
-            || !self.compressor.reserve_hot(raw.len(), settings.backlog)
-        {
+        if !fits || !compress::eligible(raw, settings) {
+            return false;
+        }
+        // A key kept raw, rewritten (and compressed) since, and kept raw again: one note, not
+        // two counting its bytes twice. A scan of the shard's hot list, once per value kept.
+        let db = self.db;
+        let hot = &mut self.backlog.hot;
+        if let Some(stale) = hot.iter().position(|n| n.db == db && n.hash == hash) {
+            if let Some(stale) = hot.remove(stale) {
+                self.compressor.release_hot(stale.len);
+            }
+        }
+        if !self.compressor.reserve_hot(raw.len(), settings.backlog) {
             return false;
         }
         match self.rewrite(hash, key, |entry| {
