@@ -20,8 +20,10 @@
 #           (in the background, then `CACHE.COMPRESSION TRAIN` for what is left), the second
 #           rewrites them with the dictionary; its figures (memory, SET CPU) are the second pass's.
 #           Throughput: redis-server and cachet with `compression-level $JSON_LEVEL` (fast) run
-#           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs and then the
-#           GETs against both servers, which one goes first alternating per round; per round the
+#           side by side, both loaded, then $ROUNDS (5) rounds, each replaying the SETs, then the
+#           uniform GETs, then as many GETs of a skewed key choice (about Zipf 1, see
+#           get_skewed_seconds) against both servers, which one goes first alternating per
+#           round; used_memory of both (and cachet's hot values kept raw) after the rounds; per round the
 #           ratio cachet/redis of requests per second, and the table gives the median of those
 #           ratios and each server's median CPU µs per request. cachet's background compressor
 #           (`compression-backlog`, $COMPRESSION_BACKLOG when set) may still be compressing when
@@ -68,6 +70,7 @@ JSON_SERVERS=${JSON_SERVERS:-"redis cachet cachet-fast cachet-default"}
 JSON_LEVEL=${JSON_LEVEL:-fast}
 ROUNDS=${ROUNDS:-5}
 PID=""
+HOT_LINE=""
 OTHER_PID=""
 cleanup() {
   for p in $PID $OTHER_PID; do kill "$p" 2>/dev/null || true; done
@@ -202,6 +205,22 @@ get_seconds() { # port
   python3 -c "print($t1 - $t0)"
 }
 
+# Seconds $JSON_KEYS GETs of a skewed key choice take: about Zipf with exponent 1 (a key's
+# share ~ 1/rank), as a mix of four equal redis-benchmark passes, uniform over the first
+# $JSON_KEYS/1000, /100, /10 and all of the documents (redis-benchmark has no Zipf: the mix's
+# density steps down tenfold per decade of rank, as 1/rank does). The passes run one after the
+# other, the hottest first, so a hot key's reads come in a run rather than interleaved.
+get_skewed_seconds() { # port
+  local t0 t1 range
+  t0=$(date +%s.%N)
+  for range in $((JSON_KEYS / 1000)) $((JSON_KEYS / 100)) $((JSON_KEYS / 10)) "$JSON_KEYS"; do
+    taskset -c "$LOAD_CPU" redis-benchmark -p "$1" -n $((JSON_KEYS / 4)) -r "$((range > 0 ? range : 1))" \
+      -c 50 -P 16 -q GET 'doc:__rand_int__' >"$WORK/get.log" 2>&1
+  done
+  t1=$(date +%s.%N)
+  python3 -c "print($t1 - $t0)"
+}
+
 FLOOD_MAXMEMORY=${FLOOD_MAXMEMORY:-200mb}
 FLOOD_SMALL=${FLOOD_SMALL:-3000000}
 FLOOD_LARGE=${FLOOD_LARGE:-600000}
@@ -332,9 +351,13 @@ for set in $SETS; do
       if [ $((round % 2)) = 1 ]; then order="redis cachet"; else order="cachet redis"; fi
       for server in $order; do
         if [ "$server" = redis ]; then pid=$OTHER_PID; port=$REDIS_PORT; else pid=$PID; port=$CACHET_PORT; fi
-        for load in json json-get; do
+        for load in json json-get json-zipf; do
           c0=$(cpu_ticks "$pid")
-          if [ $load = json ]; then secs=$(pipe_seconds "$port" "$WORK/json.resp"); else secs=$(get_seconds "$port"); fi
+          case $load in
+            json) secs=$(pipe_seconds "$port" "$WORK/json.resp") ;;
+            json-get) secs=$(get_seconds "$port") ;;
+            json-zipf) secs=$(get_skewed_seconds "$port") ;;
+          esac
           c1=$(cpu_ticks "$pid")
           drain "$port"
           c2=$(cpu_ticks "$pid")
@@ -342,6 +365,9 @@ for set in $SETS; do
         done
       done
     done
+    # What keeping hot values raw costs in memory at the end of the rounds (after a skewed pass).
+    HOT_LINE="$(used_memory "$CACHET_PORT") $(used_memory "$REDIS_PORT") $(redis-cli -p "$CACHET_PORT" info compression |
+      tr -d '\r' | awk -F: '/^compression_hot_(raw_keys|raw_bytes|kept_raw):/ {printf "%s=%s ", $1, $2}')"
     stop
     PID=$OTHER_PID; OTHER_PID=""; stop
     continue
@@ -414,9 +440,9 @@ for s in sorted({k[0] for k in rows}):
         print(f"{s}: overhead per key cachet/redis  RSS {c[0]:.1f}/{r[0]:.1f} B   used_memory {c[1]:.1f}/{r[1]:.1f} B")
 PY
 
-[ -z "$JSON_LINES" ] || python3 - "$JSON_LINES" "$JSON_KEYS" "$WORK/json.resp" "$ROUND_LINES" "$JSON_LEVEL" <<'PY'
+[ -z "$JSON_LINES" ] || python3 - "$JSON_LINES" "$JSON_KEYS" "$WORK/json.resp" "$ROUND_LINES" "$JSON_LEVEL" "$HOT_LINE" <<'PY'
 import statistics, sys
-lines, n, load, rounds, level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+lines, n, load, rounds, level, hot = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 payload = int(open(load + ".bytes").read())
 print(f"json: {n} documents, {payload / n:.0f} B on average")
 print(f"{'server':<15} {'keys':>7} {'RSS B/key':>10} {'used B/key':>11} {'SET/s':>8} {'GET/s':>8} {'SET cpu us':>10} {'GET cpu us':>10} {'SET total':>9}")
@@ -437,7 +463,7 @@ by = {}
 for line in rounds.strip().splitlines():
     rnd, server, what, secs, cpu, total = line.split(",")
     by[(int(rnd), server, what)] = (float(secs), int(cpu), int(total))
-for what, name in (("json", "SET"), ("json-get", "GET")):
+for what, name in (("json", "SET"), ("json-get", "GET"), ("json-zipf", "GET (skewed)")):
     ratios, cpus, totals = [], {"redis": [], "cachet": []}, []
     for rnd in sorted({k[0] for k in by}):
         r, c = by[(rnd, "redis", what)], by[(rnd, "cachet", what)]
@@ -450,4 +476,8 @@ for what, name in (("json", "SET"), ("json-get", "GET")):
               f" ops/s ratio median {statistics.median(ratios):.2f}x (rounds {', '.join(f'{x:.2f}' for x in ratios)});"
               f" server CPU us/request median redis {statistics.median(cpus['redis']):.1f}, cachet {statistics.median(cpus['cachet']):.1f}"
               f" ({statistics.median(totals):.1f} with the backlog drained)")
+if hot.strip():
+    cachet_used, redis_used, *fields = hot.split()
+    print(f"json after the rounds: used_memory per key cachet {int(cachet_used)/n:.0f} B, redis {int(redis_used)/n:.0f} B"
+          f" ({int(cachet_used)/int(redis_used):.2f}x); {' '.join(fields)}")
 PY

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cachet::engine::backlog::BacklogStats;
+use cachet::engine::backlog::{self, BacklogStats};
 use cachet::engine::compress::{self, Footprint, Level, Settings};
 use cachet::engine::expire::active_expire_cycle;
 use cachet::engine::memory::{alloc_size, table_size};
@@ -43,6 +43,10 @@ enum Op {
     Finish(u8),
     /// A SET of the key of one of the notes taken, between its copy and its swap.
     SetTaken(u8, Vec<u8>),
+    /// A GET that finds a compressed value hot stores the bytes it read raw (`keep_raw`).
+    KeepRaw(u8),
+    /// The compressor's look at a shard's hot values whose time has come.
+    RecheckHot(u8),
 }
 
 /// Tables of regions over the model's keys (`key:N`): none, overlapping prefixes (longest
@@ -94,6 +98,8 @@ fn op() -> impl Strategy<Value = Op> {
         any::<u8>().prop_map(Op::Take),
         any::<u8>().prop_map(Op::Finish),
         (any::<u8>(), value).prop_map(|(i, v)| Op::SetTaken(i, v)),
+        any::<u8>().prop_map(Op::KeepRaw),
+        any::<u8>().prop_map(Op::RecheckHot),
     ]
 }
 
@@ -188,6 +194,15 @@ proptest! {
                     }
                 }
                 Op::Finish(i) => keyspace.finish_pending(taken.swap_remove(i as usize % taken.len()), now),
+                Op::KeepRaw(k) => {
+                    keyspace.with_key(0, &key(k), now, |view, hash| {
+                        let raw = view.peek(hash, &key(k)).filter(|e| e.is_compressed()).and_then(|e| e.string_value().map(|v| v.to_vec()));
+                        if let Some(raw) = raw {
+                            view.keep_raw(hash, &key(k), &raw);
+                        }
+                    });
+                }
+                Op::RecheckHot(shard) => { keyspace.recheck_hot(shard as usize % keyspace.shard_count(), now); }
                 Op::Read(k) => {
                     let got = keyspace.with_key(0, &key(k), now, |view, hash| view.read(hash, &key(k)).and_then(|e| e.string_value().map(|v| v.to_vec())));
                     let want = model.get(&key(k)).filter(|(_, exp)| *exp == 0 || *exp > now).map(|(v, _)| v.clone());
@@ -234,11 +249,17 @@ proptest! {
             prop_assert_eq!(running, keyspace.recount_regions());
             // The backlogs' totals: every note counted once until its compression is done,
             // never more raw bytes than allowed.
-            let mut notes = 0;
-            keyspace.for_each_shard(|_, shard| notes += shard.backlog.len());
+            let (mut notes, mut hot) = (0, 0);
+            keyspace.for_each_shard(|_, shard| {
+                notes += shard.backlog.len();
+                hot += shard.backlog.hot_len();
+            });
             let stats = keyspace.compressor.stats();
-            prop_assert_eq!(stats.keys, notes + taken.len());
+            let taken_hot = taken.iter().filter(|t| t.is_hot()).count();
+            prop_assert_eq!(stats.keys, notes + taken.len() - taken_hot);
+            prop_assert_eq!(stats.hot_keys, hot + taken_hot);
             prop_assert!(stats.bytes <= backlog, "{} raw bytes waiting", stats.bytes);
+            prop_assert!(stats.hot_bytes <= backlog / 2, "{} raw bytes kept hot", stats.hot_bytes);
         }
         // The compressor catches up: what it took finishes, the rest of the backlogs drains.
         for note in taken {
@@ -247,7 +268,7 @@ proptest! {
         for shard in 0..keyspace.shard_count() {
             while keyspace.compress_pending(shard, now) {}
         }
-        prop_assert_eq!(keyspace.compressor.stats(), BacklogStats { keys: 0, bytes: 0, ..keyspace.compressor.stats() });
+        prop_assert_eq!(keyspace.compressor.stats(), BacklogStats { keys: 0, bytes: 0, hot_keys: 0, hot_bytes: 0, ..keyspace.compressor.stats() });
         // Then no live string a write would have compressed is left raw (after a training, a
         // value that did not shrink with the dictionary of its write may with today's).
         let settings = Settings { backlog: 0, ..keyspace.compression() };
@@ -416,4 +437,57 @@ fn compressed_entries_cost_their_stored_bytes_and_read_back_whole() {
     );
     let footprint = keyspace.compression_footprint();
     assert_eq!((footprint.keys, footprint.original), (1, value.len()));
+}
+
+/// A value kept raw for being hot stays raw while it is, is compressed again once its counter
+/// has decayed (idle minutes), and reads the same bytes throughout.
+#[test]
+fn a_hot_value_kept_raw_is_compressed_once_it_cools() {
+    let keyspace = Keyspace::new(1, 1);
+    keyspace.set_compression(Settings {
+        level: Level::Fast,
+        min_size: 32,
+        backlog: 1 << 20,
+    });
+    let value = json_like(1).repeat(20).into_bytes();
+    let now = 1_000_000;
+    let read = |at: u64| {
+        keyspace.with_key(0, b"k", at, |view, hash| {
+            let entry = view.peek(hash, b"k").unwrap();
+            (
+                entry.is_compressed(),
+                entry.string_value().unwrap().to_vec(),
+            )
+        })
+    };
+    keyspace.with_key(0, b"k", now, |view, hash| {
+        view.insert(hash, Entry::new_string(b"k", &value, 0));
+    });
+    while keyspace.compress_pending(0, now) {}
+    assert_eq!(read(now), (true, value.clone()));
+    let kept = keyspace.with_key(0, b"k", now, |view, hash| {
+        view.rewrite(hash, b"k", |e| e.set_lfu(backlog::HOT_LFU));
+        view.keep_raw(hash, b"k", &value)
+    });
+    assert!(kept);
+    assert_eq!(read(now), (false, value.clone()));
+    let stats = keyspace.compressor.stats();
+    assert_eq!((stats.hot_keys, stats.hot_bytes), (1, value.len()));
+    // The compressor's pass over written values leaves it alone.
+    keyspace.with_key(0, b"other", now, |view, hash| {
+        view.insert(hash, Entry::new_string(b"other", &value, 0));
+    });
+    assert!(keyspace.compress_written(0, now));
+    assert!(!keyspace.compress_written(0, now));
+    assert_eq!(read(now), (false, value.clone()));
+    // Not due yet, then due but still hot (no idle minute): noted again.
+    assert!(!keyspace.recheck_hot(0, now + 1));
+    assert!(keyspace.recheck_hot(0, now + 10_000));
+    assert_eq!(read(now), (false, value.clone()));
+    assert_eq!(keyspace.compressor.stats().hot_keys, 1);
+    // Five idle minutes take the counter under the mark: compressed, the hot list empty.
+    assert!(keyspace.recheck_hot(0, now + 300_000));
+    assert_eq!(read(now), (true, value.clone()));
+    let stats = keyspace.compressor.stats();
+    assert_eq!((stats.hot_keys, stats.hot_bytes, stats.cooled), (0, 0, 1));
 }

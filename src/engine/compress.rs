@@ -59,6 +59,17 @@ impl Level {
             Level::Max => 19,
         }
     }
+
+    /// zstd's level with a prefix dictionary (`engine::dictionary`): `fast` is 3 there. With
+    /// one, level 3 costs within 8% of -1's CPU each way for frames a quarter smaller (5.03×
+    /// against 3.79× on the bench's JSON, docs/notes.md), where without one it costs 30% more
+    /// to compress; so with a dictionary `fast` and `default` are the same level.
+    pub(crate) fn zstd_with_dictionary(self) -> i32 {
+        match self {
+            Level::Fast => Level::Default.zstd(),
+            other => other.zstd(),
+        }
+    }
 }
 
 /// What a write compresses with: the configured level, or the level `CACHE.SET ... COMPRESS` gave.

@@ -126,7 +126,7 @@ impl Dictionary {
     pub fn cdict(&self, level: Level) -> Option<&CDict<'static>> {
         let slot = self.cdicts.get((level as usize).checked_sub(1)?)?;
         slot.get_or_init(|| {
-            let cdict = CDict::try_create(&self.bytes, level.zstd())?;
+            let cdict = CDict::try_create(&self.bytes, level.zstd_with_dictionary())?;
             self.memory.fetch_add(cdict.sizeof(), Ordering::Relaxed);
             Some(cdict)
         })
@@ -526,8 +526,8 @@ impl Dictionaries {
     fn train_one(&self, prefix: &[u8], samples: &[Box<[u8]>], size: usize) -> Result<(), String> {
         let mut bytes = zstd::dict::from_samples(samples, size).map_err(|e| e.to_string())?;
         assign_id(&mut bytes).ok_or("the trainer made no formatted dictionary")?;
-        // The ratio its own samples get at level 1: what its later writes are compared with.
-        let cdict = CDict::try_create(&bytes, Level::Fast.zstd())
+        // The ratio its own samples get at `fast`: what its later writes are compared with.
+        let cdict = CDict::try_create(&bytes, Level::Fast.zstd_with_dictionary())
             .ok_or("zstd refused the trained dictionary")?;
         let mut context = zstd::zstd_safe::CCtx::create();
         let (mut original, mut stored) = (0usize, 0usize);

@@ -441,7 +441,10 @@ impl DbShard<'_> {
         }
         let (settings, now, clock) = (self.settings, self.now_ms, self.lru_clock);
         if let Some(entry) = self.table.map.get_bucket_mut(index) {
-            if settings.policy.uses_lfu() {
+            // A compressed value's counter is kept under every policy: it is how a read finds
+            // it hot and stores it raw (`engine::backlog`); `OBJECT FREQ` still answers only
+            // under an LFU policy.
+            if settings.policy.uses_lfu() || entry.is_compressed() {
                 lfu_access(entry, &settings, now);
             }
             entry.set_lru(clock);

@@ -14,6 +14,7 @@ use bytes::Bytes;
 
 use super::cache::MetaRequest;
 use super::{args, CommandSpec, Ctx, SPEC};
+use crate::engine::backlog;
 use crate::engine::compress::{self, Settings};
 use crate::engine::{DbShard, Entry};
 use crate::error::{CmdError, CmdResult};
@@ -67,19 +68,60 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// Replies with a key's string value as GET does: nil when absent, WRONGTYPE for other types.
-/// Counts a keyspace hit or miss.
-fn reply_value(view: &mut DbShard<'_>, hash: u64, key: &[u8], out: &mut ReplyBuf) -> CmdResult {
-    match view.read(hash, key) {
-        None => out.null(),
-        // Decompressed straight into the reply: no copy of the value in between.
-        Some(entry) => match entry.frame() {
-            Some(frame) => out.bulk_with(entry.string_len(), |dst| {
-                compress::decompress_into(frame, dst);
-            }),
-            None => out.bulk(&entry.string_value().ok_or(CmdError::WrongType)?),
-        },
+/// Counts a keyspace hit or miss. `keep_hot`: a hot compressed value is stored raw afterwards
+/// (GET; not for a value about to be replaced or deleted).
+fn reply_value(
+    view: &mut DbShard<'_>,
+    hash: u64,
+    key: &[u8],
+    out: &mut ReplyBuf,
+    keep_hot: bool,
+) -> CmdResult {
+    if !bulk_value(view, hash, key, out, keep_hot)? {
+        out.null();
     }
     Ok(())
+}
+
+/// Writes a key's string value as a bulk reply; `Ok(false)` when there is no such key and
+/// WRONGTYPE for another type, nothing written then. A compressed value is decompressed straight
+/// into the reply, with no copy in between but for a hot one with `keep_hot`, whose bytes are
+/// then stored raw (`engine::backlog`, "hot values").
+fn bulk_value(
+    view: &mut DbShard<'_>,
+    hash: u64,
+    key: &[u8],
+    out: &mut ReplyBuf,
+    keep_hot: bool,
+) -> Result<bool, CmdError> {
+    let (eviction, now_ms, compressor, backlog) = (
+        view.settings,
+        view.now_ms,
+        view.compressor,
+        view.compression.backlog,
+    );
+    let mut hot_raw = None;
+    let Some(entry) = view.read(hash, key) else {
+        return Ok(false);
+    };
+    match entry.frame() {
+        Some(frame) => {
+            let len = entry.string_len();
+            let hot = keep_hot
+                && backlog::is_hot(entry, &eviction, now_ms)
+                && compressor.has_hot_room(len, backlog);
+            out.bulk_with(len, |dst| {
+                if compress::decompress_into(frame, dst) && hot {
+                    hot_raw = Some(dst.to_vec());
+                }
+            });
+        }
+        None => out.bulk(&entry.string_value().ok_or(CmdError::WrongType)?),
+    }
+    if let Some(raw) = hot_raw {
+        view.keep_raw(hash, key, &raw);
+    }
+    Ok(true)
 }
 
 fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -87,7 +129,7 @@ fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.server
         .keyspace
         .with_key(ctx.client.db, &args[1], ctx.now_ms, |view, hash| {
-            reply_value(view, hash, &args[1], out)
+            reply_value(view, hash, &args[1], out, true)
         })
 }
 
@@ -269,7 +311,7 @@ pub(super) fn set_generic(ctx: &mut Ctx<'_>, req: &SetRequest<'_>) -> Result<boo
         .keyspace
         .with_key(ctx.client.db, req.key, ctx.now_ms, |view, hash| {
             if req.get {
-                reply_value(view, hash, req.key, out)?;
+                reply_value(view, hash, req.key, out, false)?;
             }
             if let Some(expected) = req.ifeq {
                 let Some(entry) = view.peek(hash, req.key) else {
@@ -431,7 +473,7 @@ fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.server
         .keyspace
         .with_key(db, key, ctx.now_ms, |view, hash| {
-            reply_value(view, hash, key, out)?;
+            reply_value(view, hash, key, out, false)?;
             if view.remove(hash, key).is_some() {
                 view.notify(key, class::GENERIC, "del");
             } else {
@@ -499,13 +541,7 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let written = locked
             .view(db, key, now_ms)
             .is_some_and(|(mut view, hash)| {
-                match view.read(hash, key).and_then(|entry| entry.string_value()) {
-                    Some(value) => {
-                        out.bulk(&value);
-                        true
-                    }
-                    None => false,
-                }
+                bulk_value(&mut view, hash, key, out, true).unwrap_or(false)
             });
         if !written {
             out.null();

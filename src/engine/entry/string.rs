@@ -109,6 +109,12 @@ impl Entry {
         *self.block_mut() = block;
     }
 
+    /// The inverse of `install_frame`: `raw`, this compressed string's original bytes, stored
+    /// in place of its frame, every header field kept (a hot value, `DbShard::keep_raw`).
+    pub fn install_raw(&mut self, raw: &[u8]) {
+        self.replace_payload(raw);
+    }
+
     /// A string entry stored as written, its compression left to the shard
     /// (`DbShard::insert_prepared`): SET when the background compressor has room for it.
     pub fn prepare_raw(key: &[u8], value: &[u8]) -> Prepared {

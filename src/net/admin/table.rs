@@ -285,6 +285,8 @@ pub static METRICS: &[MetricDef] = &[
     metric("cachet_compression_backlog_keys", Gauge, field("compression_backlog_keys"), "Strings stored raw, waiting for the background compressor (compression-backlog)."),
     metric("cachet_compression_backlog_bytes", Gauge, field("compression_backlog_bytes"), "Raw bytes of the strings waiting for the background compressor."),
     metric("cachet_compression_backlog_compressed_total", Counter, field("compression_backlog_compressed"), "Strings the background compressor compressed after their write."),
+    metric("cachet_compression_hot_raw_keys", Gauge, field("compression_hot_raw_keys"), "Compressed strings a read found hot and stored raw again."),
+    metric("cachet_compression_hot_raw_bytes", Gauge, field("compression_hot_raw_bytes"), "Bytes of the strings kept raw for being hot (at most half of compression-backlog)."),
     metric("cachet_compressed_values_total", Counter, field("compressed_values"), "Writes stored compressed."),
     metric("cachet_compression_skipped_values_total", Counter, field("compression_skipped_values"), "Writes stored raw for not shrinking by an eighth."),
     metric("cachet_decompressed_values_total", Counter, field("decompressed_values"), "Reads that decompressed a value."),

@@ -26,6 +26,11 @@ pub(super) fn compression_section(info: &mut InfoText, server: &Server) {
     info.field("compression_backlog_compressed", backlog.swapped);
     info.field("compression_backlog_dropped", backlog.dropped);
     info.field("compression_backlog_for_room", backlog.for_room);
+    // Compressed values a read found hot and stored raw again (`engine::backlog`).
+    info.field("compression_hot_raw_keys", backlog.hot_keys);
+    info.field("compression_hot_raw_bytes", backlog.hot_bytes);
+    info.field("compression_hot_kept_raw", backlog.kept_hot);
+    info.field("compression_hot_cooled", backlog.cooled);
     info.field("compressed_keys", held.keys);
     info.field("compressed_bytes_before", held.original);
     info.field("compressed_bytes_after", held.stored);
