@@ -42,6 +42,38 @@ fn resp3_push_on_another_clients_write_then_not_again_until_read() {
     assert_eq!(t.read_reply(), INVALIDATE_K);
 }
 
+/// A script's reads track the keys it declared, not the keys it read, and only when it reads:
+/// Redis 7.0 remembers the script caller's keys (its tracking.tcl). EVAL_RO tracks nothing of
+/// its own.
+#[test]
+fn scripts_track_their_declared_keys_when_they_read() {
+    let server = TestServer::start();
+    let mut t = client(&server, true);
+    let mut w = client(&server, false);
+    let invalidate = |key: &str| format!(">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\n{key}\r\n");
+    assert_eq!(t.call(&[b"CLIENT", b"TRACKING", b"on"]), b"+OK\r\n");
+    let write_both = |w: &mut RawClient| {
+        assert_eq!(w.call(&[b"MSET", b"k2", b"1", b"k1", b"1"]), b"+OK\r\n");
+    };
+    // No read: nothing tracked.
+    t.call(&[b"EVAL", b"redis.call('set','k3','bar')", b"2", b"k1", b"k2"]);
+    write_both(&mut w);
+    // A read of another key tracks the declared ones, not k3.
+    t.call(&[b"EVAL", b"redis.call('get','k3')", b"2", b"k1", b"k2"]);
+    write_both(&mut w);
+    assert_eq!(t.read_reply(), invalidate("k2").as_bytes());
+    assert_eq!(t.read_reply(), invalidate("k1").as_bytes());
+    assert_eq!(w.call(&[b"SET", b"k3", b"x"]), b"+OK\r\n");
+    // EVAL_RO that reads nothing tracks nothing; one that reads tracks the declared keys.
+    t.call(&[b"EVAL_RO", b"redis.call('ping')", b"2", b"k1", b"k2"]);
+    write_both(&mut w);
+    t.call(&[b"EVAL_RO", b"redis.call('get','k1')", b"2", b"k1", b"k2"]);
+    write_both(&mut w);
+    assert_eq!(t.read_reply(), invalidate("k2").as_bytes());
+    assert_eq!(t.read_reply(), invalidate("k1").as_bytes());
+    assert_eq!(t.call(&[b"PING"]), b"+PONG\r\n");
+}
+
 /// Keys counted by numkeys (ZUNION, SINTERCARD...) are remembered like any other read's.
 #[test]
 fn reads_with_numkeys_are_tracked() {

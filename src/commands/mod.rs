@@ -254,15 +254,25 @@ pub(crate) fn execute(
     crate::engine::set_no_touch(false);
     observe::called(ctx, spec, args, result.is_err(), started);
     // Client-side caching: the keys of every read-only command a tracking client runs (ZUNION's
-    // too: counted by numkeys).
-    if ctx.client.tracking.remembers() && spec.has_flag(CommandFlags::READONLY) {
-        let positions = spec.keys_in(args);
-        if !positions.is_empty() {
-            let keys = positions
-                .into_iter()
-                .filter_map(|i| args.get(i))
-                .map(|k| &k[..]);
-            ctx.server.tracking.remember(ctx.client.id, keys);
+    // too: counted by numkeys). A read inside a script tracks the keys the script declared, and
+    // the read-only script commands track nothing of their own, as in Redis 7.0.
+    if ctx.client.tracking.remembers()
+        && spec.has_flag(CommandFlags::READONLY)
+        && !matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
+    {
+        if let Some(keys) = &ctx.client.script_keys {
+            ctx.server
+                .tracking
+                .remember(ctx.client.id, keys.iter().map(|k| &k[..]));
+        } else {
+            let positions = spec.keys_in(args);
+            if !positions.is_empty() {
+                let keys = positions
+                    .into_iter()
+                    .filter_map(|i| args.get(i))
+                    .map(|k| &k[..]);
+                ctx.server.tracking.remember(ctx.client.id, keys);
+            }
         }
     }
     // CLIENT CACHING applies to the next command only (not to those queued by MULTI).

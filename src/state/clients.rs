@@ -54,6 +54,9 @@ pub struct ClientState {
     pub own_monitor_lines: Vec<Bytes>,
     /// True while EXEC runs this client's queued commands: blocking commands must not block.
     pub in_exec: bool,
+    /// The keys a running script declared, while it runs for a client that tracks reads: a read
+    /// it makes tracks these, not the key read (Redis remembers the script caller's keys).
+    pub script_keys: Option<Vec<Bytes>>,
     pub action: Option<Action>,
     /// Set by a blocking command that must wait: the connection awaits it before going on.
     pub blocked: Option<super::blocking::Blocked>,
@@ -98,6 +101,7 @@ impl ClientState {
             monitor: false,
             own_monitor_lines: Vec::new(),
             in_exec: false,
+            script_keys: None,
             action: None,
             blocked: None,
             last_command: None,

@@ -181,6 +181,12 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
     run.begin(script.eval, threshold, script.name, command.to_vec());
     let db = ctx.client.db;
     let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
+    let outer_keys = ctx
+        .client
+        .tracking
+        .remembers()
+        .then(|| script.keys.to_vec());
+    let outer_keys = std::mem::replace(&mut ctx.client.script_keys, outer_keys);
     let calls = RefCell::new(Calls {
         ctx: &mut *ctx,
         resp3: false,
@@ -256,6 +262,7 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
     });
     let resp3 = calls.borrow().resp3;
     ctx.client.in_exec = in_exec;
+    ctx.client.script_keys = outer_keys;
     if ctx.client.db != db {
         ctx.client.select(db);
     }
