@@ -40,10 +40,12 @@
 #   sizes:  MEMORY USAGE and RSS growth per key for $SIZES_KEYS (100,000) keys of 16 B at each value
 #           size of $SIZES (100..2000 B), cachet vs redis-server: where size-class rounding costs.
 # Each server is started fresh for each data set, pinned to CPU $SERVER_CPU; the loader runs on
-# $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving).
+# $LOAD_CPU. Figures are read after the load settles (RSS sampled until it stops moving) and, for
+# plain and tagged, again at steady state: after $STEADY_WAIT (15) idle seconds, more than jemalloc's
+# 10 s dirty-page decay, the same wait for both servers.
 #
 # Usage: scripts/bench-memory.sh [keys=1000000]
-# Env: SETS (default "plain tagged json"; also "flood", "sizes"), FLOOD_* and SIZES* above, JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, COMPRESSION_DICT_SIZE (16384), COMPRESSION_BACKLOG (the server's default), JSON_SERVERS, JSON_LEVEL, ROUNDS, CACHET (binary, default target/release/cachet, built if absent),
+# Env: SETS (default "plain tagged json"; also "flood", "sizes"), FLOOD_* and SIZES* above, JSON_KEYS (200000), JSON_MIN, JSON_MAX, COMPRESSION_MIN_SIZE, COMPRESSION_DICT_SIZE (16384), COMPRESSION_BACKLOG (the server's default), JSON_SERVERS, JSON_LEVEL, ROUNDS, STEADY_WAIT, CACHET (binary, default target/release/cachet, built if absent),
 #      SERVER_CPU (1), LOAD_CPU (0), REDIS_PORT (16391), CACHET_PORT (16392).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +63,7 @@ LOAD_CPU=${LOAD_CPU:-0}
 REDIS_PORT=${REDIS_PORT:-16391}
 CACHET_PORT=${CACHET_PORT:-16392}
 CACHET=${CACHET:-target/release/cachet}
+STEADY_WAIT=${STEADY_WAIT:-15}
 
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
   echo "needs redis-server and redis-cli (apt-get install redis-server redis-tools)" >&2; exit 1; }
@@ -383,7 +386,13 @@ for set in $SETS; do
     rss=$(settled_rss "$PID")
     used=$(used_memory "$port")
     keys=$(redis-cli -p "$port" dbsize)
-    LINES+="$set,$server,$keys,$base_rss,$rss,$base_used,$used"$'\n'
+    # Steady state: the same idle wait for both servers, longer than jemalloc's dirty-page decay
+    # (10 s, Redis's and cachet's default), so the pages freed during the load (tables
+    # outgrown, the client's buffers) are purged by the background threads both run.
+    sleep "$STEADY_WAIT"
+    steady_rss=$(settled_rss "$PID")
+    steady_used=$(used_memory "$port")
+    LINES+="$set,$server,$keys,$base_rss,$rss,$base_used,$used,$steady_rss,$steady_used"$'\n'
     stop
   done
 done
@@ -424,20 +433,23 @@ PY
 import sys
 lines, n = sys.argv[1], int(sys.argv[2])
 payload = 16 + 100
-print(f"{'set':<7} {'server':<7} {'keys':>8} {'RSS growth':>11} {'used growth':>12} | {'RSS B/key':>9} {'used B/key':>10} | {'RSS-116':>7} {'used-116':>8}")
+print(f"{'set':<7} {'server':<7} {'when':<6} {'keys':>8} {'RSS growth':>11} {'used growth':>12} | {'RSS B/key':>9} {'used B/key':>10} | {'RSS-116':>7} {'used-116':>8}")
 rows = {}
 for line in lines.strip().splitlines():
-    s, server, keys, brss, rss, bused, used = line.split(",")
+    s, server, keys, brss, rss, bused, used, srss, sused = line.split(",")
     keys = int(keys)
-    drss, dused = (int(rss) - int(brss)) * 1024, int(used) - int(bused)
-    # Redis's tagged set also holds the tag SETs as keys: per data key, divide by the keys loaded.
-    per_rss, per_used = drss / n, dused / n
-    rows[(s, server)] = (per_rss - payload, per_used - payload)
-    print(f"{s:<7} {server:<7} {keys:>8} {drss/2**20:>9.1f}MB {dused/2**20:>10.1f}MB | {per_rss:>9.1f} {per_used:>10.1f} | {per_rss-payload:>7.1f} {per_used-payload:>8.1f}")
+    # "now": once RSS stops moving after the load; "steady": after $STEADY_WAIT idle seconds.
+    for when, r, u in (("now", rss, used), ("steady", srss, sused)):
+        drss, dused = (int(r) - int(brss)) * 1024, int(u) - int(bused)
+        # Redis's tagged set also holds the tag SETs as keys: per data key, divide by the keys loaded.
+        per_rss, per_used = drss / n, dused / n
+        rows[(s, server, when)] = (per_rss - payload, per_used - payload)
+        print(f"{s:<7} {server:<7} {when:<6} {keys:>8} {drss/2**20:>9.1f}MB {dused/2**20:>10.1f}MB | {per_rss:>9.1f} {per_used:>10.1f} | {per_rss-payload:>7.1f} {per_used-payload:>8.1f}")
 for s in sorted({k[0] for k in rows}):
-    if (s, "redis") in rows and (s, "cachet") in rows:
-        r, c = rows[(s, "redis")], rows[(s, "cachet")]
-        print(f"{s}: overhead per key cachet/redis  RSS {c[0]:.1f}/{r[0]:.1f} B   used_memory {c[1]:.1f}/{r[1]:.1f} B")
+    for when in ("now", "steady"):
+        if (s, "redis", when) in rows and (s, "cachet", when) in rows:
+            r, c = rows[(s, "redis", when)], rows[(s, "cachet", when)]
+            print(f"{s} ({when}): overhead per key cachet/redis  RSS {c[0]:.1f}/{r[0]:.1f} B   used_memory {c[1]:.1f}/{r[1]:.1f} B")
 PY
 
 [ -z "$JSON_LINES" ] || python3 - "$JSON_LINES" "$JSON_KEYS" "$WORK/json.resp" "$ROUND_LINES" "$JSON_LEVEL" "$HOT_LINE" <<'PY'

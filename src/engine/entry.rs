@@ -1,6 +1,6 @@
 //! One key and its value, in as few bytes as we can manage: the table slot holds the entry inline
-//! (24 bytes: the block's pointer and length, and the pointer to what few entries have), and one
-//! allocation holds a small header (flags, access clock, LFU counter, key length; expiry and cost
+//! (8 bytes: a pointer to the block, or to a box with the block and what few entries have), and
+//! one allocation holds a small header (flags, access clock, LFU counter, key length; expiry and cost
 //! only when the key has them), the key and a string's bytes or an integer's 8 bytes. Tags,
 //! parents and collection values sit behind one more pointer (see `Entry` for the byte layout).
 
@@ -9,8 +9,10 @@ use crate::engine::dictionary::Dictionary;
 use crate::engine::labels::Name;
 use crate::engine::memory::alloc_size;
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
+use thin::{Block, Owned, Slot};
 
 mod string;
+mod thin;
 
 pub use string::{as_canonical_int, Prepared, StringValue};
 
@@ -101,10 +103,11 @@ impl Kind {
     }
 }
 
-/// A key and its value: what a table slot holds, inline (16 bytes, no box of its own).
+/// A key and its value: what a table slot holds, inline (8 bytes, no box of its own).
 ///
-/// The block is one allocation laid out as
+/// The block (`thin::Block`) is one allocation laid out as
 /// ```text
+///   [1-2]  the block's length after this prefix, LEB128 (`thin`: the slot has no length word)
 ///   0      flags: kind (bits 0-1), priority (2-3), in the admission window (4),
 ///          has an expiry (5), has a cost other than 1 (6), the string is a zstd frame (7)
 ///   1      LFU counter (Redis's logarithmic counter, `OBJECT FREQ`)
@@ -120,18 +123,11 @@ impl Kind {
 /// allocation of their own in the `Rich` box (`Body::Value`) when that costs less (`spills`). An entry with what few entries have (tags,
 /// parents, a collection value) is `Rich`: a box holding the block's pointer and that `Extra`.
 #[derive(Debug)]
-pub struct Entry(Repr);
-
-/// 16 bytes: `Plain`'s block pointer is never null, which leaves room for the tag.
-#[derive(Debug)]
-enum Repr {
-    Plain(Box<[u8]>),
-    Rich(Box<Rich>),
-}
+pub struct Entry(Slot<Rich>);
 
 #[derive(Debug)]
 struct Rich {
-    block: Box<[u8]>,
+    block: Block,
     extra: Extra,
 }
 
@@ -157,15 +153,6 @@ struct Header {
     expire_at: u64,
     cost: u32,
     compressed: bool,
-}
-
-fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
 }
 
 /// The parts of an entry most entries do not have, in the `Rich` box so that those entries pay
@@ -198,7 +185,8 @@ fn spills(head: usize, value: usize, rich: bool) -> bool {
     } else {
         alloc_size(std::mem::size_of::<Rich>())
     };
-    alloc_size(head) + alloc_size(value) + boxed < alloc_size(head + value)
+    let block = |len| alloc_size(thin::alloc_len(len));
+    block(head) + alloc_size(value) + boxed < block(head + value)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -219,39 +207,28 @@ pub const LFU_INIT_VAL: u8 = 5;
 
 impl Entry {
     /// Lays out header, key and payload in one exact allocation.
-    fn build(header: Header, key: &[u8], payload: &[u8]) -> Box<[u8]> {
+    fn build(header: Header, key: &[u8], payload: &[u8]) -> Block {
         let (has_expiry, has_cost) = (header.expire_at != 0, header.cost != 1);
-        let len = KEY_LEN
-            + varint_len(key.len())
-            + if has_expiry { 8 } else { 0 }
-            + if has_cost { 4 } else { 0 }
-            + key.len()
-            + payload.len();
-        let mut bytes = Vec::with_capacity(len);
+        let mut head = [0u8; KEY_LEN + thin::MAX_PREFIX + 8 + 4];
         let flags = header.kind as u8
             | (header.priority as u8) << PRIORITY_SHIFT
             | if header.in_window { IN_WINDOW } else { 0 }
             | if has_expiry { HAS_EXPIRY } else { 0 }
             | if has_cost { HAS_COST } else { 0 }
             | if header.compressed { COMPRESSED } else { 0 };
-        bytes.push(flags);
-        bytes.push(header.lfu);
-        bytes.extend_from_slice(&header.lru.to_le_bytes()[..3]);
-        let mut n = key.len();
-        while n >= 0x80 {
-            bytes.push((n as u8 & 0x7f) | 0x80);
-            n >>= 7;
-        }
-        bytes.push(n as u8);
+        head[FLAGS] = flags;
+        head[LFU] = header.lfu;
+        head[LRU..KEY_LEN].copy_from_slice(&header.lru.to_le_bytes()[..3]);
+        let mut at = KEY_LEN + thin::encode(key.len(), &mut head[KEY_LEN..]);
         if has_expiry {
-            bytes.extend_from_slice(&header.expire_at.to_le_bytes());
+            head[at..at + 8].copy_from_slice(&header.expire_at.to_le_bytes());
+            at += 8;
         }
         if has_cost {
-            bytes.extend_from_slice(&header.cost.to_le_bytes());
+            head[at..at + 4].copy_from_slice(&header.cost.to_le_bytes());
+            at += 4;
         }
-        bytes.extend_from_slice(key);
-        bytes.extend_from_slice(payload);
-        bytes.into_boxed_slice()
+        Block::from_parts(&[&head[..at], key, payload])
     }
 
     fn with_payload(key: &[u8], payload: &[u8], kind: Kind, lru: u32) -> Entry {
@@ -265,7 +242,7 @@ impl Entry {
             cost: 1,
             compressed: false,
         };
-        let head = KEY_LEN + varint_len(key.len()) + key.len();
+        let head = KEY_LEN + thin::prefix_len(key.len()) + key.len();
         if matches!(kind, Kind::Str | Kind::RawStr) && spills(head, payload.len(), false) {
             let extra = Extra {
                 labels: None,
@@ -273,66 +250,70 @@ impl Entry {
             };
             return Entry::from_parts(Entry::build(header, key, &[]), Some(extra));
         }
-        Entry(Repr::Plain(Entry::build(header, key, payload)))
+        Entry::from_parts(Entry::build(header, key, payload), None)
     }
 
-    fn block(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Plain(block) => block,
-            Repr::Rich(rich) => &rich.block,
+    fn block(&self) -> &Block {
+        match self.0.get() {
+            thin::Ref::Plain(block) => block,
+            thin::Ref::Rich(rich) => &rich.block,
         }
     }
 
-    fn block_mut(&mut self) -> &mut Box<[u8]> {
-        match &mut self.0 {
-            Repr::Plain(block) => block,
-            Repr::Rich(rich) => &mut rich.block,
+    fn block_mut(&mut self) -> &mut Block {
+        match self.0.get_mut() {
+            thin::Mut::Plain(block) => block,
+            thin::Mut::Rich(rich) => &mut rich.block,
         }
     }
 
     fn extra(&self) -> Option<&Extra> {
-        match &self.0 {
-            Repr::Plain(_) => None,
-            Repr::Rich(rich) => Some(&rich.extra),
+        match self.0.get() {
+            thin::Ref::Plain(_) => None,
+            thin::Ref::Rich(rich) => Some(&rich.extra),
         }
     }
 
     fn extra_mut(&mut self) -> Option<&mut Extra> {
-        match &mut self.0 {
-            Repr::Plain(_) => None,
-            Repr::Rich(rich) => Some(&mut rich.extra),
+        match self.0.get_mut() {
+            thin::Mut::Plain(_) => None,
+            thin::Mut::Rich(rich) => Some(&mut rich.extra),
         }
     }
 
     /// The entry's `Extra`, made `Rich` first if it was plain.
     fn extra_or_default(&mut self) -> &mut Extra {
-        if let Repr::Plain(block) = &mut self.0 {
-            let block = std::mem::take(block);
-            self.0 = Repr::Rich(Box::new(Rich {
+        self.0.update(|owned| match owned {
+            Owned::Plain(block) => Owned::Rich(Box::new(Rich {
                 block,
                 extra: Extra::default(),
-            }));
-        }
-        match &mut self.0 {
-            Repr::Rich(rich) => &mut rich.extra,
-            Repr::Plain(_) => unreachable!("made rich just above"),
+            })),
+            rich => rich,
+        });
+        match self.0.get_mut() {
+            thin::Mut::Rich(rich) => &mut rich.extra,
+            thin::Mut::Plain(_) => unreachable!("made rich just above"),
         }
     }
 
     /// Back to plain when the extra holds nothing.
     fn drop_empty_extra(&mut self) {
-        if let Repr::Rich(rich) = &mut self.0 {
-            if rich.extra.labels.is_none() && matches!(rich.extra.body, Body::None) {
-                self.0 = Repr::Plain(std::mem::take(&mut rich.block));
-            }
+        let empty = self
+            .extra()
+            .is_some_and(|extra| extra.labels.is_none() && matches!(extra.body, Body::None));
+        if empty {
+            self.0.update(|owned| match owned {
+                Owned::Rich(rich) => Owned::Plain(rich.block),
+                plain => plain,
+            });
         }
     }
 
-    fn from_parts(block: Box<[u8]>, extra: Option<Extra>) -> Entry {
-        Entry(match extra {
-            None => Repr::Plain(block),
-            Some(extra) => Repr::Rich(Box::new(Rich { block, extra })),
-        })
+    fn from_parts(block: Block, extra: Option<Extra>) -> Entry {
+        Entry(Slot::new(match extra {
+            None => Owned::Plain(block),
+            Some(extra) => Owned::Rich(Box::new(Rich { block, extra })),
+        }))
     }
 
     fn header(&self) -> Header {
@@ -377,16 +358,8 @@ impl Entry {
 
     /// (key length, where the optional fields start).
     fn key_len_and_end(&self) -> (usize, usize) {
-        let (mut len, mut shift, mut at) = (0usize, 0, KEY_LEN);
-        loop {
-            let byte = self.block()[at];
-            len |= ((byte & 0x7f) as usize) << shift;
-            at += 1;
-            if byte < 0x80 {
-                return (len, at);
-            }
-            shift += 7;
-        }
+        let (len, bytes) = thin::decode(&self.block()[KEY_LEN..]);
+        (len, KEY_LEN + bytes)
     }
 
     /// Where the optional fields start (the expiry, when there is one).
@@ -532,10 +505,7 @@ impl Entry {
     /// cost appearing, a string growing, labels added), after which the finder falls back to
     /// the key's hash.
     pub fn identity(&self) -> usize {
-        match &self.0 {
-            Repr::Plain(block) => block.as_ptr() as usize,
-            Repr::Rich(rich) => &**rich as *const Rich as usize,
-        }
+        self.0.address()
     }
 
     fn int(&self) -> i64 {
@@ -788,13 +758,7 @@ impl Entry {
     /// `clone_with_key` lays the block out anew. It is only read, never stored in a table, so the
     /// admission-window bit it keeps means nothing.
     pub fn snapshot_copy(&self) -> Entry {
-        Entry(match &self.0 {
-            Repr::Plain(block) => Repr::Plain(block.clone()),
-            Repr::Rich(rich) => Repr::Rich(Box::new(Rich {
-                block: rich.block.clone(),
-                extra: rich.extra.clone(),
-            })),
-        })
+        Entry::from_parts(self.block().clone(), self.extra().cloned())
     }
 
     /// The same entry under another key (RENAME, MOVE), without copying a collection's elements.
@@ -806,9 +770,9 @@ impl Entry {
         let block = Entry::build(header, key, self.inline_payload());
         Entry::from_parts(
             block,
-            match self.0 {
-                Repr::Plain(_) => None,
-                Repr::Rich(rich) => Some(rich.extra),
+            match self.0.into_owned() {
+                Owned::Plain(_) => None,
+                Owned::Rich(rich) => Some(rich.extra),
             },
         )
     }
@@ -835,7 +799,7 @@ impl Entry {
                     Body::Value(value) => alloc_size(value.len()),
                 }
         });
-        alloc_size(self.block().len()) + extra
+        alloc_size(self.block().alloc_len()) + extra
     }
 }
 

@@ -274,12 +274,8 @@ impl Entry {
             return Some(value);
         }
         let at = self.payload_start();
-        let len = self.block().len() - at;
-        if len < min_len {
-            let mut bytes = std::mem::take(self.block_mut()).into_vec();
-            bytes.reserve_exact(min_len - len);
-            bytes.resize(at + min_len, 0);
-            *self.block_mut() = bytes.into_boxed_slice();
+        if self.block().len() - at < min_len {
+            self.block_mut().resize(at + min_len);
         }
         Some(&mut self.block_mut()[at..])
     }
@@ -310,14 +306,14 @@ impl Entry {
         }
         let at = self.payload_start();
         let spill = value.len() != 8 && spills(at, value.len(), self.extra().is_some());
-        let mut bytes = std::mem::take(self.block_mut()).into_vec();
-        bytes.truncate(at);
         if spill {
+            self.block_mut().resize(at);
             self.extra_or_default().body = Body::Value(value.into());
         } else {
-            bytes.extend_from_slice(value);
+            let block = self.block_mut();
+            block.resize(at + value.len());
+            block[at..].copy_from_slice(value);
         }
-        *self.block_mut() = bytes.into_boxed_slice();
         self.set_flag(COMPRESSED, false);
     }
 }

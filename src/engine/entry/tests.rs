@@ -2,21 +2,30 @@ use super::*;
 
 #[test]
 fn entry_is_small() {
-    assert_eq!(std::mem::size_of::<Entry>(), 16);
-    assert_eq!(
-        std::mem::size_of::<Entry>(),
-        std::mem::size_of::<Box<[u8]>>()
-    );
-    // One 48-byte allocation holds the block's pointer and a hash, or the labels pointer and
-    // a boxed collection.
-    assert!(std::mem::size_of::<Rich>() <= 48);
-    // The benchmark's key: 16 bytes of key and 100 of value take a 6-byte header, 122 bytes
-    // in jemalloc's 128-byte class; a TTL adds 8 and crosses into the 160-byte class.
+    assert_eq!(std::mem::size_of::<Entry>(), 8);
+    assert_eq!(std::mem::size_of::<Option<Entry>>(), 8);
+    // One 48-byte allocation (40 asked) holds the block's pointer and the labels pointer and
+    // a boxed collection or a spilled value.
+    assert_eq!(std::mem::size_of::<Rich>(), 40);
+    // The benchmark's key: 16 bytes of key and 100 of value take a 6-byte header and the
+    // block's 1-byte length, 123 bytes in jemalloc's 128-byte class; a TTL adds 8 and crosses
+    // into the 160-byte class.
     let mut e = Entry::new_string(&[b'k'; 16], &[b'v'; 100], 0);
-    assert_eq!(e.block().len(), 122);
+    assert_eq!((e.block().len(), e.block().alloc_len()), (122, 123));
     assert_eq!(e.memory(), 128);
     e.set_expire_at(1);
     assert_eq!(e.memory(), 160);
+    // At 128 bytes and more the length takes 2 bytes: 126 + 2 still fits the class.
+    let e = Entry::new_string(&[b'k'; 16], &[b'v'; 104], 0);
+    assert_eq!(
+        (e.block().len(), e.block().alloc_len(), e.memory()),
+        (126, 127, 128)
+    );
+    let e = Entry::new_string(&[b'k'; 16], &[b'v'; 106], 0);
+    assert_eq!(
+        (e.block().len(), e.block().alloc_len(), e.memory()),
+        (128, 130, 160)
+    );
 }
 
 #[test]
@@ -153,11 +162,12 @@ fn metadata_survives_copies_and_is_counted() {
 #[test]
 fn a_value_that_would_cross_into_a_larger_class_spills() {
     let key = [b'k'; 16];
-    // 6 + 16 + 490 = 512 bytes fill their class: one block.
-    let e = Entry::new_string(&key, &[b'v'; 490], 0);
-    assert!(matches!(e.0, Repr::Plain(_)));
+    // 2 + 6 + 16 + 488 = 512 bytes (the block's length, header, key, value) fill their class:
+    // one block.
+    let e = Entry::new_string(&key, &[b'v'; 488], 0);
+    assert!(matches!(e.0.get(), thin::Ref::Plain(_)));
     assert_eq!(e.memory(), 512);
-    // 522 bytes would take the 640-byte class: 32 + 512 + the 48-byte box.
+    // 524 bytes would take the 640-byte class: 32 + 512 + the 48-byte box.
     let value = [b'v'; 500];
     let mut e = Entry::new_string(&key, &value, 0);
     assert_eq!((e.block().len(), e.memory()), (22, 592));
@@ -173,7 +183,7 @@ fn a_value_that_would_cross_into_a_larger_class_spills() {
     assert_eq!((e.key(), e.expire_at(), e.cost()), (&key[..], 42, 9));
     assert_eq!(e.str_bytes().as_deref(), Some(&value[..]));
     e.set_meta(CacheMeta::default());
-    assert!(matches!(e.0, Repr::Rich(_)) && !e.has_labels());
+    assert!(matches!(e.0.get(), thin::Ref::Rich(_)) && !e.has_labels());
     // Copies hold the value once.
     let copy = e.clone_with_key(b"other");
     assert_eq!(copy.str_bytes().as_deref(), Some(&value[..]));
@@ -195,12 +205,12 @@ fn a_value_that_would_cross_into_a_larger_class_spills() {
     assert_eq!(e.encoding(), "raw");
     // A shorter value goes back into the block, a number into its 8 bytes.
     e.set_string(b"short");
-    assert!(matches!(e.0, Repr::Plain(_)));
+    assert!(matches!(e.0.get(), thin::Ref::Plain(_)));
     assert_eq!(e.str_bytes().as_deref(), Some(&b"short"[..]));
     e.modify_string(|v| v.extend_from_slice(&value[..495]));
     assert!(e.spilled().is_some() && e.string_len() == 500);
     e.set_int(7);
-    assert!(matches!(e.0, Repr::Plain(_)) && e.value() == Value::Int(7));
+    assert!(matches!(e.0.get(), thin::Ref::Plain(_)) && e.value() == Value::Int(7));
     // A collection's key given a long string keeps its labels beside the spilled value.
     let mut c = Entry::new_collection(&key, Collection::Set(Box::default()), 0);
     c.set_meta(CacheMeta {
@@ -221,9 +231,9 @@ fn extras_come_and_go_with_what_they_hold() {
         tags: tag(),
         ..CacheMeta::default()
     });
-    assert!(matches!(e.0, Repr::Rich(_)) && e.has_labels());
+    assert!(matches!(e.0.get(), thin::Ref::Rich(_)) && e.has_labels());
     e.set_meta(CacheMeta::default());
-    assert!(matches!(e.0, Repr::Plain(_)) && !e.has_labels());
+    assert!(matches!(e.0.get(), thin::Ref::Plain(_)) && !e.has_labels());
     assert_eq!(
         (e.memory(), e.key(), e.str_bytes().as_deref()),
         (plain, &b"k"[..], Some(&b"v"[..]))
@@ -240,7 +250,7 @@ fn extras_come_and_go_with_what_they_hold() {
         c.collection().is_none() && c.has_labels() && c.str_bytes().as_deref() == Some(&b"s"[..])
     );
     c.replace_tags(Box::default());
-    assert!(matches!(c.0, Repr::Plain(_)));
+    assert!(matches!(c.0.get(), thin::Ref::Plain(_)));
     let renamed =
         Entry::new_collection(b"c", Collection::Set(Box::default()), 9).into_renamed(b"d");
     assert!(renamed.set().is_some() && renamed.key() == b"d" && renamed.lru() == 9);
