@@ -282,6 +282,28 @@ fn tracking_table_max_keys_invalidates_to_make_room() {
     assert!(info.contains("tracking_total_keys:1\r\n"), "{info}");
 }
 
+/// Lowering `tracking-table-max-keys` under the table's size invalidates at once, without
+/// waiting for the next read to be remembered (Redis's cron does it; its tracking.tcl waits).
+#[test]
+fn lowering_tracking_table_max_keys_invalidates_now() {
+    let server = TestServer::start();
+    let mut t = client(&server, true);
+    let mut admin = client(&server, false);
+    t.call(&[b"CLIENT", b"TRACKING", b"on"]);
+    t.call(&[b"MGET", b"k1", b"k2"]);
+    assert_eq!(
+        admin.call(&[b"CONFIG", b"SET", b"tracking-table-max-keys", b"1"]),
+        b"+OK\r\n"
+    );
+    let push = t.read_reply();
+    assert!(
+        push.starts_with(b">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk"),
+        "{push:?}"
+    );
+    let info = String::from_utf8_lossy(&admin.call(&[b"INFO", b"stats"])).into_owned();
+    assert!(info.contains("tracking_total_keys:1\r\n"), "{info}");
+}
+
 /// cachet's extension: `CLIENT TRACKING on BCAST TAG t` gets one `>2 invalidate-tag [t]` frame per
 /// TAG.INVALIDATE of `t`.
 #[test]

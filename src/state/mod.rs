@@ -201,10 +201,8 @@ impl Server {
                 config.compression_dict_size,
             );
         }
-        self.tracking.max_keys.store(
-            self.config.read().tracking_table_max_keys,
-            Ordering::Relaxed,
-        );
+        self.tracking
+            .set_max_keys(self.config.read().tracking_table_max_keys);
         self.keyspace.set_stats_prefixes(&prefixes);
         self.pubsub.set_limits(receiver_limits);
         self.pubsub

@@ -80,7 +80,7 @@ pub struct Tracking {
     /// Clients with tracking on: zero makes the sink a single load.
     active: AtomicUsize,
     /// `tracking-table-max-keys` (0: no limit).
-    pub max_keys: AtomicUsize,
+    max_keys: AtomicUsize,
     state: Mutex<State>,
     pubsub: Arc<PubSub>,
 }
@@ -316,6 +316,19 @@ impl Tracking {
                 state.items += 1;
             }
         }
+        self.trim(state);
+    }
+
+    /// `tracking-table-max-keys` changed: a lower limit invalidates keys now, as Redis's cron
+    /// does within its next pass, not only when the next read is remembered.
+    pub fn set_max_keys(&self, max: usize) {
+        self.max_keys.store(max, Ordering::Relaxed);
+        if self.active.load(Ordering::Relaxed) > 0 {
+            self.trim(&mut self.lock());
+        }
+    }
+
+    fn trim(&self, state: &mut State) {
         let max = self.max_keys.load(Ordering::Relaxed);
         while max > 0 && state.keys.len() > max {
             let Some(key) = state.keys.keys().next().cloned() else {
