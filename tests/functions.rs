@@ -91,6 +91,19 @@ fn load_errors_answer_as_redis() {
     }
     // FCALL
     diff.check_str(&["FCALL", "echo_key", "0"]);
+    // The load-time `redis` has no setresp, and a register_function kept past the load refuses
+    // (Redis's functions.tcl).
+    diff.check_str(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=lib2\nreturn redis.setresp(3)",
+    ]);
+    diff.check_str(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=keeper\nlocal lib = redis\nlib.register_function('late', function() lib.register_function('x', function() return 1 end) end)",
+    ]);
+    diff.check_str(&["FCALL", "late", "0"]);
     // Function names compare without case across libraries (Redis's functions.tcl), not within.
     diff.check_str(&["FCALL", "ECHO_KEY", "1", "k1"]);
     diff.check_str(&["FCALL_RO", "Echo_Key", "1", "k1"]);

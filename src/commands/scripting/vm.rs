@@ -206,10 +206,16 @@ view.load = view.loadstring
 -- FUNCTION LOAD runs a library's code with a `redis` that only registers and logs.
 local switch = nil
 if is_functions then
+  -- A function that kept this table calls register_function in vain once the load is over.
   local at_load = {
-    register_function = api(function(...) return current.register(...) end),
+    register_function = api(function(...)
+      local register = current.register
+      if register == nil then
+        return {err = 'ERR redis.register_function can only be called on FUNCTION LOAD command'}, true
+      end
+      return register(...)
+    end),
     log = redis.log,
-    setresp = function() end,
   }
   for k, v in next, redis do
     if type(v) ~= 'function' then at_load[k] = v end
