@@ -42,7 +42,7 @@ pub const ENCODINGS: &[(&str, &str)] = &[
     ("safety:raw", "raw"),
     ("safety:hash", "listpack"),
     ("safety:hashbig", "hashtable"),
-    ("safety:list", "listpack"),
+    ("safety:list", "quicklist"),
     ("safety:listbig", "quicklist"),
     ("safety:intset", "intset"),
     ("safety:set", "hashtable"),
