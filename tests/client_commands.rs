@@ -454,6 +454,14 @@ fn pause_write_holds_writes_until_unpause() {
     call(&mut admin, "CLIENT PAUSE 100000 WRITE");
     send(&mut queued_tx, "EXEC");
     wait_held(&mut reader, &queued_tx_id, "exec");
+    // Held clients count as blocked ones, as Redis counts its postponed clients (pause.tcl).
+    let blocked = |reader: &mut RawClient| {
+        let info = String::from_utf8_lossy(&call(reader, "INFO clients")).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .map(|n| n.trim().to_string())
+    };
+    assert_eq!(blocked(&mut reader).as_deref(), Some("1"));
     assert_eq!(call(&mut reader, "CLIENT UNPAUSE"), b"+OK\r\n");
     assert_eq!(writer.read_reply(), b"+OK\r\n");
     assert_eq!(publisher.read_reply(), int(0));
@@ -463,6 +471,7 @@ fn pause_write_holds_writes_until_unpause() {
     assert_eq!(queued_tx.read_reply(), b"*2\r\n$1\r\nv\r\n+OK\r\n");
     assert_eq!(call(&mut tx, "EXEC"), b"*1\r\n:1\r\n");
     assert_eq!(call(&mut reader, "GET k"), bulk("v"));
+    assert_eq!(blocked(&mut reader).as_deref(), Some("0"));
     let list = clients(&mut reader);
     assert_eq!(list[&writer_id]["flags"], "N");
     assert_eq!(list[&writer_id]["cmd"], "set");

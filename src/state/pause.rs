@@ -113,6 +113,15 @@ impl ClientPause {
         true
     }
 
+    /// Clients held now (Redis counts them in `blocked_clients`: its postponed clients are
+    /// blocked ones).
+    pub fn held(&self) -> usize {
+        if !self.maybe_paused() {
+            return 0;
+        }
+        self.state.lock_or_recover().queue.len()
+    }
+
     /// A held client went on (or left): those behind it may go on now.
     pub fn dequeue(&self, id: u64) {
         let mut state = self.state.lock_or_recover();

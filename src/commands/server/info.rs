@@ -241,7 +241,10 @@ fn clients_section(info: &mut InfoText, server: &Server) {
     info.field("maxclients", server.config.read().maxclients);
     info.field("client_recent_max_input_buffer", max_input);
     info.field("client_recent_max_output_buffer", max_output);
-    info.field("blocked_clients", server.blocking.blocked_clients());
+    info.field(
+        "blocked_clients",
+        server.blocking.blocked_clients() + server.pause.held(),
+    );
     info.field("tracking_clients", server.tracking.sizes().0);
     info.field(
         "clients_in_timeout_table",
