@@ -9,7 +9,7 @@ use crate::engine::dictionary::Dictionary;
 use crate::engine::labels::Name;
 use crate::engine::memory::alloc_size;
 use crate::engine::types::{Collection, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
-use thin::{Block, Owned, Slot};
+use thin::{Block, Owned, Pair, Slot};
 
 mod string;
 mod thin;
@@ -156,11 +156,11 @@ struct Header {
 }
 
 /// The parts of an entry most entries do not have, in the `Rich` box so that those entries pay
-/// nothing for them. Labels are boxed once more, so a collection without them (the usual hash or
-/// list) pays 48 bytes for that box, and a tagged string 48 plus its labels.
+/// nothing for them. Labels sit behind one more pointer, so a collection without them (the usual
+/// hash or list) pays 48 bytes for that box, and a string with one tag 48 + 16.
 #[derive(Debug, Clone, Default)]
 struct Extra {
-    labels: Option<Box<Labels>>,
+    labels: Option<Labels>,
     body: Body,
 }
 
@@ -189,12 +189,9 @@ fn spills(head: usize, value: usize, rich: bool) -> bool {
     block(head) + alloc_size(value) + boxed < block(head + value)
 }
 
-#[derive(Debug, Clone, Default)]
-struct Labels {
-    tags: Option<TagList>,
-    /// Keys this one depends on (`CACHE.DEPEND`): it is invalidated when any of them changes.
-    parents: Option<TagList>,
-}
+/// The tags, then the parents: keys this one depends on (`CACHE.DEPEND`), invalidated when any
+/// of them changes. One allocation for both (never both empty): 16 bytes for one tag.
+type Labels = Pair<Name>;
 
 /// Label names as pointers to their interned copies (`labels::Names`) once the entry is in a
 /// table; an entry not yet stored holds copies of its own, which `index` swaps for them.
@@ -660,26 +657,21 @@ impl Entry {
     }
 
     fn labels(&self) -> Option<&Labels> {
-        self.extra()?.labels.as_deref()
+        self.extra()?.labels.as_ref()
     }
 
     pub fn tags(&self) -> &[Name] {
-        self.labels().and_then(|l| l.tags.as_deref()).unwrap_or(&[])
+        self.labels().map_or(&[], Pair::first)
     }
 
     pub fn parents(&self) -> &[Name] {
-        self.labels()
-            .and_then(|l| l.parents.as_deref())
-            .unwrap_or(&[])
+        self.labels().map_or(&[], Pair::second)
     }
 
     /// The tags and the parents, for the shard to point them at the interned names.
     pub(crate) fn labels_mut(&mut self) -> (&mut [Name], &mut [Name]) {
-        match self.extra_mut().and_then(|e| e.labels.as_deref_mut()) {
-            Some(labels) => (
-                labels.tags.as_deref_mut().unwrap_or(&mut []),
-                labels.parents.as_deref_mut().unwrap_or(&mut []),
-            ),
+        match self.extra_mut().and_then(|e| e.labels.as_mut()) {
+            Some(labels) => labels.split_mut(),
             None => (&mut [], &mut []),
         }
     }
@@ -693,7 +685,7 @@ impl Entry {
         CacheMeta {
             priority: self.priority(),
             cost: self.cost(),
-            tags: self.labels().and_then(|l| l.tags.clone()),
+            tags: Some(self.tags()).filter(|t| !t.is_empty()).map(Into::into),
         }
     }
 
@@ -711,22 +703,22 @@ impl Entry {
         self.set_labels(false, meta.tags);
     }
 
-    /// Replaces the tags (`parents` false) or the parents; an empty list clears it, and boxes
+    /// Replaces the tags (`of_parents` false) or the parents; an empty list clears it, and boxes
     /// left holding nothing go.
-    fn set_labels(&mut self, parents: bool, list: Option<TagList>) {
-        let list = list.filter(|l| !l.is_empty());
-        if list.is_none() && self.labels().is_none() {
+    fn set_labels(&mut self, of_parents: bool, list: Option<TagList>) {
+        let list = list.map_or_else(Vec::new, <[Name]>::into_vec);
+        if list.is_empty() && self.labels().is_none() {
             return;
         }
         let extra = self.extra_or_default();
-        let labels = extra.labels.get_or_insert_with(Box::default);
-        if parents {
-            labels.parents = list;
+        let (mut tags, mut parents) = extra.labels.take().map(Pair::into_vecs).unwrap_or_default();
+        if of_parents {
+            parents = list;
         } else {
-            labels.tags = list;
+            tags = list;
         }
-        if labels.tags.is_none() && labels.parents.is_none() {
-            extra.labels = None;
+        if !tags.is_empty() || !parents.is_empty() {
+            extra.labels = Some(Pair::new(tags, parents));
         }
         self.drop_empty_extra();
     }
@@ -782,15 +774,10 @@ impl Entry {
     pub fn memory(&self) -> usize {
         let extra = self.extra().map_or(0, |extra| {
             // The names' bytes are the interner's: an entry holds pointers.
-            let list = |list: &Option<TagList>| {
-                list.as_deref()
-                    .map_or(0, |names| alloc_size(std::mem::size_of_val(names)))
-            };
-            let labels = extra.labels.as_deref().map_or(0, |labels| {
-                alloc_size(std::mem::size_of::<Labels>())
-                    + list(&labels.tags)
-                    + list(&labels.parents)
-            });
+            let labels = extra
+                .labels
+                .as_ref()
+                .map_or(0, |labels| alloc_size(labels.alloc_len()));
             alloc_size(std::mem::size_of::<Rich>())
                 + labels
                 + match &extra.body {

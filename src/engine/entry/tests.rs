@@ -4,8 +4,8 @@ use super::*;
 fn entry_is_small() {
     assert_eq!(std::mem::size_of::<Entry>(), 8);
     assert_eq!(std::mem::size_of::<Option<Entry>>(), 8);
-    // One 48-byte allocation (40 asked) holds the block's pointer and the labels pointer and
-    // a boxed collection or a spilled value.
+    // One 48-byte allocation (40 asked) holds the block's pointer, the labels' pointer (tags
+    // and parents in one `thin::Pair`) and a boxed collection or a spilled value.
     assert_eq!(std::mem::size_of::<Rich>(), 40);
     // The benchmark's key: 16 bytes of key and 100 of value take a 6-byte header and the
     // block's 1-byte length, 123 bytes in jemalloc's 128-byte class; a TTL adds 8 and crosses
@@ -232,6 +232,32 @@ fn extras_come_and_go_with_what_they_hold() {
         ..CacheMeta::default()
     });
     assert!(matches!(e.0.get(), thin::Ref::Rich(_)) && e.has_labels());
+    // A tag costs the 48-byte box and 16 bytes for the pair: two lengths and one name; two
+    // names more take the 32-byte class.
+    assert_eq!(e.memory(), plain + 48 + 16);
+    e.replace_parents(vec![Name::new(b"p1"), Name::new(b"p2")].into_boxed_slice());
+    assert_eq!(e.memory(), plain + 48 + 32);
+    let names = |list: &[Name]| list.iter().map(|n| n.to_vec()).collect::<Vec<_>>();
+    assert_eq!(names(e.tags()), [b"t".to_vec()]);
+    assert_eq!(names(e.parents()), [b"p1".to_vec(), b"p2".to_vec()]);
+    assert_eq!(
+        e.meta().tags.as_deref().map(names),
+        Some(vec![b"t".to_vec()])
+    );
+    let (tags, parents) = e.labels_mut();
+    std::mem::swap(&mut tags[0], &mut parents[1]);
+    assert_eq!(names(e.tags()), [b"p2".to_vec()]);
+    // Tags cleared, the parents stay; and the reverse.
+    e.replace_tags(Box::default());
+    assert!(e.tags().is_empty() && e.parents().len() == 2 && e.meta().tags.is_none());
+    assert_eq!(e.memory(), plain + 48 + 32);
+    e.replace_tags(tag().unwrap());
+    e.replace_parents(Box::default());
+    assert_eq!(
+        (names(e.tags()), e.parents().len()),
+        (vec![b"t".to_vec()], 0)
+    );
+    assert_eq!(e.memory(), plain + 48 + 16);
     e.set_meta(CacheMeta::default());
     assert!(matches!(e.0.get(), thin::Ref::Plain(_)) && !e.has_labels());
     assert_eq!(

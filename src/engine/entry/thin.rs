@@ -2,6 +2,7 @@
 //! buffer that carries its own length (LEB128, in front of the bytes), so the slot needs no
 //! length word; `Slot` is one word holding either a `Block` or a `Box<R>`, told apart by the
 //! pointer's low bit (a block is allocated 2-byte aligned, `R` is at least 2-byte aligned).
+//! `Pair` is two lists in one allocation behind one pointer (an entry's tags and parents).
 //! Everything here has a safe API: building, reading, resizing, dropping, switching variant.
 #![allow(unsafe_code)]
 
@@ -230,6 +231,157 @@ impl Clone for Block {
 impl std::fmt::Debug for Block {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Two lists of `T` back to back in one allocation behind one pointer: their lengths as two
+/// `u32`s, then the first list's items, then the second's. An entry's tags and parents: one
+/// 16-byte allocation for a key with one tag, where a box of two `Box<[T]>` took three
+/// allocations (32 + 8 bytes and the list's own class).
+pub struct Pair<T> {
+    /// To a live allocation of `Pair::layout(first + second)` starting with the two lengths
+    /// (`[u32; 2]`) and holding that many initialized items at `Pair::layout`'s offset.
+    ptr: NonNull<[u32; 2]>,
+    _owns: PhantomData<Box<[T]>>,
+}
+
+// SAFETY: a `Pair` owns its items alone, as a `Box<[T]>` does.
+unsafe impl<T: Send> Send for Pair<T> {}
+// SAFETY: as above; `&Pair` gives only `&[T]`.
+unsafe impl<T: Sync> Sync for Pair<T> {}
+
+impl<T> Pair<T> {
+    /// (the allocation's layout, where the items start) for `len` items in all.
+    fn layout(len: usize) -> (Layout, usize) {
+        let items = Layout::array::<T>(len).expect("pair length overflow");
+        let (layout, offset) = Layout::new::<[u32; 2]>()
+            .extend(items)
+            .expect("pair length overflow");
+        (layout.pad_to_align(), offset)
+    }
+
+    /// Moves the items of both vectors into one exact allocation.
+    pub fn new(mut first: Vec<T>, mut second: Vec<T>) -> Pair<T> {
+        let lens = [first.len(), second.len()]
+            .map(|len| u32::try_from(len).expect("pair length overflow"));
+        let (layout, offset) = Pair::<T>::layout(first.len() + second.len());
+        // SAFETY: the layout's size is at least 8 (the lengths).
+        let raw = unsafe { alloc(layout) };
+        let ptr = NonNull::new(raw).unwrap_or_else(|| handle_alloc_error(layout));
+        // SAFETY: the allocation holds the lengths at its start and room for both lists'
+        // items at `offset`; the items are moved (copied, then the vectors forget them by
+        // `set_len(0)` before they free their buffers), so each has one owner.
+        unsafe {
+            ptr.cast::<[u32; 2]>().as_ptr().write(lens);
+            let items = ptr.as_ptr().add(offset).cast::<T>();
+            std::ptr::copy_nonoverlapping(first.as_ptr(), items, first.len());
+            std::ptr::copy_nonoverlapping(second.as_ptr(), items.add(first.len()), second.len());
+            first.set_len(0);
+            second.set_len(0);
+        }
+        Pair {
+            ptr: ptr.cast(),
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn lens(&self) -> (usize, usize) {
+        // SAFETY: the allocation starts with the two lengths (the invariant).
+        let [first, second] = unsafe { *self.ptr.as_ptr() };
+        (first as usize, second as usize)
+    }
+
+    fn items(&self) -> *mut T {
+        // Where `layout` puts the items, whatever their number: past the lengths, at `T`'s
+        // alignment.
+        let offset = std::mem::size_of::<[u32; 2]>().next_multiple_of(std::mem::align_of::<T>());
+        // SAFETY: the items start `offset` bytes into the allocation (the invariant).
+        unsafe { self.ptr.as_ptr().cast::<u8>().add(offset).cast() }
+    }
+
+    fn all(&self) -> &[T] {
+        let (first, second) = self.lens();
+        // SAFETY: `first + second` initialized items at `items`, borrowed shared with `self`.
+        unsafe { std::slice::from_raw_parts(self.items(), first + second) }
+    }
+
+    pub fn first(&self) -> &[T] {
+        &self.all()[..self.lens().0]
+    }
+
+    pub fn second(&self) -> &[T] {
+        &self.all()[self.lens().0..]
+    }
+
+    /// Both lists, mutably (their items can change, not their lengths).
+    pub fn split_mut(&mut self) -> (&mut [T], &mut [T]) {
+        let (first, second) = self.lens();
+        // SAFETY: as `all`, borrowed exclusively through `&mut self`; the lengths are outside
+        // the slice.
+        let all = unsafe { std::slice::from_raw_parts_mut(self.items(), first + second) };
+        all.split_at_mut(first)
+    }
+
+    /// The two lists moved back out, the allocation freed.
+    pub fn into_vecs(self) -> (Vec<T>, Vec<T>) {
+        let pair = ManuallyDrop::new(self);
+        let (first, second) = pair.lens();
+        let items = pair.items();
+        let mut out = (Vec::with_capacity(first), Vec::with_capacity(second));
+        // SAFETY: each item is read out exactly once into a vector that owns it from then on;
+        // the pair is not dropped (ManuallyDrop), so only the allocation is freed, with the
+        // layout it was made with.
+        unsafe {
+            std::ptr::copy_nonoverlapping(items, out.0.as_mut_ptr(), first);
+            out.0.set_len(first);
+            std::ptr::copy_nonoverlapping(items.add(first), out.1.as_mut_ptr(), second);
+            out.1.set_len(second);
+            dealloc(
+                pair.ptr.as_ptr().cast(),
+                Pair::<T>::layout(first + second).0,
+            );
+        }
+        out
+    }
+
+    /// Bytes this pair asked the allocator for.
+    pub fn alloc_len(&self) -> usize {
+        let (first, second) = self.lens();
+        Pair::<T>::layout(first + second).0.size()
+    }
+}
+
+impl<T> Drop for Pair<T> {
+    fn drop(&mut self) {
+        let (first, second) = self.lens();
+        // SAFETY: the items are initialized and dropped once, here; then the allocation is
+        // freed with the layout it was made with.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
+                self.items(),
+                first + second,
+            ));
+            dealloc(
+                self.ptr.as_ptr().cast(),
+                Pair::<T>::layout(first + second).0,
+            );
+        }
+    }
+}
+
+impl<T: Clone> Clone for Pair<T> {
+    fn clone(&self) -> Pair<T> {
+        Pair::new(self.first().to_vec(), self.second().to_vec())
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Pair<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Pair")
+            .field(&self.first())
+            .field(&self.second())
+            .finish()
     }
 }
 
@@ -472,7 +624,50 @@ mod tests {
         assert!(block.iter().all(|&b| b == 0xff));
     }
 
-    #[derive(Debug)]
+    #[test]
+    fn pair_holds_two_lists_in_one_exact_allocation_and_gives_them_back() {
+        let token = Rc::new(());
+        let item = |n| Counted(token.clone(), n);
+        let mut pair = Pair::new(vec![item(1), item(2)], vec![item(3)]);
+        let ones = |list: &[Counted]| list.iter().map(|c| c.1).collect::<Vec<_>>();
+        assert_eq!(
+            (ones(pair.first()), ones(pair.second())),
+            (vec![1, 2], vec![3])
+        );
+        // Two `u32` lengths, then three 16-byte items.
+        assert_eq!(pair.alloc_len(), 8 + 3 * 16);
+        assert_eq!(Pair::new(vec![0u64], Vec::new()).alloc_len(), 16);
+        assert_eq!(Pair::<u64>::new(Vec::new(), Vec::new()).alloc_len(), 8);
+        assert_eq!(std::mem::size_of::<Option<Pair<u64>>>(), 8);
+        let (a, b) = pair.split_mut();
+        a[1].1 = 20;
+        b[0].1 = 30;
+        assert_eq!(ones(pair.second()), vec![30]);
+        let copy = pair.clone();
+        assert_eq!(Rc::strong_count(&token), 7);
+        drop(pair);
+        assert_eq!(Rc::strong_count(&token), 4);
+        let (first, second) = copy.into_vecs();
+        assert_eq!((ones(&first), ones(&second)), (vec![1, 20], vec![30]));
+        assert_eq!(Rc::strong_count(&token), 4);
+        drop((first, second));
+        assert_eq!(Rc::strong_count(&token), 1);
+        let empty = Pair::<Counted>::new(Vec::new(), vec![item(5)]);
+        assert!(empty.first().is_empty() && empty.second().len() == 1);
+        // Items of other alignments start where the layout put them.
+        let wide = Pair::new(vec![1u128], vec![2, 3]);
+        assert_eq!((wide.first(), wide.second()), (&[1][..], &[2, 3][..]));
+        assert_eq!(wide.alloc_len(), Pair::<u128>::layout(3).0.size());
+        let (items, offset) = (wide.items() as usize, Pair::<u128>::layout(3).1);
+        assert_eq!(items - wide.ptr.as_ptr() as usize, offset);
+        let bytes = Pair::new(b"ab".to_vec(), b"c".to_vec());
+        assert_eq!(
+            (bytes.first(), bytes.second(), bytes.alloc_len()),
+            (&b"ab"[..], &b"c"[..], 12)
+        );
+    }
+
+    #[derive(Debug, Clone)]
     /// Holds a reference for its owner's lifetime, so the count tells whether it was dropped.
     struct Counted(#[allow(dead_code)] Rc<()>, u64);
 
