@@ -418,6 +418,14 @@ fn pause_write_holds_writes_until_unpause() {
     assert_eq!(call(&mut admin, "CLIENT PAUSE 100000 WRITE"), b"+OK\r\n");
     send(&mut writer, "SET k v");
     wait_held(&mut reader, &writer_id, "set");
+    // Held clients count as blocked ones, as Redis counts its postponed clients (pause.tcl).
+    let blocked = |reader: &mut RawClient| {
+        let info = String::from_utf8_lossy(&call(reader, "INFO clients")).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .map(|n| n.trim().to_string())
+    };
+    assert_eq!(blocked(&mut reader).as_deref(), Some("1"));
     // Reads go on; the write has not happened.
     assert_eq!(call(&mut reader, "GET k"), b"$-1\r\n");
     // Commands that may write are held too: PUBLISH, PFCOUNT, EXEC of a write.
@@ -454,14 +462,6 @@ fn pause_write_holds_writes_until_unpause() {
     call(&mut admin, "CLIENT PAUSE 100000 WRITE");
     send(&mut queued_tx, "EXEC");
     wait_held(&mut reader, &queued_tx_id, "exec");
-    // Held clients count as blocked ones, as Redis counts its postponed clients (pause.tcl).
-    let blocked = |reader: &mut RawClient| {
-        let info = String::from_utf8_lossy(&call(reader, "INFO clients")).into_owned();
-        info.lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .map(|n| n.trim().to_string())
-    };
-    assert_eq!(blocked(&mut reader).as_deref(), Some("1"));
     assert_eq!(call(&mut reader, "CLIENT UNPAUSE"), b"+OK\r\n");
     assert_eq!(writer.read_reply(), b"+OK\r\n");
     assert_eq!(publisher.read_reply(), int(0));
