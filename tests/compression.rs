@@ -13,7 +13,7 @@ mod fleet;
 
 use cachet::engine::compress::Level;
 use common::{info_u64, scratch_dir, TestServer};
-use compression::{json_doc, settle};
+use compression::{json_doc, settle, usage};
 use differential::Differential;
 
 fn compressed_keys(server: &TestServer) -> u64 {
@@ -119,13 +119,6 @@ fn cache_set_compress_overrides_the_configured_level() {
             cmd.arg(*arg);
         }
         cmd.query(con)
-    };
-    let usage = |con: &mut redis::Connection, key: &str| -> u64 {
-        redis::cmd("MEMORY")
-            .arg("USAGE")
-            .arg(key)
-            .query(con)
-            .unwrap()
     };
     // Off by default: nothing changes for existing users.
     let level: Vec<String> = redis::cmd("CONFIG")
@@ -314,14 +307,7 @@ fn compression_is_counted_per_stats_prefix() {
     set(&mut con, "img:1", &noise);
     set(&mut con, "other:1", &big);
     settle(&mut con);
-    let size_of = |con: &mut redis::Connection, key: &str| -> u64 {
-        redis::cmd("MEMORY")
-            .arg("USAGE")
-            .arg(key)
-            .query(con)
-            .unwrap()
-    };
-    assert!(size_of(&mut con, "doc:big:1") < big.len() as u64 / 2);
+    assert!(usage(&mut con, "doc:big:1") < big.len() as u64 / 2);
 
     let doc = prefix_line(&server, 0);
     assert_eq!(doc["prefix"], "doc:");

@@ -11,18 +11,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{info_u64, TestServer};
-use compression::{json_doc, settle};
+use compression::{json_doc, settle, usage};
 
 fn fast() -> TestServer {
     TestServer::start_with(|v| v.compression_level = cachet::engine::compress::Level::Fast)
-}
-
-fn usage(con: &mut redis::Connection, key: &str) -> u64 {
-    redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(key)
-        .query(con)
-        .unwrap()
 }
 
 fn set(con: &mut redis::Connection, key: &str, value: &[u8]) {

@@ -7,18 +7,10 @@ mod common;
 mod compression;
 
 use common::{info_u64, TestServer};
-use compression::{json_doc, settle};
+use compression::{json_doc, settle, usage};
 
 fn get(con: &mut redis::Connection, key: &str) -> Vec<u8> {
     redis::cmd("GET").arg(key).query(con).unwrap()
-}
-
-fn usage(con: &mut redis::Connection, key: &str) -> u64 {
-    redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(key)
-        .query(con)
-        .unwrap()
 }
 
 /// Reads of `key` until a read has stored it raw (the LFU counter is probabilistic: about 33

@@ -6,7 +6,7 @@ mod common;
 #[path = "common/fleet.rs"]
 mod fleet;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TestServer;
 
@@ -121,9 +121,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("__keyevent@0__:del", "z4"),
 ];
 
-/// The events `SCRIPT` publishes under `flags` on the server at `port`, until none comes for a
-/// moment.
-fn events_of_script(port: u16, flags: &str) -> Vec<(String, String)> {
+/// The events `SCRIPT` publishes under `flags` on the server at `port` on the channels matching
+/// `pattern`, until none comes for a second (the script has run by then: only delivery is left).
+fn events_of_script(port: u16, flags: &str, pattern: &str) -> Vec<(String, String)> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
     let mut con = client.get_connection().unwrap();
     let _: () = redis::cmd("CONFIG")
@@ -134,9 +134,9 @@ fn events_of_script(port: u16, flags: &str) -> Vec<(String, String)> {
         .unwrap();
     let mut sub_con = client.get_connection().unwrap();
     let mut pubsub = sub_con.as_pubsub();
-    pubsub.psubscribe("__key*__:*").unwrap();
+    pubsub.psubscribe(pattern).unwrap();
     pubsub
-        .set_read_timeout(Some(Duration::from_millis(500)))
+        .set_read_timeout(Some(Duration::from_secs(1)))
         .unwrap();
     for line in SCRIPT {
         let mut cmd = redis::cmd(line.split(' ').next().unwrap());
@@ -160,12 +160,16 @@ fn new_key_events_match_redis() {
     let redis = fleet::RedisServer::start();
     let cachet = TestServer::start();
     for flags in ["KEn", "KEAn"] {
-        let want = events_of_script(redis.port, flags);
+        let want = events_of_script(redis.port, flags, "__key*__:*");
         assert!(want
             .iter()
             .any(|(channel, _)| channel == "__keyevent@0__:new"));
         let _: () = redis::cmd("FLUSHALL").query(&mut cachet.client()).unwrap();
-        assert_eq!(events_of_script(cachet.port(), flags), want, "{flags}");
+        assert_eq!(
+            events_of_script(cachet.port(), flags, "__key*__:*"),
+            want,
+            "{flags}"
+        );
         let mut redis_con = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
             .unwrap()
             .get_connection()
@@ -189,34 +193,7 @@ fn new_key_events_match_redis() {
 #[test]
 fn keyevent_stream_matches_redis() {
     let server = TestServer::start();
-    let mut con = server.client();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("notify-keyspace-events")
-        .arg("KEA")
-        .query(&mut con)
-        .unwrap();
-    let mut sub_con = server.client();
-    let mut pubsub = sub_con.as_pubsub();
-    pubsub.psubscribe("__keyevent@*__:*").unwrap();
-    pubsub
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    for line in SCRIPT {
-        let mut cmd = redis::cmd(line.split(' ').next().unwrap());
-        for arg in line.split(' ').skip(1) {
-            cmd.arg(arg);
-        }
-        let _: redis::Value = cmd.query(&mut con).unwrap();
-    }
-    let mut seen: Vec<(String, String)> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.len() < EXPECTED.len() && Instant::now() < deadline {
-        if let Ok(msg) = pubsub.get_message() {
-            let payload: String = msg.get_payload().unwrap();
-            seen.push((msg.get_channel_name().to_string(), payload));
-        }
-    }
+    let seen = events_of_script(server.port(), "KEA", "__keyevent@*__:*");
     let expected: Vec<(String, String)> = EXPECTED
         .iter()
         .map(|(c, k)| (c.to_string(), k.to_string()))

@@ -44,3 +44,12 @@ pub fn settle(con: &mut redis::Connection) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// `MEMORY USAGE key`: what the key's stored bytes cost, compressed or not.
+pub fn usage(con: &mut redis::Connection, key: &str) -> u64 {
+    redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(key)
+        .query(con)
+        .unwrap()
+}
