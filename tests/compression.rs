@@ -328,7 +328,7 @@ fn compression_is_counted_per_stats_prefix() {
     assert_eq!(img["bytes_before"], noise.len().to_string());
     assert_eq!(img["bytes_after"], noise.len().to_string());
     assert_eq!(img["ratio"], "1.00");
-    // The sum over prefixes never exceeds the process-wide CPU figure.
+    // The sum over prefixes never exceeds the server's CPU figure.
     let total_us = info_u64(&mut con, "compression", "compress_cpu_us");
     let doc_us: u64 = doc["compress_cpu_us"].parse().unwrap();
     assert!(doc_us <= total_us, "{doc_us} > {total_us}");

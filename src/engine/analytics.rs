@@ -113,9 +113,22 @@ impl PrefixCount {
     }
 }
 
+/// Every compression attempt of one shard's writes, whatever the key (INFO `compression`):
+/// this server's own, where a process-wide count would mix the servers a test process runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompressionWork {
+    /// Values stored compressed.
+    pub compressed: u64,
+    /// Values that did not shrink by an eighth and were stored raw.
+    pub skipped: u64,
+    pub nanos: u64,
+}
+
 /// What one shard keeps for the analytics.
 pub struct ShardAnalytics {
     pub top_keys: TopKeys,
+    /// Not cleared by `reset`: like the other compression figures, counted since the start.
+    pub compression: CompressionWork,
     /// The configured prefixes, in configuration order, with this shard's counts.
     pub prefixes: Vec<PrefixCount>,
     /// Reads left before the next top-k update.
@@ -126,6 +139,7 @@ impl Default for ShardAnalytics {
     fn default() -> Self {
         ShardAnalytics {
             top_keys: TopKeys::default(),
+            compression: CompressionWork::default(),
             prefixes: Vec::new(),
             countdown: 1,
         }
@@ -162,6 +176,13 @@ impl ShardAnalytics {
     /// A write's compression attempt (`DbShard::compress`), counted like reads: for every
     /// configured prefix the key starts with.
     pub fn record_compression(&mut self, key: &[u8], work: crate::engine::compress::Work) {
+        // A frame is always shorter than its value (it saved an eighth); a value kept raw is
+        // counted with its own length.
+        match work.stored < work.original {
+            true => self.compression.compressed += 1,
+            false => self.compression.skipped += 1,
+        }
+        self.compression.nanos += work.nanos;
         for counter in self.prefixes.iter_mut() {
             if key.starts_with(&counter.prefix) {
                 counter.compressed_values += 1;
@@ -240,6 +261,18 @@ impl Keyspace {
                     None => total.push(counter.clone()),
                 }
             }
+        });
+        total
+    }
+
+    /// The compression attempts of every shard's writes, summed.
+    pub fn compression_work(&self) -> CompressionWork {
+        let mut total = CompressionWork::default();
+        self.for_each_shard(|_, shard| {
+            let work = &shard.analytics.compression;
+            total.compressed += work.compressed;
+            total.skipped += work.skipped;
+            total.nanos += work.nanos;
         });
         total
     }

@@ -147,22 +147,17 @@ impl Footprint {
     }
 }
 
-/// CPU spent, process-wide (a daemon runs one server; tests only read these as growing).
-static COMPRESS_US: AtomicU64 = AtomicU64::new(0);
+/// Decompression, process-wide: reads decompress where no server is at hand (a daemon runs one
+/// server; tests only read these as growing). Compression is counted per server, by the shard
+/// that stores the value (`ShardAnalytics::record_compression`).
 static DECOMPRESS_US: AtomicU64 = AtomicU64::new(0);
-static COMPRESSED_VALUES: AtomicU64 = AtomicU64::new(0);
 static DECOMPRESSED_VALUES: AtomicU64 = AtomicU64::new(0);
-static STORED_RAW: AtomicU64 = AtomicU64::new(0);
 
-/// (µs compressing, µs decompressing, values compressed, values decompressed, values that did
-/// not shrink enough and were stored raw).
-pub fn cpu_stats() -> (u64, u64, u64, u64, u64) {
+/// (µs decompressing, values decompressed).
+pub fn decompress_stats() -> (u64, u64) {
     (
-        COMPRESS_US.load(Ordering::Relaxed),
         DECOMPRESS_US.load(Ordering::Relaxed),
-        COMPRESSED_VALUES.load(Ordering::Relaxed),
         DECOMPRESSED_VALUES.load(Ordering::Relaxed),
-        STORED_RAW.load(Ordering::Relaxed),
     )
 }
 
@@ -250,14 +245,7 @@ pub fn compress_with<R>(
         })
         .is_some();
         let elapsed = started.elapsed();
-        COMPRESS_US.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
         let shrinks = made && frame.len() <= value.len() - value.len() / 8;
-        let counter = if shrinks {
-            &COMPRESSED_VALUES
-        } else {
-            &STORED_RAW
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
         let work = Work {
             original: value.len(),
             stored: if shrinks { frame.len() } else { value.len() },

@@ -13,7 +13,8 @@ use crate::state::{Server, CACHET_VERSION};
 pub(super) fn compression_section(info: &mut InfoText, server: &Server) {
     let settings = server.keyspace.compression();
     let held = server.keyspace.compression_footprint();
-    let (compress_us, decompress_us, compressed, decompressed, raw) = compress::cpu_stats();
+    let work = server.keyspace.compression_work();
+    let (decompress_us, decompressed) = compress::decompress_stats();
     info.section("Compression");
     info.field("compression_level", settings.level.name());
     info.field("compression_min_size", settings.min_size);
@@ -41,10 +42,10 @@ pub(super) fn compression_section(info: &mut InfoText, server: &Server) {
             size_ratio(held.original as u64, held.stored as u64)
         ),
     );
-    info.field("compressed_values", compressed);
-    info.field("compression_skipped_values", raw);
+    info.field("compressed_values", work.compressed);
+    info.field("compression_skipped_values", work.skipped);
     info.field("decompressed_values", decompressed);
-    info.field("compress_cpu_us", compress_us);
+    info.field("compress_cpu_us", work.nanos / 1000);
     info.field("decompress_cpu_us", decompress_us);
     let dictionaries = &server.keyspace.dictionaries;
     let totals = dictionaries.totals();
