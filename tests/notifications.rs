@@ -123,7 +123,12 @@ const EXPECTED: &[(&str, &str)] = &[
 
 /// The events `SCRIPT` publishes under `flags` on the server at `port` on the channels matching
 /// `pattern`, until none comes for a second (the script has run by then: only delivery is left).
-fn events_of_script(port: u16, flags: &str, pattern: &str) -> Vec<(String, String)> {
+fn events_of_script(
+    port: u16,
+    flags: &str,
+    pattern: &str,
+    script: &[&str],
+) -> Vec<(String, String)> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
     let mut con = client.get_connection().unwrap();
     let _: () = redis::cmd("CONFIG")
@@ -138,12 +143,13 @@ fn events_of_script(port: u16, flags: &str, pattern: &str) -> Vec<(String, Strin
     pubsub
         .set_read_timeout(Some(Duration::from_secs(1)))
         .unwrap();
-    for line in SCRIPT {
+    for line in script {
         let mut cmd = redis::cmd(line.split(' ').next().unwrap());
         for arg in line.split(' ').skip(1) {
             cmd.arg(arg);
         }
-        let _: redis::Value = cmd.query(&mut con).unwrap();
+        // Type errors are part of the scripts: Redis announces a miss before it checks a type.
+        let _: redis::RedisResult<redis::Value> = cmd.query(&mut con);
     }
     let mut seen = Vec::new();
     while let Ok(msg) = pubsub.get_message() {
@@ -160,13 +166,13 @@ fn new_key_events_match_redis() {
     let redis = fleet::RedisServer::start();
     let cachet = TestServer::start();
     for flags in ["KEn", "KEAn"] {
-        let want = events_of_script(redis.port, flags, "__key*__:*");
+        let want = events_of_script(redis.port, flags, "__key*__:*", SCRIPT);
         assert!(want
             .iter()
             .any(|(channel, _)| channel == "__keyevent@0__:new"));
         let _: () = redis::cmd("FLUSHALL").query(&mut cachet.client()).unwrap();
         assert_eq!(
-            events_of_script(cachet.port(), flags, "__key*__:*"),
+            events_of_script(cachet.port(), flags, "__key*__:*", SCRIPT),
             want,
             "{flags}"
         );
@@ -190,10 +196,82 @@ fn new_key_events_match_redis() {
     assert_eq!(dirty(&mut con), before + 1);
 }
 
+/// Reads of absent keys, among writes that create keys: every lookup that counts in
+/// `keyspace_misses` (EXISTS, TYPE and TTL too, not OBJECT), inside MGET, SORT and scripts.
+const MISS_SCRIPT: &[&str] = &[
+    "SET a 1",
+    "GET nokey",
+    "EXISTS a nokey",
+    "TYPE nokey",
+    "TTL nokey",
+    "PEXPIRETIME nokey",
+    "OBJECT ENCODING nokey",
+    "STRLEN nokey",
+    "GETRANGE nokey 0 1",
+    "DUMP nokey",
+    "MEMORY USAGE nokey",
+    "TOUCH nokey",
+    "HGETALL nokey",
+    "HEXISTS nokey f",
+    "LRANGE nokey 0 1",
+    "LINDEX nokey 0",
+    "SISMEMBER nokey a",
+    "SMEMBERS nokey",
+    "ZSCORE nokey a",
+    "ZRANGE nokey 0 1",
+    "XRANGE nokey - +",
+    "PFCOUNT nokey",
+    "BITCOUNT nokey",
+    "GEOPOS nokey a",
+    "MGET nokey a other",
+    "GETDEL nokey",
+    "GETEX nokey",
+    "SORT nokey",
+    "SUNION nokey a",
+    "LCS nokey a",
+    "LPOP nokey",
+    "INCR ctr",
+    "COPY nokey b",
+    "ZUNIONSTORE dst 1 nokey",
+    "SMOVE nokey s3 a",
+    "EVAL return(redis.call('get','inscript')) 0",
+    "FLUSHALL",
+];
+
+/// `m` (not part of `A`): a `keymiss` event for every read lookup that misses, as redis-server
+/// publishes them for the same script, among the other events; none from `A` alone, and a miss
+/// is no change (the dirty count stays).
+#[test]
+fn key_miss_events_match_redis() {
+    let redis = fleet::RedisServer::start();
+    let cachet = TestServer::start();
+    for flags in ["KEm", "KEAm", "KEA"] {
+        let want = events_of_script(redis.port, flags, "__key*__:*", MISS_SCRIPT);
+        assert_eq!(
+            want.iter()
+                .any(|(channel, _)| channel == "__keyevent@0__:keymiss"),
+            flags.contains('m'),
+            "{flags}: {want:?}"
+        );
+        assert_eq!(
+            events_of_script(cachet.port(), flags, "__key*__:*", MISS_SCRIPT),
+            want,
+            "{flags}"
+        );
+    }
+    let mut con = cachet.client();
+    let dirty = |con: &mut redis::Connection| {
+        common::info_u64(con, "persistence", "rdb_changes_since_last_save")
+    };
+    let before = dirty(&mut con);
+    let _: Option<String> = redis::cmd("GET").arg("absent").query(&mut con).unwrap();
+    assert_eq!(dirty(&mut con), before);
+}
+
 #[test]
 fn keyevent_stream_matches_redis() {
     let server = TestServer::start();
-    let seen = events_of_script(server.port(), "KEA", "__keyevent@*__:*");
+    let seen = events_of_script(server.port(), "KEA", "__keyevent@*__:*", SCRIPT);
     let expected: Vec<(String, String)> = EXPECTED
         .iter()
         .map(|(c, k)| (c.to_string(), k.to_string()))

@@ -108,6 +108,8 @@ pub struct Notices {
     /// Whether a key's creation is announced (`new`, the `n` of `notify-keyspace-events`): off,
     /// a write that creates a key costs one load more, not a notice nobody reads.
     new_keys: AtomicBool,
+    /// Whether a read's miss is announced (`keymiss`, the `m`): off, a miss costs one load.
+    key_misses: AtomicBool,
 }
 
 impl Notices {
@@ -119,6 +121,7 @@ impl Notices {
             labels: LabelIndex::new(shards, databases),
             names: Names::default(),
             new_keys: AtomicBool::new(false),
+            key_misses: AtomicBool::new(false),
         }
     }
 
@@ -134,6 +137,18 @@ impl Notices {
         }
     }
 
+    pub fn announce_key_misses(&self, on: bool) {
+        self.key_misses.store(on, Ordering::Relaxed);
+    }
+
+    /// A read found no `key` in `db` (Redis's `lookupKeyRead` miss, the lookups that count in
+    /// `keyspace_misses`): a read, so nothing that follows changes does anything with it.
+    pub fn key_miss(&self, db: usize, key: &[u8]) {
+        if self.key_misses.load(Ordering::Relaxed) {
+            self.key(db, key, class::KEY_MISS, "keymiss");
+        }
+    }
+
     /// Installs the sinks. Returns false (and changes nothing) if they were installed already.
     pub fn install(&self, sinks: Vec<Arc<dyn NoticeSink>>) -> bool {
         self.sinks.set(sinks.into_boxed_slice()).is_ok()
@@ -144,7 +159,7 @@ impl Notices {
         // stay valid.
         if let Target::Key(key) = notice.target {
             if !matches!(notice.event, "expire" | "persist")
-                && notice.class & (class::REWRITTEN | class::NEW) == 0
+                && notice.class & (class::REWRITTEN | class::NEW | class::KEY_MISS) == 0
                 && !KEEP_DEPENDENTS.with(Cell::get)
             {
                 self.dependencies.key_changed(notice.db, key);

@@ -520,6 +520,7 @@ impl DbShard<'_> {
             }
             None => {
                 self.stats.misses += 1;
+                self.notices.key_miss(self.db, key);
                 self.regions.with(key, |r| r.misses.fetch_add(1, Relaxed));
                 self.analytics.record_read(self.db, hash, key, false);
                 None

@@ -208,9 +208,9 @@ impl Server {
         self.pubsub
             .keyspace_events
             .store(keyspace_events, Ordering::Relaxed);
-        self.keyspace
-            .notices
-            .announce_new_keys(keyspace_events & crate::engine::notice::class::NEW != 0);
+        let notices = &self.keyspace.notices;
+        notices.announce_new_keys(keyspace_events & crate::engine::notice::class::NEW != 0);
+        notices.announce_key_misses(keyspace_events & crate::engine::notice::class::KEY_MISS != 0);
         let config = self.config.read();
         self.acl.apply_requirepass(&config.requirepass);
         self.acl.log.trim(config.acllog_max_len);

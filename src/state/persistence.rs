@@ -102,8 +102,8 @@ impl Default for Persistence {
 
 impl NoticeSink for Persistence {
     fn notice(&self, notice: &Notice<'_>) {
-        // A creation comes with the write that made it, which counts.
-        if notice.class & class::NEW == 0 {
+        // A creation comes with the write that made it, which counts; a miss is a read.
+        if notice.class & (class::NEW | class::KEY_MISS) == 0 {
             self.dirty.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -4,7 +4,7 @@
 use crate::commands::reply_help;
 use bytes::Bytes;
 
-use super::inspect;
+use super::inspect_quietly;
 use crate::commands::server::memory;
 use crate::commands::{args, CommandSpec, Ctx, SPEC};
 use crate::engine::memory::table_size;
@@ -75,12 +75,13 @@ fn memory_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Looks the key up as OBJECT does (no access-time update, hit/miss counted) and applies `f`.
+/// Looks the key up as OBJECT does (no access-time update, hit/miss counted, no `keymiss`) and
+/// applies `f`.
 fn object_lookup<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
     ctx.server
         .keyspace
         .with_key(ctx.client.db, key, ctx.now_ms, |view, hash| {
-            inspect(view, hash, key, f)
+            inspect_quietly(view, hash, key, f)
         })
 }
 

@@ -56,8 +56,23 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// Runs `f` on the key's entry the way Redis's `lookupKeyReadWithFlags(.., LOOKUP_NOTOUCH)` does:
-/// a hit or a miss is counted, the access time is left alone (TYPE, EXISTS, TTL, OBJECT).
+/// a hit or a miss is counted and a miss announced (`keymiss`), the access time is left alone
+/// (TYPE, EXISTS, TTL).
 fn inspect<R>(
+    view: &mut DbShard<'_>,
+    hash: u64,
+    key: &[u8],
+    f: impl FnOnce(&Entry) -> R,
+) -> Option<R> {
+    let result = inspect_quietly(view, hash, key, f);
+    if result.is_none() {
+        view.notices.key_miss(view.db, key);
+    }
+    result
+}
+
+/// `inspect` without the `keymiss` notice, as OBJECT looks keys up (`LOOKUP_NONOTIFY`).
+fn inspect_quietly<R>(
     view: &mut DbShard<'_>,
     hash: u64,
     key: &[u8],
