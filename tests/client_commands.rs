@@ -477,6 +477,113 @@ fn pause_write_holds_writes_until_unpause() {
     assert_eq!(list[&writer_id]["cmd"], "set");
 }
 
+/// Sends one request of any bytes (`send` splits on spaces) without waiting for its reply.
+fn send_args(raw: &mut RawClient, args: &[&str]) {
+    let mut bytes = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        bytes.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+    }
+    raw.send(&bytes);
+}
+
+/// What CLIENT PAUSE WRITE does with each way of running a script on the server at `port`: per
+/// request, whether it was held, then its reply once the pause ends.
+fn scripts_under_pause_write(port: u16) -> Vec<(Vec<String>, bool, String)> {
+    let connect = || RawClient::connect(("127.0.0.1", port));
+    let mut admin = connect();
+    let load = |admin: &mut RawClient, args: &[&str]| {
+        send_args(admin, args);
+        String::from_utf8_lossy(&admin.read_reply()).into_owned()
+    };
+    load(&mut admin, &["FUNCTION", "FLUSH"]);
+    let library = "#!lua name=lib\n\
+        redis.register_function('w', function(k) return redis.call('set', k[1], 1) end)\n\
+        redis.register_function{function_name='r', callback=function() return 1 end, flags={'no-writes'}}";
+    assert_eq!(
+        load(&mut admin, &["FUNCTION", "LOAD", library]),
+        "$3\r\nlib\r\n"
+    );
+    let (reads, writes) = ("#!lua flags=no-writes\nreturn 1", "#!lua\nreturn 1");
+    let sha = |admin: &mut RawClient, body: &str| {
+        let reply = load(admin, &["SCRIPT", "LOAD", body]);
+        reply.lines().nth(1).unwrap().to_string()
+    };
+    let (reads_sha, writes_sha) = (sha(&mut admin, reads), sha(&mut admin, writes));
+    let zeros = "0".repeat(40);
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["EVAL", "return 1", "0"],
+        vec!["EVAL", reads, "0"],
+        vec!["EVAL", writes, "0"],
+        vec!["EVAL_RO", "return 1", "0"],
+        vec!["EVAL_RO", writes, "0"],
+        vec!["EVALSHA", &reads_sha, "0"],
+        vec!["EVALSHA", &writes_sha, "0"],
+        vec!["EVALSHA", &zeros, "0"],
+        vec!["EVALSHA_RO", &reads_sha, "0"],
+        vec!["FCALL", "w", "1", "x"],
+        vec!["FCALL", "R", "0"],
+        vec!["FCALL_RO", "r", "0"],
+        vec!["FCALL", "nosuch", "0"],
+    ];
+    assert_eq!(call(&mut admin, "CLIENT PAUSE 100000 WRITE"), b"+OK\r\n");
+    let mut sent = Vec::new();
+    for case in &cases {
+        let mut raw = connect();
+        let id = client_id(&mut raw);
+        send_args(&mut raw, case);
+        sent.push((id, raw));
+    }
+    // Every request has reached its command, held (flag `b`) or answered.
+    let mut observer = connect();
+    wait_until("every script request seen", || {
+        let list = clients(&mut observer);
+        sent.iter()
+            .zip(&cases)
+            .all(|((id, _), case)| list[id]["cmd"] == case[0].to_ascii_lowercase())
+    });
+    let list = clients(&mut observer);
+    let held: Vec<bool> = sent
+        .iter()
+        .map(|(id, _)| list[id]["flags"].contains('b'))
+        .collect();
+    assert_eq!(call(&mut admin, "CLIENT UNPAUSE"), b"+OK\r\n");
+    cases
+        .iter()
+        .zip(held)
+        .zip(sent.iter_mut())
+        .map(|((case, held), (_, raw))| {
+            let args = case.iter().map(|a| a.to_string()).collect();
+            (
+                args,
+                held,
+                String::from_utf8_lossy(&raw.read_reply()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// CLIENT PAUSE WRITE holds a script that may write as Redis 7.0 decides it before running it:
+/// by the flags the script or function declared, else (no shebang, not found) by its command's.
+#[test]
+fn pause_write_holds_scripts_that_may_write_as_redis() {
+    let redis = fleet::RedisServer::start();
+    let cachet = TestServer::start();
+    let want = scripts_under_pause_write(redis.port);
+    let held = |outcomes: &[(Vec<String>, bool, String)], first: &str, second: &str| {
+        outcomes
+            .iter()
+            .find(|(args, _, _)| args[0] == first && args[1] == second)
+            .map(|(_, held, _)| *held)
+            .unwrap()
+    };
+    // What the comparison rests on: a script without flags is held, one with `no-writes` not.
+    assert!(held(&want, "EVAL", "return 1"));
+    assert!(!held(&want, "EVAL_RO", "return 1"));
+    assert!(!held(&want, "FCALL_RO", "r"));
+    assert!(held(&want, "FCALL", "w"));
+    assert_eq!(scripts_under_pause_write(cachet.port()), want);
+}
+
 #[test]
 fn pause_all_holds_every_command_until_its_end() {
     let server = TestServer::start();

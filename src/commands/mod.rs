@@ -345,17 +345,20 @@ fn needs_auth(
 }
 
 /// Whether a command may write as CLIENT PAUSE WRITE sees it: `write` and `may-replicate`
-/// commands, and EXEC of a transaction that queued one.
-fn may_write(client: &ClientState, spec: &CommandSpec) -> bool {
-    let writes = |spec: &CommandSpec| {
-        spec.has_flag(CommandFlags::WRITE) || spec.has_flag(CommandFlags::MAY_REPLICATE)
+/// commands, a script by its own flags, and EXEC of a transaction that queued one.
+fn may_write(server: &Server, client: &ClientState, spec: &CommandSpec, args: &[Bytes]) -> bool {
+    let writes = |spec: &CommandSpec, args: &[Bytes]| {
+        scripting::script_may_write(server, spec, args).unwrap_or_else(|| {
+            spec.has_flag(CommandFlags::WRITE) || spec.has_flag(CommandFlags::MAY_REPLICATE)
+        })
     };
-    writes(spec)
+    writes(spec, args)
         || (multi::is_exec(spec)
-            && client
-                .multi
-                .as_ref()
-                .is_some_and(|tx| tx.queued.iter().any(|queued| writes(queued.spec))))
+            && client.multi.as_ref().is_some_and(|tx| {
+                tx.queued
+                    .iter()
+                    .any(|queued| writes(queued.spec, &queued.args))
+            }))
 }
 
 /// The command CLIENT PAUSE holds this request for (with whether it may write), or `None` when it
@@ -374,7 +377,7 @@ pub fn held_by_pause(
     if needs_auth(server, client, parent, spec) {
         return None;
     }
-    let writes = may_write(client, spec);
+    let writes = may_write(server, client, spec, args);
     server
         .pause
         .holds(writes, now_ms)

@@ -28,14 +28,18 @@ use crate::commands::{AclCategories, CommandFlags};
 use crate::error::{CmdError, CmdResult, ScriptError};
 use crate::state::command::numkeys_keys;
 use crate::state::scripting::{CachedScript, EvalVm, ScriptFlags};
+use crate::state::Server;
 use crate::sync::LockExt;
 
+/// `may_replicate` as Redis's: until the script's own flags are known (`script_may_write`), it may
+/// write.
 const EVAL_FLAGS: CommandFlags = flags!(
     NOSCRIPT,
     STALE,
     SKIP_MONITOR,
     NO_MANDATORY_KEYS,
-    MOVABLEKEYS
+    MOVABLEKEYS,
+    MAY_REPLICATE
 );
 const EVAL_RO_FLAGS: CommandFlags = flags!(
     READONLY,
@@ -75,6 +79,38 @@ pub fn runs_scripts(spec: &CommandSpec) -> bool {
         spec.name,
         "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
     ) && spec.subcommands.is_empty()
+}
+
+/// Whether a script runner may write, as Redis's `getCommandFlags` sees it before running it
+/// (CLIENT PAUSE WRITE holds those): a script or function that declared flags may write unless
+/// it said `no-writes`, even through EVAL_RO (which then refuses it); a script without (EVAL's
+/// compatibility mode), an unknown one, or one in a VM busy running a script (not waited for)
+/// counts as its command says: EVAL, EVALSHA and FCALL may write, the `_RO` forms not. `None`
+/// for any other command.
+pub fn script_may_write(server: &Server, spec: &CommandSpec, args: &[Bytes]) -> Option<bool> {
+    if !runs_scripts(spec) {
+        return None;
+    }
+    let declared = |flags: ScriptFlags| {
+        (!flags.contains(ScriptFlags::EVAL_COMPAT))
+            .then_some(!flags.contains(ScriptFlags::NO_WRITES))
+    };
+    let name = args.get(1).map(|name| &name[..]).unwrap_or_default();
+    let flags = match spec.name {
+        "eval" | "eval_ro" => shebang_flags(name)
+            .ok()
+            .and_then(|(flags, _)| declared(flags)),
+        "evalsha" | "evalsha_ro" => server.scripting.eval.try_lock().ok().and_then(|slot| {
+            let sha = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let script = slot.as_ref()?.scripts.get(sha.as_str())?;
+            declared(script.flags)
+        }),
+        _ => server.scripting.functions.try_lock().ok().and_then(|slot| {
+            let (_, function) = slot.as_ref()?.function(&String::from_utf8_lossy(name))?;
+            declared(function.flags)
+        }),
+    };
+    Some(flags.unwrap_or(spec.has_flag(CommandFlags::MAY_REPLICATE)))
 }
 
 pub fn sha1_hex(bytes: &[u8]) -> String {
