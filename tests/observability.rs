@@ -130,6 +130,17 @@ fn monitor_lines_as_redis_writes_them() {
         &[b"GET"],
         &[b"INCR", b"k"],
         &[b"SELECT", b"0"],
+        // A script runner's line comes first, even when it then fails; its commands follow
+        // from `lua`, in the database the script selected, admin ones hidden.
+        &[
+            b"EVAL",
+            b"redis.call('select','2'); redis.call('set','a','1'); redis.call('config','get','hz'); return redis.call('get','a')",
+            b"0",
+        ],
+        &[b"EVAL", b"return 1", b"-1"],
+        &[b"EVALSHA", b"abc", b"0"],
+        &[b"EVAL_RO", b"return redis.call('exists','a')", b"0"],
+        &[b"FCALL", b"nosuch", b"0"],
         &[b"ECHO", b"end"],
     ];
     for request in requests {
@@ -143,6 +154,7 @@ fn monitor_lines_as_redis_writes_them() {
     assert_eq!(ours, theirs);
     assert!(ours.contains(&r#"+T [3 127.0.0.1:P] "AUTH" "(redacted)" "(redacted)""#.to_string()));
     assert!(!ours.iter().any(|l| l.contains("CONFIG")));
+    assert!(ours.contains(&r#"+T [2 lua] "set" "a" "1""#.to_string()));
 }
 
 /// A monitoring client (a replica to Redis) may not touch the keyspace, sees its own commands

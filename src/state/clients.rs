@@ -54,6 +54,8 @@ pub struct ClientState {
     pub own_monitor_lines: Vec<Bytes>,
     /// True while EXEC runs this client's queued commands: blocking commands must not block.
     pub in_exec: bool,
+    /// True while a script runs this client's `redis.call`s: MONITOR shows them from `lua`.
+    pub in_script: bool,
     /// The keys a running script declared, while it runs for a client that tracks reads: a read
     /// it makes tracks these, not the key read (Redis remembers the script caller's keys).
     pub script_keys: Option<Vec<Bytes>>,
@@ -101,6 +103,7 @@ impl ClientState {
             monitor: false,
             own_monitor_lines: Vec::new(),
             in_exec: false,
+            in_script: false,
             script_keys: None,
             action: None,
             blocked: None,

@@ -231,14 +231,28 @@ pub fn error_reply(server: &Server, message: &[u8]) {
     server.metrics.error_reply(message);
 }
 
+/// A script runner (EVAL*, FCALL*, flagged `skip_monitor`) is shown to the monitors as it starts,
+/// before its checks, as Redis's `evalCommand` and `fcallCommandGeneric` feed it: the commands
+/// the script runs follow its line.
+pub fn script_started(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if ctx.server.monitors.any() {
+        feed_monitors(ctx, args);
+    }
+}
+
 /// Sends one line to every monitor: `args` as the client sent them (redacted where needed), from
-/// the client's address. A monitor's own command is shown to it after its reply, as Redis writes
-/// it: `dispatch` appends the line once the reply is out (through the inbox it could come first).
+/// the client's address, or from `lua` for a command a script runs. A monitor's own command is
+/// shown to it after its reply, as Redis writes it: `dispatch` appends the line once the reply
+/// is out (through the inbox it could come first).
 fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());
-    let line = monitor::line(now, ctx.client.db, &ctx.client.info.addr.to_string(), args);
+    let origin = match ctx.client.in_script {
+        true => "lua".to_string(),
+        false => ctx.client.info.addr.to_string(),
+    };
+    let line = monitor::line(now, ctx.client.db, &origin, args);
     ctx.server
         .monitors
         .feed(&ctx.server.pubsub, &line, ctx.client.id);

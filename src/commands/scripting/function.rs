@@ -633,6 +633,7 @@ pub fn fcall_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ro: bool) -> CmdResult {
+    crate::commands::observe::script_started(ctx, args);
     let server = ctx.server;
     let slot = server.scripting.functions.lock_or_recover();
     let name = String::from_utf8_lossy(&args[1]);

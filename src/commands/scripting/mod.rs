@@ -244,6 +244,7 @@ fn out_of_memory(ctx: &Ctx<'_>) -> bool {
 }
 
 fn eval_generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, ro: bool) -> CmdResult {
+    crate::commands::observe::script_started(ctx, args);
     // As Redis's evalShaCommand: a name that cannot be a SHA1 is NOSCRIPT before numkeys is read.
     if by_sha && args[1].len() != 40 {
         return Err(CmdError::Script(ScriptError::NoScript));

@@ -181,6 +181,7 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
     run.begin(script.eval, threshold, script.name, command.to_vec());
     let db = ctx.client.db;
     let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
+    let in_script = std::mem::replace(&mut ctx.client.in_script, true);
     let outer_keys = ctx
         .client
         .tracking
@@ -262,6 +263,7 @@ pub fn run(ctx: &mut Ctx<'_>, vm: &Vm, script: Script<'_>, command: &[Bytes]) ->
     });
     let resp3 = calls.borrow().resp3;
     ctx.client.in_exec = in_exec;
+    ctx.client.in_script = in_script;
     ctx.client.script_keys = outer_keys;
     if ctx.client.db != db {
         ctx.client.select(db);
