@@ -350,6 +350,74 @@ fn both(diff: &mut Differential, request: &str) -> (V, V) {
     (tree(&ours), tree(&theirs))
 }
 
+/// The first word of every slow log entry, oldest first, of a script of blocking commands on
+/// the server at `port` (a BLPOP served by a push, then one that times out), and the BLPOPs
+/// logged while the first waits. The polls of INFO are left out: how many depends on timing.
+fn slowlog_of_blocking(port: u16) -> (Vec<String>, usize) {
+    let mut admin = RawClient::connect(("127.0.0.1", port));
+    call(&mut admin, "DEL list");
+    call(&mut admin, "CONFIG SET slowlog-log-slower-than 0");
+    call(&mut admin, "SLOWLOG RESET");
+    let mut waiter = RawClient::connect(("127.0.0.1", port));
+    waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$4\r\nlist\r\n$1\r\n0\r\n");
+    wait_blocked(&mut admin, 1);
+    let blpops = |logged: &[String]| logged.iter().filter(|c| *c == "blpop").count();
+    let while_blocked = blpops(&logged_commands(&mut admin));
+    call(&mut admin, "RPUSH list a");
+    assert_eq!(waiter.read_reply(), b"*2\r\n$4\r\nlist\r\n$1\r\na\r\n");
+    assert_eq!(call(&mut waiter, "BLPOP list 0.01"), b"*-1\r\n");
+    let mut logged = logged_commands(&mut admin);
+    logged.retain(|command| command != "info");
+    call(&mut admin, "CONFIG SET slowlog-log-slower-than 10000");
+    (logged, while_blocked)
+}
+
+fn wait_blocked(admin: &mut RawClient, count: usize) {
+    fleet::wait_until("clients blocked", || {
+        let info = String::from_utf8_lossy(&call(admin, "INFO clients")).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .is_some_and(|n| n.trim() == count.to_string())
+    });
+}
+
+/// The slow log's commands, oldest first, lower-cased.
+fn logged_commands(raw: &mut RawClient) -> Vec<String> {
+    let mut logged: Vec<String> = values(query(raw, "SLOWLOG GET -1"))
+        .into_iter()
+        .map(|entry| text(&values(values(entry)[3].clone())[0]).to_ascii_lowercase())
+        .collect();
+    logged.reverse();
+    logged
+}
+
+/// A blocked command goes to the slow log when data serves it, not when it blocks nor when it
+/// times out (Redis's `updateStatsOnUnblock`), in the same order as Redis. Nor when CLIENT
+/// UNBLOCK ends it: there redis-server 7.0.15 logs an entry with no arguments at all (its argv
+/// already freed), which cachet does not copy.
+#[test]
+fn slowlog_of_blocked_commands_as_redis() {
+    let diff = Differential::start();
+    let theirs = slowlog_of_blocking(diff.redis.port);
+    assert_eq!(theirs.1, 0, "not logged while it waits");
+    assert_eq!(theirs.0.iter().filter(|c| *c == "blpop").count(), 1);
+    assert_eq!(slowlog_of_blocking(diff.cachet.port()), theirs);
+
+    let mut admin = diff.cachet.raw();
+    let mut waiter = diff.cachet.raw();
+    let id = String::from_utf8(call(&mut waiter, "CLIENT ID")).unwrap();
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    call(&mut admin, "CONFIG SET slowlog-log-slower-than 0");
+    call(&mut admin, "SLOWLOG RESET");
+    waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$5\r\nother\r\n$1\r\n0\r\n");
+    wait_blocked(&mut admin, 1);
+    assert_eq!(call(&mut admin, &["CLIENT", "UNBLOCK", &id][..]), int(1));
+    assert_eq!(waiter.read_reply(), b"*-1\r\n");
+    let logged = logged_commands(&mut admin);
+    assert!(logged.contains(&"client".to_string()), "{logged:?}");
+    assert!(!logged.contains(&"blpop".to_string()), "{logged:?}");
+}
+
 /// SLOWLOG's replies to mistakes, and its entries: at most 32 arguments of at most 128 bytes,
 /// cut as Redis cuts them, the client's name, the newest first, `slowlog-max-len` kept.
 #[test]

@@ -255,12 +255,17 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                                 }
                             }
                         };
+                        let attempt_micros = blocked.attempt_micros;
                         match blocked.wait(server, closed).await {
-                            Unblocked::Reply(reply) => {
-                                if reply.first() == Some(&b'-') {
-                                    crate::commands::observe::failed_after_block(server, &args);
-                                }
-                                out.raw(&reply);
+                            Unblocked::Reply(answer) => {
+                                crate::commands::observe::unblocked(
+                                    server,
+                                    &client.info,
+                                    &args,
+                                    answer.served_micros.map(|serve| attempt_micros + serve),
+                                    answer.reply.first() == Some(&b'-'),
+                                );
+                                out.raw(&answer.reply);
                             }
                             Unblocked::Close => {
                                 client.close_after_reply = true;

@@ -101,7 +101,9 @@ impl OnTimeout {
 pub struct Blocked {
     pub client_id: u64,
     pub deadline: Option<tokio::time::Instant>,
-    pub reply: oneshot::Receiver<Bytes>,
+    pub reply: oneshot::Receiver<Answer>,
+    /// How long the attempt that blocked took, for the slow log once the reply comes.
+    pub attempt_micros: u64,
     protocol: Protocol,
     on_timeout: OnTimeout,
 }
@@ -112,7 +114,7 @@ struct Waiter {
     keys: Vec<Bytes>,
     args: Vec<Bytes>,
     serve: ServeFn,
-    reply: oneshot::Sender<Bytes>,
+    reply: oneshot::Sender<Answer>,
     /// Blocked with a timeout (INFO's `clients_in_timeout_table`).
     timed: bool,
     on_timeout: OnTimeout,
@@ -224,9 +226,21 @@ impl Blocking {
         } else {
             waiter.on_timeout.write(&mut out);
         }
-        let _ = waiter.reply.send(out.freeze());
+        let _ = waiter.reply.send(Answer {
+            reply: out.freeze(),
+            served_micros: None,
+        });
         true
     }
+}
+
+/// What a blocked client is sent: its reply, and how long serving it took when data served it
+/// (not CLIENT UNBLOCK): Redis logs a blocked command to the slow log only then
+/// (`updateStatsOnUnblock`), not on a timeout or an unblock.
+#[derive(Debug)]
+pub struct Answer {
+    pub reply: Bytes,
+    pub served_micros: Option<u64>,
 }
 
 fn reply_buf(info: &ClientInfo) -> ReplyBuf {
@@ -366,6 +380,7 @@ fn register(
         client_id,
         deadline: timeout.map(|t| tokio::time::Instant::now() + t),
         reply: receiver,
+        attempt_micros: 0,
         protocol: ctx.out.protocol,
         on_timeout,
     });
@@ -435,6 +450,7 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
         let mut state = ClientState::new(waiter.info.clone(), server.acl.default_user(), true);
         state.db = waiter.db;
         let mut out = reply_buf(&waiter.info);
+        let started = std::time::Instant::now();
         let result = {
             let mut ctx = Ctx {
                 server,
@@ -444,6 +460,7 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
             };
             (waiter.serve)(&mut ctx, key, &waiter.args)
         };
+        let served_micros = started.elapsed().as_micros() as u64;
         match result {
             Ok(Serve::NotReady | Serve::WrongType) => continue,
             Ok(Serve::Served) => {}
@@ -455,7 +472,10 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
         }
         if let Some(waiter) = registry.remove(client_id) {
             server.blocking.waiting.fetch_sub(1, Ordering::SeqCst);
-            let _ = waiter.reply.send(out.freeze());
+            let _ = waiter.reply.send(Answer {
+                reply: out.freeze(),
+                served_micros: Some(served_micros),
+            });
         }
     }
 }
@@ -463,7 +483,7 @@ fn serve_key(server: &Server, registry: &mut Registry, db: usize, key: &Bytes) {
 /// How a blocked client's wait ended.
 pub enum Unblocked {
     /// The reply to append to the client's output.
-    Reply(Bytes),
+    Reply(Answer),
     /// The connection must close (the client went away, was killed, or the server stops).
     Close,
 }
@@ -485,14 +505,17 @@ impl Blocked {
         };
         tokio::select! {
             reply = &mut self.reply => match reply {
-                Ok(reply) => return Unblocked::Reply(reply),
+                Ok(answer) => return Unblocked::Reply(answer),
                 Err(_) => return Unblocked::Close,
             },
             _ = sleep => {
                 if server.blocking.cancel(self.client_id) {
                     let mut out = ReplyBuf::frame(self.protocol, 8);
                     self.on_timeout.write(&mut out);
-                    return Unblocked::Reply(out.freeze());
+                    return Unblocked::Reply(Answer {
+                        reply: out.freeze(),
+                        served_micros: None,
+                    });
                 }
             }
             _ = closed => {
@@ -502,7 +525,7 @@ impl Blocked {
         }
         // Served while the timeout fired: the reply was sent before the registration went.
         match self.reply.try_recv() {
-            Ok(reply) => Unblocked::Reply(reply),
+            Ok(answer) => Unblocked::Reply(answer),
             Err(_) => Unblocked::Close,
         }
     }

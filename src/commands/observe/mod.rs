@@ -32,7 +32,7 @@ use super::{
 };
 use crate::error::{CmdError, CmdResult};
 use crate::os::ticks;
-use crate::state::clients::Action;
+use crate::state::clients::{Action, ClientInfo};
 use crate::state::monitor;
 use crate::state::slowlog::truncated_args;
 use crate::state::Server;
@@ -140,16 +140,46 @@ pub fn slots_named(name: &[u8]) -> Vec<usize> {
     }
 }
 
-/// A blocked command's reply arrived and was an error: it failed, though its call was counted
-/// as a success when it blocked.
-pub fn failed_after_block(server: &Server, args: &[Bytes]) {
+/// A blocked command's reply arrived. Served by data (`micros`: its attempt and its serving,
+/// the wait is not the command's), the slow log gets it now, as Redis's `updateStatsOnUnblock`;
+/// a timeout or CLIENT UNBLOCK is not logged. If the reply is an error it failed, though its
+/// call was counted as a success when it blocked.
+pub fn unblocked(
+    server: &Server,
+    client: &ClientInfo,
+    args: &[Bytes],
+    micros: Option<u64>,
+    failed: bool,
+) {
     let Some(spec) = args.first().and_then(|name| super::lookup(name)) else {
         return;
     };
-    let slot = slot_of(spec);
-    server
-        .metrics
-        .with_thread(slot_names().len(), |thread| thread.failed_after_block(slot));
+    if failed {
+        let slot = slot_of(spec);
+        server
+            .metrics
+            .with_thread(slot_names().len(), |thread| thread.failed_after_block(slot));
+    }
+    if let Some(micros) = micros {
+        log_if_slow(server, client, spec, args, micros);
+    }
+}
+
+fn log_if_slow(
+    server: &Server,
+    client: &ClientInfo,
+    spec: &CommandSpec,
+    args: &[Bytes],
+    micros: u64,
+) {
+    if server.slowlog.wants(micros) && !spec.has_flag(CommandFlags::SKIP_SLOWLOG) {
+        server.slowlog.push(
+            micros,
+            truncated_args(&shown_args(spec, args)),
+            client.addr.to_string(),
+            client.name().unwrap_or_default(),
+        );
+    }
 }
 
 /// A reading of the command clock, before the handler runs.
@@ -180,13 +210,10 @@ pub fn called(
         thread.called(slot, nanos, failed, tracking)
     });
     let micros = nanos / 1000;
-    if server.slowlog.wants(micros) && !spec.has_flag(CommandFlags::SKIP_SLOWLOG) {
-        server.slowlog.push(
-            micros,
-            truncated_args(&shown_args(spec, args)),
-            ctx.client.info.addr.to_string(),
-            ctx.client.info.name().unwrap_or_default(),
-        );
+    match ctx.client.blocked.as_mut() {
+        // Logged when its reply comes (`unblocked`), as Redis logs a blocked command.
+        Some(blocked) => blocked.attempt_micros = micros,
+        None => log_if_slow(server, &ctx.client.info, spec, args, micros),
     }
     if server.latency.enabled() {
         let event = if spec.has_flag(CommandFlags::FAST) {
