@@ -356,6 +356,11 @@ fn client_list_and_info() {
     assert_eq!(field(line_b, "flags"), "N");
     assert_eq!(field(line_b, "cmd"), "client|list");
     assert_eq!(field(line_b, "user"), "default");
+    // The caller's query buffer holds the command it runs, as Redis's (introspection.tcl):
+    // `*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n`; another idle client's holds nothing.
+    assert_eq!(field(line_b, "qbuf"), "26");
+    assert_eq!(field(line_b, "argv-mem"), "10");
+    assert_eq!(field(line_a, "qbuf"), "0");
 
     let only_a = client_lines(
         &mut b,

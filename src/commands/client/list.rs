@@ -56,8 +56,16 @@ fn live_clients(ctx: &Ctx<'_>) -> Vec<std::sync::Arc<ClientInfo>> {
 
 /// One CLIENT LIST line, without its newline. `me` is set when `info` is the caller, whose
 /// current command and buffers are known exactly.
-fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> String {
+/// `running`: the command the caller runs, when the line is its own (empty for another client).
+fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, running: &[Bytes]) -> String {
     let details = info.details();
+    let argv_mem: usize = running.iter().map(|a| a.len()).sum();
+    // Redis's query buffer still holds the command being run (26 bytes for CLIENT LIST): the
+    // caller's is that command as sent; another client's, what it has read and not parsed.
+    let query_buffer = match me {
+        true => resp_len(running),
+        false => details.query_buffer,
+    };
     // Others publish their state once per batch; their output length is that of their last batch's
     // replies, which may still be waiting to be written.
     let (last_command, output_capacity, output_len) = if me {
@@ -137,7 +145,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
             .unwrap_or_default()
     };
     let (lib_name, lib_ver) = (lib(&details.lib_name), lib(&details.lib_ver));
-    let query_total = details.query_buffer + details.query_buffer_free;
+    let query_total = query_buffer + details.query_buffer_free;
     let tot_mem = query_total
         + output_capacity
         + argv_mem
@@ -160,7 +168,7 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
         patterns,
         shard_channels,
         multi_queued,
-        details.query_buffer,
+        query_buffer,
         details.query_buffer_free,
         argv_mem,
         info.multi_mem.load(Ordering::Relaxed),
@@ -182,10 +190,20 @@ fn client_line(ctx: &Ctx<'_>, info: &ClientInfo, me: bool, argv_mem: usize) -> S
 /// The line of any client, choosing between what the caller knows of itself and what others publish.
 pub(crate) fn line_for(ctx: &Ctx<'_>, info: &ClientInfo, args: &[Bytes]) -> String {
     if info.id == ctx.client.id {
-        client_line(ctx, info, true, args.iter().map(|a| a.len()).sum())
+        client_line(ctx, info, true, args)
     } else {
-        client_line(ctx, info, false, 0)
+        client_line(ctx, info, false, &[])
     }
+}
+
+/// The bytes of `args` as a RESP request: `*<n>\r\n` and `$<len>\r\n<arg>\r\n` each.
+fn resp_len(args: &[Bytes]) -> usize {
+    let digits = |n: usize| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+    3 + digits(args.len())
+        + args
+            .iter()
+            .map(|a| 5 + digits(a.len()) + a.len())
+            .sum::<usize>()
 }
 
 /// CLIENT LIST and INFO are verbatim text in RESP3 and bulk strings in RESP2.
