@@ -354,16 +354,29 @@ pub fn trimmed_double(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// Redis's `string2d` for a directive's word: the whole word a double, not NaN, and not out of
+/// `strtod`'s range (`1e400` overflows, `1e-400` underflows to zero; `inf` itself is a value).
+fn string2d(word: &str) -> Option<f64> {
+    let unsigned = word.strip_prefix(['+', '-']).unwrap_or(word);
+    // strtod reads C99 hexadecimal too (`0x10` is 16); its integer form is what a percentile
+    // would be written as.
+    if let Some(hex) = unsigned.strip_prefix("0x").or(unsigned.strip_prefix("0X")) {
+        let value = u64::from_str_radix(hex, 16).ok()? as f64;
+        return Some(if word.starts_with('-') { -value } else { value });
+    }
+    let value = word.parse::<f64>().ok().filter(|v| !v.is_nan())?;
+    let named = unsigned.starts_with(['i', 'I']);
+    let mantissa = unsigned.split(['e', 'E']).next().unwrap_or_default();
+    let underflow = value == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
+    (!underflow && (named || value.is_finite())).then_some(value)
+}
+
 /// `latency-tracking-info-percentiles`: doubles within 0..=100, space separated; `""` for none.
 pub(crate) fn percentiles(args: &[&str]) -> Result<Vec<f64>, String> {
     let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
     let mut values = Vec::with_capacity(words.len());
     for word in words {
-        let value = word
-            .parse::<f64>()
-            .ok()
-            .filter(|v| !v.is_nan())
-            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        let value = string2d(word).ok_or("Invalid latency-tracking-info-percentiles parameters")?;
         if !(0.0..=100.0).contains(&value) {
             return Err(
                 "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
@@ -721,6 +734,23 @@ pub fn apply_directive(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Read as redis-server 7.0.15's `string2d` reads them (each case checked against it).
+    #[test]
+    fn percentiles_as_redis_reads_them() {
+        let invalid = "Invalid latency-tracking-info-percentiles parameters";
+        let outside = "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
+        assert_eq!(percentiles(&["50 99.9 0"]), Ok(vec![50.0, 99.9, 0.0]));
+        assert_eq!(percentiles(&["1e-5"]), Ok(vec![0.00001]));
+        assert_eq!(percentiles(&["0x10"]), Ok(vec![16.0]));
+        assert_eq!(percentiles(&[""]), Ok(vec![]));
+        for word in ["1e400", "1e-400", "nan", "abc", "50 1e400", "0x", "+-5"] {
+            assert_eq!(percentiles(&[word]), Err(invalid.to_string()), "{word}");
+        }
+        for word in ["inf", "-inf", "100.5", "-0x10"] {
+            assert_eq!(percentiles(&[word]), Err(outside.to_string()), "{word}");
+        }
+    }
 
     #[test]
     fn defaults_parse_and_match_redis() {

@@ -77,9 +77,16 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
             // As Redis: a memory amount first (a C string), then a percentage (its whole length).
             let value = one(args)?;
             let not_either = || "argument must be a memory or percent value".to_string();
+            let too_large = || "percentage argument must be less or equal to 100".to_string();
             match parse_memory(value) {
                 Some(bytes) if bytes <= i64::MAX as u64 => bytes.to_string(),
-                Some(_) => return Err(not_either()),
+                // Redis stores a percentage as its negative and reads the amount into a signed
+                // `long long`: past 2^63 an amount wraps to a negative number, so a percentage
+                // (18446744073709551615 is 1%, and anything from 2^63 to 2^64-101 too large).
+                Some(bytes) => match (bytes as i64).checked_neg().filter(|n| *n <= 100) {
+                    Some(percent) => format!("{percent}%"),
+                    None => return Err(too_large()),
+                },
                 None => {
                     let n: i64 = value
                         .strip_suffix('%')
@@ -87,7 +94,7 @@ fn normalize(kind: &Kind, default: &str, args: &[&str]) -> Result<String, String
                         .filter(|n| *n >= 0)
                         .ok_or_else(not_either)?;
                     if n > 100 {
-                        return Err("percentage argument must be less or equal to 100".into());
+                        return Err(too_large());
                     }
                     format!("{n}%")
                 }
@@ -372,6 +379,14 @@ mod tests {
             "save now"
         );
         assert_eq!(set("maxmemory-clients", &["10%"]).unwrap(), "10%");
+        // Amounts past 2^63 wrap into percentages, as in redis-server 7.0.15.
+        for (value, percent) in [
+            ("18446744073709551615", "1%"),
+            ("18446744073709551616", "1%"),
+            ("18446744073709551516", "100%"),
+        ] {
+            assert_eq!(set("maxmemory-clients", &[value]).unwrap(), percent);
+        }
         // Redis's two messages: a percentage that reads as a number but is too large, and the rest.
         for (value, error) in [
             ("101%", "percentage argument must be less or equal to 100"),
@@ -385,6 +400,14 @@ mod tests {
             ),
             ("-5%", "argument must be a memory or percent value"),
             ("%", "argument must be a memory or percent value"),
+            (
+                "9223372036854775808",
+                "percentage argument must be less or equal to 100",
+            ),
+            (
+                "18446744073709551515",
+                "percentage argument must be less or equal to 100",
+            ),
         ] {
             assert_eq!(
                 set("maxmemory-clients", &[value]).unwrap_err(),
