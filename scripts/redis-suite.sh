@@ -9,7 +9,8 @@
 #   REDIS_SRC: a Redis 7.0 source tree (`runtest` and `tests/`), e.g. from
 #   `git archive 7.0.15 tests runtest | tar -x -C DIR` in a clone of redis/redis. Needs tclsh.
 # Env: CACHET (binary; default target/release/cachet, built if missing), PORT (28600), OUT (a temp
-#      dir), NICE (10: the suite is a correctness run and yields to benchmarks).
+#      dir), NICE (10: the suite is a correctness run and yields to benchmarks), CACHET_ARGS (more
+#      directives, e.g. "--maxmemory-policy noeviction": the suite assumes Redis's default policy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=${1:?usage: scripts/redis-suite.sh REDIS_SRC [unit ...]}
@@ -37,7 +38,9 @@ cleanup() { [ -n "$server" ] && kill -9 "$server" 2>/dev/null; wait 2>/dev/null 
 trap cleanup EXIT
 for unit in "${units[@]}"; do
   log=$OUT/$(echo "$unit" | tr / _).log
-  nice -n "$NICE" "$CACHET" --port "$PORT" --bind 127.0.0.1 --save "" --loglevel warning >"$log.server" 2>&1 &
+  # shellcheck disable=SC2086 # CACHET_ARGS is a list of words
+  nice -n "$NICE" "$CACHET" --port "$PORT" --bind 127.0.0.1 --save "" --loglevel warning \
+    ${CACHET_ARGS:-} >"$log.server" 2>&1 &
   server=$!
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   rc=0

@@ -48,6 +48,16 @@ fn load_errors_answer_as_redis() {
         "#!lua name=lib\nredis.register_function{function_name='x', callback=function() end, description=1}",
         "#!lua name=lib\nredis.register_function('1-x', function() end)",
         "#!lua name=lib\nredis.register_function('f', function() end) redis.register_function('f', function() end)",
+        // The metadata is split as Redis's `sdssplitargs` splits it: quotes and escapes.
+        "#!lua name=\"lib\"\nredis.register_function('f1', function() return 1 end)",
+        "#!lua name='lib'\nredis.register_function('f2', function() return 1 end)",
+        "#!lua name=\"a b\"\nreturn 1",
+        "#!lua name=\"x\nreturn 1",
+        "#!lua \"name=lib\"\nredis.register_function('f3', function() return 1 end)",
+        "#!lua name=\"q\"x\nreturn 1",
+        "#!\"lua\" name=lib\nredis.register_function('f4', function() return 1 end)",
+        "#!lua name=\\x41\nreturn 1",
+        "#!lua name=\"\\x6cib\"\nredis.register_function('f6', function() return 1 end)",
     ] {
         diff.check_str(&["FUNCTION", "LOAD", code]);
     }

@@ -59,6 +59,17 @@ fn errors_and_edge_cases_answer_as_redis() {
         "#!lua flags=no-writes,allow-oom\nreturn 2",
         &["0"],
     );
+    // The shebang is split as Redis's `sdssplitargs` splits it: quotes and escapes.
+    for script in [
+        "#!lua flags=\"no-writes\"\nreturn 1",
+        "#!lua flags='no-writes,allow-oom'\nreturn 2",
+        "#!lua flags=\"no-writes\nreturn 1",
+        "#!\"lua\"\nreturn 3",
+        "#!lua \"flags=no-writes\"\nreturn redis.call('set','x','1')",
+        "#!lua flags=no-writes\"\nreturn 1",
+    ] {
+        eval(&mut diff, script, &["0"]);
+    }
     // Reads may not block from a script: Redis keeps an error for it (stream-cgroups.tcl).
     diff.check_str(&["XADD", "s", "1-1", "f", "v"]);
     diff.check_str(&["XGROUP", "CREATE", "s", "g", "$"]);

@@ -75,10 +75,8 @@ fn metadata(code: &[u8]) -> Result<String, CmdError> {
     let Some(end) = code.iter().position(|&b| b == b'\n') else {
         return Err(load_error("Invalid library metadata"));
     };
-    let parts: Vec<&[u8]> = code[..end]
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|p| !p.is_empty())
-        .collect();
+    // Split as Redis's `sdssplitargs` splits it: `name="foo"` names `foo`.
+    let parts = crate::protocol::request::split_args(&code[..end]).unwrap_or_default();
     let Some(engine) = parts.first() else {
         return Err(load_error("Invalid library metadata"));
     };
@@ -94,7 +92,7 @@ fn metadata(code: &[u8]) -> Result<String, CmdError> {
             continue;
         }
         return Err(load_error(
-            [b"Invalid metadata value given: ", *part].concat(),
+            [&b"Invalid metadata value given: "[..], part].concat(),
         ));
     }
     let Some(name) = name else {

@@ -142,10 +142,8 @@ fn shebang_flags(body: &[u8]) -> Result<(ScriptFlags, usize), ScriptError> {
     let Some(end) = body.iter().position(|&b| b == b'\n') else {
         return Err(ScriptError::InvalidShebang);
     };
-    let parts: Vec<&[u8]> = body[..end]
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|p| !p.is_empty())
-        .collect();
+    // Split as Redis's `sdssplitargs` splits it (quotes, escapes).
+    let parts = crate::protocol::request::split_args(&body[..end]).unwrap_or_default();
     let Some(engine) = parts.first() else {
         return Err(ScriptError::InvalidEngine);
     };
