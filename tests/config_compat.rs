@@ -248,3 +248,57 @@ fn aliases_read_and_write_their_primary() {
         .unwrap();
     assert_eq!(value, ["replica-read-only", "no"]);
 }
+
+/// CONFIG SET bind at run time, as redis-server 7.0 does it (each step on both servers): an
+/// address that cannot be bound refuses the change and keeps the old ones; new addresses are
+/// listened on, dropped ones no longer, connections already made stay, and an address kept stays
+/// listened on throughout.
+#[test]
+fn config_set_bind_as_redis() {
+    let ipv6 = std::net::TcpListener::bind(("::1", 0)).is_ok();
+    let diff = Differential::start();
+    for first in [diff.cachet.port(), diff.redis.port] {
+        // A port of its own in the configuration (a test server listens on the one it was given
+        // with `port 0`), so that `bind` has a port to bind.
+        let port = fleet::free_port();
+        let mut first = common::RawClient::connect(("127.0.0.1", first));
+        let port_text = port.to_string();
+        let move_to = [&b"CONFIG"[..], b"SET", b"port", port_text.as_bytes()];
+        assert_eq!(first.call(&move_to), b"+OK\r\n");
+        let mut v4 = common::RawClient::connect(("127.0.0.1", port));
+        let set = |con: &mut common::RawClient, value: &str| {
+            String::from_utf8(con.call(&[b"CONFIG", b"SET", b"bind", value.as_bytes()])).unwrap()
+        };
+        assert_eq!(
+            set(&mut v4, "999.999.999.999"),
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n",
+            "{port}"
+        );
+        assert_eq!(
+            v4.call(&[b"CONFIG", b"GET", b"bind"]),
+            b"*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n"
+        );
+        if !ipv6 {
+            continue;
+        }
+        assert_eq!(set(&mut v4, "127.0.0.1 ::1"), "+OK\r\n", "{port}");
+        let mut v6 = common::RawClient::connect(("::1", port));
+        assert_eq!(v6.call(&[b"PING"]), b"+PONG\r\n");
+        // The address kept was never closed: a new connection to it is served at once.
+        let mut again = common::RawClient::connect(("127.0.0.1", port));
+        assert_eq!(again.call(&[b"PING"]), b"+PONG\r\n");
+        assert_eq!(set(&mut v6, "::1"), "+OK\r\n", "{port}");
+        fleet::wait_until("127.0.0.1 no longer listened on", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        });
+        assert_eq!(v4.call(&[b"PING"]), b"+PONG\r\n", "connections made stay");
+        assert_eq!(set(&mut v6, "127.0.0.1"), "+OK\r\n", "{port}");
+        fleet::wait_until("::1 no longer listened on", || {
+            std::net::TcpStream::connect(("::1", port)).is_err()
+        });
+        assert_eq!(
+            common::RawClient::connect(("127.0.0.1", port)).call(&[b"PING"]),
+            b"+PONG\r\n"
+        );
+    }
+}

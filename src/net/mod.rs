@@ -179,11 +179,12 @@ pub async fn serve(
     // `-LOADING` for every command not flagged `loading` (PING, INFO, CONFIG GET... answer),
     // instead of waiting in the listen queue without a word.
     for (listener, tls) in all {
-        if let Ok(addr) = listener.local_addr() {
+        let addr = listener.local_addr().ok();
+        if let Some(addr) = addr {
             tracing::info!(%addr, tls, version = CACHET_VERSION, "cachet ready to accept connections");
         }
         let task = tokio::spawn(accept_loop(server.clone(), listener, tls, done_tx.clone()));
-        accepting.push((tls, task));
+        accepting.push(Accepting { tls, addr, task });
     }
     tokio::spawn(follow_ports(
         server.clone(),
@@ -324,12 +325,19 @@ pub fn import_rdb(server: &Server, path: &std::path::Path) -> Result<LoadStats, 
     Ok(stats)
 }
 
-/// CONFIG SET port / tls-port: the port's accept loops stop (their connections stay) and the new
-/// sockets' start.
+/// An accept loop, with the socket it accepts on.
+struct Accepting {
+    tls: bool,
+    addr: Option<SocketAddr>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// CONFIG SET port / tls-port / bind: the port's accept loops stop (their connections stay) but
+/// those on the addresses kept, and the new sockets' start.
 async fn follow_ports(
     server: Arc<Server>,
     mut rebinds: mpsc::UnboundedReceiver<Rebind>,
-    mut accepting: Vec<(bool, tokio::task::JoinHandle<()>)>,
+    mut accepting: Vec<Accepting>,
     done: mpsc::Sender<()>,
 ) {
     let mut stopping = server.shutdown_receiver();
@@ -341,15 +349,18 @@ async fn follow_ports(
                 None => return,
             },
         };
-        accepting.retain(|(tls, task)| {
-            if *tls == rebind.tls {
-                task.abort();
+        accepting.retain(|loop_| {
+            let stays = loop_.tls != rebind.tls
+                || loop_.addr.is_some_and(|addr| rebind.keep.contains(&addr));
+            if !stays {
+                loop_.task.abort();
             }
-            *tls != rebind.tls
+            stays
         });
         for listener in rebind.listeners {
-            if let Ok(addr) = listener.local_addr() {
-                tracing::info!(%addr, tls = rebind.tls, "accepting connections on a new port");
+            let addr = listener.local_addr().ok();
+            if let Some(addr) = addr {
+                tracing::info!(%addr, tls = rebind.tls, "accepting connections on a new socket");
             }
             let task = tokio::spawn(accept_loop(
                 server.clone(),
@@ -357,7 +368,11 @@ async fn follow_ports(
                 rebind.tls,
                 done.clone(),
             ));
-            accepting.push((rebind.tls, task));
+            accepting.push(Accepting {
+                tls: rebind.tls,
+                addr,
+                task,
+            });
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The client ports' listening sockets and their change at run time. `CONFIG SET port` /
-//! `tls-port` binds the new sockets (one per `bind` address) before the change is published, so a
-//! port that cannot be had refuses it with Redis's text and changes nothing; the sockets then go
-//! to `net`, which stops accepting on the old ones and accepts on these. Connections already
-//! made stay, as in Redis (`changeListenPort`).
+//! `tls-port` / `bind` binds the new sockets (one per `bind` address) before the change is
+//! published, so a port or address that cannot be had refuses it with Redis's text and changes
+//! nothing; the sockets then go to `net`, which stops accepting on the old ones and accepts on
+//! these. A `bind` change keeps the sockets of the addresses that stay (binding them again would
+//! find them taken). Connections already made stay, as in Redis (`changeListenPort`,
+//! `changeBindAddr`).
 
 use std::sync::Mutex;
 
@@ -14,6 +16,8 @@ use crate::sync::LockExt;
 
 /// CONFIG SET's reason when a port cannot be listened on, as Redis words it.
 pub const UNABLE_TO_LISTEN: &str = "Unable to listen on this port. Check server logs.";
+/// CONFIG SET's reason when a `bind` address cannot be listened on, as Redis words it.
+pub const UNABLE_TO_BIND: &str = "Failed to bind to specified addresses.";
 
 /// A listening socket on `addr` (`host:port`, brackets around an IPv6 host) whose kernel queue of
 /// connections not yet accepted holds `backlog` (`tcp-backlog`), as Redis's `listen(fd, backlog)`:
@@ -56,18 +60,52 @@ pub fn host_port(host: &str, port: u16) -> String {
     }
 }
 
+/// The addresses `values` binds (no address, a configuration built in code and not read: the
+/// directive's default).
+fn hosts(values: &ConfigValues) -> Vec<String> {
+    match values.bind.is_empty() {
+        true => vec!["127.0.0.1".to_string()],
+        false => values.bind.clone(),
+    }
+}
+
 /// The sockets of `port` on every bind address of `values` (none for port 0); all or none.
 pub fn bind_port(values: &ConfigValues, port: u16, tls: bool) -> std::io::Result<Vec<TcpListener>> {
+    bind_hosts(values, &hosts(values), port, tls)
+}
+
+/// A `bind` change from `old` to `new` on `port`: the sockets of the addresses only `new` has
+/// (all or none), and the addresses both have, whose sockets stay.
+pub fn rebind_hosts(
+    old: &ConfigValues,
+    new: &ConfigValues,
+    port: u16,
+    tls: bool,
+) -> std::io::Result<Rebind> {
+    use std::net::ToSocketAddrs;
+    let resolve = |host: &String| -> Option<std::net::SocketAddr> {
+        host_port(host, port).to_socket_addrs().ok()?.next()
+    };
+    let before: Vec<_> = hosts(old).iter().filter_map(resolve).collect();
+    let (kept, added): (Vec<String>, Vec<String>) = hosts(new)
+        .into_iter()
+        .partition(|host| resolve(host).is_some_and(|addr| before.contains(&addr)));
+    Ok(Rebind {
+        tls,
+        listeners: bind_hosts(new, &added, port, tls)?,
+        keep: kept.iter().filter_map(resolve).collect(),
+    })
+}
+
+fn bind_hosts(
+    values: &ConfigValues,
+    hosts: &[String],
+    port: u16,
+    tls: bool,
+) -> std::io::Result<Vec<TcpListener>> {
     if port == 0 {
         return Ok(Vec::new());
     }
-    // No address (a configuration built in code, not read): the directive's default.
-    let default = ["127.0.0.1".to_string()];
-    let hosts = if values.bind.is_empty() {
-        &default[..]
-    } else {
-        &values.bind[..]
-    };
     hosts
         .iter()
         .map(|host| {
@@ -80,10 +118,12 @@ pub fn bind_port(values: &ConfigValues, port: u16, tls: bool) -> std::io::Result
         .collect()
 }
 
-/// New sockets for the plaintext (`tls: false`) or the TLS port, replacing that port's.
+/// New sockets for the plaintext (`tls: false`) or the TLS port, replacing that port's but those
+/// on the addresses in `keep`.
 pub struct Rebind {
     pub tls: bool,
     pub listeners: Vec<TcpListener>,
+    pub keep: Vec<std::net::SocketAddr>,
 }
 
 /// The way from CONFIG SET to the accept loops.

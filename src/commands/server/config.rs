@@ -235,7 +235,31 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                         reason: listeners::UNABLE_TO_LISTEN.into(),
                     }
                 })?;
-                rebinds.push(listeners::Rebind { tls, listeners });
+                rebinds.push(listeners::Rebind {
+                    tls,
+                    listeners,
+                    keep: Vec::new(),
+                });
+            }
+            // New addresses on a port that stays (a new port was bound on them just above).
+            if values.bind != current.bind {
+                let ports = [
+                    (false, current.port, values.port),
+                    (true, current.tls_port, values.tls_port),
+                ];
+                for (tls, old, new) in ports {
+                    if old != new {
+                        continue;
+                    }
+                    let rebind =
+                        listeners::rebind_hosts(&current, values, new, tls).map_err(|_| {
+                            CmdError::ConfigInvalid {
+                                name: "bind".into(),
+                                reason: listeners::UNABLE_TO_BIND.into(),
+                            }
+                        })?;
+                    rebinds.push(rebind);
+                }
             }
             Ok(())
         })?;

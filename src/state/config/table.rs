@@ -20,9 +20,9 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "bind",
         default: "127.0.0.1",
-        mutable: false,
+        mutable: true,
         protected: false,
-        help: "Addresses to listen on, space separated.",
+        help: "Addresses to listen on, space separated. CONFIG SET listens on the new addresses (all of them or none: \"Failed to bind to specified addresses.\") and stops listening on the old ones; connections already made stay.",
         get: |c| c.bind.join(" "),
         set: |c, a| {
             if a.is_empty() {
