@@ -456,9 +456,14 @@ fn flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         });
     }
     super::flush_mode(args, ScriptError::FunctionFlushOption)?;
-    let old = ctx.server.scripting.functions.lock_or_recover().take();
-    drop(old);
-    ctx.server.scripting.publish_functions(None);
+    // The libraries go, the Lua VM stays (Redis's engine keeps its Lua state): what scripts
+    // set there, such as cjson's settings, outlives FUNCTION FLUSH as it does in Redis.
+    let mut slot = ctx.server.scripting.functions.lock_or_recover();
+    if let Some(fvm) = slot.as_mut() {
+        fvm.libraries.clear();
+        fvm.clear_index();
+    }
+    ctx.server.scripting.publish_functions(slot.as_ref());
     ctx.out.ok();
     Ok(())
 }
