@@ -304,6 +304,33 @@ fn lowering_tracking_table_max_keys_invalidates_now() {
     assert!(info.contains("tracking_total_keys:1\r\n"), "{info}");
 }
 
+/// Keys read by a client that has since turned tracking off stay in the table until written or
+/// flushed, as in Redis, with no client tracking at all: FLUSHALL and a write still drop them
+/// (tracking.tcl's "Tracking info is correct" counts the table after such a client).
+#[test]
+fn keys_of_a_client_no_longer_tracking_are_dropped_by_flush_and_writes() {
+    let server = TestServer::start();
+    let mut t = client(&server, true);
+    let mut admin = client(&server, false);
+    let keys = |admin: &mut RawClient| {
+        let info = String::from_utf8_lossy(&admin.call(&[b"INFO", b"stats"])).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix("tracking_total_keys:"))
+            .unwrap()
+            .to_string()
+    };
+    t.call(&[b"CLIENT", b"TRACKING", b"on"]);
+    t.call(&[b"MGET", b"k1", b"k2"]);
+    t.call(&[b"CLIENT", b"TRACKING", b"off"]);
+    assert_eq!(keys(&mut admin), "2");
+    admin.call(&[b"SET", b"k1", b"v"]);
+    assert_eq!(keys(&mut admin), "1");
+    admin.call(&[b"FLUSHALL"]);
+    assert_eq!(keys(&mut admin), "0");
+    // Nothing was sent to the client that stopped tracking.
+    assert_eq!(t.call(&[b"PING"]), b"+PONG\r\n");
+}
+
 /// cachet's extension: `CLIENT TRACKING on BCAST TAG t` gets one `>2 invalidate-tag [t]` frame per
 /// TAG.INVALIDATE of `t`.
 #[test]

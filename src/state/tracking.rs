@@ -22,7 +22,7 @@
 use crate::sync::LockExt;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -77,8 +77,11 @@ struct State {
 }
 
 pub struct Tracking {
-    /// Clients with tracking on: zero makes the sink a single load.
+    /// Clients with tracking on: zero (and no key held) makes the sink two loads.
     active: AtomicUsize,
+    /// The table holds keys: read by clients that have turned tracking off since, which a write
+    /// or a flush must still drop, as Redis's table is kept whatever the tracking clients.
+    holds_keys: AtomicBool,
     /// `tracking-table-max-keys` (0: no limit).
     max_keys: AtomicUsize,
     state: Mutex<State>,
@@ -141,6 +144,7 @@ impl Tracking {
     pub fn new(pubsub: Arc<PubSub>) -> Tracking {
         Tracking {
             active: AtomicUsize::new(0),
+            holds_keys: AtomicBool::new(false),
             max_keys: AtomicUsize::new(1_000_000),
             state: Mutex::default(),
             pubsub,
@@ -317,6 +321,8 @@ impl Tracking {
             }
         }
         self.trim(state);
+        self.holds_keys
+            .store(!state.keys.is_empty(), Ordering::Relaxed);
     }
 
     /// `tracking-table-max-keys` changed: a lower limit invalidates keys now, as Redis's cron
@@ -341,6 +347,9 @@ impl Tracking {
     fn invalidate_key(&self, state: &mut State, key: &[u8], origin: u64) {
         if let Some(ids) = state.keys.remove(key) {
             state.items -= ids.len();
+            if state.keys.is_empty() {
+                self.holds_keys.store(false, Ordering::Relaxed);
+            }
             for id in ids {
                 if let Some(tracker) = state.clients.get(&id) {
                     if tracker.prefixes.is_empty() && !(tracker.noloop && id == origin) {
@@ -470,6 +479,7 @@ impl Tracking {
         let mut state = self.lock();
         state.keys.clear();
         state.items = 0;
+        self.holds_keys.store(false, Ordering::Relaxed);
         for tracker in state.clients.values() {
             self.send(&state, tracker, Payload::Flush);
         }
@@ -495,7 +505,7 @@ fn frame(capacity: usize) -> ReplyBuf {
 
 impl NoticeSink for Tracking {
     fn notice(&self, notice: &Notice<'_>) {
-        if self.active.load(Ordering::Relaxed) == 0 {
+        if self.active.load(Ordering::Relaxed) == 0 && !self.holds_keys.load(Ordering::Relaxed) {
             return;
         }
         // A new key's notice comes with its write's; a miss changes nothing.
